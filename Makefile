@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make up    set everything up, then run the service on embedded defaults
+#   make test  set everything up, then run every test (Python and Solidity)
+# Everything else here is what those two need.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= ./ledger-data
+
+.PHONY: up test setup pytest contracts-test postgres bench
+
+up: setup
+	$(BIN)/ledger up --data-dir $(DATA_DIR)
+
+test: setup postgres
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(MAKE) --no-print-directory contracts-test
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+contracts-test: setup
+	npx hardhat test
+
+postgres:
+	@scripts/ensure-postgres.sh

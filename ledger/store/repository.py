@@ -1,0 +1,298 @@
+"""All SQL of the log, behind one small class.
+
+Guarantees callers rely on:
+
+- `add_entries` is all or nothing, and durable once it returns (SQLite: WAL with
+  synchronous=FULL; PostgreSQL: a committed transaction).
+- `transaction()` is one database transaction; the sequencer does a whole seal in one.
+- Entries are never updated or deleted. Sequencing writes `runs` rows instead:
+  the leaf index of entry `seq` is ``first_index + seq - first_seq`` for the run that
+  holds it, so sealing a million entries writes a handful of rows, not a million.
+- Tiles are written whole (upsert); a hash inside a tile never changes once written.
+- `log_state` moves only by compare-and-swap on its tree size: two sequencers racing
+  cannot both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ledger.merkle import EMPTY_ROOT, HASH_SIZE
+from ledger.records import Entry
+from ledger.store.db import create_db_engine, migrate
+from ledger.store.schema import checkpoints, entries, log_state, runs, tiles
+from ledger.tiles import TILE_WIDTH, TileKey
+
+# Key of the PostgreSQL advisory lock that orders ingest against the sequencer.
+_INGEST_LOCK = int.from_bytes(hashlib.sha256(b"model-ledger/ingest").digest()[:8], "big", signed=True)
+
+
+class StoreError(RuntimeError):
+    """Storage refused an operation; the message says why."""
+
+
+class ConcurrentSealError(StoreError):
+    """Another sequencer moved the log first (compare-and-swap on log_state failed)."""
+
+
+@dataclass(frozen=True)
+class LogState:
+    """The latest checkpoint: size and root, and the highest entry seq it covers."""
+
+    tree_size: int
+    root: bytes
+    last_seq: int
+
+
+@dataclass(frozen=True)
+class Run:
+    """Entries first_seq..last_seq (inclusive, no gaps) hold leaf indices from first_index."""
+
+    first_seq: int
+    last_seq: int
+    first_index: int
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as stored; leaf_index is None while it is pending."""
+
+    seq: int
+    leaf_hash: bytes
+    kind: str
+    ts: str
+    record: bytes
+    leaf_index: int | None
+
+
+class Store:
+    """The log's storage on one SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect, migrate to the newest schema and return the store."""
+        store = cls(create_db_engine(url))
+        migrate(store.engine)
+        with store.engine.begin() as conn:
+            if conn.execute(select(log_state.c.id)).first() is None:
+                conn.execute(
+                    log_state.insert().values(id=1, tree_size=0, root=EMPTY_ROOT, last_seq=0)
+                )
+        return store
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One database transaction: committed on success, rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- ingest ---------------------------------------------------------------------
+
+    def add_entries(self, batches: Iterable[Sequence[Entry]]) -> int:
+        """Store every entry of every batch in one transaction; return how many are new.
+
+        An entry whose leaf hash is already stored is the same record sent again and is
+        skipped. If iterating `batches` raises, nothing is stored.
+        """
+        insert = pg_insert(entries) if self.is_postgres else sqlite_insert(entries)
+        statement = insert.on_conflict_do_nothing(index_elements=["leaf_hash"])
+        if self.is_postgres:  # psycopg reports no rowcount for batched inserts
+            statement = statement.returning(entries.c.seq)
+        added = 0
+        with self.engine.begin() as conn:
+            if self.is_postgres:
+                # Shared with other ingest transactions; the sequencer's barrier waits
+                # for all of them, so no entry commits behind a sealed seq.
+                conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _INGEST_LOCK})
+            for batch in batches:
+                if not batch:
+                    continue
+                rows = [
+                    {
+                        "leaf_hash": e.leaf_hash,
+                        "kind": e.kind,
+                        "ts": e.ts,
+                        "external_id": e.external_id,
+                        "account_id": e.account_id,
+                        "model": e.model,
+                        "record": e.canonical,
+                    }
+                    for e in batch
+                ]
+                result = conn.execute(statement, rows)
+                added += len(result.all()) if self.is_postgres else result.rowcount
+        return added
+
+    def ingest_barrier(self) -> int:
+        """The highest seq below which no ingest transaction is still in flight.
+
+        SQLite has one writer at a time, so every visible seq is final. On PostgreSQL
+        ingest holds a shared advisory lock; taking it exclusively waits for those
+        transactions to end, after which later inserts draw higher seqs.
+        """
+        with self.engine.begin() as conn:
+            if self.is_postgres:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _INGEST_LOCK})
+            return int(conn.execute(select(func.coalesce(func.max(entries.c.seq), 0))).scalar_one())
+
+    # -- sequencing (called inside one transaction) ----------------------------------
+
+    def read_state(self, conn: Connection) -> LogState:
+        """The current log state."""
+        row = conn.execute(select(log_state).where(log_state.c.id == 1)).one()
+        return LogState(int(row.tree_size), bytes(row.root), int(row.last_seq))
+
+    def read_pending(self, conn: Connection, after_seq: int, upto_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """(seq, leaf_hash) of entries after `after_seq` up to `upto_seq`, oldest first."""
+        result = conn.execute(
+            select(entries.c.seq, entries.c.leaf_hash)
+            .where(entries.c.seq > after_seq, entries.c.seq <= upto_seq)
+            .order_by(entries.c.seq)
+            .limit(limit)
+        )
+        return [(int(seq), bytes(h)) for seq, h in result]
+
+    def read_tiles(self, conn: Connection, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
+        """The stored hashes of the given tiles (absent tiles are left out)."""
+        found: dict[TileKey, bytes] = {}
+        for level, idx in keys:
+            data = conn.execute(
+                select(tiles.c.hashes).where(tiles.c.level == level, tiles.c.idx == idx)
+            ).scalar()
+            if data is not None:
+                found[(level, idx)] = bytes(data)
+        return found
+
+    def write_tiles(self, conn: Connection, written: dict[TileKey, bytes]) -> None:
+        """Insert or widen tiles."""
+        if not written:
+            return
+        insert = pg_insert(tiles) if self.is_postgres else sqlite_insert(tiles)
+        statement = insert.on_conflict_do_update(
+            index_elements=["level", "idx"],
+            set_={"width": insert.excluded.width, "hashes": insert.excluded.hashes},
+        )
+        conn.execute(
+            statement,
+            [
+                {"level": level, "idx": idx, "width": len(data) // HASH_SIZE, "hashes": data}
+                for (level, idx), data in written.items()
+            ],
+        )
+
+    def add_run(self, conn: Connection, run: Run) -> None:
+        """Record a run of sequenced entries, extending the last run when contiguous."""
+        last = conn.execute(select(runs).order_by(runs.c.first_seq.desc()).limit(1)).first()
+        if (
+            last is not None
+            and last.last_seq + 1 == run.first_seq
+            and last.first_index + (last.last_seq - last.first_seq) + 1 == run.first_index
+        ):
+            conn.execute(
+                runs.update().where(runs.c.first_seq == last.first_seq).values(last_seq=run.last_seq)
+            )
+        else:
+            conn.execute(
+                runs.insert().values(
+                    first_seq=run.first_seq, last_seq=run.last_seq, first_index=run.first_index
+                )
+            )
+
+    def replace_state(self, conn: Connection, old: LogState, new: LogState, created_at: str) -> None:
+        """Move the log from `old` to `new` (compare-and-swap) and keep the checkpoint."""
+        result = conn.execute(
+            log_state.update()
+            .where(log_state.c.id == 1, log_state.c.tree_size == old.tree_size)
+            .values(tree_size=new.tree_size, root=new.root, last_seq=new.last_seq)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentSealError(
+                f"log state is no longer at tree size {old.tree_size}: another sequencer sealed"
+            )
+        conn.execute(
+            checkpoints.insert().values(
+                tree_size=new.tree_size, root=new.root, created_at=created_at, last_seq=new.last_seq
+            )
+        )
+
+    # -- reads ------------------------------------------------------------------------
+
+    def state(self) -> LogState:
+        """The latest checkpoint."""
+        with self.engine.connect() as conn:
+            return self.read_state(conn)
+
+    def checkpoint(self, tree_size: int) -> LogState | None:
+        """The checkpoint sealed at exactly `tree_size`, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(checkpoints).where(checkpoints.c.tree_size == tree_size)).first()
+        return None if row is None else LogState(int(row.tree_size), bytes(row.root), int(row.last_seq))
+
+    def pending_count(self) -> int:
+        """Entries stored but not yet sequenced."""
+        with self.engine.connect() as conn:
+            state = self.read_state(conn)
+            return int(
+                conn.execute(select(func.count()).where(entries.c.seq > state.last_seq)).scalar_one()
+            )
+
+    def leaf_index_of_seq(self, conn: Connection, seq: int) -> int | None:
+        """The leaf index of entry `seq`, or None while it is pending."""
+        row = conn.execute(
+            select(runs).where(runs.c.first_seq <= seq).order_by(runs.c.first_seq.desc()).limit(1)
+        ).first()
+        if row is None or seq > row.last_seq:
+            return None
+        return int(row.first_index + seq - row.first_seq)
+
+    def find_entry(self, conn: Connection, leaf_hash: bytes) -> StoredEntry | None:
+        """The entry with this leaf hash, with its leaf index (None while pending)."""
+        row = conn.execute(
+            select(entries.c.seq, entries.c.kind, entries.c.ts, entries.c.record).where(
+                entries.c.leaf_hash == leaf_hash
+            )
+        ).first()
+        if row is None:
+            return None
+        seq = int(row.seq)
+        return StoredEntry(seq, leaf_hash, row.kind, row.ts, bytes(row.record), self.leaf_index_of_seq(conn, seq))
+
+    def tile_reader(self, conn: Connection) -> TileCache:
+        """A caching tile reader on `conn`, for computing proofs."""
+        return TileCache(self, conn)
+
+
+class TileCache:
+    """Reads tiles once each through a store connection (for one proof or one request)."""
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self._store = store
+        self._conn = conn
+        self._tiles: dict[TileKey, bytes] = {}
+
+    def __call__(self, key: TileKey) -> bytes:
+        data = self._tiles.get(key)
+        if data is None:
+            found = self._store.read_tiles(self._conn, [key])
+            if key not in found:
+                raise StoreError(f"tile {key} is missing: the log storage is damaged")
+            data = self._tiles[key] = found[key]
+        return data
+
+
+__all__ = ["Store", "StoreError", "ConcurrentSealError", "LogState", "Run", "StoredEntry", "TILE_WIDTH"]

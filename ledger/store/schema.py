@@ -1,0 +1,74 @@
+"""SQL tables of the log (SQLAlchemy Core). Alembic migrations create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+# SQLite makes an INTEGER PRIMARY KEY the rowid: contiguous, no gaps after a rollback.
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True, comment="arrival order"),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ts", String(24), nullable=False, comment="RFC 3339 UTC, milliseconds"),
+    Column("external_id", String(256)),
+    Column("account_id", String(256)),
+    Column("model", String(256)),
+    Column("record", LargeBinary, nullable=False, comment="RFC 8785 canonical bytes"),
+    Index("entries_leaf_hash", "leaf_hash", unique=True),
+    Index("entries_external_id", "external_id"),
+    Index("entries_account_id", "account_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("first_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("first_index", BigInteger, nullable=False),
+    Index("runs_first_index", "first_index", unique=True),
+    comment="contiguous runs of sequenced entries: leaf_index = first_index + seq - first_seq",
+)
+
+tiles = Table(
+    "tiles",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("width", SmallInteger, nullable=False),
+    Column("hashes", LargeBinary, nullable=False, comment="width * 32 bytes"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("created_at", String(24), nullable=False),
+    Column("last_seq", BigInteger, nullable=False, comment="highest entry seq sequenced"),
+)
+
+log_state = Table(
+    "log_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    comment="one row: the latest checkpoint, replaced by compare-and-swap on tree_size",
+)
