@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import (
     AfterValidator,
@@ -232,17 +231,20 @@ AnyRecord = Annotated[
 _RECORD = TypeAdapter(AnyRecord)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A validated record, ready to store: canonical bytes, leaf hash, lookup columns."""
+class Entry(NamedTuple):
+    """A validated record, ready to store: leaf hash, lookup columns, canonical bytes.
 
-    canonical: bytes
+    A plain tuple in the column order of the entries table, so it is cheap to pass
+    between processes and straight to the database driver.
+    """
+
     leaf_hash: bytes
     kind: str
     ts: str
     external_id: str | None
     account_id: str | None
     model: str | None
+    canonical: bytes
 
 
 def now_ts() -> str:
@@ -296,13 +298,13 @@ def _entry(record: Any, ts: str | None) -> Entry:
     else:
         external_id, account_id, model = body.sha256, None, None
     return Entry(
-        canonical=canonical,
-        leaf_hash=hashlib.sha256(b"\x00" + canonical).digest(),
-        kind=kind,
-        ts=record.ts,
-        external_id=external_id,
-        account_id=account_id,
-        model=model,
+        hashlib.sha256(b"\x00" + canonical).digest(),
+        kind,
+        record.ts,
+        external_id,
+        account_id,
+        model,
+        canonical,
     )
 
 

@@ -106,30 +106,27 @@ class TileEdge:
     def append(self, leaf_hashes: Iterable[bytes]) -> dict[TileKey, bytes]:
         """Append leaves; return {tile key: hashes} for every tile written."""
         written: dict[TileKey, bytes] = {}
-        touched: set[int] = set()
-        for leaf in leaf_hashes:
-            self._push(0, leaf, written, touched)
-            self.size += 1
-        for level in touched:
-            data = self.partial.get(level)
-            if data:
-                count = self.size >> (TILE_HEIGHT * level)
-                written[(level, count // TILE_WIDTH)] = bytes(data)
-        return written
-
-    def _push(self, level: int, value: bytes, written: dict[TileKey, bytes], touched: set[int]) -> None:
-        while True:
-            buf = self.partial.setdefault(level, bytearray())
-            buf += value
-            touched.add(level)
-            if len(buf) < TILE_WIDTH * HASH_SIZE:
-                return
-            count = (self.size + 1) >> (TILE_HEIGHT * level)
-            full = bytes(buf)
-            written[(level, count // TILE_WIDTH - 1)] = full
-            self.partial[level] = bytearray()
-            value = node_hash(full, 0, TILE_WIDTH)
+        values = list(leaf_hashes)
+        old, new = self.size, self.size + len(values)
+        full = TILE_WIDTH * HASH_SIZE
+        level = 0
+        while values:
+            shift = TILE_HEIGHT * level
+            first_tile = (old >> shift) // TILE_WIDTH
+            buf = self.partial.get(level, bytearray()) + b"".join(values)
+            completed = len(buf) // full
+            values = []  # the roots of the tiles this level completes go one level up
+            for t in range(completed):
+                data = bytes(buf[t * full : (t + 1) * full])
+                written[(level, first_tile + t)] = data
+                values.append(node_hash(data, 0, TILE_WIDTH))
+            rest = buf[completed * full :]
+            self.partial[level] = rest
+            if rest:
+                written[(level, (new >> shift) // TILE_WIDTH)] = bytes(rest)
             level += 1
+        self.size = new
+        return written
 
     def root(self) -> bytes:
         """The root of the tree of `self.size` leaves; every node it needs is on the edge."""

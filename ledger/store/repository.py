@@ -109,10 +109,11 @@ class Store:
         An entry whose leaf hash is already stored is the same record sent again and is
         skipped. If iterating `batches` raises, nothing is stored.
         """
-        insert = pg_insert(entries) if self.is_postgres else sqlite_insert(entries)
-        statement = insert.on_conflict_do_nothing(index_elements=["leaf_hash"])
-        if self.is_postgres:  # psycopg reports no rowcount for batched inserts
-            statement = statement.returning(entries.c.seq)
+        mark = "%s" if self.is_postgres else "?"
+        sql = (
+            "INSERT INTO entries (leaf_hash, kind, ts, external_id, account_id, model, record) "
+            f"VALUES ({', '.join([mark] * 7)}) ON CONFLICT (leaf_hash) DO NOTHING"
+        )
         added = 0
         with self.engine.begin() as conn:
             if self.is_postgres:
@@ -120,22 +121,9 @@ class Store:
                 # for all of them, so no entry commits behind a sealed seq.
                 conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _INGEST_LOCK})
             for batch in batches:
-                if not batch:
-                    continue
-                rows = [
-                    {
-                        "leaf_hash": e.leaf_hash,
-                        "kind": e.kind,
-                        "ts": e.ts,
-                        "external_id": e.external_id,
-                        "account_id": e.account_id,
-                        "model": e.model,
-                        "record": e.canonical,
-                    }
-                    for e in batch
-                ]
-                result = conn.execute(statement, rows)
-                added += len(result.all()) if self.is_postgres else result.rowcount
+                if batch:
+                    # Entries are tuples in column order: straight to the driver.
+                    added += conn.exec_driver_sql(sql, list(batch)).rowcount
         return added
 
     def ingest_barrier(self) -> int:
@@ -159,13 +147,13 @@ class Store:
 
     def read_pending(self, conn: Connection, after_seq: int, upto_seq: int, limit: int) -> list[tuple[int, bytes]]:
         """(seq, leaf_hash) of entries after `after_seq` up to `upto_seq`, oldest first."""
-        result = conn.execute(
-            select(entries.c.seq, entries.c.leaf_hash)
-            .where(entries.c.seq > after_seq, entries.c.seq <= upto_seq)
-            .order_by(entries.c.seq)
-            .limit(limit)
+        mark = "%s" if self.is_postgres else "?"
+        # The hot read of sealing: straight to the driver, no per-row processing.
+        result = conn.exec_driver_sql(
+            f"SELECT seq, leaf_hash FROM entries WHERE seq > {mark} AND seq <= {mark} ORDER BY seq LIMIT {mark}",
+            (after_seq, upto_seq, limit),
         )
-        return [(int(seq), bytes(h)) for seq, h in result]
+        return [(seq, bytes(h)) for seq, h in result.cursor.fetchall()]  # type: ignore[union-attr]
 
     def read_tiles(self, conn: Connection, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
         """The stored hashes of the given tiles (absent tiles are left out)."""
