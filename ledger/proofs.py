@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from ledger.errors import InvalidRequestError, NotFoundError, NotSequencedError
 from ledger.merkle import EMPTY_ROOT, consistency_ranges, inclusion_ranges
 from ledger.store.repository import Store, TileCache
-from ledger.tiles import range_hash
+from ledger.tiles import range_hash, range_keys
+from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,17 @@ class ConsistencyProof:
     proof: list[bytes]
 
 
-def _root(size: int, tiles: TileCache) -> bytes:
-    return range_hash(0, size, tiles) if size else EMPTY_ROOT
+def _root(store: Store, conn: Connection, size: int, tiles: TileCache) -> bytes:
+    """The root of the tree of `size`: from its checkpoint when sealed at that size."""
+    if not size:
+        return EMPTY_ROOT
+    checkpoint = store.checkpoint_root(conn, size)
+    return checkpoint if checkpoint is not None else range_hash(0, size, tiles)
+
+
+def _hashes(ranges: list[tuple[int, int]], tiles: TileCache) -> list[bytes]:
+    tiles.prefetch(key for a, b in ranges for key in range_keys(a, b))
+    return [range_hash(a, b, tiles) for a, b in ranges]
 
 
 def _check_size(size: int, current: int, name: str) -> None:
@@ -47,7 +57,7 @@ def _check_size(size: int, current: int, name: str) -> None:
 def inclusion(store: Store, leaf_hash: bytes, tree_size: int | None = None) -> InclusionProof:
     """The inclusion proof of the entry with `leaf_hash` in the tree of `tree_size`
     (default: the latest checkpoint)."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         current = store.read_state(conn).tree_size
         entry = store.find_entry(conn, leaf_hash)
         if entry is None:
@@ -61,17 +71,19 @@ def inclusion(store: Store, leaf_hash: bytes, tree_size: int | None = None) -> I
                 f"entry 0x{leaf_hash.hex()} has leaf index {entry.leaf_index}, beyond tree size {size}"
             )
         tiles = store.tile_reader(conn)
-        proof = [range_hash(a, b, tiles) for a, b in inclusion_ranges(entry.leaf_index, size)]
-        return InclusionProof(entry.leaf_index, size, _root(size, tiles), proof)
+        proof = _hashes(inclusion_ranges(entry.leaf_index, size), tiles)
+        return InclusionProof(entry.leaf_index, size, _root(store, conn, size, tiles), proof)
 
 
 def consistency(store: Store, first: int, second: int) -> ConsistencyProof:
     """The consistency proof between tree sizes `first` and `second`."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         current = store.read_state(conn).tree_size
         _check_size(second, current, "second")
         if not 0 < first <= second:
             raise InvalidRequestError(f"need 0 < first <= second, got first={first} second={second}")
         tiles = store.tile_reader(conn)
-        proof = [range_hash(a, b, tiles) for a, b in consistency_ranges(first, second)]
-        return ConsistencyProof(first, second, _root(first, tiles), _root(second, tiles), proof)
+        proof = _hashes(consistency_ranges(first, second), tiles)
+        return ConsistencyProof(
+            first, second, _root(store, conn, first, tiles), _root(store, conn, second, tiles), proof
+        )

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ledger.merkle import HASH_SIZE, fold_nodes, range_nodes, root_hash
+from ledger.merkle.hashing import hash_pairs
 
 TILE_HEIGHT = 8
 """Levels of the tree folded into one tile (tlog-tiles uses 8)."""
@@ -37,23 +38,49 @@ def node_location(height: int, index: int) -> tuple[TileKey, int, int]:
     return (level, tile_index), start, start + (1 << rest)
 
 
-def node_hash(tile_hashes: bytes, start: int, end: int) -> bytes:
-    """The root of the complete subtree over tile hashes [start, end) (a power of two)."""
-    if end * HASH_SIZE > len(tile_hashes):
-        raise ValueError(f"tile holds {len(tile_hashes) // HASH_SIZE} hashes, need {end}")
-    if end - start == 1:
-        return tile_hashes[start * HASH_SIZE : end * HASH_SIZE]
-    return root_hash(
-        [tile_hashes[i : i + HASH_SIZE] for i in range(start * HASH_SIZE, end * HASH_SIZE, HASH_SIZE)]
-    )
+class Tile:
+    """The hashes of one tile and of every complete subtree inside it.
+
+    `levels[r]` holds the hashes of height r within the tile (level 0: the tile's own
+    hashes), so any node is a lookup once the tile is built (at most 255 hashings).
+    """
+
+    __slots__ = ("levels", "width")
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) % HASH_SIZE or len(data) > TILE_WIDTH * HASH_SIZE:
+            raise ValueError(f"a tile holds up to {TILE_WIDTH} hashes of {HASH_SIZE} bytes, got {len(data)} bytes")
+        level = [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+        self.width = len(level)
+        self.levels = [level]
+        while len(level) > 1:
+            level = hash_pairs(level)
+            self.levels.append(level)
+
+    def node(self, start: int, end: int) -> bytes:
+        """The root of the complete subtree over the tile's hashes [start, end)."""
+        height = (end - start).bit_length() - 1
+        if end > self.width or end - start != 1 << height or start % (1 << height):
+            raise ValueError(f"[{start}, {end}) is not a complete subtree of a tile of width {self.width}")
+        return self.levels[height][start >> height]
+
+    @property
+    def root(self) -> bytes:
+        """The root of a full tile: the node one tile level up."""
+        return self.node(0, TILE_WIDTH)
 
 
-def range_hash(start: int, end: int, read_tile: Callable[[TileKey], bytes]) -> bytes:
+def range_keys(start: int, end: int) -> set[TileKey]:
+    """The tiles that `range_hash(start, end, ...)` reads."""
+    return {node_location(height, index)[0] for height, index in range_nodes(start, end)}
+
+
+def range_hash(start: int, end: int, read_tile: Callable[[TileKey], Tile]) -> bytes:
     """MTH of leaves [start, end), as in a proof, reading tiles through `read_tile`."""
     hashes = []
     for height, index in range_nodes(start, end):
         key, first, last = node_location(height, index)
-        hashes.append(node_hash(read_tile(key), first, last))
+        hashes.append(read_tile(key).node(first, last))
     return fold_nodes(hashes)
 
 
@@ -119,7 +146,7 @@ class TileEdge:
             for t in range(completed):
                 data = bytes(buf[t * full : (t + 1) * full])
                 written[(level, first_tile + t)] = data
-                values.append(node_hash(data, 0, TILE_WIDTH))
+                values.append(root_hash([data[i : i + HASH_SIZE] for i in range(0, full, HASH_SIZE)]))
             rest = buf[completed * full :]
             self.partial[level] = rest
             if rest:
@@ -130,5 +157,5 @@ class TileEdge:
 
     def root(self) -> bytes:
         """The root of the tree of `self.size` leaves; every node it needs is on the edge."""
-        tiles = {key: bytes(self.partial.get(key[0], b"")) for key in edge_keys(self.size)}
-        return range_hash(0, self.size, lambda key: tiles[key]) if self.size else root_hash([])
+        tiles = {key: Tile(bytes(self.partial[key[0]])) for key in edge_keys(self.size)}
+        return range_hash(0, self.size, tiles.__getitem__) if self.size else root_hash([])

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import merkle
-from ledger.tiles import TILE_WIDTH, TileEdge, edge_keys, node_location, range_hash, tile_path
+from ledger.tiles import TILE_WIDTH, Tile, TileEdge, edge_keys, node_location, range_hash, tile_path
 
 LEAVES = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(70_000)]
 
@@ -58,7 +58,7 @@ def test_edge_grows_like_the_tree(batches: list[int]) -> None:
     # Proof ranges hash the same from tiles as from the leaves.
     for index in (0, size // 2, size - 1):
         for a, b in merkle.inclusion_ranges(index, size):
-            assert range_hash(a, b, store.__getitem__) == merkle.root_hash(LEAVES[a:b])
+            assert range_hash(a, b, lambda key: Tile(store[key])) == merkle.root_hash(LEAVES[a:b])
 
 
 def test_level_two_tiles_appear_at_65536_leaves() -> None:
@@ -67,3 +67,18 @@ def test_level_two_tiles_appear_at_65536_leaves() -> None:
     assert (2, 0) in written and len(written[(2, 0)]) == 32
     assert written[(2, 0)] == merkle.root_hash(LEAVES[:65536])
     assert edge.root() == merkle.root_hash(LEAVES[: 65536 + 1])
+
+
+def test_tile_nodes_are_the_complete_subtrees() -> None:
+    tile = Tile(b"".join(LEAVES[:256]))
+    assert tile.root == merkle.root_hash(LEAVES[:256])
+    assert tile.node(64, 128) == merkle.root_hash(LEAVES[64:128])
+    assert tile.node(5, 6) == LEAVES[5]
+    partial = Tile(b"".join(LEAVES[:7]))
+    assert partial.node(4, 6) == merkle.root_hash(LEAVES[4:6])
+    for bad in ((4, 8), (1, 3), (0, 3)):
+        try:
+            partial.node(*bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad} accepted")

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "ledger.db"
@@ -60,18 +59,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for `url` with this project's settings (normalized first)."""
+def create_db_engine(url: str, *, writer: bool = True) -> Engine:
+    """An engine for `url` with this project's settings (normalized first).
+
+    On SQLite a writer engine opens every transaction with BEGIN IMMEDIATE, taking the
+    write lock up front (so a read-then-write transaction never fails half-way on a
+    busy database); a reader engine uses plain BEGIN, a consistent snapshot that never
+    blocks or is blocked by the writer (WAL).
+    """
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, poolclass=NullPool)
-        # Let SQLite's own BEGIN run, so BEGIN IMMEDIATE takes the write lock up front.
+        engine = create_engine(url, pool_size=8, max_overflow=8)
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+        # Let SQLite's own BEGIN run (the driver's implicit one is off).
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "connect", lambda conn, _r: setattr(conn, "isolation_level", None))
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 

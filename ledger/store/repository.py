@@ -16,6 +16,8 @@ Guarantees callers rely on:
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from ledger.merkle import EMPTY_ROOT, HASH_SIZE
 from ledger.records import Entry
 from ledger.store.db import create_db_engine, migrate
 from ledger.store.schema import checkpoints, entries, log_state, runs, tiles
-from ledger.tiles import TILE_WIDTH, TileKey
+from ledger.tiles import TILE_WIDTH, Tile, TileKey, tile_path
 
 # Key of the PostgreSQL advisory lock that orders ingest against the sequencer.
 _INGEST_LOCK = int.from_bytes(hashlib.sha256(b"model-ledger/ingest").digest()[:8], "big", signed=True)
@@ -75,14 +77,17 @@ class StoredEntry:
 class Store:
     """The log's storage on one SQLAlchemy engine (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine = engine
+        self.reader = reader or engine
         self.is_postgres = engine.dialect.name == "postgresql"
 
     @classmethod
     def open(cls, url: str) -> Store:
         """Connect, migrate to the newest schema and return the store."""
-        store = cls(create_db_engine(url))
+        engine = create_db_engine(url)
+        reader = create_db_engine(url, writer=False) if engine.dialect.name == "sqlite" else engine
+        store = cls(engine, reader)
         migrate(store.engine)
         with store.engine.begin() as conn:
             if conn.execute(select(log_state.c.id)).first() is None:
@@ -94,6 +99,11 @@ class Store:
     def close(self) -> None:
         """Release every connection."""
         self.engine.dispose()
+        self.reader.dispose()
+
+    def read(self) -> Connection:
+        """A read-only connection (use as a context manager): one snapshot of the log."""
+        return self.reader.connect()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -142,8 +152,10 @@ class Store:
 
     def read_state(self, conn: Connection) -> LogState:
         """The current log state."""
-        row = conn.execute(select(log_state).where(log_state.c.id == 1)).one()
-        return LogState(int(row.tree_size), bytes(row.root), int(row.last_seq))
+        tree_size, root, last_seq = conn.exec_driver_sql(
+            "SELECT tree_size, root, last_seq FROM log_state WHERE id = 1"
+        ).one()
+        return LogState(int(tree_size), bytes(root), int(last_seq))
 
     def read_pending(self, conn: Connection, after_seq: int, upto_seq: int, limit: int) -> list[tuple[int, bytes]]:
         """(seq, leaf_hash) of entries after `after_seq` up to `upto_seq`, oldest first."""
@@ -156,15 +168,15 @@ class Store:
         return [(seq, bytes(h)) for seq, h in result.cursor.fetchall()]  # type: ignore[union-attr]
 
     def read_tiles(self, conn: Connection, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
-        """The stored hashes of the given tiles (absent tiles are left out)."""
-        found: dict[TileKey, bytes] = {}
-        for level, idx in keys:
-            data = conn.execute(
-                select(tiles.c.hashes).where(tiles.c.level == level, tiles.c.idx == idx)
-            ).scalar()
-            if data is not None:
-                found[(level, idx)] = bytes(data)
-        return found
+        """The stored hashes of the given tiles, in one query (absent tiles are left out)."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        mark = "%s" if self.is_postgres else "?"
+        where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(wanted))
+        params = tuple(value for key in wanted for value in key)
+        rows = conn.exec_driver_sql(f"SELECT level, idx, hashes FROM tiles WHERE {where}", params)
+        return {(level, idx): bytes(data) for level, idx, data in rows.cursor.fetchall()}  # type: ignore[union-attr]
 
     def write_tiles(self, conn: Connection, written: dict[TileKey, bytes]) -> None:
         """Insert or widen tiles."""
@@ -222,18 +234,26 @@ class Store:
 
     def state(self) -> LogState:
         """The latest checkpoint."""
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return self.read_state(conn)
+
+    def checkpoint_root(self, conn: Connection, tree_size: int) -> bytes | None:
+        """The root sealed at exactly `tree_size`, if a checkpoint was kept there."""
+        mark = "%s" if self.is_postgres else "?"
+        root = conn.exec_driver_sql(
+            f"SELECT root FROM checkpoints WHERE tree_size = {mark}", (tree_size,)
+        ).scalar()
+        return None if root is None else bytes(root)
 
     def checkpoint(self, tree_size: int) -> LogState | None:
         """The checkpoint sealed at exactly `tree_size`, if any."""
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             row = conn.execute(select(checkpoints).where(checkpoints.c.tree_size == tree_size)).first()
         return None if row is None else LogState(int(row.tree_size), bytes(row.root), int(row.last_seq))
 
     def pending_count(self) -> int:
         """Entries stored but not yet sequenced."""
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             state = self.read_state(conn)
             return int(
                 conn.execute(select(func.count()).where(entries.c.seq > state.last_seq)).scalar_one()
@@ -241,24 +261,26 @@ class Store:
 
     def leaf_index_of_seq(self, conn: Connection, seq: int) -> int | None:
         """The leaf index of entry `seq`, or None while it is pending."""
-        row = conn.execute(
-            select(runs).where(runs.c.first_seq <= seq).order_by(runs.c.first_seq.desc()).limit(1)
+        mark = "%s" if self.is_postgres else "?"
+        row = conn.exec_driver_sql(
+            f"SELECT first_seq, last_seq, first_index FROM runs WHERE first_seq <= {mark} "
+            "ORDER BY first_seq DESC LIMIT 1",
+            (seq,),
         ).first()
-        if row is None or seq > row.last_seq:
+        if row is None or seq > row[1]:
             return None
-        return int(row.first_index + seq - row.first_seq)
+        return int(row[2] + seq - row[0])
 
     def find_entry(self, conn: Connection, leaf_hash: bytes) -> StoredEntry | None:
         """The entry with this leaf hash, with its leaf index (None while pending)."""
-        row = conn.execute(
-            select(entries.c.seq, entries.c.kind, entries.c.ts, entries.c.record).where(
-                entries.c.leaf_hash == leaf_hash
-            )
+        mark = "%s" if self.is_postgres else "?"
+        row = conn.exec_driver_sql(
+            f"SELECT seq, kind, ts, record FROM entries WHERE leaf_hash = {mark}", (leaf_hash,)
         ).first()
         if row is None:
             return None
-        seq = int(row.seq)
-        return StoredEntry(seq, leaf_hash, row.kind, row.ts, bytes(row.record), self.leaf_index_of_seq(conn, seq))
+        seq = int(row[0])
+        return StoredEntry(seq, leaf_hash, row[1], row[2], bytes(row[3]), self.leaf_index_of_seq(conn, seq))
 
     def tile_reader(self, conn: Connection) -> TileCache:
         """A caching tile reader on `conn`, for computing proofs."""
@@ -266,21 +288,53 @@ class Store:
 
 
 class TileCache:
-    """Reads tiles once each through a store connection (for one proof or one request)."""
+    """Tiles for one request, read in as few queries as possible.
+
+    Full tiles never change, so their built `Tile`s are also kept in a cache shared by
+    the whole process (`FULL_TILE_CACHE` entries, least recently used dropped first).
+    """
+
+    FULL_TILE_CACHE = 2048
+
+    _shared: OrderedDict[TileKey, Tile] = OrderedDict()
+    _lock = threading.Lock()
 
     def __init__(self, store: Store, conn: Connection) -> None:
         self._store = store
         self._conn = conn
-        self._tiles: dict[TileKey, bytes] = {}
+        self._tiles: dict[TileKey, Tile] = {}
 
-    def __call__(self, key: TileKey) -> bytes:
-        data = self._tiles.get(key)
-        if data is None:
-            found = self._store.read_tiles(self._conn, [key])
-            if key not in found:
-                raise StoreError(f"tile {key} is missing: the log storage is damaged")
-            data = self._tiles[key] = found[key]
-        return data
+    def prefetch(self, keys: Iterable[TileKey]) -> None:
+        """Load every tile of `keys` not yet known, in one query."""
+        missing = []
+        with self._lock:
+            for key in keys:
+                if key in self._tiles:
+                    continue
+                shared = self._shared.get(key)
+                if shared is not None:
+                    self._shared.move_to_end(key)
+                    self._tiles[key] = shared
+                else:
+                    missing.append(key)
+        if not missing:
+            return
+        for key, data in self._store.read_tiles(self._conn, missing).items():
+            tile = self._tiles[key] = Tile(data)
+            if tile.width == TILE_WIDTH:
+                with self._lock:
+                    self._shared[key] = tile
+                    if len(self._shared) > self.FULL_TILE_CACHE:
+                        self._shared.popitem(last=False)
+
+    def __call__(self, key: TileKey) -> Tile:
+        tile = self._tiles.get(key)
+        if tile is None:
+            self.prefetch([key])
+            tile = self._tiles.get(key)
+            if tile is None:
+                raise StoreError(f"tile {tile_path(*key)} is missing: the log storage is damaged")
+        return tile
 
 
 __all__ = ["Store", "StoreError", "ConcurrentSealError", "LogState", "Run", "StoredEntry", "TILE_WIDTH"]
