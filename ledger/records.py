@@ -37,6 +37,7 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    create_model,
     ValidationError,
     field_validator,
     model_validator,
@@ -191,38 +192,25 @@ class DigestBody(_Strict):
     sha256: Sha256Hex
 
 
-class InteractionRecord(_Strict):
-    """The envelope of an interaction record."""
-
-    body: InteractionBody
-    kind: Literal["interaction"]
-    salt: Salt | None = None
-    ts: Timestamp | None = None
-    v: Literal[1]
-
-
-class LicenceRecord(_Strict):
-    body: LicenceBody
-    kind: Literal["licence"]
-    salt: Salt | None = None
-    ts: Timestamp | None = None
-    v: Literal[1]
+def _envelope(kind: str, body: type[_Strict]) -> type[_Strict]:
+    """The envelope model of one kind; fields in JCS order like every model here."""
+    fields: dict[str, Any] = {
+        "body": (body, ...),
+        "kind": (Literal[kind], ...),
+        "salt": (Salt | None, None),
+        "ts": (Timestamp | None, None),
+        "v": (Literal[1], ...),
+    }
+    name = kind.capitalize() + "Record"
+    model = create_model(name, __base__=_Strict, __module__=__name__, **fields)
+    model.__doc__ = f"The envelope of a {kind} record."
+    return model
 
 
-class ModelRecord(_Strict):
-    body: ModelBody
-    kind: Literal["model"]
-    salt: Salt | None = None
-    ts: Timestamp | None = None
-    v: Literal[1]
-
-
-class DigestRecord(_Strict):
-    body: DigestBody
-    kind: Literal["digest"]
-    salt: Salt | None = None
-    ts: Timestamp | None = None
-    v: Literal[1]
+InteractionRecord = _envelope("interaction", InteractionBody)
+LicenceRecord = _envelope("licence", LicenceBody)
+ModelRecord = _envelope("model", ModelBody)
+DigestRecord = _envelope("digest", DigestBody)
 
 
 AnyRecord = Annotated[
