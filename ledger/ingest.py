@@ -8,6 +8,8 @@ so a bad line anywhere stops the whole file before anything commits.
 from __future__ import annotations
 
 import multiprocessing
+from collections import deque
+from multiprocessing.pool import AsyncResult
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,9 @@ from ledger.records import Entry, RecordError, now_ts, parse_json
 
 CHUNK_LINES = 4096
 """Lines handed to a worker at a time."""
+
+IN_FLIGHT_PER_WORKER = 4
+"""Chunks queued or parsed ahead of the writer, per worker."""
 
 PARALLEL_THRESHOLD = 1 << 20
 """Files smaller than this many bytes are parsed in-process (no worker start-up)."""
@@ -71,7 +76,14 @@ def read_ndjson(path: Path, workers: int | None = None) -> Iterator[list[Entry]]
         yield from _unwrap(results)
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from _unwrap(pool.imap(_parse_chunk, _jobs(path), chunksize=1))
+        # A bounded window of chunks in flight: memory stays flat however large the file.
+        in_flight: deque[AsyncResult[list[Entry] | tuple[int, str, str]]] = deque()
+        for job in _jobs(path):
+            in_flight.append(pool.apply_async(_parse_chunk, (job,)))
+            if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
+                yield from _unwrap([in_flight.popleft().get()])
+        while in_flight:
+            yield from _unwrap([in_flight.popleft().get()])
 
 
 def _unwrap(results: Iterator[list[Entry] | tuple[int, str, str]]) -> Iterator[list[Entry]]:

@@ -98,22 +98,18 @@ def _digest_chunk(job: tuple[int, int]) -> list[Entry]:
 
 
 def build_log(store: Store, count: int) -> None:
-    """Fill a log with `count` digest records (parsed in worker processes) and seal it."""
-    chunk = 20_000
-    jobs = [(i, min(chunk, count - i)) for i in range(0, count, chunk)]
+    """Fill a log with `count` digest records (parsed in worker processes) and seal it.
+
+    Half a million entries per transaction keeps memory and the SQLite WAL bounded.
+    """
+    chunk, window = 20_000, 25
+    jobs = [(store.state().tree_size + i, min(chunk, count - i)) for i in range(0, count, chunk)]
     done = 0
     with multiprocessing.get_context("fork").Pool(max(1, (os.cpu_count() or 2))) as pool:
-
-        def batches():  # type: ignore[no-untyped-def]
-            nonlocal done
-            for entries in pool.imap(_digest_chunk, jobs):
-                done += len(entries)
-                if done % 1_000_000 < chunk:
-                    print(f"  built {done:,} entries", file=sys.stderr, flush=True)
-                yield entries
-
-        store.add_entries(batches())
-    seal(store)
+        for first in range(0, len(jobs), window):
+            done += store.add_entries(pool.imap(_digest_chunk, jobs[first : first + window]))
+            seal(store)
+            print(f"  built {done:,} entries", file=sys.stderr, flush=True)
 
 
 def proof_latency(store: Store, samples: int) -> dict[str, float]:
