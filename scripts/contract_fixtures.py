@@ -1,0 +1,116 @@
+"""Print RFC 9162 proofs made by `ledger.merkle` as JSON, for the Hardhat tests.
+
+The contract tests (tests/contracts/) run this script and check that LogAnchor accepts
+every proof printed here and rejects tampered copies, so the on-chain verifier is
+proven against the Python implementation that issues the proofs.
+
+    python scripts/contract_fixtures.py [--seed N] [--cases N] [--max-size N]
+
+Output (hashes are 0x-prefixed lowercase hex):
+    {"generator": "ledger.merkle", "seed": ..., "maxSize": ...,
+     "consistency": [{"size1", "size2", "root1", "root2", "proof": [...]}, ...],
+     "inclusion": [{"size", "root", "index", "leafHash", "proof": [...]}, ...],
+     "sequence": [{"size", "root", "proof": [...]}, ...]}
+`sequence` is one log growing step by step; each proof goes from the previous step
+(the first step has an empty proof, as a first anchor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+
+from ledger.merkle import consistency_proof, hash_leaf, inclusion_proof, root_hash
+
+EDGE_PAIRS = [
+    (1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 8), (6, 7), (7, 8), (8, 9),
+    (15, 16), (16, 17), (17, 31), (255, 256), (256, 257), (257, 511), (1023, 1025),
+]
+"""(size1, size2) pairs at the powers of two, where proofs change shape."""
+
+
+def _hex(digest: bytes) -> str:
+    return "0x" + digest.hex()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Print RFC 9162 proofs made by ledger.merkle.")
+    parser.add_argument("--seed", type=int, default=9162)
+    parser.add_argument("--cases", type=int, default=24, help="random pairs and indices")
+    parser.add_argument("--max-size", type=int, default=70_000)
+    args = parser.parse_args(argv)
+
+    rng = random.Random(args.seed)
+    leaves = [hash_leaf(f"model-ledger fixture {i}".encode()) for i in range(args.max_size)]
+    roots: dict[int, bytes] = {}
+
+    def root_of(size: int) -> bytes:
+        if size not in roots:
+            roots[size] = root_hash(leaves[:size])
+        return roots[size]
+
+    pairs = [p for p in EDGE_PAIRS if p[1] <= args.max_size]
+    for _ in range(args.cases):
+        size2 = rng.randint(2, args.max_size)
+        pairs.append((rng.randint(1, size2 - 1), size2))
+    # A few pairs near the top, where proofs are longest.
+    for _ in range(max(1, args.cases // 8)):
+        size2 = rng.randint(args.max_size // 2 + 1, args.max_size)
+        pairs.append((rng.randint(args.max_size // 4, size2 - 1), size2))
+    consistency = [
+        {
+            "size1": size1,
+            "size2": size2,
+            "root1": _hex(root_of(size1)),
+            "root2": _hex(root_of(size2)),
+            "proof": [_hex(h) for h in consistency_proof(size1, leaves[:size2])],
+        }
+        for size1, size2 in pairs
+    ]
+
+    inclusion: list[dict[str, object]] = []
+    sizes = [1, 2, 3, 8, 9] + [rng.randint(1, args.max_size) for _ in range(args.cases // 4)]
+    for size in sizes:
+        indices = {0, size - 1} | {rng.randrange(size) for _ in range(4)}
+        for index in sorted(indices):
+            inclusion.append(
+                {
+                    "size": size,
+                    "root": _hex(root_of(size)),
+                    "index": index,
+                    "leafHash": _hex(leaves[index]),
+                    "proof": [_hex(h) for h in inclusion_proof(index, leaves[:size])],
+                }
+            )
+
+    sequence: list[dict[str, object]] = []
+    previous = 0
+    steps = {1, 2, 5, 8, 64, 65, 100, 1000, args.max_size}
+    steps |= set(rng.sample(range(1, args.max_size), 6))
+    for size in sorted(step for step in steps if step <= args.max_size):
+        proof = consistency_proof(previous, leaves[:size]) if previous else []
+        sequence.append(
+            {"size": size, "root": _hex(root_of(size)), "proof": [_hex(h) for h in proof]}
+        )
+        previous = size
+
+    json.dump(
+        {
+            "generator": "ledger.merkle",
+            "seed": args.seed,
+            "maxSize": args.max_size,
+            "consistency": consistency,
+            "inclusion": inclusion,
+            "sequence": sequence,
+        },
+        sys.stdout,
+        indent=1,
+    )
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+// Writes the compiled LogAnchor contract to ledger/chain/contracts/LogAnchor.json, the
+// copy that ships inside the Python package:
+//   {"contractName", "abi", "bytecode", "deployedBytecode", "solcVersion"}
+// Formatting is stable (2-space JSON, keys in that order, trailing newline), so an
+// unchanged compile leaves the file byte-identical.
+//
+//   npx hardhat run scripts/export_contracts.js
+//
+// tests/chain/test_artifacts.py proves that the shipped file equals a fresh compile:
+// rerun this script after any change to contracts/ or to the compiler settings.
+
+const fs = require("node:fs");
+const path = require("node:path");
+const hre = require("hardhat");
+
+const CONTRACTS = ["LogAnchor"];
+const OUT_DIR = path.join(__dirname, "..", "ledger", "chain", "contracts");
+
+async function exportContract(contractName) {
+  const artifact = await hre.artifacts.readArtifact(contractName);
+  const fullName = `${artifact.sourceName}:${artifact.contractName}`;
+  const buildInfo = await hre.artifacts.getBuildInfo(fullName);
+  const shipped = {
+    contractName: artifact.contractName,
+    abi: artifact.abi,
+    bytecode: artifact.bytecode,
+    deployedBytecode: artifact.deployedBytecode,
+    solcVersion: buildInfo.solcLongVersion,
+  };
+  const file = path.join(OUT_DIR, `${contractName}.json`);
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(shipped, null, 2) + "\n");
+  console.log(`wrote ${path.relative(process.cwd(), file)} (solc ${shipped.solcVersion})`);
+}
+
+async function main() {
+  await hre.run("compile", { quiet: true });
+  for (const name of CONTRACTS) {
+    await exportContract(name);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,159 @@
+// The on-chain verifier against the Python implementation that issues the proofs.
+//
+// scripts/contract_fixtures.py (run with $LEDGER_PYTHON, default .venv/bin/python, from
+// the repository root) prints trees, roots and proofs made by ledger.merkle. Each proof
+// must be accepted as printed, and rejected with any node's bit flipped, any node
+// dropped, a node added, neighbours swapped, or a wrong root.
+
+const { expect } = require("chai");
+const { ethers } = require("hardhat");
+const {
+  createLogWithAnchorer,
+  deployLogAnchor,
+  flipBit,
+  logIdOf,
+  pythonFixtures,
+  syntheticConsistency,
+} = require("./helpers");
+
+const fixtures = pythonFixtures();
+
+/** Copies of `proof` that must not verify: flipped bits, dropped, added, swapped nodes. */
+function tamperedProofs(proof) {
+  const out = [];
+  proof.forEach((node, i) => {
+    out.push({
+      how: `bit ${(i * 37) % 256} of node ${i} flipped`,
+      proof: proof.map((n, j) => (j === i ? flipBit(n, (i * 37) % 256) : n)),
+    });
+    out.push({ how: `node ${i} dropped`, proof: proof.filter((_, j) => j !== i) });
+  });
+  out.push({ how: "node added at the end", proof: [...proof, ethers.sha256("0x00")] });
+  out.push({ how: "node added at the start", proof: [ethers.sha256("0x00"), ...proof] });
+  for (let i = 0; i + 1 < proof.length; i++) {
+    if (proof[i] !== proof[i + 1]) {
+      const swapped = [...proof];
+      [swapped[i], swapped[i + 1]] = [swapped[i + 1], swapped[i]];
+      out.push({ how: `nodes ${i} and ${i + 1} swapped`, proof: swapped });
+    }
+  }
+  return out;
+}
+
+describe("LogAnchor against ledger.merkle (Python)", function () {
+  let logAnchor, admin, anchorer;
+
+  before(async function () {
+    ({ logAnchor, admin, anchorer } = await deployLogAnchor());
+  });
+
+  it("gets enough fixtures from scripts/contract_fixtures.py", function () {
+    expect(fixtures.generator).to.equal("ledger.merkle");
+    expect(fixtures.consistency.length).to.be.at.least(30);
+    expect(fixtures.inclusion.length).to.be.at.least(30);
+    expect(fixtures.sequence.length).to.be.at.least(10);
+  });
+
+  it("gives the gas report's synthetic proofs the same length as real ones", function () {
+    for (const { size1, size2, proof } of fixtures.consistency) {
+      expect(
+        syntheticConsistency(size1, size2, "shape").proof.length,
+        `${size1} -> ${size2}`,
+      ).to.equal(proof.length);
+    }
+  });
+
+  describe("consistency proofs", function () {
+    for (const c of fixtures.consistency) {
+      it(`accepts ${c.size1} -> ${c.size2} (${c.proof.length} proof nodes) and rejects tampered copies`, async function () {
+        const logId = logIdOf(`python/consistency/${c.size1}/${c.size2}`);
+        const asAnchorer = await createLogWithAnchorer(logAnchor, logId, admin, anchorer);
+        await (await asAnchorer.anchor(logId, c.size1, c.root1, [])).wait();
+
+        const refused = [
+          ...tamperedProofs(c.proof).map((t) => ({ ...t, root: c.root2 })),
+          { how: "wrong root2", root: flipBit(c.root2, 7), proof: c.proof },
+          { how: "old root as new root", root: c.root1, proof: c.proof },
+        ];
+        for (const { how, root, proof } of refused) {
+          await expect(asAnchorer.anchor.staticCall(logId, c.size2, root, proof), how)
+            .to.be.revertedWithCustomError(logAnchor, "LogAnchorInconsistent")
+            .withArgs(logId, c.size1, c.size2);
+        }
+        await expect(asAnchorer.anchor(logId, c.size2, c.root2, c.proof))
+          .to.emit(logAnchor, "Anchored")
+          .withArgs(logId, c.size2, c.root2, c.size1);
+        expect(await logAnchor.rootAt(logId, c.size2)).to.equal(c.root2);
+      });
+    }
+
+    it("rejects a proof from a wrong anchored root", async function () {
+      const c = fixtures.consistency.find((x) => x.proof.length > 2);
+      const logId = logIdOf("python/wrong-root1");
+      const asAnchorer = await createLogWithAnchorer(logAnchor, logId, admin, anchorer);
+      await asAnchorer.anchor(logId, c.size1, flipBit(c.root1, 100), []);
+      await expect(asAnchorer.anchor(logId, c.size2, c.root2, c.proof))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorInconsistent")
+        .withArgs(logId, c.size1, c.size2);
+    });
+  });
+
+  it(`follows one log through ${fixtures.sequence.length} anchors`, async function () {
+    const logId = logIdOf("python/sequence");
+    const asAnchorer = await createLogWithAnchorer(logAnchor, logId, admin, anchorer);
+    let previous = 0;
+    for (const step of fixtures.sequence) {
+      await expect(asAnchorer.anchor(logId, step.size, step.root, step.proof))
+        .to.emit(logAnchor, "Anchored")
+        .withArgs(logId, step.size, step.root, previous);
+      previous = step.size;
+    }
+    for (const step of fixtures.sequence) {
+      expect(await logAnchor.rootAt(logId, step.size)).to.equal(step.root);
+    }
+    expect((await logAnchor.latest(logId)).slice(0, 2)).to.deep.equal([
+      BigInt(previous),
+      fixtures.sequence.at(-1).root,
+    ]);
+  });
+
+  describe("inclusion proofs", function () {
+    const bySize = new Map();
+    for (const c of fixtures.inclusion) {
+      if (!bySize.has(c.size)) bySize.set(c.size, []);
+      bySize.get(c.size).push(c);
+    }
+    for (const [size, cases] of bySize) {
+      it(`verifies leaves ${cases.map((c) => c.index).join(", ")} of a tree of ${size} and rejects tampered proofs`, async function () {
+        const logId = logIdOf(`python/inclusion/${size}`);
+        const asAnchorer = await createLogWithAnchorer(logAnchor, logId, admin, anchorer);
+        await (await asAnchorer.anchor(logId, size, cases[0].root, [])).wait();
+        for (const c of cases) {
+          const at = `leaf ${c.index} of ${size}`;
+          expect(
+            await logAnchor.verifyInclusion(logId, size, c.index, c.leafHash, c.proof),
+            at,
+          ).to.equal(true);
+          for (const { how, proof } of tamperedProofs(c.proof)) {
+            expect(
+              await logAnchor.verifyInclusion(logId, size, c.index, c.leafHash, proof),
+              `${at}: ${how}`,
+            ).to.equal(false);
+          }
+          expect(
+            await logAnchor.verifyInclusion(logId, size, c.index, flipBit(c.leafHash, 3), c.proof),
+            `${at}: wrong leaf`,
+          ).to.equal(false);
+          expect(
+            await logAnchor.verifyInclusion(logId, size, c.index ^ 1, c.leafHash, c.proof),
+            `${at}: wrong index`,
+          ).to.equal(false);
+          expect(
+            await logAnchor.verifyInclusion(logId, size, c.index + size, c.leafHash, c.proof),
+            `${at}: index beyond size`,
+          ).to.equal(false);
+        }
+      });
+    }
+  });
+});

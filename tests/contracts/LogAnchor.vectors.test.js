@@ -1,0 +1,195 @@
+// The RFC 9162 probes of transparency-dev/merkle (../shared/vectors/tlog-proofs, or
+// $LEDGER_VECTORS_DIR), run through the contract.
+//
+// Consistency: the log is brought to (size1, root1) by a first anchor, then
+// anchor(size2, root2, proof) must succeed exactly when the probe's wantErr is false.
+// Two kinds of probe cannot apply as written, because the contract adds rules of its
+// own on top of the RFC check; for those the test asserts the contract's rule instead:
+//   - size1 == size2 with wantErr false (equal trees are consistent): the contract
+//     refuses any size it is not growing past (LogAnchorSizeNotIncreasing), by design,
+//     so that sending the same anchor twice is harmless;
+//   - size1 == 0 with an empty proof and size2 > 0 (wantErr true: RFC 9162 defines no
+//     proof from the empty tree): a log at size 0 has no root to be consistent with,
+//     and its first anchor is taken on trust with an empty proof, so it is accepted.
+// Inclusion: the probe's root is anchored at treeSize as a first anchor, then
+// verifyInclusion must return !wantErr. For treeSize == 0 nothing can be anchored and
+// verifyInclusion reverts with LogAnchorUnknownSize (all such probes want an error).
+//
+// Probe strings that are not 32 bytes ("garbage" nodes, "don't care" roots, empty
+// leaves) cannot be passed as bytes32: the ABI encoder refuses them. To still run those
+// probes through the contract they are zero-padded, which keeps them wrong, with one
+// exception that cannot apply: single-entry/empty-root-and-leaf has an empty root and
+// an empty leaf, which pad to the same 32 zero bytes, and a one-leaf tree whose root is
+// its leaf hash is valid. For that probe the test asserts the ABI refusal of the raw
+// values and the contract's (correct) acceptance of the padded ones.
+
+const { expect } = require("chai");
+const { ethers } = require("hardhat");
+const {
+  b64ToBytes32,
+  createLogWithAnchorer,
+  deployLogAnchor,
+  isHash,
+  loadProbes,
+  logIdOf,
+} = require("./helpers");
+
+const consistencyProbes = loadProbes("consistency");
+const inclusionProbes = loadProbes("inclusion");
+
+/** Which rule decides a consistency probe on chain, and the outcome that rule gives. */
+function expectedConsistencyOutcome(probe) {
+  const proof = probe.proof ?? [];
+  if (probe.size2 <= probe.size1) {
+    return {
+      accepted: false,
+      error: "LogAnchorSizeNotIncreasing",
+      appliesAsWritten: probe.wantErr,
+    };
+  }
+  if (probe.size1 === 0) {
+    // A first anchor: accepted with an empty proof, whatever root1 says.
+    if (proof.length === 0) {
+      return { accepted: true, appliesAsWritten: !probe.wantErr };
+    }
+    return { accepted: false, error: "LogAnchorInconsistent", appliesAsWritten: probe.wantErr };
+  }
+  return probe.wantErr
+    ? { accepted: false, error: "LogAnchorInconsistent", appliesAsWritten: true }
+    : { accepted: true, appliesAsWritten: true };
+}
+
+/**
+ * Whether verifyInclusion returns true for the probe as the contract can receive it
+ * (zero-padded), and whether that is the probe's own verdict.
+ */
+function expectedInclusionOutcome(probe) {
+  const padsToValidOneLeafTree =
+    !isHash(probe.root) &&
+    !isHash(probe.leafHash) &&
+    b64ToBytes32(probe.root) === b64ToBytes32(probe.leafHash) &&
+    probe.treeSize === 1 &&
+    BigInt(probe.leafIdx) === 0n &&
+    (probe.proof ?? []).length === 0;
+  if (padsToValidOneLeafTree) {
+    return { verified: true, appliesAsWritten: !probe.wantErr };
+  }
+  return { verified: !probe.wantErr, appliesAsWritten: true };
+}
+
+describe("LogAnchor against the RFC 9162 probes", function () {
+  let logAnchor, admin, anchorer;
+
+  before(async function () {
+    ({ logAnchor, admin, anchorer } = await deployLogAnchor());
+  });
+
+  it("loads more than 60 probes of each kind", function () {
+    expect(consistencyProbes.length).to.be.greaterThan(60);
+    expect(inclusionProbes.length).to.be.greaterThan(60);
+  });
+
+  it("applies every consistency probe as written except the two kinds the contract rules out", function () {
+    const notApplicable = consistencyProbes
+      .filter((probe) => !expectedConsistencyOutcome(probe).appliesAsWritten)
+      .map((probe) => probe.file)
+      .sort();
+    expect(notApplicable).to.deep.equal([
+      "0/happy-path.json",
+      "additional/size1-is-zero-and-does-not-equal-size2.json",
+      "additional/size1-is-zero-and-size2-is-not-zero.json",
+      "additional/sizes-are-equal-one-and-proof-is-empty.json",
+    ]);
+  });
+
+  it("applies every inclusion probe as written except the one padding makes valid", function () {
+    const notApplicable = inclusionProbes
+      .filter((probe) => !expectedInclusionOutcome(probe).appliesAsWritten)
+      .map((probe) => probe.file);
+    expect(notApplicable).to.deep.equal(["single-entry/empty-root-and-leaf.json"]);
+  });
+
+  describe("consistency", function () {
+    for (const probe of consistencyProbes) {
+      const outcome = expectedConsistencyOutcome(probe);
+      const verdict = outcome.accepted ? "accepts" : `refuses (${outcome.error})`;
+      const note = outcome.appliesAsWritten ? "" : " [contract rule, not the probe's wantErr]";
+      it(`${verdict} ${probe.file}: ${probe.size1} -> ${probe.size2}, ${probe.desc}${note}`, async function () {
+        const logId = logIdOf(`consistency/${probe.file}`);
+        const asAnchorer = await createLogWithAnchorer(logAnchor, logId, admin, anchorer);
+        if (probe.size1 > 0) {
+          await (await asAnchorer.anchor(logId, probe.size1, b64ToBytes32(probe.root1), [])).wait();
+        }
+        const root2 = b64ToBytes32(probe.root2);
+        const proof = (probe.proof ?? []).map(b64ToBytes32);
+        const sent = asAnchorer.anchor(logId, probe.size2, root2, proof);
+        if (outcome.accepted) {
+          await expect(sent)
+            .to.emit(logAnchor, "Anchored")
+            .withArgs(logId, probe.size2, root2, probe.size1);
+          expect(await logAnchor.rootAt(logId, probe.size2)).to.equal(root2);
+        } else {
+          await expect(sent)
+            .to.be.revertedWithCustomError(logAnchor, outcome.error)
+            .withArgs(logId, probe.size1, probe.size2);
+          const [size] = await logAnchor.latest(logId);
+          expect(size).to.equal(BigInt(probe.size1));
+        }
+      });
+    }
+  });
+
+  describe("inclusion", function () {
+    for (const probe of inclusionProbes) {
+      const outcome = expectedInclusionOutcome(probe);
+      const verdict =
+        probe.treeSize === 0
+          ? "refuses (LogAnchorUnknownSize)"
+          : outcome.verified
+            ? "accepts"
+            : "rejects";
+      const note = outcome.appliesAsWritten
+        ? ""
+        : " [zero-padded to bytes32, not the probe's wantErr]";
+      it(`${verdict} ${probe.file}: leaf ${probe.leafIdx} of ${probe.treeSize}, ${probe.desc}${note}`, async function () {
+        const logId = logIdOf(`inclusion/${probe.file}`);
+        const leafHash = b64ToBytes32(probe.leafHash);
+        const proof = (probe.proof ?? []).map(b64ToBytes32);
+        const index = BigInt(probe.leafIdx);
+        if (probe.treeSize === 0) {
+          expect(probe.wantErr).to.equal(true);
+          await expect(logAnchor.verifyInclusion(logId, 0, index, leafHash, proof))
+            .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownSize")
+            .withArgs(logId, 0);
+          return;
+        }
+        const asAnchorer = await createLogWithAnchorer(logAnchor, logId, admin, anchorer);
+        await (await asAnchorer.anchor(logId, probe.treeSize, b64ToBytes32(probe.root), [])).wait();
+        expect(
+          await logAnchor.verifyInclusion(logId, probe.treeSize, index, leafHash, proof),
+        ).to.equal(outcome.verified);
+        if (!outcome.appliesAsWritten) {
+          // The raw probe values cannot even be sent: the ABI refuses a non-32-byte bytes32.
+          const raw = (b64) => ethers.hexlify(Buffer.from(b64, "base64"));
+          expect(() =>
+            logAnchor.interface.encodeFunctionData("anchor", [
+              logId,
+              probe.treeSize,
+              raw(probe.root),
+              [],
+            ]),
+          ).to.throw();
+          expect(() =>
+            logAnchor.interface.encodeFunctionData("verifyInclusion", [
+              logId,
+              probe.treeSize,
+              index,
+              raw(probe.leafHash),
+              proof,
+            ]),
+          ).to.throw();
+        }
+      });
+    }
+  });
+});

@@ -1,0 +1,182 @@
+// Shared helpers for the LogAnchor tests: deployment, hex/base64 conversion, the
+// RFC 9162 probe files, the Python fixtures and a tiny RFC 9162 hasher for the gas
+// report. No tests here.
+
+const { execFileSync } = require("node:child_process");
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+const { ethers } = require("hardhat");
+
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Deploys a LogAnchor owned by the first signer; returns the contract and signers. */
+async function deployLogAnchor() {
+  const [owner, admin, anchorer, other] = await ethers.getSigners();
+  const logAnchor = await ethers.deployContract("LogAnchor", owner);
+  await logAnchor.waitForDeployment();
+  return { logAnchor, owner, admin, anchorer, other };
+}
+
+/** A bytes32 log id derived from a readable name, as the service does (SHA-256). */
+function logIdOf(name) {
+  return ethers.sha256(ethers.toUtf8Bytes(name));
+}
+
+/**
+ * Creates log `logId` administered by `admin` with `anchorer` as its anchorer; returns
+ * the contract connected to the anchorer.
+ */
+async function createLogWithAnchorer(logAnchor, logId, admin, anchorer) {
+  await (await logAnchor.createLog(logId, admin.address)).wait();
+  await (await logAnchor.connect(admin).addAnchorer(logId, anchorer.address)).wait();
+  return logAnchor.connect(anchorer);
+}
+
+/**
+ * A byte string from a probe file as bytes32 hex. The probes hold a few strings that
+ * are not 32 bytes (empty "garbage" nodes, "don't care" roots); a bytes32 cannot carry
+ * them, so they are right-padded with zeros (or cut), which keeps them wrong.
+ */
+function b64ToBytes32(b64) {
+  const bytes = Buffer.from(b64 ?? "", "base64");
+  const out = Buffer.alloc(32);
+  bytes.copy(out, 0, 0, 32);
+  return "0x" + out.toString("hex");
+}
+
+/** Whether a base64 string from a probe file decodes to exactly 32 bytes. */
+function isHash(b64) {
+  return Buffer.from(b64 ?? "", "base64").length === 32;
+}
+
+/** Directory of the RFC 9162 probes: $LEDGER_VECTORS_DIR or ../shared/vectors/tlog-proofs. */
+function vectorsDir() {
+  const dir =
+    process.env.LEDGER_VECTORS_DIR ||
+    path.resolve(REPO_ROOT, "..", "shared", "vectors", "tlog-proofs");
+  if (!fs.existsSync(dir)) {
+    throw new Error(
+      `RFC 9162 probes not found at ${dir}: set LEDGER_VECTORS_DIR to the tlog-proofs folder`,
+    );
+  }
+  return dir;
+}
+
+/** Every probe file under `vectorsDir()/kind` (recursively), as {file, ...probe}. */
+function loadProbes(kind) {
+  const root = path.join(vectorsDir(), kind);
+  const probes = [];
+  const walk = (dir) => {
+    for (const entry of fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(full);
+      } else if (entry.name.endsWith(".json")) {
+        // Integers beyond 2^53 (a leafIdx of 2^64 - 1) would lose precision as numbers:
+        // read them as strings, to be passed on as BigInt.
+        const text = fs.readFileSync(full, "utf8").replace(/:\s*(\d{16,})/g, ': "$1"');
+        probes.push({ file: path.relative(root, full), ...JSON.parse(text) });
+      }
+    }
+  };
+  walk(root);
+  return probes;
+}
+
+/**
+ * Runs scripts/contract_fixtures.py with $LEDGER_PYTHON (default .venv/bin/python) from
+ * the repository root, with the root on PYTHONPATH so that this checkout's ledger.merkle
+ * is the one tested; returns its JSON. Throws (failing the suite) if Python fails.
+ */
+function pythonFixtures(args = []) {
+  const python = process.env.LEDGER_PYTHON || path.join(REPO_ROOT, ".venv", "bin", "python");
+  const pythonPath = [REPO_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  const out = execFileSync(python, [path.join("scripts", "contract_fixtures.py"), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PYTHONPATH: pythonPath },
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(out);
+}
+
+/** SHA-256(0x01 || left || right) of two 0x-hex hashes, as 0x-hex. */
+function hashNode(left, right) {
+  const h = crypto.createHash("sha256");
+  h.update(Buffer.from([1]));
+  h.update(Buffer.from(left.slice(2), "hex"));
+  h.update(Buffer.from(right.slice(2), "hex"));
+  return "0x" + h.digest("hex");
+}
+
+/**
+ * A consistency proof from size1 to size2 with the exact shape RFC 9162 gives it, made
+ * of pseudo-random nodes, and the two roots those nodes commit to (worked out with the
+ * verification walk of RFC 9162 2.1.4.2). The contract cannot tell it from a proof of
+ * a real tree, so it serves to measure gas at sizes (2^24) too large to build in a test.
+ */
+function syntheticConsistency(size1, size2, seed) {
+  let counter = 0;
+  const randomNode = () => ethers.sha256(ethers.toUtf8Bytes(`${seed}/${counter++}`));
+  let fn = BigInt(size1) - 1n;
+  let sn = BigInt(size2) - 1n;
+  while (fn & 1n) {
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  const proof = [];
+  let root1 = randomNode();
+  let fr;
+  if (fn === 0n) {
+    fr = root1; // size1 is a power of two: the RFC prepends root1 itself
+  } else {
+    fr = randomNode();
+    proof.push(fr);
+  }
+  let sr = fr;
+  while (sn !== 0n) {
+    const c = randomNode();
+    proof.push(c);
+    if (fn & 1n || fn === sn) {
+      fr = hashNode(c, fr);
+      sr = hashNode(c, sr);
+      if (!(fn & 1n)) {
+        while (!(fn & 1n) && fn !== 0n) {
+          fn >>= 1n;
+          sn >>= 1n;
+        }
+      }
+    } else {
+      sr = hashNode(sr, c);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  root1 = fr;
+  return { root1, root2: sr, proof };
+}
+
+/** `hex` (0x + 64 hex digits) with bit `bit` (0 = most significant) flipped. */
+function flipBit(hex, bit) {
+  const bytes = Buffer.from(hex.slice(2), "hex");
+  bytes[bit >> 3] ^= 0x80 >> (bit & 7);
+  return "0x" + bytes.toString("hex");
+}
+
+module.exports = {
+  REPO_ROOT,
+  b64ToBytes32,
+  createLogWithAnchorer,
+  deployLogAnchor,
+  flipBit,
+  hashNode,
+  isHash,
+  loadProbes,
+  logIdOf,
+  pythonFixtures,
+  syntheticConsistency,
+  vectorsDir,
+};
