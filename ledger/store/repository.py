@@ -36,6 +36,10 @@ from ledger.tiles import TILE_WIDTH, Tile, TileKey, tile_path
 _INGEST_LOCK = int.from_bytes(hashlib.sha256(b"model-ledger/ingest").digest()[:8], "big", signed=True)
 
 
+FULL_TILE_CACHE = 2048
+"""Built full tiles kept per store (about 16 KiB each): the upper tree stays in memory."""
+
+
 class StoreError(RuntimeError):
     """Storage refused an operation; the message says why."""
 
@@ -80,6 +84,8 @@ class Store:
     def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine = engine
         self.reader = reader or engine
+        self.full_tiles: OrderedDict[TileKey, Tile] = OrderedDict()
+        self.full_tiles_lock = threading.Lock()
         self.is_postgres = engine.dialect.name == "postgresql"
 
     @classmethod
@@ -290,19 +296,17 @@ class Store:
 class TileCache:
     """Tiles for one request, read in as few queries as possible.
 
-    Full tiles never change, so their built `Tile`s are also kept in a cache shared by
-    the whole process (`FULL_TILE_CACHE` entries, least recently used dropped first).
+    Full tiles never change, so their built `Tile`s are also kept in the store's
+    `full_tiles` cache, shared by every request on that store (least recently used
+    dropped first).
     """
-
-    FULL_TILE_CACHE = 2048
-
-    _shared: OrderedDict[TileKey, Tile] = OrderedDict()
-    _lock = threading.Lock()
 
     def __init__(self, store: Store, conn: Connection) -> None:
         self._store = store
         self._conn = conn
         self._tiles: dict[TileKey, Tile] = {}
+        self._shared = store.full_tiles
+        self._lock = store.full_tiles_lock
 
     def prefetch(self, keys: Iterable[TileKey]) -> None:
         """Load every tile of `keys` not yet known, in one query."""
@@ -324,7 +328,7 @@ class TileCache:
             if tile.width == TILE_WIDTH:
                 with self._lock:
                     self._shared[key] = tile
-                    if len(self._shared) > self.FULL_TILE_CACHE:
+                    if len(self._shared) > FULL_TILE_CACHE:
                         self._shared.popitem(last=False)
 
     def __call__(self, key: TileKey) -> Tile:

@@ -211,3 +211,18 @@ def test_sequence_gaps_on_postgres_keep_indices_contiguous(postgres_url: str) ->
 def _fail_after(batch: list[Entry]):  # type: ignore[no-untyped-def]
     yield batch
     raise ValueError("client went away mid-batch")
+
+
+def test_tile_cache_is_per_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two logs in one process: a full tile cached for one must not answer for the other."""
+    stores = [Store.open(f"sqlite:///{tmp_path / name / 'l.db'}") for name in ("a", "b")]
+    try:
+        for seed, store in enumerate(stores):
+            batch = make_entries(300, seed=seed)
+            store.add_entries([batch])
+            root = seal(store).root
+            proof = inclusion(store, batch[10].leaf_hash)
+            merkle.verify_inclusion(10, 300, batch[10].leaf_hash, proof.proof, root)
+    finally:
+        for store in stores:
+            store.close()
