@@ -8,14 +8,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./ledger-data
 
-.PHONY: up test setup pytest contracts-test postgres bench
+.PHONY: up test setup postgres
 
 up: setup
 	$(BIN)/ledger up --data-dir $(DATA_DIR)
 
+# Hardhat first, so pytest's summary is the run's closing line.
 test: setup postgres
+	npx hardhat test
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
-	$(MAKE) --no-print-directory contracts-test
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -28,9 +29,6 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
-
-contracts-test: setup
-	npx hardhat test
 
 postgres:
 	@scripts/ensure-postgres.sh
