@@ -1,29 +1,36 @@
 """Reading NDJSON files of records, validated in parallel, all or nothing.
 
-Parsing, validation, canonical encoding and hashing run in worker processes (one per
-core) on chunks of lines; the caller stores the chunks in order in one transaction,
+The file is cut into chunks of about CHUNK_BYTES at line ends. Worker processes read
+their chunk straight from the file and parse, validate, canonically encode and hash
+it; the caller gets the chunks back in file order and stores them in one transaction,
 so a bad line anywhere stops the whole file before anything commits.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections import deque
-from multiprocessing.pool import AsyncResult
 import os
+from collections import deque
 from collections.abc import Iterator
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 from ledger.records import Entry, RecordError, now_ts, parse_json
 
-CHUNK_LINES = 4096
-"""Lines handed to a worker at a time."""
+CHUNK_BYTES = 1 << 20
+"""About how much of the file one worker task parses (cut at a line end)."""
 
-IN_FLIGHT_PER_WORKER = 4
-"""Chunks queued or parsed ahead of the writer, per worker."""
+IN_FLIGHT_PER_WORKER = 3
+"""Chunks queued or parsed ahead of the writer, per worker: memory stays flat."""
 
 PARALLEL_THRESHOLD = 1 << 20
 """Files smaller than this many bytes are parsed in-process (no worker start-up)."""
+
+Chunk = tuple[str, int, int, int, str]
+"""(path, first line number, start offset, end offset, default ts) of one task."""
+
+Failure = tuple[int, str, str]
+"""(line number, field, message) of the first bad line of a chunk."""
 
 
 class LineError(RecordError):
@@ -35,10 +42,18 @@ class LineError(RecordError):
         self.args = (f"line {line}: {error}",)
 
 
-def _parse_chunk(job: tuple[int, list[bytes], str]) -> list[Entry] | tuple[int, str, str]:
-    first_line, lines, ts = job
+def _parse_chunk(job: Chunk) -> list[Entry] | Failure:
+    path, first_line, start, end, ts = job
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the chunk's final newline
     out: list[Entry] = []
     for offset, line in enumerate(lines):
+        if line.endswith(b"\r"):
+            line = line[:-1]
         if not line.strip():
             return first_line + offset, "", "empty line (one record per line)"
         try:
@@ -48,19 +63,27 @@ def _parse_chunk(job: tuple[int, list[bytes], str]) -> list[Entry] | tuple[int, 
     return out
 
 
-def _jobs(path: Path) -> Iterator[tuple[int, list[bytes], str]]:
+def _chunks(path: Path) -> Iterator[Chunk]:
+    """Cut the file at line ends into tasks, counting lines as it goes."""
+    name = str(path)
     with path.open("rb") as handle:
-        number = 1
-        chunk: list[bytes] = []
-        for raw in handle:
-            line = raw.rstrip(b"\r\n")
-            chunk.append(line)
-            if len(chunk) == CHUNK_LINES:
-                yield number, chunk, now_ts()
-                number += len(chunk)
-                chunk = []
-        if chunk:
-            yield number, chunk, now_ts()
+        start, line = 0, 1
+        carry = b""
+        while True:
+            block = handle.read(CHUNK_BYTES)
+            if not block:
+                break
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:  # no line end yet: a very long line
+                carry = data
+                continue
+            end = start + cut
+            yield name, line, start, end, now_ts()
+            line += data.count(b"\n", 0, cut)
+            start, carry = end, data[cut:]
+        if carry:
+            yield name, line, start, start + len(carry), now_ts()
 
 
 def read_ndjson(path: Path, workers: int | None = None) -> Iterator[list[Entry]]:
@@ -71,14 +94,12 @@ def read_ndjson(path: Path, workers: int | None = None) -> Iterator[list[Entry]]
     """
     size = path.stat().st_size
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if size < PARALLEL_THRESHOLD or workers < 2:
-        results: Iterator[list[Entry] | tuple[int, str, str]] = map(_parse_chunk, _jobs(path))
-        yield from _unwrap(results)
+    if size < PARALLEL_THRESHOLD or workers < 1:
+        yield from _unwrap(map(_parse_chunk, _chunks(path)))
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        # A bounded window of chunks in flight: memory stays flat however large the file.
-        in_flight: deque[AsyncResult[list[Entry] | tuple[int, str, str]]] = deque()
-        for job in _jobs(path):
+        in_flight: deque[AsyncResult[list[Entry] | Failure]] = deque()
+        for job in _chunks(path):
             in_flight.append(pool.apply_async(_parse_chunk, (job,)))
             if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
                 yield from _unwrap([in_flight.popleft().get()])
@@ -86,7 +107,7 @@ def read_ndjson(path: Path, workers: int | None = None) -> Iterator[list[Entry]]
             yield from _unwrap([in_flight.popleft().get()])
 
 
-def _unwrap(results: Iterator[list[Entry] | tuple[int, str, str]]) -> Iterator[list[Entry]]:
+def _unwrap(results: Iterator[list[Entry] | Failure] | list[list[Entry] | Failure]) -> Iterator[list[Entry]]:
     for result in results:
         if isinstance(result, tuple):
             line, field, message = result
