@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,6 +18,11 @@ from ledger.errors import LedgerError
 from ledger.records import RecordError
 from ledger.store.db import DatabaseURLError
 from ledger.store.repository import Store, StoreError
+
+if TYPE_CHECKING:  # the chain modules load web3: imported by the commands that need them
+    from ledger.chain.client import ChainClient
+    from ledger.chain.log_anchor import LogAnchor
+    from ledger.store.anchors import Anchor, AnchorRepository, Deployment
 
 app = typer.Typer(
     name="ledger",
@@ -185,42 +189,318 @@ def consistency(
     )
 
 
+RpcUrl = Annotated[
+    str | None,
+    typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of the chain (default: http://127.0.0.1:8545)."),
+]
+Keystore = Annotated[
+    Path | None,
+    typer.Option(
+        "--keystore",
+        envvar="LEDGER_KEYSTORE",
+        help="Encrypted V3 keystore of the anchor key (password in LEDGER_KEYSTORE_PASSWORD); default: LEDGER_ANCHOR_KEY.",
+    ),
+]
+Confirmations = Annotated[
+    int,
+    typer.Option("--confirmations", envvar="LEDGER_CONFIRMATIONS", min=1, help="Blocks an anchor must be deep to count as confirmed."),
+]
+LogName = Annotated[
+    str | None,
+    typer.Option("--log-name", envvar="LEDGER_LOG_NAME", help="Name of the log; its id is the SHA-256 of the name (default: model-ledger)."),
+]
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+
+
+def anchor_json(anchor: Anchor, deployment: Deployment) -> dict[str, Any]:
+    """An anchor row as printed: hashes and addresses as 0x hex."""
+
+    def opt(value: bytes | None) -> str | None:
+        return None if value is None else hex0x(value)
+
+    return {
+        "log_id": hex0x(deployment.log_id),
+        "tree_size": anchor.tree_size,
+        "root": hex0x(anchor.root),
+        "status": anchor.status.value,
+        "tx_hash": opt(anchor.tx_hash),
+        "block_number": anchor.block_number,
+        "block_hash": opt(anchor.block_hash),
+        "block_timestamp": anchor.block_timestamp,
+        "gas_used": anchor.gas_used,
+        "contract": hex0x(deployment.contract),
+        "chain_id": deployment.chain_id,
+    }
+
+
+def _connect(rpc_url: str, keystore: Path | None, *, signing: bool = True) -> ChainClient:
+    """A chain client for `rpc_url`, with the anchor key when `signing`."""
+    from ledger.chain.client import ChainClient
+    from ledger.chain.keys import load_anchor_key
+
+    client = ChainClient(rpc_url)
+    if signing:
+        client.key = load_anchor_key(keystore, chain_id=client.chain_id)
+    return client
+
+
+def _attach(client: ChainClient, deployment: Deployment, *, signing: bool = True) -> LogAnchor:
+    """The recorded LogAnchor on the chain `client` reaches, checked; with `signing`,
+    also check that the key may anchor."""
+    from ledger.chain.deployment import attach, check_anchorer
+
+    contract = attach(client, deployment.chain_id, deployment.contract, deployment.log_id)
+    if signing:
+        check_anchorer(contract, deployment.log_id, client.require_key().address)
+    return contract
+
+
+def _deploy(client: ChainClient, repo: AnchorRepository, log_name: str) -> tuple[Deployment, LogAnchor]:
+    """Deploy LogAnchor, create the log and record the deployment in the database."""
+    from ledger.chain.deployment import deploy_log
+    from ledger.records import now_ts
+    from ledger.store.anchors import Deployment
+
+    deployed, contract = deploy_log(client, log_name)
+    deployment = Deployment(
+        deployed.chain_id,
+        deployed.contract,
+        deployed.log_id,
+        deployed.log_name,
+        deployed.deployer,
+        deployed.block_number,
+        now_ts(),
+    )
+    repo.record_deployment(deployment)
+    return deployment, contract
+
+
+def _recorded_deployment(repo: AnchorRepository) -> Deployment:
+    """The deployment this database anchors to, or a clear error."""
+    deployment = repo.deployment()
+    if deployment is None:
+        fail("this database records no LogAnchor deployment: run `ledger deploy --rpc-url URL` (or `ledger up`) first")
+    return deployment
+
+
 @app.command()
 def up(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     seal_interval: Annotated[float, typer.Option("--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals.")] = 1.0,
+    anchor_interval: Annotated[
+        float, typer.Option("--anchor-interval", envvar="LEDGER_ANCHOR_INTERVAL", help="Seconds between anchors (when the log grew).")
+    ] = 60.0,
+    rpc_port: Annotated[
+        int, typer.Option("--rpc-port", envvar="LEDGER_RPC_PORT", help="Port of the embedded Anvil chain (0: any free port).")
+    ] = 8545,
+    rpc_url: Annotated[
+        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Use this chain instead of the embedded Anvil.")
+    ] = None,
+    keystore: Keystore = None,
+    confirmations: Confirmations = 1,
+    log_name: LogName = None,
 ) -> None:
-    """Run the log on embedded defaults: seal pending entries every --seal-interval.
+    """Run the log on embedded defaults: seal every --seal-interval, anchor every
+    --anchor-interval on a local Anvil chain (state kept in --data-dir).
 
-    Records arrive with `ledger ingest` (and, once it lands, the HTTP API). Each new
-    checkpoint is printed as a JSON line. Stop with Ctrl-C.
+    On first start the LogAnchor contract is deployed and the log created; the chain
+    and the contract are checked at every start. Each checkpoint and each confirmed
+    anchor is printed as a JSON line ("type": "checkpoint" or "anchor"). Stop with
+    Ctrl-C or SIGTERM: the chain's state is saved.
     """
+    import logging
+    import threading
+
+    from ledger.anchorer import AnchorConflictError, Anchorer
+    from ledger.chain.anvil import LOG_FILE, STATE_FILE, Anvil
+    from ledger.chain.deployment import DEFAULT_LOG_NAME
+    from ledger.chain.errors import ChainError
+    from ledger.chain.keys import DEV_CHAIN_ID
     from ledger.sequencer import seal as seal_log
+    from ledger.store.anchors import AnchorRepository
 
-    stopping = False
+    stop = threading.Event()
+    out_lock = threading.Lock()
+    fatal: list[BaseException] = []
 
-    def stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    def line(obj: dict[str, Any]) -> None:
+        with out_lock:
+            emit(obj)
+            sys.stdout.flush()
+
+    def note(text: str) -> None:
+        with out_lock:
+            sys.stderr.write(f"ledger: {text}\n")
+            sys.stderr.flush()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="ledger: %(message)s")
+    anvil: Anvil | None = None
+    worker: threading.Thread | None = None
     with open_store(data_dir, database_url) as store:
-        state = store.state()
-        sys.stderr.write(
-            f"ledger: log at {store.engine.url.render_as_string(hide_password=True)}, "
-            f"tree size {state.tree_size}; sealing every {seal_interval:g}s (Ctrl-C stops)\n"
+        try:
+            repo = AnchorRepository(store)
+            if rpc_url is None:
+                anvil = Anvil(rpc_port, data_dir / STATE_FILE, data_dir / LOG_FILE).start()
+            client = _connect(anvil.url if anvil else rpc_url or DEFAULT_RPC_URL, keystore)
+            key = client.require_key()
+            if anvil is not None and client.balance(key.address) == 0:
+                client.request("anvil_setBalance", [key.address, hex(10**22)])
+            deployment = repo.deployment()
+            if deployment is None:
+                if anvil is None and client.chain_id != DEV_CHAIN_ID:
+                    fail(f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first")
+                deployment, contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME)
+                note(
+                    f"deployed LogAnchor at {hex0x(deployment.contract)} on chain id {deployment.chain_id},"
+                    f" log {deployment.log_name!r} ({hex0x(deployment.log_id)})"
+                )
+            else:
+                if log_name is not None and log_name != deployment.log_name:
+                    fail(f"this database anchors log {deployment.log_name!r}, not {log_name!r}")
+                contract = _attach(client, deployment)
+            state = store.state()
+            note(
+                f"log at {store.engine.url.render_as_string(hide_password=True)}, tree size {state.tree_size};"
+                f" chain {client.where} (chain id {deployment.chain_id}"
+                + (", embedded Anvil" if anvil else "")
+                + f"), LogAnchor {hex0x(deployment.contract)}, anchor key {key.address};"
+                f" sealing every {seal_interval:g}s, anchoring every {anchor_interval:g}s (Ctrl-C stops)"
+            )
+            anchorer = Anchorer(store, contract, deployment, confirmations=confirmations)
+
+            def anchor_loop() -> None:
+                try:
+                    anchorer.run(
+                        stop,
+                        anchor_interval,
+                        on_confirmed=lambda row: line({"type": "anchor", **anchor_json(row, deployment)}),
+                        on_error=lambda text: note(f"anchoring: {text}"),
+                    )
+                except BaseException as error:  # noqa: BLE001 - reported by the main thread
+                    fatal.append(error)
+                    stop.set()
+
+            worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
+            worker.start()
+            while not stop.is_set():
+                new = seal_log(store)
+                if new.tree_size != state.tree_size:
+                    line({"type": "checkpoint", "tree_size": new.tree_size, "root": hex0x(new.root)})
+                    state = new
+                stop.wait(seal_interval)
+        except (ChainError, AnchorConflictError) as error:
+            fail(str(error))
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=30)
+            if anvil is not None:
+                anvil.stop()
+        if fatal:
+            stopped = fatal[0]
+            if isinstance(stopped, (LedgerError, StoreError)):
+                fail(f"anchoring stopped: {stopped}")
+            fail(f"anchoring stopped: {type(stopped).__name__}: {stopped}")
+
+
+@app.command()
+def deploy(
+    rpc_url: RpcUrl = None,
+    log_name: LogName = None,
+    keystore: Keystore = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Deploy LogAnchor, create the log (the key's account is its admin and anchorer)
+    and record the deployment in the database."""
+    from ledger.chain.deployment import DEFAULT_LOG_NAME
+    from ledger.store.anchors import AnchorRepository
+
+    with open_store(data_dir, database_url) as store:
+        repo = AnchorRepository(store)
+        existing = repo.deployment()
+        if existing is not None:
+            fail(
+                f"this database already anchors log {existing.log_name!r} to contract {hex0x(existing.contract)}"
+                f" on chain id {existing.chain_id}: use another --data-dir or --database-url for a new deployment"
+            )
+        client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
+        deployment, _contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME)
+    emit(
+        {
+            "contract": hex0x(deployment.contract),
+            "log_id": hex0x(deployment.log_id),
+            "chain_id": deployment.chain_id,
+            "block_number": deployment.block_number,
+        }
+    )
+
+
+@app.command()
+def anchor(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
+    keystore: Keystore = None,
+    confirmations: Confirmations = 1,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the confirmed anchor.")] = 120.0,
+) -> None:
+    """Seal what is pending, anchor the latest checkpoint now and wait until it is confirmed."""
+    from ledger.anchorer import Anchorer
+    from ledger.sequencer import seal as seal_log
+    from ledger.store.anchors import AnchorRepository
+
+    with open_store(data_dir, database_url) as store:
+        repo = AnchorRepository(store)
+        deployment = _recorded_deployment(repo)
+        seal_log(store)
+        client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
+        contract = _attach(client, deployment)
+        row = Anchorer(store, contract, deployment, confirmations=confirmations).anchor_latest(timeout)
+    result = anchor_json(row, deployment)
+    del result["status"]  # always confirmed here
+    emit(result)
+
+
+@app.command()
+def anchors(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Follow submitted anchors and check for reorganisations on this chain first."),
+    ] = None,
+    confirmations: Confirmations = 1,
+) -> None:
+    """List the anchors and their states, one JSON line each, smallest tree size first."""
+    from ledger.anchorer import Anchorer
+    from ledger.store.anchors import AnchorRepository
+
+    with open_store(data_dir, database_url) as store:
+        repo = AnchorRepository(store)
+        deployment = _recorded_deployment(repo)
+        if rpc_url is not None:
+            contract = _attach(_connect(rpc_url, None, signing=False), deployment, signing=False)
+            Anchorer(store, contract, deployment, confirmations=confirmations).refresh()
+        rows = repo.anchors()
+    for row in rows:
+        emit(
+            anchor_json(row, deployment)
+            | {
+                "prev_size": row.prev_size,
+                "nonce": row.nonce,
+                "attempts": row.attempts,
+                "last_error": row.last_error,
+                "created_at": row.created_at,
+                "updated_at": row.updated_at,
+            }
         )
-        while not stopping:
-            new = seal_log(store)
-            if new.tree_size != state.tree_size:
-                emit({"tree_size": new.tree_size, "root": hex0x(new.root)})
-                sys.stdout.flush()
-                state = new
-            deadline = time.monotonic() + seal_interval
-            while not stopping and time.monotonic() < deadline:
-                time.sleep(min(0.1, seal_interval))
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "ledger.db"
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """The newest Alembic revision (tests/store/test_migrations.py checks it is the head)."""
 
 

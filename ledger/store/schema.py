@@ -72,3 +72,40 @@ log_state = Table(
     Column("last_seq", BigInteger, nullable=False),
     comment="one row: the latest checkpoint, replaced by compare-and-swap on tree_size",
 )
+
+deployment = Table(
+    "deployment",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False, comment="always 1"),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("contract", LargeBinary(20), nullable=False, comment="LogAnchor address"),
+    Column("log_id", LargeBinary(32), nullable=False),
+    Column("log_name", String(256), nullable=False),
+    Column("deployer", LargeBinary(20), nullable=False),
+    Column("block_number", BigInteger, nullable=False, comment="block of the deployment"),
+    Column("created_at", String(24), nullable=False),
+    comment="one row: the chain, contract and log id this database anchors to",
+)
+
+anchors = Table(
+    "anchors",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("prev_size", BigInteger, comment="the chain's anchored size the proof started from"),
+    Column("status", String(16), nullable=False, comment="pending | submitted | confirmed"),
+    Column("tx_hash", LargeBinary(32)),
+    Column("nonce", BigInteger),
+    Column("block_number", BigInteger),
+    Column("block_hash", LargeBinary(32)),
+    Column("block_timestamp", BigInteger, comment="seconds since the epoch, from the block"),
+    Column("gas_used", BigInteger),
+    Column("attempts", Integer, nullable=False, comment="transactions built for this anchor"),
+    Column("last_error", String(1000)),
+    Column("created_at", String(24), nullable=False),
+    Column("updated_at", String(24), nullable=False),
+    Index("anchors_tree_size", "tree_size", unique=True),
+    Index("anchors_status", "status"),
+    comment="checkpoints on their way to the chain, in the anchorer's state machine",
+)
