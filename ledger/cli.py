@@ -119,7 +119,7 @@ def ingest(
 
         def batches() -> Iterator[list[Any]]:
             for chunk in read_ndjson(file):
-                stored.extend(entry.leaf_hash for entry in chunk)
+                stored.extend(entry[0] for entry in chunk)  # leaf hash (Entry field 0)
                 advance(len(chunk))
                 yield chunk
 

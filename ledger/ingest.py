@@ -43,6 +43,8 @@ class LineError(RecordError):
 
 
 def _parse_chunk(job: Chunk) -> list[Entry] | Failure:
+    """Parse one chunk. Entries come back as plain tuples (in Entry's field order):
+    they cross the process boundary several times faster than named tuples."""
     path, first_line, start, end, ts = job
     with open(path, "rb") as handle:
         handle.seek(start)
@@ -57,7 +59,7 @@ def _parse_chunk(job: Chunk) -> list[Entry] | Failure:
         if not line.strip():
             return first_line + offset, "", "empty line (one record per line)"
         try:
-            out.append(parse_json(line, ts=ts))
+            out.append(tuple(parse_json(line, ts=ts)))  # type: ignore[arg-type]
         except RecordError as error:
             return first_line + offset, error.field, error.message
     return out

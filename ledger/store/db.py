@@ -51,6 +51,7 @@ def sqlite_url(data_dir: Path) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA page_size=16384")  # only takes effect on a new database
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
     cursor.execute("PRAGMA busy_timeout=30000")
