@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import random
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -179,6 +180,7 @@ def main() -> None:
 
     print("SQLite: ledger ingest + ledger seal", file=sys.stderr)
     sqlite_dir = work / "sqlite"
+    shutil.rmtree(sqlite_dir, ignore_errors=True)  # a reused log would dedupe every record
     results["sqlite"] = ingest_and_seal(ndjson, ["--data-dir", str(sqlite_dir)], args.records)
     print(f"  {results['sqlite']}", file=sys.stderr)
 
