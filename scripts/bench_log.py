@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--pg-records", type=int, default=200_000, help="records ingested into PostgreSQL (0: skip)")
     parser.add_argument("--postgres-url", default=os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--big", type=int, default=10_000_000, help="size of the large log for proof latency (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3, help="SQLite ingest + seal runs (the median is reported)")
     parser.add_argument("--samples", type=int, default=2000, help="proofs timed per log")
     parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -178,11 +179,16 @@ def main() -> None:
     print(f"generating {args.records:,} records in {ndjson}", file=sys.stderr)
     write_ndjson(ndjson, args.records, seed=1)
 
-    print("SQLite: ledger ingest + ledger seal", file=sys.stderr)
     sqlite_dir = work / "sqlite"
-    shutil.rmtree(sqlite_dir, ignore_errors=True)  # a reused log would dedupe every record
-    results["sqlite"] = ingest_and_seal(ndjson, ["--data-dir", str(sqlite_dir)], args.records)
-    print(f"  {results['sqlite']}", file=sys.stderr)
+    runs = []
+    for attempt in range(args.repeat):
+        print(f"SQLite: ledger ingest + ledger seal, run {attempt + 1} of {args.repeat}", file=sys.stderr)
+        shutil.rmtree(sqlite_dir, ignore_errors=True)  # a reused log would dedupe every record
+        runs.append(ingest_and_seal(ndjson, ["--data-dir", str(sqlite_dir)], args.records))
+        print(f"  {runs[-1]}", file=sys.stderr)
+    # The run with the median end-to-end time stands for all (machines are noisy).
+    results["sqlite"] = sorted(runs, key=lambda r: r["total_s"])[len(runs) // 2]
+    results["sqlite_runs"] = runs
 
     store = Store.open(f"sqlite:///{sqlite_dir / 'ledger.db'}")
     our_root = store.state().root
@@ -222,10 +228,11 @@ def main() -> None:
 
 def print_table(r: dict) -> None:  # type: ignore[type-arg]
     s, p = r["sqlite"], r["pymerkle"]
+    all_runs = ", ".join(f"{x['total_s']:.1f} s" for x in r["sqlite_runs"])
     rows = [
         ("SQLite `ledger ingest` (validate, encode, hash, insert)", f"{s['ingest_rps']:,.0f} records/s", f"{s['ingest_s']:.1f} s for {s['records']:,}"),
         ("SQLite `ledger seal` (indices, tiles, checkpoint)", f"{s['seal_rps']:,.0f} entries/s", f"{s['seal_s']:.1f} s"),
-        ("SQLite ingest + seal, end to end", f"{s['total_rps']:,.0f} records/s", f"{s['total_s']:.1f} s (target 20 s per 1M)"),
+        ("SQLite ingest + seal, end to end", f"{s['total_rps']:,.0f} records/s", f"{s['total_s']:.1f} s, median of {len(r['sqlite_runs'])} runs ({all_runs})"),
     ]
     if "postgres" in r:
         g = r["postgres"]
