@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from ledger.errors import InvalidRequestError, NotFoundError, NotSequencedError
 from ledger.merkle import EMPTY_ROOT, consistency_ranges, inclusion_ranges
 from ledger.store.repository import Store, TileCache
 from ledger.tiles import range_hash, range_keys
-from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import hashlib
 import os
 import time
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -37,8 +37,8 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
-    create_model,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -101,7 +101,7 @@ Ident = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-MetadataValue = Union[Text, Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)], bool]
+MetadataValue = Text | Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)] | bool
 Scope = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
 
 
@@ -214,7 +214,7 @@ DigestRecord = _envelope("digest", DigestBody)
 
 
 AnyRecord = Annotated[
-    Union[InteractionRecord, LicenceRecord, ModelRecord, DigestRecord],
+    InteractionRecord | LicenceRecord | ModelRecord | DigestRecord,
     Field(discriminator="kind"),
 ]
 _RECORD = TypeAdapter(AnyRecord)

@@ -30,12 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger import merkle  # noqa: E402
-from ledger.proofs import inclusion  # noqa: E402
-from ledger.records import Entry, parse_object  # noqa: E402
-from ledger.sequencer import seal  # noqa: E402
-from ledger.store.repository import Store  # noqa: E402
-from tests.factories import interaction  # noqa: E402
+from ledger import merkle
+from ledger.proofs import inclusion
+from ledger.records import Entry, parse_object
+from ledger.sequencer import seal
+from ledger.store.repository import Store
+from tests.factories import interaction
 
 
 def write_ndjson(path: Path, count: int, seed: int) -> None:

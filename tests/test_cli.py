@@ -21,6 +21,7 @@ from tests.factories import ndjson_lines
 def ledger(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "ledger", *args],
+        check=False,
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "ledger.db"
@@ -33,7 +34,7 @@ def normalize_url(url: str) -> str:
         url = "postgresql://" + url[len("postgres://") :]
     try:
         parsed = make_url(url)
-    except Exception as error:  # sqlalchemy raises ArgumentError with a terse text
+    except ArgumentError as error:
         raise DatabaseURLError(f"not a database URL: {url!r} ({error})") from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -86,10 +87,9 @@ def create_db_engine(url: str, *, writer: bool = True) -> Engine:
 def schema_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at (None for an empty database)."""
     with engine.connect() as connection:
-        try:
-            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except Exception:  # no such table yet
+        if not inspect(connection).has_table("alembic_version"):
             return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def migrate(engine: Engine) -> None:

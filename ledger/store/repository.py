@@ -341,4 +341,4 @@ class TileCache:
         return tile
 
 
-__all__ = ["Store", "StoreError", "ConcurrentSealError", "LogState", "Run", "StoredEntry", "TILE_WIDTH"]
+__all__ = ["TILE_WIDTH", "ConcurrentSealError", "LogState", "Run", "Store", "StoreError", "StoredEntry"]

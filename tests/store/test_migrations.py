@@ -7,7 +7,14 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from ledger.store.db import MIGRATIONS, SCHEMA_REVISION, create_db_engine, migrate, normalize_url, schema_revision
+from ledger.store.db import (
+    MIGRATIONS,
+    SCHEMA_REVISION,
+    create_db_engine,
+    migrate,
+    normalize_url,
+    schema_revision,
+)
 
 
 def test_schema_revision_is_the_alembic_head() -> None:

@@ -171,9 +171,8 @@ def test_two_sequencers_cannot_both_move_the_log(store: Store) -> None:
     new = LogState(10, b"\x01" * 32, 10)
     with store.transaction() as conn:
         store.replace_state(conn, old, new, "2026-01-01T00:00:00.000Z")
-    with pytest.raises(ConcurrentSealError, match="tree size 0"):
-        with store.transaction() as conn:
-            store.replace_state(conn, old, LogState(10, b"\x02" * 32, 10), "2026-01-01T00:00:00.000Z")
+    with pytest.raises(ConcurrentSealError, match="tree size 0"), store.transaction() as conn:
+        store.replace_state(conn, old, LogState(10, b"\x02" * 32, 10), "2026-01-01T00:00:00.000Z")
 
 
 def test_seal_step_respects_the_barrier(store: Store) -> None:
