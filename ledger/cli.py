@@ -503,6 +503,9 @@ def anchors(
         )
 
 
+import ledger.cli_evidence  # noqa: E402,F401  (registers evidence, verify)
+
+
 def main() -> None:
     """Entry point for `python -m ledger`."""
     try:

@@ -17,3 +17,7 @@ class NotSequencedError(LedgerError):
 
 class InvalidRequestError(LedgerError, ValueError):
     """A request whose values cannot be answered (sizes out of range and the like)."""
+
+
+class NotAnchoredError(LedgerError):
+    """The entry is sealed, but no confirmed anchor covers it yet: anchor, then ask again."""

@@ -1,0 +1,176 @@
+"""Evidence bundles against a real Anvil: `ledger evidence` builds them from the store,
+`ledger verify --rpc-url` checks them against the contract, as a user runs both."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger.chain.anvil import free_port
+from ledger.chain.client import ChainClient
+from ledger.chain.deployment import deploy_log
+from ledger.cli import app
+from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
+from ledger.evidence import BUNDLE_FORMAT, build_evidence
+from ledger.merkle import root_from_inclusion_proof
+from ledger.proofs import inclusion
+from ledger.records import parse_json, parse_object
+from ledger.sequencer import seal
+from ledger.verify import JsonRpcChain, VerificationError, verify_bundle
+from tests.chain.conftest import Setup
+from tests.factories import interaction, ndjson_lines
+
+
+def ledger(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger", *args], capture_output=True, text=True, env=dict(os.environ), timeout=120, check=False
+    )
+
+
+def run(*args: str) -> Any:
+    """`ledger ARGS` in this process (quicker than a new one): exit_code, stdout, stderr."""
+    return CliRunner().invoke(app, list(args))
+
+
+def ok(result: Any) -> str:
+    code = result.returncode if isinstance(result, subprocess.CompletedProcess) else result.exit_code
+    assert code == 0, result.stdout + result.stderr
+    return str(result.stdout)
+
+
+def h(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def write(path: Path, bundle: dict[str, Any]) -> str:
+    path.write_text(json.dumps(bundle))
+    return str(path)
+
+
+def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    rpc = ["--rpc-url", chain.rpc_url]
+    ok(ledger("deploy", *data, *rpc))
+    (tmp_path / "r.ndjson").write_text("\n".join(ndjson_lines(20)) + "\n")
+    leaves = [json.loads(line)["leaf_hash"] for line in ok(ledger("ingest", str(tmp_path / "r.ndjson"), *data)).splitlines()]
+    anchored = json.loads(ok(ledger("anchor", *data, *rpc)))
+
+    bundle = json.loads(ok(ledger("evidence", leaves[5], *data)))
+    assert bundle["format"] == BUNDLE_FORMAT and bundle["chain_id"] == 31337
+    assert bundle["checkpoint"] == {
+        "tree_size": 20,
+        "root": anchored["root"],
+        "anchor": {k: anchored[k] for k in ("tx_hash", "block_number", "block_hash", "block_timestamp")},
+    }
+    (entry,) = bundle["entries"]
+    assert (entry["leaf_index"], entry["leaf_hash"]) == (5, leaves[5]) and entry["record"] == interaction(5)
+
+    path = write(tmp_path / "bundle.json", bundle)
+    out = ok(ledger("verify", path, *rpc))
+    when = datetime.fromtimestamp(anchored["block_timestamp"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f"VALID: existed no later than {when} (block {anchored['block_number']})" in out
+    assert [line.split()[1] for line in out.splitlines()[:4]] == ["bundle", "record", "leaf", "inclusion"]
+
+    report = json.loads(ok(run("verify", path, *rpc, "--json")))
+    assert report["valid"] and report["chain_consulted"] and report["error"] is None
+    assert (report["existed_no_later_than"], report["block_number"]) == (when, anchored["block_number"])
+    assert [c["check"] for c in report["checks"]][-3:] == ["anchor", "root on chain", "anchor block"]
+
+    offline = ok(run("verify", path, "--offline"))
+    assert "VALID: the chain was NOT consulted (offline)" in offline and "existed no later than" not in offline
+
+    # A bundle whose mathematics hold, but for a tree the chain never saw.
+    forged = copy.deepcopy(bundle)
+    record = interaction(5) | {"salt": "0" * 32}
+    forged_leaf = parse_object(record).leaf_hash
+    forged["entries"][0] |= {"record": record, "leaf_hash": h(forged_leaf)}
+    proof = [bytes.fromhex(node[2:]) for node in entry["proof"]]
+    forged["checkpoint"]["root"] = h(root_from_inclusion_proof(5, 20, forged_leaf, proof))
+    forged_path = write(tmp_path / "forged.json", forged)
+    ok(run("verify", forged_path, "--offline"))
+    refused = run("verify", forged_path, *rpc)
+    assert refused.exit_code == 1 and "FAIL  root on chain  root on chain differs" in refused.stdout
+    assert refused.stderr.startswith("error: invalid bundle: root on chain: root on chain differs:")
+    assert json.loads(run("verify", forged_path, *rpc, "--json").stdout)["error"]["check"] == "root on chain"
+
+    # Unreadable or unreachable: no verdict.
+    closed = run("verify", path, "--rpc-url", f"http://127.0.0.1:{free_port()}")
+    assert closed.exit_code == 3 and "NOT VERIFIED: the chain could not be read" in closed.stdout
+    assert "is unreachable" in closed.stderr
+    assert run("verify", path).exit_code == 2  # neither --rpc-url nor --offline
+    missing = run("verify", str(tmp_path / "nope.json"), "--offline")
+    assert missing.exit_code == 2 and "cannot read" in missing.stderr
+
+    (tmp_path / "more.ndjson").write_text("\n".join(ndjson_lines(5, start=20)) + "\n")
+    more = [json.loads(line)["leaf_hash"] for line in ok(run("ingest", str(tmp_path / "more.ndjson"), *data)).splitlines()]
+    pending = run("evidence", more[0], *data)
+    assert pending.exit_code == 1 and "is pending: it has no leaf index yet" in pending.stderr
+    unknown = run("evidence", "0x" + "ee" * 32, *data)
+    assert unknown.exit_code == 1 and f"no entry has leaf hash 0x{'ee' * 32}" in unknown.stderr
+
+
+def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
+    setup.grow(8)
+    leaf = parse_json(ndjson_lines(8, seed=7)[3]).leaf_hash
+    with pytest.raises(NotAnchoredError, match="has leaf index 3 but is not anchored yet: no anchor is confirmed yet"):
+        build_evidence(setup.store, setup.repo, leaf)
+    setup.anchorer().anchor_latest(60)
+    assert build_evidence(setup.store, setup.repo, leaf)["checkpoint"]["tree_size"] == 8
+
+    setup.grow(4)
+    late = parse_json(ndjson_lines(12, seed=7)[10]).leaf_hash
+    with pytest.raises(NotAnchoredError, match=r"has leaf index 10 but .* the newest confirmed anchor is of tree size 8 \(leaves 0 to 7\)"):
+        build_evidence(setup.store, setup.repo, late)
+    setup.store.add_entries([[parse_json(line) for line in ndjson_lines(1, seed=99)]])
+    with pytest.raises(NotSequencedError, match="is pending"):
+        build_evidence(setup.store, setup.repo, parse_json(ndjson_lines(1, seed=99)[0]).leaf_hash)
+    with pytest.raises(NotFoundError, match="no entry has leaf hash 0x0000"):
+        build_evidence(setup.store, setup.repo, bytes(32))
+
+    seal(setup.store)  # the pending one too: size 13
+    setup.anchorer().anchor_latest(60)
+    chain = JsonRpcChain(setup.anvil.url)
+    try:
+        for wanted in (leaf, late):
+            bundle = build_evidence(setup.store, setup.repo, wanted)
+            assert bundle["checkpoint"]["tree_size"] == 13
+            assert verify_bundle(json.dumps(bundle), chain).valid
+
+        # A size that was sealed (so its proof is right) but never anchored.
+        never = copy.deepcopy(bundle)
+        proof = inclusion(setup.store, late, 11)
+        never["checkpoint"] |= {"tree_size": 11, "root": h(proof.root)}
+        never["entries"][0]["proof"] = [h(node) for node in proof.proof]
+        assert verify_bundle(json.dumps(never), None).valid
+        with pytest.raises(VerificationError) as caught:
+            verify_bundle(json.dumps(never), chain)
+        assert caught.value.check == "anchor"
+        assert f"nothing is anchored at tree size 11 of log {bundle['log_id']}" in str(caught.value)
+
+        # Wrong contract: an address with no code, another LogAnchor without this anchor,
+        # code that stops at once, code that reverts.
+        def stub(code: str) -> str:
+            address = "0x" + code[2:].rjust(40, "7")
+            setup.rpc("anvil_setCode", address, code)
+            return address
+
+        for contract, words in (
+            ("0x" + "12" * 20, "contract: no contract at 0x" + "12" * 20 + " on chain id 31337"),
+            (h(deploy_log(setup.chain)[0].contract), "anchor: nothing is anchored at tree size 13"),
+            (stub("0x00"), "does not answer anchoredAt as a LogAnchor does (anchoredAt answered 0 bytes"),
+            (stub("0xfe"), "does not answer anchoredAt as a LogAnchor does (anchoredAt reverted"),
+        ):
+            with pytest.raises(VerificationError) as caught:
+                verify_bundle(json.dumps(bundle | {"contract": contract}), chain)
+            assert words in str(caught.value), caught.value
+    finally:
+        chain.close()
