@@ -251,3 +251,28 @@ def test_strings_are_not_coerced() -> None:
     record = interaction(12)
     record["body"]["input_tokens"] = "12"
     assert reject(record).field == "body.input_tokens"
+
+
+def test_timestamp_pattern_equals_the_calendar() -> None:
+    """The regex accepts exactly what datetime's parser accepts, edge days included."""
+    import datetime
+    import re
+
+    pattern = re.compile(records.TS_PATTERN)
+
+    def real(text: str) -> bool:
+        try:
+            datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return False
+        return True
+
+    years = [*range(0, 2101, 1), 2400, 9996, 9999]
+    for year in years:
+        for month in range(0, 14):
+            for day in (0, 1, 28, 29, 30, 31, 32):
+                text = f"{year:04d}-{month:02d}-{day:02d}T23:59:59.999Z"
+                assert bool(pattern.match(text)) == real(text), text
+    for clock in ("24:00:00.000", "23:60:00.000", "23:59:60.000", "00:00:00.000"):
+        text = f"2026-06-05T{clock}Z"
+        assert bool(pattern.match(text)) == real(text), text
