@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.records import RecordError
-from ledger.store.db import DatabaseURLError
+from ledger.store.db import DatabaseURLError, normalize_url, sqlite_url
 from ledger.store.repository import Store, StoreError
 
 if TYPE_CHECKING:  # the chain modules load web3: imported by the commands that need them
@@ -74,9 +73,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def open_store(data_dir: Path, database_url: str | None) -> Iterator[Store]:
     """Open the configured store; turn known errors into a message and exit code."""
-    settings = Settings(data_dir=data_dir, database_url=database_url)
     try:
-        store = Store.open(settings.resolved_database_url())
+        store = Store.open(normalize_url(database_url) if database_url else sqlite_url(data_dir))
     except DatabaseURLError as error:
         fail(str(error))
     except Exception as error:  # the driver's own words say what is wrong
@@ -300,9 +298,12 @@ def up(
     keystore: Keystore = None,
     confirmations: Confirmations = 1,
     log_name: LogName = None,
+    host: Annotated[str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port).")] = 8000,
 ) -> None:
-    """Run the log on embedded defaults: seal every --seal-interval, anchor every
-    --anchor-interval on a local Anvil chain (state kept in --data-dir).
+    """Run the log on embedded defaults: serve the API on --port, seal every
+    --seal-interval, anchor every --anchor-interval on a local Anvil chain (state kept
+    in --data-dir).
 
     On first start the LogAnchor contract is deployed and the log created; the chain
     and the contract are checked at every start. Each checkpoint and each confirmed
@@ -313,7 +314,9 @@ def up(
     import threading
 
     from ledger.anchorer import AnchorConflictError, Anchorer
+    from ledger.api.main import create_app
     from ledger.chain.anvil import LOG_FILE, STATE_FILE, Anvil
+    from ledger.cli_service import ApiServer, bootstrap_key, log_signer, start_api
     from ledger.chain.deployment import DEFAULT_LOG_NAME
     from ledger.chain.errors import ChainError
     from ledger.chain.keys import DEV_CHAIN_ID
@@ -342,6 +345,7 @@ def up(
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="ledger: %(message)s")
     anvil: Anvil | None = None
     worker: threading.Thread | None = None
+    server: ApiServer | None = None
     with open_store(data_dir, database_url) as store:
         try:
             repo = AnchorRepository(store)
@@ -365,14 +369,21 @@ def up(
                     fail(f"this database anchors log {deployment.log_name!r}, not {log_name!r}")
                 contract = _attach(client, deployment)
             state = store.state()
+            anchorer = Anchorer(store, contract, deployment, confirmations=confirmations)
+            api = create_app(
+                store,
+                log_signer(store, data_dir, 3600),
+                anchor_now=lambda: Anchorer(store, contract, deployment, confirmations=confirmations).anchor_latest(120),
+                bootstrap_admin_key=bootstrap_key(),
+            )
+            server = start_api(api, host, port)
             note(
                 f"log at {store.engine.url.render_as_string(hide_password=True)}, tree size {state.tree_size};"
                 f" chain {client.where} (chain id {deployment.chain_id}"
                 + (", embedded Anvil" if anvil else "")
-                + f"), LogAnchor {hex0x(deployment.contract)}, anchor key {key.address};"
+                + f"), LogAnchor {hex0x(deployment.contract)}, anchor key {key.address}; API at {server.url};"
                 f" sealing every {seal_interval:g}s, anchoring every {anchor_interval:g}s (Ctrl-C stops)"
             )
-            anchorer = Anchorer(store, contract, deployment, confirmations=confirmations)
 
             def anchor_loop() -> None:
                 try:
@@ -394,10 +405,12 @@ def up(
                     line({"type": "checkpoint", "tree_size": new.tree_size, "root": hex0x(new.root)})
                     state = new
                 stop.wait(seal_interval)
-        except (ChainError, AnchorConflictError) as error:
+        except (ChainError, AnchorConflictError, LedgerError) as error:
             fail(str(error))
         finally:
             stop.set()
+            if server is not None:
+                server.stop()
             if worker is not None:
                 worker.join(timeout=30)
             if anvil is not None:
@@ -504,6 +517,7 @@ def anchors(
 
 
 import ledger.cli_evidence  # noqa: E402,F401  (registers evidence, verify)
+import ledger.cli_service  # noqa: E402,F401  (registers serve, keys, verify-receipt)
 
 
 def main() -> None:

@@ -141,7 +141,7 @@ def test_database_url_from_the_environment(tmp_path: Path, postgres_url: str) ->
 def test_up_seals_what_arrives(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     service = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "up", "--data-dir", data, "--seal-interval", "0.2", "--rpc-port", "0"],
+        [sys.executable, "-m", "ledger", "up", "--data-dir", data, "--seal-interval", "0.2", "--rpc-port", "0", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -100,7 +100,7 @@ class Service:
 
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ledger", "up", *args],
+            [sys.executable, "-m", "ledger", "up", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -177,6 +177,6 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
     # A chain that lost the contract is refused, not silently redeployed.
     (data / "anvil-state.json").unlink()
     lost = subprocess.run(
-        [sys.executable, "-m", "ledger", "up", *options], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "ledger", "up", "--port", "0", *options], capture_output=True, text=True, timeout=60, check=False
     )
     assert lost.returncode != 0 and "error: no contract at " + contract_address in lost.stderr

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): `ledger.api.main.create_app` builds it."""

@@ -1,0 +1,113 @@
+"""Dependencies of the routes: the services of the running log, and who is calling.
+
+Handlers declare what they need with these `Annotated` aliases: `StoreDep`,
+`ServicesDep`, and one alias per permission (`IngestKey`, `AuditorKey`, `ReaderKey`,
+`AdminKey`). An admin key passes every check.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+
+from ledger.api.errors import ForbiddenError, UnauthorizedError
+from ledger.receipts import LogSigner
+from ledger.store.anchors import AnchorRepository
+from ledger.store.keys import ApiKey, KeyRepository, Role
+from ledger.store.repository import Store
+
+if TYPE_CHECKING:
+    from ledger.api.ingestor import Ingestor
+
+
+@dataclass
+class Metrics:
+    """Counters exported at /metrics (process-local)."""
+
+    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    entries_accepted: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_request(self, method: str, route: str, status: int) -> None:
+        with self.lock:
+            self.requests[(method, route, status)] += 1
+
+    def count_entries(self, count: int) -> None:
+        with self.lock:
+            self.entries_accepted += count
+
+
+@dataclass
+class Services:
+    """What the routes work with; built once by `create_app`."""
+
+    store: Store
+    keys: KeyRepository
+    anchors: AnchorRepository
+    signer: LogSigner
+    anchor_now: Callable[[], Any] | None = None
+    """Seal and anchor the latest checkpoint, waiting for confirmation (None: no chain)."""
+    metrics: Metrics = field(default_factory=Metrics)
+    checkpoint_signatures: dict[int, str] = field(default_factory=dict)
+    ingestor: Ingestor = field(init=False)
+
+    def __post_init__(self) -> None:
+        from ledger.api.ingestor import Ingestor  # imports Metrics from here
+
+        self.ingestor = Ingestor(self.store, self.signer, self.metrics)
+
+
+def get_services(request: Request) -> Services:
+    """The app's services."""
+    services: Services = request.app.state.services
+    return services
+
+
+def get_store(request: Request) -> Store:
+    """The log's store."""
+    return get_services(request).store
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise UnauthorizedError("this endpoint needs an API key: send Authorization: Bearer <key>")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise UnauthorizedError("the Authorization header must be 'Bearer <key>'")
+    return secret.strip()
+
+
+def require(*roles: Role) -> Callable[[Request], Awaitable[ApiKey]]:
+    """A dependency admitting a live key with one of `roles` (or admin).
+
+    Runs on the event loop: the lookup is one indexed read, cheaper than a thread hop.
+    """
+    allowed = set(roles) | {Role.ADMIN}
+    names = " or ".join(role.value for role in (*roles, Role.ADMIN))
+
+    async def check(request: Request) -> ApiKey:
+        key = get_services(request).keys.authenticate(_bearer(request))
+        if key is None:
+            raise UnauthorizedError("unknown or revoked API key")
+        if key.role not in allowed:
+            raise ForbiddenError(f"this {key.role.value} key may not {request.method} {request.url.path}: needs {names}")
+        return key
+
+    return check
+
+
+IngestKey = Annotated[ApiKey, Depends(require(Role.INGEST))]
+AuditorKey = Annotated[ApiKey, Depends(require(Role.AUDITOR))]
+ReaderKey = Annotated[ApiKey, Depends(require(Role.AUDITOR, Role.LICENSEE))]
+"""Auditors, and licensees for their own entries (the route checks ownership)."""
+AdminKey = Annotated[ApiKey, Depends(require(Role.ADMIN))]

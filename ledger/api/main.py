@@ -1,0 +1,70 @@
+"""Builds the FastAPI app of a running log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.api import errors
+from ledger.api.deps import Metrics, Services
+from ledger.api.routes import admin, checkpoints, entries, evidence, health, proofs
+from ledger.receipts import LogSigner
+from ledger.store.anchors import AnchorRepository
+from ledger.store.keys import KeyRepository
+from ledger.store.repository import Store
+
+
+class CountRequests:
+    """Counts requests by method, route template and status for /metrics (plain ASGI)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+
+        async def send_counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.count_request(scope["method"], route, status[0])
+
+
+def create_app(
+    store: Store,
+    signer: LogSigner,
+    *,
+    anchor_now: Callable[[], Any] | None = None,
+    bootstrap_admin_key: str | None = None,
+) -> FastAPI:
+    """The API over `store`, signing with `signer`; `anchor_now` enables POST /v1/admin/anchor.
+
+    `bootstrap_admin_key` (LEDGER_BOOTSTRAP_ADMIN_KEY) is stored as an admin key if absent.
+    """
+    keys = KeyRepository(store)
+    if bootstrap_admin_key:
+        keys.ensure_admin(bootstrap_admin_key)
+    app = FastAPI(
+        title="model-ledger",
+        version="1",
+        summary="A verifiable, blockchain-anchored audit trail for AI model access.",
+    )
+    app.state.services = Services(store, keys, AnchorRepository(store), signer, anchor_now)
+    errors.install(app)
+    for module in (entries, proofs, checkpoints, evidence, admin, health):
+        app.include_router(module.router)
+
+    app.add_middleware(CountRequests, metrics=app.state.services.metrics)
+    return app

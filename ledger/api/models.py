@@ -1,0 +1,160 @@
+"""Request and response schemas of the HTTP API (what /docs shows).
+
+Hashes, addresses and tx hashes are 0x-prefixed lowercase hex.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_BATCH = 10_000
+"""Most records in one POST /v1/entries/batch."""
+
+
+class BatchPath(BaseModel):
+    """Where a receipt's entry sits in the tree its request's signature covers."""
+
+    root: str
+    size: int
+    index: int
+    path: list[str]
+
+
+class Receipt(BaseModel):
+    """The log's signed promise (EIP-712) to include an entry within `mmd` seconds."""
+
+    leaf_hash: str
+    seq: int
+    log_id: str
+    received_at: str
+    mmd: int
+    batch: BatchPath
+    signer: str
+    signature: str
+    domain: dict[str, Any]
+
+
+class EntryAccepted(BaseModel):
+    """A stored entry: its leaf hash, arrival number and receipt."""
+
+    leaf_hash: str
+    seq: int
+    receipt: Receipt
+
+
+class BatchCreate(BaseModel):
+    """Up to 10,000 records, stored all or nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+    entries: list[dict[str, Any]] = Field(max_length=MAX_BATCH)
+
+
+class BatchAccepted(BaseModel):
+    """One receipt per record, in request order."""
+
+    receipts: list[Receipt]
+
+
+class EntryPublic(BaseModel):
+    """A stored entry: its canonical record and where it is in the log."""
+
+    leaf_hash: str
+    seq: int
+    kind: str
+    ts: str
+    record: dict[str, Any]
+    leaf_index: int | None
+    status: Literal["pending", "sequenced", "anchored"]
+
+
+class EntrySummary(BaseModel):
+    """A search hit."""
+
+    leaf_hash: str
+    seq: int
+    kind: str
+    ts: str
+    external_id: str | None
+    account_id: str | None
+    model: str | None
+    leaf_index: int | None
+
+
+class EntryPage(BaseModel):
+    """One page of search hits; pass `next_cursor` as `cursor` for the next."""
+
+    entries: list[EntrySummary]
+    next_cursor: str | None
+
+
+class AnchorPublic(BaseModel):
+    """A checkpoint's transaction on chain."""
+
+    chain_id: int
+    contract: str
+    log_id: str
+    tx_hash: str | None
+    block_number: int | None
+    block_hash: str | None
+    block_timestamp: int | None
+    status: str
+
+
+class InclusionProofPublic(BaseModel):
+    """Leaf `leaf_index` is in the tree of `tree_size` with root `root`."""
+
+    leaf_hash: str
+    leaf_index: int
+    tree_size: int
+    root: str
+    proof: list[str]
+    anchor: AnchorPublic | None
+
+
+class ConsistencyProofPublic(BaseModel):
+    """The tree of `second` leaves extends the tree of `first` leaves."""
+
+    first: int
+    second: int
+    first_root: str
+    second_root: str
+    proof: list[str]
+
+
+class CheckpointPublic(BaseModel):
+    """A sealed checkpoint, signed by the log key (EIP-712 `Checkpoint`), and its anchor."""
+
+    log_id: str
+    tree_size: int
+    root: str
+    timestamp: str
+    signer: str
+    signature: str
+    domain: dict[str, Any]
+    anchor: AnchorPublic | None
+
+
+class SealResult(BaseModel):
+    """The checkpoint after sealing."""
+
+    tree_size: int
+    root: str
+
+
+class AnchorLag(BaseModel):
+    """How far the chain is behind the log."""
+
+    anchored_size: int
+    lag_entries: int
+    last_anchor_age_seconds: int | None
+
+
+class Health(BaseModel):
+    """Liveness and lag."""
+
+    status: Literal["ok"]
+    tree_size: int
+    pending: int
+    anchor: AnchorLag | None

@@ -1,0 +1,191 @@
+"""Entries: ingest (single and batch, with signed receipts), read one, search."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ledger.api.deps import AuditorKey, IngestKey, ServicesDep
+from ledger.api.errors import BadRequestError, TooLargeError
+from ledger.api.models import (
+    MAX_BATCH,
+    BatchAccepted,
+    BatchCreate,
+    EntryAccepted,
+    EntryPage,
+    EntryPublic,
+)
+from ledger.api.views import anchored_size, hex0x, parse_hash
+from ledger.errors import InvalidRequestError, NotFoundError
+from ledger.records import (
+    KINDS,
+    MAX_RECORD_BYTES,
+    Entry,
+    RecordError,
+    now_ts,
+    parse_json,
+    parse_object,
+)
+from ledger.store import queries
+
+router = APIRouter(prefix="/v1/entries", tags=["entries"])
+
+MAX_BATCH_BYTES = 32 << 20
+"""Largest batch request body (32 MiB)."""
+
+_TS_BOUND = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$")
+_RECORD_BODY = {"description": "One record envelope (see DESIGN.md section 2).", "content": {"application/json": {"schema": {"type": "object"}}}, "required": True}
+_BATCH_BODY = {"content": {"application/json": {"schema": BatchCreate.model_json_schema()}}, "required": True}
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused beyond `limit` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLargeError(f"request body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLargeError(f"request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _accepted(text: str) -> Response:
+    return Response(text, status_code=202, media_type="application/json")
+
+
+@router.post("", status_code=202, response_model=EntryAccepted, openapi_extra={"requestBody": _RECORD_BODY})
+async def create_entry(request: Request, services: ServicesDep, _key: IngestKey) -> Response:
+    """Store one record; 202 with its leaf hash, seq and signed receipt once durable."""
+    body = await _body(request, MAX_RECORD_BYTES)
+    received_at = now_ts()
+    try:
+        entry = parse_json(body, ts=received_at)
+    except RecordError as error:
+        if not error.field and error.message.startswith("not valid JSON"):
+            raise BadRequestError(f"request body is {error.message}") from None
+        raise
+    ((seq, receipt),) = await services.ingestor.submit([entry])
+    return _accepted(f'{{"leaf_hash":"0x{entry.leaf_hash.hex()}","seq":{seq},"receipt":{receipt}}}')
+
+
+def _parse_batch(body: bytes, received_at: str) -> list[Entry]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequestError(f"request body is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise BadRequestError('request body must be an object {"entries": [...]}')
+    unknown = sorted(set(document) - {"entries"})
+    if unknown:
+        raise RecordError(unknown[0], "unknown field")
+    records = document.get("entries")
+    if not isinstance(records, list):
+        raise RecordError("entries", "field required: a list of records" if records is None else "must be a list of records")
+    if not records:
+        raise RecordError("entries", "must hold at least one record")
+    if len(records) > MAX_BATCH:
+        raise TooLargeError(f"batch holds {len(records)} entries; the limit is {MAX_BATCH}", field="entries")
+    parsed = []
+    for index, record in enumerate(records):
+        try:
+            parsed.append(parse_object(record, ts=received_at))
+        except RecordError as error:
+            where = f"entries[{index}]" + (f".{error.field}" if error.field else "")
+            raise RecordError(where, error.message) from None
+    return parsed
+
+
+@router.post("/batch", status_code=202, response_model=BatchAccepted, openapi_extra={"requestBody": _BATCH_BODY})
+async def create_entries(request: Request, services: ServicesDep, _key: IngestKey) -> Response:
+    """Store up to 10,000 records all or nothing; 202 with one receipt each once durable."""
+    body = await _body(request, MAX_BATCH_BYTES)
+    received_at = now_ts()
+    batch = await run_in_threadpool(_parse_batch, body, received_at)
+    receipts = await services.ingestor.submit(batch)
+    return _accepted('{"receipts":[' + ",".join(text for _seq, text in receipts) + "]}")
+
+
+@router.get("/{leaf_hash}", response_model=EntryPublic)
+def read_entry(leaf_hash: str, services: ServicesDep, _key: AuditorKey) -> dict[str, Any]:
+    """One entry: its canonical record, leaf index (null while pending) and status."""
+    leaf = parse_hash(leaf_hash)
+    with services.store.read() as conn:
+        entry = services.store.find_entry(conn, leaf)
+    if entry is None:
+        raise NotFoundError(f"no entry has leaf hash {hex0x(leaf)}")
+    if entry.leaf_index is None:
+        status = "pending"
+    else:
+        status = "anchored" if entry.leaf_index < anchored_size(services) else "sequenced"
+    return {
+        "leaf_hash": hex0x(leaf),
+        "seq": entry.seq,
+        "kind": entry.kind,
+        "ts": entry.ts,
+        "record": json.loads(entry.record),
+        "leaf_index": entry.leaf_index,
+        "status": status,
+    }
+
+
+def _ts_bound(value: str | None, name: str) -> str | None:
+    if value is not None and not _TS_BOUND.match(value):
+        raise InvalidRequestError(f"{name} must be an RFC 3339 UTC time like 2026-06-05T12:00:00.000Z or a date, got {value!r}")
+    return value
+
+
+@router.get("", response_model=EntryPage)
+def search_entries(
+    services: ServicesDep,
+    _key: AuditorKey,
+    external_id: str | None = None,
+    account_id: str | None = None,
+    kind: str | None = None,
+    ts_from: Annotated[str | None, Query(alias="from", description="Inclusive lower bound on ts.")] = None,
+    ts_to: Annotated[str | None, Query(alias="to", description="Exclusive upper bound on ts.")] = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+) -> dict[str, Any]:
+    """Search entries by external id, account, kind and time range, in arrival order, paged."""
+    if kind is not None and kind not in KINDS:
+        raise InvalidRequestError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    after = 0
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InvalidRequestError(f"cursor must be a next_cursor from a previous page, got {cursor!r}")
+        after = int(cursor)
+    page, next_seq = queries.search(
+        services.store,
+        external_id=external_id,
+        account_id=account_id,
+        kind=kind,
+        ts_from=_ts_bound(ts_from, "from"),
+        ts_to=_ts_bound(ts_to, "to"),
+        after_seq=after,
+        limit=limit,
+    )
+    return {
+        "entries": [
+            {
+                "leaf_hash": hex0x(hit.leaf_hash),
+                "seq": hit.seq,
+                "kind": hit.kind,
+                "ts": hit.ts,
+                "external_id": hit.external_id,
+                "account_id": hit.account_id,
+                "model": hit.model,
+                "leaf_index": hit.leaf_index,
+            }
+            for hit in page
+        ],
+        "next_cursor": None if next_seq is None else str(next_seq),
+    }

@@ -1,0 +1,84 @@
+"""Health and metrics (public)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+from ledger.api.deps import Services, ServicesDep
+from ledger.api.models import Health
+
+router = APIRouter(tags=["health"])
+
+
+def _status(services: Services) -> dict[str, Any]:
+    state = services.store.state()
+    pending = services.store.pending_count()
+    anchor = None
+    if services.anchors.deployment() is not None:
+        latest = services.anchors.latest_confirmed()
+        size = 0 if latest is None else latest.tree_size
+        age = None
+        if latest is not None and latest.block_timestamp is not None:
+            age = max(0, int(time.time()) - latest.block_timestamp)
+        anchor = {"anchored_size": size, "lag_entries": state.tree_size - size, "last_anchor_age_seconds": age}
+    return {"status": "ok", "tree_size": state.tree_size, "pending": pending, "anchor": anchor}
+
+
+@router.get("/healthz", response_model=Health)
+def read_health(services: ServicesDep) -> dict[str, Any]:
+    """Liveness: tree size, pending entries and how far anchoring lags."""
+    return _status(services)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def read_metrics(services: ServicesDep) -> PlainTextResponse:
+    """Prometheus text format: sizes, lag, accepted entries, requests."""
+    status = _status(services)
+    lines = [
+        "# HELP ledger_tree_size Entries in the latest checkpoint.",
+        "# TYPE ledger_tree_size gauge",
+        f"ledger_tree_size {status['tree_size']}",
+        "# HELP ledger_pending_entries Entries stored but not yet sequenced.",
+        "# TYPE ledger_pending_entries gauge",
+        f"ledger_pending_entries {status['pending']}",
+    ]
+    anchor = status["anchor"]
+    if anchor is not None:
+        lines += [
+            "# HELP ledger_anchored_tree_size Largest tree size confirmed on chain.",
+            "# TYPE ledger_anchored_tree_size gauge",
+            f"ledger_anchored_tree_size {anchor['anchored_size']}",
+            "# HELP ledger_anchor_lag_entries Sealed entries not yet anchored.",
+            "# TYPE ledger_anchor_lag_entries gauge",
+            f"ledger_anchor_lag_entries {anchor['lag_entries']}",
+        ]
+        if anchor["last_anchor_age_seconds"] is not None:
+            lines += [
+                "# HELP ledger_anchor_age_seconds Seconds since the block of the latest confirmed anchor.",
+                "# TYPE ledger_anchor_age_seconds gauge",
+                f"ledger_anchor_age_seconds {anchor['last_anchor_age_seconds']}",
+            ]
+    metrics = services.metrics
+    with metrics.lock:
+        accepted = metrics.entries_accepted
+        requests = sorted(metrics.requests.items())
+    lines += [
+        "# HELP ledger_entries_accepted_total Entries accepted by this process.",
+        "# TYPE ledger_entries_accepted_total counter",
+        f"ledger_entries_accepted_total {accepted}",
+        "# HELP ledger_http_requests_total HTTP requests by method, route and status.",
+        "# TYPE ledger_http_requests_total counter",
+    ]
+    lines += [
+        f'ledger_http_requests_total{{method="{_label(m)}",route="{_label(r)}",status="{s}"}} {n}'
+        for (m, r, s), n in requests
+    ]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -1,0 +1,253 @@
+"""`ledger serve`, `ledger keys create|revoke` and `ledger verify-receipt`.
+
+Registered on `ledger.cli.app` by the import at the end of ledger/cli.py. The API runs
+in uvicorn on a background thread; `serve` seals (and, with a chain, anchors) beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ledger.cli import (
+    DEFAULT_DATA_DIR,
+    Confirmations,
+    DatabaseUrl,
+    DataDir,
+    Keystore,
+    app,
+    emit,
+    fail,
+    open_store,
+)
+from ledger.errors import LedgerError
+from ledger.store.repository import Store, StoreError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from ledger.receipts import LogSigner
+
+BOOTSTRAP_ADMIN_KEY_ENV = "LEDGER_BOOTSTRAP_ADMIN_KEY"
+
+Host = Annotated[str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")]
+Port = Annotated[int, typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port).")]
+Mmd = Annotated[
+    int, typer.Option("--mmd", envvar="LEDGER_MMD", min=1, help="Maximum merge delay promised in receipts, in seconds.")
+]
+
+keys_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+# -- shared with `ledger up` -------------------------------------------------------------
+
+
+def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
+    """The log key (LEDGER_LOG_KEY or the keystore in `data_dir`) in the log's EIP-712 domain."""
+    from ledger.receipts import Domain, LogKeyError, LogSigner, load_log_key
+    from ledger.store.anchors import AnchorRepository
+
+    deployment = AnchorRepository(store).deployment()
+    if deployment is None:
+        from hashlib import sha256
+
+        domain = Domain(sha256(b"model-ledger").digest())  # the default log name's id
+    else:
+        domain = Domain(deployment.log_id, deployment.chain_id, deployment.contract)
+    try:
+        return LogSigner(load_log_key(data_dir), domain, mmd)
+    except LogKeyError as error:
+        fail(str(error))
+
+
+@dataclass
+class ApiServer:
+    """uvicorn serving an app on a background thread."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    def stop(self) -> None:
+        """Finish open requests and stop."""
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_api(api: Any, host: str, port: int) -> ApiServer:
+    """Serve `api` on host:port (0: a free port) and return once it accepts connections."""
+    import uvicorn
+
+    config = uvicorn.Config(api, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            fail(f"the API could not listen on {host}:{port}")
+        time.sleep(0.02)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    return ApiServer(server, thread, f"http://{host}:{bound}")
+
+
+def bootstrap_key() -> str | None:
+    """LEDGER_BOOTSTRAP_ADMIN_KEY, if set."""
+    return os.environ.get(BOOTSTRAP_ADMIN_KEY_ENV) or None
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def create_key(
+    role: Annotated[str, typer.Option("--role", help="ingest, auditor, licensee or admin.")],
+    licensee: Annotated[str | None, typer.Option("--licensee", help="The licensee id a licensee key is scoped to.")] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API key and print it once: {"key", "id", "role"} (only its hash is kept)."""
+    from ledger.store.keys import KeyRepository
+
+    with open_store(data_dir, database_url) as store:
+        created = KeyRepository(store).create(role, licensee)
+    result: dict[str, Any] = {"key": created.secret, "id": created.key.id, "role": created.key.role.value}
+    if created.key.licensee is not None:
+        result["licensee"] = created.key.licensee
+    emit(result)
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="The id printed by `ledger keys create`.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke an API key: it is refused from the next request on."""
+    from ledger.store.keys import KeyRepository
+
+    with open_store(data_dir, database_url) as store:
+        revoked = KeyRepository(store).revoke(key_id)
+    emit({"id": revoked.id, "role": revoked.role.value, "revoked_at": revoked.revoked_at})
+
+
+@app.command("verify-receipt")
+def verify_receipt_command(
+    receipt: Annotated[Path, typer.Argument(metavar="RECEIPT.json", help="A receipt as returned by POST /v1/entries.", exists=True, dir_okay=False)],
+    signer: Annotated[str | None, typer.Option("--signer", help="The log's published signer address.")] = None,
+) -> None:
+    """Check a receipt's signature and batch path; exit non-zero with the reason if it fails."""
+    from ledger.receipts import ReceiptError, verify_receipt
+
+    try:
+        document = json.loads(receipt.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        fail(f"{receipt} is not readable JSON: {error}")
+    if isinstance(document, dict) and "receipt" in document:
+        document = document["receipt"]  # a whole POST /v1/entries response
+    if not isinstance(document, dict):
+        fail(f"{receipt} does not hold a receipt object")
+    try:
+        address = verify_receipt(document, signer)
+    except ReceiptError as error:
+        fail(f"receipt does not verify: {error}")
+    emit({"valid": True, "leaf_hash": document["leaf_hash"], "seq": document["seq"], "signer": address,
+          "received_at": document["received_at"], "mmd": document["mmd"]})
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    rpc_url: Annotated[
+        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Anchor on this chain (needs a recorded deployment).")
+    ] = None,
+    keystore: Keystore = None,
+    confirmations: Confirmations = 1,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    seal_interval: Annotated[float, typer.Option("--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals.")] = 1.0,
+    anchor_interval: Annotated[
+        float, typer.Option("--anchor-interval", envvar="LEDGER_ANCHOR_INTERVAL", help="Seconds between anchors.")
+    ] = 60.0,
+    mmd: Mmd = 3600,
+) -> None:
+    """Serve the HTTP API against the configured database; seal every --seal-interval and,
+    with --rpc-url and a recorded deployment, anchor every --anchor-interval.
+
+    Stop with Ctrl-C or SIGTERM.
+    """
+    from ledger.api.main import create_app
+    from ledger.sequencer import seal as seal_log
+    from ledger.store.anchors import AnchorRepository
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def note(text: str) -> None:
+        sys.stderr.write(f"ledger: {text}\n")
+        sys.stderr.flush()
+
+    with open_store(data_dir, database_url) as store:
+        anchor_now = None
+        worker: threading.Thread | None = None
+        if rpc_url is not None:
+            from ledger.anchorer import Anchorer
+            from ledger.chain.errors import ChainError
+            from ledger.cli import _attach, _connect, _recorded_deployment
+
+            repo = AnchorRepository(store)
+            deployment = _recorded_deployment(repo)
+            try:
+                contract = _attach(_connect(rpc_url, keystore), deployment)
+            except ChainError as error:
+                fail(str(error))
+            anchorer = Anchorer(store, contract, deployment, confirmations=confirmations)
+
+            def anchor_now() -> Any:
+                fresh = _attach(_connect(rpc_url, keystore), deployment)
+                return Anchorer(store, fresh, deployment, confirmations=confirmations).anchor_latest(120)
+
+            def anchor_loop() -> None:
+                try:
+                    anchorer.run(stop, anchor_interval, on_error=lambda text: note(f"anchoring: {text}"))
+                except BaseException as error:  # noqa: BLE001 - reported, serving goes on
+                    note(f"anchoring stopped: {error}")
+
+            worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
+        signer = log_signer(store, data_dir, mmd)
+        try:
+            api = create_app(store, signer, anchor_now=anchor_now, bootstrap_admin_key=bootstrap_key())
+        except LedgerError as error:
+            fail(str(error))
+        server = start_api(api, host, port)
+        if worker is not None:
+            worker.start()
+        note(f"serving the API at {server.url} (receipts signed by {signer.address}); sealing every {seal_interval:g}s"
+             + (f", anchoring every {anchor_interval:g}s on {rpc_url}" if worker is not None else "") + " (Ctrl-C stops)")
+        try:
+            while not stop.is_set():
+                try:
+                    seal_log(store)
+                except StoreError as error:
+                    note(f"sealing: {error}")
+                stop.wait(seal_interval)
+        finally:
+            stop.set()
+            server.stop()
+            if worker is not None:
+                worker.join(timeout=30)
+
+
+__all__ = ["ApiServer", "bootstrap_key", "log_signer", "start_api"]

@@ -1,0 +1,371 @@
+"""Signed receipts and checkpoints: the log's promise, in EIP-712.
+
+Every accepted entry gets a receipt: the log key's promise that the entry (its leaf
+hash, at arrival number `seq`) was received at `received_at` and will be in the
+anchored log within the maximum merge delay (MMD). A receipt whose entry is missing
+from the anchored log after `received_at + mmd` is proof of misbehaviour.
+
+One signature covers one commit group (the entries of one or more requests stored in
+one transaction): the signed EIP-712 message holds the root of a small RFC 9162 tree
+over the group's entries, and each receipt carries its entry's path to that root. So
+every receipt is self-contained and checkable alone, and a batch of thousands costs
+one signature::
+
+    item        = SHA-256(0x00 || leaf_hash || seq as 8 bytes big-endian)
+    batch_root  = RFC 9162 root of the items, in commit order
+    Receipt(bytes32 logId, bytes32 batchRoot, uint256 batchSize,
+            string receivedAt, uint256 maximumMergeDelay)
+
+Domain: name "model-ledger", version "1", plus chainId and verifyingContract (the
+LogAnchor) when the log has a deployment. Checkpoints are signed the same way as
+``Checkpoint(bytes32 logId, uint256 treeSize, bytes32 root, string timestamp)``.
+
+The signing side computes the EIP-712 digest itself (fast); `verify_receipt` goes
+through eth-account's `encode_typed_data`, an independent implementation, and the
+tests check both agree.
+
+The log key comes from LEDGER_LOG_KEY (64 hex digits) or from ``log-key.json`` in the
+data dir, an Ethereum V3 keystore created on first use; its password comes from
+LEDGER_LOG_KEY_PASSWORD or from ``log-key.password`` (created 0600 next to it). The key
+is never printed, logged or returned: only its address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_hash.auto import keccak
+from eth_keys.datatypes import PrivateKey
+
+from ledger.merkle import ProofError, root_from_inclusion_proof
+from ledger.merkle.hashing import hash_pairs
+
+DOMAIN_NAME = "model-ledger"
+DOMAIN_VERSION = "1"
+DEFAULT_MMD = 3600
+"""Default maximum merge delay, in seconds."""
+
+LOG_KEY_ENV = "LEDGER_LOG_KEY"
+LOG_KEY_PASSWORD_ENV = "LEDGER_LOG_KEY_PASSWORD"
+LOG_KEY_FILE = "log-key.json"
+LOG_KEY_PASSWORD_FILE = "log-key.password"
+KEYSTORE_ITERATIONS = 200_000
+"""PBKDF2 rounds of a new log keystore: slow for a guesser, a tenth of a second to open."""
+
+RECEIPT_TYPE = [
+    {"name": "logId", "type": "bytes32"},
+    {"name": "batchRoot", "type": "bytes32"},
+    {"name": "batchSize", "type": "uint256"},
+    {"name": "receivedAt", "type": "string"},
+    {"name": "maximumMergeDelay", "type": "uint256"},
+]
+CHECKPOINT_TYPE = [
+    {"name": "logId", "type": "bytes32"},
+    {"name": "treeSize", "type": "uint256"},
+    {"name": "root", "type": "bytes32"},
+    {"name": "timestamp", "type": "string"},
+]
+
+
+class ReceiptError(ValueError):
+    """A receipt that does not check out; the message says why."""
+
+
+class LogKeyError(RuntimeError):
+    """The log key cannot be loaded or created; the message never quotes key material."""
+
+
+def _type_string(name: str, fields: list[dict[str, str]]) -> bytes:
+    return f"{name}({','.join(f['type'] + ' ' + f['name'] for f in fields)})".encode()
+
+
+def _uint(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The EIP-712 domain of a log: chain id and contract when it has a deployment."""
+
+    log_id: bytes
+    chain_id: int | None = None
+    contract: bytes | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The domain as eth-account's typed data expects it (and as receipts carry it)."""
+        domain: dict[str, Any] = {"name": DOMAIN_NAME, "version": DOMAIN_VERSION}
+        if self.chain_id is not None and self.contract is not None:
+            domain["chainId"] = self.chain_id
+            domain["verifyingContract"] = "0x" + self.contract.hex()
+        return domain
+
+    def separator(self) -> bytes:
+        """keccak256 of the encoded domain (EIP-712 `hashStruct(domain)`)."""
+        fields = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"}]
+        values = keccak(DOMAIN_NAME.encode()) + keccak(DOMAIN_VERSION.encode())
+        if self.chain_id is not None and self.contract is not None:
+            fields += [{"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
+            values += _uint(self.chain_id) + bytes(12) + self.contract
+        return keccak(keccak(_type_string("EIP712Domain", fields)) + values)
+
+
+def _domain_types(domain: Mapping[str, Any]) -> list[dict[str, str]]:
+    fields = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"}]
+    if "chainId" in domain:
+        fields.append({"name": "chainId", "type": "uint256"})
+    if "verifyingContract" in domain:
+        fields.append({"name": "verifyingContract", "type": "address"})
+    return fields
+
+
+_RECEIPT_TYPEHASH = keccak(_type_string("Receipt", RECEIPT_TYPE))
+_CHECKPOINT_TYPEHASH = keccak(_type_string("Checkpoint", CHECKPOINT_TYPE))
+
+
+def receipt_item(leaf_hash: bytes, seq: int) -> bytes:
+    """The leaf of the batch tree for one entry."""
+    return hashlib.sha256(b"\x00" + leaf_hash + seq.to_bytes(8, "big")).digest()
+
+
+def batch_paths(items: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The RFC 9162 root of `items` and every item's inclusion path.
+
+    Built level by level (an odd last node is carried up unchanged, which gives the
+    RFC's tree); a path takes the sibling of its node at each level that has one.
+    """
+    levels = [list(items)]
+    while len(levels[-1]) > 1:
+        level = levels[-1]
+        parents = hash_pairs(level)
+        if len(level) & 1:
+            parents.append(level[-1])
+        levels.append(parents)
+    below = levels[:-1]
+    paths: list[list[bytes]] = []
+    for index in range(len(items)):
+        path = []
+        for level in below:
+            sibling = index ^ 1
+            if sibling < len(level):
+                path.append(level[sibling])
+            index >>= 1
+        paths.append(path)
+    return levels[-1][0], paths
+
+
+class LogSigner:
+    """Signs receipts and checkpoints with the log key; shows only its address."""
+
+    __slots__ = ("_account", "_key", "_separator", "domain", "mmd")
+
+    def __init__(self, account: LocalAccount, domain: Domain, mmd: int = DEFAULT_MMD) -> None:
+        self._account = account
+        self._key = PrivateKey(bytes(account.key))
+        self.domain = domain
+        self.mmd = mmd
+        self._separator = domain.separator()
+
+    @property
+    def address(self) -> str:
+        """The signer's checksummed address."""
+        return str(self._account.address)
+
+    def __repr__(self) -> str:
+        return f"LogSigner(address={self.address})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a LogSigner cannot be pickled")
+
+    def _sign(self, struct_hash: bytes) -> str:
+        digest = keccak(b"\x19\x01" + self._separator + struct_hash)
+        signature = self._key.sign_msg_hash(digest)
+        r, s, v = int(signature.r), int(signature.s), int(signature.v)
+        return "0x" + (r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27 + v])).hex()
+
+    def receipts_json(self, entries: Sequence[tuple[bytes, int]], received_at: str) -> list[str]:
+        """One receipt per (leaf_hash, seq), all under one signature, as JSON texts.
+
+        Rendered straight to text (the hot path of ingest); `receipts` parses them.
+        """
+        root, paths = batch_paths([receipt_item(leaf, seq) for leaf, seq in entries])
+        size = len(entries)
+        struct = keccak(
+            _RECEIPT_TYPEHASH
+            + self.domain.log_id
+            + root
+            + _uint(size)
+            + keccak(received_at.encode())
+            + _uint(self.mmd)
+        )
+        # Every value below is hex, a decimal or a timestamp: nothing needs escaping
+        # except received_at, which json.dumps quotes.
+        common = (
+            f'"log_id":"0x{self.domain.log_id.hex()}","received_at":{json.dumps(received_at)},"mmd":{self.mmd},'
+        )
+        tail = (
+            f'"signer":"{self.address}","signature":"{self._sign(struct)}",'
+            f'"domain":{json.dumps(self.domain.as_json(), separators=(",", ":"))}}}'
+        )
+        batch = f'"batch":{{"root":"0x{root.hex()}","size":{size},"index":'
+        return [
+            f'{{"leaf_hash":"0x{leaf.hex()}","seq":{seq},{common}{batch}{i},"path":['
+            + ",".join(f'"0x{node.hex()}"' for node in path)
+            + f"]}},{tail}"
+            for i, ((leaf, seq), path) in enumerate(zip(entries, paths))
+        ]
+
+    def receipts(self, entries: Sequence[tuple[bytes, int]], received_at: str) -> list[dict[str, Any]]:
+        """One receipt per (leaf_hash, seq), all under one signature."""
+        return [json.loads(text) for text in self.receipts_json(entries, received_at)]
+
+    def sign_checkpoint(self, tree_size: int, root: bytes, timestamp: str) -> str:
+        """The signature of a checkpoint (EIP-712 `Checkpoint`)."""
+        struct = keccak(_CHECKPOINT_TYPEHASH + self.domain.log_id + _uint(tree_size) + root + keccak(timestamp.encode()))
+        return self._sign(struct)
+
+
+def checkpoint_typed_data(domain: Mapping[str, Any], log_id: bytes, tree_size: int, root: bytes, timestamp: str) -> dict[str, Any]:
+    """A checkpoint as EIP-712 typed data (what `sign_checkpoint` signs)."""
+    return {
+        "types": {"EIP712Domain": _domain_types(domain), "Checkpoint": CHECKPOINT_TYPE},
+        "primaryType": "Checkpoint",
+        "domain": dict(domain),
+        "message": {"logId": log_id, "treeSize": tree_size, "root": root, "timestamp": timestamp},
+    }
+
+
+def _hex_bytes(value: Any, name: str, size: int) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise ReceiptError(f"{name} must be a 0x-prefixed hex string")
+    try:
+        data = bytes.fromhex(value[2:])
+    except ValueError:
+        raise ReceiptError(f"{name} is not hex") from None
+    if len(data) != size:
+        raise ReceiptError(f"{name} must be {size} bytes, got {len(data)}")
+    return data
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ReceiptError(f"{name} must be a non-negative integer")
+    return value
+
+
+def verify_receipt(receipt: Mapping[str, Any], signer: str | None = None) -> str:
+    """Check a receipt alone: path to the batch root, then the EIP-712 signature.
+
+    Returns the address that signed it; raises ReceiptError with the reason. With
+    `signer`, the receipt must be signed by that address (the log's published key).
+    """
+    try:
+        leaf = _hex_bytes(receipt["leaf_hash"], "leaf_hash", 32)
+        seq = _int(receipt["seq"], "seq")
+        log_id = _hex_bytes(receipt["log_id"], "log_id", 32)
+        received_at = receipt["received_at"]
+        mmd = _int(receipt["mmd"], "mmd")
+        batch = receipt["batch"]
+        root = _hex_bytes(batch["root"], "batch.root", 32)
+        size = _int(batch["size"], "batch.size")
+        index = _int(batch["index"], "batch.index")
+        path = [_hex_bytes(node, f"batch.path[{i}]", 32) for i, node in enumerate(batch["path"])]
+        signature = _hex_bytes(receipt["signature"], "signature", 65)
+        domain = dict(receipt["domain"])
+        claimed = receipt["signer"]
+    except (KeyError, TypeError) as error:
+        raise ReceiptError(f"not a receipt: missing or malformed field {error}") from None
+    if not isinstance(received_at, str):
+        raise ReceiptError("received_at must be a string")
+    if domain.get("name") != DOMAIN_NAME or domain.get("version") != DOMAIN_VERSION:
+        raise ReceiptError(f"domain must be name {DOMAIN_NAME!r}, version {DOMAIN_VERSION!r}")
+    try:
+        calculated = root_from_inclusion_proof(index, size, receipt_item(leaf, seq), path)
+    except ProofError as error:
+        raise ReceiptError(f"batch path does not fit: {error}") from None
+    if calculated != root:
+        raise ReceiptError(
+            f"leaf hash and seq do not lead to the signed batch root: calculated 0x{calculated.hex()}, receipt has 0x{root.hex()}"
+        )
+    typed = {
+        "types": {"EIP712Domain": _domain_types(domain), "Receipt": RECEIPT_TYPE},
+        "primaryType": "Receipt",
+        "domain": domain,
+        "message": {
+            "logId": log_id,
+            "batchRoot": root,
+            "batchSize": size,
+            "receivedAt": received_at,
+            "maximumMergeDelay": mmd,
+        },
+    }
+    try:
+        recovered = str(Account.recover_message(encode_typed_data(full_message=typed), signature=signature))
+    except Exception as error:  # noqa: BLE001 - a malformed signature or domain
+        raise ReceiptError(f"signature does not verify: {type(error).__name__}: {error}") from None
+    if recovered.lower() != str(claimed).lower():
+        raise ReceiptError(f"signature is by {recovered}, not by the receipt's signer {claimed}")
+    if signer is not None and recovered.lower() != signer.lower():
+        raise ReceiptError(f"receipt is signed by {recovered}, not by the expected signer {signer}")
+    return recovered
+
+
+# -- the log key -----------------------------------------------------------------------
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def load_log_key(data_dir: Path, environ: Mapping[str, str] | None = None) -> LocalAccount:
+    """The log key: LEDGER_LOG_KEY, else the keystore in `data_dir` (created on first use)."""
+    env = os.environ if environ is None else environ
+    configured = env.get(LOG_KEY_ENV)
+    if configured:
+        digits = configured.strip().removeprefix("0x")
+        try:
+            account: LocalAccount = Account.from_key(bytes.fromhex(digits))
+        except Exception:  # noqa: BLE001 - the library's message may quote the key
+            raise LogKeyError(f"{LOG_KEY_ENV} is not a valid private key (64 hex digits)") from None
+        return account
+    keystore = data_dir / LOG_KEY_FILE
+    password_file = data_dir / LOG_KEY_PASSWORD_FILE
+    password = env.get(LOG_KEY_PASSWORD_ENV)
+    if not keystore.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if password is None and not password_file.exists():
+            try:
+                _write_private(password_file, secrets.token_urlsafe(32))
+            except FileExistsError:  # another process made it first: use theirs
+                pass
+        secret = password if password is not None else password_file.read_text(encoding="utf-8")
+        created: LocalAccount = Account.create()
+        document = Account.encrypt(created.key, secret, kdf="pbkdf2", iterations=KEYSTORE_ITERATIONS)
+        try:
+            _write_private(keystore, json.dumps(document))
+        except FileExistsError:  # another process created it first: use theirs
+            pass
+        else:
+            return created
+    if password is None:
+        if not password_file.exists():
+            raise LogKeyError(f"{keystore} is locked: set {LOG_KEY_PASSWORD_ENV} (no {password_file})")
+        password = password_file.read_text(encoding="utf-8")
+    try:
+        loaded: LocalAccount = Account.from_key(Account.decrypt(json.loads(keystore.read_text(encoding="utf-8")), password))
+    except ValueError:
+        raise LogKeyError(f"cannot decrypt {keystore}: wrong password or damaged file") from None
+    except Exception as error:  # noqa: BLE001
+        raise LogKeyError(f"{keystore} is not a V3 keystore ({type(error).__name__})") from None
+    return loaded

@@ -1,0 +1,32 @@
+"""API keys (stored as SHA-256 hashes), and an index on entries.ts for time-range search.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "api_keys",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("licensee", sa.String(256)),
+        sa.Column("key_hash", sa.LargeBinary(32), nullable=False),
+        sa.Column("created_at", sa.String(24), nullable=False),
+        sa.Column("revoked_at", sa.String(24)),
+    )
+    op.create_index("api_keys_key_hash", "api_keys", ["key_hash"], unique=True)
+    op.create_index("entries_ts", "entries", ["ts"])
+
+
+def downgrade() -> None:
+    op.drop_index("entries_ts", "entries")
+    op.drop_table("api_keys")

@@ -1,0 +1,150 @@
+"""Every route's role check: no key 401, a wrong role 403, the right role passes;
+revoked keys are refused; licensee keys see only their own entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Server, assert_problem, ledger
+from tests.factories import interaction
+
+ROLES = ("ingest", "auditor", "licensee", "admin")
+PUBLIC = "public"
+
+
+def _licence(licensee: str, i: int) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "kind": "licence",
+        "body": {
+            "action": "grant",
+            "licence_id": f"lic-{licensee}-{i}",
+            "licensee": licensee,
+            "models": ["frontier-large"],
+            "scope": ["inference"],
+            "terms_sha256": "ab" * 32,
+            "valid_from": "2026-01-01T00:00:00.000Z",
+            "valid_until": "2027-01-01T00:00:00.000Z",
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def entries(server: Server, keys: dict[str, str]) -> dict[str, str]:
+    """Leaf hashes of an entry of licensee "acme" and one of "other", sealed."""
+    with server.client(keys["ingest"]) as client:
+        own = client.post("/v1/entries", json=_licence("acme", 1)).json()["leaf_hash"]
+        other = client.post("/v1/entries", json=_licence("other", 1)).json()["leaf_hash"]
+    with server.client(keys["admin"]) as client:
+        assert client.post("/v1/admin/seal").status_code == 200
+    return {"own": own, "other": other}
+
+
+# (method, path template, roles allowed besides admin, json body)
+ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
+    ("POST", "/v1/entries", ("ingest",), interaction(1, seed=21)),
+    ("POST", "/v1/entries/batch", ("ingest",), {"entries": [interaction(2, seed=21)]}),
+    ("GET", "/v1/entries/{own}", ("auditor",), None),
+    ("GET", "/v1/entries?kind=licence", ("auditor",), None),
+    ("GET", "/v1/proofs/inclusion/{own}", ("auditor", "licensee"), None),
+    ("GET", "/v1/proofs/consistency?first=1&second=2", (PUBLIC,), None),
+    ("GET", "/v1/checkpoints/latest", (PUBLIC,), None),
+    ("GET", "/v1/checkpoints/2", (PUBLIC,), None),
+    ("GET", "/v1/evidence/{own}", ("auditor", "licensee"), None),
+    ("POST", "/v1/admin/seal", (), None),
+    ("POST", "/v1/admin/anchor", (), None),
+    ("GET", "/healthz", (PUBLIC,), None),
+    ("GET", "/metrics", (PUBLIC,), None),
+]
+EXPECTED_OK = {"/v1/evidence/{own}": 409, "/v1/admin/anchor": 503}  # no chain on this server
+
+
+@pytest.mark.parametrize(("method", "template", "allowed", "body"), ROUTES, ids=[f"{m} {p}" for m, p, _a, _b in ROUTES])
+def test_role_checks(
+    server: Server, keys: dict[str, str], entries: dict[str, str], method: str, template: str, allowed: tuple[str, ...], body: Any
+) -> None:
+    path = template.format(**entries)
+    expected = EXPECTED_OK.get(template)
+
+    def passes(response: Any) -> None:
+        assert response.status_code not in (401, 403), response.text
+        assert response.status_code < 400 or response.status_code == expected, response.text
+
+    with server.client() as anonymous:
+        response = anonymous.request(method, path, json=body)
+    if PUBLIC in allowed:
+        passes(response)
+        return
+    problem = assert_problem(response, 401, "needs an API key")
+    assert response.headers["www-authenticate"] == "Bearer" and problem["title"] == "Unauthorized"
+    with server.client("mlk_not-a-key") as stranger:
+        assert_problem(stranger.request(method, path, json=body), 401, "unknown or revoked API key")
+    for role in ROLES:
+        with server.client(keys[role]) as client:
+            response = client.request(method, path, json=body)
+        if role == "admin" or role in allowed:
+            passes(response)
+        else:
+            assert_problem(response, 403, f"this {role} key may not {method}")
+
+
+def test_licensee_sees_only_its_own_entries(server: Server, keys: dict[str, str], entries: dict[str, str]) -> None:
+    with server.client(keys["licensee"]) as client:
+        assert client.get(f"/v1/proofs/inclusion/{entries['own']}").status_code == 200
+        assert_problem(client.get(f"/v1/proofs/inclusion/{entries['other']}"), 403, "does not belong to licensee 'acme'")
+        assert_problem(client.get(f"/v1/evidence/{entries['other']}"), 403, "does not belong to licensee 'acme'")
+        assert_problem(client.get("/v1/proofs/inclusion/0x" + "cd" * 32), 404, "no entry has leaf hash")
+
+
+def test_revoked_key_is_refused(server: Server) -> None:
+    import json
+
+    created = json.loads(ledger("keys", "create", "--role", "auditor", "--data-dir", str(server.data_dir)).stdout)
+    assert set(created) == {"key", "id", "role"} and created["role"] == "auditor"
+    assert created["key"].startswith("mlk_") and len(created["key"]) > 40
+    with server.client(created["key"]) as client:
+        assert client.get("/v1/entries").status_code == 200
+        revoked = json.loads(ledger("keys", "revoke", created["id"], "--data-dir", str(server.data_dir)).stdout)
+        assert revoked["id"] == created["id"] and revoked["revoked_at"]
+        assert_problem(client.get("/v1/entries"), 401, "unknown or revoked")
+    again = ledger("keys", "revoke", created["id"], "--data-dir", str(server.data_dir), check=False)
+    assert again.returncode != 0 and "already revoked" in again.stderr
+    unknown = ledger("keys", "revoke", "k_nope", "--data-dir", str(server.data_dir), check=False)
+    assert unknown.returncode != 0 and "no API key has id 'k_nope'" in unknown.stderr
+
+
+def test_key_creation_is_checked(server: Server) -> None:
+    where = ["--data-dir", str(server.data_dir)]
+    bad_role = ledger("keys", "create", "--role", "root", *where, check=False)
+    assert bad_role.returncode != 0 and "unknown role 'root'" in bad_role.stderr and bad_role.stdout == ""
+    unscoped = ledger("keys", "create", "--role", "licensee", *where, check=False)
+    assert unscoped.returncode != 0 and "needs --licensee" in unscoped.stderr
+    scoped = ledger("keys", "create", "--role", "auditor", "--licensee", "acme", *where, check=False)
+    assert scoped.returncode != 0 and "only a licensee key" in scoped.stderr
+
+
+def test_only_hashes_of_keys_are_stored(server: Server, keys: dict[str, str]) -> None:
+    database = (server.data_dir / "ledger.db").read_bytes()
+    for secret in keys.values():
+        assert secret.encode() not in database
+
+
+def test_openapi_documents_every_route(server: Server) -> None:
+    with server.client() as public:
+        spec = public.get("/openapi.json").json()
+        assert public.get("/docs").status_code == 200
+    documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    for method, template, _allowed, _body in ROUTES:
+        path = template.split("?")[0].replace("{own}", "{leaf_hash}").replace("/2", "/{size}")
+        assert (method, path) in documented
+    for item in spec["paths"].values():
+        for operation in item.values():
+            assert operation["description"] and "\n" not in operation["description"].strip()
+
+
+def test_short_bootstrap_admin_key_is_refused(tmp_path: Path) -> None:
+    result = ledger("serve", "--data-dir", str(tmp_path), "--port", "0", env={"LEDGER_BOOTSTRAP_ADMIN_KEY": "short"}, check=False)
+    assert result.returncode != 0 and "at least 24 characters" in result.stderr
