@@ -32,7 +32,7 @@ entries = Table(
     Column("record", LargeBinary, nullable=False, comment="RFC 8785 canonical bytes"),
     Index("entries_leaf_hash", "leaf_hash", unique=True),
     Index("entries_external_id", "external_id"),
-    Index("entries_account_id", "account_id"),
+    Index("entries_account_ts", "account_id", "ts"),
 )
 
 runs = Table(
