@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -36,7 +36,6 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
-    create_model,
     field_validator,
     model_validator,
 )
@@ -192,25 +191,41 @@ class DigestBody(_Strict):
     sha256: Sha256Hex
 
 
-def _envelope(kind: str, body: type[_Strict]) -> type[_Strict]:
-    """The envelope model of one kind; fields in JCS order like every model here."""
-    fields: dict[str, Any] = {
-        "body": (body, ...),
-        "kind": (Literal[kind], ...),
-        "salt": (Salt | None, None),
-        "ts": (Timestamp | None, None),
-        "v": (Literal[1], ...),
-    }
-    name = kind.capitalize() + "Record"
-    model = create_model(name, __base__=_Strict, __module__=__name__, **fields)
-    model.__doc__ = f"The envelope of a {kind} record."
-    return model
+BodyT = TypeVar("BodyT", bound=_Strict)
 
 
-InteractionRecord = _envelope("interaction", InteractionBody)
-LicenceRecord = _envelope("licence", LicenceBody)
-ModelRecord = _envelope("model", ModelBody)
-DigestRecord = _envelope("digest", DigestBody)
+class _Envelope(_Strict, Generic[BodyT]):
+    """What every record kind shares; fields in JCS order like every model here."""
+
+    body: BodyT
+    kind: str
+    salt: Salt | None = None
+    ts: Timestamp | None = None
+    v: Literal[1]
+
+
+class InteractionRecord(_Envelope[InteractionBody]):
+    """The envelope of an interaction record."""
+
+    kind: Literal["interaction"]
+
+
+class LicenceRecord(_Envelope[LicenceBody]):
+    """The envelope of a licence record."""
+
+    kind: Literal["licence"]
+
+
+class ModelRecord(_Envelope[ModelBody]):
+    """The envelope of a model record."""
+
+    kind: Literal["model"]
+
+
+class DigestRecord(_Envelope[DigestBody]):
+    """The envelope of a digest record."""
+
+    kind: Literal["digest"]
 
 
 AnyRecord = Annotated[
@@ -288,7 +303,7 @@ def _describe(error: ValidationError) -> RecordError:
         message = "unknown field"
     elif first["type"] == "string_pattern_mismatch":
         pattern = (first.get("ctx") or {}).get("pattern")
-        message = _PATTERN_NAMES.get(pattern, "does not have the expected format") + f": {first['input']!r}"
+        message = _PATTERN_NAMES.get(str(pattern), "does not have the expected format") + f": {first['input']!r}"
     return RecordError(".".join(loc), message)
 
 

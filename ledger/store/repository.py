@@ -171,7 +171,7 @@ class Store:
             f"SELECT seq, leaf_hash FROM entries WHERE seq > {mark} AND seq <= {mark} ORDER BY seq LIMIT {mark}",
             (after_seq, upto_seq, limit),
         )
-        return [(seq, bytes(h)) for seq, h in result.cursor.fetchall()]  # type: ignore[union-attr]
+        return [(seq, bytes(h)) for seq, h in result.cursor.fetchall()]
 
     def read_tiles(self, conn: Connection, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
         """The stored hashes of the given tiles, in one query (absent tiles are left out)."""
@@ -182,7 +182,7 @@ class Store:
         where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(wanted))
         params = tuple(value for key in wanted for value in key)
         rows = conn.exec_driver_sql(f"SELECT level, idx, hashes FROM tiles WHERE {where}", params)
-        return {(level, idx): bytes(data) for level, idx, data in rows.cursor.fetchall()}  # type: ignore[union-attr]
+        return {(level, idx): bytes(data) for level, idx, data in rows.cursor.fetchall()}
 
     def write_tiles(self, conn: Connection, written: dict[TileKey, bytes]) -> None:
         """Insert or widen tiles."""
