@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.errors import LedgerError
 from ledger.records import RecordError
@@ -77,7 +78,7 @@ def open_store(data_dir: Path, database_url: str | None) -> Iterator[Store]:
         store = Store.open(normalize_url(database_url) if database_url else sqlite_url(data_dir))
     except DatabaseURLError as error:
         fail(str(error))
-    except Exception as error:  # the driver's own words say what is wrong
+    except (SQLAlchemyError, OSError) as error:  # the driver's own words say what is wrong
         fail(f"cannot open the database: {type(error).__name__}: {error}".splitlines()[0])
     try:
         yield store
@@ -135,9 +136,8 @@ def seal(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None)
     """Sequence every pending entry and print the new checkpoint."""
     from ledger.sequencer import seal as seal_log
 
-    with open_store(data_dir, database_url) as store:
-        with progress_bar("seal", store.pending_count()) as advance:
-            state = seal_log(store, progress=advance)
+    with open_store(data_dir, database_url) as store, progress_bar("seal", store.pending_count()) as advance:
+        state = seal_log(store, progress=advance)
     emit({"tree_size": state.tree_size, "root": hex0x(state.root)})
 
 
@@ -316,10 +316,10 @@ def up(
     from ledger.anchorer import AnchorConflictError, Anchorer
     from ledger.api.main import create_app
     from ledger.chain.anvil import LOG_FILE, STATE_FILE, Anvil
-    from ledger.cli_service import ApiServer, bootstrap_key, log_signer, start_api
     from ledger.chain.deployment import DEFAULT_LOG_NAME
     from ledger.chain.errors import ChainError
     from ledger.chain.keys import DEV_CHAIN_ID
+    from ledger.cli_service import ApiServer, bootstrap_key, log_signer, start_api
     from ledger.sequencer import seal as seal_log
     from ledger.store.anchors import AnchorRepository
 
@@ -516,8 +516,8 @@ def anchors(
         )
 
 
-import ledger.cli_evidence  # noqa: E402,F401  (registers evidence, verify)
-import ledger.cli_service  # noqa: E402,F401  (registers serve, keys, verify-receipt)
+import ledger.cli_evidence
+import ledger.cli_service  # noqa: F401  (registers serve, keys, verify-receipt)
 
 
 def main() -> None:
