@@ -516,7 +516,7 @@ def anchors(
         )
 
 
-import ledger.cli_evidence
+import ledger.cli_evidence  # registers evidence, verify
 import ledger.cli_service  # noqa: F401  (registers serve, keys, verify-receipt)
 
 
