@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.api.errors import ForbiddenError, UnauthorizedError
 from ledger.receipts import LogSigner
@@ -87,7 +88,17 @@ def _bearer(request: Request) -> str:
     return secret.strip()
 
 
-def require(*roles: Role) -> Callable[[Request], Awaitable[ApiKey]]:
+API_KEY_SCHEME = HTTPBearer(
+    scheme_name="apiKey",
+    description="An API key from `ledger keys create`: `Authorization: Bearer <key>`.",
+    auto_error=False,  # our own checks answer with precise problem+json
+)
+"""Declares the bearer scheme in the OpenAPI document, on every route that needs a key."""
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY_SCHEME)]
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency admitting a live key with one of `roles` (or admin).
 
     Runs on the event loop: the lookup is one indexed read, cheaper than a thread hop.
@@ -95,7 +106,7 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[ApiKey]]:
     allowed = set(roles) | {Role.ADMIN}
     names = " or ".join(role.value for role in (*roles, Role.ADMIN))
 
-    async def check(request: Request) -> ApiKey:
+    async def check(request: Request, _credentials: Credentials) -> ApiKey:
         key = get_services(request).keys.authenticate(_bearer(request))
         if key is None:
             raise UnauthorizedError("unknown or revoked API key")

@@ -143,6 +143,21 @@ def test_openapi_documents_every_route(server: Server) -> None:
     for item in spec["paths"].values():
         for operation in item.values():
             assert operation["description"] and "\n" not in operation["description"].strip()
+    # The bearer scheme is declared, and required exactly where a key is.
+    assert spec["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `ledger keys create`: `Authorization: Bearer <key>`.",
+    }
+    secured = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") == [{"apiKey": []}]
+    }
+    for method, template, allowed, _body in ROUTES:
+        path = template.split("?")[0].replace("{own}", "{leaf_hash}").replace("/2", "/{size}")
+        assert ((method, path) in secured) == (PUBLIC not in allowed), (method, path)
 
 
 def test_short_bootstrap_admin_key_is_refused(tmp_path: Path) -> None:
