@@ -28,9 +28,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.chain.anvil import free_port  # noqa: E402
-from ledger.store.repository import Store  # noqa: E402
-from ledger.verify import verify_bundle  # noqa: E402
+from ledger.chain.anvil import free_port
+from ledger.store.repository import Store
+from ledger.verify import verify_bundle
 
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 
