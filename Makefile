@@ -8,13 +8,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./ledger-data
 
-.PHONY: up test setup postgres
+.PHONY: up test setup postgres chromium
 
 up: setup
 	$(BIN)/ledger up --data-dir $(DATA_DIR)
 
 # Hardhat first, so pytest's summary is the run's closing line.
-test: setup postgres
+test: setup postgres chromium
 	npx hardhat test
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
@@ -32,3 +32,6 @@ node_modules/.installed: package.json package-lock.json
 
 postgres:
 	@scripts/ensure-postgres.sh
+
+chromium:
+	@scripts/ensure-chromium.sh

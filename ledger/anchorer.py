@@ -6,9 +6,10 @@ authority on what is anchored: each send starts from the contract's own `latest`
 anchor, so the anchorer resumes correctly whatever the database says.
 
 `schedule` queues the latest checkpoint when the log grew past every anchor row (one
-insert; a crash before it loses nothing, the next schedule queues again). Then each
-`step` first checks recent confirmed anchors for reorganisations, then works on the
-oldest open anchor:
+insert; a crash before it loses nothing, the next schedule queues again). The first
+`step` of an anchorer (a start, or a restart) reconciles the database with the chain
+(13, below); then each step checks recent confirmed anchors for reorganisations and
+works on the oldest open anchor:
 
 pending
   1. Read the chain's latest anchor (size0, root0). If the chain holds this size
@@ -21,14 +22,17 @@ pending
   4. Sign anchor(logId, size, root, proof) with the account's pending nonce. The gas
      estimate runs the contract's checks: a revert here sends nothing.
   5. Record submitted with the tx hash and nonce, BEFORE sending. A crash after this
-     leaves a submitted row whose transaction the node may not know: step `submitted`
-     finds it unknown and resends, or finds its receipt.
+     (fault point `anchor.after_record`) leaves a submitted row whose transaction the
+     node may not know: step `submitted` finds it unknown and resends, or finds its
+     receipt. So no transaction is ever sent that the database does not name.
   6. Send. A refusal by the node (nonce too low, no funds) returns the row to pending
-     with the error. An unreachable node leaves it submitted (case 5).
+     with the error. An unreachable node leaves it submitted (case 5). A crash after
+     the send (`anchor.after_send`) is resolved by step 7 from the receipt.
 
 submitted
   7. Receipt present and successful: once the block is `confirmations` deep, record
-     confirmed with block number, hash, timestamp and gas used.
+     confirmed with block number, hash, timestamp and gas used. A crash just before
+     (`anchor.before_confirm`) repeats this step after the restart.
   8. Receipt present, failed: replay to get the reason, back to pending; if the chain
      holds this size anyway (another send won the race), settle from the chain.
   9. No receipt, but the node knows the transaction: still in the pool, wait.
@@ -47,6 +51,15 @@ reorganisations (every step, confirmed anchors in the last `reorg_depth` blocks)
       transaction's receipt is gone: back to pending, re-anchored from step 1. If the
       receipt moved to another block: back to submitted with it, confirmed by step 7.
 
+reconciling on start (once per anchorer, before its first step)
+  13. The chain is the authority, and it may have lost blocks the database saw
+      confirmed: a reorganisation deeper than `reorg_depth`, or a dev chain restarted
+      from an older state file. Read the chain's latest anchor (size0) and check it is
+      this log's (as step 3). Every confirmed row of a size above size0, or in a block
+      above the head, goes back to pending; so does the confirmed row of the largest
+      size <= size0 if the contract does not hold it in the same block. Step 1 then
+      sends them again, oldest first, each from the chain's own latest anchor.
+
 While the chain is unreachable every RPC raises ChainUnavailableError; `run` retries
 with exponential backoff and records the error on the open anchor. Ingest and sealing
 never wait for the anchorer.
@@ -60,6 +73,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger import faults
 from ledger.chain.client import ChainClient
 from ledger.chain.errors import (
     ChainError,
@@ -148,6 +162,7 @@ class Anchorer:
         self.clock = clock
         self._confirmed: list[Anchor] = []
         self._checked_head: bytes | None = None  # chain head at the last reorg check
+        self._reconciled = False  # step 13 done (once per anchorer: on start)
 
     # -- queueing ----------------------------------------------------------------------
 
@@ -172,6 +187,8 @@ class Anchorer:
         Returns the anchors that became confirmed during this step.
         """
         self._confirmed = []
+        if not self._reconciled:
+            self.reconcile()
         self.check_reorgs()
         open_anchors = self.repo.open_anchors()
         if open_anchors:
@@ -183,8 +200,11 @@ class Anchorer:
         return self._confirmed
 
     def refresh(self) -> list[Anchor]:
-        """Check reorganisations and resolve submitted anchors; send nothing."""
+        """Reconcile with the chain, check reorganisations and resolve submitted anchors;
+        send nothing."""
         self._confirmed = []
+        if not self._reconciled:
+            self.reconcile()
         self.check_reorgs()
         for anchor in self.repo.open_anchors():
             if anchor.status is AnchorStatus.SUBMITTED:
@@ -214,12 +234,14 @@ class Anchorer:
             raise
         # 5. record before sending
         anchor = self.repo.submit(anchor, chain.size, signed.tx_hash, signed.nonce, self.clock())
+        faults.point("anchor.after_record")
         log.info("anchor %d: sending %s (nonce %d, from size %d)", anchor.tree_size, hex0x(signed.tx_hash), nonce, chain.size)
         # 6. send
         try:
             self.client.send(signed)
         except TransactionRejectedError as error:
             return self.repo.reopen(anchor, str(error), self.clock())
+        faults.point("anchor.after_send")
         return anchor
 
     def _check_chain(self, chain: OnChainAnchor) -> None:
@@ -313,6 +335,7 @@ class Anchorer:
         block = self.client.block(receipt.block_number)
         if block is None or block.hash != receipt.block_hash:
             return anchor  # the chain is reorganising under us: look again next step
+        faults.point("anchor.before_confirm")
         confirmed = self.repo.confirm(
             anchor,
             AnchorBlock(receipt.tx_hash, receipt.block_number, block.hash, block.timestamp, receipt.gas_used),
@@ -354,6 +377,40 @@ class Anchorer:
             log.warning("anchor %d: reorganised out of block %d, back to pending", anchor.tree_size, anchor.block_number)
         self._checked_head = head.hash
         return moved
+
+    def reconcile(self) -> list[Anchor]:
+        """13. Return to pending every confirmed anchor the chain does not hold; returns them.
+
+        Runs by itself before an anchorer's first step. Costs three RPCs, whatever the
+        number of anchors: the chain's anchors only ever grow by size, so a chain that
+        lost blocks lost the anchors of the largest sizes.
+        """
+        chain = self.contract.latest(self.log_id)
+        self._check_chain(chain)
+        head = self.client.block_number()
+        gone = (
+            f"the chain lacks it: its latest anchor is size {chain.size} and its head block {head} (blocks"
+            " were lost: a deep reorganisation, or a dev chain restarted from an older state); anchoring"
+            f" again from size {chain.size}"
+        )
+        lost = [
+            (anchor, f"confirmed in block {anchor.block_number}, but {gone}")
+            for anchor in self.repo.confirmed_beyond(chain.size, head)
+        ]
+        below = self.repo.latest_confirmed_upto(chain.size)
+        if below is not None and all(below.id != anchor.id for anchor, _ in lost):
+            held = self.contract.anchored_at(self.log_id, below.tree_size)
+            if held is None:
+                lost.insert(0, (below, f"confirmed in block {below.block_number}, but the chain skipped this size"))
+            elif held.block_number != below.block_number:
+                where = f"the chain holds it in block {held.block_number}, not {below.block_number}: adopting it there"
+                lost.insert(0, (below, where))
+        reopened: list[Anchor] = []
+        for anchor, reason in lost:
+            reopened.append(self.repo.reopen(anchor, reason, self.clock()))
+            log.warning("anchor %d: %s", anchor.tree_size, reason)
+        self._reconciled = True
+        return reopened
 
     # -- driving it --------------------------------------------------------------------
 

@@ -231,12 +231,21 @@ def anchor_json(anchor: Anchor, deployment: Deployment) -> dict[str, Any]:
     }
 
 
-def _connect(rpc_url: str, keystore: Path | None, *, signing: bool = True) -> ChainClient:
-    """A chain client for `rpc_url`, with the anchor key when `signing`."""
+def _connect(
+    rpc_url: str, keystore: Path | None, *, signing: bool = True, deployment: Deployment | None = None
+) -> ChainClient:
+    """A chain client for `rpc_url`, with the anchor key when `signing`.
+
+    With `deployment`, the chain is checked to be the recorded one (chain id, contract,
+    log) before the key is looked for: a mis-configured chain is named as such, not as a
+    missing key."""
     from ledger.chain.client import ChainClient
+    from ledger.chain.deployment import attach
     from ledger.chain.keys import load_anchor_key
 
     client = ChainClient(rpc_url)
+    if deployment is not None:
+        attach(client, deployment.chain_id, deployment.contract, deployment.log_id)
     if signing:
         client.key = load_anchor_key(keystore, chain_id=client.chain_id)
     return client
@@ -253,13 +262,19 @@ def _attach(client: ChainClient, deployment: Deployment, *, signing: bool = True
     return contract
 
 
-def _deploy(client: ChainClient, repo: AnchorRepository, log_name: str) -> tuple[Deployment, LogAnchor]:
-    """Deploy LogAnchor, create the log and record the deployment in the database."""
+def _deploy(
+    client: ChainClient, repo: AnchorRepository, log_name: str, *, before_record: Callable[[], None] | None = None
+) -> tuple[Deployment, LogAnchor]:
+    """Deploy LogAnchor, create the log, deploy LicenceRegistry next to it and record
+    the deployment in the database (after `before_record`: `ledger up` saves the
+    chain's state there, so the database never names a contract the saved chain lacks)."""
     from ledger.chain.deployment import deploy_log
+    from ledger.chain.licence_registry import deploy_registry
     from ledger.records import now_ts
     from ledger.store.anchors import Deployment
 
     deployed, contract = deploy_log(client, log_name)
+    registry, _bound = deploy_registry(client)
     deployment = Deployment(
         deployed.chain_id,
         deployed.contract,
@@ -268,7 +283,10 @@ def _deploy(client: ChainClient, repo: AnchorRepository, log_name: str) -> tuple
         deployed.deployer,
         deployed.block_number,
         now_ts(),
+        registry.contract,
     )
+    if before_record is not None:
+        before_record()
     repo.record_deployment(deployment)
     return deployment, contract
 
@@ -308,7 +326,8 @@ def up(
     On first start the LogAnchor contract is deployed and the log created; the chain
     and the contract are checked at every start. Each checkpoint and each confirmed
     anchor is printed as a JSON line ("type": "checkpoint" or "anchor"). Stop with
-    Ctrl-C or SIGTERM: the chain's state is saved.
+    Ctrl-C or SIGTERM: the chain's state is saved (it is also saved every second while
+    it changes; anchors a killed chain lost are sent again at the next start).
     """
     import logging
     import threading
@@ -319,6 +338,7 @@ def up(
     from ledger.chain.deployment import DEFAULT_LOG_NAME
     from ledger.chain.errors import ChainError
     from ledger.chain.keys import DEV_CHAIN_ID
+    from ledger.cli_licence import call_json, ensure_registry, start_issuer
     from ledger.cli_service import ApiServer, bootstrap_key, log_signer, start_api
     from ledger.sequencer import seal as seal_log
     from ledger.store.anchors import AnchorRepository
@@ -345,21 +365,24 @@ def up(
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="ledger: %(message)s")
     anvil: Anvil | None = None
     worker: threading.Thread | None = None
+    licence_worker: threading.Thread | None = None
     server: ApiServer | None = None
     with open_store(data_dir, database_url) as store:
         try:
             repo = AnchorRepository(store)
             if rpc_url is None:
                 anvil = Anvil(rpc_port, data_dir / STATE_FILE, data_dir / LOG_FILE).start()
-            client = _connect(anvil.url if anvil else rpc_url or DEFAULT_RPC_URL, keystore)
+            deployment = repo.deployment()
+            client = _connect(anvil.url if anvil else rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment)
             key = client.require_key()
             if anvil is not None and client.balance(key.address) == 0:
                 client.request("anvil_setBalance", [key.address, hex(10**22)])
-            deployment = repo.deployment()
             if deployment is None:
                 if anvil is None and client.chain_id != DEV_CHAIN_ID:
                     fail(f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first")
-                deployment, contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME)
+                deployment, contract = _deploy(
+                    client, repo, log_name or DEFAULT_LOG_NAME, before_record=anvil.save_state if anvil else None
+                )
                 note(
                     f"deployed LogAnchor at {hex0x(deployment.contract)} on chain id {deployment.chain_id},"
                     f" log {deployment.log_name!r} ({hex0x(deployment.log_id)})"
@@ -368,6 +391,11 @@ def up(
                 if log_name is not None and log_name != deployment.log_name:
                     fail(f"this database anchors log {deployment.log_name!r}, not {log_name!r}")
                 contract = _attach(client, deployment)
+            deployment, registry = ensure_registry(
+                client, repo, deployment, deploy=anvil is not None or client.chain_id == DEV_CHAIN_ID
+            )
+            if anvil is not None:
+                anvil.save_state()  # and every second while the head moves (ledger/chain/anvil.py)
             state = store.state()
             anchorer = Anchorer(store, contract, deployment, confirmations=confirmations)
             api = create_app(
@@ -399,6 +427,14 @@ def up(
 
             worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
             worker.start()
+            if registry is None:
+                note("no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one")
+            else:
+                note(f"LicenceRegistry {registry.address}: queued licence calls go on chain every {anchor_interval:g}s")
+                licence_worker = start_issuer(
+                    store, registry, stop, anchor_interval, confirmations,
+                    on_confirmed=lambda call: line({"type": "licence", **call_json(call)}), note=note,
+                )
             while not stop.is_set():
                 new = seal_log(store)
                 if new.tree_size != state.tree_size:
@@ -413,6 +449,8 @@ def up(
                 server.stop()
             if worker is not None:
                 worker.join(timeout=30)
+            if licence_worker is not None:
+                licence_worker.join(timeout=30)
             if anvil is not None:
                 anvil.stop()
         if fatal:
@@ -430,27 +468,36 @@ def deploy(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Deploy LogAnchor, create the log (the key's account is its admin and anchorer)
-    and record the deployment in the database."""
+    """Deploy LogAnchor, create the log (the key's account is its admin and anchorer),
+    deploy LicenceRegistry (the key's account is its issuer) and record the deployment
+    in the database. On a database whose deployment has no LicenceRegistry yet, deploy
+    only that."""
     from ledger.chain.deployment import DEFAULT_LOG_NAME
+    from ledger.cli_licence import ensure_registry
     from ledger.store.anchors import AnchorRepository
 
     with open_store(data_dir, database_url) as store:
         repo = AnchorRepository(store)
         existing = repo.deployment()
-        if existing is not None:
+        if existing is not None and existing.registry is not None:
             fail(
                 f"this database already anchors log {existing.log_name!r} to contract {hex0x(existing.contract)}"
                 f" on chain id {existing.chain_id}: use another --data-dir or --database-url for a new deployment"
             )
         client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
-        deployment, _contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME)
+        if existing is None:
+            deployment, _contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME)
+        else:
+            _attach(client, existing, signing=False)
+            deployment, _registry = ensure_registry(client, repo, existing, deploy=True)
+    assert deployment.registry is not None
     emit(
         {
             "contract": hex0x(deployment.contract),
             "log_id": hex0x(deployment.log_id),
             "chain_id": deployment.chain_id,
             "block_number": deployment.block_number,
+            "registry": hex0x(deployment.registry),
         }
     )
 
@@ -473,7 +520,7 @@ def anchor(
         repo = AnchorRepository(store)
         deployment = _recorded_deployment(repo)
         seal_log(store)
-        client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
+        client = _connect(rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment)
         contract = _attach(client, deployment)
         row = Anchorer(store, contract, deployment, confirmations=confirmations).anchor_latest(timeout)
     result = anchor_json(row, deployment)
@@ -516,7 +563,9 @@ def anchors(
         )
 
 
+import ledger.cli_audit  # registers export, audit, report
 import ledger.cli_evidence  # registers evidence, verify
+import ledger.cli_licence  # registers licence check|grant|revoke
 import ledger.cli_service  # noqa: F401  (registers serve, keys, verify-receipt)
 
 

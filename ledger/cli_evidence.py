@@ -29,8 +29,8 @@ from ledger.verify import (
     JsonRpcChain,
     VerificationError,
     VerificationResult,
-    verify_bundle,
 )
+from ledger.verify_pack import verify_evidence
 
 EXIT_INVALID = 1
 """A check failed."""
@@ -96,7 +96,7 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
 
 @app.command()
 def verify(
-    bundle: Annotated[str, typer.Argument(help="Evidence bundle file (JSON); - reads standard input.")],
+    bundle: Annotated[str, typer.Argument(help="Evidence bundle or pack file (JSON); - reads standard input.")],
     rpc_url: Annotated[
         str | None,
         typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the bundle's chain."),
@@ -104,17 +104,17 @@ def verify(
     offline: Annotated[bool, typer.Option("--offline", help="Check the mathematics only; do not consult the chain.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
 ) -> None:
-    """Verify an evidence bundle trusting only mathematics and the chain: record -> leaf
-    hash -> inclusion proof -> root, and the root anchored on chain at that tree size.
-    Prints when the entry existed at the latest; exits non-zero with the reason if any
-    check fails."""
+    """Verify an evidence bundle or pack trusting only mathematics and the chain: record ->
+    leaf hash -> inclusion proof (a pack: one multi-entry proof) -> root, and the root
+    anchored on chain at that tree size. Prints when the entries existed at the latest;
+    exits non-zero with the reason if any check fails."""
     if not offline and rpc_url is None:
         fail("give --rpc-url URL (a node of the bundle's chain), or --offline to check the mathematics only", EXIT_UNREADABLE)
     data = _read(bundle)
     chain = None if offline else JsonRpcChain(rpc_url or "")
     error: VerificationError | None = None
     try:
-        result = verify_bundle(data, chain)
+        result = verify_evidence(data, chain)
     except VerificationError as failed:
         error = failed
         assert failed.result is not None
@@ -128,6 +128,7 @@ def verify(
         _print_text(result, error)
     if error is not None:
         code = EXIT_CHAIN_UNAVAILABLE if isinstance(error, ChainReadError) else EXIT_INVALID
-        what = "could not verify" if isinstance(error, ChainReadError) else "invalid bundle"
+        noun = result.bundle.noun if result.bundle is not None else ("pack" if error.check == "pack" else "bundle")
+        what = "could not verify" if isinstance(error, ChainReadError) else f"invalid {noun}"
         sys.stderr.write(f"error: {what}: {error}\n")
         raise typer.Exit(code)

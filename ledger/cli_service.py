@@ -30,12 +30,16 @@ from ledger.cli import (
     open_store,
 )
 from ledger.errors import LedgerError
+from ledger.leader import Leadership, lead
+from ledger.store.db import normalize_url, sqlite_url
 from ledger.store.repository import Store, StoreError
 
 if TYPE_CHECKING:
     import uvicorn
 
+    from ledger.chain.licence_registry import LicenceRegistry
     from ledger.receipts import LogSigner
+    from ledger.workers import WorkerPool
 
 BOOTSTRAP_ADMIN_KEY_ENV = "LEDGER_BOOTSTRAP_ADMIN_KEY"
 
@@ -181,11 +185,17 @@ def serve(
         float, typer.Option("--anchor-interval", envvar="LEDGER_ANCHOR_INTERVAL", help="Seconds between anchors.")
     ] = 60.0,
     mmd: Mmd = 3600,
+    workers: Annotated[
+        int, typer.Option("--workers", envvar="LEDGER_WORKERS", min=1, help="API processes sharing --port (one per core).")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API against the configured database; seal every --seal-interval and,
     with --rpc-url and a recorded deployment, anchor every --anchor-interval.
 
-    Stop with Ctrl-C or SIGTERM.
+    Several `serve` processes may share one PostgreSQL database: all serve the API, and
+    the sequencer and the anchorer each run in one of them at a time (an advisory lock
+    elects them; the others stand by and take over when the leader stops). Stop with
+    Ctrl-C or SIGTERM.
     """
     from ledger.api.main import create_app
     from ledger.sequencer import seal as seal_log
@@ -199,18 +209,24 @@ def serve(
         sys.stderr.write(f"ledger: {text}\n")
         sys.stderr.flush()
 
+    pool = _fork_api_workers(workers, data_dir, database_url, rpc_url, keystore, confirmations, host, port, mmd)
     with open_store(data_dir, database_url) as store:
         anchor_now = None
         worker: threading.Thread | None = None
+        registry: LicenceRegistry | None = None
         if rpc_url is not None:
             from ledger.anchorer import Anchorer
             from ledger.chain.errors import ChainError
+            from ledger.chain.keys import DEV_CHAIN_ID
             from ledger.cli import _attach, _connect, _recorded_deployment
+            from ledger.cli_licence import ensure_registry, start_issuer
 
             repo = AnchorRepository(store)
             deployment = _recorded_deployment(repo)
             try:
-                contract = _attach(_connect(rpc_url, keystore), deployment)
+                client = _connect(rpc_url, keystore, deployment=deployment)
+                contract = _attach(client, deployment)
+                deployment, registry = ensure_registry(client, repo, deployment, deploy=client.chain_id == DEV_CHAIN_ID)
             except ChainError as error:
                 fail(str(error))
             anchorer = Anchorer(store, contract, deployment, confirmations=confirmations)
@@ -220,8 +236,18 @@ def serve(
                 return Anchorer(store, fresh, deployment, confirmations=confirmations).anchor_latest(120)
 
             def anchor_loop() -> None:
+                def anchor_term(term: threading.Event) -> None:
+                    # The licence issuer signs with the anchor key: it follows the anchorer's role.
+                    issuer = None if registry is None else start_issuer(store, registry, term, anchor_interval, confirmations, note=note)
+                    try:
+                        anchorer.run(term, anchor_interval, on_error=lambda text: note(f"anchoring: {text}"))
+                    finally:
+                        term.set()
+                        if issuer is not None:
+                            issuer.join(timeout=30)
+
                 try:
-                    anchorer.run(stop, anchor_interval, on_error=lambda text: note(f"anchoring: {text}"))
+                    lead(Leadership(store, "anchorer"), stop, anchor_term, note=note)
                 except BaseException as error:  # noqa: BLE001 - reported, serving goes on
                     note(f"anchoring stopped: {error}")
 
@@ -231,23 +257,80 @@ def serve(
             api = create_app(store, signer, anchor_now=anchor_now, bootstrap_admin_key=bootstrap_key())
         except LedgerError as error:
             fail(str(error))
-        server = start_api(api, host, port)
+        server = None if pool is not None else start_api(api, host, port)
+        url = pool.url if pool is not None else server.url if server is not None else ""
         if worker is not None:
             worker.start()
-        note(f"serving the API at {server.url} (receipts signed by {signer.address}); sealing every {seal_interval:g}s"
+            if registry is None:
+                note("no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one")
+        processes = "" if pool is None else f" in {len(pool.pids)} processes"
+        note(f"serving the API at {url}{processes} (receipts signed by {signer.address}); sealing every {seal_interval:g}s"
              + (f", anchoring every {anchor_interval:g}s on {rpc_url}" if worker is not None else "") + " (Ctrl-C stops)")
-        try:
-            while not stop.is_set():
+
+        def seal_term(term: threading.Event) -> None:
+            while not term.is_set():
                 try:
                     seal_log(store)
                 except StoreError as error:
                     note(f"sealing: {error}")
-                stop.wait(seal_interval)
+                if pool is not None and not pool.alive():
+                    note("every API worker has stopped")
+                    stop.set()
+                term.wait(seal_interval)
+
+        try:
+            lead(Leadership(store, "sequencer"), stop, seal_term, note=note)
         finally:
             stop.set()
-            server.stop()
+            if server is not None:
+                server.stop()
+            if pool is not None:
+                pool.stop()
             if worker is not None:
                 worker.join(timeout=30)
+
+
+def _fork_api_workers(
+    workers: int,
+    data_dir: Path,
+    database_url: str | None,
+    rpc_url: str | None,
+    keystore: Path | None,
+    confirmations: int,
+    host: str,
+    port: int,
+    mmd: int,
+) -> WorkerPool | None:
+    """With more than one worker: migrate the database, then fork the API processes
+    (before this process opens connections or starts threads). None for one worker."""
+    if workers == 1:
+        return None
+    from ledger.api.main import create_app
+    from ledger.workers import fork_workers
+
+    with open_store(data_dir, database_url) as store:
+        log_signer(store, data_dir, mmd)  # migrations and a new log key happen once, here
+    url = normalize_url(database_url) if database_url else sqlite_url(data_dir)
+
+    def make_app() -> Any:
+        store = Store.open(url)
+
+        def anchor_now() -> Any:
+            from ledger.anchorer import Anchorer
+            from ledger.cli import _attach, _connect, _recorded_deployment
+            from ledger.store.anchors import AnchorRepository
+
+            deployment = _recorded_deployment(AnchorRepository(store))
+            contract = _attach(_connect(rpc_url or "", keystore), deployment)
+            return Anchorer(store, contract, deployment, confirmations=confirmations).anchor_latest(120)
+
+        signer = log_signer(store, data_dir, mmd)
+        return create_app(store, signer, anchor_now=anchor_now if rpc_url else None, bootstrap_admin_key=bootstrap_key())
+
+    try:
+        return fork_workers(workers, host, port, make_app)
+    except OSError as error:
+        fail(f"the API could not listen on {host}:{port}: {error}")
 
 
 __all__ = ["ApiServer", "bootstrap_key", "log_signer", "start_api"]

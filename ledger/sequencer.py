@@ -14,6 +14,10 @@ One seal step is one database transaction, written here in crash order:
    run starts again from the same state and assigns the same indices. After the
    commit, the entries are sequenced and the next step starts after them.
 
+Fault points (ledger/faults.py) for the crash tests: `seal.after_tiles` in step 4,
+after the tiles and runs are written and before the compare-and-swap; and
+`seal.after_commit`, after step 5.
+
 So indices are contiguous and assigned once, whatever point a crash hits; a second
 sequencer racing this one loses the compare-and-swap and changes nothing. Memory is
 one batch plus one partial tile per tree level, whatever the size of the log.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger import faults
 from ledger.records import now_ts
 from ledger.store.repository import LogState, Run, Store
 from ledger.tiles import TileEdge, edge_keys
@@ -58,7 +63,9 @@ def seal_step(store: Store, barrier: int, *, max_batch: int = MAX_BATCH, clock: 
         store.write_tiles(conn, written)
         for run in _runs([seq for seq, _ in pending], old.tree_size):
             store.add_run(conn, run)
+        faults.point("seal.after_tiles")
         store.replace_state(conn, old, new, clock())
+    faults.point("seal.after_commit")
     return new, len(pending)
 
 

@@ -18,6 +18,9 @@ naming it (its `result` lists the checks run so far, the failed one last):
    checkpoint's root), ``anchor block`` (block number, time and hash, and the anchor
    transaction, are what the bundle says).
 
+Evidence packs (many entries, one multi-entry proof) are checked by `ledger.verify_pack`,
+which reuses the chain checks here; `JsonRpcChain` also serves `ledger.audit`.
+
 After step 3 the entry provably existed no later than the block's timestamp. Offline,
 the checkpoint (tree size, root, block) is taken from the bundle on trust: an inclusion
 proof does not pin the tree size by itself (see `ledger.merkle.verify`).
@@ -30,7 +33,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NoReturn, Protocol
+from typing import Any, ClassVar, NoReturn, Protocol
 
 import rfc8785
 
@@ -87,7 +90,8 @@ class VerificationResult:
 
     checks: list[Check] = field(default_factory=list)
     chain_consulted: bool = False
-    bundle: Bundle | None = None
+    bundle: Checkpointed | None = None
+    """The bundle (or pack, see ledger.verify_pack) once it parsed."""
     anchored: ChainAnchor | None = None
 
     @property
@@ -109,9 +113,9 @@ class VerificationResult:
         if self.bundle is not None and not self.chain_consulted:
             claimed = self.bundle.anchor
             return (
-                "the chain was NOT consulted (offline): the entries are in the tree whose root the bundle"
+                f"the chain was NOT consulted (offline): the entries are in the tree whose root the {self.bundle.noun}"
                 f" states, but that this root was anchored (block {claimed.block_number},"
-                f" {utc_text(claimed.block_timestamp)}) is the bundle's unverified claim"
+                f" {utc_text(claimed.block_timestamp)}) is the {self.bundle.noun}'s unverified claim"
             )
         return "not verified"
 
@@ -174,10 +178,31 @@ class BundleEntry:
     proof: tuple[bytes, ...]
 
 
+class Checkpointed(Protocol):
+    """What the chain checks read from a parsed bundle or pack: where it is anchored
+    and the checkpoint it proves against. `noun` names it in messages."""
+
+    noun: ClassVar[str]
+
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def contract(self) -> bytes: ...
+    @property
+    def log_id(self) -> bytes: ...
+    @property
+    def tree_size(self) -> int: ...
+    @property
+    def root(self) -> bytes: ...
+    @property
+    def anchor(self) -> BundleAnchor: ...
+
+
 @dataclass(frozen=True)
 class Bundle:
     """A parsed bundle: where it is anchored, the checkpoint, the entries."""
 
+    noun: ClassVar[str] = "bundle"
     chain_id: int
     contract: bytes
     log_id: bytes
@@ -204,7 +229,7 @@ def _reject_constant(text: str) -> NoReturn:
     raise BundleError(f"{text} is not JSON")
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: no alternation per character
 _BRACKET = re.compile(rb"[\[\]{}]")
 
 
@@ -220,12 +245,13 @@ def _check_depth(data: bytes) -> None:
             depth -= 1
 
 
-def load_bundle_json(data: bytes | str) -> Any:
-    """Strict JSON: no duplicate keys, no floats, no NaN/Infinity, bounded size and depth."""
+def load_bundle_json(data: bytes | str, limit: int = MAX_BUNDLE_BYTES, what: str = "bundle") -> Any:
+    """Strict JSON: no duplicate keys, no floats, no NaN/Infinity, bounded size (`limit`
+    bytes) and depth."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError(f"bundle is {len(data)} bytes; the limit is {MAX_BUNDLE_BYTES}")
+    if len(data) > limit:
+        raise BundleError(f"{what} is {len(data)} bytes; the limit is {limit}")
     _check_depth(data)
     try:
         return json.loads(
@@ -260,13 +286,15 @@ def _int(value: Any, where: str, low: int, high: int) -> int:
     return value
 
 
+_LOWER_HEX = re.compile(r"0x[0-9a-f]*")
+
+
 def _bytes(value: Any, where: str, size: int) -> bytes:
     digits = 2 * size
     if (
         not isinstance(value, str)
         or len(value) != 2 + digits
-        or not value.startswith("0x")
-        or any(c not in "0123456789abcdef" for c in value[2:])
+        or not _LOWER_HEX.fullmatch(value)
     ):
         raise BundleError(f"{where} must be 0x and {digits} lowercase hex digits, got {value!r:.80}")
     return bytes.fromhex(value[2:])
@@ -335,6 +363,8 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
         canonical = rfc8785.dumps(record)
     except rfc8785.CanonicalizationError as error:
         raise RecordError("", f"cannot be encoded with RFC 8785: {error}") from None
+    except RecursionError:  # a decoded object nested too deep (text is depth-checked first)
+        raise RecordError("", "nested too deep to be a record") from None
     validate_canonical(canonical)
     return canonical
 
@@ -390,13 +420,14 @@ def _check_entry(run: _Run, bundle: Bundle, number: int, entry: BundleEntry) -> 
     )
 
 
-def _check_chain(run: _Run, bundle: Bundle, chain: ChainReader) -> None:
+def _check_chain(run: _Run, bundle: Checkpointed, chain: ChainReader) -> None:
     contract, size = _hex(bundle.contract), bundle.tree_size
     chain_id = chain.chain_id()
     if chain_id != bundle.chain_id:
         run.fail(
             VerificationError(
-                "chain id", f"the node at {chain.where} is on chain id {chain_id}; the bundle names chain id {bundle.chain_id}"
+                "chain id",
+                f"the node at {chain.where} is on chain id {chain_id}; the {bundle.noun} names chain id {bundle.chain_id}",
             )
         )
     run.ok("chain id", f"{chain_id} (node {chain.where})")
@@ -425,7 +456,7 @@ def _check_chain(run: _Run, bundle: Bundle, chain: ChainReader) -> None:
             VerificationError(
                 "root on chain",
                 f"root on chain differs: the contract holds {_hex(onchain.root)} for tree size {size},"
-                f" the bundle's checkpoint has {_hex(bundle.root)}",
+                f" the {bundle.noun}'s checkpoint has {_hex(bundle.root)}",
             )
         )
     run.ok("root on chain", f"{_hex(onchain.root)} at tree size {size}")
@@ -433,17 +464,17 @@ def _check_chain(run: _Run, bundle: Bundle, chain: ChainReader) -> None:
     run.result.anchored = onchain
 
 
-def _check_block(run: _Run, bundle: Bundle, chain: ChainReader, onchain: ChainAnchor) -> None:
+def _check_block(run: _Run, bundle: Checkpointed, chain: ChainReader, onchain: ChainAnchor) -> None:
     claimed = bundle.anchor
     problem = None
     if (onchain.block_number, onchain.timestamp) != (claimed.block_number, claimed.block_timestamp):
         problem = (
             f"the chain anchored tree size {bundle.tree_size} in block {onchain.block_number} at"
-            f" {onchain.timestamp}; the bundle says block {claimed.block_number} at {claimed.block_timestamp}"
+            f" {onchain.timestamp}; the {bundle.noun} says block {claimed.block_number} at {claimed.block_timestamp}"
         )
     elif (block_hash := chain.block_hash(onchain.block_number)) != claimed.block_hash:
         shown = "no block" if block_hash is None else _hex(block_hash)
-        problem = f"block {onchain.block_number} is {shown} on chain; the bundle says {_hex(claimed.block_hash)}"
+        problem = f"block {onchain.block_number} is {shown} on chain; the {bundle.noun} says {_hex(claimed.block_hash)}"
     else:
         tx = chain.transaction(claimed.tx_hash)
         if tx is None:
@@ -535,6 +566,15 @@ ANCHORED_AT_SELECTOR = bytes.fromhex("74a28049")
 UNKNOWN_SIZE_SELECTOR = bytes.fromhex("92e31209")
 """First 4 bytes of keccak256("LogAnchorUnknownSize(bytes32,uint64)"): nothing anchored there."""
 
+LATEST_SELECTOR = bytes.fromhex("79feb107")
+"""First 4 bytes of keccak256("latest(bytes32)")."""
+
+ANCHORED_TOPIC = bytes.fromhex("10d64b358a2a34d1aefd3923dfecde63ee095436d398bd873df1fd341db42724")
+"""keccak256("Anchored(bytes32,uint64,bytes32,uint64)"): topic 0 of every Anchored event."""
+
+RPC_BATCH = 200
+"""Calls sent in one JSON-RPC batch by `anchored_at_many`."""
+
 RPC_TIMEOUT = 10.0
 """Seconds to wait for one JSON-RPC answer."""
 
@@ -589,14 +629,98 @@ class JsonRpcChain:
             raise ChainReadError(f"{what}: expected 0x hex from the node, got {value!r:.80}") from None
 
     def chain_id(self) -> int:
-        return int.from_bytes(self._data(self._result("eth_chainId", []), "eth_chainId").rjust(1, b"\0"), "big")
+        value = self._result("eth_chainId", [])  # a quantity: "0x1" has an odd number of digits
+        if not isinstance(value, str) or not value.startswith("0x") or len(value) < 3:
+            raise ChainReadError(f"eth_chainId: expected a 0x quantity from the node, got {value!r:.80}")
+        try:
+            return int(value, 16)
+        except ValueError:
+            raise ChainReadError(f"eth_chainId: expected a 0x quantity from the node, got {value!r:.80}") from None
 
     def code(self, address: bytes) -> bytes:
         return self._data(self._result("eth_getCode", [_hex(address), "latest"]), "eth_getCode")
 
     def anchored_at(self, contract: bytes, log_id: bytes, size: int) -> ChainAnchor | None:
         call = {"to": _hex(contract), "data": _hex(ANCHORED_AT_SELECTOR + log_id + _word(size))}
+        return self._anchored_answer(self._send("eth_call", [call, "latest"]))
+
+    def block_number(self) -> int:
+        """The number of the node's latest block."""
+        value = self._result("eth_blockNumber", [])
+        if not isinstance(value, str) or not re.fullmatch(r"0x[0-9a-fA-F]{1,16}", value):
+            raise ChainReadError(f"eth_blockNumber: expected a 0x hex quantity from the node, got {value!r:.80}")
+        return int(value, 16)
+
+    def latest(self, contract: bytes, log_id: bytes) -> tuple[int, ChainAnchor]:
+        """LogAnchor.latest(logId): the newest anchored size and its anchor (size 0, a
+        zero root and block 0 for a log with no anchor). Raises ContractCallError if
+        the call reverts (no such log) or answers something else."""
+        call = {"to": _hex(contract), "data": _hex(LATEST_SELECTOR + log_id)}
         answer = self._send("eth_call", [call, "latest"])
+        if answer.get("error") is not None:
+            error = answer["error"]
+            message = error.get("message") if isinstance(error, dict) else error
+            raise ContractCallError(f"latest reverted: {message!r:.200}")
+        result = self._data(answer.get("result"), "latest")
+        if len(result) != 128 or any(result[:24]) or any(result[64:88]) or any(result[96:120]):
+            raise ContractCallError(f"latest answered {len(result)} bytes that are not (uint64, bytes32, uint64, uint64)")
+        size = int.from_bytes(result[:32], "big")
+        return size, ChainAnchor(result[32:64], int.from_bytes(result[64:96], "big"), int.from_bytes(result[96:128], "big"))
+
+    def anchored_at_many(self, contract: bytes, log_id: bytes, sizes: list[int]) -> list[ChainAnchor | None]:
+        """`anchored_at` for each size, RPC_BATCH calls per JSON-RPC batch (one by one
+        if the node does not answer batches)."""
+        found: list[ChainAnchor | None] = []
+        for start in range(0, len(sizes), RPC_BATCH):
+            chunk = sizes[start : start + RPC_BATCH]
+            calls = [
+                {"to": _hex(contract), "data": _hex(ANCHORED_AT_SELECTOR + log_id + _word(size))} for size in chunk
+            ]
+            answers = self._batch("eth_call", [[call, "latest"] for call in calls])
+            if answers is None:
+                found.extend(self.anchored_at(contract, log_id, size) for size in chunk)
+            else:
+                found.extend(self._anchored_answer(answer) for answer in answers)
+        return found
+
+    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[dict[str, Any]]:
+        """eth_getLogs of `address` with these leading topics in blocks from..to, as
+        the node returns them (dicts with "data", "topics", "blockNumber", ...)."""
+        query = {
+            "address": _hex(address),
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
+            "topics": [_hex(topic) for topic in topics],
+        }
+        found = self._result("eth_getLogs", [query])
+        if not isinstance(found, list) or not all(isinstance(log, dict) for log in found):
+            raise ChainReadError(f"eth_getLogs answered {found!r:.80}")
+        return found
+
+    def _batch(self, method: str, params: list[list[Any]]) -> list[dict[str, Any]] | None:
+        """One JSON-RPC batch of `method` calls; the answers in call order, or None if
+        the node does not answer batches."""
+        import httpx
+
+        first = self._ids + 1
+        self._ids += len(params)
+        body = [{"jsonrpc": "2.0", "id": first + i, "method": method, "params": p} for i, p in enumerate(params)]
+        try:
+            response = self._http.post(self.where, json=body)
+            response.raise_for_status()
+            answers = response.json()
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            raise ChainReadError(f"{method}: the chain at {self.where} is unreachable ({type(error).__name__}: {error})") from None
+        except ValueError:
+            raise ChainReadError(f"{method}: the node at {self.where} did not answer JSON") from None
+        if not isinstance(answers, list) or len(answers) != len(params) or not all(isinstance(a, dict) for a in answers):
+            return None
+        by_id = {answer.get("id"): answer for answer in answers}
+        ordered = [by_id.get(first + i) for i in range(len(params))]
+        return None if any(answer is None for answer in ordered) else ordered  # type: ignore[return-value]
+
+    def _anchored_answer(self, answer: dict[str, Any]) -> ChainAnchor | None:
+        """Decode one eth_call answer of anchoredAt (see `anchored_at`)."""
         error = answer.get("error")
         if error is not None:
             data = error.get("data") if isinstance(error, dict) else None

@@ -12,7 +12,7 @@ Measures, in one run:
 
 and prints the ratio of (1) to (3). Request bodies are serialized before the clock
 starts: the client's JSON encoding does not count. The server seals every second
-meanwhile, as in production.
+and anchors every 5 s on a local Anvil meanwhile, as in production.
 
     .venv/bin/python scripts/bench_api.py                    # ~1 min
     .venv/bin/python scripts/bench_api.py --batches 20 --singles 500
@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 import httpx
 from eth_account import Account
 
-from ledger.chain.anvil import free_port
+from ledger.chain.anvil import Anvil, free_port
+from ledger.chain.keys import DEV_ANCHOR_KEY
 from ledger.receipts import Domain, LogSigner
 from ledger.records import now_ts, parse_json
 from ledger.store import queries
@@ -53,11 +54,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(data_dir: Path, rpc_url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """`ledger serve` sealing every second and anchoring every 5 s on `rpc_url`."""
+    env = {**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN, "LEDGER_ANCHOR_KEY": DEV_ANCHOR_KEY}
+    subprocess.run([sys.executable, "-m", "ledger", "deploy", "--data-dir", str(data_dir), "--rpc-url", rpc_url],
+                   env=env, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "serve", "--data-dir", str(data_dir), "--port", str(port), "--seal-interval", "1"],
-        env={**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN},
+        [sys.executable, "-m", "ledger", "serve", "--data-dir", str(data_dir), "--port", str(port), "--seal-interval", "1",
+         "--rpc-url", rpc_url, "--anchor-interval", "5", "--workers", str(workers)],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         cwd=ROOT,
@@ -131,6 +137,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4, help="Parallel HTTP clients.")
     parser.add_argument("--singles", type=int, default=2000, help="Single-record requests.")
+    parser.add_argument("--workers", type=int, default=1, help="API processes (`ledger serve --workers`).")
     args = parser.parse_args()
 
     total = args.batches * args.batch_size
@@ -139,9 +146,9 @@ def main() -> None:
     batch_bodies = [('{"entries":[' + ",".join(batch) + "]}").encode() for batch in batches]
     single_bodies = [line.encode() for line in lines[total:]]
 
-    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp, Anvil(0, None, Path(tmp) / "anvil.log") as anvil:
         data = Path(tmp)
-        process, url = start_server(data / "serve")
+        process, url = start_server(data / "serve", anvil.url, args.workers)
         try:
             run_parallel(batch_bodies[:2], url, "/v1/entries/batch", 1)  # warm up
             elapsed, latencies = run_parallel(batch_bodies[2:], url, "/v1/entries/batch", args.clients)
@@ -156,7 +163,7 @@ def main() -> None:
         signed = ceiling(batches, data, receipts=True)
 
     ms = 1000.0
-    print(f"| measure ({os.cpu_count()} cores, SQLite, {args.clients} clients) | value |")
+    print(f"| measure ({os.cpu_count()} cores, SQLite, {args.workers} API workers, {args.clients} clients) | value |")
     print("|---|---|")
     print(f"| HTTP batches of {args.batch_size} | {batch_rate:,.0f} records/s |")
     print(f"| batch latency p50 / p99 | {statistics.median(latencies) * ms:.0f} / {percentile(latencies, 99) * ms:.0f} ms |")
@@ -165,7 +172,8 @@ def main() -> None:
     print(f"| ceiling without HTTP: validate, encode, hash, insert | {plain:,.0f} records/s |")
     print(f"| ceiling without HTTP, plus receipts (seq lookup, 1 signature/batch) | {signed:,.0f} records/s |")
     print(f"| HTTP batches / ceiling | {batch_rate / plain:.0%} (with receipts: {batch_rate / signed:.0%}) |")
-    print(f"| log after the run | tree size {health['tree_size']}, pending {health['pending']} |")
+    anchored = health["anchor"]["anchored_size"] if health["anchor"] else 0
+    print(f"| log after the run | tree size {health['tree_size']}, pending {health['pending']}, anchored {anchored:,} |")
 
 
 if __name__ == "__main__":

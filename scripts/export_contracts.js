@@ -1,5 +1,5 @@
-// Writes the compiled LogAnchor contract to ledger/chain/contracts/LogAnchor.json, the
-// copy that ships inside the Python package:
+// Writes each compiled contract (LogAnchor, LicenceRegistry) to
+// ledger/chain/contracts/<name>.json, the copy that ships inside the Python package:
 //   {"contractName", "abi", "bytecode", "deployedBytecode", "solcVersion"}
 // Formatting is stable (2-space JSON, keys in that order, trailing newline), so an
 // unchanged compile leaves the file byte-identical.
@@ -13,7 +13,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const hre = require("hardhat");
 
-const CONTRACTS = ["LogAnchor"];
+const CONTRACTS = ["LogAnchor", "LicenceRegistry"];
 const OUT_DIR = path.join(__dirname, "..", "ledger", "chain", "contracts");
 
 async function exportContract(contractName) {

@@ -7,6 +7,7 @@ Handlers declare what they need with these `Annotated` aliases: `StoreDep`,
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ledger.api.errors import ForbiddenError, UnauthorizedError
+from ledger.api.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+from ledger.api.limits import RateLimiter
 from ledger.receipts import LogSigner
 from ledger.store.anchors import AnchorRepository
 from ledger.store.keys import ApiKey, KeyRepository, Role
@@ -55,6 +57,8 @@ class Services:
     """Seal and anchor the latest checkpoint, waiting for confirmation (None: no chain)."""
     metrics: Metrics = field(default_factory=Metrics)
     checkpoint_signatures: dict[int, str] = field(default_factory=dict)
+    limiter: RateLimiter = field(default_factory=RateLimiter.unlimited)
+    """Requests per key (ledger.api.limits)."""
     ingestor: Ingestor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -107,9 +111,14 @@ def require(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
     names = " or ".join(role.value for role in (*roles, Role.ADMIN))
 
     async def check(request: Request, _credentials: Credentials) -> ApiKey:
-        key = get_services(request).keys.authenticate(_bearer(request))
+        services = get_services(request)
+        key = services.keys.authenticate(_bearer(request))
         if key is None:
             raise UnauthorizedError("unknown or revoked API key")
+        wait = services.limiter.take(key.id)
+        if wait is not None:
+            raise RateLimitedError(f"key {key.id} is over its rate limit of {services.limiter.rate:g} requests/s",
+                                   retry_after=max(1, math.ceil(wait)))
         if key.role not in allowed:
             raise ForbiddenError(f"this {key.role.value} key may not {request.method} {request.url.path}: needs {names}")
         return key

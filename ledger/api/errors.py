@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import HTTPException, RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -31,6 +31,8 @@ class ApiError(Exception):
 
     status = 400
     title = "Bad Request"
+    headers: tuple[tuple[str, str], ...] = ()
+    """Response headers the refusal comes with."""
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -47,6 +49,7 @@ class UnauthorizedError(ApiError):
 
     status = 401
     title = "Unauthorized"
+    headers = (("WWW-Authenticate", "Bearer"),)
 
 
 class ForbiddenError(ApiError):
@@ -61,6 +64,29 @@ class TooLargeError(ApiError):
 
     status = 413
     title = "Content Too Large"
+    headers = (("Connection", "close"),)  # the server need not read the rest of the body
+
+
+class BodyTooLargeError(HTTPException):
+    """A request body that passed the configured maximum while it was being read.
+
+    An HTTPException because it is raised from inside the body stream, where FastAPI
+    passes on only those; answered like `TooLargeError`.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds {limit} bytes", dict(TooLargeError.headers))
+
+
+class RateLimitedError(ApiError):
+    """A key that sent more requests than its rate limit allows."""
+
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers = (("Retry-After", str(retry_after)),)
 
 
 class UnavailableError(ApiError):
@@ -91,12 +117,16 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+    """Register the handlers that turn every error into problem+json, and document them."""
+    document(app)
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError) -> Response:
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return problem(error.status, error.title, error.detail, headers, **error.extra)
+        return problem(error.status, error.title, error.detail, dict(error.headers) or None, **error.extra)
+
+    @app.exception_handler(BodyTooLargeError)
+    async def body_too_large(_request: Request, error: BodyTooLargeError) -> Response:
+        return problem(413, TooLargeError.title, str(error.detail), dict(error.headers or {}))
 
     @app.exception_handler(RecordError)
     async def record_error(_request: Request, error: RecordError) -> Response:
@@ -149,3 +179,79 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: why the request was refused.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "Where in the request the fault is (entries[3].body.input_tokens)."},
+    },
+}
+
+PROBLEM_RESPONSES: dict[int, str] = {
+    400: "The request cannot be read: not JSON, or not the shape this operation takes.",
+    401: "No API key, or one that is unknown or revoked.",
+    403: "The key's role may not do this (or a licensee key asked for another's entry).",
+    404: "No such entry, checkpoint, licence or model (or no such route).",
+    409: "Not answerable in the log's present state: not sequenced or anchored yet, or a concurrent change.",
+    413: "The request body, or the batch in it, is over the limit.",
+    422: "A field of the request is invalid: `field` names it.",
+    429: "The key's rate limit is spent: retry after `Retry-After` seconds.",
+    503: "Storage refused the operation, or this server was started without what it needs (anchoring without a chain).",
+}
+"""Every problem any operation can answer with, and what it means."""
+
+_KEY_PROBLEMS = frozenset({401, 403, 429})
+"""Answered only by operations that take an API key."""
+
+_PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    413: {"Connection": {"description": "close: the rest of the body is not read.", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds until the key may send again.", "schema": {"type": "integer"}}},
+}
+
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _add_problems(schema: dict[str, Any]) -> None:
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for item in schema.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            keyed = bool(operation.get("security"))
+            responses = operation.setdefault("responses", {})
+            for status, description in PROBLEM_RESPONSES.items():
+                if status in _KEY_PROBLEMS and not keyed:
+                    continue
+                response: dict[str, Any] = {
+                    "description": description,
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
+                if status in _PROBLEM_HEADERS:
+                    response["headers"] = _PROBLEM_HEADERS[status]
+                responses[str(status)] = response  # replaces FastAPI's own 422, which we never send
+    schemas = schema["components"]["schemas"]
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, now unused
+        if name in schemas and f'"#/components/schemas/{name}"' not in json.dumps(schema):
+            del schemas[name]
+
+
+def document(app: FastAPI) -> None:
+    """Declare every problem+json answer in the app's OpenAPI document (built lazily)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # cached by FastAPI until the routes change
+        if "Problem" not in schema.get("components", {}).get("schemas", {}):
+            _add_problems(schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

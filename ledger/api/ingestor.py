@@ -9,6 +9,13 @@ waits for nothing but its own commit.
 
 If the commit fails, every request of that group gets the error and nothing of the
 group is stored.
+
+Crash order: a crash before the commit (fault point `ingest.before_commit`) stores
+nothing and answers nothing; the client's retry stores the records. A crash after it
+(`ingest.after_commit`) leaves the entries stored while the client sees a connection
+error: a write that landed while the call failed. Its retry sends the identical
+records (ledger.client fills salt and ts once), which are answered with the stored
+entries' seqs and receipts and stored nothing new (entries are unique by leaf hash).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 
+from ledger import faults
 from ledger.api.deps import Metrics
 from ledger.receipts import LogSigner
 from ledger.records import Entry, now_ts
@@ -79,6 +87,7 @@ class Ingestor:
     def _commit(self, requests: list[Sequence[Entry]]) -> list[tuple[int, str]]:
         received_at = now_ts()
         self.store.add_entries(requests)
+        faults.point("ingest.after_commit")
         leaves = [entry.leaf_hash for entries in requests for entry in entries]
         seqs = queries.seqs_of(self.store, leaves)
         self.metrics.count_entries(len(leaves))

@@ -10,7 +10,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
 from ledger.api.deps import Metrics, Services
-from ledger.api.routes import admin, checkpoints, entries, evidence, health, proofs
+from ledger.api.limits import LimitRequestBody, Limits, RateLimiter
+from ledger.api.routes import admin, checkpoints, entries, evidence, health, models, proofs, web
+from ledger.api.routes import export as export_route
+from ledger.api.routes import licences as licence_routes
 from ledger.receipts import LogSigner
 from ledger.store.anchors import AnchorRepository
 from ledger.store.keys import KeyRepository
@@ -48,11 +51,14 @@ def create_app(
     *,
     anchor_now: Callable[[], Any] | None = None,
     bootstrap_admin_key: str | None = None,
+    limits: Limits | None = None,
 ) -> FastAPI:
     """The API over `store`, signing with `signer`; `anchor_now` enables POST /v1/admin/anchor.
 
     `bootstrap_admin_key` (LEDGER_BOOTSTRAP_ADMIN_KEY) is stored as an admin key if absent.
+    `limits` default to the environment's (ledger.api.limits).
     """
+    limits = Limits.from_env() if limits is None else limits
     keys = KeyRepository(store)
     if bootstrap_admin_key:
         keys.ensure_admin(bootstrap_admin_key)
@@ -61,10 +67,14 @@ def create_app(
         version="1",
         summary="A verifiable, blockchain-anchored audit trail for AI model access.",
     )
-    app.state.services = Services(store, keys, AnchorRepository(store), signer, anchor_now)
+    app.state.services = Services(
+        store, keys, AnchorRepository(store), signer, anchor_now, limiter=RateLimiter(limits.rate, limits.burst)
+    )
     errors.install(app)
-    for module in (entries, proofs, checkpoints, evidence, admin, health):
+    for module in (entries, proofs, checkpoints, evidence, models, admin, health, web, export_route):
         app.include_router(module.router)
+    app.include_router(licence_routes.router)
 
+    app.add_middleware(LimitRequestBody, max_bytes=limits.max_body_bytes)
     app.add_middleware(CountRequests, metrics=app.state.services.metrics)
     return app

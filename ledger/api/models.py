@@ -149,6 +149,9 @@ class AnchorLag(BaseModel):
     anchored_size: int
     lag_entries: int
     last_anchor_age_seconds: int | None
+    last_error: str | None = None
+    """Why the oldest open anchor is not on chain yet (the chain unreachable, a refused
+    transaction), while it is not."""
 
 
 class Health(BaseModel):
@@ -158,3 +161,43 @@ class Health(BaseModel):
     tree_size: int
     pending: int
     anchor: AnchorLag | None
+
+
+class ModelAccepted(EntryAccepted):
+    """A registered model artefact: its leaf hash, seq, receipt and the record as logged."""
+
+    record: dict[str, Any]
+
+
+class ParentLink(BaseModel):
+    """A parent a model record names; `leaf_hash` is its first registration (null: never registered)."""
+
+    model_id: str
+    version: str
+    relation: Literal["fine-tune", "distillation", "quantization", "merge"]
+    leaf_hash: str | None
+
+
+class LineageNode(BaseModel):
+    """One registration of a model version; `evidence` is its bundle once anchored."""
+
+    model_id: str
+    version: str
+    artifact_sha256: str
+    depth: int
+    leaf_hash: str
+    leaf_index: int | None
+    ts: str
+    parents: list[ParentLink]
+    status: Literal["pending", "sequenced", "anchored"]
+    record: dict[str, Any]
+    evidence: dict[str, Any] | None
+
+
+class ModelLineage(BaseModel):
+    """A model's versions and every registration their parents lead to, breadth first."""
+
+    model_id: str
+    versions: list[LineageNode]
+    ancestors: list[LineageNode]
+    truncated: bool

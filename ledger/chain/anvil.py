@@ -1,9 +1,23 @@
 """The embedded dev chain: Anvil (from npm's @foundry-rs/anvil), state kept in a file.
 
-`Anvil` starts the node on a port with ``--state FILE``, so the chain (blocks, receipts,
-contracts, anchors) is loaded from the file at start and written back when the node
-stops, and waits until it answers JSON-RPC. Stopping sends SIGTERM, which makes Anvil
-write its state, and waits for it to exit.
+`Anvil` starts the node on a port, loading the chain (blocks, receipts, contracts,
+anchors) from its state file when there is one, and waits until it answers JSON-RPC.
+
+Anvil itself writes its state in place (truncate, then write), so a node killed while
+writing would leave a torn file and a chain that cannot start. Here the state file is
+only ever replaced whole:
+
+- `save_state` asks the node for its state (``anvil_dumpState``) and writes it to a
+  temporary file, fsyncs it and renames it over the state file. A background thread
+  does so every `save_interval` seconds when the chain's head moved, and `stop` does
+  before stopping the node: a node killed with SIGKILL loses at most the last interval
+  (the anchorer re-anchors what the chain lost: ledger/anchorer.py, step 13).
+- The node's own dump on exit (SIGTERM, ``--dump-state``) goes to a separate file
+  (``anvil-state.exit.json`` beside ``anvil-state.json``). The next start uses it if it
+  is complete JSON (it is the newest state) and deletes it if it is torn.
+- An exclusive lock on ``anvil-state.lock``, inherited by the node, is held as long as
+  the node runs: a new start waits for an old node of the same state (still writing its
+  exit dump) to be gone.
 
 The node runs in its own process group, so a Ctrl-C in the terminal reaches only the
 `ledger` process, which then stops Anvil in order; on Linux it also receives SIGTERM if
@@ -12,6 +26,10 @@ its parent dies, so a killed `ledger up` still leaves a saved chain behind.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import gzip
+import json
 import os
 import platform
 import shutil
@@ -19,6 +37,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +55,8 @@ LOG_FILE = "anvil.log"
 DEFAULT_PORT = 8545
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
+SAVE_INTERVAL = 1.0
+"""Seconds between checks of the chain head; the state is saved when it moved."""
 
 _PLATFORM_PACKAGES = {
     ("Linux", "x86_64"): "anvil-linux-amd64",
@@ -104,6 +125,15 @@ def port_in_use(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
     """In the child before exec: get SIGTERM when the parent dies (Linux)."""
     if sys.platform.startswith("linux"):
@@ -124,14 +154,26 @@ class Anvil:
         *,
         binary: Path | None = None,
         extra_args: tuple[str, ...] = (),
+        save_interval: float = SAVE_INTERVAL,
     ) -> None:
         self.port = port
         self.state_file = state_file
         self.log_file = log_file
         self.binary = binary
         self.extra_args = extra_args
+        self.save_interval = save_interval
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._lock_fd: int | None = None
+        self._save_lock = threading.Lock()
+        self._saved_head: str | None = None
+        self._saver_stop = threading.Event()
+        self._saver: threading.Thread | None = None
+
+    @property
+    def exit_state_file(self) -> Path | None:
+        """Where the node dumps its state when it exits (promoted at the next start)."""
+        return None if self.state_file is None else self.state_file.with_suffix(".exit.json")
 
     @property
     def url(self) -> str:
@@ -152,19 +194,28 @@ class Anvil:
         if self.running:
             return self
         binary = self.binary or find_anvil()
-        if self.port == 0:
-            self.port = free_port()
-        elif port_in_use(self.port):
-            raise AnvilError(
-                f"port {self.port} is in use: stop what listens there, choose another with"
-                " --rpc-port, or use that chain with --rpc-url"
-            )
+        if self.state_file is not None:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self._take_lock(timeout)
+        try:
+            if self.port == 0:
+                self.port = free_port()
+            elif port_in_use(self.port):
+                raise AnvilError(
+                    f"port {self.port} is in use: stop what listens there, choose another with"
+                    " --rpc-port, or use that chain with --rpc-url"
+                )
+        except AnvilError:
+            self._release_lock()
+            raise
         # --quiet: errors only. Anvil's banner lists its dev accounts' private keys, and
         # no key belongs in a log file, public or not.
         arguments = [str(binary), "--port", str(self.port), "--host", "127.0.0.1", "--quiet", *self.extra_args]
-        if self.state_file is not None:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            arguments += ["--state", str(self.state_file)]
+        if self.state_file is not None and self.exit_state_file is not None:
+            self._promote_exit_state()
+            if self.state_file.exists():
+                arguments += ["--load-state", str(self.state_file)]
+            arguments += ["--dump-state", str(self.exit_state_file)]
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_file, "ab")  # noqa: SIM115 - lives as long as the node
@@ -174,10 +225,105 @@ class Anvil:
             stdout=self._log if self._log is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log is not None else subprocess.DEVNULL,
             start_new_session=True,
+            pass_fds=() if self._lock_fd is None else (self._lock_fd,),  # the node holds the lock too
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
         )
         self._wait_ready(timeout)
+        if self.state_file is not None and self.save_interval > 0:
+            self._saver_stop = threading.Event()
+            self._saver = threading.Thread(target=self._save_periodically, name="anvil-state", daemon=True)
+            self._saver.start()
         return self
+
+    # -- the state file ---------------------------------------------------------------
+
+    def _take_lock(self, timeout: float) -> None:
+        """Lock `<state>.lock`, waiting for a node still running on this state to exit."""
+        assert self.state_file is not None
+        if self._lock_fd is not None:
+            return
+        path = self.state_file.with_suffix(".lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise AnvilError(
+                        f"another Anvil still runs on the chain state {self.state_file} (it holds {path.name}):"
+                        " stop it first"
+                    ) from None
+                time.sleep(0.05)
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # the lock lasts while the (dead) node held it too
+            self._lock_fd = None
+
+    def _promote_exit_state(self) -> None:
+        """Make the node's exit dump the state file if it is complete; drop it if torn."""
+        exit_file, state_file = self.exit_state_file, self.state_file
+        assert exit_file is not None and state_file is not None
+        if not exit_file.exists():
+            return
+        try:
+            with open(exit_file, "rb") as handle:
+                complete = isinstance(json.load(handle), dict)
+        except (OSError, ValueError):
+            complete = False
+        if complete:
+            with open(exit_file, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(exit_file, state_file)
+        else:
+            exit_file.unlink()
+        _fsync_dir(state_file.parent)
+
+    def save_state(self) -> None:
+        """Write the node's current state to the state file, atomically (replaced whole)."""
+        if self.state_file is None:
+            raise AnvilError("this Anvil keeps no state file")
+        with self._save_lock:
+            head = self._head_hash()
+            data = bytes.fromhex(str(self._rpc("anvil_dumpState"))[2:])
+            if data[:2] == b"\x1f\x8b":  # gzip, as Anvil sends it
+                data = gzip.decompress(data)
+            partial = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
+            with open(partial, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, self.state_file)
+            _fsync_dir(self.state_file.parent)
+            self._saved_head = head
+
+    def _save_periodically(self) -> None:
+        stop = self._saver_stop
+        while not stop.wait(self.save_interval) and self.running:
+            with contextlib.suppress(AnvilError, OSError, ValueError, requests.RequestException):
+                if self._head_hash() != self._saved_head:
+                    self.save_state()
+
+    def _head_hash(self) -> str:
+        block = self._rpc("eth_getBlockByNumber", "latest", False)
+        return str(block["hash"]) if isinstance(block, dict) else ""
+
+    def _rpc(self, method: str, *params: Any) -> Any:
+        answer = requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10)
+        document = answer.json()
+        if "result" not in document:
+            raise AnvilError(f"{method} failed on {self.url}: {document.get('error')}")
+        return document["result"]
+
+    def _stop_saver(self) -> None:
+        self._saver_stop.set()
+        saver, self._saver = self._saver, None
+        if saver is not None and saver is not threading.current_thread():
+            saver.join(timeout=15)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -211,29 +357,40 @@ class Anvil:
             self._log = None
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """SIGTERM (Anvil writes its state), wait; SIGKILL if it does not exit in time."""
+        """Save the state, SIGTERM (Anvil dumps it again on exit), wait; SIGKILL if it
+        does not exit in time."""
         process = self.process
         if process is None:
             return
+        self._stop_saver()
         try:
             if process.poll() is None:
+                if self.state_file is not None:
+                    with contextlib.suppress(AnvilError, OSError, ValueError, requests.RequestException):
+                        self.save_state()
                 process.send_signal(signal.SIGTERM)
                 try:
                     process.wait(timeout)
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(5)
+            if self.state_file is not None:
+                self._promote_exit_state()
         finally:
             self.process = None
             self._close_log()
+            self._release_lock()
 
     def kill(self) -> None:
-        """SIGKILL: the node dies without writing its state (for fault tests)."""
+        """SIGKILL: the node dies without writing its state (for fault tests); the state
+        file keeps the last save."""
+        self._stop_saver()
         if self.process is not None:
             self.process.kill()
             self.process.wait(5)
             self.process = None
             self._close_log()
+        self._release_lock()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -35,6 +35,13 @@ _EXPLANATIONS = {
     " of log {logId} does not verify",
     "LogAnchorUnknownSize": "nothing is anchored at size {size} of log {logId}",
     "OwnableUnauthorizedAccount": "{account} is not the contract owner",
+    "LicenceRegistryNotIssuer": "{account} is not an issuer of this LicenceRegistry",
+    "LicenceRegistryInvalidIssuer": "the zero address cannot be an issuer",
+    "LicenceRegistryUnknownCommitment": "commitment {commitment} was never granted",
+    "LicenceRegistryAlreadyGranted": "commitment {commitment} was granted already, in block {grantedBlock}",
+    "LicenceRegistryAlreadyRevoked": "commitment {commitment} was revoked already, in block {revokedBlock}",
+    "LicenceRegistryBadValidity": "the validity window of commitment {commitment} is empty"
+    " (validUntil {validUntil} is not after validFrom {validFrom})",
 }
 
 

@@ -3,7 +3,8 @@
 Guarantees callers rely on:
 
 - One `deployment` row per database: the chain, contract and log id it anchors to.
-  Recording a second one is refused; it is never changed afterwards.
+  Recording a second one is refused; it is never changed afterwards, except that its
+  LicenceRegistry address is recorded once, if it was deployed later than LogAnchor.
 - Every write is its own committed transaction, durable once it returns.
 - An anchor moves between states only by compare-and-swap on its whole previous state
   (status, tree size, attempts, tx hash, block hash): an anchorer acting on a stale
@@ -54,6 +55,8 @@ class Deployment:
     deployer: bytes
     block_number: int
     created_at: str
+    registry: bytes | None = None
+    """The LicenceRegistry contract on the same chain (None: not deployed yet)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class AnchorRepository:
             deployer=bytes(row.deployer),
             block_number=int(row.block_number),
             created_at=row.created_at,
+            registry=_optional_bytes(row.registry),
         )
 
     def record_deployment(self, found: Deployment) -> None:
@@ -163,10 +167,25 @@ class AnchorRepository:
                         deployer=found.deployer,
                         block_number=found.block_number,
                         created_at=found.created_at,
+                        registry=found.registry,
                     )
                 )
         except IntegrityError:
             raise StoreError("this database already records a deployment") from None
+
+    def record_registry(self, registry: bytes) -> Deployment:
+        """Record the LicenceRegistry of the deployment; refused if it has one already."""
+        with self.store.transaction() as conn:
+            result = conn.execute(
+                update(deployment)
+                .where(deployment.c.id == 1, deployment.c.registry.is_(None))
+                .values(registry=registry)
+            )
+            if result.rowcount != 1:
+                raise StoreError("this database records no deployment, or one with a LicenceRegistry already")
+        found = self.deployment()
+        assert found is not None
+        return found
 
     # -- reads --------------------------------------------------------------------------
 
@@ -224,6 +243,32 @@ class AnchorRepository:
                 .limit(limit)
             )
             return [_anchor(row) for row in rows]
+
+    def confirmed_beyond(self, tree_size: int, block_number: int) -> list[Anchor]:
+        """Confirmed anchors of a size above `tree_size` or in a block above
+        `block_number`, smallest size first: those a chain whose latest anchor is
+        `tree_size` and whose head is `block_number` cannot hold."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(anchors)
+                .where(
+                    anchors.c.status == AnchorStatus.CONFIRMED.value,
+                    (anchors.c.tree_size > tree_size) | (anchors.c.block_number > block_number),
+                )
+                .order_by(anchors.c.tree_size)
+            )
+            return [_anchor(row) for row in rows]
+
+    def latest_confirmed_upto(self, tree_size: int) -> Anchor | None:
+        """The confirmed anchor of the largest size <= `tree_size`, if any."""
+        with self.store.read() as conn:
+            row = conn.execute(
+                select(anchors)
+                .where(anchors.c.status == AnchorStatus.CONFIRMED.value, anchors.c.tree_size <= tree_size)
+                .order_by(anchors.c.tree_size.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else _anchor(row)
 
     def count_by_status(self) -> dict[AnchorStatus, int]:
         """How many anchors are in each state."""

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ledger import faults
 from ledger.merkle import EMPTY_ROOT, HASH_SIZE
 from ledger.records import Entry
 from ledger.store.db import create_db_engine, migrate
@@ -140,6 +141,7 @@ class Store:
                 if batch:
                     # Entries are tuples in column order: straight to the driver.
                     added += conn.exec_driver_sql(sql, list(batch)).rowcount
+            faults.point("ingest.before_commit")
         return added
 
     def ingest_barrier(self) -> int:
@@ -261,8 +263,13 @@ class Store:
         """Entries stored but not yet sequenced."""
         with self.read() as conn:
             state = self.read_state(conn)
+            # The upper bound keeps PostgreSQL on the primary key even before it has
+            # statistics for a freshly loaded table (it would scan the whole table).
+            newest = select(func.max(entries.c.seq)).scalar_subquery()
             return int(
-                conn.execute(select(func.count()).where(entries.c.seq > state.last_seq)).scalar_one()
+                conn.execute(
+                    select(func.count()).where(entries.c.seq > state.last_seq, entries.c.seq <= newest)
+                ).scalar_one()
             )
 
     def leaf_index_of_seq(self, conn: Connection, seq: int) -> int | None:

@@ -84,6 +84,7 @@ deployment = Table(
     Column("deployer", LargeBinary(20), nullable=False),
     Column("block_number", BigInteger, nullable=False, comment="block of the deployment"),
     Column("created_at", String(24), nullable=False),
+    Column("registry", LargeBinary(20), comment="LicenceRegistry address (null: not deployed yet)"),
     comment="one row: the chain, contract and log id this database anchors to",
 )
 

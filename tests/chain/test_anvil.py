@@ -1,5 +1,6 @@
 """The embedded Anvil: found in node_modules or refused with the fix, state kept across
-a restart, a busy port refused."""
+a restart and only ever replaced whole (a torn exit dump dropped, a complete one used,
+one node per state file), a busy port refused."""
 
 from __future__ import annotations
 
@@ -39,3 +40,32 @@ def test_state_survives_a_restart_and_a_busy_port_is_refused(anvil: Anvil, tmp_p
     anvil.start()
     assert ChainClient(anvil.url).head() == head  # same blocks, same hashes
     assert anvil.log_file is not None and DEV_ANCHOR_KEY[2:] not in anvil.log_file.read_text()
+
+
+def test_the_state_file_is_only_ever_replaced_whole(anvil: Anvil) -> None:
+    assert anvil.state_file is not None and anvil.exit_state_file is not None
+    chain = ChainClient(anvil.url, dev_key())
+    chain.request("evm_mine")
+    anvil.save_state()
+    saved = chain.head()
+    chain.request("evm_mine")
+    anvil.kill()  # SIGKILL: no dump on exit; the file keeps the last save
+    assert not anvil.exit_state_file.exists()
+
+    anvil.exit_state_file.write_text('{"block": {"number": ')  # a dump torn by a kill
+    anvil.start()
+    assert ChainClient(anvil.url).head() == saved and not anvil.exit_state_file.exists()
+
+    chain = ChainClient(anvil.url, dev_key())
+    chain.request("evm_mine")
+    head = chain.head()
+    assert anvil.process is not None
+    anvil.process.terminate()  # as when its `ledger up` dies: Anvil dumps to the exit file
+    anvil.process.wait(20)
+    assert anvil.exit_state_file.exists()
+    anvil.kill()  # bookkeeping only: the node is gone already
+    anvil.start()  # the complete exit dump is the newest state
+    assert ChainClient(anvil.url).head() == head and not anvil.exit_state_file.exists()
+
+    with pytest.raises(AnvilError, match="another Anvil still runs on the chain state"):
+        Anvil(0, anvil.state_file, binary=anvil.binary).start(timeout=0.2)

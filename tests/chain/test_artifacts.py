@@ -1,9 +1,9 @@
-"""The compiled contract shipped in ledger/chain/contracts/ equals a fresh compile.
+"""The compiled contracts shipped in ledger/chain/contracts/ equal a fresh compile.
 
-The service deploys and calls LogAnchor from the JSON shipped inside the package, never
-from a local build. This test copies the Hardhat project (config, package.json,
-contracts/, the export script) to a temporary folder, with node_modules linked in,
-compiles it from scratch (`hardhat compile --force`), exports it with
+The service deploys and calls LogAnchor and LicenceRegistry from the JSON shipped
+inside the package, never from a local build. This test copies the Hardhat project
+(config, package.json, contracts/, the export script) to a temporary folder, with
+node_modules linked in, compiles it from scratch (`hardhat compile --force`), exports it with
 scripts/export_contracts.js, and requires the result to equal the shipped file: the
 same ABI, creation and runtime bytecode, compiler version, and the same bytes.
 
@@ -24,7 +24,14 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_DIR = REPO_ROOT / "ledger" / "chain" / "contracts"
-CONTRACTS = ["LogAnchor"]
+CONTRACTS = ["LogAnchor", "LicenceRegistry"]
+FUNCTIONS = {
+    "LogAnchor": {
+        "createLog", "addAnchorer", "removeAnchorer", "anchor", "rootAt", "latest",
+        "anchoredAt", "verifyInclusion", "isAnchorer", "logAdmin",
+    },
+    "LicenceRegistry": {"grant", "grantMany", "revoke", "status", "addIssuer", "removeIssuer", "isIssuer"},
+}
 PROJECT_FILES = ["hardhat.config.js", "package.json", "contracts", "scripts/export_contracts.js"]
 HARDHAT_TIMEOUT_SECONDS = 600
 
@@ -50,7 +57,7 @@ def _hardhat(project: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def fresh_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder of LogAnchor.json files exported from a fresh compile."""
+    """The folder of <contract>.json files exported from a fresh compile."""
     if not (REPO_ROOT / "node_modules" / ".bin" / "hardhat").exists():
         pytest.fail("node_modules is missing or has no Hardhat: run npm ci")
     if shutil.which("node") is None:
@@ -105,7 +112,4 @@ def test_shipped_contract_is_usable(name: str) -> None:
         assert code.startswith("0x") and len(code) > 2
         bytes.fromhex(code[2:])
     functions = {entry["name"] for entry in shipped["abi"] if entry["type"] == "function"}
-    assert {
-        "createLog", "addAnchorer", "removeAnchorer", "anchor", "rootAt", "latest",
-        "anchoredAt", "verifyInclusion", "isAnchorer", "logAdmin",
-    } <= functions
+    assert FUNCTIONS[name] <= functions

@@ -58,7 +58,7 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     keystore.write_text(json.dumps(Account.encrypt(bytes.fromhex(DEV_ANCHOR_KEY[2:]), "s3cret-pass", kdf="pbkdf2", iterations=2)))
     deployed = ledger("deploy", *where, "--keystore", str(keystore), env={"LEDGER_KEYSTORE_PASSWORD": "s3cret-pass"})
     (out,) = ok(deployed)
-    assert set(out) == {"contract", "log_id", "chain_id", "block_number"} and out["chain_id"] == 31337
+    assert set(out) == {"contract", "log_id", "chain_id", "block_number", "registry"} and out["chain_id"] == 31337
     assert DEV_ANCHOR_KEY[2:] not in deployed.stdout + deployed.stderr
     assert "s3cret" not in deployed.stdout + deployed.stderr
     refused(ledger("deploy", *where), "already anchors log 'model-ledger' to contract " + out["contract"])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ledger.chain.anvil import free_port
+from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import deploy_log
 from ledger.cli import app
@@ -174,3 +174,14 @@ def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
             assert words in str(caught.value), caught.value
     finally:
         chain.close()
+
+
+@pytest.mark.parametrize("chain_id", [1, 10, 31337])
+def test_chain_id_is_read_as_a_quantity(tmp_path: Path, chain_id: int) -> None:
+    """eth_chainId answers a quantity ("0x1", "0xa"), not even-length hex data."""
+    with Anvil(0, None, tmp_path / "anvil.log", extra_args=("--chain-id", str(chain_id)), save_interval=0) as anvil:
+        chain = JsonRpcChain(anvil.url)
+        try:
+            assert chain.chain_id() == chain_id
+        finally:
+            chain.close()

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Path
 
 from ledger.api.deps import ServicesDep
+from ledger.api.limits import MAX_TREE_SIZE
 from ledger.api.models import CheckpointPublic
 from ledger.api.views import checkpoint_view
 from ledger.errors import NotFoundError
@@ -25,7 +26,7 @@ def read_latest_checkpoint(services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/{size}", response_model=CheckpointPublic)
-def read_checkpoint(services: ServicesDep, size: int = Path(ge=1, description="Tree size.")) -> dict[str, Any]:
+def read_checkpoint(services: ServicesDep, size: int = Path(ge=1, le=MAX_TREE_SIZE, description="Tree size.")) -> dict[str, Any]:
     """The checkpoint sealed at exactly this tree size."""
     found = queries.checkpoint(services.store, size)
     if found is None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from ledger.api.deps import AuditorKey, IngestKey, ServicesDep
@@ -25,6 +26,7 @@ from ledger.errors import InvalidRequestError, NotFoundError
 from ledger.records import (
     KINDS,
     MAX_RECORD_BYTES,
+    AnyRecord,
     Entry,
     RecordError,
     now_ts,
@@ -38,9 +40,48 @@ router = APIRouter(prefix="/v1/entries", tags=["entries"])
 MAX_BATCH_BYTES = 32 << 20
 """Largest batch request body (32 MiB)."""
 
+_CURSOR = re.compile(r"[0-9]{1,18}")
+"""A next_cursor: an arrival number, ASCII digits, below SQL's BIGINT limit."""
 _TS_BOUND = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$")
-_RECORD_BODY = {"description": "One record envelope (see DESIGN.md section 2).", "content": {"application/json": {"schema": {"type": "object"}}}, "required": True}
-_BATCH_BODY = {"content": {"application/json": {"schema": BatchCreate.model_json_schema()}}, "required": True}
+
+
+def _record_schema() -> dict[str, Any]:
+    """The JSON schema of a record envelope, every kind, with its `$defs` written out
+    (OpenAPI resolves `#/...` against its own document, where no `$defs` exist)."""
+    schema = TypeAdapter(AnyRecord).json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[1]])
+            # The discriminator's mapping names $defs; `kind`'s const says the same.
+            return {key: resolve(value) for key, value in node.items() if key != "discriminator"}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+_RECORD = _record_schema()
+_RECORD_BODY = {
+    "description": "One record envelope (see DESIGN.md section 2).",
+    "content": {"application/json": {"schema": _RECORD}},
+    "required": True,
+}
+_BATCH_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                **BatchCreate.model_json_schema(),
+                "properties": {"entries": {"type": "array", "items": _RECORD, "minItems": 1, "maxItems": MAX_BATCH}},
+            }
+        }
+    },
+    "required": True,
+}
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -160,8 +201,8 @@ def search_entries(
         raise InvalidRequestError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     after = 0
     if cursor is not None:
-        if not cursor.isdigit():
-            raise InvalidRequestError(f"cursor must be a next_cursor from a previous page, got {cursor!r}")
+        if not _CURSOR.fullmatch(cursor):
+            raise InvalidRequestError(f"cursor must be a next_cursor from a previous page, got {cursor!r:.80}")
         after = int(cursor)
     page, next_seq = queries.search(
         services.store,

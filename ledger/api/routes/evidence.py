@@ -1,17 +1,43 @@
-"""Evidence bundles (auditors, licensees for their own entries)."""
+"""Evidence: one entry's bundle (auditors, licensees for their own entries), and packs of
+every anchored entry matching a campaign query (auditors)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import ReaderKey, ServicesDep
+from ledger.api.deps import AuditorKey, ReaderKey, ServicesDep
+from ledger.api.errors import ApiError
 from ledger.api.routes.proofs import check_owner
 from ledger.api.views import parse_hash
 from ledger.evidence import build_evidence
+from ledger.evidence_pack import UNANCHORED_HEADER, build_pack
+from ledger.verify_pack import MAX_QUERY_ACCOUNTS, QueryError, parse_query
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
+
+
+class InvalidQueryError(ApiError):
+    """A campaign query whose values cannot be answered."""
+
+    status = 422
+    title = "Unprocessable Content"
+
+
+class EvidenceQuery(BaseModel):
+    """Which entries a pack holds: those matching every given filter (any subset)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    account_ids: list[str] | None = Field(
+        None, max_length=MAX_QUERY_ACCOUNTS, description="Account ids (a licence's licensee counts as its account)."
+    )
+    ts_from: str | None = Field(None, alias="from", description="Inclusive: 2026-06-05 or 2026-06-05T12:00:00.000Z.")
+    ts_to: str | None = Field(None, alias="to", description="Exclusive, same forms as from.")
+    model: str | None = Field(None, description="Model id.")
+    kind: str | None = Field(None, description="interaction, licence, model or digest.")
 
 
 @router.get("/{leaf_hash}")
@@ -20,3 +46,19 @@ def read_evidence(leaf_hash: str, services: ServicesDep, key: ReaderKey) -> dict
     leaf = parse_hash(leaf_hash)
     check_owner(services, key, leaf)
     return build_evidence(services.store, services.anchors, leaf)
+
+
+@router.post(
+    "",
+    responses={200: {"description": "An evidence pack (model-ledger/evidence-pack/v1).", "content": {"application/json": {}}}},
+)
+def create_evidence_pack(
+    query: Annotated[EvidenceQuery, Body()], services: ServicesDep, _key: AuditorKey
+) -> Response:
+    """One evidence pack (one multi-entry proof) for up to 100,000 anchored matching entries."""
+    try:
+        parsed = parse_query(query.model_dump(by_alias=True, exclude_none=True))
+    except QueryError as error:
+        raise InvalidQueryError(str(error), field=error.field) from None
+    pack = build_pack(services.store, services.anchors, parsed)
+    return Response(pack.document, media_type="application/json", headers={UNANCHORED_HEADER: str(pack.unanchored)})

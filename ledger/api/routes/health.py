@@ -24,7 +24,13 @@ def _status(services: Services) -> dict[str, Any]:
         age = None
         if latest is not None and latest.block_timestamp is not None:
             age = max(0, int(time.time()) - latest.block_timestamp)
-        anchor = {"anchored_size": size, "lag_entries": state.tree_size - size, "last_anchor_age_seconds": age}
+        waiting = services.anchors.open_anchors()
+        anchor = {
+            "anchored_size": size,
+            "lag_entries": state.tree_size - size,
+            "last_anchor_age_seconds": age,
+            "last_error": waiting[0].last_error if waiting else None,
+        }
     return {"status": "ok", "tree_size": state.tree_size, "pending": pending, "anchor": anchor}
 
 

@@ -1,0 +1,135 @@
+"""Licences: grant or amend, revoke (admin), read one (auditors, licensees their own)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from ledger.api.deps import AdminKey, ReaderKey, Services, ServicesDep
+from ledger.api.errors import BadRequestError
+from ledger.api.routes.entries import _body as read_body
+from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
+from ledger.evidence import build_evidence
+from ledger.licences import Appended, Licence, grant, licence_view, read_licence, revoke
+from ledger.records import MAX_RECORD_BYTES, Text, now_ts
+from ledger.store.keys import Role
+from ledger.store.licences import LicenceRepository
+
+router = APIRouter(prefix="/v1/licences", tags=["licences"])
+
+_LICENCE_BODY = {
+    "description": "A licence record with action grant or amend (DESIGN.md section 2), or only its body.",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+    "required": True,
+}
+
+
+class RegistryPublic(BaseModel):
+    """The LicenceRegistry that holds the licence's commitment."""
+
+    chain_id: int
+    contract: str
+
+
+class CallPublic(BaseModel):
+    """A registry call on its way to the chain."""
+
+    status: Literal["pending", "submitted", "confirmed"]
+    tx_hash: str | None
+    block_number: int | None
+    last_error: str | None
+
+
+class LicencePublic(BaseModel):
+    """A licence: its status, validity, on-chain state, evidence, and the record the
+    licensee keeps (check it with `ledger licence check`)."""
+
+    licence_id: str
+    licensee: str
+    status: Literal["active", "expired", "revoked", "not_yet_valid"]
+    valid_from: str
+    valid_until: str
+    commitment: str
+    record: dict[str, Any]
+    registry: RegistryPublic | None
+    on_chain: dict[str, CallPublic | None]
+    revoked: dict[str, Any] | None
+    history: list[dict[str, Any]]
+    evidence: dict[str, Any] | None
+
+
+class LicenceAppended(LicencePublic):
+    """The licence after a record was appended: that record's leaf hash, seq and receipt."""
+
+    leaf_hash: str
+    seq: int
+    receipt: dict[str, Any]
+
+
+class RevokeRequest(BaseModel):
+    """Why the licence is revoked (kept in the revoke record)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Text | None = None
+
+
+def _view(services: Services, licence: Licence) -> dict[str, Any]:
+    view = licence_view(services.store, services.anchors.deployment(), licence, int(time.time()))
+    try:
+        view["evidence"] = build_evidence(services.store, services.anchors, licence.commitment)
+    except (NotSequencedError, NotAnchoredError):
+        view["evidence"] = None  # until the record is sealed and anchored
+    return view
+
+
+def _appended(services: Services, appended: Appended, licence_id: str, received_at: str) -> JSONResponse:
+    leaf = appended.entry.leaf_hash
+    (receipt,) = services.signer.receipts_json([(leaf, appended.seq)], received_at)
+    services.metrics.count_entries(1)
+    view = _view(services, read_licence(LicenceRepository(services.store), licence_id))
+    view |= {"leaf_hash": "0x" + leaf.hex(), "seq": appended.seq, "receipt": json.loads(receipt)}
+    return JSONResponse(view, status_code=201)
+
+
+@router.post("", status_code=201, response_model=LicenceAppended, openapi_extra={"requestBody": _LICENCE_BODY})
+async def create_licence(request: Request, services: ServicesDep, _key: AdminKey) -> JSONResponse:
+    """Grant or amend a licence: the record enters the log and its commitment goes on chain."""
+    raw = await read_body(request, MAX_RECORD_BYTES)
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequestError(f"request body is not valid JSON: {error}") from None
+    received_at = now_ts()
+    repo = LicenceRepository(services.store)
+    appended = await run_in_threadpool(grant, repo, document, ts=received_at, now=received_at)
+    licence_id = json.loads(appended.entry.canonical)["body"]["licence_id"]
+    return await run_in_threadpool(_appended, services, appended, licence_id, received_at)
+
+
+@router.post("/{licence_id}/revoke", status_code=201, response_model=LicenceAppended)
+def revoke_licence(
+    licence_id: str, services: ServicesDep, _key: AdminKey, body: RevokeRequest | None = None
+) -> JSONResponse:
+    """Revoke a licence: a revoke record enters the log and its commitment is revoked on chain."""
+    received_at = now_ts()
+    reason = None if body is None else body.reason
+    appended = revoke(LicenceRepository(services.store), licence_id, reason, ts=received_at, now=received_at)
+    return _appended(services, appended, licence_id, received_at)
+
+
+@router.get("/{licence_id}", response_model=LicencePublic)
+def read_licence_status(licence_id: str, services: ServicesDep, key: ReaderKey) -> dict[str, Any]:
+    """A licence's status, validity, on-chain state and evidence, with its record."""
+    try:
+        licence = read_licence(LicenceRepository(services.store), licence_id)
+        if key.role is Role.LICENSEE and licence.licensee != key.licensee:
+            raise NotFoundError(f"no licence has id {licence_id!r}")  # others' licences are not shown to exist
+    except NotFoundError:
+        raise NotFoundError(f"no licence has id {licence_id!r}") from None
+    return _view(services, licence)

@@ -1,0 +1,57 @@
+"""The verification page (public): static files shipped in ledger/web.
+
+The page checks an evidence bundle or a licence record in the browser, trusting only
+mathematics and the chain it reads over JSON-RPC; the service only hands out the files.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from ledger.errors import NotFoundError
+
+router = APIRouter(tags=["verification page"])
+
+ASSETS = {
+    "verify-core.js": "text/javascript; charset=utf-8",
+    "verify-page.js": "text/javascript; charset=utf-8",
+    "verify.css": "text/css; charset=utf-8",
+}
+"""The files /verify/assets/ serves, and their media types."""
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src *; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+"""Scripts and styles from this service only; JSON-RPC to whatever node the user names."""
+
+_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+@lru_cache(maxsize=len(ASSETS) + 1)
+def _read(name: str) -> bytes:
+    return resources.files("ledger").joinpath("web", name).read_bytes()
+
+
+@router.get("/verify", include_in_schema=False)
+def read_verify_page() -> Response:
+    """The verification page: paste or upload an evidence bundle or a licence record."""
+    return Response(_read("verify.html"), media_type="text/html; charset=utf-8", headers=_HEADERS)
+
+
+@router.get("/verify/assets/{name}", include_in_schema=False)
+def read_verify_asset(name: str) -> Response:
+    """A script or style sheet of the verification page."""
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        raise NotFoundError(f"no such file of the verification page: {name!r}")
+    return Response(_read(name), media_type=media_type, headers=_HEADERS)

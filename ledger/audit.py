@@ -1,0 +1,624 @@
+"""A full audit of the log from an export and the chain, trusting neither the operator's
+database nor its code paths.
+
+Pure: imports only the frozen modules (`ledger.merkle`, `ledger.records`), the export
+line format (`ledger.export`) and, for the chain, JSON-RPC reads (`AuditChain`, which
+`ledger.verify.JsonRpcChain` provides). No store, API or web3.
+
+What it proves, in the order the work runs:
+
+1. **The chain's anchors form one history.** Every `Anchored(logId, size, root,
+   prevSize)` event of the log is read (eth_getLogs, in block chunks) with the
+   contract's own record of each (`anchoredAt`: root, block, time): sizes strictly
+   increase, each event's prevSize is the size before it (0 for the first), the
+   contract holds the same root in the same block, and the newest event is the
+   contract's `latest`. The contract accepted each root only with a consistency proof
+   from the one before.
+2. **The export is the log.** Lines carry leaf indices 0, 1, 2, ... with no gap,
+   duplicate or reordering. Each record is a valid v1 record in canonical form
+   (RFC 8785), and its leaf hash is recomputed from it.
+3. **Every anchored root is re-derived.** Leaf hashes are folded into a compact range
+   (the right edge of the tree: one hash per set bit of the size, O(log n) memory)
+   and the root at every anchored size is compared with the chain's. Since every
+   anchored root is rebuilt from the same leaves, consecutive anchors are consistent
+   by construction.
+
+The first problem stops the audit and is reported with where it is: the line and leaf
+index (a bad record, a missing, duplicated or moved line), or the anchor whose root
+differs and the range of leaves that holds the alteration (those after the previous
+anchor, whose root matched).
+
+Files of more than PARALLEL_THRESHOLD bytes are checked by worker processes, a chunk
+of about CHUNK_BYTES each, in file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from typing import Any, Protocol
+
+from ledger.export import ExportLineError, parse_export_line
+from ledger.merkle import EMPTY_ROOT, hash_children, root_hash
+from ledger.records import RecordError, validate_canonical
+from ledger.verify import ContractCallError
+
+CHUNK_BYTES = 1 << 20
+"""About how much of the export one worker task checks (cut at a line end)."""
+
+PARALLEL_THRESHOLD = 4 << 20
+"""Exports smaller than this are checked in-process (no worker start-up)."""
+
+IN_FLIGHT_PER_WORKER = 4
+"""Chunks queued or checked ahead of the tree, per worker: memory stays flat."""
+
+LOG_BLOCK_CHUNK = 10_000
+"""Blocks per eth_getLogs request (many nodes refuse wide ranges)."""
+
+ANCHORED_TOPIC = bytes.fromhex("10d64b358a2a34d1aefd3923dfecde63ee095436d398bd873df1fd341db42724")
+"""keccak256("Anchored(bytes32,uint64,bytes32,uint64)")."""
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+# -- the chain --------------------------------------------------------------------------
+
+
+class ChainAnchorLike(Protocol):
+    """What the contract holds for a size: root, block number, block time."""
+
+    @property
+    def root(self) -> bytes: ...
+    @property
+    def block_number(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+
+
+class AuditChain(Protocol):
+    """The chain reads of an audit (ledger.verify.JsonRpcChain has them). Each raises
+    ledger.verify.ChainReadError when the chain cannot be read."""
+
+    where: str
+
+    def chain_id(self) -> int:
+        """The node's chain id."""
+
+    def code(self, address: bytes) -> bytes:
+        """The code at `address`."""
+
+    def block_number(self) -> int:
+        """The latest block's number."""
+
+    def latest(self, contract: bytes, log_id: bytes) -> tuple[int, Any]:
+        """LogAnchor.latest(logId): (size, anchor)."""
+
+    def anchored_at_many(self, contract: bytes, log_id: bytes, sizes: list[int]) -> Sequence[ChainAnchorLike | None]:
+        """LogAnchor.anchoredAt(logId, size) for each size (None: nothing there)."""
+
+    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[dict[str, Any]]:
+        """eth_getLogs."""
+
+
+@dataclass(frozen=True)
+class AnchorRecord:
+    """One anchor of the log as the chain has it: the event and the contract's view."""
+
+    number: int
+    """1 for the log's first anchor, 2 for the next, ..."""
+    size: int
+    root: bytes
+    prev_size: int
+    block_number: int
+    block_hash: bytes
+    tx_hash: bytes
+    timestamp: int
+
+    def name(self) -> str:
+        """How messages name it."""
+        return f"anchor #{self.number} (tree size {self.size:,}, block {self.block_number})"
+
+    def as_json(self) -> dict[str, Any]:
+        """As printed in JSON output and reports."""
+        return {
+            "number": self.number,
+            "tree_size": self.size,
+            "root": _hex(self.root),
+            "prev_size": self.prev_size,
+            "block_number": self.block_number,
+            "block_hash": _hex(self.block_hash),
+            "tx_hash": _hex(self.tx_hash),
+            "block_timestamp": self.timestamp,
+        }
+
+
+class AuditError(Exception):
+    """The audit found a problem, or could not start; `check` names what failed."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"{check}: {message}")
+        self.check = check
+        self.message = message
+
+
+def _word(data: bytes, index: int) -> bytes:
+    return data[32 * index : 32 * index + 32]
+
+
+def _int_field(log: dict[str, Any], name: str) -> int:
+    value = log.get(name)
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise AuditError("anchors", f"eth_getLogs answered a log without {name}: {log!r:.120}")
+    return int(value, 16)
+
+
+def _bytes_field(log: dict[str, Any], name: str) -> bytes:
+    value = log.get(name)
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise AuditError("anchors", f"eth_getLogs answered a log without {name}: {log!r:.120}")
+    return bytes.fromhex(value[2:])
+
+
+def read_anchors(
+    chain: AuditChain,
+    contract: bytes,
+    log_id: bytes,
+    *,
+    from_block: int = 0,
+    block_chunk: int = LOG_BLOCK_CHUNK,
+) -> list[AnchorRecord]:
+    """Every anchor of the log, oldest first, checked to form one history (see the
+    module's step 1). Raises AuditError ("contract", "log" or "anchors") naming the
+    anchor at fault."""
+    if not chain.code(contract):
+        raise AuditError("contract", f"no contract at {_hex(contract)} on the chain at {chain.where}")
+    try:
+        latest_size, _latest = chain.latest(contract, log_id)
+    except ContractCallError as error:
+        raise AuditError("log", f"the contract at {_hex(contract)} knows no log {_hex(log_id)} ({error})") from None
+    head = chain.block_number()
+    events: list[tuple[int, int, dict[str, Any]]] = []
+    for start in range(from_block, head + 1, block_chunk):
+        for log in chain.logs(contract, [ANCHORED_TOPIC, log_id], start, min(start + block_chunk - 1, head)):
+            if log.get("removed") is True:
+                continue
+            events.append((_int_field(log, "blockNumber"), _int_field(log, "logIndex"), log))
+    events.sort(key=lambda item: item[:2])
+    decoded: list[tuple[int, bytes, int, dict[str, Any]]] = []
+    for _block, _index, log in events:
+        data = _bytes_field(log, "data")
+        if len(data) != 96:
+            raise AuditError("anchors", f"an Anchored event of block {_block} has {len(data)} bytes of data, not 96")
+        decoded.append((int.from_bytes(_word(data, 0), "big"), _word(data, 1), int.from_bytes(_word(data, 2), "big"), log))
+    views = chain.anchored_at_many(contract, log_id, [size for size, _r, _p, _l in decoded])
+    anchors: list[AnchorRecord] = []
+    previous = 0
+    for number, ((size, root, prev_size, log), view) in enumerate(zip(decoded, views, strict=True), 1):
+        anchor = AnchorRecord(
+            number,
+            size,
+            root,
+            prev_size,
+            _int_field(log, "blockNumber"),
+            _bytes_field(log, "blockHash"),
+            _bytes_field(log, "transactionHash"),
+            0 if view is None else view.timestamp,
+        )
+        if size <= previous:
+            raise AuditError("anchors", f"{anchor.name()} does not grow the log: the anchor before it has size {previous:,}")
+        if prev_size != previous:
+            raise AuditError(
+                "anchors",
+                f"{anchor.name()} extends tree size {prev_size:,}, but the anchor before it has size {previous:,}"
+                " (an Anchored event is missing: try a lower --from-block)",
+            )
+        if view is None:
+            raise AuditError("anchors", f"{anchor.name()}: the contract holds no anchor at tree size {size:,}")
+        if view.root != root or view.block_number != anchor.block_number:
+            raise AuditError(
+                "anchors",
+                f"{anchor.name()}: the event says root {_hex(root)} in block {anchor.block_number}; the contract holds"
+                f" root {_hex(view.root)} from block {view.block_number}",
+            )
+        anchors.append(anchor)
+        previous = size
+    if latest_size != previous:
+        raise AuditError(
+            "anchors",
+            f"the contract's latest anchor has tree size {latest_size:,}, but the Anchored events from block"
+            f" {from_block} end at size {previous:,} (try a lower --from-block)",
+        )
+    return anchors
+
+
+# -- the tree ---------------------------------------------------------------------------
+
+
+class CompactRange:
+    """The right edge of a growing RFC 9162 tree: the roots of its complete subtrees,
+    largest (leftmost) first, one per set bit of the size. Memory O(log n)."""
+
+    __slots__ = ("hashes", "heights", "size")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.hashes: list[bytes] = []
+        self.heights: list[int] = []
+
+    def _push(self, node: bytes, height: int) -> None:
+        hashes, heights = self.hashes, self.heights
+        while heights and heights[-1] == height:
+            node = hash_children(hashes.pop(), node)
+            heights.pop()
+            height += 1
+        hashes.append(node)
+        heights.append(height)
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """Append leaf hashes. Runs of leaves that fill an aligned subtree are hashed as
+        one block, bottom up."""
+        position, count = 0, len(leaves)
+        while position < count:
+            # The largest aligned block that fits: limited by the size's lowest set bit.
+            height = (count - position).bit_length() - 1
+            if self.size:
+                height = min(height, (self.size & -self.size).bit_length() - 1)
+            block = 1 << height
+            node = leaves[position] if block == 1 else root_hash(leaves[position : position + block])
+            self._push(node, height)
+            self.size += block
+            position += block
+
+    def root(self) -> bytes:
+        """MTH of the leaves so far (EMPTY_ROOT for none)."""
+        if not self.hashes:
+            return EMPTY_ROOT
+        folded = self.hashes[-1]
+        for node in reversed(self.hashes[:-1]):
+            folded = hash_children(node, folded)
+        return folded
+
+
+# -- the export -------------------------------------------------------------------------
+
+
+Job = tuple[str, int, int, int]
+"""(path, first line number, start offset, end offset) of one chunk."""
+
+
+@dataclass
+class ChunkResult:
+    """What a worker found in one chunk: leaf indices and hashes of the lines up to
+    the first bad one, record statistics, and that bad line if any."""
+
+    first_line: int
+    indices: list[int]
+    hashes: list[bytes]
+    kinds: dict[str, int]
+    first_ts: str | None
+    last_ts: str | None
+    failure: tuple[int, int | None, str, str] | None = None
+    """(line, leaf index if known, check, message)."""
+
+
+def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
+    """Parse and check export lines: each is an export line whose record is a valid,
+    canonical v1 record; its leaf hash is computed."""
+    indices: list[int] = []
+    hashes: list[bytes] = []
+    kinds: Counter[str] = Counter()
+    first_ts: str | None = None
+    last_ts: str | None = None
+    failure = None
+    for offset, line in enumerate(lines):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        index: int | None = None
+        try:
+            if not line.strip():
+                raise ExportLineError("empty line (one entry per line)")
+            index, record = parse_export_line(line)
+            entry = validate_canonical(record)
+        except ExportLineError as error:
+            failure = (first_line + offset, index, "line", str(error))
+            break
+        except RecordError as error:
+            failure = (first_line + offset, index, "record", f"not a valid v1 record in canonical form: {error}")
+            break
+        indices.append(index)
+        hashes.append(entry.leaf_hash)
+        kinds[entry.kind] += 1
+        if first_ts is None or entry.ts < first_ts:
+            first_ts = entry.ts
+        if last_ts is None or entry.ts > last_ts:
+            last_ts = entry.ts
+    return ChunkResult(first_line, indices, hashes, dict(kinds), first_ts, last_ts, failure)
+
+
+def _check_chunk(job: Job) -> ChunkResult:
+    path, first_line, start, end = job
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return check_lines(lines, first_line)
+
+
+def _jobs(path: Path, digest: Any) -> Iterator[tuple[Job, int]]:
+    """Cut the file at line ends into jobs (and their byte sizes), hashing it as it goes."""
+    name = str(path)
+    with path.open("rb") as handle:
+        start, line, carry = 0, 1, b""
+        while True:
+            block = handle.read(CHUNK_BYTES)
+            if not block:
+                break
+            digest.update(block)
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            end = start + cut
+            yield (name, line, start, end), cut
+            line += data.count(b"\n", 0, cut)
+            start, carry = end, data[cut:]
+        if carry:
+            yield (name, line, start, start + len(carry)), len(carry)
+
+
+def _chunk_results(path: Path, digest: Any, workers: int) -> Iterator[tuple[ChunkResult, int]]:
+    """Checked chunks of the export in file order, with their byte sizes."""
+    if workers < 1 or path.stat().st_size < PARALLEL_THRESHOLD:
+        for job, size in _jobs(path, digest):
+            yield _check_chunk(job), size
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
+        for job, size in _jobs(path, digest):
+            in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
+            if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
+                result, done = in_flight.popleft()
+                yield result.get(), done
+        while in_flight:
+            result, done = in_flight.popleft()
+            yield result.get(), done
+
+
+# -- the audit --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFailure:
+    """The first problem found, and where: a line and leaf index, or an anchor and the
+    range of leaf indices [start, end) that holds the alteration."""
+
+    check: str
+    message: str
+    line: int | None = None
+    leaf_index: int | None = None
+    anchor: AnchorRecord | None = None
+    index_range: tuple[int, int] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """As printed in JSON output."""
+        return {
+            "check": self.check,
+            "message": self.message,
+            "line": self.line,
+            "leaf_index": self.leaf_index,
+            "anchor": None if self.anchor is None else self.anchor.as_json(),
+            "index_range": None if self.index_range is None else list(self.index_range),
+        }
+
+
+@dataclass
+class AuditResult:
+    """What an audit checked and found."""
+
+    chain_id: int
+    rpc_url: str
+    contract: bytes
+    log_id: bytes
+    export: str
+    export_bytes: int = 0
+    export_sha256: bytes = b""
+    entries: int = 0
+    """Lines checked and in order (all of them when the audit passed)."""
+    anchors: list[AnchorRecord] = field(default_factory=list)
+    roots_matched: int = 0
+    """Anchors whose root was re-derived from the export and matched."""
+    kinds: dict[str, int] = field(default_factory=dict)
+    first_ts: str | None = None
+    last_ts: str | None = None
+    failure: AuditFailure | None = None
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """No problem found: the export is the whole anchored log."""
+        return self.failure is None
+
+    @property
+    def anchored_size(self) -> int:
+        """The newest anchor's tree size (0: none)."""
+        return self.anchors[-1].size if self.anchors else 0
+
+    def as_json(self) -> dict[str, Any]:
+        """The result as one JSON document."""
+        first = self.anchors[0] if self.anchors else None
+        last = self.anchors[-1] if self.anchors else None
+        return {
+            "passed": self.passed,
+            "export": self.export,
+            "export_bytes": self.export_bytes,
+            "export_sha256": _hex(self.export_sha256) if self.export_sha256 else None,
+            "chain_id": self.chain_id,
+            "rpc_url": self.rpc_url,
+            "contract": _hex(self.contract),
+            "log_id": _hex(self.log_id),
+            "entries": self.entries,
+            "anchored_entries": self.anchored_size,
+            "unanchored_entries": max(0, self.entries - self.anchored_size) if self.passed else None,
+            "anchors": len(self.anchors),
+            "roots_matched": self.roots_matched,
+            "first_anchor": None if first is None else first.as_json(),
+            "last_anchor": None if last is None else last.as_json(),
+            "kinds": self.kinds,
+            "first_record_ts": self.first_ts,
+            "last_record_ts": self.last_ts,
+            "seconds": round(self.seconds, 3),
+            "failure": None if self.failure is None else self.failure.as_json(),
+            "anchor_list": [anchor.as_json() for anchor in self.anchors],
+        }
+
+
+class _Sequence:
+    """Checks leaf indices run 0, 1, 2, ... and feeds leaves to the tree, comparing the
+    root at every anchored size."""
+
+    def __init__(self, result: AuditResult) -> None:
+        self.result = result
+        self.tree = CompactRange()
+        self.pending = deque(result.anchors)
+        self.previous_size = 0
+
+    def add(self, chunk: ChunkResult) -> AuditFailure | None:
+        indices, hashes = chunk.indices, chunk.hashes
+        expected = self.tree.size
+        count = len(indices)
+        if count and (indices[0] != expected or indices[-1] != expected + count - 1 or indices != list(range(expected, expected + count))):
+            position = next(p for p, index in enumerate(indices) if index != expected + p)
+            failure = self._feed(hashes[:position])
+            return failure or self._order_failure(chunk, position)
+        return self._feed(hashes)
+
+    def _order_failure(self, chunk: ChunkResult, position: int) -> AuditFailure:
+        want = self.tree.size
+        got = chunk.indices[position]
+        line = chunk.first_line + position
+        if want == 0 and position == 0 and got > 0:
+            return AuditFailure(
+                "sequence", f"line {line} holds leaf index {got}: an audit needs the export from leaf index 0", line, 0
+            )
+        if got < want:
+            # Every index below `want` was seen, in order: index k on the line k before this one's.
+            seen_on = line - (want - got)
+            what = "a duplicated line" if got == want - 1 else "a duplicated or moved line"
+            return AuditFailure(
+                "sequence",
+                f"line {line} holds leaf index {got} again (already on line {seen_on}), after leaf index {want - 1}: {what}",
+                line,
+                got,
+            )
+        later = [p for p in range(position + 1, len(chunk.indices)) if chunk.indices[p] == want]
+        if later:
+            where = f"it is on line {chunk.first_line + later[0]}: a moved line"
+        else:
+            where = "it was deleted or moved"
+        return AuditFailure(
+            "sequence",
+            f"leaf index {want} is missing from line {line}, which holds leaf index {got}; {where}",
+            line,
+            want,
+        )
+
+    def _feed(self, hashes: list[bytes]) -> AuditFailure | None:
+        position = 0
+        while position < len(hashes):
+            if self.pending:
+                room = self.pending[0].size - self.tree.size
+                take = min(room, len(hashes) - position)
+            else:
+                take = len(hashes) - position
+            self.tree.extend(hashes[position : position + take])
+            position += take
+            if self.pending and self.tree.size == self.pending[0].size:
+                failure = self._compare(self.pending.popleft())
+                if failure is not None:
+                    return failure
+        self.result.entries = self.tree.size
+        return None
+
+    def _compare(self, anchor: AnchorRecord) -> AuditFailure | None:
+        computed = self.tree.root()
+        self.result.entries = self.tree.size
+        if computed != anchor.root:
+            start = self.previous_size
+            return AuditFailure(
+                "root",
+                f"the export's first {anchor.size:,} entries have root {_hex(computed)}, but {anchor.name()} holds"
+                f" {_hex(anchor.root)}: an entry among leaf indices {start:,} to {anchor.size - 1:,} was altered"
+                + (" (the roots of the anchors before it match)" if start else " (it is the first anchor)"),
+                anchor=anchor,
+                index_range=(start, anchor.size),
+            )
+        self.result.roots_matched += 1
+        self.previous_size = anchor.size
+        return None
+
+    def finish(self) -> AuditFailure | None:
+        if self.pending:
+            anchor = self.pending[0]
+            size = self.tree.size
+            return AuditFailure(
+                "export end",
+                f"the export ends after {size:,} entries, but {anchor.name()} covers {anchor.size:,}:"
+                f" leaf indices {size:,} to {self.result.anchored_size - 1:,} are missing (a truncated export)",
+                leaf_index=size,
+                anchor=anchor,
+                index_range=(size, self.result.anchored_size),
+            )
+        return None
+
+
+def audit_export(
+    path: Path,
+    result: AuditResult,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditResult:
+    """Check the export at `path` against `result.anchors` (from `read_anchors`), filling
+    in `result`. `progress(bytes, entries)` is called as chunks complete."""
+    started = time.perf_counter()
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    digest = hashlib.sha256()
+    result.export = str(path)
+    result.export_bytes = path.stat().st_size
+    sequence = _Sequence(result)
+    kinds: Counter[str] = Counter()
+    failure: AuditFailure | None = None
+    for chunk, size in _chunk_results(path, digest, workers):
+        kinds.update(chunk.kinds)
+        if chunk.first_ts is not None and (result.first_ts is None or chunk.first_ts < result.first_ts):
+            result.first_ts = chunk.first_ts
+        if chunk.last_ts is not None and (result.last_ts is None or chunk.last_ts > result.last_ts):
+            result.last_ts = chunk.last_ts
+        failure = sequence.add(chunk)
+        if failure is None and chunk.failure is not None:
+            line, index, check, message = chunk.failure
+            shown = "" if index is None else f" (leaf index {index})"
+            failure = AuditFailure(check, f"line {line}{shown}: {message}", line, index)
+        if progress is not None:
+            progress(size, len(chunk.indices))
+        if failure is not None:
+            break
+    if failure is None:
+        failure = sequence.finish()
+        result.export_sha256 = digest.digest()
+    result.kinds = dict(kinds)
+    result.failure = failure
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,215 @@
+"""The LicenceRegistry contract's functions, through a `ChainClient`.
+
+Writes build, sign and send through the client (`build_grant` and `build_revoke` only
+sign, so the issuer can record the transaction first); views are eth_calls whose
+reverts come back decoded. `deploy_registry` and `attach_registry` set the contract up
+and check it at every start, as `ledger.chain.deployment` does for LogAnchor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
+
+from ledger.chain.artifacts import ContractArtifact, load_artifact
+from ledger.chain.client import ChainClient, Receipt, SignedTx
+from ledger.chain.deployment import DeploymentMismatchError
+from ledger.chain.errors import ChainError
+from ledger.chain.reverts import RevertDecoder, abi_type, hex0x, show
+
+GRANTED_TOPIC = keccak(text="Granted(bytes32,uint64,uint64)")
+REVOKED_TOPIC = keccak(text="Revoked(bytes32)")
+
+
+class OnChainState(IntEnum):
+    """The contract's `Status` enum: what `status(commitment)` says at a block's time."""
+
+    UNKNOWN = 0
+    NOT_YET_VALID = 1
+    ACTIVE = 2
+    EXPIRED = 3
+    REVOKED = 4
+
+    @property
+    def label(self) -> str:
+        """The state as the API and the CLI spell it: ``not_yet_valid``, ``active``..."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class OnChainLicence:
+    """What the registry holds for a commitment (all zero and UNKNOWN if never granted)."""
+
+    state: OnChainState
+    valid_from: int
+    valid_until: int
+    granted_block: int
+    revoked_block: int
+
+
+@dataclass(frozen=True)
+class GrantCall:
+    """One commitment to grant: the leaf hash of a licence record and its validity
+    window in unix seconds (`valid_until` excluded)."""
+
+    commitment: bytes
+    valid_from: int
+    valid_until: int
+
+
+class LicenceRegistry:
+    """The LicenceRegistry contract at `address`, through `client`."""
+
+    def __init__(self, client: ChainClient, address: str | bytes, artifact: ContractArtifact | None = None) -> None:
+        self.client = client
+        self.artifact = artifact or load_artifact("LicenceRegistry")
+        self.address = to_checksum_address(address)
+        self.contract = client.w3.eth.contract(address=self.address, abi=self.artifact.abi)
+        self.decoder = RevertDecoder(self.artifact)
+
+    def __repr__(self) -> str:
+        return f"LicenceRegistry({self.address} via {self.client.where})"
+
+    @property
+    def address_bytes(self) -> bytes:
+        """The contract address as 20 bytes."""
+        return bytes.fromhex(self.address[2:])
+
+    @classmethod
+    def deploy(cls, client: ChainClient) -> tuple[LicenceRegistry, Receipt]:
+        """Deploy a new LicenceRegistry (the key's account becomes owner and issuer)."""
+        artifact = load_artifact("LicenceRegistry")
+        receipt = client.transact(None, artifact.bytecode, RevertDecoder(artifact), "deploying LicenceRegistry")
+        if receipt.contract_address is None:
+            raise ChainError(f"deployment {hex0x(receipt.tx_hash)} created no contract")
+        return cls(client, receipt.contract_address, artifact), receipt
+
+    def _data(self, function: str, *args: Any) -> bytes:
+        encoded = self.contract.encode_abi(function, args=list(args))
+        return bytes.fromhex(encoded.removeprefix("0x")) if isinstance(encoded, str) else bytes(encoded)
+
+    def _read(self, function: str, *args: Any) -> Any:
+        what = f"{function}({', '.join(show(a) for a in args)})"
+        data = self.client.call({"to": self.address, "data": self._data(function, *args)}, self.decoder, what)
+        fn_abi = next(e for e in self.artifact.entries("function") if e["name"] == function)
+        values = abi_decode([abi_type(o) for o in fn_abi["outputs"]], data)
+        return values[0] if len(values) == 1 else values
+
+    def has_code(self) -> bool:
+        """Whether a contract exists at the address on this chain."""
+        return bool(self.client.code(self.address))
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _grant_data(self, grants: Sequence[GrantCall]) -> tuple[bytes, str]:
+        if len(grants) == 1:
+            (one,) = grants
+            return self._data("grant", one.commitment, one.valid_from, one.valid_until), "grant(1 commitment)"
+        tuples = [(g.commitment, g.valid_from, g.valid_until) for g in grants]
+        return self._data("grantMany", tuples), f"grantMany({len(grants)} commitments)"
+
+    def build_grant(self, grants: Sequence[GrantCall], *, nonce: int | None = None) -> SignedTx:
+        """Sign grant (one commitment) or grantMany (several) with an explicit nonce;
+        send nothing. The gas estimate runs the contract's checks: a doomed grant (not
+        an issuer, granted already, bad window) raises ContractRevertError here."""
+        if not grants:
+            raise ValueError("nothing to grant")
+        data, what = self._grant_data(grants)
+        return self.client.build(self.address, data, self.decoder, what, nonce=nonce)
+
+    def build_revoke(self, commitment: bytes, *, nonce: int | None = None) -> SignedTx:
+        """Sign revoke(commitment) with an explicit nonce; send nothing."""
+        return self.client.build(
+            self.address, self._data("revoke", commitment), self.decoder, f"revoke({hex0x(commitment)})", nonce=nonce
+        )
+
+    def grant(self, grants: Sequence[GrantCall]) -> Receipt:
+        """Grant and wait for the receipt (a convenience for tools and tests)."""
+        data, what = self._grant_data(grants)
+        return self.client.transact(self.address, data, self.decoder, what)
+
+    def revoke(self, commitment: bytes) -> Receipt:
+        """Revoke and wait for the receipt (a convenience for tools and tests)."""
+        return self.client.transact(
+            self.address, self._data("revoke", commitment), self.decoder, f"revoke({hex0x(commitment)})"
+        )
+
+    def add_issuer(self, account: str) -> Receipt:
+        """addIssuer(account): only the contract owner."""
+        return self.client.transact(
+            self.address, self._data("addIssuer", to_checksum_address(account)), self.decoder, f"addIssuer({account})"
+        )
+
+    # -- views -------------------------------------------------------------------------
+
+    def status(self, commitment: bytes) -> OnChainLicence:
+        """What the registry says of `commitment` at the latest block."""
+        state, valid_from, valid_until, granted, revoked = self._read("status", commitment)
+        return OnChainLicence(OnChainState(int(state)), int(valid_from), int(valid_until), int(granted), int(revoked))
+
+    def is_issuer(self, account: str) -> bool:
+        """Whether `account` may grant and revoke."""
+        return bool(self._read("isIssuer", to_checksum_address(account)))
+
+    def event_tx(self, topic: bytes, commitment: bytes, block_number: int) -> bytes | None:
+        """The transaction that emitted the event `topic` (GRANTED_TOPIC or REVOKED_TOPIC)
+        for `commitment` in block `block_number`, if the node has it."""
+        logs = self.client.rpc(
+            "eth_getLogs",
+            lambda: self.client.w3.eth.get_logs(
+                {
+                    "address": self.address,
+                    "fromBlock": block_number,
+                    "toBlock": block_number,
+                    "topics": [HexBytes(topic), HexBytes(commitment)],
+                }
+            ),
+        )
+        return bytes(logs[0]["transactionHash"]) if logs else None
+
+
+@dataclass(frozen=True)
+class DeployedRegistry:
+    """A LicenceRegistry contract and the block it was deployed in."""
+
+    chain_id: int
+    contract: bytes
+    block_number: int
+
+
+def deploy_registry(client: ChainClient) -> tuple[DeployedRegistry, LicenceRegistry]:
+    """Deploy LicenceRegistry; the key's account is its owner and first issuer."""
+    contract, receipt = LicenceRegistry.deploy(client)
+    return DeployedRegistry(client.chain_id, contract.address_bytes, receipt.block_number), contract
+
+
+def attach_registry(client: ChainClient, chain_id: int, contract: bytes, *, signing: bool = True) -> LicenceRegistry:
+    """The recorded registry on the chain `client` reaches, after checking it is there
+    (and, with `signing`, that the key may grant)."""
+    address = hex0x(contract)
+    if client.chain_id != chain_id:
+        raise DeploymentMismatchError(
+            f"the chain at {client.where} has chain id {client.chain_id}, but this database records"
+            f" its LicenceRegistry {address} on chain id {chain_id}: point --rpc-url at that chain"
+        )
+    bound = LicenceRegistry(client, contract)
+    if not bound.has_code():
+        raise DeploymentMismatchError(
+            f"no contract at {address} on chain id {chain_id} ({client.where}), where this database"
+            " recorded its LicenceRegistry: the chain was reset or is another chain with the same id"
+        )
+    if signing:
+        account = client.require_key().address
+        if not bound.is_issuer(account):
+            raise DeploymentMismatchError(
+                f"{account} is not an issuer of the LicenceRegistry at {address}: its owner must call"
+                " addIssuer for it, or use the key that deployed it"
+            )
+    return bound

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Benchmark the auditor's tools: `ledger audit` of a large export, and an evidence pack
+of many entries (build time over HTTP, verify time, size against single bundles).
+
+With the real commands and a real chain:
+
+1. builds a SQLite log of --entries interaction records (generated in worker
+   processes, as scripts/bench_log.py does) on a fresh Anvil, running `ledger deploy`
+   and then `ledger anchor` after each of --anchors equal parts, so the chain holds a
+   few roots (a log already built in --work-dir is reused, with its chain state);
+2. `ledger export --out` of the whole log;
+3. `ledger audit` of that export against the chain, --repeat times, with stderr on a
+   pseudo-terminal so the progress bar is drawn as a user sees it (median reported);
+4. starts `ledger serve`, asks POST /v1/evidence for the accounts whose entries add up
+   to at most --pack entries (the largest pack one request may hold), then times
+   `ledger verify PACK --rpc-url` (a new process each time: start-up included) and the
+   same check in-process, --repeat times each;
+5. compares the pack's size with --pack single-entry bundles of the same entries. Their
+   size is computed from the bundle layout of `ledger.evidence.build_evidence` (the
+   same dict, with proofs of the right length); --sample real bundles fetched from
+   GET /v1/evidence/{leaf_hash} are checked to have exactly the computed size.
+
+    .venv/bin/python scripts/bench_audit.py                       # 1M entries, 100k pack
+    .venv/bin/python scripts/bench_audit.py --entries 100000 --pack 10000 --repeat 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import pty
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ledger.chain.anvil import Anvil, free_port
+from ledger.merkle import inclusion_ranges
+from ledger.records import Entry, parse_json
+from ledger.sequencer import seal
+from ledger.store.repository import Store
+from ledger.verify import JsonRpcChain
+from ledger.verify_pack import verify_pack
+
+ADMIN_KEY = "bench-admin-key-0123456789abcdef"
+ACCOUNTS = 20_000
+MODELS = ("frontier-large", "frontier-small", "coder-2")
+
+
+def record_line(i: int, seed: int) -> str:
+    """The i-th interaction record, written directly in canonical (RFC 8785) form."""
+    rng = random.Random(seed * 1_000_003 + i)
+    day, second = 1 + i % 28, (i * 7919) % 86_400
+    account, tokens_in, model = rng.randrange(ACCOUNTS), rng.randrange(1, 8000), MODELS[rng.randrange(3)]
+    tokens_out, salt = rng.randrange(1, 4000), rng.getrandbits(128)
+    prompt, response = hashlib.sha256(b"p%d" % i).hexdigest(), hashlib.sha256(b"r%d" % i).hexdigest()
+    ts = f"2026-06-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{i % 1000:03d}Z"
+    return (
+        f'{{"body":{{"account_id":"acct-{account}","input_tokens":{tokens_in},"model":"{model}",'
+        f'"output_tokens":{tokens_out},"prompt_sha256":"{prompt}","request_id":"req-{seed}-{i}",'
+        f'"response_sha256":"{response}"}},"kind":"interaction","salt":"{salt:032x}","ts":"{ts}","v":1}}'
+    )
+
+
+def _entries(job: tuple[int, int]) -> list[Entry]:
+    start, count = job
+    return [tuple(parse_json(record_line(i, 5))) for i in range(start, start + count)]  # type: ignore[misc]
+
+
+def ledger(*args: str, capture: bool = True) -> str:
+    done = subprocess.run([sys.executable, "-m", "ledger", *args], capture_output=capture, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"ledger {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
+
+
+def build_log(work: Path, entries: int, anchors: int, rpc: str) -> dict[str, Any]:
+    """Fill the log in `anchors` parts, `ledger anchor` after each; the deployment."""
+    where = ["--data-dir", str(work / "data")]
+    deployment: dict[str, Any] = json.loads(ledger("deploy", "--rpc-url", rpc, *where))
+    store = Store.open(f"sqlite:///{work / 'data' / 'ledger.db'}")
+    part = entries // anchors
+    chunk = 10_000
+    done = 0
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 2) as pool:
+        for number in range(anchors):
+            end = entries if number == anchors - 1 else done + part
+            jobs = [(i, min(chunk, end - i)) for i in range(done, end, chunk)]
+            store.add_entries(pool.imap(_entries, jobs))
+            seal(store)
+            done = end
+            anchored = json.loads(ledger("anchor", "--rpc-url", rpc, *where))
+            print(f"  {done:,} entries, anchored tree size {anchored['tree_size']:,} in block {anchored['block_number']}", file=sys.stderr)
+    store.close()
+    deployment["build_s"] = round(time.perf_counter() - started, 1)
+    (work / "deployment.json").write_text(json.dumps(deployment))
+    return deployment
+
+
+def run_on_pty(args: list[str]) -> tuple[float, int, bytes]:
+    """Run a command with stderr on a pseudo-terminal (progress bars draw); its wall
+    time, exit code and last bytes of terminal output."""
+    leader, follower = pty.openpty()
+    start = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    tail = b""
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        tail = (tail + data)[-4096:]
+    code = process.wait()
+    elapsed = time.perf_counter() - start
+    os.close(leader)
+    return elapsed, code, tail
+
+
+def timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    return elapsed
+
+
+def pack_accounts(work: Path, target: int) -> list[str]:
+    """Accounts, in order, whose entries add up to as many as fit in `target`."""
+    store = Store.open(f"sqlite:///{work / 'data' / 'ledger.db'}")
+    with store.read() as conn:
+        rows = conn.exec_driver_sql("SELECT account_id, count(*) FROM entries GROUP BY account_id ORDER BY account_id").fetchall()
+    store.close()
+    chosen, total = [], 0
+    for account, count in rows:
+        if total + count > target:
+            continue
+        chosen.append(account)
+        total += count
+        if total == target:
+            break
+    return chosen
+
+
+def single_bundle_size(deployment: dict[str, Any], pack: dict[str, Any], entry: dict[str, Any]) -> int:
+    """The size of the `ledger evidence` / GET /v1/evidence bundle of one pack entry: the
+    dict build_evidence makes, proof nodes of the right number (their values do not
+    change the size)."""
+    size = pack["checkpoint"]["tree_size"]
+    bundle = {
+        "format": "model-ledger/evidence/v1",
+        "chain_id": pack["chain_id"],
+        "contract": pack["contract"],
+        "log_id": pack["log_id"],
+        "checkpoint": pack["checkpoint"],
+        "entries": [
+            {
+                "leaf_index": entry["leaf_index"],
+                "leaf_hash": "0x" + "00" * 32,
+                "record": entry["record"],
+                "proof": ["0x" + "00" * 32] * len(inclusion_ranges(entry["leaf_index"], size)),
+            }
+        ],
+    }
+    return len(json.dumps(bundle, separators=(",", ":")).encode())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--anchors", type=int, default=4, help="roots anchored while the log is built")
+    parser.add_argument("--pack", type=int, default=100_000, help="entries in the evidence pack")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each measure (the median is reported)")
+    parser.add_argument("--sample", type=int, default=200, help="real single bundles checked against the computed size")
+    parser.add_argument("--work-dir", type=Path, default=None, help="reused between runs (the log and its chain state)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="ledger-bench-audit-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "entries": args.entries}
+    anvil = Anvil(free_port(), work / "anvil-state.json", work / "anvil.log").start()
+    server: subprocess.Popen[str] | None = None
+    try:
+        rpc = anvil.url
+        where = ["--data-dir", str(work / "data")]
+        if (work / "deployment.json").exists():
+            deployment = json.loads((work / "deployment.json").read_text())
+            print(f"reusing the log in {work}", file=sys.stderr)
+        else:
+            print(f"building a {args.entries:,}-entry log in {work}, {args.anchors} anchors", file=sys.stderr)
+            deployment = build_log(work, args.entries, args.anchors, rpc)
+            results["build_s"] = deployment["build_s"]
+
+        export = work / "export.ndjson"
+        start = time.perf_counter()
+        exported = json.loads(ledger("export", "--out", str(export), *where))
+        results["export_s"] = round(time.perf_counter() - start, 2)
+        results["export_bytes"] = exported["bytes"]
+        print(f"ledger export: {exported['entries']:,} entries, {exported['bytes']:,} bytes in {results['export_s']} s", file=sys.stderr)
+
+        audit_args = [
+            sys.executable, "-m", "ledger", "audit", str(export), "--rpc-url", rpc,
+            "--contract", deployment["contract"], "--log-id", deployment["log_id"],
+        ]
+        runs = []
+        for attempt in range(args.repeat):
+            elapsed, code, tail = run_on_pty(audit_args)
+            if code != 0:
+                raise SystemExit(f"ledger audit failed ({code}): {tail.decode(errors='replace')}")
+            runs.append(round(elapsed, 2))
+            print(f"ledger audit, run {attempt + 1}: {elapsed:.2f} s (progress bar on a terminal)", file=sys.stderr)
+        results["audit_runs_s"] = runs
+        results["audit_median_s"] = statistics.median(runs)
+        results["audit_command"] = " ".join(audit_args[2:])
+
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ledger", "serve", *where, "--rpc-url", rpc, "--port", str(port), "--anchor-interval", "3600"],
+            env={**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"ledger serve did not start: {server.communicate()[1]}")
+            time.sleep(0.1)
+        accounts = pack_accounts(work, args.pack)
+        query = {"account_ids": accounts}
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=600) as client:
+            builds = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                response = client.post("/v1/evidence", json=query)
+                builds.append(round(time.perf_counter() - start, 2))
+                if response.status_code != 200:
+                    raise SystemExit(f"POST /v1/evidence: {response.status_code} {response.text[:500]}")
+            document = response.content
+            pack_path = work / "pack.json"
+            pack_path.write_bytes(document)
+            pack = json.loads(document)
+            results["pack_entries"] = len(pack["entries"])
+            results["pack_accounts"] = len(accounts)
+            results["pack_proof_nodes"] = len(pack["proof"])
+            results["pack_bytes"] = len(document)
+            results["pack_build_http_runs_s"] = builds
+            results["pack_build_http_median_s"] = statistics.median(builds)
+            print(f"pack: {len(pack['entries']):,} entries of {len(accounts):,} accounts, {len(document):,} bytes, built in {builds} s", file=sys.stderr)
+
+            singles = sum(single_bundle_size(deployment, pack, entry) for entry in pack["entries"])
+            rng = random.Random(1)
+            for entry in rng.sample(pack["entries"], min(args.sample, len(pack["entries"]))):
+                leaf = "0x" + hashlib.sha256(b"\x00" + json.dumps(entry["record"], separators=(",", ":"), sort_keys=True).encode()).hexdigest()
+                real = client.get(f"/v1/evidence/{leaf}")
+                if real.status_code != 200 or len(real.content) != single_bundle_size(deployment, pack, entry):
+                    raise SystemExit(f"computed single-bundle size differs for {leaf}: {len(real.content)} real")
+            results["single_bundles_bytes"] = singles
+            results["pack_vs_singles"] = round(len(document) / singles, 4)
+            results["singles_checked"] = min(args.sample, len(pack["entries"]))
+
+        verify_runs = [round(timed([sys.executable, "-m", "ledger", "verify", str(pack_path), "--rpc-url", rpc]), 2) for _ in range(args.repeat)]
+        results["verify_cli_runs_s"] = verify_runs
+        results["verify_cli_median_s"] = statistics.median(verify_runs)
+        inproc = []
+        for _ in range(args.repeat):
+            chain = JsonRpcChain(rpc)
+            start = time.perf_counter()
+            verified = verify_pack(pack_path.read_bytes(), chain)
+            inproc.append(round(time.perf_counter() - start, 2))
+            chain.close()
+            assert verified.valid
+        results["verify_inprocess_runs_s"] = inproc
+        results["verify_inprocess_median_s"] = statistics.median(inproc)
+        print(json.dumps(results, indent=1))
+        print_table(results)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        anvil.stop()
+
+
+def print_table(r: dict[str, Any]) -> None:
+    rows = [
+        (f"`ledger audit` of a {r['entries']:,}-entry export ({r['export_bytes'] / 1e6:,.0f} MB), progress bar drawn",
+         f"{r['audit_median_s']:.1f} s", f"median of {len(r['audit_runs_s'])}: {r['audit_runs_s']} (target 20 s)"),
+        (f"POST /v1/evidence: pack of {r['pack_entries']:,} entries ({r['pack_accounts']:,} accounts)",
+         f"{r['pack_build_http_median_s']:.1f} s", f"runs {r['pack_build_http_runs_s']}"),
+        ("`ledger verify PACK --rpc-url` (new process)", f"{r['verify_cli_median_s']:.1f} s",
+         f"median of {len(r['verify_cli_runs_s'])}: {r['verify_cli_runs_s']} (target 10 s)"),
+        ("verify_pack in-process", f"{r['verify_inprocess_median_s']:.1f} s", f"runs {r['verify_inprocess_runs_s']}"),
+        ("pack size vs single bundles", f"{r['pack_vs_singles']:.1%}",
+         f"{r['pack_bytes']:,} bytes vs {r['single_bundles_bytes']:,} (target 40%); {r['pack_proof_nodes']:,} proof nodes"),
+    ]
+    print(f"\nMachine: {r['cpus']} CPUs.\n")
+    print("| measure | value | detail |")
+    print("|---|---:|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

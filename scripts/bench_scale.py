@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Scale benchmark: the size of a distillation campaign, end to end on PostgreSQL.
+
+1. Generates --entries interaction records as NDJSON files of --file-records each
+   (not timed; kept in --work-dir and reused by later runs).
+2. Starts a local Anvil, deploys the contracts (`ledger deploy`) and runs
+   `ledger serve --database-url PG --rpc-url ANVIL`, sealing every --seal-interval and
+   anchoring every --anchor-interval seconds, as in production.
+3. Timed, end to end: `ledger ingest` of every file (records validated, canonically
+   encoded, hashed and stored), then waits until every entry is sealed and an anchor
+   covering all of them is confirmed on chain.
+4. HTTP ingest at that size: `ledger serve --workers 1` and `--workers 2`, 4 clients
+   sending batches of 1,000 (bodies built before the clock starts).
+5. Inclusion-proof latency at that size (in-process), and database bytes per entry.
+
+Prints a Markdown table (the README's) and, with --json, writes the figures.
+
+    .venv/bin/python scripts/bench_scale.py                         # 28,800,000 entries
+    .venv/bin/python scripts/bench_scale.py --entries 2000000 --file-records 500000   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import httpx
+import psycopg
+from bench_log import proof_latency
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ledger.chain.anvil import Anvil, free_port
+from ledger.chain.keys import DEV_ANCHOR_KEY
+from ledger.store.db import normalize_url
+from ledger.store.repository import Store
+from tests.factories import interaction
+
+ADMIN = "bench-scale-admin-key-0123456789"
+CAMPAIGN = 28_800_000
+ENV = {**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN, "LEDGER_ANCHOR_KEY": DEV_ANCHOR_KEY}
+
+
+def write_file(job: tuple[Path, int, int]) -> Path:
+    """Write records [start, start + count) of the stream to `path` (atomically)."""
+    path, start, count = job
+    partial = path.with_suffix(".partial")
+    with partial.open("w") as out:
+        for i in range(start, start + count):
+            out.write(json.dumps(interaction(i, seed=7)))
+            out.write("\n")
+    partial.rename(path)
+    return path
+
+
+def generate(work: Path, entries: int, per_file: int) -> list[Path]:
+    """The NDJSON files of the run, generated in parallel where missing."""
+    jobs = []
+    for number, start in enumerate(range(0, entries, per_file)):
+        count = min(per_file, entries - start)
+        jobs.append((work / f"records-{start:010d}-{count}.ndjson", start, count))
+    missing = [job for job in jobs if not job[0].exists()]
+    if missing:
+        print(f"generating {len(missing)} NDJSON files of up to {per_file:,} records in {work} (not timed)...", file=sys.stderr)
+        started = time.perf_counter()
+        with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
+            for path in pool.imap_unordered(write_file, missing):
+                print(f"  {path.name}", file=sys.stderr)
+        print(f"  generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return [job[0] for job in jobs]
+
+
+def ledger(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "ledger", *args], env=ENV, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"ledger {args[0]} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+class Serve:
+    """`ledger serve` in the background."""
+
+    def __init__(self, where: list[str], *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ledger", "serve", *where, "--port", str(self.port), *extra],
+            env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not self.healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise SystemExit(f"ledger serve did not start: {self.process.communicate()[1]}")
+            time.sleep(0.1)
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def health(self) -> dict[str, Any]:
+        return dict(httpx.get(self.url + "/healthz", timeout=60).json())
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=120)
+
+
+def ingest_all(files: list[Path], where: list[str], total: int) -> None:
+    """`ledger ingest` every file, with a progress bar over all records."""
+    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
+        task = progress.add_task("ingest", total=total, rate="")
+        done, started = 0, time.perf_counter()
+        for path in files:
+            subprocess.run([sys.executable, "-m", "ledger", "ingest", str(path), *where], env=ENV, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, check=True)
+            done += int(path.stem.rsplit("-", 1)[1])
+            progress.update(task, completed=done, rate=f"{done / (time.perf_counter() - started):,.0f} records/s")
+
+
+def wait_anchored(serve: Serve, total: int) -> dict[str, Any]:
+    """Seal and anchor now, then wait until an anchor covers `total` entries."""
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    while True:
+        health = serve.health()
+        if health["pending"] == 0 and health["tree_size"] >= total:
+            break
+        time.sleep(0.5)
+    while True:
+        health = serve.health()
+        if health["anchor"] and health["anchor"]["anchored_size"] >= total:
+            return health
+        httpx.post(serve.url + "/v1/admin/anchor", headers=headers, timeout=300)
+
+
+def http_rate(where: list[str], workers: int, batches: int, seed: int) -> dict[str, float]:
+    """Records/s of HTTP batch ingest with `workers` API processes (4 clients)."""
+    bodies = [
+        ('{"entries":[' + ",".join(json.dumps(interaction(b * 1000 + i, seed=seed)) for i in range(1000)) + "]}").encode()
+        for b in range(batches)
+    ]
+    serve = Serve(where, "--workers", str(workers), "--seal-interval", "1")
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = list(reversed(bodies))
+
+    def client() -> None:
+        with httpx.Client(base_url=serve.url, headers={"Authorization": f"Bearer {ADMIN}", "content-type": "application/json"},
+                          timeout=300) as http:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    body = queue.pop()
+                began = time.perf_counter()
+                response = http.post("/v1/entries/batch", content=body)
+                if response.status_code != 202:
+                    raise SystemExit(f"batch: {response.status_code} {response.text[:200]}")
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+
+    try:
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        serve.stop()
+    latencies.sort()
+    return {"workers": workers, "records_per_s": batches * 1000 / elapsed, "p50_ms": statistics.median(latencies) * 1e3,
+            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1e3}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=CAMPAIGN)
+    parser.add_argument("--file-records", type=int, default=1_000_000)
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench-scale"))
+    parser.add_argument("--postgres-url", default=os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--seal-interval", type=float, default=2.0)
+    parser.add_argument("--anchor-interval", type=float, default=60.0)
+    parser.add_argument("--http-batches", type=int, default=100, help="batches of 1,000 per HTTP measurement")
+    parser.add_argument("--samples", type=int, default=1000, help="inclusion proofs timed")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--generate-only", action="store_true", help="write the NDJSON files and stop")
+    args = parser.parse_args()
+
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    files = generate(args.work_dir, args.entries, args.file_records)
+    if args.generate_only:
+        return
+
+    name = f"ledger_scale_{int(time.time())}"
+    with psycopg.connect(args.postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = args.postgres_url.rsplit("/", 1)[0] + "/" + name
+    data = args.work_dir / f"data-{name}"
+    where = ["--database-url", url, "--data-dir", str(data)]
+    figures: dict[str, Any] = {"entries": args.entries, "cores": os.cpu_count(), "database": name}
+    try:
+        with Anvil(0, None, args.work_dir / "anvil.log") as anvil:
+            ledger("deploy", *where, "--rpc-url", anvil.url)
+            serve = Serve(where, "--rpc-url", anvil.url, "--seal-interval", str(args.seal_interval),
+                          "--anchor-interval", str(args.anchor_interval))
+            try:
+                started = time.perf_counter()
+                ingest_all(files, where[:2], args.entries)
+                ingested = time.perf_counter() - started
+                health = wait_anchored(serve, args.entries)
+                total = time.perf_counter() - started
+            finally:
+                serve.stop()
+            anchors = [json.loads(line) for line in ledger("anchors", *where).splitlines()]
+        figures |= {
+            "ingest_s": ingested,
+            "total_s": total,
+            "end_to_end_records_per_s": args.entries / total,
+            "ingest_records_per_s": args.entries / ingested,
+            "anchored_size": health["anchor"]["anchored_size"],
+            "anchors": len([a for a in anchors if a["status"] == "confirmed"]),
+            "gas_per_anchor_median": statistics.median(a["gas_used"] for a in anchors if a["gas_used"]),
+        }
+        print(f"end to end: {total:.0f} s ({figures['end_to_end_records_per_s']:,.0f} records/s)", file=sys.stderr)
+
+        with psycopg.connect(url) as conn:
+            size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        figures["database_bytes"] = int(size[0]) if size else 0
+        figures["bytes_per_entry"] = figures["database_bytes"] / args.entries
+
+        store = Store.open(normalize_url(url))
+        try:
+            figures["proofs"] = proof_latency(store, args.samples)
+        finally:
+            store.close()
+
+        figures["http"] = [http_rate(where, workers, args.http_batches, seed=100 + workers) for workers in (1, 2)]
+    finally:
+        if not args.keep:
+            with psycopg.connect(args.postgres_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            print(f"kept the database: {url}", file=sys.stderr)
+
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print_table(figures)
+
+
+def print_table(f: dict[str, Any]) -> None:
+    p = f["proofs"]
+    print(f"| measure ({f['cores']} cores, PostgreSQL, {f['entries']:,} entries) | value |")
+    print("|---|---|")
+    print(f"| end to end: ingest, seal, anchor confirmed | {f['total_s'] / 60:.1f} min ({f['end_to_end_records_per_s']:,.0f} records/s) |")
+    print(f"| `ledger ingest` of every file | {f['ingest_s'] / 60:.1f} min ({f['ingest_records_per_s']:,.0f} records/s) |")
+    print(f"| anchors confirmed during the run | {f['anchors']} (median gas {f['gas_per_anchor_median']:,.0f}) |")
+    for h in f["http"]:
+        print(f"| HTTP batches of 1,000, {h['workers']} API worker{'s' if h['workers'] > 1 else ''} | "
+              f"{h['records_per_s']:,.0f} records/s (p50 {h['p50_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms) |")
+    print(f"| inclusion proof at {p['size']:,} entries (in-process) | p50 {p['warm_p50_ms']:.2f} ms warm, {p['cold_p50_ms']:.2f} ms cold;"
+          f" p99 {p['warm_p99_ms']:.2f} / {p['cold_p99_ms']:.2f} ms |")
+    print(f"| database size | {f['database_bytes'] / 2**30:.1f} GiB, {f['bytes_per_entry']:,.0f} bytes per entry |")
+
+
+if __name__ == "__main__":
+    main()

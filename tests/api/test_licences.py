@@ -1,0 +1,457 @@
+"""Licences end to end, as users meet them: an admin grants, amends and revokes over
+HTTP on a real `ledger serve` with a real Anvil; the licensee keeps the record from
+`GET /v1/licences/{id}` and checks it with `ledger licence check` against the chain
+alone; operators use `ledger licence grant|revoke`; `ledger up` gives an older data dir
+its LicenceRegistry."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pytest
+
+from ledger.chain.anvil import Anvil, free_port
+from tests.api.conftest import ADMIN_KEY, Server, assert_problem, ledger
+from tests.chain.conftest import anvil, anvil_binary  # noqa: F401 - fixtures
+
+CONFIRM_TIMEOUT = 60.0
+
+
+def ts(seconds: float) -> str:
+    """A record timestamp `seconds` after the epoch (milliseconds dropped)."""
+    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def licence(licence_id: str, licensee: str = "acme", **changes: Any) -> dict[str, Any]:
+    """A licence record body (action grant), valid from a year ago for ten years."""
+    body = {
+        "action": "grant",
+        "licence_id": licence_id,
+        "licensee": licensee,
+        "models": ["frontier-large", "frontier-small"],
+        "scope": ["inference", "fine-tune"],
+        "terms_sha256": "ab" * 32,
+        "valid_from": ts(time.time() - 365 * 86400),
+        "valid_until": ts(time.time() + 10 * 365 * 86400),
+    }
+    return body | changes
+
+
+def wait_confirmed(client: httpx.Client, licence_id: str, action: str = "grant") -> dict[str, Any]:
+    """Poll GET /v1/licences/{id} until its `action` call is confirmed on chain."""
+    deadline = time.monotonic() + CONFIRM_TIMEOUT
+    while True:
+        view = client.get(f"/v1/licences/{licence_id}")
+        assert view.status_code == 200, view.text
+        found: dict[str, Any] = view.json()
+        call = found["on_chain"][action]
+        if call is not None and call["status"] == "confirmed":
+            return found
+        assert time.monotonic() < deadline, f"{action} of {licence_id} not confirmed: {found['on_chain']}"
+        time.sleep(0.1)
+
+
+def check(path: Path, rpc_url: str, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
+    """`ledger licence check PATH --rpc-url URL`: exit code, JSON (if any), stderr."""
+    result = ledger("licence", "check", str(path), "--rpc-url", rpc_url, *extra, check=False)
+    return result.returncode, json.loads(result.stdout) if result.stdout else None, result.stderr
+
+
+def save(path: Path, document: Any) -> Path:
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.fixture(scope="module")
+def node(anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Anvil]:  # noqa: F811
+    """One Anvil for the module."""
+    folder = tmp_path_factory.mktemp("chain")
+    running = Anvil(0, folder / "anvil-state.json", folder / "anvil.log", binary=anvil_binary).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def served(node: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`ledger deploy` then `ledger serve --rpc-url`: licence calls go out every 0.3 s."""
+    data = tmp_path_factory.mktemp("licences") / "data"
+    deployed = json.loads(ledger("deploy", "--data-dir", str(data), "--rpc-url", node.url).stdout)
+    assert deployed["registry"].startswith("0x") and deployed["registry"] != deployed["contract"]
+    running = Server(data, "--rpc-url", node.url, "--seal-interval", "0.2", "--anchor-interval", "0.3")
+    try:
+        yield running
+    finally:
+        assert running.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def keys(served: Server) -> dict[str, str]:
+    return {
+        "admin": ADMIN_KEY,
+        "ingest": served.key("ingest"),
+        "auditor": served.key("auditor"),
+        "licensee": served.key("licensee", "acme"),
+        "other": served.key("licensee", "globex"),
+    }
+
+
+@pytest.fixture
+def admin(served: Server) -> Iterator[httpx.Client]:
+    with served.client(ADMIN_KEY) as client:
+        yield client
+
+
+def grant(admin: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    response = admin.post("/v1/licences", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+# -- the lifecycle, checked from the chain --------------------------------------------------------
+
+
+def test_granted_licence_is_active_for_the_licensee_and_on_chain(
+    served: Server, keys: dict[str, str], admin: httpx.Client, node: Anvil, tmp_path: Path
+) -> None:
+    created = grant(admin, licence("lic-active"))
+    assert created["status"] == "active" and created["on_chain"]["grant"]["status"] in ("pending", "submitted", "confirmed")
+    assert created["record"]["body"]["licence_id"] == "lic-active" and created["commitment"] == created["leaf_hash"]
+    assert created["receipt"]["leaf_hash"] == created["leaf_hash"] and created["registry"]["chain_id"] == 31337
+    with served.client(keys["licensee"]) as licensee:
+        wait_confirmed(licensee, "lic-active")
+        deadline = time.monotonic() + CONFIRM_TIMEOUT
+        while (view := licensee.get("/v1/licences/lic-active").json())["evidence"] is None:
+            assert time.monotonic() < deadline, "the licence record was never anchored"
+            time.sleep(0.1)
+    assert view["record"] == created["record"] and view["status"] == "active"
+    assert view["evidence"]["entries"][0]["leaf_hash"] == created["commitment"]
+
+    # The licensee keeps the whole response, and checks it with the chain alone.
+    kept = save(tmp_path / "LICENCE.json", view)
+    code, result, sentence = check(kept, node.url)
+    assert code == 0, sentence
+    assert result is not None and result["active"] is True and result["status"] == "active"
+    assert result["commitment"] == created["commitment"] and result["contract"] == view["registry"]["contract"]
+    assert result["on_chain"]["granted_block"] == view["on_chain"]["grant"]["block_number"]
+    assert sentence.startswith("ACTIVE: licence 'lic-active' of 'acme' is active until")
+
+    # The evidence bundle proves the grant is in the anchored log.
+    bundle = save(tmp_path / "bundle.json", view["evidence"])
+    verified = ledger("verify", str(bundle), "--rpc-url", node.url, check=False)
+    assert verified.returncode == 0 and "VALID" in verified.stdout, verified.stderr
+
+    # Only the record: the registry comes from --contract.
+    bare = save(tmp_path / "record.json", view["record"])
+    assert check(bare, node.url, "--contract", view["registry"]["contract"])[0] == 0
+    code, _result, stderr = check(bare, node.url)
+    assert code == 2 and "names no registry: pass --contract" in stderr
+    # A changed record is another commitment, which the registry does not know.
+    forged = json.loads(json.dumps(view))
+    forged["record"]["body"]["valid_until"] = ts(time.time() + 20 * 365 * 86400)
+    code, result, stderr = check(save(tmp_path / "forged.json", forged), node.url)
+    assert code == 1 and result is not None and result["status"] == "unknown" and stderr.startswith("UNKNOWN:")
+    # The wrong chain, or none: nothing is decided.
+    wrong = json.loads(json.dumps(view))
+    wrong["registry"]["chain_id"] = 1
+    code, _result, stderr = check(save(tmp_path / "wrong.json", wrong), node.url)
+    assert code == 3 and "serves chain id 31337" in stderr
+    code, _result, stderr = check(kept, f"http://127.0.0.1:{free_port()}")
+    assert code == 3 and "unreachable" in stderr
+
+
+def test_revocation_is_seen_by_the_licensee_check(
+    served: Server, keys: dict[str, str], admin: httpx.Client, node: Anvil, tmp_path: Path
+) -> None:
+    grant(admin, licence("lic-revoked"))
+    kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-revoked"))
+    assert check(kept, node.url)[0] == 0
+
+    response = admin.post("/v1/licences/lic-revoked/revoke", json={"reason": "terms breached"})
+    assert response.status_code == 201, response.text
+    revoked = response.json()
+    assert revoked["status"] == "revoked" and revoked["revoked"]["reason"] == "terms breached"
+    assert revoked["revoked"]["leaf_hash"] == revoked["leaf_hash"] != revoked["commitment"]
+    with served.client(keys["auditor"]) as auditor:
+        entry = auditor.get(f"/v1/entries/{revoked['leaf_hash']}").json()
+        assert entry["record"]["body"] == {"action": "revoke", "licence_id": "lic-revoked", "licensee": "acme",
+                                           "reason": "terms breached"}
+        view = wait_confirmed(auditor, "lic-revoked", "revoke")
+    assert view["status"] == "revoked"
+
+    code, result, sentence = check(kept, node.url)
+    assert code == 1 and result is not None and result["status"] == "revoked" and result["active"] is False
+    assert result["on_chain"]["revoked_block"] == view["on_chain"]["revoke"]["block_number"]
+    assert sentence.startswith("REVOKED: licence 'lic-revoked'")
+
+    assert_problem(admin.post("/v1/licences/lic-revoked/revoke"), 409, "revoked already")
+    assert_problem(admin.post("/v1/licences", json=licence("lic-revoked", action="amend")), 409, "cannot be amended")
+
+
+def test_an_amendment_supersedes_the_previous_grant(admin: httpx.Client, node: Anvil, tmp_path: Path) -> None:
+    first = grant(admin, licence("lic-amended"))
+    old = save(tmp_path / "old.json", wait_confirmed(admin, "lic-amended"))
+    later = ts(time.time() + 20 * 365 * 86400)
+    amended = grant(admin, licence("lic-amended", action="amend", valid_until=later, scope=["inference"]))
+    assert amended["commitment"] == amended["leaf_hash"] != first["commitment"]
+    assert amended["record"]["body"]["action"] == "amend" and amended["valid_until"] == later
+    assert [(h["action"], h["commitment"], h["record_hash"]) for h in amended["history"]] == [
+        ("grant", first["commitment"], first["commitment"]),
+        ("grant", amended["commitment"], amended["commitment"]),
+        ("revoke", first["commitment"], amended["commitment"]),
+    ]
+    view = wait_confirmed(admin, "lic-amended")
+    deadline = time.monotonic() + CONFIRM_TIMEOUT
+    while any(h["status"] != "confirmed" for h in view["history"]):
+        assert time.monotonic() < deadline, view["history"]
+        time.sleep(0.1)
+        view = admin.get("/v1/licences/lic-amended").json()
+    assert view["status"] == "active" and view["revoked"] is None
+
+    code, result, _sentence = check(save(tmp_path / "new.json", view), node.url)
+    assert code == 0 and result is not None and result["valid_until"] == later
+    code, result, sentence = check(old, node.url)
+    assert code == 1 and result is not None and result["status"] == "revoked" and "superseded" in sentence
+
+    assert_problem(admin.post("/v1/licences", json=licence("lic-amended", "globex", action="amend")), 409,
+                   "belongs to licensee 'acme'")
+
+
+def test_a_licence_expires_by_time(admin: httpx.Client, node: Anvil, tmp_path: Path) -> None:
+    until = time.time() + 2
+    created = grant(admin, licence("lic-expiring", valid_until=ts(until)))
+    assert created["status"] == "active"
+    kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-expiring"))
+    time.sleep(max(0.0, int(until) + 1.1 - time.time()))
+    assert admin.get("/v1/licences/lic-expiring").json()["status"] == "expired"
+    httpx.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []})  # the chain's clock moves with its blocks
+    code, result, sentence = check(kept, node.url)
+    assert code == 1 and result is not None and result["status"] == "expired" and sentence.startswith("EXPIRED:")
+
+
+def test_a_licence_is_not_valid_before_it_starts(admin: httpx.Client, node: Anvil, tmp_path: Path) -> None:
+    starts = ts(time.time() + 86400)
+    created = grant(admin, licence("lic-future", valid_from=starts))
+    assert created["status"] == "not_yet_valid" and created["valid_from"] == starts
+    kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-future"))
+    code, result, sentence = check(kept, node.url)
+    assert code == 1 and result is not None and result["status"] == "not_yet_valid"
+    assert sentence.startswith(f"NOT YET VALID: licence 'lic-future' of 'acme' becomes active at {starts}")
+
+
+# -- who may see and do what ----------------------------------------------------------------------
+
+
+def test_every_licence_endpoint_is_scoped(served: Server, keys: dict[str, str], admin: httpx.Client) -> None:
+    grant(admin, licence("lic-acme"))
+    grant(admin, licence("lic-globex", "globex"))
+    clients = {name: served.client(key) for name, key in keys.items()} | {"none": served.client()}
+    try:
+        # GET: licensees see their own only; others' look exactly like unknown ids.
+        assert clients["licensee"].get("/v1/licences/lic-acme").json()["licensee"] == "acme"
+        assert clients["other"].get("/v1/licences/lic-globex").json()["licensee"] == "globex"
+        hidden = assert_problem(clients["licensee"].get("/v1/licences/lic-globex"), 404, "no licence has id 'lic-globex'")
+        unknown = assert_problem(clients["licensee"].get("/v1/licences/lic-nope"), 404, "no licence has id 'lic-nope'")
+        assert hidden["detail"].replace("lic-globex", "X") == unknown["detail"].replace("lic-nope", "X")
+        assert_problem(clients["other"].get("/v1/licences/lic-acme"), 404, "no licence has id")
+        for reader in ("auditor", "admin"):
+            for licence_id in ("lic-acme", "lic-globex"):
+                assert clients[reader].get(f"/v1/licences/{licence_id}").status_code == 200
+        assert_problem(clients["none"].get("/v1/licences/lic-acme"), 401, "needs an API key")
+        assert_problem(clients["ingest"].get("/v1/licences/lic-acme"), 403, "this ingest key may not GET")
+
+        # POST grant and revoke: admin only.
+        for name in ("none", "ingest", "auditor", "licensee"):
+            status = 401 if name == "none" else 403
+            assert_problem(clients[name].post("/v1/licences", json=licence("lic-denied")), status)
+            assert_problem(clients[name].post("/v1/licences/lic-acme/revoke"), status)
+        assert_problem(clients["auditor"].get("/v1/licences/lic-denied"), 404)
+        assert clients["auditor"].get("/v1/licences/lic-acme").json()["status"] == "active"
+        assert clients["admin"].post("/v1/licences/lic-acme/revoke").status_code == 201
+        assert clients["licensee"].get("/v1/licences/lic-acme").json()["status"] == "revoked"
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "needle", "field"),
+    [
+        (b"{not json", 400, "not valid JSON", None),
+        (licence("lic-bad", valid_until=None), 422, "valid_until is required", "body"),
+        (licence("lic-bad", extra=1), 422, "unknown field", "body.extra"),
+        (licence("lic-bad", models=[1.5]), 422, "valid string", "body.models.0"),
+        (licence("lic-bad", terms_sha256="zz"), 422, "not a SHA-256 digest", "body.terms_sha256"),
+        (licence("lic-bad", valid_from="2026-01-01T00:00:00.000Z", valid_until="2026-01-01T00:00:00.900Z"), 422,
+         "one whole second", "body.valid_until"),
+        (licence("lic-bad", action="revoke"), 422, "revoke the licence instead", "body.action"),
+        ({"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}}, 422, "must be 'licence'", "kind"),
+        ({"v": 2, "kind": "licence", "body": licence("lic-bad")}, 422, "", "v"),
+        (licence("lic-bad", action="amend"), 404, "grant it first", None),
+        ([licence("lic-bad")], 422, "must be a JSON object", None),
+    ],
+    ids=["not-json", "missing-field", "unknown-field", "float", "bad-digest", "window-under-a-second",
+         "revoke-action", "other-kind", "other-version", "amend-unknown", "a-list"],
+)
+def test_bad_requests_are_refused_and_store_nothing(
+    served: Server, keys: dict[str, str], admin: httpx.Client, content: Any, status: int, needle: str, field: str | None
+) -> None:
+    raw = content if isinstance(content, bytes) else json.dumps(content).encode()
+    problem = assert_problem(admin.post("/v1/licences", content=raw, headers={"content-type": "application/json"}),
+                             status, needle)
+    if field is not None:
+        assert problem["field"] == field
+    with served.client(keys["auditor"]) as auditor:
+        assert auditor.get("/v1/entries", params={"external_id": "lic-bad"}).json()["entries"] == []
+        assert_problem(auditor.get("/v1/licences/lic-bad"), 404)
+
+
+def test_conflicting_requests_are_refused_and_store_nothing(served: Server, keys: dict[str, str], admin: httpx.Client) -> None:
+    grant(admin, licence("lic-twice"))
+    assert_problem(admin.post("/v1/licences", json=licence("lic-twice")), 409, "exists already: send action 'amend'")
+    assert_problem(admin.post("/v1/licences/lic-nope/revoke"), 404, "no licence has id 'lic-nope'")
+    assert_problem(admin.post("/v1/licences/lic-twice/revoke", json={"why": "x"}), 422, "why")
+    with served.client(keys["auditor"]) as auditor:
+        assert len(auditor.get("/v1/entries", params={"external_id": "lic-twice"}).json()["entries"]) == 1
+        assert auditor.get("/v1/licences/lic-twice").json()["status"] == "active"
+
+
+# -- operators: batching and the CLI --------------------------------------------------------------
+
+
+def test_queued_grants_go_out_in_one_grant_many_from_the_cli(tmp_path: Path, anvil: Anvil) -> None:  # noqa: F811
+    data = tmp_path / "data"
+    where = ["--data-dir", str(data)]
+    rpc = ["--rpc-url", anvil.url]
+    ledger("deploy", *where, *rpc)
+    offline = Server(data, "--seal-interval", "3600")  # no --rpc-url: grants queue up
+    try:
+        with offline.client(ADMIN_KEY) as admin:
+            queued = [grant(admin, licence(f"lic-batch-{i}")) for i in range(3)]
+            assert all(q["on_chain"]["grant"]["status"] == "pending" for q in queued)
+            out = ledger("licence", "grant", "--licence-id", "lic-cli", "--licensee", "acme", "--model", "frontier-large",
+                         "--scope", "inference", "--terms-sha256", "cd" * 32, "--valid-from", ts(time.time() - 60),
+                         "--valid-until", ts(time.time() + 86400), *where, *rpc)
+            granted = json.loads(out.stdout)
+            assert granted["status"] == "active" and granted["on_chain"]["grant"]["status"] == "confirmed"
+            tx_hash = granted["on_chain"]["grant"]["tx_hash"]
+            for q in queued:
+                view = admin.get(f"/v1/licences/{q['licence_id']}").json()
+                assert view["on_chain"]["grant"] == granted["on_chain"]["grant"]  # the same grantMany
+            receipt = httpx.post(anvil.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt",
+                                                  "params": [tx_hash]}).json()["result"]
+            assert len(receipt["logs"]) == 4  # one Granted event per commitment
+
+            kept = save(tmp_path / "LICENCE.json", granted)
+            assert check(kept, anvil.url)[0] == 0
+            revoked = json.loads(ledger("licence", "revoke", "lic-cli", "--reason", "ended", *where, *rpc).stdout)
+            assert revoked["status"] == "revoked" and revoked["on_chain"]["revoke"]["status"] == "confirmed"
+            assert admin.get("/v1/licences/lic-cli").json()["revoked"]["reason"] == "ended"
+            assert check(kept, anvil.url)[1]["status"] == "revoked"  # type: ignore[index]
+
+        refused = ledger("licence", "revoke", "lic-cli", *where, *rpc, check=False)
+        assert refused.returncode == 1 and "revoked already" in refused.stderr and refused.stdout == ""
+        bad = ledger("licence", "grant", "--licence-id", "x", *where, *rpc, check=False)
+        assert bad.returncode == 2 and "missing --licensee" in bad.stderr
+        body = save(tmp_path / "body.json", licence("lic-file", valid_until="nope"))
+        invalid = ledger("licence", "grant", str(body), *where, *rpc, check=False)
+        assert invalid.returncode == 1 and "body.valid_until: not a UTC time" in invalid.stderr
+        assert "nothing was stored" in invalid.stderr
+    finally:
+        assert offline.stop() == 0
+
+
+def _read(stream: IO[str], sink: Any) -> None:
+    for line in stream:
+        sink(line)
+
+
+def test_up_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil_binary: Path) -> None:  # noqa: F811
+    data = tmp_path / "data"
+
+    def up() -> tuple[subprocess.Popen[str], queue.Queue[str], list[str], str]:
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ledger", "up", "--data-dir", str(data), "--rpc-port", str(free_port()),
+             "--port", str(port), "--seal-interval", "0.2", "--anchor-interval", "0.3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY},
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        notes: list[str] = []
+        assert process.stdout is not None and process.stderr is not None
+        threading.Thread(target=_read, args=(process.stdout, lines.put), daemon=True).start()
+        threading.Thread(target=_read, args=(process.stderr, notes.append), daemon=True).start()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while not any("queued licence calls go on chain" in note for note in notes):
+            assert process.poll() is None and time.monotonic() < deadline, "".join(notes)
+            time.sleep(0.05)
+        return process, lines, notes, url
+
+    def stop(process: subprocess.Popen[str], notes: list[str]) -> None:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, "".join(notes)
+
+    process, _lines, notes, _url = up()
+    stop(process, notes)
+    first = next(note for note in notes if "LicenceRegistry" in note)
+    with sqlite3.connect(data / "ledger.db") as db:  # as a data dir from before LicenceRegistry
+        db.execute("UPDATE deployment SET registry = NULL")
+
+    process, lines, notes, url = up()
+    try:
+        second = next(note for note in notes if "LicenceRegistry" in note)
+        assert second != first  # a new registry was deployed and recorded
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60) as admin:
+            created = grant(admin, licence("lic-up"))
+            assert created["registry"]["contract"].lower() in second.lower()
+            while True:  # `ledger up` prints each confirmed registry call
+                event = json.loads(lines.get(timeout=60))
+                if event["type"] == "licence":
+                    break
+            assert event == {"type": "licence", "licence_id": "lic-up", "action": "grant",
+                             "commitment": created["commitment"], "tx_hash": event["tx_hash"],
+                             "block_number": event["block_number"]}
+    finally:
+        stop(process, notes)
+
+
+def test_deploy_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil: Anvil) -> None:  # noqa: F811
+    where = ["--data-dir", str(tmp_path / "data"), "--rpc-url", anvil.url]
+    first = json.loads(ledger("deploy", *where).stdout)
+    with sqlite3.connect(tmp_path / "data" / "ledger.db") as db:  # as a data dir from before LicenceRegistry
+        db.execute("UPDATE deployment SET registry = NULL")
+    options = ["--licence-id", "lic-x", "--licensee", "acme", "--model", "m", "--scope", "inference",
+               "--terms-sha256", "ab" * 32, "--valid-from", ts(time.time()), "--valid-until", ts(time.time() + 60)]
+    early = ledger("licence", "grant", *options, *where, check=False)
+    assert early.returncode == 1 and "records no LicenceRegistry" in early.stderr and "nothing was stored" in early.stderr
+    with sqlite3.connect(tmp_path / "data" / "ledger.db") as db:
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == (0,)
+
+    second = json.loads(ledger("deploy", *where).stdout)
+    assert {k: second[k] for k in ("contract", "log_id", "chain_id", "block_number")} == {
+        k: first[k] for k in ("contract", "log_id", "chain_id", "block_number")
+    }
+    assert second["registry"] != first["registry"]
+    again = ledger("deploy", *where, check=False)
+    assert again.returncode == 1 and "already anchors log 'model-ledger'" in again.stderr
+    granted = json.loads(ledger("licence", "grant", *options, *where).stdout)
+    assert granted["registry"]["contract"] == second["registry"] and granted["on_chain"]["grant"]["status"] == "confirmed"
+    assert granted["history"] == [{"action": "grant", "commitment": granted["commitment"],
+                                   "record_hash": granted["commitment"], "status": "confirmed"}]

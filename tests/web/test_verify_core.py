@@ -1,0 +1,97 @@
+"""The page's JavaScript core (ledger/web/verify-core.js) against the Python side, run
+under Node (which the project needs anyway): the same leaf hash as ledger.records for
+records full of awkward text, and the same answer as ledger.merkle on every
+transparency-dev inclusion probe."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.records import parse_object
+from tests.factories import interaction
+from tests.merkle.test_vectors import VECTORS_DIR
+
+CORE = Path(__file__).parents[2] / "ledger" / "web" / "verify-core.js"
+
+DRIVER = """
+const core = require(process.argv[1]);
+const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+(async () => {
+  const hashes = [];
+  for (const line of input.records) {
+    try {
+      hashes.push(core.toHex(await core.hashLeaf(core.canonicalBytes(core.parseStrictJson(line)))));
+    } catch (error) {
+      hashes.push(`error: ${error.message}`);
+    }
+  }
+  const b64 = (text) => Uint8Array.from(Buffer.from(text, 'base64'));
+  const probes = [];
+  for (const p of input.probes) {
+    try {
+      const root = await core.rootFromInclusionProof(BigInt(p.leafIdx), BigInt(p.treeSize), b64(p.leafHash), (p.proof || []).map(b64));
+      probes.push(core.toHex(root) === core.toHex(b64(p.root)) ? 'verified' : 'root mismatch');
+    } catch (error) {
+      probes.push(`error: ${error.message}`);
+    }
+  }
+  process.stdout.write(JSON.stringify({hashes, probes}));
+})();
+"""
+
+AWKWARD = [
+    "", "plain", 'quote " and \\ backslash', "\u0000\u0001\u001f control", "tab\tnew\nline\r\b\f", "\u007f del",
+    "é ü ß", "日本語", "emoji 🙂 pair", "\u2028\u2029 separators", "/ slash", "\ufeff bom", "𝄞 clef", "<script>",
+]
+
+
+def records(count: int) -> list[str]:
+    """Interaction records with awkward text in every free-text field, as JSON lines."""
+    rng = random.Random(5)
+    out = []
+    for i in range(count):
+        record = interaction(i, seed=61)
+        body = record["body"]
+        body["endpoint"] = rng.choice(AWKWARD) + rng.choice(AWKWARD)
+        body["client"] = {"user_agent": rng.choice(AWKWARD), "asn": rng.randrange(2**53)}
+        body["metadata"] = {f"k{n}.{rng.choice('aZ_:-')}": rng.choice([rng.choice(AWKWARD), -(2**53) + 1, True]) for n in range(4)}
+        out.append(json.dumps(record, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 2])))
+    return out
+
+
+def run_core(payload: dict[str, Any]) -> dict[str, Any]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed (the project needs Node 20 for Hardhat and Anvil)")
+    done = subprocess.run([node, "-e", DRIVER, str(CORE)], input=json.dumps(payload), capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_leaf_hashes_match_ledger_records() -> None:
+    lines = records(300)
+    lines += [json.dumps({"v": 1, "kind": "model", "ts": "2026-06-05T12:00:00.123Z", "salt": "ab" * 16,
+                          "body": {"model_id": "org/m", "version": "1", "artifact_sha256": "cd" * 32, "parents": []}})]
+    result = run_core({"records": lines, "probes": []})
+    assert result["hashes"] == ["0x" + parse_object(json.loads(line)).leaf_hash.hex() for line in lines]
+
+
+def test_inclusion_probes_agree_with_ledger_merkle() -> None:
+    paths = sorted(VECTORS_DIR.glob("inclusion/**/*.json"))
+    assert len(paths) > 90, f"only {len(paths)} inclusion probes under {VECTORS_DIR}"
+    probes = [json.loads(path.read_text()) for path in paths]
+    result = run_core({"records": [], "probes": probes})
+    for path, probe, answer in zip(paths, probes, result["probes"], strict=True):
+        assert (answer == "verified") == (not probe["wantErr"]), (path.name, probe["desc"], answer)
+    b64 = base64.b64encode(b"\0" * 32).decode()
+    short = run_core({"records": [], "probes": [{"leafIdx": 0, "treeSize": 1, "leafHash": b64[:8], "root": b64, "proof": []}]})
+    assert short["probes"] == ["error: leaf_hash must be 32 bytes, got 6"]
