@@ -152,6 +152,8 @@ class AnchorLag(BaseModel):
     last_error: str | None = None
     """Why the oldest open anchor is not on chain yet (the chain unreachable, a refused
     transaction), while it is not."""
+    last_gas_used: int | None = None
+    """Gas used by the latest confirmed anchor's transaction."""
 
 
 class Health(BaseModel):

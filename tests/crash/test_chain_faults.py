@@ -82,6 +82,8 @@ def test_rpc_down_ingest_goes_on_lag_shows_then_anchors_catch_up(tmp_path: Path,
         assert health["anchor"]["last_error"] is None
         metrics = httpx.get(service.url + "/metrics").text.splitlines()
         assert "ledger_anchor_lag_entries 0" in metrics and "ledger_anchored_tree_size 90" in metrics
+        gas = [line for line in metrics if line.startswith("ledger_anchor_gas_used ")]
+        assert len(gas) == 1 and 50_000 < int(gas[0].split()[1]) < 150_000
         assert "anchoring: " in service.errors and "retrying in" in service.errors
         check = full_check(data, node.url, tmp_path)
     finally:

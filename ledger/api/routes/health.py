@@ -30,6 +30,7 @@ def _status(services: Services) -> dict[str, Any]:
             "lag_entries": state.tree_size - size,
             "last_anchor_age_seconds": age,
             "last_error": waiting[0].last_error if waiting else None,
+            "last_gas_used": None if latest is None else latest.gas_used,
         }
     return {"status": "ok", "tree_size": state.tree_size, "pending": pending, "anchor": anchor}
 
@@ -66,6 +67,12 @@ def read_metrics(services: ServicesDep) -> PlainTextResponse:
             "# TYPE ledger_anchor_lag_entries gauge",
             f"ledger_anchor_lag_entries {anchor['lag_entries']}",
         ]
+        if anchor["last_gas_used"] is not None:
+            lines += [
+                "# HELP ledger_anchor_gas_used Gas used by the transaction of the latest confirmed anchor.",
+                "# TYPE ledger_anchor_gas_used gauge",
+                f"ledger_anchor_gas_used {anchor['last_gas_used']}",
+            ]
         if anchor["last_anchor_age_seconds"] is not None:
             lines += [
                 "# HELP ledger_anchor_age_seconds Seconds since the block of the latest confirmed anchor.",
