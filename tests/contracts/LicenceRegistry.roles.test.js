@@ -47,11 +47,12 @@ describe("LicenceRegistry roles and errors", function () {
 
     it("refuses issuer management by anyone but the owner", async function () {
       await registry.addIssuer(issuer.address);
+      // Each call is sent only when awaited: a rejection never goes unobserved.
       for (const call of [
-        registry.connect(issuer).addIssuer(other.address),
-        registry.connect(other).removeIssuer(owner.address),
+        () => registry.connect(issuer).addIssuer(other.address),
+        () => registry.connect(other).removeIssuer(owner.address),
       ]) {
-        await expect(call)
+        await expect(call())
           .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount");
       }
     });
