@@ -77,12 +77,12 @@ describe("LicenceRegistry roles and errors", function () {
     it("refuses grant, grantMany and revoke by a non-issuer", async function () {
       await registry.grant(C1, FROM, UNTIL);
       const calls = [
-        registry.connect(other).grant(C2, FROM, UNTIL),
-        registry.connect(other).grantMany([{ commitment: C2, validFrom: FROM, validUntil: UNTIL }]),
-        registry.connect(other).revoke(C1),
+        () => registry.connect(other).grant(C2, FROM, UNTIL),
+        () => registry.connect(other).grantMany([{ commitment: C2, validFrom: FROM, validUntil: UNTIL }]),
+        () => registry.connect(other).revoke(C1),
       ];
       for (const call of calls) {
-        await expect(call)
+        await expect(call())
           .to.be.revertedWithCustomError(registry, "LicenceRegistryNotIssuer")
           .withArgs(other.address);
       }
