@@ -31,7 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ledger.merkle import HASH_SIZE, ProofError, ProofLengthError, RootMismatchError
+from ledger.merkle import (
+    HASH_SIZE,
+    ProofError,
+    ProofLengthError,
+    RootMismatchError,
+    inclusion_length,
+)
 from ledger.multiproof import verify_multi_inclusion
 from ledger.records import KINDS, MAX_ID_LENGTH, Entry, RecordError, validate_canonical
 from ledger.verify import (
@@ -356,17 +362,12 @@ def _check_inclusion(run: _Run, pack: Pack, entries: Sequence[Entry]) -> None:
         )
     except ProofError as error:
         run.fail(VerificationError("inclusion", f"bad multi-entry proof: {error}"))
-    singles = sum(_inclusion_length(index, size) for index in pack.indices)
+    singles = sum(inclusion_length(index, size) for index in pack.indices)
     run.ok(
         "inclusion",
         f"{len(entries):,} leaves of the tree of size {size} have root {_hex(pack.root)}"
         f" ({len(pack.proof):,} proof nodes; one proof per entry would need {singles:,})",
     )
-
-
-def _inclusion_length(index: int, size: int) -> int:
-    inner = (index ^ (size - 1)).bit_length()
-    return inner + (index >> inner).bit_count()
 
 
 def verify_pack(data: bytes | str | Mapping[str, Any], chain: ChainReader | None) -> VerificationResult:

@@ -11,18 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 
-from ledger.chain.artifacts import ContractArtifact, load_artifact
+from ledger.chain.binding import ContractBinding
 from ledger.chain.client import ChainClient, Receipt, SignedTx
 from ledger.chain.deployment import DeploymentMismatchError
-from ledger.chain.errors import ChainError
-from ledger.chain.reverts import RevertDecoder, abi_type, hex0x, show
+from ledger.chain.reverts import hex0x
 
 GRANTED_TOPIC = keccak(text="Granted(bytes32,uint64,uint64)")
 REVOKED_TOPIC = keccak(text="Revoked(bytes32)")
@@ -64,47 +61,10 @@ class GrantCall:
     valid_until: int
 
 
-class LicenceRegistry:
+class LicenceRegistry(ContractBinding):
     """The LicenceRegistry contract at `address`, through `client`."""
 
-    def __init__(self, client: ChainClient, address: str | bytes, artifact: ContractArtifact | None = None) -> None:
-        self.client = client
-        self.artifact = artifact or load_artifact("LicenceRegistry")
-        self.address = to_checksum_address(address)
-        self.contract = client.w3.eth.contract(address=self.address, abi=self.artifact.abi)
-        self.decoder = RevertDecoder(self.artifact)
-
-    def __repr__(self) -> str:
-        return f"LicenceRegistry({self.address} via {self.client.where})"
-
-    @property
-    def address_bytes(self) -> bytes:
-        """The contract address as 20 bytes."""
-        return bytes.fromhex(self.address[2:])
-
-    @classmethod
-    def deploy(cls, client: ChainClient) -> tuple[LicenceRegistry, Receipt]:
-        """Deploy a new LicenceRegistry (the key's account becomes owner and issuer)."""
-        artifact = load_artifact("LicenceRegistry")
-        receipt = client.transact(None, artifact.bytecode, RevertDecoder(artifact), "deploying LicenceRegistry")
-        if receipt.contract_address is None:
-            raise ChainError(f"deployment {hex0x(receipt.tx_hash)} created no contract")
-        return cls(client, receipt.contract_address, artifact), receipt
-
-    def _data(self, function: str, *args: Any) -> bytes:
-        encoded = self.contract.encode_abi(function, args=list(args))
-        return bytes.fromhex(encoded.removeprefix("0x")) if isinstance(encoded, str) else bytes(encoded)
-
-    def _read(self, function: str, *args: Any) -> Any:
-        what = f"{function}({', '.join(show(a) for a in args)})"
-        data = self.client.call({"to": self.address, "data": self._data(function, *args)}, self.decoder, what)
-        fn_abi = next(e for e in self.artifact.entries("function") if e["name"] == function)
-        values = abi_decode([abi_type(o) for o in fn_abi["outputs"]], data)
-        return values[0] if len(values) == 1 else values
-
-    def has_code(self) -> bool:
-        """Whether a contract exists at the address on this chain."""
-        return bool(self.client.code(self.address))
+    NAME = "LicenceRegistry"
 
     # -- writes ------------------------------------------------------------------------
 

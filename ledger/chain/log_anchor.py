@@ -9,25 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 
-from ledger.chain.artifacts import ContractArtifact, load_artifact
-from ledger.chain.client import ChainClient, Receipt, SignedTx
-from ledger.chain.errors import ChainError, ContractRevertError
-from ledger.chain.reverts import RevertDecoder, abi_type, hex0x, show
-
-
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return bytes.fromhex(value.removeprefix("0x"))
-    return bytes(value)
+from ledger.chain.binding import ContractBinding
+from ledger.chain.client import Receipt, SignedTx
+from ledger.chain.errors import ContractRevertError
+from ledger.chain.reverts import hex0x
 
 
 @dataclass(frozen=True)
@@ -55,46 +45,10 @@ class AnchoredEvent:
     block_hash: bytes
 
 
-class LogAnchor:
+class LogAnchor(ContractBinding):
     """The LogAnchor contract at `address`, through `client`."""
 
-    def __init__(self, client: ChainClient, address: str | bytes, artifact: ContractArtifact | None = None) -> None:
-        self.client = client
-        self.artifact = artifact or load_artifact("LogAnchor")
-        self.address = to_checksum_address(address)
-        self.contract = client.w3.eth.contract(address=self.address, abi=self.artifact.abi)
-        self.decoder = RevertDecoder(self.artifact)
-
-    def __repr__(self) -> str:
-        return f"LogAnchor({self.address} via {self.client.where})"
-
-    @property
-    def address_bytes(self) -> bytes:
-        """The contract address as 20 bytes."""
-        return bytes.fromhex(self.address[2:])
-
-    @classmethod
-    def deploy(cls, client: ChainClient, artifact: ContractArtifact | None = None) -> tuple[LogAnchor, Receipt]:
-        """Deploy a new LogAnchor (the key's account becomes its owner)."""
-        artifact = artifact or load_artifact("LogAnchor")
-        receipt = client.transact(None, artifact.bytecode, RevertDecoder(artifact), "deploying LogAnchor")
-        if receipt.contract_address is None:
-            raise ChainError(f"deployment {hex0x(receipt.tx_hash)} created no contract")
-        return cls(client, receipt.contract_address, artifact), receipt
-
-    def _data(self, function: str, *args: Any) -> bytes:
-        return _as_bytes(self.contract.encode_abi(function, args=list(args)))
-
-    def _read(self, function: str, *args: Any) -> Any:
-        what = f"{function}({', '.join(show(a) for a in args)})"
-        data = self.client.call({"to": self.address, "data": self._data(function, *args)}, self.decoder, what)
-        fn_abi = next(e for e in self.artifact.entries("function") if e["name"] == function)
-        values = abi_decode([abi_type(o) for o in fn_abi["outputs"]], data)
-        return values[0] if len(values) == 1 else values
-
-    def has_code(self) -> bool:
-        """Whether a contract exists at the address on this chain."""
-        return bool(self.client.code(self.address))
+    NAME = "LogAnchor"
 
     # -- writes ------------------------------------------------------------------------
 

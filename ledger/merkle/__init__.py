@@ -24,6 +24,7 @@ from ledger.merkle.proof import (
     split_point,
 )
 from ledger.merkle.verify import (
+    inclusion_length,
     root_from_consistency_proof,
     root_from_inclusion_proof,
     verify_consistency,
@@ -42,6 +43,7 @@ __all__ = [
     "fold_nodes",
     "hash_children",
     "hash_leaf",
+    "inclusion_length",
     "inclusion_proof",
     "inclusion_ranges",
     "range_nodes",

@@ -27,7 +27,7 @@ def _check_proof_nodes(proof: Sequence[bytes]) -> None:
         _check_hash(f"proof[{position}]", node)
 
 
-def _inclusion_length(index: int, size: int) -> int:
+def inclusion_length(index: int, size: int) -> int:
     """Nodes in the inclusion proof of `index` in a tree of `size` (index < size).
 
     Below the level where the paths to `index` and to the last leaf meet, every node
@@ -46,7 +46,7 @@ def _consistency_length(size1: int, size2: int) -> int:
     is the whole old tree.
     """
     height = (size1 & -size1).bit_length() - 1
-    path = _inclusion_length((size1 >> height) - 1, ((size2 - 1) >> height) + 1)
+    path = inclusion_length((size1 >> height) - 1, ((size2 - 1) >> height) + 1)
     return path if size1 == 1 << height else path + 1
 
 
@@ -61,7 +61,7 @@ def _check_inclusion_args(
     if root is not None:
         _check_hash("root", root)
     _check_proof_nodes(proof)
-    expected = _inclusion_length(index, size)
+    expected = inclusion_length(index, size)
     if len(proof) != expected:
         raise ProofLengthError(expected, len(proof))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -19,6 +18,7 @@ import pytest
 
 from ledger.chain.anvil import Anvil, free_port
 from tests.factories import ndjson_lines
+from tests.web.chromium import require_chromium
 
 
 def ledger(*args: str) -> subprocess.CompletedProcess[str]:
@@ -202,22 +202,12 @@ def test_report_from_the_database(log: Log, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--to: must be after from" in bad.stderr
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-@pytest.mark.skipif(_chromium() is None, reason="headless Chromium is not installed (Debian: apt-get install chromium)")
 def test_report_renders_in_headless_chromium(log: Log, tmp_path: Path) -> None:
     accounts = sorted({r["body"]["account_id"] for r in log.records[:300]})[:40]
     (tmp_path / "accounts.txt").write_text("\n".join(accounts))
     ok(ledger("report", "--accounts", str(tmp_path / "accounts.txt"), "--from", "2026-06-01", "--to", "2026-07-01",
               "--out", str(tmp_path / "report.html"), *log.data))
-    browser = _chromium()
-    assert browser is not None
+    browser = require_chromium()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}"]
     url = (tmp_path / "report.html").as_uri()
     shot = tmp_path / "report.png"

@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
 from websockets.sync.client import ClientConnection, connect
 
 START_TIMEOUT = 30.0
@@ -56,6 +57,14 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def require_chromium() -> str:
+    """The Chromium binary, or a failed test saying how to install it (`make test` does)."""
+    binary = find_chromium()
+    if binary is None:
+        pytest.fail("chromium is not installed: apt-get install -y chromium (or set LEDGER_TEST_CHROMIUM)")
+    return binary
 
 
 class PageError(AssertionError):

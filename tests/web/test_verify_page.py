@@ -30,7 +30,7 @@ from tests.api.chained import anchored_server
 from tests.api.conftest import ADMIN_KEY, Server
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 from tests.factories import interaction
-from tests.web.chromium import Chromium, Page, find_chromium
+from tests.web.chromium import Chromium, Page, require_chromium
 
 READ_RESULT = """(() => {
   const verdict = document.getElementById('verdict');
@@ -50,10 +50,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Ite
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    binary = find_chromium()
-    if binary is None:
-        pytest.fail("chromium is not installed: apt-get install -y chromium (or set LEDGER_TEST_CHROMIUM)")
-    browser = Chromium(binary, tmp_path_factory.mktemp("chromium-profile"))
+    browser = Chromium(require_chromium(), tmp_path_factory.mktemp("chromium-profile"))
     try:
         tab = browser.page()
         try:
