@@ -3,69 +3,86 @@ pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {RFC9162} from "./RFC9162.sol";
 
 /**
  * @title LogAnchor
  * @notice Anchors the roots of append-only RFC 9162 Merkle logs on chain. One contract
- * serves many logs, each identified by a `bytes32 logId`. A new root is accepted only
- * with a consistency proof, verified on chain, from the last anchored root: nobody, the
- * log's own operator included, can anchor a history that drops or rewrites an anchored
- * entry. No function edits or removes an anchor.
+ * serves many logs, each identified by a `bytes32 logId` and bound to its log key. A new
+ * root is accepted only
+ * - with the log key's signature over (chain id, this contract, log id, size, root), so
+ *   whoever sends the transaction is a mere relayer: a leaked gas key anchors nothing
+ *   the log did not sign, and anyone holding a signed checkpoint may anchor it;
+ * - with a consistency proof, verified on chain, from the last anchored root: nobody,
+ *   the log's own operator and its log key included, can anchor a history that drops
+ *   or rewrites an anchored entry.
+ * No function edits or removes an anchor.
+ *
+ * The signature is EIP-712 typed data: domain {name: "model-ledger", version: "1",
+ * chainId, verifyingContract: this contract}, message
+ * `Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root)`, in the 64-byte compact form
+ * of EIP-2098 (`r`, `vs`). {checkpointDigest} returns the digest that is signed.
  *
  * Roles:
  * - the contract owner (the deployer, transferable in two steps through
- *   {Ownable2Step}) creates logs and names each log's first admin;
- * - a log's admin adds and removes that log's anchorers and can hand the log over to a
- *   new admin in two steps ({transferLogAdmin}, then {acceptLogAdmin});
- * - a log's anchorers call {anchor}.
- * Logs are created by the owner only, so that nobody can claim a log id (by default
- * the SHA-256 of a name) ahead of its operator. The owner has no power over a log once
- * it is created.
+ *   {Ownable2Step}; ownership cannot be renounced) creates logs, naming each log's admin
+ *   and log key. Logs are created by the owner only, so that nobody can claim a log id
+ *   (by default the SHA-256 of a name) ahead of its operator; the owner has no power
+ *   over a log once it is created;
+ * - a log's admin can hand the log over to a new admin in two steps
+ *   ({transferLogAdmin}, then {acceptLogAdmin}) and can retire the log
+ *   ({retireLog}) when its log key leaked;
+ * - anyone may call {anchor} with a checkpoint the log key signed.
  *
- * Storage: per log, its admin and latest anchored size share one slot (read and
- * rewritten by every anchor), the pending admin another; per anchor, keyed by tree size,
- * the root takes one slot and its block number and timestamp a second, so that
- * {anchoredAt} can tell the time of any anchor, not only the latest. Gas per anchor
- * (measured by tests/contracts/LogAnchor.gas.test.js): about 77,500 for a first anchor;
- * 85,000 to 111,000 for later ones, growing with the proof (about 1,000 per node), with
- * a median of 95,000 to 98,000 for logs of 2^4 to 2^24 entries.
+ * Storage: per log, its log key, latest anchored size and retired flag share one slot
+ * (read and rewritten by every anchor); per anchor one slot, the root, keyed by tree
+ * size. The block an anchor landed in and its time are not stored: the {Anchored}
+ * event, indexed by log id and size, names the transaction, and a verifier reads the
+ * block number and time from the block's header. Gas per anchor: see
+ * tests/contracts/LogAnchor.gas.test.js.
  *
- * NOTE: The first anchor of a log is taken on trust (there is no earlier root to be
- * consistent with), so it must be sent with an empty proof. Every later anchor must
- * extend it. As with any RFC 9162 verifier, the sizes are the anchorer's statement: a
- * proof checks hashes, and some proofs verify for a neighbouring size too; no proof can
- * make a root that does not extend the previous one pass.
+ * NOTE: The first anchor of a log is taken on the log key's word (there is no earlier
+ * root to be consistent with), so it must be sent with an empty proof. Every later
+ * anchor must extend it. As with any RFC 9162 verifier, the sizes are the signer's
+ * statement: a proof checks hashes, and no proof can make a root that does not extend
+ * the previous one pass.
+ *
+ * WARNING: The log key is the log's trust root. Whoever holds it can anchor any
+ * extension of the anchored tree (entries that never were, up to a size that blocks
+ * every later honest anchor). When it leaks, the log's admin retires the log with
+ * {retireLog}, naming the last size it trusts; verifiers then refuse every anchor of a
+ * larger size, and the operator continues in a successor log (docs/operations.md).
  */
 contract LogAnchor is Ownable2Step {
-    /// @dev Per-log state. `admin == address(0)` means the log does not exist.
+    /// @dev Per-log state in one slot. `signer == address(0)` means the log does not exist.
     struct LogState {
-        address admin;
+        address signer;
         uint64 latestSize;
-        address pendingAdmin;
+        bool retired;
     }
 
-    /// @dev One anchored root. `blockNumber == 0` means nothing was anchored at this size
-    /// (no transaction runs in the genesis block).
-    struct Anchor {
-        bytes32 root;
-        uint64 blockNumber;
-        uint64 timestamp;
-    }
+    /// @dev EIP-712 type of the signed checkpoint.
+    bytes32 private constant CHECKPOINT_TYPEHASH = keccak256("Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root)");
+
+    /// @dev EIP-712 type of the domain.
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+
+    /// @dev keccak256 of the domain's name, "model-ledger".
+    bytes32 private constant NAME_HASH = keccak256("model-ledger");
+
+    /// @dev keccak256 of the domain's version, "1".
+    bytes32 private constant VERSION_HASH = keccak256("1");
 
     mapping(bytes32 logId => LogState) private _logs;
-    mapping(bytes32 logId => mapping(address account => bool)) private _anchorers;
-    mapping(bytes32 logId => mapping(uint64 size => Anchor)) private _anchors;
+    mapping(bytes32 logId => address) private _admins;
+    mapping(bytes32 logId => address) private _pendingAdmins;
+    mapping(bytes32 logId => uint64) private _trustedSizes;
+    mapping(bytes32 logId => mapping(uint64 size => bytes32 root)) private _roots;
 
-    /// @notice A log was created with `admin` as its admin.
-    event LogCreated(bytes32 indexed logId, address indexed admin);
-
-    /// @notice `account` may now anchor roots of log `logId`.
-    event AnchorerAdded(bytes32 indexed logId, address indexed account);
-
-    /// @notice `account` may no longer anchor roots of log `logId`.
-    event AnchorerRemoved(bytes32 indexed logId, address indexed account);
+    /// @notice A log was created with `admin` as its admin and `signer` as its log key.
+    event LogCreated(bytes32 indexed logId, address indexed admin, address indexed signer);
 
     /// @notice The admin of log `logId` offered the log to `newAdmin` (zero: offer withdrawn).
     event LogAdminTransferStarted(
@@ -83,7 +100,11 @@ contract LogAnchor is Ownable2Step {
 
     /// @notice The tree of `size` leaves with root hash `root` was anchored for log
     /// `logId`, extending the tree of `prevSize` leaves anchored before (0 for the first).
-    event Anchored(bytes32 indexed logId, uint64 size, bytes32 root, uint64 prevSize);
+    event Anchored(bytes32 indexed logId, uint64 indexed size, bytes32 root, uint64 prevSize);
+
+    /// @notice Log `logId` was retired at anchored size `latestSize`; its admin trusts its
+    /// anchors up to size `trustedSize` only (0: none).
+    event LogRetired(bytes32 indexed logId, uint64 trustedSize, uint64 latestSize);
 
     /// @notice No log `logId` exists.
     error LogAnchorUnknownLog(bytes32 logId);
@@ -94,8 +115,8 @@ contract LogAnchor is Ownable2Step {
     /// @notice `admin` cannot be a log admin (the zero address).
     error LogAnchorInvalidAdmin(address admin);
 
-    /// @notice `account` cannot be an anchorer (the zero address).
-    error LogAnchorInvalidAnchorer(address account);
+    /// @notice `signer` cannot be a log key (the zero address).
+    error LogAnchorInvalidSigner(address signer);
 
     /// @notice `account` is not the admin of log `logId`.
     error LogAnchorNotAdmin(bytes32 logId, address account);
@@ -103,11 +124,15 @@ contract LogAnchor is Ownable2Step {
     /// @notice `account` is not the pending admin of log `logId`.
     error LogAnchorNotPendingAdmin(bytes32 logId, address account);
 
-    /// @notice `account` is not an anchorer of log `logId`.
-    error LogAnchorNotAnchorer(bytes32 logId, address account);
+    /// @notice The checkpoint of log `logId` is not signed by the log key: the signature
+    /// recovers to `recovered` (zero for a malformed signature).
+    error LogAnchorBadSignature(bytes32 logId, address recovered);
 
     /// @notice `newSize` is not larger than `last`, the size last anchored for log `logId`.
     error LogAnchorSizeNotIncreasing(bytes32 logId, uint64 last, uint64 newSize);
+
+    /// @notice A root of all zero bytes cannot be anchored (it reads as "nothing anchored").
+    error LogAnchorZeroRoot(bytes32 logId, uint64 newSize);
 
     /// @notice The consistency proof from the tree of `prevSize` leaves anchored for log
     /// `logId` to the new tree of `newSize` leaves does not verify (for a first anchor,
@@ -117,9 +142,15 @@ contract LogAnchor is Ownable2Step {
     /// @notice Nothing was anchored at `size` for log `logId` (or the log does not exist).
     error LogAnchorUnknownSize(bytes32 logId, uint64 size);
 
+    /// @notice Log `logId` is retired (its admin trusts its anchors up to `trustedSize`).
+    error LogAnchorRetired(bytes32 logId, uint64 trustedSize);
+
+    /// @notice The owner cannot renounce ownership: nobody could create logs afterwards.
+    error LogAnchorRenounceDisabled();
+
     /// @dev Reverts unless log `logId` exists and the caller is its admin.
     modifier onlyLogAdmin(bytes32 logId) {
-        address admin = _logs[logId].admin;
+        address admin = _admins[logId];
         if (admin == address(0)) {
             revert LogAnchorUnknownLog(logId);
         }
@@ -133,47 +164,33 @@ contract LogAnchor is Ownable2Step {
     constructor() Ownable(_msgSender()) {}
 
     /**
-     * @notice Creates log `logId` with `admin` as its admin. Only the contract owner.
-     * The new log has no anchorers and no anchors.
-     * @dev Reverts with {LogAnchorInvalidAdmin} for the zero address and with
-     * {LogAnchorLogExists} if the log exists.
+     * @notice Always reverts with {LogAnchorRenounceDisabled}: a contract without an owner
+     * could create no more logs, and renouncing by mistake cannot be undone.
      */
-    function createLog(bytes32 logId, address admin) external onlyOwner {
+    function renounceOwnership() public pure override {
+        revert LogAnchorRenounceDisabled();
+    }
+
+    /**
+     * @notice Creates log `logId` with `admin` as its admin and `signer`, the address of
+     * its log key, as the only key whose checkpoints it anchors. Only the contract owner.
+     * The log key is fixed for the log's life: a new key is a new log.
+     * @dev Reverts with {LogAnchorInvalidAdmin} or {LogAnchorInvalidSigner} for the zero
+     * address and with {LogAnchorLogExists} if the log exists.
+     */
+    function createLog(bytes32 logId, address admin, address signer) external onlyOwner {
         if (admin == address(0)) {
             revert LogAnchorInvalidAdmin(admin);
         }
-        LogState storage log = _logs[logId];
-        if (log.admin != address(0)) {
+        if (signer == address(0)) {
+            revert LogAnchorInvalidSigner(signer);
+        }
+        if (_logs[logId].signer != address(0)) {
             revert LogAnchorLogExists(logId);
         }
-        log.admin = admin;
-        emit LogCreated(logId, admin);
-    }
-
-    /**
-     * @notice Lets `account` anchor roots of log `logId`. Only the log's admin.
-     * @dev Does nothing, and emits nothing, if `account` is an anchorer already.
-     * Reverts with {LogAnchorInvalidAnchorer} for the zero address.
-     */
-    function addAnchorer(bytes32 logId, address account) external onlyLogAdmin(logId) {
-        if (account == address(0)) {
-            revert LogAnchorInvalidAnchorer(account);
-        }
-        if (!_anchorers[logId][account]) {
-            _anchorers[logId][account] = true;
-            emit AnchorerAdded(logId, account);
-        }
-    }
-
-    /**
-     * @notice Stops `account` from anchoring roots of log `logId`. Only the log's admin.
-     * @dev Does nothing, and emits nothing, if `account` is not an anchorer.
-     */
-    function removeAnchorer(bytes32 logId, address account) external onlyLogAdmin(logId) {
-        if (_anchorers[logId][account]) {
-            _anchorers[logId][account] = false;
-            emit AnchorerRemoved(logId, account);
-        }
+        _logs[logId].signer = signer;
+        _admins[logId] = admin;
+        emit LogCreated(logId, admin, signer);
     }
 
     /**
@@ -182,74 +199,116 @@ contract LogAnchor is Ownable2Step {
      * replaces the previous one; `newAdmin == address(0)` withdraws it.
      */
     function transferLogAdmin(bytes32 logId, address newAdmin) external onlyLogAdmin(logId) {
-        _logs[logId].pendingAdmin = newAdmin;
+        _pendingAdmins[logId] = newAdmin;
         emit LogAdminTransferStarted(logId, _msgSender(), newAdmin);
     }
 
     /**
      * @notice Makes the caller the admin of log `logId`. Only the pending admin named
-     * by {transferLogAdmin}. Anchorers are kept.
+     * by {transferLogAdmin}.
      */
     function acceptLogAdmin(bytes32 logId) external {
-        LogState storage log = _logs[logId];
+        address previousAdmin = _admins[logId];
         address newAdmin = _msgSender();
-        if (log.admin == address(0)) {
+        if (previousAdmin == address(0)) {
             revert LogAnchorUnknownLog(logId);
         }
-        if (log.pendingAdmin != newAdmin) {
+        if (_pendingAdmins[logId] != newAdmin) {
             revert LogAnchorNotPendingAdmin(logId, newAdmin);
         }
-        address previousAdmin = log.admin;
-        log.admin = newAdmin;
-        delete log.pendingAdmin;
+        _admins[logId] = newAdmin;
+        delete _pendingAdmins[logId];
         emit LogAdminTransferred(logId, previousAdmin, newAdmin);
     }
 
     /**
+     * @notice Retires log `logId` for good: no anchor is accepted after this, and the
+     * admin states that it trusts the log's anchors up to size `trustedSize` only (an
+     * anchored size, or 0 for none). Only the log's admin, and only once. For a leaked
+     * log key: whoever holds it may have anchored checkpoints the operator never signed
+     * after `trustedSize`; verifiers read {logInfo} and refuse those.
+     * @dev Reverts with {LogAnchorRetired} if the log is retired already and with
+     * {LogAnchorUnknownSize} when nothing is anchored at a non-zero `trustedSize`.
+     */
+    function retireLog(bytes32 logId, uint64 trustedSize) external onlyLogAdmin(logId) {
+        LogState storage log = _logs[logId];
+        if (log.retired) {
+            revert LogAnchorRetired(logId, _trustedSizes[logId]);
+        }
+        if (trustedSize != 0 && _roots[logId][trustedSize] == bytes32(0)) {
+            revert LogAnchorUnknownSize(logId, trustedSize);
+        }
+        log.retired = true;
+        _trustedSizes[logId] = trustedSize;
+        emit LogRetired(logId, trustedSize, log.latestSize);
+    }
+
+    /**
      * @notice Anchors the tree of `newSize` leaves with root hash `newRoot` for log
-     * `logId`. Only the log's anchorers.
+     * `logId`. Anyone may send it: what counts is the log key's signature (`r`, `vs`:
+     * EIP-2098 compact form) over the checkpoint (see {checkpointDigest}).
      * @param consistencyProof RFC 9162 consistency proof from the last anchored tree to
      * the new one; empty for the first anchor of the log.
-     * @dev Reverts with {LogAnchorUnknownLog}, {LogAnchorNotAnchorer},
+     * @dev Reverts with {LogAnchorUnknownLog}, {LogAnchorRetired},
      * {LogAnchorSizeNotIncreasing} when `newSize` is not larger than the last anchored
-     * size (so sending the same anchor twice is harmless), or {LogAnchorInconsistent}.
-     * Emits {Anchored}.
+     * size (so sending the same anchor twice is harmless), {LogAnchorZeroRoot},
+     * {LogAnchorBadSignature} or {LogAnchorInconsistent}. Emits {Anchored}.
      */
     function anchor(
         bytes32 logId,
         uint64 newSize,
         bytes32 newRoot,
-        bytes32[] calldata consistencyProof
+        bytes32[] calldata consistencyProof,
+        bytes32 r,
+        bytes32 vs
     ) external {
-        LogState storage log = _logs[logId];
-        address admin = log.admin;
-        uint64 prevSize = log.latestSize;
-        if (admin == address(0)) {
+        LogState memory state = _logs[logId];
+        if (state.signer == address(0)) {
             revert LogAnchorUnknownLog(logId);
         }
-        if (!_anchorers[logId][_msgSender()]) {
-            revert LogAnchorNotAnchorer(logId, _msgSender());
+        if (state.retired) {
+            revert LogAnchorRetired(logId, _trustedSizes[logId]);
         }
+        uint64 prevSize = state.latestSize;
         if (newSize <= prevSize) {
             revert LogAnchorSizeNotIncreasing(logId, prevSize, newSize);
+        }
+        if (newRoot == bytes32(0)) {
+            revert LogAnchorZeroRoot(logId, newSize);
+        }
+        (address recovered, ECDSA.RecoverError failure, ) = ECDSA.tryRecover(
+            checkpointDigest(logId, newSize, newRoot),
+            r,
+            vs
+        );
+        if (failure != ECDSA.RecoverError.NoError || recovered != state.signer) {
+            revert LogAnchorBadSignature(logId, recovered);
         }
         if (prevSize == 0) {
             if (consistencyProof.length != 0) {
                 revert LogAnchorInconsistent(logId, prevSize, newSize);
             }
         } else {
-            bytes32 prevRoot = _anchors[logId][prevSize].root;
+            bytes32 prevRoot = _roots[logId][prevSize];
             if (!RFC9162.verifyConsistency(prevSize, newSize, consistencyProof, prevRoot, newRoot)) {
                 revert LogAnchorInconsistent(logId, prevSize, newSize);
             }
         }
-        _anchors[logId][newSize] = Anchor({
-            root: newRoot,
-            blockNumber: SafeCast.toUint64(block.number),
-            timestamp: SafeCast.toUint64(block.timestamp)
-        });
-        log.latestSize = newSize;
+        _roots[logId][newSize] = newRoot;
+        _logs[logId].latestSize = newSize;
         emit Anchored(logId, newSize, newRoot, prevSize);
+    }
+
+    /**
+     * @notice The EIP-712 digest the log key signs for the checkpoint (`logId`, `size`,
+     * `root`) of this contract on this chain.
+     */
+    function checkpointDigest(bytes32 logId, uint64 size, bytes32 root) public view returns (bytes32) {
+        bytes32 domainSeparator = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this))
+        );
+        bytes32 structHash = keccak256(abi.encode(CHECKPOINT_TYPEHASH, logId, size, root));
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash));
     }
 
     /**
@@ -257,39 +316,40 @@ contract LogAnchor is Ownable2Step {
      * @dev Reverts with {LogAnchorUnknownSize} when nothing was anchored at that size,
      * rather than returning a zero hash that a careless caller could compare against.
      */
-    function rootAt(bytes32 logId, uint64 size) external view returns (bytes32) {
-        return _anchorAt(logId, size).root;
+    function rootAt(bytes32 logId, uint64 size) public view returns (bytes32 root) {
+        root = _roots[logId][size];
+        if (root == bytes32(0)) {
+            revert LogAnchorUnknownSize(logId, size);
+        }
     }
 
     /**
-     * @notice The anchor of log `logId` at tree size `size`: its root hash, and the
-     * number and timestamp of the block it was anchored in, so a verifier can state that
-     * every entry of that tree existed no later than `timestamp`.
-     * @dev Reverts with {LogAnchorUnknownSize} when nothing was anchored at that size.
-     */
-    function anchoredAt(
-        bytes32 logId,
-        uint64 size
-    ) external view returns (bytes32 root, uint64 blockNumber, uint64 timestamp) {
-        Anchor storage a = _anchorAt(logId, size);
-        return (a.root, a.blockNumber, a.timestamp);
-    }
-
-    /**
-     * @notice The latest anchor of log `logId`: its tree size, root hash, block number
-     * and block timestamp. All zero for a log that has no anchor yet.
+     * @notice The latest anchor of log `logId`: its tree size and root hash. Both zero
+     * for a log that has no anchor yet.
      * @dev Reverts with {LogAnchorUnknownLog} if the log does not exist.
      */
-    function latest(
-        bytes32 logId
-    ) external view returns (uint64 size, bytes32 root, uint64 blockNumber, uint64 timestamp) {
+    function latest(bytes32 logId) external view returns (uint64 size, bytes32 root) {
         LogState storage log = _logs[logId];
-        if (log.admin == address(0)) {
+        if (log.signer == address(0)) {
             revert LogAnchorUnknownLog(logId);
         }
         size = log.latestSize;
-        Anchor storage a = _anchors[logId][size];
-        return (size, a.root, a.blockNumber, a.timestamp);
+        return (size, _roots[logId][size]);
+    }
+
+    /**
+     * @notice What a verifier pins a log by: its log key (`signer`), its admin, its latest
+     * anchored size, and whether it was retired and up to which size its admin trusts it.
+     * @dev Reverts with {LogAnchorUnknownLog} if the log does not exist.
+     */
+    function logInfo(
+        bytes32 logId
+    ) external view returns (address signer, address admin, uint64 latestSize, bool retired, uint64 trustedSize) {
+        LogState storage log = _logs[logId];
+        if (log.signer == address(0)) {
+            revert LogAnchorUnknownLog(logId);
+        }
+        return (log.signer, _admins[logId], log.latestSize, log.retired, _trustedSizes[logId]);
     }
 
     /**
@@ -305,30 +365,16 @@ contract LogAnchor is Ownable2Step {
         bytes32 leafHash,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        bytes32 root = _anchorAt(logId, size).root;
-        return RFC9162.verifyInclusion(index, size, leafHash, proof, root);
-    }
-
-    /// @notice Whether `account` may anchor roots of log `logId`.
-    function isAnchorer(bytes32 logId, address account) external view returns (bool) {
-        return _anchorers[logId][account];
+        return RFC9162.verifyInclusion(index, size, leafHash, proof, rootAt(logId, size));
     }
 
     /// @notice The admin of log `logId`; the zero address if the log does not exist.
     function logAdmin(bytes32 logId) external view returns (address) {
-        return _logs[logId].admin;
+        return _admins[logId];
     }
 
     /// @notice The account offered the admin role of log `logId`, if any (else zero).
     function pendingLogAdmin(bytes32 logId) external view returns (address) {
-        return _logs[logId].pendingAdmin;
-    }
-
-    /// @dev The anchor at `size` of log `logId`; reverts with {LogAnchorUnknownSize}.
-    function _anchorAt(bytes32 logId, uint64 size) private view returns (Anchor storage a) {
-        a = _anchors[logId][size];
-        if (a.blockNumber == 0) {
-            revert LogAnchorUnknownSize(logId, size);
-        }
+        return _pendingAdmins[logId];
     }
 }

@@ -10,27 +10,62 @@ const { ethers } = require("hardhat");
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
-/** Deploys a LogAnchor owned by the first signer; returns the contract and signers. */
+/**
+ * Deploys a LogAnchor owned by the first signer; returns the contract, the signers, and
+ * `logKey`: a wallet that is no account of the node (the log key signs checkpoints, it
+ * never sends a transaction).
+ */
 async function deployLogAnchor() {
   const [owner, admin, anchorer, other] = await ethers.getSigners();
   const logAnchor = await ethers.deployContract("LogAnchor", owner);
   await logAnchor.waitForDeployment();
-  return { logAnchor, owner, admin, anchorer, other };
+  const logKey = new ethers.Wallet(ethers.sha256(ethers.toUtf8Bytes("model-ledger test log key")));
+  return { logAnchor, owner, admin, anchorer, other, logKey };
+}
+
+/** The EIP-712 types of a signed checkpoint (what LogAnchor.anchor checks). */
+const CHECKPOINT_TYPES = {
+  Checkpoint: [
+    { name: "logId", type: "bytes32" },
+    { name: "treeSize", type: "uint64" },
+    { name: "root", type: "bytes32" },
+  ],
+};
+
+/**
+ * The log key's signature over checkpoint (logId, size, root) of `logAnchor`, as the
+ * contract takes it: {r, vs} (EIP-2098 compact form).
+ */
+async function signCheckpoint(logAnchor, logKey, logId, size, root) {
+  const { chainId } = await ethers.provider.getNetwork();
+  const domain = {
+    name: "model-ledger",
+    version: "1",
+    chainId,
+    verifyingContract: await logAnchor.getAddress(),
+  };
+  const signature = await logKey.signTypedData(domain, CHECKPOINT_TYPES, { logId, treeSize: size, root });
+  const { r, yParityAndS } = ethers.Signature.from(signature);
+  return { r, vs: yParityAndS };
+}
+
+/**
+ * Anchors checkpoint (logId, size, root) with `proof`, signed by `logKey` and sent by
+ * `sender` (any account: anchoring needs no role); returns the transaction.
+ */
+async function anchorSigned(logAnchor, sender, logKey, logId, size, root, proof) {
+  const { r, vs } = await signCheckpoint(logAnchor, logKey, logId, size, root);
+  return logAnchor.connect(sender).anchor(logId, size, root, proof, r, vs);
+}
+
+/** Creates log `logId` administered by `admin`, with `logKey` as its log key. */
+async function createLog(logAnchor, logId, admin, logKey) {
+  await (await logAnchor.createLog(logId, admin.address, logKey.address)).wait();
 }
 
 /** A bytes32 log id derived from a readable name, as the service does (SHA-256). */
 function logIdOf(name) {
   return ethers.sha256(ethers.toUtf8Bytes(name));
-}
-
-/**
- * Creates log `logId` administered by `admin` with `anchorer` as its anchorer; returns
- * the contract connected to the anchorer.
- */
-async function createLogWithAnchorer(logAnchor, logId, admin, anchorer) {
-  await (await logAnchor.createLog(logId, admin.address)).wait();
-  await (await logAnchor.connect(admin).addAnchorer(logId, anchorer.address)).wait();
-  return logAnchor.connect(anchorer);
 }
 
 /**
@@ -168,8 +203,10 @@ function flipBit(hex, bit) {
 
 module.exports = {
   REPO_ROOT,
+  CHECKPOINT_TYPES,
+  anchorSigned,
   b64ToBytes32,
-  createLogWithAnchorer,
+  createLog,
   deployLogAnchor,
   flipBit,
   hashNode,
@@ -177,6 +214,7 @@ module.exports = {
   loadProbes,
   logIdOf,
   pythonFixtures,
+  signCheckpoint,
   syntheticConsistency,
   vectorsDir,
 };
