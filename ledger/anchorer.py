@@ -19,8 +19,11 @@ pending
   3. Check the chain agrees with this log: size0 <= our size and root0 = our root at
      size0 (computed from tiles, along with the consistency proof size0 -> size).
      A disagreement is an `AnchorConflictError`, fatal: it needs an operator.
-  4. Sign anchor(logId, size, root, proof) with the account's pending nonce. The gas
-     estimate runs the contract's checks: a revert here sends nothing.
+  4. Sign the checkpoint with the log key (the contract anchors nothing else), then
+     the transaction anchor(logId, size, root, proof, signature) with the anchor key's
+     pending nonce. The gas estimate runs the contract's checks: a revert here sends
+     nothing. A retired log, or a log key the contract does not know, is an
+     `AnchorConflictError`.
   5. Record submitted with the tx hash and nonce, BEFORE sending. A crash after this
      (fault point `anchor.after_record`) leaves a submitted row whose transaction the
      node may not know: step `submitted` finds it unknown and resends, or finds its
@@ -41,10 +44,10 @@ submitted
 
 settle from the chain (the chain holds size >= ours)
   11. If the chain anchors exactly our size: same root -> adopt the transaction that
-      did it (found from its Anchored event) as submitted, then step 7; another root ->
-      AnchorConflictError. If the chain anchors a larger size only, this row is moot:
-      retarget it to the chain's latest and adopt that, or drop it when that size has a
-      row already.
+      did it (found from its Anchored event: anyone may relay a signed checkpoint) as
+      submitted, then step 7; another root -> AnchorConflictError. If the chain anchors
+      a larger size only, this row is moot: retarget it to the chain's latest and adopt
+      that, or drop it when that size has a row already.
 
 reorganisations (every step, confirmed anchors in the last `reorg_depth` blocks)
   12. If the block at the anchor's height has another hash (or is gone) and the
@@ -86,6 +89,7 @@ from ledger.chain.log_anchor import LogAnchor, OnChainAnchor
 from ledger.chain.reverts import hex0x
 from ledger.errors import LedgerError
 from ledger.proofs import consistency
+from ledger.receipts import LogSigner
 from ledger.records import now_ts
 from ledger.store.anchors import (
     Anchor,
@@ -137,13 +141,15 @@ class Backoff:
 
 
 class Anchorer:
-    """Moves the log's checkpoints onto the LogAnchor contract of `deployment`."""
+    """Moves the log's checkpoints onto the LogAnchor contract of `deployment`, each
+    signed by `signer` (the log key; None: follow the chain, send nothing)."""
 
     def __init__(
         self,
         store: Store,
         contract: LogAnchor,
         deployment: Deployment,
+        signer: LogSigner | None,
         *,
         confirmations: int = 1,
         reorg_depth: int = REORG_DEPTH,
@@ -156,6 +162,7 @@ class Anchorer:
         self.contract = contract
         self.client: ChainClient = contract.client
         self.deployment = deployment
+        self.signer = signer
         self.log_id = deployment.log_id
         self.confirmations = confirmations
         self.reorg_depth = reorg_depth
@@ -224,13 +231,22 @@ class Anchorer:
             anchor = self.repo.retarget(anchor, state.tree_size, state.root, self.clock())
         # 3. the chain must agree with this log
         proof = self._proof_from(chain, anchor)
-        # 4. sign with the pending nonce; the estimate runs the contract's checks
+        # 4. sign the checkpoint, then the transaction with the pending nonce; the
+        # estimate runs the contract's checks
+        if self.signer is None:
+            raise ChainError("this anchorer has no log key: it can follow anchors, not send them")
+        signature = self.signer.anchor_signature(anchor.tree_size, anchor.root)
         nonce = self.client.nonce(block="pending")
         try:
-            signed = self.contract.build_anchor(self.log_id, anchor.tree_size, anchor.root, proof, nonce=nonce)
+            signed = self.contract.build_anchor(self.log_id, anchor.tree_size, anchor.root, proof, signature, nonce=nonce)
         except ContractRevertError as error:
             if error.name == "LogAnchorSizeNotIncreasing":  # another send got there first
                 return self._settle_from_chain(anchor, self.contract.latest(self.log_id))
+            if error.name in ("LogAnchorRetired", "LogAnchorBadSignature"):
+                raise AnchorConflictError(
+                    f"the contract refuses to anchor log {hex0x(self.log_id)}: {error} (a retired log, or a log key"
+                    f" other than the log's: this service signs with {self.signer.address})"
+                ) from None
             raise
         # 5. record before sending
         anchor = self.repo.submit(anchor, chain.size, signed.tx_hash, signed.nonce, self.clock())
@@ -279,26 +295,21 @@ class Anchorer:
         size there, or retarget the row to the chain's latest anchor."""
         if anchor.status is not AnchorStatus.PENDING:
             anchor = self.repo.reopen(anchor, "the chain holds this size already", self.clock())
-        onchain = self.contract.anchored_at(self.log_id, anchor.tree_size)
-        if onchain is None:
+        event = self.contract.anchored_at(self.log_id, anchor.tree_size)
+        if event is None:
             self._check_chain(chain)
             if self.repo.get(chain.size) is not None:
                 self.repo.drop_pending(anchor)
                 log.info("anchor %d: dropped, the chain anchors size %d already", anchor.tree_size, chain.size)
                 return None
             anchor = self.repo.retarget(anchor, chain.size, chain.root, self.clock())
-            onchain = chain
-        if onchain.root != anchor.root:
+            event = self.contract.anchored_at(self.log_id, chain.size)
+            if event is None:
+                raise ChainError(f"the chain's latest anchor, size {chain.size}, has no root: the node is inconsistent")
+        if event.root != anchor.root:
             raise AnchorConflictError(
                 f"the chain anchors size {anchor.tree_size} of log {hex0x(self.log_id)} with root"
-                f" {hex0x(onchain.root)}, but this log's root at that size is {hex0x(anchor.root)}"
-            )
-        events = self.contract.anchored_events(self.log_id, onchain.block_number, onchain.block_number)
-        event = next((e for e in events if e.size == anchor.tree_size), None)
-        if event is None:
-            raise ChainError(
-                f"size {anchor.tree_size} is anchored in block {onchain.block_number}, but that block has"
-                " no Anchored event for it (the node's logs are incomplete)"
+                f" {hex0x(event.root)}, but this log's root at that size is {hex0x(anchor.root)}"
             )
         sent = self.client.transaction(event.tx_hash)
         nonce = None if sent is None else int(sent["nonce"])

@@ -1,19 +1,24 @@
 """A full audit of the log from an export and the chain, trusting neither the operator's
 database nor its code paths.
 
-Pure: imports only the frozen modules (`ledger.merkle`, `ledger.records`), the export
-line format (`ledger.export`) and, for the chain, JSON-RPC reads (`AuditChain`, which
-`ledger.verify.JsonRpcChain` provides). No store, API or web3.
+Pure: imports only the frozen modules (`ledger.merkle`, `ledger.records`), the public
+formats (`ledger.formats`), the export line format (`ledger.export`) and, for the
+chain, JSON-RPC reads (`AuditChain`, which `ledger.rpc.JsonRpcReader` provides). No
+store, API or web3.
 
 What it proves, in the order the work runs:
 
-1. **The chain's anchors form one history.** Every `Anchored(logId, size, root,
-   prevSize)` event of the log is read (eth_getLogs, in block chunks) with the
-   contract's own record of each (`anchoredAt`: root, block, time): sizes strictly
-   increase, each event's prevSize is the size before it (0 for the first), the
-   contract holds the same root in the same block, and the newest event is the
-   contract's `latest`. The contract accepted each root only with a consistency proof
-   from the one before.
+1. **The chain's anchors form one history, of the pinned log.** The node serves the
+   pinned chain; the code at the pinned LogAnchor address is the runtime code this
+   package ships; the log exists there with the pinned log key (so every anchor was
+   signed by it). Every `Anchored(logId, size, root, prevSize)` event of the log from
+   the deployment block on is read (eth_getLogs, in block chunks) with the contract's
+   own root at each size (`rootAt`) and the header of each event's block (its time):
+   sizes strictly increase, each event's prevSize is the size before it (0 for the
+   first), the contract holds the same root, the block is on the chain, and the newest
+   event is the contract's latest. The contract accepted each root only with a
+   consistency proof from the one before. A retired log is audited up to the size its
+   admin still trusts.
 2. **The export is the log.** Lines carry leaf indices 0, 1, 2, ... with no gap,
    duplicate or reordering. Each record is a valid v1 record in canonical form
    (RFC 8785), and its leaf hash is recomputed from it.
@@ -46,9 +51,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ledger.export import ExportLineError, parse_export_line
+from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.identity import LogIdentity
 from ledger.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.records import RecordError, validate_canonical
-from ledger.verify import ContractCallError
+from ledger.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
 """About how much of the export one worker task checks (cut at a line end)."""
@@ -59,13 +66,6 @@ PARALLEL_THRESHOLD = 4 << 20
 IN_FLIGHT_PER_WORKER = 4
 """Chunks queued or checked ahead of the tree, per worker: memory stays flat."""
 
-LOG_BLOCK_CHUNK = 10_000
-"""Blocks per eth_getLogs request (many nodes refuse wide ranges)."""
-
-ANCHORED_TOPIC = bytes.fromhex("10d64b358a2a34d1aefd3923dfecde63ee095436d398bd873df1fd341db42724")
-"""keccak256("Anchored(bytes32,uint64,bytes32,uint64)")."""
-
-
 def _hex(data: bytes) -> str:
     return "0x" + data.hex()
 
@@ -73,20 +73,9 @@ def _hex(data: bytes) -> str:
 # -- the chain --------------------------------------------------------------------------
 
 
-class ChainAnchorLike(Protocol):
-    """What the contract holds for a size: root, block number, block time."""
-
-    @property
-    def root(self) -> bytes: ...
-    @property
-    def block_number(self) -> int: ...
-    @property
-    def timestamp(self) -> int: ...
-
-
 class AuditChain(Protocol):
-    """The chain reads of an audit (ledger.verify.JsonRpcChain has them). Each raises
-    ledger.verify.ChainReadError when the chain cannot be read."""
+    """The chain reads of an audit (`ledger.rpc.JsonRpcReader` has them). Each raises
+    `ledger.rpc.ChainUnreadableError` when the chain cannot be read."""
 
     where: str
 
@@ -99,19 +88,23 @@ class AuditChain(Protocol):
     def block_number(self) -> int:
         """The latest block's number."""
 
-    def latest(self, contract: bytes, log_id: bytes) -> tuple[int, Any]:
-        """LogAnchor.latest(logId): (size, anchor)."""
+    def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
+        """LogAnchor.logInfo(logId); ContractCallError if there is no such log."""
 
-    def anchored_at_many(self, contract: bytes, log_id: bytes, sizes: list[int]) -> Sequence[ChainAnchorLike | None]:
-        """LogAnchor.anchoredAt(logId, size) for each size (None: nothing there)."""
+    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[EventLog]:
+        """eth_getLogs, removed logs left out."""
 
-    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[dict[str, Any]]:
-        """eth_getLogs."""
+    def roots_at(self, log_anchor: bytes, log_id: bytes, sizes: list[int]) -> list[bytes | None]:
+        """LogAnchor.rootAt(logId, size) for each size (None: nothing there)."""
+
+    def blocks(self, numbers: list[int]) -> list[Block | None]:
+        """The headers of blocks `numbers` (None: no such block)."""
 
 
 @dataclass(frozen=True)
 class AnchorRecord:
-    """One anchor of the log as the chain has it: the event and the contract's view."""
+    """One anchor of the log as the chain has it: the event, the contract's root and the
+    block header's time."""
 
     number: int
     """1 for the log's first anchor, 2 for the next, ..."""
@@ -150,68 +143,66 @@ class AuditError(Exception):
         self.message = message
 
 
-def _word(data: bytes, index: int) -> bytes:
-    return data[32 * index : 32 * index + 32]
+@dataclass(frozen=True)
+class ChainAnchors:
+    """The log's anchors (oldest first) and what the contract says of the log."""
+
+    anchors: list[AnchorRecord]
+    info: LogInfo
+    ignored: int = 0
+    """Anchors after the trusted size of a retired log: not audited."""
 
 
-def _int_field(log: dict[str, Any], name: str) -> int:
-    value = log.get(name)
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise AuditError("anchors", f"eth_getLogs answered a log without {name}: {log!r:.120}")
-    return int(value, 16)
-
-
-def _bytes_field(log: dict[str, Any], name: str) -> bytes:
-    value = log.get(name)
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise AuditError("anchors", f"eth_getLogs answered a log without {name}: {log!r:.120}")
-    return bytes.fromhex(value[2:])
-
-
-def read_anchors(
-    chain: AuditChain,
-    contract: bytes,
-    log_id: bytes,
-    *,
-    from_block: int = 0,
-    block_chunk: int = LOG_BLOCK_CHUNK,
-) -> list[AnchorRecord]:
-    """Every anchor of the log, oldest first, checked to form one history (see the
-    module's step 1). Raises AuditError ("contract", "log" or "anchors") naming the
-    anchor at fault."""
-    if not chain.code(contract):
-        raise AuditError("contract", f"no contract at {_hex(contract)} on the chain at {chain.where}")
+def _check_log(chain: AuditChain, identity: LogIdentity) -> LogInfo:
+    """The pinned chain, contract code and log key (AuditError otherwise)."""
+    chain_id = chain.chain_id()
+    if chain_id != identity.chain_id:
+        raise AuditError(
+            "chain id", f"the node at {chain.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}"
+        )
+    contract = identity.log_anchor
+    code = chain.code(contract)
+    if code != shipped_contract("LogAnchor").runtime_code:
+        found = "no contract" if not code else "code that is not the LogAnchor model-ledger ships"
+        raise AuditError("contract", f"{found} at {_hex(contract)} on chain id {chain_id} ({chain.where})")
     try:
-        latest_size, _latest = chain.latest(contract, log_id)
+        info = chain.log_info(contract, identity.log_id)
     except ContractCallError as error:
-        raise AuditError("log", f"the contract at {_hex(contract)} knows no log {_hex(log_id)} ({error})") from None
+        raise AuditError("log", f"the LogAnchor at {_hex(contract)} knows no log {_hex(identity.log_id)} ({error})") from None
+    if info.signer != identity.log_signer:
+        raise AuditError(
+            "log",
+            f"log {_hex(identity.log_id)} is anchored with log key {_hex(info.signer)}, but the pinned identity"
+            f" names {_hex(identity.log_signer)}: the identity document is not this log's",
+        )
+    return info
+
+
+def read_anchors(chain: AuditChain, identity: LogIdentity, *, from_block: int | None = None) -> ChainAnchors:
+    """Every anchor of the pinned log, oldest first, checked to form one history (see the
+    module's step 1). Raises AuditError ("chain id", "contract", "log" or "anchors")
+    naming the anchor at fault."""
+    info = _check_log(chain, identity)
+    contract, log_id = identity.log_anchor, identity.log_id
+    start = identity.deployment_block if from_block is None else from_block
     head = chain.block_number()
-    events: list[tuple[int, int, dict[str, Any]]] = []
-    for start in range(from_block, head + 1, block_chunk):
-        for log in chain.logs(contract, [ANCHORED_TOPIC, log_id], start, min(start + block_chunk - 1, head)):
-            if log.get("removed") is True:
-                continue
-            events.append((_int_field(log, "blockNumber"), _int_field(log, "logIndex"), log))
-    events.sort(key=lambda item: item[:2])
-    decoded: list[tuple[int, bytes, int, dict[str, Any]]] = []
-    for _block, _index, log in events:
-        data = _bytes_field(log, "data")
-        if len(data) != 96:
-            raise AuditError("anchors", f"an Anchored event of block {_block} has {len(data)} bytes of data, not 96")
-        decoded.append((int.from_bytes(_word(data, 0), "big"), _word(data, 1), int.from_bytes(_word(data, 2), "big"), log))
-    views = chain.anchored_at_many(contract, log_id, [size for size, _r, _p, _l in decoded])
+    topic = shipped_contract("LogAnchor").event_topic("Anchored")
+    events = sorted(chain.logs(contract, [topic, log_id], start, head), key=lambda log: (log.block_number, log.log_index))
+    for log in events:
+        if len(log.topics) != 3 or len(log.data) != 64:
+            raise AuditError("anchors", f"an Anchored event of block {log.block_number} is malformed")
+    sizes = [int.from_bytes(log.topics[2], "big") for log in events]
+    roots = chain.roots_at(contract, log_id, sizes)
+    headers = chain.blocks(sorted({log.block_number for log in events}))
+    by_number = {block.number: block for block in headers if block is not None}
     anchors: list[AnchorRecord] = []
     previous = 0
-    for number, ((size, root, prev_size, log), view) in enumerate(zip(decoded, views, strict=True), 1):
+    ignored = 0
+    for number, (log, size, held) in enumerate(zip(events, sizes, roots, strict=True), 1):
+        root, prev_size = log.data[:32], int.from_bytes(log.data[32:], "big")
+        block = by_number.get(log.block_number)
         anchor = AnchorRecord(
-            number,
-            size,
-            root,
-            prev_size,
-            _int_field(log, "blockNumber"),
-            _bytes_field(log, "blockHash"),
-            _bytes_field(log, "transactionHash"),
-            0 if view is None else view.timestamp,
+            number, size, root, prev_size, log.block_number, log.block_hash, log.tx_hash, 0 if block is None else block.timestamp
         )
         if size <= previous:
             raise AuditError("anchors", f"{anchor.name()} does not grow the log: the anchor before it has size {previous:,}")
@@ -221,23 +212,23 @@ def read_anchors(
                 f"{anchor.name()} extends tree size {prev_size:,}, but the anchor before it has size {previous:,}"
                 " (an Anchored event is missing: try a lower --from-block)",
             )
-        if view is None:
-            raise AuditError("anchors", f"{anchor.name()}: the contract holds no anchor at tree size {size:,}")
-        if view.root != root or view.block_number != anchor.block_number:
-            raise AuditError(
-                "anchors",
-                f"{anchor.name()}: the event says root {_hex(root)} in block {anchor.block_number}; the contract holds"
-                f" root {_hex(view.root)} from block {view.block_number}",
-            )
-        anchors.append(anchor)
+        if held is None or held != root:
+            shown = "no anchor" if held is None else f"root {_hex(held)}"
+            raise AuditError("anchors", f"{anchor.name()}: the event says root {_hex(root)}; the contract holds {shown}")
+        if block is None or block.hash != log.block_hash:
+            raise AuditError("anchors", f"{anchor.name()}: block {log.block_number} is not on the chain any more (reorganised)")
         previous = size
-    if latest_size != previous:
+        if info.retired and size > info.trusted_size:
+            ignored += 1
+            continue
+        anchors.append(anchor)
+    if info.latest_size != previous:
         raise AuditError(
             "anchors",
-            f"the contract's latest anchor has tree size {latest_size:,}, but the Anchored events from block"
-            f" {from_block} end at size {previous:,} (try a lower --from-block)",
+            f"the contract's latest anchor has tree size {info.latest_size:,}, but the Anchored events from block"
+            f" {start} end at size {previous:,} (try a lower --from-block)",
         )
-    return anchors
+    return ChainAnchors(anchors, info, ignored)
 
 
 # -- the tree ---------------------------------------------------------------------------
@@ -427,16 +418,18 @@ class AuditFailure:
 class AuditResult:
     """What an audit checked and found."""
 
-    chain_id: int
+    identity: LogIdentity
     rpc_url: str
-    contract: bytes
-    log_id: bytes
     export: str
     export_bytes: int = 0
     export_sha256: bytes = b""
     entries: int = 0
     """Lines checked and in order (all of them when the audit passed)."""
     anchors: list[AnchorRecord] = field(default_factory=list)
+    retired: LogInfo | None = None
+    """What the contract says of a retired log (None: not retired)."""
+    ignored_anchors: int = 0
+    """Anchors after a retired log's trusted size: not audited."""
     roots_matched: int = 0
     """Anchors whose root was re-derived from the export and matched."""
     kinds: dict[str, int] = field(default_factory=dict)
@@ -464,10 +457,14 @@ class AuditResult:
             "export": self.export,
             "export_bytes": self.export_bytes,
             "export_sha256": _hex(self.export_sha256) if self.export_sha256 else None,
-            "chain_id": self.chain_id,
+            "log": self.identity.as_json(),
+            "chain_id": self.identity.chain_id,
             "rpc_url": self.rpc_url,
-            "contract": _hex(self.contract),
-            "log_id": _hex(self.log_id),
+            "contract": _hex(self.identity.log_anchor),
+            "log_id": _hex(self.identity.log_id),
+            "retired": None
+            if self.retired is None
+            else {"trusted_size": self.retired.trusted_size, "ignored_anchors": self.ignored_anchors},
             "entries": self.entries,
             "anchored_entries": self.anchored_size,
             "unanchored_entries": max(0, self.entries - self.anchored_size) if self.passed else None,

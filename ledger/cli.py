@@ -22,6 +22,7 @@ from ledger.store.repository import Store, StoreError
 if TYPE_CHECKING:  # the chain modules load web3: imported by the commands that need them
     from ledger.chain.client import ChainClient
     from ledger.chain.log_anchor import LogAnchor
+    from ledger.formats.identity import LogIdentity
     from ledger.store.anchors import Anchor, AnchorRepository, Deployment
 
 app = typer.Typer(
@@ -41,6 +42,37 @@ DatabaseUrl = Annotated[
     typer.Option("--database-url", envvar="LEDGER_DATABASE_URL", help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir."),
 ]
 DEFAULT_DATA_DIR = Path("./ledger-data")
+LogFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--log",
+        envvar="LEDGER_LOG",
+        help="The log identity document to pin (from the operator: `ledger identity`, GET /v1/log).",
+    ),
+]
+
+
+def pinned_identity(path: Path | None, *, offline_ok: bool = False) -> LogIdentity | None:
+    """The log identity in `path`; without one, exit 2 saying why it is needed (or None
+    when `offline_ok`: the caller checks the mathematics alone and says so)."""
+    from ledger.formats.identity import IdentityError, parse_identity
+
+    if path is None:
+        if offline_ok:
+            return None
+        fail(
+            "no log identity pinned: pass --log FILE (or set LEDGER_LOG), the identity document the log's operator"
+            " published (`ledger identity`, GET /v1/log). Without it any look-alike contract could pass",
+            2,
+        )
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as error:
+        fail(f"cannot read the log identity {path}: {error.strerror or error}", 2)
+    try:
+        return parse_identity(data)
+    except IdentityError as error:
+        fail(f"{path}: {error}", 2)
 
 
 def hex0x(data: bytes) -> str:
@@ -251,29 +283,39 @@ def _connect(
     return client
 
 
-def _attach(client: ChainClient, deployment: Deployment, *, signing: bool = True) -> LogAnchor:
-    """The recorded LogAnchor on the chain `client` reaches, checked; with `signing`,
-    also check that the key may anchor."""
-    from ledger.chain.deployment import attach, check_anchorer
+def _attach(client: ChainClient, deployment: Deployment, log_signer: str | None = None) -> LogAnchor:
+    """The recorded LogAnchor on the chain `client` reaches, checked (with `log_signer`,
+    also that the log is anchored with that log key)."""
+    from ledger.chain.deployment import attach
 
-    contract = attach(client, deployment.chain_id, deployment.contract, deployment.log_id)
-    if signing:
-        check_anchorer(contract, deployment.log_id, client.require_key().address)
-    return contract
+    return attach(
+        client,
+        deployment.chain_id,
+        deployment.contract,
+        deployment.log_id,
+        from_block=deployment.block_number,
+        log_signer=log_signer,
+    )
 
 
 def _deploy(
-    client: ChainClient, repo: AnchorRepository, log_name: str, *, before_record: Callable[[], None] | None = None
+    client: ChainClient,
+    repo: AnchorRepository,
+    log_name: str,
+    log_signer: str,
+    *,
+    before_record: Callable[[], None] | None = None,
 ) -> tuple[Deployment, LogAnchor]:
-    """Deploy LogAnchor, create the log, deploy LicenceRegistry next to it and record
-    the deployment in the database (after `before_record`: `ledger up` saves the
-    chain's state there, so the database never names a contract the saved chain lacks)."""
+    """Deploy LogAnchor, create the log with `log_signer` (the log key's address) as its
+    key, deploy LicenceRegistry next to it and record the deployment in the database
+    (after `before_record`: `ledger up` saves the chain's state there, so the database
+    never names a contract the saved chain lacks)."""
     from ledger.chain.deployment import deploy_log
     from ledger.chain.licence_registry import deploy_registry
     from ledger.records import now_ts
     from ledger.store.anchors import Deployment
 
-    deployed, contract = deploy_log(client, log_name)
+    deployed, contract = deploy_log(client, log_signer, log_name)
     registry, _bound = deploy_registry(client)
     deployment = Deployment(
         deployed.chain_id,
@@ -381,7 +423,11 @@ def up(
                 if anvil is None and client.chain_id != DEV_CHAIN_ID:
                     fail(f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first")
                 deployment, contract = _deploy(
-                    client, repo, log_name or DEFAULT_LOG_NAME, before_record=anvil.save_state if anvil else None
+                    client,
+                    repo,
+                    log_name or DEFAULT_LOG_NAME,
+                    log_signer(store, data_dir, 3600).address,
+                    before_record=anvil.save_state if anvil else None,
                 )
                 note(
                     f"deployed LogAnchor at {hex0x(deployment.contract)} on chain id {deployment.chain_id},"
@@ -390,18 +436,19 @@ def up(
             else:
                 if log_name is not None and log_name != deployment.log_name:
                     fail(f"this database anchors log {deployment.log_name!r}, not {log_name!r}")
-                contract = _attach(client, deployment)
+                contract = _attach(client, deployment, log_signer(store, data_dir, 3600).address)
             deployment, registry = ensure_registry(
                 client, repo, deployment, deploy=anvil is not None or client.chain_id == DEV_CHAIN_ID
             )
             if anvil is not None:
                 anvil.save_state()  # and every second while the head moves (ledger/chain/anvil.py)
             state = store.state()
-            anchorer = Anchorer(store, contract, deployment, confirmations=confirmations)
+            signer = log_signer(store, data_dir, 3600)
+            anchorer = Anchorer(store, contract, deployment, signer, confirmations=confirmations)
             api = create_app(
                 store,
-                log_signer(store, data_dir, 3600),
-                anchor_now=lambda: Anchorer(store, contract, deployment, confirmations=confirmations).anchor_latest(120),
+                signer,
+                anchor_now=lambda: Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(120),
                 bootstrap_admin_key=bootstrap_key(),
             )
             server = start_api(api, host, port)
@@ -468,12 +515,13 @@ def deploy(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Deploy LogAnchor, create the log (the key's account is its admin and anchorer),
-    deploy LicenceRegistry (the key's account is its issuer) and record the deployment
-    in the database. On a database whose deployment has no LicenceRegistry yet, deploy
-    only that."""
+    """Deploy LogAnchor, create the log (the key's account is its admin; its checkpoints
+    are those the data dir's log key signs), deploy LicenceRegistry (the key's account
+    is its issuer) and record the deployment in the database. On a database whose
+    deployment has no LicenceRegistry yet, deploy only that."""
     from ledger.chain.deployment import DEFAULT_LOG_NAME
     from ledger.cli_licence import ensure_registry
+    from ledger.cli_service import log_signer
     from ledger.store.anchors import AnchorRepository
 
     with open_store(data_dir, database_url) as store:
@@ -486,9 +534,9 @@ def deploy(
             )
         client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
         if existing is None:
-            deployment, _contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME)
+            deployment, _contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME, log_signer(store, data_dir, 3600).address)
         else:
-            _attach(client, existing, signing=False)
+            _attach(client, existing)
             deployment, _registry = ensure_registry(client, repo, existing, deploy=True)
     assert deployment.registry is not None
     emit(
@@ -511,8 +559,10 @@ def anchor(
     confirmations: Confirmations = 1,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the confirmed anchor.")] = 120.0,
 ) -> None:
-    """Seal what is pending, anchor the latest checkpoint now and wait until it is confirmed."""
+    """Seal what is pending, anchor the latest checkpoint now (signed by the log key) and
+    wait until it is confirmed."""
     from ledger.anchorer import Anchorer
+    from ledger.cli_service import log_signer
     from ledger.sequencer import seal as seal_log
     from ledger.store.anchors import AnchorRepository
 
@@ -521,8 +571,9 @@ def anchor(
         deployment = _recorded_deployment(repo)
         seal_log(store)
         client = _connect(rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment)
-        contract = _attach(client, deployment)
-        row = Anchorer(store, contract, deployment, confirmations=confirmations).anchor_latest(timeout)
+        signer = log_signer(store, data_dir, 3600)
+        contract = _attach(client, deployment, signer.address)
+        row = Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(timeout)
     result = anchor_json(row, deployment)
     del result["status"]  # always confirmed here
     emit(result)
@@ -546,8 +597,8 @@ def anchors(
         repo = AnchorRepository(store)
         deployment = _recorded_deployment(repo)
         if rpc_url is not None:
-            contract = _attach(_connect(rpc_url, None, signing=False), deployment, signing=False)
-            Anchorer(store, contract, deployment, confirmations=confirmations).refresh()
+            contract = _attach(_connect(rpc_url, None, signing=False), deployment)
+            Anchorer(store, contract, deployment, None, confirmations=confirmations).refresh()
         rows = repo.anchors()
     for row in rows:
         emit(
@@ -561,6 +612,29 @@ def anchors(
                 "updated_at": row.updated_at,
             }
         )
+
+
+@app.command()
+def identity(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the document to this file instead of stdout.")] = None,
+) -> None:
+    """Print the log's identity document (`model-ledger/log/v1`): its chain, LogAnchor,
+    log id, LicenceRegistry, log key and deployment block. Publish it once; auditors,
+    regulators and licensees pin it with `--log FILE`."""
+    from ledger.cli_service import log_signer
+    from ledger.store.anchors import AnchorRepository
+
+    with open_store(data_dir, database_url) as store:
+        deployment = _recorded_deployment(AnchorRepository(store))
+        signer = log_signer(store, data_dir, 3600)
+    document = deployment.identity(bytes.fromhex(signer.address[2:])).as_json()
+    if out is None:
+        emit(document)
+        return
+    out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    sys.stderr.write(f"wrote the identity of log {document['name']!r} to {out}\n")
 
 
 import ledger.cli_audit  # registers export, audit, report

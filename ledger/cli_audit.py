@@ -31,11 +31,12 @@ from ledger.cli import (
     DEFAULT_DATA_DIR,
     DatabaseUrl,
     DataDir,
+    LogFile,
     app,
     emit,
     fail,
     open_store,
-    parse_hash,
+    pinned_identity,
 )
 
 EXIT_FAILED = 1
@@ -156,12 +157,18 @@ def _print_audit(result: Any) -> None:
 
     digest = summary["export_sha256"] or "(not read to the end)"
     row("export", f"{result.export}: {result.export_bytes:,} bytes, SHA-256 {digest}")
-    row("chain", f"chain id {result.chain_id} at {result.rpc_url}, LogAnchor 0x{result.contract.hex()}, log 0x{result.log_id.hex()}")
+    row("log", f"{result.identity.describe()} (pinned), read at {result.rpc_url}; its code is the LogAnchor shipped")
+    if result.retired is not None:
+        row(
+            "retired",
+            f"the log was retired: its admin trusts its anchors up to tree size {result.retired.trusted_size:,};"
+            f" {result.ignored_anchors:,} later anchor(s) not audited",
+        )
     if anchors:
         row(
             "anchors",
             f"{len(anchors):,} anchors, tree sizes {anchors[0].size:,} to {anchors[-1].size:,}; each extends the one"
-            " before it, and the events agree with the contract's anchoredAt and latest",
+            " before it, and the events agree with the contract's rootAt and latest",
         )
         for label, anchor in (("first", anchors[0]), ("last", anchors[-1])):
             row(label, f"anchor #{anchor.number}: tree size {anchor.size:,} in block {anchor.block_number} at {utc_text(anchor.timestamp)}")
@@ -190,39 +197,38 @@ def _print_audit(result: Any) -> None:
 def audit(
     file: Annotated[Path, typer.Argument(help="An export (NDJSON) from `ledger export` or GET /v1/export.")],
     rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain.")],
-    contract: Annotated[str, typer.Option("--contract", help="Address of the LogAnchor contract (0x + 40 hex).")],
-    log_id: Annotated[str, typer.Option("--log-id", help="The log's id (0x + 64 hex), as in every evidence bundle.")],
-    from_block: Annotated[int, typer.Option("--from-block", min=0, help="Read Anchored events from this block (the contract's deployment block).")] = 0,
+    log: LogFile = None,
+    from_block: Annotated[
+        int | None, typer.Option("--from-block", min=0, help="Read Anchored events from this block (default: the identity's deployment block).")
+    ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Also write the summary as a self-contained HTML page.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
     workers: Annotated[int | None, typer.Option("--workers", min=0, help="Worker processes checking records (default: one per CPU; 0: none).")] = None,
 ) -> None:
-    """Check an export against the chain: every record canonical and hashed, leaf indices
-    0..n-1 with no gap, duplicate or reordering, every anchored root re-derived and equal
-    to the chain's, every anchor extending the one before. Exits non-zero naming the entry
-    or the anchor at the first alteration."""
+    """Check an export against the chain and the pinned log identity (--log): the chain,
+    the LogAnchor's code and the log key are the pinned ones; every record canonical and
+    hashed, leaf indices 0..n-1 with no gap, duplicate or reordering, every anchored
+    root re-derived and equal to the chain's, every anchor extending the one before.
+    Exits non-zero naming the entry or the anchor at the first alteration."""
     from ledger.audit import AuditError, AuditResult, audit_export, read_anchors
     from ledger.html_report import audit_page
-    from ledger.verify import ChainReadError, JsonRpcChain
+    from ledger.rpc import ChainUnreadableError, JsonRpcReader
 
-    address = contract[2:] if contract[:2].lower() == "0x" else contract
-    try:
-        contract_bytes = bytes.fromhex(address)
-    except ValueError:
-        fail(f"--contract is not hex: {contract!r}", EXIT_USAGE)
-    if len(contract_bytes) != 20:
-        fail(f"--contract must be 20 bytes (40 hex digits), got {len(contract_bytes)}", EXIT_USAGE)
-    log = parse_hash(log_id, "--log-id")
+    identity = pinned_identity(log)
+    assert identity is not None
     if not file.is_file():
         fail(f"cannot read {file}: no such file", EXIT_USAGE)
-    chain = JsonRpcChain(rpc_url)
+    chain = JsonRpcReader(rpc_url)
     try:
-        result = AuditResult(chain.chain_id(), rpc_url, contract_bytes, log, str(file))
-        result.anchors = read_anchors(chain, contract_bytes, log, from_block=from_block)
+        result = AuditResult(identity, chain.where, str(file))
+        found = read_anchors(chain, identity, from_block=from_block)
+        result.anchors = found.anchors
+        if found.info.retired:
+            result.retired, result.ignored_anchors = found.info, found.ignored
         with _progress("audit", file.stat().st_size, "entries") as update:
             audit_export(file, result, workers=workers, progress=update)
-    except ChainReadError as error:
-        fail(f"could not audit: the chain could not be read: {error.message}", EXIT_CHAIN_UNAVAILABLE)
+    except ChainUnreadableError as error:
+        fail(f"could not audit: the chain could not be read: {error}", EXIT_CHAIN_UNAVAILABLE)
     except AuditError as error:
         fail(f"audit failed: {error}", EXIT_FAILED)
     except OSError as error:
@@ -314,8 +320,10 @@ def report(
     kind: Annotated[str, typer.Option("--kind", help="Record kind counted.")] = "interaction",
     model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
     rpc_url: Annotated[
-        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Verify the pack against this chain (default: mathematics only).")
+        str | None,
+        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Verify the pack against this chain, with --log (default: mathematics only)."),
     ] = None,
+    log: LogFile = None,
     url: Annotated[str | None, typer.Option("--url", envvar="LEDGER_URL", help="Ask a running service (POST /v1/evidence) instead of the database.")] = None,
     api_key: Annotated[str | None, typer.Option("--api-key", envvar="LEDGER_API_KEY", help="Auditor key for --url.")] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
@@ -327,9 +335,11 @@ def report(
     self-contained HTML page (and JSON); prints a one-line JSON summary."""
     from ledger.campaign import build_report
     from ledger.html_report import campaign_page
-    from ledger.verify import ChainReadError, JsonRpcChain, VerificationError, VerificationResult
+    from ledger.rpc import JsonRpcReader
+    from ledger.verify import ChainReadError, VerificationError, VerificationResult
     from ledger.verify_pack import Pack, QueryError, parse_query, verify_pack
 
+    identity = pinned_identity(log, offline_ok=rpc_url is None)
     ids = read_accounts(accounts)
     if not ids:
         fail(f"{accounts} lists no account id", EXIT_USAGE)
@@ -342,9 +352,9 @@ def report(
     result: VerificationResult | None = None
     failure: VerificationError | None = None
     if document is not None:
-        chain = JsonRpcChain(rpc_url) if rpc_url else None
+        chain = JsonRpcReader(rpc_url) if rpc_url else None
         try:
-            result = verify_pack(document, chain)
+            result = verify_pack(document, chain, identity)
         except ChainReadError as failed:
             fail(f"could not verify the pack: the chain could not be read: {failed.message}", EXIT_CHAIN_UNAVAILABLE)
         except VerificationError as failed:

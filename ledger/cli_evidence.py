@@ -1,9 +1,9 @@
 """`ledger evidence` (operator side: a bundle from the store) and `ledger verify` (anyone:
 check a bundle trusting only mathematics and the chain).
 
-Exit codes of `ledger verify`: 0 valid; 1 a check failed (the bundle is wrong or does
-not match the chain); 2 usage or an unreadable file; 3 the chain could not be read, so
-nothing was decided.
+Exit codes of `ledger verify`: 0 valid; 1 a check failed (the bundle is wrong, is about
+another log than the pinned one, or does not match the chain); 2 usage, no pinned log
+identity, or an unreadable file; 3 the chain could not be read, so nothing was decided.
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ from ledger.cli import (
     DEFAULT_DATA_DIR,
     DatabaseUrl,
     DataDir,
+    LogFile,
     app,
     emit,
     fail,
     open_store,
     parse_hash,
+    pinned_identity,
 )
+from ledger.rpc import JsonRpcReader
 from ledger.verify import (
     ChainReadError,
-    JsonRpcChain,
     VerificationError,
     VerificationResult,
 )
@@ -74,6 +76,7 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
         "checks": [{"check": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
         "existed_no_later_than": None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "block_number": None if result.anchored is None else result.anchored.block_number,
+        "log": None if result.identity is None else result.identity.as_json(),
         "error": None if error is None else {"check": error.check, "message": error.message},
     }
 
@@ -89,9 +92,11 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
         else:
             out.write(f"INVALID: {error.check} check failed: {error.message}\n")
         return
-    out.write(f"VALID: {result.statement()}\n")
     if not result.chain_consulted:
-        out.write("the chain was NOT consulted: run without --offline and with --rpc-url to check the anchor\n")
+        out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
+        out.write("the chain was NOT consulted: run with --log FILE and --rpc-url URL (no --offline) to check the anchor\n")
+        return
+    out.write(f"VALID: {result.statement()}\n")
 
 
 @app.command()
@@ -101,20 +106,25 @@ def verify(
         str | None,
         typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the bundle's chain."),
     ] = None,
+    log: LogFile = None,
     offline: Annotated[bool, typer.Option("--offline", help="Check the mathematics only; do not consult the chain.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
 ) -> None:
-    """Verify an evidence bundle or pack trusting only mathematics and the chain: record ->
-    leaf hash -> inclusion proof (a pack: one multi-entry proof) -> root, and the root
-    anchored on chain at that tree size. Prints when the entries existed at the latest;
-    exits non-zero with the reason if any check fails."""
+    """Verify an evidence bundle or pack trusting only mathematics, the chain and the
+    pinned log identity (--log): the bundle names the pinned log; record -> leaf hash ->
+    inclusion proof (a pack: one multi-entry proof) -> root; the pinned LogAnchor's code
+    is the one shipped and holds that root at that tree size, anchored in the block the
+    bundle names. Prints when the entries existed at the latest (the block header's
+    time); exits non-zero with the reason if any check fails. With --offline, checks
+    the mathematics alone and says so (exit 0 is then no proof of anchoring)."""
+    identity = pinned_identity(log, offline_ok=offline)
     if not offline and rpc_url is None:
-        fail("give --rpc-url URL (a node of the bundle's chain), or --offline to check the mathematics only", EXIT_UNREADABLE)
+        fail("give --rpc-url URL (a node of the log's chain), or --offline to check the mathematics only", EXIT_UNREADABLE)
     data = _read(bundle)
-    chain = None if offline else JsonRpcChain(rpc_url or "")
+    chain = None if offline else JsonRpcReader(rpc_url or "")
     error: VerificationError | None = None
     try:
-        result = verify_evidence(data, chain)
+        result = verify_evidence(data, chain, identity)
     except VerificationError as failed:
         error = failed
         assert failed.result is not None

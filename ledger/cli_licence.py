@@ -32,11 +32,13 @@ from ledger.cli import (
     DatabaseUrl,
     DataDir,
     Keystore,
+    LogFile,
     RpcUrl,
     app,
     emit,
     fail,
     open_store,
+    pinned_identity,
 )
 
 if TYPE_CHECKING:
@@ -243,37 +245,42 @@ def check_licence_command(
         str, typer.Argument(metavar="LICENCE.json", help="The licence record, or a GET /v1/licences/{id} response; - reads stdin.")
     ],
     rpc_url: Annotated[
-        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the registry's chain.")
+        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain.")
     ] = None,
-    contract: Annotated[
-        str | None, typer.Option("--contract", help="The LicenceRegistry address (default: the file's registry.contract).")
-    ] = None,
+    log: LogFile = None,
 ) -> None:
-    """Check a licence against the chain, trusting only the record and the chain:
-    recompute its commitment, read its status from the LicenceRegistry; print JSON
-    (stdout) and a sentence (stderr). Exit 0 only for an active licence."""
+    """Check a licence against the chain, trusting only the record, the chain and the
+    pinned log identity (--log): recompute its commitment, check the code at the pinned
+    LicenceRegistry is the one shipped, read its status there; print JSON (stdout) and
+    a sentence (stderr). Exit 0 only for an active licence (1 not active, or not the
+    pinned log's; 2 unreadable; 3 chain unreachable)."""
     from ledger.licence_check import (
-        ChainUnreadableError,
-        JsonRpc,
+        LicenceChainError,
         LicenceFileError,
+        LicenceMismatchError,
         check_licence,
         read_document,
     )
+    from ledger.rpc import JsonRpcReader
 
+    identity = pinned_identity(log)
+    assert identity is not None
     if rpc_url is None:
-        fail("give --rpc-url URL: a node of the licence registry's chain", EXIT_UNREADABLE)
+        fail("give --rpc-url URL: a node of the log's chain", EXIT_UNREADABLE)
     try:
         data = sys.stdin.buffer.read() if licence == "-" else Path(licence).read_bytes()
     except OSError as error:
         fail(f"cannot read {licence}: {error.strerror or error}", EXIT_UNREADABLE)
     try:
-        document = read_document(data, contract)
+        document = read_document(data)
     except LicenceFileError as error:
         fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
-    rpc = JsonRpc(rpc_url)
+    rpc = JsonRpcReader(rpc_url)
     try:
-        result = check_licence(document, rpc)
-    except ChainUnreadableError as error:
+        result = check_licence(document, rpc, identity)
+    except LicenceMismatchError as error:
+        fail(f"NOT VERIFIED: {error.message}", EXIT_NOT_ACTIVE)
+    except LicenceChainError as error:
         fail(f"could not check: {error.message}", EXIT_CHAIN_UNAVAILABLE)
     finally:
         rpc.close()

@@ -6,7 +6,6 @@ in uvicorn on a background thread; `serve` seals (and, with a chain, anchors) be
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -24,10 +23,12 @@ from ledger.cli import (
     DatabaseUrl,
     DataDir,
     Keystore,
+    LogFile,
     app,
     emit,
     fail,
     open_store,
+    pinned_identity,
 )
 from ledger.errors import LedgerError
 from ledger.leader import Leadership, lead
@@ -148,25 +149,40 @@ def revoke_key(
 @app.command("verify-receipt")
 def verify_receipt_command(
     receipt: Annotated[Path, typer.Argument(metavar="RECEIPT.json", help="A receipt as returned by POST /v1/entries.", exists=True, dir_okay=False)],
-    signer: Annotated[str | None, typer.Option("--signer", help="The log's published signer address.")] = None,
+    log: LogFile = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No pinned log: check only that the receipt is consistent with its own signer.")
+    ] = False,
 ) -> None:
-    """Check a receipt's signature and batch path; exit non-zero with the reason if it fails."""
+    """Check a receipt's batch path and signature against the pinned log identity (--log):
+    it must name the pinned log and be signed by its log key. Exit non-zero with the
+    reason if it fails."""
+    from ledger.formats.strict_json import StrictJsonError, load_strict
     from ledger.receipts import ReceiptError, verify_receipt
 
+    identity = pinned_identity(log, offline_ok=offline)
     try:
-        document = json.loads(receipt.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        fail(f"{receipt} is not readable JSON: {error}")
+        document = load_strict(receipt.read_bytes(), 1 << 20, str(receipt))
+    except OSError as error:
+        fail(f"cannot read {receipt}: {error.strerror or error}")
+    except StrictJsonError as error:
+        fail(str(error))
     if isinstance(document, dict) and "receipt" in document:
         document = document["receipt"]  # a whole POST /v1/entries response
     if not isinstance(document, dict):
         fail(f"{receipt} does not hold a receipt object")
     try:
-        address = verify_receipt(document, signer)
+        address = verify_receipt(document, identity)
     except ReceiptError as error:
         fail(f"receipt does not verify: {error}")
-    emit({"valid": True, "leaf_hash": document["leaf_hash"], "seq": document["seq"], "signer": address,
-          "received_at": document["received_at"], "mmd": document["mmd"]})
+    emit({"valid": identity is not None, "leaf_hash": document["leaf_hash"], "seq": document["seq"], "signer": address,
+          "received_at": document["received_at"], "mmd": document["mmd"],
+          "log": None if identity is None else identity.as_json()})
+    if identity is None:
+        sys.stderr.write(
+            f"MATHEMATICS ONLY: the receipt is consistent and signed by {address}, but no log identity was pinned:"
+            " any key can sign a receipt. Run with --log FILE to check it is the log's\n"
+        )
 
 
 @app.command()
@@ -211,6 +227,7 @@ def serve(
 
     pool = _fork_api_workers(workers, data_dir, database_url, rpc_url, keystore, confirmations, host, port, mmd)
     with open_store(data_dir, database_url) as store:
+        signer = log_signer(store, data_dir, mmd)
         anchor_now = None
         worker: threading.Thread | None = None
         registry: LicenceRegistry | None = None
@@ -225,15 +242,15 @@ def serve(
             deployment = _recorded_deployment(repo)
             try:
                 client = _connect(rpc_url, keystore, deployment=deployment)
-                contract = _attach(client, deployment)
+                contract = _attach(client, deployment, signer.address)
                 deployment, registry = ensure_registry(client, repo, deployment, deploy=client.chain_id == DEV_CHAIN_ID)
             except ChainError as error:
                 fail(str(error))
-            anchorer = Anchorer(store, contract, deployment, confirmations=confirmations)
+            anchorer = Anchorer(store, contract, deployment, signer, confirmations=confirmations)
 
             def anchor_now() -> Any:
                 fresh = _attach(_connect(rpc_url, keystore), deployment)
-                return Anchorer(store, fresh, deployment, confirmations=confirmations).anchor_latest(120)
+                return Anchorer(store, fresh, deployment, signer, confirmations=confirmations).anchor_latest(120)
 
             def anchor_loop() -> None:
                 def anchor_term(term: threading.Event) -> None:
@@ -252,7 +269,6 @@ def serve(
                     note(f"anchoring stopped: {error}")
 
             worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
-        signer = log_signer(store, data_dir, mmd)
         try:
             api = create_app(store, signer, anchor_now=anchor_now, bootstrap_admin_key=bootstrap_key())
         except LedgerError as error:
@@ -322,7 +338,7 @@ def _fork_api_workers(
 
             deployment = _recorded_deployment(AnchorRepository(store))
             contract = _attach(_connect(rpc_url or "", keystore), deployment)
-            return Anchorer(store, contract, deployment, confirmations=confirmations).anchor_latest(120)
+            return Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(120)
 
         signer = log_signer(store, data_dir, mmd)
         return create_app(store, signer, anchor_now=anchor_now if rpc_url else None, bootstrap_admin_key=bootstrap_key())

@@ -38,6 +38,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
+from ledger.formats.identity import LogIdentity
 from ledger.receipts import ReceiptError, verify_receipt
 from ledger.records import new_salt, now_ts, parse_object
 
@@ -99,13 +100,14 @@ class Receipt:
         except (KeyError, TypeError, ValueError) as error:
             raise LedgerClientError(f"malformed receipt from the server: {error!r}") from None
 
-    def verify(self, signer: str | None = None) -> str:
+    def verify(self, identity: LogIdentity | None = None) -> str:
         """Check the receipt's batch path and signature; the signer's address.
 
-        With `signer`, the receipt must be signed by that address. Raises
-        ledger.receipts.ReceiptError.
+        With the pinned log `identity` (`ledger.formats.identity.parse_identity` of the
+        operator's published document), the receipt must be the log's, signed by its log
+        key; without it any key's signature passes. Raises ledger.receipts.ReceiptError.
         """
-        return verify_receipt(self.data, signer)
+        return verify_receipt(self.data, identity)
 
 
 @dataclass
@@ -216,7 +218,7 @@ class _Base:
         backoff: float,
         max_backoff: float,
         verify: bool,
-        signer: str | None,
+        identity: LogIdentity | None,
     ) -> None:
         self.batch_size = _check_batch_size(batch_size)
         if max_retries < 0:
@@ -224,8 +226,8 @@ class _Base:
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.verify = verify or signer is not None
-        self.signer = signer
+        self.verify = verify or identity is not None
+        self.identity = identity
         self.stats = ClientStats()
 
     def _delay(self, attempt: int, hint: float | None) -> float:
@@ -261,7 +263,7 @@ class _Base:
                         f"receipt is for leaf {receipt.leaf_hash}, the record hashes to {expected}"
                     )
                 try:
-                    receipt.verify(self.signer)
+                    receipt.verify(self.identity)
                 except ReceiptError as error:
                     raise LedgerClientError(f"receipt does not verify: {error}") from None
         self.stats.records += len(receipts)
@@ -273,7 +275,7 @@ class LedgerClient(_Base):
 
     `batch_size` (1..10,000) bounds each batch request; `max_retries` more attempts
     follow a transient failure, after `backoff` * 2**n seconds (randomized, capped at
-    `max_backoff`). With `verify` (or a `signer` address) every receipt is checked
+    `max_backoff`). With `verify` (or a pinned log `identity`) every receipt is checked
     locally (the record's leaf hash, the batch path and the signature; a mismatch raises
     LedgerClientError). `transport` and `timeout` go to httpx.
     """
@@ -289,7 +291,7 @@ class LedgerClient(_Base):
         max_backoff: float = 5.0,
         timeout: float | httpx.Timeout = 30.0,
         verify: bool = False,
-        signer: str | None = None,
+        identity: LogIdentity | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(
@@ -298,7 +300,7 @@ class LedgerClient(_Base):
             backoff=backoff,
             max_backoff=max_backoff,
             verify=verify,
-            signer=signer,
+            identity=identity,
         )
         self._http = httpx.Client(
             base_url=base_url, headers=_headers(api_key), timeout=timeout, transport=transport
@@ -394,7 +396,7 @@ class AsyncLedgerClient(_Base):
         max_backoff: float = 5.0,
         timeout: float | httpx.Timeout = 30.0,
         verify: bool = False,
-        signer: str | None = None,
+        identity: LogIdentity | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(
@@ -403,7 +405,7 @@ class AsyncLedgerClient(_Base):
             backoff=backoff,
             max_backoff=max_backoff,
             verify=verify,
-            signer=signer,
+            identity=identity,
         )
         if linger < 0 or max_in_flight < 1 or max_pending < 1:
             raise ValueError("linger must be >= 0, max_in_flight and max_pending >= 1")

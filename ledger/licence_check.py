@@ -1,11 +1,15 @@
-"""Checking a licence with nothing but its record and the chain.
+"""Checking a licence with nothing but its record, the chain and the pinned log identity.
 
 A licensee keeps its licence record (the `record` of ``GET /v1/licences/{id}``, or that
-whole response, which also names the registry). `check_licence` recomputes the record's
-commitment, its leaf hash ``SHA-256(0x00 || RFC8785(record))``, and reads
-``status(commitment)`` from the LicenceRegistry contract with one plain JSON-RPC
-``eth_call`` at the latest block: the operator's service is never asked. The licence is
-valid only when the chain says active and holds the same validity window as the record.
+whole response, which also names the registry) and the log identity its operator
+published (`ledger identity`). `check_licence` recomputes the record's commitment, its
+leaf hash ``SHA-256(0x00 || RFC8785(record))``, and reads ``status(commitment)`` from the
+pinned LicenceRegistry with one plain JSON-RPC ``eth_call`` at the latest block: the
+operator's service is never asked. Before that it checks that the node serves the
+pinned chain, that the document names no other registry, and that the code at the
+pinned address is the LicenceRegistry runtime code this package ships (a look-alike
+contract could answer "active" for anything). The licence is valid only when the chain
+says active and holds the same validity window as the record.
 
 Imports nothing from the store, the API or web3.
 """
@@ -13,22 +17,22 @@ Imports nothing from the store, the API or web3.
 from __future__ import annotations
 
 import calendar
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.identity import LogIdentity
+from ledger.formats.strict_json import StrictJsonError, load_strict
 from ledger.records import RecordError, parse_object
-
-STATUS_SELECTOR = bytes.fromhex("52ad0d5e")
-"""First 4 bytes of keccak256("status(bytes32)")."""
+from ledger.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
 
 STATES = ("unknown", "not_yet_valid", "active", "expired", "revoked")
 """The contract's `Status` enum, by value."""
 
-RPC_TIMEOUT = 10.0
-"""Seconds to wait for one JSON-RPC answer."""
+MAX_LICENCE_BYTES = 4 * 1024 * 1024
+"""Largest licence document read (a GET /v1/licences/{id} response with its evidence)."""
 
 
 def unix_seconds(ts: str) -> int:
@@ -46,16 +50,26 @@ class LicenceCheckError(Exception):
 
 
 class LicenceFileError(LicenceCheckError):
-    """The licence document is unreadable, not a licence grant, or names no registry."""
+    """The licence document is unreadable or not a licence grant."""
 
 
-class ChainUnreadableError(LicenceCheckError):
+class LicenceMismatchError(LicenceCheckError):
+    """The licence is not about the pinned log, or the chain's contract is not the
+    pinned LicenceRegistry: nothing it says can be trusted. `field` names what differs."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class LicenceChainError(LicenceCheckError):
     """The chain could not be read: the licence is neither confirmed nor refuted."""
 
 
 @dataclass(frozen=True)
 class LicenceDocument:
-    """What a licence file holds: the record, its commitment, and where to check it."""
+    """What a licence file holds: the record, its commitment, and the registry it names
+    (if it is a ``GET /v1/licences/{id}`` response)."""
 
     record: dict[str, Any]
     commitment: bytes
@@ -72,6 +86,7 @@ class LicenceCheck:
     """The registry's answer for a licence, at one block."""
 
     document: LicenceDocument
+    identity: LogIdentity
     chain_id: int
     contract: bytes
     block_number: int
@@ -106,6 +121,7 @@ class LicenceCheck:
                 "granted_block": self.granted_block or None,
                 "revoked_block": self.revoked_block or None,
             },
+            "log": self.identity.as_json(),
             "chain_id": self.chain_id,
             "contract": _hex(self.contract),
             "block_number": self.block_number,
@@ -116,7 +132,10 @@ class LicenceCheck:
     def sentence(self) -> str:
         """The result in one plain sentence."""
         which = f"licence {self.document.licence_id!r} of {self.document.licensee!r}"
-        where = f"at block {self.block_number} ({_time(self.block_time)}) of chain {self.chain_id}"
+        where = (
+            f"at block {self.block_number} ({_time(self.block_time)}) of chain {self.chain_id},"
+            f" LicenceRegistry {_hex(self.contract)} of log {self.identity.name!r}"
+        )
         if self.problem is not None:
             return f"NOT VALID: {which}: {self.problem} ({where})"
         if self.state == "active":
@@ -128,7 +147,7 @@ class LicenceCheck:
             return f"EXPIRED: {which} expired at {self.document.valid_until} {where}"
         if self.state == "not_yet_valid":
             return f"NOT YET VALID: {which} becomes active at {self.document.valid_from} {where}"
-        return f"UNKNOWN: {which} was never granted on registry {_hex(self.contract)} {where}"
+        return f"UNKNOWN: {which} was never granted {where}"
 
 
 def _hex(data: bytes) -> str:
@@ -150,13 +169,13 @@ def _address(value: Any, what: str) -> bytes:
     return data
 
 
-def read_document(data: bytes, contract: str | None = None) -> LicenceDocument:
+def read_document(data: bytes) -> LicenceDocument:
     """The licence record in `data`: a ``GET /v1/licences/{id}`` response (its `record`
-    and `registry`) or a bare record. `contract` overrides the registry address."""
+    and `registry`) or a bare record."""
     try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise LicenceFileError(f"not JSON: {error}") from None
+        document = load_strict(data, MAX_LICENCE_BYTES, "the licence file")
+    except StrictJsonError as error:
+        raise LicenceFileError(str(error)) from None
     if not isinstance(document, dict):
         raise LicenceFileError("not a JSON object: expected a licence record or a GET /v1/licences/{id} response")
     record = document.get("record", document)
@@ -169,101 +188,72 @@ def read_document(data: bytes, contract: str | None = None) -> LicenceDocument:
         entry = parse_object(record)
     except RecordError as error:
         raise LicenceFileError(f"the licence record is invalid: {error}") from None
-    body = json.loads(entry.canonical)["body"]
+    body = record["body"]
     if body["action"] not in ("grant", "amend"):
         raise LicenceFileError(f"the record is a {body['action']!r} record: check the grant or amend record instead")
     chain_id: int | None = None
     address: bytes | None = None
-    if isinstance(registry, dict):
-        if isinstance(registry.get("chain_id"), int):
+    if registry is not None:
+        if not isinstance(registry, dict):
+            raise LicenceFileError("registry must be an object {chain_id, contract}")
+        if registry.get("chain_id") is not None:
+            if type(registry["chain_id"]) is not int:
+                raise LicenceFileError(f"registry.chain_id is not an integer: {registry['chain_id']!r:.80}")
             chain_id = registry["chain_id"]
         if registry.get("contract") is not None:
             address = _address(registry["contract"], "registry.contract")
-    if contract is not None:
-        address = _address(contract, "--contract")
-    if address is None:
-        raise LicenceFileError("names no registry: pass --contract ADDRESS (the LicenceRegistry of the licence's issuer)")
     return LicenceDocument(
         record, entry.leaf_hash, body["licence_id"], body["licensee"], body["valid_from"], body["valid_until"],
         chain_id, address,
     )
 
 
-class JsonRpc:
-    """Plain JSON-RPC over HTTP POST: the three reads a licence check needs."""
+def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogIdentity) -> LicenceCheck:
+    """Read the licence's commitment from the pinned registry at the chain's latest block.
 
-    def __init__(self, url: str, timeout: float = RPC_TIMEOUT) -> None:
-        import httpx
-
-        self.url = url
-        self._http = httpx.Client(timeout=timeout)
-        self._ids = 0
-
-    def close(self) -> None:
-        """Close the HTTP connection."""
-        self._http.close()
-
-    def request(self, method: str, params: list[Any]) -> Any:
-        """The result of one JSON-RPC call; ChainUnreadableError on any failure."""
-        import httpx
-
-        self._ids += 1
-        try:
-            response = self._http.post(self.url, json={"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
-            response.raise_for_status()
-            answer = response.json()
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise ChainUnreadableError(f"{method}: the chain at {self.url} is unreachable ({type(error).__name__})") from None
-        except ValueError:
-            raise ChainUnreadableError(f"{method}: the node at {self.url} did not answer JSON") from None
-        if not isinstance(answer, dict) or "error" in answer:
-            failure = answer.get("error") if isinstance(answer, dict) else answer
-            raise ChainUnreadableError(f"{method} failed at {self.url}: {failure!r:.200}")
-        return answer.get("result")
-
-    def quantity(self, method: str, params: list[Any]) -> int:
-        """A call whose result is a hex quantity."""
-        value = self.request(method, params)
-        if not isinstance(value, str) or not value.startswith("0x"):
-            raise ChainUnreadableError(f"{method}: expected a hex quantity, got {value!r:.80}")
-        return int(value, 16)
-
-
-def check_licence(document: LicenceDocument, rpc: JsonRpc) -> LicenceCheck:
-    """Read the licence's commitment from its registry at the chain's latest block."""
-    assert document.contract is not None  # read_document insists on one
-    chain_id = rpc.quantity("eth_chainId", [])
-    if document.chain_id is not None and document.chain_id != chain_id:
-        raise ChainUnreadableError(
-            f"the licence's registry is on chain id {document.chain_id}, but {rpc.url} serves chain id {chain_id}:"
-            " use an RPC endpoint of that chain"
-        )
-    block = rpc.request("eth_getBlockByNumber", ["latest", False])
-    if not isinstance(block, dict):
-        raise ChainUnreadableError(f"eth_getBlockByNumber answered {block!r:.80}")
-    number, timestamp = int(block["number"], 16), int(block["timestamp"], 16)
-    code = rpc.request("eth_getCode", [_hex(document.contract), hex(number)])
-    if code in (None, "0x"):
-        raise ChainUnreadableError(f"no contract at {_hex(document.contract)} on chain id {chain_id}")
-    call = {"to": _hex(document.contract), "data": _hex(STATUS_SELECTOR + document.commitment)}
-    result = rpc.request("eth_call", [call, hex(number)])
+    Raises LicenceMismatchError naming the field when the document, the node or the code
+    at the registry's address is not the pinned log's, and LicenceChainError when the
+    chain cannot be read.
+    """
+    registry = identity.licence_registry
+    if registry is None:
+        raise LicenceMismatchError("licence_registry", f"the pinned log {identity.name!r} names no LicenceRegistry")
+    problem = identity.mismatch(chain_id=document.chain_id, licence_registry=document.contract)
+    if problem is not None:
+        raise LicenceMismatchError(problem.split(":", 1)[0], f"the licence is not the pinned log's: {problem}")
     try:
-        words = bytes.fromhex(result[2:]) if isinstance(result, str) and result.startswith("0x") else b""
-    except ValueError:
-        words = b""
-    if len(words) != 5 * 32:
-        raise ChainUnreadableError(f"status() answered {len(words)} bytes, not 5 words: is {_hex(document.contract)} a LicenceRegistry?")
-    state, valid_from, valid_until, granted, revoked = (int.from_bytes(words[i : i + 32], "big") for i in range(0, 160, 32))
-    if state >= len(STATES):
-        raise ChainUnreadableError(f"status() answered an unknown state {state}")
+        chain_id = rpc.chain_id()
+        if chain_id != identity.chain_id:
+            raise LicenceMismatchError(
+                "chain_id", f"the node at {rpc.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}"
+            )
+        block = rpc.block("latest")
+        if block is None:
+            raise LicenceChainError(f"the node at {rpc.where} has no latest block")
+        code = rpc.code(registry, block.number)
+        shipped = shipped_contract("LicenceRegistry")
+        if code != shipped.runtime_code:
+            found = "no contract" if not code else "another contract's code"
+            raise LicenceMismatchError(
+                "contract",
+                f"{found} at {_hex(registry)} on chain id {chain_id}, not the LicenceRegistry model-ledger ships"
+                " (a look-alike could answer anything)",
+            )
+        status = rpc.licence_status(registry, document.commitment, block.number)
+    except ChainUnreadableError as error:
+        raise LicenceChainError(str(error)) from None
+    except ContractCallError as error:
+        raise LicenceMismatchError("contract", f"the LicenceRegistry at {_hex(registry)} answered unexpectedly: {error}") from None
+    if status.state >= len(STATES):
+        raise LicenceMismatchError("contract", f"status() answered an unknown state {status.state}")
     problem = None
     expected = (unix_seconds(document.valid_from), unix_seconds(document.valid_until))
-    if state != 0 and (valid_from, valid_until) != expected:
+    if status.state != 0 and (status.valid_from, status.valid_until) != expected:
         problem = (
-            f"the registry holds the validity window {valid_from}..{valid_until} (unix seconds), but the record"
-            f" says {expected[0]}..{expected[1]}"
+            f"the registry holds the validity window {status.valid_from}..{status.valid_until} (unix seconds), but"
+            f" the record says {expected[0]}..{expected[1]}"
         )
     return LicenceCheck(
-        document, chain_id, document.contract, number, timestamp, STATES[state],
-        valid_from, valid_until, granted, revoked, problem,
+        document, identity, chain_id, registry, block.number, block.timestamp, STATES[status.state],
+        status.valid_from, status.valid_until, status.granted_block, status.revoked_block, problem,
     )

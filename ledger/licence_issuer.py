@@ -28,7 +28,8 @@ meanwhile wait and go together: one `grantMany` for up to `max_batch` commitment
 
 pending revokes whose grant is confirmed, one at a time, when no revoke is in flight
   9. Read `status(commitment)`: revoked already -> settled from the chain (its `Revoked`
-     event). Otherwise sign revoke(commitment), record submitted, send: as 6 to 8.
+     event). Otherwise sign revoke(commitment, the revoking record's leaf
+     hash), record submitted, send: as 6 to 8.
 
 While the chain is unreachable every RPC raises ChainUnavailableError; `run` retries
 with exponential backoff and records the error on the open calls. Licence records keep
@@ -181,7 +182,7 @@ class LicenceIssuer:
                 f"commitment {hex0x(call.commitment)} is recorded as granted, but the registry does not"
                 " know it: was the grant reorganised out of the chain?"
             )
-        signed = self.registry.build_revoke(call.commitment, nonce=self.client.nonce(block="pending"))
+        signed = self.registry.build_revoke(call.commitment, call.record_hash, nonce=self.client.nonce(block="pending"))
         self._submit_and_send([call], signed)
 
     def _submit_and_send(self, calls: list[LicenceCall], signed: SignedTx) -> None:

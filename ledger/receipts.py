@@ -18,7 +18,9 @@ one signature::
 
 Domain: name "model-ledger", version "1", plus chainId and verifyingContract (the
 LogAnchor) when the log has a deployment. Checkpoints are signed the same way as
-``Checkpoint(bytes32 logId, uint256 treeSize, bytes32 root, string timestamp)``.
+``Checkpoint(bytes32 logId, uint64 treeSize, bytes32 root)``: the very signature the
+LogAnchor contract checks before it anchors a root (in EIP-2098 compact form, see
+`compact_signature`), so anyone holding a signed checkpoint may anchor it.
 
 The signing side computes the EIP-712 digest itself (fast); `verify_receipt` goes
 through eth-account's `encode_typed_data`, an independent implementation, and the
@@ -47,6 +49,7 @@ from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_keys.datatypes import PrivateKey
 
+from ledger.formats.identity import LogIdentity
 from ledger.merkle import ProofError, root_from_inclusion_proof
 from ledger.merkle.hashing import hash_pairs
 
@@ -71,9 +74,8 @@ RECEIPT_TYPE = [
 ]
 CHECKPOINT_TYPE = [
     {"name": "logId", "type": "bytes32"},
-    {"name": "treeSize", "type": "uint256"},
+    {"name": "treeSize", "type": "uint64"},
     {"name": "root", "type": "bytes32"},
-    {"name": "timestamp", "type": "string"},
 ]
 
 
@@ -228,19 +230,37 @@ class LogSigner:
         """One receipt per (leaf_hash, seq), all under one signature."""
         return [json.loads(text) for text in self.receipts_json(entries, received_at)]
 
-    def sign_checkpoint(self, tree_size: int, root: bytes, timestamp: str) -> str:
-        """The signature of a checkpoint (EIP-712 `Checkpoint`)."""
-        struct = keccak(_CHECKPOINT_TYPEHASH + self.domain.log_id + _uint(tree_size) + root + keccak(timestamp.encode()))
+    def sign_checkpoint(self, tree_size: int, root: bytes) -> str:
+        """The signature of a checkpoint (EIP-712 `Checkpoint`), 65 bytes as 0x hex: what
+        LogAnchor.anchor checks (after `compact_signature`)."""
+        struct = keccak(_CHECKPOINT_TYPEHASH + self.domain.log_id + _uint(tree_size) + root)
         return self._sign(struct)
 
+    def anchor_signature(self, tree_size: int, root: bytes) -> tuple[bytes, bytes]:
+        """The checkpoint's signature as LogAnchor.anchor takes it: (r, vs). Needs a
+        domain naming the chain and the contract (the log's deployment)."""
+        if self.domain.chain_id is None or self.domain.contract is None:
+            raise LogKeyError("the log has no deployment yet: its checkpoints cannot be signed for a chain")
+        return compact_signature(self.sign_checkpoint(tree_size, root))
 
-def checkpoint_typed_data(domain: Mapping[str, Any], log_id: bytes, tree_size: int, root: bytes, timestamp: str) -> dict[str, Any]:
+
+def compact_signature(signature: str | bytes) -> tuple[bytes, bytes]:
+    """A 65-byte signature (r || s || v, v 27 or 28) in EIP-2098 compact form (r, vs),
+    as LogAnchor.anchor takes it."""
+    data = bytes.fromhex(signature.removeprefix("0x")) if isinstance(signature, str) else signature
+    if len(data) != 65 or data[64] not in (27, 28):
+        raise ReceiptError("a signature is 65 bytes ending in v = 27 or 28")
+    r, s, v = data[:32], int.from_bytes(data[32:64], "big"), data[64] - 27
+    return r, (s | (v << 255)).to_bytes(32, "big")
+
+
+def checkpoint_typed_data(domain: Mapping[str, Any], log_id: bytes, tree_size: int, root: bytes) -> dict[str, Any]:
     """A checkpoint as EIP-712 typed data (what `sign_checkpoint` signs)."""
     return {
         "types": {"EIP712Domain": _domain_types(domain), "Checkpoint": CHECKPOINT_TYPE},
         "primaryType": "Checkpoint",
         "domain": dict(domain),
-        "message": {"logId": log_id, "treeSize": tree_size, "root": root, "timestamp": timestamp},
+        "message": {"logId": log_id, "treeSize": tree_size, "root": root},
     }
 
 
@@ -262,11 +282,14 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
-def verify_receipt(receipt: Mapping[str, Any], signer: str | None = None) -> str:
-    """Check a receipt alone: path to the batch root, then the EIP-712 signature.
+def verify_receipt(receipt: Mapping[str, Any], identity: LogIdentity | None = None) -> str:
+    """Check a receipt: path to the batch root, then the EIP-712 signature.
 
-    Returns the address that signed it; raises ReceiptError with the reason. With
-    `signer`, the receipt must be signed by that address (the log's published key).
+    Returns the address that signed it; raises ReceiptError with the reason. With the
+    pinned log `identity`, the receipt must name its log id (and, when its domain names
+    a chain and a contract, the pinned ones) and be signed by its log key: any key can
+    sign a well-formed receipt, so without an identity only its self-consistency is
+    checked.
     """
     try:
         leaf = _hex_bytes(receipt["leaf_hash"], "leaf_hash", 32)
@@ -314,8 +337,17 @@ def verify_receipt(receipt: Mapping[str, Any], signer: str | None = None) -> str
         raise ReceiptError(f"signature does not verify: {type(error).__name__}: {error}") from None
     if recovered.lower() != str(claimed).lower():
         raise ReceiptError(f"signature is by {recovered}, not by the receipt's signer {claimed}")
-    if signer is not None and recovered.lower() != signer.lower():
-        raise ReceiptError(f"receipt is signed by {recovered}, not by the expected signer {signer}")
+    if identity is not None:
+        chain_id = domain.get("chainId")
+        contract = domain.get("verifyingContract")
+        problem = identity.mismatch(
+            chain_id=chain_id if isinstance(chain_id, int) else None,
+            log_anchor=bytes.fromhex(contract[2:]) if isinstance(contract, str) else None,
+            log_id=log_id,
+            log_signer=bytes.fromhex(recovered[2:]),
+        )
+        if problem is not None:
+            raise ReceiptError(f"not a receipt of the pinned log: {problem.replace('the document', 'the receipt')}")
     return recovered
 
 

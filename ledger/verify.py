@@ -1,34 +1,42 @@
-"""The independent verifier of evidence bundles: trusts only mathematics and the chain.
+"""The independent verifier of evidence bundles: trusts only mathematics, the chain and
+the log identity its user pinned.
 
-Imports nothing of the service (no store, no API, no anchorer): only the frozen pure
-modules `ledger.merkle` and `ledger.records`, and, for the chain, a few JSON-RPC reads
-(`JsonRpcChain`, at the end of this file). The bundle format is in
+Imports nothing of the service (no store, no API, no anchorer, no web3): only the frozen
+pure modules `ledger.merkle` and `ledger.records`, the public formats (`ledger.formats`)
+and, for the chain, the JSON-RPC reads of `ledger.rpc`. The bundle format is in
 docs/evidence-format.md.
 
 Checks, in order; the first that fails stops verification with a `VerificationError`
 naming it (its `result` lists the checks run so far, the failed one last):
 
-1. ``bundle``: strict JSON, the known format, every field present, typed and in range;
-   nothing unknown.
-2. per entry: ``record`` (its RFC 8785 encoding is a valid, canonical v1 record),
+1. ``bundle``: strict JSON (`ledger.formats.strict_json`), the known format, every field
+   present, typed and in range; nothing unknown.
+2. ``log identity`` (when a log identity is pinned, offline too): the bundle names the
+   pinned chain id, LogAnchor and log id. A bundle about another log fails here,
+   whatever else checks out: anyone can deploy a copy of LogAnchor and anchor anything.
+3. per entry: ``record`` (its RFC 8785 encoding is a valid, canonical v1 record),
    ``leaf hash`` (SHA-256(0x00 || canonical bytes) is the bundle's leaf hash),
    ``inclusion`` (leaf hash, index and proof lead to the checkpoint's root).
-3. with a chain (not in offline mode): ``chain id``, ``contract`` (code at the address),
-   ``anchor`` (`anchoredAt(logId, size)` has an anchor), ``root on chain`` (it is the
-   checkpoint's root), ``anchor block`` (block number, time and hash, and the anchor
-   transaction, are what the bundle says).
+4. with a chain (never without a pinned identity), `check_anchor`: ``chain id`` (the
+   node serves the pinned chain), ``contract`` (the code at the pinned address is the
+   LogAnchor runtime code this package ships, byte for byte), ``log`` (the contract
+   holds the log with the pinned log key, not retired before this size), ``root on
+   chain`` (`rootAt(logId, size)` is the checkpoint's root), ``anchor transaction`` (the
+   bundle's transaction succeeded, called the pinned contract and emitted
+   `Anchored(logId, size, root)` in the block the bundle names), ``anchor block`` (that
+   block is on the chain; its header's timestamp is the time stated).
 
-Evidence packs (many entries, one multi-entry proof) are checked by `ledger.verify_pack`,
-which reuses the chain checks here; `JsonRpcChain` also serves `ledger.audit`.
-
-After step 3 the entry provably existed no later than the block's timestamp. Offline,
-the checkpoint (tree size, root, block) is taken from the bundle on trust: an inclusion
-proof does not pin the tree size by itself (see `ledger.merkle.verify`).
+After step 4 the entries provably existed no later than the anchor block's timestamp,
+read from the block header: the contract stores no time a deployer could choose. Since
+a size is anchored at most once, that block is the only one where this checkpoint was
+anchored. Offline, the checkpoint (tree size, root, block) is taken from the bundle on
+trust: an inclusion proof does not pin the tree size by itself (see
+`ledger.merkle.verify`).
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,18 +45,18 @@ from typing import Any, ClassVar, NoReturn, Protocol
 
 import rfc8785
 
+from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.identity import LogIdentity
+from ledger.formats.strict_json import StrictJsonError, load_strict
 from ledger.merkle import HASH_SIZE, ProofError, RootMismatchError, verify_inclusion
 from ledger.records import RecordError, leaf_hash, validate_canonical
+from ledger.rpc import Block, ChainUnreadableError, ContractCallError, LogInfo, TxReceipt
 
 BUNDLE_FORMAT = "model-ledger/evidence/v1"
 """The only bundle format this verifier accepts."""
 
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 """Largest bundle read, in bytes of JSON."""
-
-MAX_DEPTH = 32
-"""Deepest nesting of arrays and objects read (a bundle needs 6); checked before parsing,
-because a very deep document can crash a JSON parser."""
 
 MAX_ENTRIES = 100_000
 """Most entries in one bundle."""
@@ -77,11 +85,14 @@ class Check:
 
 @dataclass(frozen=True)
 class ChainAnchor:
-    """What the contract holds for a tree size: root, block number and block time."""
+    """Where the chain anchored a checkpoint: the root the contract holds, and the block
+    (number, hash and header time) of the transaction that anchored it."""
 
     root: bytes
     block_number: int
+    block_hash: bytes
     timestamp: int
+    tx_hash: bytes
 
 
 @dataclass
@@ -90,6 +101,8 @@ class VerificationResult:
 
     checks: list[Check] = field(default_factory=list)
     chain_consulted: bool = False
+    identity: LogIdentity | None = None
+    """The pinned log identity checked against (None: none was given, offline only)."""
     bundle: Checkpointed | None = None
     """The bundle (or pack, see ledger.verify_pack) once it parsed."""
     anchored: ChainAnchor | None = None
@@ -101,21 +114,30 @@ class VerificationResult:
 
     @property
     def existed_no_later_than(self) -> datetime | None:
-        """The anchor block's time, as read from the chain (None offline)."""
+        """The anchor block's time, as read from its header (None offline)."""
         if self.anchored is None:
             return None
         return datetime.fromtimestamp(self.anchored.timestamp, UTC)
 
     def statement(self) -> str:
         """The conclusion in one line."""
-        if self.anchored is not None:
-            return f"existed no later than {utc_text(self.anchored.timestamp)} (block {self.anchored.block_number})"
+        if self.anchored is not None and self.identity is not None:
+            return (
+                f"existed no later than {utc_text(self.anchored.timestamp)} (block {self.anchored.block_number}),"
+                f" in {self.identity.describe()}"
+            )
         if self.bundle is not None and not self.chain_consulted:
             claimed = self.bundle.anchor
+            which = (
+                "no log identity was pinned, so nothing says which log this is"
+                if self.identity is None
+                else f"it names the pinned {self.identity.describe()}"
+            )
             return (
-                f"the chain was NOT consulted (offline): the entries are in the tree whose root the {self.bundle.noun}"
-                f" states, but that this root was anchored (block {claimed.block_number},"
-                f" {utc_text(claimed.block_timestamp)}) is the {self.bundle.noun}'s unverified claim"
+                f"the chain was NOT consulted (offline): only the mathematics was checked. The entries are in the"
+                f" tree whose root the {self.bundle.noun} states, but that this root was anchored (block"
+                f" {claimed.block_number}, {utc_text(claimed.block_timestamp)}) is the {self.bundle.noun}'s"
+                f" unverified claim; {which}"
             )
         return "not verified"
 
@@ -151,7 +173,8 @@ def utc_text(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _hex(data: bytes) -> str:
+def hex0x(data: bytes) -> str:
+    """Bytes as 0x and lowercase hex."""
     return "0x" + data.hex()
 
 
@@ -212,61 +235,17 @@ class Bundle:
     entries: tuple[BundleEntry, ...]
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise BundleError(f"key {key!r} appears twice in one object")
-        found[key] = value
-    return found
-
-
-def _reject_float(text: str) -> NoReturn:
-    raise BundleError(f"number {text} is not an integer: bundles hold no fractions or exponents")
-
-
-def _reject_constant(text: str) -> NoReturn:
-    raise BundleError(f"{text} is not JSON")
-
-
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: no alternation per character
-_BRACKET = re.compile(rb"[\[\]{}]")
-
-
-def _check_depth(data: bytes) -> None:
-    """Refuse nesting deeper than MAX_DEPTH, counting brackets outside strings."""
-    depth = 0
-    for bracket in _BRACKET.findall(_JSON_STRING.sub(b"", data)):
-        if bracket in b"[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise BundleError(f"nested deeper than {MAX_DEPTH} levels: not a bundle")
-        else:
-            depth -= 1
-
-
 def load_bundle_json(data: bytes | str, limit: int = MAX_BUNDLE_BYTES, what: str = "bundle") -> Any:
-    """Strict JSON: no duplicate keys, no floats, no NaN/Infinity, bounded size (`limit`
-    bytes) and depth."""
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogatepass")
-    if len(data) > limit:
-        raise BundleError(f"{what} is {len(data)} bytes; the limit is {limit}")
-    _check_depth(data)
+    """Strict JSON (`ledger.formats.strict_json`), at most `limit` bytes; BundleError
+    otherwise."""
     try:
-        return json.loads(
-            data,
-            object_pairs_hook=_reject_duplicates,
-            parse_float=_reject_float,
-            parse_constant=_reject_constant,
-        )
-    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        if isinstance(error, BundleError):
-            raise
-        raise BundleError(f"not valid JSON: {error}".splitlines()[0]) from None
+        return load_strict(data, limit, what)
+    except StrictJsonError as error:
+        raise BundleError(str(error)) from None
 
 
-def _fields(obj: Any, where: str, names: tuple[str, ...]) -> dict[str, Any]:
+def parse_fields(obj: Any, where: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """`obj` as a JSON object with exactly the fields `names`; BundleError otherwise."""
     if not isinstance(obj, dict):
         raise BundleError(f"{where} must be a JSON object, got {type(obj).__name__}")
     missing = [name for name in names if name not in obj]
@@ -278,7 +257,8 @@ def _fields(obj: Any, where: str, names: tuple[str, ...]) -> dict[str, Any]:
     return obj
 
 
-def _int(value: Any, where: str, low: int, high: int) -> int:
+def parse_int(value: Any, where: str, low: int, high: int) -> int:
+    """An integer (not a boolean) from `low` to `high`; BundleError otherwise."""
     if type(value) is not int:
         raise BundleError(f"{where} must be an integer, got {type(value).__name__}")
     if not low <= value <= high:
@@ -289,19 +269,27 @@ def _int(value: Any, where: str, low: int, high: int) -> int:
 _LOWER_HEX = re.compile(r"0x[0-9a-f]*")
 
 
-def _bytes(value: Any, where: str, size: int) -> bytes:
+def parse_bytes(value: Any, where: str, size: int) -> bytes:
+    """`size` bytes written as 0x and lowercase hex; BundleError otherwise."""
     digits = 2 * size
-    if (
-        not isinstance(value, str)
-        or len(value) != 2 + digits
-        or not _LOWER_HEX.fullmatch(value)
-    ):
+    if not isinstance(value, str) or len(value) != 2 + digits or not _LOWER_HEX.fullmatch(value):
         raise BundleError(f"{where} must be 0x and {digits} lowercase hex digits, got {value!r:.80}")
     return bytes.fromhex(value[2:])
 
 
+def parse_anchor(obj: Any, where: str) -> BundleAnchor:
+    """The `anchor` object of a checkpoint."""
+    anchor = parse_fields(obj, where, ("tx_hash", "block_number", "block_hash", "block_timestamp"))
+    return BundleAnchor(
+        tx_hash=parse_bytes(anchor["tx_hash"], f"{where}.tx_hash", HASH_SIZE),
+        block_number=parse_int(anchor["block_number"], f"{where}.block_number", 0, 2**64 - 1),
+        block_hash=parse_bytes(anchor["block_hash"], f"{where}.block_hash", HASH_SIZE),
+        block_timestamp=parse_int(anchor["block_timestamp"], f"{where}.block_timestamp", 0, 2**64 - 1),
+    )
+
+
 def _entry(obj: Any, where: str) -> BundleEntry:
-    fields = _fields(obj, where, ("leaf_index", "leaf_hash", "record", "proof"))
+    fields = parse_fields(obj, where, ("leaf_index", "leaf_hash", "record", "proof"))
     if not isinstance(fields["record"], dict):
         raise BundleError(f"{where}.record must be a JSON object")
     proof = fields["proof"]
@@ -310,10 +298,10 @@ def _entry(obj: Any, where: str) -> BundleEntry:
     if len(proof) > MAX_PROOF_NODES:
         raise BundleError(f"{where}.proof has {len(proof)} nodes; the most a tree can need is {MAX_PROOF_NODES}")
     return BundleEntry(
-        leaf_index=_int(fields["leaf_index"], f"{where}.leaf_index", 0, MAX_TREE_SIZE - 1),
-        leaf_hash=_bytes(fields["leaf_hash"], f"{where}.leaf_hash", HASH_SIZE),
+        leaf_index=parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, MAX_TREE_SIZE - 1),
+        leaf_hash=parse_bytes(fields["leaf_hash"], f"{where}.leaf_hash", HASH_SIZE),
         record=fields["record"],
-        proof=tuple(_bytes(node, f"{where}.proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
+        proof=tuple(parse_bytes(node, f"{where}.proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
     )
 
 
@@ -327,29 +315,27 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
         raise BundleError("no 'format': not a model-ledger evidence bundle")
     if obj["format"] != BUNDLE_FORMAT:
         raise BundleError(f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r}")
-    top = _fields(obj, "bundle", ("format", "chain_id", "contract", "log_id", "checkpoint", "entries"))
-    checkpoint = _fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
-    anchor = _fields(
-        checkpoint["anchor"], "checkpoint.anchor", ("tx_hash", "block_number", "block_hash", "block_timestamp")
-    )
+    top = parse_fields(obj, "bundle", ("format", "chain_id", "contract", "log_id", "checkpoint", "entries"))
+    checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
     entries = top["entries"]
     if not isinstance(entries, list) or not entries:
         raise BundleError("entries must be a non-empty list")
     if len(entries) > MAX_ENTRIES:
         raise BundleError(f"bundle has {len(entries)} entries; the limit is {MAX_ENTRIES}")
+    parsed = tuple(_entry(entry, f"entries[{i}]") for i, entry in enumerate(entries))
+    seen: dict[bytes, int] = {}
+    for i, entry in enumerate(parsed):
+        if entry.leaf_hash in seen:
+            raise BundleError(f"entries[{i}] repeats the entry of entries[{seen[entry.leaf_hash]}] ({hex0x(entry.leaf_hash)})")
+        seen[entry.leaf_hash] = i
     return Bundle(
-        chain_id=_int(top["chain_id"], "chain_id", 1, 2**256 - 1),
-        contract=_bytes(top["contract"], "contract", ADDRESS_SIZE),
-        log_id=_bytes(top["log_id"], "log_id", HASH_SIZE),
-        tree_size=_int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE),
-        root=_bytes(checkpoint["root"], "checkpoint.root", HASH_SIZE),
-        anchor=BundleAnchor(
-            tx_hash=_bytes(anchor["tx_hash"], "checkpoint.anchor.tx_hash", HASH_SIZE),
-            block_number=_int(anchor["block_number"], "checkpoint.anchor.block_number", 0, 2**64 - 1),
-            block_hash=_bytes(anchor["block_hash"], "checkpoint.anchor.block_hash", HASH_SIZE),
-            block_timestamp=_int(anchor["block_timestamp"], "checkpoint.anchor.block_timestamp", 0, 2**64 - 1),
-        ),
-        entries=tuple(_entry(entry, f"entries[{i}]") for i, entry in enumerate(entries)),
+        chain_id=parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1),
+        contract=parse_bytes(top["contract"], "contract", ADDRESS_SIZE),
+        log_id=parse_bytes(top["log_id"], "log_id", HASH_SIZE),
+        tree_size=parse_int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE),
+        root=parse_bytes(checkpoint["root"], "checkpoint.root", HASH_SIZE),
+        anchor=parse_anchor(checkpoint["anchor"], "checkpoint.anchor"),
+        entries=parsed,
     )
 
 
@@ -369,22 +355,40 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
     return canonical
 
 
-class _Run:
+class Run:
     """Collects checks into a result; `fail` raises with the result attached."""
 
     def __init__(self, result: VerificationResult) -> None:
         self.result = result
 
     def ok(self, name: str, detail: str) -> None:
+        """Record a passed check."""
         self.result.checks.append(Check(name, True, detail))
 
     def fail(self, error: VerificationError) -> NoReturn:
+        """Record the failed check and raise it."""
         self.result.checks.append(Check(error.check, False, error.message))
         error.result = self.result
         raise error
 
 
-def _check_entry(run: _Run, bundle: Bundle, number: int, entry: BundleEntry) -> None:
+def check_identity(run: Run, document: Checkpointed, identity: LogIdentity | None) -> None:
+    """2. The document names the pinned log (nothing to check without one)."""
+    run.result.identity = identity
+    if identity is None:
+        return
+    problem = identity.mismatch(chain_id=document.chain_id, log_anchor=document.contract, log_id=document.log_id)
+    if problem is not None:
+        run.fail(
+            VerificationError(
+                "log identity",
+                f"the {document.noun} is not about the pinned log: {problem.replace('the document', f'the {document.noun}')}",
+            )
+        )
+    run.ok("log identity", f"the {document.noun} names the pinned {identity.describe()}")
+
+
+def _check_entry(run: Run, bundle: Bundle, number: int, entry: BundleEntry) -> None:
     where = f"entry {number}" if len(bundle.entries) > 1 else "entry"
     try:
         canonical = canonical_bytes(entry.record)
@@ -397,10 +401,10 @@ def _check_entry(run: _Run, bundle: Bundle, number: int, entry: BundleEntry) -> 
         run.fail(
             VerificationError(
                 "leaf hash",
-                f"{where}: the record hashes to {_hex(computed)}, not to the bundle's leaf hash {_hex(entry.leaf_hash)}",
+                f"{where}: the record hashes to {hex0x(computed)}, not to the bundle's leaf hash {hex0x(entry.leaf_hash)}",
             )
         )
-    run.ok("leaf hash", f"{where}: SHA-256(0x00 || record) = {_hex(computed)}")
+    run.ok("leaf hash", f"{where}: SHA-256(0x00 || record) = {hex0x(computed)}")
     try:
         verify_inclusion(entry.leaf_index, bundle.tree_size, entry.leaf_hash, entry.proof, bundle.root)
     except RootMismatchError as error:
@@ -408,7 +412,7 @@ def _check_entry(run: _Run, bundle: Bundle, number: int, entry: BundleEntry) -> 
             VerificationError(
                 "inclusion",
                 f"{where}: the proof of leaf {entry.leaf_index} in the tree of size {bundle.tree_size} leads to"
-                f" root {_hex(error.calculated)}, not to the checkpoint root {_hex(bundle.root)}",
+                f" root {hex0x(error.calculated)}, not to the checkpoint root {hex0x(bundle.root)}",
             )
         )
     except ProofError as error:
@@ -416,130 +420,17 @@ def _check_entry(run: _Run, bundle: Bundle, number: int, entry: BundleEntry) -> 
     run.ok(
         "inclusion",
         f"{where}: leaf {entry.leaf_index} of the tree of size {bundle.tree_size}"
-        f" ({len(entry.proof)} proof nodes) has root {_hex(bundle.root)}",
+        f" ({len(entry.proof)} proof nodes) has root {hex0x(bundle.root)}",
     )
 
 
-def _check_chain(run: _Run, bundle: Checkpointed, chain: ChainReader) -> None:
-    contract, size = _hex(bundle.contract), bundle.tree_size
-    chain_id = chain.chain_id()
-    if chain_id != bundle.chain_id:
-        run.fail(
-            VerificationError(
-                "chain id",
-                f"the node at {chain.where} is on chain id {chain_id}; the {bundle.noun} names chain id {bundle.chain_id}",
-            )
-        )
-    run.ok("chain id", f"{chain_id} (node {chain.where})")
-    if not chain.code(bundle.contract):
-        run.fail(VerificationError("contract", f"no contract at {contract} on chain id {chain_id}"))
-    try:
-        onchain = chain.anchored_at(bundle.contract, bundle.log_id, size)
-    except ContractCallError as error:
-        run.fail(
-            VerificationError(
-                "contract", f"the contract at {contract} does not answer anchoredAt as a LogAnchor does ({error})"
-            )
-        )
-    run.ok("contract", f"LogAnchor at {contract}")
-    if onchain is None:
-        run.fail(
-            VerificationError(
-                "anchor",
-                f"nothing is anchored at tree size {size} of log {_hex(bundle.log_id)} in contract {contract}:"
-                " this checkpoint was never anchored (or the log id or contract is wrong)",
-            )
-        )
-    run.ok("anchor", f"anchoredAt({_hex(bundle.log_id)}, {size}) answers block {onchain.block_number}")
-    if onchain.root != bundle.root:
-        run.fail(
-            VerificationError(
-                "root on chain",
-                f"root on chain differs: the contract holds {_hex(onchain.root)} for tree size {size},"
-                f" the {bundle.noun}'s checkpoint has {_hex(bundle.root)}",
-            )
-        )
-    run.ok("root on chain", f"{_hex(onchain.root)} at tree size {size}")
-    _check_block(run, bundle, chain, onchain)
-    run.result.anchored = onchain
-
-
-def _check_block(run: _Run, bundle: Checkpointed, chain: ChainReader, onchain: ChainAnchor) -> None:
-    claimed = bundle.anchor
-    problem = None
-    if (onchain.block_number, onchain.timestamp) != (claimed.block_number, claimed.block_timestamp):
-        problem = (
-            f"the chain anchored tree size {bundle.tree_size} in block {onchain.block_number} at"
-            f" {onchain.timestamp}; the {bundle.noun} says block {claimed.block_number} at {claimed.block_timestamp}"
-        )
-    elif (block_hash := chain.block_hash(onchain.block_number)) != claimed.block_hash:
-        shown = "no block" if block_hash is None else _hex(block_hash)
-        problem = f"block {onchain.block_number} is {shown} on chain; the {bundle.noun} says {_hex(claimed.block_hash)}"
-    else:
-        tx = chain.transaction(claimed.tx_hash)
-        if tx is None:
-            problem = f"transaction {_hex(claimed.tx_hash)} is not on chain"
-        elif (tx.block_hash, tx.to, tx.succeeded) != (claimed.block_hash, bundle.contract, True):
-            problem = (
-                f"transaction {_hex(claimed.tx_hash)} is not a successful call of {_hex(bundle.contract)}"
-                f" in block {_hex(claimed.block_hash)}"
-            )
-    if problem is not None:
-        run.fail(VerificationError("anchor block", problem))
-    run.ok(
-        "anchor block",
-        f"block {onchain.block_number} ({_hex(claimed.block_hash)}) at {utc_text(onchain.timestamp)},"
-        f" transaction {_hex(claimed.tx_hash)}",
-    )
-
-
-def verify_bundle(data: bytes | str | Mapping[str, Any], chain: ChainReader | None) -> VerificationResult:
-    """Verify a bundle: the mathematics, then (unless `chain` is None, offline) the chain.
-
-    Returns the result when every check passes; raises VerificationError (BundleError,
-    ChainReadError) naming the first check that failed, with `result` attached.
-    """
-    run = _Run(VerificationResult(chain_consulted=chain is not None))
-    try:
-        bundle = parse_bundle(data)
-    except BundleError as error:
-        run.fail(error)
-    count = len(bundle.entries)
-    run.ok(
-        "bundle",
-        f"{BUNDLE_FORMAT}: {count} {'entry' if count == 1 else 'entries'}, log {_hex(bundle.log_id)},"
-        f" contract {_hex(bundle.contract)} on chain id {bundle.chain_id}, tree size {bundle.tree_size}",
-    )
-    run.result.bundle = bundle
-    for number, entry in enumerate(bundle.entries):
-        _check_entry(run, bundle, number, entry)
-    if chain is not None:
-        try:
-            _check_chain(run, bundle, chain)
-        except ChainReadError as error:
-            run.fail(error)
-    return run.result
-
-
-# -- the chain: a few JSON-RPC reads -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChainTx:
-    """A mined transaction: its block, its recipient, whether it succeeded."""
-
-    block_hash: bytes
-    to: bytes | None
-    succeeded: bool
-
-
-class ContractCallError(Exception):
-    """An eth_call reverted or answered something that does not decode."""
+# -- the chain ----------------------------------------------------------------------
 
 
 class ChainReader(Protocol):
-    """The chain reads verification needs. Each raises ChainReadError if the chain
-    cannot be read."""
+    """The chain reads verification needs (`ledger.rpc.JsonRpcReader` has them). Each
+    raises `ChainUnreadableError` if the chain cannot be read, and the contract calls
+    `ContractCallError` for a revert or an answer that does not decode."""
 
     where: str
 
@@ -549,210 +440,189 @@ class ChainReader(Protocol):
     def code(self, address: bytes) -> bytes:
         """The code at `address` (empty for none)."""
 
-    def anchored_at(self, contract: bytes, log_id: bytes, size: int) -> ChainAnchor | None:
-        """LogAnchor.anchoredAt(logId, size); None if nothing is anchored at `size`.
-        Raises ContractCallError for any other revert or an undecodable answer."""
+    def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
+        """LogAnchor.logInfo(logId)."""
 
-    def block_hash(self, number: int) -> bytes | None:
-        """The hash of block `number`, or None if there is no such block."""
+    def root_at(self, log_anchor: bytes, log_id: bytes, size: int) -> bytes | None:
+        """LogAnchor.rootAt(logId, size); None if nothing is anchored at `size`."""
 
-    def transaction(self, tx_hash: bytes) -> ChainTx | None:
-        """The receipt of a mined transaction, or None."""
+    def receipt(self, tx_hash: bytes) -> TxReceipt | None:
+        """The receipt of a mined transaction, with its logs; None if not mined."""
 
-
-ANCHORED_AT_SELECTOR = bytes.fromhex("74a28049")
-"""First 4 bytes of keccak256("anchoredAt(bytes32,uint64)")."""
-
-UNKNOWN_SIZE_SELECTOR = bytes.fromhex("92e31209")
-"""First 4 bytes of keccak256("LogAnchorUnknownSize(bytes32,uint64)"): nothing anchored there."""
-
-LATEST_SELECTOR = bytes.fromhex("79feb107")
-"""First 4 bytes of keccak256("latest(bytes32)")."""
-
-ANCHORED_TOPIC = bytes.fromhex("10d64b358a2a34d1aefd3923dfecde63ee095436d398bd873df1fd341db42724")
-"""keccak256("Anchored(bytes32,uint64,bytes32,uint64)"): topic 0 of every Anchored event."""
-
-RPC_BATCH = 200
-"""Calls sent in one JSON-RPC batch by `anchored_at_many`."""
-
-RPC_TIMEOUT = 10.0
-"""Seconds to wait for one JSON-RPC answer."""
+    def block(self, number: int) -> Block | None:
+        """Block `number`'s header, or None if there is no such block."""
 
 
-def _word(value: int) -> bytes:
-    return value.to_bytes(32, "big")
-
-
-class JsonRpcChain:
-    """The reads of `ChainReader` over plain JSON-RPC (HTTP POST), nothing else."""
-
-    def __init__(self, url: str, timeout: float = RPC_TIMEOUT) -> None:
-        import httpx  # only the chain side needs HTTP
-
-        self.where = url
-        self._http = httpx.Client(timeout=timeout)
-        self._ids = 0
-
-    def close(self) -> None:
-        """Close the HTTP connection."""
-        self._http.close()
-
-    def _send(self, method: str, params: list[Any]) -> dict[str, Any]:
-        import httpx
-
-        self._ids += 1
-        try:
-            response = self._http.post(self.where, json={"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
-            response.raise_for_status()
-            answer = response.json()
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise ChainReadError(f"{method}: the chain at {self.where} is unreachable ({type(error).__name__}: {error})") from None
-        except ValueError:
-            raise ChainReadError(f"{method}: the node at {self.where} did not answer JSON") from None
-        if not isinstance(answer, dict):
-            raise ChainReadError(f"{method}: the node at {self.where} answered {answer!r:.80}")
-        return answer
-
-    def _result(self, method: str, params: list[Any]) -> Any:
-        answer = self._send(method, params)
-        if "error" in answer:
-            raise ChainReadError(f"{method} failed at {self.where}: {answer['error']!r:.200}")
-        return answer.get("result")
-
-    @staticmethod
-    def _data(value: Any, what: str) -> bytes:
-        if not isinstance(value, str) or not value.startswith("0x"):
-            raise ChainReadError(f"{what}: expected 0x hex from the node, got {value!r:.80}")
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            raise ChainReadError(f"{what}: expected 0x hex from the node, got {value!r:.80}") from None
-
-    def chain_id(self) -> int:
-        value = self._result("eth_chainId", [])  # a quantity: "0x1" has an odd number of digits
-        if not isinstance(value, str) or not value.startswith("0x") or len(value) < 3:
-            raise ChainReadError(f"eth_chainId: expected a 0x quantity from the node, got {value!r:.80}")
-        try:
-            return int(value, 16)
-        except ValueError:
-            raise ChainReadError(f"eth_chainId: expected a 0x quantity from the node, got {value!r:.80}") from None
-
-    def code(self, address: bytes) -> bytes:
-        return self._data(self._result("eth_getCode", [_hex(address), "latest"]), "eth_getCode")
-
-    def anchored_at(self, contract: bytes, log_id: bytes, size: int) -> ChainAnchor | None:
-        call = {"to": _hex(contract), "data": _hex(ANCHORED_AT_SELECTOR + log_id + _word(size))}
-        return self._anchored_answer(self._send("eth_call", [call, "latest"]))
-
-    def block_number(self) -> int:
-        """The number of the node's latest block."""
-        value = self._result("eth_blockNumber", [])
-        if not isinstance(value, str) or not re.fullmatch(r"0x[0-9a-fA-F]{1,16}", value):
-            raise ChainReadError(f"eth_blockNumber: expected a 0x hex quantity from the node, got {value!r:.80}")
-        return int(value, 16)
-
-    def latest(self, contract: bytes, log_id: bytes) -> tuple[int, ChainAnchor]:
-        """LogAnchor.latest(logId): the newest anchored size and its anchor (size 0, a
-        zero root and block 0 for a log with no anchor). Raises ContractCallError if
-        the call reverts (no such log) or answers something else."""
-        call = {"to": _hex(contract), "data": _hex(LATEST_SELECTOR + log_id)}
-        answer = self._send("eth_call", [call, "latest"])
-        if answer.get("error") is not None:
-            error = answer["error"]
-            message = error.get("message") if isinstance(error, dict) else error
-            raise ContractCallError(f"latest reverted: {message!r:.200}")
-        result = self._data(answer.get("result"), "latest")
-        if len(result) != 128 or any(result[:24]) or any(result[64:88]) or any(result[96:120]):
-            raise ContractCallError(f"latest answered {len(result)} bytes that are not (uint64, bytes32, uint64, uint64)")
-        size = int.from_bytes(result[:32], "big")
-        return size, ChainAnchor(result[32:64], int.from_bytes(result[64:96], "big"), int.from_bytes(result[96:128], "big"))
-
-    def anchored_at_many(self, contract: bytes, log_id: bytes, sizes: list[int]) -> list[ChainAnchor | None]:
-        """`anchored_at` for each size, RPC_BATCH calls per JSON-RPC batch (one by one
-        if the node does not answer batches)."""
-        found: list[ChainAnchor | None] = []
-        for start in range(0, len(sizes), RPC_BATCH):
-            chunk = sizes[start : start + RPC_BATCH]
-            calls = [
-                {"to": _hex(contract), "data": _hex(ANCHORED_AT_SELECTOR + log_id + _word(size))} for size in chunk
-            ]
-            answers = self._batch("eth_call", [[call, "latest"] for call in calls])
-            if answers is None:
-                found.extend(self.anchored_at(contract, log_id, size) for size in chunk)
-            else:
-                found.extend(self._anchored_answer(answer) for answer in answers)
-        return found
-
-    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[dict[str, Any]]:
-        """eth_getLogs of `address` with these leading topics in blocks from..to, as
-        the node returns them (dicts with "data", "topics", "blockNumber", ...)."""
-        query = {
-            "address": _hex(address),
-            "fromBlock": hex(from_block),
-            "toBlock": hex(to_block),
-            "topics": [_hex(topic) for topic in topics],
-        }
-        found = self._result("eth_getLogs", [query])
-        if not isinstance(found, list) or not all(isinstance(log, dict) for log in found):
-            raise ChainReadError(f"eth_getLogs answered {found!r:.80}")
-        return found
-
-    def _batch(self, method: str, params: list[list[Any]]) -> list[dict[str, Any]] | None:
-        """One JSON-RPC batch of `method` calls; the answers in call order, or None if
-        the node does not answer batches."""
-        import httpx
-
-        first = self._ids + 1
-        self._ids += len(params)
-        body = [{"jsonrpc": "2.0", "id": first + i, "method": method, "params": p} for i, p in enumerate(params)]
-        try:
-            response = self._http.post(self.where, json=body)
-            response.raise_for_status()
-            answers = response.json()
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise ChainReadError(f"{method}: the chain at {self.where} is unreachable ({type(error).__name__}: {error})") from None
-        except ValueError:
-            raise ChainReadError(f"{method}: the node at {self.where} did not answer JSON") from None
-        if not isinstance(answers, list) or len(answers) != len(params) or not all(isinstance(a, dict) for a in answers):
-            return None
-        by_id = {answer.get("id"): answer for answer in answers}
-        ordered = [by_id.get(first + i) for i in range(len(params))]
-        return None if any(answer is None for answer in ordered) else ordered  # type: ignore[return-value]
-
-    def _anchored_answer(self, answer: dict[str, Any]) -> ChainAnchor | None:
-        """Decode one eth_call answer of anchoredAt (see `anchored_at`)."""
-        error = answer.get("error")
-        if error is not None:
-            data = error.get("data") if isinstance(error, dict) else None
-            if isinstance(data, dict):  # some nodes nest it one level deeper
-                data = data.get("data")
-            revert = self._data(data, "eth_call revert data") if isinstance(data, str) else b""
-            if revert[:4] == UNKNOWN_SIZE_SELECTOR:
-                return None
-            message = error.get("message") if isinstance(error, dict) else error
-            raise ContractCallError(f"anchoredAt reverted: {message!r:.200}")
-        result = self._data(answer.get("result"), "anchoredAt")
-        if len(result) != 96 or any(result[32:56]) or any(result[64:88]):
-            raise ContractCallError(f"anchoredAt answered {len(result)} bytes that are not (bytes32, uint64, uint64)")
-        return ChainAnchor(result[:32], int.from_bytes(result[32:64], "big"), int.from_bytes(result[64:96], "big"))
-
-    def block_hash(self, number: int) -> bytes | None:
-        block = self._result("eth_getBlockByNumber", [hex(number), False])
-        if block is None:
-            return None
-        if not isinstance(block, dict):
-            raise ChainReadError(f"eth_getBlockByNumber answered {block!r:.80}")
-        return self._data(block.get("hash"), "block hash")
-
-    def transaction(self, tx_hash: bytes) -> ChainTx | None:
-        receipt = self._result("eth_getTransactionReceipt", [_hex(tx_hash)])
-        if receipt is None:
-            return None
-        if not isinstance(receipt, dict):
-            raise ChainReadError(f"eth_getTransactionReceipt answered {receipt!r:.80}")
-        to = receipt.get("to")
-        return ChainTx(
-            block_hash=self._data(receipt.get("blockHash"), "receipt block hash"),
-            to=None if to is None else self._data(to, "receipt recipient"),
-            succeeded=receipt.get("status") == "0x1",
+def check_code(run: Run, chain: ChainReader, name: str, address: bytes, chain_id: int) -> None:
+    """``contract``: the code at `address` is the runtime code of the shipped contract
+    `name`, byte for byte (compared by SHA-256)."""
+    code = chain.code(address)
+    shipped = shipped_contract(name)
+    if not code:
+        run.fail(VerificationError("contract", f"no contract at {hex0x(address)} on chain id {chain_id}"))
+    if code != shipped.runtime_code:
+        run.fail(
+            VerificationError(
+                "contract",
+                f"the code at {hex0x(address)} is not the {name} model-ledger ships: its runtime code has SHA-256"
+                f" {hashlib.sha256(code).hexdigest()}, {name}'s is {shipped.runtime_sha256.hex()}"
+                " (another contract can answer the same calls with whatever it likes)",
+            )
         )
+    run.ok("contract", f"{name} at {hex0x(address)}: its code is the runtime code this verifier ships")
+
+
+def _anchored_event(receipt: TxReceipt, document: Checkpointed) -> bool:
+    """Whether `receipt` holds LogAnchor's `Anchored(logId, size, root, ...)` for the
+    document's checkpoint, emitted by the document's contract."""
+    topic = shipped_contract("LogAnchor").event_topic("Anchored")
+    size_word = document.tree_size.to_bytes(32, "big")
+    return any(
+        log.address == document.contract
+        and log.topics == (topic, document.log_id, size_word)
+        and log.data[:32] == document.root
+        and len(log.data) == 64
+        for log in receipt.logs
+    )
+
+
+def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity: LogIdentity) -> None:
+    """4. The checkpoint of `document` (a bundle or a pack that names the pinned log) is
+    anchored on the pinned LogAnchor, in the block the document names."""
+    contract, size = hex0x(document.contract), document.tree_size
+    chain_id = chain.chain_id()
+    if chain_id != identity.chain_id:
+        run.fail(
+            VerificationError(
+                "chain id",
+                f"the node at {chain.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}",
+            )
+        )
+    run.ok("chain id", f"{chain_id} (node {chain.where})")
+    check_code(run, chain, "LogAnchor", identity.log_anchor, chain_id)
+    try:
+        info = chain.log_info(identity.log_anchor, identity.log_id)
+    except ContractCallError as error:
+        run.fail(VerificationError("log", f"the LogAnchor at {contract} holds no log {hex0x(identity.log_id)} ({error})"))
+    if info.signer != identity.log_signer:
+        run.fail(
+            VerificationError(
+                "log",
+                f"log {hex0x(identity.log_id)} on {contract} is signed by {hex0x(info.signer)}, but the pinned log"
+                f" identity names log key {hex0x(identity.log_signer)}: the identity document is not this log's",
+            )
+        )
+    if info.retired and size > info.trusted_size:
+        run.fail(
+            VerificationError(
+                "log",
+                f"log {hex0x(identity.log_id)} was retired (its log key leaked) and its admin trusts its anchors up to"
+                f" tree size {info.trusted_size} only; this checkpoint is of size {size}",
+            )
+        )
+    retired = f"; retired, trusted up to size {info.trusted_size}" if info.retired else ""
+    run.ok("log", f"{hex0x(identity.log_id)} exists, anchored only with log key {hex0x(info.signer)}{retired}")
+    root = chain.root_at(identity.log_anchor, identity.log_id, size)
+    if root is None:
+        run.fail(
+            VerificationError(
+                "root on chain",
+                f"nothing is anchored at tree size {size} of log {hex0x(identity.log_id)} in {contract}:"
+                " this checkpoint was never anchored",
+            )
+        )
+    if root != document.root:
+        run.fail(
+            VerificationError(
+                "root on chain",
+                f"the contract holds root {hex0x(root)} for tree size {size}; the {document.noun}'s checkpoint has"
+                f" {hex0x(document.root)}",
+            )
+        )
+    run.ok("root on chain", f"rootAt({hex0x(identity.log_id)}, {size}) = {hex0x(root)}")
+    claimed = document.anchor
+    receipt = chain.receipt(claimed.tx_hash)
+    problem = None
+    if receipt is None:
+        problem = f"transaction {hex0x(claimed.tx_hash)} is not on chain"
+    elif not receipt.succeeded or receipt.to != document.contract:
+        problem = f"transaction {hex0x(claimed.tx_hash)} is not a successful call of {contract}"
+    elif (receipt.block_number, receipt.block_hash) != (claimed.block_number, claimed.block_hash):
+        problem = (
+            f"transaction {hex0x(claimed.tx_hash)} is in block {receipt.block_number} ({hex0x(receipt.block_hash)});"
+            f" the {document.noun} says block {claimed.block_number} ({hex0x(claimed.block_hash)})"
+        )
+    elif not _anchored_event(receipt, document):
+        problem = (
+            f"transaction {hex0x(claimed.tx_hash)} did not anchor tree size {size} with root {hex0x(document.root)}"
+            f" (no such Anchored event of {contract} in it)"
+        )
+    if problem is not None:
+        run.fail(VerificationError("anchor transaction", problem))
+    run.ok("anchor transaction", f"{hex0x(claimed.tx_hash)} anchored tree size {size} in block {claimed.block_number}")
+    block = chain.block(claimed.block_number)
+    if block is None or block.hash != claimed.block_hash:
+        shown = "no block" if block is None else hex0x(block.hash)
+        run.fail(
+            VerificationError(
+                "anchor block",
+                f"block {claimed.block_number} is {shown} on chain; the {document.noun} says {hex0x(claimed.block_hash)}"
+                " (reorganised away?)",
+            )
+        )
+    if block.timestamp != claimed.block_timestamp:
+        run.fail(
+            VerificationError(
+                "anchor block",
+                f"block {block.number}'s header says time {block.timestamp} ({utc_text(block.timestamp)}); the"
+                f" {document.noun} says {claimed.block_timestamp}",
+            )
+        )
+    run.ok("anchor block", f"block {block.number} ({hex0x(block.hash)}) at {utc_text(block.timestamp)}, from its header")
+    run.result.anchored = ChainAnchor(root, block.number, block.hash, block.timestamp, claimed.tx_hash)
+
+
+def check_chain(run: Run, document: Checkpointed, chain: ChainReader, identity: LogIdentity) -> None:
+    """`check_anchor`, with an unreadable chain recorded as the failed ``chain`` check."""
+    try:
+        check_anchor(run, document, chain, identity)
+    except ChainUnreadableError as error:
+        run.fail(ChainReadError(str(error)))
+    except ContractCallError as error:
+        run.fail(VerificationError("contract", f"the contract at {hex0x(identity.log_anchor)} answered unexpectedly: {error}"))
+
+
+def start(chain: ChainReader | None, identity: LogIdentity | None) -> Run:
+    """A new run; refuses a chain check without a pinned log identity."""
+    if chain is not None and identity is None:
+        raise ValueError("checking against the chain needs a pinned log identity (which contract and log count)")
+    return Run(VerificationResult(chain_consulted=chain is not None, identity=identity))
+
+
+def verify_bundle(
+    data: bytes | str | Mapping[str, Any], chain: ChainReader | None, identity: LogIdentity | None = None
+) -> VerificationResult:
+    """Verify a bundle: the mathematics, then (unless `chain` is None, offline) the chain,
+    against the pinned `identity` (required with a chain).
+
+    Returns the result when every check passes; raises VerificationError (BundleError,
+    ChainReadError) naming the first check that failed, with `result` attached.
+    """
+    run = start(chain, identity)
+    try:
+        bundle = parse_bundle(data)
+    except BundleError as error:
+        run.fail(error)
+    count = len(bundle.entries)
+    run.ok(
+        "bundle",
+        f"{BUNDLE_FORMAT}: {count} {'entry' if count == 1 else 'entries'}, log {hex0x(bundle.log_id)},"
+        f" contract {hex0x(bundle.contract)} on chain id {bundle.chain_id}, tree size {bundle.tree_size}",
+    )
+    run.result.bundle = bundle
+    check_identity(run, bundle, identity)
+    for number, entry in enumerate(bundle.entries):
+        _check_entry(run, bundle, number, entry)
+    if chain is not None and identity is not None:
+        check_chain(run, bundle, chain, identity)
+    return run.result

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ledger.formats.identity import LogIdentity
 from ledger.merkle import (
     HASH_SIZE,
     ProofError,
@@ -49,17 +50,19 @@ from ledger.verify import (
     BundleAnchor,
     BundleError,
     ChainReader,
-    ChainReadError,
+    Run,
     VerificationError,
     VerificationResult,
-    _bytes,
-    _check_chain,
-    _fields,
-    _hex,
-    _int,
-    _Run,
     canonical_bytes,
+    check_chain,
+    check_identity,
+    hex0x,
     load_bundle_json,
+    parse_anchor,
+    parse_bytes,
+    parse_fields,
+    parse_int,
+    start,
     verify_bundle,
 )
 
@@ -238,10 +241,9 @@ def _parse(obj: Any) -> Pack:
         raise PackError(f"a pack is a JSON object, got {type(obj).__name__}")
     if obj.get("format") != PACK_FORMAT:
         raise PackError(f"unknown format {obj.get('format')!r:.80}; this verifier reads {PACK_FORMAT!r}")
-    top = _fields(obj, "pack", ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"))
-    checkpoint = _fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
-    anchor = _fields(checkpoint["anchor"], "checkpoint.anchor", ("tx_hash", "block_number", "block_hash", "block_timestamp"))
-    tree_size = _int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE)
+    top = parse_fields(obj, "pack", ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"))
+    checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
+    tree_size = parse_int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE)
     try:
         query = parse_query(top["query"])
     except QueryError as error:
@@ -256,8 +258,8 @@ def _parse(obj: Any) -> Pack:
     previous = -1
     for i, entry in enumerate(entries):
         where = f"entries[{i}]"
-        fields = _fields(entry, where, ("leaf_index", "record"))
-        index = _int(fields["leaf_index"], f"{where}.leaf_index", 0, tree_size - 1)
+        fields = parse_fields(entry, where, ("leaf_index", "record"))
+        index = parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, tree_size - 1)
         if index <= previous:
             raise PackError(f"{where}.leaf_index is {index} after {previous}: leaf indices must increase strictly")
         if not isinstance(fields["record"], dict):
@@ -271,21 +273,16 @@ def _parse(obj: Any) -> Pack:
     if len(proof) > MAX_PROOF_NODES * len(entries):
         raise PackError(f"proof has {len(proof)} nodes; {len(entries)} entries need at most {MAX_PROOF_NODES * len(entries)}")
     return Pack(
-        chain_id=_int(top["chain_id"], "chain_id", 1, 2**256 - 1),
-        contract=_bytes(top["contract"], "contract", ADDRESS_SIZE),
-        log_id=_bytes(top["log_id"], "log_id", HASH_SIZE),
+        chain_id=parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1),
+        contract=parse_bytes(top["contract"], "contract", ADDRESS_SIZE),
+        log_id=parse_bytes(top["log_id"], "log_id", HASH_SIZE),
         tree_size=tree_size,
-        root=_bytes(checkpoint["root"], "checkpoint.root", HASH_SIZE),
-        anchor=BundleAnchor(
-            tx_hash=_bytes(anchor["tx_hash"], "checkpoint.anchor.tx_hash", HASH_SIZE),
-            block_number=_int(anchor["block_number"], "checkpoint.anchor.block_number", 0, 2**64 - 1),
-            block_hash=_bytes(anchor["block_hash"], "checkpoint.anchor.block_hash", HASH_SIZE),
-            block_timestamp=_int(anchor["block_timestamp"], "checkpoint.anchor.block_timestamp", 0, 2**64 - 1),
-        ),
+        root=parse_bytes(checkpoint["root"], "checkpoint.root", HASH_SIZE),
+        anchor=parse_anchor(checkpoint["anchor"], "checkpoint.anchor"),
         query=query,
         indices=tuple(indices),
         records=tuple(records),
-        proof=tuple(_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
+        proof=tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
     )
 
 
@@ -312,20 +309,31 @@ def _where(pack: Pack, position: int) -> str:
     return f"entries[{position}] (leaf index {pack.indices[position]})"
 
 
-def _check_records(run: _Run, pack: Pack) -> list[Entry]:
+def _check_records(run: Run, pack: Pack) -> list[Entry]:
     entries: list[Entry] = []
     for position, record in enumerate(pack.records):
         try:
             entries.append(record_entry(record))
         except RecordError as error:
             run.fail(VerificationError("records", f"{_where(pack, position)}: not a valid v1 record: {error}"))
+    seen: dict[bytes, int] = {}
+    for position, entry in enumerate(entries):
+        if entry.leaf_hash in seen:
+            run.fail(
+                VerificationError(
+                    "records",
+                    f"{_where(pack, position)} repeats the record of {_where(pack, seen[entry.leaf_hash])}"
+                    f" ({hex0x(entry.leaf_hash)}): an entry is counted once",
+                )
+            )
+        seen[entry.leaf_hash] = position
     kinds = Counter(entry.kind for entry in entries)
     shown = ", ".join(f"{count:,} {kind}" for kind, count in sorted(kinds.items()))
     run.ok("records", f"{len(entries):,} valid records in canonical form (RFC 8785): {shown}")
     return entries
 
 
-def _check_query(run: _Run, pack: Pack, entries: Sequence[Entry]) -> None:
+def _check_query(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
     accounts = None if pack.query.account_ids is None else frozenset(pack.query.account_ids)
     for position, entry in enumerate(entries):
         if not pack.query.matches(entry, accounts):
@@ -339,7 +347,7 @@ def _check_query(run: _Run, pack: Pack, entries: Sequence[Entry]) -> None:
     run.ok("query", f"every entry matches: {pack.query.describe()}")
 
 
-def _check_inclusion(run: _Run, pack: Pack, entries: Sequence[Entry]) -> None:
+def _check_inclusion(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
     size = pack.tree_size
     try:
         verify_multi_inclusion(pack.indices, size, [entry.leaf_hash for entry in entries], pack.proof, pack.root)
@@ -356,7 +364,7 @@ def _check_inclusion(run: _Run, pack: Pack, entries: Sequence[Entry]) -> None:
             VerificationError(
                 "inclusion",
                 f"the {len(entries):,} records, their leaf indices and the {len(pack.proof):,} proof nodes lead to"
-                f" root {_hex(error.calculated)} for tree size {size}, not to the checkpoint root {_hex(pack.root)}"
+                f" root {hex0x(error.calculated)} for tree size {size}, not to the checkpoint root {hex0x(pack.root)}"
                 " (a record, a leaf index, a proof node, the root or the size differs from what was logged)",
             )
         )
@@ -365,18 +373,21 @@ def _check_inclusion(run: _Run, pack: Pack, entries: Sequence[Entry]) -> None:
     singles = sum(inclusion_length(index, size) for index in pack.indices)
     run.ok(
         "inclusion",
-        f"{len(entries):,} leaves of the tree of size {size} have root {_hex(pack.root)}"
+        f"{len(entries):,} leaves of the tree of size {size} have root {hex0x(pack.root)}"
         f" ({len(pack.proof):,} proof nodes; one proof per entry would need {singles:,})",
     )
 
 
-def verify_pack(data: bytes | str | Mapping[str, Any], chain: ChainReader | None) -> VerificationResult:
-    """Verify a pack: the mathematics, then (unless `chain` is None, offline) the chain.
+def verify_pack(
+    data: bytes | str | Mapping[str, Any], chain: ChainReader | None, identity: LogIdentity | None = None
+) -> VerificationResult:
+    """Verify a pack: the mathematics, then (unless `chain` is None, offline) the chain,
+    against the pinned `identity` (required with a chain).
 
     Returns the result when every check passes; raises VerificationError (PackError,
     ChainReadError) naming the first check that failed, with `result` attached.
     """
-    run = _Run(VerificationResult(chain_consulted=chain is not None))
+    run = start(chain, identity)
     try:
         pack = parse_pack(data)
     except PackError as error:
@@ -384,25 +395,25 @@ def verify_pack(data: bytes | str | Mapping[str, Any], chain: ChainReader | None
     count = len(pack.indices)
     run.ok(
         "pack",
-        f"{PACK_FORMAT}: {count:,} {'entry' if count == 1 else 'entries'}, log {_hex(pack.log_id)},"
-        f" contract {_hex(pack.contract)} on chain id {pack.chain_id}, tree size {pack.tree_size}",
+        f"{PACK_FORMAT}: {count:,} {'entry' if count == 1 else 'entries'}, log {hex0x(pack.log_id)},"
+        f" contract {hex0x(pack.contract)} on chain id {pack.chain_id}, tree size {pack.tree_size}",
     )
     run.result.bundle = pack
+    check_identity(run, pack, identity)
     entries = _check_records(run, pack)
     _check_query(run, pack, entries)
     _check_inclusion(run, pack, entries)
-    if chain is not None:
-        try:
-            _check_chain(run, pack, chain)
-        except ChainReadError as error:
-            run.fail(error)
+    if chain is not None and identity is not None:
+        check_chain(run, pack, chain, identity)
     return run.result
 
 
-def verify_evidence(data: bytes | str | Mapping[str, Any], chain: ChainReader | None) -> VerificationResult:
+def verify_evidence(
+    data: bytes | str | Mapping[str, Any], chain: ChainReader | None, identity: LogIdentity | None = None
+) -> VerificationResult:
     """Verify a bundle (`model-ledger/evidence/v1`) or a pack (`model-ledger/evidence-pack/v1`),
-    whichever `data` is; the JSON is parsed once."""
-    run = _Run(VerificationResult(chain_consulted=chain is not None))
+    whichever `data` is, against the pinned `identity`; the JSON is parsed once."""
+    run = start(chain, identity)
     size = 0
     if isinstance(data, Mapping):
         obj: Any = data
@@ -413,7 +424,7 @@ def verify_evidence(data: bytes | str | Mapping[str, Any], chain: ChainReader | 
         except BundleError as error:
             run.fail(error)
     if isinstance(obj, Mapping) and obj.get("format") == PACK_FORMAT:
-        return verify_pack(obj, chain)
+        return verify_pack(obj, chain, identity)
     if isinstance(obj, Mapping) and "format" in obj and obj["format"] != BUNDLE_FORMAT:
         run.fail(
             BundleError(f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r} and {PACK_FORMAT!r}")
@@ -422,7 +433,7 @@ def verify_evidence(data: bytes | str | Mapping[str, Any], chain: ChainReader | 
         run.fail(BundleError(f"bundle is {size} bytes; the limit is {MAX_BUNDLE_BYTES}"))
     if not isinstance(obj, Mapping):
         run.fail(BundleError(f"a bundle is a JSON object, got {type(obj).__name__}"))
-    return verify_bundle(obj, chain)
+    return verify_bundle(obj, chain, identity)
 
 
 

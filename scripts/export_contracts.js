@@ -1,5 +1,5 @@
 // Writes each compiled contract (LogAnchor, LicenceRegistry) to
-// ledger/chain/contracts/<name>.json, the copy that ships inside the Python package:
+// ledger/formats/contracts/<name>.json, the copy that ships inside the Python package:
 //   {"contractName", "abi", "bytecode", "deployedBytecode", "solcVersion"}
 // Formatting is stable (2-space JSON, keys in that order, trailing newline), so an
 // unchanged compile leaves the file byte-identical.
@@ -14,7 +14,7 @@ const path = require("node:path");
 const hre = require("hardhat");
 
 const CONTRACTS = ["LogAnchor", "LicenceRegistry"];
-const OUT_DIR = path.join(__dirname, "..", "ledger", "chain", "contracts");
+const OUT_DIR = path.join(__dirname, "..", "ledger", "formats", "contracts");
 
 async function exportContract(contractName) {
   const artifact = await hre.artifacts.readArtifact(contractName);

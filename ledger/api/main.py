@@ -11,7 +11,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ledger.api import errors
 from ledger.api.deps import Metrics, Services
 from ledger.api.limits import LimitRequestBody, Limits, RateLimiter
-from ledger.api.routes import admin, checkpoints, entries, evidence, health, models, proofs, web
+from ledger.api.routes import (
+    admin,
+    checkpoints,
+    entries,
+    evidence,
+    health,
+    log,
+    models,
+    proofs,
+    web,
+)
 from ledger.api.routes import export as export_route
 from ledger.api.routes import licences as licence_routes
 from ledger.receipts import LogSigner
@@ -71,7 +81,7 @@ def create_app(
         store, keys, AnchorRepository(store), signer, anchor_now, limiter=RateLimiter(limits.rate, limits.burst)
     )
     errors.install(app)
-    for module in (entries, proofs, checkpoints, evidence, models, admin, health, web, export_route):
+    for module in (log, entries, proofs, checkpoints, evidence, models, admin, health, web, export_route):
         app.include_router(module.router)
     app.include_router(licence_routes.router)
 

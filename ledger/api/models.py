@@ -123,8 +123,23 @@ class ConsistencyProofPublic(BaseModel):
     proof: list[str]
 
 
+class LogIdentityPublic(BaseModel):
+    """The log identity document (`model-ledger/log/v1`) that verifiers pin."""
+
+    format: str
+    name: str
+    chain_id: int
+    log_anchor: str
+    log_id: str
+    licence_registry: str | None
+    log_signer: str
+    deployment_block: int
+
+
 class CheckpointPublic(BaseModel):
-    """A sealed checkpoint, signed by the log key (EIP-712 `Checkpoint`), and its anchor."""
+    """A sealed checkpoint, signed by the log key (EIP-712 `Checkpoint(bytes32 logId,
+    uint64 treeSize, bytes32 root)`, the signature LogAnchor checks: anyone may anchor it),
+    and its anchor. `timestamp` is when it was sealed; it is not signed."""
 
     log_id: str
     tree_size: int

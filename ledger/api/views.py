@@ -66,7 +66,7 @@ def checkpoint_view(services: Services, checkpoint: Checkpoint) -> dict[str, Any
     signer = services.signer
     signature = services.checkpoint_signatures.get(checkpoint.tree_size)
     if signature is None:
-        signature = signer.sign_checkpoint(checkpoint.tree_size, checkpoint.root, checkpoint.created_at)
+        signature = signer.sign_checkpoint(checkpoint.tree_size, checkpoint.root)
         if len(services.checkpoint_signatures) > 4096:
             services.checkpoint_signatures.clear()
         services.checkpoint_signatures[checkpoint.tree_size] = signature

@@ -1,9 +1,10 @@
 """Setting up a log on chain and checking, at every start, that it is still there.
 
-`deploy_log` deploys LogAnchor, creates the log with the deployer as its admin and
-makes the deployer an anchorer. `attach` checks a recorded deployment against the
-chain an RPC URL reaches: same chain id, contract code present, log created. Each
-refusal says what differs and what to do.
+`deploy_log` deploys LogAnchor and creates the log with the deployer as its admin and
+the log key as the only key whose checkpoints it anchors (anyone may send them).
+`attach` checks a recorded deployment against the chain an RPC URL reaches: same
+chain id, the shipped LogAnchor's code at the address, the log created with this log
+key and not retired. Each refusal says what differs and what to do.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ledger.chain.client import ChainClient
 from ledger.chain.errors import ChainError
 from ledger.chain.log_anchor import LogAnchor
 from ledger.chain.reverts import hex0x
+from ledger.formats.abi import contract as shipped_contract
 
 DEFAULT_LOG_NAME = "model-ledger"
 
@@ -42,14 +44,15 @@ class DeployedLog:
     block_number: int
 
 
-def deploy_log(client: ChainClient, log_name: str = DEFAULT_LOG_NAME) -> tuple[DeployedLog, LogAnchor]:
-    """Deploy LogAnchor and create log `log_name`; the key's account is owner, log
-    admin and anchorer. Three transactions, each waited for."""
+def deploy_log(client: ChainClient, log_signer: str, log_name: str = DEFAULT_LOG_NAME) -> tuple[DeployedLog, LogAnchor]:
+    """Deploy LogAnchor and create log `log_name` with `log_signer` (the log key's
+    address) as its key; the anchor key's account is the contract's owner and the log's
+    admin. Two transactions, each waited for."""
     key = client.require_key()
     log_id = log_id_for(log_name)
-    contract, receipt = LogAnchor.deploy(client)
-    contract.create_log(log_id, key.address)
-    contract.add_anchorer(log_id, key.address)
+    bound, receipt = LogAnchor.deploy(client)
+    contract = LogAnchor(client, bound.address, from_block=receipt.block_number)
+    contract.create_log(log_id, key.address, log_signer)
     deployed = DeployedLog(
         chain_id=client.chain_id,
         contract=contract.address_bytes,
@@ -61,8 +64,11 @@ def deploy_log(client: ChainClient, log_name: str = DEFAULT_LOG_NAME) -> tuple[D
     return deployed, contract
 
 
-def attach(client: ChainClient, chain_id: int, contract: bytes, log_id: bytes) -> LogAnchor:
-    """The recorded contract on the chain `client` reaches, after checking it is there."""
+def attach(
+    client: ChainClient, chain_id: int, contract: bytes, log_id: bytes, *, from_block: int = 0, log_signer: str | None = None
+) -> LogAnchor:
+    """The recorded contract on the chain `client` reaches, after checking it is there
+    (and, with `log_signer`, that the log is anchored with that key)."""
     address = hex0x(contract)
     found = client.chain_id
     if found != chain_id:
@@ -70,22 +76,32 @@ def attach(client: ChainClient, chain_id: int, contract: bytes, log_id: bytes) -
             f"the chain at {client.where} has chain id {found}, but this database anchors to"
             f" contract {address} on chain id {chain_id}: point --rpc-url at that chain"
         )
-    bound = LogAnchor(client, contract)
-    if not bound.has_code():
+    bound = LogAnchor(client, contract, from_block=from_block)
+    code = client.code(bound.address)
+    if not code:
         raise DeploymentMismatchError(
             f"no contract at {address} on chain id {chain_id} ({client.where}), where this database"
             " recorded its LogAnchor: the chain was reset (a lost anvil-state.json?) or is another"
             " chain with the same id; restore the chain's state or start a new data dir"
         )
-    if bound.log_admin(log_id) is None:
-        raise DeploymentMismatchError(f"log {hex0x(log_id)} does not exist on contract {address}")
-    return bound
-
-
-def check_anchorer(contract: LogAnchor, log_id: bytes, account: str) -> None:
-    """Refuse early when `account` may not anchor the log."""
-    if not contract.is_anchorer(log_id, account):
+    if code != shipped_contract("LogAnchor").runtime_code:
         raise DeploymentMismatchError(
-            f"{account} is not an anchorer of log {hex0x(log_id)} on {contract.address}: the log's"
-            " admin must call addAnchorer for it, or use the anchor key that deployed the log"
+            f"the contract at {address} is not the LogAnchor this version of model-ledger ships (an older"
+            " version, or another contract): verifiers would refuse its anchors. Deploy the current"
+            " contracts with `ledger deploy --rpc-url URL --force` (the log keeps its entries and anchors"
+            " afresh there), or start a new data dir"
         )
+    info = bound.log_info(log_id)
+    if info is None:
+        raise DeploymentMismatchError(f"log {hex0x(log_id)} does not exist on contract {address}")
+    if log_signer is not None and info.signer.lower() != log_signer.lower():
+        raise DeploymentMismatchError(
+            f"log {hex0x(log_id)} on {address} is anchored with log key {info.signer}, but this service's log key is"
+            f" {log_signer}: set LEDGER_LOG_KEY (or the data dir's log-key.json) to the log's key"
+        )
+    if info.retired:
+        raise DeploymentMismatchError(
+            f"log {hex0x(log_id)} on {address} was retired (trusted up to tree size {info.trusted_size}): it takes no"
+            " more anchors; continue in a successor log (docs/operations.md, a leaked log key)"
+        )
+    return bound

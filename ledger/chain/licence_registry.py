@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 
 from ledger.chain.binding import ContractBinding
 from ledger.chain.client import ChainClient, Receipt, SignedTx
 from ledger.chain.deployment import DeploymentMismatchError
 from ledger.chain.reverts import hex0x
+from ledger.formats.abi import contract as shipped_contract
 
-GRANTED_TOPIC = keccak(text="Granted(bytes32,uint64,uint64)")
-REVOKED_TOPIC = keccak(text="Revoked(bytes32)")
+GRANTED_TOPIC = shipped_contract("LicenceRegistry").event_topic("Granted")
+REVOKED_TOPIC = shipped_contract("LicenceRegistry").event_topic("Revoked")
 
 
 class OnChainState(IntEnum):
@@ -84,10 +84,15 @@ class LicenceRegistry(ContractBinding):
         data, what = self._grant_data(grants)
         return self.client.build(self.address, data, self.decoder, what, nonce=nonce)
 
-    def build_revoke(self, commitment: bytes, *, nonce: int | None = None) -> SignedTx:
-        """Sign revoke(commitment) with an explicit nonce; send nothing."""
+    def build_revoke(self, commitment: bytes, revocation: bytes, *, nonce: int | None = None) -> SignedTx:
+        """Sign revoke(commitment, revocation) with an explicit nonce; send nothing.
+        `revocation` is the leaf hash of the log record that revokes the commitment."""
         return self.client.build(
-            self.address, self._data("revoke", commitment), self.decoder, f"revoke({hex0x(commitment)})", nonce=nonce
+            self.address,
+            self._data("revoke", commitment, revocation),
+            self.decoder,
+            f"revoke({hex0x(commitment)})",
+            nonce=nonce,
         )
 
     def grant(self, grants: Sequence[GrantCall]) -> Receipt:
@@ -95,10 +100,10 @@ class LicenceRegistry(ContractBinding):
         data, what = self._grant_data(grants)
         return self.client.transact(self.address, data, self.decoder, what)
 
-    def revoke(self, commitment: bytes) -> Receipt:
+    def revoke(self, commitment: bytes, revocation: bytes) -> Receipt:
         """Revoke and wait for the receipt (a convenience for tools and tests)."""
         return self.client.transact(
-            self.address, self._data("revoke", commitment), self.decoder, f"revoke({hex0x(commitment)})"
+            self.address, self._data("revoke", commitment, revocation), self.decoder, f"revoke({hex0x(commitment)})"
         )
 
     def add_issuer(self, account: str) -> Receipt:
@@ -115,8 +120,13 @@ class LicenceRegistry(ContractBinding):
         return OnChainLicence(OnChainState(int(state)), int(valid_from), int(valid_until), int(granted), int(revoked))
 
     def is_issuer(self, account: str) -> bool:
-        """Whether `account` may grant and revoke."""
+        """Whether `account` may grant (and revoke what it granted)."""
         return bool(self._read("isIssuer", to_checksum_address(account)))
+
+    def issuer_of(self, commitment: bytes) -> str | None:
+        """The issuer that granted `commitment` (None: never granted)."""
+        issuer = to_checksum_address(self._read("issuerOf", commitment))
+        return None if int(issuer, 16) == 0 else issuer
 
     def event_tx(self, topic: bytes, commitment: bytes, block_number: int) -> bytes | None:
         """The transaction that emitted the event `topic` (GRANTED_TOPIC or REVOKED_TOPIC)

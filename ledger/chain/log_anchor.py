@@ -3,6 +3,10 @@
 Writes build, sign and send through the client (`build_anchor` only signs, so the
 anchorer can record the transaction first); views are eth_calls whose reverts come
 back decoded (`LogAnchorUnknownSize` reads as None where a caller asks "is it there?").
+
+The contract stores only the root of each anchored size; where and when a size was
+anchored is its `Anchored` event (indexed by log id and size), found with eth_getLogs
+from the deployment block on.
 """
 
 from __future__ import annotations
@@ -11,26 +15,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 
 from ledger.chain.binding import ContractBinding
-from ledger.chain.client import Receipt, SignedTx
-from ledger.chain.errors import ContractRevertError
+from ledger.chain.client import ChainClient, Receipt, SignedTx
+from ledger.chain.errors import ChainError, ContractRevertError
 from ledger.chain.reverts import hex0x
+from ledger.formats.abi import contract as shipped_contract
+
+ANCHORED_TOPIC = shipped_contract("LogAnchor").event_topic("Anchored")
+"""Topic 0 of every Anchored event."""
+
+Signature = tuple[bytes, bytes]
+"""A log key's checkpoint signature in EIP-2098 compact form: (r, vs)."""
 
 
 @dataclass(frozen=True)
 class OnChainAnchor:
-    """An anchor as the contract holds it: tree size, root, block number and time.
-
-    A log with no anchor yet reads as size 0 with a zero root and block 0.
-    """
+    """The latest anchor of a log as the contract holds it: tree size and root (size 0
+    and a zero root for a log with no anchor yet)."""
 
     size: int
     root: bytes
-    block_number: int
-    timestamp: int
 
 
 @dataclass(frozen=True)
@@ -45,27 +51,47 @@ class AnchoredEvent:
     block_hash: bytes
 
 
+@dataclass(frozen=True)
+class LogInfo:
+    """LogAnchor.logInfo(logId)."""
+
+    signer: str
+    admin: str
+    latest_size: int
+    retired: bool
+    trusted_size: int
+
+
 class LogAnchor(ContractBinding):
-    """The LogAnchor contract at `address`, through `client`."""
+    """The LogAnchor contract at `address`, through `client`; its events are searched from
+    block `from_block` (the deployment's) on."""
 
     NAME = "LogAnchor"
 
+    def __init__(self, client: ChainClient, address: str | bytes, from_block: int = 0) -> None:
+        super().__init__(client, address)
+        self.from_block = from_block
+
     # -- writes ------------------------------------------------------------------------
 
-    def create_log(self, log_id: bytes, admin: str) -> Receipt:
-        """createLog(logId, admin): only the contract owner."""
-        return self.client.transact(
-            self.address, self._data("createLog", log_id, to_checksum_address(admin)), self.decoder, f"createLog({hex0x(log_id)})"
-        )
-
-    def add_anchorer(self, log_id: bytes, account: str) -> Receipt:
-        """addAnchorer(logId, account): only the log's admin."""
+    def create_log(self, log_id: bytes, admin: str, signer: str) -> Receipt:
+        """createLog(logId, admin, signer): only the contract owner."""
         return self.client.transact(
             self.address,
-            self._data("addAnchorer", log_id, to_checksum_address(account)),
+            self._data("createLog", log_id, to_checksum_address(admin), to_checksum_address(signer)),
             self.decoder,
-            f"addAnchorer({hex0x(log_id)}, {account})",
+            f"createLog({hex0x(log_id)})",
         )
+
+    def retire_log(self, log_id: bytes, trusted_size: int) -> Receipt:
+        """retireLog(logId, trustedSize): only the log's admin; no anchor is accepted after it."""
+        return self.client.transact(
+            self.address, self._data("retireLog", log_id, trusted_size), self.decoder, f"retireLog({hex0x(log_id)}, {trusted_size})"
+        )
+
+    def _anchor_data(self, log_id: bytes, size: int, root: bytes, proof: Sequence[bytes], signature: Signature) -> bytes:
+        r, vs = signature
+        return self._data("anchor", log_id, size, root, list(proof), r, vs)
 
     def build_anchor(
         self,
@@ -73,40 +99,42 @@ class LogAnchor(ContractBinding):
         size: int,
         root: bytes,
         proof: Sequence[bytes],
+        signature: Signature,
         *,
         nonce: int | None = None,
         gas: int | None = None,
     ) -> SignedTx:
-        """Sign anchor(logId, size, root, proof) with an explicit nonce; send nothing.
+        """Sign anchor(logId, size, root, proof, r, vs) with an explicit nonce; send nothing.
 
-        The gas estimate runs the contract's checks first, so a doomed anchor (not an
-        anchorer, size not increasing, inconsistent proof) raises ContractRevertError
-        here. Pass `gas` to skip the estimate (the transaction may then fail in a block).
+        `signature` is the log key's over the checkpoint. The gas estimate runs the
+        contract's checks first, so a doomed anchor (bad signature, size not increasing,
+        inconsistent proof, retired log) raises ContractRevertError here. Pass `gas` to
+        skip the estimate (the transaction may then fail in a block).
         """
-        data = self._data("anchor", log_id, size, root, list(proof))
+        data = self._anchor_data(log_id, size, root, proof, signature)
         return self.client.build(self.address, data, self.decoder, f"anchor(size {size})", nonce=nonce, gas=gas)
 
-    def anchor(self, log_id: bytes, size: int, root: bytes, proof: Sequence[bytes]) -> Receipt:
+    def anchor(self, log_id: bytes, size: int, root: bytes, proof: Sequence[bytes], signature: Signature) -> Receipt:
         """Anchor and wait for the receipt (a convenience for tools and tests)."""
-        data = self._data("anchor", log_id, size, root, list(proof))
+        data = self._anchor_data(log_id, size, root, proof, signature)
         return self.client.transact(self.address, data, self.decoder, f"anchor(size {size})")
 
     # -- views -------------------------------------------------------------------------
 
     def latest(self, log_id: bytes) -> OnChainAnchor:
         """The log's latest anchor (size 0 when it has none)."""
-        size, root, block_number, timestamp = self._read("latest", log_id)
-        return OnChainAnchor(int(size), bytes(root), int(block_number), int(timestamp))
+        size, root = self._read("latest", log_id)
+        return OnChainAnchor(int(size), bytes(root))
 
-    def anchored_at(self, log_id: bytes, size: int) -> OnChainAnchor | None:
-        """The anchor at exactly `size`, or None if nothing is anchored there."""
+    def log_info(self, log_id: bytes) -> LogInfo | None:
+        """The log's key, admin, latest size and retirement; None if the log does not exist."""
         try:
-            root, block_number, timestamp = self._read("anchoredAt", log_id, size)
+            signer, admin, latest, retired, trusted = self._read("logInfo", log_id)
         except ContractRevertError as error:
-            if error.name == "LogAnchorUnknownSize":
+            if error.name == "LogAnchorUnknownLog":
                 return None
             raise
-        return OnChainAnchor(size, bytes(root), int(block_number), int(timestamp))
+        return LogInfo(to_checksum_address(signer), to_checksum_address(admin), int(latest), bool(retired), int(trusted))
 
     def root_at(self, log_id: bytes, size: int) -> bytes | None:
         """The root anchored at `size`, or None if nothing is anchored there."""
@@ -117,32 +145,43 @@ class LogAnchor(ContractBinding):
                 return None
             raise
 
+    def anchored_at(self, log_id: bytes, size: int) -> AnchoredEvent | None:
+        """The anchor at exactly `size` (its root, and the event naming its transaction and
+        block), or None if nothing is anchored there."""
+        root = self.root_at(log_id, size)
+        if root is None:
+            return None
+        found = self.anchored_events(log_id, self.from_block, self.client.block_number(), size=size)
+        if not found:
+            raise ChainError(
+                f"size {size} of log {hex0x(log_id)} is anchored, but no Anchored event for it was found from block"
+                f" {self.from_block} (the node's logs are incomplete)"
+            )
+        return found[-1]
+
+    def checkpoint_digest(self, log_id: bytes, size: int, root: bytes) -> bytes:
+        """The EIP-712 digest the log key signs for this checkpoint."""
+        return bytes(self._read("checkpointDigest", log_id, size, root))
+
     def verify_inclusion(self, log_id: bytes, size: int, index: int, leaf_hash: bytes, proof: Sequence[bytes]) -> bool:
         """The contract's own check of an inclusion proof against the root at `size`."""
         return bool(self._read("verifyInclusion", log_id, size, index, leaf_hash, list(proof)))
-
-    def is_anchorer(self, log_id: bytes, account: str) -> bool:
-        """Whether `account` may anchor log `log_id`."""
-        return bool(self._read("isAnchorer", log_id, to_checksum_address(account)))
 
     def log_admin(self, log_id: bytes) -> str | None:
         """The log's admin, or None if the log does not exist."""
         admin = to_checksum_address(self._read("logAdmin", log_id))
         return None if int(admin, 16) == 0 else admin
 
-    def anchored_events(self, log_id: bytes, from_block: int, to_block: int) -> list[AnchoredEvent]:
-        """`Anchored` events of the log in blocks from_block..to_block, in order."""
+    def anchored_events(self, log_id: bytes, from_block: int, to_block: int, *, size: int | None = None) -> list[AnchoredEvent]:
+        """`Anchored` events of the log (of one `size`, if given) in blocks from_block..to_block, in order."""
         event = self.contract.events.Anchored()
-        topic = keccak(text="Anchored(bytes32,uint64,bytes32,uint64)")
+        topics = [HexBytes(ANCHORED_TOPIC), HexBytes(log_id)]
+        if size is not None:
+            topics.append(HexBytes(size.to_bytes(32, "big")))
         logs = self.client.rpc(
             "eth_getLogs",
             lambda: self.client.w3.eth.get_logs(
-                {
-                    "address": self.address,
-                    "fromBlock": from_block,
-                    "toBlock": to_block,
-                    "topics": [HexBytes(topic), HexBytes(log_id)],
-                }
+                {"address": self.address, "fromBlock": from_block, "toBlock": to_block, "topics": topics}
             ),
         )
         found = []

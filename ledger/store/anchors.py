@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ledger.formats.identity import LogIdentity
 from ledger.store.repository import Store, StoreError
 from ledger.store.schema import anchors, deployment
 
@@ -57,6 +58,19 @@ class Deployment:
     created_at: str
     registry: bytes | None = None
     """The LicenceRegistry contract on the same chain (None: not deployed yet)."""
+
+    def identity(self, log_signer: bytes) -> LogIdentity:
+        """The log identity document of this deployment, whose log key has address
+        `log_signer`."""
+        return LogIdentity(
+            name=self.log_name,
+            chain_id=self.chain_id,
+            log_anchor=self.contract,
+            log_id=self.log_id,
+            licence_registry=self.registry,
+            log_signer=log_signer,
+            deployment_block=self.block_number,
+        )
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("GET", "/v1/entries?kind=licence", ("auditor",), None),
     ("GET", "/v1/proofs/inclusion/{own}", ("auditor", "licensee"), None),
     ("GET", "/v1/proofs/consistency?first=1&second=2", (PUBLIC,), None),
+    ("GET", "/v1/log", (PUBLIC,), None),
     ("GET", "/v1/checkpoints/latest", (PUBLIC,), None),
     ("GET", "/v1/checkpoints/2", (PUBLIC,), None),
     ("GET", "/v1/evidence/{own}", ("auditor", "licensee"), None),

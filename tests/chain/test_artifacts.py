@@ -1,4 +1,4 @@
-"""The compiled contracts shipped in ledger/chain/contracts/ equal a fresh compile.
+"""The compiled contracts shipped in ledger/formats/contracts/ equal a fresh compile.
 
 The service deploys and calls LogAnchor and LicenceRegistry from the JSON shipped
 inside the package, never from a local build. This test copies the Hardhat project
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_DIR = REPO_ROOT / "ledger" / "chain" / "contracts"
+SHIPPED_DIR = REPO_ROOT / "ledger" / "formats" / "contracts"
 CONTRACTS = ["LogAnchor", "LicenceRegistry"]
 FUNCTIONS = {
     "LogAnchor": {
@@ -74,7 +74,7 @@ def fresh_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (project / "node_modules").symlink_to(REPO_ROOT / "node_modules", target_is_directory=True)
     _hardhat(project, "compile", "--force", "--quiet")
     _hardhat(project, "run", "scripts/export_contracts.js")
-    return project / "ledger" / "chain" / "contracts"
+    return project / "ledger" / "formats" / "contracts"
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -1,0 +1,24 @@
+"""The log's identity: the document every verifier pins (public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ledger.api.deps import ServicesDep
+from ledger.api.models import LogIdentityPublic
+from ledger.errors import NotFoundError
+
+router = APIRouter(prefix="/v1/log", tags=["log"])
+
+
+@router.get("", response_model=LogIdentityPublic)
+def read_log_identity(services: ServicesDep) -> dict[str, Any]:
+    """The log identity document (`ledger identity` prints the same): chain, LogAnchor, log
+    id, LicenceRegistry, log key and deployment block. Keep it from a trusted channel and
+    pass it to every verifier with `--log`."""
+    deployment = services.anchors.deployment()
+    if deployment is None:
+        raise NotFoundError("this log has no deployment on a chain yet: it has no identity to pin")
+    return deployment.identity(bytes.fromhex(services.signer.address[2:])).as_json()

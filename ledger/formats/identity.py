@@ -1,0 +1,168 @@
+"""The log identity document: which log a proof must be about.
+
+Anyone can deploy a copy of LogAnchor, create a log with the same id and anchor
+whatever they like; a proof is only worth something against the log its verifier
+expects. The operator publishes the identity once (`ledger identity`, `GET /v1/log`)
+and every verifier pins it (`--log FILE`): evidence naming another chain, contract, log
+id, registry or signer is refused, whatever else checks out.
+
+    {"format": "model-ledger/log/v1",
+     "name": "model-ledger",                  the log's name; log_id = SHA-256(name) by default
+     "chain_id": 31337,
+     "log_anchor": "0x<20 bytes>",            the LogAnchor contract
+     "log_id": "0x<32 bytes>",
+     "licence_registry": "0x<20 bytes>",      the LicenceRegistry (null: the log issues no licences)
+     "log_signer": "0x<20 bytes>",            address of the log key: it signs checkpoints
+                                              (checked on chain by every anchor) and receipts
+     "deployment_block": 1}                   the block LogAnchor was deployed in (where
+                                              reading its events starts)
+
+Addresses and hashes are 0x and lowercase hex; no other field is allowed. The format is
+documented in docs/evidence-format.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.formats.strict_json import StrictJsonError, load_strict
+
+IDENTITY_FORMAT = "model-ledger/log/v1"
+"""The format of log identity documents."""
+
+MAX_IDENTITY_BYTES = 64 * 1024
+"""Largest identity document read."""
+
+MAX_NAME_LENGTH = 256
+"""Longest log name (the store's limit)."""
+
+_FIELDS = ("format", "name", "chain_id", "log_anchor", "log_id", "licence_registry", "log_signer", "deployment_block")
+_LOWER_HEX = re.compile(r"0x[0-9a-f]*")
+
+
+class IdentityError(ValueError):
+    """A log identity document that cannot be read; `field` names the bad field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"log identity: {field}: {message}" if field else f"log identity: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LogIdentity:
+    """A log as its verifiers pin it."""
+
+    name: str
+    chain_id: int
+    log_anchor: bytes
+    log_id: bytes
+    licence_registry: bytes | None
+    log_signer: bytes
+    deployment_block: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The identity document (the one serialiser of this format)."""
+        return {
+            "format": IDENTITY_FORMAT,
+            "name": self.name,
+            "chain_id": self.chain_id,
+            "log_anchor": _hex(self.log_anchor),
+            "log_id": _hex(self.log_id),
+            "licence_registry": None if self.licence_registry is None else _hex(self.licence_registry),
+            "log_signer": _hex(self.log_signer),
+            "deployment_block": self.deployment_block,
+        }
+
+    def describe(self) -> str:
+        """The log in one line, as verifiers print it."""
+        return (
+            f"log {self.name!r} ({_hex(self.log_id)}), LogAnchor {_hex(self.log_anchor)} on chain id"
+            f" {self.chain_id}, log key {_hex(self.log_signer)}"
+        )
+
+    def mismatch(
+        self,
+        *,
+        chain_id: int | None = None,
+        log_anchor: bytes | None = None,
+        log_id: bytes | None = None,
+        licence_registry: bytes | None = None,
+        log_signer: bytes | None = None,
+    ) -> str | None:
+        """The first field that differs from this identity, as a sentence naming it (None
+        when all the given fields match). Fields left None are not compared."""
+        pairs: list[tuple[str, Any, Any]] = [
+            ("chain_id", chain_id, self.chain_id),
+            ("log_anchor", log_anchor, self.log_anchor),
+            ("log_id", log_id, self.log_id),
+            ("licence_registry", licence_registry, self.licence_registry),
+            ("log_signer", log_signer, self.log_signer),
+        ]
+        for field, given, pinned in pairs:
+            if given is None or given == pinned:
+                continue
+            if pinned is None:
+                return f"{field}: the pinned log names none, the document names {_show(given)}"
+            return f"{field}: the document names {_show(given)}, the pinned log has {_show(pinned)}"
+        return None
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def _show(value: Any) -> str:
+    return _hex(value) if isinstance(value, bytes) else str(value)
+
+
+def _bytes(obj: Mapping[str, Any], field: str, size: int) -> bytes:
+    value = obj[field]
+    if not isinstance(value, str) or len(value) != 2 + 2 * size or not _LOWER_HEX.fullmatch(value):
+        raise IdentityError(field, f"must be 0x and {2 * size} lowercase hex digits, got {value!r:.80}")
+    return bytes.fromhex(value[2:])
+
+
+def _int(obj: Mapping[str, Any], field: str, low: int, high: int) -> int:
+    value = obj[field]
+    if type(value) is not int or not low <= value <= high:
+        raise IdentityError(field, f"must be an integer from {low} to {high}, got {value!r:.80}")
+    return value
+
+
+def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
+    """A log identity from its JSON text (or decoded object); IdentityError names what
+    is wrong."""
+    if isinstance(data, Mapping):
+        obj: Any = dict(data)
+    else:
+        try:
+            obj = load_strict(data, MAX_IDENTITY_BYTES, "the log identity")
+        except StrictJsonError as error:
+            raise IdentityError("", str(error)) from None
+    if not isinstance(obj, dict):
+        raise IdentityError("", f"must be a JSON object, got {type(obj).__name__}")
+    if obj.get("format") != IDENTITY_FORMAT:
+        raise IdentityError("format", f"must be {IDENTITY_FORMAT!r}, got {obj.get('format')!r:.80}: not a log identity")
+    missing = [field for field in _FIELDS if field not in obj]
+    if missing:
+        raise IdentityError(missing[0], "is missing")
+    unknown = sorted(set(obj) - set(_FIELDS))
+    if unknown:
+        raise IdentityError(unknown[0], "is not a field of this format (a newer model-ledger may know it)")
+    name = obj["name"]
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
+        raise IdentityError("name", f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters")
+    registry = None if obj["licence_registry"] is None else _bytes(obj, "licence_registry", 20)
+    return LogIdentity(
+        name=name,
+        chain_id=_int(obj, "chain_id", 1, 2**256 - 1),
+        log_anchor=_bytes(obj, "log_anchor", 20),
+        log_id=_bytes(obj, "log_id", 32),
+        licence_registry=registry,
+        log_signer=_bytes(obj, "log_signer", 20),
+        deployment_block=_int(obj, "deployment_block", 0, 2**64 - 1),
+    )
