@@ -42,6 +42,18 @@ DatabaseUrl = Annotated[
     typer.Option("--database-url", envvar="LEDGER_DATABASE_URL", help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir."),
 ]
 DEFAULT_DATA_DIR = Path("./ledger-data")
+PublicRpcUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--public-rpc-url",
+        envvar="LEDGER_PUBLIC_RPC_URL",
+        help="A JSON-RPC endpoint of the chain the log identity suggests to verifiers (they may use their own).",
+    ),
+]
+ExplorerUrl = Annotated[
+    str | None,
+    typer.Option("--explorer", envvar="LEDGER_EXPLORER_URL", help="A block explorer the log identity names (<url>/tx/<hash>)."),
+]
 LogFile = Annotated[
     Path | None,
     typer.Option(
@@ -360,6 +372,8 @@ def up(
     log_name: LogName = None,
     host: Annotated[str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port).")] = 8000,
+    public_rpc_url: PublicRpcUrl = None,
+    explorer: ExplorerUrl = None,
 ) -> None:
     """Run the log on embedded defaults: serve the API on --port, seal every
     --seal-interval, anchor every --anchor-interval on a local Anvil chain (state kept
@@ -450,6 +464,8 @@ def up(
                 signer,
                 anchor_now=lambda: Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(120),
                 bootstrap_admin_key=bootstrap_key(),
+                public_rpc_url=public_rpc_url or (anvil.url if anvil else rpc_url),
+                explorer_url=explorer,
             )
             server = start_api(api, host, port)
             note(
@@ -619,6 +635,8 @@ def identity(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the document to this file instead of stdout.")] = None,
+    public_rpc_url: PublicRpcUrl = None,
+    explorer: ExplorerUrl = None,
 ) -> None:
     """Print the log's identity document (`model-ledger/log/v1`): its chain, LogAnchor,
     log id, LicenceRegistry, log key and deployment block. Publish it once; auditors,
@@ -629,7 +647,7 @@ def identity(
     with open_store(data_dir, database_url) as store:
         deployment = _recorded_deployment(AnchorRepository(store))
         signer = log_signer(store, data_dir, 3600)
-    document = deployment.identity(bytes.fromhex(signer.address[2:])).as_json()
+    document = deployment.identity(bytes.fromhex(signer.address[2:]), rpc_url=public_rpc_url, explorer=explorer).as_json()
     if out is None:
         emit(document)
         return

@@ -22,8 +22,10 @@ from ledger.cli import (
     Confirmations,
     DatabaseUrl,
     DataDir,
+    ExplorerUrl,
     Keystore,
     LogFile,
+    PublicRpcUrl,
     app,
     emit,
     fail,
@@ -204,6 +206,8 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", envvar="LEDGER_WORKERS", min=1, help="API processes sharing --port (one per core).")
     ] = 1,
+    public_rpc_url: PublicRpcUrl = None,
+    explorer: ExplorerUrl = None,
 ) -> None:
     """Serve the HTTP API against the configured database; seal every --seal-interval and,
     with --rpc-url and a recorded deployment, anchor every --anchor-interval.
@@ -225,7 +229,8 @@ def serve(
         sys.stderr.write(f"ledger: {text}\n")
         sys.stderr.flush()
 
-    pool = _fork_api_workers(workers, data_dir, database_url, rpc_url, keystore, confirmations, host, port, mmd)
+    published = (public_rpc_url, explorer)
+    pool = _fork_api_workers(workers, data_dir, database_url, rpc_url, keystore, confirmations, host, port, mmd, published)
     with open_store(data_dir, database_url) as store:
         signer = log_signer(store, data_dir, mmd)
         anchor_now = None
@@ -270,7 +275,14 @@ def serve(
 
             worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
         try:
-            api = create_app(store, signer, anchor_now=anchor_now, bootstrap_admin_key=bootstrap_key())
+            api = create_app(
+                store,
+                signer,
+                anchor_now=anchor_now,
+                bootstrap_admin_key=bootstrap_key(),
+                public_rpc_url=public_rpc_url,
+                explorer_url=explorer,
+            )
         except LedgerError as error:
             fail(str(error))
         server = None if pool is not None else start_api(api, host, port)
@@ -316,6 +328,7 @@ def _fork_api_workers(
     host: str,
     port: int,
     mmd: int,
+    published: tuple[str | None, str | None],
 ) -> WorkerPool | None:
     """With more than one worker: migrate the database, then fork the API processes
     (before this process opens connections or starts threads). None for one worker."""
@@ -341,7 +354,14 @@ def _fork_api_workers(
             return Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(120)
 
         signer = log_signer(store, data_dir, mmd)
-        return create_app(store, signer, anchor_now=anchor_now if rpc_url else None, bootstrap_admin_key=bootstrap_key())
+        return create_app(
+            store,
+            signer,
+            anchor_now=anchor_now if rpc_url else None,
+            bootstrap_admin_key=bootstrap_key(),
+            public_rpc_url=published[0],
+            explorer_url=published[1],
+        )
 
     try:
         return fork_workers(workers, host, port, make_app)

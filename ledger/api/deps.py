@@ -59,6 +59,10 @@ class Services:
     checkpoint_signatures: dict[int, str] = field(default_factory=dict)
     limiter: RateLimiter = field(default_factory=RateLimiter.unlimited)
     """Requests per key (ledger.api.limits)."""
+    public_rpc_url: str | None = None
+    """A JSON-RPC endpoint of the chain that GET /v1/log suggests to verifiers."""
+    explorer_url: str | None = None
+    """A block explorer that GET /v1/log names."""
     ingestor: Ingestor = field(init=False)
 
     def __post_init__(self) -> None:

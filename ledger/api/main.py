@@ -62,10 +62,13 @@ def create_app(
     anchor_now: Callable[[], Any] | None = None,
     bootstrap_admin_key: str | None = None,
     limits: Limits | None = None,
+    public_rpc_url: str | None = None,
+    explorer_url: str | None = None,
 ) -> FastAPI:
     """The API over `store`, signing with `signer`; `anchor_now` enables POST /v1/admin/anchor.
 
     `bootstrap_admin_key` (LEDGER_BOOTSTRAP_ADMIN_KEY) is stored as an admin key if absent.
+    `public_rpc_url` and `explorer_url` are what GET /v1/log suggests to verifiers.
     `limits` default to the environment's (ledger.api.limits).
     """
     limits = Limits.from_env() if limits is None else limits
@@ -78,7 +81,14 @@ def create_app(
         summary="A verifiable, blockchain-anchored audit trail for AI model access.",
     )
     app.state.services = Services(
-        store, keys, AnchorRepository(store), signer, anchor_now, limiter=RateLimiter(limits.rate, limits.burst)
+        store,
+        keys,
+        AnchorRepository(store),
+        signer,
+        anchor_now,
+        limiter=RateLimiter(limits.rate, limits.burst),
+        public_rpc_url=public_rpc_url,
+        explorer_url=explorer_url,
     )
     errors.install(app)
     for module in (log, entries, proofs, checkpoints, evidence, models, admin, health, web, export_route):

@@ -134,6 +134,8 @@ class LogIdentityPublic(BaseModel):
     licence_registry: str | None
     log_signer: str
     deployment_block: int
+    rpc_url: str | None = None
+    explorer: str | None = None
 
 
 class CheckpointPublic(BaseModel):

@@ -14,8 +14,12 @@ id, registry or signer is refused, whatever else checks out.
      "licence_registry": "0x<20 bytes>",      the LicenceRegistry (null: the log issues no licences)
      "log_signer": "0x<20 bytes>",            address of the log key: it signs checkpoints
                                               (checked on chain by every anchor) and receipts
-     "deployment_block": 1}                   the block LogAnchor was deployed in (where
+     "deployment_block": 1,                   the block LogAnchor was deployed in (where
                                               reading its events starts)
+     "rpc_url": "https://...",                optional: a JSON-RPC endpoint of the chain the
+                                              operator suggests (a verifier may use its own)
+     "explorer": "https://..."}               optional: a block explorer; verifiers link
+                                              <explorer>/tx/<hash> and <explorer>/block/<n>
 
 Addresses and hashes are 0x and lowercase hex; no other field is allowed. The format is
 documented in docs/evidence-format.md.
@@ -40,6 +44,10 @@ MAX_NAME_LENGTH = 256
 """Longest log name (the store's limit)."""
 
 _FIELDS = ("format", "name", "chain_id", "log_anchor", "log_id", "licence_registry", "log_signer", "deployment_block")
+_OPTIONAL = ("rpc_url", "explorer")
+MAX_URL_LENGTH = 2048
+"""Longest rpc_url or explorer."""
+_URL = re.compile(r"https?://[^\s\"'<>\\]+")
 _LOWER_HEX = re.compile(r"0x[0-9a-f]*")
 
 
@@ -63,9 +71,13 @@ class LogIdentity:
     licence_registry: bytes | None
     log_signer: bytes
     deployment_block: int
+    rpc_url: str | None = None
+    explorer: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The identity document (the one serialiser of this format)."""
+        """The identity document (the one serialiser of this format); the optional
+        fields only when set."""
+        optional = {name: getattr(self, name) for name in _OPTIONAL if getattr(self, name) is not None}
         return {
             "format": IDENTITY_FORMAT,
             "name": self.name,
@@ -75,6 +87,7 @@ class LogIdentity:
             "licence_registry": None if self.licence_registry is None else _hex(self.licence_registry),
             "log_signer": _hex(self.log_signer),
             "deployment_block": self.deployment_block,
+            **optional,
         }
 
     def describe(self) -> str:
@@ -150,13 +163,19 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
     missing = [field for field in _FIELDS if field not in obj]
     if missing:
         raise IdentityError(missing[0], "is missing")
-    unknown = sorted(set(obj) - set(_FIELDS))
+    unknown = sorted(set(obj) - set(_FIELDS) - set(_OPTIONAL))
     if unknown:
         raise IdentityError(unknown[0], "is not a field of this format (a newer model-ledger may know it)")
     name = obj["name"]
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
         raise IdentityError("name", f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters")
     registry = None if obj["licence_registry"] is None else _bytes(obj, "licence_registry", 20)
+    urls: dict[str, str | None] = {}
+    for field in _OPTIONAL:
+        value = obj.get(field)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_URL_LENGTH or not _URL.fullmatch(value)):
+            raise IdentityError(field, f"must be an http(s) URL of at most {MAX_URL_LENGTH} characters, got {value!r:.80}")
+        urls[field] = value
     return LogIdentity(
         name=name,
         chain_id=_int(obj, "chain_id", 1, 2**256 - 1),
@@ -165,4 +184,6 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
         licence_registry=registry,
         log_signer=_bytes(obj, "log_signer", 20),
         deployment_block=_int(obj, "deployment_block", 0, 2**64 - 1),
+        rpc_url=urls["rpc_url"],
+        explorer=urls["explorer"],
     )

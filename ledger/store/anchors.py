@@ -59,9 +59,9 @@ class Deployment:
     registry: bytes | None = None
     """The LicenceRegistry contract on the same chain (None: not deployed yet)."""
 
-    def identity(self, log_signer: bytes) -> LogIdentity:
+    def identity(self, log_signer: bytes, *, rpc_url: str | None = None, explorer: str | None = None) -> LogIdentity:
         """The log identity document of this deployment, whose log key has address
-        `log_signer`."""
+        `log_signer` (with the operator's suggested RPC endpoint and block explorer)."""
         return LogIdentity(
             name=self.log_name,
             chain_id=self.chain_id,
@@ -70,6 +70,8 @@ class Deployment:
             licence_registry=self.registry,
             log_signer=log_signer,
             deployment_block=self.block_number,
+            rpc_url=rpc_url,
+            explorer=explorer,
         )
 
 

@@ -21,4 +21,7 @@ def read_log_identity(services: ServicesDep) -> dict[str, Any]:
     deployment = services.anchors.deployment()
     if deployment is None:
         raise NotFoundError("this log has no deployment on a chain yet: it has no identity to pin")
-    return deployment.identity(bytes.fromhex(services.signer.address[2:])).as_json()
+    identity = deployment.identity(
+        bytes.fromhex(services.signer.address[2:]), rpc_url=services.public_rpc_url, explorer=services.explorer_url
+    )
+    return identity.as_json()
