@@ -464,7 +464,7 @@ def up(
                 signer,
                 anchor_now=lambda: Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(120),
                 bootstrap_admin_key=bootstrap_key(),
-                public_rpc_url=public_rpc_url or (anvil.url if anvil else rpc_url),
+                public_rpc_url=public_rpc_url or (anvil.url if anvil else None),  # never a private RPC URL
                 explorer_url=explorer,
             )
             server = start_api(api, host, port)
