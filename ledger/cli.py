@@ -631,6 +631,109 @@ def anchors(
 
 
 @app.command()
+def relay(
+    url: Annotated[str, typer.Option("--url", envvar="LEDGER_URL", help="The log's service (its public checkpoints and proofs).")],
+    rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain.")],
+    log: LogFile = None,
+    size: Annotated[int | None, typer.Option("--size", min=1, help="Relay the checkpoint of this tree size (default: the latest).")] = None,
+    keystore: Keystore = None,
+) -> None:
+    """Anchor the log's latest signed checkpoint yourself, paying the gas with your own key
+    (LEDGER_ANCHOR_KEY or --keystore): LogAnchor takes any checkpoint the log key signed,
+    from anyone. The checkpoint and the consistency proof from the chain's latest anchor
+    are checked against the pinned log identity (--log) and the chain before anything
+    is sent; a checkpoint that does not extend the chain's is refused as a split view."""
+    import httpx
+
+    from ledger.chain.errors import ChainError
+    from ledger.formats.strict_json import StrictJsonError, load_strict
+    from ledger.relay import RelayError, read_checkpoint
+    from ledger.relay import relay as relay_checkpoint
+
+    identity = pinned_identity(log)
+    assert identity is not None
+    base = url.rstrip("/")
+
+    def get(path: str) -> Any:
+        try:
+            response = httpx.get(base + path, timeout=30.0)
+        except httpx.HTTPError as error:
+            fail(f"the service at {base} is unreachable: {type(error).__name__}", 3)
+        if response.status_code != 200:
+            fail(f"GET {path} answered {response.status_code}: {response.text[:300]}")
+        try:
+            return load_strict(response.content, 1 << 20, f"GET {path}")
+        except StrictJsonError as error:
+            fail(str(error))
+
+    try:
+        checkpoint = read_checkpoint(get(f"/v1/checkpoints/{size or 'latest'}"), identity)
+        client = _connect(rpc_url, keystore)
+        done = relay_checkpoint(
+            client, identity, checkpoint, lambda first, second: get(f"/v1/proofs/consistency?first={first}&second={second}")
+        )
+    except (RelayError, ChainError) as error:
+        fail(str(error))
+    receipt = done.receipt
+    emit(
+        {
+            "log_id": hex0x(identity.log_id),
+            "tree_size": done.tree_size,
+            "root": hex0x(done.root),
+            "prev_size": done.prev_size,
+            "relayed": receipt is not None,
+            "tx_hash": None if receipt is None else hex0x(receipt.tx_hash),
+            "block_number": None if receipt is None else receipt.block_number,
+            "gas_used": None if receipt is None else receipt.gas_used,
+        }
+    )
+
+
+@app.command()
+def retire(
+    trusted_size: Annotated[int, typer.Option("--trusted-size", min=0, help="The largest anchored size you still trust (0: none).")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
+    keystore: Keystore = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: retiring is final.")] = False,
+) -> None:
+    """Retire the log on chain for good, after its log key leaked: LogAnchor takes no more
+    anchors, and verifiers refuse every anchor above --trusted-size. Needs the log
+    admin's key (the deployer's, unless the admin role was handed over). Continue in a
+    successor log (docs/operations.md, "A leaked log key")."""
+    from ledger.chain.errors import ChainError
+    from ledger.store.anchors import AnchorRepository
+
+    if not yes:
+        fail("retiring a log is final: no anchor is accepted after it. Run again with --yes to confirm", 2)
+    with open_store(data_dir, database_url) as store:
+        deployment = _recorded_deployment(AnchorRepository(store))
+    try:
+        from ledger.chain.log_anchor import LogAnchor
+
+        client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
+        if client.chain_id != deployment.chain_id:
+            fail(f"the chain at {client.where} has chain id {client.chain_id}; this log is on chain id {deployment.chain_id}")
+        contract = LogAnchor(client, deployment.contract, from_block=deployment.block_number)
+        receipt = contract.retire_log(deployment.log_id, trusted_size)
+        info = contract.log_info(deployment.log_id)
+    except ChainError as error:
+        fail(str(error))
+    assert info is not None
+    emit(
+        {
+            "log_id": hex0x(deployment.log_id),
+            "retired": info.retired,
+            "trusted_size": info.trusted_size,
+            "latest_size": info.latest_size,
+            "tx_hash": hex0x(receipt.tx_hash),
+            "block_number": receipt.block_number,
+        }
+    )
+
+
+@app.command()
 def identity(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,

@@ -112,7 +112,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
     Runs on the event loop: the lookup is one indexed read, cheaper than a thread hop.
     """
     allowed = set(roles) | {Role.ADMIN}
-    names = " or ".join(role.value for role in (*roles, Role.ADMIN))
+    names = " or ".join(dict.fromkeys(role.value for role in (*roles, Role.ADMIN)))
 
     async def check(request: Request, _credentials: Credentials) -> ApiKey:
         services = get_services(request)
