@@ -4,7 +4,8 @@
 Gas: for each exponent k (default 4..24) a new log is created on one LogAnchor; its
 first anchor is a tree of ``2**k - 7`` leaves, and the measured anchor appends to it a
 tree of ``2**k + 2**(k-3) + 3`` leaves with the RFC 9162 consistency proof between the
-two (unaligned sizes on purpose: the longest proofs). The contract only needs
+two (unaligned sizes on purpose: the longest proofs), signed by the log's own key as
+every anchor must be (the signature check is part of the gas). The contract only needs
 consistent roots, so the leaves are synthetic, ``leaf i = SHA-256(0x00 || i as 8
 bytes)``, and roots and proof nodes are computed from complete subtrees (memoised from
 2**16 leaves up), never holding the leaf list: the 2**24 tree costs ~19M leaf hashes
@@ -44,6 +45,7 @@ from ledger.chain.deployment import attach, log_id_for
 from ledger.chain.keys import DEV_ANCHOR_KEY, dev_key
 from ledger.chain.log_anchor import LogAnchor
 from ledger.merkle.hashing import hash_pairs
+from ledger.receipts import Domain, LogSigner, load_log_key
 from ledger.sequencer import seal
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
@@ -87,6 +89,8 @@ def anchor_pair(exponent: int) -> tuple[int, int]:
 
 def measure_gas(contract: LogAnchor, exponents: range) -> list[tuple[int, int, int, int]]:
     """(from, to, proof length, gas) of one append per exponent, each on a new log."""
+    from eth_account import Account
+
     key_address = contract.client.require_key().address
     rows = []
     for exponent in exponents:
@@ -97,10 +101,10 @@ def measure_gas(contract: LogAnchor, exponents: range) -> list[tuple[int, int, i
         merkle.verify_consistency(first, second, proof, first_root, second_root)
         hashing = time.perf_counter() - started
         log_id = log_id_for(f"bench-gas-{exponent}")
-        contract.create_log(log_id, key_address)
-        contract.add_anchorer(log_id, key_address)
-        contract.anchor(log_id, first, first_root, [])
-        receipt = contract.anchor(log_id, second, second_root, proof)
+        signer = LogSigner(Account.create(), Domain(log_id, contract.client.chain_id, contract.address_bytes))
+        contract.create_log(log_id, key_address, signer.address)
+        contract.anchor(log_id, first, first_root, [], signer.anchor_signature(first, first_root))
+        receipt = contract.anchor(log_id, second, second_root, proof, signer.anchor_signature(second, second_root))
         assert contract.root_at(log_id, second) == second_root
         rows.append((first, second, len(proof), receipt.gas_used))
         print(f"  2^{exponent}: {first} -> {second}, proof {len(proof)}, gas {receipt.gas_used}"
@@ -147,7 +151,8 @@ def measure_latency(url: str, rounds: int) -> tuple[list[float], list[float]]:
             assert deployment is not None
             client = ChainClient(url, dev_key())
             contract = attach(client, deployment.chain_id, deployment.contract, deployment.log_id)
-            anchorer = Anchorer(store, contract, deployment)
+            signer = LogSigner(load_log_key(data), Domain(deployment.log_id, deployment.chain_id, deployment.contract))
+            anchorer = Anchorer(store, contract, deployment, signer)
             from ledger.records import parse_json
 
             for round_ in range(rounds):
