@@ -87,9 +87,9 @@ def attach(
     if code != shipped_contract("LogAnchor").runtime_code:
         raise DeploymentMismatchError(
             f"the contract at {address} is not the LogAnchor this version of model-ledger ships (an older"
-            " version, or another contract): verifiers would refuse its anchors. Deploy the current"
-            " contracts with `ledger deploy --rpc-url URL --force` (the log keeps its entries and anchors"
-            " afresh there), or start a new data dir"
+            " version, or another contract): verifiers would refuse its anchors. Start a new data dir and"
+            " ingest this log's records into it (`ledger export`, then `jq -c .record` of each line and"
+            " `ledger ingest`: every record keeps its salt and time, so its leaf hash)"
         )
     info = bound.log_info(log_id)
     if info is None:
