@@ -10,9 +10,18 @@ Output (hashes are 0x-prefixed lowercase hex):
     {"generator": "ledger.merkle", "seed": ..., "maxSize": ...,
      "consistency": [{"size1", "size2", "root1", "root2", "proof": [...]}, ...],
      "inclusion": [{"size", "root", "index", "leafHash", "proof": [...]}, ...],
-     "sequence": [{"size", "root", "proof": [...]}, ...]}
+     "sequence": [{"size", "root", "proof": [...], "subtrees": [...]}, ...],
+     "forgery": {"size1", "size2", "root2", "proof": [...], "index", "leafHash",
+                 "inclusion": [...]}}
 `sequence` is one log growing step by step; each proof goes from the previous step
-(the first step has an empty proof, as a first anchor).
+(the first step has an empty proof, as a first anchor). `subtrees` are the hashes of
+the complete subtrees that make up the tree at that size (`range_nodes(0, size)`, left
+to right): public data of the log, from which a holder of the log key can forge a
+consistency proof to any larger size (tests/contracts/LogAnchor.retire.test.js).
+`forgery` is what a holder of the log key can anchor after the sequence step of
+FORGED_FROM leaves: the log's first leaves and made-up entries after them, a real
+tree, with its consistency proof from that step and the inclusion proof of one made-up
+entry (null when --max-size is below FORGED_FROM).
 """
 
 from __future__ import annotations
@@ -22,13 +31,19 @@ import json
 import random
 import sys
 
-from ledger.merkle import consistency_proof, hash_leaf, inclusion_proof, root_hash
+from ledger.merkle import consistency_proof, hash_leaf, inclusion_proof, range_nodes, root_hash
 
 EDGE_PAIRS = [
     (1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 8), (6, 7), (7, 8), (8, 9),
     (15, 16), (16, 17), (17, 31), (255, 256), (256, 257), (257, 511), (1023, 1025),
 ]
 """(size1, size2) pairs at the powers of two, where proofs change shape."""
+
+FORGED_FROM = 100
+"""The sequence step that `forgery` extends with made-up entries."""
+
+FORGED_SIZE = 200
+"""The size of the forged tree."""
 
 
 def _hex(digest: bytes) -> str:
@@ -91,10 +106,34 @@ def main(argv: list[str] | None = None) -> int:
     steps |= set(rng.sample(range(1, args.max_size), 6))
     for size in sorted(step for step in steps if step <= args.max_size):
         proof = consistency_proof(previous, leaves[:size]) if previous else []
+        subtrees = [
+            root_hash(leaves[index << level : (index + 1) << level])
+            for level, index in range_nodes(0, size)
+        ]
         sequence.append(
-            {"size": size, "root": _hex(root_of(size)), "proof": [_hex(h) for h in proof]}
+            {
+                "size": size,
+                "root": _hex(root_of(size)),
+                "proof": [_hex(h) for h in proof],
+                "subtrees": [_hex(h) for h in subtrees],
+            }
         )
         previous = size
+
+    forgery: dict[str, object] | None = None
+    if FORGED_FROM <= args.max_size:
+        made_up = [hash_leaf(f"forged entry {i}".encode()) for i in range(FORGED_FROM, FORGED_SIZE)]
+        forged = leaves[:FORGED_FROM] + made_up
+        index = (FORGED_FROM + FORGED_SIZE) // 2
+        forgery = {
+            "size1": FORGED_FROM,
+            "size2": FORGED_SIZE,
+            "root2": _hex(root_hash(forged)),
+            "proof": [_hex(h) for h in consistency_proof(FORGED_FROM, forged)],
+            "index": index,
+            "leafHash": _hex(forged[index]),
+            "inclusion": [_hex(h) for h in inclusion_proof(index, forged)],
+        }
 
     json.dump(
         {
@@ -104,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             "consistency": consistency,
             "inclusion": inclusion,
             "sequence": sequence,
+            "forgery": forgery,
         },
         sys.stdout,
         indent=1,

@@ -5,6 +5,7 @@ const { expect } = require("chai");
 const { ethers } = require("hardhat");
 
 const Status = { Unknown: 0n, NotYetValid: 1n, Active: 2n, Expired: 3n, Revoked: 4n };
+const REVOCATION = ethers.sha256("0xdead"); // leaf hash of the revoking log record
 
 /** Mines a block with exactly this timestamp; status() reads the latest block's time. */
 async function mineAt(timestamp) {
@@ -20,10 +21,10 @@ function commitment(i) {
 }
 
 describe("LicenceRegistry status and grantMany", function () {
-  let registry, other;
+  let registry, owner, other;
 
   beforeEach(async function () {
-    [, other] = await ethers.getSigners();
+    [owner, other] = await ethers.getSigners();
     registry = await ethers.deployContract("LicenceRegistry");
     await registry.waitForDeployment();
   });
@@ -67,7 +68,7 @@ describe("LicenceRegistry status and grantMany", function () {
     ];
     for (const [i, [from, until]] of windows.entries()) {
       await registry.grant(commitment(10 + i), from, until);
-      await registry.revoke(commitment(10 + i));
+      await registry.revoke(commitment(10 + i), REVOCATION);
       expect((await registry.status(commitment(10 + i))).state).to.equal(Status.Revoked);
     }
     await mineAt(t + 1500n);
@@ -87,7 +88,10 @@ describe("LicenceRegistry status and grantMany", function () {
     const { blockNumber, logs } = await tx.wait();
     expect(logs.length).to.equal(10);
     for (const g of grants) {
-      await expect(tx).to.emit(registry, "Granted").withArgs(g.commitment, g.validFrom, g.validUntil);
+      await expect(tx)
+        .to.emit(registry, "Granted")
+        .withArgs(g.commitment, owner.address, g.validFrom, g.validUntil);
+      expect(await registry.issuerOf(g.commitment)).to.equal(owner.address);
       expect(await registry.status(g.commitment)).to.deep.equal([
         Status.Active,
         g.validFrom,

@@ -11,6 +11,8 @@
 // pseudo-random nodes in the exact shape of a real proof, with the roots they commit to
 // (helpers.syntheticConsistency). The contract does the same work as for a real proof;
 // LogAnchor.python.test.js checks that real proofs have the same shapes and verify.
+// Every anchor carries the log key's EIP-712 signature (checked with ecrecover) and is
+// sent by an account with no role, as a relayer would send it.
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
@@ -24,7 +26,7 @@ const {
 
 const MIN_LOG2 = 4;
 const MAX_LOG2 = 24;
-const MEDIAN_GAS_LIMIT = 100_000n;
+const MEDIAN_GAS_LIMIT = 90_000n; // the target, per pattern
 
 const APPENDS = {
   "longest proof": (k) => [2 ** k + 1, 2 ** (k + 1) - 1],

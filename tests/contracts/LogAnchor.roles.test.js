@@ -1,19 +1,29 @@
-// Who may do what: the owner creates logs, a log's admin manages its anchorers and
-// hands the log over in two steps, only anchorers anchor.
+// Who may do what: the owner creates logs, each bound to its admin and its log key for
+// good; ownership moves in two steps and cannot be renounced; a log's admin hands the
+// log over in two steps; anchoring needs no role at all, only the log key's signature
+// (the attacks on that signature are in LogAnchor.signatures.test.js, retiring a log in
+// LogAnchor.retire.test.js).
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
-const { createLogWithAnchorer, deployLogAnchor, logIdOf } = require("./helpers");
+const {
+  anchorSigned,
+  createLog,
+  deployLogAnchor,
+  logIdOf,
+  signCheckpoint,
+  syntheticConsistency,
+} = require("./helpers");
 
 const LOG = logIdOf("roles-log");
 const OTHER_LOG = logIdOf("another-log");
-const ROOT = ethers.sha256("0x00"); // any 32 bytes serve as a first root
+const ROOT = ethers.sha256("0x00"); // any 32 bytes but zero serve as a first root
 
 describe("LogAnchor roles", function () {
-  let logAnchor, owner, admin, anchorer, other;
+  let logAnchor, owner, admin, anchorer, other, logKey;
 
   beforeEach(async function () {
-    ({ logAnchor, owner, admin, anchorer, other } = await deployLogAnchor());
+    ({ logAnchor, owner, admin, anchorer, other, logKey } = await deployLogAnchor());
   });
 
   describe("log creation", function () {
@@ -21,33 +31,72 @@ describe("LogAnchor roles", function () {
       expect(await logAnchor.owner()).to.equal(owner.address);
     });
 
-    it("lets the owner create a log with its admin", async function () {
-      await expect(logAnchor.createLog(LOG, admin.address))
+    it("lets the owner create a log with its admin and its log key", async function () {
+      await expect(logAnchor.createLog(LOG, admin.address, logKey.address))
         .to.emit(logAnchor, "LogCreated")
-        .withArgs(LOG, admin.address);
+        .withArgs(LOG, admin.address, logKey.address);
       expect(await logAnchor.logAdmin(LOG)).to.equal(admin.address);
-      expect(await logAnchor.isAnchorer(LOG, admin.address)).to.equal(false);
-      expect(await logAnchor.latest(LOG)).to.deep.equal([0n, ethers.ZeroHash, 0n, 0n]);
+      expect(await logAnchor.logInfo(LOG)).to.deep.equal([
+        logKey.address,
+        admin.address,
+        0n,
+        false,
+        0n,
+      ]);
+      expect(await logAnchor.latest(LOG)).to.deep.equal([0n, ethers.ZeroHash]);
     });
 
     it("refuses log creation by anyone else", async function () {
-      await expect(logAnchor.connect(other).createLog(LOG, other.address))
-        .to.be.revertedWithCustomError(logAnchor, "OwnableUnauthorizedAccount")
-        .withArgs(other.address);
+      for (const signer of [admin, anchorer, other]) {
+        await expect(logAnchor.connect(signer).createLog(LOG, signer.address, signer.address))
+          .to.be.revertedWithCustomError(logAnchor, "OwnableUnauthorizedAccount")
+          .withArgs(signer.address);
+      }
     });
 
-    it("refuses to create a log twice", async function () {
-      await logAnchor.createLog(LOG, admin.address);
-      await expect(logAnchor.createLog(LOG, other.address))
+    it("refuses to create a log twice, so not even the owner can change its admin or key", async function () {
+      await createLog(logAnchor, LOG, admin, logKey);
+      await expect(logAnchor.createLog(LOG, other.address, other.address))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorLogExists")
         .withArgs(LOG);
-      expect(await logAnchor.logAdmin(LOG)).to.equal(admin.address);
+      expect(await logAnchor.logInfo(LOG)).to.deep.equal([
+        logKey.address,
+        admin.address,
+        0n,
+        false,
+        0n,
+      ]);
     });
 
-    it("refuses the zero address as admin", async function () {
-      await expect(logAnchor.createLog(LOG, ethers.ZeroAddress))
+    it("refuses the zero address as admin or as log key", async function () {
+      await expect(logAnchor.createLog(LOG, ethers.ZeroAddress, logKey.address))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorInvalidAdmin")
         .withArgs(ethers.ZeroAddress);
+      // ecrecover gives the zero address for a malformed signature: a log with a zero
+      // key would anchor anything.
+      await expect(logAnchor.createLog(LOG, admin.address, ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorInvalidSigner")
+        .withArgs(ethers.ZeroAddress);
+    });
+
+    it("has no function that changes a log's key and no anchorer role", function () {
+      for (const name of ["addAnchorer", "removeAnchorer", "isAnchorer", "anchoredAt"]) {
+        expect(logAnchor.interface.getFunction(name), name).to.equal(null);
+      }
+      // renounceOwnership is `pure` (it only reverts), so it is no write either.
+      const writes = logAnchor.interface.fragments
+        .filter((f) => f.type === "function" && !["view", "pure"].includes(f.stateMutability))
+        .map((f) => f.name)
+        .sort();
+      expect(writes).to.deep.equal([
+        "acceptLogAdmin",
+        "acceptOwnership",
+        "anchor",
+        "createLog",
+        "retireLog",
+        "transferLogAdmin",
+        "transferOwnership",
+      ]);
     });
 
     it("reports unknown logs", async function () {
@@ -55,106 +104,125 @@ describe("LogAnchor roles", function () {
       await expect(logAnchor.latest(LOG))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownLog")
         .withArgs(LOG);
-      await expect(logAnchor.connect(admin).addAnchorer(LOG, anchorer.address))
+      await expect(logAnchor.logInfo(LOG))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownLog")
         .withArgs(LOG);
-      await expect(logAnchor.connect(anchorer).anchor(LOG, 1, ROOT, []))
+      await expect(anchorSigned(logAnchor, anchorer, logKey, LOG, 1, ROOT, []))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownLog")
         .withArgs(LOG);
-    });
-
-    it("transfers contract ownership in two steps", async function () {
-      await logAnchor.transferOwnership(other.address);
-      expect(await logAnchor.owner()).to.equal(owner.address);
-      await expect(
-        logAnchor.connect(other).createLog(LOG, admin.address),
-      ).to.be.revertedWithCustomError(logAnchor, "OwnableUnauthorizedAccount");
-      await logAnchor.connect(other).acceptOwnership();
-      expect(await logAnchor.owner()).to.equal(other.address);
-      await logAnchor.connect(other).createLog(LOG, admin.address);
+      await expect(logAnchor.connect(admin).transferLogAdmin(LOG, other.address))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownLog")
+        .withArgs(LOG);
+      await expect(logAnchor.connect(admin).retireLog(LOG, 0))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownLog")
+        .withArgs(LOG);
     });
   });
 
-  describe("anchorers", function () {
-    beforeEach(async function () {
-      await logAnchor.createLog(LOG, admin.address);
-      await logAnchor.createLog(OTHER_LOG, other.address);
+  describe("contract ownership", function () {
+    it("transfers contract ownership in two steps", async function () {
+      await expect(logAnchor.transferOwnership(other.address))
+        .to.emit(logAnchor, "OwnershipTransferStarted")
+        .withArgs(owner.address, other.address);
+      expect(await logAnchor.owner()).to.equal(owner.address);
+      expect(await logAnchor.pendingOwner()).to.equal(other.address);
+      await expect(logAnchor.connect(other).createLog(LOG, admin.address, logKey.address))
+        .to.be.revertedWithCustomError(logAnchor, "OwnableUnauthorizedAccount")
+        .withArgs(other.address);
+      await expect(logAnchor.connect(anchorer).acceptOwnership())
+        .to.be.revertedWithCustomError(logAnchor, "OwnableUnauthorizedAccount")
+        .withArgs(anchorer.address);
+
+      await expect(logAnchor.connect(other).acceptOwnership())
+        .to.emit(logAnchor, "OwnershipTransferred")
+        .withArgs(owner.address, other.address);
+      expect(await logAnchor.owner()).to.equal(other.address);
+      expect(await logAnchor.pendingOwner()).to.equal(ethers.ZeroAddress);
+      await logAnchor.connect(other).createLog(LOG, admin.address, logKey.address);
+      await expect(logAnchor.createLog(OTHER_LOG, admin.address, logKey.address))
+        .to.be.revertedWithCustomError(logAnchor, "OwnableUnauthorizedAccount")
+        .withArgs(owner.address);
     });
 
-    it("lets the log admin add and remove anchorers", async function () {
-      await expect(logAnchor.connect(admin).addAnchorer(LOG, anchorer.address))
-        .to.emit(logAnchor, "AnchorerAdded")
-        .withArgs(LOG, anchorer.address);
-      expect(await logAnchor.isAnchorer(LOG, anchorer.address)).to.equal(true);
-      expect(await logAnchor.isAnchorer(OTHER_LOG, anchorer.address)).to.equal(false);
-
-      await expect(logAnchor.connect(admin).removeAnchorer(LOG, anchorer.address))
-        .to.emit(logAnchor, "AnchorerRemoved")
-        .withArgs(LOG, anchorer.address);
-      expect(await logAnchor.isAnchorer(LOG, anchorer.address)).to.equal(false);
-    });
-
-    it("makes adding and removing idempotent, without events for no change", async function () {
-      await logAnchor.connect(admin).addAnchorer(LOG, anchorer.address);
-      await expect(logAnchor.connect(admin).addAnchorer(LOG, anchorer.address)).not.to.emit(
-        logAnchor,
-        "AnchorerAdded",
-      );
-      await logAnchor.connect(admin).removeAnchorer(LOG, anchorer.address);
-      await expect(logAnchor.connect(admin).removeAnchorer(LOG, anchorer.address)).not.to.emit(
-        logAnchor,
-        "AnchorerRemoved",
-      );
-    });
-
-    it("refuses anchorer management by anyone but that log's admin", async function () {
-      for (const signer of [owner, anchorer, other]) {
-        await expect(logAnchor.connect(signer).addAnchorer(LOG, anchorer.address))
-          .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
-          .withArgs(LOG, signer.address);
-        await expect(logAnchor.connect(signer).removeAnchorer(LOG, anchorer.address))
-          .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
-          .withArgs(LOG, signer.address);
-      }
-    });
-
-    it("refuses the zero address as anchorer", async function () {
-      await expect(logAnchor.connect(admin).addAnchorer(LOG, ethers.ZeroAddress))
-        .to.be.revertedWithCustomError(logAnchor, "LogAnchorInvalidAnchorer")
-        .withArgs(ethers.ZeroAddress);
-    });
-
-    it("lets only that log's anchorers anchor", async function () {
-      await logAnchor.connect(admin).addAnchorer(LOG, anchorer.address);
-      // The owner, the admin, an anchorer of another log: none may anchor this log.
-      await logAnchor.connect(other).addAnchorer(OTHER_LOG, other.address);
+    it("refuses to renounce ownership, for the owner and anyone else, and keeps the owner", async function () {
+      await logAnchor.transferOwnership(other.address); // a pending transfer survives too
+      const data = logAnchor.interface.encodeFunctionData("renounceOwnership");
+      const to = await logAnchor.getAddress();
       for (const signer of [owner, admin, other]) {
-        await expect(logAnchor.connect(signer).anchor(LOG, 1, ROOT, []))
-          .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAnchorer")
-          .withArgs(LOG, signer.address);
+        // The ABI says `pure`, so ethers only calls it; send a real transaction too.
+        await expect(logAnchor.connect(signer).renounceOwnership()).to.be.revertedWithCustomError(
+          logAnchor,
+          "LogAnchorRenounceDisabled",
+        );
+        await expect(
+          signer.sendTransaction({ to, data, gasLimit: 100_000 }),
+        ).to.be.revertedWithCustomError(logAnchor, "LogAnchorRenounceDisabled");
       }
-      await expect(logAnchor.connect(anchorer).anchor(LOG, 1, ROOT, []))
-        .to.emit(logAnchor, "Anchored")
-        .withArgs(LOG, 1, ROOT, 0);
+      expect(await logAnchor.owner()).to.equal(owner.address);
+      expect(await logAnchor.pendingOwner()).to.equal(other.address);
+      await logAnchor.connect(other).acceptOwnership();
+      await expect(
+        other.sendTransaction({ to, data, gasLimit: 100_000 }),
+      ).to.be.revertedWithCustomError(logAnchor, "LogAnchorRenounceDisabled");
+      expect(await logAnchor.owner()).to.equal(other.address);
+      await logAnchor.connect(other).createLog(LOG, admin.address, logKey.address);
     });
 
-    it("stops a removed anchorer", async function () {
-      const asAnchorer = await createLogWithAnchorer(logAnchor, logIdOf("third"), admin, anchorer);
-      await asAnchorer.anchor(logIdOf("third"), 1, ROOT, []);
-      await logAnchor.connect(admin).removeAnchorer(logIdOf("third"), anchorer.address);
-      await expect(asAnchorer.anchor(logIdOf("third"), 2, ROOT, []))
-        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAnchorer")
-        .withArgs(logIdOf("third"), anchorer.address);
+    it("gives the owner no power over a log once created", async function () {
+      await createLog(logAnchor, LOG, admin, logKey);
+      await expect(logAnchor.transferLogAdmin(LOG, owner.address))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
+        .withArgs(LOG, owner.address);
+      await expect(logAnchor.retireLog(LOG, 0))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
+        .withArgs(LOG, owner.address);
+      await expect(anchorSigned(logAnchor, owner, owner, LOG, 1, ROOT, []))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorBadSignature")
+        .withArgs(LOG, owner.address);
+    });
+  });
+
+  describe("anchoring", function () {
+    beforeEach(async function () {
+      await createLog(logAnchor, LOG, admin, logKey);
+    });
+
+    it("needs no role: every account relays checkpoints the log key signed", async function () {
+      // The owner, the admin, the former anchorer, anyone: each sends the next anchor,
+      // one log growing 1 -> 2 -> 4 -> 8 (powers of two: the old root is the whole
+      // old tree, so syntheticConsistency can extend it).
+      let size = 0;
+      let root = null;
+      for (const sender of [owner, admin, anchorer, other]) {
+        const next = size === 0 ? 1 : size * 2;
+        const step =
+          size === 0
+            ? { root2: ROOT, proof: [] }
+            : syntheticConsistency(size, next, `roles/relay/${next}`, [root]);
+        await expect(anchorSigned(logAnchor, sender, logKey, LOG, next, step.root2, step.proof))
+          .to.emit(logAnchor, "Anchored")
+          .withArgs(LOG, next, step.root2, size);
+        [size, root] = [next, step.root2];
+      }
+      expect(await logAnchor.latest(LOG)).to.deep.equal([8n, root]);
+    });
+
+    it("checks the same signature whoever sends it", async function () {
+      const { r, vs } = await signCheckpoint(logAnchor, logKey, LOG, 3, ROOT);
+      for (const sender of [owner, admin, anchorer, other]) {
+        expect(
+          await logAnchor.connect(sender).anchor.staticCall(LOG, 3, ROOT, [], r, vs),
+        ).to.deep.equal([]);
+      }
     });
   });
 
   describe("admin transfer", function () {
     beforeEach(async function () {
-      await logAnchor.createLog(LOG, admin.address);
-      await logAnchor.connect(admin).addAnchorer(LOG, anchorer.address);
+      await createLog(logAnchor, LOG, admin, logKey);
     });
 
-    it("hands a log to a new admin in two steps and keeps its anchorers", async function () {
+    it("hands a log to a new admin in two steps and keeps its log key", async function () {
       await expect(logAnchor.connect(admin).transferLogAdmin(LOG, other.address))
         .to.emit(logAnchor, "LogAdminTransferStarted")
         .withArgs(LOG, admin.address, other.address);
@@ -166,12 +234,22 @@ describe("LogAnchor roles", function () {
         .withArgs(LOG, admin.address, other.address);
       expect(await logAnchor.logAdmin(LOG)).to.equal(other.address);
       expect(await logAnchor.pendingLogAdmin(LOG)).to.equal(ethers.ZeroAddress);
-      expect(await logAnchor.isAnchorer(LOG, anchorer.address)).to.equal(true);
+      expect((await logAnchor.logInfo(LOG)).slice(0, 2)).to.deep.equal([
+        logKey.address,
+        other.address,
+      ]);
 
-      await expect(logAnchor.connect(admin).addAnchorer(LOG, admin.address))
+      // The former admin lost the role, the new one has it; the log key still signs.
+      await expect(logAnchor.connect(admin).transferLogAdmin(LOG, admin.address))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
         .withArgs(LOG, admin.address);
-      await logAnchor.connect(other).removeAnchorer(LOG, anchorer.address);
+      await expect(logAnchor.connect(admin).retireLog(LOG, 0))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
+        .withArgs(LOG, admin.address);
+      await anchorSigned(logAnchor, anchorer, logKey, LOG, 1, ROOT, []);
+      await expect(logAnchor.connect(other).retireLog(LOG, 1))
+        .to.emit(logAnchor, "LogRetired")
+        .withArgs(LOG, 1, 1);
     });
 
     it("refuses acceptance by anyone but the pending admin", async function () {
@@ -195,6 +273,7 @@ describe("LogAnchor roles", function () {
       await expect(logAnchor.connect(other).acceptLogAdmin(LOG))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotPendingAdmin")
         .withArgs(LOG, other.address);
+      expect(await logAnchor.logAdmin(LOG)).to.equal(admin.address);
     });
 
     it("refuses transfer by anyone but the admin", async function () {

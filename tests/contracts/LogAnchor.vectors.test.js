@@ -1,5 +1,7 @@
 // The RFC 9162 probes of transparency-dev/merkle (../shared/vectors/tlog-proofs, or
-// $LEDGER_VECTORS_DIR), run through the contract.
+// $LEDGER_VECTORS_DIR), run through the contract. Every checkpoint is signed by the log
+// key, so each probe is decided by the proof check (or a size or root rule), never by
+// the signature.
 //
 // Consistency: the log is brought to (size1, root1) by a first anchor, then
 // anchor(size2, root2, proof) must succeed exactly when the probe's wantErr is false.
@@ -17,17 +19,20 @@
 //
 // Probe strings that are not 32 bytes ("garbage" nodes, "don't care" roots, empty
 // leaves) cannot be passed as bytes32: the ABI encoder refuses them. To still run those
-// probes through the contract they are zero-padded, which keeps them wrong, with one
-// exception that cannot apply: single-entry/empty-root-and-leaf has an empty root and
-// an empty leaf, which pad to the same 32 zero bytes, and a one-leaf tree whose root is
-// its leaf hash is valid. For that probe the test asserts the ABI refusal of the raw
-// values and the contract's (correct) acceptance of the padded ones.
+// probes through the contract they are zero-padded, which keeps them wrong. An empty
+// root pads to 32 zero bytes, which the contract refuses to anchor (LogAnchorZeroRoot):
+// those inclusion probes (all want an error) are refused at the anchor. That includes
+// single-entry/empty-root-and-leaf, whose empty root and empty leaf pad to the same 32
+// zero bytes: as a one-leaf tree whose root is its leaf hash it would verify, but a zero
+// root cannot be anchored, so the probe applies as written. The test also asserts the
+// ABI refusal of its raw values.
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
 const {
+  anchorSigned,
   b64ToBytes32,
-  createLogWithAnchorer,
+  createLog,
   deployLogAnchor,
   isHash,
   loadProbes,
@@ -60,29 +65,28 @@ function expectedConsistencyOutcome(probe) {
 }
 
 /**
- * Whether verifyInclusion returns true for the probe as the contract can receive it
- * (zero-padded), and whether that is the probe's own verdict.
+ * What the contract does with an inclusion probe as it can receive it (zero-padded):
+ * refuse to anchor its root (a zero root), or verifyInclusion's verdict; and whether
+ * that is the probe's own verdict.
  */
 function expectedInclusionOutcome(probe) {
-  const padsToValidOneLeafTree =
-    !isHash(probe.root) &&
-    !isHash(probe.leafHash) &&
-    b64ToBytes32(probe.root) === b64ToBytes32(probe.leafHash) &&
-    probe.treeSize === 1 &&
-    BigInt(probe.leafIdx) === 0n &&
-    (probe.proof ?? []).length === 0;
-  if (padsToValidOneLeafTree) {
-    return { verified: true, appliesAsWritten: !probe.wantErr };
+  if (probe.treeSize > 0 && b64ToBytes32(probe.root) === ethers.ZeroHash) {
+    return { anchored: false, verified: false, appliesAsWritten: probe.wantErr };
   }
-  return { verified: !probe.wantErr, appliesAsWritten: true };
+  return { anchored: true, verified: !probe.wantErr, appliesAsWritten: true };
 }
 
 describe("LogAnchor against the RFC 9162 probes", function () {
-  let logAnchor, admin, anchorer;
+  let logAnchor, admin, anchorer, logKey;
 
   before(async function () {
-    ({ logAnchor, admin, anchorer } = await deployLogAnchor());
+    ({ logAnchor, admin, anchorer, logKey } = await deployLogAnchor());
   });
+
+  /** Sends checkpoint (logId, size, root) with `proof`, signed by the log key. */
+  function anchor(logId, size, root, proof) {
+    return anchorSigned(logAnchor, anchorer, logKey, logId, size, root, proof);
+  }
 
   it("loads more than 60 probes of each kind", function () {
     expect(consistencyProbes.length).to.be.greaterThan(60);
@@ -102,11 +106,21 @@ describe("LogAnchor against the RFC 9162 probes", function () {
     ]);
   });
 
-  it("applies every inclusion probe as written except the one padding makes valid", function () {
+  it("applies every inclusion probe as written", function () {
     const notApplicable = inclusionProbes
       .filter((probe) => !expectedInclusionOutcome(probe).appliesAsWritten)
       .map((probe) => probe.file);
-    expect(notApplicable).to.deep.equal(["single-entry/empty-root-and-leaf.json"]);
+    expect(notApplicable).to.deep.equal([]);
+    const refusedRoots = inclusionProbes
+      .filter((probe) => !expectedInclusionOutcome(probe).anchored)
+      .map((probe) => probe.file)
+      .sort();
+    expect(refusedRoots).to.deep.equal([
+      "additional/1/random-leaf.json",
+      "additional/3/random-leaf.json",
+      "single-entry/empty-root-and-leaf.json",
+      "single-entry/empty-root.json",
+    ]);
   });
 
   describe("consistency", function () {
@@ -116,13 +130,13 @@ describe("LogAnchor against the RFC 9162 probes", function () {
       const note = outcome.appliesAsWritten ? "" : " [contract rule, not the probe's wantErr]";
       it(`${verdict} ${probe.file}: ${probe.size1} -> ${probe.size2}, ${probe.desc}${note}`, async function () {
         const logId = logIdOf(`consistency/${probe.file}`);
-        const asAnchorer = await createLogWithAnchorer(logAnchor, logId, admin, anchorer);
+        await createLog(logAnchor, logId, admin, logKey);
         if (probe.size1 > 0) {
-          await (await asAnchorer.anchor(logId, probe.size1, b64ToBytes32(probe.root1), [])).wait();
+          await (await anchor(logId, probe.size1, b64ToBytes32(probe.root1), [])).wait();
         }
         const root2 = b64ToBytes32(probe.root2);
         const proof = (probe.proof ?? []).map(b64ToBytes32);
-        const sent = asAnchorer.anchor(logId, probe.size2, root2, proof);
+        const sent = anchor(logId, probe.size2, root2, proof);
         if (outcome.accepted) {
           await expect(sent)
             .to.emit(logAnchor, "Anchored")
@@ -145,14 +159,14 @@ describe("LogAnchor against the RFC 9162 probes", function () {
       const verdict =
         probe.treeSize === 0
           ? "refuses (LogAnchorUnknownSize)"
-          : outcome.verified
-            ? "accepts"
-            : "rejects";
-      const note = outcome.appliesAsWritten
-        ? ""
-        : " [zero-padded to bytes32, not the probe's wantErr]";
-      it(`${verdict} ${probe.file}: leaf ${probe.leafIdx} of ${probe.treeSize}, ${probe.desc}${note}`, async function () {
+          : !outcome.anchored
+            ? "refuses its zero root (LogAnchorZeroRoot)"
+            : outcome.verified
+              ? "accepts"
+              : "rejects";
+      it(`${verdict} ${probe.file}: leaf ${probe.leafIdx} of ${probe.treeSize}, ${probe.desc}`, async function () {
         const logId = logIdOf(`inclusion/${probe.file}`);
+        const root = b64ToBytes32(probe.root);
         const leafHash = b64ToBytes32(probe.leafHash);
         const proof = (probe.proof ?? []).map(b64ToBytes32);
         const index = BigInt(probe.leafIdx);
@@ -163,31 +177,47 @@ describe("LogAnchor against the RFC 9162 probes", function () {
             .withArgs(logId, 0);
           return;
         }
-        const asAnchorer = await createLogWithAnchorer(logAnchor, logId, admin, anchorer);
-        await (await asAnchorer.anchor(logId, probe.treeSize, b64ToBytes32(probe.root), [])).wait();
-        expect(
-          await logAnchor.verifyInclusion(logId, probe.treeSize, index, leafHash, proof),
-        ).to.equal(outcome.verified);
-        if (!outcome.appliesAsWritten) {
+        await createLog(logAnchor, logId, admin, logKey);
+        if (!outcome.anchored) {
+          expect(probe.wantErr).to.equal(true);
+          await expect(anchor(logId, probe.treeSize, root, []))
+            .to.be.revertedWithCustomError(logAnchor, "LogAnchorZeroRoot")
+            .withArgs(logId, probe.treeSize);
+          await expect(logAnchor.verifyInclusion(logId, probe.treeSize, index, leafHash, proof))
+            .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownSize")
+            .withArgs(logId, probe.treeSize);
+        } else {
+          await (await anchor(logId, probe.treeSize, root, [])).wait();
+          expect(
+            await logAnchor.verifyInclusion(logId, probe.treeSize, index, leafHash, proof),
+          ).to.equal(outcome.verified);
+        }
+        if (!isHash(probe.root) || !isHash(probe.leafHash)) {
           // The raw probe values cannot even be sent: the ABI refuses a non-32-byte bytes32.
-          const raw = (b64) => ethers.hexlify(Buffer.from(b64, "base64"));
-          expect(() =>
-            logAnchor.interface.encodeFunctionData("anchor", [
-              logId,
-              probe.treeSize,
-              raw(probe.root),
-              [],
-            ]),
-          ).to.throw();
-          expect(() =>
-            logAnchor.interface.encodeFunctionData("verifyInclusion", [
-              logId,
-              probe.treeSize,
-              index,
-              raw(probe.leafHash),
-              proof,
-            ]),
-          ).to.throw();
+          const raw = (b64) => ethers.hexlify(Buffer.from(b64 ?? "", "base64"));
+          if (!isHash(probe.root)) {
+            expect(() =>
+              logAnchor.interface.encodeFunctionData("anchor", [
+                logId,
+                probe.treeSize,
+                raw(probe.root),
+                [],
+                ethers.ZeroHash,
+                ethers.ZeroHash,
+              ]),
+            ).to.throw();
+          }
+          if (!isHash(probe.leafHash)) {
+            expect(() =>
+              logAnchor.interface.encodeFunctionData("verifyInclusion", [
+                logId,
+                probe.treeSize,
+                index,
+                raw(probe.leafHash),
+                proof,
+              ]),
+            ).to.throw();
+          }
         }
       });
     }

@@ -33,20 +33,35 @@ const CHECKPOINT_TYPES = {
 };
 
 /**
- * The log key's signature over checkpoint (logId, size, root) of `logAnchor`, as the
- * contract takes it: {r, vs} (EIP-2098 compact form).
+ * The EIP-712 domain of checkpoints anchored by `logAnchor` on the node's chain;
+ * `overrides` replace fields, to sign for another chain or contract.
  */
-async function signCheckpoint(logAnchor, logKey, logId, size, root) {
+async function checkpointDomain(logAnchor, overrides = {}) {
   const { chainId } = await ethers.provider.getNetwork();
-  const domain = {
+  return {
     name: "model-ledger",
     version: "1",
     chainId,
     verifyingContract: await logAnchor.getAddress(),
+    ...overrides,
   };
-  const signature = await logKey.signTypedData(domain, CHECKPOINT_TYPES, { logId, treeSize: size, root });
+}
+
+/** A 65-byte signature as the contract takes it: {r, vs} (EIP-2098 compact form). */
+function compactSignature(signature) {
   const { r, yParityAndS } = ethers.Signature.from(signature);
   return { r, vs: yParityAndS };
+}
+
+/**
+ * The log key's signature over checkpoint (logId, size, root) of `logAnchor`, as the
+ * contract takes it: {r, vs} (EIP-2098 compact form). `domainOverrides` sign for
+ * another domain (see checkpointDomain). `logKey` may be any ethers signer.
+ */
+async function signCheckpoint(logAnchor, logKey, logId, size, root, domainOverrides = {}) {
+  const domain = await checkpointDomain(logAnchor, domainOverrides);
+  const signature = await logKey.signTypedData(domain, CHECKPOINT_TYPES, { logId, treeSize: size, root });
+  return compactSignature(signature);
 }
 
 /**
@@ -56,6 +71,21 @@ async function signCheckpoint(logAnchor, logKey, logId, size, root) {
 async function anchorSigned(logAnchor, sender, logKey, logId, size, root, proof) {
   const { r, vs } = await signCheckpoint(logAnchor, logKey, logId, size, root);
   return logAnchor.connect(sender).anchor(logId, size, root, proof, r, vs);
+}
+
+/** Gives `address` 1 ether on the Hardhat node, so that it can send transactions. */
+async function fund(address) {
+  await ethers.provider.send("hardhat_setBalance", [address, ethers.toBeHex(10n ** 18n)]);
+}
+
+/**
+ * A funded account that is no account of the node and holds no role anywhere: an
+ * outsider who relays or attacks. The same `label` gives the same account.
+ */
+async function newStranger(label) {
+  const stranger = new ethers.Wallet(ethers.id(`stranger/${label}`), ethers.provider);
+  await fund(stranger.address);
+  return stranger;
 }
 
 /** Creates log `logId` administered by `admin`, with `logKey` as its log key. */
@@ -124,19 +154,26 @@ function loadProbes(kind) {
 /**
  * Runs scripts/contract_fixtures.py with $LEDGER_PYTHON (default .venv/bin/python) from
  * the repository root, with the root on PYTHONPATH so that this checkout's ledger.merkle
- * is the one tested; returns its JSON. Throws (failing the suite) if Python fails.
+ * is the one tested; returns its JSON. Throws (failing the suite) if Python fails. Runs
+ * once per set of arguments: the test files share the result (do not modify it).
  */
 function pythonFixtures(args = []) {
-  const python = process.env.LEDGER_PYTHON || path.join(REPO_ROOT, ".venv", "bin", "python");
-  const pythonPath = [REPO_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
-  const out = execFileSync(python, [path.join("scripts", "contract_fixtures.py"), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PYTHONPATH: pythonPath },
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return JSON.parse(out);
+  const key = JSON.stringify(args);
+  if (!fixtureCache.has(key)) {
+    const python = process.env.LEDGER_PYTHON || path.join(REPO_ROOT, ".venv", "bin", "python");
+    const pythonPath = [REPO_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+    const out = execFileSync(python, [path.join("scripts", "contract_fixtures.py"), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PYTHONPATH: pythonPath },
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    fixtureCache.set(key, JSON.parse(out));
+  }
+  return fixtureCache.get(key);
 }
+
+const fixtureCache = new Map();
 
 /** SHA-256(0x01 || left || right) of two 0x-hex hashes, as 0x-hex. */
 function hashNode(left, right) {
@@ -152,10 +189,18 @@ function hashNode(left, right) {
  * of pseudo-random nodes, and the two roots those nodes commit to (worked out with the
  * verification walk of RFC 9162 2.1.4.2). The contract cannot tell it from a proof of
  * a real tree, so it serves to measure gas at sizes (2^24) too large to build in a test.
+ *
+ * With `oldSubtrees`, the hashes of the complete subtrees that make up an existing tree
+ * of size1 leaves (left to right, as contract_fixtures.py prints them), the nodes the
+ * walk folds into the old root are those subtrees, so root1 is that tree's real root,
+ * and only the new part is made up: a forged extension of a real log to any size2.
  */
-function syntheticConsistency(size1, size2, seed) {
+function syntheticConsistency(size1, size2, seed, oldSubtrees) {
   let counter = 0;
   const randomNode = () => ethers.sha256(ethers.toUtf8Bytes(`${seed}/${counter++}`));
+  const remaining = oldSubtrees ? [...oldSubtrees] : null;
+  // A node of the old tree, right to left (each also enters the new root).
+  const oldNode = () => (remaining ? remaining.pop() : randomNode());
   let fn = BigInt(size1) - 1n;
   let sn = BigInt(size2) - 1n;
   while (fn & 1n) {
@@ -163,35 +208,40 @@ function syntheticConsistency(size1, size2, seed) {
     sn >>= 1n;
   }
   const proof = [];
-  let root1 = randomNode();
+  // Drawn first, whether used or not, so the synthetic proofs (and the gas they cost)
+  // stay what they were.
+  const randomRoot1 = randomNode();
   let fr;
   if (fn === 0n) {
-    fr = root1; // size1 is a power of two: the RFC prepends root1 itself
+    // size1 is a power of two: the RFC prepends root1 itself.
+    fr = remaining ? remaining.pop() : randomRoot1;
   } else {
-    fr = randomNode();
+    fr = oldNode();
     proof.push(fr);
   }
   let sr = fr;
   while (sn !== 0n) {
-    const c = randomNode();
-    proof.push(c);
     if (fn & 1n || fn === sn) {
+      const c = oldNode();
+      proof.push(c);
       fr = hashNode(c, fr);
       sr = hashNode(c, sr);
-      if (!(fn & 1n)) {
-        while (!(fn & 1n) && fn !== 0n) {
-          fn >>= 1n;
-          sn >>= 1n;
-        }
+      while (!(fn & 1n) && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
       }
     } else {
+      const c = randomNode();
+      proof.push(c);
       sr = hashNode(sr, c);
     }
     fn >>= 1n;
     sn >>= 1n;
   }
-  root1 = fr;
-  return { root1, root2: sr, proof };
+  if (remaining && remaining.length !== 0) {
+    throw new Error(`${oldSubtrees.length} subtrees given, not the tree of ${size1} leaves`);
+  }
+  return { root1: fr, root2: sr, proof };
 }
 
 /** `hex` (0x + 64 hex digits) with bit `bit` (0 = most significant) flipped. */
@@ -206,13 +256,17 @@ module.exports = {
   CHECKPOINT_TYPES,
   anchorSigned,
   b64ToBytes32,
+  checkpointDomain,
+  compactSignature,
   createLog,
   deployLogAnchor,
   flipBit,
+  fund,
   hashNode,
   isHash,
   loadProbes,
   logIdOf,
+  newStranger,
   pythonFixtures,
   signCheckpoint,
   syntheticConsistency,
