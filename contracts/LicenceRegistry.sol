@@ -118,6 +118,9 @@ contract LicenceRegistry is Ownable2Step {
     /// the owner may.
     error LicenceRegistryNotGrantingIssuer(bytes32 commitment, address account, address issuer);
 
+    /// @notice A revocation of `commitment` must name the log record that revokes it.
+    error LicenceRegistryNoRevocationRecord(bytes32 commitment);
+
     /// @notice The owner cannot renounce ownership: nobody could manage issuers afterwards.
     error LicenceRegistryRenounceDisabled();
 
@@ -190,11 +193,15 @@ contract LicenceRegistry is Ownable2Step {
      * its validity window. Only the issuer that granted it (while it is an issuer) or
      * the owner. `revocation` is the leaf hash of the log record that revokes it (the
      * revoke record, or the amendment superseding it).
-     * @dev Reverts with {LicenceRegistryUnknownCommitment} for a commitment never
-     * granted, {LicenceRegistryAlreadyRevoked} for one revoked before, and
+     * @dev Reverts with {LicenceRegistryNoRevocationRecord} for a zero `revocation`,
+     * {LicenceRegistryUnknownCommitment} for a commitment never granted,
+     * {LicenceRegistryAlreadyRevoked} for one revoked before, and
      * {LicenceRegistryNotGrantingIssuer} for any other caller. Emits {Revoked}.
      */
     function revoke(bytes32 commitment, bytes32 revocation) external {
+        if (revocation == bytes32(0)) {
+            revert LicenceRegistryNoRevocationRecord(commitment);
+        }
         Commitment storage c = _commitments[commitment];
         if (c.grantedBlock == 0) {
             revert LicenceRegistryUnknownCommitment(commitment);

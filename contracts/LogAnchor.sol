@@ -20,9 +20,13 @@ import {RFC9162} from "./RFC9162.sol";
  * No function edits or removes an anchor.
  *
  * The signature is EIP-712 typed data: domain {name: "model-ledger", version: "1",
- * chainId, verifyingContract: this contract}, message
- * `Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root)`, in the 64-byte compact form
- * of EIP-2098 (`r`, `vs`). {checkpointDigest} returns the digest that is signed.
+ * chainId, verifyingContract: this contract} (see {eip712Domain}), message
+ * `Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root,bytes32 indexRoot)`, in the
+ * 64-byte compact form of EIP-2098 (`r`, `vs`). {checkpointDigest} returns the digest
+ * that is signed. `indexRoot` is the root of the log's verifiable index at this size
+ * (zero: the log commits to no index): the contract does not interpret it, but the
+ * signature it checks covers it and the {Anchored} event records it, so a completeness
+ * proof rests on the chain too.
  *
  * Roles:
  * - the contract owner (the deployer, transferable in two steps through
@@ -63,7 +67,8 @@ contract LogAnchor is Ownable2Step {
     }
 
     /// @dev EIP-712 type of the signed checkpoint.
-    bytes32 private constant CHECKPOINT_TYPEHASH = keccak256("Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root)");
+    bytes32 private constant CHECKPOINT_TYPEHASH =
+        keccak256("Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root,bytes32 indexRoot)");
 
     /// @dev EIP-712 type of the domain.
     bytes32 private constant DOMAIN_TYPEHASH =
@@ -98,9 +103,10 @@ contract LogAnchor is Ownable2Step {
         address indexed newAdmin
     );
 
-    /// @notice The tree of `size` leaves with root hash `root` was anchored for log
-    /// `logId`, extending the tree of `prevSize` leaves anchored before (0 for the first).
-    event Anchored(bytes32 indexed logId, uint64 indexed size, bytes32 root, uint64 prevSize);
+    /// @notice The tree of `size` leaves with root hash `root` (and index root `indexRoot`)
+    /// was anchored for log `logId`, extending the tree of `prevSize` leaves anchored
+    /// before (0 for the first).
+    event Anchored(bytes32 indexed logId, uint64 indexed size, bytes32 root, bytes32 indexRoot, uint64 prevSize);
 
     /// @notice Log `logId` was retired at anchored size `latestSize`; its admin trusts its
     /// anchors up to size `trustedSize` only (0: none).
@@ -144,6 +150,10 @@ contract LogAnchor is Ownable2Step {
 
     /// @notice Log `logId` is retired (its admin trusts its anchors up to `trustedSize`).
     error LogAnchorRetired(bytes32 logId, uint64 trustedSize);
+
+    /// @notice Log `logId` was retired and its admin trusts its anchors up to
+    /// `trustedSize` only: `size` is beyond.
+    error LogAnchorUntrustedSize(bytes32 logId, uint64 size, uint64 trustedSize);
 
     /// @notice The owner cannot renounce ownership: nobody could create logs afterwards.
     error LogAnchorRenounceDisabled();
@@ -244,9 +254,10 @@ contract LogAnchor is Ownable2Step {
     }
 
     /**
-     * @notice Anchors the tree of `newSize` leaves with root hash `newRoot` for log
-     * `logId`. Anyone may send it: what counts is the log key's signature (`r`, `vs`:
-     * EIP-2098 compact form) over the checkpoint (see {checkpointDigest}).
+     * @notice Anchors the tree of `newSize` leaves with root hash `newRoot` (and index
+     * root `indexRoot`) for log `logId`. Anyone may send it: what counts is the log key's
+     * signature (`r`, `vs`: EIP-2098 compact form) over the checkpoint (see
+     * {checkpointDigest}).
      * @param consistencyProof RFC 9162 consistency proof from the last anchored tree to
      * the new one; empty for the first anchor of the log.
      * @dev Reverts with {LogAnchorUnknownLog}, {LogAnchorRetired},
@@ -258,6 +269,7 @@ contract LogAnchor is Ownable2Step {
         bytes32 logId,
         uint64 newSize,
         bytes32 newRoot,
+        bytes32 indexRoot,
         bytes32[] calldata consistencyProof,
         bytes32 r,
         bytes32 vs
@@ -276,14 +288,7 @@ contract LogAnchor is Ownable2Step {
         if (newRoot == bytes32(0)) {
             revert LogAnchorZeroRoot(logId, newSize);
         }
-        (address recovered, ECDSA.RecoverError failure, ) = ECDSA.tryRecover(
-            checkpointDigest(logId, newSize, newRoot),
-            r,
-            vs
-        );
-        if (failure != ECDSA.RecoverError.NoError || recovered != state.signer) {
-            revert LogAnchorBadSignature(logId, recovered);
-        }
+        _checkSignature(logId, newSize, newRoot, indexRoot, r, vs, state.signer);
         if (prevSize == 0) {
             if (consistencyProof.length != 0) {
                 revert LogAnchorInconsistent(logId, prevSize, newSize);
@@ -296,19 +301,44 @@ contract LogAnchor is Ownable2Step {
         }
         _roots[logId][newSize] = newRoot;
         _logs[logId].latestSize = newSize;
-        emit Anchored(logId, newSize, newRoot, prevSize);
+        emit Anchored(logId, newSize, newRoot, indexRoot, prevSize);
     }
 
     /**
      * @notice The EIP-712 digest the log key signs for the checkpoint (`logId`, `size`,
-     * `root`) of this contract on this chain.
+     * `root`, `indexRoot`) of this contract on this chain.
      */
-    function checkpointDigest(bytes32 logId, uint64 size, bytes32 root) public view returns (bytes32) {
+    function checkpointDigest(
+        bytes32 logId,
+        uint64 size,
+        bytes32 root,
+        bytes32 indexRoot
+    ) public view returns (bytes32) {
         bytes32 domainSeparator = keccak256(
             abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this))
         );
-        bytes32 structHash = keccak256(abi.encode(CHECKPOINT_TYPEHASH, logId, size, root));
+        bytes32 structHash = keccak256(abi.encode(CHECKPOINT_TYPEHASH, logId, size, root, indexRoot));
         return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash));
+    }
+
+    /**
+     * @notice The EIP-712 domain of the signed checkpoints (ERC-5267), for tools that sign
+     * or check them: name "model-ledger", version "1", this chain and this contract.
+     */
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", "model-ledger", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
     }
 
     /**
@@ -355,8 +385,10 @@ contract LogAnchor is Ownable2Step {
     /**
      * @notice Whether `proof` shows that the leaf with hash `leafHash` sits at `index` in
      * the tree of `size` leaves anchored for log `logId` (RFC 9162 inclusion proof).
-     * @dev Reverts with {LogAnchorUnknownSize} when nothing was anchored at `size`;
-     * returns false for any proof that does not verify, including `index >= size`.
+     * @dev Reverts with {LogAnchorUnknownSize} when nothing was anchored at `size`, and
+     * with {LogAnchorUntrustedSize} when the log was retired and its admin does not trust
+     * `size` (whoever held the leaked log key may have anchored it); returns false for
+     * any proof that does not verify, including `index >= size`.
      */
     function verifyInclusion(
         bytes32 logId,
@@ -365,6 +397,9 @@ contract LogAnchor is Ownable2Step {
         bytes32 leafHash,
         bytes32[] calldata proof
     ) external view returns (bool) {
+        if (_logs[logId].retired && size > _trustedSizes[logId]) {
+            revert LogAnchorUntrustedSize(logId, size, _trustedSizes[logId]);
+        }
         return RFC9162.verifyInclusion(index, size, leafHash, proof, rootAt(logId, size));
     }
 
@@ -376,5 +411,26 @@ contract LogAnchor is Ownable2Step {
     /// @notice The account offered the admin role of log `logId`, if any (else zero).
     function pendingLogAdmin(bytes32 logId) external view returns (address) {
         return _pendingAdmins[logId];
+    }
+
+    /// @dev Reverts with {LogAnchorBadSignature} unless (`r`, `vs`) is `signer`'s signature
+    /// over the checkpoint (`logId`, `size`, `root`, `indexRoot`).
+    function _checkSignature(
+        bytes32 logId,
+        uint64 size,
+        bytes32 root,
+        bytes32 indexRoot,
+        bytes32 r,
+        bytes32 vs,
+        address signer
+    ) private view {
+        (address recovered, ECDSA.RecoverError failure, ) = ECDSA.tryRecover(
+            checkpointDigest(logId, size, root, indexRoot),
+            r,
+            vs
+        );
+        if (failure != ECDSA.RecoverError.NoError || recovered != signer) {
+            revert LogAnchorBadSignature(logId, recovered);
+        }
     }
 }

@@ -189,7 +189,7 @@ def read_anchors(chain: AuditChain, identity: LogIdentity, *, from_block: int | 
     topic = shipped_contract("LogAnchor").event_topic("Anchored")
     events = sorted(chain.logs(contract, [topic, log_id], start, head), key=lambda log: (log.block_number, log.log_index))
     for log in events:
-        if len(log.topics) != 3 or len(log.data) != 64:
+        if len(log.topics) != 3 or len(log.data) != 96:
             raise AuditError("anchors", f"an Anchored event of block {log.block_number} is malformed")
     sizes = [int.from_bytes(log.topics[2], "big") for log in events]
     roots = chain.roots_at(contract, log_id, sizes)
@@ -199,7 +199,7 @@ def read_anchors(chain: AuditChain, identity: LogIdentity, *, from_block: int | 
     previous = 0
     ignored = 0
     for number, (log, size, held) in enumerate(zip(events, sizes, roots, strict=True), 1):
-        root, prev_size = log.data[:32], int.from_bytes(log.data[32:], "big")
+        root, prev_size = log.data[:32], int.from_bytes(log.data[64:96], "big")
         block = by_number.get(log.block_number)
         anchor = AnchorRecord(
             number, size, root, prev_size, log.block_number, log.block_hash, log.tx_hash, 0 if block is None else block.timestamp

@@ -18,9 +18,11 @@ one signature::
 
 Domain: name "model-ledger", version "1", plus chainId and verifyingContract (the
 LogAnchor) when the log has a deployment. Checkpoints are signed the same way as
-``Checkpoint(bytes32 logId, uint64 treeSize, bytes32 root)``: the very signature the
-LogAnchor contract checks before it anchors a root (in EIP-2098 compact form, see
-`compact_signature`), so anyone holding a signed checkpoint may anchor it.
+``Checkpoint(bytes32 logId, uint64 treeSize, bytes32 root, bytes32 indexRoot)``: the
+very signature the LogAnchor contract checks before it anchors a root (in EIP-2098
+compact form, see `compact_signature`), so anyone holding a signed checkpoint may
+anchor it. `indexRoot` is the root of the log's verifiable index at that size
+(NO_INDEX_ROOT, all zero, while the log commits to none).
 
 The signing side computes the EIP-712 digest itself (fast); `verify_receipt` goes
 through eth-account's `encode_typed_data`, an independent implementation, and the
@@ -76,7 +78,11 @@ CHECKPOINT_TYPE = [
     {"name": "logId", "type": "bytes32"},
     {"name": "treeSize", "type": "uint64"},
     {"name": "root", "type": "bytes32"},
+    {"name": "indexRoot", "type": "bytes32"},
 ]
+
+NO_INDEX_ROOT = bytes(32)
+"""The index root of a checkpoint that commits to no verifiable index."""
 
 
 class ReceiptError(ValueError):
@@ -230,18 +236,18 @@ class LogSigner:
         """One receipt per (leaf_hash, seq), all under one signature."""
         return [json.loads(text) for text in self.receipts_json(entries, received_at)]
 
-    def sign_checkpoint(self, tree_size: int, root: bytes) -> str:
+    def sign_checkpoint(self, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT) -> str:
         """The signature of a checkpoint (EIP-712 `Checkpoint`), 65 bytes as 0x hex: what
         LogAnchor.anchor checks (after `compact_signature`)."""
-        struct = keccak(_CHECKPOINT_TYPEHASH + self.domain.log_id + _uint(tree_size) + root)
+        struct = keccak(_CHECKPOINT_TYPEHASH + self.domain.log_id + _uint(tree_size) + root + index_root)
         return self._sign(struct)
 
-    def anchor_signature(self, tree_size: int, root: bytes) -> tuple[bytes, bytes]:
+    def anchor_signature(self, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT) -> tuple[bytes, bytes]:
         """The checkpoint's signature as LogAnchor.anchor takes it: (r, vs). Needs a
         domain naming the chain and the contract (the log's deployment)."""
         if self.domain.chain_id is None or self.domain.contract is None:
             raise LogKeyError("the log has no deployment yet: its checkpoints cannot be signed for a chain")
-        return compact_signature(self.sign_checkpoint(tree_size, root))
+        return compact_signature(self.sign_checkpoint(tree_size, root, index_root))
 
 
 def compact_signature(signature: str | bytes) -> tuple[bytes, bytes]:
@@ -254,13 +260,15 @@ def compact_signature(signature: str | bytes) -> tuple[bytes, bytes]:
     return r, (s | (v << 255)).to_bytes(32, "big")
 
 
-def checkpoint_typed_data(domain: Mapping[str, Any], log_id: bytes, tree_size: int, root: bytes) -> dict[str, Any]:
+def checkpoint_typed_data(
+    domain: Mapping[str, Any], log_id: bytes, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT
+) -> dict[str, Any]:
     """A checkpoint as EIP-712 typed data (what `sign_checkpoint` signs)."""
     return {
         "types": {"EIP712Domain": _domain_types(domain), "Checkpoint": CHECKPOINT_TYPE},
         "primaryType": "Checkpoint",
         "domain": dict(domain),
-        "message": {"logId": log_id, "treeSize": tree_size, "root": root},
+        "message": {"logId": log_id, "treeSize": tree_size, "root": root, "indexRoot": index_root},
     }
 
 

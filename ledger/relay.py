@@ -41,6 +41,7 @@ class Checkpoint:
 
     tree_size: int
     root: bytes
+    index_root: bytes
     signature: bytes
 
 
@@ -75,9 +76,14 @@ def read_checkpoint(document: Mapping[str, Any], identity: LogIdentity) -> Check
     size = document.get("tree_size")
     if type(size) is not int or not 0 < size < 2**64:
         raise RelayError(f"the checkpoint's tree_size is not a size: {size!r:.80}")
-    checkpoint = Checkpoint(size, _bytes(document.get("root"), "root", 32), _bytes(document.get("signature"), "signature", 65))
+    checkpoint = Checkpoint(
+        size,
+        _bytes(document.get("root"), "root", 32),
+        _bytes(document.get("index_root"), "index_root", 32),
+        _bytes(document.get("signature"), "signature", 65),
+    )
     domain = Domain(identity.log_id, identity.chain_id, identity.log_anchor).as_json()
-    typed = checkpoint_typed_data(domain, identity.log_id, checkpoint.tree_size, checkpoint.root)
+    typed = checkpoint_typed_data(domain, identity.log_id, checkpoint.tree_size, checkpoint.root, checkpoint.index_root)
     try:
         signer = Account.recover_message(encode_typed_data(full_message=typed), signature=checkpoint.signature)
     except Exception as error:  # noqa: BLE001 - a malformed signature
@@ -128,6 +134,11 @@ def relay(client: ChainClient, identity: LogIdentity, checkpoint: Checkpoint, co
                 " keep this checkpoint as evidence"
             ) from None
     receipt = contract.anchor(
-        identity.log_id, checkpoint.tree_size, checkpoint.root, proof, compact_signature(checkpoint.signature)
+        identity.log_id,
+        checkpoint.tree_size,
+        checkpoint.root,
+        proof,
+        compact_signature(checkpoint.signature),
+        index_root=checkpoint.index_root,
     )
     return Relayed(checkpoint.tree_size, checkpoint.root, latest.size, receipt)

@@ -50,7 +50,7 @@ from ledger.formats.identity import LogIdentity
 from ledger.formats.strict_json import StrictJsonError, load_strict
 from ledger.merkle import HASH_SIZE, ProofError, RootMismatchError, verify_inclusion
 from ledger.records import RecordError, leaf_hash, validate_canonical
-from ledger.rpc import Block, ChainUnreadableError, ContractCallError, LogInfo, TxReceipt
+from ledger.rpc import Block, ChainUnreadableError, ContractCallError, EventLog, LogInfo, TxReceipt
 
 BUNDLE_FORMAT = "model-ledger/evidence/v1"
 """The only bundle format this verifier accepts."""
@@ -93,6 +93,8 @@ class ChainAnchor:
     block_hash: bytes
     timestamp: int
     tx_hash: bytes
+    index_root: bytes
+    """The index root the log key signed with this checkpoint (zero: none)."""
 
 
 @dataclass
@@ -472,18 +474,24 @@ def check_code(run: Run, chain: ChainReader, name: str, address: bytes, chain_id
     run.ok("contract", f"{name} at {hex0x(address)}: its code is the runtime code this verifier ships")
 
 
-def _anchored_event(receipt: TxReceipt, document: Checkpointed) -> bool:
-    """Whether `receipt` holds LogAnchor's `Anchored(logId, size, root, ...)` for the
-    document's checkpoint, emitted by the document's contract."""
+ANCHORED_DATA_BYTES = 96
+"""Bytes of an Anchored event's data: root, indexRoot, prevSize."""
+
+
+def anchored_event(receipt: TxReceipt, document: Checkpointed) -> EventLog | None:
+    """LogAnchor's `Anchored(logId, size, root, indexRoot, prevSize)` event for the
+    document's checkpoint in `receipt`, emitted by the document's contract (None: none)."""
     topic = shipped_contract("LogAnchor").event_topic("Anchored")
     size_word = document.tree_size.to_bytes(32, "big")
-    return any(
-        log.address == document.contract
-        and log.topics == (topic, document.log_id, size_word)
-        and log.data[:32] == document.root
-        and len(log.data) == 64
-        for log in receipt.logs
-    )
+    for log in receipt.logs:
+        if (
+            log.address == document.contract
+            and log.topics == (topic, document.log_id, size_word)
+            and len(log.data) == ANCHORED_DATA_BYTES
+            and log.data[:32] == document.root
+        ):
+            return log
+    return None
 
 
 def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity: LogIdentity) -> None:
@@ -552,7 +560,7 @@ def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity:
             f"transaction {hex0x(claimed.tx_hash)} is in block {receipt.block_number} ({hex0x(receipt.block_hash)});"
             f" the {document.noun} says block {claimed.block_number} ({hex0x(claimed.block_hash)})"
         )
-    elif not _anchored_event(receipt, document):
+    elif (event := anchored_event(receipt, document)) is None:
         problem = (
             f"transaction {hex0x(claimed.tx_hash)} did not anchor tree size {size} with root {hex0x(document.root)}"
             f" (no such Anchored event of {contract} in it)"
@@ -579,7 +587,8 @@ def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity:
             )
         )
     run.ok("anchor block", f"block {block.number} ({hex0x(block.hash)}) at {utc_text(block.timestamp)}, from its header")
-    run.result.anchored = ChainAnchor(root, block.number, block.hash, block.timestamp, claimed.tx_hash)
+    assert event is not None
+    run.result.anchored = ChainAnchor(root, block.number, block.hash, block.timestamp, claimed.tx_hash, event.data[32:64])
 
 
 def check_chain(run: Run, document: Checkpointed, chain: ChainReader, identity: LogIdentity) -> None:

@@ -140,12 +140,14 @@ class LogIdentityPublic(BaseModel):
 
 class CheckpointPublic(BaseModel):
     """A sealed checkpoint, signed by the log key (EIP-712 `Checkpoint(bytes32 logId,
-    uint64 treeSize, bytes32 root)`, the signature LogAnchor checks: anyone may anchor it),
-    and its anchor. `timestamp` is when it was sealed; it is not signed."""
+    uint64 treeSize, bytes32 root, bytes32 indexRoot)`, the signature LogAnchor checks:
+    anyone may anchor it), and its anchor. `index_root` is the log's index root at this
+    size (all zero: none). `timestamp` is when it was sealed; it is not signed."""
 
     log_id: str
     tree_size: int
     root: str
+    index_root: str
     timestamp: str
     signer: str
     signature: str

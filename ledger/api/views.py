@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.api.deps import Services
+from ledger.receipts import NO_INDEX_ROOT
 from ledger.store.anchors import Anchor, AnchorStatus
 from ledger.store.queries import Checkpoint
 
@@ -74,6 +75,7 @@ def checkpoint_view(services: Services, checkpoint: Checkpoint) -> dict[str, Any
         "log_id": hex0x(signer.domain.log_id),
         "tree_size": checkpoint.tree_size,
         "root": hex0x(checkpoint.root),
+        "index_root": hex0x(NO_INDEX_ROOT),
         "timestamp": checkpoint.created_at,
         "signer": signer.address,
         "signature": signature,

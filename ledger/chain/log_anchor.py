@@ -22,6 +22,7 @@ from ledger.chain.client import ChainClient, Receipt, SignedTx
 from ledger.chain.errors import ChainError, ContractRevertError
 from ledger.chain.reverts import hex0x
 from ledger.formats.abi import contract as shipped_contract
+from ledger.receipts import NO_INDEX_ROOT
 
 ANCHORED_TOPIC = shipped_contract("LogAnchor").event_topic("Anchored")
 """Topic 0 of every Anchored event."""
@@ -41,10 +42,12 @@ class OnChainAnchor:
 
 @dataclass(frozen=True)
 class AnchoredEvent:
-    """One `Anchored(logId, size, root, prevSize)` event and the transaction that emitted it."""
+    """One `Anchored(logId, size, root, indexRoot, prevSize)` event and the transaction
+    that emitted it."""
 
     size: int
     root: bytes
+    index_root: bytes
     prev_size: int
     tx_hash: bytes
     block_number: int
@@ -89,9 +92,11 @@ class LogAnchor(ContractBinding):
             self.address, self._data("retireLog", log_id, trusted_size), self.decoder, f"retireLog({hex0x(log_id)}, {trusted_size})"
         )
 
-    def _anchor_data(self, log_id: bytes, size: int, root: bytes, proof: Sequence[bytes], signature: Signature) -> bytes:
+    def _anchor_data(
+        self, log_id: bytes, size: int, root: bytes, proof: Sequence[bytes], signature: Signature, index_root: bytes
+    ) -> bytes:
         r, vs = signature
-        return self._data("anchor", log_id, size, root, list(proof), r, vs)
+        return self._data("anchor", log_id, size, root, index_root, list(proof), r, vs)
 
     def build_anchor(
         self,
@@ -101,22 +106,34 @@ class LogAnchor(ContractBinding):
         proof: Sequence[bytes],
         signature: Signature,
         *,
+        index_root: bytes = NO_INDEX_ROOT,
         nonce: int | None = None,
         gas: int | None = None,
     ) -> SignedTx:
-        """Sign anchor(logId, size, root, proof, r, vs) with an explicit nonce; send nothing.
+        """Sign anchor(logId, size, root, indexRoot, proof, r, vs) with an explicit nonce;
+        send nothing.
 
-        `signature` is the log key's over the checkpoint. The gas estimate runs the
-        contract's checks first, so a doomed anchor (bad signature, size not increasing,
-        inconsistent proof, retired log) raises ContractRevertError here. Pass `gas` to
-        skip the estimate (the transaction may then fail in a block).
+        `signature` is the log key's over the checkpoint (`index_root` included). The
+        gas estimate runs the contract's checks first, so a doomed anchor (bad
+        signature, size not increasing, inconsistent proof, retired log) raises
+        ContractRevertError here. Pass `gas` to skip the estimate (the transaction may
+        then fail in a block).
         """
-        data = self._anchor_data(log_id, size, root, proof, signature)
+        data = self._anchor_data(log_id, size, root, proof, signature, index_root)
         return self.client.build(self.address, data, self.decoder, f"anchor(size {size})", nonce=nonce, gas=gas)
 
-    def anchor(self, log_id: bytes, size: int, root: bytes, proof: Sequence[bytes], signature: Signature) -> Receipt:
+    def anchor(
+        self,
+        log_id: bytes,
+        size: int,
+        root: bytes,
+        proof: Sequence[bytes],
+        signature: Signature,
+        *,
+        index_root: bytes = NO_INDEX_ROOT,
+    ) -> Receipt:
         """Anchor and wait for the receipt (a convenience for tools and tests)."""
-        data = self._anchor_data(log_id, size, root, proof, signature)
+        data = self._anchor_data(log_id, size, root, proof, signature, index_root)
         return self.client.transact(self.address, data, self.decoder, f"anchor(size {size})")
 
     # -- views -------------------------------------------------------------------------
@@ -159,9 +176,9 @@ class LogAnchor(ContractBinding):
             )
         return found[-1]
 
-    def checkpoint_digest(self, log_id: bytes, size: int, root: bytes) -> bytes:
+    def checkpoint_digest(self, log_id: bytes, size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT) -> bytes:
         """The EIP-712 digest the log key signs for this checkpoint."""
-        return bytes(self._read("checkpointDigest", log_id, size, root))
+        return bytes(self._read("checkpointDigest", log_id, size, root, index_root))
 
     def verify_inclusion(self, log_id: bytes, size: int, index: int, leaf_hash: bytes, proof: Sequence[bytes]) -> bool:
         """The contract's own check of an inclusion proof against the root at `size`."""
@@ -191,6 +208,7 @@ class LogAnchor(ContractBinding):
                 AnchoredEvent(
                     size=int(args["size"]),
                     root=bytes(args["root"]),
+                    index_root=bytes(args["indexRoot"]),
                     prev_size=int(args["prevSize"]),
                     tx_hash=bytes(log["transactionHash"]),
                     block_number=int(log["blockNumber"]),
