@@ -20,6 +20,7 @@ const {
 } = require("./helpers");
 
 const fixtures = pythonFixtures();
+const NO_INDEX = ethers.ZeroHash; // the index root of a log that commits to no index
 
 /** Copies of `proof` that must not verify: flipped bits, dropped, added, swapped nodes. */
 function tamperedProofs(proof) {
@@ -89,13 +90,13 @@ describe("LogAnchor against ledger.merkle (Python)", function () {
             signatures.set(root, await signCheckpoint(logAnchor, logKey, logId, c.size2, root));
           }
           const { r, vs } = signatures.get(root);
-          await expect(logAnchor.anchor.staticCall(logId, c.size2, root, proof, r, vs), how)
+          await expect(logAnchor.anchor.staticCall(logId, c.size2, root, NO_INDEX, proof, r, vs), how)
             .to.be.revertedWithCustomError(logAnchor, "LogAnchorInconsistent")
             .withArgs(logId, c.size1, c.size2);
         }
         await expect(anchor(logId, c.size2, c.root2, c.proof))
           .to.emit(logAnchor, "Anchored")
-          .withArgs(logId, c.size2, c.root2, c.size1);
+          .withArgs(logId, c.size2, c.root2, NO_INDEX, c.size1);
         expect(await logAnchor.rootAt(logId, c.size2)).to.equal(c.root2);
       });
     }
@@ -118,7 +119,7 @@ describe("LogAnchor against ledger.merkle (Python)", function () {
     for (const step of fixtures.sequence) {
       await expect(anchor(logId, step.size, step.root, step.proof))
         .to.emit(logAnchor, "Anchored")
-        .withArgs(logId, step.size, step.root, previous);
+        .withArgs(logId, step.size, step.root, NO_INDEX, previous);
       previous = step.size;
     }
     for (const step of fixtures.sequence) {

@@ -10,8 +10,9 @@
 //   - With the log key itself it succeeds. That is the log key's power by design (see
 //     the WARNING on LogAnchor): whoever holds it can anchor any extension of the
 //     anchored tree. The remedy is retireLog: the log's admin retires the log, naming
-//     the last size it trusts; every later anchor is refused and verifiers ignore the
-//     anchors beyond that size.
+//     the last size it trusts; every later anchor is refused, verifyInclusion refuses
+//     every size beyond it (LogAnchorUntrustedSize), and verifiers ignore the anchors
+//     beyond that size (rootAt and latest still serve them).
 // The log here is real: roots and proofs from ledger.merkle (scripts/contract_fixtures.py).
 
 const { expect } = require("chai");
@@ -31,6 +32,7 @@ const {
 const fixtures = pythonFixtures();
 const LOG = logIdOf("retire-log");
 const UINT64_MAX = 2n ** 64n - 1n;
+const NO_INDEX = ethers.ZeroHash; // the index root of a log that commits to no index
 const SEND = { gasLimit: 1_000_000 }; // attack transactions are mined and revert on chain
 
 /** The honest log: the fixture sequence up to size 100, then the step after it. */
@@ -45,7 +47,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
 
   /** Sends the freeze from `sender` with {r, vs}, as an attack transaction. */
   function sendFreeze(sender, { r, vs }) {
-    return logAnchor.connect(sender).anchor(LOG, UINT64_MAX, freeze.root2, freeze.proof, r, vs, SEND);
+    return logAnchor.connect(sender).anchor(LOG, UINT64_MAX, freeze.root2, NO_INDEX, freeze.proof, r, vs, SEND);
   }
 
   /** Signs the freeze with `logKey` and sends it from `sender`. */
@@ -94,7 +96,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
       // The honest log goes on.
       await expect(anchorSigned(logAnchor, stranger, logKey, LOG, NEXT.size, NEXT.root, NEXT.proof))
         .to.emit(logAnchor, "Anchored")
-        .withArgs(LOG, NEXT.size, NEXT.root, latest.size);
+        .withArgs(LOG, NEXT.size, NEXT.root, NO_INDEX, latest.size);
     });
   });
 
@@ -103,7 +105,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
       // Whoever holds the log key signs the forged checkpoint; anyone relays it.
       await expect(anchorFreeze(stranger))
         .to.emit(logAnchor, "Anchored")
-        .withArgs(LOG, UINT64_MAX, freeze.root2, latest.size);
+        .withArgs(LOG, UINT64_MAX, freeze.root2, NO_INDEX, latest.size);
       expect(await logAnchor.latest(LOG)).to.deep.equal([UINT64_MAX, freeze.root2]);
       await expect(anchorSigned(logAnchor, anchorer, logKey, LOG, NEXT.size, NEXT.root, NEXT.proof))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorSizeNotIncreasing")
@@ -127,20 +129,25 @@ describe("LogAnchor freeze attack and retireLog", function () {
         .withArgs(LOG, latest.size);
     });
 
-    it("still serves a forged anchor from its views after retiring: verifiers must read logInfo", async function () {
-      // NOTE: rootAt, latest and verifyInclusion do not consult the retirement. Here the
-      // log key's holder anchors a real tree over the log's first leaves and made-up
-      // entries (fixtures.forgery), then the admin retires the log trusting the honest
-      // size only: verifyInclusion still proves a made-up entry. A verifier that does
-      // not compare the size with logInfo's trustedSize accepts the forgery.
+    it("refuses, after retiring, inclusion proofs against the forged anchor; rootAt and latest still serve it", async function () {
+      // The log key's holder anchors a real tree over the log's first leaves and made-up
+      // entries (fixtures.forgery): until the log is retired, verifyInclusion proves a
+      // made-up entry. The admin then retires the log trusting the honest size only, and
+      // verifyInclusion refuses every size beyond it with LogAnchorUntrustedSize.
       const { forgery } = fixtures;
       expect(forgery.size1).to.equal(latest.size);
       const { size2, root2, proof } = forgery;
       await anchorSigned(logAnchor, stranger, logKey, LOG, size2, root2, proof);
-      await logAnchor.connect(admin).retireLog(LOG, latest.size);
-      expect(await logAnchor.latest(LOG)).to.deep.equal([BigInt(size2), root2]);
       const { index, leafHash, inclusion } = forgery;
       expect(await logAnchor.verifyInclusion(LOG, size2, index, leafHash, inclusion)).to.equal(true);
+      await logAnchor.connect(admin).retireLog(LOG, latest.size);
+      await expect(logAnchor.verifyInclusion(LOG, size2, index, leafHash, inclusion))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorUntrustedSize")
+        .withArgs(LOG, size2, latest.size);
+      // NOTE: rootAt and latest do not consult the retirement: they still name the forged
+      // root. A verifier that reads them compares the size with logInfo's trustedSize.
+      expect(await logAnchor.rootAt(LOG, size2)).to.equal(root2);
+      expect(await logAnchor.latest(LOG)).to.deep.equal([BigInt(size2), root2]);
       const info = await logAnchor.logInfo(LOG);
       expect([info.retired, info.trustedSize]).to.deep.equal([true, BigInt(latest.size)]);
       expect(BigInt(size2) > info.trustedSize).to.equal(true); // the verifier's check
@@ -161,7 +168,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
       ];
       for (const [signer, size, root, proof] of attempts) {
         const { r, vs } = await signCheckpoint(logAnchor, signer, LOG, size, root);
-        await expect(logAnchor.connect(stranger).anchor(LOG, size, root, proof, r, vs, SEND))
+        await expect(logAnchor.connect(stranger).anchor(LOG, size, root, NO_INDEX, proof, r, vs, SEND))
           .to.be.revertedWithCustomError(logAnchor, "LogAnchorRetired")
           .withArgs(LOG, trusted.size);
       }
@@ -227,7 +234,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
         .withArgs(empty, 0);
       await expect(anchorSigned(logAnchor, anchorer, logKey, otherLog, 1, HONEST[0].root, []))
         .to.emit(logAnchor, "Anchored")
-        .withArgs(otherLog, 1, HONEST[0].root, 0);
+        .withArgs(otherLog, 1, HONEST[0].root, NO_INDEX, 0);
       await expect(anchorSigned(logAnchor, anchorer, logKey, LOG, NEXT.size, NEXT.root, NEXT.proof))
         .to.emit(logAnchor, "Anchored");
     });

@@ -201,7 +201,7 @@ describe("LogAnchor roles", function () {
             : syntheticConsistency(size, next, `roles/relay/${next}`, [root]);
         await expect(anchorSigned(logAnchor, sender, logKey, LOG, next, step.root2, step.proof))
           .to.emit(logAnchor, "Anchored")
-          .withArgs(LOG, next, step.root2, size);
+          .withArgs(LOG, next, step.root2, ethers.ZeroHash, size);
         [size, root] = [next, step.root2];
       }
       expect(await logAnchor.latest(LOG)).to.deep.equal([8n, root]);
@@ -211,7 +211,7 @@ describe("LogAnchor roles", function () {
       const { r, vs } = await signCheckpoint(logAnchor, logKey, LOG, 3, ROOT);
       for (const sender of [owner, admin, anchorer, other]) {
         expect(
-          await logAnchor.connect(sender).anchor.staticCall(LOG, 3, ROOT, [], r, vs),
+          await logAnchor.connect(sender).anchor.staticCall(LOG, 3, ROOT, ethers.ZeroHash, [], r, vs),
         ).to.deep.equal([]);
       }
     });

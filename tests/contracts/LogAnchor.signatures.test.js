@@ -12,6 +12,7 @@ const {
   CHECKPOINT_TYPES,
   anchorSigned,
   checkpointDomain,
+  checkpointMessage,
   compactSignature,
   createLog,
   deployLogAnchor,
@@ -27,6 +28,9 @@ const SIZE1 = 4; // a power of two, so syntheticConsistency can extend the ancho
 const SIZE2 = 8;
 const ROOT1 = ethers.sha256(ethers.toUtf8Bytes("signatures/root at 4"));
 const UINT64_MAX = 2n ** 64n - 1n;
+const NO_INDEX = ethers.ZeroHash; // the index root of a log that commits to no index
+const INDEX_ROOT = ethers.sha256(ethers.toUtf8Bytes("signatures/index root at 8"));
+const ALL_ONES = ethers.toBeHex(2n ** 256n - 1n, 32);
 /** Order of secp256k1, and the largest s a signature may carry (EIP-2). */
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const HALF_N = N / 2n;
@@ -61,25 +65,32 @@ describe("LogAnchor signatures", function () {
     await createLog(logAnchor, LOG, admin, logKey);
     await createLog(logAnchor, SAME_KEY_LOG, admin, logKey);
     const { r, vs } = await signCheckpoint(logAnchor, logKey, LOG, SIZE1, ROOT1);
-    await (await logAnchor.anchor(LOG, SIZE1, ROOT1, [], r, vs)).wait();
+    await (await logAnchor.anchor(LOG, SIZE1, ROOT1, NO_INDEX, [], r, vs)).wait();
     extension = syntheticConsistency(SIZE1, SIZE2, "signatures/extension", [ROOT1]);
     expect(extension.root1).to.equal(ROOT1);
   });
 
-  /** The digest the contract checks for checkpoint (logId, size, root). */
-  async function digestOf(logId, size, root) {
+  /** The digest the contract checks for checkpoint (logId, size, root, indexRoot). */
+  async function digestOf(logId, size, root, indexRoot = NO_INDEX) {
     const domain = await checkpointDomain(logAnchor);
-    return ethers.TypedDataEncoder.hash(domain, CHECKPOINT_TYPES, { logId, treeSize: size, root });
+    const message = checkpointMessage(logId, size, root, indexRoot);
+    return ethers.TypedDataEncoder.hash(domain, CHECKPOINT_TYPES, message);
   }
 
-  /** The address {r, vs} recovers to for checkpoint (LOG, SIZE2, root) of logAnchor. */
-  async function recoveredFor({ r, vs }, root = extension.root2) {
-    return ethers.recoverAddress(await digestOf(LOG, SIZE2, root), { r, yParityAndS: vs });
+  /**
+   * The address {r, vs} recovers to for checkpoint (LOG, SIZE2, root, indexRoot) of
+   * logAnchor.
+   */
+  async function recoveredFor({ r, vs }, root = extension.root2, indexRoot = NO_INDEX) {
+    return ethers.recoverAddress(await digestOf(LOG, SIZE2, root, indexRoot), { r, yParityAndS: vs });
   }
 
-  /** Sends `step` ({root2, proof}), extending LOG to SIZE2, with {r, vs}, from `sender`. */
-  function sendExtension(sender, { r, vs }, step = extension) {
-    return logAnchor.connect(sender).anchor(LOG, SIZE2, step.root2, step.proof, r, vs, SEND);
+  /**
+   * Sends `step` ({root2, proof}), extending LOG to SIZE2 with index root `indexRoot`,
+   * with {r, vs}, from `sender`.
+   */
+  function sendExtension(sender, { r, vs }, step = extension, indexRoot = NO_INDEX) {
+    return logAnchor.connect(sender).anchor(LOG, SIZE2, step.root2, indexRoot, step.proof, r, vs, SEND);
   }
 
   /** Asserts the anchored state of LOG is what beforeEach made it. */
@@ -154,7 +165,7 @@ describe("LogAnchor signatures", function () {
       // anchor there, but for the log id it names.
       const { r, vs } = await signCheckpoint(logAnchor, logKey, LOG, SIZE1, ROOT1);
       const digest = await digestOf(SAME_KEY_LOG, SIZE1, ROOT1);
-      await expect(logAnchor.connect(stranger).anchor(SAME_KEY_LOG, SIZE1, ROOT1, [], r, vs, SEND))
+      await expect(logAnchor.connect(stranger).anchor(SAME_KEY_LOG, SIZE1, ROOT1, NO_INDEX, [], r, vs, SEND))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorBadSignature")
         .withArgs(SAME_KEY_LOG, ethers.recoverAddress(digest, { r, yParityAndS: vs }));
       expect(await logAnchor.latest(SAME_KEY_LOG)).to.deep.equal([0n, ethers.ZeroHash]);
@@ -172,18 +183,18 @@ describe("LogAnchor signatures", function () {
       await expectRefused(anchorer, signature, recovered);
 
       const { r, vs } = signature;
-      await expect(otherAnchor.anchor(LOG, SIZE2, extension.root2, extension.proof, r, vs))
+      await expect(otherAnchor.anchor(LOG, SIZE2, extension.root2, NO_INDEX, extension.proof, r, vs))
         .to.emit(otherAnchor, "Anchored")
-        .withArgs(LOG, SIZE2, extension.root2, SIZE1);
-      expect(await otherAnchor.checkpointDigest(LOG, SIZE2, extension.root2)).not.to.equal(
-        await logAnchor.checkpointDigest(LOG, SIZE2, extension.root2),
+        .withArgs(LOG, SIZE2, extension.root2, NO_INDEX, SIZE1);
+      expect(await otherAnchor.checkpointDigest(LOG, SIZE2, extension.root2, NO_INDEX)).not.to.equal(
+        await logAnchor.checkpointDigest(LOG, SIZE2, extension.root2, NO_INDEX),
       );
     });
 
     it("refuses a signature made for another chain id", async function () {
       const { chainId } = await ethers.provider.getNetwork();
       for (const otherChain of [1n, chainId + 1n, chainId - 1n]) {
-        const signature = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, extension.root2, {
+        const signature = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, extension.root2, NO_INDEX, {
           chainId: otherChain,
         });
         const recovered = await recoveredFor(signature);
@@ -195,7 +206,7 @@ describe("LogAnchor signatures", function () {
     it("refuses a signature over another domain name or version", async function () {
       for (const overrides of [{ name: "model-ledger-test" }, { version: "2" }]) {
         const root = extension.root2;
-        const signature = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, root, overrides);
+        const signature = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, root, NO_INDEX, overrides);
         await expectRefused(anchorer, signature, await recoveredFor(signature));
       }
     });
@@ -225,8 +236,9 @@ describe("LogAnchor signatures", function () {
     });
 
     it("refuses a checkpoint signed as another Checkpoint type (the service's timestamped note)", async function () {
-      // ledger/receipts.py signs `Checkpoint(bytes32 logId,uint256 treeSize,bytes32 root,
-      // string timestamp)` in this domain: same name, another type hash, no anchor.
+      // Before commit 0e4f035, ledger/receipts.py signed `Checkpoint(bytes32 logId,uint256
+      // treeSize,bytes32 root,string timestamp)` in this domain: same name, another type
+      // hash, no anchor.
       const timestamped = {
         Checkpoint: [
           { name: "logId", type: "bytes32" },
@@ -291,7 +303,7 @@ describe("LogAnchor signatures", function () {
     it("accepts a checkpoint signed by the log key from a stranger with no role", async function () {
       const { r, vs } = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, extension.root2);
       const tx = sendExtension(stranger, { r, vs });
-      await expect(tx).to.emit(logAnchor, "Anchored").withArgs(LOG, SIZE2, extension.root2, SIZE1);
+      await expect(tx).to.emit(logAnchor, "Anchored").withArgs(LOG, SIZE2, extension.root2, NO_INDEX, SIZE1);
       const receipt = await (await tx).wait();
       expect(receipt.from).to.equal(stranger.address);
 
@@ -316,21 +328,26 @@ describe("LogAnchor signatures", function () {
     });
 
     it("signs exactly ethers' EIP-712 digest: checkpointDigest equals TypedDataEncoder.hash", async function () {
-      for (const [logId, size, root] of [
-        [LOG, SIZE2, extension.root2],
-        [LOG, 1n, ROOT1],
-        [SAME_KEY_LOG, UINT64_MAX, ethers.ZeroHash],
-        [ethers.ZeroHash, 0n, ethers.ZeroHash],
+      const digests = new Set();
+      for (const [logId, size, root, indexRoot] of [
+        [LOG, SIZE2, extension.root2, NO_INDEX],
+        [LOG, SIZE2, extension.root2, INDEX_ROOT],
+        [LOG, SIZE2, extension.root2, ALL_ONES],
+        [LOG, 1n, ROOT1, INDEX_ROOT],
+        [SAME_KEY_LOG, UINT64_MAX, ethers.ZeroHash, INDEX_ROOT],
+        [ethers.ZeroHash, 0n, ethers.ZeroHash, ethers.ZeroHash],
       ]) {
-        const digest = await digestOf(logId, size, root);
-        expect(await logAnchor.checkpointDigest(logId, size, root)).to.equal(digest);
-        const { r, vs } = await signCheckpoint(logAnchor, logKey, logId, size, root);
+        const digest = await digestOf(logId, size, root, indexRoot);
+        expect(await logAnchor.checkpointDigest(logId, size, root, indexRoot)).to.equal(digest);
+        const { r, vs } = await signCheckpoint(logAnchor, logKey, logId, size, root, indexRoot);
         expect(ethers.recoverAddress(digest, { r, yParityAndS: vs })).to.equal(logKey.address);
+        digests.add(digest);
       }
+      expect(digests.size).to.equal(6); // the index root changes the digest
       const domain = await checkpointDomain(logAnchor);
       expect(domain).to.deep.include({ name: "model-ledger", version: "1" });
       expect(ethers.TypedDataEncoder.from(CHECKPOINT_TYPES).encodeType("Checkpoint")).to.equal(
-        "Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root)",
+        "Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root,bytes32 indexRoot)",
       );
     });
   });

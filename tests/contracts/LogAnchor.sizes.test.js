@@ -34,7 +34,7 @@ describe("LogAnchor sizes", function () {
     it("accepts any size above zero with an empty proof and stores its root", async function () {
       const { root1 } = syntheticConsistency(5, 9, "first");
       const tx = await anchor(5, root1, []);
-      await expect(tx).to.emit(logAnchor, "Anchored").withArgs(LOG, 5, root1, 0);
+      await expect(tx).to.emit(logAnchor, "Anchored").withArgs(LOG, 5, root1, ethers.ZeroHash, 0);
       expect(await logAnchor.rootAt(LOG, 5)).to.equal(root1);
       expect(await logAnchor.latest(LOG)).to.deep.equal([5n, root1]);
       expect((await logAnchor.logInfo(LOG)).latestSize).to.equal(5n);
@@ -46,7 +46,7 @@ describe("LogAnchor sizes", function () {
       const [event] = await logAnchor.queryFilter(logAnchor.filters.Anchored(LOG, 5));
       expect(event.blockNumber).to.equal(receipt.blockNumber);
       expect(event.transactionHash).to.equal(receipt.hash);
-      expect(event.args.toArray()).to.deep.equal([LOG, 5n, ethers.sha256("0x05"), 0n]);
+      expect(event.args.toArray()).to.deep.equal([LOG, 5n, ethers.sha256("0x05"), ethers.ZeroHash, 0n]);
       expect(event.topics).to.deep.equal([
         logAnchor.interface.getEvent("Anchored").topicHash,
         LOG,
@@ -95,7 +95,7 @@ describe("LogAnchor sizes", function () {
     it("accepts a larger size with a valid proof and keeps the earlier anchor", async function () {
       await expect(anchor(13, first.root2, first.proof))
         .to.emit(logAnchor, "Anchored")
-        .withArgs(LOG, 13, first.root2, 6);
+        .withArgs(LOG, 13, first.root2, ethers.ZeroHash, 6);
       expect(await logAnchor.rootAt(LOG, 13)).to.equal(first.root2);
       expect(await logAnchor.rootAt(LOG, 6)).to.equal(first.root1);
       expect(await logAnchor.latest(LOG)).to.deep.equal([13n, first.root2]);

@@ -29,6 +29,7 @@ const CHECKPOINT_TYPES = {
     { name: "logId", type: "bytes32" },
     { name: "treeSize", type: "uint64" },
     { name: "root", type: "bytes32" },
+    { name: "indexRoot", type: "bytes32" },
   ],
 };
 
@@ -53,24 +54,42 @@ function compactSignature(signature) {
   return { r, vs: yParityAndS };
 }
 
-/**
- * The log key's signature over checkpoint (logId, size, root) of `logAnchor`, as the
- * contract takes it: {r, vs} (EIP-2098 compact form). `domainOverrides` sign for
- * another domain (see checkpointDomain). `logKey` may be any ethers signer.
- */
-async function signCheckpoint(logAnchor, logKey, logId, size, root, domainOverrides = {}) {
-  const domain = await checkpointDomain(logAnchor, domainOverrides);
-  const signature = await logKey.signTypedData(domain, CHECKPOINT_TYPES, { logId, treeSize: size, root });
-  return compactSignature(signature);
+/** The checkpoint message of the EIP-712 typed data (CHECKPOINT_TYPES). */
+function checkpointMessage(logId, size, root, indexRoot = ethers.ZeroHash) {
+  return { logId, treeSize: size, root, indexRoot };
 }
 
 /**
- * Anchors checkpoint (logId, size, root) with `proof`, signed by `logKey` and sent by
- * `sender` (any account: anchoring needs no role); returns the transaction.
+ * The log key's signature over checkpoint (logId, size, root, indexRoot) of
+ * `logAnchor`, as the contract takes it: {r, vs} (EIP-2098 compact form). `indexRoot`
+ * defaults to zero (the log commits to no index). `domainOverrides` sign for another
+ * domain (see checkpointDomain). `logKey` may be any ethers signer.
  */
-async function anchorSigned(logAnchor, sender, logKey, logId, size, root, proof) {
-  const { r, vs } = await signCheckpoint(logAnchor, logKey, logId, size, root);
-  return logAnchor.connect(sender).anchor(logId, size, root, proof, r, vs);
+async function signCheckpoint(
+  logAnchor,
+  logKey,
+  logId,
+  size,
+  root,
+  indexRoot = ethers.ZeroHash,
+  domainOverrides = {},
+) {
+  if (typeof indexRoot !== "string") {
+    throw new TypeError("signCheckpoint(..., root, indexRoot, domainOverrides): indexRoot is a bytes32");
+  }
+  const domain = await checkpointDomain(logAnchor, domainOverrides);
+  const message = checkpointMessage(logId, size, root, indexRoot);
+  return compactSignature(await logKey.signTypedData(domain, CHECKPOINT_TYPES, message));
+}
+
+/**
+ * Anchors checkpoint (logId, size, root, indexRoot) with `proof`, signed by `logKey`
+ * and sent by `sender` (any account: anchoring needs no role); returns the
+ * transaction. `indexRoot` defaults to zero (no index).
+ */
+async function anchorSigned(logAnchor, sender, logKey, logId, size, root, proof, indexRoot = ethers.ZeroHash) {
+  const { r, vs } = await signCheckpoint(logAnchor, logKey, logId, size, root, indexRoot);
+  return logAnchor.connect(sender).anchor(logId, size, root, indexRoot, proof, r, vs);
 }
 
 /** Gives `address` 1 ether on the Hardhat node, so that it can send transactions. */
@@ -257,6 +276,7 @@ module.exports = {
   anchorSigned,
   b64ToBytes32,
   checkpointDomain,
+  checkpointMessage,
   compactSignature,
   createLog,
   deployLogAnchor,
