@@ -16,6 +16,7 @@ const {
   compactSignature,
   createLog,
   deployLogAnchor,
+  flipBit,
   logIdOf,
   newStranger,
   signCheckpoint,
@@ -257,6 +258,25 @@ describe("LogAnchor signatures", function () {
       await expectRefused(anchorer, signature, await recoveredFor(signature));
     });
 
+    it("refuses a checkpoint signed in the type before the index root, as a checkpoint without index", async function () {
+      // Until commit d7c683f the log key signed `Checkpoint(bytes32 logId,uint64
+      // treeSize,bytes32 root)`. Such a signature is no signature over the same
+      // checkpoint with a zero index root: its type hash differs, so it anchors nothing.
+      const withoutIndexRoot = { Checkpoint: CHECKPOINT_TYPES.Checkpoint.slice(0, 3) };
+      expect(ethers.TypedDataEncoder.from(withoutIndexRoot).encodeType("Checkpoint")).to.equal(
+        "Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root)",
+      );
+      const old = await logKey.signTypedData(await checkpointDomain(logAnchor), withoutIndexRoot, {
+        logId: LOG,
+        treeSize: SIZE2,
+        root: extension.root2,
+      });
+      const signature = compactSignature(old);
+      const recovered = await recoveredFor(signature, extension.root2, NO_INDEX);
+      expect(recovered).not.to.equal(logKey.address);
+      await expectRefused(anchorer, signature, recovered);
+    });
+
     it("refuses malformed signatures: zero, out-of-range r, zero s, high s", async function () {
       const valid = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, extension.root2);
       const { s, yParity } = ethers.Signature.from({ r: valid.r, yParityAndS: valid.vs });
@@ -349,6 +369,149 @@ describe("LogAnchor signatures", function () {
       expect(ethers.TypedDataEncoder.from(CHECKPOINT_TYPES).encodeType("Checkpoint")).to.equal(
         "Checkpoint(bytes32 logId,uint64 treeSize,bytes32 root,bytes32 indexRoot)",
       );
+    });
+  });
+
+  describe("the index root", function () {
+    it("is an argument of anchor, checkpointDigest and Anchored, after the root", function () {
+      const { interface: abi } = logAnchor;
+      expect(abi.getFunction("anchor").format()).to.equal(
+        "anchor(bytes32,uint64,bytes32,bytes32,bytes32[],bytes32,bytes32)",
+      );
+      expect(abi.getFunction("anchor").inputs[3].name).to.equal("indexRoot");
+      expect(abi.getFunction("checkpointDigest").format()).to.equal(
+        "checkpointDigest(bytes32,uint64,bytes32,bytes32)",
+      );
+      expect(abi.getEvent("Anchored").format("full")).to.equal(
+        "event Anchored(bytes32 indexed logId, uint64 indexed size, bytes32 root, bytes32 indexRoot, uint64 prevSize)",
+      );
+    });
+
+    it("is covered by the signature: the log key's signature over another index root is refused", async function () {
+      const flipped = flipBit(INDEX_ROOT, 255);
+      for (const [signed, sent] of [
+        [INDEX_ROOT, NO_INDEX], // an index root dropped
+        [NO_INDEX, INDEX_ROOT], // an index root slipped into a checkpoint without one
+        [INDEX_ROOT, flipped], // one bit of it changed
+        [INDEX_ROOT, ALL_ONES],
+      ]) {
+        const signature = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, extension.root2, signed);
+        const recovered = await recoveredFor(signature, extension.root2, sent);
+        expect(recovered).not.to.equal(logKey.address);
+        await expect(sendExtension(stranger, signature, extension, sent))
+          .to.be.revertedWithCustomError(logAnchor, "LogAnchorBadSignature")
+          .withArgs(LOG, recovered);
+        await expectUnchanged();
+      }
+      // The same signature with the index root it was made over goes through.
+      const signature = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, extension.root2, INDEX_ROOT);
+      await expect(sendExtension(stranger, signature, extension, INDEX_ROOT))
+        .to.emit(logAnchor, "Anchored")
+        .withArgs(LOG, SIZE2, extension.root2, INDEX_ROOT, SIZE1);
+    });
+
+    it("is accepted non-zero from a relayer with no role, and Anchored carries it", async function () {
+      const signature = await signCheckpoint(logAnchor, logKey, LOG, SIZE2, extension.root2, INDEX_ROOT);
+      const tx = sendExtension(stranger, signature, extension, INDEX_ROOT);
+      await expect(tx)
+        .to.emit(logAnchor, "Anchored")
+        .withArgs(LOG, SIZE2, extension.root2, INDEX_ROOT, SIZE1);
+      const receipt = await (await tx).wait();
+      expect(receipt.from).to.equal(stranger.address);
+
+      const [event] = await logAnchor.queryFilter(logAnchor.filters.Anchored(LOG, SIZE2));
+      expect(event.transactionHash).to.equal(receipt.hash);
+      expect(event.args.indexRoot).to.equal(INDEX_ROOT);
+      // Not indexed: the data holds root, indexRoot, prevSize, 32 bytes each, which is
+      // what ledger/verify.py and ledger/audit.py read.
+      expect(event.topics).to.deep.equal([
+        logAnchor.interface.getEvent("Anchored").topicHash,
+        LOG,
+        ethers.toBeHex(SIZE2, 32),
+      ]);
+      expect(event.data).to.equal(
+        ethers.concat([extension.root2, INDEX_ROOT, ethers.toBeHex(SIZE1, 32)]),
+      );
+      // The contract keeps no index root: the event is its record.
+      expect(await logAnchor.rootAt(LOG, SIZE2)).to.equal(extension.root2);
+      expect(await logAnchor.latest(LOG)).to.deep.equal([BigInt(SIZE2), extension.root2]);
+    });
+
+    it("is not interpreted: zero, non-zero, zero again and all ones are anchored as signed", async function () {
+      await sendExtension(
+        anchorer,
+        await signCheckpoint(logAnchor, logKey, LOG, SIZE2, extension.root2, INDEX_ROOT),
+        extension,
+        INDEX_ROOT,
+      );
+      const to16 = syntheticConsistency(SIZE2, 16, "signatures/to 16", [extension.root2]);
+      await anchorSigned(logAnchor, other, logKey, LOG, 16, to16.root2, to16.proof, NO_INDEX);
+      const to32 = syntheticConsistency(16, 32, "signatures/to 32", [to16.root2]);
+      await anchorSigned(logAnchor, stranger, logKey, LOG, 32, to32.root2, to32.proof, ALL_ONES);
+      const events = await logAnchor.queryFilter(logAnchor.filters.Anchored(LOG));
+      expect(events.map((e) => e.args.toArray())).to.deep.equal([
+        [LOG, BigInt(SIZE1), ROOT1, NO_INDEX, 0n],
+        [LOG, BigInt(SIZE2), extension.root2, INDEX_ROOT, BigInt(SIZE1)],
+        [LOG, 16n, to16.root2, NO_INDEX, BigInt(SIZE2)],
+        [LOG, 32n, to32.root2, ALL_ONES, 16n],
+      ]);
+    });
+  });
+
+  describe("eip712Domain (ERC-5267)", function () {
+    /**
+     * The EIP-712 domain an ERC-5267 tool builds from eip712Domain(): each bit of
+     * `fields` (name, version, chainId, verifyingContract, salt) takes that field.
+     */
+    function domainOf({ fields, name, version, chainId, verifyingContract, salt }) {
+      const bits = Number(fields);
+      const domain = {};
+      if (bits & 0x01) domain.name = name;
+      if (bits & 0x02) domain.version = version;
+      if (bits & 0x04) domain.chainId = chainId;
+      if (bits & 0x08) domain.verifyingContract = verifyingContract;
+      if (bits & 0x10) domain.salt = salt;
+      return domain;
+    }
+
+    it("returns fields 0x0f, name model-ledger, version 1, this chain id and this contract", async function () {
+      const { chainId } = await ethers.provider.getNetwork();
+      const address = await logAnchor.getAddress();
+      const found = await logAnchor.eip712Domain();
+      expect(found.fields).to.equal("0x0f"); // name, version, chainId, verifyingContract
+      expect(found.name).to.equal("model-ledger");
+      expect(found.version).to.equal("1");
+      expect(found.chainId).to.equal(chainId);
+      expect(found.verifyingContract).to.equal(address);
+      expect(found.salt).to.equal(ethers.ZeroHash); // not in fields: unused
+      expect(found.extensions.toArray()).to.deep.equal([]);
+      // It is the domain the helpers sign in, and another deployment names itself.
+      expect(domainOf(found)).to.deep.equal(await checkpointDomain(logAnchor));
+      const otherAnchor = await ethers.deployContract("LogAnchor", owner);
+      await otherAnchor.waitForDeployment();
+      const otherFound = await otherAnchor.eip712Domain();
+      expect(otherFound.verifyingContract).to.equal(await otherAnchor.getAddress());
+      expect(otherFound.verifyingContract).not.to.equal(address);
+    });
+
+    it("gives, with ethers' TypedDataEncoder, the digest the contract checks and signatures it takes", async function () {
+      const domain = domainOf(await logAnchor.eip712Domain());
+      for (const [logId, size, root, indexRoot] of [
+        [LOG, SIZE2, extension.root2, NO_INDEX],
+        [LOG, SIZE2, extension.root2, INDEX_ROOT],
+        [SAME_KEY_LOG, UINT64_MAX, ROOT1, ALL_ONES],
+      ]) {
+        const message = checkpointMessage(logId, size, root, indexRoot);
+        expect(ethers.TypedDataEncoder.hash(domain, CHECKPOINT_TYPES, message)).to.equal(
+          await logAnchor.checkpointDigest(logId, size, root, indexRoot),
+        );
+      }
+      // A tool that signs in the published domain anchors.
+      const message = checkpointMessage(LOG, SIZE2, extension.root2, INDEX_ROOT);
+      const signature = compactSignature(await logKey.signTypedData(domain, CHECKPOINT_TYPES, message));
+      await expect(sendExtension(stranger, signature, extension, INDEX_ROOT))
+        .to.emit(logAnchor, "Anchored")
+        .withArgs(LOG, SIZE2, extension.root2, INDEX_ROOT, SIZE1);
     });
   });
 });
