@@ -10,14 +10,16 @@ Output (hashes are 0x-prefixed lowercase hex):
     {"generator": "ledger.merkle", "seed": ..., "maxSize": ...,
      "consistency": [{"size1", "size2", "root1", "root2", "proof": [...]}, ...],
      "inclusion": [{"size", "root", "index", "leafHash", "proof": [...]}, ...],
-     "sequence": [{"size", "root", "proof": [...], "subtrees": [...]}, ...],
+     "sequence": [{"size", "root", "proof": [...], "subtrees": [...],
+                   "inclusion": {"index", "leafHash", "proof": [...]}}, ...],
      "forgery": {"size1", "size2", "root2", "proof": [...], "index", "leafHash",
                  "inclusion": [...]}}
 `sequence` is one log growing step by step; each proof goes from the previous step
 (the first step has an empty proof, as a first anchor). `subtrees` are the hashes of
 the complete subtrees that make up the tree at that size (`range_nodes(0, size)`, left
 to right): public data of the log, from which a holder of the log key can forge a
-consistency proof to any larger size (tests/contracts/LogAnchor.retire.test.js).
+consistency proof to any larger size (tests/contracts/LogAnchor.retire.test.js);
+`inclusion` proves the step's last leaf (index size - 1) in the tree of that size.
 `forgery` is what a holder of the log key can anchor after the sequence step of
 FORGED_FROM leaves: the log's first leaves and made-up entries after them, a real
 tree, with its consistency proof from that step and the inclusion proof of one made-up
@@ -116,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
                 "root": _hex(root_of(size)),
                 "proof": [_hex(h) for h in proof],
                 "subtrees": [_hex(h) for h in subtrees],
+                "inclusion": {
+                    "index": size - 1,
+                    "leafHash": _hex(leaves[size - 1]),
+                    "proof": [_hex(h) for h in inclusion_proof(size - 1, leaves[:size])],
+                },
             }
         )
         previous = size

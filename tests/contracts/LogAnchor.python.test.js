@@ -124,6 +124,8 @@ describe("LogAnchor against ledger.merkle (Python)", function () {
     }
     for (const step of fixtures.sequence) {
       expect(await logAnchor.rootAt(logId, step.size)).to.equal(step.root);
+      const { index, leafHash, proof } = step.inclusion;
+      expect(await logAnchor.verifyInclusion(logId, step.size, index, leafHash, proof)).to.equal(true);
     }
     expect(await logAnchor.latest(logId)).to.deep.equal([
       BigInt(previous),

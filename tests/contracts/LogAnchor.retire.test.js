@@ -154,6 +154,89 @@ describe("LogAnchor freeze attack and retireLog", function () {
     });
   });
 
+  describe("verifyInclusion after retireLog", function () {
+    /** verifyInclusion of `step`'s inclusion proof (its last leaf) at its size. */
+    function verifyStep(step, logId = LOG) {
+      const { index, leafHash, proof } = step.inclusion;
+      return logAnchor.verifyInclusion(logId, step.size, index, leafHash, proof);
+    }
+
+    beforeEach(async function () {
+      // The forged extension to fixtures.forgery.size2 is anchored, then the log retired
+      // trusting the honest size.
+      const { size2, root2, proof } = fixtures.forgery;
+      await anchorSigned(logAnchor, stranger, logKey, LOG, size2, root2, proof);
+      await logAnchor.connect(admin).retireLog(LOG, latest.size);
+    });
+
+    it("proves inclusion at every anchored size up to exactly trustedSize", async function () {
+      expect(HONEST.at(-1).size).to.equal((await logAnchor.logInfo(LOG)).trustedSize);
+      for (const step of HONEST) {
+        expect(await verifyStep(step), `leaf ${step.inclusion.index} of ${step.size}`).to.equal(true);
+      }
+      // A proof that does not verify at a trusted size is false, as before retirement.
+      const { index, leafHash, proof } = latest.inclusion;
+      const wrongLeaf = ethers.sha256(ethers.toUtf8Bytes("retire/not a leaf"));
+      expect(await logAnchor.verifyInclusion(LOG, latest.size, index, wrongLeaf, proof)).to.equal(false);
+      // A size below trustedSize that was never anchored is unknown, not untrusted.
+      await expect(logAnchor.verifyInclusion(LOG, latest.size - 1, index - 1, leafHash, proof))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownSize")
+        .withArgs(LOG, latest.size - 1);
+    });
+
+    it("refuses trustedSize + 1 and every larger size, anchored or not, whatever the proof", async function () {
+      const trusted = BigInt(latest.size);
+      const { index, leafHash, proof } = latest.inclusion;
+      const { forgery } = fixtures;
+      for (const [size, idx, leaf, path] of [
+        [trusted + 1n, index, leafHash, proof], // never anchored: untrusted before unknown
+        [BigInt(NEXT.size), NEXT.inclusion.index, NEXT.inclusion.leafHash, NEXT.inclusion.proof],
+        [BigInt(forgery.size2), forgery.index, forgery.leafHash, forgery.inclusion], // the forgery
+        [BigInt(forgery.size2), index, leafHash, []], // an honest leaf, any proof
+        [UINT64_MAX, 0n, leafHash, []],
+      ]) {
+        await expect(logAnchor.verifyInclusion(LOG, size, idx, leaf, path))
+          .to.be.revertedWithCustomError(logAnchor, "LogAnchorUntrustedSize")
+          .withArgs(LOG, size, trusted);
+      }
+    });
+
+    it("trusts no size after retireLog(LOG, 0)", async function () {
+      const log = logIdOf("retire/trust-none");
+      await createLog(logAnchor, log, admin, logKey);
+      for (const step of HONEST) {
+        await (await anchorSigned(logAnchor, anchorer, logKey, log, step.size, step.root, step.proof)).wait();
+        expect(await verifyStep(step, log)).to.equal(true);
+      }
+      await logAnchor.connect(admin).retireLog(log, 0);
+      for (const step of HONEST) {
+        const { index, leafHash, proof } = step.inclusion;
+        await expect(logAnchor.verifyInclusion(log, step.size, index, leafHash, proof))
+          .to.be.revertedWithCustomError(logAnchor, "LogAnchorUntrustedSize")
+          .withArgs(log, step.size, 0);
+      }
+      // Size 0 is not beyond trustedSize 0: nothing is anchored there.
+      await expect(logAnchor.verifyInclusion(log, 0, 0, ethers.ZeroHash, []))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownSize")
+        .withArgs(log, 0);
+    });
+
+    it("leaves the same sizes of a log that is not retired alone", async function () {
+      const otherLog = logIdOf("retire/not retired");
+      const { forgery } = fixtures;
+      await createLog(logAnchor, otherLog, admin, logKey);
+      await anchorSigned(logAnchor, anchorer, logKey, otherLog, latest.size, latest.root, []);
+      await anchorSigned(logAnchor, anchorer, logKey, otherLog, forgery.size2, forgery.root2, forgery.proof);
+      expect(await verifyStep(latest, otherLog)).to.equal(true);
+      expect(
+        await logAnchor.verifyInclusion(otherLog, forgery.size2, forgery.index, forgery.leafHash, forgery.inclusion),
+      ).to.equal(true);
+      await expect(
+        logAnchor.verifyInclusion(LOG, forgery.size2, forgery.index, forgery.leafHash, forgery.inclusion),
+      ).to.be.revertedWithCustomError(logAnchor, "LogAnchorUntrustedSize");
+    });
+  });
+
   describe("retireLog", function () {
     it("refuses every later anchor, whoever signed it", async function () {
       const trusted = HONEST.at(-2);
