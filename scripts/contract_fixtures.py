@@ -5,6 +5,7 @@ every proof printed here and rejects tampered copies, so the on-chain verifier i
 proven against the Python implementation that issues the proofs.
 
     python scripts/contract_fixtures.py [--seed N] [--cases N] [--max-size N]
+    python scripts/contract_fixtures.py --sign-for CHAIN_ID CONTRACT
 
 Output (hashes are 0x-prefixed lowercase hex):
     {"generator": "ledger.merkle", "seed": ..., "maxSize": ...,
@@ -24,16 +25,31 @@ consistency proof to any larger size (tests/contracts/LogAnchor.retire.test.js);
 FORGED_FROM leaves: the log's first leaves and made-up entries after them, a real
 tree, with its consistency proof from that step and the inclusion proof of one made-up
 entry (null when --max-size is below FORGED_FROM).
+
+With --sign-for, it prints instead checkpoints of one small log signed by
+`ledger.receipts.LogSigner` (the service's signer) with TEST_LOG_KEY, for the LogAnchor
+CONTRACT on chain CHAIN_ID, some with a zero index root and some with made-up non-zero
+ones, so the contract is proven to accept what the service signs:
+    {"generator": "ledger.receipts", "chainId", "contract", "signer", "logId",
+     "checkpoints": [{"size", "root", "indexRoot", "proof": [...], "signature",
+                      "r", "vs"}, ...]}
+`signature` is the 65-byte signature, (`r`, `vs`) its EIP-2098 compact form
+(`compact_signature`), as LogAnchor.anchor takes it; `proof` goes from the previous
+checkpoint (empty for the first).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
 
+from eth_account import Account
+
 from ledger.merkle import consistency_proof, hash_leaf, inclusion_proof, range_nodes, root_hash
+from ledger.receipts import NO_INDEX_ROOT, Domain, LogSigner, compact_signature
 
 EDGE_PAIRS = [
     (1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 8), (6, 7), (7, 8), (8, 9),
@@ -47,9 +63,64 @@ FORGED_FROM = 100
 FORGED_SIZE = 200
 """The size of the forged tree."""
 
+TEST_LOG_KEY = hashlib.sha256(b"model-ledger test log key").digest()
+"""The private key of the Hardhat tests' log key (tests/contracts/helpers.js)."""
+
+SIGNED_LOG = "python/signed-checkpoints"
+"""Name of the log of --sign-for: its id is the SHA-256 of it, as helpers.logIdOf."""
+
+SIGNED_SIZES = (5, 8, 13, 21, 34)
+"""Sizes of the checkpoints of --sign-for."""
+
+
+def _index_root(size: int) -> bytes:
+    """A made-up index root for size `size` of the --sign-for log: zero (no index) for
+    the first and the fourth checkpoint, so the log goes from zero to non-zero and back."""
+    if size in (SIGNED_SIZES[0], SIGNED_SIZES[3]):
+        return NO_INDEX_ROOT
+    return hashlib.sha256(f"model-ledger fixture index root {size}".encode()).digest()
+
 
 def _hex(digest: bytes) -> str:
     return "0x" + digest.hex()
+
+
+def signed_checkpoints(chain_id: int, contract: str) -> dict[str, object]:
+    """Checkpoints of the log SIGNED_LOG signed by LogSigner for (chain_id, contract)."""
+    log_id = hashlib.sha256(SIGNED_LOG.encode()).digest()
+    address = bytes.fromhex(contract.removeprefix("0x"))
+    if len(address) != 20:
+        raise SystemExit(f"--sign-for: {contract!r} is no contract address")
+    signer = LogSigner(Account.from_key(TEST_LOG_KEY), Domain(log_id, chain_id, address))
+    count = max(SIGNED_SIZES)
+    leaves = [hash_leaf(f"model-ledger signed fixture {i}".encode()) for i in range(count)]
+    checkpoints: list[dict[str, object]] = []
+    previous = 0
+    for size in SIGNED_SIZES:
+        root, index_root = root_hash(leaves[:size]), _index_root(size)
+        signature = signer.sign_checkpoint(size, root, index_root)
+        r, vs = compact_signature(signature)
+        proof = consistency_proof(previous, leaves[:size]) if previous else []
+        checkpoints.append(
+            {
+                "size": size,
+                "root": _hex(root),
+                "indexRoot": _hex(index_root),
+                "proof": [_hex(h) for h in proof],
+                "signature": signature,
+                "r": _hex(r),
+                "vs": _hex(vs),
+            }
+        )
+        previous = size
+    return {
+        "generator": "ledger.receipts",
+        "chainId": chain_id,
+        "contract": contract,
+        "signer": signer.address,
+        "logId": _hex(log_id),
+        "checkpoints": checkpoints,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=9162)
     parser.add_argument("--cases", type=int, default=24, help="random pairs and indices")
     parser.add_argument("--max-size", type=int, default=70_000)
+    parser.add_argument(
+        "--sign-for",
+        nargs=2,
+        metavar=("CHAIN_ID", "CONTRACT"),
+        help="print checkpoints signed by LogSigner for this LogAnchor instead",
+    )
     args = parser.parse_args(argv)
+    if args.sign_for:
+        chain_id, contract = args.sign_for
+        json.dump(signed_checkpoints(int(chain_id), contract), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
 
     rng = random.Random(args.seed)
     leaves = [hash_leaf(f"model-ledger fixture {i}".encode()) for i in range(args.max_size)]

@@ -4,16 +4,20 @@
 // the repository root) prints trees, roots and proofs made by ledger.merkle. Each proof
 // must be accepted as printed, and rejected with any node's bit flipped, any node
 // dropped, a node added, neighbours swapped, or a wrong root. Every checkpoint is signed
-// by the log key: what is rejected is rejected for its proof.
+// by the log key: what is rejected is rejected for its proof. Last, checkpoints signed
+// by the service's own signer (ledger.receipts.LogSigner, `--sign-for`), with and
+// without an index root, are relayed as they are.
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
 const {
   anchorSigned,
+  compactSignature,
   createLog,
   deployLogAnchor,
   flipBit,
   logIdOf,
+  newStranger,
   pythonFixtures,
   signCheckpoint,
   syntheticConsistency,
@@ -171,5 +175,54 @@ describe("LogAnchor against ledger.merkle (Python)", function () {
         }
       });
     }
+  });
+
+  describe("checkpoints signed by ledger.receipts.LogSigner (the service's signer)", function () {
+    let signed; // the --sign-for fixtures, signed for this contract on this chain
+
+    before(async function () {
+      const { chainId } = await ethers.provider.getNetwork();
+      signed = pythonFixtures(["--sign-for", String(chainId), await logAnchor.getAddress()]);
+      expect(signed.generator).to.equal("ledger.receipts");
+      expect(signed.signer).to.equal(logKey.address); // the same test log key
+      await createLog(logAnchor, signed.logId, admin, logKey);
+    });
+
+    it("signs, with and without an index root, the digest the contract checks, in compact form", async function () {
+      const indexRoots = signed.checkpoints.map((c) => c.indexRoot);
+      expect(indexRoots).to.include(ethers.ZeroHash);
+      expect(indexRoots.filter((root) => root !== ethers.ZeroHash).length).to.be.at.least(2);
+      for (const c of signed.checkpoints) {
+        const digest = await logAnchor.checkpointDigest(signed.logId, c.size, c.root, c.indexRoot);
+        expect(ethers.recoverAddress(digest, c.signature), `size ${c.size}`).to.equal(logKey.address);
+        expect(compactSignature(c.signature)).to.deep.equal({ r: c.r, vs: c.vs });
+        // ethers signs the very same bytes (RFC 6979 signatures are deterministic).
+        const mine = await signCheckpoint(logAnchor, logKey, signed.logId, c.size, c.root, c.indexRoot);
+        expect(mine).to.deep.equal({ r: c.r, vs: c.vs });
+      }
+    });
+
+    it("has every checkpoint relayed by a stranger, its index root in Anchored, and no other index root", async function () {
+      const stranger = await newStranger("python-signed");
+      let previous = 0;
+      for (const c of signed.checkpoints) {
+        const send = (indexRoot) =>
+          logAnchor
+            .connect(stranger)
+            .anchor(signed.logId, c.size, c.root, indexRoot, c.proof, c.r, c.vs, { gasLimit: 1_000_000 });
+        // The same signature with another index root recovers to another address.
+        const other = c.indexRoot === ethers.ZeroHash ? ethers.sha256(c.root) : ethers.ZeroHash;
+        const otherDigest = await logAnchor.checkpointDigest(signed.logId, c.size, c.root, other);
+        await expect(send(other))
+          .to.be.revertedWithCustomError(logAnchor, "LogAnchorBadSignature")
+          .withArgs(signed.logId, ethers.recoverAddress(otherDigest, c.signature));
+        await expect(send(c.indexRoot))
+          .to.emit(logAnchor, "Anchored")
+          .withArgs(signed.logId, c.size, c.root, c.indexRoot, previous);
+        previous = c.size;
+      }
+      const events = await logAnchor.queryFilter(logAnchor.filters.Anchored(signed.logId));
+      expect(events.map((e) => e.args.indexRoot)).to.deep.equal(signed.checkpoints.map((c) => c.indexRoot));
+    });
   });
 });
