@@ -1,7 +1,7 @@
 // Who may revoke which commitment: only the issuer that granted it (while it is an
 // issuer) or the owner. Each refusal reproduces an attack by another issuer, a removed
 // issuer or a stranger, and checks the commitment stays as it was. Revoked names who
-// revoked and the leaf hash of the revoking log record.
+// revoked and the leaf hash of the revoking log record, which must not be zero.
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
@@ -143,5 +143,28 @@ describe("LicenceRegistry revoke", function () {
     expect(byCommitment.map((e) => e.args.toArray())).to.deep.equal([[CB, issuerB.address, amendment]]);
     const byOwner = await registry.queryFilter(registry.filters.Revoked(null, owner.address));
     expect(byOwner.map((e) => e.args.toArray())).to.deep.equal([[CA, owner.address, REVOCATION]]);
+  });
+
+  it("refuses a zero revocation, whoever calls and whatever the commitment, before any other check", async function () {
+    // A revocation names the log record that revokes; zero names none.
+    const unknown = ethers.sha256(ethers.toUtf8Bytes("revoke/never granted"));
+    await expectRevokes(issuerB, CB); // revoked before, with its record
+    for (const [by, commitment] of [
+      [issuerA, CA], // the granting issuer
+      [owner, CA], // the owner
+      [issuerB, CA], // another issuer: refused for the zero record first
+      [other, CA], // a stranger: likewise
+      [owner, unknown], // never granted: no LicenceRegistryUnknownCommitment
+      [owner, CB], // revoked before: no LicenceRegistryAlreadyRevoked
+    ]) {
+      await expect(registry.connect(by).revoke(commitment, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(registry, "LicenceRegistryNoRevocationRecord")
+        .withArgs(commitment);
+    }
+    await expectActive(CA, issuerA);
+    expect((await registry.status(unknown)).state).to.equal(Status.Unknown);
+    expect(await registry.queryFilter(registry.filters.Revoked(CA))).to.deep.equal([]);
+    // Any non-zero record will do, the smallest included.
+    await expectRevokes(issuerA, CA, ethers.toBeHex(1, 32));
   });
 });
