@@ -11,7 +11,7 @@ import {RFC9162} from "./RFC9162.sol";
  * @notice Anchors the roots of append-only RFC 9162 Merkle logs on chain. One contract
  * serves many logs, each identified by a `bytes32 logId` and bound to its log key. A new
  * root is accepted only
- * - with the log key's signature over (chain id, this contract, log id, size, root), so
+ * - with the log key's signature over (chain id, this contract, log id, size, root, index root), so
  *   whoever sends the transaction is a mere relayer: a leaked gas key anchors nothing
  *   the log did not sign, and anyone holding a signed checkpoint may anchor it;
  * - with a consistency proof, verified on chain, from the last anchored root: nobody,

@@ -23,7 +23,7 @@ pragma solidity ^0.8.24;
  * are pure in fact. `sha256(abi.encodePacked(...))` gives the same hashes for about 500
  * gas more per hash, and the walk of {processConsistency}, which runs on every anchor,
  * is in assembly for another 125 gas per proof node: together they keep the median
- * anchor of `LogAnchor` under 80,000 gas (see tests/contracts/LogAnchor.gas.test.js).
+ * anchor of `LogAnchor` under 90,000 gas (see tests/contracts/LogAnchor.gas.test.js).
  * {processInclusion} only serves views and stays in plain Solidity.
  *
  * OpenZeppelin's `MerkleProof` (sorted pairs, keccak256) cannot check these proofs.
