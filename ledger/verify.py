@@ -349,6 +349,8 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
         canonical = rfc8785.dumps(record)
     except rfc8785.CanonicalizationError as error:
         raise RecordError("", f"cannot be encoded with RFC 8785: {error}") from None
+    except UnicodeEncodeError:  # rfc8785 sorts keys by their UTF-16: a lone surrogate in a key
+        raise RecordError("", "cannot be encoded with RFC 8785: a key holds a lone UTF-16 surrogate") from None
     except RecursionError:  # a decoded object nested too deep (text is depth-checked first)
         raise RecordError("", "nested too deep to be a record") from None
     validate_canonical(canonical)
