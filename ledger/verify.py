@@ -169,8 +169,12 @@ class ChainReadError(VerificationError):
 
 
 def utc_text(timestamp: int) -> str:
-    """A Unix time as RFC 3339 UTC, e.g. 2026-06-05T12:00:00Z."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A Unix time as RFC 3339 UTC, e.g. 2026-06-05T12:00:00Z; a time past year 9999 (a
+    bundle may claim any uint64) as the number of seconds."""
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):
+        return f"{timestamp} (unix seconds, past year 9999)"
 
 
 def hex0x(data: bytes) -> str:
