@@ -363,6 +363,8 @@ def evidence(c: Corpus) -> None:
                "a salt in uppercase hex", invalid("record"), invalid("record"))
     c.evidence("record-2-pow-53", edited(one, lambda d: d["entries"][0]["record"]["body"].update(input_tokens=2**53)),
                "an integer beyond 2^53 - 1", invalid("record"), invalid("record"))
+    c.evidence("record-kind-object", edited(one, lambda d: d["entries"][0]["record"].update(kind={"a": 1})),
+               "a kind that is an object", invalid("record"), invalid("record"))
     c.evidence("record-bool-tokens", edited(one, lambda d: d["entries"][0]["record"]["body"].update(input_tokens=True)),
                "a count written true", invalid("record"), invalid("record"))
     c.evidence("record-too-big", edited(one, lambda d: d["entries"][0]["record"]["body"].update(metadata={f"k{i}": "x" * 1024 for i in range(16)})),

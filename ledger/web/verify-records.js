@@ -230,7 +230,9 @@
     if (!J.isObject(value)) throw new RecordError('', 'Input should be a valid dictionary or object to extract fields from');
     if (!J.has(value, 'kind')) throw new RecordError('kind', 'field required');
     if (!KINDS.includes(value.kind)) {
-      throw new RecordError('kind', `unknown kind ${typeof value.kind === 'string' ? J.pyRepr(value.kind) : String(value.kind)}; expected one of ${KINDS.join(', ')}`);
+      const kind = value.kind;
+      const shown = typeof kind === 'string' ? J.pyRepr(kind) : typeof kind === 'object' && kind !== null ? typeof kind : String(kind);
+      throw new RecordError('kind', `unknown kind ${shown}; expected one of ${KINDS.join(', ')}`);
     }
     const envelope = model({
       body: required(BODIES[value.kind]),
