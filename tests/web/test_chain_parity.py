@@ -12,7 +12,7 @@ fields). Then forgeries, each failing the same check in both:
   same bundle claiming the real contract fails "root on chain"; a link carrying the
   stranger's identity is shown beside the pinned one and not used unless chosen;
 - an identity naming a contract that is not LogAnchor fails "contract"; one naming
-  another log key fails "log";
+  another log key fails "log"; one naming another chain fails "chain id";
 - a licence granted on a stranger's LicenceRegistry fails "log identity" (the registry it
   names), and is unknown to the real registry;
 - a changed block time, another transaction, a revoked licence and an unreachable node
@@ -324,6 +324,12 @@ def test_identities_naming_the_wrong_contract_or_key_fail_in_both(log: Log, page
     other_key = log.identity | {"log_signer": "0x" + "12" * 20}
     pin_log(page, other_key, url)
     same(page, "evidence", log.bundle, other_key, url, {"verdict": "invalid", "check": "log"})
+    # Another chain named by both the identity and the evidence: the node serves 31337.
+    mainnet = log.identity | {"chain_id": 1}
+    pin_log(page, mainnet, url)
+    same(page, "evidence", log.bundle | {"chain_id": 1}, mainnet, url, {"verdict": "invalid", "check": "chain id"})
+    on_mainnet = log.licence | {"registry": {"chain_id": 1, "contract": log.identity["licence_registry"]}}
+    same(page, "licence", on_mainnet, mainnet, url, {"verdict": "invalid", "check": "chain id"})
     # The LogAnchor in the LicenceRegistry's place.
     not_registry = log.identity | {"licence_registry": log.identity["log_anchor"]}
     pin_log(page, not_registry, url)
