@@ -41,15 +41,9 @@
   const ADDRESS_SIZE = 20;
   const HASH_SIZE = 32;
 
-  /** Python's repr of a value, cut at `width` characters, for messages. */
+  /** Python's repr of a value, cut at `width` characters (`{value!r:.80}`), for messages. */
   function shown(value, width = 80) {
-    let text;
-    if (typeof value === 'string') text = J.pyRepr(value);
-    else if (value === null || value === undefined) text = 'None';
-    else if (value === true || value === false) text = value ? 'True' : 'False';
-    else if (typeof value === 'bigint') text = value.toString();
-    else text = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? Number(v) : v)) || String(value);
-    return text.slice(0, width);
+    return J.cut(value === undefined ? 'None' : J.pyValue(value), width);
   }
 
   const typeName = (value) => {

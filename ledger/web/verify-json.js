@@ -153,14 +153,17 @@
     try {
       return parse(text);
     } catch (error) {
-      if (error instanceof DecodeError) throw new StrictJsonError(`${what} is not valid JSON: ${error.message}`);
+      if (error instanceof ReadError) throw new StrictJsonError(`${what} is not valid JSON: ${error.message}`);
       throw error;
     }
   }
 
   /* ---- the parser: Python's json.loads (C scanner) with strict_json.py's hooks --------- */
 
-  class DecodeError extends Error {
+  /** The text is not JSON (Python's ValueError while reading it). */
+  class ReadError extends Error {}
+
+  class DecodeError extends ReadError {
     /* "Expecting value: line 1 column 5 (char 4)", as json.JSONDecodeError words it
      * (positions in code points, as Python counts them). */
     constructor(message, text, at) {
@@ -207,7 +210,7 @@
         const escaped = text[run + 1];
         if (escaped === undefined) throw new DecodeError('Unterminated string starting at', text, start - 1);
         if (escaped !== 'u') {
-          if (!has(ESCAPES, escaped)) throw new DecodeError(`Invalid \\escape: ${JSON.stringify(escaped)}`, text, run);
+          if (!has(ESCAPES, escaped)) throw new DecodeError('Invalid \\escape', text, run);
           out += ESCAPES[escaped];
           at = run + 2;
           continue;
@@ -229,10 +232,9 @@
       }
       const digits = written.length - (written[0] === '-' ? 1 : 0);
       if (digits > MAX_INT_DIGITS) {
-        throw new DecodeError(
-          `Exceeds the limit (${MAX_INT_DIGITS} digits) for integer string conversion: value has ${digits} digits`,
-          text,
-          at,
+        throw new ReadError(
+          `Exceeds the limit (${MAX_INT_DIGITS} digits) for integer string conversion: value has ${digits} digits;` +
+            ' use sys.set_int_max_str_digits() to increase the limit', // Python's words: the limit is Python's
         );
       }
       return [BigInt(written), at + written.length];
@@ -293,7 +295,7 @@
       // strict_json.py's object_pairs_hook: called once the object is read.
       const obj = Object.create(null);
       for (const [key, value] of pairs) {
-        if (has(obj, key)) throw new StrictJsonError(`key ${pyRepr(key).slice(0, 80)} appears twice in one object`);
+        if (has(obj, key)) throw new StrictJsonError(`key ${cut(pyRepr(key), 80)} appears twice in one object`);
         obj[key] = value;
       }
       return [obj, at + 1];
@@ -305,10 +307,37 @@
     return value;
   }
 
-  /** A string as Python's repr writes it (near enough for messages). */
+  /* What Python's str.isprintable() refuses: control, format, surrogate, private-use,
+   * unassigned and separator characters other than the space. */
+  const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+
+  /** A string as Python's repr writes it, for messages that read as `ledger verify`'s. */
   function pyRepr(text) {
     const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-    return `${quote}${text.replace(/\\/g, '\\\\').replace(new RegExp(quote, 'g'), `\\${quote}`)}${quote}`;
+    let out = quote;
+    for (const char of text) {
+      const point = char.codePointAt(0);
+      if (char === '\\' || char === quote) out += `\\${char}`;
+      else if (char === '\n') out += '\\n';
+      else if (char === '\r') out += '\\r';
+      else if (char === '\t') out += '\\t';
+      else if (char === ' ' || !NOT_PRINTABLE.test(char)) out += char;
+      else if (point < 0x100) out += `\\x${point.toString(16).padStart(2, '0')}`;
+      else if (point < 0x10000) out += `\\u${point.toString(16).padStart(4, '0')}`;
+      else out += `\\U${point.toString(16).padStart(8, '0')}`;
+    }
+    return out + quote;
+  }
+
+  /** A JSON value as Python's repr writes the decoded value. */
+  function pyValue(value) {
+    if (value === null) return 'None';
+    if (value === true || value === false) return value ? 'True' : 'False';
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value === 'string') return pyRepr(value);
+    if (Array.isArray(value)) return `[${value.map(pyValue).join(', ')}]`;
+    if (isObject(value)) return `{${Object.keys(value).map((key) => `${pyRepr(key)}: ${pyValue(value[key])}`).join(', ')}}`;
+    return String(value);
   }
 
   /* ---- RFC 8785 ------------------------------------------------------------------------ */
@@ -400,6 +429,11 @@
     return new Uint8Array(await subtle().digest('SHA-256', bytes));
   }
 
+  /** The first `width` code points of `text` (Python's `{text:.80}`). */
+  function cut(text, width) {
+    return Array.from(text).slice(0, width).join('');
+  }
+
   /** Code points in a string (Python's len). */
   function codePoints(text) {
     let count = 0;
@@ -426,8 +460,10 @@
     concat,
     sha256,
     codePoints,
+    cut,
     isObject,
     has,
     pyRepr,
+    pyValue,
   };
 });

@@ -92,17 +92,17 @@
   const count = integer(0n, MAX_SAFE_INTEGER);
 
   function literal(...allowed) {
+    const quoted = allowed.map((a) => `'${a}'`);
+    const words = quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : quoted[0];
     return (where, value) => {
-      if (!allowed.includes(value)) {
-        throw new RecordError(where, `Input should be ${allowed.map((a) => `'${a}'`).join(', ')}`);
-      }
+      if (!allowed.includes(value)) throw new RecordError(where, `Input should be ${words}`);
       return value;
     };
   }
 
   function list(item, low, high) {
     return (where, value) => {
-      if (!Array.isArray(value)) throw new RecordError(where, 'Input should be a valid list');
+      if (!Array.isArray(value)) throw new RecordError(where, 'Input should be a valid array');
       if (value.length < low) throw new RecordError(where, `List should have at least ${low} item after validation, not ${value.length}`);
       if (value.length > high) throw new RecordError(where, `List should have at most ${high} items after validation, not ${value.length}`);
       return value.map((element, i) => item(`${where}.${i}`, element));
@@ -113,25 +113,31 @@
   const required = (type) => ({ type, optional: false });
   const optional = (type) => ({ type, optional: true });
 
-  /** A strict pydantic model: the fields `spec` names, nothing else. */
+  /**
+   * A strict pydantic model: the fields `spec` names, nothing else. Errors come in
+   * pydantic's order, with its words (as it validates JSON): the declared fields in
+   * order, then unknown fields; the model's own check (`after`) runs only when every
+   * field is valid.
+   */
   function model(spec, after) {
     return (where, value) => {
-      if (!J.isObject(value)) throw new RecordError(where, 'Input should be a valid dictionary or instance of the model');
-      for (const name of Object.keys(value)) {
-        if (!J.has(spec, name)) throw new RecordError(join(where, name), 'unknown field');
-      }
+      if (!J.isObject(value)) throw new RecordError(where, 'Input should be an object');
       const out = Object.create(null);
       for (const [name, field] of Object.entries(spec)) {
         const at = join(where, name);
-        if (!J.has(value, name) || value[name] === null) {
+        if (!J.has(value, name)) {
           if (field.optional) continue;
-          if (J.has(field, 'default') && !J.has(value, name)) {
+          if (J.has(field, 'default')) {
             out[name] = field.default();
             continue;
           }
-          throw new RecordError(at, J.has(value, name) ? 'Input should not be None' : 'field required');
+          throw new RecordError(at, 'Field required');
         }
+        if (value[name] === null && field.optional) continue;
         out[name] = field.type(at, value[name]);
+      }
+      for (const name of Object.keys(value).sort()) { // the order of the RFC 8785 text Python validates
+        if (!J.has(spec, name)) throw new RecordError(join(where, name), 'unknown field');
       }
       if (after) after(where, out);
       return out;
@@ -139,7 +145,7 @@
   }
 
   function metadata(where, value) {
-    if (!J.isObject(value)) throw new RecordError(where, 'Input should be a valid dictionary');
+    if (!J.isObject(value)) throw new RecordError(where, 'Input should be an object');
     const keys = Object.keys(value);
     if (keys.length > MAX_METADATA_ITEMS) {
       throw new RecordError(where, `Dictionary should have at most ${MAX_METADATA_ITEMS} items after validation, not ${keys.length}`);
@@ -148,10 +154,10 @@
     for (const key of keys.sort()) {
       pattern('metadataKey')(`${where}.${key}.[key]`, key);
       const item = value[key];
-      if (typeof item === 'string') out[key] = text(`${where}.${key}`, item);
-      else if (typeof item === 'bigint') out[key] = integer(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)(`${where}.${key}`, item);
+      // str | int | bool, strict: pydantic names the first member's error when none fits.
+      if (typeof item === 'bigint' && item >= -MAX_SAFE_INTEGER && item <= MAX_SAFE_INTEGER) out[key] = item;
       else if (typeof item === 'boolean') out[key] = item;
-      else throw new RecordError(`${where}.${key}`, 'Input should be a valid string, integer or boolean');
+      else out[key] = text(`${where}.${key}.constrained-str`, item);
     }
     return out;
   }
@@ -228,11 +234,9 @@
    */
   function validateRecord(value) {
     if (!J.isObject(value)) throw new RecordError('', 'Input should be a valid dictionary or object to extract fields from');
-    if (!J.has(value, 'kind')) throw new RecordError('kind', 'field required');
+    if (!J.has(value, 'kind')) throw new RecordError('kind', 'field required'); // records.py _describe's words
     if (!KINDS.includes(value.kind)) {
-      const kind = value.kind;
-      const shown = typeof kind === 'string' ? J.pyRepr(kind) : typeof kind === 'object' && kind !== null ? typeof kind : String(kind);
-      throw new RecordError('kind', `unknown kind ${shown}; expected one of ${KINDS.join(', ')}`);
+      throw new RecordError('kind', `unknown kind ${J.pyValue(value.kind)}; expected one of ${KINDS.join(', ')}`);
     }
     const envelope = model({
       body: required(BODIES[value.kind]),

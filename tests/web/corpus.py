@@ -27,6 +27,10 @@ async function runVectors(core, J, input) {
     if (result.error && result.error.field) out.field = result.error.field;
     if (result.error && result.error.check === 'verifier') out.message = result.error.message;
     if (result.licence) out.commitment = result.licence.commitment;
+    if (result.kind !== 'licence') {
+      out.statement = result.statement;
+      out.checks = result.checks.map((c) => [c.check, c.passed, c.detail]);
+    }
     return out;
   }
   const identities = {};
@@ -110,7 +114,9 @@ def comparable(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def differences(outcomes: list[dict[str, Any]], *, ignore: tuple[str, ...] = ("value", "commitment")) -> list[str]:
+def differences(
+    outcomes: list[dict[str, Any]], *, ignore: tuple[str, ...] = ("value", "commitment", "statement", "checks")
+) -> list[str]:
     """Where `outcomes` differ from the manifest's (leaving out `ignore`)."""
     wrong = []
     for vector, found in zip(vectors(), outcomes, strict=True):

@@ -3,7 +3,9 @@ the verification page use, so the two can be compared verdict for verdict.
 
 Evidence: `ledger verify` (ledger.verify_pack.verify_evidence) gives "valid" (the chain
 was consulted and every check passed), "mathematics only" (no chain), "invalid" naming
-the failed check, or "not verified" (check "chain": the node could not be read).
+the failed check, or "not verified" (check "chain": the node could not be read); with
+the verdict line `ledger verify` prints and its checks, which the page must match word
+for word.
 
 Licences: `ledger licence check` (ledger.licence_check) has no list of checks; its
 errors name a field. They map onto the page's checks: an unreadable file is the
@@ -35,17 +37,24 @@ Outcome = dict[str, Any]
 
 
 def evidence_outcome(data: bytes, identity: LogIdentity | None, chain: ChainReader | None = None) -> Outcome:
-    """`ledger verify`'s conclusion on `data`."""
+    """`ledger verify`'s conclusion on `data`, with the line it prints last (`statement`)
+    and its checks as [name, passed, detail]."""
     try:
         result = verify_evidence(data, chain, identity)
-    except ChainReadError as error:
-        return {"verdict": "not verified", "check": error.check}
     except VerificationError as error:
+        assert error.result is not None
+        checks = [[c.name, c.passed, c.detail] for c in error.result.checks]
+        if isinstance(error, ChainReadError):
+            statement = f"NOT VERIFIED: the chain could not be read ({error.message})"
+            return {"verdict": "not verified", "check": error.check, "statement": statement, "checks": checks}
+        found = {"verdict": "invalid", "check": error.check}
         if error.check == "log identity":  # the message names the field that differs
-            field = error.message.split("not about the pinned log: ", 1)[1].split(":", 1)[0]
-            return {"verdict": "invalid", "check": error.check, "field": field}
-        return {"verdict": "invalid", "check": error.check}
-    return {"verdict": "valid" if result.chain_consulted else "mathematics only"}
+            found["field"] = error.message.split("not about the pinned log: ", 1)[1].split(":", 1)[0]
+        return found | {"statement": f"INVALID: {error.check} check failed: {error.message}", "checks": checks}
+    checks = [[c.name, c.passed, c.detail] for c in result.checks]
+    if result.chain_consulted:
+        return {"verdict": "valid", "statement": f"VALID: {result.statement()}", "checks": checks}
+    return {"verdict": "mathematics only", "statement": f"MATHEMATICS ONLY: {result.statement()}", "checks": checks}
 
 
 class _ReachedChain(Exception):

@@ -191,14 +191,21 @@ def as_bytes(document: Any) -> bytes:
 
 
 def python(kind: str, document: Any, identity: dict[str, Any], rpc_url: str) -> dict[str, Any]:
-    """`ledger verify` / `ledger licence check` in process, as the corpus words it."""
+    """`ledger verify` / `ledger licence check` in process, as the corpus words it (for
+    evidence also the verdict line and the checks `ledger verify` prints)."""
     pinned = parse_identity(json.dumps(identity))
     with JsonRpcReader(rpc_url) as reader:
-        return words((licence_outcome if kind == "licence" else evidence_outcome)(as_bytes(document), pinned, reader))
+        return (licence_outcome if kind == "licence" else evidence_outcome)(as_bytes(document), pinned, reader)
 
 
 def on_page(page: Page, document: Any) -> dict[str, Any]:
-    return words(outcome(verify_text(page, as_bytes(document).decode())))
+    """The page's answer, in the same words as `python`."""
+    shown = verify_text(page, as_bytes(document).decode())
+    found: dict[str, Any] = outcome(shown)
+    if shown["verdict"] not in ("active", "not active") and shown["checks"][0]["check"] != "licence":
+        found["statement"] = shown["text"]
+        found["checks"] = [[c["check"], c["passed"], c["detail"]] for c in shown["checks"]]
+    return found
 
 
 def words(found: dict[str, Any]) -> dict[str, Any]:
@@ -210,10 +217,14 @@ def words(found: dict[str, Any]) -> dict[str, Any]:
 
 def same(page: Page, kind: str, document: Any, identity: dict[str, Any], rpc_url: str, expected: dict[str, Any]) -> None:
     """Both verifiers give `expected` on `document`, with `identity` pinned (already
-    pinned on the page) and the node at `rpc_url`."""
+    pinned on the page) and the node at `rpc_url`; for evidence, in the same words: the
+    verdict line and every check's detail (but for why a node could not be reached, which
+    is the HTTP client's to say)."""
     in_python = python(kind, document, identity, rpc_url)
     in_page = on_page(page, document)
-    assert (in_python, in_page) == (expected, expected)
+    assert (words(in_python), words(in_page)) == (expected, expected)
+    if kind == "evidence" and expected["verdict"] != "not verified":
+        assert (in_page["statement"], in_page["checks"]) == (in_python["statement"], in_python["checks"])
 
 
 def pin_log(page: Page, identity: dict[str, Any], rpc_url: str | None = None) -> None:
@@ -275,8 +286,8 @@ def test_forgeries_fail_the_same_check_in_both(log: Log, forged: Forged, page: P
     pin_log(page, real)
 
     # Sanity: against the stranger's own identity their evidence is flawless; only the pin stops it.
-    assert python("evidence", forged.bundle, forged.identity, url) == {"verdict": "valid"}
-    assert python("licence", forged.licence, forged.identity, url) == {"verdict": "active"}
+    assert python("evidence", forged.bundle, forged.identity, url)["verdict"] == "valid"
+    assert python("licence", forged.licence, forged.identity, url)["verdict"] == "active"
 
     same(page, "evidence", forged.bundle, real, url, {"verdict": "invalid", "check": "log identity", "field": "log_anchor"})
     claiming_real = forged.bundle | {"contract": real["log_anchor"]}
@@ -304,7 +315,7 @@ def test_forgeries_fail_the_same_check_in_both(log: Log, forged: Forged, page: P
     assert forged.identity["log_anchor"] in page.evaluate("document.getElementById('conflict-link').textContent")
     click(page, "keep-pinned")
     set_node(page, url)
-    assert on_page(page, forged.bundle) == {"verdict": "invalid", "check": "log identity", "field": "log_anchor"}
+    assert words(on_page(page, forged.bundle)) == {"verdict": "invalid", "check": "log identity", "field": "log_anchor"}
     assert page.errors() == [] or all("ERR_CONNECTION_REFUSED" in e for e in page.errors())
 
 

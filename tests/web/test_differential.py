@@ -1,8 +1,9 @@
 """Differential: seeded random changes to valid corpus documents, some to their values and
 keys (a record field made null, too long, an object, a key added...) and some to their
 bytes (a quote, a BOM, a lone surrogate, a float spliced in), go through the Python
-verifiers and the page's core; both must conclude the same (verdict, check, field and,
-for licences, commitment), offline and with the log identity pinned.
+verifiers and the page's core; both must conclude the same (verdict, check, field; for
+evidence the verdict line and every check's detail, word for word; for licences the
+commitment), offline and with the log identity pinned.
 
 The corpus pins each rule down by hand; this finds the cases nobody wrote down."""
 

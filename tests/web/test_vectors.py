@@ -5,8 +5,9 @@ check (and field), that the manifest states.
 
 Evidence and licences run twice: with no log identity pinned, and with the vector's
 identity pinned (offline both times; tests/web/test_chain_parity.py adds the chain).
-Accepted JSON documents must also be read as the same value, and readable licences
-must have the same commitment. The corpus is what scripts/make_vectors.py writes: a
+Evidence must also get the same words (the verdict line `ledger verify` prints and every
+check's detail), accepted JSON documents must be read as the same value, and readable
+licences must have the same commitment. The corpus is what scripts/make_vectors.py writes: a
 stale file fails here."""
 
 from __future__ import annotations
