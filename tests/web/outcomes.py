@@ -95,8 +95,9 @@ def licence_outcome(data: bytes, identity: LogIdentity | None, rpc: JsonRpcReade
     except LicenceChainError:
         return {"verdict": "not verified", "check": "chain", "commitment": commitment}
     if checked.active:
-        return {"verdict": "active", "commitment": commitment}
-    return {"verdict": "not active", "check": "status", "status": checked.state, "commitment": commitment}
+        return {"verdict": "active", "commitment": commitment, "statement": checked.sentence()}
+    return {"verdict": "not active", "check": "status", "status": checked.state, "commitment": commitment,
+            "statement": checked.sentence()}
 
 
 def identity_outcome(data: bytes) -> Outcome:

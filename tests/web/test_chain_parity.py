@@ -202,7 +202,9 @@ def on_page(page: Page, document: Any) -> dict[str, Any]:
     """The page's answer, in the same words as `python`."""
     shown = verify_text(page, as_bytes(document).decode())
     found: dict[str, Any] = outcome(shown)
-    if shown["verdict"] not in ("active", "not active") and shown["checks"][0]["check"] != "licence":
+    if shown["verdict"] in ("active", "not active"):
+        found["statement"] = shown["text"]
+    elif shown["checks"][0]["check"] != "licence":
         found["statement"] = shown["text"]
         found["checks"] = [[c["check"], c["passed"], c["detail"]] for c in shown["checks"]]
     return found
@@ -219,12 +221,14 @@ def same(page: Page, kind: str, document: Any, identity: dict[str, Any], rpc_url
     """Both verifiers give `expected` on `document`, with `identity` pinned (already
     pinned on the page) and the node at `rpc_url`; for evidence, in the same words: the
     verdict line and every check's detail (but for why a node could not be reached, which
-    is the HTTP client's to say)."""
+    is the HTTP client's to say); for a licence the chain answered, its sentence."""
     in_python = python(kind, document, identity, rpc_url)
     in_page = on_page(page, document)
     assert (words(in_python), words(in_page)) == (expected, expected)
     if kind == "evidence" and expected["verdict"] != "not verified":
         assert (in_page["statement"], in_page["checks"]) == (in_python["statement"], in_python["checks"])
+    if expected["verdict"] in ("active", "not active"):  # `ledger licence check`'s sentence
+        assert in_page["statement"] == in_python["statement"]
 
 
 def pin_log(page: Page, identity: dict[str, Any], rpc_url: str | None = None) -> None:
