@@ -17,42 +17,82 @@
   const MAX_SHOWN_ENTRIES = 1000;
   const $ = (id) => document.getElementById(id);
 
-  /* What each check establishes, for a reader who is not an engineer. */
+  /* What each check establishes when it passes, and what its failure means, for a reader
+   * who is not an engineer. */
   const EXPLAIN = {
-    bundle: 'The file is a well-formed evidence bundle: strict JSON, every field present and of the right type, nothing else.',
-    pack: 'The file is a well-formed evidence pack: strict JSON, every field present and of the right type, entries in log order, none twice.',
-    'log identity':
+    bundle: [
+      'The file is a well-formed evidence bundle: strict JSON, every field present and of the right type, nothing else.',
+      'The file is not a readable evidence bundle, so nothing in it can be relied on.',
+    ],
+    pack: [
+      'The file is a well-formed evidence pack: strict JSON, every field present and of the right type, entries in log order, none twice.',
+      'The file is not a readable evidence pack, so nothing in it can be relied on.',
+    ],
+    'log identity': [
       'The document is about the log you pinned: the same chain, the same contract address and the same log id (for a licence: the same' +
-      ' registry). Anyone can deploy a copy of the contract, so evidence about any other log is refused, however well it checks out.',
-    record: 'The record is a valid model-ledger record in its one canonical form (RFC 8785), so the exact bytes the log hashed can be rebuilt from it.',
-    records: 'Every record is a valid model-ledger record in its one canonical form (RFC 8785), and no record is listed twice.',
-    query:
+        ' registry). Anyone can deploy a copy of the contract, so evidence about any other log is refused, however well it checks out.',
+      'The document is about another log than the one you pinned (another chain, contract, log id or registry). Anyone can deploy a copy' +
+        ' of the contract and put anything in it, so this proves nothing about the pinned log.',
+    ],
+    record: [
+      'The record is a valid model-ledger record in its one canonical form (RFC 8785), so the exact bytes the log hashed can be rebuilt from it.',
+      'The record is not a valid model-ledger record in its canonical form, so the bytes the log hashed cannot be rebuilt from it.',
+    ],
+    records: [
+      'Every record is a valid model-ledger record in its one canonical form (RFC 8785), and no record is listed twice.',
+      'A record is not a valid model-ledger record in its canonical form, or is listed twice.',
+    ],
+    query: [
       'Every entry matches the question the pack says it answers (accounts, time range, model, kind). A pack cannot prove that no other' +
-      ' entry matches: an audit of the whole log can.',
-    'leaf hash':
+        ' entry matches: an audit of the whole log can.',
+      'An entry does not match the question the pack says it answers.',
+    ],
+    'leaf hash': [
       "Hashing the record gives exactly the fingerprint (leaf hash) the log recorded: not one character of the record differs from what was logged.",
-    inclusion:
+      'The record does not hash to the fingerprint the document gives: the record was changed, or the fingerprint is not its own.',
+    ],
+    inclusion: [
       "Inclusion: the proof connects each record's fingerprint, at its position, to the log's root hash at the stated size. The record is part" +
-      ' of that history of the log, which nobody can rewrite without changing the root.',
-    'chain id': 'The node you read serves the chain the pinned log is anchored on.',
-    contract:
+        ' of that history of the log, which nobody can rewrite without changing the root.',
+      'The proof does not connect the records to the stated root hash: a record, its position, a proof node or the root differs from what was logged.',
+    ],
+    'chain id': ['The node you read serves the chain the pinned log is anchored on.', "The node serves another chain than the pinned log's."],
+    contract: [
       'The code at the pinned address is exactly the contract model-ledger publishes (compared by its SHA-256), not a look-alike that could answer anything.',
-    log: 'The contract holds the pinned log, and it accepts only checkpoints signed with the pinned log key.',
-    'root on chain':
+      'The code at the pinned address is not the contract model-ledger publishes (or there is none), so its answers cannot be trusted.',
+    ],
+    log: [
+      'The contract holds the pinned log, and it accepts only checkpoints signed with the pinned log key.',
+      'The contract does not hold the pinned log as its identity describes it (another log key, or a log retired before this size).',
+    ],
+    'root on chain': [
       'Root on chain: the contract on the public chain holds this same root hash for this size of the log. The operator committed to it in' +
-      ' public and cannot change it afterwards.',
-    'anchor transaction': 'The transaction the document names really anchored this root in that contract, in the block the document names.',
-    'anchor block':
+        ' public and cannot change it afterwards.',
+      'The contract on the chain does not hold this root hash for this size of the log: the operator never committed to this history in public.',
+    ],
+    'anchor transaction': [
+      'The transaction the document names really anchored this root in that contract, in the block the document names.',
+      'The transaction the document names did not anchor this root in the pinned contract, in the block it names.',
+    ],
+    'anchor block': [
       "Anchor block: that block is on the chain with that hash. Its time, set by the chain and not by the operator, is the latest time at" +
-      " which the records can have existed for the first time: they 'existed no later than' it.",
-    chain: 'The chain node could not be read, so nothing was decided: try again, or another node of the same chain.',
-    licence: 'The file holds a licence grant (or amendment) record, in a form the log accepts.',
-    commitment:
+        " which the records can have existed for the first time: they 'existed no later than' it.",
+      "The block the document names is not on the chain with that hash and time, so the time the document states is not the chain's.",
+    ],
+    chain: ['', 'The chain node could not be read, so nothing was decided: try again, or another node of the same chain.'],
+    licence: [
+      'The file holds a licence grant (or amendment) record, in a form the log accepts.',
+      'The file holds no licence grant or amendment record the log would accept.',
+    ],
+    commitment: [
       "The licence's fingerprint: the hash of its record. It is all the registry on the chain stores, so the chain learns nothing else about the licence.",
-    status:
-      'What the licence registry on the chain says of this fingerprint now (active, revoked, expired, not yet valid or never granted), with' +
-      " the record's validity window.",
-    verifier: 'This page could not run the checks: a fault of the page or the browser, not a verdict on the document.',
+      '',
+    ],
+    status: [
+      'The licence registry on the chain says this licence is active now, with the validity window of the record.',
+      "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
+    ],
+    verifier: ['', 'This page could not run the checks: a fault of the page or the browser, not a verdict on the document.'],
   };
 
   const form = $('form');
@@ -440,7 +480,7 @@
     for (const check of result.checks) {
       const item = element('li', null, { 'data-check': check.check, 'data-passed': String(check.passed) });
       item.appendChild(element('span', `${check.passed ? 'ok' : 'FAILED'}: ${check.check}`, { class: 'check-name' }));
-      item.appendChild(element('span', EXPLAIN[check.check] || '', { class: 'explain' }));
+      item.appendChild(element('span', (EXPLAIN[check.check] || ['', ''])[check.passed ? 0 : 1], { class: 'explain' }));
       item.appendChild(element('span', check.detail, { class: 'detail' }));
       checks.appendChild(item);
     }

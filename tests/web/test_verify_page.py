@@ -172,6 +172,7 @@ def test_the_pinned_log_is_remembered_named_and_suggests_its_node(page: Page, sa
     assert (stranger["verdict"], stranger["check"], stranger["field"]) == ("invalid", "log identity", "log_anchor")
     assert stranger["text"].startswith("INVALID: log identity check failed: the bundle is not about the pinned log: log_anchor:")
     assert stranger["title"] == "What the document claims (NOT proven: a check failed)"
+    assert "proves nothing about the pinned log" in stranger["checks"][-1]["explain"]
 
     # A document that is not a log identity is refused, naming the field; the pinned log stays.
     pin(page, identity_text(log_anchor="0x" + "AB" * 20))
@@ -248,6 +249,8 @@ def test_sample_of_the_corpus_through_the_form(page: Page, saved: str) -> None:
             result = verify_file(page, VECTORS / name) if as_file else verify_text(page, text)
             if outcome(result) != chosen[name][mode]:
                 wrong.append(f"{mode} {name}: expected {chosen[name][mode]}, got {outcome(result)}: {result['text']}")
+            if not all(check["explain"] for check in result["checks"]):
+                wrong.append(f"{mode} {name}: a check without plain words: {result['checks']}")
     assert not wrong, "\n".join(wrong)
     assert page.errors() == []
 
