@@ -259,8 +259,7 @@
         run.fail(new VerificationError('records', `${packWhere(pack, position)}: not a valid v1 record: ${error.message}`));
       }
     });
-    const hashes = [];
-    for (const entry of entries) hashes.push(J.toHex(await M.hashLeaf(entry.bytes)));
+    const hashes = (await Promise.all(entries.map((entry) => M.hashLeaf(entry.bytes)))).map(J.toHex);
     const seen = new Map();
     hashes.forEach((hash, position) => {
       if (seen.has(hash)) {

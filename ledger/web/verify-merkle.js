@@ -124,6 +124,8 @@
    * The root of the tree of `size` leaves in which `proof` places leafHashes[j] at
    * indices[j] for every j: the walk of ledger/multiproof.py, taking a leaf hash where it
    * reaches a leaf and the next proof node where it reaches a subtree without leaves.
+   * The walk is planned first (so a proof of the wrong length is refused before any
+   * hashing), then hashed with the two halves of every node in parallel.
    */
   async function rootFromMultiProof(indices, size, leafHashes, proof) {
     checkIndices(indices, size);
@@ -131,7 +133,7 @@
     leafHashes.forEach((leaf, i) => checkHash(`leaf_hashes[${i}]`, leaf));
     proof.forEach((node, i) => checkHash(`proof[${i}]`, node));
     let taken = 0;
-    async function walk(first, end, lo, hi) {
+    function plan(first, end, lo, hi) {
       if (first === end) {
         if (taken >= proof.length) throw new ProofLengthError(multiProofLength(indices, size), proof.length);
         taken += 1;
@@ -140,12 +142,17 @@
       if (hi - lo === 1n) return leafHashes[first];
       const middle = lo + splitPoint(hi - lo);
       const cut = bisectLeft(indices, middle, first, end);
-      const left = await walk(first, cut, lo, middle);
-      return hashChildren(left, await walk(cut, end, middle, hi));
+      return [plan(first, cut, lo, middle), plan(cut, end, middle, hi)];
     }
-    const found = await walk(0, indices.length, 0n, size);
+    const tree = plan(0, indices.length, 0n, size);
     if (taken !== proof.length) throw new ProofLengthError(multiProofLength(indices, size), proof.length);
-    return found;
+    return fold(tree);
+  }
+
+  async function fold(node) {
+    if (node instanceof Uint8Array) return node;
+    const [left, right] = await Promise.all([fold(node[0]), fold(node[1])]);
+    return hashChildren(left, right);
   }
 
   return {
