@@ -239,6 +239,16 @@
     offered = identity;
     fill($('conflict-pinned'), identityRows(pinned));
     fill($('conflict-link'), identityRows(identity));
+    const mine = $('conflict-pinned').querySelectorAll('dd');
+    const theirs = $('conflict-link').querySelectorAll('dd');
+    mine.forEach((dd) => { // mark what differs
+      const other = [...theirs].find((candidate) => candidate.dataset.field === dd.dataset.field);
+      if (!other || other.textContent !== dd.textContent) dd.dataset.differs = 'true';
+    });
+    theirs.forEach((dd) => {
+      const same = [...mine].find((candidate) => candidate.dataset.field === dd.dataset.field);
+      if (!same || same.textContent !== dd.textContent) dd.dataset.differs = 'true';
+    });
     $('log-conflict').hidden = false;
   }
 

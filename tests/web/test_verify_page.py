@@ -198,6 +198,8 @@ def test_a_link_pins_a_log_only_when_none_is_pinned(page: Page, saved: str) -> N
     pinned_side = page.evaluate("document.getElementById('conflict-pinned').textContent")
     link_side = page.evaluate("document.getElementById('conflict-link').textContent")
     assert "0x5fbdb2315678afecb367f032d93f642f64180aa3" in pinned_side and "0x" + "9f" * 20 in link_side
+    differs = page.evaluate("[...document.querySelectorAll('#conflict-link dd[data-differs=true]')].map((dd) => dd.dataset.field)")
+    assert differs == ["name", "LogAnchor contract"]
     result = verify_text(page, BUNDLE)
     assert result["verdict"] == "mathematics only" and "LogAnchor 0x5fbdb2315678afecb367f032d93f642f64180aa3" in result["against"]
     click(page, "keep-pinned")
