@@ -343,18 +343,21 @@
     run.ok('contract', `${name} at ${address}: its code is the runtime code this verifier ships`);
   }
 
+  /** Whether `receipt` holds LogAnchor's Anchored(logId, size, root, ...) for the
+   * document's checkpoint, emitted by the document's contract. The event's layout (its
+   * indexed topics, its data words, where the root is) comes from its ABI in SHIPPED. */
   function anchoredEvent(receipt, document) {
     const event = SHIPPED.LogAnchor.events.Anchored;
-    const sizeWord = J.toHex(encodeWord('uint64', document.treeSize));
+    const data = event.inputs.filter(([, , indexed]) => !indexed).map(([name]) => name);
+    const rootAt = 32 * data.indexOf('root');
+    const topics = [event.topic, document.logId, J.toHex(encodeWord('uint64', document.treeSize))];
     return receipt.logs.some(
       (log) =>
         J.toHex(log.address) === document.contract &&
-        log.topics.length === 3 &&
-        J.toHex(log.topics[0]) === event.topic &&
-        J.toHex(log.topics[1]) === document.logId &&
-        J.toHex(log.topics[2]) === sizeWord &&
-        log.data.length === 64 &&
-        J.toHex(log.data.slice(0, 32)) === document.root,
+        log.topics.length === topics.length &&
+        log.topics.every((topic, i) => J.toHex(topic) === topics[i]) &&
+        log.data.length === 32 * data.length &&
+        J.toHex(log.data.slice(rootAt, rootAt + 32)) === document.root,
     );
   }
 

@@ -54,13 +54,18 @@ def derived(page: dict[str, Any]) -> dict[str, Any]:
 def test_page_constants_equal_the_shipped_contracts() -> None:
     page = page_constants()
     assert sorted(page) == sorted(CONTRACTS)
-    assert page == derived(page)
+    expected = derived(page)
+    assert page == expected, f"update SHIPPED in ledger/web/verify-core.js to:\n{json.dumps(expected, indent=2)}"
 
 
 def test_page_uses_what_the_verifiers_call() -> None:
     page = page_constants()
     assert set(page["LogAnchor"]["functions"]) == {"logInfo", "rootAt"}
     assert set(page["LogAnchor"]["events"]) == {"Anchored"}
+    # The page finds logId and size in the topics and the root among the data words.
+    anchored = page["LogAnchor"]["events"]["Anchored"]["inputs"]
+    assert [name for name, _, indexed in anchored if indexed] == ["logId", "size"]
+    assert "root" in [name for name, _, indexed in anchored if not indexed]
     assert set(page["LogAnchor"]["errors"]) >= {"LogAnchorUnknownSize"}
     assert set(page["LicenceRegistry"]["functions"]) == {"status"}
 
