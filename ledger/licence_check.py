@@ -182,7 +182,7 @@ def read_document(data: bytes) -> LicenceDocument:
     registry = document.get("registry") if "record" in document else None
     if not isinstance(record, dict) or record.get("kind") != "licence":
         raise LicenceFileError("holds no licence record (kind 'licence')")
-    if "salt" not in record or "ts" not in record:
+    if record.get("salt") is None or record.get("ts") is None:  # else parse_object would make them up
         raise LicenceFileError("the record has no salt or ts: it is not a record as the log stored it")
     try:
         entry = parse_object(record)

@@ -171,8 +171,12 @@ class ChainReadError(VerificationError):
 
 
 def utc_text(timestamp: int) -> str:
-    """A Unix time as RFC 3339 UTC, e.g. 2026-06-05T12:00:00Z."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A Unix time as RFC 3339 UTC, e.g. 2026-06-05T12:00:00Z; a time past year 9999 (a
+    bundle may claim any uint64) as the number of seconds."""
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):
+        return f"{timestamp} (unix seconds, past year 9999)"
 
 
 def hex0x(data: bytes) -> str:
@@ -351,6 +355,8 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
         canonical = rfc8785.dumps(record)
     except rfc8785.CanonicalizationError as error:
         raise RecordError("", f"cannot be encoded with RFC 8785: {error}") from None
+    except UnicodeEncodeError:  # rfc8785 sorts keys by their UTF-16: a lone surrogate in a key
+        raise RecordError("", "cannot be encoded with RFC 8785: a key holds a lone UTF-16 surrogate") from None
     except RecursionError:  # a decoded object nested too deep (text is depth-checked first)
         raise RecordError("", "nested too deep to be a record") from None
     validate_canonical(canonical)

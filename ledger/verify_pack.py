@@ -97,14 +97,16 @@ class QueryError(ValueError):
 
 # -- the query ------------------------------------------------------------------------
 
-_BOUND = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}:\d{2})(\.\d{3})?Z)?$")
+# ASCII digits, and fullmatch: \d takes any Unicode digit (a "２０２６" that reads as 2026
+# but sorts after every record's ts) and $ a trailing newline.
+_BOUND = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]{3})?Z)?")
 
 
 def normalize_time(value: str, field: str) -> str:
     """A time bound as a record timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ), from that form, from
     YYYY-MM-DDTHH:MM:SSZ or from a date YYYY-MM-DD (midnight UTC). Timestamps of one
     fixed form compare as text, which is how the store filters them."""
-    match = _BOUND.match(value) if isinstance(value, str) else None
+    match = _BOUND.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise QueryError(field, f"must be a UTC time like 2026-06-05T12:00:00.000Z or a date like 2026-06-05, got {value!r:.80}")
     day, clock, millis = match.groups()

@@ -1,595 +1,111 @@
 /*
- * model-ledger: the checks of ledger/verify.py, in the browser (or Node 20+).
+ * model-ledger verification page: the checks of `ledger verify` (ledger/verify.py,
+ * ledger/verify_pack.py) and `ledger licence check` (ledger/licence_check.py), with the
+ * same check names, in the same order, and the same verdicts on the same input. They
+ * trust only mathematics, the chain and the log identity the user pinned.
  *
- * Trusts only mathematics and the chain: strict JSON, RFC 8785 (JCS) canonical bytes,
- * SHA-256 from WebCrypto, the RFC 9162 inclusion proof, and a few JSON-RPC reads of
- * the LogAnchor contract (eth_call of anchoredAt, the same selector and decoding as
- * ledger/verify.py's JsonRpcChain). Check names and order are those of `ledger verify`:
- * bundle, record, leaf hash, inclusion, chain id, contract, anchor, root on chain,
- * anchor block; "chain" when the node cannot be read (neither proven nor refuted).
+ * Evidence (a bundle or a pack), in order; the first check that fails ends the run:
+ *   bundle | pack, log identity (with a pinned identity), then per bundle entry record,
+ *   leaf hash, inclusion (a pack: records, query, inclusion by its multi-entry proof);
+ *   then, with a pinned identity and a node: chain id, contract, log, root on chain,
+ *   anchor transaction, anchor block. "chain" fails when the node cannot be read.
+ * Without a pinned identity or a node only the mathematics is checked, and the verdict
+ * says so ("mathematics only", never "valid").
  *
- * A licence record is checked by `checkLicence`: its commitment (its leaf hash) and
- * LicenceRegistry.status(commitment) read from the chain.
+ * A licence: licence (the file holds a grant or amend record), commitment, log identity
+ * (the file names the pinned registry and chain), then with a node: chain id, contract
+ * (the shipped LicenceRegistry's code at the pinned address), status (at the latest block).
  *
- * No dependencies, no DOM: verify-page.js wires it to the page.
+ * Verdicts: evidence "valid" | "mathematics only" | "invalid" | "not verified"; licences
+ * "active" | "not active" | "mathematics only" | "invalid" | "not verified".
+ *
+ * No DOM: verify-page.js shows the result. Under Node, require() this file.
  */
-(function (root) {
+(function (root, factory) {
+  if (typeof module === 'object' && module.exports) {
+    module.exports = factory(
+      require('./verify-json.js'),
+      require('./verify-records.js'),
+      require('./verify-merkle.js'),
+      require('./verify-rpc.js'),
+      require('./verify-documents.js'),
+    );
+  } else {
+    root.LedgerVerify = factory(root.LedgerJson, root.LedgerRecords, root.LedgerMerkle, root.LedgerRpc, root.LedgerDocuments);
+  }
+})(typeof globalThis !== 'undefined' ? globalThis : this, function (J, R, M, RPC, D) {
   'use strict';
 
-  const BUNDLE_FORMAT = 'model-ledger/evidence/v1';
-  const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
-  const MAX_DEPTH = 32;
-  const MAX_ENTRIES = 100000;
-  const MAX_PROOF_NODES = 64;
-  const MAX_TREE_SIZE = (1n << 64n) - 1n;
-  const MAX_UINT64 = (1n << 64n) - 1n;
-  const MAX_SAFE_INTEGER = BigInt(Number.MAX_SAFE_INTEGER);
-  const HASH_SIZE = 32;
-  const ADDRESS_SIZE = 20;
-  const RPC_TIMEOUT_MS = 10000;
+  /* ---- what the page knows of the shipped contracts --------------------------------------
+   * The SHA-256 of each contract's runtime code (what eth_getCode returns where it is
+   * deployed), and every selector, topic and ABI type the page uses, as ledger/formats/abi.py
+   * derives them from ledger/formats/contracts/*.json. tests/web/test_contract_constants.py
+   * fails when they differ, so a contract change cannot leave the page stale. */
+  const SHIPPED = Object.freeze({
+    LogAnchor: {
+      runtimeSha256: '0x73faae29b9d05ee4e26eaf0355f0ff9fe0e77bc742318b2a37b3fa8fca93d0f7',
+      functions: {
+        logInfo: { selector: '0xdbbcee35', inputs: ['bytes32'], outputs: ['address', 'address', 'uint64', 'bool', 'uint64'] },
+        rootAt: { selector: '0x930b6ace', inputs: ['bytes32', 'uint64'], outputs: ['bytes32'] },
+      },
+      events: {
+        Anchored: {
+          topic: '0x10d64b358a2a34d1aefd3923dfecde63ee095436d398bd873df1fd341db42724',
+          inputs: [['logId', 'bytes32', true], ['size', 'uint64', true], ['root', 'bytes32', false], ['prevSize', 'uint64', false]],
+        },
+      },
+      errors: { LogAnchorUnknownLog: '0xf9b30bd5', LogAnchorUnknownSize: '0x92e31209' },
+    },
+    LicenceRegistry: {
+      runtimeSha256: '0xb082f3f831dc670d90d4c5efdfed81fab142c604452305f529cb702e4473fc54',
+      functions: {
+        status: { selector: '0x52ad0d5e', inputs: ['bytes32'], outputs: ['uint8', 'uint64', 'uint64', 'uint64', 'uint64'] },
+      },
+      events: {},
+      errors: {},
+    },
+  });
 
-  /* First 4 bytes of keccak256 of the signatures (as ledger/verify.py). */
-  const ANCHORED_AT_SELECTOR = '74a28049'; // anchoredAt(bytes32,uint64)
-  const UNKNOWN_SIZE_SELECTOR = '92e31209'; // LogAnchorUnknownSize(bytes32,uint64)
-  const STATUS_SELECTOR = '52ad0d5e'; // LicenceRegistry.status(bytes32)
-  const LICENCE_STATES = ['unknown', 'not_yet_valid', 'active', 'expired', 'revoked']; // as ledger licence check
+  /** LicenceRegistry's `Status` enum, by value. */
+  const LICENCE_STATES = ['unknown', 'not_yet_valid', 'active', 'expired', 'revoked'];
 
-  const KINDS = ['interaction', 'licence', 'model', 'digest'];
+  /** The last second Python's datetime can print (9999-12-31T23:59:59Z). */
+  const MAX_PRINTABLE_TIME = 253402300799n;
 
-  /* ledger/records.py TS_PATTERN: exactly the real UTC instants YYYY-MM-DDTHH:MM:SS.mmmZ. */
-  const YEAR = '(?:[1-9]\\d{3}|0[1-9]\\d{2}|00[1-9]\\d|000[1-9])';
-  const LEAP_YEAR = '(?:\\d\\d(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)';
-  const MONTH_DAY =
-    '(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)' +
-    '|02-(?:0[1-9]|1\\d|2[0-8]))';
-  const TS = new RegExp(
-    `^(?:${YEAR}-${MONTH_DAY}|${LEAP_YEAR}-02-29)T(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d\\.\\d{3}Z$`,
-  );
-  const SHA256_HEX = /^[0-9a-f]{64}$/;
-  const SALT = /^[0-9a-f]{32}$/;
-
-  /* The fields of each kind's body: required, optional (ledger/records.py). A model
-   * record always carries `parents` in canonical form (an empty list when none). */
-  const BODIES = {
-    interaction: [
-      ['account_id', 'input_tokens', 'model', 'output_tokens', 'prompt_sha256', 'request_id', 'response_sha256'],
-      ['api_key_id', 'client', 'endpoint', 'metadata'],
-    ],
-    licence: [
-      ['action', 'licence_id', 'licensee'],
-      ['models', 'reason', 'scope', 'terms_sha256', 'valid_from', 'valid_until'],
-    ],
-    model: [['artifact_sha256', 'model_id', 'parents', 'version'], ['licence_id', 'training_data_sha256']],
-    digest: [['sha256'], []],
-  };
-
-  /* ---- errors -------------------------------------------------------------------- */
+  /* ---- errors and runs ------------------------------------------------------------------ */
 
   class VerificationError extends Error {
-    constructor(check, message) {
+    constructor(check, message, field = null) {
       super(`${check}: ${message}`);
       this.check = check;
       this.detail = message;
+      this.field = field;
     }
   }
 
-  class BundleError extends VerificationError {
-    constructor(message) {
-      super('bundle', message);
+  class ContractCallError extends Error {
+    constructor(message, errorName = null) {
+      super(message);
+      this.errorName = errorName;
     }
   }
 
-  class ChainReadError extends VerificationError {
-    constructor(message) {
-      super('chain', message);
-    }
-  }
-
-  class ContractCallError extends Error {}
-
-  /* ---- strict JSON (as ledger/verify.py load_bundle_json) ------------------------- */
-
-  /**
-   * Parse JSON text strictly: no duplicate keys, no fractions or exponents, no
-   * NaN/Infinity, nesting at most MAX_DEPTH. Integers become BigInt (bundles carry
-   * sizes up to 2^64 - 1); objects have no prototype. Throws BundleError.
-   */
-  function parseStrictJson(text) {
-    let at = 0;
-    const fail = (what) => {
-      throw new BundleError(`not valid JSON: ${what} at character ${at}`);
+  /** Checks a run records; `fail` records the failed check and throws. */
+  function newRun(kind, identity) {
+    const result = {
+      kind,
+      verdict: null,
+      state: null,
+      statement: null,
+      checks: [],
+      error: null,
+      chainConsulted: false,
+      identity,
+      node: null,
+      document: null,
+      anchored: null,
+      licence: null,
     };
-    const space = () => {
-      while (at < text.length && ' \t\n\r'.includes(text[at])) at += 1;
-    };
-    const string = () => {
-      at += 1; // the opening quote
-      let out = '';
-      for (;;) {
-        if (at >= text.length) fail('unterminated string');
-        const c = text[at];
-        if (c === '"') {
-          at += 1;
-          return out;
-        }
-        if (c < ' ') fail('control character in string');
-        if (c !== '\\') {
-          out += c;
-          at += 1;
-          continue;
-        }
-        const e = text[at + 1];
-        const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }[e];
-        if (simple !== undefined) {
-          out += simple;
-          at += 2;
-        } else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(at + 2, at + 6))) {
-          out += String.fromCharCode(parseInt(text.slice(at + 2, at + 6), 16));
-          at += 6;
-        } else {
-          fail('invalid escape');
-        }
-      }
-    };
-    const value = (depth) => {
-      space();
-      const c = text[at];
-      if (c === '{' || c === '[') {
-        if (depth + 1 > MAX_DEPTH) throw new BundleError(`nested deeper than ${MAX_DEPTH} levels: not a bundle`);
-        at += 1;
-        space();
-        if (c === '[') {
-          const list = [];
-          if (text[at] === ']') {
-            at += 1;
-            return list;
-          }
-          for (;;) {
-            list.push(value(depth + 1));
-            space();
-            if (text[at] === ',') at += 1;
-            else if (text[at] === ']') {
-              at += 1;
-              return list;
-            } else fail("expected ',' or ']'");
-          }
-        }
-        const obj = Object.create(null);
-        if (text[at] === '}') {
-          at += 1;
-          return obj;
-        }
-        for (;;) {
-          space();
-          if (text[at] !== '"') fail('expected a key');
-          const key = string();
-          if (Object.prototype.hasOwnProperty.call(obj, key)) {
-            throw new BundleError(`key '${key}' appears twice in one object`);
-          }
-          space();
-          if (text[at] !== ':') fail("expected ':'");
-          at += 1;
-          obj[key] = value(depth + 1);
-          space();
-          if (text[at] === ',') at += 1;
-          else if (text[at] === '}') {
-            at += 1;
-            return obj;
-          } else fail("expected ',' or '}'");
-        }
-      }
-      if (c === '"') return string();
-      const number = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
-      if (number) {
-        at += number[0].length;
-        if (number[1] !== undefined || number[2] !== undefined) {
-          throw new BundleError(`number ${number[0]} is not an integer: bundles hold no fractions or exponents`);
-        }
-        return BigInt(number[0]);
-      }
-      for (const [word, literal] of [['true', true], ['false', false], ['null', null]]) {
-        if (text.startsWith(word, at)) {
-          at += word.length;
-          return literal;
-        }
-      }
-      for (const word of ['NaN', 'Infinity', '-Infinity']) {
-        if (text.startsWith(word, at)) throw new BundleError(`${word} is not JSON`);
-      }
-      return fail('expected a value');
-    };
-    const result = value(0);
-    space();
-    if (at !== text.length) fail('extra data');
-    return result;
-  }
-
-  /* ---- RFC 8785 (JCS) and hashing --------------------------------------------------- */
-
-  const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
-
-  function jcsString(text) {
-    if (LONE_SURROGATE.test(text)) throw new Error('a string holds a lone UTF-16 surrogate');
-    return JSON.stringify(text); // RFC 8785 3.2.2.2 is exactly ECMAScript's string form
-  }
-
-  /** The RFC 8785 text of a value from parseStrictJson (integers are BigInt). */
-  function jcs(value) {
-    if (value === null || value === true || value === false) return String(value);
-    if (typeof value === 'bigint') return value.toString();
-    if (typeof value === 'number') {
-      if (!Number.isSafeInteger(value)) throw new Error(`number ${value} is not an integer`);
-      return String(value);
-    }
-    if (typeof value === 'string') return jcsString(value);
-    if (Array.isArray(value)) return `[${value.map(jcs).join(',')}]`;
-    const keys = Object.keys(value).sort(); // UTF-16 code unit order, as RFC 8785 3.2.3
-    return `{${keys.map((key) => `${jcsString(key)}:${jcs(value[key])}`).join(',')}}`;
-  }
-
-  function subtle() {
-    const api = root.crypto && root.crypto.subtle;
-    if (!api) {
-      throw new Error(
-        'WebCrypto is not available: open this page over https, or at http://127.0.0.1 or http://localhost',
-      );
-    }
-    return api;
-  }
-
-  async function sha256(bytes) {
-    return new Uint8Array(await subtle().digest('SHA-256', bytes));
-  }
-
-  function concat(...parts) {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-
-  async function hashLeaf(canonical) {
-    return sha256(concat(Uint8Array.of(0), canonical));
-  }
-
-  async function hashChildren(left, right) {
-    return sha256(concat(Uint8Array.of(1), left, right));
-  }
-
-  function toHex(bytes) {
-    return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-  }
-
-  function fromHex(text) {
-    const digits = text.startsWith('0x') ? text.slice(2) : text;
-    if (digits.length % 2 || /[^0-9a-fA-F]/.test(digits)) throw new Error(`not hex: ${text.slice(0, 80)}`);
-    const out = new Uint8Array(digits.length / 2);
-    for (let i = 0; i < out.length; i += 1) out[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
-    return out;
-  }
-
-  function equal(a, b) {
-    return a.length === b.length && a.every((byte, i) => byte === b[i]);
-  }
-
-  function utcText(seconds) {
-    const ms = Number(seconds) * 1000;
-    if (!(Math.abs(ms) <= 8.64e15)) return `${seconds} (unix seconds)`;
-    return `${new Date(ms).toISOString().slice(0, 19)}Z`;
-  }
-
-  const has = (obj, name) => Object.prototype.hasOwnProperty.call(obj, name);
-
-  /* ---- the record ------------------------------------------------------------------- */
-
-  function checkFields(obj, where, required, optional) {
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new Error(`${where}: must be an object`);
-    for (const name of required) {
-      if (!has(obj, name)) throw new Error(`${where}.${name}: field required`);
-    }
-    for (const name of Object.keys(obj)) {
-      if (!required.includes(name) && !optional.includes(name)) throw new Error(`${where}.${name}: unknown field`);
-    }
-  }
-
-  function checkValues(value, where) {
-    if (value === null) throw new Error(`${where}: null (absent optional fields are left out of canonical form)`);
-    if (typeof value === 'bigint' && (value > MAX_SAFE_INTEGER || value < -MAX_SAFE_INTEGER)) {
-      throw new Error(`${where}: integer ${value} is beyond 2^53 - 1`);
-    }
-    if (Array.isArray(value)) value.forEach((item, i) => checkValues(item, `${where}.${i}`));
-    else if (typeof value === 'object') for (const key of Object.keys(value)) checkValues(value[key], `${where}.${key}`);
-  }
-
-  /**
-   * The canonical bytes of a record, checked to be a v1 record in canonical form: the
-   * envelope, its kind's fields, digests, no nulls, integers an IEEE double holds.
-   * (`ledger verify` also checks every field's type and bounds.) Throws Error.
-   */
-  function canonicalBytes(record) {
-    checkFields(record, 'record', ['body', 'kind', 'salt', 'ts', 'v'], []);
-    if (record.v !== 1n) throw new Error('v: must be 1');
-    if (!KINDS.includes(record.kind)) throw new Error(`kind: unknown kind '${record.kind}'; expected one of ${KINDS.join(', ')}`);
-    if (typeof record.salt !== 'string' || !SALT.test(record.salt)) throw new Error('salt: not a salt of 32 lowercase hex digits');
-    if (typeof record.ts !== 'string' || !TS.test(record.ts)) throw new Error('ts: not a UTC time written YYYY-MM-DDTHH:MM:SS.mmmZ');
-    const [required, optional] = BODIES[record.kind];
-    checkFields(record.body, 'body', required, optional);
-    checkValues(record, 'record');
-    for (const [name, value] of Object.entries(record.body)) {
-      if (name.endsWith('sha256') && (typeof value !== 'string' || !SHA256_HEX.test(value))) {
-        throw new Error(`body.${name}: not a SHA-256 digest in 64 lowercase hex digits`);
-      }
-    }
-    return new TextEncoder().encode(jcs(record));
-  }
-
-  /** What a record is about, in a few words: its kind and its id. */
-  function describeRecord(record) {
-    const body = record && record.body ? record.body : {};
-    const id = {
-      interaction: () => `request ${body.request_id}`,
-      licence: () => `licence ${body.licence_id} (${body.action}) for ${body.licensee}`,
-      model: () => `model ${body.model_id} version ${body.version}`,
-      digest: () => `digest ${body.sha256}`,
-    }[record && record.kind];
-    return id ? `${record.kind}: ${id()}` : String(record && record.kind);
-  }
-
-  /* ---- the bundle (as ledger/verify.py parse_bundle) ------------------------------- */
-
-  function fields(obj, where, names) {
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new BundleError(`${where} must be a JSON object`);
-    }
-    const missing = names.filter((name) => !has(obj, name));
-    if (missing.length) throw new BundleError(`${where} lacks ${missing.map((m) => `'${m}'`).join(', ')}`);
-    const unknown = Object.keys(obj).filter((name) => !names.includes(name)).sort();
-    if (unknown.length) throw new BundleError(`${where} has unknown field '${unknown[0]}'`);
-    return obj;
-  }
-
-  function int(value, where, low, high) {
-    if (typeof value !== 'bigint') throw new BundleError(`${where} must be an integer`);
-    if (value < low || value > high) throw new BundleError(`${where} must be between ${low} and ${high}, got ${value}`);
-    return value;
-  }
-
-  function bytesField(value, where, size) {
-    const pattern = new RegExp(`^0x[0-9a-f]{${2 * size}}$`);
-    if (typeof value !== 'string' || !pattern.test(value)) {
-      throw new BundleError(`${where} must be 0x and ${2 * size} lowercase hex digits, got ${JSON.stringify(String(value)).slice(0, 80)}`);
-    }
-    return fromHex(value);
-  }
-
-  function parseBundle(obj) {
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new BundleError('a bundle is a JSON object');
-    if (!has(obj, 'format')) throw new BundleError("no 'format': not a model-ledger evidence bundle");
-    if (obj.format !== BUNDLE_FORMAT) {
-      throw new BundleError(`unknown format ${JSON.stringify(String(obj.format)).slice(0, 80)}; this verifier reads '${BUNDLE_FORMAT}'`);
-    }
-    const top = fields(obj, 'bundle', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'entries']);
-    const checkpoint = fields(top.checkpoint, 'checkpoint', ['tree_size', 'root', 'anchor']);
-    const anchor = fields(checkpoint.anchor, 'checkpoint.anchor', ['tx_hash', 'block_number', 'block_hash', 'block_timestamp']);
-    const entries = top.entries;
-    if (!Array.isArray(entries) || !entries.length) throw new BundleError('entries must be a non-empty list');
-    if (entries.length > MAX_ENTRIES) throw new BundleError(`bundle has ${entries.length} entries; the limit is ${MAX_ENTRIES}`);
-    return {
-      chainId: int(top.chain_id, 'chain_id', 1n, (1n << 256n) - 1n),
-      contract: bytesField(top.contract, 'contract', ADDRESS_SIZE),
-      logId: bytesField(top.log_id, 'log_id', HASH_SIZE),
-      treeSize: int(checkpoint.tree_size, 'checkpoint.tree_size', 1n, MAX_TREE_SIZE),
-      root: bytesField(checkpoint.root, 'checkpoint.root', HASH_SIZE),
-      anchor: {
-        txHash: bytesField(anchor.tx_hash, 'checkpoint.anchor.tx_hash', HASH_SIZE),
-        blockNumber: int(anchor.block_number, 'checkpoint.anchor.block_number', 0n, MAX_UINT64),
-        blockHash: bytesField(anchor.block_hash, 'checkpoint.anchor.block_hash', HASH_SIZE),
-        blockTimestamp: int(anchor.block_timestamp, 'checkpoint.anchor.block_timestamp', 0n, MAX_UINT64),
-      },
-      entries: entries.map((entry, i) => {
-        const where = `entries[${i}]`;
-        const f = fields(entry, where, ['leaf_index', 'leaf_hash', 'record', 'proof']);
-        if (f.record === null || typeof f.record !== 'object' || Array.isArray(f.record)) {
-          throw new BundleError(`${where}.record must be a JSON object`);
-        }
-        if (!Array.isArray(f.proof)) throw new BundleError(`${where}.proof must be a list of hashes`);
-        if (f.proof.length > MAX_PROOF_NODES) {
-          throw new BundleError(`${where}.proof has ${f.proof.length} nodes; the most a tree can need is ${MAX_PROOF_NODES}`);
-        }
-        return {
-          leafIndex: int(f.leaf_index, `${where}.leaf_index`, 0n, MAX_TREE_SIZE - 1n),
-          leafHash: bytesField(f.leaf_hash, `${where}.leaf_hash`, HASH_SIZE),
-          record: f.record,
-          proof: f.proof.map((node, n) => bytesField(node, `${where}.proof[${n}]`, HASH_SIZE)),
-        };
-      }),
-    };
-  }
-
-  /* ---- RFC 9162 inclusion (as ledger/merkle/verify.py) ----------------------------- */
-
-  function bitLength(n) {
-    return n === 0n ? 0 : n.toString(2).length;
-  }
-
-  function bitCount(n) {
-    return n.toString(2).split('').filter((bit) => bit === '1').length;
-  }
-
-  /** Nodes in the inclusion proof of `index` in a tree of `size` (index < size). */
-  function inclusionLength(index, size) {
-    const inner = bitLength(index ^ (size - 1n));
-    return inner + bitCount(index >> BigInt(inner));
-  }
-
-  /**
-   * The root that `proof` leads to from `leafHash` at `index` in a tree of `size`
-   * (RFC 9162 2.1.3.2). Throws Error when the arguments cannot describe a proof.
-   */
-  async function rootFromInclusionProof(index, size, leafHash, proof) {
-    if (index < 0n || size < 0n) throw new Error(`index and size must not be negative: index ${index}, size ${size}`);
-    if (index >= size) throw new Error(`index is beyond size: ${index} >= ${size}`);
-    for (const [name, hash] of [['leaf_hash', leafHash], ...proof.map((node, i) => [`proof[${i}]`, node])]) {
-      if (hash.length !== HASH_SIZE) throw new Error(`${name} must be ${HASH_SIZE} bytes, got ${hash.length}`);
-    }
-    const expected = inclusionLength(index, size);
-    if (proof.length !== expected) throw new Error(`wrong proof length: expected ${expected} nodes, got ${proof.length}`);
-    let fn = index;
-    let sn = size - 1n;
-    let r = leafHash;
-    for (const p of proof) {
-      if (fn & 1n || fn === sn) {
-        r = await hashChildren(p, r);
-        while (!(fn & 1n) && fn !== 0n) {
-          fn >>= 1n;
-          sn >>= 1n;
-        }
-      } else {
-        r = await hashChildren(r, p);
-      }
-      fn >>= 1n;
-      sn >>= 1n;
-    }
-    return r;
-  }
-
-  /* ---- the chain: a few JSON-RPC reads (as ledger/verify.py JsonRpcChain) ---------- */
-
-  function word(value) {
-    return value.toString(16).padStart(64, '0');
-  }
-
-  function rpcClient(url, fetchImpl) {
-    const send = fetchImpl || root.fetch.bind(root);
-    let ids = 0;
-
-    async function call(method, params) {
-      ids += 1;
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), RPC_TIMEOUT_MS);
-      let answer;
-      try {
-        const response = await send(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ jsonrpc: '2.0', id: ids, method, params }),
-          signal: abort.signal,
-        });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        answer = await response.json();
-      } catch (error) {
-        throw new ChainReadError(`${method}: the chain at ${url} is unreachable (${error.name}: ${error.message})`);
-      } finally {
-        clearTimeout(timer);
-      }
-      if (answer === null || typeof answer !== 'object') {
-        throw new ChainReadError(`${method}: the node at ${url} answered ${String(answer).slice(0, 80)}`);
-      }
-      return answer;
-    }
-
-    async function result(method, params) {
-      const answer = await call(method, params);
-      if ('error' in answer) throw new ChainReadError(`${method} failed at ${url}: ${JSON.stringify(answer.error).slice(0, 200)}`);
-      return answer.result;
-    }
-
-    function data(value, what) {
-      if (typeof value !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(value)) {
-        throw new ChainReadError(`${what}: expected 0x hex from the node, got ${JSON.stringify(value).slice(0, 80)}`);
-      }
-      return value.toLowerCase();
-    }
-
-    const tag = (block) => (block === undefined ? 'latest' : `0x${block.toString(16)}`);
-
-    /** A hex quantity (0x1, 0x7a69: no leading zeros, so any length) as BigInt. */
-    function quantity(value, what) {
-      if (typeof value !== 'string' || !/^0x[0-9a-fA-F]+$/.test(value)) {
-        throw new ChainReadError(`${what}: expected a 0x hex quantity from the node, got ${JSON.stringify(value).slice(0, 80)}`);
-      }
-      return BigInt(value);
-    }
-
-    /** eth_call; the answer's 0x hex, or {revert: hex} when the call reverted. */
-    async function ethCall(to, calldata, block) {
-      const answer = await call('eth_call', [{ to, data: calldata }, tag(block)]);
-      const error = answer.error;
-      if (error !== undefined && error !== null) {
-        let revert = typeof error === 'object' ? error.data : undefined;
-        if (revert !== null && typeof revert === 'object') revert = revert.data; // some nodes nest it
-        const message = typeof error === 'object' ? error.message : error;
-        return { revert: typeof revert === 'string' ? data(revert, 'eth_call revert data') : '0x', message };
-      }
-      return { result: data(answer.result, 'eth_call') };
-    }
-
-    return {
-      where: url,
-      async chainId() {
-        return quantity(await result('eth_chainId', []), 'eth_chainId');
-      },
-      async code(address, block) {
-        return data(await result('eth_getCode', [address, tag(block)]), 'eth_getCode');
-      },
-      /** The latest block: {number, timestamp}. */
-      async latestBlock() {
-        const block = await result('eth_getBlockByNumber', ['latest', false]);
-        if (block === null || typeof block !== 'object') throw new ChainReadError(`eth_getBlockByNumber answered ${JSON.stringify(block).slice(0, 80)}`);
-        return { number: quantity(block.number, 'block number'), timestamp: quantity(block.timestamp, 'block timestamp') };
-      },
-      /** LogAnchor.anchoredAt(logId, size): {root, blockNumber, timestamp}, or null. */
-      async anchoredAt(contract, logId, size) {
-        const answer = await ethCall(contract, `0x${ANCHORED_AT_SELECTOR}${toHex(logId).slice(2)}${word(size)}`);
-        if (answer.revert !== undefined) {
-          if (answer.revert.slice(2, 10) === UNKNOWN_SIZE_SELECTOR) return null;
-          throw new ContractCallError(`anchoredAt reverted: ${JSON.stringify(answer.message).slice(0, 200)}`);
-        }
-        const out = answer.result.slice(2);
-        if (out.length !== 192 || /[^0]/.test(out.slice(64, 112)) || /[^0]/.test(out.slice(128, 176))) {
-          throw new ContractCallError(`anchoredAt answered ${out.length / 2} bytes that are not (bytes32, uint64, uint64)`);
-        }
-        return { root: fromHex(out.slice(0, 64)), blockNumber: BigInt(`0x${out.slice(64, 128)}`), timestamp: BigInt(`0x${out.slice(128)}`) };
-      },
-      /** LicenceRegistry.status(commitment): {state, validFrom, validUntil, grantedBlock, revokedBlock}. */
-      async licenceStatus(registry, commitment, block) {
-        const answer = await ethCall(registry, `0x${STATUS_SELECTOR}${toHex(commitment).slice(2)}`, block);
-        if (answer.revert !== undefined) throw new ContractCallError(`status reverted: ${JSON.stringify(answer.message).slice(0, 200)}`);
-        const out = answer.result.slice(2);
-        const words = out.length === 320 ? [0, 1, 2, 3, 4].map((i) => BigInt(`0x${out.slice(64 * i, 64 * i + 64)}`)) : [];
-        if (!words.length || words[0] >= BigInt(LICENCE_STATES.length) || words.slice(1).some((w) => w > MAX_UINT64)) {
-          throw new ContractCallError(`status answered ${out.length / 2} bytes that are not (uint8, uint64, uint64, uint64, uint64)`);
-        }
-        const [state, validFrom, validUntil, grantedBlock, revokedBlock] = words;
-        return { state: LICENCE_STATES[Number(state)], validFrom, validUntil, grantedBlock, revokedBlock };
-      },
-      async blockHash(number) {
-        const block = await result('eth_getBlockByNumber', [`0x${number.toString(16)}`, false]);
-        if (block === null || block === undefined) return null;
-        if (typeof block !== 'object') throw new ChainReadError(`eth_getBlockByNumber answered ${JSON.stringify(block).slice(0, 80)}`);
-        return data(block.hash, 'block hash');
-      },
-      async transaction(txHash) {
-        const receipt = await result('eth_getTransactionReceipt', [txHash]);
-        if (receipt === null || receipt === undefined) return null;
-        if (typeof receipt !== 'object') throw new ChainReadError(`eth_getTransactionReceipt answered ${JSON.stringify(receipt).slice(0, 80)}`);
-        return {
-          blockHash: data(receipt.blockHash, 'receipt block hash'),
-          to: receipt.to === null || receipt.to === undefined ? null : data(receipt.to, 'receipt recipient'),
-          succeeded: receipt.status === '0x1',
-        };
-      },
-    };
-  }
-
-  /* ---- verification ------------------------------------------------------------------ */
-
-  /** Collects checks; `fail` throws with the result attached. */
-  function newRun(chainConsulted) {
-    const result = { valid: false, chainConsulted, checks: [], error: null, proven: null, anchored: null };
     return {
       result,
       ok(check, detail) {
@@ -597,349 +113,653 @@
       },
       fail(error) {
         result.checks.push({ check: error.check, passed: false, detail: error.detail });
-        result.error = { check: error.check, message: error.detail };
-        error.result = result;
+        result.error = { check: error.check, message: error.detail, field: error.field };
         throw error;
       },
     };
+  }
+
+  /** An error that ended a run without a check recording it: the page itself failed. */
+  function recordUnexpected(run, error) {
+    if (run.result.error) return;
+    const message = `${error && error.name ? error.name : 'Error'}: ${error && error.message ? error.message : error}`;
+    run.result.checks.push({ check: 'verifier', passed: false, detail: message });
+    run.result.error = { check: 'verifier', message, field: null };
+  }
+
+  /** A Unix time as RFC 3339 UTC (ledger/verify.py utc_text). */
+  function utcText(seconds) {
+    const value = BigInt(seconds);
+    if (value < 0n || value > MAX_PRINTABLE_TIME) return `${value} (unix seconds, past year 9999)`;
+    return `${new Date(Number(value) * 1000).toISOString().slice(0, 19)}Z`;
+  }
+
+  const plural = (count, one, many) => `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+
+  /* ---- ABI (static types only, as ledger/formats/abi.py) ----------------------------------- */
+
+  function encodeWord(kind, value) {
+    const word = new Uint8Array(32);
+    if (kind === 'bytes32') return J.fromHex(value);
+    if (kind === 'address') {
+      word.set(J.fromHex(value), 12);
+      return word;
+    }
+    let n = BigInt(value);
+    for (let i = 31; i >= 0; i -= 1) {
+      word[i] = Number(n & 0xffn);
+      n >>= 8n;
+    }
+    return word;
+  }
+
+  function decodeWord(kind, word) {
+    if (kind === 'bytes32') return J.toHex(word);
+    const number = BigInt(J.toHex(word));
+    if (kind === 'address') {
+      if (number >> 160n) throw new Error(`an address word has non-zero high bytes: ${J.toHex(word)}`);
+      return J.toHex(word.slice(12));
+    }
+    if (kind === 'bool') {
+      if (number > 1n) throw new Error(`a bool word is ${number}`);
+      return number === 1n;
+    }
+    const bits = BigInt(kind.slice(4));
+    if (number >> bits) throw new Error(`a ${kind} word holds ${number}, out of range`);
+    return number;
+  }
+
+  /**
+   * `fn(...args)` of the shipped contract `name` at `address`, decoded (ledger/rpc.py
+   * JsonRpcReader.call). A revert, or words that do not decode, is a ContractCallError
+   * (`errorName` the custom error the page knows, if it is one); a node that gives no
+   * revert data is unreadable.
+   */
+  async function callContract(chain, name, address, fn, args, at = 'latest') {
+    const spec = SHIPPED[name].functions[fn];
+    const calldata = J.concat(J.fromHex(spec.selector), ...spec.inputs.map((kind, i) => encodeWord(kind, args[i])));
+    const answer = await chain.call(address, calldata, at);
+    if (answer.revert !== undefined) {
+      const selector = J.toHex(answer.revert.slice(0, 4));
+      const known = Object.entries(SHIPPED[name].errors).find(([, value]) => value === selector && answer.revert.length >= 4);
+      if (!known && !answer.revert.length) {
+        throw new RPC.ChainUnreadableError(`eth_call ${fn} failed at ${chain.where}: ${JSON.stringify(answer.message).slice(0, 200)}`);
+      }
+      throw new ContractCallError(`${name}.${fn} reverted with ${known ? known[0] : J.toHex(answer.revert)}`, known ? known[0] : null);
+    }
+    const data = answer.result;
+    try {
+      if (data.length !== 32 * spec.outputs.length) {
+        throw new Error(`${fn} returned ${data.length} bytes, not ${spec.outputs.length} words`);
+      }
+      return spec.outputs.map((kind, i) => decodeWord(kind, data.slice(32 * i, 32 * i + 32)));
+    } catch (error) {
+      throw new ContractCallError(`${name}.${fn} answered ${error.message}: is this a ${name}?`);
+    }
+  }
+
+  /* ---- evidence: the mathematics ----------------------------------------------------------- */
+
+  /** 2. The document names the pinned log (nothing to check without one). */
+  function checkIdentity(run, document, identity) {
+    if (identity === null) return;
+    const problem = identity.mismatch({ chainId: document.chainId, logAnchor: document.contract, logId: document.logId });
+    if (problem !== null) {
+      const [field, sentence] = problem;
+      run.fail(new VerificationError(
+        'log identity',
+        `the ${document.noun} is not about the pinned log: ${sentence.replace('the document', `the ${document.noun}`)}`,
+        field,
+      ));
+    }
+    run.ok('log identity', `the ${document.noun} names the pinned ${identity.describe()}`);
   }
 
   async function checkEntry(run, bundle, number, entry) {
     const where = bundle.entries.length > 1 ? `entry ${number}` : 'entry';
     let canonical;
     try {
-      canonical = canonicalBytes(entry.record);
+      canonical = R.canonicalRecord(entry.record);
     } catch (error) {
+      if (!(error instanceof R.RecordError)) throw error;
       run.fail(new VerificationError('record', `${where}: not a valid v1 record: ${error.message}`));
     }
-    run.ok('record', `${where}: a valid ${entry.record.kind} record, ${canonical.length} bytes in canonical form (RFC 8785)`);
-    const computed = await hashLeaf(canonical);
-    if (!equal(computed, entry.leafHash)) {
-      run.fail(new VerificationError(
-        'leaf hash',
-        `${where}: the record hashes to ${toHex(computed)}, not to the bundle's leaf hash ${toHex(entry.leafHash)}`,
-      ));
+    entry.valid = canonical;
+    run.ok('record', `${where}: a valid ${entry.record.kind} record, ${canonical.bytes.length} bytes in canonical form (RFC 8785)`);
+    const computed = J.toHex(await M.hashLeaf(canonical.bytes));
+    if (computed !== entry.leafHash) {
+      run.fail(new VerificationError('leaf hash', `${where}: the record hashes to ${computed}, not to the bundle's leaf hash ${entry.leafHash}`));
     }
-    run.ok('leaf hash', `${where}: SHA-256(0x00 || record) = ${toHex(computed)}`);
+    run.ok('leaf hash', `${where}: SHA-256(0x00 || record) = ${computed}`);
     let calculated;
     try {
-      calculated = await rootFromInclusionProof(entry.leafIndex, bundle.treeSize, entry.leafHash, entry.proof);
+      calculated = await M.rootFromInclusionProof(entry.leafIndex, bundle.treeSize, J.fromHex(entry.leafHash), entry.proof.map(J.fromHex));
     } catch (error) {
+      if (!(error instanceof M.ProofError)) throw error;
       run.fail(new VerificationError('inclusion', `${where}: bad inclusion proof: ${error.message}`));
     }
-    if (!equal(calculated, bundle.root)) {
+    if (J.toHex(calculated) !== bundle.root) {
       run.fail(new VerificationError(
         'inclusion',
-        `${where}: the proof of leaf ${entry.leafIndex} in the tree of size ${bundle.treeSize} leads to root` +
-          ` ${toHex(calculated)}, not to the checkpoint root ${toHex(bundle.root)}`,
+        `${where}: the proof of leaf ${entry.leafIndex} in the tree of size ${bundle.treeSize} leads to root ${J.toHex(calculated)}, not to the checkpoint root ${bundle.root}`,
       ));
     }
+    run.ok('inclusion', `${where}: leaf ${entry.leafIndex} of the tree of size ${bundle.treeSize} (${entry.proof.length} proof nodes) has root ${bundle.root}`);
+  }
+
+  const packWhere = (pack, position) => `entries[${position}] (leaf index ${pack.indices[position]})`;
+
+  async function checkRecords(run, pack) {
+    const entries = [];
+    pack.records.forEach((record, position) => {
+      try {
+        entries.push(R.canonicalRecord(record));
+      } catch (error) {
+        if (!(error instanceof R.RecordError)) throw error;
+        run.fail(new VerificationError('records', `${packWhere(pack, position)}: not a valid v1 record: ${error.message}`));
+      }
+    });
+    const hashes = (await Promise.all(entries.map((entry) => M.hashLeaf(entry.bytes)))).map(J.toHex);
+    const seen = new Map();
+    hashes.forEach((hash, position) => {
+      if (seen.has(hash)) {
+        run.fail(new VerificationError(
+          'records',
+          `${packWhere(pack, position)} repeats the record of ${packWhere(pack, seen.get(hash))} (${hash}): an entry is counted once`,
+        ));
+      }
+      seen.set(hash, position);
+    });
+    const kinds = new Map();
+    for (const entry of entries) kinds.set(entry.entry.kind, (kinds.get(entry.entry.kind) || 0) + 1);
+    const shown = [...kinds.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, n]) => `${n.toLocaleString('en-US')} ${kind}`).join(', ');
+    run.ok('records', `${entries.length.toLocaleString('en-US')} valid records in canonical form (RFC 8785): ${shown}`);
+    pack.valid = entries;
+    pack.leafHashes = hashes;
+    return entries;
+  }
+
+  function checkQuery(run, pack, entries) {
+    entries.forEach((found, position) => {
+      const entry = found.entry;
+      if (!pack.query.matches(entry)) {
+        const show = (value) => (value === null ? 'None' : value);
+        run.fail(new VerificationError(
+          'query',
+          `${packWhere(pack, position)} does not match the pack's query (${pack.query.describe()}):` +
+            ` kind ${entry.kind}, ts ${entry.ts}, account ${show(entry.accountId)}, model ${show(entry.model)}`,
+        ));
+      }
+    });
+    run.ok('query', `every entry matches: ${pack.query.describe()}`);
+  }
+
+  async function checkMultiInclusion(run, pack) {
+    const size = pack.treeSize;
+    const count = pack.indices.length;
+    let calculated;
+    try {
+      calculated = await M.rootFromMultiProof(pack.indices, size, pack.leafHashes.map(J.fromHex), pack.proof.map(J.fromHex));
+    } catch (error) {
+      if (error instanceof M.ProofLengthError) {
+        run.fail(new VerificationError(
+          'inclusion',
+          `the proof has ${error.got} nodes; ${count.toLocaleString('en-US')} leaves at these indices of the tree of size ${size} need exactly ${error.expected}`,
+        ));
+      }
+      if (!(error instanceof M.ProofError)) throw error;
+      run.fail(new VerificationError('inclusion', `bad multi-entry proof: ${error.message}`));
+    }
+    if (J.toHex(calculated) !== pack.root) {
+      run.fail(new VerificationError(
+        'inclusion',
+        `the ${count.toLocaleString('en-US')} records, their leaf indices and the ${pack.proof.length.toLocaleString('en-US')} proof nodes lead to` +
+          ` root ${J.toHex(calculated)} for tree size ${size}, not to the checkpoint root ${pack.root}` +
+          ' (a record, a leaf index, a proof node, the root or the size differs from what was logged)',
+      ));
+    }
+    const singles = pack.indices.reduce((n, index) => n + M.inclusionLength(index, size), 0);
     run.ok(
       'inclusion',
-      `${where}: leaf ${entry.leafIndex} of the tree of size ${bundle.treeSize} (${entry.proof.length} proof nodes) has root ${toHex(bundle.root)}`,
+      `${count.toLocaleString('en-US')} leaves of the tree of size ${size} have root ${pack.root}` +
+        ` (${pack.proof.length.toLocaleString('en-US')} proof nodes; one proof per entry would need ${singles.toLocaleString('en-US')})`,
     );
   }
 
-  async function checkChain(run, bundle, chain) {
-    const contract = toHex(bundle.contract);
-    const size = bundle.treeSize;
+  /* ---- evidence: the chain ------------------------------------------------------------------ */
+
+  /** ``contract``: the code at `address` is the runtime code of the shipped `name`, compared by SHA-256. */
+  async function checkCode(run, chain, name, address, chainId) {
+    const code = await chain.code(address);
+    if (!code.length) run.fail(new VerificationError('contract', `no contract at ${address} on chain id ${chainId}`));
+    const found = J.toHex(await J.sha256(code));
+    if (found !== SHIPPED[name].runtimeSha256) {
+      run.fail(new VerificationError(
+        'contract',
+        `the code at ${address} is not the ${name} model-ledger ships: its runtime code has SHA-256 ${found.slice(2)},` +
+          ` ${name}'s is ${SHIPPED[name].runtimeSha256.slice(2)} (another contract can answer the same calls with whatever it likes)`,
+      ));
+    }
+    run.ok('contract', `${name} at ${address}: its code is the runtime code this verifier ships`);
+  }
+
+  /** Whether `receipt` holds LogAnchor's Anchored(logId, size, root, ...) for the
+   * document's checkpoint, emitted by the document's contract. The event's layout (its
+   * indexed topics, its data words, where the root is) comes from its ABI in SHIPPED. */
+  function anchoredEvent(receipt, document) {
+    const event = SHIPPED.LogAnchor.events.Anchored;
+    const data = event.inputs.filter(([, , indexed]) => !indexed).map(([name]) => name);
+    const rootAt = 32 * data.indexOf('root');
+    const topics = [event.topic, document.logId, J.toHex(encodeWord('uint64', document.treeSize))];
+    return receipt.logs.some(
+      (log) =>
+        J.toHex(log.address) === document.contract &&
+        log.topics.length === topics.length &&
+        log.topics.every((topic, i) => J.toHex(topic) === topics[i]) &&
+        log.data.length === 32 * data.length &&
+        J.toHex(log.data.slice(rootAt, rootAt + 32)) === document.root,
+    );
+  }
+
+  /** 4. The checkpoint is anchored on the pinned LogAnchor, in the block the document names. */
+  async function checkAnchor(run, document, chain, identity) {
+    const contract = document.contract;
+    const size = document.treeSize;
     const chainId = await chain.chainId();
-    if (chainId !== bundle.chainId) {
-      run.fail(new VerificationError('chain id', `the node at ${chain.where} is on chain id ${chainId}; the bundle names chain id ${bundle.chainId}`));
+    if (chainId !== identity.chainId) {
+      run.fail(new VerificationError('chain id', `the node at ${chain.where} serves chain id ${chainId}; the pinned log is on chain id ${identity.chainId}`));
     }
     run.ok('chain id', `${chainId} (node ${chain.where})`);
-    if ((await chain.code(contract)) === '0x') {
-      run.fail(new VerificationError('contract', `no contract at ${contract} on chain id ${chainId}`));
-    }
-    let onchain;
+    await checkCode(run, chain, 'LogAnchor', identity.logAnchor, chainId);
+    let info;
     try {
-      onchain = await chain.anchoredAt(contract, bundle.logId, size);
+      const [signer, admin, latestSize, retired, trustedSize] = await callContract(chain, 'LogAnchor', identity.logAnchor, 'logInfo', [identity.logId]);
+      info = { signer, admin, latestSize, retired, trustedSize };
     } catch (error) {
       if (!(error instanceof ContractCallError)) throw error;
-      run.fail(new VerificationError('contract', `the contract at ${contract} does not answer anchoredAt as a LogAnchor does (${error.message})`));
+      run.fail(new VerificationError('log', `the LogAnchor at ${contract} holds no log ${identity.logId} (${error.message})`));
     }
-    run.ok('contract', `LogAnchor at ${contract}`);
-    if (onchain === null) {
+    if (info.signer !== identity.logSigner) {
       run.fail(new VerificationError(
-        'anchor',
-        `nothing is anchored at tree size ${size} of log ${toHex(bundle.logId)} in contract ${contract}:` +
-          ' this checkpoint was never anchored (or the log id or contract is wrong)',
+        'log',
+        `log ${identity.logId} on ${contract} is signed by ${info.signer}, but the pinned log identity names log key ${identity.logSigner}: the identity document is not this log's`,
       ));
     }
-    run.ok('anchor', `anchoredAt(${toHex(bundle.logId)}, ${size}) answers block ${onchain.blockNumber}`);
-    if (!equal(onchain.root, bundle.root)) {
+    if (info.retired && size > info.trustedSize) {
+      run.fail(new VerificationError(
+        'log',
+        `log ${identity.logId} was retired (its log key leaked) and its admin trusts its anchors up to tree size ${info.trustedSize} only; this checkpoint is of size ${size}`,
+      ));
+    }
+    const retired = info.retired ? `; retired, trusted up to size ${info.trustedSize}` : '';
+    run.ok('log', `${identity.logId} exists, anchored only with log key ${info.signer}${retired}`);
+    let root = null;
+    try {
+      [root] = await callContract(chain, 'LogAnchor', identity.logAnchor, 'rootAt', [identity.logId, size]);
+    } catch (error) {
+      if (!(error instanceof ContractCallError) || error.errorName !== 'LogAnchorUnknownSize') throw error;
+    }
+    if (root === null) {
       run.fail(new VerificationError(
         'root on chain',
-        `root on chain differs: the contract holds ${toHex(onchain.root)} for tree size ${size}, the bundle's checkpoint has ${toHex(bundle.root)}`,
+        `nothing is anchored at tree size ${size} of log ${identity.logId} in ${contract}: this checkpoint was never anchored`,
       ));
     }
-    run.ok('root on chain', `${toHex(onchain.root)} at tree size ${size}`);
-    const claimed = bundle.anchor;
+    if (root !== document.root) {
+      run.fail(new VerificationError('root on chain', `the contract holds root ${root} for tree size ${size}; the ${document.noun}'s checkpoint has ${document.root}`));
+    }
+    run.ok('root on chain', `rootAt(${identity.logId}, ${size}) = ${root}`);
+    const claimed = document.anchor;
+    const receipt = await chain.receipt(claimed.txHash);
     let problem = null;
-    if (onchain.blockNumber !== claimed.blockNumber || onchain.timestamp !== claimed.blockTimestamp) {
-      problem =
-        `the chain anchored tree size ${size} in block ${onchain.blockNumber} at ${onchain.timestamp};` +
-        ` the bundle says block ${claimed.blockNumber} at ${claimed.blockTimestamp}`;
-    } else {
-      const blockHash = await chain.blockHash(onchain.blockNumber);
-      if (blockHash !== toHex(claimed.blockHash)) {
-        problem = `block ${onchain.blockNumber} is ${blockHash === null ? 'no block' : blockHash} on chain; the bundle says ${toHex(claimed.blockHash)}`;
-      } else {
-        const tx = await chain.transaction(toHex(claimed.txHash));
-        if (tx === null) {
-          problem = `transaction ${toHex(claimed.txHash)} is not on chain`;
-        } else if (tx.blockHash !== toHex(claimed.blockHash) || tx.to !== contract || !tx.succeeded) {
-          problem = `transaction ${toHex(claimed.txHash)} is not a successful call of ${contract} in block ${toHex(claimed.blockHash)}`;
-        }
-      }
+    if (receipt === null) {
+      problem = `transaction ${claimed.txHash} is not on chain`;
+    } else if (!receipt.succeeded || receipt.to === null || J.toHex(receipt.to) !== contract) {
+      problem = `transaction ${claimed.txHash} is not a successful call of ${contract}`;
+    } else if (receipt.blockNumber !== claimed.blockNumber || J.toHex(receipt.blockHash) !== claimed.blockHash) {
+      problem = `transaction ${claimed.txHash} is in block ${receipt.blockNumber} (${J.toHex(receipt.blockHash)}); the ${document.noun} says block ${claimed.blockNumber} (${claimed.blockHash})`;
+    } else if (!anchoredEvent(receipt, document)) {
+      problem = `transaction ${claimed.txHash} did not anchor tree size ${size} with root ${document.root} (no such Anchored event of ${contract} in it)`;
     }
-    if (problem !== null) run.fail(new VerificationError('anchor block', problem));
-    run.ok(
-      'anchor block',
-      `block ${onchain.blockNumber} (${toHex(claimed.blockHash)}) at ${utcText(onchain.timestamp)}, transaction ${toHex(claimed.txHash)}`,
-    );
-    run.result.anchored = onchain;
-  }
-
-  /* Checks that give no verdict: the chain could not be read, or this page could not run. */
-  const NO_VERDICT = ['chain', 'verifier'];
-
-  /** Record an error that ended a run (a failed check is recorded already). */
-  function record(run, error) {
-    if (run.result.error) return;
-    const failed = error instanceof VerificationError
-      ? { check: error.check, message: error.detail }
-      : { check: 'verifier', message: `${error.name || 'Error'}: ${error.message || error}` };
-    run.result.checks.push({ check: failed.check, passed: false, detail: failed.message });
-    run.result.error = failed;
-  }
-
-  function failedState(result) {
-    return NO_VERDICT.includes(result.error.check) ? 'unverified' : 'failed';
-  }
-
-  function statement(result) {
-    if (result.error) {
-      if (result.error.check === 'chain') return `NOT VERIFIED: the chain could not be read: ${result.error.message}`;
-      if (result.error.check === 'verifier') return `NOT VERIFIED: this page could not run the checks: ${result.error.message}`;
-      return `INVALID: ${result.error.check} check failed: ${result.error.message}`;
+    if (problem !== null) run.fail(new VerificationError('anchor transaction', problem));
+    run.ok('anchor transaction', `${claimed.txHash} anchored tree size ${size} in block ${claimed.blockNumber}`);
+    const block = await chain.block(claimed.blockNumber);
+    if (block === null || J.toHex(block.hash) !== claimed.blockHash) {
+      const shown = block === null ? 'no block' : J.toHex(block.hash);
+      run.fail(new VerificationError('anchor block', `block ${claimed.blockNumber} is ${shown} on chain; the ${document.noun} says ${claimed.blockHash} (reorganised away?)`));
     }
-    if (result.anchored) {
-      return `VALID: existed no later than ${utcText(result.anchored.timestamp)} (block ${result.anchored.blockNumber})`;
+    if (block.timestamp !== claimed.blockTimestamp) {
+      run.fail(new VerificationError(
+        'anchor block',
+        `block ${block.number}'s header says time ${block.timestamp} (${utcText(block.timestamp)}); the ${document.noun} says ${claimed.blockTimestamp}`,
+      ));
     }
-    return 'VALID: the chain was NOT consulted (offline): the entries are in the tree whose root the bundle states,' +
-      ' but that this root was anchored is the bundle\'s unverified claim';
+    run.ok('anchor block', `block ${block.number} (${J.toHex(block.hash)}) at ${utcText(block.timestamp)}, from its header`);
+    run.result.anchored = { root, blockNumber: block.number, blockHash: J.toHex(block.hash), timestamp: block.timestamp, txHash: claimed.txHash };
   }
 
-  /**
-   * Verify a bundle (JSON text) as `ledger verify` does: the mathematics, then, with
-   * `rpcUrl`, the chain (without: offline, and the result says so). Never throws:
-   * returns {valid, state: "verified"|"failed"|"unverified", chainConsulted, checks,
-   * error, statement, proven}.
-   */
-  async function verifyBundle(text, rpcUrl, fetchImpl) {
-    const run = newRun(Boolean(rpcUrl));
-    const result = run.result;
+  /** `checkAnchor`, an unreadable chain recorded as the failed ``chain`` check. */
+  async function checkChain(run, document, chain, identity) {
     try {
-      if (text.length > MAX_BUNDLE_BYTES) throw new BundleError(`bundle is ${text.length} characters; the limit is ${MAX_BUNDLE_BYTES}`);
-      let bundle;
-      try {
-        bundle = parseBundle(parseStrictJson(text));
-      } catch (error) {
-        run.fail(error instanceof BundleError ? error : new BundleError(error.message));
-      }
-      const count = bundle.entries.length;
-      run.ok(
-        'bundle',
-        `${BUNDLE_FORMAT}: ${count} ${count === 1 ? 'entry' : 'entries'}, log ${toHex(bundle.logId)},` +
-          ` contract ${toHex(bundle.contract)} on chain id ${bundle.chainId}, tree size ${bundle.treeSize}`,
-      );
-      result.proven = {
-        chainId: bundle.chainId.toString(),
-        contract: toHex(bundle.contract),
-        logId: toHex(bundle.logId),
-        treeSize: bundle.treeSize.toString(),
-        root: toHex(bundle.root),
-        entries: bundle.entries.map((entry) => ({
-          what: describeRecord(entry.record),
-          ts: String(entry.record.ts),
-          leafIndex: entry.leafIndex.toString(),
-          leafHash: toHex(entry.leafHash),
-        })),
-        blockNumber: null,
-        existedNoLaterThan: null,
-      };
-      for (let i = 0; i < count; i += 1) await checkEntry(run, bundle, i, bundle.entries[i]);
-      if (rpcUrl) {
-        await checkChain(run, bundle, rpcClient(rpcUrl, fetchImpl));
-        result.proven.blockNumber = result.anchored.blockNumber.toString();
-        result.proven.existedNoLaterThan = utcText(result.anchored.timestamp);
-      }
-      result.valid = true;
+      await checkAnchor(run, document, chain, identity);
     } catch (error) {
-      record(run, error);
+      if (error instanceof RPC.ChainUnreadableError) run.fail(new VerificationError('chain', error.message));
+      if (error instanceof ContractCallError) {
+        run.fail(new VerificationError('contract', `the contract at ${identity.logAnchor} answered unexpectedly: ${error.message}`));
+      }
+      throw error;
     }
-    result.state = result.valid ? (result.anchored ? 'verified' : 'unverified') : failedState(result);
-    result.statement = statement(result);
+  }
+
+  /* ---- evidence: the verdict ------------------------------------------------------------------ */
+
+  function evidenceStatement(result) {
+    const { error, document, identity } = result;
+    if (error) {
+      if (error.check === 'chain') return `NOT VERIFIED: the chain could not be read (${error.message})`;
+      if (error.check === 'verifier') return `NOT VERIFIED: this page could not run the checks (${error.message})`;
+      return `INVALID: ${error.check} check failed: ${error.message}`;
+    }
+    if (result.anchored !== null) {
+      return `VALID: existed no later than ${utcText(result.anchored.timestamp)} (block ${result.anchored.blockNumber}), in ${identity.describe()}`;
+    }
+    const claimed = document.anchor;
+    const which = identity === null ? 'no log identity was pinned, so nothing says which log this is' : `it names the pinned ${identity.describe()}`;
+    return (
+      'MATHEMATICS ONLY: the chain was NOT consulted (offline): only the mathematics was checked. The entries are in the' +
+      ` tree whose root the ${document.noun} states, but that this root was anchored (block ${claimed.blockNumber},` +
+      ` ${utcText(claimed.blockTimestamp)}) is the ${document.noun}'s unverified claim; ${which}`
+    );
+  }
+
+  function finishEvidence(run) {
+    const result = run.result;
+    if (result.error) {
+      result.verdict = ['chain', 'verifier'].includes(result.error.check) ? 'not verified' : 'invalid';
+    } else {
+      result.verdict = result.anchored !== null ? 'valid' : 'mathematics only';
+    }
+    result.state = { valid: 'verified', invalid: 'failed' }[result.verdict] || 'unverified';
+    result.statement = evidenceStatement(result);
     return result;
   }
 
-  /* ---- a licence record: its commitment and LicenceRegistry.status ------------------- */
-
-  /** The licence record inside `doc`: the record itself, or `doc.record` (GET /v1/licences/{id}). */
-  function licenceRecordOf(doc) {
-    if (doc && typeof doc === 'object' && doc.kind === undefined && doc.record && typeof doc.record === 'object') return doc.record;
-    return doc;
+  async function verifyBundleObject(run, obj, chain, identity) {
+    let bundle;
+    try {
+      bundle = D.parseBundle(obj);
+    } catch (error) {
+      if (!(error instanceof D.DocumentError)) throw error;
+      run.fail(new VerificationError('bundle', error.message));
+    }
+    const count = bundle.entries.length;
+    run.ok(
+      'bundle',
+      `${D.BUNDLE_FORMAT}: ${count} ${count === 1 ? 'entry' : 'entries'}, log ${bundle.logId},` +
+        ` contract ${bundle.contract} on chain id ${bundle.chainId}, tree size ${bundle.treeSize}`,
+    );
+    run.result.document = bundle;
+    checkIdentity(run, bundle, run.result.identity);
+    for (let i = 0; i < count; i += 1) await checkEntry(run, bundle, i, bundle.entries[i]);
+    if (chain !== null) await checkChain(run, bundle, chain, run.result.identity);
   }
 
-  /** Where GET /v1/licences/{id} says the commitment lives: {chainId, contract}, or null. */
-  function licenceRegistryOf(doc) {
-    const registry = doc && typeof doc === 'object' && doc.kind === undefined ? doc.registry : null;
-    if (!registry || typeof registry !== 'object' || typeof registry.contract !== 'string') return null;
-    return { chainId: typeof registry.chain_id === 'bigint' ? registry.chain_id : null, contract: registry.contract };
+  async function verifyPackObject(run, obj, chain, identity) {
+    run.result.kind = 'pack';
+    let pack;
+    try {
+      pack = D.parsePack(obj);
+    } catch (error) {
+      if (!(error instanceof D.DocumentError)) throw error;
+      run.fail(new VerificationError('pack', error.message));
+    }
+    const count = pack.indices.length;
+    run.ok(
+      'pack',
+      `${D.PACK_FORMAT}: ${plural(count, 'entry', 'entries')}, log ${pack.logId},` +
+        ` contract ${pack.contract} on chain id ${pack.chainId}, tree size ${pack.treeSize}`,
+    );
+    run.result.document = pack;
+    checkIdentity(run, pack, identity);
+    const entries = await checkRecords(run, pack);
+    checkQuery(run, pack, entries);
+    await checkMultiInclusion(run, pack);
+    if (chain !== null) await checkChain(run, pack, chain, identity);
   }
 
-  /** Seconds since the epoch of a record timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ), rounded down. */
-  function tsSeconds(ts) {
-    return BigInt(Math.floor(Date.parse(ts) / 1000));
+  /**
+   * Verify an evidence bundle or pack, whichever `data` is (bytes of JSON, or text), as
+   * `ledger verify` does (ledger/verify_pack.py verify_evidence): the mathematics, then,
+   * with `identity` (a parsed log identity) and `rpcUrl`, the chain. Never throws.
+   */
+  async function verifyEvidence(data, { identity = null, rpcUrl = '', fetch = undefined } = {}) {
+    const chain = identity !== null && rpcUrl ? RPC.jsonRpcReader(rpcUrl, fetch) : null;
+    const run = newRun('bundle', identity);
+    run.result.chainConsulted = chain !== null;
+    run.result.node = chain === null ? null : chain.where;
+    try {
+      let obj;
+      const size = typeof data === 'string' ? J.utf8Length(data) : data.length;
+      try {
+        obj = J.loadStrict(data, D.MAX_PACK_BYTES, 'document');
+      } catch (error) {
+        if (!(error instanceof J.StrictJsonError)) throw error;
+        run.fail(new VerificationError('bundle', error.message));
+      }
+      if (J.isObject(obj) && obj.format === D.PACK_FORMAT) {
+        await verifyPackObject(run, obj, chain, identity);
+      } else {
+        if (J.isObject(obj) && J.has(obj, 'format') && obj.format !== D.BUNDLE_FORMAT) {
+          run.fail(new VerificationError(
+            'bundle',
+            `unknown format ${D.shown(obj.format)}; this verifier reads '${D.BUNDLE_FORMAT}' and '${D.PACK_FORMAT}'`,
+          ));
+        }
+        if (size > D.MAX_BUNDLE_BYTES) run.fail(new VerificationError('bundle', `bundle is ${size} bytes; the limit is ${D.MAX_BUNDLE_BYTES}`));
+        if (!J.isObject(obj)) run.fail(new VerificationError('bundle', `a bundle is a JSON object, got ${D.typeName(obj)}`));
+        await verifyBundleObject(run, obj, chain, identity);
+      }
+    } catch (error) {
+      if (!(error instanceof VerificationError)) recordUnexpected(run, error);
+    }
+    return finishEvidence(run);
   }
 
-  /** The plain sentence `ledger licence check` prints for a licence's state. */
-  function licenceSentence(state, body, status, registry, where) {
-    const which = `licence '${body.licence_id}' of '${body.licensee}'`;
+  /* ---- licences -------------------------------------------------------------------------- */
+
+  /** Whole unix seconds of a record timestamp, rounded down (licence_check.py unix_seconds). */
+  const unixSeconds = (ts) => BigInt(Math.floor(Date.parse(`${ts.slice(0, 19)}Z`) / 1000));
+
+  function licenceStatement(result) {
+    const { error, licence, identity } = result;
+    if (error) {
+      if (error.check === 'chain') return `NOT VERIFIED: the chain could not be read (${error.message})`;
+      if (error.check === 'verifier') return `NOT VERIFIED: this page could not run the checks (${error.message})`;
+      if (error.check !== 'status') return `INVALID: ${error.check} check failed: ${error.message}`;
+    }
+    const body = licence.body;
+    const which = `licence ${J.pyRepr(body.licence_id)} of ${J.pyRepr(body.licensee)}`;
+    if (!result.chainConsulted) {
+      const why = identity === null ? 'no log identity is pinned' : 'no JSON-RPC node was given';
+      return (
+        `MATHEMATICS ONLY: ${which} has commitment ${licence.commitment}; the chain was NOT consulted (${why}),` +
+        ' so whether it is active, revoked or was ever granted is unknown'
+      );
+    }
+    const status = licence.onChain;
+    const where = `at block ${status.blockNumber} (${utcText(status.blockTime)}) of chain ${status.chainId}, LicenceRegistry ${status.registry} of log ${J.pyRepr(identity.name)}`;
+    if (licence.problem !== null) return `NOT VALID: ${which}: ${licence.problem} (${where})`;
     return {
       active: `ACTIVE: ${which} is active until ${body.valid_until} ${where}`,
       revoked: `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}; ${where}`,
       expired: `EXPIRED: ${which} expired at ${body.valid_until} ${where}`,
       not_yet_valid: `NOT YET VALID: ${which} becomes active at ${body.valid_from} ${where}`,
-      unknown: `UNKNOWN: ${which} was never granted on registry ${registry} ${where}`,
-    }[state];
+      unknown: `UNKNOWN: ${which} was never granted ${where}`,
+    }[status.state];
+  }
+
+  async function checkLicenceOnChain(run, licence, chain, identity) {
+    const registry = identity.licenceRegistry;
+    const chainId = await chain.chainId();
+    if (chainId !== identity.chainId) {
+      run.fail(new VerificationError('chain id', `the node at ${chain.where} serves chain id ${chainId}; the pinned log is on chain id ${identity.chainId}`, 'chain_id'));
+    }
+    run.ok('chain id', `${chainId} (node ${chain.where})`);
+    const head = await chain.block('latest');
+    if (head === null) throw new RPC.ChainUnreadableError(`the node at ${chain.where} has no latest block`);
+    const code = await chain.code(registry, head.number);
+    if (J.toHex(await J.sha256(code)) !== SHIPPED.LicenceRegistry.runtimeSha256) {
+      const found = code.length ? "another contract's code" : 'no contract';
+      run.fail(new VerificationError(
+        'contract',
+        `${found} at ${registry} on chain id ${chainId}, not the LicenceRegistry model-ledger ships (a look-alike could answer anything)`,
+        'contract',
+      ));
+    }
+    let words;
+    try {
+      words = await callContract(chain, 'LicenceRegistry', registry, 'status', [licence.commitment], head.number);
+    } catch (error) {
+      if (!(error instanceof ContractCallError)) throw error;
+      run.fail(new VerificationError('contract', `the LicenceRegistry at ${registry} answered unexpectedly: ${error.message}`, 'contract'));
+    }
+    const [state, validFrom, validUntil, grantedBlock, revokedBlock] = words;
+    if (state >= BigInt(LICENCE_STATES.length)) {
+      run.fail(new VerificationError('contract', `status() answered an unknown state ${state}`, 'contract'));
+    }
+    run.ok('contract', `LicenceRegistry at ${registry}: its code is the runtime code this verifier ships`);
+    const body = licence.body;
+    const expected = [unixSeconds(body.valid_from), unixSeconds(body.valid_until)];
+    licence.onChain = {
+      chainId,
+      registry,
+      blockNumber: head.number,
+      blockTime: head.timestamp,
+      state: LICENCE_STATES[Number(state)],
+      validFrom,
+      validUntil,
+      grantedBlock,
+      revokedBlock,
+    };
+    licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
+      ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
+      : null;
+    const status = licence.onChain;
+    if (licence.problem !== null) run.fail(new VerificationError('status', licence.problem));
+    if (status.state !== 'active') {
+      const why = {
+        revoked: `revoked in block ${revokedBlock}`,
+        expired: `expired at ${body.valid_until}`,
+        not_yet_valid: `not valid before ${body.valid_from}`,
+        unknown: 'never granted on this registry',
+      }[status.state];
+      run.fail(new VerificationError('status', `${status.state}: ${why}`));
+    }
+    run.ok('status', `active, granted in block ${grantedBlock}, valid until ${body.valid_until}`);
   }
 
   /**
-   * Check a licence record (JSON text) against a LicenceRegistry, as `ledger licence
-   * check` does: recompute its commitment (the record's leaf hash) and read
-   * status(commitment) at the chain's latest block. Checks: record, commitment, chain
-   * id, contract, status. `state` is "verified" only for a licence active on chain with
-   * the record's validity window; "failed" (check "status") for any other answer of
-   * the registry; "unverified" (check "chain") when the registry cannot be read (no
-   * node, another chain, no LicenceRegistry at the address). `text` may also be what
-   * GET /v1/licences/{id} answers: its `record` is checked, and its `registry` used
-   * when `registry` is empty. Never throws.
+   * Check a licence file (bytes of JSON, or text) as `ledger licence check` does
+   * (ledger/licence_check.py): its commitment, that it names the pinned registry and
+   * chain, then with `identity` and `rpcUrl` its status on the pinned LicenceRegistry at
+   * the latest block. Never throws.
    */
-  async function checkLicence(text, rpcUrl, registry, fetchImpl) {
-    const run = newRun(Boolean(rpcUrl));
+  async function checkLicence(data, { identity = null, rpcUrl = '', fetch = undefined } = {}) {
+    const chain = identity !== null && rpcUrl ? RPC.jsonRpcReader(rpcUrl, fetch) : null;
+    const run = newRun('licence', identity);
     const result = run.result;
-    let sentence = null;
+    result.chainConsulted = chain !== null;
+    result.node = chain === null ? null : chain.where;
     try {
-      let record;
-      let named = null;
+      let licence;
       try {
-        const doc = parseStrictJson(text);
-        record = licenceRecordOf(doc);
-        named = licenceRegistryOf(doc);
+        licence = await D.readLicence(data);
       } catch (error) {
-        run.fail(new VerificationError('record', error.detail || error.message));
+        if (!(error instanceof D.LicenceFileError)) throw error;
+        run.fail(new VerificationError('licence', error.message));
       }
-      let canonical;
-      try {
-        canonical = canonicalBytes(record);
-        if (record.kind !== 'licence') throw new Error(`a ${record.kind} record, not a licence record`);
-        if (record.body.action === 'revoke') throw new Error('a revocation: check the grant or amend record instead');
-      } catch (error) {
-        run.fail(new VerificationError('record', `not a valid licence grant: ${error.message}`));
+      licence.onChain = null;
+      licence.problem = null;
+      result.licence = licence;
+      const body = licence.body;
+      run.ok('licence', `licence ${body.licence_id} (${body.action}) for ${body.licensee}, valid ${body.valid_from} to ${body.valid_until}`);
+      run.ok('commitment', `SHA-256(0x00 || record) = ${licence.commitment}`);
+      if (identity !== null) {
+        if (identity.licenceRegistry === null) {
+          run.fail(new VerificationError('log identity', `the pinned log ${J.pyRepr(identity.name)} names no LicenceRegistry`, 'licence_registry'));
+        }
+        const problem = identity.mismatch({ chainId: licence.chainId, licenceRegistry: licence.contract });
+        if (problem !== null) {
+          run.fail(new VerificationError('log identity', `the licence is not the pinned log's: ${problem[1]}`, problem[0]));
+        }
+        const named = licence.contract === null ? 'names no registry: the pinned one is read' : 'names the pinned registry';
+        run.ok('log identity', `the licence ${named}, LicenceRegistry ${identity.licenceRegistry} of ${identity.describe()}`);
       }
-      const body = record.body;
-      registry = (registry || (named && named.contract) || '').toLowerCase();
-      run.ok('record', `licence ${body.licence_id} (${body.action}) for ${body.licensee}, valid ${body.valid_from} to ${body.valid_until}`);
-      const commitment = await hashLeaf(canonical);
-      run.ok('commitment', `SHA-256(0x00 || record) = ${toHex(commitment)}`);
-      result.proven = {
-        what: describeRecord(record),
-        commitment: toHex(commitment),
-        registry: registry || null,
-        validFrom: body.valid_from,
-        validUntil: body.valid_until,
-      };
-      if (!rpcUrl || !registry) {
-        throw new ChainReadError('give the RPC URL of the chain and the LicenceRegistry address to read the status');
+      if (chain !== null) {
+        try {
+          await checkLicenceOnChain(run, licence, chain, identity);
+        } catch (error) {
+          if (error instanceof RPC.ChainUnreadableError) run.fail(new VerificationError('chain', error.message));
+          throw error;
+        }
       }
-      if (!/^0x[0-9a-f]{40}$/.test(registry)) {
-        run.fail(new VerificationError('contract', `the registry address must be 0x and 40 hex digits, got ${registry.slice(0, 80)}`));
-      }
-      const chain = rpcClient(rpcUrl, fetchImpl);
-      const chainId = await chain.chainId();
-      if (named && named.chainId !== null && named.chainId !== chainId && named.contract.toLowerCase() === registry) {
-        throw new ChainReadError(
-          `the licence's registry is on chain id ${named.chainId}, but ${chain.where} serves chain id ${chainId}: use an RPC endpoint of that chain`,
-        );
-      }
-      run.ok('chain id', `${chainId} (node ${chain.where})`);
-      const head = await chain.latestBlock();
-      if ((await chain.code(registry, head.number)) === '0x') throw new ChainReadError(`no contract at ${registry} on chain id ${chainId}`);
-      let status;
-      try {
-        status = await chain.licenceStatus(registry, commitment, head.number);
-      } catch (error) {
-        if (!(error instanceof ContractCallError)) throw error;
-        throw new ChainReadError(`${error.message}: is ${registry} a LicenceRegistry?`);
-      }
-      run.ok('contract', `LicenceRegistry at ${registry}`);
-      const where = `at block ${head.number} (${utcText(head.timestamp)}) of chain ${chainId}`;
-      Object.assign(result.proven, {
-        chainId: chainId.toString(),
-        state: status.state,
-        readAt: `block ${head.number} (${utcText(head.timestamp)})`,
-        onchainValidFrom: status.grantedBlock === 0n ? null : utcText(status.validFrom),
-        onchainValidUntil: status.grantedBlock === 0n ? null : utcText(status.validUntil),
-        grantedBlock: status.grantedBlock === 0n ? null : status.grantedBlock.toString(),
-        revokedBlock: status.revokedBlock === 0n ? null : status.revokedBlock.toString(),
-      });
-      sentence = licenceSentence(status.state, body, status, registry, where);
-      if (status.state !== 'unknown' && (status.validFrom !== tsSeconds(body.valid_from) || status.validUntil !== tsSeconds(body.valid_until))) {
-        const problem = `the registry holds validity ${utcText(status.validFrom)} to ${utcText(status.validUntil)},` +
-          ` the record says ${body.valid_from} to ${body.valid_until}`;
-        sentence = `NOT VALID: licence '${body.licence_id}' of '${body.licensee}': ${problem} (${where})`;
-        run.fail(new VerificationError('status', problem));
-      }
-      if (status.state !== 'active') run.fail(new VerificationError('status', sentence));
-      run.ok('status', `active, granted in block ${status.grantedBlock}`);
-      result.valid = true;
     } catch (error) {
-      record(run, error);
+      if (!(error instanceof VerificationError)) recordUnexpected(run, error);
     }
-    result.state = result.valid ? 'verified' : failedState(result);
-    result.statement = sentence && ['verified', 'failed'].includes(result.state) ? sentence : statement(result);
+    if (result.error) {
+      if (['chain', 'verifier'].includes(result.error.check)) result.verdict = 'not verified';
+      else result.verdict = result.error.check === 'status' ? 'not active' : 'invalid';
+    } else {
+      result.verdict = result.chainConsulted ? 'active' : 'mathematics only';
+    }
+    result.state = { active: 'verified', invalid: 'failed', 'not active': 'failed' }[result.verdict] || 'unverified';
+    result.statement = licenceStatement(result);
     return result;
   }
 
-  /** "bundle", "licence" or null: what a pasted document looks like (loosely). */
-  function documentKind(text) {
+  /* ---- which checker -------------------------------------------------------------------------- */
+
+  /** "licence" when `data` holds a licence record (bare, or as GET /v1/licences/{id}
+   * answers it), else "evidence" (whose checks say what is wrong with anything else). */
+  function documentKind(data) {
     let doc;
     try {
-      doc = parseStrictJson(text);
+      doc = J.loadStrict(data, D.MAX_PACK_BYTES, 'document');
     } catch (error) {
-      return /"format"\s*:/.test(text) ? 'bundle' : null;
+      const text = typeof data === 'string' ? data : new TextDecoder().decode(data.slice(0, 65536));
+      return /"format"\s*:/.test(text) || !/"kind"\s*:\s*"licence"/.test(text) ? 'evidence' : 'licence';
     }
-    if (doc && typeof doc === 'object' && !Array.isArray(doc) && has(doc, 'format')) return 'bundle';
-    const record = licenceRecordOf(doc);
-    if (record && typeof record === 'object' && record.kind === 'licence') return 'licence';
-    return null;
+    if (!J.isObject(doc) || J.has(doc, 'format')) return 'evidence';
+    const record = J.has(doc, 'record') ? doc.record : doc;
+    return J.isObject(record) && record.kind === 'licence' ? 'licence' : 'evidence';
   }
 
-  const api = {
-    BUNDLE_FORMAT,
-    parseStrictJson,
-    jcs,
-    canonicalBytes,
-    hashLeaf,
-    rootFromInclusionProof,
-    verifyBundle,
+  /** Check whichever `data` is: a licence file or evidence. */
+  function verifyDocument(data, options) {
+    return documentKind(data) === 'licence' ? checkLicence(data, options) : verifyEvidence(data, options);
+  }
+
+  return {
+    SHIPPED,
+    LICENCE_STATES,
+    VerificationError,
+    verifyEvidence,
     checkLicence,
+    verifyDocument,
     documentKind,
-    toHex,
-    fromHex,
+    parseIdentity: D.parseIdentity,
+    IdentityError: D.IdentityError,
+    redactUrl: RPC.redactUrl,
+    isHttpUrl: RPC.isHttpUrl,
+    utcText,
+    loadStrict: J.loadStrict,
+    StrictJsonError: J.StrictJsonError,
+    jcs: J.jcs,
+    toHex: J.toHex,
+    fromHex: J.fromHex,
+    hashLeaf: M.hashLeaf,
+    rootFromInclusionProof: M.rootFromInclusionProof,
+    rootFromMultiProof: M.rootFromMultiProof,
+    canonicalRecord: R.canonicalRecord,
   };
-  root.LedgerVerify = api;
-  if (typeof module !== 'undefined' && module.exports) module.exports = api;
-})(typeof globalThis !== 'undefined' ? globalThis : this);
+});

@@ -1,165 +1,577 @@
 /*
- * The verification page: reads the form, runs LedgerVerify (verify-core.js), shows the
- * answer. Text only (textContent): nothing pasted is ever parsed as HTML.
+ * The verification page: the pinned log, the form, the answer. Runs LedgerVerify
+ * (verify-core.js) and shows its result in plain words. Text only (textContent): nothing
+ * pasted is ever parsed as HTML.
  *
- * Query parameters prefill the form: ?rpc=URL (the chain's JSON-RPC endpoint) and
- * ?registry=0x... (the LicenceRegistry address, for licence records).
+ * The log identity the user pins is remembered in this browser (localStorage). A link may
+ * carry one in its fragment, #log=<base64url of the identity JSON>: it is pinned when none
+ * is, and when another one is pinned the page shows both and asks; it never switches by
+ * itself. The JSON-RPC URL comes from the pinned identity's rpc_url or from the user; no
+ * part of the URL sets it.
  */
 (function () {
   'use strict';
 
-  const LOCAL_CHAIN_ID = '31337'; // Anvil, as `ledger up` runs it
-  const LOCAL_RPC_URL = 'http://127.0.0.1:8545';
+  const V = window.LedgerVerify;
+  const STORE_KEY = 'model-ledger:pinned-log';
+  const MAX_SHOWN_ENTRIES = 1000;
   const $ = (id) => document.getElementById(id);
+
+  /* What each check establishes when it passes, and what its failure means, for a reader
+   * who is not an engineer. */
+  const EXPLAIN = {
+    bundle: [
+      'The file is a well-formed evidence bundle: strict JSON, every field present and of the right type, nothing else.',
+      'The file is not a readable evidence bundle, so nothing in it can be relied on.',
+    ],
+    pack: [
+      'The file is a well-formed evidence pack: strict JSON, every field present and of the right type, entries in log order, none twice.',
+      'The file is not a readable evidence pack, so nothing in it can be relied on.',
+    ],
+    'log identity': [
+      'The document is about the log you pinned: the same chain, the same contract address and the same log id (for a licence: the same' +
+        ' registry). Anyone can deploy a copy of the contract, so evidence about any other log is refused, however well it checks out.',
+      'The document is about another log than the one you pinned (another chain, contract, log id or registry). Anyone can deploy a copy' +
+        ' of the contract and put anything in it, so this proves nothing about the pinned log.',
+    ],
+    record: [
+      'The record is a valid model-ledger record in its one canonical form (RFC 8785), so the exact bytes the log hashed can be rebuilt from it.',
+      'The record is not a valid model-ledger record in its canonical form, so the bytes the log hashed cannot be rebuilt from it.',
+    ],
+    records: [
+      'Every record is a valid model-ledger record in its one canonical form (RFC 8785), and no record is listed twice.',
+      'A record is not a valid model-ledger record in its canonical form, or is listed twice.',
+    ],
+    query: [
+      'Every entry matches the question the pack says it answers (accounts, time range, model, kind). A pack cannot prove that no other' +
+        ' entry matches: an audit of the whole log can.',
+      'An entry does not match the question the pack says it answers.',
+    ],
+    'leaf hash': [
+      "Hashing the record gives exactly the fingerprint (leaf hash) the log recorded: not one character of the record differs from what was logged.",
+      'The record does not hash to the fingerprint the document gives: the record was changed, or the fingerprint is not its own.',
+    ],
+    inclusion: [
+      "Inclusion: the proof connects each record's fingerprint, at its position, to the log's root hash at the stated size. The record is part" +
+        ' of that history of the log, which nobody can rewrite without changing the root.',
+      'The proof does not connect the records to the stated root hash: a record, its position, a proof node or the root differs from what was logged.',
+    ],
+    'chain id': ['The node you read serves the chain the pinned log is anchored on.', "The node serves another chain than the pinned log's."],
+    contract: [
+      'The code at the pinned address is exactly the contract model-ledger publishes (compared by its SHA-256), not a look-alike that could answer anything.',
+      'The code at the pinned address is not the contract model-ledger publishes (or there is none), so its answers cannot be trusted.',
+    ],
+    log: [
+      'The contract holds the pinned log, and it accepts only checkpoints signed with the pinned log key.',
+      'The contract does not hold the pinned log as its identity describes it (another log key, or a log retired before this size).',
+    ],
+    'root on chain': [
+      'Root on chain: the contract on the public chain holds this same root hash for this size of the log. The operator committed to it in' +
+        ' public and cannot change it afterwards.',
+      'The contract on the chain does not hold this root hash for this size of the log: the operator never committed to this history in public.',
+    ],
+    'anchor transaction': [
+      'The transaction the document names really anchored this root in that contract, in the block the document names.',
+      'The transaction the document names did not anchor this root in the pinned contract, in the block it names.',
+    ],
+    'anchor block': [
+      "Anchor block: that block is on the chain with that hash. Its time, set by the chain and not by the operator, is the latest time at" +
+        " which the records can have existed for the first time: they 'existed no later than' it.",
+      "The block the document names is not on the chain with that hash and time, so the time the document states is not the chain's.",
+    ],
+    chain: ['', 'The chain node could not be read, so nothing was decided: try again, or another node of the same chain.'],
+    licence: [
+      'The file holds a licence grant (or amendment) record, in a form the log accepts.',
+      'The file holds no licence grant or amendment record the log would accept.',
+    ],
+    commitment: [
+      "The licence's fingerprint: the hash of its record. It is all the registry on the chain stores, so the chain learns nothing else about the licence.",
+      '',
+    ],
+    status: [
+      'The licence registry on the chain says this licence is active now, with the validity window of the record.',
+      "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
+    ],
+    verifier: ['', 'This page could not run the checks: a fault of the page or the browser, not a verdict on the document.'],
+  };
+
   const form = $('form');
   const input = $('document');
   const rpcUrl = $('rpc-url');
-  const registry = $('registry');
+  const identityInput = $('identity');
 
-  const params = new URLSearchParams(window.location.search);
-  rpcUrl.value = params.get('rpc') || '';
-  registry.value = params.get('registry') || '';
+  let pinned = null; // the identity in use
+  let pinnedFrom = '';
+  let offered = null; // a different identity the opened link carries
+  let documentBytes = null; // the chosen file, until the text is edited
+  let runs = 0;
 
-  /** What a pasted document says about its chain: {chainId, registry} (either may be null). */
-  function chainOf(text) {
-    try {
-      const doc = LedgerVerify.parseStrictJson(text);
-      const named = doc.registry && typeof doc.registry === 'object' ? doc.registry : {}; // GET /v1/licences/{id}
-      const chainId = typeof doc.chain_id === 'bigint' ? doc.chain_id : named.chain_id;
-      return {
-        chainId: typeof chainId === 'bigint' ? chainId.toString() : null,
-        registry: typeof named.contract === 'string' ? named.contract : null,
-      };
-    } catch (error) {
-      return { chainId: null, registry: null };
+  /* ---- small DOM helpers --------------------------------------------------------------- */
+
+  function element(tag, text, attributes) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+    return node;
+  }
+
+  /** A value or {text, href} (a link to the block explorer). */
+  function valueNode(value) {
+    if (value && typeof value === 'object' && value.href) {
+      const span = element('span', `${value.text} `);
+      span.appendChild(element('a', 'view in the explorer', { href: value.href, target: '_blank', rel: 'noopener noreferrer' }));
+      return span;
+    }
+    return document.createTextNode(display(value));
+  }
+
+  /** Rows [label, value] into a <dl>; empty values are left out. */
+  function fill(list, rows) {
+    list.replaceChildren();
+    for (const [label, value] of rows) {
+      if (value === null || value === undefined || value === '') continue;
+      list.appendChild(element('dt', label));
+      const dd = element('dd', null, { 'data-field': label });
+      dd.appendChild(valueNode(value));
+      list.appendChild(dd);
     }
   }
 
-  /** Prefill the form from the document: its registry, and for the local chain id the local Anvil. */
-  function suggestRpc() {
-    const { chainId, registry: named } = chainOf(input.value);
-    $('chain-hint').textContent = chainId ? `the document names chain id ${chainId}` : '';
-    if (!rpcUrl.value && chainId === LOCAL_CHAIN_ID) rpcUrl.value = LOCAL_RPC_URL;
-    if (!registry.value && named) registry.value = named;
+  /** Any JSON value as short text. */
+  function display(value) {
+    if (value === null) return 'null';
+    if (Array.isArray(value)) return value.map(display).join(', ');
+    if (typeof value === 'object') return Object.keys(value).map((k) => `${k}: ${display(value[k])}`).join('; ');
+    return String(value);
   }
 
-  function add(list, tag, text, attributes) {
-    const element = document.createElement(tag);
-    element.textContent = text;
-    for (const [name, value] of Object.entries(attributes || {})) element.setAttribute(name, value);
-    list.appendChild(element);
-    return element;
+  /* ---- the pinned log -------------------------------------------------------------------- */
+
+  function loadPinned() {
+    try {
+      const text = window.localStorage.getItem(STORE_KEY);
+      return text ? V.parseIdentity(text) : null;
+    } catch (error) {
+      return null;
+    }
   }
 
-  function showProven(proven, kind, chainConsulted) {
-    const list = $('proven');
-    list.replaceChildren();
-    if (!proven) {
-      add(list, 'dt', 'nothing');
-      add(list, 'dd', 'the document could not be read');
+  function storePinned(identity) {
+    try {
+      if (identity) window.localStorage.setItem(STORE_KEY, identity.text());
+      else window.localStorage.removeItem(STORE_KEY);
+    } catch (error) {
+      /* storage refused (a private window, some file:// pages): pinned for this visit only */
+    }
+  }
+
+  function toBase64Url(bytes) {
+    let binary = '';
+    for (const b of bytes) binary += String.fromCharCode(b);
+    return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function fromBase64Url(text) {
+    if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error('the link\'s log is not base64url');
+    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  }
+
+  function identityRows(identity) {
+    const explorer = identity.explorer;
+    return [
+      ['name', identity.name],
+      ['chain id', identity.chainId.toString()],
+      ['LogAnchor contract', identity.logAnchor],
+      ['log id', identity.logId],
+      ['log key', identity.logSigner],
+      ['LicenceRegistry contract', identity.licenceRegistry === null ? 'none (this log issues no licences)' : identity.licenceRegistry],
+      ['deployed in block', explorer ? { text: identity.deploymentBlock.toString(), href: blockLink(identity, identity.deploymentBlock) } : identity.deploymentBlock.toString()],
+      ['suggested node', identity.rpcUrl],
+      ['block explorer', explorer],
+    ];
+  }
+
+  function explorerBase(identity) {
+    return identity && identity.explorer ? identity.explorer.replace(/\/+$/, '') : null;
+  }
+
+  function txLink(identity, hash) {
+    const base = explorerBase(identity);
+    return base ? `${base}/tx/${hash}` : null;
+  }
+
+  function blockLink(identity, number) {
+    const base = explorerBase(identity);
+    return base ? `${base}/block/${number}` : null;
+  }
+
+  function linked(text, href) {
+    return href ? { text, href } : text;
+  }
+
+  function renderLog() {
+    const status = $('log-status');
+    status.dataset.state = pinned ? 'pinned' : 'none';
+    status.textContent = pinned
+      ? `Pinned (${pinnedFrom}): ${pinned.describe()}. Evidence is checked against this log only.`
+      : 'No log is pinned. Without one only the mathematics can be checked: nothing says which log the evidence is about, and nothing is read from the chain.';
+    fill($('pinned-log'), pinned ? identityRows(pinned) : []);
+    $('share').hidden = !pinned;
+    if (pinned) $('share-link').setAttribute('href', `#log=${toBase64Url(new TextEncoder().encode(pinned.text()))}`);
+    $('forget').disabled = !pinned;
+    $('log-edit').open = !pinned;
+    updateRpc();
+  }
+
+  function setPinned(identity, from) {
+    pinned = identity;
+    pinnedFrom = from;
+    storePinned(identity);
+    renderLog();
+  }
+
+  function dropFragment() {
+    if (window.location.hash) window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  }
+
+  function showConflict(identity) {
+    offered = identity;
+    fill($('conflict-pinned'), identityRows(pinned));
+    fill($('conflict-link'), identityRows(identity));
+    const mine = $('conflict-pinned').querySelectorAll('dd');
+    const theirs = $('conflict-link').querySelectorAll('dd');
+    mine.forEach((dd) => { // mark what differs
+      const other = [...theirs].find((candidate) => candidate.dataset.field === dd.dataset.field);
+      if (!other || other.textContent !== dd.textContent) dd.dataset.differs = 'true';
+    });
+    theirs.forEach((dd) => {
+      const same = [...mine].find((candidate) => candidate.dataset.field === dd.dataset.field);
+      if (!same || same.textContent !== dd.textContent) dd.dataset.differs = 'true';
+    });
+    $('log-conflict').hidden = false;
+  }
+
+  function readFragment() {
+    const encoded = new URLSearchParams(window.location.hash.slice(1)).get('log');
+    if (encoded === null) return;
+    const shown = $('link-error');
+    let identity;
+    try {
+      identity = V.parseIdentity(fromBase64Url(encoded));
+    } catch (error) {
+      shown.textContent = `The link you opened carries a log identity that cannot be read (${error.message}); nothing was pinned from it.`;
+      shown.hidden = false;
       return;
     }
-    const rows = kind === 'licence'
-      ? [
-        ['licence', proven.what],
-        ['commitment', proven.commitment],
-        ['registry', proven.registry],
-        ['chain id', proven.chainId],
-        ['status on chain', proven.state],
-        ['read at', proven.readAt],
-        ['valid (record)', `${proven.validFrom} to ${proven.validUntil}`],
-        ['valid (on chain)', proven.onchainValidFrom && `${proven.onchainValidFrom} to ${proven.onchainValidUntil}`],
-        ['granted in block', proven.grantedBlock],
-        ['revoked in block', proven.revokedBlock],
-      ]
-      : [
-        ...proven.entries.flatMap((entry, i) => {
-          const n = proven.entries.length > 1 ? ` ${i}` : '';
-          return [
-            [`entry${n}`, entry.what],
-            [`ts in the record${n}`, entry.ts],
-            [`leaf index${n}`, entry.leafIndex],
-            [`leaf hash${n}`, entry.leafHash],
-          ];
-        }),
-        ['log id', proven.logId],
-        ['contract', proven.contract],
-        ['chain id', proven.chainId],
-        ['tree size', proven.treeSize],
-        ['root', proven.root],
-        ['block number', proven.blockNumber],
-        ['existed no later than', proven.existedNoLaterThan || (chainConsulted ? 'not established' : 'not established: the chain was not consulted')],
-      ];
-    for (const [name, value] of rows) {
-      if (value === null || value === undefined) continue;
-      add(list, 'dt', name);
-      add(list, 'dd', value, { 'data-field': name });
+    if (pinned === null) setPinned(identity, 'from the link you opened: compare it with what the operator published');
+    else if (pinned.text() !== identity.text()) showConflict(identity);
+  }
+
+  function pinFrom(data) {
+    const shown = $('identity-error');
+    try {
+      const identity = V.parseIdentity(data);
+      shown.hidden = true;
+      $('log-conflict').hidden = true;
+      offered = null;
+      setPinned(identity, 'by you');
+      return true;
+    } catch (error) {
+      shown.textContent = error instanceof V.IdentityError ? `Not pinned: ${error.message}` : `Not pinned: ${error}`;
+      shown.hidden = false;
+      return false;
     }
   }
 
-  /** Whether the facts shown were established, or are only the document's claims. */
-  function provenTitle(result, kind) {
-    if (result.state === 'verified') return 'What was proven';
-    if (kind === 'licence' && result.error && result.error.check === 'status') return 'What the chain says';
-    if (result.state === 'failed') return 'What the document claims (NOT proven: a check failed)';
-    return 'What the document claims (NOT proven against the chain)';
+  /* ---- the node ---------------------------------------------------------------------------- */
+
+  /** The RPC field follows the pinned identity's rpc_url until the user types their own. */
+  function updateRpc() {
+    if (rpcUrl.dataset.source !== 'user') {
+      rpcUrl.value = pinned && pinned.rpcUrl ? pinned.rpcUrl : '';
+      rpcUrl.dataset.source = rpcUrl.value ? 'identity' : '';
+    }
+    const hint = $('rpc-hint');
+    if (!pinned) {
+      hint.textContent = 'Pin the log first (section 1): without it the chain cannot tell which contract counts, and only the mathematics is checked.';
+    } else if (rpcUrl.dataset.source === 'identity') {
+      hint.textContent = `Suggested by the pinned log identity. Any node of chain id ${pinned.chainId} will do, your own included.`;
+    } else if (!rpcUrl.value.trim()) {
+      hint.textContent = `Give a node of chain id ${pinned.chainId}. Without one only the mathematics is checked.`;
+    } else {
+      hint.textContent = `Your node; it must serve chain id ${pinned.chainId}.`;
+    }
   }
 
-  function show(result, kind) {
+  /* ---- the answer ---------------------------------------------------------------------------- */
+
+  function recordRows(record) {
+    const body = record && typeof record.body === 'object' && record.body !== null ? record.body : {};
+    const client = body.client && typeof body.client === 'object' ? body.client : {};
+    const kinds = {
+      interaction: [
+        ['account', body.account_id],
+        ['model', body.model],
+        ['time', record.ts],
+        ['input tokens', body.input_tokens],
+        ['output tokens', body.output_tokens],
+        ['request id', body.request_id],
+        ['API key id', body.api_key_id],
+        ['endpoint', body.endpoint],
+        ['client network (ASN)', client.asn],
+        ['client software', client.user_agent],
+        ['client IP (SHA-256)', client.ip_sha256],
+        ['metadata', body.metadata],
+        ['prompt (SHA-256)', body.prompt_sha256],
+        ['response (SHA-256)', body.response_sha256],
+      ],
+      licence: [
+        ['licence id', body.licence_id],
+        ['action', body.action],
+        ['licensee', body.licensee],
+        ['models', body.models],
+        ['scope', body.scope],
+        ['valid from', body.valid_from],
+        ['valid until', body.valid_until],
+        ['terms (SHA-256)', body.terms_sha256],
+        ['reason', body.reason],
+        ['time', record.ts],
+      ],
+      model: [
+        ['model', body.model_id],
+        ['version', body.version],
+        ['weights (SHA-256)', body.artifact_sha256],
+        ['derived from', Array.isArray(body.parents) ? body.parents.map((p) => `${display(p.model_id)} ${display(p.version)} (${display(p.relation)})`) : body.parents],
+        ['training data (SHA-256)', body.training_data_sha256],
+        ['licence id', body.licence_id],
+        ['time', record.ts],
+      ],
+      digest: [
+        ['document (SHA-256)', body.sha256],
+        ['time', record.ts],
+      ],
+    };
+    return [['kind', record.kind], ...(kinds[record.kind] || [['body', body]]), ['salt', record.salt]];
+  }
+
+  /** A record in a few words, for the table of a pack. */
+  function summary(record) {
+    const body = record && record.body && typeof record.body === 'object' ? record.body : {};
+    const words = {
+      interaction: () => `${display(body.input_tokens)} in / ${display(body.output_tokens)} out tokens, request ${display(body.request_id)}`,
+      licence: () => `licence ${display(body.licence_id)} (${display(body.action)}) for ${display(body.licensee)}`,
+      model: () => `model ${display(body.model_id)} version ${display(body.version)}`,
+      digest: () => `document ${display(body.sha256)}`,
+    }[record && record.kind];
+    return words ? words() : '';
+  }
+
+  function showRecords(result) {
+    const holder = $('records');
+    holder.replaceChildren();
+    const doc = result.document;
+    if (!doc) return;
+    const entries = doc.noun === 'pack'
+      ? doc.records.map((record, i) => ({ record, leafIndex: doc.indices[i], leafHash: doc.leafHashes ? doc.leafHashes[i] : null }))
+      : doc.entries.map((entry) => ({ record: entry.record, leafIndex: entry.leafIndex, leafHash: entry.leafHash }));
+    if (entries.length <= 5) {
+      for (const entry of entries) {
+        holder.appendChild(element('h4', `Record at leaf index ${entry.leafIndex}`));
+        const list = element('dl', null, { class: 'record' });
+        fill(list, [...recordRows(entry.record), ['leaf hash', entry.leafHash]]);
+        holder.appendChild(list);
+      }
+      return;
+    }
+    holder.appendChild(element('h4', `The ${entries.length.toLocaleString('en-US')} records`));
+    const table = element('table', null, { class: 'records' });
+    const head = element('tr');
+    for (const title of ['leaf index', 'kind', 'time', 'account', 'model', 'what']) head.appendChild(element('th', title));
+    table.appendChild(head);
+    for (const entry of entries.slice(0, MAX_SHOWN_ENTRIES)) {
+      const r = entry.record;
+      const body = r.body && typeof r.body === 'object' ? r.body : {};
+      const row = element('tr');
+      const account = r.kind === 'licence' ? body.licensee : body.account_id;
+      const model = r.kind === 'model' ? body.model_id : body.model;
+      for (const cell of [entry.leafIndex, r.kind, r.ts, account, model, summary(r)]) row.appendChild(element('td', cell === undefined ? '' : display(cell)));
+      table.appendChild(row);
+    }
+    holder.appendChild(table);
+    if (entries.length > MAX_SHOWN_ENTRIES) {
+      holder.appendChild(element('p', `(the first ${MAX_SHOWN_ENTRIES.toLocaleString('en-US')} shown; all ${entries.length.toLocaleString('en-US')} were checked)`, { class: 'hint' }));
+    }
+  }
+
+  function evidenceFacts(result) {
+    const doc = result.document;
+    if (!doc) return [['document', 'could not be read']];
+    const identity = result.identity;
+    const claimed = doc.anchor;
+    const anchored = result.anchored;
+    const notEstablished = result.verdict === 'mathematics only'
+      ? 'not established: the chain was not consulted'
+      : 'not established';
+    return [
+      ['format', doc.format],
+      ['log', `log id ${doc.logId}, LogAnchor ${doc.contract} on chain id ${doc.chainId}`],
+      ['log size', doc.treeSize.toString()],
+      ['root hash', doc.root],
+      ['query', doc.noun === 'pack' ? doc.query.describe() : null],
+      ['entries', (doc.noun === 'pack' ? doc.indices.length : doc.entries.length).toLocaleString('en-US')],
+      ['anchor transaction', linked(claimed.txHash, txLink(identity, claimed.txHash))],
+      ['anchor block', linked(`${claimed.blockNumber} (${claimed.blockHash})`, blockLink(identity, claimed.blockNumber))],
+      ['block time the document states', V.utcText(claimed.blockTimestamp)],
+      ['existed no later than', anchored ? `${V.utcText(anchored.timestamp)} (block ${anchored.blockNumber}, read from the chain)` : notEstablished],
+    ];
+  }
+
+  function licenceFacts(result) {
+    const licence = result.licence;
+    if (!licence) return [['document', 'could not be read']];
+    const identity = result.identity;
+    const chain = licence.onChain;
+    const block = (n) => (n === 0n ? null : linked(n.toString(), blockLink(identity, n)));
+    return [
+      ['commitment', licence.commitment],
+      ['registry the file names', licence.contract === null ? 'none' : `${licence.contract}${licence.chainId === null ? '' : ` on chain id ${licence.chainId}`}`],
+      ['registry checked', chain ? `${chain.registry} on chain id ${chain.chainId}` : null],
+      ['status on chain', chain ? chain.state.replace(/_/g, ' ') : 'not read: the chain was not consulted'],
+      ['read at block', chain ? linked(`${chain.blockNumber} (${V.utcText(chain.blockTime)})`, blockLink(identity, chain.blockNumber)) : null],
+      ['valid on chain', chain && chain.grantedBlock !== 0n ? `${V.utcText(chain.validFrom)} to ${V.utcText(chain.validUntil)}` : null],
+      ['granted in block', chain ? block(chain.grantedBlock) : null],
+      ['revoked in block', chain ? block(chain.revokedBlock) : null],
+    ];
+  }
+
+  function factsTitle(result) {
+    if (['valid', 'active'].includes(result.verdict)) return 'What was proven';
+    if (result.verdict === 'not active') return 'What the chain says';
+    if (result.verdict === 'invalid') return 'What the document claims (NOT proven: a check failed)';
+    if (result.verdict === 'mathematics only') return 'What the document claims (its anchoring on the chain NOT checked)';
+    return 'What the document claims (NOT proven: the chain could not be read)';
+  }
+
+  function checkedAgainst(result) {
+    const rpcGiven = rpcUrl.value.trim() !== '';
+    if (!result.identity) {
+      return 'No log is pinned, so only the mathematics was checked: nothing says which log this is about' +
+        `${rpcGiven ? ', and the node you gave was not asked (which contract counts is what the pinned log says)' : ''}.`;
+    }
+    const node = result.node ? `, reading the chain from the node at ${result.node}` : '; the chain was not consulted (no node given)';
+    return `Checked against the pinned ${result.identity.describe()}${node}.`;
+  }
+
+  function show(result) {
     $('result').hidden = false;
-    $('proven-title').textContent = provenTitle(result, kind);
     const verdict = $('verdict');
     verdict.dataset.state = result.state;
+    verdict.dataset.verdict = result.verdict;
     verdict.dataset.check = result.error ? result.error.check : '';
+    verdict.dataset.field = result.error && result.error.field ? result.error.field : '';
     verdict.textContent = result.statement;
-    showProven(result.proven, kind, result.chainConsulted);
+    $('checked-against').textContent = checkedAgainst(result);
+    $('facts-title').textContent = factsTitle(result);
+    const isLicence = result.kind === 'licence';
+    fill($('facts'), isLicence ? licenceFacts(result) : evidenceFacts(result));
+    const holder = $('records');
+    holder.replaceChildren();
+    if (isLicence && result.licence) {
+      holder.appendChild(element('h4', 'The licence record'));
+      const list = element('dl', null, { class: 'record' });
+      fill(list, recordRows(result.licence.record));
+      holder.appendChild(list);
+    } else if (!isLicence) {
+      showRecords(result);
+    }
     const checks = $('checks');
     checks.replaceChildren();
     for (const check of result.checks) {
-      const item = add(checks, 'li', '', { 'data-check': check.check, 'data-passed': String(check.passed) });
-      add(item, 'span', `${check.passed ? 'ok' : 'FAIL'}  ${check.check}`, { class: 'check-name' });
-      add(item, 'span', ` ${check.detail}`);
+      const item = element('li', null, { 'data-check': check.check, 'data-passed': String(check.passed) });
+      item.appendChild(element('span', `${check.passed ? 'ok' : 'FAILED'}: ${check.check}`, { class: 'check-name' }));
+      item.appendChild(element('span', (EXPLAIN[check.check] || ['', ''])[check.passed ? 0 : 1], { class: 'explain' }));
+      item.appendChild(element('span', check.detail, { class: 'detail' }));
+      checks.appendChild(item);
     }
   }
 
   async function run() {
-    const text = input.value.trim();
-    if (!text) return;
+    const data = documentBytes || input.value;
+    if (!documentBytes && !input.value.trim()) return;
+    runs += 1;
+    const number = runs;
     const verdict = $('verdict');
     $('result').hidden = false;
     verdict.dataset.state = 'running';
+    verdict.dataset.verdict = '';
     verdict.dataset.check = '';
+    verdict.dataset.field = '';
     verdict.textContent = 'checking...';
     $('checks').replaceChildren();
-    $('proven').replaceChildren();
-    const kind = LedgerVerify.documentKind(text) === 'licence' ? 'licence' : 'bundle';
-    const rpc = rpcUrl.value.trim();
-    const result = kind === 'licence'
-      ? await LedgerVerify.checkLicence(text, rpc, registry.value.trim())
-      : await LedgerVerify.verifyBundle(text, rpc);
-    show(result, kind);
+    $('facts').replaceChildren();
+    $('records').replaceChildren();
+    $('checked-against').textContent = '';
+    const result = await V.verifyDocument(data, { identity: pinned, rpcUrl: rpcUrl.value.trim() });
+    if (number === runs) show(result);
   }
+
+  /** The chosen file's bytes (the picker is emptied, so the same file can be chosen again). */
+  async function readFile(picker) {
+    const file = picker.files[0];
+    if (!file) return null;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    picker.dataset.name = file.name;
+    picker.value = '';
+    return bytes;
+  }
+
+  /* ---- wiring ------------------------------------------------------------------------------ */
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     run();
   });
-  input.addEventListener('input', suggestRpc);
-  input.addEventListener('paste', () => setTimeout(() => {
-    suggestRpc();
-    run();
-  }, 0));
+  input.addEventListener('input', () => {
+    documentBytes = null;
+  });
+  input.addEventListener('paste', () => setTimeout(run, 0));
   $('file').addEventListener('change', async () => {
-    const file = $('file').files[0];
-    if (!file) return;
-    try {
-      input.value = new TextDecoder('utf-8', { fatal: true }).decode(await file.arrayBuffer());
-    } catch (error) {
-      input.value = '';
-      show({ state: 'failed', statement: `INVALID: bundle check failed: ${file.name} is not UTF-8 text`, checks: [], error: { check: 'bundle' }, proven: null }, 'bundle');
-      return;
-    }
-    suggestRpc();
+    const bytes = await readFile($('file'));
+    if (!bytes) return;
+    documentBytes = bytes;
+    input.value = bytes.length <= 2 * 1024 * 1024 ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes) : `(${bytes.length} bytes from ${$('file').dataset.name})`;
     run();
   });
+  rpcUrl.addEventListener('input', () => {
+    rpcUrl.dataset.source = 'user';
+    updateRpc();
+  });
+  $('pin').addEventListener('click', () => pinFrom(identityInput.value));
+  identityInput.addEventListener('paste', () => setTimeout(() => pinFrom(identityInput.value), 0));
+  $('identity-file').addEventListener('change', async () => {
+    const bytes = await readFile($('identity-file'));
+    if (bytes) pinFrom(bytes);
+  });
+  $('forget').addEventListener('click', () => {
+    setPinned(null, '');
+    $('log-conflict').hidden = true;
+  });
+  $('keep-pinned').addEventListener('click', () => {
+    offered = null;
+    $('log-conflict').hidden = true;
+    dropFragment();
+  });
+  $('use-link').addEventListener('click', () => {
+    if (offered) setPinned(offered, 'from the link you opened, replacing the one pinned before');
+    offered = null;
+    $('log-conflict').hidden = true;
+    dropFragment();
+  });
+  window.addEventListener('hashchange', readFragment);
+
+  pinned = loadPinned();
+  pinnedFrom = pinned ? 'in this browser' : '';
+  renderLog();
+  readFragment();
 })();

@@ -1,7 +1,8 @@
-"""The page's JavaScript core (ledger/web/verify-core.js) against the Python side, run
+"""The page's JavaScript core (ledger/web/verify-*.js) against the Python side, run
 under Node (which the project needs anyway): the same leaf hash as ledger.records for
-records full of awkward text, and the same answer as ledger.merkle on every
-transparency-dev inclusion probe."""
+records full of awkward text, the same answer as ledger.merkle on every
+transparency-dev inclusion probe, and the same root and proof length as
+ledger.multiproof for many-leaf proofs of trees of every shape."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from ledger.merkle import ProofLengthError, hash_leaf, root_hash
+from ledger.multiproof import multi_inclusion_ranges, root_from_multi_proof
 from ledger.records import parse_object
 from tests.factories import interaction
 from tests.merkle.test_vectors import VECTORS_DIR
@@ -28,7 +31,7 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
   const hashes = [];
   for (const line of input.records) {
     try {
-      hashes.push(core.toHex(await core.hashLeaf(core.canonicalBytes(core.parseStrictJson(line)))));
+      hashes.push(core.toHex(await core.hashLeaf(core.canonicalRecord(core.loadStrict(line, 1 << 20)).bytes)));
     } catch (error) {
       hashes.push(`error: ${error.message}`);
     }
@@ -43,7 +46,16 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
       probes.push(`error: ${error.message}`);
     }
   }
-  process.stdout.write(JSON.stringify({hashes, probes}));
+  const multi = [];
+  for (const m of input.multi || []) {
+    try {
+      const root = await core.rootFromMultiProof(m.indices.map(BigInt), BigInt(m.size), m.leaves.map(core.fromHex), m.proof.map(core.fromHex));
+      multi.push(core.toHex(root));
+    } catch (error) {
+      multi.push(`error: ${error.message}`);
+    }
+  }
+  process.stdout.write(JSON.stringify({hashes, probes, multi}));
 })();
 """
 
@@ -95,3 +107,24 @@ def test_inclusion_probes_agree_with_ledger_merkle() -> None:
     b64 = base64.b64encode(b"\0" * 32).decode()
     short = run_core({"records": [], "probes": [{"leafIdx": 0, "treeSize": 1, "leafHash": b64[:8], "root": b64, "proof": []}]})
     assert short["probes"] == ["error: leaf_hash must be 32 bytes, got 6"]
+
+
+def test_multi_entry_proofs_agree_with_ledger_multiproof() -> None:
+    rng = random.Random(9162)
+    cases = []
+    for size in [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 64, 100, 257]:
+        leaves = [hash_leaf(f"leaf {size}/{i}".encode()) for i in range(size)]
+        for _ in range(4):
+            indices = sorted(rng.sample(range(size), rng.randint(1, min(size, 9))))
+            proof = [root_hash(leaves[a:b]) for a, b in multi_inclusion_ranges(indices, size)]
+            variants = [proof, proof[:-1], [*proof, proof[0] if proof else leaves[0]]]
+            for nodes in variants:
+                try:
+                    want = "0x" + root_from_multi_proof(indices, size, [leaves[i] for i in indices], nodes).hex()
+                except ProofLengthError as error:
+                    want = f"error: wrong proof length: expected {error.expected} nodes, got {error.got}"
+                cases.append(({"indices": indices, "size": size, "leaves": ["0x" + leaves[i].hex() for i in indices],
+                               "proof": ["0x" + n.hex() for n in nodes]}, want))
+    result = run_core({"records": [], "probes": [], "multi": [case for case, _ in cases]})
+    assert result["multi"] == [want for _, want in cases]
+    assert sum(want.startswith("0x") for _, want in cases) >= 60

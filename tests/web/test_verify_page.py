@@ -1,51 +1,68 @@
-"""The /verify page in headless Chromium, against a real service and a real Anvil.
-
-The service ingests, seals and anchors; the test fetches a real evidence bundle, opens
-/verify, pastes the bundle and reads the page's answer: verified for the bundle as
-served; failed, naming the check, when a record field, a proof node or the root was
-changed; no verdict when the chain cannot be read. A licence record is checked against
-a LicenceRegistry on the same chain: active, then revoked."""
+"""The verification page as a person meets it, without a chain: saved to a file and
+opened from disk (file://) in headless Chromium, driven through its own fields and
+buttons. It checks the mathematics only, and says so, until a log is pinned; it
+remembers the log pinned; a link can pin a log, but never silently replaces one; no
+part of the URL sets the chain node. Its verdicts on the shared corpus are the
+manifest's (through the form for a sample, through its core for all). The service
+serves it as static, locked-down files (tests/web/test_chain_parity.py uses them)."""
 
 from __future__ import annotations
 
-import copy
+import asyncio
+import base64
 import json
-import time
+import re
+import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
+import httpx
 import pytest
+from eth_account import Account
 
-from ledger.chain.anvil import Anvil, free_port
-from ledger.chain.artifacts import load_artifact
-from ledger.chain.client import ChainClient
-from ledger.chain.keys import dev_key
-from ledger.chain.reverts import RevertDecoder
-from ledger.merkle import root_from_inclusion_proof
-from ledger.records import parse_object
-from tests.api.chained import anchored_server
-from tests.api.conftest import ADMIN_KEY, Server
-from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
-from tests.factories import interaction
+from ledger.api.main import create_app
+from ledger.api.routes.web import ASSETS
+from ledger.chain.anvil import free_port
+from ledger.receipts import Domain, LogSigner
+from ledger.store.repository import Store
 from tests.web.chromium import Chromium, Page, require_chromium
+from tests.web.corpus import RUN_VECTORS, VECTORS, comparable, differences, payload, vectors
+from tests.web.form import (
+    click,
+    open_page,
+    outcome,
+    pin,
+    reload,
+    set_node,
+    verify_file,
+    verify_text,
+)
 
-READ_RESULT = """(() => {
-  const verdict = document.getElementById('verdict');
-  const proven = {};
-  for (const dd of document.querySelectorAll('#proven dd')) proven[dd.dataset.field] = dd.textContent;
-  const checks = [...document.querySelectorAll('#checks li')].map((li) => [li.dataset.check, li.dataset.passed === 'true']);
-  const title = document.getElementById('proven-title').textContent;
-  return {state: verdict.dataset.state, check: verdict.dataset.check, text: verdict.textContent, proven, checks, title};
-})()"""
+WEB = Path(__file__).parents[2] / "ledger" / "web"
+LOG = (VECTORS / "identity" / "log.json").read_text(encoding="utf-8")
+BUNDLE = (VECTORS / "evidence" / "bundle.json").read_text(encoding="utf-8")
+
+
+def identity_text(**changes: Any) -> str:
+    """The corpus's log identity with `changes` (None drops a field)."""
+    document = json.loads(LOG) | changes
+    return json.dumps({k: v for k, v in document.items() if v is not None}, indent=2)
+
+
+def link_to(identity: str) -> str:
+    return "#log=" + base64.urlsafe_b64encode(identity.encode()).decode().rstrip("=")
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterator[tuple[Server, Anvil]]:  # noqa: F811
-    with anchored_server(tmp_path_factory.mktemp("web"), anvil_binary) as running:
-        yield running
+def saved(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The page saved to disk as its links lay it out (verify.html, verify/assets/...)."""
+    folder = tmp_path_factory.mktemp("saved-page")
+    (folder / "verify" / "assets").mkdir(parents=True)
+    shutil.copy(WEB / "verify.html", folder / "verify.html")
+    for name in ASSETS:
+        shutil.copy(WEB / name, folder / "verify" / "assets" / name)
+    return (folder / "verify.html").as_uri()
 
 
 @pytest.fixture(scope="module")
@@ -61,193 +78,187 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
         browser.stop()
 
 
-@pytest.fixture(scope="module")
-def bundle(service: tuple[Server, Anvil]) -> dict[str, Any]:
-    """The evidence bundle of leaf 2 of 5 anchored interaction records, as the service serves it."""
-    server, _ = service
-    with server.client(ADMIN_KEY) as admin:
-        receipts = admin.post("/v1/entries/batch", json={"entries": [interaction(i, seed=51) for i in range(5)]}).json()["receipts"]
-        anchored = admin.post("/v1/admin/anchor")
-        assert anchored.status_code == 200, anchored.text
-        served = admin.get(f"/v1/evidence/{receipts[2]['leaf_hash']}")
-    assert served.status_code == 200, served.text
-    document: dict[str, Any] = served.json()
-    return document
+def test_served_page_is_static_and_locked_down(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'web.db'}")
+    app = create_app(store, LogSigner(Account.create(), Domain(b"\x07" * 32)))
 
+    async def fetch(path: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledger") as client:
+            return await client.get(path)
 
-def check(page: Page, url: str, document: Any, **fields: str) -> dict[str, Any]:
-    """Open `url`, paste `document` (JSON), then set `fields` (element id: value), press Verify."""
-    page.goto(url)
-    page.evaluate("document.getElementById('document').focus()")
-    page.insert_text(document if isinstance(document, str) else json.dumps(document, indent=2))
-    for element, value in fields.items():
-        page.evaluate(f"document.getElementById({json.dumps(element)}).value = {json.dumps(value)}")
-    page.evaluate("document.getElementById('verify').click()")
-    page.wait_for("!['', 'running'].includes(document.getElementById('verdict').dataset.state)")
-    result: dict[str, Any] = page.evaluate(READ_RESULT)
-    return result
-
-
-def test_page_is_public_static_and_locked_down(service: tuple[Server, Anvil]) -> None:
-    server, _ = service
-    with server.client() as anonymous:
-        html = anonymous.get("/verify")
-        script = anonymous.get("/verify/assets/verify-core.js")
-        missing = anonymous.get("/verify/assets/secrets.txt")
+    try:
+        html = asyncio.run(fetch("/verify"))
+        assets = {name: asyncio.run(fetch(f"/verify/assets/{name}")) for name in ASSETS}
+        missing = asyncio.run(fetch("/verify/assets/secrets.txt"))
+    finally:
+        store.close()
     assert html.status_code == 200 and html.headers["content-type"] == "text/html; charset=utf-8"
-    assert "script-src 'self'" in html.headers["content-security-policy"] and "<textarea" in html.text
-    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    policy = html.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy and "'unsafe-inline'" not in policy
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+    assert sorted(r for r in referenced if r.startswith("verify/")) == sorted(f"verify/assets/{name}" for name in ASSETS)
+    assert all(r.startswith(("verify/assets/", "data:", "#")) for r in referenced), referenced
+    for name, served in assets.items():
+        assert served.status_code == 200 and served.headers["content-type"] == ASSETS[name], name
+        assert served.content == (WEB / name).read_bytes()
+        assert not re.search(r"\b(?:import|fetch)\s*\(\s*['\"]https?:", served.text), f"{name} loads something from the network"
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 
-def test_bundle_verified_and_tampering_named(
-    service: tuple[Server, Anvil], page: Page, bundle: dict[str, Any], tmp_path: Path
-) -> None:
-    server, anvil = service
+def test_without_a_pinned_log_only_the_mathematics_is_checked(page: Page, saved: str) -> None:
     page.events.clear()
-    started = time.monotonic()
-    url = f"{server.url}/verify?{urlencode({'rpc': anvil.url})}"
-    anchor = bundle["checkpoint"]["anchor"]
-    when = datetime.fromtimestamp(anchor["block_timestamp"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The old ?rpc= and ?registry= overrides are gone: nothing in the URL sets the node.
+    open_page(page, f"{saved}?rpc=http%3A%2F%2F127.0.0.1%3A8545&registry=0x{'11' * 20}")
+    assert page.evaluate("document.getElementById('rpc-url').value") == ""
+    assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
 
-    verified = check(page, url, bundle)
-    assert verified["state"] == "verified", verified
-    assert verified["text"] == f"VALID: existed no later than {when} (block {anchor['block_number']})"
-    assert [name for name, passed in verified["checks"] if passed] == [
-        "bundle", "record", "leaf hash", "inclusion", "chain id", "contract", "anchor", "root on chain", "anchor block"
+    result = verify_text(page, BUNDLE)
+    assert (result["verdict"], result["state"]) == ("mathematics only", "unverified"), result
+    assert result["text"].startswith("MATHEMATICS ONLY: the chain was NOT consulted") and "VALID" not in result["text"]
+    assert "no log identity was pinned" in result["text"] and "No log is pinned" in result["against"]
+    assert [(c["check"], c["passed"]) for c in result["checks"]] == [
+        ("bundle", True), ("record", True), ("leaf hash", True), ("inclusion", True)
     ]
-    assert verified["proven"] == {
-        "entry": "interaction: request req-51-2",
-        "ts in the record": bundle["entries"][0]["record"]["ts"],
-        "leaf index": "2",
-        "leaf hash": bundle["entries"][0]["leaf_hash"],
-        "log id": bundle["log_id"],
-        "contract": bundle["contract"],
-        "chain id": "31337",
-        "tree size": "5",
-        "root": bundle["checkpoint"]["root"],
-        "block number": str(anchor["block_number"]),
-        "existed no later than": when,
-    }
-    assert verified["title"] == "What was proven"
-    assert page.evaluate("document.getElementById('rpc-url').value") == anvil.url  # from ?rpc=
+    assert all(c["explain"] for c in result["checks"]), result["checks"]
+    assert "nobody can rewrite" in result["checks"][3]["explain"]
+    assert result["facts"]["existed no later than"] == "not established: the chain was not consulted"
+    assert result["title"] == "What the document claims (its anchoring on the chain NOT checked)"
+    record = result["records"][0]
+    assert (record["account"], record["model"], record["input tokens"], record["output tokens"]) == ("acct-alice", "frontier-large", "102", "5")
+    assert (record["time"], record["request id"]) == ("2026-06-02T11:00:00.000Z", "req-2")
+    assert record["endpoint"].startswith("[[[[") and "🙂" in record["endpoint"]  # shown as text, never as HTML
 
-    # Uploaded rather than pasted: the page checks the file as soon as it is chosen.
-    (tmp_path / "bundle.json").write_text(json.dumps(bundle))
-    page.goto(url)
-    file_input = page.send("DOM.querySelector", nodeId=page.send("DOM.getDocument")["root"]["nodeId"], selector="#file")
-    page.send("DOM.setFileInputFiles", files=[str(tmp_path / "bundle.json")], nodeId=file_input["nodeId"])
-    page.wait_for("!['', 'running'].includes(document.getElementById('verdict').dataset.state)")
-    assert page.evaluate(READ_RESULT)["text"] == verified["text"]
+    # A node given without a pinned log is not asked: which contract counts is the log's to say.
+    set_node(page, f"http://127.0.0.1:{free_port()}")
+    result = verify_text(page, BUNDLE)
+    assert result["verdict"] == "mathematics only" and "the node you gave was not asked" in result["against"]
 
-    changed_field = copy.deepcopy(bundle)
-    changed_field["entries"][0]["record"]["body"]["input_tokens"] += 1
-    changed_node = copy.deepcopy(bundle)
-    node = changed_node["entries"][0]["proof"][1]
-    changed_node["entries"][0]["proof"][1] = node[:-1] + ("0" if node[-1] != "0" else "1")
-    # A bundle whose mathematics hold, for a root the chain never anchored.
-    forged = copy.deepcopy(bundle)
-    record = forged["entries"][0]["record"] | {"salt": "0" * 32}
-    leaf = parse_object(record).leaf_hash
-    proof = [bytes.fromhex(p[2:]) for p in forged["entries"][0]["proof"]]
-    forged["entries"][0] |= {"record": record, "leaf_hash": "0x" + leaf.hex()}
-    forged["checkpoint"]["root"] = "0x" + root_from_inclusion_proof(2, 5, leaf, proof).hex()
-    duplicate_key = json.dumps(bundle).replace('"v": 1', '"v": 1, "v": 1')
-
-    for document, failed_check, words in (
-        (changed_field, "leaf hash", "the record hashes to 0x"),
-        (changed_node, "inclusion", "the proof of leaf 2 in the tree of size 5 leads to root"),
-        (forged, "root on chain", "root on chain differs"),
-        (duplicate_key, "bundle", "key 'v' appears twice in one object"),
-    ):
-        failed = check(page, url, document)
-        assert (failed["state"], failed["check"]) == ("failed", failed_check), failed
-        assert failed["text"].startswith(f"INVALID: {failed_check} check failed:") and words in failed["text"], failed
-        assert failed["checks"][-1] == [failed_check, False]
-        assert failed["title"] == "What the document claims (NOT proven: a check failed)"
-
-    unreachable = check(page, url, bundle, **{"rpc-url": f"http://127.0.0.1:{free_port()}"})
-    assert (unreachable["state"], unreachable["check"]) == ("unverified", "chain"), unreachable
-    assert unreachable["text"].startswith("NOT VERIFIED: the chain could not be read: eth_chainId:")
-
-    # A bundle of the local chain id prefills the local Anvil's URL; cleared, only the
-    # mathematics is checked, and the page says so.
-    page.goto(f"{server.url}/verify")
-    page.evaluate("document.getElementById('document').focus()")
-    page.insert_text(json.dumps(bundle))
-    assert page.evaluate("document.getElementById('rpc-url').value") == "http://127.0.0.1:8545"
-    offline = check(page, f"{server.url}/verify", bundle, **{"rpc-url": ""})
-    assert offline["state"] == "unverified" and "the chain was NOT consulted (offline)" in offline["text"]
-    assert offline["proven"]["existed no later than"] == "not established: the chain was not consulted"
-    assert [error for error in page.errors() if "ERR_CONNECTION_REFUSED" not in error] == []  # the closed port
-    assert time.monotonic() - started < 30
-
-
-class Registry:
-    """A LicenceRegistry deployed on the test chain from the shipped artifact (dev key: issuer)."""
-
-    def __init__(self, rpc_url: str) -> None:
-        self.artifact = load_artifact("LicenceRegistry")
-        self.client = ChainClient(rpc_url, dev_key())
-        self.decoder = RevertDecoder(self.artifact)
-        deployed = self.client.transact(None, self.artifact.bytecode, self.decoder, "deploying LicenceRegistry")
-        assert deployed.contract_address is not None
-        self.address = deployed.contract_address.lower()
-        self.contract = self.client.w3.eth.contract(abi=self.artifact.abi)
-
-    def call(self, function: str, *args: Any) -> int:
-        data = self.contract.encode_abi(function, args=list(args))
-        receipt = self.client.transact(self.address, bytes.fromhex(data.removeprefix("0x")), self.decoder, function)
-        return receipt.block_number
-
-
-def licence(now: int) -> dict[str, Any]:
-    def ts(seconds: int) -> str:
-        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-    return {
-        "v": 1, "kind": "licence", "ts": ts(now), "salt": "5a" * 16,
-        "body": {"action": "grant", "licence_id": "lic-7", "licensee": "acme", "models": ["frontier-*"],
-                 "scope": ["inference"], "terms_sha256": "ab" * 32, "valid_from": ts(now - 86_400),
-                 "valid_until": ts(now + 86_400)},
-    }
-
-
-def test_licence_record_active_then_revoked(service: tuple[Server, Anvil], page: Page) -> None:
-    server, anvil = service
-    page.events.clear()
-    registry = Registry(anvil.url)
-    now = registry.client.head().timestamp
-    record = licence(now)
-    commitment = parse_object(record).leaf_hash
-    granted = registry.call("grant", commitment, now - 86_400, now + 86_400)
-    url = f"{server.url}/verify?{urlencode({'rpc': anvil.url, 'registry': registry.address})}"
-
-    active = check(page, url, record)
-    assert active["state"] == "verified", active
-    assert active["text"].startswith(f"ACTIVE: licence 'lic-7' of 'acme' is active until {record['body']['valid_until']} at block")
-    assert active["text"].endswith("of chain 31337")
-    assert [name for name, passed in active["checks"] if passed] == ["record", "commitment", "chain id", "contract", "status"]
-    assert (active["proven"]["commitment"], active["proven"]["status on chain"]) == ("0x" + commitment.hex(), "active")
-    assert active["proven"]["granted in block"] == str(granted)
-
-    # What GET /v1/licences/{id} answers names the registry itself.
-    served = {"licence_id": "lic-7", "record": record, "registry": {"chain_id": 31337, "contract": registry.address}}
-    assert check(page, f"{server.url}/verify?{urlencode({'rpc': anvil.url})}", served)["state"] == "verified"
-
-    stranger = check(page, url, record | {"salt": "00" * 16})
-    assert (stranger["state"], stranger["check"]) == ("failed", "status")
-    assert stranger["text"].startswith(f"UNKNOWN: licence 'lic-7' of 'acme' was never granted on registry {registry.address}")
-
-    other_chain = served | {"registry": {"chain_id": 1, "contract": registry.address}}
-    unreadable = check(page, url, other_chain)
-    assert (unreadable["state"], unreadable["check"]) == ("unverified", "chain"), unreadable
-    assert "the licence's registry is on chain id 1, but" in unreadable["text"]
-
-    revoked_in = registry.call("revoke", commitment)
-    revoked = check(page, url, record)
-    assert (revoked["state"], revoked["check"]) == ("failed", "status"), revoked
-    assert revoked["text"].startswith(f"REVOKED: licence 'lic-7' of 'acme' was revoked (or superseded by an amendment) in block {revoked_in};")
-    assert (revoked["proven"]["revoked in block"], revoked["proven"]["granted in block"]) == (str(revoked_in), str(granted))
-    assert revoked["title"] == "What the chain says"
+    licence = verify_text(page, (VECTORS / "licence" / "served.json").read_text())
+    assert licence["verdict"] == "mathematics only" and licence["text"].startswith("MATHEMATICS ONLY: licence 'lic-1' of 'acct-acme'")
+    assert "ACTIVE" not in licence["text"]
+    assert [c["check"] for c in licence["checks"]] == ["licence", "commitment"]
+    assert (licence["records"][0]["licence id"], licence["records"][0]["scope"]) == ("lic-1", "inference, fine-tune")
+    assert licence["facts"]["status on chain"] == "not read: the chain was not consulted"
     assert page.errors() == []
+
+
+def test_the_pinned_log_is_remembered_named_and_suggests_its_node(page: Page, saved: str) -> None:
+    page.events.clear()
+    open_page(page, saved)
+    closed = f"http://127.0.0.1:{free_port()}"
+    status = pin(page, identity_text(rpc_url=closed))
+    assert status.startswith("Pinned (by you): log 'model-ledger' (0x8bac24dd") and "chain id 31337" in status
+    assert page.evaluate("document.getElementById('rpc-url').value") == closed
+    assert page.evaluate("document.getElementById('rpc-hint').textContent").startswith("Suggested by the pinned log identity")
+
+    reload(page)  # remembered by this browser
+    assert page.evaluate("document.getElementById('log-status').textContent").startswith("Pinned (in this browser)")
+    assert page.evaluate("document.getElementById('share-link').getAttribute('href')").startswith("#log=")
+
+    unreachable = verify_text(page, BUNDLE)
+    assert (unreachable["verdict"], unreachable["check"], unreachable["state"]) == ("not verified", "chain", "unverified"), unreachable
+    assert unreachable["text"].startswith("NOT VERIFIED: the chain could not be read (eth_chainId: the chain at http://127.0.0.1:")
+    assert f"reading the chain from the node at {closed}" in unreachable["against"]
+    assert "Checked against the pinned log 'model-ledger'" in unreachable["against"]
+
+    set_node(page, "")
+    offline = verify_text(page, BUNDLE)
+    assert offline["verdict"] == "mathematics only" and "it names the pinned log 'model-ledger'" in offline["text"]
+    assert [c["check"] for c in offline["checks"]] == ["bundle", "log identity", "record", "leaf hash", "inclusion"]
+    anchor = json.loads(BUNDLE)["checkpoint"]["anchor"]
+    assert offline["links"] == [f"https://explorer.example/tx/{anchor['tx_hash']}", "https://explorer.example/block/7"]
+
+    stranger = verify_text(page, (VECTORS / "evidence" / "other-contract.json").read_text())
+    assert (stranger["verdict"], stranger["check"], stranger["field"]) == ("invalid", "log identity", "log_anchor")
+    assert stranger["text"].startswith("INVALID: log identity check failed: the bundle is not about the pinned log: log_anchor:")
+    assert stranger["title"] == "What the document claims (NOT proven: a check failed)"
+    assert "proves nothing about the pinned log" in stranger["checks"][-1]["explain"]
+
+    # A document that is not a log identity is refused, naming the field; the pinned log stays.
+    pin(page, identity_text(log_anchor="0x" + "AB" * 20))
+    assert page.evaluate("document.getElementById('identity-error').textContent").startswith("Not pinned: log identity: log_anchor:")
+    assert page.evaluate("document.getElementById('log-status').textContent").startswith("Pinned (in this browser)")
+    click(page, "forget")
+    assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
+    assert page.evaluate("document.getElementById('rpc-url').value") == ""
+    assert [e for e in page.errors() if "ERR_CONNECTION_REFUSED" not in e] == []
+
+
+def test_a_link_pins_a_log_only_when_none_is_pinned(page: Page, saved: str) -> None:
+    page.events.clear()
+    real = identity_text(rpc_url=None)
+    other = identity_text(rpc_url=None, log_anchor="0x" + "9f" * 20, name="model-ledger (copy)")
+    open_page(page, saved + link_to(real))
+    status = page.evaluate("document.getElementById('log-status').textContent")
+    assert status.startswith("Pinned (from the link you opened") and "0x5fbdb2315678afecb367f032d93f642f64180aa3" in status
+
+    # Another log in a link: both shown, the pinned one kept in use until the user chooses.
+    page.goto(saved + link_to(other))
+    page.wait_for("!document.getElementById('log-conflict').hidden")
+    pinned_side = page.evaluate("document.getElementById('conflict-pinned').textContent")
+    link_side = page.evaluate("document.getElementById('conflict-link').textContent")
+    assert "0x5fbdb2315678afecb367f032d93f642f64180aa3" in pinned_side and "0x" + "9f" * 20 in link_side
+    differs = page.evaluate("[...document.querySelectorAll('#conflict-link dd[data-differs=true]')].map((dd) => dd.dataset.field)")
+    assert differs == ["name", "LogAnchor contract"]
+    result = verify_text(page, BUNDLE)
+    assert result["verdict"] == "mathematics only" and "LogAnchor 0x5fbdb2315678afecb367f032d93f642f64180aa3" in result["against"]
+    click(page, "keep-pinned")
+    assert page.evaluate("document.getElementById('log-conflict').hidden") is True
+    assert page.evaluate("location.hash") == ""
+    assert "model-ledger (copy)" not in page.evaluate("document.getElementById('log-status').textContent")
+
+    page.goto(saved + link_to(other))
+    page.wait_for("!document.getElementById('log-conflict').hidden")
+    click(page, "use-link")
+    reload(page)
+    assert "model-ledger (copy)" in page.evaluate("document.getElementById('log-status').textContent")
+    assert verify_text(page, BUNDLE)["check"] == "log identity"  # the bundle is about the other log
+
+    page.goto(saved + "#log=not-an-identity")
+    page.wait_for("!document.getElementById('link-error').hidden")
+    assert "cannot be read" in page.evaluate("document.getElementById('link-error').textContent")
+    assert "model-ledger (copy)" in page.evaluate("document.getElementById('log-status').textContent")
+    assert page.errors() == []
+
+
+SAMPLE = [
+    "evidence/bundle.json", "evidence/pack.json", "evidence/bundle-bom.json", "evidence/not-utf8.json",
+    "evidence/duplicate-key.json", "evidence/surrogate-escaped-key.json", "evidence/null-field.json",
+    "evidence/record-changed.json", "evidence/proof-node-changed.json", "evidence/other-log-id.json",
+    "evidence/pack-same-index-twice.json", "evidence/pack-same-record-twice.json", "evidence/pack-query-fullwidth.json",
+    "evidence/pack-query-mismatch.json", "licence/served.json", "licence/served-other-registry.json", "licence/salt-null.json",
+    "licence/bom.json",
+]
+"""Vectors run through the form: every check, a byte order mark and a byte that is not
+UTF-8 (chosen as files: text fields cannot hold them), the rest pasted."""
+
+
+def test_sample_of_the_corpus_through_the_form(page: Page, saved: str) -> None:
+    page.events.clear()
+    chosen = {v["file"]: v for v in vectors()}
+    wrong = []
+    for mode in ("offline", "pinned"):
+        open_page(page, saved)
+        if mode == "pinned":
+            pin(page, identity_text(rpc_url=None))
+        for name in SAMPLE:
+            raw = (VECTORS / name).read_bytes()
+            try:
+                text = raw.decode("utf-8")
+                as_file = text.startswith("\ufeff")
+            except UnicodeDecodeError:
+                as_file = True
+            result = verify_file(page, VECTORS / name) if as_file else verify_text(page, text)
+            if outcome(result) != chosen[name][mode]:
+                wrong.append(f"{mode} {name}: expected {chosen[name][mode]}, got {outcome(result)}: {result['text']}")
+            if not all(check["explain"] for check in result["checks"]):
+                wrong.append(f"{mode} {name}: a check without plain words: {result['checks']}")
+    assert not wrong, "\n".join(wrong)
+    assert page.errors() == []
+
+
+def test_core_in_chromium_reads_the_whole_corpus_as_the_manifest_says(page: Page, saved: str) -> None:
+    open_page(page, saved)
+    found = page.evaluate(f"({RUN_VECTORS})(window.LedgerVerify, window.LedgerJson, {json.dumps(payload())})")
+    wrong = differences(comparable(found))
+    assert not wrong, "\n".join(wrong)

@@ -1,7 +1,9 @@
 """The verification page (public): static files shipped in ledger/web.
 
-The page checks an evidence bundle or a licence record in the browser, trusting only
-mathematics and the chain it reads over JSON-RPC; the service only hands out the files.
+The page checks an evidence bundle, an evidence pack or a licence in the browser, as
+`ledger verify` and `ledger licence check` do, trusting only mathematics, the chain it
+reads over JSON-RPC and the log identity its user pins; the service only hands out the
+files (which also work saved to disk: verify.html beside verify/assets/).
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ from ledger.errors import NotFoundError
 
 router = APIRouter(tags=["verification page"])
 
+_SCRIPT = "text/javascript; charset=utf-8"
+
 ASSETS = {
-    "verify-core.js": "text/javascript; charset=utf-8",
-    "verify-page.js": "text/javascript; charset=utf-8",
+    "verify-json.js": _SCRIPT,
+    "verify-records.js": _SCRIPT,
+    "verify-merkle.js": _SCRIPT,
+    "verify-rpc.js": _SCRIPT,
+    "verify-documents.js": _SCRIPT,
+    "verify-core.js": _SCRIPT,
+    "verify-page.js": _SCRIPT,
     "verify.css": "text/css; charset=utf-8",
 }
 """The files /verify/assets/ serves, and their media types."""
@@ -44,7 +53,8 @@ def _read(name: str) -> bytes:
 
 @router.get("/verify", include_in_schema=False)
 def read_verify_page() -> Response:
-    """The verification page: paste or upload an evidence bundle or a licence record."""
+    """The verification page: pin a log identity, then paste or upload an evidence bundle,
+    an evidence pack or a licence."""
     return Response(_read("verify.html"), media_type="text/html; charset=utf-8", headers=_HEADERS)
 
 

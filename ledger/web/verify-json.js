@@ -1,0 +1,469 @@
+/*
+ * model-ledger verification page: the one JSON reading rule of every verifier, RFC 8785
+ * (JCS) text, and bytes.
+ *
+ * `loadStrict` is ledger/formats/strict_json.py's `load_strict`, step for step, and
+ * parses as Python's `json.loads` does (its C scanner): a document is read only if it is
+ * UTF-8 without a byte order mark, at most `limit` bytes, nested at most MAX_DEPTH deep
+ * (checked before parsing, counting brackets outside strings), with no object key twice,
+ * no number with a fraction or an exponent, no NaN or Infinity, and no integer of more
+ * than 4300 digits (Python's limit for reading one). The corpus in tests/vectors/ proves
+ * the two verifiers read the same documents the same way.
+ *
+ * Integers become BigInt; objects have no prototype (a key "__proto__" is a key).
+ */
+(function (root, factory) {
+  if (typeof module === 'object' && module.exports) module.exports = factory();
+  else root.LedgerJson = factory();
+})(typeof globalThis !== 'undefined' ? globalThis : this, function () {
+  'use strict';
+
+  /** Deepest nesting of arrays and objects read (an evidence pack needs 6). */
+  const MAX_DEPTH = 32;
+
+  /** Most digits of an integer Python's json reads (sys.int_info.default_max_str_digits). */
+  const MAX_INT_DIGITS = 4300;
+
+  /** The largest integer RFC 8785 writes: 2^53 - 1. */
+  const MAX_SAFE_INTEGER = (1n << 53n) - 1n;
+
+  class StrictJsonError extends Error {}
+
+  class CanonicalizationError extends Error {}
+
+  const has = (obj, name) => Object.prototype.hasOwnProperty.call(obj, name);
+
+  const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array);
+
+  /* ---- UTF-8 --------------------------------------------------------------------------- */
+
+  /** Offset of the first lone UTF-16 surrogate in `text`, or -1. */
+  function loneSurrogateAt(text) {
+    for (let i = 0; i < text.length; i += 1) {
+      const unit = text.charCodeAt(i);
+      if (unit >= 0xd800 && unit <= 0xdbff) {
+        const next = text.charCodeAt(i + 1);
+        if (next >= 0xdc00 && next <= 0xdfff) i += 1;
+        else return i;
+      } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Bytes of `text` in UTF-8, a lone surrogate counted as 3 (Python's "surrogatepass"). */
+  function utf8Length(text) {
+    let length = 0;
+    for (const char of text) {
+      const point = char.codePointAt(0);
+      length += point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+    }
+    return length;
+  }
+
+  /** Offset of the first byte of `bytes` that does not start a well-formed UTF-8
+   * sequence (Unicode 15, table 3-7), or -1: where Python's strict decoder stops. */
+  function invalidUtf8At(bytes) {
+    let i = 0;
+    while (i < bytes.length) {
+      const b = bytes[i];
+      let need;
+      let low = 0x80;
+      let high = 0xbf;
+      if (b < 0x80) need = 0;
+      else if (b >= 0xc2 && b <= 0xdf) need = 1;
+      else if (b >= 0xe0 && b <= 0xef) {
+        need = 2;
+        if (b === 0xe0) low = 0xa0;
+        if (b === 0xed) high = 0x9f;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        need = 3;
+        if (b === 0xf0) low = 0x90;
+        if (b === 0xf4) high = 0x8f;
+      } else return i;
+      for (let k = 1; k <= need; k += 1) {
+        const c = bytes[i + k];
+        if (c === undefined || c < (k === 1 ? low : 0x80) || c > (k === 1 ? high : 0xbf)) return i;
+      }
+      i += need + 1;
+    }
+    return -1;
+  }
+
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+  /** UTF-8 bytes of a string without lone surrogates. */
+  function utf8(text) {
+    return encoder.encode(text);
+  }
+
+  /* ---- the reading rule ------------------------------------------------------------------ */
+
+  /* A complete JSON string, unrolled as strict_json.py's _STRING: a backslash takes any one
+   * character after it. */
+  const STRING = /"[^"\\]*(?:\\[\s\S][^"\\]*)*"/g;
+
+  /** Refuse nesting deeper than `limit`, counting brackets outside strings (strict_json.py
+   * check_depth); stops at the first bracket past the limit. */
+  function checkDepth(text, limit = MAX_DEPTH) {
+    const bare = text.replace(STRING, '');
+    let depth = 0;
+    for (let i = 0; i < bare.length; i += 1) {
+      const c = bare[i];
+      if (c === '[' || c === '{') {
+        depth += 1;
+        if (depth > limit) throw new StrictJsonError(`nested deeper than ${limit} levels`);
+      } else if (c === ']' || c === '}') {
+        depth -= 1;
+      }
+    }
+  }
+
+  /**
+   * Parse `data` (a Uint8Array of UTF-8, or a string) by the rule; `what` names the
+   * document in messages. Throws StrictJsonError saying what is wrong.
+   */
+  function loadStrict(data, limit, what = 'document') {
+    let text;
+    if (typeof data === 'string') {
+      const size = utf8Length(data);
+      if (size > limit) throw new StrictJsonError(`${what} is ${size} bytes; the limit is ${limit}`);
+      if (data.startsWith('\ufeff')) {
+        throw new StrictJsonError(`${what} starts with a UTF-8 byte order mark: save it without one`);
+      }
+      const lone = loneSurrogateAt(data);
+      if (lone >= 0) throw new StrictJsonError(`${what} is not UTF-8 (byte ${utf8Length(data.slice(0, lone))})`);
+      text = data;
+    } else {
+      if (data.length > limit) throw new StrictJsonError(`${what} is ${data.length} bytes; the limit is ${limit}`);
+      if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
+        throw new StrictJsonError(`${what} starts with a UTF-8 byte order mark: save it without one`);
+      }
+      const bad = invalidUtf8At(data);
+      if (bad >= 0) throw new StrictJsonError(`${what} is not UTF-8 (byte ${bad})`);
+      text = decoder.decode(data);
+    }
+    try {
+      checkDepth(text);
+    } catch (error) {
+      throw new StrictJsonError(`${what} is ${error.message}`);
+    }
+    try {
+      return parse(text);
+    } catch (error) {
+      if (error instanceof ReadError) throw new StrictJsonError(`${what} is not valid JSON: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /* ---- the parser: Python's json.loads (C scanner) with strict_json.py's hooks --------- */
+
+  /** The text is not JSON (Python's ValueError while reading it). */
+  class ReadError extends Error {}
+
+  class DecodeError extends ReadError {
+    /* "Expecting value: line 1 column 5 (char 4)", as json.JSONDecodeError words it
+     * (positions in code points, as Python counts them). */
+    constructor(message, text, at) {
+      const before = text.slice(0, at);
+      const line = before.split('\n').length;
+      const lineStart = before.lastIndexOf('\n') + 1;
+      const points = (s) => Array.from(s).length;
+      super(`${message}: line ${line} column ${points(before.slice(lineStart)) + 1} (char ${points(before)})`);
+    }
+  }
+
+  const ESCAPES = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+  const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/y;
+  const HEX4 = /^[0-9a-fA-F]{4}$/;
+
+  function parse(text) {
+    const end = text.length;
+    const skip = (i) => {
+      let at = i;
+      while (at < end) {
+        const c = text.charCodeAt(at);
+        if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+        at += 1;
+      }
+      return at;
+    };
+
+    /* The string whose opening quote is at `start - 1`: [value, index after it]. */
+    function scanString(start) {
+      let at = start;
+      let out = '';
+      for (;;) {
+        let run = at;
+        while (run < end) {
+          const c = text.charCodeAt(run);
+          if (c === 0x22 || c === 0x5c || c < 0x20) break;
+          run += 1;
+        }
+        out += text.slice(at, run);
+        if (run >= end) throw new DecodeError('Unterminated string starting at', text, start - 1);
+        const c = text[run];
+        if (c === '"') return [out, run + 1];
+        if (c !== '\\') throw new DecodeError('Invalid control character at', text, run);
+        const escaped = text[run + 1];
+        if (escaped === undefined) throw new DecodeError('Unterminated string starting at', text, start - 1);
+        if (escaped !== 'u') {
+          if (!has(ESCAPES, escaped)) throw new DecodeError('Invalid \\escape', text, run);
+          out += ESCAPES[escaped];
+          at = run + 2;
+          continue;
+        }
+        const digits = text.slice(run + 2, run + 6);
+        if (!HEX4.test(digits)) throw new DecodeError('Invalid \\uXXXX escape', text, run + 1);
+        out += String.fromCharCode(parseInt(digits, 16)); // a surrogate pair joins as in Python
+        at = run + 6;
+      }
+    }
+
+    function scanNumber(at) {
+      NUMBER.lastIndex = at;
+      const found = NUMBER.exec(text);
+      if (found === null) return null;
+      const written = found[0];
+      if (found[1] !== undefined || found[2] !== undefined) {
+        throw new StrictJsonError(`number ${written.slice(0, 40)} is not an integer: no fractions or exponents`);
+      }
+      const digits = written.length - (written[0] === '-' ? 1 : 0);
+      if (digits > MAX_INT_DIGITS) {
+        throw new ReadError(
+          `Exceeds the limit (${MAX_INT_DIGITS} digits) for integer string conversion: value has ${digits} digits;` +
+            ' use sys.set_int_max_str_digits() to increase the limit', // Python's words: the limit is Python's
+        );
+      }
+      return [BigInt(written), at + written.length];
+    }
+
+    /* The value at `at`: [value, index after it]; null when none starts there. */
+    function scanValue(at) {
+      const c = text[at];
+      if (c === '"') return scanString(at + 1);
+      if (c === '{') return scanObject(at + 1);
+      if (c === '[') return scanArray(at + 1);
+      if (c === 'n' && text.startsWith('null', at)) return [null, at + 4];
+      if (c === 't' && text.startsWith('true', at)) return [true, at + 4];
+      if (c === 'f' && text.startsWith('false', at)) return [false, at + 5];
+      for (const word of ['NaN', 'Infinity', '-Infinity']) {
+        if (text.startsWith(word, at)) throw new StrictJsonError(`${word} is not JSON`);
+      }
+      return scanNumber(at);
+    }
+
+    function expectValue(at) {
+      const found = at < end ? scanValue(at) : null;
+      if (found === null) throw new DecodeError('Expecting value', text, at);
+      return found;
+    }
+
+    function scanArray(start) {
+      const list = [];
+      let at = skip(start);
+      if (text[at] === ']') return [list, at + 1];
+      for (;;) {
+        const [value, next] = expectValue(at);
+        list.push(value);
+        at = skip(next);
+        if (text[at] === ']') return [list, at + 1];
+        if (text[at] !== ',') throw new DecodeError("Expecting ',' delimiter", text, at);
+        at = skip(at + 1);
+      }
+    }
+
+    function scanObject(start) {
+      const pairs = [];
+      let at = skip(start);
+      if (text[at] !== '}') {
+        for (;;) {
+          if (text[at] !== '"') throw new DecodeError('Expecting property name enclosed in double quotes', text, at);
+          const [key, afterKey] = scanString(at + 1);
+          at = skip(afterKey);
+          if (text[at] !== ':') throw new DecodeError("Expecting ':' delimiter", text, at);
+          const [value, next] = expectValue(skip(at + 1));
+          pairs.push([key, value]);
+          at = skip(next);
+          if (text[at] === '}') break;
+          if (text[at] !== ',') throw new DecodeError("Expecting ',' delimiter", text, at);
+          at = skip(at + 1);
+        }
+      }
+      // strict_json.py's object_pairs_hook: called once the object is read.
+      const obj = Object.create(null);
+      for (const [key, value] of pairs) {
+        if (has(obj, key)) throw new StrictJsonError(`key ${cut(pyRepr(key), 80)} appears twice in one object`);
+        obj[key] = value;
+      }
+      return [obj, at + 1];
+    }
+
+    const [value, next] = expectValue(skip(0));
+    const after = skip(next);
+    if (after !== end) throw new DecodeError('Extra data', text, after);
+    return value;
+  }
+
+  /* What Python's str.isprintable() refuses: control, format, surrogate, private-use,
+   * unassigned and separator characters other than the space. */
+  const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+
+  /** A string as Python's repr writes it, for messages that read as `ledger verify`'s. */
+  function pyRepr(text) {
+    const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+    let out = quote;
+    for (const char of text) {
+      const point = char.codePointAt(0);
+      if (char === '\\' || char === quote) out += `\\${char}`;
+      else if (char === '\n') out += '\\n';
+      else if (char === '\r') out += '\\r';
+      else if (char === '\t') out += '\\t';
+      else if (char === ' ' || !NOT_PRINTABLE.test(char)) out += char;
+      else if (point < 0x100) out += `\\x${point.toString(16).padStart(2, '0')}`;
+      else if (point < 0x10000) out += `\\u${point.toString(16).padStart(4, '0')}`;
+      else out += `\\U${point.toString(16).padStart(8, '0')}`;
+    }
+    return out + quote;
+  }
+
+  /** A JSON value as Python's repr writes the decoded value. */
+  function pyValue(value) {
+    if (value === null) return 'None';
+    if (value === true || value === false) return value ? 'True' : 'False';
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value === 'string') return pyRepr(value);
+    if (Array.isArray(value)) return `[${value.map(pyValue).join(', ')}]`;
+    if (isObject(value)) return `{${Object.keys(value).map((key) => `${pyRepr(key)}: ${pyValue(value[key])}`).join(', ')}}`;
+    return String(value);
+  }
+
+  /* ---- RFC 8785 ------------------------------------------------------------------------ */
+
+  function jcsString(text) {
+    if (loneSurrogateAt(text) >= 0) throw new CanonicalizationError('input contains non-UTF-8 codepoints');
+    return JSON.stringify(text); // RFC 8785 3.2.2.2 is exactly ECMAScript's string form
+  }
+
+  /** The RFC 8785 text of a value read by loadStrict (integers are BigInt). Throws
+   * CanonicalizationError as the `rfc8785` package does: an integer beyond 2^53 - 1, a
+   * lone surrogate. */
+  function jcs(value) {
+    if (value === null || value === true || value === false) return String(value);
+    if (typeof value === 'bigint') {
+      if (value > MAX_SAFE_INTEGER || value < -MAX_SAFE_INTEGER) {
+        throw new CanonicalizationError(`${value} exceeds safe integer domain for JSON floats`);
+      }
+      return value.toString();
+    }
+    if (typeof value === 'string') return jcsString(value);
+    if (Array.isArray(value)) return `[${value.map(jcs).join(',')}]`;
+    if (isObject(value)) {
+      const keys = Object.keys(value);
+      for (const key of keys) {
+        if (loneSurrogateAt(key) >= 0) throw new CanonicalizationError('a key holds a lone UTF-16 surrogate');
+      }
+      keys.sort(); // UTF-16 code unit order, as RFC 8785 3.2.3
+      return `{${keys.map((key) => `${jcsString(key)}:${jcs(value[key])}`).join(',')}}`;
+    }
+    throw new CanonicalizationError(`cannot encode ${typeof value}`);
+  }
+
+  /* ---- bytes and hex --------------------------------------------------------------------- */
+
+  function toHex(bytes) {
+    let out = '0x';
+    for (const b of bytes) out += b.toString(16).padStart(2, '0');
+    return out;
+  }
+
+  /** Bytes from 0x and hex digits (either case). Throws Error. */
+  function fromHex(text) {
+    const digits = text.startsWith('0x') ? text.slice(2) : text;
+    if (digits.length % 2 || /[^0-9a-fA-F]/.test(digits)) throw new Error(`not hex: ${text.slice(0, 80)}`);
+    const out = new Uint8Array(digits.length / 2);
+    for (let i = 0; i < out.length; i += 1) out[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
+    return out;
+  }
+
+  /** Bytes from hex as Python's bytes.fromhex reads it: either case, ASCII whitespace
+   * allowed between (not inside) pairs of digits; null if it cannot. */
+  function pythonFromHex(text) {
+    const out = [];
+    let i = 0;
+    for (;;) {
+      while (i < text.length && ' \t\n\r\x0b\x0c'.includes(text[i])) i += 1;
+      if (i >= text.length) return Uint8Array.from(out);
+      const pair = text.slice(i, i + 2);
+      if (!/^[0-9a-fA-F]{2}$/.test(pair)) return null;
+      out.push(parseInt(pair, 16));
+      i += 2;
+    }
+  }
+
+  function equalBytes(a, b) {
+    return a.length === b.length && a.every((byte, i) => byte === b[i]);
+  }
+
+  function concat(...parts) {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  function subtle() {
+    const api = globalThis.crypto && globalThis.crypto.subtle;
+    if (!api) {
+      throw new Error('WebCrypto is not available: open this page over https, at http://127.0.0.1 or http://localhost, or from a file');
+    }
+    return api;
+  }
+
+  async function sha256(bytes) {
+    return new Uint8Array(await subtle().digest('SHA-256', bytes));
+  }
+
+  /** The first `width` code points of `text` (Python's `{text:.80}`). */
+  function cut(text, width) {
+    return Array.from(text).slice(0, width).join('');
+  }
+
+  /** Code points in a string (Python's len). */
+  function codePoints(text) {
+    let count = 0;
+    for (const _ of text) count += 1; // eslint-disable-line no-unused-vars
+    return count;
+  }
+
+  return {
+    MAX_DEPTH,
+    MAX_SAFE_INTEGER,
+    StrictJsonError,
+    CanonicalizationError,
+    loadStrict,
+    checkDepth,
+    jcs,
+    loneSurrogateAt,
+    utf8,
+    utf8Length,
+    invalidUtf8At,
+    toHex,
+    fromHex,
+    pythonFromHex,
+    equalBytes,
+    concat,
+    sha256,
+    codePoints,
+    cut,
+    isObject,
+    has,
+    pyRepr,
+    pyValue,
+  };
+});
