@@ -7,7 +7,8 @@
 //   npx hardhat run scripts/export_contracts.js
 //
 // tests/chain/test_artifacts.py proves that the shipped file equals a fresh compile:
-// rerun this script after any change to contracts/ or to the compiler settings.
+// rerun this script after any change to contracts/ or to the compiler settings, then
+// scripts/page_constants.py (the verification page's copy of the runtime-code hashes).
 
 const fs = require("node:fs");
 const path = require("node:path");

@@ -42,28 +42,90 @@
    * derives them from ledger/formats/contracts/*.json. tests/web/test_contract_constants.py
    * fails when they differ, so a contract change cannot leave the page stale. */
   const SHIPPED = Object.freeze({
-    LogAnchor: {
-      runtimeSha256: '0x73faae29b9d05ee4e26eaf0355f0ff9fe0e77bc742318b2a37b3fa8fca93d0f7',
-      functions: {
-        logInfo: { selector: '0xdbbcee35', inputs: ['bytes32'], outputs: ['address', 'address', 'uint64', 'bool', 'uint64'] },
-        rootAt: { selector: '0x930b6ace', inputs: ['bytes32', 'uint64'], outputs: ['bytes32'] },
-      },
-      events: {
-        Anchored: {
-          topic: '0x10d64b358a2a34d1aefd3923dfecde63ee095436d398bd873df1fd341db42724',
-          inputs: [['logId', 'bytes32', true], ['size', 'uint64', true], ['root', 'bytes32', false], ['prevSize', 'uint64', false]],
+    "LogAnchor": {
+      "runtimeSha256": "0x4946716b16801671a4b8cf27afa6ba86558df337e9767d08154d9a6f14496ab4",
+      "functions": {
+        "logInfo": {
+          "selector": "0xdbbcee35",
+          "inputs": [
+            "bytes32"
+          ],
+          "outputs": [
+            "address",
+            "address",
+            "uint64",
+            "bool",
+            "uint64"
+          ]
         },
+        "rootAt": {
+          "selector": "0x930b6ace",
+          "inputs": [
+            "bytes32",
+            "uint64"
+          ],
+          "outputs": [
+            "bytes32"
+          ]
+        }
       },
-      errors: { LogAnchorUnknownLog: '0xf9b30bd5', LogAnchorUnknownSize: '0x92e31209' },
-    },
-    LicenceRegistry: {
-      runtimeSha256: '0xb082f3f831dc670d90d4c5efdfed81fab142c604452305f529cb702e4473fc54',
-      functions: {
-        status: { selector: '0x52ad0d5e', inputs: ['bytes32'], outputs: ['uint8', 'uint64', 'uint64', 'uint64', 'uint64'] },
+      "events": {
+        "Anchored": {
+          "topic": "0x8ec4dae3663422275bfa2e987fd071400a1d95a14c0ef92760a7fa3644c99c60",
+          "inputs": [
+            [
+              "logId",
+              "bytes32",
+              true
+            ],
+            [
+              "size",
+              "uint64",
+              true
+            ],
+            [
+              "root",
+              "bytes32",
+              false
+            ],
+            [
+              "indexRoot",
+              "bytes32",
+              false
+            ],
+            [
+              "prevSize",
+              "uint64",
+              false
+            ]
+          ]
+        }
       },
-      events: {},
-      errors: {},
+      "errors": {
+        "LogAnchorUnknownLog": "0xf9b30bd5",
+        "LogAnchorUnknownSize": "0x92e31209"
+      }
     },
+    "LicenceRegistry": {
+      "runtimeSha256": "0xc3af8f0887c7591a2c0b3f3ecc02eeaeffa678f40625fd6f906f92b91ac62119",
+      "functions": {
+        "status": {
+          "selector": "0x52ad0d5e",
+          "inputs": [
+            "bytes32"
+          ],
+          "outputs": [
+            "uint8",
+            "uint64",
+            "uint64",
+            "uint64",
+            "uint64"
+          ]
+        }
+      },
+      "events": {},
+      "errors": {}
+    }
   });
 
   /** LicenceRegistry's `Status` enum, by value. */

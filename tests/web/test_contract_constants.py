@@ -55,7 +55,7 @@ def test_page_constants_equal_the_shipped_contracts() -> None:
     page = page_constants()
     assert sorted(page) == sorted(CONTRACTS)
     expected = derived(page)
-    assert page == expected, f"update SHIPPED in ledger/web/verify-core.js to:\n{json.dumps(expected, indent=2)}"
+    assert page == expected, "the page's SHIPPED constants are stale: run .venv/bin/python scripts/page_constants.py"
 
 
 def test_page_uses_what_the_verifiers_call() -> None:
