@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.formats.abi import contract  # noqa: E402
+from ledger.formats.abi import contract
 
 CORE = ROOT / "ledger" / "web" / "verify-core.js"
 
