@@ -196,10 +196,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 PROBLEM_RESPONSES: dict[int, str] = {
-    400: "The request cannot be read: not JSON, or not the shape this operation takes.",
+    400: "The request cannot be read: not JSON, nested more than 32 levels deep, or not the shape this operation takes.",
     401: "No API key, or one that is unknown or revoked.",
-    403: "The key's role may not do this (or a licensee key asked for another's entry).",
-    404: "No such entry, checkpoint, licence or model (or no such route).",
+    403: "The key's role may not do this, or may not log this kind of record (`field` names the entry).",
+    404: "No such entry, checkpoint, licence or model (or no such route); for a licensee key, also another licensee's.",
     409: "Not answerable in the log's present state: not sequenced or anchored yet, or a concurrent change.",
     413: "The request body, or the batch in it, is over the limit.",
     422: "A field of the request is invalid: `field` names it.",
