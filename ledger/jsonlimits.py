@@ -29,6 +29,7 @@ import json
 import re
 import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 SANE_RECURSION_LIMIT = 1000
@@ -171,6 +172,29 @@ def load_json(data: bytes, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH, w
         raise JsonInputError(f"{what} is not valid JSON: {error}".splitlines()[0]) from None
 
 
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The bytes of file `path` (``-``: standard input), refused with JsonInputError when
+    it holds more than `max_bytes` (without reading more than one byte past them) or
+    cannot be read."""
+    try:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with path.open("rb") as handle:
+                data = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise JsonInputError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(data) > max_bytes:
+        raise JsonInputError(f"{path} is more than {max_bytes} bytes; the limit is {max_bytes}")
+    return data
+
+
+def load_json_file(path: Path, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The JSON document in file `path` (``-``: standard input), read with
+    `read_bounded` and parsed with `load_json`; JsonInputError naming the file."""
+    return load_json(read_bounded(path, max_bytes), max_bytes=max_bytes, max_depth=max_depth, what=str(path))
+
+
 __all__ = [
     "MAX_JSON_DEPTH",
     "PREFIX_BYTES",
@@ -179,6 +203,8 @@ __all__ = [
     "check_json",
     "depth_message",
     "load_json",
+    "load_json_file",
     "nesting_exceeds",
+    "read_bounded",
     "restore_recursion_limit",
 ]
