@@ -59,6 +59,9 @@ _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _SPLIT_WINDOW = 64 * 1024
 """Bytes of marks split at a time when strings holding brackets are removed: bounds the
 list that `bytes.split` builds."""
+LARGEST_DEPTH_CHECKED = 200
+"""The largest `max_depth` the check takes: its pattern nests one group per level, and
+Python's regular expression compiler recurses once per group."""
 _SMALL = 4096
 """Documents up to this size with at most `max_depth` brackets in total are accepted by
 counting alone."""
@@ -137,7 +140,10 @@ def nesting_exceeds(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:
     Linear in the size of `data`, in C-speed steps (`bytes.replace`, `bytes.translate`,
     one match of a regular expression without backtracking); it builds no list longer
     than _SPLIT_WINDOW and stops after PREFIX_BYTES when those are too deep already.
+    ValueError if `max_depth` is negative or above LARGEST_DEPTH_CHECKED.
     """
+    if not 0 <= max_depth <= LARGEST_DEPTH_CHECKED:
+        raise ValueError(f"max_depth must be from 0 to {LARGEST_DEPTH_CHECKED}, got {max_depth}")
     if len(data) > PREFIX_BYTES and _exceeds(data[:PREFIX_BYTES], max_depth):
         return True
     return _exceeds(data, max_depth)
@@ -196,6 +202,7 @@ def load_json_file(path: Path, *, max_bytes: int, max_depth: int = MAX_JSON_DEPT
 
 
 __all__ = [
+    "LARGEST_DEPTH_CHECKED",
     "MAX_JSON_DEPTH",
     "PREFIX_BYTES",
     "SANE_RECURSION_LIMIT",

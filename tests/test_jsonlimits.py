@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.jsonlimits import (
+    LARGEST_DEPTH_CHECKED,
     MAX_JSON_DEPTH,
     PREFIX_BYTES,
     SANE_RECURSION_LIMIT,
@@ -95,7 +96,7 @@ def nested(depth: int, *, kind: str = "array") -> bytes:
 
 @pytest.mark.parametrize("kind", ["array", "object", "mixed"])
 def test_depth_limit_is_exact(kind: str) -> None:
-    for depth in (1, MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, 300):
+    for depth in (1, MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, LARGEST_DEPTH_CHECKED):
         document = nested(depth, kind=kind)
         assert reference_depth(document) == depth and json.loads(document) is not None
         assert nesting_exceeds(document) is (depth > MAX_JSON_DEPTH), depth
@@ -104,6 +105,15 @@ def test_depth_limit_is_exact(kind: str) -> None:
     with pytest.raises(JsonInputError) as refused:
         check_json(nested(MAX_JSON_DEPTH + 1, kind=kind), max_bytes=None, what="request body")
     assert str(refused.value) == "request body nests arrays and objects more than 32 levels deep; the limit is 32"
+
+
+def test_any_limit_up_to_the_largest_checked() -> None:
+    for limit in (0, 1, LARGEST_DEPTH_CHECKED):
+        assert nesting_exceeds(nested(limit + 1) if limit else b"[]", limit) is True
+        assert nesting_exceeds(nested(limit) if limit else b"1", limit) is False
+    for limit in (-1, LARGEST_DEPTH_CHECKED + 1):
+        with pytest.raises(ValueError, match=f"max_depth must be from 0 to {LARGEST_DEPTH_CHECKED}, got {limit}"):
+            nesting_exceeds(b"[]", limit)
 
 
 def test_legitimate_documents_are_far_below_the_limit() -> None:
