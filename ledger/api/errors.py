@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ledger.errors import InvalidRequestError, LedgerError, NotFoundError, NotSequencedError
+from ledger.jsonlimits import MAX_JSON_DEPTH
 from ledger.records import RecordError
 from ledger.store.repository import ConcurrentSealError, StoreError
 
@@ -196,7 +197,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 PROBLEM_RESPONSES: dict[int, str] = {
-    400: "The request cannot be read: not JSON, nested more than 32 levels deep, or not the shape this operation takes.",
+    400: f"The request cannot be read: not JSON, nested more than {MAX_JSON_DEPTH} levels deep, or not the shape this operation takes.",
     401: "No API key, or one that is unknown or revoked.",
     403: "The key's role may not do this, or may not log this kind of record (`field` names the entry).",
     404: "No such entry, checkpoint, licence or model (or no such route); for a licensee key, also another licensee's.",
