@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.errors import LedgerError
+from ledger.jsonlimits import restore_recursion_limit
 from ledger.records import RecordError
 from ledger.store.db import DatabaseURLError, normalize_url, sqlite_url
 from ledger.store.repository import Store, StoreError
@@ -765,7 +766,8 @@ import ledger.cli_service  # noqa: F401  (registers serve, keys, verify-receipt)
 
 
 def main() -> None:
-    """Entry point for `python -m ledger`."""
+    """Entry point of `ledger` and `python -m ledger`."""
+    restore_recursion_limit()  # before any command reads input: see ledger.jsonlimits
     try:
         app()
     except RecordError as error:  # pragma: no cover - safety net

@@ -251,18 +251,31 @@ def audit(
 # -- report -----------------------------------------------------------------------------------
 
 
+MAX_ACCOUNTS_BYTES = 16 << 20
+"""Largest --accounts file read (16 MiB): MAX_QUERY_ACCOUNTS (10,000) ids of 256
+characters fit even as JSON with every character escaped."""
+
+MAX_PROBLEM_BYTES = 64 << 10
+"""Largest error answer of the service read for its `detail`."""
+
+
 def read_accounts(path: Path) -> list[str]:
     """Account ids from a file: one per line (blank lines and # comments skipped), or a
     JSON list of strings."""
+    from ledger.jsonlimits import JsonInputError, load_json, read_bounded
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        fail(f"cannot read {path}: {error.strerror or error}", EXIT_USAGE)
+        data = read_bounded(path, MAX_ACCOUNTS_BYTES)
+        text = data.decode("utf-8")
+    except JsonInputError as error:
+        fail(str(error), EXIT_USAGE)
+    except UnicodeDecodeError as error:
+        fail(f"{path}: not UTF-8 text: {error}", EXIT_USAGE)
     if text.lstrip().startswith("["):
         try:
-            ids = json.loads(text)
-        except ValueError as error:
-            fail(f"{path}: not a JSON list of account ids: {error}", EXIT_USAGE)
+            ids = load_json(data, max_bytes=MAX_ACCOUNTS_BYTES, what=str(path))
+        except JsonInputError as error:
+            fail(f"{error}: not a JSON list of account ids", EXIT_USAGE)
         if not isinstance(ids, list) or not all(isinstance(a, str) for a in ids):
             fail(f"{path}: not a JSON list of account ids", EXIT_USAGE)
         return list(ids)
@@ -286,27 +299,55 @@ def _pack_from_store(data_dir: Path, database_url: str | None, query: Any) -> tu
 
 
 def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | None, int]:
+    """The pack the service at `url` answers with, read within the bounds of any JSON
+    from outside: at most MAX_PACK_BYTES, and MAX_JSON_DEPTH deep (ledger.jsonlimits)."""
     import httpx
 
     from ledger.evidence_pack import UNANCHORED_HEADER
+    from ledger.jsonlimits import JsonInputError, check_json, load_json
+    from ledger.verify_pack import MAX_PACK_BYTES
 
     if not api_key:
         fail("--url needs an auditor key: --api-key KEY or LEDGER_API_KEY", EXIT_USAGE)
+    limit = MAX_PACK_BYTES
     try:
-        response = httpx.post(
-            url.rstrip("/") + "/v1/evidence", json=query.as_json(), headers={"Authorization": f"Bearer {api_key}"}, timeout=600
-        )
+        with httpx.stream(
+            "POST",
+            url.rstrip("/") + "/v1/evidence",
+            json=query.as_json(),
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=600,
+        ) as response:
+            if response.status_code != 200:
+                limit = MAX_PROBLEM_BYTES
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    break
+                chunks.append(chunk)
     except httpx.HTTPError as error:
         fail(f"cannot reach {url}: {type(error).__name__}: {error}")
-    if response.status_code == 404:
+    status = response.status_code
+    if status == 404:
         return None, 0
-    if response.status_code != 200:
+    if size > limit:
+        fail(f"POST /v1/evidence answered {status} with more than {limit} bytes; the limit is {limit}")
+    content = b"".join(chunks)
+    if status != 200:
         try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        fail(f"POST /v1/evidence answered {response.status_code}: {detail}")
-    return response.content, int(response.headers.get(UNANCHORED_HEADER, "0"))
+            problem = load_json(content, max_bytes=limit, what="the answer")
+            detail = problem.get("detail", content) if isinstance(problem, dict) else content
+        except JsonInputError:
+            detail = content
+        text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+        fail(f"POST /v1/evidence answered {status}: {text}")
+    try:
+        check_json(content, max_bytes=limit, what="the evidence pack the service sent")
+    except JsonInputError as error:
+        fail(str(error), EXIT_FAILED)
+    return content, int(response.headers.get(UNANCHORED_HEADER, "0"))
 
 
 @app.command()

@@ -182,8 +182,9 @@ def grant_licence(
 ) -> None:
     """Grant (or with --amend, amend) a licence: append the record, grant its commitment
     on chain, wait for confirmation; print the licence with the record to hand over."""
+    from ledger.jsonlimits import JsonInputError, load_json_file
     from ledger.licences import grant
-    from ledger.records import RecordError, now_ts
+    from ledger.records import MAX_RECORD_BYTES, RecordError, now_ts
     from ledger.store.licences import LicenceRepository
 
     options = {"licence_id": licence_id, "licensee": licensee, "models": models, "scope": scope,
@@ -193,9 +194,9 @@ def grant_licence(
         if any(value for value in options.values()) or amend:
             fail("give either FILE or the options, not both", EXIT_UNREADABLE)
         try:
-            document = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            fail(f"cannot read {file}: {error}", EXIT_UNREADABLE)
+            document = load_json_file(file, max_bytes=MAX_RECORD_BYTES)
+        except JsonInputError as error:
+            fail(f"{error}; nothing was stored", EXIT_UNREADABLE)
     else:
         missing = [f"--{name.replace('_', '-')}" for name, value in options.items() if not value]
         if missing:

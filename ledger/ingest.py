@@ -4,6 +4,14 @@ The file is cut into chunks of about CHUNK_BYTES at line ends. Worker processes 
 their chunk straight from the file and parse, validate, canonically encode and hash
 it; the caller gets the chunks back in file order and stores them in one transaction,
 so a bad line anywhere stops the whole file before anything commits.
+
+Untrusted lines are bounded like every JSON input (ledger.jsonlimits): a line over
+MAX_RECORD_BYTES is refused before it is parsed, and one nested deeper than
+MAX_JSON_DEPTH is refused as such. The depth is looked at only when a line fails: the
+record parser (pydantic-core) refuses nesting past 200 levels by itself, without
+recursing in Python, and no valid record is more than 4 levels deep, so a deeper line
+never passes; checking it after the failure costs valid lines nothing and names the
+fault. Worker processes run with a sane recursion limit.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ from collections.abc import Iterator
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
-from ledger.records import Entry, RecordError, now_ts, parse_json
+from ledger.jsonlimits import depth_message, nesting_exceeds, restore_recursion_limit
+from ledger.records import MAX_RECORD_BYTES, Entry, RecordError, now_ts, parse_json
 
 CHUNK_BYTES = 1 << 20
 """About how much of the file one worker task parses (cut at a line end)."""
@@ -61,6 +70,8 @@ def _parse_chunk(job: Chunk) -> list[Entry] | Failure:
         try:
             out.append(tuple(parse_json(line, ts=ts)))  # type: ignore[arg-type]
         except RecordError as error:
+            if len(line) <= MAX_RECORD_BYTES and nesting_exceeds(line):
+                return first_line + offset, "", depth_message("record")
             return first_line + offset, error.field, error.message
     return out
 
@@ -99,7 +110,7 @@ def read_ndjson(path: Path, workers: int | None = None) -> Iterator[list[Entry]]
     if size < PARALLEL_THRESHOLD or workers < 1:
         yield from _unwrap(map(_parse_chunk, _chunks(path)))
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, initializer=restore_recursion_limit) as pool:
         in_flight: deque[AsyncResult[list[Entry] | Failure]] = deque()
         for job in _chunks(path):
             in_flight.append(pool.apply_async(_parse_chunk, (job,)))

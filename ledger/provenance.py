@@ -1,34 +1,33 @@
-"""Model provenance, service side: which model records may enter the log, and the
-lineage of a model back to its roots with evidence for every node.
+"""Model provenance, service side: registering a model version, and the lineage of a
+model back to its roots with evidence for every node.
 
 A model artefact is registered as an ordinary `model` record (ledger.records): its
 model id, version, artefact digest and parents, each with its relation (fine-tune,
-distillation, quantization, merge). The log stores a model record's model id as its
-`external_id`, so every registration of a model is one indexed read.
+distillation, quantization, merge). Registration (`register_model`, behind the admin
+route POST /v1/models) keeps the graph well founded: each parent must already be
+registered, and a (model id, version) is registered once. The record and its
+registration are stored together (ledger.store.models).
 
-Registering through the API (`check_new_model`) keeps the graph well founded: each
-parent must already be registered, and a (model id, version) is registered once. The
-log itself accepts any valid record (POST /v1/entries, `ledger ingest`), so `lineage`
-does not rely on that: a (model id, version) registered twice resolves to its first
-registration, a parent never registered is shown as such, every registration is listed
-once however many paths lead to it (a cycle ends there), and the walk stops at
-MAX_LINEAGE_DEPTH generations and MAX_LINEAGE_NODES registrations.
-
-Read-only: nothing here writes to the store or talks to the chain.
+Lineage reads registrations only. A model record that entered the log another way (an
+admin key on POST /v1/entries, `ledger ingest`) is in the log but registers nothing, so
+it can neither take a version from its owner nor appear in a lineage. The walk is still
+defensive: a parent never registered is shown as such, every registration is listed
+once however many paths lead to it, and the walk stops at MAX_LINEAGE_DEPTH generations
+and MAX_LINEAGE_NODES registrations.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.errors import LedgerError, NotAnchoredError, NotFoundError
 from ledger.evidence import build_evidence
 from ledger.records import Entry, RecordError
-from ledger.store import queries
 from ledger.store.anchors import AnchorRepository
+from ledger.store.models import ModelKey, ModelRepository
 from ledger.store.repository import Store
 
 MAX_LINEAGE_DEPTH = 32
@@ -44,7 +43,7 @@ generation names)."""
 
 
 class AlreadyRegisteredError(LedgerError):
-    """This model version is already in the log; a version names one artefact."""
+    """This model version is registered already; a version names one artefact."""
 
 
 class UnregisteredParentError(RecordError):
@@ -80,7 +79,7 @@ def _hex(data: bytes) -> str:
 
 def _registrations(store: Store, model_ids: Iterable[str]) -> list[Registration]:
     """Every registration of `model_ids`, in arrival order (at most MAX_REGISTRATIONS_READ)."""
-    found = queries.model_registrations(store, set(model_ids), MAX_REGISTRATIONS_READ)
+    found = ModelRepository(store).registrations(set(model_ids), MAX_REGISTRATIONS_READ)
     return [Registration(r.leaf_hash, r.seq, r.ts, r.leaf_index, json.loads(r.record)) for r in found]
 
 
@@ -96,27 +95,31 @@ def _describe(model_id: str, version: str) -> str:
     return f"model {model_id!r} version {version!r}"
 
 
-def check_new_model(store: Store, entry: Entry) -> None:
-    """Refuse a new model record whose version is already registered
-    (AlreadyRegisteredError) or that names a parent that is not (UnregisteredParentError,
-    its field `body.parents.N`)."""
+def register_model(store: Store, entry: Entry) -> int:
+    """Register the model record `entry` (ledger.store.models): store it with its
+    registration and return its seq. Refused, storing nothing, when its version is
+    registered already (AlreadyRegisteredError) or when it names a parent that is not
+    (UnregisteredParentError, its field `body.parents.N`)."""
     body = json.loads(entry.canonical)["body"]
-    own = (body["model_id"], body["version"])
+    own: ModelKey = (body["model_id"], body["version"])
     parents: list[dict[str, str]] = body.get("parents", [])
-    known = _first_of_each(_registrations(store, {own[0], *(parent["model_id"] for parent in parents)}))
-    if own in known:
-        raise AlreadyRegisteredError(
-            f"{_describe(*own)} is already registered (leaf hash {_hex(known[own].leaf_hash)});"
-            " a version names one artefact: register the new artefact under a new version"
-        )
-    for number, parent in enumerate(parents):
-        key = (parent["model_id"], parent["version"])
-        if key == own:
-            raise UnregisteredParentError(f"body.parents.{number}", f"{_describe(*key)} cannot be its own parent")
-        if key not in known:
-            raise UnregisteredParentError(
-                f"body.parents.{number}", f"{_describe(*key)} is not registered: register the parent first"
+    named = [(parent["model_id"], parent["version"]) for parent in parents]
+
+    def check(registered: Mapping[ModelKey, bytes]) -> None:
+        if own in registered:
+            raise AlreadyRegisteredError(
+                f"{_describe(*own)} is already registered (leaf hash {_hex(registered[own])});"
+                " a version names one artefact: register the new artefact under a new version"
             )
+        for number, key in enumerate(named):
+            if key == own:
+                raise UnregisteredParentError(f"body.parents.{number}", f"{_describe(*key)} cannot be its own parent")
+            if key not in registered:
+                raise UnregisteredParentError(
+                    f"body.parents.{number}", f"{_describe(*key)} is not registered: register the parent first"
+                )
+
+    return ModelRepository(store).register(entry, own, named, check)
 
 
 def _node(

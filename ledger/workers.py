@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.jsonlimits import restore_recursion_limit
+
 PARENT_POLL = 1.0
 """Seconds between a worker's checks that its parent is alive."""
 
@@ -77,6 +79,8 @@ class WorkerPool:
 
 def _run_worker(sock: socket.socket, make_app: Callable[[], Any], parent: int) -> None:
     import uvicorn
+
+    restore_recursion_limit()  # before anything reads a request (ledger.jsonlimits)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     server = uvicorn.Server(uvicorn.Config(make_app(), log_level="warning", access_log=False, lifespan="off"))

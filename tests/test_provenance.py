@@ -12,8 +12,8 @@ from ledger.errors import NotFoundError
 from ledger.provenance import (
     AlreadyRegisteredError,
     UnregisteredParentError,
-    check_new_model,
     lineage,
+    register_model,
 )
 from ledger.records import parse_object
 from ledger.sequencer import seal
@@ -29,8 +29,7 @@ def register(store: Store, model_id: str, version: str, *parents: tuple[str, str
         "parents": [{"model_id": m, "version": v, "relation": "fine-tune"} for m, v in parents],
     }
     entry = parse_object({"v": 1, "kind": "model", "body": body})
-    check_new_model(store, entry)
-    store.add_entries([[entry]])
+    register_model(store, entry)
     return "0x" + entry.leaf_hash.hex()
 
 

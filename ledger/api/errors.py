@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ledger.errors import InvalidRequestError, LedgerError, NotFoundError, NotSequencedError
+from ledger.jsonlimits import MAX_JSON_DEPTH
 from ledger.records import RecordError
 from ledger.store.repository import ConcurrentSealError, StoreError
 
@@ -196,10 +197,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 PROBLEM_RESPONSES: dict[int, str] = {
-    400: "The request cannot be read: not JSON, or not the shape this operation takes.",
+    400: f"The request cannot be read: not JSON, nested more than {MAX_JSON_DEPTH} levels deep, or not the shape this operation takes.",
     401: "No API key, or one that is unknown or revoked.",
-    403: "The key's role may not do this (or a licensee key asked for another's entry).",
-    404: "No such entry, checkpoint, licence or model (or no such route).",
+    403: "The key's role may not do this, or may not log this kind of record (`field` names the entry).",
+    404: "No such entry, checkpoint, licence or model (or no such route); for a licensee key, also another licensee's.",
     409: "Not answerable in the log's present state: not sequenced or anchored yet, or a concurrent change.",
     413: "The request body, or the batch in it, is over the limit.",
     422: "A field of the request is invalid: `field` names it.",

@@ -13,6 +13,11 @@ Settings, from the environment (read once, by `create_app`):
   twice the rate. A key over its limit gets 429 problem+json with ``Retry-After``.
   Buckets live in this process's memory, one per authenticated key (so their number is
   bounded by the keys that exist); with several API workers each has its own.
+
+Not a setting: every request body, on every route, is refused with 400 problem+json
+when it nests arrays and objects more than `ledger.jsonlimits.MAX_JSON_DEPTH` (32)
+levels deep or holds a NUL byte, before the app (authentication, FastAPI's body
+parsing, the route) sees it (`LimitRequestNesting`).
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.errors import BodyTooLargeError, TooLargeError, problem
 from ledger.errors import InvalidRequestError
+from ledger.jsonlimits import MAX_JSON_DEPTH, PREFIX_BYTES, JsonInputError, check_json
 
 MAX_BODY_BYTES_ENV = "LEDGER_MAX_BODY_BYTES"
 RATE_LIMIT_ENV = "LEDGER_RATE_LIMIT"
@@ -159,3 +166,74 @@ class LimitRequestBody:
             await send(message)
 
         await self.app(scope, receive_capped, send_closing)
+
+
+class LimitRequestNesting:
+    """ASGI middleware refusing, with 400 problem+json, a request body nested more than
+    `max_depth` levels deep or holding a NUL byte (`ledger.jsonlimits.check_json`),
+    before the app sees the request: before authentication, before FastAPI parses a
+    body, on every route and method (unknown routes included).
+
+    It reads the whole body first (`LimitRequestBody`, outside it, caps the size) and
+    hands the app the same bytes afterwards. Once more than PREFIX_BYTES have arrived,
+    the prefix is checked: a deep prefix is refused, and the rest of the body is read
+    and dropped unchecked (so the client can read the answer on a clean connection, and
+    the server holds no more than the prefix). Bodies above PREFIX_BYTES are checked on
+    a worker thread, off the event loop.
+    """
+
+    def __init__(self, app: ASGIApp, max_depth: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    def _check(self, data: bytes) -> str | None:
+        try:
+            check_json(data, max_bytes=None, max_depth=self.max_depth, what="request body")
+        except JsonInputError as error:
+            return str(error)
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        refusal: str | None = None
+        prefix_checked = False
+        try:
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":  # the client left: nobody to answer
+                    return
+                more = bool(message.get("more_body", False))
+                if refusal is not None:
+                    continue  # drained, not kept
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                if size > PREFIX_BYTES and not prefix_checked:
+                    prefix_checked = True
+                    chunks = [b"".join(chunks)]
+                    refusal = self._check(chunks[0][:PREFIX_BYTES])
+                    if refusal is not None:
+                        chunks = []
+        except BodyTooLargeError as error:
+            await problem(413, TooLargeError.title, str(error.detail), dict(error.headers or {}))(scope, receive, send)
+            return
+        data = b"".join(chunks)
+        if refusal is None and data:
+            refusal = await run_in_threadpool(self._check, data) if size > PREFIX_BYTES else self._check(data)
+        if refusal is not None:
+            await problem(400, "Bad Request", refusal)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: the disconnect, when it comes
+            replayed = True
+            return {"type": "http.request", "body": data, "more_body": False}
+
+        await self.app(scope, replay, send)

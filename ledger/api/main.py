@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
 from ledger.api.deps import Metrics, Services
-from ledger.api.limits import LimitRequestBody, Limits, RateLimiter
+from ledger.api.limits import LimitRequestBody, LimitRequestNesting, Limits, RateLimiter
 from ledger.api.routes import (
     admin,
     checkpoints,
@@ -24,6 +24,7 @@ from ledger.api.routes import (
 )
 from ledger.api.routes import export as export_route
 from ledger.api.routes import licences as licence_routes
+from ledger.jsonlimits import restore_recursion_limit
 from ledger.receipts import LogSigner
 from ledger.store.anchors import AnchorRepository
 from ledger.store.keys import KeyRepository
@@ -69,8 +70,10 @@ def create_app(
 
     `bootstrap_admin_key` (LEDGER_BOOTSTRAP_ADMIN_KEY) is stored as an admin key if absent.
     `public_rpc_url` and `explorer_url` are what GET /v1/log suggests to verifiers.
-    `limits` default to the environment's (ledger.api.limits).
+    `limits` default to the environment's (ledger.api.limits). The process's recursion
+    limit is set back to Python's default (ledger.jsonlimits).
     """
+    restore_recursion_limit()
     limits = Limits.from_env() if limits is None else limits
     keys = KeyRepository(store)
     if bootstrap_admin_key:
@@ -95,6 +98,9 @@ def create_app(
         app.include_router(module.router)
     app.include_router(licence_routes.router)
 
+    # Outermost last: CountRequests, then LimitRequestBody caps the body that
+    # LimitRequestNesting reads whole and checks before the app sees the request.
+    app.add_middleware(LimitRequestNesting)
     app.add_middleware(LimitRequestBody, max_bytes=limits.max_body_bytes)
     app.add_middleware(CountRequests, metrics=app.state.services.metrics)
     return app

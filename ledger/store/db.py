@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "ledger.db"
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 """The newest Alembic revision (tests/store/test_migrations.py checks it is the head)."""
 
 

@@ -50,7 +50,7 @@ from sqlalchemy.orm import aliased
 
 from ledger.errors import LedgerError
 from ledger.records import Entry
-from ledger.store.repository import _INGEST_LOCK, Store, StoreError
+from ledger.store.repository import INGEST_LOCK, Store, StoreError
 from ledger.store.schema import Seq, entries, metadata
 
 MAX_ERROR_LENGTH = 1000
@@ -201,7 +201,7 @@ class LicenceRepository:
                 if self.store.is_postgres:
                     # The shared ingest lock orders this entry against sealing (see
                     # Store.add_entries); the licence lock orders licence writes.
-                    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _INGEST_LOCK})
+                    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK})
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LICENCE_LOCK})
                 calls = plan(self._calls(conn, licence_id))
                 result = conn.execute(

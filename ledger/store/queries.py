@@ -1,10 +1,9 @@
 """All SQL the HTTP API needs beyond the log's core: search, seqs of new entries,
-owners, checkpoints with their time, model registrations. Reads only; each call is one
-snapshot."""
+owners, checkpoints with their time. Reads only; each call is one snapshot."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -118,36 +117,3 @@ def checkpoint(store: Store, tree_size: int | None = None) -> Checkpoint | None:
     with store.read() as conn:
         row = conn.execute(query).first()
     return None if row is None else Checkpoint(int(row[0]), bytes(row[1]), row[2])
-
-
-@dataclass(frozen=True)
-class ModelRegistration:
-    """A stored `model` record: where it is in the log and its canonical bytes."""
-
-    seq: int
-    leaf_hash: bytes
-    ts: str
-    record: bytes
-    leaf_index: int | None
-
-
-def model_registrations(store: Store, model_ids: Collection[str], limit: int) -> list[ModelRegistration]:
-    """The `model` records of any of `model_ids`, in arrival order, at most `limit`.
-
-    Model records keep their model id in `external_id` (see ledger.records), so this is
-    one indexed read.
-    """
-    if not model_ids:
-        return []
-    query = (
-        select(entries.c.seq, entries.c.leaf_hash, entries.c.ts, entries.c.record)
-        .where(entries.c.external_id.in_(sorted(model_ids)), entries.c.kind == "model")
-        .order_by(entries.c.seq)
-        .limit(limit)
-    )
-    with store.read() as conn:
-        rows = conn.execute(query).all()
-        return [
-            ModelRegistration(int(r[0]), bytes(r[1]), r[2], bytes(r[3]), store.leaf_index_of_seq(conn, int(r[0])))
-            for r in rows
-        ]

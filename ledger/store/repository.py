@@ -33,8 +33,9 @@ from ledger.store.db import create_db_engine, migrate
 from ledger.store.schema import checkpoints, entries, log_state, runs, tiles
 from ledger.tiles import TILE_WIDTH, Tile, TileKey, tile_path
 
-# Key of the PostgreSQL advisory lock that orders ingest against the sequencer.
-_INGEST_LOCK = int.from_bytes(hashlib.sha256(b"model-ledger/ingest").digest()[:8], "big", signed=True)
+INGEST_LOCK = int.from_bytes(hashlib.sha256(b"model-ledger/ingest").digest()[:8], "big", signed=True)
+"""Key of the PostgreSQL advisory lock that orders ingest against the sequencer: every
+transaction that inserts entries holds it shared; the sequencer's barrier takes it."""
 
 
 FULL_TILE_CACHE = 2048
@@ -136,7 +137,7 @@ class Store:
             if self.is_postgres:
                 # Shared with other ingest transactions; the sequencer's barrier waits
                 # for all of them, so no entry commits behind a sealed seq.
-                conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _INGEST_LOCK})
+                conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK})
             for batch in batches:
                 if batch:
                     # Entries are tuples in column order: straight to the driver.
@@ -153,7 +154,7 @@ class Store:
         """
         with self.engine.begin() as conn:
             if self.is_postgres:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _INGEST_LOCK})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
             return int(conn.execute(select(func.coalesce(func.max(entries.c.seq), 0))).scalar_one())
 
     # -- sequencing (called inside one transaction) ----------------------------------

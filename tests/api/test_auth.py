@@ -1,5 +1,6 @@
 """Every route's role check: no key 401, a wrong role 403, the right role passes;
-revoked keys are refused; licensee keys see only their own entries."""
+revoked keys are refused; licensee keys see only their own entries and licences, and
+another licensee's is answered exactly as one that does not exist."""
 
 from __future__ import annotations
 
@@ -34,15 +35,16 @@ def _licence(licensee: str, i: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def entries(server: Server, keys: dict[str, str]) -> dict[str, str]:
-    """Leaf hashes of an entry of licensee "acme" and one of "other", sealed; the id of a
-    licence of "acme" granted through /v1/licences."""
-    with server.client(keys["ingest"]) as client:
+    """Leaf hashes of an entry of licensee "acme" and one of "other" (licence records, which
+    only an admin key logs), sealed; the ids of a licence of "acme" and one of "other"
+    granted through /v1/licences."""
+    with server.client(keys["admin"]) as client:
         own = client.post("/v1/entries", json=_licence("acme", 1)).json()["leaf_hash"]
         other = client.post("/v1/entries", json=_licence("other", 1)).json()["leaf_hash"]
-    with server.client(keys["admin"]) as client:
         assert client.post("/v1/admin/seal").status_code == 200  # a checkpoint of size 2
         assert client.post("/v1/licences", json=_licence("acme", 2)).status_code == 201
-    return {"own": own, "other": other, "licence_id": "lic-acme-2"}
+        assert client.post("/v1/licences", json=_licence("other", 2)).status_code == 201
+    return {"own": own, "other": other, "licence_id": "lic-acme-2", "other_licence_id": "lic-other-2"}
 
 
 # (method, path template, roles allowed besides admin, json body)
@@ -102,12 +104,35 @@ def test_role_checks(
             assert_problem(response, 403, f"this {role} key may not {method}")
 
 
-def test_licensee_sees_only_its_own_entries(server: Server, keys: dict[str, str], entries: dict[str, str]) -> None:
+UNKNOWN_LEAF = "0x" + "cd" * 32
+
+
+@pytest.mark.parametrize(
+    ("template", "own", "others", "unknown", "words"),
+    [
+        ("/v1/proofs/inclusion/{}", "own", "other", UNKNOWN_LEAF, "no entry has leaf hash {}"),
+        ("/v1/evidence/{}", "own", "other", UNKNOWN_LEAF, "no entry has leaf hash {}"),
+        ("/v1/licences/{}", "licence_id", "other_licence_id", "lic-nobody-1", "no licence has id '{}'"),
+    ],
+    ids=["inclusion proof", "evidence", "licence"],
+)
+def test_another_licensees_item_is_answered_as_unknown(
+    server: Server, keys: dict[str, str], entries: dict[str, str], template: str, own: str, others: str, unknown: str, words: str
+) -> None:
+    """Same status, headers and body, apart from the identifier: a licensee key cannot
+    tell another licensee's entry or licence from one that does not exist."""
     with server.client(keys["licensee"]) as client:
-        assert client.get(f"/v1/proofs/inclusion/{entries['own']}").status_code == 200
-        assert_problem(client.get(f"/v1/proofs/inclusion/{entries['other']}"), 403, "does not belong to licensee 'acme'")
-        assert_problem(client.get(f"/v1/evidence/{entries['other']}"), 403, "does not belong to licensee 'acme'")
-        assert_problem(client.get("/v1/proofs/inclusion/0x" + "cd" * 32), 404, "no entry has leaf hash")
+        assert client.get(template.format(entries[own])).status_code in (200, 409)  # its own (409: no chain here)
+        answers = {name: client.get(template.format(name)) for name in (entries[others], unknown)}
+    with server.client(keys["auditor"]) as auditor:  # the other's exists, and an auditor sees it
+        assert auditor.get(template.format(entries[others])).status_code in (200, 409)
+    shapes = []
+    for name, response in answers.items():
+        problem = assert_problem(response, 404, words.format(name))
+        assert problem["detail"] == words.format(name)
+        headers = {k: v for k, v in response.headers.items() if k not in ("date", "content-length")}
+        shapes.append((response.status_code, headers, response.text.replace(name, "ID")))
+    assert shapes[0] == shapes[1]
 
 
 def test_revoked_key_is_refused(server: Server) -> None:

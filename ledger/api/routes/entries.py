@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
+from ledger.api.bodies import read_body
 from ledger.api.deps import AuditorKey, IngestKey, ServicesDep
-from ledger.api.errors import BadRequestError, TooLargeError
+from ledger.api.errors import BadRequestError, ForbiddenError, TooLargeError
 from ledger.api.models import (
     MAX_BATCH,
     BatchAccepted,
@@ -34,11 +35,34 @@ from ledger.records import (
     parse_object,
 )
 from ledger.store import queries
+from ledger.store.keys import ApiKey, Role
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"])
 
 MAX_BATCH_BYTES = 32 << 20
 """Largest batch request body (32 MiB)."""
+
+INGEST_KINDS = frozenset({"interaction", "digest"})
+"""The record kinds an ingest key may log. A licence or model record is the operator's
+word (a grant, a registered artefact): it enters with an admin key, through the route
+that checks and records it (or, unchecked, through these routes)."""
+
+_ROUTE_OF_KIND = {
+    "licence": "POST /v1/licences (grant, amend) and POST /v1/licences/{id}/revoke",
+    "model": "POST /v1/models",
+}
+
+
+def check_kind(key: ApiKey, kind: str, where: str) -> None:
+    """403 naming `where` (``entries[3].kind``) unless `key` may log records of `kind`."""
+    if kind in INGEST_KINDS or key.role is Role.ADMIN:
+        return
+    raise ForbiddenError(
+        f"{where}: an {key.role.value} key may not log {kind} records; they enter with an admin key"
+        f" through {_ROUTE_OF_KIND[kind]}",
+        field=where,
+    )
+
 
 _CURSOR = re.compile(r"[0-9]{1,18}")
 """A next_cursor: an arrival number, ASCII digits, below SQL's BIGINT limit."""
@@ -84,29 +108,14 @@ _BATCH_BODY = {
 }
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    """The request body, refused beyond `limit` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError(f"request body is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLargeError(f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _accepted(text: str) -> Response:
     return Response(text, status_code=202, media_type="application/json")
 
 
 @router.post("", status_code=202, response_model=EntryAccepted, openapi_extra={"requestBody": _RECORD_BODY})
-async def create_entry(request: Request, services: ServicesDep, _key: IngestKey) -> Response:
+async def create_entry(request: Request, services: ServicesDep, key: IngestKey) -> Response:
     """Store one record; 202 with its leaf hash, seq and signed receipt once durable."""
-    body = await _body(request, MAX_RECORD_BYTES)
+    body = await read_body(request, MAX_RECORD_BYTES)
     received_at = now_ts()
     try:
         entry = parse_json(body, ts=received_at)
@@ -114,11 +123,12 @@ async def create_entry(request: Request, services: ServicesDep, _key: IngestKey)
         if not error.field and error.message.startswith("not valid JSON"):
             raise BadRequestError(f"request body is {error.message}") from None
         raise
+    check_kind(key, entry.kind, "kind")
     ((seq, receipt),) = await services.ingestor.submit([entry])
     return _accepted(f'{{"leaf_hash":"0x{entry.leaf_hash.hex()}","seq":{seq},"receipt":{receipt}}}')
 
 
-def _parse_batch(body: bytes, received_at: str) -> list[Entry]:
+def _parse_batch(body: bytes, received_at: str, key: ApiKey) -> list[Entry]:
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
@@ -138,19 +148,22 @@ def _parse_batch(body: bytes, received_at: str) -> list[Entry]:
     parsed = []
     for index, record in enumerate(records):
         try:
-            parsed.append(parse_object(record, ts=received_at))
+            entry = parse_object(record, ts=received_at)
         except RecordError as error:
             where = f"entries[{index}]" + (f".{error.field}" if error.field else "")
             raise RecordError(where, error.message) from None
+        if entry.kind not in INGEST_KINDS:  # the common case decided without building the name
+            check_kind(key, entry.kind, f"entries[{index}].kind")
+        parsed.append(entry)
     return parsed
 
 
 @router.post("/batch", status_code=202, response_model=BatchAccepted, openapi_extra={"requestBody": _BATCH_BODY})
-async def create_entries(request: Request, services: ServicesDep, _key: IngestKey) -> Response:
+async def create_entries(request: Request, services: ServicesDep, key: IngestKey) -> Response:
     """Store up to 10,000 records all or nothing; 202 with one receipt each once durable."""
-    body = await _body(request, MAX_BATCH_BYTES)
+    body = await read_body(request, MAX_BATCH_BYTES)
     received_at = now_ts()
-    batch = await run_in_threadpool(_parse_batch, body, received_at)
+    batch = await run_in_threadpool(_parse_batch, body, received_at, key)
     receipts = await services.ingestor.submit(batch)
     return _accepted('{"receipts":[' + ",".join(text for _seq, text in receipts) + "]}")
 

@@ -11,9 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from ledger.api.bodies import read_body, read_json, read_model
 from ledger.api.deps import AdminKey, ReaderKey, Services, ServicesDep
-from ledger.api.errors import BadRequestError
-from ledger.api.routes.entries import _body as read_body
 from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
 from ledger.evidence import build_evidence
 from ledger.licences import Appended, Licence, grant, licence_view, read_licence, revoke
@@ -79,6 +78,13 @@ class RevokeRequest(BaseModel):
     reason: Text | None = None
 
 
+_REVOKE_BODY = {
+    "description": "Optional: why the licence is revoked.",
+    "content": {"application/json": {"schema": RevokeRequest.model_json_schema()}},
+    "required": False,
+}
+
+
 def _view(services: Services, licence: Licence) -> dict[str, Any]:
     view = licence_view(services.store, services.anchors.deployment(), licence, int(time.time()))
     try:
@@ -100,11 +106,7 @@ def _appended(services: Services, appended: Appended, licence_id: str, received_
 @router.post("", status_code=201, response_model=LicenceAppended, openapi_extra={"requestBody": _LICENCE_BODY})
 async def create_licence(request: Request, services: ServicesDep, _key: AdminKey) -> JSONResponse:
     """Grant or amend a licence: the record enters the log and its commitment goes on chain."""
-    raw = await read_body(request, MAX_RECORD_BYTES)
-    try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequestError(f"request body is not valid JSON: {error}") from None
+    document = read_json(await read_body(request, MAX_RECORD_BYTES))
     received_at = now_ts()
     repo = LicenceRepository(services.store)
     appended = await run_in_threadpool(grant, repo, document, ts=received_at, now=received_at)
@@ -112,15 +114,20 @@ async def create_licence(request: Request, services: ServicesDep, _key: AdminKey
     return await run_in_threadpool(_appended, services, appended, licence_id, received_at)
 
 
-@router.post("/{licence_id}/revoke", status_code=201, response_model=LicenceAppended)
-def revoke_licence(
-    licence_id: str, services: ServicesDep, _key: AdminKey, body: RevokeRequest | None = None
-) -> JSONResponse:
-    """Revoke a licence: a revoke record enters the log and its commitment is revoked on chain."""
+def _revoke(services: Services, licence_id: str, reason: str | None) -> JSONResponse:
     received_at = now_ts()
-    reason = None if body is None else body.reason
     appended = revoke(LicenceRepository(services.store), licence_id, reason, ts=received_at, now=received_at)
     return _appended(services, appended, licence_id, received_at)
+
+
+@router.post(
+    "/{licence_id}/revoke", status_code=201, response_model=LicenceAppended, openapi_extra={"requestBody": _REVOKE_BODY}
+)
+async def revoke_licence(licence_id: str, request: Request, services: ServicesDep, _key: AdminKey) -> JSONResponse:
+    """Revoke a licence: a revoke record enters the log and its commitment is revoked on chain."""
+    raw = await read_body(request, MAX_RECORD_BYTES)
+    reason = read_model(raw, RevokeRequest).reason if raw.strip() else None
+    return await run_in_threadpool(_revoke, services, licence_id, reason)
 
 
 @router.get("/{licence_id}", response_model=LicencePublic)
@@ -129,7 +136,7 @@ def read_licence_status(licence_id: str, services: ServicesDep, key: ReaderKey) 
     try:
         licence = read_licence(LicenceRepository(services.store), licence_id)
         if key.role is Role.LICENSEE and licence.licensee != key.licensee:
-            raise NotFoundError(f"no licence has id {licence_id!r}")  # others' licences are not shown to exist
+            raise NotFoundError(licence_id)  # another's licence is answered as one that does not exist
     except NotFoundError:
         raise NotFoundError(f"no licence has id {licence_id!r}") from None
     return _view(services, licence)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ledger.api.deps import AdminKey, AuditorKey, ServicesDep
-from ledger.api.errors import BadRequestError
+from ledger.api.bodies import read_body, read_json
+from ledger.api.deps import AdminKey, AuditorKey, Services, ServicesDep
 from ledger.api.models import ModelAccepted, ModelLineage
-from ledger.api.routes.entries import _body as read_body
-from ledger.provenance import check_new_model, lineage
-from ledger.records import MAX_RECORD_BYTES, RECORD_VERSION, ModelBody, now_ts, parse_object
+from ledger.provenance import lineage, register_model
+from ledger.records import MAX_RECORD_BYTES, RECORD_VERSION, Entry, ModelBody, now_ts, parse_object
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -45,36 +42,25 @@ _MODEL_BODY = {
 }
 
 
-def _registering(request: Request) -> asyncio.Lock:
-    """The app's lock that checks and stores one model registration at a time, so two
-    requests cannot both register a version. Across several API workers the check is
-    best effort; readers resolve a version registered twice to its first registration
-    (ledger.provenance)."""
-    state = request.app.state
-    lock: asyncio.Lock | None = getattr(state, "registering_models", None)
-    if lock is None:  # no await since the check: one event loop, no race
-        lock = state.registering_models = asyncio.Lock()
-    return lock
-
-
-@router.post("", status_code=202, response_model=ModelAccepted, openapi_extra={"requestBody": _MODEL_BODY})
-async def create_model(request: Request, services: ServicesDep, _key: AdminKey) -> Response:
-    """Register a model artefact whose parents are registered; 202 with leaf hash, receipt and record."""
-    raw = await read_body(request, MAX_RECORD_BYTES)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequestError(f"request body is not valid JSON: {error}") from None
-    entry = parse_object({"v": RECORD_VERSION, "kind": "model", "body": body}, ts=now_ts())
-    async with _registering(request):
-        await run_in_threadpool(check_new_model, services.store, entry)
-        ((seq, receipt),) = await services.ingestor.submit([entry])
+def _register(services: Services, entry: Entry, received_at: str) -> Response:
+    seq = register_model(services.store, entry)
+    (receipt,) = services.signer.receipts_json([(entry.leaf_hash, seq)], received_at)
+    services.metrics.count_entries(1)
     record = entry.canonical.decode()
     return Response(
         f'{{"leaf_hash":"0x{entry.leaf_hash.hex()}","seq":{seq},"receipt":{receipt},"record":{record}}}',
         status_code=202,
         media_type="application/json",
     )
+
+
+@router.post("", status_code=202, response_model=ModelAccepted, openapi_extra={"requestBody": _MODEL_BODY})
+async def create_model(request: Request, services: ServicesDep, _key: AdminKey) -> Response:
+    """Register a model artefact whose parents are registered; 202 with leaf hash, receipt and record."""
+    body = read_json(await read_body(request, MAX_RECORD_BYTES))
+    received_at = now_ts()
+    entry = parse_object({"v": RECORD_VERSION, "kind": "model", "body": body}, ts=received_at)
+    return await run_in_threadpool(_register, services, entry, received_at)
 
 
 @router.get("/{model_id:path}", response_model=ModelLineage)

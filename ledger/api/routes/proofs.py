@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ledger.api.deps import ReaderKey, ServicesDep
-from ledger.api.errors import ForbiddenError
 from ledger.api.models import ConsistencyProofPublic, InclusionProofPublic
 from ledger.api.views import anchor_view, hex0x, parse_hash
 from ledger.errors import NotFoundError
@@ -19,14 +18,14 @@ router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
 
 
 def check_owner(services: Any, key: ApiKey, leaf: bytes) -> None:
-    """A licensee key may only see entries of its own licensee (account id)."""
+    """A licensee key may only see entries of its own licensee (account id). Another's
+    entry is answered exactly as one that does not exist: the same 404 and words, after
+    the same single read, so the answer tells nothing about other licensees' entries."""
     if key.role is not Role.LICENSEE:
         return
     exists, account = queries.account_of(services.store, leaf)
-    if not exists:
+    if not exists or account != key.licensee:
         raise NotFoundError(f"no entry has leaf hash {hex0x(leaf)}")
-    if account != key.licensee:
-        raise ForbiddenError(f"entry {hex0x(leaf)} does not belong to licensee {key.licensee!r}")
 
 
 @router.get("/inclusion/{leaf_hash}", response_model=InclusionProofPublic)
