@@ -280,7 +280,7 @@ def check_licence_command(
     try:
         result = check_licence(document, rpc, identity)
     except LicenceMismatchError as error:
-        fail(f"NOT VERIFIED: {error.message}", EXIT_NOT_ACTIVE)
+        fail(f"INVALID: {error.message}", EXIT_NOT_ACTIVE)
     except LicenceChainError as error:
         fail(f"could not check: {error.message}", EXIT_CHAIN_UNAVAILABLE)
     finally:
