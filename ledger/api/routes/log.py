@@ -13,7 +13,7 @@ from ledger.errors import NotFoundError
 router = APIRouter(prefix="/v1/log", tags=["log"])
 
 
-@router.get("", response_model=LogIdentityPublic)
+@router.get("", response_model=LogIdentityPublic, response_model_exclude_unset=True)  # optional fields only when set
 def read_log_identity(services: ServicesDep) -> dict[str, Any]:
     """The log identity document every verifier pins with `--log` (chain, LogAnchor, log id, LicenceRegistry, log key, deployment block; `ledger identity` prints the same): keep it from a trusted channel."""
     deployment = services.anchors.deployment()
