@@ -5,9 +5,9 @@ exports (in-process and with worker processes) altered line by line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

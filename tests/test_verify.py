@@ -124,7 +124,7 @@ class FakeChain:
     where: str = "memory"
     id: int = 31337
     codes: dict[bytes, bytes] = field(default_factory=lambda: {CONTRACT: LOG_ANCHOR.runtime_code})
-    info: LogInfo = LogInfo(SIGNER, ADMIN, SIZE, False, 0)
+    info: LogInfo = field(default_factory=lambda: LogInfo(SIGNER, ADMIN, SIZE, False, 0))
     roots: dict[int, bytes] = field(default_factory=lambda: {SIZE: ROOT, 5: root_hash(LEAVES[:5])})
     receipts: dict[bytes, TxReceipt] = field(
         default_factory=lambda: {

@@ -18,11 +18,11 @@ import pytest
 from ledger.chain.anvil import Anvil, free_port
 from ledger.errors import InvalidRequestError
 from ledger.evidence_pack import UNANCHORED_HEADER, TooManyEntriesError, build_pack
+from ledger.formats.identity import parse_identity
 from ledger.records import parse_object
+from ledger.rpc import JsonRpcReader
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
-from ledger.formats.identity import parse_identity
-from ledger.rpc import JsonRpcReader
 from ledger.verify import VerificationError
 from ledger.verify_pack import PackQuery, verify_pack
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 

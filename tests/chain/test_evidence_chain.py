@@ -26,8 +26,8 @@ from ledger.evidence import BUNDLE_FORMAT, build_evidence
 from ledger.merkle import root_from_inclusion_proof
 from ledger.proofs import inclusion
 from ledger.records import parse_json, parse_object
-from ledger.sequencer import seal
 from ledger.rpc import JsonRpcReader
+from ledger.sequencer import seal
 from ledger.verify import VerificationError, verify_bundle
 from tests.chain.conftest import Setup
 from tests.factories import interaction, ndjson_lines
@@ -193,6 +193,8 @@ def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
 @pytest.mark.parametrize("chain_id", [1, 10, 31337])
 def test_chain_id_is_read_as_a_quantity(tmp_path: Path, chain_id: int) -> None:
     """eth_chainId answers a quantity ("0x1", "0xa"), not even-length hex data."""
-    with Anvil(0, None, tmp_path / "anvil.log", extra_args=("--chain-id", str(chain_id)), save_interval=0) as anvil:
-        with JsonRpcReader(anvil.url) as chain:
-            assert chain.chain_id() == chain_id
+    with (
+        Anvil(0, None, tmp_path / "anvil.log", extra_args=("--chain-id", str(chain_id)), save_interval=0) as anvil,
+        JsonRpcReader(anvil.url) as chain,
+    ):
+        assert chain.chain_id() == chain_id

@@ -11,8 +11,8 @@ from ledger.errors import NotAnchoredError, NotFoundError
 from ledger.evidence_pack import build_pack
 from ledger.export import export_line
 from ledger.records import parse_json
-from ledger.store.exports import export_records
 from ledger.rpc import JsonRpcReader
+from ledger.store.exports import export_records
 from ledger.verify_pack import PackQuery, verify_pack
 from tests.chain.conftest import Setup
 from tests.factories import ndjson_lines

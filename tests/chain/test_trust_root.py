@@ -254,7 +254,7 @@ def test_a_revoked_licence_regranted_on_a_strangers_registry_is_not_active(
     registry_deployed, registry = deploy_registry(setup.chain)
     setup.deployment = setup.repo.record_registry(registry_deployed.contract)
     identity = write(tmp_path / "log-with-registry.json", setup.identity.as_json())
-    body = {
+    body: dict[str, Any] = {
         "action": "grant", "licence_id": "lic-1", "licensee": "acme", "models": ["frontier-large"], "scope": ["inference"],
         "terms_sha256": "ab" * 32, "valid_from": "2025-01-01T00:00:00.000Z", "valid_until": "2035-01-01T00:00:00.000Z",
     }
@@ -467,6 +467,7 @@ def test_the_existence_time_is_the_anchor_block_headers(log: Log, tmp_path: Path
 
 def anchor_tx_of_deployment(log: Log) -> bytes:
     """The transaction that deployed the real LogAnchor (the first of its block)."""
-    block = log.setup.chain.w3.eth.get_block(log.setup.deployment.block_number)
-    return bytes(block["transactions"][0])
+    (first, *_rest) = log.setup.chain.w3.eth.get_block(log.setup.deployment.block_number)["transactions"]
+    assert isinstance(first, bytes)  # hashes only (full_transactions=False)
+    return first
 
