@@ -244,7 +244,7 @@ def campaign_page(report: dict[str, Any]) -> str:
     else:
         check = evidence["verification"]
         css = "pass" if check["valid"] and check["chain_consulted"] else ("note" if check["valid"] else "fail")
-        word = "VERIFIED" if check["valid"] else "INVALID"
+        word = ("VERIFIED" if check["chain_consulted"] else "MATHEMATICS ONLY") if check["valid"] else "INVALID"
         proof = (
             f'<div class="verdict {css}">{word}: {escape(check["statement"])}</div>'
             + table(

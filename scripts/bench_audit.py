@@ -215,10 +215,9 @@ def main() -> None:
         results["export_bytes"] = exported["bytes"]
         print(f"ledger export: {exported['entries']:,} entries, {exported['bytes']:,} bytes in {results['export_s']} s", file=sys.stderr)
 
-        audit_args = [
-            sys.executable, "-m", "ledger", "audit", str(export), "--rpc-url", rpc,
-            "--contract", deployment["contract"], "--log-id", deployment["log_id"],
-        ]
+        identity = work / "log.json"
+        ledger("identity", "--out", str(identity), *where)
+        audit_args = [sys.executable, "-m", "ledger", "audit", str(export), "--rpc-url", rpc, "--log", str(identity)]
         runs = []
         for attempt in range(args.repeat):
             elapsed, code, tail = run_on_pty(audit_args)

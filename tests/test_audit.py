@@ -1,20 +1,23 @@
 """The audit's pure parts: the compact range against the reference tree, the export line
-format, the anchor history read from a chain faked in memory, and whole exports
-(in-process and with worker processes) altered line by line."""
+format, the anchor history of the pinned log read from a chain faked in memory (the
+shipped LogAnchor's code, logInfo, rootAt, Anchored events and block headers), and whole
+exports (in-process and with worker processes) altered line by line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from eth_utils.crypto import keccak
 
+import ledger.rpc
 from ledger.audit import (
-    ANCHORED_TOPIC,
     AuditError,
     AuditResult,
     CompactRange,
@@ -23,22 +26,32 @@ from ledger.audit import (
     read_anchors,
 )
 from ledger.export import ExportLineError, export_line, parse_export_line
+from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.identity import LogIdentity
 from ledger.merkle import EMPTY_ROOT, root_hash
 from ledger.records import parse_object
-from ledger.verify import ANCHORED_TOPIC as VERIFY_TOPIC
-from ledger.verify import LATEST_SELECTOR, ChainAnchor, ContractCallError
+from ledger.rpc import Block, ContractCallError, EventLog, JsonRpcReader, LogInfo
 from tests.factories import interaction
 from tests.merkle.reference import mth
 
 CONTRACT = bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")
 LOG_ID = bytes(range(32))
+SIGNER = b"\x4c" * 20
 ENTRIES = [parse_object(interaction(i, seed=9)) for i in range(600)]
 LEAVES = [entry.leaf_hash for entry in ENTRIES]
+LOG_ANCHOR = shipped_contract("LogAnchor")
+ANCHORED_TOPIC = LOG_ANCHOR.event_topic("Anchored")
+IDENTITY = LogIdentity("audited", 31337, CONTRACT, LOG_ID, None, SIGNER, deployment_block=2)
 
 
 def test_topics_and_selectors_are_the_contracts() -> None:
-    assert ANCHORED_TOPIC == VERIFY_TOPIC == keccak(text="Anchored(bytes32,uint64,bytes32,uint64)")
-    assert LATEST_SELECTOR == keccak(text="latest(bytes32)")[:4]
+    """What the verifiers ask the chain is derived from the shipped ABI: it equals the
+    keccak of the contract's own signatures."""
+    assert ANCHORED_TOPIC == keccak(text="Anchored(bytes32,uint64,bytes32,uint64)")
+    for name, signature in (("latest", "latest(bytes32)"), ("logInfo", "logInfo(bytes32)"), ("rootAt", "rootAt(bytes32,uint64)")):
+        assert LOG_ANCHOR.function(name).selector == keccak(text=signature)[:4]
+    assert LOG_ANCHOR.function("logInfo").outputs == ("address", "address", "uint64", "bool", "uint64")
+    assert LOG_ANCHOR.error_selector("LogAnchorUnknownSize") == keccak(text="LogAnchorUnknownSize(bytes32,uint64)")[:4]
 
 
 def test_compact_range_root_at_every_size_and_any_chunking() -> None:
@@ -120,92 +133,141 @@ def _word(value: int) -> bytes:
     return value.to_bytes(32, "big")
 
 
+def _block_hash(number: int) -> bytes:
+    return bytes([number]) * 32
+
+
 @dataclass
 class FakeChain:
-    """LogAnchor's events and views, in memory: anchors at `sizes` of LEAVES."""
+    """The chain, as `ledger.audit.AuditChain`: the shipped LogAnchor at CONTRACT holding
+    log LOG_ID (log key SIGNER), anchored at `sizes` of LEAVES, anchor n in block 3 + n."""
 
     sizes: list[int]
     where: str = "memory"
     prev_sizes: dict[int, int] = field(default_factory=dict)
     roots: dict[int, bytes] = field(default_factory=dict)
+    """Roots the events say, where they differ from the contract's."""
     missing_events: set[int] = field(default_factory=set)
-    latest_size: int | None = None
-    chunks: list[tuple[int, int]] = field(default_factory=list)
+    info: LogInfo | None = None
+    reorganised: set[int] = field(default_factory=set)
+    """Blocks whose header now has another hash."""
+    code_at: bytes = LOG_ANCHOR.runtime_code
+    asked: list[tuple[int, int]] = field(default_factory=list)
 
     def chain_id(self) -> int:
         return 31337
 
     def code(self, address: bytes) -> bytes:
-        return b"\x60" if address == CONTRACT else b""
+        return self.code_at if address == CONTRACT else b""
 
     def block_number(self) -> int:
         return 30
 
-    def root(self, size: int) -> bytes:
-        return self.roots.get(size, root_hash(LEAVES[:size]))
-
-    def latest(self, contract: bytes, log_id: bytes) -> tuple[int, Any]:
+    def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
         if log_id != LOG_ID:
-            raise ContractCallError("latest reverted: 'LogAnchorUnknownLog'")
-        size = (self.sizes[-1] if self.sizes else 0) if self.latest_size is None else self.latest_size
-        return size, ChainAnchor(self.root(size), 0, 0)
+            raise ContractCallError("LogAnchor.logInfo reverted with LogAnchorUnknownLog", "LogAnchorUnknownLog")
+        return self.info or LogInfo(SIGNER, b"\x01" * 20, self.sizes[-1] if self.sizes else 0, False, 0)
 
-    def anchored_at_many(self, contract: bytes, log_id: bytes, sizes: list[int]) -> list[ChainAnchor | None]:
-        block = {size: 3 + n for n, size in enumerate(self.sizes)}
-        return [ChainAnchor(root_hash(LEAVES[:s]), block[s], 1_780_000_000 + s) if s in block else None for s in sizes]
+    def roots_at(self, log_anchor: bytes, log_id: bytes, sizes: list[int]) -> list[bytes | None]:
+        return [root_hash(LEAVES[:size]) if size in self.sizes else None for size in sizes]
 
-    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[dict[str, Any]]:
-        self.chunks.append((from_block, to_block))
+    def blocks(self, numbers: list[int]) -> list[Block | None]:
+        return [
+            Block(n, b"\xee" * 32 if n in self.reorganised else _block_hash(n), 1_780_000_000 + n) if n <= 30 else None
+            for n in numbers
+        ]
+
+    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[EventLog]:
+        self.asked.append((from_block, to_block))
         found = []
         previous = 0
         for n, size in enumerate(self.sizes):
             block = 3 + n
-            if from_block <= block <= to_block and size not in self.missing_events:
-                data = _word(size) + self.root(size) + _word(self.prev_sizes.get(size, previous))
-                found.append(
-                    {
-                        "blockNumber": hex(block),
-                        "logIndex": "0x0",
-                        "blockHash": "0x" + bytes([block]).hex() * 32,
-                        "transactionHash": "0x" + bytes([block + 100]).hex() * 32,
-                        "data": "0x" + data.hex(),
-                        "topics": ["0x" + ANCHORED_TOPIC.hex(), "0x" + LOG_ID.hex()],
-                    }
-                )
+            if address == CONTRACT and topics == [ANCHORED_TOPIC, LOG_ID] and from_block <= block <= to_block and size not in self.missing_events:
+                root = self.roots.get(size, root_hash(LEAVES[:size]))
+                event_topics = (ANCHORED_TOPIC, LOG_ID, _word(size))
+                data = root + _word(self.prev_sizes.get(size, previous))
+                found.append(EventLog(CONTRACT, event_topics, data, block, _block_hash(block), bytes([block + 100]) * 32, 0))
             previous = size
         return list(reversed(found))  # any order: the audit sorts them
 
 
-def test_anchors_are_read_in_block_chunks_and_checked() -> None:
+def test_anchors_are_read_and_checked() -> None:
     chain = FakeChain([100, 256, 600])
-    anchors = read_anchors(chain, CONTRACT, LOG_ID, block_chunk=7)
+    found = read_anchors(chain, IDENTITY)
+    anchors = found.anchors
     assert [(a.number, a.size, a.prev_size, a.block_number) for a in anchors] == [(1, 100, 0, 3), (2, 256, 100, 4), (3, 600, 256, 5)]
-    assert anchors[0].timestamp == 1_780_000_100 and anchors[2].root == root_hash(LEAVES)
-    assert chain.chunks == [(0, 6), (7, 13), (14, 20), (21, 27), (28, 30)]
-    assert read_anchors(FakeChain([]), CONTRACT, LOG_ID) == []
+    assert anchors[0].timestamp == 1_780_000_003 and anchors[2].root == root_hash(LEAVES)  # the block header's time
+    assert anchors[1].tx_hash == bytes([104]) * 32 and anchors[1].block_hash == _block_hash(4)
+    assert chain.asked == [(2, 30)]  # from the identity's deployment block to the head
+    assert read_anchors(FakeChain([100]), IDENTITY, from_block=0).anchors[0].size == 100
+    assert found.ignored == 0 and not found.info.retired
+    assert read_anchors(FakeChain([]), IDENTITY).anchors == []
+
+
+def test_the_reader_asks_for_logs_in_block_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many nodes refuse wide eth_getLogs ranges: JsonRpcReader asks LOG_BLOCK_CHUNK blocks
+    at a time, and leaves out logs a reorganisation removed."""
+    monkeypatch.setattr(ledger.rpc, "LOG_BLOCK_CHUNK", 7)
+    asked: list[tuple[int, int]] = []
+    event = {
+        "address": "0x" + CONTRACT.hex(), "topics": ["0x" + ANCHORED_TOPIC.hex(), "0x" + LOG_ID.hex(), "0x" + _word(5).hex()],
+        "data": "0x" + (b"\x01" * 32 + _word(0)).hex(), "blockNumber": "0x3", "blockHash": "0x" + "03" * 32,
+        "transactionHash": "0x" + "67" * 32, "logIndex": "0x0",
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        query = body["params"][0]
+        start, end = int(query["fromBlock"], 16), int(query["toBlock"], 16)
+        asked.append((start, end))
+        logs = [event, event | {"removed": True, "transactionHash": "0x" + "68" * 32}] if start <= 3 <= end else []
+        return httpx.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": logs})
+
+    reader = JsonRpcReader("http://node.invalid")
+    reader._http = httpx.Client(transport=httpx.MockTransport(answer))
+    found = reader.logs(CONTRACT, [ANCHORED_TOPIC, LOG_ID], 0, 30)
+    assert asked == [(0, 6), (7, 13), (14, 20), (21, 27), (28, 30)]
+    assert [(log.block_number, log.tx_hash, log.topics[2]) for log in found] == [(3, b"\x67" * 32, _word(5))]
 
 
 @pytest.mark.parametrize(
     ("chain", "words"),
     [
         (FakeChain([100, 256], missing_events={100}), "anchor #1 (tree size 256, block 4) extends tree size 100, but the anchor before it has size 0"),
-        (FakeChain([100, 256], latest_size=300), "the contract's latest anchor has tree size 300, but the Anchored events from block 0 end at size 256"),
+        (FakeChain([100, 256], info=LogInfo(SIGNER, SIGNER, 300, False, 0)), "the contract's latest anchor has tree size 300, but the Anchored events from block 2 end at size 256"),
         (FakeChain([100, 256], roots={256: b"\x01" * 32}), "anchor #2 (tree size 256, block 4): the event says root 0x0101"),
         (FakeChain([100, 256], prev_sizes={256: 50}), "extends tree size 50, but the anchor before it has size 100"),
         (FakeChain([256, 100]), "anchor #2 (tree size 100, block 4) does not grow the log"),
+        (FakeChain([100, 256], reorganised={4}), "anchor #2 (tree size 256, block 4): block 4 is not on the chain any more"),
     ],
 )
 def test_a_broken_anchor_history_is_named(chain: FakeChain, words: str) -> None:
     with pytest.raises(AuditError) as caught:
-        read_anchors(chain, CONTRACT, LOG_ID)
+        read_anchors(chain, IDENTITY)
     assert caught.value.check == "anchors" and words in caught.value.message, caught.value.message
 
 
-def test_wrong_contract_or_log() -> None:
+def test_only_the_pinned_log_is_audited() -> None:
+    """The identity says which contract, log and log key count: anything else is refused."""
     with pytest.raises(AuditError, match="contract: no contract at 0x1212"):
-        read_anchors(FakeChain([1]), b"\x12" * 20, LOG_ID)
-    with pytest.raises(AuditError, match="log: the contract at 0x5fbd.* knows no log 0xffff"):
-        read_anchors(FakeChain([1]), CONTRACT, b"\xff" * 32)
+        read_anchors(FakeChain([1]), dataclasses.replace(IDENTITY, log_anchor=b"\x12" * 20))
+    with pytest.raises(AuditError, match="contract: code that is not the LogAnchor model-ledger ships at 0x5fbd"):
+        read_anchors(FakeChain([1], code_at=shipped_contract("LicenceRegistry").runtime_code), IDENTITY)
+    with pytest.raises(AuditError, match="log: the LogAnchor at 0x5fbd.* knows no log 0xffff"):
+        read_anchors(FakeChain([1]), dataclasses.replace(IDENTITY, log_id=b"\xff" * 32))
+    with pytest.raises(AuditError, match=f"log: log 0x{LOG_ID.hex()} is anchored with log key 0x{'22' * 20}, but the pinned identity names 0x{'4c' * 20}"):
+        read_anchors(FakeChain([1], info=LogInfo(b"\x22" * 20, SIGNER, 1, False, 0)), IDENTITY)
+    with pytest.raises(AuditError, match="chain id: the node at memory serves chain id 31337; the pinned log is on chain id 10"):
+        read_anchors(FakeChain([1]), dataclasses.replace(IDENTITY, chain_id=10))
+
+
+def test_a_retired_log_is_audited_up_to_its_trusted_size() -> None:
+    """After its log key leaked the admin retired the log, trusting it up to size 256:
+    later anchors (whoever signed them) are read, checked to extend the history, and not
+    audited."""
+    found = read_anchors(FakeChain([100, 256, 600], info=LogInfo(SIGNER, SIGNER, 600, True, 256)), IDENTITY)
+    assert [a.size for a in found.anchors] == [100, 256] and found.ignored == 1 and found.info.trusted_size == 256
 
 
 # -- whole exports --------------------------------------------------------------------------
@@ -217,8 +279,8 @@ def write_export(path: Path, lines: list[bytes]) -> Path:
 
 
 def run_audit(path: Path, sizes: list[int], workers: int = 0) -> AuditResult:
-    result = AuditResult(31337, "memory", CONTRACT, LOG_ID, str(path))
-    result.anchors = read_anchors(FakeChain(sizes), CONTRACT, LOG_ID)
+    result = AuditResult(IDENTITY, "memory", str(path))
+    result.anchors = read_anchors(FakeChain(sizes), IDENTITY).anchors
     return audit_export(path, result, workers=workers)
 
 
@@ -231,6 +293,7 @@ def test_a_whole_export_passes(tmp_path: Path) -> None:
     assert done.kinds == {"interaction": 600} and done.export_sha256
     summary = done.as_json()
     assert summary["unanchored_entries"] == 100 and summary["first_anchor"]["tree_size"] == 100
+    assert summary["log"] == IDENTITY.as_json() and summary["contract"] == "0x" + CONTRACT.hex() and summary["retired"] is None
     assert run_audit(write_export(tmp_path / "e.ndjson", LINES), []).passed
     assert run_audit(write_export(tmp_path / "empty.ndjson", []), []).passed
 

@@ -1,33 +1,35 @@
 """The verifier, pure: bundles built here from records and ledger.merkle, a chain faked
-in memory. Every field that matters is mutated, one at a time and at random, and must
-fail with the right check; malformed input gives a BundleError, never a crash."""
+in memory (faithfully: the shipped LogAnchor's runtime code at the pinned address, its
+logInfo and rootAt, receipts carrying the Anchored events, block headers). Every field
+that matters is mutated, one at a time and at random, and must fail with the right
+check; malformed input gives a BundleError, never a crash."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.identity import LogIdentity
+from ledger.formats.strict_json import MAX_DEPTH
 from ledger.merkle import inclusion_proof, root_hash
 from ledger.records import parse_object
+from ledger.rpc import Block, ChainUnreadableError, ContractCallError, EventLog, LogInfo, TxReceipt
 from ledger.verify import (
-    ANCHORED_AT_SELECTOR,
     BUNDLE_FORMAT,
     MAX_BUNDLE_BYTES,
-    MAX_DEPTH,
     MAX_PROOF_NODES,
-    UNKNOWN_SIZE_SELECTOR,
     BundleError,
-    ChainAnchor,
     ChainReadError,
-    ChainTx,
     VerificationError,
     parse_bundle,
     verify_bundle,
@@ -36,14 +38,36 @@ from tests.factories import interaction
 
 CONTRACT = bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")
 LOG_ID = hashlib.sha256(b"model-ledger").digest()
+SIGNER = bytes.fromhex("db00079cad3e665853bf766efe26f4c38cdbdcda")  # the log key's address
+ADMIN = bytes.fromhex("f39fd6e51aad88f6f4ce6ab8827279cfffb92266")
 TX_HASH = bytes(range(32))
 BLOCK_HASH = bytes(range(32, 64))
 BLOCK, TIME = 12, 1_780_000_000
 SIZE = 11
+TX_5, BLOCK_5, BLOCK_HASH_5, TIME_5 = bytes(range(64, 96)), 9, bytes(range(96, 128)), TIME - 36
+"""The anchor of size 5, three blocks before the anchor of size SIZE."""
+
+IDENTITY = LogIdentity(
+    name="model-ledger",
+    chain_id=31337,
+    log_anchor=CONTRACT,
+    log_id=LOG_ID,
+    licence_registry=None,
+    log_signer=SIGNER,
+    deployment_block=1,
+)
+"""The log a verifier pins."""
+
+LOG_ANCHOR = shipped_contract("LogAnchor")
+ANCHORED = LOG_ANCHOR.event_topic("Anchored")
 
 
 def h(data: bytes) -> str:
     return "0x" + data.hex()
+
+
+def word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
 
 
 def make_log(size: int = SIZE) -> tuple[list[dict[str, Any]], list[bytes]]:
@@ -56,6 +80,12 @@ RECORDS, LEAVES = make_log()
 ROOT = root_hash(LEAVES)
 
 
+def anchor_json(size: int) -> dict[str, Any]:
+    """The `checkpoint.anchor` of the anchor of `size` (5 or SIZE), as the operator writes it."""
+    tx, number, block_hash, time = (TX_5, BLOCK_5, BLOCK_HASH_5, TIME_5) if size == 5 else (TX_HASH, BLOCK, BLOCK_HASH, TIME)
+    return {"tx_hash": h(tx), "block_number": number, "block_hash": h(block_hash), "block_timestamp": time}
+
+
 def bundle_for(index: int, size: int = SIZE) -> dict[str, Any]:
     """A correct bundle of leaf `index` in the tree of the first `size` leaves."""
     return {
@@ -63,11 +93,7 @@ def bundle_for(index: int, size: int = SIZE) -> dict[str, Any]:
         "chain_id": 31337,
         "contract": h(CONTRACT),
         "log_id": h(LOG_ID),
-        "checkpoint": {
-            "tree_size": size,
-            "root": h(root_hash(LEAVES[:size])),
-            "anchor": {"tx_hash": h(TX_HASH), "block_number": BLOCK, "block_hash": h(BLOCK_HASH), "block_timestamp": TIME},
-        },
+        "checkpoint": {"tree_size": size, "root": h(root_hash(LEAVES[:size])), "anchor": anchor_json(size)},
         "entries": [
             {
                 "leaf_index": index,
@@ -79,45 +105,86 @@ def bundle_for(index: int, size: int = SIZE) -> dict[str, Any]:
     }
 
 
+def anchored_event(size: int, root: bytes, prev_size: int, tx: bytes, number: int, block_hash: bytes) -> EventLog:
+    """LogAnchor's `Anchored(logId, size, root, prevSize)` as a receipt carries it."""
+    return EventLog(CONTRACT, (ANCHORED, LOG_ID, word(size)), root + word(prev_size), number, block_hash, tx, 0)
+
+
+def anchor_receipt(size: int, root: bytes, prev_size: int, tx: bytes, number: int, block_hash: bytes) -> TxReceipt:
+    """The receipt of a successful anchor(...) call of the LogAnchor at CONTRACT."""
+    return TxReceipt(tx, number, block_hash, CONTRACT, True, (anchored_event(size, root, prev_size, tx, number, block_hash),))
+
+
 @dataclass
 class FakeChain:
-    """The chain, in memory: LogAnchor at CONTRACT with tree sizes SIZE and 5 anchored."""
+    """The chain, in memory, as `ledger.verify.ChainReader`: the shipped LogAnchor at
+    CONTRACT holding log LOG_ID (log key SIGNER) with tree sizes 5 and SIZE anchored, each
+    by its own transaction, whose receipt carries the Anchored event, in its own block."""
 
     where: str = "memory"
     id: int = 31337
-    anchors: dict[int, ChainAnchor] = field(
+    codes: dict[bytes, bytes] = field(default_factory=lambda: {CONTRACT: LOG_ANCHOR.runtime_code})
+    info: LogInfo = field(default_factory=lambda: LogInfo(SIGNER, ADMIN, SIZE, False, 0))
+    roots: dict[int, bytes] = field(default_factory=lambda: {SIZE: ROOT, 5: root_hash(LEAVES[:5])})
+    receipts: dict[bytes, TxReceipt] = field(
         default_factory=lambda: {
-            SIZE: ChainAnchor(ROOT, BLOCK, TIME),
-            5: ChainAnchor(root_hash(LEAVES[:5]), BLOCK, TIME),
+            TX_5: anchor_receipt(5, root_hash(LEAVES[:5]), 0, TX_5, BLOCK_5, BLOCK_HASH_5),
+            TX_HASH: anchor_receipt(SIZE, ROOT, 5, TX_HASH, BLOCK, BLOCK_HASH),
         }
+    )
+    blocks: dict[int, Block] = field(
+        default_factory=lambda: {BLOCK_5: Block(BLOCK_5, BLOCK_HASH_5, TIME_5), BLOCK: Block(BLOCK, BLOCK_HASH, TIME)}
     )
     unreachable: bool = False
 
-    def chain_id(self) -> int:
+    def _reachable(self, method: str) -> None:
         if self.unreachable:
-            raise ChainReadError("eth_chainId: the chain at memory is unreachable")
+            raise ChainUnreadableError(f"{method}: the chain at memory is unreachable (ConnectError)")
+
+    def chain_id(self) -> int:
+        self._reachable("eth_chainId")
         return self.id
 
     def code(self, address: bytes) -> bytes:
-        return b"\x60\x80" if address == CONTRACT else b""
+        self._reachable("eth_getCode")
+        return self.codes.get(address, b"")
 
-    def anchored_at(self, contract: bytes, log_id: bytes, size: int) -> ChainAnchor | None:
-        return self.anchors.get(size) if (contract, log_id) == (CONTRACT, LOG_ID) else None
+    def _log_anchor(self, address: bytes, function: str) -> None:
+        """What an eth_call of LogAnchor.`function` meets at `address`."""
+        self._reachable("eth_call")
+        if self.codes.get(address) != LOG_ANCHOR.runtime_code:  # no code answers nothing
+            raise ContractCallError(f"LogAnchor.{function} answered 0 bytes, not 5 words: is this a LogAnchor?")
 
-    def block_hash(self, number: int) -> bytes | None:
-        return BLOCK_HASH if number == BLOCK else None
+    def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
+        self._log_anchor(log_anchor, "logInfo")
+        if log_id != LOG_ID:
+            raise ContractCallError("LogAnchor.logInfo reverted with LogAnchorUnknownLog", "LogAnchorUnknownLog")
+        return self.info
 
-    def transaction(self, tx_hash: bytes) -> ChainTx | None:
-        return ChainTx(BLOCK_HASH, CONTRACT, True) if tx_hash == TX_HASH else None
+    def root_at(self, log_anchor: bytes, log_id: bytes, size: int) -> bytes | None:
+        self._log_anchor(log_anchor, "rootAt")
+        return self.roots.get(size) if log_id == LOG_ID else None
+
+    def receipt(self, tx_hash: bytes) -> TxReceipt | None:
+        self._reachable("eth_getTransactionReceipt")
+        return self.receipts.get(tx_hash)
+
+    def block(self, number: int) -> Block | None:
+        self._reachable("eth_getBlockByNumber")
+        return self.blocks.get(number)
 
 
-def failure(bundle: Any, chain: FakeChain | None = None) -> VerificationError:
+def failure(bundle: Any, chain: FakeChain | None = None, identity: LogIdentity | None = None) -> VerificationError:
     with pytest.raises(VerificationError) as caught:
-        verify_bundle(bundle if isinstance(bundle, (str, bytes)) else json.dumps(bundle), chain)
+        text = bundle if isinstance(bundle, (str, bytes)) else json.dumps(bundle)
+        verify_bundle(text, chain, IDENTITY if chain is not None and identity is None else identity)
     error = caught.value
     assert error.result is not None and error.result.checks[-1].name == error.check
     assert not error.result.checks[-1].passed and not error.result.valid
     return error
+
+
+ONLINE_CHECKS = ["chain id", "contract", "log", "root on chain", "anchor transaction", "anchor block"]
 
 
 # -- valid bundles ------------------------------------------------------------------
@@ -128,22 +195,42 @@ def test_every_leaf_verifies_offline_and_against_the_chain(index: int) -> None:
     offline = verify_bundle(json.dumps(bundle_for(index)), None)
     assert offline.valid and not offline.chain_consulted and offline.anchored is None
     assert [c.name for c in offline.checks] == ["bundle", "record", "leaf hash", "inclusion"]
-    assert "NOT consulted" in offline.statement()
+    assert "NOT consulted" in offline.statement() and "no log identity was pinned" in offline.statement()
 
-    online = verify_bundle(json.dumps(bundle_for(index)), FakeChain())
+    pinned = verify_bundle(json.dumps(bundle_for(index)), None, IDENTITY)
+    assert pinned.valid and not pinned.chain_consulted
+    assert [c.name for c in pinned.checks] == ["bundle", "log identity", "record", "leaf hash", "inclusion"]
+    assert "NOT consulted" in pinned.statement() and "it names the pinned log 'model-ledger'" in pinned.statement()
+
+    online = verify_bundle(json.dumps(bundle_for(index)), FakeChain(), IDENTITY)
     assert online.valid and online.chain_consulted
-    assert [c.name for c in online.checks][4:] == ["chain id", "contract", "anchor", "root on chain", "anchor block"]
-    assert online.statement() == "existed no later than 2026-05-28T20:26:40Z (block 12)"
+    assert [c.name for c in online.checks][5:] == ONLINE_CHECKS
+    assert online.statement() == f"existed no later than 2026-05-28T20:26:40Z (block 12), in {IDENTITY.describe()}"
     assert online.existed_no_later_than is not None and online.existed_no_later_than.timestamp() == TIME
+    assert online.anchored is not None and (online.anchored.tx_hash, online.anchored.block_hash) == (TX_HASH, BLOCK_HASH)
 
 
 def test_smaller_anchored_checkpoint_verifies() -> None:
-    assert verify_bundle(bundle_for(3, size=5), FakeChain()).valid
+    result = verify_bundle(bundle_for(3, size=5), FakeChain(), IDENTITY)
+    assert result.valid and result.anchored is not None and result.anchored.block_number == BLOCK_5
+    assert result.existed_no_later_than is not None and result.existed_no_later_than.timestamp() == TIME_5
 
 
-def test_selectors_are_the_contracts() -> None:
-    assert ANCHORED_AT_SELECTOR == keccak(text="anchoredAt(bytes32,uint64)")[:4]
-    assert UNKNOWN_SIZE_SELECTOR == keccak(text="LogAnchorUnknownSize(bytes32,uint64)")[:4]
+def test_the_chain_is_consulted_only_against_a_pinned_log() -> None:
+    with pytest.raises(ValueError, match="needs a pinned log identity"):
+        verify_bundle(json.dumps(bundle_for(1)), FakeChain())
+
+
+def test_the_fake_chain_is_the_shipped_log_anchor() -> None:
+    """The fake serves the shipped runtime code and the event the verifier looks for: the
+    topic is keccak256 of the ABI's Anchored signature, indexed by log id and size."""
+    from eth_utils.crypto import keccak
+
+    assert FakeChain().code(CONTRACT) == LOG_ANCHOR.runtime_code and len(LOG_ANCHOR.runtime_code) > 1000
+    assert ANCHORED == keccak(text="Anchored(bytes32,uint64,bytes32,uint64)")
+    assert [(n, i) for n, _t, i in LOG_ANCHOR.event_inputs("Anchored")] == [
+        ("logId", True), ("size", True), ("root", False), ("prevSize", False)
+    ]
 
 
 # -- one field changed: the right check fails ---------------------------------------
@@ -217,7 +304,8 @@ def test_any_proof_node_changed_fails_inclusion(node: int) -> None:
     assert error.check == "inclusion" and "not to the checkpoint root" in error.message
 
 
-ROOT_OTHER = h(hashlib.sha256(b"other").digest())
+ROOT_OTHER_BYTES = hashlib.sha256(b"other").digest()
+ROOT_OTHER = h(ROOT_OTHER_BYTES)
 
 
 def mutate(bundle: dict[str, Any], where: str, value: Any) -> None:
@@ -261,42 +349,156 @@ def test_offline_cannot_pin_the_tree_size_the_chain_does() -> None:
     # passes; only the chain, which has nothing at size 12, tells.
     bundle = bundle_for(0, size=SIZE)
     bundle["checkpoint"]["tree_size"] = 12
-    assert verify_bundle(json.dumps(bundle), None).valid
+    assert verify_bundle(json.dumps(bundle), None, IDENTITY).valid
     error = failure(bundle, FakeChain())
-    assert error.check == "anchor" and "nothing is anchored at tree size 12" in error.message
+    assert error.check == "root on chain" and "nothing is anchored at tree size 12" in error.message
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "words"),
+    [
+        ("chain_id", 1, "chain_id: the bundle names 1, the pinned log has 31337"),
+        ("contract", "0x" + "ab" * 20, f"log_anchor: the bundle names 0x{'ab' * 20}, the pinned log has {h(CONTRACT)}"),
+        ("log_id", "0x" + "cd" * 32, f"log_id: the bundle names 0x{'cd' * 32}, the pinned log has {h(LOG_ID)}"),
+    ],
+)
+def test_a_bundle_about_another_log_fails_the_log_identity_even_offline(where: str, value: Any, words: str) -> None:
+    """Anyone can deploy LogAnchor and anchor anything in a log of the same id: a bundle
+    is refused when it names any other chain, contract or log than the pinned one, before
+    any other check, offline too."""
+    bundle = bundle_for(1)
+    mutate(bundle, where, value)
+    assert verify_bundle(json.dumps(bundle), None).valid  # unpinned and offline: mathematics only
+    for chain in (None, FakeChain()):
+        error = failure(bundle, chain, IDENTITY)
+        assert error.check == "log identity" and words in error.message, error
+        assert [c.name for c in error.result.checks] == ["bundle", "log identity"]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
     ("where", "value", "check", "words"),
     [
-        ("chain_id", 1, "chain id", "is on chain id 31337; the bundle names chain id 1"),
-        ("contract", "0x" + "ab" * 20, "contract", "no contract at 0x" + "ab" * 20),
-        ("log_id", ROOT_OTHER, "anchor", "nothing is anchored at tree size 11 of log " + ROOT_OTHER),
-        ("checkpoint.anchor.block_number", 13, "anchor block", "the bundle says block 13"),
-        ("checkpoint.anchor.block_timestamp", TIME - 1, "anchor block", f"at {TIME}; the bundle says block 12 at {TIME - 1}"),
-        ("checkpoint.anchor.block_hash", ROOT_OTHER, "anchor block", "the bundle says " + ROOT_OTHER),
-        ("checkpoint.anchor.tx_hash", ROOT_OTHER, "anchor block", f"transaction {ROOT_OTHER} is not on chain"),
+        ("checkpoint.anchor.block_number", 13, "anchor transaction", "is in block 12 (" + h(BLOCK_HASH) + "); the bundle says block 13"),
+        ("checkpoint.anchor.block_hash", ROOT_OTHER, "anchor transaction", "the bundle says block 12 (" + ROOT_OTHER + ")"),
+        ("checkpoint.anchor.block_timestamp", TIME - 1, "anchor block", f"header says time {TIME} (2026-05-28T20:26:40Z); the bundle says {TIME - 1}"),
+        ("checkpoint.anchor.tx_hash", ROOT_OTHER, "anchor transaction", f"transaction {ROOT_OTHER} is not on chain"),
+        ("checkpoint.anchor.tx_hash", h(TX_5), "anchor transaction", f"transaction {h(TX_5)} is in block {BLOCK_5}"),
     ],
 )
 def test_chain_claims_changed_fail_against_the_chain(where: str, value: Any, check: str, words: str) -> None:
     bundle = bundle_for(1)
     mutate(bundle, where, value)
-    assert verify_bundle(json.dumps(bundle), None).valid  # offline takes them on trust
+    assert verify_bundle(json.dumps(bundle), None, IDENTITY).valid  # offline takes them on trust
     error = failure(bundle, FakeChain())
     assert error.check == check and words in error.message, error
 
 
+def test_the_anchor_time_is_the_block_headers() -> None:
+    """A bundle naming the anchor of size 5 (block 9) as its checkpoint's gets size 5's
+    time, from block 9's header; moving the claimed time to block 12's fails."""
+    bundle = bundle_for(3, size=5)
+    bundle["checkpoint"]["anchor"]["block_timestamp"] = TIME
+    error = failure(bundle, FakeChain())
+    assert error.check == "anchor block" and f"block {BLOCK_5}'s header says time {TIME_5}" in error.message
+    chain = FakeChain()
+    chain.blocks[BLOCK] = Block(BLOCK, ROOT_OTHER_BYTES, TIME)  # reorganised: another block at height 12
+    error = failure(bundle_for(1), chain)
+    assert error.check == "anchor block" and f"block 12 is {h(ROOT_OTHER_BYTES)} on chain" in error.message
+    del chain.blocks[BLOCK]
+    assert "block 12 is no block on chain" in failure(bundle_for(1), chain).message
+
+
+def receipt_changed(change: Any) -> FakeChain:
+    chain = FakeChain()
+    chain.receipts[TX_HASH] = change(chain.receipts[TX_HASH])
+    return chain
+
+
+def event_changed(**fields: Any) -> Any:
+    def change(receipt: TxReceipt) -> TxReceipt:
+        (event,) = receipt.logs
+        return dataclasses.replace(receipt, logs=(dataclasses.replace(event, **fields),))
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda r: dataclasses.replace(r, succeeded=False), "is not a successful call of " + h(CONTRACT)),
+        (lambda r: dataclasses.replace(r, to=b"\x11" * 20), "is not a successful call of " + h(CONTRACT)),
+        (lambda r: dataclasses.replace(r, to=None), "is not a successful call of " + h(CONTRACT)),
+        (lambda r: dataclasses.replace(r, logs=()), "did not anchor tree size 11"),
+        (event_changed(address=b"\x11" * 20), "did not anchor tree size 11"),
+        (event_changed(topics=(ANCHORED, ROOT_OTHER_BYTES, word(SIZE))), "did not anchor tree size 11"),
+        (event_changed(topics=(ANCHORED, LOG_ID, word(5))), "did not anchor tree size 11"),
+        (event_changed(topics=(ROOT_OTHER_BYTES, LOG_ID, word(SIZE))), "did not anchor tree size 11"),
+        (event_changed(data=ROOT_OTHER_BYTES + word(5)), "did not anchor tree size 11 with root " + h(ROOT)),
+        (event_changed(data=ROOT), "did not anchor tree size 11"),
+    ],
+    ids=["failed", "other-recipient", "deployment", "no-event", "event-of-another-contract", "other-log",
+         "other-size", "other-event", "other-root", "short-data"],
+)
+def test_the_anchor_transaction_must_carry_the_anchored_event(change: Any, words: str) -> None:
+    """The bundle's transaction is the one that anchored this checkpoint: a successful call
+    of the pinned contract whose receipt holds Anchored(logId, size, root) emitted by it."""
+    error = failure(bundle_for(1), receipt_changed(change))
+    assert error.check == "anchor transaction" and words in error.message, error
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (b"", "no contract at " + h(CONTRACT) + " on chain id 31337"),
+        (b"\x60\x80", "is not the LogAnchor model-ledger ships: its runtime code has SHA-256"),
+        (shipped_contract("LicenceRegistry").runtime_code, "is not the LogAnchor model-ledger ships"),
+        (LOG_ANCHOR.runtime_code + b"\x00", "is not the LogAnchor model-ledger ships"),
+    ],
+    ids=["no-code", "other-code", "licence-registry", "one-byte-more"],
+)
+def test_the_pinned_address_must_hold_the_shipped_log_anchor(code: bytes, words: str) -> None:
+    """A look-alike contract could answer rootAt and logInfo with anything: the code at the
+    pinned address must be LogAnchor's runtime code, byte for byte."""
+    chain = FakeChain()
+    chain.codes[CONTRACT] = code
+    error = failure(bundle_for(1), chain)
+    assert error.check == "contract" and words in error.message, error
+    assert [c.name for c in error.result.checks][-3:] == ["inclusion", "chain id", "contract"]  # type: ignore[union-attr]
+
+
+def test_the_node_must_serve_the_pinned_chain() -> None:
+    error = failure(bundle_for(1), FakeChain(id=1))
+    assert error.check == "chain id" and "serves chain id 1; the pinned log is on chain id 31337" in error.message
+
+
+def test_the_log_must_have_the_pinned_log_key_and_not_be_retired_below_the_size() -> None:
+    other_key = FakeChain(info=LogInfo(b"\x22" * 20, ADMIN, SIZE, False, 0))
+    error = failure(bundle_for(1), other_key)
+    assert error.check == "log" and f"is signed by 0x{'22' * 20}, but the pinned log identity names log key {h(SIGNER)}" in error.message
+    unknown = dataclasses.replace(IDENTITY, log_id=ROOT_OTHER_BYTES)
+    error = failure(bundle_for(1) | {"log_id": ROOT_OTHER}, FakeChain(), unknown)
+    assert error.check == "log" and f"holds no log {ROOT_OTHER}" in error.message
+
+    retired = FakeChain(info=LogInfo(SIGNER, ADMIN, SIZE, True, 5))
+    error = failure(bundle_for(1), retired)
+    assert error.check == "log" and "was retired (its log key leaked)" in error.message and "up to tree size 5 only" in error.message
+    result = verify_bundle(json.dumps(bundle_for(3, size=5)), retired, IDENTITY)  # at or below the trusted size
+    assert result.valid and "retired, trusted up to size 5" in result.checks[7].detail
+    assert verify_bundle(json.dumps(bundle_for(1)), FakeChain(info=LogInfo(SIGNER, ADMIN, SIZE, True, SIZE)), IDENTITY).valid
+
+
 def test_root_on_chain_differs() -> None:
     chain = FakeChain()
-    chain.anchors[SIZE] = ChainAnchor(hashlib.sha256(b"x").digest(), BLOCK, TIME)
+    chain.roots[SIZE] = hashlib.sha256(b"x").digest()
     error = failure(bundle_for(1), chain)
-    assert error.check == "root on chain" and error.message.startswith("root on chain differs: the contract holds 0x")
+    assert error.check == "root on chain" and error.message.startswith("the contract holds root 0x")
+    assert error.message.endswith(f"for tree size 11; the bundle's checkpoint has {h(ROOT)}")
 
 
 def test_unreachable_chain_is_not_a_verdict() -> None:
     error = failure(bundle_for(1), FakeChain(unreachable=True))
-    assert isinstance(error, ChainReadError) and error.check == "chain"
-    assert [c.passed for c in error.result.checks] == [True, True, True, True, False]  # type: ignore[union-attr]
+    assert isinstance(error, ChainReadError) and error.check == "chain" and "unreachable" in error.message
+    assert [c.passed for c in error.result.checks] == [True, True, True, True, True, False]  # type: ignore[union-attr]
 
 
 # -- random mutations never verify --------------------------------------------------
@@ -338,8 +540,11 @@ def test_random_mutations_never_verify(data: st.DataObject, index: int) -> None:
     set_path(bundle, path, new)
     text = json.dumps(bundle)
     with pytest.raises(VerificationError):
-        verify_bundle(text, FakeChain())
-    if path[0] not in ("checkpoint", "chain_id", "contract", "log_id"):  # offline trusts the checkpoint
+        verify_bundle(text, FakeChain(), IDENTITY)
+    if path[0] != "checkpoint":  # offline trusts the checkpoint, not the log it names
+        with pytest.raises(VerificationError):
+            verify_bundle(text, None, IDENTITY)
+    if path[0] not in ("checkpoint", "chain_id", "contract", "log_id"):  # nor, unpinned, which log
         with pytest.raises(VerificationError):
             verify_bundle(text, None)
 
@@ -363,7 +568,7 @@ def test_structural_changes_never_verify(data: st.DataObject) -> None:
     else:
         parent.append(data.draw(HEXISH))
     with pytest.raises(VerificationError):
-        verify_bundle(json.dumps(bundle), FakeChain())
+        verify_bundle(json.dumps(bundle), FakeChain(), IDENTITY)
 
 
 # -- malformed input: a clear BundleError, never a crash ----------------------------
@@ -374,7 +579,7 @@ def test_structural_changes_never_verify(data: st.DataObject) -> None:
     [
         ("", "not valid JSON"),
         ("{", "not valid JSON"),
-        (b"\xff\xfe\x00", "not valid JSON"),
+        (b"\xff\xfe\x00", "bundle is not UTF-8 (byte 0)"),
         ("[]", "a bundle is a JSON object, got list"),
         ("null", "a bundle is a JSON object, got NoneType"),
         ("{}", "no 'format': not a model-ledger evidence bundle"),
@@ -442,7 +647,7 @@ def test_size_limit_is_exact() -> None:
 
 
 def test_decoded_object_accepted() -> None:
-    assert verify_bundle(bundle_for(3), FakeChain()).valid
+    assert verify_bundle(bundle_for(3), FakeChain(), IDENTITY).valid
 
 
 @settings(max_examples=200, deadline=None)
@@ -455,27 +660,28 @@ def test_decoded_object_accepted() -> None:
 )
 def test_arbitrary_json_never_crashes(value: Any) -> None:
     with pytest.raises(BundleError):
-        verify_bundle(json.dumps(value), FakeChain())
+        verify_bundle(json.dumps(value), FakeChain(), IDENTITY)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_never_crash(data: bytes) -> None:
     with pytest.raises(BundleError):
-        verify_bundle(data, FakeChain())
+        verify_bundle(data, FakeChain(), IDENTITY)
 
 
 # -- `ledger verify --offline`: no chain, so it belongs with the pure tests ------------
 
 
-def test_cli_verify_offline_from_stdin() -> None:
+def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from ledger.cli import app
 
     good = CliRunner().invoke(app, ["verify", "-", "--offline"], input=json.dumps(bundle_for(7)))
     assert good.exit_code == 0, good.output
-    assert "VALID: the chain was NOT consulted (offline)" in good.stdout and good.stderr == ""
+    assert "MATHEMATICS ONLY: the chain was NOT consulted (offline)" in good.stdout and good.stderr == ""
+    assert "no log identity was pinned" in good.stdout and "VALID" not in good.stdout
 
     report = CliRunner().invoke(app, ["verify", "-", "--offline", "--json"], input=json.dumps(bundle_for(7)))
     assert json.loads(report.stdout) | {"checks": []} == {
@@ -484,8 +690,28 @@ def test_cli_verify_offline_from_stdin() -> None:
         "checks": [],
         "existed_no_later_than": None,
         "block_number": None,
+        "log": None,
         "error": None,
     }
+
+    # Pinned, offline: the bundle must name the pinned log; the chain is still not consulted.
+    identity = tmp_path / "log.json"
+    identity.write_text(json.dumps(IDENTITY.as_json()))
+    pinned = CliRunner().invoke(app, ["verify", "-", "--offline", "--log", str(identity)], input=json.dumps(bundle_for(7)))
+    assert pinned.exit_code == 0 and "ok    log identity" in pinned.stdout
+    assert "MATHEMATICS ONLY" in pinned.stdout and "it names the pinned log 'model-ledger'" in pinned.stdout
+    other = CliRunner().invoke(
+        app, ["verify", "-", "--offline", "--log", str(identity)], input=json.dumps(bundle_for(7) | {"log_id": ROOT_OTHER})
+    )
+    assert other.exit_code == 1 and "INVALID: log identity check failed" in other.stdout
+
+    # Against a chain, a pinned identity is required: without one, exit 2 saying why.
+    unpinned = CliRunner().invoke(app, ["verify", "-", "--rpc-url", "http://127.0.0.1:1"], input=json.dumps(bundle_for(7)))
+    assert unpinned.exit_code == 2 and "no log identity pinned: pass --log FILE" in unpinned.stderr
+    assert unpinned.stdout == ""
+    identity.write_text(json.dumps(IDENTITY.as_json() | {"log_signer": "0x12"}))
+    broken = CliRunner().invoke(app, ["verify", "-", "--offline", "--log", str(identity)], input=json.dumps(bundle_for(7)))
+    assert broken.exit_code == 2 and "log identity: log_signer: must be 0x and 40 lowercase hex digits" in broken.stderr
 
     tampered = bundle_for(7)
     tampered["entries"][0]["record"]["body"]["input_tokens"] += 1

@@ -1,6 +1,7 @@
 """Evidence packs, verified purely: packs built here from records and ledger.multiproof,
 the chain faked in memory (tests/test_verify.py's). Every record, proof node, the root
-and the size are changed in turn, and each must fail with the right check."""
+and the size are changed in turn, and each must fail with the right check; a pack about
+another log than the pinned one is refused."""
 
 from __future__ import annotations
 
@@ -26,16 +27,15 @@ from ledger.verify_pack import (
     verify_pack,
 )
 from tests.test_verify import (
-    BLOCK,
-    BLOCK_HASH,
     CONTRACT,
+    IDENTITY,
     LEAVES,
     LOG_ID,
+    ONLINE_CHECKS,
     RECORDS,
     SIZE,
-    TIME,
-    TX_HASH,
     FakeChain,
+    anchor_json,
     bundle_for,
     changed,
     h,
@@ -51,11 +51,7 @@ def pack_for(indices: list[int], size: int = SIZE, query: dict[str, Any] | None 
         "chain_id": 31337,
         "contract": h(CONTRACT),
         "log_id": h(LOG_ID),
-        "checkpoint": {
-            "tree_size": size,
-            "root": h(root_hash(LEAVES[:size])),
-            "anchor": {"tx_hash": h(TX_HASH), "block_number": BLOCK, "block_hash": h(BLOCK_HASH), "block_timestamp": TIME},
-        },
+        "checkpoint": {"tree_size": size, "root": h(root_hash(LEAVES[:size])), "anchor": anchor_json(size)},
         "query": query or {},
         "entries": [{"leaf_index": i, "record": copy.deepcopy(RECORDS[i])} for i in indices],
         "proof": [h(root_hash(LEAVES[a:b])) for a, b in multi_inclusion_ranges(indices, size)],
@@ -64,7 +60,7 @@ def pack_for(indices: list[int], size: int = SIZE, query: dict[str, Any] | None 
 
 def failure(pack: Any, chain: FakeChain | None = None) -> VerificationError:
     with pytest.raises(VerificationError) as caught:
-        verify_evidence(pack if isinstance(pack, (str, bytes)) else json.dumps(pack), chain)
+        verify_evidence(pack if isinstance(pack, (str, bytes)) else json.dumps(pack), chain, None if chain is None else IDENTITY)
     error = caught.value
     assert error.result is not None and error.result.checks[-1].name == error.check
     assert not error.result.checks[-1].passed and not error.result.valid
@@ -77,14 +73,17 @@ def test_packs_verify_offline_and_against_the_chain(indices: list[int]) -> None:
     assert offline.valid and not offline.chain_consulted
     assert [c.name for c in offline.checks] == ["pack", "records", "query", "inclusion"]
     assert "NOT consulted" in offline.statement() and "the pack states" in offline.statement()
-    online = verify_evidence(json.dumps(pack_for(indices)), FakeChain())
-    assert [c.name for c in online.checks][4:] == ["chain id", "contract", "anchor", "root on chain", "anchor block"]
-    assert online.valid and online.statement() == "existed no later than 2026-05-28T20:26:40Z (block 12)"
-    assert verify_pack(pack_for(indices[:1], size=5) if indices[0] < 5 else pack_for([4], size=5), FakeChain()).valid
+    online = verify_evidence(json.dumps(pack_for(indices)), FakeChain(), IDENTITY)
+    assert [c.name for c in online.checks][:2] == ["pack", "log identity"] and [c.name for c in online.checks][5:] == ONLINE_CHECKS
+    assert online.valid and online.statement() == f"existed no later than 2026-05-28T20:26:40Z (block 12), in {IDENTITY.describe()}"
+    smaller = pack_for(indices[:1], size=5) if indices[0] < 5 else pack_for([4], size=5)
+    assert verify_pack(smaller, FakeChain(), IDENTITY).valid
 
 
 def test_the_dispatcher_still_reads_single_bundles() -> None:
-    assert verify_evidence(json.dumps(bundle_for(3)), FakeChain()).valid
+    assert verify_evidence(json.dumps(bundle_for(3)), FakeChain(), IDENTITY).valid
+    with pytest.raises(ValueError, match="needs a pinned log identity"):
+        verify_evidence(json.dumps(bundle_for(3)), FakeChain())
     error = failure({"format": "model-ledger/evidence/v9"})
     assert error.check == "bundle" and PACK_FORMAT in error.message and BUNDLE_FORMAT in error.message
     assert failure(b"[1, 2]").check == "bundle"
@@ -154,7 +153,7 @@ def test_root_size_and_indices_changed_fail() -> None:
     grown = copy.deepcopy(pack)
     grown["checkpoint"]["tree_size"] = 12
     assert verify_pack(grown, None).valid
-    assert failure(grown, FakeChain()).check == "anchor"
+    assert failure(grown, FakeChain()).check == "root on chain"
     moved = copy.deepcopy(pack)
     moved["entries"][1]["leaf_index"] = 4
     assert failure(moved).check == "inclusion"
@@ -182,10 +181,37 @@ def test_a_self_consistent_forgery_fails_only_on_chain() -> None:
     assert error.check == "root on chain" and "the pack's checkpoint has" in error.message
     never = pack_for([2], size=7)
     assert verify_pack(never, None).valid
-    assert failure(never, FakeChain()).check == "anchor"
-    other_chain = pack_for([2]) | {"chain_id": 1}
-    error = failure(other_chain, FakeChain())
-    assert error.check == "chain id" and "the pack names chain id 1" in error.message
+    assert failure(never, FakeChain()).check == "root on chain"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("chain_id", 1, "chain_id: the pack names 1, the pinned log has 31337"),
+        ("contract", "0x" + "ab" * 20, f"log_anchor: the pack names 0x{'ab' * 20}, the pinned log has {h(CONTRACT)}"),
+        ("log_id", "0x" + "cd" * 32, f"log_id: the pack names 0x{'cd' * 32}, the pinned log has {h(LOG_ID)}"),
+    ],
+)
+def test_a_pack_about_another_log_is_refused(field: str, value: Any, words: str) -> None:
+    other = pack_for([2]) | {field: value}
+    assert verify_pack(other, None).valid  # unpinned and offline: mathematics only
+    for chain in (None, FakeChain()):
+        with pytest.raises(VerificationError) as caught:
+            verify_evidence(json.dumps(other), chain, IDENTITY)
+        assert caught.value.check == "log identity" and words in caught.value.message, caught.value
+
+
+def test_a_pack_is_checked_on_chain_as_a_bundle_is() -> None:
+    """The chain checks are the bundle's (tests/test_verify.py): one of each, for a pack."""
+    chain = FakeChain()
+    chain.codes[CONTRACT] = b"\x60\x80"
+    assert failure(pack_for([2]), chain).check == "contract"
+    tampered = pack_for([2])
+    tampered["checkpoint"]["anchor"]["block_timestamp"] -= 1
+    error = failure(tampered, FakeChain())
+    assert error.check == "anchor block" and "the pack says" in error.message
+    tampered["checkpoint"]["anchor"] = anchor_json(5)
+    assert failure(tampered, FakeChain()).check == "anchor transaction"
 
 
 @pytest.mark.parametrize(

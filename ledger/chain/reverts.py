@@ -26,22 +26,29 @@ _EXPLANATIONS = {
     "LogAnchorUnknownLog": "log {logId} does not exist on this contract",
     "LogAnchorLogExists": "log {logId} exists already",
     "LogAnchorInvalidAdmin": "the zero address cannot be a log admin",
-    "LogAnchorInvalidAnchorer": "the zero address cannot be an anchorer",
+    "LogAnchorInvalidSigner": "the zero address cannot be a log key",
     "LogAnchorNotAdmin": "{account} is not the admin of log {logId}",
     "LogAnchorNotPendingAdmin": "{account} is not the pending admin of log {logId}",
-    "LogAnchorNotAnchorer": "{account} is not an anchorer of log {logId}",
+    "LogAnchorBadSignature": "the checkpoint is not signed by the log key of log {logId} (the signature"
+    " recovers to {recovered})",
     "LogAnchorSizeNotIncreasing": "log {logId} has size {last} anchored; size {newSize} is not larger",
+    "LogAnchorZeroRoot": "a root of zero bytes cannot be anchored (size {newSize} of log {logId})",
     "LogAnchorInconsistent": "the consistency proof from anchored size {prevSize} to size {newSize}"
     " of log {logId} does not verify",
     "LogAnchorUnknownSize": "nothing is anchored at size {size} of log {logId}",
+    "LogAnchorRetired": "log {logId} is retired (its admin trusts it up to size {trustedSize}): it takes no more anchors",
+    "LogAnchorRenounceDisabled": "the owner of a LogAnchor cannot renounce ownership",
     "OwnableUnauthorizedAccount": "{account} is not the contract owner",
     "LicenceRegistryNotIssuer": "{account} is not an issuer of this LicenceRegistry",
     "LicenceRegistryInvalidIssuer": "the zero address cannot be an issuer",
     "LicenceRegistryUnknownCommitment": "commitment {commitment} was never granted",
     "LicenceRegistryAlreadyGranted": "commitment {commitment} was granted already, in block {grantedBlock}",
     "LicenceRegistryAlreadyRevoked": "commitment {commitment} was revoked already, in block {revokedBlock}",
-    "LicenceRegistryBadValidity": "the validity window of commitment {commitment} is empty"
-    " (validUntil {validUntil} is not after validFrom {validFrom})",
+    "LicenceRegistryBadValidity": "the validity window of commitment {commitment} is empty or ends too late"
+    " (validUntil {validUntil} must be after validFrom {validFrom} and at most 2^40 - 1)",
+    "LicenceRegistryNotGrantingIssuer": "{account} may not revoke commitment {commitment}: only its issuer"
+    " {issuer} or the owner may",
+    "LicenceRegistryRenounceDisabled": "the owner of a LicenceRegistry cannot renounce ownership",
 }
 
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from ledger.chain.anvil import free_port
+from ledger.formats.identity import LogIdentity, parse_identity
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 """LEDGER_BOOTSTRAP_ADMIN_KEY of the test servers."""
@@ -99,6 +100,31 @@ def keys(server: Server) -> dict[str, str]:
         "auditor": server.key("auditor"),
         "licensee": server.key("licensee", "acme"),
     }
+
+
+def pinned_log(server: Server) -> LogIdentity:
+    """The identity a verifier pins for `server`'s log: GET /v1/log when the log has a
+    deployment; else its log id and log key as its signed checkpoints publish them (a log
+    without a deployment signs receipts in a domain that names no chain or contract, so
+    those fields are placeholders nothing compares; it seals first: a checkpoint needs one)."""
+    with server.client(ADMIN_KEY) as admin:
+        published = admin.get("/v1/log")
+        if published.status_code == 200:
+            return parse_identity(published.content)
+        assert published.status_code == 404, published.text
+        admin.post("/v1/admin/seal").raise_for_status()
+        checkpoint = admin.get("/v1/checkpoints/latest").json()
+    log_id, signer = bytes.fromhex(checkpoint["log_id"][2:]), bytes.fromhex(checkpoint["signer"][2:])
+    return LogIdentity("unanchored", 31337, bytes(20), log_id, None, signer, 0)
+
+
+def identity_file(server: Server, path: Path) -> Path:
+    """The log identity of `server` (GET /v1/log), written to `path` for `--log`."""
+    with server.client() as public:
+        response = public.get("/v1/log")
+    assert response.status_code == 200, response.text
+    path.write_bytes(response.content)
+    return path
 
 
 def assert_problem(response: httpx.Response, status: int, *needles: str) -> dict[str, Any]:

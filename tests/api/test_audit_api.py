@@ -1,6 +1,6 @@
 """GET /v1/export and POST /v1/evidence on a real `ledger serve` anchoring on a real
 Anvil: the export is the CLI's byte for byte, and a pack from the running service
-verifies with `ledger verify` against the chain (and fails, naming the check, once
+verifies with `ledger verify --log` against the chain (and fails, naming the check, once
 tampered)."""
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ import pytest
 from ledger.chain.anvil import Anvil, free_port
 from ledger.errors import InvalidRequestError
 from ledger.evidence_pack import UNANCHORED_HEADER, TooManyEntriesError, build_pack
+from ledger.formats.identity import parse_identity
 from ledger.records import parse_object
+from ledger.rpc import JsonRpcReader
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
-from ledger.verify import JsonRpcChain, VerificationError
+from ledger.verify import VerificationError
 from ledger.verify_pack import PackQuery, verify_pack
-from tests.api.conftest import ADMIN_KEY, Server, assert_problem, ledger
+from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture
 from tests.factories import interaction
 
@@ -102,36 +104,37 @@ def test_a_pack_from_the_service_verifies_against_the_chain(service: Service, tm
     assert pack["query"] == {"account_ids": ["acct-b", "acct-d"], "from": "2026-06-01T00:00:00.000Z", "to": "2026-07-01T00:00:00.000Z", "kind": "interaction"}
     path = tmp_path / "pack.json"
     path.write_bytes(response.content)
-    out = ledger("verify", str(path), "--rpc-url", service.anvil.url).stdout
-    assert out.splitlines()[0].startswith("ok    pack           model-ledger/evidence-pack/v1: 20 entries")
+    log = identity_file(service.server, tmp_path / "log.json")
+    out = ledger("verify", str(path), "--log", str(log), "--rpc-url", service.anvil.url).stdout
+    assert out.splitlines()[0].startswith("ok    pack                model-ledger/evidence-pack/v1: 20 entries")
     assert out.splitlines()[-1].startswith("VALID: existed no later than")
 
     tampered = copy.deepcopy(pack)
     tampered["entries"][3]["record"]["body"]["input_tokens"] += 1
     path.write_text(json.dumps(tampered))
-    refused = ledger("verify", str(path), "--rpc-url", service.anvil.url, check=False)
+    refused = ledger("verify", str(path), "--log", str(log), "--rpc-url", service.anvil.url, check=False)
     assert refused.returncode == 1 and "FAIL  inclusion" in refused.stdout
     assert refused.stderr.startswith("error: invalid pack: inclusion: the 20 records, their leaf indices and the")
 
-    chain = JsonRpcChain(service.anvil.url)
-    try:
-        assert verify_pack(response.content, chain).valid
+    identity = parse_identity(log.read_bytes())
+    with JsonRpcReader(service.anvil.url) as chain:
+        assert verify_pack(response.content, chain, identity).valid
         changes: list[tuple[Callable[[dict[str, Any]], object], str]] = [
             (lambda p: p["proof"].__setitem__(2, "0x" + "00" * 32), "inclusion"),
             (lambda p: p["checkpoint"].update(root="0x" + "11" * 32), "inclusion"),
             (lambda p: p["checkpoint"].update(tree_size=41), "inclusion"),
             (lambda p: p["entries"][0].update(leaf_index=2), "inclusion"),
-            (lambda p: p["checkpoint"]["anchor"].update(block_number=1), "anchor block"),
+            (lambda p: p["checkpoint"]["anchor"].update(block_number=1), "anchor transaction"),
+            (lambda p: p["checkpoint"]["anchor"].update(block_timestamp=1), "anchor block"),
             (lambda p: p.update(query={"account_ids": ["acct-b"]}), "query"),
+            (lambda p: p.update(log_id="0x" + "ab" * 32), "log identity"),
         ]
         for change, check in changes:
             bad = copy.deepcopy(pack)
             change(bad)
             with pytest.raises(VerificationError) as caught:
-                verify_pack(json.dumps(bad), chain)
+                verify_pack(json.dumps(bad), chain, identity)
             assert caught.value.check == check, (caught.value, check)
-    finally:
-        chain.close()
 
 
 def test_pack_queries_are_checked(service: Service) -> None:
@@ -167,10 +170,11 @@ def test_pack_size_limit(service: Service) -> None:
 
 def test_report_over_the_api(service: Service, tmp_path: Path) -> None:
     (tmp_path / "accounts.json").write_text(json.dumps(["acct-a", "acct-c"]))
+    log = identity_file(service.server, tmp_path / "log.json")
     out = ledger(
         "report", "--accounts", str(tmp_path / "accounts.json"), "--from", "2026-06-01", "--to", "2026-07-01",
         "--url", service.server.url, "--api-key", service.keys["auditor"], "--rpc-url", service.anvil.url,
-        "--out", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json"),
+        "--log", str(log), "--out", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json"),
     )
     summary = json.loads(out.stdout)
     assert summary["interactions"] == 20 and summary["verified"] and summary["chain_consulted"]

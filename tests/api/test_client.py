@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,8 +14,9 @@ import httpx
 import pytest
 
 from ledger.client import AsyncLedgerClient, LedgerClient, LedgerClientError, Receipt, prepare
+from ledger.formats.identity import LogIdentity
 from ledger.records import parse_object
-from tests.api.conftest import ADMIN_KEY, Server
+from tests.api.conftest import Server, pinned_log
 from tests.factories import interaction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,14 +29,7 @@ def unsalted(i: int, seed: int) -> dict[str, Any]:
     return record
 
 
-def signer_of(server: Server) -> str:
-    """The log key's address, as the signed checkpoints publish it (the log must not be empty)."""
-    with server.client(ADMIN_KEY) as client:
-        client.post("/v1/admin/seal").raise_for_status()
-        return str(client.get("/v1/checkpoints/latest").json()["signer"])
-
-
-def check(receipts: list[Receipt], records: list[dict[str, Any]], signer: str) -> None:
+def check(receipts: list[Receipt], records: list[dict[str, Any]], identity: LogIdentity) -> None:
     """One valid receipt per record, in order, for the record as completed by the client."""
     assert len(receipts) == len(records)
     for receipt, record in zip(receipts, records):
@@ -47,7 +42,8 @@ def check(receipts: list[Receipt], records: list[dict[str, Any]], signer: str) -
             == receipt.data["leaf_hash"]
         )
         assert receipt.seq == receipt.data["seq"] >= 1
-        assert receipt.verify(signer) == signer
+        signer = receipt.verify(identity)
+        assert bytes.fromhex(signer[2:]) == identity.log_signer
 
 
 def copies(server: Server, key: str, request_id: str) -> int:
@@ -62,21 +58,21 @@ def test_sync_append_and_append_many(server: Server, keys: dict[str, str]) -> No
     records = [unsalted(i, seed=101) for i in range(25)]
     with LedgerClient(server.url, keys["ingest"], batch_size=10, verify=True) as ledger:
         one = ledger.append(records[0])
-        signer = signer_of(server)
-        ledger.signer = signer  # from now on every receipt must be the log key's
+        pinned = pinned_log(server)
+        ledger.identity = pinned  # from now on every receipt must be the log's
         many = ledger.append_many(records[1:])
         assert (
             ledger.stats.requests == 1 + 3
             and ledger.stats.retries == 0
             and ledger.stats.records == 25
         )
-    check([one, *many], records, signer)
+    check([one, *many], records, pinned)
     assert len({r.seq for r in [one, *many]}) == 25
     assert records[0] == unsalted(0, seed=101)  # the caller's dicts are not changed
 
 
 def test_async_append_append_many_and_submit(server: Server, keys: dict[str, str]) -> None:
-    signer = signer_of(server)
+    pinned = pinned_log(server)
     records = [unsalted(i, seed=102) for i in range(60)]
 
     async def go() -> tuple[Receipt, list[Receipt], list[Receipt], int]:
@@ -90,7 +86,7 @@ def test_async_append_append_many_and_submit(server: Server, keys: dict[str, str
             return one, many, submitted, ledger.stats.requests
 
     one, many, submitted, requests = asyncio.run(go())
-    check([one, *many, *submitted], records, signer)
+    check([one, *many, *submitted], records, pinned)
     assert requests == 1 + 5 + 5  # 29 records in batches of 7, then 30 submitted in batches of 7
 
 
@@ -277,11 +273,11 @@ def test_unreadable_answer_and_backlog_bound(server: Server, keys: dict[str, str
         with pytest.raises(LedgerClientError, match="receipts for 1 records"):
             ledger.append_many([unsalted(1, seed=110)])
     assert caught.value.status == 202
-    stranger = "0x" + "11" * 20
-    checking = LedgerClient(server.url, keys["ingest"], signer=stranger)
+    stranger = dataclasses.replace(pinned_log(server), log_signer=b"\x11" * 20)  # another log's identity
+    checking = LedgerClient(server.url, keys["ingest"], identity=stranger)
     with (
         checking,
-        pytest.raises(LedgerClientError, match="receipt does not verify.*expected signer"),
+        pytest.raises(LedgerClientError, match="receipt does not verify.*not a receipt of the pinned log: log_signer"),
     ):
         checking.append(unsalted(4, seed=110))
 

@@ -3,6 +3,7 @@ refused with problem+json naming the field, and stores nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from ledger.receipts import verify_receipt
 from ledger.records import parse_object
-from tests.api.conftest import ADMIN_KEY, Server, assert_problem
+from tests.api.conftest import Server, assert_problem, pinned_log
 from tests.factories import interaction
 
 
@@ -18,13 +19,6 @@ def stored(server: Server, _key: str) -> int:
     """Entries in the log: sealed plus pending."""
     health = server.client().get("/healthz").json()
     return int(health["tree_size"]) + int(health["pending"])
-
-
-def signer_of(server: Server) -> str:
-    """The log key's address, as the signed checkpoints publish it."""
-    with server.client(ADMIN_KEY) as client:
-        client.post("/v1/admin/seal")
-    return str(server.client().get("/v1/checkpoints/latest").json()["signer"])
 
 
 def test_single_entry_gets_a_valid_receipt(server: Server, keys: dict[str, str]) -> None:
@@ -38,7 +32,7 @@ def test_single_entry_gets_a_valid_receipt(server: Server, keys: dict[str, str])
     assert body["seq"] == body["receipt"]["seq"] >= 1
     receipt = body["receipt"]
     assert receipt["mmd"] == 3600 and receipt["batch"]["size"] == 1 and receipt["domain"]["name"] == "model-ledger"
-    assert verify_receipt(receipt, signer_of(server)) == receipt["signer"]
+    assert verify_receipt(receipt, pinned_log(server)) == receipt["signer"]
 
     with server.client(keys["ingest"]) as client:  # the same record again: same entry
         again = client.post("/v1/entries", json=record).json()
@@ -55,14 +49,14 @@ def test_batch_gets_one_valid_receipt_per_record(server: Server, keys: dict[str,
     seqs = [r["seq"] for r in receipts]
     assert seqs == sorted(seqs) and len(set(seqs)) == 37
     assert len({r["signature"] for r in receipts}) == 1  # one signature covers the request
-    signer = signer_of(server)
+    pinned = pinned_log(server)
     for receipt in receipts:
-        verify_receipt(receipt, signer)
+        verify_receipt(receipt, pinned)
     tampered = dict(receipts[5], seq=receipts[5]["seq"] + 1)
     with pytest.raises(ValueError, match="do not lead to the signed batch root"):
         verify_receipt(tampered)
-    with pytest.raises(ValueError, match="not by the expected signer"):
-        verify_receipt(receipts[0], "0x" + "11" * 20)
+    with pytest.raises(ValueError, match="not a receipt of the pinned log: log_signer: the receipt names"):
+        verify_receipt(receipts[0], dataclasses.replace(pinned, log_signer=b"\x11" * 20))
 
 
 def _bad(index: int, change: Any) -> list[dict[str, Any]]:

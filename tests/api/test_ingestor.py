@@ -15,10 +15,11 @@ from eth_account import Account
 
 from ledger.api.deps import Metrics
 from ledger.api.ingestor import Ingestor
+from ledger.formats.identity import LogIdentity
 from ledger.receipts import Domain, LogSigner, verify_receipt
 from ledger.records import parse_object
 from ledger.store.repository import Store
-from tests.api.conftest import Server
+from tests.api.conftest import Server, pinned_log
 from tests.factories import interaction
 
 
@@ -33,6 +34,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def test_concurrent_requests_each_get_their_receipts(store: Store) -> None:
     signer = LogSigner(Account.create(), Domain(b"\x05" * 32))
+    identity = LogIdentity("ingest", 31337, bytes(20), b"\x05" * 32, None, bytes.fromhex(signer.address[2:]), 0)
     ingestor = Ingestor(store, signer, Metrics())
     requests = [[parse_object(interaction(i * 10 + j, seed=61)) for j in range(1 + i % 3)] for i in range(30)]
 
@@ -46,7 +48,7 @@ def test_concurrent_requests_each_get_their_receipts(store: Store) -> None:
         for entry, (seq, text) in zip(entries, answer):
             receipt = json.loads(text)
             assert receipt["leaf_hash"] == "0x" + entry.leaf_hash.hex() and receipt["seq"] == seq
-            verify_receipt(receipt, signer.address)
+            verify_receipt(receipt, identity)
             seqs.append(seq)
     assert sorted(seqs) == list(range(1, sum(map(len, requests)) + 1))
 
@@ -103,5 +105,6 @@ def test_parallel_http_singles_all_verify(server: Server, keys: dict[str, str]) 
     assert all(response.status_code == 202 for response in answers)
     bodies = [response.json() for response in answers]
     assert len({body["seq"] for body in bodies}) == 24
+    pinned = pinned_log(server)
     for body in bodies:
-        verify_receipt(body["receipt"], body["receipt"]["signer"])
+        verify_receipt(body["receipt"], pinned)

@@ -1,8 +1,8 @@
 """Licences end to end, as users meet them: an admin grants, amends and revokes over
 HTTP on a real `ledger serve` with a real Anvil; the licensee keeps the record from
 `GET /v1/licences/{id}` and checks it with `ledger licence check` against the chain
-alone; operators use `ledger licence grant|revoke`; `ledger up` gives an older data dir
-its LicenceRegistry."""
+alone and the log identity the operator published (--log); operators use `ledger licence
+grant|revoke`; `ledger up` gives an older data dir its LicenceRegistry."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from ledger.chain.anvil import Anvil, free_port
-from tests.api.conftest import ADMIN_KEY, Server, assert_problem, ledger
+from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
 from tests.chain.conftest import anvil, anvil_binary  # noqa: F401 - fixtures
 
 CONFIRM_TIMEOUT = 60.0
@@ -64,9 +64,9 @@ def wait_confirmed(client: httpx.Client, licence_id: str, action: str = "grant")
         time.sleep(0.1)
 
 
-def check(path: Path, rpc_url: str, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
-    """`ledger licence check PATH --rpc-url URL`: exit code, JSON (if any), stderr."""
-    result = ledger("licence", "check", str(path), "--rpc-url", rpc_url, *extra, check=False)
+def check(path: Path, rpc_url: str, log: Path, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
+    """`ledger licence check PATH --rpc-url URL --log LOG`: exit code, JSON (if any), stderr."""
+    result = ledger("licence", "check", str(path), "--rpc-url", rpc_url, "--log", str(log), *extra, check=False)
     return result.returncode, json.loads(result.stdout) if result.stdout else None, result.stderr
 
 
@@ -100,6 +100,16 @@ def served(node: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 
 
 @pytest.fixture(scope="module")
+def log(served: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served log's identity (GET /v1/log), as its licensees pin it: the very document
+    `ledger identity` prints."""
+    path = identity_file(served, tmp_path_factory.mktemp("identity") / "log.json")
+    printed = ledger("identity", "--data-dir", str(served.data_dir)).stdout
+    assert json.loads(path.read_bytes()) == json.loads(printed)
+    return path
+
+
+@pytest.fixture(scope="module")
 def keys(served: Server) -> dict[str, str]:
     return {
         "admin": ADMIN_KEY,
@@ -127,7 +137,7 @@ def grant(admin: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_granted_licence_is_active_for_the_licensee_and_on_chain(
-    served: Server, keys: dict[str, str], admin: httpx.Client, node: Anvil, tmp_path: Path
+    served: Server, keys: dict[str, str], admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
 ) -> None:
     created = grant(admin, licence("lic-active"))
     assert created["status"] == "active" and created["on_chain"]["grant"]["status"] in ("pending", "submitted", "confirmed")
@@ -144,43 +154,49 @@ def test_granted_licence_is_active_for_the_licensee_and_on_chain(
 
     # The licensee keeps the whole response, and checks it with the chain alone.
     kept = save(tmp_path / "LICENCE.json", view)
-    code, result, sentence = check(kept, node.url)
+    code, result, sentence = check(kept, node.url, log)
     assert code == 0, sentence
     assert result is not None and result["active"] is True and result["status"] == "active"
     assert result["commitment"] == created["commitment"] and result["contract"] == view["registry"]["contract"]
     assert result["on_chain"]["granted_block"] == view["on_chain"]["grant"]["block_number"]
     assert sentence.startswith("ACTIVE: licence 'lic-active' of 'acme' is active until")
+    assert result["log"] == json.loads(log.read_text()) and result["contract"] == result["log"]["licence_registry"]
 
     # The evidence bundle proves the grant is in the anchored log.
     bundle = save(tmp_path / "bundle.json", view["evidence"])
-    verified = ledger("verify", str(bundle), "--rpc-url", node.url, check=False)
+    verified = ledger("verify", str(bundle), "--log", str(log), "--rpc-url", node.url, check=False)
     assert verified.returncode == 0 and "VALID" in verified.stdout, verified.stderr
 
-    # Only the record: the registry comes from --contract.
+    # Only the record: the registry comes from the pinned log identity.
     bare = save(tmp_path / "record.json", view["record"])
-    assert check(bare, node.url, "--contract", view["registry"]["contract"])[0] == 0
-    code, _result, stderr = check(bare, node.url)
-    assert code == 2 and "names no registry: pass --contract" in stderr
+    assert check(bare, node.url, log)[0] == 0
+    unpinned = ledger("licence", "check", str(bare), "--rpc-url", node.url, check=False)
+    assert unpinned.returncode == 2 and "no log identity pinned: pass --log FILE" in unpinned.stderr
     # A changed record is another commitment, which the registry does not know.
     forged = json.loads(json.dumps(view))
     forged["record"]["body"]["valid_until"] = ts(time.time() + 20 * 365 * 86400)
-    code, result, stderr = check(save(tmp_path / "forged.json", forged), node.url)
+    code, result, stderr = check(save(tmp_path / "forged.json", forged), node.url, log)
     assert code == 1 and result is not None and result["status"] == "unknown" and stderr.startswith("UNKNOWN:")
-    # The wrong chain, or none: nothing is decided.
+    # A document naming another chain is not the pinned log's; a node of another chain
+    # is refused; none reachable: nothing is decided.
     wrong = json.loads(json.dumps(view))
     wrong["registry"]["chain_id"] = 1
-    code, _result, stderr = check(save(tmp_path / "wrong.json", wrong), node.url)
-    assert code == 3 and "serves chain id 31337" in stderr
-    code, _result, stderr = check(kept, f"http://127.0.0.1:{free_port()}")
+    code, result, stderr = check(save(tmp_path / "wrong.json", wrong), node.url, log)
+    assert code == 1 and result is None and stderr.startswith("error: NOT VERIFIED: chain_id: the licence is not the pinned log's")
+    assert "the document names 1, the pinned log has 31337" in stderr
+    other_chain = save(tmp_path / "other-chain.json", json.loads(log.read_text()) | {"chain_id": 1})
+    code, result, stderr = check(bare, node.url, other_chain)  # the bare record names no chain: the node is asked
+    assert code == 1 and result is None and "serves chain id 31337; the pinned log is on chain id 1" in stderr
+    code, _result, stderr = check(kept, f"http://127.0.0.1:{free_port()}", log)
     assert code == 3 and "unreachable" in stderr
 
 
 def test_revocation_is_seen_by_the_licensee_check(
-    served: Server, keys: dict[str, str], admin: httpx.Client, node: Anvil, tmp_path: Path
+    served: Server, keys: dict[str, str], admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
 ) -> None:
     grant(admin, licence("lic-revoked"))
     kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-revoked"))
-    assert check(kept, node.url)[0] == 0
+    assert check(kept, node.url, log)[0] == 0
 
     response = admin.post("/v1/licences/lic-revoked/revoke", json={"reason": "terms breached"})
     assert response.status_code == 201, response.text
@@ -194,7 +210,7 @@ def test_revocation_is_seen_by_the_licensee_check(
         view = wait_confirmed(auditor, "lic-revoked", "revoke")
     assert view["status"] == "revoked"
 
-    code, result, sentence = check(kept, node.url)
+    code, result, sentence = check(kept, node.url, log)
     assert code == 1 and result is not None and result["status"] == "revoked" and result["active"] is False
     assert result["on_chain"]["revoked_block"] == view["on_chain"]["revoke"]["block_number"]
     assert sentence.startswith("REVOKED: licence 'lic-revoked'")
@@ -203,7 +219,7 @@ def test_revocation_is_seen_by_the_licensee_check(
     assert_problem(admin.post("/v1/licences", json=licence("lic-revoked", action="amend")), 409, "cannot be amended")
 
 
-def test_an_amendment_supersedes_the_previous_grant(admin: httpx.Client, node: Anvil, tmp_path: Path) -> None:
+def test_an_amendment_supersedes_the_previous_grant(admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path) -> None:
     first = grant(admin, licence("lic-amended"))
     old = save(tmp_path / "old.json", wait_confirmed(admin, "lic-amended"))
     later = ts(time.time() + 20 * 365 * 86400)
@@ -223,16 +239,16 @@ def test_an_amendment_supersedes_the_previous_grant(admin: httpx.Client, node: A
         view = admin.get("/v1/licences/lic-amended").json()
     assert view["status"] == "active" and view["revoked"] is None
 
-    code, result, _sentence = check(save(tmp_path / "new.json", view), node.url)
+    code, result, _sentence = check(save(tmp_path / "new.json", view), node.url, log)
     assert code == 0 and result is not None and result["valid_until"] == later
-    code, result, sentence = check(old, node.url)
+    code, result, sentence = check(old, node.url, log)
     assert code == 1 and result is not None and result["status"] == "revoked" and "superseded" in sentence
 
     assert_problem(admin.post("/v1/licences", json=licence("lic-amended", "globex", action="amend")), 409,
                    "belongs to licensee 'acme'")
 
 
-def test_a_licence_expires_by_time(admin: httpx.Client, node: Anvil, tmp_path: Path) -> None:
+def test_a_licence_expires_by_time(admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path) -> None:
     until = time.time() + 2
     created = grant(admin, licence("lic-expiring", valid_until=ts(until)))
     assert created["status"] == "active"
@@ -240,16 +256,16 @@ def test_a_licence_expires_by_time(admin: httpx.Client, node: Anvil, tmp_path: P
     time.sleep(max(0.0, int(until) + 1.1 - time.time()))
     assert admin.get("/v1/licences/lic-expiring").json()["status"] == "expired"
     httpx.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []})  # the chain's clock moves with its blocks
-    code, result, sentence = check(kept, node.url)
+    code, result, sentence = check(kept, node.url, log)
     assert code == 1 and result is not None and result["status"] == "expired" and sentence.startswith("EXPIRED:")
 
 
-def test_a_licence_is_not_valid_before_it_starts(admin: httpx.Client, node: Anvil, tmp_path: Path) -> None:
+def test_a_licence_is_not_valid_before_it_starts(admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path) -> None:
     starts = ts(time.time() + 86400)
     created = grant(admin, licence("lic-future", valid_from=starts))
     assert created["status"] == "not_yet_valid" and created["valid_from"] == starts
     kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-future"))
-    code, result, sentence = check(kept, node.url)
+    code, result, sentence = check(kept, node.url, log)
     assert code == 1 and result is not None and result["status"] == "not_yet_valid"
     assert sentence.startswith(f"NOT YET VALID: licence 'lic-future' of 'acme' becomes active at {starts}")
 
@@ -358,11 +374,13 @@ def test_queued_grants_go_out_in_one_grant_many_from_the_cli(tmp_path: Path, anv
             assert len(receipt["logs"]) == 4  # one Granted event per commitment
 
             kept = save(tmp_path / "LICENCE.json", granted)
-            assert check(kept, anvil.url)[0] == 0
+            identity = tmp_path / "log.json"
+            ledger("identity", *where, "--out", str(identity))
+            assert check(kept, anvil.url, identity)[0] == 0
             revoked = json.loads(ledger("licence", "revoke", "lic-cli", "--reason", "ended", *where, *rpc).stdout)
             assert revoked["status"] == "revoked" and revoked["on_chain"]["revoke"]["status"] == "confirmed"
             assert admin.get("/v1/licences/lic-cli").json()["revoked"]["reason"] == "ended"
-            assert check(kept, anvil.url)[1]["status"] == "revoked"  # type: ignore[index]
+            assert check(kept, anvil.url, identity)[1]["status"] == "revoked"  # type: ignore[index]
 
         refused = ledger("licence", "revoke", "lic-cli", *where, *rpc, check=False)
         assert refused.returncode == 1 and "revoked already" in refused.stderr and refused.stdout == ""

@@ -1,6 +1,6 @@
 """Model provenance over HTTP against a real Anvil: register artefacts with
 POST /v1/models, read a distilled model's lineage with GET /v1/models/{id}, and check
-every node's evidence with `ledger verify --rpc-url`, as an auditor would."""
+every node's evidence with `ledger verify --log --rpc-url`, as an auditor would."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ledger.chain.anvil import Anvil
 from ledger.receipts import verify_receipt
 from ledger.records import parse_object
 from tests.api.chained import anchored_server
-from tests.api.conftest import ADMIN_KEY, Server, assert_problem, ledger
+from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger, pinned_log
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 
 TEACHER = "org/teacher-70b"
@@ -79,7 +79,7 @@ def test_distilled_model_lineage_with_evidence_ledger_verify_accepts(
         assert (record["v"], record["kind"], record["body"]) == (1, "model", body)
         assert "0x" + parse_object(record).leaf_hash.hex() == created["leaf_hash"]
         assert created["receipt"]["leaf_hash"] == created["leaf_hash"]
-        verify_receipt(created["receipt"])
+        verify_receipt(created["receipt"], pinned_log(server))
     teacher_leaf, student_leaf = teacher.json()["leaf_hash"], student.json()["leaf_hash"]
 
     with server.client(role_keys["auditor"]) as auditor:
@@ -118,13 +118,14 @@ def test_distilled_model_lineage_with_evidence_ledger_verify_accepts(
 
     # Every anchored node carries a bundle that the independent verifier accepts.
     block = anchored.json()["block_number"]
+    log = identity_file(server, tmp_path / "log.json")
     for node in (first, parent):
         bundle = node["evidence"]
         (entry,) = bundle["entries"]
         assert (entry["leaf_hash"], entry["leaf_index"], entry["record"]) == (node["leaf_hash"], node["leaf_index"], node["record"])
         path = tmp_path / f"{node['model_id'].replace('/', '_')}.json"
         path.write_text(json.dumps(bundle))
-        verified = ledger("verify", str(path), "--rpc-url", anvil.url)
+        verified = ledger("verify", str(path), "--log", str(log), "--rpc-url", anvil.url)
         assert f"(block {block})" in verified.stdout and "VALID: existed no later than" in verified.stdout
 
 

@@ -11,7 +11,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from ledger import merkle
-from ledger.receipts import checkpoint_typed_data
+from ledger.receipts import checkpoint_typed_data, compact_signature
 from tests.api.conftest import Server, assert_problem
 from tests.factories import interaction
 
@@ -109,10 +109,13 @@ def test_checkpoints_are_signed(server: Server, log: dict[str, Any]) -> None:
     assert (at_30["tree_size"], at_30["root"]) == (30, sealed_30["root"])
     for checkpoint in (latest, at_30):
         assert checkpoint["anchor"] is None and checkpoint["domain"] == {"name": "model-ledger", "version": "1"}
-        typed = checkpoint_typed_data(
-            checkpoint["domain"], unhex(checkpoint["log_id"]), checkpoint["tree_size"], unhex(checkpoint["root"]), checkpoint["timestamp"]
-        )
+        # The signed message is (log id, tree size, root): what LogAnchor checks before it
+        # anchors; the sealing time is shown, not signed.
+        typed = checkpoint_typed_data(checkpoint["domain"], unhex(checkpoint["log_id"]), checkpoint["tree_size"], unhex(checkpoint["root"]))
         assert Account.recover_message(encode_typed_data(full_message=typed), signature=checkpoint["signature"]) == checkpoint["signer"]
+        assert checkpoint["timestamp"].endswith("Z")
+        r, vs = compact_signature(checkpoint["signature"])  # EIP-2098, as LogAnchor.anchor takes it
+        assert r == unhex(checkpoint["signature"])[:32] and len(vs) == 32
 
 
 def test_health_and_metrics(server: Server, keys: dict[str, str], log: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ RFC 9162 proofs; the log key is kept encrypted; `ledger verify-receipt`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -12,6 +13,7 @@ import pytest
 from eth_account import Account
 
 from ledger import merkle
+from ledger.formats.identity import LogIdentity
 from ledger.receipts import (
     LOG_KEY_FILE,
     LOG_KEY_PASSWORD_FILE,
@@ -27,6 +29,12 @@ from ledger.receipts import (
 from tests.api.conftest import ledger
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+CONTRACT = bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")
+
+
+def identity_of(domain: Domain, signer: str = Account.from_key(KEY).address) -> LogIdentity:
+    """The identity document of the log whose receipts `domain` and `signer` sign."""
+    return LogIdentity("receipts", domain.chain_id or 31337, domain.contract or CONTRACT, domain.log_id, None, bytes.fromhex(signer[2:]), 1)
 
 
 @pytest.mark.parametrize("size", range(1, 20))
@@ -43,12 +51,26 @@ def test_batch_paths_are_rfc9162_inclusion_proofs(size: int) -> None:
 def test_fast_signature_verifies_through_eth_account(domain: Domain) -> None:
     signer = LogSigner(Account.from_key(KEY), domain, mmd=60)
     receipts = signer.receipts([(bytes([i]) * 32, 100 + i) for i in range(5)], "2026-06-05T12:00:00.123Z")
+    pinned = identity_of(domain)
     for receipt in receipts:
-        assert verify_receipt(receipt, Account.from_key(KEY).address) == signer.address
+        assert verify_receipt(receipt, pinned) == verify_receipt(receipt) == signer.address
         assert receipt["mmd"] == 60 and receipt["domain"] == domain.as_json()
     forged = dict(receipts[0], mmd=61)
     with pytest.raises(ReceiptError, match="not by the receipt's signer"):
         verify_receipt(forged)
+    # Any key signs a self-consistent receipt: only the pinned log's key, log id (and,
+    # when the receipt's domain names them, chain and contract) make it the log's.
+    for other, field in (
+        (dataclasses.replace(pinned, log_signer=b"\x22" * 20), "log_signer"),
+        (dataclasses.replace(pinned, log_id=b"\x09" * 32), "log_id"),
+    ):
+        with pytest.raises(ReceiptError, match=f"not a receipt of the pinned log: {field}: the receipt names"):
+            verify_receipt(receipts[0], other)
+    if domain.contract is not None:
+        with pytest.raises(ReceiptError, match="log_anchor: the receipt names 0x5fbd"):
+            verify_receipt(receipts[0], dataclasses.replace(pinned, log_anchor=b"\x33" * 20))
+        with pytest.raises(ReceiptError, match="chain_id: the receipt names 31337"):
+            verify_receipt(receipts[0], dataclasses.replace(pinned, chain_id=1))
     with pytest.raises(ReceiptError, match="missing or malformed field"):
         verify_receipt({"leaf_hash": receipts[0]["leaf_hash"]})
     assert KEY[2:] not in repr(signer)
@@ -70,16 +92,27 @@ def test_log_key_is_created_once_encrypted(tmp_path: Path) -> None:
 
 
 def test_verify_receipt_command(tmp_path: Path) -> None:
-    signer = LogSigner(Account.from_key(KEY), Domain(b"\x03" * 32))
+    domain = Domain(b"\x03" * 32, 31337, CONTRACT)
+    signer = LogSigner(Account.from_key(KEY), domain)
     receipt = signer.receipts([(b"\x09" * 32, 7), (b"\x0a" * 32, 8)], "2026-06-05T12:00:00.123Z")[1]
     good = tmp_path / "receipt.json"
     good.write_text(json.dumps({"leaf_hash": receipt["leaf_hash"], "seq": 8, "receipt": receipt}))  # a whole 202 body
-    (out,) = [json.loads(line) for line in ledger("verify-receipt", str(good), "--signer", signer.address).stdout.splitlines()]
+    log = tmp_path / "log.json"
+    log.write_text(json.dumps(identity_of(domain).as_json()))
+    (out,) = [json.loads(line) for line in ledger("verify-receipt", str(good), "--log", str(log)).stdout.splitlines()]
     assert out["valid"] is True and out["seq"] == 8 and out["signer"] == signer.address
+    assert out["log"] == identity_of(domain).as_json()
 
-    wrong = ledger("verify-receipt", str(good), "--signer", "0x" + "22" * 20, check=False)
-    assert wrong.returncode != 0 and "not by the expected signer" in wrong.stderr and wrong.stdout == ""
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(identity_of(domain, "0x" + "22" * 20).as_json()))
+    wrong = ledger("verify-receipt", str(good), "--log", str(other), check=False)
+    assert wrong.returncode == 1 and "not a receipt of the pinned log: log_signer" in wrong.stderr and wrong.stdout == ""
+    unpinned = ledger("verify-receipt", str(good), check=False)
+    assert unpinned.returncode == 2 and "no log identity pinned: pass --log FILE" in unpinned.stderr and unpinned.stdout == ""
+    offline = ledger("verify-receipt", str(good), "--offline")
+    assert json.loads(offline.stdout)["valid"] is False and json.loads(offline.stdout)["log"] is None
+    assert offline.stderr.startswith(f"MATHEMATICS ONLY: the receipt is consistent and signed by {signer.address}")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(dict(receipt, leaf_hash="0x" + "0b" * 32)))
-    refused = ledger("verify-receipt", str(bad), check=False)
-    assert refused.returncode != 0 and "do not lead to the signed batch root" in refused.stderr
+    refused = ledger("verify-receipt", str(bad), "--offline", check=False)
+    assert refused.returncode == 1 and "do not lead to the signed batch root" in refused.stderr

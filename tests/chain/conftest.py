@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from ledger.anchorer import Anchorer
 from ledger.chain.anvil import Anvil, find_anvil
@@ -19,7 +21,9 @@ from ledger.chain.client import ChainClient
 from ledger.chain.deployment import DeployedLog, deploy_log
 from ledger.chain.errors import AnvilError
 from ledger.chain.keys import AnchorKey, dev_key, key_from_hex
-from ledger.chain.log_anchor import LogAnchor
+from ledger.chain.log_anchor import LogAnchor, Signature
+from ledger.formats.identity import LogIdentity
+from ledger.receipts import Domain, LogSigner
 from ledger.records import parse_json
 from ledger.sequencer import seal
 from ledger.store.anchors import AnchorRepository, Deployment
@@ -28,6 +32,15 @@ from tests.factories import ndjson_lines
 
 OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 """Anvil's second default account: funded, but no role on any log."""
+
+LOG_KEY = "0x" + "4c" * 32
+"""The test logs' log key: it signs checkpoints and receipts. It holds no ether and
+sends no transaction (the anchor key, Anvil's first account, relays its checkpoints)."""
+
+
+def log_signer_for(account: LocalAccount, log: DeployedLog | Deployment) -> LogSigner:
+    """`account` as the log key of `log`, in its EIP-712 domain (chain id, contract)."""
+    return LogSigner(account, Domain(log.log_id, log.chain_id, log.contract))
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +76,23 @@ def other_key() -> AnchorKey:
 
 
 @pytest.fixture
-def deployed(chain: ChainClient) -> tuple[DeployedLog, LogAnchor]:
-    """LogAnchor deployed with the log "model-ledger" created (dev key: admin, anchorer)."""
-    return deploy_log(chain)
+def log_account() -> LocalAccount:
+    """The log key (LOG_KEY)."""
+    account: LocalAccount = Account.from_key(LOG_KEY)
+    return account
+
+
+@pytest.fixture
+def deployed(chain: ChainClient, log_account: LocalAccount) -> tuple[DeployedLog, LogAnchor]:
+    """LogAnchor deployed with the log "model-ledger" created (dev key: owner and admin;
+    log key: LOG_KEY)."""
+    return deploy_log(chain, log_account.address)
+
+
+@pytest.fixture
+def signer(log_account: LocalAccount, deployed: tuple[DeployedLog, LogAnchor]) -> LogSigner:
+    """The log key of the deployed log, in its EIP-712 domain."""
+    return log_signer_for(log_account, deployed[0])
 
 
 @dataclass
@@ -78,7 +105,17 @@ class Setup:
     contract: LogAnchor
     chain: ChainClient
     anvil: Anvil
+    signer: LogSigner
     records: int = 0
+
+    @property
+    def identity(self) -> LogIdentity:
+        """The log identity document a verifier pins for this log."""
+        return self.deployment.identity(bytes.fromhex(self.signer.address[2:]))
+
+    def sign(self, size: int, root: bytes) -> Signature:
+        """The log key's signature of the checkpoint (size, root), as anchor() takes it."""
+        return self.signer.anchor_signature(size, root)
 
     def grow(self, count: int) -> LogState:
         """Ingest `count` new records and seal; the new checkpoint."""
@@ -88,15 +125,18 @@ class Setup:
         return seal(self.store)
 
     def anchorer(self, **options: object) -> Anchorer:
-        """An anchorer for this store and chain (a fresh one models a restart)."""
-        return Anchorer(self.store, self.contract, self.deployment, **options)  # type: ignore[arg-type]
+        """An anchorer for this store and chain, signing with the log key (a fresh one
+        models a restart)."""
+        return Anchorer(self.store, self.contract, self.deployment, self.signer, **options)  # type: ignore[arg-type]
 
     def rpc(self, method: str, *params: object) -> object:
         """A raw JSON-RPC call to Anvil (evm_*, anvil_*)."""
         return self.chain.request(method, params)
 
 
-def make_setup(url: str, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor]) -> Iterator[Setup]:
+def make_setup(
+    url: str, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], signer: LogSigner
+) -> Iterator[Setup]:
     """A Setup on a store at `url`; closes the store afterwards."""
     log, contract = deployed
     store = Store.open(url)
@@ -104,18 +144,22 @@ def make_setup(url: str, anvil: Anvil, chain: ChainClient, deployed: tuple[Deplo
     deployment = Deployment(log.chain_id, log.contract, log.log_id, log.log_name, log.deployer, log.block_number, "t")
     repo.record_deployment(deployment)
     try:
-        yield Setup(store, repo, deployment, contract, chain, anvil)
+        yield Setup(store, repo, deployment, contract, chain, anvil, signer)
     finally:
         store.close()
 
 
 @pytest.fixture
-def setup(tmp_path: Path, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor]) -> Iterator[Setup]:
+def setup(
+    tmp_path: Path, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], signer: LogSigner
+) -> Iterator[Setup]:
     """A Setup on SQLite."""
-    yield from make_setup(f"sqlite:///{tmp_path / 'ledger.db'}", anvil, chain, deployed)
+    yield from make_setup(f"sqlite:///{tmp_path / 'ledger.db'}", anvil, chain, deployed, signer)
 
 
 @pytest.fixture
-def any_setup(db_url: str, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor]) -> Iterator[Setup]:
+def any_setup(
+    db_url: str, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], signer: LogSigner
+) -> Iterator[Setup]:
     """A Setup on each backend (SQLite and PostgreSQL)."""
-    yield from make_setup(db_url, anvil, chain, deployed)
+    yield from make_setup(db_url, anvil, chain, deployed, signer)

@@ -9,16 +9,17 @@ import threading
 import time
 
 import pytest
+from eth_account import Account
 from sqlalchemy import delete
 
 from ledger import merkle
-from ledger.anchorer import AnchorConflictError, Backoff
+from ledger.anchorer import AnchorConflictError, Anchorer, Backoff
 from ledger.chain.anvil import Anvil
-from ledger.chain.errors import ChainUnavailableError
+from ledger.chain.errors import ChainError, ChainUnavailableError
 from ledger.proofs import consistency
 from ledger.store.anchors import AnchorStatus
 from ledger.store.schema import anchors
-from tests.chain.conftest import Setup
+from tests.chain.conftest import Setup, log_signer_for
 
 
 def confirmed_sizes(setup: Setup) -> list[int]:
@@ -48,7 +49,9 @@ def test_anchors_each_checkpoint_and_chain_agrees(any_setup: Setup) -> None:
     done = anchorer.anchor_latest(timeout=20)
     assert (done.tree_size, done.prev_size) == (13, 5)
     on_chain = setup.contract.latest(setup.deployment.log_id)
-    assert (on_chain.size, on_chain.root, on_chain.block_number) == (13, second.root, done.block_number)
+    assert (on_chain.size, on_chain.root) == (13, second.root)
+    event = setup.contract.anchored_at(setup.deployment.log_id, 13)
+    assert event is not None and (event.tx_hash, event.block_number, event.prev_size) == (done.tx_hash, done.block_number, 5)
     assert anchorer.schedule() is None  # nothing new
     assert anchorer.anchor_latest(timeout=5).id == done.id  # already anchored: no new transaction
 
@@ -150,7 +153,9 @@ def test_restart_after_recording_but_before_sending_resends(setup: Setup) -> Non
     pending = anchorer.schedule()
     assert pending is not None
     # Crash between step 5 (recorded) and step 6 (sent): signed, recorded, never sent.
-    signed = setup.contract.build_anchor(setup.deployment.log_id, 6, state.root, [], nonce=setup.chain.nonce())
+    signed = setup.contract.build_anchor(
+        setup.deployment.log_id, 6, state.root, [], setup.sign(6, state.root), nonce=setup.chain.nonce()
+    )
     setup.repo.submit(pending, 0, signed.tx_hash, signed.nonce, "t")
 
     restarted = setup.anchorer()
@@ -217,7 +222,7 @@ def test_a_duplicate_refused_by_the_estimate_is_confirmed_by_the_other_send(setu
     anchorer = setup.anchorer()
     anchorer.schedule()
     # Another anchorer (same key) got the same checkpoint on chain first.
-    other = setup.contract.anchor(setup.deployment.log_id, 7, state.root, [])
+    other = setup.contract.anchor(setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root))
     anchorer.step()
     done = setup.repo.get(7)
     assert done is not None and done.status is AnchorStatus.CONFIRMED
@@ -234,7 +239,7 @@ def test_a_duplicate_failing_in_its_block_is_harmless(setup: Setup) -> None:
     state = setup.grow(7)
     setup.rpc("evm_setAutomine", False)
     # Another send, first in the pool: the estimate (on the latest block) cannot see it.
-    other = setup.contract.build_anchor(setup.deployment.log_id, 7, state.root, [], gas=200_000)
+    other = setup.contract.build_anchor(setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root), gas=200_000)
     setup.chain.send(other)
     anchorer = setup.anchorer()
     anchorer.schedule()
@@ -265,9 +270,35 @@ def test_confirmations_wait_for_depth(setup: Setup) -> None:
 
 def test_a_chain_that_disagrees_with_the_log_stops_anchoring(setup: Setup) -> None:
     setup.grow(6)
-    forged = merkle.hash_leaf(b"not this log")
-    setup.contract.anchor(setup.deployment.log_id, 3, forged, [])
+    forged = merkle.hash_leaf(b"not this log")  # signed by the log key, but not this database's root
+    setup.contract.anchor(setup.deployment.log_id, 3, forged, [], setup.sign(3, forged))
     with pytest.raises(AnchorConflictError, match="root at that size differs"):
         setup.anchorer().anchor_latest(timeout=10)
     assert consistency(setup.store, 3, 6).first_root != forged
     assert setup.contract.latest(setup.deployment.log_id).size == 3
+
+
+def test_an_anchorer_without_the_log_key_only_follows(setup: Setup) -> None:
+    """signer=None (`ledger anchors --rpc-url`): it settles what the chain holds and sends
+    nothing; asked to send, it says it has no log key."""
+    state = setup.grow(4)
+    follower = Anchorer(setup.store, setup.contract, setup.deployment, None)
+    follower.schedule()
+    with pytest.raises(ChainError, match="has no log key: it can follow anchors, not send them"):
+        follower.step()
+    assert setup.chain.nonce() == 2  # deploy, createLog: nothing was sent
+    relayed = setup.contract.anchor(setup.deployment.log_id, 4, state.root, [], setup.sign(4, state.root))
+    follower.step()  # the chain holds it: adopted, no key needed
+    (row,) = setup.repo.anchors()
+    assert (row.status, row.tx_hash) == (AnchorStatus.CONFIRMED, relayed.tx_hash)
+
+
+def test_a_log_key_the_contract_does_not_know_stops_anchoring(setup: Setup) -> None:
+    """A database whose log key is not the log's (a misconfigured LEDGER_LOG_KEY): the
+    contract refuses the signature in the estimate, nothing is sent, an operator must look."""
+    setup.grow(3)
+    wrong = log_signer_for(Account.create(), setup.deployment)
+    anchorer = Anchorer(setup.store, setup.contract, setup.deployment, wrong)
+    with pytest.raises(AnchorConflictError, match=f"LogAnchorBadSignature.*this service signs with {wrong.address}"):
+        anchorer.anchor_latest(timeout=10)
+    assert setup.chain.nonce() == 2 and setup.contract.latest(setup.deployment.log_id).size == 0

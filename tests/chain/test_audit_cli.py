@@ -34,19 +34,26 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 @dataclass
 class Log:
-    """A log with anchors at 120 and 300 and 20 entries after them, its export and chain."""
+    """A log with anchors at 120 and 300 and 20 entries after them, its export, chain and
+    identity document (`ledger identity`)."""
 
     data: list[str]
     rpc: str
     contract: str
     log_id: str
+    identity: Path
     export: Path
     lines: list[bytes]
     anchors: list[dict[str, Any]]
     records: list[dict[str, Any]]
 
-    def audit(self, path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-        return ledger("audit", str(path), "--rpc-url", self.rpc, "--contract", self.contract, "--log-id", self.log_id, *extra)
+    def audit(self, path: Path, *extra: str, identity: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return ledger("audit", str(path), "--rpc-url", self.rpc, "--log", str(identity or self.identity), *extra)
+
+    def edited_identity(self, path: Path, **fields: Any) -> Path:
+        """The identity document with `fields` changed, written to `path`."""
+        path.write_text(json.dumps(json.loads(self.identity.read_text()) | fields))
+        return path
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +77,9 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
         lines = export.read_bytes().splitlines(keepends=True)
         assert summary["entries"] == len(lines) == 320 and summary["to_index"] == 320
         records = [json.loads(line)["record"] for line in lines]
-        yield Log(data, node.url, deployed["contract"], deployed["log_id"], export, lines, anchors, records)
+        identity = work / "log.json"
+        ok(ledger("identity", *data, "--out", str(identity)))
+        yield Log(data, node.url, deployed["contract"], deployed["log_id"], identity, export, lines, anchors, records)
     finally:
         node.stop()
 
@@ -104,6 +113,8 @@ def test_audit_passes_and_writes_a_report(log: Log, tmp_path: Path) -> None:
     out = ok(log.audit(log.export, "--report", str(report)))
     assert "PASSED: the export is the complete anchored log (300 entries under 2 anchors)" in out
     assert "2 of 2 anchored roots re-derived from the export match the chain" in out
+    assert f"log 'model-ledger' ({log.log_id}), LogAnchor {log.contract} on chain id 31337" in out
+    assert "(pinned), read at http://127.0.0.1:" in out and "its code is the LogAnchor shipped" in out
     assert "300 anchored, 20 after the newest anchor" in out
     first, last = log.anchors
     assert f"anchor #1: tree size 120 in block {first['block_number']}" in out
@@ -114,6 +125,7 @@ def test_audit_passes_and_writes_a_report(log: Log, tmp_path: Path) -> None:
     assert summary["passed"] and summary["entries"] == 320 and summary["anchors"] == 2
     assert summary["first_anchor"]["block_timestamp"] == first["block_timestamp"]
     assert summary["last_anchor"]["root"] == last["root"] and summary["unanchored_entries"] == 20
+    assert summary["log"] == json.loads(log.identity.read_text()) and summary["contract"] == log.contract
 
 
 def _edit(line: bytes) -> bytes:
@@ -145,16 +157,24 @@ def test_audit_names_each_alteration(log: Log, tmp_path: Path, alter: Any, words
 
 
 def test_audit_refuses_a_wrong_chain_or_log(log: Log, tmp_path: Path) -> None:
-    other_log = ledger("audit", str(log.export), "--rpc-url", log.rpc, "--contract", log.contract, "--log-id", "0x" + "ab" * 32)
+    other_log = log.audit(log.export, identity=log.edited_identity(tmp_path / "other-log.json", log_id="0x" + "ab" * 32))
     assert other_log.returncode == 1 and "knows no log 0xabab" in other_log.stderr
-    no_contract = ledger("audit", str(log.export), "--rpc-url", log.rpc, "--contract", "0x" + "12" * 20, "--log-id", log.log_id)
-    assert no_contract.returncode == 1 and "no contract at 0x1212" in no_contract.stderr
-    down = ledger("audit", str(log.export), "--rpc-url", f"http://127.0.0.1:{free_port()}", "--contract", log.contract, "--log-id", log.log_id)
+    no_contract = log.audit(log.export, identity=log.edited_identity(tmp_path / "no-contract.json", log_anchor="0x" + "12" * 20))
+    assert no_contract.returncode == 1 and "contract: no contract at 0x1212" in no_contract.stderr
+    other_key = log.audit(log.export, identity=log.edited_identity(tmp_path / "other-key.json", log_signer="0x" + "34" * 20))
+    assert other_key.returncode == 1 and "is anchored with log key" in other_key.stderr and "names 0x3434" in other_key.stderr
+    other_chain = log.audit(log.export, identity=log.edited_identity(tmp_path / "other-chain.json", chain_id=1))
+    assert other_chain.returncode == 1 and "chain id: the node at http://127.0.0.1:" in other_chain.stderr
+    down = ledger("audit", str(log.export), "--rpc-url", f"http://127.0.0.1:{free_port()}", "--log", str(log.identity))
     assert down.returncode == 3 and "the chain could not be read" in down.stderr
     missing = log.audit(tmp_path / "nope.ndjson")
     assert missing.returncode == 2 and "no such file" in missing.stderr
-    bad = ledger("audit", str(log.export), "--rpc-url", log.rpc, "--contract", "0x12", "--log-id", log.log_id)
-    assert bad.returncode == 2 and "--contract must be 20 bytes" in bad.stderr
+    unpinned = ledger("audit", str(log.export), "--rpc-url", log.rpc)
+    assert unpinned.returncode == 2 and "no log identity pinned: pass --log FILE" in unpinned.stderr
+    bad = log.audit(log.export, identity=log.edited_identity(tmp_path / "bad.json", log_anchor="0x12"))
+    assert bad.returncode == 2 and "log identity: log_anchor: must be 0x and 40 lowercase hex digits" in bad.stderr
+    gone = ledger("audit", str(log.export), "--rpc-url", log.rpc, "--contract", log.contract, "--log-id", log.log_id)
+    assert gone.returncode == 2 and "No such option: --contract" in gone.stderr  # the identity names them
 
 
 # -- the campaign report -----------------------------------------------------------------
@@ -169,7 +189,7 @@ def test_report_from_the_database(log: Log, tmp_path: Path) -> None:
             ledger(
                 "report", "--accounts", str(tmp_path / "accounts.txt"), "--from", "2026-06-01", "--to", "2026-06-15",
                 "--out", str(tmp_path / "report.html"), "--json", str(tmp_path / "report.json"),
-                "--pack", str(tmp_path / "pack.json"), "--rpc-url", log.rpc, *log.data,
+                "--pack", str(tmp_path / "pack.json"), "--rpc-url", log.rpc, "--log", str(log.identity), *log.data,
             )
         )
     )
@@ -189,7 +209,17 @@ def test_report_from_the_database(log: Log, tmp_path: Path) -> None:
     assert report["top_accounts"][0]["interactions"] == max(Counter(r["body"]["account_id"] for r in wanted).values())
     evidence = report["evidence"]
     assert evidence["entries"] == len(wanted) and evidence["tree_size"] == 300 and evidence["verification"]["valid"]
-    assert ok(ledger("verify", str(tmp_path / "pack.json"), "--rpc-url", log.rpc)).splitlines()[-1].startswith("VALID: existed no later than")
+    assert ok(ledger("verify", str(tmp_path / "pack.json"), "--rpc-url", log.rpc, "--log", str(log.identity))).splitlines()[-1].startswith(
+        "VALID: existed no later than"
+    )
+    unpinned = ledger("report", "--accounts", str(tmp_path / "accounts.txt"), "--from", "2026-06-01", "--to", "2026-06-15",
+                      "--out", str(tmp_path / "unpinned.html"), "--rpc-url", log.rpc, *log.data)
+    assert unpinned.returncode == 2 and "no log identity pinned" in unpinned.stderr
+    offline = json.loads(ok(ledger("report", "--accounts", str(tmp_path / "accounts.txt"), "--from", "2026-06-01",
+                                   "--to", "2026-06-15", "--out", str(tmp_path / "offline.html"), *log.data)))
+    assert offline["verified"] is True and offline["chain_consulted"] is False
+    page = (tmp_path / "offline.html").read_text()
+    assert "MATHEMATICS ONLY: the chain was NOT consulted" in page and "VERIFIED" not in page
     page = (tmp_path / "report.html").read_text()
     for needle in ('id="chart-per-day"', 'id="chart-per-account"', 'id="chart-per-model"', "Top accounts", "VERIFIED"):
         assert needle in page

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from eth_account import Account
+from eth_utils.address import to_checksum_address
 
 from ledger.chain.anvil import free_port
 from ledger.chain.client import ChainClient
@@ -68,14 +69,17 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     (anchored,) = ok(ledger("anchor", *where))  # seals the pending records first
     elapsed = time.monotonic() - started
     contract = LogAnchor(chain, out["contract"])
-    latest = contract.latest(bytes.fromhex(out["log_id"][2:]))
+    log_id = bytes.fromhex(out["log_id"][2:])
+    latest = contract.latest(log_id)
     assert {k: anchored[k] for k in ("log_id", "tree_size", "root", "contract")} == {
         "log_id": out["log_id"],
         "tree_size": 20,
         "root": "0x" + latest.root.hex(),
         "contract": out["contract"],
     }
-    assert anchored["block_number"] == latest.block_number and anchored["gas_used"] > 0
+    event = contract.anchored_at(log_id, 20)
+    assert event is not None and anchored["block_number"] == event.block_number and anchored["gas_used"] > 0
+    assert "0x" + event.tx_hash.hex() == anchored["tx_hash"]
     receipt = chain.receipt(bytes.fromhex(anchored["tx_hash"][2:]))
     assert receipt is not None and receipt.status == 1
     assert elapsed < 30
@@ -88,9 +92,21 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
         1,
     )
 
-    stranger = ledger("anchor", *where, env={"LEDGER_ANCHOR_KEY": OTHER_KEY})
-    refused(stranger, "is not an anchorer of log " + out["log_id"])
-    assert OTHER_KEY[2:] not in stranger.stderr
+    # The anchor key only pays for gas: another account relays what the log key signs ...
+    ok(ledger("ingest", str(records(tmp_path / "more.ndjson", 3, start=20)), "--data-dir", str(tmp_path / "data")))
+    (relayed,) = ok(ledger("anchor", *where, env={"LEDGER_ANCHOR_KEY": OTHER_KEY}))
+    sent = chain.transaction(bytes.fromhex(relayed["tx_hash"][2:]))
+    assert relayed["tree_size"] == 23 and sent is not None and sent["from"] == Account.from_key(OTHER_KEY).address
+    assert contract.latest(log_id).size == 23
+    # ... and a log key other than the log's is refused before anything is sent.
+    wrong_key = "0x" + "77" * 32
+    nonce = chain.nonce(Account.from_key(OTHER_KEY).address)
+    wrong = ledger("anchor", *where, env={"LEDGER_ANCHOR_KEY": OTHER_KEY, "LEDGER_LOG_KEY": wrong_key})
+    (identity,) = ok(ledger("identity", "--data-dir", str(tmp_path / "data")))
+    log_key = to_checksum_address(identity["log_signer"])
+    refused(wrong, f"is anchored with log key {log_key}, but this service's log key is {Account.from_key(wrong_key).address}")
+    assert OTHER_KEY[2:] not in wrong.stderr and wrong_key[2:] not in wrong.stderr
+    assert chain.nonce(Account.from_key(OTHER_KEY).address) == nonce
     closed = f"http://127.0.0.1:{free_port()}"
     refused(ledger("anchor", "--data-dir", str(tmp_path / "data"), "--rpc-url", closed), "is unreachable")
 
@@ -163,12 +179,11 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
         started = second.wait_ready()
         assert "deployed" not in started and f"LogAnchor {contract_address}" in started
         chain = ChainClient(f"http://127.0.0.1:{port}")
-        latest = LogAnchor(chain, contract_address).latest(bytes.fromhex(anchored["log_id"][2:]))
-        assert (latest.size, "0x" + latest.root.hex(), latest.block_number) == (
-            12,
-            anchored["root"],
-            anchored["block_number"],
-        )
+        bound = LogAnchor(chain, contract_address)
+        latest = bound.latest(bytes.fromhex(anchored["log_id"][2:]))
+        event = bound.anchored_at(bytes.fromhex(anchored["log_id"][2:]), 12)
+        assert (latest.size, "0x" + latest.root.hex()) == (12, anchored["root"])
+        assert event is not None and event.block_number == anchored["block_number"]
         ok(ledger("ingest", str(records(tmp_path / "b.ndjson", 5, start=12)), "--data-dir", str(data)))
         assert second.wait_for("anchor")["tree_size"] == 17
     finally:

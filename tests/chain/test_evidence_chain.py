@@ -1,9 +1,11 @@
 """Evidence bundles against a real Anvil: `ledger evidence` builds them from the store,
-`ledger verify --rpc-url` checks them against the contract, as a user runs both."""
+`ledger verify --log IDENTITY --rpc-url` checks them against the pinned contract, as a
+user runs both."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import subprocess
@@ -24,8 +26,9 @@ from ledger.evidence import BUNDLE_FORMAT, build_evidence
 from ledger.merkle import root_from_inclusion_proof
 from ledger.proofs import inclusion
 from ledger.records import parse_json, parse_object
+from ledger.rpc import JsonRpcReader
 from ledger.sequencer import seal
-from ledger.verify import JsonRpcChain, VerificationError, verify_bundle
+from ledger.verify import VerificationError, verify_bundle
 from tests.chain.conftest import Setup
 from tests.factories import interaction, ndjson_lines
 
@@ -63,6 +66,10 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     (tmp_path / "r.ndjson").write_text("\n".join(ndjson_lines(20)) + "\n")
     leaves = [json.loads(line)["leaf_hash"] for line in ok(ledger("ingest", str(tmp_path / "r.ndjson"), *data)).splitlines()]
     anchored = json.loads(ok(ledger("anchor", *data, *rpc)))
+    identity = tmp_path / "log.json"
+    ok(ledger("identity", *data, "--out", str(identity)))
+    log = ["--log", str(identity)]
+    assert json.loads(identity.read_text())["log_anchor"] == json.loads(ok(run("identity", *data)))["log_anchor"]
 
     bundle = json.loads(ok(ledger("evidence", leaves[5], *data)))
     assert bundle["format"] == BUNDLE_FORMAT and bundle["chain_id"] == 31337
@@ -75,18 +82,20 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     assert (entry["leaf_index"], entry["leaf_hash"]) == (5, leaves[5]) and entry["record"] == interaction(5)
 
     path = write(tmp_path / "bundle.json", bundle)
-    out = ok(ledger("verify", path, *rpc))
+    out = ok(ledger("verify", path, *log, *rpc))
     when = datetime.fromtimestamp(anchored["block_timestamp"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert f"VALID: existed no later than {when} (block {anchored['block_number']})" in out
-    assert [line.split()[1] for line in out.splitlines()[:4]] == ["bundle", "record", "leaf", "inclusion"]
+    assert f"VALID: existed no later than {when} (block {anchored['block_number']}), in log 'model-ledger'" in out
+    assert [line.split()[1] for line in out.splitlines()[:5]] == ["bundle", "log", "record", "leaf", "inclusion"]
 
-    report = json.loads(ok(run("verify", path, *rpc, "--json")))
+    report = json.loads(ok(run("verify", path, *log, *rpc, "--json")))
     assert report["valid"] and report["chain_consulted"] and report["error"] is None
     assert (report["existed_no_later_than"], report["block_number"]) == (when, anchored["block_number"])
-    assert [c["check"] for c in report["checks"]][-3:] == ["anchor", "root on chain", "anchor block"]
+    assert [c["check"] for c in report["checks"]][-4:] == ["log", "root on chain", "anchor transaction", "anchor block"]
+    assert report["log"] == json.loads(identity.read_text())
 
     offline = ok(run("verify", path, "--offline"))
-    assert "VALID: the chain was NOT consulted (offline)" in offline and "existed no later than" not in offline
+    assert "MATHEMATICS ONLY: the chain was NOT consulted (offline)" in offline and "existed no later than" not in offline
+    assert "VALID" not in offline
 
     # A bundle whose mathematics hold, but for a tree the chain never saw.
     forged = copy.deepcopy(bundle)
@@ -96,17 +105,19 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     proof = [bytes.fromhex(node[2:]) for node in entry["proof"]]
     forged["checkpoint"]["root"] = h(root_from_inclusion_proof(5, 20, forged_leaf, proof))
     forged_path = write(tmp_path / "forged.json", forged)
-    ok(run("verify", forged_path, "--offline"))
-    refused = run("verify", forged_path, *rpc)
-    assert refused.exit_code == 1 and "FAIL  root on chain  root on chain differs" in refused.stdout
-    assert refused.stderr.startswith("error: invalid bundle: root on chain: root on chain differs:")
-    assert json.loads(run("verify", forged_path, *rpc, "--json").stdout)["error"]["check"] == "root on chain"
+    ok(run("verify", forged_path, *log, "--offline"))
+    refused = run("verify", forged_path, *log, *rpc)
+    assert refused.exit_code == 1 and "FAIL  root on chain  the contract holds root " + anchored["root"] in refused.stdout
+    assert refused.stderr.startswith("error: invalid bundle: root on chain: the contract holds root")
+    assert json.loads(run("verify", forged_path, *log, *rpc, "--json").stdout)["error"]["check"] == "root on chain"
 
     # Unreadable or unreachable: no verdict.
-    closed = run("verify", path, "--rpc-url", f"http://127.0.0.1:{free_port()}")
+    closed = run("verify", path, *log, "--rpc-url", f"http://127.0.0.1:{free_port()}")
     assert closed.exit_code == 3 and "NOT VERIFIED: the chain could not be read" in closed.stdout
     assert "is unreachable" in closed.stderr
-    assert run("verify", path).exit_code == 2  # neither --rpc-url nor --offline
+    assert run("verify", path, *log).exit_code == 2  # neither --rpc-url nor --offline
+    unpinned = run("verify", path, *rpc)  # against a chain, but which log counts?
+    assert unpinned.exit_code == 2 and "no log identity pinned" in unpinned.stderr
     missing = run("verify", str(tmp_path / "nope.json"), "--offline")
     assert missing.exit_code == 2 and "cannot read" in missing.stderr
 
@@ -138,26 +149,27 @@ def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
 
     seal(setup.store)  # the pending one too: size 13
     setup.anchorer().anchor_latest(60)
-    chain = JsonRpcChain(setup.anvil.url)
-    try:
+    identity = setup.identity
+    with JsonRpcReader(setup.anvil.url) as chain:
         for wanted in (leaf, late):
             bundle = build_evidence(setup.store, setup.repo, wanted)
             assert bundle["checkpoint"]["tree_size"] == 13
-            assert verify_bundle(json.dumps(bundle), chain).valid
+            assert verify_bundle(json.dumps(bundle), chain, identity).valid
 
         # A size that was sealed (so its proof is right) but never anchored.
         never = copy.deepcopy(bundle)
         proof = inclusion(setup.store, late, 11)
         never["checkpoint"] |= {"tree_size": 11, "root": h(proof.root)}
         never["entries"][0]["proof"] = [h(node) for node in proof.proof]
-        assert verify_bundle(json.dumps(never), None).valid
+        assert verify_bundle(json.dumps(never), None, identity).valid
         with pytest.raises(VerificationError) as caught:
-            verify_bundle(json.dumps(never), chain)
-        assert caught.value.check == "anchor"
+            verify_bundle(json.dumps(never), chain, identity)
+        assert caught.value.check == "root on chain"
         assert f"nothing is anchored at tree size 11 of log {bundle['log_id']}" in str(caught.value)
 
-        # Wrong contract: an address with no code, another LogAnchor without this anchor,
-        # code that stops at once, code that reverts.
+        # An identity pinning the wrong contract (and a bundle naming it): an address with
+        # no code, another LogAnchor without this anchor, code that stops at once, code
+        # that reverts. Only the shipped code at the pinned address counts.
         def stub(code: str) -> str:
             address = "0x" + code[2:].rjust(40, "7")
             setup.rpc("anvil_setCode", address, code)
@@ -165,23 +177,24 @@ def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
 
         for contract, words in (
             ("0x" + "12" * 20, "contract: no contract at 0x" + "12" * 20 + " on chain id 31337"),
-            (h(deploy_log(setup.chain)[0].contract), "anchor: nothing is anchored at tree size 13"),
-            (stub("0x00"), "does not answer anchoredAt as a LogAnchor does (anchoredAt answered 0 bytes"),
-            (stub("0xfe"), "does not answer anchoredAt as a LogAnchor does (anchoredAt reverted"),
+            (h(deploy_log(setup.chain, setup.signer.address)[0].contract), "root on chain: nothing is anchored at tree size 13"),
+            (stub("0x00"), "contract: the code at 0x" + "7" * 38 + "00 is not the LogAnchor model-ledger ships"),
+            (stub("0xfe"), "contract: the code at 0x" + "7" * 38 + "fe is not the LogAnchor model-ledger ships"),
         ):
+            elsewhere = dataclasses.replace(identity, log_anchor=bytes.fromhex(contract[2:]))
             with pytest.raises(VerificationError) as caught:
-                verify_bundle(json.dumps(bundle | {"contract": contract}), chain)
+                verify_bundle(json.dumps(bundle | {"contract": contract}), chain, elsewhere)
             assert words in str(caught.value), caught.value
-    finally:
-        chain.close()
+            with pytest.raises(VerificationError) as caught:  # the real identity: another log
+                verify_bundle(json.dumps(bundle | {"contract": contract}), chain, identity)
+            assert caught.value.check == "log identity"
 
 
 @pytest.mark.parametrize("chain_id", [1, 10, 31337])
 def test_chain_id_is_read_as_a_quantity(tmp_path: Path, chain_id: int) -> None:
     """eth_chainId answers a quantity ("0x1", "0xa"), not even-length hex data."""
-    with Anvil(0, None, tmp_path / "anvil.log", extra_args=("--chain-id", str(chain_id)), save_interval=0) as anvil:
-        chain = JsonRpcChain(anvil.url)
-        try:
-            assert chain.chain_id() == chain_id
-        finally:
-            chain.close()
+    with (
+        Anvil(0, None, tmp_path / "anvil.log", extra_args=("--chain-id", str(chain_id)), save_interval=0) as anvil,
+        JsonRpcReader(anvil.url) as chain,
+    ):
+        assert chain.chain_id() == chain_id

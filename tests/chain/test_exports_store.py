@@ -11,8 +11,8 @@ from ledger.errors import NotAnchoredError, NotFoundError
 from ledger.evidence_pack import build_pack
 from ledger.export import export_line
 from ledger.records import parse_json
+from ledger.rpc import JsonRpcReader
 from ledger.store.exports import export_records
-from ledger.verify import JsonRpcChain
 from ledger.verify_pack import PackQuery, verify_pack
 from tests.chain.conftest import Setup
 from tests.factories import ndjson_lines
@@ -43,11 +43,8 @@ def test_exports_and_packs_on_each_backend(any_setup: Setup) -> None:
     assert built.entries == len(wanted) and built.tree_size == 30 and built.unanchored == len(late)
     pack = json.loads(built.document)
     assert [e["leaf_index"] for e in pack["entries"]] == wanted
-    chain = JsonRpcChain(setup.anvil.url)
-    try:
-        assert verify_pack(built.document, chain).valid
-    finally:
-        chain.close()
+    with JsonRpcReader(setup.anvil.url) as chain:
+        assert verify_pack(built.document, chain, setup.identity).valid
     accounts = tuple(e.account_id for e in entries[:3] if e.account_id)
     by_account = json.loads(build_pack(setup.store, setup.repo, PackQuery(account_ids=accounts)).document)
     assert {e["leaf_index"] for e in by_account["entries"]} >= {0, 1, 2}

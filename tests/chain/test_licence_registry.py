@@ -25,7 +25,7 @@ from ledger.chain.licence_registry import (
     attach_registry,
     deploy_registry,
 )
-from ledger.licence_check import STATUS_SELECTOR
+from ledger.formats.abi import contract as shipped_contract
 from ledger.licence_issuer import LicenceIssuer
 from ledger.licences import grant, revoke
 from ledger.records import now_ts
@@ -34,6 +34,7 @@ from ledger.store.repository import Store
 
 NOW = int(time.time())
 C1, C2, C3 = (keccak(text=f"commitment {i}") for i in range(3))
+REVOCATION = keccak(text="the revoke record's leaf hash")
 
 
 def body(licence_id: str, *, action: str = "grant", until: str = "2035-01-01T00:00:00.000Z") -> dict[str, Any]:
@@ -102,9 +103,13 @@ def test_grant_grant_many_revoke_and_status(chain: ChainClient) -> None:
     assert len(many.logs) == 2
     assert registry.status(C2).state is OnChainState.NOT_YET_VALID
     assert registry.status(C3).state is OnChainState.EXPIRED
-    revoked = registry.revoke(C1)
+    assert registry.issuer_of(C1) == chain.require_key().address and registry.issuer_of(keccak(text="never")) is None
+    revoked = registry.revoke(C1, REVOCATION)
     assert registry.status(C1).state is OnChainState.REVOKED
     assert registry.status(C1).revoked_block == revoked.block_number
+    (event,) = revoked.logs  # Revoked(commitment, by, revocation): the reason is the log's record
+    assert bytes(event["topics"][1]) == C1 and bytes(event["topics"][2])[12:] == bytes.fromhex(chain.require_key().address[2:])
+    assert bytes(event["data"]) == REVOCATION
     assert OnChainState.NOT_YET_VALID.label == "not_yet_valid"
 
 
@@ -119,16 +124,40 @@ def test_reverts_are_decoded_with_their_values(chain: ChainClient) -> None:
         registry.grant([GrantCall(C2, NOW, NOW)])
     assert empty.value.name == "LicenceRegistryBadValidity" and "window of commitment" in str(empty.value)
     with pytest.raises(ContractRevertError) as unknown:
-        registry.revoke(C3)
+        registry.revoke(C3, REVOCATION)
     assert unknown.value.name == "LicenceRegistryUnknownCommitment" and "never granted" in str(unknown.value)
 
 
-def test_status_selector_of_the_plain_rpc_check_matches_the_abi(chain: ChainClient) -> None:
+def test_the_verifiers_status_call_matches_the_abi(chain: ChainClient) -> None:
+    """The licensee's check (ledger.rpc, no web3) derives status() from the shipped ABI:
+    the selector is keccak of the signature, the outputs the five words it decodes."""
     _deployed, registry = deploy_registry(chain)
-    assert STATUS_SELECTOR == keccak(text="status(bytes32)")[:4]
+    status_fn = shipped_contract("LicenceRegistry").function("status")
+    assert status_fn.selector == keccak(text="status(bytes32)")[:4]
+    assert status_fn.outputs == ("uint8", "uint64", "uint64", "uint64", "uint64")
     (status,) = [e for e in registry.artifact.entries("function") if e["name"] == "status"]
     assert [i["type"] for i in status["inputs"]] == ["bytes32"]
     assert [o["type"] for o in status["outputs"]] == ["uint8", "uint64", "uint64", "uint64", "uint64"]
+
+
+def test_only_the_granting_issuer_or_the_owner_revokes(chain: ChainClient, anvil: Anvil, other_key: AnchorKey) -> None:
+    """Issuers cannot revoke each other's licences; the owner can revoke any."""
+    _deployed, registry = deploy_registry(chain)
+    registry.add_issuer(other_key.address)
+    second = LicenceRegistry(ChainClient(anvil.url, other_key), registry.address)
+    registry.grant([GrantCall(C1, NOW - 10, NOW + 3600)])
+    granted = second.grant([GrantCall(C2, NOW - 10, NOW + 3600), GrantCall(C3, NOW - 10, NOW + 3600)])
+    (event, _) = granted.logs  # Granted(commitment, issuer, ...) names the issuer
+    assert bytes(event["topics"][2])[12:] == bytes.fromhex(other_key.address[2:])
+    assert registry.issuer_of(C2) == other_key.address
+    with pytest.raises(ContractRevertError) as refused:
+        second.revoke(C1, REVOCATION)
+    assert refused.value.name == "LicenceRegistryNotGrantingIssuer"
+    assert f"{other_key.address} may not revoke commitment 0x{C1.hex()}: only its issuer {chain.require_key().address}" in str(refused.value)
+    assert registry.status(C1).state is OnChainState.ACTIVE
+    assert second.revoke(C2, REVOCATION).status == 1  # its own
+    assert registry.revoke(C3, REVOCATION).status == 1  # the owner: any
+    assert {registry.status(c).state for c in (C2, C3)} == {OnChainState.REVOKED}
 
 
 def test_attach_refuses_another_chain_no_contract_and_a_non_issuer(chain: ChainClient, anvil: Anvil, other_key: AnchorKey) -> None:

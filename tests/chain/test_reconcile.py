@@ -51,7 +51,9 @@ def test_an_anchor_the_chain_holds_in_another_block_is_adopted_there(setup: Setu
 
     setup.rpc("evm_revert", snapshot)
     setup.rpc("anvil_mine", hex(100))
-    again = setup.contract.anchor(setup.deployment.log_id, 8, state.root, consistency(setup.store, 3, 8).proof)
+    again = setup.contract.anchor(
+        setup.deployment.log_id, 8, state.root, consistency(setup.store, 3, 8).proof, setup.sign(8, state.root)
+    )
     assert again.block_number != was.block_number
 
     restarted = setup.anchorer()

@@ -349,11 +349,14 @@ def full_check(data: Path, rpc_url: str, work: Path) -> LogCheck:
     ((size, stored_root),) = rows(data, "SELECT tree_size, root FROM log_state")
     assert (size, bytes(stored_root)) == (len(leaves), root), "the latest checkpoint is not the root of the stored records"
 
+    identity = work / "log.json"  # the document the operator publishes and the auditor pins
+    cli("identity", "--data-dir", str(data), "--out", str(identity))
     ((contract, log_id, block),) = rows(data, "SELECT contract, log_id, block_number FROM deployment")
-    summary = json.loads(
-        cli("audit", str(export), "--rpc-url", rpc_url, "--contract", "0x" + bytes(contract).hex(),
-             "--log-id", "0x" + bytes(log_id).hex(), "--from-block", str(block), "--json", "--workers", "0")
+    pinned = json.loads(identity.read_text())
+    assert (pinned["log_anchor"], pinned["log_id"], pinned["deployment_block"]) == (
+        "0x" + bytes(contract).hex(), "0x" + bytes(log_id).hex(), block
     )
+    summary = json.loads(cli("audit", str(export), "--rpc-url", rpc_url, "--log", str(identity), "--json", "--workers", "0"))
     assert summary["passed"] and summary["entries"] == len(leaves), summary["failure"]
     assert summary["last_anchor"]["tree_size"] == len(leaves) and summary["last_anchor"]["root"] == "0x" + root.hex()
     return LogCheck(["0x" + leaf.hex() for leaf in leaves], "0x" + root.hex(), summary)
