@@ -220,7 +220,8 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
         raise LicenceMismatchError("licence_registry", f"the pinned log {identity.name!r} names no LicenceRegistry")
     problem = identity.mismatch(chain_id=document.chain_id, licence_registry=document.contract)
     if problem is not None:
-        raise LicenceMismatchError(problem.split(":", 1)[0], f"the licence is not the pinned log's: {problem}")
+        field, _, what = problem.partition(": ")
+        raise LicenceMismatchError(field, f"the licence is not the pinned log's: {what}")
     try:
         chain_id = rpc.chain_id()
         if chain_id != identity.chain_id:

@@ -47,7 +47,7 @@ IDENTITY = LogIdentity("audited", 31337, CONTRACT, LOG_ID, None, SIGNER, deploym
 def test_topics_and_selectors_are_the_contracts() -> None:
     """What the verifiers ask the chain is derived from the shipped ABI: it equals the
     keccak of the contract's own signatures."""
-    assert ANCHORED_TOPIC == keccak(text="Anchored(bytes32,uint64,bytes32,uint64)")
+    assert ANCHORED_TOPIC == keccak(text="Anchored(bytes32,uint64,bytes32,bytes32,uint64)")
     for name, signature in (("latest", "latest(bytes32)"), ("logInfo", "logInfo(bytes32)"), ("rootAt", "rootAt(bytes32,uint64)")):
         assert LOG_ANCHOR.function(name).selector == keccak(text=signature)[:4]
     assert LOG_ANCHOR.function("logInfo").outputs == ("address", "address", "uint64", "bool", "uint64")
@@ -186,7 +186,7 @@ class FakeChain:
             if address == CONTRACT and topics == [ANCHORED_TOPIC, LOG_ID] and from_block <= block <= to_block and size not in self.missing_events:
                 root = self.roots.get(size, root_hash(LEAVES[:size]))
                 event_topics = (ANCHORED_TOPIC, LOG_ID, _word(size))
-                data = root + _word(self.prev_sizes.get(size, previous))
+                data = root + bytes(32) + _word(self.prev_sizes.get(size, previous))  # root, indexRoot, prevSize
                 found.append(EventLog(CONTRACT, event_topics, data, block, _block_hash(block), bytes([block + 100]) * 32, 0))
             previous = size
         return list(reversed(found))  # any order: the audit sorts them

@@ -105,9 +105,13 @@ def bundle_for(index: int, size: int = SIZE) -> dict[str, Any]:
     }
 
 
+NO_INDEX = bytes(32)
+"""The index root of a checkpoint without a verifiable index."""
+
+
 def anchored_event(size: int, root: bytes, prev_size: int, tx: bytes, number: int, block_hash: bytes) -> EventLog:
-    """LogAnchor's `Anchored(logId, size, root, prevSize)` as a receipt carries it."""
-    return EventLog(CONTRACT, (ANCHORED, LOG_ID, word(size)), root + word(prev_size), number, block_hash, tx, 0)
+    """LogAnchor's `Anchored(logId, size, root, indexRoot, prevSize)` as a receipt carries it."""
+    return EventLog(CONTRACT, (ANCHORED, LOG_ID, word(size)), root + NO_INDEX + word(prev_size), number, block_hash, tx, 0)
 
 
 def anchor_receipt(size: int, root: bytes, prev_size: int, tx: bytes, number: int, block_hash: bytes) -> TxReceipt:
@@ -227,9 +231,9 @@ def test_the_fake_chain_is_the_shipped_log_anchor() -> None:
     from eth_utils.crypto import keccak
 
     assert FakeChain().code(CONTRACT) == LOG_ANCHOR.runtime_code and len(LOG_ANCHOR.runtime_code) > 1000
-    assert ANCHORED == keccak(text="Anchored(bytes32,uint64,bytes32,uint64)")
+    assert ANCHORED == keccak(text="Anchored(bytes32,uint64,bytes32,bytes32,uint64)")
     assert [(n, i) for n, _t, i in LOG_ANCHOR.event_inputs("Anchored")] == [
-        ("logId", True), ("size", True), ("root", False), ("prevSize", False)
+        ("logId", True), ("size", True), ("root", False), ("indexRoot", False), ("prevSize", False)
     ]
 
 
@@ -433,7 +437,7 @@ def event_changed(**fields: Any) -> Any:
         (event_changed(topics=(ANCHORED, ROOT_OTHER_BYTES, word(SIZE))), "did not anchor tree size 11"),
         (event_changed(topics=(ANCHORED, LOG_ID, word(5))), "did not anchor tree size 11"),
         (event_changed(topics=(ROOT_OTHER_BYTES, LOG_ID, word(SIZE))), "did not anchor tree size 11"),
-        (event_changed(data=ROOT_OTHER_BYTES + word(5)), "did not anchor tree size 11 with root " + h(ROOT)),
+        (event_changed(data=ROOT_OTHER_BYTES + NO_INDEX + word(5)), "did not anchor tree size 11 with root " + h(ROOT)),
         (event_changed(data=ROOT), "did not anchor tree size 11"),
     ],
     ids=["failed", "other-recipient", "deployment", "no-event", "event-of-another-contract", "other-log",

@@ -38,6 +38,7 @@ _EXPLANATIONS = {
     "LogAnchorUnknownSize": "nothing is anchored at size {size} of log {logId}",
     "LogAnchorRetired": "log {logId} is retired (its admin trusts it up to size {trustedSize}): it takes no more anchors",
     "LogAnchorRenounceDisabled": "the owner of a LogAnchor cannot renounce ownership",
+    "LogAnchorUntrustedSize": "log {logId} was retired and its admin trusts it up to size {trustedSize} only, not size {size}",
     "OwnableUnauthorizedAccount": "{account} is not the contract owner",
     "LicenceRegistryNotIssuer": "{account} is not an issuer of this LicenceRegistry",
     "LicenceRegistryInvalidIssuer": "the zero address cannot be an issuer",
@@ -49,6 +50,7 @@ _EXPLANATIONS = {
     "LicenceRegistryNotGrantingIssuer": "{account} may not revoke commitment {commitment}: only its issuer"
     " {issuer} or the owner may",
     "LicenceRegistryRenounceDisabled": "the owner of a LicenceRegistry cannot renounce ownership",
+    "LicenceRegistryNoRevocationRecord": "the revocation of commitment {commitment} names no log record (a zero hash)",
 }
 
 

@@ -182,7 +182,7 @@ def test_granted_licence_is_active_for_the_licensee_and_on_chain(
     wrong = json.loads(json.dumps(view))
     wrong["registry"]["chain_id"] = 1
     code, result, stderr = check(save(tmp_path / "wrong.json", wrong), node.url, log)
-    assert code == 1 and result is None and stderr.startswith("error: NOT VERIFIED: chain_id: the licence is not the pinned log's")
+    assert code == 1 and result is None and stderr.startswith("error: INVALID: chain_id: the licence is not the pinned log's")
     assert "the document names 1, the pinned log has 31337" in stderr
     other_chain = save(tmp_path / "other-chain.json", json.loads(log.read_text()) | {"chain_id": 1})
     code, result, stderr = check(bare, node.url, other_chain)  # the bare record names no chain: the node is asked

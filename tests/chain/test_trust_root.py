@@ -281,7 +281,7 @@ def test_a_revoked_licence_regranted_on_a_strangers_registry_is_not_active(
     document["registry"]["contract"] = h(theirs_deployed.contract)
     elsewhere = cli("licence", "check", str(write(tmp_path / "theirs.json", document)), "--log", str(identity), "--rpc-url", log.rpc)
     assert elsewhere.exit_code == 1 and elsewhere.stdout == "" and "ACTIVE" not in elsewhere.stderr
-    assert f"NOT VERIFIED: licence_registry: the licence is not the pinned log's: licence_registry: the document names {h(theirs_deployed.contract)}" in elsewhere.stderr
+    assert f"INVALID: licence_registry: the licence is not the pinned log's: the document names {h(theirs_deployed.contract)}" in elsewhere.stderr
     # An identity edited to pin the stranger's registry is the verifier's own mistake: but
     # a look-alike there (here a LogAnchor) is still caught by its code.
     look_alike = write(tmp_path / "look-alike.json", setup.identity.as_json() | {"licence_registry": h(setup.identity.log_anchor)})
