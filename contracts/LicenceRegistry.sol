@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 /**
  * @title LicenceRegistry
@@ -17,18 +18,27 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
  * Per commitment the registry keeps the validity window (unix seconds, `validFrom`
  * inclusive, `validUntil` exclusive), the block it was granted in, the block it was
  * revoked in and the issuer that granted it. A commitment is granted once and revoked
- * at most once, by the issuer that granted it or by the owner; nothing else edits or
- * removes it. A revocation names the leaf hash of the log record that revoked it (the
- * revoke record, or the amendment that superseded it), so its reason is provable from
- * the chain and the log. An amended licence is a new grant (a new record, a new
- * commitment); the issuer revokes the commitment it supersedes.
+ * at most once; nothing else edits or removes it. A revocation names the leaf hash of
+ * the log record that revoked it (the revoke record, or the amendment that superseded
+ * it), so its reason is provable from the chain and the log. An amended licence is a new
+ * grant (a new record, a new commitment); the issuer revokes the commitment it
+ * supersedes.
+ *
+ * Issuers are signing keys, not senders: a log's key (the one that signs its
+ * checkpoints) signs each grant and each revocation as EIP-712 typed data (domain
+ * {name: "model-ledger", version: "1", chainId, verifyingContract: this registry};
+ * `Grant(bytes32 commitment,uint64 validFrom,uint64 validUntil)` and
+ * `Revoke(bytes32 commitment,bytes32 revocation)`), and anyone may send them. So a leaked
+ * gas key grants and revokes nothing, and a verifier that pins the log key checks that
+ * the commitment's issuer ({status} returns it) is that key.
  *
  * Roles:
  * - the contract owner (the deployer, transferable in two steps through
- *   {Ownable2Step}; ownership cannot be renounced) adds and removes issuers, and may
- *   revoke any commitment;
- * - issuers (the deployer is the first) call {grant} and {grantMany}, and {revoke} for
- *   the commitments they granted.
+ *   {Ownable2Step}; ownership cannot be renounced) adds and removes issuer keys. It can
+ *   neither grant nor revoke, and a verifier that pins the log key ignores grants by any
+ *   other issuer the owner adds;
+ * - an active issuer key signs grants; the key that granted a commitment (active or not)
+ *   signs its revocation.
  *
  * Storage: one slot per commitment (validity window in uint40 seconds, blocks in uint64,
  * the granting issuer's number in uint48); one slot per issuer. Gas: see
@@ -51,11 +61,13 @@ contract LicenceRegistry is Ownable2Step {
     /// @notice Largest time a validity window may name: 2^40 - 1 unix seconds (year 36812).
     uint64 public constant MAX_TIME = type(uint40).max;
 
-    /// @notice One commitment to grant, for {grantMany}.
-    struct Grant {
+    /// @notice One signed grant, for {grantMany}.
+    struct SignedGrant {
         bytes32 commitment;
         uint64 validFrom;
         uint64 validUntil;
+        bytes32 r;
+        bytes32 vs;
     }
 
     /// @dev A granted commitment, in one slot. `grantedBlock == 0` means never granted (no
@@ -69,37 +81,54 @@ contract LicenceRegistry is Ownable2Step {
         uint48 issuer;
     }
 
-    /// @dev An account's issuer number (given once, on its first {addIssuer}, kept after
-    /// {removeIssuer}) and whether it may issue now. `number == 0`: never an issuer.
+    /// @dev An issuer key's number (given once, on its first {addIssuer}, kept after
+    /// {removeIssuer}) and whether it may grant now. `number == 0`: never an issuer.
     struct Issuer {
         uint48 number;
         bool active;
     }
 
+    /// @dev EIP-712 type of a signed grant.
+    bytes32 private constant GRANT_TYPEHASH = keccak256("Grant(bytes32 commitment,uint64 validFrom,uint64 validUntil)");
+
+    /// @dev EIP-712 type of a signed revocation.
+    bytes32 private constant REVOKE_TYPEHASH = keccak256("Revoke(bytes32 commitment,bytes32 revocation)");
+
+    /// @dev EIP-712 type of the domain.
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+
+    /// @dev keccak256 of the domain's name, "model-ledger".
+    bytes32 private constant NAME_HASH = keccak256("model-ledger");
+
+    /// @dev keccak256 of the domain's version, "1".
+    bytes32 private constant VERSION_HASH = keccak256("1");
+
     mapping(bytes32 commitment => Commitment) private _commitments;
-    mapping(address account => Issuer) private _issuers;
-    mapping(uint48 number => address account) private _issuerAccounts;
+    mapping(address key => Issuer) private _issuers;
+    mapping(uint48 number => address key) private _issuerKeys;
     uint48 private _issuerCount;
 
-    /// @notice `account` may now grant and revoke licences.
-    event IssuerAdded(address indexed account);
+    /// @notice `key` may now sign grants.
+    event IssuerAdded(address indexed key);
 
-    /// @notice `account` may no longer grant or revoke licences.
-    event IssuerRemoved(address indexed account);
+    /// @notice `key` may no longer sign grants (it may still revoke what it granted).
+    event IssuerRemoved(address indexed key);
 
-    /// @notice `commitment` was granted by `issuer`, valid from `validFrom` (inclusive)
-    /// until `validUntil` (exclusive), in unix seconds.
+    /// @notice `commitment` was granted by issuer key `issuer`, valid from `validFrom`
+    /// (inclusive) until `validUntil` (exclusive), in unix seconds.
     event Granted(bytes32 indexed commitment, address indexed issuer, uint64 validFrom, uint64 validUntil);
 
-    /// @notice `commitment` was revoked by `by` (its issuer or the owner); `revocation` is
-    /// the leaf hash of the log record that revoked it.
-    event Revoked(bytes32 indexed commitment, address indexed by, bytes32 revocation);
+    /// @notice `commitment` was revoked by issuer key `issuer`; `revocation` is the leaf
+    /// hash of the log record that revoked it.
+    event Revoked(bytes32 indexed commitment, address indexed issuer, bytes32 revocation);
 
-    /// @notice `account` is not an issuer.
-    error LicenceRegistryNotIssuer(address account);
+    /// @notice The grant of `commitment` is not signed by an active issuer key: the
+    /// signature recovers to `recovered` (zero for a malformed signature).
+    error LicenceRegistryNotIssuer(bytes32 commitment, address recovered);
 
-    /// @notice `account` cannot be an issuer (the zero address).
-    error LicenceRegistryInvalidIssuer(address account);
+    /// @notice `key` cannot be an issuer (the zero address).
+    error LicenceRegistryInvalidIssuer(address key);
 
     /// @notice `commitment` was never granted.
     error LicenceRegistryUnknownCommitment(bytes32 commitment);
@@ -114,9 +143,9 @@ contract LicenceRegistry is Ownable2Step {
     /// `validFrom`) or ends after {MAX_TIME}.
     error LicenceRegistryBadValidity(bytes32 commitment, uint64 validFrom, uint64 validUntil);
 
-    /// @notice `account` may not revoke `commitment`: only `issuer`, which granted it, or
-    /// the owner may.
-    error LicenceRegistryNotGrantingIssuer(bytes32 commitment, address account, address issuer);
+    /// @notice The revocation of `commitment` is not signed by `issuer`, the key that
+    /// granted it: the signature recovers to `recovered`.
+    error LicenceRegistryNotGrantingIssuer(bytes32 commitment, address recovered, address issuer);
 
     /// @notice A revocation of `commitment` must name the log record that revokes it.
     error LicenceRegistryNoRevocationRecord(bytes32 commitment);
@@ -124,9 +153,12 @@ contract LicenceRegistry is Ownable2Step {
     /// @notice The owner cannot renounce ownership: nobody could manage issuers afterwards.
     error LicenceRegistryRenounceDisabled();
 
-    /// @notice The deployer becomes the owner and the first issuer.
-    constructor() Ownable(_msgSender()) {
-        _addIssuer(_msgSender());
+    /// @notice The deployer becomes the owner; `firstIssuer` (a log key) the first issuer.
+    constructor(address firstIssuer) Ownable(_msgSender()) {
+        if (firstIssuer == address(0)) {
+            revert LicenceRegistryInvalidIssuer(firstIssuer);
+        }
+        _addIssuer(firstIssuer);
     }
 
     /**
@@ -138,67 +170,69 @@ contract LicenceRegistry is Ownable2Step {
     }
 
     /**
-     * @notice Lets `account` grant and revoke licences. Only the owner.
-     * @dev Does nothing, and emits nothing, if `account` is an issuer already. Reverts
-     * with {LicenceRegistryInvalidIssuer} for the zero address.
+     * @notice Lets signing key `key` sign grants. Only the owner.
+     * @dev Does nothing, and emits nothing, if `key` is an issuer already. Reverts with
+     * {LicenceRegistryInvalidIssuer} for the zero address.
      */
-    function addIssuer(address account) external onlyOwner {
-        if (account == address(0)) {
-            revert LicenceRegistryInvalidIssuer(account);
+    function addIssuer(address key) external onlyOwner {
+        if (key == address(0)) {
+            revert LicenceRegistryInvalidIssuer(key);
         }
-        _addIssuer(account);
+        _addIssuer(key);
     }
 
     /**
-     * @notice Stops `account` from granting and revoking licences. Only the owner.
-     * Commitments it granted stay as they are.
-     * @dev Does nothing, and emits nothing, if `account` is not an issuer.
+     * @notice Stops signing key `key` from signing grants. Only the owner. Commitments it
+     * granted stay as they are, and it may still revoke them.
+     * @dev Does nothing, and emits nothing, if `key` is not an issuer.
      */
-    function removeIssuer(address account) external onlyOwner {
-        Issuer storage issuer = _issuers[account];
+    function removeIssuer(address key) external onlyOwner {
+        Issuer storage issuer = _issuers[key];
         if (issuer.active) {
             issuer.active = false;
-            emit IssuerRemoved(account);
+            emit IssuerRemoved(key);
         }
     }
 
     /**
      * @notice Grants `commitment`, valid from `validFrom` until `validUntil` (unix
-     * seconds, the end excluded). Only issuers.
+     * seconds, the end excluded), with an active issuer key's signature (`r`, `vs`:
+     * EIP-2098 compact form) over it (see {grantDigest}). Anyone may send it.
      * @dev Reverts with {LicenceRegistryBadValidity} unless
-     * `validFrom < validUntil <= MAX_TIME`, and with {LicenceRegistryAlreadyGranted} for
-     * a commitment granted before (so sending the same grant twice is harmless). Emits
-     * {Granted}.
+     * `validFrom < validUntil <= MAX_TIME`, with {LicenceRegistryAlreadyGranted} for a
+     * commitment granted before (so sending the same grant twice is harmless), and with
+     * {LicenceRegistryNotIssuer} for any other signer. Emits {Granted}.
      */
-    function grant(bytes32 commitment, uint64 validFrom, uint64 validUntil) external {
-        _grant(commitment, validFrom, validUntil, SafeCast.toUint64(block.number), _issuerNumber());
+    function grant(bytes32 commitment, uint64 validFrom, uint64 validUntil, bytes32 r, bytes32 vs) external {
+        _grant(commitment, validFrom, validUntil, r, vs, SafeCast.toUint64(block.number));
     }
 
     /**
-     * @notice Grants every commitment of `grants`, all or none. Only issuers.
+     * @notice Grants every commitment of `grants`, each with its own signature, all or
+     * none. Anyone may send it.
      * @dev Reverts as {grant} does for the first grant that fails (a commitment listed
      * twice fails the second time). Emits one {Granted} per commitment.
      */
-    function grantMany(Grant[] calldata grants) external {
-        uint48 issuer = _issuerNumber();
+    function grantMany(SignedGrant[] calldata grants) external {
         uint64 blockNumber = SafeCast.toUint64(block.number);
         for (uint256 i = 0; i < grants.length; ++i) {
-            Grant calldata g = grants[i];
-            _grant(g.commitment, g.validFrom, g.validUntil, blockNumber, issuer);
+            SignedGrant calldata g = grants[i];
+            _grant(g.commitment, g.validFrom, g.validUntil, g.r, g.vs, blockNumber);
         }
     }
 
     /**
      * @notice Revokes `commitment`: from this block on its status is `Revoked`, whatever
-     * its validity window. Only the issuer that granted it (while it is an issuer) or
-     * the owner. `revocation` is the leaf hash of the log record that revokes it (the
-     * revoke record, or the amendment superseding it).
+     * its validity window. Needs the signature (`r`, `vs`) of the issuer key that granted
+     * it over (`commitment`, `revocation`) (see {revokeDigest}); anyone may send it.
+     * `revocation` is the leaf hash of the log record that revokes it (the revoke
+     * record, or the amendment superseding it).
      * @dev Reverts with {LicenceRegistryNoRevocationRecord} for a zero `revocation`,
      * {LicenceRegistryUnknownCommitment} for a commitment never granted,
      * {LicenceRegistryAlreadyRevoked} for one revoked before, and
-     * {LicenceRegistryNotGrantingIssuer} for any other caller. Emits {Revoked}.
+     * {LicenceRegistryNotGrantingIssuer} for any other signer. Emits {Revoked}.
      */
-    function revoke(bytes32 commitment, bytes32 revocation) external {
+    function revoke(bytes32 commitment, bytes32 revocation, bytes32 r, bytes32 vs) external {
         if (revocation == bytes32(0)) {
             revert LicenceRegistryNoRevocationRecord(commitment);
         }
@@ -209,18 +243,19 @@ contract LicenceRegistry is Ownable2Step {
         if (c.revokedBlock != 0) {
             revert LicenceRegistryAlreadyRevoked(commitment, c.revokedBlock);
         }
-        Issuer memory caller = _issuers[_msgSender()];
-        if (!(caller.active && caller.number == c.issuer) && _msgSender() != owner()) {
-            revert LicenceRegistryNotGrantingIssuer(commitment, _msgSender(), _issuerAccounts[c.issuer]);
+        address issuer = _issuerKeys[c.issuer];
+        address recovered = _recover(revokeDigest(commitment, revocation), r, vs);
+        if (recovered != issuer) {
+            revert LicenceRegistryNotGrantingIssuer(commitment, recovered, issuer);
         }
         c.revokedBlock = SafeCast.toUint64(block.number);
-        emit Revoked(commitment, _msgSender(), revocation);
+        emit Revoked(commitment, issuer, revocation);
     }
 
     /**
      * @notice The status of `commitment` at this block's time, with what the registry
-     * holds for it: the validity window, the block it was granted in and the block it
-     * was revoked in (0: not revoked).
+     * holds for it: the validity window, the block it was granted in, the block it was
+     * revoked in (0: not revoked) and the issuer key that granted it.
      * @dev `Unknown` with every field zero for a commitment never granted; otherwise
      * `Revoked` if revoked, else `NotYetValid` before `validFrom`, `Expired` from
      * `validUntil` on, and `Active` in between.
@@ -230,7 +265,14 @@ contract LicenceRegistry is Ownable2Step {
     )
         external
         view
-        returns (Status state, uint64 validFrom, uint64 validUntil, uint64 grantedBlock, uint64 revokedBlock)
+        returns (
+            Status state,
+            uint64 validFrom,
+            uint64 validUntil,
+            uint64 grantedBlock,
+            uint64 revokedBlock,
+            address issuer
+        )
     {
         Commitment storage c = _commitments[commitment];
         if (c.grantedBlock == 0) {
@@ -244,51 +286,67 @@ contract LicenceRegistry is Ownable2Step {
         } else {
             state = Status.Active;
         }
-        return (state, c.validFrom, c.validUntil, c.grantedBlock, c.revokedBlock);
+        return (state, c.validFrom, c.validUntil, c.grantedBlock, c.revokedBlock, _issuerKeys[c.issuer]);
     }
 
-    /// @notice Whether `account` may grant licences (and revoke those it granted).
-    function isIssuer(address account) external view returns (bool) {
-        return _issuers[account].active;
+    /// @notice Whether signing key `key` may sign grants.
+    function isIssuer(address key) external view returns (bool) {
+        return _issuers[key].active;
     }
 
-    /// @notice The issuer that granted `commitment` (zero if never granted).
-    function issuerOf(bytes32 commitment) external view returns (address) {
-        return _issuerAccounts[_commitments[commitment].issuer];
+    /// @notice The EIP-712 digest an issuer key signs to grant `commitment`.
+    function grantDigest(bytes32 commitment, uint64 validFrom, uint64 validUntil) public view returns (bytes32) {
+        return _typedDigest(keccak256(abi.encode(GRANT_TYPEHASH, commitment, validFrom, validUntil)));
     }
 
-    /// @dev Makes `account` an active issuer, numbering it on its first time.
-    function _addIssuer(address account) private {
-        Issuer storage issuer = _issuers[account];
+    /// @notice The EIP-712 digest the granting key signs to revoke `commitment`.
+    function revokeDigest(bytes32 commitment, bytes32 revocation) public view returns (bytes32) {
+        return _typedDigest(keccak256(abi.encode(REVOKE_TYPEHASH, commitment, revocation)));
+    }
+
+    /**
+     * @notice The EIP-712 domain of the signed grants and revocations (ERC-5267): name
+     * "model-ledger", version "1", this chain and this registry.
+     */
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", "model-ledger", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
+    }
+
+    /// @dev Makes `key` an active issuer, numbering it on its first time.
+    function _addIssuer(address key) private {
+        Issuer storage issuer = _issuers[key];
         if (issuer.active) {
             return;
         }
         if (issuer.number == 0) {
             uint48 number = ++_issuerCount;
             issuer.number = number;
-            _issuerAccounts[number] = account;
+            _issuerKeys[number] = key;
         }
         issuer.active = true;
-        emit IssuerAdded(account);
+        emit IssuerAdded(key);
     }
 
-    /// @dev The caller's issuer number; reverts with {LicenceRegistryNotIssuer} unless
-    /// the caller is an active issuer.
-    function _issuerNumber() private view returns (uint48) {
-        Issuer memory issuer = _issuers[_msgSender()];
-        if (!issuer.active) {
-            revert LicenceRegistryNotIssuer(_msgSender());
-        }
-        return issuer.number;
-    }
-
-    /// @dev Records one grant by the caller, issuer number `issuer`; see {grant}.
+    /// @dev Records one signed grant; see {grant}.
     function _grant(
         bytes32 commitment,
         uint64 validFrom,
         uint64 validUntil,
-        uint64 blockNumber,
-        uint48 issuer
+        bytes32 r,
+        bytes32 vs,
+        uint64 blockNumber
     ) private {
         if (validUntil <= validFrom || validUntil > MAX_TIME) {
             revert LicenceRegistryBadValidity(commitment, validFrom, validUntil);
@@ -297,13 +355,35 @@ contract LicenceRegistry is Ownable2Step {
         if (c.grantedBlock != 0) {
             revert LicenceRegistryAlreadyGranted(commitment, c.grantedBlock);
         }
+        address signer = _recover(grantDigest(commitment, validFrom, validUntil), r, vs);
+        Issuer memory issuer = _issuers[signer];
+        if (!issuer.active) {
+            revert LicenceRegistryNotIssuer(commitment, signer);
+        }
         _commitments[commitment] = Commitment({
             validFrom: uint40(validFrom),
             validUntil: uint40(validUntil),
             grantedBlock: blockNumber,
             revokedBlock: 0,
-            issuer: issuer
+            issuer: issuer.number
         });
-        emit Granted(commitment, _msgSender(), validFrom, validUntil);
+        emit Granted(commitment, signer, validFrom, validUntil);
+    }
+
+    /// @dev The address whose signature (`r`, `vs`) over `digest` is; zero when malformed.
+    function _recover(bytes32 digest, bytes32 r, bytes32 vs) private pure returns (address recovered) {
+        ECDSA.RecoverError failure;
+        (recovered, failure, ) = ECDSA.tryRecover(digest, r, vs);
+        if (failure != ECDSA.RecoverError.NoError) {
+            recovered = address(0);
+        }
+    }
+
+    /// @dev The EIP-712 digest of `structHash` in this registry's domain.
+    function _typedDigest(bytes32 structHash) private view returns (bytes32) {
+        bytes32 domainSeparator = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this))
+        );
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash));
     }
 }

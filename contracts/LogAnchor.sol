@@ -34,9 +34,11 @@ import {RFC9162} from "./RFC9162.sol";
  *   and log key. Logs are created by the owner only, so that nobody can claim a log id
  *   (by default the SHA-256 of a name) ahead of its operator; the owner has no power
  *   over a log once it is created;
- * - a log's admin can hand the log over to a new admin in two steps
- *   ({transferLogAdmin}, then {acceptLogAdmin}) and can retire the log
- *   ({retireLog}) when its log key leaked;
+ * - a log's admin (a key the operator keeps offline, apart from the log key and from
+ *   the gas key) can hand the log over to a new admin in two steps
+ *   ({transferLogAdmin}, then {acceptLogAdmin}) and can retire the log when its log key
+ *   leaked, by signing `Retire(bytes32 logId,uint64 trustedSize)` ({retireLog}: anyone
+ *   may send the signed retirement);
  * - anyone may call {anchor} with a checkpoint the log key signed.
  *
  * Storage: per log, its log key, latest anchored size and retired flag share one slot
@@ -73,6 +75,9 @@ contract LogAnchor is Ownable2Step {
     /// @dev EIP-712 type of the domain.
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+
+    /// @dev EIP-712 type of a signed retirement.
+    bytes32 private constant RETIRE_TYPEHASH = keccak256("Retire(bytes32 logId,uint64 trustedSize)");
 
     /// @dev keccak256 of the domain's name, "model-ledger".
     bytes32 private constant NAME_HASH = keccak256("model-ledger");
@@ -158,6 +163,10 @@ contract LogAnchor is Ownable2Step {
     /// @notice The owner cannot renounce ownership: nobody could create logs afterwards.
     error LogAnchorRenounceDisabled();
 
+    /// @notice The retirement of log `logId` is not signed by its admin: the signature
+    /// recovers to `recovered`.
+    error LogAnchorNotAdminSignature(bytes32 logId, address recovered);
+
     /// @dev Reverts unless log `logId` exists and the caller is its admin.
     modifier onlyLogAdmin(bytes32 logId) {
         address admin = _admins[logId];
@@ -234,13 +243,24 @@ contract LogAnchor is Ownable2Step {
     /**
      * @notice Retires log `logId` for good: no anchor is accepted after this, and the
      * admin states that it trusts the log's anchors up to size `trustedSize` only (an
-     * anchored size, or 0 for none). Only the log's admin, and only once. For a leaked
-     * log key: whoever holds it may have anchored checkpoints the operator never signed
-     * after `trustedSize`; verifiers read {logInfo} and refuse those.
-     * @dev Reverts with {LogAnchorRetired} if the log is retired already and with
-     * {LogAnchorUnknownSize} when nothing is anchored at a non-zero `trustedSize`.
+     * anchored size, or 0 for none). Needs the log admin's signature (`r`, `vs`) over
+     * `Retire(logId, trustedSize)` (see {retireDigest}); anyone may send it, so the admin
+     * key needs no gas and can stay offline. For a leaked log key: whoever holds it may
+     * have anchored checkpoints the operator never signed after `trustedSize`; verifiers
+     * read {logInfo} and refuse those.
+     * @dev Reverts with {LogAnchorUnknownLog}, {LogAnchorNotAdminSignature},
+     * {LogAnchorRetired} if the log is retired already, and {LogAnchorUnknownSize} when
+     * nothing is anchored at a non-zero `trustedSize`. Emits {LogRetired}.
      */
-    function retireLog(bytes32 logId, uint64 trustedSize) external onlyLogAdmin(logId) {
+    function retireLog(bytes32 logId, uint64 trustedSize, bytes32 r, bytes32 vs) external {
+        address admin = _admins[logId];
+        if (admin == address(0)) {
+            revert LogAnchorUnknownLog(logId);
+        }
+        (address recovered, ECDSA.RecoverError failure, ) = ECDSA.tryRecover(retireDigest(logId, trustedSize), r, vs);
+        if (failure != ECDSA.RecoverError.NoError || recovered != admin) {
+            revert LogAnchorNotAdminSignature(logId, recovered);
+        }
         LogState storage log = _logs[logId];
         if (log.retired) {
             revert LogAnchorRetired(logId, _trustedSizes[logId]);
@@ -314,11 +334,12 @@ contract LogAnchor is Ownable2Step {
         bytes32 root,
         bytes32 indexRoot
     ) public view returns (bytes32) {
-        bytes32 domainSeparator = keccak256(
-            abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this))
-        );
-        bytes32 structHash = keccak256(abi.encode(CHECKPOINT_TYPEHASH, logId, size, root, indexRoot));
-        return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash));
+        return _typedDigest(keccak256(abi.encode(CHECKPOINT_TYPEHASH, logId, size, root, indexRoot)));
+    }
+
+    /// @notice The EIP-712 digest the log's admin signs to retire it, trusting it up to `trustedSize`.
+    function retireDigest(bytes32 logId, uint64 trustedSize) public view returns (bytes32) {
+        return _typedDigest(keccak256(abi.encode(RETIRE_TYPEHASH, logId, trustedSize)));
     }
 
     /**
@@ -432,5 +453,13 @@ contract LogAnchor is Ownable2Step {
         if (failure != ECDSA.RecoverError.NoError || recovered != signer) {
             revert LogAnchorBadSignature(logId, recovered);
         }
+    }
+
+    /// @dev The EIP-712 digest of `structHash` in this contract's domain.
+    function _typedDigest(bytes32 structHash) private view returns (bytes32) {
+        bytes32 domainSeparator = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this))
+        );
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash));
     }
 }

@@ -43,7 +43,7 @@
    * fails when they differ, so a contract change cannot leave the page stale. */
   const SHIPPED = Object.freeze({
     "LogAnchor": {
-      "runtimeSha256": "0x4946716b16801671a4b8cf27afa6ba86558df337e9767d08154d9a6f14496ab4",
+      "runtimeSha256": "0x3c36585f5f3c9476258783db17da96932ff86516067bcf40cca03bedb58049a7",
       "functions": {
         "logInfo": {
           "selector": "0xdbbcee35",
@@ -107,7 +107,7 @@
       }
     },
     "LicenceRegistry": {
-      "runtimeSha256": "0xc3af8f0887c7591a2c0b3f3ecc02eeaeffa678f40625fd6f906f92b91ac62119",
+      "runtimeSha256": "0x557247481a9e33e2483bb9eaaa112c881e74da89bf97dba647ff73064ec20ae4",
       "functions": {
         "status": {
           "selector": "0x52ad0d5e",
@@ -119,7 +119,8 @@
             "uint64",
             "uint64",
             "uint64",
-            "uint64"
+            "uint64",
+            "address"
           ]
         }
       },
