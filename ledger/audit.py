@@ -390,6 +390,11 @@ def _chunk_results(path: Path, digest: Any, workers: int) -> Iterator[tuple[Chun
 # -- the audit --------------------------------------------------------------------------
 
 
+NOTHING_PROVEN = "nothing proven"
+"""The check that fails when no anchored root covers the export (a new log, or a log
+retired at trusted size 0): no alteration was found, but nothing is proven either."""
+
+
 @dataclass(frozen=True)
 class AuditFailure:
     """The first problem found, and where: a line and leaf index, or an anchor and the
@@ -440,7 +445,8 @@ class AuditResult:
 
     @property
     def passed(self) -> bool:
-        """No problem found: the export is the whole anchored log."""
+        """No problem found and at least one anchored root matched: the export is the
+        whole anchored log."""
         return self.failure is None
 
     @property
@@ -615,6 +621,13 @@ def audit_export(
     if failure is None:
         failure = sequence.finish()
         result.export_sha256 = digest.digest()
+    if failure is None and result.roots_matched == 0:
+        failure = AuditFailure(
+            NOTHING_PROVEN,
+            f"no anchor of the pinned log covers any of the export's {result.entries:,} entries"
+            + (f" (the log was retired, trusted up to tree size {result.retired.trusted_size:,})" if result.retired else "")
+            + ": no root vouches for them, so nothing about them is proven",
+        )
     result.kinds = dict(kinds)
     result.failure = failure
     result.seconds = time.perf_counter() - started

@@ -146,6 +146,7 @@ def export(
 
 
 def _print_audit(result: Any) -> None:
+    from ledger.audit import NOTHING_PROVEN
     from ledger.verify import utc_text
 
     out = sys.stdout
@@ -189,6 +190,8 @@ def _print_audit(result: Any) -> None:
     row("time", f"{result.seconds:.1f} s")
     if result.passed:
         out.write(f"PASSED: the export is the complete anchored log ({result.anchored_size:,} entries under {len(anchors):,} anchors)\n")
+    elif result.failure.check == NOTHING_PROVEN:
+        out.write(f"NOTHING PROVEN: {result.failure.message}\n")
     else:
         out.write(f"FAILED: {result.failure.check}: {result.failure.message}\n")
 
@@ -420,7 +423,9 @@ def report(
             "interactions": built["totals"]["interactions"],
             "accounts_active": built["totals"]["accounts_active"],
             "pack_entries": 0 if evidence is None else evidence["entries"],
-            "verified": None if evidence is None else evidence["verification"]["valid"],
+            "verified": None
+            if evidence is None
+            else evidence["verification"]["valid"] and evidence["verification"]["chain_consulted"],
             "chain_consulted": None if evidence is None else evidence["verification"]["chain_consulted"],
             "unanchored_matches": unanchored,
         }

@@ -34,6 +34,11 @@ from ledger.verify import (
 )
 from ledger.verify_pack import verify_evidence
 
+CHAIN_CHECKS = frozenset(
+    {"chain", "chain id", "contract", "log", "root on chain", "anchor transaction", "anchor block"}
+)
+"""The checks that read the chain: a failure there leaves the mathematics valid."""
+
 EXIT_INVALID = 1
 """A check failed."""
 
@@ -68,10 +73,20 @@ def _read(bundle: str) -> bytes:
         fail(f"cannot read {bundle}: {error.strerror or error}", EXIT_UNREADABLE)
 
 
+def verdict(result: VerificationResult, error: VerificationError | None) -> str:
+    """The verdict word: VALID only when the chain was consulted and every check passed."""
+    if error is not None:
+        return "NOT VERIFIED" if isinstance(error, ChainReadError) else "INVALID"
+    return "VALID" if result.chain_consulted else "MATHEMATICS ONLY"
+
+
 def _as_json(result: VerificationResult, error: VerificationError | None) -> dict[str, Any]:
     when = result.existed_no_later_than
+    said = verdict(result, error)
     return {
-        "valid": error is None,
+        "valid": said == "VALID",
+        "verdict": said,
+        "mathematics_valid": error is None or error.check in CHAIN_CHECKS,
         "chain_consulted": result.chain_consulted,
         "checks": [{"check": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
         "existed_no_later_than": None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -28,6 +28,10 @@ MAX_LINE_BYTES = MAX_RECORD_BYTES + 64
 """Longest export line read: the longest record plus the line's frame."""
 
 
+MAX_INDEX_DIGITS = 20
+"""Most digits of a leaf index: 2^64 - 1 has 20."""
+
+
 class ExportLineError(ValueError):
     """A line that is not an export line; the message says why."""
 
@@ -53,6 +57,8 @@ def parse_export_line(line: bytes) -> tuple[int, bytes]:
         cut = line.find(_MIDDLE, len(_PREFIX))
         digits = line[len(_PREFIX) : cut]
         if cut > 0 and digits.isdigit() and (digits == b"0" or not digits.startswith(b"0")):
+            if len(digits) > MAX_INDEX_DIGITS:
+                raise ExportLineError(f"leaf_index has {len(digits)} digits: no log holds 2^64 entries")
             return int(digits), line[cut + len(_MIDDLE) : -1]
     _diagnose(line)
 

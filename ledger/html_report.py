@@ -166,6 +166,8 @@ def audit_page(result: dict[str, Any]) -> str:
             f'<div class="verdict pass">PASSED: the export is the complete anchored log: {result["entries"]:,} entries,'
             f' every one of the {result["anchors"]:,} anchored roots re-derived and matched.</div>'
         )
+    elif failure["check"] == "nothing proven":
+        verdict = f'<div class="verdict fail">NOTHING PROVEN: {escape(failure["message"])}</div>'
     else:
         verdict = (
             f'<div class="verdict fail">FAILED ({escape(failure["check"])}): {escape(failure["message"])}</div>'

@@ -284,10 +284,30 @@ def _hex_bytes(value: Any, name: str, size: int) -> bytes:
     return data
 
 
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ReceiptError(f"{name} must be a non-negative integer")
+def _int(value: Any, name: str, high: int = 2**256 - 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ReceiptError(f"{name} must be an integer from 0 to {high}")
     return value
+
+
+_DOMAIN_KEYS = ({"name", "version"}, {"name", "version", "chainId", "verifyingContract"})
+"""The two domains a receipt may carry: before the log's deployment, and after."""
+
+
+def _domain(value: Any) -> dict[str, Any]:
+    """A receipt's EIP-712 domain, exactly one of the two forms the log signs: the name
+    and version, plus (once deployed) an integer chainId and a 0x-lowercase contract."""
+    if not isinstance(value, dict) or set(value) not in _DOMAIN_KEYS:
+        raise ReceiptError("domain must be {name, version} or {name, version, chainId, verifyingContract}")
+    if value["name"] != DOMAIN_NAME or value["version"] != DOMAIN_VERSION:
+        raise ReceiptError(f"domain must be name {DOMAIN_NAME!r}, version {DOMAIN_VERSION!r}")
+    if "chainId" in value:
+        _int(value["chainId"], "domain.chainId")
+        contract = value["verifyingContract"]
+        if not isinstance(contract, str) or contract != contract.lower():
+            raise ReceiptError("domain.verifyingContract must be 0x and 40 lowercase hex digits")
+        _hex_bytes(contract, "domain.verifyingContract", 20)
+    return dict(value)
 
 
 def verify_receipt(receipt: Mapping[str, Any], identity: LogIdentity | None = None) -> str:
@@ -301,24 +321,26 @@ def verify_receipt(receipt: Mapping[str, Any], identity: LogIdentity | None = No
     """
     try:
         leaf = _hex_bytes(receipt["leaf_hash"], "leaf_hash", 32)
-        seq = _int(receipt["seq"], "seq")
+        seq = _int(receipt["seq"], "seq", 2**64 - 1)
         log_id = _hex_bytes(receipt["log_id"], "log_id", 32)
         received_at = receipt["received_at"]
         mmd = _int(receipt["mmd"], "mmd")
         batch = receipt["batch"]
         root = _hex_bytes(batch["root"], "batch.root", 32)
-        size = _int(batch["size"], "batch.size")
-        index = _int(batch["index"], "batch.index")
+        size = _int(batch["size"], "batch.size", 2**64 - 1)
+        index = _int(batch["index"], "batch.index", 2**64 - 1)
+        if not isinstance(batch["path"], list) or len(batch["path"]) > 64:
+            raise ReceiptError("batch.path must be a list of at most 64 hashes")
         path = [_hex_bytes(node, f"batch.path[{i}]", 32) for i, node in enumerate(batch["path"])]
         signature = _hex_bytes(receipt["signature"], "signature", 65)
-        domain = dict(receipt["domain"])
+        domain = _domain(receipt["domain"])
         claimed = receipt["signer"]
     except (KeyError, TypeError) as error:
         raise ReceiptError(f"not a receipt: missing or malformed field {error}") from None
-    if not isinstance(received_at, str):
-        raise ReceiptError("received_at must be a string")
-    if domain.get("name") != DOMAIN_NAME or domain.get("version") != DOMAIN_VERSION:
-        raise ReceiptError(f"domain must be name {DOMAIN_NAME!r}, version {DOMAIN_VERSION!r}")
+    if not isinstance(received_at, str) or len(received_at) > 64:
+        raise ReceiptError("received_at must be a string of at most 64 characters")
+    if not isinstance(claimed, str):
+        raise ReceiptError("signer must be an address")
     try:
         calculated = root_from_inclusion_proof(index, size, receipt_item(leaf, seq), path)
     except ProofError as error:
@@ -346,11 +368,10 @@ def verify_receipt(receipt: Mapping[str, Any], identity: LogIdentity | None = No
     if recovered.lower() != str(claimed).lower():
         raise ReceiptError(f"signature is by {recovered}, not by the receipt's signer {claimed}")
     if identity is not None:
-        chain_id = domain.get("chainId")
         contract = domain.get("verifyingContract")
         problem = identity.mismatch(
-            chain_id=chain_id if isinstance(chain_id, int) else None,
-            log_anchor=bytes.fromhex(contract[2:]) if isinstance(contract, str) else None,
+            chain_id=domain.get("chainId"),
+            log_anchor=None if contract is None else bytes.fromhex(contract[2:]),
             log_id=log_id,
             log_signer=bytes.fromhex(recovered[2:]),
         )

@@ -96,6 +96,24 @@ def read_checkpoint(document: Mapping[str, Any], identity: LogIdentity) -> Check
     return checkpoint
 
 
+def _check_extends(checkpoint: Checkpoint, size: int, root: bytes, consistency: ConsistencySource) -> None:
+    """Raise RelayError (a split view) unless the anchored tree of `size` leaves with
+    `root` extends the signed `checkpoint`."""
+    answer = consistency(checkpoint.tree_size, size)
+    nodes = answer.get("proof")
+    if not isinstance(nodes, list):
+        raise RelayError(f"the service answered no consistency proof from {checkpoint.tree_size} to {size}")
+    proof = [_bytes(node, f"proof[{i}]", 32) for i, node in enumerate(nodes)]
+    try:
+        verify_consistency(checkpoint.tree_size, size, proof, checkpoint.root, root)
+    except ProofError as error:
+        raise RelayError(
+            f"the log key signed root 0x{checkpoint.root.hex()} for tree size {checkpoint.tree_size}, but the anchored"
+            f" tree of size {size} (root 0x{root.hex()}) does not extend it ({error}): two views of one log (keep"
+            " this checkpoint as evidence)"
+        ) from None
+
+
 def relay(client: ChainClient, identity: LogIdentity, checkpoint: Checkpoint, consistency: ConsistencySource) -> Relayed:
     """Anchor `checkpoint` (already checked by `read_checkpoint`) on the pinned LogAnchor
     with `client`'s key, from the chain's latest anchor; wait for the receipt."""
@@ -117,7 +135,12 @@ def relay(client: ChainClient, identity: LogIdentity, checkpoint: Checkpoint, co
             )
         if held is not None:
             return Relayed(checkpoint.tree_size, checkpoint.root, latest.size, None)
-        raise RelayError(f"the chain anchors tree size {latest.size} already, past this checkpoint's {checkpoint.tree_size}")
+        if checkpoint.tree_size < latest.size:
+            _check_extends(checkpoint, latest.size, latest.root, consistency)
+        raise RelayError(
+            f"the chain anchors tree size {latest.size} already, past this checkpoint's {checkpoint.tree_size};"
+            " the anchored tree extends it, so there is nothing to relay"
+        )
     proof: list[bytes] = []
     if latest.size:
         answer = consistency(latest.size, checkpoint.tree_size)

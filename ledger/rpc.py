@@ -21,6 +21,7 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 from ledger.formats.abi import AbiError, Contract, contract
+from ledger.formats.strict_json import StrictJsonError, load_strict
 
 RPC_TIMEOUT = 10.0
 """Seconds to wait for one JSON-RPC answer."""
@@ -30,6 +31,9 @@ RPC_BATCH = 200
 
 LOG_BLOCK_CHUNK = 10_000
 """Blocks per eth_getLogs request (many nodes refuse wide ranges)."""
+
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+"""Largest JSON-RPC answer read (a batch of RPC_BATCH block headers, or a range of logs)."""
 
 _QUANTITY = re.compile(r"0x(0|[1-9a-fA-F][0-9a-fA-F]{0,63})")
 
@@ -144,13 +148,15 @@ class JsonRpcReader:
         try:
             response = self._http.post(self.url, json=body)
             response.raise_for_status()
-            return response.json()
+            content = response.content
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise ChainUnreadableError(
                 f"{method}: the chain at {self.where} is unreachable ({type(error).__name__})"
             ) from None
-        except ValueError:
-            raise ChainUnreadableError(f"{method}: the node at {self.where} did not answer JSON") from None
+        try:
+            return load_strict(content, MAX_ANSWER_BYTES, "the answer")
+        except StrictJsonError as error:
+            raise ChainUnreadableError(f"{method}: the node at {self.where} did not answer readable JSON: {error}") from None
 
     def _send(self, method: str, params: list[Any]) -> dict[str, Any]:
         self._ids += 1
@@ -169,7 +175,11 @@ class JsonRpcReader:
             self._ids += len(chunk)
             body = [{"jsonrpc": "2.0", "id": first + i, "method": method, "params": p} for i, p in enumerate(chunk)]
             found = self._post(method, body)
-            by_id = {a.get("id"): a for a in found if isinstance(a, dict)} if isinstance(found, list) else {}
+            by_id = (
+                {a["id"]: a for a in found if isinstance(a, dict) and type(a.get("id")) is int}
+                if isinstance(found, list)
+                else {}
+            )
             ordered = [by_id.get(first + i) for i in range(len(chunk))]
             if any(answer is None for answer in ordered):
                 answers.extend(self._send(method, p) for p in chunk)
@@ -286,7 +296,9 @@ class JsonRpcReader:
             answer = self._result("eth_getLogs", [query])
             if not isinstance(answer, list):
                 raise ChainUnreadableError(f"eth_getLogs answered {answer!r:.80}")
-            found.extend(self._log(entry, "eth_getLogs") for entry in answer if not entry.get("removed"))
+            found.extend(
+                self._log(entry, "eth_getLogs") for entry in answer if not (isinstance(entry, dict) and entry.get("removed"))
+            )
         return found
 
     # -- contract calls --------------------------------------------------------------------

@@ -98,6 +98,8 @@ def test_export_lines_round_trip_and_are_canonical() -> None:
         (b'{"leaf_index": 1, "leaf_index": 2, "record": {}}', "appears twice"),
         (b'{"leaf_index":01,"record":{}}', "not valid JSON"),
         (b"x" * 20_000, "the longest record allows"),
+        (b'{"leaf_index":' + b"9" * 5000 + b',"record":{}}', "5000 digits"),
+        (b'{"leaf_index": ' + b"9" * 5000 + b', "record": {}}', "not valid JSON"),
     ],
 )
 def test_bad_export_lines(line: bytes, words: str) -> None:
@@ -294,8 +296,11 @@ def test_a_whole_export_passes(tmp_path: Path) -> None:
     summary = done.as_json()
     assert summary["unanchored_entries"] == 100 and summary["first_anchor"]["tree_size"] == 100
     assert summary["log"] == IDENTITY.as_json() and summary["contract"] == "0x" + CONTRACT.hex() and summary["retired"] is None
-    assert run_audit(write_export(tmp_path / "e.ndjson", LINES), []).passed
-    assert run_audit(write_export(tmp_path / "empty.ndjson", []), []).passed
+    unproven = run_audit(write_export(tmp_path / "e.ndjson", LINES), [])
+    assert not unproven.passed and unproven.failure is not None and unproven.failure.check == "nothing proven"
+    assert "no anchor of the pinned log covers any of the export's 600 entries" in unproven.failure.message
+    empty = run_audit(write_export(tmp_path / "empty.ndjson", []), [])
+    assert empty.failure is not None and empty.failure.check == "nothing proven"
 
 
 @pytest.mark.parametrize(

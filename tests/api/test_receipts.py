@@ -76,6 +76,33 @@ def test_fast_signature_verifies_through_eth_account(domain: Domain) -> None:
     assert KEY[2:] not in repr(signer)
 
 
+def test_receipt_domains_and_numbers_are_read_strictly() -> None:
+    """The review's receipts: another chain's receipt whose chainId is written as a string
+    (eth-account encodes it alike) is refused against the pinned log; a seq past 2^64-1,
+    a domain that is not an object and a path too long are refused with a reason, never a
+    crash."""
+    domain = Domain(b"\x02" * 32, 11155111, CONTRACT)
+    receipt = LogSigner(Account.from_key(KEY), domain).receipts([(b"\x01" * 32, 7)], "2026-06-05T12:00:00.123Z")[0]
+    pinned = identity_of(Domain(b"\x02" * 32, 31337, CONTRACT))
+    with pytest.raises(ReceiptError, match="chain_id: the receipt names 11155111, the pinned log has 31337"):
+        verify_receipt(receipt, pinned)
+    as_text = dict(receipt, domain=dict(receipt["domain"], chainId="11155111"))
+    with pytest.raises(ReceiptError, match="domain.chainId must be an integer"):
+        verify_receipt(as_text, pinned)
+    upper = dict(receipt, domain=dict(receipt["domain"], verifyingContract="0x" + CONTRACT.hex().upper()))
+    with pytest.raises(ReceiptError, match="lowercase"):
+        verify_receipt(upper, pinned)
+    for bad, words in (
+        (dict(receipt, seq=2**64), "seq must be an integer from 0 to 18446744073709551615"),
+        (dict(receipt, domain="ab"), "domain must be"),
+        (dict(receipt, domain=dict(receipt["domain"], salt="0x00")), "domain must be"),
+        (dict(receipt, batch=dict(receipt["batch"], path=["0x" + "00" * 32] * 65)), "at most 64 hashes"),
+        (dict(receipt, signer=["x"]), "signer must be an address"),
+    ):
+        with pytest.raises(ReceiptError, match=words):
+            verify_receipt(bad, pinned)
+
+
 def test_log_key_is_created_once_encrypted(tmp_path: Path) -> None:
     first = load_log_key(tmp_path, environ={})
     assert load_log_key(tmp_path, environ={}).address == first.address
