@@ -23,7 +23,7 @@ class Node:
         self.answer = b"{}"
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("content-length", "0")))
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
