@@ -18,6 +18,7 @@ const {
   deployLicenceRegistry,
   grantSigned,
   newStranger,
+  pythonFixtures,
   revokeSigned,
   signGrant,
   signRevoke,
@@ -344,6 +345,49 @@ describe("LicenceRegistry signatures", function () {
       expect((await registry.status(C2)).issuer).to.equal(issuerKey.address);
       await registry.connect(relayer).grantMany([batch[0]]);
       expect((await registry.status(C)).state).to.equal(Status.Active);
+    });
+  });
+
+  describe("grants and revocations signed by eth-account (Python)", function () {
+    it("grants and revokes what scripts/contract_fixtures.py --sign-typed signs, relayed by a stranger", async function () {
+      // An EIP-712 implementation independent of ethers: the same digests, signatures the
+      // contract takes, in the compact form the Python side computes.
+      const { chainId } = await ethers.provider.getNetwork();
+      const signed = pythonFixtures(["--sign-typed", String(chainId), await registry.getAddress()]);
+      expect(signed.generator).to.equal("eth_account");
+      expect(signed.issuer).to.equal(issuerKey.address); // the tests' log key
+      for (const g of signed.grants) {
+        const digest = await registry.grantDigest(g.commitment, g.validFrom, g.validUntil);
+        expect(ethers.recoverAddress(digest, g.signature)).to.equal(issuerKey.address);
+        expect(compactSignature(g.signature)).to.deep.equal({ r: g.r, vs: g.vs });
+        // ethers signs the very same bytes (RFC 6979 signatures are deterministic).
+        expect(await signGrant(registry, issuerKey, g.commitment, g.validFrom, g.validUntil)).to.deep.equal({
+          r: g.r,
+          vs: g.vs,
+        });
+      }
+      const [first, ...rest] = signed.grants;
+      await expect(registry.connect(stranger).grant(first.commitment, first.validFrom, first.validUntil, first.r, first.vs))
+        .to.emit(registry, "Granted")
+        .withArgs(first.commitment, issuerKey.address, first.validFrom, first.validUntil);
+      const batch = rest.map(({ commitment, validFrom, validUntil, r, vs }) => ({ commitment, validFrom, validUntil, r, vs }));
+      const { logs } = await (await registry.connect(stranger).grantMany(batch)).wait();
+      expect(logs.length).to.equal(rest.length);
+      for (const g of signed.grants) {
+        const found = await registry.status(g.commitment);
+        expect([found.validFrom, found.validUntil, found.issuer]).to.deep.equal([
+          BigInt(g.validFrom),
+          BigInt(g.validUntil),
+          issuerKey.address,
+        ]);
+      }
+      for (const v of signed.revocations) {
+        expect(await signRevoke(registry, issuerKey, v.commitment, v.revocation)).to.deep.equal({ r: v.r, vs: v.vs });
+        await expect(registry.connect(stranger).revoke(v.commitment, v.revocation, v.r, v.vs))
+          .to.emit(registry, "Revoked")
+          .withArgs(v.commitment, issuerKey.address, v.revocation);
+        expect((await registry.status(v.commitment)).state).to.equal(Status.Revoked);
+      }
     });
   });
 
