@@ -6,6 +6,7 @@ proven against the Python implementation that issues the proofs.
 
     python scripts/contract_fixtures.py [--seed N] [--cases N] [--max-size N]
     python scripts/contract_fixtures.py --sign-for CHAIN_ID CONTRACT
+    python scripts/contract_fixtures.py --sign-typed CHAIN_ID CONTRACT
 
 Output (hashes are 0x-prefixed lowercase hex):
     {"generator": "ledger.merkle", "seed": ..., "maxSize": ...,
@@ -36,6 +37,18 @@ ones, so the contract is proven to accept what the service signs:
 `signature` is the 65-byte signature, (`r`, `vs`) its EIP-2098 compact form
 (`compact_signature`), as LogAnchor.anchor takes it; `proof` goes from the previous
 checkpoint (empty for the first).
+
+With --sign-typed, it prints the other EIP-712 messages the contracts check, signed
+for CONTRACT on chain CHAIN_ID through eth-account's `encode_typed_data` (an
+implementation independent of ethers and of the contracts; the service has no signer
+of its own for them yet): LicenceRegistry grants and revocations signed with
+TEST_LOG_KEY (the log key is the issuer key), and LogAnchor retirements signed with
+TEST_ADMIN_KEY. Each message is signed for the one CONTRACT: the tests run it once for
+the registry and once for the LogAnchor and use the part that fits.
+    {"generator": "eth_account", "chainId", "contract", "issuer", "admin", "logId",
+     "grants": [{"commitment", "validFrom", "validUntil", "signature", "r", "vs"}, ...],
+     "revocations": [{"commitment", "revocation", "signature", "r", "vs"}, ...],
+     "retirements": [{"logId", "trustedSize", "signature", "r", "vs"}, ...]}
 """
 
 from __future__ import annotations
@@ -45,11 +58,22 @@ import hashlib
 import json
 import random
 import sys
+from typing import Any
 
 from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from ledger.merkle import consistency_proof, hash_leaf, inclusion_proof, range_nodes, root_hash
-from ledger.receipts import NO_INDEX_ROOT, Domain, LogSigner, compact_signature
+from ledger.receipts import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    NO_INDEX_ROOT,
+    Domain,
+    LogSigner,
+    compact_signature,
+)
 
 EDGE_PAIRS = [
     (1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 8), (6, 7), (7, 8), (8, 9),
@@ -71,6 +95,35 @@ SIGNED_LOG = "python/signed-checkpoints"
 
 SIGNED_SIZES = (5, 8, 13, 21, 34)
 """Sizes of the checkpoints of --sign-for."""
+
+TEST_ADMIN_KEY = hashlib.sha256(b"model-ledger test log admin key").digest()
+"""The private key of the log admin whose retirements --sign-typed signs."""
+
+TYPED_LOG = "python/signed-retirements"
+"""Name of the log of --sign-typed's retirements: its id is the SHA-256 of it."""
+
+RETIRED_SIZES = (0, 5, 2**40 + 1)
+"""Trusted sizes of --sign-typed's retirements (below 2^53: JSON numbers for node)."""
+
+GRANT_TYPE = [
+    {"name": "commitment", "type": "bytes32"},
+    {"name": "validFrom", "type": "uint64"},
+    {"name": "validUntil", "type": "uint64"},
+]
+REVOKE_TYPE = [
+    {"name": "commitment", "type": "bytes32"},
+    {"name": "revocation", "type": "bytes32"},
+]
+RETIRE_TYPE = [
+    {"name": "logId", "type": "bytes32"},
+    {"name": "trustedSize", "type": "uint64"},
+]
+DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
 
 
 def _index_root(size: int) -> bytes:
@@ -123,6 +176,89 @@ def signed_checkpoints(chain_id: int, contract: str) -> dict[str, object]:
     }
 
 
+def _sign_typed(
+    account: LocalAccount,
+    domain: dict[str, Any],
+    name: str,
+    fields: list[dict[str, str]],
+    message: dict[str, Any],
+) -> dict[str, object]:
+    """`message` of type `name` signed by `account` in `domain` with eth-account's
+    encode_typed_data: the message's fields as printed (hex for bytes), the 65-byte
+    signature and its compact form."""
+    typed = {
+        "types": {"EIP712Domain": DOMAIN_TYPE, name: fields},
+        "primaryType": name,
+        "domain": domain,
+        "message": message,
+    }
+    signed = account.sign_message(encode_typed_data(full_message=typed))
+    signature = "0x" + bytes(signed.signature).hex()
+    r, vs = compact_signature(signature)
+    printed = {key: _hex(v) if isinstance(v, bytes) else v for key, v in message.items()}
+    return {**printed, "signature": signature, "r": _hex(r), "vs": _hex(vs)}
+
+
+def signed_typed(chain_id: int, contract: str) -> dict[str, object]:
+    """Grants, revocations and retirements signed for (chain_id, contract)."""
+    address = bytes.fromhex(contract.removeprefix("0x"))
+    if len(address) != 20:
+        raise SystemExit(f"--sign-typed: {contract!r} is no contract address")
+    domain: dict[str, Any] = {
+        "name": DOMAIN_NAME,
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(address),
+    }
+    issuer, admin = Account.from_key(TEST_LOG_KEY), Account.from_key(TEST_ADMIN_KEY)
+    max_time = 2**40 - 1
+    commitments = [hash_leaf(f"model-ledger signed licence {i}".encode()) for i in range(4)]
+    # Windows: around now; the last second the registry takes (MAX_TIME = 2^40 - 1);
+    # from time 0; and the upper half of the uint40 range the registry stores.
+    windows = [
+        (1_700_000_000, 4_000_000_000),
+        (max_time - 1, max_time),
+        (0, 1),
+        (2**39 + 1, max_time),
+    ]
+    grants = [
+        _sign_typed(
+            issuer,
+            domain,
+            "Grant",
+            GRANT_TYPE,
+            {"commitment": c, "validFrom": f, "validUntil": u},
+        )
+        for c, (f, u) in zip(commitments, windows)
+    ]
+    revocations = [
+        _sign_typed(
+            issuer,
+            domain,
+            "Revoke",
+            REVOKE_TYPE,
+            {"commitment": c, "revocation": hash_leaf(f"model-ledger revoke record {i}".encode())},
+        )
+        for i, c in enumerate(commitments[:2])
+    ]
+    log_id = hashlib.sha256(TYPED_LOG.encode()).digest()
+    retirements = [
+        _sign_typed(admin, domain, "Retire", RETIRE_TYPE, {"logId": log_id, "trustedSize": size})
+        for size in RETIRED_SIZES
+    ]
+    return {
+        "generator": "eth_account",
+        "chainId": chain_id,
+        "contract": contract,
+        "issuer": issuer.address,
+        "admin": admin.address,
+        "logId": _hex(log_id),
+        "grants": grants,
+        "revocations": revocations,
+        "retirements": retirements,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print RFC 9162 proofs made by ledger.merkle.")
     parser.add_argument("--seed", type=int, default=9162)
@@ -134,7 +270,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("CHAIN_ID", "CONTRACT"),
         help="print checkpoints signed by LogSigner for this LogAnchor instead",
     )
+    parser.add_argument(
+        "--sign-typed",
+        nargs=2,
+        metavar=("CHAIN_ID", "CONTRACT"),
+        help="print grants, revocations and retirements signed for this contract instead",
+    )
     args = parser.parse_args(argv)
+    if args.sign_typed:
+        chain_id, contract = args.sign_typed
+        json.dump(signed_typed(int(chain_id), contract), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
     if args.sign_for:
         chain_id, contract = args.sign_for
         json.dump(signed_checkpoints(int(chain_id), contract), sys.stdout, indent=1)

@@ -1,10 +1,22 @@
-// Who may do what on LicenceRegistry, and every refusal: the owner manages issuers and
-// cannot renounce, only issuers grant, a commitment is granted once (in a validity
-// window that ends by MAX_TIME) and revoked at most once. Who may revoke which
-// commitment is in LicenceRegistry.revoke.test.js.
+// Who may do what on LicenceRegistry, and every refusal: the owner (the deployer's gas
+// key) manages issuer keys and cannot renounce, but neither grants nor revokes; only an
+// active issuer key's signature grants, whoever sends it; a commitment is granted once
+// (in a validity window that ends by MAX_TIME) and revoked at most once. Who may revoke
+// which commitment is in LicenceRegistry.revoke.test.js, the attacks on the signatures
+// themselves in LicenceRegistry.signatures.test.js.
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
+const {
+  deployLicenceRegistry,
+  fund,
+  grantManySigned,
+  grantSigned,
+  revokeSigned,
+  signGrant,
+  signRevoke,
+  signedGrant,
+} = require("./helpers");
 
 const C1 = ethers.sha256("0x01"); // any 32 bytes serve as commitments
 const C2 = ethers.sha256("0x02");
@@ -12,53 +24,74 @@ const FROM = 1_700_000_000n;
 const UNTIL = 4_000_000_000n;
 const MAX_TIME = 2n ** 40n - 1n;
 const REVOCATION = ethers.sha256("0xdead"); // leaf hash of the revoking log record
+const Status = { Unknown: 0n, NotYetValid: 1n, Active: 2n, Expired: 3n, Revoked: 4n };
+/** Gas for transactions that must be mined and revert on chain. */
+const SEND = { gasLimit: 1_000_000 };
 
 describe("LicenceRegistry roles and errors", function () {
-  let registry, owner, issuer, other;
+  let registry, owner, relayer, other, issuerKey, keyB;
 
   beforeEach(async function () {
-    [owner, issuer, other] = await ethers.getSigners();
-    registry = await ethers.deployContract("LicenceRegistry", owner);
-    await registry.waitForDeployment();
+    ({ registry, owner, relayer, other, issuerKey } = await deployLicenceRegistry());
+    keyB = new ethers.Wallet(ethers.id("roles/issuer key B")); // signs, never sends
   });
 
+  /** Grants `commitment` signed by `key`, sent by the relayer (who holds no role). */
+  function grant(key, commitment, from = FROM, until = UNTIL, sender = relayer) {
+    return grantSigned(registry, sender, key, commitment, from, until, SEND);
+  }
+
   describe("issuers", function () {
-    it("makes the deployer the owner and the first issuer", async function () {
+    it("makes the deployer the owner and the constructor's key the first issuer; the deployer is no issuer", async function () {
       expect(await registry.owner()).to.equal(owner.address);
-      expect(await registry.isIssuer(owner.address)).to.equal(true);
-      expect(await registry.isIssuer(issuer.address)).to.equal(false);
-      await expect(registry.deploymentTransaction())
-        .to.emit(registry, "IssuerAdded")
-        .withArgs(owner.address);
+      expect(await registry.isIssuer(issuerKey.address)).to.equal(true);
+      expect(await registry.isIssuer(owner.address)).to.equal(false);
+      expect(await registry.isIssuer(keyB.address)).to.equal(false);
+      const deployment = registry.deploymentTransaction();
+      await expect(deployment).to.emit(registry, "IssuerAdded").withArgs(issuerKey.address);
+      const { logs } = await deployment.wait();
+      const added = logs.map((log) => registry.interface.parseLog(log)).filter((e) => e?.name === "IssuerAdded");
+      expect(added.map((e) => e.args.key)).to.deep.equal([issuerKey.address]); // the owner is not added
     });
 
-    it("lets the owner add and remove issuers, several at once", async function () {
-      await expect(registry.addIssuer(issuer.address))
-        .to.emit(registry, "IssuerAdded")
-        .withArgs(issuer.address);
-      await expect(registry.addIssuer(issuer.address)).not.to.emit(registry, "IssuerAdded");
-      await registry.addIssuer(other.address);
-      await registry.connect(issuer).grant(C1, FROM, UNTIL);
-      await registry.connect(other).grant(C2, FROM, UNTIL);
-      await expect(registry.removeIssuer(issuer.address))
-        .to.emit(registry, "IssuerRemoved")
-        .withArgs(issuer.address);
-      await expect(registry.removeIssuer(issuer.address)).not.to.emit(registry, "IssuerRemoved");
-      expect(await registry.isIssuer(issuer.address)).to.equal(false);
-      expect(await registry.isIssuer(other.address)).to.equal(true);
-      expect((await registry.status(C1)).state).to.equal(2n); // grants outlive their issuer
+    it("refuses the zero address as first issuer", async function () {
+      const factory = await ethers.getContractFactory("LicenceRegistry", owner);
+      await expect(factory.deploy(ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(factory, "LicenceRegistryInvalidIssuer")
+        .withArgs(ethers.ZeroAddress);
     });
 
-    it("refuses issuer management by anyone but the owner", async function () {
-      await registry.addIssuer(issuer.address);
+    it("lets the owner add and remove issuer keys, several at once", async function () {
+      await expect(registry.addIssuer(keyB.address)).to.emit(registry, "IssuerAdded").withArgs(keyB.address);
+      await expect(registry.addIssuer(keyB.address)).not.to.emit(registry, "IssuerAdded");
+      await grant(issuerKey, C1);
+      await grant(keyB, C2);
+      await expect(registry.removeIssuer(keyB.address)).to.emit(registry, "IssuerRemoved").withArgs(keyB.address);
+      await expect(registry.removeIssuer(keyB.address)).not.to.emit(registry, "IssuerRemoved");
+      expect(await registry.isIssuer(keyB.address)).to.equal(false);
+      expect(await registry.isIssuer(issuerKey.address)).to.equal(true);
+      // Grants outlive their issuer, and still name it.
+      const found = await registry.status(C2);
+      expect([found.state, found.issuer]).to.deep.equal([Status.Active, keyB.address]);
+    });
+
+    it("refuses issuer management by anyone but the owner, issuer keys included", async function () {
+      await registry.addIssuer(keyB.address);
+      const issuerAccount = issuerKey.connect(ethers.provider); // the log key, given gas
+      await fund(issuerAccount.address);
       // Each call is sent only when awaited: a rejection never goes unobserved.
-      for (const call of [
-        () => registry.connect(issuer).addIssuer(other.address),
-        () => registry.connect(other).removeIssuer(owner.address),
+      for (const [sender, call] of [
+        [relayer, () => registry.connect(relayer).addIssuer(other.address)],
+        [other, () => registry.connect(other).removeIssuer(issuerKey.address)],
+        [issuerAccount, () => registry.connect(issuerAccount).addIssuer(other.address)],
+        [issuerAccount, () => registry.connect(issuerAccount).removeIssuer(keyB.address)],
       ]) {
         await expect(call())
-          .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount");
+          .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount")
+          .withArgs(sender.address);
       }
+      expect(await registry.isIssuer(other.address)).to.equal(false);
+      expect(await registry.isIssuer(keyB.address)).to.equal(true);
     });
 
     it("refuses the zero address as issuer", async function () {
@@ -72,16 +105,16 @@ describe("LicenceRegistry roles and errors", function () {
         .to.emit(registry, "OwnershipTransferStarted")
         .withArgs(owner.address, other.address);
       expect(await registry.owner()).to.equal(owner.address);
-      await expect(registry.connect(other).addIssuer(issuer.address))
+      await expect(registry.connect(other).addIssuer(keyB.address))
         .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount")
         .withArgs(other.address);
-      await expect(registry.connect(issuer).acceptOwnership())
+      await expect(registry.connect(relayer).acceptOwnership())
         .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount")
-        .withArgs(issuer.address);
+        .withArgs(relayer.address);
       await registry.connect(other).acceptOwnership();
       expect(await registry.owner()).to.equal(other.address);
-      await registry.connect(other).addIssuer(issuer.address);
-      expect(await registry.isIssuer(issuer.address)).to.equal(true);
+      await registry.connect(other).addIssuer(keyB.address);
+      expect(await registry.isIssuer(keyB.address)).to.equal(true);
       await expect(registry.addIssuer(other.address))
         .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount")
         .withArgs(owner.address);
@@ -91,97 +124,133 @@ describe("LicenceRegistry roles and errors", function () {
       await registry.transferOwnership(other.address); // a pending transfer survives too
       const data = registry.interface.encodeFunctionData("renounceOwnership");
       const to = await registry.getAddress();
-      for (const signer of [owner, issuer, other]) {
+      for (const signer of [owner, relayer, other]) {
         // The ABI says `pure`, so ethers only calls it; send a real transaction too.
         await expect(registry.connect(signer).renounceOwnership()).to.be.revertedWithCustomError(
           registry,
           "LicenceRegistryRenounceDisabled",
         );
-        await expect(
-          signer.sendTransaction({ to, data, gasLimit: 100_000 }),
-        ).to.be.revertedWithCustomError(registry, "LicenceRegistryRenounceDisabled");
+        await expect(signer.sendTransaction({ to, data, gasLimit: 100_000 })).to.be.revertedWithCustomError(
+          registry,
+          "LicenceRegistryRenounceDisabled",
+        );
       }
       expect(await registry.owner()).to.equal(owner.address);
       expect(await registry.pendingOwner()).to.equal(other.address);
       await registry.connect(other).acceptOwnership();
-      await expect(
-        other.sendTransaction({ to, data, gasLimit: 100_000 }),
-      ).to.be.revertedWithCustomError(registry, "LicenceRegistryRenounceDisabled");
+      await expect(other.sendTransaction({ to, data, gasLimit: 100_000 })).to.be.revertedWithCustomError(
+        registry,
+        "LicenceRegistryRenounceDisabled",
+      );
       expect(await registry.owner()).to.equal(other.address);
-      await registry.connect(other).addIssuer(issuer.address);
+      await registry.connect(other).addIssuer(keyB.address);
+    });
+
+    it("has no write but the owner's issuer management and the signed grant, grantMany and revoke", function () {
+      for (const name of ["issuerOf", "grantAs", "revokeAs"]) {
+        expect(registry.interface.getFunction(name), name).to.equal(null);
+      }
+      const writes = registry.interface.fragments
+        .filter((f) => f.type === "function" && !["view", "pure"].includes(f.stateMutability))
+        .map((f) => f.format())
+        .sort();
+      expect(writes).to.deep.equal([
+        "acceptOwnership()",
+        "addIssuer(address)",
+        "grant(bytes32,uint64,uint64,bytes32,bytes32)",
+        "grantMany((bytes32,uint64,uint64,bytes32,bytes32)[])",
+        "removeIssuer(address)",
+        "revoke(bytes32,bytes32,bytes32,bytes32)",
+        "transferOwnership(address)",
+      ]);
     });
   });
 
-  describe("only issuers write", function () {
-    it("refuses grant, grantMany and revoke by a non-issuer", async function () {
-      await registry.grant(C1, FROM, UNTIL);
-      const calls = [
-        () => registry.connect(other).grant(C2, FROM, UNTIL),
-        () => registry.connect(other).grantMany([{ commitment: C2, validFrom: FROM, validUntil: UNTIL }]),
-      ];
-      for (const call of calls) {
-        await expect(call())
-          .to.be.revertedWithCustomError(registry, "LicenceRegistryNotIssuer")
-          .withArgs(other.address);
+  describe("only an active issuer key's signature grants", function () {
+    it("refuses grant and grantMany signed by a non-issuer key, whoever sends them", async function () {
+      await grant(issuerKey, C1);
+      for (const sender of [owner, relayer, other]) {
+        // The sender's own key, and a key that never was an issuer.
+        for (const key of [sender, keyB]) {
+          await expect(grant(key, C2, FROM, UNTIL, sender))
+            .to.be.revertedWithCustomError(registry, "LicenceRegistryNotIssuer")
+            .withArgs(C2, key.address);
+          const signed = await signedGrant(registry, key, { commitment: C2, validFrom: FROM, validUntil: UNTIL });
+          await expect(registry.connect(sender).grantMany([signed], SEND))
+            .to.be.revertedWithCustomError(registry, "LicenceRegistryNotIssuer")
+            .withArgs(C2, key.address);
+        }
       }
-      await expect(registry.connect(other).revoke(C1, REVOCATION))
+      await expect(revokeSigned(registry, other, other, C1, REVOCATION, SEND))
         .to.be.revertedWithCustomError(registry, "LicenceRegistryNotGrantingIssuer")
-        .withArgs(C1, other.address, owner.address);
-      expect((await registry.status(C1)).state).to.equal(2n);
+        .withArgs(C1, other.address, issuerKey.address);
+      expect((await registry.status(C1)).state).to.equal(Status.Active);
+      expect((await registry.status(C2)).state).to.equal(Status.Unknown);
     });
 
-    it("refuses a removed issuer", async function () {
-      await registry.addIssuer(issuer.address);
-      await registry.removeIssuer(issuer.address);
-      await expect(registry.connect(issuer).grant(C1, FROM, UNTIL))
+    it("refuses a removed issuer key, and takes it again once re-added", async function () {
+      await registry.addIssuer(keyB.address);
+      await registry.removeIssuer(keyB.address);
+      await expect(grant(keyB, C1))
         .to.be.revertedWithCustomError(registry, "LicenceRegistryNotIssuer")
-        .withArgs(issuer.address);
+        .withArgs(C1, keyB.address);
+      await registry.addIssuer(keyB.address);
+      await expect(grant(keyB, C1)).to.emit(registry, "Granted").withArgs(C1, keyB.address, FROM, UNTIL);
     });
 
-    it("does not make the owner an issuer by itself", async function () {
-      await registry.removeIssuer(owner.address);
-      await expect(registry.grant(C1, FROM, UNTIL))
+    it("refuses even the first issuer key once the owner removes it, and the owner's own key", async function () {
+      await registry.removeIssuer(issuerKey.address);
+      expect(await registry.isIssuer(issuerKey.address)).to.equal(false);
+      await expect(grant(issuerKey, C1))
         .to.be.revertedWithCustomError(registry, "LicenceRegistryNotIssuer")
-        .withArgs(owner.address);
+        .withArgs(C1, issuerKey.address);
+      await expect(grant(owner, C1, FROM, UNTIL, owner))
+        .to.be.revertedWithCustomError(registry, "LicenceRegistryNotIssuer")
+        .withArgs(C1, owner.address);
     });
   });
 
   describe("grant", function () {
-    it("records the window, the block and the issuer, and emits Granted naming the issuer", async function () {
-      await registry.addIssuer(issuer.address);
-      const tx = await registry.connect(issuer).grant(C1, FROM, UNTIL);
-      await expect(tx).to.emit(registry, "Granted").withArgs(C1, issuer.address, FROM, UNTIL);
-      expect(await registry.issuerOf(C1)).to.equal(issuer.address);
-      expect(await registry.issuerOf(C2)).to.equal(ethers.ZeroAddress); // never granted
+    it("records the window, the block and the issuer key, and emits Granted naming the key", async function () {
+      const tx = await grant(issuerKey, C1);
+      await expect(tx).to.emit(registry, "Granted").withArgs(C1, issuerKey.address, FROM, UNTIL);
       const { blockNumber } = await tx.wait();
-      const found = await registry.status(C1);
-      expect([found.validFrom, found.validUntil, found.grantedBlock, found.revokedBlock]).to.deep.equal([
+      expect(await registry.status(C1)).to.deep.equal([
+        Status.Active,
         FROM,
         UNTIL,
         BigInt(blockNumber),
         0n,
+        issuerKey.address,
       ]);
+      const found = await registry.status(C1);
+      expect(found.issuer).to.equal(issuerKey.address); // named `issuer` in the ABI
+      expect((await registry.status(C2)).issuer).to.equal(ethers.ZeroAddress); // never granted
     });
 
-    it("refuses a commitment granted before, keeping the first grant", async function () {
-      const { blockNumber } = await (await registry.grant(C1, FROM, UNTIL)).wait();
-      await expect(registry.grant(C1, FROM + 1n, UNTIL + 1n))
-        .to.be.revertedWithCustomError(registry, "LicenceRegistryAlreadyGranted")
-        .withArgs(C1, blockNumber);
-      expect((await registry.status(C1)).validFrom).to.equal(FROM);
+    it("refuses a commitment granted before, whoever signed either, keeping the first grant", async function () {
+      await registry.addIssuer(keyB.address);
+      const { blockNumber } = await (await grant(issuerKey, C1)).wait();
+      for (const key of [issuerKey, keyB, other]) {
+        await expect(grant(key, C1, FROM + 1n, UNTIL + 1n))
+          .to.be.revertedWithCustomError(registry, "LicenceRegistryAlreadyGranted")
+          .withArgs(C1, blockNumber);
+      }
+      const found = await registry.status(C1);
+      expect([found.validFrom, found.issuer]).to.deep.equal([FROM, issuerKey.address]);
     });
 
-    it("refuses an empty validity window", async function () {
+    it("refuses an empty validity window, even signed by the issuer", async function () {
       for (const [from, until] of [
         [FROM, FROM],
         [FROM, FROM - 1n],
         [0n, 0n],
       ]) {
-        await expect(registry.grant(C1, from, until))
+        await expect(grant(issuerKey, C1, from, until))
           .to.be.revertedWithCustomError(registry, "LicenceRegistryBadValidity")
           .withArgs(C1, from, until);
       }
-      await registry.grant(C1, FROM, FROM + 1n); // one second is enough
+      await grant(issuerKey, C1, FROM, FROM + 1n); // one second is enough
     });
 
     it("takes validity windows that end at MAX_TIME (2^40 - 1) at the latest", async function () {
@@ -193,52 +262,71 @@ describe("LicenceRegistry roles and errors", function () {
         [MAX_TIME + 1n, MAX_TIME + 2n],
       ];
       for (const [from, until] of refused) {
-        await expect(registry.grant(C1, from, until))
+        await expect(grant(issuerKey, C1, from, until))
           .to.be.revertedWithCustomError(registry, "LicenceRegistryBadValidity")
           .withArgs(C1, from, until);
-        await expect(registry.grantMany([{ commitment: C1, validFrom: from, validUntil: until }]))
+        await expect(grantManySigned(registry, relayer, issuerKey, [{ commitment: C1, validFrom: from, validUntil: until }]))
           .to.be.revertedWithCustomError(registry, "LicenceRegistryBadValidity")
           .withArgs(C1, from, until);
       }
       // The limit itself, and the latest one-second window, are stored exactly.
-      await registry.grant(C1, FROM, MAX_TIME);
-      await registry.grantMany([{ commitment: C2, validFrom: MAX_TIME - 1n, validUntil: MAX_TIME }]);
+      await grant(issuerKey, C1, FROM, MAX_TIME);
+      await grantManySigned(registry, relayer, issuerKey, [
+        { commitment: C2, validFrom: MAX_TIME - 1n, validUntil: MAX_TIME },
+      ]);
       const [c1, c2] = [await registry.status(C1), await registry.status(C2)];
-      expect([c1.state, c1.validFrom, c1.validUntil]).to.deep.equal([2n, FROM, MAX_TIME]);
-      expect([c2.state, c2.validFrom, c2.validUntil]).to.deep.equal([1n, MAX_TIME - 1n, MAX_TIME]);
+      expect([c1.state, c1.validFrom, c1.validUntil]).to.deep.equal([Status.Active, FROM, MAX_TIME]);
+      expect([c2.state, c2.validFrom, c2.validUntil]).to.deep.equal([Status.NotYetValid, MAX_TIME - 1n, MAX_TIME]);
+    });
+
+    it("checks the window and a former grant before the signature", async function () {
+      // A bad window or a granted commitment is refused as such, whatever the signature.
+      const { r, vs } = await signGrant(registry, other, C1, FROM, FROM);
+      await expect(registry.connect(relayer).grant(C1, FROM, FROM, r, vs))
+        .to.be.revertedWithCustomError(registry, "LicenceRegistryBadValidity")
+        .withArgs(C1, FROM, FROM);
+      const { blockNumber } = await (await grant(issuerKey, C1)).wait();
+      await expect(registry.connect(relayer).grant(C1, FROM, UNTIL, ethers.ZeroHash, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(registry, "LicenceRegistryAlreadyGranted")
+        .withArgs(C1, blockNumber);
     });
   });
 
   describe("revoke", function () {
-    it("records the block and emits Revoked with who revoked and the revoking record", async function () {
-      await registry.grant(C1, FROM, UNTIL);
-      const tx = await registry.revoke(C1, REVOCATION);
-      await expect(tx).to.emit(registry, "Revoked").withArgs(C1, owner.address, REVOCATION);
+    it("records the block and emits Revoked naming the issuer key and the revoking record", async function () {
+      await grant(issuerKey, C1);
+      const tx = await revokeSigned(registry, relayer, issuerKey, C1, REVOCATION);
+      await expect(tx).to.emit(registry, "Revoked").withArgs(C1, issuerKey.address, REVOCATION);
       const { blockNumber } = await tx.wait();
       const found = await registry.status(C1);
-      expect(found.state).to.equal(4n);
+      expect(found.state).to.equal(Status.Revoked);
       expect(found.revokedBlock).to.equal(BigInt(blockNumber));
       expect(found.validFrom).to.equal(FROM);
+      expect(found.issuer).to.equal(issuerKey.address);
     });
 
     it("refuses an unknown commitment", async function () {
-      await expect(registry.revoke(C2, REVOCATION))
+      await expect(revokeSigned(registry, relayer, issuerKey, C2, REVOCATION))
         .to.be.revertedWithCustomError(registry, "LicenceRegistryUnknownCommitment")
         .withArgs(C2);
     });
 
-    it("refuses to revoke twice", async function () {
-      await registry.grant(C1, FROM, UNTIL);
-      const { blockNumber } = await (await registry.revoke(C1, REVOCATION)).wait();
-      await expect(registry.revoke(C1, ethers.sha256("0xbeef")))
+    it("refuses to revoke twice, with the same or another signed record", async function () {
+      await grant(issuerKey, C1);
+      const { r, vs } = await signRevoke(registry, issuerKey, C1, REVOCATION);
+      const { blockNumber } = await (await registry.connect(relayer).revoke(C1, REVOCATION, r, vs)).wait();
+      await expect(registry.connect(other).revoke(C1, REVOCATION, r, vs))
+        .to.be.revertedWithCustomError(registry, "LicenceRegistryAlreadyRevoked")
+        .withArgs(C1, blockNumber);
+      await expect(revokeSigned(registry, relayer, issuerKey, C1, ethers.sha256("0xbeef")))
         .to.be.revertedWithCustomError(registry, "LicenceRegistryAlreadyRevoked")
         .withArgs(C1, blockNumber);
     });
 
     it("refuses to grant a revoked commitment again", async function () {
-      const { blockNumber } = await (await registry.grant(C1, FROM, UNTIL)).wait();
-      await registry.revoke(C1, REVOCATION);
-      await expect(registry.grant(C1, FROM, UNTIL))
+      const { blockNumber } = await (await grant(issuerKey, C1)).wait();
+      await revokeSigned(registry, relayer, issuerKey, C1, REVOCATION);
+      await expect(grant(issuerKey, C1))
         .to.be.revertedWithCustomError(registry, "LicenceRegistryAlreadyGranted")
         .withArgs(C1, blockNumber);
     });

@@ -6,7 +6,8 @@
 // dropped, a node added, neighbours swapped, or a wrong root. Every checkpoint is signed
 // by the log key: what is rejected is rejected for its proof. Last, checkpoints signed
 // by the service's own signer (ledger.receipts.LogSigner, `--sign-for`), with and
-// without an index root, are relayed as they are.
+// without an index root, are relayed as they are, and so are retirements an admin
+// signed with eth-account (`--sign-typed`).
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
@@ -223,6 +224,44 @@ describe("LogAnchor against ledger.merkle (Python)", function () {
       }
       const events = await logAnchor.queryFilter(logAnchor.filters.Anchored(signed.logId));
       expect(events.map((e) => e.args.indexRoot)).to.deep.equal(signed.checkpoints.map((c) => c.indexRoot));
+    });
+  });
+
+  describe("retirements signed by eth-account (Python)", function () {
+    it("retires with the admin's signature from scripts/contract_fixtures.py --sign-typed, relayed by a stranger", async function () {
+      const { chainId } = await ethers.provider.getNetwork();
+      const signed = pythonFixtures(["--sign-typed", String(chainId), await logAnchor.getAddress()]);
+      expect(signed.generator).to.equal("eth_account");
+      const stranger = await newStranger("python-retire");
+      await (await logAnchor.createLog(signed.logId, signed.admin, logKey.address)).wait();
+      const bySize = new Map();
+      for (const t of signed.retirements) {
+        expect(t.logId).to.equal(signed.logId);
+        const digest = await logAnchor.retireDigest(t.logId, t.trustedSize);
+        expect(ethers.recoverAddress(digest, t.signature), `size ${t.trustedSize}`).to.equal(signed.admin);
+        expect(compactSignature(t.signature)).to.deep.equal({ r: t.r, vs: t.vs });
+        bySize.set(t.trustedSize, t);
+      }
+      const root = ethers.sha256(ethers.toUtf8Bytes("python/retire root"));
+      const [none, trusted, never] = signed.retirements.map((t) => t.trustedSize);
+      expect(none).to.equal(0);
+      await (await anchorSigned(logAnchor, anchorer, logKey, signed.logId, trusted, root, [])).wait();
+      // The signature passes: what stops retiring at a size never anchored is the size.
+      const far = bySize.get(never);
+      await expect(logAnchor.connect(stranger).retireLog(signed.logId, never, far.r, far.vs, { gasLimit: 1_000_000 }))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownSize")
+        .withArgs(signed.logId, never);
+      // Another size's signature does not carry over.
+      const zero = bySize.get(none);
+      await expect(logAnchor.connect(stranger).retireLog(signed.logId, trusted, zero.r, zero.vs, { gasLimit: 1_000_000 }))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdminSignature")
+        .withArgs(signed.logId, (recovered) => recovered !== signed.admin);
+      const t = bySize.get(trusted);
+      await expect(logAnchor.connect(stranger).retireLog(signed.logId, trusted, t.r, t.vs))
+        .to.emit(logAnchor, "LogRetired")
+        .withArgs(signed.logId, trusted, trusted);
+      const info = await logAnchor.logInfo(signed.logId);
+      expect([info.admin, info.retired, info.trustedSize]).to.deep.equal([signed.admin, true, BigInt(trusted)]);
     });
   });
 });

@@ -9,15 +9,22 @@
 //     refused: the checkpoint carries no signature of the log key.
 //   - With the log key itself it succeeds. That is the log key's power by design (see
 //     the WARNING on LogAnchor): whoever holds it can anchor any extension of the
-//     anchored tree. The remedy is retireLog: the log's admin retires the log, naming
+//     anchored tree. The remedy is retireLog: the log's admin signs a retirement
+//     (EIP-712 `Retire(bytes32 logId,uint64 trustedSize)`, which anyone relays), naming
 //     the last size it trusts; every later anchor is refused, verifyInclusion refuses
 //     every size beyond it (LogAnchorUntrustedSize), and verifiers ignore the anchors
 //     beyond that size (rootAt and latest still serve them).
+// Then the retirement's own signature: only the log admin's retires, whoever relays it
+// (the attacks of the hostile review: the deployer's gas key, the log key, any other
+// key, another log, size, contract or chain, malformed signatures), and the admin
+// itself needs no gas.
 // The log here is real: roots and proofs from ledger.merkle (scripts/contract_fixtures.py).
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
 const {
+  CHECKPOINT_TYPES,
+  RETIRE_TYPES,
   anchorSigned,
   createLog,
   deployLogAnchor,
@@ -25,8 +32,12 @@ const {
   logIdOf,
   newStranger,
   pythonFixtures,
+  retireSigned,
   signCheckpoint,
+  signRetire,
+  signTyped,
   syntheticConsistency,
+  typedDomain,
 } = require("./helpers");
 
 const fixtures = pythonFixtures();
@@ -34,6 +45,10 @@ const LOG = logIdOf("retire-log");
 const UINT64_MAX = 2n ** 64n - 1n;
 const NO_INDEX = ethers.ZeroHash; // the index root of a log that commits to no index
 const SEND = { gasLimit: 1_000_000 }; // attack transactions are mined and revert on chain
+/** Order of secp256k1, half of it (the largest s EIP-2 allows) and the parity bit of vs. */
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const HALF_N = N / 2n;
+const V_BIT = 1n << 255n;
 
 /** The honest log: the fixture sequence up to size 100, then the step after it. */
 const LAST_HONEST = fixtures.sequence.findIndex((step) => step.size === 100);
@@ -114,7 +129,8 @@ describe("LogAnchor freeze attack and retireLog", function () {
 
     it("is answered by retireLog: trustedSize recorded, LogRetired emitted, every later anchor refused", async function () {
       await anchorFreeze(stranger);
-      await expect(logAnchor.connect(admin).retireLog(LOG, latest.size))
+      // The admin signs the retirement; a stranger relays it.
+      await expect(retireSigned(logAnchor, stranger, admin, LOG, latest.size))
         .to.emit(logAnchor, "LogRetired")
         .withArgs(LOG, latest.size, UINT64_MAX);
       expect(await logAnchor.logInfo(LOG)).to.deep.equal([
@@ -140,7 +156,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
       await anchorSigned(logAnchor, stranger, logKey, LOG, size2, root2, proof);
       const { index, leafHash, inclusion } = forgery;
       expect(await logAnchor.verifyInclusion(LOG, size2, index, leafHash, inclusion)).to.equal(true);
-      await logAnchor.connect(admin).retireLog(LOG, latest.size);
+      await retireSigned(logAnchor, stranger, admin, LOG, latest.size);
       await expect(logAnchor.verifyInclusion(LOG, size2, index, leafHash, inclusion))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorUntrustedSize")
         .withArgs(LOG, size2, latest.size);
@@ -166,7 +182,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
       // trusting the honest size.
       const { size2, root2, proof } = fixtures.forgery;
       await anchorSigned(logAnchor, stranger, logKey, LOG, size2, root2, proof);
-      await logAnchor.connect(admin).retireLog(LOG, latest.size);
+      await retireSigned(logAnchor, stranger, admin, LOG, latest.size);
     });
 
     it("proves inclusion at every anchored size up to exactly trustedSize", async function () {
@@ -208,7 +224,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
         await (await anchorSigned(logAnchor, anchorer, logKey, log, step.size, step.root, step.proof)).wait();
         expect(await verifyStep(step, log)).to.equal(true);
       }
-      await logAnchor.connect(admin).retireLog(log, 0);
+      await retireSigned(logAnchor, anchorer, admin, log, 0);
       for (const step of HONEST) {
         const { index, leafHash, proof } = step.inclusion;
         await expect(logAnchor.verifyInclusion(log, step.size, index, leafHash, proof))
@@ -240,7 +256,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
   describe("retireLog", function () {
     it("refuses every later anchor, whoever signed it", async function () {
       const trusted = HONEST.at(-2);
-      await expect(logAnchor.connect(admin).retireLog(LOG, trusted.size))
+      await expect(retireSigned(logAnchor, stranger, admin, LOG, trusted.size))
         .to.emit(logAnchor, "LogRetired")
         .withArgs(LOG, trusted.size, latest.size);
       const attempts = [
@@ -264,10 +280,14 @@ describe("LogAnchor freeze attack and retireLog", function () {
       ]);
     });
 
-    it("retires only once", async function () {
-      await logAnchor.connect(admin).retireLog(LOG, latest.size);
+    it("retires only once, whatever the admin signs next, and the same retirement relayed again is harmless", async function () {
+      const { r, vs } = await signRetire(logAnchor, admin, LOG, latest.size);
+      await logAnchor.connect(stranger).retireLog(LOG, latest.size, r, vs);
+      await expect(logAnchor.connect(other).retireLog(LOG, latest.size, r, vs, SEND))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorRetired")
+        .withArgs(LOG, latest.size);
       for (const trustedSize of [latest.size, 0, HONEST[0].size, 12345]) {
-        await expect(logAnchor.connect(admin).retireLog(LOG, trustedSize))
+        await expect(retireSigned(logAnchor, admin, admin, LOG, trustedSize, SEND))
           .to.be.revertedWithCustomError(logAnchor, "LogAnchorRetired")
           .withArgs(LOG, latest.size);
       }
@@ -276,7 +296,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
 
     it("refuses a trustedSize that was never anchored, and accepts 0 (trust none)", async function () {
       for (const trustedSize of [latest.size - 1, latest.size + 1, NEXT.size, UINT64_MAX]) {
-        await expect(logAnchor.connect(admin).retireLog(LOG, trustedSize))
+        await expect(retireSigned(logAnchor, stranger, admin, LOG, trustedSize, SEND))
           .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownSize")
           .withArgs(LOG, trustedSize);
       }
@@ -287,21 +307,10 @@ describe("LogAnchor freeze attack and retireLog", function () {
         false,
         0n,
       ]);
-      await expect(logAnchor.connect(admin).retireLog(LOG, 0))
+      await expect(retireSigned(logAnchor, stranger, admin, LOG, 0))
         .to.emit(logAnchor, "LogRetired")
         .withArgs(LOG, 0, latest.size);
       expect((await logAnchor.logInfo(LOG)).retired).to.equal(true);
-    });
-
-    it("refuses every caller but the log's admin, the owner and the log key included", async function () {
-      const keyAccount = logKey.connect(ethers.provider);
-      await fund(keyAccount.address);
-      for (const caller of [owner, anchorer, other, stranger, keyAccount]) {
-        await expect(logAnchor.connect(caller).retireLog(LOG, latest.size))
-          .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
-          .withArgs(LOG, caller.address);
-      }
-      expect((await logAnchor.logInfo(LOG)).retired).to.equal(false);
     });
 
     it("retires a log with no anchor, and leaves other logs alone", async function () {
@@ -309,7 +318,7 @@ describe("LogAnchor freeze attack and retireLog", function () {
       const otherLog = logIdOf("retire/other");
       await createLog(logAnchor, empty, admin, logKey);
       await createLog(logAnchor, otherLog, admin, logKey);
-      await expect(logAnchor.connect(admin).retireLog(empty, 0))
+      await expect(retireSigned(logAnchor, stranger, admin, empty, 0))
         .to.emit(logAnchor, "LogRetired")
         .withArgs(empty, 0, 0);
       await expect(anchorSigned(logAnchor, anchorer, logKey, empty, 1, HONEST[0].root, []))
@@ -320,6 +329,182 @@ describe("LogAnchor freeze attack and retireLog", function () {
         .withArgs(otherLog, 1, HONEST[0].root, NO_INDEX, 0);
       await expect(anchorSigned(logAnchor, anchorer, logKey, LOG, NEXT.size, NEXT.root, NEXT.proof))
         .to.emit(logAnchor, "Anchored");
+    });
+  });
+
+  describe("retireLog takes the admin's signature, not the admin's transaction", function () {
+    /** The address {r, vs} recovers to as a retirement of `logId` at `trustedSize` here. */
+    async function recoveredFor({ r, vs }, logId = LOG, trustedSize = latest.size) {
+      return ethers.recoverAddress(await logAnchor.retireDigest(logId, trustedSize), { r, yParityAndS: vs });
+    }
+
+    /**
+     * Sends the retirement of LOG at latest.size with {r, vs} from `sender`, expects
+     * LogAnchorNotAdminSignature(LOG, recovered) and the log still open.
+     */
+    async function expectRefused(sender, { r, vs }, recovered) {
+      await expect(logAnchor.connect(sender).retireLog(LOG, latest.size, r, vs, SEND))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdminSignature")
+        .withArgs(LOG, recovered);
+      expect(await logAnchor.logInfo(LOG)).to.deep.equal([
+        logKey.address,
+        admin.address,
+        BigInt(latest.size),
+        false,
+        0n,
+      ]);
+      expect(await logAnchor.queryFilter(logAnchor.filters.LogRetired(LOG))).to.deep.equal([]);
+    }
+
+    it("accepts the admin's signed retirement relayed by a stranger; the admin holds no ether and sends nothing", async function () {
+      const offlineAdmin = new ethers.Wallet(ethers.id("retire/an offline admin"));
+      const log = logIdOf("retire/offline admin");
+      await createLog(logAnchor, log, offlineAdmin, logKey);
+      await (await anchorSigned(logAnchor, anchorer, logKey, log, HONEST[0].size, HONEST[0].root, [])).wait();
+      const tx = retireSigned(logAnchor, stranger, offlineAdmin, log, HONEST[0].size);
+      await expect(tx).to.emit(logAnchor, "LogRetired").withArgs(log, HONEST[0].size, HONEST[0].size);
+      expect((await (await tx).wait()).from).to.equal(stranger.address);
+      expect(await ethers.provider.getBalance(offlineAdmin.address)).to.equal(0n);
+      expect(await ethers.provider.getTransactionCount(offlineAdmin.address)).to.equal(0);
+      const info = await logAnchor.logInfo(log);
+      expect([info.admin, info.retired, info.trustedSize]).to.deep.equal([
+        offlineAdmin.address,
+        true,
+        BigInt(HONEST[0].size),
+      ]);
+    });
+
+    it("refuses a retirement signed by any key but the admin's: the deployer's gas key, the log key, any account", async function () {
+      // A leaked gas key (the deployer's included) or the leaked log key itself cannot
+      // retire the log (and so choose its trusted size), whoever sends the transaction.
+      const keyAccount = logKey.connect(ethers.provider);
+      await fund(keyAccount.address);
+      for (const key of [owner, keyAccount, anchorer, other, stranger]) {
+        const signature = await signRetire(logAnchor, key, LOG, latest.size);
+        await expectRefused(key, signature, key.address); // sent by the signer itself
+        await expectRefused(admin, signature, key.address); // even sent by the admin
+      }
+    });
+
+    it("refuses the admin's signature over another trusted size or another log", async function () {
+      const otherLog = logIdOf("retire/another log of the same admin");
+      await createLog(logAnchor, otherLog, admin, logKey);
+      for (const [logId, trustedSize] of [
+        [LOG, 0], // trusting none is not trusting latest.size
+        [LOG, HONEST.at(-2).size],
+        [LOG, UINT64_MAX],
+        [otherLog, latest.size], // another log with the same admin
+      ]) {
+        const signature = await signRetire(logAnchor, admin, logId, trustedSize);
+        const recovered = await recoveredFor(signature);
+        expect(recovered).not.to.equal(admin.address);
+        await expectRefused(stranger, signature, recovered);
+      }
+    });
+
+    it("refuses the admin's signature made for another LogAnchor (which accepts it), chain id, name or version", async function () {
+      const otherAnchor = await ethers.deployContract("LogAnchor", owner);
+      await otherAnchor.waitForDeployment();
+      await createLog(otherAnchor, LOG, admin, logKey);
+      await (await anchorSigned(otherAnchor, anchorer, logKey, LOG, latest.size, latest.root, [])).wait();
+      const forOther = await signRetire(otherAnchor, admin, LOG, latest.size);
+      await expectRefused(stranger, forOther, await recoveredFor(forOther));
+
+      const { chainId } = await ethers.provider.getNetwork();
+      for (const overrides of [
+        { chainId: 1n },
+        { chainId: chainId + 1n },
+        { name: "model-ledger-test" },
+        { version: "2" },
+      ]) {
+        const signature = await signRetire(logAnchor, admin, LOG, latest.size, overrides);
+        const recovered = await recoveredFor(signature);
+        expect(recovered).not.to.equal(admin.address);
+        await expectRefused(stranger, signature, recovered);
+      }
+      // On the LogAnchor it was made for, the same signature retires.
+      await expect(otherAnchor.connect(stranger).retireLog(LOG, latest.size, forOther.r, forOther.vs))
+        .to.emit(otherAnchor, "LogRetired")
+        .withArgs(LOG, latest.size, latest.size);
+    });
+
+    it("refuses another typed message the admin signed in the same domain: a checkpoint", async function () {
+      // A Checkpoint whose logId and treeSize are the retirement's: another type hash.
+      const signature = await signTyped(logAnchor, admin, CHECKPOINT_TYPES, {
+        logId: LOG,
+        treeSize: latest.size,
+        root: ethers.ZeroHash,
+        indexRoot: ethers.ZeroHash,
+      });
+      await expectRefused(stranger, signature, await recoveredFor(signature));
+    });
+
+    it("refuses malformed signatures (zero, high s) naming the zero address, and a flipped parity bit", async function () {
+      const valid = await signRetire(logAnchor, admin, LOG, latest.size);
+      const { yParity } = ethers.Signature.from({ r: valid.r, yParityAndS: valid.vs });
+      const highS = (sValue) => ethers.toBeHex((BigInt(yParity) << 255n) | sValue, 32);
+      for (const signature of [
+        { r: ethers.ZeroHash, vs: ethers.ZeroHash },
+        { r: ethers.ZeroHash, vs: valid.vs },
+        { r: valid.r, vs: ethers.ZeroHash },
+        { r: valid.r, vs: highS(HALF_N + 1n) }, // the smallest s EIP-2 refuses
+        { r: valid.r, vs: highS(V_BIT - 1n) }, // the largest s compact form carries
+      ]) {
+        // ECDSA.tryRecover reports these as errors: the contract names the zero address.
+        await expectRefused(stranger, signature, ethers.ZeroAddress);
+      }
+      const flipped = { r: valid.r, vs: ethers.toBeHex(BigInt(valid.vs) ^ V_BIT, 32) };
+      const recovered = await recoveredFor(flipped);
+      expect(recovered).not.to.equal(admin.address);
+      expect(recovered).not.to.equal(ethers.ZeroAddress);
+      await expectRefused(stranger, flipped, recovered);
+      // The valid one retires.
+      await expect(logAnchor.connect(stranger).retireLog(LOG, latest.size, valid.r, valid.vs))
+        .to.emit(logAnchor, "LogRetired");
+    });
+
+    it("checks an unknown log before any signature", async function () {
+      const unknown = logIdOf("retire/never created");
+      for (const key of [admin, owner]) {
+        await expect(retireSigned(logAnchor, stranger, key, unknown, 0, SEND))
+          .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownLog")
+          .withArgs(unknown);
+      }
+    });
+
+    it("signs exactly ethers' EIP-712 digest: retireDigest equals TypedDataEncoder.hash", async function () {
+      expect(ethers.TypedDataEncoder.from(RETIRE_TYPES).encodeType("Retire")).to.equal(
+        "Retire(bytes32 logId,uint64 trustedSize)",
+      );
+      const domain = await typedDomain(logAnchor);
+      expect(domain).to.deep.equal({
+        name: "model-ledger",
+        version: "1",
+        chainId: (await ethers.provider.getNetwork()).chainId,
+        verifyingContract: await logAnchor.getAddress(),
+      });
+      const digests = new Set();
+      for (const [logId, trustedSize] of [
+        [LOG, latest.size],
+        [LOG, 0n],
+        [LOG, UINT64_MAX],
+        [logIdOf("retire/another"), latest.size],
+        [ethers.ZeroHash, 0n],
+      ]) {
+        const digest = ethers.TypedDataEncoder.hash(domain, RETIRE_TYPES, { logId, trustedSize });
+        expect(await logAnchor.retireDigest(logId, trustedSize)).to.equal(digest);
+        const { r, vs } = await signRetire(logAnchor, admin, logId, trustedSize);
+        expect(ethers.recoverAddress(digest, { r, yParityAndS: vs })).to.equal(admin.address);
+        // The same fields as a checkpoint give another digest.
+        expect(await logAnchor.checkpointDigest(logId, trustedSize, ethers.ZeroHash, ethers.ZeroHash)).not.to.equal(
+          digest,
+        );
+        digests.add(digest);
+      }
+      expect(digests.size).to.equal(5);
+      expect(logAnchor.interface.getFunction("retireLog").format()).to.equal(
+        "retireLog(bytes32,uint64,bytes32,bytes32)",
+      );
     });
   });
 });

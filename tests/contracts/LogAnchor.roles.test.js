@@ -1,8 +1,9 @@
 // Who may do what: the owner creates logs, each bound to its admin and its log key for
 // good; ownership moves in two steps and cannot be renounced; a log's admin hands the
-// log over in two steps; anchoring needs no role at all, only the log key's signature
-// (the attacks on that signature are in LogAnchor.signatures.test.js, retiring a log in
-// LogAnchor.retire.test.js).
+// log over in two steps, after which only the new admin's signature retires it;
+// anchoring needs no role at all, only the log key's signature (the attacks on that
+// signature are in LogAnchor.signatures.test.js, retiring a log and the attacks on the
+// admin's signature in LogAnchor.retire.test.js).
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
@@ -11,7 +12,9 @@ const {
   createLog,
   deployLogAnchor,
   logIdOf,
+  retireSigned,
   signCheckpoint,
+  signRetire,
   syntheticConsistency,
 } = require("./helpers");
 
@@ -113,7 +116,7 @@ describe("LogAnchor roles", function () {
       await expect(logAnchor.connect(admin).transferLogAdmin(LOG, other.address))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownLog")
         .withArgs(LOG);
-      await expect(logAnchor.connect(admin).retireLog(LOG, 0))
+      await expect(retireSigned(logAnchor, admin, admin, LOG, 0))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorUnknownLog")
         .withArgs(LOG);
     });
@@ -173,9 +176,12 @@ describe("LogAnchor roles", function () {
       await expect(logAnchor.transferLogAdmin(LOG, owner.address))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
         .withArgs(LOG, owner.address);
-      await expect(logAnchor.retireLog(LOG, 0))
-        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
-        .withArgs(LOG, owner.address);
+      // The owner's own signature is no admin's, sent by the owner or relayed by the admin.
+      for (const sender of [owner, admin]) {
+        await expect(retireSigned(logAnchor, sender, owner, LOG, 0))
+          .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdminSignature")
+          .withArgs(LOG, owner.address);
+      }
       await expect(anchorSigned(logAnchor, owner, owner, LOG, 1, ROOT, []))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorBadSignature")
         .withArgs(LOG, owner.address);
@@ -243,11 +249,34 @@ describe("LogAnchor roles", function () {
       await expect(logAnchor.connect(admin).transferLogAdmin(LOG, admin.address))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
         .withArgs(LOG, admin.address);
-      await expect(logAnchor.connect(admin).retireLog(LOG, 0))
-        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdmin")
-        .withArgs(LOG, admin.address);
       await anchorSigned(logAnchor, anchorer, logKey, LOG, 1, ROOT, []);
-      await expect(logAnchor.connect(other).retireLog(LOG, 1))
+      await expect(retireSigned(logAnchor, anchorer, other, LOG, 1))
+        .to.emit(logAnchor, "LogRetired")
+        .withArgs(LOG, 1, 1);
+    });
+
+    it("takes, after transferLogAdmin and acceptLogAdmin, only the new admin's signature to retire", async function () {
+      await anchorSigned(logAnchor, anchorer, logKey, LOG, 1, ROOT, []);
+      // A retirement the admin signed before handing the log over (kept, say, for an
+      // emergency) and one the pending admin signs before accepting.
+      const early = await signRetire(logAnchor, admin, LOG, 1);
+      await logAnchor.connect(admin).transferLogAdmin(LOG, other.address);
+      const pending = await signRetire(logAnchor, other, LOG, 1);
+      await expect(logAnchor.connect(anchorer).retireLog(LOG, 1, pending.r, pending.vs))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdminSignature")
+        .withArgs(LOG, other.address); // the admin is still the admin until acceptance
+      await logAnchor.connect(other).acceptLogAdmin(LOG);
+      for (const [label, { r, vs }] of [
+        ["signed before the transfer", early],
+        ["signed now", await signRetire(logAnchor, admin, LOG, 1)],
+      ]) {
+        await expect(logAnchor.connect(anchorer).retireLog(LOG, 1, r, vs), label)
+          .to.be.revertedWithCustomError(logAnchor, "LogAnchorNotAdminSignature")
+          .withArgs(LOG, admin.address);
+      }
+      expect((await logAnchor.logInfo(LOG)).retired).to.equal(false);
+      // The new admin's signature, even one made while it was pending, retires.
+      await expect(logAnchor.connect(anchorer).retireLog(LOG, 1, pending.r, pending.vs))
         .to.emit(logAnchor, "LogRetired")
         .withArgs(LOG, 1, 1);
     });

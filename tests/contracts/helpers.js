@@ -1,6 +1,7 @@
-// Shared helpers for the LogAnchor tests: deployment, hex/base64 conversion, the
-// RFC 9162 probe files, the Python fixtures and a tiny RFC 9162 hasher for the gas
-// report. No tests here.
+// Shared helpers for the LogAnchor and LicenceRegistry tests: deployment, EIP-712
+// signing of checkpoints, retirements, grants and revocations (EIP-2098 compact form),
+// hex/base64 conversion, the RFC 9162 probe files, the Python fixtures and a tiny
+// RFC 9162 hasher for the gas report. No tests here.
 
 const { execFileSync } = require("node:child_process");
 const crypto = require("node:crypto");
@@ -10,16 +11,20 @@ const { ethers } = require("hardhat");
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
+/** The private key of the tests' log key (scripts/contract_fixtures.py TEST_LOG_KEY). */
+const TEST_LOG_KEY = ethers.sha256(ethers.toUtf8Bytes("model-ledger test log key"));
+
 /**
  * Deploys a LogAnchor owned by the first signer; returns the contract, the signers, and
  * `logKey`: a wallet that is no account of the node (the log key signs checkpoints, it
- * never sends a transaction).
+ * never sends a transaction). `admin`, the admin the tests give their logs, signs
+ * retirements (signRetire) and, as an account, sends transferLogAdmin.
  */
 async function deployLogAnchor() {
   const [owner, admin, anchorer, other] = await ethers.getSigners();
   const logAnchor = await ethers.deployContract("LogAnchor", owner);
   await logAnchor.waitForDeployment();
-  const logKey = new ethers.Wallet(ethers.sha256(ethers.toUtf8Bytes("model-ledger test log key")));
+  const logKey = new ethers.Wallet(TEST_LOG_KEY);
   return { logAnchor, owner, admin, anchorer, other, logKey };
 }
 
@@ -34,18 +39,24 @@ const CHECKPOINT_TYPES = {
 };
 
 /**
- * The EIP-712 domain of checkpoints anchored by `logAnchor` on the node's chain;
- * `overrides` replace fields, to sign for another chain or contract.
+ * The EIP-712 domain of everything `contract` (a LogAnchor or a LicenceRegistry) checks
+ * on the node's chain: {name: "model-ledger", version: "1", chainId, verifyingContract:
+ * the contract}. `overrides` replace fields, to sign for another chain or contract.
  */
-async function checkpointDomain(logAnchor, overrides = {}) {
+async function typedDomain(contract, overrides = {}) {
   const { chainId } = await ethers.provider.getNetwork();
   return {
     name: "model-ledger",
     version: "1",
     chainId,
-    verifyingContract: await logAnchor.getAddress(),
+    verifyingContract: await contract.getAddress(),
     ...overrides,
   };
+}
+
+/** The EIP-712 domain of checkpoints anchored by `logAnchor` (see typedDomain). */
+function checkpointDomain(logAnchor, overrides = {}) {
+  return typedDomain(logAnchor, overrides);
 }
 
 /** A 65-byte signature as the contract takes it: {r, vs} (EIP-2098 compact form). */
@@ -90,6 +101,107 @@ async function signCheckpoint(
 async function anchorSigned(logAnchor, sender, logKey, logId, size, root, proof, indexRoot = ethers.ZeroHash) {
   const { r, vs } = await signCheckpoint(logAnchor, logKey, logId, size, root, indexRoot);
   return logAnchor.connect(sender).anchor(logId, size, root, indexRoot, proof, r, vs);
+}
+
+/** The EIP-712 types of a signed retirement (what LogAnchor.retireLog checks). */
+const RETIRE_TYPES = {
+  Retire: [
+    { name: "logId", type: "bytes32" },
+    { name: "trustedSize", type: "uint64" },
+  ],
+};
+
+/**
+ * `key`'s signature over message `message` of `types` in `contract`'s domain
+ * (`domainOverrides` sign for another one), as the contracts take it: {r, vs}. `key`
+ * may be any ethers signer: a Wallet, or an account of the node (eth_signTypedData_v4).
+ */
+async function signTyped(contract, key, types, message, domainOverrides = {}) {
+  const domain = await typedDomain(contract, domainOverrides);
+  return compactSignature(await key.signTypedData(domain, types, message));
+}
+
+/** `adminKey`'s signature retiring log `logId` of `logAnchor`, trusting it up to `trustedSize`. */
+function signRetire(logAnchor, adminKey, logId, trustedSize, domainOverrides = {}) {
+  return signTyped(logAnchor, adminKey, RETIRE_TYPES, { logId, trustedSize }, domainOverrides);
+}
+
+/**
+ * Retires log `logId` trusting it up to `trustedSize`, signed by `adminKey` and sent by
+ * `sender` (any account: retiring needs the admin's signature, not the admin's gas);
+ * returns the transaction. `overrides` are the transaction's (a gas limit).
+ */
+async function retireSigned(logAnchor, sender, adminKey, logId, trustedSize, overrides = {}) {
+  const { r, vs } = await signRetire(logAnchor, adminKey, logId, trustedSize);
+  return logAnchor.connect(sender).retireLog(logId, trustedSize, r, vs, overrides);
+}
+
+/** The EIP-712 types of a signed grant (what LicenceRegistry.grant checks). */
+const GRANT_TYPES = {
+  Grant: [
+    { name: "commitment", type: "bytes32" },
+    { name: "validFrom", type: "uint64" },
+    { name: "validUntil", type: "uint64" },
+  ],
+};
+
+/** The EIP-712 types of a signed revocation (what LicenceRegistry.revoke checks). */
+const REVOKE_TYPES = {
+  Revoke: [
+    { name: "commitment", type: "bytes32" },
+    { name: "revocation", type: "bytes32" },
+  ],
+};
+
+/**
+ * Deploys a LicenceRegistry owned by the first signer (the deployer's gas key) with
+ * `issuerKey`, the tests' log key (a wallet that is no account of the node: it signs,
+ * it never sends), as its first issuer. Returns the registry, the signers (`relayer`
+ * and `other` hold no role) and the key.
+ */
+async function deployLicenceRegistry() {
+  const [owner, relayer, other] = await ethers.getSigners();
+  const issuerKey = new ethers.Wallet(TEST_LOG_KEY);
+  const registry = await ethers.deployContract("LicenceRegistry", [issuerKey.address], owner);
+  await registry.waitForDeployment();
+  return { registry, owner, relayer, other, issuerKey };
+}
+
+/** `key`'s signature granting `commitment` for [validFrom, validUntil) on `registry`: {r, vs}. */
+function signGrant(registry, key, commitment, validFrom, validUntil, domainOverrides = {}) {
+  return signTyped(registry, key, GRANT_TYPES, { commitment, validFrom, validUntil }, domainOverrides);
+}
+
+/** `key`'s signature revoking `commitment` for log record `revocation` on `registry`: {r, vs}. */
+function signRevoke(registry, key, commitment, revocation, domainOverrides = {}) {
+  return signTyped(registry, key, REVOKE_TYPES, { commitment, revocation }, domainOverrides);
+}
+
+/**
+ * Grant `{commitment, validFrom, validUntil}` signed by `key`, as grantMany takes it:
+ * `{commitment, validFrom, validUntil, r, vs}`.
+ */
+async function signedGrant(registry, key, { commitment, validFrom, validUntil }) {
+  const { r, vs } = await signGrant(registry, key, commitment, validFrom, validUntil);
+  return { commitment, validFrom, validUntil, r, vs };
+}
+
+/** Grants `commitment`, signed by `key` and sent by `sender`; returns the transaction. */
+async function grantSigned(registry, sender, key, commitment, validFrom, validUntil, overrides = {}) {
+  const { r, vs } = await signGrant(registry, key, commitment, validFrom, validUntil);
+  return registry.connect(sender).grant(commitment, validFrom, validUntil, r, vs, overrides);
+}
+
+/** Grants every `{commitment, validFrom, validUntil}` of `grants` in one grantMany, each signed by `key`. */
+async function grantManySigned(registry, sender, key, grants, overrides = {}) {
+  const signed = await Promise.all(grants.map((g) => signedGrant(registry, key, g)));
+  return registry.connect(sender).grantMany(signed, overrides);
+}
+
+/** Revokes `commitment` for record `revocation`, signed by `key` and sent by `sender`. */
+async function revokeSigned(registry, sender, key, commitment, revocation, overrides = {}) {
+  const { r, vs } = await signRevoke(registry, key, commitment, revocation);
+  return registry.connect(sender).revoke(commitment, revocation, r, vs, overrides);
 }
 
 /** Gives `address` 1 ether on the Hardhat node, so that it can send transactions. */
@@ -273,22 +385,37 @@ function flipBit(hex, bit) {
 module.exports = {
   REPO_ROOT,
   CHECKPOINT_TYPES,
+  GRANT_TYPES,
+  RETIRE_TYPES,
+  REVOKE_TYPES,
+  TEST_LOG_KEY,
   anchorSigned,
   b64ToBytes32,
   checkpointDomain,
   checkpointMessage,
   compactSignature,
   createLog,
+  deployLicenceRegistry,
   deployLogAnchor,
   flipBit,
   fund,
+  grantManySigned,
+  grantSigned,
   hashNode,
   isHash,
   loadProbes,
   logIdOf,
   newStranger,
   pythonFixtures,
+  retireSigned,
+  revokeSigned,
   signCheckpoint,
+  signGrant,
+  signRetire,
+  signRevoke,
+  signTyped,
+  signedGrant,
   syntheticConsistency,
+  typedDomain,
   vectorsDir,
 };
