@@ -209,14 +209,20 @@ contract LicenceRegistry is Ownable2Step {
 
     /**
      * @notice Grants every commitment of `grants`, each with its own signature, all or
-     * none. Anyone may send it.
-     * @dev Reverts as {grant} does for the first grant that fails (a commitment listed
-     * twice fails the second time). Emits one {Granted} per commitment.
+     * none. Anyone may send it. A commitment granted already with the same window by the
+     * same issuer key is skipped, so that a relayer who sent one of them first cannot
+     * make the whole batch fail.
+     * @dev Reverts as {grant} does for the first other grant that fails (a commitment
+     * granted before with another window or by another key, a bad signature). Emits one
+     * {Granted} per commitment granted.
      */
     function grantMany(SignedGrant[] calldata grants) external {
         uint64 blockNumber = SafeCast.toUint64(block.number);
         for (uint256 i = 0; i < grants.length; ++i) {
             SignedGrant calldata g = grants[i];
+            if (_grantedAlike(g)) {
+                continue;
+            }
             _grant(g.commitment, g.validFrom, g.validUntil, g.r, g.vs, blockNumber);
         }
     }
@@ -337,6 +343,15 @@ contract LicenceRegistry is Ownable2Step {
         }
         issuer.active = true;
         emit IssuerAdded(key);
+    }
+
+    /// @dev Whether `g` was granted already, with its window, by the key that signed it.
+    function _grantedAlike(SignedGrant calldata g) private view returns (bool) {
+        Commitment storage c = _commitments[g.commitment];
+        if (c.grantedBlock == 0 || c.validFrom != g.validFrom || c.validUntil != g.validUntil) {
+            return false;
+        }
+        return _issuerKeys[c.issuer] == _recover(grantDigest(g.commitment, g.validFrom, g.validUntil), g.r, g.vs);
     }
 
     /// @dev Records one signed grant; see {grant}.

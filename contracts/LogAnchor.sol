@@ -123,7 +123,7 @@ contract LogAnchor is Ownable2Step {
     /// @notice A log `logId` exists already.
     error LogAnchorLogExists(bytes32 logId);
 
-    /// @notice `admin` cannot be a log admin (the zero address).
+    /// @notice `admin` cannot be a log admin (the zero address, or the log key itself).
     error LogAnchorInvalidAdmin(address admin);
 
     /// @notice `signer` cannot be a log key (the zero address).
@@ -193,12 +193,14 @@ contract LogAnchor is Ownable2Step {
     /**
      * @notice Creates log `logId` with `admin` as its admin and `signer`, the address of
      * its log key, as the only key whose checkpoints it anchors. Only the contract owner.
-     * The log key is fixed for the log's life: a new key is a new log.
-     * @dev Reverts with {LogAnchorInvalidAdmin} or {LogAnchorInvalidSigner} for the zero
-     * address and with {LogAnchorLogExists} if the log exists.
+     * The log key is fixed for the log's life: a new key is a new log. The admin must be
+     * another key: it retires the log when the log key leaks.
+     * @dev Reverts with {LogAnchorInvalidAdmin} for the zero address or the log key, with
+     * {LogAnchorInvalidSigner} for the zero address and with {LogAnchorLogExists} if the
+     * log exists.
      */
     function createLog(bytes32 logId, address admin, address signer) external onlyOwner {
-        if (admin == address(0)) {
+        if (admin == address(0) || admin == signer) {
             revert LogAnchorInvalidAdmin(admin);
         }
         if (signer == address(0)) {

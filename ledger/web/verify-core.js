@@ -43,7 +43,7 @@
    * fails when they differ, so a contract change cannot leave the page stale. */
   const SHIPPED = Object.freeze({
     "LogAnchor": {
-      "runtimeSha256": "0x3c36585f5f3c9476258783db17da96932ff86516067bcf40cca03bedb58049a7",
+      "runtimeSha256": "0xf7927d34e47df99ae32e670573afb14b125aa7c196d005a6da8b44a77495a676",
       "functions": {
         "logInfo": {
           "selector": "0xdbbcee35",
@@ -107,7 +107,7 @@
       }
     },
     "LicenceRegistry": {
-      "runtimeSha256": "0x557247481a9e33e2483bb9eaaa112c881e74da89bf97dba647ff73064ec20ae4",
+      "runtimeSha256": "0x5f9a101be4c47af3918faed49da890bd97db55fd6bb28b408a8e6f06d0ac6e6b",
       "functions": {
         "status": {
           "selector": "0x52ad0d5e",

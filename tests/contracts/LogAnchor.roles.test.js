@@ -49,6 +49,12 @@ describe("LogAnchor roles", function () {
       expect(await logAnchor.latest(LOG)).to.deep.equal([0n, ethers.ZeroHash]);
     });
 
+    it("refuses a log whose admin is its log key (the admin retires the log when that key leaks)", async function () {
+      await expect(logAnchor.createLog(LOG, logKey.address, logKey.address))
+        .to.be.revertedWithCustomError(logAnchor, "LogAnchorInvalidAdmin")
+        .withArgs(logKey.address);
+    });
+
     it("refuses log creation by anyone else", async function () {
       for (const signer of [admin, anchorer, other]) {
         await expect(logAnchor.connect(signer).createLog(LOG, signer.address, signer.address))
@@ -59,7 +65,7 @@ describe("LogAnchor roles", function () {
 
     it("refuses to create a log twice, so not even the owner can change its admin or key", async function () {
       await createLog(logAnchor, LOG, admin, logKey);
-      await expect(logAnchor.createLog(LOG, other.address, other.address))
+      await expect(logAnchor.createLog(LOG, other.address, admin.address))
         .to.be.revertedWithCustomError(logAnchor, "LogAnchorLogExists")
         .withArgs(LOG);
       expect(await logAnchor.logInfo(LOG)).to.deep.equal([
