@@ -407,8 +407,10 @@
   }
 
   /** Whether `receipt` holds LogAnchor's Anchored(logId, size, root, ...) for the
-   * document's checkpoint, emitted by the document's contract. The event's layout (its
-   * indexed topics, its data words, where the root is) comes from its ABI in SHIPPED. */
+   * document's checkpoint, emitted by the document's contract (the pinned one, once
+   * "log identity" passed). The event's layout (its indexed topics, its data words, where
+   * the root is) comes from its ABI in SHIPPED. Whom the transaction called is not
+   * looked at: anyone may relay a signed checkpoint, through a contract of their own too. */
   function anchoredEvent(receipt, document) {
     const event = SHIPPED.LogAnchor.events.Anchored;
     const data = event.inputs.filter(([, , indexed]) => !indexed).map(([name]) => name);
@@ -477,8 +479,8 @@
     let problem = null;
     if (receipt === null) {
       problem = `transaction ${claimed.txHash} is not on chain`;
-    } else if (!receipt.succeeded || receipt.to === null || J.toHex(receipt.to) !== contract) {
-      problem = `transaction ${claimed.txHash} is not a successful call of ${contract}`;
+    } else if (!receipt.succeeded) {
+      problem = `transaction ${claimed.txHash} failed (its receipt's status is not success)`;
     } else if (receipt.blockNumber !== claimed.blockNumber || J.toHex(receipt.blockHash) !== claimed.blockHash) {
       problem = `transaction ${claimed.txHash} is in block ${receipt.blockNumber} (${J.toHex(receipt.blockHash)}); the ${document.noun} says block ${claimed.blockNumber} (${claimed.blockHash})`;
     } else if (!anchoredEvent(receipt, document)) {
