@@ -14,7 +14,9 @@
  *
  * A licence: licence (the file holds a grant or amend record), commitment, log identity
  * (the file names the pinned registry and chain), then with a node: chain id, contract
- * (the shipped LicenceRegistry's code at the pinned address), status (at the latest block).
+ * (the shipped LicenceRegistry's code at the pinned address), issuer (a granted licence
+ * was signed by the pinned log key, not by another issuer key the registry's owner
+ * added), status (at the latest block).
  *
  * Verdicts: evidence "valid" | "mathematics only" | "invalid" | "not verified"; licences
  * "active" | "not active" | "mathematics only" | "invalid" | "not verified".
@@ -663,6 +665,15 @@
     }[status.state];
   }
 
+  /** Why a commitment granted by `issuer`, not by the pinned log key, is not the log's
+   * licence (licence_check.py issuer_problem). */
+  function issuerProblem(issuer, identity) {
+    return (
+      `the registry says issuer key ${issuer} signed this grant, not the pinned log key ${identity.logSigner}:` +
+      " a grant signed by any other key (one the registry's owner added) is not this log's licence"
+    );
+  }
+
   async function checkLicenceOnChain(run, licence, chain, identity) {
     const registry = identity.licenceRegistry;
     const chainId = await chain.chainId();
@@ -688,7 +699,7 @@
       if (!(error instanceof ContractCallError)) throw error;
       run.fail(new VerificationError('contract', `the LicenceRegistry at ${registry} answered unexpectedly: ${error.message}`, 'contract'));
     }
-    const [state, validFrom, validUntil, grantedBlock, revokedBlock] = words;
+    const [state, validFrom, validUntil, grantedBlock, revokedBlock, issuer] = words;
     if (state >= BigInt(LICENCE_STATES.length)) {
       run.fail(new VerificationError('contract', `status() answered an unknown state ${state}`, 'contract'));
     }
@@ -705,7 +716,12 @@
       validUntil,
       grantedBlock,
       revokedBlock,
+      issuer: state === 0n ? null : issuer,
     };
+    if (state !== 0n) {
+      if (issuer !== identity.logSigner) run.fail(new VerificationError('issuer', issuerProblem(issuer, identity), 'issuer'));
+      run.ok('issuer', `the grant is signed by the pinned log key ${issuer}`);
+    }
     licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
       ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
       : null;

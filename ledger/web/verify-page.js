@@ -88,6 +88,12 @@
       "The licence's fingerprint: the hash of its record. It is all the registry on the chain stores, so the chain learns nothing else about the licence.",
       '',
     ],
+    issuer: [
+      "The licence was granted with the pinned log's own key (its log key signs every grant). The registry's owner can add other" +
+        ' issuer keys, but a grant signed by any of them would not be this log\'s licence.',
+      "The licence was granted with another key than the pinned log's key: the registry's owner added another issuer (a leaked key," +
+        " say). Such a grant is not this log's licence, whatever the registry says of its status.",
+    ],
     status: [
       'The licence registry on the chain says this licence is active now, with the validity window of the record.',
       "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
@@ -441,6 +447,7 @@
       ['read at block', chain ? linked(`${chain.blockNumber} (${V.utcText(chain.blockTime)})`, blockLink(identity, chain.blockNumber)) : null],
       ['valid on chain', chain && chain.grantedBlock !== 0n ? `${V.utcText(chain.validFrom)} to ${V.utcText(chain.validUntil)}` : null],
       ['granted in block', chain ? block(chain.grantedBlock) : null],
+      ['granted with key', chain && chain.issuer ? `${chain.issuer}${chain.issuer === identity.logSigner ? " (the pinned log key)" : ", NOT the pinned log key"}` : null],
       ['revoked in block', chain ? block(chain.revokedBlock) : null],
     ];
   }
