@@ -13,6 +13,7 @@ import base64
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,31 @@ def test_a_link_pins_a_log_only_when_none_is_pinned(page: Page, saved: str) -> N
     page.wait_for("!document.getElementById('link-error').hidden")
     assert "cannot be read" in page.evaluate("document.getElementById('link-error').textContent")
     assert "model-ledger (copy)" in page.evaluate("document.getElementById('log-status').textContent")
+    assert page.errors() == []
+
+
+def test_a_string_of_escaped_quotes_is_answered_at_once(page: Page, saved: str) -> None:
+    """An unterminated string full of \\" made the page's depth check quadratic (128 KiB
+    took 10 s, so a few MiB hung the tab); it is linear now, as strict_json.py's."""
+    page.events.clear()
+    open_page(page, saved)
+    pasted = (VECTORS / "evidence" / "escaped-quotes-unterminated.json").read_text()
+    started = time.monotonic()
+    result = verify_text(page, pasted)
+    assert time.monotonic() - started < 3.0
+    assert (result["verdict"], result["check"]) == ("invalid", "bundle"), result
+    assert result["text"] == "INVALID: bundle check failed: document is not valid JSON: Unterminated string starting at: line 1 column 6 (char 5)"
+    started = time.monotonic()
+    large = verify_file(page, VECTORS / "json" / "escaped-quotes-unterminated-2mib.json")
+    assert time.monotonic() - started < 5.0
+    assert (large["verdict"], large["check"]) == ("invalid", "bundle") and "Unterminated string" in large["text"], large
+    took = page.evaluate("""(() => {
+      const text = '{"a":"' + '\\\\"'.repeat(4 << 20);
+      const started = performance.now();
+      try { window.LedgerJson.loadStrict(text, 64 << 20); } catch (error) { /* refused: unterminated */ }
+      return performance.now() - started;
+    })()""")
+    assert took < 5000, f"8 MiB of escaped quotes took {took:.0f} ms"
     assert page.errors() == []
 
 
