@@ -9,7 +9,10 @@ operator's service is never asked. Before that it checks that the node serves th
 pinned chain, that the document names no other registry, and that the code at the
 pinned address is the LicenceRegistry runtime code this package ships (a look-alike
 contract could answer "active" for anything). The licence is valid only when the chain
-says active and holds the same validity window as the record.
+says active, names the pinned log key (`log_signer`) as the issuer that signed the
+grant, and holds the same validity window as the record. The registry's owner can add
+other issuer keys (with a leaked gas key, say): a grant signed by any of them is not
+the log's licence, whatever its status, and fails naming the field "issuer".
 
 Imports nothing from the store, the API or web3.
 """
@@ -96,6 +99,8 @@ class LicenceCheck:
     valid_until: int
     granted_block: int
     revoked_block: int
+    issuer: bytes
+    """The issuer key that signed the grant: the pinned log key (20 zero bytes: never granted)."""
     problem: str | None
     """Why the licence is not valid although the chain says active (a window that
     differs from the record's), else None."""
@@ -120,6 +125,7 @@ class LicenceCheck:
                 "valid_until": self.valid_until,
                 "granted_block": self.granted_block or None,
                 "revoked_block": self.revoked_block or None,
+                "issuer": None if self.state == "unknown" else _hex(self.issuer),
             },
             "log": self.identity.as_json(),
             "chain_id": self.chain_id,
@@ -212,7 +218,8 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
     """Read the licence's commitment from the pinned registry at the chain's latest block.
 
     Raises LicenceMismatchError naming the field when the document, the node or the code
-    at the registry's address is not the pinned log's, and LicenceChainError when the
+    at the registry's address is not the pinned log's, or when the grant was signed by an
+    issuer key other than the pinned log key ("issuer"), and LicenceChainError when the
     chain cannot be read.
     """
     registry = identity.licence_registry
@@ -247,6 +254,8 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
         raise LicenceMismatchError("contract", f"the LicenceRegistry at {_hex(registry)} answered unexpectedly: {error}") from None
     if status.state >= len(STATES):
         raise LicenceMismatchError("contract", f"status() answered an unknown state {status.state}")
+    if status.state != 0 and status.issuer != identity.log_signer:
+        raise LicenceMismatchError("issuer", issuer_problem(status.issuer, identity))
     problem = None
     expected = (unix_seconds(document.valid_from), unix_seconds(document.valid_until))
     if status.state != 0 and (status.valid_from, status.valid_until) != expected:
@@ -256,5 +265,15 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
         )
     return LicenceCheck(
         document, identity, chain_id, registry, block.number, block.timestamp, STATES[status.state],
-        status.valid_from, status.valid_until, status.granted_block, status.revoked_block, problem,
+        status.valid_from, status.valid_until, status.granted_block, status.revoked_block, status.issuer, problem,
+    )
+
+
+def issuer_problem(issuer: bytes, identity: LogIdentity) -> str:
+    """Why a commitment granted by `issuer`, not by the pinned log key, is not the log's
+    licence (the page words it the same)."""
+    return (
+        f"the registry says issuer key {_hex(issuer)} signed this grant, not the pinned log key"
+        f" {_hex(identity.log_signer)}: a grant signed by any other key (one the registry's owner added)"
+        " is not this log's licence"
     )

@@ -110,13 +110,16 @@ class LogInfo:
 
 @dataclass(frozen=True)
 class LicenceStatus:
-    """LicenceRegistry.status(commitment) at one block."""
+    """LicenceRegistry.status(commitment) at one block: the state, the validity window,
+    the blocks it was granted and revoked in, and the issuer key that signed the grant
+    (20 zero bytes: never granted)."""
 
     state: int
     valid_from: int
     valid_until: int
     granted_block: int
     revoked_block: int
+    issuer: bytes
 
 
 class JsonRpcReader:
@@ -383,7 +386,7 @@ class JsonRpcReader:
 
     def licence_status(self, registry: bytes, commitment: bytes, block: int) -> LicenceStatus:
         """LicenceRegistry.status(commitment) as of block `block`."""
-        state, valid_from, valid_until, granted, revoked = self.call(
+        state, valid_from, valid_until, granted, revoked, issuer = self.call(
             "LicenceRegistry", registry, "status", commitment, block=block
         )
-        return LicenceStatus(state, valid_from, valid_until, granted, revoked)
+        return LicenceStatus(state, valid_from, valid_until, granted, revoked, bytes(issuer))

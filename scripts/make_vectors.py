@@ -405,6 +405,12 @@ def evidence(c: Corpus) -> None:
     c.evidence("array", b"[]", "a JSON array", invalid("bundle"), invalid("bundle"))
     c.evidence("empty", b"", "an empty file", invalid("bundle"), invalid("bundle"))
     c.evidence("trailing-garbage", text + b"x", "a bundle and then more", invalid("bundle"), invalid("bundle"))
+    c.evidence("escaped-quotes-unterminated", ESCAPED_QUOTES_128K,
+               "an unterminated string of 64 Ki escaped quotes (128 KiB): refused in linear time (the page's depth check"
+               " was quadratic on it)", invalid("bundle"), invalid("bundle"))
+    c.evidence("deep-after-the-value", b"{}" + b"[" * 40,
+               "a value, then 40 brackets: not too deep (only the first value's nesting counts), refused as extra data",
+               invalid("bundle"), invalid("bundle"))
     c.evidence("int-4301-digits", replace_once(text, b'"block_number": 7', b'"block_number": ' + b"7" * 4301),
                "an integer of 4301 digits (Python reads at most 4300)", invalid("bundle"), invalid("bundle"))
     c.evidence("other-contract", edited(one, lambda d: d.update(contract=STRANGER)),
@@ -490,6 +496,11 @@ def licences(c: Corpus) -> None:
               MO, invalid("log identity", "licence_registry"), identity="identity/log-no-registry.json")
 
 
+ESCAPED_QUOTES_128K = b'{"a":"' + b'\\"' * (1 << 16)
+"""An unterminated string full of escaped quotes: a backtracking string pattern is quadratic
+on it (the page took 10 s on 128 KiB), strict_json.py's depth check linear."""
+
+
 def documents(c: Corpus) -> None:
     def add(name: str, data: bytes, about: str, accepted: bool) -> None:
         c.json(name, data, about, accepted)
@@ -499,7 +510,15 @@ def documents(c: Corpus) -> None:
     add("depth-32-objects", b'{"a":' * 32 + b"1" + b"}" * 32, "32 objects deep", True)
     add("depth-33-mixed", b'{"a":[' * 16 + b'{"b":1}' + b"]}" * 16, "33 deep, objects and arrays", False)
     add("brackets-in-strings", b'["' + b"[" * 40 + b'", "\\"' + b"{" * 40 + b'"]', "brackets inside strings do not count", True)
-    add("unterminated-then-brackets", b'["abc' + b"[" * 40, "an unterminated string: the brackets after it count", False)
+    add("unterminated-then-brackets", b'["abc' + b"[" * 40,
+        "an unterminated string: the brackets after it are inside it (refused: unterminated)", False)
+    add("escaped-quotes-unterminated", ESCAPED_QUOTES_128K, "an unterminated string of 64 Ki escaped quotes (128 KiB)", False)
+    add("escaped-quotes-unterminated-2mib", b'{"a":"' + b'\\"' * (1 << 20),
+        "the same, 2 MiB: past the 1 MiB prefix the depth check reads first", False)
+    add("escaped-backslashes-then-deep", b'["' + b"\\\\" * 1000 + b'", ' + b"[" * 32 + b"]" * 33,
+        "escaped backslashes end the string: the brackets after it count (33 deep)", False)
+    add("escaped-quote-then-deep", b'["' + b'\\"' * 1000 + b"[" * 40 + b'"]',
+        "escaped quotes keep the string open: the brackets in it do not count", True)
     add("bom", b'\xef\xbb\xbf{"a": 1}', "a UTF-8 byte order mark", False)
     add("utf16-bom", b'\xff\xfe{\x00}\x00', "UTF-16", False)
     add("duplicate-key", b'{"a": 1, "a": 1}', "a key twice, with the same value", False)

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,9 +21,18 @@ from hypothesis import strategies as st
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.identity import LogIdentity
 from ledger.formats.strict_json import MAX_DEPTH
+from ledger.licence_check import LicenceCheck, LicenceMismatchError, check_licence, read_document
 from ledger.merkle import inclusion_proof, root_hash
 from ledger.records import parse_object
-from ledger.rpc import Block, ChainUnreadableError, ContractCallError, EventLog, LogInfo, TxReceipt
+from ledger.rpc import (
+    Block,
+    ChainUnreadableError,
+    ContractCallError,
+    EventLog,
+    LicenceStatus,
+    LogInfo,
+    TxReceipt,
+)
 from ledger.verify import (
     BUNDLE_FORMAT,
     MAX_BUNDLE_BYTES,
@@ -429,10 +438,9 @@ def event_changed(**fields: Any) -> Any:
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (lambda r: dataclasses.replace(r, succeeded=False), "is not a successful call of " + h(CONTRACT)),
-        (lambda r: dataclasses.replace(r, to=b"\x11" * 20), "is not a successful call of " + h(CONTRACT)),
-        (lambda r: dataclasses.replace(r, to=None), "is not a successful call of " + h(CONTRACT)),
+        (lambda r: dataclasses.replace(r, succeeded=False), f"transaction {h(TX_HASH)} failed (its receipt's status is not success)"),
         (lambda r: dataclasses.replace(r, logs=()), "did not anchor tree size 11"),
+        (lambda r: dataclasses.replace(r, to=None, logs=()), "did not anchor tree size 11"),
         (event_changed(address=b"\x11" * 20), "did not anchor tree size 11"),
         (event_changed(topics=(ANCHORED, ROOT_OTHER_BYTES, word(SIZE))), "did not anchor tree size 11"),
         (event_changed(topics=(ANCHORED, LOG_ID, word(5))), "did not anchor tree size 11"),
@@ -440,14 +448,27 @@ def event_changed(**fields: Any) -> Any:
         (event_changed(data=ROOT_OTHER_BYTES + NO_INDEX + word(5)), "did not anchor tree size 11 with root " + h(ROOT)),
         (event_changed(data=ROOT), "did not anchor tree size 11"),
     ],
-    ids=["failed", "other-recipient", "deployment", "no-event", "event-of-another-contract", "other-log",
+    ids=["failed", "no-event", "deployment", "event-of-another-contract", "other-log",
          "other-size", "other-event", "other-root", "short-data"],
 )
 def test_the_anchor_transaction_must_carry_the_anchored_event(change: Any, words: str) -> None:
-    """The bundle's transaction is the one that anchored this checkpoint: a successful call
-    of the pinned contract whose receipt holds Anchored(logId, size, root) emitted by it."""
+    """The bundle's transaction is the one that anchored this checkpoint: a successful
+    transaction whose receipt holds Anchored(logId, size, root) emitted by the pinned
+    contract."""
     error = failure(bundle_for(1), receipt_changed(change))
     assert error.check == "anchor transaction" and words in error.message, error
+
+
+@pytest.mark.parametrize("to", [b"\x11" * 20, None], ids=["forwarder", "contract-creation"])
+def test_an_anchor_relayed_through_another_contract_is_valid(to: bytes | None) -> None:
+    """Anyone may relay a signed checkpoint, through a contract of their own too (a
+    forwarder, a multisig): the transaction then calls that contract, not LogAnchor. The
+    Anchored event the pinned LogAnchor emitted in it is the proof; whom the transaction
+    called proves nothing, and refusing it would let a stranger who relays first make
+    the operator's genuine evidence of that anchor INVALID."""
+    result = verify_bundle(bundle_for(1), receipt_changed(lambda r: dataclasses.replace(r, to=to)), IDENTITY)
+    assert result.valid and result.anchored is not None and result.anchored.tx_hash == TX_HASH
+    assert [c.name for c in result.checks][-2:] == ["anchor transaction", "anchor block"]
 
 
 @pytest.mark.parametrize(
@@ -728,3 +749,70 @@ def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
     garbage = CliRunner().invoke(app, ["verify", "-", "--offline", "--json"], input="{not json")
     assert garbage.exit_code == 1
     assert json.loads(garbage.stdout)["error"]["check"] == "bundle"
+
+
+# -- licences: the issuer key -----------------------------------------------------------------
+
+REGISTRY = bytes.fromhex("e7f1725e7734ce288f8367e1bb143e90bb3f0512")
+LEAKED = bytes.fromhex("f39fd6e51aad88f6f4ce6ab8827279cfffb92266")
+"""Another issuer key the registry's owner added (its gas key, leaked, say)."""
+LICENCE = (Path(__file__).parent / "vectors" / "licence" / "record.json").read_bytes()
+WINDOW = (1_767_225_600, 1_798_761_600)
+"""The record's validity window in unix seconds (2026-01-01 to 2027-01-01)."""
+
+
+@dataclass
+class FakeRegistryChain:
+    """The chain as `ledger.licence_check.check_licence` reads it: the shipped
+    LicenceRegistry at REGISTRY answering `status` with `found`."""
+
+    found: LicenceStatus
+    where: str = "memory"
+
+    def chain_id(self) -> int:
+        return 31337
+
+    def block(self, _number: int | str = "latest") -> Block:
+        return Block(40, BLOCK_HASH, TIME)
+
+    def code(self, address: bytes, _block: int | str = "latest") -> bytes:
+        return shipped_contract("LicenceRegistry").runtime_code if address == REGISTRY else b""
+
+    def licence_status(self, registry: bytes, _commitment: bytes, _block: int) -> LicenceStatus:
+        assert registry == REGISTRY
+        return self.found
+
+
+def licence_status(state: int, issuer: bytes, revoked: int = 0) -> LicenceStatus:
+    if state == 0:  # never granted: every field zero
+        return LicenceStatus(0, 0, 0, 0, 0, bytes(20))
+    return LicenceStatus(state, *WINDOW, 30, revoked, issuer)
+
+
+def check(found: LicenceStatus) -> LicenceCheck:
+    identity = dataclasses.replace(IDENTITY, licence_registry=REGISTRY)
+    return check_licence(read_document(LICENCE), cast(Any, FakeRegistryChain(found)), identity)
+
+
+def test_a_licence_granted_with_the_pinned_log_key_is_active() -> None:
+    result = check(licence_status(2, SIGNER))
+    assert result.active and result.issuer == SIGNER
+    assert result.as_json()["on_chain"]["issuer"] == h(SIGNER)
+    assert result.sentence().startswith("ACTIVE: licence 'lic-1' of 'acct-acme' is active until")
+    revoked = check(licence_status(4, SIGNER, revoked=35))
+    assert not revoked.active and revoked.state == "revoked"
+    never = check(licence_status(0, bytes(20)))  # never granted: no issuer to compare
+    assert not never.active and never.state == "unknown" and never.as_json()["on_chain"]["issuer"] is None
+
+
+@pytest.mark.parametrize("state", [2, 4, 1, 3], ids=["active", "revoked", "not-yet-valid", "expired"])
+def test_a_licence_granted_with_another_issuer_key_is_not_the_logs(state: int) -> None:
+    """The registry's owner can add issuer keys; a grant signed by any of them is not the
+    log's licence, whatever the registry says of it: refused naming "issuer", never ACTIVE."""
+    with pytest.raises(LicenceMismatchError) as caught:
+        check(licence_status(state, LEAKED))
+    assert caught.value.field == "issuer"
+    assert caught.value.message == (
+        f"issuer: the registry says issuer key {h(LEAKED)} signed this grant, not the pinned log key {h(SIGNER)}:"
+        " a grant signed by any other key (one the registry's owner added) is not this log's licence"
+    )

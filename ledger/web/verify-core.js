@@ -14,7 +14,9 @@
  *
  * A licence: licence (the file holds a grant or amend record), commitment, log identity
  * (the file names the pinned registry and chain), then with a node: chain id, contract
- * (the shipped LicenceRegistry's code at the pinned address), status (at the latest block).
+ * (the shipped LicenceRegistry's code at the pinned address), issuer (a granted licence
+ * was signed by the pinned log key, not by another issuer key the registry's owner
+ * added), status (at the latest block).
  *
  * Verdicts: evidence "valid" | "mathematics only" | "invalid" | "not verified"; licences
  * "active" | "not active" | "mathematics only" | "invalid" | "not verified".
@@ -407,8 +409,10 @@
   }
 
   /** Whether `receipt` holds LogAnchor's Anchored(logId, size, root, ...) for the
-   * document's checkpoint, emitted by the document's contract. The event's layout (its
-   * indexed topics, its data words, where the root is) comes from its ABI in SHIPPED. */
+   * document's checkpoint, emitted by the document's contract (the pinned one, once
+   * "log identity" passed). The event's layout (its indexed topics, its data words, where
+   * the root is) comes from its ABI in SHIPPED. Whom the transaction called is not
+   * looked at: anyone may relay a signed checkpoint, through a contract of their own too. */
   function anchoredEvent(receipt, document) {
     const event = SHIPPED.LogAnchor.events.Anchored;
     const data = event.inputs.filter(([, , indexed]) => !indexed).map(([name]) => name);
@@ -477,8 +481,8 @@
     let problem = null;
     if (receipt === null) {
       problem = `transaction ${claimed.txHash} is not on chain`;
-    } else if (!receipt.succeeded || receipt.to === null || J.toHex(receipt.to) !== contract) {
-      problem = `transaction ${claimed.txHash} is not a successful call of ${contract}`;
+    } else if (!receipt.succeeded) {
+      problem = `transaction ${claimed.txHash} failed (its receipt's status is not success)`;
     } else if (receipt.blockNumber !== claimed.blockNumber || J.toHex(receipt.blockHash) !== claimed.blockHash) {
       problem = `transaction ${claimed.txHash} is in block ${receipt.blockNumber} (${J.toHex(receipt.blockHash)}); the ${document.noun} says block ${claimed.blockNumber} (${claimed.blockHash})`;
     } else if (!anchoredEvent(receipt, document)) {
@@ -661,6 +665,15 @@
     }[status.state];
   }
 
+  /** Why a commitment granted by `issuer`, not by the pinned log key, is not the log's
+   * licence (licence_check.py issuer_problem). */
+  function issuerProblem(issuer, identity) {
+    return (
+      `the registry says issuer key ${issuer} signed this grant, not the pinned log key ${identity.logSigner}:` +
+      " a grant signed by any other key (one the registry's owner added) is not this log's licence"
+    );
+  }
+
   async function checkLicenceOnChain(run, licence, chain, identity) {
     const registry = identity.licenceRegistry;
     const chainId = await chain.chainId();
@@ -686,7 +699,7 @@
       if (!(error instanceof ContractCallError)) throw error;
       run.fail(new VerificationError('contract', `the LicenceRegistry at ${registry} answered unexpectedly: ${error.message}`, 'contract'));
     }
-    const [state, validFrom, validUntil, grantedBlock, revokedBlock] = words;
+    const [state, validFrom, validUntil, grantedBlock, revokedBlock, issuer] = words;
     if (state >= BigInt(LICENCE_STATES.length)) {
       run.fail(new VerificationError('contract', `status() answered an unknown state ${state}`, 'contract'));
     }
@@ -703,7 +716,12 @@
       validUntil,
       grantedBlock,
       revokedBlock,
+      issuer: state === 0n ? null : issuer,
     };
+    if (state !== 0n) {
+      if (issuer !== identity.logSigner) run.fail(new VerificationError('issuer', issuerProblem(issuer, identity), 'issuer'));
+      run.ok('issuer', `the grant is signed by the pinned log key ${issuer}`);
+    }
     licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
       ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
       : null;

@@ -5,7 +5,8 @@
  * `loadStrict` is ledger/formats/strict_json.py's `load_strict`, step for step, and
  * parses as Python's `json.loads` does (its C scanner): a document is read only if it is
  * UTF-8 without a byte order mark, at most `limit` bytes, nested at most MAX_DEPTH deep
- * (checked before parsing, counting brackets outside strings), with no object key twice,
+ * (checked before parsing, counting brackets outside strings, in linear time as
+ * strict_json.py's `nesting_exceeds`), with no object key twice,
  * no number with a fraction or an exponent, no NaN or Infinity, and no integer of more
  * than 4300 digits (Python's limit for reading one). The corpus in tests/vectors/ proves
  * the two verifiers read the same documents the same way.
@@ -101,24 +102,99 @@
 
   /* ---- the reading rule ------------------------------------------------------------------ */
 
-  /* A complete JSON string, unrolled as strict_json.py's _STRING: a backslash takes any one
-   * character after it. */
-  const STRING = /"[^"\\]*(?:\\[\s\S][^"\\]*)*"/g;
+  /** A document longer than this (1 MiB) is first checked on its first PREFIX_BYTES
+   * alone (strict_json.py PREFIX_BYTES). */
+  const PREFIX_BYTES = 1 << 20;
+
+  const QUOTE = 0x22;
+  const BACKSLASH = 0x5c;
+
+  /**
+   * Whether JSON text `bytes` (UTF-8) nests arrays and objects more than `maxDepth` levels
+   * deep, counting brackets outside strings: strict_json.py `_exceeds`, in one pass.
+   *
+   * Python drops the escaped backslashes (each pair of backslashes, left to right), then
+   * the escaped quotes (a backslash and a quote, left to right, in what is left), keeps
+   * only quotes and brackets (objects and arrays alike), drops what lies between the 1st
+   * and 2nd quote, the 3rd and 4th and so on (the strings), and matches the bracket
+   * structure of the first value: too deep when its first bracket opens a value that
+   * nests more than `maxDepth` deep before it closes (a container still open at the end
+   * counts as closed there; what follows the first value is the parser's to refuse).
+   * Here the two replacements are two small state machines feeding the next stage as the
+   * bytes go by, so the answer is the same and the work linear, with no backtracking and
+   * no copy: an unterminated string full of \" costs what any other byte does.
+   */
+  function exceeds(bytes, end, maxDepth) {
+    let held1 = false; // stage 1 holds a backslash, waiting to see if the next one pairs with it
+    let held2 = false; // stage 2 holds a backslash, waiting to see if a quote follows
+    let inside = false; // stage 3 is inside a string
+    let started = false;
+    let depth = 0;
+    // Stage 3, on what stage 2 lets through: 1 too deep, 0 not, -1 undecided yet.
+    const mark = (b) => {
+      if (b === QUOTE) {
+        inside = !inside;
+        return -1;
+      }
+      if (inside) return -1;
+      if (b === 0x5b || b === 0x7b) {
+        started = true;
+        depth += 1;
+        return depth > maxDepth ? 1 : -1;
+      }
+      if (b === 0x5d || b === 0x7d) {
+        if (!started) return 0; // the first bracket closes: not the start of a value
+        depth -= 1;
+        return depth === 0 ? 0 : -1; // the first value is closed
+      }
+      return -1;
+    };
+    // Stage 2, on what stage 1 lets through: drops each backslash-quote pair.
+    const second = (b) => {
+      if (held2) {
+        held2 = false;
+        if (b === QUOTE) return -1;
+        const found = mark(BACKSLASH);
+        if (found !== -1) return found;
+      }
+      if (b === BACKSLASH) {
+        held2 = true;
+        return -1;
+      }
+      return mark(b);
+    };
+    for (let i = 0; i < end; i += 1) {
+      const b = bytes[i];
+      let found;
+      if (held1) {
+        held1 = false;
+        if (b === BACKSLASH) continue; // a pair of backslashes: dropped
+        found = second(BACKSLASH);
+        if (found !== -1) return found === 1;
+      }
+      if (b === BACKSLASH) {
+        held1 = true;
+        continue;
+      }
+      found = second(b);
+      if (found !== -1) return found === 1;
+    }
+    if (held1 && second(BACKSLASH) === 1) return true;
+    if (held2 && mark(BACKSLASH) === 1) return true;
+    return false;
+  }
+
+  /** strict_json.py `nesting_exceeds`: whether `bytes` nests deeper than `maxDepth`, the
+   * first PREFIX_BYTES checked alone first. */
+  function nestingExceeds(bytes, maxDepth = MAX_DEPTH) {
+    if (bytes.length > PREFIX_BYTES && exceeds(bytes, PREFIX_BYTES, maxDepth)) return true;
+    return exceeds(bytes, bytes.length, maxDepth);
+  }
 
   /** Refuse nesting deeper than `limit`, counting brackets outside strings (strict_json.py
-   * check_depth); stops at the first bracket past the limit. */
-  function checkDepth(text, limit = MAX_DEPTH) {
-    const bare = text.replace(STRING, '');
-    let depth = 0;
-    for (let i = 0; i < bare.length; i += 1) {
-      const c = bare[i];
-      if (c === '[' || c === '{') {
-        depth += 1;
-        if (depth > limit) throw new StrictJsonError(`nested deeper than ${limit} levels`);
-      } else if (c === ']' || c === '}') {
-        depth -= 1;
-      }
-    }
+   * check_depth); `bytes` is the document's UTF-8. */
+  function checkDepth(bytes, limit = MAX_DEPTH) {
+    if (nestingExceeds(bytes, limit)) throw new StrictJsonError(`nested deeper than ${limit} levels`);
   }
 
   /**
@@ -127,6 +203,7 @@
    */
   function loadStrict(data, limit, what = 'document') {
     let text;
+    let bytes = data;
     if (typeof data === 'string') {
       const size = utf8Length(data);
       if (size > limit) throw new StrictJsonError(`${what} is ${size} bytes; the limit is ${limit}`);
@@ -136,6 +213,7 @@
       const lone = loneSurrogateAt(data);
       if (lone >= 0) throw new StrictJsonError(`${what} is not UTF-8 (byte ${utf8Length(data.slice(0, lone))})`);
       text = data;
+      bytes = encoder.encode(data);
     } else {
       if (data.length > limit) throw new StrictJsonError(`${what} is ${data.length} bytes; the limit is ${limit}`);
       if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
@@ -146,7 +224,7 @@
       text = decoder.decode(data);
     }
     try {
-      checkDepth(text);
+      checkDepth(bytes);
     } catch (error) {
       throw new StrictJsonError(`${what} is ${error.message}`);
     }
@@ -448,6 +526,7 @@
     CanonicalizationError,
     loadStrict,
     checkDepth,
+    nestingExceeds,
     jcs,
     loneSurrogateAt,
     utf8,

@@ -4,10 +4,16 @@
  * pasted is ever parsed as HTML.
  *
  * The log identity the user pins is remembered in this browser (localStorage). A link may
- * carry one in its fragment, #log=<base64url of the identity JSON>: it is pinned when none
- * is, and when another one is pinned the page shows both and asks; it never switches by
- * itself. The JSON-RPC URL comes from the pinned identity's rpc_url or from the user; no
- * part of the URL sets it.
+ * carry one in its fragment, #log=<base64url of the identity JSON>, and it is never pinned
+ * by itself: with none pinned the page shows the link's identity and pins it only when the
+ * user confirms; with one pinned that differs in any field (rpc_url and explorer
+ * included) it shows both and asks, keeping the pinned one in use until the user chooses.
+ *
+ * The chain node is never chosen by the page. The node field stays empty until the user
+ * types a node, or presses the button that names the pinned identity's rpc_url and says
+ * that it is the operator's node, which can lie about the chain (your own node, or another
+ * provider's, checks independently). No part of the URL sets it. The result names the node
+ * it read, and says when it was the operator's suggestion.
  */
 (function () {
   'use strict';
@@ -88,6 +94,12 @@
       "The licence's fingerprint: the hash of its record. It is all the registry on the chain stores, so the chain learns nothing else about the licence.",
       '',
     ],
+    issuer: [
+      "The licence was granted with the pinned log's own key (its log key signs every grant). The registry's owner can add other" +
+        ' issuer keys, but a grant signed by any of them would not be this log\'s licence.',
+      "The licence was granted with another key than the pinned log's key: the registry's owner added another issuer (a leaked key," +
+        " say). Such a grant is not this log's licence, whatever the registry says of its status.",
+    ],
     status: [
       'The licence registry on the chain says this licence is active now, with the validity window of the record.',
       "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
@@ -102,7 +114,7 @@
 
   let pinned = null; // the identity in use
   let pinnedFrom = '';
-  let offered = null; // a different identity the opened link carries
+  let offered = null; // an identity the opened link carries, not pinned unless the user says so
   let documentBytes = null; // the chosen file, until the text is edited
   let runs = 0;
 
@@ -187,8 +199,8 @@
       ['log key', identity.logSigner],
       ['LicenceRegistry contract', identity.licenceRegistry === null ? 'none (this log issues no licences)' : identity.licenceRegistry],
       ['deployed in block', explorer ? { text: identity.deploymentBlock.toString(), href: blockLink(identity, identity.deploymentBlock) } : identity.deploymentBlock.toString()],
-      ['suggested node', identity.rpcUrl],
-      ['block explorer', explorer],
+      ['suggested node', identity.rpcUrl === null ? 'none' : `${identity.rpcUrl} (the operator's node: used only if you choose it)`],
+      ['block explorer', explorer === null ? 'none' : explorer],
     ];
   }
 
@@ -225,6 +237,10 @@
   }
 
   function setPinned(identity, from) {
+    if (rpcUrl.dataset.source === 'suggested') { // the old identity's node goes with it
+      rpcUrl.value = '';
+      rpcUrl.dataset.source = '';
+    }
     pinned = identity;
     pinnedFrom = from;
     storePinned(identity);
@@ -235,27 +251,51 @@
     if (window.location.hash) window.history.replaceState(null, '', window.location.pathname + window.location.search);
   }
 
-  function showConflict(identity) {
+  /** Show the link's identity and ask: to pin it (none pinned), or to switch to it (another
+   * pinned, both shown, what differs marked). Nothing changes until the user chooses. */
+  function offer(identity) {
     offered = identity;
-    fill($('conflict-pinned'), identityRows(pinned));
+    const panel = $('log-conflict');
+    const fresh = pinned === null;
+    panel.dataset.mode = fresh ? 'new' : 'differs';
+    $('conflict-title').textContent = fresh
+      ? 'The link you opened carries a log identity. Nothing was pinned: a link can come from anyone, and an identity that' +
+        ' differs from the operator\'s in any field (its contract, its log key, or only the node it suggests) would make' +
+        ' this page check the wrong things. Compare it with what the operator published, through a channel you trust, then choose.'
+      : 'The link you opened names another log identity than the one pinned in this browser (the fields that differ are marked,' +
+        ' the suggested node and the explorer included). Nothing was switched. Compare the two with what the operator' +
+        ' published, then choose.';
+    $('use-link').textContent = fresh ? "Pin the link's log" : "Switch to the link's log";
+    $('keep-pinned').textContent = fresh ? 'Do not pin it' : 'Keep the pinned log';
+    $('conflict-pinned-side').hidden = fresh;
+    fill($('conflict-pinned'), fresh ? [] : identityRows(pinned));
     fill($('conflict-link'), identityRows(identity));
-    const mine = $('conflict-pinned').querySelectorAll('dd');
-    const theirs = $('conflict-link').querySelectorAll('dd');
-    mine.forEach((dd) => { // mark what differs
-      const other = [...theirs].find((candidate) => candidate.dataset.field === dd.dataset.field);
-      if (!other || other.textContent !== dd.textContent) dd.dataset.differs = 'true';
-    });
-    theirs.forEach((dd) => {
-      const same = [...mine].find((candidate) => candidate.dataset.field === dd.dataset.field);
-      if (!same || same.textContent !== dd.textContent) dd.dataset.differs = 'true';
-    });
-    $('log-conflict').hidden = false;
+    if (!fresh) { // mark what differs: the text, or where a link in it goes
+      const seen = (dd) => [dd.textContent, ...[...dd.querySelectorAll('a')].map((a) => a.getAttribute('href'))].join('\n');
+      const mine = [...$('conflict-pinned').querySelectorAll('dd')];
+      const theirs = [...$('conflict-link').querySelectorAll('dd')];
+      for (const [side, other] of [[mine, theirs], [theirs, mine]]) {
+        for (const dd of side) {
+          const match = other.find((candidate) => candidate.dataset.field === dd.dataset.field);
+          if (!match || seen(match) !== seen(dd)) dd.dataset.differs = 'true';
+        }
+      }
+    }
+    panel.hidden = false;
+  }
+
+  function closeOffer() {
+    offered = null;
+    $('log-conflict').hidden = true;
+    $('log-conflict').dataset.mode = '';
+    dropFragment();
   }
 
   function readFragment() {
     const encoded = new URLSearchParams(window.location.hash.slice(1)).get('log');
     if (encoded === null) return;
     const shown = $('link-error');
+    shown.hidden = true;
     let identity;
     try {
       identity = V.parseIdentity(fromBase64Url(encoded));
@@ -264,8 +304,11 @@
       shown.hidden = false;
       return;
     }
-    if (pinned === null) setPinned(identity, 'from the link you opened: compare it with what the operator published');
-    else if (pinned.text() !== identity.text()) showConflict(identity);
+    if (pinned !== null && pinned.text() === identity.text()) {
+      closeOffer(); // the very log pinned already
+      return;
+    }
+    offer(identity);
   }
 
   function pinFrom(data) {
@@ -273,8 +316,7 @@
     try {
       const identity = V.parseIdentity(data);
       shown.hidden = true;
-      $('log-conflict').hidden = true;
-      offered = null;
+      closeOffer();
       setPinned(identity, 'by you');
       return true;
     } catch (error) {
@@ -286,19 +328,25 @@
 
   /* ---- the node ---------------------------------------------------------------------------- */
 
-  /** The RPC field follows the pinned identity's rpc_url until the user types their own. */
+  /** The node field is the user's: the page never fills it by itself. The pinned
+   * identity's rpc_url is offered on a button that names it and says whose node it is. */
   function updateRpc() {
-    if (rpcUrl.dataset.source !== 'user') {
-      rpcUrl.value = pinned && pinned.rpcUrl ? pinned.rpcUrl : '';
-      rpcUrl.dataset.source = rpcUrl.value ? 'identity' : '';
+    const suggestion = pinned && pinned.rpcUrl ? pinned.rpcUrl : null;
+    const given = rpcUrl.value.trim();
+    $('suggested').hidden = suggestion === null || given === suggestion;
+    if (suggestion !== null) {
+      $('use-suggested').textContent = `Use the operator's node ${suggestion}`;
+      $('suggested-warning').textContent =
+        `The pinned log identity suggests ${suggestion}. It is the operator's node, and a node can lie about the chain:` +
+        ' use your own node (or another provider\'s) for a check that does not rely on the operator.';
     }
     const hint = $('rpc-hint');
     if (!pinned) {
       hint.textContent = 'Pin the log first (section 1): without it the chain cannot tell which contract counts, and only the mathematics is checked.';
-    } else if (rpcUrl.dataset.source === 'identity') {
-      hint.textContent = `Suggested by the pinned log identity. Any node of chain id ${pinned.chainId} will do, your own included.`;
-    } else if (!rpcUrl.value.trim()) {
-      hint.textContent = `Give a node of chain id ${pinned.chainId}. Without one only the mathematics is checked.`;
+    } else if (!given) {
+      hint.textContent = `Give a node of chain id ${pinned.chainId}, your own for independence. Without one only the mathematics is checked.`;
+    } else if (given === suggestion) {
+      hint.textContent = `The operator's node, suggested by the pinned log identity: it can lie about the chain. Your own node of chain id ${pinned.chainId} checks independently.`;
     } else {
       hint.textContent = `Your node; it must serve chain id ${pinned.chainId}.`;
     }
@@ -441,6 +489,7 @@
       ['read at block', chain ? linked(`${chain.blockNumber} (${V.utcText(chain.blockTime)})`, blockLink(identity, chain.blockNumber)) : null],
       ['valid on chain', chain && chain.grantedBlock !== 0n ? `${V.utcText(chain.validFrom)} to ${V.utcText(chain.validUntil)}` : null],
       ['granted in block', chain ? block(chain.grantedBlock) : null],
+      ['granted with key', chain && chain.issuer ? `${chain.issuer}${chain.issuer === identity.logSigner ? " (the pinned log key)" : ", NOT the pinned log key"}` : null],
       ['revoked in block', chain ? block(chain.revokedBlock) : null],
     ];
   }
@@ -459,7 +508,13 @@
       return 'No log is pinned, so only the mathematics was checked: nothing says which log this is about' +
         `${rpcGiven ? ', and the node you gave was not asked (which contract counts is what the pinned log says)' : ''}.`;
     }
-    const node = result.node ? `, reading the chain from the node at ${result.node}` : '; the chain was not consulted (no node given)';
+    let node = '; the chain was not consulted (no node given)';
+    if (result.node) {
+      node = result.fromSuggestion
+        ? `, reading the chain from the node at ${result.node}, the operator's node that the pinned log identity suggests:` +
+          ' it can lie about the chain, so this verdict is only as good as the operator\'s word; check with your own node for independence'
+        : `, reading the chain from the node at ${result.node}, which you gave`;
+    }
     return `Checked against the pinned ${result.identity.describe()}${node}.`;
   }
 
@@ -472,6 +527,7 @@
     verdict.dataset.field = result.error && result.error.field ? result.error.field : '';
     verdict.textContent = result.statement;
     $('checked-against').textContent = checkedAgainst(result);
+    $('checked-against').dataset.node = result.node ? (result.fromSuggestion ? 'suggested' : 'user') : '';
     $('facts-title').textContent = factsTitle(result);
     const isLicence = result.kind === 'licence';
     fill($('facts'), isLicence ? licenceFacts(result) : evidenceFacts(result));
@@ -512,7 +568,9 @@
     $('facts').replaceChildren();
     $('records').replaceChildren();
     $('checked-against').textContent = '';
-    const result = await V.verifyDocument(data, { identity: pinned, rpcUrl: rpcUrl.value.trim() });
+    const node = rpcUrl.value.trim();
+    const result = await V.verifyDocument(data, { identity: pinned, rpcUrl: node });
+    result.fromSuggestion = Boolean(node) && pinned !== null && node === pinned.rpcUrl;
     if (number === runs) show(result);
   }
 
@@ -547,6 +605,12 @@
     rpcUrl.dataset.source = 'user';
     updateRpc();
   });
+  $('use-suggested').addEventListener('click', () => {
+    if (!pinned || !pinned.rpcUrl) return;
+    rpcUrl.value = pinned.rpcUrl; // chosen by the user, on a button naming it and whose it is
+    rpcUrl.dataset.source = 'suggested';
+    updateRpc();
+  });
   $('pin').addEventListener('click', () => pinFrom(identityInput.value));
   identityInput.addEventListener('paste', () => setTimeout(() => pinFrom(identityInput.value), 0));
   $('identity-file').addEventListener('change', async () => {
@@ -555,18 +619,17 @@
   });
   $('forget').addEventListener('click', () => {
     setPinned(null, '');
-    $('log-conflict').hidden = true;
+    closeOffer();
   });
-  $('keep-pinned').addEventListener('click', () => {
-    offered = null;
-    $('log-conflict').hidden = true;
-    dropFragment();
-  });
+  $('keep-pinned').addEventListener('click', closeOffer);
   $('use-link').addEventListener('click', () => {
-    if (offered) setPinned(offered, 'from the link you opened, replacing the one pinned before');
-    offered = null;
-    $('log-conflict').hidden = true;
-    dropFragment();
+    if (offered) {
+      const from = pinned === null
+        ? 'from the link you opened, after you chose to pin it'
+        : 'from the link you opened, replacing the one pinned before';
+      setPinned(offered, from);
+    }
+    closeOffer();
   });
   window.addEventListener('hashchange', readFragment);
 

@@ -11,7 +11,8 @@ Licences: `ledger licence check` (ledger.licence_check) has no list of checks; i
 errors name a field. They map onto the page's checks: an unreadable file is the
 "licence" check; a file naming another registry or chain (found before any chain read)
 is "log identity", with that field; the node's chain id is "chain id"; the code at the
-registry is "contract"; a licence the chain holds but not active is "not active"
+registry is "contract"; a grant signed by another key than the pinned log key is
+"issuer"; a licence the chain holds but not active is "not active"
 (check "status"). Without a chain the Python side is read_document and the part of
 check_licence that runs before its first chain read: `OfflineReader` stops it there.
 """
@@ -90,7 +91,7 @@ def licence_outcome(data: bytes, identity: LogIdentity | None, rpc: JsonRpcReade
         return {"verdict": "mathematics only", "commitment": commitment}
     except LicenceMismatchError as error:
         before_chain = error.field == "licence_registry" or error.message.startswith(f"{error.field}: the licence is not the pinned log's")
-        check = "log identity" if before_chain else {"chain_id": "chain id", "contract": "contract"}[error.field]
+        check = "log identity" if before_chain else {"chain_id": "chain id", "contract": "contract", "issuer": "issuer"}[error.field]
         return {"verdict": "invalid", "check": check, "field": error.field, "commitment": commitment}
     except LicenceChainError:
         return {"verdict": "not verified", "check": "chain", "commitment": commitment}

@@ -1,16 +1,30 @@
 """The Python verifiers and the verification page, against one real chain: the same
 verdict, naming the same check, on the same evidence.
 
-A real `ledger serve` on a real Anvil (as `ledger deploy` set it up) logs, anchors and
-grants; its log identity (GET /v1/log) is pinned in both. Its bundle, its pack and its
-licence verify VALID / ACTIVE in `ledger verify` / `ledger licence check` (in process)
-and in the page served by the service (headless Chromium, through the page's own
-fields). Then forgeries, each failing the same check in both:
+A real `ledger serve` on a real Anvil logs and anchors; its log identity (GET /v1/log)
+is pinned in both. The contracts are deployed here as `ledger deploy` lays them out (a
+LogAnchor whose log is signed by the data dir's log key; a LicenceRegistry whose first
+issuer is that key), and licences are granted and revoked here with the log key's EIP-712
+signatures (tests/web/chain_fixtures.py), not through the service's licence routes: these
+tests pin down what the verifiers read on chain, whoever wrote it. The log's bundle, its
+pack and its licence verify VALID / ACTIVE in `ledger verify` / `ledger licence check`
+(in process) and in the page served by the service (headless Chromium, through the
+page's own fields). Then attacks, each failing the same check in both, or refused by the
+page before any check:
 
 - a stranger deploys their own copy of LogAnchor, creates the log with the real log id,
   and anchors back-dated records: a bundle naming that copy fails "log identity"; the
   same bundle claiming the real contract fails "root on chain"; a link carrying the
   stranger's identity is shown beside the pinned one and not used unless chosen;
+- a link carrying the real identity with only its rpc_url changed to a lying node (which
+  makes that forged bundle VALID to whoever reads through it) pins nothing by itself, and
+  the page never reads through the link's node unless the user chooses it, on a button
+  saying it is the operator's node, which can lie;
+- a stranger relays the log's signed checkpoint through a forwarder contract of their own
+  (anyone may relay): the anchor transaction calls the forwarder, and the log's evidence
+  of that anchor is VALID in both, as `ledger audit` has it;
+- a licence granted with another issuer key the registry's owner added (the gas key,
+  leaked) fails "issuer" in both, and is never ACTIVE, though the registry says active;
 - an identity naming a contract that is not LogAnchor fails "contract"; one naming
   another log key fails "log"; one naming another chain fails "chain id";
 - a licence granted on a stranger's LicenceRegistry fails "log identity" (the registry it
@@ -33,36 +47,43 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account import Account
 
 from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import deploy_log
-from ledger.chain.keys import key_from_hex
-from ledger.chain.licence_registry import GrantCall, deploy_registry
+from ledger.chain.keys import DEV_ANCHOR_KEY, dev_key, key_from_hex
+from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.identity import parse_identity
+from ledger.licence_check import LicenceMismatchError, check_licence, read_document
 from ledger.merkle import inclusion_proof, root_hash
-from ledger.receipts import Domain, LogSigner
-from ledger.records import parse_object
+from ledger.receipts import Domain, LogSigner, compact_signature, load_log_key
+from ledger.records import now_ts, parse_object
 from ledger.rpc import JsonRpcReader
+from ledger.store.anchors import AnchorRepository, Deployment
+from ledger.store.db import sqlite_url
+from ledger.store.repository import Store
 from ledger.verify_pack import verify_evidence
-from tests.api.conftest import ADMIN_KEY, Server, ledger
+from tests.api.conftest import ADMIN_KEY, Server
 from tests.chain.conftest import OTHER_KEY, anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 from tests.factories import interaction
+from tests.web.chain_fixtures import Registry, account, deploy_forwarder, deploy_registry, forward
 from tests.web.chromium import Chromium, Page, require_chromium
 from tests.web.form import click, open_page, outcome, pin, set_node, verify_text
+from tests.web.lying_node import LyingNode
 from tests.web.outcomes import evidence_outcome, licence_outcome
 
 STRANGER_LOG_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
 """The stranger's log key (Anvil's third default account; it needs no funds)."""
 
+RELAYER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+"""Anvil's fourth default account: sends the signed grants and revocations (anyone may)."""
+
 EXPLORER = "https://explorer.example"
-CONFIRM_TIMEOUT = 60.0
 
 
 @dataclass
 class Log:
-    """The running service, its chain and what it served."""
+    """The running service, its chain and what it served; licences granted on chain."""
 
     server: Server
     anvil: Anvil
@@ -70,7 +91,10 @@ class Log:
     bundle: dict[str, Any]
     pack: bytes
     licence: dict[str, Any]
+    granted_block: int
     revoked: dict[str, Any]
+    leaked: dict[str, Any]
+    """A licence granted with the gas key, an issuer the registry's owner added."""
 
 
 def ts(seconds: float) -> str:
@@ -85,16 +109,26 @@ def licence_body(licence_id: str) -> dict[str, Any]:
     }
 
 
-def confirmed(admin: Any, licence_id: str, action: str) -> dict[str, Any]:
-    """GET /v1/licences/{id} once its `action` is confirmed on chain."""
-    deadline = time.monotonic() + CONFIRM_TIMEOUT
-    while True:
-        view: dict[str, Any] = admin.get(f"/v1/licences/{licence_id}").json()
-        call = view["on_chain"][action]
-        if call is not None and call["status"] == "confirmed":
-            return view
-        assert time.monotonic() < deadline, f"{action} of {licence_id} never confirmed: {view['on_chain']}"
-        time.sleep(0.05)
+def licence_record(licence_id: str, salt: str) -> dict[str, Any]:
+    return {"v": 1, "kind": "licence", "ts": ts(time.time()), "salt": salt, "body": licence_body(licence_id)}
+
+
+def unix(text: str) -> int:
+    return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.000Z").replace(tzinfo=UTC).timestamp())
+
+
+def grant(registry: Registry, issuer: Any, record: dict[str, Any]) -> tuple[bytes, int]:
+    """Grant `record`'s commitment signed by `issuer`: (commitment, block)."""
+    commitment = parse_object(record).leaf_hash
+    body = record["body"]
+    receipt = registry.grant(issuer, commitment, unix(body["valid_from"]), unix(body["valid_until"]))
+    return commitment, receipt.block_number
+
+
+def licence_file(record: dict[str, Any], chain_id: int, registry: bytes) -> dict[str, Any]:
+    """What a licensee keeps: GET /v1/licences/{id}'s record and registry."""
+    return {"licence_id": record["body"]["licence_id"], "record": record,
+            "registry": {"chain_id": chain_id, "contract": "0x" + registry.hex()}}
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +137,37 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
     node = Anvil(0, workdir / "anvil-state.json", workdir / "anvil.log", binary=anvil_binary).start()
     try:
         data = workdir / "data"
-        ledger("deploy", "--data-dir", str(data), "--rpc-url", node.url)
-        server = Server(data, "--rpc-url", node.url, "--seal-interval", "0.2", "--anchor-interval", "0.3",
+        log_key = load_log_key(data)  # the data dir's log key, made as `ledger serve` makes it
+        gas = ChainClient(node.url, dev_key())  # the service's anchor key on chain id 31337
+        deployed, _anchor = deploy_log(gas, log_key.address)
+        registry = deploy_registry(gas, log_key.address)
+        # The owner adds its own gas key as a second issuer: what a leaked gas key can do.
+        registry.registry.add_issuer(gas.require_key().address)
+        store = Store.open(sqlite_url(data))
+        try:
+            AnchorRepository(store).record_deployment(Deployment(
+                deployed.chain_id, deployed.contract, deployed.log_id, deployed.log_name, deployed.deployer,
+                deployed.block_number, now_ts(), registry.address,
+            ))
+        finally:
+            store.close()
+        relayed = Registry(ChainClient(node.url, key_from_hex(RELAYER_KEY, "relayer")), registry.address)
+        real = licence_record("lic-real", "11" * 16)
+        _, granted_block = grant(relayed, log_key, real)
+        gone = licence_record("lic-gone", "22" * 16)
+        commitment, _ = grant(relayed, log_key, gone)
+        relayed.revoke(log_key, commitment, hashlib.sha256(b"the revoke record of lic-gone").digest())
+        leaked = licence_record("lic-leaked", "33" * 16)
+        grant(relayed, account(DEV_ANCHOR_KEY), leaked)
+        files = [licence_file(r, deployed.chain_id, registry.address) for r in (real, gone, leaked)]
+
+        server = Server(data, "--rpc-url", node.url, "--seal-interval", "0.2", "--anchor-interval", "600",
                         "--public-rpc-url", node.url, "--explorer", EXPLORER)
         try:
             with server.client(ADMIN_KEY) as admin:
                 identity = admin.get("/v1/log").json()
-                assert admin.post("/v1/licences", json=licence_body("lic-real")).status_code == 201
-                assert admin.post("/v1/licences", json=licence_body("lic-gone")).status_code == 201
+                assert identity["licence_registry"] == "0x" + registry.address.hex()
+                assert identity["log_signer"] == log_key.address.lower()
                 entries = [interaction(i, seed=71, account=f"acct-{i % 3}") for i in range(7)]
                 receipts = admin.post("/v1/entries/batch", json={"entries": entries}).json()["receipts"]
                 anchored = admin.post("/v1/admin/anchor")
@@ -118,11 +175,7 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
                 bundle = admin.get(f"/v1/evidence/{receipts[4]['leaf_hash']}").json()
                 pack = admin.post("/v1/evidence", json={"account_ids": ["acct-1", "acct-2"], "kind": "interaction"})
                 assert pack.status_code == 200, pack.text
-                licence = confirmed(admin, "lic-real", "grant")
-                confirmed(admin, "lic-gone", "grant")
-                assert admin.post("/v1/licences/lic-gone/revoke", json={"reason": "breach"}).status_code == 201
-                revoked = confirmed(admin, "lic-gone", "revoke")
-            yield Log(server, node, identity, bundle, pack.content, licence, revoked)
+            yield Log(server, node, identity, bundle, pack.content, files[0], granted_block, files[1], files[2])
         finally:
             assert server.stop() == 0
     finally:
@@ -156,7 +209,7 @@ class Forged:
 @pytest.fixture(scope="module")
 def forged(log: Log) -> Forged:
     client = ChainClient(log.anvil.url, key_from_hex(OTHER_KEY, "stranger"))
-    log_key = Account.from_key(STRANGER_LOG_KEY)
+    log_key = account(STRANGER_LOG_KEY)
     deployed, anchor = deploy_log(client, log_key.address, log_name=log.identity["name"])
     assert "0x" + deployed.log_id.hex() == log.identity["log_id"]
     records = [interaction(i, seed=666, ts=f"2025-01-0{1 + i}T09:00:00.000Z") for i in range(3)]
@@ -175,15 +228,12 @@ def forged(log: Log) -> Forged:
         "entries": [{"leaf_index": 1, "leaf_hash": "0x" + leaves[1].hex(), "record": records[1],
                      "proof": ["0x" + node.hex() for node in inclusion_proof(1, leaves)]}],
     }
-    _, registry = deploy_registry(client)
-    record = {"v": 1, "kind": "licence", "ts": ts(time.time()), "salt": "66" * 16, "body": licence_body("lic-forged")}
-    now = int(time.time())
-    registry.grant([GrantCall(parse_object(record).leaf_hash, now - 86_400, now + 365 * 86_400)])
+    registry = deploy_registry(client, log_key.address)
+    record = licence_record("lic-forged", "66" * 16)
+    grant(registry.registry, log_key, record)
     identity = log.identity | {"log_anchor": bundle["contract"], "log_signer": log_key.address.lower(),
-                               "licence_registry": "0x" + registry.address_bytes.hex()}
-    licence = {"licence_id": "lic-forged", "record": record,
-               "registry": {"chain_id": deployed.chain_id, "contract": identity["licence_registry"]}}
-    return Forged(identity, bundle, licence)
+                               "licence_registry": "0x" + registry.address.hex()}
+    return Forged(identity, bundle, licence_file(record, deployed.chain_id, registry.address))
 
 
 def as_bytes(document: Any) -> bytes:
@@ -245,7 +295,9 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
     pinned = parse_identity(json.dumps(identity))
     open_page(page, f"{log.server.url}/verify")
     pin_log(page, identity)
-    assert page.evaluate("document.getElementById('rpc-url').value") == log.anvil.url  # the identity's own suggestion
+    assert page.evaluate("document.getElementById('rpc-url').value") == ""  # never filled in by the page
+    assert page.evaluate("document.getElementById('use-suggested').textContent") == f"Use the operator's node {log.anvil.url}"
+    set_node(page, log.anvil.url)
 
     with JsonRpcReader(log.anvil.url) as reader:
         result = verify_evidence(as_bytes(log.bundle), reader, pinned)
@@ -274,8 +326,11 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
     same(page, "licence", log.licence, identity, log.anvil.url, {"verdict": "active"})
     shown = verify_text(page, json.dumps(log.licence))
     assert shown["text"].startswith("ACTIVE: licence 'lic-real' of 'acct-acme' is active until")
-    assert [c["check"] for c in shown["checks"]] == ["licence", "commitment", "log identity", "chain id", "contract", "status"]
-    assert shown["facts"]["granted in block"].startswith(str(log.licence["on_chain"]["grant"]["block_number"]))
+    assert [c["check"] for c in shown["checks"]] == [
+        "licence", "commitment", "log identity", "chain id", "contract", "issuer", "status"
+    ]
+    assert shown["facts"]["granted in block"].startswith(str(log.granted_block))
+    assert shown["facts"]["granted with key"] == f"{identity['log_signer']} (the pinned log key)"
     same(page, "licence", log.revoked, identity, log.anvil.url, {"verdict": "not active", "check": "status"})
     assert verify_text(page, json.dumps(log.revoked))["text"].startswith("REVOKED: licence 'lic-gone'")
     assert page.errors() == []
@@ -287,7 +342,7 @@ def test_forgeries_fail_the_same_check_in_both(log: Log, forged: Forged, page: P
     url = log.anvil.url
     real = log.identity
     open_page(page, f"{log.server.url}/verify")
-    pin_log(page, real)
+    pin_log(page, real, url)
 
     # Sanity: against the stranger's own identity their evidence is flawless; only the pin stops it.
     assert python("evidence", forged.bundle, forged.identity, url)["verdict"] == "valid"
@@ -350,4 +405,150 @@ def test_identities_naming_the_wrong_contract_or_key_fail_in_both(log: Log, page
     pin_log(page, not_registry, url)
     served = log.licence | {"registry": {"chain_id": log.identity["chain_id"], "contract": not_registry["licence_registry"]}}
     same(page, "licence", served, not_registry, url, {"verdict": "invalid", "check": "contract"})
+    assert page.errors() == []
+
+
+def test_a_grant_signed_by_another_issuer_key_is_not_the_logs_licence(log: Log, page: Page) -> None:
+    """The registry's owner can add issuer keys (here its gas key: leaked, it grants
+    whatever its holder likes). The registry holds that grant as active, but it is not the
+    log's licence: both checkers fail "issuer" and never say ACTIVE."""
+    page.events.clear()
+    url = log.anvil.url
+    open_page(page, f"{log.server.url}/verify")
+    pin_log(page, log.identity, url)
+    same(page, "licence", log.leaked, log.identity, url, {"verdict": "invalid", "check": "issuer"})
+    shown = verify_text(page, json.dumps(log.leaked))
+    assert (shown["state"], shown["field"]) == ("failed", "issuer")
+    assert shown["text"].startswith("INVALID: issuer check failed: the registry says issuer key ") and "ACTIVE" not in shown["text"]
+    assert shown["facts"]["status on chain"] == "active"  # what the registry says; not what the page concludes
+    gas = account(DEV_ANCHOR_KEY).address.lower()
+    assert shown["facts"]["granted with key"] == f"{gas}, NOT the pinned log key"
+    assert "not this log's licence" in shown["checks"][-1]["explain"]
+
+    pinned = parse_identity(json.dumps(log.identity))
+    with JsonRpcReader(url) as reader, pytest.raises(LicenceMismatchError) as caught:
+        check_licence(read_document(as_bytes(log.leaked)), reader, pinned)
+    assert caught.value.field == "issuer"
+    assert caught.value.message == f"issuer: {shown['checks'][-1]['detail']}"  # the same words
+    assert f"issuer key {gas} signed this grant, not the pinned log key {log.identity['log_signer']}" in caught.value.message
+    assert page.errors() == []
+
+
+def test_an_anchor_relayed_through_a_strangers_forwarder_is_valid_in_both(log: Log, page: Page) -> None:
+    """Anyone may relay a checkpoint the log key signed (GET /v1/checkpoints/latest
+    publishes the signature). A stranger relays the next one through a forwarder contract
+    of their own before the operator does: the transaction calls the forwarder, and
+    LogAnchor, called by it, emits Anchored. The service adopts that anchor, its evidence
+    names the stranger's transaction, and both verifiers find it VALID: the Anchored event
+    of the pinned contract, in a successful transaction in the named block, is the proof."""
+    page.events.clear()
+    url = log.anvil.url
+    stranger = ChainClient(url, key_from_hex(OTHER_KEY, "stranger"))
+    forwarder = deploy_forwarder(stranger)
+    with log.server.client(ADMIN_KEY) as admin:
+        entries = [interaction(i, seed=72, account="acct-relay") for i in range(3)]
+        receipts = admin.post("/v1/entries/batch", json={"entries": entries}).json()["receipts"]
+        assert admin.post("/v1/admin/seal").status_code == 200
+        signed = admin.get("/v1/checkpoints/latest").json()
+        anchored = signed["anchor"]
+        first = log.bundle["checkpoint"]["tree_size"]
+        size = signed["tree_size"]
+        assert size == first + 3 and (anchored is None or anchored["status"] != "confirmed")
+        proof = admin.get("/v1/proofs/consistency", params={"first": first, "second": size}).json()["proof"]
+        # The stranger: the signed checkpoint, relayed through their forwarder.
+        log_anchor = log.identity["log_anchor"]
+        r, vs = compact_signature(signed["signature"])
+        call = shipped_anchor_call(stranger, log_anchor, log.identity["log_id"], size, signed["root"], signed["index_root"], proof, r, vs)
+        relay = forward(stranger, forwarder, log_anchor, call)
+        # The operator's anchorer finds the size anchored and adopts the stranger's transaction.
+        assert admin.post("/v1/admin/anchor").status_code == 200, "the service did not adopt the relayed anchor"
+        bundle = admin.get(f"/v1/evidence/{receipts[1]['leaf_hash']}").json()
+    anchor = bundle["checkpoint"]["anchor"]
+    assert (bundle["checkpoint"]["tree_size"], anchor["tx_hash"]) == (size, "0x" + relay.tx_hash.hex())
+    with JsonRpcReader(url) as reader:
+        receipt = reader.receipt(relay.tx_hash)
+    assert receipt is not None and receipt.to is not None and "0x" + receipt.to.hex() == forwarder.lower() != log_anchor
+
+    open_page(page, f"{log.server.url}/verify")
+    pin_log(page, log.identity, url)
+    same(page, "evidence", bundle, log.identity, url, {"verdict": "valid"})
+    assert page.errors() == []
+
+
+def shipped_anchor_call(client: ChainClient, log_anchor: str, log_id: str, size: int, root: str, index_root: str,
+                        proof: list[str], r: bytes, vs: bytes) -> bytes:
+    """The calldata of LogAnchor.anchor(...) for a signed checkpoint."""
+    from ledger.chain.log_anchor import LogAnchor
+
+    binding = LogAnchor(client, bytes.fromhex(log_anchor[2:]))
+    return binding._data(
+        "anchor", bytes.fromhex(log_id[2:]), size, bytes.fromhex(root[2:]), bytes.fromhex(index_root[2:]),
+        [bytes.fromhex(node[2:]) for node in proof], r, vs,
+    )
+
+
+def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen(log: Log, forged: Forged, page: Page) -> None:
+    """The attack: a link carrying the real identity with only rpc_url changed to a lying
+    node, which makes the stranger's back-dated bundle (claiming the real contract) VALID
+    to whoever reads the chain through it. The page used to pin such a link silently and
+    read through its node at once. Now nothing is pinned until the user confirms, the
+    node field stays empty until the user types a node or presses the button that names
+    the operator's node, and the result names the node it read."""
+    page.events.clear()
+    url = log.anvil.url
+    real_anchor = log.identity["log_anchor"]
+    claiming_real = forged.bundle | {"contract": real_anchor}
+    size = claiming_real["checkpoint"]["tree_size"]
+    root_call = "0x" + shipped_contract("LogAnchor").function("rootAt").encode(bytes.fromhex(log.identity["log_id"][2:]), size).hex()
+    forged_tx = claiming_real["checkpoint"]["anchor"]["tx_hash"]
+
+    def lie(method: str, params: list[Any], ask: Any) -> Any:
+        if method == "eth_call" and params[0]["to"].lower() == real_anchor and params[0]["data"].lower() == root_call:
+            return claiming_real["checkpoint"]["root"]  # "the real contract anchored this root"
+        found = ask(method, params)
+        if method == "eth_getTransactionReceipt" and params[0] == forged_tx:
+            for entry in found["logs"]:  # "the real contract emitted this Anchored event"
+                entry["address"] = real_anchor
+        return found
+
+    liar = LyingNode(url, lie)
+    try:
+        # What the lie achieves against a verifier that reads through it (Python's verdict with --rpc-url of the liar).
+        assert python("evidence", claiming_real, log.identity, liar.url)["verdict"] == "valid"
+        liar.asked.clear()
+
+        lying = log.identity | {"rpc_url": liar.url}
+        link = base64.urlsafe_b64encode(json.dumps(lying).encode()).decode().rstrip("=")
+        open_page(page, f"{log.server.url}/verify")
+        page.goto(f"{log.server.url}/verify#log={link}")
+        page.wait_for("!document.getElementById('log-conflict').hidden")
+        assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
+        assert liar.url in page.evaluate("document.getElementById('conflict-link').textContent")
+        assert page.evaluate("document.getElementById('rpc-url').value") == ""
+        shown = verify_text(page, json.dumps(claiming_real))
+        assert shown["verdict"] == "mathematics only" and "No log is pinned" in shown["against"], shown
+
+        click(page, "use-link")  # the user pins the link's identity (its log fields are the real ones)
+        assert page.evaluate("document.getElementById('log-status').dataset.state") == "pinned"
+        assert page.evaluate("document.getElementById('rpc-url').value") == ""
+        shown = verify_text(page, json.dumps(claiming_real))
+        assert shown["verdict"] == "mathematics only" and "no node given" in shown["against"], shown
+        assert liar.asked == []  # the lying node was never asked anything
+
+        set_node(page, url)  # the user's own node: the forgery fails
+        same(page, "evidence", claiming_real, lying, url, {"verdict": "invalid", "check": "root on chain"})
+        assert liar.asked == []
+
+        # Only the user's explicit choice reads through the suggested node; the result says whose node it was.
+        set_node(page, "")
+        warning = page.evaluate("document.getElementById('suggested-warning').textContent")
+        assert "the operator's node" in warning and "can lie about the chain" in warning
+        click(page, "use-suggested")
+        shown = verify_text(page, json.dumps(claiming_real))
+        assert liar.asked and shown["verdict"] == "valid"  # the lie, believed: the node chosen is trusted
+        assert f"reading the chain from the node at {liar.url}, the operator's node" in shown["against"]
+        assert "can lie about the chain" in shown["against"]
+        assert page.evaluate("document.getElementById('checked-against').dataset.node") == "suggested"
+    finally:
+        liar.stop()
     assert page.errors() == []

@@ -1,8 +1,10 @@
 """The verification page as a person meets it, without a chain: saved to a file and
 opened from disk (file://) in headless Chromium, driven through its own fields and
 buttons. It checks the mathematics only, and says so, until a log is pinned; it
-remembers the log pinned; a link can pin a log, but never silently replaces one; no
-part of the URL sets the chain node. Its verdicts on the shared corpus are the
+remembers the log pinned; a link never pins or replaces a log by itself (the user
+confirms); the pinned identity's node is used only when the user chooses it, on a
+button saying it is the operator's; no part of the URL sets the chain node; a document
+that made the old depth check quadratic is answered at once. Its verdicts on the shared corpus are the
 manifest's (through the form for a sample, through its core for all). The service
 serves it as static, locked-down files (tests/web/test_chain_parity.py uses them)."""
 
@@ -13,6 +15,7 @@ import base64
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,31 +145,48 @@ def test_without_a_pinned_log_only_the_mathematics_is_checked(page: Page, saved:
     assert page.errors() == []
 
 
-def test_the_pinned_log_is_remembered_named_and_suggests_its_node(page: Page, saved: str) -> None:
+def test_the_pinned_log_is_remembered_and_its_node_used_only_when_chosen(page: Page, saved: str) -> None:
     page.events.clear()
     open_page(page, saved)
     closed = f"http://127.0.0.1:{free_port()}"
     status = pin(page, identity_text(rpc_url=closed))
     assert status.startswith("Pinned (by you): log 'model-ledger' (0x8bac24dd") and "chain id 31337" in status
-    assert page.evaluate("document.getElementById('rpc-url').value") == closed
-    assert page.evaluate("document.getElementById('rpc-hint').textContent").startswith("Suggested by the pinned log identity")
+    # The identity's rpc_url is the operator's node: offered on a button that names it, never filled in.
+    assert page.evaluate("document.getElementById('rpc-url').value") == ""
+    assert page.evaluate("document.getElementById('suggested').hidden") is False
+    assert page.evaluate("document.getElementById('use-suggested').textContent") == f"Use the operator's node {closed}"
+    warning = page.evaluate("document.getElementById('suggested-warning').textContent")
+    assert "the operator's node" in warning and "can lie about the chain" in warning and "your own node" in warning
 
-    reload(page)  # remembered by this browser
+    reload(page)  # remembered by this browser; the node is still the user's to choose
     assert page.evaluate("document.getElementById('log-status').textContent").startswith("Pinned (in this browser)")
     assert page.evaluate("document.getElementById('share-link').getAttribute('href')").startswith("#log=")
+    assert page.evaluate("document.getElementById('rpc-url').value") == ""
 
-    unreachable = verify_text(page, BUNDLE)
-    assert (unreachable["verdict"], unreachable["check"], unreachable["state"]) == ("not verified", "chain", "unverified"), unreachable
-    assert unreachable["text"].startswith("NOT VERIFIED: the chain could not be read (eth_chainId: the chain at http://127.0.0.1:")
-    assert f"reading the chain from the node at {closed}" in unreachable["against"]
-    assert "Checked against the pinned log 'model-ledger'" in unreachable["against"]
-
-    set_node(page, "")
     offline = verify_text(page, BUNDLE)
     assert offline["verdict"] == "mathematics only" and "it names the pinned log 'model-ledger'" in offline["text"]
+    assert "the chain was not consulted (no node given)" in offline["against"]
     assert [c["check"] for c in offline["checks"]] == ["bundle", "log identity", "record", "leaf hash", "inclusion"]
     anchor = json.loads(BUNDLE)["checkpoint"]["anchor"]
     assert offline["links"] == [f"https://explorer.example/tx/{anchor['tx_hash']}", "https://explorer.example/block/7"]
+
+    click(page, "use-suggested")  # the user chooses the operator's node, knowingly
+    assert page.evaluate("document.getElementById('rpc-url').value") == closed
+    assert page.evaluate("document.getElementById('suggested').hidden") is True
+    assert "can lie about the chain" in page.evaluate("document.getElementById('rpc-hint').textContent")
+    unreachable = verify_text(page, BUNDLE)
+    assert (unreachable["verdict"], unreachable["check"], unreachable["state"]) == ("not verified", "chain", "unverified"), unreachable
+    assert unreachable["text"].startswith("NOT VERIFIED: the chain could not be read (eth_chainId: the chain at http://127.0.0.1:")
+    assert f"reading the chain from the node at {closed}, the operator's node" in unreachable["against"]
+    assert "can lie about the chain" in unreachable["against"]
+    assert "Checked against the pinned log 'model-ledger'" in unreachable["against"]
+
+    other = f"http://127.0.0.1:{free_port()}"
+    set_node(page, other)  # the user's own node
+    mine = verify_text(page, BUNDLE)
+    assert f"reading the chain from the node at {other}, which you gave" in mine["against"]
+    assert "operator" not in mine["against"]
+    set_node(page, "")
 
     stranger = verify_text(page, (VECTORS / "evidence" / "other-contract.json").read_text())
     assert (stranger["verdict"], stranger["check"], stranger["field"]) == ("invalid", "log identity", "log_anchor")
@@ -178,19 +198,90 @@ def test_the_pinned_log_is_remembered_named_and_suggests_its_node(page: Page, sa
     pin(page, identity_text(log_anchor="0x" + "AB" * 20))
     assert page.evaluate("document.getElementById('identity-error').textContent").startswith("Not pinned: log identity: log_anchor:")
     assert page.evaluate("document.getElementById('log-status').textContent").startswith("Pinned (in this browser)")
-    click(page, "forget")
+    click(page, "use-suggested")
+    click(page, "forget")  # the forgotten identity's node goes with it
     assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
     assert page.evaluate("document.getElementById('rpc-url').value") == ""
+    assert page.evaluate("document.getElementById('suggested').hidden") is True
     assert [e for e in page.errors() if "ERR_CONNECTION_REFUSED" not in e] == []
 
 
-def test_a_link_pins_a_log_only_when_none_is_pinned(page: Page, saved: str) -> None:
+def conflict_fields(page: Page) -> list[str]:
+    """The fields the link's side of the comparison marks as differing."""
+    found: list[str] = page.evaluate(
+        "[...document.querySelectorAll('#conflict-link dd[data-differs=true]')].map((dd) => dd.dataset.field)"
+    )
+    return found
+
+
+def test_a_link_never_pins_a_log_by_itself(page: Page, saved: str) -> None:
+    """The attack: a link carrying the real identity with only its rpc_url changed to a
+    lying node. With nothing pinned it used to be pinned silently, and its node used at
+    once. Now it is shown and pinned only on the user's word, and its node still waits
+    for the user's choice."""
+    page.events.clear()
+    liar = f"http://127.0.0.1:{free_port()}"
+    lying = identity_text(rpc_url=liar)
+    open_page(page, saved + link_to(lying))
+    page.wait_for("!document.getElementById('log-conflict').hidden")
+    assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
+    assert page.evaluate("document.getElementById('log-conflict').dataset.mode") == "new"
+    assert page.evaluate("document.getElementById('conflict-pinned-side').hidden") is True
+    shown = page.evaluate("document.getElementById('conflict-link').textContent")
+    assert liar in shown and "0x5fbdb2315678afecb367f032d93f642f64180aa3" in shown
+    assert "Nothing was pinned" in page.evaluate("document.getElementById('conflict-title').textContent")
+    assert page.evaluate("document.getElementById('use-link').textContent") == "Pin the link's log"
+    assert page.evaluate("document.getElementById('rpc-url').value") == ""
+    result = verify_text(page, BUNDLE)
+    assert result["verdict"] == "mathematics only" and "No log is pinned" in result["against"]
+
+    reload(page)  # still nothing pinned, still asking
+    page.wait_for("!document.getElementById('log-conflict').hidden")
+    assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
+    click(page, "keep-pinned")  # "Do not pin it"
+    assert page.evaluate("document.getElementById('log-conflict').hidden") is True and page.evaluate("location.hash") == ""
+    assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
+
+    page.goto(saved + link_to(lying))
+    page.wait_for("!document.getElementById('log-conflict').hidden")
+    click(page, "use-link")  # the user compared it and pins it
+    status = page.evaluate("document.getElementById('log-status').textContent")
+    assert status.startswith("Pinned (from the link you opened, after you chose to pin it)")
+    assert page.evaluate("document.getElementById('rpc-url').value") == ""  # its node is not used by itself
+    assert page.evaluate("document.getElementById('use-suggested').textContent") == f"Use the operator's node {liar}"
+    result = verify_text(page, BUNDLE)
+    assert result["verdict"] == "mathematics only" and "no node given" in result["against"]
+
+    # With a log pinned, a link differing in any field, the suggested node or the explorer alone included, asks.
+    real = identity_text(rpc_url="http://127.0.0.1:8545")
+    pin(page, real)
+    page.goto(saved + link_to(lying))
+    page.wait_for("!document.getElementById('log-conflict').hidden")
+    assert page.evaluate("document.getElementById('log-conflict').dataset.mode") == "differs"
+    assert conflict_fields(page) == ["suggested node"]
+    click(page, "keep-pinned")
+    assert "8545" in page.evaluate("document.getElementById('use-suggested').textContent")
+    page.goto(saved + link_to(identity_text(rpc_url="http://127.0.0.1:8545", explorer="https://lying-explorer.example/")))
+    page.wait_for("!document.getElementById('log-conflict').hidden")
+    assert conflict_fields(page) == ["deployed in block", "block explorer"]  # the block link goes to the explorer
+    click(page, "keep-pinned")
+    page.goto(saved + link_to(identity_text(rpc_url=None)))
+    page.wait_for("!document.getElementById('log-conflict').hidden")
+    assert conflict_fields(page) == ["suggested node"]
+    click(page, "keep-pinned")
+    page.send("Page.navigate", url=saved + link_to(real))  # the very log pinned: nothing to ask, the fragment dropped
+    page.wait_for("location.hash === ''")
+    time.sleep(0.3)
+    assert page.evaluate("document.getElementById('log-conflict').hidden") is True
+    assert page.errors() == []
+
+
+def test_a_differing_link_is_shown_beside_the_pinned_log(page: Page, saved: str) -> None:
     page.events.clear()
     real = identity_text(rpc_url=None)
     other = identity_text(rpc_url=None, log_anchor="0x" + "9f" * 20, name="model-ledger (copy)")
-    open_page(page, saved + link_to(real))
-    status = page.evaluate("document.getElementById('log-status').textContent")
-    assert status.startswith("Pinned (from the link you opened") and "0x5fbdb2315678afecb367f032d93f642f64180aa3" in status
+    open_page(page, saved)
+    pin(page, real)
 
     # Another log in a link: both shown, the pinned one kept in use until the user chooses.
     page.goto(saved + link_to(other))
@@ -198,8 +289,7 @@ def test_a_link_pins_a_log_only_when_none_is_pinned(page: Page, saved: str) -> N
     pinned_side = page.evaluate("document.getElementById('conflict-pinned').textContent")
     link_side = page.evaluate("document.getElementById('conflict-link').textContent")
     assert "0x5fbdb2315678afecb367f032d93f642f64180aa3" in pinned_side and "0x" + "9f" * 20 in link_side
-    differs = page.evaluate("[...document.querySelectorAll('#conflict-link dd[data-differs=true]')].map((dd) => dd.dataset.field)")
-    assert differs == ["name", "LogAnchor contract"]
+    assert conflict_fields(page) == ["name", "LogAnchor contract"]
     result = verify_text(page, BUNDLE)
     assert result["verdict"] == "mathematics only" and "LogAnchor 0x5fbdb2315678afecb367f032d93f642f64180aa3" in result["against"]
     click(page, "keep-pinned")
@@ -218,6 +308,31 @@ def test_a_link_pins_a_log_only_when_none_is_pinned(page: Page, saved: str) -> N
     page.wait_for("!document.getElementById('link-error').hidden")
     assert "cannot be read" in page.evaluate("document.getElementById('link-error').textContent")
     assert "model-ledger (copy)" in page.evaluate("document.getElementById('log-status').textContent")
+    assert page.errors() == []
+
+
+def test_a_string_of_escaped_quotes_is_answered_at_once(page: Page, saved: str) -> None:
+    """An unterminated string full of \\" made the page's depth check quadratic (128 KiB
+    took 10 s, so a few MiB hung the tab); it is linear now, as strict_json.py's."""
+    page.events.clear()
+    open_page(page, saved)
+    pasted = (VECTORS / "evidence" / "escaped-quotes-unterminated.json").read_text()
+    started = time.monotonic()
+    result = verify_text(page, pasted)
+    assert time.monotonic() - started < 3.0
+    assert (result["verdict"], result["check"]) == ("invalid", "bundle"), result
+    assert result["text"] == "INVALID: bundle check failed: document is not valid JSON: Unterminated string starting at: line 1 column 6 (char 5)"
+    started = time.monotonic()
+    large = verify_file(page, VECTORS / "json" / "escaped-quotes-unterminated-2mib.json")
+    assert time.monotonic() - started < 5.0
+    assert (large["verdict"], large["check"]) == ("invalid", "bundle") and "Unterminated string" in large["text"], large
+    took = page.evaluate("""(() => {
+      const text = '{"a":"' + '\\\\"'.repeat(4 << 20);
+      const started = performance.now();
+      try { window.LedgerJson.loadStrict(text, 64 << 20); } catch (error) { /* refused: unterminated */ }
+      return performance.now() - started;
+    })()""")
+    assert took < 5000, f"8 MiB of escaped quotes took {took:.0f} ms"
     assert page.errors() == []
 
 
