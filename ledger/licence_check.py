@@ -256,6 +256,8 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
         raise LicenceMismatchError("contract", f"status() answered an unknown state {status.state}")
     if status.state != 0 and status.issuer != identity.log_signer:
         raise LicenceMismatchError("issuer", issuer_problem(status.issuer, identity))
+    if status.state != 0:
+        _check_not_retired(rpc, identity, block.number)
     problem = None
     expected = (unix_seconds(document.valid_from), unix_seconds(document.valid_until))
     if status.state != 0 and (status.valid_from, status.valid_until) != expected:
@@ -266,6 +268,30 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
     return LicenceCheck(
         document, identity, chain_id, registry, block.number, block.timestamp, STATES[status.state],
         status.valid_from, status.valid_until, status.granted_block, status.revoked_block, status.issuer, problem,
+    )
+
+
+def _check_not_retired(rpc: JsonRpcReader, identity: LogIdentity, block: int) -> None:
+    """A licence signed with the log key is the log's only while that key is trusted: once
+    the log's admin retired the log (its key leaked), a grant signed with it may be the
+    thief's. LicenceMismatchError ("log") if the pinned log is retired or unreadable."""
+    try:
+        info = rpc.log_info(identity.log_anchor, identity.log_id, block)
+    except ChainUnreadableError as error:
+        raise LicenceChainError(str(error)) from None
+    except ContractCallError as error:
+        raise LicenceMismatchError(
+            "log", f"the pinned LogAnchor {_hex(identity.log_anchor)} holds no log {_hex(identity.log_id)} ({error})"
+        ) from None
+    if info.retired:
+        raise LicenceMismatchError("log", retired_problem(identity))
+
+
+def retired_problem(identity: LogIdentity) -> str:
+    """Why no licence of a retired log is valid (the page says the same)."""
+    return (
+        f"log {_hex(identity.log_id)} was retired by its admin (its log key may have leaked): a licence signed with"
+        " that key cannot be trusted; ask the operator for the licence under its successor log"
     )
 
 

@@ -355,9 +355,9 @@ class JsonRpcReader:
 
     # -- LogAnchor ---------------------------------------------------------------------------
 
-    def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
+    def log_info(self, log_anchor: bytes, log_id: bytes, block: int | str = "latest") -> LogInfo:
         """LogAnchor.logInfo(logId); ContractCallError (`LogAnchorUnknownLog`) if no such log."""
-        signer, admin, latest, retired, trusted = self.call("LogAnchor", log_anchor, "logInfo", log_id)
+        signer, admin, latest, retired, trusted = self.call("LogAnchor", log_anchor, "logInfo", log_id, block=block)
         return LogInfo(signer, admin, latest, retired, trusted)
 
     def root_at(self, log_anchor: bytes, log_id: bytes, size: int) -> bytes | None:

@@ -674,6 +674,31 @@
     );
   }
 
+  /** Why no licence of a retired log is valid (licence_check.py retired_problem). */
+  function retiredProblem(identity) {
+    return (
+      `log ${identity.logId} was retired by its admin (its log key may have leaked): a licence signed with` +
+      ' that key cannot be trusted; ask the operator for the licence under its successor log'
+    );
+  }
+
+  /** A licence signed with the log key is the log's only while that key is trusted
+   * (licence_check.py _check_not_retired): fails "log" for a retired or unreadable log. */
+  async function checkNotRetired(run, chain, identity, blockNumber) {
+    let info;
+    try {
+      info = await callContract(chain, 'LogAnchor', identity.logAnchor, 'logInfo', [identity.logId], blockNumber);
+    } catch (error) {
+      if (!(error instanceof ContractCallError)) throw error;
+      run.fail(new VerificationError(
+        'log',
+        `the pinned LogAnchor ${identity.logAnchor} holds no log ${identity.logId} (${error.message})`,
+        'log',
+      ));
+    }
+    if (info[3]) run.fail(new VerificationError('log', retiredProblem(identity), 'log'));
+  }
+
   async function checkLicenceOnChain(run, licence, chain, identity) {
     const registry = identity.licenceRegistry;
     const chainId = await chain.chainId();
@@ -720,6 +745,7 @@
     };
     if (state !== 0n) {
       if (issuer !== identity.logSigner) run.fail(new VerificationError('issuer', issuerProblem(issuer, identity), 'issuer'));
+      await checkNotRetired(run, chain, identity, head.number);
       run.ok('issuer', `the grant is signed by the pinned log key ${issuer}`);
     }
     licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
