@@ -3,7 +3,9 @@
 Licence records enter the log with their registry calls queued as pending rows
 (`ledger.store.licences`). Each `step` moves them on; the chain, not the database, is
 the authority on what is granted or revoked, so every send starts from the contract's
-own `status` of each commitment:
+own `status` of each commitment. The log key signs every grant and revocation (EIP-712,
+in the registry's domain: the registry takes them from its issuer keys only); the
+anchor key only sends them and pays the gas:
 
 submitted calls
   1. Receipt present and successful: once the block is `confirmations` deep, record
@@ -18,8 +20,9 @@ meanwhile wait and go together: one `grantMany` for up to `max_batch` commitment
   5. Read `status(commitment)` of each. A commitment the chain holds already (an earlier
      send landed after all) is settled from the chain: confirmed by the transaction of
      its `Granted` event, once deep enough.
-  6. Sign grant (one commitment) or grantMany (several) with the account's pending
-     nonce. The gas estimate runs the contract's checks: a revert here sends nothing.
+  6. Sign each grant with the log key; build grant (one commitment) or grantMany
+     (several) with the account's pending nonce. The gas estimate runs the contract's
+     checks: a revert here sends nothing.
   7. Record the calls submitted, with the tx hash and nonce, BEFORE sending. A crash
      after this leaves submitted rows whose transaction the node may not know: step 4
      finds it unknown and resends, or step 1 finds its receipt.
@@ -28,8 +31,8 @@ meanwhile wait and go together: one `grantMany` for up to `max_batch` commitment
 
 pending revokes whose grant is confirmed, one at a time, when no revoke is in flight
   9. Read `status(commitment)`: revoked already -> settled from the chain (its `Revoked`
-     event). Otherwise sign revoke(commitment, the revoking record's leaf
-     hash), record submitted, send: as 6 to 8.
+     event). Otherwise sign revoke(commitment, the revoking record's leaf hash) with
+     the log key, build, record submitted, send: as 6 to 8.
 
 While the chain is unreachable every RPC raises ChainUnavailableError; `run` retries
 with exponential backoff and records the error on the open calls. Licence records keep
@@ -55,8 +58,10 @@ from ledger.chain.licence_registry import (
     GrantCall,
     LicenceRegistry,
     OnChainState,
+    SignedGrant,
 )
 from ledger.chain.reverts import hex0x
+from ledger.receipts import LogSigner, compact_signature
 from ledger.records import now_ts
 from ledger.store.licences import (
     CallAction,
@@ -74,12 +79,14 @@ MAX_BATCH = 100
 
 
 class LicenceIssuer:
-    """Moves queued licence calls onto the LicenceRegistry `registry`."""
+    """Moves queued licence calls onto the LicenceRegistry `registry`, each signed by
+    `signer` (the log key, an issuer of the registry); the registry's client sends them."""
 
     def __init__(
         self,
         store: Store,
         registry: LicenceRegistry,
+        signer: LogSigner,
         *,
         confirmations: int = 1,
         max_batch: int = MAX_BATCH,
@@ -89,6 +96,7 @@ class LicenceIssuer:
             raise ValueError(f"confirmations must be at least 1, got {confirmations}")
         self.repo = LicenceRepository(store)
         self.registry = registry
+        self.signer = signer
         self.client: ChainClient = registry.client
         self.confirmations = confirmations
         self.max_batch = max_batch
@@ -162,7 +170,9 @@ class LicenceIssuer:
         grants = []
         for call in to_send:
             assert call.valid_from is not None and call.valid_until is not None
-            grants.append(GrantCall(call.commitment, call.valid_from, call.valid_until))
+            signature = self.signer.sign_grant(self.registry.address_bytes, call.commitment, call.valid_from, call.valid_until)
+            grant = GrantCall(call.commitment, call.valid_from, call.valid_until)
+            grants.append(SignedGrant(grant, compact_signature(signature)))
         nonce = self.client.nonce(block="pending")
         signed = self.registry.build_grant(grants, nonce=nonce)
         self._submit_and_send(to_send, signed)
@@ -182,7 +192,8 @@ class LicenceIssuer:
                 f"commitment {hex0x(call.commitment)} is recorded as granted, but the registry does not"
                 " know it: was the grant reorganised out of the chain?"
             )
-        signed = self.registry.build_revoke(call.commitment, call.record_hash, nonce=self.client.nonce(block="pending"))
+        signature = compact_signature(self.signer.sign_revoke(self.registry.address_bytes, call.commitment, call.record_hash))
+        signed = self.registry.build_revoke(call.commitment, call.record_hash, signature, nonce=self.client.nonce(block="pending"))
         self._submit_and_send([call], signed)
 
     def _submit_and_send(self, calls: list[LicenceCall], signed: SignedTx) -> None:

@@ -1,6 +1,7 @@
-"""LicenceRegistry from Python on a real Anvil: the binding, deployment checks, and the
-licence issuer's state machine, with faults injected in pairs (failed and not
-persisted / persisted but not sent, sent but unseen / landed but not recorded)."""
+"""LicenceRegistry from Python on a real Anvil: the binding (grants and revocations
+signed by the log key, sent by anyone), deployment checks, and the licence issuer's
+state machine, with faults injected in pairs (failed and not persisted / persisted but
+not sent, sent but unseen / landed but not recorded)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from ledger.chain.anvil import Anvil
+from ledger.chain.binding import Signature
 from ledger.chain.client import ChainClient
-from ledger.chain.deployment import DeploymentMismatchError
+from ledger.chain.deployment import DeployedLog, DeploymentMismatchError
 from ledger.chain.errors import ChainUnavailableError, ContractRevertError
 from ledger.chain.keys import AnchorKey
 from ledger.chain.licence_registry import (
     GrantCall,
     LicenceRegistry,
     OnChainState,
+    SignedGrant,
     attach_registry,
     deploy_registry,
 )
+from ledger.chain.log_anchor import LogAnchor
 from ledger.formats.abi import contract as shipped_contract
 from ledger.licence_issuer import LicenceIssuer
 from ledger.licences import grant, revoke
+from ledger.receipts import LogSigner, compact_signature, grant_typed_data, revoke_typed_data
 from ledger.records import now_ts
-from ledger.store.licences import CallAction, CallStatus, LicenceCall, LicenceRepository
+from ledger.store.licences import (
+    CallAction,
+    CallStatus,
+    LicenceCall,
+    LicenceRepository,
+)
 from ledger.store.repository import Store
+from tests.chain.conftest import log_signer_for
 
 NOW = int(time.time())
 C1, C2, C3 = (keccak(text=f"commitment {i}") for i in range(3))
@@ -50,19 +64,37 @@ def body(licence_id: str, *, action: str = "grant", until: str = "2035-01-01T00:
     }
 
 
+def signed(signer: LogSigner, registry: LicenceRegistry, commitment: bytes, valid_from: int, valid_until: int) -> SignedGrant:
+    """`signer`'s grant of `commitment` for `registry`."""
+    signature = signer.sign_grant(registry.address_bytes, commitment, valid_from, valid_until)
+    return SignedGrant(GrantCall(commitment, valid_from, valid_until), compact_signature(signature))
+
+
+def revocation(signer: LogSigner, registry: LicenceRegistry, commitment: bytes, record: bytes = REVOCATION) -> Signature:
+    """`signer`'s revocation of `commitment` (by the log record `record`) for `registry`."""
+    return compact_signature(signer.sign_revoke(registry.address_bytes, commitment, record))
+
+
+@pytest.fixture
+def registry(chain: ChainClient, signer: LogSigner) -> LicenceRegistry:
+    """A LicenceRegistry deployed by the dev (anchor) key with the log key as its issuer."""
+    return deploy_registry(chain, signer.address)[1]
+
+
 @dataclass
 class Issuing:
     """A store, a LicenceRegistry on Anvil, and the repository of licence calls."""
 
     store: Store
     registry: LicenceRegistry
+    signer: LogSigner
     repo: LicenceRepository
     chain: ChainClient
     anvil: Anvil
 
     def issuer(self) -> LicenceIssuer:
         """A fresh issuer (a new one models a restart)."""
-        return LicenceIssuer(self.store, self.registry)
+        return LicenceIssuer(self.store, self.registry, self.signer)
 
     def grant(self, licence_id: str, **options: Any) -> bytes:
         """Append a grant (or amend) record; its commitment."""
@@ -76,11 +108,10 @@ class Issuing:
 
 
 @pytest.fixture
-def issuing(tmp_path: Path, chain: ChainClient, anvil: Anvil) -> Iterator[Issuing]:
+def issuing(tmp_path: Path, chain: ChainClient, anvil: Anvil, signer: LogSigner, registry: LicenceRegistry) -> Iterator[Issuing]:
     store = Store.open(f"sqlite:///{tmp_path / 'ledger.db'}")
-    _deployed, registry = deploy_registry(chain)
     try:
-        yield Issuing(store, registry, LicenceRepository(store), chain, anvil)
+        yield Issuing(store, registry, signer, LicenceRepository(store), chain, anvil)
     finally:
         store.close()
 
@@ -88,89 +119,135 @@ def issuing(tmp_path: Path, chain: ChainClient, anvil: Anvil) -> Iterator[Issuin
 # -- the binding -------------------------------------------------------------------------------
 
 
-def test_grant_grant_many_revoke_and_status(chain: ChainClient) -> None:
-    deployed, registry = deploy_registry(chain)
+def test_grant_grant_many_revoke_and_status(chain: ChainClient, signer: LogSigner) -> None:
+    deployed, registry = deploy_registry(chain, signer.address)
     assert deployed.chain_id == 31337 and registry.address_bytes == deployed.contract
-    assert registry.is_issuer(chain.require_key().address)
-    assert registry.status(C1).state is OnChainState.UNKNOWN
+    assert registry.is_issuer(signer.address) and not registry.is_issuer(chain.require_key().address)
+    assert registry.owner() == chain.require_key().address  # the owner pays; it is no issuer
+    assert registry.status(C1).state is OnChainState.UNKNOWN and registry.status(C1).issuer is None
 
-    one = registry.grant([GrantCall(C1, NOW - 10, NOW + 3600)])
+    one = registry.grant([signed(signer, registry, C1, NOW - 10, NOW + 3600)])
     found = registry.status(C1)
-    assert (found.state, found.valid_from, found.valid_until, found.granted_block, found.revoked_block) == (
-        OnChainState.ACTIVE, NOW - 10, NOW + 3600, one.block_number, 0
+    assert (found.state, found.valid_from, found.valid_until, found.granted_block, found.revoked_block, found.issuer) == (
+        OnChainState.ACTIVE, NOW - 10, NOW + 3600, one.block_number, 0, signer.address
     )
-    many = registry.grant([GrantCall(C2, NOW + 3600, NOW + 7200), GrantCall(C3, NOW - 7200, NOW - 3600)])
+    many = registry.grant([signed(signer, registry, C2, NOW + 3600, NOW + 7200), signed(signer, registry, C3, NOW - 7200, NOW - 3600)])
     assert len(many.logs) == 2
     assert registry.status(C2).state is OnChainState.NOT_YET_VALID
     assert registry.status(C3).state is OnChainState.EXPIRED
-    assert registry.issuer_of(C1) == chain.require_key().address and registry.issuer_of(keccak(text="never")) is None
-    revoked = registry.revoke(C1, REVOCATION)
+    revoked = registry.revoke(C1, REVOCATION, revocation(signer, registry, C1))
     assert registry.status(C1).state is OnChainState.REVOKED
     assert registry.status(C1).revoked_block == revoked.block_number
-    (event,) = revoked.logs  # Revoked(commitment, by, revocation): the reason is the log's record
-    assert bytes(event["topics"][1]) == C1 and bytes(event["topics"][2])[12:] == bytes.fromhex(chain.require_key().address[2:])
+    assert registry.status(C1).issuer == signer.address
+    (event,) = revoked.logs  # Revoked(commitment, issuer, revocation): the reason is the log's record
+    assert bytes(event["topics"][1]) == C1 and bytes(event["topics"][2])[12:] == bytes.fromhex(signer.address[2:])
     assert bytes(event["data"]) == REVOCATION
     assert OnChainState.NOT_YET_VALID.label == "not_yet_valid"
 
 
-def test_reverts_are_decoded_with_their_values(chain: ChainClient) -> None:
-    _deployed, registry = deploy_registry(chain)
-    block = registry.grant([GrantCall(C1, NOW, NOW + 10)]).block_number
+def test_the_log_keys_digests_are_the_contracts_and_eip712s(registry: LicenceRegistry, signer: LogSigner, log_account: LocalAccount) -> None:
+    """sign_grant and sign_revoke compute the EIP-712 digest themselves (as
+    sign_checkpoint does): it equals the contract's grantDigest / revokeDigest and
+    eth-account's encode_typed_data, an independent implementation."""
+    domain = signer.registry_domain(registry.address_bytes).as_json()
+    assert domain == {"name": "model-ledger", "version": "1", "chainId": 31337, "verifyingContract": registry.address.lower()}
+    for commitment, valid_from, valid_until in ((C1, 0, 1), (C2, NOW, NOW + 86400), (C3, 2**63, 2**64 - 1)):
+        signature = signer.sign_grant(registry.address_bytes, commitment, valid_from, valid_until)
+        digest = registry.grant_digest(commitment, valid_from, valid_until)
+        assert Account._recover_hash(digest, signature=bytes.fromhex(signature[2:])) == log_account.address
+        typed = encode_typed_data(full_message=grant_typed_data(domain, commitment, valid_from, valid_until))
+        assert Account.recover_message(typed, signature=signature) == log_account.address
+        assert keccak(b"\x19" + typed.version + typed.header + typed.body) == digest
+    signature = signer.sign_revoke(registry.address_bytes, C1, REVOCATION)
+    digest = registry.revoke_digest(C1, REVOCATION)
+    assert Account._recover_hash(digest, signature=bytes.fromhex(signature[2:])) == log_account.address
+    typed = encode_typed_data(full_message=revoke_typed_data(domain, C1, REVOCATION))
+    assert keccak(b"\x19" + typed.version + typed.header + typed.body) == digest
+    # A grant and a revocation are for one registry: the domain names it.
+    assert signer.sign_grant(bytes(20), C1, 0, 1) != signer.sign_grant(registry.address_bytes, C1, 0, 1)
+    # Values the contract cannot take are refused before anything is signed.
+    for bad in ((-1, 1), (0, 2**64)):
+        with pytest.raises(ValueError, match="must be a uint64"):
+            signer.sign_grant(registry.address_bytes, C1, *bad)
+    with pytest.raises(ValueError, match="32 bytes"):
+        signer.sign_revoke(registry.address_bytes, C1[:31], REVOCATION)
+
+
+def test_reverts_are_decoded_with_their_values(registry: LicenceRegistry, signer: LogSigner) -> None:
+    block = registry.grant([signed(signer, registry, C1, NOW, NOW + 10)]).block_number
     with pytest.raises(ContractRevertError) as again:
-        registry.grant([GrantCall(C1, NOW, NOW + 10)])
+        registry.grant([signed(signer, registry, C1, NOW, NOW + 10)])
     assert again.value.name == "LicenceRegistryAlreadyGranted"
     assert f"granted already, in block {block}" in str(again.value)
     with pytest.raises(ContractRevertError) as empty:
-        registry.grant([GrantCall(C2, NOW, NOW)])
+        registry.grant([signed(signer, registry, C2, NOW, NOW)])
     assert empty.value.name == "LicenceRegistryBadValidity" and "window of commitment" in str(empty.value)
+    with pytest.raises(ContractRevertError) as late:
+        registry.grant([signed(signer, registry, C2, NOW, 2**40)])
+    assert late.value.name == "LicenceRegistryBadValidity" and late.value.args_by_name["commitment"] == C2
     with pytest.raises(ContractRevertError) as unknown:
-        registry.revoke(C3, REVOCATION)
+        registry.revoke(C3, REVOCATION, revocation(signer, registry, C3))
     assert unknown.value.name == "LicenceRegistryUnknownCommitment" and "never granted" in str(unknown.value)
+    with pytest.raises(ContractRevertError) as no_record:
+        registry.revoke(C1, bytes(32), revocation(signer, registry, C1, bytes(32)))
+    assert no_record.value.name == "LicenceRegistryNoRevocationRecord"
 
 
-def test_the_verifiers_status_call_matches_the_abi(chain: ChainClient) -> None:
+def test_the_verifiers_status_call_matches_the_abi(registry: LicenceRegistry) -> None:
     """The licensee's check (ledger.rpc, no web3) derives status() from the shipped ABI:
-    the selector is keccak of the signature, the outputs the five words it decodes."""
-    _deployed, registry = deploy_registry(chain)
+    the selector is keccak of the signature, the outputs the six words it decodes (the
+    sixth is the issuer key that granted the commitment)."""
     status_fn = shipped_contract("LicenceRegistry").function("status")
     assert status_fn.selector == keccak(text="status(bytes32)")[:4]
-    assert status_fn.outputs == ("uint8", "uint64", "uint64", "uint64", "uint64")
+    assert status_fn.outputs == ("uint8", "uint64", "uint64", "uint64", "uint64", "address")
     (status,) = [e for e in registry.artifact.entries("function") if e["name"] == "status"]
     assert [i["type"] for i in status["inputs"]] == ["bytes32"]
-    assert [o["type"] for o in status["outputs"]] == ["uint8", "uint64", "uint64", "uint64", "uint64"]
+    assert [o["type"] for o in status["outputs"]] == ["uint8", "uint64", "uint64", "uint64", "uint64", "address"]
 
 
-def test_only_the_granting_issuer_or_the_owner_revokes(chain: ChainClient, anvil: Anvil, other_key: AnchorKey) -> None:
-    """Issuers cannot revoke each other's licences; the owner can revoke any."""
-    _deployed, registry = deploy_registry(chain)
-    registry.add_issuer(other_key.address)
-    second = LicenceRegistry(ChainClient(anvil.url, other_key), registry.address)
-    registry.grant([GrantCall(C1, NOW - 10, NOW + 3600)])
-    granted = second.grant([GrantCall(C2, NOW - 10, NOW + 3600), GrantCall(C3, NOW - 10, NOW + 3600)])
-    (event, _) = granted.logs  # Granted(commitment, issuer, ...) names the issuer
-    assert bytes(event["topics"][2])[12:] == bytes.fromhex(other_key.address[2:])
-    assert registry.issuer_of(C2) == other_key.address
+def test_only_the_granting_key_revokes_and_the_owner_neither_grants_nor_revokes(
+    chain: ChainClient, anvil: Anvil, other_key: AnchorKey, registry: LicenceRegistry, signer: LogSigner, deployed: tuple[DeployedLog, LogAnchor]
+) -> None:
+    """Issuer keys cannot revoke each other's licences; the owner (the anchor key) adds
+    issuer keys and can do nothing else. A removed key keeps revoking what it granted."""
+    second_key = log_signer_for(Account.create(), deployed[0])  # another issuer key the owner adds
+    registry.add_issuer(second_key.address)
+    registry.grant([signed(signer, registry, C1, NOW - 10, NOW + 3600)])
+    # Anyone sends: here a stranger relays the second key's grants.
+    stranger = LicenceRegistry(ChainClient(anvil.url, other_key), registry.address)
+    granted = stranger.grant([signed(second_key, registry, C2, NOW - 10, NOW + 3600), signed(second_key, registry, C3, NOW - 10, NOW + 3600)])
+    (event, _) = granted.logs  # Granted(commitment, issuer, ...) names the issuer key, not the sender
+    assert bytes(event["topics"][2])[12:] == bytes.fromhex(second_key.address[2:])
+    assert registry.status(C2).issuer == second_key.address
     with pytest.raises(ContractRevertError) as refused:
-        second.revoke(C1, REVOCATION)
+        stranger.revoke(C1, REVOCATION, revocation(second_key, registry, C1))
     assert refused.value.name == "LicenceRegistryNotGrantingIssuer"
-    assert f"{other_key.address} may not revoke commitment 0x{C1.hex()}: only its issuer {chain.require_key().address}" in str(refused.value)
+    assert f"the revocation of commitment 0x{C1.hex()} is not signed by {signer.address}" in str(refused.value)
+    assert f"recovers to {second_key.address}" in str(refused.value)
     assert registry.status(C1).state is OnChainState.ACTIVE
-    assert second.revoke(C2, REVOCATION).status == 1  # its own
-    assert registry.revoke(C3, REVOCATION).status == 1  # the owner: any
-    assert {registry.status(c).state for c in (C2, C3)} == {OnChainState.REVOKED}
+    registry.remove_issuer(second_key.address)
+    assert not registry.is_issuer(second_key.address)
+    with pytest.raises(ContractRevertError, match="LicenceRegistryNotIssuer"):
+        registry.grant([signed(second_key, registry, keccak(text="new"), NOW, NOW + 1)])
+    assert stranger.revoke(C2, REVOCATION, revocation(second_key, registry, C2)).status == 1  # its own, still
+    assert registry.status(C2).state is OnChainState.REVOKED and registry.status(C3).state is OnChainState.ACTIVE
 
 
-def test_attach_refuses_another_chain_no_contract_and_a_non_issuer(chain: ChainClient, anvil: Anvil, other_key: AnchorKey) -> None:
-    deployed, _registry = deploy_registry(chain)
-    assert attach_registry(chain, 31337, deployed.contract).address_bytes == deployed.contract
+def test_attach_refuses_another_chain_no_contract_and_a_log_key_that_is_no_issuer(
+    chain: ChainClient, signer: LogSigner, other_key: AnchorKey
+) -> None:
+    deployed, _registry = deploy_registry(chain, signer.address)
+    assert attach_registry(chain, 31337, deployed.contract, issuer=signer.address).address_bytes == deployed.contract
     with pytest.raises(DeploymentMismatchError, match="has chain id 31337, but this database records"):
         attach_registry(chain, 1, deployed.contract)
     with pytest.raises(DeploymentMismatchError, match="no contract at"):
         attach_registry(chain, 31337, b"\x42" * 20)
-    stranger = ChainClient(anvil.url, other_key)
-    with pytest.raises(DeploymentMismatchError, match="is not an issuer"):
-        attach_registry(stranger, 31337, deployed.contract)
-    assert attach_registry(stranger, 31337, deployed.contract, signing=False).has_code()
+    with pytest.raises(DeploymentMismatchError, match=f"the log key {other_key.address} is not an issuer"):
+        attach_registry(chain, 31337, deployed.contract, issuer=other_key.address)
+    assert attach_registry(chain, 31337, deployed.contract).has_code()  # no issuer to check: read only
+    with pytest.raises(ContractRevertError) as zero:
+        deploy_registry(chain, "0x" + "00" * 20)
+    assert zero.value.name == "LicenceRegistryInvalidIssuer"
 
 
 # -- the issuer --------------------------------------------------------------------------------
@@ -184,13 +261,15 @@ def test_queued_grants_go_out_in_one_grant_many(issuing: Issuing) -> None:
     assert {c.status for c in sent} == {CallStatus.SUBMITTED} and len({c.tx_hash for c in sent}) == 1
     transaction = issuing.chain.transaction(sent[0].tx_hash or b"")
     assert transaction is not None
-    assert bytes(transaction["input"])[:4] == keccak(text="grantMany((bytes32,uint64,uint64)[])")[:4]
+    assert bytes(transaction["input"])[:4] == keccak(text="grantMany((bytes32,uint64,uint64,bytes32,bytes32)[])")[:4]
+    assert transaction["from"] == issuing.chain.require_key().address  # the anchor key sends; the log key signed
 
     confirmed = issuer.step()
     assert sorted(c.commitment for c in confirmed) == sorted(commitments)
     assert {c.block_number for c in confirmed} == {issuing.chain.receipt(sent[0].tx_hash or b"").block_number}  # type: ignore[union-attr]
     for commitment in commitments:
         assert issuing.registry.status(commitment).state is OnChainState.ACTIVE
+        assert issuing.registry.status(commitment).issuer == issuing.signer.address
     assert issuer.step() == []  # nothing left to do
 
 
@@ -242,13 +321,13 @@ def test_recorded_but_never_sent_is_resent(issuing: Issuing) -> None:
     """Persisted but not sent: a crash between recording submitted and sending."""
     commitment = issuing.grant("lic-1")
     pending = issuing.repo.pending_grants(10)
-    signed = issuing.registry.build_grant([GrantCall(commitment, NOW, NOW + 60)], nonce=issuing.chain.nonce())
-    issuing.repo.submit(pending, signed.tx_hash, signed.nonce, now_ts())  # ... and the process dies
+    built = issuing.registry.build_grant([signed(issuing.signer, issuing.registry, commitment, NOW, NOW + 60)], nonce=issuing.chain.nonce())
+    issuing.repo.submit(pending, built.tx_hash, built.nonce, now_ts())  # ... and the process dies
     issuer = issuing.issuer()
     issuer.step()
     (call,) = issuing.repo.calls("lic-1")
     # found unknown to the node, back to pending and sent again in the same step
-    assert call.status is CallStatus.SUBMITTED and call.attempts == 2 and call.tx_hash != signed.tx_hash
+    assert call.status is CallStatus.SUBMITTED and call.attempts == 2 and call.tx_hash != built.tx_hash
     issuer.step()
     assert issuing.calls("lic-1") == [("grant", "confirmed")]
     assert issuing.registry.status(commitment).state is OnChainState.ACTIVE
@@ -271,7 +350,7 @@ def test_sent_then_restarted_is_followed_to_its_receipt(issuing: Issuing) -> Non
 def test_landed_but_not_recorded_is_settled_from_the_chain(issuing: Issuing) -> None:
     """Landed, not recorded: an earlier send got the grant on chain, the row says pending."""
     commitment = issuing.grant("lic-1")
-    landed = issuing.registry.grant([GrantCall(commitment, 1735689600, 2051222400)])
+    landed = issuing.registry.grant([signed(issuing.signer, issuing.registry, commitment, 1735689600, 2051222400)])
     nonce = issuing.chain.nonce()
     (settled,) = issuing.issuer().step()
     assert (settled.action, settled.status, settled.tx_hash, settled.block_number) == (
