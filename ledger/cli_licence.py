@@ -160,7 +160,7 @@ def _send(store: Store, deployment: Deployment, appended: Appended, licence_id: 
     from ledger.chain.errors import ChainError
     from ledger.chain.licence_registry import attach_registry
     from ledger.cli import _connect
-    from ledger.licence_issuer import LicenceIssuer
+    from ledger.licence_issuer import LicenceCallFailedError, LicenceIssuer
     from ledger.licences import licence_view, read_licence
     from ledger.store.licences import LicenceRepository
 
@@ -172,6 +172,8 @@ def _send(store: Store, deployment: Deployment, appended: Appended, licence_id: 
         registry = attach_registry(client, deployment.chain_id, deployment.registry, issuer=signer.address)
         ids = [call.id for call in repo.calls(licence_id) if call.record_hash == leaf]
         LicenceIssuer(store, registry, signer, confirmations=confirmations).wait_confirmed(ids, licence_id, timeout)
+    except LicenceCallFailedError as error:
+        fail(f"record {'0x' + leaf.hex()} is in the log, but the registry refuses its call: {error}")
     except ChainError as error:
         fail(f"record {'0x' + leaf.hex()} is in the log and its registry calls are queued, but: {error}")
     view = licence_view(store, deployment, read_licence(repo, licence_id), int(time.time()))

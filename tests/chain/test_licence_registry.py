@@ -1,10 +1,11 @@
 """LicenceRegistry from Python on a real Anvil: the binding (grants and revocations
 signed by the log key, sent by anyone), deployment checks, and the licence issuer's
 state machine, with faults injected in pairs (failed and not persisted / persisted but
-not sent, sent but unseen / landed but not recorded)."""
+not sent, sent but unseen / landed but not recorded) and poisoned calls isolated."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
+from sqlalchemy import insert
 
+from ledger.anchorer import Backoff
 from ledger.chain.anvil import Anvil
 from ledger.chain.binding import Signature
 from ledger.chain.client import ChainClient
@@ -33,8 +36,8 @@ from ledger.chain.licence_registry import (
 )
 from ledger.chain.log_anchor import LogAnchor
 from ledger.formats.abi import contract as shipped_contract
-from ledger.licence_issuer import LicenceIssuer
-from ledger.licences import grant, revoke
+from ledger.licence_issuer import LicenceCallFailedError, LicenceIssuer, LogKeyNotIssuerError
+from ledger.licences import REGISTRY_MAX_TIME, grant, revoke, window_problem
 from ledger.receipts import LogSigner, compact_signature, grant_typed_data, revoke_typed_data
 from ledger.records import now_ts
 from ledger.store.licences import (
@@ -42,6 +45,7 @@ from ledger.store.licences import (
     CallStatus,
     LicenceCall,
     LicenceRepository,
+    licence_commitments,
 )
 from ledger.store.repository import Store
 from tests.chain.conftest import log_signer_for
@@ -105,6 +109,17 @@ class Issuing:
 
     def all_calls(self, *licence_ids: str) -> list[LicenceCall]:
         return [call for licence_id in licence_ids for call in self.repo.calls(licence_id)]
+
+    def poison(self, licence_id: str, action: str, commitment: bytes, **values: Any) -> None:
+        """A registry call written straight into the queue, as no check of ours would let
+        through (a row from before a check existed, or written by hand)."""
+        row = {
+            "licence_id": licence_id, "licensee": "mallory", "action": action, "commitment": commitment,
+            "record_hash": keccak(text=f"record of {licence_id}"), "status": "pending", "attempts": 0,
+            "created_at": now_ts(), "updated_at": now_ts(),
+        }
+        with self.store.transaction() as conn:
+            conn.execute(insert(licence_commitments).values(**(row | values)))
 
 
 @pytest.fixture
@@ -173,6 +188,14 @@ def test_the_log_keys_digests_are_the_contracts_and_eip712s(registry: LicenceReg
         signer.sign_revoke(registry.address_bytes, C1[:31], REVOCATION)
 
 
+def test_the_services_window_limit_is_the_registrys(registry: LicenceRegistry) -> None:
+    assert registry.max_time() == REGISTRY_MAX_TIME == 2**40 - 1
+    assert window_problem(0, REGISTRY_MAX_TIME) is None
+    assert window_problem(-1, 10) == ("valid_from", "must not be before 1970-01-01T00:00:00Z: the registry counts seconds from then")
+    assert window_problem(0, REGISTRY_MAX_TIME + 1)[0] == "valid_until"  # type: ignore[index]
+    assert window_problem(5, 5)[0] == "valid_until"  # type: ignore[index]
+
+
 def test_reverts_are_decoded_with_their_values(registry: LicenceRegistry, signer: LogSigner) -> None:
     block = registry.grant([signed(signer, registry, C1, NOW, NOW + 10)]).block_number
     with pytest.raises(ContractRevertError) as again:
@@ -183,7 +206,7 @@ def test_reverts_are_decoded_with_their_values(registry: LicenceRegistry, signer
         registry.grant([signed(signer, registry, C2, NOW, NOW)])
     assert empty.value.name == "LicenceRegistryBadValidity" and "window of commitment" in str(empty.value)
     with pytest.raises(ContractRevertError) as late:
-        registry.grant([signed(signer, registry, C2, NOW, 2**40)])
+        registry.grant([signed(signer, registry, C2, NOW, REGISTRY_MAX_TIME + 1)])
     assert late.value.name == "LicenceRegistryBadValidity" and late.value.args_by_name["commitment"] == C2
     with pytest.raises(ContractRevertError) as unknown:
         registry.revoke(C3, REVOCATION, revocation(signer, registry, C3))
@@ -357,3 +380,191 @@ def test_landed_but_not_recorded_is_settled_from_the_chain(issuing: Issuing) -> 
         CallAction.GRANT, CallStatus.CONFIRMED, landed.tx_hash, landed.block_number
     )
     assert issuing.chain.nonce() == nonce  # nothing was sent
+
+
+# -- one bad call never blocks the others ---------------------------------------------------------
+
+
+def test_a_poisoned_grant_fails_alone_and_its_batch_goes_on(issuing: Issuing) -> None:
+    """The review's reproduction, queued: a grant whose window starts in 1969 (stored
+    before the check existed) used to kill the issuer thread with an encoding error.
+    It fails alone, with its reason; the grants queued with it go out together."""
+    poison = keccak(text="poison")
+    issuing.grant("lic-1")
+    issuing.poison("lic-poison", "grant", poison, valid_from=-31536000, valid_until=86400)
+    issuing.grant("lic-2")
+    issuer = issuing.issuer()
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "confirmed")]
+    (failed,) = issuing.repo.calls("lic-poison")
+    assert failed.status is CallStatus.FAILED and failed.tx_hash is None
+    assert failed.last_error == (
+        "cannot be granted: the registry cannot hold this window (-31536000..86400): valid_from must not be before"
+        " 1970-01-01T00:00:00Z: the registry counts seconds from then"
+    )
+    assert issuing.registry.status(poison).state is OnChainState.UNKNOWN
+    state = issuing.repo.issuer_state()
+    assert (state.pending, state.submitted, state.failed, state.last_error) == (0, 0, 1, failed.last_error)
+    assert issuer.step() == [] and issuing.repo.calls("lic-poison")[0] == failed  # never sent again
+
+
+def test_a_grant_the_registry_refuses_is_taken_out_of_its_batch(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A revert names the first commitment it refuses (here one signed by a key that is no
+    issuer): that one fails with the decoded reason, the rest go in one grantMany."""
+    commitments = [issuing.grant(f"lic-{i}") for i in range(3)]
+    impostor = LogSigner(Account.create(), issuing.signer.domain)
+    issuer = issuing.issuer()
+    genuine = issuer._signed_grant
+
+    def sign(call: LicenceCall) -> SignedGrant:
+        if call.commitment != commitments[1]:
+            return genuine(call)
+        assert call.valid_from is not None and call.valid_until is not None
+        return signed(impostor, issuing.registry, call.commitment, call.valid_from, call.valid_until)
+
+    monkeypatch.setattr(issuer, "_signed_grant", sign)
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-0") == issuing.calls("lic-2") == [("grant", "confirmed")]
+    (refused,) = issuing.repo.calls("lic-1")
+    assert refused.status is CallStatus.FAILED
+    assert refused.last_error is not None and "LicenceRegistryNotIssuer" in refused.last_error
+    assert f"recovers to {impostor.address}" in refused.last_error
+    sent = {c.tx_hash for c in issuing.all_calls("lic-0", "lic-2")}
+    assert len(sent) == 1
+
+
+def test_an_unexpected_error_is_pinned_on_its_call_by_trying_each_alone(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any error building a batch (not only a revert): each grant is tried alone, the one
+    that fails alone fails, the others go."""
+    commitments = [issuing.grant(f"lic-{i}") for i in range(3)]
+    issuer = issuing.issuer()
+    build = issuing.registry.build_grant
+
+    def broken(grants: list[SignedGrant], *, nonce: int | None = None) -> Any:
+        if any(g.call.commitment == commitments[0] for g in grants):
+            raise TypeError("something nobody expected")
+        return build(grants, nonce=nonce)
+
+    monkeypatch.setattr(issuing.registry, "build_grant", broken)
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "confirmed")]
+    (failed,) = issuing.repo.calls("lic-0")
+    assert (failed.status, failed.last_error) == (CallStatus.FAILED, "cannot be granted: TypeError: something nobody expected")
+
+
+def test_a_poisoned_revoke_does_not_stop_a_later_revocation(issuing: Issuing) -> None:
+    """A revoke the registry refuses (here naming no revoking record) fails, and the next
+    revoke in the queue reaches the chain in the same step; a revoke whose grant failed
+    fails too, instead of waiting for ever."""
+    victim = issuing.grant("lic-1")
+    target = issuing.grant("lic-2")
+    issuer = issuing.issuer()
+    issuer.step()
+    issuer.step()
+    issuing.poison("lic-1", "revoke", victim, record_hash=bytes(32))
+    issuing.poison("lic-poison", "grant", keccak(text="poison"), valid_from=None, valid_until=None)
+    issuing.poison("lic-poison", "revoke", keccak(text="poison"))
+    revoke(issuing.repo, "lic-2", "ended", now=now_ts())
+    issuer.step()  # the poisoned revoke fails; lic-2's is sent
+    issuer.step()
+    assert issuing.calls("lic-2") == [("grant", "confirmed"), ("revoke", "confirmed")]
+    assert issuing.registry.status(target).state is OnChainState.REVOKED
+    assert issuing.registry.status(victim).state is OnChainState.ACTIVE
+    poisoned = issuing.repo.calls("lic-1")[1]
+    assert poisoned.status is CallStatus.FAILED and "LicenceRegistryNoRevocationRecord" in (poisoned.last_error or "")
+    grant_call, revoke_call = issuing.repo.calls("lic-poison")
+    assert grant_call.status is revoke_call.status is CallStatus.FAILED
+    assert grant_call.last_error == "cannot be granted: a grant call has no validity window"
+    assert (revoke_call.last_error or "").startswith(f"the grant of commitment 0x{keccak(text='poison').hex()} failed")
+    assert issuing.repo.issuer_state().failed == 3
+
+
+def test_a_commitment_granted_by_another_issuer_key_fails_and_is_never_confirmed(
+    issuing: Issuing, deployed: tuple[DeployedLog, LogAnchor]
+) -> None:
+    """A leaked anchor key is the registry's owner: it can add an issuer key of its own
+    and grant a queued commitment first, with a window of its choosing. The chain then
+    refuses the log key's grant for good, and the issuer says so rather than taking the
+    stranger's grant as its own (verifiers that pin the log key refuse it too)."""
+    commitment = issuing.grant("lic-1")
+    thief = log_signer_for(Account.create(), deployed[0])
+    issuing.registry.add_issuer(thief.address)
+    issuing.registry.grant([signed(thief, issuing.registry, commitment, 0, REGISTRY_MAX_TIME)])
+    issuing.issuer().step()
+    (call,) = issuing.repo.calls("lic-1")
+    assert call.status is CallStatus.FAILED and call.tx_hash is None
+    assert f"was granted on chain by issuer key {thief.address}, not by the log key {issuing.signer.address}" in (call.last_error or "")
+    with pytest.raises(LicenceCallFailedError, match="not by the log key"):
+        issuing.issuer().wait_confirmed([call.id], "lic-1", timeout=5)
+
+
+def test_a_confirmed_grant_the_chain_lost_is_granted_again(issuing: Issuing) -> None:
+    """A revoke finds its commitment unknown to the registry (the grant was reorganised
+    out): the grant goes back to pending, is sent again, and the revoke follows."""
+    snapshot = issuing.chain.request("evm_snapshot", [])
+    commitment = issuing.grant("lic-1")
+    issuer = issuing.issuer()
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == [("grant", "confirmed")]
+    issuing.chain.request("evm_revert", [snapshot])  # the chain forgets the grant
+    revoke(issuing.repo, "lic-1", now=now_ts())
+    issuer.step()
+    grant_call, _revoke_call = issuing.repo.calls("lic-1")
+    assert grant_call.status is CallStatus.PENDING and "but the registry does not know it" in (grant_call.last_error or "")
+    for _ in range(4):
+        issuer.step()
+    assert issuing.calls("lic-1") == [("grant", "confirmed"), ("revoke", "confirmed")]
+    assert issuing.registry.status(commitment).state is OnChainState.REVOKED
+
+
+def test_the_issuer_thread_survives_anything(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected exception in a step is reported and retried with backoff: the issuer
+    goes on and grants what is queued once the fault is gone."""
+    issuing.grant("lic-1")
+    issuer = issuing.issuer()
+    step = issuer.step
+    faults = [ZeroDivisionError("a bug"), KeyError("another")]
+
+    def flaky() -> list[LicenceCall]:
+        if faults:
+            raise faults.pop(0)
+        return step()
+
+    monkeypatch.setattr(issuer, "step", flaky)
+    errors: list[str] = []
+    stop = threading.Event()
+    worker = threading.Thread(target=issuer.run, args=(stop, 0.05),
+                              kwargs={"on_error": errors.append, "retry": Backoff(base=0.01, cap=0.05)})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while issuing.calls("lic-1") != [("grant", "confirmed")]:
+            assert worker.is_alive() and time.monotonic() < deadline, errors
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert errors[:2] == ["ZeroDivisionError: a bug; retrying in 0.01 s", "KeyError: 'another'; retrying in 0.02 s"]
+
+
+def test_grants_wait_while_the_log_key_is_no_issuer(issuing: Issuing) -> None:
+    """The registry's owner (a leaked anchor key) removes the log key as issuer: that is
+    no grant's fault, so none fails; they wait, the reason is kept and reported, and they
+    go out once the owner adds the key back."""
+    issuing.grant("lic-1")
+    issuing.grant("lic-2")
+    issuing.registry.remove_issuer(issuing.signer.address)
+    issuer = issuing.issuer()
+    with pytest.raises(LogKeyNotIssuerError, match=f"the log key {issuing.signer.address} is not an issuer"):
+        issuer.step()
+    issuer.note_error(LogKeyNotIssuerError("the log key is not an issuer"))
+    assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "pending")]
+    assert issuing.repo.issuer_state().last_error == "the log key is not an issuer"
+    issuing.registry.add_issuer(issuing.signer.address)
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "confirmed")]
