@@ -252,7 +252,47 @@ LogName = Annotated[
     str | None,
     typer.Option("--log-name", envvar="LEDGER_LOG_NAME", help="Name of the log; its id is the SHA-256 of the name (default: model-ledger)."),
 ]
+Admin = Annotated[
+    str | None,
+    typer.Option(
+        "--admin",
+        envvar="LEDGER_ADMIN_ADDRESS",
+        help="Address of the log's admin key, kept offline: it alone can retire the log (`ledger retire`)."
+        " Default: a new key in --data-dir (admin-key.json), to move offline.",
+    ),
+]
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+
+
+def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None]) -> str:
+    """The address a new log's admin will be: --admin, else the data dir's admin key
+    (created now, unless a deployment that did not finish left one), with advice to
+    move it offline. The key is never printed: only its address and where it is."""
+    from eth_utils.address import is_address, to_checksum_address
+
+    from ledger.admin_key import (
+        ADMIN_KEY_FILE,
+        ADMIN_KEY_PASSWORD_FILE,
+        AdminKeyError,
+        create_admin_key,
+    )
+
+    if admin is not None:
+        if not is_address(admin):
+            fail(f"--admin must be an address (0x and 40 hex digits, checksummed if mixed case), got {admin!r}")
+        return str(to_checksum_address(admin))
+    try:
+        address, created = create_admin_key(data_dir)
+    except AdminKeyError as error:
+        fail(f"no --admin given, and the data dir's admin key cannot be used: {error}")
+    password = data_dir / ADMIN_KEY_PASSWORD_FILE
+    where = f"{data_dir / ADMIN_KEY_FILE}" + (f" (password in {password})" if password.exists() else "")
+    note(
+        f"{'created' if created else 'using'} the log's admin key {address} in {where}. It alone can retire the log"
+        " if the log key leaks (`ledger retire`), and the service never needs it: move it offline now (keep a copy"
+        " safe), or deploy with --admin ADDRESS to name a key you keep elsewhere"
+    )
+    return address
 
 
 def anchor_json(anchor: Anchor, deployment: Deployment) -> dict[str, Any]:
@@ -316,20 +356,25 @@ def _deploy(
     repo: AnchorRepository,
     log_name: str,
     log_signer: str,
+    admin: str,
     *,
     before_record: Callable[[], None] | None = None,
 ) -> tuple[Deployment, LogAnchor]:
     """Deploy LogAnchor, create the log with `log_signer` (the log key's address) as its
-    key, deploy LicenceRegistry next to it and record the deployment in the database
-    (after `before_record`: `ledger up` saves the chain's state there, so the database
-    never names a contract the saved chain lacks)."""
+    key and `admin` as its admin, deploy LicenceRegistry next to it with the log key as
+    its issuer, and record the deployment in the database (after `before_record`:
+    `ledger up` saves the chain's state there, so the database never names a contract
+    the saved chain lacks)."""
     from ledger.chain.deployment import deploy_log
     from ledger.chain.licence_registry import deploy_registry
     from ledger.records import now_ts
     from ledger.store.anchors import Deployment
 
-    deployed, contract = deploy_log(client, log_signer, log_name)
-    registry, _bound = deploy_registry(client)
+    try:
+        deployed, contract = deploy_log(client, log_signer, log_name, admin=admin)
+    except ValueError as error:
+        fail(f"{error}; nothing was deployed")
+    registry, _bound = deploy_registry(client, log_signer)
     deployment = Deployment(
         deployed.chain_id,
         deployed.contract,
@@ -375,13 +420,15 @@ def up(
     port: Annotated[int, typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port).")] = 8000,
     public_rpc_url: PublicRpcUrl = None,
     explorer: ExplorerUrl = None,
+    admin: Admin = None,
 ) -> None:
     """Run the log on embedded defaults: serve the API on --port, seal every
     --seal-interval, anchor every --anchor-interval on a local Anvil chain (state kept
     in --data-dir).
 
-    On first start the LogAnchor contract is deployed and the log created; the chain
-    and the contract are checked at every start. Each checkpoint and each confirmed
+    On first start the LogAnchor contract is deployed and the log created, its admin
+    --admin or a new key in --data-dir (move it offline); the chain and the contract
+    are checked at every start. Each checkpoint and each confirmed
     anchor is printed as a JSON line ("type": "checkpoint" or "anchor"). Stop with
     Ctrl-C or SIGTERM: the chain's state is saved (it is also saved every second while
     it changes; anchors a killed chain lost are sent again at the next start).
@@ -442,6 +489,7 @@ def up(
                     repo,
                     log_name or DEFAULT_LOG_NAME,
                     log_signer(store, data_dir, 3600).address,
+                    log_admin(admin, data_dir, note),
                     before_record=anvil.save_state if anvil else None,
                 )
                 note(
@@ -452,13 +500,18 @@ def up(
                 if log_name is not None and log_name != deployment.log_name:
                     fail(f"this database anchors log {deployment.log_name!r}, not {log_name!r}")
                 contract = _attach(client, deployment, log_signer(store, data_dir, 3600).address)
+            signer = log_signer(store, data_dir, 3600)
             deployment, registry = ensure_registry(
-                client, repo, deployment, deploy=anvil is not None or client.chain_id == DEV_CHAIN_ID
+                client,
+                repo,
+                deployment,
+                deploy=anvil is not None or client.chain_id == DEV_CHAIN_ID,
+                issuer=signer.address,
+                note=note,
             )
             if anvil is not None:
                 anvil.save_state()  # and every second while the head moves (ledger/chain/anvil.py)
             state = store.state()
-            signer = log_signer(store, data_dir, 3600)
             anchorer = Anchorer(store, contract, deployment, signer, confirmations=confirmations)
             api = create_app(
                 store,
@@ -496,7 +549,7 @@ def up(
             else:
                 note(f"LicenceRegistry {registry.address}: queued licence calls go on chain every {anchor_interval:g}s")
                 licence_worker = start_issuer(
-                    store, registry, stop, anchor_interval, confirmations,
+                    store, registry, signer, stop, anchor_interval, confirmations,
                     on_confirmed=lambda call: line({"type": "licence", **call_json(call)}), note=note,
                 )
             while not stop.is_set():
@@ -531,16 +584,22 @@ def deploy(
     keystore: Keystore = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
+    admin: Admin = None,
 ) -> None:
-    """Deploy LogAnchor, create the log (the key's account is its admin; its checkpoints
-    are those the data dir's log key signs), deploy LicenceRegistry (the key's account
-    is its issuer) and record the deployment in the database. On a database whose
-    deployment has no LicenceRegistry yet, deploy only that."""
+    """Deploy LogAnchor, create the log (its admin: --admin, or a new key in --data-dir to
+    move offline; its checkpoints: those the data dir's log key signs), deploy
+    LicenceRegistry (the log key is its issuer; the anchor key, its owner, only pays the
+    gas) and record the deployment in the database. On a database whose deployment has
+    no LicenceRegistry yet, deploy only that."""
     from ledger.chain.deployment import DEFAULT_LOG_NAME
     from ledger.cli_licence import ensure_registry
     from ledger.cli_service import log_signer
     from ledger.store.anchors import AnchorRepository
 
+    def note(text: str) -> None:
+        sys.stderr.write(f"ledger: {text}\n")
+
+    admin_address = None
     with open_store(data_dir, database_url) as store:
         repo = AnchorRepository(store)
         existing = repo.deployment()
@@ -550,11 +609,13 @@ def deploy(
                 f" on chain id {existing.chain_id}: use another --data-dir or --database-url for a new deployment"
             )
         client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
+        signer_address = log_signer(store, data_dir, 3600).address
         if existing is None:
-            deployment, _contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME, log_signer(store, data_dir, 3600).address)
+            admin_address = log_admin(admin, data_dir, note)
+            deployment, _contract = _deploy(client, repo, log_name or DEFAULT_LOG_NAME, signer_address, admin_address)
         else:
             _attach(client, existing)
-            deployment, _registry = ensure_registry(client, repo, existing, deploy=True)
+            deployment, _registry = ensure_registry(client, repo, existing, deploy=True, issuer=signer_address, note=note)
     assert deployment.registry is not None
     emit(
         {
@@ -564,6 +625,7 @@ def deploy(
             "block_number": deployment.block_number,
             "registry": hex0x(deployment.registry),
         }
+        | ({} if admin_address is None else {"admin": admin_address})
     )
 
 
@@ -697,12 +759,31 @@ def retire(
     database_url: DatabaseUrl = None,
     rpc_url: RpcUrl = None,
     keystore: Keystore = None,
+    admin_keystore: Annotated[
+        Path | None,
+        typer.Option(
+            "--admin-keystore",
+            envvar="LEDGER_ADMIN_KEYSTORE",
+            help="V3 keystore of the log's admin key (password in LEDGER_ADMIN_KEYSTORE_PASSWORD); default:"
+            " LEDGER_ADMIN_KEY, else --data-dir's admin-key.json.",
+        ),
+    ] = None,
+    sign_only: Annotated[
+        bool,
+        typer.Option(
+            "--sign-only",
+            help="Only sign: print the signed retirement (chain_id, contract, log_id, trusted_size, admin, r, vs) for"
+            " anyone to send to LogAnchor.retireLog; nothing is sent and no chain is needed.",
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: retiring is final.")] = False,
 ) -> None:
     """Retire the log on chain for good, after its log key leaked: LogAnchor takes no more
-    anchors, and verifiers refuse every anchor above --trusted-size. Needs the log
-    admin's key (the deployer's, unless the admin role was handed over). Continue in a
-    successor log (docs/operations.md, "A leaked log key")."""
+    anchors, and verifiers refuse every anchor above --trusted-size. The log's admin key
+    signs the retirement (it needs no gas and may stay offline: see --sign-only); the
+    anchor key (--keystore, LEDGER_ANCHOR_KEY) only sends it. Continue in a successor
+    log (docs/operations.md, "A leaked log key")."""
+    from ledger.admin_key import AdminKeyError, load_admin_key, sign_retire
     from ledger.chain.errors import ChainError
     from ledger.store.anchors import AnchorRepository
 
@@ -711,13 +792,38 @@ def retire(
     with open_store(data_dir, database_url) as store:
         deployment = _recorded_deployment(AnchorRepository(store))
     try:
+        admin = load_admin_key(data_dir, admin_keystore)
+    except AdminKeyError as error:
+        fail(str(error))
+    signed = sign_retire(admin, deployment.chain_id, deployment.contract, deployment.log_id, trusted_size)
+    del admin
+    if sign_only:
+        emit(signed.as_json())
+        sys.stderr.write(
+            f"signed the retirement of log {hex0x(deployment.log_id)} (trusted up to size {trusted_size}) with admin key"
+            f" {signed.admin}: anyone may send it to LogAnchor {hex0x(deployment.contract)} on chain id"
+            f" {deployment.chain_id}, retireLog(log_id, trusted_size, r, vs). Nothing was sent\n"
+        )
+        return
+    try:
         from ledger.chain.log_anchor import LogAnchor
 
         client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
         if client.chain_id != deployment.chain_id:
             fail(f"the chain at {client.where} has chain id {client.chain_id}; this log is on chain id {deployment.chain_id}")
         contract = LogAnchor(client, deployment.contract, from_block=deployment.block_number)
-        receipt = contract.retire_log(deployment.log_id, trusted_size)
+        before = contract.log_info(deployment.log_id)
+        if before is None:
+            fail(f"log {hex0x(deployment.log_id)} does not exist on contract {hex0x(deployment.contract)}; nothing was sent")
+        if before.admin.lower() != signed.admin.lower():
+            fail(
+                f"{signed.admin} is not the admin of log {hex0x(deployment.log_id)}: its admin is {before.admin}. Sign"
+                " with the admin key (--admin-keystore FILE, LEDGER_ADMIN_KEY, or the data dir's admin-key.json);"
+                " nothing was sent"
+            )
+        if before.retired:
+            fail(f"log {hex0x(deployment.log_id)} is retired already (trusted up to size {before.trusted_size})")
+        receipt = contract.retire_log(deployment.log_id, trusted_size, (signed.r, signed.vs))
         info = contract.log_info(deployment.log_id)
     except ChainError as error:
         fail(str(error))
@@ -728,6 +834,7 @@ def retire(
             "retired": info.retired,
             "trusted_size": info.trusted_size,
             "latest_size": info.latest_size,
+            "admin": signed.admin,
             "tx_hash": hex0x(receipt.tx_hash),
             "block_number": receipt.block_number,
         }

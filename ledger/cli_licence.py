@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ledger.chain.client import ChainClient
     from ledger.chain.licence_registry import LicenceRegistry
     from ledger.licences import Appended
+    from ledger.receipts import LogSigner
     from ledger.store.anchors import AnchorRepository, Deployment
     from ledger.store.licences import LicenceCall
     from ledger.store.repository import Store
@@ -68,23 +69,39 @@ Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for t
 
 
 def ensure_registry(
-    client: ChainClient, repo: AnchorRepository, deployment: Deployment, *, deploy: bool
+    client: ChainClient,
+    repo: AnchorRepository,
+    deployment: Deployment,
+    *,
+    deploy: bool,
+    issuer: str,
+    note: Callable[[str], None],
 ) -> tuple[Deployment, LicenceRegistry | None]:
-    """The deployment's LicenceRegistry, checked; deployed and recorded first when the
-    data dir has none yet and `deploy` is set (else None)."""
+    """The deployment's LicenceRegistry, checked; deployed with `issuer` (the log key's
+    address) as its first issuer and recorded first when the data dir has none yet and
+    `deploy` is set (else None). A registry that does not take the log key's grants
+    (its owner removed the key) is noted, not refused: the service runs on, and its
+    grants wait, reported, until the owner adds the key back."""
     from ledger.chain.licence_registry import attach_registry, deploy_registry
 
     if deployment.registry is None:
         if not deploy:
             return deployment, None
-        deployed, registry = deploy_registry(client)
+        deployed, registry = deploy_registry(client, issuer)
         return repo.record_registry(deployed.contract), registry
-    return deployment, attach_registry(client, deployment.chain_id, deployment.registry)
+    registry = attach_registry(client, deployment.chain_id, deployment.registry)
+    if not registry.is_issuer(issuer):
+        note(
+            f"the log key {issuer} is not an issuer of the LicenceRegistry {registry.address} (its owner removed it?):"
+            " licence grants wait until the owner adds it back (addIssuer)"
+        )
+    return deployment, registry
 
 
 def start_issuer(
     store: Store,
     registry: LicenceRegistry,
+    signer: LogSigner,
     stop: threading.Event,
     interval: float,
     confirmations: int,
@@ -92,11 +109,12 @@ def start_issuer(
     on_confirmed: Callable[[LicenceCall], None] = lambda _call: None,
     note: Callable[[str], None],
 ) -> threading.Thread:
-    """Run the licence issuer on a thread until `stop`: queued grants go on chain every
-    `interval` seconds, batched."""
+    """Run the licence issuer on a thread until `stop`: queued grants, signed by the log
+    key `signer`, go on chain every `interval` seconds, batched. The issuer reports its
+    errors and goes on; should it stop anyway, that is reported too."""
     from ledger.licence_issuer import LicenceIssuer
 
-    issuer = LicenceIssuer(store, registry, confirmations=confirmations)
+    issuer = LicenceIssuer(store, registry, signer, confirmations=confirmations)
 
     def loop() -> None:
         try:
@@ -136,12 +154,13 @@ def _registry_deployment(store: Store) -> Deployment:
 
 
 def _send(store: Store, deployment: Deployment, appended: Appended, licence_id: str, rpc_url: str | None,
-          keystore: Path | None, confirmations: int, timeout: float) -> dict[str, Any]:
-    """Send every queued registry call, wait for this record's, and show the licence."""
+          keystore: Path | None, confirmations: int, timeout: float, signer: LogSigner) -> dict[str, Any]:
+    """Send every queued registry call (signed by the log key `signer`, paid by the
+    anchor key), wait for this record's, and show the licence."""
     from ledger.chain.errors import ChainError
     from ledger.chain.licence_registry import attach_registry
     from ledger.cli import _connect
-    from ledger.licence_issuer import LicenceIssuer
+    from ledger.licence_issuer import LicenceCallFailedError, LicenceIssuer
     from ledger.licences import licence_view, read_licence
     from ledger.store.licences import LicenceRepository
 
@@ -150,9 +169,11 @@ def _send(store: Store, deployment: Deployment, appended: Appended, licence_id: 
     repo = LicenceRepository(store)
     try:
         client = _connect(rpc_url or DEFAULT_RPC_URL, keystore)
-        registry = attach_registry(client, deployment.chain_id, deployment.registry)
+        registry = attach_registry(client, deployment.chain_id, deployment.registry, issuer=signer.address)
         ids = [call.id for call in repo.calls(licence_id) if call.record_hash == leaf]
-        LicenceIssuer(store, registry, confirmations=confirmations).wait_confirmed(ids, licence_id, timeout)
+        LicenceIssuer(store, registry, signer, confirmations=confirmations).wait_confirmed(ids, licence_id, timeout)
+    except LicenceCallFailedError as error:
+        fail(f"record {'0x' + leaf.hex()} is in the log, but the registry refuses its call: {error}")
     except ChainError as error:
         fail(f"record {'0x' + leaf.hex()} is in the log and its registry calls are queued, but: {error}")
     view = licence_view(store, deployment, read_licence(repo, licence_id), int(time.time()))
@@ -182,6 +203,7 @@ def grant_licence(
 ) -> None:
     """Grant (or with --amend, amend) a licence: append the record, grant its commitment
     on chain, wait for confirmation; print the licence with the record to hand over."""
+    from ledger.cli_service import log_signer
     from ledger.jsonlimits import JsonInputError, load_json_file
     from ledger.licences import grant
     from ledger.records import MAX_RECORD_BYTES, RecordError, now_ts
@@ -204,13 +226,14 @@ def grant_licence(
         document = {"action": "amend" if amend else "grant", **options}
     with open_store(data_dir, database_url) as store:
         deployment = _registry_deployment(store)
+        signer = log_signer(store, data_dir, 3600)  # before anything is stored
         now = now_ts()
         try:
             appended = grant(LicenceRepository(store), document, ts=now, now=now)
         except RecordError as error:
             fail(f"invalid licence: {error}; nothing was stored")
         granted_id = json.loads(appended.entry.canonical)["body"]["licence_id"]
-        emit(_send(store, deployment, appended, granted_id, rpc_url, keystore, confirmations, timeout))
+        emit(_send(store, deployment, appended, granted_id, rpc_url, keystore, confirmations, timeout, signer))
 
 
 @licence_app.command("revoke")
@@ -226,15 +249,17 @@ def revoke_licence(
 ) -> None:
     """Revoke a licence: append a revoke record, revoke its commitment on chain, wait for
     confirmation; print the licence."""
+    from ledger.cli_service import log_signer
     from ledger.licences import revoke
     from ledger.records import now_ts
     from ledger.store.licences import LicenceRepository
 
     with open_store(data_dir, database_url) as store:
         deployment = _registry_deployment(store)
+        signer = log_signer(store, data_dir, 3600)  # before anything is stored
         now = now_ts()
         appended = revoke(LicenceRepository(store), licence_id, reason, ts=now, now=now)
-        emit(_send(store, deployment, appended, licence_id, rpc_url, keystore, confirmations, timeout))
+        emit(_send(store, deployment, appended, licence_id, rpc_url, keystore, confirmations, timeout, signer))
 
 
 # -- licensees: check ---------------------------------------------------------------------------

@@ -248,7 +248,9 @@ def serve(
             try:
                 client = _connect(rpc_url, keystore, deployment=deployment)
                 contract = _attach(client, deployment, signer.address)
-                deployment, registry = ensure_registry(client, repo, deployment, deploy=client.chain_id == DEV_CHAIN_ID)
+                deployment, registry = ensure_registry(
+                    client, repo, deployment, deploy=client.chain_id == DEV_CHAIN_ID, issuer=signer.address, note=note
+                )
             except ChainError as error:
                 fail(str(error))
             anchorer = Anchorer(store, contract, deployment, signer, confirmations=confirmations)
@@ -259,8 +261,10 @@ def serve(
 
             def anchor_loop() -> None:
                 def anchor_term(term: threading.Event) -> None:
-                    # The licence issuer signs with the anchor key: it follows the anchorer's role.
-                    issuer = None if registry is None else start_issuer(store, registry, term, anchor_interval, confirmations, note=note)
+                    # The licence issuer sends with the anchor key: it follows the anchorer's role.
+                    issuer = None if registry is None else start_issuer(
+                        store, registry, signer, term, anchor_interval, confirmations, note=note
+                    )
                     try:
                         anchorer.run(term, anchor_interval, on_error=lambda text: note(f"anchoring: {text}"))
                     finally:

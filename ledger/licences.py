@@ -9,9 +9,11 @@ revoked on chain. The licensee keeps the current record: with it and an RPC endp
 `ledger licence check` reads the licence's status from the chain (`ledger.licence_check`).
 
 Validity windows count whole seconds on chain (the record's milliseconds are dropped):
-a licence is active from `valid_from` included to `valid_until` excluded, and a window
-shorter than one whole second is refused. The service decides a licence's status by its
-own clock, the chain by the time of its latest block.
+a licence is active from `valid_from` included to `valid_until` excluded. A window the
+registry cannot hold is refused when the licence is granted, before anything is
+stored: one that starts before 1970-01-01T00:00:00Z (the registry counts unsigned unix
+seconds), ends after REGISTRY_MAX_TIME, or is shorter than one whole second. The service
+decides a licence's status by its own clock, the chain by the time of its latest block.
 
 Registry calls go to the chain later, batched, by `ledger.licence_issuer`.
 """
@@ -30,6 +32,22 @@ from ledger.store.licences import CallAction, LicenceCall, LicenceRepository, Ne
 from ledger.store.repository import Store
 
 LicenceStatus = Literal["active", "expired", "revoked", "not_yet_valid"]
+
+REGISTRY_MAX_TIME = 2**40 - 1
+"""The latest end of a validity window the LicenceRegistry holds (its MAX_TIME), in unix
+seconds: 36812-02-20. A test reads it from the contract."""
+
+
+def window_problem(valid_from: int, valid_until: int) -> tuple[str, str] | None:
+    """Why the LicenceRegistry would refuse the validity window (unix seconds, the end
+    excluded), as (field of the licence body, message); None if it holds it."""
+    if valid_from < 0:
+        return "valid_from", "must not be before 1970-01-01T00:00:00Z: the registry counts seconds from then"
+    if valid_until > REGISTRY_MAX_TIME:
+        return "valid_until", f"must not be after {REGISTRY_MAX_TIME} unix seconds (2^40 - 1): the registry's limit"
+    if valid_until <= valid_from:
+        return "valid_until", "must be at least one whole second after valid_from (the registry counts seconds)"
+    return None
 
 
 class LicenceConflictError(LedgerError):
@@ -110,8 +128,8 @@ def grant(repo: LicenceRepository, document: Any, *, ts: str | None = None, now:
     """Store a grant or amend record (an envelope or its body) and queue its registry
     calls: grant of its commitment, and for an amendment, revoke of the one it supersedes.
 
-    Raises RecordError for an invalid record, NotFoundError for an amendment of an
-    unknown licence, LicenceConflictError when the licence's state refuses it; then
+    Raises RecordError for an invalid record (a validity window the registry cannot
+    hold included), NotFoundError for an amendment of an unknown licence, LicenceConflictError when the licence's state refuses it; then
     nothing is stored.
     """
     entry, body = _licence_entry(document, ts)
@@ -119,10 +137,10 @@ def grant(repo: LicenceRepository, document: Any, *, ts: str | None = None, now:
     if action == "revoke":
         raise RecordError("body.action", "a revocation is not granted: revoke the licence instead")
     valid_from, valid_until = unix_seconds(body["valid_from"]), unix_seconds(body["valid_until"])
-    if valid_until <= valid_from:
-        raise RecordError(
-            "body.valid_until", "must be at least one whole second after valid_from (the registry counts seconds)"
-        )
+    problem = window_problem(valid_from, valid_until)
+    if problem is not None:
+        field, message = problem
+        raise RecordError(f"body.{field}", message)
     licence_id, licensee = body["licence_id"], body["licensee"]
     new_grant = NewCall(CallAction.GRANT, entry.leaf_hash, valid_from, valid_until)
 

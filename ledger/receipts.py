@@ -24,6 +24,13 @@ compact form, see `compact_signature`), so anyone holding a signed checkpoint ma
 anchor it. `indexRoot` is the root of the log's verifiable index at that size
 (NO_INDEX_ROOT, all zero, while the log commits to none).
 
+The log key is also the issuer of the log's LicenceRegistry: it signs each grant,
+``Grant(bytes32 commitment, uint64 validFrom, uint64 validUntil)``, and each revocation,
+``Revoke(bytes32 commitment, bytes32 revocation)``, in the registry's domain (the same
+name and version, verifyingContract the registry), and anyone may send them. The log's
+admin key, never the log key, signs ``Retire(bytes32 logId, uint64 trustedSize)`` in the
+LogAnchor's domain (`sign_retirement`).
+
 The signing side computes the EIP-712 digest itself (fast); `verify_receipt` goes
 through eth-account's `encode_typed_data`, an independent implementation, and the
 tests check both agree.
@@ -39,7 +46,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +58,7 @@ from eth_hash.auto import keccak
 from eth_keys.datatypes import PrivateKey
 
 from ledger.formats.identity import LogIdentity
+from ledger.keystore import KeystoreError, account_from_hex, create_keystore, open_keystore
 from ledger.merkle import ProofError, root_from_inclusion_proof
 from ledger.merkle.hashing import hash_pairs
 
@@ -64,8 +71,6 @@ LOG_KEY_ENV = "LEDGER_LOG_KEY"
 LOG_KEY_PASSWORD_ENV = "LEDGER_LOG_KEY_PASSWORD"
 LOG_KEY_FILE = "log-key.json"
 LOG_KEY_PASSWORD_FILE = "log-key.password"
-KEYSTORE_ITERATIONS = 200_000
-"""PBKDF2 rounds of a new log keystore: slow for a guesser, a tenth of a second to open."""
 
 RECEIPT_TYPE = [
     {"name": "logId", "type": "bytes32"},
@@ -81,6 +86,20 @@ CHECKPOINT_TYPE = [
     {"name": "indexRoot", "type": "bytes32"},
 ]
 
+GRANT_TYPE = [
+    {"name": "commitment", "type": "bytes32"},
+    {"name": "validFrom", "type": "uint64"},
+    {"name": "validUntil", "type": "uint64"},
+]
+REVOKE_TYPE = [
+    {"name": "commitment", "type": "bytes32"},
+    {"name": "revocation", "type": "bytes32"},
+]
+RETIRE_TYPE = [
+    {"name": "logId", "type": "bytes32"},
+    {"name": "trustedSize", "type": "uint64"},
+]
+
 NO_INDEX_ROOT = bytes(32)
 """The index root of a checkpoint that commits to no verifiable index."""
 
@@ -89,7 +108,7 @@ class ReceiptError(ValueError):
     """A receipt that does not check out; the message says why."""
 
 
-class LogKeyError(RuntimeError):
+class LogKeyError(KeystoreError):
     """The log key cannot be loaded or created; the message never quotes key material."""
 
 
@@ -99,6 +118,27 @@ def _type_string(name: str, fields: list[dict[str, str]]) -> bytes:
 
 def _uint(value: int) -> bytes:
     return value.to_bytes(32, "big")
+
+
+def _uint64(value: int, name: str) -> bytes:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 64:
+        raise ValueError(f"{name} must be a uint64 (0 to 2^64 - 1), got {value!r}")
+    return _uint(value)
+
+
+def _bytes32(value: bytes, name: str) -> bytes:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise ValueError(f"{name} must be 32 bytes")
+    return value
+
+
+def _sign_digest(key: PrivateKey, separator: bytes, struct_hash: bytes) -> str:
+    """The 65-byte signature (r || s || v, v 27 or 28) of the EIP-712 digest of
+    `struct_hash` in the domain whose separator is `separator`, as 0x hex."""
+    digest = keccak(b"\x19\x01" + separator + struct_hash)
+    signature = key.sign_msg_hash(digest)
+    r, s, v = int(signature.r), int(signature.s), int(signature.v)
+    return "0x" + (r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27 + v])).hex()
 
 
 @dataclass(frozen=True)
@@ -138,6 +178,9 @@ def _domain_types(domain: Mapping[str, Any]) -> list[dict[str, str]]:
 
 _RECEIPT_TYPEHASH = keccak(_type_string("Receipt", RECEIPT_TYPE))
 _CHECKPOINT_TYPEHASH = keccak(_type_string("Checkpoint", CHECKPOINT_TYPE))
+_GRANT_TYPEHASH = keccak(_type_string("Grant", GRANT_TYPE))
+_REVOKE_TYPEHASH = keccak(_type_string("Revoke", REVOKE_TYPE))
+_RETIRE_TYPEHASH = keccak(_type_string("Retire", RETIRE_TYPE))
 
 
 def receipt_item(leaf_hash: bytes, seq: int) -> bytes:
@@ -174,7 +217,7 @@ def batch_paths(items: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
 class LogSigner:
     """Signs receipts and checkpoints with the log key; shows only its address."""
 
-    __slots__ = ("_account", "_key", "_separator", "domain", "mmd")
+    __slots__ = ("_account", "_key", "_registry_separators", "_separator", "domain", "mmd")
 
     def __init__(self, account: LocalAccount, domain: Domain, mmd: int = DEFAULT_MMD) -> None:
         self._account = account
@@ -182,6 +225,7 @@ class LogSigner:
         self.domain = domain
         self.mmd = mmd
         self._separator = domain.separator()
+        self._registry_separators: dict[bytes, bytes] = {}
 
     @property
     def address(self) -> str:
@@ -195,10 +239,7 @@ class LogSigner:
         raise TypeError("a LogSigner cannot be pickled")
 
     def _sign(self, struct_hash: bytes) -> str:
-        digest = keccak(b"\x19\x01" + self._separator + struct_hash)
-        signature = self._key.sign_msg_hash(digest)
-        r, s, v = int(signature.r), int(signature.s), int(signature.v)
-        return "0x" + (r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27 + v])).hex()
+        return _sign_digest(self._key, self._separator, struct_hash)
 
     def receipts_json(self, entries: Sequence[tuple[bytes, int]], received_at: str) -> list[str]:
         """One receipt per (leaf_hash, seq), all under one signature, as JSON texts.
@@ -249,6 +290,53 @@ class LogSigner:
             raise LogKeyError("the log has no deployment yet: its checkpoints cannot be signed for a chain")
         return compact_signature(self.sign_checkpoint(tree_size, root, index_root))
 
+    # -- the log's LicenceRegistry: the log key is its issuer ----------------------------
+
+    def registry_domain(self, registry: bytes) -> Domain:
+        """The EIP-712 domain of the LicenceRegistry at `registry` (20 bytes) on the log's
+        chain: where grants and revocations are signed. Needs the log's deployment."""
+        if self.domain.chain_id is None or self.domain.contract is None:
+            raise LogKeyError("the log has no deployment yet: its licences cannot be signed for a chain")
+        if len(registry) != 20:
+            raise ValueError(f"a LicenceRegistry address is 20 bytes, got {len(registry)}")
+        return Domain(self.domain.log_id, self.domain.chain_id, registry)
+
+    def _registry_separator(self, registry: bytes) -> bytes:
+        separator = self._registry_separators.get(registry)
+        if separator is None:
+            separator = self._registry_separators[registry] = self.registry_domain(registry).separator()
+        return separator
+
+    def sign_grant(self, registry: bytes, commitment: bytes, valid_from: int, valid_until: int) -> str:
+        """The signature of a grant (EIP-712 `Grant`) in the domain of the LicenceRegistry
+        `registry`, 65 bytes as 0x hex: what LicenceRegistry.grant and grantMany check
+        (after `compact_signature`). ValueError for a value the contract cannot take."""
+        struct = keccak(
+            _GRANT_TYPEHASH
+            + _bytes32(commitment, "commitment")
+            + _uint64(valid_from, "valid_from")
+            + _uint64(valid_until, "valid_until")
+        )
+        return _sign_digest(self._key, self._registry_separator(registry), struct)
+
+    def sign_revoke(self, registry: bytes, commitment: bytes, revocation: bytes) -> str:
+        """The signature of a revocation (EIP-712 `Revoke`: the commitment and the leaf
+        hash of the record that revokes it) in the domain of the LicenceRegistry
+        `registry`, 65 bytes as 0x hex: what LicenceRegistry.revoke checks."""
+        struct = keccak(_REVOKE_TYPEHASH + _bytes32(commitment, "commitment") + _bytes32(revocation, "revocation"))
+        return _sign_digest(self._key, self._registry_separator(registry), struct)
+
+
+def sign_retirement(account: LocalAccount, domain: Domain, trusted_size: int) -> str:
+    """The log admin's signature retiring the log of `domain` (EIP-712 `Retire(logId,
+    trustedSize)` in the domain of its LogAnchor), 65 bytes as 0x hex: what
+    LogAnchor.retireLog checks (after `compact_signature`). `account` is the admin key,
+    never the log key."""
+    if domain.chain_id is None or domain.contract is None:
+        raise LogKeyError("a retirement is signed for a deployed log: its domain names no chain or contract")
+    struct = keccak(_RETIRE_TYPEHASH + _bytes32(domain.log_id, "log_id") + _uint64(trusted_size, "trusted_size"))
+    return _sign_digest(PrivateKey(bytes(account.key)), domain.separator(), struct)
+
 
 def compact_signature(signature: str | bytes) -> tuple[bytes, bytes]:
     """A 65-byte signature (r || s || v, v 27 or 28) in EIP-2098 compact form (r, vs),
@@ -269,6 +357,39 @@ def checkpoint_typed_data(
         "primaryType": "Checkpoint",
         "domain": dict(domain),
         "message": {"logId": log_id, "treeSize": tree_size, "root": root, "indexRoot": index_root},
+    }
+
+
+def grant_typed_data(domain: Mapping[str, Any], commitment: bytes, valid_from: int, valid_until: int) -> dict[str, Any]:
+    """A grant as EIP-712 typed data (what `LogSigner.sign_grant` signs); `domain` is
+    the LicenceRegistry's."""
+    return {
+        "types": {"EIP712Domain": _domain_types(domain), "Grant": GRANT_TYPE},
+        "primaryType": "Grant",
+        "domain": dict(domain),
+        "message": {"commitment": commitment, "validFrom": valid_from, "validUntil": valid_until},
+    }
+
+
+def revoke_typed_data(domain: Mapping[str, Any], commitment: bytes, revocation: bytes) -> dict[str, Any]:
+    """A revocation as EIP-712 typed data (what `LogSigner.sign_revoke` signs); `domain`
+    is the LicenceRegistry's."""
+    return {
+        "types": {"EIP712Domain": _domain_types(domain), "Revoke": REVOKE_TYPE},
+        "primaryType": "Revoke",
+        "domain": dict(domain),
+        "message": {"commitment": commitment, "revocation": revocation},
+    }
+
+
+def retire_typed_data(domain: Mapping[str, Any], log_id: bytes, trusted_size: int) -> dict[str, Any]:
+    """A retirement as EIP-712 typed data (what `sign_retirement` signs); `domain` is the
+    LogAnchor's."""
+    return {
+        "types": {"EIP712Domain": _domain_types(domain), "Retire": RETIRE_TYPE},
+        "primaryType": "Retire",
+        "domain": dict(domain),
+        "message": {"logId": log_id, "trustedSize": trusted_size},
     }
 
 
@@ -383,50 +504,17 @@ def verify_receipt(receipt: Mapping[str, Any], identity: LogIdentity | None = No
 # -- the log key -----------------------------------------------------------------------
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 def load_log_key(data_dir: Path, environ: Mapping[str, str] | None = None) -> LocalAccount:
     """The log key: LEDGER_LOG_KEY, else the keystore in `data_dir` (created on first use)."""
     env = os.environ if environ is None else environ
-    configured = env.get(LOG_KEY_ENV)
-    if configured:
-        digits = configured.strip().removeprefix("0x")
-        try:
-            account: LocalAccount = Account.from_key(bytes.fromhex(digits))
-        except Exception:  # noqa: BLE001 - the library's message may quote the key
-            raise LogKeyError(f"{LOG_KEY_ENV} is not a valid private key (64 hex digits)") from None
-        return account
-    keystore = data_dir / LOG_KEY_FILE
-    password_file = data_dir / LOG_KEY_PASSWORD_FILE
-    password = env.get(LOG_KEY_PASSWORD_ENV)
-    if not keystore.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        if password is None and not password_file.exists():
-            try:
-                _write_private(password_file, secrets.token_urlsafe(32))
-            except FileExistsError:  # another process made it first: use theirs
-                pass
-        secret = password if password is not None else password_file.read_text(encoding="utf-8")
-        created: LocalAccount = Account.create()
-        document = Account.encrypt(created.key, secret, kdf="pbkdf2", iterations=KEYSTORE_ITERATIONS)
-        try:
-            _write_private(keystore, json.dumps(document))
-        except FileExistsError:  # another process created it first: use theirs
-            pass
-        else:
-            return created
-    if password is None:
-        if not password_file.exists():
-            raise LogKeyError(f"{keystore} is locked: set {LOG_KEY_PASSWORD_ENV} (no {password_file})")
-        password = password_file.read_text(encoding="utf-8")
     try:
-        loaded: LocalAccount = Account.from_key(Account.decrypt(json.loads(keystore.read_text(encoding="utf-8")), password))
-    except ValueError:
-        raise LogKeyError(f"cannot decrypt {keystore}: wrong password or damaged file") from None
-    except Exception as error:  # noqa: BLE001
-        raise LogKeyError(f"{keystore} is not a V3 keystore ({type(error).__name__})") from None
-    return loaded
+        configured = env.get(LOG_KEY_ENV)
+        if configured:
+            return account_from_hex(configured, LOG_KEY_ENV)
+        keystore, password_file = data_dir / LOG_KEY_FILE, data_dir / LOG_KEY_PASSWORD_FILE
+        password = env.get(LOG_KEY_PASSWORD_ENV)
+        if not keystore.exists():
+            return create_keystore(keystore, password_file, password)
+        return open_keystore(keystore, password_file, password, password_env=LOG_KEY_PASSWORD_ENV)
+    except KeystoreError as error:
+        raise LogKeyError(str(error)) from None

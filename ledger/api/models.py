@@ -175,6 +175,19 @@ class AnchorLag(BaseModel):
     """Gas used by the latest confirmed anchor's transaction."""
 
 
+class LicenceQueue(BaseModel):
+    """How the licence issuer's registry calls stand."""
+
+    pending: int
+    """Calls waiting to be sent to the LicenceRegistry."""
+    submitted: int
+    """Calls in a transaction not yet confirmed."""
+    failed: int
+    """Calls the registry refuses for good (each keeps its reason: GET /v1/licences/{id})."""
+    last_error: str | None = None
+    """The latest error kept on a call not confirmed: why it waits, or why it failed."""
+
+
 class Health(BaseModel):
     """Liveness and lag."""
 
@@ -182,6 +195,7 @@ class Health(BaseModel):
     tree_size: int
     pending: int
     anchor: AnchorLag | None
+    licences: LicenceQueue
 
 
 class ModelAccepted(EntryAccepted):

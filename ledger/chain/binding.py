@@ -6,12 +6,16 @@ from __future__ import annotations
 from typing import Any, ClassVar, Self
 
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 
 from ledger.chain.artifacts import ContractArtifact, load_artifact
 from ledger.chain.client import ChainClient, Receipt
 from ledger.chain.errors import ChainError
 from ledger.chain.reverts import RevertDecoder, abi_type, hex0x, show
+
+Signature = tuple[bytes, bytes]
+"""An EIP-712 signature in EIP-2098 compact form, (r, vs), as the contracts take it."""
 
 
 def as_bytes(value: Any) -> bytes:
@@ -21,6 +25,18 @@ def as_bytes(value: Any) -> bytes:
     if isinstance(value, str):
         return bytes.fromhex(value.removeprefix("0x"))
     return bytes(value)
+
+
+def constructor_data(artifact: ContractArtifact, args: tuple[Any, ...]) -> bytes:
+    """The ABI encoding of `args` for the contract's constructor (empty for none), which
+    a deployment appends to the creation code. A wrong count raises ValueError."""
+    inputs: list[dict[str, Any]] = next((entry.get("inputs", []) for entry in artifact.entries("constructor")), [])
+    if len(args) != len(inputs):
+        names = ", ".join(f"{i['type']} {i.get('name', '')}".strip() for i in inputs) or "nothing"
+        raise ValueError(f"the {artifact.name} constructor takes ({names}), got {len(args)} argument(s)")
+    if not inputs:
+        return b""
+    return abi_encode([abi_type(i) for i in inputs], list(args))
 
 
 class ContractBinding:
@@ -44,10 +60,14 @@ class ContractBinding:
         return bytes.fromhex(self.address[2:])
 
     @classmethod
-    def deploy(cls, client: ChainClient, artifact: ContractArtifact | None = None) -> tuple[Self, Receipt]:
-        """Deploy a new instance (the key's account becomes its owner)."""
+    def deploy(
+        cls, client: ChainClient, *constructor_args: Any, artifact: ContractArtifact | None = None
+    ) -> tuple[Self, Receipt]:
+        """Deploy a new instance (the key's account becomes its owner), passing
+        `constructor_args` to its constructor: ABI-encoded after the creation code."""
         artifact = artifact or load_artifact(cls.NAME)
-        receipt = client.transact(None, artifact.bytecode, RevertDecoder(artifact), f"deploying {cls.NAME}")
+        code = artifact.bytecode + constructor_data(artifact, constructor_args)
+        receipt = client.transact(None, code, RevertDecoder(artifact), f"deploying {cls.NAME}")
         if receipt.contract_address is None:
             raise ChainError(f"deployment {hex0x(receipt.tx_hash)} created no contract")
         return cls(client, receipt.contract_address, artifact), receipt

@@ -1,6 +1,7 @@
 """Setting up a log on chain and checking, at every start, that it is still there.
 
-`deploy_log` deploys LogAnchor and creates the log with the deployer as its admin and
+`deploy_log` deploys LogAnchor and creates the log with a given admin (a key kept
+offline, apart from the anchor key and the log key: it signs the log's retirement) and
 the log key as the only key whose checkpoints it anchors (anyone may send them).
 `attach` checks a recorded deployment against the chain an RPC URL reaches: same
 chain id, the shipped LogAnchor's code at the address, the log created with this log
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+
+from eth_utils.address import to_checksum_address
 
 from ledger.chain.client import ChainClient
 from ledger.chain.errors import ChainError
@@ -42,17 +45,26 @@ class DeployedLog:
     log_name: str
     deployer: bytes
     block_number: int
+    admin: bytes
+    """The log's admin: it alone can retire the log (by signature, sent by anyone)."""
 
 
-def deploy_log(client: ChainClient, log_signer: str, log_name: str = DEFAULT_LOG_NAME) -> tuple[DeployedLog, LogAnchor]:
+def deploy_log(
+    client: ChainClient, log_signer: str, log_name: str = DEFAULT_LOG_NAME, *, admin: str
+) -> tuple[DeployedLog, LogAnchor]:
     """Deploy LogAnchor and create log `log_name` with `log_signer` (the log key's
-    address) as its key; the anchor key's account is the contract's owner and the log's
-    admin. Two transactions, each waited for."""
+    address) as its key and `admin` as its admin; the anchor key's account is the
+    contract's owner (it may create more logs, nothing else). Two transactions, each
+    waited for. ValueError when `admin` is the anchor key or the log key: a leak of
+    either must not be able to retire the log."""
     key = client.require_key()
+    for role, address in (("anchor (gas) key", key.address), ("log key", log_signer)):
+        if admin.lower() == address.lower():
+            raise ValueError(f"the log's admin {admin} is the {role}: the admin must be a key kept apart (offline)")
     log_id = log_id_for(log_name)
     bound, receipt = LogAnchor.deploy(client)
     contract = LogAnchor(client, bound.address, from_block=receipt.block_number)
-    contract.create_log(log_id, key.address, log_signer)
+    contract.create_log(log_id, admin, log_signer)
     deployed = DeployedLog(
         chain_id=client.chain_id,
         contract=contract.address_bytes,
@@ -60,6 +72,7 @@ def deploy_log(client: ChainClient, log_signer: str, log_name: str = DEFAULT_LOG
         log_name=log_name,
         deployer=bytes.fromhex(key.address[2:]),
         block_number=receipt.block_number,
+        admin=bytes.fromhex(to_checksum_address(admin)[2:]),
     )
     return deployed, contract
 

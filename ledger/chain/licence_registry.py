@@ -1,9 +1,13 @@
 """The LicenceRegistry contract's functions, through a `ChainClient`.
 
-Writes build, sign and send through the client (`build_grant` and `build_revoke` only
-sign, so the issuer can record the transaction first); views are eth_calls whose
-reverts come back decoded. `deploy_registry` and `attach_registry` set the contract up
-and check it at every start, as `ledger.chain.deployment` does for LogAnchor.
+Issuers are signing keys, not senders: every grant and revocation carries an issuer
+key's EIP-712 signature (the log key's, `ledger.receipts.LogSigner.sign_grant` and
+`sign_revoke`), and the client's key only pays the gas. So writes take signed calls:
+`build_grant` and `build_revoke` only sign the transaction (the issuer records it
+first), `grant` and `revoke` also send it and wait. Views are eth_calls whose reverts
+come back decoded. `deploy_registry` and `attach_registry` set the contract up, with the
+log key as its first issuer, and check it at every start, as `ledger.chain.deployment`
+does for LogAnchor.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from enum import IntEnum
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 
-from ledger.chain.binding import ContractBinding
+from ledger.chain.binding import ContractBinding, Signature
 from ledger.chain.client import ChainClient, Receipt, SignedTx
 from ledger.chain.deployment import DeploymentMismatchError
 from ledger.chain.reverts import hex0x
@@ -42,13 +46,16 @@ class OnChainState(IntEnum):
 
 @dataclass(frozen=True)
 class OnChainLicence:
-    """What the registry holds for a commitment (all zero and UNKNOWN if never granted)."""
+    """What the registry holds for a commitment (all zero, UNKNOWN and no issuer if never
+    granted). `issuer` is the key that signed the grant: a verifier that pins the log
+    key accepts no other."""
 
     state: OnChainState
     valid_from: int
     valid_until: int
     granted_block: int
     revoked_block: int
+    issuer: str | None
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,19 @@ class GrantCall:
     valid_until: int
 
 
+@dataclass(frozen=True)
+class SignedGrant:
+    """A grant with an issuer key's signature over it (EIP-2098 compact form)."""
+
+    call: GrantCall
+    signature: Signature
+
+
+def _address(value: str) -> str | None:
+    checksummed = to_checksum_address(value)
+    return None if int(checksummed, 16) == 0 else checksummed
+
+
 class LicenceRegistry(ContractBinding):
     """The LicenceRegistry contract at `address`, through `client`."""
 
@@ -68,65 +88,95 @@ class LicenceRegistry(ContractBinding):
 
     # -- writes ------------------------------------------------------------------------
 
-    def _grant_data(self, grants: Sequence[GrantCall]) -> tuple[bytes, str]:
-        if len(grants) == 1:
-            (one,) = grants
-            return self._data("grant", one.commitment, one.valid_from, one.valid_until), "grant(1 commitment)"
-        tuples = [(g.commitment, g.valid_from, g.valid_until) for g in grants]
-        return self._data("grantMany", tuples), f"grantMany({len(grants)} commitments)"
-
-    def build_grant(self, grants: Sequence[GrantCall], *, nonce: int | None = None) -> SignedTx:
-        """Sign grant (one commitment) or grantMany (several) with an explicit nonce;
-        send nothing. The gas estimate runs the contract's checks: a doomed grant (not
-        an issuer, granted already, bad window) raises ContractRevertError here."""
+    def _grant_data(self, grants: Sequence[SignedGrant]) -> tuple[bytes, str]:
         if not grants:
             raise ValueError("nothing to grant")
+        if len(grants) == 1:
+            (one,) = grants
+            r, vs = one.signature
+            call = one.call
+            return self._data("grant", call.commitment, call.valid_from, call.valid_until, r, vs), "grant(1 commitment)"
+        tuples = [(g.call.commitment, g.call.valid_from, g.call.valid_until, *g.signature) for g in grants]
+        return self._data("grantMany", tuples), f"grantMany({len(grants)} commitments)"
+
+    def _revoke_data(self, commitment: bytes, revocation: bytes, signature: Signature) -> bytes:
+        r, vs = signature
+        return self._data("revoke", commitment, revocation, r, vs)
+
+    def build_grant(self, grants: Sequence[SignedGrant], *, nonce: int | None = None) -> SignedTx:
+        """Sign grant (one commitment) or grantMany (several) with an explicit nonce;
+        send nothing. The gas estimate runs the contract's checks: a doomed grant (not
+        signed by an active issuer key, granted already, bad window) raises
+        ContractRevertError here, naming the first commitment that fails."""
         data, what = self._grant_data(grants)
         return self.client.build(self.address, data, self.decoder, what, nonce=nonce)
 
-    def build_revoke(self, commitment: bytes, revocation: bytes, *, nonce: int | None = None) -> SignedTx:
-        """Sign revoke(commitment, revocation) with an explicit nonce; send nothing.
-        `revocation` is the leaf hash of the log record that revokes the commitment."""
+    def build_revoke(self, commitment: bytes, revocation: bytes, signature: Signature, *, nonce: int | None = None) -> SignedTx:
+        """Sign revoke(commitment, revocation, r, vs) with an explicit nonce; send
+        nothing. `revocation` is the leaf hash of the log record that revokes the
+        commitment; `signature` the granting key's over both."""
         return self.client.build(
             self.address,
-            self._data("revoke", commitment, revocation),
+            self._revoke_data(commitment, revocation, signature),
             self.decoder,
             f"revoke({hex0x(commitment)})",
             nonce=nonce,
         )
 
-    def grant(self, grants: Sequence[GrantCall]) -> Receipt:
+    def grant(self, grants: Sequence[SignedGrant]) -> Receipt:
         """Grant and wait for the receipt (a convenience for tools and tests)."""
         data, what = self._grant_data(grants)
         return self.client.transact(self.address, data, self.decoder, what)
 
-    def revoke(self, commitment: bytes, revocation: bytes) -> Receipt:
+    def revoke(self, commitment: bytes, revocation: bytes, signature: Signature) -> Receipt:
         """Revoke and wait for the receipt (a convenience for tools and tests)."""
         return self.client.transact(
-            self.address, self._data("revoke", commitment, revocation), self.decoder, f"revoke({hex0x(commitment)})"
+            self.address,
+            self._revoke_data(commitment, revocation, signature),
+            self.decoder,
+            f"revoke({hex0x(commitment)})",
         )
 
-    def add_issuer(self, account: str) -> Receipt:
-        """addIssuer(account): only the contract owner."""
+    def add_issuer(self, key: str) -> Receipt:
+        """addIssuer(key): only the contract owner. `key` may then sign grants."""
         return self.client.transact(
-            self.address, self._data("addIssuer", to_checksum_address(account)), self.decoder, f"addIssuer({account})"
+            self.address, self._data("addIssuer", to_checksum_address(key)), self.decoder, f"addIssuer({key})"
+        )
+
+    def remove_issuer(self, key: str) -> Receipt:
+        """removeIssuer(key): only the contract owner. `key` may still revoke what it granted."""
+        return self.client.transact(
+            self.address, self._data("removeIssuer", to_checksum_address(key)), self.decoder, f"removeIssuer({key})"
         )
 
     # -- views -------------------------------------------------------------------------
 
     def status(self, commitment: bytes) -> OnChainLicence:
         """What the registry says of `commitment` at the latest block."""
-        state, valid_from, valid_until, granted, revoked = self._read("status", commitment)
-        return OnChainLicence(OnChainState(int(state)), int(valid_from), int(valid_until), int(granted), int(revoked))
+        state, valid_from, valid_until, granted, revoked, issuer = self._read("status", commitment)
+        return OnChainLicence(
+            OnChainState(int(state)), int(valid_from), int(valid_until), int(granted), int(revoked), _address(issuer)
+        )
 
-    def is_issuer(self, account: str) -> bool:
-        """Whether `account` may grant (and revoke what it granted)."""
-        return bool(self._read("isIssuer", to_checksum_address(account)))
+    def is_issuer(self, key: str) -> bool:
+        """Whether signing key `key` may sign grants now."""
+        return bool(self._read("isIssuer", to_checksum_address(key)))
 
-    def issuer_of(self, commitment: bytes) -> str | None:
-        """The issuer that granted `commitment` (None: never granted)."""
-        issuer = to_checksum_address(self._read("issuerOf", commitment))
-        return None if int(issuer, 16) == 0 else issuer
+    def owner(self) -> str:
+        """The contract's owner (it adds and removes issuer keys, and can do nothing else)."""
+        return to_checksum_address(self._read("owner"))
+
+    def max_time(self) -> int:
+        """MAX_TIME: the latest `valid_until` a grant may name (2^40 - 1)."""
+        return int(self._read("MAX_TIME"))
+
+    def grant_digest(self, commitment: bytes, valid_from: int, valid_until: int) -> bytes:
+        """The EIP-712 digest an issuer key signs to grant `commitment`."""
+        return bytes(self._read("grantDigest", commitment, valid_from, valid_until))
+
+    def revoke_digest(self, commitment: bytes, revocation: bytes) -> bytes:
+        """The EIP-712 digest the granting key signs to revoke `commitment`."""
+        return bytes(self._read("revokeDigest", commitment, revocation))
 
     def event_tx(self, topic: bytes, commitment: bytes, block_number: int) -> bytes | None:
         """The transaction that emitted the event `topic` (GRANTED_TOPIC or REVOKED_TOPIC)
@@ -154,15 +204,17 @@ class DeployedRegistry:
     block_number: int
 
 
-def deploy_registry(client: ChainClient) -> tuple[DeployedRegistry, LicenceRegistry]:
-    """Deploy LicenceRegistry; the key's account is its owner and first issuer."""
-    contract, receipt = LicenceRegistry.deploy(client)
+def deploy_registry(client: ChainClient, first_issuer: str) -> tuple[DeployedRegistry, LicenceRegistry]:
+    """Deploy LicenceRegistry with `first_issuer` (the log key's address) as its first
+    issuer key; the client's key becomes its owner, which can only add and remove issuer
+    keys."""
+    contract, receipt = LicenceRegistry.deploy(client, to_checksum_address(first_issuer))
     return DeployedRegistry(client.chain_id, contract.address_bytes, receipt.block_number), contract
 
 
-def attach_registry(client: ChainClient, chain_id: int, contract: bytes, *, signing: bool = True) -> LicenceRegistry:
+def attach_registry(client: ChainClient, chain_id: int, contract: bytes, *, issuer: str | None = None) -> LicenceRegistry:
     """The recorded registry on the chain `client` reaches, after checking it is there
-    (and, with `signing`, that the key may grant)."""
+    (and, with `issuer`, the log key's address, that it may sign grants)."""
     address = hex0x(contract)
     if client.chain_id != chain_id:
         raise DeploymentMismatchError(
@@ -175,11 +227,9 @@ def attach_registry(client: ChainClient, chain_id: int, contract: bytes, *, sign
             f"no contract at {address} on chain id {chain_id} ({client.where}), where this database"
             " recorded its LicenceRegistry: the chain was reset or is another chain with the same id"
         )
-    if signing:
-        account = client.require_key().address
-        if not bound.is_issuer(account):
-            raise DeploymentMismatchError(
-                f"{account} is not an issuer of the LicenceRegistry at {address}: its owner must call"
-                " addIssuer for it, or use the key that deployed it"
-            )
+    if issuer is not None and not bound.is_issuer(issuer):
+        raise DeploymentMismatchError(
+            f"the log key {to_checksum_address(issuer)} is not an issuer of the LicenceRegistry at {address}: its owner"
+            " must call addIssuer for it, or set LEDGER_LOG_KEY (or the data dir's log-key.json) to the log's key"
+        )
     return bound

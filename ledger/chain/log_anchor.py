@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 
-from ledger.chain.binding import ContractBinding
+from ledger.chain.binding import ContractBinding, Signature
 from ledger.chain.client import ChainClient, Receipt, SignedTx
 from ledger.chain.errors import ChainError, ContractRevertError
 from ledger.chain.reverts import hex0x
@@ -26,10 +26,6 @@ from ledger.receipts import NO_INDEX_ROOT
 
 ANCHORED_TOPIC = shipped_contract("LogAnchor").event_topic("Anchored")
 """Topic 0 of every Anchored event."""
-
-Signature = tuple[bytes, bytes]
-"""A log key's checkpoint signature in EIP-2098 compact form: (r, vs)."""
-
 
 @dataclass(frozen=True)
 class OnChainAnchor:
@@ -86,10 +82,16 @@ class LogAnchor(ContractBinding):
             f"createLog({hex0x(log_id)})",
         )
 
-    def retire_log(self, log_id: bytes, trusted_size: int) -> Receipt:
-        """retireLog(logId, trustedSize): only the log's admin; no anchor is accepted after it."""
+    def retire_log(self, log_id: bytes, trusted_size: int, signature: Signature) -> Receipt:
+        """retireLog(logId, trustedSize, r, vs) and wait for the receipt: no anchor is
+        accepted after it. `signature` is the log admin's over `Retire(logId,
+        trustedSize)` (`ledger.admin_key.sign_retire`); the client's key only pays the gas."""
+        r, vs = signature
         return self.client.transact(
-            self.address, self._data("retireLog", log_id, trusted_size), self.decoder, f"retireLog({hex0x(log_id)}, {trusted_size})"
+            self.address,
+            self._data("retireLog", log_id, trusted_size, r, vs),
+            self.decoder,
+            f"retireLog({hex0x(log_id)}, {trusted_size})",
         )
 
     def _anchor_data(
@@ -179,6 +181,10 @@ class LogAnchor(ContractBinding):
     def checkpoint_digest(self, log_id: bytes, size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT) -> bytes:
         """The EIP-712 digest the log key signs for this checkpoint."""
         return bytes(self._read("checkpointDigest", log_id, size, root, index_root))
+
+    def retire_digest(self, log_id: bytes, trusted_size: int) -> bytes:
+        """The EIP-712 digest the log's admin signs to retire it, trusting it up to `trusted_size`."""
+        return bytes(self._read("retireDigest", log_id, trusted_size))
 
     def verify_inclusion(self, log_id: bytes, size: int, index: int, leaf_hash: bytes, proof: Sequence[bytes]) -> bool:
         """The contract's own check of an inclusion proof against the root at `size`."""

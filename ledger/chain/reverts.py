@@ -40,15 +40,18 @@ _EXPLANATIONS = {
     "LogAnchorRenounceDisabled": "the owner of a LogAnchor cannot renounce ownership",
     "LogAnchorUntrustedSize": "log {logId} was retired and its admin trusts it up to size {trustedSize} only, not size {size}",
     "OwnableUnauthorizedAccount": "{account} is not the contract owner",
-    "LicenceRegistryNotIssuer": "{account} is not an issuer of this LicenceRegistry",
+    "LogAnchorNotAdminSignature": "the retirement of log {logId} is not signed by its admin (the signature"
+    " recovers to {recovered})",
+    "LicenceRegistryNotIssuer": "the grant of commitment {commitment} is not signed by an issuer key of this"
+    " LicenceRegistry (the signature recovers to {recovered})",
     "LicenceRegistryInvalidIssuer": "the zero address cannot be an issuer",
     "LicenceRegistryUnknownCommitment": "commitment {commitment} was never granted",
     "LicenceRegistryAlreadyGranted": "commitment {commitment} was granted already, in block {grantedBlock}",
     "LicenceRegistryAlreadyRevoked": "commitment {commitment} was revoked already, in block {revokedBlock}",
     "LicenceRegistryBadValidity": "the validity window of commitment {commitment} is empty or ends too late"
     " (validUntil {validUntil} must be after validFrom {validFrom} and at most 2^40 - 1)",
-    "LicenceRegistryNotGrantingIssuer": "{account} may not revoke commitment {commitment}: only its issuer"
-    " {issuer} or the owner may",
+    "LicenceRegistryNotGrantingIssuer": "the revocation of commitment {commitment} is not signed by {issuer},"
+    " the key that granted it (the signature recovers to {recovered})",
     "LicenceRegistryRenounceDisabled": "the owner of a LicenceRegistry cannot renounce ownership",
     "LicenceRegistryNoRevocationRecord": "the revocation of commitment {commitment} names no log record (a zero hash)",
 }
@@ -104,7 +107,10 @@ class RevertDecoder:
         explanation = _EXPLANATIONS.get(name)
         text = f"{context} reverted: {signature}"
         if explanation:
-            text += f": {explanation.format(**shown)}"
+            try:
+                text += f": {explanation.format(**shown)}"
+            except (KeyError, IndexError):  # an explanation out of step with the ABI: the name and values still say it
+                pass
         return ContractRevertError(text, name, args, data)
 
 

@@ -14,10 +14,11 @@ Guarantees callers rely on:
   check that runs inside it on the licence's rows as they are (two requests on one
   licence cannot both pass on the same state): all or nothing, durable once it returns.
 - Each (commitment, action) has one row.
-- A row moves pending -> submitted -> confirmed (or back to pending) only by
-  compare-and-swap on its previous state (status, attempts, tx hash): an issuer acting
-  on a stale view gets `StaleLicenceCallError` and changes nothing. Rows sent in one
-  transaction move together, all or none.
+- A row moves pending -> submitted -> confirmed (or back to pending), or to failed,
+  only by compare-and-swap on its previous state (status, attempts, tx hash): an issuer
+  acting on a stale view gets `StaleLicenceCallError` and changes nothing. Rows sent in
+  one transaction move together, all or none. A failed row stays failed: the issuer
+  sends it no more, and its `last_error` says why.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ licence_commitments = Table(
     Column("record_hash", LargeBinary(32), nullable=False, comment="leaf hash of the record that asked for the call"),
     Column("valid_from", BigInteger, comment="unix seconds (grant only)"),
     Column("valid_until", BigInteger, comment="unix seconds, excluded (grant only)"),
-    Column("status", String(16), nullable=False, comment="pending | submitted | confirmed"),
+    Column("status", String(16), nullable=False, comment="pending | submitted | confirmed | failed"),
     Column("tx_hash", LargeBinary(32)),
     Column("nonce", BigInteger),
     Column("block_number", BigInteger),
@@ -101,6 +102,10 @@ class CallStatus(StrEnum):
     """A transaction (tx hash and nonce recorded) was built and sent, or is about to be."""
     CONFIRMED = "confirmed"
     """On chain, in a block with enough confirmations."""
+    FAILED = "failed"
+    """Refused for good: the contract reverts it whatever the chain's state, or it cannot
+    even be signed or encoded (a row written by hand, or before a check existed).
+    `last_error` says why; the issuer sends it no more, and it blocks no other call."""
 
 
 class StaleLicenceCallError(StoreError):
@@ -127,6 +132,20 @@ class LicenceCall:
     last_error: str | None
     created_at: str
     updated_at: str
+
+
+@dataclass(frozen=True)
+class IssuerState:
+    """How the issuer's queue stands, for /healthz and /metrics."""
+
+    pending: int
+    """Calls waiting to be sent."""
+    submitted: int
+    """Calls in a transaction not yet confirmed."""
+    failed: int
+    """Calls refused for good."""
+    last_error: str | None
+    """The latest error kept on a call that is not confirmed (None: none)."""
 
 
 @dataclass(frozen=True)
@@ -307,6 +326,58 @@ class LicenceRepository:
             )
             return [_call(row) for row in rows]
 
+    def stranded_revokes(self, limit: int) -> list[LicenceCall]:
+        """Up to `limit` pending revoke calls whose commitment's grant failed: never
+        granted, it can never be revoked either."""
+        granted = aliased(licence_commitments)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(licence_commitments)
+                .join(
+                    granted,
+                    and_(
+                        granted.c.commitment == licence_commitments.c.commitment,
+                        granted.c.action == CallAction.GRANT.value,
+                    ),
+                )
+                .where(
+                    licence_commitments.c.status == CallStatus.PENDING.value,
+                    licence_commitments.c.action == CallAction.REVOKE.value,
+                    granted.c.status == CallStatus.FAILED.value,
+                )
+                .order_by(licence_commitments.c.id)
+                .limit(limit)
+            )
+            return [_call(row) for row in rows]
+
+    def grant_of(self, commitment: bytes) -> LicenceCall | None:
+        """The grant call of `commitment`, if one is queued or done."""
+        with self.store.read() as conn:
+            row = conn.execute(
+                select(licence_commitments).where(
+                    licence_commitments.c.commitment == commitment,
+                    licence_commitments.c.action == CallAction.GRANT.value,
+                )
+            ).first()
+            return None if row is None else _call(row)
+
+    def issuer_state(self) -> IssuerState:
+        """Pending, submitted and failed calls, and the latest error of one not confirmed."""
+        counts = self.count_by_status()
+        with self.store.read() as conn:
+            last_error = conn.execute(
+                select(licence_commitments.c.last_error)
+                .where(
+                    licence_commitments.c.status != CallStatus.CONFIRMED.value,
+                    licence_commitments.c.last_error.is_not(None),
+                )
+                .order_by(licence_commitments.c.updated_at.desc(), licence_commitments.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return IssuerState(
+            counts[CallStatus.PENDING], counts[CallStatus.SUBMITTED], counts[CallStatus.FAILED], last_error
+        )
+
     def count_by_status(self) -> dict[CallStatus, int]:
         """How many calls are in each state."""
         with self.store.read() as conn:
@@ -374,9 +445,16 @@ class LicenceRepository:
         )
 
     def reopen(self, old: Sequence[LicenceCall], error: str, now: str) -> list[LicenceCall]:
-        """submitted -> pending: the transaction was dropped, refused or failed. The tx
-        hash and nonce of the lost attempt stay for the record."""
+        """submitted -> pending: the transaction was dropped, refused or failed (or
+        confirmed -> pending: the chain no longer holds it). The tx hash and nonce of the
+        lost attempt stay for the record."""
         return self._move(old, now, status=CallStatus.PENDING.value, last_error=error, block_number=None)
+
+    def fail(self, old: Sequence[LicenceCall], error: str, now: str) -> list[LicenceCall]:
+        """pending (or submitted) -> failed, for good, with the reason."""
+        if any(call.status is CallStatus.CONFIRMED for call in old):
+            raise StoreError("a confirmed registry call cannot fail")
+        return self._move(old, now, status=CallStatus.FAILED.value, last_error=error)
 
     def note_error(self, old: Sequence[LicenceCall], error: str, now: str) -> list[LicenceCall]:
         """Keep the latest error on calls without changing their state."""

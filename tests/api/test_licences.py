@@ -315,13 +315,15 @@ def test_every_licence_endpoint_is_scoped(served: Server, keys: dict[str, str], 
         (licence("lic-bad", terms_sha256="zz"), 422, "not a SHA-256 digest", "body.terms_sha256"),
         (licence("lic-bad", valid_from="2026-01-01T00:00:00.000Z", valid_until="2026-01-01T00:00:00.900Z"), 422,
          "one whole second", "body.valid_until"),
+        (licence("lic-bad", valid_from="1969-12-31T23:59:59.000Z"), 422, "must not be before 1970-01-01T00:00:00Z",
+         "body.valid_from"),
         (licence("lic-bad", action="revoke"), 422, "revoke the licence instead", "body.action"),
         ({"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}}, 422, "must be 'licence'", "kind"),
         ({"v": 2, "kind": "licence", "body": licence("lic-bad")}, 422, "", "v"),
         (licence("lic-bad", action="amend"), 404, "grant it first", None),
         ([licence("lic-bad")], 422, "must be a JSON object", None),
     ],
-    ids=["not-json", "missing-field", "unknown-field", "float", "bad-digest", "window-under-a-second",
+    ids=["not-json", "missing-field", "unknown-field", "float", "bad-digest", "window-under-a-second", "before-1970",
          "revoke-action", "other-kind", "other-version", "amend-unknown", "a-list"],
 )
 def test_bad_requests_are_refused_and_store_nothing(
@@ -345,6 +347,54 @@ def test_conflicting_requests_are_refused_and_store_nothing(served: Server, keys
     with served.client(keys["auditor"]) as auditor:
         assert len(auditor.get("/v1/entries", params={"external_id": "lic-twice"}).json()["entries"]) == 1
         assert auditor.get("/v1/licences/lic-twice").json()["status"] == "active"
+
+
+# -- one bad registry call never stops the issuer ------------------------------------------------
+
+
+def poison(data_dir: Path, licence_id: str, action: str, commitment: bytes, **values: Any) -> None:
+    """A registry call written straight into the served database, as no check of ours
+    would let through (a row from before the window check, or written by hand)."""
+    row = {"licence_id": licence_id, "licensee": "mallory", "action": action, "commitment": commitment,
+           "record_hash": os.urandom(32), "status": "pending", "attempts": 0, "created_at": ts(time.time()),
+           "updated_at": ts(time.time())} | values
+    with sqlite3.connect(data_dir / "ledger.db") as db:
+        db.execute(f"INSERT INTO licence_commitments ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+
+
+def test_a_poisoned_queue_does_not_stop_a_later_revocation(served: Server, admin: httpx.Client, node: Anvil) -> None:
+    """The review's reproduction, already queued: a grant valid from 1969 (which killed the
+    issuer thread before), a revoke the registry refuses (no revoking record) and a grant
+    with no window at all. Each fails alone, with its reason, shown by /healthz and
+    /metrics; a licence granted and revoked after them reaches the chain."""
+    victim = grant(admin, licence("lic-victim"))
+    wait_confirmed(admin, "lic-victim")
+    poison(served.data_dir, "lic-1969", "grant", os.urandom(32), valid_from=-1, valid_until=86400)
+    poison(served.data_dir, "lic-victim", "revoke", bytes.fromhex(victim["commitment"][2:]), record_hash=bytes(32))
+    poison(served.data_dir, "lic-nowindow", "grant", os.urandom(32))
+    grant(admin, licence("lic-after"))
+    wait_confirmed(admin, "lic-after")
+    response = admin.post("/v1/licences/lic-after/revoke", json={"reason": "after the poison"})
+    assert response.status_code == 201, response.text
+    revoked = wait_confirmed(admin, "lic-after", "revoke")
+    assert revoked["status"] == "revoked" and revoked["on_chain"]["revoke"]["block_number"] is not None
+
+    with served.client() as public:
+        health = public.get("/healthz").json()
+        metrics = public.get("/metrics").text.splitlines()
+    assert health["licences"]["failed"] >= 3 and health["licences"]["pending"] == 0, health
+    assert health["licences"]["last_error"], health
+    assert f'ledger_licence_calls{{status="failed"}} {health["licences"]["failed"]}' in metrics
+    assert "ledger_licence_issuer_error 1" in metrics
+    with sqlite3.connect(served.data_dir / "ledger.db") as db:  # the poisoned licences have no record to show
+        calls = {(licence_id, action): (status, error) for licence_id, action, status, error in db.execute(
+            "SELECT licence_id, action, status, last_error FROM licence_commitments WHERE licensee = 'mallory'")}
+    assert {key: status for key, (status, _error) in calls.items()} == {
+        ("lic-1969", "grant"): "failed", ("lic-victim", "revoke"): "failed", ("lic-nowindow", "grant"): "failed"}
+    assert "valid_from must not be before 1970-01-01T00:00:00Z" in calls["lic-1969", "grant"][1]
+    assert "LicenceRegistryNoRevocationRecord" in calls["lic-victim", "revoke"][1]
+    assert calls["lic-nowindow", "grant"][1] == "cannot be granted: a grant call has no validity window"
+    assert served.process.poll() is None
 
 
 # -- operators: batching and the CLI --------------------------------------------------------------
@@ -473,3 +523,18 @@ def test_deploy_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil: Anvi
     assert granted["registry"]["contract"] == second["registry"] and granted["on_chain"]["grant"]["status"] == "confirmed"
     assert granted["history"] == [{"action": "grant", "commitment": granted["commitment"],
                                    "record_hash": granted["commitment"], "status": "confirmed"}]
+
+
+def test_a_window_the_registry_cannot_hold_is_refused_by_the_cli(tmp_path: Path, anvil: Anvil) -> None:  # noqa: F811
+    """`ledger licence grant` refuses, naming the field, before anything is stored."""
+    where = ["--data-dir", str(tmp_path / "data"), "--rpc-url", anvil.url]
+    ledger("deploy", *where)
+    options = ["--licence-id", "lic-1969", "--licensee", "acme", "--model", "m", "--scope", "inference",
+               "--terms-sha256", "ab" * 32, "--valid-from", "1969-07-20T20:17:40.000Z", "--valid-until", ts(time.time() + 60)]
+    refused = ledger("licence", "grant", *options, *where, check=False)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "invalid licence: body.valid_from: must not be before 1970-01-01T00:00:00Z" in refused.stderr
+    assert "nothing was stored" in refused.stderr
+    with sqlite3.connect(tmp_path / "data" / "ledger.db") as db:
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM licence_commitments").fetchone() == (0,)

@@ -3,7 +3,7 @@ the most it can say (uvicorn's access log at trace level, Python's root logger a
 so web3, httpx, SQLAlchemy and our own loggers all speak), driven through keys, roles,
 errors, limits, anchoring and a chain that goes away; then its stdout and stderr, and
 the stderr of every CLI command run beside it, hold none of the API keys, the log key,
-the anchor key or the keystore password, in any spelling.
+the anchor key, the log's admin key or the keystore passwords, in any spelling.
 """
 
 from __future__ import annotations
@@ -78,7 +78,10 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
     node = Anvil(0, tmp_path / "anvil-state.json", tmp_path / "anvil.log", binary=anvil_binary).start()
     account = Account.from_key(anchor_key).address
     httpx.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance", "params": [account, hex(10**20)]})
-    run("deploy", "--data-dir", str(data), "--rpc-url", node.url)
+    run("deploy", "--data-dir", str(data), "--rpc-url", node.url)  # makes the log's admin key in the data dir
+    admin_password = (data / "admin-key.password").read_text()
+    log_admin_key = "0x" + Account.decrypt(json.loads((data / "admin-key.json").read_text()), admin_password).hex()
+    run("retire", "--trusted-size", "0", "--yes", "--sign-only", "--data-dir", str(data))  # signs with it, sends nothing
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -161,7 +164,8 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
     assert "anchoring" in text  # the dead chain was reported
     found = {
         name: form
-        for name, secret in {**api_keys, "stranger": stranger_key, "log key": log_key, "anchor key": anchor_key, "password": password}.items()
+        for name, secret in {**api_keys, "stranger": stranger_key, "log key": log_key, "anchor key": anchor_key, "password": password,
+                             "admin key": log_admin_key, "admin key password": admin_password}.items()
         for form in spellings(secret)
         if form in text
     }

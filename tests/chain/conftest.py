@@ -15,13 +15,15 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from ledger.admin_key import sign_retire
 from ledger.anchorer import Anchorer
 from ledger.chain.anvil import Anvil, find_anvil
+from ledger.chain.binding import Signature
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import DeployedLog, deploy_log
 from ledger.chain.errors import AnvilError
 from ledger.chain.keys import AnchorKey, dev_key, key_from_hex
-from ledger.chain.log_anchor import LogAnchor, Signature
+from ledger.chain.log_anchor import LogAnchor
 from ledger.formats.identity import LogIdentity
 from ledger.receipts import Domain, LogSigner
 from ledger.records import parse_json
@@ -38,9 +40,21 @@ LOG_KEY = "0x" + "4c" * 32
 sends no transaction (the anchor key, Anvil's first account, relays its checkpoints)."""
 
 
+ADMIN_KEY = "0x" + "ad" * 32
+"""The test logs' admin key: it alone retires a log, by signature (it holds no ether and
+sends no transaction; anyone relays its signed retirement)."""
+
+
 def log_signer_for(account: LocalAccount, log: DeployedLog | Deployment) -> LogSigner:
     """`account` as the log key of `log`, in its EIP-712 domain (chain id, contract)."""
     return LogSigner(account, Domain(log.log_id, log.chain_id, log.contract))
+
+
+def sign_retirement_as(account: LocalAccount, log: DeployedLog | Deployment, trusted_size: int = 0) -> Signature:
+    """`account`'s signature retiring `log` up to `trusted_size`, as retireLog takes it
+    (the log's admin key's, if `account` is it)."""
+    signed = sign_retire(account, log.chain_id, log.contract, log.log_id, trusted_size)
+    return signed.r, signed.vs
 
 
 @pytest.fixture(scope="session")
@@ -83,10 +97,17 @@ def log_account() -> LocalAccount:
 
 
 @pytest.fixture
-def deployed(chain: ChainClient, log_account: LocalAccount) -> tuple[DeployedLog, LogAnchor]:
-    """LogAnchor deployed with the log "model-ledger" created (dev key: owner and admin;
-    log key: LOG_KEY)."""
-    return deploy_log(chain, log_account.address)
+def admin_account() -> LocalAccount:
+    """The log's admin key (ADMIN_KEY)."""
+    account: LocalAccount = Account.from_key(ADMIN_KEY)
+    return account
+
+
+@pytest.fixture
+def deployed(chain: ChainClient, log_account: LocalAccount, admin_account: LocalAccount) -> tuple[DeployedLog, LogAnchor]:
+    """LogAnchor deployed with the log "model-ledger" created (dev key: contract owner;
+    admin: ADMIN_KEY; log key: LOG_KEY)."""
+    return deploy_log(chain, log_account.address, admin=admin_account.address)
 
 
 @pytest.fixture

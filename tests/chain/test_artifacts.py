@@ -27,18 +27,19 @@ SHIPPED_DIR = REPO_ROOT / "ledger" / "formats" / "contracts"
 CONTRACTS = ["LogAnchor", "LicenceRegistry"]
 FUNCTIONS = {
     "LogAnchor": {
-        "createLog", "anchor", "checkpointDigest", "rootAt", "latest", "logInfo", "retireLog",
+        "createLog", "anchor", "checkpointDigest", "rootAt", "latest", "logInfo", "retireLog", "retireDigest",
         "verifyInclusion", "logAdmin", "transferLogAdmin", "acceptLogAdmin", "pendingLogAdmin",
     },
     "LicenceRegistry": {
-        "grant", "grantMany", "revoke", "status", "addIssuer", "removeIssuer", "isIssuer", "issuerOf",
+        "grant", "grantMany", "revoke", "status", "addIssuer", "removeIssuer", "isIssuer", "grantDigest", "revokeDigest",
     },
 }
 GONE = {
     # No anchorer role (anyone relays a checkpoint the log key signed), and the block an
     # anchor landed in is not stored (its Anchored event and the block header say it).
     "LogAnchor": {"addAnchorer", "removeAnchorer", "isAnchorer", "anchoredAt"},
-    "LicenceRegistry": set(),
+    # Issuers are signing keys: the issuer of a commitment is status()'s sixth value.
+    "LicenceRegistry": {"issuerOf"},
 }
 PROJECT_FILES = ["hardhat.config.js", "package.json", "contracts", "scripts/export_contracts.js"]
 HARDHAT_TIMEOUT_SECONDS = 600

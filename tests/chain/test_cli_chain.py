@@ -1,4 +1,4 @@
-"""`ledger deploy`, `ledger anchor`, `ledger anchors` and `ledger up` as a user runs them:
+"""`ledger deploy`, `ledger anchor`, `ledger anchors`, `ledger retire` and `ledger up` as a user runs them:
 real processes, a real Anvil, JSON out, errors on stderr."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from eth_utils.address import to_checksum_address
 
 from ledger.chain.anvil import free_port
 from ledger.chain.client import ChainClient
-from ledger.chain.keys import DEV_ANCHOR_KEY
+from ledger.chain.keys import DEV_ANCHOR_KEY, key_from_hex
 from ledger.chain.log_anchor import LogAnchor
 from tests.chain.conftest import OTHER_KEY
 from tests.factories import ndjson_lines
@@ -59,7 +59,7 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     keystore.write_text(json.dumps(Account.encrypt(bytes.fromhex(DEV_ANCHOR_KEY[2:]), "s3cret-pass", kdf="pbkdf2", iterations=2)))
     deployed = ledger("deploy", *where, "--keystore", str(keystore), env={"LEDGER_KEYSTORE_PASSWORD": "s3cret-pass"})
     (out,) = ok(deployed)
-    assert set(out) == {"contract", "log_id", "chain_id", "block_number", "registry"} and out["chain_id"] == 31337
+    assert set(out) == {"contract", "log_id", "chain_id", "block_number", "registry", "admin"} and out["chain_id"] == 31337
     assert DEV_ANCHOR_KEY[2:] not in deployed.stdout + deployed.stderr
     assert "s3cret" not in deployed.stdout + deployed.stderr
     refused(ledger("deploy", *where), "already anchors log 'model-ledger' to contract " + out["contract"])
@@ -164,6 +164,9 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
         started = first.wait_ready()
         assert "deployed LogAnchor at 0x" in started
         contract_address = started.split("deployed LogAnchor at ")[1].split()[0]
+        admin = started.split("created the log's admin key ")[1].split()[0]
+        assert f"in {data / 'admin-key.json'} (password in {data / 'admin-key.password'})" in started
+        assert "move it offline now" in started
         ok(ledger("ingest", str(records(tmp_path / "a.ndjson", 12)), "--data-dir", str(data)))
         checkpoint = first.wait_for("checkpoint")
         anchored = first.wait_for("anchor")
@@ -178,8 +181,11 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
     try:
         started = second.wait_ready()
         assert "deployed" not in started and f"LogAnchor {contract_address}" in started
+        assert "admin key" not in started  # only a new log needs one
         chain = ChainClient(f"http://127.0.0.1:{port}")
         bound = LogAnchor(chain, contract_address)
+        info = bound.log_info(bytes.fromhex(anchored["log_id"][2:]))
+        assert info is not None and info.admin == admin != Account.from_key(DEV_ANCHOR_KEY).address
         latest = bound.latest(bytes.fromhex(anchored["log_id"][2:]))
         event = bound.anchored_at(bytes.fromhex(anchored["log_id"][2:]), 12)
         assert (latest.size, "0x" + latest.root.hex()) == (12, anchored["root"])
@@ -195,3 +201,66 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
         [sys.executable, "-m", "ledger", "up", "--port", "0", *options], capture_output=True, text=True, timeout=60, check=False
     )
     assert lost.returncode != 0 and "error: no contract at " + contract_address in lost.stderr
+
+
+def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(tmp_path: Path, chain: ChainClient) -> None:
+    """`ledger deploy` without --admin makes the log's admin key in the data dir (and says
+    to move it offline); `ledger retire` signs with it and the anchor key sends; signed
+    with the anchor key (or any other) it is refused before anything is sent. With
+    --admin ADDRESS no key is made, and `--sign-only` hands a signed retirement to anyone
+    to send."""
+    data = tmp_path / "data"
+    where = ["--data-dir", str(data), "--rpc-url", chain.rpc_url]
+    deployed = ledger("deploy", *where)
+    (out,) = ok(deployed)
+    admin_file, password_file = data / "admin-key.json", data / "admin-key.password"
+    assert admin_file.stat().st_mode & 0o777 == password_file.stat().st_mode & 0o777 == 0o600
+    admin_key = Account.decrypt(json.loads(admin_file.read_text()), password_file.read_text())
+    assert Account.from_key(admin_key).address == out["admin"] != Account.from_key(DEV_ANCHOR_KEY).address
+    assert f"created the log's admin key {out['admin']} in {admin_file}" in deployed.stderr and "offline" in deployed.stderr
+    assert admin_key.hex() not in deployed.stdout + deployed.stderr and password_file.read_text() not in deployed.stderr
+    contract, log_id = LogAnchor(chain, out["contract"]), bytes.fromhex(out["log_id"][2:])
+    ok(ledger("ingest", str(records(tmp_path / "r.ndjson", 5)), "--data-dir", str(data)))
+    ok(ledger("anchor", *where))
+
+    unconfirmed = ledger("retire", "--trusted-size", "5", *where)
+    assert unconfirmed.returncode == 2 and "Run again with --yes" in unconfirmed.stderr
+    nonce = chain.nonce(Account.from_key(DEV_ANCHOR_KEY).address)
+    with_anchor_key = ledger("retire", "--trusted-size", "5", "--yes", *where, env={"LEDGER_ADMIN_KEY": DEV_ANCHOR_KEY})
+    refused(with_anchor_key, f"{Account.from_key(DEV_ANCHOR_KEY).address} is not the admin of log {out['log_id']}: its admin"
+            f" is {out['admin']}")
+    assert "nothing was sent" in with_anchor_key.stderr and DEV_ANCHOR_KEY[2:] not in with_anchor_key.stderr
+    assert chain.nonce(Account.from_key(DEV_ANCHOR_KEY).address) == nonce
+    (retired,) = ok(ledger("retire", "--trusted-size", "5", "--yes", *where))  # the data dir's admin key
+    assert {k: retired[k] for k in ("log_id", "retired", "trusted_size", "latest_size", "admin")} == {
+        "log_id": out["log_id"], "retired": True, "trusted_size": 5, "latest_size": 5, "admin": out["admin"]
+    }
+    sent = chain.transaction(bytes.fromhex(retired["tx_hash"][2:]))
+    assert sent is not None and sent["from"] == Account.from_key(DEV_ANCHOR_KEY).address  # the anchor key only paid
+    info = contract.log_info(log_id)
+    assert info is not None and (info.retired, info.trusted_size) == (True, 5)
+    refused(ledger("retire", "--trusted-size", "5", "--yes", *where), "is retired already (trusted up to size 5)")
+
+    # An admin kept elsewhere: --admin names it, no key is made; it signs offline.
+    other = tmp_path / "other"
+    admin = Account.create()
+    refused(ledger("deploy", "--data-dir", str(other), "--rpc-url", chain.rpc_url, "--admin",
+                   Account.from_key(DEV_ANCHOR_KEY).address), "is the anchor (gas) key: the admin must be a key kept apart")
+    (second,) = ok(ledger("deploy", "--data-dir", str(other), "--rpc-url", chain.rpc_url, "--admin", admin.address))
+    assert second["admin"] == admin.address and not (other / "admin-key.json").exists()
+    keystore = tmp_path / "offline-admin.json"
+    keystore.write_text(json.dumps(Account.encrypt(admin.key, "offline-pass", kdf="pbkdf2", iterations=2)))
+    signed = ledger("retire", "--trusted-size", "0", "--yes", "--sign-only", "--data-dir", str(other),
+                    "--admin-keystore", str(keystore), "--rpc-url", f"http://127.0.0.1:{free_port()}",  # no chain needed
+                    env={"LEDGER_ADMIN_KEYSTORE_PASSWORD": "offline-pass"})
+    (retirement,) = ok(signed)
+    assert set(retirement) == {"chain_id", "contract", "log_id", "trusted_size", "admin", "r", "vs"}
+    assert (retirement["admin"], retirement["trusted_size"], retirement["contract"]) == (admin.address, 0, second["contract"])
+    assert "offline-pass" not in signed.stdout + signed.stderr and admin.key.hex() not in signed.stdout + signed.stderr
+    log = LogAnchor(chain, second["contract"])
+    second_id = bytes.fromhex(second["log_id"][2:])
+    assert log.log_info(second_id).retired is False  # type: ignore[union-attr]
+    stranger = LogAnchor(ChainClient(chain.rpc_url, key_from_hex(OTHER_KEY, "stranger")), second["contract"])
+    signature = (bytes.fromhex(retirement["r"][2:]), bytes.fromhex(retirement["vs"][2:]))
+    assert stranger.retire_log(second_id, 0, signature).status == 1
+    assert log.log_info(second_id).retired is True  # type: ignore[union-attr]

@@ -9,17 +9,18 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger import merkle
+from ledger.admin_key import sign_retire
 from ledger.chain.anvil import free_port
 from ledger.chain.artifacts import load_artifact
 from ledger.chain.client import ChainClient, redact_url
 from ledger.chain.deployment import DeployedLog, DeploymentMismatchError, attach, log_id_for
 from ledger.chain.errors import ChainUnavailableError, ContractRevertError
-from ledger.chain.keys import AnchorKey
+from ledger.chain.keys import DEV_ANCHOR_KEY, AnchorKey
 from ledger.chain.log_anchor import LogAnchor
 from ledger.chain.reverts import RevertDecoder
 from ledger.formats.abi import CONTRACTS
 from ledger.receipts import LogSigner
-from tests.chain.conftest import log_signer_for
+from tests.chain.conftest import LOG_KEY, log_signer_for, sign_retirement_as
 
 LEAVES = [merkle.hash_leaf(f"leaf {i}".encode()) for i in range(16)]
 
@@ -29,15 +30,20 @@ def root(size: int) -> bytes:
 
 
 def test_deploy_create_log_anchor_and_read_back(
-    chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], signer: LogSigner, log_account: LocalAccount
+    chain: ChainClient,
+    deployed: tuple[DeployedLog, LogAnchor],
+    signer: LogSigner,
+    log_account: LocalAccount,
+    admin_account: LocalAccount,
 ) -> None:
     log, contract = deployed
     assert log.log_id == log_id_for("model-ledger") and log.chain_id == 31337
-    assert contract.log_admin(log.log_id) == chain.require_key().address
+    assert contract.log_admin(log.log_id) == admin_account.address != chain.require_key().address
+    assert log.admin == bytes.fromhex(admin_account.address[2:])
     info = contract.log_info(log.log_id)
     assert info is not None
     assert (info.signer, info.admin, info.latest_size, info.retired, info.trusted_size) == (
-        log_account.address, chain.require_key().address, 0, False, 0
+        log_account.address, admin_account.address, 0, False, 0
     )
     assert contract.log_info(log_id_for("other")) is None
     assert contract.latest(log.log_id).size == 0
@@ -93,8 +99,8 @@ def test_anyone_relays_a_signed_checkpoint_and_nobody_anchors_an_unsigned_one(
     with pytest.raises(ContractRevertError, match="LogAnchorBadSignature"):
         stranger.build_anchor(log.log_id, 4, root(5), [], signer.anchor_signature(4, root(4)))
     with pytest.raises(ContractRevertError) as not_admin:
-        stranger.retire_log(log.log_id, 0)
-    assert not_admin.value.name == "LogAnchorNotAdmin"
+        stranger.retire_log(log.log_id, 0, sign_retirement_as(Account.create(), log))
+    assert not_admin.value.name == "LogAnchorNotAdminSignature"
     with pytest.raises(ContractRevertError) as not_owner:
         stranger.create_log(log_id_for("mine"), other_key.address, other_key.address)
     assert not_owner.value.name == "OwnableUnauthorizedAccount"
@@ -106,14 +112,14 @@ def test_anyone_relays_a_signed_checkpoint_and_nobody_anchors_an_unsigned_one(
 
 
 def test_a_signature_is_for_one_contract_and_chain(
-    chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], log_account: LocalAccount
+    chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], log_account: LocalAccount, admin_account: LocalAccount
 ) -> None:
     """The EIP-712 domain names the contract: a checkpoint signed for one LogAnchor cannot
     be replayed on another, even one whose log has the same id and log key."""
     log, contract = deployed
     from ledger.chain.deployment import deploy_log
 
-    other_log, other = deploy_log(chain, log_account.address)
+    other_log, other = deploy_log(chain, log_account.address, admin=admin_account.address)
     assert other_log.log_id == log.log_id and other.address != contract.address
     for_first = log_signer_for(log_account, log).anchor_signature(4, root(4))
     with pytest.raises(ContractRevertError, match="LogAnchorBadSignature"):
@@ -205,3 +211,29 @@ def test_attach_refuses_another_chain(
         attach(chain, log.chain_id, b"\x11" * 20, log.log_id)
     with pytest.raises(Exception, match="does not exist on contract"):
         attach(chain, log.chain_id, log.contract, log_id_for("other"))
+
+
+def test_the_admin_retires_by_signature_sent_by_anyone(
+    chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], signer: LogSigner, admin_account: LocalAccount, other_key: AnchorKey
+) -> None:
+    """retireLog takes the admin key's signature (the digest sign_retire computes is the
+    contract's retireDigest) from any sender; the anchor key's or the log key's is refused."""
+    log, contract = deployed
+    contract.anchor(log.log_id, 4, root(4), [], signer.anchor_signature(4, root(4)))
+    signed = sign_retire(admin_account, log.chain_id, log.contract, log.log_id, 4)
+    digest = contract.retire_digest(log.log_id, 4)
+    y_parity, s = signed.vs[0] >> 7, int.from_bytes(signed.vs, "big") & ((1 << 255) - 1)  # EIP-2098, undone
+    full = signed.r + s.to_bytes(32, "big") + bytes([27 + y_parity])
+    assert Account._recover_hash(digest, signature=full) == admin_account.address
+    for wrong in (Account.from_key(DEV_ANCHOR_KEY), Account.from_key(LOG_KEY)):
+        attempt = sign_retire(wrong, log.chain_id, log.contract, log.log_id, 4)
+        with pytest.raises(ContractRevertError) as refused:
+            contract.retire_log(log.log_id, 4, (attempt.r, attempt.vs))
+        assert refused.value.name == "LogAnchorNotAdminSignature" and refused.value.args_by_name["recovered"] == wrong.address
+        assert "is not signed by its admin" in str(refused.value)
+    with pytest.raises(ContractRevertError, match="LogAnchorNotAdminSignature"):  # bound to the trusted size
+        contract.retire_log(log.log_id, 0, (signed.r, signed.vs))
+    stranger = LogAnchor(ChainClient(chain.rpc_url, other_key), contract.address)
+    assert stranger.retire_log(log.log_id, 4, (signed.r, signed.vs)).status == 1
+    info = contract.log_info(log.log_id)
+    assert info is not None and (info.retired, info.trusted_size) == (True, 4)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from typer.testing import CliRunner
 
 from ledger.chain.anvil import Anvil, free_port
@@ -29,7 +30,7 @@ from ledger.records import parse_json, parse_object
 from ledger.rpc import JsonRpcReader
 from ledger.sequencer import seal
 from ledger.verify import VerificationError, verify_bundle
-from tests.chain.conftest import Setup
+from tests.chain.conftest import ADMIN_KEY, Setup
 from tests.factories import interaction, ndjson_lines
 
 
@@ -177,7 +178,7 @@ def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
 
         for contract, words in (
             ("0x" + "12" * 20, "contract: no contract at 0x" + "12" * 20 + " on chain id 31337"),
-            (h(deploy_log(setup.chain, setup.signer.address)[0].contract), "root on chain: nothing is anchored at tree size 13"),
+            (h(deploy_log(setup.chain, setup.signer.address, admin=Account.from_key(ADMIN_KEY).address)[0].contract), "root on chain: nothing is anchored at tree size 13"),
             (stub("0x00"), "contract: the code at 0x" + "7" * 38 + "00 is not the LogAnchor model-ledger ships"),
             (stub("0xfe"), "contract: the code at 0x" + "7" * 38 + "fe is not the LogAnchor model-ledger ships"),
         ):

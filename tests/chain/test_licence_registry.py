@@ -1,9 +1,11 @@
-"""LicenceRegistry from Python on a real Anvil: the binding, deployment checks, and the
-licence issuer's state machine, with faults injected in pairs (failed and not
-persisted / persisted but not sent, sent but unseen / landed but not recorded)."""
+"""LicenceRegistry from Python on a real Anvil: the binding (grants and revocations
+signed by the log key, sent by anyone), deployment checks, and the licence issuer's
+state machine, with faults injected in pairs (failed and not persisted / persisted but
+not sent, sent but unseen / landed but not recorded) and poisoned calls isolated."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,26 +13,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
+from sqlalchemy import insert
 
+from ledger.anchorer import Backoff
 from ledger.chain.anvil import Anvil
+from ledger.chain.binding import Signature
 from ledger.chain.client import ChainClient
-from ledger.chain.deployment import DeploymentMismatchError
+from ledger.chain.deployment import DeployedLog, DeploymentMismatchError
 from ledger.chain.errors import ChainUnavailableError, ContractRevertError
 from ledger.chain.keys import AnchorKey
 from ledger.chain.licence_registry import (
     GrantCall,
     LicenceRegistry,
     OnChainState,
+    SignedGrant,
     attach_registry,
     deploy_registry,
 )
+from ledger.chain.log_anchor import LogAnchor
 from ledger.formats.abi import contract as shipped_contract
-from ledger.licence_issuer import LicenceIssuer
-from ledger.licences import grant, revoke
+from ledger.licence_issuer import LicenceCallFailedError, LicenceIssuer, LogKeyNotIssuerError
+from ledger.licences import REGISTRY_MAX_TIME, grant, revoke, window_problem
+from ledger.receipts import LogSigner, compact_signature, grant_typed_data, revoke_typed_data
 from ledger.records import now_ts
-from ledger.store.licences import CallAction, CallStatus, LicenceCall, LicenceRepository
+from ledger.store.licences import (
+    CallAction,
+    CallStatus,
+    LicenceCall,
+    LicenceRepository,
+    licence_commitments,
+)
 from ledger.store.repository import Store
+from tests.chain.conftest import log_signer_for
 
 NOW = int(time.time())
 C1, C2, C3 = (keccak(text=f"commitment {i}") for i in range(3))
@@ -50,19 +68,37 @@ def body(licence_id: str, *, action: str = "grant", until: str = "2035-01-01T00:
     }
 
 
+def signed(signer: LogSigner, registry: LicenceRegistry, commitment: bytes, valid_from: int, valid_until: int) -> SignedGrant:
+    """`signer`'s grant of `commitment` for `registry`."""
+    signature = signer.sign_grant(registry.address_bytes, commitment, valid_from, valid_until)
+    return SignedGrant(GrantCall(commitment, valid_from, valid_until), compact_signature(signature))
+
+
+def revocation(signer: LogSigner, registry: LicenceRegistry, commitment: bytes, record: bytes = REVOCATION) -> Signature:
+    """`signer`'s revocation of `commitment` (by the log record `record`) for `registry`."""
+    return compact_signature(signer.sign_revoke(registry.address_bytes, commitment, record))
+
+
+@pytest.fixture
+def registry(chain: ChainClient, signer: LogSigner) -> LicenceRegistry:
+    """A LicenceRegistry deployed by the dev (anchor) key with the log key as its issuer."""
+    return deploy_registry(chain, signer.address)[1]
+
+
 @dataclass
 class Issuing:
     """A store, a LicenceRegistry on Anvil, and the repository of licence calls."""
 
     store: Store
     registry: LicenceRegistry
+    signer: LogSigner
     repo: LicenceRepository
     chain: ChainClient
     anvil: Anvil
 
     def issuer(self) -> LicenceIssuer:
         """A fresh issuer (a new one models a restart)."""
-        return LicenceIssuer(self.store, self.registry)
+        return LicenceIssuer(self.store, self.registry, self.signer)
 
     def grant(self, licence_id: str, **options: Any) -> bytes:
         """Append a grant (or amend) record; its commitment."""
@@ -74,13 +110,23 @@ class Issuing:
     def all_calls(self, *licence_ids: str) -> list[LicenceCall]:
         return [call for licence_id in licence_ids for call in self.repo.calls(licence_id)]
 
+    def poison(self, licence_id: str, action: str, commitment: bytes, **values: Any) -> None:
+        """A registry call written straight into the queue, as no check of ours would let
+        through (a row from before a check existed, or written by hand)."""
+        row = {
+            "licence_id": licence_id, "licensee": "mallory", "action": action, "commitment": commitment,
+            "record_hash": keccak(text=f"record of {licence_id}"), "status": "pending", "attempts": 0,
+            "created_at": now_ts(), "updated_at": now_ts(),
+        }
+        with self.store.transaction() as conn:
+            conn.execute(insert(licence_commitments).values(**(row | values)))
+
 
 @pytest.fixture
-def issuing(tmp_path: Path, chain: ChainClient, anvil: Anvil) -> Iterator[Issuing]:
+def issuing(tmp_path: Path, chain: ChainClient, anvil: Anvil, signer: LogSigner, registry: LicenceRegistry) -> Iterator[Issuing]:
     store = Store.open(f"sqlite:///{tmp_path / 'ledger.db'}")
-    _deployed, registry = deploy_registry(chain)
     try:
-        yield Issuing(store, registry, LicenceRepository(store), chain, anvil)
+        yield Issuing(store, registry, signer, LicenceRepository(store), chain, anvil)
     finally:
         store.close()
 
@@ -88,89 +134,143 @@ def issuing(tmp_path: Path, chain: ChainClient, anvil: Anvil) -> Iterator[Issuin
 # -- the binding -------------------------------------------------------------------------------
 
 
-def test_grant_grant_many_revoke_and_status(chain: ChainClient) -> None:
-    deployed, registry = deploy_registry(chain)
+def test_grant_grant_many_revoke_and_status(chain: ChainClient, signer: LogSigner) -> None:
+    deployed, registry = deploy_registry(chain, signer.address)
     assert deployed.chain_id == 31337 and registry.address_bytes == deployed.contract
-    assert registry.is_issuer(chain.require_key().address)
-    assert registry.status(C1).state is OnChainState.UNKNOWN
+    assert registry.is_issuer(signer.address) and not registry.is_issuer(chain.require_key().address)
+    assert registry.owner() == chain.require_key().address  # the owner pays; it is no issuer
+    assert registry.status(C1).state is OnChainState.UNKNOWN and registry.status(C1).issuer is None
 
-    one = registry.grant([GrantCall(C1, NOW - 10, NOW + 3600)])
+    one = registry.grant([signed(signer, registry, C1, NOW - 10, NOW + 3600)])
     found = registry.status(C1)
-    assert (found.state, found.valid_from, found.valid_until, found.granted_block, found.revoked_block) == (
-        OnChainState.ACTIVE, NOW - 10, NOW + 3600, one.block_number, 0
+    assert (found.state, found.valid_from, found.valid_until, found.granted_block, found.revoked_block, found.issuer) == (
+        OnChainState.ACTIVE, NOW - 10, NOW + 3600, one.block_number, 0, signer.address
     )
-    many = registry.grant([GrantCall(C2, NOW + 3600, NOW + 7200), GrantCall(C3, NOW - 7200, NOW - 3600)])
+    many = registry.grant([signed(signer, registry, C2, NOW + 3600, NOW + 7200), signed(signer, registry, C3, NOW - 7200, NOW - 3600)])
     assert len(many.logs) == 2
     assert registry.status(C2).state is OnChainState.NOT_YET_VALID
     assert registry.status(C3).state is OnChainState.EXPIRED
-    assert registry.issuer_of(C1) == chain.require_key().address and registry.issuer_of(keccak(text="never")) is None
-    revoked = registry.revoke(C1, REVOCATION)
+    revoked = registry.revoke(C1, REVOCATION, revocation(signer, registry, C1))
     assert registry.status(C1).state is OnChainState.REVOKED
     assert registry.status(C1).revoked_block == revoked.block_number
-    (event,) = revoked.logs  # Revoked(commitment, by, revocation): the reason is the log's record
-    assert bytes(event["topics"][1]) == C1 and bytes(event["topics"][2])[12:] == bytes.fromhex(chain.require_key().address[2:])
+    assert registry.status(C1).issuer == signer.address
+    (event,) = revoked.logs  # Revoked(commitment, issuer, revocation): the reason is the log's record
+    assert bytes(event["topics"][1]) == C1 and bytes(event["topics"][2])[12:] == bytes.fromhex(signer.address[2:])
     assert bytes(event["data"]) == REVOCATION
     assert OnChainState.NOT_YET_VALID.label == "not_yet_valid"
 
 
-def test_reverts_are_decoded_with_their_values(chain: ChainClient) -> None:
-    _deployed, registry = deploy_registry(chain)
-    block = registry.grant([GrantCall(C1, NOW, NOW + 10)]).block_number
+def test_the_log_keys_digests_are_the_contracts_and_eip712s(registry: LicenceRegistry, signer: LogSigner, log_account: LocalAccount) -> None:
+    """sign_grant and sign_revoke compute the EIP-712 digest themselves (as
+    sign_checkpoint does): it equals the contract's grantDigest / revokeDigest and
+    eth-account's encode_typed_data, an independent implementation."""
+    domain = signer.registry_domain(registry.address_bytes).as_json()
+    assert domain == {"name": "model-ledger", "version": "1", "chainId": 31337, "verifyingContract": registry.address.lower()}
+    for commitment, valid_from, valid_until in ((C1, 0, 1), (C2, NOW, NOW + 86400), (C3, 2**63, 2**64 - 1)):
+        signature = signer.sign_grant(registry.address_bytes, commitment, valid_from, valid_until)
+        digest = registry.grant_digest(commitment, valid_from, valid_until)
+        assert Account._recover_hash(digest, signature=bytes.fromhex(signature[2:])) == log_account.address
+        typed = encode_typed_data(full_message=grant_typed_data(domain, commitment, valid_from, valid_until))
+        assert Account.recover_message(typed, signature=signature) == log_account.address
+        assert keccak(b"\x19" + typed.version + typed.header + typed.body) == digest
+    signature = signer.sign_revoke(registry.address_bytes, C1, REVOCATION)
+    digest = registry.revoke_digest(C1, REVOCATION)
+    assert Account._recover_hash(digest, signature=bytes.fromhex(signature[2:])) == log_account.address
+    typed = encode_typed_data(full_message=revoke_typed_data(domain, C1, REVOCATION))
+    assert keccak(b"\x19" + typed.version + typed.header + typed.body) == digest
+    # A grant and a revocation are for one registry: the domain names it.
+    assert signer.sign_grant(bytes(20), C1, 0, 1) != signer.sign_grant(registry.address_bytes, C1, 0, 1)
+    # Values the contract cannot take are refused before anything is signed.
+    for bad in ((-1, 1), (0, 2**64)):
+        with pytest.raises(ValueError, match="must be a uint64"):
+            signer.sign_grant(registry.address_bytes, C1, *bad)
+    with pytest.raises(ValueError, match="32 bytes"):
+        signer.sign_revoke(registry.address_bytes, C1[:31], REVOCATION)
+
+
+def test_the_services_window_limit_is_the_registrys(registry: LicenceRegistry) -> None:
+    assert registry.max_time() == REGISTRY_MAX_TIME == 2**40 - 1
+    assert window_problem(0, REGISTRY_MAX_TIME) is None
+    assert window_problem(-1, 10) == ("valid_from", "must not be before 1970-01-01T00:00:00Z: the registry counts seconds from then")
+    assert window_problem(0, REGISTRY_MAX_TIME + 1)[0] == "valid_until"  # type: ignore[index]
+    assert window_problem(5, 5)[0] == "valid_until"  # type: ignore[index]
+
+
+def test_reverts_are_decoded_with_their_values(registry: LicenceRegistry, signer: LogSigner) -> None:
+    block = registry.grant([signed(signer, registry, C1, NOW, NOW + 10)]).block_number
     with pytest.raises(ContractRevertError) as again:
-        registry.grant([GrantCall(C1, NOW, NOW + 10)])
+        registry.grant([signed(signer, registry, C1, NOW, NOW + 10)])
     assert again.value.name == "LicenceRegistryAlreadyGranted"
     assert f"granted already, in block {block}" in str(again.value)
     with pytest.raises(ContractRevertError) as empty:
-        registry.grant([GrantCall(C2, NOW, NOW)])
+        registry.grant([signed(signer, registry, C2, NOW, NOW)])
     assert empty.value.name == "LicenceRegistryBadValidity" and "window of commitment" in str(empty.value)
+    with pytest.raises(ContractRevertError) as late:
+        registry.grant([signed(signer, registry, C2, NOW, REGISTRY_MAX_TIME + 1)])
+    assert late.value.name == "LicenceRegistryBadValidity" and late.value.args_by_name["commitment"] == C2
     with pytest.raises(ContractRevertError) as unknown:
-        registry.revoke(C3, REVOCATION)
+        registry.revoke(C3, REVOCATION, revocation(signer, registry, C3))
     assert unknown.value.name == "LicenceRegistryUnknownCommitment" and "never granted" in str(unknown.value)
+    with pytest.raises(ContractRevertError) as no_record:
+        registry.revoke(C1, bytes(32), revocation(signer, registry, C1, bytes(32)))
+    assert no_record.value.name == "LicenceRegistryNoRevocationRecord"
 
 
-def test_the_verifiers_status_call_matches_the_abi(chain: ChainClient) -> None:
+def test_the_verifiers_status_call_matches_the_abi(registry: LicenceRegistry) -> None:
     """The licensee's check (ledger.rpc, no web3) derives status() from the shipped ABI:
-    the selector is keccak of the signature, the outputs the five words it decodes."""
-    _deployed, registry = deploy_registry(chain)
+    the selector is keccak of the signature, the outputs the six words it decodes (the
+    sixth is the issuer key that granted the commitment)."""
     status_fn = shipped_contract("LicenceRegistry").function("status")
     assert status_fn.selector == keccak(text="status(bytes32)")[:4]
-    assert status_fn.outputs == ("uint8", "uint64", "uint64", "uint64", "uint64")
+    assert status_fn.outputs == ("uint8", "uint64", "uint64", "uint64", "uint64", "address")
     (status,) = [e for e in registry.artifact.entries("function") if e["name"] == "status"]
     assert [i["type"] for i in status["inputs"]] == ["bytes32"]
-    assert [o["type"] for o in status["outputs"]] == ["uint8", "uint64", "uint64", "uint64", "uint64"]
+    assert [o["type"] for o in status["outputs"]] == ["uint8", "uint64", "uint64", "uint64", "uint64", "address"]
 
 
-def test_only_the_granting_issuer_or_the_owner_revokes(chain: ChainClient, anvil: Anvil, other_key: AnchorKey) -> None:
-    """Issuers cannot revoke each other's licences; the owner can revoke any."""
-    _deployed, registry = deploy_registry(chain)
-    registry.add_issuer(other_key.address)
-    second = LicenceRegistry(ChainClient(anvil.url, other_key), registry.address)
-    registry.grant([GrantCall(C1, NOW - 10, NOW + 3600)])
-    granted = second.grant([GrantCall(C2, NOW - 10, NOW + 3600), GrantCall(C3, NOW - 10, NOW + 3600)])
-    (event, _) = granted.logs  # Granted(commitment, issuer, ...) names the issuer
-    assert bytes(event["topics"][2])[12:] == bytes.fromhex(other_key.address[2:])
-    assert registry.issuer_of(C2) == other_key.address
+def test_only_the_granting_key_revokes_and_the_owner_neither_grants_nor_revokes(
+    chain: ChainClient, anvil: Anvil, other_key: AnchorKey, registry: LicenceRegistry, signer: LogSigner, deployed: tuple[DeployedLog, LogAnchor]
+) -> None:
+    """Issuer keys cannot revoke each other's licences; the owner (the anchor key) adds
+    issuer keys and can do nothing else. A removed key keeps revoking what it granted."""
+    second_key = log_signer_for(Account.create(), deployed[0])  # another issuer key the owner adds
+    registry.add_issuer(second_key.address)
+    registry.grant([signed(signer, registry, C1, NOW - 10, NOW + 3600)])
+    # Anyone sends: here a stranger relays the second key's grants.
+    stranger = LicenceRegistry(ChainClient(anvil.url, other_key), registry.address)
+    granted = stranger.grant([signed(second_key, registry, C2, NOW - 10, NOW + 3600), signed(second_key, registry, C3, NOW - 10, NOW + 3600)])
+    (event, _) = granted.logs  # Granted(commitment, issuer, ...) names the issuer key, not the sender
+    assert bytes(event["topics"][2])[12:] == bytes.fromhex(second_key.address[2:])
+    assert registry.status(C2).issuer == second_key.address
     with pytest.raises(ContractRevertError) as refused:
-        second.revoke(C1, REVOCATION)
+        stranger.revoke(C1, REVOCATION, revocation(second_key, registry, C1))
     assert refused.value.name == "LicenceRegistryNotGrantingIssuer"
-    assert f"{other_key.address} may not revoke commitment 0x{C1.hex()}: only its issuer {chain.require_key().address}" in str(refused.value)
+    assert f"the revocation of commitment 0x{C1.hex()} is not signed by {signer.address}" in str(refused.value)
+    assert f"recovers to {second_key.address}" in str(refused.value)
     assert registry.status(C1).state is OnChainState.ACTIVE
-    assert second.revoke(C2, REVOCATION).status == 1  # its own
-    assert registry.revoke(C3, REVOCATION).status == 1  # the owner: any
-    assert {registry.status(c).state for c in (C2, C3)} == {OnChainState.REVOKED}
+    registry.remove_issuer(second_key.address)
+    assert not registry.is_issuer(second_key.address)
+    with pytest.raises(ContractRevertError, match="LicenceRegistryNotIssuer"):
+        registry.grant([signed(second_key, registry, keccak(text="new"), NOW, NOW + 1)])
+    assert stranger.revoke(C2, REVOCATION, revocation(second_key, registry, C2)).status == 1  # its own, still
+    assert registry.status(C2).state is OnChainState.REVOKED and registry.status(C3).state is OnChainState.ACTIVE
 
 
-def test_attach_refuses_another_chain_no_contract_and_a_non_issuer(chain: ChainClient, anvil: Anvil, other_key: AnchorKey) -> None:
-    deployed, _registry = deploy_registry(chain)
-    assert attach_registry(chain, 31337, deployed.contract).address_bytes == deployed.contract
+def test_attach_refuses_another_chain_no_contract_and_a_log_key_that_is_no_issuer(
+    chain: ChainClient, signer: LogSigner, other_key: AnchorKey
+) -> None:
+    deployed, _registry = deploy_registry(chain, signer.address)
+    assert attach_registry(chain, 31337, deployed.contract, issuer=signer.address).address_bytes == deployed.contract
     with pytest.raises(DeploymentMismatchError, match="has chain id 31337, but this database records"):
         attach_registry(chain, 1, deployed.contract)
     with pytest.raises(DeploymentMismatchError, match="no contract at"):
         attach_registry(chain, 31337, b"\x42" * 20)
-    stranger = ChainClient(anvil.url, other_key)
-    with pytest.raises(DeploymentMismatchError, match="is not an issuer"):
-        attach_registry(stranger, 31337, deployed.contract)
-    assert attach_registry(stranger, 31337, deployed.contract, signing=False).has_code()
+    with pytest.raises(DeploymentMismatchError, match=f"the log key {other_key.address} is not an issuer"):
+        attach_registry(chain, 31337, deployed.contract, issuer=other_key.address)
+    assert attach_registry(chain, 31337, deployed.contract).has_code()  # no issuer to check: read only
+    with pytest.raises(ContractRevertError) as zero:
+        deploy_registry(chain, "0x" + "00" * 20)
+    assert zero.value.name == "LicenceRegistryInvalidIssuer"
 
 
 # -- the issuer --------------------------------------------------------------------------------
@@ -184,13 +284,15 @@ def test_queued_grants_go_out_in_one_grant_many(issuing: Issuing) -> None:
     assert {c.status for c in sent} == {CallStatus.SUBMITTED} and len({c.tx_hash for c in sent}) == 1
     transaction = issuing.chain.transaction(sent[0].tx_hash or b"")
     assert transaction is not None
-    assert bytes(transaction["input"])[:4] == keccak(text="grantMany((bytes32,uint64,uint64)[])")[:4]
+    assert bytes(transaction["input"])[:4] == keccak(text="grantMany((bytes32,uint64,uint64,bytes32,bytes32)[])")[:4]
+    assert transaction["from"] == issuing.chain.require_key().address  # the anchor key sends; the log key signed
 
     confirmed = issuer.step()
     assert sorted(c.commitment for c in confirmed) == sorted(commitments)
     assert {c.block_number for c in confirmed} == {issuing.chain.receipt(sent[0].tx_hash or b"").block_number}  # type: ignore[union-attr]
     for commitment in commitments:
         assert issuing.registry.status(commitment).state is OnChainState.ACTIVE
+        assert issuing.registry.status(commitment).issuer == issuing.signer.address
     assert issuer.step() == []  # nothing left to do
 
 
@@ -242,13 +344,13 @@ def test_recorded_but_never_sent_is_resent(issuing: Issuing) -> None:
     """Persisted but not sent: a crash between recording submitted and sending."""
     commitment = issuing.grant("lic-1")
     pending = issuing.repo.pending_grants(10)
-    signed = issuing.registry.build_grant([GrantCall(commitment, NOW, NOW + 60)], nonce=issuing.chain.nonce())
-    issuing.repo.submit(pending, signed.tx_hash, signed.nonce, now_ts())  # ... and the process dies
+    built = issuing.registry.build_grant([signed(issuing.signer, issuing.registry, commitment, NOW, NOW + 60)], nonce=issuing.chain.nonce())
+    issuing.repo.submit(pending, built.tx_hash, built.nonce, now_ts())  # ... and the process dies
     issuer = issuing.issuer()
     issuer.step()
     (call,) = issuing.repo.calls("lic-1")
     # found unknown to the node, back to pending and sent again in the same step
-    assert call.status is CallStatus.SUBMITTED and call.attempts == 2 and call.tx_hash != signed.tx_hash
+    assert call.status is CallStatus.SUBMITTED and call.attempts == 2 and call.tx_hash != built.tx_hash
     issuer.step()
     assert issuing.calls("lic-1") == [("grant", "confirmed")]
     assert issuing.registry.status(commitment).state is OnChainState.ACTIVE
@@ -271,10 +373,198 @@ def test_sent_then_restarted_is_followed_to_its_receipt(issuing: Issuing) -> Non
 def test_landed_but_not_recorded_is_settled_from_the_chain(issuing: Issuing) -> None:
     """Landed, not recorded: an earlier send got the grant on chain, the row says pending."""
     commitment = issuing.grant("lic-1")
-    landed = issuing.registry.grant([GrantCall(commitment, 1735689600, 2051222400)])
+    landed = issuing.registry.grant([signed(issuing.signer, issuing.registry, commitment, 1735689600, 2051222400)])
     nonce = issuing.chain.nonce()
     (settled,) = issuing.issuer().step()
     assert (settled.action, settled.status, settled.tx_hash, settled.block_number) == (
         CallAction.GRANT, CallStatus.CONFIRMED, landed.tx_hash, landed.block_number
     )
     assert issuing.chain.nonce() == nonce  # nothing was sent
+
+
+# -- one bad call never blocks the others ---------------------------------------------------------
+
+
+def test_a_poisoned_grant_fails_alone_and_its_batch_goes_on(issuing: Issuing) -> None:
+    """The review's reproduction, queued: a grant whose window starts in 1969 (stored
+    before the check existed) used to kill the issuer thread with an encoding error.
+    It fails alone, with its reason; the grants queued with it go out together."""
+    poison = keccak(text="poison")
+    issuing.grant("lic-1")
+    issuing.poison("lic-poison", "grant", poison, valid_from=-31536000, valid_until=86400)
+    issuing.grant("lic-2")
+    issuer = issuing.issuer()
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "confirmed")]
+    (failed,) = issuing.repo.calls("lic-poison")
+    assert failed.status is CallStatus.FAILED and failed.tx_hash is None
+    assert failed.last_error == (
+        "cannot be granted: the registry cannot hold this window (-31536000..86400): valid_from must not be before"
+        " 1970-01-01T00:00:00Z: the registry counts seconds from then"
+    )
+    assert issuing.registry.status(poison).state is OnChainState.UNKNOWN
+    state = issuing.repo.issuer_state()
+    assert (state.pending, state.submitted, state.failed, state.last_error) == (0, 0, 1, failed.last_error)
+    assert issuer.step() == [] and issuing.repo.calls("lic-poison")[0] == failed  # never sent again
+
+
+def test_a_grant_the_registry_refuses_is_taken_out_of_its_batch(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A revert names the first commitment it refuses (here one signed by a key that is no
+    issuer): that one fails with the decoded reason, the rest go in one grantMany."""
+    commitments = [issuing.grant(f"lic-{i}") for i in range(3)]
+    impostor = LogSigner(Account.create(), issuing.signer.domain)
+    issuer = issuing.issuer()
+    genuine = issuer._signed_grant
+
+    def sign(call: LicenceCall) -> SignedGrant:
+        if call.commitment != commitments[1]:
+            return genuine(call)
+        assert call.valid_from is not None and call.valid_until is not None
+        return signed(impostor, issuing.registry, call.commitment, call.valid_from, call.valid_until)
+
+    monkeypatch.setattr(issuer, "_signed_grant", sign)
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-0") == issuing.calls("lic-2") == [("grant", "confirmed")]
+    (refused,) = issuing.repo.calls("lic-1")
+    assert refused.status is CallStatus.FAILED
+    assert refused.last_error is not None and "LicenceRegistryNotIssuer" in refused.last_error
+    assert f"recovers to {impostor.address}" in refused.last_error
+    sent = {c.tx_hash for c in issuing.all_calls("lic-0", "lic-2")}
+    assert len(sent) == 1
+
+
+def test_an_unexpected_error_is_pinned_on_its_call_by_trying_each_alone(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any error building a batch (not only a revert): each grant is tried alone, the one
+    that fails alone fails, the others go."""
+    commitments = [issuing.grant(f"lic-{i}") for i in range(3)]
+    issuer = issuing.issuer()
+    build = issuing.registry.build_grant
+
+    def broken(grants: list[SignedGrant], *, nonce: int | None = None) -> Any:
+        if any(g.call.commitment == commitments[0] for g in grants):
+            raise TypeError("something nobody expected")
+        return build(grants, nonce=nonce)
+
+    monkeypatch.setattr(issuing.registry, "build_grant", broken)
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "confirmed")]
+    (failed,) = issuing.repo.calls("lic-0")
+    assert (failed.status, failed.last_error) == (CallStatus.FAILED, "cannot be granted: TypeError: something nobody expected")
+
+
+def test_a_poisoned_revoke_does_not_stop_a_later_revocation(issuing: Issuing) -> None:
+    """A revoke the registry refuses (here naming no revoking record) fails, and the next
+    revoke in the queue reaches the chain in the same step; a revoke whose grant failed
+    fails too, instead of waiting for ever."""
+    victim = issuing.grant("lic-1")
+    target = issuing.grant("lic-2")
+    issuer = issuing.issuer()
+    issuer.step()
+    issuer.step()
+    issuing.poison("lic-1", "revoke", victim, record_hash=bytes(32))
+    issuing.poison("lic-poison", "grant", keccak(text="poison"), valid_from=None, valid_until=None)
+    issuing.poison("lic-poison", "revoke", keccak(text="poison"))
+    revoke(issuing.repo, "lic-2", "ended", now=now_ts())
+    issuer.step()  # the poisoned revoke fails; lic-2's is sent
+    issuer.step()
+    assert issuing.calls("lic-2") == [("grant", "confirmed"), ("revoke", "confirmed")]
+    assert issuing.registry.status(target).state is OnChainState.REVOKED
+    assert issuing.registry.status(victim).state is OnChainState.ACTIVE
+    poisoned = issuing.repo.calls("lic-1")[1]
+    assert poisoned.status is CallStatus.FAILED and "LicenceRegistryNoRevocationRecord" in (poisoned.last_error or "")
+    grant_call, revoke_call = issuing.repo.calls("lic-poison")
+    assert grant_call.status is revoke_call.status is CallStatus.FAILED
+    assert grant_call.last_error == "cannot be granted: a grant call has no validity window"
+    assert (revoke_call.last_error or "").startswith(f"the grant of commitment 0x{keccak(text='poison').hex()} failed")
+    assert issuing.repo.issuer_state().failed == 3
+
+
+def test_a_commitment_granted_by_another_issuer_key_fails_and_is_never_confirmed(
+    issuing: Issuing, deployed: tuple[DeployedLog, LogAnchor]
+) -> None:
+    """A leaked anchor key is the registry's owner: it can add an issuer key of its own
+    and grant a queued commitment first, with a window of its choosing. The chain then
+    refuses the log key's grant for good, and the issuer says so rather than taking the
+    stranger's grant as its own (verifiers that pin the log key refuse it too)."""
+    commitment = issuing.grant("lic-1")
+    thief = log_signer_for(Account.create(), deployed[0])
+    issuing.registry.add_issuer(thief.address)
+    issuing.registry.grant([signed(thief, issuing.registry, commitment, 0, REGISTRY_MAX_TIME)])
+    issuing.issuer().step()
+    (call,) = issuing.repo.calls("lic-1")
+    assert call.status is CallStatus.FAILED and call.tx_hash is None
+    assert f"was granted on chain by issuer key {thief.address}, not by the log key {issuing.signer.address}" in (call.last_error or "")
+    with pytest.raises(LicenceCallFailedError, match="not by the log key"):
+        issuing.issuer().wait_confirmed([call.id], "lic-1", timeout=5)
+
+
+def test_a_confirmed_grant_the_chain_lost_is_granted_again(issuing: Issuing) -> None:
+    """A revoke finds its commitment unknown to the registry (the grant was reorganised
+    out): the grant goes back to pending, is sent again, and the revoke follows."""
+    snapshot = issuing.chain.request("evm_snapshot", [])
+    commitment = issuing.grant("lic-1")
+    issuer = issuing.issuer()
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == [("grant", "confirmed")]
+    issuing.chain.request("evm_revert", [snapshot])  # the chain forgets the grant
+    revoke(issuing.repo, "lic-1", now=now_ts())
+    issuer.step()
+    grant_call, _revoke_call = issuing.repo.calls("lic-1")
+    assert grant_call.status is CallStatus.PENDING and "but the registry does not know it" in (grant_call.last_error or "")
+    for _ in range(4):
+        issuer.step()
+    assert issuing.calls("lic-1") == [("grant", "confirmed"), ("revoke", "confirmed")]
+    assert issuing.registry.status(commitment).state is OnChainState.REVOKED
+
+
+def test_the_issuer_thread_survives_anything(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected exception in a step is reported and retried with backoff: the issuer
+    goes on and grants what is queued once the fault is gone."""
+    issuing.grant("lic-1")
+    issuer = issuing.issuer()
+    step = issuer.step
+    faults = [ZeroDivisionError("a bug"), KeyError("another")]
+
+    def flaky() -> list[LicenceCall]:
+        if faults:
+            raise faults.pop(0)
+        return step()
+
+    monkeypatch.setattr(issuer, "step", flaky)
+    errors: list[str] = []
+    stop = threading.Event()
+    worker = threading.Thread(target=issuer.run, args=(stop, 0.05),
+                              kwargs={"on_error": errors.append, "retry": Backoff(base=0.01, cap=0.05)})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while issuing.calls("lic-1") != [("grant", "confirmed")]:
+            assert worker.is_alive() and time.monotonic() < deadline, errors
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert errors[:2] == ["ZeroDivisionError: a bug; retrying in 0.01 s", "KeyError: 'another'; retrying in 0.02 s"]
+
+
+def test_grants_wait_while_the_log_key_is_no_issuer(issuing: Issuing) -> None:
+    """The registry's owner (a leaked anchor key) removes the log key as issuer: that is
+    no grant's fault, so none fails; they wait, the reason is kept and reported, and they
+    go out once the owner adds the key back."""
+    issuing.grant("lic-1")
+    issuing.grant("lic-2")
+    issuing.registry.remove_issuer(issuing.signer.address)
+    issuer = issuing.issuer()
+    with pytest.raises(LogKeyNotIssuerError, match=f"the log key {issuing.signer.address} is not an issuer"):
+        issuer.step()
+    issuer.note_error(LogKeyNotIssuerError("the log key is not an issuer"))
+    assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "pending")]
+    assert issuing.repo.issuer_state().last_error == "the log key is not an issuer"
+    issuing.registry.add_issuer(issuing.signer.address)
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "confirmed")]

@@ -6,10 +6,12 @@ contracts through the bindings anyone can use):
 2. a look-alike contract at the address an identity document pins;
 3. a revoked licence granted again on a stranger's LicenceRegistry;
 4. a receipt signed by a stranger's key;
-5. a leaked anchor (gas) key, including the 2^64-1 freeze; anyone relays what the log
-   key signed, and the operator's anchorer adopts it;
-6. a leaked log key: the admin retires the log, verifiers refuse what lies above the
-   trusted size, and the service refuses to run on it;
+5. a leaked anchor (gas) key, including the 2^64-1 freeze: it anchors, grants, revokes
+   and retires nothing; anyone relays what the log key signed (checkpoints, grants),
+   and the operator's anchorer adopts it;
+6. a leaked log key: the admin retires the log with its own key (`ledger retire`),
+   verifiers refuse what lies above the trusted size, and the service refuses to run
+   on it;
 7. an existence time that is not the anchor block header's.
 
 Each is refused, naming the check or the field. The verifier pins the real log's
@@ -39,8 +41,14 @@ from ledger.audit import AuditResult, audit_export, read_anchors
 from ledger.chain.client import ChainClient, Receipt
 from ledger.chain.deployment import DeploymentMismatchError, attach, deploy_log
 from ledger.chain.errors import ContractRevertError
-from ledger.chain.keys import AnchorKey
-from ledger.chain.licence_registry import GrantCall, deploy_registry
+from ledger.chain.keys import DEV_ANCHOR_KEY, AnchorKey
+from ledger.chain.licence_registry import (
+    GrantCall,
+    LicenceRegistry,
+    OnChainState,
+    SignedGrant,
+    deploy_registry,
+)
 from ledger.chain.log_anchor import LogAnchor
 from ledger.cli import app
 from ledger.cli_service import start_api
@@ -66,7 +74,7 @@ from ledger.rpc import JsonRpcReader
 from ledger.store.exports import export_records
 from ledger.store.licences import LicenceRepository
 from ledger.verify import verify_bundle
-from tests.chain.conftest import LOG_KEY, Setup, log_signer_for
+from tests.chain.conftest import ADMIN_KEY, LOG_KEY, Setup, log_signer_for, sign_retirement_as
 from tests.factories import interaction, ndjson_lines
 
 MAX_SIZE = 2**64 - 1
@@ -75,6 +83,13 @@ MAX_SIZE = 2**64 - 1
 
 def h(data: bytes) -> str:
     return "0x" + data.hex()
+
+
+def signed_grant(signer: LogSigner, registry: LicenceRegistry, commitment: bytes, valid_from: int, valid_until: int) -> SignedGrant:
+    """`signer`'s grant of `commitment` on `registry` (any key may sign one: the registry
+    takes it from its issuer keys only)."""
+    signature = signer.sign_grant(registry.address_bytes, commitment, valid_from, valid_until)
+    return SignedGrant(GrantCall(commitment, valid_from, valid_until), compact_signature(signature))
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> Any:
@@ -170,7 +185,7 @@ def test_forged_evidence_from_a_strangers_log_anchor_is_refused(log: Log, strang
     log key, anchors a tree of 8 records one of which is fabricated, and writes a bundle
     and a pack: all mathematics hold, and on its own contract the chain agrees."""
     fake_key = Account.create()
-    fake_log, fake = deploy_log(stranger, fake_key.address)  # "model-ledger": the real log's id
+    fake_log, fake = deploy_log(stranger, fake_key.address, admin=Account.create().address)  # "model-ledger": the real log's id
     assert fake_log.log_id == log.identity.log_id and fake.address_bytes != log.identity.log_anchor
     fake_signer = log_signer_for(fake_key, fake_log)
     records = [interaction(i, seed=7) for i in range(8)]
@@ -225,7 +240,7 @@ def test_a_look_alike_contract_at_the_pinned_address_is_refused(log: Log, strang
     """An identity document edited to pin an address holding other code (here a
     LicenceRegistry; any contract could answer rootAt and logInfo as it likes): verify
     and audit fail on the "contract" check before asking it anything."""
-    other, _bound = deploy_registry(stranger)
+    other, _bound = deploy_registry(stranger, Account.create().address)
     edited = write(tmp_path / "edited.json", log.identity.as_json() | {"log_anchor": h(other.contract)})
     bundle = log.bundle | {"contract": h(other.contract)}
     path = write(tmp_path / "bundle.json", bundle)
@@ -251,7 +266,7 @@ def test_a_revoked_licence_regranted_on_a_strangers_registry_is_not_active(
     log: Log, stranger: ChainClient, tmp_path: Path
 ) -> None:
     setup = log.setup
-    registry_deployed, registry = deploy_registry(setup.chain)
+    registry_deployed, registry = deploy_registry(setup.chain, setup.signer.address)
     setup.deployment = setup.repo.record_registry(registry_deployed.contract)
     identity = write(tmp_path / "log-with-registry.json", setup.identity.as_json())
     body: dict[str, Any] = {
@@ -260,12 +275,14 @@ def test_a_revoked_licence_regranted_on_a_strangers_registry_is_not_active(
     }
     entry = grant(LicenceRepository(setup.store), body, now=now_ts()).entry
     record, commitment = json.loads(entry.canonical), entry.leaf_hash
-    window = GrantCall(commitment, unix_seconds(body["valid_from"]), unix_seconds(body["valid_until"]))
-    registry.grant([window])
-    registry.revoke(commitment, hash_leaf(b"the revoke record"))
-    # The stranger grants the same commitment on its own registry: active there.
-    theirs_deployed, theirs = deploy_registry(stranger)
-    theirs.grant([window])
+    window = (commitment, unix_seconds(body["valid_from"]), unix_seconds(body["valid_until"]))
+    registry.grant([signed_grant(setup.signer, registry, *window)])
+    revoked_by = hash_leaf(b"the revoke record")
+    registry.revoke(commitment, revoked_by, compact_signature(setup.signer.sign_revoke(registry.address_bytes, commitment, revoked_by)))
+    # The stranger grants the same commitment on its own registry, with its own key: active there.
+    thief = log_signer_for(Account.create(), setup.deployment)
+    theirs_deployed, theirs = deploy_registry(stranger, thief.address)
+    theirs.grant([signed_grant(thief, theirs, *window)])
     assert theirs.status(commitment).state.label == "active"
 
     document = {"record": record, "registry": {"chain_id": 31337, "contract": h(registry_deployed.contract)}}
@@ -358,6 +375,38 @@ def test_a_leaked_anchor_key_anchors_nothing_the_log_key_did_not_sign(log: Log, 
         assert setup.chain.wait_for_receipt(sent.tx_hash).status == 0, what
         assert contract.latest(log_id) == before, what
 
+    # Nor grant, revoke or retire: the registry takes grants from its issuer keys (the log
+    # key) and revocations from the key that granted, the log its retirement from its
+    # admin, whoever sends them.
+    thief = setup.chain.require_key()  # the leaked key: owner of both contracts, payer of every transaction
+    registry_deployed, registry = deploy_registry(setup.chain, setup.signer.address)
+    setup.deployment = setup.repo.record_registry(registry_deployed.contract)
+    thief_signer = log_signer_for(Account.from_key(DEV_ANCHOR_KEY), setup.deployment)
+    assert thief_signer.address == thief.address and registry.owner() == thief.address
+    forged = hash_leaf(b"a licence nobody granted")
+    with pytest.raises(ContractRevertError) as not_issuer:
+        registry.grant([signed_grant(thief_signer, registry, forged, 0, 2**40 - 1)])
+    assert not_issuer.value.name == "LicenceRegistryNotIssuer" and not_issuer.value.args_by_name["recovered"] == thief.address
+    genuine = hash_leaf(b"a licence the log granted")
+    relayed_grant = LicenceRegistry(stranger, registry.address).grant(  # a stranger relays the log key's signed grant
+        [signed_grant(setup.signer, registry, genuine, 0, 2**40 - 1)]
+    )
+    assert registry.status(genuine).state is OnChainState.ACTIVE and registry.status(genuine).issuer == setup.signer.address
+    assert setup.chain.transaction(relayed_grant.tx_hash)["from"] == stranger.require_key().address  # type: ignore[index]
+    with pytest.raises(ContractRevertError) as not_granting:
+        registry.revoke(genuine, forged, compact_signature(thief_signer.sign_revoke(registry.address_bytes, genuine, forged)))
+    assert not_granting.value.name == "LicenceRegistryNotGrantingIssuer"
+    assert registry.status(genuine).state is OnChainState.ACTIVE
+    with pytest.raises(ContractRevertError) as not_admin:
+        contract.retire_log(log_id, 0, sign_retirement_as(Account.from_key(DEV_ANCHOR_KEY), setup.deployment))
+    assert not_admin.value.name == "LogAnchorNotAdminSignature"
+    # As the registry's owner it can add an issuer key of its own: what that key grants
+    # names it as the issuer, which a verifier pinning the log key refuses.
+    registry.add_issuer(thief.address)
+    registry.grant([signed_grant(thief_signer, registry, forged, 0, 2**40 - 1)])
+    assert registry.status(forged).issuer == thief.address != setup.signer.address
+    assert log.identity.log_signer == bytes.fromhex(setup.signer.address[2:])
+
     # A stranger (no role at all) relays a checkpoint the log key did sign, as published
     # by GET /v1/checkpoints/latest: accepted.
     api = start_api(create_app(setup.store, setup.signer), "127.0.0.1", 0)
@@ -405,7 +454,16 @@ def test_a_retired_log_is_trusted_up_to_its_trusted_size_only(log: Log, tmp_path
     }
     assert log.verify(stolen, tmp_path).exit_code == 0  # before the retirement, it verifies: the key is the trust root
 
-    setup.contract.retire_log(log_id, 8)
+    # The admin retires it: `ledger retire` signs with the admin key, the anchor key
+    # sends. Signed by the anchor key (or the leaked log key) it is refused.
+    where = ["--data-dir", str(tmp_path), "--database-url", f"sqlite:///{tmp_path / 'ledger.db'}", "--rpc-url", log.rpc]
+    for wrong in (DEV_ANCHOR_KEY, LOG_KEY):
+        refused_retire = cli("retire", "--trusted-size", "8", "--yes", *where, env={"LEDGER_ADMIN_KEY": wrong})
+        assert refused_retire.exit_code == 1 and "is not the admin of log" in refused_retire.stderr
+    assert not setup.contract.log_info(log_id).retired  # type: ignore[union-attr]
+    retired = cli("retire", "--trusted-size", "8", "--yes", *where, env={"LEDGER_ADMIN_KEY": ADMIN_KEY})
+    assert retired.exit_code == 0, retired.stderr
+    assert json.loads(retired.stdout)["admin"] == Account.from_key(ADMIN_KEY).address
     info = setup.contract.log_info(log_id)
     assert info is not None and (info.retired, info.trusted_size, info.latest_size) == (True, 8, MAX_SIZE)
     for document in (log.bundle, log.first_bundle):

@@ -15,7 +15,13 @@ from ledger.licences import LicenceConflictError, grant, read_licence, revoke
 from ledger.records import RecordError, now_ts
 from ledger.store.anchors import AnchorRepository
 from ledger.store.db import MIGRATIONS, SCHEMA_REVISION, create_db_engine, migrate, schema_revision
-from ledger.store.licences import CallAction, CallStatus, LicenceRepository, StaleLicenceCallError
+from ledger.store.licences import (
+    CallAction,
+    CallStatus,
+    IssuerState,
+    LicenceRepository,
+    StaleLicenceCallError,
+)
 from ledger.store.repository import Store, StoreError
 from ledger.store.schema import deployment, entries
 
@@ -124,9 +130,33 @@ def test_calls_move_by_compare_and_swap(store: Store) -> None:
     assert repo.ready_revokes(10) == []
     (confirmed,) = repo.confirm([submitted], b"\x01" * 32, 42, now_ts())
     assert (confirmed.status, confirmed.block_number) == (CallStatus.CONFIRMED, 42)
-    assert repo.count_by_status() == {CallStatus.PENDING: 0, CallStatus.SUBMITTED: 0, CallStatus.CONFIRMED: 1}
+    assert repo.count_by_status() == {CallStatus.PENDING: 0, CallStatus.SUBMITTED: 0, CallStatus.CONFIRMED: 1, CallStatus.FAILED: 0}
+    with pytest.raises(StoreError, match="a confirmed registry call cannot fail"):
+        repo.fail([confirmed], "no", now_ts())
     revoke(repo, "lic-1", now=now_ts())
     assert [c.action for c in repo.ready_revokes(10)] == [CallAction.REVOKE]
+
+
+def test_a_failed_call_stays_failed_and_strands_its_revokes(store: Store) -> None:
+    """pending -> failed by compare-and-swap, with its reason; a revoke of a commitment
+    whose grant failed is stranded (never ready), and the issuer's state counts both."""
+    repo = LicenceRepository(store)
+    grant(repo, licence(), now=now_ts())
+    (pending,) = repo.pending_grants(10)
+    assert repo.issuer_state() == IssuerState(pending=1, submitted=0, failed=0, last_error=None)
+    (failed,) = repo.fail([pending], "the registry refuses it: because", now_ts())
+    assert (failed.status, failed.last_error, failed.attempts) == (CallStatus.FAILED, "the registry refuses it: because", 0)
+    with pytest.raises(StaleLicenceCallError, match="no longer pending"):
+        repo.fail([pending], "again", now_ts())
+    assert repo.pending_grants(10) == [] and repo.grant_of(failed.commitment) == failed
+    assert repo.grant_of(b"\x00" * 32) is None
+    revoke(repo, "lic-1", now=now_ts())
+    assert repo.ready_revokes(10) == []
+    (stranded,) = repo.stranded_revokes(10)
+    assert (stranded.action, stranded.commitment) == (CallAction.REVOKE, failed.commitment)
+    assert repo.issuer_state() == IssuerState(pending=1, submitted=0, failed=1, last_error="the registry refuses it: because")
+    repo.note_error([stranded], "the chain is unreachable", now_ts())
+    assert repo.issuer_state().last_error == "the chain is unreachable"  # the latest
 
 
 def test_migration_0004_keeps_an_older_deployment_without_registry(db_url: str) -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from ledger.api.deps import Services, ServicesDep
 from ledger.api.models import Health
+from ledger.store.licences import LicenceRepository
 
 router = APIRouter(tags=["health"])
 
@@ -32,12 +33,19 @@ def _status(services: Services) -> dict[str, Any]:
             "last_error": waiting[0].last_error if waiting else None,
             "last_gas_used": None if latest is None else latest.gas_used,
         }
-    return {"status": "ok", "tree_size": state.tree_size, "pending": pending, "anchor": anchor}
+    queue = LicenceRepository(services.store).issuer_state()
+    licences = {
+        "pending": queue.pending,
+        "submitted": queue.submitted,
+        "failed": queue.failed,
+        "last_error": queue.last_error,
+    }
+    return {"status": "ok", "tree_size": state.tree_size, "pending": pending, "anchor": anchor, "licences": licences}
 
 
 @router.get("/healthz", response_model=Health)
 def read_health(services: ServicesDep) -> dict[str, Any]:
-    """Liveness: tree size, pending entries and how far anchoring lags."""
+    """Liveness: tree size, pending entries, anchoring lag, licence issuer's queue and last error."""
     return _status(services)
 
 
@@ -47,7 +55,7 @@ def _label(value: str) -> str:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def read_metrics(services: ServicesDep) -> PlainTextResponse:
-    """Prometheus text format: sizes, lag, accepted entries, requests."""
+    """Prometheus text format: sizes, lag, licence calls, accepted entries, requests."""
     status = _status(services)
     lines = [
         "# HELP ledger_tree_size Entries in the latest checkpoint.",
@@ -79,6 +87,17 @@ def read_metrics(services: ServicesDep) -> PlainTextResponse:
                 "# TYPE ledger_anchor_age_seconds gauge",
                 f"ledger_anchor_age_seconds {anchor['last_anchor_age_seconds']}",
             ]
+    licences = status["licences"]
+    lines += [
+        "# HELP ledger_licence_calls LicenceRegistry calls by state: pending, submitted, failed (refused for good).",
+        "# TYPE ledger_licence_calls gauge",
+    ]
+    lines += [f'ledger_licence_calls{{status="{state}"}} {licences[state]}' for state in ("pending", "submitted", "failed")]
+    lines += [
+        "# HELP ledger_licence_issuer_error 1 while a registry call not confirmed keeps an error (see /healthz), else 0.",
+        "# TYPE ledger_licence_issuer_error gauge",
+        f"ledger_licence_issuer_error {0 if licences['last_error'] is None else 1}",
+    ]
     metrics = services.metrics
     with metrics.lock:
         accepted = metrics.entries_accepted

@@ -39,7 +39,7 @@ class RegistryPublic(BaseModel):
 class CallPublic(BaseModel):
     """A registry call on its way to the chain."""
 
-    status: Literal["pending", "submitted", "confirmed"]
+    status: Literal["pending", "submitted", "confirmed", "failed"]
     tx_hash: str | None
     block_number: int | None
     last_error: str | None
