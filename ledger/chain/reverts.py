@@ -25,7 +25,7 @@ PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 _EXPLANATIONS = {
     "LogAnchorUnknownLog": "log {logId} does not exist on this contract",
     "LogAnchorLogExists": "log {logId} exists already",
-    "LogAnchorInvalidAdmin": "the zero address cannot be a log admin",
+    "LogAnchorInvalidAdmin": "{admin} cannot be a log admin (the zero address, or the log key itself)",
     "LogAnchorInvalidSigner": "the zero address cannot be a log key",
     "LogAnchorNotAdmin": "{account} is not the admin of log {logId}",
     "LogAnchorNotPendingAdmin": "{account} is not the pending admin of log {logId}",

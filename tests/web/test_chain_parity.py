@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 
 from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.client import ChainClient
@@ -139,7 +140,7 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
         data = workdir / "data"
         log_key = load_log_key(data)  # the data dir's log key, made as `ledger serve` makes it
         gas = ChainClient(node.url, dev_key())  # the service's anchor key on chain id 31337
-        deployed, _anchor = deploy_log(gas, log_key.address)
+        deployed, _anchor = deploy_log(gas, log_key.address, admin=Account.create().address)
         registry = deploy_registry(gas, log_key.address)
         # The owner adds its own gas key as a second issuer: what a leaked gas key can do.
         registry.registry.add_issuer(gas.require_key().address)
@@ -210,7 +211,7 @@ class Forged:
 def forged(log: Log) -> Forged:
     client = ChainClient(log.anvil.url, key_from_hex(OTHER_KEY, "stranger"))
     log_key = account(STRANGER_LOG_KEY)
-    deployed, anchor = deploy_log(client, log_key.address, log_name=log.identity["name"])
+    deployed, anchor = deploy_log(client, log_key.address, log_name=log.identity["name"], admin=Account.create().address)
     assert "0x" + deployed.log_id.hex() == log.identity["log_id"]
     records = [interaction(i, seed=666, ts=f"2025-01-0{1 + i}T09:00:00.000Z") for i in range(3)]
     leaves = [parse_object(record).leaf_hash for record in records]
