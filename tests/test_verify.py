@@ -710,7 +710,9 @@ def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
 
     report = CliRunner().invoke(app, ["verify", "-", "--offline", "--json"], input=json.dumps(bundle_for(7)))
     assert json.loads(report.stdout) | {"checks": []} == {
-        "valid": True,
+        "valid": False,
+        "verdict": "MATHEMATICS ONLY",
+        "mathematics_valid": True,
         "chain_consulted": False,
         "checks": [],
         "existed_no_later_than": None,
@@ -768,9 +770,14 @@ class FakeRegistryChain:
 
     found: LicenceStatus
     where: str = "memory"
+    retired: bool = False
 
     def chain_id(self) -> int:
         return 31337
+
+    def log_info(self, log_anchor: bytes, log_id: bytes, _block: int | str = "latest") -> LogInfo:
+        assert (log_anchor, log_id) == (CONTRACT, LOG_ID)
+        return LogInfo(SIGNER, b"\x05" * 20, SIZE, self.retired, 5 if self.retired else 0)
 
     def block(self, _number: int | str = "latest") -> Block:
         return Block(40, BLOCK_HASH, TIME)
@@ -789,9 +796,18 @@ def licence_status(state: int, issuer: bytes, revoked: int = 0) -> LicenceStatus
     return LicenceStatus(state, *WINDOW, 30, revoked, issuer)
 
 
-def check(found: LicenceStatus) -> LicenceCheck:
+def check(found: LicenceStatus, *, retired: bool = False) -> LicenceCheck:
     identity = dataclasses.replace(IDENTITY, licence_registry=REGISTRY)
-    return check_licence(read_document(LICENCE), cast(Any, FakeRegistryChain(found)), identity)
+    return check_licence(read_document(LICENCE), cast(Any, FakeRegistryChain(found, retired=retired)), identity)
+
+
+def test_no_licence_of_a_retired_log_is_active() -> None:
+    """After the admin retired the log (its key may have leaked), a grant signed with the
+    log key may be the thief's: refused naming "log", never ACTIVE."""
+    with pytest.raises(LicenceMismatchError) as caught:
+        check(licence_status(2, SIGNER), retired=True)
+    assert caught.value.field == "log" and "was retired by its admin" in caught.value.message
+    assert check(licence_status(2, SIGNER)).active
 
 
 def test_a_licence_granted_with_the_pinned_log_key_is_active() -> None:
