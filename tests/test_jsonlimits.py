@@ -55,8 +55,8 @@ def reference_depth(text: bytes) -> int:
 
 def parser_depth(text: bytes) -> int:
     """How deep a parser gets into `text` at most: like `reference_depth`, but it stops
-    where any parser stops, at a closing bracket with nothing to close or a second
-    value after the first container."""
+    where any parser stops, at a closing bracket with nothing to close, a second value
+    after the first container, or a backslash outside a string (never JSON)."""
     depth = deepest = 0
     inside = escaped = closed = False
     for byte in text:
@@ -69,6 +69,8 @@ def parser_depth(text: bytes) -> int:
                 inside = False
         elif byte == ord('"'):
             inside = True
+        elif byte == ord("\\"):
+            break
         elif byte in b"[{":
             if closed:
                 break
