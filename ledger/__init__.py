@@ -1,7 +1,7 @@
 """model-ledger: a verifiable, blockchain-anchored audit trail for AI model access.
 
 Frozen modules (their output is part of every proof already issued; change them only
-with a new record or bundle version): `ledger.merkle` and `ledger.records`.
+with a new record or bundle version): `ledger.core.merkle` and `ledger.core.records`.
 """
 
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 """The log's admin key: the one key that can retire the log when its log key leaks.
 
 LogAnchor names each log's admin at `createLog`. The admin signs
-``Retire(bytes32 logId, uint64 trustedSize)`` (`ledger.receipts.sign_retirement`) and
+``Retire(bytes32 logId, uint64 trustedSize)`` (`ledger.service.signer.sign_retirement`) and
 anyone sends it, so the admin key needs no gas and lives offline: it is neither the
 anchor (gas) key, which a service holds hot, nor the log key, whose leak is what
 retiring answers.
@@ -10,7 +10,7 @@ At deployment (`ledger deploy`, the first `ledger up`) the admin is ``--admin AD
 (LEDGER_ADMIN_ADDRESS), a key the operator keeps elsewhere; without it a new key is
 created in the data dir, ``admin-key.json`` (an Ethereum V3 keystore) with its password
 in ``admin-key.password`` (0600) or LEDGER_ADMIN_KEYSTORE_PASSWORD, as the log key is
-(`ledger.receipts.load_log_key`), and the operator is told to move both offline.
+(`ledger.service.signer.load_log_key`), and the operator is told to move both offline.
 
 To retire (`ledger retire`), the admin key comes from ``--admin-keystore FILE``
 (password in LEDGER_ADMIN_KEYSTORE_PASSWORD), else LEDGER_ADMIN_KEY (64 hex digits),
@@ -29,7 +29,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger.keystore import KeystoreError, account_from_hex, create_keystore, open_keystore
-from ledger.receipts import Domain, compact_signature, sign_retirement
+from ledger.service.signer import Domain, compact_signature, sign_retirement
 
 ADMIN_KEY_ENV = "LEDGER_ADMIN_KEY"
 ADMIN_KEYSTORE_PASSWORD_ENV = "LEDGER_ADMIN_KEYSTORE_PASSWORD"

@@ -38,9 +38,9 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
+from ledger.core.records import new_salt, now_ts, parse_object
 from ledger.formats.identity import LogIdentity
-from ledger.receipts import ReceiptError, verify_receipt
-from ledger.records import new_salt, now_ts, parse_object
+from ledger.service.signer import ReceiptError, verify_receipt
 
 DEFAULT_BATCH_SIZE = 1_000
 """Records per batch request unless told otherwise."""
@@ -83,7 +83,7 @@ class LedgerClientError(Exception):
 class Receipt:
     """The log's signed promise for one stored record.
 
-    `data` is the receipt as the server sent it (see ledger.receipts); `record` the
+    `data` is the receipt as the server sent it (see ledger.service.signer); `record` the
     record as sent, with the salt and ts the client filled in.
     """
 
@@ -105,7 +105,7 @@ class Receipt:
 
         With the pinned log `identity` (`ledger.formats.identity.parse_identity` of the
         operator's published document), the receipt must be the log's, signed by its log
-        key; without it any key's signature passes. Raises ledger.receipts.ReceiptError.
+        key; without it any key's signature passes. Raises ledger.service.signer.ReceiptError.
         """
         return verify_receipt(self.data, identity)
 

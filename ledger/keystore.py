@@ -1,6 +1,6 @@
 """Private keys kept in the data dir: an Ethereum V3 keystore and its password file.
 
-The log key (``log-key.json``, `ledger.receipts.load_log_key`) and the log's admin key
+The log key (``log-key.json``, `ledger.service.signer.load_log_key`) and the log's admin key
 (``admin-key.json``, `ledger.admin_key`) are kept this way: the keystore encrypted with
 PBKDF2 (KEYSTORE_ITERATIONS rounds), the password beside it in a 0600 file unless the
 operator supplies it from the environment. Both files are created with O_EXCL, so two

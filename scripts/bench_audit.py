@@ -16,7 +16,7 @@ With the real commands and a real chain:
    `ledger verify PACK --rpc-url` (a new process each time: start-up included) and the
    same check in-process, --repeat times each;
 5. compares the pack's size with --pack single-entry bundles of the same entries. Their
-   size is computed from the bundle layout of `ledger.evidence.build_evidence` (the
+   size is computed from the bundle layout of `ledger.service.evidence.build_evidence` (the
    same dict, with proofs of the right length); --sample real bundles fetched from
    GET /v1/evidence/{leaf_hash} are checked to have exactly the computed size.
 
@@ -47,12 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ledger.chain.anvil import Anvil, free_port
-from ledger.merkle import inclusion_ranges
-from ledger.records import Entry, parse_json
-from ledger.sequencer import seal
+from ledger.core.merkle import inclusion_ranges
+from ledger.core.records import Entry, parse_json
+from ledger.service.sequencer import seal
 from ledger.store.repository import Store
-from ledger.verify import JsonRpcChain
-from ledger.verify_pack import verify_pack
+from ledger.verify.bundle import JsonRpcChain
+from ledger.verify.pack import verify_pack
 
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 ACCOUNTS = 20_000

@@ -6,7 +6,7 @@ a 10M-entry log in big/), and with the real commands: starts a fresh Anvil, runs
 `ledger deploy` and `ledger anchor` on that data dir (one anchor covers the whole log),
 starts `ledger serve`, then fetches the evidence bundle of random entries twice (cold:
 first touch; warm: pages cached, as in a running service) and verifies a sample of
-them with `ledger.verify` (offline mathematics).
+them with `ledger.verify.bundle` (offline mathematics).
 
     .venv/bin/python scripts/bench_evidence.py --data-dir /tmp/ledger-bench/big
 """
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from ledger.chain.anvil import free_port
 from ledger.store.repository import Store
-from ledger.verify import verify_bundle
+from ledger.verify.bundle import verify_bundle
 
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 

@@ -37,16 +37,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger import merkle
-from ledger.anchorer import Anchorer
 from ledger.chain.anvil import Anvil
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import attach, log_id_for
 from ledger.chain.keys import DEV_ANCHOR_KEY, dev_key
 from ledger.chain.log_anchor import LogAnchor
-from ledger.merkle.hashing import hash_pairs
-from ledger.receipts import Domain, LogSigner, load_log_key
-from ledger.sequencer import seal
+from ledger.core import merkle
+from ledger.core.merkle.hashing import hash_pairs
+from ledger.service.anchorer import Anchorer
+from ledger.service.sequencer import seal
+from ledger.service.signer import Domain, LogSigner, load_log_key
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
 from tests.factories import ndjson_lines
@@ -153,7 +153,7 @@ def measure_latency(url: str, rounds: int) -> tuple[list[float], list[float]]:
             contract = attach(client, deployment.chain_id, deployment.contract, deployment.log_id)
             signer = LogSigner(load_log_key(data), Domain(deployment.log_id, deployment.chain_id, deployment.contract))
             anchorer = Anchorer(store, contract, deployment, signer)
-            from ledger.records import parse_json
+            from ledger.core.records import parse_json
 
             for round_ in range(rounds):
                 lines = ndjson_lines(100, seed=1000 + round_)

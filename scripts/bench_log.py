@@ -30,10 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger import merkle
-from ledger.proofs import inclusion
-from ledger.records import Entry, parse_object
-from ledger.sequencer import seal
+from ledger.core import merkle
+from ledger.core.records import Entry, parse_object
+from ledger.service.proofs import inclusion
+from ledger.service.sequencer import seal
 from ledger.store.repository import Store
 from tests.factories import interaction
 
@@ -144,7 +144,7 @@ def pymerkle_baseline(ndjson: Path, count: int, our_root: bytes) -> dict[str, fl
     """Append the same canonical records to pymerkle's in-memory tree."""
     from pymerkle import InmemoryTree
 
-    from ledger.records import parse_json
+    from ledger.core.records import parse_json
 
     with ndjson.open("rb") as handle:
         records = [parse_json(line).canonical for line in handle]

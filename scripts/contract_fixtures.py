@@ -1,4 +1,4 @@
-"""Print RFC 9162 proofs made by `ledger.merkle` as JSON, for the Hardhat tests.
+"""Print RFC 9162 proofs made by `ledger.core.merkle` as JSON, for the Hardhat tests.
 
 The contract tests (tests/contracts/) run this script and check that LogAnchor accepts
 every proof printed here and rejects tampered copies, so the on-chain verifier is
@@ -9,7 +9,7 @@ proven against the Python implementation that issues the proofs.
     python scripts/contract_fixtures.py --sign-typed CHAIN_ID CONTRACT
 
 Output (hashes are 0x-prefixed lowercase hex):
-    {"generator": "ledger.merkle", "seed": ..., "maxSize": ...,
+    {"generator": "ledger.core.merkle", "seed": ..., "maxSize": ...,
      "consistency": [{"size1", "size2", "root1", "root2", "proof": [...]}, ...],
      "inclusion": [{"size", "root", "index", "leafHash", "proof": [...]}, ...],
      "sequence": [{"size", "root", "proof": [...], "subtrees": [...],
@@ -28,10 +28,10 @@ tree, with its consistency proof from that step and the inclusion proof of one m
 entry (null when --max-size is below FORGED_FROM).
 
 With --sign-for, it prints instead checkpoints of one small log signed by
-`ledger.receipts.LogSigner` (the service's signer) with TEST_LOG_KEY, for the LogAnchor
+`ledger.service.signer.LogSigner` (the service's signer) with TEST_LOG_KEY, for the LogAnchor
 CONTRACT on chain CHAIN_ID, some with a zero index root and some with made-up non-zero
 ones, so the contract is proven to accept what the service signs:
-    {"generator": "ledger.receipts", "chainId", "contract", "signer", "logId",
+    {"generator": "ledger.service.signer", "chainId", "contract", "signer", "logId",
      "checkpoints": [{"size", "root", "indexRoot", "proof": [...], "signature",
                       "r", "vs"}, ...]}
 `signature` is the 65-byte signature, (`r`, `vs`) its EIP-2098 compact form
@@ -65,8 +65,8 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from ledger.merkle import consistency_proof, hash_leaf, inclusion_proof, range_nodes, root_hash
-from ledger.receipts import (
+from ledger.core.merkle import consistency_proof, hash_leaf, inclusion_proof, range_nodes, root_hash
+from ledger.service.signer import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
     NO_INDEX_ROOT,
@@ -167,7 +167,7 @@ def signed_checkpoints(chain_id: int, contract: str) -> dict[str, object]:
         )
         previous = size
     return {
-        "generator": "ledger.receipts",
+        "generator": "ledger.service.signer",
         "chainId": chain_id,
         "contract": contract,
         "signer": signer.address,
@@ -260,7 +260,7 @@ def signed_typed(chain_id: int, contract: str) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print RFC 9162 proofs made by ledger.merkle.")
+    parser = argparse.ArgumentParser(description="Print RFC 9162 proofs made by ledger.core.merkle.")
     parser.add_argument("--seed", type=int, default=9162)
     parser.add_argument("--cases", type=int, default=24, help="random pairs and indices")
     parser.add_argument("--max-size", type=int, default=70_000)
@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
 
     json.dump(
         {
-            "generator": "ledger.merkle",
+            "generator": "ledger.core.merkle",
             "seed": args.seed,
             "maxSize": args.max_size,
             "consistency": consistency,

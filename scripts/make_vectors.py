@@ -36,9 +36,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.merkle import inclusion_proof, root_hash
-from ledger.multiproof import multi_inclusion_ranges
-from ledger.records import parse_object
+from ledger.core.merkle import inclusion_proof, root_hash
+from ledger.core.merkle.multiproof import multi_inclusion_ranges
+from ledger.core.records import parse_object
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors"
 """Where the corpus lives."""

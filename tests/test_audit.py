@@ -16,8 +16,13 @@ import httpx
 import pytest
 from eth_utils.crypto import keccak
 
-import ledger.rpc
-from ledger.audit import (
+import ledger.verify.rpc
+from ledger.core.merkle import EMPTY_ROOT, root_hash
+from ledger.core.records import parse_object
+from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.export_line import ExportLineError, export_line, parse_export_line
+from ledger.formats.identity import LogIdentity
+from ledger.verify.audit import (
     AuditError,
     AuditResult,
     CompactRange,
@@ -25,12 +30,7 @@ from ledger.audit import (
     check_lines,
     read_anchors,
 )
-from ledger.export import ExportLineError, export_line, parse_export_line
-from ledger.formats.abi import contract as shipped_contract
-from ledger.formats.identity import LogIdentity
-from ledger.merkle import EMPTY_ROOT, root_hash
-from ledger.records import parse_object
-from ledger.rpc import Block, ContractCallError, EventLog, JsonRpcReader, LogInfo
+from ledger.verify.rpc import Block, ContractCallError, EventLog, JsonRpcReader, LogInfo
 from tests.factories import interaction
 from tests.merkle.reference import mth
 
@@ -141,7 +141,7 @@ def _block_hash(number: int) -> bytes:
 
 @dataclass
 class FakeChain:
-    """The chain, as `ledger.audit.AuditChain`: the shipped LogAnchor at CONTRACT holding
+    """The chain, as `ledger.verify.audit.AuditChain`: the shipped LogAnchor at CONTRACT holding
     log LOG_ID (log key SIGNER), anchored at `sizes` of LEAVES, anchor n in block 3 + n."""
 
     sizes: list[int]
@@ -210,7 +210,7 @@ def test_anchors_are_read_and_checked() -> None:
 def test_the_reader_asks_for_logs_in_block_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many nodes refuse wide eth_getLogs ranges: JsonRpcReader asks LOG_BLOCK_CHUNK blocks
     at a time, and leaves out logs a reorganisation removed."""
-    monkeypatch.setattr(ledger.rpc, "LOG_BLOCK_CHUNK", 7)
+    monkeypatch.setattr(ledger.verify.rpc, "LOG_BLOCK_CHUNK", 7)
     asked: list[tuple[int, int]] = []
     event = {
         "address": "0x" + CONTRACT.hex(), "topics": ["0x" + ANCHORED_TOPIC.hex(), "0x" + LOG_ID.hex(), "0x" + _word(5).hex()],
@@ -352,10 +352,10 @@ def test_edits_after_the_newest_anchor_are_not_roots_but_lines_still_count(tmp_p
 
 def test_worker_processes_find_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks are cut at line ends and checked by workers; results come back in order."""
-    import ledger.audit
+    import ledger.verify.audit
 
-    monkeypatch.setattr(ledger.audit, "PARALLEL_THRESHOLD", 1)
-    monkeypatch.setattr(ledger.audit, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(ledger.verify.audit, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
     path = write_export(tmp_path / "e.ndjson", LINES)
     done = run_audit(path, [100, 256, 600], workers=2)
     assert done.passed and done.entries == 600 and done.roots_matched == 3

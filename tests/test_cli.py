@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ledger import merkle
-from ledger.records import parse_json
+from ledger.core import merkle
+from ledger.core.records import parse_json
 from tests.factories import ndjson_lines
 
 

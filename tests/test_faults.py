@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from ledger import faults
+from ledger.service import faults
 
 SCRIPT = """
-from ledger import faults
+from ledger.service import faults
 for n in (1, 2, 3):
     faults.point("seal.after_tiles")
     faults.point("seal.after_commit")

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.core.merkle import (
     ProofError,
     ProofLengthError,
     RootMismatchError,
     inclusion_ranges,
     root_hash,
 )
-from ledger.multiproof import (
+from ledger.core.merkle.multiproof import (
     multi_inclusion_ranges,
     multi_proof_length,
     root_from_multi_proof,

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
+from ledger.core.records import parse_object
 from ledger.errors import NotFoundError
-from ledger.provenance import (
+from ledger.service.provenance import (
     AlreadyRegisteredError,
     UnregisteredParentError,
     lineage,
     register_model,
 )
-from ledger.records import parse_object
-from ledger.sequencer import seal
+from ledger.service.sequencer import seal
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
 

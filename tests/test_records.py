@@ -11,8 +11,8 @@ import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import records
-from ledger.records import MAX_ID_LENGTH, RecordError, parse_json, parse_object
+from ledger.core import records
+from ledger.core.records import MAX_ID_LENGTH, RecordError, parse_json, parse_object
 from tests.factories import interaction
 
 hex64 = st.text("0123456789abcdef", min_size=64, max_size=64)

@@ -18,7 +18,7 @@ import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.records import (
+from ledger.core.records import (
     MAX_RECORD_BYTES,
     RecordError,
     parse_json,

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ledger.rpc import ChainUnreadableError, JsonRpcReader
+from ledger.verify.rpc import ChainUnreadableError, JsonRpcReader
 
 
 class Node:

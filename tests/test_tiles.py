@@ -7,8 +7,16 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
-from ledger.tiles import TILE_WIDTH, Tile, TileEdge, edge_keys, node_location, range_hash, tile_path
+from ledger.core import merkle
+from ledger.core.merkle.tiles import (
+    TILE_WIDTH,
+    Tile,
+    TileEdge,
+    edge_keys,
+    node_location,
+    range_hash,
+    tile_path,
+)
 
 LEAVES = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(70_000)]
 

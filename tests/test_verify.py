@@ -1,4 +1,4 @@
-"""The verifier, pure: bundles built here from records and ledger.merkle, a chain faked
+"""The verifier, pure: bundles built here from records and ledger.core.merkle, a chain faked
 in memory (faithfully: the shipped LogAnchor's runtime code at the pinned address, its
 logInfo and rootAt, receipts carrying the Anchored events, block headers). Every field
 that matters is mutated, one at a time and at random, and must fail with the right
@@ -18,22 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.core.merkle import inclusion_proof, root_hash
+from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.identity import LogIdentity
 from ledger.formats.strict_json import MAX_DEPTH
-from ledger.licence_check import LicenceCheck, LicenceMismatchError, check_licence, read_document
-from ledger.merkle import inclusion_proof, root_hash
-from ledger.records import parse_object
-from ledger.rpc import (
-    Block,
-    ChainUnreadableError,
-    ContractCallError,
-    EventLog,
-    LicenceStatus,
-    LogInfo,
-    TxReceipt,
-)
-from ledger.verify import (
+from ledger.verify.bundle import (
     BUNDLE_FORMAT,
     MAX_BUNDLE_BYTES,
     MAX_PROOF_NODES,
@@ -42,6 +32,16 @@ from ledger.verify import (
     VerificationError,
     parse_bundle,
     verify_bundle,
+)
+from ledger.verify.licence import LicenceCheck, LicenceMismatchError, check_licence, read_document
+from ledger.verify.rpc import (
+    Block,
+    ChainUnreadableError,
+    ContractCallError,
+    EventLog,
+    LicenceStatus,
+    LogInfo,
+    TxReceipt,
 )
 from tests.factories import interaction
 
@@ -130,7 +130,7 @@ def anchor_receipt(size: int, root: bytes, prev_size: int, tx: bytes, number: in
 
 @dataclass
 class FakeChain:
-    """The chain, in memory, as `ledger.verify.ChainReader`: the shipped LogAnchor at
+    """The chain, in memory, as `ledger.verify.bundle.ChainReader`: the shipped LogAnchor at
     CONTRACT holding log LOG_ID (log key SIGNER) with tree sizes 5 and SIZE anchored, each
     by its own transaction, whose receipt carries the Anchored event, in its own block."""
 
@@ -701,7 +701,7 @@ def test_arbitrary_bytes_never_crash(data: bytes) -> None:
 def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from ledger.cli import app
+    from ledger.cli.common import app
 
     good = CliRunner().invoke(app, ["verify", "-", "--offline"], input=json.dumps(bundle_for(7)))
     assert good.exit_code == 0, good.output
@@ -765,7 +765,7 @@ WINDOW = (1_767_225_600, 1_798_761_600)
 
 @dataclass
 class FakeRegistryChain:
-    """The chain as `ledger.licence_check.check_licence` reads it: the shipped
+    """The chain as `ledger.verify.licence.check_licence` reads it: the shipped
     LicenceRegistry at REGISTRY answering `status` with `found`."""
 
     found: LicenceStatus

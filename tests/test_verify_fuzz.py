@@ -23,9 +23,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import inclusion_proof, root_hash
-from ledger.records import parse_object
-from ledger.verify import BUNDLE_FORMAT, BundleError, VerificationError, parse_bundle, verify_bundle
+from ledger.core.merkle import inclusion_proof, root_hash
+from ledger.core.records import parse_object
+from ledger.verify.bundle import (
+    BUNDLE_FORMAT,
+    BundleError,
+    VerificationError,
+    parse_bundle,
+    verify_bundle,
+)
 from tests.test_records import any_record
 from tests.test_records_fuzz import json_values, paths
 

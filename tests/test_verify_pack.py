@@ -1,4 +1,4 @@
-"""Evidence packs, verified purely: packs built here from records and ledger.multiproof,
+"""Evidence packs, verified purely: packs built here from records and ledger.core.merkle.multiproof,
 the chain faked in memory (tests/test_verify.py's). Every record, proof node, the root
 and the size are changed in turn, and each must fail with the right check; a pack about
 another log than the pinned one is refused."""
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from ledger.merkle import root_hash
-from ledger.multiproof import multi_inclusion_ranges
-from ledger.verify import BUNDLE_FORMAT, VerificationError
-from ledger.verify_pack import (
+from ledger.core.merkle import root_hash
+from ledger.core.merkle.multiproof import multi_inclusion_ranges
+from ledger.verify.bundle import BUNDLE_FORMAT, VerificationError
+from ledger.verify.pack import (
     MAX_PACK_ENTRIES,
     PACK_FORMAT,
     PackQuery,

@@ -19,13 +19,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.api.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 from ledger.api.limits import RateLimiter
-from ledger.receipts import LogSigner
+from ledger.service.signer import LogSigner
 from ledger.store.anchors import AnchorRepository
 from ledger.store.keys import ApiKey, KeyRepository, Role
 from ledger.store.repository import Store
 
 if TYPE_CHECKING:
-    from ledger.api.ingestor import Ingestor
+    from ledger.service.ingestor import Ingestor
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Services:
     ingestor: Ingestor = field(init=False)
 
     def __post_init__(self) -> None:
-        from ledger.api.ingestor import Ingestor  # imports Metrics from here
+        from ledger.service.ingestor import Ingestor  # imports Metrics from here
 
         self.ingestor = Ingestor(self.store, self.signer, self.metrics)
 

@@ -18,9 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from ledger.core.records import RecordError
 from ledger.errors import InvalidRequestError, LedgerError, NotFoundError, NotSequencedError
 from ledger.jsonlimits import MAX_JSON_DEPTH
-from ledger.records import RecordError
 from ledger.store.repository import ConcurrentSealError, StoreError
 
 PROBLEM_JSON = "application/problem+json"

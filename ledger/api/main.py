@@ -25,7 +25,7 @@ from ledger.api.routes import (
 from ledger.api.routes import export as export_route
 from ledger.api.routes import licences as licence_routes
 from ledger.jsonlimits import restore_recursion_limit
-from ledger.receipts import LogSigner
+from ledger.service.signer import LogSigner
 from ledger.store.anchors import AnchorRepository
 from ledger.store.keys import KeyRepository
 from ledger.store.repository import Store

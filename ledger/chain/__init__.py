@@ -1,7 +1,7 @@
 """The chain side of anchoring: the LogAnchor contract's shipped ABI and bytecode, a thin
 web3 client with a local signer, the anchor key, and the embedded Anvil dev chain.
 
-Nothing here touches the log's storage; `ledger.anchorer` joins the two.
+Nothing here touches the log's storage; `ledger.service.anchorer` joins the two.
 """
 
 from ledger.chain.artifacts import ContractArtifact, load_artifact

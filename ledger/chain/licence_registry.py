@@ -1,7 +1,7 @@
 """The LicenceRegistry contract's functions, through a `ChainClient`.
 
 Issuers are signing keys, not senders: every grant and revocation carries an issuer
-key's EIP-712 signature (the log key's, `ledger.receipts.LogSigner.sign_grant` and
+key's EIP-712 signature (the log key's, `ledger.service.signer.LogSigner.sign_grant` and
 `sign_revoke`), and the client's key only pays the gas. So writes take signed calls:
 `build_grant` and `build_revoke` only sign the transaction (the issuer records it
 first), `grant` and `revoke` also send it and wait. Views are eth_calls whose reverts

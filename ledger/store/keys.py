@@ -20,8 +20,8 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, LargeBinary, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ledger.core.records import now_ts
 from ledger.errors import InvalidRequestError, NotFoundError
-from ledger.records import now_ts
 from ledger.store.repository import Store
 from ledger.store.schema import metadata
 

@@ -6,7 +6,7 @@ to them, `licence_commitments` holds one row per call the LicenceRegistry must r
 ``grant`` of a grant or amend record's commitment (its leaf hash), or ``revoke`` of a
 commitment (asked by a revoke record, or by an amend record that supersedes it). A
 licence's state is read from these rows and the records they point to
-(`ledger.licences`).
+(`ledger.service.licences`).
 
 Guarantees callers rely on:
 
@@ -49,8 +49,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from ledger.core.records import Entry
 from ledger.errors import LedgerError
-from ledger.records import Entry
 from ledger.store.repository import INGEST_LOCK, Store, StoreError
 from ledger.store.schema import Seq, entries, metadata
 

@@ -3,7 +3,7 @@
 A `model` record may enter the log by several routes (POST /v1/models; an admin key on
 POST /v1/entries; `ledger ingest` on the operator's machine), but only POST /v1/models
 registers one: `register` stores the record and its row in `model_versions` together.
-Lineage (`ledger.provenance`) reads registrations only, so a model record that entered
+Lineage (`ledger.service.provenance`) reads registrations only, so a model record that entered
 the log another way is in the log, and provable, but is nobody's registered version.
 
 Guarantees callers rely on:
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from sqlalchemy import Column, LargeBinary, String, Table, insert, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 
+from ledger.core.records import Entry
 from ledger.errors import LedgerError
-from ledger.records import Entry
 from ledger.store.repository import INGEST_LOCK, Store
 from ledger.store.schema import entries, metadata
 

@@ -26,12 +26,12 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ledger import faults
-from ledger.merkle import EMPTY_ROOT, HASH_SIZE
-from ledger.records import Entry
+from ledger.core.merkle import EMPTY_ROOT, HASH_SIZE
+from ledger.core.merkle.tiles import TILE_WIDTH, Tile, TileKey, tile_path
+from ledger.core.records import Entry
+from ledger.service import faults
 from ledger.store.db import create_db_engine, migrate
 from ledger.store.schema import checkpoints, entries, log_state, runs, tiles
-from ledger.tiles import TILE_WIDTH, Tile, TileKey, tile_path
 
 INGEST_LOCK = int.from_bytes(hashlib.sha256(b"model-ledger/ingest").digest()[:8], "big", signed=True)
 """Key of the PostgreSQL advisory lock that orders ingest against the sequencer: every

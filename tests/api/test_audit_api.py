@@ -16,15 +16,15 @@ import httpx
 import pytest
 
 from ledger.chain.anvil import Anvil, free_port
+from ledger.core.records import parse_object
 from ledger.errors import InvalidRequestError
-from ledger.evidence_pack import UNANCHORED_HEADER, TooManyEntriesError, build_pack
 from ledger.formats.identity import parse_identity
-from ledger.records import parse_object
-from ledger.rpc import JsonRpcReader
+from ledger.service.evidence_pack import UNANCHORED_HEADER, TooManyEntriesError, build_pack
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
-from ledger.verify import VerificationError
-from ledger.verify_pack import PackQuery, verify_pack
+from ledger.verify.bundle import VerificationError
+from ledger.verify.pack import PackQuery, verify_pack
+from ledger.verify.rpc import JsonRpcReader
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture
 from tests.factories import interaction

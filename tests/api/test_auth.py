@@ -232,7 +232,7 @@ def test_matrix_covers_every_route(server: Server, tmp_path: Path) -> None:
     from eth_account import Account
 
     from ledger.api.main import create_app
-    from ledger.receipts import Domain, LogSigner
+    from ledger.service.signer import Domain, LogSigner
     from ledger.store.repository import Store
 
     store = Store.open(f"sqlite:///{tmp_path / 'routes.db'}")

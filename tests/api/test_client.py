@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from ledger.client import AsyncLedgerClient, LedgerClient, LedgerClientError, Receipt, prepare
+from ledger.core.records import parse_object
 from ledger.formats.identity import LogIdentity
-from ledger.records import parse_object
 from tests.api.conftest import Server, pinned_log
 from tests.factories import interaction
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ledger.receipts import verify_receipt
-from ledger.records import parse_object
+from ledger.core.records import parse_object
+from ledger.service.signer import verify_receipt
 from tests.api.conftest import Server, assert_problem, pinned_log
 from tests.factories import interaction
 

@@ -14,10 +14,10 @@ import pytest
 from eth_account import Account
 
 from ledger.api.deps import Metrics
-from ledger.api.ingestor import Ingestor
+from ledger.core.records import parse_object
 from ledger.formats.identity import LogIdentity
-from ledger.receipts import Domain, LogSigner, verify_receipt
-from ledger.records import parse_object
+from ledger.service.ingestor import Ingestor
+from ledger.service.signer import Domain, LogSigner, verify_receipt
 from ledger.store.repository import Store
 from tests.api.conftest import Server, pinned_log
 from tests.factories import interaction

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
-from ledger.receipts import verify_receipt
+from ledger.core import merkle
+from ledger.service.signer import verify_receipt
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem
 from tests.factories import interaction
 

@@ -1,4 +1,4 @@
-"""Reading the log over HTTP: search pages, entries, proofs checked with ledger.merkle,
+"""Reading the log over HTTP: search pages, entries, proofs checked with ledger.core.merkle,
 signed checkpoints, health and metrics."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import rfc8785
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from ledger import merkle
-from ledger.receipts import checkpoint_typed_data, compact_signature
+from ledger.core import merkle
+from ledger.service.signer import checkpoint_typed_data, compact_signature
 from tests.api.conftest import Server, assert_problem
 from tests.factories import interaction
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from ledger import merkle
+from ledger.core import merkle
 from ledger.formats.identity import LogIdentity
-from ledger.receipts import (
+from ledger.service.signer import (
     LOG_KEY_FILE,
     LOG_KEY_PASSWORD_FILE,
     Domain,

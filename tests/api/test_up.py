@@ -16,9 +16,9 @@ from typing import IO, Any
 
 import httpx
 
-from ledger import merkle
 from ledger.chain.anvil import free_port
-from ledger.receipts import verify_receipt
+from ledger.core import merkle
+from ledger.service.signer import verify_receipt
 from tests.api.conftest import ADMIN_KEY, assert_problem
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 from tests.factories import interaction

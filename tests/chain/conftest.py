@@ -16,7 +16,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.admin_key import sign_retire
-from ledger.anchorer import Anchorer
 from ledger.chain.anvil import Anvil, find_anvil
 from ledger.chain.binding import Signature
 from ledger.chain.client import ChainClient
@@ -24,10 +23,11 @@ from ledger.chain.deployment import DeployedLog, deploy_log
 from ledger.chain.errors import AnvilError
 from ledger.chain.keys import AnchorKey, dev_key, key_from_hex
 from ledger.chain.log_anchor import LogAnchor
+from ledger.core.records import parse_json
 from ledger.formats.identity import LogIdentity
-from ledger.receipts import Domain, LogSigner
-from ledger.records import parse_json
-from ledger.sequencer import seal
+from ledger.service.anchorer import Anchorer
+from ledger.service.sequencer import seal
+from ledger.service.signer import Domain, LogSigner
 from ledger.store.anchors import AnchorRepository, Deployment
 from ledger.store.repository import LogState, Store
 from tests.factories import ndjson_lines

@@ -12,11 +12,11 @@ import pytest
 from eth_account import Account
 from sqlalchemy import delete
 
-from ledger import merkle
-from ledger.anchorer import AnchorConflictError, Anchorer, Backoff
 from ledger.chain.anvil import Anvil
 from ledger.chain.errors import ChainError, ChainUnavailableError
-from ledger.proofs import consistency
+from ledger.core import merkle
+from ledger.service.anchorer import AnchorConflictError, Anchorer, Backoff
+from ledger.service.proofs import consistency
 from ledger.store.anchors import AnchorStatus
 from ledger.store.schema import anchors
 from tests.chain.conftest import Setup, log_signer_for

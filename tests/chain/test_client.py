@@ -8,7 +8,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger import merkle
 from ledger.admin_key import sign_retire
 from ledger.chain.anvil import free_port
 from ledger.chain.artifacts import load_artifact
@@ -18,8 +17,9 @@ from ledger.chain.errors import ChainUnavailableError, ContractRevertError
 from ledger.chain.keys import DEV_ANCHOR_KEY, AnchorKey
 from ledger.chain.log_anchor import LogAnchor
 from ledger.chain.reverts import RevertDecoder
+from ledger.core import merkle
 from ledger.formats.abi import CONTRACTS
-from ledger.receipts import LogSigner
+from ledger.service.signer import LogSigner
 from tests.chain.conftest import LOG_KEY, log_signer_for, sign_retirement_as
 
 LEAVES = [merkle.hash_leaf(f"leaf {i}".encode()) for i in range(16)]
@@ -48,7 +48,7 @@ def test_deploy_create_log_anchor_and_read_back(
     assert contract.log_info(log_id_for("other")) is None
     assert contract.latest(log.log_id).size == 0
 
-    # The contract's EIP-712 digest is the one the log key signs (ledger.receipts).
+    # The contract's EIP-712 digest is the one the log key signs (ledger.service.signer).
     signature = signer.sign_checkpoint(5, root(5))
     digest = contract.checkpoint_digest(log.log_id, 5, root(5))
     assert Account._recover_hash(digest, signature=bytes.fromhex(signature[2:])) == log_account.address

@@ -21,15 +21,15 @@ from typer.testing import CliRunner
 from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import deploy_log
-from ledger.cli import app
+from ledger.cli.common import app
+from ledger.core.merkle import root_from_inclusion_proof
+from ledger.core.records import parse_json, parse_object
 from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
-from ledger.evidence import BUNDLE_FORMAT, build_evidence
-from ledger.merkle import root_from_inclusion_proof
-from ledger.proofs import inclusion
-from ledger.records import parse_json, parse_object
-from ledger.rpc import JsonRpcReader
-from ledger.sequencer import seal
-from ledger.verify import VerificationError, verify_bundle
+from ledger.service.evidence import BUNDLE_FORMAT, build_evidence
+from ledger.service.proofs import inclusion
+from ledger.service.sequencer import seal
+from ledger.verify.bundle import VerificationError, verify_bundle
+from ledger.verify.rpc import JsonRpcReader
 from tests.chain.conftest import ADMIN_KEY, Setup
 from tests.factories import interaction, ndjson_lines
 

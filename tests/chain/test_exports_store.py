@@ -7,13 +7,13 @@ import json
 
 import pytest
 
+from ledger.core.records import parse_json
 from ledger.errors import NotAnchoredError, NotFoundError
-from ledger.evidence_pack import build_pack
-from ledger.export import export_line
-from ledger.records import parse_json
-from ledger.rpc import JsonRpcReader
+from ledger.formats.export_line import export_line
+from ledger.service.evidence_pack import build_pack
 from ledger.store.exports import export_records
-from ledger.verify_pack import PackQuery, verify_pack
+from ledger.verify.pack import PackQuery, verify_pack
+from ledger.verify.rpc import JsonRpcReader
 from tests.chain.conftest import Setup
 from tests.factories import ndjson_lines
 

@@ -19,7 +19,6 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import insert
 
-from ledger.anchorer import Backoff
 from ledger.chain.anvil import Anvil
 from ledger.chain.binding import Signature
 from ledger.chain.client import ChainClient
@@ -35,11 +34,16 @@ from ledger.chain.licence_registry import (
     deploy_registry,
 )
 from ledger.chain.log_anchor import LogAnchor
+from ledger.core.records import now_ts
 from ledger.formats.abi import contract as shipped_contract
-from ledger.licence_issuer import LicenceCallFailedError, LicenceIssuer, LogKeyNotIssuerError
-from ledger.licences import REGISTRY_MAX_TIME, grant, revoke, window_problem
-from ledger.receipts import LogSigner, compact_signature, grant_typed_data, revoke_typed_data
-from ledger.records import now_ts
+from ledger.service.anchorer import Backoff
+from ledger.service.licence_issuer import (
+    LicenceCallFailedError,
+    LicenceIssuer,
+    LogKeyNotIssuerError,
+)
+from ledger.service.licences import REGISTRY_MAX_TIME, grant, revoke, window_problem
+from ledger.service.signer import LogSigner, compact_signature, grant_typed_data, revoke_typed_data
 from ledger.store.licences import (
     CallAction,
     CallStatus,
@@ -217,7 +221,7 @@ def test_reverts_are_decoded_with_their_values(registry: LicenceRegistry, signer
 
 
 def test_the_verifiers_status_call_matches_the_abi(registry: LicenceRegistry) -> None:
-    """The licensee's check (ledger.rpc, no web3) derives status() from the shipped ABI:
+    """The licensee's check (ledger.verify.rpc, no web3) derives status() from the shipped ABI:
     the selector is keccak of the signature, the outputs the six words it decodes (the
     sixth is the issuer key that granted the commitment)."""
     status_fn = shipped_contract("LicenceRegistry").function("status")

@@ -4,7 +4,7 @@ chain's own latest anchor; one the chain holds in another block is adopted there
 
 from __future__ import annotations
 
-from ledger.proofs import consistency
+from ledger.service.proofs import consistency
 from ledger.store.anchors import AnchorStatus
 from tests.chain.conftest import Setup
 

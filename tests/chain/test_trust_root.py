@@ -35,9 +35,7 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from ledger.anchorer import AnchorConflictError
 from ledger.api.main import create_app
-from ledger.audit import AuditResult, audit_export, read_anchors
 from ledger.chain.client import ChainClient, Receipt
 from ledger.chain.deployment import DeploymentMismatchError, attach, deploy_log
 from ledger.chain.errors import ContractRevertError
@@ -50,14 +48,9 @@ from ledger.chain.licence_registry import (
     deploy_registry,
 )
 from ledger.chain.log_anchor import LogAnchor
-from ledger.cli import app
-from ledger.cli_service import start_api
-from ledger.evidence import build_evidence
-from ledger.export import export_line
-from ledger.formats.identity import LogIdentity
-from ledger.licence_check import unix_seconds
-from ledger.licences import grant
-from ledger.merkle import (
+from ledger.cli.common import app
+from ledger.cli.service import start_api
+from ledger.core.merkle import (
     ProofLengthError,
     hash_children,
     hash_leaf,
@@ -66,14 +59,21 @@ from ledger.merkle import (
     root_from_inclusion_proof,
     root_hash,
 )
-from ledger.multiproof import multi_inclusion_ranges
-from ledger.proofs import consistency
-from ledger.receipts import Domain, LogSigner, compact_signature
-from ledger.records import now_ts, parse_object
-from ledger.rpc import JsonRpcReader
+from ledger.core.merkle.multiproof import multi_inclusion_ranges
+from ledger.core.records import now_ts, parse_object
+from ledger.formats.export_line import export_line
+from ledger.formats.identity import LogIdentity
+from ledger.service.anchorer import AnchorConflictError
+from ledger.service.evidence import build_evidence
+from ledger.service.licences import grant
+from ledger.service.proofs import consistency
+from ledger.service.signer import Domain, LogSigner, compact_signature
 from ledger.store.exports import export_records
 from ledger.store.licences import LicenceRepository
-from ledger.verify import verify_bundle
+from ledger.verify.audit import AuditResult, audit_export, read_anchors
+from ledger.verify.bundle import verify_bundle
+from ledger.verify.licence import unix_seconds
+from ledger.verify.rpc import JsonRpcReader
 from tests.chain.conftest import ADMIN_KEY, LOG_KEY, Setup, log_signer_for, sign_retirement_as
 from tests.factories import interaction, ndjson_lines
 

@@ -21,9 +21,9 @@ from typing import IO, Any
 import httpx
 from typer.testing import CliRunner
 
-from ledger.cli import app
-from ledger.merkle import hash_leaf, root_hash
-from ledger.records import parse_object
+from ledger.cli.common import app
+from ledger.core.merkle import hash_leaf, root_hash
+from ledger.core.records import parse_object
 from tests.api.conftest import ADMIN_KEY
 from tests.factories import interaction
 

@@ -1,6 +1,6 @@
 """A slow Merkle tree written straight from the recursive definitions of RFC 9162 2.1.
 
-Only hashlib, no code shared with `ledger.merkle`, so the two can be checked against each
+Only hashlib, no code shared with `ledger.core.merkle`, so the two can be checked against each
 other. Every function recurses on list slices exactly as the RFC's text does: quadratic
 in places, fine for the few thousand leaves tests use.
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.core.merkle import (
     ProofError,
     consistency_proof,
     inclusion_proof,

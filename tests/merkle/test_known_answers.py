@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.merkle import (
+from ledger.core.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     consistency_proof,

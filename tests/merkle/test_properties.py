@@ -1,4 +1,4 @@
-"""Properties of ledger.merkle, checked against the slow RFC reference in reference.py.
+"""Properties of ledger.core.merkle, checked against the slow RFC reference in reference.py.
 
 - root_hash, inclusion_proof and consistency_proof equal the reference, for every size
   up to 40 exhaustively, random sizes up to 300, and a few large sizes;
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.core.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     ProofError,

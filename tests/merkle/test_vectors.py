@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ledger.merkle import (
+from ledger.core.merkle import (
     ProofError,
     root_from_consistency_proof,
     root_from_inclusion_proof,

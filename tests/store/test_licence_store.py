@@ -10,9 +10,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
 
+from ledger.core.records import RecordError, now_ts
 from ledger.errors import LedgerError, NotFoundError
-from ledger.licences import LicenceConflictError, grant, read_licence, revoke
-from ledger.records import RecordError, now_ts
+from ledger.service.licences import LicenceConflictError, grant, read_licence, revoke
 from ledger.store.anchors import AnchorRepository
 from ledger.store.db import MIGRATIONS, SCHEMA_REVISION, create_db_engine, migrate, schema_revision
 from ledger.store.licences import (

@@ -13,9 +13,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, select
 
+from ledger.core.records import Entry, parse_object
 from ledger.errors import LedgerError
-from ledger.provenance import AlreadyRegisteredError, UnregisteredParentError, register_model
-from ledger.records import Entry, parse_object
+from ledger.service.provenance import (
+    AlreadyRegisteredError,
+    UnregisteredParentError,
+    register_model,
+)
 from ledger.store.db import MIGRATIONS, SCHEMA_REVISION, create_db_engine, migrate, schema_revision
 from ledger.store.models import ModelRepository, model_versions
 from ledger.store.repository import Store

@@ -9,14 +9,14 @@ import random
 import pytest
 from sqlalchemy import func, select, text
 
-from ledger import merkle
+from ledger.core import merkle
+from ledger.core.merkle.tiles import TILE_WIDTH
+from ledger.core.records import Entry, parse_object
 from ledger.errors import InvalidRequestError, NotFoundError, NotSequencedError
-from ledger.proofs import consistency, inclusion
-from ledger.records import Entry, parse_object
-from ledger.sequencer import seal, seal_step
+from ledger.service.proofs import consistency, inclusion
+from ledger.service.sequencer import seal, seal_step
 from ledger.store.repository import ConcurrentSealError, LogState, Store
 from ledger.store.schema import checkpoints, runs, tiles
-from ledger.tiles import TILE_WIDTH
 from tests.factories import interaction
 
 

@@ -22,7 +22,7 @@ from ledger.chain.artifacts import load_artifact
 from ledger.chain.binding import ContractBinding
 from ledger.chain.client import ChainClient, Receipt
 from ledger.chain.reverts import RevertDecoder
-from ledger.receipts import compact_signature
+from ledger.service.signer import compact_signature
 
 
 class Registry(ContractBinding):

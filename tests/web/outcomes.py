@@ -1,13 +1,13 @@
 """What the Python verifiers conclude, in the words the shared corpus (tests/vectors/) and
 the verification page use, so the two can be compared verdict for verdict.
 
-Evidence: `ledger verify` (ledger.verify_pack.verify_evidence) gives "valid" (the chain
+Evidence: `ledger verify` (ledger.verify.pack.verify_evidence) gives "valid" (the chain
 was consulted and every check passed), "mathematics only" (no chain), "invalid" naming
 the failed check, or "not verified" (check "chain": the node could not be read); with
 the verdict line `ledger verify` prints and its checks, which the page must match word
 for word.
 
-Licences: `ledger licence check` (ledger.licence_check) has no list of checks; its
+Licences: `ledger licence check` (ledger.verify.licence) has no list of checks; its
 errors name a field. They map onto the page's checks: an unreadable file is the
 "licence" check; a file naming another registry or chain (found before any chain read)
 is "log identity", with that field; the node's chain id is "chain id"; the code at the
@@ -23,16 +23,16 @@ from typing import Any
 
 from ledger.formats.identity import IdentityError, LogIdentity, parse_identity
 from ledger.formats.strict_json import StrictJsonError, load_strict
-from ledger.licence_check import (
+from ledger.verify.bundle import ChainReader, ChainReadError, VerificationError
+from ledger.verify.licence import (
     LicenceChainError,
     LicenceFileError,
     LicenceMismatchError,
     check_licence,
     read_document,
 )
-from ledger.rpc import JsonRpcReader
-from ledger.verify import ChainReader, ChainReadError, VerificationError
-from ledger.verify_pack import verify_evidence
+from ledger.verify.pack import verify_evidence
+from ledger.verify.rpc import JsonRpcReader
 
 Outcome = dict[str, Any]
 

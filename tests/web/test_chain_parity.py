@@ -53,17 +53,17 @@ from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import deploy_log
 from ledger.chain.keys import DEV_ANCHOR_KEY, dev_key, key_from_hex
+from ledger.core.merkle import inclusion_proof, root_hash
+from ledger.core.records import now_ts, parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.identity import parse_identity
-from ledger.licence_check import LicenceMismatchError, check_licence, read_document
-from ledger.merkle import inclusion_proof, root_hash
-from ledger.receipts import Domain, LogSigner, compact_signature, load_log_key
-from ledger.records import now_ts, parse_object
-from ledger.rpc import JsonRpcReader
+from ledger.service.signer import Domain, LogSigner, compact_signature, load_log_key
 from ledger.store.anchors import AnchorRepository, Deployment
 from ledger.store.db import sqlite_url
 from ledger.store.repository import Store
-from ledger.verify_pack import verify_evidence
+from ledger.verify.licence import LicenceMismatchError, check_licence, read_document
+from ledger.verify.pack import verify_evidence
+from ledger.verify.rpc import JsonRpcReader
 from tests.api.conftest import ADMIN_KEY, Server
 from tests.chain.conftest import OTHER_KEY, anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 from tests.factories import interaction

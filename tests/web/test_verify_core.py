@@ -1,8 +1,8 @@
 """The page's JavaScript core (ledger/web/verify-*.js) against the Python side, run
-under Node (which the project needs anyway): the same leaf hash as ledger.records for
-records full of awkward text, the same answer as ledger.merkle on every
+under Node (which the project needs anyway): the same leaf hash as ledger.core.records for
+records full of awkward text, the same answer as ledger.core.merkle on every
 transparency-dev inclusion probe, and the same root and proof length as
-ledger.multiproof for many-leaf proofs of trees of every shape."""
+ledger.core.merkle.multiproof for many-leaf proofs of trees of every shape."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from ledger.merkle import ProofLengthError, hash_leaf, root_hash
-from ledger.multiproof import multi_inclusion_ranges, root_from_multi_proof
-from ledger.records import parse_object
+from ledger.core.merkle import ProofLengthError, hash_leaf, root_hash
+from ledger.core.merkle.multiproof import multi_inclusion_ranges, root_from_multi_proof
+from ledger.core.records import parse_object
 from tests.factories import interaction
 from tests.merkle.test_vectors import VECTORS_DIR
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter
 
 from ledger.api.deps import AdminKey, ServicesDep
 from ledger.api.errors import UnavailableError
-from ledger.api.models import AnchorPublic, SealResult
+from ledger.api.schemas import AnchorPublic, SealResult
 from ledger.api.views import anchor_view, hex0x
-from ledger.sequencer import seal
+from ledger.service.sequencer import seal
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

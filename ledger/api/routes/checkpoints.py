@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from ledger.api.deps import ServicesDep
 from ledger.api.limits import MAX_TREE_SIZE
-from ledger.api.models import CheckpointPublic
+from ledger.api.schemas import CheckpointPublic
 from ledger.api.views import checkpoint_view
 from ledger.errors import NotFoundError
 from ledger.store import queries

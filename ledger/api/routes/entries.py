@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger.api.bodies import read_body
 from ledger.api.deps import AuditorKey, IngestKey, ServicesDep
 from ledger.api.errors import BadRequestError, ForbiddenError, TooLargeError
-from ledger.api.models import (
+from ledger.api.schemas import (
     MAX_BATCH,
     BatchAccepted,
     BatchCreate,
@@ -23,8 +23,7 @@ from ledger.api.models import (
     EntryPublic,
 )
 from ledger.api.views import anchored_size, hex0x, parse_hash
-from ledger.errors import InvalidRequestError, NotFoundError
-from ledger.records import (
+from ledger.core.records import (
     KINDS,
     MAX_RECORD_BYTES,
     AnyRecord,
@@ -34,6 +33,7 @@ from ledger.records import (
     parse_json,
     parse_object,
 )
+from ledger.errors import InvalidRequestError, NotFoundError
 from ledger.store import queries
 from ledger.store.keys import ApiKey, Role
 

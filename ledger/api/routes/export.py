@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from ledger.api.deps import AuditorKey, ServicesDep
 from ledger.errors import InvalidRequestError
-from ledger.export import EXPORT_MEDIA_TYPE, export_line
+from ledger.formats.export_line import EXPORT_MEDIA_TYPE, export_line
 from ledger.store.exports import export_records
 
 router = APIRouter(prefix="/v1/export", tags=["export"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from ledger.api.deps import Services, ServicesDep
-from ledger.api.models import Health
+from ledger.api.schemas import Health
 from ledger.store.licences import LicenceRepository
 
 router = APIRouter(tags=["health"])

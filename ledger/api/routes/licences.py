@@ -13,10 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger.api.bodies import read_body, read_json, read_model
 from ledger.api.deps import AdminKey, ReaderKey, Services, ServicesDep
+from ledger.core.records import MAX_RECORD_BYTES, Text, now_ts
 from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
-from ledger.evidence import build_evidence
-from ledger.licences import Appended, Licence, grant, licence_view, read_licence, revoke
-from ledger.records import MAX_RECORD_BYTES, Text, now_ts
+from ledger.service.evidence import build_evidence
+from ledger.service.licences import Appended, Licence, grant, licence_view, read_licence, revoke
 from ledger.store.keys import Role
 from ledger.store.licences import LicenceRepository
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ledger.api.deps import ServicesDep
-from ledger.api.models import LogIdentityPublic
+from ledger.api.schemas import LogIdentityPublic
 from ledger.errors import NotFoundError
 
 router = APIRouter(prefix="/v1/log", tags=["log"])

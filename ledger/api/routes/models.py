@@ -10,9 +10,16 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger.api.bodies import read_body, read_json
 from ledger.api.deps import AdminKey, AuditorKey, Services, ServicesDep
-from ledger.api.models import ModelAccepted, ModelLineage
-from ledger.provenance import lineage, register_model
-from ledger.records import MAX_RECORD_BYTES, RECORD_VERSION, Entry, ModelBody, now_ts, parse_object
+from ledger.api.schemas import ModelAccepted, ModelLineage
+from ledger.core.records import (
+    MAX_RECORD_BYTES,
+    RECORD_VERSION,
+    Entry,
+    ModelBody,
+    now_ts,
+    parse_object,
+)
+from ledger.service.provenance import lineage, register_model
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 

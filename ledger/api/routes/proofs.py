@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ledger.api.deps import ReaderKey, ServicesDep
-from ledger.api.models import ConsistencyProofPublic, InclusionProofPublic
+from ledger.api.schemas import ConsistencyProofPublic, InclusionProofPublic
 from ledger.api.views import anchor_view, hex0x, parse_hash
 from ledger.errors import NotFoundError
-from ledger.proofs import consistency, inclusion
+from ledger.service.proofs import consistency, inclusion
 from ledger.store import queries
 from ledger.store.keys import ApiKey, Role
 

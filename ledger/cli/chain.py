@@ -1,0 +1,507 @@
+"""`ledger up`, `deploy`, `anchor`, `anchors`, `relay`, `retire`, `identity`: the log on chain."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger.cli.common import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_RPC_URL,
+    Admin,
+    Confirmations,
+    DatabaseUrl,
+    DataDir,
+    ExplorerUrl,
+    Keystore,
+    LogFile,
+    LogName,
+    PublicRpcUrl,
+    RpcUrl,
+    anchor_json,
+    app,
+    attach_recorded,
+    connect_chain,
+    deploy_contracts,
+    emit,
+    fail,
+    hex0x,
+    log_admin,
+    open_store,
+    pinned_identity,
+    recorded_deployment,
+)
+from ledger.errors import LedgerError
+from ledger.store.repository import StoreError
+
+
+@app.command()
+def up(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    seal_interval: Annotated[float, typer.Option("--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals.")] = 1.0,
+    anchor_interval: Annotated[
+        float, typer.Option("--anchor-interval", envvar="LEDGER_ANCHOR_INTERVAL", help="Seconds between anchors (when the log grew).")
+    ] = 60.0,
+    rpc_port: Annotated[
+        int, typer.Option("--rpc-port", envvar="LEDGER_RPC_PORT", help="Port of the embedded Anvil chain (0: any free port).")
+    ] = 8545,
+    rpc_url: Annotated[
+        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Use this chain instead of the embedded Anvil.")
+    ] = None,
+    keystore: Keystore = None,
+    confirmations: Confirmations = 1,
+    log_name: LogName = None,
+    host: Annotated[str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port).")] = 8000,
+    public_rpc_url: PublicRpcUrl = None,
+    explorer: ExplorerUrl = None,
+    admin: Admin = None,
+) -> None:
+    """Run the log on embedded defaults: serve the API on --port, seal every
+    --seal-interval, anchor every --anchor-interval on a local Anvil chain (state kept
+    in --data-dir).
+
+    On first start the LogAnchor contract is deployed and the log created, its admin
+    --admin or a new key in --data-dir (move it offline); the chain and the contract
+    are checked at every start. Each checkpoint and each confirmed
+    anchor is printed as a JSON line ("type": "checkpoint" or "anchor"). Stop with
+    Ctrl-C or SIGTERM: the chain's state is saved (it is also saved every second while
+    it changes; anchors a killed chain lost are sent again at the next start).
+    """
+    import logging
+    import threading
+
+    from ledger.api.main import create_app
+    from ledger.chain.anvil import LOG_FILE, STATE_FILE, Anvil
+    from ledger.chain.deployment import DEFAULT_LOG_NAME
+    from ledger.chain.errors import ChainError
+    from ledger.chain.keys import DEV_CHAIN_ID
+    from ledger.cli.licence import call_json, ensure_registry, start_issuer
+    from ledger.cli.service import ApiServer, bootstrap_key, log_signer, start_api
+    from ledger.service.anchorer import AnchorConflictError, Anchorer
+    from ledger.service.sequencer import seal as seal_log
+    from ledger.store.anchors import AnchorRepository
+
+    stop = threading.Event()
+    out_lock = threading.Lock()
+    fatal: list[BaseException] = []
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    def line(obj: dict[str, Any]) -> None:
+        with out_lock:
+            emit(obj)
+            sys.stdout.flush()
+
+    def note(text: str) -> None:
+        with out_lock:
+            sys.stderr.write(f"ledger: {text}\n")
+            sys.stderr.flush()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="ledger: %(message)s")
+    anvil: Anvil | None = None
+    worker: threading.Thread | None = None
+    licence_worker: threading.Thread | None = None
+    server: ApiServer | None = None
+    with open_store(data_dir, database_url) as store:
+        try:
+            repo = AnchorRepository(store)
+            if rpc_url is None:
+                anvil = Anvil(rpc_port, data_dir / STATE_FILE, data_dir / LOG_FILE).start()
+            deployment = repo.deployment()
+            client = connect_chain(anvil.url if anvil else rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment)
+            key = client.require_key()
+            if anvil is not None and client.balance(key.address) == 0:
+                client.request("anvil_setBalance", [key.address, hex(10**22)])
+            if deployment is None:
+                if anvil is None and client.chain_id != DEV_CHAIN_ID:
+                    fail(f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first")
+                deployment, contract = deploy_contracts(
+                    client,
+                    repo,
+                    log_name or DEFAULT_LOG_NAME,
+                    log_signer(store, data_dir, 3600).address,
+                    log_admin(admin, data_dir, note),
+                    before_record=anvil.save_state if anvil else None,
+                )
+                note(
+                    f"deployed LogAnchor at {hex0x(deployment.contract)} on chain id {deployment.chain_id},"
+                    f" log {deployment.log_name!r} ({hex0x(deployment.log_id)})"
+                )
+            else:
+                if log_name is not None and log_name != deployment.log_name:
+                    fail(f"this database anchors log {deployment.log_name!r}, not {log_name!r}")
+                contract = attach_recorded(client, deployment, log_signer(store, data_dir, 3600).address)
+            signer = log_signer(store, data_dir, 3600)
+            deployment, registry = ensure_registry(
+                client,
+                repo,
+                deployment,
+                deploy=anvil is not None or client.chain_id == DEV_CHAIN_ID,
+                issuer=signer.address,
+                note=note,
+            )
+            if anvil is not None:
+                anvil.save_state()  # and every second while the head moves (ledger/chain/anvil.py)
+            state = store.state()
+            anchorer = Anchorer(store, contract, deployment, signer, confirmations=confirmations)
+            api = create_app(
+                store,
+                signer,
+                anchor_now=lambda: Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(120),
+                bootstrap_admin_key=bootstrap_key(),
+                public_rpc_url=public_rpc_url or (anvil.url if anvil else None),  # never a private RPC URL
+                explorer_url=explorer,
+            )
+            server = start_api(api, host, port)
+            note(
+                f"log at {store.engine.url.render_as_string(hide_password=True)}, tree size {state.tree_size};"
+                f" chain {client.where} (chain id {deployment.chain_id}"
+                + (", embedded Anvil" if anvil else "")
+                + f"), LogAnchor {hex0x(deployment.contract)}, anchor key {key.address}; API at {server.url};"
+                f" sealing every {seal_interval:g}s, anchoring every {anchor_interval:g}s (Ctrl-C stops)"
+            )
+
+            def anchor_loop() -> None:
+                try:
+                    anchorer.run(
+                        stop,
+                        anchor_interval,
+                        on_confirmed=lambda row: line({"type": "anchor", **anchor_json(row, deployment)}),
+                        on_error=lambda text: note(f"anchoring: {text}"),
+                    )
+                except BaseException as error:  # noqa: BLE001 - reported by the main thread
+                    fatal.append(error)
+                    stop.set()
+
+            worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
+            worker.start()
+            if registry is None:
+                note("no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one")
+            else:
+                note(f"LicenceRegistry {registry.address}: queued licence calls go on chain every {anchor_interval:g}s")
+                licence_worker = start_issuer(
+                    store, registry, signer, stop, anchor_interval, confirmations,
+                    on_confirmed=lambda call: line({"type": "licence", **call_json(call)}), note=note,
+                )
+            while not stop.is_set():
+                new = seal_log(store)
+                if new.tree_size != state.tree_size:
+                    line({"type": "checkpoint", "tree_size": new.tree_size, "root": hex0x(new.root)})
+                    state = new
+                stop.wait(seal_interval)
+        except (ChainError, AnchorConflictError, LedgerError) as error:
+            fail(str(error))
+        finally:
+            stop.set()
+            if server is not None:
+                server.stop()
+            if worker is not None:
+                worker.join(timeout=30)
+            if licence_worker is not None:
+                licence_worker.join(timeout=30)
+            if anvil is not None:
+                anvil.stop()
+        if fatal:
+            stopped = fatal[0]
+            if isinstance(stopped, (LedgerError, StoreError)):
+                fail(f"anchoring stopped: {stopped}")
+            fail(f"anchoring stopped: {type(stopped).__name__}: {stopped}")
+
+
+@app.command()
+def deploy(
+    rpc_url: RpcUrl = None,
+    log_name: LogName = None,
+    keystore: Keystore = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    admin: Admin = None,
+) -> None:
+    """Deploy LogAnchor, create the log (its admin: --admin, or a new key in --data-dir to
+    move offline; its checkpoints: those the data dir's log key signs), deploy
+    LicenceRegistry (the log key is its issuer; the anchor key, its owner, only pays the
+    gas) and record the deployment in the database. On a database whose deployment has
+    no LicenceRegistry yet, deploy only that."""
+    from ledger.chain.deployment import DEFAULT_LOG_NAME
+    from ledger.cli.licence import ensure_registry
+    from ledger.cli.service import log_signer
+    from ledger.store.anchors import AnchorRepository
+
+    def note(text: str) -> None:
+        sys.stderr.write(f"ledger: {text}\n")
+
+    admin_address = None
+    with open_store(data_dir, database_url) as store:
+        repo = AnchorRepository(store)
+        existing = repo.deployment()
+        if existing is not None and existing.registry is not None:
+            fail(
+                f"this database already anchors log {existing.log_name!r} to contract {hex0x(existing.contract)}"
+                f" on chain id {existing.chain_id}: use another --data-dir or --database-url for a new deployment"
+            )
+        client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
+        signer_address = log_signer(store, data_dir, 3600).address
+        if existing is None:
+            admin_address = log_admin(admin, data_dir, note)
+            deployment, _contract = deploy_contracts(client, repo, log_name or DEFAULT_LOG_NAME, signer_address, admin_address)
+        else:
+            attach_recorded(client, existing)
+            deployment, _registry = ensure_registry(client, repo, existing, deploy=True, issuer=signer_address, note=note)
+    assert deployment.registry is not None
+    emit(
+        {
+            "contract": hex0x(deployment.contract),
+            "log_id": hex0x(deployment.log_id),
+            "chain_id": deployment.chain_id,
+            "block_number": deployment.block_number,
+            "registry": hex0x(deployment.registry),
+        }
+        | ({} if admin_address is None else {"admin": admin_address})
+    )
+
+
+@app.command()
+def anchor(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
+    keystore: Keystore = None,
+    confirmations: Confirmations = 1,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the confirmed anchor.")] = 120.0,
+) -> None:
+    """Seal what is pending, anchor the latest checkpoint now (signed by the log key) and
+    wait until it is confirmed."""
+    from ledger.cli.service import log_signer
+    from ledger.service.anchorer import Anchorer
+    from ledger.service.sequencer import seal as seal_log
+    from ledger.store.anchors import AnchorRepository
+
+    with open_store(data_dir, database_url) as store:
+        repo = AnchorRepository(store)
+        deployment = recorded_deployment(repo)
+        seal_log(store)
+        client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment)
+        signer = log_signer(store, data_dir, 3600)
+        contract = attach_recorded(client, deployment, signer.address)
+        row = Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(timeout)
+    result = anchor_json(row, deployment)
+    del result["status"]  # always confirmed here
+    emit(result)
+
+
+@app.command()
+def anchors(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Follow submitted anchors and check for reorganisations on this chain first."),
+    ] = None,
+    confirmations: Confirmations = 1,
+) -> None:
+    """List the anchors and their states, one JSON line each, smallest tree size first."""
+    from ledger.service.anchorer import Anchorer
+    from ledger.store.anchors import AnchorRepository
+
+    with open_store(data_dir, database_url) as store:
+        repo = AnchorRepository(store)
+        deployment = recorded_deployment(repo)
+        if rpc_url is not None:
+            contract = attach_recorded(connect_chain(rpc_url, None, signing=False), deployment)
+            Anchorer(store, contract, deployment, None, confirmations=confirmations).refresh()
+        rows = repo.anchors()
+    for row in rows:
+        emit(
+            anchor_json(row, deployment)
+            | {
+                "prev_size": row.prev_size,
+                "nonce": row.nonce,
+                "attempts": row.attempts,
+                "last_error": row.last_error,
+                "created_at": row.created_at,
+                "updated_at": row.updated_at,
+            }
+        )
+
+
+@app.command()
+def relay(
+    url: Annotated[str, typer.Option("--url", envvar="LEDGER_URL", help="The log's service (its public checkpoints and proofs).")],
+    rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain.")],
+    log: LogFile = None,
+    size: Annotated[int | None, typer.Option("--size", min=1, help="Relay the checkpoint of this tree size (default: the latest).")] = None,
+    keystore: Keystore = None,
+) -> None:
+    """Anchor the log's latest signed checkpoint yourself, paying the gas with your own key
+    (LEDGER_ANCHOR_KEY or --keystore): LogAnchor takes any checkpoint the log key signed,
+    from anyone. The checkpoint and the consistency proof from the chain's latest anchor
+    are checked against the pinned log identity (--log) and the chain before anything
+    is sent; a checkpoint that does not extend the chain's is refused as a split view."""
+    import httpx
+
+    from ledger.chain.errors import ChainError
+    from ledger.formats.strict_json import StrictJsonError, load_strict
+    from ledger.service.relay import RelayError, read_checkpoint
+    from ledger.service.relay import relay as relay_checkpoint
+
+    identity = pinned_identity(log)
+    assert identity is not None
+    base = url.rstrip("/")
+
+    def get(path: str) -> Any:
+        try:
+            response = httpx.get(base + path, timeout=30.0)
+        except httpx.HTTPError as error:
+            fail(f"the service at {base} is unreachable: {type(error).__name__}", 3)
+        if response.status_code != 200:
+            fail(f"GET {path} answered {response.status_code}: {response.text[:300]}")
+        try:
+            return load_strict(response.content, 1 << 20, f"GET {path}")
+        except StrictJsonError as error:
+            fail(str(error))
+
+    try:
+        checkpoint = read_checkpoint(get(f"/v1/checkpoints/{size or 'latest'}"), identity)
+        client = connect_chain(rpc_url, keystore)
+        done = relay_checkpoint(
+            client, identity, checkpoint, lambda first, second: get(f"/v1/proofs/consistency?first={first}&second={second}")
+        )
+    except (RelayError, ChainError) as error:
+        fail(str(error))
+    receipt = done.receipt
+    emit(
+        {
+            "log_id": hex0x(identity.log_id),
+            "tree_size": done.tree_size,
+            "root": hex0x(done.root),
+            "prev_size": done.prev_size,
+            "relayed": receipt is not None,
+            "tx_hash": None if receipt is None else hex0x(receipt.tx_hash),
+            "block_number": None if receipt is None else receipt.block_number,
+            "gas_used": None if receipt is None else receipt.gas_used,
+        }
+    )
+
+
+@app.command()
+def retire(
+    trusted_size: Annotated[int, typer.Option("--trusted-size", min=0, help="The largest anchored size you still trust (0: none).")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
+    keystore: Keystore = None,
+    admin_keystore: Annotated[
+        Path | None,
+        typer.Option(
+            "--admin-keystore",
+            envvar="LEDGER_ADMIN_KEYSTORE",
+            help="V3 keystore of the log's admin key (password in LEDGER_ADMIN_KEYSTORE_PASSWORD); default:"
+            " LEDGER_ADMIN_KEY, else --data-dir's admin-key.json.",
+        ),
+    ] = None,
+    sign_only: Annotated[
+        bool,
+        typer.Option(
+            "--sign-only",
+            help="Only sign: print the signed retirement (chain_id, contract, log_id, trusted_size, admin, r, vs) for"
+            " anyone to send to LogAnchor.retireLog; nothing is sent and no chain is needed.",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: retiring is final.")] = False,
+) -> None:
+    """Retire the log on chain for good, after its log key leaked: LogAnchor takes no more
+    anchors, and verifiers refuse every anchor above --trusted-size. The log's admin key
+    signs the retirement (it needs no gas and may stay offline: see --sign-only); the
+    anchor key (--keystore, LEDGER_ANCHOR_KEY) only sends it. Continue in a successor
+    log (docs/operations.md, "A leaked log key")."""
+    from ledger.admin_key import AdminKeyError, load_admin_key, sign_retire
+    from ledger.chain.errors import ChainError
+    from ledger.store.anchors import AnchorRepository
+
+    if not yes:
+        fail("retiring a log is final: no anchor is accepted after it. Run again with --yes to confirm", 2)
+    with open_store(data_dir, database_url) as store:
+        deployment = recorded_deployment(AnchorRepository(store))
+    try:
+        admin = load_admin_key(data_dir, admin_keystore)
+    except AdminKeyError as error:
+        fail(str(error))
+    signed = sign_retire(admin, deployment.chain_id, deployment.contract, deployment.log_id, trusted_size)
+    del admin
+    if sign_only:
+        emit(signed.as_json())
+        sys.stderr.write(
+            f"signed the retirement of log {hex0x(deployment.log_id)} (trusted up to size {trusted_size}) with admin key"
+            f" {signed.admin}: anyone may send it to LogAnchor {hex0x(deployment.contract)} on chain id"
+            f" {deployment.chain_id}, retireLog(log_id, trusted_size, r, vs). Nothing was sent\n"
+        )
+        return
+    try:
+        from ledger.chain.log_anchor import LogAnchor
+
+        client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
+        if client.chain_id != deployment.chain_id:
+            fail(f"the chain at {client.where} has chain id {client.chain_id}; this log is on chain id {deployment.chain_id}")
+        contract = LogAnchor(client, deployment.contract, from_block=deployment.block_number)
+        before = contract.log_info(deployment.log_id)
+        if before is None:
+            fail(f"log {hex0x(deployment.log_id)} does not exist on contract {hex0x(deployment.contract)}; nothing was sent")
+        if before.admin.lower() != signed.admin.lower():
+            fail(
+                f"{signed.admin} is not the admin of log {hex0x(deployment.log_id)}: its admin is {before.admin}. Sign"
+                " with the admin key (--admin-keystore FILE, LEDGER_ADMIN_KEY, or the data dir's admin-key.json);"
+                " nothing was sent"
+            )
+        if before.retired:
+            fail(f"log {hex0x(deployment.log_id)} is retired already (trusted up to size {before.trusted_size})")
+        receipt = contract.retire_log(deployment.log_id, trusted_size, (signed.r, signed.vs))
+        info = contract.log_info(deployment.log_id)
+    except ChainError as error:
+        fail(str(error))
+    assert info is not None
+    emit(
+        {
+            "log_id": hex0x(deployment.log_id),
+            "retired": info.retired,
+            "trusted_size": info.trusted_size,
+            "latest_size": info.latest_size,
+            "admin": signed.admin,
+            "tx_hash": hex0x(receipt.tx_hash),
+            "block_number": receipt.block_number,
+        }
+    )
+
+
+@app.command()
+def identity(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the document to this file instead of stdout.")] = None,
+    public_rpc_url: PublicRpcUrl = None,
+    explorer: ExplorerUrl = None,
+) -> None:
+    """Print the log's identity document (`model-ledger/log/v1`): its chain, LogAnchor,
+    log id, LicenceRegistry, log key and deployment block. Publish it once; auditors,
+    regulators and licensees pin it with `--log FILE`."""
+    from ledger.cli.service import log_signer
+    from ledger.store.anchors import AnchorRepository
+
+    with open_store(data_dir, database_url) as store:
+        deployment = recorded_deployment(AnchorRepository(store))
+        signer = log_signer(store, data_dir, 3600)
+    document = deployment.identity(bytes.fromhex(signer.address[2:]), rpc_url=public_rpc_url, explorer=explorer).as_json()
+    if out is None:
+        emit(document)
+        return
+    out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    sys.stderr.write(f"wrote the identity of log {document['name']!r} to {out}\n")

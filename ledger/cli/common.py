@@ -1,0 +1,313 @@
+"""The `ledger` command line. Output is JSON; errors go to stderr with a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger.errors import LedgerError
+from ledger.store.db import DatabaseURLError, normalize_url, sqlite_url
+from ledger.store.repository import Store, StoreError
+
+if TYPE_CHECKING:  # the chain modules load web3: imported by the commands that need them
+    from ledger.chain.client import ChainClient
+    from ledger.chain.log_anchor import LogAnchor
+    from ledger.formats.identity import LogIdentity
+    from ledger.store.anchors import Anchor, AnchorRepository, Deployment
+
+app = typer.Typer(
+    name="ledger",
+    help="model-ledger: a verifiable, blockchain-anchored audit trail for AI model access.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[
+    Path,
+    typer.Option("--data-dir", envvar="LEDGER_DATA_DIR", help="Folder for the embedded SQLite log (and, later, the dev chain)."),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="LEDGER_DATABASE_URL", help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir."),
+]
+DEFAULT_DATA_DIR = Path("./ledger-data")
+PublicRpcUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--public-rpc-url",
+        envvar="LEDGER_PUBLIC_RPC_URL",
+        help="A JSON-RPC endpoint of the chain the log identity suggests to verifiers (they may use their own).",
+    ),
+]
+ExplorerUrl = Annotated[
+    str | None,
+    typer.Option("--explorer", envvar="LEDGER_EXPLORER_URL", help="A block explorer the log identity names (<url>/tx/<hash>)."),
+]
+LogFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--log",
+        envvar="LEDGER_LOG",
+        help="The log identity document to pin (from the operator: `ledger identity`, GET /v1/log).",
+    ),
+]
+
+
+def pinned_identity(path: Path | None, *, offline_ok: bool = False) -> LogIdentity | None:
+    """The log identity in `path`; without one, exit 2 saying why it is needed (or None
+    when `offline_ok`: the caller checks the mathematics alone and says so)."""
+    from ledger.formats.identity import IdentityError, parse_identity
+
+    if path is None:
+        if offline_ok:
+            return None
+        fail(
+            "no log identity pinned: pass --log FILE (or set LEDGER_LOG), the identity document the log's operator"
+            " published (`ledger identity`, GET /v1/log). Without it any look-alike contract could pass",
+            2,
+        )
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as error:
+        fail(f"cannot read the log identity {path}: {error.strerror or error}", 2)
+    try:
+        return parse_identity(data)
+    except IdentityError as error:
+        fail(f"{path}: {error}", 2)
+
+
+def hex0x(data: bytes) -> str:
+    """0x-prefixed lowercase hex, as every hash in our output."""
+    return "0x" + data.hex()
+
+
+def parse_hash(value: str, name: str) -> bytes:
+    """Parse a 32-byte hash given as 64 hex digits, with or without 0x."""
+    text = value[2:] if value[:2].lower() == "0x" else value
+    try:
+        data = bytes.fromhex(text)
+    except ValueError:
+        fail(f"{name} is not hex: {value!r}")
+    if len(data) != 32:
+        fail(f"{name} must be 32 bytes (64 hex digits), got {len(data)} bytes")
+    return data
+
+
+def emit(obj: Any) -> None:
+    """Print one JSON document on stdout."""
+    sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Report an error on stderr and exit non-zero."""
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def open_store(data_dir: Path, database_url: str | None) -> Iterator[Store]:
+    """Open the configured store; turn known errors into a message and exit code."""
+    try:
+        store = Store.open(normalize_url(database_url) if database_url else sqlite_url(data_dir))
+    except DatabaseURLError as error:
+        fail(str(error))
+    except (SQLAlchemyError, OSError) as error:  # the driver's own words say what is wrong
+        fail(f"cannot open the database: {type(error).__name__}: {error}".splitlines()[0])
+    try:
+        yield store
+    except (LedgerError, StoreError) as error:
+        fail(str(error))
+    finally:
+        store.close()
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; `advance(n)` moves it."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=None,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+RpcUrl = Annotated[
+    str | None,
+    typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of the chain (default: http://127.0.0.1:8545)."),
+]
+Keystore = Annotated[
+    Path | None,
+    typer.Option(
+        "--keystore",
+        envvar="LEDGER_KEYSTORE",
+        help="Encrypted V3 keystore of the anchor key (password in LEDGER_KEYSTORE_PASSWORD); default: LEDGER_ANCHOR_KEY.",
+    ),
+]
+Confirmations = Annotated[
+    int,
+    typer.Option("--confirmations", envvar="LEDGER_CONFIRMATIONS", min=1, help="Blocks an anchor must be deep to count as confirmed."),
+]
+LogName = Annotated[
+    str | None,
+    typer.Option("--log-name", envvar="LEDGER_LOG_NAME", help="Name of the log; its id is the SHA-256 of the name (default: model-ledger)."),
+]
+Admin = Annotated[
+    str | None,
+    typer.Option(
+        "--admin",
+        envvar="LEDGER_ADMIN_ADDRESS",
+        help="Address of the log's admin key, kept offline: it alone can retire the log (`ledger retire`)."
+        " Default: a new key in --data-dir (admin-key.json), to move offline.",
+    ),
+]
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+
+
+def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None]) -> str:
+    """The address a new log's admin will be: --admin, else the data dir's admin key
+    (created now, unless a deployment that did not finish left one), with advice to
+    move it offline. The key is never printed: only its address and where it is."""
+    from eth_utils.address import is_address, to_checksum_address
+
+    from ledger.admin_key import (
+        ADMIN_KEY_FILE,
+        ADMIN_KEY_PASSWORD_FILE,
+        AdminKeyError,
+        create_admin_key,
+    )
+
+    if admin is not None:
+        if not is_address(admin):
+            fail(f"--admin must be an address (0x and 40 hex digits, checksummed if mixed case), got {admin!r}")
+        return str(to_checksum_address(admin))
+    try:
+        address, created = create_admin_key(data_dir)
+    except AdminKeyError as error:
+        fail(f"no --admin given, and the data dir's admin key cannot be used: {error}")
+    password = data_dir / ADMIN_KEY_PASSWORD_FILE
+    where = f"{data_dir / ADMIN_KEY_FILE}" + (f" (password in {password})" if password.exists() else "")
+    note(
+        f"{'created' if created else 'using'} the log's admin key {address} in {where}. It alone can retire the log"
+        " if the log key leaks (`ledger retire`), and the service never needs it: move it offline now (keep a copy"
+        " safe), or deploy with --admin ADDRESS to name a key you keep elsewhere"
+    )
+    return address
+
+
+def anchor_json(anchor: Anchor, deployment: Deployment) -> dict[str, Any]:
+    """An anchor row as printed: hashes and addresses as 0x hex."""
+
+    def opt(value: bytes | None) -> str | None:
+        return None if value is None else hex0x(value)
+
+    return {
+        "log_id": hex0x(deployment.log_id),
+        "tree_size": anchor.tree_size,
+        "root": hex0x(anchor.root),
+        "status": anchor.status.value,
+        "tx_hash": opt(anchor.tx_hash),
+        "block_number": anchor.block_number,
+        "block_hash": opt(anchor.block_hash),
+        "block_timestamp": anchor.block_timestamp,
+        "gas_used": anchor.gas_used,
+        "contract": hex0x(deployment.contract),
+        "chain_id": deployment.chain_id,
+    }
+
+
+def connect_chain(
+    rpc_url: str, keystore: Path | None, *, signing: bool = True, deployment: Deployment | None = None
+) -> ChainClient:
+    """A chain client for `rpc_url`, with the anchor key when `signing`.
+
+    With `deployment`, the chain is checked to be the recorded one (chain id, contract,
+    log) before the key is looked for: a mis-configured chain is named as such, not as a
+    missing key."""
+    from ledger.chain.client import ChainClient
+    from ledger.chain.deployment import attach
+    from ledger.chain.keys import load_anchor_key
+
+    client = ChainClient(rpc_url)
+    if deployment is not None:
+        attach(client, deployment.chain_id, deployment.contract, deployment.log_id)
+    if signing:
+        client.key = load_anchor_key(keystore, chain_id=client.chain_id)
+    return client
+
+
+def attach_recorded(client: ChainClient, deployment: Deployment, log_signer: str | None = None) -> LogAnchor:
+    """The recorded LogAnchor on the chain `client` reaches, checked (with `log_signer`,
+    also that the log is anchored with that log key)."""
+    from ledger.chain.deployment import attach
+
+    return attach(
+        client,
+        deployment.chain_id,
+        deployment.contract,
+        deployment.log_id,
+        from_block=deployment.block_number,
+        log_signer=log_signer,
+    )
+
+
+def deploy_contracts(
+    client: ChainClient,
+    repo: AnchorRepository,
+    log_name: str,
+    log_signer: str,
+    admin: str,
+    *,
+    before_record: Callable[[], None] | None = None,
+) -> tuple[Deployment, LogAnchor]:
+    """Deploy LogAnchor, create the log with `log_signer` (the log key's address) as its
+    key and `admin` as its admin, deploy LicenceRegistry next to it with the log key as
+    its issuer, and record the deployment in the database (after `before_record`:
+    `ledger up` saves the chain's state there, so the database never names a contract
+    the saved chain lacks)."""
+    from ledger.chain.deployment import deploy_log
+    from ledger.chain.licence_registry import deploy_registry
+    from ledger.core.records import now_ts
+    from ledger.store.anchors import Deployment
+
+    try:
+        deployed, contract = deploy_log(client, log_signer, log_name, admin=admin)
+    except ValueError as error:
+        fail(f"{error}; nothing was deployed")
+    registry, _bound = deploy_registry(client, log_signer)
+    deployment = Deployment(
+        deployed.chain_id,
+        deployed.contract,
+        deployed.log_id,
+        deployed.log_name,
+        deployed.deployer,
+        deployed.block_number,
+        now_ts(),
+        registry.contract,
+    )
+    if before_record is not None:
+        before_record()
+    repo.record_deployment(deployment)
+    return deployment, contract
+
+
+def recorded_deployment(repo: AnchorRepository) -> Deployment:
+    """The deployment this database anchors to, or a clear error."""
+    deployment = repo.deployment()
+    if deployment is None:
+        fail("this database records no LogAnchor deployment: run `ledger deploy --rpc-url URL` (or `ledger up`) first")
+    return deployment

@@ -1,0 +1,159 @@
+"""`ledger evidence` (operator side: a bundle from the store) and `ledger verify` (anyone:
+check a bundle trusting only mathematics and the chain).
+
+Exit codes of `ledger verify`: 0 valid; 1 a check failed (the bundle is wrong, is about
+another log than the pinned one, or does not match the chain); 2 usage, no pinned log
+identity, or an unreadable file; 3 the chain could not be read, so nothing was decided.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger.cli.common import (
+    DEFAULT_DATA_DIR,
+    DatabaseUrl,
+    DataDir,
+    LogFile,
+    app,
+    emit,
+    fail,
+    open_store,
+    parse_hash,
+    pinned_identity,
+)
+from ledger.verify.bundle import (
+    ChainReadError,
+    VerificationError,
+    VerificationResult,
+)
+from ledger.verify.pack import verify_evidence
+from ledger.verify.rpc import JsonRpcReader
+
+CHAIN_CHECKS = frozenset(
+    {"chain", "chain id", "contract", "log", "root on chain", "anchor transaction", "anchor block"}
+)
+"""The checks that read the chain: a failure there leaves the mathematics valid."""
+
+EXIT_INVALID = 1
+"""A check failed."""
+
+EXIT_UNREADABLE = 2
+"""Usage error or a bundle file that cannot be read."""
+
+EXIT_CHAIN_UNAVAILABLE = 3
+"""The chain could not be read: the bundle is neither proven nor refuted."""
+
+
+@app.command()
+def evidence(
+    leaf_hash: Annotated[str, typer.Argument(help="Leaf hash of the entry (0x + 64 hex).")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print the evidence bundle of an entry (JSON), against the newest confirmed anchor
+    that covers it; check it with `ledger verify`."""
+    from ledger.service.evidence import build_evidence
+    from ledger.store.anchors import AnchorRepository
+
+    leaf = parse_hash(leaf_hash, "LEAF_HASH")
+    with open_store(data_dir, database_url) as store:
+        bundle = build_evidence(store, AnchorRepository(store), leaf)
+    emit(bundle)
+
+
+def _read(bundle: str) -> bytes:
+    try:
+        return sys.stdin.buffer.read() if bundle == "-" else Path(bundle).read_bytes()
+    except OSError as error:
+        fail(f"cannot read {bundle}: {error.strerror or error}", EXIT_UNREADABLE)
+
+
+def verdict(result: VerificationResult, error: VerificationError | None) -> str:
+    """The verdict word: VALID only when the chain was consulted and every check passed."""
+    if error is not None:
+        return "NOT VERIFIED" if isinstance(error, ChainReadError) else "INVALID"
+    return "VALID" if result.chain_consulted else "MATHEMATICS ONLY"
+
+
+def _as_json(result: VerificationResult, error: VerificationError | None) -> dict[str, Any]:
+    when = result.existed_no_later_than
+    said = verdict(result, error)
+    return {
+        "valid": said == "VALID",
+        "verdict": said,
+        "mathematics_valid": error is None or error.check in CHAIN_CHECKS,
+        "chain_consulted": result.chain_consulted,
+        "checks": [{"check": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
+        "existed_no_later_than": None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "block_number": None if result.anchored is None else result.anchored.block_number,
+        "log": None if result.identity is None else result.identity.as_json(),
+        "error": None if error is None else {"check": error.check, "message": error.message},
+    }
+
+
+def _print_text(result: VerificationResult, error: VerificationError | None) -> None:
+    out = sys.stdout
+    width = max((len(check.name) for check in result.checks), default=0)
+    for check in result.checks:
+        out.write(f"{'ok  ' if check.passed else 'FAIL'}  {check.name:<{width}}  {check.detail}\n")
+    if error is not None:
+        if isinstance(error, ChainReadError):
+            out.write(f"NOT VERIFIED: the chain could not be read ({error.message})\n")
+        else:
+            out.write(f"INVALID: {error.check} check failed: {error.message}\n")
+        return
+    if not result.chain_consulted:
+        out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
+        out.write("the chain was NOT consulted: run with --log FILE and --rpc-url URL (no --offline) to check the anchor\n")
+        return
+    out.write(f"VALID: {result.statement()}\n")
+
+
+@app.command()
+def verify(
+    bundle: Annotated[str, typer.Argument(help="Evidence bundle or pack file (JSON); - reads standard input.")],
+    rpc_url: Annotated[
+        str | None,
+        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the bundle's chain."),
+    ] = None,
+    log: LogFile = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Check the mathematics only; do not consult the chain.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
+) -> None:
+    """Verify an evidence bundle or pack trusting only mathematics, the chain and the
+    pinned log identity (--log): the bundle names the pinned log; record -> leaf hash ->
+    inclusion proof (a pack: one multi-entry proof) -> root; the pinned LogAnchor's code
+    is the one shipped and holds that root at that tree size, anchored in the block the
+    bundle names. Prints when the entries existed at the latest (the block header's
+    time); exits non-zero with the reason if any check fails. With --offline, checks
+    the mathematics alone and says so (exit 0 is then no proof of anchoring)."""
+    identity = pinned_identity(log, offline_ok=offline)
+    if not offline and rpc_url is None:
+        fail("give --rpc-url URL (a node of the log's chain), or --offline to check the mathematics only", EXIT_UNREADABLE)
+    data = _read(bundle)
+    chain = None if offline else JsonRpcReader(rpc_url or "")
+    error: VerificationError | None = None
+    try:
+        result = verify_evidence(data, chain, identity)
+    except VerificationError as failed:
+        error = failed
+        assert failed.result is not None
+        result = failed.result
+    finally:
+        if chain is not None:
+            chain.close()
+    if as_json:
+        emit(_as_json(result, error))
+    else:
+        _print_text(result, error)
+    if error is not None:
+        code = EXIT_CHAIN_UNAVAILABLE if isinstance(error, ChainReadError) else EXIT_INVALID
+        noun = result.bundle.noun if result.bundle is not None else ("pack" if error.check == "pack" else "bundle")
+        what = "could not verify" if isinstance(error, ChainReadError) else f"invalid {noun}"
+        sys.stderr.write(f"error: {what}: {error}\n")
+        raise typer.Exit(code)

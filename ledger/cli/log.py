@@ -1,0 +1,106 @@
+"""`ledger ingest`, `seal`, `prove`, `consistency`: the log itself, on the data dir."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger.cli.common import (
+    DEFAULT_DATA_DIR,
+    DatabaseUrl,
+    DataDir,
+    app,
+    emit,
+    fail,
+    hex0x,
+    open_store,
+    parse_hash,
+    progress_bar,
+)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="NDJSON file, one record per line.", exists=True, dir_okay=False)],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Validate and store every record of FILE, all or nothing; print each leaf hash."""
+    from ledger.service.ingest import LineError, read_ndjson
+
+    stored: list[bytes] = []
+    with open_store(data_dir, database_url) as store, progress_bar("ingest", None) as advance:
+
+        def batches() -> Iterator[list[Any]]:
+            for chunk in read_ndjson(file):
+                stored.extend(entry[0] for entry in chunk)  # leaf hash (Entry field 0)
+                advance(len(chunk))
+                yield chunk
+
+        try:
+            store.add_entries(batches())
+        except LineError as error:
+            fail(f"{file}: {error}; nothing was stored")
+    out = sys.stdout
+    for number, leaf in enumerate(stored, 1):
+        out.write(f'{{"line":{number},"leaf_hash":"0x{leaf.hex()}"}}\n')
+
+
+@app.command()
+def seal(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+    """Sequence every pending entry and print the new checkpoint."""
+    from ledger.service.sequencer import seal as seal_log
+
+    with open_store(data_dir, database_url) as store, progress_bar("seal", store.pending_count()) as advance:
+        state = seal_log(store, progress=advance)
+    emit({"tree_size": state.tree_size, "root": hex0x(state.root)})
+
+
+@app.command()
+def prove(
+    leaf_hash: Annotated[str, typer.Argument(help="Leaf hash of the entry (0x + 64 hex).")],
+    tree_size: Annotated[int | None, typer.Option("--tree-size", help="Prove against this tree size (default: latest).")] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print the inclusion proof of an entry."""
+    from ledger.service.proofs import inclusion
+
+    leaf = parse_hash(leaf_hash, "LEAF_HASH")
+    with open_store(data_dir, database_url) as store:
+        result = inclusion(store, leaf, tree_size)
+    emit(
+        {
+            "leaf_index": result.leaf_index,
+            "tree_size": result.tree_size,
+            "root": hex0x(result.root),
+            "proof": [hex0x(node) for node in result.proof],
+        }
+    )
+
+
+@app.command()
+def consistency(
+    first: Annotated[int, typer.Argument(help="The older tree size.")],
+    second: Annotated[int, typer.Argument(help="The newer tree size.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print the consistency proof between two tree sizes."""
+    from ledger.service.proofs import consistency as consistency_proof
+
+    with open_store(data_dir, database_url) as store:
+        result = consistency_proof(store, first, second)
+    emit(
+        {
+            "first": result.first,
+            "second": result.second,
+            "first_root": hex0x(result.first_root),
+            "second_root": hex0x(result.second_root),
+            "proof": [hex0x(node) for node in result.proof],
+        }
+    )

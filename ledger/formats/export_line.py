@@ -1,0 +1,97 @@
+"""The export format: the log as NDJSON, one line per sequenced entry, in index order.
+
+Pure: the operator's side (`ledger export`, `GET /v1/export`) writes lines with
+`export_line`, the auditor's side (`ledger audit`) reads them with `parse_export_line`.
+Each line is exactly::
+
+    {"leaf_index":<i>,"record":<the canonical record>}\\n
+
+where the record is the entry's canonical bytes (RFC 8785) exactly as the log hashed
+them, so the line is itself in canonical form and the leaf hash is
+SHA-256(0x00 || the bytes between ``"record":`` and the final ``}``). Lines come in
+leaf index order, 0 to n-1 for a whole export.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import NoReturn
+
+from ledger.core.records import MAX_RECORD_BYTES
+
+EXPORT_MEDIA_TYPE = "application/x-ndjson"
+"""Content type of an export over HTTP."""
+
+_PREFIX = b'{"leaf_index":'
+_MIDDLE = b',"record":'
+MAX_LINE_BYTES = MAX_RECORD_BYTES + 64
+"""Longest export line read: the longest record plus the line's frame."""
+
+
+MAX_INDEX_DIGITS = 20
+"""Most digits of a leaf index: 2^64 - 1 has 20."""
+
+
+class ExportLineError(ValueError):
+    """A line that is not an export line; the message says why."""
+
+
+def export_line(leaf_index: int, record: bytes) -> bytes:
+    """The export line (newline included) of the entry at `leaf_index` whose canonical
+    record bytes are `record`."""
+    return b'{"leaf_index":%d,"record":%s}\n' % (leaf_index, record)
+
+
+def parse_export_line(line: bytes) -> tuple[int, bytes]:
+    """(leaf index, record bytes) of one line (without its newline), cut apart without
+    parsing: the record bytes are returned exactly as they are, and the caller checks
+    they are a canonical record.
+
+    The line must be laid out exactly as `export_line` writes it. Any other line is
+    refused with the reason: not JSON, other fields, or the same fields laid out
+    another way (spaces, key order), which is not the canonical export form.
+    """
+    if len(line) > MAX_LINE_BYTES:
+        raise ExportLineError(f"line is {len(line)} bytes; the longest record allows {MAX_LINE_BYTES}")
+    if line.startswith(_PREFIX) and line.endswith(b"}"):
+        cut = line.find(_MIDDLE, len(_PREFIX))
+        digits = line[len(_PREFIX) : cut]
+        if cut > 0 and digits.isdigit() and (digits == b"0" or not digits.startswith(b"0")):
+            if len(digits) > MAX_INDEX_DIGITS:
+                raise ExportLineError(f"leaf_index has {len(digits)} digits: no log holds 2^64 entries")
+            return int(digits), line[cut + len(_MIDDLE) : -1]
+    _diagnose(line)
+
+
+def _reject(text: str) -> NoReturn:
+    raise ExportLineError(f"{text} is not allowed: records hold integers only")
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ExportLineError(f"key {key!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
+def _diagnose(line: bytes) -> NoReturn:
+    """Raise ExportLineError saying why `line` is not an export line."""
+    try:
+        obj = json.loads(line, object_pairs_hook=_pairs, parse_float=_reject, parse_constant=_reject)
+    except ExportLineError:
+        raise
+    except (ValueError, RecursionError) as error:
+        raise ExportLineError(f"not valid JSON: {error}".splitlines()[0]) from None
+    if not isinstance(obj, dict) or set(obj) != {"leaf_index", "record"}:
+        raise ExportLineError('not an export line: expected {"leaf_index": <integer>, "record": {...}}')
+    index, record = obj["leaf_index"], obj["record"]
+    if type(index) is not int or index < 0:
+        raise ExportLineError(f"leaf_index must be a non-negative integer, got {index!r:.40}")
+    if not isinstance(record, dict):
+        raise ExportLineError("record must be a JSON object")
+    raise ExportLineError(
+        f"leaf index {index}: the line is not in the export's canonical form"
+        ' {"leaf_index":<i>,"record":<canonical record>} (no spaces, leaf_index first)'
+    )

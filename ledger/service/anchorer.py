@@ -1,0 +1,509 @@
+"""The anchorer: checkpoints -> anchors on chain, a state machine in crash order.
+
+An anchor row moves pending -> submitted -> confirmed (ledger/store/anchors.py keeps
+the rows; every move is a compare-and-swap). The chain, not the database, is the
+authority on what is anchored: each send starts from the contract's own `latest`
+anchor, so the anchorer resumes correctly whatever the database says.
+
+`schedule` queues the latest checkpoint when the log grew past every anchor row (one
+insert; a crash before it loses nothing, the next schedule queues again). The first
+`step` of an anchorer (a start, or a restart) reconciles the database with the chain
+(13, below); then each step checks recent confirmed anchors for reorganisations and
+works on the oldest open anchor:
+
+pending
+  1. Read the chain's latest anchor (size0, root0). If the chain holds this size
+     already, settle from the chain (below): a duplicate send was harmless.
+  2. If this is the newest row and the log has grown, retarget it to the latest
+     checkpoint (one transaction covers everything sealed so far).
+  3. Check the chain agrees with this log: size0 <= our size and root0 = our root at
+     size0 (computed from tiles, along with the consistency proof size0 -> size).
+     A disagreement is an `AnchorConflictError`, fatal: it needs an operator.
+  4. Sign the checkpoint with the log key (the contract anchors nothing else), then
+     the transaction anchor(logId, size, root, proof, signature) with the anchor key's
+     pending nonce. The gas estimate runs the contract's checks: a revert here sends
+     nothing. A retired log, or a log key the contract does not know, is an
+     `AnchorConflictError`.
+  5. Record submitted with the tx hash and nonce, BEFORE sending. A crash after this
+     (fault point `anchor.after_record`) leaves a submitted row whose transaction the
+     node may not know: step `submitted` finds it unknown and resends, or finds its
+     receipt. So no transaction is ever sent that the database does not name.
+  6. Send. A refusal by the node (nonce too low, no funds) returns the row to pending
+     with the error. An unreachable node leaves it submitted (case 5). A crash after
+     the send (`anchor.after_send`) is resolved by step 7 from the receipt.
+
+submitted
+  7. Receipt present and successful: once the block is `confirmations` deep, record
+     confirmed with block number, hash, timestamp and gas used. A crash just before
+     (`anchor.before_confirm`) repeats this step after the restart.
+  8. Receipt present, failed: replay to get the reason, back to pending; if the chain
+     holds this size anyway (another send won the race), settle from the chain.
+  9. No receipt, but the node knows the transaction: still in the pool, wait.
+  10. No receipt and unknown to the node: dropped (or never sent): back to pending,
+      resent from step 1 with a fresh nonce.
+
+settle from the chain (the chain holds size >= ours)
+  11. If the chain anchors exactly our size: same root -> adopt the transaction that
+      did it (found from its Anchored event: anyone may relay a signed checkpoint) as
+      submitted, then step 7; another root -> AnchorConflictError. If the chain anchors
+      a larger size only, this row is moot: retarget it to the chain's latest and adopt
+      that, or drop it when that size has a row already.
+
+reorganisations (every step, confirmed anchors in the last `reorg_depth` blocks)
+  12. If the block at the anchor's height has another hash (or is gone) and the
+      transaction's receipt is gone: back to pending, re-anchored from step 1. If the
+      receipt moved to another block: back to submitted with it, confirmed by step 7.
+
+reconciling on start (once per anchorer, before its first step)
+  13. The chain is the authority, and it may have lost blocks the database saw
+      confirmed: a reorganisation deeper than `reorg_depth`, or a dev chain restarted
+      from an older state file. Read the chain's latest anchor (size0) and check it is
+      this log's (as step 3). Every confirmed row of a size above size0, or in a block
+      above the head, goes back to pending; so does the confirmed row of the largest
+      size <= size0 if the contract does not hold it in the same block. Step 1 then
+      sends them again, oldest first, each from the chain's own latest anchor.
+
+While the chain is unreachable every RPC raises ChainUnavailableError; `run` retries
+with exponential backoff and records the error on the open anchor. Ingest and sealing
+never wait for the anchorer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledger.chain.client import ChainClient
+from ledger.chain.errors import (
+    ChainError,
+    ChainTimeoutError,
+    ChainUnavailableError,
+    ContractRevertError,
+    TransactionRejectedError,
+)
+from ledger.chain.log_anchor import LogAnchor, OnChainAnchor
+from ledger.chain.reverts import hex0x
+from ledger.core.records import now_ts
+from ledger.errors import LedgerError
+from ledger.service import faults
+from ledger.service.proofs import consistency
+from ledger.service.signer import LogSigner
+from ledger.store.anchors import (
+    Anchor,
+    AnchorBlock,
+    AnchorRepository,
+    AnchorStatus,
+    Deployment,
+    StaleAnchorError,
+)
+from ledger.store.repository import Store, StoreError
+
+log = logging.getLogger("ledger.service.anchorer")
+
+REORG_DEPTH = 64
+"""Blocks below the head in which a confirmed anchor is re-checked for reorganisation."""
+
+REORG_ROWS = 16
+"""Most confirmed anchors re-checked per step."""
+
+POLL_INTERVAL = 0.1
+"""Seconds between steps while an anchor is open (waiting for a receipt or blocks)."""
+
+
+class AnchorConflictError(LedgerError):
+    """The chain's anchors disagree with this log: another root at a size, or a size
+    larger than the log. Anchoring stops; an operator must look."""
+
+
+class NothingToAnchorError(LedgerError):
+    """The log is empty: there is no checkpoint to anchor."""
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff: `base`, doubling per failure, capped at `cap` seconds."""
+
+    base: float = 1.0
+    cap: float = 60.0
+    failures: int = 0
+
+    def next_delay(self) -> float:
+        """Count a failure; the delay before the next try."""
+        self.failures += 1
+        return float(min(self.cap, self.base * 2 ** (self.failures - 1)))
+
+    def reset(self) -> None:
+        """A success: start again from `base`."""
+        self.failures = 0
+
+
+class Anchorer:
+    """Moves the log's checkpoints onto the LogAnchor contract of `deployment`, each
+    signed by `signer` (the log key; None: follow the chain, send nothing)."""
+
+    def __init__(
+        self,
+        store: Store,
+        contract: LogAnchor,
+        deployment: Deployment,
+        signer: LogSigner | None,
+        *,
+        confirmations: int = 1,
+        reorg_depth: int = REORG_DEPTH,
+        clock: Callable[[], str] = now_ts,
+    ) -> None:
+        if confirmations < 1:
+            raise ValueError(f"confirmations must be at least 1, got {confirmations}")
+        self.store = store
+        self.repo = AnchorRepository(store)
+        self.contract = contract
+        self.client: ChainClient = contract.client
+        self.deployment = deployment
+        self.signer = signer
+        self.log_id = deployment.log_id
+        self.confirmations = confirmations
+        self.reorg_depth = reorg_depth
+        self.clock = clock
+        self._confirmed: list[Anchor] = []
+        self._checked_head: bytes | None = None  # chain head at the last reorg check
+        self._reconciled = False  # step 13 done (once per anchorer: on start)
+
+    # -- queueing ----------------------------------------------------------------------
+
+    def schedule(self) -> Anchor | None:
+        """Queue the latest checkpoint if the log grew past every anchor row.
+
+        A newest row still pending is left alone: step 2 retargets it when it is sent.
+        """
+        state = self.store.state()
+        if state.tree_size == 0:
+            return None
+        newest = self.repo.newest()
+        if newest is not None and (newest.tree_size >= state.tree_size or newest.status is AnchorStatus.PENDING):
+            return None
+        return self.repo.add_pending(state.tree_size, state.root, self.clock())
+
+    # -- one step ----------------------------------------------------------------------
+
+    def step(self) -> list[Anchor]:
+        """Check for reorganisations, then advance the oldest open anchor by one state.
+
+        Returns the anchors that became confirmed during this step.
+        """
+        self._confirmed = []
+        if not self._reconciled:
+            self.reconcile()
+        self.check_reorgs()
+        open_anchors = self.repo.open_anchors()
+        if open_anchors:
+            anchor = open_anchors[0]
+            if anchor.status is AnchorStatus.SUBMITTED:
+                self._resolve(anchor)
+            else:
+                self._submit(anchor)
+        return self._confirmed
+
+    def refresh(self) -> list[Anchor]:
+        """Reconcile with the chain, check reorganisations and resolve submitted anchors;
+        send nothing."""
+        self._confirmed = []
+        if not self._reconciled:
+            self.reconcile()
+        self.check_reorgs()
+        for anchor in self.repo.open_anchors():
+            if anchor.status is AnchorStatus.SUBMITTED:
+                self._resolve(anchor)
+        return self._confirmed
+
+    def _submit(self, anchor: Anchor) -> Anchor | None:
+        """1-6. Send a pending anchor (or settle it from the chain)."""
+        # 1. the chain's own latest anchor is the base
+        chain = self.contract.latest(self.log_id)
+        if chain.size >= anchor.tree_size:
+            return self._settle_from_chain(anchor, chain)
+        # 2. retarget the newest pending row to the latest checkpoint
+        state = self.store.state()
+        newest = self.repo.newest()
+        if newest is not None and newest.id == anchor.id and state.tree_size > anchor.tree_size:
+            anchor = self.repo.retarget(anchor, state.tree_size, state.root, self.clock())
+        # 3. the chain must agree with this log
+        proof = self._proof_from(chain, anchor)
+        # 4. sign the checkpoint, then the transaction with the pending nonce; the
+        # estimate runs the contract's checks
+        if self.signer is None:
+            raise ChainError("this anchorer has no log key: it can follow anchors, not send them")
+        signature = self.signer.anchor_signature(anchor.tree_size, anchor.root)
+        nonce = self.client.nonce(block="pending")
+        try:
+            signed = self.contract.build_anchor(self.log_id, anchor.tree_size, anchor.root, proof, signature, nonce=nonce)
+        except ContractRevertError as error:
+            if error.name == "LogAnchorSizeNotIncreasing":  # another send got there first
+                return self._settle_from_chain(anchor, self.contract.latest(self.log_id))
+            if error.name in ("LogAnchorRetired", "LogAnchorBadSignature"):
+                raise AnchorConflictError(
+                    f"the contract refuses to anchor log {hex0x(self.log_id)}: {error} (a retired log, or a log key"
+                    f" other than the log's: this service signs with {self.signer.address})"
+                ) from None
+            raise
+        # 5. record before sending
+        anchor = self.repo.submit(anchor, chain.size, signed.tx_hash, signed.nonce, self.clock())
+        faults.point("anchor.after_record")
+        log.info("anchor %d: sending %s (nonce %d, from size %d)", anchor.tree_size, hex0x(signed.tx_hash), nonce, chain.size)
+        # 6. send
+        try:
+            self.client.send(signed)
+        except TransactionRejectedError as error:
+            return self.repo.reopen(anchor, str(error), self.clock())
+        faults.point("anchor.after_send")
+        return anchor
+
+    def _check_chain(self, chain: OnChainAnchor) -> None:
+        """3. The chain's latest anchor must be a checkpoint of this log."""
+        ours = self.store.state().tree_size
+        if chain.size > ours:
+            raise AnchorConflictError(
+                f"the chain anchors size {chain.size} of log {hex0x(self.log_id)} on {self.contract.address},"
+                f" but this log has only {ours} entries: is this the database that anchors there?"
+            )
+        if chain.size and consistency(self.store, chain.size, chain.size).first_root != chain.root:
+            raise AnchorConflictError(
+                f"the chain anchors size {chain.size} of log {hex0x(self.log_id)} with root {hex0x(chain.root)},"
+                " but this log's root at that size differs: the log was rewritten or this database"
+                " belongs to another log"
+            )
+
+    def _proof_from(self, chain: OnChainAnchor, anchor: Anchor) -> list[bytes]:
+        """The consistency proof chain.size -> anchor.tree_size (empty from size 0),
+        after checking both roots are this log's roots at those sizes."""
+        self._check_chain(chain)
+        ours = self.store.state().tree_size
+        if anchor.tree_size > ours:
+            raise AnchorConflictError(f"anchor row of size {anchor.tree_size} is beyond this log's size {ours}")
+        found = consistency(self.store, chain.size or anchor.tree_size, anchor.tree_size)
+        if found.second_root != anchor.root:
+            raise AnchorConflictError(
+                f"anchor row of size {anchor.tree_size} has root {hex0x(anchor.root)},"
+                f" but this log's root at that size is {hex0x(found.second_root)}"
+            )
+        return found.proof if chain.size else []
+
+    def _settle_from_chain(self, anchor: Anchor, chain: OnChainAnchor) -> Anchor | None:
+        """11. The chain holds size >= the anchor's: adopt the transaction that put this
+        size there, or retarget the row to the chain's latest anchor."""
+        if anchor.status is not AnchorStatus.PENDING:
+            anchor = self.repo.reopen(anchor, "the chain holds this size already", self.clock())
+        event = self.contract.anchored_at(self.log_id, anchor.tree_size)
+        if event is None:
+            self._check_chain(chain)
+            if self.repo.get(chain.size) is not None:
+                self.repo.drop_pending(anchor)
+                log.info("anchor %d: dropped, the chain anchors size %d already", anchor.tree_size, chain.size)
+                return None
+            anchor = self.repo.retarget(anchor, chain.size, chain.root, self.clock())
+            event = self.contract.anchored_at(self.log_id, chain.size)
+            if event is None:
+                raise ChainError(f"the chain's latest anchor, size {chain.size}, has no root: the node is inconsistent")
+        if event.root != anchor.root:
+            raise AnchorConflictError(
+                f"the chain anchors size {anchor.tree_size} of log {hex0x(self.log_id)} with root"
+                f" {hex0x(event.root)}, but this log's root at that size is {hex0x(anchor.root)}"
+            )
+        sent = self.client.transaction(event.tx_hash)
+        nonce = None if sent is None else int(sent["nonce"])
+        anchor = self.repo.adopt(anchor, event.prev_size, event.tx_hash, nonce, self.clock())
+        log.info("anchor %d: already on chain by %s", anchor.tree_size, hex0x(event.tx_hash))
+        return self._resolve(anchor)
+
+    def _resolve(self, anchor: Anchor) -> Anchor | None:
+        """7-10. Follow a submitted anchor's transaction."""
+        assert anchor.tx_hash is not None
+        receipt = self.client.receipt(anchor.tx_hash)
+        if receipt is None:
+            if self.client.transaction(anchor.tx_hash) is not None:
+                return anchor  # 9. in the pool
+            # 10. dropped, or never sent
+            return self.repo.reopen(
+                anchor,
+                f"transaction {hex0x(anchor.tx_hash)} (nonce {anchor.nonce}) is unknown to the node: dropped; resending",
+                self.clock(),
+            )
+        if receipt.status != 1:
+            # 8. failed in a block
+            reason = self.client.failure_reason(receipt, self.contract.decoder, f"anchor(size {anchor.tree_size})")
+            text = f"transaction {hex0x(receipt.tx_hash)} failed in block {receipt.block_number}"
+            anchor = self.repo.reopen(anchor, text + (f": {reason}" if reason else ""), self.clock())
+            chain = self.contract.latest(self.log_id)
+            if chain.size >= anchor.tree_size:
+                return self._settle_from_chain(anchor, chain)
+            return anchor
+        # 7. mined: wait for depth, then confirm
+        head = self.client.block_number()
+        if head - receipt.block_number + 1 < self.confirmations:
+            return anchor
+        block = self.client.block(receipt.block_number)
+        if block is None or block.hash != receipt.block_hash:
+            return anchor  # the chain is reorganising under us: look again next step
+        faults.point("anchor.before_confirm")
+        confirmed = self.repo.confirm(
+            anchor,
+            AnchorBlock(receipt.tx_hash, receipt.block_number, block.hash, block.timestamp, receipt.gas_used),
+            self.clock(),
+        )
+        log.info("anchor %d: confirmed in block %d", confirmed.tree_size, block.number)
+        self._confirmed.append(confirmed)
+        return confirmed
+
+    def check_reorgs(self) -> list[Anchor]:
+        """12. Reopen confirmed anchors whose block left the chain; returns them.
+
+        Costs one RPC while the chain head is the block seen at the last check (no
+        reorganisation can have happened), plus one per recent anchor otherwise.
+        """
+        head = self.client.head()
+        if head.hash == self._checked_head:
+            return []
+        moved: list[Anchor] = []
+        for anchor in self.repo.confirmed_since(max(0, head.number - self.reorg_depth), REORG_ROWS):
+            assert anchor.block_number is not None and anchor.tx_hash is not None
+            block = self.client.block(anchor.block_number)
+            if block is not None and block.hash == anchor.block_hash:
+                continue
+            receipt = self.client.receipt(anchor.tx_hash)
+            if receipt is not None and receipt.status == 1:
+                assert anchor.prev_size is not None
+                moved.append(self.repo.adopt(anchor, anchor.prev_size, anchor.tx_hash, anchor.nonce, self.clock()))
+                log.warning("anchor %d: its transaction moved to block %d", anchor.tree_size, receipt.block_number)
+                continue
+            where = "is gone" if block is None else f"now has hash {hex0x(block.hash)}"
+            moved.append(
+                self.repo.reopen(
+                    anchor,
+                    f"reorganised out: block {anchor.block_number} {where} (was {hex0x(anchor.block_hash or b'')})",
+                    self.clock(),
+                )
+            )
+            log.warning("anchor %d: reorganised out of block %d, back to pending", anchor.tree_size, anchor.block_number)
+        self._checked_head = head.hash
+        return moved
+
+    def reconcile(self) -> list[Anchor]:
+        """13. Return to pending every confirmed anchor the chain does not hold; returns them.
+
+        Runs by itself before an anchorer's first step. Costs three RPCs, whatever the
+        number of anchors: the chain's anchors only ever grow by size, so a chain that
+        lost blocks lost the anchors of the largest sizes.
+        """
+        chain = self.contract.latest(self.log_id)
+        self._check_chain(chain)
+        head = self.client.block_number()
+        gone = (
+            f"the chain lacks it: its latest anchor is size {chain.size} and its head block {head} (blocks"
+            " were lost: a deep reorganisation, or a dev chain restarted from an older state); anchoring"
+            f" again from size {chain.size}"
+        )
+        lost = [
+            (anchor, f"confirmed in block {anchor.block_number}, but {gone}")
+            for anchor in self.repo.confirmed_beyond(chain.size, head)
+        ]
+        below = self.repo.latest_confirmed_upto(chain.size)
+        if below is not None and all(below.id != anchor.id for anchor, _ in lost):
+            held = self.contract.anchored_at(self.log_id, below.tree_size)
+            if held is None:
+                lost.insert(0, (below, f"confirmed in block {below.block_number}, but the chain skipped this size"))
+            elif held.block_number != below.block_number:
+                where = f"the chain holds it in block {held.block_number}, not {below.block_number}: adopting it there"
+                lost.insert(0, (below, where))
+        reopened: list[Anchor] = []
+        for anchor, reason in lost:
+            reopened.append(self.repo.reopen(anchor, reason, self.clock()))
+            log.warning("anchor %d: %s", anchor.tree_size, reason)
+        self._reconciled = True
+        return reopened
+
+    # -- driving it --------------------------------------------------------------------
+
+    def note_error(self, error: Exception) -> None:
+        """Keep `error` on the oldest open anchor (best effort)."""
+        try:
+            open_anchors = self.repo.open_anchors()
+            if open_anchors:
+                self.repo.note_error(open_anchors[0], str(error), self.clock())
+        except StoreError:
+            pass
+
+    def anchor_latest(self, timeout: float = 120.0, *, retry: Backoff | None = None) -> Anchor:
+        """Anchor the latest checkpoint now and wait until it is confirmed.
+
+        Returns the confirmed anchor covering it (of that size, or larger when the log
+        grew meanwhile). An unreachable chain is retried until `timeout`; a contract
+        refusal or a conflict is raised at once.
+        """
+        target = self.store.state().tree_size
+        if target == 0:
+            raise NothingToAnchorError("the log is empty: ingest records and seal before anchoring")
+        self.schedule()
+        retry = retry or Backoff(base=0.2, cap=5.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            wait = POLL_INTERVAL / 2
+            try:
+                self.step()
+                retry.reset()
+            except ChainUnavailableError as error:
+                self.note_error(error)
+                wait = retry.next_delay()
+                if time.monotonic() + wait > deadline:
+                    raise
+            except StaleAnchorError:
+                pass  # another anchorer moved a row: read again
+            except ChainError as error:
+                self.note_error(error)
+                raise
+            done = self.repo.latest_confirmed()
+            if done is not None and done.tree_size >= target:
+                return done
+            if time.monotonic() >= deadline:
+                row = self.repo.newest()
+                status = f"{row.status.value}, last error: {row.last_error}" if row is not None else "no anchor row"
+                raise ChainTimeoutError(f"tree size {target} was not confirmed on chain within {timeout:g} s ({status})")
+            time.sleep(wait)
+
+    def run(
+        self,
+        stop: threading.Event,
+        interval: float,
+        *,
+        on_confirmed: Callable[[Anchor], None] = lambda _anchor: None,
+        on_error: Callable[[str], None] = lambda _text: None,
+        retry: Backoff | None = None,
+    ) -> None:
+        """Until `stop` is set: queue the latest checkpoint every `interval` seconds (when
+        the log grew) and step every open anchor to confirmed.
+
+        Chain errors are retried with exponential backoff and reported via `on_error`;
+        only an AnchorConflictError ends the loop (raised).
+        """
+        retry = retry or Backoff()
+        next_schedule = 0.0
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= next_schedule:
+                    self.schedule()
+                    next_schedule = time.monotonic() + interval
+                for anchor in self.step():
+                    on_confirmed(anchor)
+                retry.reset()
+                busy = bool(self.repo.open_anchors())
+                wait = POLL_INTERVAL if busy else max(0.0, next_schedule - time.monotonic())
+            except AnchorConflictError:
+                raise
+            except StaleAnchorError:
+                wait = POLL_INTERVAL
+            except (ChainError, StoreError) as error:
+                self.note_error(error)
+                wait = retry.next_delay()
+                on_error(f"{error}; retrying in {wait:g} s")
+            stop.wait(wait)

@@ -1,0 +1,128 @@
+"""Reading NDJSON files of records, validated in parallel, all or nothing.
+
+The file is cut into chunks of about CHUNK_BYTES at line ends. Worker processes read
+their chunk straight from the file and parse, validate, canonically encode and hash
+it; the caller gets the chunks back in file order and stores them in one transaction,
+so a bad line anywhere stops the whole file before anything commits.
+
+Untrusted lines are bounded like every JSON input (ledger.jsonlimits): a line over
+MAX_RECORD_BYTES is refused before it is parsed, and one nested deeper than
+MAX_JSON_DEPTH is refused as such. The depth is looked at only when a line fails: the
+record parser (pydantic-core) refuses nesting past 200 levels by itself, without
+recursing in Python, and no valid record is more than 4 levels deep, so a deeper line
+never passes; checking it after the failure costs valid lines nothing and names the
+fault. Worker processes run with a sane recursion limit.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+
+from ledger.core.records import MAX_RECORD_BYTES, Entry, RecordError, now_ts, parse_json
+from ledger.jsonlimits import depth_message, nesting_exceeds, restore_recursion_limit
+
+CHUNK_BYTES = 1 << 20
+"""About how much of the file one worker task parses (cut at a line end)."""
+
+IN_FLIGHT_PER_WORKER = 3
+"""Chunks queued or parsed ahead of the writer, per worker: memory stays flat."""
+
+PARALLEL_THRESHOLD = 1 << 20
+"""Files smaller than this many bytes are parsed in-process (no worker start-up)."""
+
+Chunk = tuple[str, int, int, int, str]
+"""(path, first line number, start offset, end offset, default ts) of one task."""
+
+Failure = tuple[int, str, str]
+"""(line number, field, message) of the first bad line of a chunk."""
+
+
+class LineError(RecordError):
+    """A record that failed, with its 1-based line number in the file."""
+
+    def __init__(self, line: int, error: RecordError) -> None:
+        super().__init__(error.field, error.message)
+        self.line = line
+        self.args = (f"line {line}: {error}",)
+
+
+def _parse_chunk(job: Chunk) -> list[Entry] | Failure:
+    """Parse one chunk. Entries come back as plain tuples (in Entry's field order):
+    they cross the process boundary several times faster than named tuples."""
+    path, first_line, start, end, ts = job
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the chunk's final newline
+    out: list[Entry] = []
+    for offset, line in enumerate(lines):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if not line.strip():
+            return first_line + offset, "", "empty line (one record per line)"
+        try:
+            out.append(tuple(parse_json(line, ts=ts)))  # type: ignore[arg-type]
+        except RecordError as error:
+            if len(line) <= MAX_RECORD_BYTES and nesting_exceeds(line):
+                return first_line + offset, "", depth_message("record")
+            return first_line + offset, error.field, error.message
+    return out
+
+
+def _chunks(path: Path) -> Iterator[Chunk]:
+    """Cut the file at line ends into tasks, counting lines as it goes."""
+    name = str(path)
+    with path.open("rb") as handle:
+        start, line = 0, 1
+        carry = b""
+        while True:
+            block = handle.read(CHUNK_BYTES)
+            if not block:
+                break
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:  # no line end yet: a very long line
+                carry = data
+                continue
+            end = start + cut
+            yield name, line, start, end, now_ts()
+            line += data.count(b"\n", 0, cut)
+            start, carry = end, data[cut:]
+        if carry:
+            yield name, line, start, start + len(carry), now_ts()
+
+
+def read_ndjson(path: Path, workers: int | None = None) -> Iterator[list[Entry]]:
+    """Yield validated entries of `path` in file order, a chunk at a time.
+
+    Raises LineError at the first bad line. Records without `ts` get the time their
+    chunk was read; records without `salt` get a fresh one.
+    """
+    size = path.stat().st_size
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if size < PARALLEL_THRESHOLD or workers < 1:
+        yield from _unwrap(map(_parse_chunk, _chunks(path)))
+        return
+    with multiprocessing.get_context("fork").Pool(workers, initializer=restore_recursion_limit) as pool:
+        in_flight: deque[AsyncResult[list[Entry] | Failure]] = deque()
+        for job in _chunks(path):
+            in_flight.append(pool.apply_async(_parse_chunk, (job,)))
+            if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
+                yield from _unwrap([in_flight.popleft().get()])
+        while in_flight:
+            yield from _unwrap([in_flight.popleft().get()])
+
+
+def _unwrap(results: Iterator[list[Entry] | Failure] | list[list[Entry] | Failure]) -> Iterator[list[Entry]]:
+    for result in results:
+        if isinstance(result, tuple):
+            line, field, message = result
+            raise LineError(line, RecordError(field, message))
+        yield result

@@ -1,0 +1,634 @@
+"""A full audit of the log from an export and the chain, trusting neither the operator's
+database nor its code paths.
+
+Pure: imports only the frozen modules (`ledger.core.merkle`, `ledger.core.records`), the public
+formats (`ledger.formats`), the export line format (`ledger.formats.export_line`) and, for the
+chain, JSON-RPC reads (`AuditChain`, which `ledger.verify.rpc.JsonRpcReader` provides). No
+store, API or web3.
+
+What it proves, in the order the work runs:
+
+1. **The chain's anchors form one history, of the pinned log.** The node serves the
+   pinned chain; the code at the pinned LogAnchor address is the runtime code this
+   package ships; the log exists there with the pinned log key (so every anchor was
+   signed by it). Every `Anchored(logId, size, root, prevSize)` event of the log from
+   the deployment block on is read (eth_getLogs, in block chunks) with the contract's
+   own root at each size (`rootAt`) and the header of each event's block (its time):
+   sizes strictly increase, each event's prevSize is the size before it (0 for the
+   first), the contract holds the same root, the block is on the chain, and the newest
+   event is the contract's latest. The contract accepted each root only with a
+   consistency proof from the one before. A retired log is audited up to the size its
+   admin still trusts.
+2. **The export is the log.** Lines carry leaf indices 0, 1, 2, ... with no gap,
+   duplicate or reordering. Each record is a valid v1 record in canonical form
+   (RFC 8785), and its leaf hash is recomputed from it.
+3. **Every anchored root is re-derived.** Leaf hashes are folded into a compact range
+   (the right edge of the tree: one hash per set bit of the size, O(log n) memory)
+   and the root at every anchored size is compared with the chain's. Since every
+   anchored root is rebuilt from the same leaves, consecutive anchors are consistent
+   by construction.
+
+The first problem stops the audit and is reported with where it is: the line and leaf
+index (a bad record, a missing, duplicated or moved line), or the anchor whose root
+differs and the range of leaves that holds the alteration (those after the previous
+anchor, whose root matched).
+
+Files of more than PARALLEL_THRESHOLD bytes are checked by worker processes, a chunk
+of about CHUNK_BYTES each, in file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from typing import Any, Protocol
+
+from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
+from ledger.core.records import RecordError, validate_canonical
+from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.export_line import ExportLineError, parse_export_line
+from ledger.formats.identity import LogIdentity
+from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
+
+CHUNK_BYTES = 1 << 20
+"""About how much of the export one worker task checks (cut at a line end)."""
+
+PARALLEL_THRESHOLD = 4 << 20
+"""Exports smaller than this are checked in-process (no worker start-up)."""
+
+IN_FLIGHT_PER_WORKER = 4
+"""Chunks queued or checked ahead of the tree, per worker: memory stays flat."""
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+# -- the chain --------------------------------------------------------------------------
+
+
+class AuditChain(Protocol):
+    """The chain reads of an audit (`ledger.verify.rpc.JsonRpcReader` has them). Each raises
+    `ledger.verify.rpc.ChainUnreadableError` when the chain cannot be read."""
+
+    where: str
+
+    def chain_id(self) -> int:
+        """The node's chain id."""
+
+    def code(self, address: bytes) -> bytes:
+        """The code at `address`."""
+
+    def block_number(self) -> int:
+        """The latest block's number."""
+
+    def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
+        """LogAnchor.logInfo(logId); ContractCallError if there is no such log."""
+
+    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[EventLog]:
+        """eth_getLogs, removed logs left out."""
+
+    def roots_at(self, log_anchor: bytes, log_id: bytes, sizes: list[int]) -> list[bytes | None]:
+        """LogAnchor.rootAt(logId, size) for each size (None: nothing there)."""
+
+    def blocks(self, numbers: list[int]) -> list[Block | None]:
+        """The headers of blocks `numbers` (None: no such block)."""
+
+
+@dataclass(frozen=True)
+class AnchorRecord:
+    """One anchor of the log as the chain has it: the event, the contract's root and the
+    block header's time."""
+
+    number: int
+    """1 for the log's first anchor, 2 for the next, ..."""
+    size: int
+    root: bytes
+    prev_size: int
+    block_number: int
+    block_hash: bytes
+    tx_hash: bytes
+    timestamp: int
+
+    def name(self) -> str:
+        """How messages name it."""
+        return f"anchor #{self.number} (tree size {self.size:,}, block {self.block_number})"
+
+    def as_json(self) -> dict[str, Any]:
+        """As printed in JSON output and reports."""
+        return {
+            "number": self.number,
+            "tree_size": self.size,
+            "root": _hex(self.root),
+            "prev_size": self.prev_size,
+            "block_number": self.block_number,
+            "block_hash": _hex(self.block_hash),
+            "tx_hash": _hex(self.tx_hash),
+            "block_timestamp": self.timestamp,
+        }
+
+
+class AuditError(Exception):
+    """The audit found a problem, or could not start; `check` names what failed."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"{check}: {message}")
+        self.check = check
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ChainAnchors:
+    """The log's anchors (oldest first) and what the contract says of the log."""
+
+    anchors: list[AnchorRecord]
+    info: LogInfo
+    ignored: int = 0
+    """Anchors after the trusted size of a retired log: not audited."""
+
+
+def _check_log(chain: AuditChain, identity: LogIdentity) -> LogInfo:
+    """The pinned chain, contract code and log key (AuditError otherwise)."""
+    chain_id = chain.chain_id()
+    if chain_id != identity.chain_id:
+        raise AuditError(
+            "chain id", f"the node at {chain.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}"
+        )
+    contract = identity.log_anchor
+    code = chain.code(contract)
+    if code != shipped_contract("LogAnchor").runtime_code:
+        found = "no contract" if not code else "code that is not the LogAnchor model-ledger ships"
+        raise AuditError("contract", f"{found} at {_hex(contract)} on chain id {chain_id} ({chain.where})")
+    try:
+        info = chain.log_info(contract, identity.log_id)
+    except ContractCallError as error:
+        raise AuditError("log", f"the LogAnchor at {_hex(contract)} knows no log {_hex(identity.log_id)} ({error})") from None
+    if info.signer != identity.log_signer:
+        raise AuditError(
+            "log",
+            f"log {_hex(identity.log_id)} is anchored with log key {_hex(info.signer)}, but the pinned identity"
+            f" names {_hex(identity.log_signer)}: the identity document is not this log's",
+        )
+    return info
+
+
+def read_anchors(chain: AuditChain, identity: LogIdentity, *, from_block: int | None = None) -> ChainAnchors:
+    """Every anchor of the pinned log, oldest first, checked to form one history (see the
+    module's step 1). Raises AuditError ("chain id", "contract", "log" or "anchors")
+    naming the anchor at fault."""
+    info = _check_log(chain, identity)
+    contract, log_id = identity.log_anchor, identity.log_id
+    start = identity.deployment_block if from_block is None else from_block
+    head = chain.block_number()
+    topic = shipped_contract("LogAnchor").event_topic("Anchored")
+    events = sorted(chain.logs(contract, [topic, log_id], start, head), key=lambda log: (log.block_number, log.log_index))
+    for log in events:
+        if len(log.topics) != 3 or len(log.data) != 96:
+            raise AuditError("anchors", f"an Anchored event of block {log.block_number} is malformed")
+    sizes = [int.from_bytes(log.topics[2], "big") for log in events]
+    roots = chain.roots_at(contract, log_id, sizes)
+    headers = chain.blocks(sorted({log.block_number for log in events}))
+    by_number = {block.number: block for block in headers if block is not None}
+    anchors: list[AnchorRecord] = []
+    previous = 0
+    ignored = 0
+    for number, (log, size, held) in enumerate(zip(events, sizes, roots, strict=True), 1):
+        root, prev_size = log.data[:32], int.from_bytes(log.data[64:96], "big")
+        block = by_number.get(log.block_number)
+        anchor = AnchorRecord(
+            number, size, root, prev_size, log.block_number, log.block_hash, log.tx_hash, 0 if block is None else block.timestamp
+        )
+        if size <= previous:
+            raise AuditError("anchors", f"{anchor.name()} does not grow the log: the anchor before it has size {previous:,}")
+        if prev_size != previous:
+            raise AuditError(
+                "anchors",
+                f"{anchor.name()} extends tree size {prev_size:,}, but the anchor before it has size {previous:,}"
+                " (an Anchored event is missing: try a lower --from-block)",
+            )
+        if held is None or held != root:
+            shown = "no anchor" if held is None else f"root {_hex(held)}"
+            raise AuditError("anchors", f"{anchor.name()}: the event says root {_hex(root)}; the contract holds {shown}")
+        if block is None or block.hash != log.block_hash:
+            raise AuditError("anchors", f"{anchor.name()}: block {log.block_number} is not on the chain any more (reorganised)")
+        previous = size
+        if info.retired and size > info.trusted_size:
+            ignored += 1
+            continue
+        anchors.append(anchor)
+    if info.latest_size != previous:
+        raise AuditError(
+            "anchors",
+            f"the contract's latest anchor has tree size {info.latest_size:,}, but the Anchored events from block"
+            f" {start} end at size {previous:,} (try a lower --from-block)",
+        )
+    return ChainAnchors(anchors, info, ignored)
+
+
+# -- the tree ---------------------------------------------------------------------------
+
+
+class CompactRange:
+    """The right edge of a growing RFC 9162 tree: the roots of its complete subtrees,
+    largest (leftmost) first, one per set bit of the size. Memory O(log n)."""
+
+    __slots__ = ("hashes", "heights", "size")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.hashes: list[bytes] = []
+        self.heights: list[int] = []
+
+    def _push(self, node: bytes, height: int) -> None:
+        hashes, heights = self.hashes, self.heights
+        while heights and heights[-1] == height:
+            node = hash_children(hashes.pop(), node)
+            heights.pop()
+            height += 1
+        hashes.append(node)
+        heights.append(height)
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """Append leaf hashes. Runs of leaves that fill an aligned subtree are hashed as
+        one block, bottom up."""
+        position, count = 0, len(leaves)
+        while position < count:
+            # The largest aligned block that fits: limited by the size's lowest set bit.
+            height = (count - position).bit_length() - 1
+            if self.size:
+                height = min(height, (self.size & -self.size).bit_length() - 1)
+            block = 1 << height
+            node = leaves[position] if block == 1 else root_hash(leaves[position : position + block])
+            self._push(node, height)
+            self.size += block
+            position += block
+
+    def root(self) -> bytes:
+        """MTH of the leaves so far (EMPTY_ROOT for none)."""
+        if not self.hashes:
+            return EMPTY_ROOT
+        folded = self.hashes[-1]
+        for node in reversed(self.hashes[:-1]):
+            folded = hash_children(node, folded)
+        return folded
+
+
+# -- the export -------------------------------------------------------------------------
+
+
+Job = tuple[str, int, int, int]
+"""(path, first line number, start offset, end offset) of one chunk."""
+
+
+@dataclass
+class ChunkResult:
+    """What a worker found in one chunk: leaf indices and hashes of the lines up to
+    the first bad one, record statistics, and that bad line if any."""
+
+    first_line: int
+    indices: list[int]
+    hashes: list[bytes]
+    kinds: dict[str, int]
+    first_ts: str | None
+    last_ts: str | None
+    failure: tuple[int, int | None, str, str] | None = None
+    """(line, leaf index if known, check, message)."""
+
+
+def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
+    """Parse and check export lines: each is an export line whose record is a valid,
+    canonical v1 record; its leaf hash is computed."""
+    indices: list[int] = []
+    hashes: list[bytes] = []
+    kinds: Counter[str] = Counter()
+    first_ts: str | None = None
+    last_ts: str | None = None
+    failure = None
+    for offset, line in enumerate(lines):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        index: int | None = None
+        try:
+            if not line.strip():
+                raise ExportLineError("empty line (one entry per line)")
+            index, record = parse_export_line(line)
+            entry = validate_canonical(record)
+        except ExportLineError as error:
+            failure = (first_line + offset, index, "line", str(error))
+            break
+        except RecordError as error:
+            failure = (first_line + offset, index, "record", f"not a valid v1 record in canonical form: {error}")
+            break
+        indices.append(index)
+        hashes.append(entry.leaf_hash)
+        kinds[entry.kind] += 1
+        if first_ts is None or entry.ts < first_ts:
+            first_ts = entry.ts
+        if last_ts is None or entry.ts > last_ts:
+            last_ts = entry.ts
+    return ChunkResult(first_line, indices, hashes, dict(kinds), first_ts, last_ts, failure)
+
+
+def _check_chunk(job: Job) -> ChunkResult:
+    path, first_line, start, end = job
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return check_lines(lines, first_line)
+
+
+def _jobs(path: Path, digest: Any) -> Iterator[tuple[Job, int]]:
+    """Cut the file at line ends into jobs (and their byte sizes), hashing it as it goes."""
+    name = str(path)
+    with path.open("rb") as handle:
+        start, line, carry = 0, 1, b""
+        while True:
+            block = handle.read(CHUNK_BYTES)
+            if not block:
+                break
+            digest.update(block)
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            end = start + cut
+            yield (name, line, start, end), cut
+            line += data.count(b"\n", 0, cut)
+            start, carry = end, data[cut:]
+        if carry:
+            yield (name, line, start, start + len(carry)), len(carry)
+
+
+def _chunk_results(path: Path, digest: Any, workers: int) -> Iterator[tuple[ChunkResult, int]]:
+    """Checked chunks of the export in file order, with their byte sizes."""
+    if workers < 1 or path.stat().st_size < PARALLEL_THRESHOLD:
+        for job, size in _jobs(path, digest):
+            yield _check_chunk(job), size
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
+        for job, size in _jobs(path, digest):
+            in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
+            if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
+                result, done = in_flight.popleft()
+                yield result.get(), done
+        while in_flight:
+            result, done = in_flight.popleft()
+            yield result.get(), done
+
+
+# -- the audit --------------------------------------------------------------------------
+
+
+NOTHING_PROVEN = "nothing proven"
+"""The check that fails when no anchored root covers the export (a new log, or a log
+retired at trusted size 0): no alteration was found, but nothing is proven either."""
+
+
+@dataclass(frozen=True)
+class AuditFailure:
+    """The first problem found, and where: a line and leaf index, or an anchor and the
+    range of leaf indices [start, end) that holds the alteration."""
+
+    check: str
+    message: str
+    line: int | None = None
+    leaf_index: int | None = None
+    anchor: AnchorRecord | None = None
+    index_range: tuple[int, int] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """As printed in JSON output."""
+        return {
+            "check": self.check,
+            "message": self.message,
+            "line": self.line,
+            "leaf_index": self.leaf_index,
+            "anchor": None if self.anchor is None else self.anchor.as_json(),
+            "index_range": None if self.index_range is None else list(self.index_range),
+        }
+
+
+@dataclass
+class AuditResult:
+    """What an audit checked and found."""
+
+    identity: LogIdentity
+    rpc_url: str
+    export: str
+    export_bytes: int = 0
+    export_sha256: bytes = b""
+    entries: int = 0
+    """Lines checked and in order (all of them when the audit passed)."""
+    anchors: list[AnchorRecord] = field(default_factory=list)
+    retired: LogInfo | None = None
+    """What the contract says of a retired log (None: not retired)."""
+    ignored_anchors: int = 0
+    """Anchors after a retired log's trusted size: not audited."""
+    roots_matched: int = 0
+    """Anchors whose root was re-derived from the export and matched."""
+    kinds: dict[str, int] = field(default_factory=dict)
+    first_ts: str | None = None
+    last_ts: str | None = None
+    failure: AuditFailure | None = None
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """No problem found and at least one anchored root matched: the export is the
+        whole anchored log."""
+        return self.failure is None
+
+    @property
+    def anchored_size(self) -> int:
+        """The newest anchor's tree size (0: none)."""
+        return self.anchors[-1].size if self.anchors else 0
+
+    def as_json(self) -> dict[str, Any]:
+        """The result as one JSON document."""
+        first = self.anchors[0] if self.anchors else None
+        last = self.anchors[-1] if self.anchors else None
+        return {
+            "passed": self.passed,
+            "export": self.export,
+            "export_bytes": self.export_bytes,
+            "export_sha256": _hex(self.export_sha256) if self.export_sha256 else None,
+            "log": self.identity.as_json(),
+            "chain_id": self.identity.chain_id,
+            "rpc_url": self.rpc_url,
+            "contract": _hex(self.identity.log_anchor),
+            "log_id": _hex(self.identity.log_id),
+            "retired": None
+            if self.retired is None
+            else {"trusted_size": self.retired.trusted_size, "ignored_anchors": self.ignored_anchors},
+            "entries": self.entries,
+            "anchored_entries": self.anchored_size,
+            "unanchored_entries": max(0, self.entries - self.anchored_size) if self.passed else None,
+            "anchors": len(self.anchors),
+            "roots_matched": self.roots_matched,
+            "first_anchor": None if first is None else first.as_json(),
+            "last_anchor": None if last is None else last.as_json(),
+            "kinds": self.kinds,
+            "first_record_ts": self.first_ts,
+            "last_record_ts": self.last_ts,
+            "seconds": round(self.seconds, 3),
+            "failure": None if self.failure is None else self.failure.as_json(),
+            "anchor_list": [anchor.as_json() for anchor in self.anchors],
+        }
+
+
+class _Sequence:
+    """Checks leaf indices run 0, 1, 2, ... and feeds leaves to the tree, comparing the
+    root at every anchored size."""
+
+    def __init__(self, result: AuditResult) -> None:
+        self.result = result
+        self.tree = CompactRange()
+        self.pending = deque(result.anchors)
+        self.previous_size = 0
+
+    def add(self, chunk: ChunkResult) -> AuditFailure | None:
+        indices, hashes = chunk.indices, chunk.hashes
+        expected = self.tree.size
+        count = len(indices)
+        if count and (indices[0] != expected or indices[-1] != expected + count - 1 or indices != list(range(expected, expected + count))):
+            position = next(p for p, index in enumerate(indices) if index != expected + p)
+            failure = self._feed(hashes[:position])
+            return failure or self._order_failure(chunk, position)
+        return self._feed(hashes)
+
+    def _order_failure(self, chunk: ChunkResult, position: int) -> AuditFailure:
+        want = self.tree.size
+        got = chunk.indices[position]
+        line = chunk.first_line + position
+        if want == 0 and position == 0 and got > 0:
+            return AuditFailure(
+                "sequence", f"line {line} holds leaf index {got}: an audit needs the export from leaf index 0", line, 0
+            )
+        if got < want:
+            # Every index below `want` was seen, in order: index k on the line k before this one's.
+            seen_on = line - (want - got)
+            what = "a duplicated line" if got == want - 1 else "a duplicated or moved line"
+            return AuditFailure(
+                "sequence",
+                f"line {line} holds leaf index {got} again (already on line {seen_on}), after leaf index {want - 1}: {what}",
+                line,
+                got,
+            )
+        later = [p for p in range(position + 1, len(chunk.indices)) if chunk.indices[p] == want]
+        if later:
+            where = f"it is on line {chunk.first_line + later[0]}: a moved line"
+        else:
+            where = "it was deleted or moved"
+        return AuditFailure(
+            "sequence",
+            f"leaf index {want} is missing from line {line}, which holds leaf index {got}; {where}",
+            line,
+            want,
+        )
+
+    def _feed(self, hashes: list[bytes]) -> AuditFailure | None:
+        position = 0
+        while position < len(hashes):
+            if self.pending:
+                room = self.pending[0].size - self.tree.size
+                take = min(room, len(hashes) - position)
+            else:
+                take = len(hashes) - position
+            self.tree.extend(hashes[position : position + take])
+            position += take
+            if self.pending and self.tree.size == self.pending[0].size:
+                failure = self._compare(self.pending.popleft())
+                if failure is not None:
+                    return failure
+        self.result.entries = self.tree.size
+        return None
+
+    def _compare(self, anchor: AnchorRecord) -> AuditFailure | None:
+        computed = self.tree.root()
+        self.result.entries = self.tree.size
+        if computed != anchor.root:
+            start = self.previous_size
+            return AuditFailure(
+                "root",
+                f"the export's first {anchor.size:,} entries have root {_hex(computed)}, but {anchor.name()} holds"
+                f" {_hex(anchor.root)}: an entry among leaf indices {start:,} to {anchor.size - 1:,} was altered"
+                + (" (the roots of the anchors before it match)" if start else " (it is the first anchor)"),
+                anchor=anchor,
+                index_range=(start, anchor.size),
+            )
+        self.result.roots_matched += 1
+        self.previous_size = anchor.size
+        return None
+
+    def finish(self) -> AuditFailure | None:
+        if self.pending:
+            anchor = self.pending[0]
+            size = self.tree.size
+            return AuditFailure(
+                "export end",
+                f"the export ends after {size:,} entries, but {anchor.name()} covers {anchor.size:,}:"
+                f" leaf indices {size:,} to {self.result.anchored_size - 1:,} are missing (a truncated export)",
+                leaf_index=size,
+                anchor=anchor,
+                index_range=(size, self.result.anchored_size),
+            )
+        return None
+
+
+def audit_export(
+    path: Path,
+    result: AuditResult,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditResult:
+    """Check the export at `path` against `result.anchors` (from `read_anchors`), filling
+    in `result`. `progress(bytes, entries)` is called as chunks complete."""
+    started = time.perf_counter()
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    digest = hashlib.sha256()
+    result.export = str(path)
+    result.export_bytes = path.stat().st_size
+    sequence = _Sequence(result)
+    kinds: Counter[str] = Counter()
+    failure: AuditFailure | None = None
+    for chunk, size in _chunk_results(path, digest, workers):
+        kinds.update(chunk.kinds)
+        if chunk.first_ts is not None and (result.first_ts is None or chunk.first_ts < result.first_ts):
+            result.first_ts = chunk.first_ts
+        if chunk.last_ts is not None and (result.last_ts is None or chunk.last_ts > result.last_ts):
+            result.last_ts = chunk.last_ts
+        failure = sequence.add(chunk)
+        if failure is None and chunk.failure is not None:
+            line, index, check, message = chunk.failure
+            shown = "" if index is None else f" (leaf index {index})"
+            failure = AuditFailure(check, f"line {line}{shown}: {message}", line, index)
+        if progress is not None:
+            progress(size, len(chunk.indices))
+        if failure is not None:
+            break
+    if failure is None:
+        failure = sequence.finish()
+        result.export_sha256 = digest.digest()
+    if failure is None and result.roots_matched == 0:
+        failure = AuditFailure(
+            NOTHING_PROVEN,
+            f"no anchor of the pinned log covers any of the export's {result.entries:,} entries"
+            + (f" (the log was retired, trusted up to tree size {result.retired.trusted_size:,})" if result.retired else "")
+            + ": no root vouches for them, so nothing about them is proven",
+        )
+    result.kinds = dict(kinds)
+    result.failure = failure
+    result.seconds = time.perf_counter() - started
+    return result

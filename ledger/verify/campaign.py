@@ -1,0 +1,170 @@
+"""Campaign reports: what a set of accounts did over a time range, from an evidence pack.
+
+Pure: the figures (per day, per account, per model, top accounts) are computed from the
+records of a pack that was verified first (`ledger.verify.pack`), so every number in
+the report is backed by evidence anyone can re-check. The report is JSON
+(`build_report`) and a self-contained HTML page (`ledger.verify.html.campaign_page`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ledger.verify.bundle import VerificationError, VerificationResult
+from ledger.verify.pack import Pack, PackQuery
+
+REPORT_FORMAT = "model-ledger/campaign-report/v1"
+"""The `format` of the JSON report."""
+
+TOP_ACCOUNTS = 10
+"""Accounts in the top-accounts table."""
+
+MAX_FILLED_DAYS = 731
+"""Days of the range shown with zeros filled in; a longer range shows active days only."""
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def _columns(record: dict[str, Any]) -> tuple[str | None, str | None, int, int]:
+    """(account, model, input tokens, output tokens) of a record, as the store indexes
+    them (a licence's licensee is its account; a model record's model id its model)."""
+    body = record.get("body") or {}
+    kind = record.get("kind")
+    if kind == "interaction":
+        return body.get("account_id"), body.get("model"), int(body.get("input_tokens", 0)), int(body.get("output_tokens", 0))
+    if kind == "licence":
+        return body.get("licensee"), None, 0, 0
+    if kind == "model":
+        return None, body.get("model_id"), 0, 0
+    return None, None, 0, 0
+
+
+def _days(first: str | None, last: str | None, seen: Counter[str]) -> list[dict[str, Any]]:
+    """Interactions per day, zeros filled in between the range's first and last day."""
+    if first is None or last is None:
+        return [{"day": day, "interactions": seen[day]} for day in sorted(seen)]
+    start = date.fromisoformat(first[:10])
+    end_instant = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(milliseconds=1)  # `to` is exclusive
+    end = end_instant.date()
+    if (end - start).days + 1 > MAX_FILLED_DAYS or end < start:
+        return [{"day": day, "interactions": seen[day]} for day in sorted(seen)]
+    out = []
+    day = start
+    while day <= end:
+        text = day.isoformat()
+        out.append({"day": text, "interactions": seen[text]})
+        day += timedelta(days=1)
+    return out
+
+
+def build_report(
+    query: PackQuery,
+    pack: Pack | None,
+    pack_bytes: bytes | None,
+    verification: VerificationResult | None,
+    error: VerificationError | None,
+    unanchored: int,
+) -> dict[str, Any]:
+    """The report as JSON: totals, per day, per account (every account asked, active or
+    not), per model, top accounts, and the evidence summary (None without a pack)."""
+    per_account: dict[str, dict[str, Any]] = {}
+    asked = list(query.account_ids or ())
+    for asked_id in asked:
+        per_account[asked_id] = {"account_id": asked_id, "interactions": 0, "input_tokens": 0, "output_tokens": 0, "models": set(), "first_ts": None, "last_ts": None}
+    per_model: dict[str, dict[str, int]] = defaultdict(lambda: {"interactions": 0, "input_tokens": 0, "output_tokens": 0})
+    days: Counter[str] = Counter()
+    total_in = total_out = 0
+    records: Sequence[dict[str, Any]] = pack.records if pack is not None else ()
+    for record in records:
+        account, model, tokens_in, tokens_out = _columns(record)
+        ts = str(record.get("ts", ""))
+        days[ts[:10]] += 1
+        total_in += tokens_in
+        total_out += tokens_out
+        if account is not None:
+            row = per_account.setdefault(
+                account, {"account_id": account, "interactions": 0, "input_tokens": 0, "output_tokens": 0, "models": set(), "first_ts": None, "last_ts": None}
+            )
+            row["interactions"] += 1
+            row["input_tokens"] += tokens_in
+            row["output_tokens"] += tokens_out
+            if model is not None:
+                row["models"].add(model)
+            row["first_ts"] = ts if row["first_ts"] is None or ts < row["first_ts"] else row["first_ts"]
+            row["last_ts"] = ts if row["last_ts"] is None or ts > row["last_ts"] else row["last_ts"]
+        if model is not None:
+            figures = per_model[model]
+            figures["interactions"] += 1
+            figures["input_tokens"] += tokens_in
+            figures["output_tokens"] += tokens_out
+    accounts = sorted(per_account.values(), key=lambda row: (-row["interactions"], row["account_id"]))
+    for row in accounts:
+        row["models"] = len(row["models"])
+    models: list[dict[str, Any]] = sorted(
+        ({"model": name, **figures} for name, figures in per_model.items()), key=lambda row: (-row["interactions"], row["model"])
+    )
+    return {
+        "format": REPORT_FORMAT,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "query": query.as_json(),
+        "query_text": query.describe(),
+        "totals": {
+            "interactions": len(records),
+            "accounts": len(asked) if asked else len(accounts),
+            "accounts_active": sum(1 for row in accounts if row["interactions"]),
+            "models": len(models),
+            "input_tokens": total_in,
+            "output_tokens": total_out,
+            "days_active": len(days),
+        },
+        "per_day": _days(query.ts_from, query.ts_to, days),
+        "per_account": accounts,
+        "per_model": models,
+        "top_accounts": [row for row in accounts if row["interactions"]][:TOP_ACCOUNTS],
+        "evidence": None if pack is None or pack_bytes is None else _evidence(pack, pack_bytes, verification, error, unanchored),
+    }
+
+
+def _evidence(
+    pack: Pack, pack_bytes: bytes, verification: VerificationResult | None, error: VerificationError | None, unanchored: int
+) -> dict[str, Any]:
+    checks = [] if verification is None else [{"check": c.name, "passed": c.passed, "detail": c.detail} for c in verification.checks]
+    if error is not None:
+        statement = f"{error.check} check failed: {error.message}"
+    elif verification is not None:
+        statement = verification.statement()
+    else:
+        statement = "not verified"
+    anchored = None if verification is None else verification.anchored
+    return {
+        "format": "model-ledger/evidence-pack/v1",
+        "entries": len(pack.indices),
+        "proof_nodes": len(pack.proof),
+        "pack_bytes": len(pack_bytes),
+        "pack_sha256": _hex(hashlib.sha256(pack_bytes).digest()),
+        "chain_id": pack.chain_id,
+        "contract": _hex(pack.contract),
+        "log_id": _hex(pack.log_id),
+        "tree_size": pack.tree_size,
+        "root": _hex(pack.root),
+        "anchor": {
+            "tx_hash": _hex(pack.anchor.tx_hash),
+            "block_number": pack.anchor.block_number,
+            "block_hash": _hex(pack.anchor.block_hash),
+            "block_timestamp": pack.anchor.block_timestamp,
+        },
+        "unanchored_matches": unanchored,
+        "verification": {
+            "valid": error is None and verification is not None,
+            "chain_consulted": bool(verification and verification.chain_consulted),
+            "statement": statement,
+            "existed_no_later_than_block": None if anchored is None else anchored.block_number,
+            "checks": checks,
+        },
+    }

@@ -1,0 +1,305 @@
+"""Checking a licence with nothing but its record, the chain and the pinned log identity.
+
+A licensee keeps its licence record (the `record` of ``GET /v1/licences/{id}``, or that
+whole response, which also names the registry) and the log identity its operator
+published (`ledger identity`). `check_licence` recomputes the record's commitment, its
+leaf hash ``SHA-256(0x00 || RFC8785(record))``, and reads ``status(commitment)`` from the
+pinned LicenceRegistry with one plain JSON-RPC ``eth_call`` at the latest block: the
+operator's service is never asked. Before that it checks that the node serves the
+pinned chain, that the document names no other registry, and that the code at the
+pinned address is the LicenceRegistry runtime code this package ships (a look-alike
+contract could answer "active" for anything). The licence is valid only when the chain
+says active, names the pinned log key (`log_signer`) as the issuer that signed the
+grant, and holds the same validity window as the record. The registry's owner can add
+other issuer keys (with a leaked gas key, say): a grant signed by any of them is not
+the log's licence, whatever its status, and fails naming the field "issuer".
+
+Imports nothing from the store, the API or web3.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.core.records import RecordError, parse_object
+from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.identity import LogIdentity
+from ledger.formats.strict_json import StrictJsonError, load_strict
+from ledger.verify.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
+
+STATES = ("unknown", "not_yet_valid", "active", "expired", "revoked")
+"""The contract's `Status` enum, by value."""
+
+MAX_LICENCE_BYTES = 4 * 1024 * 1024
+"""Largest licence document read (a GET /v1/licences/{id} response with its evidence)."""
+
+
+def unix_seconds(ts: str) -> int:
+    """A record timestamp (``2026-06-05T12:00:00.123Z``) in whole unix seconds, rounded
+    down: how the registry holds a validity window."""
+    return calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
+
+
+class LicenceCheckError(Exception):
+    """The check could not be made; `message` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LicenceFileError(LicenceCheckError):
+    """The licence document is unreadable or not a licence grant."""
+
+
+class LicenceMismatchError(LicenceCheckError):
+    """The licence is not about the pinned log, or the chain's contract is not the
+    pinned LicenceRegistry: nothing it says can be trusted. `field` names what differs."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class LicenceChainError(LicenceCheckError):
+    """The chain could not be read: the licence is neither confirmed nor refuted."""
+
+
+@dataclass(frozen=True)
+class LicenceDocument:
+    """What a licence file holds: the record, its commitment, and the registry it names
+    (if it is a ``GET /v1/licences/{id}`` response)."""
+
+    record: dict[str, Any]
+    commitment: bytes
+    licence_id: str
+    licensee: str
+    valid_from: str
+    valid_until: str
+    chain_id: int | None
+    contract: bytes | None
+
+
+@dataclass(frozen=True)
+class LicenceCheck:
+    """The registry's answer for a licence, at one block."""
+
+    document: LicenceDocument
+    identity: LogIdentity
+    chain_id: int
+    contract: bytes
+    block_number: int
+    block_time: int
+    state: str
+    valid_from: int
+    valid_until: int
+    granted_block: int
+    revoked_block: int
+    issuer: bytes
+    """The issuer key that signed the grant: the pinned log key (20 zero bytes: never granted)."""
+    problem: str | None
+    """Why the licence is not valid although the chain says active (a window that
+    differs from the record's), else None."""
+
+    @property
+    def active(self) -> bool:
+        """Whether the licence is valid now: active on chain, with the record's window."""
+        return self.state == "active" and self.problem is None
+
+    def as_json(self) -> dict[str, Any]:
+        """The result as printed by `ledger licence check`."""
+        return {
+            "active": self.active,
+            "status": self.state,
+            "licence_id": self.document.licence_id,
+            "licensee": self.document.licensee,
+            "commitment": _hex(self.document.commitment),
+            "valid_from": self.document.valid_from,
+            "valid_until": self.document.valid_until,
+            "on_chain": {
+                "valid_from": self.valid_from,
+                "valid_until": self.valid_until,
+                "granted_block": self.granted_block or None,
+                "revoked_block": self.revoked_block or None,
+                "issuer": None if self.state == "unknown" else _hex(self.issuer),
+            },
+            "log": self.identity.as_json(),
+            "chain_id": self.chain_id,
+            "contract": _hex(self.contract),
+            "block_number": self.block_number,
+            "block_time": _time(self.block_time),
+            "problem": self.problem,
+        }
+
+    def sentence(self) -> str:
+        """The result in one plain sentence."""
+        which = f"licence {self.document.licence_id!r} of {self.document.licensee!r}"
+        where = (
+            f"at block {self.block_number} ({_time(self.block_time)}) of chain {self.chain_id},"
+            f" LicenceRegistry {_hex(self.contract)} of log {self.identity.name!r}"
+        )
+        if self.problem is not None:
+            return f"NOT VALID: {which}: {self.problem} ({where})"
+        if self.state == "active":
+            return f"ACTIVE: {which} is active until {self.document.valid_until} {where}"
+        if self.state == "revoked":
+            return (f"REVOKED: {which} was revoked (or superseded by an amendment) in block {self.revoked_block};"
+                    f" {where}")
+        if self.state == "expired":
+            return f"EXPIRED: {which} expired at {self.document.valid_until} {where}"
+        if self.state == "not_yet_valid":
+            return f"NOT YET VALID: {which} becomes active at {self.document.valid_from} {where}"
+        return f"UNKNOWN: {which} was never granted {where}"
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def _time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _address(value: Any, what: str) -> bytes:
+    text = value[2:] if isinstance(value, str) and value[:2].lower() == "0x" else value
+    try:
+        data = bytes.fromhex(text) if isinstance(text, str) else b""
+    except ValueError:
+        data = b""
+    if len(data) != 20:
+        raise LicenceFileError(f"{what} is not a contract address (0x + 40 hex digits): {value!r:.80}")
+    return data
+
+
+def read_document(data: bytes) -> LicenceDocument:
+    """The licence record in `data`: a ``GET /v1/licences/{id}`` response (its `record`
+    and `registry`) or a bare record."""
+    try:
+        document = load_strict(data, MAX_LICENCE_BYTES, "the licence file")
+    except StrictJsonError as error:
+        raise LicenceFileError(str(error)) from None
+    if not isinstance(document, dict):
+        raise LicenceFileError("not a JSON object: expected a licence record or a GET /v1/licences/{id} response")
+    record = document.get("record", document)
+    registry = document.get("registry") if "record" in document else None
+    if not isinstance(record, dict) or record.get("kind") != "licence":
+        raise LicenceFileError("holds no licence record (kind 'licence')")
+    if record.get("salt") is None or record.get("ts") is None:  # else parse_object would make them up
+        raise LicenceFileError("the record has no salt or ts: it is not a record as the log stored it")
+    try:
+        entry = parse_object(record)
+    except RecordError as error:
+        raise LicenceFileError(f"the licence record is invalid: {error}") from None
+    body = record["body"]
+    if body["action"] not in ("grant", "amend"):
+        raise LicenceFileError(f"the record is a {body['action']!r} record: check the grant or amend record instead")
+    chain_id: int | None = None
+    address: bytes | None = None
+    if registry is not None:
+        if not isinstance(registry, dict):
+            raise LicenceFileError("registry must be an object {chain_id, contract}")
+        if registry.get("chain_id") is not None:
+            if type(registry["chain_id"]) is not int:
+                raise LicenceFileError(f"registry.chain_id is not an integer: {registry['chain_id']!r:.80}")
+            chain_id = registry["chain_id"]
+        if registry.get("contract") is not None:
+            address = _address(registry["contract"], "registry.contract")
+    return LicenceDocument(
+        record, entry.leaf_hash, body["licence_id"], body["licensee"], body["valid_from"], body["valid_until"],
+        chain_id, address,
+    )
+
+
+def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogIdentity) -> LicenceCheck:
+    """Read the licence's commitment from the pinned registry at the chain's latest block.
+
+    Raises LicenceMismatchError naming the field when the document, the node or the code
+    at the registry's address is not the pinned log's, or when the grant was signed by an
+    issuer key other than the pinned log key ("issuer"), and LicenceChainError when the
+    chain cannot be read.
+    """
+    registry = identity.licence_registry
+    if registry is None:
+        raise LicenceMismatchError("licence_registry", f"the pinned log {identity.name!r} names no LicenceRegistry")
+    problem = identity.mismatch(chain_id=document.chain_id, licence_registry=document.contract)
+    if problem is not None:
+        field, _, what = problem.partition(": ")
+        raise LicenceMismatchError(field, f"the licence is not the pinned log's: {what}")
+    try:
+        chain_id = rpc.chain_id()
+        if chain_id != identity.chain_id:
+            raise LicenceMismatchError(
+                "chain_id", f"the node at {rpc.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}"
+            )
+        block = rpc.block("latest")
+        if block is None:
+            raise LicenceChainError(f"the node at {rpc.where} has no latest block")
+        code = rpc.code(registry, block.number)
+        shipped = shipped_contract("LicenceRegistry")
+        if code != shipped.runtime_code:
+            found = "no contract" if not code else "another contract's code"
+            raise LicenceMismatchError(
+                "contract",
+                f"{found} at {_hex(registry)} on chain id {chain_id}, not the LicenceRegistry model-ledger ships"
+                " (a look-alike could answer anything)",
+            )
+        status = rpc.licence_status(registry, document.commitment, block.number)
+    except ChainUnreadableError as error:
+        raise LicenceChainError(str(error)) from None
+    except ContractCallError as error:
+        raise LicenceMismatchError("contract", f"the LicenceRegistry at {_hex(registry)} answered unexpectedly: {error}") from None
+    if status.state >= len(STATES):
+        raise LicenceMismatchError("contract", f"status() answered an unknown state {status.state}")
+    if status.state != 0 and status.issuer != identity.log_signer:
+        raise LicenceMismatchError("issuer", issuer_problem(status.issuer, identity))
+    if status.state != 0:
+        _check_not_retired(rpc, identity, block.number)
+    problem = None
+    expected = (unix_seconds(document.valid_from), unix_seconds(document.valid_until))
+    if status.state != 0 and (status.valid_from, status.valid_until) != expected:
+        problem = (
+            f"the registry holds the validity window {status.valid_from}..{status.valid_until} (unix seconds), but"
+            f" the record says {expected[0]}..{expected[1]}"
+        )
+    return LicenceCheck(
+        document, identity, chain_id, registry, block.number, block.timestamp, STATES[status.state],
+        status.valid_from, status.valid_until, status.granted_block, status.revoked_block, status.issuer, problem,
+    )
+
+
+def _check_not_retired(rpc: JsonRpcReader, identity: LogIdentity, block: int) -> None:
+    """A licence signed with the log key is the log's only while that key is trusted: once
+    the log's admin retired the log (its key leaked), a grant signed with it may be the
+    thief's. LicenceMismatchError ("log") if the pinned log is retired or unreadable."""
+    try:
+        info = rpc.log_info(identity.log_anchor, identity.log_id, block)
+    except ChainUnreadableError as error:
+        raise LicenceChainError(str(error)) from None
+    except ContractCallError as error:
+        raise LicenceMismatchError(
+            "log", f"the pinned LogAnchor {_hex(identity.log_anchor)} holds no log {_hex(identity.log_id)} ({error})"
+        ) from None
+    if info.retired:
+        raise LicenceMismatchError("log", retired_problem(identity))
+
+
+def retired_problem(identity: LogIdentity) -> str:
+    """Why no licence of a retired log is valid (the page says the same)."""
+    return (
+        f"log {_hex(identity.log_id)} was retired by its admin (its log key may have leaked): a licence signed with"
+        " that key cannot be trusted; ask the operator for the licence under its successor log"
+    )
+
+
+def issuer_problem(issuer: bytes, identity: LogIdentity) -> str:
+    """Why a commitment granted by `issuer`, not by the pinned log key, is not the log's
+    licence (the page words it the same)."""
+    return (
+        f"the registry says issuer key {_hex(issuer)} signed this grant, not the pinned log key"
+        f" {_hex(identity.log_signer)}: a grant signed by any other key (one the registry's owner added)"
+        " is not this log's licence"
+    )
