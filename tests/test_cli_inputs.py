@@ -142,7 +142,7 @@ def test_the_cli_runs_with_a_sane_recursion_limit() -> None:
     """Even when web3 (and so py_ecc) was imported first, the entry point sets it back."""
     script = (
         "import sys, web3\n"
-        "from ledger.cli.common import main\n"
+        "from ledger.cli import main\n"
         "sys.argv = ['ledger', '--help']\n"
         "try:\n"
         "    main()\n"

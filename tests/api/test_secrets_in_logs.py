@@ -34,7 +34,7 @@ def loud(self, *args, **kwargs):
     kwargs.update(log_level="trace", access_log=True)
     configure(self, *args, **kwargs)
 uvicorn.Config.__init__ = loud
-from ledger.cli.common import main
+from ledger.cli import main
 sys.argv = ["ledger", *sys.argv[1:]]
 main()
 """
