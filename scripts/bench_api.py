@@ -44,7 +44,7 @@ from ledger.core.records import now_ts, parse_json
 from ledger.service.signer import Domain, LogSigner
 from ledger.store import queries
 from ledger.store.repository import Store
-from tests.factories import interaction
+from ledger.workload import interaction
 
 ADMIN = "bench-admin-key-0123456789abcdef"
 

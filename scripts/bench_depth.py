@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ledger.jsonlimits import JsonInputError, check_json
-from tests.factories import interaction
+from ledger.workload import interaction
 
 SIZE = 32 << 20
 

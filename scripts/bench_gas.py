@@ -49,7 +49,7 @@ from ledger.service.sequencer import seal
 from ledger.service.signer import Domain, LogSigner, load_log_key
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
-from tests.factories import ndjson_lines
+from ledger.workload import ndjson_lines
 
 MEMO_LEVEL = 16
 """Subtrees of 2**MEMO_LEVEL leaves and more are memoised; smaller ones are built flat."""

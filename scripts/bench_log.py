@@ -35,7 +35,7 @@ from ledger.core.records import Entry, parse_object
 from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
 from ledger.store.repository import Store
-from tests.factories import interaction
+from ledger.workload import interaction
 
 
 def write_ndjson(path: Path, count: int, seed: int) -> None:

@@ -54,7 +54,7 @@ from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.keys import DEV_ANCHOR_KEY
 from ledger.store.db import normalize_url
 from ledger.store.repository import Store
-from tests.factories import interaction
+from ledger.workload import interaction
 
 ADMIN = "bench-scale-admin-key-0123456789"
 CAMPAIGN = 28_800_000

@@ -119,7 +119,7 @@ def test_any_limit_up_to_the_largest_checked() -> None:
 
 
 def test_legitimate_documents_are_far_below_the_limit() -> None:
-    from tests.factories import interaction
+    from ledger.workload import interaction
 
     record = interaction(1)
     record["body"]["client"] = {"asn": 1, "user_agent": "x"}

@@ -19,7 +19,7 @@ Rules that keep the encoding unambiguous across languages:
 
 The encoder is pydantic's JSON serializer over models whose fields are declared in
 JCS order (code-point order of ASCII names) with free-form maps sorted on validation;
-``tests/test_records.py`` proves it byte-identical to the ``rfc8785`` package.
+``tests/core/test_records.py`` proves it byte-identical to the ``rfc8785`` package.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ TS_PATTERN = (
 )
 """Exactly the real UTC instants written YYYY-MM-DDTHH:MM:SS.mmmZ (years 0001-9999,
 month lengths and leap years included): checked by the regex engine alone, with no
-Python call per record. tests/test_records.py proves it equal to datetime's parser.
+Python call per record. tests/core/test_records.py proves it equal to datetime's parser.
 Digits are written [0-9], not \\d, which both regex engines read as any Unicode digit
 (and which would let "2026-06-05T12:00:00.12\u0663Z" in; the browser verifier's \\d is ASCII)."""
 
@@ -108,7 +108,7 @@ Scope = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
 
 class _Strict(BaseModel):
     # Fields of every model below are declared in JCS order (sorted by name): the
-    # serializer writes them in declaration order. tests/test_records.py checks it.
+    # serializer writes them in declaration order. tests/core/test_records.py checks it.
     model_config = ConfigDict(extra="forbid", strict=True)
 
 

@@ -25,9 +25,9 @@ from ledger.store.repository import Store
 from ledger.verify.bundle import VerificationError
 from ledger.verify.pack import PackQuery, verify_pack
 from ledger.verify.rpc import JsonRpcReader
+from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture
-from tests.factories import interaction
 
 ACCOUNTS = ["acct-a", "acct-b", "acct-c", "acct-d"]
 

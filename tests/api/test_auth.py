@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from ledger.workload import interaction
 from tests.api.conftest import Server, assert_problem, ledger
-from tests.factories import interaction
 
 ROLES = ("ingest", "auditor", "licensee", "admin")
 PUBLIC = "public"

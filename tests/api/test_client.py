@@ -16,8 +16,8 @@ import pytest
 from ledger.client import AsyncLedgerClient, LedgerClient, LedgerClientError, Receipt, prepare
 from ledger.core.records import parse_object
 from ledger.formats.identity import LogIdentity
+from ledger.workload import interaction
 from tests.api.conftest import Server, pinned_log
-from tests.factories import interaction
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ import pytest
 
 from ledger.core.records import parse_object
 from ledger.service.signer import verify_receipt
+from ledger.workload import interaction
 from tests.api.conftest import Server, assert_problem, pinned_log
-from tests.factories import interaction
 
 
 def stored(server: Server, _key: str) -> int:

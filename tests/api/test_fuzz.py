@@ -28,10 +28,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from ledger.workload import interaction
 from tests.api.chained import anchored_server
 from tests.api.conftest import ADMIN_KEY, Server
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
-from tests.factories import interaction
 
 EXAMPLES_PER_OPERATION = 100
 """Generated requests per operation, besides the schema's explicit examples."""

@@ -19,8 +19,8 @@ from ledger.formats.identity import LogIdentity
 from ledger.service.ingestor import Ingestor
 from ledger.service.signer import Domain, LogSigner, verify_receipt
 from ledger.store.repository import Store
+from ledger.workload import interaction
 from tests.api.conftest import Server, pinned_log
-from tests.factories import interaction
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 
 from ledger.core import merkle
 from ledger.service.signer import verify_receipt
+from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem
-from tests.factories import interaction
 
 pytestmark = pytest.mark.postgres
 

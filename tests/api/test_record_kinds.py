@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ledger.workload import interaction
 from tests.api.conftest import Server, assert_problem
-from tests.factories import interaction
 
 LICENCE_ROUTE = "POST /v1/licences (grant, amend) and POST /v1/licences/{id}/revoke"
 

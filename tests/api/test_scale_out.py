@@ -21,8 +21,8 @@ from sqlalchemy import text
 
 from ledger.chain.anvil import free_port
 from ledger.store.repository import Store
+from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, ledger
-from tests.factories import interaction
 
 
 class Serve:

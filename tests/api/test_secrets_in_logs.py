@@ -21,9 +21,9 @@ import httpx
 from eth_account import Account
 
 from ledger.chain.anvil import Anvil, free_port
+from ledger.workload import interaction
 from tests.api.conftest import ledger
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
-from tests.factories import interaction
 
 LOUD_SERVE = """
 import logging, sys

@@ -30,7 +30,7 @@ from ledger.service.sequencer import seal
 from ledger.service.signer import Domain, LogSigner
 from ledger.store.anchors import AnchorRepository, Deployment
 from ledger.store.repository import LogState, Store
-from tests.factories import ndjson_lines
+from ledger.workload import ndjson_lines
 
 OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 """Anvil's second default account: funded, but no role on any log."""

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ledger.chain.anvil import Anvil, free_port
-from tests.factories import ndjson_lines
+from ledger.workload import ndjson_lines
 from tests.web.chromium import require_chromium
 
 

@@ -21,8 +21,8 @@ from ledger.chain.anvil import free_port
 from ledger.chain.client import ChainClient
 from ledger.chain.keys import DEV_ANCHOR_KEY, key_from_hex
 from ledger.chain.log_anchor import LogAnchor
+from ledger.workload import ndjson_lines
 from tests.chain.conftest import OTHER_KEY
-from tests.factories import ndjson_lines
 
 
 def ledger(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

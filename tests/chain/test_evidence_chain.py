@@ -30,8 +30,8 @@ from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
 from ledger.verify.bundle import VerificationError, verify_bundle
 from ledger.verify.rpc import JsonRpcReader
+from ledger.workload import interaction, ndjson_lines
 from tests.chain.conftest import ADMIN_KEY, Setup
-from tests.factories import interaction, ndjson_lines
 
 
 def ledger(*args: str) -> subprocess.CompletedProcess[str]:

@@ -14,8 +14,8 @@ from ledger.service.evidence_pack import build_pack
 from ledger.store.exports import export_records
 from ledger.verify.pack import PackQuery, verify_pack
 from ledger.verify.rpc import JsonRpcReader
+from ledger.workload import ndjson_lines
 from tests.chain.conftest import Setup
-from tests.factories import ndjson_lines
 
 
 def test_exports_and_packs_on_each_backend(any_setup: Setup) -> None:

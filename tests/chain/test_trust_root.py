@@ -74,8 +74,8 @@ from ledger.verify.audit import AuditResult, audit_export, read_anchors
 from ledger.verify.bundle import verify_bundle
 from ledger.verify.licence import unix_seconds
 from ledger.verify.rpc import JsonRpcReader
+from ledger.workload import interaction, ndjson_lines
 from tests.chain.conftest import ADMIN_KEY, LOG_KEY, Setup, log_signer_for, sign_retirement_as
-from tests.factories import interaction, ndjson_lines
 
 MAX_SIZE = 2**64 - 1
 """The largest tree size the contract counts: an anchor there blocks every later one."""

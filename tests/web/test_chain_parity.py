@@ -64,9 +64,9 @@ from ledger.store.repository import Store
 from ledger.verify.licence import LicenceMismatchError, check_licence, read_document
 from ledger.verify.pack import verify_evidence
 from ledger.verify.rpc import JsonRpcReader
+from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server
 from tests.chain.conftest import OTHER_KEY, anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
-from tests.factories import interaction
 from tests.web.chain_fixtures import Registry, account, deploy_forwarder, deploy_registry, forward
 from tests.web.chromium import Chromium, Page, require_chromium
 from tests.web.form import click, open_page, outcome, pin, set_node, verify_text

@@ -19,8 +19,8 @@ import pytest
 from ledger.core.merkle import ProofLengthError, hash_leaf, root_hash
 from ledger.core.merkle.multiproof import multi_inclusion_ranges, root_from_multi_proof
 from ledger.core.records import parse_object
-from tests.factories import interaction
-from tests.merkle.test_vectors import VECTORS_DIR
+from ledger.workload import interaction
+from tests.core.merkle.test_vectors import VECTORS_DIR
 
 CORE = Path(__file__).parents[2] / "ledger" / "web" / "verify-core.js"
 

@@ -43,7 +43,7 @@ from ledger.verify.rpc import (
     LogInfo,
     TxReceipt,
 )
-from tests.factories import interaction
+from ledger.workload import interaction
 
 CONTRACT = bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")
 LOG_ID = hashlib.sha256(b"model-ledger").digest()
@@ -758,7 +758,7 @@ def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
 REGISTRY = bytes.fromhex("e7f1725e7734ce288f8367e1bb143e90bb3f0512")
 LEAKED = bytes.fromhex("f39fd6e51aad88f6f4ce6ab8827279cfffb92266")
 """Another issuer key the registry's owner added (its gas key, leaked, say)."""
-LICENCE = (Path(__file__).parent / "vectors" / "licence" / "record.json").read_bytes()
+LICENCE = (Path(__file__).parents[1] / "vectors" / "licence" / "record.json").read_bytes()
 WINDOW = (1_767_225_600, 1_798_761_600)
 """The record's validity window in unix seconds (2026-01-01 to 2027-01-01)."""
 

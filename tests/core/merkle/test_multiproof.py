@@ -1,4 +1,4 @@
-"""Multi-entry proofs against the slow reference tree (tests/merkle/reference.py) and
+"""Multi-entry proofs against the slow reference tree (tests/core/merkle/reference.py) and
 the single-entry proofs: the right nodes, each once, and every way to break them fails."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ledger.core.merkle.multiproof import (
     root_from_multi_proof,
     verify_multi_inclusion,
 )
-from tests.merkle.reference import mth
+from tests.core.merkle.reference import mth
 
 LEAVES = [hashlib.sha256(b"\x00" + i.to_bytes(4, "big")).digest() for i in range(300)]
 

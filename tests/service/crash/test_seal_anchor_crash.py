@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ledger.chain.anvil import free_port
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
-from tests.crash.support import (
+from tests.service.crash.support import (
     Gateway,
     anchors,
     check_anchor_rows,

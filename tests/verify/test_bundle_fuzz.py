@@ -32,8 +32,8 @@ from ledger.verify.bundle import (
     parse_bundle,
     verify_bundle,
 )
-from tests.test_records import any_record
-from tests.test_records_fuzz import json_values, paths
+from tests.core.test_records import any_record
+from tests.core.test_records_fuzz import json_values, paths
 
 fuzz_settings = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -39,7 +39,7 @@ from ledger.core.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from tests.merkle import reference
+from tests.core.merkle import reference
 
 MAX_RANDOM_SIZE = 300
 EXHAUSTIVE_SIZE = 40

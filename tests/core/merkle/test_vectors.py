@@ -25,7 +25,7 @@ from ledger.core.merkle import (
 
 VECTORS_DIR = Path(
     os.environ.get("LEDGER_VECTORS_DIR")
-    or Path(__file__).parents[2].parent / "shared" / "vectors" / "tlog-proofs"
+    or Path(__file__).parents[3].parent / "shared" / "vectors" / "tlog-proofs"
 )
 MIN_PROBES = 150
 """Fewer probes than this means the glob found the wrong folder."""

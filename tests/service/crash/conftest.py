@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.crash.support import STARTED
+from tests.service.crash.support import STARTED
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ from ledger.core.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from tests.merkle.test_properties import leaves, ref_root
+from tests.core.merkle.test_properties import leaves, ref_root
 
 MAX_SIZE = 70
 fuzz_settings = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

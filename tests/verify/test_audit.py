@@ -31,8 +31,8 @@ from ledger.verify.audit import (
     read_anchors,
 )
 from ledger.verify.rpc import Block, ContractCallError, EventLog, JsonRpcReader, LogInfo
-from tests.factories import interaction
-from tests.merkle.reference import mth
+from ledger.workload import interaction
+from tests.core.merkle.reference import mth
 
 CONTRACT = bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")
 LOG_ID = bytes(range(32))

@@ -14,7 +14,7 @@ from ledger.chain.anvil import free_port
 from ledger.client import LedgerClient
 from tests.api.conftest import ADMIN_KEY
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
-from tests.crash.support import (
+from tests.service.crash.support import (
     Gateway,
     check_anchor_rows,
     check_batches,

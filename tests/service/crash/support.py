@@ -24,15 +24,15 @@ from typer.testing import CliRunner
 from ledger.cli.common import app
 from ledger.core.merkle import hash_leaf, root_hash
 from ledger.core.records import parse_object
+from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY
-from tests.factories import interaction
 
 START_TIMEOUT = 60.0
 """Seconds a service gets to answer /healthz (the machine is shared and busy)."""
 
 
 STARTED: list[Ledger] = []
-"""Every process started; tests/crash/conftest.py kills those still running after each test."""
+"""Every process started; tests/service/crash/conftest.py kills those still running after each test."""
 
 
 def _pump(stream: IO[str], sink: Callable[[str], None]) -> None:

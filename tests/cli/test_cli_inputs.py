@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import ndjson_lines
-from tests.test_cli import ledger, lines
+from ledger.workload import ndjson_lines
+from tests.cli.test_cli import ledger, lines
 
 DEPTH_WORDS = "nests arrays and objects more than 32 levels deep; the limit is 32"
 

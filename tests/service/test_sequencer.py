@@ -17,7 +17,7 @@ from ledger.service.proofs import consistency, inclusion
 from ledger.service.sequencer import seal, seal_step
 from ledger.store.repository import ConcurrentSealError, LogState, Store
 from ledger.store.schema import checkpoints, runs, tiles
-from tests.factories import interaction
+from ledger.workload import interaction
 
 
 def make_entries(count: int, seed: int = 0, start: int = 0) -> list[Entry]:

@@ -1,5 +1,5 @@
 """Evidence packs, verified purely: packs built here from records and ledger.core.merkle.multiproof,
-the chain faked in memory (tests/test_verify.py's). Every record, proof node, the root
+the chain faked in memory (tests/verify/test_bundle.py's). Every record, proof node, the root
 and the size are changed in turn, and each must fail with the right check; a pack about
 another log than the pinned one is refused."""
 
@@ -26,7 +26,7 @@ from ledger.verify.pack import (
     verify_evidence,
     verify_pack,
 )
-from tests.test_verify import (
+from tests.verify.test_bundle import (
     CONTRACT,
     IDENTITY,
     LEAVES,
@@ -202,7 +202,7 @@ def test_a_pack_about_another_log_is_refused(field: str, value: Any, words: str)
 
 
 def test_a_pack_is_checked_on_chain_as_a_bundle_is() -> None:
-    """The chain checks are the bundle's (tests/test_verify.py): one of each, for a pack."""
+    """The chain checks are the bundle's (tests/verify/test_bundle.py): one of each, for a pack."""
     chain = FakeChain()
     chain.codes[CONTRACT] = b"\x60\x80"
     assert failure(pack_for([2]), chain).check == "contract"

@@ -15,7 +15,7 @@ import pytest
 
 from ledger.core import merkle
 from ledger.core.records import parse_json
-from tests.factories import ndjson_lines
+from ledger.workload import ndjson_lines
 
 
 def ledger(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:

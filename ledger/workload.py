@@ -1,4 +1,7 @@
-"""Records for tests and benchmarks: valid, varied, deterministic from a seed."""
+"""A synthetic workload: interaction records that are valid, varied and deterministic
+from a seed, for load tests (scripts/load.py), benchmarks (scripts/bench_*.py) and the
+tests. The same seed and index always give the same record, salt included, so two runs
+build the same tree."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ import pytest
 from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.client import ChainClient
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
-from tests.crash.support import (
+from tests.service.crash.support import (
     Gateway,
     anchors,
     check_anchor_rows,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ledger.core import records
 from ledger.core.records import MAX_ID_LENGTH, RecordError, parse_json, parse_object
-from tests.factories import interaction
+from ledger.workload import interaction
 
 hex64 = st.text("0123456789abcdef", min_size=64, max_size=64)
 hex32 = st.text("0123456789abcdef", min_size=32, max_size=32)

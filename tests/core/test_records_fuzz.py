@@ -25,7 +25,7 @@ from ledger.core.records import (
     parse_object,
     validate_canonical,
 )
-from tests.test_records import any_record
+from tests.core.test_records import any_record
 
 fuzz_settings = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
