@@ -49,14 +49,18 @@ def create_admin_key(data_dir: Path, environ: Mapping[str, str] | None = None) -
     password = env.get(ADMIN_KEYSTORE_PASSWORD_ENV)
     try:
         if keystore.exists():
-            found = open_keystore(keystore, password_file, password, password_env=ADMIN_KEYSTORE_PASSWORD_ENV)
+            found = open_keystore(
+                keystore, password_file, password, password_env=ADMIN_KEYSTORE_PASSWORD_ENV
+            )
             return str(found.address), False
         return str(create_keystore(keystore, password_file, password).address), True
     except KeystoreError as error:
         raise AdminKeyError(str(error)) from None
 
 
-def load_admin_key(data_dir: Path, keystore: Path | None = None, environ: Mapping[str, str] | None = None) -> LocalAccount:
+def load_admin_key(
+    data_dir: Path, keystore: Path | None = None, environ: Mapping[str, str] | None = None
+) -> LocalAccount:
     """The admin key: `keystore`, else LEDGER_ADMIN_KEY, else the data dir's
     ``admin-key.json`` (never created here)."""
     env = os.environ if environ is None else environ
@@ -73,7 +77,12 @@ def load_admin_key(data_dir: Path, keystore: Path | None = None, environ: Mappin
                 f"no admin key: pass --admin-keystore FILE (password in {ADMIN_KEYSTORE_PASSWORD_ENV}) or set"
                 f" {ADMIN_KEY_ENV}; the data dir has no {ADMIN_KEY_FILE}"
             )
-        return open_keystore(found, data_dir / ADMIN_KEY_PASSWORD_FILE, password, password_env=ADMIN_KEYSTORE_PASSWORD_ENV)
+        return open_keystore(
+            found,
+            data_dir / ADMIN_KEY_PASSWORD_FILE,
+            password,
+            password_env=ADMIN_KEYSTORE_PASSWORD_ENV,
+        )
     except AdminKeyError:
         raise
     except KeystoreError as error:
@@ -105,8 +114,12 @@ class SignedRetirement:
         }
 
 
-def sign_retire(admin: LocalAccount, chain_id: int, contract: bytes, log_id: bytes, trusted_size: int) -> SignedRetirement:
+def sign_retire(
+    admin: LocalAccount, chain_id: int, contract: bytes, log_id: bytes, trusted_size: int
+) -> SignedRetirement:
     """The admin key's signature retiring log `log_id` of the LogAnchor `contract` on
     chain `chain_id`, trusting its anchors up to `trusted_size`."""
-    r, vs = compact_signature(sign_retirement(admin, Domain(log_id, chain_id, contract), trusted_size))
+    r, vs = compact_signature(
+        sign_retirement(admin, Domain(log_id, chain_id, contract), trusted_size)
+    )
     return SignedRetirement(chain_id, contract, log_id, trusted_size, str(admin.address), r, vs)

@@ -53,6 +53,7 @@ already apply to bundles, and is far below anything that strains a parser: Pytho
 parser needs about one C stack frame per level, pydantic's refuses documents deeper
 than 200."""
 
+
 class JsonInputError(ValueError):
     """A JSON document from outside that is refused: over a limit, or not valid JSON.
     The message says which, naming the document (`what`)."""
@@ -87,12 +88,17 @@ def depth_message(what: str, max_depth: int = MAX_JSON_DEPTH) -> str:
     return f"{what} nests arrays and objects more than {max_depth} levels deep; the limit is {max_depth}"
 
 
-def load_json(data: bytes, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH, what: str = "document") -> Any:
+def load_json(
+    data: bytes, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH, what: str = "document"
+) -> Any:
     """`check_json`, then parse; JsonInputError for a refused or invalid document."""
     check_json(data, max_bytes=max_bytes, max_depth=max_depth, what=what)
     try:
         return json.loads(data)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (
+        ValueError,
+        RecursionError,
+    ) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise JsonInputError(f"{what} is not valid JSON: {error}".splitlines()[0]) from None
 
 
@@ -116,7 +122,9 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
 def load_json_file(path: Path, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """The JSON document in file `path` (``-``: standard input), read with
     `read_bounded` and parsed with `load_json`; JsonInputError naming the file."""
-    return load_json(read_bounded(path, max_bytes), max_bytes=max_bytes, max_depth=max_depth, what=str(path))
+    return load_json(
+        read_bounded(path, max_bytes), max_bytes=max_bytes, max_depth=max_depth, what=str(path)
+    )
 
 
 __all__ = [

@@ -53,21 +53,27 @@ def create_keystore(keystore: Path, password_file: Path, password: str | None) -
     return created
 
 
-def open_keystore(keystore: Path, password_file: Path | None, password: str | None, *, password_env: str = "") -> LocalAccount:
+def open_keystore(
+    keystore: Path, password_file: Path | None, password: str | None, *, password_env: str = ""
+) -> LocalAccount:
     """The key in `keystore`, decrypted with `password`, else with the text of
     `password_file`. KeystoreError when neither is there, the password is wrong or the
     file is no V3 keystore (`password_env` names the variable to set)."""
     if password is None:
         if password_file is None or not password_file.exists():
             beside = f" (no {password_file})" if password_file is not None else ""
-            raise KeystoreError(f"{keystore} is locked: set {password_env or 'its password'}{beside}")
+            raise KeystoreError(
+                f"{keystore} is locked: set {password_env or 'its password'}{beside}"
+            )
         password = password_file.read_text(encoding="utf-8")
     try:
         document = json.loads(keystore.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise KeystoreError(f"keystore {keystore} does not exist") from None
     except (OSError, ValueError) as error:
-        raise KeystoreError(f"keystore {keystore} is not readable JSON: {type(error).__name__}") from None
+        raise KeystoreError(
+            f"keystore {keystore} is not readable JSON: {type(error).__name__}"
+        ) from None
     try:
         loaded: LocalAccount = Account.from_key(Account.decrypt(document, password))
     except ValueError:

@@ -11,14 +11,17 @@ import random
 from typing import Any
 
 
-def interaction(i: int, *, seed: int = 0, account: str | None = None, ts: str | None = None) -> dict[str, Any]:
+def interaction(
+    i: int, *, seed: int = 0, account: str | None = None, ts: str | None = None
+) -> dict[str, Any]:
     """The i-th interaction record of a deterministic stream."""
     rng = random.Random(seed * 1_000_003 + i)
     record: dict[str, Any] = {
         "v": 1,
         "kind": "interaction",
         "salt": f"{rng.getrandbits(128):032x}",
-        "ts": ts or f"2026-06-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{(i // 60) % 60:02d}.{i % 1000:03d}Z",
+        "ts": ts
+        or f"2026-06-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{(i // 60) % 60:02d}.{i % 1000:03d}Z",
         "body": {
             "request_id": f"req-{seed}-{i}",
             "account_id": account or f"acct-{rng.randrange(20_000)}",

@@ -54,15 +54,47 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def start_server(data_dir: Path, rpc_url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: Path, rpc_url: str, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], str]:
     """`ledger serve` sealing every second and anchoring every 5 s on `rpc_url`."""
     env = {**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN, "LEDGER_ANCHOR_KEY": DEV_ANCHOR_KEY}
-    subprocess.run([sys.executable, "-m", "ledger", "deploy", "--data-dir", str(data_dir), "--rpc-url", rpc_url],
-                   env=env, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ledger",
+            "deploy",
+            "--data-dir",
+            str(data_dir),
+            "--rpc-url",
+            rpc_url,
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "serve", "--data-dir", str(data_dir), "--port", str(port), "--seal-interval", "1",
-         "--rpc-url", rpc_url, "--anchor-interval", "5", "--workers", str(workers)],
+        [
+            sys.executable,
+            "-m",
+            "ledger",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--seal-interval",
+            "1",
+            "--rpc-url",
+            rpc_url,
+            "--anchor-interval",
+            "5",
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -81,14 +113,20 @@ def start_server(data_dir: Path, rpc_url: str, workers: int = 1) -> tuple[subpro
         time.sleep(0.05)
 
 
-def run_parallel(bodies: list[bytes], url: str, path: str, clients: int) -> tuple[float, list[float]]:
+def run_parallel(
+    bodies: list[bytes], url: str, path: str, clients: int
+) -> tuple[float, list[float]]:
     """POST every body with `clients` threads; (elapsed seconds, per-request latencies)."""
     latencies: list[float] = []
     lock = threading.Lock()
     next_index = [0]
 
     def work() -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}", "content-type": "application/json"}, timeout=120) as client:
+        with httpx.Client(
+            base_url=url,
+            headers={"Authorization": f"Bearer {ADMIN}", "content-type": "application/json"},
+            timeout=120,
+        ) as client:
             while True:
                 with lock:
                     if next_index[0] >= len(bodies):
@@ -132,12 +170,16 @@ def ceiling(records: list[list[str]], data_dir: Path, receipts: bool) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batches", type=int, default=60, help="Batches of --batch-size records.")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4, help="Parallel HTTP clients.")
     parser.add_argument("--singles", type=int, default=2000, help="Single-record requests.")
-    parser.add_argument("--workers", type=int, default=1, help="API processes (`ledger serve --workers`).")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="API processes (`ledger serve --workers`)."
+    )
     args = parser.parse_args()
 
     total = args.batches * args.batch_size
@@ -146,14 +188,21 @@ def main() -> None:
     batch_bodies = [('{"entries":[' + ",".join(batch) + "]}").encode() for batch in batches]
     single_bodies = [line.encode() for line in lines[total:]]
 
-    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp, Anvil(0, None, Path(tmp) / "anvil.log") as anvil:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-api-") as tmp,
+        Anvil(0, None, Path(tmp) / "anvil.log") as anvil,
+    ):
         data = Path(tmp)
         process, url = start_server(data / "serve", anvil.url, args.workers)
         try:
             run_parallel(batch_bodies[:2], url, "/v1/entries/batch", 1)  # warm up
-            elapsed, latencies = run_parallel(batch_bodies[2:], url, "/v1/entries/batch", args.clients)
+            elapsed, latencies = run_parallel(
+                batch_bodies[2:], url, "/v1/entries/batch", args.clients
+            )
             batch_rate = (len(batch_bodies) - 2) * args.batch_size / elapsed
-            single_elapsed, single_latencies = run_parallel(single_bodies, url, "/v1/entries", args.clients)
+            single_elapsed, single_latencies = run_parallel(
+                single_bodies, url, "/v1/entries", args.clients
+            )
             single_rate = len(single_bodies) / single_elapsed
             health = httpx.get(url + "/healthz").json()
         finally:
@@ -163,17 +212,29 @@ def main() -> None:
         signed = ceiling(batches, data, receipts=True)
 
     ms = 1000.0
-    print(f"| measure ({os.cpu_count()} cores, SQLite, {args.workers} API workers, {args.clients} clients) | value |")
+    print(
+        f"| measure ({os.cpu_count()} cores, SQLite, {args.workers} API workers, {args.clients} clients) | value |"
+    )
     print("|---|---|")
     print(f"| HTTP batches of {args.batch_size} | {batch_rate:,.0f} records/s |")
-    print(f"| batch latency p50 / p99 | {statistics.median(latencies) * ms:.0f} / {percentile(latencies, 99) * ms:.0f} ms |")
+    print(
+        f"| batch latency p50 / p99 | {statistics.median(latencies) * ms:.0f} / {percentile(latencies, 99) * ms:.0f} ms |"
+    )
     print(f"| HTTP single records | {single_rate:,.0f} records/s |")
-    print(f"| single latency p50 / p99 | {statistics.median(single_latencies) * ms:.1f} / {percentile(single_latencies, 99) * ms:.1f} ms |")
+    print(
+        f"| single latency p50 / p99 | {statistics.median(single_latencies) * ms:.1f} / {percentile(single_latencies, 99) * ms:.1f} ms |"
+    )
     print(f"| ceiling without HTTP: validate, encode, hash, insert | {plain:,.0f} records/s |")
-    print(f"| ceiling without HTTP, plus receipts (seq lookup, 1 signature/batch) | {signed:,.0f} records/s |")
-    print(f"| HTTP batches / ceiling | {batch_rate / plain:.0%} (with receipts: {batch_rate / signed:.0%}) |")
+    print(
+        f"| ceiling without HTTP, plus receipts (seq lookup, 1 signature/batch) | {signed:,.0f} records/s |"
+    )
+    print(
+        f"| HTTP batches / ceiling | {batch_rate / plain:.0%} (with receipts: {batch_rate / signed:.0%}) |"
+    )
     anchored = health["anchor"]["anchored_size"] if health["anchor"] else 0
-    print(f"| log after the run | tree size {health['tree_size']}, pending {health['pending']}, anchored {anchored:,} |")
+    print(
+        f"| log after the run | tree size {health['tree_size']}, pending {health['pending']}, anchored {anchored:,} |"
+    )
 
 
 if __name__ == "__main__":

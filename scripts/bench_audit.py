@@ -63,9 +63,16 @@ def record_line(i: int, seed: int) -> str:
     """The i-th interaction record, written directly in canonical (RFC 8785) form."""
     rng = random.Random(seed * 1_000_003 + i)
     day, second = 1 + i % 28, (i * 7919) % 86_400
-    account, tokens_in, model = rng.randrange(ACCOUNTS), rng.randrange(1, 8000), MODELS[rng.randrange(3)]
+    account, tokens_in, model = (
+        rng.randrange(ACCOUNTS),
+        rng.randrange(1, 8000),
+        MODELS[rng.randrange(3)],
+    )
     tokens_out, salt = rng.randrange(1, 4000), rng.getrandbits(128)
-    prompt, response = hashlib.sha256(b"p%d" % i).hexdigest(), hashlib.sha256(b"r%d" % i).hexdigest()
+    prompt, response = (
+        hashlib.sha256(b"p%d" % i).hexdigest(),
+        hashlib.sha256(b"r%d" % i).hexdigest(),
+    )
     ts = f"2026-06-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{i % 1000:03d}Z"
     return (
         f'{{"body":{{"account_id":"acct-{account}","input_tokens":{tokens_in},"model":"{model}",'
@@ -80,7 +87,9 @@ def _entries(job: tuple[int, int]) -> list[Entry]:
 
 
 def ledger(*args: str, capture: bool = True) -> str:
-    done = subprocess.run([sys.executable, "-m", "ledger", *args], capture_output=capture, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "ledger", *args], capture_output=capture, text=True, check=False
+    )
     if done.returncode != 0:
         raise SystemExit(f"ledger {' '.join(args)} failed ({done.returncode}): {done.stderr}")
     return done.stdout
@@ -103,7 +112,10 @@ def build_log(work: Path, entries: int, anchors: int, rpc: str) -> dict[str, Any
             seal(store)
             done = end
             anchored = json.loads(ledger("anchor", "--rpc-url", rpc, *where))
-            print(f"  {done:,} entries, anchored tree size {anchored['tree_size']:,} in block {anchored['block_number']}", file=sys.stderr)
+            print(
+                f"  {done:,} entries, anchored tree size {anchored['tree_size']:,} in block {anchored['block_number']}",
+                file=sys.stderr,
+            )
     store.close()
     deployment["build_s"] = round(time.perf_counter() - started, 1)
     (work / "deployment.json").write_text(json.dumps(deployment))
@@ -137,7 +149,9 @@ def timed(args: list[str]) -> float:
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(args)} failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}"
+        )
     return elapsed
 
 
@@ -145,7 +159,9 @@ def pack_accounts(work: Path, target: int) -> list[str]:
     """Accounts, in order, whose entries add up to as many as fit in `target`."""
     store = Store.open(f"sqlite:///{work / 'data' / 'ledger.db'}")
     with store.read() as conn:
-        rows = conn.exec_driver_sql("SELECT account_id, count(*) FROM entries GROUP BY account_id ORDER BY account_id").fetchall()
+        rows = conn.exec_driver_sql(
+            "SELECT account_id, count(*) FROM entries GROUP BY account_id ORDER BY account_id"
+        ).fetchall()
     store.close()
     chosen, total = [], 0
     for account, count in rows:
@@ -158,7 +174,9 @@ def pack_accounts(work: Path, target: int) -> list[str]:
     return chosen
 
 
-def single_bundle_size(deployment: dict[str, Any], pack: dict[str, Any], entry: dict[str, Any]) -> int:
+def single_bundle_size(
+    deployment: dict[str, Any], pack: dict[str, Any], entry: dict[str, Any]
+) -> int:
     """The size of the `ledger evidence` / GET /v1/evidence bundle of one pack entry: the
     dict build_evidence makes, proof nodes of the right number (their values do not
     change the size)."""
@@ -182,13 +200,29 @@ def single_bundle_size(deployment: dict[str, Any], pack: dict[str, Any], entry: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--anchors", type=int, default=4, help="roots anchored while the log is built")
+    parser.add_argument(
+        "--anchors", type=int, default=4, help="roots anchored while the log is built"
+    )
     parser.add_argument("--pack", type=int, default=100_000, help="entries in the evidence pack")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each measure (the median is reported)")
-    parser.add_argument("--sample", type=int, default=200, help="real single bundles checked against the computed size")
-    parser.add_argument("--work-dir", type=Path, default=None, help="reused between runs (the log and its chain state)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed runs of each measure (the median is reported)"
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=200,
+        help="real single bundles checked against the computed size",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="reused between runs (the log and its chain state)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
 
@@ -204,7 +238,10 @@ def main() -> None:
             deployment = json.loads((work / "deployment.json").read_text())
             print(f"reusing the log in {work}", file=sys.stderr)
         else:
-            print(f"building a {args.entries:,}-entry log in {work}, {args.anchors} anchors", file=sys.stderr)
+            print(
+                f"building a {args.entries:,}-entry log in {work}, {args.anchors} anchors",
+                file=sys.stderr,
+            )
             deployment = build_log(work, args.entries, args.anchors, rpc)
             results["build_s"] = deployment["build_s"]
 
@@ -213,25 +250,53 @@ def main() -> None:
         exported = json.loads(ledger("export", "--out", str(export), *where))
         results["export_s"] = round(time.perf_counter() - start, 2)
         results["export_bytes"] = exported["bytes"]
-        print(f"ledger export: {exported['entries']:,} entries, {exported['bytes']:,} bytes in {results['export_s']} s", file=sys.stderr)
+        print(
+            f"ledger export: {exported['entries']:,} entries, {exported['bytes']:,} bytes in {results['export_s']} s",
+            file=sys.stderr,
+        )
 
         identity = work / "log.json"
         ledger("identity", "--out", str(identity), *where)
-        audit_args = [sys.executable, "-m", "ledger", "audit", str(export), "--rpc-url", rpc, "--log", str(identity)]
+        audit_args = [
+            sys.executable,
+            "-m",
+            "ledger",
+            "audit",
+            str(export),
+            "--rpc-url",
+            rpc,
+            "--log",
+            str(identity),
+        ]
         runs = []
         for attempt in range(args.repeat):
             elapsed, code, tail = run_on_pty(audit_args)
             if code != 0:
                 raise SystemExit(f"ledger audit failed ({code}): {tail.decode(errors='replace')}")
             runs.append(round(elapsed, 2))
-            print(f"ledger audit, run {attempt + 1}: {elapsed:.2f} s (progress bar on a terminal)", file=sys.stderr)
+            print(
+                f"ledger audit, run {attempt + 1}: {elapsed:.2f} s (progress bar on a terminal)",
+                file=sys.stderr,
+            )
         results["audit_runs_s"] = runs
         results["audit_median_s"] = statistics.median(runs)
         results["audit_command"] = " ".join(audit_args[2:])
 
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "ledger", "serve", *where, "--rpc-url", rpc, "--port", str(port), "--anchor-interval", "3600"],
+            [
+                sys.executable,
+                "-m",
+                "ledger",
+                "serve",
+                *where,
+                "--rpc-url",
+                rpc,
+                "--port",
+                str(port),
+                "--anchor-interval",
+                "3600",
+            ],
             env={**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -250,14 +315,18 @@ def main() -> None:
             time.sleep(0.1)
         accounts = pack_accounts(work, args.pack)
         query = {"account_ids": accounts}
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=600) as client:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=600
+        ) as client:
             builds = []
             for _ in range(args.repeat):
                 start = time.perf_counter()
                 response = client.post("/v1/evidence", json=query)
                 builds.append(round(time.perf_counter() - start, 2))
                 if response.status_code != 200:
-                    raise SystemExit(f"POST /v1/evidence: {response.status_code} {response.text[:500]}")
+                    raise SystemExit(
+                        f"POST /v1/evidence: {response.status_code} {response.text[:500]}"
+                    )
             document = response.content
             pack_path = work / "pack.json"
             pack_path.write_bytes(document)
@@ -268,20 +337,41 @@ def main() -> None:
             results["pack_bytes"] = len(document)
             results["pack_build_http_runs_s"] = builds
             results["pack_build_http_median_s"] = statistics.median(builds)
-            print(f"pack: {len(pack['entries']):,} entries of {len(accounts):,} accounts, {len(document):,} bytes, built in {builds} s", file=sys.stderr)
+            print(
+                f"pack: {len(pack['entries']):,} entries of {len(accounts):,} accounts, {len(document):,} bytes, built in {builds} s",
+                file=sys.stderr,
+            )
 
             singles = sum(single_bundle_size(deployment, pack, entry) for entry in pack["entries"])
             rng = random.Random(1)
             for entry in rng.sample(pack["entries"], min(args.sample, len(pack["entries"]))):
-                leaf = "0x" + hashlib.sha256(b"\x00" + json.dumps(entry["record"], separators=(",", ":"), sort_keys=True).encode()).hexdigest()
+                leaf = (
+                    "0x"
+                    + hashlib.sha256(
+                        b"\x00"
+                        + json.dumps(
+                            entry["record"], separators=(",", ":"), sort_keys=True
+                        ).encode()
+                    ).hexdigest()
+                )
                 real = client.get(f"/v1/evidence/{leaf}")
-                if real.status_code != 200 or len(real.content) != single_bundle_size(deployment, pack, entry):
-                    raise SystemExit(f"computed single-bundle size differs for {leaf}: {len(real.content)} real")
+                if real.status_code != 200 or len(real.content) != single_bundle_size(
+                    deployment, pack, entry
+                ):
+                    raise SystemExit(
+                        f"computed single-bundle size differs for {leaf}: {len(real.content)} real"
+                    )
             results["single_bundles_bytes"] = singles
             results["pack_vs_singles"] = round(len(document) / singles, 4)
             results["singles_checked"] = min(args.sample, len(pack["entries"]))
 
-        verify_runs = [round(timed([sys.executable, "-m", "ledger", "verify", str(pack_path), "--rpc-url", rpc]), 2) for _ in range(args.repeat)]
+        verify_runs = [
+            round(
+                timed([sys.executable, "-m", "ledger", "verify", str(pack_path), "--rpc-url", rpc]),
+                2,
+            )
+            for _ in range(args.repeat)
+        ]
         results["verify_cli_runs_s"] = verify_runs
         results["verify_cli_median_s"] = statistics.median(verify_runs)
         inproc = []
@@ -307,15 +397,31 @@ def main() -> None:
 
 def print_table(r: dict[str, Any]) -> None:
     rows = [
-        (f"`ledger audit` of a {r['entries']:,}-entry export ({r['export_bytes'] / 1e6:,.0f} MB), progress bar drawn",
-         f"{r['audit_median_s']:.1f} s", f"median of {len(r['audit_runs_s'])}: {r['audit_runs_s']} (target 20 s)"),
-        (f"POST /v1/evidence: pack of {r['pack_entries']:,} entries ({r['pack_accounts']:,} accounts)",
-         f"{r['pack_build_http_median_s']:.1f} s", f"runs {r['pack_build_http_runs_s']}"),
-        ("`ledger verify PACK --rpc-url` (new process)", f"{r['verify_cli_median_s']:.1f} s",
-         f"median of {len(r['verify_cli_runs_s'])}: {r['verify_cli_runs_s']} (target 10 s)"),
-        ("verify_pack in-process", f"{r['verify_inprocess_median_s']:.1f} s", f"runs {r['verify_inprocess_runs_s']}"),
-        ("pack size vs single bundles", f"{r['pack_vs_singles']:.1%}",
-         f"{r['pack_bytes']:,} bytes vs {r['single_bundles_bytes']:,} (target 40%); {r['pack_proof_nodes']:,} proof nodes"),
+        (
+            f"`ledger audit` of a {r['entries']:,}-entry export ({r['export_bytes'] / 1e6:,.0f} MB), progress bar drawn",
+            f"{r['audit_median_s']:.1f} s",
+            f"median of {len(r['audit_runs_s'])}: {r['audit_runs_s']} (target 20 s)",
+        ),
+        (
+            f"POST /v1/evidence: pack of {r['pack_entries']:,} entries ({r['pack_accounts']:,} accounts)",
+            f"{r['pack_build_http_median_s']:.1f} s",
+            f"runs {r['pack_build_http_runs_s']}",
+        ),
+        (
+            "`ledger verify PACK --rpc-url` (new process)",
+            f"{r['verify_cli_median_s']:.1f} s",
+            f"median of {len(r['verify_cli_runs_s'])}: {r['verify_cli_runs_s']} (target 10 s)",
+        ),
+        (
+            "verify_pack in-process",
+            f"{r['verify_inprocess_median_s']:.1f} s",
+            f"runs {r['verify_inprocess_runs_s']}",
+        ),
+        (
+            "pack size vs single bundles",
+            f"{r['pack_vs_singles']:.1%}",
+            f"{r['pack_bytes']:,} bytes vs {r['single_bundles_bytes']:,} (target 40%); {r['pack_proof_nodes']:,} proof nodes",
+        ),
     ]
     print(f"\nMachine: {r['cpus']} CPUs.\n")
     print("| measure | value | detail |")

@@ -59,16 +59,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     bodies = {
-        "batch of 1,000 records": json.dumps({"entries": [interaction(i) for i in range(1000)]}).encode(),
-        "batch of 10,000 large records": json.dumps({"entries": [padded(i) for i in range(10_000)]}).encode(),
+        "batch of 1,000 records": json.dumps(
+            {"entries": [interaction(i) for i in range(1000)]}
+        ).encode(),
+        "batch of 10,000 large records": json.dumps(
+            {"entries": [padded(i) for i in range(10_000)]}
+        ).encode(),
         "[[[[... (deep at once)": b"[" * SIZE,
         "[][][]... (every byte a bracket)": b"[]" * (SIZE // 2),
         "[[],[],...] (valid, shallow)": b"[" + b"[]," * (SIZE // 3 - 1) + b"[]]",
         '"""""... (every byte a quote)': b'"' * SIZE,
         '["[",["[",... (strings holding brackets)': b'["[",' * (SIZE // 5),
-        "towers 32 deep (valid, the deepest allowed)": b"[" + (b"[" * 31 + b"]" * 31 + b",") * (SIZE // 63 - 1) + b"[]]",
+        "towers 32 deep (valid, the deepest allowed)": b"["
+        + (b"[" * 31 + b"]" * 31 + b",") * (SIZE // 63 - 1)
+        + b"[]]",
     }
-    print(f"{'body':48} {'MiB':>6} {'check':>8} {'ms':>9} {'ms/MiB':>7} {'peak MiB':>8} {'json.loads ms':>13}")
+    print(
+        f"{'body':48} {'MiB':>6} {'check':>8} {'ms':>9} {'ms/MiB':>7} {'peak MiB':>8} {'json.loads ms':>13}"
+    )
     for name, body in bodies.items():
         mib = len(body) / 2**20
         tracemalloc.start()
@@ -79,7 +87,9 @@ def main() -> None:
         loads = ""
         if name.startswith("batch"):
             loads = f"{best(lambda body=body: json.loads(body), 3) * 1000:.1f}"
-        print(f"{name:48} {mib:6.1f} {verdict:>8} {seconds * 1000:9.2f} {seconds * 1000 / mib:7.3f} {peak:8.1f} {loads:>13}")
+        print(
+            f"{name:48} {mib:6.1f} {verdict:>8} {seconds * 1000:9.2f} {seconds * 1000 / mib:7.3f} {peak:8.1f} {loads:>13}"
+        )
 
 
 if __name__ == "__main__":

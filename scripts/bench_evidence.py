@@ -37,7 +37,9 @@ ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 
 def ledger(*args: str) -> str:
     """Run a `ledger` command; its stdout."""
-    done = subprocess.run([sys.executable, "-m", "ledger", *args], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "ledger", *args], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise SystemExit(f"ledger {' '.join(args)} failed: {done.stderr}")
     return done.stdout
@@ -57,8 +59,12 @@ def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 120) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, required=True, help="an existing, sealed SQLite log")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, required=True, help="an existing, sealed SQLite log"
+    )
     parser.add_argument("--samples", type=int, default=1000)
     args = parser.parse_args()
 
@@ -67,7 +73,11 @@ def main() -> None:
     rng = random.Random(3)
     with store.read() as conn:
         leaves = [
-            bytes(conn.exec_driver_sql("SELECT leaf_hash FROM entries WHERE seq = ?", (rng.randrange(1, size + 1),)).scalar_one())
+            bytes(
+                conn.exec_driver_sql(
+                    "SELECT leaf_hash FROM entries WHERE seq = ?", (rng.randrange(1, size + 1),)
+                ).scalar_one()
+            )
             for _ in range(args.samples)
         ]
     store.close()
@@ -86,7 +96,10 @@ def main() -> None:
             conn.exec_driver_sql("DELETE FROM deployment")
         ledger("deploy", "--rpc-url", rpc, *where)
         anchor = json.loads(ledger("anchor", "--rpc-url", rpc, *where))
-        print(f"anchored tree size {anchor['tree_size']:,} in block {anchor['block_number']}", file=sys.stderr)
+        print(
+            f"anchored tree size {anchor['tree_size']:,} in block {anchor['block_number']}",
+            file=sys.stderr,
+        )
         server = subprocess.Popen(
             [sys.executable, "-m", "ledger", "serve", *where, "--port", str(api_port)],
             env={**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY},
@@ -97,7 +110,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{api_port}"
         wait_for(base + "/healthz", server)
         results: dict[str, object] = {"tree_size": size, "samples": len(leaves)}
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30) as client:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+        ) as client:
             for label in ("cold", "warm"):
                 times = []
                 for leaf in leaves:

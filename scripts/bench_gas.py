@@ -79,7 +79,9 @@ def subtree(level: int, index: int) -> bytes:
 
 def range_hash(start: int, end: int) -> bytes:
     """MTH of leaves [start, end) of the synthetic log."""
-    return merkle.fold_nodes([subtree(level, index) for level, index in merkle.range_nodes(start, end)])
+    return merkle.fold_nodes(
+        [subtree(level, index) for level, index in merkle.range_nodes(start, end)]
+    )
 
 
 def anchor_pair(exponent: int) -> tuple[int, int]:
@@ -101,14 +103,21 @@ def measure_gas(contract: LogAnchor, exponents: range) -> list[tuple[int, int, i
         merkle.verify_consistency(first, second, proof, first_root, second_root)
         hashing = time.perf_counter() - started
         log_id = log_id_for(f"bench-gas-{exponent}")
-        signer = LogSigner(Account.create(), Domain(log_id, contract.client.chain_id, contract.address_bytes))
+        signer = LogSigner(
+            Account.create(), Domain(log_id, contract.client.chain_id, contract.address_bytes)
+        )
         contract.create_log(log_id, key_address, signer.address)
         contract.anchor(log_id, first, first_root, [], signer.anchor_signature(first, first_root))
-        receipt = contract.anchor(log_id, second, second_root, proof, signer.anchor_signature(second, second_root))
+        receipt = contract.anchor(
+            log_id, second, second_root, proof, signer.anchor_signature(second, second_root)
+        )
         assert contract.root_at(log_id, second) == second_root
         rows.append((first, second, len(proof), receipt.gas_used))
-        print(f"  2^{exponent}: {first} -> {second}, proof {len(proof)}, gas {receipt.gas_used}"
-              f" (roots in {hashing:.1f} s)", file=sys.stderr)
+        print(
+            f"  2^{exponent}: {first} -> {second}, proof {len(proof)}, gas {receipt.gas_used}"
+            f" (roots in {hashing:.1f} s)",
+            file=sys.stderr,
+        )
     return rows
 
 
@@ -151,7 +160,10 @@ def measure_latency(url: str, rounds: int) -> tuple[list[float], list[float]]:
             assert deployment is not None
             client = ChainClient(url, dev_key())
             contract = attach(client, deployment.chain_id, deployment.contract, deployment.log_id)
-            signer = LogSigner(load_log_key(data), Domain(deployment.log_id, deployment.chain_id, deployment.contract))
+            signer = LogSigner(
+                load_log_key(data),
+                Domain(deployment.log_id, deployment.chain_id, deployment.contract),
+            )
             anchorer = Anchorer(store, contract, deployment, signer)
             from ledger.core.records import parse_json
 
@@ -177,7 +189,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Anvil(0, None, Path(tmp) / "anvil.log") as anvil:
         client = ChainClient(anvil.url, dev_key())
         contract, _receipt = LogAnchor.deploy(client)
-        print(f"LogAnchor at {contract.address} on {anvil.url}; computing roots...", file=sys.stderr)
+        print(
+            f"LogAnchor at {contract.address} on {anvil.url}; computing roots...", file=sys.stderr
+        )
         rows = measure_gas(contract, range(args.min_exponent, args.max_exponent + 1))
         command, in_process = measure_latency(anvil.url, args.rounds)
 
@@ -186,14 +200,20 @@ def main() -> None:
     for first, second, length, gas in rows:
         print(f"| {first:,} | {second:,} | {length} | {gas:,} |")
     print()
-    print(f"Median gas per anchor: {statistics.median(g for *_, g in rows):,.0f}"
-          f" (min {min(g for *_, g in rows):,}, max {max(g for *_, g in rows):,})")
+    print(
+        f"Median gas per anchor: {statistics.median(g for *_, g in rows):,.0f}"
+        f" (min {min(g for *_, g in rows):,}, max {max(g for *_, g in rows):,})"
+    )
     print()
     print("| anchor latency on Anvil (1 confirmation) | median | min | max |")
     print("|---|---:|---:|---:|")
-    for name, values in (("`ledger anchor` command, start to exit", command),
-                         ("in-process `Anchorer.anchor_latest`", in_process)):
-        print(f"| {name} | {statistics.median(values):.2f} s | {min(values):.2f} s | {max(values):.2f} s |")
+    for name, values in (
+        ("`ledger anchor` command, start to exit", command),
+        ("in-process `Anchorer.anchor_latest`", in_process),
+    ):
+        print(
+            f"| {name} | {statistics.median(values):.2f} s | {min(values):.2f} s | {max(values):.2f} s |"
+        )
 
 
 if __name__ == "__main__":

@@ -124,7 +124,14 @@ def proof_latency(store: Store, samples: int) -> dict[str, float]:
         from sqlalchemy import text
 
         seqs = [rng.randrange(1, size + 1) for _ in range(samples)]
-        leaves = [bytes(conn.execute(text("SELECT leaf_hash FROM entries WHERE seq = :s"), {"s": s}).scalar_one()) for s in seqs]
+        leaves = [
+            bytes(
+                conn.execute(
+                    text("SELECT leaf_hash FROM entries WHERE seq = :s"), {"s": s}
+                ).scalar_one()
+            )
+            for s in seqs
+        ]
     result: dict[str, float] = {"size": size}
     for label in ("cold", "warm"):
         times = []
@@ -162,12 +169,30 @@ def pymerkle_baseline(ndjson: Path, count: int, our_root: bytes) -> dict[str, fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=1_000_000, help="records ingested from NDJSON (SQLite)")
-    parser.add_argument("--pg-records", type=int, default=200_000, help="records ingested into PostgreSQL (0: skip)")
-    parser.add_argument("--postgres-url", default=os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--big", type=int, default=10_000_000, help="size of the large log for proof latency (0: skip)")
-    parser.add_argument("--repeat", type=int, default=3, help="SQLite ingest + seal runs (the median is reported)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--records", type=int, default=1_000_000, help="records ingested from NDJSON (SQLite)"
+    )
+    parser.add_argument(
+        "--pg-records", type=int, default=200_000, help="records ingested into PostgreSQL (0: skip)"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument(
+        "--big",
+        type=int,
+        default=10_000_000,
+        help="size of the large log for proof latency (0: skip)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="SQLite ingest + seal runs (the median is reported)"
+    )
     parser.add_argument("--samples", type=int, default=2000, help="proofs timed per log")
     parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -184,7 +209,10 @@ def main() -> None:
     sqlite_dir = work / "sqlite"
     runs = []
     for attempt in range(args.repeat):
-        print(f"SQLite: ledger ingest + ledger seal, run {attempt + 1} of {args.repeat}", file=sys.stderr)
+        print(
+            f"SQLite: ledger ingest + ledger seal, run {attempt + 1} of {args.repeat}",
+            file=sys.stderr,
+        )
         shutil.rmtree(sqlite_dir, ignore_errors=True)  # a reused log would dedupe every record
         runs.append(ingest_and_seal(ndjson, ["--data-dir", str(sqlite_dir)], args.records))
         print(f"  {runs[-1]}", file=sys.stderr)
@@ -232,18 +260,38 @@ def print_table(r: dict) -> None:  # type: ignore[type-arg]
     s, p = r["sqlite"], r["pymerkle"]
     all_runs = ", ".join(f"{x['total_s']:.1f} s" for x in r["sqlite_runs"])
     rows = [
-        ("SQLite `ledger ingest` (validate, encode, hash, insert)", f"{s['ingest_rps']:,.0f} records/s", f"{s['ingest_s']:.1f} s for {s['records']:,}"),
-        ("SQLite `ledger seal` (indices, tiles, checkpoint)", f"{s['seal_rps']:,.0f} entries/s", f"{s['seal_s']:.1f} s"),
-        ("SQLite ingest + seal, end to end", f"{s['total_rps']:,.0f} records/s", f"{s['total_s']:.1f} s, median of {len(r['sqlite_runs'])} runs ({all_runs})"),
+        (
+            "SQLite `ledger ingest` (validate, encode, hash, insert)",
+            f"{s['ingest_rps']:,.0f} records/s",
+            f"{s['ingest_s']:.1f} s for {s['records']:,}",
+        ),
+        (
+            "SQLite `ledger seal` (indices, tiles, checkpoint)",
+            f"{s['seal_rps']:,.0f} entries/s",
+            f"{s['seal_s']:.1f} s",
+        ),
+        (
+            "SQLite ingest + seal, end to end",
+            f"{s['total_rps']:,.0f} records/s",
+            f"{s['total_s']:.1f} s, median of {len(r['sqlite_runs'])} runs ({all_runs})",
+        ),
     ]
     if "postgres" in r:
         g = r["postgres"]
         rows += [
-            ("PostgreSQL `ledger ingest`", f"{g['ingest_rps']:,.0f} records/s", f"{g['ingest_s']:.1f} s for {g['records']:,}"),
+            (
+                "PostgreSQL `ledger ingest`",
+                f"{g['ingest_rps']:,.0f} records/s",
+                f"{g['ingest_s']:.1f} s for {g['records']:,}",
+            ),
             ("PostgreSQL `ledger seal`", f"{g['seal_rps']:,.0f} entries/s", f"{g['seal_s']:.1f} s"),
         ]
     rows.append(
-        ("baseline: pymerkle in-memory append, same leaves", f"{p['rps']:,.0f} records/s", f"ours end to end = {s['total_rps'] / p['rps']:.2f}x pymerkle")
+        (
+            "baseline: pymerkle in-memory append, same leaves",
+            f"{p['rps']:,.0f} records/s",
+            f"ours end to end = {s['total_rps'] / p['rps']:.2f}x pymerkle",
+        )
     )
     for key in ("proof_small", "proof_big"):
         if key in r:

@@ -81,7 +81,10 @@ def generate(work: Path, entries: int, per_file: int) -> list[Path]:
         jobs.append((work / f"records-{start:010d}-{count}.ndjson", start, count))
     missing = [job for job in jobs if not job[0].exists()]
     if missing:
-        print(f"generating {len(missing)} NDJSON files of up to {per_file:,} records in {work} (not timed)...", file=sys.stderr)
+        print(
+            f"generating {len(missing)} NDJSON files of up to {per_file:,} records in {work} (not timed)...",
+            file=sys.stderr,
+        )
         started = time.perf_counter()
         with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
             for path in pool.imap_unordered(write_file, missing):
@@ -91,7 +94,14 @@ def generate(work: Path, entries: int, per_file: int) -> list[Path]:
 
 
 def ledger(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "ledger", *args], env=ENV, cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ledger", *args],
+        env=ENV,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise SystemExit(f"ledger {args[0]} failed: {result.stderr.strip()}")
     return result.stdout
@@ -105,7 +115,11 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ledger", "serve", *where, "--port", str(self.port), *extra],
-            env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=ENV,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 60
         while not self.healthy():
@@ -130,15 +144,31 @@ class Serve:
 
 def ingest_all(files: list[Path], where: list[str], total: int) -> None:
     """`ledger ingest` every file, with a progress bar over all records."""
-    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), transient=False) as progress:
+    with Progress(
+        TextColumn("ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as progress:
         task = progress.add_task("ingest", total=total, rate="")
         done, started = 0, time.perf_counter()
         for path in files:
-            subprocess.run([sys.executable, "-m", "ledger", "ingest", str(path), *where], env=ENV, cwd=ROOT,
-                           stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(
+                [sys.executable, "-m", "ledger", "ingest", str(path), *where],
+                env=ENV,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
             done += int(path.stem.rsplit("-", 1)[1])
-            progress.update(task, completed=done, rate=f"{done / (time.perf_counter() - started):,.0f} records/s")
+            progress.update(
+                task,
+                completed=done,
+                rate=f"{done / (time.perf_counter() - started):,.0f} records/s",
+            )
 
 
 def wait_anchored(serve: Serve, total: int) -> dict[str, Any]:
@@ -159,7 +189,11 @@ def wait_anchored(serve: Serve, total: int) -> dict[str, Any]:
 def http_rate(where: list[str], workers: int, batches: int, seed: int) -> dict[str, float]:
     """Records/s of HTTP batch ingest with `workers` API processes (4 clients)."""
     bodies = [
-        ('{"entries":[' + ",".join(json.dumps(interaction(b * 1000 + i, seed=seed)) for i in range(1000)) + "]}").encode()
+        (
+            '{"entries":['
+            + ",".join(json.dumps(interaction(b * 1000 + i, seed=seed)) for i in range(1000))
+            + "]}"
+        ).encode()
         for b in range(batches)
     ]
     serve = Serve(where, "--workers", str(workers), "--seal-interval", "1")
@@ -168,8 +202,11 @@ def http_rate(where: list[str], workers: int, batches: int, seed: int) -> dict[s
     queue = list(reversed(bodies))
 
     def client() -> None:
-        with httpx.Client(base_url=serve.url, headers={"Authorization": f"Bearer {ADMIN}", "content-type": "application/json"},
-                          timeout=300) as http:
+        with httpx.Client(
+            base_url=serve.url,
+            headers={"Authorization": f"Bearer {ADMIN}", "content-type": "application/json"},
+            timeout=300,
+        ) as http:
             while True:
                 with lock:
                     if not queue:
@@ -193,23 +230,40 @@ def http_rate(where: list[str], workers: int, batches: int, seed: int) -> dict[s
     finally:
         serve.stop()
     latencies.sort()
-    return {"workers": workers, "records_per_s": batches * 1000 / elapsed, "p50_ms": statistics.median(latencies) * 1e3,
-            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1e3}
+    return {
+        "workers": workers,
+        "records_per_s": batches * 1000 / elapsed,
+        "p50_ms": statistics.median(latencies) * 1e3,
+        "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1e3,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--entries", type=int, default=CAMPAIGN)
     parser.add_argument("--file-records", type=int, default=1_000_000)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench-scale"))
-    parser.add_argument("--postgres-url", default=os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--seal-interval", type=float, default=2.0)
     parser.add_argument("--anchor-interval", type=float, default=60.0)
-    parser.add_argument("--http-batches", type=int, default=100, help="batches of 1,000 per HTTP measurement")
+    parser.add_argument(
+        "--http-batches", type=int, default=100, help="batches of 1,000 per HTTP measurement"
+    )
     parser.add_argument("--samples", type=int, default=1000, help="inclusion proofs timed")
-    parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database (its URL is printed)"
+    )
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--generate-only", action="store_true", help="write the NDJSON files and stop")
+    parser.add_argument(
+        "--generate-only", action="store_true", help="write the NDJSON files and stop"
+    )
     args = parser.parse_args()
 
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -227,8 +281,15 @@ def main() -> None:
     try:
         with Anvil(0, None, args.work_dir / "anvil.log") as anvil:
             ledger("deploy", *where, "--rpc-url", anvil.url)
-            serve = Serve(where, "--rpc-url", anvil.url, "--seal-interval", str(args.seal_interval),
-                          "--anchor-interval", str(args.anchor_interval))
+            serve = Serve(
+                where,
+                "--rpc-url",
+                anvil.url,
+                "--seal-interval",
+                str(args.seal_interval),
+                "--anchor-interval",
+                str(args.anchor_interval),
+            )
             try:
                 started = time.perf_counter()
                 ingest_all(files, where[:2], args.entries)
@@ -245,9 +306,14 @@ def main() -> None:
             "ingest_records_per_s": args.entries / ingested,
             "anchored_size": health["anchor"]["anchored_size"],
             "anchors": len([a for a in anchors if a["status"] == "confirmed"]),
-            "gas_per_anchor_median": statistics.median(a["gas_used"] for a in anchors if a["gas_used"]),
+            "gas_per_anchor_median": statistics.median(
+                a["gas_used"] for a in anchors if a["gas_used"]
+            ),
         }
-        print(f"end to end: {total:.0f} s ({figures['end_to_end_records_per_s']:,.0f} records/s)", file=sys.stderr)
+        print(
+            f"end to end: {total:.0f} s ({figures['end_to_end_records_per_s']:,.0f} records/s)",
+            file=sys.stderr,
+        )
 
         with psycopg.connect(url) as conn:
             size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
@@ -260,7 +326,9 @@ def main() -> None:
         finally:
             store.close()
 
-        figures["http"] = [http_rate(where, workers, args.http_batches, seed=100 + workers) for workers in (1, 2)]
+        figures["http"] = [
+            http_rate(where, workers, args.http_batches, seed=100 + workers) for workers in (1, 2)
+        ]
     finally:
         if not args.keep:
             with psycopg.connect(args.postgres_url, autocommit=True) as admin:
@@ -277,15 +345,27 @@ def print_table(f: dict[str, Any]) -> None:
     p = f["proofs"]
     print(f"| measure ({f['cores']} cores, PostgreSQL, {f['entries']:,} entries) | value |")
     print("|---|---|")
-    print(f"| end to end: ingest, seal, anchor confirmed | {f['total_s'] / 60:.1f} min ({f['end_to_end_records_per_s']:,.0f} records/s) |")
-    print(f"| `ledger ingest` of every file | {f['ingest_s'] / 60:.1f} min ({f['ingest_records_per_s']:,.0f} records/s) |")
-    print(f"| anchors confirmed during the run | {f['anchors']} (median gas {f['gas_per_anchor_median']:,.0f}) |")
+    print(
+        f"| end to end: ingest, seal, anchor confirmed | {f['total_s'] / 60:.1f} min ({f['end_to_end_records_per_s']:,.0f} records/s) |"
+    )
+    print(
+        f"| `ledger ingest` of every file | {f['ingest_s'] / 60:.1f} min ({f['ingest_records_per_s']:,.0f} records/s) |"
+    )
+    print(
+        f"| anchors confirmed during the run | {f['anchors']} (median gas {f['gas_per_anchor_median']:,.0f}) |"
+    )
     for h in f["http"]:
-        print(f"| HTTP batches of 1,000, {h['workers']} API worker{'s' if h['workers'] > 1 else ''} | "
-              f"{h['records_per_s']:,.0f} records/s (p50 {h['p50_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms) |")
-    print(f"| inclusion proof at {p['size']:,} entries (in-process) | p50 {p['warm_p50_ms']:.2f} ms warm, {p['cold_p50_ms']:.2f} ms cold;"
-          f" p99 {p['warm_p99_ms']:.2f} / {p['cold_p99_ms']:.2f} ms |")
-    print(f"| database size | {f['database_bytes'] / 2**30:.1f} GiB, {f['bytes_per_entry']:,.0f} bytes per entry |")
+        print(
+            f"| HTTP batches of 1,000, {h['workers']} API worker{'s' if h['workers'] > 1 else ''} | "
+            f"{h['records_per_s']:,.0f} records/s (p50 {h['p50_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms) |"
+        )
+    print(
+        f"| inclusion proof at {p['size']:,} entries (in-process) | p50 {p['warm_p50_ms']:.2f} ms warm, {p['cold_p50_ms']:.2f} ms cold;"
+        f" p99 {p['warm_p99_ms']:.2f} / {p['cold_p99_ms']:.2f} ms |"
+    )
+    print(
+        f"| database size | {f['database_bytes'] / 2**30:.1f} GiB, {f['bytes_per_entry']:,.0f} bytes per entry |"
+    )
 
 
 if __name__ == "__main__":

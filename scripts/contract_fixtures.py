@@ -76,8 +76,22 @@ from ledger.service.signer import (
 )
 
 EDGE_PAIRS = [
-    (1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 8), (6, 7), (7, 8), (8, 9),
-    (15, 16), (16, 17), (17, 31), (255, 256), (256, 257), (257, 511), (1023, 1025),
+    (1, 2),
+    (1, 3),
+    (2, 3),
+    (3, 4),
+    (4, 5),
+    (5, 8),
+    (6, 7),
+    (7, 8),
+    (8, 9),
+    (15, 16),
+    (16, 17),
+    (17, 31),
+    (255, 256),
+    (256, 257),
+    (257, 511),
+    (1023, 1025),
 ]
 """(size1, size2) pairs at the powers of two, where proofs change shape."""
 
@@ -260,7 +274,9 @@ def signed_typed(chain_id: int, contract: str) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print RFC 9162 proofs made by ledger.core.merkle.")
+    parser = argparse.ArgumentParser(
+        description="Print RFC 9162 proofs made by ledger.core.merkle."
+    )
     parser.add_argument("--seed", type=int, default=9162)
     parser.add_argument("--cases", type=int, default=24, help="random pairs and indices")
     parser.add_argument("--max-size", type=int, default=70_000)

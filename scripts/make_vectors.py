@@ -139,7 +139,13 @@ def licence(n: int, **changes: Any) -> dict[str, Any]:
         "valid_from": "2026-01-01T00:00:00.000Z",
         "valid_until": "2027-01-01T00:00:00.000Z",
     } | changes
-    return {"v": 1, "kind": "licence", "ts": "2026-01-01T00:00:00.000Z", "salt": salt(1000 + n), "body": body}
+    return {
+        "v": 1,
+        "kind": "licence",
+        "ts": "2026-01-01T00:00:00.000Z",
+        "salt": salt(1000 + n),
+        "body": body,
+    }
 
 
 def model_record(n: int) -> dict[str, Any]:
@@ -150,14 +156,26 @@ def model_record(n: int) -> dict[str, Any]:
         "parents": [{"model_id": "org/frontier", "relation": "fine-tune", "version": "3"}],
         "version": "1",
     }
-    return {"v": 1, "kind": "model", "ts": "2026-02-02T02:02:02.002Z", "salt": salt(2000 + n), "body": body}
+    return {
+        "v": 1,
+        "kind": "model",
+        "ts": "2026-02-02T02:02:02.002Z",
+        "salt": salt(2000 + n),
+        "body": body,
+    }
 
 
 def digest_record(n: int) -> dict[str, Any]:
-    return {"v": 1, "kind": "digest", "ts": "2026-03-03T03:03:03.003Z", "salt": salt(3000 + n), "body": {"sha256": sha(f"doc {n}")}}
+    return {
+        "v": 1,
+        "kind": "digest",
+        "ts": "2026-03-03T03:03:03.003Z",
+        "salt": salt(3000 + n),
+        "body": {"sha256": sha(f"doc {n}")},
+    }
 
 
-AWKWARD = "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"{{ é 🙂 \u2028 \\u0000"
+AWKWARD = '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["{{ é 🙂 \u2028 \\u0000'
 """Text full of what trips JSON readers: brackets and quotes inside a string, non-ASCII,
 an astral character, a line separator, a backslash."""
 
@@ -167,12 +185,26 @@ RECORDS: list[dict[str, Any]] = [
     licence(1),
     interaction(2, "acct-alice", "frontier-large", "2026-06-02T11:00:00.000Z", endpoint=AWKWARD),
     model_record(1),
-    interaction(3, "acct-carol", "coder-2", "2026-06-02T12:00:00.000Z", metadata={"a.b": "x", "n": -5, "ok": True}),
+    interaction(
+        3,
+        "acct-carol",
+        "coder-2",
+        "2026-06-02T12:00:00.000Z",
+        metadata={"a.b": "x", "n": -5, "ok": True},
+    ),
     digest_record(1),
-    interaction(4, "acct-alice", "coder-2", "2026-06-03T08:00:00.999Z", client={"asn": 64500, "user_agent": "curl/8"}),
+    interaction(
+        4,
+        "acct-alice",
+        "coder-2",
+        "2026-06-03T08:00:00.999Z",
+        client={"asn": 64500, "user_agent": "curl/8"},
+    ),
     interaction(5, "acct-bob", "frontier-large", "2026-06-03T23:59:59.999Z", api_key_id="key-7"),
     interaction(6, "acct-alice", "frontier-small", "2026-06-04T00:00:00.000Z"),
-    interaction(7, "acct-dave", "frontier-large", "2026-06-05T05:05:05.005Z", endpoint="/v1/chat 🙂"),
+    interaction(
+        7, "acct-dave", "frontier-large", "2026-06-05T05:05:05.005Z", endpoint="/v1/chat 🙂"
+    ),
     licence(2, action="amend", reason="more models", models=["frontier-*", "coder-*"]),
     interaction(8, "acct-alice", "frontier-large", "2026-06-06T06:06:06.006Z"),
 ]
@@ -213,14 +245,21 @@ def pack(indices: list[int], query: dict[str, Any], **changes: Any) -> dict[str,
         "log_id": LOG_ID,
         "checkpoint": {"tree_size": SIZE, "root": ROOT, "anchor": dict(ANCHOR)},
         "query": query,
-        "entries": [{"leaf_index": i, "record": json.loads(json.dumps(RECORDS[i]))} for i in indices],
+        "entries": [
+            {"leaf_index": i, "record": json.loads(json.dumps(RECORDS[i]))} for i in indices
+        ],
         "proof": [hx(root_hash(LEAVES[a:b])) for a, b in ranges],
     } | changes
 
 
 ALICE = [0, 3, 7, 9, 12]
 """acct-alice's interactions."""
-ALICE_QUERY = {"account_ids": ["acct-alice"], "from": "2026-06-01", "to": "2026-06-07T00:00:00Z", "kind": "interaction"}
+ALICE_QUERY = {
+    "account_ids": ["acct-alice"],
+    "from": "2026-06-01",
+    "to": "2026-06-07T00:00:00Z",
+    "kind": "interaction",
+}
 
 
 def edited(document: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -250,23 +289,39 @@ class Corpus:
         self.vectors: list[dict[str, Any]] = []
 
     def add(self, kind: str, name: str, data: bytes, about: str, **outcome: Any) -> None:
-        folder = {"evidence": "evidence", "licence": "licence", "identity": "identity", "json": "json"}[kind]
+        folder = {
+            "evidence": "evidence",
+            "licence": "licence",
+            "identity": "identity",
+            "json": "json",
+        }[kind]
         path = f"{folder}/{name}.json"
         assert path not in self.files, path
         self.files[path] = data
         self.vectors.append({"name": name, "kind": kind, "file": path, "about": about, **outcome})
 
-    def evidence(self, name: str, data: bytes | dict[str, Any], about: str, offline: Outcome, pinned: Outcome) -> None:
+    def evidence(
+        self, name: str, data: bytes | dict[str, Any], about: str, offline: Outcome, pinned: Outcome
+    ) -> None:
         raw = data if isinstance(data, bytes) else pretty(data)
         self.add("evidence", name, raw, about, offline=offline, pinned=pinned)
 
-    def licence(self, name: str, data: bytes | dict[str, Any], about: str, offline: Outcome, pinned: Outcome,
-                identity: str = "identity/log.json") -> None:
+    def licence(
+        self,
+        name: str,
+        data: bytes | dict[str, Any],
+        about: str,
+        offline: Outcome,
+        pinned: Outcome,
+        identity: str = "identity/log.json",
+    ) -> None:
         raw = data if isinstance(data, bytes) else pretty(data)
         extra = {} if identity == "identity/log.json" else {"identity": identity}
         self.add("licence", name, raw, about, offline=offline, pinned=pinned, **extra)
 
-    def identity(self, name: str, data: bytes | dict[str, Any], about: str, expect: Outcome) -> None:
+    def identity(
+        self, name: str, data: bytes | dict[str, Any], about: str, expect: Outcome
+    ) -> None:
         raw = data if isinstance(data, bytes) else pretty(data)
         self.add("identity", name, raw, about, expect=expect)
 
@@ -275,225 +330,841 @@ class Corpus:
 
 
 def identities(c: Corpus) -> None:
-    c.identity("log", IDENTITY, "the log's identity, as `ledger identity` prints it (the one pinned by default)", ACCEPTED)
-    minimal = {k: v for k, v in IDENTITY.items() if k not in ("rpc_url", "explorer")} | {"licence_registry": None}
-    c.identity("log-no-registry", minimal, "no rpc_url, no explorer, a log that issues no licences", ACCEPTED)
+    c.identity(
+        "log",
+        IDENTITY,
+        "the log's identity, as `ledger identity` prints it (the one pinned by default)",
+        ACCEPTED,
+    )
+    minimal = {k: v for k, v in IDENTITY.items() if k not in ("rpc_url", "explorer")} | {
+        "licence_registry": None
+    }
+    c.identity(
+        "log-no-registry",
+        minimal,
+        "no rpc_url, no explorer, a log that issues no licences",
+        ACCEPTED,
+    )
     text = pretty(IDENTITY)
     c.identity("bom", b"\xef\xbb\xbf" + text, "a UTF-8 byte order mark", refused())
-    c.identity("duplicate-key", replace_once(text, b'"chain_id": 31337,', b'"chain_id": 1,\n  "chain_id": 31337,'),
-               "chain_id twice: which one counts?", refused())
-    c.identity("float-chain-id", replace_once(text, b"31337", b"31337.0"), "a chain id written 31337.0", refused())
-    c.identity("unknown-field", IDENTITY | {"witness": "w"}, "a field this format does not have", refused("witness"))
-    c.identity("missing-signer", {k: v for k, v in IDENTITY.items() if k != "log_signer"}, "no log_signer", refused("log_signer"))
-    c.identity("uppercase-anchor", IDENTITY | {"log_anchor": LOG_ANCHOR.upper().replace("0X", "0x")}, "uppercase hex", refused("log_anchor"))
+    c.identity(
+        "duplicate-key",
+        replace_once(text, b'"chain_id": 31337,', b'"chain_id": 1,\n  "chain_id": 31337,'),
+        "chain_id twice: which one counts?",
+        refused(),
+    )
+    c.identity(
+        "float-chain-id",
+        replace_once(text, b"31337", b"31337.0"),
+        "a chain id written 31337.0",
+        refused(),
+    )
+    c.identity(
+        "unknown-field",
+        IDENTITY | {"witness": "w"},
+        "a field this format does not have",
+        refused("witness"),
+    )
+    c.identity(
+        "missing-signer",
+        {k: v for k, v in IDENTITY.items() if k != "log_signer"},
+        "no log_signer",
+        refused("log_signer"),
+    )
+    c.identity(
+        "uppercase-anchor",
+        IDENTITY | {"log_anchor": LOG_ANCHOR.upper().replace("0X", "0x")},
+        "uppercase hex",
+        refused("log_anchor"),
+    )
     c.identity("chain-id-zero", IDENTITY | {"chain_id": 0}, "chain id 0", refused("chain_id"))
     c.identity("chain-id-bool", IDENTITY | {"chain_id": True}, "chain id true", refused("chain_id"))
-    c.identity("rpc-javascript", IDENTITY | {"rpc_url": "javascript:alert(1)"}, "an rpc_url that is not http(s)", refused("rpc_url"))
-    c.identity("explorer-space", IDENTITY | {"explorer": "https://explorer.example/ x"}, "a space in the explorer URL", refused("explorer"))
-    c.identity("explorer-nbsp", IDENTITY | {"explorer": "https://explorer.example/\u00a0x"}, "a no-break space (Unicode whitespace)", refused("explorer"))
-    c.identity("explorer-unit-separator", IDENTITY | {"explorer": "https://explorer.example/\u001fx"},
-               "U+001F, whitespace to Python's \\s and not to JavaScript's", refused("explorer"))
-    c.identity("explorer-bom-char", IDENTITY | {"explorer": "https://explorer.example/\ufeffx"},
-               "U+FEFF, whitespace to JavaScript's \\s and not to Python's", ACCEPTED)
+    c.identity(
+        "rpc-javascript",
+        IDENTITY | {"rpc_url": "javascript:alert(1)"},
+        "an rpc_url that is not http(s)",
+        refused("rpc_url"),
+    )
+    c.identity(
+        "explorer-space",
+        IDENTITY | {"explorer": "https://explorer.example/ x"},
+        "a space in the explorer URL",
+        refused("explorer"),
+    )
+    c.identity(
+        "explorer-nbsp",
+        IDENTITY | {"explorer": "https://explorer.example/\u00a0x"},
+        "a no-break space (Unicode whitespace)",
+        refused("explorer"),
+    )
+    c.identity(
+        "explorer-unit-separator",
+        IDENTITY | {"explorer": "https://explorer.example/\u001fx"},
+        "U+001F, whitespace to Python's \\s and not to JavaScript's",
+        refused("explorer"),
+    )
+    c.identity(
+        "explorer-bom-char",
+        IDENTITY | {"explorer": "https://explorer.example/\ufeffx"},
+        "U+FEFF, whitespace to JavaScript's \\s and not to Python's",
+        ACCEPTED,
+    )
     c.identity("name-empty", IDENTITY | {"name": ""}, "an empty name", refused("name"))
-    c.identity("name-257", IDENTITY | {"name": "n" * 257}, "a name of 257 characters", refused("name"))
-    c.identity("name-256-astral", IDENTITY | {"name": "🙂" * 256}, "256 characters, 512 UTF-16 units", ACCEPTED)
-    c.identity("too-big", text[:-2] + b" " * (64 * 1024 - len(text) + 1) + b"}\n", "one byte over 64 KiB", refused())
-    c.identity("at-limit", text[:-2] + b" " * (64 * 1024 - len(text)) + b"}\n", "exactly 64 KiB", ACCEPTED)
-    c.identity("wrong-format", IDENTITY | {"format": "model-ledger/log/v2"}, "another format", refused("format"))
+    c.identity(
+        "name-257", IDENTITY | {"name": "n" * 257}, "a name of 257 characters", refused("name")
+    )
+    c.identity(
+        "name-256-astral",
+        IDENTITY | {"name": "🙂" * 256},
+        "256 characters, 512 UTF-16 units",
+        ACCEPTED,
+    )
+    c.identity(
+        "too-big",
+        text[:-2] + b" " * (64 * 1024 - len(text) + 1) + b"}\n",
+        "one byte over 64 KiB",
+        refused(),
+    )
+    c.identity(
+        "at-limit", text[:-2] + b" " * (64 * 1024 - len(text)) + b"}\n", "exactly 64 KiB", ACCEPTED
+    )
+    c.identity(
+        "wrong-format",
+        IDENTITY | {"format": "model-ledger/log/v2"},
+        "another format",
+        refused("format"),
+    )
     c.identity("array", b"[]\n", "not an object", refused())
-    c.identity("deployment-block-negative", IDENTITY | {"deployment_block": -1}, "a negative block", refused("deployment_block"))
-    c.identity("two-faults", IDENTITY | {"name": "", "chain_id": "1"}, "the first fault in the reader's order is named", refused("name"))
-    c.identity("registry-short", IDENTITY | {"licence_registry": REGISTRY[:-2]}, "an address of 19 bytes", refused("licence_registry"))
-    c.identity("lone-surrogate-name", replace_once(text, b'"model-ledger"', b'"\\ud800"'), "a name holding a lone surrogate", ACCEPTED)
+    c.identity(
+        "deployment-block-negative",
+        IDENTITY | {"deployment_block": -1},
+        "a negative block",
+        refused("deployment_block"),
+    )
+    c.identity(
+        "two-faults",
+        IDENTITY | {"name": "", "chain_id": "1"},
+        "the first fault in the reader's order is named",
+        refused("name"),
+    )
+    c.identity(
+        "registry-short",
+        IDENTITY | {"licence_registry": REGISTRY[:-2]},
+        "an address of 19 bytes",
+        refused("licence_registry"),
+    )
+    c.identity(
+        "lone-surrogate-name",
+        replace_once(text, b'"model-ledger"', b'"\\ud800"'),
+        "a name holding a lone surrogate",
+        ACCEPTED,
+    )
 
 
 def evidence(c: Corpus) -> None:
     one = bundle(3)
-    c.evidence("bundle", one, "a valid bundle (its record's text full of brackets, quotes, an emoji)", MO, MO)
-    c.evidence("bundle-reordered", json.dumps(json.loads(pretty(bundle(1)).decode()), indent=5, sort_keys=True)
-               .replace('"acct-bob"', '"\\u0061cct-bob"').encode(),
-               "keys in another order, other whitespace, an escaped letter: the same values", MO, MO)
-    c.evidence("bundle-three", bundle(2, 4, 6), "a licence, a model and a digest record in one bundle", MO, MO)
-    c.evidence("bundle-every-field", bundle(5, 7, 8, 10, 11), "metadata, client, api key, an emoji, an amendment", MO, MO)
-    c.evidence("bundle-time-past-9999", edited(one, lambda d: d["checkpoint"]["anchor"].update(block_timestamp=2**63)),
-               "a claimed block time no calendar can print", MO, MO)
-    c.evidence("pack", pack(ALICE, ALICE_QUERY), "a valid pack: acct-alice's interactions of 1-7 June", MO, MO)
+    c.evidence(
+        "bundle",
+        one,
+        "a valid bundle (its record's text full of brackets, quotes, an emoji)",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "bundle-reordered",
+        json.dumps(json.loads(pretty(bundle(1)).decode()), indent=5, sort_keys=True)
+        .replace('"acct-bob"', '"\\u0061cct-bob"')
+        .encode(),
+        "keys in another order, other whitespace, an escaped letter: the same values",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "bundle-three",
+        bundle(2, 4, 6),
+        "a licence, a model and a digest record in one bundle",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "bundle-every-field",
+        bundle(5, 7, 8, 10, 11),
+        "metadata, client, api key, an emoji, an amendment",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "bundle-time-past-9999",
+        edited(one, lambda d: d["checkpoint"]["anchor"].update(block_timestamp=2**63)),
+        "a claimed block time no calendar can print",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "pack",
+        pack(ALICE, ALICE_QUERY),
+        "a valid pack: acct-alice's interactions of 1-7 June",
+        MO,
+        MO,
+    )
     c.evidence("pack-one", pack([4], {"kind": "model"}), "a pack of one entry", MO, MO)
-    c.evidence("pack-everything", pack(list(range(SIZE)), {}), "every entry: the proof is empty", MO, MO)
+    c.evidence(
+        "pack-everything", pack(list(range(SIZE)), {}), "every entry: the proof is empty", MO, MO
+    )
     text = pretty(one)
-    c.evidence("bundle-bom", b"\xef\xbb\xbf" + text, "a UTF-8 byte order mark", invalid("bundle"), invalid("bundle"))
-    c.evidence("pack-bom", b"\xef\xbb\xbf" + pretty(pack(ALICE, ALICE_QUERY)), "a pack with a byte order mark", invalid("bundle"), invalid("bundle"))
-    c.evidence("duplicate-key", replace_once(text, b'"chain_id": 31337,', b'"chain_id": 1,\n  "chain_id": 31337,'),
-               "chain_id twice", invalid("bundle"), invalid("bundle"))
-    c.evidence("duplicate-key-in-record", replace_once(text, b'"input_tokens": 102,', b'"input_tokens": 9,\n        "input_tokens": 102,'),
-               "a record field twice (a reader keeping the first would hash another record)", invalid("bundle"), invalid("bundle"))
-    c.evidence("duplicate-key-escaped", replace_once(text, b'"v": 1', b'"v": 1, "\\u0076": 1'),
-               "the same key written two ways", invalid("bundle"), invalid("bundle"))
-    c.evidence("float-in-record", replace_once(text, b'"input_tokens": 102', b'"input_tokens": 102.0'),
-               "a number with a fraction", invalid("bundle"), invalid("bundle"))
-    c.evidence("exponent", replace_once(text, b'"tree_size": 13', b'"tree_size": 1.3e1'), "a number with an exponent",
-               invalid("bundle"), invalid("bundle"))
-    c.evidence("nan", replace_once(text, b'"block_number": 7', b'"block_number": NaN'), "NaN", invalid("bundle"), invalid("bundle"))
+    c.evidence(
+        "bundle-bom",
+        b"\xef\xbb\xbf" + text,
+        "a UTF-8 byte order mark",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "pack-bom",
+        b"\xef\xbb\xbf" + pretty(pack(ALICE, ALICE_QUERY)),
+        "a pack with a byte order mark",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "duplicate-key",
+        replace_once(text, b'"chain_id": 31337,', b'"chain_id": 1,\n  "chain_id": 31337,'),
+        "chain_id twice",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "duplicate-key-in-record",
+        replace_once(
+            text, b'"input_tokens": 102,', b'"input_tokens": 9,\n        "input_tokens": 102,'
+        ),
+        "a record field twice (a reader keeping the first would hash another record)",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "duplicate-key-escaped",
+        replace_once(text, b'"v": 1', b'"v": 1, "\\u0076": 1'),
+        "the same key written two ways",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "float-in-record",
+        replace_once(text, b'"input_tokens": 102', b'"input_tokens": 102.0'),
+        "a number with a fraction",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "exponent",
+        replace_once(text, b'"tree_size": 13', b'"tree_size": 1.3e1'),
+        "a number with an exponent",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "nan",
+        replace_once(text, b'"block_number": 7', b'"block_number": NaN'),
+        "NaN",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
     deep = "[" * 32 + "]" * 32
-    c.evidence("deep-33", replace_once(text, b'"format"', f'"x": {deep},\n  "format"'.encode()),
-               "nested 33 deep", invalid("bundle"), invalid("bundle"))
+    c.evidence(
+        "deep-33",
+        replace_once(text, b'"format"', f'"x": {deep},\n  "format"'.encode()),
+        "nested 33 deep",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
     deep_record = edited(one, lambda d: d["entries"][0]["record"]["body"].update(metadata={"k": 0}))
-    c.evidence("deep-32-in-record", replace_once(pretty(deep_record), b'"k": 0', f'"k": {"[" * 26}0{"]" * 26}'.encode()),
-               "nested exactly 32 deep: read, then refused as a record (metadata values are flat)", invalid("record"), invalid("record"))
-    c.evidence("not-utf8", replace_once(text, b"acct-alice", b"acct-\xffalice"), "a byte that is not UTF-8", invalid("bundle"), invalid("bundle"))
-    c.evidence("surrogate-bytes", replace_once(text, b"acct-alice", b"acct-\xed\xa0\x80alice"),
-               "a lone surrogate written as bytes (CESU-8): not UTF-8", invalid("bundle"), invalid("bundle"))
-    c.evidence("surrogate-escaped-value", replace_once(text, b'"acct-alice"', b'"acct-\\ud800"'),
-               "a lone surrogate escaped in a record value: no RFC 8785 text", invalid("record"), invalid("record"))
-    c.evidence("surrogate-escaped-key", replace_once(text, b'"account_id"', b'"\\udc00": 1, "account_id"'),
-               "a lone surrogate escaped in a record key", invalid("record"), invalid("record"))
+    c.evidence(
+        "deep-32-in-record",
+        replace_once(pretty(deep_record), b'"k": 0', f'"k": {"[" * 26}0{"]" * 26}'.encode()),
+        "nested exactly 32 deep: read, then refused as a record (metadata values are flat)",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "not-utf8",
+        replace_once(text, b"acct-alice", b"acct-\xffalice"),
+        "a byte that is not UTF-8",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "surrogate-bytes",
+        replace_once(text, b"acct-alice", b"acct-\xed\xa0\x80alice"),
+        "a lone surrogate written as bytes (CESU-8): not UTF-8",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "surrogate-escaped-value",
+        replace_once(text, b'"acct-alice"', b'"acct-\\ud800"'),
+        "a lone surrogate escaped in a record value: no RFC 8785 text",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "surrogate-escaped-key",
+        replace_once(text, b'"account_id"', b'"\\udc00": 1, "account_id"'),
+        "a lone surrogate escaped in a record key",
+        invalid("record"),
+        invalid("record"),
+    )
     pair = edited(one, lambda d: None)
-    c.evidence("surrogate-pair-escaped", replace_once(pretty(pair), "🙂".encode(), b"\\ud83d\\ude42"),
-               "an emoji written as an escaped surrogate pair: the same record", MO, MO)
-    c.evidence("null-field", edited(one, lambda d: d["entries"][0]["record"]["body"].update(api_key_id=None)),
-               "an absent field written null: not canonical", invalid("record"), invalid("record"))
-    c.evidence("v-true", edited(one, lambda d: d["entries"][0]["record"].update(v=True)), "v written true: not canonical",
-               invalid("record"), invalid("record"))
-    c.evidence("model-no-parents", edited(bundle(4), lambda d: d["entries"][0]["record"]["body"].pop("parents")),
-               "a model record without its parents list: not canonical", invalid("record"), invalid("record"))
-    c.evidence("record-unknown-field", edited(one, lambda d: d["entries"][0]["record"]["body"].update(extra="x")),
-               "a record field v1 does not have", invalid("record"), invalid("record"))
-    c.evidence("record-uppercase-salt", edited(one, lambda d: d["entries"][0]["record"].update(salt=salt(2).upper())),
-               "a salt in uppercase hex", invalid("record"), invalid("record"))
-    c.evidence("record-2-pow-53", edited(one, lambda d: d["entries"][0]["record"]["body"].update(input_tokens=2**53)),
-               "an integer beyond 2^53 - 1", invalid("record"), invalid("record"))
-    c.evidence("record-kind-object", edited(one, lambda d: d["entries"][0]["record"].update(kind={"a": 1})),
-               "a kind that is an object", invalid("record"), invalid("record"))
-    c.evidence("record-bool-tokens", edited(one, lambda d: d["entries"][0]["record"]["body"].update(input_tokens=True)),
-               "a count written true", invalid("record"), invalid("record"))
-    c.evidence("record-too-big", edited(one, lambda d: d["entries"][0]["record"]["body"].update(metadata={f"k{i}": "x" * 1024 for i in range(16)})),
-               "a record over 16384 bytes", invalid("record"), invalid("record"))
-    c.evidence("record-bad-date", edited(one, lambda d: d["entries"][0]["record"].update(ts="2026-02-29T00:00:00.000Z")),
-               "29 February 2026", invalid("record"), invalid("record"))
-    c.evidence("record-arabic-digit", edited(one, lambda d: d["entries"][0]["record"].update(ts="2026-06-02T11:00:00.00\u0663Z")),
-               "a timestamp with an Arabic-Indic digit", invalid("record"), invalid("record"))
-    c.evidence("record-long-id", edited(one, lambda d: d["entries"][0]["record"]["body"].update(account_id="🙂" * 257)),
-               "an id of 257 characters (514 UTF-16 units)", invalid("record"), invalid("record"))
-    c.evidence("record-astral-id", edited(one, lambda d: d["entries"][0]["record"]["body"].update(account_id="🙂" * 256)),
-               "an id of 256 characters: valid, but another record than the logged one", invalid("leaf hash"), invalid("leaf hash"))
-    c.evidence("record-changed", edited(one, lambda d: d["entries"][0]["record"]["body"].update(input_tokens=103)),
-               "one field changed: another leaf hash", invalid("leaf hash"), invalid("leaf hash"))
-    c.evidence("proof-node-changed", edited(one, lambda d: d["entries"][0]["proof"].__setitem__(1, flip(d["entries"][0]["proof"][1]))),
-               "a proof node changed", invalid("inclusion"), invalid("inclusion"))
-    c.evidence("proof-short", edited(one, lambda d: d["entries"][0]["proof"].pop()), "a proof node missing", invalid("inclusion"), invalid("inclusion"))
-    c.evidence("index-beyond-size", edited(one, lambda d: d["entries"][0].update(leaf_index=13)), "leaf index 13 of 13",
-               invalid("inclusion"), invalid("inclusion"))
-    c.evidence("root-changed", edited(one, lambda d: d["checkpoint"].update(root=flip(ROOT))), "another root", invalid("inclusion"), invalid("inclusion"))
-    c.evidence("size-changed", edited(one, lambda d: d["checkpoint"].update(tree_size=14)),
-               "tree size 14: the proof of leaf 3 has the same nodes in a tree of 14, and leads to the same root (only the chain pins the size)",
-               MO, MO)
-    c.evidence("duplicate-entry", edited(bundle(3, 5), lambda d: d["entries"].__setitem__(1, d["entries"][0])),
-               "the same entry listed twice", invalid("bundle"), invalid("bundle"))
-    c.evidence("uppercase-contract", edited(one, lambda d: d.update(contract="0x" + LOG_ANCHOR[2:].upper())), "uppercase hex",
-               invalid("bundle"), invalid("bundle"))
-    c.evidence("unknown-field", edited(one, lambda d: d.update(note="x")), "a field the format does not have", invalid("bundle"), invalid("bundle"))
-    c.evidence("missing-field", edited(one, lambda d: d.pop("log_id")), "no log_id", invalid("bundle"), invalid("bundle"))
-    c.evidence("tree-size-zero", edited(one, lambda d: d["checkpoint"].update(tree_size=0)), "tree size 0", invalid("bundle"), invalid("bundle"))
-    c.evidence("chain-id-bool", edited(one, lambda d: d.update(chain_id=True)), "chain id true", invalid("bundle"), invalid("bundle"))
-    c.evidence("no-entries", edited(one, lambda d: d.update(entries=[])), "no entries", invalid("bundle"), invalid("bundle"))
-    c.evidence("proof-65-nodes", edited(one, lambda d: d["entries"][0].update(proof=[ROOT] * 65)), "65 proof nodes",
-               invalid("bundle"), invalid("bundle"))
-    c.evidence("unknown-format", edited(one, lambda d: d.update(format="model-ledger/evidence/v2")), "another format",
-               invalid("bundle"), invalid("bundle"))
-    c.evidence("no-format", edited(one, lambda d: d.pop("format")), "no format", invalid("bundle"), invalid("bundle"))
+    c.evidence(
+        "surrogate-pair-escaped",
+        replace_once(pretty(pair), "🙂".encode(), b"\\ud83d\\ude42"),
+        "an emoji written as an escaped surrogate pair: the same record",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "null-field",
+        edited(one, lambda d: d["entries"][0]["record"]["body"].update(api_key_id=None)),
+        "an absent field written null: not canonical",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "v-true",
+        edited(one, lambda d: d["entries"][0]["record"].update(v=True)),
+        "v written true: not canonical",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "model-no-parents",
+        edited(bundle(4), lambda d: d["entries"][0]["record"]["body"].pop("parents")),
+        "a model record without its parents list: not canonical",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-unknown-field",
+        edited(one, lambda d: d["entries"][0]["record"]["body"].update(extra="x")),
+        "a record field v1 does not have",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-uppercase-salt",
+        edited(one, lambda d: d["entries"][0]["record"].update(salt=salt(2).upper())),
+        "a salt in uppercase hex",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-2-pow-53",
+        edited(one, lambda d: d["entries"][0]["record"]["body"].update(input_tokens=2**53)),
+        "an integer beyond 2^53 - 1",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-kind-object",
+        edited(one, lambda d: d["entries"][0]["record"].update(kind={"a": 1})),
+        "a kind that is an object",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-bool-tokens",
+        edited(one, lambda d: d["entries"][0]["record"]["body"].update(input_tokens=True)),
+        "a count written true",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-too-big",
+        edited(
+            one,
+            lambda d: d["entries"][0]["record"]["body"].update(
+                metadata={f"k{i}": "x" * 1024 for i in range(16)}
+            ),
+        ),
+        "a record over 16384 bytes",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-bad-date",
+        edited(one, lambda d: d["entries"][0]["record"].update(ts="2026-02-29T00:00:00.000Z")),
+        "29 February 2026",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-arabic-digit",
+        edited(one, lambda d: d["entries"][0]["record"].update(ts="2026-06-02T11:00:00.00\u0663Z")),
+        "a timestamp with an Arabic-Indic digit",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-long-id",
+        edited(one, lambda d: d["entries"][0]["record"]["body"].update(account_id="🙂" * 257)),
+        "an id of 257 characters (514 UTF-16 units)",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "record-astral-id",
+        edited(one, lambda d: d["entries"][0]["record"]["body"].update(account_id="🙂" * 256)),
+        "an id of 256 characters: valid, but another record than the logged one",
+        invalid("leaf hash"),
+        invalid("leaf hash"),
+    )
+    c.evidence(
+        "record-changed",
+        edited(one, lambda d: d["entries"][0]["record"]["body"].update(input_tokens=103)),
+        "one field changed: another leaf hash",
+        invalid("leaf hash"),
+        invalid("leaf hash"),
+    )
+    c.evidence(
+        "proof-node-changed",
+        edited(
+            one,
+            lambda d: d["entries"][0]["proof"].__setitem__(1, flip(d["entries"][0]["proof"][1])),
+        ),
+        "a proof node changed",
+        invalid("inclusion"),
+        invalid("inclusion"),
+    )
+    c.evidence(
+        "proof-short",
+        edited(one, lambda d: d["entries"][0]["proof"].pop()),
+        "a proof node missing",
+        invalid("inclusion"),
+        invalid("inclusion"),
+    )
+    c.evidence(
+        "index-beyond-size",
+        edited(one, lambda d: d["entries"][0].update(leaf_index=13)),
+        "leaf index 13 of 13",
+        invalid("inclusion"),
+        invalid("inclusion"),
+    )
+    c.evidence(
+        "root-changed",
+        edited(one, lambda d: d["checkpoint"].update(root=flip(ROOT))),
+        "another root",
+        invalid("inclusion"),
+        invalid("inclusion"),
+    )
+    c.evidence(
+        "size-changed",
+        edited(one, lambda d: d["checkpoint"].update(tree_size=14)),
+        "tree size 14: the proof of leaf 3 has the same nodes in a tree of 14, and leads to the same root (only the chain pins the size)",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "duplicate-entry",
+        edited(bundle(3, 5), lambda d: d["entries"].__setitem__(1, d["entries"][0])),
+        "the same entry listed twice",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "uppercase-contract",
+        edited(one, lambda d: d.update(contract="0x" + LOG_ANCHOR[2:].upper())),
+        "uppercase hex",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "unknown-field",
+        edited(one, lambda d: d.update(note="x")),
+        "a field the format does not have",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "missing-field",
+        edited(one, lambda d: d.pop("log_id")),
+        "no log_id",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "tree-size-zero",
+        edited(one, lambda d: d["checkpoint"].update(tree_size=0)),
+        "tree size 0",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "chain-id-bool",
+        edited(one, lambda d: d.update(chain_id=True)),
+        "chain id true",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "no-entries",
+        edited(one, lambda d: d.update(entries=[])),
+        "no entries",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "proof-65-nodes",
+        edited(one, lambda d: d["entries"][0].update(proof=[ROOT] * 65)),
+        "65 proof nodes",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "unknown-format",
+        edited(one, lambda d: d.update(format="model-ledger/evidence/v2")),
+        "another format",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "no-format",
+        edited(one, lambda d: d.pop("format")),
+        "no format",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
     c.evidence("array", b"[]", "a JSON array", invalid("bundle"), invalid("bundle"))
     c.evidence("empty", b"", "an empty file", invalid("bundle"), invalid("bundle"))
-    c.evidence("trailing-garbage", text + b"x", "a bundle and then more", invalid("bundle"), invalid("bundle"))
-    c.evidence("escaped-quotes-unterminated", ESCAPED_QUOTES_128K,
-               "an unterminated string of 64 Ki escaped quotes (128 KiB): refused in linear time (the page's depth check"
-               " was quadratic on it)", invalid("bundle"), invalid("bundle"))
-    c.evidence("deep-after-the-value", b"{}" + b"[" * 40,
-               "a value, then 40 brackets: not too deep (only the first value's nesting counts), refused as extra data",
-               invalid("bundle"), invalid("bundle"))
-    c.evidence("int-4301-digits", replace_once(text, b'"block_number": 7', b'"block_number": ' + b"7" * 4301),
-               "an integer of 4301 digits (Python reads at most 4300)", invalid("bundle"), invalid("bundle"))
-    c.evidence("other-contract", edited(one, lambda d: d.update(contract=STRANGER)),
-               "a bundle about a copy of LogAnchor at another address", MO, invalid("log identity", "log_anchor"))
-    c.evidence("other-log-id", edited(one, lambda d: d.update(log_id=hx(hashlib.sha256(b"another log").digest()))),
-               "a bundle about another log id", MO, invalid("log identity", "log_id"))
-    c.evidence("other-chain", edited(one, lambda d: d.update(chain_id=1)), "a bundle about another chain", MO, invalid("log identity", "chain_id"))
+    c.evidence(
+        "trailing-garbage",
+        text + b"x",
+        "a bundle and then more",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "escaped-quotes-unterminated",
+        ESCAPED_QUOTES_128K,
+        "an unterminated string of 64 Ki escaped quotes (128 KiB): refused in linear time (the page's depth check"
+        " was quadratic on it)",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "deep-after-the-value",
+        b"{}" + b"[" * 40,
+        "a value, then 40 brackets: not too deep (only the first value's nesting counts), refused as extra data",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "int-4301-digits",
+        replace_once(text, b'"block_number": 7', b'"block_number": ' + b"7" * 4301),
+        "an integer of 4301 digits (Python reads at most 4300)",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "other-contract",
+        edited(one, lambda d: d.update(contract=STRANGER)),
+        "a bundle about a copy of LogAnchor at another address",
+        MO,
+        invalid("log identity", "log_anchor"),
+    )
+    c.evidence(
+        "other-log-id",
+        edited(one, lambda d: d.update(log_id=hx(hashlib.sha256(b"another log").digest()))),
+        "a bundle about another log id",
+        MO,
+        invalid("log identity", "log_id"),
+    )
+    c.evidence(
+        "other-chain",
+        edited(one, lambda d: d.update(chain_id=1)),
+        "a bundle about another chain",
+        MO,
+        invalid("log identity", "chain_id"),
+    )
     alice = pack(ALICE, ALICE_QUERY)
-    c.evidence("pack-same-index-twice", edited(alice, lambda d: d["entries"].insert(1, d["entries"][0])),
-               "a pack listing one entry twice", invalid("pack"), invalid("pack"))
+    c.evidence(
+        "pack-same-index-twice",
+        edited(alice, lambda d: d["entries"].insert(1, d["entries"][0])),
+        "a pack listing one entry twice",
+        invalid("pack"),
+        invalid("pack"),
+    )
     twice = pack([0, 12], {})
     twice["entries"][1]["record"] = twice["entries"][0]["record"]
-    c.evidence("pack-same-record-twice", twice, "one record at two leaf indices", invalid("records"), invalid("records"))
-    c.evidence("pack-unordered", edited(alice, lambda d: d["entries"].reverse()), "leaf indices not increasing", invalid("pack"), invalid("pack"))
-    c.evidence("pack-index-beyond-size", edited(alice, lambda d: d["entries"][-1].update(leaf_index=13)), "leaf index 13 of 13",
-               invalid("pack"), invalid("pack"))
-    c.evidence("pack-proof-short", edited(alice, lambda d: d["proof"].pop()), "a proof node missing", invalid("inclusion"), invalid("inclusion"))
-    c.evidence("pack-proof-long", edited(alice, lambda d: d["proof"].append(ROOT)), "a proof node too many", invalid("inclusion"), invalid("inclusion"))
-    c.evidence("pack-proof-changed", edited(alice, lambda d: d["proof"].__setitem__(0, flip(d["proof"][0]))), "a proof node changed",
-               invalid("inclusion"), invalid("inclusion"))
-    c.evidence("pack-query-mismatch", edited(alice, lambda d: d["query"].update(to="2026-06-06")),
-               "an entry of 6 June in a pack for up to 5 June", invalid("query"), invalid("query"))
-    c.evidence("pack-query-unknown-field", edited(alice, lambda d: d["query"].update(region="eu")), "a query field that does not exist",
-               invalid("pack"), invalid("pack"))
-    c.evidence("pack-query-fullwidth", edited(alice, lambda d: d["query"].update(to="２０２７-01-01")),
-               "a bound in fullwidth digits: reads as 2027, sorts after every timestamp", invalid("pack"), invalid("pack"))
-    c.evidence("pack-query-newline", edited(alice, lambda d: d["query"].update(to="2026-06-07\n")), "a bound with a trailing newline",
-               invalid("pack"), invalid("pack"))
-    c.evidence("pack-query-reversed", edited(alice, lambda d: d["query"].update({"from": "2026-06-07"})), "from after to",
-               invalid("pack"), invalid("pack"))
-    c.evidence("pack-query-not-a-date", edited(alice, lambda d: d["query"].update({"from": "2026-02-30"})), "30 February",
-               invalid("pack"), invalid("pack"))
-    c.evidence("pack-query-second-60", edited(alice, lambda d: d["query"].update({"from": "2026-06-01T00:00:60Z"})), "second 60",
-               invalid("pack"), invalid("pack"))
-    c.evidence("pack-null-field", edited(alice, lambda d: d["entries"][0]["record"]["body"].update(endpoint=None)),
-               "an absent field written null", invalid("records"), invalid("records"))
-    c.evidence("pack-record-changed", edited(alice, lambda d: d["entries"][2]["record"]["body"].update(output_tokens=1)),
-               "a record changed: the multi-entry proof leads to another root", invalid("inclusion"), invalid("inclusion"))
-    c.evidence("pack-duplicate-key", replace_once(pretty(alice), b'"query": {', b'"query": {"kind": "licence", '),
-               "a query field twice", invalid("bundle"), invalid("bundle"))
-    c.evidence("pack-other-log-id", edited(alice, lambda d: d.update(log_id=hx(hashlib.sha256(b"another log").digest()))),
-               "a pack about another log id", MO, invalid("log identity", "log_id"))
+    c.evidence(
+        "pack-same-record-twice",
+        twice,
+        "one record at two leaf indices",
+        invalid("records"),
+        invalid("records"),
+    )
+    c.evidence(
+        "pack-unordered",
+        edited(alice, lambda d: d["entries"].reverse()),
+        "leaf indices not increasing",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-index-beyond-size",
+        edited(alice, lambda d: d["entries"][-1].update(leaf_index=13)),
+        "leaf index 13 of 13",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-proof-short",
+        edited(alice, lambda d: d["proof"].pop()),
+        "a proof node missing",
+        invalid("inclusion"),
+        invalid("inclusion"),
+    )
+    c.evidence(
+        "pack-proof-long",
+        edited(alice, lambda d: d["proof"].append(ROOT)),
+        "a proof node too many",
+        invalid("inclusion"),
+        invalid("inclusion"),
+    )
+    c.evidence(
+        "pack-proof-changed",
+        edited(alice, lambda d: d["proof"].__setitem__(0, flip(d["proof"][0]))),
+        "a proof node changed",
+        invalid("inclusion"),
+        invalid("inclusion"),
+    )
+    c.evidence(
+        "pack-query-mismatch",
+        edited(alice, lambda d: d["query"].update(to="2026-06-06")),
+        "an entry of 6 June in a pack for up to 5 June",
+        invalid("query"),
+        invalid("query"),
+    )
+    c.evidence(
+        "pack-query-unknown-field",
+        edited(alice, lambda d: d["query"].update(region="eu")),
+        "a query field that does not exist",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-query-fullwidth",
+        edited(alice, lambda d: d["query"].update(to="２０２７-01-01")),
+        "a bound in fullwidth digits: reads as 2027, sorts after every timestamp",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-query-newline",
+        edited(alice, lambda d: d["query"].update(to="2026-06-07\n")),
+        "a bound with a trailing newline",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-query-reversed",
+        edited(alice, lambda d: d["query"].update({"from": "2026-06-07"})),
+        "from after to",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-query-not-a-date",
+        edited(alice, lambda d: d["query"].update({"from": "2026-02-30"})),
+        "30 February",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-query-second-60",
+        edited(alice, lambda d: d["query"].update({"from": "2026-06-01T00:00:60Z"})),
+        "second 60",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-null-field",
+        edited(alice, lambda d: d["entries"][0]["record"]["body"].update(endpoint=None)),
+        "an absent field written null",
+        invalid("records"),
+        invalid("records"),
+    )
+    c.evidence(
+        "pack-record-changed",
+        edited(alice, lambda d: d["entries"][2]["record"]["body"].update(output_tokens=1)),
+        "a record changed: the multi-entry proof leads to another root",
+        invalid("inclusion"),
+        invalid("inclusion"),
+    )
+    c.evidence(
+        "pack-duplicate-key",
+        replace_once(pretty(alice), b'"query": {', b'"query": {"kind": "licence", '),
+        "a query field twice",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
+        "pack-other-log-id",
+        edited(alice, lambda d: d.update(log_id=hx(hashlib.sha256(b"another log").digest()))),
+        "a pack about another log id",
+        MO,
+        invalid("log identity", "log_id"),
+    )
 
 
 def licences(c: Corpus) -> None:
     record = licence(1)
-    served = {"licence_id": "lic-1", "status": "active", "record": record, "registry": {"chain_id": CHAIN_ID, "contract": REGISTRY},
-              "on_chain": {"grant": None, "revoke": None}}
+    served = {
+        "licence_id": "lic-1",
+        "status": "active",
+        "record": record,
+        "registry": {"chain_id": CHAIN_ID, "contract": REGISTRY},
+        "on_chain": {"grant": None, "revoke": None},
+    }
     c.licence("record", record, "a licence record as the licensee keeps it", MO, MO)
     c.licence("served", served, "what GET /v1/licences/{id} answers: it names the registry", MO, MO)
-    c.licence("served-other-registry", served | {"registry": {"chain_id": CHAIN_ID, "contract": STRANGER}},
-              "a licence naming a stranger's LicenceRegistry", MO, invalid("log identity", "licence_registry"))
-    c.licence("served-other-chain", served | {"registry": {"chain_id": 1, "contract": REGISTRY}},
-              "a licence naming another chain", MO, invalid("log identity", "chain_id"))
-    c.licence("served-uppercase-registry", served | {"registry": {"chain_id": CHAIN_ID, "contract": "0X" + REGISTRY[2:].upper()}},
-              "the pinned registry in uppercase hex (read as the same address)", MO, MO)
-    c.licence("served-spaced-registry", served | {"registry": {"chain_id": CHAIN_ID, "contract": "0x " + " ".join(REGISTRY[i:i + 2] for i in range(2, 42, 2))}},
-              "the address with spaces between bytes, as bytes.fromhex reads it", MO, MO)
-    c.licence("served-registry-null", served | {"registry": None}, "a registry of null: the pinned one is read", MO, MO)
-    c.licence("reason-null", edited(record, lambda d: d["body"].update(reason=None)),
-              "a null optional field: read as absent, the same commitment", MO, MO)
-    c.licence("v-true", edited(record, lambda d: d.update(v=True)), "v written true: read as 1, the same commitment", MO, MO)
+    c.licence(
+        "served-other-registry",
+        served | {"registry": {"chain_id": CHAIN_ID, "contract": STRANGER}},
+        "a licence naming a stranger's LicenceRegistry",
+        MO,
+        invalid("log identity", "licence_registry"),
+    )
+    c.licence(
+        "served-other-chain",
+        served | {"registry": {"chain_id": 1, "contract": REGISTRY}},
+        "a licence naming another chain",
+        MO,
+        invalid("log identity", "chain_id"),
+    )
+    c.licence(
+        "served-uppercase-registry",
+        served | {"registry": {"chain_id": CHAIN_ID, "contract": "0X" + REGISTRY[2:].upper()}},
+        "the pinned registry in uppercase hex (read as the same address)",
+        MO,
+        MO,
+    )
+    c.licence(
+        "served-spaced-registry",
+        served
+        | {
+            "registry": {
+                "chain_id": CHAIN_ID,
+                "contract": "0x " + " ".join(REGISTRY[i : i + 2] for i in range(2, 42, 2)),
+            }
+        },
+        "the address with spaces between bytes, as bytes.fromhex reads it",
+        MO,
+        MO,
+    )
+    c.licence(
+        "served-registry-null",
+        served | {"registry": None},
+        "a registry of null: the pinned one is read",
+        MO,
+        MO,
+    )
+    c.licence(
+        "reason-null",
+        edited(record, lambda d: d["body"].update(reason=None)),
+        "a null optional field: read as absent, the same commitment",
+        MO,
+        MO,
+    )
+    c.licence(
+        "v-true",
+        edited(record, lambda d: d.update(v=True)),
+        "v written true: read as 1, the same commitment",
+        MO,
+        MO,
+    )
     c.licence("amend", licence(2, action="amend"), "an amendment is checked like a grant", MO, MO)
-    c.licence("revoke", licence(3, action="revoke"), "a revoke record: check the grant instead", invalid("licence"), invalid("licence"))
-    c.licence("digest", digest_record(1), "not a licence record", invalid("licence"), invalid("licence"))
-    c.licence("salt-null", edited(record, lambda d: d.update(salt=None)),
-              "salt null (it used to get a random salt, and a random commitment)", invalid("licence"), invalid("licence"))
-    c.licence("ts-missing", edited(record, lambda d: d.pop("ts")), "no ts", invalid("licence"), invalid("licence"))
+    c.licence(
+        "revoke",
+        licence(3, action="revoke"),
+        "a revoke record: check the grant instead",
+        invalid("licence"),
+        invalid("licence"),
+    )
+    c.licence(
+        "digest", digest_record(1), "not a licence record", invalid("licence"), invalid("licence")
+    )
+    c.licence(
+        "salt-null",
+        edited(record, lambda d: d.update(salt=None)),
+        "salt null (it used to get a random salt, and a random commitment)",
+        invalid("licence"),
+        invalid("licence"),
+    )
+    c.licence(
+        "ts-missing",
+        edited(record, lambda d: d.pop("ts")),
+        "no ts",
+        invalid("licence"),
+        invalid("licence"),
+    )
     text = pretty(record)
-    c.licence("bom", b"\xef\xbb\xbf" + text, "a byte order mark", invalid("licence"), invalid("licence"))
-    c.licence("duplicate-key", replace_once(text, b'"licensee": "acct-acme",', b'"licensee": "acct-evil",\n    "licensee": "acct-acme",'),
-              "the licensee twice", invalid("licence"), invalid("licence"))
-    c.licence("float", replace_once(text, b'"v": 1', b'"v": 1.0'), "v written 1.0", invalid("licence"), invalid("licence"))
-    c.licence("registry-bad-address", served | {"registry": {"chain_id": CHAIN_ID, "contract": REGISTRY[:-1]}},
-              "an address of 39 digits", invalid("licence"), invalid("licence"))
-    c.licence("registry-chain-bool", served | {"registry": {"chain_id": True, "contract": REGISTRY}}, "chain id true",
-              invalid("licence"), invalid("licence"))
-    c.licence("window-reversed", licence(4, valid_from="2027-01-01T00:00:00.000Z", valid_until="2026-01-01T00:00:00.000Z"),
-              "valid until before valid from", invalid("licence"), invalid("licence"))
-    c.licence("lone-surrogate", replace_once(text, b'"acct-acme"', b'"\\ud800"'), "a licensee holding a lone surrogate",
-              invalid("licence"), invalid("licence"))
-    c.licence("no-registry-pinned", record, "a log identity that names no LicenceRegistry",
-              MO, invalid("log identity", "licence_registry"), identity="identity/log-no-registry.json")
+    c.licence(
+        "bom", b"\xef\xbb\xbf" + text, "a byte order mark", invalid("licence"), invalid("licence")
+    )
+    c.licence(
+        "duplicate-key",
+        replace_once(
+            text,
+            b'"licensee": "acct-acme",',
+            b'"licensee": "acct-evil",\n    "licensee": "acct-acme",',
+        ),
+        "the licensee twice",
+        invalid("licence"),
+        invalid("licence"),
+    )
+    c.licence(
+        "float",
+        replace_once(text, b'"v": 1', b'"v": 1.0'),
+        "v written 1.0",
+        invalid("licence"),
+        invalid("licence"),
+    )
+    c.licence(
+        "registry-bad-address",
+        served | {"registry": {"chain_id": CHAIN_ID, "contract": REGISTRY[:-1]}},
+        "an address of 39 digits",
+        invalid("licence"),
+        invalid("licence"),
+    )
+    c.licence(
+        "registry-chain-bool",
+        served | {"registry": {"chain_id": True, "contract": REGISTRY}},
+        "chain id true",
+        invalid("licence"),
+        invalid("licence"),
+    )
+    c.licence(
+        "window-reversed",
+        licence(4, valid_from="2027-01-01T00:00:00.000Z", valid_until="2026-01-01T00:00:00.000Z"),
+        "valid until before valid from",
+        invalid("licence"),
+        invalid("licence"),
+    )
+    c.licence(
+        "lone-surrogate",
+        replace_once(text, b'"acct-acme"', b'"\\ud800"'),
+        "a licensee holding a lone surrogate",
+        invalid("licence"),
+        invalid("licence"),
+    )
+    c.licence(
+        "no-registry-pinned",
+        record,
+        "a log identity that names no LicenceRegistry",
+        MO,
+        invalid("log identity", "licence_registry"),
+        identity="identity/log-no-registry.json",
+    )
 
 
 ESCAPED_QUOTES_128K = b'{"a":"' + b'\\"' * (1 << 16)
@@ -508,22 +1179,58 @@ def documents(c: Corpus) -> None:
     add("depth-32", b"[" * 32 + b"]" * 32, "nested exactly 32 deep", True)
     add("depth-33", b"[" * 33 + b"]" * 33, "nested 33 deep", False)
     add("depth-32-objects", b'{"a":' * 32 + b"1" + b"}" * 32, "32 objects deep", True)
-    add("depth-33-mixed", b'{"a":[' * 16 + b'{"b":1}' + b"]}" * 16, "33 deep, objects and arrays", False)
-    add("brackets-in-strings", b'["' + b"[" * 40 + b'", "\\"' + b"{" * 40 + b'"]', "brackets inside strings do not count", True)
-    add("unterminated-then-brackets", b'["abc' + b"[" * 40,
-        "an unterminated string: the brackets after it are inside it (refused: unterminated)", False)
-    add("escaped-quotes-unterminated", ESCAPED_QUOTES_128K, "an unterminated string of 64 Ki escaped quotes (128 KiB)", False)
-    add("escaped-quotes-unterminated-2mib", b'{"a":"' + b'\\"' * (1 << 20),
-        "the same, 2 MiB: past the 1 MiB prefix the depth check reads first", False)
-    add("escaped-backslashes-then-deep", b'["' + b"\\\\" * 1000 + b'", ' + b"[" * 32 + b"]" * 33,
-        "escaped backslashes end the string: the brackets after it count (33 deep)", False)
-    add("escaped-quote-then-deep", b'["' + b'\\"' * 1000 + b"[" * 40 + b'"]',
-        "escaped quotes keep the string open: the brackets in it do not count", True)
+    add(
+        "depth-33-mixed",
+        b'{"a":[' * 16 + b'{"b":1}' + b"]}" * 16,
+        "33 deep, objects and arrays",
+        False,
+    )
+    add(
+        "brackets-in-strings",
+        b'["' + b"[" * 40 + b'", "\\"' + b"{" * 40 + b'"]',
+        "brackets inside strings do not count",
+        True,
+    )
+    add(
+        "unterminated-then-brackets",
+        b'["abc' + b"[" * 40,
+        "an unterminated string: the brackets after it are inside it (refused: unterminated)",
+        False,
+    )
+    add(
+        "escaped-quotes-unterminated",
+        ESCAPED_QUOTES_128K,
+        "an unterminated string of 64 Ki escaped quotes (128 KiB)",
+        False,
+    )
+    add(
+        "escaped-quotes-unterminated-2mib",
+        b'{"a":"' + b'\\"' * (1 << 20),
+        "the same, 2 MiB: past the 1 MiB prefix the depth check reads first",
+        False,
+    )
+    add(
+        "escaped-backslashes-then-deep",
+        b'["' + b"\\\\" * 1000 + b'", ' + b"[" * 32 + b"]" * 33,
+        "escaped backslashes end the string: the brackets after it count (33 deep)",
+        False,
+    )
+    add(
+        "escaped-quote-then-deep",
+        b'["' + b'\\"' * 1000 + b"[" * 40 + b'"]',
+        "escaped quotes keep the string open: the brackets in it do not count",
+        True,
+    )
     add("bom", b'\xef\xbb\xbf{"a": 1}', "a UTF-8 byte order mark", False)
-    add("utf16-bom", b'\xff\xfe{\x00}\x00', "UTF-16", False)
+    add("utf16-bom", b"\xff\xfe{\x00}\x00", "UTF-16", False)
     add("duplicate-key", b'{"a": 1, "a": 1}', "a key twice, with the same value", False)
     add("duplicate-key-escaped", b'{"a": 1, "\\u0061": 2}', "a key twice, written two ways", False)
-    add("duplicate-key-nested", b'[{"x": {"a": 1, "b": 2, "a": 3}}]', "a key twice in a nested object", False)
+    add(
+        "duplicate-key-nested",
+        b'[{"x": {"a": 1, "b": 2, "a": 3}}]',
+        "a key twice in a nested object",
+        False,
+    )
     add("same-key-siblings", b'[{"a": 1}, {"a": 2}]', "the same key in two objects", True)
     add("fraction", b"1.0", "1.0", False)
     add("exponent", b"1e5", "1e5", False)
@@ -535,7 +1242,12 @@ def documents(c: Corpus) -> None:
     add("minus-infinity", b'{"a": -Infinity}', "-Infinity", False)
     add("surrogate-escaped", b'"\\ud800"', "a lone surrogate, escaped: JSON allows it", True)
     add("surrogate-pair-escaped", b'"\\ud83d\\ude42"', "a surrogate pair, escaped", True)
-    add("surrogate-then-letter", b'"\\ud800\\u0041"', "a high surrogate before an escaped letter", True)
+    add(
+        "surrogate-then-letter",
+        b'"\\ud800\\u0041"',
+        "a high surrogate before an escaped letter",
+        True,
+    )
     add("surrogate-bytes", b'"\xed\xa0\x80"', "a lone surrogate as bytes: not UTF-8", False)
     add("overlong", b'"\xc0\xaf"', "an overlong encoding of /", False)
     add("above-unicode", b'"\xf4\x90\x80\x80"', "above U+10FFFF", False)
@@ -551,12 +1263,22 @@ def documents(c: Corpus) -> None:
     add("int-4300-digits", b"9" * 4300, "an integer of 4300 digits", True)
     add("int-4301-digits", b"9" * 4301, "an integer of 4301 digits", False)
     add("negative-4300-digits", b"-" + b"9" * 4300, "4300 digits and a sign", True)
-    add("big-negative", b"[-18446744073709551616, 340282366920938463463374607431768211456]", "integers past 64 bits", True)
+    add(
+        "big-negative",
+        b"[-18446744073709551616, 340282366920938463463374607431768211456]",
+        "integers past 64 bits",
+        True,
+    )
     add("trailing-comma-array", b"[1,]", "a trailing comma", False)
     add("trailing-comma-object", b'{"a": 1,}', "a trailing comma in an object", False)
     add("single-quotes", b"{'a': 1}", "single quotes", False)
     add("nbsp", b'\xc2\xa0{"a": 1}', "a no-break space before the value", False)
-    add("json-whitespace", b' \t\r\n{ "a" :\t[ 1 , 2 ] }\r\n ', "the four whitespace characters JSON has", True)
+    add(
+        "json-whitespace",
+        b' \t\r\n{ "a" :\t[ 1 , 2 ] }\r\n ',
+        "the four whitespace characters JSON has",
+        True,
+    )
     add("vertical-tab", b'\x0b{"a": 1}', "a vertical tab before the value", False)
     add("empty", b"", "nothing", False)
     add("only-space", b"   ", "only whitespace", False)
@@ -568,7 +1290,12 @@ def documents(c: Corpus) -> None:
     add("extra-value", b"1 2", "two values", False)
     add("trailing-garbage", b'{"a": 1}x', "a value and then more", False)
     add("scalar", b"1", "a lone number is a document", True)
-    add("proto-key", b'{"__proto__": {"polluted": true}, "constructor": 1}', "keys that are special in JavaScript", True)
+    add(
+        "proto-key",
+        b'{"__proto__": {"polluted": true}, "constructor": 1}',
+        "keys that are special in JavaScript",
+        True,
+    )
     add("literals", b"[true, false, null]", "the three literals", True)
     add("truncated-literal", b"[tru]", "a literal cut short", False)
     add("capital-literal", b"[True]", "a Python literal", False)
@@ -589,7 +1316,9 @@ def build() -> dict[str, bytes]:
         "identity": "identity/log.json",
         "vectors": corpus.vectors,
     }
-    return corpus.files | {MANIFEST: (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode()}
+    return corpus.files | {
+        MANIFEST: (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode()
+    }
 
 
 def on_disk(root: Path = OUT) -> dict[str, bytes]:
@@ -602,13 +1331,19 @@ def on_disk(root: Path = OUT) -> dict[str, bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the shared verifier corpus to tests/vectors/.")
-    parser.add_argument("--check", action="store_true", help="Exit 1 if the files differ; write nothing.")
+    parser = argparse.ArgumentParser(
+        description="Write the shared verifier corpus to tests/vectors/."
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="Exit 1 if the files differ; write nothing."
+    )
     args = parser.parse_args(argv)
     files = build()
     current = on_disk()
     if args.check:
-        stale = sorted(set(files) ^ set(current) | {p for p in files if current.get(p) not in (None, files[p])})
+        stale = sorted(
+            set(files) ^ set(current) | {p for p in files if current.get(p) not in (None, files[p])}
+        )
         for path in stale:
             sys.stderr.write(f"stale: tests/vectors/{path}\n")
         return 1 if stale else 0

@@ -28,7 +28,11 @@ from ledger.formats.abi import contract
 CORE = ROOT / "ledger" / "web" / "verify-core.js"
 
 USED = {
-    "LogAnchor": {"functions": ["logInfo", "rootAt"], "events": ["Anchored"], "errors": ["LogAnchorUnknownLog", "LogAnchorUnknownSize"]},
+    "LogAnchor": {
+        "functions": ["logInfo", "rootAt"],
+        "events": ["Anchored"],
+        "errors": ["LogAnchorUnknownLog", "LogAnchorUnknownSize"],
+    },
     "LicenceRegistry": {"functions": ["status"], "events": [], "errors": []},
 }
 """What the page uses of each contract."""
@@ -58,7 +62,9 @@ def shipped_constants() -> dict[str, Any]:
                 }
                 for event in used["events"]
             },
-            "errors": {error: "0x" + shipped.error_selector(error).hex() for error in used["errors"]},
+            "errors": {
+                error: "0x" + shipped.error_selector(error).hex() for error in used["errors"]
+            },
         }
     return out
 

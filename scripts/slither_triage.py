@@ -55,7 +55,9 @@ def triage(report: dict[str, Any], document: str) -> tuple[list[str], list[str]]
         seen.add((check, where, impact))
         lines.append(f"{impact:<13} {finding.get('confidence', '?'):<6} {check} {where}")
         if impact in MUST_EXPLAIN and not explained(check, where, document):
-            unexplained.append(f"{impact} {check} {where}: {str(finding.get('description', '')).strip().splitlines()[0]}")
+            unexplained.append(
+                f"{impact} {check} {where}: {str(finding.get('description', '')).strip().splitlines()[0]}"
+            )
     return lines, unexplained
 
 

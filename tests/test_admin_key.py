@@ -37,10 +37,18 @@ def test_created_once_in_the_data_dir_and_loaded_from_it(tmp_path: Path) -> None
 def test_the_environment_and_a_keystore_come_first(tmp_path: Path) -> None:
     create_admin_key(tmp_path, environ={})
     other = Account.create()
-    assert load_admin_key(tmp_path, environ={"LEDGER_ADMIN_KEY": other.key.hex()}).address == other.address
+    assert (
+        load_admin_key(tmp_path, environ={"LEDGER_ADMIN_KEY": other.key.hex()}).address
+        == other.address
+    )
     keystore = tmp_path / "cold.json"
-    keystore.write_text(json.dumps(Account.encrypt(other.key, "cold-pass", kdf="pbkdf2", iterations=2)))
-    env = {"LEDGER_ADMIN_KEYSTORE_PASSWORD": "cold-pass", "LEDGER_ADMIN_KEY": Account.create().key.hex()}
+    keystore.write_text(
+        json.dumps(Account.encrypt(other.key, "cold-pass", kdf="pbkdf2", iterations=2))
+    )
+    env = {
+        "LEDGER_ADMIN_KEYSTORE_PASSWORD": "cold-pass",
+        "LEDGER_ADMIN_KEY": Account.create().key.hex(),
+    }
     assert load_admin_key(tmp_path, keystore, environ=env).address == other.address
     with pytest.raises(AdminKeyError, match="wrong password"):
         load_admin_key(tmp_path, keystore, environ={"LEDGER_ADMIN_KEYSTORE_PASSWORD": "nope"})
@@ -49,11 +57,16 @@ def test_the_environment_and_a_keystore_come_first(tmp_path: Path) -> None:
 
 
 def test_a_password_from_the_environment_writes_no_password_file(tmp_path: Path) -> None:
-    address, _created = create_admin_key(tmp_path, environ={"LEDGER_ADMIN_KEYSTORE_PASSWORD": "from-env"})
+    address, _created = create_admin_key(
+        tmp_path, environ={"LEDGER_ADMIN_KEYSTORE_PASSWORD": "from-env"}
+    )
     assert not (tmp_path / ADMIN_KEY_PASSWORD_FILE).exists()
     with pytest.raises(AdminKeyError, match="is locked"):
         load_admin_key(tmp_path, environ={})
-    assert load_admin_key(tmp_path, environ={"LEDGER_ADMIN_KEYSTORE_PASSWORD": "from-env"}).address == address
+    assert (
+        load_admin_key(tmp_path, environ={"LEDGER_ADMIN_KEYSTORE_PASSWORD": "from-env"}).address
+        == address
+    )
 
 
 def test_errors_name_no_secret(tmp_path: Path) -> None:
@@ -71,10 +84,19 @@ def test_the_retirement_signature_is_eip712(tmp_path: Path) -> None:
     signed = sign_retire(admin, 31337, CONTRACT, LOG_ID, 8)
     domain = Domain(LOG_ID, 31337, CONTRACT)
     typed = encode_typed_data(full_message=retire_typed_data(domain.as_json(), LOG_ID, 8))
-    assert Account.recover_message(typed, signature=sign_retirement(admin, domain, 8)) == admin.address == signed.admin
+    assert (
+        Account.recover_message(typed, signature=sign_retirement(admin, domain, 8))
+        == admin.address
+        == signed.admin
+    )
     assert signed.as_json() == {
-        "chain_id": 31337, "contract": "0x" + "cd" * 20, "log_id": "0x" + "ab" * 32, "trusted_size": 8,
-        "admin": admin.address, "r": "0x" + signed.r.hex(), "vs": "0x" + signed.vs.hex(),
+        "chain_id": 31337,
+        "contract": "0x" + "cd" * 20,
+        "log_id": "0x" + "ab" * 32,
+        "trusted_size": 8,
+        "admin": admin.address,
+        "r": "0x" + signed.r.hex(),
+        "vs": "0x" + signed.vs.hex(),
     }
     with pytest.raises(LogKeyError, match="names no chain or contract"):
         sign_retirement(admin, Domain(LOG_ID), 8)

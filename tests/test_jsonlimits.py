@@ -90,7 +90,7 @@ def nested(depth: int, *, kind: str = "array") -> bytes:
         return b"[" * depth + b"]" * depth
     if kind == "object":
         return b'{"a":' * (depth - 1) + b"{}" + b"}" * (depth - 1)
-    return (b'[{"a":' * (depth // 2) + (b"[]" if depth % 2 else b"1") + b"}]" * (depth // 2))
+    return b'[{"a":' * (depth // 2) + (b"[]" if depth % 2 else b"1") + b"}]" * (depth // 2)
 
 
 # -- the limit, exactly --------------------------------------------------------------
@@ -102,11 +102,17 @@ def test_depth_limit_is_exact(kind: str) -> None:
         document = nested(depth, kind=kind)
         assert reference_depth(document) == depth and json.loads(document) is not None
         assert nesting_exceeds(document) is (depth > MAX_JSON_DEPTH), depth
-        assert nesting_exceeds(document, depth) is False and nesting_exceeds(document, depth - 1) is True
+        assert (
+            nesting_exceeds(document, depth) is False
+            and nesting_exceeds(document, depth - 1) is True
+        )
     check_json(nested(MAX_JSON_DEPTH, kind=kind), max_bytes=None)
     with pytest.raises(JsonInputError) as refused:
         check_json(nested(MAX_JSON_DEPTH + 1, kind=kind), max_bytes=None, what="request body")
-    assert str(refused.value) == "request body nests arrays and objects more than 32 levels deep; the limit is 32"
+    assert (
+        str(refused.value)
+        == "request body nests arrays and objects more than 32 levels deep; the limit is 32"
+    )
 
 
 def test_any_limit_up_to_the_largest_checked() -> None:
@@ -114,7 +120,9 @@ def test_any_limit_up_to_the_largest_checked() -> None:
         assert nesting_exceeds(nested(limit + 1) if limit else b"[]", limit) is True
         assert nesting_exceeds(nested(limit) if limit else b"1", limit) is False
     for limit in (-1, LARGEST_DEPTH_CHECKED + 1):
-        with pytest.raises(ValueError, match=f"max_depth must be from 0 to {LARGEST_DEPTH_CHECKED}, got {limit}"):
+        with pytest.raises(
+            ValueError, match=f"max_depth must be from 0 to {LARGEST_DEPTH_CHECKED}, got {limit}"
+        ):
             nesting_exceeds(b"[]", limit)
 
 
@@ -125,7 +133,9 @@ def test_legitimate_documents_are_far_below_the_limit() -> None:
     record["body"]["client"] = {"asn": 1, "user_agent": "x"}
     batch = json.dumps({"entries": [record]}).encode()
     model = json.dumps({"entries": [{"body": {"parents": [{"model_id": "m"}]}}]}).encode()
-    assert reference_depth(batch) == 5 and reference_depth(model) == 6  # the deepest bodies the API takes
+    assert (
+        reference_depth(batch) == 5 and reference_depth(model) == 6
+    )  # the deepest bodies the API takes
     assert not nesting_exceeds(batch, 6) and not nesting_exceeds(model, 6)
 
 
@@ -135,12 +145,20 @@ def test_legitimate_documents_are_far_below_the_limit() -> None:
         b'["' + b"[" * 100 + b'"]',  # brackets in a string
         b'{"' + b"{" * 100 + b'": "' + b"]" * 100 + b'"}',  # in keys too
         b'["\\"' + b"[" * 100 + b'"]',  # an escaped quote does not end the string
-        b'["\\\\", ' + nested(MAX_JSON_DEPTH - 1) + b"]",  # an escaped backslash does not escape the quote
-        b'["\\\\\\"' + b"[" * 100 + b'"]',  # three backslashes: one escaped backslash, one escaped quote
+        b'["\\\\", '
+        + nested(MAX_JSON_DEPTH - 1)
+        + b"]",  # an escaped backslash does not escape the quote
+        b'["\\\\\\"'
+        + b"[" * 100
+        + b'"]',  # three backslashes: one escaped backslash, one escaped quote
         b'["\\u005b' + b"[" * 100 + b'", "\\n"]',  # other escapes
         b'["\xe2\x80\x9c[[[", "\xf0\x9f\x98\x80"]' + b" " * 10,  # UTF-8
         b'"' + b"[" * 100,  # an unterminated string holds the rest
-        b'["' + b"[" * 200_000 + b'", "' + b"]" * 200_000 + b'"]',  # strings longer than a split window
+        b'["'
+        + b"[" * 200_000
+        + b'", "'
+        + b"]" * 200_000
+        + b'"]',  # strings longer than a split window
     ],
 )
 def test_brackets_in_strings_do_not_count(document: bytes) -> None:
@@ -151,12 +169,17 @@ def test_brackets_in_strings_do_not_count(document: bytes) -> None:
 @pytest.mark.parametrize(
     "document",
     [
-        b'["a\\\\"' + b", [" * 40 + b"]" * 41,  # the escaped backslash ends the string: the brackets count
+        b'["a\\\\"'
+        + b", [" * 40
+        + b"]" * 41,  # the escaped backslash ends the string: the brackets count
         b'["\\"", ' + b"[" * 40 + b"]" * 41,
         b'{"k": "v", "' + b"]" * 5 + b'": ' + nested(40) + b"}",
         b" \n\t" + b"[" * 1_000_000,  # a million deep, never closed
         b"[" + b'"x",' * 100_000 + b"[" * 40,  # deep after a long shallow stretch
-        b'["' + b"[" * 100_000 + b'", ' + b"[" * 40,  # deep after a string longer than a split window
+        b'["'
+        + b"[" * 100_000
+        + b'", '
+        + b"[" * 40,  # deep after a string longer than a split window
     ],
 )
 def test_brackets_outside_strings_count(document: bytes) -> None:
@@ -194,7 +217,9 @@ def value_depth(value: Any) -> int:
 
 @settings(max_examples=300, deadline=None)
 @given(_VALUES, st.booleans(), st.integers(0, 8))
-def test_agrees_with_the_references_on_documents_and_their_prefixes(value: Any, ascii_only: bool, limit: int) -> None:
+def test_agrees_with_the_references_on_documents_and_their_prefixes(
+    value: Any, ascii_only: bool, limit: int
+) -> None:
     text = json.dumps(value, ensure_ascii=ascii_only).encode()
     depth = value_depth(value)
     assert reference_depth(text) == depth
@@ -205,7 +230,11 @@ def test_agrees_with_the_references_on_documents_and_their_prefixes(value: Any, 
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.binary(max_size=64) | st.text(alphabet=st.sampled_from(list('[]{}"\\ ,a1')), max_size=80).map(str.encode), st.integers(0, 6))
+@given(
+    st.binary(max_size=64)
+    | st.text(alphabet=st.sampled_from(list('[]{}"\\ ,a1')), max_size=80).map(str.encode),
+    st.integers(0, 6),
+)
 def test_never_lets_through_what_a_parser_reads_too_deep(data: bytes, limit: int) -> None:
     if parser_depth(data) > limit:
         assert nesting_exceeds(data, limit) is True
@@ -267,9 +296,13 @@ def test_size_and_nul_are_refused_and_invalid_json_is_named() -> None:
         check_json(b"[" + b" " * 15 + b"]", max_bytes=16, what="licence.json")
     check_json(b"[" + b" " * 14 + b"]", max_bytes=16)
     with pytest.raises(JsonInputError, match="is not UTF-8 JSON: it holds a NUL byte"):
-        check_json('["a"]'.encode("utf-16"), max_bytes=None)  # UTF-16 hides brackets behind NUL bytes
+        check_json(
+            '["a"]'.encode("utf-16"), max_bytes=None
+        )  # UTF-16 hides brackets behind NUL bytes
     assert load_json(b'{"a": [1]}', max_bytes=100) == {"a": [1]}
-    with pytest.raises(JsonInputError, match=r"^line 3 is not valid JSON: Expecting value: line 1 column 2"):
+    with pytest.raises(
+        JsonInputError, match=r"^line 3 is not valid JSON: Expecting value: line 1 column 2"
+    ):
         load_json(b"[,]", max_bytes=100, what="line 3")
     with pytest.raises(JsonInputError, match="more than 32 levels deep"):
         load_json(b"[" * 40, max_bytes=100)
@@ -290,6 +323,8 @@ def test_the_recursion_limit_stays_sane_after_web3_is_imported() -> None:
         "except RecursionError:\n"
         "    print('RecursionError')\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(SANE_RECURSION_LIMIT), "RecursionError"]

@@ -40,7 +40,10 @@ def read_json(raw: bytes) -> Any:
     """A body as JSON; 400 problem+json if it is not JSON."""
     try:
         return json.loads(raw)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (
+        ValueError,
+        RecursionError,
+    ) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise BadRequestError(f"request body is not valid JSON: {error}".splitlines()[0]) from None
 
 
@@ -52,5 +55,8 @@ def read_model(raw: bytes, model: type[ModelT]) -> ModelT:
         return model.model_validate(document)
     except ValidationError as error:
         raise RequestValidationError(
-            [{**problem, "loc": ("body", *problem["loc"])} for problem in error.errors(include_url=False)]
+            [
+                {**problem, "loc": ("body", *problem["loc"])}
+                for problem in error.errors(include_url=False)
+            ]
         ) from None

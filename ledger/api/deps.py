@@ -121,10 +121,14 @@ def require(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
             raise UnauthorizedError("unknown or revoked API key")
         wait = services.limiter.take(key.id)
         if wait is not None:
-            raise RateLimitedError(f"key {key.id} is over its rate limit of {services.limiter.rate:g} requests/s",
-                                   retry_after=max(1, math.ceil(wait)))
+            raise RateLimitedError(
+                f"key {key.id} is over its rate limit of {services.limiter.rate:g} requests/s",
+                retry_after=max(1, math.ceil(wait)),
+            )
         if key.role not in allowed:
-            raise ForbiddenError(f"this {key.role.value} key may not {request.method} {request.url.path}: needs {names}")
+            raise ForbiddenError(
+                f"this {key.role.value} key may not {request.method} {request.url.path}: needs {names}"
+            )
         return key
 
     return check

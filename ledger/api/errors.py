@@ -97,7 +97,9 @@ class UnavailableError(ApiError):
     title = "Service Unavailable"
 
 
-def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     """A problem+json response."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return Response(json.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -123,7 +125,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError) -> Response:
-        return problem(error.status, error.title, error.detail, dict(error.headers) or None, **error.extra)
+        return problem(
+            error.status, error.title, error.detail, dict(error.headers) or None, **error.extra
+        )
 
     @app.exception_handler(BodyTooLargeError)
     async def body_too_large(_request: Request, error: BodyTooLargeError) -> Response:
@@ -163,12 +167,16 @@ def install(app: FastAPI) -> None:
             detail = f"method {request.method} is not allowed on {request.url.path}"
         else:
             detail = str(error.detail)
-        return problem(error.status_code, _title(error.status_code), detail, dict(error.headers or {}))
+        return problem(
+            error.status_code, _title(error.status_code), detail, dict(error.headers or {})
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> Response:
         if isinstance(error, ClientDisconnect):  # nobody is left to answer
-            return problem(400, "Bad Request", "the client disconnected before sending the whole request")
+            return problem(
+                400, "Bad Request", "the client disconnected before sending the whole request"
+            )
         log.exception("unexpected error")
         return problem(500, "Internal Server Error", f"unexpected error: {type(error).__name__}")
 
@@ -192,7 +200,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "field": {"type": "string", "description": "Where in the request the fault is (entries[3].body.input_tokens)."},
+        "field": {
+            "type": "string",
+            "description": "Where in the request the fault is (entries[3].body.input_tokens).",
+        },
     },
 }
 
@@ -214,8 +225,18 @@ _KEY_PROBLEMS = frozenset({401, 403, 429})
 
 _PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
-    413: {"Connection": {"description": "close: the rest of the body is not read.", "schema": {"type": "string"}}},
-    429: {"Retry-After": {"description": "Seconds until the key may send again.", "schema": {"type": "integer"}}},
+    413: {
+        "Connection": {
+            "description": "close: the rest of the body is not read.",
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds until the key may send again.",
+            "schema": {"type": "integer"},
+        }
+    },
 }
 
 _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})

@@ -74,14 +74,18 @@ class Limits:
         return cls(int(max_body), rate, int(burst))
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float, integer: bool) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, *, minimum: float, integer: bool
+) -> float:
     text = env.get(name, "").strip()
     if not text:
         return default
     try:
         value = int(text) if integer else float(text)
     except ValueError:
-        raise InvalidRequestError(f"{name} must be {'an integer' if integer else 'a number'}, got {text!r}") from None
+        raise InvalidRequestError(
+            f"{name} must be {'an integer' if integer else 'a number'}, got {text!r}"
+        ) from None
     if not math.isfinite(value) or value < minimum:
         raise InvalidRequestError(f"{name} must be at least {minimum:g}, got {text!r}")
     return value
@@ -94,7 +98,9 @@ class RateLimiter:
     clock is injectable for tests.
     """
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.clock = clock
@@ -143,7 +149,9 @@ class LimitRequestBody:
         declared = headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             detail = f"request body is {declared} bytes; the limit is {self.max_bytes}"
-            await problem(413, TooLargeError.title, detail, dict(TooLargeError.headers))(scope, receive, send)
+            await problem(413, TooLargeError.title, detail, dict(TooLargeError.headers))(
+                scope, receive, send
+            )
             return
         received = 0
         unread = "transfer-encoding" in headers  # a body of unknown length, not read yet
@@ -219,11 +227,17 @@ class LimitRequestNesting:
                     if refusal is not None:
                         chunks = []
         except BodyTooLargeError as error:
-            await problem(413, TooLargeError.title, str(error.detail), dict(error.headers or {}))(scope, receive, send)
+            await problem(413, TooLargeError.title, str(error.detail), dict(error.headers or {}))(
+                scope, receive, send
+            )
             return
         data = b"".join(chunks)
         if refusal is None and data:
-            refusal = await run_in_threadpool(self._check, data) if size > PREFIX_BYTES else self._check(data)
+            refusal = (
+                await run_in_threadpool(self._check, data)
+                if size > PREFIX_BYTES
+                else self._check(data)
+            )
         if refusal is not None:
             await problem(400, "Bad Request", refusal)(scope, receive, send)
             return

@@ -94,7 +94,18 @@ def create_app(
         explorer_url=explorer_url,
     )
     errors.install(app)
-    for module in (log, entries, proofs, checkpoints, evidence, models, admin, health, web, export_route):
+    for module in (
+        log,
+        entries,
+        proofs,
+        checkpoints,
+        evidence,
+        models,
+        admin,
+        health,
+        web,
+        export_route,
+    ):
         app.include_router(module.router)
     app.include_router(licence_routes.router)
 

@@ -210,7 +210,15 @@ class Anvil:
             raise
         # --quiet: errors only. Anvil's banner lists its dev accounts' private keys, and
         # no key belongs in a log file, public or not.
-        arguments = [str(binary), "--port", str(self.port), "--host", "127.0.0.1", "--quiet", *self.extra_args]
+        arguments = [
+            str(binary),
+            "--port",
+            str(self.port),
+            "--host",
+            "127.0.0.1",
+            "--quiet",
+            *self.extra_args,
+        ]
         if self.state_file is not None and self.exit_state_file is not None:
             self._promote_exit_state()
             if self.state_file.exists():
@@ -225,13 +233,17 @@ class Anvil:
             stdout=self._log if self._log is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log is not None else subprocess.DEVNULL,
             start_new_session=True,
-            pass_fds=() if self._lock_fd is None else (self._lock_fd,),  # the node holds the lock too
+            pass_fds=()
+            if self._lock_fd is None
+            else (self._lock_fd,),  # the node holds the lock too
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
         )
         self._wait_ready(timeout)
         if self.state_file is not None and self.save_interval > 0:
             self._saver_stop = threading.Event()
-            self._saver = threading.Thread(target=self._save_periodically, name="anvil-state", daemon=True)
+            self._saver = threading.Thread(
+                target=self._save_periodically, name="anvil-state", daemon=True
+            )
             self._saver.start()
         return self
 
@@ -313,7 +325,11 @@ class Anvil:
         return str(block["hash"]) if isinstance(block, dict) else ""
 
     def _rpc(self, method: str, *params: Any) -> Any:
-        answer = requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10)
+        answer = requests.post(
+            self.url,
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
+            timeout=10,
+        )
         document = answer.json()
         if "result" not in document:
             raise AnvilError(f"{method} failed on {self.url}: {document.get('error')}")
@@ -342,7 +358,9 @@ class Anvil:
                 pass
             if time.monotonic() >= deadline:
                 self.stop()
-                raise AnvilError(f"anvil did not answer on {self.url} within {timeout:g} s{self._log_tail()}")
+                raise AnvilError(
+                    f"anvil did not answer on {self.url} within {timeout:g} s{self._log_tail()}"
+                )
             time.sleep(0.05)
 
     def _log_tail(self) -> str:
@@ -366,7 +384,9 @@ class Anvil:
         try:
             if process.poll() is None:
                 if self.state_file is not None:
-                    with contextlib.suppress(AnvilError, OSError, ValueError, requests.RequestException):
+                    with contextlib.suppress(
+                        AnvilError, OSError, ValueError, requests.RequestException
+                    ):
                         self.save_state()
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -396,6 +416,9 @@ class Anvil:
         return self.start()
 
     def __exit__(
-        self, _type: type[BaseException] | None, _value: BaseException | None, _tb: TracebackType | None
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _tb: TracebackType | None,
     ) -> None:
         self.stop()

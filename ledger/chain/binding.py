@@ -30,10 +30,14 @@ def as_bytes(value: Any) -> bytes:
 def constructor_data(artifact: ContractArtifact, args: tuple[Any, ...]) -> bytes:
     """The ABI encoding of `args` for the contract's constructor (empty for none), which
     a deployment appends to the creation code. A wrong count raises ValueError."""
-    inputs: list[dict[str, Any]] = next((entry.get("inputs", []) for entry in artifact.entries("constructor")), [])
+    inputs: list[dict[str, Any]] = next(
+        (entry.get("inputs", []) for entry in artifact.entries("constructor")), []
+    )
     if len(args) != len(inputs):
         names = ", ".join(f"{i['type']} {i.get('name', '')}".strip() for i in inputs) or "nothing"
-        raise ValueError(f"the {artifact.name} constructor takes ({names}), got {len(args)} argument(s)")
+        raise ValueError(
+            f"the {artifact.name} constructor takes ({names}), got {len(args)} argument(s)"
+        )
     if not inputs:
         return b""
     return abi_encode([abi_type(i) for i in inputs], list(args))
@@ -44,7 +48,9 @@ class ContractBinding:
 
     NAME: ClassVar[str]
 
-    def __init__(self, client: ChainClient, address: str | bytes, artifact: ContractArtifact | None = None) -> None:
+    def __init__(
+        self, client: ChainClient, address: str | bytes, artifact: ContractArtifact | None = None
+    ) -> None:
         self.client = client
         self.artifact = artifact or load_artifact(self.NAME)
         self.address = to_checksum_address(address)
@@ -81,7 +87,9 @@ class ContractBinding:
 
     def _read(self, function: str, *args: Any) -> Any:
         what = f"{function}({', '.join(show(a) for a in args)})"
-        data = self.client.call({"to": self.address, "data": self._data(function, *args)}, self.decoder, what)
+        data = self.client.call(
+            {"to": self.address, "data": self._data(function, *args)}, self.decoder, what
+        )
         fn_abi = next(e for e in self.artifact.entries("function") if e["name"] == function)
         values = abi_decode([abi_type(o) for o in fn_abi["outputs"]], data)
         return values[0] if len(values) == 1 else values

@@ -122,7 +122,9 @@ class SignedTx:
 class ChainClient:
     """JSON-RPC to one endpoint, signing locally with `key` (None: read-only)."""
 
-    def __init__(self, rpc_url: str, key: AnchorKey | None = None, *, timeout: float = RPC_TIMEOUT) -> None:
+    def __init__(
+        self, rpc_url: str, key: AnchorKey | None = None, *, timeout: float = RPC_TIMEOUT
+    ) -> None:
         self.rpc_url = rpc_url
         self.key = key
         self.where = redact_url(rpc_url)
@@ -146,9 +148,13 @@ class ChainClient:
                 reason = "connection refused or reset"
             elif isinstance(error, requests.exceptions.Timeout):
                 reason = "timed out"
-            raise ChainUnavailableError(f"{what}: the chain at {self.where} is unreachable ({reason})") from None
+            raise ChainUnavailableError(
+                f"{what}: the chain at {self.where} is unreachable ({reason})"
+            ) from None
         except OSError as error:
-            raise ChainUnavailableError(f"{what}: the chain at {self.where} is unreachable ({error})") from None
+            raise ChainUnavailableError(
+                f"{what}: the chain at {self.where} is unreachable ({error})"
+            ) from None
 
     def request(self, method: str, params: Sequence[Any] = ()) -> Any:
         """A raw JSON-RPC request (for node-specific methods such as anvil_*)."""
@@ -210,7 +216,11 @@ class ChainClient:
         """The next nonce of `address` (default: the key's), counting the node's pool
         for ``pending``; ``latest`` counts mined transactions only."""
         target = to_checksum_address(address if address is not None else self.require_key().address)
-        return int(self.rpc("eth_getTransactionCount", lambda: self.w3.eth.get_transaction_count(target, block)))  # type: ignore[arg-type]
+        return int(
+            self.rpc(
+                "eth_getTransactionCount", lambda: self.w3.eth.get_transaction_count(target, block)
+            )
+        )  # type: ignore[arg-type]
 
     def receipt(self, tx_hash: bytes) -> Receipt | None:
         """The receipt of a mined transaction; None while it is pending or unknown."""
@@ -246,7 +256,13 @@ class ChainClient:
 
         return self.rpc("eth_getTransactionByHash", read)
 
-    def call(self, transaction: dict[str, Any], decoder: RevertDecoder, what: str, block: int | str = "latest") -> bytes:
+    def call(
+        self,
+        transaction: dict[str, Any],
+        decoder: RevertDecoder,
+        what: str,
+        block: int | str = "latest",
+    ) -> bytes:
         """eth_call; a revert raises the decoded ContractRevertError."""
 
         def run() -> bytes:
@@ -262,7 +278,9 @@ class ChainClient:
     def fees(self) -> Fees:
         """Fees for a transaction now: EIP-1559 from eth_feeHistory (next block's base
         fee, median recent priority fee), or the legacy gas price on older chains."""
-        history = self.rpc("eth_feeHistory", lambda: self.w3.eth.fee_history(FEE_HISTORY_BLOCKS, "latest", [50]))
+        history = self.rpc(
+            "eth_feeHistory", lambda: self.w3.eth.fee_history(FEE_HISTORY_BLOCKS, "latest", [50])
+        )
         base_fees = history.get("baseFeePerGas") or []
         if not base_fees or not base_fees[-1]:
             price = int(self.rpc("eth_gasPrice", lambda: self.w3.eth.gas_price))
@@ -272,7 +290,9 @@ class ChainClient:
         if rewards:
             priority = int(statistics.median(rewards))
         else:  # empty recent blocks: ask the node
-            priority = int(self.rpc("eth_maxPriorityFeePerGas", lambda: self.w3.eth.max_priority_fee))
+            priority = int(
+                self.rpc("eth_maxPriorityFeePerGas", lambda: self.w3.eth.max_priority_fee)
+            )
         return Fees(max_fee=BASE_FEE_MULTIPLIER * next_base_fee + priority, priority_fee=priority)
 
     def estimate_gas(self, transaction: dict[str, Any], decoder: RevertDecoder, what: str) -> int:
@@ -284,7 +304,9 @@ class ChainClient:
             except ContractLogicError as error:
                 raise decoder.decode(revert_data(error), what) from None
             except Web3RPCError as error:
-                raise ChainError(f"{what}: gas estimate failed at {self.where}: {error.message}") from None
+                raise ChainError(
+                    f"{what}: gas estimate failed at {self.where}: {error.message}"
+                ) from None
 
         estimate = self.rpc("eth_estimateGas", run)
         return estimate + estimate * GAS_HEADROOM_PERCENT // 100
@@ -304,7 +326,12 @@ class ChainClient:
         """Build and sign a transaction (estimating gas unless `gas` is given); send
         nothing. `nonce` defaults to the key's pending nonce."""
         key = self.require_key()
-        transaction: dict[str, Any] = {"chainId": self.chain_id, "from": key.address, "value": 0, "data": data}
+        transaction: dict[str, Any] = {
+            "chainId": self.chain_id,
+            "from": key.address,
+            "value": 0,
+            "data": data,
+        }
         if to is not None:
             transaction["to"] = to_checksum_address(to)
         if gas is None:
@@ -317,7 +344,9 @@ class ChainClient:
         if fees.gas_price is not None:
             transaction["gasPrice"] = fees.gas_price
         else:
-            transaction.update(type=2, maxFeePerGas=fees.max_fee, maxPriorityFeePerGas=fees.priority_fee)
+            transaction.update(
+                type=2, maxFeePerGas=fees.max_fee, maxPriorityFeePerGas=fees.priority_fee
+            )
         signed = key.sign_transaction(transaction)
         return SignedTx(bytes(signed.hash), nonce, gas, fees, bytes(signed.raw_transaction))
 
@@ -340,7 +369,9 @@ class ChainClient:
 
         self.rpc("eth_sendRawTransaction", run)
 
-    def wait_for_receipt(self, tx_hash: bytes, timeout: float = 120.0, poll: float = 0.05) -> Receipt:
+    def wait_for_receipt(
+        self, tx_hash: bytes, timeout: float = 120.0, poll: float = 0.05
+    ) -> Receipt:
         """Poll until the transaction is mined; ChainTimeoutError after `timeout` s."""
         deadline = time.monotonic() + timeout
         delay = poll
@@ -349,24 +380,35 @@ class ChainClient:
             if found is not None:
                 return found
             if time.monotonic() >= deadline:
-                raise ChainTimeoutError(f"transaction {hex0x(tx_hash)} was not mined within {timeout:g} s")
+                raise ChainTimeoutError(
+                    f"transaction {hex0x(tx_hash)} was not mined within {timeout:g} s"
+                )
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
-    def failure_reason(self, receipt: Receipt, decoder: RevertDecoder, what: str) -> ContractRevertError | None:
+    def failure_reason(
+        self, receipt: Receipt, decoder: RevertDecoder, what: str
+    ) -> ContractRevertError | None:
         """Why a mined transaction failed: replayed with eth_call on the state after its
         block (so a duplicate anchor shows as LogAnchorSizeNotIncreasing)."""
         sent = self.transaction(receipt.tx_hash)
         if sent is None:
             return None
-        replay = {"from": sent["from"], "to": sent["to"], "data": sent["input"], "value": sent.get("value", 0)}
+        replay = {
+            "from": sent["from"],
+            "to": sent["to"],
+            "data": sent["input"],
+            "value": sent.get("value", 0),
+        }
         try:
             self.call(replay, decoder, what, receipt.block_number)
         except ContractRevertError as error:
             return error
         return None
 
-    def transact(self, to: str | None, data: bytes, decoder: RevertDecoder, what: str, timeout: float = 120.0) -> Receipt:
+    def transact(
+        self, to: str | None, data: bytes, decoder: RevertDecoder, what: str, timeout: float = 120.0
+    ) -> Receipt:
         """Build, sign, send and wait for one transaction; a failure raises decoded."""
         signed = self.build(to, data, decoder, what)
         self.send(signed)

@@ -60,7 +60,9 @@ def deploy_log(
     key = client.require_key()
     for role, address in (("anchor (gas) key", key.address), ("log key", log_signer)):
         if admin.lower() == address.lower():
-            raise ValueError(f"the log's admin {admin} is the {role}: the admin must be a key kept apart (offline)")
+            raise ValueError(
+                f"the log's admin {admin} is the {role}: the admin must be a key kept apart (offline)"
+            )
     log_id = log_id_for(log_name)
     bound, receipt = LogAnchor.deploy(client)
     contract = LogAnchor(client, bound.address, from_block=receipt.block_number)
@@ -78,7 +80,13 @@ def deploy_log(
 
 
 def attach(
-    client: ChainClient, chain_id: int, contract: bytes, log_id: bytes, *, from_block: int = 0, log_signer: str | None = None
+    client: ChainClient,
+    chain_id: int,
+    contract: bytes,
+    log_id: bytes,
+    *,
+    from_block: int = 0,
+    log_signer: str | None = None,
 ) -> LogAnchor:
     """The recorded contract on the chain `client` reaches, after checking it is there
     (and, with `log_signer`, that the log is anchored with that key)."""

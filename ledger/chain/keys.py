@@ -80,7 +80,9 @@ def key_from_hex(text: str, source: str) -> AnchorKey:
     value = text.strip()
     digits = value[2:] if value[:2].lower() == "0x" else value
     if len(digits) != 64:
-        raise AnchorKeyError(f"{source} must be 64 hex digits (32 bytes), got {len(digits)} characters")
+        raise AnchorKeyError(
+            f"{source} must be 64 hex digits (32 bytes), got {len(digits)} characters"
+        )
     try:
         account = Account.from_key(bytes.fromhex(digits))
     except Exception:  # noqa: BLE001 - the library's message may quote the key: never show it
@@ -91,19 +93,27 @@ def key_from_hex(text: str, source: str) -> AnchorKey:
 def key_from_keystore(path: Path, password: str | None) -> AnchorKey:
     """An AnchorKey decrypted from an Ethereum V3 keystore file."""
     if password is None:
-        raise AnchorKeyError(f"{KEYSTORE_PASSWORD_ENV} is not set: it must hold the password of {path}")
+        raise AnchorKeyError(
+            f"{KEYSTORE_PASSWORD_ENV} is not set: it must hold the password of {path}"
+        )
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AnchorKeyError(f"keystore {path} does not exist") from None
     except (OSError, ValueError) as error:
-        raise AnchorKeyError(f"keystore {path} is not readable JSON: {type(error).__name__}") from None
+        raise AnchorKeyError(
+            f"keystore {path} is not readable JSON: {type(error).__name__}"
+        ) from None
     try:
         secret = Account.decrypt(document, password)
     except ValueError:
-        raise AnchorKeyError(f"cannot decrypt keystore {path}: wrong password or damaged file") from None
+        raise AnchorKeyError(
+            f"cannot decrypt keystore {path}: wrong password or damaged file"
+        ) from None
     except Exception as error:  # noqa: BLE001 - any other failure means a malformed file
-        raise AnchorKeyError(f"keystore {path} is not a V3 keystore ({type(error).__name__})") from None
+        raise AnchorKeyError(
+            f"keystore {path} is not a V3 keystore ({type(error).__name__})"
+        ) from None
     return AnchorKey(Account.from_key(secret), str(path))
 
 

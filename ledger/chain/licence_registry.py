@@ -95,8 +95,12 @@ class LicenceRegistry(ContractBinding):
             (one,) = grants
             r, vs = one.signature
             call = one.call
-            return self._data("grant", call.commitment, call.valid_from, call.valid_until, r, vs), "grant(1 commitment)"
-        tuples = [(g.call.commitment, g.call.valid_from, g.call.valid_until, *g.signature) for g in grants]
+            return self._data(
+                "grant", call.commitment, call.valid_from, call.valid_until, r, vs
+            ), "grant(1 commitment)"
+        tuples = [
+            (g.call.commitment, g.call.valid_from, g.call.valid_until, *g.signature) for g in grants
+        ]
         return self._data("grantMany", tuples), f"grantMany({len(grants)} commitments)"
 
     def _revoke_data(self, commitment: bytes, revocation: bytes, signature: Signature) -> bytes:
@@ -111,7 +115,14 @@ class LicenceRegistry(ContractBinding):
         data, what = self._grant_data(grants)
         return self.client.build(self.address, data, self.decoder, what, nonce=nonce)
 
-    def build_revoke(self, commitment: bytes, revocation: bytes, signature: Signature, *, nonce: int | None = None) -> SignedTx:
+    def build_revoke(
+        self,
+        commitment: bytes,
+        revocation: bytes,
+        signature: Signature,
+        *,
+        nonce: int | None = None,
+    ) -> SignedTx:
         """Sign revoke(commitment, revocation, r, vs) with an explicit nonce; send
         nothing. `revocation` is the leaf hash of the log record that revokes the
         commitment; `signature` the granting key's over both."""
@@ -140,13 +151,19 @@ class LicenceRegistry(ContractBinding):
     def add_issuer(self, key: str) -> Receipt:
         """addIssuer(key): only the contract owner. `key` may then sign grants."""
         return self.client.transact(
-            self.address, self._data("addIssuer", to_checksum_address(key)), self.decoder, f"addIssuer({key})"
+            self.address,
+            self._data("addIssuer", to_checksum_address(key)),
+            self.decoder,
+            f"addIssuer({key})",
         )
 
     def remove_issuer(self, key: str) -> Receipt:
         """removeIssuer(key): only the contract owner. `key` may still revoke what it granted."""
         return self.client.transact(
-            self.address, self._data("removeIssuer", to_checksum_address(key)), self.decoder, f"removeIssuer({key})"
+            self.address,
+            self._data("removeIssuer", to_checksum_address(key)),
+            self.decoder,
+            f"removeIssuer({key})",
         )
 
     # -- views -------------------------------------------------------------------------
@@ -155,7 +172,12 @@ class LicenceRegistry(ContractBinding):
         """What the registry says of `commitment` at the latest block."""
         state, valid_from, valid_until, granted, revoked, issuer = self._read("status", commitment)
         return OnChainLicence(
-            OnChainState(int(state)), int(valid_from), int(valid_until), int(granted), int(revoked), _address(issuer)
+            OnChainState(int(state)),
+            int(valid_from),
+            int(valid_until),
+            int(granted),
+            int(revoked),
+            _address(issuer),
         )
 
     def is_issuer(self, key: str) -> bool:
@@ -204,7 +226,9 @@ class DeployedRegistry:
     block_number: int
 
 
-def deploy_registry(client: ChainClient, first_issuer: str) -> tuple[DeployedRegistry, LicenceRegistry]:
+def deploy_registry(
+    client: ChainClient, first_issuer: str
+) -> tuple[DeployedRegistry, LicenceRegistry]:
     """Deploy LicenceRegistry with `first_issuer` (the log key's address) as its first
     issuer key; the client's key becomes its owner, which can only add and remove issuer
     keys."""
@@ -212,7 +236,9 @@ def deploy_registry(client: ChainClient, first_issuer: str) -> tuple[DeployedReg
     return DeployedRegistry(client.chain_id, contract.address_bytes, receipt.block_number), contract
 
 
-def attach_registry(client: ChainClient, chain_id: int, contract: bytes, *, issuer: str | None = None) -> LicenceRegistry:
+def attach_registry(
+    client: ChainClient, chain_id: int, contract: bytes, *, issuer: str | None = None
+) -> LicenceRegistry:
     """The recorded registry on the chain `client` reaches, after checking it is there
     (and, with `issuer`, the log key's address, that it may sign grants)."""
     address = hex0x(contract)

@@ -27,6 +27,7 @@ from ledger.service.signer import NO_INDEX_ROOT
 ANCHORED_TOPIC = shipped_contract("LogAnchor").event_topic("Anchored")
 """Topic 0 of every Anchored event."""
 
+
 @dataclass(frozen=True)
 class OnChainAnchor:
     """The latest anchor of a log as the contract holds it: tree size and root (size 0
@@ -77,7 +78,9 @@ class LogAnchor(ContractBinding):
         """createLog(logId, admin, signer): only the contract owner."""
         return self.client.transact(
             self.address,
-            self._data("createLog", log_id, to_checksum_address(admin), to_checksum_address(signer)),
+            self._data(
+                "createLog", log_id, to_checksum_address(admin), to_checksum_address(signer)
+            ),
             self.decoder,
             f"createLog({hex0x(log_id)})",
         )
@@ -95,7 +98,13 @@ class LogAnchor(ContractBinding):
         )
 
     def _anchor_data(
-        self, log_id: bytes, size: int, root: bytes, proof: Sequence[bytes], signature: Signature, index_root: bytes
+        self,
+        log_id: bytes,
+        size: int,
+        root: bytes,
+        proof: Sequence[bytes],
+        signature: Signature,
+        index_root: bytes,
     ) -> bytes:
         r, vs = signature
         return self._data("anchor", log_id, size, root, index_root, list(proof), r, vs)
@@ -122,7 +131,9 @@ class LogAnchor(ContractBinding):
         then fail in a block).
         """
         data = self._anchor_data(log_id, size, root, proof, signature, index_root)
-        return self.client.build(self.address, data, self.decoder, f"anchor(size {size})", nonce=nonce, gas=gas)
+        return self.client.build(
+            self.address, data, self.decoder, f"anchor(size {size})", nonce=nonce, gas=gas
+        )
 
     def anchor(
         self,
@@ -153,7 +164,13 @@ class LogAnchor(ContractBinding):
             if error.name == "LogAnchorUnknownLog":
                 return None
             raise
-        return LogInfo(to_checksum_address(signer), to_checksum_address(admin), int(latest), bool(retired), int(trusted))
+        return LogInfo(
+            to_checksum_address(signer),
+            to_checksum_address(admin),
+            int(latest),
+            bool(retired),
+            int(trusted),
+        )
 
     def root_at(self, log_id: bytes, size: int) -> bytes | None:
         """The root anchored at `size`, or None if nothing is anchored there."""
@@ -178,7 +195,9 @@ class LogAnchor(ContractBinding):
             )
         return found[-1]
 
-    def checkpoint_digest(self, log_id: bytes, size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT) -> bytes:
+    def checkpoint_digest(
+        self, log_id: bytes, size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT
+    ) -> bytes:
         """The EIP-712 digest the log key signs for this checkpoint."""
         return bytes(self._read("checkpointDigest", log_id, size, root, index_root))
 
@@ -186,7 +205,9 @@ class LogAnchor(ContractBinding):
         """The EIP-712 digest the log's admin signs to retire it, trusting it up to `trusted_size`."""
         return bytes(self._read("retireDigest", log_id, trusted_size))
 
-    def verify_inclusion(self, log_id: bytes, size: int, index: int, leaf_hash: bytes, proof: Sequence[bytes]) -> bool:
+    def verify_inclusion(
+        self, log_id: bytes, size: int, index: int, leaf_hash: bytes, proof: Sequence[bytes]
+    ) -> bool:
         """The contract's own check of an inclusion proof against the root at `size`."""
         return bool(self._read("verifyInclusion", log_id, size, index, leaf_hash, list(proof)))
 
@@ -195,7 +216,9 @@ class LogAnchor(ContractBinding):
         admin = to_checksum_address(self._read("logAdmin", log_id))
         return None if int(admin, 16) == 0 else admin
 
-    def anchored_events(self, log_id: bytes, from_block: int, to_block: int, *, size: int | None = None) -> list[AnchoredEvent]:
+    def anchored_events(
+        self, log_id: bytes, from_block: int, to_block: int, *, size: int | None = None
+    ) -> list[AnchoredEvent]:
         """`Anchored` events of the log (of one `size`, if given) in blocks from_block..to_block, in order."""
         event = self.contract.events.Anchored()
         topics = [HexBytes(ANCHORED_TOPIC), HexBytes(log_id)]
@@ -204,7 +227,12 @@ class LogAnchor(ContractBinding):
         logs = self.client.rpc(
             "eth_getLogs",
             lambda: self.client.w3.eth.get_logs(
-                {"address": self.address, "fromBlock": from_block, "toBlock": to_block, "topics": topics}
+                {
+                    "address": self.address,
+                    "fromBlock": from_block,
+                    "toBlock": to_block,
+                    "topics": topics,
+                }
             ),
         )
         found = []

@@ -109,7 +109,10 @@ class RevertDecoder:
         if explanation:
             try:
                 text += f": {explanation.format(**shown)}"
-            except (KeyError, IndexError):  # an explanation out of step with the ABI: the name and values still say it
+            except (
+                KeyError,
+                IndexError,
+            ):  # an explanation out of step with the ABI: the name and values still say it
                 pass
         return ContractRevertError(text, name, args, data)
 

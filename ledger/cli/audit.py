@@ -85,9 +85,18 @@ def _atomic_write(path: Path) -> tuple[Path, Any]:
 
 @app.command()
 def export(
-    out: Annotated[Path, typer.Option("--out", help="File to write (NDJSON); - for standard output.")],
-    from_index: Annotated[int, typer.Option("--from-index", min=0, help="First leaf index (inclusive).")] = 0,
-    to_index: Annotated[int | None, typer.Option("--to-index", min=0, help="End leaf index (exclusive); default: the log's size.")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write (NDJSON); - for standard output.")
+    ],
+    from_index: Annotated[
+        int, typer.Option("--from-index", min=0, help="First leaf index (inclusive).")
+    ] = 0,
+    to_index: Annotated[
+        int | None,
+        typer.Option(
+            "--to-index", min=0, help="End leaf index (exclusive); default: the log's size."
+        ),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -135,7 +144,14 @@ def export(
                 handle.close()
                 partial.unlink(missing_ok=True)
             raise
-    result = {"out": str(out), "from_index": from_index, "to_index": end, "entries": count, "bytes": written, "sha256": "0x" + digest.hexdigest()}
+    result = {
+        "out": str(out),
+        "from_index": from_index,
+        "to_index": end,
+        "entries": count,
+        "bytes": written,
+        "sha256": "0x" + digest.hexdigest(),
+    }
     if to_stdout:
         sys.stderr.write(json.dumps(result) + "\n")
     else:
@@ -158,7 +174,10 @@ def _print_audit(result: Any) -> None:
 
     digest = summary["export_sha256"] or "(not read to the end)"
     row("export", f"{result.export}: {result.export_bytes:,} bytes, SHA-256 {digest}")
-    row("log", f"{result.identity.describe()} (pinned), read at {result.rpc_url}; its code is the LogAnchor shipped")
+    row(
+        "log",
+        f"{result.identity.describe()} (pinned), read at {result.rpc_url}; its code is the LogAnchor shipped",
+    )
     if result.retired is not None:
         row(
             "retired",
@@ -172,10 +191,16 @@ def _print_audit(result: Any) -> None:
             " before it, and the events agree with the contract's rootAt and latest",
         )
         for label, anchor in (("first", anchors[0]), ("last", anchors[-1])):
-            row(label, f"anchor #{anchor.number}: tree size {anchor.size:,} in block {anchor.block_number} at {utc_text(anchor.timestamp)}")
+            row(
+                label,
+                f"anchor #{anchor.number}: tree size {anchor.size:,} in block {anchor.block_number} at {utc_text(anchor.timestamp)}",
+            )
     else:
         row("anchors", "none: this log has no anchor on chain, so no root could be checked")
-    row("roots", f"{result.roots_matched:,} of {len(anchors):,} anchored roots re-derived from the export match the chain")
+    row(
+        "roots",
+        f"{result.roots_matched:,} of {len(anchors):,} anchored roots re-derived from the export match the chain",
+    )
     if result.passed:
         after = result.entries - result.anchored_size
         row(
@@ -189,7 +214,9 @@ def _print_audit(result: Any) -> None:
     row("records", f"{kinds}; record times {result.first_ts or '-'} to {result.last_ts or '-'}")
     row("time", f"{result.seconds:.1f} s")
     if result.passed:
-        out.write(f"PASSED: the export is the complete anchored log ({result.anchored_size:,} entries under {len(anchors):,} anchors)\n")
+        out.write(
+            f"PASSED: the export is the complete anchored log ({result.anchored_size:,} entries under {len(anchors):,} anchors)\n"
+        )
     elif result.failure.check == NOTHING_PROVEN:
         out.write(f"NOTHING PROVEN: {result.failure.message}\n")
     else:
@@ -198,15 +225,39 @@ def _print_audit(result: Any) -> None:
 
 @app.command()
 def audit(
-    file: Annotated[Path, typer.Argument(help="An export (NDJSON) from `ledger export` or GET /v1/export.")],
-    rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain.")],
+    file: Annotated[
+        Path, typer.Argument(help="An export (NDJSON) from `ledger export` or GET /v1/export.")
+    ],
+    rpc_url: Annotated[
+        str,
+        typer.Option(
+            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
+        ),
+    ],
     log: LogFile = None,
     from_block: Annotated[
-        int | None, typer.Option("--from-block", min=0, help="Read Anchored events from this block (default: the identity's deployment block).")
+        int | None,
+        typer.Option(
+            "--from-block",
+            min=0,
+            help="Read Anchored events from this block (default: the identity's deployment block).",
+        ),
     ] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Also write the summary as a self-contained HTML page.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
-    workers: Annotated[int | None, typer.Option("--workers", min=0, help="Worker processes checking records (default: one per CPU; 0: none).")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the summary as a self-contained HTML page."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON document.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Worker processes checking records (default: one per CPU; 0: none).",
+        ),
+    ] = None,
 ) -> None:
     """Check an export against the chain and the pinned log identity (--log): the chain,
     the LogAnchor's code and the log key are the pinned ones; every record canonical and
@@ -282,10 +333,16 @@ def read_accounts(path: Path) -> list[str]:
         if not isinstance(ids, list) or not all(isinstance(a, str) for a in ids):
             fail(f"{path}: not a JSON list of account ids", EXIT_USAGE)
         return list(ids)
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
-def _pack_from_store(data_dir: Path, database_url: str | None, query: Any) -> tuple[bytes | None, int]:
+def _pack_from_store(
+    data_dir: Path, database_url: str | None, query: Any
+) -> tuple[bytes | None, int]:
     from ledger.errors import NotFoundError
     from ledger.service.evidence_pack import build_pack
     from ledger.store.anchors import AnchorRepository
@@ -295,7 +352,9 @@ def _pack_from_store(data_dir: Path, database_url: str | None, query: Any) -> tu
         try:
             built = build_pack(store, AnchorRepository(store), query)
         except NotFoundError:
-            filters = Filters(query.account_ids, query.ts_from, query.ts_to, query.model, query.kind)
+            filters = Filters(
+                query.account_ids, query.ts_from, query.ts_to, query.model, query.kind
+            )
             with store.read() as conn:
                 return None, count_matching(conn, filters, 0)
         return built.document, built.unanchored
@@ -336,7 +395,9 @@ def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | N
     if status == 404:
         return None, 0
     if size > limit:
-        fail(f"POST /v1/evidence answered {status} with more than {limit} bytes; the limit is {limit}")
+        fail(
+            f"POST /v1/evidence answered {status} with more than {limit} bytes; the limit is {limit}"
+        )
     content = b"".join(chunks)
     if status != 200:
         try:
@@ -355,21 +416,47 @@ def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | N
 
 @app.command()
 def report(
-    accounts: Annotated[Path, typer.Option("--accounts", help="Account ids, one per line (or a JSON list).")],
-    ts_from: Annotated[str, typer.Option("--from", help="Start, inclusive: 2026-06-01 or 2026-06-01T00:00:00.000Z.")],
+    accounts: Annotated[
+        Path, typer.Option("--accounts", help="Account ids, one per line (or a JSON list).")
+    ],
+    ts_from: Annotated[
+        str,
+        typer.Option("--from", help="Start, inclusive: 2026-06-01 or 2026-06-01T00:00:00.000Z."),
+    ],
     ts_to: Annotated[str, typer.Option("--to", help="End, exclusive (same forms).")],
     out: Annotated[Path, typer.Option("--out", help="The HTML report.")] = Path("report.html"),
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON here.")] = None,
-    pack_out: Annotated[Path | None, typer.Option("--pack", help="Also save the evidence pack here (check it with `ledger verify`).")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON here.")
+    ] = None,
+    pack_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--pack", help="Also save the evidence pack here (check it with `ledger verify`)."
+        ),
+    ] = None,
     kind: Annotated[str, typer.Option("--kind", help="Record kind counted.")] = "interaction",
     model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
     rpc_url: Annotated[
         str | None,
-        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Verify the pack against this chain, with --log (default: mathematics only)."),
+        typer.Option(
+            "--rpc-url",
+            envvar="LEDGER_RPC_URL",
+            help="Verify the pack against this chain, with --log (default: mathematics only).",
+        ),
     ] = None,
     log: LogFile = None,
-    url: Annotated[str | None, typer.Option("--url", envvar="LEDGER_URL", help="Ask a running service (POST /v1/evidence) instead of the database.")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", envvar="LEDGER_API_KEY", help="Auditor key for --url.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="LEDGER_URL",
+            help="Ask a running service (POST /v1/evidence) instead of the database.",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", envvar="LEDGER_API_KEY", help="Auditor key for --url."),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -388,10 +475,19 @@ def report(
     if not ids:
         fail(f"{accounts} lists no account id", EXIT_USAGE)
     try:
-        query = parse_query({"account_ids": ids, "from": ts_from, "to": ts_to, "model": model, "kind": kind})
+        query = parse_query(
+            {"account_ids": ids, "from": ts_from, "to": ts_to, "model": model, "kind": kind}
+        )
     except QueryError as bad:
-        fail(f"--{bad.field.split('[')[0].replace('account_ids', 'accounts')}: {bad.message}", EXIT_USAGE)
-    document, unanchored = _pack_from_api(url, api_key, query) if url else _pack_from_store(data_dir, database_url, query)
+        fail(
+            f"--{bad.field.split('[')[0].replace('account_ids', 'accounts')}: {bad.message}",
+            EXIT_USAGE,
+        )
+    document, unanchored = (
+        _pack_from_api(url, api_key, query)
+        if url
+        else _pack_from_store(data_dir, database_url, query)
+    )
     pack: Pack | None = None
     result: VerificationResult | None = None
     failure: VerificationError | None = None
@@ -400,7 +496,10 @@ def report(
         try:
             result = verify_pack(document, chain, identity)
         except ChainReadError as failed:
-            fail(f"could not verify the pack: the chain could not be read: {failed.message}", EXIT_CHAIN_UNAVAILABLE)
+            fail(
+                f"could not verify the pack: the chain could not be read: {failed.message}",
+                EXIT_CHAIN_UNAVAILABLE,
+            )
         except VerificationError as failed:
             failure, result = failed, failed.result
         finally:
@@ -426,7 +525,9 @@ def report(
             "verified": None
             if evidence is None
             else evidence["verification"]["valid"] and evidence["verification"]["chain_consulted"],
-            "chain_consulted": None if evidence is None else evidence["verification"]["chain_consulted"],
+            "chain_consulted": None
+            if evidence is None
+            else evidence["verification"]["chain_consulted"],
             "unanchored_matches": unanchored,
         }
     )

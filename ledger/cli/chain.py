@@ -44,21 +44,48 @@ from ledger.store.repository import StoreError
 def up(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
-    seal_interval: Annotated[float, typer.Option("--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals.")] = 1.0,
+    seal_interval: Annotated[
+        float,
+        typer.Option(
+            "--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals."
+        ),
+    ] = 1.0,
     anchor_interval: Annotated[
-        float, typer.Option("--anchor-interval", envvar="LEDGER_ANCHOR_INTERVAL", help="Seconds between anchors (when the log grew).")
+        float,
+        typer.Option(
+            "--anchor-interval",
+            envvar="LEDGER_ANCHOR_INTERVAL",
+            help="Seconds between anchors (when the log grew).",
+        ),
     ] = 60.0,
     rpc_port: Annotated[
-        int, typer.Option("--rpc-port", envvar="LEDGER_RPC_PORT", help="Port of the embedded Anvil chain (0: any free port).")
+        int,
+        typer.Option(
+            "--rpc-port",
+            envvar="LEDGER_RPC_PORT",
+            help="Port of the embedded Anvil chain (0: any free port).",
+        ),
     ] = 8545,
     rpc_url: Annotated[
-        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Use this chain instead of the embedded Anvil.")
+        str | None,
+        typer.Option(
+            "--rpc-url",
+            envvar="LEDGER_RPC_URL",
+            help="Use this chain instead of the embedded Anvil.",
+        ),
     ] = None,
     keystore: Keystore = None,
     confirmations: Confirmations = 1,
     log_name: LogName = None,
-    host: Annotated[str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port).")] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port)."
+        ),
+    ] = 8000,
     public_rpc_url: PublicRpcUrl = None,
     explorer: ExplorerUrl = None,
     admin: Admin = None,
@@ -118,13 +145,17 @@ def up(
             if rpc_url is None:
                 anvil = Anvil(rpc_port, data_dir / STATE_FILE, data_dir / LOG_FILE).start()
             deployment = repo.deployment()
-            client = connect_chain(anvil.url if anvil else rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment)
+            client = connect_chain(
+                anvil.url if anvil else rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment
+            )
             key = client.require_key()
             if anvil is not None and client.balance(key.address) == 0:
                 client.request("anvil_setBalance", [key.address, hex(10**22)])
             if deployment is None:
                 if anvil is None and client.chain_id != DEV_CHAIN_ID:
-                    fail(f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first")
+                    fail(
+                        f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first"
+                    )
                 deployment, contract = deploy_contracts(
                     client,
                     repo,
@@ -140,7 +171,9 @@ def up(
             else:
                 if log_name is not None and log_name != deployment.log_name:
                     fail(f"this database anchors log {deployment.log_name!r}, not {log_name!r}")
-                contract = attach_recorded(client, deployment, log_signer(store, data_dir, 3600).address)
+                contract = attach_recorded(
+                    client, deployment, log_signer(store, data_dir, 3600).address
+                )
             signer = log_signer(store, data_dir, 3600)
             deployment, registry = ensure_registry(
                 client,
@@ -157,9 +190,12 @@ def up(
             api = create_app(
                 store,
                 signer,
-                anchor_now=lambda: Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(120),
+                anchor_now=lambda: Anchorer(
+                    store, contract, deployment, signer, confirmations=confirmations
+                ).anchor_latest(120),
                 bootstrap_admin_key=bootstrap_key(),
-                public_rpc_url=public_rpc_url or (anvil.url if anvil else None),  # never a private RPC URL
+                public_rpc_url=public_rpc_url
+                or (anvil.url if anvil else None),  # never a private RPC URL
                 explorer_url=explorer,
             )
             server = start_api(api, host, port)
@@ -176,7 +212,9 @@ def up(
                     anchorer.run(
                         stop,
                         anchor_interval,
-                        on_confirmed=lambda row: line({"type": "anchor", **anchor_json(row, deployment)}),
+                        on_confirmed=lambda row: line(
+                            {"type": "anchor", **anchor_json(row, deployment)}
+                        ),
                         on_error=lambda text: note(f"anchoring: {text}"),
                     )
                 except BaseException as error:  # noqa: BLE001 - reported by the main thread
@@ -186,17 +224,29 @@ def up(
             worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
             worker.start()
             if registry is None:
-                note("no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one")
+                note(
+                    "no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one"
+                )
             else:
-                note(f"LicenceRegistry {registry.address}: queued licence calls go on chain every {anchor_interval:g}s")
+                note(
+                    f"LicenceRegistry {registry.address}: queued licence calls go on chain every {anchor_interval:g}s"
+                )
                 licence_worker = start_issuer(
-                    store, registry, signer, stop, anchor_interval, confirmations,
-                    on_confirmed=lambda call: line({"type": "licence", **call_json(call)}), note=note,
+                    store,
+                    registry,
+                    signer,
+                    stop,
+                    anchor_interval,
+                    confirmations,
+                    on_confirmed=lambda call: line({"type": "licence", **call_json(call)}),
+                    note=note,
                 )
             while not stop.is_set():
                 new = seal_log(store)
                 if new.tree_size != state.tree_size:
-                    line({"type": "checkpoint", "tree_size": new.tree_size, "root": hex0x(new.root)})
+                    line(
+                        {"type": "checkpoint", "tree_size": new.tree_size, "root": hex0x(new.root)}
+                    )
                     state = new
                 stop.wait(seal_interval)
         except (ChainError, AnchorConflictError, LedgerError) as error:
@@ -253,10 +303,14 @@ def deploy(
         signer_address = log_signer(store, data_dir, 3600).address
         if existing is None:
             admin_address = log_admin(admin, data_dir, note)
-            deployment, _contract = deploy_contracts(client, repo, log_name or DEFAULT_LOG_NAME, signer_address, admin_address)
+            deployment, _contract = deploy_contracts(
+                client, repo, log_name or DEFAULT_LOG_NAME, signer_address, admin_address
+            )
         else:
             attach_recorded(client, existing)
-            deployment, _registry = ensure_registry(client, repo, existing, deploy=True, issuer=signer_address, note=note)
+            deployment, _registry = ensure_registry(
+                client, repo, existing, deploy=True, issuer=signer_address, note=note
+            )
     assert deployment.registry is not None
     emit(
         {
@@ -277,7 +331,9 @@ def anchor(
     rpc_url: RpcUrl = None,
     keystore: Keystore = None,
     confirmations: Confirmations = 1,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the confirmed anchor.")] = 120.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the confirmed anchor.")
+    ] = 120.0,
 ) -> None:
     """Seal what is pending, anchor the latest checkpoint now (signed by the log key) and
     wait until it is confirmed."""
@@ -293,7 +349,9 @@ def anchor(
         client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment)
         signer = log_signer(store, data_dir, 3600)
         contract = attach_recorded(client, deployment, signer.address)
-        row = Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(timeout)
+        row = Anchorer(
+            store, contract, deployment, signer, confirmations=confirmations
+        ).anchor_latest(timeout)
     result = anchor_json(row, deployment)
     del result["status"]  # always confirmed here
     emit(result)
@@ -305,7 +363,11 @@ def anchors(
     database_url: DatabaseUrl = None,
     rpc_url: Annotated[
         str | None,
-        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Follow submitted anchors and check for reorganisations on this chain first."),
+        typer.Option(
+            "--rpc-url",
+            envvar="LEDGER_RPC_URL",
+            help="Follow submitted anchors and check for reorganisations on this chain first.",
+        ),
     ] = None,
     confirmations: Confirmations = 1,
 ) -> None:
@@ -336,10 +398,27 @@ def anchors(
 
 @app.command()
 def relay(
-    url: Annotated[str, typer.Option("--url", envvar="LEDGER_URL", help="The log's service (its public checkpoints and proofs).")],
-    rpc_url: Annotated[str, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain.")],
+    url: Annotated[
+        str,
+        typer.Option(
+            "--url",
+            envvar="LEDGER_URL",
+            help="The log's service (its public checkpoints and proofs).",
+        ),
+    ],
+    rpc_url: Annotated[
+        str,
+        typer.Option(
+            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
+        ),
+    ],
     log: LogFile = None,
-    size: Annotated[int | None, typer.Option("--size", min=1, help="Relay the checkpoint of this tree size (default: the latest).")] = None,
+    size: Annotated[
+        int | None,
+        typer.Option(
+            "--size", min=1, help="Relay the checkpoint of this tree size (default: the latest)."
+        ),
+    ] = None,
     keystore: Keystore = None,
 ) -> None:
     """Anchor the log's latest signed checkpoint yourself, paying the gas with your own key
@@ -374,7 +453,10 @@ def relay(
         checkpoint = read_checkpoint(get(f"/v1/checkpoints/{size or 'latest'}"), identity)
         client = connect_chain(rpc_url, keystore)
         done = relay_checkpoint(
-            client, identity, checkpoint, lambda first, second: get(f"/v1/proofs/consistency?first={first}&second={second}")
+            client,
+            identity,
+            checkpoint,
+            lambda first, second: get(f"/v1/proofs/consistency?first={first}&second={second}"),
         )
     except (RelayError, ChainError) as error:
         fail(str(error))
@@ -395,7 +477,12 @@ def relay(
 
 @app.command()
 def retire(
-    trusted_size: Annotated[int, typer.Option("--trusted-size", min=0, help="The largest anchored size you still trust (0: none).")],
+    trusted_size: Annotated[
+        int,
+        typer.Option(
+            "--trusted-size", min=0, help="The largest anchored size you still trust (0: none)."
+        ),
+    ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     rpc_url: RpcUrl = None,
@@ -429,14 +516,19 @@ def retire(
     from ledger.store.anchors import AnchorRepository
 
     if not yes:
-        fail("retiring a log is final: no anchor is accepted after it. Run again with --yes to confirm", 2)
+        fail(
+            "retiring a log is final: no anchor is accepted after it. Run again with --yes to confirm",
+            2,
+        )
     with open_store(data_dir, database_url) as store:
         deployment = recorded_deployment(AnchorRepository(store))
     try:
         admin = load_admin_key(data_dir, admin_keystore)
     except AdminKeyError as error:
         fail(str(error))
-    signed = sign_retire(admin, deployment.chain_id, deployment.contract, deployment.log_id, trusted_size)
+    signed = sign_retire(
+        admin, deployment.chain_id, deployment.contract, deployment.log_id, trusted_size
+    )
     del admin
     if sign_only:
         emit(signed.as_json())
@@ -451,11 +543,15 @@ def retire(
 
         client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
         if client.chain_id != deployment.chain_id:
-            fail(f"the chain at {client.where} has chain id {client.chain_id}; this log is on chain id {deployment.chain_id}")
+            fail(
+                f"the chain at {client.where} has chain id {client.chain_id}; this log is on chain id {deployment.chain_id}"
+            )
         contract = LogAnchor(client, deployment.contract, from_block=deployment.block_number)
         before = contract.log_info(deployment.log_id)
         if before is None:
-            fail(f"log {hex0x(deployment.log_id)} does not exist on contract {hex0x(deployment.contract)}; nothing was sent")
+            fail(
+                f"log {hex0x(deployment.log_id)} does not exist on contract {hex0x(deployment.contract)}; nothing was sent"
+            )
         if before.admin.lower() != signed.admin.lower():
             fail(
                 f"{signed.admin} is not the admin of log {hex0x(deployment.log_id)}: its admin is {before.admin}. Sign"
@@ -463,7 +559,9 @@ def retire(
                 " nothing was sent"
             )
         if before.retired:
-            fail(f"log {hex0x(deployment.log_id)} is retired already (trusted up to size {before.trusted_size})")
+            fail(
+                f"log {hex0x(deployment.log_id)} is retired already (trusted up to size {before.trusted_size})"
+            )
         receipt = contract.retire_log(deployment.log_id, trusted_size, (signed.r, signed.vs))
         info = contract.log_info(deployment.log_id)
     except ChainError as error:
@@ -486,7 +584,10 @@ def retire(
 def identity(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the document to this file instead of stdout.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the document to this file instead of stdout."),
+    ] = None,
     public_rpc_url: PublicRpcUrl = None,
     explorer: ExplorerUrl = None,
 ) -> None:
@@ -499,7 +600,9 @@ def identity(
     with open_store(data_dir, database_url) as store:
         deployment = recorded_deployment(AnchorRepository(store))
         signer = log_signer(store, data_dir, 3600)
-    document = deployment.identity(bytes.fromhex(signer.address[2:]), rpc_url=public_rpc_url, explorer=explorer).as_json()
+    document = deployment.identity(
+        bytes.fromhex(signer.address[2:]), rpc_url=public_rpc_url, explorer=explorer
+    ).as_json()
     if out is None:
         emit(document)
         return

@@ -33,11 +33,19 @@ app = typer.Typer(
 
 DataDir = Annotated[
     Path,
-    typer.Option("--data-dir", envvar="LEDGER_DATA_DIR", help="Folder for the embedded SQLite log (and, later, the dev chain)."),
+    typer.Option(
+        "--data-dir",
+        envvar="LEDGER_DATA_DIR",
+        help="Folder for the embedded SQLite log (and, later, the dev chain).",
+    ),
 ]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="LEDGER_DATABASE_URL", help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir."),
+    typer.Option(
+        "--database-url",
+        envvar="LEDGER_DATABASE_URL",
+        help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir.",
+    ),
 ]
 DEFAULT_DATA_DIR = Path("./ledger-data")
 PublicRpcUrl = Annotated[
@@ -50,7 +58,11 @@ PublicRpcUrl = Annotated[
 ]
 ExplorerUrl = Annotated[
     str | None,
-    typer.Option("--explorer", envvar="LEDGER_EXPLORER_URL", help="A block explorer the log identity names (<url>/tx/<hash>)."),
+    typer.Option(
+        "--explorer",
+        envvar="LEDGER_EXPLORER_URL",
+        help="A block explorer the log identity names (<url>/tx/<hash>).",
+    ),
 ]
 LogFile = Annotated[
     Path | None,
@@ -148,7 +160,11 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
 
 RpcUrl = Annotated[
     str | None,
-    typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of the chain (default: http://127.0.0.1:8545)."),
+    typer.Option(
+        "--rpc-url",
+        envvar="LEDGER_RPC_URL",
+        help="JSON-RPC URL of the chain (default: http://127.0.0.1:8545).",
+    ),
 ]
 Keystore = Annotated[
     Path | None,
@@ -160,11 +176,20 @@ Keystore = Annotated[
 ]
 Confirmations = Annotated[
     int,
-    typer.Option("--confirmations", envvar="LEDGER_CONFIRMATIONS", min=1, help="Blocks an anchor must be deep to count as confirmed."),
+    typer.Option(
+        "--confirmations",
+        envvar="LEDGER_CONFIRMATIONS",
+        min=1,
+        help="Blocks an anchor must be deep to count as confirmed.",
+    ),
 ]
 LogName = Annotated[
     str | None,
-    typer.Option("--log-name", envvar="LEDGER_LOG_NAME", help="Name of the log; its id is the SHA-256 of the name (default: model-ledger)."),
+    typer.Option(
+        "--log-name",
+        envvar="LEDGER_LOG_NAME",
+        help="Name of the log; its id is the SHA-256 of the name (default: model-ledger).",
+    ),
 ]
 Admin = Annotated[
     str | None,
@@ -193,14 +218,18 @@ def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None]) ->
 
     if admin is not None:
         if not is_address(admin):
-            fail(f"--admin must be an address (0x and 40 hex digits, checksummed if mixed case), got {admin!r}")
+            fail(
+                f"--admin must be an address (0x and 40 hex digits, checksummed if mixed case), got {admin!r}"
+            )
         return str(to_checksum_address(admin))
     try:
         address, created = create_admin_key(data_dir)
     except AdminKeyError as error:
         fail(f"no --admin given, and the data dir's admin key cannot be used: {error}")
     password = data_dir / ADMIN_KEY_PASSWORD_FILE
-    where = f"{data_dir / ADMIN_KEY_FILE}" + (f" (password in {password})" if password.exists() else "")
+    where = f"{data_dir / ADMIN_KEY_FILE}" + (
+        f" (password in {password})" if password.exists() else ""
+    )
     note(
         f"{'created' if created else 'using'} the log's admin key {address} in {where}. It alone can retire the log"
         " if the log key leaks (`ledger retire`), and the service never needs it: move it offline now (keep a copy"
@@ -231,7 +260,11 @@ def anchor_json(anchor: Anchor, deployment: Deployment) -> dict[str, Any]:
 
 
 def connect_chain(
-    rpc_url: str, keystore: Path | None, *, signing: bool = True, deployment: Deployment | None = None
+    rpc_url: str,
+    keystore: Path | None,
+    *,
+    signing: bool = True,
+    deployment: Deployment | None = None,
 ) -> ChainClient:
     """A chain client for `rpc_url`, with the anchor key when `signing`.
 
@@ -250,7 +283,9 @@ def connect_chain(
     return client
 
 
-def attach_recorded(client: ChainClient, deployment: Deployment, log_signer: str | None = None) -> LogAnchor:
+def attach_recorded(
+    client: ChainClient, deployment: Deployment, log_signer: str | None = None
+) -> LogAnchor:
     """The recorded LogAnchor on the chain `client` reaches, checked (with `log_signer`,
     also that the log is anchored with that log key)."""
     from ledger.chain.deployment import attach
@@ -309,5 +344,7 @@ def recorded_deployment(repo: AnchorRepository) -> Deployment:
     """The deployment this database anchors to, or a clear error."""
     deployment = repo.deployment()
     if deployment is None:
-        fail("this database records no LogAnchor deployment: run `ledger deploy --rpc-url URL` (or `ledger up`) first")
+        fail(
+            "this database records no LogAnchor deployment: run `ledger deploy --rpc-url URL` (or `ledger up`) first"
+        )
     return deployment

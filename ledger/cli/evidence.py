@@ -88,7 +88,9 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
         "verdict": said,
         "mathematics_valid": error is None or error.check in CHAIN_CHECKS,
         "chain_consulted": result.chain_consulted,
-        "checks": [{"check": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
+        "checks": [
+            {"check": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks
+        ],
         "existed_no_later_than": None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "block_number": None if result.anchored is None else result.anchored.block_number,
         "log": None if result.identity is None else result.identity.as_json(),
@@ -109,21 +111,34 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
         return
     if not result.chain_consulted:
         out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
-        out.write("the chain was NOT consulted: run with --log FILE and --rpc-url URL (no --offline) to check the anchor\n")
+        out.write(
+            "the chain was NOT consulted: run with --log FILE and --rpc-url URL (no --offline) to check the anchor\n"
+        )
         return
     out.write(f"VALID: {result.statement()}\n")
 
 
 @app.command()
 def verify(
-    bundle: Annotated[str, typer.Argument(help="Evidence bundle or pack file (JSON); - reads standard input.")],
+    bundle: Annotated[
+        str, typer.Argument(help="Evidence bundle or pack file (JSON); - reads standard input.")
+    ],
     rpc_url: Annotated[
         str | None,
-        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the bundle's chain."),
+        typer.Option(
+            "--rpc-url",
+            envvar="LEDGER_RPC_URL",
+            help="JSON-RPC URL of a node of the bundle's chain.",
+        ),
     ] = None,
     log: LogFile = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Check the mathematics only; do not consult the chain.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Check the mathematics only; do not consult the chain."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON document.")
+    ] = False,
 ) -> None:
     """Verify an evidence bundle or pack trusting only mathematics, the chain and the
     pinned log identity (--log): the bundle names the pinned log; record -> leaf hash ->
@@ -134,7 +149,10 @@ def verify(
     the mathematics alone and says so (exit 0 is then no proof of anchoring)."""
     identity = pinned_identity(log, offline_ok=offline)
     if not offline and rpc_url is None:
-        fail("give --rpc-url URL (a node of the log's chain), or --offline to check the mathematics only", EXIT_UNREADABLE)
+        fail(
+            "give --rpc-url URL (a node of the log's chain), or --offline to check the mathematics only",
+            EXIT_UNREADABLE,
+        )
     data = _read(bundle)
     chain = None if offline else JsonRpcReader(rpc_url or "")
     error: VerificationError | None = None
@@ -153,7 +171,11 @@ def verify(
         _print_text(result, error)
     if error is not None:
         code = EXIT_CHAIN_UNAVAILABLE if isinstance(error, ChainReadError) else EXIT_INVALID
-        noun = result.bundle.noun if result.bundle is not None else ("pack" if error.check == "pack" else "bundle")
+        noun = (
+            result.bundle.noun
+            if result.bundle is not None
+            else ("pack" if error.check == "pack" else "bundle")
+        )
         what = "could not verify" if isinstance(error, ChainReadError) else f"invalid {noun}"
         sys.stderr.write(f"error: {what}: {error}\n")
         raise typer.Exit(code)

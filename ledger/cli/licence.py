@@ -62,7 +62,9 @@ EXIT_CHAIN_UNAVAILABLE = 3
 licence_app = typer.Typer(help="Check, grant and revoke licences.", no_args_is_help=True)
 app.add_typer(licence_app, name="licence")
 
-Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the registry calls to be confirmed.")]
+Timeout = Annotated[
+    float, typer.Option("--timeout", help="Seconds to wait for the registry calls to be confirmed.")
+]
 
 
 # -- shared with `ledger up`, `serve` and `deploy` ------------------------------------------
@@ -118,7 +120,12 @@ def start_issuer(
 
     def loop() -> None:
         try:
-            issuer.run(stop, interval, on_confirmed=on_confirmed, on_error=lambda text: note(f"licences: {text}"))
+            issuer.run(
+                stop,
+                interval,
+                on_confirmed=on_confirmed,
+                on_error=lambda text: note(f"licences: {text}"),
+            )
         except BaseException as error:  # noqa: BLE001 - reported; serving goes on
             note(f"licences stopped: {type(error).__name__}: {error}")
 
@@ -148,13 +155,24 @@ def _registry_deployment(store: Store) -> Deployment:
 
     deployment = recorded_deployment(AnchorRepository(store))
     if deployment.registry is None:
-        fail("this data dir records no LicenceRegistry: run `ledger deploy --rpc-url URL` (it deploys the missing"
-             " registry) first; nothing was stored")
+        fail(
+            "this data dir records no LicenceRegistry: run `ledger deploy --rpc-url URL` (it deploys the missing"
+            " registry) first; nothing was stored"
+        )
     return deployment
 
 
-def _send(store: Store, deployment: Deployment, appended: Appended, licence_id: str, rpc_url: str | None,
-          keystore: Path | None, confirmations: int, timeout: float, signer: LogSigner) -> dict[str, Any]:
+def _send(
+    store: Store,
+    deployment: Deployment,
+    appended: Appended,
+    licence_id: str,
+    rpc_url: str | None,
+    keystore: Path | None,
+    confirmations: int,
+    timeout: float,
+    signer: LogSigner,
+) -> dict[str, Any]:
     """Send every queued registry call (signed by the log key `signer`, paid by the
     anchor key), wait for this record's, and show the licence."""
     from ledger.chain.errors import ChainError
@@ -169,13 +187,21 @@ def _send(store: Store, deployment: Deployment, appended: Appended, licence_id: 
     repo = LicenceRepository(store)
     try:
         client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
-        registry = attach_registry(client, deployment.chain_id, deployment.registry, issuer=signer.address)
+        registry = attach_registry(
+            client, deployment.chain_id, deployment.registry, issuer=signer.address
+        )
         ids = [call.id for call in repo.calls(licence_id) if call.record_hash == leaf]
-        LicenceIssuer(store, registry, signer, confirmations=confirmations).wait_confirmed(ids, licence_id, timeout)
+        LicenceIssuer(store, registry, signer, confirmations=confirmations).wait_confirmed(
+            ids, licence_id, timeout
+        )
     except LicenceCallFailedError as error:
-        fail(f"record {'0x' + leaf.hex()} is in the log, but the registry refuses its call: {error}")
+        fail(
+            f"record {'0x' + leaf.hex()} is in the log, but the registry refuses its call: {error}"
+        )
     except ChainError as error:
-        fail(f"record {'0x' + leaf.hex()} is in the log and its registry calls are queued, but: {error}")
+        fail(
+            f"record {'0x' + leaf.hex()} is in the log and its registry calls are queued, but: {error}"
+        )
     view = licence_view(store, deployment, read_licence(repo, licence_id), int(time.time()))
     return view | {"leaf_hash": "0x" + leaf.hex(), "seq": appended.seq}
 
@@ -184,16 +210,36 @@ def _send(store: Store, deployment: Deployment, appended: Appended, licence_id: 
 def grant_licence(
     file: Annotated[
         Path | None,
-        typer.Argument(help="A licence record (action grant or amend), or its body, as JSON; or use the options.", dir_okay=False),
+        typer.Argument(
+            help="A licence record (action grant or amend), or its body, as JSON; or use the options.",
+            dir_okay=False,
+        ),
     ] = None,
-    licence_id: Annotated[str | None, typer.Option("--licence-id", help="The licence's id.")] = None,
-    licensee: Annotated[str | None, typer.Option("--licensee", help="Who holds the licence.")] = None,
-    models: Annotated[list[str] | None, typer.Option("--model", help="A model id or pattern (repeat for more).")] = None,
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="inference, fine-tune, distillation... (repeat).")] = None,
-    terms_sha256: Annotated[str | None, typer.Option("--terms-sha256", help="SHA-256 of the licence terms (64 hex).")] = None,
-    valid_from: Annotated[str | None, typer.Option("--valid-from", help="Start, e.g. 2026-01-01T00:00:00.000Z.")] = None,
-    valid_until: Annotated[str | None, typer.Option("--valid-until", help="End (excluded), same format.")] = None,
-    amend: Annotated[bool, typer.Option("--amend", help="Supersede the licence's current grant.")] = False,
+    licence_id: Annotated[
+        str | None, typer.Option("--licence-id", help="The licence's id.")
+    ] = None,
+    licensee: Annotated[
+        str | None, typer.Option("--licensee", help="Who holds the licence.")
+    ] = None,
+    models: Annotated[
+        list[str] | None, typer.Option("--model", help="A model id or pattern (repeat for more).")
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="inference, fine-tune, distillation... (repeat)."),
+    ] = None,
+    terms_sha256: Annotated[
+        str | None, typer.Option("--terms-sha256", help="SHA-256 of the licence terms (64 hex).")
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option("--valid-from", help="Start, e.g. 2026-01-01T00:00:00.000Z.")
+    ] = None,
+    valid_until: Annotated[
+        str | None, typer.Option("--valid-until", help="End (excluded), same format.")
+    ] = None,
+    amend: Annotated[
+        bool, typer.Option("--amend", help="Supersede the licence's current grant.")
+    ] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     rpc_url: RpcUrl = None,
@@ -209,8 +255,15 @@ def grant_licence(
     from ledger.service.licences import grant
     from ledger.store.licences import LicenceRepository
 
-    options = {"licence_id": licence_id, "licensee": licensee, "models": models, "scope": scope,
-               "terms_sha256": terms_sha256, "valid_from": valid_from, "valid_until": valid_until}
+    options = {
+        "licence_id": licence_id,
+        "licensee": licensee,
+        "models": models,
+        "scope": scope,
+        "terms_sha256": terms_sha256,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+    }
     document: Any
     if file is not None:
         if any(value for value in options.values()) or amend:
@@ -222,7 +275,9 @@ def grant_licence(
     else:
         missing = [f"--{name.replace('_', '-')}" for name, value in options.items() if not value]
         if missing:
-            fail(f"give FILE, or every licence option: missing {', '.join(missing)}", EXIT_UNREADABLE)
+            fail(
+                f"give FILE, or every licence option: missing {', '.join(missing)}", EXIT_UNREADABLE
+            )
         document = {"action": "amend" if amend else "grant", **options}
     with open_store(data_dir, database_url) as store:
         deployment = _registry_deployment(store)
@@ -233,13 +288,27 @@ def grant_licence(
         except RecordError as error:
             fail(f"invalid licence: {error}; nothing was stored")
         granted_id = json.loads(appended.entry.canonical)["body"]["licence_id"]
-        emit(_send(store, deployment, appended, granted_id, rpc_url, keystore, confirmations, timeout, signer))
+        emit(
+            _send(
+                store,
+                deployment,
+                appended,
+                granted_id,
+                rpc_url,
+                keystore,
+                confirmations,
+                timeout,
+                signer,
+            )
+        )
 
 
 @licence_app.command("revoke")
 def revoke_licence(
     licence_id: Annotated[str, typer.Argument(metavar="ID", help="The licence's id.")],
-    reason: Annotated[str | None, typer.Option("--reason", help="Why, kept in the revoke record.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, kept in the revoke record.")
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     rpc_url: RpcUrl = None,
@@ -259,7 +328,19 @@ def revoke_licence(
         signer = log_signer(store, data_dir, 3600)  # before anything is stored
         now = now_ts()
         appended = revoke(LicenceRepository(store), licence_id, reason, ts=now, now=now)
-        emit(_send(store, deployment, appended, licence_id, rpc_url, keystore, confirmations, timeout, signer))
+        emit(
+            _send(
+                store,
+                deployment,
+                appended,
+                licence_id,
+                rpc_url,
+                keystore,
+                confirmations,
+                timeout,
+                signer,
+            )
+        )
 
 
 # -- licensees: check ---------------------------------------------------------------------------
@@ -268,10 +349,17 @@ def revoke_licence(
 @licence_app.command("check")
 def check_licence_command(
     licence: Annotated[
-        str, typer.Argument(metavar="LICENCE.json", help="The licence record, or a GET /v1/licences/{id} response; - reads stdin.")
+        str,
+        typer.Argument(
+            metavar="LICENCE.json",
+            help="The licence record, or a GET /v1/licences/{id} response; - reads stdin.",
+        ),
     ],
     rpc_url: Annotated[
-        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain.")
+        str | None,
+        typer.Option(
+            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
+        ),
     ] = None,
     log: LogFile = None,
 ) -> None:

@@ -25,7 +25,9 @@ from ledger.cli.common import (
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="NDJSON file, one record per line.", exists=True, dir_okay=False)],
+    file: Annotated[
+        Path, typer.Argument(help="NDJSON file, one record per line.", exists=True, dir_okay=False)
+    ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -55,7 +57,10 @@ def seal(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None)
     """Sequence every pending entry and print the new checkpoint."""
     from ledger.service.sequencer import seal as seal_log
 
-    with open_store(data_dir, database_url) as store, progress_bar("seal", store.pending_count()) as advance:
+    with (
+        open_store(data_dir, database_url) as store,
+        progress_bar("seal", store.pending_count()) as advance,
+    ):
         state = seal_log(store, progress=advance)
     emit({"tree_size": state.tree_size, "root": hex0x(state.root)})
 
@@ -63,7 +68,10 @@ def seal(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None)
 @app.command()
 def prove(
     leaf_hash: Annotated[str, typer.Argument(help="Leaf hash of the entry (0x + 64 hex).")],
-    tree_size: Annotated[int | None, typer.Option("--tree-size", help="Prove against this tree size (default: latest).")] = None,
+    tree_size: Annotated[
+        int | None,
+        typer.Option("--tree-size", help="Prove against this tree size (default: latest)."),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:

@@ -46,10 +46,21 @@ if TYPE_CHECKING:
 
 BOOTSTRAP_ADMIN_KEY_ENV = "LEDGER_BOOTSTRAP_ADMIN_KEY"
 
-Host = Annotated[str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")]
-Port = Annotated[int, typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port).")]
+Host = Annotated[
+    str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")
+]
+Port = Annotated[
+    int,
+    typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port)."),
+]
 Mmd = Annotated[
-    int, typer.Option("--mmd", envvar="LEDGER_MMD", min=1, help="Maximum merge delay promised in receipts, in seconds.")
+    int,
+    typer.Option(
+        "--mmd",
+        envvar="LEDGER_MMD",
+        min=1,
+        help="Maximum merge delay promised in receipts, in seconds.",
+    ),
 ]
 
 keys_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
@@ -95,7 +106,9 @@ def start_api(api: Any, host: str, port: int) -> ApiServer:
     """Serve `api` on host:port (0: a free port) and return once it accepts connections."""
     import uvicorn
 
-    config = uvicorn.Config(api, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        api, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
@@ -119,7 +132,9 @@ def bootstrap_key() -> str | None:
 @keys_app.command("create")
 def create_key(
     role: Annotated[str, typer.Option("--role", help="ingest, auditor, licensee or admin.")],
-    licensee: Annotated[str | None, typer.Option("--licensee", help="The licensee id a licensee key is scoped to.")] = None,
+    licensee: Annotated[
+        str | None, typer.Option("--licensee", help="The licensee id a licensee key is scoped to.")
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -128,7 +143,11 @@ def create_key(
 
     with open_store(data_dir, database_url) as store:
         created = KeyRepository(store).create(role, licensee)
-    result: dict[str, Any] = {"key": created.secret, "id": created.key.id, "role": created.key.role.value}
+    result: dict[str, Any] = {
+        "key": created.secret,
+        "id": created.key.id,
+        "role": created.key.role.value,
+    }
     if created.key.licensee is not None:
         result["licensee"] = created.key.licensee
     emit(result)
@@ -136,7 +155,9 @@ def create_key(
 
 @keys_app.command("revoke")
 def revoke_key(
-    key_id: Annotated[str, typer.Argument(metavar="ID", help="The id printed by `ledger keys create`.")],
+    key_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The id printed by `ledger keys create`.")
+    ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -150,10 +171,22 @@ def revoke_key(
 
 @app.command("verify-receipt")
 def verify_receipt_command(
-    receipt: Annotated[Path, typer.Argument(metavar="RECEIPT.json", help="A receipt as returned by POST /v1/entries.", exists=True, dir_okay=False)],
+    receipt: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RECEIPT.json",
+            help="A receipt as returned by POST /v1/entries.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
     log: LogFile = None,
     offline: Annotated[
-        bool, typer.Option("--offline", help="No pinned log: check only that the receipt is consistent with its own signer.")
+        bool,
+        typer.Option(
+            "--offline",
+            help="No pinned log: check only that the receipt is consistent with its own signer.",
+        ),
     ] = False,
 ) -> None:
     """Check a receipt's batch path and signature against the pinned log identity (--log):
@@ -177,9 +210,17 @@ def verify_receipt_command(
         address = verify_receipt(document, identity)
     except ReceiptError as error:
         fail(f"receipt does not verify: {error}")
-    emit({"valid": identity is not None, "leaf_hash": document["leaf_hash"], "seq": document["seq"], "signer": address,
-          "received_at": document["received_at"], "mmd": document["mmd"],
-          "log": None if identity is None else identity.as_json()})
+    emit(
+        {
+            "valid": identity is not None,
+            "leaf_hash": document["leaf_hash"],
+            "seq": document["seq"],
+            "signer": address,
+            "received_at": document["received_at"],
+            "mmd": document["mmd"],
+            "log": None if identity is None else identity.as_json(),
+        }
+    )
     if identity is None:
         sys.stderr.write(
             f"MATHEMATICS ONLY: the receipt is consistent and signed by {address}, but no log identity was pinned:"
@@ -192,19 +233,38 @@ def serve(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     rpc_url: Annotated[
-        str | None, typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="Anchor on this chain (needs a recorded deployment).")
+        str | None,
+        typer.Option(
+            "--rpc-url",
+            envvar="LEDGER_RPC_URL",
+            help="Anchor on this chain (needs a recorded deployment).",
+        ),
     ] = None,
     keystore: Keystore = None,
     confirmations: Confirmations = 1,
     host: Host = "127.0.0.1",
     port: Port = 8000,
-    seal_interval: Annotated[float, typer.Option("--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals.")] = 1.0,
+    seal_interval: Annotated[
+        float,
+        typer.Option(
+            "--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals."
+        ),
+    ] = 1.0,
     anchor_interval: Annotated[
-        float, typer.Option("--anchor-interval", envvar="LEDGER_ANCHOR_INTERVAL", help="Seconds between anchors.")
+        float,
+        typer.Option(
+            "--anchor-interval", envvar="LEDGER_ANCHOR_INTERVAL", help="Seconds between anchors."
+        ),
     ] = 60.0,
     mmd: Mmd = 3600,
     workers: Annotated[
-        int, typer.Option("--workers", envvar="LEDGER_WORKERS", min=1, help="API processes sharing --port (one per core).")
+        int,
+        typer.Option(
+            "--workers",
+            envvar="LEDGER_WORKERS",
+            min=1,
+            help="API processes sharing --port (one per core).",
+        ),
     ] = 1,
     public_rpc_url: PublicRpcUrl = None,
     explorer: ExplorerUrl = None,
@@ -230,7 +290,18 @@ def serve(
         sys.stderr.flush()
 
     published = (public_rpc_url, explorer)
-    pool = _fork_api_workers(workers, data_dir, database_url, rpc_url, keystore, confirmations, host, port, mmd, published)
+    pool = _fork_api_workers(
+        workers,
+        data_dir,
+        database_url,
+        rpc_url,
+        keystore,
+        confirmations,
+        host,
+        port,
+        mmd,
+        published,
+    )
     with open_store(data_dir, database_url) as store:
         signer = log_signer(store, data_dir, mmd)
         anchor_now = None
@@ -249,7 +320,12 @@ def serve(
                 client = connect_chain(rpc_url, keystore, deployment=deployment)
                 contract = attach_recorded(client, deployment, signer.address)
                 deployment, registry = ensure_registry(
-                    client, repo, deployment, deploy=client.chain_id == DEV_CHAIN_ID, issuer=signer.address, note=note
+                    client,
+                    repo,
+                    deployment,
+                    deploy=client.chain_id == DEV_CHAIN_ID,
+                    issuer=signer.address,
+                    note=note,
                 )
             except ChainError as error:
                 fail(str(error))
@@ -257,16 +333,24 @@ def serve(
 
             def anchor_now() -> Any:
                 fresh = attach_recorded(connect_chain(rpc_url, keystore), deployment)
-                return Anchorer(store, fresh, deployment, signer, confirmations=confirmations).anchor_latest(120)
+                return Anchorer(
+                    store, fresh, deployment, signer, confirmations=confirmations
+                ).anchor_latest(120)
 
             def anchor_loop() -> None:
                 def anchor_term(term: threading.Event) -> None:
                     # The licence issuer sends with the anchor key: it follows the anchorer's role.
-                    issuer = None if registry is None else start_issuer(
-                        store, registry, signer, term, anchor_interval, confirmations, note=note
+                    issuer = (
+                        None
+                        if registry is None
+                        else start_issuer(
+                            store, registry, signer, term, anchor_interval, confirmations, note=note
+                        )
                     )
                     try:
-                        anchorer.run(term, anchor_interval, on_error=lambda text: note(f"anchoring: {text}"))
+                        anchorer.run(
+                            term, anchor_interval, on_error=lambda text: note(f"anchoring: {text}")
+                        )
                     finally:
                         term.set()
                         if issuer is not None:
@@ -294,10 +378,15 @@ def serve(
         if worker is not None:
             worker.start()
             if registry is None:
-                note("no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one")
+                note(
+                    "no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one"
+                )
         processes = "" if pool is None else f" in {len(pool.pids)} processes"
-        note(f"serving the API at {url}{processes} (receipts signed by {signer.address}); sealing every {seal_interval:g}s"
-             + (f", anchoring every {anchor_interval:g}s on {rpc_url}" if worker is not None else "") + " (Ctrl-C stops)")
+        note(
+            f"serving the API at {url}{processes} (receipts signed by {signer.address}); sealing every {seal_interval:g}s"
+            + (f", anchoring every {anchor_interval:g}s on {rpc_url}" if worker is not None else "")
+            + " (Ctrl-C stops)"
+        )
 
         def seal_term(term: threading.Event) -> None:
             while not term.is_set():
@@ -355,7 +444,9 @@ def _fork_api_workers(
 
             deployment = recorded_deployment(AnchorRepository(store))
             contract = attach_recorded(connect_chain(rpc_url or "", keystore), deployment)
-            return Anchorer(store, contract, deployment, signer, confirmations=confirmations).anchor_latest(120)
+            return Anchorer(
+                store, contract, deployment, signer, confirmations=confirmations
+            ).anchor_latest(120)
 
         signer = log_signer(store, data_dir, mmd)
         return create_app(

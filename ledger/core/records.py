@@ -128,7 +128,9 @@ class InteractionBody(_Strict):
     client: Client | None = None
     endpoint: Text | None = None
     input_tokens: Count
-    metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=MAX_METADATA_ITEMS)] | None = None
+    metadata: (
+        Annotated[dict[MetadataKey, MetadataValue], Field(max_length=MAX_METADATA_ITEMS)] | None
+    ) = None
     model: Ident
     output_tokens: Count
     prompt_sha256: Sha256Hex
@@ -296,7 +298,11 @@ def _describe(error: ValidationError) -> RecordError:
         loc = loc[1:]
     message = first["msg"]
     if first["type"] == "union_tag_invalid":
-        message = f"unknown kind {first['input'].get('kind')!r}; expected one of {', '.join(KINDS)}" if isinstance(first["input"], dict) else message
+        message = (
+            f"unknown kind {first['input'].get('kind')!r}; expected one of {', '.join(KINDS)}"
+            if isinstance(first["input"], dict)
+            else message
+        )
         loc = ["kind"]
     elif first["type"] == "union_tag_not_found":
         loc = ["kind"]
@@ -305,7 +311,10 @@ def _describe(error: ValidationError) -> RecordError:
         message = "unknown field"
     elif first["type"] == "string_pattern_mismatch":
         pattern = (first.get("ctx") or {}).get("pattern")
-        message = _PATTERN_NAMES.get(str(pattern), "does not have the expected format") + f": {first['input']!r}"
+        message = (
+            _PATTERN_NAMES.get(str(pattern), "does not have the expected format")
+            + f": {first['input']!r}"
+        )
     return RecordError(".".join(loc), message)
 
 
@@ -372,4 +381,3 @@ def validate_canonical(canonical: bytes) -> Entry:
     if entry.canonical != canonical:
         raise RecordError("", "record is valid but not in canonical form (RFC 8785)")
     return entry
-

@@ -55,14 +55,19 @@ class Function:
         """Calldata for a call with `args` (static types only)."""
         if len(args) != len(self.inputs):
             raise AbiError(f"{self.name} takes {len(self.inputs)} arguments, got {len(args)}")
-        return self.selector + b"".join(encode_word(kind, value) for kind, value in zip(self.inputs, args))
+        return self.selector + b"".join(
+            encode_word(kind, value) for kind, value in zip(self.inputs, args)
+        )
 
     def decode(self, data: bytes) -> tuple[Any, ...]:
         """The return values of a call (static types only); AbiError if `data` is not
         exactly those words with every value in range."""
         if len(data) != WORD * len(self.outputs):
             raise AbiError(f"{self.name} returned {len(data)} bytes, not {len(self.outputs)} words")
-        return tuple(decode_word(kind, data[i * WORD : (i + 1) * WORD]) for i, kind in enumerate(self.outputs))
+        return tuple(
+            decode_word(kind, data[i * WORD : (i + 1) * WORD])
+            for i, kind in enumerate(self.outputs)
+        )
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,10 @@ class Contract:
 
     def event_inputs(self, name: str) -> tuple[tuple[str, str, bool], ...]:
         """Event `name`'s inputs as (name, type, indexed)."""
-        return tuple((item["name"], item["type"], bool(item["indexed"])) for item in self._entry("event", name)["inputs"])
+        return tuple(
+            (item["name"], item["type"], bool(item["indexed"]))
+            for item in self._entry("event", name)["inputs"]
+        )
 
     def error_selector(self, name: str) -> bytes:
         """The 4-byte selector of custom error `name` (the start of its revert data)."""

@@ -52,13 +52,17 @@ def parse_export_line(line: bytes) -> tuple[int, bytes]:
     another way (spaces, key order), which is not the canonical export form.
     """
     if len(line) > MAX_LINE_BYTES:
-        raise ExportLineError(f"line is {len(line)} bytes; the longest record allows {MAX_LINE_BYTES}")
+        raise ExportLineError(
+            f"line is {len(line)} bytes; the longest record allows {MAX_LINE_BYTES}"
+        )
     if line.startswith(_PREFIX) and line.endswith(b"}"):
         cut = line.find(_MIDDLE, len(_PREFIX))
         digits = line[len(_PREFIX) : cut]
         if cut > 0 and digits.isdigit() and (digits == b"0" or not digits.startswith(b"0")):
             if len(digits) > MAX_INDEX_DIGITS:
-                raise ExportLineError(f"leaf_index has {len(digits)} digits: no log holds 2^64 entries")
+                raise ExportLineError(
+                    f"leaf_index has {len(digits)} digits: no log holds 2^64 entries"
+                )
             return int(digits), line[cut + len(_MIDDLE) : -1]
     _diagnose(line)
 
@@ -79,13 +83,17 @@ def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
 def _diagnose(line: bytes) -> NoReturn:
     """Raise ExportLineError saying why `line` is not an export line."""
     try:
-        obj = json.loads(line, object_pairs_hook=_pairs, parse_float=_reject, parse_constant=_reject)
+        obj = json.loads(
+            line, object_pairs_hook=_pairs, parse_float=_reject, parse_constant=_reject
+        )
     except ExportLineError:
         raise
     except (ValueError, RecursionError) as error:
         raise ExportLineError(f"not valid JSON: {error}".splitlines()[0]) from None
     if not isinstance(obj, dict) or set(obj) != {"leaf_index", "record"}:
-        raise ExportLineError('not an export line: expected {"leaf_index": <integer>, "record": {...}}')
+        raise ExportLineError(
+            'not an export line: expected {"leaf_index": <integer>, "record": {...}}'
+        )
     index, record = obj["leaf_index"], obj["record"]
     if type(index) is not int or index < 0:
         raise ExportLineError(f"leaf_index must be a non-negative integer, got {index!r:.40}")

@@ -43,7 +43,16 @@ MAX_IDENTITY_BYTES = 64 * 1024
 MAX_NAME_LENGTH = 256
 """Longest log name (the store's limit)."""
 
-_FIELDS = ("format", "name", "chain_id", "log_anchor", "log_id", "licence_registry", "log_signer", "deployment_block")
+_FIELDS = (
+    "format",
+    "name",
+    "chain_id",
+    "log_anchor",
+    "log_id",
+    "licence_registry",
+    "log_signer",
+    "deployment_block",
+)
 _OPTIONAL = ("rpc_url", "explorer")
 MAX_URL_LENGTH = 2048
 """Longest rpc_url or explorer."""
@@ -55,7 +64,9 @@ class IdentityError(ValueError):
     """A log identity document that cannot be read; `field` names the bad field."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"log identity: {field}: {message}" if field else f"log identity: {message}")
+        super().__init__(
+            f"log identity: {field}: {message}" if field else f"log identity: {message}"
+        )
         self.field = field
         self.message = message
 
@@ -77,14 +88,18 @@ class LogIdentity:
     def as_json(self) -> dict[str, Any]:
         """The identity document (the one serialiser of this format); the optional
         fields only when set."""
-        optional = {name: getattr(self, name) for name in _OPTIONAL if getattr(self, name) is not None}
+        optional = {
+            name: getattr(self, name) for name in _OPTIONAL if getattr(self, name) is not None
+        }
         return {
             "format": IDENTITY_FORMAT,
             "name": self.name,
             "chain_id": self.chain_id,
             "log_anchor": _hex(self.log_anchor),
             "log_id": _hex(self.log_id),
-            "licence_registry": None if self.licence_registry is None else _hex(self.licence_registry),
+            "licence_registry": None
+            if self.licence_registry is None
+            else _hex(self.licence_registry),
             "log_signer": _hex(self.log_signer),
             "deployment_block": self.deployment_block,
             **optional,
@@ -135,7 +150,9 @@ def _show(value: Any) -> str:
 def _bytes(obj: Mapping[str, Any], field: str, size: int) -> bytes:
     value = obj[field]
     if not isinstance(value, str) or len(value) != 2 + 2 * size or not _LOWER_HEX.fullmatch(value):
-        raise IdentityError(field, f"must be 0x and {2 * size} lowercase hex digits, got {value!r:.80}")
+        raise IdentityError(
+            field, f"must be 0x and {2 * size} lowercase hex digits, got {value!r:.80}"
+        )
     return bytes.fromhex(value[2:])
 
 
@@ -159,22 +176,34 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
     if not isinstance(obj, dict):
         raise IdentityError("", f"must be a JSON object, got {type(obj).__name__}")
     if obj.get("format") != IDENTITY_FORMAT:
-        raise IdentityError("format", f"must be {IDENTITY_FORMAT!r}, got {obj.get('format')!r:.80}: not a log identity")
+        raise IdentityError(
+            "format",
+            f"must be {IDENTITY_FORMAT!r}, got {obj.get('format')!r:.80}: not a log identity",
+        )
     missing = [field for field in _FIELDS if field not in obj]
     if missing:
         raise IdentityError(missing[0], "is missing")
     unknown = sorted(set(obj) - set(_FIELDS) - set(_OPTIONAL))
     if unknown:
-        raise IdentityError(unknown[0], "is not a field of this format (a newer model-ledger may know it)")
+        raise IdentityError(
+            unknown[0], "is not a field of this format (a newer model-ledger may know it)"
+        )
     name = obj["name"]
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
-        raise IdentityError("name", f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters")
+        raise IdentityError(
+            "name", f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters"
+        )
     registry = None if obj["licence_registry"] is None else _bytes(obj, "licence_registry", 20)
     urls: dict[str, str | None] = {}
     for field in _OPTIONAL:
         value = obj.get(field)
-        if value is not None and (not isinstance(value, str) or len(value) > MAX_URL_LENGTH or not _URL.fullmatch(value)):
-            raise IdentityError(field, f"must be an http(s) URL of at most {MAX_URL_LENGTH} characters, got {value!r:.80}")
+        if value is not None and (
+            not isinstance(value, str) or len(value) > MAX_URL_LENGTH or not _URL.fullmatch(value)
+        ):
+            raise IdentityError(
+                field,
+                f"must be an http(s) URL of at most {MAX_URL_LENGTH} characters, got {value!r:.80}",
+            )
         urls[field] = value
     return LogIdentity(
         name=name,

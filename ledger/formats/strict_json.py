@@ -136,8 +136,6 @@ def check_depth(data: bytes, limit: int = MAX_DEPTH) -> None:
         raise StrictJsonError(f"nested deeper than {limit} levels")
 
 
-
-
 def load_strict(data: bytes | str, limit: int, what: str = "document") -> Any:
     """Parse `data` by the rule above; `what` names the document in messages."""
     if isinstance(data, str):

@@ -182,7 +182,9 @@ class Anchorer:
         if state.tree_size == 0:
             return None
         newest = self.repo.newest()
-        if newest is not None and (newest.tree_size >= state.tree_size or newest.status is AnchorStatus.PENDING):
+        if newest is not None and (
+            newest.tree_size >= state.tree_size or newest.status is AnchorStatus.PENDING
+        ):
             return None
         return self.repo.add_pending(state.tree_size, state.root, self.clock())
 
@@ -238,7 +240,9 @@ class Anchorer:
         signature = self.signer.anchor_signature(anchor.tree_size, anchor.root)
         nonce = self.client.nonce(block="pending")
         try:
-            signed = self.contract.build_anchor(self.log_id, anchor.tree_size, anchor.root, proof, signature, nonce=nonce)
+            signed = self.contract.build_anchor(
+                self.log_id, anchor.tree_size, anchor.root, proof, signature, nonce=nonce
+            )
         except ContractRevertError as error:
             if error.name == "LogAnchorSizeNotIncreasing":  # another send got there first
                 return self._settle_from_chain(anchor, self.contract.latest(self.log_id))
@@ -251,7 +255,13 @@ class Anchorer:
         # 5. record before sending
         anchor = self.repo.submit(anchor, chain.size, signed.tx_hash, signed.nonce, self.clock())
         faults.point("anchor.after_record")
-        log.info("anchor %d: sending %s (nonce %d, from size %d)", anchor.tree_size, hex0x(signed.tx_hash), nonce, chain.size)
+        log.info(
+            "anchor %d: sending %s (nonce %d, from size %d)",
+            anchor.tree_size,
+            hex0x(signed.tx_hash),
+            nonce,
+            chain.size,
+        )
         # 6. send
         try:
             self.client.send(signed)
@@ -281,7 +291,9 @@ class Anchorer:
         self._check_chain(chain)
         ours = self.store.state().tree_size
         if anchor.tree_size > ours:
-            raise AnchorConflictError(f"anchor row of size {anchor.tree_size} is beyond this log's size {ours}")
+            raise AnchorConflictError(
+                f"anchor row of size {anchor.tree_size} is beyond this log's size {ours}"
+            )
         found = consistency(self.store, chain.size or anchor.tree_size, anchor.tree_size)
         if found.second_root != anchor.root:
             raise AnchorConflictError(
@@ -300,12 +312,18 @@ class Anchorer:
             self._check_chain(chain)
             if self.repo.get(chain.size) is not None:
                 self.repo.drop_pending(anchor)
-                log.info("anchor %d: dropped, the chain anchors size %d already", anchor.tree_size, chain.size)
+                log.info(
+                    "anchor %d: dropped, the chain anchors size %d already",
+                    anchor.tree_size,
+                    chain.size,
+                )
                 return None
             anchor = self.repo.retarget(anchor, chain.size, chain.root, self.clock())
             event = self.contract.anchored_at(self.log_id, chain.size)
             if event is None:
-                raise ChainError(f"the chain's latest anchor, size {chain.size}, has no root: the node is inconsistent")
+                raise ChainError(
+                    f"the chain's latest anchor, size {chain.size}, has no root: the node is inconsistent"
+                )
         if event.root != anchor.root:
             raise AnchorConflictError(
                 f"the chain anchors size {anchor.tree_size} of log {hex0x(self.log_id)} with root"
@@ -332,9 +350,13 @@ class Anchorer:
             )
         if receipt.status != 1:
             # 8. failed in a block
-            reason = self.client.failure_reason(receipt, self.contract.decoder, f"anchor(size {anchor.tree_size})")
+            reason = self.client.failure_reason(
+                receipt, self.contract.decoder, f"anchor(size {anchor.tree_size})"
+            )
             text = f"transaction {hex0x(receipt.tx_hash)} failed in block {receipt.block_number}"
-            anchor = self.repo.reopen(anchor, text + (f": {reason}" if reason else ""), self.clock())
+            anchor = self.repo.reopen(
+                anchor, text + (f": {reason}" if reason else ""), self.clock()
+            )
             chain = self.contract.latest(self.log_id)
             if chain.size >= anchor.tree_size:
                 return self._settle_from_chain(anchor, chain)
@@ -349,7 +371,9 @@ class Anchorer:
         faults.point("anchor.before_confirm")
         confirmed = self.repo.confirm(
             anchor,
-            AnchorBlock(receipt.tx_hash, receipt.block_number, block.hash, block.timestamp, receipt.gas_used),
+            AnchorBlock(
+                receipt.tx_hash, receipt.block_number, block.hash, block.timestamp, receipt.gas_used
+            ),
             self.clock(),
         )
         log.info("anchor %d: confirmed in block %d", confirmed.tree_size, block.number)
@@ -374,8 +398,16 @@ class Anchorer:
             receipt = self.client.receipt(anchor.tx_hash)
             if receipt is not None and receipt.status == 1:
                 assert anchor.prev_size is not None
-                moved.append(self.repo.adopt(anchor, anchor.prev_size, anchor.tx_hash, anchor.nonce, self.clock()))
-                log.warning("anchor %d: its transaction moved to block %d", anchor.tree_size, receipt.block_number)
+                moved.append(
+                    self.repo.adopt(
+                        anchor, anchor.prev_size, anchor.tx_hash, anchor.nonce, self.clock()
+                    )
+                )
+                log.warning(
+                    "anchor %d: its transaction moved to block %d",
+                    anchor.tree_size,
+                    receipt.block_number,
+                )
                 continue
             where = "is gone" if block is None else f"now has hash {hex0x(block.hash)}"
             moved.append(
@@ -385,7 +417,11 @@ class Anchorer:
                     self.clock(),
                 )
             )
-            log.warning("anchor %d: reorganised out of block %d, back to pending", anchor.tree_size, anchor.block_number)
+            log.warning(
+                "anchor %d: reorganised out of block %d, back to pending",
+                anchor.tree_size,
+                anchor.block_number,
+            )
         self._checked_head = head.hash
         return moved
 
@@ -412,7 +448,13 @@ class Anchorer:
         if below is not None and all(below.id != anchor.id for anchor, _ in lost):
             held = self.contract.anchored_at(self.log_id, below.tree_size)
             if held is None:
-                lost.insert(0, (below, f"confirmed in block {below.block_number}, but the chain skipped this size"))
+                lost.insert(
+                    0,
+                    (
+                        below,
+                        f"confirmed in block {below.block_number}, but the chain skipped this size",
+                    ),
+                )
             elif held.block_number != below.block_number:
                 where = f"the chain holds it in block {held.block_number}, not {below.block_number}: adopting it there"
                 lost.insert(0, (below, where))
@@ -467,8 +509,14 @@ class Anchorer:
                 return done
             if time.monotonic() >= deadline:
                 row = self.repo.newest()
-                status = f"{row.status.value}, last error: {row.last_error}" if row is not None else "no anchor row"
-                raise ChainTimeoutError(f"tree size {target} was not confirmed on chain within {timeout:g} s ({status})")
+                status = (
+                    f"{row.status.value}, last error: {row.last_error}"
+                    if row is not None
+                    else "no anchor row"
+                )
+                raise ChainTimeoutError(
+                    f"tree size {target} was not confirmed on chain within {timeout:g} s ({status})"
+                )
             time.sleep(wait)
 
     def run(

@@ -53,16 +53,27 @@ def _covering_anchor(anchors: AnchorRepository, entry: StoredEntry) -> Anchor:
     assert entry.leaf_index is not None
     newest = anchors.latest_confirmed()
     if newest is None or newest.tree_size <= entry.leaf_index:
-        covered = "no anchor is confirmed yet" if newest is None else (
-            f"the newest confirmed anchor is of tree size {newest.tree_size}"
-            f" (leaves 0 to {newest.tree_size - 1})"
+        covered = (
+            "no anchor is confirmed yet"
+            if newest is None
+            else (
+                f"the newest confirmed anchor is of tree size {newest.tree_size}"
+                f" (leaves 0 to {newest.tree_size - 1})"
+            )
         )
         raise NotAnchoredError(
             f"entry {_hex(entry.leaf_hash)} has leaf index {entry.leaf_index} but is not anchored yet:"
             f" {covered}; ask again once an anchor of a larger tree is confirmed"
         )
-    if newest.tx_hash is None or newest.block_number is None or newest.block_hash is None or newest.block_timestamp is None:
-        raise StoreError(f"confirmed anchor of tree size {newest.tree_size} has no block recorded: the store is damaged")
+    if (
+        newest.tx_hash is None
+        or newest.block_number is None
+        or newest.block_hash is None
+        or newest.block_timestamp is None
+    ):
+        raise StoreError(
+            f"confirmed anchor of tree size {newest.tree_size} has no block recorded: the store is damaged"
+        )
     return newest
 
 
@@ -71,7 +82,9 @@ def _record(entry: StoredEntry) -> Any:
     to exactly the stored bytes, so a verifier can rebuild them from the bundle."""
     record = json.loads(entry.record)
     if rfc8785.dumps(record) != entry.record:
-        raise StoreError(f"record of entry {_hex(entry.leaf_hash)} is not in canonical form: the store is damaged")
+        raise StoreError(
+            f"record of entry {_hex(entry.leaf_hash)} is not in canonical form: the store is damaged"
+        )
     return record
 
 

@@ -56,7 +56,11 @@ def _filters(query: PackQuery) -> Filters:
 
 
 def build_pack(
-    store: Store, anchors: AnchorRepository, query: PackQuery, *, max_entries: int = MAX_PACK_ENTRIES
+    store: Store,
+    anchors: AnchorRepository,
+    query: PackQuery,
+    *,
+    max_entries: int = MAX_PACK_ENTRIES,
 ) -> BuiltPack:
     """The pack of every entry matching `query` in the newest confirmed anchor's tree.
 
@@ -65,12 +69,21 @@ def build_pack(
     """
     deployment = anchors.deployment()
     if deployment is None:
-        raise NotAnchoredError("this log records no LogAnchor deployment: nothing is anchored, so no evidence")
+        raise NotAnchoredError(
+            "this log records no LogAnchor deployment: nothing is anchored, so no evidence"
+        )
     anchor = anchors.latest_confirmed()
     if anchor is None:
         raise NotAnchoredError("no anchor is confirmed yet: ask again once the log is anchored")
-    if anchor.tx_hash is None or anchor.block_number is None or anchor.block_hash is None or anchor.block_timestamp is None:
-        raise StoreError(f"confirmed anchor of tree size {anchor.tree_size} has no block recorded: the store is damaged")
+    if (
+        anchor.tx_hash is None
+        or anchor.block_number is None
+        or anchor.block_hash is None
+        or anchor.block_timestamp is None
+    ):
+        raise StoreError(
+            f"confirmed anchor of tree size {anchor.tree_size} has no block recorded: the store is damaged"
+        )
     size = anchor.tree_size
     filters = _filters(query)
     with store.read() as conn:
@@ -86,7 +99,11 @@ def build_pack(
         if not rows:
             raise NotFoundError(
                 f"no entry in the anchored tree of size {size:,} matches the query ({query.describe()})"
-                + (f"; {unanchored:,} newer matching entries are not anchored yet" if unanchored else "")
+                + (
+                    f"; {unanchored:,} newer matching entries are not anchored yet"
+                    if unanchored
+                    else ""
+                )
             )
         indices = run_map.indices_of([seq for seq, _leaf, _record in rows])
         for (_seq, leaf, record), index in zip(rows, indices, strict=True):
@@ -123,7 +140,8 @@ def build_pack(
     # Records go in as their stored canonical bytes (valid JSON): no re-encoding.
     opening = json.dumps(head, separators=(",", ":")).encode()[:-1]
     body = b",".join(
-        b'{"leaf_index":%d,"record":%s}' % (index, record) for index, (_s, _l, record) in zip(indices, rows, strict=True)
+        b'{"leaf_index":%d,"record":%s}' % (index, record)
+        for index, (_s, _l, record) in zip(indices, rows, strict=True)
     )
     nodes = b",".join(b'"0x%s"' % node.hex().encode() for node in proof)
     document = opening + b',"entries":[' + body + b'],"proof":[' + nodes + b"]}"
@@ -136,6 +154,10 @@ def _check_record(record: bytes, leaf: bytes, index: int) -> None:
     try:
         entry = validate_canonical(record)
     except RecordError as error:
-        raise StoreError(f"the record at leaf index {index} is not canonical ({error}): the store is damaged") from None
+        raise StoreError(
+            f"the record at leaf index {index} is not canonical ({error}): the store is damaged"
+        ) from None
     if entry.leaf_hash != leaf:
-        raise StoreError(f"the record at leaf index {index} does not hash to its leaf hash: the store is damaged")
+        raise StoreError(
+            f"the record at leaf index {index} does not hash to its leaf hash: the store is damaged"
+        )

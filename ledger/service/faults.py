@@ -46,11 +46,15 @@ def parse(spec: str) -> tuple[str, int]:
     """(point name, hit number) of a ``LEDGER_FAULT`` value."""
     name, _, count = spec.strip().partition(":")
     if name not in POINTS:
-        raise FaultSpecError(f"{FAULT_ENV}={spec!r} names no fault point; the points are {', '.join(POINTS)}")
+        raise FaultSpecError(
+            f"{FAULT_ENV}={spec!r} names no fault point; the points are {', '.join(POINTS)}"
+        )
     try:
         hit = int(count) if count else 1
     except ValueError:
-        raise FaultSpecError(f"{FAULT_ENV}={spec!r}: the hit number after ':' must be an integer") from None
+        raise FaultSpecError(
+            f"{FAULT_ENV}={spec!r}: the hit number after ':' must be an integer"
+        ) from None
     if hit < 1:
         raise FaultSpecError(f"{FAULT_ENV}={spec!r}: the hit number must be at least 1")
     return name, hit

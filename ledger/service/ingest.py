@@ -110,7 +110,9 @@ def read_ndjson(path: Path, workers: int | None = None) -> Iterator[list[Entry]]
     if size < PARALLEL_THRESHOLD or workers < 1:
         yield from _unwrap(map(_parse_chunk, _chunks(path)))
         return
-    with multiprocessing.get_context("fork").Pool(workers, initializer=restore_recursion_limit) as pool:
+    with multiprocessing.get_context("fork").Pool(
+        workers, initializer=restore_recursion_limit
+    ) as pool:
         in_flight: deque[AsyncResult[list[Entry] | Failure]] = deque()
         for job in _chunks(path):
             in_flight.append(pool.apply_async(_parse_chunk, (job,)))
@@ -120,7 +122,9 @@ def read_ndjson(path: Path, workers: int | None = None) -> Iterator[list[Entry]]
             yield from _unwrap([in_flight.popleft().get()])
 
 
-def _unwrap(results: Iterator[list[Entry] | Failure] | list[list[Entry] | Failure]) -> Iterator[list[Entry]]:
+def _unwrap(
+    results: Iterator[list[Entry] | Failure] | list[list[Entry] | Failure],
+) -> Iterator[list[Entry]]:
     for result in results:
         if isinstance(result, tuple):
             line, field, message = result

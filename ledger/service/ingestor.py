@@ -52,7 +52,9 @@ class Ingestor:
         done: Future[list[tuple[int, str]]] = Future()
         with self._ready:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ingest-committer", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="ingest-committer", daemon=True
+                )
                 self._thread.start()
             self._queue.append((entries, done))
             self._ready.notify()
@@ -92,4 +94,6 @@ class Ingestor:
         seqs = queries.seqs_of(self.store, leaves)
         self.metrics.count_entries(len(leaves))
         numbered = [(leaf, seqs[leaf]) for leaf in leaves]
-        return list(zip([seq for _, seq in numbered], self.signer.receipts_json(numbered, received_at)))
+        return list(
+            zip([seq for _, seq in numbered], self.signer.receipts_json(numbered, received_at))
+        )

@@ -31,7 +31,9 @@ ROLES = ("sequencer", "anchorer")
 
 def lock_key(role: str) -> int:
     """The advisory lock key of a role: 64 bits of SHA-256, as PostgreSQL's signed bigint."""
-    return int.from_bytes(hashlib.sha256(f"model-ledger/leader/{role}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"model-ledger/leader/{role}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 class Leadership:
@@ -61,7 +63,11 @@ class Leadership:
             conn: Connection | None = None
             try:
                 conn = self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                won = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar_one())
+                won = bool(
+                    conn.execute(
+                        text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}
+                    ).scalar_one()
+                )
             except SQLAlchemyError:
                 won = False
             if won:

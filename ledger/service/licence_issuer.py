@@ -169,7 +169,13 @@ class LicenceIssuer:
     def _fail(self, call: LicenceCall, reason: str) -> None:
         """Mark `call` failed for good: the registry will never take it."""
         self.repo.fail([call], reason, self.clock())
-        log.warning("%s of %s (licence %r) failed: %s", call.action.value, hex0x(call.commitment), call.licence_id, reason)
+        log.warning(
+            "%s of %s (licence %r) failed: %s",
+            call.action.value,
+            hex0x(call.commitment),
+            call.licence_id,
+            reason,
+        )
 
     def _follow(self, calls: list[LicenceCall]) -> None:
         """1-4. Follow the transaction of submitted `calls` (all of one tx hash)."""
@@ -179,7 +185,11 @@ class LicenceIssuer:
         if receipt is None:
             if self.client.transaction(tx_hash) is not None:
                 return  # 3. in the pool
-            self.repo.reopen(calls, f"transaction {hex0x(tx_hash)} is unknown to the node: dropped; resending", self.clock())
+            self.repo.reopen(
+                calls,
+                f"transaction {hex0x(tx_hash)} is unknown to the node: dropped; resending",
+                self.clock(),
+            )
             return  # 4.
         if receipt.status != 1:  # 2.
             what = f"{calls[0].action.value} of {len(calls)} commitment(s)"
@@ -189,7 +199,12 @@ class LicenceIssuer:
             return
         if self._deep_enough(receipt.block_number):  # 1.
             self._confirmed += self.repo.confirm(calls, tx_hash, receipt.block_number, self.clock())
-            log.info("%s of %d commitment(s) confirmed in block %d", calls[0].action.value, len(calls), receipt.block_number)
+            log.info(
+                "%s of %d commitment(s) confirmed in block %d",
+                calls[0].action.value,
+                len(calls),
+                receipt.block_number,
+            )
 
     def _settle(self, call: LicenceCall, block_number: int, topic: bytes) -> None:
         """5, 10. The chain holds the call's effect from `block_number`: confirm it by the
@@ -215,7 +230,10 @@ class LicenceIssuer:
                 f" log key {self.signer.address}: verifiers that pin the log refuse it, and the registry takes no second"
                 " grant of a commitment; amend the licence (a new record is a new commitment)"
             )
-        if call.action is CallAction.GRANT and (onchain.valid_from, onchain.valid_until) != (call.valid_from, call.valid_until):
+        if call.action is CallAction.GRANT and (onchain.valid_from, onchain.valid_until) != (
+            call.valid_from,
+            call.valid_until,
+        ):
             return (
                 f"commitment {hex0x(call.commitment)} is granted on chain for {onchain.valid_from}..{onchain.valid_until},"
                 f" not for the record's {call.valid_from}..{call.valid_until}"
@@ -234,7 +252,9 @@ class LicenceIssuer:
                 f"the registry cannot hold this window ({call.valid_from}..{call.valid_until}): {field} {message}"
             )
         grant = GrantCall(call.commitment, call.valid_from, call.valid_until)
-        signature = self.signer.sign_grant(self.registry.address_bytes, grant.commitment, grant.valid_from, grant.valid_until)
+        signature = self.signer.sign_grant(
+            self.registry.address_bytes, grant.commitment, grant.valid_from, grant.valid_until
+        )
         return SignedGrant(grant, compact_signature(signature))
 
     def _send_grants(self) -> None:
@@ -304,11 +324,15 @@ class LicenceIssuer:
             return [pair for pair in batch if pair[0].id not in refused]
         if len(batch) > 1:
             return batch[:1]
-        raise error or ChainError(f"grant of {hex0x(batch[0][0].commitment)} could not be built, but builds alone: retrying")
+        raise error or ChainError(
+            f"grant of {hex0x(batch[0][0].commitment)} could not be built, but builds alone: retrying"
+        )
 
     def _check_log_key(self, error: ContractRevertError) -> None:
         """Raise LogKeyNotIssuerError when `error` says the log key itself may not grant."""
-        if error.name == "LicenceRegistryNotIssuer" and self._is_ours(error.args_by_name.get("recovered")):
+        if error.name == "LicenceRegistryNotIssuer" and self._is_ours(
+            error.args_by_name.get("recovered")
+        ):
             raise LogKeyNotIssuerError(
                 f"the log key {self.signer.address} is not an issuer of the LicenceRegistry {self.registry.address} (its"
                 " owner removed it?): grants wait until the owner adds it back (addIssuer)"
@@ -334,7 +358,10 @@ class LicenceIssuer:
         for call in self.repo.stranded_revokes(self.max_batch):
             grant = self.repo.grant_of(call.commitment)
             why = grant.last_error if grant is not None and grant.last_error else "no reason kept"
-            self._fail(call, f"the grant of commitment {hex0x(call.commitment)} failed ({why}): there is nothing to revoke")
+            self._fail(
+                call,
+                f"the grant of commitment {hex0x(call.commitment)} failed ({why}): there is nothing to revoke",
+            )
 
     def _send_revoke(self) -> None:
         """10. Revoke the oldest pending commitment whose grant is confirmed; a revoke that
@@ -356,7 +383,9 @@ class LicenceIssuer:
             return False
         if onchain.state is OnChainState.UNKNOWN:
             grant = self.repo.grant_of(call.commitment)
-            assert grant is not None and grant.status is CallStatus.CONFIRMED  # ready_revokes joins them
+            assert (
+                grant is not None and grant.status is CallStatus.CONFIRMED
+            )  # ready_revokes joins them
             self.repo.reopen(
                 [grant],
                 f"commitment {hex0x(call.commitment)} was confirmed in block {grant.block_number}, but the registry does"
@@ -368,10 +397,15 @@ class LicenceIssuer:
         if problem is not None:
             self._fail(call, problem)
             return False
-        signature = compact_signature(self.signer.sign_revoke(self.registry.address_bytes, call.commitment, call.record_hash))
+        signature = compact_signature(
+            self.signer.sign_revoke(self.registry.address_bytes, call.commitment, call.record_hash)
+        )
         try:
             signed = self.registry.build_revoke(
-                call.commitment, call.record_hash, signature, nonce=self.client.nonce(block="pending")
+                call.commitment,
+                call.record_hash,
+                signature,
+                nonce=self.client.nonce(block="pending"),
             )
         except ContractRevertError as error:
             self._refused(call, error)
@@ -382,8 +416,13 @@ class LicenceIssuer:
     def _submit_and_send(self, calls: list[LicenceCall], signed: SignedTx) -> None:
         """7-8. Record the calls submitted, then send."""
         submitted = self.repo.submit(calls, signed.tx_hash, signed.nonce, self.clock())
-        log.info("%s of %d commitment(s): sending %s (nonce %d)", calls[0].action.value, len(calls),
-                 hex0x(signed.tx_hash), signed.nonce)
+        log.info(
+            "%s of %d commitment(s): sending %s (nonce %d)",
+            calls[0].action.value,
+            len(calls),
+            hex0x(signed.tx_hash),
+            signed.nonce,
+        )
         try:
             self.client.send(signed)
         except TransactionRejectedError as error:
@@ -395,14 +434,18 @@ class LicenceIssuer:
         """Keep `error` on the open calls (best effort: never raises)."""
         try:
             open_calls = (
-                self.repo.submitted() + self.repo.pending_grants(self.max_batch) + self.repo.ready_revokes(self.max_batch)
+                self.repo.submitted()
+                + self.repo.pending_grants(self.max_batch)
+                + self.repo.ready_revokes(self.max_batch)
             )
             for call in open_calls:
                 self.repo.note_error([call], _reason(error), self.clock())
         except Exception:  # the store may be what failed
             log.debug("could not keep the error on the open calls", exc_info=True)
 
-    def wait_confirmed(self, ids: Collection[int], licence_id: str, timeout: float = 120.0) -> list[LicenceCall]:
+    def wait_confirmed(
+        self, ids: Collection[int], licence_id: str, timeout: float = 120.0
+    ) -> list[LicenceCall]:
         """Step until the calls `ids` of licence `licence_id` are confirmed; their rows.
 
         An unreachable chain is retried until `timeout`; a call the registry refuses
@@ -426,14 +469,22 @@ class LicenceIssuer:
             failed = [call for call in calls if call.status is CallStatus.FAILED]
             if failed:
                 raise LicenceCallFailedError(
-                    "; ".join(f"the {c.action.value} of {hex0x(c.commitment)} failed: {c.last_error}" for c in failed)
+                    "; ".join(
+                        f"the {c.action.value} of {hex0x(c.commitment)} failed: {c.last_error}"
+                        for c in failed
+                    )
                 )
             if all(call.status is CallStatus.CONFIRMED for call in calls):
                 return calls
             if time.monotonic() >= deadline:
-                states = ", ".join(f"{c.action.value} {c.status.value}" + (f" ({c.last_error})" if c.last_error else "")
-                                   for c in calls)
-                raise ChainTimeoutError(f"licence {licence_id!r} was not confirmed on chain within {timeout:g} s: {states}")
+                states = ", ".join(
+                    f"{c.action.value} {c.status.value}"
+                    + (f" ({c.last_error})" if c.last_error else "")
+                    for c in calls
+                )
+                raise ChainTimeoutError(
+                    f"licence {licence_id!r} was not confirmed on chain within {timeout:g} s: {states}"
+                )
             time.sleep(wait)
 
     def run(

@@ -42,11 +42,20 @@ def window_problem(valid_from: int, valid_until: int) -> tuple[str, str] | None:
     """Why the LicenceRegistry would refuse the validity window (unix seconds, the end
     excluded), as (field of the licence body, message); None if it holds it."""
     if valid_from < 0:
-        return "valid_from", "must not be before 1970-01-01T00:00:00Z: the registry counts seconds from then"
+        return (
+            "valid_from",
+            "must not be before 1970-01-01T00:00:00Z: the registry counts seconds from then",
+        )
     if valid_until > REGISTRY_MAX_TIME:
-        return "valid_until", f"must not be after {REGISTRY_MAX_TIME} unix seconds (2^40 - 1): the registry's limit"
+        return (
+            "valid_until",
+            f"must not be after {REGISTRY_MAX_TIME} unix seconds (2^40 - 1): the registry's limit",
+        )
     if valid_until <= valid_from:
-        return "valid_until", "must be at least one whole second after valid_from (the registry counts seconds)"
+        return (
+            "valid_until",
+            "must be at least one whole second after valid_from (the registry counts seconds)",
+        )
     return None
 
 
@@ -99,7 +108,8 @@ def _licence(licence_id: str, calls: list[LicenceCall]) -> Licence | None:
         return None
     current = grants[-1]
     revocation = next(
-        (c for c in calls if c.action is CallAction.REVOKE and c.commitment == current.commitment), None
+        (c for c in calls if c.action is CallAction.REVOKE and c.commitment == current.commitment),
+        None,
     )
     return Licence(licence_id, current.licensee, current, revocation, calls)
 
@@ -115,7 +125,9 @@ def read_licence(repo: LicenceRepository, licence_id: str) -> Licence:
 def _licence_entry(document: Any, ts: str | None) -> tuple[Entry, dict[str, Any]]:
     """A licence record from an envelope or a bare body; the entry and its body."""
     if not isinstance(document, dict):
-        raise RecordError("", "a licence must be a JSON object: a licence record, or the body of one")
+        raise RecordError(
+            "", "a licence must be a JSON object: a licence record, or the body of one"
+        )
     envelope = document if "body" in document else {"v": 1, "kind": "licence", "body": document}
     if envelope.get("kind", "licence") != "licence":
         raise RecordError("kind", f"must be 'licence', not {envelope.get('kind')!r}")
@@ -148,10 +160,14 @@ def grant(repo: LicenceRepository, document: Any, *, ts: str | None = None, now:
         current = _licence(licence_id, calls)
         if action == "grant":
             if current is not None:
-                raise LicenceConflictError(f"licence {licence_id!r} exists already: send action 'amend' to change it")
+                raise LicenceConflictError(
+                    f"licence {licence_id!r} exists already: send action 'amend' to change it"
+                )
             return [new_grant]
         if current is None:
-            raise NotFoundError(f"no licence has id {licence_id!r}: grant it first (action 'grant')")
+            raise NotFoundError(
+                f"no licence has id {licence_id!r}: grant it first (action 'grant')"
+            )
         if current.revocation is not None:
             raise LicenceConflictError(f"licence {licence_id!r} was revoked: it cannot be amended")
         if current.licensee != licensee:
@@ -164,7 +180,14 @@ def grant(repo: LicenceRepository, document: Any, *, ts: str | None = None, now:
     return Appended(entry, repo.append(entry, licence_id, licensee, plan, now))
 
 
-def revoke(repo: LicenceRepository, licence_id: str, reason: str | None = None, *, ts: str | None = None, now: str) -> Appended:
+def revoke(
+    repo: LicenceRepository,
+    licence_id: str,
+    reason: str | None = None,
+    *,
+    ts: str | None = None,
+    now: str,
+) -> Appended:
     """Store a revoke record for licence `licence_id` and queue the revocation of its
     current commitment. NotFoundError for an unknown licence, LicenceConflictError for
     one revoked already."""
@@ -195,7 +218,9 @@ def _record(store: Store, leaf_hash: bytes) -> dict[str, Any]:
     with store.read() as conn:
         entry = store.find_entry(conn, leaf_hash)
     if entry is None:  # the record and its calls are stored in one transaction
-        raise LedgerError(f"licence record {_hex(leaf_hash)} is missing from the log: the store is damaged")
+        raise LedgerError(
+            f"licence record {_hex(leaf_hash)} is missing from the log: the store is damaged"
+        )
     record: dict[str, Any] = json.loads(entry.record)
     return record
 
@@ -218,7 +243,9 @@ def registry_view(deployment: Deployment | None) -> dict[str, Any] | None:
     return {"chain_id": deployment.chain_id, "contract": _hex(deployment.registry)}
 
 
-def licence_view(store: Store, deployment: Deployment | None, licence: Licence, now: int) -> dict[str, Any]:
+def licence_view(
+    store: Store, deployment: Deployment | None, licence: Licence, now: int
+) -> dict[str, Any]:
     """A licence as the API and the CLI show it. `record` is the current grant or amend
     record, the document the licensee keeps; `registry` tells where to check it."""
     record = _record(store, licence.commitment)

@@ -64,7 +64,9 @@ def inclusion(store: Store, leaf_hash: bytes, tree_size: int | None = None) -> I
         if entry is None:
             raise NotFoundError(f"no entry has leaf hash 0x{leaf_hash.hex()}")
         if entry.leaf_index is None:
-            raise NotSequencedError(f"entry 0x{leaf_hash.hex()} is pending: it has no leaf index yet")
+            raise NotSequencedError(
+                f"entry 0x{leaf_hash.hex()} is pending: it has no leaf index yet"
+            )
         size = current if tree_size is None else tree_size
         _check_size(size, current, "tree_size")
         if entry.leaf_index >= size:
@@ -82,9 +84,15 @@ def consistency(store: Store, first: int, second: int) -> ConsistencyProof:
         current = store.read_state(conn).tree_size
         _check_size(second, current, "second")
         if not 0 < first <= second:
-            raise InvalidRequestError(f"need 0 < first <= second, got first={first} second={second}")
+            raise InvalidRequestError(
+                f"need 0 < first <= second, got first={first} second={second}"
+            )
         tiles = store.tile_reader(conn)
         proof = _hashes(consistency_ranges(first, second), tiles)
         return ConsistencyProof(
-            first, second, _root(store, conn, first, tiles), _root(store, conn, second, tiles), proof
+            first,
+            second,
+            _root(store, conn, first, tiles),
+            _root(store, conn, second, tiles),
+            proof,
         )

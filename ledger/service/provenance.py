@@ -80,7 +80,9 @@ def _hex(data: bytes) -> str:
 def _registrations(store: Store, model_ids: Iterable[str]) -> list[Registration]:
     """Every registration of `model_ids`, in arrival order (at most MAX_REGISTRATIONS_READ)."""
     found = ModelRepository(store).registrations(set(model_ids), MAX_REGISTRATIONS_READ)
-    return [Registration(r.leaf_hash, r.seq, r.ts, r.leaf_index, json.loads(r.record)) for r in found]
+    return [
+        Registration(r.leaf_hash, r.seq, r.ts, r.leaf_index, json.loads(r.record)) for r in found
+    ]
 
 
 def _first_of_each(registrations: Iterable[Registration]) -> dict[tuple[str, str], Registration]:
@@ -113,10 +115,13 @@ def register_model(store: Store, entry: Entry) -> int:
             )
         for number, key in enumerate(named):
             if key == own:
-                raise UnregisteredParentError(f"body.parents.{number}", f"{_describe(*key)} cannot be its own parent")
+                raise UnregisteredParentError(
+                    f"body.parents.{number}", f"{_describe(*key)} cannot be its own parent"
+                )
             if key not in registered:
                 raise UnregisteredParentError(
-                    f"body.parents.{number}", f"{_describe(*key)} is not registered: register the parent first"
+                    f"body.parents.{number}",
+                    f"{_describe(*key)} is not registered: register the parent first",
                 )
 
     return ModelRepository(store).register(entry, own, named, check)
@@ -143,12 +148,14 @@ def _node(
     parents = []
     for parent in registration.parents:
         found = resolved.get((parent["model_id"], parent["version"]))
-        parents.append({
-            "model_id": parent["model_id"],
-            "version": parent["version"],
-            "relation": parent["relation"],
-            "leaf_hash": None if found is None else _hex(found.leaf_hash),
-        })
+        parents.append(
+            {
+                "model_id": parent["model_id"],
+                "version": parent["version"],
+                "relation": parent["relation"],
+                "leaf_hash": None if found is None else _hex(found.leaf_hash),
+            }
+        )
     return {
         "model_id": model_id,
         "version": version,
@@ -191,7 +198,9 @@ def lineage(
     depth = 0
     while frontier:
         # One read resolves every parent this generation names.
-        wanted = {parent["model_id"] for registration in frontier for parent in registration.parents}
+        wanted = {
+            parent["model_id"] for registration in frontier for parent in registration.parents
+        }
         named = _registrations(store, wanted)
         truncated = truncated or len(named) == MAX_REGISTRATIONS_READ
         resolved = _first_of_each(named)

@@ -72,7 +72,9 @@ def read_checkpoint(document: Mapping[str, Any], identity: LogIdentity) -> Check
     key (RelayError otherwise)."""
     log_id = _bytes(document.get("log_id"), "log_id", 32)
     if log_id != identity.log_id:
-        raise RelayError(f"the checkpoint is of log 0x{log_id.hex()}, not of the pinned log 0x{identity.log_id.hex()}")
+        raise RelayError(
+            f"the checkpoint is of log 0x{log_id.hex()}, not of the pinned log 0x{identity.log_id.hex()}"
+        )
     size = document.get("tree_size")
     if type(size) is not int or not 0 < size < 2**64:
         raise RelayError(f"the checkpoint's tree_size is not a size: {size!r:.80}")
@@ -83,11 +85,17 @@ def read_checkpoint(document: Mapping[str, Any], identity: LogIdentity) -> Check
         _bytes(document.get("signature"), "signature", 65),
     )
     domain = Domain(identity.log_id, identity.chain_id, identity.log_anchor).as_json()
-    typed = checkpoint_typed_data(domain, identity.log_id, checkpoint.tree_size, checkpoint.root, checkpoint.index_root)
+    typed = checkpoint_typed_data(
+        domain, identity.log_id, checkpoint.tree_size, checkpoint.root, checkpoint.index_root
+    )
     try:
-        signer = Account.recover_message(encode_typed_data(full_message=typed), signature=checkpoint.signature)
+        signer = Account.recover_message(
+            encode_typed_data(full_message=typed), signature=checkpoint.signature
+        )
     except Exception as error:  # noqa: BLE001 - a malformed signature
-        raise RelayError(f"the checkpoint's signature does not verify: {type(error).__name__}") from None
+        raise RelayError(
+            f"the checkpoint's signature does not verify: {type(error).__name__}"
+        ) from None
     if bytes.fromhex(signer[2:]) != identity.log_signer:
         raise RelayError(
             f"the checkpoint is signed by {signer}, not by the pinned log key 0x{identity.log_signer.hex()}"
@@ -96,13 +104,17 @@ def read_checkpoint(document: Mapping[str, Any], identity: LogIdentity) -> Check
     return checkpoint
 
 
-def _check_extends(checkpoint: Checkpoint, size: int, root: bytes, consistency: ConsistencySource) -> None:
+def _check_extends(
+    checkpoint: Checkpoint, size: int, root: bytes, consistency: ConsistencySource
+) -> None:
     """Raise RelayError (a split view) unless the anchored tree of `size` leaves with
     `root` extends the signed `checkpoint`."""
     answer = consistency(checkpoint.tree_size, size)
     nodes = answer.get("proof")
     if not isinstance(nodes, list):
-        raise RelayError(f"the service answered no consistency proof from {checkpoint.tree_size} to {size}")
+        raise RelayError(
+            f"the service answered no consistency proof from {checkpoint.tree_size} to {size}"
+        )
     proof = [_bytes(node, f"proof[{i}]", 32) for i, node in enumerate(nodes)]
     try:
         verify_consistency(checkpoint.tree_size, size, proof, checkpoint.root, root)
@@ -114,7 +126,12 @@ def _check_extends(checkpoint: Checkpoint, size: int, root: bytes, consistency: 
         ) from None
 
 
-def relay(client: ChainClient, identity: LogIdentity, checkpoint: Checkpoint, consistency: ConsistencySource) -> Relayed:
+def relay(
+    client: ChainClient,
+    identity: LogIdentity,
+    checkpoint: Checkpoint,
+    consistency: ConsistencySource,
+) -> Relayed:
     """Anchor `checkpoint` (already checked by `read_checkpoint`) on the pinned LogAnchor
     with `client`'s key, from the chain's latest anchor; wait for the receipt."""
     contract = attach(
@@ -146,10 +163,14 @@ def relay(client: ChainClient, identity: LogIdentity, checkpoint: Checkpoint, co
         answer = consistency(latest.size, checkpoint.tree_size)
         nodes = answer.get("proof")
         if not isinstance(nodes, list):
-            raise RelayError(f"the service answered no consistency proof from {latest.size} to {checkpoint.tree_size}")
+            raise RelayError(
+                f"the service answered no consistency proof from {latest.size} to {checkpoint.tree_size}"
+            )
         proof = [_bytes(node, f"proof[{i}]", 32) for i, node in enumerate(nodes)]
         try:
-            verify_consistency(latest.size, checkpoint.tree_size, proof, latest.root, checkpoint.root)
+            verify_consistency(
+                latest.size, checkpoint.tree_size, proof, latest.root, checkpoint.root
+            )
         except ProofError as error:
             raise RelayError(
                 f"the checkpoint of size {checkpoint.tree_size} does not extend the chain's latest anchor (size"

@@ -47,7 +47,9 @@ def _runs(seqs: list[int], first_index: int) -> list[Run]:
     return found
 
 
-def seal_step(store: Store, barrier: int, *, max_batch: int = MAX_BATCH, clock: Callable[[], str] = now_ts) -> tuple[LogState, int]:
+def seal_step(
+    store: Store, barrier: int, *, max_batch: int = MAX_BATCH, clock: Callable[[], str] = now_ts
+) -> tuple[LogState, int]:
     """Sequence one batch of pending entries up to seq `barrier`.
 
     Returns the new state and how many entries it sequenced (0: nothing pending).

@@ -162,7 +162,10 @@ class Domain:
         fields = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"}]
         values = keccak(DOMAIN_NAME.encode()) + keccak(DOMAIN_VERSION.encode())
         if self.chain_id is not None and self.contract is not None:
-            fields += [{"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
+            fields += [
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ]
             values += _uint(self.chain_id) + bytes(12) + self.contract
         return keccak(keccak(_type_string("EIP712Domain", fields)) + values)
 
@@ -258,9 +261,7 @@ class LogSigner:
         )
         # Every value below is hex, a decimal or a timestamp: nothing needs escaping
         # except received_at, which json.dumps quotes.
-        common = (
-            f'"log_id":"0x{self.domain.log_id.hex()}","received_at":{json.dumps(received_at)},"mmd":{self.mmd},'
-        )
+        common = f'"log_id":"0x{self.domain.log_id.hex()}","received_at":{json.dumps(received_at)},"mmd":{self.mmd},'
         tail = (
             f'"signer":"{self.address}","signature":"{self._sign(struct)}",'
             f'"domain":{json.dumps(self.domain.as_json(), separators=(",", ":"))}}}'
@@ -273,21 +274,31 @@ class LogSigner:
             for i, ((leaf, seq), path) in enumerate(zip(entries, paths))
         ]
 
-    def receipts(self, entries: Sequence[tuple[bytes, int]], received_at: str) -> list[dict[str, Any]]:
+    def receipts(
+        self, entries: Sequence[tuple[bytes, int]], received_at: str
+    ) -> list[dict[str, Any]]:
         """One receipt per (leaf_hash, seq), all under one signature."""
         return [json.loads(text) for text in self.receipts_json(entries, received_at)]
 
-    def sign_checkpoint(self, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT) -> str:
+    def sign_checkpoint(
+        self, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT
+    ) -> str:
         """The signature of a checkpoint (EIP-712 `Checkpoint`), 65 bytes as 0x hex: what
         LogAnchor.anchor checks (after `compact_signature`)."""
-        struct = keccak(_CHECKPOINT_TYPEHASH + self.domain.log_id + _uint(tree_size) + root + index_root)
+        struct = keccak(
+            _CHECKPOINT_TYPEHASH + self.domain.log_id + _uint(tree_size) + root + index_root
+        )
         return self._sign(struct)
 
-    def anchor_signature(self, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT) -> tuple[bytes, bytes]:
+    def anchor_signature(
+        self, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT
+    ) -> tuple[bytes, bytes]:
         """The checkpoint's signature as LogAnchor.anchor takes it: (r, vs). Needs a
         domain naming the chain and the contract (the log's deployment)."""
         if self.domain.chain_id is None or self.domain.contract is None:
-            raise LogKeyError("the log has no deployment yet: its checkpoints cannot be signed for a chain")
+            raise LogKeyError(
+                "the log has no deployment yet: its checkpoints cannot be signed for a chain"
+            )
         return compact_signature(self.sign_checkpoint(tree_size, root, index_root))
 
     # -- the log's LicenceRegistry: the log key is its issuer ----------------------------
@@ -296,7 +307,9 @@ class LogSigner:
         """The EIP-712 domain of the LicenceRegistry at `registry` (20 bytes) on the log's
         chain: where grants and revocations are signed. Needs the log's deployment."""
         if self.domain.chain_id is None or self.domain.contract is None:
-            raise LogKeyError("the log has no deployment yet: its licences cannot be signed for a chain")
+            raise LogKeyError(
+                "the log has no deployment yet: its licences cannot be signed for a chain"
+            )
         if len(registry) != 20:
             raise ValueError(f"a LicenceRegistry address is 20 bytes, got {len(registry)}")
         return Domain(self.domain.log_id, self.domain.chain_id, registry)
@@ -304,10 +317,14 @@ class LogSigner:
     def _registry_separator(self, registry: bytes) -> bytes:
         separator = self._registry_separators.get(registry)
         if separator is None:
-            separator = self._registry_separators[registry] = self.registry_domain(registry).separator()
+            separator = self._registry_separators[registry] = self.registry_domain(
+                registry
+            ).separator()
         return separator
 
-    def sign_grant(self, registry: bytes, commitment: bytes, valid_from: int, valid_until: int) -> str:
+    def sign_grant(
+        self, registry: bytes, commitment: bytes, valid_from: int, valid_until: int
+    ) -> str:
         """The signature of a grant (EIP-712 `Grant`) in the domain of the LicenceRegistry
         `registry`, 65 bytes as 0x hex: what LicenceRegistry.grant and grantMany check
         (after `compact_signature`). ValueError for a value the contract cannot take."""
@@ -323,7 +340,11 @@ class LogSigner:
         """The signature of a revocation (EIP-712 `Revoke`: the commitment and the leaf
         hash of the record that revokes it) in the domain of the LicenceRegistry
         `registry`, 65 bytes as 0x hex: what LicenceRegistry.revoke checks."""
-        struct = keccak(_REVOKE_TYPEHASH + _bytes32(commitment, "commitment") + _bytes32(revocation, "revocation"))
+        struct = keccak(
+            _REVOKE_TYPEHASH
+            + _bytes32(commitment, "commitment")
+            + _bytes32(revocation, "revocation")
+        )
         return _sign_digest(self._key, self._registry_separator(registry), struct)
 
 
@@ -333,8 +354,12 @@ def sign_retirement(account: LocalAccount, domain: Domain, trusted_size: int) ->
     LogAnchor.retireLog checks (after `compact_signature`). `account` is the admin key,
     never the log key."""
     if domain.chain_id is None or domain.contract is None:
-        raise LogKeyError("a retirement is signed for a deployed log: its domain names no chain or contract")
-    struct = keccak(_RETIRE_TYPEHASH + _bytes32(domain.log_id, "log_id") + _uint64(trusted_size, "trusted_size"))
+        raise LogKeyError(
+            "a retirement is signed for a deployed log: its domain names no chain or contract"
+        )
+    struct = keccak(
+        _RETIRE_TYPEHASH + _bytes32(domain.log_id, "log_id") + _uint64(trusted_size, "trusted_size")
+    )
     return _sign_digest(PrivateKey(bytes(account.key)), domain.separator(), struct)
 
 
@@ -349,7 +374,11 @@ def compact_signature(signature: str | bytes) -> tuple[bytes, bytes]:
 
 
 def checkpoint_typed_data(
-    domain: Mapping[str, Any], log_id: bytes, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT
+    domain: Mapping[str, Any],
+    log_id: bytes,
+    tree_size: int,
+    root: bytes,
+    index_root: bytes = NO_INDEX_ROOT,
 ) -> dict[str, Any]:
     """A checkpoint as EIP-712 typed data (what `sign_checkpoint` signs)."""
     return {
@@ -360,7 +389,9 @@ def checkpoint_typed_data(
     }
 
 
-def grant_typed_data(domain: Mapping[str, Any], commitment: bytes, valid_from: int, valid_until: int) -> dict[str, Any]:
+def grant_typed_data(
+    domain: Mapping[str, Any], commitment: bytes, valid_from: int, valid_until: int
+) -> dict[str, Any]:
     """A grant as EIP-712 typed data (what `LogSigner.sign_grant` signs); `domain` is
     the LicenceRegistry's."""
     return {
@@ -371,7 +402,9 @@ def grant_typed_data(domain: Mapping[str, Any], commitment: bytes, valid_from: i
     }
 
 
-def revoke_typed_data(domain: Mapping[str, Any], commitment: bytes, revocation: bytes) -> dict[str, Any]:
+def revoke_typed_data(
+    domain: Mapping[str, Any], commitment: bytes, revocation: bytes
+) -> dict[str, Any]:
     """A revocation as EIP-712 typed data (what `LogSigner.sign_revoke` signs); `domain`
     is the LicenceRegistry's."""
     return {
@@ -382,7 +415,9 @@ def revoke_typed_data(domain: Mapping[str, Any], commitment: bytes, revocation: 
     }
 
 
-def retire_typed_data(domain: Mapping[str, Any], log_id: bytes, trusted_size: int) -> dict[str, Any]:
+def retire_typed_data(
+    domain: Mapping[str, Any], log_id: bytes, trusted_size: int
+) -> dict[str, Any]:
     """A retirement as EIP-712 typed data (what `sign_retirement` signs); `domain` is the
     LogAnchor's."""
     return {
@@ -419,7 +454,9 @@ def _domain(value: Any) -> dict[str, Any]:
     """A receipt's EIP-712 domain, exactly one of the two forms the log signs: the name
     and version, plus (once deployed) an integer chainId and a 0x-lowercase contract."""
     if not isinstance(value, dict) or set(value) not in _DOMAIN_KEYS:
-        raise ReceiptError("domain must be {name, version} or {name, version, chainId, verifyingContract}")
+        raise ReceiptError(
+            "domain must be {name, version} or {name, version, chainId, verifyingContract}"
+        )
     if value["name"] != DOMAIN_NAME or value["version"] != DOMAIN_VERSION:
         raise ReceiptError(f"domain must be name {DOMAIN_NAME!r}, version {DOMAIN_VERSION!r}")
     if "chainId" in value:
@@ -483,7 +520,9 @@ def verify_receipt(receipt: Mapping[str, Any], identity: LogIdentity | None = No
         },
     }
     try:
-        recovered = str(Account.recover_message(encode_typed_data(full_message=typed), signature=signature))
+        recovered = str(
+            Account.recover_message(encode_typed_data(full_message=typed), signature=signature)
+        )
     except Exception as error:  # noqa: BLE001 - a malformed signature or domain
         raise ReceiptError(f"signature does not verify: {type(error).__name__}: {error}") from None
     if recovered.lower() != str(claimed).lower():
@@ -497,7 +536,9 @@ def verify_receipt(receipt: Mapping[str, Any], identity: LogIdentity | None = No
             log_signer=bytes.fromhex(recovered[2:]),
         )
         if problem is not None:
-            raise ReceiptError(f"not a receipt of the pinned log: {problem.replace('the document', 'the receipt')}")
+            raise ReceiptError(
+                f"not a receipt of the pinned log: {problem.replace('the document', 'the receipt')}"
+            )
     return recovered
 
 

@@ -83,7 +83,9 @@ def _run_worker(sock: socket.socket, make_app: Callable[[], Any], parent: int) -
     restore_recursion_limit()  # before anything reads a request (ledger.jsonlimits)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
-    server = uvicorn.Server(uvicorn.Config(make_app(), log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(make_app(), log_level="warning", access_log=False, lifespan="off")
+    )
 
     def watch_parent() -> None:
         while os.getppid() == parent:

@@ -59,7 +59,9 @@ class Deployment:
     registry: bytes | None = None
     """The LicenceRegistry contract on the same chain (None: not deployed yet)."""
 
-    def identity(self, log_signer: bytes, *, rpc_url: str | None = None, explorer: str | None = None) -> LogIdentity:
+    def identity(
+        self, log_signer: bytes, *, rpc_url: str | None = None, explorer: str | None = None
+    ) -> LogIdentity:
         """The log identity document of this deployment, whose log key has address
         `log_signer` (with the operator's suggested RPC endpoint and block explorer)."""
         return LogIdentity(
@@ -198,7 +200,9 @@ class AnchorRepository:
                 .values(registry=registry)
             )
             if result.rowcount != 1:
-                raise StoreError("this database records no deployment, or one with a LicenceRegistry already")
+                raise StoreError(
+                    "this database records no deployment, or one with a LicenceRegistry already"
+                )
         found = self.deployment()
         assert found is not None
         return found
@@ -208,7 +212,9 @@ class AnchorRepository:
     def anchors(self) -> list[Anchor]:
         """Every anchor row, smallest tree size first."""
         with self.store.read() as conn:
-            return [_anchor(row) for row in conn.execute(select(anchors).order_by(anchors.c.tree_size))]
+            return [
+                _anchor(row) for row in conn.execute(select(anchors).order_by(anchors.c.tree_size))
+            ]
 
     def get(self, tree_size: int) -> Anchor | None:
         """The anchor row of `tree_size`, if any."""
@@ -229,7 +235,9 @@ class AnchorRepository:
     def newest(self) -> Anchor | None:
         """The anchor row of the largest tree size, whatever its status."""
         with self.store.read() as conn:
-            row = conn.execute(select(anchors).order_by(anchors.c.tree_size.desc()).limit(1)).first()
+            row = conn.execute(
+                select(anchors).order_by(anchors.c.tree_size.desc()).limit(1)
+            ).first()
         return None if row is None else _anchor(row)
 
     def latest_confirmed(self) -> Anchor | None:
@@ -280,7 +288,10 @@ class AnchorRepository:
         with self.store.read() as conn:
             row = conn.execute(
                 select(anchors)
-                .where(anchors.c.status == AnchorStatus.CONFIRMED.value, anchors.c.tree_size <= tree_size)
+                .where(
+                    anchors.c.status == AnchorStatus.CONFIRMED.value,
+                    anchors.c.tree_size <= tree_size,
+                )
                 .order_by(anchors.c.tree_size.desc())
                 .limit(1)
             ).first()
@@ -315,9 +326,13 @@ class AnchorRepository:
 
     def _move(self, old: Anchor, now: str, **values: Any) -> Anchor:
         """Compare-and-swap `old` to `values`; the row as it is afterwards."""
-        tx_match = anchors.c.tx_hash.is_(None) if old.tx_hash is None else anchors.c.tx_hash == old.tx_hash
+        tx_match = (
+            anchors.c.tx_hash.is_(None) if old.tx_hash is None else anchors.c.tx_hash == old.tx_hash
+        )
         hash_match = (
-            anchors.c.block_hash.is_(None) if old.block_hash is None else anchors.c.block_hash == old.block_hash
+            anchors.c.block_hash.is_(None)
+            if old.block_hash is None
+            else anchors.c.block_hash == old.block_hash
         )
         if "last_error" in values:
             values["last_error"] = _clip(values["last_error"])
@@ -345,7 +360,9 @@ class AnchorRepository:
     def retarget(self, old: Anchor, tree_size: int, root: bytes, now: str) -> Anchor:
         """Point a pending anchor at a newer checkpoint (it was never confirmed)."""
         if old.status is not AnchorStatus.PENDING:
-            raise StoreError(f"only a pending anchor can be retargeted, not a {old.status.value} one")
+            raise StoreError(
+                f"only a pending anchor can be retargeted, not a {old.status.value} one"
+            )
         try:
             return self._move(old, now, tree_size=tree_size, root=root)
         except IntegrityError:
@@ -365,7 +382,9 @@ class AnchorRepository:
             **_NO_BLOCK,
         )
 
-    def adopt(self, old: Anchor, prev_size: int, tx_hash: bytes, nonce: int | None, now: str) -> Anchor:
+    def adopt(
+        self, old: Anchor, prev_size: int, tx_hash: bytes, nonce: int | None, now: str
+    ) -> Anchor:
         """-> submitted with a transaction found on chain (another send put it there)."""
         return self._move(
             old,
@@ -394,7 +413,9 @@ class AnchorRepository:
     def reopen(self, old: Anchor, error: str, now: str) -> Anchor:
         """submitted or confirmed -> pending: its transaction was dropped, failed or
         reorganised out. The tx hash and nonce of the lost attempt stay for the record."""
-        return self._move(old, now, status=AnchorStatus.PENDING.value, last_error=error, **_NO_BLOCK)
+        return self._move(
+            old, now, status=AnchorStatus.PENDING.value, last_error=error, **_NO_BLOCK
+        )
 
     def note_error(self, old: Anchor, error: str, now: str) -> Anchor:
         """Keep the latest error on an anchor without changing its state."""
@@ -413,4 +434,6 @@ class AnchorRepository:
                 )
             )
             if result.rowcount != 1:
-                raise StaleAnchorError(f"anchor of tree size {old.tree_size} changed before it was dropped")
+                raise StaleAnchorError(
+                    f"anchor of tree size {old.tree_size} changed before it was dropped"
+                )

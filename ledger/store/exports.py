@@ -46,7 +46,9 @@ class RunMap:
                 raise StoreError(f"no run holds leaf index {expected}: the log storage is damaged")
             expected = run.first_index + run.last_seq - run.first_seq + 1
         if expected < tree_size:
-            raise StoreError(f"no run holds leaf index {expected} (tree size {tree_size}): the log storage is damaged")
+            raise StoreError(
+                f"no run holds leaf index {expected} (tree size {tree_size}): the log storage is damaged"
+            )
         return cls(found)
 
     def seq_of(self, leaf_index: int) -> int:
@@ -67,7 +69,9 @@ class RunMap:
         return out
 
 
-def export_records(store: Store, from_index: int, to_index: int | None) -> tuple[int, Iterator[tuple[int, bytes]]]:
+def export_records(
+    store: Store, from_index: int, to_index: int | None
+) -> tuple[int, Iterator[tuple[int, bytes]]]:
     """(the end of the range, the entries of leaf indices [from_index, end) in order as
     (leaf index, canonical record)). `to_index` None means the log's current size.
 
@@ -80,7 +84,9 @@ def export_records(store: Store, from_index: int, to_index: int | None) -> tuple
         size = store.read_state(conn).tree_size
         end = size if to_index is None else to_index
         if from_index < 0 or end < from_index:
-            raise ValueError(f"need 0 <= from_index <= to_index, got from_index={from_index} to_index={end}")
+            raise ValueError(
+                f"need 0 <= from_index <= to_index, got from_index={from_index} to_index={end}"
+            )
         if end > size:
             raise ValueError(f"to_index {end} is beyond the log's size {size}")
         run_map = RunMap.load(store, conn, end)
@@ -90,7 +96,9 @@ def export_records(store: Store, from_index: int, to_index: int | None) -> tuple
     return end, _stream(store, conn, run_map, from_index, end)
 
 
-def _stream(store: Store, conn: Connection, run_map: RunMap, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+def _stream(
+    store: Store, conn: Connection, run_map: RunMap, start: int, end: int
+) -> Iterator[tuple[int, bytes]]:
     mark = "%s" if store.is_postgres else "?"
     sql = f"SELECT seq, record FROM entries WHERE seq >= {mark} AND seq <= {mark} ORDER BY seq"
     try:
@@ -140,16 +148,23 @@ def _selects(columns: list[ColumnElement[Any]], filters: Filters) -> list[Select
     if filters.account_ids is None:
         return [base]
     ids = filters.account_ids
-    return [base.where(entries.c.account_id.in_(ids[i : i + _IN_CHUNK])) for i in range(0, len(ids), _IN_CHUNK)]
+    return [
+        base.where(entries.c.account_id.in_(ids[i : i + _IN_CHUNK]))
+        for i in range(0, len(ids), _IN_CHUNK)
+    ]
 
 
-def matching_entries(conn: Connection, filters: Filters, max_seq: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+def matching_entries(
+    conn: Connection, filters: Filters, max_seq: int, limit: int
+) -> list[tuple[int, bytes, bytes]]:
     """(seq, leaf hash, canonical record) of up to `limit` entries matching `filters`
     with seq <= max_seq, in seq (so leaf index) order."""
     found: list[tuple[int, bytes, bytes]] = []
     columns: list[ColumnElement[Any]] = [entries.c.seq, entries.c.leaf_hash, entries.c.record]
     for query in _selects(columns, filters):
-        rows = conn.execute(query.where(entries.c.seq <= max_seq).order_by(entries.c.seq).limit(limit))
+        rows = conn.execute(
+            query.where(entries.c.seq <= max_seq).order_by(entries.c.seq).limit(limit)
+        )
         found.extend((int(seq), bytes(leaf), bytes(record)) for seq, leaf, record in rows)
     found.sort()
     return found[:limit]

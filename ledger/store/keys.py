@@ -81,11 +81,15 @@ def _check_role(role: str, licensee: str | None) -> Role:
     try:
         checked = Role(role)
     except ValueError:
-        raise InvalidRequestError(f"unknown role {role!r}; expected one of {', '.join(r.value for r in Role)}") from None
+        raise InvalidRequestError(
+            f"unknown role {role!r}; expected one of {', '.join(r.value for r in Role)}"
+        ) from None
     if checked is Role.LICENSEE and not licensee:
         raise InvalidRequestError("a licensee key needs --licensee ID")
     if checked is not Role.LICENSEE and licensee is not None:
-        raise InvalidRequestError(f"only a licensee key is scoped to a licensee, not a {checked.value} key")
+        raise InvalidRequestError(
+            f"only a licensee key is scoped to a licensee, not a {checked.value} key"
+        )
     return checked
 
 
@@ -100,7 +104,11 @@ class KeyRepository:
         with self.store.transaction() as conn:
             conn.execute(
                 insert(api_keys).values(
-                    id=key_id, role=role.value, licensee=licensee, key_hash=hash_secret(secret), created_at=created
+                    id=key_id,
+                    role=role.value,
+                    licensee=licensee,
+                    key_hash=hash_secret(secret),
+                    created_at=created,
                 )
             )
         return ApiKey(key_id, role, licensee, created, None)
@@ -114,18 +122,26 @@ class KeyRepository:
     def ensure_admin(self, secret: str, key_id: str = "bootstrap") -> ApiKey:
         """Make sure an admin key with this operator-chosen secret exists (idempotent)."""
         if len(secret) < MIN_KEY_LENGTH:
-            raise InvalidRequestError(f"a bootstrap admin key must be at least {MIN_KEY_LENGTH} characters")
+            raise InvalidRequestError(
+                f"a bootstrap admin key must be at least {MIN_KEY_LENGTH} characters"
+            )
         found = self.authenticate(secret)
         if found is not None:
             if found.role is not Role.ADMIN:
-                raise InvalidRequestError(f"the bootstrap key is already stored as key {found.id} with role {found.role.value}")
+                raise InvalidRequestError(
+                    f"the bootstrap key is already stored as key {found.id} with role {found.role.value}"
+                )
             return found
         try:
-            return self._insert(f"{key_id}_{hash_secret(secret)[:4].hex()}", Role.ADMIN, None, secret)
+            return self._insert(
+                f"{key_id}_{hash_secret(secret)[:4].hex()}", Role.ADMIN, None, secret
+            )
         except IntegrityError:  # created meanwhile, or revoked earlier
             found = self.authenticate(secret)
             if found is None:
-                raise InvalidRequestError("the bootstrap admin key was revoked: choose another") from None
+                raise InvalidRequestError(
+                    "the bootstrap admin key was revoked: choose another"
+                ) from None
             return found
 
     def authenticate(self, secret: str) -> ApiKey | None:
@@ -133,7 +149,11 @@ class KeyRepository:
         presented = hash_secret(secret)
         with self.store.read() as conn:
             row = conn.execute(select(api_keys).where(api_keys.c.key_hash == presented)).first()
-        if row is None or not hmac.compare_digest(bytes(row.key_hash), presented) or row.revoked_at is not None:
+        if (
+            row is None
+            or not hmac.compare_digest(bytes(row.key_hash), presented)
+            or row.revoked_at is not None
+        ):
             return None
         return ApiKey(row.id, Role(row.role), row.licensee, row.created_at, row.revoked_at)
 
@@ -145,6 +165,8 @@ class KeyRepository:
             if row is None:
                 raise NotFoundError(f"no API key has id {key_id!r}")
             if row.revoked_at is not None:
-                raise InvalidRequestError(f"API key {key_id!r} was already revoked at {row.revoked_at}")
+                raise InvalidRequestError(
+                    f"API key {key_id!r} was already revoked at {row.revoked_at}"
+                )
             conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now))
         return ApiKey(row.id, Role(row.role), row.licensee, row.created_at, now)

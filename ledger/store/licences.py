@@ -57,7 +57,9 @@ from ledger.store.schema import Seq, entries, metadata
 MAX_ERROR_LENGTH = 1000
 """Characters of an error message kept in `last_error` (longer ones are cut)."""
 
-_LICENCE_LOCK = int.from_bytes(hashlib.sha256(b"model-ledger/licences").digest()[:8], "big", signed=True)
+_LICENCE_LOCK = int.from_bytes(
+    hashlib.sha256(b"model-ledger/licences").digest()[:8], "big", signed=True
+)
 """PostgreSQL advisory lock serialising licence writes (SQLite has one writer anyway)."""
 
 licence_commitments = Table(
@@ -67,11 +69,23 @@ licence_commitments = Table(
     Column("licence_id", String(256), nullable=False),
     Column("licensee", String(256), nullable=False),
     Column("action", String(8), nullable=False, comment="grant | revoke: the registry call"),
-    Column("commitment", LargeBinary(32), nullable=False, comment="leaf hash of a grant or amend record"),
-    Column("record_hash", LargeBinary(32), nullable=False, comment="leaf hash of the record that asked for the call"),
+    Column(
+        "commitment",
+        LargeBinary(32),
+        nullable=False,
+        comment="leaf hash of a grant or amend record",
+    ),
+    Column(
+        "record_hash",
+        LargeBinary(32),
+        nullable=False,
+        comment="leaf hash of the record that asked for the call",
+    ),
     Column("valid_from", BigInteger, comment="unix seconds (grant only)"),
     Column("valid_until", BigInteger, comment="unix seconds, excluded (grant only)"),
-    Column("status", String(16), nullable=False, comment="pending | submitted | confirmed | failed"),
+    Column(
+        "status", String(16), nullable=False, comment="pending | submitted | confirmed | failed"
+    ),
     Column("tx_hash", LargeBinary(32)),
     Column("nonce", BigInteger),
     Column("block_number", BigInteger),
@@ -220,7 +234,9 @@ class LicenceRepository:
                 if self.store.is_postgres:
                     # The shared ingest lock orders this entry against sealing (see
                     # Store.add_entries); the licence lock orders licence writes.
-                    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK})
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK}
+                    )
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LICENCE_LOCK})
                 calls = plan(self._calls(conn, licence_id))
                 result = conn.execute(
@@ -375,21 +391,28 @@ class LicenceRepository:
                 .limit(1)
             ).scalar()
         return IssuerState(
-            counts[CallStatus.PENDING], counts[CallStatus.SUBMITTED], counts[CallStatus.FAILED], last_error
+            counts[CallStatus.PENDING],
+            counts[CallStatus.SUBMITTED],
+            counts[CallStatus.FAILED],
+            last_error,
         )
 
     def count_by_status(self) -> dict[CallStatus, int]:
         """How many calls are in each state."""
         with self.store.read() as conn:
             rows = conn.execute(
-                select(licence_commitments.c.status, func.count()).group_by(licence_commitments.c.status)
+                select(licence_commitments.c.status, func.count()).group_by(
+                    licence_commitments.c.status
+                )
             )
             found = {CallStatus(status): int(count) for status, count in rows}
         return {status: found.get(status, 0) for status in CallStatus}
 
     # -- transitions ---------------------------------------------------------------------
 
-    def _move(self, old: Sequence[LicenceCall], now: str, *, new_attempt: bool = False, **values: Any) -> list[LicenceCall]:
+    def _move(
+        self, old: Sequence[LicenceCall], now: str, *, new_attempt: bool = False, **values: Any
+    ) -> list[LicenceCall]:
         """Compare-and-swap every row of `old` to `values` (and, with `new_attempt`, one
         more attempt each), all or none."""
         if "last_error" in values:
@@ -409,7 +432,11 @@ class LicenceRepository:
                         licence_commitments.c.attempts == call.attempts,
                         tx_match,
                     )
-                    .values(updated_at=now, **values, **({"attempts": call.attempts + 1} if new_attempt else {}))
+                    .values(
+                        updated_at=now,
+                        **values,
+                        **({"attempts": call.attempts + 1} if new_attempt else {}),
+                    )
                 )
                 if result.rowcount != 1:
                     raise StaleLicenceCallError(
@@ -423,7 +450,9 @@ class LicenceRepository:
             )
             return [_call(row) for row in rows]
 
-    def submit(self, old: Sequence[LicenceCall], tx_hash: bytes, nonce: int, now: str) -> list[LicenceCall]:
+    def submit(
+        self, old: Sequence[LicenceCall], tx_hash: bytes, nonce: int, now: str
+    ) -> list[LicenceCall]:
         """pending -> submitted, one transaction for all of `old`: record it before sending."""
         if any(call.status is not CallStatus.PENDING for call in old):
             raise StoreError("only pending registry calls can be submitted")
@@ -438,17 +467,26 @@ class LicenceRepository:
             block_number=None,
         )
 
-    def confirm(self, old: Sequence[LicenceCall], tx_hash: bytes, block_number: int, now: str) -> list[LicenceCall]:
+    def confirm(
+        self, old: Sequence[LicenceCall], tx_hash: bytes, block_number: int, now: str
+    ) -> list[LicenceCall]:
         """-> confirmed in `block_number` by transaction `tx_hash`."""
         return self._move(
-            old, now, status=CallStatus.CONFIRMED.value, tx_hash=tx_hash, block_number=block_number, last_error=None
+            old,
+            now,
+            status=CallStatus.CONFIRMED.value,
+            tx_hash=tx_hash,
+            block_number=block_number,
+            last_error=None,
         )
 
     def reopen(self, old: Sequence[LicenceCall], error: str, now: str) -> list[LicenceCall]:
         """submitted -> pending: the transaction was dropped, refused or failed (or
         confirmed -> pending: the chain no longer holds it). The tx hash and nonce of the
         lost attempt stay for the record."""
-        return self._move(old, now, status=CallStatus.PENDING.value, last_error=error, block_number=None)
+        return self._move(
+            old, now, status=CallStatus.PENDING.value, last_error=error, block_number=None
+        )
 
     def fail(self, old: Sequence[LicenceCall], error: str, now: str) -> list[LicenceCall]:
         """pending (or submitted) -> failed, for good, with the reason."""

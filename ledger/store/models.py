@@ -37,7 +37,12 @@ model_versions = Table(
     metadata,
     Column("model_id", String(256), primary_key=True),
     Column("version", String(256), primary_key=True),
-    Column("leaf_hash", LargeBinary(32), nullable=False, comment="the model record that registered the version"),
+    Column(
+        "leaf_hash",
+        LargeBinary(32),
+        nullable=False,
+        comment="the model record that registered the version",
+    ),
     comment="registered model versions: written by POST /v1/models only, with the record",
 )
 
@@ -77,12 +82,16 @@ class ModelRepository:
             with self.store.transaction() as conn:
                 if self.store.is_postgres:
                     # Shared with ingest: orders this entry against sealing (see Store.add_entries).
-                    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK})
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK}
+                    )
                 wanted = sorted(set(named) | {key})
                 rows = conn.execute(
-                    select(model_versions.c.model_id, model_versions.c.version, model_versions.c.leaf_hash).where(
-                        tuple_(model_versions.c.model_id, model_versions.c.version).in_(wanted)
-                    )
+                    select(
+                        model_versions.c.model_id,
+                        model_versions.c.version,
+                        model_versions.c.leaf_hash,
+                    ).where(tuple_(model_versions.c.model_id, model_versions.c.version).in_(wanted))
                 )
                 check({(row[0], row[1]): bytes(row[2]) for row in rows})
                 result = conn.execute(
@@ -98,7 +107,11 @@ class ModelRepository:
                 )
                 inserted = result.inserted_primary_key
                 assert inserted is not None
-                conn.execute(insert(model_versions).values(model_id=key[0], version=key[1], leaf_hash=entry.leaf_hash))
+                conn.execute(
+                    insert(model_versions).values(
+                        model_id=key[0], version=key[1], leaf_hash=entry.leaf_hash
+                    )
+                )
         except IntegrityError:
             raise LedgerError(
                 f"model {key[0]!r} version {key[1]!r} was registered meanwhile, or record"
@@ -120,6 +133,12 @@ class ModelRepository:
         with self.store.read() as conn:
             rows = conn.execute(query).all()
             return [
-                ModelRegistration(int(r[0]), bytes(r[1]), r[2], bytes(r[3]), self.store.leaf_index_of_seq(conn, int(r[0])))
+                ModelRegistration(
+                    int(r[0]),
+                    bytes(r[1]),
+                    r[2],
+                    bytes(r[3]),
+                    self.store.leaf_index_of_seq(conn, int(r[0])),
+                )
                 for r in rows
             ]

@@ -57,7 +57,9 @@ def seqs_of(store: Store, leaf_hashes: Sequence[bytes]) -> dict[bytes, int]:
 def account_of(store: Store, leaf_hash: bytes) -> tuple[bool, str | None]:
     """(whether the entry exists, its account id: the licensee of a licence record)."""
     with store.read() as conn:
-        row = conn.execute(select(entries.c.account_id).where(entries.c.leaf_hash == leaf_hash)).first()
+        row = conn.execute(
+            select(entries.c.account_id).where(entries.c.leaf_hash == leaf_hash)
+        ).first()
     return (False, None) if row is None else (True, row[0])
 
 
@@ -101,7 +103,16 @@ def search(
     with store.read() as conn:
         rows = conn.execute(query).all()
         page = [
-            Found(int(r[0]), bytes(r[1]), r[2], r[3], r[4], r[5], r[6], store.leaf_index_of_seq(conn, int(r[0])))
+            Found(
+                int(r[0]),
+                bytes(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                store.leaf_index_of_seq(conn, int(r[0])),
+            )
             for r in rows[:limit]
         ]
     return page, (page[-1].seq if len(rows) > limit else None)

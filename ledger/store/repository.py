@@ -33,7 +33,9 @@ from ledger.service import faults
 from ledger.store.db import create_db_engine, migrate
 from ledger.store.schema import checkpoints, entries, log_state, runs, tiles
 
-INGEST_LOCK = int.from_bytes(hashlib.sha256(b"model-ledger/ingest").digest()[:8], "big", signed=True)
+INGEST_LOCK = int.from_bytes(
+    hashlib.sha256(b"model-ledger/ingest").digest()[:8], "big", signed=True
+)
 """Key of the PostgreSQL advisory lock that orders ingest against the sequencer: every
 transaction that inserts entries holds it shared; the sequencer's barrier takes it."""
 
@@ -166,7 +168,9 @@ class Store:
         ).one()
         return LogState(int(tree_size), bytes(root), int(last_seq))
 
-    def read_pending(self, conn: Connection, after_seq: int, upto_seq: int, limit: int) -> list[tuple[int, bytes]]:
+    def read_pending(
+        self, conn: Connection, after_seq: int, upto_seq: int, limit: int
+    ) -> list[tuple[int, bytes]]:
         """(seq, leaf_hash) of entries after `after_seq` up to `upto_seq`, oldest first."""
         mark = "%s" if self.is_postgres else "?"
         # The hot read of sealing: straight to the driver, no per-row processing.
@@ -213,7 +217,9 @@ class Store:
             and last.first_index + (last.last_seq - last.first_seq) + 1 == run.first_index
         ):
             conn.execute(
-                runs.update().where(runs.c.first_seq == last.first_seq).values(last_seq=run.last_seq)
+                runs.update()
+                .where(runs.c.first_seq == last.first_seq)
+                .values(last_seq=run.last_seq)
             )
         else:
             conn.execute(
@@ -222,7 +228,9 @@ class Store:
                 )
             )
 
-    def replace_state(self, conn: Connection, old: LogState, new: LogState, created_at: str) -> None:
+    def replace_state(
+        self, conn: Connection, old: LogState, new: LogState, created_at: str
+    ) -> None:
         """Move the log from `old` to `new` (compare-and-swap) and keep the checkpoint."""
         result = conn.execute(
             log_state.update()
@@ -257,8 +265,14 @@ class Store:
     def checkpoint(self, tree_size: int) -> LogState | None:
         """The checkpoint sealed at exactly `tree_size`, if any."""
         with self.read() as conn:
-            row = conn.execute(select(checkpoints).where(checkpoints.c.tree_size == tree_size)).first()
-        return None if row is None else LogState(int(row.tree_size), bytes(row.root), int(row.last_seq))
+            row = conn.execute(
+                select(checkpoints).where(checkpoints.c.tree_size == tree_size)
+            ).first()
+        return (
+            None
+            if row is None
+            else LogState(int(row.tree_size), bytes(row.root), int(row.last_seq))
+        )
 
     def pending_count(self) -> int:
         """Entries stored but not yet sequenced."""
@@ -269,7 +283,9 @@ class Store:
             newest = select(func.max(entries.c.seq)).scalar_subquery()
             return int(
                 conn.execute(
-                    select(func.count()).where(entries.c.seq > state.last_seq, entries.c.seq <= newest)
+                    select(func.count()).where(
+                        entries.c.seq > state.last_seq, entries.c.seq <= newest
+                    )
                 ).scalar_one()
             )
 
@@ -294,7 +310,9 @@ class Store:
         if row is None:
             return None
         seq = int(row[0])
-        return StoredEntry(seq, leaf_hash, row[1], row[2], bytes(row[3]), self.leaf_index_of_seq(conn, seq))
+        return StoredEntry(
+            seq, leaf_hash, row[1], row[2], bytes(row[3]), self.leaf_index_of_seq(conn, seq)
+        )
 
     def tile_reader(self, conn: Connection) -> TileCache:
         """A caching tile reader on `conn`, for computing proofs."""
@@ -349,4 +367,12 @@ class TileCache:
         return tile
 
 
-__all__ = ["TILE_WIDTH", "ConcurrentSealError", "LogState", "Run", "Store", "StoreError", "StoredEntry"]
+__all__ = [
+    "TILE_WIDTH",
+    "ConcurrentSealError",
+    "LogState",
+    "Run",
+    "Store",
+    "StoreError",
+    "StoredEntry",
+]

@@ -66,6 +66,7 @@ PARALLEL_THRESHOLD = 4 << 20
 IN_FLIGHT_PER_WORKER = 4
 """Chunks queued or checked ahead of the tree, per worker: memory stays flat."""
 
+
 def _hex(data: bytes) -> str:
     return "0x" + data.hex()
 
@@ -91,7 +92,9 @@ class AuditChain(Protocol):
     def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
         """LogAnchor.logInfo(logId); ContractCallError if there is no such log."""
 
-    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[EventLog]:
+    def logs(
+        self, address: bytes, topics: list[bytes], from_block: int, to_block: int
+    ) -> list[EventLog]:
         """eth_getLogs, removed logs left out."""
 
     def roots_at(self, log_anchor: bytes, log_id: bytes, sizes: list[int]) -> list[bytes | None]:
@@ -158,17 +161,23 @@ def _check_log(chain: AuditChain, identity: LogIdentity) -> LogInfo:
     chain_id = chain.chain_id()
     if chain_id != identity.chain_id:
         raise AuditError(
-            "chain id", f"the node at {chain.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}"
+            "chain id",
+            f"the node at {chain.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}",
         )
     contract = identity.log_anchor
     code = chain.code(contract)
     if code != shipped_contract("LogAnchor").runtime_code:
         found = "no contract" if not code else "code that is not the LogAnchor model-ledger ships"
-        raise AuditError("contract", f"{found} at {_hex(contract)} on chain id {chain_id} ({chain.where})")
+        raise AuditError(
+            "contract", f"{found} at {_hex(contract)} on chain id {chain_id} ({chain.where})"
+        )
     try:
         info = chain.log_info(contract, identity.log_id)
     except ContractCallError as error:
-        raise AuditError("log", f"the LogAnchor at {_hex(contract)} knows no log {_hex(identity.log_id)} ({error})") from None
+        raise AuditError(
+            "log",
+            f"the LogAnchor at {_hex(contract)} knows no log {_hex(identity.log_id)} ({error})",
+        ) from None
     if info.signer != identity.log_signer:
         raise AuditError(
             "log",
@@ -178,7 +187,9 @@ def _check_log(chain: AuditChain, identity: LogIdentity) -> LogInfo:
     return info
 
 
-def read_anchors(chain: AuditChain, identity: LogIdentity, *, from_block: int | None = None) -> ChainAnchors:
+def read_anchors(
+    chain: AuditChain, identity: LogIdentity, *, from_block: int | None = None
+) -> ChainAnchors:
     """Every anchor of the pinned log, oldest first, checked to form one history (see the
     module's step 1). Raises AuditError ("chain id", "contract", "log" or "anchors")
     naming the anchor at fault."""
@@ -187,10 +198,15 @@ def read_anchors(chain: AuditChain, identity: LogIdentity, *, from_block: int | 
     start = identity.deployment_block if from_block is None else from_block
     head = chain.block_number()
     topic = shipped_contract("LogAnchor").event_topic("Anchored")
-    events = sorted(chain.logs(contract, [topic, log_id], start, head), key=lambda log: (log.block_number, log.log_index))
+    events = sorted(
+        chain.logs(contract, [topic, log_id], start, head),
+        key=lambda log: (log.block_number, log.log_index),
+    )
     for log in events:
         if len(log.topics) != 3 or len(log.data) != 96:
-            raise AuditError("anchors", f"an Anchored event of block {log.block_number} is malformed")
+            raise AuditError(
+                "anchors", f"an Anchored event of block {log.block_number} is malformed"
+            )
     sizes = [int.from_bytes(log.topics[2], "big") for log in events]
     roots = chain.roots_at(contract, log_id, sizes)
     headers = chain.blocks(sorted({log.block_number for log in events}))
@@ -202,10 +218,20 @@ def read_anchors(chain: AuditChain, identity: LogIdentity, *, from_block: int | 
         root, prev_size = log.data[:32], int.from_bytes(log.data[64:96], "big")
         block = by_number.get(log.block_number)
         anchor = AnchorRecord(
-            number, size, root, prev_size, log.block_number, log.block_hash, log.tx_hash, 0 if block is None else block.timestamp
+            number,
+            size,
+            root,
+            prev_size,
+            log.block_number,
+            log.block_hash,
+            log.tx_hash,
+            0 if block is None else block.timestamp,
         )
         if size <= previous:
-            raise AuditError("anchors", f"{anchor.name()} does not grow the log: the anchor before it has size {previous:,}")
+            raise AuditError(
+                "anchors",
+                f"{anchor.name()} does not grow the log: the anchor before it has size {previous:,}",
+            )
         if prev_size != previous:
             raise AuditError(
                 "anchors",
@@ -214,9 +240,15 @@ def read_anchors(chain: AuditChain, identity: LogIdentity, *, from_block: int | 
             )
         if held is None or held != root:
             shown = "no anchor" if held is None else f"root {_hex(held)}"
-            raise AuditError("anchors", f"{anchor.name()}: the event says root {_hex(root)}; the contract holds {shown}")
+            raise AuditError(
+                "anchors",
+                f"{anchor.name()}: the event says root {_hex(root)}; the contract holds {shown}",
+            )
         if block is None or block.hash != log.block_hash:
-            raise AuditError("anchors", f"{anchor.name()}: block {log.block_number} is not on the chain any more (reorganised)")
+            raise AuditError(
+                "anchors",
+                f"{anchor.name()}: block {log.block_number} is not on the chain any more (reorganised)",
+            )
         previous = size
         if info.retired and size > info.trusted_size:
             ignored += 1
@@ -264,7 +296,9 @@ class CompactRange:
             if self.size:
                 height = min(height, (self.size & -self.size).bit_length() - 1)
             block = 1 << height
-            node = leaves[position] if block == 1 else root_hash(leaves[position : position + block])
+            node = (
+                leaves[position] if block == 1 else root_hash(leaves[position : position + block])
+            )
             self._push(node, height)
             self.size += block
             position += block
@@ -323,7 +357,12 @@ def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
             failure = (first_line + offset, index, "line", str(error))
             break
         except RecordError as error:
-            failure = (first_line + offset, index, "record", f"not a valid v1 record in canonical form: {error}")
+            failure = (
+                first_line + offset,
+                index,
+                "record",
+                f"not a valid v1 record in canonical form: {error}",
+            )
             break
         indices.append(index)
         hashes.append(entry.leaf_hash)
@@ -470,10 +509,15 @@ class AuditResult:
             "log_id": _hex(self.identity.log_id),
             "retired": None
             if self.retired is None
-            else {"trusted_size": self.retired.trusted_size, "ignored_anchors": self.ignored_anchors},
+            else {
+                "trusted_size": self.retired.trusted_size,
+                "ignored_anchors": self.ignored_anchors,
+            },
             "entries": self.entries,
             "anchored_entries": self.anchored_size,
-            "unanchored_entries": max(0, self.entries - self.anchored_size) if self.passed else None,
+            "unanchored_entries": max(0, self.entries - self.anchored_size)
+            if self.passed
+            else None,
             "anchors": len(self.anchors),
             "roots_matched": self.roots_matched,
             "first_anchor": None if first is None else first.as_json(),
@@ -501,7 +545,11 @@ class _Sequence:
         indices, hashes = chunk.indices, chunk.hashes
         expected = self.tree.size
         count = len(indices)
-        if count and (indices[0] != expected or indices[-1] != expected + count - 1 or indices != list(range(expected, expected + count))):
+        if count and (
+            indices[0] != expected
+            or indices[-1] != expected + count - 1
+            or indices != list(range(expected, expected + count))
+        ):
             position = next(p for p, index in enumerate(indices) if index != expected + p)
             failure = self._feed(hashes[:position])
             return failure or self._order_failure(chunk, position)
@@ -513,7 +561,10 @@ class _Sequence:
         line = chunk.first_line + position
         if want == 0 and position == 0 and got > 0:
             return AuditFailure(
-                "sequence", f"line {line} holds leaf index {got}: an audit needs the export from leaf index 0", line, 0
+                "sequence",
+                f"line {line} holds leaf index {got}: an audit needs the export from leaf index 0",
+                line,
+                0,
             )
         if got < want:
             # Every index below `want` was seen, in order: index k on the line k before this one's.
@@ -563,7 +614,11 @@ class _Sequence:
                 "root",
                 f"the export's first {anchor.size:,} entries have root {_hex(computed)}, but {anchor.name()} holds"
                 f" {_hex(anchor.root)}: an entry among leaf indices {start:,} to {anchor.size - 1:,} was altered"
-                + (" (the roots of the anchors before it match)" if start else " (it is the first anchor)"),
+                + (
+                    " (the roots of the anchors before it match)"
+                    if start
+                    else " (it is the first anchor)"
+                ),
                 anchor=anchor,
                 index_range=(start, anchor.size),
             )
@@ -605,7 +660,9 @@ def audit_export(
     failure: AuditFailure | None = None
     for chunk, size in _chunk_results(path, digest, workers):
         kinds.update(chunk.kinds)
-        if chunk.first_ts is not None and (result.first_ts is None or chunk.first_ts < result.first_ts):
+        if chunk.first_ts is not None and (
+            result.first_ts is None or chunk.first_ts < result.first_ts
+        ):
             result.first_ts = chunk.first_ts
         if chunk.last_ts is not None and (result.last_ts is None or chunk.last_ts > result.last_ts):
             result.last_ts = chunk.last_ts
@@ -625,7 +682,11 @@ def audit_export(
         failure = AuditFailure(
             NOTHING_PROVEN,
             f"no anchor of the pinned log covers any of the export's {result.entries:,} entries"
-            + (f" (the log was retired, trusted up to tree size {result.retired.trusted_size:,})" if result.retired else "")
+            + (
+                f" (the log was retired, trusted up to tree size {result.retired.trusted_size:,})"
+                if result.retired
+                else ""
+            )
             + ": no root vouches for them, so nothing about them is proven",
         )
     result.kinds = dict(kinds)

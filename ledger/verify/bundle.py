@@ -288,7 +288,9 @@ def parse_bytes(value: Any, where: str, size: int) -> bytes:
     """`size` bytes written as 0x and lowercase hex; BundleError otherwise."""
     digits = 2 * size
     if not isinstance(value, str) or len(value) != 2 + digits or not _LOWER_HEX.fullmatch(value):
-        raise BundleError(f"{where} must be 0x and {digits} lowercase hex digits, got {value!r:.80}")
+        raise BundleError(
+            f"{where} must be 0x and {digits} lowercase hex digits, got {value!r:.80}"
+        )
     return bytes.fromhex(value[2:])
 
 
@@ -299,7 +301,9 @@ def parse_anchor(obj: Any, where: str) -> BundleAnchor:
         tx_hash=parse_bytes(anchor["tx_hash"], f"{where}.tx_hash", HASH_SIZE),
         block_number=parse_int(anchor["block_number"], f"{where}.block_number", 0, 2**64 - 1),
         block_hash=parse_bytes(anchor["block_hash"], f"{where}.block_hash", HASH_SIZE),
-        block_timestamp=parse_int(anchor["block_timestamp"], f"{where}.block_timestamp", 0, 2**64 - 1),
+        block_timestamp=parse_int(
+            anchor["block_timestamp"], f"{where}.block_timestamp", 0, 2**64 - 1
+        ),
     )
 
 
@@ -311,12 +315,16 @@ def _entry(obj: Any, where: str) -> BundleEntry:
     if not isinstance(proof, list):
         raise BundleError(f"{where}.proof must be a list of hashes")
     if len(proof) > MAX_PROOF_NODES:
-        raise BundleError(f"{where}.proof has {len(proof)} nodes; the most a tree can need is {MAX_PROOF_NODES}")
+        raise BundleError(
+            f"{where}.proof has {len(proof)} nodes; the most a tree can need is {MAX_PROOF_NODES}"
+        )
     return BundleEntry(
         leaf_index=parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, MAX_TREE_SIZE - 1),
         leaf_hash=parse_bytes(fields["leaf_hash"], f"{where}.leaf_hash", HASH_SIZE),
         record=fields["record"],
-        proof=tuple(parse_bytes(node, f"{where}.proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
+        proof=tuple(
+            parse_bytes(node, f"{where}.proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)
+        ),
     )
 
 
@@ -329,8 +337,12 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
     if "format" not in obj:
         raise BundleError("no 'format': not a model-ledger evidence bundle")
     if obj["format"] != BUNDLE_FORMAT:
-        raise BundleError(f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r}")
-    top = parse_fields(obj, "bundle", ("format", "chain_id", "contract", "log_id", "checkpoint", "entries"))
+        raise BundleError(
+            f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r}"
+        )
+    top = parse_fields(
+        obj, "bundle", ("format", "chain_id", "contract", "log_id", "checkpoint", "entries")
+    )
     checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
     entries = top["entries"]
     if not isinstance(entries, list) or not entries:
@@ -341,7 +353,9 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
     seen: dict[bytes, int] = {}
     for i, entry in enumerate(parsed):
         if entry.leaf_hash in seen:
-            raise BundleError(f"entries[{i}] repeats the entry of entries[{seen[entry.leaf_hash]}] ({hex0x(entry.leaf_hash)})")
+            raise BundleError(
+                f"entries[{i}] repeats the entry of entries[{seen[entry.leaf_hash]}] ({hex0x(entry.leaf_hash)})"
+            )
         seen[entry.leaf_hash] = i
     return Bundle(
         chain_id=parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1),
@@ -365,7 +379,9 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
     except rfc8785.CanonicalizationError as error:
         raise RecordError("", f"cannot be encoded with RFC 8785: {error}") from None
     except UnicodeEncodeError:  # rfc8785 sorts keys by their UTF-16: a lone surrogate in a key
-        raise RecordError("", "cannot be encoded with RFC 8785: a key holds a lone UTF-16 surrogate") from None
+        raise RecordError(
+            "", "cannot be encoded with RFC 8785: a key holds a lone UTF-16 surrogate"
+        ) from None
     except RecursionError:  # a decoded object nested too deep (text is depth-checked first)
         raise RecordError("", "nested too deep to be a record") from None
     validate_canonical(canonical)
@@ -394,7 +410,9 @@ def check_identity(run: Run, document: Checkpointed, identity: LogIdentity | Non
     run.result.identity = identity
     if identity is None:
         return
-    problem = identity.mismatch(chain_id=document.chain_id, log_anchor=document.contract, log_id=document.log_id)
+    problem = identity.mismatch(
+        chain_id=document.chain_id, log_anchor=document.contract, log_id=document.log_id
+    )
     if problem is not None:
         run.fail(
             VerificationError(
@@ -412,7 +430,10 @@ def _check_entry(run: Run, bundle: Bundle, number: int, entry: BundleEntry) -> N
     except RecordError as error:
         run.fail(VerificationError("record", f"{where}: not a valid v1 record: {error}"))
     kind = entry.record.get("kind")
-    run.ok("record", f"{where}: a valid {kind} record, {len(canonical)} bytes in canonical form (RFC 8785)")
+    run.ok(
+        "record",
+        f"{where}: a valid {kind} record, {len(canonical)} bytes in canonical form (RFC 8785)",
+    )
     computed = leaf_hash(canonical)
     if computed != entry.leaf_hash:
         run.fail(
@@ -423,7 +444,9 @@ def _check_entry(run: Run, bundle: Bundle, number: int, entry: BundleEntry) -> N
         )
     run.ok("leaf hash", f"{where}: SHA-256(0x00 || record) = {hex0x(computed)}")
     try:
-        verify_inclusion(entry.leaf_index, bundle.tree_size, entry.leaf_hash, entry.proof, bundle.root)
+        verify_inclusion(
+            entry.leaf_index, bundle.tree_size, entry.leaf_hash, entry.proof, bundle.root
+        )
     except RootMismatchError as error:
         run.fail(
             VerificationError(
@@ -476,7 +499,9 @@ def check_code(run: Run, chain: ChainReader, name: str, address: bytes, chain_id
     code = chain.code(address)
     shipped = shipped_contract(name)
     if not code:
-        run.fail(VerificationError("contract", f"no contract at {hex0x(address)} on chain id {chain_id}"))
+        run.fail(
+            VerificationError("contract", f"no contract at {hex0x(address)} on chain id {chain_id}")
+        )
     if code != shipped.runtime_code:
         run.fail(
             VerificationError(
@@ -486,7 +511,9 @@ def check_code(run: Run, chain: ChainReader, name: str, address: bytes, chain_id
                 " (another contract can answer the same calls with whatever it likes)",
             )
         )
-    run.ok("contract", f"{name} at {hex0x(address)}: its code is the runtime code this verifier ships")
+    run.ok(
+        "contract", f"{name} at {hex0x(address)}: its code is the runtime code this verifier ships"
+    )
 
 
 ANCHORED_DATA_BYTES = 96
@@ -509,7 +536,9 @@ def anchored_event(receipt: TxReceipt, document: Checkpointed) -> EventLog | Non
     return None
 
 
-def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity: LogIdentity) -> None:
+def check_anchor(
+    run: Run, document: Checkpointed, chain: ChainReader, identity: LogIdentity
+) -> None:
     """4. The checkpoint of `document` (a bundle or a pack that names the pinned log) is
     anchored on the pinned LogAnchor, in the block the document names."""
     contract, size = hex0x(document.contract), document.tree_size
@@ -526,7 +555,12 @@ def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity:
     try:
         info = chain.log_info(identity.log_anchor, identity.log_id)
     except ContractCallError as error:
-        run.fail(VerificationError("log", f"the LogAnchor at {contract} holds no log {hex0x(identity.log_id)} ({error})"))
+        run.fail(
+            VerificationError(
+                "log",
+                f"the LogAnchor at {contract} holds no log {hex0x(identity.log_id)} ({error})",
+            )
+        )
     if info.signer != identity.log_signer:
         run.fail(
             VerificationError(
@@ -544,7 +578,10 @@ def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity:
             )
         )
     retired = f"; retired, trusted up to size {info.trusted_size}" if info.retired else ""
-    run.ok("log", f"{hex0x(identity.log_id)} exists, anchored only with log key {hex0x(info.signer)}{retired}")
+    run.ok(
+        "log",
+        f"{hex0x(identity.log_id)} exists, anchored only with log key {hex0x(info.signer)}{retired}",
+    )
     root = chain.root_at(identity.log_anchor, identity.log_id, size)
     if root is None:
         run.fail(
@@ -569,7 +606,9 @@ def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity:
     if receipt is None:
         problem = f"transaction {hex0x(claimed.tx_hash)} is not on chain"
     elif not receipt.succeeded:
-        problem = f"transaction {hex0x(claimed.tx_hash)} failed (its receipt's status is not success)"
+        problem = (
+            f"transaction {hex0x(claimed.tx_hash)} failed (its receipt's status is not success)"
+        )
     elif (receipt.block_number, receipt.block_hash) != (claimed.block_number, claimed.block_hash):
         problem = (
             f"transaction {hex0x(claimed.tx_hash)} is in block {receipt.block_number} ({hex0x(receipt.block_hash)});"
@@ -582,7 +621,10 @@ def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity:
         )
     if problem is not None:
         run.fail(VerificationError("anchor transaction", problem))
-    run.ok("anchor transaction", f"{hex0x(claimed.tx_hash)} anchored tree size {size} in block {claimed.block_number}")
+    run.ok(
+        "anchor transaction",
+        f"{hex0x(claimed.tx_hash)} anchored tree size {size} in block {claimed.block_number}",
+    )
     block = chain.block(claimed.block_number)
     if block is None or block.hash != claimed.block_hash:
         shown = "no block" if block is None else hex0x(block.hash)
@@ -601,30 +643,46 @@ def check_anchor(run: Run, document: Checkpointed, chain: ChainReader, identity:
                 f" {document.noun} says {claimed.block_timestamp}",
             )
         )
-    run.ok("anchor block", f"block {block.number} ({hex0x(block.hash)}) at {utc_text(block.timestamp)}, from its header")
+    run.ok(
+        "anchor block",
+        f"block {block.number} ({hex0x(block.hash)}) at {utc_text(block.timestamp)}, from its header",
+    )
     assert event is not None
-    run.result.anchored = ChainAnchor(root, block.number, block.hash, block.timestamp, claimed.tx_hash, event.data[32:64])
+    run.result.anchored = ChainAnchor(
+        root, block.number, block.hash, block.timestamp, claimed.tx_hash, event.data[32:64]
+    )
 
 
-def check_chain(run: Run, document: Checkpointed, chain: ChainReader, identity: LogIdentity) -> None:
+def check_chain(
+    run: Run, document: Checkpointed, chain: ChainReader, identity: LogIdentity
+) -> None:
     """`check_anchor`, with an unreadable chain recorded as the failed ``chain`` check."""
     try:
         check_anchor(run, document, chain, identity)
     except ChainUnreadableError as error:
         run.fail(ChainReadError(str(error)))
     except ContractCallError as error:
-        run.fail(VerificationError("contract", f"the contract at {hex0x(identity.log_anchor)} answered unexpectedly: {error}"))
+        run.fail(
+            VerificationError(
+                "contract",
+                f"the contract at {hex0x(identity.log_anchor)} answered unexpectedly: {error}",
+            )
+        )
 
 
 def start(chain: ChainReader | None, identity: LogIdentity | None) -> Run:
     """A new run; refuses a chain check without a pinned log identity."""
     if chain is not None and identity is None:
-        raise ValueError("checking against the chain needs a pinned log identity (which contract and log count)")
+        raise ValueError(
+            "checking against the chain needs a pinned log identity (which contract and log count)"
+        )
     return Run(VerificationResult(chain_consulted=chain is not None, identity=identity))
 
 
 def verify_bundle(
-    data: bytes | str | Mapping[str, Any], chain: ChainReader | None, identity: LogIdentity | None = None
+    data: bytes | str | Mapping[str, Any],
+    chain: ChainReader | None,
+    identity: LogIdentity | None = None,
 ) -> VerificationResult:
     """Verify a bundle: the mathematics, then (unless `chain` is None, offline) the chain,
     against the pinned `identity` (required with a chain).

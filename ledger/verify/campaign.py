@@ -37,7 +37,12 @@ def _columns(record: dict[str, Any]) -> tuple[str | None, str | None, int, int]:
     body = record.get("body") or {}
     kind = record.get("kind")
     if kind == "interaction":
-        return body.get("account_id"), body.get("model"), int(body.get("input_tokens", 0)), int(body.get("output_tokens", 0))
+        return (
+            body.get("account_id"),
+            body.get("model"),
+            int(body.get("input_tokens", 0)),
+            int(body.get("output_tokens", 0)),
+        )
     if kind == "licence":
         return body.get("licensee"), None, 0, 0
     if kind == "model":
@@ -50,7 +55,9 @@ def _days(first: str | None, last: str | None, seen: Counter[str]) -> list[dict[
     if first is None or last is None:
         return [{"day": day, "interactions": seen[day]} for day in sorted(seen)]
     start = date.fromisoformat(first[:10])
-    end_instant = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(milliseconds=1)  # `to` is exclusive
+    end_instant = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(
+        milliseconds=1
+    )  # `to` is exclusive
     end = end_instant.date()
     if (end - start).days + 1 > MAX_FILLED_DAYS or end < start:
         return [{"day": day, "interactions": seen[day]} for day in sorted(seen)]
@@ -76,8 +83,18 @@ def build_report(
     per_account: dict[str, dict[str, Any]] = {}
     asked = list(query.account_ids or ())
     for asked_id in asked:
-        per_account[asked_id] = {"account_id": asked_id, "interactions": 0, "input_tokens": 0, "output_tokens": 0, "models": set(), "first_ts": None, "last_ts": None}
-    per_model: dict[str, dict[str, int]] = defaultdict(lambda: {"interactions": 0, "input_tokens": 0, "output_tokens": 0})
+        per_account[asked_id] = {
+            "account_id": asked_id,
+            "interactions": 0,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "models": set(),
+            "first_ts": None,
+            "last_ts": None,
+        }
+    per_model: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"interactions": 0, "input_tokens": 0, "output_tokens": 0}
+    )
     days: Counter[str] = Counter()
     total_in = total_out = 0
     records: Sequence[dict[str, Any]] = pack.records if pack is not None else ()
@@ -89,25 +106,39 @@ def build_report(
         total_out += tokens_out
         if account is not None:
             row = per_account.setdefault(
-                account, {"account_id": account, "interactions": 0, "input_tokens": 0, "output_tokens": 0, "models": set(), "first_ts": None, "last_ts": None}
+                account,
+                {
+                    "account_id": account,
+                    "interactions": 0,
+                    "input_tokens": 0,
+                    "output_tokens": 0,
+                    "models": set(),
+                    "first_ts": None,
+                    "last_ts": None,
+                },
             )
             row["interactions"] += 1
             row["input_tokens"] += tokens_in
             row["output_tokens"] += tokens_out
             if model is not None:
                 row["models"].add(model)
-            row["first_ts"] = ts if row["first_ts"] is None or ts < row["first_ts"] else row["first_ts"]
+            row["first_ts"] = (
+                ts if row["first_ts"] is None or ts < row["first_ts"] else row["first_ts"]
+            )
             row["last_ts"] = ts if row["last_ts"] is None or ts > row["last_ts"] else row["last_ts"]
         if model is not None:
             figures = per_model[model]
             figures["interactions"] += 1
             figures["input_tokens"] += tokens_in
             figures["output_tokens"] += tokens_out
-    accounts = sorted(per_account.values(), key=lambda row: (-row["interactions"], row["account_id"]))
+    accounts = sorted(
+        per_account.values(), key=lambda row: (-row["interactions"], row["account_id"])
+    )
     for row in accounts:
         row["models"] = len(row["models"])
     models: list[dict[str, Any]] = sorted(
-        ({"model": name, **figures} for name, figures in per_model.items()), key=lambda row: (-row["interactions"], row["model"])
+        ({"model": name, **figures} for name, figures in per_model.items()),
+        key=lambda row: (-row["interactions"], row["model"]),
     )
     return {
         "format": REPORT_FORMAT,
@@ -127,14 +158,26 @@ def build_report(
         "per_account": accounts,
         "per_model": models,
         "top_accounts": [row for row in accounts if row["interactions"]][:TOP_ACCOUNTS],
-        "evidence": None if pack is None or pack_bytes is None else _evidence(pack, pack_bytes, verification, error, unanchored),
+        "evidence": None
+        if pack is None or pack_bytes is None
+        else _evidence(pack, pack_bytes, verification, error, unanchored),
     }
 
 
 def _evidence(
-    pack: Pack, pack_bytes: bytes, verification: VerificationResult | None, error: VerificationError | None, unanchored: int
+    pack: Pack,
+    pack_bytes: bytes,
+    verification: VerificationResult | None,
+    error: VerificationError | None,
+    unanchored: int,
 ) -> dict[str, Any]:
-    checks = [] if verification is None else [{"check": c.name, "passed": c.passed, "detail": c.detail} for c in verification.checks]
+    checks = (
+        []
+        if verification is None
+        else [
+            {"check": c.name, "passed": c.passed, "detail": c.detail} for c in verification.checks
+        ]
+    )
     if error is not None:
         statement = f"{error.check} check failed: {error.message}"
     elif verification is not None:

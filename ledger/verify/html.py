@@ -39,16 +39,22 @@ BAR_COLOR = "#3a6fd8"
 def page(title: str, body: str) -> str:
     """A complete HTML document."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{escape(title)}</title>"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
         f"<style>{STYLE}</style></head><body><main>{body}</main></body></html>\n"
     )
 
 
-def table(headers: Sequence[str] | None, rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
+def table(
+    headers: Sequence[str] | None, rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()
+) -> str:
     """An HTML table (no header row for None); columns in `numeric` are right-aligned
     numbers with separators."""
-    head = "" if headers is None else "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr></thead>"
+    head = (
+        ""
+        if headers is None
+        else "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr></thead>"
+    )
     body = []
     for row in rows:
         cells = []
@@ -72,9 +78,14 @@ def code(text: str) -> Raw:
 
 def cards(items: Sequence[tuple[str, str]]) -> str:
     """Key figures as cards: (figure, label)."""
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><b>{escape(value)}</b><span>{escape(label)}</span></div>' for value, label in items
-    ) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
+            for value, label in items
+        )
+        + "</div>"
+    )
 
 
 def utc(timestamp: int | None) -> str:
@@ -84,7 +95,9 @@ def utc(timestamp: int | None) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def bar_chart(chart_id: str, caption: str, labels: Sequence[str], values: Sequence[int], *, unit: str = "") -> str:
+def bar_chart(
+    chart_id: str, caption: str, labels: Sequence[str], values: Sequence[int], *, unit: str = ""
+) -> str:
     """A horizontal bar chart, one bar per label, as inline SVG in a figure."""
     width, label_width, row = 1000, 260, 22
     height = max(row * len(values), row) + 8
@@ -149,9 +162,21 @@ def footer(text: str) -> str:
 
 
 def _anchor_rows(anchors: Sequence[dict[str, Any]], limit: int = 1000) -> list[list[Any]]:
-    shown = list(anchors) if len(anchors) <= limit else [*anchors[: limit // 2], *anchors[-limit // 2 :]]
+    shown = (
+        list(anchors)
+        if len(anchors) <= limit
+        else [*anchors[: limit // 2], *anchors[-limit // 2 :]]
+    )
     return [
-        [a["number"], a["tree_size"], a["prev_size"], a["block_number"], utc(a["block_timestamp"]), code(a["root"]), code(a["tx_hash"])]
+        [
+            a["number"],
+            a["tree_size"],
+            a["prev_size"],
+            a["block_number"],
+            utc(a["block_timestamp"]),
+            code(a["root"]),
+            code(a["tx_hash"]),
+        ]
         for a in shown
     ]
 
@@ -164,14 +189,12 @@ def audit_page(result: dict[str, Any]) -> str:
     if passed:
         verdict = (
             f'<div class="verdict pass">PASSED: the export is the complete anchored log: {result["entries"]:,} entries,'
-            f' every one of the {result["anchors"]:,} anchored roots re-derived and matched.</div>'
+            f" every one of the {result['anchors']:,} anchored roots re-derived and matched.</div>"
         )
     elif failure["check"] == "nothing proven":
         verdict = f'<div class="verdict fail">NOTHING PROVEN: {escape(failure["message"])}</div>'
     else:
-        verdict = (
-            f'<div class="verdict fail">FAILED ({escape(failure["check"])}): {escape(failure["message"])}</div>'
-        )
+        verdict = f'<div class="verdict fail">FAILED ({escape(failure["check"])}): {escape(failure["message"])}</div>'
     figures = [
         (f"{result['entries']:,}", "entries checked in order"),
         (f"{result['anchors']:,}", "anchors on chain"),
@@ -185,11 +208,27 @@ def audit_page(result: dict[str, Any]) -> str:
         ["chain", f"chain id {result['chain_id']} via {result['rpc_url']}"],
         ["LogAnchor contract", code(result["contract"])],
         ["log id", code(result["log_id"])],
-        ["first anchor", "-" if first is None else f"tree size {first['tree_size']:,}, block {first['block_number']}, {utc(first['block_timestamp'])}"],
-        ["last anchor", "-" if last is None else f"tree size {last['tree_size']:,}, block {last['block_number']}, {utc(last['block_timestamp'])}"],
+        [
+            "first anchor",
+            "-"
+            if first is None
+            else f"tree size {first['tree_size']:,}, block {first['block_number']}, {utc(first['block_timestamp'])}",
+        ],
+        [
+            "last anchor",
+            "-"
+            if last is None
+            else f"tree size {last['tree_size']:,}, block {last['block_number']}, {utc(last['block_timestamp'])}",
+        ],
         ["records", ", ".join(f"{n:,} {k}" for k, n in sorted(result["kinds"].items())) or "-"],
-        ["record times", f"{result['first_record_ts'] or '-'} to {result['last_record_ts'] or '-'}"],
-        ["entries after the newest anchor", "-" if result["unanchored_entries"] is None else f"{result['unanchored_entries']:,}"],
+        [
+            "record times",
+            f"{result['first_record_ts'] or '-'} to {result['last_record_ts'] or '-'}",
+        ],
+        [
+            "entries after the newest anchor",
+            "-" if result["unanchored_entries"] is None else f"{result['unanchored_entries']:,}",
+        ],
         ["audit time", f"{result['seconds']:.1f} s"],
     ]
     if failure is not None:
@@ -199,7 +238,9 @@ def audit_page(result: dict[str, Any]) -> str:
         if failure["leaf_index"] is not None:
             where.append(f"leaf index {failure['leaf_index']:,}")
         if failure["anchor"] is not None:
-            where.append(f"anchor #{failure['anchor']['number']} (tree size {failure['anchor']['tree_size']:,})")
+            where.append(
+                f"anchor #{failure['anchor']['number']} (tree size {failure['anchor']['tree_size']:,})"
+            )
         if failure["index_range"] is not None:
             a, b = failure["index_range"]
             where.append(f"leaf indices {a:,} to {b - 1:,}")
@@ -219,7 +260,11 @@ def audit_page(result: dict[str, Any]) -> str:
         "<li>The root at every anchored size was recomputed from those leaf hashes (RFC 9162) and compared with"
         " the root on chain.</li></ul>"
         + f"<h2>Anchors ({result['anchors']:,})</h2>"
-        + table(["#", "tree size", "extends", "block", "block time (UTC)", "root", "transaction"], _anchor_rows(result["anchor_list"]), (0, 1, 2, 3))
+        + table(
+            ["#", "tree size", "extends", "block", "block time (UTC)", "root", "transaction"],
+            _anchor_rows(result["anchor_list"]),
+            (0, 1, 2, 3),
+        )
         + footer(f"ledger audit, {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}")
     )
     return page("model-ledger audit", body)
@@ -245,48 +290,100 @@ def campaign_page(report: dict[str, Any]) -> str:
         proof = '<div class="verdict note">No anchored entry matches this query: there is no evidence pack.</div>'
     else:
         check = evidence["verification"]
-        css = "pass" if check["valid"] and check["chain_consulted"] else ("note" if check["valid"] else "fail")
-        word = ("VERIFIED" if check["chain_consulted"] else "MATHEMATICS ONLY") if check["valid"] else "INVALID"
+        css = (
+            "pass"
+            if check["valid"] and check["chain_consulted"]
+            else ("note" if check["valid"] else "fail")
+        )
+        word = (
+            ("VERIFIED" if check["chain_consulted"] else "MATHEMATICS ONLY")
+            if check["valid"]
+            else "INVALID"
+        )
         proof = (
             f'<div class="verdict {css}">{word}: {escape(check["statement"])}</div>'
             + table(
                 None,
                 [
-                    ["pack", f"{evidence['format']}: {evidence['entries']:,} entries, {evidence['proof_nodes']:,} shared proof nodes, {evidence['pack_bytes']:,} bytes"],
+                    [
+                        "pack",
+                        f"{evidence['format']}: {evidence['entries']:,} entries, {evidence['proof_nodes']:,} shared proof nodes, {evidence['pack_bytes']:,} bytes",
+                    ],
                     ["pack SHA-256", code(evidence["pack_sha256"])],
                     ["checkpoint tree size", f"{evidence['tree_size']:,}"],
                     ["checkpoint root", code(evidence["root"])],
-                    ["anchor", f"block {evidence['anchor']['block_number']} at {utc(evidence['anchor']['block_timestamp'])}, chain id {evidence['chain_id']}"],
+                    [
+                        "anchor",
+                        f"block {evidence['anchor']['block_number']} at {utc(evidence['anchor']['block_timestamp'])}, chain id {evidence['chain_id']}",
+                    ],
                     ["anchor transaction", code(evidence["anchor"]["tx_hash"])],
-                    ["LogAnchor contract / log id", Raw(f"{code(evidence['contract'])} / {code(evidence['log_id'])}")],
+                    [
+                        "LogAnchor contract / log id",
+                        Raw(f"{code(evidence['contract'])} / {code(evidence['log_id'])}"),
+                    ],
                     ["matching entries not yet anchored", f"{evidence['unanchored_matches']:,}"],
                 ],
             )
             + "<h2>Verification checks</h2>"
-            + table(["check", "result", "detail"], [[c["check"], "ok" if c["passed"] else "FAILED", c["detail"]] for c in check["checks"]])
+            + table(
+                ["check", "result", "detail"],
+                [
+                    [c["check"], "ok" if c["passed"] else "FAILED", c["detail"]]
+                    for c in check["checks"]
+                ],
+            )
         )
     top_rows = [
-        [a["account_id"], a["interactions"], a["input_tokens"], a["output_tokens"], a["models"], a["first_ts"] or "-", a["last_ts"] or "-"]
+        [
+            a["account_id"],
+            a["interactions"],
+            a["input_tokens"],
+            a["output_tokens"],
+            a["models"],
+            a["first_ts"] or "-",
+            a["last_ts"] or "-",
+        ]
         for a in report["top_accounts"]
     ]
     body = (
         "<h1>Campaign report</h1>"
         f'<p class="sub">{escape(report["query_text"])} &middot; generated {escape(report["generated_at"])}</p>'
         + cards(figures)
-        + column_chart("chart-per-day", "Interactions per day (UTC)", [d["day"] for d in days], [d["interactions"] for d in days])
+        + column_chart(
+            "chart-per-day",
+            "Interactions per day (UTC)",
+            [d["day"] for d in days],
+            [d["interactions"] for d in days],
+        )
         + bar_chart(
             "chart-per-account",
-            "Interactions per account" + (" (the 30 most active)" if len([a for a in accounts if a["interactions"]]) > 30 else ""),
+            "Interactions per account"
+            + (
+                " (the 30 most active)"
+                if len([a for a in accounts if a["interactions"]]) > 30
+                else ""
+            ),
             [a["account_id"] for a in chart_accounts],
             [a["interactions"] for a in chart_accounts],
         )
-        + bar_chart("chart-per-model", "Interactions per model", [m["model"] for m in models], [m["interactions"] for m in models])
+        + bar_chart(
+            "chart-per-model",
+            "Interactions per model",
+            [m["model"] for m in models],
+            [m["interactions"] for m in models],
+        )
         + "<h2>Top accounts</h2>"
-        + table(["account", "interactions", "input tokens", "output tokens", "models", "first", "last"], top_rows, (1, 2, 3, 4))
+        + table(
+            ["account", "interactions", "input tokens", "output tokens", "models", "first", "last"],
+            top_rows,
+            (1, 2, 3, 4),
+        )
         + "<h2>Evidence</h2>"
         + proof
         + "<h2>Query</h2>"
         + table(None, [[k, ", ".join(v) if isinstance(v, list) else v] for k, v in query.items()])
-        + footer("ledger report: figures computed from the records of the evidence pack; anyone can re-check the pack with `ledger verify`.")
+        + footer(
+            "ledger report: figures computed from the records of the evidence pack; anyone can re-check the pack with `ledger verify`."
+        )
     )
     return page("model-ledger campaign report", body)

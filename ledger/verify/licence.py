@@ -147,8 +147,10 @@ class LicenceCheck:
         if self.state == "active":
             return f"ACTIVE: {which} is active until {self.document.valid_until} {where}"
         if self.state == "revoked":
-            return (f"REVOKED: {which} was revoked (or superseded by an amendment) in block {self.revoked_block};"
-                    f" {where}")
+            return (
+                f"REVOKED: {which} was revoked (or superseded by an amendment) in block {self.revoked_block};"
+                f" {where}"
+            )
         if self.state == "expired":
             return f"EXPIRED: {which} expired at {self.document.valid_until} {where}"
         if self.state == "not_yet_valid":
@@ -171,7 +173,9 @@ def _address(value: Any, what: str) -> bytes:
     except ValueError:
         data = b""
     if len(data) != 20:
-        raise LicenceFileError(f"{what} is not a contract address (0x + 40 hex digits): {value!r:.80}")
+        raise LicenceFileError(
+            f"{what} is not a contract address (0x + 40 hex digits): {value!r:.80}"
+        )
     return data
 
 
@@ -183,20 +187,28 @@ def read_document(data: bytes) -> LicenceDocument:
     except StrictJsonError as error:
         raise LicenceFileError(str(error)) from None
     if not isinstance(document, dict):
-        raise LicenceFileError("not a JSON object: expected a licence record or a GET /v1/licences/{id} response")
+        raise LicenceFileError(
+            "not a JSON object: expected a licence record or a GET /v1/licences/{id} response"
+        )
     record = document.get("record", document)
     registry = document.get("registry") if "record" in document else None
     if not isinstance(record, dict) or record.get("kind") != "licence":
         raise LicenceFileError("holds no licence record (kind 'licence')")
-    if record.get("salt") is None or record.get("ts") is None:  # else parse_object would make them up
-        raise LicenceFileError("the record has no salt or ts: it is not a record as the log stored it")
+    if (
+        record.get("salt") is None or record.get("ts") is None
+    ):  # else parse_object would make them up
+        raise LicenceFileError(
+            "the record has no salt or ts: it is not a record as the log stored it"
+        )
     try:
         entry = parse_object(record)
     except RecordError as error:
         raise LicenceFileError(f"the licence record is invalid: {error}") from None
     body = record["body"]
     if body["action"] not in ("grant", "amend"):
-        raise LicenceFileError(f"the record is a {body['action']!r} record: check the grant or amend record instead")
+        raise LicenceFileError(
+            f"the record is a {body['action']!r} record: check the grant or amend record instead"
+        )
     chain_id: int | None = None
     address: bytes | None = None
     if registry is not None:
@@ -204,17 +216,27 @@ def read_document(data: bytes) -> LicenceDocument:
             raise LicenceFileError("registry must be an object {chain_id, contract}")
         if registry.get("chain_id") is not None:
             if type(registry["chain_id"]) is not int:
-                raise LicenceFileError(f"registry.chain_id is not an integer: {registry['chain_id']!r:.80}")
+                raise LicenceFileError(
+                    f"registry.chain_id is not an integer: {registry['chain_id']!r:.80}"
+                )
             chain_id = registry["chain_id"]
         if registry.get("contract") is not None:
             address = _address(registry["contract"], "registry.contract")
     return LicenceDocument(
-        record, entry.leaf_hash, body["licence_id"], body["licensee"], body["valid_from"], body["valid_until"],
-        chain_id, address,
+        record,
+        entry.leaf_hash,
+        body["licence_id"],
+        body["licensee"],
+        body["valid_from"],
+        body["valid_until"],
+        chain_id,
+        address,
     )
 
 
-def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogIdentity) -> LicenceCheck:
+def check_licence(
+    document: LicenceDocument, rpc: JsonRpcReader, identity: LogIdentity
+) -> LicenceCheck:
     """Read the licence's commitment from the pinned registry at the chain's latest block.
 
     Raises LicenceMismatchError naming the field when the document, the node or the code
@@ -224,7 +246,9 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
     """
     registry = identity.licence_registry
     if registry is None:
-        raise LicenceMismatchError("licence_registry", f"the pinned log {identity.name!r} names no LicenceRegistry")
+        raise LicenceMismatchError(
+            "licence_registry", f"the pinned log {identity.name!r} names no LicenceRegistry"
+        )
     problem = identity.mismatch(chain_id=document.chain_id, licence_registry=document.contract)
     if problem is not None:
         field, _, what = problem.partition(": ")
@@ -233,7 +257,8 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
         chain_id = rpc.chain_id()
         if chain_id != identity.chain_id:
             raise LicenceMismatchError(
-                "chain_id", f"the node at {rpc.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}"
+                "chain_id",
+                f"the node at {rpc.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}",
             )
         block = rpc.block("latest")
         if block is None:
@@ -251,7 +276,9 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
     except ChainUnreadableError as error:
         raise LicenceChainError(str(error)) from None
     except ContractCallError as error:
-        raise LicenceMismatchError("contract", f"the LicenceRegistry at {_hex(registry)} answered unexpectedly: {error}") from None
+        raise LicenceMismatchError(
+            "contract", f"the LicenceRegistry at {_hex(registry)} answered unexpectedly: {error}"
+        ) from None
     if status.state >= len(STATES):
         raise LicenceMismatchError("contract", f"status() answered an unknown state {status.state}")
     if status.state != 0 and status.issuer != identity.log_signer:
@@ -266,8 +293,19 @@ def check_licence(document: LicenceDocument, rpc: JsonRpcReader, identity: LogId
             f" the record says {expected[0]}..{expected[1]}"
         )
     return LicenceCheck(
-        document, identity, chain_id, registry, block.number, block.timestamp, STATES[status.state],
-        status.valid_from, status.valid_until, status.granted_block, status.revoked_block, status.issuer, problem,
+        document,
+        identity,
+        chain_id,
+        registry,
+        block.number,
+        block.timestamp,
+        STATES[status.state],
+        status.valid_from,
+        status.valid_until,
+        status.granted_block,
+        status.revoked_block,
+        status.issuer,
+        problem,
     )
 
 
@@ -281,7 +319,8 @@ def _check_not_retired(rpc: JsonRpcReader, identity: LogIdentity, block: int) ->
         raise LicenceChainError(str(error)) from None
     except ContractCallError as error:
         raise LicenceMismatchError(
-            "log", f"the pinned LogAnchor {_hex(identity.log_anchor)} holds no log {_hex(identity.log_id)} ({error})"
+            "log",
+            f"the pinned LogAnchor {_hex(identity.log_anchor)} holds no log {_hex(identity.log_id)} ({error})",
         ) from None
     if info.retired:
         raise LicenceMismatchError("log", retired_problem(identity))

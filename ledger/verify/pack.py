@@ -108,7 +108,10 @@ def normalize_time(value: str, field: str) -> str:
     fixed form compare as text, which is how the store filters them."""
     match = _BOUND.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise QueryError(field, f"must be a UTC time like 2026-06-05T12:00:00.000Z or a date like 2026-06-05, got {value!r:.80}")
+        raise QueryError(
+            field,
+            f"must be a UTC time like 2026-06-05T12:00:00.000Z or a date like 2026-06-05, got {value!r:.80}",
+        )
     day, clock, millis = match.groups()
     text = f"{day}T{clock or '00:00:00'}{millis or '.000'}Z"
     try:
@@ -148,7 +151,10 @@ class PackQuery:
         """Whether a validated record matches (its lookup columns, as the store keeps
         them); `accounts` may pass `account_ids` as a set, for speed."""
         return (
-            (self.account_ids is None or entry.account_id in (self.account_ids if accounts is None else accounts))
+            (
+                self.account_ids is None
+                or entry.account_id in (self.account_ids if accounts is None else accounts)
+            )
             and (self.ts_from is None or entry.ts >= self.ts_from)
             and (self.ts_to is None or entry.ts < self.ts_to)
             and (self.model is None or entry.model == self.model)
@@ -159,7 +165,9 @@ class PackQuery:
         """The query in words."""
         parts = []
         if self.account_ids is not None:
-            shown = ", ".join(self.account_ids[:3]) + (f" and {len(self.account_ids) - 3} more" if len(self.account_ids) > 3 else "")
+            shown = ", ".join(self.account_ids[:3]) + (
+                f" and {len(self.account_ids) - 3} more" if len(self.account_ids) > 3 else ""
+            )
             parts.append(f"account in ({shown})")
         if self.ts_from is not None:
             parts.append(f"ts >= {self.ts_from}")
@@ -174,7 +182,9 @@ class PackQuery:
 
 def _ident(value: Any, field: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
-        raise QueryError(field, f"must be a string of 1 to {MAX_ID_LENGTH} characters, got {value!r:.80}")
+        raise QueryError(
+            field, f"must be a string of 1 to {MAX_ID_LENGTH} characters, got {value!r:.80}"
+        )
     return value
 
 
@@ -191,8 +201,12 @@ def parse_query(obj: Any) -> PackQuery:
         if not isinstance(accounts, list) or not accounts:
             raise QueryError("account_ids", "must be a non-empty list of account ids")
         if len(accounts) > MAX_QUERY_ACCOUNTS:
-            raise QueryError("account_ids", f"holds {len(accounts)} ids; the limit is {MAX_QUERY_ACCOUNTS}")
-        accounts = tuple(dict.fromkeys(_ident(a, f"account_ids[{i}]") for i, a in enumerate(accounts)))
+            raise QueryError(
+                "account_ids", f"holds {len(accounts)} ids; the limit is {MAX_QUERY_ACCOUNTS}"
+            )
+        accounts = tuple(
+            dict.fromkeys(_ident(a, f"account_ids[{i}]") for i, a in enumerate(accounts))
+        )
     ts_from = None if obj.get("from") is None else normalize_time(obj["from"], "from")
     ts_to = None if obj.get("to") is None else normalize_time(obj["to"], "to")
     if ts_from is not None and ts_to is not None and ts_from >= ts_to:
@@ -232,7 +246,11 @@ def _as_pack_error(error: BundleError) -> PackError:
 def parse_pack(data: bytes | str | Mapping[str, Any]) -> Pack:
     """Parse a pack (JSON text or a decoded object); PackError says what is wrong and where."""
     try:
-        obj = dict(data) if isinstance(data, Mapping) else load_bundle_json(data, MAX_PACK_BYTES, "pack")
+        obj = (
+            dict(data)
+            if isinstance(data, Mapping)
+            else load_bundle_json(data, MAX_PACK_BYTES, "pack")
+        )
         return _parse(obj)
     except BundleError as error:
         raise _as_pack_error(error) from None
@@ -242,8 +260,14 @@ def _parse(obj: Any) -> Pack:
     if not isinstance(obj, dict):
         raise PackError(f"a pack is a JSON object, got {type(obj).__name__}")
     if obj.get("format") != PACK_FORMAT:
-        raise PackError(f"unknown format {obj.get('format')!r:.80}; this verifier reads {PACK_FORMAT!r}")
-    top = parse_fields(obj, "pack", ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"))
+        raise PackError(
+            f"unknown format {obj.get('format')!r:.80}; this verifier reads {PACK_FORMAT!r}"
+        )
+    top = parse_fields(
+        obj,
+        "pack",
+        ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"),
+    )
     checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
     tree_size = parse_int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE)
     try:
@@ -263,7 +287,9 @@ def _parse(obj: Any) -> Pack:
         fields = parse_fields(entry, where, ("leaf_index", "record"))
         index = parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, tree_size - 1)
         if index <= previous:
-            raise PackError(f"{where}.leaf_index is {index} after {previous}: leaf indices must increase strictly")
+            raise PackError(
+                f"{where}.leaf_index is {index} after {previous}: leaf indices must increase strictly"
+            )
         if not isinstance(fields["record"], dict):
             raise PackError(f"{where}.record must be a JSON object")
         indices.append(index)
@@ -273,7 +299,9 @@ def _parse(obj: Any) -> Pack:
     if not isinstance(proof, list):
         raise PackError("proof must be a list of hashes")
     if len(proof) > MAX_PROOF_NODES * len(entries):
-        raise PackError(f"proof has {len(proof)} nodes; {len(entries)} entries need at most {MAX_PROOF_NODES * len(entries)}")
+        raise PackError(
+            f"proof has {len(proof)} nodes; {len(entries)} entries need at most {MAX_PROOF_NODES * len(entries)}"
+        )
     return Pack(
         chain_id=parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1),
         contract=parse_bytes(top["contract"], "contract", ADDRESS_SIZE),
@@ -301,7 +329,9 @@ def record_entry(record: dict[str, Any]) -> Entry:
     Anything else takes the `rfc8785` package's path, which also names the fault.
     """
     try:
-        data = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        data = json.dumps(
+            record, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
         return validate_canonical(data)
     except (RecordError, ValueError, TypeError):
         return validate_canonical(canonical_bytes(record))
@@ -317,7 +347,11 @@ def _check_records(run: Run, pack: Pack) -> list[Entry]:
         try:
             entries.append(record_entry(record))
         except RecordError as error:
-            run.fail(VerificationError("records", f"{_where(pack, position)}: not a valid v1 record: {error}"))
+            run.fail(
+                VerificationError(
+                    "records", f"{_where(pack, position)}: not a valid v1 record: {error}"
+                )
+            )
     seen: dict[bytes, int] = {}
     for position, entry in enumerate(entries):
         if entry.leaf_hash in seen:
@@ -352,7 +386,9 @@ def _check_query(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
 def _check_inclusion(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
     size = pack.tree_size
     try:
-        verify_multi_inclusion(pack.indices, size, [entry.leaf_hash for entry in entries], pack.proof, pack.root)
+        verify_multi_inclusion(
+            pack.indices, size, [entry.leaf_hash for entry in entries], pack.proof, pack.root
+        )
     except ProofLengthError as error:
         run.fail(
             VerificationError(
@@ -381,7 +417,9 @@ def _check_inclusion(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
 
 
 def verify_pack(
-    data: bytes | str | Mapping[str, Any], chain: ChainReader | None, identity: LogIdentity | None = None
+    data: bytes | str | Mapping[str, Any],
+    chain: ChainReader | None,
+    identity: LogIdentity | None = None,
 ) -> VerificationResult:
     """Verify a pack: the mathematics, then (unless `chain` is None, offline) the chain,
     against the pinned `identity` (required with a chain).
@@ -411,7 +449,9 @@ def verify_pack(
 
 
 def verify_evidence(
-    data: bytes | str | Mapping[str, Any], chain: ChainReader | None, identity: LogIdentity | None = None
+    data: bytes | str | Mapping[str, Any],
+    chain: ChainReader | None,
+    identity: LogIdentity | None = None,
 ) -> VerificationResult:
     """Verify a bundle (`model-ledger/evidence/v1`) or a pack (`model-ledger/evidence-pack/v1`),
     whichever `data` is, against the pinned `identity`; the JSON is parsed once."""
@@ -429,14 +469,15 @@ def verify_evidence(
         return verify_pack(obj, chain, identity)
     if isinstance(obj, Mapping) and "format" in obj and obj["format"] != BUNDLE_FORMAT:
         run.fail(
-            BundleError(f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r} and {PACK_FORMAT!r}")
+            BundleError(
+                f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r} and {PACK_FORMAT!r}"
+            )
         )
     if size > MAX_BUNDLE_BYTES:
         run.fail(BundleError(f"bundle is {size} bytes; the limit is {MAX_BUNDLE_BYTES}"))
     if not isinstance(obj, Mapping):
         run.fail(BundleError(f"a bundle is a JSON object, got {type(obj).__name__}"))
     return verify_bundle(obj, chain, identity)
-
 
 
 __all__ = [

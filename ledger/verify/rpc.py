@@ -159,13 +159,19 @@ class JsonRpcReader:
         try:
             return load_strict(content, MAX_ANSWER_BYTES, "the answer")
         except StrictJsonError as error:
-            raise ChainUnreadableError(f"{method}: the node at {self.where} did not answer readable JSON: {error}") from None
+            raise ChainUnreadableError(
+                f"{method}: the node at {self.where} did not answer readable JSON: {error}"
+            ) from None
 
     def _send(self, method: str, params: list[Any]) -> dict[str, Any]:
         self._ids += 1
-        answer = self._post(method, {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
+        answer = self._post(
+            method, {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
+        )
         if not isinstance(answer, dict):
-            raise ChainUnreadableError(f"{method}: the node at {self.where} answered {answer!r:.80}")
+            raise ChainUnreadableError(
+                f"{method}: the node at {self.where} answered {answer!r:.80}"
+            )
         return answer
 
     def _batch(self, method: str, params: Sequence[list[Any]]) -> list[dict[str, Any]]:
@@ -176,7 +182,10 @@ class JsonRpcReader:
             chunk = params[start : start + RPC_BATCH]
             first = self._ids + 1
             self._ids += len(chunk)
-            body = [{"jsonrpc": "2.0", "id": first + i, "method": method, "params": p} for i, p in enumerate(chunk)]
+            body = [
+                {"jsonrpc": "2.0", "id": first + i, "method": method, "params": p}
+                for i, p in enumerate(chunk)
+            ]
             found = self._post(method, body)
             by_id = (
                 {a["id"]: a for a in found if isinstance(a, dict) and type(a.get("id")) is int}
@@ -206,17 +215,23 @@ class JsonRpcReader:
                 return bytes.fromhex(value[2:])
             except ValueError:
                 pass
-        raise ChainUnreadableError(f"{what}: expected 0x hex from the node at {self.where}, got {value!r:.80}")
+        raise ChainUnreadableError(
+            f"{what}: expected 0x hex from the node at {self.where}, got {value!r:.80}"
+        )
 
     def _fixed(self, value: Any, what: str, size: int) -> bytes:
         data = self._data(value, what)
         if len(data) != size:
-            raise ChainUnreadableError(f"{what}: expected {size} bytes from the node at {self.where}, got {len(data)}")
+            raise ChainUnreadableError(
+                f"{what}: expected {size} bytes from the node at {self.where}, got {len(data)}"
+            )
         return data
 
     def _quantity(self, value: Any, what: str) -> int:
         if not isinstance(value, str) or not _QUANTITY.fullmatch(value):
-            raise ChainUnreadableError(f"{what}: expected a 0x quantity from the node at {self.where}, got {value!r:.80}")
+            raise ChainUnreadableError(
+                f"{what}: expected a 0x quantity from the node at {self.where}, got {value!r:.80}"
+            )
         return int(value, 16)
 
     def _block(self, found: Any, what: str) -> Block | None:
@@ -256,12 +271,17 @@ class JsonRpcReader:
     def block(self, number: int | str = "latest") -> Block | None:
         """Block `number` (or "latest"), None if there is no such block."""
         tag = number if isinstance(number, str) else hex(number)
-        return self._block(self._result("eth_getBlockByNumber", [tag, False]), "eth_getBlockByNumber")
+        return self._block(
+            self._result("eth_getBlockByNumber", [tag, False]), "eth_getBlockByNumber"
+        )
 
     def blocks(self, numbers: Sequence[int]) -> list[Block | None]:
         """`block` for each number, batched."""
         answers = self._batch("eth_getBlockByNumber", [[hex(n), False] for n in numbers])
-        return [self._block(self._checked("eth_getBlockByNumber", a), "eth_getBlockByNumber") for a in answers]
+        return [
+            self._block(self._checked("eth_getBlockByNumber", a), "eth_getBlockByNumber")
+            for a in answers
+        ]
 
     def code(self, address: bytes, block: int | str = "latest") -> bytes:
         """The code at `address` (empty: none)."""
@@ -285,7 +305,9 @@ class JsonRpcReader:
             logs=tuple(self._log(entry, "receipt") for entry in found["logs"]),
         )
 
-    def logs(self, address: bytes, topics: Sequence[bytes], from_block: int, to_block: int) -> list[EventLog]:
+    def logs(
+        self, address: bytes, topics: Sequence[bytes], from_block: int, to_block: int
+    ) -> list[EventLog]:
         """Logs of `address` whose leading topics are `topics`, in blocks from..to, in
         LOG_BLOCK_CHUNK requests; removed (reorganised) logs are left out."""
         found: list[EventLog] = []
@@ -300,13 +322,17 @@ class JsonRpcReader:
             if not isinstance(answer, list):
                 raise ChainUnreadableError(f"eth_getLogs answered {answer!r:.80}")
             found.extend(
-                self._log(entry, "eth_getLogs") for entry in answer if not (isinstance(entry, dict) and entry.get("removed"))
+                self._log(entry, "eth_getLogs")
+                for entry in answer
+                if not (isinstance(entry, dict) and entry.get("removed"))
             )
         return found
 
     # -- contract calls --------------------------------------------------------------------
 
-    def _call_answer(self, shipped: Contract, function: str, answer: dict[str, Any]) -> tuple[Any, ...]:
+    def _call_answer(
+        self, shipped: Contract, function: str, answer: dict[str, Any]
+    ) -> tuple[Any, ...]:
         fn = shipped.function(function)
         error = answer.get("error")
         if error is not None:
@@ -320,27 +346,41 @@ class JsonRpcReader:
                 except ValueError:
                     revert = b""
             name = next(
-                (e["name"] for e in shipped.abi if e.get("type") == "error" and shipped.error_selector(e["name"]) == revert[:4]),
+                (
+                    e["name"]
+                    for e in shipped.abi
+                    if e.get("type") == "error" and shipped.error_selector(e["name"]) == revert[:4]
+                ),
                 None,
             )
             if name is None and not revert:
                 message = error.get("message") if isinstance(error, dict) else error
-                raise ChainUnreadableError(f"eth_call {function} failed at {self.where}: {message!r:.200}")
-            raise ContractCallError(f"{shipped.name}.{function} reverted with {name or '0x' + revert.hex()}", name)
+                raise ChainUnreadableError(
+                    f"eth_call {function} failed at {self.where}: {message!r:.200}"
+                )
+            raise ContractCallError(
+                f"{shipped.name}.{function} reverted with {name or '0x' + revert.hex()}", name
+            )
         result = self._data(answer.get("result"), f"{function} result")
         try:
             return fn.decode(result)
         except AbiError as failed:
-            raise ContractCallError(f"{shipped.name}.{function} answered {failed}: is this a {shipped.name}?") from None
+            raise ContractCallError(
+                f"{shipped.name}.{function} answered {failed}: is this a {shipped.name}?"
+            ) from None
 
-    def call(self, name: str, address: bytes, function: str, *args: Any, block: int | str = "latest") -> tuple[Any, ...]:
+    def call(
+        self, name: str, address: bytes, function: str, *args: Any, block: int | str = "latest"
+    ) -> tuple[Any, ...]:
         """`function(*args)` of the shipped contract `name` at `address`, decoded."""
         shipped = contract(name)
         tag = block if isinstance(block, str) else hex(block)
         request = {"to": _hex(address), "data": _hex(shipped.function(function).encode(*args))}
         return self._call_answer(shipped, function, self._send("eth_call", [request, tag]))
 
-    def call_many(self, name: str, address: bytes, function: str, args: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...] | ContractCallError]:
+    def call_many(
+        self, name: str, address: bytes, function: str, args: Sequence[tuple[Any, ...]]
+    ) -> list[tuple[Any, ...] | ContractCallError]:
         """`call` for each argument tuple, batched; a revert is returned, not raised."""
         shipped = contract(name)
         fn = shipped.function(function)
@@ -357,7 +397,9 @@ class JsonRpcReader:
 
     def log_info(self, log_anchor: bytes, log_id: bytes, block: int | str = "latest") -> LogInfo:
         """LogAnchor.logInfo(logId); ContractCallError (`LogAnchorUnknownLog`) if no such log."""
-        signer, admin, latest, retired, trusted = self.call("LogAnchor", log_anchor, "logInfo", log_id, block=block)
+        signer, admin, latest, retired, trusted = self.call(
+            "LogAnchor", log_anchor, "logInfo", log_id, block=block
+        )
         return LogInfo(signer, admin, latest, retired, trusted)
 
     def root_at(self, log_anchor: bytes, log_id: bytes, size: int) -> bytes | None:
@@ -370,10 +412,14 @@ class JsonRpcReader:
             raise
         return bytes(root)
 
-    def roots_at(self, log_anchor: bytes, log_id: bytes, sizes: Sequence[int]) -> list[bytes | None]:
+    def roots_at(
+        self, log_anchor: bytes, log_id: bytes, sizes: Sequence[int]
+    ) -> list[bytes | None]:
         """`root_at` for each size, batched."""
         out: list[bytes | None] = []
-        for answer in self.call_many("LogAnchor", log_anchor, "rootAt", [(log_id, size) for size in sizes]):
+        for answer in self.call_many(
+            "LogAnchor", log_anchor, "rootAt", [(log_id, size) for size in sizes]
+        ):
             if isinstance(answer, ContractCallError):
                 if answer.error_name != "LogAnchorUnknownSize":
                     raise answer

@@ -16,11 +16,15 @@ from tests.api.conftest import Server, ledger
 @contextmanager
 def anchored_server(workdir: Path, anvil_binary: Path) -> Iterator[tuple[Server, Anvil]]:
     """A server on a log deployed on a fresh Anvil, both stopped afterwards."""
-    node = Anvil(0, workdir / "anvil-state.json", workdir / "anvil.log", binary=anvil_binary).start()
+    node = Anvil(
+        0, workdir / "anvil-state.json", workdir / "anvil.log", binary=anvil_binary
+    ).start()
     try:
         data = workdir / "data"
         ledger("deploy", "--data-dir", str(data), "--rpc-url", node.url)
-        server = Server(data, "--rpc-url", node.url, "--seal-interval", "3600", "--anchor-interval", "3600")
+        server = Server(
+            data, "--rpc-url", node.url, "--seal-interval", "3600", "--anchor-interval", "3600"
+        )
         try:
             yield server, node
         finally:

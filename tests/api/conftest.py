@@ -22,7 +22,9 @@ ADMIN_KEY = "test-admin-key-0123456789abcdef"
 """LEDGER_BOOTSTRAP_ADMIN_KEY of the test servers."""
 
 
-def ledger(*args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def ledger(
+    *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the `ledger` command."""
     result = subprocess.run(
         [sys.executable, "-m", "ledger", *args],
@@ -33,7 +35,9 @@ def ledger(*args: str, check: bool = True, env: dict[str, str] | None = None) ->
         check=False,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"ledger {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+        raise AssertionError(
+            f"ledger {' '.join(args)} failed ({result.returncode}): {result.stderr}"
+        )
     return result
 
 
@@ -42,10 +46,21 @@ class Server:
 
     def __init__(self, data_dir: Path, *extra: str, database_url: str | None = None) -> None:
         self.data_dir = data_dir
-        self.where = ["--data-dir", str(data_dir)] + (["--database-url", database_url] if database_url else [])
+        self.where = ["--data-dir", str(data_dir)] + (
+            ["--database-url", database_url] if database_url else []
+        )
         self.url = f"http://127.0.0.1:{free_port()}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ledger", "serve", *self.where, "--port", self.url.rsplit(":", 1)[1], *extra],
+            [
+                sys.executable,
+                "-m",
+                "ledger",
+                "serve",
+                *self.where,
+                "--port",
+                self.url.rsplit(":", 1)[1],
+                *extra,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -114,7 +129,10 @@ def pinned_log(server: Server) -> LogIdentity:
         assert published.status_code == 404, published.text
         admin.post("/v1/admin/seal").raise_for_status()
         checkpoint = admin.get("/v1/checkpoints/latest").json()
-    log_id, signer = bytes.fromhex(checkpoint["log_id"][2:]), bytes.fromhex(checkpoint["signer"][2:])
+    log_id, signer = (
+        bytes.fromhex(checkpoint["log_id"][2:]),
+        bytes.fromhex(checkpoint["signer"][2:]),
+    )
     return LogIdentity("unanchored", 31337, bytes(20), log_id, None, signer, 0)
 
 

@@ -44,7 +44,12 @@ def entries(server: Server, keys: dict[str, str]) -> dict[str, str]:
         assert client.post("/v1/admin/seal").status_code == 200  # a checkpoint of size 2
         assert client.post("/v1/licences", json=_licence("acme", 2)).status_code == 201
         assert client.post("/v1/licences", json=_licence("other", 2)).status_code == 201
-    return {"own": own, "other": other, "licence_id": "lic-acme-2", "other_licence_id": "lic-other-2"}
+    return {
+        "own": own,
+        "other": other,
+        "licence_id": "lic-acme-2",
+        "other_licence_id": "lic-other-2",
+    }
 
 
 # (method, path template, roles allowed besides admin, json body)
@@ -66,19 +71,36 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("POST", "/v1/admin/anchor", (), None),
     ("POST", "/v1/evidence", ("auditor",), {"kind": "licence"}),
     ("GET", "/v1/export?to_index=2", ("auditor",), None),
-    ("POST", "/v1/models", (), {"model_id": "org/matrix", "version": "1", "artifact_sha256": "cd" * 32}),
+    (
+        "POST",
+        "/v1/models",
+        (),
+        {"model_id": "org/matrix", "version": "1", "artifact_sha256": "cd" * 32},
+    ),
     ("GET", "/v1/models/{model_id}", ("auditor",), None),
     ("GET", "/healthz", (PUBLIC,), None),
     ("GET", "/metrics", (PUBLIC,), None),
 ]
-EXPECTED_OK = {"/v1/evidence/{own}": 409, "/v1/admin/anchor": 503, "/v1/evidence": 409}  # no chain on this server
+EXPECTED_OK = {
+    "/v1/evidence/{own}": 409,
+    "/v1/admin/anchor": 503,
+    "/v1/evidence": 409,
+}  # no chain on this server
 EXPECTED_OK["/v1/models/{model_id}"] = 404  # when run alone, before POST /v1/models registered it
 EXPECTED_OK["/v1/log"] = 404  # no deployment on a chain: no identity yet
 
 
-@pytest.mark.parametrize(("method", "template", "allowed", "body"), ROUTES, ids=[f"{m} {p}" for m, p, _a, _b in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "template", "allowed", "body"), ROUTES, ids=[f"{m} {p}" for m, p, _a, _b in ROUTES]
+)
 def test_role_checks(
-    server: Server, keys: dict[str, str], entries: dict[str, str], method: str, template: str, allowed: tuple[str, ...], body: Any
+    server: Server,
+    keys: dict[str, str],
+    entries: dict[str, str],
+    method: str,
+    template: str,
+    allowed: tuple[str, ...],
+    body: Any,
 ) -> None:
     path = template.format(**{"model_id": "org/matrix", **entries})
     expected = EXPECTED_OK.get(template)
@@ -113,17 +135,33 @@ UNKNOWN_LEAF = "0x" + "cd" * 32
     [
         ("/v1/proofs/inclusion/{}", "own", "other", UNKNOWN_LEAF, "no entry has leaf hash {}"),
         ("/v1/evidence/{}", "own", "other", UNKNOWN_LEAF, "no entry has leaf hash {}"),
-        ("/v1/licences/{}", "licence_id", "other_licence_id", "lic-nobody-1", "no licence has id '{}'"),
+        (
+            "/v1/licences/{}",
+            "licence_id",
+            "other_licence_id",
+            "lic-nobody-1",
+            "no licence has id '{}'",
+        ),
     ],
     ids=["inclusion proof", "evidence", "licence"],
 )
 def test_another_licensees_item_is_answered_as_unknown(
-    server: Server, keys: dict[str, str], entries: dict[str, str], template: str, own: str, others: str, unknown: str, words: str
+    server: Server,
+    keys: dict[str, str],
+    entries: dict[str, str],
+    template: str,
+    own: str,
+    others: str,
+    unknown: str,
+    words: str,
 ) -> None:
     """Same status, headers and body, apart from the identifier: a licensee key cannot
     tell another licensee's entry or licence from one that does not exist."""
     with server.client(keys["licensee"]) as client:
-        assert client.get(template.format(entries[own])).status_code in (200, 409)  # its own (409: no chain here)
+        assert client.get(template.format(entries[own])).status_code in (
+            200,
+            409,
+        )  # its own (409: no chain here)
         answers = {name: client.get(template.format(name)) for name in (entries[others], unknown)}
     with server.client(keys["auditor"]) as auditor:  # the other's exists, and an auditor sees it
         assert auditor.get(template.format(entries[others])).status_code in (200, 409)
@@ -139,12 +177,16 @@ def test_another_licensees_item_is_answered_as_unknown(
 def test_revoked_key_is_refused(server: Server) -> None:
     import json
 
-    created = json.loads(ledger("keys", "create", "--role", "auditor", "--data-dir", str(server.data_dir)).stdout)
+    created = json.loads(
+        ledger("keys", "create", "--role", "auditor", "--data-dir", str(server.data_dir)).stdout
+    )
     assert set(created) == {"key", "id", "role"} and created["role"] == "auditor"
     assert created["key"].startswith("mlk_") and len(created["key"]) > 40
     with server.client(created["key"]) as client:
         assert client.get("/v1/entries").status_code == 200
-        revoked = json.loads(ledger("keys", "revoke", created["id"], "--data-dir", str(server.data_dir)).stdout)
+        revoked = json.loads(
+            ledger("keys", "revoke", created["id"], "--data-dir", str(server.data_dir)).stdout
+        )
         assert revoked["id"] == created["id"] and revoked["revoked_at"]
         assert_problem(client.get("/v1/entries"), 401, "unknown or revoked")
     again = ledger("keys", "revoke", created["id"], "--data-dir", str(server.data_dir), check=False)
@@ -156,10 +198,16 @@ def test_revoked_key_is_refused(server: Server) -> None:
 def test_key_creation_is_checked(server: Server) -> None:
     where = ["--data-dir", str(server.data_dir)]
     bad_role = ledger("keys", "create", "--role", "root", *where, check=False)
-    assert bad_role.returncode != 0 and "unknown role 'root'" in bad_role.stderr and bad_role.stdout == ""
+    assert (
+        bad_role.returncode != 0
+        and "unknown role 'root'" in bad_role.stderr
+        and bad_role.stdout == ""
+    )
     unscoped = ledger("keys", "create", "--role", "licensee", *where, check=False)
     assert unscoped.returncode != 0 and "needs --licensee" in unscoped.stderr
-    scoped = ledger("keys", "create", "--role", "auditor", "--licensee", "acme", *where, check=False)
+    scoped = ledger(
+        "keys", "create", "--role", "auditor", "--licensee", "acme", *where, check=False
+    )
     assert scoped.returncode != 0 and "only a licensee key" in scoped.stderr
 
 
@@ -198,7 +246,15 @@ def test_openapi_documents_every_route(server: Server) -> None:
 
 
 def test_short_bootstrap_admin_key_is_refused(tmp_path: Path) -> None:
-    result = ledger("serve", "--data-dir", str(tmp_path), "--port", "0", env={"LEDGER_BOOTSTRAP_ADMIN_KEY": "short"}, check=False)
+    result = ledger(
+        "serve",
+        "--data-dir",
+        str(tmp_path),
+        "--port",
+        "0",
+        env={"LEDGER_BOOTSTRAP_ADMIN_KEY": "short"},
+        check=False,
+    )
     assert result.returncode != 0 and "at least 24 characters" in result.stderr
 
 
@@ -248,4 +304,6 @@ def test_matrix_covers_every_route(server: Server, tmp_path: Path) -> None:
         spec = public.get("/openapi.json").json()
         for method, path in PUBLIC_PAGES:
             assert public.request(method, path.format(name="verify.css")).status_code == 200
-    assert {(method.upper(), path) for path, item in spec["paths"].items() for method in item} == matrix
+    assert {
+        (method.upper(), path) for path, item in spec["paths"].items() for method in item
+    } == matrix

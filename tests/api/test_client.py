@@ -273,11 +273,16 @@ def test_unreadable_answer_and_backlog_bound(server: Server, keys: dict[str, str
         with pytest.raises(LedgerClientError, match="receipts for 1 records"):
             ledger.append_many([unsalted(1, seed=110)])
     assert caught.value.status == 202
-    stranger = dataclasses.replace(pinned_log(server), log_signer=b"\x11" * 20)  # another log's identity
+    stranger = dataclasses.replace(
+        pinned_log(server), log_signer=b"\x11" * 20
+    )  # another log's identity
     checking = LedgerClient(server.url, keys["ingest"], identity=stranger)
     with (
         checking,
-        pytest.raises(LedgerClientError, match="receipt does not verify.*not a receipt of the pinned log: log_signer"),
+        pytest.raises(
+            LedgerClientError,
+            match="receipt does not verify.*not a receipt of the pinned log: log_signer",
+        ),
     ):
         checking.append(unsalted(4, seed=110))
 

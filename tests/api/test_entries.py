@@ -31,7 +31,11 @@ def test_single_entry_gets_a_valid_receipt(server: Server, keys: dict[str, str])
     assert body["leaf_hash"] == "0x" + expected.hex() == body["receipt"]["leaf_hash"]
     assert body["seq"] == body["receipt"]["seq"] >= 1
     receipt = body["receipt"]
-    assert receipt["mmd"] == 3600 and receipt["batch"]["size"] == 1 and receipt["domain"]["name"] == "model-ledger"
+    assert (
+        receipt["mmd"] == 3600
+        and receipt["batch"]["size"] == 1
+        and receipt["domain"]["name"] == "model-ledger"
+    )
     assert verify_receipt(receipt, pinned_log(server)) == receipt["signer"]
 
     with server.client(keys["ingest"]) as client:  # the same record again: same entry
@@ -45,7 +49,9 @@ def test_batch_gets_one_valid_receipt_per_record(server: Server, keys: dict[str,
         response = client.post("/v1/entries/batch", json={"entries": records})
     assert response.status_code == 202, response.text
     receipts = response.json()["receipts"]
-    assert [r["leaf_hash"] for r in receipts] == ["0x" + parse_object(r).leaf_hash.hex() for r in records]
+    assert [r["leaf_hash"] for r in receipts] == [
+        "0x" + parse_object(r).leaf_hash.hex() for r in records
+    ]
     seqs = [r["seq"] for r in receipts]
     assert seqs == sorted(seqs) and len(set(seqs)) == 37
     assert len({r["signature"] for r in receipts}) == 1  # one signature covers the request
@@ -55,7 +61,9 @@ def test_batch_gets_one_valid_receipt_per_record(server: Server, keys: dict[str,
     tampered = dict(receipts[5], seq=receipts[5]["seq"] + 1)
     with pytest.raises(ValueError, match="do not lead to the signed batch root"):
         verify_receipt(tampered)
-    with pytest.raises(ValueError, match="not a receipt of the pinned log: log_signer: the receipt names"):
+    with pytest.raises(
+        ValueError, match="not a receipt of the pinned log: log_signer: the receipt names"
+    ):
         verify_receipt(receipts[0], dataclasses.replace(pinned, log_signer=b"\x11" * 20))
 
 
@@ -68,11 +76,41 @@ def _bad(index: int, change: Any) -> list[dict[str, Any]]:
 MALFORMED_BATCHES = [
     pytest.param(b'{"entries": [', 400, "not valid JSON", None, id="bad-json"),
     pytest.param(b"[]", 400, "must be an object", None, id="not-an-object"),
-    pytest.param({"entries": _bad(3, lambda r: r["body"].update(input_tokens=1.5))}, 422, "valid integer", "entries[3].body.input_tokens", id="float"),
-    pytest.param({"entries": _bad(0, lambda r: r["body"].update(colour="red"))}, 422, "unknown field", "entries[0].body.colour", id="unknown-body-field"),
-    pytest.param({"entries": _bad(5, lambda r: r.update(extra=1))}, 422, "unknown field", "entries[5].extra", id="unknown-envelope-field"),
-    pytest.param({"entries": _bad(2, lambda r: r.update(kind="weather"))}, 422, "unknown kind", "entries[2].kind", id="unknown-kind"),
-    pytest.param({"entries": _bad(4, lambda r: r["body"].pop("model"))}, 422, "required", "entries[4].body.model", id="missing-field"),
+    pytest.param(
+        {"entries": _bad(3, lambda r: r["body"].update(input_tokens=1.5))},
+        422,
+        "valid integer",
+        "entries[3].body.input_tokens",
+        id="float",
+    ),
+    pytest.param(
+        {"entries": _bad(0, lambda r: r["body"].update(colour="red"))},
+        422,
+        "unknown field",
+        "entries[0].body.colour",
+        id="unknown-body-field",
+    ),
+    pytest.param(
+        {"entries": _bad(5, lambda r: r.update(extra=1))},
+        422,
+        "unknown field",
+        "entries[5].extra",
+        id="unknown-envelope-field",
+    ),
+    pytest.param(
+        {"entries": _bad(2, lambda r: r.update(kind="weather"))},
+        422,
+        "unknown kind",
+        "entries[2].kind",
+        id="unknown-kind",
+    ),
+    pytest.param(
+        {"entries": _bad(4, lambda r: r["body"].pop("model"))},
+        422,
+        "required",
+        "entries[4].body.model",
+        id="missing-field",
+    ),
     pytest.param({"entries": [], "more": 1}, 422, "unknown field", "more", id="unknown-top-field"),
     pytest.param({"entries": []}, 422, "at least one", "entries", id="empty"),
     pytest.param({"entries": "x"}, 422, "must be a list", "entries", id="not-a-list"),
@@ -86,7 +124,9 @@ def test_malformed_batch_is_refused_and_stores_nothing(
     before = stored(server, keys["admin"])
     with server.client(keys["ingest"]) as client:
         if isinstance(body, bytes):
-            response = client.post("/v1/entries/batch", content=body, headers={"content-type": "application/json"})
+            response = client.post(
+                "/v1/entries/batch", content=body, headers={"content-type": "application/json"}
+            )
         else:
             response = client.post("/v1/entries/batch", json=body)
     problem = assert_problem(response, status, needle)
@@ -111,15 +151,31 @@ def test_batch_limit_is_exact(server: Server, keys: dict[str, str]) -> None:
     ("body", "status", "needle"),
     [
         pytest.param(b"{oops", 400, "not valid JSON", id="bad-json"),
-        pytest.param(json.dumps(_bad(0, lambda r: r["body"].update(output_tokens=2.0))[0]).encode(), 422, "body.output_tokens", id="float"),
-        pytest.param(json.dumps(_bad(0, lambda r: r.update(v=2))[0]).encode(), 422, "v:", id="version"),
-        pytest.param(b'{"v": 1, "kind": "digest", "body": {"sha256": "' + b"a" * 20_000 + b'"}}', 413, "limit is 16384", id="too-large"),
+        pytest.param(
+            json.dumps(_bad(0, lambda r: r["body"].update(output_tokens=2.0))[0]).encode(),
+            422,
+            "body.output_tokens",
+            id="float",
+        ),
+        pytest.param(
+            json.dumps(_bad(0, lambda r: r.update(v=2))[0]).encode(), 422, "v:", id="version"
+        ),
+        pytest.param(
+            b'{"v": 1, "kind": "digest", "body": {"sha256": "' + b"a" * 20_000 + b'"}}',
+            413,
+            "limit is 16384",
+            id="too-large",
+        ),
     ],
 )
-def test_malformed_single_entry_is_refused(server: Server, keys: dict[str, str], body: bytes, status: int, needle: str) -> None:
+def test_malformed_single_entry_is_refused(
+    server: Server, keys: dict[str, str], body: bytes, status: int, needle: str
+) -> None:
     before = stored(server, keys["admin"])
     with server.client(keys["ingest"]) as client:
-        response = client.post("/v1/entries", content=body, headers={"content-type": "application/json"})
+        response = client.post(
+            "/v1/entries", content=body, headers={"content-type": "application/json"}
+        )
     assert_problem(response, status, needle)
     assert stored(server, keys["admin"]) == before
 
@@ -127,7 +183,11 @@ def test_malformed_single_entry_is_refused(server: Server, keys: dict[str, str],
 def test_unknown_routes_and_methods_are_problems(server: Server, keys: dict[str, str]) -> None:
     with server.client(keys["admin"]) as client:
         assert_problem(client.get("/v1/nothing"), 404, "no such resource: GET /v1/nothing")
-        assert_problem(client.delete("/v1/entries"), 405, "method DELETE is not allowed on /v1/entries")
+        assert_problem(
+            client.delete("/v1/entries"), 405, "method DELETE is not allowed on /v1/entries"
+        )
         assert_problem(client.get("/v1/entries/0x1234"), 400, "64 hex digits")
-        assert_problem(client.get("/v1/entries/0x" + "ab" * 32), 404, "no entry has leaf hash 0xabab")
+        assert_problem(
+            client.get("/v1/entries/0x" + "ab" * 32), 404, "no entry has leaf hash 0xabab"
+        )
         assert_problem(client.get("/v1/entries", params={"limit": 5000}), 422, "query.limit")

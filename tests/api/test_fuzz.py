@@ -79,7 +79,9 @@ def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Ite
 def seeded(service: Server) -> dict[str, Any]:
     """Entries, a licence and a model in the log, sealed and anchored."""
     with service.client(ADMIN_KEY) as admin:
-        created = admin.post("/v1/entries/batch", json={"entries": [interaction(i, seed=77) for i in range(5)]})
+        created = admin.post(
+            "/v1/entries/batch", json={"entries": [interaction(i, seed=77) for i in range(5)]}
+        )
         assert created.status_code == 202, created.text
         assert admin.post("/v1/licences", json=_licence(LICENCE_ID)).status_code == 201
         assert admin.post("/v1/models", json=_model("1.0")).status_code == 202
@@ -102,7 +104,10 @@ def _known_good(seeded: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
         ("POST", "/v1/entries/batch"): {"body": {"entries": [interaction(101, seed=77)]}},
         ("GET", "/v1/entries"): {"query": {"kind": "interaction", "limit": 2}},
         ("GET", "/v1/entries/{leaf_hash}"): {"path_parameters": leaf},
-        ("GET", "/v1/proofs/inclusion/{leaf_hash}"): {"path_parameters": leaf, "query": {"tree_size": size}},
+        ("GET", "/v1/proofs/inclusion/{leaf_hash}"): {
+            "path_parameters": leaf,
+            "query": {"tree_size": size},
+        },
         ("GET", "/v1/proofs/consistency"): {"query": {"first": 2, "second": size}},
         ("GET", "/v1/log"): {},
         ("GET", "/v1/checkpoints/latest"): {},
@@ -130,10 +135,14 @@ OPERATIONS = sorted(_known_good({"leaf_hash": "", "tree_size": 0}), key=lambda o
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_fuzzed_requests_get_documented_answers(api_schema: schemathesis.BaseSchema, method: str, path: str) -> None:
+def test_fuzzed_requests_get_documented_answers(
+    api_schema: schemathesis.BaseSchema, method: str, path: str
+) -> None:
     """Valid requests by the schema, and invalid ones (negative mode): all answered as documented."""
     operation = api_schema[path][method]
-    cases = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
+    cases = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(
+        GenerationMode.NEGATIVE
+    )
 
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
@@ -161,7 +170,9 @@ def test_known_good_requests_get_documented_success(
     for (method, path), parts in requests.items():
         case = api_schema[path][method].Case(**parts)
         response = case.call_and_validate(headers=ADMIN, checks=CHECKS, timeout=120)
-        assert 200 <= response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
+        assert 200 <= response.status_code < 300, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
 
 
 def test_every_problem_is_documented_as_problem_json(service: Server) -> None:
@@ -171,7 +182,9 @@ def test_every_problem_is_documented_as_problem_json(service: Server) -> None:
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             keyed = operation.get("security") == [{"apiKey": []}]
-            expected = {"400", "404", "409", "413", "422", "503"} | ({"401", "403", "429"} if keyed else set())
+            expected = {"400", "404", "409", "413", "422", "503"} | (
+                {"401", "403", "429"} if keyed else set()
+            )
             problems = {code for code in operation["responses"] if code[0] in "45"}
             assert problems == expected, (method, path)
             for code in problems:

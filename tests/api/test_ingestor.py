@@ -34,9 +34,14 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def test_concurrent_requests_each_get_their_receipts(store: Store) -> None:
     signer = LogSigner(Account.create(), Domain(b"\x05" * 32))
-    identity = LogIdentity("ingest", 31337, bytes(20), b"\x05" * 32, None, bytes.fromhex(signer.address[2:]), 0)
+    identity = LogIdentity(
+        "ingest", 31337, bytes(20), b"\x05" * 32, None, bytes.fromhex(signer.address[2:]), 0
+    )
     ingestor = Ingestor(store, signer, Metrics())
-    requests = [[parse_object(interaction(i * 10 + j, seed=61)) for j in range(1 + i % 3)] for i in range(30)]
+    requests = [
+        [parse_object(interaction(i * 10 + j, seed=61)) for j in range(1 + i % 3)]
+        for i in range(30)
+    ]
 
     async def run() -> list[list[tuple[int, str]]]:
         return await asyncio.gather(*(ingestor.submit(entries) for entries in requests))
@@ -76,11 +81,14 @@ def test_failed_commit_fails_the_group_and_stores_nothing(store: Store) -> None:
 
     async def run() -> list[Any]:
         return await asyncio.gather(
-            *(ingestor.submit([parse_object(interaction(i, seed=62))]) for i in range(5)), return_exceptions=True
+            *(ingestor.submit([parse_object(interaction(i, seed=62))]) for i in range(5)),
+            return_exceptions=True,
         )
 
     results = asyncio.run(run())
-    assert all(isinstance(result, RuntimeError) and "disk full" in str(result) for result in results)
+    assert all(
+        isinstance(result, RuntimeError) and "disk full" in str(result) for result in results
+    )
     assert store.pending_count() == 0
     failing.fail.clear()  # the committer goes on after a failure
     ((seq, _receipt),) = asyncio.run(ingestor.submit([parse_object(interaction(9, seed=62))]))

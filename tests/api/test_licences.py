@@ -60,13 +60,19 @@ def wait_confirmed(client: httpx.Client, licence_id: str, action: str = "grant")
         call = found["on_chain"][action]
         if call is not None and call["status"] == "confirmed":
             return found
-        assert time.monotonic() < deadline, f"{action} of {licence_id} not confirmed: {found['on_chain']}"
+        assert time.monotonic() < deadline, (
+            f"{action} of {licence_id} not confirmed: {found['on_chain']}"
+        )
         time.sleep(0.1)
 
 
-def check(path: Path, rpc_url: str, log: Path, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
+def check(
+    path: Path, rpc_url: str, log: Path, *extra: str
+) -> tuple[int, dict[str, Any] | None, str]:
     """`ledger licence check PATH --rpc-url URL --log LOG`: exit code, JSON (if any), stderr."""
-    result = ledger("licence", "check", str(path), "--rpc-url", rpc_url, "--log", str(log), *extra, check=False)
+    result = ledger(
+        "licence", "check", str(path), "--rpc-url", rpc_url, "--log", str(log), *extra, check=False
+    )
     return result.returncode, json.loads(result.stdout) if result.stdout else None, result.stderr
 
 
@@ -79,7 +85,9 @@ def save(path: Path, document: Any) -> Path:
 def node(anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Anvil]:  # noqa: F811
     """One Anvil for the module."""
     folder = tmp_path_factory.mktemp("chain")
-    running = Anvil(0, folder / "anvil-state.json", folder / "anvil.log", binary=anvil_binary).start()
+    running = Anvil(
+        0, folder / "anvil-state.json", folder / "anvil.log", binary=anvil_binary
+    ).start()
     try:
         yield running
     finally:
@@ -92,7 +100,9 @@ def served(node: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     data = tmp_path_factory.mktemp("licences") / "data"
     deployed = json.loads(ledger("deploy", "--data-dir", str(data), "--rpc-url", node.url).stdout)
     assert deployed["registry"].startswith("0x") and deployed["registry"] != deployed["contract"]
-    running = Server(data, "--rpc-url", node.url, "--seal-interval", "0.2", "--anchor-interval", "0.3")
+    running = Server(
+        data, "--rpc-url", node.url, "--seal-interval", "0.2", "--anchor-interval", "0.3"
+    )
     try:
         yield running
     finally:
@@ -137,12 +147,27 @@ def grant(admin: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_granted_licence_is_active_for_the_licensee_and_on_chain(
-    served: Server, keys: dict[str, str], admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
+    served: Server,
+    keys: dict[str, str],
+    admin: httpx.Client,
+    node: Anvil,
+    log: Path,
+    tmp_path: Path,
 ) -> None:
     created = grant(admin, licence("lic-active"))
-    assert created["status"] == "active" and created["on_chain"]["grant"]["status"] in ("pending", "submitted", "confirmed")
-    assert created["record"]["body"]["licence_id"] == "lic-active" and created["commitment"] == created["leaf_hash"]
-    assert created["receipt"]["leaf_hash"] == created["leaf_hash"] and created["registry"]["chain_id"] == 31337
+    assert created["status"] == "active" and created["on_chain"]["grant"]["status"] in (
+        "pending",
+        "submitted",
+        "confirmed",
+    )
+    assert (
+        created["record"]["body"]["licence_id"] == "lic-active"
+        and created["commitment"] == created["leaf_hash"]
+    )
+    assert (
+        created["receipt"]["leaf_hash"] == created["leaf_hash"]
+        and created["registry"]["chain_id"] == 31337
+    )
     with served.client(keys["licensee"]) as licensee:
         wait_confirmed(licensee, "lic-active")
         deadline = time.monotonic() + CONFIRM_TIMEOUT
@@ -157,10 +182,16 @@ def test_granted_licence_is_active_for_the_licensee_and_on_chain(
     code, result, sentence = check(kept, node.url, log)
     assert code == 0, sentence
     assert result is not None and result["active"] is True and result["status"] == "active"
-    assert result["commitment"] == created["commitment"] and result["contract"] == view["registry"]["contract"]
+    assert (
+        result["commitment"] == created["commitment"]
+        and result["contract"] == view["registry"]["contract"]
+    )
     assert result["on_chain"]["granted_block"] == view["on_chain"]["grant"]["block_number"]
     assert sentence.startswith("ACTIVE: licence 'lic-active' of 'acme' is active until")
-    assert result["log"] == json.loads(log.read_text()) and result["contract"] == result["log"]["licence_registry"]
+    assert (
+        result["log"] == json.loads(log.read_text())
+        and result["contract"] == result["log"]["licence_registry"]
+    )
 
     # The evidence bundle proves the grant is in the anchored log.
     bundle = save(tmp_path / "bundle.json", view["evidence"])
@@ -176,23 +207,43 @@ def test_granted_licence_is_active_for_the_licensee_and_on_chain(
     forged = json.loads(json.dumps(view))
     forged["record"]["body"]["valid_until"] = ts(time.time() + 20 * 365 * 86400)
     code, result, stderr = check(save(tmp_path / "forged.json", forged), node.url, log)
-    assert code == 1 and result is not None and result["status"] == "unknown" and stderr.startswith("UNKNOWN:")
+    assert (
+        code == 1
+        and result is not None
+        and result["status"] == "unknown"
+        and stderr.startswith("UNKNOWN:")
+    )
     # A document naming another chain is not the pinned log's; a node of another chain
     # is refused; none reachable: nothing is decided.
     wrong = json.loads(json.dumps(view))
     wrong["registry"]["chain_id"] = 1
     code, result, stderr = check(save(tmp_path / "wrong.json", wrong), node.url, log)
-    assert code == 1 and result is None and stderr.startswith("error: INVALID: chain_id: the licence is not the pinned log's")
+    assert (
+        code == 1
+        and result is None
+        and stderr.startswith("error: INVALID: chain_id: the licence is not the pinned log's")
+    )
     assert "the document names 1, the pinned log has 31337" in stderr
     other_chain = save(tmp_path / "other-chain.json", json.loads(log.read_text()) | {"chain_id": 1})
-    code, result, stderr = check(bare, node.url, other_chain)  # the bare record names no chain: the node is asked
-    assert code == 1 and result is None and "serves chain id 31337; the pinned log is on chain id 1" in stderr
+    code, result, stderr = check(
+        bare, node.url, other_chain
+    )  # the bare record names no chain: the node is asked
+    assert (
+        code == 1
+        and result is None
+        and "serves chain id 31337; the pinned log is on chain id 1" in stderr
+    )
     code, _result, stderr = check(kept, f"http://127.0.0.1:{free_port()}", log)
     assert code == 3 and "unreachable" in stderr
 
 
 def test_revocation_is_seen_by_the_licensee_check(
-    served: Server, keys: dict[str, str], admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
+    served: Server,
+    keys: dict[str, str],
+    admin: httpx.Client,
+    node: Anvil,
+    log: Path,
+    tmp_path: Path,
 ) -> None:
     grant(admin, licence("lic-revoked"))
     kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-revoked"))
@@ -205,25 +256,42 @@ def test_revocation_is_seen_by_the_licensee_check(
     assert revoked["revoked"]["leaf_hash"] == revoked["leaf_hash"] != revoked["commitment"]
     with served.client(keys["auditor"]) as auditor:
         entry = auditor.get(f"/v1/entries/{revoked['leaf_hash']}").json()
-        assert entry["record"]["body"] == {"action": "revoke", "licence_id": "lic-revoked", "licensee": "acme",
-                                           "reason": "terms breached"}
+        assert entry["record"]["body"] == {
+            "action": "revoke",
+            "licence_id": "lic-revoked",
+            "licensee": "acme",
+            "reason": "terms breached",
+        }
         view = wait_confirmed(auditor, "lic-revoked", "revoke")
     assert view["status"] == "revoked"
 
     code, result, sentence = check(kept, node.url, log)
-    assert code == 1 and result is not None and result["status"] == "revoked" and result["active"] is False
+    assert (
+        code == 1
+        and result is not None
+        and result["status"] == "revoked"
+        and result["active"] is False
+    )
     assert result["on_chain"]["revoked_block"] == view["on_chain"]["revoke"]["block_number"]
     assert sentence.startswith("REVOKED: licence 'lic-revoked'")
 
     assert_problem(admin.post("/v1/licences/lic-revoked/revoke"), 409, "revoked already")
-    assert_problem(admin.post("/v1/licences", json=licence("lic-revoked", action="amend")), 409, "cannot be amended")
+    assert_problem(
+        admin.post("/v1/licences", json=licence("lic-revoked", action="amend")),
+        409,
+        "cannot be amended",
+    )
 
 
-def test_an_amendment_supersedes_the_previous_grant(admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path) -> None:
+def test_an_amendment_supersedes_the_previous_grant(
+    admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
+) -> None:
     first = grant(admin, licence("lic-amended"))
     old = save(tmp_path / "old.json", wait_confirmed(admin, "lic-amended"))
     later = ts(time.time() + 20 * 365 * 86400)
-    amended = grant(admin, licence("lic-amended", action="amend", valid_until=later, scope=["inference"]))
+    amended = grant(
+        admin, licence("lic-amended", action="amend", valid_until=later, scope=["inference"])
+    )
     assert amended["commitment"] == amended["leaf_hash"] != first["commitment"]
     assert amended["record"]["body"]["action"] == "amend" and amended["valid_until"] == later
     assert [(h["action"], h["commitment"], h["record_hash"]) for h in amended["history"]] == [
@@ -242,38 +310,61 @@ def test_an_amendment_supersedes_the_previous_grant(admin: httpx.Client, node: A
     code, result, _sentence = check(save(tmp_path / "new.json", view), node.url, log)
     assert code == 0 and result is not None and result["valid_until"] == later
     code, result, sentence = check(old, node.url, log)
-    assert code == 1 and result is not None and result["status"] == "revoked" and "superseded" in sentence
+    assert (
+        code == 1
+        and result is not None
+        and result["status"] == "revoked"
+        and "superseded" in sentence
+    )
 
-    assert_problem(admin.post("/v1/licences", json=licence("lic-amended", "globex", action="amend")), 409,
-                   "belongs to licensee 'acme'")
+    assert_problem(
+        admin.post("/v1/licences", json=licence("lic-amended", "globex", action="amend")),
+        409,
+        "belongs to licensee 'acme'",
+    )
 
 
-def test_a_licence_expires_by_time(admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path) -> None:
+def test_a_licence_expires_by_time(
+    admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
+) -> None:
     until = time.time() + 2
     created = grant(admin, licence("lic-expiring", valid_until=ts(until)))
     assert created["status"] == "active"
     kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-expiring"))
     time.sleep(max(0.0, int(until) + 1.1 - time.time()))
     assert admin.get("/v1/licences/lic-expiring").json()["status"] == "expired"
-    httpx.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []})  # the chain's clock moves with its blocks
+    httpx.post(
+        node.url, json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []}
+    )  # the chain's clock moves with its blocks
     code, result, sentence = check(kept, node.url, log)
-    assert code == 1 and result is not None and result["status"] == "expired" and sentence.startswith("EXPIRED:")
+    assert (
+        code == 1
+        and result is not None
+        and result["status"] == "expired"
+        and sentence.startswith("EXPIRED:")
+    )
 
 
-def test_a_licence_is_not_valid_before_it_starts(admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path) -> None:
+def test_a_licence_is_not_valid_before_it_starts(
+    admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
+) -> None:
     starts = ts(time.time() + 86400)
     created = grant(admin, licence("lic-future", valid_from=starts))
     assert created["status"] == "not_yet_valid" and created["valid_from"] == starts
     kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-future"))
     code, result, sentence = check(kept, node.url, log)
     assert code == 1 and result is not None and result["status"] == "not_yet_valid"
-    assert sentence.startswith(f"NOT YET VALID: licence 'lic-future' of 'acme' becomes active at {starts}")
+    assert sentence.startswith(
+        f"NOT YET VALID: licence 'lic-future' of 'acme' becomes active at {starts}"
+    )
 
 
 # -- who may see and do what ----------------------------------------------------------------------
 
 
-def test_every_licence_endpoint_is_scoped(served: Server, keys: dict[str, str], admin: httpx.Client) -> None:
+def test_every_licence_endpoint_is_scoped(
+    served: Server, keys: dict[str, str], admin: httpx.Client
+) -> None:
     grant(admin, licence("lic-acme"))
     grant(admin, licence("lic-globex", "globex"))
     clients = {name: served.client(key) for name, key in keys.items()} | {"none": served.client()}
@@ -281,15 +372,25 @@ def test_every_licence_endpoint_is_scoped(served: Server, keys: dict[str, str], 
         # GET: licensees see their own only; others' look exactly like unknown ids.
         assert clients["licensee"].get("/v1/licences/lic-acme").json()["licensee"] == "acme"
         assert clients["other"].get("/v1/licences/lic-globex").json()["licensee"] == "globex"
-        hidden = assert_problem(clients["licensee"].get("/v1/licences/lic-globex"), 404, "no licence has id 'lic-globex'")
-        unknown = assert_problem(clients["licensee"].get("/v1/licences/lic-nope"), 404, "no licence has id 'lic-nope'")
-        assert hidden["detail"].replace("lic-globex", "X") == unknown["detail"].replace("lic-nope", "X")
+        hidden = assert_problem(
+            clients["licensee"].get("/v1/licences/lic-globex"),
+            404,
+            "no licence has id 'lic-globex'",
+        )
+        unknown = assert_problem(
+            clients["licensee"].get("/v1/licences/lic-nope"), 404, "no licence has id 'lic-nope'"
+        )
+        assert hidden["detail"].replace("lic-globex", "X") == unknown["detail"].replace(
+            "lic-nope", "X"
+        )
         assert_problem(clients["other"].get("/v1/licences/lic-acme"), 404, "no licence has id")
         for reader in ("auditor", "admin"):
             for licence_id in ("lic-acme", "lic-globex"):
                 assert clients[reader].get(f"/v1/licences/{licence_id}").status_code == 200
         assert_problem(clients["none"].get("/v1/licences/lic-acme"), 401, "needs an API key")
-        assert_problem(clients["ingest"].get("/v1/licences/lic-acme"), 403, "this ingest key may not GET")
+        assert_problem(
+            clients["ingest"].get("/v1/licences/lic-acme"), 403, "this ingest key may not GET"
+        )
 
         # POST grant and revoke: admin only.
         for name in ("none", "ingest", "auditor", "licensee"):
@@ -313,25 +414,63 @@ def test_every_licence_endpoint_is_scoped(served: Server, keys: dict[str, str], 
         (licence("lic-bad", extra=1), 422, "unknown field", "body.extra"),
         (licence("lic-bad", models=[1.5]), 422, "valid string", "body.models.0"),
         (licence("lic-bad", terms_sha256="zz"), 422, "not a SHA-256 digest", "body.terms_sha256"),
-        (licence("lic-bad", valid_from="2026-01-01T00:00:00.000Z", valid_until="2026-01-01T00:00:00.900Z"), 422,
-         "one whole second", "body.valid_until"),
-        (licence("lic-bad", valid_from="1969-12-31T23:59:59.000Z"), 422, "must not be before 1970-01-01T00:00:00Z",
-         "body.valid_from"),
+        (
+            licence(
+                "lic-bad",
+                valid_from="2026-01-01T00:00:00.000Z",
+                valid_until="2026-01-01T00:00:00.900Z",
+            ),
+            422,
+            "one whole second",
+            "body.valid_until",
+        ),
+        (
+            licence("lic-bad", valid_from="1969-12-31T23:59:59.000Z"),
+            422,
+            "must not be before 1970-01-01T00:00:00Z",
+            "body.valid_from",
+        ),
         (licence("lic-bad", action="revoke"), 422, "revoke the licence instead", "body.action"),
-        ({"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}}, 422, "must be 'licence'", "kind"),
+        (
+            {"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}},
+            422,
+            "must be 'licence'",
+            "kind",
+        ),
         ({"v": 2, "kind": "licence", "body": licence("lic-bad")}, 422, "", "v"),
         (licence("lic-bad", action="amend"), 404, "grant it first", None),
         ([licence("lic-bad")], 422, "must be a JSON object", None),
     ],
-    ids=["not-json", "missing-field", "unknown-field", "float", "bad-digest", "window-under-a-second", "before-1970",
-         "revoke-action", "other-kind", "other-version", "amend-unknown", "a-list"],
+    ids=[
+        "not-json",
+        "missing-field",
+        "unknown-field",
+        "float",
+        "bad-digest",
+        "window-under-a-second",
+        "before-1970",
+        "revoke-action",
+        "other-kind",
+        "other-version",
+        "amend-unknown",
+        "a-list",
+    ],
 )
 def test_bad_requests_are_refused_and_store_nothing(
-    served: Server, keys: dict[str, str], admin: httpx.Client, content: Any, status: int, needle: str, field: str | None
+    served: Server,
+    keys: dict[str, str],
+    admin: httpx.Client,
+    content: Any,
+    status: int,
+    needle: str,
+    field: str | None,
 ) -> None:
     raw = content if isinstance(content, bytes) else json.dumps(content).encode()
-    problem = assert_problem(admin.post("/v1/licences", content=raw, headers={"content-type": "application/json"}),
-                             status, needle)
+    problem = assert_problem(
+        admin.post("/v1/licences", content=raw, headers={"content-type": "application/json"}),
+        status,
+        needle,
+    )
     if field is not None:
         assert problem["field"] == field
     with served.client(keys["auditor"]) as auditor:
@@ -339,13 +478,22 @@ def test_bad_requests_are_refused_and_store_nothing(
         assert_problem(auditor.get("/v1/licences/lic-bad"), 404)
 
 
-def test_conflicting_requests_are_refused_and_store_nothing(served: Server, keys: dict[str, str], admin: httpx.Client) -> None:
+def test_conflicting_requests_are_refused_and_store_nothing(
+    served: Server, keys: dict[str, str], admin: httpx.Client
+) -> None:
     grant(admin, licence("lic-twice"))
-    assert_problem(admin.post("/v1/licences", json=licence("lic-twice")), 409, "exists already: send action 'amend'")
+    assert_problem(
+        admin.post("/v1/licences", json=licence("lic-twice")),
+        409,
+        "exists already: send action 'amend'",
+    )
     assert_problem(admin.post("/v1/licences/lic-nope/revoke"), 404, "no licence has id 'lic-nope'")
     assert_problem(admin.post("/v1/licences/lic-twice/revoke", json={"why": "x"}), 422, "why")
     with served.client(keys["auditor"]) as auditor:
-        assert len(auditor.get("/v1/entries", params={"external_id": "lic-twice"}).json()["entries"]) == 1
+        assert (
+            len(auditor.get("/v1/entries", params={"external_id": "lic-twice"}).json()["entries"])
+            == 1
+        )
         assert auditor.get("/v1/licences/lic-twice").json()["status"] == "active"
 
 
@@ -355,14 +503,27 @@ def test_conflicting_requests_are_refused_and_store_nothing(served: Server, keys
 def poison(data_dir: Path, licence_id: str, action: str, commitment: bytes, **values: Any) -> None:
     """A registry call written straight into the served database, as no check of ours
     would let through (a row from before the window check, or written by hand)."""
-    row = {"licence_id": licence_id, "licensee": "mallory", "action": action, "commitment": commitment,
-           "record_hash": os.urandom(32), "status": "pending", "attempts": 0, "created_at": ts(time.time()),
-           "updated_at": ts(time.time())} | values
+    row = {
+        "licence_id": licence_id,
+        "licensee": "mallory",
+        "action": action,
+        "commitment": commitment,
+        "record_hash": os.urandom(32),
+        "status": "pending",
+        "attempts": 0,
+        "created_at": ts(time.time()),
+        "updated_at": ts(time.time()),
+    } | values
     with sqlite3.connect(data_dir / "ledger.db") as db:
-        db.execute(f"INSERT INTO licence_commitments ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+        db.execute(
+            f"INSERT INTO licence_commitments ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
 
 
-def test_a_poisoned_queue_does_not_stop_a_later_revocation(served: Server, admin: httpx.Client, node: Anvil) -> None:
+def test_a_poisoned_queue_does_not_stop_a_later_revocation(
+    served: Server, admin: httpx.Client, node: Anvil
+) -> None:
     """The review's reproduction, already queued: a grant valid from 1969 (which killed the
     issuer thread before), a revoke the registry refuses (no revoking record) and a grant
     with no window at all. Each fails alone, with its reason, shown by /healthz and
@@ -370,14 +531,22 @@ def test_a_poisoned_queue_does_not_stop_a_later_revocation(served: Server, admin
     victim = grant(admin, licence("lic-victim"))
     wait_confirmed(admin, "lic-victim")
     poison(served.data_dir, "lic-1969", "grant", os.urandom(32), valid_from=-1, valid_until=86400)
-    poison(served.data_dir, "lic-victim", "revoke", bytes.fromhex(victim["commitment"][2:]), record_hash=bytes(32))
+    poison(
+        served.data_dir,
+        "lic-victim",
+        "revoke",
+        bytes.fromhex(victim["commitment"][2:]),
+        record_hash=bytes(32),
+    )
     poison(served.data_dir, "lic-nowindow", "grant", os.urandom(32))
     grant(admin, licence("lic-after"))
     wait_confirmed(admin, "lic-after")
     response = admin.post("/v1/licences/lic-after/revoke", json={"reason": "after the poison"})
     assert response.status_code == 201, response.text
     revoked = wait_confirmed(admin, "lic-after", "revoke")
-    assert revoked["status"] == "revoked" and revoked["on_chain"]["revoke"]["block_number"] is not None
+    assert (
+        revoked["status"] == "revoked" and revoked["on_chain"]["revoke"]["block_number"] is not None
+    )
 
     with served.client() as public:
         health = public.get("/healthz").json()
@@ -386,14 +555,26 @@ def test_a_poisoned_queue_does_not_stop_a_later_revocation(served: Server, admin
     assert health["licences"]["last_error"], health
     assert f'ledger_licence_calls{{status="failed"}} {health["licences"]["failed"]}' in metrics
     assert "ledger_licence_issuer_error 1" in metrics
-    with sqlite3.connect(served.data_dir / "ledger.db") as db:  # the poisoned licences have no record to show
-        calls = {(licence_id, action): (status, error) for licence_id, action, status, error in db.execute(
-            "SELECT licence_id, action, status, last_error FROM licence_commitments WHERE licensee = 'mallory'")}
+    with sqlite3.connect(
+        served.data_dir / "ledger.db"
+    ) as db:  # the poisoned licences have no record to show
+        calls = {
+            (licence_id, action): (status, error)
+            for licence_id, action, status, error in db.execute(
+                "SELECT licence_id, action, status, last_error FROM licence_commitments WHERE licensee = 'mallory'"
+            )
+        }
     assert {key: status for key, (status, _error) in calls.items()} == {
-        ("lic-1969", "grant"): "failed", ("lic-victim", "revoke"): "failed", ("lic-nowindow", "grant"): "failed"}
+        ("lic-1969", "grant"): "failed",
+        ("lic-victim", "revoke"): "failed",
+        ("lic-nowindow", "grant"): "failed",
+    }
     assert "valid_from must not be before 1970-01-01T00:00:00Z" in calls["lic-1969", "grant"][1]
     assert "LicenceRegistryNoRevocationRecord" in calls["lic-victim", "revoke"][1]
-    assert calls["lic-nowindow", "grant"][1] == "cannot be granted: a grant call has no validity window"
+    assert (
+        calls["lic-nowindow", "grant"][1]
+        == "cannot be granted: a grant call has no validity window"
+    )
     assert served.process.poll() is None
 
 
@@ -410,30 +591,66 @@ def test_queued_grants_go_out_in_one_grant_many_from_the_cli(tmp_path: Path, anv
         with offline.client(ADMIN_KEY) as admin:
             queued = [grant(admin, licence(f"lic-batch-{i}")) for i in range(3)]
             assert all(q["on_chain"]["grant"]["status"] == "pending" for q in queued)
-            out = ledger("licence", "grant", "--licence-id", "lic-cli", "--licensee", "acme", "--model", "frontier-large",
-                         "--scope", "inference", "--terms-sha256", "cd" * 32, "--valid-from", ts(time.time() - 60),
-                         "--valid-until", ts(time.time() + 86400), *where, *rpc)
+            out = ledger(
+                "licence",
+                "grant",
+                "--licence-id",
+                "lic-cli",
+                "--licensee",
+                "acme",
+                "--model",
+                "frontier-large",
+                "--scope",
+                "inference",
+                "--terms-sha256",
+                "cd" * 32,
+                "--valid-from",
+                ts(time.time() - 60),
+                "--valid-until",
+                ts(time.time() + 86400),
+                *where,
+                *rpc,
+            )
             granted = json.loads(out.stdout)
-            assert granted["status"] == "active" and granted["on_chain"]["grant"]["status"] == "confirmed"
+            assert (
+                granted["status"] == "active"
+                and granted["on_chain"]["grant"]["status"] == "confirmed"
+            )
             tx_hash = granted["on_chain"]["grant"]["tx_hash"]
             for q in queued:
                 view = admin.get(f"/v1/licences/{q['licence_id']}").json()
-                assert view["on_chain"]["grant"] == granted["on_chain"]["grant"]  # the same grantMany
-            receipt = httpx.post(anvil.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt",
-                                                  "params": [tx_hash]}).json()["result"]
+                assert (
+                    view["on_chain"]["grant"] == granted["on_chain"]["grant"]
+                )  # the same grantMany
+            receipt = httpx.post(
+                anvil.url,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "eth_getTransactionReceipt",
+                    "params": [tx_hash],
+                },
+            ).json()["result"]
             assert len(receipt["logs"]) == 4  # one Granted event per commitment
 
             kept = save(tmp_path / "LICENCE.json", granted)
             identity = tmp_path / "log.json"
             ledger("identity", *where, "--out", str(identity))
             assert check(kept, anvil.url, identity)[0] == 0
-            revoked = json.loads(ledger("licence", "revoke", "lic-cli", "--reason", "ended", *where, *rpc).stdout)
-            assert revoked["status"] == "revoked" and revoked["on_chain"]["revoke"]["status"] == "confirmed"
+            revoked = json.loads(
+                ledger("licence", "revoke", "lic-cli", "--reason", "ended", *where, *rpc).stdout
+            )
+            assert (
+                revoked["status"] == "revoked"
+                and revoked["on_chain"]["revoke"]["status"] == "confirmed"
+            )
             assert admin.get("/v1/licences/lic-cli").json()["revoked"]["reason"] == "ended"
             assert check(kept, anvil.url, identity)[1]["status"] == "revoked"  # type: ignore[index]
 
         refused = ledger("licence", "revoke", "lic-cli", *where, *rpc, check=False)
-        assert refused.returncode == 1 and "revoked already" in refused.stderr and refused.stdout == ""
+        assert (
+            refused.returncode == 1 and "revoked already" in refused.stderr and refused.stdout == ""
+        )
         bad = ledger("licence", "grant", "--licence-id", "x", *where, *rpc, check=False)
         assert bad.returncode == 2 and "missing --licensee" in bad.stderr
         body = save(tmp_path / "body.json", licence("lic-file", valid_until="nope"))
@@ -455,9 +672,25 @@ def test_up_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil_binary: P
     def up() -> tuple[subprocess.Popen[str], queue.Queue[str], list[str], str]:
         port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "ledger", "up", "--data-dir", str(data), "--rpc-port", str(free_port()),
-             "--port", str(port), "--seal-interval", "0.2", "--anchor-interval", "0.3"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "ledger",
+                "up",
+                "--data-dir",
+                str(data),
+                "--rpc-port",
+                str(free_port()),
+                "--port",
+                str(port),
+                "--seal-interval",
+                "0.2",
+                "--anchor-interval",
+                "0.3",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY},
         )
         lines: queue.Queue[str] = queue.Queue()
@@ -486,16 +719,23 @@ def test_up_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil_binary: P
     try:
         second = next(note for note in notes if "LicenceRegistry" in note)
         assert second != first  # a new registry was deployed and recorded
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60) as admin:
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60
+        ) as admin:
             created = grant(admin, licence("lic-up"))
             assert created["registry"]["contract"].lower() in second.lower()
             while True:  # `ledger up` prints each confirmed registry call
                 event = json.loads(lines.get(timeout=60))
                 if event["type"] == "licence":
                     break
-            assert event == {"type": "licence", "licence_id": "lic-up", "action": "grant",
-                             "commitment": created["commitment"], "tx_hash": event["tx_hash"],
-                             "block_number": event["block_number"]}
+            assert event == {
+                "type": "licence",
+                "licence_id": "lic-up",
+                "action": "grant",
+                "commitment": created["commitment"],
+                "tx_hash": event["tx_hash"],
+                "block_number": event["block_number"],
+            }
     finally:
         stop(process, notes)
 
@@ -503,12 +743,32 @@ def test_up_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil_binary: P
 def test_deploy_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil: Anvil) -> None:  # noqa: F811
     where = ["--data-dir", str(tmp_path / "data"), "--rpc-url", anvil.url]
     first = json.loads(ledger("deploy", *where).stdout)
-    with sqlite3.connect(tmp_path / "data" / "ledger.db") as db:  # as a data dir from before LicenceRegistry
+    with sqlite3.connect(
+        tmp_path / "data" / "ledger.db"
+    ) as db:  # as a data dir from before LicenceRegistry
         db.execute("UPDATE deployment SET registry = NULL")
-    options = ["--licence-id", "lic-x", "--licensee", "acme", "--model", "m", "--scope", "inference",
-               "--terms-sha256", "ab" * 32, "--valid-from", ts(time.time()), "--valid-until", ts(time.time() + 60)]
+    options = [
+        "--licence-id",
+        "lic-x",
+        "--licensee",
+        "acme",
+        "--model",
+        "m",
+        "--scope",
+        "inference",
+        "--terms-sha256",
+        "ab" * 32,
+        "--valid-from",
+        ts(time.time()),
+        "--valid-until",
+        ts(time.time() + 60),
+    ]
     early = ledger("licence", "grant", *options, *where, check=False)
-    assert early.returncode == 1 and "records no LicenceRegistry" in early.stderr and "nothing was stored" in early.stderr
+    assert (
+        early.returncode == 1
+        and "records no LicenceRegistry" in early.stderr
+        and "nothing was stored" in early.stderr
+    )
     with sqlite3.connect(tmp_path / "data" / "ledger.db") as db:
         assert db.execute("SELECT count(*) FROM entries").fetchone() == (0,)
 
@@ -520,20 +780,48 @@ def test_deploy_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil: Anvi
     again = ledger("deploy", *where, check=False)
     assert again.returncode == 1 and "already anchors log 'model-ledger'" in again.stderr
     granted = json.loads(ledger("licence", "grant", *options, *where).stdout)
-    assert granted["registry"]["contract"] == second["registry"] and granted["on_chain"]["grant"]["status"] == "confirmed"
-    assert granted["history"] == [{"action": "grant", "commitment": granted["commitment"],
-                                   "record_hash": granted["commitment"], "status": "confirmed"}]
+    assert (
+        granted["registry"]["contract"] == second["registry"]
+        and granted["on_chain"]["grant"]["status"] == "confirmed"
+    )
+    assert granted["history"] == [
+        {
+            "action": "grant",
+            "commitment": granted["commitment"],
+            "record_hash": granted["commitment"],
+            "status": "confirmed",
+        }
+    ]
 
 
-def test_a_window_the_registry_cannot_hold_is_refused_by_the_cli(tmp_path: Path, anvil: Anvil) -> None:  # noqa: F811
+def test_a_window_the_registry_cannot_hold_is_refused_by_the_cli(
+    tmp_path: Path, anvil: Anvil
+) -> None:  # noqa: F811
     """`ledger licence grant` refuses, naming the field, before anything is stored."""
     where = ["--data-dir", str(tmp_path / "data"), "--rpc-url", anvil.url]
     ledger("deploy", *where)
-    options = ["--licence-id", "lic-1969", "--licensee", "acme", "--model", "m", "--scope", "inference",
-               "--terms-sha256", "ab" * 32, "--valid-from", "1969-07-20T20:17:40.000Z", "--valid-until", ts(time.time() + 60)]
+    options = [
+        "--licence-id",
+        "lic-1969",
+        "--licensee",
+        "acme",
+        "--model",
+        "m",
+        "--scope",
+        "inference",
+        "--terms-sha256",
+        "ab" * 32,
+        "--valid-from",
+        "1969-07-20T20:17:40.000Z",
+        "--valid-until",
+        ts(time.time() + 60),
+    ]
     refused = ledger("licence", "grant", *options, *where, check=False)
     assert refused.returncode == 1 and refused.stdout == ""
-    assert "invalid licence: body.valid_from: must not be before 1970-01-01T00:00:00Z" in refused.stderr
+    assert (
+        "invalid licence: body.valid_from: must not be before 1970-01-01T00:00:00Z"
+        in refused.stderr
+    )
     assert "nothing was stored" in refused.stderr
     with sqlite3.connect(tmp_path / "data" / "ledger.db") as db:
         assert db.execute("SELECT count(*) FROM entries").fetchone() == (0,)

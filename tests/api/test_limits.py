@@ -46,9 +46,9 @@ def test_defaults_do_not_throttle_tests_or_benchmarks() -> None:
 
 def test_settings_from_the_environment() -> None:
     assert Limits.from_env({"LEDGER_RATE_LIMIT": "50"}) == Limits(DEFAULT_MAX_BODY_BYTES, 50, 100)
-    assert Limits.from_env({"LEDGER_RATE_LIMIT": "0.5", "LEDGER_RATE_BURST": "3", "LEDGER_MAX_BODY_BYTES": "1024"}) == Limits(
-        1024, 0.5, 3
-    )
+    assert Limits.from_env(
+        {"LEDGER_RATE_LIMIT": "0.5", "LEDGER_RATE_BURST": "3", "LEDGER_MAX_BODY_BYTES": "1024"}
+    ) == Limits(1024, 0.5, 3)
     assert Limits.from_env({"LEDGER_RATE_LIMIT": "0"}).rate == 0  # off
     for name, value in [
         ("LEDGER_RATE_LIMIT", "fast"),
@@ -94,12 +94,20 @@ def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
         pass
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    headers = {
+        name.lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in lines[1:])
+    }
     return int(lines[0].split()[1]), headers, body
 
 
 def _request_head(path: str, *headers: str) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", "Host: ledger", f"Authorization: Bearer {ADMIN_KEY}", "Content-Type: application/json"]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        "Host: ledger",
+        f"Authorization: Bearer {ADMIN_KEY}",
+        "Content-Type: application/json",
+    ]
     return ("\r\n".join([*lines, *headers]) + "\r\n\r\n").encode()
 
 
@@ -153,7 +161,9 @@ def test_endless_chunked_body_is_not_read(limited: Server, path: str) -> None:
 def test_body_under_the_limit_passes(limited: Server) -> None:
     padded = b'{"kind": "interaction"' + b" " * (MAX_BODY - 100) + b"}"
     with limited.client(limited.key("auditor")) as client:
-        response = client.post("/v1/evidence", content=padded, headers={"content-type": "application/json"})
+        response = client.post(
+            "/v1/evidence", content=padded, headers={"content-type": "application/json"}
+        )
     assert response.status_code != 413, response.text  # 409: this server has no chain
 
 
@@ -185,5 +195,15 @@ def test_a_rejected_key_never_spends_tokens(limited: Server) -> None:
 def test_bad_limit_settings_stop_the_server(tmp_path: Path) -> None:
     from tests.api.conftest import ledger
 
-    result = ledger("serve", "--data-dir", str(tmp_path), "--port", "0", env={"LEDGER_RATE_LIMIT": "lots"}, check=False)
-    assert result.returncode != 0 and "LEDGER_RATE_LIMIT must be a number, got 'lots'" in result.stderr
+    result = ledger(
+        "serve",
+        "--data-dir",
+        str(tmp_path),
+        "--port",
+        "0",
+        env={"LEDGER_RATE_LIMIT": "lots"},
+        check=False,
+    )
+    assert (
+        result.returncode != 0 and "LEDGER_RATE_LIMIT must be a number, got 'lots'" in result.stderr
+    )

@@ -34,7 +34,15 @@ CONTRACT = bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")
 
 def identity_of(domain: Domain, signer: str = Account.from_key(KEY).address) -> LogIdentity:
     """The identity document of the log whose receipts `domain` and `signer` sign."""
-    return LogIdentity("receipts", domain.chain_id or 31337, domain.contract or CONTRACT, domain.log_id, None, bytes.fromhex(signer[2:]), 1)
+    return LogIdentity(
+        "receipts",
+        domain.chain_id or 31337,
+        domain.contract or CONTRACT,
+        domain.log_id,
+        None,
+        bytes.fromhex(signer[2:]),
+        1,
+    )
 
 
 @pytest.mark.parametrize("size", range(1, 20))
@@ -46,11 +54,18 @@ def test_batch_paths_are_rfc9162_inclusion_proofs(size: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "domain", [Domain(b"\x01" * 32), Domain(b"\x02" * 32, 31337, bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3"))], ids=["no-chain", "chain"]
+    "domain",
+    [
+        Domain(b"\x01" * 32),
+        Domain(b"\x02" * 32, 31337, bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")),
+    ],
+    ids=["no-chain", "chain"],
 )
 def test_fast_signature_verifies_through_eth_account(domain: Domain) -> None:
     signer = LogSigner(Account.from_key(KEY), domain, mmd=60)
-    receipts = signer.receipts([(bytes([i]) * 32, 100 + i) for i in range(5)], "2026-06-05T12:00:00.123Z")
+    receipts = signer.receipts(
+        [(bytes([i]) * 32, 100 + i) for i in range(5)], "2026-06-05T12:00:00.123Z"
+    )
     pinned = identity_of(domain)
     for receipt in receipts:
         assert verify_receipt(receipt, pinned) == verify_receipt(receipt) == signer.address
@@ -64,7 +79,9 @@ def test_fast_signature_verifies_through_eth_account(domain: Domain) -> None:
         (dataclasses.replace(pinned, log_signer=b"\x22" * 20), "log_signer"),
         (dataclasses.replace(pinned, log_id=b"\x09" * 32), "log_id"),
     ):
-        with pytest.raises(ReceiptError, match=f"not a receipt of the pinned log: {field}: the receipt names"):
+        with pytest.raises(
+            ReceiptError, match=f"not a receipt of the pinned log: {field}: the receipt names"
+        ):
             verify_receipt(receipts[0], other)
     if domain.contract is not None:
         with pytest.raises(ReceiptError, match="log_anchor: the receipt names 0x5fbd"):
@@ -82,21 +99,30 @@ def test_receipt_domains_and_numbers_are_read_strictly() -> None:
     a domain that is not an object and a path too long are refused with a reason, never a
     crash."""
     domain = Domain(b"\x02" * 32, 11155111, CONTRACT)
-    receipt = LogSigner(Account.from_key(KEY), domain).receipts([(b"\x01" * 32, 7)], "2026-06-05T12:00:00.123Z")[0]
+    receipt = LogSigner(Account.from_key(KEY), domain).receipts(
+        [(b"\x01" * 32, 7)], "2026-06-05T12:00:00.123Z"
+    )[0]
     pinned = identity_of(Domain(b"\x02" * 32, 31337, CONTRACT))
-    with pytest.raises(ReceiptError, match="chain_id: the receipt names 11155111, the pinned log has 31337"):
+    with pytest.raises(
+        ReceiptError, match="chain_id: the receipt names 11155111, the pinned log has 31337"
+    ):
         verify_receipt(receipt, pinned)
     as_text = dict(receipt, domain=dict(receipt["domain"], chainId="11155111"))
     with pytest.raises(ReceiptError, match="domain.chainId must be an integer"):
         verify_receipt(as_text, pinned)
-    upper = dict(receipt, domain=dict(receipt["domain"], verifyingContract="0x" + CONTRACT.hex().upper()))
+    upper = dict(
+        receipt, domain=dict(receipt["domain"], verifyingContract="0x" + CONTRACT.hex().upper())
+    )
     with pytest.raises(ReceiptError, match="lowercase"):
         verify_receipt(upper, pinned)
     for bad, words in (
         (dict(receipt, seq=2**64), "seq must be an integer from 0 to 18446744073709551615"),
         (dict(receipt, domain="ab"), "domain must be"),
         (dict(receipt, domain=dict(receipt["domain"], salt="0x00")), "domain must be"),
-        (dict(receipt, batch=dict(receipt["batch"], path=["0x" + "00" * 32] * 65)), "at most 64 hashes"),
+        (
+            dict(receipt, batch=dict(receipt["batch"], path=["0x" + "00" * 32] * 65)),
+            "at most 64 hashes",
+        ),
         (dict(receipt, signer=["x"]), "signer must be an address"),
     ):
         with pytest.raises(ReceiptError, match=words):
@@ -112,7 +138,10 @@ def test_log_key_is_created_once_encrypted(tmp_path: Path) -> None:
     assert "crypto" in keystore and first.key.hex() not in json.dumps(keystore)
     with pytest.raises(LogKeyError, match="wrong password"):
         load_log_key(tmp_path, environ={"LEDGER_LOG_KEY_PASSWORD": "nope"})
-    assert load_log_key(tmp_path, environ={"LEDGER_LOG_KEY": KEY}).address == Account.from_key(KEY).address
+    assert (
+        load_log_key(tmp_path, environ={"LEDGER_LOG_KEY": KEY}).address
+        == Account.from_key(KEY).address
+    )
     with pytest.raises(LogKeyError, match="not a valid private key") as error:
         load_log_key(tmp_path, environ={"LEDGER_LOG_KEY": "12zz"})
     assert "12zz" not in str(error.value)
@@ -123,22 +152,39 @@ def test_verify_receipt_command(tmp_path: Path) -> None:
     signer = LogSigner(Account.from_key(KEY), domain)
     receipt = signer.receipts([(b"\x09" * 32, 7), (b"\x0a" * 32, 8)], "2026-06-05T12:00:00.123Z")[1]
     good = tmp_path / "receipt.json"
-    good.write_text(json.dumps({"leaf_hash": receipt["leaf_hash"], "seq": 8, "receipt": receipt}))  # a whole 202 body
+    good.write_text(
+        json.dumps({"leaf_hash": receipt["leaf_hash"], "seq": 8, "receipt": receipt})
+    )  # a whole 202 body
     log = tmp_path / "log.json"
     log.write_text(json.dumps(identity_of(domain).as_json()))
-    (out,) = [json.loads(line) for line in ledger("verify-receipt", str(good), "--log", str(log)).stdout.splitlines()]
+    (out,) = [
+        json.loads(line)
+        for line in ledger("verify-receipt", str(good), "--log", str(log)).stdout.splitlines()
+    ]
     assert out["valid"] is True and out["seq"] == 8 and out["signer"] == signer.address
     assert out["log"] == identity_of(domain).as_json()
 
     other = tmp_path / "other.json"
     other.write_text(json.dumps(identity_of(domain, "0x" + "22" * 20).as_json()))
     wrong = ledger("verify-receipt", str(good), "--log", str(other), check=False)
-    assert wrong.returncode == 1 and "not a receipt of the pinned log: log_signer" in wrong.stderr and wrong.stdout == ""
+    assert (
+        wrong.returncode == 1
+        and "not a receipt of the pinned log: log_signer" in wrong.stderr
+        and wrong.stdout == ""
+    )
     unpinned = ledger("verify-receipt", str(good), check=False)
-    assert unpinned.returncode == 2 and "no log identity pinned: pass --log FILE" in unpinned.stderr and unpinned.stdout == ""
+    assert (
+        unpinned.returncode == 2
+        and "no log identity pinned: pass --log FILE" in unpinned.stderr
+        and unpinned.stdout == ""
+    )
     offline = ledger("verify-receipt", str(good), "--offline")
-    assert json.loads(offline.stdout)["valid"] is False and json.loads(offline.stdout)["log"] is None
-    assert offline.stderr.startswith(f"MATHEMATICS ONLY: the receipt is consistent and signed by {signer.address}")
+    assert (
+        json.loads(offline.stdout)["valid"] is False and json.loads(offline.stdout)["log"] is None
+    )
+    assert offline.stderr.startswith(
+        f"MATHEMATICS ONLY: the receipt is consistent and signed by {signer.address}"
+    )
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(dict(receipt, leaf_hash="0x" + "0b" * 32)))
     refused = ledger("verify-receipt", str(bad), "--offline", check=False)

@@ -34,7 +34,17 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         with self.log.open("w") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "ledger", "serve", "--port", str(self.port), "--seal-interval", "0.2", *extra],
+                [
+                    sys.executable,
+                    "-m",
+                    "ledger",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--seal-interval",
+                    "0.2",
+                    *extra,
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 env={**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY},
@@ -78,16 +88,22 @@ def wait_for(condition, what: str, server: Serve | None = None, timeout: float =
     deadline = time.monotonic() + timeout
     while not condition():
         if server is not None and server.process.poll() is not None:
-            raise AssertionError(f"ledger serve exited ({server.process.returncode}): {server.stderr()}")
+            raise AssertionError(
+                f"ledger serve exited ({server.process.returncode}): {server.stderr()}"
+            )
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}" + (f": {server.stderr()}" if server else ""))
+            raise AssertionError(
+                f"timed out waiting for {what}" + (f": {server.stderr()}" if server else "")
+            )
         time.sleep(0.05)
 
 
 def send_batches(url: str, key: str, seed: int, batches: int, size: int) -> list[str]:
     """POST `batches` batches; the leaf hashes of every acknowledged (202) entry."""
     acknowledged: list[str] = []
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+    with httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    ) as client:
         for number in range(batches):
             entries = [interaction(number * size + i, seed=seed) for i in range(size)]
             try:
@@ -109,20 +125,30 @@ def test_api_workers_share_one_port(tmp_path: Path) -> None:
     try:
         assert "in 2 processes" in server.stderr()
         assert len(server.children()) == 2
-        key = str(ledger("keys", "create", "--role", "ingest", "--data-dir", str(data)).stdout.split('"key":"')[1].split('"')[0])
+        key = str(
+            ledger("keys", "create", "--role", "ingest", "--data-dir", str(data))
+            .stdout.split('"key":"')[1]
+            .split('"')[0]
+        )
         with ThreadPoolExecutor(4) as pool:
-            results = list(pool.map(lambda seed: send_batches(server.url, key, seed, 5, 200), range(4)))
+            results = list(
+                pool.map(lambda seed: send_batches(server.url, key, seed, 5, 200), range(4))
+            )
         acknowledged = [leaf for result in results for leaf in result]
         assert len(acknowledged) == len(set(acknowledged)) == 4000
         wait_for(lambda: tree_size(server.url) == 4000, "the workers' entries to be sealed", server)
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        ) as admin:
             found = admin.get(f"/v1/entries/{acknowledged[-1]}").json()
         assert found["leaf_index"] is not None
         children = server.children()
     finally:
         assert server.stop() == 0
     for pid in children:
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        )
 
 
 @pytest.mark.postgres
@@ -134,7 +160,11 @@ def test_sequencer_failover_on_postgresql(tmp_path: Path, postgres_url: str) -> 
     second = Serve(tmp_path, "second", "--data-dir", str(tmp_path / "b"), *where, "--workers", "2")
     try:
         assert "leading as sequencer" not in second.stderr()  # a standby while the first lives
-        key = str(ledger("keys", "create", "--role", "ingest", *where).stdout.split('"key":"')[1].split('"')[0])
+        key = str(
+            ledger("keys", "create", "--role", "ingest", *where)
+            .stdout.split('"key":"')[1]
+            .split('"')[0]
+        )
         with ThreadPoolExecutor(2) as pool:
             # Both servers take batches while the leader is killed in the middle.
             to_first = pool.submit(send_batches, first.url, key, 1, 40, 100)
@@ -143,7 +173,12 @@ def test_sequencer_failover_on_postgresql(tmp_path: Path, postgres_url: str) -> 
             first.kill()
             acknowledged = to_first.result() + to_second.result()
         acknowledged += send_batches(second.url, key, 3, 5, 100)
-        wait_for(lambda: "leading as sequencer" in second.stderr(), "the standby to take over", second, timeout=30)
+        wait_for(
+            lambda: "leading as sequencer" in second.stderr(),
+            "the standby to take over",
+            second,
+            timeout=30,
+        )
         assert len(acknowledged) == len(set(acknowledged)) >= 4500
 
         def settled() -> bool:
@@ -163,7 +198,9 @@ def test_sequencer_failover_on_postgresql(tmp_path: Path, postgres_url: str) -> 
             store.close()
         assert size == len(stored) == len(set(stored))
         assert {"0x" + leaf.hex() for leaf in stored} >= set(acknowledged)
-        assert sorted(entry.leaf_index for entry in entries if entry is not None) == list(range(size))
+        assert sorted(entry.leaf_index for entry in entries if entry is not None) == list(
+            range(size)
+        )
     finally:
         assert second.stop() == 0
         if first.process.poll() is None:

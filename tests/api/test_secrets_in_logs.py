@@ -46,7 +46,12 @@ def spellings(secret: str) -> set[str]:
     forms = {secret, secret.lower(), secret.upper(), json.dumps(secret)[1:-1]}
     digits = secret.removeprefix("0x")
     if all(c in "0123456789abcdefABCDEF" for c in digits):
-        forms |= {digits.lower(), digits.upper(), "0x" + digits.lower(), repr(bytes.fromhex(digits))[2:-1]}
+        forms |= {
+            digits.lower(),
+            digits.upper(),
+            "0x" + digits.lower(),
+            repr(bytes.fromhex(digits))[2:-1],
+        }
     return {form for form in forms if len(form) >= 16}
 
 
@@ -57,7 +62,11 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
     admin_key = "admin-" + secrets.token_urlsafe(24)
     stranger_key = "mlk_" + secrets.token_urlsafe(32)  # a key nobody created, presented anyway
     keystore = tmp_path / "anchor-key.json"
-    keystore.write_text(json.dumps(Account.encrypt(bytes.fromhex(anchor_key[2:]), password, kdf="pbkdf2", iterations=1000)))
+    keystore.write_text(
+        json.dumps(
+            Account.encrypt(bytes.fromhex(anchor_key[2:]), password, kdf="pbkdf2", iterations=1000)
+        )
+    )
     data = tmp_path / "data"
     env = {
         "LEDGER_LOG_KEY": log_key,
@@ -75,21 +84,52 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
         cli_stderr.append(result.stderr)
         return result
 
-    node = Anvil(0, tmp_path / "anvil-state.json", tmp_path / "anvil.log", binary=anvil_binary).start()
+    node = Anvil(
+        0, tmp_path / "anvil-state.json", tmp_path / "anvil.log", binary=anvil_binary
+    ).start()
     account = Account.from_key(anchor_key).address
-    httpx.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance", "params": [account, hex(10**20)]})
-    run("deploy", "--data-dir", str(data), "--rpc-url", node.url)  # makes the log's admin key in the data dir
+    httpx.post(
+        node.url,
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "anvil_setBalance",
+            "params": [account, hex(10**20)],
+        },
+    )
+    run(
+        "deploy", "--data-dir", str(data), "--rpc-url", node.url
+    )  # makes the log's admin key in the data dir
     admin_password = (data / "admin-key.password").read_text()
-    log_admin_key = "0x" + Account.decrypt(json.loads((data / "admin-key.json").read_text()), admin_password).hex()
-    run("retire", "--trusted-size", "0", "--yes", "--sign-only", "--data-dir", str(data))  # signs with it, sends nothing
+    log_admin_key = (
+        "0x"
+        + Account.decrypt(json.loads((data / "admin-key.json").read_text()), admin_password).hex()
+    )
+    run(
+        "retire", "--trusted-size", "0", "--yes", "--sign-only", "--data-dir", str(data)
+    )  # signs with it, sends nothing
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     logs = tmp_path / "serve.log"
     with logs.open("w") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-c", LOUD_SERVE, "serve", "--data-dir", str(data), "--rpc-url", node.url,
-             "--port", str(port), "--seal-interval", "0.5", "--anchor-interval", "1"],
+            [
+                sys.executable,
+                "-c",
+                LOUD_SERVE,
+                "serve",
+                "--data-dir",
+                str(data),
+                "--rpc-url",
+                node.url,
+                "--port",
+                str(port),
+                "--seal-interval",
+                "0.5",
+                "--anchor-interval",
+                "1",
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env={**os.environ, **env},
@@ -106,34 +146,75 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
                 time.sleep(0.1)
 
             where = ["--data-dir", str(data)]
-            created = {role: json.loads(run("keys", "create", "--role", role, *where).stdout) for role in ("ingest", "auditor", "admin")}
-            created["licensee"] = json.loads(run("keys", "create", "--role", "licensee", "--licensee", "acme", *where).stdout)
-            api_keys = {role: found["key"] for role, found in created.items()} | {"bootstrap": admin_key}
+            created = {
+                role: json.loads(run("keys", "create", "--role", role, *where).stdout)
+                for role in ("ingest", "auditor", "admin")
+            }
+            created["licensee"] = json.loads(
+                run("keys", "create", "--role", "licensee", "--licensee", "acme", *where).stdout
+            )
+            api_keys = {role: found["key"] for role, found in created.items()} | {
+                "bootstrap": admin_key
+            }
 
             def client(key: str | None, scheme: str = "Bearer") -> httpx.Client:
-                return httpx.Client(base_url=url, headers={"Authorization": f"{scheme} {key}"} if key else {}, timeout=60)
+                return httpx.Client(
+                    base_url=url,
+                    headers={"Authorization": f"{scheme} {key}"} if key else {},
+                    timeout=60,
+                )
 
             with client(api_keys["ingest"]) as ingest:
                 leaf = ingest.post("/v1/entries", json=interaction(1, seed=5)).json()["leaf_hash"]
-                assert ingest.post("/v1/entries/batch", json={"entries": [interaction(i, seed=5) for i in range(2, 9)]}).status_code == 202
+                assert (
+                    ingest.post(
+                        "/v1/entries/batch",
+                        json={"entries": [interaction(i, seed=5) for i in range(2, 9)]},
+                    ).status_code
+                    == 202
+                )
                 assert ingest.post("/v1/entries", content=b"{not json").status_code == 400
-                assert ingest.post("/v1/entries", json={"v": 1, "kind": "digest", "body": {}}).status_code == 422
+                assert (
+                    ingest.post(
+                        "/v1/entries", json={"v": 1, "kind": "digest", "body": {}}
+                    ).status_code
+                    == 422
+                )
                 assert ingest.get("/v1/entries").status_code == 403  # wrong role
                 assert ingest.post("/v1/entries/batch", content=b" " * (2 << 20)).status_code == 413
             with client(admin_key) as admin:
-                assert admin.post("/v1/admin/anchor").status_code == 200  # signs with the keystore key
-                licence = {"action": "grant", "licence_id": "lic-logs", "licensee": "acme", "models": ["m"], "scope": ["inference"],
-                           "terms_sha256": "ab" * 32, "valid_from": "2026-01-01T00:00:00.000Z", "valid_until": "2099-01-01T00:00:00.000Z"}
+                assert (
+                    admin.post("/v1/admin/anchor").status_code == 200
+                )  # signs with the keystore key
+                licence = {
+                    "action": "grant",
+                    "licence_id": "lic-logs",
+                    "licensee": "acme",
+                    "models": ["m"],
+                    "scope": ["inference"],
+                    "terms_sha256": "ab" * 32,
+                    "valid_from": "2026-01-01T00:00:00.000Z",
+                    "valid_until": "2099-01-01T00:00:00.000Z",
+                }
                 assert admin.post("/v1/licences", json=licence).status_code == 201
             with client(api_keys["auditor"]) as auditor:
-                for path in (f"/v1/entries/{leaf}", f"/v1/evidence/{leaf}", "/v1/entries/0xzz", f"/v1/proofs/inclusion/{leaf}"):
+                for path in (
+                    f"/v1/entries/{leaf}",
+                    f"/v1/evidence/{leaf}",
+                    "/v1/entries/0xzz",
+                    f"/v1/proofs/inclusion/{leaf}",
+                ):
                     auditor.get(path)
                 statuses = {auditor.get("/v1/entries").status_code for _ in range(40)}
                 assert 429 in statuses  # past the rate limit
             with client(api_keys["licensee"]) as licensee:
                 licensee.get("/v1/licences/lic-logs")
                 licensee.get(f"/v1/evidence/{leaf}")  # not its entry: 403
-            for key, scheme in ((stranger_key, "Bearer"), (api_keys["admin"], "Basic"), (api_keys["admin"], "Token")):
+            for key, scheme in (
+                (stranger_key, "Bearer"),
+                (api_keys["admin"], "Basic"),
+                (api_keys["admin"], "Token"),
+            ):
                 with client(key, scheme) as refused:
                     assert refused.get("/v1/entries").status_code == 401
             with client(None) as anonymous:
@@ -164,8 +245,15 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
     assert "anchoring" in text  # the dead chain was reported
     found = {
         name: form
-        for name, secret in {**api_keys, "stranger": stranger_key, "log key": log_key, "anchor key": anchor_key, "password": password,
-                             "admin key": log_admin_key, "admin key password": admin_password}.items()
+        for name, secret in {
+            **api_keys,
+            "stranger": stranger_key,
+            "log key": log_key,
+            "anchor key": anchor_key,
+            "password": password,
+            "admin key": log_admin_key,
+            "admin key password": admin_password,
+        }.items()
         for form in spellings(secret)
         if form in text
     }

@@ -50,7 +50,9 @@ def log_signer_for(account: LocalAccount, log: DeployedLog | Deployment) -> LogS
     return LogSigner(account, Domain(log.log_id, log.chain_id, log.contract))
 
 
-def sign_retirement_as(account: LocalAccount, log: DeployedLog | Deployment, trusted_size: int = 0) -> Signature:
+def sign_retirement_as(
+    account: LocalAccount, log: DeployedLog | Deployment, trusted_size: int = 0
+) -> Signature:
     """`account`'s signature retiring `log` up to `trusted_size`, as retireLog takes it
     (the log's admin key's, if `account` is it)."""
     signed = sign_retire(account, log.chain_id, log.contract, log.log_id, trusted_size)
@@ -104,7 +106,9 @@ def admin_account() -> LocalAccount:
 
 
 @pytest.fixture
-def deployed(chain: ChainClient, log_account: LocalAccount, admin_account: LocalAccount) -> tuple[DeployedLog, LogAnchor]:
+def deployed(
+    chain: ChainClient, log_account: LocalAccount, admin_account: LocalAccount
+) -> tuple[DeployedLog, LogAnchor]:
     """LogAnchor deployed with the log "model-ledger" created (dev key: contract owner;
     admin: ADMIN_KEY; log key: LOG_KEY)."""
     return deploy_log(chain, log_account.address, admin=admin_account.address)
@@ -156,13 +160,19 @@ class Setup:
 
 
 def make_setup(
-    url: str, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], signer: LogSigner
+    url: str,
+    anvil: Anvil,
+    chain: ChainClient,
+    deployed: tuple[DeployedLog, LogAnchor],
+    signer: LogSigner,
 ) -> Iterator[Setup]:
     """A Setup on a store at `url`; closes the store afterwards."""
     log, contract = deployed
     store = Store.open(url)
     repo = AnchorRepository(store)
-    deployment = Deployment(log.chain_id, log.contract, log.log_id, log.log_name, log.deployer, log.block_number, "t")
+    deployment = Deployment(
+        log.chain_id, log.contract, log.log_id, log.log_name, log.deployer, log.block_number, "t"
+    )
     repo.record_deployment(deployment)
     try:
         yield Setup(store, repo, deployment, contract, chain, anvil, signer)
@@ -172,7 +182,11 @@ def make_setup(
 
 @pytest.fixture
 def setup(
-    tmp_path: Path, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], signer: LogSigner
+    tmp_path: Path,
+    anvil: Anvil,
+    chain: ChainClient,
+    deployed: tuple[DeployedLog, LogAnchor],
+    signer: LogSigner,
 ) -> Iterator[Setup]:
     """A Setup on SQLite."""
     yield from make_setup(f"sqlite:///{tmp_path / 'ledger.db'}", anvil, chain, deployed, signer)
@@ -180,7 +194,11 @@ def setup(
 
 @pytest.fixture
 def any_setup(
-    db_url: str, anvil: Anvil, chain: ChainClient, deployed: tuple[DeployedLog, LogAnchor], signer: LogSigner
+    db_url: str,
+    anvil: Anvil,
+    chain: ChainClient,
+    deployed: tuple[DeployedLog, LogAnchor],
+    signer: LogSigner,
 ) -> Iterator[Setup]:
     """A Setup on each backend (SQLite and PostgreSQL)."""
     yield from make_setup(db_url, anvil, chain, deployed, signer)

@@ -16,7 +16,9 @@ from ledger.store.anchors import (
 )
 from ledger.store.repository import Store, StoreError
 
-DEPLOYMENT = Deployment(31337, b"\x05" * 20, b"\x8b" * 32, "model-ledger", b"\xf3" * 20, 1, "2026-06-05T12:00:00.000Z")
+DEPLOYMENT = Deployment(
+    31337, b"\x05" * 20, b"\x8b" * 32, "model-ledger", b"\xf3" * 20, 1, "2026-06-05T12:00:00.000Z"
+)
 ROOT = b"\x11" * 32
 
 
@@ -49,7 +51,12 @@ def test_anchor_life_cycle_by_compare_and_swap(store: Store) -> None:
 
     block = AnchorBlock(b"\xaa" * 32, 42, b"\xcc" * 32, 1_780_000_000, 77_426)
     confirmed = repo.confirm(submitted, block, "t2")
-    assert (confirmed.block_number, confirmed.block_hash, confirmed.block_timestamp, confirmed.gas_used) == (
+    assert (
+        confirmed.block_number,
+        confirmed.block_hash,
+        confirmed.block_timestamp,
+        confirmed.gas_used,
+    ) == (
         42,
         b"\xcc" * 32,
         1_780_000_000,
@@ -74,4 +81,8 @@ def test_anchor_life_cycle_by_compare_and_swap(store: Store) -> None:
         repo.retarget(moved, 20, ROOT, "t7")
     repo.drop_pending(moved)
     assert [a.tree_size for a in repo.anchors()] == [20]
-    assert repo.count_by_status() == {AnchorStatus.PENDING: 1, AnchorStatus.SUBMITTED: 0, AnchorStatus.CONFIRMED: 0}
+    assert repo.count_by_status() == {
+        AnchorStatus.PENDING: 1,
+        AnchorStatus.SUBMITTED: 0,
+        AnchorStatus.CONFIRMED: 0,
+    }

@@ -33,11 +33,22 @@ def test_anchors_each_checkpoint_and_chain_agrees(any_setup: Setup) -> None:
 
     first = setup.grow(5)
     done = anchorer.anchor_latest(timeout=20)
-    assert (done.tree_size, done.root, done.prev_size, done.status) == (5, first.root, 0, AnchorStatus.CONFIRMED)
+    assert (done.tree_size, done.root, done.prev_size, done.status) == (
+        5,
+        first.root,
+        0,
+        AnchorStatus.CONFIRMED,
+    )
     receipt = setup.chain.receipt(done.tx_hash)  # type: ignore[arg-type]
     block = setup.chain.block(receipt.block_number)  # type: ignore[union-attr]
     assert receipt is not None and block is not None
-    assert (done.block_number, done.block_hash, done.block_timestamp, done.gas_used, done.attempts) == (
+    assert (
+        done.block_number,
+        done.block_hash,
+        done.block_timestamp,
+        done.gas_used,
+        done.attempts,
+    ) == (
         receipt.block_number,
         block.hash,
         block.timestamp,
@@ -51,7 +62,11 @@ def test_anchors_each_checkpoint_and_chain_agrees(any_setup: Setup) -> None:
     on_chain = setup.contract.latest(setup.deployment.log_id)
     assert (on_chain.size, on_chain.root) == (13, second.root)
     event = setup.contract.anchored_at(setup.deployment.log_id, 13)
-    assert event is not None and (event.tx_hash, event.block_number, event.prev_size) == (done.tx_hash, done.block_number, 5)
+    assert event is not None and (event.tx_hash, event.block_number, event.prev_size) == (
+        done.tx_hash,
+        done.block_number,
+        5,
+    )
     assert anchorer.schedule() is None  # nothing new
     assert anchorer.anchor_latest(timeout=5).id == done.id  # already anchored: no new transaction
 
@@ -107,9 +122,13 @@ def test_rpc_down_then_back_retries_and_catches_up(setup: Setup) -> None:
             time.sleep(0.05)
         assert len(errors) >= 3 and all("unreachable" in e and "retrying in" in e for e in errors)
         waiting = setup.repo.open_anchors()
-        assert [a.tree_size for a in waiting] == [10] and "unreachable" in (waiting[0].last_error or "")
+        assert [a.tree_size for a in waiting] == [10] and "unreachable" in (
+            waiting[0].last_error or ""
+        )
 
-        restarted = Anvil(port, setup.anvil.state_file, setup.anvil.log_file, binary=setup.anvil.binary)
+        restarted = Anvil(
+            port, setup.anvil.state_file, setup.anvil.log_file, binary=setup.anvil.binary
+        )
         restarted.start()
         setup.anvil.process = restarted.process  # the fixture stops it
         deadline = time.monotonic() + 15
@@ -158,7 +177,12 @@ def test_restart_after_recording_but_before_sending_resends(setup: Setup) -> Non
     assert pending is not None
     # Crash between step 5 (recorded) and step 6 (sent): signed, recorded, never sent.
     signed = setup.contract.build_anchor(
-        setup.deployment.log_id, 6, state.root, [], setup.sign(6, state.root), nonce=setup.chain.nonce()
+        setup.deployment.log_id,
+        6,
+        state.root,
+        [],
+        setup.sign(6, state.root),
+        nonce=setup.chain.nonce(),
     )
     setup.repo.submit(pending, 0, signed.tx_hash, signed.nonce, "t")
 
@@ -226,7 +250,9 @@ def test_a_duplicate_refused_by_the_estimate_is_confirmed_by_the_other_send(setu
     anchorer = setup.anchorer()
     anchorer.schedule()
     # Another anchorer (same key) got the same checkpoint on chain first.
-    other = setup.contract.anchor(setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root))
+    other = setup.contract.anchor(
+        setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root)
+    )
     anchorer.step()
     done = setup.repo.get(7)
     assert done is not None and done.status is AnchorStatus.CONFIRMED
@@ -243,20 +269,26 @@ def test_a_duplicate_failing_in_its_block_is_harmless(setup: Setup) -> None:
     state = setup.grow(7)
     setup.rpc("evm_setAutomine", False)
     # Another send, first in the pool: the estimate (on the latest block) cannot see it.
-    other = setup.contract.build_anchor(setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root), gas=200_000)
+    other = setup.contract.build_anchor(
+        setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root), gas=200_000
+    )
     setup.chain.send(other)
     anchorer = setup.anchorer()
     anchorer.schedule()
     anchorer.step()
     ours = setup.repo.get(7)
-    assert ours is not None and ours.status is AnchorStatus.SUBMITTED and ours.nonce == other.nonce + 1
+    assert (
+        ours is not None and ours.status is AnchorStatus.SUBMITTED and ours.nonce == other.nonce + 1
+    )
     setup.rpc("evm_mine")
     receipt = setup.chain.receipt(ours.tx_hash)  # type: ignore[arg-type]
     assert receipt is not None and receipt.status == 0  # ours failed in the block
 
     anchorer.step()
     done = setup.repo.get(7)
-    assert done is not None and done.status is AnchorStatus.CONFIRMED and done.tx_hash == other.tx_hash
+    assert (
+        done is not None and done.status is AnchorStatus.CONFIRMED and done.tx_hash == other.tx_hash
+    )
 
 
 def test_confirmations_wait_for_depth(setup: Setup) -> None:
@@ -274,7 +306,9 @@ def test_confirmations_wait_for_depth(setup: Setup) -> None:
 
 def test_a_chain_that_disagrees_with_the_log_stops_anchoring(setup: Setup) -> None:
     setup.grow(6)
-    forged = merkle.hash_leaf(b"not this log")  # signed by the log key, but not this database's root
+    forged = merkle.hash_leaf(
+        b"not this log"
+    )  # signed by the log key, but not this database's root
     setup.contract.anchor(setup.deployment.log_id, 3, forged, [], setup.sign(3, forged))
     with pytest.raises(AnchorConflictError, match="root at that size differs"):
         setup.anchorer().anchor_latest(timeout=10)
@@ -291,7 +325,9 @@ def test_an_anchorer_without_the_log_key_only_follows(setup: Setup) -> None:
     with pytest.raises(ChainError, match="has no log key: it can follow anchors, not send them"):
         follower.step()
     assert setup.chain.nonce() == 2  # deploy, createLog: nothing was sent
-    relayed = setup.contract.anchor(setup.deployment.log_id, 4, state.root, [], setup.sign(4, state.root))
+    relayed = setup.contract.anchor(
+        setup.deployment.log_id, 4, state.root, [], setup.sign(4, state.root)
+    )
     follower.step()  # the chain holds it: adopted, no key needed
     (row,) = setup.repo.anchors()
     assert (row.status, row.tx_hash) == (AnchorStatus.CONFIRMED, relayed.tx_hash)
@@ -303,6 +339,8 @@ def test_a_log_key_the_contract_does_not_know_stops_anchoring(setup: Setup) -> N
     setup.grow(3)
     wrong = log_signer_for(Account.create(), setup.deployment)
     anchorer = Anchorer(setup.store, setup.contract, setup.deployment, wrong)
-    with pytest.raises(AnchorConflictError, match=f"LogAnchorBadSignature.*this service signs with {wrong.address}"):
+    with pytest.raises(
+        AnchorConflictError, match=f"LogAnchorBadSignature.*this service signs with {wrong.address}"
+    ):
         anchorer.anchor_latest(timeout=10)
     assert setup.chain.nonce() == 2 and setup.contract.latest(setup.deployment.log_id).size == 0

@@ -27,11 +27,30 @@ SHIPPED_DIR = REPO_ROOT / "ledger" / "formats" / "contracts"
 CONTRACTS = ["LogAnchor", "LicenceRegistry"]
 FUNCTIONS = {
     "LogAnchor": {
-        "createLog", "anchor", "checkpointDigest", "rootAt", "latest", "logInfo", "retireLog", "retireDigest",
-        "verifyInclusion", "logAdmin", "transferLogAdmin", "acceptLogAdmin", "pendingLogAdmin",
+        "createLog",
+        "anchor",
+        "checkpointDigest",
+        "rootAt",
+        "latest",
+        "logInfo",
+        "retireLog",
+        "retireDigest",
+        "verifyInclusion",
+        "logAdmin",
+        "transferLogAdmin",
+        "acceptLogAdmin",
+        "pendingLogAdmin",
     },
     "LicenceRegistry": {
-        "grant", "grantMany", "revoke", "status", "addIssuer", "removeIssuer", "isIssuer", "grantDigest", "revokeDigest",
+        "grant",
+        "grantMany",
+        "revoke",
+        "status",
+        "addIssuer",
+        "removeIssuer",
+        "isIssuer",
+        "grantDigest",
+        "revokeDigest",
     },
 }
 GONE = {

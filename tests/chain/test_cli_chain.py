@@ -56,15 +56,37 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     refused(ledger("anchor", *where), "records no LogAnchor deployment: run `ledger deploy")
 
     keystore = tmp_path / "anchor-key.json"
-    keystore.write_text(json.dumps(Account.encrypt(bytes.fromhex(DEV_ANCHOR_KEY[2:]), "s3cret-pass", kdf="pbkdf2", iterations=2)))
-    deployed = ledger("deploy", *where, "--keystore", str(keystore), env={"LEDGER_KEYSTORE_PASSWORD": "s3cret-pass"})
+    keystore.write_text(
+        json.dumps(
+            Account.encrypt(
+                bytes.fromhex(DEV_ANCHOR_KEY[2:]), "s3cret-pass", kdf="pbkdf2", iterations=2
+            )
+        )
+    )
+    deployed = ledger(
+        "deploy",
+        *where,
+        "--keystore",
+        str(keystore),
+        env={"LEDGER_KEYSTORE_PASSWORD": "s3cret-pass"},
+    )
     (out,) = ok(deployed)
-    assert set(out) == {"contract", "log_id", "chain_id", "block_number", "registry", "admin"} and out["chain_id"] == 31337
+    assert (
+        set(out) == {"contract", "log_id", "chain_id", "block_number", "registry", "admin"}
+        and out["chain_id"] == 31337
+    )
     assert DEV_ANCHOR_KEY[2:] not in deployed.stdout + deployed.stderr
     assert "s3cret" not in deployed.stdout + deployed.stderr
-    refused(ledger("deploy", *where), "already anchors log 'model-ledger' to contract " + out["contract"])
+    refused(
+        ledger("deploy", *where),
+        "already anchors log 'model-ledger' to contract " + out["contract"],
+    )
 
-    ok(ledger("ingest", str(records(tmp_path / "r.ndjson", 20)), "--data-dir", str(tmp_path / "data")))
+    ok(
+        ledger(
+            "ingest", str(records(tmp_path / "r.ndjson", 20)), "--data-dir", str(tmp_path / "data")
+        )
+    )
     started = time.monotonic()
     (anchored,) = ok(ledger("anchor", *where))  # seals the pending records first
     elapsed = time.monotonic() - started
@@ -78,7 +100,11 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
         "contract": out["contract"],
     }
     event = contract.anchored_at(log_id, 20)
-    assert event is not None and anchored["block_number"] == event.block_number and anchored["gas_used"] > 0
+    assert (
+        event is not None
+        and anchored["block_number"] == event.block_number
+        and anchored["gas_used"] > 0
+    )
     assert "0x" + event.tx_hash.hex() == anchored["tx_hash"]
     receipt = chain.receipt(bytes.fromhex(anchored["tx_hash"][2:]))
     assert receipt is not None and receipt.status == 1
@@ -93,22 +119,41 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     )
 
     # The anchor key only pays for gas: another account relays what the log key signs ...
-    ok(ledger("ingest", str(records(tmp_path / "more.ndjson", 3, start=20)), "--data-dir", str(tmp_path / "data")))
+    ok(
+        ledger(
+            "ingest",
+            str(records(tmp_path / "more.ndjson", 3, start=20)),
+            "--data-dir",
+            str(tmp_path / "data"),
+        )
+    )
     (relayed,) = ok(ledger("anchor", *where, env={"LEDGER_ANCHOR_KEY": OTHER_KEY}))
     sent = chain.transaction(bytes.fromhex(relayed["tx_hash"][2:]))
-    assert relayed["tree_size"] == 23 and sent is not None and sent["from"] == Account.from_key(OTHER_KEY).address
+    assert (
+        relayed["tree_size"] == 23
+        and sent is not None
+        and sent["from"] == Account.from_key(OTHER_KEY).address
+    )
     assert contract.latest(log_id).size == 23
     # ... and a log key other than the log's is refused before anything is sent.
     wrong_key = "0x" + "77" * 32
     nonce = chain.nonce(Account.from_key(OTHER_KEY).address)
-    wrong = ledger("anchor", *where, env={"LEDGER_ANCHOR_KEY": OTHER_KEY, "LEDGER_LOG_KEY": wrong_key})
+    wrong = ledger(
+        "anchor", *where, env={"LEDGER_ANCHOR_KEY": OTHER_KEY, "LEDGER_LOG_KEY": wrong_key}
+    )
     (identity,) = ok(ledger("identity", "--data-dir", str(tmp_path / "data")))
     log_key = to_checksum_address(identity["log_signer"])
-    refused(wrong, f"is anchored with log key {log_key}, but this service's log key is {Account.from_key(wrong_key).address}")
+    refused(
+        wrong,
+        f"is anchored with log key {log_key}, but this service's log key is {Account.from_key(wrong_key).address}",
+    )
     assert OTHER_KEY[2:] not in wrong.stderr and wrong_key[2:] not in wrong.stderr
     assert chain.nonce(Account.from_key(OTHER_KEY).address) == nonce
     closed = f"http://127.0.0.1:{free_port()}"
-    refused(ledger("anchor", "--data-dir", str(tmp_path / "data"), "--rpc-url", closed), "is unreachable")
+    refused(
+        ledger("anchor", "--data-dir", str(tmp_path / "data"), "--rpc-url", closed),
+        "is unreachable",
+    )
 
 
 class Service:
@@ -124,8 +169,12 @@ class Service:
         self.lines: queue.Queue[Any] = queue.Queue()
         self.stderr: list[str] = []
         assert self.process.stdout is not None and self.process.stderr is not None
-        threading.Thread(target=self._read, args=(self.process.stdout, self.lines.put), daemon=True).start()
-        threading.Thread(target=self._read, args=(self.process.stderr, self.stderr.append), daemon=True).start()
+        threading.Thread(
+            target=self._read, args=(self.process.stdout, self.lines.put), daemon=True
+        ).start()
+        threading.Thread(
+            target=self._read, args=(self.process.stderr, self.stderr.append), daemon=True
+        ).start()
 
     @staticmethod
     def _read(stream: IO[str], sink: Any) -> None:
@@ -157,7 +206,16 @@ class Service:
 def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_port()
-    options = ["--data-dir", str(data), "--rpc-port", str(port), "--seal-interval", "0.2", "--anchor-interval", "0.5"]
+    options = [
+        "--data-dir",
+        str(data),
+        "--rpc-port",
+        str(port),
+        "--seal-interval",
+        "0.2",
+        "--anchor-interval",
+        "0.5",
+    ]
 
     first = Service(*options)
     try:
@@ -165,7 +223,9 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
         assert "deployed LogAnchor at 0x" in started
         contract_address = started.split("deployed LogAnchor at ")[1].split()[0]
         admin = started.split("created the log's admin key ")[1].split()[0]
-        assert f"in {data / 'admin-key.json'} (password in {data / 'admin-key.password'})" in started
+        assert (
+            f"in {data / 'admin-key.json'} (password in {data / 'admin-key.password'})" in started
+        )
         assert "move it offline now" in started
         ok(ledger("ingest", str(records(tmp_path / "a.ndjson", 12)), "--data-dir", str(data)))
         checkpoint = first.wait_for("checkpoint")
@@ -190,7 +250,11 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
         event = bound.anchored_at(bytes.fromhex(anchored["log_id"][2:]), 12)
         assert (latest.size, "0x" + latest.root.hex()) == (12, anchored["root"])
         assert event is not None and event.block_number == anchored["block_number"]
-        ok(ledger("ingest", str(records(tmp_path / "b.ndjson", 5, start=12)), "--data-dir", str(data)))
+        ok(
+            ledger(
+                "ingest", str(records(tmp_path / "b.ndjson", 5, start=12)), "--data-dir", str(data)
+            )
+        )
         assert second.wait_for("anchor")["tree_size"] == 17
     finally:
         assert second.stop() == 0
@@ -198,12 +262,18 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
     # A chain that lost the contract is refused, not silently redeployed.
     (data / "anvil-state.json").unlink()
     lost = subprocess.run(
-        [sys.executable, "-m", "ledger", "up", "--port", "0", *options], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "ledger", "up", "--port", "0", *options],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert lost.returncode != 0 and "error: no contract at " + contract_address in lost.stderr
 
 
-def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(tmp_path: Path, chain: ChainClient) -> None:
+def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(
+    tmp_path: Path, chain: ChainClient
+) -> None:
     """`ledger deploy` without --admin makes the log's admin key in the data dir (and says
     to move it offline); `ledger retire` signs with it and the anchor key sends; signed
     with the anchor key (or any other) it is refused before anything is sent. With
@@ -216,9 +286,19 @@ def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(tmp_path: Path, ch
     admin_file, password_file = data / "admin-key.json", data / "admin-key.password"
     assert admin_file.stat().st_mode & 0o777 == password_file.stat().st_mode & 0o777 == 0o600
     admin_key = Account.decrypt(json.loads(admin_file.read_text()), password_file.read_text())
-    assert Account.from_key(admin_key).address == out["admin"] != Account.from_key(DEV_ANCHOR_KEY).address
-    assert f"created the log's admin key {out['admin']} in {admin_file}" in deployed.stderr and "offline" in deployed.stderr
-    assert admin_key.hex() not in deployed.stdout + deployed.stderr and password_file.read_text() not in deployed.stderr
+    assert (
+        Account.from_key(admin_key).address
+        == out["admin"]
+        != Account.from_key(DEV_ANCHOR_KEY).address
+    )
+    assert (
+        f"created the log's admin key {out['admin']} in {admin_file}" in deployed.stderr
+        and "offline" in deployed.stderr
+    )
+    assert (
+        admin_key.hex() not in deployed.stdout + deployed.stderr
+        and password_file.read_text() not in deployed.stderr
+    )
     contract, log_id = LogAnchor(chain, out["contract"]), bytes.fromhex(out["log_id"][2:])
     ok(ledger("ingest", str(records(tmp_path / "r.ndjson", 5)), "--data-dir", str(data)))
     ok(ledger("anchor", *where))
@@ -226,41 +306,98 @@ def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(tmp_path: Path, ch
     unconfirmed = ledger("retire", "--trusted-size", "5", *where)
     assert unconfirmed.returncode == 2 and "Run again with --yes" in unconfirmed.stderr
     nonce = chain.nonce(Account.from_key(DEV_ANCHOR_KEY).address)
-    with_anchor_key = ledger("retire", "--trusted-size", "5", "--yes", *where, env={"LEDGER_ADMIN_KEY": DEV_ANCHOR_KEY})
-    refused(with_anchor_key, f"{Account.from_key(DEV_ANCHOR_KEY).address} is not the admin of log {out['log_id']}: its admin"
-            f" is {out['admin']}")
-    assert "nothing was sent" in with_anchor_key.stderr and DEV_ANCHOR_KEY[2:] not in with_anchor_key.stderr
+    with_anchor_key = ledger(
+        "retire", "--trusted-size", "5", "--yes", *where, env={"LEDGER_ADMIN_KEY": DEV_ANCHOR_KEY}
+    )
+    refused(
+        with_anchor_key,
+        f"{Account.from_key(DEV_ANCHOR_KEY).address} is not the admin of log {out['log_id']}: its admin"
+        f" is {out['admin']}",
+    )
+    assert (
+        "nothing was sent" in with_anchor_key.stderr
+        and DEV_ANCHOR_KEY[2:] not in with_anchor_key.stderr
+    )
     assert chain.nonce(Account.from_key(DEV_ANCHOR_KEY).address) == nonce
-    (retired,) = ok(ledger("retire", "--trusted-size", "5", "--yes", *where))  # the data dir's admin key
-    assert {k: retired[k] for k in ("log_id", "retired", "trusted_size", "latest_size", "admin")} == {
-        "log_id": out["log_id"], "retired": True, "trusted_size": 5, "latest_size": 5, "admin": out["admin"]
+    (retired,) = ok(
+        ledger("retire", "--trusted-size", "5", "--yes", *where)
+    )  # the data dir's admin key
+    assert {
+        k: retired[k] for k in ("log_id", "retired", "trusted_size", "latest_size", "admin")
+    } == {
+        "log_id": out["log_id"],
+        "retired": True,
+        "trusted_size": 5,
+        "latest_size": 5,
+        "admin": out["admin"],
     }
     sent = chain.transaction(bytes.fromhex(retired["tx_hash"][2:]))
-    assert sent is not None and sent["from"] == Account.from_key(DEV_ANCHOR_KEY).address  # the anchor key only paid
+    assert (
+        sent is not None and sent["from"] == Account.from_key(DEV_ANCHOR_KEY).address
+    )  # the anchor key only paid
     info = contract.log_info(log_id)
     assert info is not None and (info.retired, info.trusted_size) == (True, 5)
-    refused(ledger("retire", "--trusted-size", "5", "--yes", *where), "is retired already (trusted up to size 5)")
+    refused(
+        ledger("retire", "--trusted-size", "5", "--yes", *where),
+        "is retired already (trusted up to size 5)",
+    )
 
     # An admin kept elsewhere: --admin names it, no key is made; it signs offline.
     other = tmp_path / "other"
     admin = Account.create()
-    refused(ledger("deploy", "--data-dir", str(other), "--rpc-url", chain.rpc_url, "--admin",
-                   Account.from_key(DEV_ANCHOR_KEY).address), "is the anchor (gas) key: the admin must be a key kept apart")
-    (second,) = ok(ledger("deploy", "--data-dir", str(other), "--rpc-url", chain.rpc_url, "--admin", admin.address))
+    refused(
+        ledger(
+            "deploy",
+            "--data-dir",
+            str(other),
+            "--rpc-url",
+            chain.rpc_url,
+            "--admin",
+            Account.from_key(DEV_ANCHOR_KEY).address,
+        ),
+        "is the anchor (gas) key: the admin must be a key kept apart",
+    )
+    (second,) = ok(
+        ledger(
+            "deploy", "--data-dir", str(other), "--rpc-url", chain.rpc_url, "--admin", admin.address
+        )
+    )
     assert second["admin"] == admin.address and not (other / "admin-key.json").exists()
     keystore = tmp_path / "offline-admin.json"
-    keystore.write_text(json.dumps(Account.encrypt(admin.key, "offline-pass", kdf="pbkdf2", iterations=2)))
-    signed = ledger("retire", "--trusted-size", "0", "--yes", "--sign-only", "--data-dir", str(other),
-                    "--admin-keystore", str(keystore), "--rpc-url", f"http://127.0.0.1:{free_port()}",  # no chain needed
-                    env={"LEDGER_ADMIN_KEYSTORE_PASSWORD": "offline-pass"})
+    keystore.write_text(
+        json.dumps(Account.encrypt(admin.key, "offline-pass", kdf="pbkdf2", iterations=2))
+    )
+    signed = ledger(
+        "retire",
+        "--trusted-size",
+        "0",
+        "--yes",
+        "--sign-only",
+        "--data-dir",
+        str(other),
+        "--admin-keystore",
+        str(keystore),
+        "--rpc-url",
+        f"http://127.0.0.1:{free_port()}",  # no chain needed
+        env={"LEDGER_ADMIN_KEYSTORE_PASSWORD": "offline-pass"},
+    )
     (retirement,) = ok(signed)
     assert set(retirement) == {"chain_id", "contract", "log_id", "trusted_size", "admin", "r", "vs"}
-    assert (retirement["admin"], retirement["trusted_size"], retirement["contract"]) == (admin.address, 0, second["contract"])
-    assert "offline-pass" not in signed.stdout + signed.stderr and admin.key.hex() not in signed.stdout + signed.stderr
+    assert (retirement["admin"], retirement["trusted_size"], retirement["contract"]) == (
+        admin.address,
+        0,
+        second["contract"],
+    )
+    assert (
+        "offline-pass" not in signed.stdout + signed.stderr
+        and admin.key.hex() not in signed.stdout + signed.stderr
+    )
     log = LogAnchor(chain, second["contract"])
     second_id = bytes.fromhex(second["log_id"][2:])
     assert log.log_info(second_id).retired is False  # type: ignore[union-attr]
-    stranger = LogAnchor(ChainClient(chain.rpc_url, key_from_hex(OTHER_KEY, "stranger")), second["contract"])
+    stranger = LogAnchor(
+        ChainClient(chain.rpc_url, key_from_hex(OTHER_KEY, "stranger")), second["contract"]
+    )
     signature = (bytes.fromhex(retirement["r"][2:]), bytes.fromhex(retirement["vs"][2:]))
     assert stranger.retire_log(second_id, 0, signature).status == 1
     assert log.log_info(second_id).retired is True  # type: ignore[union-attr]

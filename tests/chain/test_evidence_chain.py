@@ -36,7 +36,12 @@ from tests.chain.conftest import ADMIN_KEY, Setup
 
 def ledger(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ledger", *args], capture_output=True, text=True, env=dict(os.environ), timeout=120, check=False
+        [sys.executable, "-m", "ledger", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+        check=False,
     )
 
 
@@ -46,7 +51,9 @@ def run(*args: str) -> Any:
 
 
 def ok(result: Any) -> str:
-    code = result.returncode if isinstance(result, subprocess.CompletedProcess) else result.exit_code
+    code = (
+        result.returncode if isinstance(result, subprocess.CompletedProcess) else result.exit_code
+    )
     assert code == 0, result.stdout + result.stderr
     return str(result.stdout)
 
@@ -65,37 +72,67 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     rpc = ["--rpc-url", chain.rpc_url]
     ok(ledger("deploy", *data, *rpc))
     (tmp_path / "r.ndjson").write_text("\n".join(ndjson_lines(20)) + "\n")
-    leaves = [json.loads(line)["leaf_hash"] for line in ok(ledger("ingest", str(tmp_path / "r.ndjson"), *data)).splitlines()]
+    leaves = [
+        json.loads(line)["leaf_hash"]
+        for line in ok(ledger("ingest", str(tmp_path / "r.ndjson"), *data)).splitlines()
+    ]
     anchored = json.loads(ok(ledger("anchor", *data, *rpc)))
     identity = tmp_path / "log.json"
     ok(ledger("identity", *data, "--out", str(identity)))
     log = ["--log", str(identity)]
-    assert json.loads(identity.read_text())["log_anchor"] == json.loads(ok(run("identity", *data)))["log_anchor"]
+    assert (
+        json.loads(identity.read_text())["log_anchor"]
+        == json.loads(ok(run("identity", *data)))["log_anchor"]
+    )
 
     bundle = json.loads(ok(ledger("evidence", leaves[5], *data)))
     assert bundle["format"] == BUNDLE_FORMAT and bundle["chain_id"] == 31337
     assert bundle["checkpoint"] == {
         "tree_size": 20,
         "root": anchored["root"],
-        "anchor": {k: anchored[k] for k in ("tx_hash", "block_number", "block_hash", "block_timestamp")},
+        "anchor": {
+            k: anchored[k] for k in ("tx_hash", "block_number", "block_hash", "block_timestamp")
+        },
     }
     (entry,) = bundle["entries"]
-    assert (entry["leaf_index"], entry["leaf_hash"]) == (5, leaves[5]) and entry["record"] == interaction(5)
+    assert (entry["leaf_index"], entry["leaf_hash"]) == (5, leaves[5]) and entry[
+        "record"
+    ] == interaction(5)
 
     path = write(tmp_path / "bundle.json", bundle)
     out = ok(ledger("verify", path, *log, *rpc))
     when = datetime.fromtimestamp(anchored["block_timestamp"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert f"VALID: existed no later than {when} (block {anchored['block_number']}), in log 'model-ledger'" in out
-    assert [line.split()[1] for line in out.splitlines()[:5]] == ["bundle", "log", "record", "leaf", "inclusion"]
+    assert (
+        f"VALID: existed no later than {when} (block {anchored['block_number']}), in log 'model-ledger'"
+        in out
+    )
+    assert [line.split()[1] for line in out.splitlines()[:5]] == [
+        "bundle",
+        "log",
+        "record",
+        "leaf",
+        "inclusion",
+    ]
 
     report = json.loads(ok(run("verify", path, *log, *rpc, "--json")))
     assert report["valid"] and report["chain_consulted"] and report["error"] is None
-    assert (report["existed_no_later_than"], report["block_number"]) == (when, anchored["block_number"])
-    assert [c["check"] for c in report["checks"]][-4:] == ["log", "root on chain", "anchor transaction", "anchor block"]
+    assert (report["existed_no_later_than"], report["block_number"]) == (
+        when,
+        anchored["block_number"],
+    )
+    assert [c["check"] for c in report["checks"]][-4:] == [
+        "log",
+        "root on chain",
+        "anchor transaction",
+        "anchor block",
+    ]
     assert report["log"] == json.loads(identity.read_text())
 
     offline = ok(run("verify", path, "--offline"))
-    assert "MATHEMATICS ONLY: the chain was NOT consulted (offline)" in offline and "existed no later than" not in offline
+    assert (
+        "MATHEMATICS ONLY: the chain was NOT consulted (offline)" in offline
+        and "existed no later than" not in offline
+    )
     assert "VALID" not in offline
 
     # A bundle whose mathematics hold, but for a tree the chain never saw.
@@ -108,9 +145,17 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     forged_path = write(tmp_path / "forged.json", forged)
     ok(run("verify", forged_path, *log, "--offline"))
     refused = run("verify", forged_path, *log, *rpc)
-    assert refused.exit_code == 1 and "FAIL  root on chain  the contract holds root " + anchored["root"] in refused.stdout
-    assert refused.stderr.startswith("error: invalid bundle: root on chain: the contract holds root")
-    assert json.loads(run("verify", forged_path, *log, *rpc, "--json").stdout)["error"]["check"] == "root on chain"
+    assert (
+        refused.exit_code == 1
+        and "FAIL  root on chain  the contract holds root " + anchored["root"] in refused.stdout
+    )
+    assert refused.stderr.startswith(
+        "error: invalid bundle: root on chain: the contract holds root"
+    )
+    assert (
+        json.loads(run("verify", forged_path, *log, *rpc, "--json").stdout)["error"]["check"]
+        == "root on chain"
+    )
 
     # Unreadable or unreachable: no verdict.
     closed = run("verify", path, *log, "--rpc-url", f"http://127.0.0.1:{free_port()}")
@@ -123,7 +168,10 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     assert missing.exit_code == 2 and "cannot read" in missing.stderr
 
     (tmp_path / "more.ndjson").write_text("\n".join(ndjson_lines(5, start=20)) + "\n")
-    more = [json.loads(line)["leaf_hash"] for line in ok(run("ingest", str(tmp_path / "more.ndjson"), *data)).splitlines()]
+    more = [
+        json.loads(line)["leaf_hash"]
+        for line in ok(run("ingest", str(tmp_path / "more.ndjson"), *data)).splitlines()
+    ]
     pending = run("evidence", more[0], *data)
     assert pending.exit_code == 1 and "is pending: it has no leaf index yet" in pending.stderr
     unknown = run("evidence", "0x" + "ee" * 32, *data)
@@ -133,14 +181,20 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
 def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
     setup.grow(8)
     leaf = parse_json(ndjson_lines(8, seed=7)[3]).leaf_hash
-    with pytest.raises(NotAnchoredError, match="has leaf index 3 but is not anchored yet: no anchor is confirmed yet"):
+    with pytest.raises(
+        NotAnchoredError,
+        match="has leaf index 3 but is not anchored yet: no anchor is confirmed yet",
+    ):
         build_evidence(setup.store, setup.repo, leaf)
     setup.anchorer().anchor_latest(60)
     assert build_evidence(setup.store, setup.repo, leaf)["checkpoint"]["tree_size"] == 8
 
     setup.grow(4)
     late = parse_json(ndjson_lines(12, seed=7)[10]).leaf_hash
-    with pytest.raises(NotAnchoredError, match=r"has leaf index 10 but .* the newest confirmed anchor is of tree size 8 \(leaves 0 to 7\)"):
+    with pytest.raises(
+        NotAnchoredError,
+        match=r"has leaf index 10 but .* the newest confirmed anchor is of tree size 8 \(leaves 0 to 7\)",
+    ):
         build_evidence(setup.store, setup.repo, late)
     setup.store.add_entries([[parse_json(line) for line in ndjson_lines(1, seed=99)]])
     with pytest.raises(NotSequencedError, match="is pending"):
@@ -178,9 +232,26 @@ def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
 
         for contract, words in (
             ("0x" + "12" * 20, "contract: no contract at 0x" + "12" * 20 + " on chain id 31337"),
-            (h(deploy_log(setup.chain, setup.signer.address, admin=Account.from_key(ADMIN_KEY).address)[0].contract), "root on chain: nothing is anchored at tree size 13"),
-            (stub("0x00"), "contract: the code at 0x" + "7" * 38 + "00 is not the LogAnchor model-ledger ships"),
-            (stub("0xfe"), "contract: the code at 0x" + "7" * 38 + "fe is not the LogAnchor model-ledger ships"),
+            (
+                h(
+                    deploy_log(
+                        setup.chain, setup.signer.address, admin=Account.from_key(ADMIN_KEY).address
+                    )[0].contract
+                ),
+                "root on chain: nothing is anchored at tree size 13",
+            ),
+            (
+                stub("0x00"),
+                "contract: the code at 0x"
+                + "7" * 38
+                + "00 is not the LogAnchor model-ledger ships",
+            ),
+            (
+                stub("0xfe"),
+                "contract: the code at 0x"
+                + "7" * 38
+                + "fe is not the LogAnchor model-ledger ships",
+            ),
         ):
             elsewhere = dataclasses.replace(identity, log_anchor=bytes.fromhex(contract[2:]))
             with pytest.raises(VerificationError) as caught:
@@ -195,7 +266,13 @@ def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
 def test_chain_id_is_read_as_a_quantity(tmp_path: Path, chain_id: int) -> None:
     """eth_chainId answers a quantity ("0x1", "0xa"), not even-length hex data."""
     with (
-        Anvil(0, None, tmp_path / "anvil.log", extra_args=("--chain-id", str(chain_id)), save_interval=0) as anvil,
+        Anvil(
+            0,
+            None,
+            tmp_path / "anvil.log",
+            extra_args=("--chain-id", str(chain_id)),
+            save_interval=0,
+        ) as anvil,
         JsonRpcReader(anvil.url) as chain,
     ):
         assert chain.chain_id() == chain_id

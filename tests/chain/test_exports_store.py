@@ -34,7 +34,10 @@ def test_exports_and_packs_on_each_backend(any_setup: Setup) -> None:
     for start, stop in ((0, 43), (5, 2), (-1, 3)):
         with pytest.raises(ValueError):
             export_records(setup.store, start, stop)
-    assert b"".join(export_line(i, r) for i, r in export_records(setup.store, 0, 3)[1]).count(b"\n") == 3
+    assert (
+        b"".join(export_line(i, r) for i, r in export_records(setup.store, 0, 3)[1]).count(b"\n")
+        == 3
+    )
 
     model = json.loads(entries[0].canonical)["body"]["model"]
     built = build_pack(setup.store, setup.repo, PackQuery(model=model))
@@ -46,7 +49,9 @@ def test_exports_and_packs_on_each_backend(any_setup: Setup) -> None:
     with JsonRpcReader(setup.anvil.url) as chain:
         assert verify_pack(built.document, chain, setup.identity).valid
     accounts = tuple(e.account_id for e in entries[:3] if e.account_id)
-    by_account = json.loads(build_pack(setup.store, setup.repo, PackQuery(account_ids=accounts)).document)
+    by_account = json.loads(
+        build_pack(setup.store, setup.repo, PackQuery(account_ids=accounts)).document
+    )
     assert {e["leaf_index"] for e in by_account["entries"]} >= {0, 1, 2}
     with pytest.raises(NotFoundError, match="no entry in the anchored tree of size 30 matches"):
         build_pack(setup.store, setup.repo, PackQuery(kind="licence"))

@@ -29,8 +29,15 @@ def test_key_from_the_environment_shows_only_its_address() -> None:
 
 def test_keystore_with_password(tmp_path: Path) -> None:
     path = tmp_path / "key.json"
-    path.write_text(json.dumps(Account.encrypt(bytes.fromhex(SECRET), "correct horse", kdf="pbkdf2", iterations=2)))
-    key = load_anchor_key(path, environ={"LEDGER_KEYSTORE_PASSWORD": "correct horse", "LEDGER_ANCHOR_KEY": DEV_ANCHOR_KEY})
+    path.write_text(
+        json.dumps(
+            Account.encrypt(bytes.fromhex(SECRET), "correct horse", kdf="pbkdf2", iterations=2)
+        )
+    )
+    key = load_anchor_key(
+        path,
+        environ={"LEDGER_KEYSTORE_PASSWORD": "correct horse", "LEDGER_ANCHOR_KEY": DEV_ANCHOR_KEY},
+    )
     assert key.address == ADDRESS and key.source == str(path)
 
     with pytest.raises(AnchorKeyError, match="wrong password") as wrong:

@@ -59,7 +59,9 @@ C1, C2, C3 = (keccak(text=f"commitment {i}") for i in range(3))
 REVOCATION = keccak(text="the revoke record's leaf hash")
 
 
-def body(licence_id: str, *, action: str = "grant", until: str = "2035-01-01T00:00:00.000Z") -> dict[str, Any]:
+def body(
+    licence_id: str, *, action: str = "grant", until: str = "2035-01-01T00:00:00.000Z"
+) -> dict[str, Any]:
     return {
         "action": action,
         "licence_id": licence_id,
@@ -72,13 +74,21 @@ def body(licence_id: str, *, action: str = "grant", until: str = "2035-01-01T00:
     }
 
 
-def signed(signer: LogSigner, registry: LicenceRegistry, commitment: bytes, valid_from: int, valid_until: int) -> SignedGrant:
+def signed(
+    signer: LogSigner,
+    registry: LicenceRegistry,
+    commitment: bytes,
+    valid_from: int,
+    valid_until: int,
+) -> SignedGrant:
     """`signer`'s grant of `commitment` for `registry`."""
     signature = signer.sign_grant(registry.address_bytes, commitment, valid_from, valid_until)
     return SignedGrant(GrantCall(commitment, valid_from, valid_until), compact_signature(signature))
 
 
-def revocation(signer: LogSigner, registry: LicenceRegistry, commitment: bytes, record: bytes = REVOCATION) -> Signature:
+def revocation(
+    signer: LogSigner, registry: LicenceRegistry, commitment: bytes, record: bytes = REVOCATION
+) -> Signature:
     """`signer`'s revocation of `commitment` (by the log record `record`) for `registry`."""
     return compact_signature(signer.sign_revoke(registry.address_bytes, commitment, record))
 
@@ -118,16 +128,24 @@ class Issuing:
         """A registry call written straight into the queue, as no check of ours would let
         through (a row from before a check existed, or written by hand)."""
         row = {
-            "licence_id": licence_id, "licensee": "mallory", "action": action, "commitment": commitment,
-            "record_hash": keccak(text=f"record of {licence_id}"), "status": "pending", "attempts": 0,
-            "created_at": now_ts(), "updated_at": now_ts(),
+            "licence_id": licence_id,
+            "licensee": "mallory",
+            "action": action,
+            "commitment": commitment,
+            "record_hash": keccak(text=f"record of {licence_id}"),
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now_ts(),
+            "updated_at": now_ts(),
         }
         with self.store.transaction() as conn:
             conn.execute(insert(licence_commitments).values(**(row | values)))
 
 
 @pytest.fixture
-def issuing(tmp_path: Path, chain: ChainClient, anvil: Anvil, signer: LogSigner, registry: LicenceRegistry) -> Iterator[Issuing]:
+def issuing(
+    tmp_path: Path, chain: ChainClient, anvil: Anvil, signer: LogSigner, registry: LicenceRegistry
+) -> Iterator[Issuing]:
     store = Store.open(f"sqlite:///{tmp_path / 'ledger.db'}")
     try:
         yield Issuing(store, registry, signer, LicenceRepository(store), chain, anvil)
@@ -141,16 +159,28 @@ def issuing(tmp_path: Path, chain: ChainClient, anvil: Anvil, signer: LogSigner,
 def test_grant_grant_many_revoke_and_status(chain: ChainClient, signer: LogSigner) -> None:
     deployed, registry = deploy_registry(chain, signer.address)
     assert deployed.chain_id == 31337 and registry.address_bytes == deployed.contract
-    assert registry.is_issuer(signer.address) and not registry.is_issuer(chain.require_key().address)
+    assert registry.is_issuer(signer.address) and not registry.is_issuer(
+        chain.require_key().address
+    )
     assert registry.owner() == chain.require_key().address  # the owner pays; it is no issuer
     assert registry.status(C1).state is OnChainState.UNKNOWN and registry.status(C1).issuer is None
 
     one = registry.grant([signed(signer, registry, C1, NOW - 10, NOW + 3600)])
     found = registry.status(C1)
-    assert (found.state, found.valid_from, found.valid_until, found.granted_block, found.revoked_block, found.issuer) == (
-        OnChainState.ACTIVE, NOW - 10, NOW + 3600, one.block_number, 0, signer.address
+    assert (
+        found.state,
+        found.valid_from,
+        found.valid_until,
+        found.granted_block,
+        found.revoked_block,
+        found.issuer,
+    ) == (OnChainState.ACTIVE, NOW - 10, NOW + 3600, one.block_number, 0, signer.address)
+    many = registry.grant(
+        [
+            signed(signer, registry, C2, NOW + 3600, NOW + 7200),
+            signed(signer, registry, C3, NOW - 7200, NOW - 3600),
+        ]
     )
-    many = registry.grant([signed(signer, registry, C2, NOW + 3600, NOW + 7200), signed(signer, registry, C3, NOW - 7200, NOW - 3600)])
     assert len(many.logs) == 2
     assert registry.status(C2).state is OnChainState.NOT_YET_VALID
     assert registry.status(C3).state is OnChainState.EXPIRED
@@ -158,32 +188,56 @@ def test_grant_grant_many_revoke_and_status(chain: ChainClient, signer: LogSigne
     assert registry.status(C1).state is OnChainState.REVOKED
     assert registry.status(C1).revoked_block == revoked.block_number
     assert registry.status(C1).issuer == signer.address
-    (event,) = revoked.logs  # Revoked(commitment, issuer, revocation): the reason is the log's record
-    assert bytes(event["topics"][1]) == C1 and bytes(event["topics"][2])[12:] == bytes.fromhex(signer.address[2:])
+    (event,) = (
+        revoked.logs
+    )  # Revoked(commitment, issuer, revocation): the reason is the log's record
+    assert bytes(event["topics"][1]) == C1 and bytes(event["topics"][2])[12:] == bytes.fromhex(
+        signer.address[2:]
+    )
     assert bytes(event["data"]) == REVOCATION
     assert OnChainState.NOT_YET_VALID.label == "not_yet_valid"
 
 
-def test_the_log_keys_digests_are_the_contracts_and_eip712s(registry: LicenceRegistry, signer: LogSigner, log_account: LocalAccount) -> None:
+def test_the_log_keys_digests_are_the_contracts_and_eip712s(
+    registry: LicenceRegistry, signer: LogSigner, log_account: LocalAccount
+) -> None:
     """sign_grant and sign_revoke compute the EIP-712 digest themselves (as
     sign_checkpoint does): it equals the contract's grantDigest / revokeDigest and
     eth-account's encode_typed_data, an independent implementation."""
     domain = signer.registry_domain(registry.address_bytes).as_json()
-    assert domain == {"name": "model-ledger", "version": "1", "chainId": 31337, "verifyingContract": registry.address.lower()}
-    for commitment, valid_from, valid_until in ((C1, 0, 1), (C2, NOW, NOW + 86400), (C3, 2**63, 2**64 - 1)):
+    assert domain == {
+        "name": "model-ledger",
+        "version": "1",
+        "chainId": 31337,
+        "verifyingContract": registry.address.lower(),
+    }
+    for commitment, valid_from, valid_until in (
+        (C1, 0, 1),
+        (C2, NOW, NOW + 86400),
+        (C3, 2**63, 2**64 - 1),
+    ):
         signature = signer.sign_grant(registry.address_bytes, commitment, valid_from, valid_until)
         digest = registry.grant_digest(commitment, valid_from, valid_until)
-        assert Account._recover_hash(digest, signature=bytes.fromhex(signature[2:])) == log_account.address
-        typed = encode_typed_data(full_message=grant_typed_data(domain, commitment, valid_from, valid_until))
+        assert (
+            Account._recover_hash(digest, signature=bytes.fromhex(signature[2:]))
+            == log_account.address
+        )
+        typed = encode_typed_data(
+            full_message=grant_typed_data(domain, commitment, valid_from, valid_until)
+        )
         assert Account.recover_message(typed, signature=signature) == log_account.address
         assert keccak(b"\x19" + typed.version + typed.header + typed.body) == digest
     signature = signer.sign_revoke(registry.address_bytes, C1, REVOCATION)
     digest = registry.revoke_digest(C1, REVOCATION)
-    assert Account._recover_hash(digest, signature=bytes.fromhex(signature[2:])) == log_account.address
+    assert (
+        Account._recover_hash(digest, signature=bytes.fromhex(signature[2:])) == log_account.address
+    )
     typed = encode_typed_data(full_message=revoke_typed_data(domain, C1, REVOCATION))
     assert keccak(b"\x19" + typed.version + typed.header + typed.body) == digest
     # A grant and a revocation are for one registry: the domain names it.
-    assert signer.sign_grant(bytes(20), C1, 0, 1) != signer.sign_grant(registry.address_bytes, C1, 0, 1)
+    assert signer.sign_grant(bytes(20), C1, 0, 1) != signer.sign_grant(
+        registry.address_bytes, C1, 0, 1
+    )
     # Values the contract cannot take are refused before anything is signed.
     for bad in ((-1, 1), (0, 2**64)):
         with pytest.raises(ValueError, match="must be a uint64"):
@@ -195,12 +249,17 @@ def test_the_log_keys_digests_are_the_contracts_and_eip712s(registry: LicenceReg
 def test_the_services_window_limit_is_the_registrys(registry: LicenceRegistry) -> None:
     assert registry.max_time() == REGISTRY_MAX_TIME == 2**40 - 1
     assert window_problem(0, REGISTRY_MAX_TIME) is None
-    assert window_problem(-1, 10) == ("valid_from", "must not be before 1970-01-01T00:00:00Z: the registry counts seconds from then")
+    assert window_problem(-1, 10) == (
+        "valid_from",
+        "must not be before 1970-01-01T00:00:00Z: the registry counts seconds from then",
+    )
     assert window_problem(0, REGISTRY_MAX_TIME + 1)[0] == "valid_until"  # type: ignore[index]
     assert window_problem(5, 5)[0] == "valid_until"  # type: ignore[index]
 
 
-def test_reverts_are_decoded_with_their_values(registry: LicenceRegistry, signer: LogSigner) -> None:
+def test_reverts_are_decoded_with_their_values(
+    registry: LicenceRegistry, signer: LogSigner
+) -> None:
     block = registry.grant([signed(signer, registry, C1, NOW, NOW + 10)]).block_number
     with pytest.raises(ContractRevertError) as again:
         registry.grant([signed(signer, registry, C1, NOW, NOW + 10)])
@@ -208,13 +267,20 @@ def test_reverts_are_decoded_with_their_values(registry: LicenceRegistry, signer
     assert f"granted already, in block {block}" in str(again.value)
     with pytest.raises(ContractRevertError) as empty:
         registry.grant([signed(signer, registry, C2, NOW, NOW)])
-    assert empty.value.name == "LicenceRegistryBadValidity" and "window of commitment" in str(empty.value)
+    assert empty.value.name == "LicenceRegistryBadValidity" and "window of commitment" in str(
+        empty.value
+    )
     with pytest.raises(ContractRevertError) as late:
         registry.grant([signed(signer, registry, C2, NOW, REGISTRY_MAX_TIME + 1)])
-    assert late.value.name == "LicenceRegistryBadValidity" and late.value.args_by_name["commitment"] == C2
+    assert (
+        late.value.name == "LicenceRegistryBadValidity"
+        and late.value.args_by_name["commitment"] == C2
+    )
     with pytest.raises(ContractRevertError) as unknown:
         registry.revoke(C3, REVOCATION, revocation(signer, registry, C3))
-    assert unknown.value.name == "LicenceRegistryUnknownCommitment" and "never granted" in str(unknown.value)
+    assert unknown.value.name == "LicenceRegistryUnknownCommitment" and "never granted" in str(
+        unknown.value
+    )
     with pytest.raises(ContractRevertError) as no_record:
         registry.revoke(C1, bytes(32), revocation(signer, registry, C1, bytes(32)))
     assert no_record.value.name == "LicenceRegistryNoRevocationRecord"
@@ -229,11 +295,23 @@ def test_the_verifiers_status_call_matches_the_abi(registry: LicenceRegistry) ->
     assert status_fn.outputs == ("uint8", "uint64", "uint64", "uint64", "uint64", "address")
     (status,) = [e for e in registry.artifact.entries("function") if e["name"] == "status"]
     assert [i["type"] for i in status["inputs"]] == ["bytes32"]
-    assert [o["type"] for o in status["outputs"]] == ["uint8", "uint64", "uint64", "uint64", "uint64", "address"]
+    assert [o["type"] for o in status["outputs"]] == [
+        "uint8",
+        "uint64",
+        "uint64",
+        "uint64",
+        "uint64",
+        "address",
+    ]
 
 
 def test_only_the_granting_key_revokes_and_the_owner_neither_grants_nor_revokes(
-    chain: ChainClient, anvil: Anvil, other_key: AnchorKey, registry: LicenceRegistry, signer: LogSigner, deployed: tuple[DeployedLog, LogAnchor]
+    chain: ChainClient,
+    anvil: Anvil,
+    other_key: AnchorKey,
+    registry: LicenceRegistry,
+    signer: LogSigner,
+    deployed: tuple[DeployedLog, LogAnchor],
 ) -> None:
     """Issuer keys cannot revoke each other's licences; the owner (the anchor key) adds
     issuer keys and can do nothing else. A removed key keeps revoking what it granted."""
@@ -242,36 +320,59 @@ def test_only_the_granting_key_revokes_and_the_owner_neither_grants_nor_revokes(
     registry.grant([signed(signer, registry, C1, NOW - 10, NOW + 3600)])
     # Anyone sends: here a stranger relays the second key's grants.
     stranger = LicenceRegistry(ChainClient(anvil.url, other_key), registry.address)
-    granted = stranger.grant([signed(second_key, registry, C2, NOW - 10, NOW + 3600), signed(second_key, registry, C3, NOW - 10, NOW + 3600)])
-    (event, _) = granted.logs  # Granted(commitment, issuer, ...) names the issuer key, not the sender
+    granted = stranger.grant(
+        [
+            signed(second_key, registry, C2, NOW - 10, NOW + 3600),
+            signed(second_key, registry, C3, NOW - 10, NOW + 3600),
+        ]
+    )
+    (event, _) = (
+        granted.logs
+    )  # Granted(commitment, issuer, ...) names the issuer key, not the sender
     assert bytes(event["topics"][2])[12:] == bytes.fromhex(second_key.address[2:])
     assert registry.status(C2).issuer == second_key.address
     with pytest.raises(ContractRevertError) as refused:
         stranger.revoke(C1, REVOCATION, revocation(second_key, registry, C1))
     assert refused.value.name == "LicenceRegistryNotGrantingIssuer"
-    assert f"the revocation of commitment 0x{C1.hex()} is not signed by {signer.address}" in str(refused.value)
+    assert f"the revocation of commitment 0x{C1.hex()} is not signed by {signer.address}" in str(
+        refused.value
+    )
     assert f"recovers to {second_key.address}" in str(refused.value)
     assert registry.status(C1).state is OnChainState.ACTIVE
     registry.remove_issuer(second_key.address)
     assert not registry.is_issuer(second_key.address)
     with pytest.raises(ContractRevertError, match="LicenceRegistryNotIssuer"):
         registry.grant([signed(second_key, registry, keccak(text="new"), NOW, NOW + 1)])
-    assert stranger.revoke(C2, REVOCATION, revocation(second_key, registry, C2)).status == 1  # its own, still
-    assert registry.status(C2).state is OnChainState.REVOKED and registry.status(C3).state is OnChainState.ACTIVE
+    assert (
+        stranger.revoke(C2, REVOCATION, revocation(second_key, registry, C2)).status == 1
+    )  # its own, still
+    assert (
+        registry.status(C2).state is OnChainState.REVOKED
+        and registry.status(C3).state is OnChainState.ACTIVE
+    )
 
 
 def test_attach_refuses_another_chain_no_contract_and_a_log_key_that_is_no_issuer(
     chain: ChainClient, signer: LogSigner, other_key: AnchorKey
 ) -> None:
     deployed, _registry = deploy_registry(chain, signer.address)
-    assert attach_registry(chain, 31337, deployed.contract, issuer=signer.address).address_bytes == deployed.contract
-    with pytest.raises(DeploymentMismatchError, match="has chain id 31337, but this database records"):
+    assert (
+        attach_registry(chain, 31337, deployed.contract, issuer=signer.address).address_bytes
+        == deployed.contract
+    )
+    with pytest.raises(
+        DeploymentMismatchError, match="has chain id 31337, but this database records"
+    ):
         attach_registry(chain, 1, deployed.contract)
     with pytest.raises(DeploymentMismatchError, match="no contract at"):
         attach_registry(chain, 31337, b"\x42" * 20)
-    with pytest.raises(DeploymentMismatchError, match=f"the log key {other_key.address} is not an issuer"):
+    with pytest.raises(
+        DeploymentMismatchError, match=f"the log key {other_key.address} is not an issuer"
+    ):
         attach_registry(chain, 31337, deployed.contract, issuer=other_key.address)
-    assert attach_registry(chain, 31337, deployed.contract).has_code()  # no issuer to check: read only
+    assert attach_registry(
+        chain, 31337, deployed.contract
+    ).has_code()  # no issuer to check: read only
     with pytest.raises(ContractRevertError) as zero:
         deploy_registry(chain, "0x" + "00" * 20)
     assert zero.value.name == "LicenceRegistryInvalidIssuer"
@@ -285,15 +386,24 @@ def test_queued_grants_go_out_in_one_grant_many(issuing: Issuing) -> None:
     issuer = issuing.issuer()
     assert issuer.step() == []  # sent (automine: already mined), confirmed next step
     sent = issuing.all_calls("lic-0", "lic-1", "lic-2")
-    assert {c.status for c in sent} == {CallStatus.SUBMITTED} and len({c.tx_hash for c in sent}) == 1
+    assert {c.status for c in sent} == {CallStatus.SUBMITTED} and len(
+        {c.tx_hash for c in sent}
+    ) == 1
     transaction = issuing.chain.transaction(sent[0].tx_hash or b"")
     assert transaction is not None
-    assert bytes(transaction["input"])[:4] == keccak(text="grantMany((bytes32,uint64,uint64,bytes32,bytes32)[])")[:4]
-    assert transaction["from"] == issuing.chain.require_key().address  # the anchor key sends; the log key signed
+    assert (
+        bytes(transaction["input"])[:4]
+        == keccak(text="grantMany((bytes32,uint64,uint64,bytes32,bytes32)[])")[:4]
+    )
+    assert (
+        transaction["from"] == issuing.chain.require_key().address
+    )  # the anchor key sends; the log key signed
 
     confirmed = issuer.step()
     assert sorted(c.commitment for c in confirmed) == sorted(commitments)
-    assert {c.block_number for c in confirmed} == {issuing.chain.receipt(sent[0].tx_hash or b"").block_number}  # type: ignore[union-attr]
+    assert {c.block_number for c in confirmed} == {
+        issuing.chain.receipt(sent[0].tx_hash or b"").block_number
+    }  # type: ignore[union-attr]
     for commitment in commitments:
         assert issuing.registry.status(commitment).state is OnChainState.ACTIVE
         assert issuing.registry.status(commitment).issuer == issuing.signer.address
@@ -308,7 +418,9 @@ def test_grants_queued_while_a_batch_is_in_flight_wait_for_the_next(issuing: Iss
     issuing.grant("lic-b")
     issuing.grant("lic-c")
     issuer.step()  # lic-a still in the pool: nothing new is sent
-    assert issuing.calls("lic-b") == [("grant", "pending")] and issuing.calls("lic-a") == [("grant", "submitted")]
+    assert issuing.calls("lic-b") == [("grant", "pending")] and issuing.calls("lic-a") == [
+        ("grant", "submitted")
+    ]
     issuing.chain.request("evm_mine", [])
     issuer.step()  # lic-a confirmed; lic-b and lic-c go together
     issuing.chain.request("evm_mine", [])
@@ -318,14 +430,26 @@ def test_grants_queued_while_a_batch_is_in_flight_wait_for_the_next(issuing: Iss
     assert calls[1].tx_hash == calls[2].tx_hash != calls[0].tx_hash
 
 
-def test_revoke_waits_for_its_grant_and_an_amendment_revokes_what_it_supersedes(issuing: Issuing) -> None:
+def test_revoke_waits_for_its_grant_and_an_amendment_revokes_what_it_supersedes(
+    issuing: Issuing,
+) -> None:
     first = issuing.grant("lic-1")
     second = issuing.grant("lic-1", action="amend", until="2036-01-01T00:00:00.000Z")
     revoke(issuing.repo, "lic-1", "end", now=now_ts())
-    assert issuing.calls("lic-1") == [("grant", "pending"), ("grant", "pending"), ("revoke", "pending"), ("revoke", "pending")]
+    assert issuing.calls("lic-1") == [
+        ("grant", "pending"),
+        ("grant", "pending"),
+        ("revoke", "pending"),
+        ("revoke", "pending"),
+    ]
     issuer = issuing.issuer()
     issuer.step()  # both grants in one transaction; the revokes wait for them
-    assert issuing.calls("lic-1") == [("grant", "submitted"), ("grant", "submitted"), ("revoke", "pending"), ("revoke", "pending")]
+    assert issuing.calls("lic-1") == [
+        ("grant", "submitted"),
+        ("grant", "submitted"),
+        ("revoke", "pending"),
+        ("revoke", "pending"),
+    ]
     for _ in range(4):
         issuer.step()
     assert [status for _action, status in issuing.calls("lic-1")] == ["confirmed"] * 4
@@ -348,13 +472,18 @@ def test_recorded_but_never_sent_is_resent(issuing: Issuing) -> None:
     """Persisted but not sent: a crash between recording submitted and sending."""
     commitment = issuing.grant("lic-1")
     pending = issuing.repo.pending_grants(10)
-    built = issuing.registry.build_grant([signed(issuing.signer, issuing.registry, commitment, NOW, NOW + 60)], nonce=issuing.chain.nonce())
+    built = issuing.registry.build_grant(
+        [signed(issuing.signer, issuing.registry, commitment, NOW, NOW + 60)],
+        nonce=issuing.chain.nonce(),
+    )
     issuing.repo.submit(pending, built.tx_hash, built.nonce, now_ts())  # ... and the process dies
     issuer = issuing.issuer()
     issuer.step()
     (call,) = issuing.repo.calls("lic-1")
     # found unknown to the node, back to pending and sent again in the same step
-    assert call.status is CallStatus.SUBMITTED and call.attempts == 2 and call.tx_hash != built.tx_hash
+    assert (
+        call.status is CallStatus.SUBMITTED and call.attempts == 2 and call.tx_hash != built.tx_hash
+    )
     issuer.step()
     assert issuing.calls("lic-1") == [("grant", "confirmed")]
     assert issuing.registry.status(commitment).state is OnChainState.ACTIVE
@@ -377,11 +506,16 @@ def test_sent_then_restarted_is_followed_to_its_receipt(issuing: Issuing) -> Non
 def test_landed_but_not_recorded_is_settled_from_the_chain(issuing: Issuing) -> None:
     """Landed, not recorded: an earlier send got the grant on chain, the row says pending."""
     commitment = issuing.grant("lic-1")
-    landed = issuing.registry.grant([signed(issuing.signer, issuing.registry, commitment, 1735689600, 2051222400)])
+    landed = issuing.registry.grant(
+        [signed(issuing.signer, issuing.registry, commitment, 1735689600, 2051222400)]
+    )
     nonce = issuing.chain.nonce()
     (settled,) = issuing.issuer().step()
     assert (settled.action, settled.status, settled.tx_hash, settled.block_number) == (
-        CallAction.GRANT, CallStatus.CONFIRMED, landed.tx_hash, landed.block_number
+        CallAction.GRANT,
+        CallStatus.CONFIRMED,
+        landed.tx_hash,
+        landed.block_number,
     )
     assert issuing.chain.nonce() == nonce  # nothing was sent
 
@@ -409,11 +543,18 @@ def test_a_poisoned_grant_fails_alone_and_its_batch_goes_on(issuing: Issuing) ->
     )
     assert issuing.registry.status(poison).state is OnChainState.UNKNOWN
     state = issuing.repo.issuer_state()
-    assert (state.pending, state.submitted, state.failed, state.last_error) == (0, 0, 1, failed.last_error)
+    assert (state.pending, state.submitted, state.failed, state.last_error) == (
+        0,
+        0,
+        1,
+        failed.last_error,
+    )
     assert issuer.step() == [] and issuing.repo.calls("lic-poison")[0] == failed  # never sent again
 
 
-def test_a_grant_the_registry_refuses_is_taken_out_of_its_batch(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_grant_the_registry_refuses_is_taken_out_of_its_batch(
+    issuing: Issuing, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A revert names the first commitment it refuses (here one signed by a key that is no
     issuer): that one fails with the decoded reason, the rest go in one grantMany."""
     commitments = [issuing.grant(f"lic-{i}") for i in range(3)]
@@ -425,7 +566,9 @@ def test_a_grant_the_registry_refuses_is_taken_out_of_its_batch(issuing: Issuing
         if call.commitment != commitments[1]:
             return genuine(call)
         assert call.valid_from is not None and call.valid_until is not None
-        return signed(impostor, issuing.registry, call.commitment, call.valid_from, call.valid_until)
+        return signed(
+            impostor, issuing.registry, call.commitment, call.valid_from, call.valid_until
+        )
 
     monkeypatch.setattr(issuer, "_signed_grant", sign)
     issuer.step()
@@ -439,7 +582,9 @@ def test_a_grant_the_registry_refuses_is_taken_out_of_its_batch(issuing: Issuing
     assert len(sent) == 1
 
 
-def test_an_unexpected_error_is_pinned_on_its_call_by_trying_each_alone(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_error_is_pinned_on_its_call_by_trying_each_alone(
+    issuing: Issuing, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Any error building a batch (not only a revert): each grant is tried alone, the one
     that fails alone fails, the others go."""
     commitments = [issuing.grant(f"lic-{i}") for i in range(3)]
@@ -456,7 +601,10 @@ def test_an_unexpected_error_is_pinned_on_its_call_by_trying_each_alone(issuing:
     issuer.step()
     assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "confirmed")]
     (failed,) = issuing.repo.calls("lic-0")
-    assert (failed.status, failed.last_error) == (CallStatus.FAILED, "cannot be granted: TypeError: something nobody expected")
+    assert (failed.status, failed.last_error) == (
+        CallStatus.FAILED,
+        "cannot be granted: TypeError: something nobody expected",
+    )
 
 
 def test_a_poisoned_revoke_does_not_stop_a_later_revocation(issuing: Issuing) -> None:
@@ -478,11 +626,15 @@ def test_a_poisoned_revoke_does_not_stop_a_later_revocation(issuing: Issuing) ->
     assert issuing.registry.status(target).state is OnChainState.REVOKED
     assert issuing.registry.status(victim).state is OnChainState.ACTIVE
     poisoned = issuing.repo.calls("lic-1")[1]
-    assert poisoned.status is CallStatus.FAILED and "LicenceRegistryNoRevocationRecord" in (poisoned.last_error or "")
+    assert poisoned.status is CallStatus.FAILED and "LicenceRegistryNoRevocationRecord" in (
+        poisoned.last_error or ""
+    )
     grant_call, revoke_call = issuing.repo.calls("lic-poison")
     assert grant_call.status is revoke_call.status is CallStatus.FAILED
     assert grant_call.last_error == "cannot be granted: a grant call has no validity window"
-    assert (revoke_call.last_error or "").startswith(f"the grant of commitment 0x{keccak(text='poison').hex()} failed")
+    assert (revoke_call.last_error or "").startswith(
+        f"the grant of commitment 0x{keccak(text='poison').hex()} failed"
+    )
     assert issuing.repo.issuer_state().failed == 3
 
 
@@ -500,7 +652,10 @@ def test_a_commitment_granted_by_another_issuer_key_fails_and_is_never_confirmed
     issuing.issuer().step()
     (call,) = issuing.repo.calls("lic-1")
     assert call.status is CallStatus.FAILED and call.tx_hash is None
-    assert f"was granted on chain by issuer key {thief.address}, not by the log key {issuing.signer.address}" in (call.last_error or "")
+    assert (
+        f"was granted on chain by issuer key {thief.address}, not by the log key {issuing.signer.address}"
+        in (call.last_error or "")
+    )
     with pytest.raises(LicenceCallFailedError, match="not by the log key"):
         issuing.issuer().wait_confirmed([call.id], "lic-1", timeout=5)
 
@@ -518,14 +673,18 @@ def test_a_confirmed_grant_the_chain_lost_is_granted_again(issuing: Issuing) -> 
     revoke(issuing.repo, "lic-1", now=now_ts())
     issuer.step()
     grant_call, _revoke_call = issuing.repo.calls("lic-1")
-    assert grant_call.status is CallStatus.PENDING and "but the registry does not know it" in (grant_call.last_error or "")
+    assert grant_call.status is CallStatus.PENDING and "but the registry does not know it" in (
+        grant_call.last_error or ""
+    )
     for _ in range(4):
         issuer.step()
     assert issuing.calls("lic-1") == [("grant", "confirmed"), ("revoke", "confirmed")]
     assert issuing.registry.status(commitment).state is OnChainState.REVOKED
 
 
-def test_the_issuer_thread_survives_anything(issuing: Issuing, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_issuer_thread_survives_anything(
+    issuing: Issuing, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An unexpected exception in a step is reported and retried with backoff: the issuer
     goes on and grants what is queued once the fault is gone."""
     issuing.grant("lic-1")
@@ -541,8 +700,11 @@ def test_the_issuer_thread_survives_anything(issuing: Issuing, monkeypatch: pyte
     monkeypatch.setattr(issuer, "step", flaky)
     errors: list[str] = []
     stop = threading.Event()
-    worker = threading.Thread(target=issuer.run, args=(stop, 0.05),
-                              kwargs={"on_error": errors.append, "retry": Backoff(base=0.01, cap=0.05)})
+    worker = threading.Thread(
+        target=issuer.run,
+        args=(stop, 0.05),
+        kwargs={"on_error": errors.append, "retry": Backoff(base=0.01, cap=0.05)},
+    )
     worker.start()
     try:
         deadline = time.monotonic() + 30
@@ -552,7 +714,10 @@ def test_the_issuer_thread_survives_anything(issuing: Issuing, monkeypatch: pyte
     finally:
         stop.set()
         worker.join(timeout=10)
-    assert errors[:2] == ["ZeroDivisionError: a bug; retrying in 0.01 s", "KeyError: 'another'; retrying in 0.02 s"]
+    assert errors[:2] == [
+        "ZeroDivisionError: a bug; retrying in 0.01 s",
+        "KeyError: 'another'; retrying in 0.02 s",
+    ]
 
 
 def test_grants_wait_while_the_log_key_is_no_issuer(issuing: Issuing) -> None:
@@ -563,7 +728,9 @@ def test_grants_wait_while_the_log_key_is_no_issuer(issuing: Issuing) -> None:
     issuing.grant("lic-2")
     issuing.registry.remove_issuer(issuing.signer.address)
     issuer = issuing.issuer()
-    with pytest.raises(LogKeyNotIssuerError, match=f"the log key {issuing.signer.address} is not an issuer"):
+    with pytest.raises(
+        LogKeyNotIssuerError, match=f"the log key {issuing.signer.address} is not an issuer"
+    ):
         issuer.step()
     issuer.note_error(LogKeyNotIssuerError("the log key is not an issuer"))
     assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "pending")]

@@ -24,7 +24,10 @@ def test_anchors_the_chain_lost_are_anchored_again_from_its_latest(setup: Setup)
     restarted = setup.anchorer()
     assert restarted.check_reorgs() == []  # out of its window: only reconciling sees it
     reopened = restarted.reconcile()
-    assert [(a.tree_size, a.status) for a in reopened] == [(8, AnchorStatus.PENDING), (12, AnchorStatus.PENDING)]
+    assert [(a.tree_size, a.status) for a in reopened] == [
+        (8, AnchorStatus.PENDING),
+        (12, AnchorStatus.PENDING),
+    ]
     assert "the chain lacks it: its latest anchor is size 3" in (reopened[0].last_error or "")
     assert restarted.reconcile() == []  # nothing left to do
 
@@ -52,13 +55,24 @@ def test_an_anchor_the_chain_holds_in_another_block_is_adopted_there(setup: Setu
     setup.rpc("evm_revert", snapshot)
     setup.rpc("anvil_mine", hex(100))
     again = setup.contract.anchor(
-        setup.deployment.log_id, 8, state.root, consistency(setup.store, 3, 8).proof, setup.sign(8, state.root)
+        setup.deployment.log_id,
+        8,
+        state.root,
+        consistency(setup.store, 3, 8).proof,
+        setup.sign(8, state.root),
     )
     assert again.block_number != was.block_number
 
     restarted = setup.anchorer()
     (moved,) = restarted.reconcile()
-    assert moved.tree_size == 8 and f"the chain holds it in block {again.block_number}" in (moved.last_error or "")
+    assert moved.tree_size == 8 and f"the chain holds it in block {again.block_number}" in (
+        moved.last_error or ""
+    )
     done = restarted.anchor_latest(timeout=20)
-    assert (done.tree_size, done.tx_hash, done.block_number, done.prev_size) == (8, again.tx_hash, again.block_number, 3)
+    assert (done.tree_size, done.tx_hash, done.block_number, done.prev_size) == (
+        8,
+        again.tx_hash,
+        again.block_number,
+        3,
+    )
     assert done.attempts == was.attempts  # adopted: nothing sent

@@ -15,7 +15,12 @@ TRIAGE = ROOT / "scripts" / "slither_triage.py"
 
 def test_slither_leaves_no_high_or_medium_finding_unexplained() -> None:
     result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "slither.sh")], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+        ["bash", str(ROOT / "scripts" / "slither.sh")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "slither: 0 high or medium finding(s) unexplained" in result.stdout
@@ -42,12 +47,21 @@ def finding(check: str, impact: str, contract: str, function: str) -> dict[str, 
     }
 
 
-def triage(tmp_path: Path, findings: list[dict[str, Any]], document: str) -> subprocess.CompletedProcess[str]:
+def triage(
+    tmp_path: Path, findings: list[dict[str, Any]], document: str
+) -> subprocess.CompletedProcess[str]:
     report = tmp_path / "report.json"
-    report.write_text(json.dumps({"success": True, "error": None, "results": {"detectors": findings}}))
+    report.write_text(
+        json.dumps({"success": True, "error": None, "results": {"detectors": findings}})
+    )
     doc = tmp_path / "doc.md"
     doc.write_text(document)
-    return subprocess.run([sys.executable, str(TRIAGE), str(report), str(doc)], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, str(TRIAGE), str(report), str(doc)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_triage_requires_an_explanation_for_high_and_medium(tmp_path: Path) -> None:
@@ -55,16 +69,28 @@ def test_triage_requires_an_explanation_for_high_and_medium(tmp_path: Path) -> N
     low = finding("timestamp", "Low", "LicenceRegistry", "status")
     refused = triage(tmp_path, [medium, low], "# nothing explained\n")
     assert refused.returncode == 1
-    assert "UNEXPLAINED" in refused.stderr and "Medium reentrancy-no-eth LogAnchor.anchor" in refused.stderr
+    assert (
+        "UNEXPLAINED" in refused.stderr
+        and "Medium reentrancy-no-eth LogAnchor.anchor" in refused.stderr
+    )
     assert "timestamp" not in refused.stderr  # low impact needs no entry
-    explained = triage(tmp_path, [medium, low], "| `reentrancy-no-eth` | `LogAnchor.anchor` | medium | why |\n")
+    explained = triage(
+        tmp_path, [medium, low], "| `reentrancy-no-eth` | `LogAnchor.anchor` | medium | why |\n"
+    )
     assert explained.returncode == 0, explained.stderr
-    elsewhere = triage(tmp_path, [medium], "| `reentrancy-no-eth` | `LogAnchor.rootAt` | medium | why |\n")
+    elsewhere = triage(
+        tmp_path, [medium], "| `reentrancy-no-eth` | `LogAnchor.rootAt` | medium | why |\n"
+    )
     assert elsewhere.returncode == 1  # the same detector somewhere else is another finding
 
 
 def test_triage_reports_a_failed_run(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"success": False, "error": "compilation failed", "results": {}}))
-    result = subprocess.run([sys.executable, str(TRIAGE), str(report), str(TRIAGE)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(TRIAGE), str(report), str(TRIAGE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 2 and "compilation failed" in result.stderr

@@ -18,7 +18,9 @@ from ledger.core.records import parse_json
 from ledger.workload import ndjson_lines
 
 
-def ledger(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def ledger(
+    *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "ledger", *args],
         check=False,
@@ -28,7 +30,9 @@ def ledger(*args: str, env: dict[str, str] | None = None, check: bool = True) ->
         timeout=120,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"ledger {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+        raise AssertionError(
+            f"ledger {' '.join(args)} failed ({result.returncode}): {result.stderr}"
+        )
     return result
 
 
@@ -64,17 +68,34 @@ def test_ingest_seal_prove_consistency(tmp_path: Path, where: list[str]) -> None
     assert latest["tree_size"] == 300
 
     proof = lines(ledger("prove", "0x" + expected[42].hex(), *where))[0]
-    assert proof["leaf_index"] == 42 and proof["tree_size"] == 300 and proof["root"] == latest["root"]
+    assert (
+        proof["leaf_index"] == 42 and proof["tree_size"] == 300 and proof["root"] == latest["root"]
+    )
     assert all(node.startswith("0x") and len(node) == 66 for node in proof["proof"])
-    merkle.verify_inclusion(42, 300, expected[42], [bytes.fromhex(p[2:]) for p in proof["proof"]], bytes.fromhex(latest["root"][2:]))
+    merkle.verify_inclusion(
+        42,
+        300,
+        expected[42],
+        [bytes.fromhex(p[2:]) for p in proof["proof"]],
+        bytes.fromhex(latest["root"][2:]),
+    )
 
     old = lines(ledger("prove", expected[7].hex(), "--tree-size", "120", *where))[0]
     assert old["root"] == checkpoint["root"]
 
     cons = lines(ledger("consistency", "120", "300", *where))[0]
-    assert (cons["first"], cons["second"], cons["first_root"], cons["second_root"]) == (120, 300, checkpoint["root"], latest["root"])
+    assert (cons["first"], cons["second"], cons["first_root"], cons["second_root"]) == (
+        120,
+        300,
+        checkpoint["root"],
+        latest["root"],
+    )
     merkle.verify_consistency(
-        120, 300, [bytes.fromhex(p[2:]) for p in cons["proof"]], bytes.fromhex(cons["first_root"][2:]), bytes.fromhex(cons["second_root"][2:])
+        120,
+        300,
+        [bytes.fromhex(p[2:]) for p in cons["proof"]],
+        bytes.fromhex(cons["first_root"][2:]),
+        bytes.fromhex(cons["second_root"][2:]),
     )
 
 
@@ -112,7 +133,9 @@ def test_empty_line_and_invalid_json_are_rejected(tmp_path: Path) -> None:
     assert result.returncode != 0 and "line 2" in result.stderr and "empty line" in result.stderr
     path.write_text("{oops\n")
     result = ledger("ingest", str(path), "--data-dir", str(tmp_path), check=False)
-    assert result.returncode != 0 and "line 1" in result.stderr and "not valid JSON" in result.stderr
+    assert (
+        result.returncode != 0 and "line 1" in result.stderr and "not valid JSON" in result.stderr
+    )
 
 
 def test_user_errors_are_clear(tmp_path: Path) -> None:
@@ -141,7 +164,20 @@ def test_database_url_from_the_environment(tmp_path: Path, postgres_url: str) ->
 def test_up_seals_what_arrives(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     service = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "up", "--data-dir", data, "--seal-interval", "0.2", "--rpc-port", "0", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "ledger",
+            "up",
+            "--data-dir",
+            data,
+            "--seal-interval",
+            "0.2",
+            "--rpc-port",
+            "0",
+            "--port",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

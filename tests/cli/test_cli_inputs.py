@@ -22,7 +22,9 @@ from tests.cli.test_cli import ledger, lines
 DEPTH_WORDS = "nests arrays and objects more than 32 levels deep; the limit is 32"
 
 
-def refused(result: subprocess.CompletedProcess[str], *needles: str, code: int | None = None) -> str:
+def refused(
+    result: subprocess.CompletedProcess[str], *needles: str, code: int | None = None
+) -> str:
     """The one-line `error: ...` of a refused command (no traceback), holding every needle."""
     assert result.returncode != 0 and (code is None or result.returncode == code), result.stderr
     assert "Traceback" not in result.stderr and result.stderr.startswith("error: "), result.stderr
@@ -41,13 +43,25 @@ def stored(data_dir: Path) -> int:
     [
         (b"[" * 1_000_000, "record is 1000000 bytes; the limit is 16384"),
         (b'{"a":' * 2_000, f"record {DEPTH_WORDS}"),  # within the size limit
-        (b'{"v": 1, "kind": "digest", "body": {"sha256": ' + b"[" * 40 + b"]" * 40 + b"}}", f"record {DEPTH_WORDS}"),
+        (
+            b'{"v": 1, "kind": "digest", "body": {"sha256": ' + b"[" * 40 + b"]" * 40 + b"}}",
+            f"record {DEPTH_WORDS}",
+        ),
     ],
     ids=["a million deep", "2,000 deep", "33 deep in a record"],
 )
-def test_ingest_refuses_a_deep_line_and_stores_nothing(tmp_path: Path, line: bytes, words: str) -> None:
+def test_ingest_refuses_a_deep_line_and_stores_nothing(
+    tmp_path: Path, line: bytes, words: str
+) -> None:
     path = tmp_path / "deep.ndjson"
-    path.write_bytes(ndjson_lines(1)[0].encode() + b"\n" + line + b"\n" + ndjson_lines(1, seed=3)[0].encode() + b"\n")
+    path.write_bytes(
+        ndjson_lines(1)[0].encode()
+        + b"\n"
+        + line
+        + b"\n"
+        + ndjson_lines(1, seed=3)[0].encode()
+        + b"\n"
+    )
     result = ledger("ingest", str(path), "--data-dir", str(tmp_path / "data"), check=False)
     refused(result, f"{path}: line 2: {words}; nothing was stored")
     assert result.stdout == "" and stored(tmp_path / "data") == 0
@@ -69,8 +83,14 @@ def test_licence_grant_file_is_bounded(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
     cases = {
         "deep.json": (b'{"licence_id": ' + b"[" * 10_000, f"deep.json {DEPTH_WORDS}"),
-        "big.json": (b'{"reason": "' + b"x" * 20_000 + b'"}', "big.json is more than 16384 bytes; the limit is 16384"),
-        "utf16.json": ('{"action": "grant"}'.encode("utf-16"), "utf16.json is not UTF-8 JSON: it holds a NUL byte"),
+        "big.json": (
+            b'{"reason": "' + b"x" * 20_000 + b'"}',
+            "big.json is more than 16384 bytes; the limit is 16384",
+        ),
+        "utf16.json": (
+            '{"action": "grant"}'.encode("utf-16"),
+            "utf16.json is not UTF-8 JSON: it holds a NUL byte",
+        ),
         "broken.json": (b'{"action": ', "broken.json is not valid JSON: Expecting value"),
     }
     for name, (content, words) in cases.items():
@@ -82,13 +102,30 @@ def test_licence_grant_file_is_bounded(tmp_path: Path) -> None:
 
 
 def test_report_accounts_file_is_bounded(tmp_path: Path) -> None:
-    common = ["--from", "2026-06-01", "--to", "2026-06-02", "--out", str(tmp_path / "r.html"), "--data-dir", str(tmp_path / "d")]
+    common = [
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-06-02",
+        "--out",
+        str(tmp_path / "r.html"),
+        "--data-dir",
+        str(tmp_path / "d"),
+    ]
     deep = tmp_path / "deep.json"
     deep.write_bytes(b"[" * 1_000_000)
-    refused(ledger("report", "--accounts", str(deep), *common, check=False), f"deep.json {DEPTH_WORDS}", code=2)
+    refused(
+        ledger("report", "--accounts", str(deep), *common, check=False),
+        f"deep.json {DEPTH_WORDS}",
+        code=2,
+    )
     big = tmp_path / "big.txt"
     big.write_bytes(b"acct\n" * (4 << 20))
-    refused(ledger("report", "--accounts", str(big), *common, check=False), "big.txt is more than 16777216 bytes", code=2)
+    refused(
+        ledger("report", "--accounts", str(big), *common, check=False),
+        "big.txt is more than 16777216 bytes",
+        code=2,
+    )
     assert not (tmp_path / "r.html").exists()
 
 
@@ -125,14 +162,27 @@ def hostile() -> Iterator[str]:
 def test_report_bounds_what_a_service_answers(tmp_path: Path, hostile: str) -> None:
     accounts = tmp_path / "accounts.txt"
     accounts.write_text("acct-1\n")
-    args = ["report", "--accounts", str(accounts), "--from", "2026-06-01", "--to", "2026-06-02", "--url", hostile,
-            "--api-key", "k", "--out", str(tmp_path / "r.html")]
+    args = [
+        "report",
+        "--accounts",
+        str(accounts),
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-06-02",
+        "--url",
+        hostile,
+        "--api-key",
+        "k",
+        "--out",
+        str(tmp_path / "r.html"),
+    ]
     Hostile.status, Hostile.body = 200, b'{"format": ' + b"[" * 1_000_000
     refused(ledger(*args, check=False), f"the evidence pack the service sent {DEPTH_WORDS}", code=1)
     Hostile.status, Hostile.body = 500, b'{"detail": ' + b"[" * 1_000_000
     refused(ledger(*args, check=False), "POST /v1/evidence answered 500 with more than 65536 bytes")
     Hostile.status, Hostile.body = 500, b'{"detail": ' + b"[" * 60_000
-    refused(ledger(*args, check=False), "POST /v1/evidence answered 500: {\"detail\": [[[")
+    refused(ledger(*args, check=False), 'POST /v1/evidence answered 500: {"detail": [[[')
     Hostile.status, Hostile.body = 503, json.dumps({"detail": "storage is down"}).encode()
     refused(ledger(*args, check=False), "POST /v1/evidence answered 503: storage is down")
     assert not (tmp_path / "r.html").exists()
@@ -150,5 +200,7 @@ def test_the_cli_runs_with_a_sane_recursion_limit() -> None:
         "    pass\n"
         "sys.stderr.write(str(sys.getrecursionlimit()))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0 and result.stderr == "1000", result.stderr

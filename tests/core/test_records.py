@@ -45,12 +45,18 @@ interaction_body = st.fixed_dictionaries(
         "api_key_id": optional(ident),
         "endpoint": optional(text),
         "client": optional(
-            st.fixed_dictionaries({}, optional={"asn": count, "ip_sha256": hex64, "user_agent": text})
+            st.fixed_dictionaries(
+                {}, optional={"asn": count, "ip_sha256": hex64, "user_agent": text}
+            )
         ),
         "metadata": optional(
             st.dictionaries(
                 st.from_regex(r"\A[A-Za-z0-9_.:-]{1,64}\Z"),
-                st.one_of(text, st.integers(-records.MAX_SAFE_INTEGER, records.MAX_SAFE_INTEGER), st.booleans()),
+                st.one_of(
+                    text,
+                    st.integers(-records.MAX_SAFE_INTEGER, records.MAX_SAFE_INTEGER),
+                    st.booleans(),
+                ),
                 max_size=8,
             )
         ),
@@ -62,7 +68,9 @@ licence_body = st.fixed_dictionaries(
         "licence_id": ident,
         "licensee": ident,
         "models": st.lists(ident, min_size=1, max_size=4),
-        "scope": st.lists(st.sampled_from(["inference", "fine-tune", "distillation"]), min_size=1, max_size=3),
+        "scope": st.lists(
+            st.sampled_from(["inference", "fine-tune", "distillation"]), min_size=1, max_size=3
+        ),
         "terms_sha256": hex64,
         "valid_from": st.just("2026-01-01T00:00:00.000Z"),
         "valid_until": st.just("2027-01-01T00:00:00.000Z"),
@@ -79,7 +87,12 @@ parent = st.fixed_dictionaries(
     }
 )
 model_body = st.fixed_dictionaries(
-    {"model_id": ident, "version": ident, "artifact_sha256": hex64, "parents": st.lists(parent, max_size=3)},
+    {
+        "model_id": ident,
+        "version": ident,
+        "artifact_sha256": hex64,
+        "parents": st.lists(parent, max_size=3),
+    },
     optional={"training_data_sha256": optional(hex64), "licence_id": optional(ident)},
 )
 digest_body = st.fixed_dictionaries({"sha256": hex64})
@@ -218,7 +231,12 @@ def test_integer_limit_is_exact() -> None:
 
 
 def test_timestamps_must_be_real_utc_milliseconds() -> None:
-    for bad in ("2026-02-30T00:00:00.000Z", "2026-06-05T12:00:00Z", "2026-06-05T12:00:00.123+00:00", "yesterday"):
+    for bad in (
+        "2026-02-30T00:00:00.000Z",
+        "2026-06-05T12:00:00Z",
+        "2026-06-05T12:00:00.123+00:00",
+        "yesterday",
+    ):
         record = interaction(9)
         record["ts"] = bad
         assert reject(record).field == "ts", bad
@@ -231,7 +249,13 @@ def test_hashes_must_be_lowercase_hex() -> None:
 
 
 def test_licence_grant_needs_its_terms() -> None:
-    error = reject({"v": 1, "kind": "licence", "body": {"action": "grant", "licence_id": "L1", "licensee": "acme"}})
+    error = reject(
+        {
+            "v": 1,
+            "kind": "licence",
+            "body": {"action": "grant", "licence_id": "L1", "licensee": "acme"},
+        }
+    )
     assert "models is required" in error.message
 
 

@@ -27,7 +27,9 @@ from ledger.core.records import (
 )
 from tests.core.test_records import any_record
 
-fuzz_settings = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fuzz_settings = settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 # JSON scalars as a hostile producer sends them: huge and negative integers, floats
 # (integral ones too), every kind of string, including what looks like hex or a time.
@@ -37,11 +39,22 @@ scalars = (
     | st.integers(-(2**64), 2**64)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=60)
-    | st.sampled_from(["", "0" * 64, "ab" * 16, "2026-06-05T12:00:00.123Z", "2026-02-30T00:00:00.000Z", "interaction"])
+    | st.sampled_from(
+        [
+            "",
+            "0" * 64,
+            "ab" * 16,
+            "2026-06-05T12:00:00.123Z",
+            "2026-02-30T00:00:00.000Z",
+            "interaction",
+        ]
+    )
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -61,7 +74,10 @@ def assert_stable(canonical: bytes) -> None:
     assert canonical == rfc8785.dumps(json.loads(canonical))
     assert validate_canonical(canonical).canonical == canonical
     again = parse_json(canonical)
-    assert again.canonical == canonical and parse_object(json.loads(canonical)).leaf_hash == again.leaf_hash
+    assert (
+        again.canonical == canonical
+        and parse_object(json.loads(canonical)).leaf_hash == again.leaf_hash
+    )
 
 
 @fuzz_settings
@@ -92,7 +108,9 @@ def paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 @fuzz_settings
 @given(any_record, st.data())
-def test_mutated_records_are_records_or_record_errors(record: dict[str, Any], data: st.DataObject) -> None:
+def test_mutated_records_are_records_or_record_errors(
+    record: dict[str, Any], data: st.DataObject
+) -> None:
     document: Any = copy.deepcopy(record)
     for _ in range(data.draw(st.integers(1, 3), label="edits")):
         path = data.draw(st.sampled_from(paths(document)), label="where")
@@ -108,7 +126,9 @@ def test_mutated_records_are_records_or_record_errors(record: dict[str, Any], da
         elif action == "delete":
             del parent[path[-1]]
         elif isinstance(parent, dict):
-            parent[data.draw(st.text(max_size=12), label="key")] = data.draw(json_values, label="value")
+            parent[data.draw(st.text(max_size=12), label="key")] = data.draw(
+                json_values, label="value"
+            )
         else:
             parent.append(data.draw(json_values, label="item"))
         if not isinstance(document, (dict, list)):
@@ -130,7 +150,9 @@ def test_arbitrary_bytes_are_refused_with_a_record_error(data: bytes | str) -> N
 
 @settings(max_examples=200, deadline=None)
 @given(any_record, st.integers(0, 3))
-def test_oversized_records_are_refused_whatever_their_content(record: dict[str, Any], extra: int) -> None:
+def test_oversized_records_are_refused_whatever_their_content(
+    record: dict[str, Any], extra: int
+) -> None:
     text = json.dumps(record)
     padded = text[:-1] + " " * (MAX_RECORD_BYTES - len(text) + 1 + extra) + "}"
     with pytest.raises(RecordError, match="the limit is"):

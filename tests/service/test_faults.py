@@ -25,7 +25,14 @@ def run(spec: str | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != faults.FAULT_ENV}
     if spec is not None:
         env[faults.FAULT_ENV] = spec
-    return subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_a_point_kills_on_its_hit_and_only_there() -> None:
@@ -45,7 +52,11 @@ def test_a_malformed_value_is_reported_once_and_changes_nothing() -> None:
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("nope", "names no fault point"), ("seal.after_commit:x", "must be an integer"), ("seal.after_commit:0", "at least 1")],
+    [
+        ("nope", "names no fault point"),
+        ("seal.after_commit:x", "must be an integer"),
+        ("seal.after_commit:0", "at least 1"),
+    ],
 )
 def test_parse_refuses_with_the_reason(spec: str, message: str) -> None:
     with pytest.raises(faults.FaultSpecError, match=message):

@@ -55,7 +55,10 @@ def test_depth_and_node_limits(store: Store) -> None:
 
     assert lineage(store, anchors, "m5", max_nodes=6)["truncated"] is False
     few = lineage(store, anchors, "m5", max_nodes=3)
-    assert names(few["versions"] + few["ancestors"]) == [("m5", 0), ("m4", 1), ("m3", 2)] and few["truncated"]
+    assert (
+        names(few["versions"] + few["ancestors"]) == [("m5", 0), ("m4", 1), ("m3", 2)]
+        and few["truncated"]
+    )
 
 
 def test_merge_lists_a_shared_ancestor_once_and_states(store: Store) -> None:
@@ -75,7 +78,9 @@ def test_merge_lists_a_shared_ancestor_once_and_states(store: Store) -> None:
 
 def test_registration_checks(store: Store) -> None:
     register(store, "base", "1")
-    with pytest.raises(AlreadyRegisteredError, match="model 'base' version '1' is already registered"):
+    with pytest.raises(
+        AlreadyRegisteredError, match="model 'base' version '1' is already registered"
+    ):
         register(store, "base", "1")
     with pytest.raises(UnregisteredParentError) as caught:
         register(store, "child", "1", ("base", "1"), ("base", "2"))

@@ -37,7 +37,9 @@ def test_seal_assigns_contiguous_indices_and_the_rfc9162_root(store: Store) -> N
         for i in (0, 1, 255, 256, 699):
             assert store.find_entry(conn, leaves[i]).leaf_index == i  # type: ignore[union-attr]
         # Every seal step kept a checkpoint, each with the root of its own size.
-        sizes = [r.tree_size for r in conn.execute(select(checkpoints).order_by(checkpoints.c.tree_size))]
+        sizes = [
+            r.tree_size for r in conn.execute(select(checkpoints).order_by(checkpoints.c.tree_size))
+        ]
     assert sizes == [128, 256, 384, 512, 640, 700]
     assert store.checkpoint(256).root == merkle.root_hash(leaves[:256])  # type: ignore[union-attr]
 
@@ -119,7 +121,9 @@ class Boom(RuntimeError):
 
 
 @pytest.mark.parametrize("step", ["write_tiles", "add_run", "replace_state"])
-def test_crash_inside_a_seal_changes_nothing(store: Store, step: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_inside_a_seal_changes_nothing(
+    store: Store, step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Failed and not persisted: the transaction rolls back whole; a rerun is exact."""
     batch = make_entries(300)
     store.add_entries([batch[:100]])
@@ -142,7 +146,9 @@ def test_crash_inside_a_seal_changes_nothing(store: Store, step: str, monkeypatc
     assert state.root == merkle.root_hash([e.leaf_hash for e in batch])
 
 
-def test_commit_that_reported_an_error_is_not_sealed_twice(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_commit_that_reported_an_error_is_not_sealed_twice(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Failed but persisted: the commit landed, the caller saw an error; rerun adds nothing."""
     batch = make_entries(40)
     store.add_entries([batch])
@@ -161,7 +167,10 @@ def test_commit_that_reported_an_error_is_not_sealed_twice(store: Store, monkeyp
     monkeypatch.setattr(Store, "transaction", real_transaction)
     assert seal(store).tree_size == 40
     with store.engine.connect() as conn:
-        assert [tuple(r) for r in conn.execute(select(runs.c.first_seq, runs.c.last_seq, runs.c.first_index))] == [(1, 40, 0)]
+        assert [
+            tuple(r)
+            for r in conn.execute(select(runs.c.first_seq, runs.c.last_seq, runs.c.first_index))
+        ] == [(1, 40, 0)]
 
 
 def test_two_sequencers_cannot_both_move_the_log(store: Store) -> None:
@@ -196,7 +205,9 @@ def test_sequence_gaps_on_postgres_keep_indices_contiguous(postgres_url: str) ->
         with store.engine.connect() as conn:
             seqs = [r[0] for r in conn.execute(text("SELECT seq FROM entries ORDER BY seq"))]
             assert len(seqs) == 25 and seqs[-1] - seqs[0] + 1 > 25  # there is a gap
-            indices = [store.find_entry(conn, e.leaf_hash).leaf_index for e in batch[:10] + batch[15:]]  # type: ignore[union-attr]
+            indices = [
+                store.find_entry(conn, e.leaf_hash).leaf_index for e in batch[:10] + batch[15:]
+            ]  # type: ignore[union-attr]
             assert indices == list(range(25))
             assert len(list(conn.execute(select(runs)))) == 2
         leaves = [e.leaf_hash for e in batch[:10] + batch[15:]]

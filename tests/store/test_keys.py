@@ -37,7 +37,10 @@ def repo(tmp_path: Path) -> Iterator[KeyRepository]:
 def near_misses(secret: str) -> list[str]:
     """Guesses sharing a prefix of every length with `secret`, and none at all."""
     flip = {c: "A" if c != "A" else "B" for c in secret}
-    return [secret[:n] + flip[secret[n]] + secret[n + 1 :] for n in (len(secret) - 1, len(secret) // 2, 4, 0)] + [
+    return [
+        secret[:n] + flip[secret[n]] + secret[n + 1 :]
+        for n in (len(secret) - 1, len(secret) // 2, 4, 0)
+    ] + [
         "mlk_" + "Z" * (len(secret) - 4),
         secret[:-1],
         secret + "x",
@@ -48,7 +51,9 @@ def statements(repo: KeyRepository) -> list[tuple[str, Any]]:
     """Every SQL statement the store runs from now on, with its parameters."""
     seen: list[tuple[str, Any]] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+    def record(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
         if not statement.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
             seen.append((statement, parameters))
 
@@ -67,7 +72,11 @@ def test_the_database_sees_only_the_hash_of_the_presented_key(repo: KeyRepositor
         assert (found is not None) == (guess == real)
         ((statement, parameters),) = seen  # one indexed read, whatever the guess
         assert "api_keys.key_hash = " in statement and "LIKE" not in statement.upper()
-        sent = [v.encode() if isinstance(v, str) else bytes(v) for v in parameters if isinstance(v, (bytes, memoryview, str))]
+        sent = [
+            v.encode() if isinstance(v, str) else bytes(v)
+            for v in parameters
+            if isinstance(v, (bytes, memoryview, str))
+        ]
         assert sent == [hash_secret(guess)], sent
         for value in sent:
             assert guess.encode() not in value and real[:8].encode() not in value
@@ -96,13 +105,21 @@ def _lines_run(call: Any) -> list[int]:
 def test_a_guess_close_to_a_key_runs_the_same_code_as_one_far_from_it(repo: KeyRepository) -> None:
     real = repo.create("ingest").secret
     repo.create("auditor")  # more keys in the table change nothing
-    traces = {guess: _lines_run(lambda g=guess: repo.authenticate(g)) for guess in near_misses(real)}
+    traces = {
+        guess: _lines_run(lambda g=guess: repo.authenticate(g)) for guess in near_misses(real)
+    }
     first = next(iter(traces.values()))
-    assert first and all(trace == first for trace in traces.values()), "the lookup branches on how close a guess is"
-    assert _lines_run(lambda: repo.authenticate(real)) != first  # (the tracer does see the difference a hit makes)
+    assert first and all(trace == first for trace in traces.values()), (
+        "the lookup branches on how close a guess is"
+    )
+    assert (
+        _lines_run(lambda: repo.authenticate(real)) != first
+    )  # (the tracer does see the difference a hit makes)
 
 
-def test_the_stored_hash_is_compared_with_compare_digest(repo: KeyRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stored_hash_is_compared_with_compare_digest(
+    repo: KeyRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = repo.create("admin").secret
     compared: list[tuple[bytes, bytes]] = []
     original = hmac.compare_digest

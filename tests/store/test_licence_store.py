@@ -48,7 +48,9 @@ def stored(store: Store) -> int:
 def test_grant_amend_revoke_queue_their_calls(store: Store) -> None:
     repo = LicenceRepository(store)
     first = grant(repo, licence(), now=now_ts())
-    second = grant(repo, licence(action="amend", valid_until="2028-01-01T00:00:00.000Z"), now=now_ts())
+    second = grant(
+        repo, licence(action="amend", valid_until="2028-01-01T00:00:00.000Z"), now=now_ts()
+    )
     assert second.seq == first.seq + 1
     revoked = revoke(repo, "lic-1", "breach", now=now_ts())
     calls = repo.calls("lic-1")
@@ -71,17 +73,37 @@ def test_grant_amend_revoke_queue_their_calls(store: Store) -> None:
     [
         ([], licence(action="amend"), NotFoundError, "grant it first"),
         ([licence()], licence(), LicenceConflictError, "exists already"),
-        ([licence()], licence(action="amend", licensee="other"), LicenceConflictError, "keeps the licensee"),
+        (
+            [licence()],
+            licence(action="amend", licensee="other"),
+            LicenceConflictError,
+            "keeps the licensee",
+        ),
         ([], licence(valid_until="2026-01-01T00:00:00.999Z"), RecordError, "one whole second"),
         ([], licence(action="revoke"), RecordError, "revoke the licence instead"),
-        ([], {"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}}, RecordError, "must be 'licence'"),
+        (
+            [],
+            {"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}},
+            RecordError,
+            "must be 'licence'",
+        ),
         ([], licence(valid_until=None), RecordError, "valid_until is required"),
         ([], [licence()], RecordError, "must be a JSON object"),
     ],
-    ids=["amend-unknown", "grant-twice", "other-licensee", "window-under-a-second", "revoke-action", "other-kind",
-         "missing-field", "not-an-object"],
+    ids=[
+        "amend-unknown",
+        "grant-twice",
+        "other-licensee",
+        "window-under-a-second",
+        "revoke-action",
+        "other-kind",
+        "missing-field",
+        "not-an-object",
+    ],
 )
-def test_refusals_store_nothing(store: Store, setup: list[Any], request_: Any, error: type[Exception], text: str) -> None:
+def test_refusals_store_nothing(
+    store: Store, setup: list[Any], request_: Any, error: type[Exception], text: str
+) -> None:
     repo = LicenceRepository(store)
     for document in setup:
         grant(repo, document, now=now_ts())
@@ -108,8 +130,13 @@ def test_revoked_licences_refuse_amend_and_revoke(store: Store) -> None:
 def test_the_same_record_twice_is_refused(store: Store) -> None:
     repo = LicenceRepository(store)
     grant(repo, licence(), now=now_ts())
-    amendment = {"v": 1, "kind": "licence", "salt": "00" * 16, "ts": "2026-01-01T00:00:00.000Z",
-                 "body": licence(action="amend")}
+    amendment = {
+        "v": 1,
+        "kind": "licence",
+        "salt": "00" * 16,
+        "ts": "2026-01-01T00:00:00.000Z",
+        "body": licence(action="amend"),
+    }
     grant(repo, amendment, now=now_ts())
     count, calls = stored(store), repo.calls("lic-1")
     with pytest.raises(LedgerError, match="in the log already"):
@@ -130,7 +157,12 @@ def test_calls_move_by_compare_and_swap(store: Store) -> None:
     assert repo.ready_revokes(10) == []
     (confirmed,) = repo.confirm([submitted], b"\x01" * 32, 42, now_ts())
     assert (confirmed.status, confirmed.block_number) == (CallStatus.CONFIRMED, 42)
-    assert repo.count_by_status() == {CallStatus.PENDING: 0, CallStatus.SUBMITTED: 0, CallStatus.CONFIRMED: 1, CallStatus.FAILED: 0}
+    assert repo.count_by_status() == {
+        CallStatus.PENDING: 0,
+        CallStatus.SUBMITTED: 0,
+        CallStatus.CONFIRMED: 1,
+        CallStatus.FAILED: 0,
+    }
     with pytest.raises(StoreError, match="a confirmed registry call cannot fail"):
         repo.fail([confirmed], "no", now_ts())
     revoke(repo, "lic-1", now=now_ts())
@@ -145,7 +177,11 @@ def test_a_failed_call_stays_failed_and_strands_its_revokes(store: Store) -> Non
     (pending,) = repo.pending_grants(10)
     assert repo.issuer_state() == IssuerState(pending=1, submitted=0, failed=0, last_error=None)
     (failed,) = repo.fail([pending], "the registry refuses it: because", now_ts())
-    assert (failed.status, failed.last_error, failed.attempts) == (CallStatus.FAILED, "the registry refuses it: because", 0)
+    assert (failed.status, failed.last_error, failed.attempts) == (
+        CallStatus.FAILED,
+        "the registry refuses it: because",
+        0,
+    )
     with pytest.raises(StaleLicenceCallError, match="no longer pending"):
         repo.fail([pending], "again", now_ts())
     assert repo.pending_grants(10) == [] and repo.grant_of(failed.commitment) == failed
@@ -154,7 +190,9 @@ def test_a_failed_call_stays_failed_and_strands_its_revokes(store: Store) -> Non
     assert repo.ready_revokes(10) == []
     (stranded,) = repo.stranded_revokes(10)
     assert (stranded.action, stranded.commitment) == (CallAction.REVOKE, failed.commitment)
-    assert repo.issuer_state() == IssuerState(pending=1, submitted=0, failed=1, last_error="the registry refuses it: because")
+    assert repo.issuer_state() == IssuerState(
+        pending=1, submitted=0, failed=1, last_error="the registry refuses it: because"
+    )
     repo.note_error([stranded], "the chain is unreachable", now_ts())
     assert repo.issuer_state().last_error == "the chain is unreachable"  # the latest
 
@@ -170,8 +208,14 @@ def test_migration_0004_keeps_an_older_deployment_without_registry(db_url: str) 
         with engine.begin() as connection:
             connection.execute(
                 insert(deployment).values(
-                    id=1, chain_id=31337, contract=b"\x01" * 20, log_id=b"\x02" * 32, log_name="model-ledger",
-                    deployer=b"\x03" * 20, block_number=1, created_at="2026-01-01T00:00:00.000Z",
+                    id=1,
+                    chain_id=31337,
+                    contract=b"\x01" * 20,
+                    log_id=b"\x02" * 32,
+                    log_name="model-ledger",
+                    deployer=b"\x03" * 20,
+                    block_number=1,
+                    created_at="2026-01-01T00:00:00.000Z",
                 )
             )
         migrate(engine)

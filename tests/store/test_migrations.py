@@ -37,6 +37,9 @@ def test_migrate_creates_every_table_once(db_url: str) -> None:
 
 
 def test_plain_postgres_urls_get_our_driver() -> None:
-    assert normalize_url("postgresql://postgres@127.0.0.1:5432/test") == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    assert (
+        normalize_url("postgresql://postgres@127.0.0.1:5432/test")
+        == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     assert normalize_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert normalize_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"

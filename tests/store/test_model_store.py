@@ -49,7 +49,12 @@ def test_a_record_and_its_registration_are_stored_together(store: Store) -> None
     seq = register_model(store, base)
     assert counts(store) == (1, 1)
     (found,) = ModelRepository(store).registrations(["base"], 10)
-    assert (found.seq, found.leaf_hash, found.record, found.leaf_index) == (seq, base.leaf_hash, base.canonical, None)
+    assert (found.seq, found.leaf_hash, found.record, found.leaf_index) == (
+        seq,
+        base.leaf_hash,
+        base.canonical,
+        None,
+    )
     for refused, error in [
         (record("base", "1", artefact="other"), AlreadyRegisteredError),
         (record("child", "1", ("base", "1"), ("base", "2")), UnregisteredParentError),
@@ -75,12 +80,18 @@ def test_model_records_that_register_nothing_are_not_read(store: Store) -> None:
     assert ModelRepository(store).registrations(["m"], 10) == []
     registered = record("m", "1")
     register_model(store, registered)
-    assert [r.leaf_hash for r in ModelRepository(store).registrations(["m"], 10)] == [registered.leaf_hash]
+    assert [r.leaf_hash for r in ModelRepository(store).registrations(["m"], 10)] == [
+        registered.leaf_hash
+    ]
 
 
 def test_migration_0005_registers_the_first_record_of_each_version(db_url: str) -> None:
     engine = create_db_engine(db_url)
-    first, again, second = record("m", "1"), record("m", "1", artefact="later"), record("m", "2", ("m", "1"))
+    first, again, second = (
+        record("m", "1"),
+        record("m", "1", artefact="later"),
+        record("m", "2", ("m", "1")),
+    )
     try:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
@@ -90,8 +101,24 @@ def test_migration_0005_registers_the_first_record_of_each_version(db_url: str) 
         with engine.begin() as connection:
             connection.execute(
                 entries.insert(),
-                [dict(zip(("leaf_hash", "kind", "ts", "external_id", "account_id", "model", "record"), entry, strict=True))
-                 for entry in (first, again, second)],
+                [
+                    dict(
+                        zip(
+                            (
+                                "leaf_hash",
+                                "kind",
+                                "ts",
+                                "external_id",
+                                "account_id",
+                                "model",
+                                "record",
+                            ),
+                            entry,
+                            strict=True,
+                        )
+                    )
+                    for entry in (first, again, second)
+                ],
             )
         migrate(engine)
         assert schema_revision(engine) == SCHEMA_REVISION == "0005"

@@ -48,10 +48,23 @@ def test_topics_and_selectors_are_the_contracts() -> None:
     """What the verifiers ask the chain is derived from the shipped ABI: it equals the
     keccak of the contract's own signatures."""
     assert ANCHORED_TOPIC == keccak(text="Anchored(bytes32,uint64,bytes32,bytes32,uint64)")
-    for name, signature in (("latest", "latest(bytes32)"), ("logInfo", "logInfo(bytes32)"), ("rootAt", "rootAt(bytes32,uint64)")):
+    for name, signature in (
+        ("latest", "latest(bytes32)"),
+        ("logInfo", "logInfo(bytes32)"),
+        ("rootAt", "rootAt(bytes32,uint64)"),
+    ):
         assert LOG_ANCHOR.function(name).selector == keccak(text=signature)[:4]
-    assert LOG_ANCHOR.function("logInfo").outputs == ("address", "address", "uint64", "bool", "uint64")
-    assert LOG_ANCHOR.error_selector("LogAnchorUnknownSize") == keccak(text="LogAnchorUnknownSize(bytes32,uint64)")[:4]
+    assert LOG_ANCHOR.function("logInfo").outputs == (
+        "address",
+        "address",
+        "uint64",
+        "bool",
+        "uint64",
+    )
+    assert (
+        LOG_ANCHOR.error_selector("LogAnchorUnknownSize")
+        == keccak(text="LogAnchorUnknownSize(bytes32,uint64)")[:4]
+    )
 
 
 def test_compact_range_root_at_every_size_and_any_chunking() -> None:
@@ -78,11 +91,16 @@ def test_compact_range_root_at_every_size_and_any_chunking() -> None:
 def test_export_lines_round_trip_and_are_canonical() -> None:
     entry = ENTRIES[3]
     line = export_line(3, entry.canonical)
-    assert line.endswith(b"\n") and json.loads(line) == {"leaf_index": 3, "record": json.loads(entry.canonical)}
+    assert line.endswith(b"\n") and json.loads(line) == {
+        "leaf_index": 3,
+        "record": json.loads(entry.canonical),
+    }
     assert parse_export_line(line[:-1]) == (3, entry.canonical)
     # The same two fields laid out another way are not the export's canonical form.
     loose = json.dumps({"record": json.loads(entry.canonical), "leaf_index": 3}).encode()
-    with pytest.raises(ExportLineError, match="leaf index 3: the line is not in the export's canonical form"):
+    with pytest.raises(
+        ExportLineError, match="leaf index 3: the line is not in the export's canonical form"
+    ):
         parse_export_line(loose)
 
 
@@ -167,29 +185,54 @@ class FakeChain:
 
     def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
         if log_id != LOG_ID:
-            raise ContractCallError("LogAnchor.logInfo reverted with LogAnchorUnknownLog", "LogAnchorUnknownLog")
-        return self.info or LogInfo(SIGNER, b"\x01" * 20, self.sizes[-1] if self.sizes else 0, False, 0)
+            raise ContractCallError(
+                "LogAnchor.logInfo reverted with LogAnchorUnknownLog", "LogAnchorUnknownLog"
+            )
+        return self.info or LogInfo(
+            SIGNER, b"\x01" * 20, self.sizes[-1] if self.sizes else 0, False, 0
+        )
 
     def roots_at(self, log_anchor: bytes, log_id: bytes, sizes: list[int]) -> list[bytes | None]:
         return [root_hash(LEAVES[:size]) if size in self.sizes else None for size in sizes]
 
     def blocks(self, numbers: list[int]) -> list[Block | None]:
         return [
-            Block(n, b"\xee" * 32 if n in self.reorganised else _block_hash(n), 1_780_000_000 + n) if n <= 30 else None
+            Block(n, b"\xee" * 32 if n in self.reorganised else _block_hash(n), 1_780_000_000 + n)
+            if n <= 30
+            else None
             for n in numbers
         ]
 
-    def logs(self, address: bytes, topics: list[bytes], from_block: int, to_block: int) -> list[EventLog]:
+    def logs(
+        self, address: bytes, topics: list[bytes], from_block: int, to_block: int
+    ) -> list[EventLog]:
         self.asked.append((from_block, to_block))
         found = []
         previous = 0
         for n, size in enumerate(self.sizes):
             block = 3 + n
-            if address == CONTRACT and topics == [ANCHORED_TOPIC, LOG_ID] and from_block <= block <= to_block and size not in self.missing_events:
+            if (
+                address == CONTRACT
+                and topics == [ANCHORED_TOPIC, LOG_ID]
+                and from_block <= block <= to_block
+                and size not in self.missing_events
+            ):
                 root = self.roots.get(size, root_hash(LEAVES[:size]))
                 event_topics = (ANCHORED_TOPIC, LOG_ID, _word(size))
-                data = root + bytes(32) + _word(self.prev_sizes.get(size, previous))  # root, indexRoot, prevSize
-                found.append(EventLog(CONTRACT, event_topics, data, block, _block_hash(block), bytes([block + 100]) * 32, 0))
+                data = (
+                    root + bytes(32) + _word(self.prev_sizes.get(size, previous))
+                )  # root, indexRoot, prevSize
+                found.append(
+                    EventLog(
+                        CONTRACT,
+                        event_topics,
+                        data,
+                        block,
+                        _block_hash(block),
+                        bytes([block + 100]) * 32,
+                        0,
+                    )
+                )
             previous = size
         return list(reversed(found))  # any order: the audit sorts them
 
@@ -198,8 +241,14 @@ def test_anchors_are_read_and_checked() -> None:
     chain = FakeChain([100, 256, 600])
     found = read_anchors(chain, IDENTITY)
     anchors = found.anchors
-    assert [(a.number, a.size, a.prev_size, a.block_number) for a in anchors] == [(1, 100, 0, 3), (2, 256, 100, 4), (3, 600, 256, 5)]
-    assert anchors[0].timestamp == 1_780_000_003 and anchors[2].root == root_hash(LEAVES)  # the block header's time
+    assert [(a.number, a.size, a.prev_size, a.block_number) for a in anchors] == [
+        (1, 100, 0, 3),
+        (2, 256, 100, 4),
+        (3, 600, 256, 5),
+    ]
+    assert anchors[0].timestamp == 1_780_000_003 and anchors[2].root == root_hash(
+        LEAVES
+    )  # the block header's time
     assert anchors[1].tx_hash == bytes([104]) * 32 and anchors[1].block_hash == _block_hash(4)
     assert chain.asked == [(2, 30)]  # from the identity's deployment block to the head
     assert read_anchors(FakeChain([100]), IDENTITY, from_block=0).anchors[0].size == 100
@@ -213,9 +262,13 @@ def test_the_reader_asks_for_logs_in_block_chunks(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(ledger.verify.rpc, "LOG_BLOCK_CHUNK", 7)
     asked: list[tuple[int, int]] = []
     event = {
-        "address": "0x" + CONTRACT.hex(), "topics": ["0x" + ANCHORED_TOPIC.hex(), "0x" + LOG_ID.hex(), "0x" + _word(5).hex()],
-        "data": "0x" + (b"\x01" * 32 + _word(0)).hex(), "blockNumber": "0x3", "blockHash": "0x" + "03" * 32,
-        "transactionHash": "0x" + "67" * 32, "logIndex": "0x0",
+        "address": "0x" + CONTRACT.hex(),
+        "topics": ["0x" + ANCHORED_TOPIC.hex(), "0x" + LOG_ID.hex(), "0x" + _word(5).hex()],
+        "data": "0x" + (b"\x01" * 32 + _word(0)).hex(),
+        "blockNumber": "0x3",
+        "blockHash": "0x" + "03" * 32,
+        "transactionHash": "0x" + "67" * 32,
+        "logIndex": "0x0",
     }
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -223,25 +276,46 @@ def test_the_reader_asks_for_logs_in_block_chunks(monkeypatch: pytest.MonkeyPatc
         query = body["params"][0]
         start, end = int(query["fromBlock"], 16), int(query["toBlock"], 16)
         asked.append((start, end))
-        logs = [event, event | {"removed": True, "transactionHash": "0x" + "68" * 32}] if start <= 3 <= end else []
+        logs = (
+            [event, event | {"removed": True, "transactionHash": "0x" + "68" * 32}]
+            if start <= 3 <= end
+            else []
+        )
         return httpx.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": logs})
 
     reader = JsonRpcReader("http://node.invalid")
     reader._http = httpx.Client(transport=httpx.MockTransport(answer))
     found = reader.logs(CONTRACT, [ANCHORED_TOPIC, LOG_ID], 0, 30)
     assert asked == [(0, 6), (7, 13), (14, 20), (21, 27), (28, 30)]
-    assert [(log.block_number, log.tx_hash, log.topics[2]) for log in found] == [(3, b"\x67" * 32, _word(5))]
+    assert [(log.block_number, log.tx_hash, log.topics[2]) for log in found] == [
+        (3, b"\x67" * 32, _word(5))
+    ]
 
 
 @pytest.mark.parametrize(
     ("chain", "words"),
     [
-        (FakeChain([100, 256], missing_events={100}), "anchor #1 (tree size 256, block 4) extends tree size 100, but the anchor before it has size 0"),
-        (FakeChain([100, 256], info=LogInfo(SIGNER, SIGNER, 300, False, 0)), "the contract's latest anchor has tree size 300, but the Anchored events from block 2 end at size 256"),
-        (FakeChain([100, 256], roots={256: b"\x01" * 32}), "anchor #2 (tree size 256, block 4): the event says root 0x0101"),
-        (FakeChain([100, 256], prev_sizes={256: 50}), "extends tree size 50, but the anchor before it has size 100"),
+        (
+            FakeChain([100, 256], missing_events={100}),
+            "anchor #1 (tree size 256, block 4) extends tree size 100, but the anchor before it has size 0",
+        ),
+        (
+            FakeChain([100, 256], info=LogInfo(SIGNER, SIGNER, 300, False, 0)),
+            "the contract's latest anchor has tree size 300, but the Anchored events from block 2 end at size 256",
+        ),
+        (
+            FakeChain([100, 256], roots={256: b"\x01" * 32}),
+            "anchor #2 (tree size 256, block 4): the event says root 0x0101",
+        ),
+        (
+            FakeChain([100, 256], prev_sizes={256: 50}),
+            "extends tree size 50, but the anchor before it has size 100",
+        ),
         (FakeChain([256, 100]), "anchor #2 (tree size 100, block 4) does not grow the log"),
-        (FakeChain([100, 256], reorganised={4}), "anchor #2 (tree size 256, block 4): block 4 is not on the chain any more"),
+        (
+            FakeChain([100, 256], reorganised={4}),
+            "anchor #2 (tree size 256, block 4): block 4 is not on the chain any more",
+        ),
     ],
 )
 def test_a_broken_anchor_history_is_named(chain: FakeChain, words: str) -> None:
@@ -254,13 +328,23 @@ def test_only_the_pinned_log_is_audited() -> None:
     """The identity says which contract, log and log key count: anything else is refused."""
     with pytest.raises(AuditError, match="contract: no contract at 0x1212"):
         read_anchors(FakeChain([1]), dataclasses.replace(IDENTITY, log_anchor=b"\x12" * 20))
-    with pytest.raises(AuditError, match="contract: code that is not the LogAnchor model-ledger ships at 0x5fbd"):
-        read_anchors(FakeChain([1], code_at=shipped_contract("LicenceRegistry").runtime_code), IDENTITY)
+    with pytest.raises(
+        AuditError, match="contract: code that is not the LogAnchor model-ledger ships at 0x5fbd"
+    ):
+        read_anchors(
+            FakeChain([1], code_at=shipped_contract("LicenceRegistry").runtime_code), IDENTITY
+        )
     with pytest.raises(AuditError, match="log: the LogAnchor at 0x5fbd.* knows no log 0xffff"):
         read_anchors(FakeChain([1]), dataclasses.replace(IDENTITY, log_id=b"\xff" * 32))
-    with pytest.raises(AuditError, match=f"log: log 0x{LOG_ID.hex()} is anchored with log key 0x{'22' * 20}, but the pinned identity names 0x{'4c' * 20}"):
+    with pytest.raises(
+        AuditError,
+        match=f"log: log 0x{LOG_ID.hex()} is anchored with log key 0x{'22' * 20}, but the pinned identity names 0x{'4c' * 20}",
+    ):
         read_anchors(FakeChain([1], info=LogInfo(b"\x22" * 20, SIGNER, 1, False, 0)), IDENTITY)
-    with pytest.raises(AuditError, match="chain id: the node at memory serves chain id 31337; the pinned log is on chain id 10"):
+    with pytest.raises(
+        AuditError,
+        match="chain id: the node at memory serves chain id 31337; the pinned log is on chain id 10",
+    ):
         read_anchors(FakeChain([1]), dataclasses.replace(IDENTITY, chain_id=10))
 
 
@@ -268,8 +352,14 @@ def test_a_retired_log_is_audited_up_to_its_trusted_size() -> None:
     """After its log key leaked the admin retired the log, trusting it up to size 256:
     later anchors (whoever signed them) are read, checked to extend the history, and not
     audited."""
-    found = read_anchors(FakeChain([100, 256, 600], info=LogInfo(SIGNER, SIGNER, 600, True, 256)), IDENTITY)
-    assert [a.size for a in found.anchors] == [100, 256] and found.ignored == 1 and found.info.trusted_size == 256
+    found = read_anchors(
+        FakeChain([100, 256, 600], info=LogInfo(SIGNER, SIGNER, 600, True, 256)), IDENTITY
+    )
+    assert (
+        [a.size for a in found.anchors] == [100, 256]
+        and found.ignored == 1
+        and found.info.trusted_size == 256
+    )
 
 
 # -- whole exports --------------------------------------------------------------------------
@@ -291,14 +381,30 @@ LINES = [export_line(i, entry.canonical) for i, entry in enumerate(ENTRIES)]
 
 def test_a_whole_export_passes(tmp_path: Path) -> None:
     done = run_audit(write_export(tmp_path / "e.ndjson", LINES), [100, 256, 500])
-    assert done.passed and done.entries == 600 and done.roots_matched == 3 and done.anchored_size == 500
+    assert (
+        done.passed
+        and done.entries == 600
+        and done.roots_matched == 3
+        and done.anchored_size == 500
+    )
     assert done.kinds == {"interaction": 600} and done.export_sha256
     summary = done.as_json()
     assert summary["unanchored_entries"] == 100 and summary["first_anchor"]["tree_size"] == 100
-    assert summary["log"] == IDENTITY.as_json() and summary["contract"] == "0x" + CONTRACT.hex() and summary["retired"] is None
+    assert (
+        summary["log"] == IDENTITY.as_json()
+        and summary["contract"] == "0x" + CONTRACT.hex()
+        and summary["retired"] is None
+    )
     unproven = run_audit(write_export(tmp_path / "e.ndjson", LINES), [])
-    assert not unproven.passed and unproven.failure is not None and unproven.failure.check == "nothing proven"
-    assert "no anchor of the pinned log covers any of the export's 600 entries" in unproven.failure.message
+    assert (
+        not unproven.passed
+        and unproven.failure is not None
+        and unproven.failure.check == "nothing proven"
+    )
+    assert (
+        "no anchor of the pinned log covers any of the export's 600 entries"
+        in unproven.failure.message
+    )
     empty = run_audit(write_export(tmp_path / "empty.ndjson", []), [])
     assert empty.failure is not None and empty.failure.check == "nothing proven"
 
@@ -306,17 +412,54 @@ def test_a_whole_export_passes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("alter", "check", "words", "where"),
     [
-        (lambda ls: ls.pop(300), "sequence", "leaf index 300 is missing from line 301, which holds leaf index 301; it was deleted or moved", (301, 300)),
-        (lambda ls: ls.insert(43, ls[42]), "sequence", "line 44 holds leaf index 42 again (already on line 43), after leaf index 42: a duplicated line", (44, 42)),
-        (lambda ls: ls.insert(90, ls.pop(80)), "sequence", "leaf index 80 is missing from line 81, which holds leaf index 81; it is on line 91: a moved line", (81, 80)),
-        (lambda ls: ls.insert(95, ls[20]), "sequence", "line 96 holds leaf index 20 again (already on line 21), after leaf index 94", (96, 20)),
-        (lambda ls: ls.pop(0), "sequence", "line 1 holds leaf index 1: an audit needs the export from leaf index 0", (1, 0)),
+        (
+            lambda ls: ls.pop(300),
+            "sequence",
+            "leaf index 300 is missing from line 301, which holds leaf index 301; it was deleted or moved",
+            (301, 300),
+        ),
+        (
+            lambda ls: ls.insert(43, ls[42]),
+            "sequence",
+            "line 44 holds leaf index 42 again (already on line 43), after leaf index 42: a duplicated line",
+            (44, 42),
+        ),
+        (
+            lambda ls: ls.insert(90, ls.pop(80)),
+            "sequence",
+            "leaf index 80 is missing from line 81, which holds leaf index 81; it is on line 91: a moved line",
+            (81, 80),
+        ),
+        (
+            lambda ls: ls.insert(95, ls[20]),
+            "sequence",
+            "line 96 holds leaf index 20 again (already on line 21), after leaf index 94",
+            (96, 20),
+        ),
+        (
+            lambda ls: ls.pop(0),
+            "sequence",
+            "line 1 holds leaf index 1: an audit needs the export from leaf index 0",
+            (1, 0),
+        ),
         (lambda ls: ls.__setitem__(7, b"\n"), "line", "line 8: empty line", (8, None)),
-        (lambda ls: ls.__setitem__(7, ls[7].replace(b'"v":1', b'"v":2')), "record", "line 8 (leaf index 7): not a valid v1 record", (8, 7)),
-        (lambda ls: ls.__setitem__(7, ls[7].replace(b'{"body"', b'{"extra":1,"body"')), "record", "unknown field", (8, 7)),
+        (
+            lambda ls: ls.__setitem__(7, ls[7].replace(b'"v":1', b'"v":2')),
+            "record",
+            "line 8 (leaf index 7): not a valid v1 record",
+            (8, 7),
+        ),
+        (
+            lambda ls: ls.__setitem__(7, ls[7].replace(b'{"body"', b'{"extra":1,"body"')),
+            "record",
+            "unknown field",
+            (8, 7),
+        ),
     ],
 )
-def test_line_alterations_are_named(tmp_path: Path, alter: Any, check: str, words: str, where: tuple[int, int | None]) -> None:
+def test_line_alterations_are_named(
+    tmp_path: Path, alter: Any, check: str, words: str, where: tuple[int, int | None]
+) -> None:
     lines = list(LINES)
     alter(lines)
     done = run_audit(write_export(tmp_path / "e.ndjson", lines), [100, 256, 600])
@@ -325,8 +468,12 @@ def test_line_alterations_are_named(tmp_path: Path, alter: Any, check: str, word
     assert (done.failure.line, done.failure.leaf_index) == where
 
 
-@pytest.mark.parametrize(("index", "anchor", "start"), [(5, 1, 0), (100, 2, 100), (255, 2, 100), (256, 3, 256)])
-def test_an_edited_record_is_named_by_its_anchor_and_range(tmp_path: Path, index: int, anchor: int, start: int) -> None:
+@pytest.mark.parametrize(
+    ("index", "anchor", "start"), [(5, 1, 0), (100, 2, 100), (255, 2, 100), (256, 3, 256)]
+)
+def test_an_edited_record_is_named_by_its_anchor_and_range(
+    tmp_path: Path, index: int, anchor: int, start: int
+) -> None:
     lines = list(LINES)
     record = json.loads(ENTRIES[index].canonical)
     record["body"]["output_tokens"] += 1
@@ -336,7 +483,10 @@ def test_an_edited_record_is_named_by_its_anchor_and_range(tmp_path: Path, index
     assert failure is not None and failure.check == "root" and failure.anchor is not None
     assert failure.anchor.number == anchor and done.roots_matched == anchor - 1
     assert failure.index_range == (start, failure.anchor.size)
-    assert f"an entry among leaf indices {start:,} to {failure.anchor.size - 1:,} was altered" in failure.message
+    assert (
+        f"an entry among leaf indices {start:,} to {failure.anchor.size - 1:,} was altered"
+        in failure.message
+    )
 
 
 def test_edits_after_the_newest_anchor_are_not_roots_but_lines_still_count(tmp_path: Path) -> None:
@@ -344,10 +494,15 @@ def test_edits_after_the_newest_anchor_are_not_roots_but_lines_still_count(tmp_p
     record = json.loads(ENTRIES[550].canonical)
     record["body"]["output_tokens"] += 1
     lines[550] = export_line(550, parse_object(record).canonical)
-    assert run_audit(write_export(tmp_path / "e.ndjson", lines), [100, 500]).passed  # nothing anchors it yet
+    assert run_audit(
+        write_export(tmp_path / "e.ndjson", lines), [100, 500]
+    ).passed  # nothing anchors it yet
     truncated = run_audit(write_export(tmp_path / "t.ndjson", LINES[:480]), [100, 500])
     assert truncated.failure is not None and truncated.failure.check == "export end"
-    assert truncated.failure.index_range == (480, 500) and "leaf indices 480 to 499 are missing" in truncated.failure.message
+    assert (
+        truncated.failure.index_range == (480, 500)
+        and "leaf indices 480 to 499 are missing" in truncated.failure.message
+    )
 
 
 def test_worker_processes_find_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,8 +91,15 @@ ROOT = root_hash(LEAVES)
 
 def anchor_json(size: int) -> dict[str, Any]:
     """The `checkpoint.anchor` of the anchor of `size` (5 or SIZE), as the operator writes it."""
-    tx, number, block_hash, time = (TX_5, BLOCK_5, BLOCK_HASH_5, TIME_5) if size == 5 else (TX_HASH, BLOCK, BLOCK_HASH, TIME)
-    return {"tx_hash": h(tx), "block_number": number, "block_hash": h(block_hash), "block_timestamp": time}
+    tx, number, block_hash, time = (
+        (TX_5, BLOCK_5, BLOCK_HASH_5, TIME_5) if size == 5 else (TX_HASH, BLOCK, BLOCK_HASH, TIME)
+    )
+    return {
+        "tx_hash": h(tx),
+        "block_number": number,
+        "block_hash": h(block_hash),
+        "block_timestamp": time,
+    }
 
 
 def bundle_for(index: int, size: int = SIZE) -> dict[str, Any]:
@@ -102,7 +109,11 @@ def bundle_for(index: int, size: int = SIZE) -> dict[str, Any]:
         "chain_id": 31337,
         "contract": h(CONTRACT),
         "log_id": h(LOG_ID),
-        "checkpoint": {"tree_size": size, "root": h(root_hash(LEAVES[:size])), "anchor": anchor_json(size)},
+        "checkpoint": {
+            "tree_size": size,
+            "root": h(root_hash(LEAVES[:size])),
+            "anchor": anchor_json(size),
+        },
         "entries": [
             {
                 "leaf_index": index,
@@ -118,14 +129,33 @@ NO_INDEX = bytes(32)
 """The index root of a checkpoint without a verifiable index."""
 
 
-def anchored_event(size: int, root: bytes, prev_size: int, tx: bytes, number: int, block_hash: bytes) -> EventLog:
+def anchored_event(
+    size: int, root: bytes, prev_size: int, tx: bytes, number: int, block_hash: bytes
+) -> EventLog:
     """LogAnchor's `Anchored(logId, size, root, indexRoot, prevSize)` as a receipt carries it."""
-    return EventLog(CONTRACT, (ANCHORED, LOG_ID, word(size)), root + NO_INDEX + word(prev_size), number, block_hash, tx, 0)
+    return EventLog(
+        CONTRACT,
+        (ANCHORED, LOG_ID, word(size)),
+        root + NO_INDEX + word(prev_size),
+        number,
+        block_hash,
+        tx,
+        0,
+    )
 
 
-def anchor_receipt(size: int, root: bytes, prev_size: int, tx: bytes, number: int, block_hash: bytes) -> TxReceipt:
+def anchor_receipt(
+    size: int, root: bytes, prev_size: int, tx: bytes, number: int, block_hash: bytes
+) -> TxReceipt:
     """The receipt of a successful anchor(...) call of the LogAnchor at CONTRACT."""
-    return TxReceipt(tx, number, block_hash, CONTRACT, True, (anchored_event(size, root, prev_size, tx, number, block_hash),))
+    return TxReceipt(
+        tx,
+        number,
+        block_hash,
+        CONTRACT,
+        True,
+        (anchored_event(size, root, prev_size, tx, number, block_hash),),
+    )
 
 
 @dataclass
@@ -146,13 +176,18 @@ class FakeChain:
         }
     )
     blocks: dict[int, Block] = field(
-        default_factory=lambda: {BLOCK_5: Block(BLOCK_5, BLOCK_HASH_5, TIME_5), BLOCK: Block(BLOCK, BLOCK_HASH, TIME)}
+        default_factory=lambda: {
+            BLOCK_5: Block(BLOCK_5, BLOCK_HASH_5, TIME_5),
+            BLOCK: Block(BLOCK, BLOCK_HASH, TIME),
+        }
     )
     unreachable: bool = False
 
     def _reachable(self, method: str) -> None:
         if self.unreachable:
-            raise ChainUnreadableError(f"{method}: the chain at memory is unreachable (ConnectError)")
+            raise ChainUnreadableError(
+                f"{method}: the chain at memory is unreachable (ConnectError)"
+            )
 
     def chain_id(self) -> int:
         self._reachable("eth_chainId")
@@ -166,12 +201,16 @@ class FakeChain:
         """What an eth_call of LogAnchor.`function` meets at `address`."""
         self._reachable("eth_call")
         if self.codes.get(address) != LOG_ANCHOR.runtime_code:  # no code answers nothing
-            raise ContractCallError(f"LogAnchor.{function} answered 0 bytes, not 5 words: is this a LogAnchor?")
+            raise ContractCallError(
+                f"LogAnchor.{function} answered 0 bytes, not 5 words: is this a LogAnchor?"
+            )
 
     def log_info(self, log_anchor: bytes, log_id: bytes) -> LogInfo:
         self._log_anchor(log_anchor, "logInfo")
         if log_id != LOG_ID:
-            raise ContractCallError("LogAnchor.logInfo reverted with LogAnchorUnknownLog", "LogAnchorUnknownLog")
+            raise ContractCallError(
+                "LogAnchor.logInfo reverted with LogAnchorUnknownLog", "LogAnchorUnknownLog"
+            )
         return self.info
 
     def root_at(self, log_anchor: bytes, log_id: bytes, size: int) -> bytes | None:
@@ -187,7 +226,9 @@ class FakeChain:
         return self.blocks.get(number)
 
 
-def failure(bundle: Any, chain: FakeChain | None = None, identity: LogIdentity | None = None) -> VerificationError:
+def failure(
+    bundle: Any, chain: FakeChain | None = None, identity: LogIdentity | None = None
+) -> VerificationError:
     with pytest.raises(VerificationError) as caught:
         text = bundle if isinstance(bundle, (str, bytes)) else json.dumps(bundle)
         verify_bundle(text, chain, IDENTITY if chain is not None and identity is None else identity)
@@ -197,7 +238,14 @@ def failure(bundle: Any, chain: FakeChain | None = None, identity: LogIdentity |
     return error
 
 
-ONLINE_CHECKS = ["chain id", "contract", "log", "root on chain", "anchor transaction", "anchor block"]
+ONLINE_CHECKS = [
+    "chain id",
+    "contract",
+    "log",
+    "root on chain",
+    "anchor transaction",
+    "anchor block",
+]
 
 
 # -- valid bundles ------------------------------------------------------------------
@@ -208,25 +256,49 @@ def test_every_leaf_verifies_offline_and_against_the_chain(index: int) -> None:
     offline = verify_bundle(json.dumps(bundle_for(index)), None)
     assert offline.valid and not offline.chain_consulted and offline.anchored is None
     assert [c.name for c in offline.checks] == ["bundle", "record", "leaf hash", "inclusion"]
-    assert "NOT consulted" in offline.statement() and "no log identity was pinned" in offline.statement()
+    assert (
+        "NOT consulted" in offline.statement()
+        and "no log identity was pinned" in offline.statement()
+    )
 
     pinned = verify_bundle(json.dumps(bundle_for(index)), None, IDENTITY)
     assert pinned.valid and not pinned.chain_consulted
-    assert [c.name for c in pinned.checks] == ["bundle", "log identity", "record", "leaf hash", "inclusion"]
-    assert "NOT consulted" in pinned.statement() and "it names the pinned log 'model-ledger'" in pinned.statement()
+    assert [c.name for c in pinned.checks] == [
+        "bundle",
+        "log identity",
+        "record",
+        "leaf hash",
+        "inclusion",
+    ]
+    assert (
+        "NOT consulted" in pinned.statement()
+        and "it names the pinned log 'model-ledger'" in pinned.statement()
+    )
 
     online = verify_bundle(json.dumps(bundle_for(index)), FakeChain(), IDENTITY)
     assert online.valid and online.chain_consulted
     assert [c.name for c in online.checks][5:] == ONLINE_CHECKS
-    assert online.statement() == f"existed no later than 2026-05-28T20:26:40Z (block 12), in {IDENTITY.describe()}"
-    assert online.existed_no_later_than is not None and online.existed_no_later_than.timestamp() == TIME
-    assert online.anchored is not None and (online.anchored.tx_hash, online.anchored.block_hash) == (TX_HASH, BLOCK_HASH)
+    assert (
+        online.statement()
+        == f"existed no later than 2026-05-28T20:26:40Z (block 12), in {IDENTITY.describe()}"
+    )
+    assert (
+        online.existed_no_later_than is not None
+        and online.existed_no_later_than.timestamp() == TIME
+    )
+    assert online.anchored is not None and (
+        online.anchored.tx_hash,
+        online.anchored.block_hash,
+    ) == (TX_HASH, BLOCK_HASH)
 
 
 def test_smaller_anchored_checkpoint_verifies() -> None:
     result = verify_bundle(bundle_for(3, size=5), FakeChain(), IDENTITY)
     assert result.valid and result.anchored is not None and result.anchored.block_number == BLOCK_5
-    assert result.existed_no_later_than is not None and result.existed_no_later_than.timestamp() == TIME_5
+    assert (
+        result.existed_no_later_than is not None
+        and result.existed_no_later_than.timestamp() == TIME_5
+    )
 
 
 def test_the_chain_is_consulted_only_against_a_pinned_log() -> None:
@@ -239,10 +311,17 @@ def test_the_fake_chain_is_the_shipped_log_anchor() -> None:
     topic is keccak256 of the ABI's Anchored signature, indexed by log id and size."""
     from eth_utils.crypto import keccak
 
-    assert FakeChain().code(CONTRACT) == LOG_ANCHOR.runtime_code and len(LOG_ANCHOR.runtime_code) > 1000
+    assert (
+        FakeChain().code(CONTRACT) == LOG_ANCHOR.runtime_code
+        and len(LOG_ANCHOR.runtime_code) > 1000
+    )
     assert ANCHORED == keccak(text="Anchored(bytes32,uint64,bytes32,bytes32,uint64)")
     assert [(n, i) for n, _t, i in LOG_ANCHOR.event_inputs("Anchored")] == [
-        ("logId", True), ("size", True), ("root", False), ("indexRoot", False), ("prevSize", False)
+        ("logId", True),
+        ("size", True),
+        ("root", False),
+        ("indexRoot", False),
+        ("prevSize", False),
     ]
 
 
@@ -287,7 +366,9 @@ def test_any_record_field_changed_fails_the_leaf_hash(path: tuple[Any, ...]) -> 
     if path in (("v",), ("kind",)):  # no other value is a valid record
         assert error.check == "record", error
     else:
-        assert error.check == "leaf hash" and error.message.startswith("entry: the record hashes to 0x"), error
+        assert error.check == "leaf hash" and error.message.startswith(
+            "entry: the record hashes to 0x"
+        ), error
 
 
 @pytest.mark.parametrize(
@@ -297,7 +378,11 @@ def test_any_record_field_changed_fails_the_leaf_hash(path: tuple[Any, ...]) -> 
         (lambda r: r.pop("salt"), "record", "not in canonical form"),
         (lambda r: r["body"].update(input_tokens=-1), "record", "greater than or equal to 0"),
         (lambda r: r.update(kind="weather"), "record", "unknown kind"),
-        (lambda r: r["body"].update(input_tokens=2**60), "record", "cannot be encoded with RFC 8785"),
+        (
+            lambda r: r["body"].update(input_tokens=2**60),
+            "record",
+            "cannot be encoded with RFC 8785",
+        ),
     ],
     ids=["unknown-field", "salt-removed", "negative-count", "unknown-kind", "huge-int"],
 )
@@ -332,17 +417,29 @@ def mutate(bundle: dict[str, Any], where: str, value: Any) -> None:
 @pytest.mark.parametrize(
     ("where", "value", "check", "words"),
     [
-        ("format", "model-ledger/evidence/v2", "bundle", "unknown format 'model-ledger/evidence/v2'"),
+        (
+            "format",
+            "model-ledger/evidence/v2",
+            "bundle",
+            "unknown format 'model-ledger/evidence/v2'",
+        ),
         ("checkpoint.root", ROOT_OTHER, "inclusion", "not to the checkpoint root " + ROOT_OTHER),
         ("checkpoint.tree_size", 16, "inclusion", "wrong proof length: expected 4 nodes, got 3"),
         ("checkpoint.tree_size", 8, "inclusion", "index is beyond size: 8 >= 8"),
         ("entries.0.leaf_index", 9, "inclusion", "not to the checkpoint root"),
         ("entries.0.leaf_index", 2, "inclusion", "wrong proof length"),
-        ("entries.0.leaf_hash", h(LEAVES[9]), "leaf hash", "not to the bundle's leaf hash " + h(LEAVES[9])),
+        (
+            "entries.0.leaf_hash",
+            h(LEAVES[9]),
+            "leaf hash",
+            "not to the bundle's leaf hash " + h(LEAVES[9]),
+        ),
         ("entries.0.proof", [], "inclusion", "wrong proof length: expected 3 nodes, got 0"),
     ],
 )
-def test_checkpoint_and_entry_changes_fail_offline(where: str, value: Any, check: str, words: str) -> None:
+def test_checkpoint_and_entry_changes_fail_offline(
+    where: str, value: Any, check: str, words: str
+) -> None:
     bundle = bundle_for(8)
     mutate(bundle, where, value)
     error = failure(bundle)
@@ -371,11 +468,21 @@ def test_offline_cannot_pin_the_tree_size_the_chain_does() -> None:
     ("where", "value", "words"),
     [
         ("chain_id", 1, "chain_id: the bundle names 1, the pinned log has 31337"),
-        ("contract", "0x" + "ab" * 20, f"log_anchor: the bundle names 0x{'ab' * 20}, the pinned log has {h(CONTRACT)}"),
-        ("log_id", "0x" + "cd" * 32, f"log_id: the bundle names 0x{'cd' * 32}, the pinned log has {h(LOG_ID)}"),
+        (
+            "contract",
+            "0x" + "ab" * 20,
+            f"log_anchor: the bundle names 0x{'ab' * 20}, the pinned log has {h(CONTRACT)}",
+        ),
+        (
+            "log_id",
+            "0x" + "cd" * 32,
+            f"log_id: the bundle names 0x{'cd' * 32}, the pinned log has {h(LOG_ID)}",
+        ),
     ],
 )
-def test_a_bundle_about_another_log_fails_the_log_identity_even_offline(where: str, value: Any, words: str) -> None:
+def test_a_bundle_about_another_log_fails_the_log_identity_even_offline(
+    where: str, value: Any, words: str
+) -> None:
     """Anyone can deploy LogAnchor and anchor anything in a log of the same id: a bundle
     is refused when it names any other chain, contract or log than the pinned one, before
     any other check, offline too."""
@@ -391,14 +498,41 @@ def test_a_bundle_about_another_log_fails_the_log_identity_even_offline(where: s
 @pytest.mark.parametrize(
     ("where", "value", "check", "words"),
     [
-        ("checkpoint.anchor.block_number", 13, "anchor transaction", "is in block 12 (" + h(BLOCK_HASH) + "); the bundle says block 13"),
-        ("checkpoint.anchor.block_hash", ROOT_OTHER, "anchor transaction", "the bundle says block 12 (" + ROOT_OTHER + ")"),
-        ("checkpoint.anchor.block_timestamp", TIME - 1, "anchor block", f"header says time {TIME} (2026-05-28T20:26:40Z); the bundle says {TIME - 1}"),
-        ("checkpoint.anchor.tx_hash", ROOT_OTHER, "anchor transaction", f"transaction {ROOT_OTHER} is not on chain"),
-        ("checkpoint.anchor.tx_hash", h(TX_5), "anchor transaction", f"transaction {h(TX_5)} is in block {BLOCK_5}"),
+        (
+            "checkpoint.anchor.block_number",
+            13,
+            "anchor transaction",
+            "is in block 12 (" + h(BLOCK_HASH) + "); the bundle says block 13",
+        ),
+        (
+            "checkpoint.anchor.block_hash",
+            ROOT_OTHER,
+            "anchor transaction",
+            "the bundle says block 12 (" + ROOT_OTHER + ")",
+        ),
+        (
+            "checkpoint.anchor.block_timestamp",
+            TIME - 1,
+            "anchor block",
+            f"header says time {TIME} (2026-05-28T20:26:40Z); the bundle says {TIME - 1}",
+        ),
+        (
+            "checkpoint.anchor.tx_hash",
+            ROOT_OTHER,
+            "anchor transaction",
+            f"transaction {ROOT_OTHER} is not on chain",
+        ),
+        (
+            "checkpoint.anchor.tx_hash",
+            h(TX_5),
+            "anchor transaction",
+            f"transaction {h(TX_5)} is in block {BLOCK_5}",
+        ),
     ],
 )
-def test_chain_claims_changed_fail_against_the_chain(where: str, value: Any, check: str, words: str) -> None:
+def test_chain_claims_changed_fail_against_the_chain(
+    where: str, value: Any, check: str, words: str
+) -> None:
     bundle = bundle_for(1)
     mutate(bundle, where, value)
     assert verify_bundle(json.dumps(bundle), None, IDENTITY).valid  # offline takes them on trust
@@ -412,11 +546,19 @@ def test_the_anchor_time_is_the_block_headers() -> None:
     bundle = bundle_for(3, size=5)
     bundle["checkpoint"]["anchor"]["block_timestamp"] = TIME
     error = failure(bundle, FakeChain())
-    assert error.check == "anchor block" and f"block {BLOCK_5}'s header says time {TIME_5}" in error.message
+    assert (
+        error.check == "anchor block"
+        and f"block {BLOCK_5}'s header says time {TIME_5}" in error.message
+    )
     chain = FakeChain()
-    chain.blocks[BLOCK] = Block(BLOCK, ROOT_OTHER_BYTES, TIME)  # reorganised: another block at height 12
+    chain.blocks[BLOCK] = Block(
+        BLOCK, ROOT_OTHER_BYTES, TIME
+    )  # reorganised: another block at height 12
     error = failure(bundle_for(1), chain)
-    assert error.check == "anchor block" and f"block 12 is {h(ROOT_OTHER_BYTES)} on chain" in error.message
+    assert (
+        error.check == "anchor block"
+        and f"block 12 is {h(ROOT_OTHER_BYTES)} on chain" in error.message
+    )
     del chain.blocks[BLOCK]
     assert "block 12 is no block on chain" in failure(bundle_for(1), chain).message
 
@@ -438,18 +580,39 @@ def event_changed(**fields: Any) -> Any:
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (lambda r: dataclasses.replace(r, succeeded=False), f"transaction {h(TX_HASH)} failed (its receipt's status is not success)"),
+        (
+            lambda r: dataclasses.replace(r, succeeded=False),
+            f"transaction {h(TX_HASH)} failed (its receipt's status is not success)",
+        ),
         (lambda r: dataclasses.replace(r, logs=()), "did not anchor tree size 11"),
         (lambda r: dataclasses.replace(r, to=None, logs=()), "did not anchor tree size 11"),
         (event_changed(address=b"\x11" * 20), "did not anchor tree size 11"),
-        (event_changed(topics=(ANCHORED, ROOT_OTHER_BYTES, word(SIZE))), "did not anchor tree size 11"),
+        (
+            event_changed(topics=(ANCHORED, ROOT_OTHER_BYTES, word(SIZE))),
+            "did not anchor tree size 11",
+        ),
         (event_changed(topics=(ANCHORED, LOG_ID, word(5))), "did not anchor tree size 11"),
-        (event_changed(topics=(ROOT_OTHER_BYTES, LOG_ID, word(SIZE))), "did not anchor tree size 11"),
-        (event_changed(data=ROOT_OTHER_BYTES + NO_INDEX + word(5)), "did not anchor tree size 11 with root " + h(ROOT)),
+        (
+            event_changed(topics=(ROOT_OTHER_BYTES, LOG_ID, word(SIZE))),
+            "did not anchor tree size 11",
+        ),
+        (
+            event_changed(data=ROOT_OTHER_BYTES + NO_INDEX + word(5)),
+            "did not anchor tree size 11 with root " + h(ROOT),
+        ),
         (event_changed(data=ROOT), "did not anchor tree size 11"),
     ],
-    ids=["failed", "no-event", "deployment", "event-of-another-contract", "other-log",
-         "other-size", "other-event", "other-root", "short-data"],
+    ids=[
+        "failed",
+        "no-event",
+        "deployment",
+        "event-of-another-contract",
+        "other-log",
+        "other-size",
+        "other-event",
+        "other-root",
+        "short-data",
+    ],
 )
 def test_the_anchor_transaction_must_carry_the_anchored_event(change: Any, words: str) -> None:
     """The bundle's transaction is the one that anchored this checkpoint: a successful
@@ -466,7 +629,9 @@ def test_an_anchor_relayed_through_another_contract_is_valid(to: bytes | None) -
     Anchored event the pinned LogAnchor emitted in it is the proof; whom the transaction
     called proves nothing, and refusing it would let a stranger who relays first make
     the operator's genuine evidence of that anchor INVALID."""
-    result = verify_bundle(bundle_for(1), receipt_changed(lambda r: dataclasses.replace(r, to=to)), IDENTITY)
+    result = verify_bundle(
+        bundle_for(1), receipt_changed(lambda r: dataclasses.replace(r, to=to)), IDENTITY
+    )
     assert result.valid and result.anchored is not None and result.anchored.tx_hash == TX_HASH
     assert [c.name for c in result.checks][-2:] == ["anchor transaction", "anchor block"]
 
@@ -476,7 +641,10 @@ def test_an_anchor_relayed_through_another_contract_is_valid(to: bytes | None) -
     [
         (b"", "no contract at " + h(CONTRACT) + " on chain id 31337"),
         (b"\x60\x80", "is not the LogAnchor model-ledger ships: its runtime code has SHA-256"),
-        (shipped_contract("LicenceRegistry").runtime_code, "is not the LogAnchor model-ledger ships"),
+        (
+            shipped_contract("LicenceRegistry").runtime_code,
+            "is not the LogAnchor model-ledger ships",
+        ),
         (LOG_ANCHOR.runtime_code + b"\x00", "is not the LogAnchor model-ledger ships"),
     ],
     ids=["no-code", "other-code", "licence-registry", "one-byte-more"],
@@ -493,23 +661,40 @@ def test_the_pinned_address_must_hold_the_shipped_log_anchor(code: bytes, words:
 
 def test_the_node_must_serve_the_pinned_chain() -> None:
     error = failure(bundle_for(1), FakeChain(id=1))
-    assert error.check == "chain id" and "serves chain id 1; the pinned log is on chain id 31337" in error.message
+    assert (
+        error.check == "chain id"
+        and "serves chain id 1; the pinned log is on chain id 31337" in error.message
+    )
 
 
 def test_the_log_must_have_the_pinned_log_key_and_not_be_retired_below_the_size() -> None:
     other_key = FakeChain(info=LogInfo(b"\x22" * 20, ADMIN, SIZE, False, 0))
     error = failure(bundle_for(1), other_key)
-    assert error.check == "log" and f"is signed by 0x{'22' * 20}, but the pinned log identity names log key {h(SIGNER)}" in error.message
+    assert (
+        error.check == "log"
+        and f"is signed by 0x{'22' * 20}, but the pinned log identity names log key {h(SIGNER)}"
+        in error.message
+    )
     unknown = dataclasses.replace(IDENTITY, log_id=ROOT_OTHER_BYTES)
     error = failure(bundle_for(1) | {"log_id": ROOT_OTHER}, FakeChain(), unknown)
     assert error.check == "log" and f"holds no log {ROOT_OTHER}" in error.message
 
     retired = FakeChain(info=LogInfo(SIGNER, ADMIN, SIZE, True, 5))
     error = failure(bundle_for(1), retired)
-    assert error.check == "log" and "was retired (its log key leaked)" in error.message and "up to tree size 5 only" in error.message
-    result = verify_bundle(json.dumps(bundle_for(3, size=5)), retired, IDENTITY)  # at or below the trusted size
+    assert (
+        error.check == "log"
+        and "was retired (its log key leaked)" in error.message
+        and "up to tree size 5 only" in error.message
+    )
+    result = verify_bundle(
+        json.dumps(bundle_for(3, size=5)), retired, IDENTITY
+    )  # at or below the trusted size
     assert result.valid and "retired, trusted up to size 5" in result.checks[7].detail
-    assert verify_bundle(json.dumps(bundle_for(1)), FakeChain(info=LogInfo(SIGNER, ADMIN, SIZE, True, SIZE)), IDENTITY).valid
+    assert verify_bundle(
+        json.dumps(bundle_for(1)),
+        FakeChain(info=LogInfo(SIGNER, ADMIN, SIZE, True, SIZE)),
+        IDENTITY,
+    ).valid
 
 
 def test_root_on_chain_differs() -> None:
@@ -522,7 +707,11 @@ def test_root_on_chain_differs() -> None:
 
 def test_unreachable_chain_is_not_a_verdict() -> None:
     error = failure(bundle_for(1), FakeChain(unreachable=True))
-    assert isinstance(error, ChainReadError) and error.check == "chain" and "unreachable" in error.message
+    assert (
+        isinstance(error, ChainReadError)
+        and error.check == "chain"
+        and "unreachable" in error.message
+    )
     assert [c.passed for c in error.result.checks] == [True, True, True, True, True, False]  # type: ignore[union-attr]
 
 
@@ -559,7 +748,9 @@ def test_random_mutations_never_verify(data: st.DataObject, index: int) -> None:
         flipped = old[:position] + ("1" if old[position] == "0" else "0") + old[position + 1 :]
         new = data.draw(st.sampled_from([flipped]) | HEXISH | JSON_SCALARS)
     else:
-        new = data.draw(JSON_SCALARS | st.just(changed(old) if isinstance(old, (int, str)) else None))
+        new = data.draw(
+            JSON_SCALARS | st.just(changed(old) if isinstance(old, (int, str)) else None)
+        )
     if json.dumps(new) == json.dumps(old):
         return
     set_path(bundle, path, new)
@@ -621,7 +812,9 @@ def test_structural_changes_never_verify(data: st.DataObject) -> None:
 )
 def test_malformed_json_is_a_bundle_error(text: str | bytes, words: str) -> None:
     error = failure(text)
-    assert isinstance(error, BundleError) and error.check == "bundle" and words in error.message, error
+    assert isinstance(error, BundleError) and error.check == "bundle" and words in error.message, (
+        error
+    )
 
 
 @pytest.mark.parametrize(
@@ -637,7 +830,11 @@ def test_malformed_json_is_a_bundle_error(text: str | bytes, words: str) -> None
         ("checkpoint.tree_size", 0, "checkpoint.tree_size must be between 1 and"),
         ("checkpoint.tree_size", 2**64, "checkpoint.tree_size must be between 1 and"),
         ("checkpoint.anchor", None, "checkpoint.anchor must be a JSON object, got NoneType"),
-        ("checkpoint.anchor.block_number", -1, "checkpoint.anchor.block_number must be between 0 and"),
+        (
+            "checkpoint.anchor.block_number",
+            -1,
+            "checkpoint.anchor.block_number must be between 0 and",
+        ),
         ("checkpoint.signature", "x", "checkpoint has unknown field 'signature'"),
         ("entries", [], "entries must be a non-empty list"),
         ("entries", {}, "entries must be a non-empty list"),
@@ -645,8 +842,16 @@ def test_malformed_json_is_a_bundle_error(text: str | bytes, words: str) -> None
         ("entries.0.record", "{}", "entries[0].record must be a JSON object"),
         ("entries.0.leaf_index", -1, "entries[0].leaf_index must be between 0 and"),
         ("entries.0.proof", "0x00", "entries[0].proof must be a list of hashes"),
-        ("entries.0.proof", ["0x" + "00" * 32] * (MAX_PROOF_NODES + 1), "65 nodes; the most a tree can need is 64"),
-        ("entries.0.proof.1", 7, "entries[0].proof[1] must be 0x and 64 lowercase hex digits, got 7"),
+        (
+            "entries.0.proof",
+            ["0x" + "00" * 32] * (MAX_PROOF_NODES + 1),
+            "65 nodes; the most a tree can need is 64",
+        ),
+        (
+            "entries.0.proof.1",
+            7,
+            "entries[0].proof[1] must be 0x and 64 lowercase hex digits, got 7",
+        ),
         ("entries.0.kind", "interaction", "entries[0] has unknown field 'kind'"),
     ],
 )
@@ -668,7 +873,9 @@ def test_size_limit_is_exact() -> None:
     at_limit = padded[:-1] + b" " * (MAX_BUNDLE_BYTES - len(padded)) + b"}"
     assert len(at_limit) == MAX_BUNDLE_BYTES and parse_bundle(at_limit).tree_size == SIZE
     error = failure(at_limit + b" ")
-    assert f"bundle is {MAX_BUNDLE_BYTES + 1} bytes; the limit is {MAX_BUNDLE_BYTES}" in error.message
+    assert (
+        f"bundle is {MAX_BUNDLE_BYTES + 1} bytes; the limit is {MAX_BUNDLE_BYTES}" in error.message
+    )
 
 
 def test_decoded_object_accepted() -> None:
@@ -679,7 +886,9 @@ def test_decoded_object_accepted() -> None:
 @given(
     st.recursive(
         JSON_SCALARS,
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        ),
         max_leaves=20,
     )
 )
@@ -705,10 +914,15 @@ def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
 
     good = CliRunner().invoke(app, ["verify", "-", "--offline"], input=json.dumps(bundle_for(7)))
     assert good.exit_code == 0, good.output
-    assert "MATHEMATICS ONLY: the chain was NOT consulted (offline)" in good.stdout and good.stderr == ""
+    assert (
+        "MATHEMATICS ONLY: the chain was NOT consulted (offline)" in good.stdout
+        and good.stderr == ""
+    )
     assert "no log identity was pinned" in good.stdout and "VALID" not in good.stdout
 
-    report = CliRunner().invoke(app, ["verify", "-", "--offline", "--json"], input=json.dumps(bundle_for(7)))
+    report = CliRunner().invoke(
+        app, ["verify", "-", "--offline", "--json"], input=json.dumps(bundle_for(7))
+    )
     assert json.loads(report.stdout) | {"checks": []} == {
         "valid": False,
         "verdict": "MATHEMATICS ONLY",
@@ -724,21 +938,35 @@ def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
     # Pinned, offline: the bundle must name the pinned log; the chain is still not consulted.
     identity = tmp_path / "log.json"
     identity.write_text(json.dumps(IDENTITY.as_json()))
-    pinned = CliRunner().invoke(app, ["verify", "-", "--offline", "--log", str(identity)], input=json.dumps(bundle_for(7)))
+    pinned = CliRunner().invoke(
+        app, ["verify", "-", "--offline", "--log", str(identity)], input=json.dumps(bundle_for(7))
+    )
     assert pinned.exit_code == 0 and "ok    log identity" in pinned.stdout
-    assert "MATHEMATICS ONLY" in pinned.stdout and "it names the pinned log 'model-ledger'" in pinned.stdout
+    assert (
+        "MATHEMATICS ONLY" in pinned.stdout
+        and "it names the pinned log 'model-ledger'" in pinned.stdout
+    )
     other = CliRunner().invoke(
-        app, ["verify", "-", "--offline", "--log", str(identity)], input=json.dumps(bundle_for(7) | {"log_id": ROOT_OTHER})
+        app,
+        ["verify", "-", "--offline", "--log", str(identity)],
+        input=json.dumps(bundle_for(7) | {"log_id": ROOT_OTHER}),
     )
     assert other.exit_code == 1 and "INVALID: log identity check failed" in other.stdout
 
     # Against a chain, a pinned identity is required: without one, exit 2 saying why.
-    unpinned = CliRunner().invoke(app, ["verify", "-", "--rpc-url", "http://127.0.0.1:1"], input=json.dumps(bundle_for(7)))
+    unpinned = CliRunner().invoke(
+        app, ["verify", "-", "--rpc-url", "http://127.0.0.1:1"], input=json.dumps(bundle_for(7))
+    )
     assert unpinned.exit_code == 2 and "no log identity pinned: pass --log FILE" in unpinned.stderr
     assert unpinned.stdout == ""
     identity.write_text(json.dumps(IDENTITY.as_json() | {"log_signer": "0x12"}))
-    broken = CliRunner().invoke(app, ["verify", "-", "--offline", "--log", str(identity)], input=json.dumps(bundle_for(7)))
-    assert broken.exit_code == 2 and "log identity: log_signer: must be 0x and 40 lowercase hex digits" in broken.stderr
+    broken = CliRunner().invoke(
+        app, ["verify", "-", "--offline", "--log", str(identity)], input=json.dumps(bundle_for(7))
+    )
+    assert (
+        broken.exit_code == 2
+        and "log identity: log_signer: must be 0x and 40 lowercase hex digits" in broken.stderr
+    )
 
     tampered = bundle_for(7)
     tampered["entries"][0]["record"]["body"]["input_tokens"] += 1
@@ -798,7 +1026,9 @@ def licence_status(state: int, issuer: bytes, revoked: int = 0) -> LicenceStatus
 
 def check(found: LicenceStatus, *, retired: bool = False) -> LicenceCheck:
     identity = dataclasses.replace(IDENTITY, licence_registry=REGISTRY)
-    return check_licence(read_document(LICENCE), cast(Any, FakeRegistryChain(found, retired=retired)), identity)
+    return check_licence(
+        read_document(LICENCE), cast(Any, FakeRegistryChain(found, retired=retired)), identity
+    )
 
 
 def test_no_licence_of_a_retired_log_is_active() -> None:
@@ -818,10 +1048,16 @@ def test_a_licence_granted_with_the_pinned_log_key_is_active() -> None:
     revoked = check(licence_status(4, SIGNER, revoked=35))
     assert not revoked.active and revoked.state == "revoked"
     never = check(licence_status(0, bytes(20)))  # never granted: no issuer to compare
-    assert not never.active and never.state == "unknown" and never.as_json()["on_chain"]["issuer"] is None
+    assert (
+        not never.active
+        and never.state == "unknown"
+        and never.as_json()["on_chain"]["issuer"] is None
+    )
 
 
-@pytest.mark.parametrize("state", [2, 4, 1, 3], ids=["active", "revoked", "not-yet-valid", "expired"])
+@pytest.mark.parametrize(
+    "state", [2, 4, 1, 3], ids=["active", "revoked", "not-yet-valid", "expired"]
+)
 def test_a_licence_granted_with_another_issuer_key_is_not_the_logs(state: int) -> None:
     """The registry's owner can add issuer keys; a grant signed by any of them is not the
     log's licence, whatever the registry says of it: refused naming "issuer", never ACTIVE."""

@@ -35,7 +35,9 @@ from ledger.verify.bundle import (
 from tests.core.test_records import any_record
 from tests.core.test_records_fuzz import json_values, paths
 
-fuzz_settings = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fuzz_settings = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def h(data: bytes) -> str:
@@ -100,7 +102,9 @@ def test_generated_bundles_verify(bundle: dict[str, Any]) -> None:
 
 @fuzz_settings
 @given(bundles(), st.data())
-def test_bundles_with_several_edits_never_verify(bundle: dict[str, Any], data: st.DataObject) -> None:
+def test_bundles_with_several_edits_never_verify(
+    bundle: dict[str, Any], data: st.DataObject
+) -> None:
     original = copy.deepcopy(bundle)
     touched: list[tuple[Any, ...]] = []
     for _ in range(data.draw(st.integers(1, 3), label="edits")):
@@ -116,7 +120,9 @@ def test_bundles_with_several_edits_never_verify(bundle: dict[str, Any], data: s
         elif action == "empty" and isinstance(parent[path[-1]], (dict, list)):
             parent[path[-1]] = type(parent[path[-1]])()
         elif isinstance(parent, dict):
-            parent[data.draw(st.text(max_size=10), label="key")] = data.draw(json_values, label="value")
+            parent[data.draw(st.text(max_size=10), label="key")] = data.draw(
+                json_values, label="value"
+            )
         else:
             parent.append(data.draw(json_values, label="item"))
         touched.append(path)
@@ -135,7 +141,9 @@ def test_bundles_with_several_edits_never_verify(bundle: dict[str, Any], data: s
 
 @fuzz_settings
 @given(bundles(), st.data())
-def test_flipped_bytes_never_verify_a_changed_claim(bundle: dict[str, Any], data: st.DataObject) -> None:
+def test_flipped_bytes_never_verify_a_changed_claim(
+    bundle: dict[str, Any], data: st.DataObject
+) -> None:
     text = bytearray(json.dumps(bundle).encode())
     for _ in range(data.draw(st.integers(1, 4), label="flips")):
         at = data.draw(st.integers(0, len(text) - 1), label="at")
@@ -169,7 +177,9 @@ def test_arbitrary_bytes_are_bundle_errors(data: bytes) -> None:
     ),
     st.booleans(),
 )
-def test_arbitrary_bundle_shaped_json_is_refused(document: dict[str, Any], with_format: bool) -> None:
+def test_arbitrary_bundle_shaped_json_is_refused(
+    document: dict[str, Any], with_format: bool
+) -> None:
     if with_format:
         document["format"] = BUNDLE_FORMAT
     refused(json.dumps(document))
@@ -179,7 +189,15 @@ def test_arbitrary_bundle_shaped_json_is_refused(document: dict[str, Any], with_
 def test_deeply_nested_decoded_record_is_a_record_error() -> None:
     # Regression: a decoded bundle (not text, so not depth-checked) nested past Python's
     # recursion limit inside a record crashed the RFC 8785 encoder with RecursionError.
-    records = [{"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}, "salt": "00" * 16, "ts": "2026-01-01T00:00:00.000Z"}]
+    records = [
+        {
+            "v": 1,
+            "kind": "digest",
+            "body": {"sha256": "ab" * 32},
+            "salt": "00" * 16,
+            "ts": "2026-01-01T00:00:00.000Z",
+        }
+    ]
     leaf = parse_object(records[0]).leaf_hash
     deep: dict[str, Any] = {}
     node = deep
@@ -194,9 +212,21 @@ def test_deeply_nested_decoded_record_is_a_record_error() -> None:
         "checkpoint": {
             "tree_size": 1,
             "root": h(leaf),
-            "anchor": {"tx_hash": h(bytes(32)), "block_number": 1, "block_hash": h(bytes(32)), "block_timestamp": 1},
+            "anchor": {
+                "tx_hash": h(bytes(32)),
+                "block_number": 1,
+                "block_hash": h(bytes(32)),
+                "block_timestamp": 1,
+            },
         },
-        "entries": [{"leaf_index": 0, "leaf_hash": h(leaf), "record": {**records[0], "body": deep}, "proof": []}],
+        "entries": [
+            {
+                "leaf_index": 0,
+                "leaf_hash": h(leaf),
+                "record": {**records[0], "body": deep},
+                "proof": [],
+            }
+        ],
     }
     error = refused(bundle)
     assert error.check == "record", error

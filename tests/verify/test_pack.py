@@ -44,14 +44,20 @@ from tests.verify.test_bundle import (
 )
 
 
-def pack_for(indices: list[int], size: int = SIZE, query: dict[str, Any] | None = None) -> dict[str, Any]:
+def pack_for(
+    indices: list[int], size: int = SIZE, query: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A correct pack of the leaves at `indices` in the tree of the first `size` leaves."""
     return {
         "format": PACK_FORMAT,
         "chain_id": 31337,
         "contract": h(CONTRACT),
         "log_id": h(LOG_ID),
-        "checkpoint": {"tree_size": size, "root": h(root_hash(LEAVES[:size])), "anchor": anchor_json(size)},
+        "checkpoint": {
+            "tree_size": size,
+            "root": h(root_hash(LEAVES[:size])),
+            "anchor": anchor_json(size),
+        },
         "query": query or {},
         "entries": [{"leaf_index": i, "record": copy.deepcopy(RECORDS[i])} for i in indices],
         "proof": [h(root_hash(LEAVES[a:b])) for a, b in multi_inclusion_ranges(indices, size)],
@@ -60,7 +66,11 @@ def pack_for(indices: list[int], size: int = SIZE, query: dict[str, Any] | None 
 
 def failure(pack: Any, chain: FakeChain | None = None) -> VerificationError:
     with pytest.raises(VerificationError) as caught:
-        verify_evidence(pack if isinstance(pack, (str, bytes)) else json.dumps(pack), chain, None if chain is None else IDENTITY)
+        verify_evidence(
+            pack if isinstance(pack, (str, bytes)) else json.dumps(pack),
+            chain,
+            None if chain is None else IDENTITY,
+        )
     error = caught.value
     assert error.result is not None and error.result.checks[-1].name == error.check
     assert not error.result.checks[-1].passed and not error.result.valid
@@ -74,8 +84,14 @@ def test_packs_verify_offline_and_against_the_chain(indices: list[int]) -> None:
     assert [c.name for c in offline.checks] == ["pack", "records", "query", "inclusion"]
     assert "NOT consulted" in offline.statement() and "the pack states" in offline.statement()
     online = verify_evidence(json.dumps(pack_for(indices)), FakeChain(), IDENTITY)
-    assert [c.name for c in online.checks][:2] == ["pack", "log identity"] and [c.name for c in online.checks][5:] == ONLINE_CHECKS
-    assert online.valid and online.statement() == f"existed no later than 2026-05-28T20:26:40Z (block 12), in {IDENTITY.describe()}"
+    assert [c.name for c in online.checks][:2] == ["pack", "log identity"] and [
+        c.name for c in online.checks
+    ][5:] == ONLINE_CHECKS
+    assert (
+        online.valid
+        and online.statement()
+        == f"existed no later than 2026-05-28T20:26:40Z (block 12), in {IDENTITY.describe()}"
+    )
     smaller = pack_for(indices[:1], size=5) if indices[0] < 5 else pack_for([4], size=5)
     assert verify_pack(smaller, FakeChain(), IDENTITY).valid
 
@@ -85,7 +101,9 @@ def test_the_dispatcher_still_reads_single_bundles() -> None:
     with pytest.raises(ValueError, match="needs a pinned log identity"):
         verify_evidence(json.dumps(bundle_for(3)), FakeChain())
     error = failure({"format": "model-ledger/evidence/v9"})
-    assert error.check == "bundle" and PACK_FORMAT in error.message and BUNDLE_FORMAT in error.message
+    assert (
+        error.check == "bundle" and PACK_FORMAT in error.message and BUNDLE_FORMAT in error.message
+    )
     assert failure(b"[1, 2]").check == "bundle"
     assert failure(b"{oops").check == "bundle"
 
@@ -93,7 +111,10 @@ def test_the_dispatcher_still_reads_single_bundles() -> None:
 def test_inclusion_detail_says_how_many_nodes_are_shared() -> None:
     result = verify_pack(pack_for(list(range(0, SIZE, 2))), None)
     detail = result.checks[-1].detail
-    assert f"6 leaves of the tree of size {SIZE}" in detail and "one proof per entry would need" in detail
+    assert (
+        f"6 leaves of the tree of size {SIZE}" in detail
+        and "one proof per entry would need" in detail
+    )
 
 
 # -- one thing changed: the right check fails -------------------------------------------
@@ -109,10 +130,15 @@ def test_any_record_field_changed_fails(path: tuple[Any, ...]) -> None:
     set_path(record, path, changed(old))
     error = failure(pack)
     if path in (("v",), ("kind",)):
-        assert error.check == "records" and error.message.startswith("entries[1] (leaf index 4): not a valid v1 record")
+        assert error.check == "records" and error.message.startswith(
+            "entries[1] (leaf index 4): not a valid v1 record"
+        )
     else:
         assert error.check == "inclusion", error
-        assert "the 3 records, their leaf indices and the" in error.message and "not to the checkpoint root" in error.message
+        assert (
+            "the 3 records, their leaf indices and the" in error.message
+            and "not to the checkpoint root" in error.message
+        )
 
 
 @pytest.mark.parametrize("position", range(len(multi_inclusion_ranges([1, 6, 7], SIZE))))
@@ -129,7 +155,10 @@ def test_proof_nodes_added_removed_or_swapped_fail() -> None:
     short = copy.deepcopy(pack)
     short["proof"].pop()
     error = failure(short)
-    assert error.check == "inclusion" and f"the proof has {len(pack['proof']) - 1} nodes" in error.message
+    assert (
+        error.check == "inclusion"
+        and f"the proof has {len(pack['proof']) - 1} nodes" in error.message
+    )
     assert f"need exactly {len(pack['proof'])}" in error.message
     long = copy.deepcopy(pack)
     long["proof"].append(long["proof"][0])
@@ -158,7 +187,10 @@ def test_root_size_and_indices_changed_fail() -> None:
     moved["entries"][1]["leaf_index"] = 4
     assert failure(moved).check == "inclusion"
     swapped = copy.deepcopy(pack)
-    swapped["entries"][0]["record"], swapped["entries"][1]["record"] = swapped["entries"][1]["record"], swapped["entries"][0]["record"]
+    swapped["entries"][0]["record"], swapped["entries"][1]["record"] = (
+        swapped["entries"][1]["record"],
+        swapped["entries"][0]["record"],
+    )
     assert failure(swapped).check == "inclusion"
     dropped = copy.deepcopy(pack)
     del dropped["entries"][1]
@@ -188,8 +220,16 @@ def test_a_self_consistent_forgery_fails_only_on_chain() -> None:
     ("field", "value", "words"),
     [
         ("chain_id", 1, "chain_id: the pack names 1, the pinned log has 31337"),
-        ("contract", "0x" + "ab" * 20, f"log_anchor: the pack names 0x{'ab' * 20}, the pinned log has {h(CONTRACT)}"),
-        ("log_id", "0x" + "cd" * 32, f"log_id: the pack names 0x{'cd' * 32}, the pinned log has {h(LOG_ID)}"),
+        (
+            "contract",
+            "0x" + "ab" * 20,
+            f"log_anchor: the pack names 0x{'ab' * 20}, the pinned log has {h(CONTRACT)}",
+        ),
+        (
+            "log_id",
+            "0x" + "cd" * 32,
+            f"log_id: the pack names 0x{'cd' * 32}, the pinned log has {h(LOG_ID)}",
+        ),
     ],
 )
 def test_a_pack_about_another_log_is_refused(field: str, value: Any, words: str) -> None:
@@ -220,13 +260,28 @@ def test_a_pack_is_checked_on_chain_as_a_bundle_is() -> None:
         (lambda p: p.pop("query"), "pack lacks 'query'"),
         (lambda p: p.update(extra=1), "pack has unknown field 'extra'"),
         (lambda p: p.update(entries=[]), "entries must be a non-empty list"),
-        (lambda p: p["entries"][0].update(leaf_hash="0x00"), "entries[0] has unknown field 'leaf_hash'"),
-        (lambda p: p["entries"].reverse(), "entries[1].leaf_index is 2 after 5: leaf indices must increase strictly"),
-        (lambda p: p["entries"].append(copy.deepcopy(p["entries"][-1])), "entries[2].leaf_index is 5 after 5"),
-        (lambda p: p["entries"][1].update(leaf_index=SIZE), f"entries[1].leaf_index must be between 0 and {SIZE - 1}"),
+        (
+            lambda p: p["entries"][0].update(leaf_hash="0x00"),
+            "entries[0] has unknown field 'leaf_hash'",
+        ),
+        (
+            lambda p: p["entries"].reverse(),
+            "entries[1].leaf_index is 2 after 5: leaf indices must increase strictly",
+        ),
+        (
+            lambda p: p["entries"].append(copy.deepcopy(p["entries"][-1])),
+            "entries[2].leaf_index is 5 after 5",
+        ),
+        (
+            lambda p: p["entries"][1].update(leaf_index=SIZE),
+            f"entries[1].leaf_index must be between 0 and {SIZE - 1}",
+        ),
         (lambda p: p["entries"][0].update(record=[1]), "entries[0].record must be a JSON object"),
         (lambda p: p.update(proof="0x00"), "proof must be a list of hashes"),
-        (lambda p: p["proof"].__setitem__(0, "0xAB"), "proof[0] must be 0x and 64 lowercase hex digits"),
+        (
+            lambda p: p["proof"].__setitem__(0, "0xAB"),
+            "proof[0] must be 0x and 64 lowercase hex digits",
+        ),
         (lambda p: p.update(query={"color": "red"}), "query.color: unknown field"),
         (lambda p: p.update(query={"kind": "weather"}), "query.kind: must be one of"),
         (lambda p: p["checkpoint"].update(tree_size=0), "checkpoint.tree_size must be between 1"),
@@ -241,12 +296,19 @@ def test_malformed_packs_are_refused(change: Any, words: str) -> None:
 
 def test_duplicate_keys_floats_and_limits() -> None:
     text = json.dumps(pack_for([2, 5]))
-    assert failure(text.replace('"chain_id": 31337', '"chain_id": 31337, "chain_id": 31337')).check == "bundle"
+    assert (
+        failure(text.replace('"chain_id": 31337', '"chain_id": 31337, "chain_id": 31337')).check
+        == "bundle"
+    )
     assert failure(text.replace('"chain_id": 31337', '"chain_id": 31337.0')).check == "bundle"
     many = pack_for([2])
     many["entries"] = many["entries"] * (MAX_PACK_ENTRIES + 1)
     error = failure(many)
-    assert error.check == "pack" and f"pack has {MAX_PACK_ENTRIES + 1} entries; the limit is {MAX_PACK_ENTRIES}" in error.message
+    assert (
+        error.check == "pack"
+        and f"pack has {MAX_PACK_ENTRIES + 1} entries; the limit is {MAX_PACK_ENTRIES}"
+        in error.message
+    )
 
 
 # -- the query ---------------------------------------------------------------------------
@@ -254,20 +316,42 @@ def test_duplicate_keys_floats_and_limits() -> None:
 
 def test_query_is_checked_against_every_record() -> None:
     account = RECORDS[3]["body"]["account_id"]
-    ok = pack_for([3], query={"account_ids": [account, "acct-x"], "kind": "interaction", "model": RECORDS[3]["body"]["model"]})
+    ok = pack_for(
+        [3],
+        query={
+            "account_ids": [account, "acct-x"],
+            "kind": "interaction",
+            "model": RECORDS[3]["body"]["model"],
+        },
+    )
     assert verify_pack(ok, None).valid
     wrong = pack_for([3, 4], query={"account_ids": [account]})
     error = failure(wrong)
-    assert error.check == "query" and error.message.startswith("entries[1] (leaf index 4) does not match the pack's query")
+    assert error.check == "query" and error.message.startswith(
+        "entries[1] (leaf index 4) does not match the pack's query"
+    )
     ts = RECORDS[3]["ts"]
-    assert failure(pack_for([3], query={"from": normalize_time(ts[:10], "from"), "to": ts})).check == "query"
+    assert (
+        failure(pack_for([3], query={"from": normalize_time(ts[:10], "from"), "to": ts})).check
+        == "query"
+    )
     assert verify_pack(pack_for([3], query={"from": ts, "to": "9999-12-31"}), None).valid
     assert failure(pack_for([3], query={"kind": "licence"})).check == "query"
 
 
 def test_query_parsing() -> None:
-    query = parse_query({"account_ids": ["a", "b", "a"], "from": "2026-06-01", "to": "2026-06-02T10:00:00Z", "model": "m", "kind": "interaction"})
-    assert query == PackQuery(("a", "b"), "2026-06-01T00:00:00.000Z", "2026-06-02T10:00:00.000Z", "m", "interaction")
+    query = parse_query(
+        {
+            "account_ids": ["a", "b", "a"],
+            "from": "2026-06-01",
+            "to": "2026-06-02T10:00:00Z",
+            "model": "m",
+            "kind": "interaction",
+        }
+    )
+    assert query == PackQuery(
+        ("a", "b"), "2026-06-01T00:00:00.000Z", "2026-06-02T10:00:00.000Z", "m", "interaction"
+    )
     assert parse_query(query.as_json()) == query
     assert parse_query({}) == PackQuery() and parse_query({"model": None}) == PackQuery()
     for bad, field in [
@@ -291,5 +375,9 @@ def test_query_parsing() -> None:
 
 def test_parse_pack_exposes_the_entries() -> None:
     pack = parse_pack(json.dumps(pack_for([1, 3], query={"kind": "interaction"})))
-    assert pack.indices == (1, 3) and pack.records[1] == RECORDS[3] and pack.query.kind == "interaction"
+    assert (
+        pack.indices == (1, 3)
+        and pack.records[1] == RECORDS[3]
+        and pack.query.kind == "interaction"
+    )
     assert pack.tree_size == SIZE and pack.noun == "pack"

@@ -66,11 +66,17 @@ def test_a_batch_with_odd_ids_falls_back_to_single_calls(node: Node) -> None:
     """A batch answer whose ids are lists (unhashable) is not trusted as a batch: each call
     is asked alone, and that answer is checked like any other."""
     node.answer = b'[{"jsonrpc":"2.0","id":[1],"result":"0x1"}]'
-    with JsonRpcReader(node.url) as reader, pytest.raises(ChainUnreadableError, match="eth_getBlockByNumber"):
+    with (
+        JsonRpcReader(node.url) as reader,
+        pytest.raises(ChainUnreadableError, match="eth_getBlockByNumber"),
+    ):
         reader.blocks([1, 2])
 
 
 def test_log_entries_that_are_not_objects_are_refused(node: Node) -> None:
     node.answer = b'{"jsonrpc":"2.0","id":1,"result":["junk"]}'
-    with JsonRpcReader(node.url) as reader, pytest.raises(ChainUnreadableError, match="a log entry without topics"):
+    with (
+        JsonRpcReader(node.url) as reader,
+        pytest.raises(ChainUnreadableError, match="a log entry without topics"),
+    ):
         reader.logs(b"\x01" * 20, [b"\x02" * 32], 0, 10)

@@ -31,20 +31,34 @@ class Registry(ContractBinding):
     NAME = "LicenceRegistry"
 
     def domain(self) -> dict[str, object]:
-        return {"name": "model-ledger", "version": "1", "chainId": self.client.chain_id, "verifyingContract": self.address}
+        return {
+            "name": "model-ledger",
+            "version": "1",
+            "chainId": self.client.chain_id,
+            "verifyingContract": self.address,
+        }
 
-    def grant(self, issuer: LocalAccount, commitment: bytes, valid_from: int, valid_until: int) -> Receipt:
+    def grant(
+        self, issuer: LocalAccount, commitment: bytes, valid_from: int, valid_until: int
+    ) -> Receipt:
         """grant(commitment, validFrom, validUntil, r, vs), signed by `issuer` (EIP-712 `Grant`)."""
         message = {"commitment": commitment, "validFrom": valid_from, "validUntil": valid_until}
         typed = encode_typed_data(
             domain_data=self.domain(),
-            message_types={"Grant": [{"name": "commitment", "type": "bytes32"}, {"name": "validFrom", "type": "uint64"},
-                                     {"name": "validUntil", "type": "uint64"}]},
+            message_types={
+                "Grant": [
+                    {"name": "commitment", "type": "bytes32"},
+                    {"name": "validFrom", "type": "uint64"},
+                    {"name": "validUntil", "type": "uint64"},
+                ]
+            },
             message_data=message,
         )
         signed = issuer.sign_message(typed)
         # The digest signed here is the one the contract checks.
-        assert bytes(self._read("grantDigest", commitment, valid_from, valid_until)) == bytes(signed.message_hash)
+        assert bytes(self._read("grantDigest", commitment, valid_from, valid_until)) == bytes(
+            signed.message_hash
+        )
         r, vs = compact_signature(bytes(signed.signature))
         data = self._data("grant", commitment, valid_from, valid_until, r, vs)
         return self.client.transact(self.address, data, self.decoder, "grant")
@@ -53,16 +67,31 @@ class Registry(ContractBinding):
         """revoke(commitment, revocation, r, vs), signed by `issuer` (EIP-712 `Revoke`)."""
         typed = encode_typed_data(
             domain_data=self.domain(),
-            message_types={"Revoke": [{"name": "commitment", "type": "bytes32"}, {"name": "revocation", "type": "bytes32"}]},
+            message_types={
+                "Revoke": [
+                    {"name": "commitment", "type": "bytes32"},
+                    {"name": "revocation", "type": "bytes32"},
+                ]
+            },
             message_data={"commitment": commitment, "revocation": revocation},
         )
         signed = issuer.sign_message(typed)
         r, vs = compact_signature(bytes(signed.signature))
-        return self.client.transact(self.address, self._data("revoke", commitment, revocation, r, vs), self.decoder, "revoke")
+        return self.client.transact(
+            self.address,
+            self._data("revoke", commitment, revocation, r, vs),
+            self.decoder,
+            "revoke",
+        )
 
     def add_issuer(self, key: str) -> Receipt:
         """addIssuer(key): the owner's call."""
-        return self.client.transact(self.address, self._data("addIssuer", to_checksum_address(key)), self.decoder, "addIssuer")
+        return self.client.transact(
+            self.address,
+            self._data("addIssuer", to_checksum_address(key)),
+            self.decoder,
+            "addIssuer",
+        )
 
 
 @dataclass(frozen=True)
@@ -82,7 +111,9 @@ def deploy_registry(client: ChainClient, first_issuer: str) -> DeployedRegistry:
     creation = artifact.bytecode + abi_encode(["address"], [to_checksum_address(first_issuer)])
     receipt = client.transact(None, creation, RevertDecoder(artifact), "deploying LicenceRegistry")
     assert receipt.contract_address is not None
-    return DeployedRegistry(Registry(client, receipt.contract_address, artifact), receipt.block_number)
+    return DeployedRegistry(
+        Registry(client, receipt.contract_address, artifact), receipt.block_number
+    )
 
 
 FORWARDER_RUNTIME = bytes.fromhex(
@@ -102,7 +133,9 @@ def deploy_forwarder(client: ChainClient) -> str:
     runtime = FORWARDER_RUNTIME
     assert runtime[0x1C] == 0x5B and len(runtime) < 256  # the jump lands on the JUMPDEST
     init = bytes([0x60, len(runtime), 0x80, 0x60, 0x09, 0x5F, 0x39, 0x5F, 0xF3]) + runtime
-    receipt = client.transact(None, init, RevertDecoder(load_artifact("LogAnchor")), "deploying a forwarder")
+    receipt = client.transact(
+        None, init, RevertDecoder(load_artifact("LogAnchor")), "deploying a forwarder"
+    )
     assert receipt.contract_address is not None
     assert client.code(receipt.contract_address) == runtime
     return receipt.contract_address
@@ -111,7 +144,9 @@ def deploy_forwarder(client: ChainClient) -> str:
 def forward(client: ChainClient, forwarder: str, target: str, call: bytes) -> Receipt:
     """Send `call` to `target` through `forwarder`."""
     data = bytes.fromhex(to_checksum_address(target)[2:]) + call
-    return client.transact(forwarder, data, RevertDecoder(load_artifact("LogAnchor")), "relaying through a forwarder")
+    return client.transact(
+        forwarder, data, RevertDecoder(load_artifact("LogAnchor")), "relaying through a forwarder"
+    )
 
 
 def account(key: str) -> LocalAccount:

@@ -63,7 +63,9 @@ def require_chromium() -> str:
     """The Chromium binary, or a failed test saying how to install it (`make test` does)."""
     binary = find_chromium()
     if binary is None:
-        pytest.fail("chromium is not installed: apt-get install -y chromium (or set LEDGER_TEST_CHROMIUM)")
+        pytest.fail(
+            "chromium is not installed: apt-get install -y chromium (or set LEDGER_TEST_CHROMIUM)"
+        )
     return binary
 
 
@@ -76,7 +78,9 @@ class Page:
 
     def __init__(self, websocket_url: str) -> None:
         self._stack = ExitStack()
-        self.ws: ClientConnection = self._stack.enter_context(connect(websocket_url, max_size=None, open_timeout=10))
+        self.ws: ClientConnection = self._stack.enter_context(
+            connect(websocket_url, max_size=None, open_timeout=10)
+        )
         self._ids = 0
         self.events: list[dict[str, Any]] = []
         for domain in ("Runtime.enable", "Log.enable", "Page.enable"):
@@ -103,10 +107,14 @@ class Page:
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression (promises awaited), as JSON."""
-        answer = self.send("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        answer = self.send(
+            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+        )
         if "exceptionDetails" in answer:
             details = answer["exceptionDetails"]
-            raise PageError(f"{expression[:80]!r} threw: {details.get('exception', {}).get('description') or details}")
+            raise PageError(
+                f"{expression[:80]!r} threw: {details.get('exception', {}).get('description') or details}"
+            )
         return answer.get("result", {}).get("value")
 
     def wait_for(self, expression: str, timeout: float = 20.0) -> Any:
@@ -117,7 +125,9 @@ class Page:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {expression!r}; page errors: {self.errors()}")
+                raise AssertionError(
+                    f"timed out waiting for {expression!r}; page errors: {self.errors()}"
+                )
             time.sleep(0.05)
 
     def goto(self, url: str) -> None:
@@ -135,10 +145,20 @@ class Page:
         for event in self.events:
             params = event.get("params", {})
             if event["method"] == "Runtime.exceptionThrown":
-                found.append(str(params.get("exceptionDetails", {}).get("exception", {}).get("description")))
+                found.append(
+                    str(params.get("exceptionDetails", {}).get("exception", {}).get("description"))
+                )
             elif event["method"] == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                found.append(" ".join(str(arg.get("value", arg.get("description"))) for arg in params.get("args", [])))
-            elif event["method"] == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+                found.append(
+                    " ".join(
+                        str(arg.get("value", arg.get("description")))
+                        for arg in params.get("args", [])
+                    )
+                )
+            elif (
+                event["method"] == "Log.entryAdded"
+                and params.get("entry", {}).get("level") == "error"
+            ):
                 found.append(str(params["entry"].get("text")))
         return found
 
@@ -165,7 +185,9 @@ class Chromium:
                 line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 self.stop()
-                raise AssertionError(f"chromium did not open its DevTools endpoint: {''.join(seen[-10:])}") from None
+                raise AssertionError(
+                    f"chromium did not open its DevTools endpoint: {''.join(seen[-10:])}"
+                ) from None
             seen.append(line)
             if line.startswith("DevTools listening on ws://"):
                 self.endpoint = line.split("ws://", 1)[1].split("/", 1)[0]

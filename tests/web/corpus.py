@@ -94,12 +94,17 @@ def expected(vector: dict[str, Any]) -> dict[str, Any]:
 
 def payload() -> dict[str, Any]:
     """Every vector and identity, base64, for `runVectors`."""
+
     def b64(raw: bytes) -> str:
         return base64.b64encode(raw).decode()
 
     return {
-        "identities": {v["identity"]: b64((VECTORS / v["identity"]).read_bytes()) for v in vectors()},
-        "vectors": [{"kind": v["kind"], "identity": v["identity"], "data": b64(data(v))} for v in vectors()],
+        "identities": {
+            v["identity"]: b64((VECTORS / v["identity"]).read_bytes()) for v in vectors()
+        },
+        "vectors": [
+            {"kind": v["kind"], "identity": v["identity"], "data": b64(data(v))} for v in vectors()
+        ],
     }
 
 
@@ -115,12 +120,17 @@ def comparable(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def differences(
-    outcomes: list[dict[str, Any]], *, ignore: tuple[str, ...] = ("value", "commitment", "statement", "checks")
+    outcomes: list[dict[str, Any]],
+    *,
+    ignore: tuple[str, ...] = ("value", "commitment", "statement", "checks"),
 ) -> list[str]:
     """Where `outcomes` differ from the manifest's (leaving out `ignore`)."""
     wrong = []
     for vector, found in zip(vectors(), outcomes, strict=True):
-        got = {mode: {k: v for k, v in outcome.items() if k not in ignore} for mode, outcome in found.items()}
+        got = {
+            mode: {k: v for k, v in outcome.items() if k not in ignore}
+            for mode, outcome in found.items()
+        }
         if got != expected(vector):
             wrong.append(f"{vector['file']}: expected {expected(vector)}, got {got}")
     return wrong

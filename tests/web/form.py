@@ -43,7 +43,9 @@ def js(value: Any) -> str:
 
 def type_into(page: Page, element: str, text: str) -> None:
     """Empty the field `element` (an id), then type `text` into it at once, as a paste does."""
-    page.evaluate(f"(() => {{ const e = document.getElementById({js(element)}); e.value = ''; e.focus(); }})()")
+    page.evaluate(
+        f"(() => {{ const e = document.getElementById({js(element)}); e.value = ''; e.focus(); }})()"
+    )
     if text:
         page.insert_text(text)
 
@@ -63,7 +65,9 @@ def reload(page: Page) -> None:
     """Reload the page and wait until the new document has set itself up."""
     page.evaluate("window.beforeReload = true")
     page.send("Page.reload")
-    page.wait_for("!window.beforeReload && document.readyState === 'complete' && document.getElementById('log-status').textContent !== ''")
+    page.wait_for(
+        "!window.beforeReload && document.readyState === 'complete' && document.getElementById('log-status').textContent !== ''"
+    )
 
 
 def open_page(page: Page, url: str, *, forget: bool = True) -> None:
@@ -91,7 +95,9 @@ def set_node(page: Page, url: str) -> None:
 
 def verify_text(page: Page, document: str | dict[str, Any]) -> dict[str, Any]:
     """Paste `document` into the document field, press Verify, read the answer."""
-    type_into(page, "document", document if isinstance(document, str) else json.dumps(document, indent=2))
+    type_into(
+        page, "document", document if isinstance(document, str) else json.dumps(document, indent=2)
+    )
     click(page, "verify")
     return read_result(page)
 

@@ -43,7 +43,11 @@ class LyingNode:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                answer = [node.answer(one) for one in body] if isinstance(body, list) else node.answer(body)
+                answer = (
+                    [node.answer(one) for one in body]
+                    if isinstance(body, list)
+                    else node.answer(body)
+                )
                 data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.cors()
@@ -59,14 +63,22 @@ class LyingNode:
 
     def ask(self, method: str, params: list[Any]) -> Any:
         """The real node's result (its error as {"error": ...})."""
-        answer = httpx.post(self.upstream, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=10).json()
+        answer = httpx.post(
+            self.upstream,
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+            timeout=10,
+        ).json()
         return {"error": answer["error"]} if "error" in answer else answer["result"]
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         self.asked.append(request["method"])
         found = self.lie(request["method"], request.get("params", []), self.ask)
         reply = {"jsonrpc": "2.0", "id": request.get("id")}
-        return reply | found if isinstance(found, dict) and set(found) == {"error"} else reply | {"result": found}
+        return (
+            reply | found
+            if isinstance(found, dict) and set(found) == {"error"}
+            else reply | {"result": found}
+        )
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -37,7 +37,9 @@ from ledger.verify.rpc import JsonRpcReader
 Outcome = dict[str, Any]
 
 
-def evidence_outcome(data: bytes, identity: LogIdentity | None, chain: ChainReader | None = None) -> Outcome:
+def evidence_outcome(
+    data: bytes, identity: LogIdentity | None, chain: ChainReader | None = None
+) -> Outcome:
     """`ledger verify`'s conclusion on `data`, with the line it prints last (`statement`)
     and its checks as [name, passed, detail]."""
     try:
@@ -47,15 +49,29 @@ def evidence_outcome(data: bytes, identity: LogIdentity | None, chain: ChainRead
         checks = [[c.name, c.passed, c.detail] for c in error.result.checks]
         if isinstance(error, ChainReadError):
             statement = f"NOT VERIFIED: the chain could not be read ({error.message})"
-            return {"verdict": "not verified", "check": error.check, "statement": statement, "checks": checks}
+            return {
+                "verdict": "not verified",
+                "check": error.check,
+                "statement": statement,
+                "checks": checks,
+            }
         found = {"verdict": "invalid", "check": error.check}
         if error.check == "log identity":  # the message names the field that differs
-            found["field"] = error.message.split("not about the pinned log: ", 1)[1].split(":", 1)[0]
-        return found | {"statement": f"INVALID: {error.check} check failed: {error.message}", "checks": checks}
+            found["field"] = error.message.split("not about the pinned log: ", 1)[1].split(":", 1)[
+                0
+            ]
+        return found | {
+            "statement": f"INVALID: {error.check} check failed: {error.message}",
+            "checks": checks,
+        }
     checks = [[c.name, c.passed, c.detail] for c in result.checks]
     if result.chain_consulted:
         return {"verdict": "valid", "statement": f"VALID: {result.statement()}", "checks": checks}
-    return {"verdict": "mathematics only", "statement": f"MATHEMATICS ONLY: {result.statement()}", "checks": checks}
+    return {
+        "verdict": "mathematics only",
+        "statement": f"MATHEMATICS ONLY: {result.statement()}",
+        "checks": checks,
+    }
 
 
 class _ReachedChain(Exception):
@@ -74,7 +90,9 @@ class OfflineReader:
         return stop
 
 
-def licence_outcome(data: bytes, identity: LogIdentity | None, rpc: JsonRpcReader | None = None) -> Outcome:
+def licence_outcome(
+    data: bytes, identity: LogIdentity | None, rpc: JsonRpcReader | None = None
+) -> Outcome:
     """`ledger licence check`'s conclusion on `data` (offline: how far it gets before
     the chain), with the commitment when the file was read."""
     try:
@@ -90,15 +108,31 @@ def licence_outcome(data: bytes, identity: LogIdentity | None, rpc: JsonRpcReade
     except _ReachedChain:
         return {"verdict": "mathematics only", "commitment": commitment}
     except LicenceMismatchError as error:
-        before_chain = error.field == "licence_registry" or error.message.startswith(f"{error.field}: the licence is not the pinned log's")
-        check = "log identity" if before_chain else {"chain_id": "chain id", "contract": "contract", "issuer": "issuer"}[error.field]
-        return {"verdict": "invalid", "check": check, "field": error.field, "commitment": commitment}
+        before_chain = error.field == "licence_registry" or error.message.startswith(
+            f"{error.field}: the licence is not the pinned log's"
+        )
+        check = (
+            "log identity"
+            if before_chain
+            else {"chain_id": "chain id", "contract": "contract", "issuer": "issuer"}[error.field]
+        )
+        return {
+            "verdict": "invalid",
+            "check": check,
+            "field": error.field,
+            "commitment": commitment,
+        }
     except LicenceChainError:
         return {"verdict": "not verified", "check": "chain", "commitment": commitment}
     if checked.active:
         return {"verdict": "active", "commitment": commitment, "statement": checked.sentence()}
-    return {"verdict": "not active", "check": "status", "status": checked.state, "commitment": commitment,
-            "statement": checked.sentence()}
+    return {
+        "verdict": "not active",
+        "check": "status",
+        "status": checked.state,
+        "commitment": commitment,
+        "statement": checked.sentence(),
+    }
 
 
 def identity_outcome(data: bytes) -> Outcome:

@@ -104,14 +104,25 @@ def ts(seconds: float) -> str:
 
 def licence_body(licence_id: str) -> dict[str, Any]:
     return {
-        "action": "grant", "licence_id": licence_id, "licensee": "acct-acme", "models": ["frontier-*"],
-        "scope": ["inference"], "terms_sha256": "ab" * 32, "valid_from": ts(time.time() - 86_400),
+        "action": "grant",
+        "licence_id": licence_id,
+        "licensee": "acct-acme",
+        "models": ["frontier-*"],
+        "scope": ["inference"],
+        "terms_sha256": "ab" * 32,
+        "valid_from": ts(time.time() - 86_400),
         "valid_until": ts(time.time() + 365 * 86_400),
     }
 
 
 def licence_record(licence_id: str, salt: str) -> dict[str, Any]:
-    return {"v": 1, "kind": "licence", "ts": ts(time.time()), "salt": salt, "body": licence_body(licence_id)}
+    return {
+        "v": 1,
+        "kind": "licence",
+        "ts": ts(time.time()),
+        "salt": salt,
+        "body": licence_body(licence_id),
+    }
 
 
 def unix(text: str) -> int:
@@ -122,20 +133,27 @@ def grant(registry: Registry, issuer: Any, record: dict[str, Any]) -> tuple[byte
     """Grant `record`'s commitment signed by `issuer`: (commitment, block)."""
     commitment = parse_object(record).leaf_hash
     body = record["body"]
-    receipt = registry.grant(issuer, commitment, unix(body["valid_from"]), unix(body["valid_until"]))
+    receipt = registry.grant(
+        issuer, commitment, unix(body["valid_from"]), unix(body["valid_until"])
+    )
     return commitment, receipt.block_number
 
 
 def licence_file(record: dict[str, Any], chain_id: int, registry: bytes) -> dict[str, Any]:
     """What a licensee keeps: GET /v1/licences/{id}'s record and registry."""
-    return {"licence_id": record["body"]["licence_id"], "record": record,
-            "registry": {"chain_id": chain_id, "contract": "0x" + registry.hex()}}
+    return {
+        "licence_id": record["body"]["licence_id"],
+        "record": record,
+        "registry": {"chain_id": chain_id, "contract": "0x" + registry.hex()},
+    }
 
 
 @pytest.fixture(scope="module")
 def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterator[Log]:  # noqa: F811
     workdir = tmp_path_factory.mktemp("parity")
-    node = Anvil(0, workdir / "anvil-state.json", workdir / "anvil.log", binary=anvil_binary).start()
+    node = Anvil(
+        0, workdir / "anvil-state.json", workdir / "anvil.log", binary=anvil_binary
+    ).start()
     try:
         data = workdir / "data"
         log_key = load_log_key(data)  # the data dir's log key, made as `ledger serve` makes it
@@ -146,37 +164,75 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
         registry.registry.add_issuer(gas.require_key().address)
         store = Store.open(sqlite_url(data))
         try:
-            AnchorRepository(store).record_deployment(Deployment(
-                deployed.chain_id, deployed.contract, deployed.log_id, deployed.log_name, deployed.deployer,
-                deployed.block_number, now_ts(), registry.address,
-            ))
+            AnchorRepository(store).record_deployment(
+                Deployment(
+                    deployed.chain_id,
+                    deployed.contract,
+                    deployed.log_id,
+                    deployed.log_name,
+                    deployed.deployer,
+                    deployed.block_number,
+                    now_ts(),
+                    registry.address,
+                )
+            )
         finally:
             store.close()
-        relayed = Registry(ChainClient(node.url, key_from_hex(RELAYER_KEY, "relayer")), registry.address)
+        relayed = Registry(
+            ChainClient(node.url, key_from_hex(RELAYER_KEY, "relayer")), registry.address
+        )
         real = licence_record("lic-real", "11" * 16)
         _, granted_block = grant(relayed, log_key, real)
         gone = licence_record("lic-gone", "22" * 16)
         commitment, _ = grant(relayed, log_key, gone)
-        relayed.revoke(log_key, commitment, hashlib.sha256(b"the revoke record of lic-gone").digest())
+        relayed.revoke(
+            log_key, commitment, hashlib.sha256(b"the revoke record of lic-gone").digest()
+        )
         leaked = licence_record("lic-leaked", "33" * 16)
         grant(relayed, account(DEV_ANCHOR_KEY), leaked)
         files = [licence_file(r, deployed.chain_id, registry.address) for r in (real, gone, leaked)]
 
-        server = Server(data, "--rpc-url", node.url, "--seal-interval", "0.2", "--anchor-interval", "600",
-                        "--public-rpc-url", node.url, "--explorer", EXPLORER)
+        server = Server(
+            data,
+            "--rpc-url",
+            node.url,
+            "--seal-interval",
+            "0.2",
+            "--anchor-interval",
+            "600",
+            "--public-rpc-url",
+            node.url,
+            "--explorer",
+            EXPLORER,
+        )
         try:
             with server.client(ADMIN_KEY) as admin:
                 identity = admin.get("/v1/log").json()
                 assert identity["licence_registry"] == "0x" + registry.address.hex()
                 assert identity["log_signer"] == log_key.address.lower()
                 entries = [interaction(i, seed=71, account=f"acct-{i % 3}") for i in range(7)]
-                receipts = admin.post("/v1/entries/batch", json={"entries": entries}).json()["receipts"]
+                receipts = admin.post("/v1/entries/batch", json={"entries": entries}).json()[
+                    "receipts"
+                ]
                 anchored = admin.post("/v1/admin/anchor")
                 assert anchored.status_code == 200, anchored.text
                 bundle = admin.get(f"/v1/evidence/{receipts[4]['leaf_hash']}").json()
-                pack = admin.post("/v1/evidence", json={"account_ids": ["acct-1", "acct-2"], "kind": "interaction"})
+                pack = admin.post(
+                    "/v1/evidence",
+                    json={"account_ids": ["acct-1", "acct-2"], "kind": "interaction"},
+                )
                 assert pack.status_code == 200, pack.text
-            yield Log(server, node, identity, bundle, pack.content, files[0], granted_block, files[1], files[2])
+            yield Log(
+                server,
+                node,
+                identity,
+                bundle,
+                pack.content,
+                files[0],
+                granted_block,
+                files[1],
+                files[2],
+            )
         finally:
             assert server.stop() == 0
     finally:
@@ -211,29 +267,51 @@ class Forged:
 def forged(log: Log) -> Forged:
     client = ChainClient(log.anvil.url, key_from_hex(OTHER_KEY, "stranger"))
     log_key = account(STRANGER_LOG_KEY)
-    deployed, anchor = deploy_log(client, log_key.address, log_name=log.identity["name"], admin=Account.create().address)
+    deployed, anchor = deploy_log(
+        client, log_key.address, log_name=log.identity["name"], admin=Account.create().address
+    )
     assert "0x" + deployed.log_id.hex() == log.identity["log_id"]
     records = [interaction(i, seed=666, ts=f"2025-01-0{1 + i}T09:00:00.000Z") for i in range(3)]
     leaves = [parse_object(record).leaf_hash for record in records]
     root = root_hash(leaves)
     signer = LogSigner(log_key, Domain(deployed.log_id, deployed.chain_id, deployed.contract))
-    receipt = anchor.anchor(deployed.log_id, len(leaves), root, [], signer.anchor_signature(len(leaves), root))
+    receipt = anchor.anchor(
+        deployed.log_id, len(leaves), root, [], signer.anchor_signature(len(leaves), root)
+    )
     block = client.block(receipt.block_number)
     assert block is not None
     bundle = {
-        "format": "model-ledger/evidence/v1", "chain_id": deployed.chain_id, "contract": "0x" + deployed.contract.hex(),
+        "format": "model-ledger/evidence/v1",
+        "chain_id": deployed.chain_id,
+        "contract": "0x" + deployed.contract.hex(),
         "log_id": "0x" + deployed.log_id.hex(),
-        "checkpoint": {"tree_size": len(leaves), "root": "0x" + root.hex(), "anchor": {
-            "tx_hash": "0x" + receipt.tx_hash.hex(), "block_number": receipt.block_number,
-            "block_hash": "0x" + receipt.block_hash.hex(), "block_timestamp": block.timestamp}},
-        "entries": [{"leaf_index": 1, "leaf_hash": "0x" + leaves[1].hex(), "record": records[1],
-                     "proof": ["0x" + node.hex() for node in inclusion_proof(1, leaves)]}],
+        "checkpoint": {
+            "tree_size": len(leaves),
+            "root": "0x" + root.hex(),
+            "anchor": {
+                "tx_hash": "0x" + receipt.tx_hash.hex(),
+                "block_number": receipt.block_number,
+                "block_hash": "0x" + receipt.block_hash.hex(),
+                "block_timestamp": block.timestamp,
+            },
+        },
+        "entries": [
+            {
+                "leaf_index": 1,
+                "leaf_hash": "0x" + leaves[1].hex(),
+                "record": records[1],
+                "proof": ["0x" + node.hex() for node in inclusion_proof(1, leaves)],
+            }
+        ],
     }
     registry = deploy_registry(client, log_key.address)
     record = licence_record("lic-forged", "66" * 16)
     grant(registry.registry, log_key, record)
-    identity = log.identity | {"log_anchor": bundle["contract"], "log_signer": log_key.address.lower(),
-                               "licence_registry": "0x" + registry.address.hex()}
+    identity = log.identity | {
+        "log_anchor": bundle["contract"],
+        "log_signer": log_key.address.lower(),
+        "licence_registry": "0x" + registry.address.hex(),
+    }
     return Forged(identity, bundle, licence_file(record, deployed.chain_id, registry.address))
 
 
@@ -246,7 +324,9 @@ def python(kind: str, document: Any, identity: dict[str, Any], rpc_url: str) -> 
     evidence also the verdict line and the checks `ledger verify` prints)."""
     pinned = parse_identity(json.dumps(identity))
     with JsonRpcReader(rpc_url) as reader:
-        return (licence_outcome if kind == "licence" else evidence_outcome)(as_bytes(document), pinned, reader)
+        return (licence_outcome if kind == "licence" else evidence_outcome)(
+            as_bytes(document), pinned, reader
+        )
 
 
 def on_page(page: Page, document: Any) -> dict[str, Any]:
@@ -264,11 +344,22 @@ def on_page(page: Page, document: Any) -> dict[str, Any]:
 def words(found: dict[str, Any]) -> dict[str, Any]:
     """Verdict and check, and the field when the check is "log identity" (elsewhere the
     licence checker names the field after the check: "contract" for "contract")."""
-    keep = ("verdict", "check", "field") if found.get("check") == "log identity" else ("verdict", "check")
+    keep = (
+        ("verdict", "check", "field")
+        if found.get("check") == "log identity"
+        else ("verdict", "check")
+    )
     return {k: v for k, v in found.items() if k in keep}
 
 
-def same(page: Page, kind: str, document: Any, identity: dict[str, Any], rpc_url: str, expected: dict[str, Any]) -> None:
+def same(
+    page: Page,
+    kind: str,
+    document: Any,
+    identity: dict[str, Any],
+    rpc_url: str,
+    expected: dict[str, Any],
+) -> None:
     """Both verifiers give `expected` on `document`, with `identity` pinned (already
     pinned on the page) and the node at `rpc_url`; for evidence, in the same words: the
     verdict line and every check's detail (but for why a node could not be reached, which
@@ -277,7 +368,10 @@ def same(page: Page, kind: str, document: Any, identity: dict[str, Any], rpc_url
     in_page = on_page(page, document)
     assert (words(in_python), words(in_page)) == (expected, expected)
     if kind == "evidence" and expected["verdict"] != "not verified":
-        assert (in_page["statement"], in_page["checks"]) == (in_python["statement"], in_python["checks"])
+        assert (in_page["statement"], in_page["checks"]) == (
+            in_python["statement"],
+            in_python["checks"],
+        )
     if expected["verdict"] in ("active", "not active"):  # `ledger licence check`'s sentence
         assert in_page["statement"] == in_python["statement"]
 
@@ -296,8 +390,13 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
     pinned = parse_identity(json.dumps(identity))
     open_page(page, f"{log.server.url}/verify")
     pin_log(page, identity)
-    assert page.evaluate("document.getElementById('rpc-url').value") == ""  # never filled in by the page
-    assert page.evaluate("document.getElementById('use-suggested').textContent") == f"Use the operator's node {log.anvil.url}"
+    assert (
+        page.evaluate("document.getElementById('rpc-url').value") == ""
+    )  # never filled in by the page
+    assert (
+        page.evaluate("document.getElementById('use-suggested').textContent")
+        == f"Use the operator's node {log.anvil.url}"
+    )
     set_node(page, log.anvil.url)
 
     with JsonRpcReader(log.anvil.url) as reader:
@@ -305,13 +404,31 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
     shown = verify_text(page, json.dumps(log.bundle, indent=2))
     assert shown["verdict"] == "valid" and shown["state"] == "verified", shown
     assert shown["text"] == f"VALID: {result.statement()}"
-    assert [c["check"] for c in shown["checks"]] == [c.name for c in result.checks] == [
-        "bundle", "log identity", "record", "leaf hash", "inclusion", "chain id", "contract", "log", "root on chain",
-        "anchor transaction", "anchor block",
-    ]
+    assert (
+        [c["check"] for c in shown["checks"]]
+        == [c.name for c in result.checks]
+        == [
+            "bundle",
+            "log identity",
+            "record",
+            "leaf hash",
+            "inclusion",
+            "chain id",
+            "contract",
+            "log",
+            "root on chain",
+            "anchor transaction",
+            "anchor block",
+        ]
+    )
     anchor = log.bundle["checkpoint"]["anchor"]
-    assert shown["links"] == [f"{EXPLORER}/tx/{anchor['tx_hash']}", f"{EXPLORER}/block/{anchor['block_number']}"]
-    assert shown["facts"]["existed no later than"].startswith(f"{result.statement().split()[4]} (block {anchor['block_number']}")
+    assert shown["links"] == [
+        f"{EXPLORER}/tx/{anchor['tx_hash']}",
+        f"{EXPLORER}/block/{anchor['block_number']}",
+    ]
+    assert shown["facts"]["existed no later than"].startswith(
+        f"{result.statement().split()[4]} (block {anchor['block_number']}"
+    )
     assert f"reading the chain from the node at {log.anvil.url}" in shown["against"]
     assert shown["title"] == "What was proven"
     record = log.bundle["entries"][0]["record"]
@@ -322,18 +439,39 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
     shown = verify_text(page, log.pack.decode())
     assert shown["verdict"] == "valid" and shown["text"] == f"VALID: {packed.statement()}", shown
     assert [c["check"] for c in shown["checks"]] == [c.name for c in packed.checks]
-    assert [c["check"] for c in shown["checks"]][:5] == ["pack", "log identity", "records", "query", "inclusion"]
+    assert [c["check"] for c in shown["checks"]][:5] == [
+        "pack",
+        "log identity",
+        "records",
+        "query",
+        "inclusion",
+    ]
 
     same(page, "licence", log.licence, identity, log.anvil.url, {"verdict": "active"})
     shown = verify_text(page, json.dumps(log.licence))
     assert shown["text"].startswith("ACTIVE: licence 'lic-real' of 'acct-acme' is active until")
     assert [c["check"] for c in shown["checks"]] == [
-        "licence", "commitment", "log identity", "chain id", "contract", "issuer", "status"
+        "licence",
+        "commitment",
+        "log identity",
+        "chain id",
+        "contract",
+        "issuer",
+        "status",
     ]
     assert shown["facts"]["granted in block"].startswith(str(log.granted_block))
     assert shown["facts"]["granted with key"] == f"{identity['log_signer']} (the pinned log key)"
-    same(page, "licence", log.revoked, identity, log.anvil.url, {"verdict": "not active", "check": "status"})
-    assert verify_text(page, json.dumps(log.revoked))["text"].startswith("REVOKED: licence 'lic-gone'")
+    same(
+        page,
+        "licence",
+        log.revoked,
+        identity,
+        log.anvil.url,
+        {"verdict": "not active", "check": "status"},
+    )
+    assert verify_text(page, json.dumps(log.revoked))["text"].startswith(
+        "REVOKED: licence 'lic-gone'"
+    )
     assert page.errors() == []
     assert time.monotonic() - started < 20
 
@@ -349,20 +487,40 @@ def test_forgeries_fail_the_same_check_in_both(log: Log, forged: Forged, page: P
     assert python("evidence", forged.bundle, forged.identity, url)["verdict"] == "valid"
     assert python("licence", forged.licence, forged.identity, url)["verdict"] == "active"
 
-    same(page, "evidence", forged.bundle, real, url, {"verdict": "invalid", "check": "log identity", "field": "log_anchor"})
+    same(
+        page,
+        "evidence",
+        forged.bundle,
+        real,
+        url,
+        {"verdict": "invalid", "check": "log identity", "field": "log_anchor"},
+    )
     claiming_real = forged.bundle | {"contract": real["log_anchor"]}
-    same(page, "evidence", claiming_real, real, url, {"verdict": "invalid", "check": "root on chain"})
-    same(page, "licence", forged.licence, real, url, {"verdict": "invalid", "check": "log identity", "field": "licence_registry"})
+    same(
+        page, "evidence", claiming_real, real, url, {"verdict": "invalid", "check": "root on chain"}
+    )
+    same(
+        page,
+        "licence",
+        forged.licence,
+        real,
+        url,
+        {"verdict": "invalid", "check": "log identity", "field": "licence_registry"},
+    )
     bare = forged.licence["record"]
     same(page, "licence", bare, real, url, {"verdict": "not active", "check": "status"})
-    assert verify_text(page, json.dumps(bare))["text"].startswith("UNKNOWN: licence 'lic-forged' of 'acct-acme' was never granted")
+    assert verify_text(page, json.dumps(bare))["text"].startswith(
+        "UNKNOWN: licence 'lic-forged' of 'acct-acme' was never granted"
+    )
 
     later = copy.deepcopy(log.bundle)
     later["checkpoint"]["anchor"]["block_timestamp"] += 1
     same(page, "evidence", later, real, url, {"verdict": "invalid", "check": "anchor block"})
     other_tx = copy.deepcopy(log.bundle)
     other_tx["checkpoint"]["anchor"]["tx_hash"] = forged.bundle["checkpoint"]["anchor"]["tx_hash"]
-    same(page, "evidence", other_tx, real, url, {"verdict": "invalid", "check": "anchor transaction"})
+    same(
+        page, "evidence", other_tx, real, url, {"verdict": "invalid", "check": "anchor transaction"}
+    )
     closed = f"http://127.0.0.1:{free_port()}"
     set_node(page, closed)
     same(page, "evidence", log.bundle, real, closed, {"verdict": "not verified", "check": "chain"})
@@ -372,10 +530,16 @@ def test_forgeries_fail_the_same_check_in_both(log: Log, forged: Forged, page: P
     link = base64.urlsafe_b64encode(json.dumps(forged.identity).encode()).decode().rstrip("=")
     page.goto(f"{log.server.url}/verify#log={link}")
     page.wait_for("!document.getElementById('log-conflict').hidden")
-    assert forged.identity["log_anchor"] in page.evaluate("document.getElementById('conflict-link').textContent")
+    assert forged.identity["log_anchor"] in page.evaluate(
+        "document.getElementById('conflict-link').textContent"
+    )
     click(page, "keep-pinned")
     set_node(page, url)
-    assert words(on_page(page, forged.bundle)) == {"verdict": "invalid", "check": "log identity", "field": "log_anchor"}
+    assert words(on_page(page, forged.bundle)) == {
+        "verdict": "invalid",
+        "check": "log identity",
+        "field": "log_anchor",
+    }
     assert page.errors() == [] or all("ERR_CONNECTION_REFUSED" in e for e in page.errors())
 
 
@@ -386,11 +550,25 @@ def test_identities_naming_the_wrong_contract_or_key_fail_in_both(log: Log, page
     # The log's LicenceRegistry in the LogAnchor's place: code, but not LogAnchor's.
     not_anchor = log.identity | {"log_anchor": log.identity["licence_registry"]}
     pin_log(page, not_anchor, url)
-    same(page, "evidence", log.bundle | {"contract": not_anchor["log_anchor"]}, not_anchor, url, {"verdict": "invalid", "check": "contract"})
+    same(
+        page,
+        "evidence",
+        log.bundle | {"contract": not_anchor["log_anchor"]},
+        not_anchor,
+        url,
+        {"verdict": "invalid", "check": "contract"},
+    )
     # No code at all there.
     empty = log.identity | {"log_anchor": "0x" + hashlib.sha256(b"nobody").hexdigest()[:40]}
     pin_log(page, empty, url)
-    same(page, "evidence", log.bundle | {"contract": empty["log_anchor"]}, empty, url, {"verdict": "invalid", "check": "contract"})
+    same(
+        page,
+        "evidence",
+        log.bundle | {"contract": empty["log_anchor"]},
+        empty,
+        url,
+        {"verdict": "invalid", "check": "contract"},
+    )
     # Another log key: the contract's log is not this identity's.
     other_key = log.identity | {"log_signer": "0x" + "12" * 20}
     pin_log(page, other_key, url)
@@ -398,13 +576,27 @@ def test_identities_naming_the_wrong_contract_or_key_fail_in_both(log: Log, page
     # Another chain named by both the identity and the evidence: the node serves 31337.
     mainnet = log.identity | {"chain_id": 1}
     pin_log(page, mainnet, url)
-    same(page, "evidence", log.bundle | {"chain_id": 1}, mainnet, url, {"verdict": "invalid", "check": "chain id"})
-    on_mainnet = log.licence | {"registry": {"chain_id": 1, "contract": log.identity["licence_registry"]}}
+    same(
+        page,
+        "evidence",
+        log.bundle | {"chain_id": 1},
+        mainnet,
+        url,
+        {"verdict": "invalid", "check": "chain id"},
+    )
+    on_mainnet = log.licence | {
+        "registry": {"chain_id": 1, "contract": log.identity["licence_registry"]}
+    }
     same(page, "licence", on_mainnet, mainnet, url, {"verdict": "invalid", "check": "chain id"})
     # The LogAnchor in the LicenceRegistry's place.
     not_registry = log.identity | {"licence_registry": log.identity["log_anchor"]}
     pin_log(page, not_registry, url)
-    served = log.licence | {"registry": {"chain_id": log.identity["chain_id"], "contract": not_registry["licence_registry"]}}
+    served = log.licence | {
+        "registry": {
+            "chain_id": log.identity["chain_id"],
+            "contract": not_registry["licence_registry"],
+        }
+    }
     same(page, "licence", served, not_registry, url, {"verdict": "invalid", "check": "contract"})
     assert page.errors() == []
 
@@ -420,8 +612,13 @@ def test_a_grant_signed_by_another_issuer_key_is_not_the_logs_licence(log: Log, 
     same(page, "licence", log.leaked, log.identity, url, {"verdict": "invalid", "check": "issuer"})
     shown = verify_text(page, json.dumps(log.leaked))
     assert (shown["state"], shown["field"]) == ("failed", "issuer")
-    assert shown["text"].startswith("INVALID: issuer check failed: the registry says issuer key ") and "ACTIVE" not in shown["text"]
-    assert shown["facts"]["status on chain"] == "active"  # what the registry says; not what the page concludes
+    assert (
+        shown["text"].startswith("INVALID: issuer check failed: the registry says issuer key ")
+        and "ACTIVE" not in shown["text"]
+    )
+    assert (
+        shown["facts"]["status on chain"] == "active"
+    )  # what the registry says; not what the page concludes
     gas = account(DEV_ANCHOR_KEY).address.lower()
     assert shown["facts"]["granted with key"] == f"{gas}, NOT the pinned log key"
     assert "not this log's licence" in shown["checks"][-1]["explain"]
@@ -431,11 +628,16 @@ def test_a_grant_signed_by_another_issuer_key_is_not_the_logs_licence(log: Log, 
         check_licence(read_document(as_bytes(log.leaked)), reader, pinned)
     assert caught.value.field == "issuer"
     assert caught.value.message == f"issuer: {shown['checks'][-1]['detail']}"  # the same words
-    assert f"issuer key {gas} signed this grant, not the pinned log key {log.identity['log_signer']}" in caught.value.message
+    assert (
+        f"issuer key {gas} signed this grant, not the pinned log key {log.identity['log_signer']}"
+        in caught.value.message
+    )
     assert page.errors() == []
 
 
-def test_an_anchor_relayed_through_a_strangers_forwarder_is_valid_in_both(log: Log, page: Page) -> None:
+def test_an_anchor_relayed_through_a_strangers_forwarder_is_valid_in_both(
+    log: Log, page: Page
+) -> None:
     """Anyone may relay a checkpoint the log key signed (GET /v1/checkpoints/latest
     publishes the signature). A stranger relays the next one through a forwarder contract
     of their own before the operator does: the transaction calls the forwarder, and
@@ -455,20 +657,41 @@ def test_an_anchor_relayed_through_a_strangers_forwarder_is_valid_in_both(log: L
         first = log.bundle["checkpoint"]["tree_size"]
         size = signed["tree_size"]
         assert size == first + 3 and (anchored is None or anchored["status"] != "confirmed")
-        proof = admin.get("/v1/proofs/consistency", params={"first": first, "second": size}).json()["proof"]
+        proof = admin.get("/v1/proofs/consistency", params={"first": first, "second": size}).json()[
+            "proof"
+        ]
         # The stranger: the signed checkpoint, relayed through their forwarder.
         log_anchor = log.identity["log_anchor"]
         r, vs = compact_signature(signed["signature"])
-        call = shipped_anchor_call(stranger, log_anchor, log.identity["log_id"], size, signed["root"], signed["index_root"], proof, r, vs)
+        call = shipped_anchor_call(
+            stranger,
+            log_anchor,
+            log.identity["log_id"],
+            size,
+            signed["root"],
+            signed["index_root"],
+            proof,
+            r,
+            vs,
+        )
         relay = forward(stranger, forwarder, log_anchor, call)
         # The operator's anchorer finds the size anchored and adopts the stranger's transaction.
-        assert admin.post("/v1/admin/anchor").status_code == 200, "the service did not adopt the relayed anchor"
+        assert admin.post("/v1/admin/anchor").status_code == 200, (
+            "the service did not adopt the relayed anchor"
+        )
         bundle = admin.get(f"/v1/evidence/{receipts[1]['leaf_hash']}").json()
     anchor = bundle["checkpoint"]["anchor"]
-    assert (bundle["checkpoint"]["tree_size"], anchor["tx_hash"]) == (size, "0x" + relay.tx_hash.hex())
+    assert (bundle["checkpoint"]["tree_size"], anchor["tx_hash"]) == (
+        size,
+        "0x" + relay.tx_hash.hex(),
+    )
     with JsonRpcReader(url) as reader:
         receipt = reader.receipt(relay.tx_hash)
-    assert receipt is not None and receipt.to is not None and "0x" + receipt.to.hex() == forwarder.lower() != log_anchor
+    assert (
+        receipt is not None
+        and receipt.to is not None
+        and "0x" + receipt.to.hex() == forwarder.lower() != log_anchor
+    )
 
     open_page(page, f"{log.server.url}/verify")
     pin_log(page, log.identity, url)
@@ -476,19 +699,36 @@ def test_an_anchor_relayed_through_a_strangers_forwarder_is_valid_in_both(log: L
     assert page.errors() == []
 
 
-def shipped_anchor_call(client: ChainClient, log_anchor: str, log_id: str, size: int, root: str, index_root: str,
-                        proof: list[str], r: bytes, vs: bytes) -> bytes:
+def shipped_anchor_call(
+    client: ChainClient,
+    log_anchor: str,
+    log_id: str,
+    size: int,
+    root: str,
+    index_root: str,
+    proof: list[str],
+    r: bytes,
+    vs: bytes,
+) -> bytes:
     """The calldata of LogAnchor.anchor(...) for a signed checkpoint."""
     from ledger.chain.log_anchor import LogAnchor
 
     binding = LogAnchor(client, bytes.fromhex(log_anchor[2:]))
     return binding._data(
-        "anchor", bytes.fromhex(log_id[2:]), size, bytes.fromhex(root[2:]), bytes.fromhex(index_root[2:]),
-        [bytes.fromhex(node[2:]) for node in proof], r, vs,
+        "anchor",
+        bytes.fromhex(log_id[2:]),
+        size,
+        bytes.fromhex(root[2:]),
+        bytes.fromhex(index_root[2:]),
+        [bytes.fromhex(node[2:]) for node in proof],
+        r,
+        vs,
     )
 
 
-def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen(log: Log, forged: Forged, page: Page) -> None:
+def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen(
+    log: Log, forged: Forged, page: Page
+) -> None:
     """The attack: a link carrying the real identity with only rpc_url changed to a lying
     node, which makes the stranger's back-dated bundle (claiming the real contract) VALID
     to whoever reads the chain through it. The page used to pin such a link silently and
@@ -500,11 +740,21 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
     real_anchor = log.identity["log_anchor"]
     claiming_real = forged.bundle | {"contract": real_anchor}
     size = claiming_real["checkpoint"]["tree_size"]
-    root_call = "0x" + shipped_contract("LogAnchor").function("rootAt").encode(bytes.fromhex(log.identity["log_id"][2:]), size).hex()
+    root_call = (
+        "0x"
+        + shipped_contract("LogAnchor")
+        .function("rootAt")
+        .encode(bytes.fromhex(log.identity["log_id"][2:]), size)
+        .hex()
+    )
     forged_tx = claiming_real["checkpoint"]["anchor"]["tx_hash"]
 
     def lie(method: str, params: list[Any], ask: Any) -> Any:
-        if method == "eth_call" and params[0]["to"].lower() == real_anchor and params[0]["data"].lower() == root_call:
+        if (
+            method == "eth_call"
+            and params[0]["to"].lower() == real_anchor
+            and params[0]["data"].lower() == root_call
+        ):
             return claiming_real["checkpoint"]["root"]  # "the real contract anchored this root"
         found = ask(method, params)
         if method == "eth_getTransactionReceipt" and params[0] == forged_tx:
@@ -527,9 +777,13 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
         assert liar.url in page.evaluate("document.getElementById('conflict-link').textContent")
         assert page.evaluate("document.getElementById('rpc-url').value") == ""
         shown = verify_text(page, json.dumps(claiming_real))
-        assert shown["verdict"] == "mathematics only" and "No log is pinned" in shown["against"], shown
+        assert shown["verdict"] == "mathematics only" and "No log is pinned" in shown["against"], (
+            shown
+        )
 
-        click(page, "use-link")  # the user pins the link's identity (its log fields are the real ones)
+        click(
+            page, "use-link"
+        )  # the user pins the link's identity (its log fields are the real ones)
         assert page.evaluate("document.getElementById('log-status').dataset.state") == "pinned"
         assert page.evaluate("document.getElementById('rpc-url').value") == ""
         shown = verify_text(page, json.dumps(claiming_real))
@@ -537,7 +791,14 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
         assert liar.asked == []  # the lying node was never asked anything
 
         set_node(page, url)  # the user's own node: the forgery fails
-        same(page, "evidence", claiming_real, lying, url, {"verdict": "invalid", "check": "root on chain"})
+        same(
+            page,
+            "evidence",
+            claiming_real,
+            lying,
+            url,
+            {"verdict": "invalid", "check": "root on chain"},
+        )
         assert liar.asked == []
 
         # Only the user's explicit choice reads through the suggested node; the result says whose node it was.
@@ -546,10 +807,17 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
         assert "the operator's node" in warning and "can lie about the chain" in warning
         click(page, "use-suggested")
         shown = verify_text(page, json.dumps(claiming_real))
-        assert liar.asked and shown["verdict"] == "valid"  # the lie, believed: the node chosen is trusted
-        assert f"reading the chain from the node at {liar.url}, the operator's node" in shown["against"]
+        assert (
+            liar.asked and shown["verdict"] == "valid"
+        )  # the lie, believed: the node chosen is trusted
+        assert (
+            f"reading the chain from the node at {liar.url}, the operator's node"
+            in shown["against"]
+        )
         assert "can lie about the chain" in shown["against"]
-        assert page.evaluate("document.getElementById('checked-against').dataset.node") == "suggested"
+        assert (
+            page.evaluate("document.getElementById('checked-against').dataset.node") == "suggested"
+        )
     finally:
         liar.stop()
     assert page.errors() == []

@@ -23,7 +23,9 @@ def page_constants() -> dict[str, Any]:
     if node is None:
         pytest.fail("node is not installed (the project needs Node 20 for Hardhat and Anvil)")
     script = "process.stdout.write(JSON.stringify(require(process.argv[1]).SHIPPED))"
-    done = subprocess.run([node, "-e", script, str(CORE)], capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [node, "-e", script, str(CORE)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     shipped: dict[str, Any] = json.loads(done.stdout)
     return shipped
@@ -37,16 +39,25 @@ def derived(page: dict[str, Any]) -> dict[str, Any]:
         functions = {}
         for fn in known["functions"]:
             found = shipped.function(fn)
-            functions[fn] = {"selector": "0x" + found.selector.hex(), "inputs": list(found.inputs), "outputs": list(found.outputs)}
+            functions[fn] = {
+                "selector": "0x" + found.selector.hex(),
+                "inputs": list(found.inputs),
+                "outputs": list(found.outputs),
+            }
         events = {
-            event: {"topic": "0x" + shipped.event_topic(event).hex(), "inputs": [list(item) for item in shipped.event_inputs(event)]}
+            event: {
+                "topic": "0x" + shipped.event_topic(event).hex(),
+                "inputs": [list(item) for item in shipped.event_inputs(event)],
+            }
             for event in known["events"]
         }
         out[name] = {
             "runtimeSha256": "0x" + shipped.runtime_sha256.hex(),
             "functions": functions,
             "events": events,
-            "errors": {error: "0x" + shipped.error_selector(error).hex() for error in known["errors"]},
+            "errors": {
+                error: "0x" + shipped.error_selector(error).hex() for error in known["errors"]
+            },
         }
     return out
 
@@ -55,7 +66,9 @@ def test_page_constants_equal_the_shipped_contracts() -> None:
     page = page_constants()
     assert sorted(page) == sorted(CONTRACTS)
     expected = derived(page)
-    assert page == expected, "the page's SHIPPED constants are stale: run .venv/bin/python scripts/page_constants.py"
+    assert page == expected, (
+        "the page's SHIPPED constants are stale: run .venv/bin/python scripts/page_constants.py"
+    )
 
 
 def test_page_uses_what_the_verifiers_call() -> None:

@@ -26,32 +26,137 @@ from tests.web.outcomes import evidence_outcome, licence_outcome
 from tests.web.test_vectors import CORE, NODE_DRIVER
 
 SEEDS = [
-    ("evidence", "evidence/bundle.json"), ("evidence", "evidence/bundle-every-field.json"), ("evidence", "evidence/bundle-three.json"),
-    ("evidence", "evidence/pack.json"), ("evidence", "evidence/pack-one.json"),
-    ("licence", "licence/served.json"), ("licence", "licence/record.json"), ("licence", "licence/amend.json"),
+    ("evidence", "evidence/bundle.json"),
+    ("evidence", "evidence/bundle-every-field.json"),
+    ("evidence", "evidence/bundle-three.json"),
+    ("evidence", "evidence/pack.json"),
+    ("evidence", "evidence/pack-one.json"),
+    ("licence", "licence/served.json"),
+    ("licence", "licence/record.json"),
+    ("licence", "licence/amend.json"),
 ]
 """(kind, file): the valid documents changed."""
 
 VALUES: list[Any] = [
-    None, True, False, 0, 1, -1, 2**53 - 1, 2**53, -(2**53), 2**64 - 1, 2**64, 2**256, "", "x", "x" * 257, "🙂" * 256, "🙂" * 257,
-    "\ud800", "\udc00x", [], {}, [1], {"a": 1}, "2026-02-29T00:00:00.000Z", "2024-02-29T00:00:00.000Z", "2026-06-01T00:00:00Z",
-    "0x" + "AB" * 20, "0x" + "ab" * 20, "0x" + "ab" * 32, "ab" * 32, "AB" * 32, "ab" * 16, "grant", "revoke", "amend", "licence",
-    "interaction", "model", "digest", "inference", "Inference", "a" * 1024, "a" * 1025, "\u0000", "\u2028", "2026-06-01",
-    "２０２６-01-01", "fine-tune", "merge", "model-ledger/evidence/v1", "model-ledger/evidence-pack/v1", "acct-alice", 31337, 13, 7,
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    2**53 - 1,
+    2**53,
+    -(2**53),
+    2**64 - 1,
+    2**64,
+    2**256,
+    "",
+    "x",
+    "x" * 257,
+    "🙂" * 256,
+    "🙂" * 257,
+    "\ud800",
+    "\udc00x",
+    [],
+    {},
+    [1],
+    {"a": 1},
+    "2026-02-29T00:00:00.000Z",
+    "2024-02-29T00:00:00.000Z",
+    "2026-06-01T00:00:00Z",
+    "0x" + "AB" * 20,
+    "0x" + "ab" * 20,
+    "0x" + "ab" * 32,
+    "ab" * 32,
+    "AB" * 32,
+    "ab" * 16,
+    "grant",
+    "revoke",
+    "amend",
+    "licence",
+    "interaction",
+    "model",
+    "digest",
+    "inference",
+    "Inference",
+    "a" * 1024,
+    "a" * 1025,
+    "\u0000",
+    "\u2028",
+    "2026-06-01",
+    "２０２６-01-01",
+    "fine-tune",
+    "merge",
+    "model-ledger/evidence/v1",
+    "model-ledger/evidence-pack/v1",
+    "acct-alice",
+    31337,
+    13,
+    7,
 ]
 KEYS = [
-    "extra", "reason", "endpoint", "metadata", "client", "api_key_id", "asn", "user_agent", "models", "scope", "parents",
-    "licence_id", "from", "to", "kind", "model", "account_ids", "registry", "chain_id", "contract", "a.b", "__proto__",
+    "extra",
+    "reason",
+    "endpoint",
+    "metadata",
+    "client",
+    "api_key_id",
+    "asn",
+    "user_agent",
+    "models",
+    "scope",
+    "parents",
+    "licence_id",
+    "from",
+    "to",
+    "kind",
+    "model",
+    "account_ids",
+    "registry",
+    "chain_id",
+    "contract",
+    "a.b",
+    "__proto__",
 ]
 TOKENS = [
-    b'"', b"\\", b"{", b"}", b"[", b"]", b"0", b".", b"e", b"-", b"\x00", b"\xff", b"\xed\xa0\x80", b"\xc0\xaf", b" ", b"\n",
-    b'"\\ud800"', b"1.0", b"NaN", b'"x":1,', b",", b"null", b"\\u0000", b"\xef\xbb\xbf", b"9" * 20, b"\\ud83d\\ude42",
+    b'"',
+    b"\\",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"0",
+    b".",
+    b"e",
+    b"-",
+    b"\x00",
+    b"\xff",
+    b"\xed\xa0\x80",
+    b"\xc0\xaf",
+    b" ",
+    b"\n",
+    b'"\\ud800"',
+    b"1.0",
+    b"NaN",
+    b'"x":1,',
+    b",",
+    b"null",
+    b"\\u0000",
+    b"\xef\xbb\xbf",
+    b"9" * 20,
+    b"\\ud83d\\ude42",
 ]
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     yield prefix
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
     for key, item in items:
         yield from _paths(item, (*prefix, key))
 
@@ -76,7 +181,11 @@ def change_values(rng: random.Random, document: Any) -> Any:
         elif isinstance(target, dict):
             target[rng.choice(KEYS)] = rng.choice(VALUES)
         elif isinstance(target, list):
-            target.append(json.loads(json.dumps(rng.choice(target))) if target and rng.random() < 0.5 else rng.choice(VALUES))
+            target.append(
+                json.loads(json.dumps(rng.choice(target)))
+                if target and rng.random() < 0.5
+                else rng.choice(VALUES)
+            )
     return document
 
 
@@ -106,7 +215,9 @@ def mutants(count: int, seed: int) -> list[tuple[str, bytes]]:
         raw = (VECTORS / path).read_bytes()
         if n % 4:
             document = change_values(rng, json.loads(raw))
-            data = json.dumps(document, ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
+            data = json.dumps(document, ensure_ascii=rng.random() < 0.5).encode(
+                "utf-8", "surrogatepass"
+            )
         else:
             data = change_bytes(rng, raw)
         out.append((kind, data))
@@ -125,10 +236,22 @@ def test_changed_documents_get_the_same_outcome_in_both() -> None:
         verifier = licence_outcome if kind == "licence" else evidence_outcome
         python.append({"offline": verifier(data, None), "pinned": verifier(data, pinned)})
     payload = {
-        "identities": {identity_file: base64.b64encode((VECTORS / identity_file).read_bytes()).decode()},
-        "vectors": [{"kind": kind, "identity": identity_file, "data": base64.b64encode(data).decode()} for kind, data in cases],
+        "identities": {
+            identity_file: base64.b64encode((VECTORS / identity_file).read_bytes()).decode()
+        },
+        "vectors": [
+            {"kind": kind, "identity": identity_file, "data": base64.b64encode(data).decode()}
+            for kind, data in cases
+        ],
     }
-    done = subprocess.run([node, "-e", NODE_DRIVER, str(CORE)], input=json.dumps(payload), capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [node, "-e", NODE_DRIVER, str(CORE)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     browser = json.loads(done.stdout)
     differ = [
@@ -138,6 +261,17 @@ def test_changed_documents_get_the_same_outcome_in_both() -> None:
     ]
     assert not differ, f"{len(differ)} of {len(cases)} differ:\n" + "\n".join(differ[:5])
     # The changes reach every check, not only the JSON reader.
-    reached = Counter(outcome["pinned"].get("check", outcome["pinned"]["verdict"]) for outcome in python)
-    for check in ("bundle", "pack", "record", "records", "leaf hash", "inclusion", "licence", "mathematics only"):
+    reached = Counter(
+        outcome["pinned"].get("check", outcome["pinned"]["verdict"]) for outcome in python
+    )
+    for check in (
+        "bundle",
+        "pack",
+        "record",
+        "records",
+        "leaf hash",
+        "inclusion",
+        "licence",
+        "mathematics only",
+    ):
         assert reached[check] >= 10, reached

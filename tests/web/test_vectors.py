@@ -37,17 +37,22 @@ from tests.web.outcomes import evidence_outcome, identity_outcome, json_outcome,
 
 CORE = ROOT / "ledger" / "web" / "verify-core.js"
 
-NODE_DRIVER = RUN_VECTORS + r"""
+NODE_DRIVER = (
+    RUN_VECTORS
+    + r"""
 const core = require(process.argv[1]);
 const J = require(process.argv[1].replace(/verify-core\.js$/, 'verify-json.js'));
 runVectors(core, J, JSON.parse(require('fs').readFileSync(0, 'utf8')))
   .then((out) => process.stdout.write(JSON.stringify(out)))
   .catch((error) => { process.stderr.write(String((error && error.stack) || error)); process.exit(1); });
 """
+)
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_vectors", ROOT / "scripts" / "make_vectors.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_vectors", ROOT / "scripts" / "make_vectors.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -78,7 +83,12 @@ def node_outcomes() -> list[dict[str, Any]]:
     if node is None:
         pytest.fail("node is not installed (the project needs Node 20 for Hardhat and Anvil)")
     done = subprocess.run(
-        [node, "-e", NODE_DRIVER, str(CORE)], input=json.dumps(payload()), capture_output=True, text=True, timeout=120, check=False
+        [node, "-e", NODE_DRIVER, str(CORE)],
+        input=json.dumps(payload()),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return comparable(json.loads(done.stdout))
@@ -87,13 +97,27 @@ def node_outcomes() -> list[dict[str, Any]]:
 def test_corpus_is_what_the_script_writes() -> None:
     generator = _generator()
     written, committed = generator.build(), generator.on_disk(VECTORS)
-    stale = sorted(set(written) ^ set(committed) | {p for p in written if committed.get(p) not in (None, written[p])})
-    assert not stale, f"tests/vectors is stale ({stale[:5]}...): run .venv/bin/python scripts/make_vectors.py"
+    stale = sorted(
+        set(written) ^ set(committed)
+        | {p for p in written if committed.get(p) not in (None, written[p])}
+    )
+    assert not stale, (
+        f"tests/vectors is stale ({stale[:5]}...): run .venv/bin/python scripts/make_vectors.py"
+    )
 
 
 def test_corpus_covers_every_kind_and_check() -> None:
     failed = {(v["kind"], v["pinned"].get("check")) for v in vectors() if "pinned" in v}
-    for check in ("bundle", "pack", "log identity", "record", "records", "query", "leaf hash", "inclusion"):
+    for check in (
+        "bundle",
+        "pack",
+        "log identity",
+        "record",
+        "records",
+        "query",
+        "leaf hash",
+        "inclusion",
+    ):
         assert ("evidence", check) in failed, check
     for check in ("licence", "log identity"):
         assert ("licence", check) in failed, check
@@ -113,5 +137,9 @@ def test_both_read_the_same_values_and_commitments() -> None:
         if python != browser:
             differ.append(f"{vector['file']}:\n  python  {python}\n  browser {browser}")
     assert not differ, "\n".join(differ)
-    licences = [outcome["offline"] for outcome, v in zip(python_outcomes(), vectors(), strict=True) if v["kind"] == "licence"]
+    licences = [
+        outcome["offline"]
+        for outcome, v in zip(python_outcomes(), vectors(), strict=True)
+        if v["kind"] == "licence"
+    ]
     assert sum("commitment" in outcome for outcome in licences) >= 10

@@ -60,8 +60,20 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 """
 
 AWKWARD = [
-    "", "plain", 'quote " and \\ backslash', "\u0000\u0001\u001f control", "tab\tnew\nline\r\b\f", "\u007f del",
-    "é ü ß", "日本語", "emoji 🙂 pair", "\u2028\u2029 separators", "/ slash", "\ufeff bom", "𝄞 clef", "<script>",
+    "",
+    "plain",
+    'quote " and \\ backslash',
+    "\u0000\u0001\u001f control",
+    "tab\tnew\nline\r\b\f",
+    "\u007f del",
+    "é ü ß",
+    "日本語",
+    "emoji 🙂 pair",
+    "\u2028\u2029 separators",
+    "/ slash",
+    "\ufeff bom",
+    "𝄞 clef",
+    "<script>",
 ]
 
 
@@ -74,8 +86,13 @@ def records(count: int) -> list[str]:
         body = record["body"]
         body["endpoint"] = rng.choice(AWKWARD) + rng.choice(AWKWARD)
         body["client"] = {"user_agent": rng.choice(AWKWARD), "asn": rng.randrange(2**53)}
-        body["metadata"] = {f"k{n}.{rng.choice('aZ_:-')}": rng.choice([rng.choice(AWKWARD), -(2**53) + 1, True]) for n in range(4)}
-        out.append(json.dumps(record, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 2])))
+        body["metadata"] = {
+            f"k{n}.{rng.choice('aZ_:-')}": rng.choice([rng.choice(AWKWARD), -(2**53) + 1, True])
+            for n in range(4)
+        }
+        out.append(
+            json.dumps(record, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 2]))
+        )
     return out
 
 
@@ -83,7 +100,14 @@ def run_core(payload: dict[str, Any]) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed (the project needs Node 20 for Hardhat and Anvil)")
-    done = subprocess.run([node, "-e", DRIVER, str(CORE)], input=json.dumps(payload), capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [node, "-e", DRIVER, str(CORE)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -91,10 +115,26 @@ def run_core(payload: dict[str, Any]) -> dict[str, Any]:
 
 def test_leaf_hashes_match_ledger_records() -> None:
     lines = records(300)
-    lines += [json.dumps({"v": 1, "kind": "model", "ts": "2026-06-05T12:00:00.123Z", "salt": "ab" * 16,
-                          "body": {"model_id": "org/m", "version": "1", "artifact_sha256": "cd" * 32, "parents": []}})]
+    lines += [
+        json.dumps(
+            {
+                "v": 1,
+                "kind": "model",
+                "ts": "2026-06-05T12:00:00.123Z",
+                "salt": "ab" * 16,
+                "body": {
+                    "model_id": "org/m",
+                    "version": "1",
+                    "artifact_sha256": "cd" * 32,
+                    "parents": [],
+                },
+            }
+        )
+    ]
     result = run_core({"records": lines, "probes": []})
-    assert result["hashes"] == ["0x" + parse_object(json.loads(line)).leaf_hash.hex() for line in lines]
+    assert result["hashes"] == [
+        "0x" + parse_object(json.loads(line)).leaf_hash.hex() for line in lines
+    ]
 
 
 def test_inclusion_probes_agree_with_ledger_merkle() -> None:
@@ -105,7 +145,14 @@ def test_inclusion_probes_agree_with_ledger_merkle() -> None:
     for path, probe, answer in zip(paths, probes, result["probes"], strict=True):
         assert (answer == "verified") == (not probe["wantErr"]), (path.name, probe["desc"], answer)
     b64 = base64.b64encode(b"\0" * 32).decode()
-    short = run_core({"records": [], "probes": [{"leafIdx": 0, "treeSize": 1, "leafHash": b64[:8], "root": b64, "proof": []}]})
+    short = run_core(
+        {
+            "records": [],
+            "probes": [
+                {"leafIdx": 0, "treeSize": 1, "leafHash": b64[:8], "root": b64, "proof": []}
+            ],
+        }
+    )
     assert short["probes"] == ["error: leaf_hash must be 32 bytes, got 6"]
 
 
@@ -120,11 +167,25 @@ def test_multi_entry_proofs_agree_with_ledger_multiproof() -> None:
             variants = [proof, proof[:-1], [*proof, proof[0] if proof else leaves[0]]]
             for nodes in variants:
                 try:
-                    want = "0x" + root_from_multi_proof(indices, size, [leaves[i] for i in indices], nodes).hex()
+                    want = (
+                        "0x"
+                        + root_from_multi_proof(
+                            indices, size, [leaves[i] for i in indices], nodes
+                        ).hex()
+                    )
                 except ProofLengthError as error:
                     want = f"error: wrong proof length: expected {error.expected} nodes, got {error.got}"
-                cases.append(({"indices": indices, "size": size, "leaves": ["0x" + leaves[i].hex() for i in indices],
-                               "proof": ["0x" + n.hex() for n in nodes]}, want))
+                cases.append(
+                    (
+                        {
+                            "indices": indices,
+                            "size": size,
+                            "leaves": ["0x" + leaves[i].hex() for i in indices],
+                            "proof": ["0x" + n.hex() for n in nodes],
+                        },
+                        want,
+                    )
+                )
     result = run_core({"records": [], "probes": [], "multi": [case for case, _ in cases]})
     assert result["multi"] == [want for _, want in cases]
     assert sum(want.startswith("0x") for _, want in cases) >= 60

@@ -86,7 +86,9 @@ def test_served_page_is_static_and_locked_down(tmp_path: Path) -> None:
     app = create_app(store, LogSigner(Account.create(), Domain(b"\x07" * 32)))
 
     async def fetch(path: str) -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledger") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ledger"
+        ) as client:
             return await client.get(path)
 
     try:
@@ -97,15 +99,25 @@ def test_served_page_is_static_and_locked_down(tmp_path: Path) -> None:
         store.close()
     assert html.status_code == 200 and html.headers["content-type"] == "text/html; charset=utf-8"
     policy = html.headers["content-security-policy"]
-    assert "script-src 'self'" in policy and "default-src 'none'" in policy and "'unsafe-inline'" not in policy
+    assert (
+        "script-src 'self'" in policy
+        and "default-src 'none'" in policy
+        and "'unsafe-inline'" not in policy
+    )
     referenced = re.findall(r'(?:src|href)="([^"]+)"', html.text)
-    assert sorted(r for r in referenced if r.startswith("verify/")) == sorted(f"verify/assets/{name}" for name in ASSETS)
+    assert sorted(r for r in referenced if r.startswith("verify/")) == sorted(
+        f"verify/assets/{name}" for name in ASSETS
+    )
     assert all(r.startswith(("verify/assets/", "data:", "#")) for r in referenced), referenced
     for name, served in assets.items():
         assert served.status_code == 200 and served.headers["content-type"] == ASSETS[name], name
         assert served.content == (WEB / name).read_bytes()
-        assert not re.search(r"\b(?:import|fetch)\s*\(\s*['\"]https?:", served.text), f"{name} loads something from the network"
-    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+        assert not re.search(r"\b(?:import|fetch)\s*\(\s*['\"]https?:", served.text), (
+            f"{name} loads something from the network"
+        )
+    assert (
+        missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    )
 
 
 def test_without_a_pinned_log_only_the_mathematics_is_checked(page: Page, saved: str) -> None:
@@ -117,67 +129,131 @@ def test_without_a_pinned_log_only_the_mathematics_is_checked(page: Page, saved:
 
     result = verify_text(page, BUNDLE)
     assert (result["verdict"], result["state"]) == ("mathematics only", "unverified"), result
-    assert result["text"].startswith("MATHEMATICS ONLY: the chain was NOT consulted") and "VALID" not in result["text"]
-    assert "no log identity was pinned" in result["text"] and "No log is pinned" in result["against"]
+    assert (
+        result["text"].startswith("MATHEMATICS ONLY: the chain was NOT consulted")
+        and "VALID" not in result["text"]
+    )
+    assert (
+        "no log identity was pinned" in result["text"] and "No log is pinned" in result["against"]
+    )
     assert [(c["check"], c["passed"]) for c in result["checks"]] == [
-        ("bundle", True), ("record", True), ("leaf hash", True), ("inclusion", True)
+        ("bundle", True),
+        ("record", True),
+        ("leaf hash", True),
+        ("inclusion", True),
     ]
     assert all(c["explain"] for c in result["checks"]), result["checks"]
     assert "nobody can rewrite" in result["checks"][3]["explain"]
-    assert result["facts"]["existed no later than"] == "not established: the chain was not consulted"
+    assert (
+        result["facts"]["existed no later than"] == "not established: the chain was not consulted"
+    )
     assert result["title"] == "What the document claims (its anchoring on the chain NOT checked)"
     record = result["records"][0]
-    assert (record["account"], record["model"], record["input tokens"], record["output tokens"]) == ("acct-alice", "frontier-large", "102", "5")
+    assert (
+        record["account"],
+        record["model"],
+        record["input tokens"],
+        record["output tokens"],
+    ) == ("acct-alice", "frontier-large", "102", "5")
     assert (record["time"], record["request id"]) == ("2026-06-02T11:00:00.000Z", "req-2")
-    assert record["endpoint"].startswith("[[[[") and "🙂" in record["endpoint"]  # shown as text, never as HTML
+    assert (
+        record["endpoint"].startswith("[[[[") and "🙂" in record["endpoint"]
+    )  # shown as text, never as HTML
 
     # A node given without a pinned log is not asked: which contract counts is the log's to say.
     set_node(page, f"http://127.0.0.1:{free_port()}")
     result = verify_text(page, BUNDLE)
-    assert result["verdict"] == "mathematics only" and "the node you gave was not asked" in result["against"]
+    assert (
+        result["verdict"] == "mathematics only"
+        and "the node you gave was not asked" in result["against"]
+    )
 
     licence = verify_text(page, (VECTORS / "licence" / "served.json").read_text())
-    assert licence["verdict"] == "mathematics only" and licence["text"].startswith("MATHEMATICS ONLY: licence 'lic-1' of 'acct-acme'")
+    assert licence["verdict"] == "mathematics only" and licence["text"].startswith(
+        "MATHEMATICS ONLY: licence 'lic-1' of 'acct-acme'"
+    )
     assert "ACTIVE" not in licence["text"]
     assert [c["check"] for c in licence["checks"]] == ["licence", "commitment"]
-    assert (licence["records"][0]["licence id"], licence["records"][0]["scope"]) == ("lic-1", "inference, fine-tune")
+    assert (licence["records"][0]["licence id"], licence["records"][0]["scope"]) == (
+        "lic-1",
+        "inference, fine-tune",
+    )
     assert licence["facts"]["status on chain"] == "not read: the chain was not consulted"
     assert page.errors() == []
 
 
-def test_the_pinned_log_is_remembered_and_its_node_used_only_when_chosen(page: Page, saved: str) -> None:
+def test_the_pinned_log_is_remembered_and_its_node_used_only_when_chosen(
+    page: Page, saved: str
+) -> None:
     page.events.clear()
     open_page(page, saved)
     closed = f"http://127.0.0.1:{free_port()}"
     status = pin(page, identity_text(rpc_url=closed))
-    assert status.startswith("Pinned (by you): log 'model-ledger' (0x8bac24dd") and "chain id 31337" in status
+    assert (
+        status.startswith("Pinned (by you): log 'model-ledger' (0x8bac24dd")
+        and "chain id 31337" in status
+    )
     # The identity's rpc_url is the operator's node: offered on a button that names it, never filled in.
     assert page.evaluate("document.getElementById('rpc-url').value") == ""
     assert page.evaluate("document.getElementById('suggested').hidden") is False
-    assert page.evaluate("document.getElementById('use-suggested').textContent") == f"Use the operator's node {closed}"
+    assert (
+        page.evaluate("document.getElementById('use-suggested').textContent")
+        == f"Use the operator's node {closed}"
+    )
     warning = page.evaluate("document.getElementById('suggested-warning').textContent")
-    assert "the operator's node" in warning and "can lie about the chain" in warning and "your own node" in warning
+    assert (
+        "the operator's node" in warning
+        and "can lie about the chain" in warning
+        and "your own node" in warning
+    )
 
     reload(page)  # remembered by this browser; the node is still the user's to choose
-    assert page.evaluate("document.getElementById('log-status').textContent").startswith("Pinned (in this browser)")
-    assert page.evaluate("document.getElementById('share-link').getAttribute('href')").startswith("#log=")
+    assert page.evaluate("document.getElementById('log-status').textContent").startswith(
+        "Pinned (in this browser)"
+    )
+    assert page.evaluate("document.getElementById('share-link').getAttribute('href')").startswith(
+        "#log="
+    )
     assert page.evaluate("document.getElementById('rpc-url').value") == ""
 
     offline = verify_text(page, BUNDLE)
-    assert offline["verdict"] == "mathematics only" and "it names the pinned log 'model-ledger'" in offline["text"]
+    assert (
+        offline["verdict"] == "mathematics only"
+        and "it names the pinned log 'model-ledger'" in offline["text"]
+    )
     assert "the chain was not consulted (no node given)" in offline["against"]
-    assert [c["check"] for c in offline["checks"]] == ["bundle", "log identity", "record", "leaf hash", "inclusion"]
+    assert [c["check"] for c in offline["checks"]] == [
+        "bundle",
+        "log identity",
+        "record",
+        "leaf hash",
+        "inclusion",
+    ]
     anchor = json.loads(BUNDLE)["checkpoint"]["anchor"]
-    assert offline["links"] == [f"https://explorer.example/tx/{anchor['tx_hash']}", "https://explorer.example/block/7"]
+    assert offline["links"] == [
+        f"https://explorer.example/tx/{anchor['tx_hash']}",
+        "https://explorer.example/block/7",
+    ]
 
     click(page, "use-suggested")  # the user chooses the operator's node, knowingly
     assert page.evaluate("document.getElementById('rpc-url').value") == closed
     assert page.evaluate("document.getElementById('suggested').hidden") is True
-    assert "can lie about the chain" in page.evaluate("document.getElementById('rpc-hint').textContent")
+    assert "can lie about the chain" in page.evaluate(
+        "document.getElementById('rpc-hint').textContent"
+    )
     unreachable = verify_text(page, BUNDLE)
-    assert (unreachable["verdict"], unreachable["check"], unreachable["state"]) == ("not verified", "chain", "unverified"), unreachable
-    assert unreachable["text"].startswith("NOT VERIFIED: the chain could not be read (eth_chainId: the chain at http://127.0.0.1:")
-    assert f"reading the chain from the node at {closed}, the operator's node" in unreachable["against"]
+    assert (unreachable["verdict"], unreachable["check"], unreachable["state"]) == (
+        "not verified",
+        "chain",
+        "unverified",
+    ), unreachable
+    assert unreachable["text"].startswith(
+        "NOT VERIFIED: the chain could not be read (eth_chainId: the chain at http://127.0.0.1:"
+    )
+    assert (
+        f"reading the chain from the node at {closed}, the operator's node"
+        in unreachable["against"]
+    )
     assert "can lie about the chain" in unreachable["against"]
     assert "Checked against the pinned log 'model-ledger'" in unreachable["against"]
 
@@ -189,15 +265,25 @@ def test_the_pinned_log_is_remembered_and_its_node_used_only_when_chosen(page: P
     set_node(page, "")
 
     stranger = verify_text(page, (VECTORS / "evidence" / "other-contract.json").read_text())
-    assert (stranger["verdict"], stranger["check"], stranger["field"]) == ("invalid", "log identity", "log_anchor")
-    assert stranger["text"].startswith("INVALID: log identity check failed: the bundle is not about the pinned log: log_anchor:")
+    assert (stranger["verdict"], stranger["check"], stranger["field"]) == (
+        "invalid",
+        "log identity",
+        "log_anchor",
+    )
+    assert stranger["text"].startswith(
+        "INVALID: log identity check failed: the bundle is not about the pinned log: log_anchor:"
+    )
     assert stranger["title"] == "What the document claims (NOT proven: a check failed)"
     assert "proves nothing about the pinned log" in stranger["checks"][-1]["explain"]
 
     # A document that is not a log identity is refused, naming the field; the pinned log stays.
     pin(page, identity_text(log_anchor="0x" + "AB" * 20))
-    assert page.evaluate("document.getElementById('identity-error').textContent").startswith("Not pinned: log identity: log_anchor:")
-    assert page.evaluate("document.getElementById('log-status').textContent").startswith("Pinned (in this browser)")
+    assert page.evaluate("document.getElementById('identity-error').textContent").startswith(
+        "Not pinned: log identity: log_anchor:"
+    )
+    assert page.evaluate("document.getElementById('log-status').textContent").startswith(
+        "Pinned (in this browser)"
+    )
     click(page, "use-suggested")
     click(page, "forget")  # the forgotten identity's node goes with it
     assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
@@ -229,7 +315,9 @@ def test_a_link_never_pins_a_log_by_itself(page: Page, saved: str) -> None:
     assert page.evaluate("document.getElementById('conflict-pinned-side').hidden") is True
     shown = page.evaluate("document.getElementById('conflict-link').textContent")
     assert liar in shown and "0x5fbdb2315678afecb367f032d93f642f64180aa3" in shown
-    assert "Nothing was pinned" in page.evaluate("document.getElementById('conflict-title').textContent")
+    assert "Nothing was pinned" in page.evaluate(
+        "document.getElementById('conflict-title').textContent"
+    )
     assert page.evaluate("document.getElementById('use-link').textContent") == "Pin the link's log"
     assert page.evaluate("document.getElementById('rpc-url').value") == ""
     result = verify_text(page, BUNDLE)
@@ -239,7 +327,10 @@ def test_a_link_never_pins_a_log_by_itself(page: Page, saved: str) -> None:
     page.wait_for("!document.getElementById('log-conflict').hidden")
     assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
     click(page, "keep-pinned")  # "Do not pin it"
-    assert page.evaluate("document.getElementById('log-conflict').hidden") is True and page.evaluate("location.hash") == ""
+    assert (
+        page.evaluate("document.getElementById('log-conflict').hidden") is True
+        and page.evaluate("location.hash") == ""
+    )
     assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
 
     page.goto(saved + link_to(lying))
@@ -247,8 +338,13 @@ def test_a_link_never_pins_a_log_by_itself(page: Page, saved: str) -> None:
     click(page, "use-link")  # the user compared it and pins it
     status = page.evaluate("document.getElementById('log-status').textContent")
     assert status.startswith("Pinned (from the link you opened, after you chose to pin it)")
-    assert page.evaluate("document.getElementById('rpc-url').value") == ""  # its node is not used by itself
-    assert page.evaluate("document.getElementById('use-suggested').textContent") == f"Use the operator's node {liar}"
+    assert (
+        page.evaluate("document.getElementById('rpc-url').value") == ""
+    )  # its node is not used by itself
+    assert (
+        page.evaluate("document.getElementById('use-suggested').textContent")
+        == f"Use the operator's node {liar}"
+    )
     result = verify_text(page, BUNDLE)
     assert result["verdict"] == "mathematics only" and "no node given" in result["against"]
 
@@ -261,15 +357,27 @@ def test_a_link_never_pins_a_log_by_itself(page: Page, saved: str) -> None:
     assert conflict_fields(page) == ["suggested node"]
     click(page, "keep-pinned")
     assert "8545" in page.evaluate("document.getElementById('use-suggested').textContent")
-    page.goto(saved + link_to(identity_text(rpc_url="http://127.0.0.1:8545", explorer="https://lying-explorer.example/")))
+    page.goto(
+        saved
+        + link_to(
+            identity_text(
+                rpc_url="http://127.0.0.1:8545", explorer="https://lying-explorer.example/"
+            )
+        )
+    )
     page.wait_for("!document.getElementById('log-conflict').hidden")
-    assert conflict_fields(page) == ["deployed in block", "block explorer"]  # the block link goes to the explorer
+    assert conflict_fields(page) == [
+        "deployed in block",
+        "block explorer",
+    ]  # the block link goes to the explorer
     click(page, "keep-pinned")
     page.goto(saved + link_to(identity_text(rpc_url=None)))
     page.wait_for("!document.getElementById('log-conflict').hidden")
     assert conflict_fields(page) == ["suggested node"]
     click(page, "keep-pinned")
-    page.send("Page.navigate", url=saved + link_to(real))  # the very log pinned: nothing to ask, the fragment dropped
+    page.send(
+        "Page.navigate", url=saved + link_to(real)
+    )  # the very log pinned: nothing to ask, the fragment dropped
     page.wait_for("location.hash === ''")
     time.sleep(0.3)
     assert page.evaluate("document.getElementById('log-conflict').hidden") is True
@@ -288,26 +396,38 @@ def test_a_differing_link_is_shown_beside_the_pinned_log(page: Page, saved: str)
     page.wait_for("!document.getElementById('log-conflict').hidden")
     pinned_side = page.evaluate("document.getElementById('conflict-pinned').textContent")
     link_side = page.evaluate("document.getElementById('conflict-link').textContent")
-    assert "0x5fbdb2315678afecb367f032d93f642f64180aa3" in pinned_side and "0x" + "9f" * 20 in link_side
+    assert (
+        "0x5fbdb2315678afecb367f032d93f642f64180aa3" in pinned_side
+        and "0x" + "9f" * 20 in link_side
+    )
     assert conflict_fields(page) == ["name", "LogAnchor contract"]
     result = verify_text(page, BUNDLE)
-    assert result["verdict"] == "mathematics only" and "LogAnchor 0x5fbdb2315678afecb367f032d93f642f64180aa3" in result["against"]
+    assert (
+        result["verdict"] == "mathematics only"
+        and "LogAnchor 0x5fbdb2315678afecb367f032d93f642f64180aa3" in result["against"]
+    )
     click(page, "keep-pinned")
     assert page.evaluate("document.getElementById('log-conflict').hidden") is True
     assert page.evaluate("location.hash") == ""
-    assert "model-ledger (copy)" not in page.evaluate("document.getElementById('log-status').textContent")
+    assert "model-ledger (copy)" not in page.evaluate(
+        "document.getElementById('log-status').textContent"
+    )
 
     page.goto(saved + link_to(other))
     page.wait_for("!document.getElementById('log-conflict').hidden")
     click(page, "use-link")
     reload(page)
-    assert "model-ledger (copy)" in page.evaluate("document.getElementById('log-status').textContent")
+    assert "model-ledger (copy)" in page.evaluate(
+        "document.getElementById('log-status').textContent"
+    )
     assert verify_text(page, BUNDLE)["check"] == "log identity"  # the bundle is about the other log
 
     page.goto(saved + "#log=not-an-identity")
     page.wait_for("!document.getElementById('link-error').hidden")
     assert "cannot be read" in page.evaluate("document.getElementById('link-error').textContent")
-    assert "model-ledger (copy)" in page.evaluate("document.getElementById('log-status').textContent")
+    assert "model-ledger (copy)" in page.evaluate(
+        "document.getElementById('log-status').textContent"
+    )
     assert page.errors() == []
 
 
@@ -321,11 +441,17 @@ def test_a_string_of_escaped_quotes_is_answered_at_once(page: Page, saved: str) 
     result = verify_text(page, pasted)
     assert time.monotonic() - started < 3.0
     assert (result["verdict"], result["check"]) == ("invalid", "bundle"), result
-    assert result["text"] == "INVALID: bundle check failed: document is not valid JSON: Unterminated string starting at: line 1 column 6 (char 5)"
+    assert (
+        result["text"]
+        == "INVALID: bundle check failed: document is not valid JSON: Unterminated string starting at: line 1 column 6 (char 5)"
+    )
     started = time.monotonic()
     large = verify_file(page, VECTORS / "json" / "escaped-quotes-unterminated-2mib.json")
     assert time.monotonic() - started < 5.0
-    assert (large["verdict"], large["check"]) == ("invalid", "bundle") and "Unterminated string" in large["text"], large
+    assert (large["verdict"], large["check"]) == (
+        "invalid",
+        "bundle",
+    ) and "Unterminated string" in large["text"], large
     took = page.evaluate("""(() => {
       const text = '{"a":"' + '\\\\"'.repeat(4 << 20);
       const started = performance.now();
@@ -337,11 +463,23 @@ def test_a_string_of_escaped_quotes_is_answered_at_once(page: Page, saved: str) 
 
 
 SAMPLE = [
-    "evidence/bundle.json", "evidence/pack.json", "evidence/bundle-bom.json", "evidence/not-utf8.json",
-    "evidence/duplicate-key.json", "evidence/surrogate-escaped-key.json", "evidence/null-field.json",
-    "evidence/record-changed.json", "evidence/proof-node-changed.json", "evidence/other-log-id.json",
-    "evidence/pack-same-index-twice.json", "evidence/pack-same-record-twice.json", "evidence/pack-query-fullwidth.json",
-    "evidence/pack-query-mismatch.json", "licence/served.json", "licence/served-other-registry.json", "licence/salt-null.json",
+    "evidence/bundle.json",
+    "evidence/pack.json",
+    "evidence/bundle-bom.json",
+    "evidence/not-utf8.json",
+    "evidence/duplicate-key.json",
+    "evidence/surrogate-escaped-key.json",
+    "evidence/null-field.json",
+    "evidence/record-changed.json",
+    "evidence/proof-node-changed.json",
+    "evidence/other-log-id.json",
+    "evidence/pack-same-index-twice.json",
+    "evidence/pack-same-record-twice.json",
+    "evidence/pack-query-fullwidth.json",
+    "evidence/pack-query-mismatch.json",
+    "licence/served.json",
+    "licence/served-other-registry.json",
+    "licence/salt-null.json",
     "licence/bom.json",
 ]
 """Vectors run through the form: every check, a byte order mark and a byte that is not
@@ -365,15 +503,21 @@ def test_sample_of_the_corpus_through_the_form(page: Page, saved: str) -> None:
                 as_file = True
             result = verify_file(page, VECTORS / name) if as_file else verify_text(page, text)
             if outcome(result) != chosen[name][mode]:
-                wrong.append(f"{mode} {name}: expected {chosen[name][mode]}, got {outcome(result)}: {result['text']}")
+                wrong.append(
+                    f"{mode} {name}: expected {chosen[name][mode]}, got {outcome(result)}: {result['text']}"
+                )
             if not all(check["explain"] for check in result["checks"]):
                 wrong.append(f"{mode} {name}: a check without plain words: {result['checks']}")
     assert not wrong, "\n".join(wrong)
     assert page.errors() == []
 
 
-def test_core_in_chromium_reads_the_whole_corpus_as_the_manifest_says(page: Page, saved: str) -> None:
+def test_core_in_chromium_reads_the_whole_corpus_as_the_manifest_says(
+    page: Page, saved: str
+) -> None:
     open_page(page, saved)
-    found = page.evaluate(f"({RUN_VECTORS})(window.LedgerVerify, window.LedgerJson, {json.dumps(payload())})")
+    found = page.evaluate(
+        f"({RUN_VECTORS})(window.LedgerVerify, window.LedgerJson, {json.dumps(payload())})"
+    )
     wrong = differences(comparable(found))
     assert not wrong, "\n".join(wrong)

@@ -26,7 +26,9 @@ def seal_now(services: ServicesDep, _key: AdminKey) -> dict[str, Any]:
 def anchor_now(services: ServicesDep, _key: AdminKey) -> dict[str, Any]:
     """Seal, anchor the latest checkpoint now and wait until it is confirmed on chain."""
     if services.anchor_now is None:
-        raise UnavailableError("anchoring is not configured on this server: start it with --rpc-url and a deployment")
+        raise UnavailableError(
+            "anchoring is not configured on this server: start it with --rpc-url and a deployment"
+        )
     seal(services.store)
     view = anchor_view(services, services.anchor_now())
     assert view is not None  # anchor_now returns a confirmed anchor of the deployment

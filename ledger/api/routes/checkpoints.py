@@ -26,7 +26,9 @@ def read_latest_checkpoint(services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/{size}", response_model=CheckpointPublic)
-def read_checkpoint(services: ServicesDep, size: int = Path(ge=1, le=MAX_TREE_SIZE, description="Tree size.")) -> dict[str, Any]:
+def read_checkpoint(
+    services: ServicesDep, size: int = Path(ge=1, le=MAX_TREE_SIZE, description="Tree size.")
+) -> dict[str, Any]:
     """The checkpoint sealed at exactly this tree size."""
     found = queries.checkpoint(services.store, size)
     if found is None:

@@ -100,7 +100,14 @@ _BATCH_BODY = {
         "application/json": {
             "schema": {
                 **BatchCreate.model_json_schema(),
-                "properties": {"entries": {"type": "array", "items": _RECORD, "minItems": 1, "maxItems": MAX_BATCH}},
+                "properties": {
+                    "entries": {
+                        "type": "array",
+                        "items": _RECORD,
+                        "minItems": 1,
+                        "maxItems": MAX_BATCH,
+                    }
+                },
             }
         }
     },
@@ -112,7 +119,9 @@ def _accepted(text: str) -> Response:
     return Response(text, status_code=202, media_type="application/json")
 
 
-@router.post("", status_code=202, response_model=EntryAccepted, openapi_extra={"requestBody": _RECORD_BODY})
+@router.post(
+    "", status_code=202, response_model=EntryAccepted, openapi_extra={"requestBody": _RECORD_BODY}
+)
 async def create_entry(request: Request, services: ServicesDep, key: IngestKey) -> Response:
     """Store one record; 202 with its leaf hash, seq and signed receipt once durable."""
     body = await read_body(request, MAX_RECORD_BYTES)
@@ -140,11 +149,16 @@ def _parse_batch(body: bytes, received_at: str, key: ApiKey) -> list[Entry]:
         raise RecordError(unknown[0], "unknown field")
     records = document.get("entries")
     if not isinstance(records, list):
-        raise RecordError("entries", "field required: a list of records" if records is None else "must be a list of records")
+        raise RecordError(
+            "entries",
+            "field required: a list of records" if records is None else "must be a list of records",
+        )
     if not records:
         raise RecordError("entries", "must hold at least one record")
     if len(records) > MAX_BATCH:
-        raise TooLargeError(f"batch holds {len(records)} entries; the limit is {MAX_BATCH}", field="entries")
+        raise TooLargeError(
+            f"batch holds {len(records)} entries; the limit is {MAX_BATCH}", field="entries"
+        )
     parsed = []
     for index, record in enumerate(records):
         try:
@@ -158,7 +172,12 @@ def _parse_batch(body: bytes, received_at: str, key: ApiKey) -> list[Entry]:
     return parsed
 
 
-@router.post("/batch", status_code=202, response_model=BatchAccepted, openapi_extra={"requestBody": _BATCH_BODY})
+@router.post(
+    "/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    openapi_extra={"requestBody": _BATCH_BODY},
+)
 async def create_entries(request: Request, services: ServicesDep, key: IngestKey) -> Response:
     """Store up to 10,000 records all or nothing; 202 with one receipt each once durable."""
     body = await read_body(request, MAX_BATCH_BYTES)
@@ -193,7 +212,9 @@ def read_entry(leaf_hash: str, services: ServicesDep, _key: AuditorKey) -> dict[
 
 def _ts_bound(value: str | None, name: str) -> str | None:
     if value is not None and not _TS_BOUND.match(value):
-        raise InvalidRequestError(f"{name} must be an RFC 3339 UTC time like 2026-06-05T12:00:00.000Z or a date, got {value!r}")
+        raise InvalidRequestError(
+            f"{name} must be an RFC 3339 UTC time like 2026-06-05T12:00:00.000Z or a date, got {value!r}"
+        )
     return value
 
 
@@ -204,8 +225,12 @@ def search_entries(
     external_id: str | None = None,
     account_id: str | None = None,
     kind: str | None = None,
-    ts_from: Annotated[str | None, Query(alias="from", description="Inclusive lower bound on ts.")] = None,
-    ts_to: Annotated[str | None, Query(alias="to", description="Exclusive upper bound on ts.")] = None,
+    ts_from: Annotated[
+        str | None, Query(alias="from", description="Inclusive lower bound on ts.")
+    ] = None,
+    ts_to: Annotated[
+        str | None, Query(alias="to", description="Exclusive upper bound on ts.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> dict[str, Any]:
@@ -215,7 +240,9 @@ def search_entries(
     after = 0
     if cursor is not None:
         if not _CURSOR.fullmatch(cursor):
-            raise InvalidRequestError(f"cursor must be a next_cursor from a previous page, got {cursor!r:.80}")
+            raise InvalidRequestError(
+                f"cursor must be a next_cursor from a previous page, got {cursor!r:.80}"
+            )
         after = int(cursor)
     page, next_seq = queries.search(
         services.store,

@@ -34,9 +34,13 @@ class EvidenceQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     account_ids: list[str] | None = Field(
-        None, max_length=MAX_QUERY_ACCOUNTS, description="Account ids (a licence's licensee counts as its account)."
+        None,
+        max_length=MAX_QUERY_ACCOUNTS,
+        description="Account ids (a licence's licensee counts as its account).",
     )
-    ts_from: str | None = Field(None, alias="from", description="Inclusive: 2026-06-05 or 2026-06-05T12:00:00.000Z.")
+    ts_from: str | None = Field(
+        None, alias="from", description="Inclusive: 2026-06-05 or 2026-06-05T12:00:00.000Z."
+    )
     ts_to: str | None = Field(None, alias="to", description="Exclusive, same forms as from.")
     model: str | None = Field(None, description="Model id.")
     kind: str | None = Field(None, description="interaction, licence, model or digest.")
@@ -62,10 +66,17 @@ def read_evidence(leaf_hash: str, services: ServicesDep, key: ReaderKey) -> dict
 
 @router.post(
     "",
-    responses={200: {"description": "An evidence pack (model-ledger/evidence-pack/v1).", "content": {"application/json": {}}}},
+    responses={
+        200: {
+            "description": "An evidence pack (model-ledger/evidence-pack/v1).",
+            "content": {"application/json": {}},
+        }
+    },
     openapi_extra={"requestBody": _QUERY_BODY},
 )
-async def create_evidence_pack(request: Request, services: ServicesDep, _key: AuditorKey) -> Response:
+async def create_evidence_pack(
+    request: Request, services: ServicesDep, _key: AuditorKey
+) -> Response:
     """One evidence pack (one multi-entry proof) for up to 100,000 anchored matching entries."""
     query = read_model(await read_body(request, MAX_QUERY_BYTES), EvidenceQuery)
     try:
@@ -73,4 +84,8 @@ async def create_evidence_pack(request: Request, services: ServicesDep, _key: Au
     except QueryError as error:
         raise InvalidQueryError(str(error), field=error.field) from None
     pack = await run_in_threadpool(build_pack, services.store, services.anchors, parsed)
-    return Response(pack.document, media_type="application/json", headers={UNANCHORED_HEADER: str(pack.unanchored)})
+    return Response(
+        pack.document,
+        media_type="application/json",
+        headers={UNANCHORED_HEADER: str(pack.unanchored)},
+    )

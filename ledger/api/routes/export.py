@@ -36,13 +36,20 @@ def _pieces(lines: Iterator[tuple[int, bytes]]) -> Iterator[bytes]:
 @router.get(
     "",
     response_class=StreamingResponse,
-    responses={200: {"description": 'NDJSON, one {"leaf_index", "record"} line per entry.', "content": {EXPORT_MEDIA_TYPE: {}}}},
+    responses={
+        200: {
+            "description": 'NDJSON, one {"leaf_index", "record"} line per entry.',
+            "content": {EXPORT_MEDIA_TYPE: {}},
+        }
+    },
 )
 def read_export(
     services: ServicesDep,
     _key: AuditorKey,
     from_index: Annotated[int, Query(ge=0, description="First leaf index (inclusive).")] = 0,
-    to_index: Annotated[int | None, Query(ge=0, description="End leaf index (exclusive); default: the log's size.")] = None,
+    to_index: Annotated[
+        int | None, Query(ge=0, description="End leaf index (exclusive); default: the log's size.")
+    ] = None,
 ) -> StreamingResponse:
     """The sequenced entries [from_index, to_index) as NDJSON, streamed in leaf index order."""
     try:
@@ -50,5 +57,7 @@ def read_export(
     except ValueError as error:
         raise InvalidRequestError(str(error)) from None
     return StreamingResponse(
-        _pieces(lines), media_type=EXPORT_MEDIA_TYPE, headers={"X-Ledger-Export-Range": f"{from_index}-{end}"}
+        _pieces(lines),
+        media_type=EXPORT_MEDIA_TYPE,
+        headers={"X-Ledger-Export-Range": f"{from_index}-{end}"},
     )

@@ -40,7 +40,13 @@ def _status(services: Services) -> dict[str, Any]:
         "failed": queue.failed,
         "last_error": queue.last_error,
     }
-    return {"status": "ok", "tree_size": state.tree_size, "pending": pending, "anchor": anchor, "licences": licences}
+    return {
+        "status": "ok",
+        "tree_size": state.tree_size,
+        "pending": pending,
+        "anchor": anchor,
+        "licences": licences,
+    }
 
 
 @router.get("/healthz", response_model=Health)
@@ -92,7 +98,10 @@ def read_metrics(services: ServicesDep) -> PlainTextResponse:
         "# HELP ledger_licence_calls LicenceRegistry calls by state: pending, submitted, failed (refused for good).",
         "# TYPE ledger_licence_calls gauge",
     ]
-    lines += [f'ledger_licence_calls{{status="{state}"}} {licences[state]}' for state in ("pending", "submitted", "failed")]
+    lines += [
+        f'ledger_licence_calls{{status="{state}"}} {licences[state]}'
+        for state in ("pending", "submitted", "failed")
+    ]
     lines += [
         "# HELP ledger_licence_issuer_error 1 while a registry call not confirmed keeps an error (see /healthz), else 0.",
         "# TYPE ledger_licence_issuer_error gauge",

@@ -94,7 +94,9 @@ def _view(services: Services, licence: Licence) -> dict[str, Any]:
     return view
 
 
-def _appended(services: Services, appended: Appended, licence_id: str, received_at: str) -> JSONResponse:
+def _appended(
+    services: Services, appended: Appended, licence_id: str, received_at: str
+) -> JSONResponse:
     leaf = appended.entry.leaf_hash
     (receipt,) = services.signer.receipts_json([(leaf, appended.seq)], received_at)
     services.metrics.count_entries(1)
@@ -103,7 +105,12 @@ def _appended(services: Services, appended: Appended, licence_id: str, received_
     return JSONResponse(view, status_code=201)
 
 
-@router.post("", status_code=201, response_model=LicenceAppended, openapi_extra={"requestBody": _LICENCE_BODY})
+@router.post(
+    "",
+    status_code=201,
+    response_model=LicenceAppended,
+    openapi_extra={"requestBody": _LICENCE_BODY},
+)
 async def create_licence(request: Request, services: ServicesDep, _key: AdminKey) -> JSONResponse:
     """Grant or amend a licence: the record enters the log and its commitment goes on chain."""
     document = read_json(await read_body(request, MAX_RECORD_BYTES))
@@ -116,14 +123,21 @@ async def create_licence(request: Request, services: ServicesDep, _key: AdminKey
 
 def _revoke(services: Services, licence_id: str, reason: str | None) -> JSONResponse:
     received_at = now_ts()
-    appended = revoke(LicenceRepository(services.store), licence_id, reason, ts=received_at, now=received_at)
+    appended = revoke(
+        LicenceRepository(services.store), licence_id, reason, ts=received_at, now=received_at
+    )
     return _appended(services, appended, licence_id, received_at)
 
 
 @router.post(
-    "/{licence_id}/revoke", status_code=201, response_model=LicenceAppended, openapi_extra={"requestBody": _REVOKE_BODY}
+    "/{licence_id}/revoke",
+    status_code=201,
+    response_model=LicenceAppended,
+    openapi_extra={"requestBody": _REVOKE_BODY},
 )
-async def revoke_licence(licence_id: str, request: Request, services: ServicesDep, _key: AdminKey) -> JSONResponse:
+async def revoke_licence(
+    licence_id: str, request: Request, services: ServicesDep, _key: AdminKey
+) -> JSONResponse:
     """Revoke a licence: a revoke record enters the log and its commitment is revoked on chain."""
     raw = await read_body(request, MAX_RECORD_BYTES)
     reason = read_model(raw, RevokeRequest).reason if raw.strip() else None
@@ -136,7 +150,9 @@ def read_licence_status(licence_id: str, services: ServicesDep, key: ReaderKey) 
     try:
         licence = read_licence(LicenceRepository(services.store), licence_id)
         if key.role is Role.LICENSEE and licence.licensee != key.licensee:
-            raise NotFoundError(licence_id)  # another's licence is answered as one that does not exist
+            raise NotFoundError(
+                licence_id
+            )  # another's licence is answered as one that does not exist
     except NotFoundError:
         raise NotFoundError(f"no licence has id {licence_id!r}") from None
     return _view(services, licence)

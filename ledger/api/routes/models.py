@@ -61,7 +61,9 @@ def _register(services: Services, entry: Entry, received_at: str) -> Response:
     )
 
 
-@router.post("", status_code=202, response_model=ModelAccepted, openapi_extra={"requestBody": _MODEL_BODY})
+@router.post(
+    "", status_code=202, response_model=ModelAccepted, openapi_extra={"requestBody": _MODEL_BODY}
+)
 async def create_model(request: Request, services: ServicesDep, _key: AdminKey) -> Response:
     """Register a model artefact whose parents are registered; 202 with leaf hash, receipt and record."""
     body = read_json(await read_body(request, MAX_RECORD_BYTES))

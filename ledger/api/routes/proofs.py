@@ -33,7 +33,9 @@ def read_inclusion_proof(
     leaf_hash: str,
     services: ServicesDep,
     key: ReaderKey,
-    tree_size: Annotated[int | None, Query(ge=1, description="Prove against this size (default: latest).")] = None,
+    tree_size: Annotated[
+        int | None, Query(ge=1, description="Prove against this size (default: latest).")
+    ] = None,
 ) -> dict[str, Any]:
     """The inclusion proof of an entry, with the anchor of that tree size if any."""
     leaf = parse_hash(leaf_hash)

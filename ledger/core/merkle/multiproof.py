@@ -106,7 +106,9 @@ def root_from_multi_proof(
     return _fold(indices, size, leaf_hashes, proof)
 
 
-def _fold(indices: Sequence[int], size: int, leaf_hashes: Sequence[bytes], proof: Sequence[bytes]) -> bytes:
+def _fold(
+    indices: Sequence[int], size: int, leaf_hashes: Sequence[bytes], proof: Sequence[bytes]
+) -> bytes:
     """The walk of `multi_inclusion_ranges`, hashing bottom up as it returns (recursion
     depth at most 64: one level per tree level). A proof that runs out, or has nodes
     left over, is a ProofLengthError (the expected length is counted only then)."""
@@ -133,7 +135,11 @@ def _fold(indices: Sequence[int], size: int, leaf_hashes: Sequence[bytes], proof
 
 
 def verify_multi_inclusion(
-    indices: Sequence[int], size: int, leaf_hashes: Sequence[bytes], proof: Sequence[bytes], root: bytes
+    indices: Sequence[int],
+    size: int,
+    leaf_hashes: Sequence[bytes],
+    proof: Sequence[bytes],
+    root: bytes,
 ) -> None:
     """Check that `proof` places every `leaf_hashes[j]` at `indices[j]` in the tree of
     `size` leaves whose root is `root`. Returns None, or raises ProofError

@@ -49,7 +49,9 @@ class Tile:
 
     def __init__(self, data: bytes) -> None:
         if len(data) % HASH_SIZE or len(data) > TILE_WIDTH * HASH_SIZE:
-            raise ValueError(f"a tile holds up to {TILE_WIDTH} hashes of {HASH_SIZE} bytes, got {len(data)} bytes")
+            raise ValueError(
+                f"a tile holds up to {TILE_WIDTH} hashes of {HASH_SIZE} bytes, got {len(data)} bytes"
+            )
         level = [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
         self.width = len(level)
         self.levels = [level]
@@ -61,7 +63,9 @@ class Tile:
         """The root of the complete subtree over the tile's hashes [start, end)."""
         height = (end - start).bit_length() - 1
         if end > self.width or end - start != 1 << height or start % (1 << height):
-            raise ValueError(f"[{start}, {end}) is not a complete subtree of a tile of width {self.width}")
+            raise ValueError(
+                f"[{start}, {end}) is not a complete subtree of a tile of width {self.width}"
+            )
         return self.levels[height][start >> height]
 
     @property
@@ -146,7 +150,9 @@ class TileEdge:
             for t in range(completed):
                 data = bytes(buf[t * full : (t + 1) * full])
                 written[(level, first_tile + t)] = data
-                values.append(root_hash([data[i : i + HASH_SIZE] for i in range(0, full, HASH_SIZE)]))
+                values.append(
+                    root_hash([data[i : i + HASH_SIZE] for i in range(0, full, HASH_SIZE)])
+                )
             rest = buf[completed * full :]
             self.partial[level] = rest
             if rest:

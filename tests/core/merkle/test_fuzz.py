@@ -27,7 +27,9 @@ from ledger.core.merkle import (
 from tests.core.merkle.test_properties import leaves, ref_root
 
 MAX_SIZE = 70
-fuzz_settings = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fuzz_settings = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @cache
@@ -47,7 +49,9 @@ def mutate(data: st.DataObject, proof: list[bytes], size: int) -> list[bytes]:
     """`proof` after one to four edits drawn by hypothesis, from material of this tree."""
     material = st.sampled_from(subtree_roots(size)) | st.binary(min_size=32, max_size=32)
     for _ in range(data.draw(st.integers(1, 4), label="edits")):
-        edit = data.draw(st.sampled_from(["replace", "insert", "delete", "swap", "reverse", "flip", "rotate"]))
+        edit = data.draw(
+            st.sampled_from(["replace", "insert", "delete", "swap", "reverse", "flip", "rotate"])
+        )
         if edit == "replace" and proof:
             at = data.draw(st.integers(0, len(proof) - 1))
             proof[at] = data.draw(material)
@@ -56,7 +60,9 @@ def mutate(data: st.DataObject, proof: list[bytes], size: int) -> list[bytes]:
         elif edit == "delete" and proof:
             del proof[data.draw(st.integers(0, len(proof) - 1))]
         elif edit == "swap" and len(proof) > 1:
-            i, j = data.draw(st.lists(st.integers(0, len(proof) - 1), min_size=2, max_size=2, unique=True))
+            i, j = data.draw(
+                st.lists(st.integers(0, len(proof) - 1), min_size=2, max_size=2, unique=True)
+            )
             proof[i], proof[j] = proof[j], proof[i]
         elif edit == "reverse":
             proof.reverse()
@@ -84,8 +90,12 @@ def test_mutated_inclusion_proofs_are_refused(case: tuple[int, int], data: st.Da
     tree, root = leaves(size), ref_root(size)
     honest = inclusion_proof(index, tree)
     forged = mutate(data, list(honest), size)
-    claimed_index = data.draw(st.sampled_from([index]) | st.integers(0, size - 1), label="claimed index")
-    claimed_leaf = data.draw(st.sampled_from([tree[index]]) | st.sampled_from(subtree_roots(size)), label="leaf")
+    claimed_index = data.draw(
+        st.sampled_from([index]) | st.integers(0, size - 1), label="claimed index"
+    )
+    claimed_leaf = data.draw(
+        st.sampled_from([tree[index]]) | st.sampled_from(subtree_roots(size)), label="leaf"
+    )
     if (forged, claimed_index, claimed_leaf) == (honest, index, tree[index]):
         verify_inclusion(index, size, tree[index], forged, root)
         return

@@ -51,7 +51,9 @@ def test_multi_proof_leads_to_the_reference_root(case: tuple[list[int], int]) ->
 
 @settings(max_examples=300, deadline=None)
 @given(cases())
-def test_nodes_are_the_single_proofs_nodes_once_and_not_derivable(case: tuple[list[int], int]) -> None:
+def test_nodes_are_the_single_proofs_nodes_once_and_not_derivable(
+    case: tuple[list[int], int],
+) -> None:
     indices, size = case
     ranges = multi_inclusion_ranges(indices, size)
     assert len(set(ranges)) == len(ranges) == multi_proof_length(indices, size)
@@ -64,7 +66,11 @@ def test_nodes_are_the_single_proofs_nodes_once_and_not_derivable(case: tuple[li
     # Every single-proof node is in the multi-proof or derivable from it (covers a leaf
     # or lies inside a multi-proof node).
     for a, b in singles:
-        assert (a, b) in ranges or wanted & set(range(a, b)) or any(x <= a and b <= y for x, y in ranges)
+        assert (
+            (a, b) in ranges
+            or wanted & set(range(a, b))
+            or any(x <= a and b <= y for x, y in ranges)
+        )
     # Covered exactly once: the included leaves and the nodes tile [0, size).
     covered = sorted([(i, i + 1) for i in indices] + ranges)
     assert covered[0][0] == 0 and covered[-1][1] == size
@@ -103,7 +109,11 @@ def test_any_change_fails(case: tuple[list[int], int], data: st.DataObject) -> N
         verify_multi_inclusion(indices, size, leaves, [*proof, root], root)
     at = data.draw(st.integers(0, len(leaves) - 1))
     changed = list(leaves)
-    changed[at] = LEAVES[(indices[at] + 1) % 300] if LEAVES[(indices[at] + 1) % 300] != leaves[at] else LEAVES[299]
+    changed[at] = (
+        LEAVES[(indices[at] + 1) % 300]
+        if LEAVES[(indices[at] + 1) % 300] != leaves[at]
+        else LEAVES[299]
+    )
     if changed[at] != leaves[at]:
         with pytest.raises(RootMismatchError):
             verify_multi_inclusion(indices, size, changed, proof, root)

@@ -67,7 +67,9 @@ class Ledger:
         assert self.process.stdout is not None and self.process.stderr is not None
         self.readers = [
             threading.Thread(target=_pump, args=(self.process.stdout, self._event), daemon=True),
-            threading.Thread(target=_pump, args=(self.process.stderr, self.stderr.append), daemon=True),
+            threading.Thread(
+                target=_pump, args=(self.process.stderr, self.stderr.append), daemon=True
+            ),
         ]
         for reader in self.readers:
             reader.start()
@@ -85,7 +87,9 @@ class Ledger:
 
     def http(self) -> httpx.Client:
         """An admin client of the API."""
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30
+        )
 
     def wait_ready(self) -> Ledger:
         """Return once the API answers; fail with stderr if the process ends first."""
@@ -98,15 +102,21 @@ class Ledger:
                 pass
             if self.process.poll() is not None:
                 self._drain()
-                raise AssertionError(f"ledger {self.command} exited with {self.process.returncode}: {self.errors}")
-            assert time.monotonic() < deadline, f"ledger {self.command} did not start: {self.errors}"
+                raise AssertionError(
+                    f"ledger {self.command} exited with {self.process.returncode}: {self.errors}"
+                )
+            assert time.monotonic() < deadline, (
+                f"ledger {self.command} did not start: {self.errors}"
+            )
             time.sleep(0.05)
 
     def wait_stderr(self, text: str, timeout: float = 30.0) -> str:
         """All of stderr, once it holds `text`."""
         deadline = time.monotonic() + timeout
         while text not in self.errors:
-            assert self.process.poll() is None and time.monotonic() < deadline, f"no {text!r} in: {self.errors}"
+            assert self.process.poll() is None and time.monotonic() < deadline, (
+                f"no {text!r} in: {self.errors}"
+            )
             time.sleep(0.05)
         return self.errors
 
@@ -115,7 +125,9 @@ class Ledger:
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"ledger {self.command} still runs (LEDGER_FAULT={self.fault}): {self.errors}") from None
+            raise AssertionError(
+                f"ledger {self.command} still runs (LEDGER_FAULT={self.fault}): {self.errors}"
+            ) from None
         self._drain()
         return code
 
@@ -157,7 +169,12 @@ class Ledger:
         for pid in anvils:
             _wait_gone(pid)
 
-    def wait_event(self, kind: str, test: Callable[[dict[str, Any]], bool] = lambda _e: True, timeout: float = 60.0) -> dict[str, Any]:
+    def wait_event(
+        self,
+        kind: str,
+        test: Callable[[dict[str, Any]], bool] = lambda _e: True,
+        timeout: float = 60.0,
+    ) -> dict[str, Any]:
         """The first JSON line of `ledger up` of this type passing `test`."""
         deadline = time.monotonic() + timeout
         while True:
@@ -185,18 +202,39 @@ def _wait_gone(pid: int, timeout: float = 30.0) -> None:
 def up(data: Path, port: int, rpc_port: int, fault: str | None = None, *extra: str) -> Ledger:
     """`ledger up` on `data`: seal every 0.2 s, anchor every 0.3 s."""
     return Ledger(
-        "up", "--data-dir", str(data), "--port", str(port), "--rpc-port", str(rpc_port),
-        "--seal-interval", "0.2", "--anchor-interval", "0.3", *extra,
-        url=f"http://127.0.0.1:{port}", fault=fault,
+        "up",
+        "--data-dir",
+        str(data),
+        "--port",
+        str(port),
+        "--rpc-port",
+        str(rpc_port),
+        "--seal-interval",
+        "0.2",
+        "--anchor-interval",
+        "0.3",
+        *extra,
+        url=f"http://127.0.0.1:{port}",
+        fault=fault,
     )
 
 
 def serve(data: Path, port: int, rpc_url: str, fault: str | None = None) -> Ledger:
     """`ledger serve --rpc-url` on `data`: seal every 0.2 s, anchor every 0.3 s."""
     return Ledger(
-        "serve", "--data-dir", str(data), "--port", str(port), "--rpc-url", rpc_url,
-        "--seal-interval", "0.2", "--anchor-interval", "0.3",
-        url=f"http://127.0.0.1:{port}", fault=fault,
+        "serve",
+        "--data-dir",
+        str(data),
+        "--port",
+        str(port),
+        "--rpc-url",
+        rpc_url,
+        "--seal-interval",
+        "0.2",
+        "--anchor-interval",
+        "0.3",
+        url=f"http://127.0.0.1:{port}",
+        fault=fault,
     )
 
 
@@ -230,8 +268,10 @@ class Gateway:
         leaves = [leaf_of(record) for record in batch]
         try:
             response = httpx.post(
-                url + "/v1/entries/batch", json={"entries": batch},
-                headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30,
+                url + "/v1/entries/batch",
+                json={"entries": batch},
+                headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                timeout=30,
             )
         except httpx.TransportError:
             self.failed.append(leaves)
@@ -265,7 +305,9 @@ def check_batches(log: Iterable[str], gateways: Iterable[Gateway]) -> tuple[int,
             expected.update(batch)
         for batch in gateway.failed:
             stored = sum(leaf in counts for leaf in batch)
-            assert stored in (0, len(batch)), f"a failed batch is in the log in part: {stored} of {len(batch)}"
+            assert stored in (0, len(batch)), (
+                f"a failed batch is in the log in part: {stored} of {len(batch)}"
+            )
             if stored:
                 landed += 1
                 expected.update(batch)
@@ -278,7 +320,9 @@ def check_batches(log: Iterable[str], gateways: Iterable[Gateway]) -> tuple[int,
 # -- waiting and checking ----------------------------------------------------------------
 
 
-def wait_health(url: str, test: Callable[[dict[str, Any]], bool], timeout: float = 60.0) -> dict[str, Any]:
+def wait_health(
+    url: str, test: Callable[[dict[str, Any]], bool], timeout: float = 60.0
+) -> dict[str, Any]:
     """/healthz once `test` passes on it."""
     deadline = time.monotonic() + timeout
     health: dict[str, Any] = {}
@@ -297,7 +341,12 @@ def wait_anchored(url: str, size: int, timeout: float = 60.0) -> dict[str, Any]:
     """/healthz once `size` entries are sealed and all of them anchored."""
     return wait_health(
         url,
-        lambda h: h["tree_size"] == size and h["pending"] == 0 and h["anchor"] is not None and h["anchor"]["lag_entries"] == 0,
+        lambda h: (
+            h["tree_size"] == size
+            and h["pending"] == 0
+            and h["anchor"] is not None
+            and h["anchor"]["lag_entries"] == 0
+        ),
         timeout,
     )
 
@@ -310,7 +359,18 @@ def rows(data: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def anchors(data: Path) -> list[dict[str, Any]]:
     """The anchor rows, smallest tree size first."""
-    names = ["tree_size", "root", "status", "prev_size", "tx_hash", "nonce", "block_number", "block_hash", "attempts", "last_error"]
+    names = [
+        "tree_size",
+        "root",
+        "status",
+        "prev_size",
+        "tx_hash",
+        "nonce",
+        "block_number",
+        "block_hash",
+        "attempts",
+        "last_error",
+    ]
     found = rows(data, f"SELECT {', '.join(names)} FROM anchors ORDER BY tree_size")
     return [dict(zip(names, row, strict=True)) for row in found]
 
@@ -341,24 +401,49 @@ def full_check(data: Path, rpc_url: str, work: Path) -> LogCheck:
     leaves: list[bytes] = []
     for expected, line in enumerate(export.read_bytes().splitlines()):
         document = json.loads(line)
-        assert document["leaf_index"] == expected, f"leaf index {document['leaf_index']} at line {expected}"
+        assert document["leaf_index"] == expected, (
+            f"leaf index {document['leaf_index']} at line {expected}"
+        )
         record = line[line.index(b',"record":') + len(b',"record":') : -1]
         leaves.append(hash_leaf(record))
-        assert parse_object(document["record"]).leaf_hash == leaves[-1], f"leaf {expected} is not its record's hash"
+        assert parse_object(document["record"]).leaf_hash == leaves[-1], (
+            f"leaf {expected} is not its record's hash"
+        )
     root = root_hash(leaves)
     ((size, stored_root),) = rows(data, "SELECT tree_size, root FROM log_state")
-    assert (size, bytes(stored_root)) == (len(leaves), root), "the latest checkpoint is not the root of the stored records"
+    assert (size, bytes(stored_root)) == (len(leaves), root), (
+        "the latest checkpoint is not the root of the stored records"
+    )
 
     identity = work / "log.json"  # the document the operator publishes and the auditor pins
     cli("identity", "--data-dir", str(data), "--out", str(identity))
-    ((contract, log_id, block),) = rows(data, "SELECT contract, log_id, block_number FROM deployment")
+    ((contract, log_id, block),) = rows(
+        data, "SELECT contract, log_id, block_number FROM deployment"
+    )
     pinned = json.loads(identity.read_text())
     assert (pinned["log_anchor"], pinned["log_id"], pinned["deployment_block"]) == (
-        "0x" + bytes(contract).hex(), "0x" + bytes(log_id).hex(), block
+        "0x" + bytes(contract).hex(),
+        "0x" + bytes(log_id).hex(),
+        block,
     )
-    summary = json.loads(cli("audit", str(export), "--rpc-url", rpc_url, "--log", str(identity), "--json", "--workers", "0"))
+    summary = json.loads(
+        cli(
+            "audit",
+            str(export),
+            "--rpc-url",
+            rpc_url,
+            "--log",
+            str(identity),
+            "--json",
+            "--workers",
+            "0",
+        )
+    )
     assert summary["passed"] and summary["entries"] == len(leaves), summary["failure"]
-    assert summary["last_anchor"]["tree_size"] == len(leaves) and summary["last_anchor"]["root"] == "0x" + root.hex()
+    assert (
+        summary["last_anchor"]["tree_size"] == len(leaves)
+        and summary["last_anchor"]["root"] == "0x" + root.hex()
+    )
     return LogCheck(["0x" + leaf.hex() for leaf in leaves], "0x" + root.hex(), summary)
 
 
@@ -370,7 +455,12 @@ def check_anchor_rows(data: Path, check: LogCheck) -> list[dict[str, Any]]:
     for row in found:
         assert row["status"] == "confirmed", row
         chain = on_chain.get(row["tree_size"])
-        assert chain is not None, f"anchor {row['tree_size']} is confirmed in the database but not on chain"
-        assert chain["root"] == "0x" + bytes(row["root"]).hex() and chain["block_number"] == row["block_number"], (row, chain)
+        assert chain is not None, (
+            f"anchor {row['tree_size']} is confirmed in the database but not on chain"
+        )
+        assert (
+            chain["root"] == "0x" + bytes(row["root"]).hex()
+            and chain["block_number"] == row["block_number"]
+        ), (row, chain)
         assert chain["prev_size"] == row["prev_size"], (row, chain)
     return found

@@ -36,7 +36,12 @@ from tests.service.crash.support import (
 @pytest.fixture
 def node(anvil_binary: Path, tmp_path: Path) -> Iterator[Anvil]:  # noqa: F811
     """An Anvil of the test's own, state kept in tmp_path/chain."""
-    running = Anvil(0, tmp_path / "chain" / "anvil-state.json", tmp_path / "chain" / "anvil.log", binary=anvil_binary)
+    running = Anvil(
+        0,
+        tmp_path / "chain" / "anvil-state.json",
+        tmp_path / "chain" / "anvil.log",
+        binary=anvil_binary,
+    )
     running.start()
     try:
         yield running
@@ -46,7 +51,9 @@ def node(anvil_binary: Path, tmp_path: Path) -> Iterator[Anvil]:  # noqa: F811
 
 def deployed(data: Path, rpc_url: str) -> dict[str, Any]:
     """`ledger deploy` for the data dir; its JSON."""
-    document: dict[str, Any] = json.loads(cli("deploy", "--data-dir", str(data), "--rpc-url", rpc_url))
+    document: dict[str, Any] = json.loads(
+        cli("deploy", "--data-dir", str(data), "--rpc-url", rpc_url)
+    )
     return document
 
 
@@ -57,7 +64,9 @@ def until(test: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def test_rpc_down_ingest_goes_on_lag_shows_then_anchors_catch_up(tmp_path: Path, node: Anvil) -> None:
+def test_rpc_down_ingest_goes_on_lag_shows_then_anchors_catch_up(
+    tmp_path: Path, node: Anvil
+) -> None:
     data, port = tmp_path / "data", free_port()
     deployed(data, node.url)
     gateway = Gateway(seed=91)
@@ -69,11 +78,19 @@ def test_rpc_down_ingest_goes_on_lag_shows_then_anchors_catch_up(tmp_path: Path,
         node.stop()  # the RPC goes away (its state is kept)
         assert gateway.send(service.url, 30)  # ingest goes on...
         health = wait_health(  # ... and sealing; the lag shows, with the reason
-            service.url, lambda h: h["tree_size"] == 60 and "unreachable" in (h["anchor"]["last_error"] or "")
+            service.url,
+            lambda h: h["tree_size"] == 60 and "unreachable" in (h["anchor"]["last_error"] or ""),
         )
-        assert (health["pending"], health["anchor"]["anchored_size"], health["anchor"]["lag_entries"]) == (0, 30, 30)
+        assert (
+            health["pending"],
+            health["anchor"]["anchored_size"],
+            health["anchor"]["lag_entries"],
+        ) == (0, 30, 30)
         metrics = httpx.get(service.url + "/metrics").text.splitlines()
-        assert "# TYPE ledger_anchor_lag_entries gauge" in metrics and "ledger_anchor_lag_entries 30" in metrics
+        assert (
+            "# TYPE ledger_anchor_lag_entries gauge" in metrics
+            and "ledger_anchor_lag_entries 30" in metrics
+        )
         time.sleep(1.0)  # down a while
         assert gateway.send(service.url, 30)
 
@@ -81,7 +98,9 @@ def test_rpc_down_ingest_goes_on_lag_shows_then_anchors_catch_up(tmp_path: Path,
         health = wait_anchored(service.url, 90)
         assert health["anchor"]["last_error"] is None
         metrics = httpx.get(service.url + "/metrics").text.splitlines()
-        assert "ledger_anchor_lag_entries 0" in metrics and "ledger_anchored_tree_size 90" in metrics
+        assert (
+            "ledger_anchor_lag_entries 0" in metrics and "ledger_anchored_tree_size 90" in metrics
+        )
         gas = [line for line in metrics if line.startswith("ledger_anchor_gas_used ")]
         assert len(gas) == 1 and 50_000 < int(gas[0].split()[1]) < 150_000
         assert "anchoring: " in service.errors and "retrying in" in service.errors
@@ -106,10 +125,20 @@ def test_a_dropped_transaction_and_a_reorganisation(tmp_path: Path, node: Anvil)
         # Dropped: the anchor of 40 waits in the pool; the node drops it; it is resent.
         chain.request("evm_setAutomine", [False])
         assert gateway.send(service.url, 20)
-        until(lambda: anchors(data)[-1]["status"] == "submitted" and anchors(data)[-1]["tree_size"] == 40, "anchor 40 sent")
+        until(
+            lambda: (
+                anchors(data)[-1]["status"] == "submitted" and anchors(data)[-1]["tree_size"] == 40
+            ),
+            "anchor 40 sent",
+        )
         sent = anchors(data)[-1]
         chain.request("anvil_dropTransaction", ["0x" + bytes(sent["tx_hash"]).hex()])
-        until(lambda: anchors(data)[-1]["attempts"] == 2 and anchors(data)[-1]["status"] == "submitted", "anchor 40 resent")
+        until(
+            lambda: (
+                anchors(data)[-1]["attempts"] == 2 and anchors(data)[-1]["status"] == "submitted"
+            ),
+            "anchor 40 resent",
+        )
         assert anchors(data)[-1]["nonce"] == sent["nonce"]
         chain.request("evm_setAutomine", [True])
         chain.request("evm_mine")
@@ -121,14 +150,20 @@ def test_a_dropped_transaction_and_a_reorganisation(tmp_path: Path, node: Anvil)
         chain.request("evm_revert", [snapshot])
         chain.request("evm_mine")
         chain.request("evm_mine")
-        until(lambda: anchors(data)[-1]["attempts"] == 3, "anchor 40 re-anchored after the reorganisation")
+        until(
+            lambda: anchors(data)[-1]["attempts"] == 3,
+            "anchor 40 re-anchored after the reorganisation",
+        )
         wait_anchored(service.url, 40)
         assert anchors(data)[-1]["status"] == "confirmed"
         check = full_check(data, node.url, tmp_path)
     finally:
         service.kill()
     check_batches(check.leaves, [gateway])
-    assert [(r["tree_size"], r["prev_size"]) for r in check_anchor_rows(data, check)] == [(20, 0), (40, 20)]
+    assert [(r["tree_size"], r["prev_size"]) for r in check_anchor_rows(data, check)] == [
+        (20, 0),
+        (40, 20),
+    ]
 
 
 def test_anchors_the_chain_lost_are_sent_again_from_its_latest(tmp_path: Path, node: Anvil) -> None:
@@ -165,22 +200,43 @@ def test_anchors_the_chain_lost_are_sent_again_from_its_latest(tmp_path: Path, n
     finally:
         service.kill()
     after = {row["tree_size"]: row for row in check_anchor_rows(data, check)}
-    assert [(size, row["prev_size"], row["attempts"]) for size, row in after.items()] == [(25, 0, 1), (50, 25, 2), (75, 50, 2)]
+    assert [(size, row["prev_size"], row["attempts"]) for size, row in after.items()] == [
+        (25, 0, 1),
+        (50, 25, 2),
+        (75, 50, 2),
+    ]
     assert after[25]["block_hash"] == before[25]["block_hash"]  # kept by the chain: untouched
     assert all(after[size]["block_number"] > before[75]["block_number"] for size in (50, 75))
     assert [a["tree_size"] for a in check.audit["anchor_list"]] == [25, 50, 75]
 
 
-def test_a_wrong_chain_or_contract_is_refused_at_start(tmp_path: Path, node: Anvil, anvil_binary: Path) -> None:  # noqa: F811
+def test_a_wrong_chain_or_contract_is_refused_at_start(
+    tmp_path: Path, node: Anvil, anvil_binary: Path
+) -> None:  # noqa: F811
     data = tmp_path / "data"
     contract = deployed(data, node.url)["contract"]
-    other = Anvil(0, None, tmp_path / "other.log", binary=anvil_binary, extra_args=("--chain-id", "1337")).start()
+    other = Anvil(
+        0, None, tmp_path / "other.log", binary=anvil_binary, extra_args=("--chain-id", "1337")
+    ).start()
     empty = Anvil(0, None, tmp_path / "empty.log", binary=anvil_binary).start()
     try:
         cases = {
             (command, chain.url): subprocess.Popen(
-                [sys.executable, "-m", "ledger", command, "--data-dir", str(data), "--rpc-url", chain.url, "--port", str(free_port())],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "ledger",
+                    command,
+                    "--data-dir",
+                    str(data),
+                    "--rpc-url",
+                    chain.url,
+                    "--port",
+                    str(free_port()),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for command in ("serve", "up")
             for chain in (other, empty)
@@ -198,7 +254,9 @@ def test_a_wrong_chain_or_contract_is_refused_at_start(tmp_path: Path, node: Anv
         empty.stop()
 
 
-def test_up_killed_with_its_anvil_comes_back_with_the_contract_and_every_anchor(tmp_path: Path, anvil_binary: Path) -> None:  # noqa: F811
+def test_up_killed_with_its_anvil_comes_back_with_the_contract_and_every_anchor(
+    tmp_path: Path, anvil_binary: Path
+) -> None:  # noqa: F811
     data, port, rpc_port = tmp_path / "data", free_port(), free_port()
     rpc_url = f"http://127.0.0.1:{rpc_port}"
     gateway = Gateway(seed=94)
@@ -209,7 +267,10 @@ def test_up_killed_with_its_anvil_comes_back_with_the_contract_and_every_anchor(
     service.kill_all()
 
     service = up(data, port, rpc_port).wait_ready()
-    assert f"LogAnchor {contract}" in service.wait_stderr("API at") and "deployed" not in service.errors
+    assert (
+        f"LogAnchor {contract}" in service.wait_stderr("API at")
+        and "deployed" not in service.errors
+    )
     assert gateway.send(service.url, 30)
     wait_anchored(service.url, 30)
     assert gateway.send(service.url, 30)
@@ -218,7 +279,10 @@ def test_up_killed_with_its_anvil_comes_back_with_the_contract_and_every_anchor(
 
     service = up(data, port, rpc_port).wait_ready()
     try:
-        assert f"LogAnchor {contract}" in service.wait_stderr("API at") and "deployed" not in service.errors
+        assert (
+            f"LogAnchor {contract}" in service.wait_stderr("API at")
+            and "deployed" not in service.errors
+        )
         wait_anchored(service.url, 60)
         assert gateway.send(service.url, 30)
         wait_anchored(service.url, 90)

@@ -31,7 +31,12 @@ BATCH = 40
 def stored_seqs(data: Path, leaves: list[str]) -> dict[str, int]:
     """Seq of each of `leaves` that is stored."""
     wanted = ", ".join(f"X'{leaf[2:]}'" for leaf in leaves)
-    return {"0x" + bytes(leaf).hex(): int(seq) for leaf, seq in rows(data, f"SELECT leaf_hash, seq FROM entries WHERE leaf_hash IN ({wanted})")}
+    return {
+        "0x" + bytes(leaf).hex(): int(seq)
+        for leaf, seq in rows(
+            data, f"SELECT leaf_hash, seq FROM entries WHERE leaf_hash IN ({wanted})"
+        )
+    }
 
 
 def test_ingest_crashes_lose_no_acknowledged_entry(tmp_path: Path, anvil_binary: Path) -> None:  # noqa: F811
@@ -72,7 +77,9 @@ def test_ingest_crashes_lose_no_acknowledged_entry(tmp_path: Path, anvil_binary:
     service = up(data, port, rpc_port).wait_ready()  # the client's retry gets through now
     sender.join(60)
     assert not sender.is_alive() and result["retries"] >= 1
-    assert [(r.leaf_hash, r.seq) for r in result["receipts"]] == [(leaf, seqs[leaf]) for leaf in landed]
+    assert [(r.leaf_hash, r.seq) for r in result["receipts"]] == [
+        (leaf, seqs[leaf]) for leaf in landed
+    ]
     assert stored_seqs(data, landed) == seqs  # stored once: the retry added nothing
     gateway.acked.append(landed)
 

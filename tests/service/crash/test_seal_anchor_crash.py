@@ -55,7 +55,11 @@ def test_seal_and_anchor_crashes(tmp_path: Path, anvil_binary: Path) -> None:  #
     service = up(data, port, rpc_port, "anchor.after_record:1")
     service.expect_fault()
     recorded = anchors(data)[-1]
-    assert (recorded["tree_size"], recorded["status"], recorded["attempts"]) == (2 * BATCH, "submitted", 1)
+    assert (recorded["tree_size"], recorded["status"], recorded["attempts"]) == (
+        2 * BATCH,
+        "submitted",
+        1,
+    )
 
     # anchor.after_send: the restart finds that transaction unknown to the chain (it
     # never left), puts the anchor back to pending and sends it again (same nonce), then
@@ -63,7 +67,11 @@ def test_seal_and_anchor_crashes(tmp_path: Path, anvil_binary: Path) -> None:  #
     service = up(data, port, rpc_port, "anchor.after_send:1")
     service.expect_fault()
     resent = anchors(data)[-1]
-    assert (resent["status"], resent["attempts"], resent["nonce"]) == ("submitted", 2, recorded["nonce"])
+    assert (resent["status"], resent["attempts"], resent["nonce"]) == (
+        "submitted",
+        2,
+        recorded["nonce"],
+    )
 
     # anchor.before_confirm: the restart finds the receipt (the chain kept the block),
     # and dies just before recording it confirmed.
@@ -76,7 +84,11 @@ def test_seal_and_anchor_crashes(tmp_path: Path, anvil_binary: Path) -> None:  #
     try:
         wait_anchored(url, 2 * BATCH)
         done = anchors(data)[-1]
-        assert (done["status"], done["attempts"], done["tx_hash"]) == ("confirmed", 2, resent["tx_hash"])
+        assert (done["status"], done["attempts"], done["tx_hash"]) == (
+            "confirmed",
+            2,
+            resent["tx_hash"],
+        )
         assert gateway.send(url, BATCH)  # and the log goes on
         wait_anchored(url, 3 * BATCH)
         check = full_check(data, f"http://127.0.0.1:{rpc_port}", tmp_path)
@@ -88,4 +100,8 @@ def test_seal_and_anchor_crashes(tmp_path: Path, anvil_binary: Path) -> None:  #
         (2 * BATCH, BATCH),
         (3 * BATCH, 2 * BATCH),
     ]
-    assert [a["tree_size"] for a in check.audit["anchor_list"]] == [BATCH, 2 * BATCH, 3 * BATCH]  # one transaction each
+    assert [a["tree_size"] for a in check.audit["anchor_list"]] == [
+        BATCH,
+        2 * BATCH,
+        3 * BATCH,
+    ]  # one transaction each

@@ -38,7 +38,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.String(24), nullable=False),
         sa.Column("updated_at", sa.String(24), nullable=False),
     )
-    op.create_index("licence_commitments_call", "licence_commitments", ["commitment", "action"], unique=True)
+    op.create_index(
+        "licence_commitments_call", "licence_commitments", ["commitment", "action"], unique=True
+    )
     op.create_index("licence_commitments_licence", "licence_commitments", ["licence_id"])
     op.create_index("licence_commitments_status", "licence_commitments", ["status"])
 

@@ -30,14 +30,19 @@ def upgrade() -> None:
         sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
     )
     first: dict[tuple[str, str], bytes] = {}
-    rows = op.get_bind().execute(sa.text("SELECT leaf_hash, record FROM entries WHERE kind = 'model' ORDER BY seq"))
+    rows = op.get_bind().execute(
+        sa.text("SELECT leaf_hash, record FROM entries WHERE kind = 'model' ORDER BY seq")
+    )
     for leaf_hash, record in rows:
         body = json.loads(bytes(record))["body"]
         first.setdefault((body["model_id"], body["version"]), bytes(leaf_hash))
     if first:
         op.bulk_insert(
             versions,
-            [{"model_id": model_id, "version": version, "leaf_hash": leaf} for (model_id, version), leaf in first.items()],
+            [
+                {"model_id": model_id, "version": version, "leaf_hash": leaf}
+                for (model_id, version), leaf in first.items()
+            ],
         )
 
 
