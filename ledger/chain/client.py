@@ -216,11 +216,12 @@ class ChainClient:
         """The next nonce of `address` (default: the key's), counting the node's pool
         for ``pending``; ``latest`` counts mined transactions only."""
         target = to_checksum_address(address if address is not None else self.require_key().address)
+        tag: Any = block  # "pending" or "latest": web3 types it as a literal
         return int(
             self.rpc(
-                "eth_getTransactionCount", lambda: self.w3.eth.get_transaction_count(target, block)
+                "eth_getTransactionCount", lambda: self.w3.eth.get_transaction_count(target, tag)
             )
-        )  # type: ignore[arg-type]
+        )
 
     def receipt(self, tx_hash: bytes) -> Receipt | None:
         """The receipt of a mined transaction; None while it is pending or unknown."""

@@ -795,8 +795,9 @@ def test_deploy_gives_an_older_data_dir_its_registry(tmp_path: Path, anvil: Anvi
 
 
 def test_a_window_the_registry_cannot_hold_is_refused_by_the_cli(
-    tmp_path: Path, anvil: Anvil
-) -> None:  # noqa: F811
+    tmp_path: Path,
+    anvil: Anvil,  # noqa: F811 - the fixture
+) -> None:
     """`ledger licence grant` refuses, naming the field, before anything is stored."""
     where = ["--data-dir", str(tmp_path / "data"), "--rpc-url", anvil.url]
     ledger("deploy", *where)

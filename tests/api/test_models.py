@@ -42,8 +42,9 @@ def model(
 
 @pytest.fixture(scope="module")
 def service(
-    tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path
-) -> Iterator[tuple[Server, Anvil]]:  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+    anvil_binary: Path,  # noqa: F811 - the fixture
+) -> Iterator[tuple[Server, Anvil]]:
     with anchored_server(tmp_path_factory.mktemp("models"), anvil_binary) as running:
         yield running
 

@@ -211,8 +211,10 @@ def test_anchors_the_chain_lost_are_sent_again_from_its_latest(tmp_path: Path, n
 
 
 def test_a_wrong_chain_or_contract_is_refused_at_start(
-    tmp_path: Path, node: Anvil, anvil_binary: Path
-) -> None:  # noqa: F811
+    tmp_path: Path,
+    node: Anvil,
+    anvil_binary: Path,  # noqa: F811 - the fixture
+) -> None:
     data = tmp_path / "data"
     contract = deployed(data, node.url)["contract"]
     other = Anvil(
@@ -255,8 +257,9 @@ def test_a_wrong_chain_or_contract_is_refused_at_start(
 
 
 def test_up_killed_with_its_anvil_comes_back_with_the_contract_and_every_anchor(
-    tmp_path: Path, anvil_binary: Path
-) -> None:  # noqa: F811
+    tmp_path: Path,
+    anvil_binary: Path,  # noqa: F811 - the fixture
+) -> None:
     data, port, rpc_port = tmp_path / "data", free_port(), free_port()
     rpc_url = f"http://127.0.0.1:{rpc_port}"
     gateway = Gateway(seed=94)
