@@ -49,10 +49,11 @@ sys.path.insert(0, str(ROOT))
 from ledger.chain.anvil import Anvil, free_port
 from ledger.core.merkle import inclusion_ranges
 from ledger.core.records import Entry, parse_json
+from ledger.formats.identity import parse_identity
 from ledger.service.sequencer import seal
 from ledger.store.repository import Store
-from ledger.verify.bundle import JsonRpcChain
 from ledger.verify.pack import verify_pack
+from ledger.verify.rpc import JsonRpcReader
 
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 ACCOUNTS = 20_000
@@ -367,7 +368,19 @@ def main() -> None:
 
         verify_runs = [
             round(
-                timed([sys.executable, "-m", "ledger", "verify", str(pack_path), "--rpc-url", rpc]),
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "ledger",
+                        "verify",
+                        str(pack_path),
+                        "--log",
+                        str(identity),
+                        "--rpc-url",
+                        rpc,
+                    ]
+                ),
                 2,
             )
             for _ in range(args.repeat)
@@ -376,9 +389,11 @@ def main() -> None:
         results["verify_cli_median_s"] = statistics.median(verify_runs)
         inproc = []
         for _ in range(args.repeat):
-            chain = JsonRpcChain(rpc)
+            chain = JsonRpcReader(rpc)
             start = time.perf_counter()
-            verified = verify_pack(pack_path.read_bytes(), chain)
+            verified = verify_pack(
+                pack_path.read_bytes(), chain, parse_identity(identity.read_bytes())
+            )
             inproc.append(round(time.perf_counter() - start, 2))
             chain.close()
             assert verified.valid

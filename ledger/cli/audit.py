@@ -163,7 +163,7 @@ def export(
 
 def _print_audit(result: Any) -> None:
     from ledger.verify.audit import NOTHING_PROVEN
-    from ledger.verify.bundle import utc_text
+    from ledger.verify.result import utc_text
 
     out = sys.stdout
     summary = result.as_json()
@@ -365,9 +365,9 @@ def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | N
     from outside: at most MAX_PACK_BYTES, and MAX_JSON_DEPTH deep (ledger.jsonlimits)."""
     import httpx
 
+    from ledger.formats.pack import MAX_PACK_BYTES
     from ledger.jsonlimits import JsonInputError, check_json, load_json
     from ledger.service.evidence_pack import UNANCHORED_HEADER
-    from ledger.verify.pack import MAX_PACK_BYTES
 
     if not api_key:
         fail("--url needs an auditor key: --api-key KEY or LEDGER_API_KEY", EXIT_USAGE)
@@ -464,10 +464,11 @@ def report(
     account, per model, top accounts) with the evidence behind it: one evidence pack of
     every anchored matching entry, verified before any figure is computed. Writes a
     self-contained HTML page (and JSON); prints a one-line JSON summary."""
-    from ledger.verify.bundle import ChainReadError, VerificationError, VerificationResult
+    from ledger.formats.pack import Pack, QueryError, parse_query
     from ledger.verify.campaign import build_report
     from ledger.verify.html import campaign_page
-    from ledger.verify.pack import Pack, QueryError, parse_query, verify_pack
+    from ledger.verify.pack import verify_pack
+    from ledger.verify.result import ChainReadError, VerificationError, VerificationResult
     from ledger.verify.rpc import JsonRpcReader
 
     identity = pinned_identity(log, offline_ok=rpc_url is None)

@@ -26,12 +26,8 @@ from ledger.cli.common import (
     parse_hash,
     pinned_identity,
 )
-from ledger.verify.bundle import (
-    ChainReadError,
-    VerificationError,
-    VerificationResult,
-)
-from ledger.verify.pack import verify_evidence
+from ledger.verify.evidence import verify_evidence
+from ledger.verify.result import ChainReadError, VerificationError, VerificationResult
 from ledger.verify.rpc import JsonRpcReader
 
 CHAIN_CHECKS = frozenset(

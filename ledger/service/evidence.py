@@ -22,12 +22,11 @@ from typing import Any
 import rfc8785
 
 from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
+from ledger.formats.bundle import bundle_json
+from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.service.proofs import inclusion
 from ledger.store.anchors import Anchor, AnchorRepository
 from ledger.store.repository import Store, StoredEntry, StoreError
-
-BUNDLE_FORMAT = "model-ledger/evidence/v1"
-"""The `format` of every bundle this module builds."""
 
 
 def _hex(data: bytes) -> str:
@@ -110,27 +109,16 @@ def build_evidence(store: Store, anchors: AnchorRepository, leaf_hash: bytes) ->
             f" but {_hex(anchor.root)} was anchored: the store is damaged"
         )
     assert anchor.tx_hash and anchor.block_hash  # checked by _covering_anchor
-    return {
-        "format": BUNDLE_FORMAT,
-        "chain_id": deployment.chain_id,
-        "contract": _hex(deployment.contract),
-        "log_id": _hex(deployment.log_id),
-        "checkpoint": {
-            "tree_size": anchor.tree_size,
-            "root": _hex(anchor.root),
-            "anchor": {
-                "tx_hash": _hex(anchor.tx_hash),
-                "block_number": anchor.block_number,
-                "block_hash": _hex(anchor.block_hash),
-                "block_timestamp": anchor.block_timestamp,
-            },
-        },
-        "entries": [
-            {
-                "leaf_index": proof.leaf_index,
-                "leaf_hash": _hex(leaf_hash),
-                "record": _record(entry),
-                "proof": [_hex(node) for node in proof.proof],
-            }
-        ],
-    }
+    assert anchor.block_number is not None and anchor.block_timestamp is not None
+    checkpoint = AnchoredCheckpoint(
+        anchor.tree_size,
+        anchor.root,
+        AnchorRef(anchor.tx_hash, anchor.block_number, anchor.block_hash, anchor.block_timestamp),
+    )
+    return bundle_json(
+        deployment.chain_id,
+        deployment.contract,
+        deployment.log_id,
+        checkpoint,
+        [(proof.leaf_index, leaf_hash, _record(entry), proof.proof)],
+    )

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.core.records import RecordError, validate_canonical
 from ledger.errors import InvalidRequestError, NotAnchoredError, NotFoundError
+from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.pack import MAX_PACK_ENTRIES, PackQuery, pack_head
 from ledger.store.anchors import AnchorRepository
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
 from ledger.store.repository import Store, StoreError
-from ledger.verify.pack import MAX_PACK_ENTRIES, PACK_FORMAT, PackQuery
 
 UNANCHORED_HEADER = "X-Ledger-Unanchored-Matches"
 """HTTP response header of a pack: matching entries newer than its checkpoint (not in it)."""
@@ -120,23 +120,14 @@ def build_pack(
             f"the stored tree of size {size} has root {_hex(stored_root)}, but {_hex(anchor.root)} was anchored:"
             " the store is damaged"
         )
-    head: dict[str, Any] = {
-        "format": PACK_FORMAT,
-        "chain_id": deployment.chain_id,
-        "contract": _hex(deployment.contract),
-        "log_id": _hex(deployment.log_id),
-        "checkpoint": {
-            "tree_size": size,
-            "root": _hex(anchor.root),
-            "anchor": {
-                "tx_hash": _hex(anchor.tx_hash),
-                "block_number": anchor.block_number,
-                "block_hash": _hex(anchor.block_hash),
-                "block_timestamp": anchor.block_timestamp,
-            },
-        },
-        "query": query.as_json(),
-    }
+    assert anchor.tx_hash and anchor.block_hash
+    assert anchor.block_number is not None and anchor.block_timestamp is not None
+    checkpoint = AnchoredCheckpoint(
+        size,
+        anchor.root,
+        AnchorRef(anchor.tx_hash, anchor.block_number, anchor.block_hash, anchor.block_timestamp),
+    )
+    head = pack_head(deployment.chain_id, deployment.contract, deployment.log_id, checkpoint, query)
     # Records go in as their stored canonical bytes (valid JSON): no re-encoding.
     opening = json.dumps(head, separators=(",", ":")).encode()[:-1]
     body = b",".join(

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ledger.verify.bundle import VerificationError, VerificationResult
-from ledger.verify.pack import Pack, PackQuery
+from ledger.formats.pack import Pack, PackQuery
+from ledger.verify.result import VerificationError, VerificationResult
 
 REPORT_FORMAT = "model-ledger/campaign-report/v1"
 """The `format` of the JSON report."""

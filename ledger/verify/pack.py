@@ -18,305 +18,24 @@ naming it:
    checkpoint's root.
 5. with a chain: the checks of a single bundle (``chain id`` ... ``anchor block``).
 
-`verify_evidence` reads either kind of document and dispatches on its format.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
-from ledger.core.merkle import (
-    HASH_SIZE,
-    ProofError,
-    ProofLengthError,
-    RootMismatchError,
-    inclusion_length,
-)
+from ledger.core.merkle import ProofError, ProofLengthError, RootMismatchError, inclusion_length
 from ledger.core.merkle.multiproof import verify_multi_inclusion
-from ledger.core.records import KINDS, MAX_ID_LENGTH, Entry, RecordError, validate_canonical
+from ledger.core.records import Entry, RecordError, validate_canonical
+from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
-from ledger.verify.bundle import (
-    ADDRESS_SIZE,
-    BUNDLE_FORMAT,
-    MAX_BUNDLE_BYTES,
-    MAX_PROOF_NODES,
-    MAX_TREE_SIZE,
-    BundleAnchor,
-    BundleError,
-    ChainReader,
-    Run,
-    VerificationError,
-    VerificationResult,
-    canonical_bytes,
-    check_chain,
-    check_identity,
-    hex0x,
-    load_bundle_json,
-    parse_anchor,
-    parse_bytes,
-    parse_fields,
-    parse_int,
-    start,
-    verify_bundle,
-)
-
-PACK_FORMAT = "model-ledger/evidence-pack/v1"
-"""The format of evidence packs."""
-
-MAX_PACK_ENTRIES = 100_000
-"""Most entries in one pack: a query matching more is refused (narrow it)."""
-
-MAX_PACK_BYTES = 256 * 1024 * 1024
-"""Largest pack read, in bytes of JSON."""
-
-MAX_QUERY_ACCOUNTS = 10_000
-"""Most account ids in one query."""
-
-
-class PackError(VerificationError):
-    """The pack cannot be read: not JSON, a missing or bad field, bad leaf indices."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("pack", message)
-
-
-class QueryError(ValueError):
-    """A query that cannot be answered; `field` names the bad field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-# -- the query ------------------------------------------------------------------------
-
-# ASCII digits, and fullmatch: \d takes any Unicode digit (a "２０２６" that reads as 2026
-# but sorts after every record's ts) and $ a trailing newline.
-_BOUND = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]{3})?Z)?")
-
-
-def normalize_time(value: str, field: str) -> str:
-    """A time bound as a record timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ), from that form, from
-    YYYY-MM-DDTHH:MM:SSZ or from a date YYYY-MM-DD (midnight UTC). Timestamps of one
-    fixed form compare as text, which is how the store filters them."""
-    match = _BOUND.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise QueryError(
-            field,
-            f"must be a UTC time like 2026-06-05T12:00:00.000Z or a date like 2026-06-05, got {value!r:.80}",
-        )
-    day, clock, millis = match.groups()
-    text = f"{day}T{clock or '00:00:00'}{millis or '.000'}Z"
-    try:
-        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
-    except ValueError:
-        raise QueryError(field, f"is not a real date and time: {value!r}") from None
-    return text
-
-
-@dataclass(frozen=True)
-class PackQuery:
-    """Which entries a pack holds: every entry that matches all the given filters
-    (None: no filter). `ts_from` is inclusive and `ts_to` exclusive."""
-
-    account_ids: tuple[str, ...] | None = None
-    ts_from: str | None = None
-    ts_to: str | None = None
-    model: str | None = None
-    kind: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        """The query as the API takes it and packs state it: only the given filters."""
-        out: dict[str, Any] = {}
-        if self.account_ids is not None:
-            out["account_ids"] = list(self.account_ids)
-        if self.ts_from is not None:
-            out["from"] = self.ts_from
-        if self.ts_to is not None:
-            out["to"] = self.ts_to
-        if self.model is not None:
-            out["model"] = self.model
-        if self.kind is not None:
-            out["kind"] = self.kind
-        return out
-
-    def matches(self, entry: Entry, accounts: frozenset[str] | None = None) -> bool:
-        """Whether a validated record matches (its lookup columns, as the store keeps
-        them); `accounts` may pass `account_ids` as a set, for speed."""
-        return (
-            (
-                self.account_ids is None
-                or entry.account_id in (self.account_ids if accounts is None else accounts)
-            )
-            and (self.ts_from is None or entry.ts >= self.ts_from)
-            and (self.ts_to is None or entry.ts < self.ts_to)
-            and (self.model is None or entry.model == self.model)
-            and (self.kind is None or entry.kind == self.kind)
-        )
-
-    def describe(self) -> str:
-        """The query in words."""
-        parts = []
-        if self.account_ids is not None:
-            shown = ", ".join(self.account_ids[:3]) + (
-                f" and {len(self.account_ids) - 3} more" if len(self.account_ids) > 3 else ""
-            )
-            parts.append(f"account in ({shown})")
-        if self.ts_from is not None:
-            parts.append(f"ts >= {self.ts_from}")
-        if self.ts_to is not None:
-            parts.append(f"ts < {self.ts_to}")
-        if self.model is not None:
-            parts.append(f"model = {self.model}")
-        if self.kind is not None:
-            parts.append(f"kind = {self.kind}")
-        return " and ".join(parts) or "every entry"
-
-
-def _ident(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
-        raise QueryError(
-            field, f"must be a string of 1 to {MAX_ID_LENGTH} characters, got {value!r:.80}"
-        )
-    return value
-
-
-def parse_query(obj: Any) -> PackQuery:
-    """A query `{"account_ids": [...], "from": T, "to": T, "model": M, "kind": K}` (any
-    subset; null is the same as absent). Raises QueryError naming the field."""
-    if not isinstance(obj, dict):
-        raise QueryError("query", "must be a JSON object")
-    unknown = sorted(set(obj) - {"account_ids", "from", "to", "model", "kind"})
-    if unknown:
-        raise QueryError(unknown[0], "unknown field (known: account_ids, from, to, model, kind)")
-    accounts = obj.get("account_ids")
-    if accounts is not None:
-        if not isinstance(accounts, list) or not accounts:
-            raise QueryError("account_ids", "must be a non-empty list of account ids")
-        if len(accounts) > MAX_QUERY_ACCOUNTS:
-            raise QueryError(
-                "account_ids", f"holds {len(accounts)} ids; the limit is {MAX_QUERY_ACCOUNTS}"
-            )
-        accounts = tuple(
-            dict.fromkeys(_ident(a, f"account_ids[{i}]") for i, a in enumerate(accounts))
-        )
-    ts_from = None if obj.get("from") is None else normalize_time(obj["from"], "from")
-    ts_to = None if obj.get("to") is None else normalize_time(obj["to"], "to")
-    if ts_from is not None and ts_to is not None and ts_from >= ts_to:
-        raise QueryError("to", f"must be after from ({ts_from}), got {ts_to}")
-    model = None if obj.get("model") is None else _ident(obj["model"], "model")
-    kind = obj.get("kind")
-    if kind is not None and kind not in KINDS:
-        raise QueryError("kind", f"must be one of {', '.join(KINDS)}, got {kind!r:.80}")
-    return PackQuery(accounts, ts_from, ts_to, model, kind)
-
-
-# -- the pack, parsed strictly --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pack:
-    """A parsed pack: where it is anchored, the checkpoint, the query, the entries (leaf
-    indices strictly increasing, records as JSON objects) and the multi-entry proof."""
-
-    noun: ClassVar[str] = "pack"
-    chain_id: int
-    contract: bytes
-    log_id: bytes
-    tree_size: int
-    root: bytes
-    anchor: BundleAnchor
-    query: PackQuery
-    indices: tuple[int, ...]
-    records: tuple[dict[str, Any], ...]
-    proof: tuple[bytes, ...]
-
-
-def _as_pack_error(error: BundleError) -> PackError:
-    return PackError(error.message)
-
-
-def parse_pack(data: bytes | str | Mapping[str, Any]) -> Pack:
-    """Parse a pack (JSON text or a decoded object); PackError says what is wrong and where."""
-    try:
-        obj = (
-            dict(data)
-            if isinstance(data, Mapping)
-            else load_bundle_json(data, MAX_PACK_BYTES, "pack")
-        )
-        return _parse(obj)
-    except BundleError as error:
-        raise _as_pack_error(error) from None
-
-
-def _parse(obj: Any) -> Pack:
-    if not isinstance(obj, dict):
-        raise PackError(f"a pack is a JSON object, got {type(obj).__name__}")
-    if obj.get("format") != PACK_FORMAT:
-        raise PackError(
-            f"unknown format {obj.get('format')!r:.80}; this verifier reads {PACK_FORMAT!r}"
-        )
-    top = parse_fields(
-        obj,
-        "pack",
-        ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"),
-    )
-    checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
-    tree_size = parse_int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE)
-    try:
-        query = parse_query(top["query"])
-    except QueryError as error:
-        raise PackError(f"query.{error}" if error.field != "query" else str(error)) from None
-    entries = top["entries"]
-    if not isinstance(entries, list) or not entries:
-        raise PackError("entries must be a non-empty list")
-    if len(entries) > MAX_PACK_ENTRIES:
-        raise PackError(f"pack has {len(entries)} entries; the limit is {MAX_PACK_ENTRIES}")
-    indices: list[int] = []
-    records: list[dict[str, Any]] = []
-    previous = -1
-    for i, entry in enumerate(entries):
-        where = f"entries[{i}]"
-        fields = parse_fields(entry, where, ("leaf_index", "record"))
-        index = parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, tree_size - 1)
-        if index <= previous:
-            raise PackError(
-                f"{where}.leaf_index is {index} after {previous}: leaf indices must increase strictly"
-            )
-        if not isinstance(fields["record"], dict):
-            raise PackError(f"{where}.record must be a JSON object")
-        indices.append(index)
-        records.append(fields["record"])
-        previous = index
-    proof = top["proof"]
-    if not isinstance(proof, list):
-        raise PackError("proof must be a list of hashes")
-    if len(proof) > MAX_PROOF_NODES * len(entries):
-        raise PackError(
-            f"proof has {len(proof)} nodes; {len(entries)} entries need at most {MAX_PROOF_NODES * len(entries)}"
-        )
-    return Pack(
-        chain_id=parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1),
-        contract=parse_bytes(top["contract"], "contract", ADDRESS_SIZE),
-        log_id=parse_bytes(top["log_id"], "log_id", HASH_SIZE),
-        tree_size=tree_size,
-        root=parse_bytes(checkpoint["root"], "checkpoint.root", HASH_SIZE),
-        anchor=parse_anchor(checkpoint["anchor"], "checkpoint.anchor"),
-        query=query,
-        indices=tuple(indices),
-        records=tuple(records),
-        proof=tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
-    )
-
-
-# -- the checks -----------------------------------------------------------------------
+from ledger.formats.pack import PACK_FORMAT, Pack, parse_pack
+from ledger.verify.bundle import canonical_bytes
+from ledger.verify.chain import ChainReader, check_chain, check_identity, start
+from ledger.verify.result import PackError, Run, VerificationError, VerificationResult
 
 
 def record_entry(record: dict[str, Any]) -> Entry:
@@ -430,8 +149,8 @@ def verify_pack(
     run = start(chain, identity)
     try:
         pack = parse_pack(data)
-    except PackError as error:
-        run.fail(error)
+    except FormatError as error:
+        run.fail(PackError(str(error)))
     count = len(pack.indices)
     run.ok(
         "pack",
@@ -446,53 +165,3 @@ def verify_pack(
     if chain is not None and identity is not None:
         check_chain(run, pack, chain, identity)
     return run.result
-
-
-def verify_evidence(
-    data: bytes | str | Mapping[str, Any],
-    chain: ChainReader | None,
-    identity: LogIdentity | None = None,
-) -> VerificationResult:
-    """Verify a bundle (`model-ledger/evidence/v1`) or a pack (`model-ledger/evidence-pack/v1`),
-    whichever `data` is, against the pinned `identity`; the JSON is parsed once."""
-    run = start(chain, identity)
-    size = 0
-    if isinstance(data, Mapping):
-        obj: Any = data
-    else:
-        size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
-        try:
-            obj = load_bundle_json(data, MAX_PACK_BYTES, "document")
-        except BundleError as error:
-            run.fail(error)
-    if isinstance(obj, Mapping) and obj.get("format") == PACK_FORMAT:
-        return verify_pack(obj, chain, identity)
-    if isinstance(obj, Mapping) and "format" in obj and obj["format"] != BUNDLE_FORMAT:
-        run.fail(
-            BundleError(
-                f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r} and {PACK_FORMAT!r}"
-            )
-        )
-    if size > MAX_BUNDLE_BYTES:
-        run.fail(BundleError(f"bundle is {size} bytes; the limit is {MAX_BUNDLE_BYTES}"))
-    if not isinstance(obj, Mapping):
-        run.fail(BundleError(f"a bundle is a JSON object, got {type(obj).__name__}"))
-    return verify_bundle(obj, chain, identity)
-
-
-__all__ = [
-    "BUNDLE_FORMAT",
-    "MAX_PACK_BYTES",
-    "MAX_PACK_ENTRIES",
-    "PACK_FORMAT",
-    "Pack",
-    "PackError",
-    "PackQuery",
-    "QueryError",
-    "normalize_time",
-    "parse_pack",
-    "parse_query",
-    "record_entry",
-    "verify_evidence",
-    "verify_pack",
-]

@@ -19,11 +19,12 @@ from ledger.chain.anvil import Anvil, free_port
 from ledger.core.records import parse_object
 from ledger.errors import InvalidRequestError
 from ledger.formats.identity import parse_identity
+from ledger.formats.pack import PackQuery
 from ledger.service.evidence_pack import UNANCHORED_HEADER, TooManyEntriesError, build_pack
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
-from ledger.verify.bundle import VerificationError
-from ledger.verify.pack import PackQuery, verify_pack
+from ledger.verify.pack import verify_pack
+from ledger.verify.result import VerificationError
 from ledger.verify.rpc import JsonRpcReader
 from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger

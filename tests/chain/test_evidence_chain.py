@@ -25,10 +25,12 @@ from ledger.cli.common import app
 from ledger.core.merkle import root_from_inclusion_proof
 from ledger.core.records import parse_json, parse_object
 from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
-from ledger.service.evidence import BUNDLE_FORMAT, build_evidence
+from ledger.formats.bundle import BUNDLE_FORMAT
+from ledger.service.evidence import build_evidence
 from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
-from ledger.verify.bundle import VerificationError, verify_bundle
+from ledger.verify.bundle import verify_bundle
+from ledger.verify.result import VerificationError
 from ledger.verify.rpc import JsonRpcReader
 from ledger.workload import interaction, ndjson_lines
 from tests.chain.conftest import ADMIN_KEY, Setup

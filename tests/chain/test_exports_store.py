@@ -10,9 +10,10 @@ import pytest
 from ledger.core.records import parse_json
 from ledger.errors import NotAnchoredError, NotFoundError
 from ledger.formats.export_line import export_line
+from ledger.formats.pack import PackQuery
 from ledger.service.evidence_pack import build_pack
 from ledger.store.exports import export_records
-from ledger.verify.pack import PackQuery, verify_pack
+from ledger.verify.pack import verify_pack
 from ledger.verify.rpc import JsonRpcReader
 from ledger.workload import ndjson_lines
 from tests.chain.conftest import Setup

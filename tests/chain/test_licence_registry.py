@@ -111,8 +111,27 @@ class Issuing:
     anvil: Anvil
 
     def issuer(self) -> LicenceIssuer:
-        """A fresh issuer (a new one models a restart)."""
-        return LicenceIssuer(self.store, self.registry, self.signer)
+        """A fresh issuer (a new one models a restart) whose steps return once the node
+        has mined what they sent: Anvil mines right after it answers the send, so on a
+        busy machine the next step could otherwise find the transaction still pooled."""
+        issuer = LicenceIssuer(self.store, self.registry, self.signer)
+        step = issuer.step
+
+        def mined_step() -> list[LicenceCall]:
+            done = step()
+            if not self.chain.request("anvil_getAutomine", []):
+                return done  # the test holds transactions in the pool on purpose
+            deadline = time.monotonic() + 10
+            while self.chain.nonce(block="pending") != self.chain.nonce(block="latest"):
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        "the node did not mine the issuer's transaction within 10 s"
+                    )
+                time.sleep(0.02)
+            return done
+
+        issuer.step = mined_step  # type: ignore[method-assign]
+        return issuer
 
     def grant(self, licence_id: str, **options: Any) -> bytes:
         """Append a grant (or amend) record; its commitment."""

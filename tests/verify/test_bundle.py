@@ -21,19 +21,12 @@ from hypothesis import strategies as st
 from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, MAX_PROOF_NODES, parse_bundle
 from ledger.formats.identity import LogIdentity
 from ledger.formats.strict_json import MAX_DEPTH
-from ledger.verify.bundle import (
-    BUNDLE_FORMAT,
-    MAX_BUNDLE_BYTES,
-    MAX_PROOF_NODES,
-    BundleError,
-    ChainReadError,
-    VerificationError,
-    parse_bundle,
-    verify_bundle,
-)
+from ledger.verify.bundle import verify_bundle
 from ledger.verify.licence import LicenceCheck, LicenceMismatchError, check_licence, read_document
+from ledger.verify.result import BundleError, ChainReadError, VerificationError
 from ledger.verify.rpc import (
     Block,
     ChainUnreadableError,

@@ -13,8 +13,8 @@ import pytest
 
 from ledger.core.merkle import root_hash
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
-from ledger.verify.bundle import BUNDLE_FORMAT, VerificationError
-from ledger.verify.pack import (
+from ledger.formats.bundle import BUNDLE_FORMAT
+from ledger.formats.pack import (
     MAX_PACK_ENTRIES,
     PACK_FORMAT,
     PackQuery,
@@ -22,10 +22,10 @@ from ledger.verify.pack import (
     normalize_time,
     parse_pack,
     parse_query,
-    record_entry,
-    verify_evidence,
-    verify_pack,
 )
+from ledger.verify.evidence import verify_evidence
+from ledger.verify.pack import record_entry, verify_pack
+from ledger.verify.result import VerificationError
 from tests.verify.test_bundle import (
     CONTRACT,
     IDENTITY,

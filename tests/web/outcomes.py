@@ -23,7 +23,8 @@ from typing import Any
 
 from ledger.formats.identity import IdentityError, LogIdentity, parse_identity
 from ledger.formats.strict_json import StrictJsonError, load_strict
-from ledger.verify.bundle import ChainReader, ChainReadError, VerificationError
+from ledger.verify.chain import ChainReader
+from ledger.verify.evidence import verify_evidence
 from ledger.verify.licence import (
     LicenceChainError,
     LicenceFileError,
@@ -31,7 +32,7 @@ from ledger.verify.licence import (
     check_licence,
     read_document,
 )
-from ledger.verify.pack import verify_evidence
+from ledger.verify.result import ChainReadError, VerificationError
 from ledger.verify.rpc import JsonRpcReader
 
 Outcome = dict[str, Any]

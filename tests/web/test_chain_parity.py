@@ -61,8 +61,8 @@ from ledger.service.signer import Domain, LogSigner, compact_signature, load_log
 from ledger.store.anchors import AnchorRepository, Deployment
 from ledger.store.db import sqlite_url
 from ledger.store.repository import Store
+from ledger.verify.evidence import verify_evidence
 from ledger.verify.licence import LicenceMismatchError, check_licence, read_document
-from ledger.verify.pack import verify_evidence
 from ledger.verify.rpc import JsonRpcReader
 from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server

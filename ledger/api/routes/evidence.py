@@ -15,9 +15,9 @@ from ledger.api.deps import AuditorKey, ReaderKey, ServicesDep
 from ledger.api.errors import ApiError
 from ledger.api.routes.proofs import check_owner
 from ledger.api.views import parse_hash
+from ledger.formats.pack import MAX_QUERY_ACCOUNTS, QueryError, parse_query
 from ledger.service.evidence import build_evidence
 from ledger.service.evidence_pack import UNANCHORED_HEADER, build_pack
-from ledger.verify.pack import MAX_QUERY_ACCOUNTS, QueryError, parse_query
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 

@@ -1,0 +1,65 @@
+"""Reading the public documents strictly: what every format module shares.
+
+`FormatError` says what is wrong and where (the path of the field); the verifiers turn
+it into the failed check of the document they read (``bundle``, ``pack``, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ledger.formats.strict_json import StrictJsonError, load_strict
+
+
+class FormatError(ValueError):
+    """A document that does not follow its format; the message names the field."""
+
+
+def hex0x(data: bytes) -> str:
+    """Bytes as 0x and lowercase hex."""
+    return "0x" + data.hex()
+
+
+def load_document(data: bytes | str, limit: int, what: str) -> Any:
+    """Strict JSON (`ledger.formats.strict_json`), at most `limit` bytes; FormatError
+    otherwise."""
+    try:
+        return load_strict(data, limit, what)
+    except StrictJsonError as error:
+        raise FormatError(str(error)) from None
+
+
+def parse_fields(obj: Any, where: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """`obj` as a JSON object with exactly the fields `names`; FormatError otherwise."""
+    if not isinstance(obj, dict):
+        raise FormatError(f"{where} must be a JSON object, got {type(obj).__name__}")
+    missing = [name for name in names if name not in obj]
+    if missing:
+        raise FormatError(f"{where} lacks {', '.join(repr(m) for m in missing)}")
+    unknown = sorted(set(obj) - set(names))
+    if unknown:
+        raise FormatError(f"{where} has unknown field {unknown[0]!r}")
+    return obj
+
+
+def parse_int(value: Any, where: str, low: int, high: int) -> int:
+    """An integer (not a boolean) from `low` to `high`; FormatError otherwise."""
+    if type(value) is not int:
+        raise FormatError(f"{where} must be an integer, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise FormatError(f"{where} must be between {low} and {high}, got {value}")
+    return value
+
+
+_LOWER_HEX = re.compile(r"0x[0-9a-f]*")
+
+
+def parse_bytes(value: Any, where: str, size: int) -> bytes:
+    """`size` bytes written as 0x and lowercase hex; FormatError otherwise."""
+    digits = 2 * size
+    if not isinstance(value, str) or len(value) != 2 + digits or not _LOWER_HEX.fullmatch(value):
+        raise FormatError(
+            f"{where} must be 0x and {digits} lowercase hex digits, got {value!r:.80}"
+        )
+    return bytes.fromhex(value[2:])

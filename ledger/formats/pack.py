@@ -1,0 +1,275 @@
+"""The evidence pack, `model-ledger/evidence-pack/v1`: every anchored entry matching a
+query, with one multi-entry proof whose shared nodes appear once. Documented in
+docs/evidence-format.md; `parse_query` and `parse_pack` are the readers, `PackQuery`'s
+`as_json` and `pack_head` the writers (a builder streams the entries after the head).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ledger.core.merkle import HASH_SIZE
+from ledger.core.records import KINDS, MAX_ID_LENGTH, Entry
+from ledger.formats.bundle import ADDRESS_SIZE, MAX_PROOF_NODES
+from ledger.formats.checkpoint import MAX_TREE_SIZE, AnchoredCheckpoint, AnchorRef, parse_checkpoint
+from ledger.formats.fields import (
+    FormatError,
+    hex0x,
+    load_document,
+    parse_bytes,
+    parse_fields,
+    parse_int,
+)
+
+PACK_FORMAT = "model-ledger/evidence-pack/v1"
+"""The format of evidence packs."""
+
+MAX_PACK_ENTRIES = 100_000
+"""Most entries in one pack: a query matching more is refused (narrow it)."""
+
+MAX_PACK_BYTES = 256 * 1024 * 1024
+"""Largest pack read, in bytes of JSON."""
+
+MAX_QUERY_ACCOUNTS = 10_000
+"""Most account ids in one query."""
+
+
+class QueryError(ValueError):
+    """A query that cannot be answered; `field` names the bad field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+# -- the query ---------------------------------------------------------------------
+
+_BOUND = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]{3})?Z)?")
+
+
+def normalize_time(value: str, field: str) -> str:
+    """A time bound as a record timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ), from that form, from
+    YYYY-MM-DDTHH:MM:SSZ or from a date YYYY-MM-DD (midnight UTC). Timestamps of one
+    fixed form compare as text, which is how the store filters them."""
+    match = _BOUND.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise QueryError(
+            field,
+            f"must be a UTC time like 2026-06-05T12:00:00.000Z or a date like 2026-06-05, got {value!r:.80}",
+        )
+    day, clock, millis = match.groups()
+    text = f"{day}T{clock or '00:00:00'}{millis or '.000'}Z"
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        raise QueryError(field, f"is not a real date and time: {value!r}") from None
+    return text
+
+
+@dataclass(frozen=True)
+class PackQuery:
+    """Which entries a pack holds: every entry that matches all the given filters
+    (None: no filter). `ts_from` is inclusive and `ts_to` exclusive."""
+
+    account_ids: tuple[str, ...] | None = None
+    ts_from: str | None = None
+    ts_to: str | None = None
+    model: str | None = None
+    kind: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The query as the API takes it and packs state it: only the given filters."""
+        out: dict[str, Any] = {}
+        if self.account_ids is not None:
+            out["account_ids"] = list(self.account_ids)
+        if self.ts_from is not None:
+            out["from"] = self.ts_from
+        if self.ts_to is not None:
+            out["to"] = self.ts_to
+        if self.model is not None:
+            out["model"] = self.model
+        if self.kind is not None:
+            out["kind"] = self.kind
+        return out
+
+    def matches(self, entry: Entry, accounts: frozenset[str] | None = None) -> bool:
+        """Whether a validated record matches (its lookup columns, as the store keeps
+        them); `accounts` may pass `account_ids` as a set, for speed."""
+        return (
+            (
+                self.account_ids is None
+                or entry.account_id in (self.account_ids if accounts is None else accounts)
+            )
+            and (self.ts_from is None or entry.ts >= self.ts_from)
+            and (self.ts_to is None or entry.ts < self.ts_to)
+            and (self.model is None or entry.model == self.model)
+            and (self.kind is None or entry.kind == self.kind)
+        )
+
+    def describe(self) -> str:
+        """The query in words."""
+        parts = []
+        if self.account_ids is not None:
+            shown = ", ".join(self.account_ids[:3]) + (
+                f" and {len(self.account_ids) - 3} more" if len(self.account_ids) > 3 else ""
+            )
+            parts.append(f"account in ({shown})")
+        if self.ts_from is not None:
+            parts.append(f"ts >= {self.ts_from}")
+        if self.ts_to is not None:
+            parts.append(f"ts < {self.ts_to}")
+        if self.model is not None:
+            parts.append(f"model = {self.model}")
+        if self.kind is not None:
+            parts.append(f"kind = {self.kind}")
+        return " and ".join(parts) or "every entry"
+
+
+def _ident(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise QueryError(
+            field, f"must be a string of 1 to {MAX_ID_LENGTH} characters, got {value!r:.80}"
+        )
+    return value
+
+
+def parse_query(obj: Any) -> PackQuery:
+    """A query `{"account_ids": [...], "from": T, "to": T, "model": M, "kind": K}` (any
+    subset; null is the same as absent). Raises QueryError naming the field."""
+    if not isinstance(obj, dict):
+        raise QueryError("query", "must be a JSON object")
+    unknown = sorted(set(obj) - {"account_ids", "from", "to", "model", "kind"})
+    if unknown:
+        raise QueryError(unknown[0], "unknown field (known: account_ids, from, to, model, kind)")
+    accounts = obj.get("account_ids")
+    if accounts is not None:
+        if not isinstance(accounts, list) or not accounts:
+            raise QueryError("account_ids", "must be a non-empty list of account ids")
+        if len(accounts) > MAX_QUERY_ACCOUNTS:
+            raise QueryError(
+                "account_ids", f"holds {len(accounts)} ids; the limit is {MAX_QUERY_ACCOUNTS}"
+            )
+        accounts = tuple(
+            dict.fromkeys(_ident(a, f"account_ids[{i}]") for i, a in enumerate(accounts))
+        )
+    ts_from = None if obj.get("from") is None else normalize_time(obj["from"], "from")
+    ts_to = None if obj.get("to") is None else normalize_time(obj["to"], "to")
+    if ts_from is not None and ts_to is not None and ts_from >= ts_to:
+        raise QueryError("to", f"must be after from ({ts_from}), got {ts_to}")
+    model = None if obj.get("model") is None else _ident(obj["model"], "model")
+    kind = obj.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise QueryError("kind", f"must be one of {', '.join(KINDS)}, got {kind!r:.80}")
+    return PackQuery(accounts, ts_from, ts_to, model, kind)
+
+
+# -- the pack ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A parsed pack: where it is anchored, the checkpoint, the query, the entries (leaf
+    indices strictly increasing, records as JSON objects) and the multi-entry proof."""
+
+    noun: ClassVar[str] = "pack"
+    chain_id: int
+    contract: bytes
+    log_id: bytes
+    tree_size: int
+    root: bytes
+    anchor: AnchorRef
+    query: PackQuery
+    indices: tuple[int, ...]
+    records: tuple[dict[str, Any], ...]
+    proof: tuple[bytes, ...]
+
+
+def parse_pack(data: bytes | str | Mapping[str, Any]) -> Pack:
+    """Parse a pack (JSON text or a decoded object); FormatError says what is wrong and
+    where."""
+    obj = dict(data) if isinstance(data, Mapping) else load_document(data, MAX_PACK_BYTES, "pack")
+    return _parse(obj)
+
+
+def _parse(obj: Any) -> Pack:
+    if not isinstance(obj, dict):
+        raise FormatError(f"a pack is a JSON object, got {type(obj).__name__}")
+    if obj.get("format") != PACK_FORMAT:
+        raise FormatError(
+            f"unknown format {obj.get('format')!r:.80}; this verifier reads {PACK_FORMAT!r}"
+        )
+    top = parse_fields(
+        obj,
+        "pack",
+        ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"),
+    )
+    checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
+    tree_size = parse_int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE)
+    try:
+        query = parse_query(top["query"])
+    except QueryError as error:
+        raise FormatError(f"query.{error}" if error.field != "query" else str(error)) from None
+    entries = top["entries"]
+    if not isinstance(entries, list) or not entries:
+        raise FormatError("entries must be a non-empty list")
+    if len(entries) > MAX_PACK_ENTRIES:
+        raise FormatError(f"pack has {len(entries)} entries; the limit is {MAX_PACK_ENTRIES}")
+    indices: list[int] = []
+    records: list[dict[str, Any]] = []
+    previous = -1
+    for i, entry in enumerate(entries):
+        where = f"entries[{i}]"
+        fields = parse_fields(entry, where, ("leaf_index", "record"))
+        index = parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, tree_size - 1)
+        if index <= previous:
+            raise FormatError(
+                f"{where}.leaf_index is {index} after {previous}: leaf indices must increase strictly"
+            )
+        if not isinstance(fields["record"], dict):
+            raise FormatError(f"{where}.record must be a JSON object")
+        indices.append(index)
+        records.append(fields["record"])
+        previous = index
+    proof = top["proof"]
+    if not isinstance(proof, list):
+        raise FormatError("proof must be a list of hashes")
+    if len(proof) > MAX_PROOF_NODES * len(entries):
+        raise FormatError(
+            f"proof has {len(proof)} nodes; {len(entries)} entries need at most {MAX_PROOF_NODES * len(entries)}"
+        )
+    # Read in this order, so the first bad field is the one named (as on the page).
+    chain_id = parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1)
+    contract = parse_bytes(top["contract"], "contract", ADDRESS_SIZE)
+    log_id = parse_bytes(top["log_id"], "log_id", HASH_SIZE)
+    anchored = parse_checkpoint(top["checkpoint"])
+    return Pack(
+        chain_id=chain_id,
+        contract=contract,
+        log_id=log_id,
+        tree_size=tree_size,
+        root=anchored.root,
+        anchor=anchored.anchor,
+        query=query,
+        indices=tuple(indices),
+        records=tuple(records),
+        proof=tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
+    )
+
+
+def pack_head(
+    chain_id: int, contract: bytes, log_id: bytes, checkpoint: AnchoredCheckpoint, query: PackQuery
+) -> dict[str, Any]:
+    """Every field of a pack but `entries` and `proof` (which a builder streams after it)."""
+    return {
+        "format": PACK_FORMAT,
+        "chain_id": chain_id,
+        "contract": hex0x(contract),
+        "log_id": hex0x(log_id),
+        "checkpoint": checkpoint.as_json(),
+        "query": query.as_json(),
+    }

@@ -1,0 +1,48 @@
+"""`verify_evidence`: a bundle or a pack, whichever the document is (the JSON is parsed
+once), verified by ledger.verify.bundle or ledger.verify.pack."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ledger.formats.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES
+from ledger.formats.fields import FormatError, load_document
+from ledger.formats.identity import LogIdentity
+from ledger.formats.pack import MAX_PACK_BYTES, PACK_FORMAT
+from ledger.verify.bundle import verify_bundle
+from ledger.verify.chain import ChainReader, start
+from ledger.verify.pack import verify_pack
+from ledger.verify.result import BundleError, VerificationResult
+
+
+def verify_evidence(
+    data: bytes | str | Mapping[str, Any],
+    chain: ChainReader | None,
+    identity: LogIdentity | None = None,
+) -> VerificationResult:
+    """Verify a bundle (`model-ledger/evidence/v1`) or a pack (`model-ledger/evidence-pack/v1`),
+    whichever `data` is, against the pinned `identity`; the JSON is parsed once."""
+    run = start(chain, identity)
+    size = 0
+    if isinstance(data, Mapping):
+        obj: Any = data
+    else:
+        size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+        try:
+            obj = load_document(data, MAX_PACK_BYTES, "document")
+        except FormatError as error:
+            run.fail(BundleError(str(error)))
+    if isinstance(obj, Mapping) and obj.get("format") == PACK_FORMAT:
+        return verify_pack(obj, chain, identity)
+    if isinstance(obj, Mapping) and "format" in obj and obj["format"] != BUNDLE_FORMAT:
+        run.fail(
+            BundleError(
+                f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r} and {PACK_FORMAT!r}"
+            )
+        )
+    if size > MAX_BUNDLE_BYTES:
+        run.fail(BundleError(f"bundle is {size} bytes; the limit is {MAX_BUNDLE_BYTES}"))
+    if not isinstance(obj, Mapping):
+        run.fail(BundleError(f"a bundle is a JSON object, got {type(obj).__name__}"))
+    return verify_bundle(obj, chain, identity)
