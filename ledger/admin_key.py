@@ -28,8 +28,9 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from ledger.formats.eip712 import Domain
 from ledger.keystore import KeystoreError, account_from_hex, create_keystore, open_keystore
-from ledger.service.signer import Domain, compact_signature, sign_retirement
+from ledger.service.signer import compact_signature, sign_retirement
 
 ADMIN_KEY_ENV = "LEDGER_ADMIN_KEY"
 ADMIN_KEYSTORE_PASSWORD_ENV = "LEDGER_ADMIN_KEYSTORE_PASSWORD"

@@ -40,7 +40,8 @@ import httpx
 
 from ledger.core.records import new_salt, now_ts, parse_object
 from ledger.formats.identity import LogIdentity
-from ledger.service.signer import ReceiptError, verify_receipt
+from ledger.formats.receipt import ReceiptError
+from ledger.verify.receipt import verify_receipt
 
 DEFAULT_BATCH_SIZE = 1_000
 """Records per batch request unless told otherwise."""

@@ -41,7 +41,8 @@ from eth_account import Account
 from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.keys import DEV_ANCHOR_KEY
 from ledger.core.records import now_ts, parse_json
-from ledger.service.signer import Domain, LogSigner
+from ledger.formats.eip712 import Domain
+from ledger.service.signer import LogSigner
 from ledger.store import queries
 from ledger.store.repository import Store
 from ledger.workload import interaction

@@ -44,9 +44,10 @@ from ledger.chain.keys import DEV_ANCHOR_KEY, dev_key
 from ledger.chain.log_anchor import LogAnchor
 from ledger.core import merkle
 from ledger.core.merkle.hashing import hash_pairs
+from ledger.formats.eip712 import Domain
 from ledger.service.anchorer import Anchorer
 from ledger.service.sequencer import seal
-from ledger.service.signer import Domain, LogSigner, load_log_key
+from ledger.service.signer import LogSigner, load_log_key
 from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
 from ledger.workload import ndjson_lines

@@ -66,14 +66,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from ledger.core.merkle import consistency_proof, hash_leaf, inclusion_proof, range_nodes, root_hash
-from ledger.service.signer import (
-    DOMAIN_NAME,
-    DOMAIN_VERSION,
-    NO_INDEX_ROOT,
-    Domain,
-    LogSigner,
-    compact_signature,
-)
+from ledger.formats.eip712 import DOMAIN_NAME, DOMAIN_VERSION, NO_INDEX_ROOT, Domain
+from ledger.service.signer import LogSigner, compact_signature
 
 EDGE_PAIRS = [
     (1, 2),

@@ -19,7 +19,8 @@ from ledger.admin_key import (
     load_admin_key,
     sign_retire,
 )
-from ledger.service.signer import Domain, LogKeyError, retire_typed_data, sign_retirement
+from ledger.formats.eip712 import Domain, retire_typed_data
+from ledger.service.signer import LogKeyError, sign_retirement
 
 LOG_ID = bytes.fromhex("ab" * 32)
 CONTRACT = bytes.fromhex("cd" * 20)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.api.deps import Services
-from ledger.service.signer import NO_INDEX_ROOT
+from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.store.anchors import Anchor, AnchorStatus
 from ledger.store.queries import Checkpoint
 

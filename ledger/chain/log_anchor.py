@@ -22,7 +22,7 @@ from ledger.chain.client import ChainClient, Receipt, SignedTx
 from ledger.chain.errors import ChainError, ContractRevertError
 from ledger.chain.reverts import hex0x
 from ledger.formats.abi import contract as shipped_contract
-from ledger.service.signer import NO_INDEX_ROOT
+from ledger.formats.eip712 import NO_INDEX_ROOT
 
 ANCHORED_TOPIC = shipped_contract("LogAnchor").event_topic("Anchored")
 """Topic 0 of every Anchored event."""

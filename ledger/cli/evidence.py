@@ -175,3 +175,90 @@ def verify(
         what = "could not verify" if isinstance(error, ChainReadError) else f"invalid {noun}"
         sys.stderr.write(f"error: {what}: {error}\n")
         raise typer.Exit(code)
+
+
+@app.command("verify-receipt")
+def verify_receipt_command(
+    receipt: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RECEIPT.json",
+            help="A receipt as returned by POST /v1/entries.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    log: LogFile = None,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc-url",
+            envvar="LEDGER_RPC_URL",
+            help="Also check the pinned log was not retired (its key leaked).",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="No pinned log: check only that the receipt is consistent with its own signer.",
+        ),
+    ] = False,
+) -> None:
+    """Check a receipt's batch path and signature against the pinned log identity (--log):
+    it must name the pinned log and be signed by its log key; with --rpc-url, the pinned
+    LogAnchor must still vouch for that key (a retired log's key may have leaked).
+    VALID needs both; exit non-zero with the reason if a check fails."""
+    from ledger.formats.receipt import ReceiptError
+    from ledger.formats.strict_json import StrictJsonError, load_strict
+    from ledger.verify.receipt import check_receipt_log, verify_receipt
+    from ledger.verify.rpc import ChainUnreadableError
+
+    identity = pinned_identity(log, offline_ok=offline)
+    try:
+        document = load_strict(receipt.read_bytes(), 1 << 20, str(receipt))
+    except OSError as error:
+        fail(f"cannot read {receipt}: {error.strerror or error}", EXIT_UNREADABLE)
+    except StrictJsonError as error:
+        fail(str(error), EXIT_UNREADABLE)
+    if isinstance(document, dict) and "receipt" in document:
+        document = document["receipt"]  # a whole POST /v1/entries response
+    if not isinstance(document, dict):
+        fail(f"{receipt} does not hold a receipt object", EXIT_UNREADABLE)
+    try:
+        address = verify_receipt(document, identity)
+        if identity is not None and rpc_url is not None and not offline:
+            with JsonRpcReader(rpc_url) as chain:
+                check_receipt_log(identity, chain)
+    except ReceiptError as error:
+        fail(f"receipt does not verify: {error}")
+    except ChainUnreadableError as error:
+        fail(f"could not check the log on chain: {error}", EXIT_CHAIN_UNAVAILABLE)
+    if identity is None:
+        said = "MATHEMATICS ONLY"
+    elif rpc_url is None or offline:
+        said = "SIGNATURE ONLY"
+    else:
+        said = "VALID"
+    emit(
+        {
+            "valid": said == "VALID",
+            "verdict": said,
+            "leaf_hash": document["leaf_hash"],
+            "seq": document["seq"],
+            "signer": address,
+            "received_at": document["received_at"],
+            "mmd": document["mmd"],
+            "log": None if identity is None else identity.as_json(),
+        }
+    )
+    if said == "MATHEMATICS ONLY":
+        sys.stderr.write(
+            f"MATHEMATICS ONLY: the receipt is consistent and signed by {address}, but no log identity was pinned:"
+            " any key can sign a receipt. Run with --log FILE to check it is the log's\n"
+        )
+    elif said == "SIGNATURE ONLY":
+        sys.stderr.write(
+            f"SIGNATURE ONLY: the receipt is the pinned log's, signed by its log key {address}; whether the log"
+            " still vouches for that key (not retired) was not checked: run with --rpc-url URL\n"
+        )

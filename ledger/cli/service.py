@@ -24,13 +24,11 @@ from ledger.cli.common import (
     DataDir,
     ExplorerUrl,
     Keystore,
-    LogFile,
     PublicRpcUrl,
     app,
     emit,
     fail,
     open_store,
-    pinned_identity,
 )
 from ledger.errors import LedgerError
 from ledger.service.leader import Leadership, lead
@@ -72,7 +70,8 @@ app.add_typer(keys_app, name="keys")
 
 def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
     """The log key (LEDGER_LOG_KEY or the keystore in `data_dir`) in the log's EIP-712 domain."""
-    from ledger.service.signer import Domain, LogKeyError, LogSigner, load_log_key
+    from ledger.formats.eip712 import Domain
+    from ledger.service.signer import LogKeyError, LogSigner, load_log_key
     from ledger.store.anchors import AnchorRepository
 
     deployment = AnchorRepository(store).deployment()
@@ -167,65 +166,6 @@ def revoke_key(
     with open_store(data_dir, database_url) as store:
         revoked = KeyRepository(store).revoke(key_id)
     emit({"id": revoked.id, "role": revoked.role.value, "revoked_at": revoked.revoked_at})
-
-
-@app.command("verify-receipt")
-def verify_receipt_command(
-    receipt: Annotated[
-        Path,
-        typer.Argument(
-            metavar="RECEIPT.json",
-            help="A receipt as returned by POST /v1/entries.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ],
-    log: LogFile = None,
-    offline: Annotated[
-        bool,
-        typer.Option(
-            "--offline",
-            help="No pinned log: check only that the receipt is consistent with its own signer.",
-        ),
-    ] = False,
-) -> None:
-    """Check a receipt's batch path and signature against the pinned log identity (--log):
-    it must name the pinned log and be signed by its log key. Exit non-zero with the
-    reason if it fails."""
-    from ledger.formats.strict_json import StrictJsonError, load_strict
-    from ledger.service.signer import ReceiptError, verify_receipt
-
-    identity = pinned_identity(log, offline_ok=offline)
-    try:
-        document = load_strict(receipt.read_bytes(), 1 << 20, str(receipt))
-    except OSError as error:
-        fail(f"cannot read {receipt}: {error.strerror or error}")
-    except StrictJsonError as error:
-        fail(str(error))
-    if isinstance(document, dict) and "receipt" in document:
-        document = document["receipt"]  # a whole POST /v1/entries response
-    if not isinstance(document, dict):
-        fail(f"{receipt} does not hold a receipt object")
-    try:
-        address = verify_receipt(document, identity)
-    except ReceiptError as error:
-        fail(f"receipt does not verify: {error}")
-    emit(
-        {
-            "valid": identity is not None,
-            "leaf_hash": document["leaf_hash"],
-            "seq": document["seq"],
-            "signer": address,
-            "received_at": document["received_at"],
-            "mmd": document["mmd"],
-            "log": None if identity is None else identity.as_json(),
-        }
-    )
-    if identity is None:
-        sys.stderr.write(
-            f"MATHEMATICS ONLY: the receipt is consistent and signed by {address}, but no log identity was pinned:"
-            " any key can sign a receipt. Run with --log FILE to check it is the log's\n"
-        )
 
 
 @app.command()

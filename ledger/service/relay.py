@@ -23,8 +23,9 @@ from ledger.chain.client import ChainClient, Receipt
 from ledger.chain.deployment import attach
 from ledger.core.merkle import ProofError, verify_consistency
 from ledger.errors import LedgerError
+from ledger.formats.eip712 import Domain, checkpoint_typed_data
 from ledger.formats.identity import LogIdentity
-from ledger.service.signer import Domain, checkpoint_typed_data, compact_signature
+from ledger.service.signer import compact_signature
 
 ConsistencySource = Callable[[int, int], Mapping[str, Any]]
 """Gives the consistency proof between two tree sizes, as GET /v1/proofs/consistency

@@ -288,7 +288,8 @@ def test_matrix_covers_every_route(server: Server, tmp_path: Path) -> None:
     from eth_account import Account
 
     from ledger.api.main import create_app
-    from ledger.service.signer import Domain, LogSigner
+    from ledger.formats.eip712 import Domain
+    from ledger.service.signer import LogSigner
     from ledger.store.repository import Store
 
     store = Store.open(f"sqlite:///{tmp_path / 'routes.db'}")

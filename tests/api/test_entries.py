@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ledger.core.records import parse_object
-from ledger.service.signer import verify_receipt
+from ledger.verify.receipt import verify_receipt
 from ledger.workload import interaction
 from tests.api.conftest import Server, assert_problem, pinned_log
 

@@ -15,10 +15,12 @@ from eth_account import Account
 
 from ledger.api.deps import Metrics
 from ledger.core.records import parse_object
+from ledger.formats.eip712 import Domain
 from ledger.formats.identity import LogIdentity
 from ledger.service.ingestor import Ingestor
-from ledger.service.signer import Domain, LogSigner, verify_receipt
+from ledger.service.signer import LogSigner
 from ledger.store.repository import Store
+from ledger.verify.receipt import verify_receipt
 from ledger.workload import interaction
 from tests.api.conftest import Server, pinned_log
 

@@ -14,7 +14,7 @@ import pytest
 
 from ledger.chain.anvil import Anvil
 from ledger.core.records import parse_object
-from ledger.service.signer import verify_receipt
+from ledger.verify.receipt import verify_receipt
 from tests.api.chained import anchored_server
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger, pinned_log
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil

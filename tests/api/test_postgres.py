@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ledger.core import merkle
-from ledger.service.signer import verify_receipt
+from ledger.verify.receipt import verify_receipt
 from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem
 

@@ -11,7 +11,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from ledger.core import merkle
-from ledger.service.signer import checkpoint_typed_data, compact_signature
+from ledger.formats.eip712 import checkpoint_typed_data
+from ledger.service.signer import compact_signature
 from ledger.workload import interaction
 from tests.api.conftest import Server, assert_problem
 

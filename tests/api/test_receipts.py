@@ -13,19 +13,18 @@ import pytest
 from eth_account import Account
 
 from ledger.core import merkle
+from ledger.core.merkle.batch import all_inclusion_proofs as batch_paths
+from ledger.formats.eip712 import Domain
 from ledger.formats.identity import LogIdentity
+from ledger.formats.receipt import ReceiptError, receipt_item
 from ledger.service.signer import (
     LOG_KEY_FILE,
     LOG_KEY_PASSWORD_FILE,
-    Domain,
     LogKeyError,
     LogSigner,
-    ReceiptError,
-    batch_paths,
     load_log_key,
-    receipt_item,
-    verify_receipt,
 )
+from ledger.verify.receipt import verify_receipt
 from tests.api.conftest import ledger
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -161,7 +160,10 @@ def test_verify_receipt_command(tmp_path: Path) -> None:
         json.loads(line)
         for line in ledger("verify-receipt", str(good), "--log", str(log)).stdout.splitlines()
     ]
-    assert out["valid"] is True and out["seq"] == 8 and out["signer"] == signer.address
+    # Pinned but without a node: the log key signed it; whether the log still vouches for
+    # that key (not retired) is unchecked, so it is no VALID.
+    assert out["valid"] is False and out["verdict"] == "SIGNATURE ONLY"
+    assert out["seq"] == 8 and out["signer"] == signer.address
     assert out["log"] == identity_of(domain).as_json()
 
     other = tmp_path / "other.json"

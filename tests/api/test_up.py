@@ -18,7 +18,7 @@ import httpx
 
 from ledger.chain.anvil import free_port
 from ledger.core import merkle
-from ledger.service.signer import verify_receipt
+from ledger.verify.receipt import verify_receipt
 from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, assert_problem
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil

@@ -24,10 +24,11 @@ from ledger.chain.errors import AnvilError
 from ledger.chain.keys import AnchorKey, dev_key, key_from_hex
 from ledger.chain.log_anchor import LogAnchor
 from ledger.core.records import parse_json
+from ledger.formats.eip712 import Domain
 from ledger.formats.identity import LogIdentity
 from ledger.service.anchorer import Anchorer
 from ledger.service.sequencer import seal
-from ledger.service.signer import Domain, LogSigner
+from ledger.service.signer import LogSigner
 from ledger.store.anchors import AnchorRepository, Deployment
 from ledger.store.repository import LogState, Store
 from ledger.workload import ndjson_lines

@@ -61,13 +61,14 @@ from ledger.core.merkle import (
 )
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.core.records import now_ts, parse_object
+from ledger.formats.eip712 import Domain
 from ledger.formats.export_line import export_line
 from ledger.formats.identity import LogIdentity
 from ledger.service.anchorer import AnchorConflictError
 from ledger.service.evidence import build_evidence
 from ledger.service.licences import grant
 from ledger.service.proofs import consistency
-from ledger.service.signer import Domain, LogSigner, compact_signature
+from ledger.service.signer import LogSigner, compact_signature
 from ledger.store.exports import export_records
 from ledger.store.licences import LicenceRepository
 from ledger.verify.audit import AuditResult, audit_export, read_anchors

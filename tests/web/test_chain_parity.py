@@ -56,8 +56,9 @@ from ledger.chain.keys import DEV_ANCHOR_KEY, dev_key, key_from_hex
 from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.records import now_ts, parse_object
 from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.eip712 import Domain
 from ledger.formats.identity import parse_identity
-from ledger.service.signer import Domain, LogSigner, compact_signature, load_log_key
+from ledger.service.signer import LogSigner, compact_signature, load_log_key
 from ledger.store.anchors import AnchorRepository, Deployment
 from ledger.store.db import sqlite_url
 from ledger.store.repository import Store

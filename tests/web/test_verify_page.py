@@ -27,7 +27,8 @@ from eth_account import Account
 from ledger.api.main import create_app
 from ledger.api.routes.web import ASSETS
 from ledger.chain.anvil import free_port
-from ledger.service.signer import Domain, LogSigner
+from ledger.formats.eip712 import Domain
+from ledger.service.signer import LogSigner
 from ledger.store.repository import Store
 from tests.web.chromium import Chromium, Page, require_chromium
 from tests.web.corpus import RUN_VECTORS, VECTORS, comparable, differences, payload, vectors
