@@ -235,7 +235,7 @@
   }
 
   /**
-   * `fn(...args)` of the shipped contract `name` at `address`, decoded (ledger/rpc.py
+   * `fn(...args)` of the shipped contract `name` at `address`, decoded (ledger/verify/rpc.py
    * JsonRpcReader.call). A revert, or words that do not decode, is a ContractCallError
    * (`errorName` the custom error the page knows, if it is one); a node that gives no
    * revert data is unreadable.
@@ -243,12 +243,12 @@
   async function callContract(chain, name, address, fn, args, at = 'latest') {
     const spec = SHIPPED[name].functions[fn];
     const calldata = J.concat(J.fromHex(spec.selector), ...spec.inputs.map((kind, i) => encodeWord(kind, args[i])));
-    const answer = await chain.call(address, calldata, at);
+    const answer = await chain.call(address, calldata, at, `${fn} result`);
     if (answer.revert !== undefined) {
       const selector = J.toHex(answer.revert.slice(0, 4));
       const known = Object.entries(SHIPPED[name].errors).find(([, value]) => value === selector && answer.revert.length >= 4);
       if (!known && !answer.revert.length) {
-        throw new RPC.ChainUnreadableError(`eth_call ${fn} failed at ${chain.where}: ${JSON.stringify(answer.message).slice(0, 200)}`);
+        throw new RPC.ChainUnreadableError(`eth_call ${fn} failed at ${chain.where}: ${J.cut(J.pyValue(answer.message === undefined ? null : answer.message), 200)}`);
       }
       throw new ContractCallError(`${name}.${fn} reverted with ${known ? known[0] : J.toHex(answer.revert)}`, known ? known[0] : null);
     }
@@ -868,5 +868,7 @@
     rootFromInclusionProof: M.rootFromInclusionProof,
     rootFromMultiProof: M.rootFromMultiProof,
     canonicalRecord: R.canonicalRecord,
+    callContract,
+    ContractCallError,
   };
 });
