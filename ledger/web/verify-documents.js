@@ -154,6 +154,20 @@
         const value = (v) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
         return `{${Object.keys(json).map((key) => `${JSON.stringify(key)}: ${value(json[key])}`).join(', ')}}`;
       },
+      /**
+       * The identity in one canonical form: its document (asJson) in RFC 8785 form, every
+       * integer written whole (RFC 8785 exactly for chain ids below 2^53: every real one).
+       */
+      canonical() {
+        const json = this.asJson();
+        const value = (v) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
+        return `{${Object.keys(json).sort().map((key) => `${JSON.stringify(key)}:${value(json[key])}`).join(',')}}`;
+      },
+      /** SHA-256 of `canonical()`, 0x hex, at once: its first bytes are the fingerprint the
+       * page shows, to say which identity a button pins. */
+      fingerprint() {
+        return J.toHex(J.sha256Now(J.utf8(this.canonical())));
+      },
       /** The log in one line, as verifiers print it. */
       describe() {
         return `log ${J.pyRepr(fields.name)} (${fields.logId}), LogAnchor ${fields.logAnchor} on chain id ${fields.chainId}, log key ${fields.logSigner}`;

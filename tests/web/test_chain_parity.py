@@ -72,7 +72,16 @@ from tests.api.conftest import ADMIN_KEY, Server
 from tests.chain.conftest import OTHER_KEY, anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 from tests.web.chain_fixtures import Registry, account, deploy_forwarder, deploy_registry, forward
 from tests.web.chromium import Chromium, Page, require_chromium
-from tests.web.form import click, open_page, outcome, pin, set_node, verify_text
+from tests.web.form import (
+    click,
+    open_link,
+    open_page,
+    outcome,
+    pin,
+    pin_link,
+    set_node,
+    verify_text,
+)
 from tests.web.lying_node import LyingNode, Raw
 from tests.web.outcomes import evidence_outcome, licence_outcome
 
@@ -531,7 +540,7 @@ def test_forgeries_fail_the_same_check_in_both(log: Log, forged: Forged, page: P
 
     # The stranger's identity arrives in a link: shown beside the pinned one, not used.
     link = base64.urlsafe_b64encode(json.dumps(forged.identity).encode()).decode().rstrip("=")
-    page.goto(f"{log.server.url}/verify#log={link}")
+    open_link(page, f"{log.server.url}/verify#log={link}")
     page.wait_for("!document.getElementById('log-conflict').hidden")
     assert forged.identity["log_anchor"] in page.evaluate(
         "document.getElementById('conflict-link').textContent"
@@ -774,7 +783,7 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
         lying = log.identity | {"rpc_url": liar.url}
         link = base64.urlsafe_b64encode(json.dumps(lying).encode()).decode().rstrip("=")
         open_page(page, f"{log.server.url}/verify")
-        page.goto(f"{log.server.url}/verify#log={link}")
+        open_link(page, f"{log.server.url}/verify#log={link}")
         page.wait_for("!document.getElementById('log-conflict').hidden")
         assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
         assert liar.url in page.evaluate("document.getElementById('conflict-link').textContent")
@@ -784,9 +793,7 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
             shown
         )
 
-        click(
-            page, "use-link"
-        )  # the user pins the link's identity (its log fields are the real ones)
+        pin_link(page)  # the user pins the link's identity (its log fields are the real ones)
         assert page.evaluate("document.getElementById('log-status').dataset.state") == "pinned"
         assert page.evaluate("document.getElementById('rpc-url').value") == ""
         shown = verify_text(page, json.dumps(claiming_real))
