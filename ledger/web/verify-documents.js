@@ -3,11 +3,11 @@
  * them, field by field and in the same order:
  *
  * - the log identity (`model-ledger/log/v1`, ledger/formats/identity.py parse_identity);
- * - the evidence bundle (`model-ledger/evidence/v1`, ledger/verify.py parse_bundle);
- * - the evidence pack (`model-ledger/evidence-pack/v1`, ledger/verify_pack.py parse_pack,
+ * - the evidence bundle (`model-ledger/evidence/v1`, ledger/formats/bundle.py parse_bundle);
+ * - the evidence pack (`model-ledger/evidence-pack/v1`, ledger/formats/pack.py parse_pack,
  *   its query included);
  * - the licence file (a licence record, or the GET /v1/licences/{id} answer holding it,
- *   ledger/licence_check.py read_document).
+ *   ledger/verify/licence.py read_document).
  *
  * Each reader throws an error naming what is wrong (IdentityError carries the field).
  * Hashes and addresses are kept as 0x lowercase hex strings; integers are BigInt.
