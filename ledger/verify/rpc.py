@@ -36,6 +36,11 @@ MAX_ANSWER_BYTES = 256 * 1024 * 1024
 """Largest JSON-RPC answer read (a batch of RPC_BATCH block headers, or a range of logs)."""
 
 _QUANTITY = re.compile(r"0x(0|[1-9a-fA-F][0-9a-fA-F]{0,63})")
+"""A JSON-RPC quantity: 0x and at most 64 hex digits, without leading zeros."""
+
+_HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
+"""JSON-RPC data: 0x and pairs of hex digits (either case), nothing else (no spaces:
+bytes.fromhex alone would skip them). The page (verify-rpc.js HEX) reads the same."""
 
 
 class ChainUnreadableError(Exception):
@@ -210,11 +215,8 @@ class JsonRpcReader:
     # -- decoding --------------------------------------------------------------------------
 
     def _data(self, value: Any, what: str) -> bytes:
-        if isinstance(value, str) and value.startswith("0x") and len(value) % 2 == 0:
-            try:
-                return bytes.fromhex(value[2:])
-            except ValueError:
-                pass
+        if isinstance(value, str) and _HEX.fullmatch(value):
+            return bytes.fromhex(value[2:])
         raise ChainUnreadableError(
             f"{what}: expected 0x hex from the node at {self.where}, got {value!r:.80}"
         )
@@ -339,12 +341,9 @@ class JsonRpcReader:
             data = error.get("data") if isinstance(error, dict) else None
             if isinstance(data, dict):  # some nodes nest it one level deeper
                 data = data.get("data")
-            revert = b""
-            if isinstance(data, str):
-                try:
-                    revert = bytes.fromhex(data.removeprefix("0x"))
-                except ValueError:
-                    revert = b""
+            revert = (
+                bytes.fromhex(data[2:]) if isinstance(data, str) and _HEX.fullmatch(data) else b""
+            )
             name = next(
                 (
                     e["name"]

@@ -1,6 +1,6 @@
 /*
- * model-ledger verification page: the checks of `ledger verify` (ledger/verify.py,
- * ledger/verify_pack.py) and `ledger licence check` (ledger/licence_check.py), with the
+ * model-ledger verification page: the checks of `ledger verify` (ledger/verify/evidence.py,
+ * bundle.py, pack.py, chain.py) and `ledger licence check` (ledger/verify/licence.py), with the
  * same check names, in the same order, and the same verdicts on the same input. They
  * trust only mathematics, the chain and the log identity the user pinned.
  *
@@ -192,7 +192,7 @@
     run.result.error = { check: 'verifier', message, field: null };
   }
 
-  /** A Unix time as RFC 3339 UTC (ledger/verify.py utc_text). */
+  /** A Unix time as RFC 3339 UTC (ledger/verify/result.py utc_text). */
   function utcText(seconds) {
     const value = BigInt(seconds);
     if (value < 0n || value > MAX_PRINTABLE_TIME) return `${value} (unix seconds, past year 9999)`;
@@ -235,7 +235,7 @@
   }
 
   /**
-   * `fn(...args)` of the shipped contract `name` at `address`, decoded (ledger/rpc.py
+   * `fn(...args)` of the shipped contract `name` at `address`, decoded (ledger/verify/rpc.py
    * JsonRpcReader.call). A revert, or words that do not decode, is a ContractCallError
    * (`errorName` the custom error the page knows, if it is one); a node that gives no
    * revert data is unreadable.
@@ -243,12 +243,12 @@
   async function callContract(chain, name, address, fn, args, at = 'latest') {
     const spec = SHIPPED[name].functions[fn];
     const calldata = J.concat(J.fromHex(spec.selector), ...spec.inputs.map((kind, i) => encodeWord(kind, args[i])));
-    const answer = await chain.call(address, calldata, at);
+    const answer = await chain.call(address, calldata, at, `${fn} result`);
     if (answer.revert !== undefined) {
       const selector = J.toHex(answer.revert.slice(0, 4));
       const known = Object.entries(SHIPPED[name].errors).find(([, value]) => value === selector && answer.revert.length >= 4);
       if (!known && !answer.revert.length) {
-        throw new RPC.ChainUnreadableError(`eth_call ${fn} failed at ${chain.where}: ${JSON.stringify(answer.message).slice(0, 200)}`);
+        throw new RPC.ChainUnreadableError(`eth_call ${fn} failed at ${chain.where}: ${J.cut(J.pyValue(answer.message === undefined ? null : answer.message), 200)}`);
       }
       throw new ContractCallError(`${name}.${fn} reverted with ${known ? known[0] : J.toHex(answer.revert)}`, known ? known[0] : null);
     }
@@ -596,7 +596,7 @@
 
   /**
    * Verify an evidence bundle or pack, whichever `data` is (bytes of JSON, or text), as
-   * `ledger verify` does (ledger/verify_pack.py verify_evidence): the mathematics, then,
+   * `ledger verify` does (ledger/verify/evidence.py verify_evidence): the mathematics, then,
    * with `identity` (a parsed log identity) and `rpcUrl`, the chain. Never throws.
    */
   async function verifyEvidence(data, { identity = null, rpcUrl = '', fetch = undefined } = {}) {
@@ -634,7 +634,7 @@
 
   /* ---- licences -------------------------------------------------------------------------- */
 
-  /** Whole unix seconds of a record timestamp, rounded down (licence_check.py unix_seconds). */
+  /** Whole unix seconds of a record timestamp, rounded down (ledger/verify/licence.py unix_seconds). */
   const unixSeconds = (ts) => BigInt(Math.floor(Date.parse(`${ts.slice(0, 19)}Z`) / 1000));
 
   function licenceStatement(result) {
@@ -666,7 +666,7 @@
   }
 
   /** Why a commitment granted by `issuer`, not by the pinned log key, is not the log's
-   * licence (licence_check.py issuer_problem). */
+   * licence (ledger/verify/licence.py issuer_problem). */
   function issuerProblem(issuer, identity) {
     return (
       `the registry says issuer key ${issuer} signed this grant, not the pinned log key ${identity.logSigner}:` +
@@ -674,7 +674,7 @@
     );
   }
 
-  /** Why no licence of a retired log is valid (licence_check.py retired_problem). */
+  /** Why no licence of a retired log is valid (ledger/verify/licence.py retired_problem). */
   function retiredProblem(identity) {
     return (
       `log ${identity.logId} was retired by its admin (its log key may have leaked): a licence signed with` +
@@ -683,7 +683,7 @@
   }
 
   /** A licence signed with the log key is the log's only while that key is trusted
-   * (licence_check.py _check_not_retired): fails "log" for a retired or unreadable log. */
+   * (ledger/verify/licence.py _check_not_retired): fails "log" for a retired or unreadable log. */
   async function checkNotRetired(run, chain, identity, blockNumber) {
     let info;
     try {
@@ -767,7 +767,7 @@
 
   /**
    * Check a licence file (bytes of JSON, or text) as `ledger licence check` does
-   * (ledger/licence_check.py): its commitment, that it names the pinned registry and
+   * (ledger/verify/licence.py): its commitment, that it names the pinned registry and
    * chain, then with `identity` and `rpcUrl` its status on the pinned LicenceRegistry at
    * the latest block. Never throws.
    */
@@ -868,5 +868,7 @@
     rootFromInclusionProof: M.rootFromInclusionProof,
     rootFromMultiProof: M.rootFromMultiProof,
     canonicalRecord: R.canonicalRecord,
+    callContract,
+    ContractCallError,
   };
 });

@@ -3,11 +3,11 @@
  * them, field by field and in the same order:
  *
  * - the log identity (`model-ledger/log/v1`, ledger/formats/identity.py parse_identity);
- * - the evidence bundle (`model-ledger/evidence/v1`, ledger/verify.py parse_bundle);
- * - the evidence pack (`model-ledger/evidence-pack/v1`, ledger/verify_pack.py parse_pack,
+ * - the evidence bundle (`model-ledger/evidence/v1`, ledger/formats/bundle.py parse_bundle);
+ * - the evidence pack (`model-ledger/evidence-pack/v1`, ledger/formats/pack.py parse_pack,
  *   its query included);
  * - the licence file (a licence record, or the GET /v1/licences/{id} answer holding it,
- *   ledger/licence_check.py read_document).
+ *   ledger/verify/licence.py read_document).
  *
  * Each reader throws an error naming what is wrong (IdentityError carries the field).
  * Hashes and addresses are kept as 0x lowercase hex strings; integers are BigInt.
@@ -153,6 +153,20 @@
         const json = this.asJson();
         const value = (v) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
         return `{${Object.keys(json).map((key) => `${JSON.stringify(key)}: ${value(json[key])}`).join(', ')}}`;
+      },
+      /**
+       * The identity in one canonical form: its document (asJson) in RFC 8785 form, every
+       * integer written whole (RFC 8785 exactly for chain ids below 2^53: every real one).
+       */
+      canonical() {
+        const json = this.asJson();
+        const value = (v) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
+        return `{${Object.keys(json).sort().map((key) => `${JSON.stringify(key)}:${value(json[key])}`).join(',')}}`;
+      },
+      /** SHA-256 of `canonical()`, 0x hex, at once: its first bytes are the fingerprint the
+       * page shows, to say which identity a button pins. */
+      fingerprint() {
+        return J.toHex(J.sha256Now(J.utf8(this.canonical())));
       },
       /** The log in one line, as verifiers print it. */
       describe() {

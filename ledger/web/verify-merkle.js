@@ -1,6 +1,6 @@
 /*
- * model-ledger verification page: RFC 9162 proofs, as ledger/merkle/verify.py (one leaf)
- * and ledger/multiproof.py (many leaves of one tree, shared nodes once) check them.
+ * model-ledger verification page: RFC 9162 proofs, as ledger/core/merkle/verify.py (one leaf)
+ * and ledger/core/merkle/multiproof.py (many leaves of one tree, shared nodes once) check them.
  * SHA-256 from WebCrypto; sizes and indices are BigInt (trees count up to 2^64 - 1).
  *
  * Arguments are checked before any hashing; each failure is a ProofError carrying the
@@ -77,7 +77,7 @@
     return r;
   }
 
-  /* ---- many leaves, one proof (ledger/multiproof.py) ------------------------------------ */
+  /* ---- many leaves, one proof (ledger/core/merkle/multiproof.py) ------------------------------------ */
 
   function checkIndices(indices, size) {
     if (size < 1n) throw new ProofError(`tree size must be positive, got ${size}`);
@@ -122,7 +122,7 @@
 
   /**
    * The root of the tree of `size` leaves in which `proof` places leafHashes[j] at
-   * indices[j] for every j: the walk of ledger/multiproof.py, taking a leaf hash where it
+   * indices[j] for every j: the walk of ledger/core/merkle/multiproof.py, taking a leaf hash where it
    * reaches a leaf and the next proof node where it reaches a subtree without leaves.
    * The walk is planned first (so a proof of the wrong length is refused before any
    * hashing), then hashed with the two halves of every node in parallel.

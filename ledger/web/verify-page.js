@@ -8,6 +8,14 @@
  * by itself: with none pinned the page shows the link's identity and pins it only when the
  * user confirms; with one pinned that differs in any field (rpc_url and explorer
  * included) it shows both and asks, keeping the pinned one in use until the user chooses.
+ * The fragment is read once, when the page loads: a page that opened this one (or any
+ * script holding a handle on it) can change the fragment, so a change is never shown as
+ * the link's log. If it changes while the question is open, the question is closed and
+ * nothing is pinned. Every identity shows its fingerprint (the first 8 bytes of SHA-256 of
+ * its RFC 8785 form); the button pins the identity whose fingerprint is on the screen, and
+ * ignores clicks for CLICK_DELAY_MS after the question is drawn. The service sends
+ * Cross-Origin-Opener-Policy: same-origin, so a page on another origin that opened this
+ * one loses its handle on it.
  *
  * The chain node is never chosen by the page. The node field stays empty until the user
  * types a node, or presses the button that names the pinned identity's rpc_url and says
@@ -20,6 +28,9 @@
 
   const V = window.LedgerVerify;
   const STORE_KEY = 'model-ledger:pinned-log';
+  /** Milliseconds after the question about a link's log is drawn during which its pin
+   * button ignores clicks: a click meant for what was there before is not a choice. */
+  const CLICK_DELAY_MS = 500;
   const MAX_SHOWN_ENTRIES = 1000;
   const $ = (id) => document.getElementById(id);
 
@@ -115,6 +126,8 @@
   let pinned = null; // the identity in use
   let pinnedFrom = '';
   let offered = null; // an identity the opened link carries, not pinned unless the user says so
+  let armedAt = Infinity; // when the pin button of the question shown starts to count clicks
+  let draws = 0; // the question's redraws, so a timer armed for an old one does nothing
   let documentBytes = null; // the chosen file, until the text is edited
   let runs = 0;
 
@@ -189,9 +202,16 @@
     return Uint8Array.from(binary, (c) => c.charCodeAt(0));
   }
 
+  /** An identity's fingerprint as shown: the first 8 bytes of SHA-256 of its RFC 8785
+   * form (LogIdentity.canonical), in groups of 4 hex digits. */
+  function fingerprintOf(identity) {
+    return identity.fingerprint().slice(2, 18).match(/.{4}/g).join(' ');
+  }
+
   function identityRows(identity) {
     const explorer = identity.explorer;
     return [
+      ['fingerprint', fingerprintOf(identity)],
       ['name', identity.name],
       ['chain id', identity.chainId.toString()],
       ['LogAnchor contract', identity.logAnchor],
@@ -226,7 +246,7 @@
     const status = $('log-status');
     status.dataset.state = pinned ? 'pinned' : 'none';
     status.textContent = pinned
-      ? `Pinned (${pinnedFrom}): ${pinned.describe()}. Evidence is checked against this log only.`
+      ? `Pinned (${pinnedFrom}): ${pinned.describe()}; fingerprint ${fingerprintOf(pinned)}. Evidence is checked against this log only.`
       : 'No log is pinned. Without one only the mathematics can be checked: nothing says which log the evidence is about, and nothing is read from the chain.';
     fill($('pinned-log'), pinned ? identityRows(pinned) : []);
     $('share').hidden = !pinned;
@@ -243,6 +263,7 @@
     }
     pinned = identity;
     pinnedFrom = from;
+    $('link-error').hidden = true;
     storePinned(identity);
     renderLog();
   }
@@ -257,6 +278,7 @@
     offered = identity;
     const panel = $('log-conflict');
     const fresh = pinned === null;
+    const fingerprint = fingerprintOf(identity);
     panel.dataset.mode = fresh ? 'new' : 'differs';
     $('conflict-title').textContent = fresh
       ? 'The link you opened carries a log identity. Nothing was pinned: a link can come from anyone, and an identity that' +
@@ -281,27 +303,64 @@
         }
       }
     }
+    $('link-fingerprint').textContent =
+      `The button pins exactly the identity with fingerprint ${fingerprint} (the first 8 bytes of SHA-256 of the identity in` +
+      ' its RFC 8785 form), the one shown here.';
+    panel.dataset.fingerprint = fingerprint;
     panel.hidden = false;
+    holdClicks();
+  }
+
+  /** The pin button ignores clicks for CLICK_DELAY_MS after the question is drawn. */
+  function holdClicks() {
+    draws += 1;
+    const draw = draws;
+    const panel = $('log-conflict');
+    $('use-link').disabled = true;
+    panel.dataset.armed = 'false';
+    armedAt = performance.now() + CLICK_DELAY_MS;
+    setTimeout(() => {
+      if (draw !== draws || panel.hidden) return;
+      $('use-link').disabled = false;
+      panel.dataset.armed = 'true';
+    }, CLICK_DELAY_MS);
   }
 
   function closeOffer() {
     offered = null;
-    $('log-conflict').hidden = true;
-    $('log-conflict').dataset.mode = '';
+    draws += 1;
+    armedAt = Infinity;
+    const panel = $('log-conflict');
+    panel.hidden = true;
+    panel.dataset.mode = '';
+    panel.dataset.fingerprint = '';
+    panel.dataset.armed = 'false';
     dropFragment();
   }
 
-  function readFragment() {
-    const encoded = new URLSearchParams(window.location.hash.slice(1)).get('log');
-    if (encoded === null) return;
+  /** Say something about the link (in place of the question); `reason` for tests. */
+  function linkMessage(reason, text) {
     const shown = $('link-error');
-    shown.hidden = true;
+    shown.dataset.reason = reason;
+    shown.textContent = text;
+    shown.hidden = false;
+  }
+
+  /** The `log` of the fragment, still base64url (null: none). */
+  function fragmentLog() {
+    return new URLSearchParams(window.location.hash.slice(1)).get('log');
+  }
+
+  /** Read the link's log, once, when the page loads. */
+  function readFragment() {
+    const encoded = fragmentLog();
+    if (encoded === null) return;
+    $('link-error').hidden = true;
     let identity;
     try {
       identity = V.parseIdentity(fromBase64Url(encoded));
     } catch (error) {
-      shown.textContent = `The link you opened carries a log identity that cannot be read (${error.message}); nothing was pinned from it.`;
-      shown.hidden = false;
+      linkMessage('unreadable', `The link you opened carries a log identity that cannot be read (${error.message}); nothing was pinned from it.`);
       return;
     }
     if (pinned !== null && pinned.text() === identity.text()) {
@@ -309,6 +368,36 @@
       return;
     }
     offer(identity);
+  }
+
+  /** The fragment changed after the page loaded: never read as the link's log. */
+  function fragmentChanged() {
+    if (offered !== null) {
+      closeOffer();
+      linkMessage(
+        'changed',
+        'The link changed while its log identity was shown: nothing was pinned, and the question was closed. A page that' +
+          ' opened this one can change its link: open the link again, from a source you trust, to see the log it carries.',
+      );
+      return;
+    }
+    const encoded = fragmentLog();
+    if (encoded === null) return;
+    let identity = null;
+    try {
+      identity = V.parseIdentity(fromBase64Url(encoded));
+    } catch (error) {
+      /* shown as any other change */
+    }
+    if (identity !== null && pinned !== null && pinned.text() === identity.text()) {
+      dropFragment(); // the very log pinned (this page's own share link, say)
+      return;
+    }
+    linkMessage(
+      'changed',
+      'The link changed after this page was opened: nothing was pinned from it. A page that opened this one can change its' +
+        ' link; reload the page to see the log the link now carries, and compare it with what the operator published.',
+    );
   }
 
   function pinFrom(data) {
@@ -623,15 +712,21 @@
   });
   $('keep-pinned').addEventListener('click', closeOffer);
   $('use-link').addEventListener('click', () => {
-    if (offered) {
-      const from = pinned === null
-        ? 'from the link you opened, after you chose to pin it'
-        : 'from the link you opened, replacing the one pinned before';
-      setPinned(offered, from);
+    const panel = $('log-conflict');
+    if (offered === null || panel.hidden) return;
+    if (performance.now() < armedAt || panel.dataset.armed !== 'true') return; // just drawn: not a choice yet
+    const identity = offered;
+    if (fingerprintOf(identity) !== panel.dataset.fingerprint) { // not the identity on the screen: pin nothing
+      fragmentChanged();
+      return;
     }
+    const from = pinned === null
+      ? 'from the link you opened, after you chose to pin it'
+      : 'from the link you opened, replacing the one pinned before';
+    setPinned(identity, from);
     closeOffer();
   });
-  window.addEventListener('hashchange', readFragment);
+  window.addEventListener('hashchange', fragmentChanged);
 
   pinned = loadPinned();
   pinnedFrom = pinned ? 'in this browser' : '';

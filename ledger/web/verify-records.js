@@ -1,11 +1,11 @@
 /*
- * model-ledger verification page: the v1 record rules of ledger/records.py (its pydantic
+ * model-ledger verification page: the v1 record rules of ledger/core/records.py (its pydantic
  * models, strict, unknown fields refused) and the bytes a record's leaf hash commits to.
  *
- * `canonicalRecord` is ledger/verify.py's `canonical_bytes`: the record's RFC 8785 text
+ * `canonicalRecord` is ledger/verify/bundle.py's `canonical_bytes`: the record's RFC 8785 text
  * must be a valid v1 record in canonical form (what `validate_canonical` re-encodes is
  * the same text: no null for an absent field, salt and ts given, a model's parents
- * listed, v written 1). `storedRecord` is ledger/records.py's `parse_object` (what
+ * listed, v written 1). `storedRecord` is ledger/core/records.py's `parse_object` (what
  * `ledger licence check` reads): a valid record, encoded as the log would store it.
  * Both throw RecordError naming the field at fault.
  */
@@ -23,7 +23,7 @@
   const MAX_SAFE_INTEGER = J.MAX_SAFE_INTEGER;
   const KINDS = ['interaction', 'licence', 'model', 'digest'];
 
-  /* ledger/records.py TS_PATTERN: exactly the real UTC instants YYYY-MM-DDTHH:MM:SS.mmmZ. */
+  /* ledger/core/records.py TS_PATTERN: exactly the real UTC instants YYYY-MM-DDTHH:MM:SS.mmmZ. */
   const YEAR = '(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])';
   const LEAP_YEAR = '(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)';
   const MONTH_DAY =
@@ -162,7 +162,7 @@
     return out;
   }
 
-  /* ---- the kinds (ledger/records.py) ----------------------------------------------------- */
+  /* ---- the kinds (ledger/core/records.py) ----------------------------------------------------- */
 
   const client = model({
     asn: optional(count),
@@ -228,7 +228,7 @@
   };
 
   /**
-   * A record validated as ledger/records.py validates it: {record, filled}. `record` is
+   * A record validated as ledger/core/records.py validates it: {record, filled}. `record` is
    * the record as the log would store it (absent optional fields left out, a model's
    * parents defaulted, v as 1); `filled` says the log would have made up its salt or ts.
    */
@@ -252,7 +252,7 @@
     return { record, filled: !J.has(record, 'salt') || !J.has(record, 'ts') };
   }
 
-  /** The store's lookup columns of a validated record (ledger/records.py `_entry`). */
+  /** The store's lookup columns of a validated record (ledger/core/records.py `_entry`). */
   function lookup(record) {
     const body = record.body;
     const [externalId, accountId, modelId] = {
@@ -265,7 +265,7 @@
   }
 
   /**
-   * The bytes the log hashed for `record` (ledger/verify.py canonical_bytes): its RFC 8785
+   * The bytes the log hashed for `record` (ledger/verify/bundle.py canonical_bytes): its RFC 8785
    * text, which must be a valid v1 record in canonical form. {bytes, record, entry}.
    */
   function canonicalRecord(value) {
@@ -282,7 +282,7 @@
     return { bytes, record, entry: lookup(record) };
   }
 
-  /** A record as ledger/records.py parse_object stores it: {bytes, record, entry}. */
+  /** A record as ledger/core/records.py parse_object stores it: {bytes, record, entry}. */
   function storedRecord(value) {
     const { record, filled } = validateRecord(value);
     if (filled) throw new RecordError('', 'the record has no salt or ts');

@@ -6,13 +6,15 @@ answers what each test gives it."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ledger.verify.rpc import ChainUnreadableError, JsonRpcReader
+from ledger.formats.abi import contract
+from ledger.verify.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
 
 
 class Node:
@@ -80,3 +82,67 @@ def test_log_entries_that_are_not_objects_are_refused(node: Node) -> None:
         pytest.raises(ChainUnreadableError, match="a log entry without topics"),
     ):
         reader.logs(b"\x01" * 20, [b"\x02" * 32], 0, 10)
+
+
+def test_an_answer_with_a_key_twice_is_refused(node: Node) -> None:
+    """Which of two "result"s counts is a reader's guess: neither is believed."""
+    node.answer = b'{"jsonrpc":"2.0","id":1,"result":"0x1","result":"0x7a69"}'
+    with (
+        JsonRpcReader(node.url) as reader,
+        pytest.raises(ChainUnreadableError, match="key 'result' appears twice in one object"),
+    ):
+        reader.chain_id()
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["0x 6080 ", "0x60 80  ", "0x6080\n\n", "0x60\t\t80", "6080", "0X6080", "0x608", "0x60g0"],
+    ids=["spaces", "space-inside", "newlines", "tabs", "no-0x", "capital-x", "odd", "not-hex"],
+)
+def test_data_is_0x_and_pairs_of_hex_digits_only(node: Node, code: str) -> None:
+    """One rule for JSON-RPC data, the page's (verify-rpc.js HEX): bytes.fromhex alone
+    would read "0x 6080 " as two bytes, where the page refuses it."""
+    node.answer = json.dumps({"jsonrpc": "2.0", "id": 1, "result": code}).encode()
+    with (
+        JsonRpcReader(node.url) as reader,
+        pytest.raises(ChainUnreadableError, match="eth_getCode: expected 0x hex"),
+    ):
+        reader.code(b"\x01" * 20)
+
+
+def test_data_in_either_case_is_read(node: Node) -> None:
+    node.answer = b'{"jsonrpc":"2.0","id":1,"result":"0x60aB"}'
+    with JsonRpcReader(node.url) as reader:
+        assert reader.code(b"\x01" * 20) == b"\x60\xab"
+    node.answer = b'{"jsonrpc":"2.0","id":1,"result":"0x"}'
+    with JsonRpcReader(node.url) as reader:
+        assert reader.code(b"\x01" * 20) == b""
+
+
+def unknown_log(data: str) -> bytes:
+    return json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "error": {"code": 3, "message": "execution reverted", "data": data},
+        }
+    ).encode()
+
+
+def test_revert_data_follows_the_same_hex_rule(node: Node) -> None:
+    """A revert is decoded only from 0x and pairs of hex digits; anything else is no
+    revert data, so the node could not be read (as the page has it)."""
+    selector = contract("LogAnchor").error_selector("LogAnchorUnknownLog").hex()
+    node.answer = unknown_log("0x" + selector)
+    with (
+        JsonRpcReader(node.url) as reader,
+        pytest.raises(ContractCallError, match="reverted with LogAnchorUnknownLog"),
+    ):
+        reader.log_info(b"\x01" * 20, b"\x02" * 32)
+    for lenient in (f"0x {selector}", selector, f"0x{selector[:4]} {selector[4:]}"):
+        node.answer = unknown_log(lenient)
+        with (
+            JsonRpcReader(node.url) as reader,
+            pytest.raises(ChainUnreadableError, match="eth_call logInfo failed at"),
+        ):
+            reader.log_info(b"\x01" * 20, b"\x02" * 32)

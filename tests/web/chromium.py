@@ -198,12 +198,27 @@ class Chromium:
         for line in stream:
             lines.put(line)
 
+    def targets(self) -> list[dict[str, Any]]:
+        """The browser's tabs (and other targets), as DevTools lists them."""
+        with urllib.request.urlopen(f"http://{self.endpoint}/json/list", timeout=10) as answer:
+            found: list[dict[str, Any]] = json.load(answer)
+        return found
+
     def page(self) -> Page:
         """The browser's first tab."""
-        with urllib.request.urlopen(f"http://{self.endpoint}/json/list", timeout=10) as answer:
-            targets = json.load(answer)
-        (tab,) = [target for target in targets if target["type"] == "page"][:1]
+        (tab,) = [target for target in self.targets() if target["type"] == "page"][:1]
         return Page(tab["webSocketDebuggerUrl"])
+
+    def tab_at(self, prefix: str, timeout: float = 20.0) -> Page:
+        """The tab (a popup, say) whose URL starts with `prefix`, once there is one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for target in self.targets():
+                if target["type"] == "page" and target["url"].startswith(prefix):
+                    return Page(target["webSocketDebuggerUrl"])
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no tab at {prefix}: {[t['url'] for t in self.targets()]}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """SIGTERM to Chromium's process group (it started it), SIGKILL if it lingers."""

@@ -78,6 +78,29 @@ def open_page(page: Page, url: str, *, forget: bool = True) -> None:
         reload(page)
 
 
+def open_link(page: Page, url: str) -> None:
+    """Open `url` as a new document, as following a link from elsewhere does: the page
+    reads a link's log (#log=...) only when it loads, and a change of fragment alone
+    would not load it."""
+    page.goto("about:blank")
+    page.goto(url)
+
+
+QUESTION = "document.getElementById('log-conflict')"
+
+
+def wait_question(page: Page) -> None:
+    """Wait until the page asks about the link's log and its pin button takes clicks (it
+    ignores them for a moment after the question is drawn)."""
+    page.wait_for(f"!{QUESTION}.hidden && {QUESTION}.dataset.armed === 'true'")
+
+
+def pin_link(page: Page) -> None:
+    """Press the button that pins (or switches to) the link's log, once it takes clicks."""
+    wait_question(page)
+    click(page, "use-link")
+
+
 def pin(page: Page, identity: str) -> str:
     """Paste a log identity into its field and press "Pin this log"; the log status line."""
     page.evaluate("document.getElementById('log-edit').open = true")

@@ -2,6 +2,10 @@
 with what a test makes up. What an attacker's node in a link's `rpc_url` could do; a
 verifier that reads the chain through it believes whatever it says.
 
+A lie may also be `Raw` bytes, sent as the whole answer to that request: JSON that no
+serializer writes (a key twice, a float, a deep nesting), to see both verifiers read
+it by the same rule.
+
 The page reaches it cross-origin, so it answers CORS as nodes do."""
 
 from __future__ import annotations
@@ -13,6 +17,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+
+
+class Raw:
+    """An answer sent as these bytes, `{id}` replaced by the request's id (as JSON)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def sent(self, request_id: Any) -> bytes:
+        return self.body.replace(b"{id}", json.dumps(request_id).encode())
+
 
 Lie = Callable[[str, list[Any], Callable[[str, list[Any]], Any]], Any]
 """(method, params, ask the real node) -> the answer to give (the real one, or a made-up one)."""
@@ -43,12 +58,11 @@ class LyingNode:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                answer = (
-                    [node.answer(one) for one in body]
+                data = (
+                    b"[" + b",".join(node.answer(one) for one in body) + b"]"
                     if isinstance(body, list)
                     else node.answer(body)
                 )
-                data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.cors()
                 self.send_header("content-type", "application/json")
@@ -70,15 +84,17 @@ class LyingNode:
         ).json()
         return {"error": answer["error"]} if "error" in answer else answer["result"]
 
-    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, request: dict[str, Any]) -> bytes:
         self.asked.append(request["method"])
         found = self.lie(request["method"], request.get("params", []), self.ask)
+        if isinstance(found, Raw):
+            return found.sent(request.get("id"))
         reply = {"jsonrpc": "2.0", "id": request.get("id")}
-        return (
+        return json.dumps(
             reply | found
             if isinstance(found, dict) and set(found) == {"error"}
             else reply | {"result": found}
-        )
+        ).encode()
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -30,7 +30,10 @@ page before any check:
 - a licence granted on a stranger's LicenceRegistry fails "log identity" (the registry it
   names), and is unknown to the real registry;
 - a changed block time, another transaction, a revoked licence and an unreachable node
-  give the same verdict in both.
+  give the same verdict in both;
+- a node whose answers are odd JSON-RPC (data with spaces in its hex, an answer with its
+  "result" twice, a float, a nesting deeper than 32) is read by one rule in both: the
+  chain could not be read, in the same words.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import copy
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,8 +73,17 @@ from tests.api.conftest import ADMIN_KEY, Server
 from tests.chain.conftest import OTHER_KEY, anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 from tests.web.chain_fixtures import Registry, account, deploy_forwarder, deploy_registry, forward
 from tests.web.chromium import Chromium, Page, require_chromium
-from tests.web.form import click, open_page, outcome, pin, set_node, verify_text
-from tests.web.lying_node import LyingNode
+from tests.web.form import (
+    click,
+    open_link,
+    open_page,
+    outcome,
+    pin,
+    pin_link,
+    set_node,
+    verify_text,
+)
+from tests.web.lying_node import LyingNode, Raw
 from tests.web.outcomes import evidence_outcome, licence_outcome
 
 STRANGER_LOG_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
@@ -529,7 +541,7 @@ def test_forgeries_fail_the_same_check_in_both(log: Log, forged: Forged, page: P
 
     # The stranger's identity arrives in a link: shown beside the pinned one, not used.
     link = base64.urlsafe_b64encode(json.dumps(forged.identity).encode()).decode().rstrip("=")
-    page.goto(f"{log.server.url}/verify#log={link}")
+    open_link(page, f"{log.server.url}/verify#log={link}")
     page.wait_for("!document.getElementById('log-conflict').hidden")
     assert forged.identity["log_anchor"] in page.evaluate(
         "document.getElementById('conflict-link').textContent"
@@ -772,7 +784,7 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
         lying = log.identity | {"rpc_url": liar.url}
         link = base64.urlsafe_b64encode(json.dumps(lying).encode()).decode().rstrip("=")
         open_page(page, f"{log.server.url}/verify")
-        page.goto(f"{log.server.url}/verify#log={link}")
+        open_link(page, f"{log.server.url}/verify#log={link}")
         page.wait_for("!document.getElementById('log-conflict').hidden")
         assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
         assert liar.url in page.evaluate("document.getElementById('conflict-link').textContent")
@@ -782,9 +794,7 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
             shown
         )
 
-        click(
-            page, "use-link"
-        )  # the user pins the link's identity (its log fields are the real ones)
+        pin_link(page)  # the user pins the link's identity (its log fields are the real ones)
         assert page.evaluate("document.getElementById('log-status').dataset.state") == "pinned"
         assert page.evaluate("document.getElementById('rpc-url').value") == ""
         shown = verify_text(page, json.dumps(claiming_real))
@@ -818,6 +828,92 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
         assert "can lie about the chain" in shown["against"]
         assert (
             page.evaluate("document.getElementById('checked-against').dataset.node") == "suggested"
+        )
+    finally:
+        liar.stop()
+    assert page.errors() == []
+
+
+ODD_ANSWERS: dict[str, tuple[str, Callable[[Any], bytes], str]] = {
+    # bytes.fromhex skips whitespace: Python read this code as LogAnchor's, the page refused it.
+    "hex-with-spaces": (
+        "eth_getCode",
+        lambda real: json.dumps(real[:10] + "  " + real[10:]).encode(),
+        "eth_getCode: expected 0x hex from the node at ",
+    ),
+    # response.json() took the last "result": the page believed it, Python refused the answer.
+    "result-twice": (
+        "eth_call",
+        lambda real: b'"0x", "result": ' + json.dumps(real).encode(),
+        "eth_call: the node at ",
+    ),
+    # A float anywhere in the answer, even a member nobody reads.
+    "float": (
+        "eth_getTransactionReceipt",
+        lambda real: json.dumps(real | {"effectiveGasPrice": 1.5e9}).encode(),
+        "eth_getTransactionReceipt: the node at ",
+    ),
+    # Nested 40 deep: strict_json.py refuses more than 32 before parsing; the page did not.
+    "deep": (
+        "eth_getBlockByNumber",
+        lambda real: (
+            json.dumps(real | {"extra": "DEEP"}).encode().replace(b'"DEEP"', b"[" * 40 + b"]" * 40)
+        ),
+        "eth_getBlockByNumber: the node at ",
+    ),
+}
+"""method lied about -> (the answer's result as raw JSON, made from the real one; how the
+verdict's reason starts)."""
+
+
+def test_odd_node_answers_are_read_by_one_rule_in_both(log: Log, page: Page) -> None:
+    """A node answering evidence reads with JSON-RPC that one verifier read and the other
+    refused: both now refuse it, NOT VERIFIED because the chain could not be read, in the
+    same words, each check's detail included. Before, Python took "0x  6080..." for code
+    (bytes.fromhex skips spaces) where the page refused it, and the page read answers with
+    response.json() (the last of two "result"s wins, floats and any depth are fine) where
+    Python refuses them. The licence check reads alike: LicenceRegistry.status answered
+    with its "result" twice is refused by both."""
+    page.events.clear()
+    lying: dict[str, Any] = {}
+
+    def lie(asked: str, params: list[Any], ask: Any) -> Any:
+        real = ask(asked, params)
+        if asked != lying.get("method") or not lying["when"](params):
+            return real
+        return Raw(b'{"jsonrpc": "2.0", "id": {id}, "result": ' + lying["odd"](real) + b"}")
+
+    liar = LyingNode(log.anvil.url, lie)
+    try:
+        open_page(page, f"{log.server.url}/verify")
+        pin_log(page, log.identity, liar.url)
+        for case, (method, odd, reason) in ODD_ANSWERS.items():
+            lying.update(method=method, odd=odd, when=lambda _params: True)
+            liar.asked.clear()
+            in_python = python("evidence", log.bundle, log.identity, liar.url)
+            in_page = on_page(page, log.bundle)
+            assert (words(in_python), words(in_page)) == (
+                {"verdict": "not verified", "check": "chain"},
+                {"verdict": "not verified", "check": "chain"},
+            ), (case, in_python, in_page)
+            assert in_page["statement"] == in_python["statement"], case
+            assert in_page["checks"] == in_python["checks"], case
+            assert in_page["statement"].startswith(
+                f"NOT VERIFIED: the chain could not be read ({reason}"
+            ), (case, in_page["statement"])
+            assert method in liar.asked, case
+
+        registry = log.identity["licence_registry"]
+        lying.update(
+            method="eth_call",
+            odd=ODD_ANSWERS["result-twice"][1],
+            when=lambda params: params[0]["to"].lower() == registry,
+        )
+        expected = {"verdict": "not verified", "check": "chain"}
+        same(page, "licence", log.licence, log.identity, liar.url, expected)
+        assert verify_text(page, json.dumps(log.licence))["text"] == (
+            f"NOT VERIFIED: the chain could not be read (eth_call: the node at {liar.url} did"
+            " not answer readable JSON: key 'result' appears twice in one object)"
         )
     finally:
         liar.stop()

@@ -25,7 +25,7 @@ import pytest
 from eth_account import Account
 
 from ledger.api.main import create_app
-from ledger.api.routes.web import ASSETS
+from ledger.api.routes.web import ASSETS, PAGE_POLICY
 from ledger.chain.anvil import free_port
 from ledger.formats.eip712 import Domain
 from ledger.service.signer import LogSigner
@@ -34,9 +34,11 @@ from tests.web.chromium import Chromium, Page, require_chromium
 from tests.web.corpus import RUN_VECTORS, VECTORS, comparable, differences, payload, vectors
 from tests.web.form import (
     click,
+    open_link,
     open_page,
     outcome,
     pin,
+    pin_link,
     reload,
     set_node,
     verify_file,
@@ -104,7 +106,19 @@ def test_served_page_is_static_and_locked_down(tmp_path: Path) -> None:
         "script-src 'self'" in policy
         and "default-src 'none'" in policy
         and "'unsafe-inline'" not in policy
+        and "*" not in policy
     )
+    assert policy == PAGE_POLICY + "; frame-ancestors 'none'"
+    # The saved page keeps the policy (but framing, which only a header can forbid).
+    (meta,) = re.findall(
+        r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html.text
+    )
+    assert meta == PAGE_POLICY
+    for served in (html, *assets.values()):
+        # A page on another origin that opens this one gets no handle on it.
+        assert served.headers["cross-origin-opener-policy"] == "same-origin"
+        assert served.headers["cross-origin-resource-policy"] == "same-origin"
+        assert served.headers["content-security-policy"] == policy
     referenced = re.findall(r'(?:src|href)="([^"]+)"', html.text)
     assert sorted(r for r in referenced if r.startswith("verify/")) == sorted(
         f"verify/assets/{name}" for name in ASSETS
@@ -334,9 +348,9 @@ def test_a_link_never_pins_a_log_by_itself(page: Page, saved: str) -> None:
     )
     assert page.evaluate("document.getElementById('log-status').dataset.state") == "none"
 
-    page.goto(saved + link_to(lying))
+    open_link(page, saved + link_to(lying))
     page.wait_for("!document.getElementById('log-conflict').hidden")
-    click(page, "use-link")  # the user compared it and pins it
+    pin_link(page)  # the user compared it and pins it
     status = page.evaluate("document.getElementById('log-status').textContent")
     assert status.startswith("Pinned (from the link you opened, after you chose to pin it)")
     assert (
@@ -352,34 +366,38 @@ def test_a_link_never_pins_a_log_by_itself(page: Page, saved: str) -> None:
     # With a log pinned, a link differing in any field, the suggested node or the explorer alone included, asks.
     real = identity_text(rpc_url="http://127.0.0.1:8545")
     pin(page, real)
-    page.goto(saved + link_to(lying))
+    open_link(page, saved + link_to(lying))
     page.wait_for("!document.getElementById('log-conflict').hidden")
     assert page.evaluate("document.getElementById('log-conflict').dataset.mode") == "differs"
-    assert conflict_fields(page) == ["suggested node"]
+    assert conflict_fields(page) == ["fingerprint", "suggested node"]
     click(page, "keep-pinned")
     assert "8545" in page.evaluate("document.getElementById('use-suggested').textContent")
-    page.goto(
+    open_link(
+        page,
         saved
         + link_to(
             identity_text(
                 rpc_url="http://127.0.0.1:8545", explorer="https://lying-explorer.example/"
             )
-        )
+        ),
     )
     page.wait_for("!document.getElementById('log-conflict').hidden")
     assert conflict_fields(page) == [
+        "fingerprint",
         "deployed in block",
         "block explorer",
     ]  # the block link goes to the explorer
     click(page, "keep-pinned")
-    page.goto(saved + link_to(identity_text(rpc_url=None)))
+    open_link(page, saved + link_to(identity_text(rpc_url=None)))
     page.wait_for("!document.getElementById('log-conflict').hidden")
-    assert conflict_fields(page) == ["suggested node"]
+    assert conflict_fields(page) == ["fingerprint", "suggested node"]
     click(page, "keep-pinned")
-    page.send(
-        "Page.navigate", url=saved + link_to(real)
-    )  # the very log pinned: nothing to ask, the fragment dropped
-    page.wait_for("location.hash === ''")
+    page.goto("about:blank")
+    page.send("Page.navigate", url=saved + link_to(real))
+    page.wait_for(  # the very log pinned: nothing to ask, the fragment dropped
+        "document.readyState === 'complete' && location.href.endsWith('verify.html')"
+        " && document.getElementById('log-status').textContent !== ''"
+    )
     time.sleep(0.3)
     assert page.evaluate("document.getElementById('log-conflict').hidden") is True
     assert page.errors() == []
@@ -393,7 +411,7 @@ def test_a_differing_link_is_shown_beside_the_pinned_log(page: Page, saved: str)
     pin(page, real)
 
     # Another log in a link: both shown, the pinned one kept in use until the user chooses.
-    page.goto(saved + link_to(other))
+    open_link(page, saved + link_to(other))
     page.wait_for("!document.getElementById('log-conflict').hidden")
     pinned_side = page.evaluate("document.getElementById('conflict-pinned').textContent")
     link_side = page.evaluate("document.getElementById('conflict-link').textContent")
@@ -401,7 +419,7 @@ def test_a_differing_link_is_shown_beside_the_pinned_log(page: Page, saved: str)
         "0x5fbdb2315678afecb367f032d93f642f64180aa3" in pinned_side
         and "0x" + "9f" * 20 in link_side
     )
-    assert conflict_fields(page) == ["name", "LogAnchor contract"]
+    assert conflict_fields(page) == ["fingerprint", "name", "LogAnchor contract"]
     result = verify_text(page, BUNDLE)
     assert (
         result["verdict"] == "mathematics only"
@@ -414,16 +432,16 @@ def test_a_differing_link_is_shown_beside_the_pinned_log(page: Page, saved: str)
         "document.getElementById('log-status').textContent"
     )
 
-    page.goto(saved + link_to(other))
+    open_link(page, saved + link_to(other))
     page.wait_for("!document.getElementById('log-conflict').hidden")
-    click(page, "use-link")
+    pin_link(page)
     reload(page)
     assert "model-ledger (copy)" in page.evaluate(
         "document.getElementById('log-status').textContent"
     )
     assert verify_text(page, BUNDLE)["check"] == "log identity"  # the bundle is about the other log
 
-    page.goto(saved + "#log=not-an-identity")
+    open_link(page, saved + "#log=not-an-identity")
     page.wait_for("!document.getElementById('link-error').hidden")
     assert "cannot be read" in page.evaluate("document.getElementById('link-error').textContent")
     assert "model-ledger (copy)" in page.evaluate(

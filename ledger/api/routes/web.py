@@ -32,14 +32,23 @@ ASSETS = {
 }
 """The files /verify/assets/ serves, and their media types."""
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
-    " connect-src *; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src data:;"
+    " connect-src http: https:; base-uri 'none'; form-action 'none'"
 )
-"""Scripts and styles from this service only; JSON-RPC to whatever node the user names."""
+"""The page's Content-Security-Policy, also in verify.html's <meta> (so a saved copy keeps
+it): its own scripts and style sheet and nothing else (no inline code, no other site);
+JSON-RPC to whatever http(s) node the user names."""
+
+CONTENT_SECURITY_POLICY = PAGE_POLICY + "; frame-ancestors 'none'"
+"""PAGE_POLICY, and no framing (which only a header can say)."""
 
 _HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    # A page on another origin that opens this one gets no handle on it: it cannot change
+    # its fragment (#log=...) while the user reviews the log it carries, nor script it.
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
