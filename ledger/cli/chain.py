@@ -600,11 +600,15 @@ def identity(
     with open_store(data_dir, database_url) as store:
         deployment = recorded_deployment(AnchorRepository(store))
         signer = log_signer(store, data_dir, 3600)
-    document = deployment.identity(
+    pinned = deployment.identity(
         bytes.fromhex(signer.address[2:]), rpc_url=public_rpc_url, explorer=explorer
-    ).as_json()
+    )
+    document = pinned.as_json()
     if out is None:
         emit(document)
         return
     out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    sys.stderr.write(f"wrote the identity of log {document['name']!r} to {out}\n")
+    sys.stderr.write(
+        f"wrote the identity of log {document['name']!r} to {out}; its fingerprint is {pinned.fingerprint()}"
+        " (what a person compares: the /verify page shows it too)\n"
+    )

@@ -27,10 +27,13 @@ documented in docs/evidence-format.md.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import rfc8785
 
 from ledger.formats.strict_json import StrictJsonError, load_strict
 
@@ -104,6 +107,12 @@ class LogIdentity:
             "deployment_block": self.deployment_block,
             **optional,
         }
+
+    def fingerprint(self) -> str:
+        """What a person compares: the first 8 bytes of SHA-256 of the identity's RFC 8785
+        form, in groups of 4 hex digits (the /verify page shows the same)."""
+        digest = hashlib.sha256(rfc8785.dumps(self.as_json())).hexdigest()
+        return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
     def describe(self) -> str:
         """The log in one line, as verifiers print it."""

@@ -1,0 +1,56 @@
+"""The log identity document: read strictly, written by one serialiser, and fingerprinted
+the way the /verify page fingerprints it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import rfc8785
+
+from ledger.formats.identity import IDENTITY_FORMAT, IdentityError, LogIdentity, parse_identity
+
+IDENTITY = LogIdentity(
+    "model-ledger", 31337, b"\x5f" * 20, b"\x8b" * 32, b"\x9f" * 20, b"\xc4" * 20, 1
+)
+
+
+def test_round_trip_and_optional_fields_only_when_set() -> None:
+    document = IDENTITY.as_json()
+    assert (
+        document["format"] == IDENTITY_FORMAT
+        and "rpc_url" not in document
+        and "explorer" not in document
+    )
+    assert parse_identity(json.dumps(document)) == IDENTITY
+    with_urls = LogIdentity(
+        **{**IDENTITY.__dict__, "rpc_url": "http://127.0.0.1:8545", "explorer": "https://x.example"}
+    )
+    assert parse_identity(json.dumps(with_urls.as_json())) == with_urls
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"format": "model-ledger/log/v2"}, "format"),
+        ({"log_anchor": "0x" + "5F" * 20}, "log_anchor"),
+        ({"chain_id": True}, "chain_id"),
+        ({"extra": 1}, "extra"),
+        ({"rpc_url": "javascript:alert(1)"}, "rpc_url"),
+        ({"licence_registry": "0x12"}, "licence_registry"),
+    ],
+)
+def test_a_bad_field_is_named(change: dict[str, object], field: str) -> None:
+    with pytest.raises(IdentityError) as caught:
+        parse_identity(json.dumps(IDENTITY.as_json() | change))
+    assert caught.value.field == field
+
+
+def test_fingerprint_is_the_pages() -> None:
+    """The first 8 bytes of SHA-256 of the RFC 8785 form, in groups of 4 hex digits (as
+    tests/web/test_link_swap.py computes what the page shows)."""
+    digest = hashlib.sha256(rfc8785.dumps(IDENTITY.as_json())).hexdigest()
+    assert IDENTITY.fingerprint() == " ".join(digest[i : i + 4] for i in range(0, 16, 4))
+    other = LogIdentity(**{**IDENTITY.__dict__, "log_signer": b"\xc5" * 20})
+    assert other.fingerprint() != IDENTITY.fingerprint()
