@@ -8,8 +8,6 @@ Handlers declare what they need with these `Annotated` aliases: `StoreDep`,
 from __future__ import annotations
 
 import math
-import threading
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.api.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 from ledger.api.limits import RateLimiter
+from ledger.service.metrics import Metrics
 from ledger.service.signer import LogSigner
 from ledger.store.anchors import AnchorRepository
 from ledger.store.keys import ApiKey, KeyRepository, Role
@@ -26,23 +25,6 @@ from ledger.store.repository import Store
 
 if TYPE_CHECKING:
     from ledger.service.ingestor import Ingestor
-
-
-@dataclass
-class Metrics:
-    """Counters exported at /metrics (process-local)."""
-
-    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
-    entries_accepted: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def count_request(self, method: str, route: str, status: int) -> None:
-        with self.lock:
-            self.requests[(method, route, status)] += 1
-
-    def count_entries(self, count: int) -> None:
-        with self.lock:
-            self.entries_accepted += count
 
 
 @dataclass

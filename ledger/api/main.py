@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
-from ledger.api.deps import Metrics, Services
+from ledger.api.deps import Services
 from ledger.api.limits import LimitRequestBody, LimitRequestNesting, Limits, RateLimiter
 from ledger.api.routes import (
     admin,
@@ -25,6 +25,7 @@ from ledger.api.routes import (
 from ledger.api.routes import export as export_route
 from ledger.api.routes import licences as licence_routes
 from ledger.jsonlimits import restore_recursion_limit
+from ledger.service.metrics import Metrics
 from ledger.service.signer import LogSigner
 from ledger.store.anchors import AnchorRepository
 from ledger.store.keys import KeyRepository

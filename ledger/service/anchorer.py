@@ -76,6 +76,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger import faults
 from ledger.chain.client import ChainClient
 from ledger.chain.errors import (
     ChainError,
@@ -88,7 +89,6 @@ from ledger.chain.log_anchor import LogAnchor, OnChainAnchor
 from ledger.chain.reverts import hex0x
 from ledger.core.records import now_ts
 from ledger.errors import LedgerError
-from ledger.service import faults
 from ledger.service.proofs import consistency
 from ledger.service.signer import LogSigner
 from ledger.store.anchors import (

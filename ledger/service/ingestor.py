@@ -25,9 +25,9 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 
-from ledger.api.deps import Metrics
+from ledger import faults
 from ledger.core.records import Entry, now_ts
-from ledger.service import faults
+from ledger.service.metrics import Metrics
 from ledger.service.signer import LogSigner
 from ledger.store import queries
 from ledger.store.repository import Store

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger import faults
 from ledger.core.merkle.tiles import TileEdge, edge_keys
 from ledger.core.records import now_ts
-from ledger.service import faults
 from ledger.store.repository import LogState, Run, Store
 
 MAX_BATCH = 1 << 18

@@ -26,10 +26,10 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ledger import faults
 from ledger.core.merkle import EMPTY_ROOT, HASH_SIZE
 from ledger.core.merkle.tiles import TILE_WIDTH, Tile, TileKey, tile_path
 from ledger.core.records import Entry
-from ledger.service import faults
 from ledger.store.db import create_db_engine, migrate
 from ledger.store.schema import checkpoints, entries, log_state, runs, tiles
 

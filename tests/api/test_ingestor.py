@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from ledger.api.deps import Metrics
 from ledger.core.records import parse_object
 from ledger.formats.eip712 import Domain
 from ledger.formats.identity import LogIdentity
 from ledger.service.ingestor import Ingestor
+from ledger.service.metrics import Metrics
 from ledger.service.signer import LogSigner
 from ledger.store.repository import Store
 from ledger.verify.receipt import verify_receipt

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from ledger.service import faults
+from ledger import faults
 
 SCRIPT = """
-from ledger.service import faults
+from ledger import faults
 for n in (1, 2, 3):
     faults.point("seal.after_tiles")
     faults.point("seal.after_commit")
