@@ -8,15 +8,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./ledger-data
 
-.PHONY: up test setup postgres chromium
+.PHONY: up test lint setup postgres chromium
 
 up: setup
 	$(BIN)/ledger up --data-dir $(DATA_DIR)
 
-# Hardhat first, so pytest's summary is the run's closing line.
-test: setup postgres chromium
+# Lint and Hardhat first, so pytest's summary is the run's closing line.
+test: setup postgres chromium lint
 	npx hardhat test
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# Style, types and the rooms' import rules (pyproject.toml): part of `make test`.
+lint: setup
+	$(BIN)/ruff check ledger tests scripts
+	$(BIN)/ruff format --check ledger tests scripts
+	$(BIN)/mypy ledger
+	$(BIN)/lint-imports
 
 setup: $(VENV)/.installed node_modules/.installed
 
