@@ -284,7 +284,7 @@ function loadProbes(kind) {
 
 /**
  * Runs scripts/contract_fixtures.py with $LEDGER_PYTHON (default .venv/bin/python) from
- * the repository root, with the root on PYTHONPATH so that this checkout's ledger.merkle
+ * the repository root, with the root on PYTHONPATH so that this checkout's ledger.core.merkle
  * is the one tested; returns its JSON. Throws (failing the suite) if Python fails. Runs
  * once per set of arguments: the test files share the result (do not modify it).
  */
