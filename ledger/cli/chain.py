@@ -279,8 +279,8 @@ def deploy(
 ) -> None:
     """Deploy LogAnchor, create the log (its admin: --admin, or a new key in --data-dir to
     move offline; its checkpoints: those the data dir's log key signs), deploy
-    LicenceRegistry (the log key is its issuer; the anchor key, its owner, only pays the
-    gas) and record the deployment in the database. On a database whose deployment has
+    LicenceRegistry (the log key is its one issuer, for good; the anchor key only pays the
+    gas and gets no role there) and record the deployment in the database. On a database whose deployment has
     no LicenceRegistry yet, deploy only that."""
     from ledger.chain.deployment import DEFAULT_LOG_NAME
     from ledger.cli.licence import ensure_registry

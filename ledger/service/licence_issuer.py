@@ -4,8 +4,8 @@ Licence records enter the log with their registry calls queued as pending rows
 (`ledger.store.licences`). Each `step` moves them on; the chain, not the database, is
 the authority on what is granted or revoked, so every send starts from the contract's
 own `status` of each commitment. The log key signs every grant and revocation (EIP-712,
-in the registry's domain: the registry takes them from its issuer keys only); the
-anchor key only sends them and pays the gas.
+in the registry's domain: the registry takes them from its issuer key only, the log key
+fixed at its deployment); the anchor key only sends them and pays the gas.
 
 submitted calls
   1. Receipt present and successful: once the block is `confirmations` deep, record
@@ -43,12 +43,13 @@ when no revoke is in flight
       record submitted, send: as 6 to 8. A revoke that fails goes on to the next one.
 
 Isolation: one call never blocks the others. A call that the registry refuses whatever
-the chain's state (a window it cannot hold, a commitment granted by another issuer key,
+the chain's state (a window it cannot hold, a commitment granted with another window,
 a revoke the contract reverts), or that cannot even be signed or encoded (a row written
 before the window check existed, or by hand), is marked failed with the reason, for
 good; grants batched with it are built again without it. One refusal is no call's
-fault: the log key not being an issuer (the registry's owner removed it) fails nothing,
-and is reported until the owner adds it back. Only an unreachable chain
+fault: the log key not being the registry's issuer (a service started with another log
+key than the one the registry was deployed for) fails nothing, and is reported. Only an
+unreachable chain
 (ChainError) or the store stops a step: `run` retries those, and anything unexpected,
 with exponential backoff, keeps the error on the open calls, and never stops.
 
@@ -109,9 +110,9 @@ class LicenceCallFailedError(LedgerError):
 
 
 class LogKeyNotIssuerError(ChainError):
-    """The registry does not (or no longer) take the log key's grants: no grant is the
-    cause, so none fails; they wait, and the error is reported until the owner adds the
-    key back."""
+    """The registry does not take the log key's grants (its issuer key is another: the
+    service runs with the wrong log key). No grant is the cause, so none fails; they
+    wait, and the error is reported until the service runs with the log's key."""
 
 
 def _reason(error: Exception) -> str:
@@ -121,7 +122,7 @@ def _reason(error: Exception) -> str:
 
 class LicenceIssuer:
     """Moves queued licence calls onto the LicenceRegistry `registry`, each signed by
-    `signer` (the log key, an issuer of the registry); the registry's client sends them."""
+    `signer` (the log key, the registry's issuer); the registry's client sends them."""
 
     def __init__(
         self,
@@ -334,8 +335,8 @@ class LicenceIssuer:
             error.args_by_name.get("recovered")
         ):
             raise LogKeyNotIssuerError(
-                f"the log key {self.signer.address} is not an issuer of the LicenceRegistry {self.registry.address} (its"
-                " owner removed it?): grants wait until the owner adds it back (addIssuer)"
+                f"the log key {self.signer.address} is not the issuer key of the LicenceRegistry {self.registry.address}:"
+                " grants wait until the service runs with the log's key (LEDGER_LOG_KEY or the data dir's log-key.json)"
             )
 
     def _refused(self, call: LicenceCall, error: ContractRevertError) -> None:

@@ -109,7 +109,7 @@
       }
     },
     "LicenceRegistry": {
-      "runtimeSha256": "0x5f9a101be4c47af3918faed49da890bd97db55fd6bb28b408a8e6f06d0ac6e6b",
+      "runtimeSha256": "0x23cb8b906502a5414da4eb2e1205f7e2ac6e9a6b42d71b17dd6e37a6f8a9bebe",
       "functions": {
         "status": {
           "selector": "0x52ad0d5e",

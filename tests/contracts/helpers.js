@@ -154,10 +154,11 @@ const REVOKE_TYPES = {
 };
 
 /**
- * Deploys a LicenceRegistry owned by the first signer (the deployer's gas key) with
- * `issuerKey`, the tests' log key (a wallet that is no account of the node: it signs,
- * it never sends), as its first issuer. Returns the registry, the signers (`relayer`
- * and `other` hold no role) and the key.
+ * Deploys a LicenceRegistry from the first signer (the deployer's gas key, which gets no
+ * role: the registry has no owner) with `issuerKey`, the tests' log key (a wallet that
+ * is no account of the node: it signs, it never sends), as its one issuer. Returns the
+ * registry, the signers (`owner`, the deployer, as well as `relayer` and `other` hold no
+ * role) and the key.
  */
 async function deployLicenceRegistry() {
   const [owner, relayer, other] = await ethers.getSigners();
