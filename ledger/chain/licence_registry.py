@@ -179,6 +179,22 @@ class LicenceRegistry(ContractBinding):
         """The EIP-712 digest the issuer key signs to revoke `commitment`."""
         return bytes(self._read("revokeDigest", commitment, revocation))
 
+    def emitted(self, receipt: Receipt, topic: bytes) -> set[bytes]:
+        """The commitments for which this registry emitted the event `topic`
+        (GRANTED_TOPIC or REVOKED_TOPIC) in the transaction of `receipt`. A grantMany
+        emits no Granted for a commitment it skipped (granted already, by someone else's
+        transaction)."""
+        found: set[bytes] = set()
+        for entry in receipt.logs:
+            topics = [bytes(t) for t in entry["topics"]]
+            if (
+                to_checksum_address(entry["address"]) == self.address
+                and len(topics) >= 2
+                and topics[0] == topic
+            ):
+                found.add(topics[1])
+        return found
+
     def event_tx(self, topic: bytes, commitment: bytes, block_number: int) -> bytes | None:
         """The transaction that emitted the event `topic` (GRANTED_TOPIC or REVOKED_TOPIC)
         for `commitment` in block `block_number`, if the node has it."""

@@ -9,7 +9,11 @@ fixed at its deployment); the anchor key only sends them and pays the gas.
 
 submitted calls
   1. Receipt present and successful: once the block is `confirmations` deep, record
-     every call of the transaction confirmed with its block number.
+     confirmed, with its block number, each call whose event (Granted or Revoked) for
+     its commitment the transaction emitted. A call it has no event for was done by
+     another transaction (a relayer sent that grant first, and grantMany skipped it):
+     it is settled from the chain as in 5 (status, then the event's transaction), or
+     goes back to pending should the chain not hold it.
   2. Receipt present, failed: back to pending with the reason (the transaction is
      replayed to decode it). Step 5 reads the chain before any resend.
   3. No receipt, but the node knows the transaction: still in the pool, wait.
@@ -198,14 +202,46 @@ class LicenceIssuer:
             text = f"transaction {hex0x(tx_hash)} failed in block {receipt.block_number}"
             self.repo.reopen(calls, text + (f": {reason}" if reason else ""), self.clock())
             return
-        if self._deep_enough(receipt.block_number):  # 1.
-            self._confirmed += self.repo.confirm(calls, tx_hash, receipt.block_number, self.clock())
+        if not self._deep_enough(receipt.block_number):
+            return
+        topic = GRANTED_TOPIC if calls[0].action is CallAction.GRANT else REVOKED_TOPIC  # 1.
+        emitted = self.registry.emitted(receipt, topic)
+        ours = [call for call in calls if call.commitment in emitted]
+        if ours:
+            self._confirmed += self.repo.confirm(ours, tx_hash, receipt.block_number, self.clock())
             log.info(
                 "%s of %d commitment(s) confirmed in block %d",
                 calls[0].action.value,
-                len(calls),
+                len(ours),
                 receipt.block_number,
             )
+        for call in calls:
+            if call.commitment not in emitted:
+                self._settle_elsewhere(call, tx_hash, receipt.block_number)
+
+    def _settle_elsewhere(self, call: LicenceCall, tx_hash: bytes, block_number: int) -> None:
+        """1. Our transaction `tx_hash` succeeded in `block_number` without an event for
+        `call`: another transaction did it (settled from the chain), or nothing did (back
+        to pending)."""
+        onchain = self.registry.status(call.commitment)
+        done = (
+            onchain.state is not OnChainState.UNKNOWN
+            if call.action is CallAction.GRANT
+            else onchain.state is OnChainState.REVOKED
+        )
+        if not done:
+            self.repo.reopen(
+                [call],
+                f"transaction {hex0x(tx_hash)} succeeded in block {block_number} without a {call.action.value} of"
+                f" {hex0x(call.commitment)}, and the registry does not hold one: sending it again",
+                self.clock(),
+            )
+        elif (problem := self._not_ours(call, onchain)) is not None:
+            self._fail(call, problem)
+        elif call.action is CallAction.GRANT:
+            self._settle(call, onchain.granted_block, GRANTED_TOPIC)
+        else:
+            self._settle(call, onchain.revoked_block, REVOKED_TOPIC)
 
     def _settle(self, call: LicenceCall, block_number: int, topic: bytes) -> None:
         """5, 10. The chain holds the call's effect from `block_number`: confirm it by the

@@ -26,6 +26,7 @@ from ledger.chain.deployment import DeployedLog, DeploymentMismatchError
 from ledger.chain.errors import ChainUnavailableError, ContractRevertError
 from ledger.chain.keys import DEV_ANCHOR_KEY, AnchorKey
 from ledger.chain.licence_registry import (
+    GRANTED_TOPIC,
     GrantCall,
     LicenceRegistry,
     OnChainState,
@@ -537,6 +538,71 @@ def test_landed_but_not_recorded_is_settled_from_the_chain(issuing: Issuing) -> 
         landed.block_number,
     )
     assert issuing.chain.nonce() == nonce  # nothing was sent
+
+
+def test_grants_a_relayer_sent_first_are_confirmed_by_the_relayers_transaction(
+    issuing: Issuing, anvil: Anvil, other_key: AnchorKey
+) -> None:
+    """Review 2 (LOW): a relayer reads the service's grantMany in the pool and sends one of
+    its signed grants alone, with a higher tip, so it lands first in the same block. The
+    batch succeeds (grantMany skips the commitment granted already) but emits no Granted
+    for it: that call is confirmed by the relayer's transaction, where its event is, and
+    only the others by the service's."""
+    issuing.chain.request("evm_setAutomine", [False])
+    commitments = [issuing.grant(f"lic-{i}") for i in range(3)]
+    issuer = issuing.issuer()
+    issuer.step()  # the grantMany of the three waits in the pool
+    batch_hash = issuing.repo.calls("lic-0")[0].tx_hash
+    assert batch_hash is not None
+    pooled = issuing.chain.transaction(batch_hash)
+    assert pooled is not None and {
+        c.tx_hash for c in issuing.all_calls("lic-0", "lic-1", "lic-2")
+    } == {batch_hash}
+    _function, arguments = issuing.registry.contract.decode_function_input(pooled["input"])
+    taken = arguments["grants"][1]  # the second grant of the batch, signed by the log key
+    assert taken["commitment"] == commitments[1]
+    relayer = LicenceRegistry(ChainClient(anvil.url, other_key), issuing.registry.address)
+    data = relayer.contract.encode_abi(
+        "grant",
+        args=[taken[k] for k in ("commitment", "validFrom", "validUntil", "r", "vs")],
+    )
+    tip = int(pooled["maxPriorityFeePerGas"]) * 10 + 10**9
+    front = other_key.sign_transaction(
+        {
+            "chainId": 31337,
+            "to": issuing.registry.address,
+            "data": data,
+            "value": 0,
+            "gas": 200_000,
+            "nonce": relayer.client.nonce(other_key.address),
+            "type": 2,
+            "maxPriorityFeePerGas": tip,
+            "maxFeePerGas": int(pooled["maxFeePerGas"]) + tip,
+        }
+    )
+    relayer.client.w3.eth.send_raw_transaction(front.raw_transaction)
+    issuing.chain.request("evm_mine", [])
+    front_receipt = issuing.chain.receipt(bytes(front.hash))
+    batch_receipt = issuing.chain.receipt(batch_hash)
+    assert front_receipt is not None and batch_receipt is not None
+    assert front_receipt.status == batch_receipt.status == 1
+    assert front_receipt.block_number == batch_receipt.block_number  # the relayer's came first
+    assert issuing.registry.emitted(batch_receipt, GRANTED_TOPIC) == {
+        commitments[0],
+        commitments[2],
+    }
+    assert issuing.registry.emitted(front_receipt, GRANTED_TOPIC) == {commitments[1]}
+
+    confirmed = issuer.step()
+    assert sorted(c.commitment for c in confirmed) == sorted(commitments)
+    by_commitment = {c.commitment: c for c in issuing.all_calls("lic-0", "lic-1", "lic-2")}
+    assert {c.status for c in by_commitment.values()} == {CallStatus.CONFIRMED}
+    assert by_commitment[commitments[0]].tx_hash == batch_hash
+    assert by_commitment[commitments[2]].tx_hash == batch_hash
+    assert by_commitment[commitments[1]].tx_hash == bytes(front.hash)
+    assert {c.block_number for c in by_commitment.values()} == {batch_receipt.block_number}
+    assert issuer.step() == []  # nothing left, nothing sent again
+    assert issuing.chain.transaction(batch_hash) is not None
 
 
 # -- one bad call never blocks the others ---------------------------------------------------------
