@@ -53,7 +53,10 @@ def create_admin_key(data_dir: Path, environ: Mapping[str, str] | None = None) -
                 keystore, password_file, password, password_env=ADMIN_KEYSTORE_PASSWORD_ENV
             )
             return str(found.address), False
-        return str(create_keystore(keystore, password_file, password).address), True
+        created = create_keystore(
+            keystore, password_file, password, password_env=ADMIN_KEYSTORE_PASSWORD_ENV
+        )
+        return str(created.address), True
     except KeystoreError as error:
         raise AdminKeyError(str(error)) from None
 
