@@ -231,8 +231,9 @@ def deploy_registry(client: ChainClient, issuer: str) -> tuple[DeployedRegistry,
 def attach_registry(
     client: ChainClient, chain_id: int, contract: bytes, *, issuer: str | None = None
 ) -> LicenceRegistry:
-    """The recorded registry on the chain `client` reaches, after checking it is there
-    (and, with `issuer`, the log key's address, that it is the registry's issuer key)."""
+    """The recorded registry on the chain `client` reaches, after checking it is there,
+    with the runtime code shipped (what verifiers compare), and, with `issuer`, the log
+    key's address, that it is the registry's issuer key."""
     address = hex0x(contract)
     if client.chain_id != chain_id:
         raise DeploymentMismatchError(
@@ -240,10 +241,17 @@ def attach_registry(
             f" its LicenceRegistry {address} on chain id {chain_id}: point --rpc-url at that chain"
         )
     bound = LicenceRegistry(client, contract)
-    if not bound.has_code():
+    code = client.code(bound.address)
+    if not code:
         raise DeploymentMismatchError(
             f"no contract at {address} on chain id {chain_id} ({client.where}), where this database"
             " recorded its LicenceRegistry: the chain was reset or is another chain with the same id"
+        )
+    if code != shipped_contract("LicenceRegistry").runtime_code:
+        raise DeploymentMismatchError(
+            f"the contract at {address} is not the LicenceRegistry this version of model-ledger ships (an older"
+            " version, whose owner could add issuer keys, or another contract): verifiers refuse its licences."
+            " Start a new data dir for a successor log; its `ledger deploy` deploys the current registry"
         )
     if issuer is not None:
         found = bound.issuer_key()

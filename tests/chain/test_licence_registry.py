@@ -370,7 +370,7 @@ def test_only_the_log_key_grants_and_revokes_and_nobody_can_add_an_issuer(
     )
 
 
-def test_attach_refuses_another_chain_no_contract_and_a_log_key_that_is_no_issuer(
+def test_attach_refuses_another_chain_other_code_and_a_log_key_that_is_no_issuer(
     chain: ChainClient, signer: LogSigner, other_key: AnchorKey
 ) -> None:
     deployed, _registry = deploy_registry(chain, signer.address)
@@ -384,6 +384,12 @@ def test_attach_refuses_another_chain_no_contract_and_a_log_key_that_is_no_issue
         attach_registry(chain, 1, deployed.contract)
     with pytest.raises(DeploymentMismatchError, match="no contract at"):
         attach_registry(chain, 31337, b"\x42" * 20)
+    elsewhere, _receipt = LogAnchor.deploy(chain)  # code, but not the registry shipped
+    with pytest.raises(
+        DeploymentMismatchError,
+        match="is not the LicenceRegistry this version of model-ledger ships",
+    ):
+        attach_registry(chain, 31337, elsewhere.address_bytes)
     with pytest.raises(
         DeploymentMismatchError,
         match=f"takes grants from issuer key {signer.address} only, not from this service's log key"
