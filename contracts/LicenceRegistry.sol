@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
@@ -16,39 +14,39 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
  * `SHA-256(0x00 || RFC8785(record))`, the same hash the operator's log holds. Records are
  * salted, so a commitment reveals nothing about the licensee, the models or the terms.
  * Per commitment the registry keeps the validity window (unix seconds, `validFrom`
- * inclusive, `validUntil` exclusive), the block it was granted in, the block it was
- * revoked in and the issuer that granted it. A commitment is granted once and revoked
- * at most once; nothing else edits or removes it. A revocation names the leaf hash of
- * the log record that revoked it (the revoke record, or the amendment that superseded
- * it), so its reason is provable from the chain and the log. An amended licence is a new
- * grant (a new record, a new commitment); the issuer revokes the commitment it
- * supersedes.
+ * inclusive, `validUntil` exclusive), the block it was granted in and the block it was
+ * revoked in. A commitment is granted once and revoked at most once; nothing else edits
+ * or removes it. A revocation names the leaf hash of the log record that revoked it (the
+ * revoke record, or the amendment that superseded it), so its reason is provable from
+ * the chain and the log. An amended licence is a new grant (a new record, a new
+ * commitment); the issuer revokes the commitment it supersedes.
  *
- * Issuers are signing keys, not senders: a log's key (the one that signs its
- * checkpoints) signs each grant and each revocation as EIP-712 typed data (domain
- * {name: "model-ledger", version: "1", chainId, verifyingContract: this registry};
+ * One issuer, fixed for good: each registry serves one log, and its issuer is that log's
+ * key (the one that signs its checkpoints), named at construction. The issuer key signs
+ * each grant and each revocation as EIP-712 typed data (domain {name: "model-ledger",
+ * version: "1", chainId, verifyingContract: this registry};
  * `Grant(bytes32 commitment,uint64 validFrom,uint64 validUntil)` and
  * `Revoke(bytes32 commitment,bytes32 revocation)`), and anyone may send them. So a leaked
- * gas key grants and revokes nothing, and a verifier that pins the log key checks that
- * the commitment's issuer ({status} returns it) is that key.
+ * gas key grants and revokes nothing.
  *
- * Roles:
- * - the contract owner (the deployer, transferable in two steps through
- *   {Ownable2Step}; ownership cannot be renounced) adds and removes issuer keys. It can
- *   neither grant nor revoke, and a verifier that pins the log key ignores grants by any
- *   other issuer the owner adds;
- * - an active issuer key signs grants; the key that granted a commitment (active or not)
- *   signs its revocation.
+ * There is no owner and no administration: nobody can add a second issuer, remove the
+ * issuer, or hand anything over. (An owner that could add issuers could front-run the
+ * log key's grant of a commitment, seen in the mempool, with a window of its own
+ * choosing, then remove the log key and block licences for good.) A log that needs
+ * another key (its log key leaked, the log was retired) continues as a successor log
+ * with a registry of its own.
  *
- * Storage: one slot per commitment (validity window in uint40 seconds, blocks in uint64,
- * the granting issuer's number in uint48); one slot per issuer. Gas: see
- * tests/contracts/LicenceRegistry.gas.test.js.
+ * {status} returns the issuer of a granted commitment (always {issuerKey}), so that a
+ * verifier pinning the log key checks it against that key, as it would for any registry.
+ *
+ * Storage: one slot per commitment (validity window in uint40 seconds, blocks in
+ * uint64). Gas: see tests/contracts/LicenceRegistry.gas.test.js.
  *
  * NOTE: {status} judges validity by `block.timestamp` of the block it is read in, and
  * says `Unknown` (all fields zero) for a commitment never granted: compare the status,
  * never only the validity window.
  */
-contract LicenceRegistry is Ownable2Step {
+contract LicenceRegistry {
     /// @notice What {status} says of a commitment at the time of the block it reads.
     enum Status {
         Unknown,
@@ -71,21 +69,12 @@ contract LicenceRegistry is Ownable2Step {
     }
 
     /// @dev A granted commitment, in one slot. `grantedBlock == 0` means never granted (no
-    /// transaction runs in the genesis block); `revokedBlock == 0` means not revoked;
-    /// `issuer` is the granting issuer's number (see {Issuer}).
+    /// transaction runs in the genesis block); `revokedBlock == 0` means not revoked.
     struct Commitment {
         uint40 validFrom;
         uint40 validUntil;
         uint64 grantedBlock;
         uint64 revokedBlock;
-        uint48 issuer;
-    }
-
-    /// @dev An issuer key's number (given once, on its first {addIssuer}, kept after
-    /// {removeIssuer}) and whether it may grant now. `number == 0`: never an issuer.
-    struct Issuer {
-        uint48 number;
-        bool active;
     }
 
     /// @dev EIP-712 type of a signed grant.
@@ -104,16 +93,13 @@ contract LicenceRegistry is Ownable2Step {
     /// @dev keccak256 of the domain's version, "1".
     bytes32 private constant VERSION_HASH = keccak256("1");
 
+    /// @dev The one key whose signatures grant and revoke, set by the constructor and
+    /// never again. NOTE: kept in storage, not as an immutable, so that every registry
+    /// has the same runtime code: verifiers compare the code at a pinned address with
+    /// the code model-ledger ships.
+    address private _issuerKey;
+
     mapping(bytes32 commitment => Commitment) private _commitments;
-    mapping(address key => Issuer) private _issuers;
-    mapping(uint48 number => address key) private _issuerKeys;
-    uint48 private _issuerCount;
-
-    /// @notice `key` may now sign grants.
-    event IssuerAdded(address indexed key);
-
-    /// @notice `key` may no longer sign grants (it may still revoke what it granted).
-    event IssuerRemoved(address indexed key);
 
     /// @notice `commitment` was granted by issuer key `issuer`, valid from `validFrom`
     /// (inclusive) until `validUntil` (exclusive), in unix seconds.
@@ -123,11 +109,11 @@ contract LicenceRegistry is Ownable2Step {
     /// hash of the log record that revoked it.
     event Revoked(bytes32 indexed commitment, address indexed issuer, bytes32 revocation);
 
-    /// @notice The grant of `commitment` is not signed by an active issuer key: the
+    /// @notice The grant or revocation of `commitment` is not signed by the issuer key: the
     /// signature recovers to `recovered` (zero for a malformed signature).
     error LicenceRegistryNotIssuer(bytes32 commitment, address recovered);
 
-    /// @notice `key` cannot be an issuer (the zero address).
+    /// @notice `key` cannot be the issuer (the zero address).
     error LicenceRegistryInvalidIssuer(address key);
 
     /// @notice `commitment` was never granted.
@@ -143,61 +129,25 @@ contract LicenceRegistry is Ownable2Step {
     /// `validFrom`) or ends after {MAX_TIME}.
     error LicenceRegistryBadValidity(bytes32 commitment, uint64 validFrom, uint64 validUntil);
 
-    /// @notice The revocation of `commitment` is not signed by `issuer`, the key that
-    /// granted it: the signature recovers to `recovered`.
-    error LicenceRegistryNotGrantingIssuer(bytes32 commitment, address recovered, address issuer);
-
     /// @notice A revocation of `commitment` must name the log record that revokes it.
     error LicenceRegistryNoRevocationRecord(bytes32 commitment);
 
-    /// @notice The owner cannot renounce ownership: nobody could manage issuers afterwards.
-    error LicenceRegistryRenounceDisabled();
-
-    /// @notice The deployer becomes the owner; `firstIssuer` (a log key) the first issuer.
-    constructor(address firstIssuer) Ownable(_msgSender()) {
-        if (firstIssuer == address(0)) {
-            revert LicenceRegistryInvalidIssuer(firstIssuer);
-        }
-        _addIssuer(firstIssuer);
-    }
-
     /**
-     * @notice Always reverts with {LicenceRegistryRenounceDisabled}: a registry without an
-     * owner could add no issuer, and renouncing by mistake cannot be undone.
+     * @notice `key` (a log's key) becomes the registry's issuer, for good. The deployer
+     * gets no role.
+     * @dev Reverts with {LicenceRegistryInvalidIssuer} for the zero address.
      */
-    function renounceOwnership() public pure override {
-        revert LicenceRegistryRenounceDisabled();
-    }
-
-    /**
-     * @notice Lets signing key `key` sign grants. Only the owner.
-     * @dev Does nothing, and emits nothing, if `key` is an issuer already. Reverts with
-     * {LicenceRegistryInvalidIssuer} for the zero address.
-     */
-    function addIssuer(address key) external onlyOwner {
+    constructor(address key) {
         if (key == address(0)) {
             revert LicenceRegistryInvalidIssuer(key);
         }
-        _addIssuer(key);
-    }
-
-    /**
-     * @notice Stops signing key `key` from signing grants. Only the owner. Commitments it
-     * granted stay as they are, and it may still revoke them.
-     * @dev Does nothing, and emits nothing, if `key` is not an issuer.
-     */
-    function removeIssuer(address key) external onlyOwner {
-        Issuer storage issuer = _issuers[key];
-        if (issuer.active) {
-            issuer.active = false;
-            emit IssuerRemoved(key);
-        }
+        _issuerKey = key;
     }
 
     /**
      * @notice Grants `commitment`, valid from `validFrom` until `validUntil` (unix
-     * seconds, the end excluded), with an active issuer key's signature (`r`, `vs`:
-     * EIP-2098 compact form) over it (see {grantDigest}). Anyone may send it.
+     * seconds, the end excluded), with the issuer key's signature (`r`, `vs`: EIP-2098
+     * compact form) over it (see {grantDigest}). Anyone may send it.
      * @dev Reverts with {LicenceRegistryBadValidity} unless
      * `validFrom < validUntil <= MAX_TIME`, with {LicenceRegistryAlreadyGranted} for a
      * commitment granted before (so sending the same grant twice is harmless), and with
@@ -209,12 +159,14 @@ contract LicenceRegistry is Ownable2Step {
 
     /**
      * @notice Grants every commitment of `grants`, each with its own signature, all or
-     * none. Anyone may send it. A commitment granted already with the same window by the
-     * same issuer key is skipped, so that a relayer who sent one of them first cannot
-     * make the whole batch fail.
-     * @dev Reverts as {grant} does for the first other grant that fails (a commitment
-     * granted before with another window or by another key, a bad signature). Emits one
-     * {Granted} per commitment granted.
+     * none. Anyone may send it. A commitment granted already with the same window is
+     * skipped, so that a relayer who sent one of them first cannot make the whole batch
+     * fail.
+     * @dev Only the issuer key grants, so a commitment the registry holds with that
+     * window is exactly what the skipped grant asks for: its signature is not checked
+     * again. Reverts as {grant} does for the first other grant that fails (a commitment
+     * granted before with another window, a bad signature). Emits one {Granted} per
+     * commitment granted, none for one skipped.
      */
     function grantMany(SignedGrant[] calldata grants) external {
         uint64 blockNumber = SafeCast.toUint64(block.number);
@@ -229,14 +181,14 @@ contract LicenceRegistry is Ownable2Step {
 
     /**
      * @notice Revokes `commitment`: from this block on its status is `Revoked`, whatever
-     * its validity window. Needs the signature (`r`, `vs`) of the issuer key that granted
-     * it over (`commitment`, `revocation`) (see {revokeDigest}); anyone may send it.
+     * its validity window. Needs the issuer key's signature (`r`, `vs`) over
+     * (`commitment`, `revocation`) (see {revokeDigest}); anyone may send it.
      * `revocation` is the leaf hash of the log record that revokes it (the revoke
      * record, or the amendment superseding it).
      * @dev Reverts with {LicenceRegistryNoRevocationRecord} for a zero `revocation`,
      * {LicenceRegistryUnknownCommitment} for a commitment never granted,
      * {LicenceRegistryAlreadyRevoked} for one revoked before, and
-     * {LicenceRegistryNotGrantingIssuer} for any other signer. Emits {Revoked}.
+     * {LicenceRegistryNotIssuer} for any other signer. Emits {Revoked}.
      */
     function revoke(bytes32 commitment, bytes32 revocation, bytes32 r, bytes32 vs) external {
         if (revocation == bytes32(0)) {
@@ -249,19 +201,18 @@ contract LicenceRegistry is Ownable2Step {
         if (c.revokedBlock != 0) {
             revert LicenceRegistryAlreadyRevoked(commitment, c.revokedBlock);
         }
-        address issuer = _issuerKeys[c.issuer];
         address recovered = _recover(revokeDigest(commitment, revocation), r, vs);
-        if (recovered != issuer) {
-            revert LicenceRegistryNotGrantingIssuer(commitment, recovered, issuer);
+        if (recovered != _issuerKey) {
+            revert LicenceRegistryNotIssuer(commitment, recovered);
         }
         c.revokedBlock = SafeCast.toUint64(block.number);
-        emit Revoked(commitment, issuer, revocation);
+        emit Revoked(commitment, recovered, revocation);
     }
 
     /**
      * @notice The status of `commitment` at this block's time, with what the registry
      * holds for it: the validity window, the block it was granted in, the block it was
-     * revoked in (0: not revoked) and the issuer key that granted it.
+     * revoked in (0: not revoked) and the issuer key that granted it (always {issuerKey}).
      * @dev `Unknown` with every field zero for a commitment never granted; otherwise
      * `Revoked` if revoked, else `NotYetValid` before `validFrom`, `Expired` from
      * `validUntil` on, and `Active` in between.
@@ -282,8 +233,9 @@ contract LicenceRegistry is Ownable2Step {
     {
         Commitment storage c = _commitments[commitment];
         if (c.grantedBlock == 0) {
-            state = Status.Unknown;
-        } else if (c.revokedBlock != 0) {
+            return (Status.Unknown, 0, 0, 0, 0, address(0));
+        }
+        if (c.revokedBlock != 0) {
             state = Status.Revoked;
         } else if (block.timestamp < c.validFrom) {
             state = Status.NotYetValid;
@@ -292,20 +244,21 @@ contract LicenceRegistry is Ownable2Step {
         } else {
             state = Status.Active;
         }
-        return (state, c.validFrom, c.validUntil, c.grantedBlock, c.revokedBlock, _issuerKeys[c.issuer]);
+        return (state, c.validFrom, c.validUntil, c.grantedBlock, c.revokedBlock, _issuerKey);
     }
 
-    /// @notice Whether signing key `key` may sign grants.
-    function isIssuer(address key) external view returns (bool) {
-        return _issuers[key].active;
+    /// @notice The one key whose signatures grant and revoke: the log's key, fixed at
+    /// construction.
+    function issuerKey() external view returns (address) {
+        return _issuerKey;
     }
 
-    /// @notice The EIP-712 digest an issuer key signs to grant `commitment`.
+    /// @notice The EIP-712 digest the issuer key signs to grant `commitment`.
     function grantDigest(bytes32 commitment, uint64 validFrom, uint64 validUntil) public view returns (bytes32) {
         return _typedDigest(keccak256(abi.encode(GRANT_TYPEHASH, commitment, validFrom, validUntil)));
     }
 
-    /// @notice The EIP-712 digest the granting key signs to revoke `commitment`.
+    /// @notice The EIP-712 digest the issuer key signs to revoke `commitment`.
     function revokeDigest(bytes32 commitment, bytes32 revocation) public view returns (bytes32) {
         return _typedDigest(keccak256(abi.encode(REVOKE_TYPEHASH, commitment, revocation)));
     }
@@ -330,28 +283,10 @@ contract LicenceRegistry is Ownable2Step {
         return (hex"0f", "model-ledger", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
     }
 
-    /// @dev Makes `key` an active issuer, numbering it on its first time.
-    function _addIssuer(address key) private {
-        Issuer storage issuer = _issuers[key];
-        if (issuer.active) {
-            return;
-        }
-        if (issuer.number == 0) {
-            uint48 number = ++_issuerCount;
-            issuer.number = number;
-            _issuerKeys[number] = key;
-        }
-        issuer.active = true;
-        emit IssuerAdded(key);
-    }
-
-    /// @dev Whether `g` was granted already, with its window, by the key that signed it.
+    /// @dev Whether the registry holds `g`'s commitment with `g`'s window already.
     function _grantedAlike(SignedGrant calldata g) private view returns (bool) {
         Commitment storage c = _commitments[g.commitment];
-        if (c.grantedBlock == 0 || c.validFrom != g.validFrom || c.validUntil != g.validUntil) {
-            return false;
-        }
-        return _issuerKeys[c.issuer] == _recover(grantDigest(g.commitment, g.validFrom, g.validUntil), g.r, g.vs);
+        return c.grantedBlock != 0 && c.validFrom == g.validFrom && c.validUntil == g.validUntil;
     }
 
     /// @dev Records one signed grant; see {grant}.
@@ -371,16 +306,14 @@ contract LicenceRegistry is Ownable2Step {
             revert LicenceRegistryAlreadyGranted(commitment, c.grantedBlock);
         }
         address signer = _recover(grantDigest(commitment, validFrom, validUntil), r, vs);
-        Issuer memory issuer = _issuers[signer];
-        if (!issuer.active) {
+        if (signer != _issuerKey) {
             revert LicenceRegistryNotIssuer(commitment, signer);
         }
         _commitments[commitment] = Commitment({
             validFrom: uint40(validFrom),
             validUntil: uint40(validUntil),
             grantedBlock: blockNumber,
-            revokedBlock: 0,
-            issuer: issuer.number
+            revokedBlock: 0
         });
         emit Granted(commitment, signer, validFrom, validUntil);
     }

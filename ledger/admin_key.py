@@ -6,11 +6,21 @@ anyone sends it, so the admin key needs no gas and lives offline: it is neither 
 anchor (gas) key, which a service holds hot, nor the log key, whose leak is what
 retiring answers.
 
+WARNING: whoever holds both the admin key and the log key controls the log's history
+after its last honest anchor: with the log key it anchors forgeries, with the admin key
+it hands the admin role to itself (transferLogAdmin, acceptLogAdmin) or retires the log
+first, trusting its own forgeries (retirement is first come), and the operator can no
+longer retire it. So the admin key never lives beside the log key.
+
 At deployment (`ledger deploy`, the first `ledger up`) the admin is ``--admin ADDRESS``
-(LEDGER_ADMIN_ADDRESS), a key the operator keeps elsewhere; without it a new key is
-created in the data dir, ``admin-key.json`` (an Ethereum V3 keystore) with its password
-in ``admin-key.password`` (0600) or LEDGER_ADMIN_KEYSTORE_PASSWORD, as the log key is
-(`ledger.service.signer.load_log_key`), and the operator is told to move both offline.
+(LEDGER_ADMIN_ADDRESS), a key the operator keeps offline: `ledger admin-key create --out
+PATH` makes one (`write_admin_keystore`: an encrypted V3 keystore wherever the operator
+says, outside the data dir, no password file), on another machine. On any chain but the
+dev chain (chain id 31337) deploying without --admin is refused, and so is starting `up`
+or `serve` while the data dir holds an ``admin-key.json``. On the dev chain only, for
+development, a new key is created in the data dir without --admin, ``admin-key.json``
+(an Ethereum V3 keystore) with its password in ``admin-key.password`` (0600) or
+LEDGER_ADMIN_KEYSTORE_PASSWORD, as the log key is (`ledger.service.signer.load_log_key`).
 
 To retire (`ledger retire`), the admin key comes from ``--admin-keystore FILE``
 (password in LEDGER_ADMIN_KEYSTORE_PASSWORD), else LEDGER_ADMIN_KEY (64 hex digits),
@@ -20,16 +30,25 @@ its address.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.formats.eip712 import Domain
-from ledger.keystore import KeystoreError, account_from_hex, create_keystore, open_keystore
+from ledger.keystore import (
+    KEYSTORE_ITERATIONS,
+    KeystoreError,
+    account_from_hex,
+    create_keystore,
+    open_keystore,
+    write_private,
+)
 from ledger.service.signer import compact_signature, sign_retirement
 
 ADMIN_KEY_ENV = "LEDGER_ADMIN_KEY"
@@ -44,7 +63,8 @@ class AdminKeyError(KeystoreError):
 
 def create_admin_key(data_dir: Path, environ: Mapping[str, str] | None = None) -> tuple[str, bool]:
     """The address of the data dir's admin key, and whether it was created now (False:
-    ``admin-key.json`` was there already, e.g. from a deployment that did not finish)."""
+    ``admin-key.json`` was there already, e.g. from a deployment that did not finish).
+    For the dev chain only (`ledger.cli.common.log_admin` refuses it elsewhere)."""
     env = os.environ if environ is None else environ
     keystore, password_file = data_dir / ADMIN_KEY_FILE, data_dir / ADMIN_KEY_PASSWORD_FILE
     password = env.get(ADMIN_KEYSTORE_PASSWORD_ENV)
@@ -54,7 +74,40 @@ def create_admin_key(data_dir: Path, environ: Mapping[str, str] | None = None) -
                 keystore, password_file, password, password_env=ADMIN_KEYSTORE_PASSWORD_ENV
             )
             return str(found.address), False
-        return str(create_keystore(keystore, password_file, password).address), True
+        created = create_keystore(
+            keystore, password_file, password, password_env=ADMIN_KEYSTORE_PASSWORD_ENV
+        )
+        return str(created.address), True
+    except KeystoreError as error:
+        raise AdminKeyError(str(error)) from None
+
+
+def admin_key_files(data_dir: Path) -> list[Path]:
+    """The admin key's files present in the data dir (``admin-key.json``, its password)."""
+    return [
+        path
+        for path in (data_dir / ADMIN_KEY_FILE, data_dir / ADMIN_KEY_PASSWORD_FILE)
+        if path.exists()
+    ]
+
+
+def write_admin_keystore(out: Path, password: str) -> str:
+    """A new admin key, written to `out` (which must not exist) as a V3 keystore encrypted
+    with `password` (not empty); no password file. Its address: the key is never
+    returned. The file is re-opened with `password` before this returns."""
+    if not password:
+        raise AdminKeyError("the admin keystore's password is empty: refusing an empty password")
+    document = Account.encrypt(
+        Account.create().key, password, kdf="pbkdf2", iterations=KEYSTORE_ITERATIONS
+    )
+    try:
+        write_private(out, json.dumps(document))
+    except FileExistsError:
+        raise AdminKeyError(f"{out} exists already: choose another path") from None
+    except OSError as error:
+        raise AdminKeyError(f"cannot write {out}: {error.strerror or error}") from None
+    try:
+        return str(open_keystore(out, None, password).address)
     except KeystoreError as error:
         raise AdminKeyError(str(error)) from None
 

@@ -15,9 +15,11 @@ from ledger.admin_key import (
     ADMIN_KEY_FILE,
     ADMIN_KEY_PASSWORD_FILE,
     AdminKeyError,
+    admin_key_files,
     create_admin_key,
     load_admin_key,
     sign_retire,
+    write_admin_keystore,
 )
 from ledger.formats.eip712 import Domain, retire_typed_data
 from ledger.service.signer import LogKeyError, sign_retirement
@@ -103,3 +105,34 @@ def test_the_retirement_signature_is_eip712(tmp_path: Path) -> None:
         sign_retirement(admin, Domain(LOG_ID), 8)
     with pytest.raises(ValueError, match="must be a uint64"):
         sign_retire(admin, 31337, CONTRACT, LOG_ID, -1)
+
+
+def test_an_admin_keystore_written_elsewhere_holds_a_new_key_and_no_password(
+    tmp_path: Path,
+) -> None:
+    """`ledger admin-key create` writes one file, encrypted with the operator's password,
+    and no password beside it; it never overwrites, and refuses an empty password."""
+    out = tmp_path / "cold" / "admin.json"
+    out.parent.mkdir()
+    address = write_admin_keystore(out, "cold-pass")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["admin.json"]
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert Account.from_key(Account.decrypt(json.loads(out.read_text()), "cold-pass")).address == (
+        address
+    )
+    env = {"LEDGER_ADMIN_KEYSTORE_PASSWORD": "cold-pass"}
+    assert load_admin_key(tmp_path, out, environ=env).address == address
+    with pytest.raises(AdminKeyError, match="exists already"):
+        write_admin_keystore(out, "other")
+    with pytest.raises(AdminKeyError, match="empty password"):
+        write_admin_keystore(tmp_path / "cold" / "empty.json", "")
+    assert not (tmp_path / "cold" / "empty.json").exists()
+
+
+def test_admin_key_files_lists_what_the_data_dir_holds(tmp_path: Path) -> None:
+    assert admin_key_files(tmp_path) == []
+    create_admin_key(tmp_path, environ={})
+    assert admin_key_files(tmp_path) == [
+        tmp_path / ADMIN_KEY_FILE,
+        tmp_path / ADMIN_KEY_PASSWORD_FILE,
+    ]

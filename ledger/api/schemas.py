@@ -184,6 +184,9 @@ class LicenceQueue(BaseModel):
     """Calls in a transaction not yet confirmed."""
     failed: int
     """Calls the registry refuses for good (each keeps its reason: GET /v1/licences/{id})."""
+    failing: int = 0
+    """Failed calls that still matter: all failed calls but grants an amendment replaced
+    and revocations of commitments never granted. While any, `status` is "degraded"."""
     last_error: str | None = None
     """The latest error kept on a call not confirmed: why it waits, or why it failed."""
 
@@ -191,7 +194,9 @@ class LicenceQueue(BaseModel):
 class Health(BaseModel):
     """Liveness and lag."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
+    """"degraded" while a licence call that still matters failed (`licences.failing`):
+    the registry holds a licence otherwise than the log says. The service still serves."""
     tree_size: int
     pending: int
     anchor: AnchorLag | None

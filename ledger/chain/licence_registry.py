@@ -1,13 +1,14 @@
 """The LicenceRegistry contract's functions, through a `ChainClient`.
 
-Issuers are signing keys, not senders: every grant and revocation carries an issuer
-key's EIP-712 signature (the log key's, `ledger.service.signer.LogSigner.sign_grant` and
-`sign_revoke`), and the client's key only pays the gas. So writes take signed calls:
-`build_grant` and `build_revoke` only sign the transaction (the issuer records it
-first), `grant` and `revoke` also send it and wait. Views are eth_calls whose reverts
-come back decoded. `deploy_registry` and `attach_registry` set the contract up, with the
-log key as its first issuer, and check it at every start, as `ledger.chain.deployment`
-does for LogAnchor.
+A registry has one issuer, fixed at deployment: the log key. It is a signing key, not a
+sender: every grant and revocation carries its EIP-712 signature
+(`ledger.service.signer.LogSigner.sign_grant` and `sign_revoke`), and the client's key
+only pays the gas. The registry has no owner and no other write: nobody can add an
+issuer or remove the log key. So writes take signed calls: `build_grant` and
+`build_revoke` only sign the transaction (the issuer records it first), `grant` and
+`revoke` also send it and wait. Views are eth_calls whose reverts come back decoded.
+`deploy_registry` and `attach_registry` set the contract up, with the log key as its
+issuer, and check it at every start, as `ledger.chain.deployment` does for LogAnchor.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ class OnChainState(IntEnum):
 @dataclass(frozen=True)
 class OnChainLicence:
     """What the registry holds for a commitment (all zero, UNKNOWN and no issuer if never
-    granted). `issuer` is the key that signed the grant: a verifier that pins the log
-    key accepts no other."""
+    granted). `issuer` is the key that signed the grant, the registry's issuer key: a
+    verifier that pins the log key checks it is that key."""
 
     state: OnChainState
     valid_from: int
@@ -70,7 +71,7 @@ class GrantCall:
 
 @dataclass(frozen=True)
 class SignedGrant:
-    """A grant with an issuer key's signature over it (EIP-2098 compact form)."""
+    """A grant with the issuer key's signature over it (EIP-2098 compact form)."""
 
     call: GrantCall
     signature: Signature
@@ -110,7 +111,7 @@ class LicenceRegistry(ContractBinding):
     def build_grant(self, grants: Sequence[SignedGrant], *, nonce: int | None = None) -> SignedTx:
         """Sign grant (one commitment) or grantMany (several) with an explicit nonce;
         send nothing. The gas estimate runs the contract's checks: a doomed grant (not
-        signed by an active issuer key, granted already, bad window) raises
+        signed by the issuer key, granted already, bad window) raises
         ContractRevertError here, naming the first commitment that fails."""
         data, what = self._grant_data(grants)
         return self.client.build(self.address, data, self.decoder, what, nonce=nonce)
@@ -125,7 +126,7 @@ class LicenceRegistry(ContractBinding):
     ) -> SignedTx:
         """Sign revoke(commitment, revocation, r, vs) with an explicit nonce; send
         nothing. `revocation` is the leaf hash of the log record that revokes the
-        commitment; `signature` the granting key's over both."""
+        commitment; `signature` the issuer key's over both."""
         return self.client.build(
             self.address,
             self._revoke_data(commitment, revocation, signature),
@@ -148,24 +149,6 @@ class LicenceRegistry(ContractBinding):
             f"revoke({hex0x(commitment)})",
         )
 
-    def add_issuer(self, key: str) -> Receipt:
-        """addIssuer(key): only the contract owner. `key` may then sign grants."""
-        return self.client.transact(
-            self.address,
-            self._data("addIssuer", to_checksum_address(key)),
-            self.decoder,
-            f"addIssuer({key})",
-        )
-
-    def remove_issuer(self, key: str) -> Receipt:
-        """removeIssuer(key): only the contract owner. `key` may still revoke what it granted."""
-        return self.client.transact(
-            self.address,
-            self._data("removeIssuer", to_checksum_address(key)),
-            self.decoder,
-            f"removeIssuer({key})",
-        )
-
     # -- views -------------------------------------------------------------------------
 
     def status(self, commitment: bytes) -> OnChainLicence:
@@ -180,25 +163,37 @@ class LicenceRegistry(ContractBinding):
             _address(issuer),
         )
 
-    def is_issuer(self, key: str) -> bool:
-        """Whether signing key `key` may sign grants now."""
-        return bool(self._read("isIssuer", to_checksum_address(key)))
-
-    def owner(self) -> str:
-        """The contract's owner (it adds and removes issuer keys, and can do nothing else)."""
-        return to_checksum_address(self._read("owner"))
+    def issuer_key(self) -> str:
+        """The one key whose signatures grant and revoke, fixed when it was deployed."""
+        return to_checksum_address(self._read("issuerKey"))
 
     def max_time(self) -> int:
         """MAX_TIME: the latest `valid_until` a grant may name (2^40 - 1)."""
         return int(self._read("MAX_TIME"))
 
     def grant_digest(self, commitment: bytes, valid_from: int, valid_until: int) -> bytes:
-        """The EIP-712 digest an issuer key signs to grant `commitment`."""
+        """The EIP-712 digest the issuer key signs to grant `commitment`."""
         return bytes(self._read("grantDigest", commitment, valid_from, valid_until))
 
     def revoke_digest(self, commitment: bytes, revocation: bytes) -> bytes:
-        """The EIP-712 digest the granting key signs to revoke `commitment`."""
+        """The EIP-712 digest the issuer key signs to revoke `commitment`."""
         return bytes(self._read("revokeDigest", commitment, revocation))
+
+    def emitted(self, receipt: Receipt, topic: bytes) -> set[bytes]:
+        """The commitments for which this registry emitted the event `topic`
+        (GRANTED_TOPIC or REVOKED_TOPIC) in the transaction of `receipt`. A grantMany
+        emits no Granted for a commitment it skipped (granted already, by someone else's
+        transaction)."""
+        found: set[bytes] = set()
+        for entry in receipt.logs:
+            topics = [bytes(t) for t in entry["topics"]]
+            if (
+                to_checksum_address(entry["address"]) == self.address
+                and len(topics) >= 2
+                and topics[0] == topic
+            ):
+                found.add(topics[1])
+        return found
 
     def event_tx(self, topic: bytes, commitment: bytes, block_number: int) -> bytes | None:
         """The transaction that emitted the event `topic` (GRANTED_TOPIC or REVOKED_TOPIC)
@@ -226,21 +221,19 @@ class DeployedRegistry:
     block_number: int
 
 
-def deploy_registry(
-    client: ChainClient, first_issuer: str
-) -> tuple[DeployedRegistry, LicenceRegistry]:
-    """Deploy LicenceRegistry with `first_issuer` (the log key's address) as its first
-    issuer key; the client's key becomes its owner, which can only add and remove issuer
-    keys."""
-    contract, receipt = LicenceRegistry.deploy(client, to_checksum_address(first_issuer))
+def deploy_registry(client: ChainClient, issuer: str) -> tuple[DeployedRegistry, LicenceRegistry]:
+    """Deploy LicenceRegistry with `issuer` (the log key's address) as its issuer key, for
+    good; the client's key only pays the gas and gets no role."""
+    contract, receipt = LicenceRegistry.deploy(client, to_checksum_address(issuer))
     return DeployedRegistry(client.chain_id, contract.address_bytes, receipt.block_number), contract
 
 
 def attach_registry(
     client: ChainClient, chain_id: int, contract: bytes, *, issuer: str | None = None
 ) -> LicenceRegistry:
-    """The recorded registry on the chain `client` reaches, after checking it is there
-    (and, with `issuer`, the log key's address, that it may sign grants)."""
+    """The recorded registry on the chain `client` reaches, after checking it is there,
+    with the runtime code shipped (what verifiers compare), and, with `issuer`, the log
+    key's address, that it is the registry's issuer key."""
     address = hex0x(contract)
     if client.chain_id != chain_id:
         raise DeploymentMismatchError(
@@ -248,14 +241,24 @@ def attach_registry(
             f" its LicenceRegistry {address} on chain id {chain_id}: point --rpc-url at that chain"
         )
     bound = LicenceRegistry(client, contract)
-    if not bound.has_code():
+    code = client.code(bound.address)
+    if not code:
         raise DeploymentMismatchError(
             f"no contract at {address} on chain id {chain_id} ({client.where}), where this database"
             " recorded its LicenceRegistry: the chain was reset or is another chain with the same id"
         )
-    if issuer is not None and not bound.is_issuer(issuer):
+    if code != shipped_contract("LicenceRegistry").runtime_code:
         raise DeploymentMismatchError(
-            f"the log key {to_checksum_address(issuer)} is not an issuer of the LicenceRegistry at {address}: its owner"
-            " must call addIssuer for it, or set LEDGER_LOG_KEY (or the data dir's log-key.json) to the log's key"
+            f"the contract at {address} is not the LicenceRegistry this version of model-ledger ships (an older"
+            " version, whose owner could add issuer keys, or another contract): verifiers refuse its licences."
+            " Start a new data dir for a successor log; its `ledger deploy` deploys the current registry"
         )
+    if issuer is not None:
+        found = bound.issuer_key()
+        if found.lower() != issuer.lower():
+            raise DeploymentMismatchError(
+                f"the LicenceRegistry at {address} takes grants from issuer key {found} only, not from this"
+                f" service's log key {to_checksum_address(issuer)}: set LEDGER_LOG_KEY (or the data dir's"
+                " log-key.json) to the log's key"
+            )
     return bound

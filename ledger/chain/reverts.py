@@ -42,17 +42,14 @@ _EXPLANATIONS = {
     "OwnableUnauthorizedAccount": "{account} is not the contract owner",
     "LogAnchorNotAdminSignature": "the retirement of log {logId} is not signed by its admin (the signature"
     " recovers to {recovered})",
-    "LicenceRegistryNotIssuer": "the grant of commitment {commitment} is not signed by an issuer key of this"
-    " LicenceRegistry (the signature recovers to {recovered})",
+    "LicenceRegistryNotIssuer": "the grant or revocation of commitment {commitment} is not signed by the issuer"
+    " key of this LicenceRegistry (the signature recovers to {recovered})",
     "LicenceRegistryInvalidIssuer": "the zero address cannot be an issuer",
     "LicenceRegistryUnknownCommitment": "commitment {commitment} was never granted",
     "LicenceRegistryAlreadyGranted": "commitment {commitment} was granted already, in block {grantedBlock}",
     "LicenceRegistryAlreadyRevoked": "commitment {commitment} was revoked already, in block {revokedBlock}",
     "LicenceRegistryBadValidity": "the validity window of commitment {commitment} is empty or ends too late"
     " (validUntil {validUntil} must be after validFrom {validFrom} and at most 2^40 - 1)",
-    "LicenceRegistryNotGrantingIssuer": "the revocation of commitment {commitment} is not signed by {issuer},"
-    " the key that granted it (the signature recovers to {recovered})",
-    "LicenceRegistryRenounceDisabled": "the owner of a LicenceRegistry cannot renounce ownership",
     "LicenceRegistryNoRevocationRecord": "the revocation of commitment {commitment} names no log record (a zero hash)",
 }
 

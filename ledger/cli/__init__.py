@@ -4,7 +4,15 @@ exit. `main` is the entry point of `ledger` and `python -m ledger`."""
 
 from __future__ import annotations
 
-from ledger.cli import audit, chain, evidence, licence, log, service  # noqa: F401 - each registers its commands
+from ledger.cli import (  # noqa: F401 - each registers its commands
+    admin_key,
+    audit,
+    chain,
+    evidence,
+    licence,
+    log,
+    service,
+)
 from ledger.cli.common import app, fail
 from ledger.core.records import RecordError
 from ledger.jsonlimits import restore_recursion_limit

@@ -23,6 +23,7 @@ from ledger.cli.common import (
     LogName,
     PublicRpcUrl,
     RpcUrl,
+    admin_key_kept_apart,
     anchor_json,
     app,
     attach_recorded,
@@ -95,8 +96,9 @@ def up(
     in --data-dir).
 
     On first start the LogAnchor contract is deployed and the log created, its admin
-    --admin or a new key in --data-dir (move it offline); the chain and the contract
-    are checked at every start. Each checkpoint and each confirmed
+    --admin (on the embedded dev chain, else a new key in --data-dir, for development
+    only); the chain and the contract are checked at every start, and on any chain but
+    the dev chain (id 31337) `up` refuses to start while --data-dir holds the admin key. Each checkpoint and each confirmed
     anchor is printed as a JSON line ("type": "checkpoint" or "anchor"). Stop with
     Ctrl-C or SIGTERM: the chain's state is saved (it is also saved every second while
     it changes; anchors a killed chain lost are sent again at the next start).
@@ -148,6 +150,7 @@ def up(
             client = connect_chain(
                 anvil.url if anvil else rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment
             )
+            admin_key_kept_apart(data_dir, client.chain_id)
             key = client.require_key()
             if anvil is not None and client.balance(key.address) == 0:
                 client.request("anvil_setBalance", [key.address, hex(10**22)])
@@ -161,7 +164,7 @@ def up(
                     repo,
                     log_name or DEFAULT_LOG_NAME,
                     log_signer(store, data_dir, 3600).address,
-                    log_admin(admin, data_dir, note),
+                    log_admin(admin, data_dir, note, client.chain_id),
                     before_record=anvil.save_state if anvil else None,
                 )
                 note(
@@ -277,10 +280,11 @@ def deploy(
     database_url: DatabaseUrl = None,
     admin: Admin = None,
 ) -> None:
-    """Deploy LogAnchor, create the log (its admin: --admin, or a new key in --data-dir to
-    move offline; its checkpoints: those the data dir's log key signs), deploy
-    LicenceRegistry (the log key is its issuer; the anchor key, its owner, only pays the
-    gas) and record the deployment in the database. On a database whose deployment has
+    """Deploy LogAnchor, create the log (its admin: --admin, a key kept offline, made with
+    `ledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
+    for development; its checkpoints: those the data dir's log key signs), deploy
+    LicenceRegistry (the log key is its one issuer, for good; the anchor key only pays the
+    gas and gets no role there) and record the deployment in the database. On a database whose deployment has
     no LicenceRegistry yet, deploy only that."""
     from ledger.chain.deployment import DEFAULT_LOG_NAME
     from ledger.cli.licence import ensure_registry
@@ -300,9 +304,11 @@ def deploy(
                 f" on chain id {existing.chain_id}: use another --data-dir or --database-url for a new deployment"
             )
         client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
+        if existing is None:  # refused before any key is made
+            admin_address = log_admin(admin, data_dir, note, client.chain_id)
         signer_address = log_signer(store, data_dir, 3600).address
         if existing is None:
-            admin_address = log_admin(admin, data_dir, note)
+            assert admin_address is not None
             deployment, _contract = deploy_contracts(
                 client, repo, log_name or DEFAULT_LOG_NAME, signer_address, admin_address
             )

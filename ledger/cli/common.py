@@ -197,16 +197,26 @@ Admin = Annotated[
         "--admin",
         envvar="LEDGER_ADMIN_ADDRESS",
         help="Address of the log's admin key, kept offline: it alone can retire the log (`ledger retire`)."
-        " Default: a new key in --data-dir (admin-key.json), to move offline.",
+        " Make one elsewhere with `ledger admin-key create --out PATH`. Required on any chain but the dev"
+        " chain (id 31337), where the default is a new key in --data-dir, for development only.",
     ),
 ]
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 
-def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None]) -> str:
-    """The address a new log's admin will be: --admin, else the data dir's admin key
-    (created now, unless a deployment that did not finish left one), with advice to
-    move it offline. The key is never printed: only its address and where it is."""
+ADMIN_KEY_ADVICE = (
+    "make one on another machine with `ledger admin-key create --out PATH` (an encrypted keystore at a path"
+    " of your choice, outside the data dir; it prints the address), keep it offline, and pass --admin ADDRESS"
+)
+"""How to get an admin key kept apart, as every refusal below says it."""
+
+
+def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None], chain_id: int) -> str:
+    """The address a new log's admin will be: --admin. Without it, on the dev chain (chain
+    id 31337) only, the data dir's admin key (created now, unless a deployment that did
+    not finish left one), for development; on any other chain, a refusal: the admin key
+    must not sit beside the log key. The key is never printed: only its address and
+    where it is."""
     from eth_utils.address import is_address, to_checksum_address
 
     from ledger.admin_key import (
@@ -215,6 +225,7 @@ def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None]) ->
         AdminKeyError,
         create_admin_key,
     )
+    from ledger.chain.keys import DEV_CHAIN_ID
 
     if admin is not None:
         if not is_address(admin):
@@ -222,6 +233,12 @@ def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None]) ->
                 f"--admin must be an address (0x and 40 hex digits, checksummed if mixed case), got {admin!r}"
             )
         return str(to_checksum_address(admin))
+    if chain_id != DEV_CHAIN_ID:
+        fail(
+            f"no --admin given: on chain id {chain_id} (not the dev chain, 31337) the log's admin must be a key kept"
+            f" offline, never one made in the data dir beside the log key (whoever holds both controls the log):"
+            f" {ADMIN_KEY_ADVICE}. Nothing was deployed"
+        )
     try:
         address, created = create_admin_key(data_dir)
     except AdminKeyError as error:
@@ -231,11 +248,29 @@ def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None]) ->
         f" (password in {password})" if password.exists() else ""
     )
     note(
-        f"{'created' if created else 'using'} the log's admin key {address} in {where}. It alone can retire the log"
-        " if the log key leaks (`ledger retire`), and the service never needs it: move it offline now (keep a copy"
-        " safe), or deploy with --admin ADDRESS to name a key you keep elsewhere"
+        f"{'created' if created else 'using'} the log's admin key {address} in {where}, for development only (on"
+        " the dev chain; any other chain needs --admin ADDRESS). It alone can retire the log if the log key leaks"
+        " (`ledger retire`), and the service never needs it: move it offline now (keep a copy safe), or deploy"
+        " with --admin ADDRESS to name a key you keep elsewhere"
     )
     return address
+
+
+def admin_key_kept_apart(data_dir: Path, chain_id: int) -> None:
+    """Refuse to run the service on chain `chain_id` (any but the dev chain) while the
+    log's admin key is in the data dir, beside the log key: one leak of the folder would
+    give a thief both."""
+    from ledger.admin_key import admin_key_files
+    from ledger.chain.keys import DEV_CHAIN_ID
+
+    found = admin_key_files(data_dir)
+    if chain_id != DEV_CHAIN_ID and found:
+        fail(
+            f"the log's admin key is in the data dir ({', '.join(str(path) for path in found)}), beside the log key,"
+            f" on chain id {chain_id}: move it offline (and its password file), then start again. Whoever holds both"
+            " keys controls the log's history after its last honest anchor and can retire it first; the service"
+            " never needs the admin key (`ledger retire --admin-keystore FILE` reads it where you keep it)"
+        )
 
 
 def anchor_json(anchor: Anchor, deployment: Deployment) -> dict[str, Any]:

@@ -79,24 +79,18 @@ def ensure_registry(
     issuer: str,
     note: Callable[[str], None],
 ) -> tuple[Deployment, LicenceRegistry | None]:
-    """The deployment's LicenceRegistry, checked; deployed with `issuer` (the log key's
-    address) as its first issuer and recorded first when the data dir has none yet and
-    `deploy` is set (else None). A registry that does not take the log key's grants
-    (its owner removed the key) is noted, not refused: the service runs on, and its
-    grants wait, reported, until the owner adds the key back."""
+    """The deployment's LicenceRegistry, checked (DeploymentMismatchError unless its issuer
+    key is `issuer`, the log key's address); deployed with `issuer` as its issuer and
+    recorded first when the data dir has none yet and `deploy` is set (else None)."""
     from ledger.chain.licence_registry import attach_registry, deploy_registry
 
     if deployment.registry is None:
         if not deploy:
             return deployment, None
         deployed, registry = deploy_registry(client, issuer)
+        note(f"deployed LicenceRegistry {registry.address}, issuer key {issuer}")
         return repo.record_registry(deployed.contract), registry
-    registry = attach_registry(client, deployment.chain_id, deployment.registry)
-    if not registry.is_issuer(issuer):
-        note(
-            f"the log key {issuer} is not an issuer of the LicenceRegistry {registry.address} (its owner removed it?):"
-            " licence grants wait until the owner adds it back (addIssuer)"
-        )
+    registry = attach_registry(client, deployment.chain_id, deployment.registry, issuer=issuer)
     return deployment, registry
 
 

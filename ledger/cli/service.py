@@ -215,9 +215,11 @@ def serve(
     Several `serve` processes may share one PostgreSQL database: all serve the API, and
     the sequencer and the anchorer each run in one of them at a time (an advisory lock
     elects them; the others stand by and take over when the leader stops). Stop with
-    Ctrl-C or SIGTERM.
+    Ctrl-C or SIGTERM. On any chain but the dev chain (id 31337) `serve` refuses to start
+    while --data-dir holds the log's admin key (move it offline).
     """
     from ledger.api.main import create_app
+    from ledger.cli.common import admin_key_kept_apart
     from ledger.service.sequencer import seal as seal_log
     from ledger.store.anchors import AnchorRepository
 
@@ -229,6 +231,10 @@ def serve(
         sys.stderr.write(f"ledger: {text}\n")
         sys.stderr.flush()
 
+    with open_store(data_dir, database_url) as store:
+        recorded = AnchorRepository(store).deployment()
+    if recorded is not None:  # the chain this log anchors to (checked against --rpc-url later)
+        admin_key_kept_apart(data_dir, recorded.chain_id)
     published = (public_rpc_url, explorer)
     pool = _fork_api_workers(
         workers,

@@ -4,12 +4,16 @@ Licence records enter the log with their registry calls queued as pending rows
 (`ledger.store.licences`). Each `step` moves them on; the chain, not the database, is
 the authority on what is granted or revoked, so every send starts from the contract's
 own `status` of each commitment. The log key signs every grant and revocation (EIP-712,
-in the registry's domain: the registry takes them from its issuer keys only); the
-anchor key only sends them and pays the gas.
+in the registry's domain: the registry takes them from its issuer key only, the log key
+fixed at its deployment); the anchor key only sends them and pays the gas.
 
 submitted calls
   1. Receipt present and successful: once the block is `confirmations` deep, record
-     every call of the transaction confirmed with its block number.
+     confirmed, with its block number, each call whose event (Granted or Revoked) for
+     its commitment the transaction emitted. A call it has no event for was done by
+     another transaction (a relayer sent that grant first, and grantMany skipped it):
+     it is settled from the chain as in 5 (status, then the event's transaction), or
+     goes back to pending should the chain not hold it.
   2. Receipt present, failed: back to pending with the reason (the transaction is
      replayed to decode it). Step 5 reads the chain before any resend.
   3. No receipt, but the node knows the transaction: still in the pool, wait.
@@ -43,12 +47,13 @@ when no revoke is in flight
       record submitted, send: as 6 to 8. A revoke that fails goes on to the next one.
 
 Isolation: one call never blocks the others. A call that the registry refuses whatever
-the chain's state (a window it cannot hold, a commitment granted by another issuer key,
+the chain's state (a window it cannot hold, a commitment granted with another window,
 a revoke the contract reverts), or that cannot even be signed or encoded (a row written
 before the window check existed, or by hand), is marked failed with the reason, for
 good; grants batched with it are built again without it. One refusal is no call's
-fault: the log key not being an issuer (the registry's owner removed it) fails nothing,
-and is reported until the owner adds it back. Only an unreachable chain
+fault: the log key not being the registry's issuer (a service started with another log
+key than the one the registry was deployed for) fails nothing, and is reported. Only an
+unreachable chain
 (ChainError) or the store stops a step: `run` retries those, and anything unexpected,
 with exponential backoff, keeps the error on the open calls, and never stops.
 
@@ -109,9 +114,9 @@ class LicenceCallFailedError(LedgerError):
 
 
 class LogKeyNotIssuerError(ChainError):
-    """The registry does not (or no longer) take the log key's grants: no grant is the
-    cause, so none fails; they wait, and the error is reported until the owner adds the
-    key back."""
+    """The registry does not take the log key's grants (its issuer key is another: the
+    service runs with the wrong log key). No grant is the cause, so none fails; they
+    wait, and the error is reported until the service runs with the log's key."""
 
 
 def _reason(error: Exception) -> str:
@@ -121,7 +126,7 @@ def _reason(error: Exception) -> str:
 
 class LicenceIssuer:
     """Moves queued licence calls onto the LicenceRegistry `registry`, each signed by
-    `signer` (the log key, an issuer of the registry); the registry's client sends them."""
+    `signer` (the log key, the registry's issuer); the registry's client sends them."""
 
     def __init__(
         self,
@@ -197,14 +202,46 @@ class LicenceIssuer:
             text = f"transaction {hex0x(tx_hash)} failed in block {receipt.block_number}"
             self.repo.reopen(calls, text + (f": {reason}" if reason else ""), self.clock())
             return
-        if self._deep_enough(receipt.block_number):  # 1.
-            self._confirmed += self.repo.confirm(calls, tx_hash, receipt.block_number, self.clock())
+        if not self._deep_enough(receipt.block_number):
+            return
+        topic = GRANTED_TOPIC if calls[0].action is CallAction.GRANT else REVOKED_TOPIC  # 1.
+        emitted = self.registry.emitted(receipt, topic)
+        ours = [call for call in calls if call.commitment in emitted]
+        if ours:
+            self._confirmed += self.repo.confirm(ours, tx_hash, receipt.block_number, self.clock())
             log.info(
                 "%s of %d commitment(s) confirmed in block %d",
                 calls[0].action.value,
-                len(calls),
+                len(ours),
                 receipt.block_number,
             )
+        for call in calls:
+            if call.commitment not in emitted:
+                self._settle_elsewhere(call, tx_hash, receipt.block_number)
+
+    def _settle_elsewhere(self, call: LicenceCall, tx_hash: bytes, block_number: int) -> None:
+        """1. Our transaction `tx_hash` succeeded in `block_number` without an event for
+        `call`: another transaction did it (settled from the chain), or nothing did (back
+        to pending)."""
+        onchain = self.registry.status(call.commitment)
+        done = (
+            onchain.state is not OnChainState.UNKNOWN
+            if call.action is CallAction.GRANT
+            else onchain.state is OnChainState.REVOKED
+        )
+        if not done:
+            self.repo.reopen(
+                [call],
+                f"transaction {hex0x(tx_hash)} succeeded in block {block_number} without a {call.action.value} of"
+                f" {hex0x(call.commitment)}, and the registry does not hold one: sending it again",
+                self.clock(),
+            )
+        elif (problem := self._not_ours(call, onchain)) is not None:
+            self._fail(call, problem)
+        elif call.action is CallAction.GRANT:
+            self._settle(call, onchain.granted_block, GRANTED_TOPIC)
+        else:
+            self._settle(call, onchain.revoked_block, REVOKED_TOPIC)
 
     def _settle(self, call: LicenceCall, block_number: int, topic: bytes) -> None:
         """5, 10. The chain holds the call's effect from `block_number`: confirm it by the
@@ -334,8 +371,8 @@ class LicenceIssuer:
             error.args_by_name.get("recovered")
         ):
             raise LogKeyNotIssuerError(
-                f"the log key {self.signer.address} is not an issuer of the LicenceRegistry {self.registry.address} (its"
-                " owner removed it?): grants wait until the owner adds it back (addIssuer)"
+                f"the log key {self.signer.address} is not the issuer key of the LicenceRegistry {self.registry.address}:"
+                " grants wait until the service runs with the log's key (LEDGER_LOG_KEY or the data dir's log-key.json)"
             )
 
     def _refused(self, call: LicenceCall, error: ContractRevertError) -> None:

@@ -27,11 +27,13 @@ from typing import Any, Literal
 from ledger.core.records import Entry, RecordError, parse_object
 from ledger.errors import LedgerError, NotFoundError
 from ledger.store.anchors import Deployment
-from ledger.store.licences import CallAction, LicenceCall, LicenceRepository, NewCall
+from ledger.store.licences import CallAction, CallStatus, LicenceCall, LicenceRepository, NewCall
 from ledger.store.repository import Store
 from ledger.verify.licence import unix_seconds
 
-LicenceStatus = Literal["active", "expired", "revoked", "not_yet_valid"]
+LicenceStatus = Literal[
+    "active", "expired", "revoked", "not_yet_valid", "grant_failed", "revoke_failed"
+]
 
 REGISTRY_MAX_TIME = 2**40 - 1
 """The latest end of a validity window the LicenceRegistry holds (its MAX_TIME), in unix
@@ -91,8 +93,15 @@ class Licence:
         return self.grant.commitment
 
     def status(self, now: int) -> LicenceStatus:
-        """The status at unix time `now` (seconds)."""
+        """The status at unix time `now` (seconds). A registry call the chain refused for
+        good comes first: ``grant_failed`` (the registry does not hold the current
+        commitment, so no licensee check finds it active) or ``revoke_failed`` (the log
+        revoked it, the registry still holds it as granted); `failure` says why."""
         assert self.grant.valid_from is not None and self.grant.valid_until is not None
+        if self.grant.status is CallStatus.FAILED:
+            return "grant_failed"
+        if self.revocation is not None and self.revocation.status is CallStatus.FAILED:
+            return "revoke_failed"
         if self.revocation is not None:
             return "revoked"
         if now < self.grant.valid_from:
@@ -100,6 +109,14 @@ class Licence:
         if now >= self.grant.valid_until:
             return "expired"
         return "active"
+
+    @property
+    def failure(self) -> str | None:
+        """Why the current grant's or revocation's registry call failed (None: neither did)."""
+        for call in (self.grant, self.revocation):
+            if call is not None and call.status is CallStatus.FAILED:
+                return call.last_error or "refused by the registry (no reason kept)"
+        return None
 
 
 def _licence(licence_id: str, calls: list[LicenceCall]) -> Licence | None:
@@ -247,7 +264,8 @@ def licence_view(
     store: Store, deployment: Deployment | None, licence: Licence, now: int
 ) -> dict[str, Any]:
     """A licence as the API and the CLI show it. `record` is the current grant or amend
-    record, the document the licensee keeps; `registry` tells where to check it."""
+    record, the document the licensee keeps; `registry` tells where to check it;
+    `status_reason` why the status is ``grant_failed`` or ``revoke_failed``."""
     record = _record(store, licence.commitment)
     revocation = licence.revocation
     revoked = None
@@ -262,6 +280,7 @@ def licence_view(
         "licence_id": licence.licence_id,
         "licensee": licence.licensee,
         "status": licence.status(now),
+        "status_reason": licence.failure,
         "valid_from": record["body"]["valid_from"],
         "valid_until": record["body"]["valid_until"],
         "commitment": _hex(licence.commitment),

@@ -235,7 +235,9 @@ def load_log_key(data_dir: Path, environ: Mapping[str, str] | None = None) -> Lo
         keystore, password_file = data_dir / LOG_KEY_FILE, data_dir / LOG_KEY_PASSWORD_FILE
         password = env.get(LOG_KEY_PASSWORD_ENV)
         if not keystore.exists():
-            return create_keystore(keystore, password_file, password)
+            return create_keystore(
+                keystore, password_file, password, password_env=LOG_KEY_PASSWORD_ENV
+            )
         return open_keystore(keystore, password_file, password, password_env=LOG_KEY_PASSWORD_ENV)
     except KeystoreError as error:
         raise LogKeyError(str(error)) from None

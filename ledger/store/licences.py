@@ -160,6 +160,8 @@ class IssuerState:
     """Calls refused for good."""
     last_error: str | None
     """The latest error kept on a call that is not confirmed (None: none)."""
+    failing: int = 0
+    """Failed calls that still matter (see `LicenceRepository.failing_count`)."""
 
 
 @dataclass(frozen=True)
@@ -395,7 +397,46 @@ class LicenceRepository:
             counts[CallStatus.SUBMITTED],
             counts[CallStatus.FAILED],
             last_error,
+            self.failing_count() if counts[CallStatus.FAILED] else 0,
         )
+
+    def failing_count(self) -> int:
+        """Failed calls that still matter: every failed call but a grant superseded by a
+        later grant of its licence (an amendment replaced the commitment the registry
+        refused) and a revoke of a commitment whose grant failed (the registry never
+        held it, so nothing is left to revoke)."""
+        call = licence_commitments
+        later = aliased(licence_commitments)
+        grant_of = aliased(licence_commitments)
+        superseded = (
+            select(later.c.id)
+            .where(
+                later.c.licence_id == call.c.licence_id,
+                later.c.action == CallAction.GRANT.value,
+                later.c.id > call.c.id,
+            )
+            .exists()
+        )
+        never_granted = (
+            select(grant_of.c.id)
+            .where(
+                grant_of.c.commitment == call.c.commitment,
+                grant_of.c.action == CallAction.GRANT.value,
+                grant_of.c.status == CallStatus.FAILED.value,
+            )
+            .exists()
+        )
+        with self.store.read() as conn:
+            count = conn.execute(
+                select(func.count())
+                .select_from(call)
+                .where(
+                    call.c.status == CallStatus.FAILED.value,
+                    ~and_(call.c.action == CallAction.GRANT.value, superseded),
+                    ~and_(call.c.action == CallAction.REVOKE.value, never_granted),
+                )
+            ).scalar()
+        return int(count or 0)
 
     def count_by_status(self) -> dict[CallStatus, int]:
         """How many calls are in each state."""

@@ -10,9 +10,10 @@ pinned chain, that the document names no other registry, and that the code at th
 pinned address is the LicenceRegistry runtime code this package ships (a look-alike
 contract could answer "active" for anything). The licence is valid only when the chain
 says active, names the pinned log key (`log_signer`) as the issuer that signed the
-grant, and holds the same validity window as the record. The registry's owner can add
-other issuer keys (with a leaked gas key, say): a grant signed by any of them is not
-the log's licence, whatever its status, and fails naming the field "issuer".
+grant, and holds the same validity window as the record. A registry's one issuer key
+is fixed when it is deployed; a registry whose issuer is any other key (one deployed
+by a leaked gas key, say) holds grants that are not the log's licences, whatever their
+status: they fail naming the field "issuer".
 
 Imports nothing from the store, the API or web3.
 """
@@ -339,6 +340,5 @@ def issuer_problem(issuer: bytes, identity: LogIdentity) -> str:
     licence (the page words it the same)."""
     return (
         f"the registry says issuer key {_hex(issuer)} signed this grant, not the pinned log key"
-        f" {_hex(identity.log_signer)}: a grant signed by any other key (one the registry's owner added)"
-        " is not this log's licence"
+        f" {_hex(identity.log_signer)}: a grant signed by any other key is not this log's licence"
     )

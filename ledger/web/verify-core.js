@@ -15,8 +15,7 @@
  * A licence: licence (the file holds a grant or amend record), commitment, log identity
  * (the file names the pinned registry and chain), then with a node: chain id, contract
  * (the shipped LicenceRegistry's code at the pinned address), issuer (a granted licence
- * was signed by the pinned log key, not by another issuer key the registry's owner
- * added), status (at the latest block).
+ * was signed by the pinned log key, not by any other key), status (at the latest block).
  *
  * Verdicts: evidence "valid" | "mathematics only" | "invalid" | "not verified"; licences
  * "active" | "not active" | "mathematics only" | "invalid" | "not verified".
@@ -109,7 +108,7 @@
       }
     },
     "LicenceRegistry": {
-      "runtimeSha256": "0x5f9a101be4c47af3918faed49da890bd97db55fd6bb28b408a8e6f06d0ac6e6b",
+      "runtimeSha256": "0x23cb8b906502a5414da4eb2e1205f7e2ac6e9a6b42d71b17dd6e37a6f8a9bebe",
       "functions": {
         "status": {
           "selector": "0x52ad0d5e",
@@ -670,7 +669,7 @@
   function issuerProblem(issuer, identity) {
     return (
       `the registry says issuer key ${issuer} signed this grant, not the pinned log key ${identity.logSigner}:` +
-      " a grant signed by any other key (one the registry's owner added) is not this log's licence"
+      " a grant signed by any other key is not this log's licence"
     );
   }
 

@@ -106,10 +106,10 @@
       '',
     ],
     issuer: [
-      "The licence was granted with the pinned log's own key (its log key signs every grant). The registry's owner can add other" +
-        ' issuer keys, but a grant signed by any of them would not be this log\'s licence.',
-      "The licence was granted with another key than the pinned log's key: the registry's owner added another issuer (a leaked key," +
-        " say). Such a grant is not this log's licence, whatever the registry says of its status.",
+      "The licence was granted with the pinned log's own key (its log key signs every grant). A grant signed by any other key" +
+        " would not be this log's licence.",
+      "The licence was granted with another key than the pinned log's key: the registry's issuer is not this log (one deployed" +
+        " with a leaked key, say). Such a grant is not this log's licence, whatever the registry says of its status.",
     ],
     status: [
       'The licence registry on the chain says this licence is active now, with the validity window of the record.',

@@ -500,6 +500,90 @@ def test_conflicting_requests_are_refused_and_store_nothing(
 # -- one bad registry call never stops the issuer ------------------------------------------------
 
 
+def test_a_failed_grant_is_reported_never_active_and_degrades_health(
+    served: Server, admin: httpx.Client, node: Anvil
+) -> None:
+    """A grant the registry refuses for good: here a thief holding the log key (leaked:
+    only the log key grants) grants the commitment of a record about to be posted, with a
+    window of its own. GET /v1/licences/{id} must not say "active": it says
+    "grant_failed" with the reason, and /healthz is "degraded" (200: the service still
+    serves) until an amendment replaces the commitment and is confirmed."""
+    from ledger.chain.client import ChainClient
+    from ledger.chain.keys import dev_key
+    from ledger.chain.licence_registry import GrantCall, LicenceRegistry, SignedGrant
+    from ledger.core.records import parse_object
+    from ledger.formats.eip712 import Domain
+    from ledger.service.signer import LogSigner, compact_signature, load_log_key
+
+    def health() -> dict[str, Any]:
+        with served.client() as public:
+            answer = public.get("/healthz")
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = answer.json()
+        return found
+
+    before = health()["licences"]["failing"]
+    record = {
+        "v": 1,
+        "kind": "licence",
+        "ts": ts(time.time()),
+        "salt": os.urandom(16).hex(),
+        "body": licence("lic-front-run"),
+    }
+    commitment = parse_object(record).leaf_hash
+    identity = admin.get("/v1/log").json()
+    registry_address = bytes.fromhex(identity["licence_registry"][2:])
+    domain = Domain(
+        bytes.fromhex(identity["log_id"][2:]),
+        identity["chain_id"],
+        bytes.fromhex(identity["log_anchor"][2:]),
+    )
+    thief = LogSigner(load_log_key(served.data_dir), domain, 3600)
+    registry = LicenceRegistry(ChainClient(node.url, dev_key()), registry_address)
+    registry.grant(
+        [
+            SignedGrant(
+                GrantCall(commitment, 0, 1),
+                compact_signature(thief.sign_grant(registry_address, commitment, 0, 1)),
+            )
+        ]
+    )
+    created = grant(admin, record)
+    assert created["commitment"] == "0x" + commitment.hex()
+    deadline = time.monotonic() + CONFIRM_TIMEOUT
+    while (view := admin.get("/v1/licences/lic-front-run").json())["on_chain"]["grant"][
+        "status"
+    ] != "failed":
+        assert view["status"] != "active" or view["on_chain"]["grant"]["status"] != "confirmed"
+        assert time.monotonic() < deadline, view
+        time.sleep(0.1)
+    assert view["status"] == "grant_failed"
+    assert view["status_reason"] == view["on_chain"]["grant"]["last_error"]
+    assert "is granted on chain for 0..1, not for the record's" in view["status_reason"]
+    with served.client(keys_of(served)) as licensee:  # the licensee sees the same
+        assert licensee.get("/v1/licences/lic-front-run").json()["status"] == "grant_failed"
+    degraded = health()
+    assert degraded["status"] == "degraded" and degraded["licences"]["failing"] == before + 1
+    with served.client() as public:
+        metrics = public.get("/metrics").text.splitlines()
+    assert any(line.startswith("ledger_licence_calls_failing ") for line in metrics)
+
+    # An amendment is a new record, a new commitment: granted, active, and health recovers
+    # (the revoke of the commitment never granted fails too, and matters no more).
+    response = admin.post("/v1/licences", json=licence("lic-front-run", action="amend"))
+    assert response.status_code == 201, response.text
+    amended = wait_confirmed(admin, "lic-front-run")
+    assert amended["status"] == "active" and amended["status_reason"] is None
+    recovered = health()
+    assert recovered["licences"]["failing"] == before
+    assert recovered["status"] == ("ok" if before == 0 else "degraded")
+
+
+def keys_of(served: Server) -> str:
+    """A licensee key for acme, the licensee of the licences here."""
+    return served.key("licensee", "acme")
+
+
 def poison(data_dir: Path, licence_id: str, action: str, commitment: bytes, **values: Any) -> None:
     """A registry call written straight into the served database, as no check of ours
     would let through (a row from before the window check, or written by hand)."""
@@ -552,6 +636,8 @@ def test_a_poisoned_queue_does_not_stop_a_later_revocation(
         health = public.get("/healthz").json()
         metrics = public.get("/metrics").text.splitlines()
     assert health["licences"]["failed"] >= 3 and health["licences"]["pending"] == 0, health
+    # Each still matters (none was replaced by an amendment; the victim's grant is on chain).
+    assert health["licences"]["failing"] >= 3 and health["status"] == "degraded", health
     assert health["licences"]["last_error"], health
     assert f'ledger_licence_calls{{status="failed"}} {health["licences"]["failed"]}' in metrics
     assert "ledger_licence_issuer_error 1" in metrics

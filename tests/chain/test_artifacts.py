@@ -46,9 +46,7 @@ FUNCTIONS = {
         "grantMany",
         "revoke",
         "status",
-        "addIssuer",
-        "removeIssuer",
-        "isIssuer",
+        "issuerKey",
         "grantDigest",
         "revokeDigest",
     },
@@ -57,8 +55,19 @@ GONE = {
     # No anchorer role (anyone relays a checkpoint the log key signed), and the block an
     # anchor landed in is not stored (its Anchored event and the block header say it).
     "LogAnchor": {"addAnchorer", "removeAnchorer", "isAnchorer", "anchoredAt"},
-    # Issuers are signing keys: the issuer of a commitment is status()'s sixth value.
-    "LicenceRegistry": {"issuerOf"},
+    # Issuers are signing keys: the issuer of a commitment is status()'s sixth value. One
+    # issuer key, fixed at construction, and no owner: nobody adds or removes issuers.
+    "LicenceRegistry": {
+        "issuerOf",
+        "addIssuer",
+        "removeIssuer",
+        "isIssuer",
+        "owner",
+        "pendingOwner",
+        "transferOwnership",
+        "acceptOwnership",
+        "renounceOwnership",
+    },
 }
 PROJECT_FILES = ["hardhat.config.js", "package.json", "contracts", "scripts/export_contracts.js"]
 HARDHAT_TIMEOUT_SECONDS = 600

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,12 +18,12 @@ from typing import IO, Any
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 
-from ledger.chain.anvil import free_port
+from ledger.chain.anvil import Anvil, free_port
 from ledger.chain.client import ChainClient
 from ledger.chain.keys import DEV_ANCHOR_KEY, key_from_hex
 from ledger.chain.log_anchor import LogAnchor
 from ledger.workload import ndjson_lines
-from tests.chain.conftest import OTHER_KEY
+from tests.chain.conftest import OTHER_KEY, anvil_binary  # noqa: F401 - fixture
 
 
 def ledger(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -274,8 +275,8 @@ def test_up_end_to_end_and_restart(tmp_path: Path) -> None:
 def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(
     tmp_path: Path, chain: ChainClient
 ) -> None:
-    """`ledger deploy` without --admin makes the log's admin key in the data dir (and says
-    to move it offline); `ledger retire` signs with it and the anchor key sends; signed
+    """On the dev chain, `ledger deploy` without --admin makes the log's admin key in the
+    data dir (and says it is for development only, to move it offline); `ledger retire` signs with it and the anchor key sends; signed
     with the anchor key (or any other) it is refused before anything is sent. With
     --admin ADDRESS no key is made, and `--sign-only` hands a signed retirement to anyone
     to send."""
@@ -294,6 +295,7 @@ def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(
     assert (
         f"created the log's admin key {out['admin']} in {admin_file}" in deployed.stderr
         and "offline" in deployed.stderr
+        and "for development only" in deployed.stderr  # the dev chain's convenience
     )
     assert (
         admin_key.hex() not in deployed.stdout + deployed.stderr
@@ -401,3 +403,108 @@ def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(
     signature = (bytes.fromhex(retirement["r"][2:]), bytes.fromhex(retirement["vs"][2:]))
     assert stranger.retire_log(second_id, 0, signature).status == 1
     assert log.log_info(second_id).retired is True  # type: ignore[union-attr]
+
+
+def test_off_the_dev_chain_the_admin_key_never_sits_beside_the_log_key(
+    tmp_path: Path,
+    anvil_binary: Path,  # noqa: F811 - the fixture
+) -> None:
+    """Review 2 (HIGH): `ledger deploy` without --admin wrote the admin key into the data
+    dir next to the log key, so one leak of the folder gave a thief both: it handed the
+    admin role to itself and anchored forgeries, and the operator could no longer retire
+    the log. On a chain that is not the dev chain (here chain id 1337) deploying without
+    --admin is refused before any key is made; `ledger admin-key create --out PATH` makes
+    one elsewhere; a thief holding a copy of the data dir then has no admin key to retire
+    or hand over anything with; and `up` and `serve` refuse to start while an admin key
+    is in the data dir."""
+    node = Anvil(
+        0, None, tmp_path / "anvil.log", binary=anvil_binary, extra_args=("--chain-id", "1337")
+    ).start()
+    try:
+        gas = {"LEDGER_ANCHOR_KEY": DEV_ANCHOR_KEY}  # no public dev key off the dev chain
+        data = tmp_path / "data"
+        where = ["--data-dir", str(data), "--rpc-url", node.url]
+        chain = ChainClient(node.url)
+        sender = Account.from_key(DEV_ANCHOR_KEY).address
+        nonce = chain.nonce(sender)
+
+        without = ledger("deploy", *where, env=gas)
+        refused(without, "no --admin given: on chain id 1337 (not the dev chain, 31337)")
+        assert "`ledger admin-key create --out PATH`" in without.stderr
+        assert "Nothing was deployed" in without.stderr
+        assert not (data / "admin-key.json").exists() and not (data / "log-key.json").exists()
+        assert chain.nonce(sender) == nonce  # nothing sent
+
+        offline = tmp_path / "offline"
+        offline.mkdir()
+        password = {"LEDGER_ADMIN_KEYSTORE_PASSWORD": "cold-storage-pass"}
+        made = ledger("admin-key", "create", "--out", str(offline / "admin.json"), env=password)
+        (created,) = ok(made)
+        assert set(created) == {"address"} and "cold-storage-pass" not in made.stdout + made.stderr
+        refused(
+            ledger(
+                "admin-key",
+                "create",
+                "--out",
+                str(data / "admin.json"),
+                "--data-dir",
+                str(data),
+                env=password,
+            ),
+            "is inside the data dir",
+        )
+        (deployed,) = ok(ledger("deploy", *where, "--admin", created["address"], env=gas))
+        assert deployed["admin"] == created["address"] and deployed["chain_id"] == 1337
+        assert sorted(p.name for p in data.iterdir() if "admin" in p.name) == []
+
+        # The thief copies the data dir: the log key is there, no admin key is.
+        stolen = tmp_path / "stolen"
+        shutil.copytree(data, stolen)
+        thief = ledger(
+            "retire",
+            "--trusted-size",
+            "0",
+            "--yes",
+            "--data-dir",
+            str(stolen),
+            "--rpc-url",
+            node.url,
+        )
+        refused(thief, "no admin key")
+        log_id = bytes.fromhex(deployed["log_id"][2:])
+        info = LogAnchor(chain, deployed["contract"]).log_info(log_id)
+        assert info is not None and (info.admin, info.retired) == (created["address"], False)
+        # The operator, with the keystore it keeps offline, signs the retirement there.
+        (signed,) = ok(
+            ledger(
+                "retire",
+                "--trusted-size",
+                "0",
+                "--yes",
+                "--sign-only",
+                "--data-dir",
+                str(data),
+                "--admin-keystore",
+                str(offline / "admin.json"),
+                env=password,
+            )
+        )
+        assert signed["admin"] == created["address"]
+
+        # An admin key left in the data dir (by an older version, or copied there): the
+        # service refuses to start on this chain until it is moved offline.
+        shutil.copy(offline / "admin.json", data / "admin-key.json")
+        for command in (
+            ["serve", *where, "--port", "0"],
+            ["serve", "--data-dir", str(data), "--port", "0"],
+            ["up", *where, "--port", "0"],
+        ):
+            started = ledger(*command, env=gas)
+            refused(started, f"the log's admin key is in the data dir ({data / 'admin-key.json'})")
+            assert "move it offline" in started.stderr, command
+        (data / "admin-key.json").unlink()
+        ok(ledger("ingest", str(records(tmp_path / "r.ndjson", 3)), "--data-dir", str(data)))
+        (anchored,) = ok(ledger("anchor", *where, env=gas))  # the log itself works on
+        assert (anchored["tree_size"], anchored["log_id"]) == (3, deployed["log_id"])
+    finally:
+        node.stop()

@@ -24,8 +24,9 @@ from ledger.chain.binding import Signature
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import DeployedLog, DeploymentMismatchError
 from ledger.chain.errors import ChainUnavailableError, ContractRevertError
-from ledger.chain.keys import AnchorKey
+from ledger.chain.keys import DEV_ANCHOR_KEY, AnchorKey
 from ledger.chain.licence_registry import (
+    GRANTED_TOPIC,
     GrantCall,
     LicenceRegistry,
     OnChainState,
@@ -179,10 +180,7 @@ def issuing(
 def test_grant_grant_many_revoke_and_status(chain: ChainClient, signer: LogSigner) -> None:
     deployed, registry = deploy_registry(chain, signer.address)
     assert deployed.chain_id == 31337 and registry.address_bytes == deployed.contract
-    assert registry.is_issuer(signer.address) and not registry.is_issuer(
-        chain.require_key().address
-    )
-    assert registry.owner() == chain.require_key().address  # the owner pays; it is no issuer
+    assert registry.issuer_key() == signer.address  # the anchor key pays; it gets no role
     assert registry.status(C1).state is OnChainState.UNKNOWN and registry.status(C1).issuer is None
 
     one = registry.grant([signed(signer, registry, C1, NOW - 10, NOW + 3600)])
@@ -325,7 +323,7 @@ def test_the_verifiers_status_call_matches_the_abi(registry: LicenceRegistry) ->
     ]
 
 
-def test_only_the_granting_key_revokes_and_the_owner_neither_grants_nor_revokes(
+def test_only_the_log_key_grants_and_revokes_and_nobody_can_add_an_issuer(
     chain: ChainClient,
     anvil: Anvil,
     other_key: AnchorKey,
@@ -333,46 +331,47 @@ def test_only_the_granting_key_revokes_and_the_owner_neither_grants_nor_revokes(
     signer: LogSigner,
     deployed: tuple[DeployedLog, LogAnchor],
 ) -> None:
-    """Issuer keys cannot revoke each other's licences; the owner (the anchor key) adds
-    issuer keys and can do nothing else. A removed key keeps revoking what it granted."""
-    second_key = log_signer_for(Account.create(), deployed[0])  # another issuer key the owner adds
-    registry.add_issuer(second_key.address)
-    registry.grant([signed(signer, registry, C1, NOW - 10, NOW + 3600)])
-    # Anyone sends: here a stranger relays the second key's grants.
+    """The registry takes grants and revocations signed by its one issuer key, the log
+    key, from anyone; nobody (the deploying anchor key included) can add another issuer:
+    the registry has no such function, nor an owner to call it."""
+    thief = log_signer_for(Account.create(), deployed[0])  # a key that is no issuer
+    # Anyone sends: here a stranger relays the log key's grants.
     stranger = LicenceRegistry(ChainClient(anvil.url, other_key), registry.address)
     granted = stranger.grant(
         [
-            signed(second_key, registry, C2, NOW - 10, NOW + 3600),
-            signed(second_key, registry, C3, NOW - 10, NOW + 3600),
+            signed(signer, registry, C1, NOW - 10, NOW + 3600),
+            signed(signer, registry, C2, NOW - 10, NOW + 3600),
         ]
     )
-    (event, _) = (
-        granted.logs
-    )  # Granted(commitment, issuer, ...) names the issuer key, not the sender
-    assert bytes(event["topics"][2])[12:] == bytes.fromhex(second_key.address[2:])
-    assert registry.status(C2).issuer == second_key.address
+    (event, _) = granted.logs  # Granted(commitment, issuer, ...) names the issuer, not the sender
+    assert bytes(event["topics"][2])[12:] == bytes.fromhex(signer.address[2:])
+    assert registry.status(C2).issuer == signer.address
+    # The deployer (the anchor key, once the owner) calls what an owner could: each reverts.
+    selectors = [
+        keccak(text=f"{name}(address)")[:4] + bytes(12) + bytes.fromhex(thief.address[2:])
+        for name in ("addIssuer", "removeIssuer", "transferOwnership")
+    ] + [keccak(text=f"{name}()")[:4] for name in ("acceptOwnership", "renounceOwnership", "owner")]
+    for data in selectors:
+        with pytest.raises(ContractRevertError):
+            chain.transact(registry.address, data, registry.decoder, "an owner's call")
+    assert registry.issuer_key() == signer.address
     with pytest.raises(ContractRevertError) as refused:
-        stranger.revoke(C1, REVOCATION, revocation(second_key, registry, C1))
-    assert refused.value.name == "LicenceRegistryNotGrantingIssuer"
-    assert f"the revocation of commitment 0x{C1.hex()} is not signed by {signer.address}" in str(
-        refused.value
-    )
-    assert f"recovers to {second_key.address}" in str(refused.value)
+        stranger.grant([signed(thief, registry, C3, NOW - 10, NOW + 3600)])
+    assert refused.value.name == "LicenceRegistryNotIssuer"
+    assert f"recovers to {thief.address}" in str(refused.value)
+    with pytest.raises(ContractRevertError) as not_revoked:
+        stranger.revoke(C1, REVOCATION, revocation(thief, registry, C1))
+    assert not_revoked.value.name == "LicenceRegistryNotIssuer"
     assert registry.status(C1).state is OnChainState.ACTIVE
-    registry.remove_issuer(second_key.address)
-    assert not registry.is_issuer(second_key.address)
-    with pytest.raises(ContractRevertError, match="LicenceRegistryNotIssuer"):
-        registry.grant([signed(second_key, registry, keccak(text="new"), NOW, NOW + 1)])
+    assert stranger.revoke(C1, REVOCATION, revocation(signer, registry, C1)).status == 1
     assert (
-        stranger.revoke(C2, REVOCATION, revocation(second_key, registry, C2)).status == 1
-    )  # its own, still
-    assert (
-        registry.status(C2).state is OnChainState.REVOKED
-        and registry.status(C3).state is OnChainState.ACTIVE
+        registry.status(C1).state is OnChainState.REVOKED
+        and registry.status(C2).state is OnChainState.ACTIVE
+        and registry.status(C3).state is OnChainState.UNKNOWN
     )
 
 
-def test_attach_refuses_another_chain_no_contract_and_a_log_key_that_is_no_issuer(
+def test_attach_refuses_another_chain_other_code_and_a_log_key_that_is_no_issuer(
     chain: ChainClient, signer: LogSigner, other_key: AnchorKey
 ) -> None:
     deployed, _registry = deploy_registry(chain, signer.address)
@@ -386,8 +385,16 @@ def test_attach_refuses_another_chain_no_contract_and_a_log_key_that_is_no_issue
         attach_registry(chain, 1, deployed.contract)
     with pytest.raises(DeploymentMismatchError, match="no contract at"):
         attach_registry(chain, 31337, b"\x42" * 20)
+    elsewhere, _receipt = LogAnchor.deploy(chain)  # code, but not the registry shipped
     with pytest.raises(
-        DeploymentMismatchError, match=f"the log key {other_key.address} is not an issuer"
+        DeploymentMismatchError,
+        match="is not the LicenceRegistry this version of model-ledger ships",
+    ):
+        attach_registry(chain, 31337, elsewhere.address_bytes)
+    with pytest.raises(
+        DeploymentMismatchError,
+        match=f"takes grants from issuer key {signer.address} only, not from this service's log key"
+        f" {other_key.address}",
     ):
         attach_registry(chain, 31337, deployed.contract, issuer=other_key.address)
     assert attach_registry(
@@ -540,6 +547,71 @@ def test_landed_but_not_recorded_is_settled_from_the_chain(issuing: Issuing) -> 
     assert issuing.chain.nonce() == nonce  # nothing was sent
 
 
+def test_grants_a_relayer_sent_first_are_confirmed_by_the_relayers_transaction(
+    issuing: Issuing, anvil: Anvil, other_key: AnchorKey
+) -> None:
+    """Review 2 (LOW): a relayer reads the service's grantMany in the pool and sends one of
+    its signed grants alone, with a higher tip, so it lands first in the same block. The
+    batch succeeds (grantMany skips the commitment granted already) but emits no Granted
+    for it: that call is confirmed by the relayer's transaction, where its event is, and
+    only the others by the service's."""
+    issuing.chain.request("evm_setAutomine", [False])
+    commitments = [issuing.grant(f"lic-{i}") for i in range(3)]
+    issuer = issuing.issuer()
+    issuer.step()  # the grantMany of the three waits in the pool
+    batch_hash = issuing.repo.calls("lic-0")[0].tx_hash
+    assert batch_hash is not None
+    pooled = issuing.chain.transaction(batch_hash)
+    assert pooled is not None and {
+        c.tx_hash for c in issuing.all_calls("lic-0", "lic-1", "lic-2")
+    } == {batch_hash}
+    _function, arguments = issuing.registry.contract.decode_function_input(pooled["input"])
+    taken = arguments["grants"][1]  # the second grant of the batch, signed by the log key
+    assert taken["commitment"] == commitments[1]
+    relayer = LicenceRegistry(ChainClient(anvil.url, other_key), issuing.registry.address)
+    data = relayer.contract.encode_abi(
+        "grant",
+        args=[taken[k] for k in ("commitment", "validFrom", "validUntil", "r", "vs")],
+    )
+    tip = int(pooled["maxPriorityFeePerGas"]) * 10 + 10**9
+    front = other_key.sign_transaction(
+        {
+            "chainId": 31337,
+            "to": issuing.registry.address,
+            "data": data,
+            "value": 0,
+            "gas": 200_000,
+            "nonce": relayer.client.nonce(other_key.address),
+            "type": 2,
+            "maxPriorityFeePerGas": tip,
+            "maxFeePerGas": int(pooled["maxFeePerGas"]) + tip,
+        }
+    )
+    relayer.client.w3.eth.send_raw_transaction(front.raw_transaction)
+    issuing.chain.request("evm_mine", [])
+    front_receipt = issuing.chain.receipt(bytes(front.hash))
+    batch_receipt = issuing.chain.receipt(batch_hash)
+    assert front_receipt is not None and batch_receipt is not None
+    assert front_receipt.status == batch_receipt.status == 1
+    assert front_receipt.block_number == batch_receipt.block_number  # the relayer's came first
+    assert issuing.registry.emitted(batch_receipt, GRANTED_TOPIC) == {
+        commitments[0],
+        commitments[2],
+    }
+    assert issuing.registry.emitted(front_receipt, GRANTED_TOPIC) == {commitments[1]}
+
+    confirmed = issuer.step()
+    assert sorted(c.commitment for c in confirmed) == sorted(commitments)
+    by_commitment = {c.commitment: c for c in issuing.all_calls("lic-0", "lic-1", "lic-2")}
+    assert {c.status for c in by_commitment.values()} == {CallStatus.CONFIRMED}
+    assert by_commitment[commitments[0]].tx_hash == batch_hash
+    assert by_commitment[commitments[2]].tx_hash == batch_hash
+    assert by_commitment[commitments[1]].tx_hash == bytes(front.hash)
+    assert {c.block_number for c in by_commitment.values()} == {batch_receipt.block_number}
+    assert issuer.step() == []  # nothing left, nothing sent again
+    assert issuing.chain.transaction(batch_hash) is not None
+
+
 # -- one bad call never blocks the others ---------------------------------------------------------
 
 
@@ -658,25 +730,59 @@ def test_a_poisoned_revoke_does_not_stop_a_later_revocation(issuing: Issuing) ->
     assert issuing.repo.issuer_state().failed == 3
 
 
-def test_a_commitment_granted_by_another_issuer_key_fails_and_is_never_confirmed(
+def test_a_leaked_anchor_key_cannot_grant_a_queued_commitment_first(
     issuing: Issuing, deployed: tuple[DeployedLog, LogAnchor]
 ) -> None:
-    """A leaked anchor key is the registry's owner: it can add an issuer key of its own
-    and grant a queued commitment first, with a window of its choosing. The chain then
-    refuses the log key's grant for good, and the issuer says so rather than taking the
-    stranger's grant as its own (verifiers that pin the log key refuse it too)."""
+    """The second review's attack: the anchor key deployed the registry, so it was its
+    owner; leaked, it added an issuer key of its own, granted a queued commitment (seen
+    in the mempool) first with a window of its choosing so that the log key's grant
+    failed, then removed the log key. Now it has no owner's call to make, its grant is
+    refused, and the service's grant goes through with the record's window."""
     commitment = issuing.grant("lic-1")
-    thief = log_signer_for(Account.create(), deployed[0])
-    issuing.registry.add_issuer(thief.address)
-    issuing.registry.grant([signed(thief, issuing.registry, commitment, 0, REGISTRY_MAX_TIME)])
+    thief = log_signer_for(Account.from_key(DEV_ANCHOR_KEY), deployed[0])
+    assert thief.address == issuing.chain.require_key().address  # it deployed the registry
+    for call in (
+        keccak(text="addIssuer(address)")[:4] + bytes(12) + bytes.fromhex(thief.address[2:]),
+        keccak(text="removeIssuer(address)")[:4]
+        + bytes(12)
+        + bytes.fromhex(issuing.signer.address[2:]),
+    ):
+        with pytest.raises(ContractRevertError):
+            issuing.chain.transact(
+                issuing.registry.address, call, issuing.registry.decoder, "owner"
+            )
+    with pytest.raises(ContractRevertError) as refused:
+        issuing.registry.grant([signed(thief, issuing.registry, commitment, 0, 1)])
+    assert refused.value.name == "LicenceRegistryNotIssuer"
+    issuer = issuing.issuer()
+    issuer.step()
+    issuer.step()
+    assert issuing.calls("lic-1") == [("grant", "confirmed")]
+    found = issuing.registry.status(commitment)
+    assert (found.state, found.valid_from, found.valid_until, found.issuer) == (
+        OnChainState.ACTIVE,
+        1735689600,
+        2051222400,
+        issuing.signer.address,
+    )
+
+
+def test_a_commitment_granted_first_with_another_window_fails_and_is_never_confirmed(
+    issuing: Issuing,
+) -> None:
+    """Only the log key grants, so another window on chain means the log key signed it
+    (a leaked log key: retire the log). The registry refuses a second grant of the
+    commitment for good, and the issuer says so rather than taking that grant as the
+    record's."""
+    commitment = issuing.grant("lic-1")
+    issuing.registry.grant([signed(issuing.signer, issuing.registry, commitment, 0, 1)])
     issuing.issuer().step()
     (call,) = issuing.repo.calls("lic-1")
     assert call.status is CallStatus.FAILED and call.tx_hash is None
-    assert (
-        f"was granted on chain by issuer key {thief.address}, not by the log key {issuing.signer.address}"
-        in (call.last_error or "")
+    assert "is granted on chain for 0..1, not for the record's 1735689600..2051222400" in (
+        call.last_error or ""
     )
-    with pytest.raises(LicenceCallFailedError, match="not by the log key"):
+    with pytest.raises(LicenceCallFailedError, match="not for the record's"):
         issuing.issuer().wait_confirmed([call.id], "lic-1", timeout=5)
 
 
@@ -740,22 +846,25 @@ def test_the_issuer_thread_survives_anything(
     ]
 
 
-def test_grants_wait_while_the_log_key_is_no_issuer(issuing: Issuing) -> None:
-    """The registry's owner (a leaked anchor key) removes the log key as issuer: that is
-    no grant's fault, so none fails; they wait, the reason is kept and reported, and they
-    go out once the owner adds the key back."""
+def test_grants_wait_while_the_log_key_is_not_the_registrys_issuer(
+    issuing: Issuing, chain: ChainClient
+) -> None:
+    """A registry deployed for another key (the service runs with the wrong log key):
+    that is no grant's fault, so none fails; they wait, the reason is kept and reported,
+    and they go out once the issuer works with the registry of its log key."""
     issuing.grant("lic-1")
     issuing.grant("lic-2")
-    issuing.registry.remove_issuer(issuing.signer.address)
-    issuer = issuing.issuer()
+    _deployed, elsewhere = deploy_registry(chain, Account.create().address)
+    wrong = LicenceIssuer(issuing.store, elsewhere, issuing.signer)
     with pytest.raises(
-        LogKeyNotIssuerError, match=f"the log key {issuing.signer.address} is not an issuer"
+        LogKeyNotIssuerError,
+        match=f"the log key {issuing.signer.address} is not the issuer key of the LicenceRegistry",
     ):
-        issuer.step()
-    issuer.note_error(LogKeyNotIssuerError("the log key is not an issuer"))
+        wrong.step()
+    wrong.note_error(LogKeyNotIssuerError("the log key is not the issuer key"))
     assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "pending")]
-    assert issuing.repo.issuer_state().last_error == "the log key is not an issuer"
-    issuing.registry.add_issuer(issuing.signer.address)
+    assert issuing.repo.issuer_state().last_error == "the log key is not the issuer key"
+    issuer = issuing.issuer()
     issuer.step()
     issuer.step()
     assert issuing.calls("lic-1") == issuing.calls("lic-2") == [("grant", "confirmed")]

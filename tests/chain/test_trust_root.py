@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
+from eth_utils.crypto import keccak
 from typer.testing import CliRunner
 
 from ledger.api.main import create_app
@@ -94,7 +95,7 @@ def signed_grant(
     valid_until: int,
 ) -> SignedGrant:
     """`signer`'s grant of `commitment` on `registry` (any key may sign one: the registry
-    takes it from its issuer keys only)."""
+    takes it from its issuer key only)."""
     signature = signer.sign_grant(registry.address_bytes, commitment, valid_from, valid_until)
     return SignedGrant(GrantCall(commitment, valid_from, valid_until), compact_signature(signature))
 
@@ -555,16 +556,15 @@ def test_a_leaked_anchor_key_anchors_nothing_the_log_key_did_not_sign(
         assert setup.chain.wait_for_receipt(sent.tx_hash).status == 0, what
         assert contract.latest(log_id) == before, what
 
-    # Nor grant, revoke or retire: the registry takes grants from its issuer keys (the log
-    # key) and revocations from the key that granted, the log its retirement from its
-    # admin, whoever sends them.
+    # Nor grant, revoke or retire: the registry takes grants and revocations from its one
+    # issuer key (the log key), the log its retirement from its admin, whoever sends them.
     thief = (
         setup.chain.require_key()
-    )  # the leaked key: owner of both contracts, payer of every transaction
+    )  # the leaked key: LogAnchor's owner, payer of every transaction
     registry_deployed, registry = deploy_registry(setup.chain, setup.signer.address)
     setup.deployment = setup.repo.record_registry(registry_deployed.contract)
     thief_signer = log_signer_for(Account.from_key(DEV_ANCHOR_KEY), setup.deployment)
-    assert thief_signer.address == thief.address and registry.owner() == thief.address
+    assert thief_signer.address == thief.address and registry.issuer_key() == setup.signer.address
     forged = hash_leaf(b"a licence nobody granted")
     with pytest.raises(ContractRevertError) as not_issuer:
         registry.grant([signed_grant(thief_signer, registry, forged, 0, 2**40 - 1)])
@@ -589,18 +589,22 @@ def test_a_leaked_anchor_key_anchors_nothing_the_log_key_did_not_sign(
             forged,
             compact_signature(thief_signer.sign_revoke(registry.address_bytes, genuine, forged)),
         )
-    assert not_granting.value.name == "LicenceRegistryNotGrantingIssuer"
+    assert not_granting.value.name == "LicenceRegistryNotIssuer"
     assert registry.status(genuine).state is OnChainState.ACTIVE
     with pytest.raises(ContractRevertError) as not_admin:
         contract.retire_log(
             log_id, 0, sign_retirement_as(Account.from_key(DEV_ANCHOR_KEY), setup.deployment)
         )
     assert not_admin.value.name == "LogAnchorNotAdminSignature"
-    # As the registry's owner it can add an issuer key of its own: what that key grants
-    # names it as the issuer, which a verifier pinning the log key refuses.
-    registry.add_issuer(thief.address)
-    registry.grant([signed_grant(thief_signer, registry, forged, 0, 2**40 - 1)])
-    assert registry.status(forged).issuer == thief.address != setup.signer.address
+    # Having deployed the registry makes it no owner: it cannot add an issuer key of its own.
+    add_issuer = (
+        keccak(text="addIssuer(address)")[:4] + bytes(12) + bytes.fromhex(thief.address[2:])
+    )
+    with pytest.raises(ContractRevertError):
+        setup.chain.transact(registry.address, add_issuer, registry.decoder, "addIssuer")
+    with pytest.raises(ContractRevertError, match="LicenceRegistryNotIssuer"):
+        registry.grant([signed_grant(thief_signer, registry, forged, 0, 2**40 - 1)])
+    assert registry.status(forged).state is OnChainState.UNKNOWN
     assert log.identity.log_signer == bytes.fromhex(setup.signer.address[2:])
 
     # A stranger (no role at all) relays a checkpoint the log key did sign, as published

@@ -1,11 +1,11 @@
 // The on-chain verifier against the Python implementation that issues the proofs.
 //
 // scripts/contract_fixtures.py (run with $LEDGER_PYTHON, default .venv/bin/python, from
-// the repository root) prints trees, roots and proofs made by ledger.merkle. Each proof
+// the repository root) prints trees, roots and proofs made by ledger.core.merkle. Each proof
 // must be accepted as printed, and rejected with any node's bit flipped, any node
 // dropped, a node added, neighbours swapped, or a wrong root. Every checkpoint is signed
 // by the log key: what is rejected is rejected for its proof. Last, checkpoints signed
-// by the service's own signer (ledger.receipts.LogSigner, `--sign-for`), with and
+// by the service's own signer (ledger.service.signer.LogSigner, `--sign-for`), with and
 // without an index root, are relayed as they are, and so are retirements an admin
 // signed with eth-account (`--sign-typed`).
 
@@ -49,7 +49,7 @@ function tamperedProofs(proof) {
   return out;
 }
 
-describe("LogAnchor against ledger.merkle (Python)", function () {
+describe("LogAnchor against ledger.core.merkle (Python)", function () {
   let logAnchor, admin, anchorer, logKey;
 
   before(async function () {
@@ -62,7 +62,7 @@ describe("LogAnchor against ledger.merkle (Python)", function () {
   }
 
   it("gets enough fixtures from scripts/contract_fixtures.py", function () {
-    expect(fixtures.generator).to.equal("ledger.merkle");
+    expect(fixtures.generator).to.equal("ledger.core.merkle");
     expect(fixtures.consistency.length).to.be.at.least(30);
     expect(fixtures.inclusion.length).to.be.at.least(30);
     expect(fixtures.sequence.length).to.be.at.least(10);
@@ -178,13 +178,13 @@ describe("LogAnchor against ledger.merkle (Python)", function () {
     }
   });
 
-  describe("checkpoints signed by ledger.receipts.LogSigner (the service's signer)", function () {
+  describe("checkpoints signed by ledger.service.signer.LogSigner (the service's signer)", function () {
     let signed; // the --sign-for fixtures, signed for this contract on this chain
 
     before(async function () {
       const { chainId } = await ethers.provider.getNetwork();
       signed = pythonFixtures(["--sign-for", String(chainId), await logAnchor.getAddress()]);
-      expect(signed.generator).to.equal("ledger.receipts");
+      expect(signed.generator).to.equal("ledger.service.signer");
       expect(signed.signer).to.equal(logKey.address); // the same test log key
       await createLog(logAnchor, signed.logId, admin, logKey);
     });

@@ -18,7 +18,7 @@
 // (the attacks of the hostile review: the deployer's gas key, the log key, any other
 // key, another log, size, contract or chain, malformed signatures), and the admin
 // itself needs no gas.
-// The log here is real: roots and proofs from ledger.merkle (scripts/contract_fixtures.py).
+// The log here is real: roots and proofs from ledger.core.merkle (scripts/contract_fixtures.py).
 
 const { expect } = require("chai");
 const { ethers } = require("hardhat");

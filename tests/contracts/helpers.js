@@ -154,10 +154,11 @@ const REVOKE_TYPES = {
 };
 
 /**
- * Deploys a LicenceRegistry owned by the first signer (the deployer's gas key) with
- * `issuerKey`, the tests' log key (a wallet that is no account of the node: it signs,
- * it never sends), as its first issuer. Returns the registry, the signers (`relayer`
- * and `other` hold no role) and the key.
+ * Deploys a LicenceRegistry from the first signer (the deployer's gas key, which gets no
+ * role: the registry has no owner) with `issuerKey`, the tests' log key (a wallet that
+ * is no account of the node: it signs, it never sends), as its one issuer. Returns the
+ * registry, the signers (`owner`, the deployer, as well as `relayer` and `other` hold no
+ * role) and the key.
  */
 async function deployLicenceRegistry() {
   const [owner, relayer, other] = await ethers.getSigners();
@@ -284,7 +285,7 @@ function loadProbes(kind) {
 
 /**
  * Runs scripts/contract_fixtures.py with $LEDGER_PYTHON (default .venv/bin/python) from
- * the repository root, with the root on PYTHONPATH so that this checkout's ledger.merkle
+ * the repository root, with the root on PYTHONPATH so that this checkout's ledger.core.merkle
  * is the one tested; returns its JSON. Throws (failing the suite) if Python fails. Runs
  * once per set of arguments: the test files share the result (do not modify it).
  */

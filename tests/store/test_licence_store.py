@@ -191,7 +191,11 @@ def test_a_failed_call_stays_failed_and_strands_its_revokes(store: Store) -> Non
     (stranded,) = repo.stranded_revokes(10)
     assert (stranded.action, stranded.commitment) == (CallAction.REVOKE, failed.commitment)
     assert repo.issuer_state() == IssuerState(
-        pending=1, submitted=0, failed=1, last_error="the registry refuses it: because"
+        pending=1,
+        submitted=0,
+        failed=1,
+        last_error="the registry refuses it: because",
+        failing=1,
     )
     repo.note_error([stranded], "the chain is unreachable", now_ts())
     assert repo.issuer_state().last_error == "the chain is unreachable"  # the latest
@@ -232,3 +236,32 @@ def test_migration_0004_keeps_an_older_deployment_without_registry(db_url: str) 
             repo.record_registry(b"\x05" * 20)
     finally:
         opened.close()
+
+
+def test_failing_counts_the_failed_calls_that_still_matter(store: Store) -> None:
+    """A failed grant counts until an amendment replaces its commitment; the revocation
+    of a commitment never granted never counts; a failed revocation of a commitment the
+    registry holds always counts (the chain says active, the log says revoked)."""
+    repo = LicenceRepository(store)
+    assert repo.failing_count() == 0 and repo.issuer_state().failing == 0
+    grant(repo, licence("lic-a"), now=now_ts())
+    (first,) = repo.pending_grants(10)
+    repo.fail([first], "refused", now_ts())
+    assert repo.failing_count() == 1
+    grant(repo, licence("lic-a", action="amend"), now=now_ts())  # a new commitment ...
+    (replacement,) = repo.pending_grants(10)
+    (stranded,) = repo.stranded_revokes(10)  # ... and the revoke of the one never granted
+    repo.fail([stranded], "nothing to revoke", now_ts())
+    assert repo.failing_count() == 0  # both failures are moot
+    repo.fail([replacement], "refused again", now_ts())
+    assert repo.failing_count() == 1  # the current grant failed: it matters
+    grant(repo, licence("lic-b"), now=now_ts())
+    (granted,) = repo.pending_grants(10)
+    (submitted,) = repo.submit([granted], b"\x03" * 32, 1, now_ts())
+    repo.confirm([submitted], b"\x03" * 32, 5, now_ts())
+    revoke(repo, "lic-b", now=now_ts())
+    (revocation,) = repo.ready_revokes(10)
+    repo.fail([revocation], "the registry refuses the revocation", now_ts())
+    assert repo.failing_count() == 2
+    state = repo.issuer_state()
+    assert (state.failed, state.failing) == (4, 2)

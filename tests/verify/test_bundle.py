@@ -978,7 +978,7 @@ def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
 
 REGISTRY = bytes.fromhex("e7f1725e7734ce288f8367e1bb143e90bb3f0512")
 LEAKED = bytes.fromhex("f39fd6e51aad88f6f4ce6ab8827279cfffb92266")
-"""Another issuer key the registry's owner added (its gas key, leaked, say)."""
+"""Another issuer key: a registry whose issuer it is (deployed with a leaked gas key, say)."""
 LICENCE = (Path(__file__).parents[1] / "vectors" / "licence" / "record.json").read_bytes()
 WINDOW = (1_767_225_600, 1_798_761_600)
 """The record's validity window in unix seconds (2026-01-01 to 2027-01-01)."""
@@ -1052,12 +1052,12 @@ def test_a_licence_granted_with_the_pinned_log_key_is_active() -> None:
     "state", [2, 4, 1, 3], ids=["active", "revoked", "not-yet-valid", "expired"]
 )
 def test_a_licence_granted_with_another_issuer_key_is_not_the_logs(state: int) -> None:
-    """The registry's owner can add issuer keys; a grant signed by any of them is not the
-    log's licence, whatever the registry says of it: refused naming "issuer", never ACTIVE."""
+    """A registry whose issuer is another key (one a leaked gas key deployed, named by a
+    tampered identity); a grant signed by that key is not the log's licence, whatever the registry says of it: refused naming "issuer", never ACTIVE."""
     with pytest.raises(LicenceMismatchError) as caught:
         check(licence_status(state, LEAKED))
     assert caught.value.field == "issuer"
     assert caught.value.message == (
         f"issuer: the registry says issuer key {h(LEAKED)} signed this grant, not the pinned log key {h(SIGNER)}:"
-        " a grant signed by any other key (one the registry's owner added) is not this log's licence"
+        " a grant signed by any other key is not this log's licence"
     )

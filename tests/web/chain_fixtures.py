@@ -1,5 +1,5 @@
 """What the chain parity tests do on chain by themselves, through `ChainClient` and the
-shipped ABI, without the service: deploy a LicenceRegistry whose first issuer is a log
+shipped ABI, without the service: deploy a LicenceRegistry whose issuer is a log
 key, grant and revoke with EIP-712 signatures made here with eth-account (the registry
 takes them from anyone), and deploy a forwarder that relays any call (a stranger's own
 contract, through which anyone may relay a signed checkpoint).
@@ -84,15 +84,6 @@ class Registry(ContractBinding):
             "revoke",
         )
 
-    def add_issuer(self, key: str) -> Receipt:
-        """addIssuer(key): the owner's call."""
-        return self.client.transact(
-            self.address,
-            self._data("addIssuer", to_checksum_address(key)),
-            self.decoder,
-            "addIssuer",
-        )
-
 
 @dataclass(frozen=True)
 class DeployedRegistry:
@@ -104,11 +95,10 @@ class DeployedRegistry:
         return self.registry.address_bytes
 
 
-def deploy_registry(client: ChainClient, first_issuer: str) -> DeployedRegistry:
-    """Deploy LicenceRegistry(firstIssuer): the client's account owns it, `first_issuer`
-    (a log key's address) signs grants."""
+def deploy_registry(client: ChainClient, issuer: str) -> DeployedRegistry:
+    """Deploy LicenceRegistry(issuer): `issuer` (a log key's address) signs its grants."""
     artifact = load_artifact("LicenceRegistry")
-    creation = artifact.bytecode + abi_encode(["address"], [to_checksum_address(first_issuer)])
+    creation = artifact.bytecode + abi_encode(["address"], [to_checksum_address(issuer)])
     receipt = client.transact(None, creation, RevertDecoder(artifact), "deploying LicenceRegistry")
     assert receipt.contract_address is not None
     return DeployedRegistry(

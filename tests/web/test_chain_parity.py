@@ -23,8 +23,9 @@ page before any check:
 - a stranger relays the log's signed checkpoint through a forwarder contract of their own
   (anyone may relay): the anchor transaction calls the forwarder, and the log's evidence
   of that anchor is VALID in both, as `ledger audit` has it;
-- a licence granted with another issuer key the registry's owner added (the gas key,
-  leaked) fails "issuer" in both, and is never ACTIVE, though the registry says active;
+- a licence granted on a registry whose one issuer is another key (one a leaked gas key
+  deployed), under an identity naming that registry, fails "issuer" in both, and is
+  never ACTIVE, though the registry says active;
 - an identity naming a contract that is not LogAnchor fails "contract"; one naming
   another log key fails "log"; one naming another chain fails "chain id";
 - a licence granted on a stranger's LicenceRegistry fails "log identity" (the registry it
@@ -108,7 +109,9 @@ class Log:
     granted_block: int
     revoked: dict[str, Any]
     leaked: dict[str, Any]
-    """A licence granted with the gas key, an issuer the registry's owner added."""
+    """A licence granted with the gas key, on a registry whose issuer is the gas key."""
+    leaked_identity: dict[str, Any]
+    """The log's identity, but naming that registry."""
 
 
 def ts(seconds: float) -> str:
@@ -173,8 +176,8 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
         gas = ChainClient(node.url, dev_key())  # the service's anchor key on chain id 31337
         deployed, _anchor = deploy_log(gas, log_key.address, admin=Account.create().address)
         registry = deploy_registry(gas, log_key.address)
-        # The owner adds its own gas key as a second issuer: what a leaked gas key can do.
-        registry.registry.add_issuer(gas.require_key().address)
+        # A registry whose one issuer is the gas key: what a leaked gas key can deploy.
+        rogue = deploy_registry(gas, gas.require_key().address)
         store = Store.open(sqlite_url(data))
         try:
             AnchorRepository(store).record_deployment(
@@ -202,8 +205,9 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
             log_key, commitment, hashlib.sha256(b"the revoke record of lic-gone").digest()
         )
         leaked = licence_record("lic-leaked", "33" * 16)
-        grant(relayed, account(DEV_ANCHOR_KEY), leaked)
-        files = [licence_file(r, deployed.chain_id, registry.address) for r in (real, gone, leaked)]
+        grant(Registry(relayed.client, rogue.address), account(DEV_ANCHOR_KEY), leaked)
+        files = [licence_file(r, deployed.chain_id, registry.address) for r in (real, gone)]
+        files.append(licence_file(leaked, deployed.chain_id, rogue.address))
 
         server = Server(
             data,
@@ -245,6 +249,7 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
                 granted_block,
                 files[1],
                 files[2],
+                identity | {"licence_registry": "0x" + rogue.address.hex()},
             )
         finally:
             assert server.stop() == 0
@@ -615,14 +620,22 @@ def test_identities_naming_the_wrong_contract_or_key_fail_in_both(log: Log, page
 
 
 def test_a_grant_signed_by_another_issuer_key_is_not_the_logs_licence(log: Log, page: Page) -> None:
-    """The registry's owner can add issuer keys (here its gas key: leaked, it grants
-    whatever its holder likes). The registry holds that grant as active, but it is not the
-    log's licence: both checkers fail "issuer" and never say ACTIVE."""
+    """A leaked gas key deploys a registry whose one issuer is itself and grants whatever
+    its holder likes. An identity naming that registry (a tampered copy, or an operator's
+    mistake) holds that grant as active, but it is not the log's licence: both checkers
+    fail "issuer" and never say ACTIVE."""
     page.events.clear()
     url = log.anvil.url
     open_page(page, f"{log.server.url}/verify")
-    pin_log(page, log.identity, url)
-    same(page, "licence", log.leaked, log.identity, url, {"verdict": "invalid", "check": "issuer"})
+    pin_log(page, log.leaked_identity, url)
+    same(
+        page,
+        "licence",
+        log.leaked,
+        log.leaked_identity,
+        url,
+        {"verdict": "invalid", "check": "issuer"},
+    )
     shown = verify_text(page, json.dumps(log.leaked))
     assert (shown["state"], shown["field"]) == ("failed", "issuer")
     assert (
@@ -636,7 +649,7 @@ def test_a_grant_signed_by_another_issuer_key_is_not_the_logs_licence(log: Log, 
     assert shown["facts"]["granted with key"] == f"{gas}, NOT the pinned log key"
     assert "not this log's licence" in shown["checks"][-1]["explain"]
 
-    pinned = parse_identity(json.dumps(log.identity))
+    pinned = parse_identity(json.dumps(log.leaked_identity))
     with JsonRpcReader(url) as reader, pytest.raises(LicenceMismatchError) as caught:
         check_licence(read_document(as_bytes(log.leaked)), reader, pinned)
     assert caught.value.field == "issuer"

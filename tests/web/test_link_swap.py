@@ -36,8 +36,9 @@ from eth_account import Account
 
 from ledger.api.main import create_app
 from ledger.api.routes.web import ASSETS
+from ledger.formats.eip712 import Domain
 from ledger.formats.identity import parse_identity
-from ledger.service.signer import Domain, LogSigner
+from ledger.service.signer import LogSigner
 from ledger.store.repository import Store
 from tests.web.chromium import Chromium, Page, require_chromium
 from tests.web.corpus import VECTORS

@@ -38,10 +38,11 @@ def _status(services: Services) -> dict[str, Any]:
         "pending": queue.pending,
         "submitted": queue.submitted,
         "failed": queue.failed,
+        "failing": queue.failing,
         "last_error": queue.last_error,
     }
     return {
-        "status": "ok",
+        "status": "degraded" if queue.failing else "ok",
         "tree_size": state.tree_size,
         "pending": pending,
         "anchor": anchor,
@@ -51,7 +52,7 @@ def _status(services: Services) -> dict[str, Any]:
 
 @router.get("/healthz", response_model=Health)
 def read_health(services: ServicesDep) -> dict[str, Any]:
-    """Liveness: tree size, pending entries, anchoring lag, licence issuer's queue and last error."""
+    """Liveness: tree size, pending entries, anchoring lag, licence calls; degraded while one failed."""
     return _status(services)
 
 
@@ -103,6 +104,9 @@ def read_metrics(services: ServicesDep) -> PlainTextResponse:
         for state in ("pending", "submitted", "failed")
     ]
     lines += [
+        "# HELP ledger_licence_calls_failing Failed LicenceRegistry calls that still matter (/healthz degraded while > 0).",
+        "# TYPE ledger_licence_calls_failing gauge",
+        f"ledger_licence_calls_failing {licences['failing']}",
         "# HELP ledger_licence_issuer_error 1 while a registry call not confirmed keeps an error (see /healthz), else 0.",
         "# TYPE ledger_licence_issuer_error gauge",
         f"ledger_licence_issuer_error {0 if licences['last_error'] is None else 1}",

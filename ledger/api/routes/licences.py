@@ -51,7 +51,13 @@ class LicencePublic(BaseModel):
 
     licence_id: str
     licensee: str
-    status: Literal["active", "expired", "revoked", "not_yet_valid"]
+    status: Literal[
+        "active", "expired", "revoked", "not_yet_valid", "grant_failed", "revoke_failed"
+    ]
+    """By the service's clock; ``grant_failed`` or ``revoke_failed`` when the registry
+    refused the current commitment's grant or revocation for good."""
+    status_reason: str | None
+    """Why the status is ``grant_failed`` or ``revoke_failed`` (the refused call's error)."""
     valid_from: str
     valid_until: str
     commitment: str
