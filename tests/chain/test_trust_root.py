@@ -682,6 +682,13 @@ def test_a_retired_log_is_trusted_up_to_its_trusted_size_only(log: Log, tmp_path
     assert (
         log.verify(stolen, tmp_path).exit_code == 0
     )  # before the retirement, it verifies: the key is the trust root
+    # A receipt the thief signs with the leaked key: valid while the log stands.
+    receipt = write(
+        tmp_path / "receipt.json",
+        log.setup.signer.receipts([(fabricated, 8)], "2026-06-05T12:00:00.000Z")[0],
+    )
+    receipt_check = ["verify-receipt", str(receipt), "--log", str(log.identity_file)]
+    assert cli(*receipt_check, "--rpc-url", log.rpc).exit_code == 0
 
     # The admin retires it: `ledger retire` signs with the admin key, the anchor key
     # sends. Signed by the anchor key (or the leaked log key) it is refused.
@@ -720,6 +727,15 @@ def test_a_retired_log_is_trusted_up_to_its_trusted_size_only(log: Log, tmp_path
         "was retired (its log key leaked)",
         "up to tree size 8 only",
         f"this checkpoint is of size {MAX_SIZE}",
+    )
+    # Its receipts are refused once the chain is asked; without a node the verdict says
+    # the retirement was not checked.
+    late = cli(*receipt_check, "--rpc-url", log.rpc)
+    assert late.exit_code == 1 and late.stdout == "", late.stdout
+    assert f"log {h(log_id)} was retired by its admin (its log key may have leaked)" in late.stderr
+    unchecked = cli(*receipt_check)
+    assert (
+        unchecked.exit_code == 0 and "was not checked: run with --rpc-url URL" in unchecked.stderr
     )
 
     # The audit reads the whole history and audits up to the trusted size only.
