@@ -1,4 +1,4 @@
-// The RFC 9162 probes of transparency-dev/merkle (../shared/vectors/tlog-proofs, or
+// The RFC 9162 probes of transparency-dev/merkle (tests/vectors/tlog-proofs, or
 // $LEDGER_VECTORS_DIR), run through the contract. Every checkpoint is signed by the log
 // key, so each probe is decided by the proof check (or a size or root rule), never by
 // the signature.

@@ -247,11 +247,11 @@ function isHash(b64) {
   return Buffer.from(b64 ?? "", "base64").length === 32;
 }
 
-/** Directory of the RFC 9162 probes: $LEDGER_VECTORS_DIR or ../shared/vectors/tlog-proofs. */
+/** Directory of the RFC 9162 probes: $LEDGER_VECTORS_DIR or tests/vectors/tlog-proofs. */
 function vectorsDir() {
   const dir =
     process.env.LEDGER_VECTORS_DIR ||
-    path.resolve(REPO_ROOT, "..", "shared", "vectors", "tlog-proofs");
+    path.resolve(REPO_ROOT, "tests", "vectors", "tlog-proofs");
   if (!fs.existsSync(dir)) {
     throw new Error(
       `RFC 9162 probes not found at ${dir}: set LEDGER_VECTORS_DIR to the tlog-proofs folder`,

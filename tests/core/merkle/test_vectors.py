@@ -1,8 +1,8 @@
-"""The transparency-dev probes (shared/vectors/tlog-proofs): one test per JSON file.
+"""The transparency-dev probes (tests/vectors/tlog-proofs): one test per JSON file.
 
-A happy path must verify; every probe with wantErr must raise ProofError. The folder is
-found beside the repository, or through LEDGER_VECTORS_DIR; if it is missing the suite
-fails rather than skips, so conformance cannot silently stop being tested.
+A happy path must verify; every probe with wantErr must raise ProofError. The folder
+ships in the repository (LEDGER_VECTORS_DIR points elsewhere); if it is missing the
+suite fails rather than skips, so conformance cannot silently stop being tested.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ledger.core.merkle import (
 
 VECTORS_DIR = Path(
     os.environ.get("LEDGER_VECTORS_DIR")
-    or Path(__file__).parents[3].parent / "shared" / "vectors" / "tlog-proofs"
+    or Path(__file__).parents[2] / "vectors" / "tlog-proofs"
 )
 MIN_PROBES = 150
 """Fewer probes than this means the glob found the wrong folder."""
@@ -37,8 +37,8 @@ PROBES = sorted(VECTORS_DIR.glob("inclusion/**/*.json")) + sorted(
 
 def _missing() -> str:
     return (
-        f"no proof probes under {VECTORS_DIR}: the shared/vectors/tlog-proofs folder must "
-        "sit beside the repository, or LEDGER_VECTORS_DIR must point at it"
+        f"no proof probes under {VECTORS_DIR}: tests/vectors/tlog-proofs is missing, or "
+        "LEDGER_VECTORS_DIR points at the wrong folder"
     )
 
 
