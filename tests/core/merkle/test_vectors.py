@@ -24,8 +24,7 @@ from ledger.core.merkle import (
 )
 
 VECTORS_DIR = Path(
-    os.environ.get("LEDGER_VECTORS_DIR")
-    or Path(__file__).parents[2] / "vectors" / "tlog-proofs"
+    os.environ.get("LEDGER_VECTORS_DIR") or Path(__file__).parents[2] / "vectors" / "tlog-proofs"
 )
 MIN_PROBES = 150
 """Fewer probes than this means the glob found the wrong folder."""
