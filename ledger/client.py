@@ -38,6 +38,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
+from ledger.core.errors import LedgerError
 from ledger.core.records import new_salt, now_ts, parse_object
 from ledger.formats.identity import LogIdentity
 from ledger.formats.receipt import ReceiptError
@@ -55,7 +56,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _T = TypeVar("_T")
 
 
-class LedgerClientError(Exception):
+class LedgerClientError(LedgerError):
     """A request the ledger refused, or that could not be completed after every retry.
 
     `status` is the HTTP status (None when no response came at all), `detail` the

@@ -1,10 +1,18 @@
-"""Domain errors: one base, carrying values; the CLI and the API map them in one place."""
+"""The service's domain errors, on the one base (`ledger.core.errors.LedgerError`); the CLI
+and the API map them in one place."""
 
 from __future__ import annotations
 
+from ledger.core.errors import InputError, LedgerError
 
-class LedgerError(Exception):
-    """Base of every error this service reports to a user."""
+__all__ = [
+    "InputError",
+    "InvalidRequestError",
+    "LedgerError",
+    "NotAnchoredError",
+    "NotFoundError",
+    "NotSequencedError",
+]
 
 
 class NotFoundError(LedgerError):
@@ -15,7 +23,7 @@ class NotSequencedError(LedgerError):
     """The entry exists but has no leaf index yet: seal, then ask again."""
 
 
-class InvalidRequestError(LedgerError, ValueError):
+class InvalidRequestError(InputError):
     """A request whose values cannot be answered (sizes out of range and the like)."""
 
 

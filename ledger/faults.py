@@ -19,6 +19,8 @@ import sys
 import threading
 from collections import Counter
 
+from ledger.core.errors import InputError
+
 FAULT_ENV = "LEDGER_FAULT"
 """The environment variable naming the fault point (``name`` or ``name:N``)."""
 
@@ -38,7 +40,7 @@ _lock = threading.Lock()
 _warned: set[str] = set()
 
 
-class FaultSpecError(ValueError):
+class FaultSpecError(InputError):
     """``LEDGER_FAULT`` is not ``name`` or ``name:N`` with a known name and N >= 1."""
 
 

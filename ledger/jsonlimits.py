@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ledger.core.errors import InputError
 from ledger.formats.strict_json import (
     LARGEST_DEPTH_CHECKED,
     MAX_DEPTH,
@@ -54,7 +55,7 @@ parser needs about one C stack frame per level, pydantic's refuses documents dee
 than 200."""
 
 
-class JsonInputError(ValueError):
+class JsonInputError(InputError):
     """A JSON document from outside that is refused: over a limit, or not valid JSON.
     The message says which, naming the document (`what`)."""
 

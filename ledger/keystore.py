@@ -28,6 +28,8 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from ledger.core.errors import LedgerError
+
 KEYSTORE_ITERATIONS = 200_000
 """PBKDF2 rounds of a new keystore: slow for a guesser, a tenth of a second to open."""
 
@@ -36,7 +38,7 @@ READY_TIMEOUT = 5.0
 created it first and wrote it a moment later)."""
 
 
-class KeystoreError(RuntimeError):
+class KeystoreError(LedgerError, RuntimeError):
     """A keystore that cannot be opened; the message never quotes key material."""
 
 

@@ -18,8 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from ledger.core.errors import InputError, LedgerError
 from ledger.core.records import RecordError
-from ledger.errors import InvalidRequestError, LedgerError, NotFoundError, NotSequencedError
+from ledger.errors import NotFoundError, NotSequencedError
 from ledger.jsonlimits import MAX_JSON_DEPTH
 from ledger.store.repository import ConcurrentSealError, StoreError
 
@@ -27,7 +28,7 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("ledger.api")
 
 
-class ApiError(Exception):
+class ApiError(LedgerError):
     """An HTTP-level refusal (auth, size limits, unavailable features)."""
 
     status = 400
@@ -68,7 +69,7 @@ class TooLargeError(ApiError):
     headers = (("Connection", "close"),)  # the server need not read the rest of the body
 
 
-class BodyTooLargeError(HTTPException):
+class BodyTooLargeError(HTTPException, LedgerError):
     """A request body that passed the configured maximum while it was being read.
 
     An HTTPException because it is raised from inside the body stream, where FastAPI
@@ -108,7 +109,7 @@ def problem(
 _DOMAIN: list[tuple[type[Exception], int, str]] = [
     (NotFoundError, 404, "Not Found"),
     (NotSequencedError, 409, "Not Sequenced"),
-    (InvalidRequestError, 400, "Bad Request"),
+    (InputError, 400, "Bad Request"),  # InvalidRequestError, and any other refused input
     (LedgerError, 409, "Conflict"),  # other domain states (not anchored yet, ...)
     (ConcurrentSealError, 409, "Conflict"),
 ]

@@ -40,6 +40,8 @@ from pydantic import (
     model_validator,
 )
 
+from ledger.core.errors import InputError
+
 RECORD_VERSION = 1
 """The envelope version this module writes and accepts."""
 
@@ -82,7 +84,7 @@ Digits are written [0-9], not \\d, which both regex engines read as any Unicode 
 (and which would let "2026-06-05T12:00:00.12\u0663Z" in; the browser verifier's \\d is ASCII)."""
 
 
-class RecordError(ValueError):
+class RecordError(InputError):
     """A record that cannot enter the log; `field` names where (dotted path)."""
 
     def __init__(self, field: str, message: str) -> None:

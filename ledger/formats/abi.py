@@ -22,6 +22,8 @@ from typing import Any
 
 from Crypto.Hash import keccak as _keccak
 
+from ledger.core.errors import InputError
+
 CONTRACTS = ("LogAnchor", "LicenceRegistry")
 """The contracts model-ledger ships."""
 
@@ -29,7 +31,7 @@ WORD = 32
 """Bytes in one ABI word."""
 
 
-class AbiError(ValueError):
+class AbiError(InputError):
     """A shipped artifact is missing or damaged, or a value does not fit its ABI type."""
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import NoReturn
 
+from ledger.core.errors import InputError
 from ledger.core.records import MAX_RECORD_BYTES
 
 EXPORT_MEDIA_TYPE = "application/x-ndjson"
@@ -32,7 +33,7 @@ MAX_INDEX_DIGITS = 20
 """Most digits of a leaf index: 2^64 - 1 has 20."""
 
 
-class ExportLineError(ValueError):
+class ExportLineError(InputError):
     """A line that is not an export line; the message says why."""
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ledger.core.errors import InputError
 from ledger.formats.strict_json import StrictJsonError, load_strict
 
 
-class FormatError(ValueError):
+class FormatError(InputError):
     """A document that does not follow its format; the message names the field."""
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import rfc8785
 
+from ledger.core.errors import InputError
 from ledger.formats.strict_json import StrictJsonError, load_strict
 
 IDENTITY_FORMAT = "model-ledger/log/v1"
@@ -63,7 +64,7 @@ _URL = re.compile(r"https?://[^\s\"'<>\\]+")
 _LOWER_HEX = re.compile(r"0x[0-9a-f]*")
 
 
-class IdentityError(ValueError):
+class IdentityError(InputError):
     """A log identity document that cannot be read; `field` names the bad field."""
 
     def __init__(self, field: str, message: str) -> None:

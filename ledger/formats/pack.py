@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ledger.core.errors import InputError
 from ledger.core.merkle import HASH_SIZE
 from ledger.core.records import KINDS, MAX_ID_LENGTH, Entry
 from ledger.formats.bundle import ADDRESS_SIZE, MAX_PROOF_NODES
@@ -38,7 +39,7 @@ MAX_QUERY_ACCOUNTS = 10_000
 """Most account ids in one query."""
 
 
-class QueryError(ValueError):
+class QueryError(InputError):
     """A query that cannot be answered; `field` names the bad field."""
 
     def __init__(self, field: str, message: str) -> None:

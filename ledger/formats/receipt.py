@@ -21,13 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.core.errors import InputError
 from ledger.formats.eip712 import DOMAIN_NAME, DOMAIN_VERSION, Domain
 
 MAX_PATH = 64
 """Most nodes in a batch path."""
 
 
-class ReceiptError(ValueError):
+class ReceiptError(InputError):
     """A receipt that does not check out; the message says why."""
 
 

@@ -14,6 +14,8 @@ import re
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from ledger.core.errors import InputError
+
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects read (an evidence pack needs 6)."""
 
@@ -21,7 +23,7 @@ BOM = b"\xef\xbb\xbf"
 """The UTF-8 byte order mark: refused, as RFC 8259 section 8.1 allows."""
 
 
-class StrictJsonError(ValueError):
+class StrictJsonError(InputError):
     """The document is not JSON this verifier reads; the message says why."""
 
 

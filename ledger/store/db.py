@@ -14,13 +14,15 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ledger.core.errors import InputError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "ledger.db"
 SCHEMA_REVISION = "0005"
 """The newest Alembic revision (tests/store/test_migrations.py checks it is the head)."""
 
 
-class DatabaseURLError(ValueError):
+class DatabaseURLError(InputError):
     """A database URL this project cannot use."""
 
 

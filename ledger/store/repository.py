@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger import faults
+from ledger.core.errors import LedgerError
 from ledger.core.merkle import EMPTY_ROOT, HASH_SIZE
 from ledger.core.merkle.tiles import TILE_WIDTH, Tile, TileKey, tile_path
 from ledger.core.records import Entry
@@ -44,7 +45,7 @@ FULL_TILE_CACHE = 2048
 """Built full tiles kept per store (about 16 KiB each): the upper tree stays in memory."""
 
 
-class StoreError(RuntimeError):
+class StoreError(LedgerError, RuntimeError):
     """Storage refused an operation; the message says why."""
 
 

@@ -50,6 +50,7 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any, Protocol
 
+from ledger.core.errors import LedgerError
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
@@ -137,7 +138,7 @@ class AnchorRecord:
         }
 
 
-class AuditError(Exception):
+class AuditError(LedgerError):
     """The audit found a problem, or could not start; `check` names what failed."""
 
     def __init__(self, check: str, message: str) -> None:

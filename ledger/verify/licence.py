@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.core.errors import LedgerError
 from ledger.core.records import RecordError, parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.identity import LogIdentity
@@ -45,7 +46,7 @@ def unix_seconds(ts: str) -> int:
     return calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
-class LicenceCheckError(Exception):
+class LicenceCheckError(LedgerError):
     """The check could not be made; `message` says why."""
 
     def __init__(self, message: str) -> None:

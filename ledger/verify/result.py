@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, NoReturn, Protocol
 
+from ledger.core.errors import LedgerError
 from ledger.formats.checkpoint import AnchorRef
 from ledger.formats.fields import hex0x
 from ledger.formats.identity import LogIdentity
@@ -87,7 +88,7 @@ class VerificationResult:
         return "not verified"
 
 
-class VerificationError(Exception):
+class VerificationError(LedgerError):
     """A check failed: `check` names it, `message` says why; `result` holds the checks
     run so far, the failed one last."""
 

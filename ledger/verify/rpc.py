@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from ledger.core.errors import LedgerError
 from ledger.formats.abi import AbiError, Contract, contract
 from ledger.formats.strict_json import StrictJsonError, load_strict
 
@@ -43,11 +44,11 @@ _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 bytes.fromhex alone would skip them). The page (verify-rpc.js HEX) reads the same."""
 
 
-class ChainUnreadableError(Exception):
+class ChainUnreadableError(LedgerError):
     """The chain could not be read: unreachable, or an answer that makes no sense."""
 
 
-class ContractCallError(Exception):
+class ContractCallError(LedgerError):
     """A contract call reverted or answered something that does not decode."""
 
     def __init__(self, message: str, error_name: str | None = None) -> None:

@@ -7,8 +7,10 @@ functions) is a `ProofError`, so `except ProofError` catches them all; it is a
 
 from __future__ import annotations
 
+from ledger.core.errors import InputError
 
-class ProofError(ValueError):
+
+class ProofError(InputError):
     """A proof does not verify, or the values it came with cannot describe a proof
     (a leaf index beyond the tree size, a hash of the wrong length, ...)."""
 
