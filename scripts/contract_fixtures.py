@@ -66,7 +66,15 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from ledger.core.merkle import consistency_proof, hash_leaf, inclusion_proof, range_nodes, root_hash
-from ledger.formats.eip712 import DOMAIN_NAME, DOMAIN_VERSION, NO_INDEX_ROOT, Domain
+from ledger.formats.eip712 import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    GRANT_TYPE,
+    NO_INDEX_ROOT,
+    RETIRE_TYPE,
+    REVOKE_TYPE,
+    Domain,
+)
 from ledger.service.signer import LogSigner, compact_signature
 
 EDGE_PAIRS = [
@@ -113,19 +121,6 @@ TYPED_LOG = "python/signed-retirements"
 RETIRED_SIZES = (0, 5, 2**40 + 1)
 """Trusted sizes of --sign-typed's retirements (below 2^53: JSON numbers for node)."""
 
-GRANT_TYPE = [
-    {"name": "commitment", "type": "bytes32"},
-    {"name": "validFrom", "type": "uint64"},
-    {"name": "validUntil", "type": "uint64"},
-]
-REVOKE_TYPE = [
-    {"name": "commitment", "type": "bytes32"},
-    {"name": "revocation", "type": "bytes32"},
-]
-RETIRE_TYPE = [
-    {"name": "logId", "type": "bytes32"},
-    {"name": "trustedSize", "type": "uint64"},
-]
 DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
