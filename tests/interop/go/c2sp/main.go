@@ -1,0 +1,233 @@
+// Command c2sp is the Go side of model-ledger's interoperability tests
+// (tests/interop/test_c2sp_go.py): it runs Go's own golang.org/x/mod/sumdb/note and
+// sumdb/tlog, as Debian packages them, on what the Python side sends, so our C2SP
+// formats are checked by code not written here.
+//
+// One JSON request on stdin, one JSON answer on stdout: {"ok": true, ...} or
+// {"ok": false, "error": "..."}. Built offline:
+//
+//	GOPATH=/usr/share/gocode GO111MODULE=off go build -o c2sp .
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+type request struct {
+	Op       string   `json:"op"`
+	Name     string   `json:"name"`
+	Text     string   `json:"text"`
+	Note     string   `json:"note"`
+	Skey     string   `json:"skey"`
+	Vkeys    []string `json:"vkeys"`
+	Origin   string   `json:"origin"`
+	Index    int64    `json:"index"`
+	LeafHash string   `json:"leaf_hash"`
+	Proof    []string `json:"proof"`
+	OldNote  string   `json:"old_note"`
+	Leaves   []string `json:"leaves"`
+}
+
+func main() {
+	var req request
+	answer := map[string]any{}
+	err := json.NewDecoder(os.Stdin).Decode(&req)
+	if err == nil {
+		err = run(req, answer)
+	}
+	if err != nil {
+		answer = map[string]any{"ok": false, "error": err.Error()}
+	} else {
+		answer["ok"] = true
+	}
+	json.NewEncoder(os.Stdout).Encode(answer)
+}
+
+func run(req request, answer map[string]any) error {
+	switch req.Op {
+	case "generate":
+		skey, vkey, err := note.GenerateKey(rand.Reader, req.Name)
+		answer["skey"], answer["vkey"] = skey, vkey
+		return err
+	case "sign":
+		signer, err := note.NewSigner(req.Skey)
+		if err != nil {
+			return err
+		}
+		msg, err := note.Sign(&note.Note{Text: req.Text}, signer)
+		answer["note"] = string(msg)
+		return err
+	case "open":
+		n, err := open(req.Note, req.Vkeys)
+		if err != nil {
+			return err
+		}
+		answer["text"] = n.Text
+		answer["verified"] = names(n.Sigs)
+		answer["unverified"] = names(n.UnverifiedSigs)
+		return nil
+	case "parse-tree":
+		n, err := open(req.Note, req.Vkeys)
+		if err != nil {
+			return err
+		}
+		tree, err := tlog.ParseTree([]byte(n.Text))
+		answer["size"], answer["root"] = tree.N, tree.Hash.String()
+		return err
+	case "check-record":
+		return checkRecord(req, answer)
+	case "check-tree":
+		return checkTree(req)
+	case "prove":
+		return prove(req, answer)
+	}
+	return fmt.Errorf("unknown op %q", req.Op)
+}
+
+func open(msg string, vkeys []string) (*note.Note, error) {
+	var verifiers []note.Verifier
+	for _, vkey := range vkeys {
+		v, err := note.NewVerifier(vkey)
+		if err != nil {
+			return nil, fmt.Errorf("vkey %q: %w", vkey, err)
+		}
+		verifiers = append(verifiers, v)
+	}
+	return note.Open([]byte(msg), note.VerifierList(verifiers...))
+}
+
+func names(sigs []note.Signature) []string {
+	out := []string{}
+	for _, s := range sigs {
+		out = append(out, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
+	}
+	return out
+}
+
+// checkpoint opens a signed checkpoint and reads its first three lines as
+// c2sp.org/tlog-checkpoint says (Go's tlog.ParseTree knows only the checksum
+// database's origin line, so the origin and the size are read here).
+func checkpoint(msg string, vkeys []string, origin string) (int64, tlog.Hash, error) {
+	n, err := open(msg, vkeys)
+	if err != nil {
+		return 0, tlog.Hash{}, err
+	}
+	lines := strings.SplitN(n.Text, "\n", 4)
+	if len(lines) < 4 || lines[0] != origin {
+		return 0, tlog.Hash{}, errors.New("not a checkpoint of the expected origin")
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] {
+		return 0, tlog.Hash{}, errors.New("malformed tree size")
+	}
+	root, err := tlog.ParseHash(lines[2])
+	return size, root, err
+}
+
+func hashes(list []string) ([]tlog.Hash, error) {
+	out := []tlog.Hash{}
+	for _, text := range list {
+		h, err := tlog.ParseHash(text)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func checkRecord(req request, answer map[string]any) error {
+	size, root, err := checkpoint(req.Note, req.Vkeys, req.Origin)
+	if err != nil {
+		return err
+	}
+	leaf, err := tlog.ParseHash(req.LeafHash)
+	if err != nil {
+		return err
+	}
+	proof, err := hashes(req.Proof)
+	if err != nil {
+		return err
+	}
+	answer["size"] = size
+	return tlog.CheckRecord(proof, size, root, req.Index, leaf)
+}
+
+func checkTree(req request) error {
+	oldSize, oldRoot, err := checkpoint(req.OldNote, req.Vkeys, req.Origin)
+	if err != nil {
+		return err
+	}
+	size, root, err := checkpoint(req.Note, req.Vkeys, req.Origin)
+	if err != nil {
+		return err
+	}
+	proof, err := hashes(req.Proof)
+	if err != nil {
+		return err
+	}
+	return tlog.CheckTree(proof, size, root, oldSize, oldRoot)
+}
+
+// prove builds the tree of the given leaves with Go's tlog and answers its root, every
+// leaf's inclusion proof and the consistency proof from every smaller size.
+func prove(req request, answer map[string]any) error {
+	var stored []tlog.Hash
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, index := range indexes {
+			out[i] = stored[index]
+		}
+		return out, nil
+	})
+	for i, text := range req.Leaves {
+		data, err := base64.StdEncoding.DecodeString(text)
+		if err != nil {
+			return err
+		}
+		more, err := tlog.StoredHashes(int64(i), data, reader)
+		if err != nil {
+			return err
+		}
+		stored = append(stored, more...)
+	}
+	size := int64(len(req.Leaves))
+	root, err := tlog.TreeHash(size, reader)
+	if err != nil {
+		return err
+	}
+	inclusion := [][]string{}
+	consistency := [][]string{}
+	for i := int64(0); i < size; i++ {
+		p, err := tlog.ProveRecord(size, i, reader)
+		if err != nil {
+			return err
+		}
+		inclusion = append(inclusion, encode(p))
+		t, err := tlog.ProveTree(size, i+1, reader)
+		if err != nil {
+			return err
+		}
+		consistency = append(consistency, encode(t))
+	}
+	answer["root"], answer["inclusion"], answer["consistency"] = root.String(), inclusion, consistency
+	return nil
+}
+
+func encode(list []tlog.Hash) []string {
+	out := []string{}
+	for _, h := range list {
+		out = append(out, h.String())
+	}
+	return out
+}
