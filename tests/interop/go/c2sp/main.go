@@ -90,6 +90,8 @@ func run(req request, answer map[string]any) error {
 		return checkTree(req)
 	case "prove":
 		return prove(req, answer)
+	case "check-tlog-proof":
+		return checkTlogProof(req, answer)
 	}
 	return fmt.Errorf("unknown op %q", req.Op)
 }
@@ -230,4 +232,37 @@ func encode(list []tlog.Hash) []string {
 		out = append(out, h.String())
 	}
 	return out
+}
+
+// checkTlogProof reads a c2sp.org/tlog-proof@v1 text as the spec describes it (Go's
+// x/mod has no reader for it), then checks its checkpoint with note.Open and its proof
+// with tlog.CheckRecord.
+func checkTlogProof(req request, answer map[string]any) error {
+	head, checkpointNote, found := strings.Cut(req.Text, "\n\n")
+	if !found {
+		return errors.New("no empty line before the checkpoint")
+	}
+	lines := strings.Split(head, "\n")
+	if lines[0] != "c2sp.org/tlog-proof@v1" {
+		return errors.New("missing header line")
+	}
+	lines = lines[1:]
+	if len(lines) > 0 && strings.HasPrefix(lines[0], "extra ") {
+		extra, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[0], "extra "))
+		if err != nil {
+			return err
+		}
+		answer["extra"] = base64.StdEncoding.EncodeToString(extra)
+		lines = lines[1:]
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "index ") {
+		return errors.New("missing index line")
+	}
+	index, err := strconv.ParseInt(strings.TrimPrefix(lines[0], "index "), 10, 64)
+	if err != nil {
+		return err
+	}
+	req.Index, req.Proof, req.Note = index, lines[1:], checkpointNote
+	answer["index"] = index
+	return checkRecord(req, answer)
 }
