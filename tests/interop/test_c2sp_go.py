@@ -23,6 +23,7 @@ import pytest
 from ledger.core.merkle import consistency_proof, hash_leaf, inclusion_proof, root_hash
 from ledger.formats.cosignature import Cosigner
 from ledger.formats.note import (
+    Signature,
     Signer,
     note_verifier,
     open_note,
@@ -211,3 +212,40 @@ def test_go_embeds_the_checksum_database_key_we_pin() -> None:
     if not sources:
         pytest.fail("the Go toolchain's sources are missing: run scripts/ensure-go.sh")
     assert f'"{SUMDB_VKEY}"' in sources[0].read_text()
+
+
+def test_our_cosignatures_verify_through_gos_note_open(go: Path) -> None:
+    """x/mod 0.7.0 predates cosignature/v1, so the Go side plugs a small verifier of the
+    spec's signed message into note.Open, which still parses every line and matches names
+    and key IDs itself."""
+    second = Cosigner("witness.example/w2", bytes([6]) * 32)
+    stranger = Cosigner("stranger.example/w", bytes([7]) * 32)
+    checkpoint = Checkpoint(ORIGIN, len(LEAVES), root_hash(LEAVES))
+    text = checkpoint.text()
+    lines = [WITNESS.cosign(text, 1_700_000_000), second.cosign(text, 1_700_000_500)]
+    note = add_signatures(checkpoint.sign([LOG]), [*lines, stranger.cosign(text, 5)]).decode()
+    answer = run(
+        go,
+        op="open-cosigned",
+        note=note,
+        vkeys=[LOG.vkey()],
+        witness_vkeys=[WITNESS.vkey(), second.vkey()],
+    )
+    assert answer["ok"], answer
+    assert answer["verified"] == [
+        f"{ORIGIN}+{LOG.key_id:08x}",
+        f"{WITNESS.name}+{WITNESS.key_id:08x}",
+        f"{second.name}+{second.key_id:08x}",
+    ]
+    assert answer["unverified"] == [f"{stranger.name}+{stranger.key_id:08x}"]
+    assert answer["times"] == {WITNESS.name: 1_700_000_000, second.name: 1_700_000_500}
+    # The same bytes with another time: Go rejects the note, as we do.
+    forged = lines[0].signature
+    moved = Signature(
+        lines[0].name, lines[0].key_id, (1_700_000_001).to_bytes(8, "big") + forged[8:]
+    )
+    bad = add_signatures(checkpoint.sign([LOG]), [moved]).decode()
+    answer = run(
+        go, op="open-cosigned", note=bad, vkeys=[LOG.vkey()], witness_vkeys=[WITNESS.vkey()]
+    )
+    assert not answer["ok"] and "invalid signature" in answer["error"]
