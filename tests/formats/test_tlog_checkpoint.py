@@ -108,3 +108,19 @@ def test_log_origin() -> None:
     ]:
         with pytest.raises(CheckpointError):
             log_origin(host, name)
+
+
+def test_the_docs_example_verifies() -> None:
+    """docs/c2sp.md shows a real cosigned checkpoint, with its keys."""
+    from ledger.core.merkle import hash_leaf, root_hash
+    from ledger.formats.cosignature import witness_policy
+
+    doc = (Path(__file__).parents[2] / "docs" / "c2sp.md").read_text()
+    start = doc.index("```\nledger.example.com/model-ledger\n1000\n") + 4
+    note = doc[start : doc.index("```", start)]
+    vkey = "ledger.example.com/model-ledger+e52ab109+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+    witness = "witness.example/w1+567cde09+BG56HN0psLeP0Tr0xVmP7/TvKpcWbjym8uT7/M2AUFvx"
+    assert vkey in doc and witness in doc
+    opened = open_checkpoint(note, "ledger.example.com/model-ledger", [note_verifier(vkey)])
+    assert opened.checkpoint.root == root_hash([hash_leaf(b"record %d" % i) for i in range(1000)])
+    assert witness_policy([witness], 1).check(opened.note)[0].timestamp == 1_700_000_000
