@@ -183,6 +183,13 @@ class WitnessPolicy:
                 f"quorum must be from 0 to the {len(self.witnesses)} witness(es) given,"
                 f" got {self.quorum}"
             )
+        for witness in self.witnesses:
+            if witness.key.alg != ALG_COSIGNATURE_V1:
+                # A log's note signature must never count as a witness's cosignature.
+                raise CosignatureError(
+                    f"witness {witness.name!r:.80}: signature type 0x{witness.key.alg:02x},"
+                    " expected 0x04 (cosignature/v1)"
+                )
         keys = [(w.name, w.key_id) for w in self.witnesses]
         if len(set(keys)) != len(keys):
             raise CosignatureError("a witness is listed twice")
@@ -252,6 +259,10 @@ def open_cosigned_checkpoint(
 ) -> CosignedCheckpoint:
     """The checkpoint of `origin`, signed by a known log key and cosigned by a quorum of
     the policy's witnesses; NoteError (CheckpointError, CosignatureError) says what fails."""
+    log_verifiers = list(log_verifiers)
+    log_keys = {v.key.public_key for v in log_verifiers}
+    if any(w.key.public_key in log_keys for w in policy.witnesses):
+        raise CosignatureError("a witness shares its public key with the log: it witnesses nothing")
     note = data if isinstance(data, Note) else parse_note(data)
     opened = open_checkpoint(note, origin, log_verifiers)
     cosigned = policy.check(note, max_timestamp)

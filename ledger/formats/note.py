@@ -60,6 +60,7 @@ SIGNATURE_PREFIX = "\u2014 "
 
 _PRIVATE_PREFIX = "PRIVATE+KEY+"
 _KEY_ID_HEX = re.compile(r"[0-9a-f]{8}")
+_NOT_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\ud800-\udfff]")
 
 
 class NoteError(InputError):
@@ -78,7 +79,7 @@ def valid_name(name: str) -> bool:
 
 def _clean_text(text: str) -> bool:
     """No surrogate and no control character below U+0020 but newline."""
-    return not any((ord(c) < 0x20 and c != "\n") or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+    return _NOT_IN_TEXT.search(text) is None
 
 
 def key_id(name: str, alg: int, public_key: bytes) -> int:
@@ -360,7 +361,11 @@ def open_note(data: bytes | str | Note, verifiers: Iterable[Verifier]) -> Opened
     message = note.text.encode()
     verified: list[Signature] = []
     unverified: list[Signature] = []
+    seen: set[Signature] = set()
     for signature in note.signatures:
+        if signature in seen:
+            continue  # the same line twice: checked once, listed once (as Go's note does)
+        seen.add(signature)
         verifier = known.get((signature.name, signature.key_id))
         if verifier is None:
             unverified.append(signature)

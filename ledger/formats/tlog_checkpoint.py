@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ledger.core.merkle import HASH_SIZE
 from ledger.formats.note import (
+    ALG_ED25519,
     Note,
     NoteError,
     OpenedNote,
@@ -133,6 +134,13 @@ def open_checkpoint(
     """Verify a signed checkpoint of the log named `origin`: a known log key signed it
     (signed-note rules) and its origin line is `origin`. Cosignatures are left to
     `ledger.formats.cosignature`."""
+    log_verifiers = list(log_verifiers)
+    for verifier in log_verifiers:
+        if verifier.key.alg != ALG_ED25519:
+            raise CheckpointError(
+                f"log key {verifier.name!r:.80} is of signature type 0x{verifier.key.alg:02x}:"
+                " a log signs its checkpoints with Ed25519 note signatures (0x01)"
+            )
     note = data if isinstance(data, Note) else parse_note(data)
     checkpoint = parse_checkpoint(note.text)
     if checkpoint.origin != origin:

@@ -83,14 +83,21 @@ def test_a_trusted_witness_that_does_not_verify_rejects() -> None:
     data = add_signatures(CHECKPOINT.sign([LOG]), [other_time])
     with pytest.raises(CosignatureError, match="does not verify"):
         policy.check(parse_note(data))
-    # The log's own signature is no cosignature, and a cosignature no log signature.
-    with pytest.raises(NoteError, match="known key"):
-        open_cosigned_checkpoint(
-            add_signatures(Checkpoint(ORIGIN, 1, bytes(32)).sign([LOG]), []),
-            ORIGIN,
-            [WITNESSES[0].verifier()],
-            policy,
-        )
+
+
+def test_log_keys_and_witness_keys_do_not_mix() -> None:
+    """A log's note signature never counts as a cosignature, a cosigner key never serves as
+    the log's, and a witness holding the log's key is refused."""
+    policy = witness_policy([w.vkey() for w in WITNESSES], 1)
+    data = cosigned(WITNESSES[0])
+    with pytest.raises(CosignatureError, match="0x01"):
+        WitnessPolicy((LOG.verifier(),), 1)
+    with pytest.raises(NoteError, match="signature type 0x04"):
+        open_cosigned_checkpoint(data, ORIGIN, [WITNESSES[1].verifier()], WitnessPolicy((), 0))
+    twin = Cosigner("twin.example", bytes(range(32)))  # the log's key, as a witness
+    with pytest.raises(CosignatureError, match="shares its public key with the log"):
+        open_cosigned_checkpoint(data, ORIGIN, [LOG.verifier()], witness_policy([twin.vkey()], 1))
+    assert open_cosigned_checkpoint(data, ORIGIN, [LOG.verifier()], policy).cosigned
 
 
 def test_timestamps_in_the_future_can_be_refused() -> None:

@@ -167,3 +167,10 @@ def test_signing_refuses_bad_text() -> None:
         sign_note("x\n", [])
     with pytest.raises(NoteError):
         Signer("has space", bytes(32))
+
+
+def test_a_repeated_line_is_checked_and_listed_once() -> None:
+    note = parse_note(sign_note("hello\n", [SIGNER]))
+    twice = Note(note.text, note.signatures * 3).encode()
+    opened = open_note(twice, [SIGNER.verifier()])
+    assert len(opened.verified) == 1
