@@ -98,3 +98,28 @@ GOOD = proof_of(1).encode().decode()
 def test_malformed_proofs_are_refused(text: str, message: str) -> None:
     with pytest.raises(TlogProofError, match=message):
         parse_tlog_proof(text)
+
+
+REKOR_ORIGIN = "log2025-1.rekor.sigstore.dev"
+REKOR_VKEY = "log2025-1.rekor.sigstore.dev+cf119915+AbfK5adZJxsI323FwGD2AJJ9F4i89cfDuLdGJBIYntuO"
+"""Sigstore's Rekor v2 shard (a Tessera log): its Ed25519 key from Sigstore's
+trusted_root.json, as a vkey (tests/vectors/c2sp/README.md)."""
+
+
+def test_a_proof_of_sigstores_rekor_v2_verifies() -> None:
+    """A real entry of a public C2SP log: its checkpoint note and inclusion proof, as
+    log2025-1.rekor.sigstore.dev returned them, in tlog-proof form."""
+    from pathlib import Path
+
+    from ledger.formats.cosignature import WitnessPolicy
+    from ledger.formats.note import note_verifier
+
+    vectors = Path(__file__).parents[1] / "vectors" / "c2sp"
+    data = (vectors / "rekor-v2-412114.tlog-proof").read_bytes()
+    entry = (vectors / "rekor-v2-412114.entry").read_bytes()
+    rekor = [note_verifier(REKOR_VKEY)]
+    verified = verify_tlog_proof(data, hash_leaf(entry), REKOR_ORIGIN, rekor, WitnessPolicy((), 0))
+    assert verified.index == 412114 and verified.cosigned.checkpoint.size == 412115
+    assert parse_tlog_proof(data).encode() == data
+    with pytest.raises(RootMismatchError):
+        verify_tlog_proof(data, hash_leaf(entry + b" "), REKOR_ORIGIN, rekor, WitnessPolicy((), 0))

@@ -249,3 +249,20 @@ def test_our_cosignatures_verify_through_gos_note_open(go: Path) -> None:
         go, op="open-cosigned", note=bad, vkeys=[LOG.vkey()], witness_vkeys=[WITNESS.vkey()]
     )
     assert not answer["ok"] and "invalid signature" in answer["error"]
+
+
+def test_a_proof_of_sigstores_rekor_v2_verifies_in_go(go: Path) -> None:
+    """The same real Rekor v2 entry as tests/formats/test_tlog_proof.py, checked by Go."""
+    entry = (VECTORS / "rekor-v2-412114.entry").read_bytes()
+    answer = run(
+        go,
+        op="check-tlog-proof",
+        text=(VECTORS / "rekor-v2-412114.tlog-proof").read_text(),
+        vkeys=[
+            "log2025-1.rekor.sigstore.dev+cf119915+AbfK5adZJxsI323FwGD2AJJ9F4i89cfDuLdGJBIYntuO"
+        ],
+        origin="log2025-1.rekor.sigstore.dev",
+        leaf_hash=b64(hash_leaf(entry)),
+    )
+    assert answer["ok"], answer
+    assert answer["index"] == 412114 and answer["size"] == 412115
