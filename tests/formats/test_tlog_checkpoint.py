@@ -25,6 +25,14 @@ SUMDB_VKEY = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuA
 """The checksum database's key as the go command embeds it
 (cmd/go/internal/modfetch/key.go)."""
 
+REKOR_VKEY = "log2025-1.rekor.sigstore.dev+cf119915+AbfK5adZJxsI323FwGD2AJJ9F4i89cfDuLdGJBIYntuO"
+"""Sigstore's Rekor v2 shard, from Sigstore's trusted_root.json."""
+
+PUBLIC_HEADS = [
+    *[(p, "go.sum database tree", SUMDB_VKEY) for p in sorted(VECTORS.glob("sumdb-*.note"))],
+    *[(p, "log2025-1.rekor.sigstore.dev", REKOR_VKEY) for p in VECTORS.glob("rekor-v2-*.note")],
+]
+
 ORIGIN = "ledger.example/model-ledger"
 LOG = Signer(ORIGIN, bytes(range(32)))
 ROOT = bytes(range(32))
@@ -82,17 +90,18 @@ def test_the_largest_size_is_read() -> None:
     assert parse_checkpoint(text).size == MAX_TREE_SIZE
 
 
-@pytest.mark.parametrize("path", sorted(VECTORS.glob("sumdb-*.note")), ids=lambda p: p.name)
-def test_checkpoints_of_the_go_checksum_database_verify(path: Path) -> None:
-    """Signed tree heads sum.golang.org published (tests/vectors/c2sp/README.md)."""
+@pytest.mark.parametrize(("path", "origin", "vkey"), PUBLIC_HEADS, ids=lambda p: str(p)[-24:])
+def test_checkpoints_of_public_logs_verify(path: Path, origin: str, vkey: str) -> None:
+    """Signed tree heads sum.golang.org and Sigstore's Rekor v2 published
+    (tests/vectors/c2sp/README.md)."""
     data = path.read_bytes()
-    opened = open_checkpoint(data, "go.sum database tree", [note_verifier(SUMDB_VKEY)])
+    opened = open_checkpoint(data, origin, [note_verifier(vkey)])
     assert str(opened.checkpoint.size) in path.name
     assert opened.checkpoint.text() == parse_note(data).text
     note = parse_note(data)
     forged = note.text.replace(str(opened.checkpoint.size), str(opened.checkpoint.size + 1))
     with pytest.raises(NoteError, match="does not verify"):
-        open_note(data.replace(note.text.encode(), forged.encode()), [note_verifier(SUMDB_VKEY)])
+        open_note(data.replace(note.text.encode(), forged.encode()), [note_verifier(vkey)])
 
 
 def test_log_origin() -> None:

@@ -38,6 +38,7 @@ GO_SOURCE = Path(__file__).parent / "go" / "c2sp"
 GOPATH = "/usr/share/gocode"
 VECTORS = Path(__file__).parents[1] / "vectors" / "c2sp"
 SUMDB_VKEY = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
+REKOR_VKEY = "log2025-1.rekor.sigstore.dev+cf119915+AbfK5adZJxsI323FwGD2AJJ9F4i89cfDuLdGJBIYntuO"
 
 ORIGIN = "ledger.example/model-ledger"
 LOG = Signer(ORIGIN, bytes(range(32)))
@@ -204,6 +205,14 @@ def test_the_checksum_databases_heads_open_in_go_and_with_us(go: Path, path: Pat
     ours = open_checkpoint(data, "go.sum database tree", [note_verifier(SUMDB_VKEY)])
     assert answer["size"] == ours.checkpoint.size
     assert answer["root"] == b64(ours.checkpoint.root)
+
+
+def test_a_rekor_v2_head_opens_in_go_and_with_us(go: Path) -> None:
+    data = (VECTORS / "rekor-v2-34356369.note").read_bytes()
+    answer = run(go, op="open", note=data.decode(), vkeys=[REKOR_VKEY])
+    assert answer["ok"], answer
+    ours = open_checkpoint(data, "log2025-1.rekor.sigstore.dev", [note_verifier(REKOR_VKEY)])
+    assert answer["text"] == ours.checkpoint.text()
 
 
 def test_go_embeds_the_checksum_database_key_we_pin() -> None:
