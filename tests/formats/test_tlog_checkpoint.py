@@ -90,7 +90,9 @@ def test_the_largest_size_is_read() -> None:
     assert parse_checkpoint(text).size == MAX_TREE_SIZE
 
 
-@pytest.mark.parametrize(("path", "origin", "vkey"), PUBLIC_HEADS, ids=lambda p: str(p)[-24:])
+@pytest.mark.parametrize(
+    ("path", "origin", "vkey"), PUBLIC_HEADS, ids=[path.name for path, _, _ in PUBLIC_HEADS]
+)
 def test_checkpoints_of_public_logs_verify(path: Path, origin: str, vkey: str) -> None:
     """Signed tree heads sum.golang.org and Sigstore's Rekor v2 published
     (tests/vectors/c2sp/README.md)."""
