@@ -34,6 +34,7 @@ from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError, leaf_hash
 from ledger.formats.bundle import BundleEntry
 from ledger.formats.completeness import COMPLETENESS_FORMAT, Completeness, parse_completeness
+from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
 from ledger.verify.bundle import canonical_bytes
@@ -156,6 +157,15 @@ def verify_completeness(
         check_chain(run, document, chain, identity)
         anchored = run.result.anchored
         assert anchored is not None
+        if anchored.index_root == NO_INDEX_ROOT:
+            run.fail(
+                VerificationError(
+                    "index root on chain",
+                    f"the checkpoint of size {claim.tree_size} anchored in block"
+                    f" {anchored.block_number} commits to no index (its index root is zero):"
+                    " no completeness claim can be checked against it",
+                )
+            )
         if anchored.index_root != claim.index_root:
             run.fail(
                 VerificationError(

@@ -24,7 +24,7 @@ from ledger.core.index import (
     postings_root,
     record_keys,
 )
-from ledger.core.merkle import inclusion_proof, root_hash
+from ledger.core.merkle import consistency_proof, inclusion_proof, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import completeness_json, parse_completeness
@@ -328,7 +328,25 @@ def test_against_the_chain_the_index_root_is_the_signed_one(
             verify_completeness(json.dumps(forged), reader, identity)
         assert failure.value.check == "index root on chain"
         # A size that was never anchored.
-        never = on_chain(Log(61, seed=9).document(key, anchor=anchor), info)
+        never = on_chain(Log(62, seed=9).document(key, anchor=anchor), info)
         with pytest.raises(VerificationError) as failure:
             verify_completeness(json.dumps(never), reader, identity)
         assert failure.value.check == "root on chain"
+        # A checkpoint anchored without an index root backs no completeness claim.
+        longer = Log(61, seed=9)
+        contract = deployed[1]
+        receipt = contract.anchor(
+            info.log_id,
+            61,
+            longer.root,
+            consistency_proof(60, longer.leaves),
+            signer.anchor_signature(61, longer.root),
+        )
+        block = chain.block(receipt.block_number)
+        assert block is not None
+        bare = AnchorRef(receipt.tx_hash, receipt.block_number, receipt.block_hash, block.timestamp)
+        unindexed = on_chain(longer.document(key, anchor=bare), info)
+        with pytest.raises(VerificationError) as failure:
+            verify_completeness(json.dumps(unindexed), reader, identity)
+        assert failure.value.check == "index root on chain"
+        assert "commits to no index" in failure.value.message
