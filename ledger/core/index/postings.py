@@ -11,6 +11,7 @@ they sit at consecutive positions of the committed list.
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from dataclasses import dataclass
 from ledger.core.index.errors import IndexProofError
 from ledger.core.merkle import ProofError, hash_children, hash_leaf, root_hash
 from ledger.core.merkle.multiproof import multi_inclusion_ranges, root_from_multi_proof
+
+_LEAF_STATE = hashlib.sha256(b"\x00")
+_NODE_STATE = hashlib.sha256(b"\x01")
 
 MAX_LEAF_INDEX = 2**64 - 2
 """Largest leaf index of a log whose size fits the contract's uint64."""
@@ -52,16 +56,25 @@ class Frontier:
         return folded
 
     def extend(self, leaf_indices: Iterable[int]) -> Frontier:
-        """The frontier after appending `leaf_indices` (O(log n) hashes each)."""
+        """The frontier after appending `leaf_indices` (O(log n) hashes each, about two
+        amortised)."""
         size, hashes = self.size, list(self.hashes)
+        leaf_state, node_state = _LEAF_STATE.copy, _NODE_STATE.copy
+        push, pop = hashes.append, hashes.pop
         for index in leaf_indices:
-            hashes.append(postings_leaf(index))
+            state = leaf_state()
+            state.update(index.to_bytes(8, "big"))
+            node = state.digest()
             size += 1
             # Each trailing zero bit of the new size merges two equal subtrees.
-            merges = (size & -size).bit_length() - 1
-            for _ in range(merges):
-                right = hashes.pop()
-                hashes.append(hash_children(hashes.pop(), right))
+            low = size & -size
+            while low > 1:
+                state = node_state()
+                state.update(pop())
+                state.update(node)
+                node = state.digest()
+                low >>= 1
+            push(node)
         return Frontier(size, tuple(hashes))
 
 

@@ -15,8 +15,9 @@ Jellyfish Merkle tree):
 (0x00 and 0x01 are RFC 9162's prefixes; distinct prefixes keep a leaf, an interior
 node and a postings tree node from passing for one another.)
 
-Nodes live in a store keyed by position (depth, prefix: the first `depth` bits of the
-keys below, as an integer). The index only grows (keys are never removed, counts only
+Nodes live in a store keyed by position: the heap number of the subtree of the keys
+whose first `depth` bits are `prefix`, 2**depth + prefix (1 is the root, 2p and 2p + 1
+the children of p). The index only grows (keys are never removed, counts only
 increase), so a position only ever changes from empty to leaf to interior, or keeps its
 kind with a new hash: `update` reads the store and returns the nodes to write, which the
 caller upserts (a dict here, a table later). A batch of B changes costs O(B log K)
@@ -46,8 +47,11 @@ MAX_COUNT = 2**64 - 1
 _LEAF = hashlib.sha256(b"\x02")
 _NODE = hashlib.sha256(b"\x03")
 
-Position = tuple[int, int]
-"""(depth, prefix): the subtree of the keys whose first `depth` bits are `prefix`."""
+Position = int
+"""2**depth + prefix: the subtree of the keys whose first `depth` bits are `prefix`."""
+
+ROOT: Position = 1
+"""The root's position."""
 
 
 def leaf_hash(key_hash: bytes, count: int, postings_root: bytes) -> bytes:
@@ -84,14 +88,16 @@ class Leaf:
     hash: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Interior:
-    """A stored interior node: its hash (the children are at the next depth)."""
-
-    hash: bytes
+Node = Leaf | bytes
+"""A stored node: a leaf, or an interior node's hash (its children are at the next
+depth, so the hash is all it needs)."""
 
 
-Node = Leaf | Interior
+def hash_of(node: Node | None) -> bytes:
+    """The hash of a stored node, EMPTY for none."""
+    if node is None:
+        return EMPTY
+    return node.hash if isinstance(node, Leaf) else node
 
 
 class NodeReader(Protocol):
@@ -120,51 +126,78 @@ def _check_change(key: bytes, count: int, root: bytes) -> None:
         raise ValueError(f"a key's postings count must be 1 to {MAX_COUNT}, got {count}")
 
 
-def _split(items: list[_Item], depth: int, prefix: int) -> int:
-    """Where the items (all under prefix at depth) with bit `depth` set begin."""
-    return bisect_left(items, (((prefix << 1) | 1) << (KEY_BITS - 1 - depth),))
+def _threshold(child: Position, depth: int) -> int:
+    """The least key (as an integer) in the right child of the node at depth `depth`
+    whose left child is at `child`: its prefix with bit `depth` set, then zeros."""
+    return (child ^ (1 << (depth + 1)) | 1) << (KEY_BITS - 1 - depth)
 
 
-def _build(writes: dict[Position, Node], depth: int, prefix: int, items: list[_Item]) -> bytes:
-    """Write the subtree at (depth, prefix) holding exactly `items` (at least one)."""
-    if len(items) == 1:
-        _, key, count, root = items[0]
-        value = MapLeaf(key, count, root)
-        leaf = Leaf(value, leaf_hash(key, count, root))
-        writes[(depth, prefix)] = leaf
-        return leaf.hash
-    cut = _split(items, depth, prefix)
-    left = _build(writes, depth + 1, prefix << 1, items[:cut]) if cut else EMPTY
-    right = _build(writes, depth + 1, (prefix << 1) | 1, items[cut:]) if cut < len(items) else EMPTY
-    digest = node_hash(left, right)
-    writes[(depth, prefix)] = Interior(digest)
-    return digest
+class _Batch:
+    """One batch of changes, sorted by key, walked down the tree by index ranges."""
 
+    def __init__(self, store: NodeReader, items: list[_Item]) -> None:
+        self.get = store.get
+        self.items = items
+        self.ints = [item[0] for item in items]
+        self.writes: dict[Position, Node] = {}
 
-def _update(
-    store: NodeReader, writes: dict[Position, Node], depth: int, prefix: int, items: list[_Item]
-) -> bytes:
-    node = store.get((depth, prefix))
-    if isinstance(node, Interior):
-        cut = _split(items, depth, prefix)
-        hashes = []
-        for side, part in ((0, items[:cut]), (1, items[cut:])):
-            child = (prefix << 1) | side
-            if part:
-                hashes.append(_update(store, writes, depth + 1, child, part))
-            else:
-                existing = store.get((depth + 1, child))
-                hashes.append(EMPTY if existing is None else existing.hash)
-        digest = node_hash(hashes[0], hashes[1])
-        writes[(depth, prefix)] = Interior(digest)
+    def build(self, depth: int, pos: int, lo: int, hi: int) -> bytes:
+        """Write the subtree at `pos` (of `depth`) holding exactly items[lo:hi] (not empty)."""
+        if hi - lo == 1:
+            _, key, count, root = self.items[lo]
+            leaf = Leaf(MapLeaf(key, count, root), leaf_hash(key, count, root))
+            self.writes[pos] = leaf
+            return leaf.hash
+        child = pos << 1
+        cut = bisect_left(self.ints, _threshold(child, depth), lo, hi)
+        left = self.build(depth + 1, child, lo, cut) if cut > lo else EMPTY
+        right = self.build(depth + 1, child | 1, cut, hi) if cut < hi else EMPTY
+        digest = node_hash(left, right)
+        self.writes[pos] = digest
         return digest
-    if isinstance(node, Leaf):
-        old = node.value
-        if all(item[1] != old.key_hash for item in items):
-            mine = (int.from_bytes(old.key_hash, "big"), old.key_hash, old.count, old.postings_root)
-            items = sorted([*items, mine])
-    # Below an empty position or a leaf nothing is stored: build afresh.
-    return _build(writes, depth, prefix, items)
+
+    def update(self, depth: int, pos: int, lo: int, hi: int) -> bytes:
+        """Apply items[lo:hi] (not empty) to the stored subtree at `pos` (of `depth`)."""
+        node = self.get(pos)
+        if node is not None and not isinstance(node, Leaf):
+            child = pos << 1
+            cut = bisect_left(self.ints, _threshold(child, depth), lo, hi)
+            if cut > lo:
+                left = self.update(depth + 1, child, lo, cut)
+            else:
+                left = hash_of(self.get(child))
+            if cut < hi:
+                right = self.update(depth + 1, child | 1, cut, hi)
+            else:
+                right = hash_of(self.get(child | 1))
+            digest = node_hash(left, right)
+            self.writes[pos] = digest
+            return digest
+        if isinstance(node, Leaf):
+            old = node.value
+            if all(self.items[i][1] != old.key_hash for i in range(lo, hi)):
+                # The old key moves down beside the new ones: build from a merged list.
+                mine = (
+                    int.from_bytes(old.key_hash, "big"),
+                    old.key_hash,
+                    old.count,
+                    old.postings_root,
+                )
+                merged = sorted([*self.items[lo:hi], mine])
+                sub = _Batch(_NOTHING, merged)
+                digest = sub.build(depth, pos, 0, len(merged))
+                self.writes.update(sub.writes)
+                return digest
+        # Below an empty position or a leaf nothing is stored: build afresh.
+        return self.build(depth, pos, lo, hi)
+
+
+class _Nothing:
+    def get(self, position: Position, /) -> Node | None:
+        return None
+
+
+_NOTHING = _Nothing()
 
 
 def update(store: NodeReader, changes: Mapping[bytes, tuple[int, bytes]]) -> MapUpdate:
@@ -176,11 +209,11 @@ def update(store: NodeReader, changes: Mapping[bytes, tuple[int, bytes]]) -> Map
         _check_change(key, count, root)
         items.append((int.from_bytes(key, "big"), key, count, root))
     items.sort()
-    writes: dict[Position, Node] = {}
     if not items:
-        node = store.get((0, 0))
-        return MapUpdate(EMPTY if node is None else node.hash, writes)
-    return MapUpdate(_update(store, writes, 0, 0, items), writes)
+        node = store.get(ROOT)
+        return MapUpdate(hash_of(node), {})
+    batch = _Batch(store, items)
+    return MapUpdate(batch.update(0, ROOT, 0, len(items)), batch.writes)
 
 
 def build(values: Mapping[bytes, tuple[int, bytes]]) -> MapUpdate:
@@ -204,9 +237,9 @@ def prove(store: NodeReader, key: bytes) -> tuple[MapLeaf | None, MapProof]:
         raise ValueError("a key hash is 32 bytes")
     k = int.from_bytes(key, "big")
     siblings: list[bytes] = []
-    depth, prefix = 0, 0
+    depth, pos = 0, ROOT
     while True:
-        node = store.get((depth, prefix))
+        node = store.get(pos)
         if node is None:
             return None, MapProof(tuple(siblings))
         if isinstance(node, Leaf):
@@ -214,9 +247,8 @@ def prove(store: NodeReader, key: bytes) -> tuple[MapLeaf | None, MapProof]:
                 return node.value, MapProof(tuple(siblings))
             return None, MapProof(tuple(siblings), node.value)
         bit = (k >> (KEY_BITS - 1 - depth)) & 1
-        sibling = store.get((depth + 1, (prefix << 1) | (bit ^ 1)))
-        siblings.append(EMPTY if sibling is None else sibling.hash)
-        depth, prefix = depth + 1, (prefix << 1) | bit
+        siblings.append(hash_of(store.get((pos << 1) | (bit ^ 1))))
+        depth, pos = depth + 1, (pos << 1) | bit
 
 
 def root_from_proof(key: bytes, value: MapLeaf | None, proof: MapProof) -> bytes:
@@ -273,8 +305,8 @@ class SparseMap:
 
     def __init__(self, store: MutableMapping[Position, Node] | None = None) -> None:
         self.store: MutableMapping[Position, Node] = {} if store is None else store
-        node = self.store.get((0, 0))
-        self.root = EMPTY if node is None else node.hash
+        node = self.store.get(ROOT)
+        self.root = hash_of(node)
 
     def apply(self, changes: Mapping[bytes, tuple[int, bytes]]) -> bytes:
         """Apply a batch and return the new root."""
