@@ -350,3 +350,69 @@ def test_against_the_chain_the_index_root_is_the_signed_one(
             verify_completeness(json.dumps(unindexed), reader, identity)
         assert failure.value.check == "index root on chain"
         assert "commits to no index" in failure.value.message
+
+
+# --- whatever verifies is true ---
+
+UNCHECKED_OFFLINE = {"anchor", "chain_id", "contract", "log_id", "format"}
+
+
+def leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [
+            p
+            for k, v in value.items()
+            if k not in UNCHECKED_OFFLINE
+            for p in leaf_paths(v, (*path, k))
+        ]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in leaf_paths(v, (*path, i))]
+    return [path]
+
+
+def mutated(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, bool) or value is None:
+        return rng.choice([0, 1, "0x", None, True]) if value is None else (not value)
+    if isinstance(value, int):
+        return max(0, value + rng.choice([-2, -1, 1, 2, 64]))
+    if isinstance(value, str) and value.startswith("0x") and len(value) > 2:
+        at = rng.randrange(2, len(value))
+        digit = "0123456789abcdef"[(int(value[at], 16) + rng.randrange(1, 16)) % 16]
+        return value[:at] + digit + value[at + 1 :]
+    if isinstance(value, str):
+        return value + rng.choice(["x", "0", ":"])
+    return value
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mutations_verify_only_when_true(log: Log, seed: int) -> None:
+    """Change one field at random, many times: the verifier refuses, or what it then
+    certifies is the truth about the log (a wider window that holds the same entries,
+    say)."""
+    rng = random.Random(seed)
+    documents = [
+        log.document(busiest(log)),
+        log.document(busiest(log, "model:"), 20, 70),
+        log.document("licensee:nobody"),
+        log.document(busiest(log, "licence:")),
+    ]
+    accepted = 0
+    for _ in range(60):
+        document = copy.deepcopy(rng.choice(documents))
+        path = rng.choice(leaf_paths(document))
+        target = document
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = mutated(target[path[-1]], rng)
+        try:
+            result = verify_completeness(json.dumps(document), None)
+        except VerificationError:
+            continue
+        accepted += 1
+        complete = result.complete
+        assert complete is not None and complete.tree_size == log.size
+        truth = [
+            i for i in log.postings.get(complete.key, []) if complete.start <= i < complete.end
+        ]
+        assert list(complete.leaf_indices) == truth, (path, document)
+    assert accepted < 60
