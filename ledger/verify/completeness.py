@@ -209,3 +209,33 @@ def completeness_statement(result: VerificationResult) -> str:
             f" time {utc_text(anchored.timestamp)})"
         )
     return f"{head} (offline: that this index root was anchored is the document's claim)"
+
+
+def completeness_result_json(result: VerificationResult) -> dict[str, Any]:
+    """The verdict as `ledger verify --json` gives it for a completeness proof: `valid`,
+    `key`, `count`, `tree_size`, `leaf_indices`, the window, and the anchor read from
+    the chain (null offline)."""
+    complete = result.complete
+    anchored = result.anchored
+    return {
+        "valid": result.valid and complete is not None,
+        "key": None if complete is None else complete.key,
+        "count": None if complete is None else complete.count,
+        "tree_size": None if complete is None else complete.tree_size,
+        "window": None
+        if complete is None
+        else {"from_size": complete.start, "to_size": complete.end},
+        "leaf_indices": None if complete is None else list(complete.leaf_indices),
+        "anchored": None
+        if anchored is None
+        else {
+            "block_number": anchored.block_number,
+            "block_timestamp": anchored.timestamp,
+            "index_root": hex0x(anchored.index_root),
+        },
+        "statement": completeness_statement(result),
+        "checks": [
+            {"name": check.name, "passed": check.passed, "detail": check.detail}
+            for check in result.checks
+        ],
+    }

@@ -31,7 +31,11 @@ from ledger.formats.completeness import completeness_json, parse_completeness
 from ledger.formats.fields import FormatError
 from ledger.formats.identity import LogIdentity
 from ledger.service.signer import LogSigner
-from ledger.verify.completeness import completeness_statement, verify_completeness
+from ledger.verify.completeness import (
+    completeness_result_json,
+    completeness_statement,
+    verify_completeness,
+)
 from ledger.verify.result import VerificationError
 from ledger.verify.rpc import JsonRpcReader
 from ledger.workload import interaction
@@ -150,6 +154,15 @@ def test_every_key_verifies_offline(log: Log) -> None:
         assert result.complete.count == len(indices) and result.complete.tree_size == log.size
     kinds = {key.partition(":")[0] for key in log.postings}
     assert kinds == {"account", "model", "licence", "licensee", "model_id"}
+
+
+def test_result_json(log: Log) -> None:
+    key = busiest(log)
+    found = completeness_result_json(verify_completeness(json.dumps(log.document(key)), None))
+    assert found["valid"] is True and found["key"] == key and found["tree_size"] == log.size
+    assert found["leaf_indices"] == log.postings[key] and found["count"] == len(log.postings[key])
+    assert found["anchored"] is None and found["statement"].startswith("COMPLETE: ")
+    assert [c["name"] for c in found["checks"]][-1] == "index root"
 
 
 def test_windows_and_absence_verify(log: Log) -> None:
