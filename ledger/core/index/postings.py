@@ -15,6 +15,7 @@ import hashlib
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ledger.core.index.errors import IndexProofError
 from ledger.core.merkle import ProofError, hash_children, hash_leaf, root_hash
@@ -38,10 +39,10 @@ def postings_root(leaf_indices: Sequence[int]) -> bytes:
     return root_hash([postings_leaf(i) for i in leaf_indices])
 
 
-@dataclass(frozen=True)
-class Frontier:
+class Frontier(NamedTuple):
     """The right edge of a postings tree: `size` leaves, and the root hashes of its
-    complete subtrees, largest (leftmost) first: one per set bit of `size`."""
+    complete subtrees, largest (leftmost) first: one per set bit of `size`. (A named
+    tuple: the service makes one per touched key per seal.)"""
 
     size: int = 0
     hashes: tuple[bytes, ...] = ()
