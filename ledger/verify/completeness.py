@@ -132,26 +132,51 @@ def verify_completeness(
         check_indices(claim)
     except IndexProofError as error:
         _index_check(run, error)
+    given = len(claim.leaf_indices)
     run.ok(
-        "leaf indices",
-        f"{len(claim.leaf_indices)} leaf indices, strictly increasing, in [{claim.start},"
-        f" {claim.end}) of the first {claim.tree_size} entries",
+        "tree size",
+        f"the window [{claim.start}, {claim.end}) lies in the first {claim.tree_size} entries,"
+        f" and so do the {given} entries' leaf indices",
     )
+    run.ok("duplicated", "no leaf index is given twice")
+    run.ok("reordered", "the leaf indices strictly increase")
     for number, entry in enumerate(document.entries):
         _check_entry(run, document, number, entry)
-    run.ok(
-        "entries",
-        f"every entry is a valid record of key {claim.key!r:.300}, included in the tree of"
-        f" size {document.tree_size} with root {hex0x(document.root)}",
-    )
+    where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
+    run.ok("record", f"all {given} records are valid v1 records in canonical form (RFC 8785)")
+    run.ok("leaf hash", f"all {given} records hash to their entries' leaf hashes")
+    run.ok("inclusion", f"all {given} entries are included at their leaf indices in {where}")
+    run.ok("added", f"all {given} records are filed under {claim.key}")
     try:
         map_root = verify_index_postings(claim)
     except IndexProofError as error:
         _index_check(run, error)
+    if claim.count:
+        run.ok(
+            "omitted",
+            f"the {given} entries are all the key's postings in the window ({claim.count} in"
+            f" the first {claim.tree_size}), by its postings root"
+            f" {hex0x(claim.postings_root or b'')}",
+        )
+    else:
+        run.ok(
+            "omitted",
+            f"the key has no entry in the first {claim.tree_size}: nothing to omit",
+        )
+    run.ok(
+        "index map",
+        f"the map proof is a path of {len(claim.map_proof.siblings)} levels for"
+        f" SHA-256({claim.key!r:.300}), ending at "
+        + (
+            "its leaf"
+            if claim.count
+            else ("another key's leaf" if claim.map_proof.other else "an empty subtree")
+        ),
+    )
     run.ok(
         "index root",
-        f"{claim.count} entries of the key in the first {claim.tree_size}, map root"
-        f" {hex0x(map_root)}, index root {hex0x(claim.index_root)}",
+        f"map root {hex0x(map_root)} and size {claim.tree_size} give the document's index"
+        f" root {hex0x(claim.index_root)}",
     )
     if chain is not None and identity is not None:
         check_chain(run, document, chain, identity)
