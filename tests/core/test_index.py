@@ -172,14 +172,24 @@ def test_update_writes_only_the_touched_paths() -> None:
 # --- postings ---
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 2**40), min_size=1, max_size=70, unique=True).map(sorted))
-def test_postings_root_and_frontier(indices: list[int]) -> None:
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**40), min_size=1, max_size=140, unique=True).map(sorted),
+    st.lists(st.integers(0, 40), min_size=1, max_size=12),
+)
+def test_postings_root_and_frontier(indices: list[int], chunks: list[int]) -> None:
+    """Appending in any chunks (empty ones too) gives the RFC 9162 root of the prefix."""
     assert postings_root(indices) == ref_postings_root(indices)
-    frontier = Frontier()
-    for cut in range(0, len(indices), 3):
-        frontier = frontier.extend(indices[cut : cut + 3])
-        assert frontier.root() == ref_postings_root(indices[: cut + 3])
+    frontier, done = Frontier(), 0
+    for chunk in [*chunks, len(indices)]:
+        frontier = frontier.extend(indices[done : done + chunk])
+        done = min(done + chunk, len(indices))
+        assert frontier.size == done
+        if done:
+            assert frontier.root() == ref_postings_root(indices[:done])
+            assert len(frontier.hashes) == done.bit_count()
+        if done == len(indices):
+            break
     assert frontier.size == len(indices)
 
 

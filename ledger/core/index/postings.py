@@ -19,10 +19,10 @@ from typing import NamedTuple
 
 from ledger.core.index.errors import IndexProofError
 from ledger.core.merkle import ProofError, hash_children, hash_leaf, root_hash
+from ledger.core.merkle.hashing import hash_pairs
 from ledger.core.merkle.multiproof import multi_inclusion_ranges, root_from_multi_proof
 
 _LEAF_STATE = hashlib.sha256(b"\x00")
-_NODE_STATE = hashlib.sha256(b"\x01")
 
 MAX_LEAF_INDEX = 2**64 - 2
 """Largest leaf index of a log whose size fits the contract's uint64."""
@@ -57,26 +57,30 @@ class Frontier(NamedTuple):
         return folded
 
     def extend(self, leaf_indices: Iterable[int]) -> Frontier:
-        """The frontier after appending `leaf_indices` (O(log n) hashes each, about two
-        amortised)."""
-        size, hashes = self.size, list(self.hashes)
-        leaf_state, node_state = _LEAF_STATE.copy, _NODE_STATE.copy
-        push, pop = hashes.append, hashes.pop
+        """The frontier after appending `leaf_indices`: about two hashes each, a level
+        at a time (the new nodes of a level are paired in one pass, as `root_hash` does)."""
+        copy = _LEAF_STATE.copy
+        nodes = []
         for index in leaf_indices:
-            state = leaf_state()
+            state = copy()
             state.update(index.to_bytes(8, "big"))
-            node = state.digest()
-            size += 1
-            # Each trailing zero bit of the new size merges two equal subtrees.
-            low = size & -size
-            while low > 1:
-                state = node_state()
-                state.update(pop())
-                state.update(node)
-                node = state.digest()
-                low >>= 1
-            push(node)
-        return Frontier(size, tuple(hashes))
+            nodes.append(state.digest())
+        if not nodes:
+            return self
+        size = self.size + len(nodes)
+        old = list(self.hashes)  # one per set bit of self.size, highest level first
+        kept: list[bytes] = []  # the new frontier's nodes, lowest level first
+        start = self.size  # where this level's first new node sits, in nodes of the level
+        while nodes:
+            if start & 1:  # the old frontier's node of this level is the left neighbour
+                nodes.insert(0, old.pop())
+                start -= 1
+            if len(nodes) & 1:
+                kept.append(nodes.pop())
+            nodes = hash_pairs(nodes)
+            start >>= 1
+        kept.reverse()
+        return Frontier(size, (*old, *kept))
 
 
 @dataclass(frozen=True)
