@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from ledger.core.index import (
     EMPTY,
     Frontier,
+    IndexBuilder,
     IndexProofError,
     MapLeaf,
     MapProof,
@@ -349,3 +350,40 @@ def test_window_proof_needs_postings() -> None:
     with pytest.raises(ValueError):
         window_proof([], 0, 1)
     assert WindowProof(0, None, None, ()).nodes == ()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["account:a", "account:b", "model:m", "licence:L", "x:y"]),
+            max_size=3,
+            unique=True,
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.lists(st.integers(1, 20), min_size=1, max_size=10),
+)
+def test_builder_replays_to_the_reference(entries: list[list[str]], cuts: list[int]) -> None:
+    """Entries filed under keys and sealed at any cuts: R(S) at each seal is the index
+    root of the reference map of the postings up to S."""
+    builder = IndexBuilder()
+    leaf, seals = 0, [*cuts, len(entries)]
+    for cut in seals:
+        end = min(leaf + cut, len(entries))
+        for index in range(leaf, end):
+            builder.add(index, entries[index])
+        leaf = end
+        postings: dict[str, list[int]] = {}
+        for index in range(end):
+            for key in entries[index]:
+                postings.setdefault(key, []).append(index)
+        expected = ref_root(
+            {key_hash(k): (len(v), ref_postings_root(v)) for k, v in postings.items()}
+        )
+        assert builder.seal() == index_root(end, expected)
+        if end == len(entries):
+            break
+    with pytest.raises(ValueError, match="leaf order"):
+        builder.add(leaf + 1, ["account:a"])

@@ -13,6 +13,7 @@ FROZEN once roots are anchored: changing a hash, a key function or the tree shap
 changes every index root. Change it only as a new version (INDEX_DOMAIN).
 """
 
+from ledger.core.index.builder import IndexBuilder
 from ledger.core.index.completeness import (
     INDEX_DOMAIN,
     PostingsClaim,
@@ -50,6 +51,7 @@ __all__ = [
     "KEY_FUNCTIONS",
     "KEY_KINDS",
     "Frontier",
+    "IndexBuilder",
     "IndexProofError",
     "MapLeaf",
     "MapProof",
