@@ -396,3 +396,77 @@ def check_licence_command(
     sys.stderr.write(result.sentence() + "\n")
     if not result.active:
         raise typer.Exit(EXIT_NOT_ACTIVE)
+
+
+# -- licensees: watch ---------------------------------------------------------------------------
+
+TERMINAL = frozenset({"revoked", "expired", "unknown"})
+"""Statuses a licence does not come back from (an unknown commitment after it was seen
+granted means another chain or registry answered)."""
+
+
+@licence_app.command("watch")
+def watch_licence_command(
+    licence: Annotated[
+        str,
+        typer.Argument(
+            metavar="LICENCE.json",
+            help="The licence record, or a GET /v1/licences/{id} response.",
+        ),
+    ],
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
+        ),
+    ] = None,
+    log: LogFile = None,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Seconds between reads of the chain.")
+    ] = 15.0,
+) -> None:
+    """Follow a licence on chain, as `licence check` reads it (the record, the chain and the
+    pinned log alone), and print one JSON line now and one at every change: status,
+    blocks, the revoke record's leaf hash. Exits 1 once the licence can no longer become
+    active (revoked, expired, a window that differs from the record's), printing why; 2
+    for an unreadable file. An unreachable chain is retried (a warning on stderr)."""
+    from ledger.verify.licence import (
+        LicenceChainError,
+        LicenceFileError,
+        LicenceMismatchError,
+        check_licence,
+        read_document,
+    )
+    from ledger.verify.rpc import JsonRpcReader
+
+    identity = pinned_identity(log)
+    assert identity is not None
+    if rpc_url is None:
+        fail("give --rpc-url URL: a node of the log's chain", EXIT_UNREADABLE)
+    try:
+        document = read_document(Path(licence).read_bytes())
+    except OSError as error:
+        fail(f"cannot read {licence}: {error.strerror or error}", EXIT_UNREADABLE)
+    except LicenceFileError as error:
+        fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
+    last: tuple[Any, ...] | None = None
+    with JsonRpcReader(rpc_url) as rpc:
+        while True:
+            try:
+                result = check_licence(document, rpc, identity)
+            except LicenceMismatchError as error:
+                fail(f"INVALID: {error.message}", EXIT_NOT_ACTIVE)
+            except LicenceChainError as error:
+                sys.stderr.write(f"warning: could not read the chain: {error.message}; retrying\n")
+            else:
+                now = (result.state, result.revoked_block, result.revocation, result.problem)
+                if now != last:
+                    shown = result.as_json()
+                    del shown["log"]
+                    emit(shown)
+                    sys.stderr.write(result.sentence() + "\n")
+                    sys.stderr.flush()
+                    last = now
+                if result.problem is not None or result.state in TERMINAL:
+                    raise typer.Exit(EXIT_NOT_ACTIVE)
+            time.sleep(interval)

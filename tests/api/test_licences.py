@@ -286,6 +286,34 @@ def test_revocation_is_seen_by_the_licensee_check(
     )
 
 
+def test_licence_watch_reports_each_change_and_exits_when_revoked(
+    admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
+) -> None:
+    grant(admin, licence("lic-watched"))
+    kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-watched"))
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "ledger", "licence", "watch", str(kept)]
+        + ["--rpc-url", node.url, "--log", str(log), "--interval", "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        first = json.loads(watcher.stdout.readline())
+        assert first["status"] == "active" and first["active"] is True
+        response = admin.post("/v1/licences/lic-watched/revoke", json={"reason": "unpaid"})
+        assert response.status_code == 201, response.text
+        revoked = json.loads(watcher.stdout.readline())
+        assert revoked["status"] == "revoked" and revoked["active"] is False
+        assert revoked["on_chain"]["revocation"] == response.json()["leaf_hash"]
+        assert watcher.wait(timeout=60) == 1  # for scripts: the licence is gone for good
+        assert "REVOKED: licence 'lic-watched'" in (watcher.stderr.read() if watcher.stderr else "")
+    finally:
+        watcher.kill()
+        watcher.wait()
+
+
 def test_an_amendment_supersedes_the_previous_grant(
     admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
 ) -> None:
