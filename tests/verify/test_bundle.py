@@ -1010,6 +1010,10 @@ class FakeRegistryChain:
         assert registry == REGISTRY
         return self.found
 
+    def logs(self, address: bytes, topics: Any, from_block: int, to_block: int) -> list[Any]:
+        assert address == REGISTRY and from_block == to_block == self.found.revoked_block
+        return []  # the node shows no Revoked event: the revocation stays unnamed
+
 
 def licence_status(state: int, issuer: bytes, revoked: int = 0) -> LicenceStatus:
     if state == 0:  # never granted: every field zero
