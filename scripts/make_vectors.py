@@ -759,7 +759,8 @@ def evidence(c: Corpus) -> None:
     c.evidence(
         "size-changed",
         edited(one, lambda d: d["checkpoint"].update(tree_size=14)),
-        "tree size 14: the proof of leaf 3 has the same nodes in a tree of 14, and leads to the same root (only the chain pins the size)",
+        "tree size 14: the proof of leaf 3 has the same nodes in a tree of"
+        " 14, and leads to the same root (only the chain pins the size)",
         MO,
         MO,
     )
@@ -845,15 +846,16 @@ def evidence(c: Corpus) -> None:
     c.evidence(
         "escaped-quotes-unterminated",
         ESCAPED_QUOTES_128K,
-        "an unterminated string of 64 Ki escaped quotes (128 KiB): refused in linear time (the page's depth check"
-        " was quadratic on it)",
+        "an unterminated string of 64 Ki escaped quotes (128 KiB): refused"
+        " in linear time (the page's depth check was quadratic on it)",
         invalid("bundle"),
         invalid("bundle"),
     )
     c.evidence(
         "deep-after-the-value",
         b"{}" + b"[" * 40,
-        "a value, then 40 brackets: not too deep (only the first value's nesting counts), refused as extra data",
+        "a value, then 40 brackets: not too deep (only the first"
+        " value's nesting counts), refused as extra data",
         invalid("bundle"),
         invalid("bundle"),
     )

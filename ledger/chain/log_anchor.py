@@ -190,8 +190,8 @@ class LogAnchor(ContractBinding):
         found = self.anchored_events(log_id, self.from_block, self.client.block_number(), size=size)
         if not found:
             raise ChainError(
-                f"size {size} of log {hex0x(log_id)} is anchored, but no Anchored event for it was found from block"
-                f" {self.from_block} (the node's logs are incomplete)"
+                f"size {size} of log {hex0x(log_id)} is anchored, but no Anchored event for"
+                f" it was found from block {self.from_block} (the node's logs are incomplete)"
             )
         return found[-1]
 

@@ -146,7 +146,8 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     log_key = to_checksum_address(identity["log_signer"])
     refused(
         wrong,
-        f"is anchored with log key {log_key}, but this service's log key is {Account.from_key(wrong_key).address}",
+        f"is anchored with log key {log_key}, but this service's log"
+        f" key is {Account.from_key(wrong_key).address}",
     )
     assert OTHER_KEY[2:] not in wrong.stderr and wrong_key[2:] not in wrong.stderr
     assert chain.nonce(Account.from_key(OTHER_KEY).address) == nonce
@@ -313,8 +314,8 @@ def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(
     )
     refused(
         with_anchor_key,
-        f"{Account.from_key(DEV_ANCHOR_KEY).address} is not the admin of log {out['log_id']}: its admin"
-        f" is {out['admin']}",
+        f"{Account.from_key(DEV_ANCHOR_KEY).address} is not the admin"
+        f" of log {out['log_id']}: its admin is {out['admin']}",
     )
     assert (
         "nothing was sent" in with_anchor_key.stderr

@@ -1058,6 +1058,6 @@ def test_a_licence_granted_with_another_issuer_key_is_not_the_logs(state: int) -
         check(licence_status(state, LEAKED))
     assert caught.value.field == "issuer"
     assert caught.value.message == (
-        f"issuer: the registry says issuer key {h(LEAKED)} signed this grant, not the pinned log key {h(SIGNER)}:"
-        " a grant signed by any other key is not this log's licence"
+        f"issuer: the registry says issuer key {h(LEAKED)} signed this grant, not the pinned"
+        f" log key {h(SIGNER)}: a grant signed by any other key is not this log's licence"
     )

@@ -174,7 +174,10 @@ def test_multi_entry_proofs_agree_with_ledger_multiproof() -> None:
                         ).hex()
                     )
                 except ProofLengthError as error:
-                    want = f"error: wrong proof length: expected {error.expected} nodes, got {error.got}"
+                    want = (
+                        "error: wrong proof length: expected"
+                        f" {error.expected} nodes, got {error.got}"
+                    )
                 cases.append(
                     (
                         {

@@ -310,7 +310,8 @@ def test_the_pinned_log_is_remembered_and_its_node_used_only_when_chosen(
 def conflict_fields(page: Page) -> list[str]:
     """The fields the link's side of the comparison marks as differing."""
     found: list[str] = page.evaluate(
-        "[...document.querySelectorAll('#conflict-link dd[data-differs=true]')].map((dd) => dd.dataset.field)"
+        "[...document.querySelectorAll('#conflict-link"
+        " dd[data-differs=true]')].map((dd) => dd.dataset.field)"
     )
     return found
 
@@ -460,9 +461,9 @@ def test_a_string_of_escaped_quotes_is_answered_at_once(page: Page, saved: str) 
     result = verify_text(page, pasted)
     assert time.monotonic() - started < 3.0
     assert (result["verdict"], result["check"]) == ("invalid", "bundle"), result
-    assert (
-        result["text"]
-        == "INVALID: bundle check failed: document is not valid JSON: Unterminated string starting at: line 1 column 6 (char 5)"
+    assert result["text"] == (
+        "INVALID: bundle check failed: document is not valid JSON:"
+        " Unterminated string starting at: line 1 column 6 (char 5)"
     )
     started = time.monotonic()
     large = verify_file(page, VECTORS / "json" / "escaped-quotes-unterminated-2mib.json")
@@ -523,7 +524,8 @@ def test_sample_of_the_corpus_through_the_form(page: Page, saved: str) -> None:
             result = verify_file(page, VECTORS / name) if as_file else verify_text(page, text)
             if outcome(result) != chosen[name][mode]:
                 wrong.append(
-                    f"{mode} {name}: expected {chosen[name][mode]}, got {outcome(result)}: {result['text']}"
+                    f"{mode} {name}: expected {chosen[name][mode]},"
+                    f" got {outcome(result)}: {result['text']}"
                 )
             if not all(check["explain"] for check in result["checks"]):
                 wrong.append(f"{mode} {name}: a check without plain words: {result['checks']}")
