@@ -74,7 +74,10 @@ def record_line(i: int, seed: int) -> str:
         hashlib.sha256(b"p%d" % i).hexdigest(),
         hashlib.sha256(b"r%d" % i).hexdigest(),
     )
-    ts = f"2026-06-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{i % 1000:03d}Z"
+    ts = (
+        f"2026-06-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}"
+        f":{second % 60:02d}.{i % 1000:03d}Z"
+    )
     return (
         f'{{"body":{{"account_id":"acct-{account}","input_tokens":{tokens_in},"model":"{model}",'
         f'"output_tokens":{tokens_out},"prompt_sha256":"{prompt}","request_id":"req-{seed}-{i}",'

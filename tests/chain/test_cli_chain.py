@@ -1,5 +1,5 @@
-"""`ledger deploy`, `ledger anchor`, `ledger anchors`, `ledger retire` and `ledger up` as a user runs them:
-real processes, a real Anvil, JSON out, errors on stderr."""
+"""`ledger deploy`, `ledger anchor`, `ledger anchors`, `ledger retire` and `ledger up` as a
+user runs them: real processes, a real Anvil, JSON out, errors on stderr."""
 
 from __future__ import annotations
 
@@ -277,8 +277,9 @@ def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(
     tmp_path: Path, chain: ChainClient
 ) -> None:
     """On the dev chain, `ledger deploy` without --admin makes the log's admin key in the
-    data dir (and says it is for development only, to move it offline); `ledger retire` signs with it and the anchor key sends; signed
-    with the anchor key (or any other) it is refused before anything is sent. With
+    data dir (and says it is for development only, to move it offline); `ledger retire`
+    signs with it and the anchor key sends; signed with the anchor key (or any other) it is
+    refused before anything is sent. With
     --admin ADDRESS no key is made, and `--sign-only` hands a signed retirement to anyone
     to send."""
     data = tmp_path / "data"

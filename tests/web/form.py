@@ -28,7 +28,8 @@ READ_RESULT = """(() => {
     detail: li.querySelector('.detail').textContent,
   }));
   return {
-    state: verdict.dataset.state, verdict: verdict.dataset.verdict, check: verdict.dataset.check, field: verdict.dataset.field,
+    state: verdict.dataset.state, verdict: verdict.dataset.verdict,
+    check: verdict.dataset.check, field: verdict.dataset.field,
     text: verdict.textContent, against: document.getElementById('checked-against').textContent,
     title: document.getElementById('facts-title').textContent, facts, links, records, rows, checks,
   };
