@@ -1057,11 +1057,12 @@ def test_a_licence_granted_with_the_pinned_log_key_is_active() -> None:
 )
 def test_a_licence_granted_with_another_issuer_key_is_not_the_logs(state: int) -> None:
     """A registry whose issuer is another key (one a leaked gas key deployed, named by a
-    tampered identity); a grant signed by that key is not the log's licence, whatever the registry says of it: refused naming "issuer", never ACTIVE."""
+    tampered identity); a grant signed by that key is not the log's licence, whatever the
+    registry says of it: refused naming "issuer", never ACTIVE."""
     with pytest.raises(LicenceMismatchError) as caught:
         check(licence_status(state, LEAKED))
     assert caught.value.field == "issuer"
     assert caught.value.message == (
-        f"issuer: the registry says issuer key {h(LEAKED)} signed this grant, not the pinned log key {h(SIGNER)}:"
-        " a grant signed by any other key is not this log's licence"
+        f"issuer: the registry says issuer key {h(LEAKED)} signed this grant, not the pinned"
+        f" log key {h(SIGNER)}: a grant signed by any other key is not this log's licence"
     )
