@@ -421,7 +421,11 @@ def report(
     ],
     ts_from: Annotated[
         str,
-        typer.Option("--from", help="Start, inclusive: 2026-06-01 or 2026-06-01T00:00:00.000Z."),
+        typer.Option(
+            "--from",
+            help="Start, inclusive: a date (2026-06-01, midnight UTC) or an RFC 3339 UTC time"
+            " (2026-06-01T00:00:00Z, 2026-06-01T00:00:00.000Z, ...+00:00).",
+        ),
     ],
     ts_to: Annotated[str, typer.Option("--to", help="End, exclusive (same forms).")],
     out: Annotated[Path, typer.Option("--out", help="The HTML report.")] = Path("report.html"),
@@ -464,7 +468,7 @@ def report(
     account, per model, top accounts) with the evidence behind it: one evidence pack of
     every anchored matching entry, verified before any figure is computed. Writes a
     self-contained HTML page (and JSON); prints a one-line JSON summary."""
-    from ledger.formats.pack import Pack, QueryError, parse_query
+    from ledger.formats.pack import Pack, QueryError, parse_query_input
     from ledger.verify.campaign import build_report
     from ledger.verify.html import campaign_page
     from ledger.verify.pack import verify_pack
@@ -476,7 +480,7 @@ def report(
     if not ids:
         fail(f"{accounts} lists no account id", EXIT_USAGE)
     try:
-        query = parse_query(
+        query = parse_query_input(
             {"account_ids": ids, "from": ts_from, "to": ts_to, "model": model, "kind": kind}
         )
     except QueryError as bad:
