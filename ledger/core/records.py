@@ -585,34 +585,38 @@ def _entry(record: Any, ts: str | None) -> Entry:
 _LICENCE_TIMES = ("valid_from", "valid_until")
 
 
+def _respelled(value: Any) -> bool:
+    """Whether `value` is a time string spelled otherwise than the stored form (by its
+    shape alone, which is cheap: the model's pattern checks the stored form itself)."""
+    return isinstance(value, str) and not (
+        len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z"
+    )
+
+
 def _needs_times(data: Any) -> bool:
-    """Whether a decoded record holds a time string not in the stored form."""
+    """Whether a decoded record holds a time spelled otherwise than the stored form."""
     if not isinstance(data, dict):
         return False
-    ts = data.get("ts")
-    if isinstance(ts, str) and not _CANONICAL_TS.fullmatch(ts):
+    if _respelled(data.get("ts")):
         return True
     body = data.get("body")
     return (
         data.get("kind") == "licence"
         and isinstance(body, dict)
-        and any(
-            isinstance(body.get(name), str) and not _CANONICAL_TS.fullmatch(body[name])
-            for name in _LICENCE_TIMES
-        )
+        and any(_respelled(body.get(name)) for name in _LICENCE_TIMES)
     )
 
 
 def _normalise_times(data: dict[str, Any]) -> dict[str, Any]:
     """A copy of a decoded record with its times in the stored form (`canonical_time`)."""
     out = dict(data)
-    if isinstance(out.get("ts"), str):
+    if _respelled(out.get("ts")):
         out["ts"] = canonical_time(out["ts"], "ts")
     body = out.get("body")
     if out.get("kind") == "licence" and isinstance(body, dict):
         body = dict(body)
         for name in _LICENCE_TIMES:
-            if isinstance(body.get(name), str):
+            if _respelled(body.get(name)):
                 body[name] = canonical_time(body[name], f"body.{name}")
         out["body"] = body
     return out

@@ -232,7 +232,7 @@ def test_integer_limit_is_exact() -> None:
 
 def test_timestamps_must_be_real_utc_milliseconds() -> None:
     for bad, needle in (
-        ("2026-02-30T00:00:00.000Z", "not a real date and time"),
+        ("2026-02-30T00:00:00.000Z", "not a UTC time written YYYY-MM-DDTHH:MM:SS.mmmZ"),
         ("2026-02-30T00:00:00Z", "not a real date and time"),
         ("2026-06-05T24:00:00Z", "not a real date and time"),
         ("2026-06-05T23:59:60Z", "not a real date and time"),
@@ -272,6 +272,7 @@ def test_any_rfc3339_utc_time_is_stored_in_one_form() -> None:
         "2026-06-05T12:00:00+00:00",
         "2026-06-05T12:00:00-00:00",
         "2026-06-05t12:00:00z",
+        "2026-06-05t12:00:00.000Z",
         "2026-06-05T12:00:00.0Z",
         "2026-06-05T12:00:00.000000+00:00",
     ):
