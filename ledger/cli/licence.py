@@ -205,31 +205,52 @@ def grant_licence(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="A licence record (action grant or amend), or its body, as JSON; or use the options.",
+            help="A licence record (action grant or amend), or its body, as JSON (docs/records.md);"
+            " or use the options, one per body field.",
             dir_okay=False,
         ),
     ] = None,
     licence_id: Annotated[
-        str | None, typer.Option("--licence-id", help="The licence's id.")
+        str | None, typer.Option("--licence-id", help="Body field licence_id: the licence's id.")
     ] = None,
     licensee: Annotated[
-        str | None, typer.Option("--licensee", help="Who holds the licence.")
+        str | None,
+        typer.Option("--licensee", help="Body field licensee: the account that holds it."),
     ] = None,
     models: Annotated[
-        list[str] | None, typer.Option("--model", help="A model id or pattern (repeat for more).")
+        list[str] | None,
+        typer.Option(
+            "--models",
+            "--model",
+            help="Body field models (a list): a model id or pattern; repeat for more"
+            " (--model m1 --model m2).",
+        ),
     ] = None,
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", help="inference, fine-tune, distillation... (repeat)."),
+        typer.Option(
+            "--scope",
+            help="Body field scope (a list): inference, fine-tune, distillation...; repeat"
+            " for more (--scope inference --scope fine-tune).",
+        ),
     ] = None,
     terms_sha256: Annotated[
-        str | None, typer.Option("--terms-sha256", help="SHA-256 of the licence terms (64 hex).")
+        str | None,
+        typer.Option(
+            "--terms-sha256", help="Body field terms_sha256: SHA-256 of the terms (64 hex)."
+        ),
     ] = None,
     valid_from: Annotated[
-        str | None, typer.Option("--valid-from", help="Start, e.g. 2026-01-01T00:00:00.000Z.")
+        str | None,
+        typer.Option(
+            "--valid-from",
+            help="Body field valid_from, included: RFC 3339 UTC, e.g. 2026-01-01T00:00:00Z"
+            " (stored as 2026-01-01T00:00:00.000Z).",
+        ),
     ] = None,
     valid_until: Annotated[
-        str | None, typer.Option("--valid-until", help="End (excluded), same format.")
+        str | None,
+        typer.Option("--valid-until", help="Body field valid_until, excluded: same forms."),
     ] = None,
     amend: Annotated[
         bool, typer.Option("--amend", help="Supersede the licence's current grant.")
