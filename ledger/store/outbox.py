@@ -134,7 +134,12 @@ def equal(column: str, value: Any) -> ColumnElement[bool]:
     return found.is_(None) if value is None else found == value
 
 
-NO_BLOCK: dict[str, Any] = {"block_number": None, "block_hash": None, "block_timestamp": None, "gas_used": None}
+NO_BLOCK: dict[str, Any] = {
+    "block_number": None,
+    "block_hash": None,
+    "block_timestamp": None,
+    "gas_used": None,
+}
 
 C = TypeVar("C", bound=ChainCall)
 

@@ -19,15 +19,12 @@ depends_on = None
 Seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # The columns every call keeps, in both shapes.
-STATE = (
-    "status, tx_hash, nonce, block_number, attempts, last_error, created_at, updated_at"
-)
+STATE = "status, tx_hash, nonce, block_number, attempts, last_error, created_at, updated_at"
 ANCHOR = "tree_size, root, prev_size, block_hash, block_timestamp, gas_used"
 LICENCE = "licence_id, licensee, commitment, record_hash, valid_from, valid_until"
 
 ANCHORS_VIEW = (
-    f"CREATE VIEW anchors AS SELECT id, {ANCHOR}, {STATE}"
-    " FROM chain_calls WHERE kind = 'anchor'"
+    f"CREATE VIEW anchors AS SELECT id, {ANCHOR}, {STATE} FROM chain_calls WHERE kind = 'anchor'"
 )
 LICENCES_VIEW = (
     f"CREATE VIEW licence_commitments AS SELECT id, kind AS action, {LICENCE}, {STATE}"
