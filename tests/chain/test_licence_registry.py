@@ -51,9 +51,9 @@ from ledger.store.licences import (
     CallStatus,
     LicenceCall,
     LicenceRepository,
-    licence_commitments,
 )
 from ledger.store.repository import Store
+from ledger.store.schema import chain_calls
 from tests.chain.conftest import log_signer_for
 
 NOW = int(time.time())
@@ -151,7 +151,7 @@ class Issuing:
         row = {
             "licence_id": licence_id,
             "licensee": "mallory",
-            "action": action,
+            "kind": action,
             "commitment": commitment,
             "record_hash": keccak(text=f"record of {licence_id}"),
             "status": "pending",
@@ -160,7 +160,7 @@ class Issuing:
             "updated_at": now_ts(),
         }
         with self.store.transaction() as conn:
-            conn.execute(insert(licence_commitments).values(**(row | values)))
+            conn.execute(insert(chain_calls).values(**(row | values)))
 
 
 @pytest.fixture
