@@ -1,9 +1,12 @@
 """The anchorer: checkpoints -> anchors on chain, a state machine in crash order.
 
-An anchor row moves pending -> submitted -> confirmed (ledger/store/anchors.py keeps
-the rows; every move is a compare-and-swap). The chain, not the database, is the
-authority on what is anchored: each send starts from the contract's own `latest`
-anchor, so the anchorer resumes correctly whatever the database says.
+An anchor is a call in the chain outbox: its row moves pending -> submitted -> confirmed
+(ledger/store/outbox.py moves it, every move a compare-and-swap; ledger/store/anchors.py
+reads the anchors). Recording a transaction before sending it (5, 6) and following it
+(7-10) are the outbox's sending side, ledger/service/outbox.py, shared with the licence
+issuer; what is anchored, and the chain's say on it, are here. The chain, not the
+database, is the authority on what is anchored: each send starts from the contract's
+own `latest` anchor, so the anchorer resumes correctly whatever the database says.
 
 `schedule` queues the latest checkpoint when the log grew past every anchor row (one
 insert; a crash before it loses nothing, the next schedule queues again). The first
@@ -100,16 +103,6 @@ from ledger.store.anchors import (
 )
 from ledger.store.repository import Store, StoreError
 
-__all__ = [
-    "POLL_INTERVAL",
-    "REORG_DEPTH",
-    "REORG_ROWS",
-    "AnchorConflictError",
-    "Anchorer",
-    "Backoff",
-    "NothingToAnchorError",
-]
-
 log = logging.getLogger("ledger.service.anchorer")
 
 REORG_DEPTH = 64
@@ -151,7 +144,6 @@ class Anchorer:
         self.deployment = deployment
         self.signer = signer
         self.log_id = deployment.log_id
-        self.confirmations = confirmations
         self.reorg_depth = reorg_depth
         self.clock = clock
         self._confirmed: list[Anchor] = []

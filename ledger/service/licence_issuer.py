@@ -1,19 +1,23 @@
 """The licence issuer: queued registry calls -> LicenceRegistry, a state machine in crash order.
 
-Licence records enter the log with their registry calls queued as pending rows
-(`ledger.store.licences`). Each `step` moves them on; the chain, not the database, is
-the authority on what is granted or revoked, so every send starts from the contract's
-own `status` of each commitment. The log key signs every grant and revocation (EIP-712,
-in the registry's domain: the registry takes them from its issuer key only, the log key
-fixed at its deployment); the anchor key only sends them and pays the gas.
+Licence records enter the log with their registry calls queued as pending rows of the
+chain outbox (`ledger.store.licences`, `ledger.store.outbox`). Each `step` moves them
+on, recording each transaction before sending it and following it by the outbox's
+sending side (`ledger.service.outbox`, shared with the anchorer); the chain, not the
+database, is the authority on what is granted or revoked, so every send starts from
+the contract's own `status` of each commitment. The log key signs every grant and
+revocation (EIP-712, in the registry's domain: the registry takes them from its issuer
+key only, the log key fixed at its deployment); the anchor key only sends them and
+pays the gas.
 
 submitted calls
-  1. Receipt present and successful: once the block is `confirmations` deep, record
-     confirmed, with its block number, each call whose event (Granted or Revoked) for
-     its commitment the transaction emitted. A call it has no event for was done by
-     another transaction (a relayer sent that grant first, and grantMany skipped it):
-     it is settled from the chain as in 5 (status, then the event's transaction), or
-     goes back to pending should the chain not hold it.
+  1. Receipt present and successful: once the block is `confirmations` deep (and still
+     the chain's at that height), record confirmed, with its block number and hash,
+     each call whose event (Granted or Revoked) for its commitment the transaction
+     emitted. A call it has no event for was done by another transaction (a relayer
+     sent that grant first, and grantMany skipped it): it is settled from the chain as
+     in 5 (status, then the event's transaction), or goes back to pending should the
+     chain not hold it.
   2. Receipt present, failed: back to pending with the reason (the transaction is
      replayed to decode it). Step 5 reads the chain before any resend.
   3. No receipt, but the node knows the transaction: still in the pool, wait.
@@ -127,7 +131,6 @@ class LicenceIssuer:
         self.signer = signer
         self.client: ChainClient = registry.client
         self.sender = Sender(self.repo.outbox, self.client, confirmations, clock)
-        self.confirmations = confirmations
         self.max_batch = max_batch
         self.clock = clock
         self._confirmed: list[LicenceCall] = []

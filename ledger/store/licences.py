@@ -251,30 +251,16 @@ class LicenceRepository:
 
     def ready_revokes(self, limit: int) -> list[LicenceCall]:
         """Up to `limit` pending revoke calls whose commitment's grant is confirmed."""
-        granted = aliased(chain_calls)
-        with self.store.read() as conn:
-            rows = conn.execute(
-                select(chain_calls)
-                .join(
-                    granted,
-                    and_(
-                        granted.c.commitment == chain_calls.c.commitment,
-                        granted.c.kind == CallAction.GRANT.value,
-                    ),
-                )
-                .where(
-                    chain_calls.c.status == CallStatus.PENDING.value,
-                    chain_calls.c.kind == CallAction.REVOKE.value,
-                    granted.c.status == CallStatus.CONFIRMED.value,
-                )
-                .order_by(chain_calls.c.id)
-                .limit(limit)
-            )
-            return [_call(row) for row in rows]
+        return self._pending_revokes(CallStatus.CONFIRMED, limit)
 
     def stranded_revokes(self, limit: int) -> list[LicenceCall]:
         """Up to `limit` pending revoke calls whose commitment's grant failed: never
         granted, it can never be revoked either."""
+        return self._pending_revokes(CallStatus.FAILED, limit)
+
+    def _pending_revokes(self, grant_status: CallStatus, limit: int) -> list[LicenceCall]:
+        """Up to `limit` pending revoke calls whose commitment's grant is `grant_status`,
+        oldest first."""
         granted = aliased(chain_calls)
         with self.store.read() as conn:
             rows = conn.execute(
@@ -289,7 +275,7 @@ class LicenceRepository:
                 .where(
                     chain_calls.c.status == CallStatus.PENDING.value,
                     chain_calls.c.kind == CallAction.REVOKE.value,
-                    granted.c.status == CallStatus.FAILED.value,
+                    granted.c.status == grant_status.value,
                 )
                 .order_by(chain_calls.c.id)
                 .limit(limit)

@@ -15,7 +15,8 @@ from sqlalchemy import delete
 from ledger.chain.anvil import Anvil
 from ledger.chain.errors import ChainError, ChainUnavailableError
 from ledger.core import merkle
-from ledger.service.anchorer import AnchorConflictError, Anchorer, Backoff
+from ledger.service.anchorer import AnchorConflictError, Anchorer
+from ledger.service.outbox import Backoff
 from ledger.service.proofs import consistency
 from ledger.store.anchors import AnchorStatus
 from ledger.store.schema import chain_calls

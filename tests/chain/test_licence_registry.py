@@ -38,13 +38,13 @@ from ledger.chain.log_anchor import LogAnchor
 from ledger.core.records import now_ts
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import grant_typed_data, revoke_typed_data
-from ledger.service.anchorer import Backoff
 from ledger.service.licence_issuer import (
     LicenceCallFailedError,
     LicenceIssuer,
     LogKeyNotIssuerError,
 )
 from ledger.service.licences import REGISTRY_MAX_TIME, grant, revoke, window_problem
+from ledger.service.outbox import Backoff
 from ledger.service.signer import LogSigner, compact_signature
 from ledger.store.licences import (
     CallAction,
