@@ -23,17 +23,8 @@ from sqlalchemy import ColumnElement, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.formats.identity import LogIdentity
-from ledger.store.outbox import (
-    MAX_ERROR_LENGTH,
-    CallKind,
-    CallStatus,
-    ChainCall,
-    Outbox,
-    StaleCallError,
-    call_fields,
-    optional_bytes,
-    optional_int,
-)
+from ledger.store import outbox
+from ledger.store.outbox import MAX_ERROR_LENGTH, CallKind, CallStatus, ChainCall, Outbox
 from ledger.store.repository import Store, StoreError
 from ledger.store.schema import chain_calls, deployment
 
@@ -53,7 +44,7 @@ outbox's states; an anchor is never failed)."""
 
 ANCHOR_STATUSES = (CallStatus.PENDING, CallStatus.SUBMITTED, CallStatus.CONFIRMED)
 
-StaleAnchorError = StaleCallError
+StaleAnchorError = outbox.StaleCallError
 """An anchor row changed under us (another anchorer moved it first)."""
 
 
@@ -119,12 +110,12 @@ class Anchor(ChainCall):
 
 def _anchor(row: Row[Any]) -> Anchor:
     return Anchor(
-        **call_fields(row),
+        **outbox.call_fields(row),
         tree_size=int(row.tree_size),
         root=bytes(row.root),
-        prev_size=optional_int(row.prev_size),
-        block_timestamp=optional_int(row.block_timestamp),
-        gas_used=optional_int(row.gas_used),
+        prev_size=outbox.optional_int(row.prev_size),
+        block_timestamp=outbox.optional_int(row.block_timestamp),
+        gas_used=outbox.optional_int(row.gas_used),
     )
 
 
@@ -155,7 +146,7 @@ class AnchorRepository:
             deployer=bytes(row.deployer),
             block_number=int(row.block_number),
             created_at=row.created_at,
-            registry=optional_bytes(row.registry),
+            registry=outbox.optional_bytes(row.registry),
         )
 
     def record_deployment(self, found: Deployment) -> None:

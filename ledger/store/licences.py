@@ -37,7 +37,6 @@ from sqlalchemy.orm import aliased
 from ledger.core.records import Entry
 from ledger.errors import LedgerError
 from ledger.store.outbox import (
-    MAX_ERROR_LENGTH,
     CallKind,
     CallStatus,
     ChainCall,
@@ -50,7 +49,6 @@ from ledger.store.repository import INGEST_LOCK, Store
 from ledger.store.schema import chain_calls, entries
 
 __all__ = [
-    "MAX_ERROR_LENGTH",
     "CallAction",
     "CallStatus",
     "IssuerState",

@@ -215,30 +215,28 @@ class Outbox(Generic[C]):
         sent (with `values` the kind's own columns, such as an anchor's prev_size)."""
         if any(call.status is not CallStatus.PENDING for call in old):
             raise StoreError(f"only pending {self.noun}s can be submitted")
-        return self.move(
-            old,
-            now,
-            new_attempt=True,
-            status=CallStatus.SUBMITTED.value,
-            tx_hash=tx_hash,
-            nonce=nonce,
-            last_error=None,
-            **NO_BLOCK,
-            **values,
-        )
+        return self._submitted(old, tx_hash, nonce, now, True, last_error=None, **values)
 
     def adopt(
         self, old: Sequence[C], tx_hash: bytes, nonce: int | None, now: str, **values: Any
     ) -> list[C]:
         """-> submitted with a transaction found on chain (another send put it there)."""
+        return self._submitted(old, tx_hash, nonce, now, False, **values)
+
+    def _submitted(
+        self,
+        old: Sequence[C],
+        tx_hash: bytes,
+        nonce: int | None,
+        now: str,
+        new_attempt: bool,
+        **values: Any,
+    ) -> list[C]:
+        """-> submitted in transaction `tx_hash` (no block yet); with `new_attempt`, one
+        more attempt each."""
+        values |= {"tx_hash": tx_hash, "nonce": nonce} | NO_BLOCK
         return self.move(
-            old,
-            now,
-            status=CallStatus.SUBMITTED.value,
-            tx_hash=tx_hash,
-            nonce=nonce,
-            **NO_BLOCK,
-            **values,
+            old, now, new_attempt=new_attempt, status=CallStatus.SUBMITTED.value, **values
         )
 
     def confirm(

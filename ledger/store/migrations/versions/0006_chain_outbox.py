@@ -32,40 +32,58 @@ LICENCES_VIEW = (
 )
 
 
-def _create_chain_calls() -> None:
-    op.create_table(
-        "chain_calls",
-        sa.Column("id", Seq, sa.Identity(), primary_key=True),
-        sa.Column("kind", sa.String(8), nullable=False),
+def _state() -> list[sa.Column[object]]:
+    return [
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("tx_hash", sa.LargeBinary(32)),
         sa.Column("nonce", sa.BigInteger),
         sa.Column("block_number", sa.BigInteger),
-        sa.Column("block_hash", sa.LargeBinary(32)),
-        sa.Column("block_timestamp", sa.BigInteger),
-        sa.Column("gas_used", sa.BigInteger),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("last_error", sa.String(1000)),
         sa.Column("created_at", sa.String(24), nullable=False),
         sa.Column("updated_at", sa.String(24), nullable=False),
-        sa.Column("tree_size", sa.BigInteger),
-        sa.Column("root", sa.LargeBinary(32)),
+    ]
+
+
+def _anchor(nullable: bool) -> list[sa.Column[object]]:
+    return [
+        sa.Column("tree_size", sa.BigInteger, nullable=nullable),
+        sa.Column("root", sa.LargeBinary(32), nullable=nullable),
         sa.Column("prev_size", sa.BigInteger),
-        sa.Column("licence_id", sa.String(256)),
-        sa.Column("licensee", sa.String(256)),
-        sa.Column("commitment", sa.LargeBinary(32)),
-        sa.Column("record_hash", sa.LargeBinary(32)),
+        sa.Column("block_hash", sa.LargeBinary(32)),
+        sa.Column("block_timestamp", sa.BigInteger),
+        sa.Column("gas_used", sa.BigInteger),
+    ]
+
+
+def _licence(nullable: bool) -> list[sa.Column[object]]:
+    return [
+        sa.Column("licence_id", sa.String(256), nullable=nullable),
+        sa.Column("licensee", sa.String(256), nullable=nullable),
+        sa.Column("commitment", sa.LargeBinary(32), nullable=nullable),
+        sa.Column("record_hash", sa.LargeBinary(32), nullable=nullable),
         sa.Column("valid_from", sa.BigInteger),
         sa.Column("valid_until", sa.BigInteger),
+    ]
+
+
+def _id() -> sa.Column[object]:
+    return sa.Column("id", Seq, sa.Identity(), primary_key=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "chain_calls",
+        _id(),
+        sa.Column("kind", sa.String(8), nullable=False),
+        *_state(),
+        *_anchor(nullable=True),
+        *_licence(nullable=True),
     )
     op.create_index("chain_calls_tree_size", "chain_calls", ["tree_size"], unique=True)
     op.create_index("chain_calls_commitment", "chain_calls", ["commitment", "kind"], unique=True)
     op.create_index("chain_calls_licence", "chain_calls", ["licence_id"])
     op.create_index("chain_calls_status", "chain_calls", ["kind", "status"])
-
-
-def upgrade() -> None:
-    _create_chain_calls()
     # Anchors first, then licence calls, each in its own id order (the order the
     # issuer sends them in); the new table numbers them afresh.
     op.execute(
@@ -85,44 +103,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP VIEW anchors")
     op.execute("DROP VIEW licence_commitments")
-    op.create_table(
-        "anchors",
-        sa.Column("id", Seq, sa.Identity(), primary_key=True),
-        sa.Column("tree_size", sa.BigInteger, nullable=False),
-        sa.Column("root", sa.LargeBinary(32), nullable=False),
-        sa.Column("prev_size", sa.BigInteger),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("tx_hash", sa.LargeBinary(32)),
-        sa.Column("nonce", sa.BigInteger),
-        sa.Column("block_number", sa.BigInteger),
-        sa.Column("block_hash", sa.LargeBinary(32)),
-        sa.Column("block_timestamp", sa.BigInteger),
-        sa.Column("gas_used", sa.BigInteger),
-        sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("last_error", sa.String(1000)),
-        sa.Column("created_at", sa.String(24), nullable=False),
-        sa.Column("updated_at", sa.String(24), nullable=False),
-    )
+    op.create_table("anchors", _id(), *_anchor(nullable=False), *_state())
     op.create_index("anchors_tree_size", "anchors", ["tree_size"], unique=True)
     op.create_index("anchors_status", "anchors", ["status"])
     op.create_table(
         "licence_commitments",
-        sa.Column("id", Seq, sa.Identity(), primary_key=True),
-        sa.Column("licence_id", sa.String(256), nullable=False),
-        sa.Column("licensee", sa.String(256), nullable=False),
+        _id(),
         sa.Column("action", sa.String(8), nullable=False),
-        sa.Column("commitment", sa.LargeBinary(32), nullable=False),
-        sa.Column("record_hash", sa.LargeBinary(32), nullable=False),
-        sa.Column("valid_from", sa.BigInteger),
-        sa.Column("valid_until", sa.BigInteger),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("tx_hash", sa.LargeBinary(32)),
-        sa.Column("nonce", sa.BigInteger),
-        sa.Column("block_number", sa.BigInteger),
-        sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("last_error", sa.String(1000)),
-        sa.Column("created_at", sa.String(24), nullable=False),
-        sa.Column("updated_at", sa.String(24), nullable=False),
+        *_licence(nullable=False),
+        *_state(),
     )
     op.create_index(
         "licence_commitments_call", "licence_commitments", ["commitment", "action"], unique=True
