@@ -188,6 +188,7 @@ class Outbox(Generic[C]):
                     update(chain_calls)
                     .where(
                         chain_calls.c.id == call.id,
+                        self.of_kinds(),
                         *(equal(column, value) for column, value in call.expected().items()),
                     )
                     .values(
