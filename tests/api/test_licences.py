@@ -743,7 +743,7 @@ def poison(data_dir: Path, licence_id: str, action: str, commitment: bytes, **va
     row = {
         "licence_id": licence_id,
         "licensee": "mallory",
-        "action": action,
+        "kind": action,
         "commitment": commitment,
         "record_hash": os.urandom(32),
         "status": "pending",
@@ -753,7 +753,7 @@ def poison(data_dir: Path, licence_id: str, action: str, commitment: bytes, **va
     } | values
     with sqlite3.connect(data_dir / "ledger.db") as db:
         db.execute(
-            f"INSERT INTO licence_commitments ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            f"INSERT INTO chain_calls ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             list(row.values()),
         )
 
