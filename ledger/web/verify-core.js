@@ -20,6 +20,10 @@
  * Verdicts: evidence "valid" | "mathematics only" | "invalid" | "not verified"; licences
  * "active" | "not active" | "mathematics only" | "invalid" | "not verified".
  *
+ * A completeness proof (`model-ledger/completeness/v1`) goes to its own verifier,
+ * verify-completeness.js (FORMAT_VERIFIERS, below); checkIdentity and checkChain are
+ * shared with it.
+ *
  * No DOM: verify-page.js shows the result. Under Node, require() this file.
  */
 (function (root, factory) {

@@ -44,6 +44,9 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures
     signer,
 )
 from tests.verify.test_completeness import (
+    CHAIN_ID,
+    CONTRACT,
+    LOG_ID,
     Log,
     anchor_log,
     busiest,
@@ -332,3 +335,34 @@ def test_against_the_chain_both_read_the_signed_index_root(
     )
     assert "Absence: the log holds no entry of account:nobody" in browser[1]["statement"]
     assert "commits to no index" in browser[4]["checks"][-1][2]
+
+
+def test_with_a_pinned_log_both_refuse_another_logs_proof() -> None:
+    """Offline with a pinned identity: the proof must name the pinned log; one naming
+    another log id or contract fails "log identity" in the same words."""
+    log = Log(30, seed=5)
+    good = log.document(busiest(log))
+    identity = LogIdentity(
+        name="pinned",
+        chain_id=CHAIN_ID,
+        log_anchor=CONTRACT,
+        log_id=LOG_ID,
+        licence_registry=None,
+        log_signer=bytes(range(20)),
+        deployment_block=1,
+    )
+    texts = [
+        json.dumps(good),
+        json.dumps(good | {"log_id": "0x" + "ee" * 32}),
+        json.dumps(good | {"contract": "0x" + "ee" * 20}),
+        json.dumps(good | {"__proto__": {"count": 0}}),
+    ]
+    browser = node(texts, identity=identity)["documents"]
+    for text, found in zip(texts, browser, strict=True):
+        assert comparable(found) == python(text, identity), text[:300]
+    assert [found.get("check") for found in browser] == [
+        None,
+        "log identity",
+        "log identity",
+        "completeness",
+    ]
