@@ -616,6 +616,45 @@
 
   /* ---- the verdict ------------------------------------------------------------------------ */
 
+  /** Each check of a completeness proof in plain words: [when it passed, when it failed]
+   * (the page's EXPLAIN has the checks shared with bundles). */
+  const EXPLAIN = Object.freeze({
+    completeness: [
+      'The file is a well-formed completeness proof: strict JSON, every field present and of the right type, nothing else.',
+      'The file is not a readable completeness proof, so nothing in it can be relied on.',
+    ],
+    key: [
+      'The proof is about one key of the index: an account, a model, a licence, a licensee or a model id.',
+      'The key is not one the index keeps (KIND:VALUE with a known kind), so nothing can be proven about it.',
+    ],
+    'tree size': [
+      'The entries lie in the part of the log the proof is about: the first S entries, or the window of them it names.',
+      'The window or an entry lies beyond the part of the log the proof is about.',
+    ],
+    duplicated: ['No entry is listed twice.', 'An entry is listed twice: a list of entries counts each once.'],
+    reordered: ['The entries are in log order.', 'The entries are not in log order: the proof describes the list in log order.'],
+    added: [
+      'Every record is filed under this key (an interaction under its account and model, a licence under its licence and licensee, a model under its id).',
+      "A record is not filed under this key: an entry of another key was put in, so this is not the key's list.",
+    ],
+    omitted: [
+      "The entries are exactly the key's list the index commits to, position by position, with the entries just outside the window (if any) outside it: none left out, none added.",
+      "The entries are not the list the index commits to for this key: an entry was left out, or one was added.",
+    ],
+    'index map': [
+      "The index's map proof is a path for this key.",
+      "The index's map proof is not a path for this key, so it proves nothing about it.",
+    ],
+    'index root': [
+      "The key's list (or its absence), the map proof and the log size lead to the index root the proof states: no other list for this key has that root.",
+      'The list, the map proof and the size lead to another index root than the one stated: a stale index, another size, or a changed list.',
+    ],
+    'index root on chain': [
+      'The index root is the one the log key signed with this checkpoint and LogAnchor recorded when it anchored it: the operator committed to this index before anyone asked.',
+      'The index root is not the one anchored with this checkpoint (or none was): the index was changed after anchoring, or never committed.',
+    ],
+  });
+
   const wholeLog = (complete) => complete.start === 0n && complete.end === complete.treeSize;
 
   /** ledger/verify/completeness.py completeness_statement, word for word. */
@@ -714,6 +753,7 @@
   return {
     COMPLETENESS_FORMAT,
     NO_INDEX_ROOT,
+    EXPLAIN,
     IndexProofError,
     FormatError,
     recordKeys,

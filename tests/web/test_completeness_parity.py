@@ -255,6 +255,9 @@ def test_a_document_that_is_not_json_or_the_wrong_shape_fails_the_same() -> None
         json.dumps(good | {"map_proof": {"siblings": ["0x" + "00" * 32], "other": None}}),
         json.dumps(good | {"key": "colour:red"}),
         json.dumps(good | {"key": "account:"}),
+        json.dumps(good | {"key": "account:\ud800"}),
+        json.dumps(good | {"key": "account:" + "x" * 257}),
+        json.dumps(good | {"key": "model:\u00e9t\u00e9 \ud83d\ude00"}),
         json.dumps(good | {"window": {"from_size": 5, "to_size": 5}}),
         json.dumps(good | {"postings_proof": None}),
     ]
