@@ -213,7 +213,7 @@ def read_document(data: bytes) -> LicenceDocument:
             "the record has no salt or ts: it is not a record as the log stored it"
         )
     try:
-        entry = parse_object(record)
+        entry = parse_object(record, normalise_times=False)  # exactly as the log stored it
     except RecordError as error:
         raise LicenceFileError(f"the licence record is invalid: {error}") from None
     body = record["body"]
