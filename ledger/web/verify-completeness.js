@@ -477,6 +477,7 @@
       anchored: null,
       licence: null,
       complete: null,
+      meaning: null,
     };
     return {
       result,
@@ -707,6 +708,50 @@
     );
   }
 
+  /**
+   * What the result means in plain words, for a reader who is not an engineer: `proven`
+   * and `notProven` lines (the shape of the page's "What this means" box).
+   */
+  function meaning(result) {
+    const proven = [];
+    const notProven = [];
+    const { verdict, complete } = result;
+    if (verdict === 'invalid') {
+      proven.push(`Nothing in this document can be relied on: the "${result.error.check}" check failed (see the checks below).` +
+        ' A list with an entry left out, an entry of another key, entries reordered or repeated, or an index that is not the one' +
+        ' anchored fails this way.');
+      return { proven, notProven };
+    }
+    if (verdict === 'not verified') {
+      proven.push('Nothing was decided: the chain could not be read (or the page could not run the checks). The document is neither' +
+        ' proven nor refuted; try again, or another node of the same chain.');
+      return { proven, notProven };
+    }
+    const among = wholeLog(complete)
+      ? `the first ${complete.treeSize} entries of the log`
+      : `the entries with leaf index ${complete.start} to ${complete.end - 1n} of the first ${complete.treeSize}`;
+    if (verdict === 'valid') {
+      proven.push(complete.count === 0
+        ? `Absence: ${complete.key} has no entry among ${among}.`
+        : `Completeness: the ${complete.count === 1 ? 'entry' : `${complete.count} entries`} shown ${complete.count === 1 ? 'is' : 'are'}` +
+          ` every entry of ${complete.key} among ${among}; the log holds no other.`);
+      proven.push(`The anchor: the operator committed to this index, with the log's history, on the public chain in block` +
+        ` ${result.anchored.blockNumber} (${V.utcText(result.anchored.timestamp)}), signed with the pinned log's key. It cannot be changed or` +
+        ' withdrawn afterwards, so a list made up later to hide an entry would not match it.');
+    } else {
+      proven.push('Only the mathematics: the list fits the index root the document states. Nothing shows yet that the operator committed to' +
+        ' that index on the public chain: that needs the pinned log and a node of its chain.');
+    }
+    notProven.push(`Entries after the first ${complete.treeSize}: the proof speaks of the log as it was at that size; for later entries,` +
+      ' ask for a proof at a later anchored size.');
+    if (!wholeLog(complete)) notProven.push('Entries outside the window: the proof speaks of the window it names only.');
+    notProven.push("That the operator computed its index honestly at that time: it signs what it computed. An index that left an entry out is" +
+      " not prevented but provable: whoever holds that entry's own evidence can show both side by side, and an audit that replays the" +
+      ' whole log recomputes every anchored index root.');
+    notProven.push('That what a record says is true, or when it was made: the time inside a record is the operator\'s word.');
+    return { proven, notProven };
+  }
+
   function finish(run) {
     const result = run.result;
     if (result.error) {
@@ -725,6 +770,7 @@
       const why = result.identity === null ? 'no log identity is pinned' : 'no JSON-RPC node was given';
       result.statement = `MATHEMATICS ONLY: the chain was NOT consulted (${why}). ${result.sentence}. ${plainWords(result)}`;
     }
+    result.meaning = meaning(result);
     return result;
   }
 

@@ -71,6 +71,7 @@ function outcome(result) {
     sentence: result.sentence,
     statement: result.statement,
     checks: result.checks.map((c) => [c.check, c.passed, c.detail]),
+    meaning: result.meaning,
   };
   if (result.error) out.check = result.error.check;
   if (result.complete) out.leaf_indices = result.complete.leafIndices.map(Number);
@@ -154,7 +155,7 @@ def python(
 
 
 def comparable(found: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in found.items() if k not in ("kind", "statement")}
+    return {k: v for k, v in found.items() if k not in ("kind", "statement", "meaning")}
 
 
 def test_every_index_vector_gets_the_same_verdict_and_words() -> None:
@@ -338,6 +339,27 @@ def test_against_the_chain_both_read_the_signed_index_root(
     )
     assert "Absence: the log holds no entry of account:nobody" in browser[1]["statement"]
     assert "commits to no index" in browser[4]["checks"][-1][2]
+    # In plain words, for the page's "What this means".
+    assert browser[0]["meaning"]["proven"][0] == (
+        f"Completeness: the {count} entries shown are every entry of {key} among the first 60"
+        " entries of the log; the log holds no other."
+    )
+    assert f"in block {anchor.block_number} (" in browser[0]["meaning"]["proven"][1]
+    assert browser[1]["meaning"]["proven"][0] == (
+        "Absence: account:nobody has no entry among the first 60 entries of the log."
+    )
+    assert any("Entries after the first 60" in line for line in browser[0]["meaning"]["notProven"])
+    assert browser[2]["meaning"] == {
+        "proven": [
+            (
+                'Nothing in this document can be relied on: the "index root on chain" check'
+                " failed (see the checks below). A list with an entry left out, an entry of"
+                " another key, entries reordered or repeated, or an index that is not the one"
+                " anchored fails this way."
+            )
+        ],
+        "notProven": [],
+    }
 
 
 def test_with_a_pinned_log_both_refuse_another_logs_proof() -> None:
