@@ -421,9 +421,9 @@ def check_licence_command(
 
 # -- licensees: watch ---------------------------------------------------------------------------
 
-TERMINAL = frozenset({"revoked", "expired", "unknown"})
-"""Statuses a licence does not come back from (an unknown commitment after it was seen
-granted means another chain or registry answered)."""
+TERMINAL = frozenset({"revoked", "expired"})
+"""Statuses a licence does not come back from; `unknown` is one too once the licence was
+seen granted (another chain or registry answers), not before (a grant still on its way)."""
 
 
 @licence_app.command("watch")
@@ -450,7 +450,8 @@ def watch_licence_command(
     pinned log alone), and print one JSON line now and one at every change: status,
     blocks, the revoke record's leaf hash. Exits 1 once the licence can no longer become
     active (revoked, expired, a window that differs from the record's), printing why; 2
-    for an unreadable file. An unreachable chain is retried (a warning on stderr)."""
+    for an unreadable file. A licence not granted yet is waited for. An unreachable chain
+    is retried (a warning on stderr)."""
     from ledger.verify.licence import (
         LicenceChainError,
         LicenceFileError,
@@ -471,6 +472,7 @@ def watch_licence_command(
     except LicenceFileError as error:
         fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
     last: tuple[Any, ...] | None = None
+    granted = False
     with JsonRpcReader(rpc_url) as rpc:
         while True:
             try:
@@ -488,6 +490,8 @@ def watch_licence_command(
                     sys.stderr.write(result.sentence() + "\n")
                     sys.stderr.flush()
                     last = now
-                if result.problem is not None or result.state in TERMINAL:
+                gone = result.state in TERMINAL or (granted and result.state == "unknown")
+                if result.problem is not None or gone:
                     raise typer.Exit(EXIT_NOT_ACTIVE)
+                granted = granted or result.state != "unknown"
             time.sleep(interval)

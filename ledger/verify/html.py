@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from ledger.verify.result import utc_text
+
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f5f6f8}
 main{max-width:1080px;margin:0 auto;padding:28px 24px 48px}
@@ -96,10 +98,11 @@ def cards(items: Sequence[tuple[str, str]]) -> str:
 
 
 def utc(timestamp: int | None) -> str:
-    """A Unix time as RFC 3339 UTC ('-' for none)."""
+    """A Unix time as RFC 3339 UTC ('-' for none; a time no calendar holds, as the
+    verifier's results say it)."""
     if timestamp is None:
         return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(timestamp)
 
 
 def bar_chart(

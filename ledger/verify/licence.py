@@ -107,9 +107,10 @@ class LicenceCheck:
     """Why the licence is not valid although the chain says active (a window that
     differs from the record's), else None."""
     revocation: bytes | None = None
-    """For a revoked licence: the leaf hash of the log record that revoked it, as the
-    registry's Revoked event states it (the log key signed it): the revoke record with
-    this leaf hash, and its reason, are provably the ones that count."""
+    """For a revoked licence: the leaf hash the issuer key (the pinned log key) named as
+    the revoke record when it signed the revocation, from the registry's Revoked event.
+    It binds the operator to that record (and its reason); that the record exists and
+    revokes this licence is for its evidence to show."""
 
     @property
     def active(self) -> bool:
@@ -295,7 +296,9 @@ def check_licence(
     revocation = None
     if status.revoked_block:
         try:
-            revocation = _revocation(rpc, registry, document.commitment, status.revoked_block)
+            revocation = _revocation(
+                rpc, registry, document.commitment, status.revoked_block, identity.log_signer
+            )
         except ChainUnreadableError as error:
             raise LicenceChainError(str(error)) from None
     problem = None
@@ -323,12 +326,21 @@ def check_licence(
     )
 
 
-def _revocation(rpc: JsonRpcReader, registry: bytes, commitment: bytes, block: int) -> bytes | None:
-    """The `revocation` of the Revoked event of `commitment` in `block` (the registry
-    revokes a commitment once), None if the node shows no such event."""
-    shipped = shipped_contract("LicenceRegistry")
-    for event in rpc.logs(registry, [shipped.event_topic("Revoked"), commitment], block, block):
-        if len(event.data) == 32:
+def _revocation(
+    rpc: JsonRpcReader, registry: bytes, commitment: bytes, block: int, issuer: bytes
+) -> bytes | None:
+    """The `revocation` of the registry's Revoked event of `commitment` by `issuer` in
+    `block` (the registry revokes a commitment once), None if the node shows none. The
+    node's answer is checked, not trusted: address, every topic, the data's size."""
+    topic = shipped_contract("LicenceRegistry").event_topic("Revoked")
+    wanted = (topic, commitment, bytes(12) + issuer)
+    for event in rpc.logs(registry, [topic, commitment], block, block):
+        if (
+            event.address == registry
+            and event.topics == wanted
+            and event.block_number == block
+            and len(event.data) == 32
+        ):
             return event.data
     return None
 

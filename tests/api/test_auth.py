@@ -65,6 +65,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("GET", "/v1/checkpoints/2", (PUBLIC,), None),
     ("GET", "/v1/evidence/{own}", ("auditor", "licensee"), None),
     ("POST", "/v1/licences", (), _licence("acme", 3)),
+    ("GET", "/v1/licences", ("auditor", "licensee"), None),
     ("GET", "/v1/licences/{licence_id}", ("auditor", "licensee"), None),
     ("POST", "/v1/licences/{licence_id}/revoke", (), None),
     ("POST", "/v1/admin/seal", (), None),
