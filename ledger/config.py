@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         " (`up`'s default: the embedded Anvil's).",
     )
     explorer_url: str | None = Field(
-        None, description="A block explorer the log identity names (<url>/tx/<hash>)."
+        None, description="A block explorer the log identity names (`<url>/tx/<hash>`)."
     )
     # -- keys
     log_key: SecretStr | None = Field(
@@ -124,9 +124,6 @@ class Settings(BaseSettings):
     )
     admin_key: SecretStr | None = Field(
         None, description="The log's admin key as 64 hex digits (`ledger retire`)."
-    )
-    admin_keystore: Path | None = Field(
-        None, description="V3 keystore of the log's admin key (`ledger retire`)."
     )
     admin_keystore_password: SecretStr | None = Field(
         None, description="Password of the admin keystore (`ledger admin-key create`, `retire`)."
