@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledger.core.merkle import ProofError, root_from_inclusion_proof
+from ledger.core.records import RecordError, parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import checksum_address, digest, receipt_struct, recover
 from ledger.formats.identity import LogIdentity
@@ -108,3 +109,19 @@ def check_receipt_log(identity: LogIdentity, rpc: JsonRpcReader) -> None:
 
 
 __all__ = ["ChainUnreadableError", "ReceiptError", "check_receipt_log", "verify_receipt"]
+
+
+def check_kept_record(record: Any, receipt: Mapping[str, Any]) -> None:
+    """A record kept beside its receipt must be the receipt's: a valid record whose leaf
+    hash (RFC 8785 bytes, salted) is the receipt's `leaf_hash`. Raises ReceiptError."""
+    if not isinstance(record, dict):
+        raise ReceiptError("record must be a JSON object (the record as it was sent)")
+    try:
+        leaf = parse_object(record).leaf_hash
+    except RecordError as error:
+        raise ReceiptError(f"record: {error}") from None
+    named = str(receipt.get("leaf_hash", "")).lower()
+    if "0x" + leaf.hex() != named:
+        raise ReceiptError(
+            f"the record kept with the receipt hashes to 0x{leaf.hex()}, the receipt is for {named}"
+        )
