@@ -1,7 +1,9 @@
 """`ledger serve`, `ledger keys create|revoke` and `ledger verify-receipt`.
 
-Registered on `ledger.cli.common.app` by the import at the end of ledger/cli.py. The API runs
-in uvicorn on a background thread; `serve` seals (and, with a chain, anchors) beside it.
+Registered on `ledger.cli.common.app` by `ledger/cli/__init__.py`. `serve` and `up` share
+their options (`SERVICE_OPTIONS`, all settings of `ledger.config`) and run the one runtime,
+`ledger.service.runtime.run`: the API, the seal loop and, on a chain, the anchorer and the
+licence issuer, under leader election.
 """
 
 from __future__ import annotations

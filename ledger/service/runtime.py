@@ -207,7 +207,11 @@ def run(
         store.close()
     if running.fatal:
         stopped = running.fatal[0]
-        what = str(stopped) if isinstance(stopped, LedgerError) else repr(stopped)
+        what = (
+            str(stopped)
+            if isinstance(stopped, LedgerError)
+            else f"{type(stopped).__name__}: {stopped}"
+        )
         raise AnchoringStoppedError(f"anchoring stopped: {what}")
 
 
