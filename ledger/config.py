@@ -224,6 +224,17 @@ def load(config: Path | None = None, options: Mapping[str, Any] | None = None) -
 
 
 def _check_toml(path: Path) -> None:
+    # The file may name the Anvil binary to run and the keys to sign with: like ssh with
+    # its config, refuse one that another user owns or may write.
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise SettingsError(f"cannot read {path}: {error.strerror or error}") from None
+    if status.st_uid != os.getuid() or status.st_mode & 0o022:
+        raise SettingsError(
+            f"{path} is owned by another user or writable by group or others: refusing its"
+            " settings (chmod go-w, and own it)"
+        )
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:

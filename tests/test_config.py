@@ -88,6 +88,17 @@ def test_a_missing_config_file_is_refused(clean: Path) -> None:
         load(clean / "nope.toml")
 
 
+def test_a_config_file_others_may_write_is_refused(clean: Path) -> None:
+    config = clean / "ledger.toml"
+    config.write_text(f'anvil = "{clean / "not-anvil"}"\n')
+    for mode in (0o666, 0o620):
+        config.chmod(mode)
+        with pytest.raises(SettingsError, match="writable by group or others: refusing"):
+            load()
+    config.chmod(0o600)
+    assert load().anvil == clean / "not-anvil"
+
+
 @pytest.mark.parametrize(
     ("toml", "env", "options", "message"),
     [
