@@ -243,10 +243,8 @@ def _check_toml(path: Path) -> None:
         raise SettingsError(f"{path} is not valid TOML: {error}") from None
     unknown = sorted(set(document) - set(Settings.model_fields))
     if unknown:
-        raise SettingsError(
-            f"{path}: {', '.join(unknown)} {'is no setting' if len(unknown) == 1 else 'are no settings'};"
-            " see docs/configuration.md"
-        )
+        verb = "is no setting" if len(unknown) == 1 else "are no settings"
+        raise SettingsError(f"{path}: {', '.join(unknown)} {verb}; see docs/configuration.md")
 
 
 _OPTIONS = {"admin_address": "--admin", "explorer_url": "--explorer"}

@@ -173,7 +173,8 @@ def up(settings: Settings) -> None:
 
         def banner(store: Store, _signer: LogSigner, url: str, processes: int) -> str:
             return (
-                f"log at {store.engine.url.render_as_string(hide_password=True)}, tree size {tree_size};"
+                f"log at {store.engine.url.render_as_string(hide_password=True)},"
+                f" tree size {tree_size};"
                 f" chain {where}, LogAnchor {contract_address}, anchor key {key.address};"
                 f" API at {url}{'' if processes == 1 else f' in {processes} processes'};"
                 f" sealing every {settings.seal_interval:g}s, anchoring every"
