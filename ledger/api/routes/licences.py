@@ -8,12 +8,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from ledger.api.bodies import read_body, read_json, read_model
 from ledger.api.deps import AdminKey, ReaderKey, Services, ServicesDep
-from ledger.core.records import MAX_RECORD_BYTES, Text, now_ts
+from ledger.api.schemas import RevokeRequest, request_body
+from ledger.core.records import MAX_RECORD_BYTES, now_ts
 from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
 from ledger.service.evidence import build_evidence
 from ledger.service.licences import Appended, Licence, grant, licence_view, read_licence, revoke
@@ -22,11 +23,10 @@ from ledger.store.licences import LicenceRepository
 
 router = APIRouter(prefix="/v1/licences", tags=["licences"])
 
-_LICENCE_BODY = {
-    "description": "A licence record with action grant or amend (DESIGN.md section 2), or only its body.",
-    "content": {"application/json": {"schema": {"type": "object"}}},
-    "required": True,
-}
+_LICENCE_BODY = request_body(
+    "LicenceRequest",
+    "A licence record with action grant or amend, or only its body (docs/records.md).",
+)
 
 
 class RegistryPublic(BaseModel):
@@ -77,18 +77,9 @@ class LicenceAppended(LicencePublic):
     receipt: dict[str, Any]
 
 
-class RevokeRequest(BaseModel):
-    """Why the licence is revoked (kept in the revoke record)."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: Text | None = None
-
-
-_REVOKE_BODY = {
-    "description": "Optional: why the licence is revoked.",
-    "content": {"application/json": {"schema": RevokeRequest.model_json_schema()}},
-    "required": False,
-}
+_REVOKE_BODY = request_body(
+    "RevokeRequest", "Optional: why the licence is revoked.", required=False
+)
 
 
 def _view(services: Services, licence: Licence) -> dict[str, Any]:
