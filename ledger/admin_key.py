@@ -31,7 +31,6 @@ its address.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +64,9 @@ def create_admin_key(data_dir: Path, environ: Mapping[str, str] | None = None) -
     """The address of the data dir's admin key, and whether it was created now (False:
     ``admin-key.json`` was there already, e.g. from a deployment that did not finish).
     For the dev chain only (`ledger.cli.common.log_admin` refuses it elsewhere)."""
-    env = os.environ if environ is None else environ
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
     keystore, password_file = data_dir / ADMIN_KEY_FILE, data_dir / ADMIN_KEY_PASSWORD_FILE
     password = env.get(ADMIN_KEYSTORE_PASSWORD_ENV)
     try:
@@ -117,7 +118,9 @@ def load_admin_key(
 ) -> LocalAccount:
     """The admin key: `keystore`, else LEDGER_ADMIN_KEY, else the data dir's
     ``admin-key.json`` (never created here)."""
-    env = os.environ if environ is None else environ
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
     password = env.get(ADMIN_KEYSTORE_PASSWORD_ENV)
     try:
         if keystore is not None:

@@ -84,7 +84,9 @@ def find_anvil() -> Path:
     In node_modules the native binary of the platform package is preferred over the
     `.bin/anvil` Node wrapper, which does not wait for Anvil to save its state on exit.
     """
-    configured = os.environ.get(ANVIL_ENV)
+    from ledger.config import current
+
+    configured = current().anvil
     if configured:
         path = Path(configured)
         if not (path.is_file() and os.access(path, os.X_OK)):

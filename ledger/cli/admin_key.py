@@ -9,7 +9,6 @@ only its address is printed: deploy with `ledger deploy --admin ADDRESS`.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,10 +32,11 @@ def _inside(path: Path, folder: Path) -> bool:
 def _password() -> str:
     """LEDGER_ADMIN_KEYSTORE_PASSWORD, else asked twice on the terminal."""
     from ledger.admin_key import ADMIN_KEYSTORE_PASSWORD_ENV
+    from ledger.config import current
 
-    given = os.environ.get(ADMIN_KEYSTORE_PASSWORD_ENV)
+    given = current().admin_keystore_password
     if given is not None:
-        return given
+        return given.get_secret_value()
     if not sys.stdin.isatty():
         fail(
             f"no password: set {ADMIN_KEYSTORE_PASSWORD_ENV}, or run on a terminal to be asked for one",

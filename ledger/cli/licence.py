@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -92,40 +91,6 @@ def ensure_registry(
         return repo.record_registry(deployed.contract), registry
     registry = attach_registry(client, deployment.chain_id, deployment.registry, issuer=issuer)
     return deployment, registry
-
-
-def start_issuer(
-    store: Store,
-    registry: LicenceRegistry,
-    signer: LogSigner,
-    stop: threading.Event,
-    interval: float,
-    confirmations: int,
-    *,
-    on_confirmed: Callable[[LicenceCall], None] = lambda _call: None,
-    note: Callable[[str], None],
-) -> threading.Thread:
-    """Run the licence issuer on a thread until `stop`: queued grants, signed by the log
-    key `signer`, go on chain every `interval` seconds, batched. The issuer reports its
-    errors and goes on; should it stop anyway, that is reported too."""
-    from ledger.service.licence_issuer import LicenceIssuer
-
-    issuer = LicenceIssuer(store, registry, signer, confirmations=confirmations)
-
-    def loop() -> None:
-        try:
-            issuer.run(
-                stop,
-                interval,
-                on_confirmed=on_confirmed,
-                on_error=lambda text: note(f"licences: {text}"),
-            )
-        except BaseException as error:  # noqa: BLE001 - reported; serving goes on
-            note(f"licences stopped: {type(error).__name__}: {error}")
-
-    worker = threading.Thread(target=loop, name="licences", daemon=True)
-    worker.start()
-    return worker
 
 
 def call_json(call: LicenceCall) -> dict[str, Any]:
