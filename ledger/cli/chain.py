@@ -38,7 +38,6 @@ from ledger.cli.common import (
     recorded_deployment,
 )
 from ledger.errors import LedgerError
-from ledger.store.repository import StoreError
 
 
 @app.command()
@@ -116,6 +115,7 @@ def up(
     from ledger.service.anchorer import AnchorConflictError, Anchorer
     from ledger.service.sequencer import seal as seal_log
     from ledger.store.anchors import AnchorRepository
+    from ledger.store.repository import StoreError
 
     stop = threading.Event()
     out_lock = threading.Lock()

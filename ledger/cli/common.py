@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.errors import LedgerError
-from ledger.store.db import DatabaseURLError, normalize_url, sqlite_url
-from ledger.store.repository import Store, StoreError
 
-if TYPE_CHECKING:  # the chain modules load web3: imported by the commands that need them
+if (
+    TYPE_CHECKING
+):  # server-side modules (web3, SQLAlchemy): imported by the commands that need them,
+    # so that the verifier installs alone (`pip install mledger`, no `server` extra)
     from ledger.chain.client import ChainClient
     from ledger.chain.log_anchor import LogAnchor
     from ledger.formats.identity import LogIdentity
     from ledger.store.anchors import Anchor, AnchorRepository, Deployment
+    from ledger.store.repository import Store
 
 app = typer.Typer(
     name="ledger",
@@ -128,6 +129,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def open_store(data_dir: Path, database_url: str | None) -> Iterator[Store]:
     """Open the configured store; turn known errors into a message and exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ledger.store.db import DatabaseURLError, normalize_url, sqlite_url
+    from ledger.store.repository import Store, StoreError
+
     try:
         store = Store.open(normalize_url(database_url) if database_url else sqlite_url(data_dir))
     except DatabaseURLError as error:

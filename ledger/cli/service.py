@@ -31,16 +31,14 @@ from ledger.cli.common import (
     open_store,
 )
 from ledger.errors import LedgerError
-from ledger.service.leader import Leadership, lead
-from ledger.store.db import normalize_url, sqlite_url
-from ledger.store.repository import Store, StoreError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # server-side modules: imported by the commands (the verifier installs alone)
     import uvicorn
 
     from ledger.chain.licence_registry import LicenceRegistry
     from ledger.service.signer import LogSigner
     from ledger.service.workers import WorkerPool
+    from ledger.store.repository import Store
 
 BOOTSTRAP_ADMIN_KEY_ENV = "LEDGER_BOOTSTRAP_ADMIN_KEY"
 
@@ -220,8 +218,10 @@ def serve(
     """
     from ledger.api.main import create_app
     from ledger.cli.common import admin_key_kept_apart
+    from ledger.service.leader import Leadership, lead
     from ledger.service.sequencer import seal as seal_log
     from ledger.store.anchors import AnchorRepository
+    from ledger.store.repository import StoreError
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -375,6 +375,8 @@ def _fork_api_workers(
         return None
     from ledger.api.main import create_app
     from ledger.service.workers import fork_workers
+    from ledger.store.db import normalize_url, sqlite_url
+    from ledger.store.repository import Store
 
     with open_store(data_dir, database_url) as store:
         log_signer(store, data_dir, mmd)  # migrations and a new log key happen once, here
