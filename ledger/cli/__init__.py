@@ -9,6 +9,7 @@ and such a command run without the `server` extra exits 2 saying how to install 
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -29,10 +30,13 @@ from ledger.core.records import RecordError
 from ledger.formats.producer import producer
 from ledger.jsonlimits import restore_recursion_limit
 
-SERVER_PACKAGES = frozenset(
-    {"alembic", "eth_account", "fastapi", "psycopg", "sqlalchemy", "uvicorn", "web3"}
-)
-"""What the `server` extra installs (pyproject.toml) that the base install lacks."""
+SERVER_PACKAGES = ("alembic", "eth_account", "fastapi", "psycopg", "sqlalchemy", "uvicorn", "web3")
+"""What the `server` extra installs (pyproject.toml), and the base install lacks."""
+
+
+def server_extra_missing() -> bool:
+    """Whether a package of the `server` extra is not installed."""
+    return any(importlib.util.find_spec(name) is None for name in SERVER_PACKAGES)
 
 
 def _print_version(value: bool) -> None:
@@ -73,8 +77,10 @@ def main() -> None:
     restore_recursion_limit()  # before any command reads input: see ledger.jsonlimits
     try:
         app()
-    except ModuleNotFoundError as error:
-        if (error.name or "").split(".")[0] not in SERVER_PACKAGES:
+    except ModuleNotFoundError:
+        # A server command (or what it imports: web3 brings requests, eth-utils, ...)
+        # without the extra. With the extra installed, a missing module is a real fault.
+        if not server_extra_missing():
             raise
         sys.stderr.write(
             f"error: '{command_name(sys.argv[1:])}' needs the server extra:"

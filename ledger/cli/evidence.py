@@ -26,6 +26,7 @@ from ledger.cli.common import (
     parse_hash,
     pinned_identity,
 )
+from ledger.formats.producer import producer
 from ledger.verify.evidence import verify_evidence
 from ledger.verify.result import ChainReadError, VerificationError, VerificationResult
 from ledger.verify.rpc import JsonRpcReader
@@ -82,6 +83,7 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
     return {
         "valid": said == "VALID",
         "verdict": said,
+        "producer": producer(),
         "mathematics_valid": error is None or error.check in CHAIN_CHECKS,
         "chain_consulted": result.chain_consulted,
         "checks": [
@@ -244,6 +246,7 @@ def verify_receipt_command(
         {
             "valid": said == "VALID",
             "verdict": said,
+            "producer": producer(),
             "leaf_hash": document["leaf_hash"],
             "seq": document["seq"],
             "signer": address,

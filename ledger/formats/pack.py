@@ -24,7 +24,9 @@ from ledger.formats.fields import (
     parse_bytes,
     parse_fields,
     parse_int,
+    parse_producer,
 )
+from ledger.formats.producer import producer
 
 PACK_FORMAT = "model-ledger/evidence-pack/v1"
 """The format of evidence packs."""
@@ -208,7 +210,9 @@ def _parse(obj: Any) -> Pack:
         obj,
         "pack",
         ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"),
+        optional=("producer",),
     )
+    parse_producer(top)
     checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
     tree_size = parse_int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE)
     try:
@@ -268,6 +272,7 @@ def pack_head(
     """Every field of a pack but `entries` and `proof` (which a builder streams after it)."""
     return {
         "format": PACK_FORMAT,
+        "producer": producer(),
         "chain_id": chain_id,
         "contract": hex0x(contract),
         "log_id": hex0x(log_id),

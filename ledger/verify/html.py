@@ -265,7 +265,10 @@ def audit_page(result: dict[str, Any]) -> str:
             _anchor_rows(result["anchor_list"]),
             (0, 1, 2, 3),
         )
-        + footer(f"ledger audit, {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}")
+        + footer(
+            f"{result.get('producer') or 'mledger'} audit,"
+            f" {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        )
     )
     return page("model-ledger audit", body)
 
@@ -383,7 +386,8 @@ def campaign_page(report: dict[str, Any]) -> str:
         + "<h2>Query</h2>"
         + table(None, [[k, ", ".join(v) if isinstance(v, list) else v] for k, v in query.items()])
         + footer(
-            "ledger report: figures computed from the records of the evidence pack; anyone can re-check the pack with `ledger verify`."
+            f"{report.get('producer') or 'mledger'} report: figures computed from the records of"
+            " the evidence pack; anyone can re-check the pack with `mledger verify`."
         )
     )
     return page("model-ledger campaign report", body)

@@ -30,6 +30,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.records import RecordError, parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.identity import LogIdentity
+from ledger.formats.producer import producer
 from ledger.formats.strict_json import StrictJsonError, load_strict
 from ledger.verify.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
 
@@ -117,6 +118,7 @@ class LicenceCheck:
         return {
             "active": self.active,
             "status": self.state,
+            "producer": producer(),
             "licence_id": self.document.licence_id,
             "licensee": self.document.licensee,
             "commitment": _hex(self.document.commitment),
