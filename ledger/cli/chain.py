@@ -1,4 +1,4 @@
-"""`ledger up`, `deploy`, `anchor`, `anchors`, `relay`, `retire`, `identity`: the log on chain."""
+"""`mledger up`, `deploy`, `anchor`, `anchors`, `relay`, `retire`, `identity`: the log on chain."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def up(
             if deployment is None:
                 if anvil is None and client.chain_id != DEV_CHAIN_ID:
                     fail(
-                        f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first"
+                        f"this database records no deployment on {client.where}: run `mledger deploy --rpc-url URL` first"
                     )
                 deployment, contract = deploy_contracts(
                     client,
@@ -228,7 +228,7 @@ def up(
             worker.start()
             if registry is None:
                 note(
-                    "no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one"
+                    "no LicenceRegistry on this chain: licences stay queued until `mledger deploy` deploys one"
                 )
             else:
                 note(
@@ -281,7 +281,7 @@ def deploy(
     admin: Admin = None,
 ) -> None:
     """Deploy LogAnchor, create the log (its admin: --admin, a key kept offline, made with
-    `ledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
+    `mledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
     for development; its checkpoints: those the data dir's log key signs), deploy
     LicenceRegistry (the log key is its one issuer, for good; the anchor key only pays the
     gas and gets no role there) and record the deployment in the database. On a database whose deployment has

@@ -1,7 +1,7 @@
-"""`ledger evidence` (operator side: a bundle from the store) and `ledger verify` (anyone:
+"""`mledger evidence` (operator side: a bundle from the store) and `mledger verify` (anyone:
 check a bundle trusting only mathematics and the chain).
 
-Exit codes of `ledger verify`: 0 valid; 1 a check failed (the bundle is wrong, is about
+Exit codes of `mledger verify`: 0 valid; 1 a check failed (the bundle is wrong, is about
 another log than the pinned one, or does not match the chain); 2 usage, no pinned log
 identity, or an unreadable file; 3 the chain could not be read, so nothing was decided.
 """
@@ -53,7 +53,7 @@ def evidence(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print the evidence bundle of an entry (JSON), against the newest confirmed anchor
-    that covers it; check it with `ledger verify`."""
+    that covers it; check it with `mledger verify`."""
     from ledger.service.evidence import build_evidence
     from ledger.store.anchors import AnchorRepository
 

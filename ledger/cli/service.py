@@ -1,4 +1,4 @@
-"""`ledger serve`, `ledger keys create|revoke` and `ledger verify-receipt`.
+"""`mledger serve`, `mledger keys create|revoke` and `mledger verify-receipt`.
 
 Registered on `ledger.cli.common.app` by the import at the end of ledger/cli.py. The API runs
 in uvicorn on a background thread; `serve` seals (and, with a chain, anchors) beside it.
@@ -63,7 +63,7 @@ keys_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
-# -- shared with `ledger up` -------------------------------------------------------------
+# -- shared with `mledger up` -------------------------------------------------------------
 
 
 def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
@@ -153,7 +153,7 @@ def create_key(
 @keys_app.command("revoke")
 def revoke_key(
     key_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The id printed by `ledger keys create`.")
+        str, typer.Argument(metavar="ID", help="The id printed by `mledger keys create`.")
     ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
@@ -325,7 +325,7 @@ def serve(
             worker.start()
             if registry is None:
                 note(
-                    "no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one"
+                    "no LicenceRegistry on this chain: licences stay queued until `mledger deploy` deploys one"
                 )
         processes = "" if pool is None else f" in {len(pool.pids)} processes"
         note(

@@ -141,8 +141,12 @@ def made(tmp_path_factory: pytest.TempPathFactory, building: VenvBuild) -> Itera
             work / "report.html",
             "--pack",
             made.pack,
+            "--json",
+            work / "report.json",
             *data,
         )
+        report = json.loads((work / "report.json").read_text())
+        assert report["producer"] == f"mledger {ledger.__version__}"
         full("export", "--out", made.export, *data)
         made.licence.write_text(json.dumps(licence))
         # The receipts of the first two records, as POST /v1/entries signs them.
@@ -227,6 +231,9 @@ def test_the_plain_install_verifies_what_the_service_wrote(
     made: Made, venv: Path, tmp_path: Path
 ) -> None:
     pin = ["--log", made.identity, "--rpc-url", made.rpc]
+    version = f"mledger {ledger.__version__}"
+    assert json.loads(made.bundle.read_text())["producer"] == version
+    assert json.loads(made.pack.read_text())["producer"] == version
     mledger = venv / "mledger"
 
     bundle = run(mledger, "verify", made.bundle, *pin, cwd=tmp_path)
@@ -239,7 +246,7 @@ def test_the_plain_install_verifies_what_the_service_wrote(
     assert audit.returncode == 0, audit.stdout + audit.stderr
     summary = json.loads(audit.stdout)
     assert summary["passed"] is True and summary["entries"] == 13
-    assert summary["producer"] == f"mledger {ledger.__version__}"
+    assert summary["producer"] == version
 
     licence = run(mledger, "licence", "check", made.licence, *pin, cwd=tmp_path)
     assert licence.returncode == 0, licence.stdout + licence.stderr
@@ -259,23 +266,21 @@ def test_the_plain_install_verifies_what_the_service_wrote(
 
 
 @pytest.mark.parametrize(
-    ("program", "command"),
+    ("program", "command", "named"),
     [
-        ("mledger", ["up"]),
-        ("mledger", ["serve"]),
-        ("ledger", ["deploy", "--rpc-url", "http://127.0.0.1:1"]),
-        ("mledger", ["licence", "grant", "lic.json"]),
-        ("mledger", ["keys", "create", "--role", "auditor"]),
+        ("mledger", ["up"], "mledger up"),
+        ("mledger", ["serve"], "mledger serve"),
+        ("ledger", ["deploy", "--rpc-url", "http://127.0.0.1:1"], "ledger deploy"),
+        ("mledger", ["licence", "grant", "lic.json"], "mledger licence grant"),
+        ("mledger", ["keys", "create", "--role", "auditor"], "mledger keys create"),
     ],
 )
 def test_a_server_command_names_the_extra_it_needs(
-    venv: Path, tmp_path: Path, program: str, command: list[str]
+    venv: Path, tmp_path: Path, program: str, command: list[str], named: str
 ) -> None:
     result = run(venv / program, *command, cwd=tmp_path)
-    words = " ".join([program, *[word for word in command if not word.startswith("-")][:2]])
-    words = " ".join(words.split()[: 3 if command[0] in ("licence", "keys") else 2])
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr == (
-        f"error: '{words}' needs the server extra: pip install \"mledger[server]\"\n"
+        f"error: '{named}' needs the server extra: pip install \"mledger[server]\"\n"
     )
     assert list(tmp_path.iterdir()) == []  # nothing created: no ./ledger-data
