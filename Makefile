@@ -8,13 +8,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./ledger-data
 
-.PHONY: up test lint setup postgres chromium
+.PHONY: up test lint setup postgres chromium go
 
 up: setup
 	$(BIN)/mledger up --data-dir $(DATA_DIR)
 
 # Lint and Hardhat first, so pytest's summary is the run's closing line.
-test: setup postgres chromium lint
+test: setup postgres chromium go lint
 	npx hardhat test
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
@@ -42,3 +42,6 @@ postgres:
 
 chromium:
 	@scripts/ensure-chromium.sh
+
+go:
+	@scripts/ensure-go.sh

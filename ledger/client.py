@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -107,9 +109,43 @@ class Receipt:
 
         With the pinned log `identity` (`ledger.formats.identity.parse_identity` of the
         operator's published document), the receipt must be the log's, signed by its log
-        key; without it any key's signature passes. Raises ledger.service.signer.ReceiptError.
+        key; without it any key's signature passes. Raises
+        ledger.formats.receipt.ReceiptError.
         """
         return verify_receipt(self.data, identity)
+
+    def as_json(self) -> dict[str, Any]:
+        """What `save` writes: the receipt as the server sent it and the record as sent
+        (with the salt and ts that make its leaf hash), so the file alone lets its keeper
+        show the record and check the receipt (`ledger verify-receipt FILE --log LOG`)."""
+        return {"receipt": self.data, "record": self.record}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Keep the receipt: write `as_json()` to `path` (atomically: a crash leaves the
+        old file or the new one, never half of one; readable by the owner only, since a
+        record may name accounts). Returns the path."""
+        target = Path(path)
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)  # O_EXCL below: never write through a planted link
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.as_json(), handle, indent=1)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Receipt:
+        """A receipt kept with `save` (or a bare receipt object, or a whole
+        POST /v1/entries answer)."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise LedgerClientError(f"{path} does not hold a receipt object")
+        inner = data.get("receipt", data)
+        record = data.get("record")
+        return cls.from_json(inner, record if isinstance(record, dict) else None)
 
 
 @dataclass
@@ -209,6 +245,22 @@ def _read(
         ) from None
 
 
+def _keep(receipt: Receipt, folder: Path) -> None:
+    """Save `receipt` as `<folder>/<leaf hash>.json` (the hash checked against its record).
+    A file already there is left alone when it keeps the same record (a retry, or the
+    same record sent again) and is never replaced by another: LedgerClientError."""
+    path = folder / f"{receipt.leaf_hash}.json"
+    try:
+        kept = Receipt.load(path)
+    except FileNotFoundError:
+        receipt.save(path)
+        return
+    except (OSError, ValueError, LedgerClientError) as error:
+        raise LedgerClientError(f"{path} exists and is not a kept receipt: {error}") from None
+    if kept.record != receipt.record:
+        raise LedgerClientError(f"{path} keeps another record for this leaf hash; not replaced")
+
+
 class _Base:
     """Configuration and retry policy shared by both clients."""
 
@@ -221,8 +273,12 @@ class _Base:
         max_backoff: float,
         verify: bool,
         identity: LogIdentity | None,
+        receipt_dir: str | os.PathLike[str] | None,
     ) -> None:
         self.batch_size = _check_batch_size(batch_size)
+        self.receipt_dir = None if receipt_dir is None else Path(receipt_dir)
+        if self.receipt_dir is not None:
+            self.receipt_dir.mkdir(parents=True, exist_ok=True)
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         self.max_retries = max_retries
@@ -257,17 +313,26 @@ class _Base:
         )
 
     def _checked(self, receipts: list[Receipt]) -> list[Receipt]:
-        if self.verify:
+        if self.verify or self.receipt_dir is not None:
+            # A kept receipt is named by the record's own hash, never by what the server
+            # said: the server's leaf_hash must be that hash (or the file name could be a
+            # path of its choosing, or overwrite another receipt).
             for receipt in receipts:
                 expected = "0x" + parse_object(receipt.record or {}).leaf_hash.hex()
                 if receipt.leaf_hash != expected or receipt.data.get("leaf_hash") != expected:
                     raise LedgerClientError(
-                        f"receipt is for leaf {receipt.leaf_hash}, the record hashes to {expected}"
+                        f"receipt is for leaf {receipt.leaf_hash!r:.80}, the record hashes to"
+                        f" {expected}"
                     )
+        if self.verify:
+            for receipt in receipts:
                 try:
                     receipt.verify(self.identity)
                 except ReceiptError as error:
                     raise LedgerClientError(f"receipt does not verify: {error}") from None
+        if self.receipt_dir is not None:
+            for receipt in receipts:
+                _keep(receipt, self.receipt_dir)
         self.stats.records += len(receipts)
         return receipts
 
@@ -279,7 +344,8 @@ class LedgerClient(_Base):
     follow a transient failure, after `backoff` * 2**n seconds (randomized, capped at
     `max_backoff`). With `verify` (or a pinned log `identity`) every receipt is checked
     locally (the record's leaf hash, the batch path and the signature; a mismatch raises
-    LedgerClientError). `transport` and `timeout` go to httpx.
+    LedgerClientError). With `receipt_dir`, every receipt is also kept there as
+    `<leaf hash>.json` (`Receipt.save`). `transport` and `timeout` go to httpx.
     """
 
     def __init__(
@@ -294,6 +360,7 @@ class LedgerClient(_Base):
         timeout: float | httpx.Timeout = 30.0,
         verify: bool = False,
         identity: LogIdentity | None = None,
+        receipt_dir: str | os.PathLike[str] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(
@@ -303,6 +370,7 @@ class LedgerClient(_Base):
             max_backoff=max_backoff,
             verify=verify,
             identity=identity,
+            receipt_dir=receipt_dir,
         )
         self._http = httpx.Client(
             base_url=base_url, headers=_headers(api_key), timeout=timeout, transport=transport
@@ -399,6 +467,7 @@ class AsyncLedgerClient(_Base):
         timeout: float | httpx.Timeout = 30.0,
         verify: bool = False,
         identity: LogIdentity | None = None,
+        receipt_dir: str | os.PathLike[str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(
@@ -408,6 +477,7 @@ class AsyncLedgerClient(_Base):
             max_backoff=max_backoff,
             verify=verify,
             identity=identity,
+            receipt_dir=receipt_dir,
         )
         if linger < 0 or max_in_flight < 1 or max_pending < 1:
             raise ValueError("linger must be >= 0, max_in_flight and max_pending >= 1")

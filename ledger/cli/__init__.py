@@ -23,6 +23,8 @@ from ledger.cli import (  # noqa: F401 - each registers its commands
     evidence,
     licence,
     log,
+    models,
+    monitor,
     service,
 )
 from ledger.cli.common import app, fail

@@ -417,16 +417,33 @@ def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | N
 @app.command()
 def report(
     accounts: Annotated[
-        Path, typer.Option("--accounts", help="Account ids, one per line (or a JSON list).")
-    ],
+        Path | None,
+        typer.Option("--accounts", help="Account ids, one per line (or a JSON list)."),
+    ] = None,
     ts_from: Annotated[
-        str,
-        typer.Option("--from", help="Start, inclusive: 2026-06-01 or 2026-06-01T00:00:00.000Z."),
-    ],
-    ts_to: Annotated[str, typer.Option("--to", help="End, exclusive (same forms).")],
+        str | None,
+        typer.Option(
+            "--from",
+            help="Start, inclusive: a date (2026-06-01, midnight UTC) or an RFC 3339 UTC time"
+            " (2026-06-01T00:00:00Z, 2026-06-01T00:00:00.000Z, ...+00:00).",
+        ),
+    ] = None,
+    ts_to: Annotated[str | None, typer.Option("--to", help="End, exclusive (same forms).")] = None,
+    from_pack: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-pack",
+            help="Rebuild the report offline from an evidence pack you received (its own"
+            " query; no database or service needed). Verify it with --log and --rpc-url.",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="The HTML report.")] = Path("report.html"),
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON here.")
+    ] = None,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Also write the per-account figures as CSV here."),
     ] = None,
     pack_out: Annotated[
         Path | None,
@@ -463,32 +480,70 @@ def report(
     """A campaign report: what the accounts did between --from and --to (per day, per
     account, per model, top accounts) with the evidence behind it: one evidence pack of
     every anchored matching entry, verified before any figure is computed. Writes a
-    self-contained HTML page (and JSON); prints a one-line JSON summary."""
-    from ledger.formats.pack import Pack, QueryError, parse_query
-    from ledger.verify.campaign import build_report
+    self-contained HTML page (and JSON, CSV); prints a one-line JSON summary. With
+    --from-pack, rebuilds the same report from a pack alone. The figures are lower
+    bounds: a pack proves that its entries exist, not that no other entry matches."""
+    from ledger.formats.pack import Pack, QueryError, parse_query_input
+    from ledger.verify.campaign import build_report, report_csv
     from ledger.verify.html import campaign_page
     from ledger.verify.pack import verify_pack
     from ledger.verify.result import ChainReadError, VerificationError, VerificationResult
     from ledger.verify.rpc import JsonRpcReader
 
     identity = pinned_identity(log, offline_ok=rpc_url is None)
-    ids = read_accounts(accounts)
-    if not ids:
-        fail(f"{accounts} lists no account id", EXIT_USAGE)
-    try:
-        query = parse_query(
-            {"account_ids": ids, "from": ts_from, "to": ts_to, "model": model, "kind": kind}
+    unanchored: int | None
+    document: bytes | None
+    if from_pack is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("--accounts", accounts),
+                ("--from", ts_from),
+                ("--to", ts_to),
+                ("--model", model),
+                ("--url", url),
+            )
+            if value is not None
+        ]
+        if given:
+            fail(
+                f"--from-pack rebuilds the report of the pack's own query; drop {', '.join(given)}",
+                EXIT_USAGE,
+            )
+        from ledger.formats.pack import MAX_PACK_BYTES
+        from ledger.jsonlimits import JsonInputError, read_bounded
+
+        try:
+            document = read_bounded(from_pack, MAX_PACK_BYTES)
+        except JsonInputError as error:
+            fail(str(error), EXIT_USAGE)
+        unanchored = None
+    else:
+        missing = [
+            flag
+            for flag, value in (("--accounts", accounts), ("--from", ts_from), ("--to", ts_to))
+            if value is None
+        ]
+        if missing:
+            fail(f"missing {', '.join(missing)} (or --from-pack PACK)", EXIT_USAGE)
+        assert accounts is not None
+        ids = read_accounts(accounts)
+        if not ids:
+            fail(f"{accounts} lists no account id", EXIT_USAGE)
+        try:
+            query = parse_query_input(
+                {"account_ids": ids, "from": ts_from, "to": ts_to, "model": model, "kind": kind}
+            )
+        except QueryError as bad:
+            fail(
+                f"--{bad.field.split('[')[0].replace('account_ids', 'accounts')}: {bad.message}",
+                EXIT_USAGE,
+            )
+        document, unanchored = (
+            _pack_from_api(url, api_key, query)
+            if url
+            else _pack_from_store(data_dir, database_url, query)
         )
-    except QueryError as bad:
-        fail(
-            f"--{bad.field.split('[')[0].replace('account_ids', 'accounts')}: {bad.message}",
-            EXIT_USAGE,
-        )
-    document, unanchored = (
-        _pack_from_api(url, api_key, query)
-        if url
-        else _pack_from_store(data_dir, database_url, query)
-    )
     pack: Pack | None = None
     result: VerificationResult | None = None
     failure: VerificationError | None = None
@@ -511,15 +566,21 @@ def report(
             fail(f"the evidence pack is unreadable: {failure}", EXIT_FAILED)
         if pack_out is not None:
             pack_out.write_bytes(document)
-    built = build_report(query, pack, document, result, failure, unanchored)
+        if from_pack is not None:
+            query = pack.query
+    explorer = identity.explorer if identity is not None else None
+    built = build_report(query, pack, document, result, failure, unanchored, explorer)
     out.write_text(campaign_page(built), encoding="utf-8")
     if json_out is not None:
         json_out.write_text(json.dumps(built, indent=1) + "\n", encoding="utf-8")
+    if csv_out is not None:
+        csv_out.write_text(report_csv(built), encoding="utf-8", newline="")
     evidence = built["evidence"]
     emit(
         {
             "out": str(out),
             "json": None if json_out is None else str(json_out),
+            "csv": None if csv_out is None else str(csv_out),
             "interactions": built["totals"]["interactions"],
             "accounts_active": built["totals"]["accounts_active"],
             "pack_entries": 0 if evidence is None else evidence["entries"],
@@ -530,6 +591,7 @@ def report(
             if evidence is None
             else evidence["verification"]["chain_consulted"],
             "unanchored_matches": unanchored,
+            "proves": "existence of the entries counted (not that no other entry matches)",
         }
     )
     if failure is not None:

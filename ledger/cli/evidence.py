@@ -213,7 +213,7 @@ def verify_receipt_command(
     VALID needs both; exit non-zero with the reason if a check fails."""
     from ledger.formats.receipt import ReceiptError
     from ledger.formats.strict_json import StrictJsonError, load_strict
-    from ledger.verify.receipt import check_receipt_log, verify_receipt
+    from ledger.verify.receipt import check_kept_record, check_receipt_log, verify_receipt
     from ledger.verify.rpc import ChainUnreadableError
 
     identity = pinned_identity(log, offline_ok=offline)
@@ -223,12 +223,17 @@ def verify_receipt_command(
         fail(f"cannot read {receipt}: {error.strerror or error}", EXIT_UNREADABLE)
     except StrictJsonError as error:
         fail(str(error), EXIT_UNREADABLE)
+    record = None
     if isinstance(document, dict) and "receipt" in document:
-        document = document["receipt"]  # a whole POST /v1/entries response
+        # a whole POST /v1/entries answer, or a receipt kept by the SDK with its record
+        record = document.get("record")
+        document = document["receipt"]
     if not isinstance(document, dict):
         fail(f"{receipt} does not hold a receipt object", EXIT_UNREADABLE)
     try:
         address = verify_receipt(document, identity)
+        if record is not None:
+            check_kept_record(record, document)
         if identity is not None and rpc_url is not None and not offline:
             with JsonRpcReader(rpc_url) as chain:
                 check_receipt_log(identity, chain)
@@ -250,6 +255,7 @@ def verify_receipt_command(
             "leaf_hash": document["leaf_hash"],
             "seq": document["seq"],
             "signer": address,
+            "record_matches": None if record is None else True,
             "received_at": document["received_at"],
             "mmd": document["mmd"],
             "log": None if identity is None else identity.as_json(),

@@ -150,6 +150,30 @@ def create_key(
     emit(result)
 
 
+@keys_app.command("list")
+def list_keys(
+    include_revoked: Annotated[
+        bool, typer.Option("--all", help="Also the revoked keys, with when they were revoked.")
+    ] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The API keys: id, role, licensee, created_at (revoked_at with --all); one JSON
+    line each. Secrets are never shown: only their hash is kept."""
+    from ledger.store.keys import KeyRepository
+
+    with open_store(data_dir, database_url) as store:
+        keys = KeyRepository(store).list(include_revoked=include_revoked)
+    for key in keys:
+        shown: dict[str, Any] = {"id": key.id, "role": key.role.value}
+        if key.licensee is not None:
+            shown["licensee"] = key.licensee
+        shown["created_at"] = key.created_at
+        if include_revoked:
+            shown["revoked_at"] = key.revoked_at
+        emit(shown)
+
+
 @keys_app.command("revoke")
 def revoke_key(
     key_id: Annotated[

@@ -18,8 +18,12 @@ id, registry or signer is refused, whatever else checks out.
                                               reading its events starts)
      "rpc_url": "https://...",                optional: a JSON-RPC endpoint of the chain the
                                               operator suggests (a verifier may use its own)
-     "explorer": "https://..."}               optional: a block explorer; verifiers link
+     "explorer": "https://...",               optional: a block explorer; verifiers link
                                               <explorer>/tx/<hash> and <explorer>/block/<n>
+     "note_vkey": "<origin>+<key ID>+<key>"}  optional: the Ed25519 verifier key (vkey,
+                                              c2sp.org/signed-note) of the log's checkpoint
+                                              notes; its key name is the checkpoints'
+                                              origin line (ledger/formats/tlog_checkpoint.py)
 
 Addresses and hashes are 0x and lowercase hex; no other field is allowed. The format is
 documented in docs/evidence-format.md.
@@ -36,6 +40,7 @@ from typing import Any
 import rfc8785
 
 from ledger.core.errors import InputError
+from ledger.formats.note import NoteError, note_verifier
 from ledger.formats.strict_json import StrictJsonError, load_strict
 
 IDENTITY_FORMAT = "model-ledger/log/v1"
@@ -58,6 +63,9 @@ _FIELDS = (
     "deployment_block",
 )
 _OPTIONAL = ("rpc_url", "explorer")
+_NOTE_VKEY = "note_vkey"
+MAX_VKEY_LENGTH = 2048
+"""Longest note_vkey read."""
 MAX_URL_LENGTH = 2048
 """Longest rpc_url or explorer."""
 _URL = re.compile(r"https?://[^\s\"'<>\\]+")
@@ -88,6 +96,12 @@ class LogIdentity:
     deployment_block: int
     rpc_url: str | None = None
     explorer: str | None = None
+    note_vkey: str | None = None
+
+    @property
+    def origin(self) -> str | None:
+        """The origin line of the log's checkpoint notes: the key name of `note_vkey`."""
+        return None if self.note_vkey is None else self.note_vkey.partition("+")[0]
 
     def as_json(self) -> dict[str, Any]:
         """The identity document (the one serialiser of this format); the optional
@@ -95,6 +109,8 @@ class LogIdentity:
         optional = {
             name: getattr(self, name) for name in _OPTIONAL if getattr(self, name) is not None
         }
+        if self.note_vkey is not None:
+            optional[_NOTE_VKEY] = self.note_vkey
         return {
             "format": IDENTITY_FORMAT,
             "name": self.name,
@@ -118,8 +134,8 @@ class LogIdentity:
     def describe(self) -> str:
         """The log in one line, as verifiers print it."""
         return (
-            f"log {self.name!r} ({_hex(self.log_id)}), LogAnchor {_hex(self.log_anchor)} on chain id"
-            f" {self.chain_id}, log key {_hex(self.log_signer)}"
+            f"log {self.name!r} ({_hex(self.log_id)}), LogAnchor {_hex(self.log_anchor)}"
+            f" on chain id {self.chain_id}, log key {_hex(self.log_signer)}"
         )
 
     def mismatch(
@@ -193,7 +209,7 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
     missing = [field for field in _FIELDS if field not in obj]
     if missing:
         raise IdentityError(missing[0], "is missing")
-    unknown = sorted(set(obj) - set(_FIELDS) - set(_OPTIONAL))
+    unknown = sorted(set(obj) - set(_FIELDS) - set(_OPTIONAL) - {_NOTE_VKEY})
     if unknown:
         raise IdentityError(
             unknown[0], "is not a field of this format (a newer model-ledger may know it)"
@@ -215,6 +231,16 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
                 f"must be an http(s) URL of at most {MAX_URL_LENGTH} characters, got {value!r:.80}",
             )
         urls[field] = value
+    vkey = obj.get(_NOTE_VKEY)
+    if vkey is not None:
+        if not isinstance(vkey, str) or len(vkey) > MAX_VKEY_LENGTH:
+            raise IdentityError(
+                _NOTE_VKEY, f"must be a verifier key of at most {MAX_VKEY_LENGTH} characters"
+            )
+        try:
+            note_verifier(vkey)
+        except NoteError as error:
+            raise IdentityError(_NOTE_VKEY, str(error)) from None
     return LogIdentity(
         name=name,
         chain_id=_int(obj, "chain_id", 1, 2**256 - 1),
@@ -225,4 +251,5 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
         deployment_block=_int(obj, "deployment_block", 0, 2**64 - 1),
         rpc_url=urls["rpc_url"],
         explorer=urls["explorer"],
+        note_vkey=vkey,
     )

@@ -157,6 +157,24 @@ class KeyRepository:
             return None
         return ApiKey(row.id, Role(row.role), row.licensee, row.created_at, row.revoked_at)
 
+    def list(self, *, include_revoked: bool = False) -> list[ApiKey]:
+        """Every key (live ones only unless `include_revoked`), oldest first; never a
+        secret or its hash."""
+        query = select(
+            api_keys.c.id,
+            api_keys.c.role,
+            api_keys.c.licensee,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+        ).order_by(api_keys.c.created_at, api_keys.c.id)
+        if not include_revoked:
+            query = query.where(api_keys.c.revoked_at.is_(None))
+        with self.store.read() as conn:
+            return [
+                ApiKey(row.id, Role(row.role), row.licensee, row.created_at, row.revoked_at)
+                for row in conn.execute(query)
+            ]
+
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke a key; refused for an unknown or already revoked id."""
         now = now_ts()

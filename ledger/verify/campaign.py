@@ -8,7 +8,9 @@ the report is backed by evidence anyone can re-check. The report is JSON
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -77,7 +79,8 @@ def build_report(
     pack_bytes: bytes | None,
     verification: VerificationResult | None,
     error: VerificationError | None,
-    unanchored: int,
+    unanchored: int | None,
+    explorer: str | None = None,
 ) -> dict[str, Any]:
     """The report as JSON: totals, per day, per account (every account asked, active or
     not), per model, top accounts, and the evidence summary (None without a pack)."""
@@ -137,6 +140,7 @@ def build_report(
     )
     for row in accounts:
         row["models"] = len(row["models"])
+        row["complete"] = False  # a pack proves its entries exist, not that none is missing
     models: list[dict[str, Any]] = sorted(
         ({"model": name, **figures} for name, figures in per_model.items()),
         key=lambda row: (-row["interactions"], row["model"]),
@@ -162,7 +166,68 @@ def build_report(
         "top_accounts": [row for row in accounts if row["interactions"]][:TOP_ACCOUNTS],
         "evidence": None
         if pack is None or pack_bytes is None
-        else _evidence(pack, pack_bytes, verification, error, unanchored),
+        else _evidence(pack, pack_bytes, verification, error, unanchored, explorer),
+    }
+
+
+def _claims(
+    pack: Pack, valid: bool, chain_consulted: bool, unanchored: int | None
+) -> tuple[list[str], list[str]]:
+    """What the evidence proves, and what it does not, in words a reader of the report
+    can repeat: a pack proves that its entries exist, never that no other entry matches."""
+    entries = f"{len(pack.indices):,} entries counted"
+    if not valid:
+        return [], [
+            (
+                f"Anything: the evidence pack does not verify, so none of the {entries}"
+                " is proven to be in the log."
+            )
+        ]
+    when = f"block {pack.anchor.block_number} ({_utc(pack.anchor.block_timestamp)})"
+    proves = [
+        (
+            f"Each of the {entries} is in the log: its record hashes to a leaf that the pack's"
+            f" proof places in the checkpoint of tree size {pack.tree_size:,}."
+        ),
+    ]
+    if chain_consulted:
+        proves.append(
+            f"That checkpoint was signed by the log key and anchored on chain {pack.chain_id}"
+            f" in {when}: every counted entry existed no later than that block, and the"
+            " operator cannot change or remove it without the chain showing it."
+        )
+    not_proven = [
+        (
+            "That no other entry matches the query: the operator chose which entries to put in"
+            " the pack, so the log may hold matching entries the pack leaves out. The figures"
+            " are lower bounds."
+        ),
+    ]
+    if not chain_consulted:
+        not_proven.append(
+            "When the entries existed, or that the checkpoint is the log's: the chain was"
+            " not consulted (verify with the log identity and an RPC URL)."
+        )
+    if unanchored:
+        not_proven.append(
+            f"{unanchored:,} matching entries were not yet anchored when the pack was built;"
+            " they are not counted."
+        )
+    return proves, not_proven
+
+
+def _utc(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _links(explorer: str | None, pack: Pack) -> dict[str, str] | None:
+    """Block-explorer links of the anchor, when the log identity names an explorer."""
+    if not explorer:
+        return None
+    base = explorer.rstrip("/")
+    return {
+        "tx": f"{base}/tx/{_hex(pack.anchor.tx_hash)}",
+        "block": f"{base}/block/{pack.anchor.block_number}",
     }
 
 
@@ -171,7 +236,8 @@ def _evidence(
     pack_bytes: bytes,
     verification: VerificationResult | None,
     error: VerificationError | None,
-    unanchored: int,
+    unanchored: int | None,
+    explorer: str | None,
 ) -> dict[str, Any]:
     checks = (
         []
@@ -187,6 +253,9 @@ def _evidence(
     else:
         statement = "not verified"
     anchored = None if verification is None else verification.anchored
+    valid = error is None and verification is not None
+    chain_consulted = bool(verification and verification.chain_consulted)
+    proves, not_proven = _claims(pack, valid, chain_consulted, unanchored)
     return {
         "format": "model-ledger/evidence-pack/v1",
         "entries": len(pack.indices),
@@ -204,12 +273,50 @@ def _evidence(
             "block_hash": _hex(pack.anchor.block_hash),
             "block_timestamp": pack.anchor.block_timestamp,
         },
+        "explorer": _links(explorer, pack),
         "unanchored_matches": unanchored,
+        "proves": proves,
+        "does_not_prove": not_proven,
+        "complete": False,
         "verification": {
-            "valid": error is None and verification is not None,
-            "chain_consulted": bool(verification and verification.chain_consulted),
+            "valid": valid,
+            "chain_consulted": chain_consulted,
             "statement": statement,
             "existed_no_later_than_block": None if anchored is None else anchored.block_number,
             "checks": checks,
         },
     }
+
+
+CSV_COLUMNS = (
+    "account_id",
+    "interactions",
+    "input_tokens",
+    "output_tokens",
+    "models",
+    "first_ts",
+    "last_ts",
+    "complete",
+)
+"""The columns of the per-account CSV, in order."""
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula gets a leading quote
+    (account ids come from records, which anyone with an API key writes)."""
+    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """The report's per-account figures as CSV (RFC 4180, CRLF line ends): one row per
+    account, each naming the evidence pack it rests on and whether that pack verified."""
+    evidence = report["evidence"]
+    pack = "" if evidence is None else evidence["pack_sha256"]
+    verified = evidence is not None and evidence["verification"]["valid"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*CSV_COLUMNS, "pack_sha256", "pack_verified"])
+    for row in report["per_account"]:
+        writer.writerow([*(_cell(row[column]) for column in CSV_COLUMNS), pack, _cell(verified)])
+    return out.getvalue()

@@ -38,7 +38,8 @@ def verify_evidence(
     if isinstance(obj, Mapping) and "format" in obj and obj["format"] != BUNDLE_FORMAT:
         run.fail(
             BundleError(
-                f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r} and {PACK_FORMAT!r}"
+                f"unknown format {obj['format']!r:.80}; this verifier"
+                f" reads {BUNDLE_FORMAT!r} and {PACK_FORMAT!r}"
             )
         )
     if size > MAX_BUNDLE_BYTES:

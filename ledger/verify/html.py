@@ -76,6 +76,13 @@ def code(text: str) -> Raw:
     return Raw(f"<code>{escape(text)}</code>")
 
 
+def link(url: str, text: str) -> Raw:
+    """A link for http(s) URLs only (anything else is shown as text), escaped."""
+    if not url.startswith(("https://", "http://")):
+        return code(text)
+    return Raw(f'<a href="{escape(url, quote=True)}" rel="noreferrer">{escape(text)}</a>')
+
+
 def cards(items: Sequence[tuple[str, str]]) -> str:
     """Key figures as cards: (figure, label)."""
     return (
@@ -299,12 +306,20 @@ def campaign_page(report: dict[str, Any]) -> str:
             else ("note" if check["valid"] else "fail")
         )
         word = (
-            ("VERIFIED" if check["chain_consulted"] else "MATHEMATICS ONLY")
+            ("ENTRIES PROVEN TO EXIST" if check["chain_consulted"] else "MATHEMATICS ONLY")
             if check["valid"]
             else "INVALID"
         )
+        links = evidence.get("explorer") or {}
+        block = f"block {evidence['anchor']['block_number']}"
+        unanchored = evidence["unanchored_matches"]
         proof = (
             f'<div class="verdict {css}">{word}: {escape(check["statement"])}</div>'
+            + "<h3>What this evidence proves</h3><ul>"
+            + "".join(f"<li>{escape(line)}</li>" for line in evidence["proves"])
+            + "</ul><h3>What it does not prove</h3><ul>"
+            + "".join(f"<li>{escape(line)}</li>" for line in evidence["does_not_prove"])
+            + "</ul>"
             + table(
                 None,
                 [
@@ -317,14 +332,30 @@ def campaign_page(report: dict[str, Any]) -> str:
                     ["checkpoint root", code(evidence["root"])],
                     [
                         "anchor",
-                        f"block {evidence['anchor']['block_number']} at {utc(evidence['anchor']['block_timestamp'])}, chain id {evidence['chain_id']}",
+                        Raw(
+                            (link(links["block"], block) if "block" in links else escape(block))
+                            + escape(
+                                f" at {utc(evidence['anchor']['block_timestamp'])},"
+                                f" chain id {evidence['chain_id']}"
+                            )
+                        ),
                     ],
-                    ["anchor transaction", code(evidence["anchor"]["tx_hash"])],
+                    [
+                        "anchor transaction",
+                        link(links["tx"], evidence["anchor"]["tx_hash"])
+                        if "tx" in links
+                        else code(evidence["anchor"]["tx_hash"]),
+                    ],
                     [
                         "LogAnchor contract / log id",
                         Raw(f"{code(evidence['contract'])} / {code(evidence['log_id'])}"),
                     ],
-                    ["matching entries not yet anchored", f"{evidence['unanchored_matches']:,}"],
+                    [
+                        "matching entries not yet anchored",
+                        "not known (report rebuilt from a pack)"
+                        if unanchored is None
+                        else f"{unanchored:,}",
+                    ],
                 ],
             )
             + "<h2>Verification checks</h2>"
@@ -386,8 +417,10 @@ def campaign_page(report: dict[str, Any]) -> str:
         + "<h2>Query</h2>"
         + table(None, [[k, ", ".join(v) if isinstance(v, list) else v] for k, v in query.items()])
         + footer(
-            f"{report.get('producer') or 'mledger'} report: figures computed from the records of"
-            " the evidence pack; anyone can re-check the pack with `mledger verify`."
+            f"{report.get('producer') or 'mledger'} report: figures computed from the records"
+            " of the evidence pack; anyone can re-check the pack with `mledger verify` or rebuild"
+            " this report from it with `mledger report --from-pack`. The figures are lower bounds: a pack proves that its"
+            " entries exist, not that no other entry matches."
         )
     )
     return page("model-ledger campaign report", body)

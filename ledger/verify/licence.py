@@ -107,6 +107,10 @@ class LicenceCheck:
     problem: str | None
     """Why the licence is not valid although the chain says active (a window that
     differs from the record's), else None."""
+    revocation: bytes | None = None
+    """For a revoked licence: the leaf hash of the log record that revoked it, as the
+    registry's Revoked event states it (the log key signed it): the revoke record with
+    this leaf hash, and its reason, are provably the ones that count."""
 
     @property
     def active(self) -> bool:
@@ -129,6 +133,7 @@ class LicenceCheck:
                 "valid_until": self.valid_until,
                 "granted_block": self.granted_block or None,
                 "revoked_block": self.revoked_block or None,
+                "revocation": None if self.revocation is None else _hex(self.revocation),
                 "issuer": None if self.state == "unknown" else _hex(self.issuer),
             },
             "log": self.identity.as_json(),
@@ -150,10 +155,10 @@ class LicenceCheck:
             return f"NOT VALID: {which}: {self.problem} ({where})"
         if self.state == "active":
             return f"ACTIVE: {which} is active until {self.document.valid_until} {where}"
-        if self.state == "revoked":
+        if self.state == "revoked":  # the page says the same (verify-core.js): no revocation
             return (
-                f"REVOKED: {which} was revoked (or superseded by an amendment) in block {self.revoked_block};"
-                f" {where}"
+                f"REVOKED: {which} was revoked (or superseded by an amendment) in block"
+                f" {self.revoked_block}; {where}"
             )
         if self.state == "expired":
             return f"EXPIRED: {which} expired at {self.document.valid_until} {where}"
@@ -205,7 +210,7 @@ def read_document(data: bytes) -> LicenceDocument:
             "the record has no salt or ts: it is not a record as the log stored it"
         )
     try:
-        entry = parse_object(record)
+        entry = parse_object(record, normalise_times=False)  # exactly as the log stored it
     except RecordError as error:
         raise LicenceFileError(f"the licence record is invalid: {error}") from None
     body = record["body"]
@@ -289,6 +294,12 @@ def check_licence(
         raise LicenceMismatchError("issuer", issuer_problem(status.issuer, identity))
     if status.state != 0:
         _check_not_retired(rpc, identity, block.number)
+    revocation = None
+    if status.revoked_block:
+        try:
+            revocation = _revocation(rpc, registry, document.commitment, status.revoked_block)
+        except ChainUnreadableError as error:
+            raise LicenceChainError(str(error)) from None
     problem = None
     expected = (unix_seconds(document.valid_from), unix_seconds(document.valid_until))
     if status.state != 0 and (status.valid_from, status.valid_until) != expected:
@@ -310,7 +321,18 @@ def check_licence(
         status.revoked_block,
         status.issuer,
         problem,
+        revocation,
     )
+
+
+def _revocation(rpc: JsonRpcReader, registry: bytes, commitment: bytes, block: int) -> bytes | None:
+    """The `revocation` of the Revoked event of `commitment` in `block` (the registry
+    revokes a commitment once), None if the node shows no such event."""
+    shipped = shipped_contract("LicenceRegistry")
+    for event in rpc.logs(registry, [shipped.event_topic("Revoked"), commitment], block, block):
+        if len(event.data) == 32:
+            return event.data
+    return None
 
 
 def _check_not_retired(rpc: JsonRpcReader, identity: LogIdentity, block: int) -> None:

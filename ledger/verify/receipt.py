@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledger.core.merkle import ProofError, root_from_inclusion_proof
+from ledger.core.records import RecordError, parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import checksum_address, digest, receipt_struct, recover
 from ledger.formats.identity import LogIdentity
@@ -84,7 +85,8 @@ def check_receipt_log(identity: LogIdentity, rpc: JsonRpcReader) -> None:
     chain_id = rpc.chain_id()
     if chain_id != identity.chain_id:
         raise ReceiptError(
-            f"the node at {rpc.where} serves chain id {chain_id}; the pinned log is on {identity.chain_id}"
+            f"the node at {rpc.where} serves chain id {chain_id}; the"
+            f" pinned log is on {identity.chain_id}"
         )
     if rpc.code(identity.log_anchor) != shipped_contract("LogAnchor").runtime_code:
         raise ReceiptError(
@@ -98,13 +100,30 @@ def check_receipt_log(identity: LogIdentity, rpc: JsonRpcReader) -> None:
         ) from None
     if info.signer != identity.log_signer:
         raise ReceiptError(
-            f"the pinned log is anchored with key 0x{info.signer.hex()}, not 0x{identity.log_signer.hex()}"
+            "the pinned log is anchored with key"
+            f" 0x{info.signer.hex()}, not 0x{identity.log_signer.hex()}"
         )
     if info.retired:
         raise ReceiptError(
-            f"log 0x{identity.log_id.hex()} was retired by its admin (its log key may have leaked): a receipt signed"
-            " with that key cannot be trusted"
+            f"log 0x{identity.log_id.hex()} was retired by its admin (its log key"
+            " may have leaked): a receipt signed with that key cannot be trusted"
         )
 
 
 __all__ = ["ChainUnreadableError", "ReceiptError", "check_receipt_log", "verify_receipt"]
+
+
+def check_kept_record(record: Any, receipt: Mapping[str, Any]) -> None:
+    """A record kept beside its receipt must be the receipt's: a valid record whose leaf
+    hash (RFC 8785 bytes, salted) is the receipt's `leaf_hash`. Raises ReceiptError."""
+    if not isinstance(record, dict):
+        raise ReceiptError("record must be a JSON object (the record as it was sent)")
+    try:
+        leaf = parse_object(record).leaf_hash
+    except RecordError as error:
+        raise ReceiptError(f"record: {error}") from None
+    named = str(receipt.get("leaf_hash", "")).lower()
+    if "0x" + leaf.hex() != named:
+        raise ReceiptError(
+            f"the record kept with the receipt hashes to 0x{leaf.hex()}, the receipt is for {named}"
+        )

@@ -41,6 +41,24 @@ class ChainAnchor:
     """The index root the log key signed with this checkpoint (zero: none)."""
 
 
+@dataclass(frozen=True)
+class KeyCompleteness:
+    """What a verified completeness proof establishes: `leaf_indices` are all the
+    entries of `key` whose leaf index lies in [start, end), among the first `tree_size`
+    entries of the log (`count` of them)."""
+
+    key: str
+    tree_size: int
+    start: int
+    end: int
+    leaf_indices: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        """Entries of the key in the window."""
+        return len(self.leaf_indices)
+
+
 @dataclass
 class VerificationResult:
     """The checks run, in order; with a chain, the anchor the chain holds."""
@@ -52,6 +70,8 @@ class VerificationResult:
     bundle: Checkpointed | None = None
     """The bundle (or pack, see ledger.verify.pack) once it parsed."""
     anchored: ChainAnchor | None = None
+    complete: KeyCompleteness | None = None
+    """For a completeness proof, what it proved (set once every check passed)."""
 
     @property
     def valid(self) -> bool:

@@ -308,6 +308,19 @@ class JsonRpcReader:
             logs=tuple(self._log(entry, "receipt") for entry in found["logs"]),
         )
 
+    def transaction_input(self, tx_hash: bytes) -> tuple[bytes | None, bytes] | None:
+        """(recipient, calldata) of a transaction; None if the node does not know it."""
+        found = self._result("eth_getTransactionByHash", [_hex(tx_hash)])
+        if found is None:
+            return None
+        if not isinstance(found, dict):
+            raise ChainUnreadableError(f"eth_getTransactionByHash answered {found!r:.80}")
+        to = found.get("to")
+        return (
+            None if to is None else self._fixed(to, "transaction recipient", 20),
+            self._data(found.get("input"), "transaction input"),
+        )
+
     def logs(
         self, address: bytes, topics: Sequence[bytes], from_block: int, to_block: int
     ) -> list[EventLog]:

@@ -68,6 +68,32 @@
   /* identity.py _URL: https?://[^\s"'<>\\]+ with Python's \s (str.isspace). */
   const URL_PATTERN = /^https?:\/\/[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"'<>\\]+$/;
   const LOWER_HEX = /^0x[0-9a-f]*$/;
+  const MAX_VKEY_LENGTH = 2048;
+  /* note.py parse_vkey, type 0x01 only (note_verifier): name+hex(key ID)+base64(0x01 || key). */
+  const VKEY_PATTERN = /^([^+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]{44})$/;
+  /* note.py valid_name: no Python str.isspace character, no control character, no plus. */
+  const NOT_IN_NAME = /[\x00-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
+  /** identity.py's check of note_vkey: the vkey of an Ed25519 note key, its key ID
+   * SHA-256(name || 0x0A || 0x01 || key)[:4]. */
+  function noteVkey(value) {
+    if (value === null) return null;
+    if (typeof value !== 'string' || J.codePoints(value) > MAX_VKEY_LENGTH) {
+      throw new IdentityError('note_vkey', `must be a verifier key of at most ${MAX_VKEY_LENGTH} characters`);
+    }
+    const match = VKEY_PATTERN.exec(value);
+    const name = match ? match[1] : '';
+    if (!match || NOT_IN_NAME.test(name) || J.loneSurrogateAt(name) !== -1 || J.utf8(name).length > 1024) {
+      throw new IdentityError('note_vkey', `not a verifier key <name>+<key ID>+<key>: ${shown(value)}`);
+    }
+    const material = Uint8Array.from(atob(match[3]), (c) => c.charCodeAt(0));
+    if (material.length !== 33 || material[0] !== 0x01 || btoa(String.fromCharCode(...material)) !== match[3]) {
+      throw new IdentityError('note_vkey', 'must be an Ed25519 note verifier key (signature type 0x01, 32 bytes)');
+    }
+    const id = J.toHex(J.sha256Now(J.concat(J.utf8(name), Uint8Array.of(0x0a), material))).slice(2, 10);
+    if (id !== match[2]) throw new IdentityError('note_vkey', `key ID ${match[2]} is not the one of the key`);
+    return value;
+  }
 
   function identityBytes(obj, field, size) {
     const value = obj[field];
@@ -102,7 +128,7 @@
     }
     const missing = IDENTITY_FIELDS.filter((field) => !J.has(obj, field));
     if (missing.length) throw new IdentityError(missing[0], 'is missing');
-    const unknown = Object.keys(obj).filter((f) => !IDENTITY_FIELDS.includes(f) && !IDENTITY_OPTIONAL.includes(f)).sort();
+    const unknown = Object.keys(obj).filter((f) => !IDENTITY_FIELDS.includes(f) && !IDENTITY_OPTIONAL.includes(f) && f !== 'note_vkey').sort();
     if (unknown.length) throw new IdentityError(unknown[0], 'is not a field of this format (a newer model-ledger may know it)');
     const name = obj.name;
     if (typeof name !== 'string' || J.codePoints(name) === 0 || J.codePoints(name) > MAX_NAME_LENGTH) {
@@ -127,6 +153,7 @@
       deploymentBlock: identityInt(obj, 'deployment_block', 0n, MAX_UINT64),
       rpcUrl: urls.rpc_url,
       explorer: urls.explorer,
+      noteVkey: noteVkey(J.has(obj, 'note_vkey') ? obj.note_vkey : null),
     });
   }
 
@@ -147,6 +174,7 @@
         };
         if (fields.rpcUrl !== null) out.rpc_url = fields.rpcUrl;
         if (fields.explorer !== null) out.explorer = fields.explorer;
+        if (fields.noteVkey !== null && fields.noteVkey !== undefined) out.note_vkey = fields.noteVkey;
         return out;
       },
       /** The document as JSON text, fields in as_json order, integers written whole. */

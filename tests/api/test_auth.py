@@ -189,6 +189,20 @@ def test_revoked_key_is_refused(server: Server) -> None:
         )
         assert revoked["id"] == created["id"] and revoked["revoked_at"]
         assert_problem(client.get("/v1/entries"), 401, "unknown or revoked")
+    where = ["--data-dir", str(server.data_dir)]
+    live = [json.loads(line) for line in ledger("keys", "list", *where).stdout.splitlines()]
+    everything = [
+        json.loads(line) for line in ledger("keys", "list", "--all", *where).stdout.splitlines()
+    ]
+    assert created["id"] not in {k["id"] for k in live}
+    (shown,) = [k for k in everything if k["id"] == created["id"]]
+    assert shown == {
+        "id": created["id"],
+        "role": "auditor",
+        "created_at": shown["created_at"],
+        "revoked_at": revoked["revoked_at"],
+    }
+    assert created["key"] not in ledger("keys", "list", "--all", *where).stdout  # never shown
     again = ledger("keys", "revoke", created["id"], "--data-dir", str(server.data_dir), check=False)
     assert again.returncode != 0 and "already revoked" in again.stderr
     unknown = ledger("keys", "revoke", "k_nope", "--data-dir", str(server.data_dir), check=False)

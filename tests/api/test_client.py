@@ -353,3 +353,79 @@ def test_load_script(server: Server, keys: dict[str, str]) -> None:
     assert wrong.returncode == 1
     failed = json.loads(wrong.stdout)
     assert failed["stored"] == 0 and failed["errors"] == 1 and "401" in failed["first_errors"][0]
+
+
+def test_receipts_kept_in_one_call_and_checked_by_the_cli(
+    server: Server, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """`receipt_dir` keeps every receipt with its record; `Receipt.save`/`load` do it for
+    one; `ledger verify-receipt` checks the file, and the record against the receipt."""
+    kept = tmp_path / "receipts"
+    records = [unsalted(i, seed=131) for i in range(5)]
+    with LedgerClient(server.url, keys["ingest"], batch_size=2, receipt_dir=kept) as ledger:
+        receipts = ledger.append_many(records)
+    files = sorted(kept.iterdir())
+    assert [f.name for f in files] == sorted(f"{r.leaf_hash}.json" for r in receipts)
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+    again = Receipt.load(kept / f"{receipts[0].leaf_hash}.json")
+    assert again == receipts[0] and again.record is not None
+    assert receipts[1].save(tmp_path / "one.json") == tmp_path / "one.json"
+
+    identity = tmp_path / "log.json"
+    identity.write_text(json.dumps(pinned_log(server).as_json()))
+
+    def verify_receipt(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ledger", "verify-receipt", str(path), "--log", str(identity)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    checked = verify_receipt(tmp_path / "one.json")
+    assert checked.returncode == 0, checked.stderr
+    out = json.loads(checked.stdout)
+    assert out["verdict"] == "SIGNATURE ONLY" and out["record_matches"] is True
+    assert out["leaf_hash"] == receipts[1].leaf_hash
+
+    forged = json.loads((tmp_path / "one.json").read_text())
+    forged["record"]["body"]["input_tokens"] += 1
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    refused = verify_receipt(tmp_path / "forged.json")
+    assert refused.returncode == 1 and "the record kept with the receipt hashes to" in (
+        refused.stderr
+    )
+
+
+def test_a_hostile_server_cannot_choose_where_receipts_are_kept(tmp_path: Path) -> None:
+    """The server's leaf_hash never names the file: a path, another receipt's hash or a
+    malformed value is refused, and nothing is written outside receipt_dir."""
+    kept = tmp_path / "receipts"
+    answers = iter(["../outside", "/tmp/absolute", "0x" + "ab" * 32])
+
+    def hostile(request: httpx.Request) -> httpx.Response:
+        leaf = next(answers)
+        return httpx.Response(
+            202, json={"leaf_hash": leaf, "seq": 1, "receipt": {"leaf_hash": leaf, "seq": 1}}
+        )
+
+    with LedgerClient(
+        "http://hostile", "k", receipt_dir=kept, transport=httpx.MockTransport(hostile)
+    ) as ledger:
+        for _ in range(3):
+            with pytest.raises(LedgerClientError, match="the record hashes to 0x"):
+                ledger.append(unsalted(1, seed=5))
+    assert list(kept.iterdir()) == [] and not (tmp_path / "outside.json").exists()
+
+    # A file already kept for a leaf hash is never replaced by another record.
+    record = prepare(unsalted(2, seed=5))
+    leaf = "0x" + parse_object(record).leaf_hash.hex()
+    receipt = Receipt(leaf, 1, {"leaf_hash": leaf, "seq": 1}, record)
+    receipt.save(kept / f"{leaf}.json")
+    other = dataclasses.replace(receipt, record=dict(record, extra="x"))
+    from ledger.client import _keep
+
+    with pytest.raises(LedgerClientError, match="keeps another record"):
+        _keep(other, kept)
+    _keep(receipt, kept)  # the same record again: left as it is
+    assert Receipt.load(kept / f"{leaf}.json") == receipt

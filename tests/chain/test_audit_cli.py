@@ -4,6 +4,8 @@ reordered line by line, and the audit must name each alteration."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -193,7 +195,10 @@ def _edit(line: bytes) -> bytes:
         ),
         (
             lambda ls: ls.insert(150, ls.pop(140)),
-            "leaf index 140 is missing from line 141, which holds leaf index 141; it is on line 151: a moved line",
+            (
+                "leaf index 140 is missing from line 141, which holds"
+                " leaf index 141; it is on line 151: a moved line"
+            ),
         ),
         (
             lambda ls: ls.__setitem__(
@@ -403,16 +408,20 @@ def test_report_from_the_database(log: Log, tmp_path: Path) -> None:
         offline["verified"] is False and offline["chain_consulted"] is False
     )  # mathematics only: not verified
     page = (tmp_path / "offline.html").read_text()
-    assert "MATHEMATICS ONLY: the chain was NOT consulted" in page and "VERIFIED" not in page
+    assert "MATHEMATICS ONLY: the chain was NOT consulted" in page and "PROVEN" not in page
     page = (tmp_path / "report.html").read_text()
     for needle in (
         'id="chart-per-day"',
         'id="chart-per-account"',
         'id="chart-per-model"',
         "Top accounts",
-        "VERIFIED",
+        "ENTRIES PROVEN TO EXIST",
+        "What it does not prove",
+        "may hold matching entries the pack leaves out",
     ):
         assert needle in page
+    assert all(a["complete"] is False for a in report["per_account"])
+    assert any("existed no later than" in line for line in evidence["proves"])
     assert (
         "<script" not in page and "<link" not in page and "src=" not in page and "url(" not in page
     )
@@ -446,6 +455,104 @@ def test_report_from_the_database(log: Log, tmp_path: Path) -> None:
         *log.data,
     )
     assert bad.returncode == 2 and "--to: must be after from" in bad.stderr
+
+
+def test_report_rebuilt_from_a_received_pack(log: Log, tmp_path: Path) -> None:
+    """A regulator holds only the pack: `report --from-pack` rebuilds the same figures
+    offline (no database, no service), with CSV and explorer links; a tampered pack is
+    refused, and the pack's own query cannot be mixed with another."""
+    accounts = sorted({r["body"]["account_id"] for r in log.records[:300]})[:10]
+    (tmp_path / "accounts.txt").write_text("\n".join(accounts) + "\n")
+    chain = ["--rpc-url", log.rpc, "--log", str(log.identity)]
+    ok(
+        ledger(
+            "report",
+            "--accounts",
+            str(tmp_path / "accounts.txt"),
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-15",
+            "--out",
+            str(tmp_path / "db.html"),
+            "--json",
+            str(tmp_path / "db.json"),
+            "--pack",
+            str(tmp_path / "pack.json"),
+            *chain,
+            *log.data,
+        )
+    )
+    identity = log.edited_identity(tmp_path / "log.json", explorer="https://explorer.example")
+    elsewhere = tmp_path / "regulator"
+    elsewhere.mkdir()
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "ledger", "report", "--from-pack", str(tmp_path / "pack.json")]
+        + ["--out", "r.html", "--json", "r.json", "--csv", "r.csv"]
+        + ["--rpc-url", log.rpc, "--log", str(identity)],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        timeout=120,
+        check=False,
+    )
+    summary = json.loads(ok(rebuilt))
+    assert summary["verified"] is True and summary["unanchored_matches"] is None
+    assert not (elsewhere / "ledger-data").exists()  # nothing created where it ran
+    db = json.loads((tmp_path / "db.json").read_text())
+    again = json.loads((elsewhere / "r.json").read_text())
+    for field in ("query", "totals", "per_day", "per_account", "per_model", "top_accounts"):
+        assert again[field] == db[field], field
+    tx = again["evidence"]["anchor"]["tx_hash"]
+    assert again["evidence"]["explorer"] == {
+        "tx": f"https://explorer.example/tx/{tx}",
+        "block": f"https://explorer.example/block/{again['evidence']['anchor']['block_number']}",
+    }
+    assert f'href="https://explorer.example/tx/{tx}"' in (elsewhere / "r.html").read_text()
+    assert "not known (report rebuilt from a pack)" in (elsewhere / "r.html").read_text()
+    rows = list(csv.DictReader(io.StringIO((elsewhere / "r.csv").read_bytes().decode())))
+    assert [r["account_id"] for r in rows] == [a["account_id"] for a in db["per_account"]]
+    assert [int(r["interactions"]) for r in rows] == [a["interactions"] for a in db["per_account"]]
+    assert {r["complete"] for r in rows} == {"false"} and {r["pack_verified"] for r in rows} == {
+        "true"
+    }
+    assert {r["pack_sha256"] for r in rows} == {db["evidence"]["pack_sha256"]}
+
+    pack = json.loads((tmp_path / "pack.json").read_text())
+    pack["entries"][0]["record"]["body"]["input_tokens"] += 1
+    (tmp_path / "tampered.json").write_text(json.dumps(pack))
+    tampered = ledger(
+        "report", "--from-pack", str(tmp_path / "tampered.json"), "--out", str(tmp_path / "t.html")
+    )
+    assert tampered.returncode == 1 and "does not verify" in tampered.stderr
+    mixed = ledger(
+        "report", "--from-pack", str(tmp_path / "pack.json"), "--from", "2026-06-01", *chain
+    )
+    assert mixed.returncode == 2 and "drop --from" in mixed.stderr
+    neither = ledger("report", "--out", str(tmp_path / "n.html"), *log.data)
+    assert neither.returncode == 2 and "missing --accounts, --from, --to" in neither.stderr
+
+
+def test_report_csv_cells_cannot_run_as_formulas() -> None:
+    from ledger.verify.campaign import report_csv
+
+    report = {
+        "evidence": None,
+        "per_account": [
+            {
+                "account_id": '=HYPERLINK("http://evil")',
+                "interactions": 1,
+                "input_tokens": 2,
+                "output_tokens": 3,
+                "models": 1,
+                "first_ts": None,
+                "last_ts": None,
+                "complete": False,
+            }
+        ],
+    }
+    row = list(csv.reader(io.StringIO(report_csv(report))))[1]
+    assert row[0] == '\'=HYPERLINK("http://evil")' and row[-1] == "false"
 
 
 def test_report_renders_in_headless_chromium(log: Log, tmp_path: Path) -> None:

@@ -54,3 +54,24 @@ def test_fingerprint_is_the_pages() -> None:
     assert IDENTITY.fingerprint() == " ".join(digest[i : i + 4] for i in range(0, 16, 4))
     other = LogIdentity(**{**IDENTITY.__dict__, "log_signer": b"\xc5" * 20})
     assert other.fingerprint() != IDENTITY.fingerprint()
+
+
+def test_note_vkey_is_optional_and_checked() -> None:
+    """The log's checkpoint note key (c2sp.org/signed-note vkey): absent in older
+    identities, which read and fingerprint as before; when present, a valid Ed25519 vkey."""
+    from ledger.formats.cosignature import Cosigner
+    from ledger.formats.note import Signer
+
+    assert "note_vkey" not in IDENTITY.as_json() and IDENTITY.origin is None
+    vkey = Signer("ledger.example/model-ledger", bytes(32)).vkey()
+    with_key = LogIdentity(**{**IDENTITY.__dict__, "note_vkey": vkey})
+    assert with_key.as_json()["note_vkey"] == vkey
+    assert parse_identity(json.dumps(with_key.as_json())) == with_key
+    assert with_key.origin == "ledger.example/model-ledger"
+    assert with_key.fingerprint() != IDENTITY.fingerprint()
+    witness_key = Cosigner("ledger.example/model-ledger", bytes(32)).vkey()
+    wrong_id = vkey.replace(vkey.split("+")[1], "00000000")
+    for bad in (witness_key, wrong_id, "ledger.example", 5, "x" * 3000):
+        with pytest.raises(IdentityError) as caught:
+            parse_identity(json.dumps(IDENTITY.as_json() | {"note_vkey": bad}))
+        assert caught.value.field == "note_vkey"

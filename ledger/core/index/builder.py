@@ -1,0 +1,67 @@
+"""Building the index as the log grows: what the sequencer does at each seal, and what a
+monitor does to recompute every index root from an export (docs/completeness.md).
+
+`IndexBuilder.add` files one entry (in leaf order) under its keys; `seal` folds the
+entries added since the last seal into the touched keys' postings frontiers and the map,
+and returns R(S) for the new size S. Pure: the node store and the frontiers are
+dict-like objects the caller may back with storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any
+
+from ledger.core.index.completeness import index_root
+from ledger.core.index.keys import key_hash, record_keys
+from ledger.core.index.postings import Frontier
+from ledger.core.index.smt import Node, Position, SparseMap
+
+
+class IndexBuilder:
+    """The index of a log of `size` entries, growing a seal at a time."""
+
+    def __init__(
+        self,
+        store: MutableMapping[Position, Node] | None = None,
+        frontiers: MutableMapping[str, Frontier] | None = None,
+        size: int = 0,
+    ) -> None:
+        self.map = SparseMap(store)
+        self.frontiers: MutableMapping[str, Frontier] = {} if frontiers is None else frontiers
+        self.size = size
+        self._pending: dict[str, list[int]] = {}
+        self._added = size
+
+    def add(self, leaf_index: int, keys: Iterable[str]) -> None:
+        """File entry `leaf_index` (the next one: entries come in leaf order) under
+        `keys` (distinct key strings)."""
+        if leaf_index != self._added:
+            raise ValueError(
+                f"entries come in leaf order: expected {self._added}, got {leaf_index}"
+            )
+        self._added += 1
+        pending = self._pending
+        for key in keys:
+            if key in pending:
+                pending[key].append(leaf_index)
+            else:
+                pending[key] = [leaf_index]
+
+    def add_record(self, leaf_index: int, record: Mapping[str, Any]) -> None:
+        """File entry `leaf_index` under the keys of its (valid, decoded) record."""
+        self.add(leaf_index, record_keys(record))
+
+    def seal(self) -> bytes:
+        """Fold the entries added since the last seal into the index; R(S) for the new
+        size S (the number of entries added in all)."""
+        changes: dict[bytes, tuple[int, bytes]] = {}
+        frontiers = self.frontiers
+        for key, leaves in self._pending.items():
+            frontier = frontiers.get(key, Frontier()).extend(leaves)
+            frontiers[key] = frontier
+            changes[key_hash(key)] = (frontier.size, frontier.root())
+        self._pending = {}
+        self.map.apply(changes)
+        self.size = self._added
+        return index_root(self.size, self.map.root)

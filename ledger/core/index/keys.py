@@ -1,0 +1,74 @@
+"""Index keys: which keys a record is filed under, and the key strings' hashes.
+
+A key string is ``kind:value`` (``account:acct-1``); its map key is SHA-256 of its UTF-8
+bytes. `KEY_FUNCTIONS` maps each record kind to the function giving a record's keys:
+adding a kind of key is adding one function there (and bumping the index version, since
+every root changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ledger.core.index.errors import IndexProofError
+
+MAX_VALUE_LENGTH = 256
+"""Longest key value: the longest identifier a record may carry (records.MAX_ID_LENGTH)."""
+
+
+def _interaction(body: Mapping[str, Any]) -> list[str]:
+    return [f"account:{body['account_id']}", f"model:{body['model']}"]
+
+
+def _licence(body: Mapping[str, Any]) -> list[str]:
+    return [f"licence:{body['licence_id']}", f"licensee:{body['licensee']}"]
+
+
+def _model(body: Mapping[str, Any]) -> list[str]:
+    return [f"model_id:{body['model_id']}"]
+
+
+KEY_FUNCTIONS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
+    "interaction": _interaction,
+    "licence": _licence,
+    "model": _model,
+}
+"""Record kind -> the keys of a record's body. Digest records are filed under no key."""
+
+KEY_KINDS = ("account", "model", "licence", "licensee", "model_id")
+"""The kinds of key, the part of a key string before its first colon."""
+
+
+def record_keys(record: Mapping[str, Any]) -> list[str]:
+    """The key strings of a valid record (a decoded v1 record object), without repeats,
+    in the order the key functions give them."""
+    function = KEY_FUNCTIONS.get(record["kind"])
+    if function is None:
+        return []
+    return list(dict.fromkeys(function(record["body"])))
+
+
+def parse_key(key: str) -> tuple[str, str]:
+    """(kind, value) of a key string; IndexProofError ``key`` if it is not one."""
+    kind, colon, value = key.partition(":")
+    if not colon or kind not in KEY_KINDS:
+        raise IndexProofError(
+            "key",
+            f"{key!r:.80} is not KIND:VALUE with KIND one of {', '.join(KEY_KINDS)}",
+        )
+    if not 1 <= len(value) <= MAX_VALUE_LENGTH:
+        raise IndexProofError(
+            "key", f"the value of key {key!r:.80} must have 1 to {MAX_VALUE_LENGTH} characters"
+        )
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise IndexProofError("key", f"key {key!r:.80} holds a lone UTF-16 surrogate") from None
+    return kind, value
+
+
+def key_hash(key: str) -> bytes:
+    """The map key of a key string: SHA-256 of its UTF-8 bytes."""
+    return hashlib.sha256(key.encode("utf-8")).digest()

@@ -1,0 +1,266 @@
+"""The verifier of completeness proofs (`model-ledger/completeness/v1`): that a list of
+entries is every entry of one index key among the first S entries of the log (or in a
+window [A, B) of them), against the index root the log key signed in the checkpoint of
+size S, which LogAnchor emitted when it anchored that checkpoint. See docs/completeness.md.
+
+Checks, in order; the first that fails stops verification with a `VerificationError`
+naming it:
+
+1. ``completeness``: strict JSON, the known format, every field present, typed, in range.
+2. ``log identity`` (when one is pinned), as for bundles.
+3. ``key``: KIND:VALUE with a known kind.
+4. ``tree size`` (the window is part of the first S entries and every entry lies in it),
+   ``duplicated``, ``reordered`` (leaf indices strictly increase).
+5. per entry: ``record``, ``leaf hash``, ``inclusion`` (as in bundles), then ``added``:
+   the record is filed under the key (`ledger.core.index.record_keys`).
+6. ``omitted`` (the entries are exactly the key's committed postings in the window),
+   ``index map`` (the map proof is a path for this key), ``index root`` (the map root and
+   S give the document's index root: not a stale one, nor another size's).
+7. with a chain: the checks of `ledger.verify.chain.check_anchor` (a size never anchored
+   fails ``root on chain``), then ``index root on chain``: the anchored checkpoint's
+   index root, signed by the log key, is the document's.
+
+Offline, the index root is the document's claim, as the checkpoint root is for bundles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ledger.core.index import IndexProofError, check_indices, parse_key, record_keys
+from ledger.core.index import verify_postings as verify_index_postings
+from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
+from ledger.core.records import RecordError, leaf_hash
+from ledger.formats.bundle import BundleEntry
+from ledger.formats.completeness import COMPLETENESS_FORMAT, Completeness, parse_completeness
+from ledger.formats.eip712 import NO_INDEX_ROOT
+from ledger.formats.fields import FormatError, hex0x
+from ledger.formats.identity import LogIdentity
+from ledger.verify.bundle import canonical_bytes
+from ledger.verify.chain import ChainReader, check_chain, check_identity, start
+from ledger.verify.result import (
+    KeyCompleteness,
+    Run,
+    VerificationError,
+    VerificationResult,
+    utc_text,
+)
+
+
+class CompletenessError(VerificationError):
+    """The completeness proof cannot be read: not JSON, an unknown format, a bad field."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("completeness", message)
+
+
+def _index_check(run: Run, error: IndexProofError) -> None:
+    run.fail(VerificationError(error.check, error.message))
+
+
+def _check_entry(run: Run, document: Completeness, number: int, entry: BundleEntry) -> None:
+    where = f"entry {number} (leaf {entry.leaf_index})"
+    try:
+        canonical = canonical_bytes(entry.record)
+    except RecordError as error:
+        run.fail(VerificationError("record", f"{where}: not a valid v1 record: {error}"))
+    computed = leaf_hash(canonical)
+    if computed != entry.leaf_hash:
+        run.fail(
+            VerificationError(
+                "leaf hash",
+                f"{where}: the record hashes to {hex0x(computed)}, not to the entry's leaf hash"
+                f" {hex0x(entry.leaf_hash)}",
+            )
+        )
+    try:
+        verify_inclusion(
+            entry.leaf_index, document.tree_size, entry.leaf_hash, entry.proof, document.root
+        )
+    except RootMismatchError as error:
+        run.fail(
+            VerificationError(
+                "inclusion",
+                f"{where}: the proof leads to root {hex0x(error.calculated)}, not to the"
+                f" checkpoint root {hex0x(document.root)}",
+            )
+        )
+    except ProofError as error:
+        run.fail(VerificationError("inclusion", f"{where}: bad inclusion proof: {error}"))
+    key = document.claim.key
+    keys = record_keys(entry.record)
+    if key not in keys:
+        filed = ", ".join(keys) if keys else "no key"
+        run.fail(
+            VerificationError(
+                "added",
+                f"{where} is a {entry.record.get('kind')} record filed under {filed}, not under"
+                f" {key}: it is not an entry of this key",
+            )
+        )
+
+
+def verify_completeness(
+    data: bytes | str | Mapping[str, Any],
+    chain: ChainReader | None,
+    identity: LogIdentity | None = None,
+) -> VerificationResult:
+    """Verify a completeness proof: the mathematics, then (unless `chain` is None,
+    offline) the chain, against the pinned `identity` (required with a chain).
+
+    Returns the result, whose `complete` says what was proven, when every check passes;
+    raises VerificationError naming the first check that failed, with `result` attached.
+    """
+    run = start(chain, identity)
+    try:
+        document = parse_completeness(data)
+    except FormatError as error:
+        run.fail(CompletenessError(str(error)))
+    claim = document.claim
+    run.ok(
+        "completeness",
+        f"{COMPLETENESS_FORMAT}: key {claim.key!r:.300}, {len(document.entries)} entries,"
+        f" log {hex0x(document.log_id)}, contract {hex0x(document.contract)} on chain id"
+        f" {document.chain_id}, tree size {document.tree_size}",
+    )
+    run.result.bundle = document
+    check_identity(run, document, identity)
+    try:
+        kind, _ = parse_key(claim.key)
+        run.ok("key", f"{claim.key!r:.300}: a key of kind {kind}")
+        check_indices(claim)
+    except IndexProofError as error:
+        _index_check(run, error)
+    given = len(claim.leaf_indices)
+    run.ok(
+        "tree size",
+        f"the window [{claim.start}, {claim.end}) lies in the first {claim.tree_size} entries,"
+        f" and so do the {given} entries' leaf indices",
+    )
+    run.ok("duplicated", "no leaf index is given twice")
+    run.ok("reordered", "the leaf indices strictly increase")
+    for number, entry in enumerate(document.entries):
+        _check_entry(run, document, number, entry)
+    where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
+    run.ok("record", f"all {given} records are valid v1 records in canonical form (RFC 8785)")
+    run.ok("leaf hash", f"all {given} records hash to their entries' leaf hashes")
+    run.ok("inclusion", f"all {given} entries are included at their leaf indices in {where}")
+    run.ok("added", f"all {given} records are filed under {claim.key}")
+    try:
+        map_root = verify_index_postings(claim)
+    except IndexProofError as error:
+        _index_check(run, error)
+    if claim.count:
+        run.ok(
+            "omitted",
+            f"the {given} entries are all the key's postings in the window ({claim.count} in"
+            f" the first {claim.tree_size}), by its postings root"
+            f" {hex0x(claim.postings_root or b'')}",
+        )
+    else:
+        run.ok(
+            "omitted",
+            f"the key has no entry in the first {claim.tree_size}: nothing to omit",
+        )
+    run.ok(
+        "index map",
+        f"the map proof is a path of {len(claim.map_proof.siblings)} levels for"
+        f" SHA-256({claim.key!r:.300}), ending at "
+        + (
+            "its leaf"
+            if claim.count
+            else ("another key's leaf" if claim.map_proof.other else "an empty subtree")
+        ),
+    )
+    run.ok(
+        "index root",
+        f"map root {hex0x(map_root)} and size {claim.tree_size} give the document's index"
+        f" root {hex0x(claim.index_root)}",
+    )
+    if chain is not None and identity is not None:
+        check_chain(run, document, chain, identity)
+        anchored = run.result.anchored
+        assert anchored is not None
+        if anchored.index_root == NO_INDEX_ROOT:
+            run.fail(
+                VerificationError(
+                    "index root on chain",
+                    f"the checkpoint of size {claim.tree_size} anchored in block"
+                    f" {anchored.block_number} commits to no index (its index root is zero):"
+                    " no completeness claim can be checked against it",
+                )
+            )
+        if anchored.index_root != claim.index_root:
+            run.fail(
+                VerificationError(
+                    "index root on chain",
+                    f"the log key signed index root {hex0x(anchored.index_root)} with the"
+                    f" checkpoint of size {claim.tree_size}; the document's is"
+                    f" {hex0x(claim.index_root)} (a stale or forged index root)",
+                )
+            )
+        run.ok(
+            "index root on chain",
+            f"the checkpoint anchored in block {anchored.block_number} carries index root"
+            f" {hex0x(anchored.index_root)}",
+        )
+    run.result.complete = KeyCompleteness(
+        claim.key, claim.tree_size, claim.start, claim.end, claim.leaf_indices
+    )
+    return run.result
+
+
+def completeness_statement(result: VerificationResult) -> str:
+    """``COMPLETE: N entries of KEY in the first S entries (anchored at block B, time
+    T)``, or with a window ``... with leaf index in [A, B) of the first S``; offline it
+    says the anchoring is the document's unverified claim."""
+    complete = result.complete
+    if complete is None:
+        return "not verified"
+    noun = "entry" if complete.count == 1 else "entries"
+    if (complete.start, complete.end) == (0, complete.tree_size):
+        where = f"in the first {complete.tree_size} entries"
+    else:
+        where = (
+            f"with leaf index in [{complete.start}, {complete.end}) of the first"
+            f" {complete.tree_size} entries"
+        )
+    head = f"COMPLETE: {complete.count} {noun} of {complete.key} {where}"
+    if result.anchored is not None:
+        anchored = result.anchored
+        return (
+            f"{head} (anchored at block {anchored.block_number},"
+            f" time {utc_text(anchored.timestamp)})"
+        )
+    return f"{head} (offline: that this index root was anchored is the document's claim)"
+
+
+def completeness_result_json(result: VerificationResult) -> dict[str, Any]:
+    """The verdict as `ledger verify --json` gives it for a completeness proof: `valid`,
+    `key`, `count`, `tree_size`, `leaf_indices`, the window, and the anchor read from
+    the chain (null offline)."""
+    complete = result.complete
+    anchored = result.anchored
+    return {
+        "valid": result.valid and complete is not None,
+        "key": None if complete is None else complete.key,
+        "count": None if complete is None else complete.count,
+        "tree_size": None if complete is None else complete.tree_size,
+        "window": None
+        if complete is None
+        else {"from_size": complete.start, "to_size": complete.end},
+        "leaf_indices": None if complete is None else list(complete.leaf_indices),
+        "anchored": None
+        if anchored is None
+        else {
+            "block_number": anchored.block_number,
+            "block_timestamp": anchored.timestamp,
+            "index_root": hex0x(anchored.index_root),
+        },
+        "statement": completeness_statement(result),
+        "checks": [
+            {"name": check.name, "passed": check.passed, "detail": check.detail}
+            for check in result.checks
+        ],
+    }

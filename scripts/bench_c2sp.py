@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""What the C2SP formats cost (ledger/formats/note.py, tlog_checkpoint.py, cosignature.py,
+tlog_proof.py): signing and opening a checkpoint note, cosigning and checking a witness
+quorum, and verifying a whole tlog-proof, each beside the bare operation it wraps (one
+raw Ed25519 signature or verification, one ledger.core.merkle inclusion check), so the
+ratio is the formats' own overhead.
+
+Prints the median of --repeat runs of --loops calls each, in microseconds per call.
+
+    .venv/bin/python scripts/bench_c2sp.py            # ~10 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from ledger.core.merkle import hash_leaf, inclusion_proof, root_hash, verify_inclusion
+from ledger.formats.cosignature import Cosigner, WitnessPolicy, cosigner_verifier
+from ledger.formats.note import Signer, parse_note
+from ledger.formats.tlog_checkpoint import Checkpoint, add_signatures, open_checkpoint
+from ledger.formats.tlog_proof import TlogProof, verify_tlog_proof
+
+ORIGIN = "ledger.example.com/model-ledger"
+
+
+def median_us(run: Callable[[], Any], loops: int, repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(loops):
+            run()
+        samples.append((time.perf_counter() - start) / loops * 1e6)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--loops", type=int, default=300)
+    parser.add_argument("--leaves", type=int, default=100_000)
+    args = parser.parse_args()
+
+    log = Signer(ORIGIN, bytes(range(32)))
+    witnesses = [Cosigner(f"witness{i}.example/w", bytes([i + 40]) * 32) for i in range(5)]
+    leaves = [hash_leaf(i.to_bytes(8, "big")) for i in range(args.leaves)]
+    checkpoint = Checkpoint(ORIGIN, len(leaves), root_hash(leaves))
+    text = checkpoint.text()
+    signed = checkpoint.sign([log])
+    cosigned = add_signatures(signed, [w.cosign(text, 1_700_000_000) for w in witnesses[:3]])
+    note = parse_note(cosigned)
+    one = WitnessPolicy((cosigner_verifier(witnesses[0].vkey()),), 1)
+    three_of_five = WitnessPolicy(tuple(cosigner_verifier(w.vkey()) for w in witnesses), 3)
+    index = len(leaves) * 2 // 3
+    path = tuple(inclusion_proof(index, leaves))
+    proof = TlogProof(index, path, note).encode()
+    log_verifiers = [log.verifier()]
+
+    raw_key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    raw_public = Ed25519PublicKey.from_public_bytes(log.public_key)
+    raw_signature = raw_key.sign(text.encode())
+
+    rows: list[tuple[str, Callable[[], Any], str | None]] = [
+        ("raw Ed25519 sign (checkpoint text)", lambda: raw_key.sign(text.encode()), None),
+        ("sign checkpoint note", lambda: checkpoint.sign([log]), "raw Ed25519 sign"),
+        (
+            "raw Ed25519 verify",
+            lambda: raw_public.verify(raw_signature, text.encode()),
+            None,
+        ),
+        (
+            "open checkpoint note (parse + verify)",
+            lambda: open_checkpoint(signed, ORIGIN, log_verifiers),
+            "raw Ed25519 verify",
+        ),
+        ("cosign (witness)", lambda: witnesses[0].cosign(text, 1_700_000_000), "raw Ed25519 sign"),
+        ("check 1-of-1 witness policy", lambda: one.check(note), "raw Ed25519 verify"),
+        ("check 3-of-5 witness policy", lambda: three_of_five.check(note), "raw Ed25519 verify"),
+        (
+            f"verify_inclusion alone ({len(path)} nodes)",
+            lambda: verify_inclusion(index, len(leaves), leaves[index], path, checkpoint.root),
+            None,
+        ),
+        (
+            "verify tlog-proof (log sig + 1-of-1 + inclusion)",
+            lambda: verify_tlog_proof(proof, leaves[index], ORIGIN, log_verifiers, one),
+            "verify_inclusion alone",
+        ),
+    ]
+    results: dict[str, float] = {}
+    print(f"median of {args.repeat} x {args.loops} calls, microseconds per call")
+    for name, run, base in rows:
+        results[name] = median_us(run, args.loops, args.repeat)
+        ratio = ""
+        if base is not None:
+            base_value = next(v for k, v in results.items() if k.startswith(base))
+            ratio = f"  ({results[name] / base_value:.2f} x {base})"
+        print(f"{name:52} {results[name]:9.1f}{ratio}")
+
+
+if __name__ == "__main__":
+    main()

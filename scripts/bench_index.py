@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""Benchmark the verifiable index's pure core (ledger.core.index): no database, no chain.
+
+1. Update cost: a map of ~30,000 keys (accounts and models) takes batches of 10,000
+   interaction records; per batch, the postings frontiers and the map are updated. Side
+   by side: hashing the same batch for the log (leaf hashes of the canonical records and
+   the batch's RFC 9162 subtree). Medians over the batches.
+2. Proof sizes at maps of 1M and 10M keys: the shape of a key's path (its depth and which
+   siblings are empty) is drawn exactly as in a map of that many uniformly random key
+   hashes (a binomial split per level), checked against a real map of 100,000 keys; the
+   bytes are those of the completeness/v1 JSON the writer produces, for an absent key
+   (no entries) and for a key with 1,000 entries (index proofs alone, and the whole
+   document with records and inclusion proofs in a log of 2^20 entries).
+All times are CPU time of the benchmark process (time.process_time), medians.
+
+3. Verify time of a 1,000-entry completeness document, offline: the index proofs alone
+   (ledger.core.index.verify_postings) and the whole document
+   (ledger.verify.completeness.verify_completeness, with the records and log inclusion
+   proofs). Medians.
+
+    .venv/bin/python scripts/bench_index.py            # ~2 minutes
+    .venv/bin/python scripts/bench_index.py --quick    # smaller, for a look
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ledger.core.index import (
+    EMPTY,
+    Frontier,
+    MapLeaf,
+    MapProof,
+    PostingsClaim,
+    SparseMap,
+    build_claim,
+    index_root,
+    key_hash,
+    postings_root,
+    record_keys,
+    root_from_proof,
+    verify_postings,
+    window_proof,
+)
+from ledger.core.merkle import hash_leaf
+from ledger.core.merkle.hashing import hash_pairs
+from ledger.core.records import parse_object
+from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.completeness import completeness_json
+from ledger.verify.completeness import verify_completeness
+from ledger.workload import interaction
+
+
+def clock() -> float:
+    """CPU seconds of this process: the machine is shared, so wall time would measure
+    the neighbours as well (all figures here are single-threaded)."""
+    return time.process_time()
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+# --- 1. update cost ---
+
+
+def bench_updates(accounts: int, batches: int, batch: int) -> dict[str, Any]:
+    rng = random.Random(1)
+    records = []
+    for i in range(batch * (batches + 1)):
+        record = interaction(i, seed=5, account=f"acct-{rng.randrange(accounts)}")
+        records.append(json.loads(parse_object(record).canonical))
+    canon = [json.dumps(r, separators=(",", ":"), sort_keys=True).encode() for r in records]
+    live = SparseMap()
+    frontiers: dict[str, Frontier] = {}
+
+    def index_batch(first: int) -> tuple[float, float]:
+        """Index records[first:first + batch]: CPU seconds for the postings (grouping,
+        frontiers) and for the map."""
+        start = clock()
+        grouped: dict[str, list[int]] = {}
+        for leaf in range(first, first + batch):
+            for key in record_keys(records[leaf]):
+                grouped.setdefault(key, []).append(leaf)
+        changes = {}
+        for key, leaves in grouped.items():
+            frontier = frontiers.get(key, Frontier()).extend(leaves)
+            frontiers[key] = frontier
+            changes[key_hash(key)] = (frontier.size, frontier.root())
+        middle = clock()
+        live.apply(changes)
+        return middle - start, clock() - middle
+
+    # Warm up: every account appears at least once, so the map holds ~`accounts` keys.
+    warm = [f"account:acct-{a}" for a in range(accounts)]
+    live.apply({key_hash(k): (1, hash_leaf(b"warm")) for k in warm})
+    for k in warm:
+        frontiers[k] = Frontier().extend([0])
+    index_batch(0)
+    postings_s, map_s, log_s = [], [], []
+    for n in range(1, batches + 1):
+        first = n * batch
+        start = clock()
+        leaves = [hash_leaf(c) for c in canon[first : first + batch]]
+        level = leaves
+        while len(level) > 1:
+            parents = hash_pairs(level)
+            if len(level) & 1:
+                parents.append(level[-1])
+            level = parents
+        log_s.append(clock() - start)
+        postings, tree = index_batch(first)
+        postings_s.append(postings)
+        map_s.append(tree)
+    index = [a + b for a, b in zip(postings_s, map_s, strict=True)]
+    return {
+        "keys": len(frontiers),
+        "batch": batch,
+        "postings_ms": median_ms(postings_s),
+        "map_ms": median_ms(map_s),
+        "index_ms": median_ms(index),
+        "log_hash_ms": median_ms(log_s),
+        "ratio": statistics.median(index) / statistics.median(log_s),
+        "index_us_per_record": statistics.median(index) / batch * 1e6,
+    }
+
+
+# --- 2. proof sizes ---
+
+
+def binomial_half(m: int, rng: random.Random) -> int:
+    """Exactly Binomial(m, 1/2): the set bits of m random bits."""
+    return rng.getrandbits(m).bit_count() if m else 0
+
+
+def path_shape(keys: int, present: bool, rng: random.Random) -> tuple[list[bool], bool]:
+    """The path towards a key in a map of `keys` uniformly random keys (the key itself
+    among them if `present`): for each level, whether the sibling is empty; and for an
+    absent key, whether the path ends at another key's leaf (else an empty slot)."""
+    others = keys - 1 if present else keys  # keys in the current subtree besides the probe
+    empties: list[bool] = []
+    while True:
+        if present and others == 0:
+            return empties, False
+        if not present and others <= 1:
+            return empties, others == 1
+        same_side = binomial_half(others, rng)
+        empties.append(others - same_side == 0)
+        others = same_side
+
+
+def proof_from_shape(empties: list[bool], rng: random.Random) -> tuple[bytes, ...]:
+    return tuple(EMPTY if e else rng.randbytes(32) for e in empties)
+
+
+def anchor() -> AnchorRef:
+    return AnchorRef(b"\x11" * 32, 12_345_678, b"\x22" * 32, 1_780_000_000)
+
+
+def document_bytes(doc: dict[str, Any]) -> int:
+    return len(json.dumps(doc, separators=(",", ":")).encode())
+
+
+def absence_document(keys: int, log_size: int, rng: random.Random) -> dict[str, Any]:
+    empties, ends_at_leaf = path_shape(keys, False, rng)
+    probe = key_hash("account:nobody")
+    siblings = proof_from_shape(empties, rng)
+    other = None
+    if ends_at_leaf:
+        # Another key sharing the probe's path prefix (a real one would differ below it).
+        other = MapLeaf(bytes(b ^ 0xFF for b in probe), 17, rng.randbytes(32))
+        # root_from_proof checks the other leaf is on the path: make it share the prefix.
+        depth = len(siblings)
+        k = int.from_bytes(probe, "big")
+        flipped = k ^ (1 << (255 - depth)) if depth < 256 else k
+        other = MapLeaf(flipped.to_bytes(32, "big"), 17, rng.randbytes(32))
+    proof = MapProof(siblings, other)
+    map_root = root_from_proof(probe, None, proof)
+    claim = PostingsClaim(
+        "account:nobody",
+        log_size,
+        index_root(log_size, map_root),
+        0,
+        None,
+        0,
+        log_size,
+        (),
+        proof,
+        None,
+    )
+    verify_postings(claim)
+    checkpoint = AnchoredCheckpoint(log_size, rng.randbytes(32), anchor())
+    return completeness_json(31337, b"\x5f" * 20, rng.randbytes(32), checkpoint, claim, [])
+
+
+def measure_real_depths(keys: int, samples: int) -> tuple[float, float]:
+    """Mean path length of absent and present keys in a real map of `keys` keys."""
+    live = SparseMap()
+    names = [hashlib.sha256(b"real%d" % i).digest() for i in range(keys)]
+    live.apply({k: (1, EMPTY) for k in names})
+    absent = [
+        len(live.prove(hashlib.sha256(b"probe%d" % i).digest())[1].siblings) for i in range(samples)
+    ]
+    present = [len(live.prove(names[i])[1].siblings) for i in range(samples)]
+    return statistics.mean(absent), statistics.mean(present)
+
+
+def sim_depths(keys: int, samples: int, rng: random.Random) -> tuple[float, float]:
+    absent = [len(path_shape(keys, False, rng)[0]) for _ in range(samples)]
+    present = [len(path_shape(keys, True, rng)[0]) for _ in range(samples)]
+    return statistics.mean(absent), statistics.mean(present)
+
+
+# --- 3. a 1,000-entry document in a log of 2^log_bits entries ---
+
+
+def thousand_entry_document(
+    keys: int, log_bits: int, count: int, rng: random.Random
+) -> tuple[dict[str, Any], PostingsClaim]:
+    size = 1 << log_bits
+    positions = sorted(rng.sample(range(size), count))
+    key = "account:acct-big"
+    records = {}
+    leaves = [rng.randbytes(32) for _ in range(size)]
+    for n, leaf in enumerate(positions):
+        record = json.loads(parse_object(interaction(n, seed=77, account="acct-big")).canonical)
+        records[leaf] = record
+        leaves[leaf] = hash_leaf(parse_object(copy.deepcopy(record)).canonical)
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        levels.append(hash_pairs(levels[-1]))
+    root = levels[-1][0]
+
+    def path(index: int) -> list[bytes]:
+        out = []
+        for level in levels[:-1]:
+            out.append(level[index ^ 1])
+            index >>= 1
+        return out
+
+    empties, _ = path_shape(keys, True, rng)
+    siblings = proof_from_shape(empties, rng)
+    count_root = postings_root(positions)
+    map_root = root_from_proof(
+        key_hash(key), MapLeaf(key_hash(key), count, count_root), MapProof(siblings)
+    )
+    _, window = window_proof(positions, 0, size)
+    claim = PostingsClaim(
+        key,
+        size,
+        index_root(size, map_root),
+        count,
+        count_root,
+        0,
+        size,
+        tuple(positions),
+        MapProof(siblings),
+        window,
+    )
+    checkpoint = AnchoredCheckpoint(size, root, anchor())
+    entries = [(i, leaves[i], records[i], path(i)) for i in positions]
+    doc = completeness_json(31337, b"\x5f" * 20, bytes(range(32)), checkpoint, claim, entries)
+    return doc, claim
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    rng = random.Random(42)
+    batches = 3 if args.quick else 7
+    print("## 1. Update cost per batch of interaction records")
+    for batch, count in ((10_000, batches), (100_000, 2)):
+        up = bench_updates(30_000, count, batch)
+        print(
+            f"batches of {batch:,} records, map of {up['keys']:,} keys: index"
+            f" {up['index_ms']:.0f} ms per batch (postings {up['postings_ms']:.0f} ms, map"
+            f" {up['map_ms']:.0f} ms; {up['index_us_per_record']:.1f} us/record); hashing the"
+            f" same records for the log {up['log_hash_ms']:.0f} ms; ratio {up['ratio']:.1f}x"
+            f" (medians of {count} batches)"
+        )
+    print("\n## 2. Proof sizes (bytes of compact completeness/v1 JSON)")
+    real_keys = 20_000 if args.quick else 100_000
+    real = measure_real_depths(real_keys, 300)
+    sim = sim_depths(real_keys, 3000, rng)
+    print(
+        f"check of the path model at {real_keys:,} keys: mean depth absent/present"
+        f" real {real[0]:.2f}/{real[1]:.2f}, model {sim[0]:.2f}/{sim[1]:.2f}"
+    )
+    samples = 101 if args.quick else 401
+    for keys in (30_000, 1_000_000, 10_000_000):
+        sizes, depths, binary = [], [], []
+        for _ in range(samples):
+            doc = absence_document(keys, 10_000_000, rng)
+            sizes.append(document_bytes(doc))
+            depths.append(len(doc["map_proof"]["siblings"]))
+            binary.append(
+                32 * sum(1 for x in doc["map_proof"]["siblings"] if x != "0x")
+                + (len(depths) and (depths[-1] + 7) // 8)
+                + (72 if doc["map_proof"]["other"] else 0)
+            )
+        sizes.sort()
+        print(
+            f"absence, {keys:,} keys, log of 10M: median {statistics.median(sizes):,.0f} B,"
+            f" p99 {sizes[int(len(sizes) * 0.99)]:,} B, max {sizes[-1]:,} B;"
+            f" median depth {statistics.median(depths):.0f}; the map proof in binary"
+            f" (non-empty siblings, a bitmap of empty ones, the other leaf): median"
+            f" {statistics.median(binary):,.0f} B"
+        )
+    log_bits = 16 if args.quick else 20
+    for keys in (1_000_000, 10_000_000):
+        doc, claim = thousand_entry_document(keys, log_bits, 1000, rng)
+        index_part = {k: doc[k] for k in ("map_proof", "postings_proof")}
+        print(
+            f"1,000-entry key, {keys:,} keys, log of 2^{log_bits}: index proofs"
+            f" {document_bytes(index_part):,} B; whole document {document_bytes(doc):,} B"
+            f" ({document_bytes(doc) / 1000:,.0f} B/entry)"
+        )
+    print("\n## 3. Verify a 1,000-entry completeness document offline")
+    text = json.dumps(doc, separators=(",", ":"))
+    runs = 5 if args.quick else 9
+    core_s, full_s = [], []
+    for _ in range(runs):
+        start = clock()
+        verify_postings(claim)
+        core_s.append(clock() - start)
+        start = clock()
+        result = verify_completeness(text, None)
+        full_s.append(clock() - start)
+        assert result.valid and result.complete is not None and result.complete.count == 1000
+    print(
+        f"index proofs only: {median_ms(core_s):.1f} ms; whole document (parse, 1,000 records"
+        f" canonicalised and hashed, 1,000 log inclusion proofs of {log_bits} nodes):"
+        f" {median_ms(full_s):.1f} ms (medians of {runs})"
+    )
+    # Building the claim from a real map of 100k keys and the key's postings.
+    live = SparseMap()
+    names = [f"account:k{i}" for i in range(real_keys)]
+    live.apply({key_hash(n): (1, EMPTY) for n in names})
+    positions = sorted(rng.sample(range(10_000_000), 1000))
+    live.apply({key_hash("account:big"): (1000, postings_root(positions))})
+    build_s = []
+    for _ in range(runs):
+        start = clock()
+        built = build_claim(live.store, 10_000_000, "account:big", positions)
+        build_s.append(clock() - start)
+    verify_postings(built)
+    print(
+        f"building the index proofs of a 1,000-entry key (map of {real_keys:,} keys, in"
+        f" memory): {median_ms(build_s):.1f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""Write the verifiable index's test vectors to tests/vectors/index/, deterministically.
+
+`map.json`: key sets with their postings, map root, index root, and proofs of presence
+and absence (an empty slot and another key's leaf); `completeness/`: completeness
+documents, valid and tampered, with `manifest.json` stating each one's verdict and
+failed check (offline, no identity pinned). A later verifier (the page's JavaScript) is
+held equal to ledger.core.index and ledger.verify.completeness by these files;
+tests/core/test_index_vectors.py checks they are current and recomputes every root with
+an independent reference.
+
+    .venv/bin/python scripts/make_index_vectors.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger.core.index import (
+    EMPTY,
+    SparseMap,
+    build_claim,
+    index_root,
+    key_hash,
+    postings_root,
+    record_keys,
+)
+from ledger.core.merkle import inclusion_proof, root_hash
+from ledger.core.records import parse_object
+from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.completeness import completeness_json
+from ledger.workload import interaction
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "index"
+
+
+def h(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def proof_json(siblings: tuple[bytes, ...], other: Any) -> dict[str, Any]:
+    return {
+        "siblings": ["0x" if s == EMPTY else h(s) for s in siblings],
+        "other": None
+        if other is None
+        else {
+            "key_hash": h(other.key_hash),
+            "count": other.count,
+            "postings_root": h(other.postings_root),
+        },
+    }
+
+
+def map_case(name: str, tree_size: int, postings: dict[str, list[int]], probes: list[str]) -> Any:
+    live = SparseMap()
+    live.apply({key_hash(k): (len(v), postings_root(v)) for k, v in postings.items()})
+    proofs = []
+    for key in [*sorted(postings), *probes]:
+        leaf, proof = live.prove(key_hash(key))
+        proofs.append(
+            {
+                "key": key,
+                "key_hash": h(key_hash(key)),
+                "present": leaf is not None,
+                "proof": proof_json(proof.siblings, proof.other),
+            }
+        )
+    return {
+        "name": name,
+        "tree_size": tree_size,
+        "keys": [
+            {
+                "key": k,
+                "key_hash": h(key_hash(k)),
+                "postings": v,
+                "postings_root": h(postings_root(v)),
+            }
+            for k, v in sorted(postings.items())
+        ],
+        "map_root": h(live.root),
+        "index_root": h(index_root(tree_size, live.root)),
+        "proofs": proofs,
+    }
+
+
+def probe_names(live: SparseMap, want_other: bool) -> str:
+    """The first `account:probe-N` whose absence proof ends at another key's leaf
+    (want_other) or at an empty slot."""
+    for n in range(10_000):
+        name = f"account:probe-{n}"
+        leaf, proof = live.prove(key_hash(name))
+        if leaf is None and (proof.other is not None) == want_other:
+            return name
+    raise AssertionError("no probe found")
+
+
+def records() -> list[dict[str, Any]]:
+    """A small log: interactions of three accounts, licence and model records."""
+    out: list[dict[str, Any]] = []
+    for i in range(24):
+        if i % 8 == 5:
+            body = {
+                "action": "grant",
+                "licence_id": "lic-1",
+                "licensee": "acme",
+                "models": ["frontier-large"],
+                "scope": ["inference"],
+                "terms_sha256": "ab" * 32,
+                "valid_from": "2026-01-01T00:00:00.000Z",
+                "valid_until": "2027-01-01T00:00:00.000Z",
+            }
+            if i > 8:
+                body = {"action": "revoke", "licence_id": "lic-1", "licensee": "acme"}
+            out.append(
+                {
+                    "v": 1,
+                    "kind": "licence",
+                    "salt": f"{i:032x}",
+                    "ts": "2026-06-01T00:00:00.000Z",
+                    "body": body,
+                }
+            )
+        elif i % 8 == 7:
+            out.append(
+                {
+                    "v": 1,
+                    "kind": "model",
+                    "salt": f"{i:032x}",
+                    "ts": "2026-06-01T00:00:00.000Z",
+                    "body": {"artifact_sha256": "cd" * 32, "model_id": "m-1", "version": f"v{i}"},
+                }
+            )
+        else:
+            out.append(interaction(i, seed=13, account=f"acct-{i % 3}"))
+    return [json.loads(parse_object(copy.deepcopy(r)).canonical) for r in out]
+
+
+def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    log = records()
+    leaves = [hashlib.sha256(b"\x00" + json_bytes(r)).digest() for r in log]
+    size = len(log)
+    postings: dict[str, list[int]] = {}
+    for i, record in enumerate(log):
+        for key in record_keys(record):
+            postings.setdefault(key, []).append(i)
+    live = SparseMap()
+    live.apply({key_hash(k): (len(v), postings_root(v)) for k, v in postings.items()})
+    anchor = AnchorRef(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000)
+    checkpoint = AnchoredCheckpoint(size, root_hash(leaves), anchor)
+
+    def document(key: str, start: int = 0, end: int | None = None) -> dict[str, Any]:
+        claim = build_claim(live.store, size, key, postings.get(key, []), start, end)
+        entries = [(i, leaves[i], log[i], inclusion_proof(i, leaves)) for i in claim.leaf_indices]
+        return completeness_json(31337, b"\x5f" * 20, bytes(range(32)), checkpoint, claim, entries)
+
+    files: dict[str, bytes] = {}
+    manifest: list[dict[str, Any]] = []
+
+    def add(name: str, doc: dict[str, Any], check: str | None, shows: str) -> None:
+        files[f"completeness/{name}.json"] = (json.dumps(doc, indent=1) + "\n").encode()
+        manifest.append(
+            {
+                "file": f"completeness/{name}.json",
+                "valid": check is None,
+                "check": check,
+                "shows": shows,
+            }
+        )
+
+    full = document("account:acct-0")
+    add("account-full", full, None, "every entry of account:acct-0 in the log")
+    add("licence-history", document("licence:lic-1"), None, "a licence's grant and revocation")
+    add("model-window", document("model:frontier-large", 4, 17), None, "a window [4, 17)")
+    add("absent-empty-slot", document(probe_names(live, False)), None, "absence: empty slot")
+    add("absent-other-leaf", document(probe_names(live, True)), None, "absence: another leaf")
+    bad = copy.deepcopy(full)
+    del bad["entries"][1]
+    add("omitted", bad, "omitted", "an entry left out")
+    bad = copy.deepcopy(full)
+    bad["entries"].insert(1, document("account:acct-1")["entries"][0])
+    bad["entries"].sort(key=lambda e: e["leaf_index"])
+    add("added", bad, "added", "an entry of another key put in")
+    bad = copy.deepcopy(full)
+    bad["entries"][0], bad["entries"][1] = bad["entries"][1], bad["entries"][0]
+    add("reordered", bad, "reordered", "two entries swapped")
+    bad = copy.deepcopy(full)
+    bad["entries"].insert(0, bad["entries"][0])
+    add("duplicated", bad, "duplicated", "an entry twice")
+    bad = copy.deepcopy(full)
+    bad["index_root"] = h(index_root(size - 1, live.root))
+    add("stale-root", bad, "index root", "the index root of another size")
+    bad = copy.deepcopy(full)
+    bad["window"]["to_size"] = size + 1
+    add("wrong-size", bad, "tree size", "a window beyond the log")
+    bad = copy.deepcopy(full)
+    node = bad["map_proof"]["siblings"][0]
+    bad["map_proof"]["siblings"][0] = node[:-1] + ("0" if node[-1] != "0" else "1")
+    add("map-bit-flipped", bad, "index root", "one bit of the map proof flipped")
+    return files, manifest
+
+
+def json_bytes(record: dict[str, Any]) -> bytes:
+    return parse_object(copy.deepcopy(record)).canonical
+
+
+def build() -> dict[str, bytes]:
+    cases = [
+        map_case("empty", 0, {}, ["account:a"]),
+        map_case("one key", 1, {"account:a": [0]}, ["account:b"]),
+        map_case(
+            "five keys",
+            9,
+            {
+                "account:a": [0, 3, 8],
+                "account:b": [1],
+                "model:m": [0, 1, 2, 3, 4, 5, 6],
+                "licence:L": [7],
+                "licensee:acme": [7],
+            },
+            ["account:c", "model_id:x"],
+        ),
+        map_case(
+            "forty keys",
+            200,
+            {f"account:k{i}": list(range(i, 200, 40)) for i in range(40)},
+            [f"account:z{i}" for i in range(4)],
+        ),
+    ]
+    files, manifest = documents()
+    files["map.json"] = (
+        json.dumps(
+            {
+                "description": "Map roots and proofs of ledger.core.index (docs/completeness.md):"
+                " leaf SHA-256(0x02||k||u64be(n)||P), node SHA-256(0x03||l||r), empty 32 zero"
+                ' bytes; siblings root side first, "0x" for an empty one.',
+                "cases": cases,
+            },
+            indent=1,
+        )
+        + "\n"
+    ).encode()
+    files["manifest.json"] = (json.dumps({"documents": manifest}, indent=1) + "\n").encode()
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the files differ")
+    args = parser.parse_args(argv)
+    files = build()
+    if args.check:
+        stale = [
+            p
+            for p, data in files.items()
+            if not (OUT / p).exists() or (OUT / p).read_bytes() != data
+        ]
+        if stale:
+            print(f"stale: {stale}", file=sys.stderr)
+            return 1
+        return 0
+    for path, data in files.items():
+        (OUT / path).parent.mkdir(parents=True, exist_ok=True)
+        (OUT / path).write_bytes(data)
+    print(f"wrote {len(files)} files to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

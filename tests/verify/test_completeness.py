@@ -1,0 +1,431 @@
+"""Completeness proofs (model-ledger/completeness/v1) through the verifier: a real log of
+interaction, licence and model records, its index, documents for whole keys, windows
+and absent keys; every tampering fails naming its check; and against a real Anvil, the
+index root must be the one the log key signed in the anchored checkpoint."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain.client import ChainClient
+from ledger.chain.deployment import DeployedLog
+from ledger.chain.log_anchor import LogAnchor
+from ledger.core.index import (
+    SparseMap,
+    build_claim,
+    index_root,
+    key_hash,
+    postings_root,
+    record_keys,
+)
+from ledger.core.merkle import consistency_proof, inclusion_proof, root_hash
+from ledger.core.records import parse_object
+from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.completeness import completeness_json, parse_completeness
+from ledger.formats.fields import FormatError
+from ledger.formats.identity import LogIdentity
+from ledger.service.signer import LogSigner
+from ledger.verify.completeness import (
+    completeness_result_json,
+    completeness_statement,
+    verify_completeness,
+)
+from ledger.verify.result import VerificationError
+from ledger.verify.rpc import JsonRpcReader
+from ledger.workload import interaction
+from tests.chain.conftest import (  # noqa: F401 - fixtures
+    admin_account,
+    anvil,
+    anvil_binary,
+    chain,
+    deployed,
+    log_account,
+    signer,
+)
+
+CHAIN_ID = 31337
+CONTRACT = bytes.fromhex("5fbdb2315678afecb367f032d93f642f64180aa3")
+LOG_ID = bytes(range(32))
+
+
+def licence(i: int, licence_id: str, action: str = "grant") -> dict[str, Any]:
+    body: dict[str, Any] = {"action": action, "licence_id": licence_id, "licensee": "acme"}
+    if action != "revoke":
+        body |= {
+            "models": ["frontier-large"],
+            "scope": ["inference"],
+            "terms_sha256": "ab" * 32,
+            "valid_from": "2026-01-01T00:00:00.000Z",
+            "valid_until": "2027-01-01T00:00:00.000Z",
+        }
+    return {
+        "v": 1,
+        "kind": "licence",
+        "salt": f"{i:032x}",
+        "ts": "2026-06-01T00:00:00.000Z",
+        "body": body,
+    }
+
+
+def model(i: int) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "kind": "model",
+        "salt": f"{i:032x}",
+        "ts": "2026-06-01T00:00:00.000Z",
+        "body": {"artifact_sha256": "cd" * 32, "model_id": "m-1", "version": f"v{i}"},
+    }
+
+
+class Log:
+    """A log of `size` records and its index at that size."""
+
+    def __init__(self, size: int = 120, seed: int = 3) -> None:
+        rng = random.Random(seed)
+        self.records: list[dict[str, Any]] = []
+        for i in range(size):
+            roll = rng.random()
+            if roll < 0.05:
+                self.records.append(licence(i, f"lic-{i % 3}", rng.choice(["grant", "revoke"])))
+            elif roll < 0.1:
+                self.records.append(model(i))
+            else:
+                self.records.append(interaction(i, seed=seed, account=f"acct-{rng.randrange(8)}"))
+        entries = [parse_object(copy.deepcopy(r)) for r in self.records]
+        self.records = [json.loads(e.canonical) for e in entries]
+        self.leaves = [e.leaf_hash for e in entries]
+        self.root = root_hash(self.leaves)
+        self.postings: dict[str, list[int]] = {}
+        for i, record in enumerate(self.records):
+            for key in record_keys(record):
+                self.postings.setdefault(key, []).append(i)
+        self.map = SparseMap()
+        self.map.apply({key_hash(k): (len(v), postings_root(v)) for k, v in self.postings.items()})
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+    @property
+    def index_root(self) -> bytes:
+        return index_root(self.size, self.map.root)
+
+    def document(
+        self, key: str, start: int = 0, end: int | None = None, anchor: AnchorRef | None = None
+    ) -> dict[str, Any]:
+        claim = build_claim(self.map.store, self.size, key, self.postings.get(key, []), start, end)
+        anchor = anchor or AnchorRef(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000)
+        checkpoint = AnchoredCheckpoint(self.size, self.root, anchor)
+        entries = [
+            (i, self.leaves[i], self.records[i], inclusion_proof(i, self.leaves))
+            for i in claim.leaf_indices
+        ]
+        return completeness_json(CHAIN_ID, CONTRACT, LOG_ID, checkpoint, claim, entries)
+
+
+@pytest.fixture(scope="module")
+def log() -> Log:
+    return Log()
+
+
+def busiest(log: Log, prefix: str = "account:") -> str:
+    keys = [k for k in log.postings if k.startswith(prefix)]
+    return max(keys, key=lambda k: len(log.postings[k]))
+
+
+def fails(document: dict[str, Any]) -> str:
+    with pytest.raises(VerificationError) as failure:
+        verify_completeness(json.dumps(document), None)
+    assert failure.value.result is not None and not failure.value.result.valid
+    return failure.value.check
+
+
+def test_every_key_verifies_offline(log: Log) -> None:
+    for key, indices in log.postings.items():
+        result = verify_completeness(json.dumps(log.document(key)), None)
+        assert result.valid and result.complete is not None
+        assert result.complete.leaf_indices == tuple(indices)
+        assert result.complete.count == len(indices) and result.complete.tree_size == log.size
+    kinds = {key.partition(":")[0] for key in log.postings}
+    assert kinds == {"account", "model", "licence", "licensee", "model_id"}
+
+
+def test_result_json(log: Log) -> None:
+    key = busiest(log)
+    found = completeness_result_json(verify_completeness(json.dumps(log.document(key)), None))
+    assert found["valid"] is True and found["key"] == key and found["tree_size"] == log.size
+    assert found["leaf_indices"] == log.postings[key] and found["count"] == len(log.postings[key])
+    assert found["anchored"] is None and found["statement"].startswith("COMPLETE: ")
+    assert [c["name"] for c in found["checks"]][-1] == "index root"
+
+
+def test_windows_and_absence_verify(log: Log) -> None:
+    key = busiest(log)
+    result = verify_completeness(json.dumps(log.document(key, 30, 90)), None)
+    assert result.complete is not None
+    assert result.complete.leaf_indices == tuple(i for i in log.postings[key] if 30 <= i < 90)
+    assert "with leaf index in [30, 90) of the first 120 entries" in completeness_statement(result)
+    absent = verify_completeness(json.dumps(log.document("account:nobody")), None)
+    assert absent.complete is not None and absent.complete.count == 0
+    assert completeness_statement(absent).startswith(
+        "COMPLETE: 0 entries of account:nobody in the first 120 entries (offline"
+    )
+
+
+def test_tampering_fails_naming_the_check(log: Log) -> None:
+    key = busiest(log)
+    good = log.document(key)
+    entries = good["entries"]
+
+    omitted = copy.deepcopy(good)
+    del omitted["entries"][3]
+    assert fails(omitted) == "omitted"
+    omitted["count"] -= 1
+    assert fails(omitted) == "omitted"
+
+    added = copy.deepcopy(good)
+    stranger = next(i for i in range(log.size) if i not in log.postings[key])
+    added["entries"].append(
+        {
+            "leaf_index": stranger,
+            "leaf_hash": "0x" + log.leaves[stranger].hex(),
+            "record": log.records[stranger],
+            "proof": ["0x" + n.hex() for n in inclusion_proof(stranger, log.leaves)],
+        }
+    )
+    added["entries"].sort(key=lambda e: e["leaf_index"])
+    assert fails(added) == "added"
+
+    reordered = copy.deepcopy(good)
+    reordered["entries"][1], reordered["entries"][2] = entries[2], entries[1]
+    assert fails(reordered) == "reordered"
+
+    duplicated = copy.deepcopy(good)
+    duplicated["entries"].insert(1, entries[1])
+    assert fails(duplicated) == "duplicated"
+
+    stale = copy.deepcopy(good)
+    older = SparseMap()
+    older.apply({key_hash(key): (1, postings_root(log.postings[key][:1]))})
+    stale["index_root"] = "0x" + index_root(log.size, older.root).hex()
+    assert fails(stale) == "index root"
+
+    wrong_size = copy.deepcopy(good)
+    wrong_size["window"]["to_size"] = log.size + 1
+    assert fails(wrong_size) == "tree size"
+    wrong_size = copy.deepcopy(good)
+    wrong_size["checkpoint"]["tree_size"] = log.size + 1
+    wrong_size["window"]["to_size"] = log.size + 1
+    # Inclusion proofs do not pin the size (ledger.core.merkle.verify); the index root does.
+    assert fails(wrong_size) in ("inclusion", "index root")
+
+    for where in ("map_proof", "postings_proof"):
+        flipped = copy.deepcopy(good)
+        nodes = flipped[where]["siblings" if where == "map_proof" else "nodes"]
+        if not nodes:
+            continue
+        nodes[0] = nodes[0][:-1] + ("1" if nodes[0][-1] == "0" else "0")
+        assert fails(flipped) in ("index root", "omitted")
+
+    other_key = copy.deepcopy(good)
+    other_key["key"] = busiest(log, "model:")
+    assert fails(other_key) == "added"
+
+    absent = log.document("account:nobody")
+    absent["entries"] = [entries[0]]
+    assert fails(absent) == "added"
+
+
+def test_window_tampering(log: Log) -> None:
+    key = busiest(log)
+    window = log.document(key, 30, 90)
+    assert window["postings_proof"]["before"] is not None
+    moved = copy.deepcopy(window)
+    moved["window"]["from_size"] = window["postings_proof"]["before"]
+    assert fails(moved) == "omitted"
+    shrunk = copy.deepcopy(window)
+    del shrunk["entries"][-1]
+    assert fails(shrunk) == "omitted"
+
+
+def test_format_is_strict(log: Log) -> None:
+    good = log.document(busiest(log))
+    for mutate in (
+        lambda d: d.pop("count"),
+        lambda d: d.__setitem__("extra", 1),
+        lambda d: d["map_proof"]["siblings"].append("0x" + "00" * 32),
+        lambda d: d.__setitem__("format", "model-ledger/completeness/v2"),
+        lambda d: d["postings_proof"].__setitem__("before", -1),
+    ):
+        bad = copy.deepcopy(good)
+        mutate(bad)
+        assert fails(bad) == "completeness"
+    with pytest.raises(FormatError):
+        parse_completeness(b"[]")
+
+
+# --- against a real chain ---
+
+
+def anchor_log(
+    log: Log, where: tuple[DeployedLog, LogAnchor], key: LogSigner, client: ChainClient, ir: bytes
+) -> AnchorRef:
+    info, contract = where
+    receipt = contract.anchor(
+        info.log_id,
+        log.size,
+        log.root,
+        [],
+        key.anchor_signature(log.size, log.root, ir),
+        index_root=ir,
+    )
+    block = client.block(receipt.block_number)
+    assert block is not None
+    return AnchorRef(receipt.tx_hash, receipt.block_number, receipt.block_hash, block.timestamp)
+
+
+def on_chain(document: dict[str, Any], info: DeployedLog) -> dict[str, Any]:
+    return document | {
+        "chain_id": info.chain_id,
+        "contract": "0x" + info.contract.hex(),
+        "log_id": "0x" + info.log_id.hex(),
+    }
+
+
+def test_against_the_chain_the_index_root_is_the_signed_one(
+    deployed: tuple[DeployedLog, LogAnchor],  # noqa: F811
+    signer: LogSigner,  # noqa: F811
+    chain: ChainClient,  # noqa: F811
+    log_account: LocalAccount,  # noqa: F811
+) -> None:
+    log = Log(60, seed=9)
+    info = deployed[0]
+    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
+    identity = LogIdentity(
+        name=info.log_name,
+        chain_id=info.chain_id,
+        log_anchor=info.contract,
+        log_id=info.log_id,
+        licence_registry=None,
+        log_signer=bytes.fromhex(log_account.address[2:]),
+        deployment_block=info.block_number,
+    )
+    key = busiest(log)
+    with JsonRpcReader(chain.rpc_url) as reader:
+        document = on_chain(log.document(key, anchor=anchor), info)
+        result = verify_completeness(json.dumps(document), reader, identity)
+        assert result.valid and result.anchored is not None
+        assert result.anchored.index_root == log.index_root
+        assert completeness_statement(result) == (
+            f"COMPLETE: {len(log.postings[key])} entries of {key} in the first 60 entries"
+            f" (anchored at block {anchor.block_number}, time "
+            + completeness_statement(result).split(", time ")[1]
+        )
+        # The operator, after anchoring, drops an entry from its index and serves a proof
+        # that is consistent in itself: the signed index root refutes it.
+        doctored = Log(60, seed=9)
+        dropped = doctored.postings[key].pop(2)
+        doctored.map.apply(
+            {key_hash(key): (len(doctored.postings[key]), postings_root(doctored.postings[key]))}
+        )
+        forged = on_chain(doctored.document(key, anchor=anchor), info)
+        assert dropped not in [e["leaf_index"] for e in forged["entries"]]
+        assert verify_completeness(json.dumps(forged), None).valid  # offline it holds together
+        with pytest.raises(VerificationError) as failure:
+            verify_completeness(json.dumps(forged), reader, identity)
+        assert failure.value.check == "index root on chain"
+        # A size that was never anchored.
+        never = on_chain(Log(62, seed=9).document(key, anchor=anchor), info)
+        with pytest.raises(VerificationError) as failure:
+            verify_completeness(json.dumps(never), reader, identity)
+        assert failure.value.check == "root on chain"
+        # A checkpoint anchored without an index root backs no completeness claim.
+        longer = Log(61, seed=9)
+        contract = deployed[1]
+        receipt = contract.anchor(
+            info.log_id,
+            61,
+            longer.root,
+            consistency_proof(60, longer.leaves),
+            signer.anchor_signature(61, longer.root),
+        )
+        block = chain.block(receipt.block_number)
+        assert block is not None
+        bare = AnchorRef(receipt.tx_hash, receipt.block_number, receipt.block_hash, block.timestamp)
+        unindexed = on_chain(longer.document(key, anchor=bare), info)
+        with pytest.raises(VerificationError) as failure:
+            verify_completeness(json.dumps(unindexed), reader, identity)
+        assert failure.value.check == "index root on chain"
+        assert "commits to no index" in failure.value.message
+
+
+# --- whatever verifies is true ---
+
+UNCHECKED_OFFLINE = {"anchor", "chain_id", "contract", "log_id", "format"}
+
+
+def leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [
+            p
+            for k, v in value.items()
+            if k not in UNCHECKED_OFFLINE
+            for p in leaf_paths(v, (*path, k))
+        ]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in leaf_paths(v, (*path, i))]
+    return [path]
+
+
+def mutated(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, bool) or value is None:
+        return rng.choice([0, 1, "0x", None, True]) if value is None else (not value)
+    if isinstance(value, int):
+        return max(0, value + rng.choice([-2, -1, 1, 2, 64]))
+    if isinstance(value, str) and value.startswith("0x") and len(value) > 2:
+        at = rng.randrange(2, len(value))
+        digit = "0123456789abcdef"[(int(value[at], 16) + rng.randrange(1, 16)) % 16]
+        return value[:at] + digit + value[at + 1 :]
+    if isinstance(value, str):
+        return value + rng.choice(["x", "0", ":"])
+    return value
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mutations_verify_only_when_true(log: Log, seed: int) -> None:
+    """Change one field at random, many times: the verifier refuses, or what it then
+    certifies is the truth about the log (a wider window that holds the same entries,
+    say)."""
+    rng = random.Random(seed)
+    documents = [
+        log.document(busiest(log)),
+        log.document(busiest(log, "model:"), 20, 70),
+        log.document("licensee:nobody"),
+        log.document(busiest(log, "licence:")),
+    ]
+    accepted = 0
+    for _ in range(60):
+        document = copy.deepcopy(rng.choice(documents))
+        path = rng.choice(leaf_paths(document))
+        target = document
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = mutated(target[path[-1]], rng)
+        try:
+            result = verify_completeness(json.dumps(document), None)
+        except VerificationError:
+            continue
+        accepted += 1
+        complete = result.complete
+        assert complete is not None and complete.tree_size == log.size
+        truth = [
+            i for i in log.postings.get(complete.key, []) if complete.start <= i < complete.end
+        ]
+        assert list(complete.leaf_indices) == truth, (path, document)
+    assert accepted < 60
