@@ -12,8 +12,8 @@ it hands the admin role to itself (transferLogAdmin, acceptLogAdmin) or retires 
 first, trusting its own forgeries (retirement is first come), and the operator can no
 longer retire it. So the admin key never lives beside the log key.
 
-At deployment (`ledger deploy`, the first `ledger up`) the admin is ``--admin ADDRESS``
-(LEDGER_ADMIN_ADDRESS), a key the operator keeps offline: `ledger admin-key create --out
+At deployment (`mledger deploy`, the first `mledger up`) the admin is ``--admin ADDRESS``
+(LEDGER_ADMIN_ADDRESS), a key the operator keeps offline: `mledger admin-key create --out
 PATH` makes one (`write_admin_keystore`: an encrypted V3 keystore wherever the operator
 says, outside the data dir, no password file), on another machine. On any chain but the
 dev chain (chain id 31337) deploying without --admin is refused, and so is starting `up`
@@ -22,7 +22,7 @@ development, a new key is created in the data dir without --admin, ``admin-key.j
 (an Ethereum V3 keystore) with its password in ``admin-key.password`` (0600) or
 LEDGER_ADMIN_KEYSTORE_PASSWORD, as the log key is (`ledger.service.signer.load_log_key`).
 
-To retire (`ledger retire`), the admin key comes from ``--admin-keystore FILE``
+To retire (`mledger retire`), the admin key comes from ``--admin-keystore FILE``
 (password in LEDGER_ADMIN_KEYSTORE_PASSWORD), else LEDGER_ADMIN_KEY (64 hex digits),
 else the data dir's ``admin-key.json``. It is never printed, logged or returned: only
 its address.
@@ -159,7 +159,7 @@ class SignedRetirement:
     vs: bytes
 
     def as_json(self) -> dict[str, Any]:
-        """The retirement as `ledger retire --sign-only` prints it."""
+        """The retirement as `mledger retire --sign-only` prints it."""
         return {
             "chain_id": self.chain_id,
             "contract": "0x" + self.contract.hex(),

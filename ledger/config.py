@@ -4,7 +4,7 @@ Every setting has a field of `Settings`; its environment variable is ``LEDGER_``
 field's name in capitals (``seal_interval``: ``LEDGER_SEAL_INTERVAL``), its key in the
 TOML file the field's name. A value comes from, first match wins:
 
-1. the command line (`ledger up --seal-interval 2`);
+1. the command line (`mledger up --seal-interval 2`);
 2. the environment (``LEDGER_SEAL_INTERVAL=2``);
 3. the TOML file: ``--config PATH`` when given (it must exist), else ``ledger.toml`` in
    the current directory when there is one;
@@ -50,7 +50,7 @@ class SettingsError(InputError):
 
 
 class Settings(BaseSettings):
-    """Every setting of `ledger up` and `ledger serve` (and the key loaders under them)."""
+    """Every setting of `mledger up` and `mledger serve` (and the key loaders under them)."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -123,10 +123,10 @@ class Settings(BaseSettings):
         None, description="Password of log-key.json; default: log-key.password beside it."
     )
     admin_key: SecretStr | None = Field(
-        None, description="The log's admin key as 64 hex digits (`ledger retire`)."
+        None, description="The log's admin key as 64 hex digits (`mledger retire`)."
     )
     admin_keystore_password: SecretStr | None = Field(
-        None, description="Password of the admin keystore (`ledger admin-key create`, `retire`)."
+        None, description="Password of the admin keystore (`mledger admin-key create`, `retire`)."
     )
     bootstrap_admin_key: SecretStr | None = Field(
         None,

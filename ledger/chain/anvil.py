@@ -21,7 +21,7 @@ only ever replaced whole:
 
 The node runs in its own process group, so a Ctrl-C in the terminal reaches only the
 `ledger` process, which then stops Anvil in order; on Linux it also receives SIGTERM if
-its parent dies, so a killed `ledger up` still leaves a saved chain behind.
+its parent dies, so a killed `mledger up` still leaves a saved chain behind.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`ledger up`, `deploy`, `anchor`, `anchors`, `relay`, `retire`, `identity`: the log on chain."""
+"""`mledger up`, `deploy`, `anchor`, `anchors`, `relay`, `retire`, `identity`: the log on chain."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ UP_OPTIONS: dict[str, Any] = {
         typer.Option(
             "--admin",
             help="Address of the log's admin key, kept offline: it alone can retire the log"
-            " (`ledger retire`). Make one elsewhere with `ledger admin-key create --out PATH`."
+            " (`mledger retire`). Make one elsewhere with `mledger admin-key create --out PATH`."
             " Required on any chain but the dev chain (id 31337), where the default is a new"
             " key in --data-dir, for development only.",
         ),
@@ -77,7 +77,7 @@ UP_OPTIONS: dict[str, Any] = {
 def up(settings: Settings) -> None:
     """Run the log on embedded defaults: serve the API on --port, seal every
     --seal-interval, anchor every --anchor-interval on a local Anvil chain (state kept
-    in --data-dir), or on --rpc-url. Then it is `ledger serve`: the same runtime, leader
+    in --data-dir), or on --rpc-url. Then it is `mledger serve`: the same runtime, leader
     election and settings (docs/configuration.md).
 
     On first start the LogAnchor contract is deployed and the log created, its admin
@@ -137,7 +137,7 @@ def up(settings: Settings) -> None:
             if deployment is None:
                 if anvil is None and client.chain_id != DEV_CHAIN_ID:
                     fail(
-                        f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first"
+                        f"this database records no deployment on {client.where}: run `mledger deploy --rpc-url URL` first"
                     )
                 deployment, _contract = deploy_contracts(
                     client,
@@ -215,7 +215,7 @@ def deploy(
     admin: Admin = None,
 ) -> None:
     """Deploy LogAnchor, create the log (its admin: --admin, a key kept offline, made with
-    `ledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
+    `mledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
     for development; its checkpoints: those the data dir's log key signs), deploy
     LicenceRegistry (the log key is its one issuer, for good; the anchor key only pays the
     gas and gets no role there) and record the deployment in the database. On a database whose deployment has

@@ -1,4 +1,4 @@
-"""`ledger licence check|grant|revoke`, and the licence issuer of `ledger up` and `serve`.
+"""`mledger licence check|grant|revoke`, and the licence issuer of `mledger up` and `serve`.
 
 Registered on `ledger.cli.common.app` by the import at the end of ledger/cli.py.
 
@@ -8,7 +8,7 @@ licence is active; 1 it is not (revoked, expired, not yet valid, unknown to the
 registry, or a window that differs from the record's); 2 usage or an unreadable file;
 3 the chain could not be read, so nothing was decided.
 
-`grant` and `revoke` are the operator's: like `ledger anchor`, they work on the data
+`grant` and `revoke` are the operator's: like `mledger anchor`, they work on the data
 dir (or database URL) and the chain, append the record, send every queued registry
 call and wait until this licence's are confirmed.
 """
@@ -66,7 +66,7 @@ Timeout = Annotated[
 ]
 
 
-# -- shared with `ledger up`, `serve` and `deploy` ------------------------------------------
+# -- shared with `mledger up`, `serve` and `deploy` ------------------------------------------
 
 
 def ensure_registry(
@@ -94,7 +94,7 @@ def ensure_registry(
 
 
 def call_json(call: LicenceCall) -> dict[str, Any]:
-    """A confirmed registry call as `ledger up` prints it (a "licence" JSON line)."""
+    """A confirmed registry call as `mledger up` prints it (a "licence" JSON line)."""
     return {
         "licence_id": call.licence_id,
         "action": call.action.value,
@@ -115,7 +115,7 @@ def _registry_deployment(store: Store) -> Deployment:
     deployment = recorded_deployment(AnchorRepository(store))
     if deployment.registry is None:
         fail(
-            "this data dir records no LicenceRegistry: run `ledger deploy --rpc-url URL` (it deploys the missing"
+            "this data dir records no LicenceRegistry: run `mledger deploy --rpc-url URL` (it deploys the missing"
             " registry) first; nothing was stored"
         )
     return deployment

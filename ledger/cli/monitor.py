@@ -1,4 +1,4 @@
-"""`ledger monitor`: follow a pinned log's anchors on chain and alert on any anomaly."""
+"""`mledger monitor`: follow a pinned log's anchors on chain and alert on any anomaly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`ledger serve`, `ledger keys create|revoke` and `ledger verify-receipt`.
+"""`mledger serve`, `mledger keys create|revoke` and `mledger verify-receipt`.
 
 Registered on `ledger.cli.common.app` by `ledger/cli/__init__.py`. `serve` and `up` share
 their options (`SERVICE_OPTIONS`, all settings of `ledger.config`) and run the one runtime,
@@ -29,18 +29,16 @@ from ledger.cli.common import (
     open_store,
 )
 from ledger.errors import LedgerError
-from ledger.service.runtime import ApiServer, Hooks, start_api
-from ledger.store.db import normalize_url, sqlite_url
-from ledger.store.repository import Store, StoreError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # server-side modules: imported by the commands (the verifier installs alone)
     from pydantic import SecretStr
 
     from ledger.chain.log_anchor import LogAnchor
     from ledger.config import Settings
-    from ledger.service.runtime import Chain, ChainLink
+    from ledger.service.runtime import Chain, ChainLink, Hooks
     from ledger.service.signer import LogSigner
     from ledger.store.anchors import Deployment
+    from ledger.store.repository import Store
 
 keys_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -121,7 +119,7 @@ SERVICE_OPTIONS: dict[str, Any] = {
         typer.Option("--explorer", help="A block explorer the log identity names."),
     ],
 }
-"""Every option of `ledger up` and `ledger serve`, all settings (`ledger.config`): None
+"""Every option of `mledger up` and `mledger serve`, all settings (`ledger.config`): None
 means not given, so the environment, the TOML file or the default decides."""
 
 
@@ -230,7 +228,7 @@ def list_keys(
 @keys_app.command("revoke")
 def revoke_key(
     key_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The id printed by `ledger keys create`.")
+        str, typer.Argument(metavar="ID", help="The id printed by `mledger keys create`.")
     ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
@@ -257,6 +255,7 @@ def serve(settings: Settings) -> None:
     docs/configuration.md (command line > LEDGER_* > --config or ./ledger.toml > default).
     """
     from ledger.cli.common import admin_key_kept_apart
+    from ledger.service.runtime import Hooks
     from ledger.store.anchors import AnchorRepository
 
     def note(text: str) -> None:
@@ -298,6 +297,7 @@ def run_service(
     its errors become a message and exit 1."""
     from ledger.api.main import create_app
     from ledger.service.runtime import run
+    from ledger.store.repository import StoreError
 
     published = settings.public_rpc_url or public_rpc_url  # never a private RPC URL
     bootstrap = _secret(settings.bootstrap_admin_key)
@@ -356,6 +356,8 @@ class RecordedChain:
 
 def database_of(settings: Settings) -> str:
     """The store URL of the settings: database_url, else SQLite in the data dir."""
+    from ledger.store.db import normalize_url, sqlite_url
+
     url = _secret(settings.database_url)
     return normalize_url(url) if url else sqlite_url(settings.data_dir)
 
@@ -366,9 +368,7 @@ def _secret(value: SecretStr | None) -> str | None:
 
 __all__ = [
     "SERVICE_OPTIONS",
-    "ApiServer",
     "RecordedChain",
     "log_signer",
     "service_options",
-    "start_api",
 ]

@@ -1,4 +1,4 @@
-"""The running service, the one that `ledger up` and `ledger serve` both start.
+"""The running service, the one that `mledger up` and `mledger serve` both start.
 
 `run` wires, with the settings' delays: the API (in uvicorn on a thread, or in
 `settings.workers` forked processes sharing the port), the sequencer's seal loop every
@@ -187,7 +187,7 @@ def run(
             worker.start()
             if chain.registry is None:
                 hooks.note(
-                    "no LicenceRegistry on this chain: licences stay queued until `ledger deploy`"
+                    "no LicenceRegistry on this chain: licences stay queued until `mledger deploy`"
                     " deploys one"
                 )
             else:

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ledger.formats.pack import Pack, PackQuery
+from ledger.formats.producer import producer
 from ledger.verify.result import VerificationError, VerificationResult, utc_text
 
 REPORT_FORMAT = "model-ledger/campaign-report/v1"
@@ -146,6 +147,7 @@ def build_report(
     )
     return {
         "format": REPORT_FORMAT,
+        "producer": producer(),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "query": query.as_json(),
         "query_text": query.describe(),

@@ -275,7 +275,10 @@ def audit_page(result: dict[str, Any]) -> str:
             _anchor_rows(result["anchor_list"]),
             (0, 1, 2, 3),
         )
-        + footer(f"ledger audit, {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}")
+        + footer(
+            f"{result.get('producer') or 'mledger'} audit,"
+            f" {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        )
     )
     return page("model-ledger audit", body)
 
@@ -417,9 +420,9 @@ def campaign_page(report: dict[str, Any]) -> str:
         + "<h2>Query</h2>"
         + table(None, [[k, ", ".join(v) if isinstance(v, list) else v] for k, v in query.items()])
         + footer(
-            "ledger report: figures computed from the records of the evidence pack; anyone can"
-            " re-check the pack with `ledger verify` or rebuild this report from it with"
-            " `ledger report --from-pack`. The figures are lower bounds: a pack proves that its"
+            f"{report.get('producer') or 'mledger'} report: figures computed from the records"
+            " of the evidence pack; anyone can re-check the pack with `mledger verify` or rebuild"
+            " this report from it with `mledger report --from-pack`. The figures are lower bounds: a pack proves that its"
             " entries exist, not that no other entry matches."
         )
     )

@@ -2,7 +2,7 @@
 
 A licensee keeps its licence record (the `record` of ``GET /v1/licences/{id}``, or that
 whole response, which also names the registry) and the log identity its operator
-published (`ledger identity`). `check_licence` recomputes the record's commitment, its
+published (`mledger identity`). `check_licence` recomputes the record's commitment, its
 leaf hash ``SHA-256(0x00 || RFC8785(record))``, and reads ``status(commitment)`` from the
 pinned LicenceRegistry with one plain JSON-RPC ``eth_call`` at the latest block: the
 operator's service is never asked. Before that it checks that the node serves the
@@ -30,6 +30,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.records import RecordError, parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.identity import LogIdentity
+from ledger.formats.producer import producer
 from ledger.formats.strict_json import StrictJsonError, load_strict
 from ledger.verify.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
 
@@ -118,10 +119,11 @@ class LicenceCheck:
         return self.state == "active" and self.problem is None
 
     def as_json(self) -> dict[str, Any]:
-        """The result as printed by `ledger licence check`."""
+        """The result as printed by `mledger licence check`."""
         return {
             "active": self.active,
             "status": self.state,
+            "producer": producer(),
             "licence_id": self.document.licence_id,
             "licensee": self.document.licensee,
             "commitment": _hex(self.document.commitment),

@@ -20,7 +20,7 @@ verified is still on chain (a reorganisation or a replaced contract would change
 with the service's URL, the checkpoint it serves is signed by the log key and is the
 anchored history or a consistent extension of it (anything else is a split view).
 
-Pure but for the JSON-RPC reader it is given; the CLI (`ledger monitor`) fetches from
+Pure but for the JSON-RPC reader it is given; the CLI (`mledger monitor`) fetches from
 the service and keeps the state between runs.
 """
 
@@ -39,7 +39,7 @@ from ledger.verify.result import utc_text
 from ledger.verify.rpc import ContractCallError, EventLog, JsonRpcReader
 
 MONITOR_STATE_FORMAT = "model-ledger/monitor-state/v1"
-"""The `format` of the state file `ledger monitor --state` keeps."""
+"""The `format` of the state file `mledger monitor --state` keeps."""
 
 _SHIPPED = contract("LogAnchor")
 ANCHORED = _SHIPPED.event_topic("Anchored")

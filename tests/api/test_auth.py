@@ -247,7 +247,7 @@ def test_openapi_documents_every_route(server: Server) -> None:
     assert spec["components"]["securitySchemes"]["apiKey"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API key from `ledger keys create`: `Authorization: Bearer <key>`.",
+        "description": "An API key from `mledger keys create`: `Authorization: Bearer <key>`.",
     }
     secured = {
         (method.upper(), path)
