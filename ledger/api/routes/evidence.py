@@ -82,8 +82,7 @@ _QUERY_BODY = {
 def read_evidence(
     leaf_hash: str, services: ServicesDep, key: ReaderKey, anchor: AnchorParam = None
 ) -> dict[str, Any]:
-    """The evidence bundle of one anchored entry, verifiable offline and against the chain,
-    proven against the earliest confirmed anchor that holds it unless `anchor` says otherwise."""
+    """One anchored entry's evidence bundle, against the earliest anchor holding it by default."""
     leaf = parse_hash(leaf_hash)
     choice = parse_anchor_choice(anchor)
     check_owner(services, key, leaf)
@@ -103,9 +102,7 @@ def read_evidence(
 async def create_evidence_pack(
     request: Request, services: ServicesDep, _key: AuditorKey, anchor: AnchorParam = None
 ) -> Response:
-    """One evidence pack (one multi-entry proof) for up to 100,000 anchored matching entries,
-    proven against the earliest confirmed anchor that holds them all unless `anchor` says
-    otherwise."""
+    """One evidence pack (one multi-entry proof) for up to 100,000 anchored matching entries."""
     choice = parse_anchor_choice(anchor)
     query = read_model(await read_body(request, MAX_QUERY_BYTES), EvidenceQuery)
     try:
