@@ -272,3 +272,8 @@ def test_cli_anchor_option(service: Service, tmp_path: Path) -> None:
         verifies(service, pack.read_bytes(), tmp_path / "check.json", size)
     refused = ledger("report", *window, *data, "--anchor", "x", check=False)
     assert refused.returncode == 2 and "--anchor: anchor must be" in refused.stderr
+    # A received pack keeps the anchor it was built against: no choice to make.
+    refused = ledger(
+        "report", "--from-pack", str(tmp_path / "pack-5.json"), "--anchor", "latest", check=False
+    )
+    assert refused.returncode == 2 and "drop --anchor" in refused.stderr
