@@ -29,9 +29,11 @@ from rich.progress import (
 
 from ledger.cli.common import (
     DEFAULT_DATA_DIR,
+    AnchorOption,
     DatabaseUrl,
     DataDir,
     LogFile,
+    anchor_choice,
     app,
     emit,
     fail,
@@ -341,7 +343,7 @@ def read_accounts(path: Path) -> list[str]:
 
 
 def _pack_from_store(
-    data_dir: Path, database_url: str | None, query: Any
+    data_dir: Path, database_url: str | None, query: Any, anchor: Any
 ) -> tuple[bytes | None, int]:
     from ledger.errors import NotFoundError
     from ledger.service.evidence_pack import build_pack
@@ -350,7 +352,7 @@ def _pack_from_store(
 
     with open_store(data_dir, database_url) as store:
         try:
-            built = build_pack(store, AnchorRepository(store), query)
+            built = build_pack(store, AnchorRepository(store), query, anchor=anchor)
         except NotFoundError:
             filters = Filters(
                 query.account_ids, query.ts_from, query.ts_to, query.model, query.kind
@@ -360,7 +362,9 @@ def _pack_from_store(
         return built.document, built.unanchored
 
 
-def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | None, int]:
+def _pack_from_api(
+    url: str, api_key: str | None, query: Any, anchor: str
+) -> tuple[bytes | None, int]:
     """The pack the service at `url` answers with, read within the bounds of any JSON
     from outside: at most MAX_PACK_BYTES, and MAX_JSON_DEPTH deep (ledger.jsonlimits)."""
     import httpx
@@ -376,6 +380,7 @@ def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | N
         with httpx.stream(
             "POST",
             url.rstrip("/") + "/v1/evidence",
+            params={"anchor": anchor},
             json=query.as_json(),
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=600,
@@ -476,6 +481,7 @@ def report(
     ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
+    anchor: AnchorOption = "earliest",
 ) -> None:
     """A campaign report: what the accounts did between --from and --to (per day, per
     account, per model, top accounts) with the evidence behind it: one evidence pack of
@@ -502,6 +508,7 @@ def report(
                 ("--to", ts_to),
                 ("--model", model),
                 ("--url", url),
+                ("--anchor", None if anchor == "earliest" else anchor),
             )
             if value is not None
         ]
@@ -539,10 +546,11 @@ def report(
                 f"--{bad.field.split('[')[0].replace('account_ids', 'accounts')}: {bad.message}",
                 EXIT_USAGE,
             )
+        choice = anchor_choice(anchor)
         document, unanchored = (
-            _pack_from_api(url, api_key, query)
+            _pack_from_api(url, api_key, query, str(choice))
             if url
-            else _pack_from_store(data_dir, database_url, query)
+            else _pack_from_store(data_dir, database_url, query, choice)
         )
     pack: Pack | None = None
     result: VerificationResult | None = None

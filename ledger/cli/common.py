@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ledger.chain.client import ChainClient
     from ledger.chain.log_anchor import LogAnchor
     from ledger.formats.identity import LogIdentity
+    from ledger.service.evidence import AnchorChoice
     from ledger.store.anchors import Anchor, AnchorRepository, Deployment
     from ledger.store.repository import Store
 
@@ -64,6 +65,31 @@ ExplorerUrl = Annotated[
         help="A block explorer the log identity names (<url>/tx/<hash>).",
     ),
 ]
+AnchorOption = Annotated[
+    str,
+    typer.Option(
+        "--anchor",
+        metavar="earliest|latest|SIZE",
+        help=(
+            "Which confirmed anchor the evidence proves against: earliest (the first whose tree"
+            ' holds the entries: the tightest "existed no later than"), latest, or an anchored'
+            " tree size."
+        ),
+    ),
+]
+
+
+def anchor_choice(text: str) -> AnchorChoice:
+    """The --anchor value parsed (ledger.service.evidence.parse_anchor_choice); exit 2 with
+    the reason if it is not earliest, latest or a tree size."""
+    from ledger.service.evidence import parse_anchor_choice
+
+    try:
+        return parse_anchor_choice(text)
+    except LedgerError as error:
+        fail(f"--anchor: {error}", 2)
+
+
 LogFile = Annotated[
     Path | None,
     typer.Option(

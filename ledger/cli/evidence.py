@@ -16,9 +16,11 @@ import typer
 
 from ledger.cli.common import (
     DEFAULT_DATA_DIR,
+    AnchorOption,
     DatabaseUrl,
     DataDir,
     LogFile,
+    anchor_choice,
     app,
     emit,
     fail,
@@ -51,15 +53,18 @@ def evidence(
     leaf_hash: Annotated[str, typer.Argument(help="Leaf hash of the entry (0x + 64 hex).")],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
+    anchor: AnchorOption = "earliest",
 ) -> None:
-    """Print the evidence bundle of an entry (JSON), against the newest confirmed anchor
-    that covers it; check it with `mledger verify`."""
+    """Print the evidence bundle of an entry (JSON), against the earliest confirmed anchor
+    that covers it (--anchor latest or a tree size chooses another); check it with
+    `mledger verify`."""
     from ledger.service.evidence import build_evidence
     from ledger.store.anchors import AnchorRepository
 
     leaf = parse_hash(leaf_hash, "LEAF_HASH")
+    choice = anchor_choice(anchor)
     with open_store(data_dir, database_url) as store:
-        bundle = build_evidence(store, AnchorRepository(store), leaf)
+        bundle = build_evidence(store, AnchorRepository(store), leaf, choice)
     emit(bundle)
 
 
