@@ -610,6 +610,7 @@
   /** What the result means in plain words: what was proven, what was not (and never can
    * be by this document), for a reader who is not an engineer. */
   function meaning(result) {
+    if (result.meaning) return result.meaning; // a verifier that says it itself (completeness)
     const proven = [];
     const notProven = [];
     const verdict = result.verdict;
