@@ -284,7 +284,11 @@ def print_table(r: dict) -> None:  # type: ignore[type-arg]
                 f"{g['ingest_rps']:,.0f} records/s",
                 f"{g['ingest_s']:.1f} s for {g['records']:,}",
             ),
-            ("PostgreSQL `mledger seal`", f"{g['seal_rps']:,.0f} entries/s", f"{g['seal_s']:.1f} s"),
+            (
+                "PostgreSQL `mledger seal`",
+                f"{g['seal_rps']:,.0f} entries/s",
+                f"{g['seal_s']:.1f} s",
+            ),
         ]
     rows.append(
         (
