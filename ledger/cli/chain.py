@@ -122,7 +122,7 @@ def up(settings: Settings) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="ledger: %(message)s")
     anvil: Anvil | None = None
     try:
-        with open_store(data_dir, database_url) as store:
+        with open_store(data_dir, database_url, create=True) as store:
             repo = AnchorRepository(store)
             if settings.rpc_url is None:
                 anvil = Anvil(settings.rpc_port, data_dir / STATE_FILE, data_dir / LOG_FILE).start()
@@ -229,7 +229,7 @@ def deploy(
         sys.stderr.write(f"ledger: {text}\n")
 
     admin_address = None
-    with open_store(data_dir, database_url) as store:
+    with open_store(data_dir, database_url, create=True) as store:
         repo = AnchorRepository(store)
         existing = repo.deployment()
         if existing is not None and existing.registry is not None:

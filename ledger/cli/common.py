@@ -153,12 +153,26 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def open_store(data_dir: Path, database_url: str | None) -> Iterator[Store]:
-    """Open the configured store; turn known errors into a message and exit code."""
+def open_store(
+    data_dir: Path, database_url: str | None, *, create: bool = False
+) -> Iterator[Store]:
+    """Open the configured store; turn known errors into a message and exit code.
+
+    Only the commands that start a log (`up`, `serve`, `init`, `deploy`) pass `create`:
+    any other, pointed at a data dir that holds no log, exits 2 instead of starting an
+    empty log (and a new log key) there. A --database-url names its database outright
+    and is migrated as given."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ledger.store.db import DatabaseURLError, normalize_url, sqlite_url
+    from ledger.store.db import SQLITE_FILE, DatabaseURLError, normalize_url, sqlite_url
     from ledger.store.repository import Store, StoreError
+
+    if not create and database_url is None and not (data_dir / SQLITE_FILE).exists():
+        fail(
+            f"no log in {data_dir}: start one with `mledger up` (or `mledger init`), or point"
+            " --data-dir or --database-url at an existing log",
+            2,
+        )
 
     try:
         store = Store.open(normalize_url(database_url) if database_url else sqlite_url(data_dir))

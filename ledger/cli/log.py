@@ -24,6 +24,19 @@ from ledger.cli.common import (
 
 
 @app.command()
+def init(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+    """Start an empty log in --data-dir (or --database-url), without a chain or a service:
+    the store and the log key. `mledger up` does this itself; every other command refuses
+    a data dir that holds no log. Prints the empty checkpoint; harmless on an existing log."""
+    from ledger.cli.service import log_signer
+
+    with open_store(data_dir, database_url, create=True) as store:
+        signer = log_signer(store, data_dir, 3600)
+        state = store.state()
+    emit({"tree_size": state.tree_size, "root": hex0x(state.root), "log_key": signer.address})
+
+
+@app.command()
 def ingest(
     file: Annotated[
         Path, typer.Argument(help="NDJSON file, one record per line.", exists=True, dir_okay=False)

@@ -263,7 +263,7 @@ def serve(settings: Settings) -> None:
         sys.stderr.flush()
 
     data_dir, database_url = settings.data_dir, _secret(settings.database_url)
-    with open_store(data_dir, database_url) as store:
+    with open_store(data_dir, database_url, create=True) as store:
         recorded = AnchorRepository(store).deployment()
     if recorded is not None:  # the chain this log anchors to (checked against --rpc-url later)
         admin_key_kept_apart(data_dir, recorded.chain_id)

@@ -44,6 +44,7 @@ def lines(result: subprocess.CompletedProcess[str]) -> list[Any]:
 def where(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
     """CLI flags selecting a fresh log on each backend."""
     if request.param == "sqlite":
+        ledger("init", "--data-dir", str(tmp_path / "data"))
         return ["--data-dir", str(tmp_path / "data")]
     url = request.getfixturevalue("postgres_url").replace("postgresql+psycopg://", "postgresql://")
     return ["--database-url", url]
@@ -121,6 +122,7 @@ def test_bad_line_deep_in_a_large_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "large.ndjson"
     path.write_text("\n".join(records) + "\n")
     assert path.stat().st_size > 1 << 20  # large enough for the parallel path
+    ledger("init", "--data-dir", str(tmp_path / "d"))
     result = ledger("ingest", str(path), "--data-dir", str(tmp_path / "d"), check=False)
     assert result.returncode != 0 and "line 9877" in result.stderr
     assert lines(ledger("seal", "--data-dir", str(tmp_path / "d")))[0]["tree_size"] == 0
@@ -129,6 +131,7 @@ def test_bad_line_deep_in_a_large_file_is_named(tmp_path: Path) -> None:
 def test_empty_line_and_invalid_json_are_rejected(tmp_path: Path) -> None:
     path = tmp_path / "gap.ndjson"
     path.write_text(ndjson_lines(1)[0] + "\n\n" + ndjson_lines(1, seed=2)[0] + "\n")
+    ledger("init", "--data-dir", str(tmp_path))
     result = ledger("ingest", str(path), "--data-dir", str(tmp_path), check=False)
     assert result.returncode != 0 and "line 2" in result.stderr and "empty line" in result.stderr
     path.write_text("{oops\n")
@@ -138,8 +141,38 @@ def test_empty_line_and_invalid_json_are_rejected(tmp_path: Path) -> None:
     )
 
 
+def test_only_up_init_deploy_and_serve_start_a_log(tmp_path: Path) -> None:
+    """A command pointed at a folder without a log refuses (exit 2) and creates nothing:
+    no ./ledger-data, no log key the running service would reject."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for args in (
+        ["keys", "create", "--role", "ingest"],
+        ["seal"],
+        ["licence", "revoke", "lic-1"],
+        ["models", "show", "m"],
+        ["ingest", "/dev/null"],
+    ):
+        refused = subprocess.run(
+            [sys.executable, "-m", "ledger", *args],
+            capture_output=True,
+            text=True,
+            cwd=empty,
+            check=False,
+        )
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert "no log in ledger-data: start one with `mledger up`" in refused.stderr
+    assert list(empty.iterdir()) == []
+    started = lines(ledger("init", "--data-dir", str(empty / "log")))[0]
+    assert started["tree_size"] == 0 and started["log_key"].startswith("0x")
+    again = lines(ledger("init", "--data-dir", str(empty / "log")))[0]
+    assert again["log_key"] == started["log_key"]  # an existing log is left as it is
+    assert lines(ledger("seal", "--data-dir", str(empty / "log")))[0]["tree_size"] == 0
+
+
 def test_user_errors_are_clear(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path)]
+    ledger("init", *data)
     result = ledger("prove", "0x" + "ab" * 32, *data, check=False)
     assert result.returncode != 0 and "no entry has leaf hash 0xabab" in result.stderr
     result = ledger("prove", "0x1234", *data, check=False)
@@ -185,6 +218,10 @@ def test_up_seals_what_arrives(tmp_path: Path) -> None:
     try:
         path = tmp_path / "r.ndjson"
         path.write_text("\n".join(ndjson_lines(25)))
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "data" / "ledger.db").exists():  # `up` starts the log
+            assert time.monotonic() < deadline and service.poll() is None
+            time.sleep(0.1)
         time.sleep(1)
         ledger("ingest", str(path), "--data-dir", data)
         assert service.stdout is not None

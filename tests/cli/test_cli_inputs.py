@@ -62,6 +62,7 @@ def test_ingest_refuses_a_deep_line_and_stores_nothing(
         + ndjson_lines(1, seed=3)[0].encode()
         + b"\n"
     )
+    ledger("init", "--data-dir", str(tmp_path / "data"))
     result = ledger("ingest", str(path), "--data-dir", str(tmp_path / "data"), check=False)
     refused(result, f"{path}: line 2: {words}; nothing was stored")
     assert result.stdout == "" and stored(tmp_path / "data") == 0
@@ -74,6 +75,7 @@ def test_ingest_workers_refuse_a_deep_line_too(tmp_path: Path) -> None:
     path = tmp_path / "large.ndjson"
     path.write_bytes(b"\n".join(records) + b"\n")
     assert path.stat().st_size > 1 << 20
+    ledger("init", "--data-dir", str(tmp_path / "data"))
     result = ledger("ingest", str(path), "--data-dir", str(tmp_path / "data"), check=False)
     refused(result, f"line 4322: record {DEPTH_WORDS}; nothing was stored")
     assert stored(tmp_path / "data") == 0
@@ -81,6 +83,7 @@ def test_ingest_workers_refuse_a_deep_line_too(tmp_path: Path) -> None:
 
 def test_licence_grant_file_is_bounded(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
+    ledger("init", *data)
     cases = {
         "deep.json": (b'{"licence_id": ' + b"[" * 10_000, f"deep.json {DEPTH_WORDS}"),
         "big.json": (

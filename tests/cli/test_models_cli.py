@@ -32,7 +32,7 @@ def body(path: Path, model_id: str, version: str, *parents: tuple[str, str]) -> 
 
 def test_register_and_show_a_lineage(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
-    ok = ledger("ingest", "/dev/null", *data)  # an empty log
+    ok = ledger("init", *data)  # an empty log
     assert ok.returncode == 0, ok.stderr
     base = ledger("models", "register", str(body(tmp_path / "b.json", "base", "1")), *data)
     assert base.returncode == 0, base.stderr
