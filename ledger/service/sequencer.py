@@ -8,8 +8,11 @@ One seal step is one database transaction, written here in crash order:
    the barrier, oldest first.
 3. Load the right-edge tiles of the current tree and append the new leaf hashes in
    memory, giving the changed tiles and the new root. Nothing is written yet.
-4. Write the tiles, record the runs of seqs that received indices, and replace the log
-   state by compare-and-swap on its old tree size, keeping the checkpoint.
+4. Write the tiles, record the runs of seqs that received indices, fold the entries
+   into the verifiable index (ledger.service.index: map nodes at the new size, the
+   touched keys' frontiers, R(S); entries sealed before the index existed are indexed
+   first), and replace the log state by compare-and-swap on its old tree size, keeping
+   the checkpoint.
 5. Commit. A crash before the commit rolls back steps 4's writes together: the next
    run starts again from the same state and assigns the same indices. After the
    commit, the entries are sequenced and the next step starts after them.
@@ -30,6 +33,8 @@ from collections.abc import Callable
 from ledger import faults
 from ledger.core.merkle.tiles import TileEdge, edge_keys
 from ledger.core.records import now_ts
+from ledger.service.index import seal_index
+from ledger.store.index import IndexStore
 from ledger.store.repository import LogState, Run, Store
 
 MAX_BATCH = 1 << 18
@@ -48,9 +53,15 @@ def _runs(seqs: list[int], first_index: int) -> list[Run]:
 
 
 def seal_step(
-    store: Store, barrier: int, *, max_batch: int = MAX_BATCH, clock: Callable[[], str] = now_ts
+    store: Store,
+    barrier: int,
+    *,
+    max_batch: int = MAX_BATCH,
+    clock: Callable[[], str] = now_ts,
+    index: bool = True,
 ) -> tuple[LogState, int]:
-    """Sequence one batch of pending entries up to seq `barrier`.
+    """Sequence one batch of pending entries up to seq `barrier` (and, unless `index`
+    is False, which only benchmarks use, index them).
 
     Returns the new state and how many entries it sequenced (0: nothing pending).
     """
@@ -65,6 +76,9 @@ def seal_step(
         store.write_tiles(conn, written)
         for run in _runs([seq for seq, _ in pending], old.tree_size):
             store.add_run(conn, run)
+        if index:
+            keyed = IndexStore(store).entries_keyed(conn, old.last_seq, new.last_seq, len(pending))
+            seal_index(store, conn, old, new, keyed)
         faults.point("seal.after_tiles")
         store.replace_state(conn, old, new, clock())
     faults.point("seal.after_commit")
@@ -77,11 +91,12 @@ def seal(
     max_batch: int = MAX_BATCH,
     clock: Callable[[], str] = now_ts,
     progress: Callable[[int], None] | None = None,
+    index: bool = True,
 ) -> LogState:
     """Sequence everything pending when called; return the latest checkpoint."""
     barrier = store.ingest_barrier()
     while True:
-        state, count = seal_step(store, barrier, max_batch=max_batch, clock=clock)
+        state, count = seal_step(store, barrier, max_batch=max_batch, clock=clock, index=index)
         if progress is not None and count:
             progress(count)
         if count < max_batch:
