@@ -23,6 +23,7 @@ from ledger.api.routes import (
     web,
 )
 from ledger.api.routes import export as export_route
+from ledger.api.routes import index as index_route
 from ledger.api.routes import licences as licence_routes
 from ledger.jsonlimits import restore_recursion_limit
 from ledger.service.metrics import Metrics
@@ -106,6 +107,7 @@ def create_app(
         health,
         web,
         export_route,
+        index_route,
     ):
         app.include_router(module.router)
     app.include_router(licence_routes.router)

@@ -195,6 +195,13 @@ class IndexStore:
     def postings(self, conn: Connection, kind: str, value: str, last_seq: int) -> list[int]:
         """The leaf indices of the entries of key `kind:value` with seq <= `last_seq`
         (all sequenced), in leaf order."""
+        return [leaf for _, leaf in self.postings_with_seqs(conn, kind, value, last_seq)]
+
+    def postings_with_seqs(
+        self, conn: Connection, kind: str, value: str, last_seq: int
+    ) -> list[tuple[int, int]]:
+        """(seq, leaf index) of the entries of key `kind:value` with seq <= `last_seq`
+        (all sequenced), in leaf order."""
         record_kind, column = KEY_COLUMNS[kind]
         m = self.mark
         seqs = [
@@ -211,10 +218,32 @@ class IndexStore:
             "SELECT first_seq, last_seq, first_index FROM runs ORDER BY first_seq"
         ).cursor.fetchall()
         starts = [int(run[0]) for run in runs]
-        indices = []
+        found = []
         for seq in seqs:
             at = bisect_right(starts, seq) - 1
             if at < 0 or seq > runs[at][1]:
                 raise StoreError(f"entry seq {seq} is in no run: the log storage is damaged")
-            indices.append(int(runs[at][2]) + seq - starts[at])
-        return indices
+            found.append((seq, int(runs[at][2]) + seq - starts[at]))
+        return found
+
+    def records(self, conn: Connection, seqs: list[int]) -> dict[int, tuple[bytes, bytes]]:
+        """seq -> (leaf hash, canonical record) of the entries `seqs`."""
+        found: dict[int, tuple[bytes, bytes]] = {}
+        for i in range(0, len(seqs), CHUNK):
+            chunk = seqs[i : i + CHUNK]
+            marks = ", ".join([self.mark] * len(chunk))
+            rows = conn.exec_driver_sql(
+                f"SELECT seq, leaf_hash, record FROM entries WHERE seq IN ({marks})", tuple(chunk)
+            )
+            for seq, leaf, record in rows.cursor.fetchall():
+                found[int(seq)] = (bytes(leaf), bytes(record))
+        return found
+
+    def licensees_of(self, conn: Connection, licence_id: str) -> set[str]:
+        """The licensees named by the licence records of `licence_id` (empty: none)."""
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT account_id FROM entries WHERE external_id = "
+            f"{self.mark} AND kind = 'licence'",
+            (licence_id,),
+        )
+        return {str(row[0]) for row in rows.cursor.fetchall()}
