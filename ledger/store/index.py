@@ -203,6 +203,8 @@ class IndexStore:
         """(seq, leaf index) of the entries of key `kind:value` with seq <= `last_seq`
         (all sequenced), in leaf order."""
         record_kind, column = KEY_COLUMNS[kind]
+        if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
+            return []
         m = self.mark
         seqs = [
             int(seq)
@@ -241,6 +243,8 @@ class IndexStore:
 
     def licensees_of(self, conn: Connection, licence_id: str) -> set[str]:
         """The licensees named by the licence records of `licence_id` (empty: none)."""
+        if "\x00" in licence_id:
+            return set()
         rows = conn.exec_driver_sql(
             "SELECT DISTINCT account_id FROM entries WHERE external_id = "
             f"{self.mark} AND kind = 'licence'",
