@@ -8,11 +8,11 @@ One seal step is one database transaction, written here in crash order:
    the barrier, oldest first.
 3. Load the right-edge tiles of the current tree and append the new leaf hashes in
    memory, giving the changed tiles and the new root. Nothing is written yet.
-4. Write the tiles, record the runs of seqs that received indices, fold the entries
-   into the verifiable index (ledger.service.index: map nodes at the new size, the
-   touched keys' frontiers, R(S); entries sealed before the index existed are indexed
-   first), and replace the log state by compare-and-swap on its old tree size, keeping
-   the checkpoint.
+4. Write the tiles, record the runs of seqs that received indices, replace the log
+   state by compare-and-swap on its old tree size, keeping the checkpoint, then fold
+   the entries into the verifiable index (ledger.service.index: map nodes at the new
+   size, the touched keys' frontiers, R(S); entries sealed before the index existed are
+   indexed first). All in the one transaction.
 5. Commit. A crash before the commit rolls back steps 4's writes together: the next
    run starts again from the same state and assigns the same indices. After the
    commit, the entries are sequenced and the next step starts after them.
@@ -76,11 +76,11 @@ def seal_step(
         store.write_tiles(conn, written)
         for run in _runs([seq for seq, _ in pending], old.tree_size):
             store.add_run(conn, run)
-        if index:
-            keyed = IndexStore(store).entries_keyed(conn, old.last_seq, new.last_seq, len(pending))
-            seal_index(store, conn, old, new, keyed)
         faults.point("seal.after_tiles")
         store.replace_state(conn, old, new, clock())
+        if index:  # after the compare-and-swap: a losing sequencer stops before it
+            keyed = IndexStore(store).entries_keyed(conn, old.last_seq, new.last_seq, len(pending))
+            seal_index(store, conn, old, new, keyed)
     faults.point("seal.after_commit")
     return new, len(pending)
 

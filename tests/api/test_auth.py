@@ -256,7 +256,7 @@ def test_openapi_documents_every_route(server: Server) -> None:
         if operation.get("security") == [{"apiKey": []}]
     }
     for method, template, allowed, _body in ROUTES:
-        path = template.split("?")[0].replace("{own}", "{leaf_hash}").replace("/2", "/{size}")
+        path = _operation(template)
         assert ((method, path) in secured) == (PUBLIC not in allowed), (method, path)
 
 

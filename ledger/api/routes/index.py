@@ -51,9 +51,7 @@ async def read_completeness(
         str | None, Query(alias="to", description="Window end as a chain time.")
     ] = None,
 ) -> dict[str, Any]:
-    """The completeness proof (model-ledger/completeness/v1) of every entry of key
-    KIND:VALUE among the first S entries (an anchored size), or in a window of them;
-    zero entries is an absence proof. Check it with `ledger verify`."""
+    """Completeness proof of every entry of KIND:VALUE up to an anchored size (none: absence)."""
     check_key_owner(services, api_key, kind, value)
     window = Window(from_size, to_size, from_time, to_time)
     return await run_in_threadpool(
