@@ -26,8 +26,8 @@ from ledger.core.index.smt import KEY_BITS, ROOT, Leaf, Node, Position
 from ledger.store.index import IndexStore
 from ledger.store.repository import LogState, Store, StoreError
 
-KeyedEntry = tuple[int, str, str | None, str | None, str | None]
-"""(seq, kind, external_id, account_id, model): an entry's stored lookup columns."""
+KeyedEntry = tuple[int, bytes, str, str | None, str | None, str | None]
+"""(seq, leaf_hash, kind, external_id, account_id, model): an entry's stored columns."""
 
 CATCH_UP_BATCH = 1 << 18
 """Entries read at a time when indexing a log older than its index."""
@@ -102,7 +102,7 @@ class _Pass:
         new: dict[str, bytes] = {}
         touched: set[str] = set()
         hashes = self.hashes
-        for _seq, kind, external_id, account_id, model in rows:
+        for _seq, _leaf, kind, external_id, account_id, model in rows:
             keys = entry_keys(kind, external_id, account_id, model)
             touched.update(keys)
             builder.add(leaf, keys)

@@ -67,7 +67,11 @@ def seal_step(
     """
     with store.transaction() as conn:
         old = store.read_state(conn)
-        pending = store.read_pending(conn, old.last_seq, barrier, max_batch)
+        if index:  # the pending entries with the columns their index keys come from
+            keyed = IndexStore(store).entries_keyed(conn, old.last_seq, barrier, max_batch)
+            pending = [(row[0], bytes(row[1])) for row in keyed]
+        else:
+            pending = store.read_pending(conn, old.last_seq, barrier, max_batch)
         if not pending:
             return old, 0
         edge = TileEdge.load(old.tree_size, store.read_tiles(conn, edge_keys(old.tree_size)))
@@ -79,7 +83,6 @@ def seal_step(
         faults.point("seal.after_tiles")
         store.replace_state(conn, old, new, clock())
         if index:  # after the compare-and-swap: a losing sequencer stops before it
-            keyed = IndexStore(store).entries_keyed(conn, old.last_seq, new.last_seq, len(pending))
             seal_index(store, conn, old, new, keyed)
     faults.point("seal.after_commit")
     return new, len(pending)

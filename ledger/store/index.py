@@ -162,12 +162,13 @@ class IndexStore:
 
     def entries_keyed(
         self, conn: Connection, after_seq: int, upto_seq: int, limit: int
-    ) -> list[tuple[int, str, str | None, str | None, str | None]]:
-        """(seq, kind, external_id, account_id, model) of the entries after `after_seq` up
-        to `upto_seq`, oldest first, at most `limit`: what their index keys come from."""
+    ) -> list[tuple[int, bytes, str, str | None, str | None, str | None]]:
+        """(seq, leaf_hash, kind, external_id, account_id, model) of the entries after
+        `after_seq` up to `upto_seq`, oldest first, at most `limit`: the pending entries
+        (Store.read_pending) with the columns their index keys come from."""
         m = self.mark
         rows = conn.exec_driver_sql(
-            "SELECT seq, kind, external_id, account_id, model FROM entries"
+            "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
             f" WHERE seq > {m} AND seq <= {m} ORDER BY seq LIMIT {m}",
             (after_seq, upto_seq, limit),
         )
