@@ -31,7 +31,9 @@ POINTS: dict[str, str] = {
     "seal.after_commit": "a seal committed, the next step not started",
     "anchor.after_record": "anchor transaction signed and recorded as submitted, not yet sent",
     "anchor.after_send": "anchor transaction sent, not yet mined or recorded as confirmed",
-    "anchor.before_confirm": "anchor transaction mined and deep enough, not yet recorded as confirmed",
+    "anchor.before_confirm": (
+        "anchor transaction mined and deep enough, not yet recorded as confirmed"
+    ),
 }
 """Every fault point and the state a crash there leaves behind."""
 

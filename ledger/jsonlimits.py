@@ -86,7 +86,10 @@ def check_json(
 
 def depth_message(what: str, max_depth: int = MAX_JSON_DEPTH) -> str:
     """The words of a depth refusal, the same wherever a document is refused."""
-    return f"{what} nests arrays and objects more than {max_depth} levels deep; the limit is {max_depth}"
+    return (
+        f"{what} nests arrays and objects more than {max_depth}"
+        f" levels deep; the limit is {max_depth}"
+    )
 
 
 def load_json(

@@ -21,7 +21,10 @@ def interaction(
         "kind": "interaction",
         "salt": f"{rng.getrandbits(128):032x}",
         "ts": ts
-        or f"2026-06-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{(i // 60) % 60:02d}.{i % 1000:03d}Z",
+        or (
+            f"2026-06-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}"
+            f":{(i // 60) % 60:02d}.{i % 1000:03d}Z"
+        ),
         "body": {
             "request_id": f"req-{seed}-{i}",
             "account_id": account or f"acct-{rng.randrange(20_000)}",

@@ -214,27 +214,33 @@ def main() -> None:
 
     ms = 1000.0
     print(
-        f"| measure ({os.cpu_count()} cores, SQLite, {args.workers} API workers, {args.clients} clients) | value |"
+        f"| measure ({os.cpu_count()} cores, SQLite, {args.workers}"
+        f" API workers, {args.clients} clients) | value |"
     )
     print("|---|---|")
     print(f"| HTTP batches of {args.batch_size} | {batch_rate:,.0f} records/s |")
     print(
-        f"| batch latency p50 / p99 | {statistics.median(latencies) * ms:.0f} / {percentile(latencies, 99) * ms:.0f} ms |"
+        f"| batch latency p50 / p99 | {statistics.median(latencies) * ms:.0f}"
+        f" / {percentile(latencies, 99) * ms:.0f} ms |"
     )
     print(f"| HTTP single records | {single_rate:,.0f} records/s |")
     print(
-        f"| single latency p50 / p99 | {statistics.median(single_latencies) * ms:.1f} / {percentile(single_latencies, 99) * ms:.1f} ms |"
+        f"| single latency p50 / p99 | {statistics.median(single_latencies) * ms:.1f}"
+        f" / {percentile(single_latencies, 99) * ms:.1f} ms |"
     )
     print(f"| ceiling without HTTP: validate, encode, hash, insert | {plain:,.0f} records/s |")
     print(
-        f"| ceiling without HTTP, plus receipts (seq lookup, 1 signature/batch) | {signed:,.0f} records/s |"
+        "| ceiling without HTTP, plus receipts (seq lookup, 1"
+        f" signature/batch) | {signed:,.0f} records/s |"
     )
     print(
-        f"| HTTP batches / ceiling | {batch_rate / plain:.0%} (with receipts: {batch_rate / signed:.0%}) |"
+        f"| HTTP batches / ceiling | {batch_rate / plain:.0%} (with"
+        f" receipts: {batch_rate / signed:.0%}) |"
     )
     anchored = health["anchor"]["anchored_size"] if health["anchor"] else 0
     print(
-        f"| log after the run | tree size {health['tree_size']}, pending {health['pending']}, anchored {anchored:,} |"
+        f"| log after the run | tree size {health['tree_size']},"
+        f" pending {health['pending']}, anchored {anchored:,} |"
     )
 
 

@@ -74,7 +74,10 @@ def record_line(i: int, seed: int) -> str:
         hashlib.sha256(b"p%d" % i).hexdigest(),
         hashlib.sha256(b"r%d" % i).hexdigest(),
     )
-    ts = f"2026-06-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{i % 1000:03d}Z"
+    ts = (
+        f"2026-06-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}"
+        f":{second % 60:02d}.{i % 1000:03d}Z"
+    )
     return (
         f'{{"body":{{"account_id":"acct-{account}","input_tokens":{tokens_in},"model":"{model}",'
         f'"output_tokens":{tokens_out},"prompt_sha256":"{prompt}","request_id":"req-{seed}-{i}",'
@@ -114,7 +117,8 @@ def build_log(work: Path, entries: int, anchors: int, rpc: str) -> dict[str, Any
             done = end
             anchored = json.loads(ledger("anchor", "--rpc-url", rpc, *where))
             print(
-                f"  {done:,} entries, anchored tree size {anchored['tree_size']:,} in block {anchored['block_number']}",
+                f"  {done:,} entries, anchored tree size"
+                f" {anchored['tree_size']:,} in block {anchored['block_number']}",
                 file=sys.stderr,
             )
     store.close()
@@ -151,7 +155,8 @@ def timed(args: list[str]) -> float:
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(
-            f"{' '.join(args)} failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}"
+            f"{' '.join(args)} failed ({done.returncode}):"
+            f" {done.stdout[-2000:]} {done.stderr[-2000:]}"
         )
     return elapsed
 
@@ -252,7 +257,8 @@ def main() -> None:
         results["export_s"] = round(time.perf_counter() - start, 2)
         results["export_bytes"] = exported["bytes"]
         print(
-            f"ledger export: {exported['entries']:,} entries, {exported['bytes']:,} bytes in {results['export_s']} s",
+            f"ledger export: {exported['entries']:,} entries,"
+            f" {exported['bytes']:,} bytes in {results['export_s']} s",
             file=sys.stderr,
         )
 
@@ -339,7 +345,8 @@ def main() -> None:
             results["pack_build_http_runs_s"] = builds
             results["pack_build_http_median_s"] = statistics.median(builds)
             print(
-                f"pack: {len(pack['entries']):,} entries of {len(accounts):,} accounts, {len(document):,} bytes, built in {builds} s",
+                f"pack: {len(pack['entries']):,} entries of {len(accounts):,}"
+                f" accounts, {len(document):,} bytes, built in {builds} s",
                 file=sys.stderr,
             )
 
@@ -413,12 +420,18 @@ def main() -> None:
 def print_table(r: dict[str, Any]) -> None:
     rows = [
         (
-            f"`ledger audit` of a {r['entries']:,}-entry export ({r['export_bytes'] / 1e6:,.0f} MB), progress bar drawn",
+            (
+                f"`ledger audit` of a {r['entries']:,}-entry export"
+                f" ({r['export_bytes'] / 1e6:,.0f} MB), progress bar drawn"
+            ),
             f"{r['audit_median_s']:.1f} s",
             f"median of {len(r['audit_runs_s'])}: {r['audit_runs_s']} (target 20 s)",
         ),
         (
-            f"POST /v1/evidence: pack of {r['pack_entries']:,} entries ({r['pack_accounts']:,} accounts)",
+            (
+                f"POST /v1/evidence: pack of {r['pack_entries']:,}"
+                f" entries ({r['pack_accounts']:,} accounts)"
+            ),
             f"{r['pack_build_http_median_s']:.1f} s",
             f"runs {r['pack_build_http_runs_s']}",
         ),
@@ -435,7 +448,10 @@ def print_table(r: dict[str, Any]) -> None:
         (
             "pack size vs single bundles",
             f"{r['pack_vs_singles']:.1%}",
-            f"{r['pack_bytes']:,} bytes vs {r['single_bundles_bytes']:,} (target 40%); {r['pack_proof_nodes']:,} proof nodes",
+            (
+                f"{r['pack_bytes']:,} bytes vs {r['single_bundles_bytes']:,}"
+                f" (target 40%); {r['pack_proof_nodes']:,} proof nodes"
+            ),
         ),
     ]
     print(f"\nMachine: {r['cpus']} CPUs.\n")

@@ -75,7 +75,8 @@ def main() -> None:
         + b"[]]",
     }
     print(
-        f"{'body':48} {'MiB':>6} {'check':>8} {'ms':>9} {'ms/MiB':>7} {'peak MiB':>8} {'json.loads ms':>13}"
+        f"{'body':48} {'MiB':>6} {'check':>8} {'ms':>9} {'ms/MiB':>7}"
+        f" {'peak MiB':>8} {'json.loads ms':>13}"
     )
     for name, body in bodies.items():
         mib = len(body) / 2**20
@@ -88,7 +89,8 @@ def main() -> None:
         if name.startswith("batch"):
             loads = f"{best(lambda body=body: json.loads(body), 3) * 1000:.1f}"
         print(
-            f"{name:48} {mib:6.1f} {verdict:>8} {seconds * 1000:9.2f} {seconds * 1000 / mib:7.3f} {peak:8.1f} {loads:>13}"
+            f"{name:48} {mib:6.1f} {verdict:>8} {seconds * 1000:9.2f}"
+            f" {seconds * 1000 / mib:7.3f} {peak:8.1f} {loads:>13}"
         )
 
 

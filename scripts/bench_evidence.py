@@ -92,7 +92,7 @@ def main() -> None:
         where = ["--data-dir", str(args.data_dir)]
         # A fresh chain each run: forget an earlier run's deployment and anchors.
         with Store.open(f"sqlite:///{args.data_dir.resolve() / 'ledger.db'}").transaction() as conn:
-            conn.exec_driver_sql("DELETE FROM anchors")
+            conn.exec_driver_sql("DELETE FROM chain_calls WHERE kind = 'anchor'")
             conn.exec_driver_sql("DELETE FROM deployment")
         ledger("deploy", "--rpc-url", rpc, *where)
         anchor = json.loads(ledger("anchor", "--rpc-url", rpc, *where))

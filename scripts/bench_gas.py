@@ -213,7 +213,8 @@ def main() -> None:
         ("in-process `Anchorer.anchor_latest`", in_process),
     ):
         print(
-            f"| {name} | {statistics.median(values):.2f} s | {min(values):.2f} s | {max(values):.2f} s |"
+            f"| {name} | {statistics.median(values):.2f} s |"
+            f" {min(values):.2f} s | {max(values):.2f} s |"
         )
 
 

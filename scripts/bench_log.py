@@ -300,7 +300,10 @@ def print_table(r: dict) -> None:  # type: ignore[type-arg]
                 (
                     f"inclusion proof, {q['size']:,}-entry SQLite log (in-process)",
                     f"p50 {q['warm_p50_ms']:.2f} ms warm, {q['cold_p50_ms']:.2f} ms cold",
-                    f"p99 {q['warm_p99_ms']:.2f} ms warm, {q['cold_p99_ms']:.2f} ms cold; {q['proof_nodes']} nodes",
+                    (
+                        f"p99 {q['warm_p99_ms']:.2f} ms warm,"
+                        f" {q['cold_p99_ms']:.2f} ms cold; {q['proof_nodes']} nodes"
+                    ),
                 )
             )
     print(f"\nMachine: {r['cpus']} CPUs.\n")

@@ -82,7 +82,8 @@ def generate(work: Path, entries: int, per_file: int) -> list[Path]:
     missing = [job for job in jobs if not job[0].exists()]
     if missing:
         print(
-            f"generating {len(missing)} NDJSON files of up to {per_file:,} records in {work} (not timed)...",
+            f"generating {len(missing)} NDJSON files of up to"
+            f" {per_file:,} records in {work} (not timed)...",
             file=sys.stderr,
         )
         started = time.perf_counter()
@@ -346,25 +347,31 @@ def print_table(f: dict[str, Any]) -> None:
     print(f"| measure ({f['cores']} cores, PostgreSQL, {f['entries']:,} entries) | value |")
     print("|---|---|")
     print(
-        f"| end to end: ingest, seal, anchor confirmed | {f['total_s'] / 60:.1f} min ({f['end_to_end_records_per_s']:,.0f} records/s) |"
+        f"| end to end: ingest, seal, anchor confirmed | {f['total_s'] / 60:.1f}"
+        f" min ({f['end_to_end_records_per_s']:,.0f} records/s) |"
     )
     print(
-        f"| `ledger ingest` of every file | {f['ingest_s'] / 60:.1f} min ({f['ingest_records_per_s']:,.0f} records/s) |"
+        f"| `ledger ingest` of every file | {f['ingest_s'] / 60:.1f}"
+        f" min ({f['ingest_records_per_s']:,.0f} records/s) |"
     )
     print(
-        f"| anchors confirmed during the run | {f['anchors']} (median gas {f['gas_per_anchor_median']:,.0f}) |"
+        f"| anchors confirmed during the run | {f['anchors']} (median"
+        f" gas {f['gas_per_anchor_median']:,.0f}) |"
     )
     for h in f["http"]:
         print(
-            f"| HTTP batches of 1,000, {h['workers']} API worker{'s' if h['workers'] > 1 else ''} | "
-            f"{h['records_per_s']:,.0f} records/s (p50 {h['p50_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms) |"
+            f"| HTTP batches of 1,000, {h['workers']} API"
+            f" worker{'s' if h['workers'] > 1 else ''} | {h['records_per_s']:,.0f}"
+            f" records/s (p50 {h['p50_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms) |"
         )
     print(
-        f"| inclusion proof at {p['size']:,} entries (in-process) | p50 {p['warm_p50_ms']:.2f} ms warm, {p['cold_p50_ms']:.2f} ms cold;"
-        f" p99 {p['warm_p99_ms']:.2f} / {p['cold_p99_ms']:.2f} ms |"
+        f"| inclusion proof at {p['size']:,} entries (in-process) | p50"
+        f" {p['warm_p50_ms']:.2f} ms warm, {p['cold_p50_ms']:.2f} ms"
+        f" cold; p99 {p['warm_p99_ms']:.2f} / {p['cold_p99_ms']:.2f} ms |"
     )
     print(
-        f"| database size | {f['database_bytes'] / 2**30:.1f} GiB, {f['bytes_per_entry']:,.0f} bytes per entry |"
+        f"| database size | {f['database_bytes'] / 2**30:.1f} GiB,"
+        f" {f['bytes_per_entry']:,.0f} bytes per entry |"
     )
 
 

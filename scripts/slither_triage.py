@@ -56,7 +56,8 @@ def triage(report: dict[str, Any], document: str) -> tuple[list[str], list[str]]
         lines.append(f"{impact:<13} {finding.get('confidence', '?'):<6} {check} {where}")
         if impact in MUST_EXPLAIN and not explained(check, where, document):
             unexplained.append(
-                f"{impact} {check} {where}: {str(finding.get('description', '')).strip().splitlines()[0]}"
+                f"{impact} {check} {where}:"
+                f" {str(finding.get('description', '')).strip().splitlines()[0]}"
             )
     return lines, unexplained
 

@@ -25,6 +25,7 @@ from ledger.api.routes import (
 from ledger.api.routes import export as export_route
 from ledger.api.routes import index as index_route
 from ledger.api.routes import licences as licence_routes
+from ledger.api.schemas import document_records
 from ledger.jsonlimits import restore_recursion_limit
 from ledger.service.metrics import Metrics
 from ledger.service.signer import LogSigner
@@ -96,6 +97,7 @@ def create_app(
         explorer_url=explorer_url,
     )
     errors.install(app)
+    document_records(app)
     for module in (
         log,
         entries,

@@ -1,13 +1,22 @@
 """Request and response schemas of the HTTP API (what /docs shows).
 
-Hashes, addresses and tx hashes are 0x-prefixed lowercase hex.
+Hashes, addresses and tx hashes are 0x-prefixed lowercase hex. Record and request body
+schemas come from the pydantic models of `ledger.core.records` (`record_components`),
+as OpenAPI components that the request bodies name; docs/records.md shows the same
+(scripts/gen_records_doc.py writes it from here).
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from ledger.core.errors import LedgerError
+from ledger.core.records import AnyRecord, Text
 
 MAX_BATCH = 10_000
 """Most records in one POST /v1/entries/batch."""
@@ -49,6 +58,118 @@ class BatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     entries: list[dict[str, Any]] = Field(max_length=MAX_BATCH)
+
+
+class RevokeRequest(BaseModel):
+    """Why the licence is revoked (kept in the revoke record); the body may be left out."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "terms breached"}]}
+    )
+    reason: Text | None = Field(
+        None, description="Why the licence is revoked: the revoke record's body.reason."
+    )
+
+
+# -- record and request body schemas, as OpenAPI components -------------------------------
+
+REF = "#/components/schemas/{model}"
+"""Where the OpenAPI document keeps named schemas."""
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def record_components() -> dict[str, dict[str, Any]]:
+    """Named JSON schemas (OpenAPI 3.1 components) of every record kind and request body:
+    `Record` (one of the kinds, told apart by `kind`), `<Kind>Record` and `<Kind>Body` per
+    kind with `Client` and `Parent`, `LicenceGrant` and `LicenceGrantRecord` (what POST
+    /v1/licences takes), `LicenceRequest`, `BatchRequest` and `RevokeRequest`."""
+    schema = TypeAdapter(AnyRecord).json_schema(ref_template=REF)
+    components: dict[str, dict[str, Any]] = schema.pop("$defs")
+    components["Record"] = {
+        "title": "Record",
+        "description": "A record envelope of any kind: `kind` says which body it holds"
+        " (docs/records.md).",
+        **schema,
+    }
+    grant = copy.deepcopy(components["LicenceBody"])
+    grant["title"] = "LicenceGrant"
+    grant["description"] = (
+        "The body of a licence grant or amendment: every term is required. A revocation goes"
+        " to POST /v1/licences/{licence_id}/revoke."
+    )
+    grant["properties"]["action"] = {
+        **grant["properties"]["action"],
+        "enum": ["grant", "amend"],
+        "description": "grant: a new licence; amend: a new grant that supersedes the current"
+        " one (same licence_id and licensee).",
+    }
+    for name in ("models", "scope", "terms_sha256", "valid_from", "valid_until"):
+        options = grant["properties"][name].pop("anyOf")
+        grant["properties"][name] |= next(o for o in options if o.get("type") != "null")
+        grant["properties"][name].pop("default", None)
+    grant["required"] = sorted(
+        {*grant["required"], "models", "scope", "terms_sha256", "valid_from", "valid_until"}
+    )
+    grant["examples"] = grant["examples"][:1]
+    components["LicenceGrant"] = grant
+    record = copy.deepcopy(components["LicenceRecord"])
+    record["title"] = "LicenceGrantRecord"
+    record["description"] = "A licence record whose body is a grant or an amendment."
+    record["properties"]["body"] = {**record["properties"]["body"], **_ref("LicenceGrant")}
+    components["LicenceGrantRecord"] = record
+    components["LicenceRequest"] = {
+        "title": "LicenceRequest",
+        "description": "A licence grant or amendment: the whole record, or only its body (the"
+        " log adds v, kind, salt and ts). Times in any RFC 3339 UTC form are stored as"
+        " YYYY-MM-DDTHH:MM:SS.mmmZ.",
+        "oneOf": [_ref("LicenceGrant"), _ref("LicenceGrantRecord")],
+    }
+    components["BatchRequest"] = {
+        "title": "BatchRequest",
+        "description": f"Up to {MAX_BATCH:,} records of any kind, stored all or nothing.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["entries"],
+        "properties": {
+            "entries": {
+                "type": "array",
+                "items": _ref("Record"),
+                "minItems": 1,
+                "maxItems": MAX_BATCH,
+                "description": "The records, in the order their receipts come back.",
+            }
+        },
+    }
+    components["RevokeRequest"] = RevokeRequest.model_json_schema(ref_template=REF)
+    return components
+
+
+def request_body(component: str, description: str, *, required: bool = True) -> dict[str, Any]:
+    """An operation's requestBody (`openapi_extra`) naming one of `record_components`."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ref(component)}},
+        "required": required,
+    }
+
+
+def document_records(app: FastAPI) -> None:
+    """Add `record_components` to the app's OpenAPI document (built lazily)."""
+    build: Callable[[], dict[str, Any]] = app.openapi
+    components = record_components()
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        named = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, value in components.items():
+            if named.setdefault(name, value) != value:
+                raise LedgerError(f"two OpenAPI schemas are named {name}")
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class BatchAccepted(BaseModel):

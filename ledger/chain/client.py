@@ -417,8 +417,8 @@ class ChainClient:
         if receipt.status != 1:
             reason = self.failure_reason(receipt, decoder, what)
             raise TransactionFailedError(
-                f"{what}: transaction {hex0x(receipt.tx_hash)} failed in block {receipt.block_number}"
-                + (f": {reason}" if reason else ""),
+                f"{what}: transaction {hex0x(receipt.tx_hash)} failed"
+                f" in block {receipt.block_number}" + (f": {reason}" if reason else ""),
                 receipt.tx_hash,
                 reason,
             )

@@ -61,7 +61,8 @@ def deploy_log(
     for role, address in (("anchor (gas) key", key.address), ("log key", log_signer)):
         if admin.lower() == address.lower():
             raise ValueError(
-                f"the log's admin {admin} is the {role}: the admin must be a key kept apart (offline)"
+                f"the log's admin {admin} is the {role}: the admin"
+                " must be a key kept apart (offline)"
             )
     log_id = log_id_for(log_name)
     bound, receipt = LogAnchor.deploy(client)
@@ -107,9 +108,10 @@ def attach(
         )
     if code != shipped_contract("LogAnchor").runtime_code:
         raise DeploymentMismatchError(
-            f"the contract at {address} is not the LogAnchor this version of model-ledger ships (an older"
-            " version, or another contract): verifiers would refuse its anchors. Start a new data dir and"
-            " ingest this log's records into it (`ledger export`, then `jq -c .record` of each line and"
+            f"the contract at {address} is not the LogAnchor this version of"
+            " model-ledger ships (an older version, or another contract): verifiers"
+            " would refuse its anchors. Start a new data dir and ingest this log's"
+            " records into it (`ledger export`, then `jq -c .record` of each line and"
             " `ledger ingest`: every record keeps its salt and time, so its leaf hash)"
         )
     info = bound.log_info(log_id)
@@ -117,12 +119,14 @@ def attach(
         raise DeploymentMismatchError(f"log {hex0x(log_id)} does not exist on contract {address}")
     if log_signer is not None and info.signer.lower() != log_signer.lower():
         raise DeploymentMismatchError(
-            f"log {hex0x(log_id)} on {address} is anchored with log key {info.signer}, but this service's log key is"
-            f" {log_signer}: set LEDGER_LOG_KEY (or the data dir's log-key.json) to the log's key"
+            f"log {hex0x(log_id)} on {address} is anchored with log key"
+            f" {info.signer}, but this service's log key is {log_signer}: set"
+            " LEDGER_LOG_KEY (or the data dir's log-key.json) to the log's key"
         )
     if info.retired:
         raise DeploymentMismatchError(
-            f"log {hex0x(log_id)} on {address} was retired (trusted up to tree size {info.trusted_size}): it takes no"
-            " more anchors; continue in a successor log (docs/operations.md, a leaked log key)"
+            f"log {hex0x(log_id)} on {address} was retired (trusted up to tree"
+            f" size {info.trusted_size}): it takes no more anchors; continue"
+            " in a successor log (docs/operations.md, a leaked log key)"
         )
     return bound

@@ -244,21 +244,23 @@ def attach_registry(
     code = client.code(bound.address)
     if not code:
         raise DeploymentMismatchError(
-            f"no contract at {address} on chain id {chain_id} ({client.where}), where this database"
-            " recorded its LicenceRegistry: the chain was reset or is another chain with the same id"
+            f"no contract at {address} on chain id {chain_id} ({client.where}),"
+            " where this database recorded its LicenceRegistry: the chain was"
+            " reset or is another chain with the same id"
         )
     if code != shipped_contract("LicenceRegistry").runtime_code:
         raise DeploymentMismatchError(
-            f"the contract at {address} is not the LicenceRegistry this version of model-ledger ships (an older"
-            " version, whose owner could add issuer keys, or another contract): verifiers refuse its licences."
-            " Start a new data dir for a successor log; its `ledger deploy` deploys the current registry"
+            f"the contract at {address} is not the LicenceRegistry this version of"
+            " model-ledger ships (an older version, whose owner could add issuer keys,"
+            " or another contract): verifiers refuse its licences. Start a new data dir"
+            " for a successor log; its `ledger deploy` deploys the current registry"
         )
     if issuer is not None:
         found = bound.issuer_key()
         if found.lower() != issuer.lower():
             raise DeploymentMismatchError(
-                f"the LicenceRegistry at {address} takes grants from issuer key {found} only, not from this"
-                f" service's log key {to_checksum_address(issuer)}: set LEDGER_LOG_KEY (or the data dir's"
-                " log-key.json) to the log's key"
+                f"the LicenceRegistry at {address} takes grants from issuer key {found}"
+                f" only, not from this service's log key {to_checksum_address(issuer)}:"
+                " set LEDGER_LOG_KEY (or the data dir's log-key.json) to the log's key"
             )
     return bound

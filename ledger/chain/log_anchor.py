@@ -190,8 +190,8 @@ class LogAnchor(ContractBinding):
         found = self.anchored_events(log_id, self.from_block, self.client.block_number(), size=size)
         if not found:
             raise ChainError(
-                f"size {size} of log {hex0x(log_id)} is anchored, but no Anchored event for it was found from block"
-                f" {self.from_block} (the node's logs are incomplete)"
+                f"size {size} of log {hex0x(log_id)} is anchored, but no Anchored event for"
+                f" it was found from block {self.from_block} (the node's logs are incomplete)"
             )
         return found[-1]
 
@@ -202,7 +202,8 @@ class LogAnchor(ContractBinding):
         return bytes(self._read("checkpointDigest", log_id, size, root, index_root))
 
     def retire_digest(self, log_id: bytes, trusted_size: int) -> bytes:
-        """The EIP-712 digest the log's admin signs to retire it, trusting it up to `trusted_size`."""
+        """The EIP-712 digest the log's admin signs to retire it, trusting it up to
+        `trusted_size`."""
         return bytes(self._read("retireDigest", log_id, trusted_size))
 
     def verify_inclusion(
@@ -219,7 +220,8 @@ class LogAnchor(ContractBinding):
     def anchored_events(
         self, log_id: bytes, from_block: int, to_block: int, *, size: int | None = None
     ) -> list[AnchoredEvent]:
-        """`Anchored` events of the log (of one `size`, if given) in blocks from_block..to_block, in order."""
+        """`Anchored` events of the log (of one `size`, if given) in blocks
+        from_block..to_block, in order."""
         event = self.contract.events.Anchored()
         topics = [HexBytes(ANCHORED_TOPIC), HexBytes(log_id)]
         if size is not None:

@@ -25,32 +25,56 @@ PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 _EXPLANATIONS = {
     "LogAnchorUnknownLog": "log {logId} does not exist on this contract",
     "LogAnchorLogExists": "log {logId} exists already",
-    "LogAnchorInvalidAdmin": "{admin} cannot be a log admin (the zero address, or the log key itself)",
+    "LogAnchorInvalidAdmin": (
+        "{admin} cannot be a log admin (the zero address, or the log key itself)"
+    ),
     "LogAnchorInvalidSigner": "the zero address cannot be a log key",
     "LogAnchorNotAdmin": "{account} is not the admin of log {logId}",
     "LogAnchorNotPendingAdmin": "{account} is not the pending admin of log {logId}",
-    "LogAnchorBadSignature": "the checkpoint is not signed by the log key of log {logId} (the signature"
-    " recovers to {recovered})",
-    "LogAnchorSizeNotIncreasing": "log {logId} has size {last} anchored; size {newSize} is not larger",
+    "LogAnchorBadSignature": (
+        "the checkpoint is not signed by the log key of log {logId}"
+        " (the signature recovers to {recovered})"
+    ),
+    "LogAnchorSizeNotIncreasing": (
+        "log {logId} has size {last} anchored; size {newSize} is not larger"
+    ),
     "LogAnchorZeroRoot": "a root of zero bytes cannot be anchored (size {newSize} of log {logId})",
     "LogAnchorInconsistent": "the consistency proof from anchored size {prevSize} to size {newSize}"
     " of log {logId} does not verify",
     "LogAnchorUnknownSize": "nothing is anchored at size {size} of log {logId}",
-    "LogAnchorRetired": "log {logId} is retired (its admin trusts it up to size {trustedSize}): it takes no more anchors",
+    "LogAnchorRetired": (
+        "log {logId} is retired (its admin trusts it up to size"
+        " {trustedSize}): it takes no more anchors"
+    ),
     "LogAnchorRenounceDisabled": "the owner of a LogAnchor cannot renounce ownership",
-    "LogAnchorUntrustedSize": "log {logId} was retired and its admin trusts it up to size {trustedSize} only, not size {size}",
+    "LogAnchorUntrustedSize": (
+        "log {logId} was retired and its admin trusts it up to size"
+        " {trustedSize} only, not size {size}"
+    ),
     "OwnableUnauthorizedAccount": "{account} is not the contract owner",
-    "LogAnchorNotAdminSignature": "the retirement of log {logId} is not signed by its admin (the signature"
-    " recovers to {recovered})",
-    "LicenceRegistryNotIssuer": "the grant or revocation of commitment {commitment} is not signed by the issuer"
-    " key of this LicenceRegistry (the signature recovers to {recovered})",
+    "LogAnchorNotAdminSignature": (
+        "the retirement of log {logId} is not signed by its admin (the"
+        " signature recovers to {recovered})"
+    ),
+    "LicenceRegistryNotIssuer": (
+        "the grant or revocation of commitment {commitment} is not signed by the"
+        " issuer key of this LicenceRegistry (the signature recovers to {recovered})"
+    ),
     "LicenceRegistryInvalidIssuer": "the zero address cannot be an issuer",
     "LicenceRegistryUnknownCommitment": "commitment {commitment} was never granted",
-    "LicenceRegistryAlreadyGranted": "commitment {commitment} was granted already, in block {grantedBlock}",
-    "LicenceRegistryAlreadyRevoked": "commitment {commitment} was revoked already, in block {revokedBlock}",
-    "LicenceRegistryBadValidity": "the validity window of commitment {commitment} is empty or ends too late"
-    " (validUntil {validUntil} must be after validFrom {validFrom} and at most 2^40 - 1)",
-    "LicenceRegistryNoRevocationRecord": "the revocation of commitment {commitment} names no log record (a zero hash)",
+    "LicenceRegistryAlreadyGranted": (
+        "commitment {commitment} was granted already, in block {grantedBlock}"
+    ),
+    "LicenceRegistryAlreadyRevoked": (
+        "commitment {commitment} was revoked already, in block {revokedBlock}"
+    ),
+    "LicenceRegistryBadValidity": (
+        "the validity window of commitment {commitment} is empty or ends too late"
+        " (validUntil {validUntil} must be after validFrom {validFrom} and at most 2^40 - 1)"
+    ),
+    "LicenceRegistryNoRevocationRecord": (
+        "the revocation of commitment {commitment} names no log record (a zero hash)"
+    ),
 }
 
 

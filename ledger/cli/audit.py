@@ -422,7 +422,11 @@ def report(
     ] = None,
     ts_from: Annotated[
         str | None,
-        typer.Option("--from", help="Start, inclusive: 2026-06-01 or 2026-06-01T00:00:00.000Z."),
+        typer.Option(
+            "--from",
+            help="Start, inclusive: a date (2026-06-01, midnight UTC) or an RFC 3339 UTC time"
+            " (2026-06-01T00:00:00Z, 2026-06-01T00:00:00.000Z, ...+00:00).",
+        ),
     ] = None,
     ts_to: Annotated[str | None, typer.Option("--to", help="End, exclusive (same forms).")] = None,
     from_pack: Annotated[
@@ -479,7 +483,7 @@ def report(
     self-contained HTML page (and JSON, CSV); prints a one-line JSON summary. With
     --from-pack, rebuilds the same report from a pack alone. The figures are lower
     bounds: a pack proves that its entries exist, not that no other entry matches."""
-    from ledger.formats.pack import Pack, QueryError, parse_query
+    from ledger.formats.pack import Pack, QueryError, parse_query_input
     from ledger.verify.campaign import build_report, report_csv
     from ledger.verify.html import campaign_page
     from ledger.verify.pack import verify_pack
@@ -527,7 +531,7 @@ def report(
         if not ids:
             fail(f"{accounts} lists no account id", EXIT_USAGE)
         try:
-            query = parse_query(
+            query = parse_query_input(
                 {"account_ids": ids, "from": ts_from, "to": ts_to, "model": model, "kind": kind}
             )
         except QueryError as bad:

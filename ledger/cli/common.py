@@ -115,8 +115,9 @@ def parse_hash(value: str, name: str) -> bytes:
 
 
 def emit(obj: Any) -> None:
-    """Print one JSON document on stdout."""
+    """Print one JSON document on stdout (flushed: watchers print as things happen)."""
     sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

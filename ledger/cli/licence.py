@@ -205,31 +205,52 @@ def grant_licence(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="A licence record (action grant or amend), or its body, as JSON; or use the options.",
+            help="A licence record (action grant or amend), or its body, as JSON (docs/records.md);"
+            " or use the options, one per body field.",
             dir_okay=False,
         ),
     ] = None,
     licence_id: Annotated[
-        str | None, typer.Option("--licence-id", help="The licence's id.")
+        str | None, typer.Option("--licence-id", help="Body field licence_id: the licence's id.")
     ] = None,
     licensee: Annotated[
-        str | None, typer.Option("--licensee", help="Who holds the licence.")
+        str | None,
+        typer.Option("--licensee", help="Body field licensee: the account that holds it."),
     ] = None,
     models: Annotated[
-        list[str] | None, typer.Option("--model", help="A model id or pattern (repeat for more).")
+        list[str] | None,
+        typer.Option(
+            "--models",
+            "--model",
+            help="Body field models (a list): a model id or pattern; repeat for more"
+            " (--model m1 --model m2).",
+        ),
     ] = None,
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", help="inference, fine-tune, distillation... (repeat)."),
+        typer.Option(
+            "--scope",
+            help="Body field scope (a list): inference, fine-tune, distillation...; repeat"
+            " for more (--scope inference --scope fine-tune).",
+        ),
     ] = None,
     terms_sha256: Annotated[
-        str | None, typer.Option("--terms-sha256", help="SHA-256 of the licence terms (64 hex).")
+        str | None,
+        typer.Option(
+            "--terms-sha256", help="Body field terms_sha256: SHA-256 of the terms (64 hex)."
+        ),
     ] = None,
     valid_from: Annotated[
-        str | None, typer.Option("--valid-from", help="Start, e.g. 2026-01-01T00:00:00.000Z.")
+        str | None,
+        typer.Option(
+            "--valid-from",
+            help="Body field valid_from, included: RFC 3339 UTC, e.g. 2026-01-01T00:00:00Z"
+            " (stored as 2026-01-01T00:00:00.000Z).",
+        ),
     ] = None,
     valid_until: Annotated[
-        str | None, typer.Option("--valid-until", help="End (excluded), same format.")
+        str | None,
+        typer.Option("--valid-until", help="Body field valid_until, excluded: same forms."),
     ] = None,
     amend: Annotated[
         bool, typer.Option("--amend", help="Supersede the licence's current grant.")
@@ -396,3 +417,77 @@ def check_licence_command(
     sys.stderr.write(result.sentence() + "\n")
     if not result.active:
         raise typer.Exit(EXIT_NOT_ACTIVE)
+
+
+# -- licensees: watch ---------------------------------------------------------------------------
+
+TERMINAL = frozenset({"revoked", "expired", "unknown"})
+"""Statuses a licence does not come back from (an unknown commitment after it was seen
+granted means another chain or registry answered)."""
+
+
+@licence_app.command("watch")
+def watch_licence_command(
+    licence: Annotated[
+        str,
+        typer.Argument(
+            metavar="LICENCE.json",
+            help="The licence record, or a GET /v1/licences/{id} response.",
+        ),
+    ],
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
+        ),
+    ] = None,
+    log: LogFile = None,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Seconds between reads of the chain.")
+    ] = 15.0,
+) -> None:
+    """Follow a licence on chain, as `licence check` reads it (the record, the chain and the
+    pinned log alone), and print one JSON line now and one at every change: status,
+    blocks, the revoke record's leaf hash. Exits 1 once the licence can no longer become
+    active (revoked, expired, a window that differs from the record's), printing why; 2
+    for an unreadable file. An unreachable chain is retried (a warning on stderr)."""
+    from ledger.verify.licence import (
+        LicenceChainError,
+        LicenceFileError,
+        LicenceMismatchError,
+        check_licence,
+        read_document,
+    )
+    from ledger.verify.rpc import JsonRpcReader
+
+    identity = pinned_identity(log)
+    assert identity is not None
+    if rpc_url is None:
+        fail("give --rpc-url URL: a node of the log's chain", EXIT_UNREADABLE)
+    try:
+        document = read_document(Path(licence).read_bytes())
+    except OSError as error:
+        fail(f"cannot read {licence}: {error.strerror or error}", EXIT_UNREADABLE)
+    except LicenceFileError as error:
+        fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
+    last: tuple[Any, ...] | None = None
+    with JsonRpcReader(rpc_url) as rpc:
+        while True:
+            try:
+                result = check_licence(document, rpc, identity)
+            except LicenceMismatchError as error:
+                fail(f"INVALID: {error.message}", EXIT_NOT_ACTIVE)
+            except LicenceChainError as error:
+                sys.stderr.write(f"warning: could not read the chain: {error.message}; retrying\n")
+            else:
+                now = (result.state, result.revoked_block, result.revocation, result.problem)
+                if now != last:
+                    shown = result.as_json()
+                    del shown["log"]
+                    emit(shown)
+                    sys.stderr.write(result.sentence() + "\n")
+                    sys.stderr.flush()
+                    last = now
+                if result.problem is not None or result.state in TERMINAL:
+                    raise typer.Exit(EXIT_NOT_ACTIVE)
+            time.sleep(interval)

@@ -15,7 +15,14 @@ Rules that keep the encoding unambiguous across languages:
 - unknown kinds and unknown fields are rejected; strings are bounded;
 - optional fields that are absent or null are omitted from the canonical form;
 - ``salt`` (16 random bytes, 32 lowercase hex) and ``ts`` (RFC 3339 UTC with
-  milliseconds) are filled in when the producer leaves them out.
+  milliseconds) are filled in when the producer leaves them out;
+- times (``ts``, a licence's ``valid_from`` and ``valid_until``) are stored in one form,
+  ``YYYY-MM-DDTHH:MM:SS.mmmZ``. `parse_json` and `parse_object`, which read what producers
+  send, accept any RFC 3339 spelling of a UTC instant at millisecond precision (``Z`` or
+  ``+00:00``, with or without fractional seconds) and write it in that form
+  (`canonical_time`); a time with another offset or finer than a millisecond is refused,
+  never converted or rounded. Verifiers read stored records exactly
+  (`validate_canonical`, ``normalise_times=False``).
 
 The encoder is pydantic's JSON serializer over models whose fields are declared in
 JCS order (code-point order of ASCII names) with free-form maps sorted on validation;
@@ -26,7 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import (
@@ -36,9 +45,11 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import from_json
 
 from ledger.core.errors import InputError
 
@@ -65,7 +76,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 RFC 8785 requires."""
 
 KINDS = ("interaction", "licence", "model", "digest")
-"""Record kinds, in the order DESIGN.md lists them."""
+"""Record kinds, in the order docs/records.md lists them."""
 
 _YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
 _LEAP_YEAR = r"(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
@@ -93,8 +104,79 @@ class RecordError(InputError):
         self.message = message
 
 
-Timestamp = Annotated[str, StringConstraints(pattern=TS_PATTERN)]
-"""RFC 3339 UTC with milliseconds, e.g. 2026-06-05T12:00:00.123Z."""
+_CANONICAL_TS = re.compile(TS_PATTERN)
+_RFC3339_UTC = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_UTC_OFFSETS = frozenset({"Z", "z", "+00:00", "-00:00"})
+
+TIME_FORMS = "2026-06-05T12:00:00.123Z, 2026-06-05T12:00:00Z or 2026-06-05T12:00:00+00:00"
+"""The time forms producers may send, in words (error messages and docs)."""
+
+
+def canonical_time(value: str, field: str = "") -> str:
+    """A time as records store it, YYYY-MM-DDTHH:MM:SS.mmmZ, from any RFC 3339 spelling
+    of a UTC instant: ``Z``, ``z``, ``+00:00`` or ``-00:00``; no fractional seconds, or
+    any number of digits as long as those past the third are zero; ``t`` for ``T``.
+
+    Never converts or rounds: another offset, or a time finer than a millisecond, is
+    refused (RecordError naming `field`), with the stored form of the same instant
+    where there is one, so the log holds exactly the instant the producer stated.
+    """
+    if _CANONICAL_TS.fullmatch(value):
+        return value
+    match = _RFC3339_UTC.fullmatch(value)
+    if match is None:
+        raise RecordError(field, f"not a UTC time in RFC 3339 form ({TIME_FORMS}): {value!r:.80}")
+    day, clock, fraction, offset = match.groups()
+    fraction = fraction or ""
+    if fraction[3:].strip("0"):
+        raise RecordError(
+            field,
+            f"{value!r:.80} is finer than a millisecond: record times hold milliseconds"
+            f" (send {day}T{clock}.{fraction[:3]}Z, or round it)",
+        )
+    text = f"{day}T{clock}.{(fraction + '000')[:3]}Z"
+    if offset not in _UTC_OFFSETS:
+        raise RecordError(field, _offset_problem(value, text, offset))
+    if not _CANONICAL_TS.fullmatch(text):
+        raise RecordError(field, f"not a real date and time: {value!r:.80}")
+    return text
+
+
+def _offset_problem(value: str, text: str, offset: str) -> str:
+    problem = f"{value!r:.80} is not UTC (offset {offset}): record times are UTC"
+    try:
+        local = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+        sign = 1 if offset[0] == "+" else -1
+        shift = timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
+        utc = local - sign * shift
+    except (ValueError, OverflowError):
+        return problem
+    return problem + f"; the same instant is {utc.isoformat(timespec='milliseconds')}Z"
+
+
+INPUT_TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-]00:00)$"
+)
+"""The forms of a time producers may send, as the JSON schemas state them (the calendar,
+and no digits past the third that are not zero, are checked by `canonical_time`)."""
+
+Timestamp = Annotated[
+    str,
+    StringConstraints(pattern=TS_PATTERN),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": INPUT_TIME_PATTERN,
+            "examples": ["2026-06-05T12:00:00.123Z", "2026-06-05T00:00:00Z"],
+        }
+    ),
+]
+"""RFC 3339 UTC with milliseconds, e.g. 2026-06-05T12:00:00.123Z (as stored; producers
+may send any form `canonical_time` accepts, which is what the JSON schema states)."""
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A SHA-256 digest as 64 lowercase hex characters, no prefix."""
@@ -107,6 +189,15 @@ MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$
 MetadataValue = Text | Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)] | bool
 Scope = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
 
+_TIME_WORDS = (
+    "UTC. Sent in any RFC 3339 UTC form (Z or +00:00, with or without fractional seconds,"
+    " at most millisecond precision); stored as YYYY-MM-DDTHH:MM:SS.mmmZ. Another offset"
+    " is refused, not converted."
+)
+
+EXAMPLE_SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+"""SHA-256 of "test", the digest the examples use."""
+
 
 class _Strict(BaseModel):
     # Fields of every model below are declared in JCS order (sorted by name): the
@@ -117,27 +208,64 @@ class _Strict(BaseModel):
 class Client(_Strict):
     """Where an interaction came from, without personal data."""
 
-    asn: Count | None = None
-    ip_sha256: Sha256Hex | None = None
-    user_agent: Text | None = None
+    asn: Count | None = Field(None, description="Autonomous system number of the client's IP.")
+    ip_sha256: Sha256Hex | None = Field(
+        None,
+        description="SHA-256 of the client's IP address (salt it first if the address space"
+        " is small enough to enumerate), 64 lowercase hex.",
+    )
+    user_agent: Text | None = Field(None, description="The client's User-Agent header.")
 
 
 class InteractionBody(_Strict):
     """One model interaction (request and response), by digests only."""
 
-    account_id: Ident
-    api_key_id: Ident | None = None
-    client: Client | None = None
-    endpoint: Text | None = None
-    input_tokens: Count
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "acct-42",
+                    "input_tokens": 12,
+                    "model": "frontier-large",
+                    "output_tokens": 340,
+                    "prompt_sha256": EXAMPLE_SHA256,
+                    "request_id": "req-1",
+                    "response_sha256": EXAMPLE_SHA256,
+                }
+            ]
+        }
+    )
+
+    account_id: Ident = Field(
+        description="The account (customer) that made the request; what audits select by."
+    )
+    api_key_id: Ident | None = Field(
+        None, description="Which of the account's API keys was used (its id, never the key)."
+    )
+    client: Client | None = Field(None, description="Where the request came from.")
+    endpoint: Text | None = Field(None, description="The endpoint called, e.g. /v1/chat.")
+    input_tokens: Count = Field(description="Tokens in the prompt.")
     metadata: (
         Annotated[dict[MetadataKey, MetadataValue], Field(max_length=MAX_METADATA_ITEMS)] | None
-    ) = None
-    model: Ident
-    output_tokens: Count
-    prompt_sha256: Sha256Hex
-    request_id: Ident
-    response_sha256: Sha256Hex
+    ) = Field(
+        None,
+        description=f"Up to {MAX_METADATA_ITEMS} further facts: keys of 1-64 characters"
+        f" A-Z a-z 0-9 _ . : -, values strings (up to {MAX_TEXT_LENGTH} characters),"
+        " integers or booleans.",
+    )
+    model: Ident = Field(description="The model that answered: its id.")
+    output_tokens: Count = Field(description="Tokens in the response.")
+    prompt_sha256: Sha256Hex = Field(
+        description="SHA-256 of the prompt as the model received it, 64 lowercase hex: the"
+        " prompt itself is never logged."
+    )
+    request_id: Ident = Field(
+        description="The gateway's id of the request, unique per request: the entry's"
+        " external id (GET /v1/entries?external_id=)."
+    )
+    response_sha256: Sha256Hex = Field(
+        description="SHA-256 of the response as returned, 64 lowercase hex."
+    )
 
     @field_validator("metadata")
     @classmethod
@@ -147,17 +275,64 @@ class InteractionBody(_Strict):
 
 
 class LicenceBody(_Strict):
-    """A licence grant, amendment (a new grant that supersedes) or revocation."""
+    """A licence grant, amendment (a new grant that supersedes) or revocation. A grant or
+    an amendment needs models, scope, terms_sha256, valid_from and valid_until."""
 
-    action: Literal["grant", "amend", "revoke"]
-    licence_id: Ident
-    licensee: Ident
-    models: Annotated[list[Ident], Field(min_length=1, max_length=MAX_LIST_ITEMS)] | None = None
-    reason: Text | None = None
-    scope: Annotated[list[Scope], Field(min_length=1, max_length=MAX_LIST_ITEMS)] | None = None
-    terms_sha256: Sha256Hex | None = None
-    valid_from: Timestamp | None = None
-    valid_until: Timestamp | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "grant",
+                    "licence_id": "lic-2026-001",
+                    "licensee": "acme",
+                    "models": ["frontier-large"],
+                    "scope": ["inference", "fine-tune"],
+                    "terms_sha256": EXAMPLE_SHA256,
+                    "valid_from": "2026-01-01T00:00:00Z",
+                    "valid_until": "2027-01-01T00:00:00Z",
+                },
+                {
+                    "action": "revoke",
+                    "licence_id": "lic-2026-001",
+                    "licensee": "acme",
+                    "reason": "terms breached",
+                },
+            ]
+        }
+    )
+
+    action: Literal["grant", "amend", "revoke"] = Field(
+        description="grant: a new licence; amend: a new grant that supersedes the current one"
+        " (same licence_id and licensee); revoke: ends the licence."
+    )
+    licence_id: Ident = Field(description="The licence's id, the same in all its records.")
+    licensee: Ident = Field(
+        description="Who holds the licence: an account id (a licensee key for it reads it)."
+    )
+    models: Annotated[list[Ident], Field(min_length=1, max_length=MAX_LIST_ITEMS)] | None = Field(
+        None,
+        description=f"The model ids or patterns it covers: a list of 1 to {MAX_LIST_ITEMS}"
+        " (grant, amend).",
+    )
+    reason: Text | None = Field(None, description="Why (a revocation, usually).")
+    scope: Annotated[list[Scope], Field(min_length=1, max_length=MAX_LIST_ITEMS)] | None = Field(
+        None,
+        description="What the licensee may do: a list of lowercase words (letters, digits"
+        ' and -), e.g. ["inference", "fine-tune", "distillation"] (grant, amend).',
+    )
+    terms_sha256: Sha256Hex | None = Field(
+        None, description="SHA-256 of the licence terms document, 64 lowercase hex (grant, amend)."
+    )
+    valid_from: Timestamp | None = Field(
+        None,
+        description="Start of validity, included (grant, amend); on chain in whole seconds,"
+        " not before 1970-01-01T00:00:00Z. " + _TIME_WORDS,
+    )
+    valid_until: Timestamp | None = Field(
+        None,
+        description="End of validity, excluded, at least one whole second after valid_from"
+        " (grant, amend). " + _TIME_WORDS,
+    )
 
     @model_validator(mode="after")
     def _check_terms(self) -> LicenceBody:
@@ -175,26 +350,59 @@ class LicenceBody(_Strict):
 class Parent(_Strict):
     """A model an artefact derives from, and how."""
 
-    model_id: Ident
-    relation: Literal["fine-tune", "distillation", "quantization", "merge"]
-    version: Ident
+    model_id: Ident = Field(description="The parent model's id.")
+    relation: Literal["fine-tune", "distillation", "quantization", "merge"] = Field(
+        description="How the artefact was made from the parent."
+    )
+    version: Ident = Field(description="The parent's version, as registered.")
 
 
 class ModelBody(_Strict):
     """A model artefact and its provenance."""
 
-    artifact_sha256: Sha256Hex
-    licence_id: Ident | None = None
-    model_id: Ident
-    parents: Annotated[list[Parent], Field(max_length=MAX_LIST_ITEMS)] = []
-    training_data_sha256: Sha256Hex | None = None
-    version: Ident
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "artifact_sha256": EXAMPLE_SHA256,
+                    "model_id": "org/frontier-small",
+                    "parents": [
+                        {
+                            "model_id": "org/frontier-large",
+                            "relation": "distillation",
+                            "version": "1.0",
+                        }
+                    ],
+                    "version": "1.0",
+                }
+            ]
+        }
+    )
+
+    artifact_sha256: Sha256Hex = Field(
+        description="SHA-256 of the artefact (weights file or archive), 64 lowercase hex."
+    )
+    licence_id: Ident | None = Field(
+        None, description="The licence under which the artefact was made, if any."
+    )
+    model_id: Ident = Field(description="The model's id, e.g. org/frontier-small.")
+    parents: Annotated[list[Parent], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        [],
+        description=f"Up to {MAX_LIST_ITEMS} models it derives from; POST /v1/models needs"
+        " each registered first.",
+    )
+    training_data_sha256: Sha256Hex | None = Field(
+        None, description="SHA-256 of the training data manifest, 64 lowercase hex."
+    )
+    version: Ident = Field(description="This artefact's version of the model.")
 
 
 class DigestBody(_Strict):
     """Only a document's SHA-256, for callers who keep the document themselves."""
 
-    sha256: Sha256Hex
+    model_config = ConfigDict(json_schema_extra={"examples": [{"sha256": EXAMPLE_SHA256}]})
+
+    sha256: Sha256Hex = Field(description="SHA-256 of the document, 64 lowercase hex.")
 
 
 BodyT = TypeVar("BodyT", bound=_Strict)
@@ -203,35 +411,61 @@ BodyT = TypeVar("BodyT", bound=_Strict)
 class _Envelope(_Strict, Generic[BodyT]):
     """What every record kind shares; fields in JCS order like every model here."""
 
-    body: BodyT
+    body: BodyT = Field(description="What the record says; its fields depend on kind.")
     kind: str
-    salt: Salt | None = None
-    ts: Timestamp | None = None
-    v: Literal[1]
+    salt: Salt | None = Field(
+        None,
+        description="16 random bytes as 32 lowercase hex, so that nobody can guess a body"
+        " from its leaf hash. Filled in by the log when absent; send it (and ts) to make a"
+        " retry the same record.",
+    )
+    ts: Timestamp | None = Field(
+        None,
+        description="When it happened: " + _TIME_WORDS + " The time of arrival when absent.",
+    )
+    v: Literal[1] = Field(description="The envelope version: 1.")
+
+
+def _example(kind: str, body: type[_Strict]) -> dict[str, Any]:
+    extra = body.model_config.get("json_schema_extra")
+    assert isinstance(extra, dict)
+    return {
+        "v": 1,
+        "kind": kind,
+        "ts": "2026-06-05T12:00:00.123Z",
+        "salt": "4f1c0e0d9a7b44f2b1e3c5d7a9f0e2c4",
+        "body": extra["examples"][0],  # type: ignore[index]
+    }
 
 
 class InteractionRecord(_Envelope[InteractionBody]):
-    """The envelope of an interaction record."""
+    """An interaction record: one model request and response, by digests."""
 
-    kind: Literal["interaction"]
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [_example("interaction", InteractionBody)]}
+    )
+    kind: Literal["interaction"] = Field(description='Always "interaction".')
 
 
 class LicenceRecord(_Envelope[LicenceBody]):
-    """The envelope of a licence record."""
+    """A licence record: a grant, an amendment or a revocation."""
 
-    kind: Literal["licence"]
+    model_config = ConfigDict(json_schema_extra={"examples": [_example("licence", LicenceBody)]})
+    kind: Literal["licence"] = Field(description='Always "licence".')
 
 
 class ModelRecord(_Envelope[ModelBody]):
-    """The envelope of a model record."""
+    """A model record: an artefact, its version and what it derives from."""
 
-    kind: Literal["model"]
+    model_config = ConfigDict(json_schema_extra={"examples": [_example("model", ModelBody)]})
+    kind: Literal["model"] = Field(description='Always "model".')
 
 
 class DigestRecord(_Envelope[DigestBody]):
-    """The envelope of a digest record."""
+    """A digest record: a document's SHA-256 alone."""
 
-    kind: Literal["digest"]
+    model_config = ConfigDict(json_schema_extra={"examples": [_example("digest", DigestBody)]})
+    kind: Literal["digest"] = Field(description='Always "digest".')
 
 
 AnyRecord = Annotated[
@@ -348,10 +582,62 @@ def _entry(record: Any, ts: str | None) -> Entry:
     )
 
 
-def parse_json(data: bytes | str, *, ts: str | None = None) -> Entry:
+_LICENCE_TIMES = ("valid_from", "valid_until")
+
+
+def _respelled(value: Any) -> bool:
+    """Whether `value` is a time string spelled otherwise than the stored form (by its
+    shape alone, which is cheap: the model's pattern checks the stored form itself)."""
+    return isinstance(value, str) and not (
+        len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z"
+    )
+
+
+def _needs_times(data: Any) -> bool:
+    """Whether a decoded record holds a time spelled otherwise than the stored form."""
+    if not isinstance(data, dict):
+        return False
+    if _respelled(data.get("ts")):
+        return True
+    body = data.get("body")
+    return (
+        data.get("kind") == "licence"
+        and isinstance(body, dict)
+        and any(_respelled(body.get(name)) for name in _LICENCE_TIMES)
+    )
+
+
+def _normalise_times(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a decoded record with its times in the stored form (`canonical_time`)."""
+    out = dict(data)
+    if _respelled(out.get("ts")):
+        out["ts"] = canonical_time(out["ts"], "ts")
+    body = out.get("body")
+    if out.get("kind") == "licence" and isinstance(body, dict):
+        body = dict(body)
+        for name in _LICENCE_TIMES:
+            if _respelled(body.get(name)):
+                body[name] = canonical_time(body[name], f"body.{name}")
+        out["body"] = body
+    return out
+
+
+def _time_mismatch(error: ValidationError) -> bool:
+    """Whether pydantic refused a time field's form (which `canonical_time` may mend)."""
+    return any(
+        problem["type"] == "string_pattern_mismatch"
+        and problem["loc"]
+        and problem["loc"][-1] in ("ts", *_LICENCE_TIMES)
+        for problem in error.errors(include_url=False)
+    )
+
+
+def parse_json(data: bytes | str, *, ts: str | None = None, normalise_times: bool = True) -> Entry:
     """Validate one record given as JSON text and return it ready to store.
 
-    `ts` is the timestamp to fill in when the record has none (default: now).
+    `ts` is the timestamp to fill in when the record has none (default: now). Times in
+    any RFC 3339 UTC form are written in the stored form (`canonical_time`), unless
+    `normalise_times` is false: then only the stored form is accepted.
     Raises RecordError naming the field at fault.
     """
     if len(data) > MAX_RECORD_BYTES:
@@ -361,12 +647,18 @@ def parse_json(data: bytes | str, *, ts: str | None = None) -> Entry:
     except ValidationError as error:
         if error.errors()[0]["type"] == "json_invalid":
             raise RecordError("", f"not valid JSON: {error.errors()[0]['msg']}") from None
+        if normalise_times and _time_mismatch(error):
+            # The rare case, off the hot path: read the JSON with the same parser, mend
+            # the times, validate again.
+            return parse_object(from_json(data), ts=ts)
         raise _describe(error) from None
     return _entry(record, ts)
 
 
-def parse_object(data: Any, *, ts: str | None = None) -> Entry:
+def parse_object(data: Any, *, ts: str | None = None, normalise_times: bool = True) -> Entry:
     """Validate one record given as a decoded JSON object (see `parse_json`)."""
+    if normalise_times and _needs_times(data):
+        data = _normalise_times(data)
     try:
         record = _RECORD.validate_python(data)
     except ValidationError as error:
@@ -377,9 +669,10 @@ def parse_object(data: Any, *, ts: str | None = None) -> Entry:
 def validate_canonical(canonical: bytes) -> Entry:
     """Re-validate stored canonical bytes: the result must encode to the same bytes.
 
-    Used by verifiers: a record that does not round-trip is not canonical.
+    Used by verifiers: a record that does not round-trip is not canonical. Times are
+    read exactly (no other form is mended).
     """
-    entry = parse_json(canonical)
+    entry = parse_json(canonical, normalise_times=False)
     if entry.canonical != canonical:
         raise RecordError("", "record is valid but not in canonical form (RFC 8785)")
     return entry

@@ -109,7 +109,8 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
     for i, entry in enumerate(parsed):
         if entry.leaf_hash in seen:
             raise FormatError(
-                f"entries[{i}] repeats the entry of entries[{seen[entry.leaf_hash]}] ({hex0x(entry.leaf_hash)})"
+                f"entries[{i}] repeats the entry of"
+                f" entries[{seen[entry.leaf_hash]}] ({hex0x(entry.leaf_hash)})"
             )
         seen[entry.leaf_hash] = i
     # The fields are read in this order, so the first bad one is the one named (the page

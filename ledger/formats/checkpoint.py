@@ -2,7 +2,8 @@
 transaction and block that anchored it.
 
     {"tree_size": 5, "root": "0x...",
-     "anchor": {"tx_hash": "0x...", "block_number": 4, "block_hash": "0x...", "block_timestamp": 1796146377}}
+     "anchor": {"tx_hash": "0x...", "block_number": 4, "block_hash": "0x...",
+                "block_timestamp": 1796146377}}
 
 `checkpoint_json` is the one serialiser; `parse_checkpoint` the one reader.
 """

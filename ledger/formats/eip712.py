@@ -4,11 +4,16 @@ Domain: name "model-ledger", version "1", plus chainId and verifyingContract onc
 log has a deployment (the LogAnchor for receipts, checkpoints and retirements; the
 LicenceRegistry for grants and revocations). The messages:
 
-    Receipt(bytes32 logId, bytes32 batchRoot, uint256 batchSize, string receivedAt, uint256 maximumMergeDelay)
-    Checkpoint(bytes32 logId, uint64 treeSize, bytes32 root, bytes32 indexRoot)    LogAnchor.anchor checks it
-    Grant(bytes32 commitment, uint64 validFrom, uint64 validUntil)                 LicenceRegistry.grant
-    Revoke(bytes32 commitment, bytes32 revocation)                                 LicenceRegistry.revoke
-    Retire(bytes32 logId, uint64 trustedSize)                                      LogAnchor.retireLog (the admin's)
+    Receipt(bytes32 logId, bytes32 batchRoot, uint256 batchSize, string receivedAt,
+            uint256 maximumMergeDelay)
+    Checkpoint(bytes32 logId, uint64 treeSize, bytes32 root, bytes32 indexRoot)
+        LogAnchor.anchor checks it
+    Grant(bytes32 commitment, uint64 validFrom, uint64 validUntil)
+        LicenceRegistry.grant
+    Revoke(bytes32 commitment, bytes32 revocation)
+        LicenceRegistry.revoke
+    Retire(bytes32 logId, uint64 trustedSize)
+        LogAnchor.retireLog (the admin's)
 
 The signing side (ledger.service.signer) and the verifiers compute digests here; the
 tests prove them equal to eth-account's `encode_typed_data` and to the contracts' own

@@ -134,8 +134,8 @@ class LogIdentity:
     def describe(self) -> str:
         """The log in one line, as verifiers print it."""
         return (
-            f"log {self.name!r} ({_hex(self.log_id)}), LogAnchor {_hex(self.log_anchor)} on chain id"
-            f" {self.chain_id}, log key {_hex(self.log_signer)}"
+            f"log {self.name!r} ({_hex(self.log_id)}), LogAnchor {_hex(self.log_anchor)}"
+            f" on chain id {self.chain_id}, log key {_hex(self.log_signer)}"
         )
 
     def mismatch(

@@ -14,7 +14,14 @@ from typing import Any, ClassVar
 
 from ledger.core.errors import InputError
 from ledger.core.merkle import HASH_SIZE
-from ledger.core.records import KINDS, MAX_ID_LENGTH, Entry
+from ledger.core.records import (
+    KINDS,
+    MAX_ID_LENGTH,
+    TIME_FORMS,
+    Entry,
+    RecordError,
+    canonical_time,
+)
 from ledger.formats.bundle import ADDRESS_SIZE, MAX_PROOF_NODES
 from ledger.formats.checkpoint import MAX_TREE_SIZE, AnchoredCheckpoint, AnchorRef, parse_checkpoint
 from ledger.formats.fields import (
@@ -70,6 +77,31 @@ def normalize_time(value: str, field: str) -> str:
     except ValueError:
         raise QueryError(field, f"is not a real date and time: {value!r}") from None
     return text
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def time_bound(value: Any, field: str) -> str:
+    """A time bound as a user gives it (the API's query, `ledger audit`, the search of
+    GET /v1/entries), in the stored form of record times: a date YYYY-MM-DD (midnight
+    UTC) or any RFC 3339 UTC time `ledger.core.records.canonical_time` accepts. Packs
+    state their query in the form `normalize_time` reads."""
+    if not isinstance(value, str):
+        raise QueryError(field, f"must be a UTC time or a date, got {value!r:.80}")
+    text = f"{value}T00:00:00.000Z" if _DAY.fullmatch(value) else value
+    try:
+        return canonical_time(text, field)
+    except RecordError as error:
+        message = error.message
+        if _DAY.fullmatch(value):
+            message = f"is not a real date: {value!r}"
+        elif message.startswith("not a UTC time in RFC 3339 form"):
+            message = (
+                f"must be a UTC time in RFC 3339 form ({TIME_FORMS}) or a date like"
+                f" 2026-06-05, got {value!r:.80}"
+            )
+        raise QueryError(field, message) from None
 
 
 @dataclass(frozen=True)
@@ -167,6 +199,17 @@ def parse_query(obj: Any) -> PackQuery:
     if kind is not None and kind not in KINDS:
         raise QueryError("kind", f"must be one of {', '.join(KINDS)}, got {kind!r:.80}")
     return PackQuery(accounts, ts_from, ts_to, model, kind)
+
+
+def parse_query_input(obj: Any) -> PackQuery:
+    """A query as a user sends it: `parse_query`, with `from` and `to` in any form
+    `time_bound` accepts."""
+    if isinstance(obj, dict):
+        obj = {
+            name: time_bound(value, name) if name in ("from", "to") and value is not None else value
+            for name, value in obj.items()
+        }
+    return parse_query(obj)
 
 
 # -- the pack ----------------------------------------------------------------------

@@ -4,7 +4,8 @@ it; ledger.verify.receipt checks it). Documented in docs/api.md.
     {"leaf_hash": "0x...", "seq": 8, "log_id": "0x...", "received_at": "2026-...Z", "mmd": 3600,
      "batch": {"root": "0x...", "size": 3, "index": 1, "path": ["0x...", ...]},
      "signer": "0x<checksummed address>", "signature": "0x<65 bytes>",
-     "domain": {"name": "model-ledger", "version": "1"[, "chainId": 31337, "verifyingContract": "0x..."]}}
+     "domain": {"name": "model-ledger", "version": "1"[, "chainId": 31337,
+                "verifyingContract": "0x..."]}}
 
 One signature covers one commit group: the signed `Receipt` message holds the root of a
 small RFC 9162 tree over the group's items, and each receipt carries its item's path:

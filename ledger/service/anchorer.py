@@ -1,9 +1,12 @@
 """The anchorer: checkpoints -> anchors on chain, a state machine in crash order.
 
-An anchor row moves pending -> submitted -> confirmed (ledger/store/anchors.py keeps
-the rows; every move is a compare-and-swap). The chain, not the database, is the
-authority on what is anchored: each send starts from the contract's own `latest`
-anchor, so the anchorer resumes correctly whatever the database says.
+An anchor is a call in the chain outbox: its row moves pending -> submitted -> confirmed
+(ledger/store/outbox.py moves it, every move a compare-and-swap; ledger/store/anchors.py
+reads the anchors). Recording a transaction before sending it (5, 6) and following it
+(7-10) are the outbox's sending side, ledger/service/outbox.py, shared with the licence
+issuer; what is anchored, and the chain's say on it, are here. The chain, not the
+database, is the authority on what is anchored: each send starts from the contract's
+own `latest` anchor, so the anchorer resumes correctly whatever the database says.
 
 `schedule` queues the latest checkpoint when the log grew past every anchor row (one
 insert; a crash before it loses nothing, the next schedule queues again). The first
@@ -75,7 +78,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ledger import faults
 from ledger.chain.client import ChainClient
@@ -84,14 +86,15 @@ from ledger.chain.errors import (
     ChainTimeoutError,
     ChainUnavailableError,
     ContractRevertError,
-    TransactionRejectedError,
 )
 from ledger.chain.log_anchor import LogAnchor, OnChainAnchor
 from ledger.chain.reverts import hex0x
 from ledger.core.records import now_ts
 from ledger.errors import LedgerError
 from ledger.formats.eip712 import NO_INDEX_ROOT
+from ledger.service import outbox
 from ledger.service.index import index_root_at
+from ledger.service.outbox import POLL_INTERVAL, Backoff, Sender
 from ledger.service.proofs import consistency
 from ledger.service.signer import LogSigner
 from ledger.store.anchors import (
@@ -100,7 +103,6 @@ from ledger.store.anchors import (
     AnchorRepository,
     AnchorStatus,
     Deployment,
-    StaleAnchorError,
 )
 from ledger.store.repository import Store, StoreError
 
@@ -112,9 +114,6 @@ REORG_DEPTH = 64
 REORG_ROWS = 16
 """Most confirmed anchors re-checked per step."""
 
-POLL_INTERVAL = 0.1
-"""Seconds between steps while an anchor is open (waiting for a receipt or blocks)."""
-
 
 class AnchorConflictError(LedgerError):
     """The chain's anchors disagree with this log: another root at a size, or a size
@@ -123,24 +122,6 @@ class AnchorConflictError(LedgerError):
 
 class NothingToAnchorError(LedgerError):
     """The log is empty: there is no checkpoint to anchor."""
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff: `base`, doubling per failure, capped at `cap` seconds."""
-
-    base: float = 1.0
-    cap: float = 60.0
-    failures: int = 0
-
-    def next_delay(self) -> float:
-        """Count a failure; the delay before the next try."""
-        self.failures += 1
-        return float(min(self.cap, self.base * 2 ** (self.failures - 1)))
-
-    def reset(self) -> None:
-        """A success: start again from `base`."""
-        self.failures = 0
 
 
 class Anchorer:
@@ -158,16 +139,14 @@ class Anchorer:
         reorg_depth: int = REORG_DEPTH,
         clock: Callable[[], str] = now_ts,
     ) -> None:
-        if confirmations < 1:
-            raise ValueError(f"confirmations must be at least 1, got {confirmations}")
         self.store = store
         self.repo = AnchorRepository(store)
         self.contract = contract
         self.client: ChainClient = contract.client
+        self.sender = Sender(self.repo.outbox, self.client, confirmations, clock)
         self.deployment = deployment
         self.signer = signer
         self.log_id = deployment.log_id
-        self.confirmations = confirmations
         self.reorg_depth = reorg_depth
         self.clock = clock
         self._confirmed: list[Anchor] = []
@@ -263,22 +242,14 @@ class Anchorer:
                     f" other than the log's: this service signs with {self.signer.address})"
                 ) from None
             raise
-        # 5. record before sending
-        anchor = self.repo.submit(anchor, chain.size, signed.tx_hash, signed.nonce, self.clock())
-        faults.point("anchor.after_record")
-        log.info(
-            "anchor %d: sending %s (nonce %d, from size %d)",
-            anchor.tree_size,
-            hex0x(signed.tx_hash),
-            nonce,
-            chain.size,
+        # 5-6. record before sending, then send
+        (anchor,) = self.sender.send(
+            [anchor],
+            signed,
+            f"anchor {anchor.tree_size} (from size {chain.size})",
+            fault="anchor",
+            prev_size=chain.size,
         )
-        # 6. send
-        try:
-            self.client.send(signed)
-        except TransactionRejectedError as error:
-            return self.repo.reopen(anchor, str(error), self.clock())
-        faults.point("anchor.after_send")
         return anchor
 
     def _check_chain(self, chain: OnChainAnchor) -> None:
@@ -348,37 +319,19 @@ class Anchorer:
 
     def _resolve(self, anchor: Anchor) -> Anchor | None:
         """7-10. Follow a submitted anchor's transaction."""
-        assert anchor.tx_hash is not None
-        receipt = self.client.receipt(anchor.tx_hash)
-        if receipt is None:
-            if self.client.transaction(anchor.tx_hash) is not None:
-                return anchor  # 9. in the pool
-            # 10. dropped, or never sent
-            return self.repo.reopen(
-                anchor,
-                f"transaction {hex0x(anchor.tx_hash)} (nonce {anchor.nonce}) is unknown to the node: dropped; resending",
-                self.clock(),
-            )
-        if receipt.status != 1:
-            # 8. failed in a block
-            reason = self.client.failure_reason(
-                receipt, self.contract.decoder, f"anchor(size {anchor.tree_size})"
-            )
-            text = f"transaction {hex0x(receipt.tx_hash)} failed in block {receipt.block_number}"
-            anchor = self.repo.reopen(
-                anchor, text + (f": {reason}" if reason else ""), self.clock()
-            )
+        followed = self.sender.follow(
+            [anchor], self.contract.decoder, f"anchor(size {anchor.tree_size})"
+        )
+        (anchor,) = followed.calls
+        if followed.failed:  # 8. failed in a block: did another send win the race?
             chain = self.contract.latest(self.log_id)
             if chain.size >= anchor.tree_size:
                 return self._settle_from_chain(anchor, chain)
             return anchor
-        # 7. mined: wait for depth, then confirm
-        head = self.client.block_number()
-        if head - receipt.block_number + 1 < self.confirmations:
-            return anchor
-        block = self.client.block(receipt.block_number)
-        if block is None or block.hash != receipt.block_hash:
-            return anchor  # the chain is reorganising under us: look again next step
+        receipt, block = followed.receipt, followed.block
+        if receipt is None or block is None:
+            return anchor  # 9. in the pool, 10. dropped, or 7. not deep enough yet
+        # 7. mined and deep enough: confirm
         faults.point("anchor.before_confirm")
         confirmed = self.repo.confirm(
             anchor,
@@ -498,37 +451,31 @@ class Anchorer:
         if target == 0:
             raise NothingToAnchorError("the log is empty: ingest records and seal before anchoring")
         self.schedule()
-        retry = retry or Backoff(base=0.2, cap=5.0)
-        deadline = time.monotonic() + timeout
-        while True:
-            wait = POLL_INTERVAL / 2
-            try:
-                self.step()
-                retry.reset()
-            except ChainUnavailableError as error:
-                self.note_error(error)
-                wait = retry.next_delay()
-                if time.monotonic() + wait > deadline:
-                    raise
-            except StaleAnchorError:
-                pass  # another anchorer moved a row: read again
-            except ChainError as error:
-                self.note_error(error)
-                raise
-            done = self.repo.latest_confirmed()
-            if done is not None and done.tree_size >= target:
-                return done
-            if time.monotonic() >= deadline:
-                row = self.repo.newest()
-                status = (
-                    f"{row.status.value}, last error: {row.last_error}"
-                    if row is not None
-                    else "no anchor row"
-                )
-                raise ChainTimeoutError(
-                    f"tree size {target} was not confirmed on chain within {timeout:g} s ({status})"
-                )
-            time.sleep(wait)
+
+        def done() -> Anchor | None:
+            found = self.repo.latest_confirmed()
+            return found if found is not None and found.tree_size >= target else None
+
+        def timed_out() -> ChainTimeoutError:
+            row = self.repo.newest()
+            status = (
+                f"{row.status.value}, last error: {row.last_error}"
+                if row is not None
+                else "no anchor row"
+            )
+            return ChainTimeoutError(
+                f"tree size {target} was not confirmed on chain within {timeout:g} s ({status})"
+            )
+
+        return outbox.wait_for(
+            self.step,
+            done,
+            timed_out,
+            self.note_error,
+            timeout=timeout,
+            retried=ChainUnavailableError,
+            retry=retry,
+        )
 
     def run(
         self,
@@ -545,24 +492,24 @@ class Anchorer:
         Chain errors are retried with exponential backoff and reported via `on_error`;
         only an AnchorConflictError ends the loop (raised).
         """
-        retry = retry or Backoff()
         next_schedule = 0.0
-        while not stop.is_set():
-            try:
-                if time.monotonic() >= next_schedule:
-                    self.schedule()
-                    next_schedule = time.monotonic() + interval
-                for anchor in self.step():
-                    on_confirmed(anchor)
-                retry.reset()
-                busy = bool(self.repo.open_anchors())
-                wait = POLL_INTERVAL if busy else max(0.0, next_schedule - time.monotonic())
-            except AnchorConflictError:
-                raise
-            except StaleAnchorError:
-                wait = POLL_INTERVAL
-            except (ChainError, StoreError) as error:
-                self.note_error(error)
-                wait = retry.next_delay()
-                on_error(f"{error}; retrying in {wait:g} s")
-            stop.wait(wait)
+
+        def tick() -> float:
+            nonlocal next_schedule
+            if time.monotonic() >= next_schedule:
+                self.schedule()
+                next_schedule = time.monotonic() + interval
+            for anchor in self.step():
+                on_confirmed(anchor)
+            if self.repo.open_anchors():
+                return POLL_INTERVAL
+            return max(0.0, next_schedule - time.monotonic())
+
+        outbox.run(
+            stop,
+            tick,
+            self.note_error,
+            on_error,
+            retry or Backoff(),
+            retried=(ChainError, StoreError),
+        )

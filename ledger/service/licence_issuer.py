@@ -1,19 +1,23 @@
 """The licence issuer: queued registry calls -> LicenceRegistry, a state machine in crash order.
 
-Licence records enter the log with their registry calls queued as pending rows
-(`ledger.store.licences`). Each `step` moves them on; the chain, not the database, is
-the authority on what is granted or revoked, so every send starts from the contract's
-own `status` of each commitment. The log key signs every grant and revocation (EIP-712,
-in the registry's domain: the registry takes them from its issuer key only, the log key
-fixed at its deployment); the anchor key only sends them and pays the gas.
+Licence records enter the log with their registry calls queued as pending rows of the
+chain outbox (`ledger.store.licences`, `ledger.store.outbox`). Each `step` moves them
+on, recording each transaction before sending it and following it by the outbox's
+sending side (`ledger.service.outbox`, shared with the anchorer); the chain, not the
+database, is the authority on what is granted or revoked, so every send starts from
+the contract's own `status` of each commitment. The log key signs every grant and
+revocation (EIP-712, in the registry's domain: the registry takes them from its issuer
+key only, the log key fixed at its deployment); the anchor key only sends them and
+pays the gas.
 
 submitted calls
-  1. Receipt present and successful: once the block is `confirmations` deep, record
-     confirmed, with its block number, each call whose event (Granted or Revoked) for
-     its commitment the transaction emitted. A call it has no event for was done by
-     another transaction (a relayer sent that grant first, and grantMany skipped it):
-     it is settled from the chain as in 5 (status, then the event's transaction), or
-     goes back to pending should the chain not hold it.
+  1. Receipt present and successful: once the block is `confirmations` deep (and still
+     the chain's at that height), record confirmed, with its block number and hash,
+     each call whose event (Granted or Revoked) for its commitment the transaction
+     emitted. A call it has no event for was done by another transaction (a relayer
+     sent that grant first, and grantMany skipped it): it is settled from the chain as
+     in 5 (status, then the event's transaction), or goes back to pending should the
+     chain not hold it.
   2. Receipt present, failed: back to pending with the reason (the transaction is
      replayed to decode it). Step 5 reads the chain before any resend.
   3. No receipt, but the node knows the transaction: still in the pool, wait.
@@ -69,16 +73,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Collection
 
 from ledger.chain.client import ChainClient, SignedTx
-from ledger.chain.errors import (
-    ChainError,
-    ChainTimeoutError,
-    ContractRevertError,
-    TransactionRejectedError,
-)
+from ledger.chain.errors import ChainError, ChainTimeoutError, ContractRevertError
 from ledger.chain.licence_registry import (
     GRANTED_TOPIC,
     REVOKED_TOPIC,
@@ -91,16 +89,11 @@ from ledger.chain.licence_registry import (
 from ledger.chain.reverts import hex0x
 from ledger.core.records import now_ts
 from ledger.errors import LedgerError
-from ledger.service.anchorer import POLL_INTERVAL, Backoff
+from ledger.service import outbox
 from ledger.service.licences import window_problem
+from ledger.service.outbox import POLL_INTERVAL, Backoff, Sender, reason
 from ledger.service.signer import LogSigner, compact_signature
-from ledger.store.licences import (
-    CallAction,
-    CallStatus,
-    LicenceCall,
-    LicenceRepository,
-    StaleLicenceCallError,
-)
+from ledger.store.licences import CallAction, CallStatus, LicenceCall, LicenceRepository
 from ledger.store.repository import Store, StoreError
 
 log = logging.getLogger("ledger.service.licences")
@@ -119,11 +112,6 @@ class LogKeyNotIssuerError(ChainError):
     wait, and the error is reported until the service runs with the log's key."""
 
 
-def _reason(error: Exception) -> str:
-    """An error as kept on a call: its own words, with its type when it is not ours."""
-    return str(error) if isinstance(error, LedgerError) else f"{type(error).__name__}: {error}"
-
-
 class LicenceIssuer:
     """Moves queued licence calls onto the LicenceRegistry `registry`, each signed by
     `signer` (the log key, the registry's issuer); the registry's client sends them."""
@@ -138,13 +126,11 @@ class LicenceIssuer:
         max_batch: int = MAX_BATCH,
         clock: Callable[[], str] = now_ts,
     ) -> None:
-        if confirmations < 1:
-            raise ValueError(f"confirmations must be at least 1, got {confirmations}")
         self.repo = LicenceRepository(store)
         self.registry = registry
         self.signer = signer
         self.client: ChainClient = registry.client
-        self.confirmations = confirmations
+        self.sender = Sender(self.repo.outbox, self.client, confirmations, clock)
         self.max_batch = max_batch
         self.clock = clock
         self._confirmed: list[LicenceCall] = []
@@ -168,9 +154,6 @@ class LicenceIssuer:
             self._send_revoke()
         return self._confirmed
 
-    def _deep_enough(self, block_number: int) -> bool:
-        return self.client.block_number() - block_number + 1 >= self.confirmations
-
     def _fail(self, call: LicenceCall, reason: str) -> None:
         """Mark `call` failed for good: the registry will never take it."""
         self.repo.fail([call], reason, self.clock())
@@ -184,31 +167,21 @@ class LicenceIssuer:
 
     def _follow(self, calls: list[LicenceCall]) -> None:
         """1-4. Follow the transaction of submitted `calls` (all of one tx hash)."""
-        tx_hash = calls[0].tx_hash
-        assert tx_hash is not None
-        receipt = self.client.receipt(tx_hash)
+        what = f"{calls[0].action.value} of {len(calls)} commitment(s)"
+        receipt = self.sender.follow(calls, self.registry.decoder, what).receipt
         if receipt is None:
-            if self.client.transaction(tx_hash) is not None:
-                return  # 3. in the pool
-            self.repo.reopen(
-                calls,
-                f"transaction {hex0x(tx_hash)} is unknown to the node: dropped; resending",
-                self.clock(),
-            )
-            return  # 4.
-        if receipt.status != 1:  # 2.
-            what = f"{calls[0].action.value} of {len(calls)} commitment(s)"
-            reason = self.client.failure_reason(receipt, self.registry.decoder, what)
-            text = f"transaction {hex0x(tx_hash)} failed in block {receipt.block_number}"
-            self.repo.reopen(calls, text + (f": {reason}" if reason else ""), self.clock())
-            return
-        if not self._deep_enough(receipt.block_number):
-            return
+            return  # 3. in the pool, 4. dropped, 2. failed, or 1. not deep enough yet
         topic = GRANTED_TOPIC if calls[0].action is CallAction.GRANT else REVOKED_TOPIC  # 1.
         emitted = self.registry.emitted(receipt, topic)
         ours = [call for call in calls if call.commitment in emitted]
         if ours:
-            self._confirmed += self.repo.confirm(ours, tx_hash, receipt.block_number, self.clock())
+            self._confirmed += self.repo.outbox.confirm(
+                ours,
+                receipt.tx_hash,
+                receipt.block_number,
+                self.clock(),
+                block_hash=receipt.block_hash,
+            )
             log.info(
                 "%s of %d commitment(s) confirmed in block %d",
                 calls[0].action.value,
@@ -217,7 +190,7 @@ class LicenceIssuer:
             )
         for call in calls:
             if call.commitment not in emitted:
-                self._settle_elsewhere(call, tx_hash, receipt.block_number)
+                self._settle_elsewhere(call, receipt.tx_hash, receipt.block_number)
 
     def _settle_elsewhere(self, call: LicenceCall, tx_hash: bytes, block_number: int) -> None:
         """1. Our transaction `tx_hash` succeeded in `block_number` without an event for
@@ -252,7 +225,7 @@ class LicenceIssuer:
                 f"commitment {hex0x(call.commitment)} changed in block {block_number}, but that block has"
                 " no event for it (the node's logs are incomplete)"
             )
-        if self._deep_enough(block_number):
+        if self.sender.deep_enough(block_number):
             self._confirmed += self.repo.confirm([call], tx_hash, block_number, self.clock())
 
     def _is_ours(self, key: object) -> bool:
@@ -304,7 +277,7 @@ class LicenceIssuer:
             except ChainError:
                 raise
             except Exception as error:  # noqa: BLE001 - this call's own failure: isolate it
-                self._fail(call, f"cannot be granted: {_reason(error)}")
+                self._fail(call, f"cannot be granted: {reason(error)}")
                 continue
             if onchain.state is OnChainState.UNKNOWN:
                 to_send.append((call, signed_grant))
@@ -353,7 +326,7 @@ class LicenceIssuer:
             except ChainError:
                 raise
             except Exception as alone:  # noqa: BLE001 - this call's own failure: isolate it
-                self._fail(call, f"cannot be granted: {_reason(alone)}")
+                self._fail(call, f"cannot be granted: {reason(alone)}")
             else:
                 continue
             refused.add(call.id)
@@ -410,7 +383,7 @@ class LicenceIssuer:
             except (ChainError, StoreError):
                 raise
             except Exception as error:  # noqa: BLE001 - this call's own failure: isolate it
-                self._fail(call, f"cannot be revoked: {_reason(error)}")
+                self._fail(call, f"cannot be revoked: {reason(error)}")
 
     def _revoke(self, call: LicenceCall) -> bool:
         """10. Settle, fail or send the revoke `call`; whether a transaction was sent."""
@@ -452,18 +425,8 @@ class LicenceIssuer:
 
     def _submit_and_send(self, calls: list[LicenceCall], signed: SignedTx) -> None:
         """7-8. Record the calls submitted, then send."""
-        submitted = self.repo.submit(calls, signed.tx_hash, signed.nonce, self.clock())
-        log.info(
-            "%s of %d commitment(s): sending %s (nonce %d)",
-            calls[0].action.value,
-            len(calls),
-            hex0x(signed.tx_hash),
-            signed.nonce,
-        )
-        try:
-            self.client.send(signed)
-        except TransactionRejectedError as error:
-            self.repo.reopen(submitted, str(error), self.clock())
+        what = f"{calls[0].action.value} of {len(calls)} commitment(s)"
+        self.sender.send(calls, signed, what)
 
     # -- driving it --------------------------------------------------------------------
 
@@ -476,7 +439,7 @@ class LicenceIssuer:
                 + self.repo.ready_revokes(self.max_batch)
             )
             for call in open_calls:
-                self.repo.note_error([call], _reason(error), self.clock())
+                self.repo.note_error([call], reason(error), self.clock())
         except Exception:  # the store may be what failed
             log.debug("could not keep the error on the open calls", exc_info=True)
 
@@ -488,20 +451,8 @@ class LicenceIssuer:
         An unreachable chain is retried until `timeout`; a call the registry refuses
         for good raises LicenceCallFailedError with its reason.
         """
-        retry = Backoff(base=0.2, cap=5.0)
-        deadline = time.monotonic() + timeout
-        while True:
-            wait = POLL_INTERVAL / 2
-            try:
-                self.step()
-                retry.reset()
-            except StaleLicenceCallError:
-                pass  # another issuer moved a row: read again
-            except ChainError as error:
-                self.note_error(error)
-                wait = retry.next_delay()
-                if time.monotonic() + wait > deadline:
-                    raise
+
+        def done() -> list[LicenceCall] | None:
             calls = [call for call in self.repo.calls(licence_id) if call.id in ids]
             failed = [call for call in calls if call.status is CallStatus.FAILED]
             if failed:
@@ -513,16 +464,22 @@ class LicenceIssuer:
                 )
             if all(call.status is CallStatus.CONFIRMED for call in calls):
                 return calls
-            if time.monotonic() >= deadline:
-                states = ", ".join(
-                    f"{c.action.value} {c.status.value}"
-                    + (f" ({c.last_error})" if c.last_error else "")
-                    for c in calls
-                )
-                raise ChainTimeoutError(
-                    f"licence {licence_id!r} was not confirmed on chain within {timeout:g} s: {states}"
-                )
-            time.sleep(wait)
+            return None
+
+        def timed_out() -> ChainTimeoutError:
+            states = ", ".join(
+                f"{c.action.value} {c.status.value}"
+                + (f" ({c.last_error})" if c.last_error else "")
+                for c in self.repo.calls(licence_id)
+                if c.id in ids
+            )
+            return ChainTimeoutError(
+                f"licence {licence_id!r} was not confirmed on chain within {timeout:g} s: {states}"
+            )
+
+        return outbox.wait_for(
+            self.step, done, timed_out, self.note_error, timeout=timeout, retried=ChainError
+        )
 
     def run(
         self,
@@ -538,22 +495,10 @@ class LicenceIssuer:
         in one transaction. Any error (an unreachable chain, the store, or anything
         unexpected) is kept on the open calls, reported via `on_error` and retried with
         exponential backoff: the issuer never stops before `stop`."""
-        retry = retry or Backoff()
-        while not stop.is_set():
-            try:
-                for call in self.step():
-                    on_confirmed(call)
-                retry.reset()
-                wait = POLL_INTERVAL if self.repo.submitted() else interval
-            except StaleLicenceCallError:
-                wait = POLL_INTERVAL
-            except Exception as error:  # reported and retried: the issuer goes on
-                self.note_error(error)
-                wait = retry.next_delay()
-                if not isinstance(error, (ChainError, StoreError)):
-                    log.exception("licence issuer: unexpected error")
-                try:
-                    on_error(f"{_reason(error)}; retrying in {wait:g} s")
-                except Exception:  # a failing reporter must not stop the issuer
-                    log.debug("on_error failed", exc_info=True)
-            stop.wait(wait)
+
+        def tick() -> float:
+            for call in self.step():
+                on_confirmed(call)
+            return POLL_INTERVAL if self.repo.submitted() else interval
+
+        outbox.run(stop, tick, self.note_error, on_error, retry or Backoff(), retried=(Exception,))

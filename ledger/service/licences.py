@@ -1,4 +1,4 @@
-"""Licences: grant, amend, revoke, and what a licence's state is (DESIGN.md section 6).
+"""Licences: grant, amend, revoke, and what a licence's state is (docs/api.md, docs/records.md).
 
 A licence is a series of `licence` records in the log under one licence id: a grant,
 amendments (each a new grant that supersedes the one before), and at most one

@@ -71,7 +71,8 @@ def inclusion(store: Store, leaf_hash: bytes, tree_size: int | None = None) -> I
         _check_size(size, current, "tree_size")
         if entry.leaf_index >= size:
             raise InvalidRequestError(
-                f"entry 0x{leaf_hash.hex()} has leaf index {entry.leaf_index}, beyond tree size {size}"
+                f"entry 0x{leaf_hash.hex()} has leaf index"
+                f" {entry.leaf_index}, beyond tree size {size}"
             )
         tiles = store.tile_reader(conn)
         proof = _hashes(inclusion_ranges(entry.leaf_index, size), tiles)

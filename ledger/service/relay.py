@@ -74,7 +74,8 @@ def read_checkpoint(document: Mapping[str, Any], identity: LogIdentity) -> Check
     log_id = _bytes(document.get("log_id"), "log_id", 32)
     if log_id != identity.log_id:
         raise RelayError(
-            f"the checkpoint is of log 0x{log_id.hex()}, not of the pinned log 0x{identity.log_id.hex()}"
+            f"the checkpoint is of log 0x{log_id.hex()}, not of the"
+            f" pinned log 0x{identity.log_id.hex()}"
         )
     size = document.get("tree_size")
     if type(size) is not int or not 0 < size < 2**64:
@@ -99,8 +100,8 @@ def read_checkpoint(document: Mapping[str, Any], identity: LogIdentity) -> Check
         ) from None
     if bytes.fromhex(signer[2:]) != identity.log_signer:
         raise RelayError(
-            f"the checkpoint is signed by {signer}, not by the pinned log key 0x{identity.log_signer.hex()}"
-            " (or for another chain or contract)"
+            f"the checkpoint is signed by {signer}, not by the pinned log key"
+            f" 0x{identity.log_signer.hex()} (or for another chain or contract)"
         )
     return checkpoint
 
@@ -121,9 +122,10 @@ def _check_extends(
         verify_consistency(checkpoint.tree_size, size, proof, checkpoint.root, root)
     except ProofError as error:
         raise RelayError(
-            f"the log key signed root 0x{checkpoint.root.hex()} for tree size {checkpoint.tree_size}, but the anchored"
-            f" tree of size {size} (root 0x{root.hex()}) does not extend it ({error}): two views of one log (keep"
-            " this checkpoint as evidence)"
+            f"the log key signed root 0x{checkpoint.root.hex()} for tree"
+            f" size {checkpoint.tree_size}, but the anchored tree of size"
+            f" {size} (root 0x{root.hex()}) does not extend it ({error}):"
+            " two views of one log (keep this checkpoint as evidence)"
         ) from None
 
 
@@ -148,16 +150,17 @@ def relay(
         held = contract.root_at(identity.log_id, checkpoint.tree_size)
         if held is not None and held != checkpoint.root:
             raise RelayError(
-                f"the chain anchors tree size {checkpoint.tree_size} with root 0x{held.hex()}, but the log key also"
-                f" signed root 0x{checkpoint.root.hex()} for it: two views of one log (keep this checkpoint as evidence)"
+                f"the chain anchors tree size {checkpoint.tree_size} with root"
+                f" 0x{held.hex()}, but the log key also signed root 0x{checkpoint.root.hex()}"
+                " for it: two views of one log (keep this checkpoint as evidence)"
             )
         if held is not None:
             return Relayed(checkpoint.tree_size, checkpoint.root, latest.size, None)
         if checkpoint.tree_size < latest.size:
             _check_extends(checkpoint, latest.size, latest.root, consistency)
         raise RelayError(
-            f"the chain anchors tree size {latest.size} already, past this checkpoint's {checkpoint.tree_size};"
-            " the anchored tree extends it, so there is nothing to relay"
+            f"the chain anchors tree size {latest.size} already, past this checkpoint's"
+            f" {checkpoint.tree_size}; the anchored tree extends it, so there is nothing to relay"
         )
     proof: list[bytes] = []
     if latest.size:
@@ -165,7 +168,8 @@ def relay(
         nodes = answer.get("proof")
         if not isinstance(nodes, list):
             raise RelayError(
-                f"the service answered no consistency proof from {latest.size} to {checkpoint.tree_size}"
+                "the service answered no consistency proof from"
+                f" {latest.size} to {checkpoint.tree_size}"
             )
         proof = [_bytes(node, f"proof[{i}]", 32) for i, node in enumerate(nodes)]
         try:
@@ -174,9 +178,9 @@ def relay(
             )
         except ProofError as error:
             raise RelayError(
-                f"the checkpoint of size {checkpoint.tree_size} does not extend the chain's latest anchor (size"
-                f" {latest.size}, root 0x{latest.root.hex()}): {error}. The service's log is not the anchored one:"
-                " keep this checkpoint as evidence"
+                f"the checkpoint of size {checkpoint.tree_size} does not extend the chain's"
+                f" latest anchor (size {latest.size}, root 0x{latest.root.hex()}): {error}."
+                " The service's log is not the anchored one: keep this checkpoint as evidence"
             ) from None
     receipt = contract.anchor(
         identity.log_id,

@@ -1,4 +1,4 @@
-"""All SQL of anchoring: the deployment row and the anchors' state machine.
+"""All SQL of anchoring: the deployment row, and the anchors among the chain calls.
 
 Guarantees callers rely on:
 
@@ -6,43 +6,46 @@ Guarantees callers rely on:
   Recording a second one is refused; it is never changed afterwards, except that its
   LicenceRegistry address is recorded once, if it was deployed later than LogAnchor.
 - Every write is its own committed transaction, durable once it returns.
-- An anchor moves between states only by compare-and-swap on its whole previous state
-  (status, tree size, attempts, tx hash, block hash): an anchorer acting on a stale
-  view (another anchorer moved the row first) gets `StaleAnchorError` and changes
-  nothing. The anchorer's steps are in `ledger/anchorer.py`; no SQL lives there.
+- An anchor is a row of the chain outbox (`ledger.store.outbox`, kind ``anchor``): it
+  moves between states only by compare-and-swap on its whole previous state (status,
+  tree size, attempts, tx hash, block hash): an anchorer acting on a stale view
+  (another anchorer moved the row first) gets `StaleAnchorError` and changes nothing.
+  The anchorer's steps are in `ledger/service/anchorer.py`; no SQL lives there.
 - Tree sizes are unique: one anchor row per size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.formats.identity import LogIdentity
+from ledger.store import outbox
+from ledger.store.outbox import MAX_ERROR_LENGTH, CallKind, CallStatus, ChainCall, Outbox
 from ledger.store.repository import Store, StoreError
-from ledger.store.schema import anchors, deployment
+from ledger.store.schema import chain_calls, deployment
 
-MAX_ERROR_LENGTH = 1000
-"""Characters of an error message kept in `anchors.last_error` (longer ones are cut)."""
+__all__ = [
+    "MAX_ERROR_LENGTH",
+    "Anchor",
+    "AnchorBlock",
+    "AnchorRepository",
+    "AnchorStatus",
+    "Deployment",
+    "StaleAnchorError",
+]
 
+AnchorStatus = CallStatus
+"""Where an anchor is on its way to the chain: pending, submitted or confirmed (the
+outbox's states; an anchor is never failed)."""
 
-class AnchorStatus(StrEnum):
-    """Where an anchor is on its way to the chain."""
+ANCHOR_STATUSES = (CallStatus.PENDING, CallStatus.SUBMITTED, CallStatus.CONFIRMED)
 
-    PENDING = "pending"
-    """Wanted on chain; no transaction of ours is believed to be in flight for it."""
-    SUBMITTED = "submitted"
-    """A transaction (tx hash and nonce recorded) was built and sent, or is about to be."""
-    CONFIRMED = "confirmed"
-    """On chain, in a block with enough confirmations (block number, hash and time kept)."""
-
-
-class StaleAnchorError(StoreError):
-    """An anchor row changed under us (another anchorer moved it first)."""
+StaleAnchorError = outbox.StaleCallError
+"""An anchor row changed under us (another anchorer moved it first)."""
 
 
 @dataclass(frozen=True)
@@ -89,61 +92,35 @@ class AnchorBlock:
 
 
 @dataclass(frozen=True)
-class Anchor:
+class Anchor(ChainCall):
     """One anchor row: the checkpoint (tree_size, root) and its progress to the chain."""
 
-    id: int
     tree_size: int
     root: bytes
     prev_size: int | None
-    status: AnchorStatus
-    tx_hash: bytes | None
-    nonce: int | None
-    block_number: int | None
-    block_hash: bytes | None
     block_timestamp: int | None
     gas_used: int | None
-    attempts: int
-    last_error: str | None
-    created_at: str
-    updated_at: str
 
+    def describe(self) -> str:
+        return f"anchor of tree size {self.tree_size}"
 
-def _optional_bytes(value: Any) -> bytes | None:
-    return None if value is None else bytes(value)
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    def expected(self) -> dict[str, Any]:
+        return super().expected() | {"tree_size": self.tree_size}
 
 
 def _anchor(row: Row[Any]) -> Anchor:
     return Anchor(
-        id=int(row.id),
+        **outbox.call_fields(row),
         tree_size=int(row.tree_size),
         root=bytes(row.root),
-        prev_size=_optional_int(row.prev_size),
-        status=AnchorStatus(row.status),
-        tx_hash=_optional_bytes(row.tx_hash),
-        nonce=_optional_int(row.nonce),
-        block_number=_optional_int(row.block_number),
-        block_hash=_optional_bytes(row.block_hash),
-        block_timestamp=_optional_int(row.block_timestamp),
-        gas_used=_optional_int(row.gas_used),
-        attempts=int(row.attempts),
-        last_error=row.last_error,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        prev_size=outbox.optional_int(row.prev_size),
+        block_timestamp=outbox.optional_int(row.block_timestamp),
+        gas_used=outbox.optional_int(row.gas_used),
     )
 
 
-def _clip(error: str | None) -> str | None:
-    if error is None or len(error) <= MAX_ERROR_LENGTH:
-        return error
-    return error[: MAX_ERROR_LENGTH - 3] + "..."
-
-
-_NO_BLOCK = {"block_number": None, "block_hash": None, "block_timestamp": None, "gas_used": None}
+_IS_ANCHOR: ColumnElement[bool] = chain_calls.c.kind == CallKind.ANCHOR.value
+_CONFIRMED: ColumnElement[bool] = chain_calls.c.status == CallStatus.CONFIRMED.value
 
 
 class AnchorRepository:
@@ -151,6 +128,7 @@ class AnchorRepository:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.outbox = Outbox(store, [CallKind.ANCHOR], _anchor, "anchor")
 
     # -- deployment -------------------------------------------------------------------
 
@@ -168,7 +146,7 @@ class AnchorRepository:
             deployer=bytes(row.deployer),
             block_number=int(row.block_number),
             created_at=row.created_at,
-            registry=_optional_bytes(row.registry),
+            registry=outbox.optional_bytes(row.registry),
         )
 
     def record_deployment(self, found: Deployment) -> None:
@@ -209,112 +187,88 @@ class AnchorRepository:
 
     # -- reads --------------------------------------------------------------------------
 
-    def anchors(self) -> list[Anchor]:
-        """Every anchor row, smallest tree size first."""
+    def _first(self, *where: ColumnElement[bool], order: Any) -> Anchor | None:
         with self.store.read() as conn:
-            return [
-                _anchor(row) for row in conn.execute(select(anchors).order_by(anchors.c.tree_size))
-            ]
-
-    def get(self, tree_size: int) -> Anchor | None:
-        """The anchor row of `tree_size`, if any."""
-        with self.store.read() as conn:
-            row = conn.execute(select(anchors).where(anchors.c.tree_size == tree_size)).first()
+            row = conn.execute(
+                select(chain_calls).where(_IS_ANCHOR, *where).order_by(*order).limit(1)
+            ).first()
         return None if row is None else _anchor(row)
 
-    def open_anchors(self) -> list[Anchor]:
-        """Pending and submitted anchors, smallest tree size first."""
+    def _all(
+        self, *where: ColumnElement[bool], order: Any, limit: int | None = None
+    ) -> list[Anchor]:
         with self.store.read() as conn:
             rows = conn.execute(
-                select(anchors)
-                .where(anchors.c.status != AnchorStatus.CONFIRMED.value)
-                .order_by(anchors.c.tree_size)
+                select(chain_calls).where(_IS_ANCHOR, *where).order_by(*order).limit(limit)
             )
             return [_anchor(row) for row in rows]
 
+    def anchors(self) -> list[Anchor]:
+        """Every anchor row, smallest tree size first."""
+        return self._all(order=[chain_calls.c.tree_size])
+
+    def get(self, tree_size: int) -> Anchor | None:
+        """The anchor row of `tree_size`, if any."""
+        return self._first(chain_calls.c.tree_size == tree_size, order=[])
+
+    def open_anchors(self) -> list[Anchor]:
+        """Pending and submitted anchors, smallest tree size first."""
+        return self._all(~_CONFIRMED, order=[chain_calls.c.tree_size])
+
     def newest(self) -> Anchor | None:
         """The anchor row of the largest tree size, whatever its status."""
-        with self.store.read() as conn:
-            row = conn.execute(
-                select(anchors).order_by(anchors.c.tree_size.desc()).limit(1)
-            ).first()
-        return None if row is None else _anchor(row)
+        return self._first(order=[chain_calls.c.tree_size.desc()])
 
     def latest_confirmed(self) -> Anchor | None:
         """The confirmed anchor of the largest tree size, if any."""
-        with self.store.read() as conn:
-            row = conn.execute(
-                select(anchors)
-                .where(anchors.c.status == AnchorStatus.CONFIRMED.value)
-                .order_by(anchors.c.tree_size.desc())
-                .limit(1)
-            ).first()
-        return None if row is None else _anchor(row)
+        return self._first(_CONFIRMED, order=[chain_calls.c.tree_size.desc()])
 
     def confirmed_since(self, block_number: int, limit: int) -> list[Anchor]:
         """Up to `limit` confirmed anchors in blocks >= `block_number`, newest first.
 
         These are the ones a reorganisation of the chain's last blocks could undo.
         """
-        with self.store.read() as conn:
-            rows = conn.execute(
-                select(anchors)
-                .where(
-                    anchors.c.status == AnchorStatus.CONFIRMED.value,
-                    anchors.c.block_number >= block_number,
-                )
-                .order_by(anchors.c.block_number.desc(), anchors.c.tree_size.desc())
-                .limit(limit)
-            )
-            return [_anchor(row) for row in rows]
+        return self._all(
+            _CONFIRMED,
+            chain_calls.c.block_number >= block_number,
+            order=[chain_calls.c.block_number.desc(), chain_calls.c.tree_size.desc()],
+            limit=limit,
+        )
 
     def confirmed_beyond(self, tree_size: int, block_number: int) -> list[Anchor]:
         """Confirmed anchors of a size above `tree_size` or in a block above
         `block_number`, smallest size first: those a chain whose latest anchor is
         `tree_size` and whose head is `block_number` cannot hold."""
-        with self.store.read() as conn:
-            rows = conn.execute(
-                select(anchors)
-                .where(
-                    anchors.c.status == AnchorStatus.CONFIRMED.value,
-                    (anchors.c.tree_size > tree_size) | (anchors.c.block_number > block_number),
-                )
-                .order_by(anchors.c.tree_size)
-            )
-            return [_anchor(row) for row in rows]
+        return self._all(
+            _CONFIRMED,
+            (chain_calls.c.tree_size > tree_size) | (chain_calls.c.block_number > block_number),
+            order=[chain_calls.c.tree_size],
+        )
 
     def latest_confirmed_upto(self, tree_size: int) -> Anchor | None:
         """The confirmed anchor of the largest size <= `tree_size`, if any."""
-        with self.store.read() as conn:
-            row = conn.execute(
-                select(anchors)
-                .where(
-                    anchors.c.status == AnchorStatus.CONFIRMED.value,
-                    anchors.c.tree_size <= tree_size,
-                )
-                .order_by(anchors.c.tree_size.desc())
-                .limit(1)
-            ).first()
-        return None if row is None else _anchor(row)
+        return self._first(
+            _CONFIRMED,
+            chain_calls.c.tree_size <= tree_size,
+            order=[chain_calls.c.tree_size.desc()],
+        )
 
-    def count_by_status(self) -> dict[AnchorStatus, int]:
+    def count_by_status(self) -> dict[CallStatus, int]:
         """How many anchors are in each state."""
-        with self.store.read() as conn:
-            rows = conn.execute(select(anchors.c.status, func.count()).group_by(anchors.c.status))
-            found = {AnchorStatus(status): int(count) for status, count in rows}
-        return {status: found.get(status, 0) for status in AnchorStatus}
+        return self.outbox.count_by_status(ANCHOR_STATUSES)
 
-    # -- transitions --------------------------------------------------------------------
+    # -- transitions (the outbox's, on one row) -------------------------------------------
 
     def add_pending(self, tree_size: int, root: bytes, now: str) -> Anchor | None:
         """A new pending anchor of (tree_size, root); None if that size has a row already."""
         try:
             with self.store.transaction() as conn:
                 conn.execute(
-                    insert(anchors).values(
+                    insert(chain_calls).values(
+                        kind=CallKind.ANCHOR.value,
                         tree_size=tree_size,
                         root=root,
-                        status=AnchorStatus.PENDING.value,
+                        status=CallStatus.PENDING.value,
                         attempts=0,
                         created_at=now,
                         updated_at=now,
@@ -324,113 +278,61 @@ class AnchorRepository:
             return None
         return self.get(tree_size)
 
-    def _move(self, old: Anchor, now: str, **values: Any) -> Anchor:
-        """Compare-and-swap `old` to `values`; the row as it is afterwards."""
-        tx_match = (
-            anchors.c.tx_hash.is_(None) if old.tx_hash is None else anchors.c.tx_hash == old.tx_hash
-        )
-        hash_match = (
-            anchors.c.block_hash.is_(None)
-            if old.block_hash is None
-            else anchors.c.block_hash == old.block_hash
-        )
-        if "last_error" in values:
-            values["last_error"] = _clip(values["last_error"])
-        with self.store.transaction() as conn:
-            result = conn.execute(
-                update(anchors)
-                .where(
-                    anchors.c.id == old.id,
-                    anchors.c.status == old.status.value,
-                    anchors.c.tree_size == old.tree_size,
-                    anchors.c.attempts == old.attempts,
-                    tx_match,
-                    hash_match,
-                )
-                .values(updated_at=now, **values)
-            )
-            if result.rowcount != 1:
-                raise StaleAnchorError(
-                    f"anchor of tree size {old.tree_size} is no longer {old.status.value}"
-                    f" as read: another anchorer moved it"
-                )
-            row = conn.execute(select(anchors).where(anchors.c.id == old.id)).one()
-        return _anchor(row)
-
     def retarget(self, old: Anchor, tree_size: int, root: bytes, now: str) -> Anchor:
         """Point a pending anchor at a newer checkpoint (it was never confirmed)."""
-        if old.status is not AnchorStatus.PENDING:
+        if old.status is not CallStatus.PENDING:
             raise StoreError(
                 f"only a pending anchor can be retargeted, not a {old.status.value} one"
             )
         try:
-            return self._move(old, now, tree_size=tree_size, root=root)
+            (moved,) = self.outbox.move([old], now, tree_size=tree_size, root=root)
         except IntegrityError:
             raise StaleAnchorError(f"tree size {tree_size} has an anchor row already") from None
+        return moved
 
     def submit(self, old: Anchor, prev_size: int, tx_hash: bytes, nonce: int, now: str) -> Anchor:
         """pending -> submitted: record the transaction before it is sent."""
-        return self._move(
-            old,
-            now,
-            status=AnchorStatus.SUBMITTED.value,
-            prev_size=prev_size,
-            tx_hash=tx_hash,
-            nonce=nonce,
-            attempts=old.attempts + 1,
-            last_error=None,
-            **_NO_BLOCK,
-        )
+        return self.outbox.submit([old], tx_hash, nonce, now, prev_size=prev_size)[0]
 
     def adopt(
         self, old: Anchor, prev_size: int, tx_hash: bytes, nonce: int | None, now: str
     ) -> Anchor:
         """-> submitted with a transaction found on chain (another send put it there)."""
-        return self._move(
-            old,
-            now,
-            status=AnchorStatus.SUBMITTED.value,
-            prev_size=prev_size,
-            tx_hash=tx_hash,
-            nonce=nonce,
-            **_NO_BLOCK,
-        )
+        return self.outbox.adopt([old], tx_hash, nonce, now, prev_size=prev_size)[0]
 
     def confirm(self, old: Anchor, block: AnchorBlock, now: str) -> Anchor:
         """submitted -> confirmed (or a confirmed anchor re-included in another block)."""
-        return self._move(
-            old,
+        (confirmed,) = self.outbox.confirm(
+            [old],
+            block.tx_hash,
+            block.block_number,
             now,
-            status=AnchorStatus.CONFIRMED.value,
-            tx_hash=block.tx_hash,
-            block_number=block.block_number,
             block_hash=block.block_hash,
             block_timestamp=block.block_timestamp,
             gas_used=block.gas_used,
-            last_error=None,
         )
+        return confirmed
 
     def reopen(self, old: Anchor, error: str, now: str) -> Anchor:
         """submitted or confirmed -> pending: its transaction was dropped, failed or
         reorganised out. The tx hash and nonce of the lost attempt stay for the record."""
-        return self._move(
-            old, now, status=AnchorStatus.PENDING.value, last_error=error, **_NO_BLOCK
-        )
+        return self.outbox.reopen([old], error, now)[0]
 
     def note_error(self, old: Anchor, error: str, now: str) -> Anchor:
         """Keep the latest error on an anchor without changing its state."""
-        return self._move(old, now, last_error=error)
+        return self.outbox.note_error([old], error, now)[0]
 
     def drop_pending(self, old: Anchor) -> None:
         """Delete a pending anchor the chain made unnecessary (it anchors a larger size)."""
-        if old.status is not AnchorStatus.PENDING:
+        if old.status is not CallStatus.PENDING:
             raise StoreError(f"only a pending anchor can be dropped, not a {old.status.value} one")
         with self.store.transaction() as conn:
             result = conn.execute(
-                delete(anchors).where(
-                    anchors.c.id == old.id,
-                    anchors.c.status == AnchorStatus.PENDING.value,
-                    anchors.c.attempts == old.attempts,
+                delete(chain_calls).where(
+                    chain_calls.c.id == old.id,
+                    _IS_ANCHOR,
+                    chain_calls.c.status == CallStatus.PENDING.value,
+                    chain_calls.c.attempts == old.attempts,
                 )
             )
             if result.rowcount != 1:

@@ -89,27 +89,41 @@ deployment = Table(
     comment="one row: the chain, contract and log id this database anchors to",
 )
 
-anchors = Table(
-    "anchors",
+chain_calls = Table(
+    "chain_calls",
     metadata,
     Column("id", Seq, primary_key=True, autoincrement=True),
-    Column("tree_size", BigInteger, nullable=False),
-    Column("root", LargeBinary(32), nullable=False),
-    Column("prev_size", BigInteger, comment="the chain's anchored size the proof started from"),
-    Column("status", String(16), nullable=False, comment="pending | submitted | confirmed"),
+    Column("kind", String(8), nullable=False, comment="anchor | grant | revoke: the call"),
+    # How far the call got: the outbox's state machine (ledger.store.outbox).
+    Column(
+        "status", String(16), nullable=False, comment="pending | submitted | confirmed | failed"
+    ),
     Column("tx_hash", LargeBinary(32)),
     Column("nonce", BigInteger),
     Column("block_number", BigInteger),
     Column("block_hash", LargeBinary(32)),
     Column("block_timestamp", BigInteger, comment="seconds since the epoch, from the block"),
     Column("gas_used", BigInteger),
-    Column("attempts", Integer, nullable=False, comment="transactions built for this anchor"),
+    Column("attempts", Integer, nullable=False, comment="transactions built for this call"),
     Column("last_error", String(1000)),
     Column("created_at", String(24), nullable=False),
     Column("updated_at", String(24), nullable=False),
-    Index("anchors_tree_size", "tree_size", unique=True),
-    Index("anchors_status", "status"),
-    comment="checkpoints on their way to the chain, in the anchorer's state machine",
+    # anchor(logId, size, root, proof, signature) on LogAnchor (ledger.store.anchors)
+    Column("tree_size", BigInteger),
+    Column("root", LargeBinary(32)),
+    Column("prev_size", BigInteger, comment="the chain's anchored size the proof started from"),
+    # grant or revoke of a commitment on LicenceRegistry (ledger.store.licences)
+    Column("licence_id", String(256)),
+    Column("licensee", String(256)),
+    Column("commitment", LargeBinary(32), comment="leaf hash of a grant or amend record"),
+    Column("record_hash", LargeBinary(32), comment="leaf hash of the record that asked"),
+    Column("valid_from", BigInteger, comment="unix seconds (grant only)"),
+    Column("valid_until", BigInteger, comment="unix seconds, excluded (grant only)"),
+    Index("chain_calls_tree_size", "tree_size", unique=True),
+    Index("chain_calls_commitment", "commitment", "kind", unique=True),
+    Index("chain_calls_licence", "licence_id"),
+    Index("chain_calls_status", "kind", "status"),
+    comment="the chain outbox: contract calls on their way to the chain",
 )
 
 index_nodes = Table(

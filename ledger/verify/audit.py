@@ -163,7 +163,8 @@ def _check_log(chain: AuditChain, identity: LogIdentity) -> LogInfo:
     if chain_id != identity.chain_id:
         raise AuditError(
             "chain id",
-            f"the node at {chain.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}",
+            f"the node at {chain.where} serves chain id {chain_id};"
+            f" the pinned log is on chain id {identity.chain_id}",
         )
     contract = identity.log_anchor
     code = chain.code(contract)
@@ -182,8 +183,9 @@ def _check_log(chain: AuditChain, identity: LogIdentity) -> LogInfo:
     if info.signer != identity.log_signer:
         raise AuditError(
             "log",
-            f"log {_hex(identity.log_id)} is anchored with log key {_hex(info.signer)}, but the pinned identity"
-            f" names {_hex(identity.log_signer)}: the identity document is not this log's",
+            f"log {_hex(identity.log_id)} is anchored with log key"
+            f" {_hex(info.signer)}, but the pinned identity names"
+            f" {_hex(identity.log_signer)}: the identity document is not this log's",
         )
     return info
 
@@ -231,13 +233,14 @@ def read_anchors(
         if size <= previous:
             raise AuditError(
                 "anchors",
-                f"{anchor.name()} does not grow the log: the anchor before it has size {previous:,}",
+                f"{anchor.name()} does not grow the log: the anchor"
+                f" before it has size {previous:,}",
             )
         if prev_size != previous:
             raise AuditError(
                 "anchors",
-                f"{anchor.name()} extends tree size {prev_size:,}, but the anchor before it has size {previous:,}"
-                " (an Anchored event is missing: try a lower --from-block)",
+                f"{anchor.name()} extends tree size {prev_size:,}, but the anchor before it has"
+                f" size {previous:,} (an Anchored event is missing: try a lower --from-block)",
             )
         if held is None or held != root:
             shown = "no anchor" if held is None else f"root {_hex(held)}"
@@ -248,7 +251,8 @@ def read_anchors(
         if block is None or block.hash != log.block_hash:
             raise AuditError(
                 "anchors",
-                f"{anchor.name()}: block {log.block_number} is not on the chain any more (reorganised)",
+                f"{anchor.name()}: block {log.block_number} is not on"
+                " the chain any more (reorganised)",
             )
         previous = size
         if info.retired and size > info.trusted_size:
@@ -258,8 +262,8 @@ def read_anchors(
     if info.latest_size != previous:
         raise AuditError(
             "anchors",
-            f"the contract's latest anchor has tree size {info.latest_size:,}, but the Anchored events from block"
-            f" {start} end at size {previous:,} (try a lower --from-block)",
+            f"the contract's latest anchor has tree size {info.latest_size:,}, but the Anchored"
+            f" events from block {start} end at size {previous:,} (try a lower --from-block)",
         )
     return ChainAnchors(anchors, info, ignored)
 
@@ -573,7 +577,8 @@ class _Sequence:
             what = "a duplicated line" if got == want - 1 else "a duplicated or moved line"
             return AuditFailure(
                 "sequence",
-                f"line {line} holds leaf index {got} again (already on line {seen_on}), after leaf index {want - 1}: {what}",
+                f"line {line} holds leaf index {got} again (already on"
+                f" line {seen_on}), after leaf index {want - 1}: {what}",
                 line,
                 got,
             )
@@ -613,8 +618,9 @@ class _Sequence:
             start = self.previous_size
             return AuditFailure(
                 "root",
-                f"the export's first {anchor.size:,} entries have root {_hex(computed)}, but {anchor.name()} holds"
-                f" {_hex(anchor.root)}: an entry among leaf indices {start:,} to {anchor.size - 1:,} was altered"
+                f"the export's first {anchor.size:,} entries have root {_hex(computed)},"
+                f" but {anchor.name()} holds {_hex(anchor.root)}: an entry among leaf"
+                f" indices {start:,} to {anchor.size - 1:,} was altered"
                 + (
                     " (the roots of the anchors before it match)"
                     if start
@@ -633,8 +639,9 @@ class _Sequence:
             size = self.tree.size
             return AuditFailure(
                 "export end",
-                f"the export ends after {size:,} entries, but {anchor.name()} covers {anchor.size:,}:"
-                f" leaf indices {size:,} to {self.result.anchored_size - 1:,} are missing (a truncated export)",
+                f"the export ends after {size:,} entries, but {anchor.name()} covers"
+                f" {anchor.size:,}: leaf indices {size:,} to"
+                f" {self.result.anchored_size - 1:,} are missing (a truncated export)",
                 leaf_index=size,
                 anchor=anchor,
                 index_range=(size, self.result.anchored_size),

@@ -85,7 +85,8 @@ def _check_entry(run: Run, bundle: Bundle, number: int, entry: BundleEntry) -> N
         run.fail(
             VerificationError(
                 "leaf hash",
-                f"{where}: the record hashes to {hex0x(computed)}, not to the bundle's leaf hash {hex0x(entry.leaf_hash)}",
+                f"{where}: the record hashes to {hex0x(computed)}, not"
+                f" to the bundle's leaf hash {hex0x(entry.leaf_hash)}",
             )
         )
     run.ok("leaf hash", f"{where}: SHA-256(0x00 || record) = {hex0x(computed)}")
@@ -97,8 +98,9 @@ def _check_entry(run: Run, bundle: Bundle, number: int, entry: BundleEntry) -> N
         run.fail(
             VerificationError(
                 "inclusion",
-                f"{where}: the proof of leaf {entry.leaf_index} in the tree of size {bundle.tree_size} leads to"
-                f" root {hex0x(error.calculated)}, not to the checkpoint root {hex0x(bundle.root)}",
+                f"{where}: the proof of leaf {entry.leaf_index} in the tree of size"
+                f" {bundle.tree_size} leads to root {hex0x(error.calculated)}, not"
+                f" to the checkpoint root {hex0x(bundle.root)}",
             )
         )
     except ProofError as error:
@@ -129,8 +131,9 @@ def verify_bundle(
     count = len(bundle.entries)
     run.ok(
         "bundle",
-        f"{BUNDLE_FORMAT}: {count} {'entry' if count == 1 else 'entries'}, log {hex0x(bundle.log_id)},"
-        f" contract {hex0x(bundle.contract)} on chain id {bundle.chain_id}, tree size {bundle.tree_size}",
+        f"{BUNDLE_FORMAT}: {count} {'entry' if count == 1 else 'entries'},"
+        f" log {hex0x(bundle.log_id)}, contract {hex0x(bundle.contract)}"
+        f" on chain id {bundle.chain_id}, tree size {bundle.tree_size}",
     )
     run.result.bundle = bundle
     check_identity(run, bundle, identity)

@@ -69,7 +69,8 @@ def check_identity(run: Run, document: Checkpointed, identity: LogIdentity | Non
         run.fail(
             VerificationError(
                 "log identity",
-                f"the {document.noun} is not about the pinned log: {problem.replace('the document', f'the {document.noun}')}",
+                f"the {document.noun} is not about the pinned log:"
+                f" {problem.replace('the document', f'the {document.noun}')}",
             )
         )
     run.ok("log identity", f"the {document.noun} names the pinned {identity.describe()}")
@@ -88,9 +89,10 @@ def check_code(run: Run, chain: ChainReader, name: str, address: bytes, chain_id
         run.fail(
             VerificationError(
                 "contract",
-                f"the code at {hex0x(address)} is not the {name} model-ledger ships: its runtime code has SHA-256"
-                f" {hashlib.sha256(code).hexdigest()}, {name}'s is {shipped.runtime_sha256.hex()}"
-                " (another contract can answer the same calls with whatever it likes)",
+                f"the code at {hex0x(address)} is not the {name} model-ledger ships:"
+                f" its runtime code has SHA-256 {hashlib.sha256(code).hexdigest()},"
+                f" {name}'s is {shipped.runtime_sha256.hex()} (another contract can"
+                " answer the same calls with whatever it likes)",
             )
         )
     run.ok(
@@ -129,7 +131,8 @@ def check_anchor(
         run.fail(
             VerificationError(
                 "chain id",
-                f"the node at {chain.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}",
+                f"the node at {chain.where} serves chain id {chain_id};"
+                f" the pinned log is on chain id {identity.chain_id}",
             )
         )
     run.ok("chain id", f"{chain_id} (node {chain.where})")
@@ -147,38 +150,41 @@ def check_anchor(
         run.fail(
             VerificationError(
                 "log",
-                f"log {hex0x(identity.log_id)} on {contract} is signed by {hex0x(info.signer)}, but the pinned log"
-                f" identity names log key {hex0x(identity.log_signer)}: the identity document is not this log's",
+                f"log {hex0x(identity.log_id)} on {contract} is signed by"
+                f" {hex0x(info.signer)}, but the pinned log identity names log key"
+                f" {hex0x(identity.log_signer)}: the identity document is not this log's",
             )
         )
     if info.retired and size > info.trusted_size:
         run.fail(
             VerificationError(
                 "log",
-                f"log {hex0x(identity.log_id)} was retired (its log key leaked) and its admin trusts its anchors up to"
-                f" tree size {info.trusted_size} only; this checkpoint is of size {size}",
+                f"log {hex0x(identity.log_id)} was retired (its log key leaked)"
+                " and its admin trusts its anchors up to tree size"
+                f" {info.trusted_size} only; this checkpoint is of size {size}",
             )
         )
     retired = f"; retired, trusted up to size {info.trusted_size}" if info.retired else ""
     run.ok(
         "log",
-        f"{hex0x(identity.log_id)} exists, anchored only with log key {hex0x(info.signer)}{retired}",
+        f"{hex0x(identity.log_id)} exists, anchored only with log key"
+        f" {hex0x(info.signer)}{retired}",
     )
     root = chain.root_at(identity.log_anchor, identity.log_id, size)
     if root is None:
         run.fail(
             VerificationError(
                 "root on chain",
-                f"nothing is anchored at tree size {size} of log {hex0x(identity.log_id)} in {contract}:"
-                " this checkpoint was never anchored",
+                f"nothing is anchored at tree size {size} of log {hex0x(identity.log_id)}"
+                f" in {contract}: this checkpoint was never anchored",
             )
         )
     if root != document.root:
         run.fail(
             VerificationError(
                 "root on chain",
-                f"the contract holds root {hex0x(root)} for tree size {size}; the {document.noun}'s checkpoint has"
-                f" {hex0x(document.root)}",
+                f"the contract holds root {hex0x(root)} for tree size {size};"
+                f" the {document.noun}'s checkpoint has {hex0x(document.root)}",
             )
         )
     run.ok("root on chain", f"rootAt({hex0x(identity.log_id)}, {size}) = {hex0x(root)}")
@@ -193,13 +199,14 @@ def check_anchor(
         )
     elif (receipt.block_number, receipt.block_hash) != (claimed.block_number, claimed.block_hash):
         problem = (
-            f"transaction {hex0x(claimed.tx_hash)} is in block {receipt.block_number} ({hex0x(receipt.block_hash)});"
-            f" the {document.noun} says block {claimed.block_number} ({hex0x(claimed.block_hash)})"
+            f"transaction {hex0x(claimed.tx_hash)} is in block {receipt.block_number}"
+            f" ({hex0x(receipt.block_hash)}); the {document.noun} says block"
+            f" {claimed.block_number} ({hex0x(claimed.block_hash)})"
         )
     elif (event := anchored_event(receipt, document)) is None:
         problem = (
-            f"transaction {hex0x(claimed.tx_hash)} did not anchor tree size {size} with root {hex0x(document.root)}"
-            f" (no such Anchored event of {contract} in it)"
+            f"transaction {hex0x(claimed.tx_hash)} did not anchor tree size {size} with"
+            f" root {hex0x(document.root)} (no such Anchored event of {contract} in it)"
         )
     if problem is not None:
         run.fail(VerificationError("anchor transaction", problem))
@@ -213,21 +220,23 @@ def check_anchor(
         run.fail(
             VerificationError(
                 "anchor block",
-                f"block {claimed.block_number} is {shown} on chain; the {document.noun} says {hex0x(claimed.block_hash)}"
-                " (reorganised away?)",
+                f"block {claimed.block_number} is {shown} on chain; the {document.noun}"
+                f" says {hex0x(claimed.block_hash)} (reorganised away?)",
             )
         )
     if block.timestamp != claimed.block_timestamp:
         run.fail(
             VerificationError(
                 "anchor block",
-                f"block {block.number}'s header says time {block.timestamp} ({utc_text(block.timestamp)}); the"
-                f" {document.noun} says {claimed.block_timestamp}",
+                f"block {block.number}'s header says time"
+                f" {block.timestamp} ({utc_text(block.timestamp)});"
+                f" the {document.noun} says {claimed.block_timestamp}",
             )
         )
     run.ok(
         "anchor block",
-        f"block {block.number} ({hex0x(block.hash)}) at {utc_text(block.timestamp)}, from its header",
+        f"block {block.number} ({hex0x(block.hash)}) at"
+        f" {utc_text(block.timestamp)}, from its header",
     )
     assert event is not None
     run.result.anchored = ChainAnchor(

@@ -153,15 +153,10 @@ class LicenceCheck:
             return f"NOT VALID: {which}: {self.problem} ({where})"
         if self.state == "active":
             return f"ACTIVE: {which} is active until {self.document.valid_until} {where}"
-        if self.state == "revoked":
-            by = (
-                ""
-                if self.revocation is None
-                else f" by the log record with leaf hash {_hex(self.revocation)}"
-            )
+        if self.state == "revoked":  # the page says the same (verify-core.js): no revocation
             return (
                 f"REVOKED: {which} was revoked (or superseded by an amendment) in block"
-                f" {self.revoked_block}{by}; {where}"
+                f" {self.revoked_block}; {where}"
             )
         if self.state == "expired":
             return f"EXPIRED: {which} expired at {self.document.valid_until} {where}"
@@ -213,7 +208,7 @@ def read_document(data: bytes) -> LicenceDocument:
             "the record has no salt or ts: it is not a record as the log stored it"
         )
     try:
-        entry = parse_object(record)
+        entry = parse_object(record, normalise_times=False)  # exactly as the log stored it
     except RecordError as error:
         raise LicenceFileError(f"the licence record is invalid: {error}") from None
     body = record["body"]

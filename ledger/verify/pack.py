@@ -77,7 +77,8 @@ def _check_records(run: Run, pack: Pack) -> list[Entry]:
             run.fail(
                 VerificationError(
                     "records",
-                    f"{_where(pack, position)} repeats the record of {_where(pack, seen[entry.leaf_hash])}"
+                    f"{_where(pack, position)} repeats the record of"
+                    f" {_where(pack, seen[entry.leaf_hash])}"
                     f" ({hex0x(entry.leaf_hash)}): an entry is counted once",
                 )
             )
@@ -95,8 +96,9 @@ def _check_query(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
             run.fail(
                 VerificationError(
                     "query",
-                    f"{_where(pack, position)} does not match the pack's query ({pack.query.describe()}):"
-                    f" kind {entry.kind}, ts {entry.ts}, account {entry.account_id}, model {entry.model}",
+                    f"{_where(pack, position)} does not match the pack's query"
+                    f" ({pack.query.describe()}): kind {entry.kind}, ts {entry.ts},"
+                    f" account {entry.account_id}, model {entry.model}",
                 )
             )
     run.ok("query", f"every entry matches: {pack.query.describe()}")
@@ -112,17 +114,18 @@ def _check_inclusion(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
         run.fail(
             VerificationError(
                 "inclusion",
-                f"the proof has {error.got} nodes; {len(entries):,} leaves at these indices of the tree of size"
-                f" {size} need exactly {error.expected}",
+                f"the proof has {error.got} nodes; {len(entries):,} leaves at these"
+                f" indices of the tree of size {size} need exactly {error.expected}",
             )
         )
     except RootMismatchError as error:
         run.fail(
             VerificationError(
                 "inclusion",
-                f"the {len(entries):,} records, their leaf indices and the {len(pack.proof):,} proof nodes lead to"
-                f" root {hex0x(error.calculated)} for tree size {size}, not to the checkpoint root {hex0x(pack.root)}"
-                " (a record, a leaf index, a proof node, the root or the size differs from what was logged)",
+                f"the {len(entries):,} records, their leaf indices and the {len(pack.proof):,}"
+                f" proof nodes lead to root {hex0x(error.calculated)} for tree size {size},"
+                f" not to the checkpoint root {hex0x(pack.root)} (a record, a leaf index, a"
+                " proof node, the root or the size differs from what was logged)",
             )
         )
     except ProofError as error:
@@ -154,8 +157,9 @@ def verify_pack(
     count = len(pack.indices)
     run.ok(
         "pack",
-        f"{PACK_FORMAT}: {count:,} {'entry' if count == 1 else 'entries'}, log {hex0x(pack.log_id)},"
-        f" contract {hex0x(pack.contract)} on chain id {pack.chain_id}, tree size {pack.tree_size}",
+        f"{PACK_FORMAT}: {count:,} {'entry' if count == 1 else 'entries'},"
+        f" log {hex0x(pack.log_id)}, contract {hex0x(pack.contract)} on"
+        f" chain id {pack.chain_id}, tree size {pack.tree_size}",
     )
     run.result.bundle = pack
     check_identity(run, pack, identity)

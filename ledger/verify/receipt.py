@@ -85,7 +85,8 @@ def check_receipt_log(identity: LogIdentity, rpc: JsonRpcReader) -> None:
     chain_id = rpc.chain_id()
     if chain_id != identity.chain_id:
         raise ReceiptError(
-            f"the node at {rpc.where} serves chain id {chain_id}; the pinned log is on {identity.chain_id}"
+            f"the node at {rpc.where} serves chain id {chain_id}; the"
+            f" pinned log is on {identity.chain_id}"
         )
     if rpc.code(identity.log_anchor) != shipped_contract("LogAnchor").runtime_code:
         raise ReceiptError(
@@ -99,12 +100,13 @@ def check_receipt_log(identity: LogIdentity, rpc: JsonRpcReader) -> None:
         ) from None
     if info.signer != identity.log_signer:
         raise ReceiptError(
-            f"the pinned log is anchored with key 0x{info.signer.hex()}, not 0x{identity.log_signer.hex()}"
+            "the pinned log is anchored with key"
+            f" 0x{info.signer.hex()}, not 0x{identity.log_signer.hex()}"
         )
     if info.retired:
         raise ReceiptError(
-            f"log 0x{identity.log_id.hex()} was retired by its admin (its log key may have leaked): a receipt signed"
-            " with that key cannot be trusted"
+            f"log 0x{identity.log_id.hex()} was retired by its admin (its log key"
+            " may have leaked): a receipt signed with that key cannot be trusted"
         )
 
 

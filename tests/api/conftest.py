@@ -66,7 +66,7 @@ class Server:
             text=True,
             env={**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY},
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy two-core machine starts it slowly
         while True:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
@@ -74,6 +74,7 @@ class Server:
             except httpx.TransportError:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()  # else communicate() waits for a server that runs on
                 raise AssertionError(f"ledger serve did not start: {self.process.communicate()[1]}")
             time.sleep(0.05)
 

@@ -154,6 +154,12 @@ def test_a_pack_from_the_service_verifies_against_the_chain(
         "to": "2026-07-01T00:00:00.000Z",
         "kind": "interaction",
     }
+    # Any RFC 3339 UTC form of the bounds is the same query, stated in the stored form.
+    respelled = query | {"from": "2026-06-01T00:00:00Z", "to": "2026-07-01T00:00:00+00:00"}
+    with service.client() as auditor:
+        again = auditor.post("/v1/evidence", json=respelled)
+    assert again.status_code == 200, again.text
+    assert again.json()["query"] == pack["query"] and again.json()["entries"] == pack["entries"]
     path = tmp_path / "pack.json"
     path.write_bytes(response.content)
     log = identity_file(service.server, tmp_path / "log.json")
@@ -208,6 +214,18 @@ def test_pack_queries_are_checked(service: Service) -> None:
             "to: must be after from",
         )
         assert_problem(auditor.post("/v1/evidence", json={"account_ids": []}), 422, "account_ids")
+        problem = assert_problem(
+            auditor.post("/v1/evidence", json={"from": "2026-06-01T02:00:00+02:00"}),
+            422,
+            "is not UTC (offset +02:00)",
+            "the same instant is 2026-06-01T00:00:00.000Z",
+        )
+        assert problem["field"] == "from"
+        assert_problem(
+            auditor.post("/v1/evidence", json={"to": "June"}),
+            422,
+            "to: must be a UTC time in RFC 3339 form",
+        )
         assert_problem(
             auditor.post("/v1/evidence", json={"model": "nope"}),
             404,

@@ -142,7 +142,8 @@ OPERATIONS = sorted(_known_good({"leaf_hash": "", "tree_size": 0}), key=lambda o
 def test_fuzzed_requests_get_documented_answers(
     api_schema: schemathesis.BaseSchema, method: str, path: str
 ) -> None:
-    """Valid requests by the schema, and invalid ones (negative mode): all answered as documented."""
+    """Valid requests by the schema, and invalid ones (negative mode): all answered as
+    documented."""
     operation = api_schema[path][method]
     cases = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(
         GenerationMode.NEGATIVE

@@ -276,7 +276,6 @@ def test_revocation_is_seen_by_the_licensee_check(
     assert sentence.startswith("REVOKED: licence 'lic-revoked'")
     # The chain names the revoke record (the log key signed it): its reason is provable.
     assert result["on_chain"]["revocation"] == revoked["leaf_hash"]
-    assert f"by the log record with leaf hash {revoked['leaf_hash']}" in sentence
 
     assert_problem(admin.post("/v1/licences/lic-revoked/revoke"), 409, "revoked already")
     assert_problem(
@@ -284,6 +283,83 @@ def test_revocation_is_seen_by_the_licensee_check(
         409,
         "cannot be amended",
     )
+
+
+def test_licence_watch_reports_each_change_and_exits_when_revoked(
+    admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
+) -> None:
+    grant(admin, licence("lic-watched"))
+    kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-watched"))
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "ledger", "licence", "watch", str(kept)]
+        + ["--rpc-url", node.url, "--log", str(log), "--interval", "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        first = json.loads(watcher.stdout.readline())
+        assert first["status"] == "active" and first["active"] is True
+        response = admin.post("/v1/licences/lic-watched/revoke", json={"reason": "unpaid"})
+        assert response.status_code == 201, response.text
+        revoked = json.loads(watcher.stdout.readline())
+        assert revoked["status"] == "revoked" and revoked["active"] is False
+        assert revoked["on_chain"]["revocation"] == response.json()["leaf_hash"]
+        assert watcher.wait(timeout=60) == 1  # for scripts: the licence is gone for good
+        assert "REVOKED: licence 'lic-watched'" in (watcher.stderr.read() if watcher.stderr else "")
+    finally:
+        watcher.kill()
+        watcher.wait()
+
+
+def test_licensees_list_their_own_licences_and_auditors_all(
+    served: Server, keys: dict[str, str], admin: httpx.Client
+) -> None:
+    for n in range(3):
+        grant(admin, licence(f"lic-list-{n}"))
+    grant(admin, licence("lic-list-globex", licensee="globex"))
+
+    def listed(key: str, **params: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        with served.client(key) as client:
+            cursor = None
+            while True:
+                page = client.get(
+                    "/v1/licences", params={**params, **({"cursor": cursor} if cursor else {})}
+                )
+                assert page.status_code == 200, page.text
+                found += page.json()["licences"]
+                cursor = page.json()["next_cursor"]
+                if cursor is None:
+                    return found
+
+    acme = listed(keys["licensee"], limit=2)  # paged, two at a time
+    assert {"lic-list-0", "lic-list-1", "lic-list-2"} <= {l["licence_id"] for l in acme}
+    assert {l["licensee"] for l in acme} == {"acme"}
+    ids = [l["licence_id"] for l in acme]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert set(acme[0]) == {
+        "licence_id",
+        "licensee",
+        "status",
+        "valid_from",
+        "valid_until",
+        "commitment",
+    }
+    # A licensee asking for another licensee's list sees nothing of it.
+    assert listed(keys["licensee"], licensee="globex") == []
+    assert {l["licence_id"] for l in listed(keys["other"])} >= {"lic-list-globex"}
+    assert "lic-list-0" not in {l["licence_id"] for l in listed(keys["other"])}
+    everyone = listed(keys["auditor"])
+    assert {"lic-list-0", "lic-list-globex"} <= {l["licence_id"] for l in everyone}
+    assert {l["licence_id"] for l in listed(keys["auditor"], licensee="globex")} >= {
+        "lic-list-globex"
+    }
+    with served.client(keys["ingest"]) as client:
+        assert_problem(client.get("/v1/licences"), 403, "auditor or licensee")
+    with served.client(keys["auditor"]) as client:
+        assert client.get("/v1/licences", params={"limit": 0}).status_code == 422
 
 
 def test_an_amendment_supersedes_the_previous_grant(
@@ -443,6 +519,23 @@ def test_every_licence_endpoint_is_scoped(
         ({"v": 2, "kind": "licence", "body": licence("lic-bad")}, 422, "", "v"),
         (licence("lic-bad", action="amend"), 404, "grant it first", None),
         ([licence("lic-bad")], 422, "must be a JSON object", None),
+        (licence("lic-bad", scope="inference"), 422, "valid list", "body.scope"),
+        (
+            licence("lic-bad", valid_from="2026-01-01T02:00:00+02:00"),
+            422,
+            (
+                "is not UTC (offset +02:00): record times are UTC; the same instant is"
+                " 2026-01-01T00:00:00.000Z"
+            ),
+            "body.valid_from",
+        ),
+        (
+            licence("lic-bad", valid_until="2030-01-01T00:00:00.0001Z"),
+            422,
+            "finer than a millisecond",
+            "body.valid_until",
+        ),
+        (licence("lic-bad", valid_until="2030-01-01"), 422, "RFC 3339", "body.valid_until"),
     ],
     ids=[
         "not-json",
@@ -457,6 +550,10 @@ def test_every_licence_endpoint_is_scoped(
         "other-version",
         "amend-unknown",
         "a-list",
+        "scope-not-a-list",
+        "time-not-utc",
+        "time-finer-than-a-millisecond",
+        "date-alone",
     ],
 )
 def test_bad_requests_are_refused_and_store_nothing(
@@ -479,6 +576,107 @@ def test_bad_requests_are_refused_and_store_nothing(
     with served.client(keys["auditor"]) as auditor:
         assert auditor.get("/v1/entries", params={"external_id": "lic-bad"}).json()["entries"] == []
         assert_problem(auditor.get("/v1/licences/lic-bad"), 404)
+
+
+def test_any_rfc3339_utc_time_is_granted_in_the_stored_form(
+    served: Server, admin: httpx.Client, node: Anvil, log: Path, tmp_path: Path
+) -> None:
+    """The journey that took four tries: a body with `...T00:00:00Z` and `+00:00` times,
+    scope and models as lists, is granted; the record, the view and the chain all hold the
+    one stored form, and the licensee's check of the kept record passes."""
+    year = datetime.now(UTC).year
+    body = licence(
+        "lic-rfc3339",
+        models=["frontier-large"],
+        scope=["inference"],
+        valid_from=f"{year - 1}-01-01T00:00:00Z",
+        valid_until=f"{year + 2}-01-01T00:00:00+00:00",
+    )
+    created = grant(
+        admin, {"v": 1, "kind": "licence", "ts": f"{year}-01-02T03:04:05Z", "body": body}
+    )
+    stored = created["record"]
+    assert stored["ts"] == f"{year}-01-02T03:04:05.000Z"
+    assert (
+        stored["body"]["valid_from"] == created["valid_from"] == f"{year - 1}-01-01T00:00:00.000Z"
+    )
+    assert stored["body"]["valid_until"] == f"{year + 2}-01-01T00:00:00.000Z"
+    assert stored["body"]["scope"] == ["inference"] and stored["body"]["models"] == [
+        "frontier-large"
+    ]
+    assert created["status"] == "active"
+    # Normalised before hashing: the same record with its times spelled otherwise is the
+    # same leaf (the log answers with the stored entry's receipt and stores nothing new).
+    respelled = {
+        "v": 1,
+        "kind": "licence",
+        "salt": stored["salt"],
+        "ts": f"{year}-01-02T03:04:05.000000+00:00",
+        "body": stored["body"]
+        | {
+            "valid_from": f"{year - 1}-01-01t00:00:00.0z",
+            "valid_until": f"{year + 2}-01-01T00:00:00-00:00",
+        },
+    }
+    same = admin.post("/v1/entries", json=respelled)
+    assert same.status_code == 202, same.text
+    assert same.json()["leaf_hash"] == created["leaf_hash"] == created["commitment"]
+    kept = save(tmp_path / "LICENCE.json", wait_confirmed(admin, "lic-rfc3339"))
+    code, result, sentence = check(kept, node.url, log)  # the chain holds the same window
+    assert code == 0 and result is not None and result["active"] is True, sentence
+
+
+def test_openapi_documents_the_licence_body_and_every_record_kind(served: Server) -> None:
+    with served.client() as public:
+        spec = public.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = schemas[node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+    def body_schema(path: str) -> dict[str, Any]:
+        return resolve(
+            spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        )
+
+    licence_body = body_schema("/v1/licences")
+    assert licence_body != {"type": "object"}
+    grant_body, grant_record = (resolve(option) for option in licence_body["oneOf"])
+    assert grant_body["properties"]["action"]["enum"] == ["grant", "amend"]
+    assert {"models", "scope", "terms_sha256", "valid_from", "valid_until"} <= set(
+        grant_body["required"]
+    )
+    assert grant_body["properties"]["scope"]["type"] == "array"
+    assert grant_body["properties"]["models"]["type"] == "array"
+    assert grant_body["properties"]["valid_from"]["format"] == "date-time"
+    assert "Z or +00:00" in grant_body["properties"]["valid_from"]["description"]
+    assert grant_body["examples"] and all(
+        p.get("description") for p in grant_body["properties"].values()
+    )
+    assert resolve(grant_record["properties"]["body"]) == grant_body
+    assert "DESIGN.md" not in json.dumps(spec)
+
+    # POST /v1/entries: one of the four kinds, told apart by kind, each with its own body.
+    record = body_schema("/v1/entries")
+    assert record["discriminator"]["propertyName"] == "kind"
+    kinds = {
+        kind: resolve({"$ref": ref}) for kind, ref in record["discriminator"]["mapping"].items()
+    }
+    assert set(kinds) == {"interaction", "licence", "model", "digest"}
+    for kind, envelope in kinds.items():
+        assert envelope["properties"]["kind"]["const"] == kind
+        body_fields = resolve(envelope["properties"]["body"])
+        assert body_fields["title"] == f"{kind.capitalize()}Body" and body_fields["properties"]
+        assert envelope["examples"][0]["kind"] == kind
+    assert resolve(body_schema("/v1/entries/batch")["properties"]["entries"]["items"]) == record
+    assert body_schema("/v1/models")["title"] == "ModelBody"
+    revoke = spec["paths"]["/v1/licences/{licence_id}/revoke"]["post"]["requestBody"]
+    assert (
+        revoke["required"] is False
+        and "reason" in resolve(revoke["content"]["application/json"]["schema"])["properties"]
+    )
 
 
 def test_conflicting_requests_are_refused_and_store_nothing(
@@ -593,7 +791,7 @@ def poison(data_dir: Path, licence_id: str, action: str, commitment: bytes, **va
     row = {
         "licence_id": licence_id,
         "licensee": "mallory",
-        "action": action,
+        "kind": action,
         "commitment": commitment,
         "record_hash": os.urandom(32),
         "status": "pending",
@@ -603,7 +801,7 @@ def poison(data_dir: Path, licence_id: str, action: str, commitment: bytes, **va
     } | values
     with sqlite3.connect(data_dir / "ledger.db") as db:
         db.execute(
-            f"INSERT INTO licence_commitments ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            f"INSERT INTO chain_calls ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             list(row.values()),
         )
 
@@ -916,3 +1114,77 @@ def test_a_window_the_registry_cannot_hold_is_refused_by_the_cli(
     with sqlite3.connect(tmp_path / "data" / "ledger.db") as db:
         assert db.execute("SELECT count(*) FROM entries").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM licence_commitments").fetchone() == (0,)
+
+
+def test_the_cli_takes_models_and_scopes_as_repeated_options(
+    tmp_path: Path,
+    anvil: Anvil,  # noqa: F811 - the fixture
+) -> None:
+    """`--models` (alias `--model`) and `--scope` repeat into the body's lists, times take
+    any RFC 3339 UTC form, and --help names the body field of each option."""
+    helped = ledger("licence", "grant", "--help", env={"COLUMNS": "200"}).stdout
+    for words in (
+        "--models",
+        "--model ",
+        "Body field models (a list)",
+        "Body field scope (a list)",
+        "Body field valid_from",
+    ):
+        assert words in helped, words
+    where = ["--data-dir", str(tmp_path / "data"), "--rpc-url", anvil.url]
+    ledger("deploy", *where)
+    year = datetime.now(UTC).year
+    out = ledger(
+        "licence",
+        "grant",
+        "--licence-id",
+        "lic-options",
+        "--licensee",
+        "acme",
+        "--models",
+        "frontier-large",
+        "--model",
+        "frontier-small",
+        "--scope",
+        "inference",
+        "--scope",
+        "fine-tune",
+        "--terms-sha256",
+        "ab" * 32,
+        "--valid-from",
+        f"{year - 1}-01-01T00:00:00Z",
+        "--valid-until",
+        f"{year + 1}-01-01T00:00:00+00:00",
+        *where,
+    )
+    granted = json.loads(out.stdout)
+    body = granted["record"]["body"]
+    assert body["models"] == ["frontier-large", "frontier-small"]
+    assert body["scope"] == ["inference", "fine-tune"]
+    assert body["valid_from"] == f"{year - 1}-01-01T00:00:00.000Z"
+    assert body["valid_until"] == f"{year + 1}-01-01T00:00:00.000Z"
+    assert granted["status"] == "active" and granted["on_chain"]["grant"]["status"] == "confirmed"
+    refused = ledger(
+        "licence",
+        "grant",
+        "--licence-id",
+        "lic-offset",
+        "--licensee",
+        "acme",
+        "--model",
+        "m",
+        "--scope",
+        "inference",
+        "--terms-sha256",
+        "ab" * 32,
+        "--valid-from",
+        f"{year}-01-01T01:00:00+01:00",
+        "--valid-until",
+        f"{year + 1}-01-01T00:00:00Z",
+        *where,
+        check=False,
+    )
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "body.valid_from: " in refused.stderr and "is not UTC (offset +01:00)" in refused.stderr
+    assert f"the same instant is {year}-01-01T00:00:00.000Z" in refused.stderr
+    assert "nothing was stored" in refused.stderr

@@ -81,6 +81,36 @@ def test_search_filters_and_pages(
             f"2026-06-{d}" for d in range(10, 15)
         ]
         assert june["next_cursor"] is None
+        # Any RFC 3339 UTC form of the bounds is the same bound (stored form: .000Z).
+        for bounds in (
+            {"from": "2026-06-10T00:00:00Z", "to": "2026-06-15T00:00:00+00:00"},
+            {"from": "2026-06-10T00:00:00.000Z", "to": "2026-06-15"},
+        ):
+            again = client.get("/v1/entries", params={"account_id": "alice", **bounds}).json()
+            assert again == june, bounds
+        until = client.get(
+            "/v1/entries", params={"account_id": "alice", "to": "2026-06-03T00:00:00Z"}
+        ).json()
+        assert [hit["ts"] for hit in until["entries"]] == [
+            "2026-06-01T00:00:00.000Z",
+            "2026-06-02T00:00:00.000Z",
+        ]
+        assert_problem(
+            client.get("/v1/entries", params={"from": "2026-06-10T02:00:00+02:00"}),
+            400,
+            "from '2026-06-10T02:00:00+02:00' is not UTC (offset +02:00)",
+            "the same instant is 2026-06-10T00:00:00.000Z",
+        )
+        assert_problem(
+            client.get("/v1/entries", params={"to": "2026-06-10T12:00"}),
+            400,
+            "to must be a UTC time in RFC 3339 form",
+        )
+        assert_problem(
+            client.get("/v1/entries", params={"from": "2026-02-30"}),
+            400,
+            "from is not a real date: '2026-02-30'",
+        )
 
         one = client.get(
             "/v1/entries", params={"external_id": "req-32-4", "kind": "interaction"}
@@ -96,7 +126,9 @@ def test_search_filters_and_pages(
             client.get("/v1/entries", params={"kind": "weather"}), 400, "kind must be one of"
         )
         assert_problem(
-            client.get("/v1/entries", params={"from": "June"}), 400, "from must be an RFC 3339"
+            client.get("/v1/entries", params={"from": "June"}),
+            400,
+            "from must be a UTC time in RFC 3339 form",
         )
         assert_problem(client.get("/v1/entries", params={"cursor": "abc"}), 400, "cursor must be")
 
@@ -220,3 +252,25 @@ def test_health_and_metrics(server: Server, keys: dict[str, str], log: dict[str,
         )
         >= 2
     )
+
+
+def test_search_pages_in_arrival_order_not_time_order(
+    server: Server, keys: dict[str, str], log: dict[str, Any]
+) -> None:
+    """docs/api.md: pages follow seq (arrival), whatever the records' ts say."""
+    days = ["2026-05-03", "2026-05-01", "2026-05-02"]
+    records = [
+        interaction(i, seed=33, account="carol", ts=f"{day}T00:00:00Z")
+        for i, day in enumerate(days)
+    ]
+    with server.client(keys["ingest"]) as client:
+        for record in records:  # one request each: three arrivals in this order
+            assert client.post("/v1/entries", json=record).status_code == 202
+    with server.client(keys["auditor"]) as client:
+        page = client.get("/v1/entries", params={"account_id": "carol", "limit": 2}).json()
+        rest = client.get(
+            "/v1/entries", params={"account_id": "carol", "cursor": page["next_cursor"]}
+        ).json()
+    hits = page["entries"] + rest["entries"]
+    assert [hit["ts"] for hit in hits] == [f"{day}T00:00:00.000Z" for day in days]
+    assert [hit["seq"] for hit in hits] == sorted(hit["seq"] for hit in hits)

@@ -73,14 +73,14 @@ def test_licence_and_model_records_from_an_ingest_key_are_refused(
     with server.client(keys["ingest"]) as ingest:
         problem = assert_problem(ingest.post("/v1/entries", json=licence("lic-forged")), 403)
         assert problem["field"] == "kind"
-        assert (
-            problem["detail"]
-            == f"kind: an ingest key may not log licence records; they enter with an admin key through {LICENCE_ROUTE}"
+        assert problem["detail"] == (
+            "kind: an ingest key may not log licence records; they"
+            f" enter with an admin key through {LICENCE_ROUTE}"
         )
         problem = assert_problem(ingest.post("/v1/entries", json=model("org/forged", "1")), 403)
-        assert (
-            problem["detail"]
-            == "kind: an ingest key may not log model records; they enter with an admin key through POST /v1/models"
+        assert problem["detail"] == (
+            "kind: an ingest key may not log model records; they"
+            " enter with an admin key through POST /v1/models"
         )
         for position, record in [
             (0, licence("lic-batch")),

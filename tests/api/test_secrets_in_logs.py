@@ -28,7 +28,9 @@ from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails cle
 LOUD_SERVE = """
 import logging, sys
 import uvicorn
-logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
+logging.basicConfig(
+    level=logging.DEBUG, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s"
+)
 configure = uvicorn.Config.__init__
 def loud(self, *args, **kwargs):
     kwargs.update(log_level="trace", access_log=True)

@@ -23,7 +23,8 @@ ROOT = b"\x11" * 32
 
 
 def test_tables_exist_and_one_deployment_per_database(store: Store) -> None:
-    assert {"deployment", "anchors"} <= set(inspect(store.engine).get_table_names())
+    assert {"deployment", "chain_calls"} <= set(inspect(store.engine).get_table_names())
+    assert {"anchors", "licence_commitments"} <= set(inspect(store.engine).get_view_names())
     repo = AnchorRepository(store)
     assert repo.deployment() is None
     repo.record_deployment(DEPLOYMENT)

@@ -195,7 +195,10 @@ def _edit(line: bytes) -> bytes:
         ),
         (
             lambda ls: ls.insert(150, ls.pop(140)),
-            "leaf index 140 is missing from line 141, which holds leaf index 141; it is on line 151: a moved line",
+            (
+                "leaf index 140 is missing from line 141, which holds"
+                " leaf index 141; it is on line 151: a moved line"
+            ),
         ),
         (
             lambda ls: ls.__setitem__(

@@ -1,5 +1,5 @@
-"""`ledger deploy`, `ledger anchor`, `ledger anchors`, `ledger retire` and `ledger up` as a user runs them:
-real processes, a real Anvil, JSON out, errors on stderr."""
+"""`ledger deploy`, `ledger anchor`, `ledger anchors`, `ledger retire` and `ledger up` as a
+user runs them: real processes, a real Anvil, JSON out, errors on stderr."""
 
 from __future__ import annotations
 
@@ -146,7 +146,8 @@ def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     log_key = to_checksum_address(identity["log_signer"])
     refused(
         wrong,
-        f"is anchored with log key {log_key}, but this service's log key is {Account.from_key(wrong_key).address}",
+        f"is anchored with log key {log_key}, but this service's log"
+        f" key is {Account.from_key(wrong_key).address}",
     )
     assert OTHER_KEY[2:] not in wrong.stderr and wrong_key[2:] not in wrong.stderr
     assert chain.nonce(Account.from_key(OTHER_KEY).address) == nonce
@@ -276,8 +277,9 @@ def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(
     tmp_path: Path, chain: ChainClient
 ) -> None:
     """On the dev chain, `ledger deploy` without --admin makes the log's admin key in the
-    data dir (and says it is for development only, to move it offline); `ledger retire` signs with it and the anchor key sends; signed
-    with the anchor key (or any other) it is refused before anything is sent. With
+    data dir (and says it is for development only, to move it offline); `ledger retire`
+    signs with it and the anchor key sends; signed with the anchor key (or any other) it is
+    refused before anything is sent. With
     --admin ADDRESS no key is made, and `--sign-only` hands a signed retirement to anyone
     to send."""
     data = tmp_path / "data"
@@ -313,8 +315,8 @@ def test_retire_is_signed_by_the_admin_key_and_sent_by_anyone(
     )
     refused(
         with_anchor_key,
-        f"{Account.from_key(DEV_ANCHOR_KEY).address} is not the admin of log {out['log_id']}: its admin"
-        f" is {out['admin']}",
+        f"{Account.from_key(DEV_ANCHOR_KEY).address} is not the admin"
+        f" of log {out['log_id']}: its admin is {out['admin']}",
     )
     assert (
         "nothing was sent" in with_anchor_key.stderr

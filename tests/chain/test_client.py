@@ -256,7 +256,10 @@ def test_attach_refuses_another_chain(
     stranger = Account.create().address
     with pytest.raises(
         DeploymentMismatchError,
-        match=f"is anchored with log key {log_account.address}, but this service's log key is {stranger}",
+        match=(
+            f"is anchored with log key {log_account.address}, but"
+            f" this service's log key is {stranger}"
+        ),
     ):
         attach(chain, log.chain_id, log.contract, log.log_id, log_signer=stranger)
     with pytest.raises(Exception, match="chain id 31337, but this database anchors to"):

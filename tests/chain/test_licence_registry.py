@@ -38,22 +38,22 @@ from ledger.chain.log_anchor import LogAnchor
 from ledger.core.records import now_ts
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import grant_typed_data, revoke_typed_data
-from ledger.service.anchorer import Backoff
 from ledger.service.licence_issuer import (
     LicenceCallFailedError,
     LicenceIssuer,
     LogKeyNotIssuerError,
 )
 from ledger.service.licences import REGISTRY_MAX_TIME, grant, revoke, window_problem
+from ledger.service.outbox import Backoff
 from ledger.service.signer import LogSigner, compact_signature
 from ledger.store.licences import (
     CallAction,
     CallStatus,
     LicenceCall,
     LicenceRepository,
-    licence_commitments,
 )
 from ledger.store.repository import Store
+from ledger.store.schema import chain_calls
 from tests.chain.conftest import log_signer_for
 
 NOW = int(time.time())
@@ -151,7 +151,7 @@ class Issuing:
         row = {
             "licence_id": licence_id,
             "licensee": "mallory",
-            "action": action,
+            "kind": action,
             "commitment": commitment,
             "record_hash": keccak(text=f"record of {licence_id}"),
             "status": "pending",
@@ -160,7 +160,7 @@ class Issuing:
             "updated_at": now_ts(),
         }
         with self.store.transaction() as conn:
-            conn.execute(insert(licence_commitments).values(**(row | values)))
+            conn.execute(insert(chain_calls).values(**(row | values)))
 
 
 @pytest.fixture

@@ -275,7 +275,8 @@ def test_forged_evidence_from_a_strangers_log_anchor_is_refused(
             log.verify(document, tmp_path, name),
             "log identity",
             f"the {noun} is not about the pinned log",
-            f"log_anchor: the {noun} names {h(fake.address_bytes)}, the pinned log has {h(log.identity.log_anchor)}",
+            f"log_anchor: the {noun} names {h(fake.address_bytes)},"
+            f" the pinned log has {h(log.identity.log_anchor)}",
         )
         assert [c["check"] for c in report["checks"]][-1] == "log identity"
     # Naming the real contract instead: the real contract never held that root.
@@ -422,8 +423,8 @@ def test_a_revoked_licence_regranted_on_a_strangers_registry_is_not_active(
     )
     assert elsewhere.exit_code == 1 and elsewhere.stdout == "" and "ACTIVE" not in elsewhere.stderr
     assert (
-        f"INVALID: licence_registry: the licence is not the pinned log's: the document names {h(theirs_deployed.contract)}"
-        in elsewhere.stderr
+        "INVALID: licence_registry: the licence is not the pinned"
+        f" log's: the document names {h(theirs_deployed.contract)}" in elsewhere.stderr
     )
     # An identity edited to pin the stranger's registry is the verifier's own mistake: but
     # a look-alike there (here a LogAnchor) is still caught by its code.
@@ -464,8 +465,8 @@ def test_a_receipt_signed_by_a_strangers_key_is_refused(log: Log, tmp_path: Path
     result = cli("verify-receipt", str(forged_path), *pinned)
     assert result.exit_code == 1 and result.stdout == ""
     assert (
-        f"not a receipt of the pinned log: log_signer: the receipt names 0x{forged['signer'][2:].lower()}"
-        in result.stderr
+        "not a receipt of the pinned log: log_signer: the receipt"
+        f" names 0x{forged['signer'][2:].lower()}" in result.stderr
     )
     unpinned = cli("verify-receipt", str(forged_path))
     assert (

@@ -231,15 +231,93 @@ def test_integer_limit_is_exact() -> None:
 
 
 def test_timestamps_must_be_real_utc_milliseconds() -> None:
-    for bad in (
-        "2026-02-30T00:00:00.000Z",
-        "2026-06-05T12:00:00Z",
-        "2026-06-05T12:00:00.123+00:00",
-        "yesterday",
+    for bad, needle in (
+        ("2026-02-30T00:00:00.000Z", "not a UTC time written YYYY-MM-DDTHH:MM:SS.mmmZ"),
+        ("2026-02-30T00:00:00Z", "not a real date and time"),
+        ("2026-06-05T24:00:00Z", "not a real date and time"),
+        ("2026-06-05T23:59:60Z", "not a real date and time"),
+        ("yesterday", "not a UTC time in RFC 3339 form"),
+        ("2026-06-05", "not a UTC time in RFC 3339 form"),
+        ("2026-06-05 12:00:00Z", "not a UTC time in RFC 3339 form"),
+        ("2026-06-05T12:00Z", "not a UTC time in RFC 3339 form"),
+        ("2026-06-05T12:00:00.Z", "not a UTC time in RFC 3339 form"),
+        ("2026-06-05T12:00:00Z\n", "not a UTC time in RFC 3339 form"),
+        ("2026-06-05T12:00:00.1234Z", "finer than a millisecond"),
+        ("2026-06-05T12:00:00.123456+00:00", "finer than a millisecond"),
+        (
+            "2026-06-05T14:00:00.5+02:00",
+            (
+                "is not UTC (offset +02:00): record times are UTC; the same instant is"
+                " 2026-06-05T12:00:00.500Z"
+            ),
+        ),
+        ("2026-06-05T07:00:00-05:00", "the same instant is 2026-06-05T12:00:00.000Z"),
     ):
         record = interaction(9)
         record["ts"] = bad
-        assert reject(record).field == "ts", bad
+        error = reject(record)
+        assert error.field == "ts" and needle in error.message, (bad, error)
+        with pytest.raises(RecordError, match="^ts: "):
+            parse_json(json.dumps(record))
+
+
+def test_any_rfc3339_utc_time_is_stored_in_one_form() -> None:
+    """Producers may send any RFC 3339 spelling of a UTC instant (to the millisecond);
+    the record is stored, and hashed, with the one form, so every spelling is one leaf."""
+    stored = interaction(11)
+    stored["ts"] = "2026-06-05T12:00:00.000Z"
+    expected = parse_object(stored)
+    for spelling in (
+        "2026-06-05T12:00:00Z",
+        "2026-06-05T12:00:00+00:00",
+        "2026-06-05T12:00:00-00:00",
+        "2026-06-05t12:00:00z",
+        "2026-06-05t12:00:00.000Z",
+        "2026-06-05T12:00:00.0Z",
+        "2026-06-05T12:00:00.000000+00:00",
+    ):
+        record = dict(stored, ts=spelling)
+        for entry in (parse_object(record), parse_json(json.dumps(record))):
+            assert entry.canonical == expected.canonical, spelling
+            assert entry.leaf_hash == expected.leaf_hash and entry.ts == "2026-06-05T12:00:00.000Z"
+        # Verifiers read stored bytes exactly: another spelling is not the stored record.
+        with pytest.raises(RecordError, match="not a UTC time written YYYY-MM-DDTHH:MM:SS.mmmZ"):
+            parse_object(record, normalise_times=False)
+        with pytest.raises(RecordError):
+            records.validate_canonical(rfc8785.dumps(record))
+    assert parse_object(dict(stored, ts="2026-06-05T12:00:00.12Z")).ts == "2026-06-05T12:00:00.120Z"
+
+
+def test_licence_validity_accepts_any_rfc3339_utc_time() -> None:
+    body = {
+        "action": "grant",
+        "licence_id": "L1",
+        "licensee": "acme",
+        "models": ["m"],
+        "scope": ["inference"],
+        "terms_sha256": "ab" * 32,
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2027-01-01T00:00:00+00:00",
+    }
+    record = {
+        "v": 1,
+        "kind": "licence",
+        "ts": "2026-06-05T12:00:00Z",
+        "salt": "ab" * 16,
+        "body": body,
+    }
+    entry = parse_json(json.dumps(record))
+    stored = json.loads(entry.canonical)
+    assert stored["ts"] == "2026-06-05T12:00:00.000Z"
+    assert stored["body"]["valid_from"] == "2026-01-01T00:00:00.000Z"
+    assert stored["body"]["valid_until"] == "2027-01-01T00:00:00.000Z"
+    assert parse_object(record).canonical == entry.canonical
+    assert record["body"]["valid_from"] == "2026-01-01T00:00:00Z"  # the caller's copy untouched
+    error = reject(dict(record, body=body | {"valid_until": "2027-01-01T01:00:00+01:00"}))
+    assert error.field == "body.valid_until" and "offset +01:00" in error.message
+    # Compared as instants once stored alike: the same instant twice is no window.
+    error = reject(dict(record, body=body | {"valid_until": "2026-01-01T00:00:00.000Z"}))
+    assert "valid_until must be after valid_from" in error.message
 
 
 def test_hashes_must_be_lowercase_hex() -> None:

@@ -297,11 +297,17 @@ def test_the_reader_asks_for_logs_in_block_chunks(monkeypatch: pytest.MonkeyPatc
     [
         (
             FakeChain([100, 256], missing_events={100}),
-            "anchor #1 (tree size 256, block 4) extends tree size 100, but the anchor before it has size 0",
+            (
+                "anchor #1 (tree size 256, block 4) extends tree"
+                " size 100, but the anchor before it has size 0"
+            ),
         ),
         (
             FakeChain([100, 256], info=LogInfo(SIGNER, SIGNER, 300, False, 0)),
-            "the contract's latest anchor has tree size 300, but the Anchored events from block 2 end at size 256",
+            (
+                "the contract's latest anchor has tree size 300, but"
+                " the Anchored events from block 2 end at size 256"
+            ),
         ),
         (
             FakeChain([100, 256], roots={256: b"\x01" * 32}),
@@ -338,12 +344,17 @@ def test_only_the_pinned_log_is_audited() -> None:
         read_anchors(FakeChain([1]), dataclasses.replace(IDENTITY, log_id=b"\xff" * 32))
     with pytest.raises(
         AuditError,
-        match=f"log: log 0x{LOG_ID.hex()} is anchored with log key 0x{'22' * 20}, but the pinned identity names 0x{'4c' * 20}",
+        match=(
+            f"log: log 0x{LOG_ID.hex()} is anchored with log key"
+            f" 0x{'22' * 20}, but the pinned identity names 0x{'4c' * 20}"
+        ),
     ):
         read_anchors(FakeChain([1], info=LogInfo(b"\x22" * 20, SIGNER, 1, False, 0)), IDENTITY)
     with pytest.raises(
         AuditError,
-        match="chain id: the node at memory serves chain id 31337; the pinned log is on chain id 10",
+        match=(
+            "chain id: the node at memory serves chain id 31337; the pinned log is on chain id 10"
+        ),
     ):
         read_anchors(FakeChain([1]), dataclasses.replace(IDENTITY, chain_id=10))
 
@@ -415,19 +426,28 @@ def test_a_whole_export_passes(tmp_path: Path) -> None:
         (
             lambda ls: ls.pop(300),
             "sequence",
-            "leaf index 300 is missing from line 301, which holds leaf index 301; it was deleted or moved",
+            (
+                "leaf index 300 is missing from line 301, which"
+                " holds leaf index 301; it was deleted or moved"
+            ),
             (301, 300),
         ),
         (
             lambda ls: ls.insert(43, ls[42]),
             "sequence",
-            "line 44 holds leaf index 42 again (already on line 43), after leaf index 42: a duplicated line",
+            (
+                "line 44 holds leaf index 42 again (already on"
+                " line 43), after leaf index 42: a duplicated line"
+            ),
             (44, 42),
         ),
         (
             lambda ls: ls.insert(90, ls.pop(80)),
             "sequence",
-            "leaf index 80 is missing from line 81, which holds leaf index 81; it is on line 91: a moved line",
+            (
+                "leaf index 80 is missing from line 81, which holds"
+                " leaf index 81; it is on line 91: a moved line"
+            ),
             (81, 80),
         ),
         (

@@ -1010,6 +1010,10 @@ class FakeRegistryChain:
         assert registry == REGISTRY
         return self.found
 
+    def logs(self, address: bytes, topics: Any, from_block: int, to_block: int) -> list[Any]:
+        assert address == REGISTRY and from_block == to_block == self.found.revoked_block
+        return []  # the node shows no Revoked event: the revocation stays unnamed
+
 
 def licence_status(state: int, issuer: bytes, revoked: int = 0) -> LicenceStatus:
     if state == 0:  # never granted: every field zero
@@ -1053,11 +1057,12 @@ def test_a_licence_granted_with_the_pinned_log_key_is_active() -> None:
 )
 def test_a_licence_granted_with_another_issuer_key_is_not_the_logs(state: int) -> None:
     """A registry whose issuer is another key (one a leaked gas key deployed, named by a
-    tampered identity); a grant signed by that key is not the log's licence, whatever the registry says of it: refused naming "issuer", never ACTIVE."""
+    tampered identity); a grant signed by that key is not the log's licence, whatever the
+    registry says of it: refused naming "issuer", never ACTIVE."""
     with pytest.raises(LicenceMismatchError) as caught:
         check(licence_status(state, LEAKED))
     assert caught.value.field == "issuer"
     assert caught.value.message == (
-        f"issuer: the registry says issuer key {h(LEAKED)} signed this grant, not the pinned log key {h(SIGNER)}:"
-        " a grant signed by any other key is not this log's licence"
+        f"issuer: the registry says issuer key {h(LEAKED)} signed this grant, not the pinned"
+        f" log key {h(SIGNER)}: a grant signed by any other key is not this log's licence"
     )

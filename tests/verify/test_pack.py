@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from ledger.formats.pack import (
     normalize_time,
     parse_pack,
     parse_query,
+    parse_query_input,
+    time_bound,
 )
 from ledger.verify.evidence import verify_evidence
 from ledger.verify.pack import record_entry, verify_pack
@@ -371,6 +374,37 @@ def test_query_parsing() -> None:
         with pytest.raises(QueryError) as caught:
             parse_query(bad)
         assert caught.value.field == field, (bad, caught.value)
+
+
+def test_query_input_takes_any_rfc3339_utc_form() -> None:
+    """What users send (API, CLI) may spell a bound in any RFC 3339 UTC form; the query is
+    stated in the stored form. A pack's own query is read as before (`parse_query`)."""
+    stored = "2026-06-01T00:00:00.000Z"
+    for spelling in (
+        "2026-06-01",
+        "2026-06-01T00:00:00Z",
+        "2026-06-01T00:00:00+00:00",
+        "2026-06-01t00:00:00.000000z",
+        stored,
+    ):
+        assert time_bound(spelling, "from") == stored, spelling
+        assert parse_query_input({"from": spelling}) == PackQuery(ts_from=stored)
+    assert parse_query_input({"to": None, "kind": "digest"}) == PackQuery(kind="digest")
+    for bad, words in (
+        ("2026-06-01T02:00:00+02:00", "the same instant is 2026-06-01T00:00:00.000Z"),
+        ("2026-06-01T00:00:00.0001Z", "finer than a millisecond"),
+        ("2026-02-30", "is not a real date: '2026-02-30'"),
+        ("2026-02-30T00:00:00Z", "not a real date and time"),
+        ("June", "must be a UTC time in RFC 3339 form"),
+        (5, "must be a UTC time or a date"),
+    ):
+        with pytest.raises(QueryError, match=re.escape(words)) as caught:
+            parse_query_input({"from": bad})
+        assert caught.value.field == "from", bad
+    # A pack's query is a document: the verifiers (Python and the page) read the forms
+    # they always read, so a pack stating "+00:00" is refused by both alike.
+    with pytest.raises(QueryError):
+        parse_query({"from": "2026-06-01T00:00:00+00:00"})
 
 
 def test_parse_pack_exposes_the_entries() -> None:

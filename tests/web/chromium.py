@@ -113,7 +113,8 @@ class Page:
         if "exceptionDetails" in answer:
             details = answer["exceptionDetails"]
             raise PageError(
-                f"{expression[:80]!r} threw: {details.get('exception', {}).get('description') or details}"
+                f"{expression[:80]!r} threw:"
+                f" {details.get('exception', {}).get('description') or details}"
             )
         return answer.get("result", {}).get("value")
 

@@ -34,13 +34,16 @@ async function runVectors(core, J, input) {
     return out;
   }
   const identities = {};
-  for (const [path, b64] of Object.entries(input.identities)) identities[path] = core.parseIdentity(bytes(b64));
+  for (const [path, b64] of Object.entries(input.identities)) {
+    identities[path] = core.parseIdentity(bytes(b64));
+  }
   const out = [];
   for (const v of input.vectors) {
     const data = bytes(v.data);
     if (v.kind === 'json') {
       try {
-        out.push({ expect: { verdict: 'accepted', value: tagged(J.loadStrict(data, 64 * 1024 * 1024)) } });
+        const value = tagged(J.loadStrict(data, 64 * 1024 * 1024));
+        out.push({ expect: { verdict: 'accepted', value } });
       } catch (error) {
         if (!(error instanceof J.StrictJsonError)) throw error;
         out.push({ expect: { verdict: 'refused' } });

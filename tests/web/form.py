@@ -28,7 +28,8 @@ READ_RESULT = """(() => {
     detail: li.querySelector('.detail').textContent,
   }));
   return {
-    state: verdict.dataset.state, verdict: verdict.dataset.verdict, check: verdict.dataset.check, field: verdict.dataset.field,
+    state: verdict.dataset.state, verdict: verdict.dataset.verdict,
+    check: verdict.dataset.check, field: verdict.dataset.field,
     text: verdict.textContent, against: document.getElementById('checked-against').textContent,
     title: document.getElementById('facts-title').textContent, facts, links, records, rows, checks,
   };
@@ -44,7 +45,8 @@ def js(value: Any) -> str:
 def type_into(page: Page, element: str, text: str) -> None:
     """Empty the field `element` (an id), then type `text` into it at once, as a paste does."""
     page.evaluate(
-        f"(() => {{ const e = document.getElementById({js(element)}); e.value = ''; e.focus(); }})()"
+        f"(() => {{ const e = document.getElementById({js(element)});"
+        " e.value = ''; e.focus(); })()"
     )
     if text:
         page.insert_text(text)
@@ -66,7 +68,8 @@ def reload(page: Page) -> None:
     page.evaluate("window.beforeReload = true")
     page.send("Page.reload")
     page.wait_for(
-        "!window.beforeReload && document.readyState === 'complete' && document.getElementById('log-status').textContent !== ''"
+        "!window.beforeReload && document.readyState === 'complete' &&"
+        " document.getElementById('log-status').textContent !== ''"
     )
 
 

@@ -190,7 +190,8 @@ def change_values(rng: random.Random, document: Any) -> Any:
 
 
 def change_bytes(rng: random.Random, data: bytes) -> bytes:
-    """One to three edits: a byte replaced by a token, bytes cut out, a token or a slice inserted."""
+    """One to three edits: a byte replaced by a token, bytes cut out, a token or a slice
+    inserted."""
     for _ in range(rng.randint(1, 3)):
         i = rng.randrange(len(data) + 1)
         edit = rng.randrange(4)

@@ -335,7 +335,10 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const prints = input.identities.map((text) => core.parseIdentity(text).fingerprint());
 const hashes = input.lengths.map((n) => {
   const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 131 + n) & 0xff);
-  return [json.toHex(json.sha256Now(bytes)).slice(2), crypto.createHash('sha256').update(bytes).digest('hex')];
+  return [
+    json.toHex(json.sha256Now(bytes)).slice(2),
+    crypto.createHash('sha256').update(bytes).digest('hex'),
+  ];
 });
 process.stdout.write(JSON.stringify({ prints, hashes }));
 """

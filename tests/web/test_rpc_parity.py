@@ -151,7 +151,8 @@ const plain = (value) => {
       code: () => reader.code(input.address),
       block: () => reader.block('latest'),
       receipt: () => reader.receipt(input.tx),
-      logInfo: () => core.callContract(reader, 'LogAnchor', input.address, 'logInfo', [input.logId]),
+      logInfo: () =>
+        core.callContract(reader, 'LogAnchor', input.address, 'logInfo', [input.logId]),
     };
     out[name] = {};
     for (const read of input.reads) {

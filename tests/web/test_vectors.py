@@ -44,7 +44,10 @@ const core = require(process.argv[1]);
 const J = require(process.argv[1].replace(/verify-core\.js$/, 'verify-json.js'));
 runVectors(core, J, JSON.parse(require('fs').readFileSync(0, 'utf8')))
   .then((out) => process.stdout.write(JSON.stringify(out)))
-  .catch((error) => { process.stderr.write(String((error && error.stack) || error)); process.exit(1); });
+  .catch((error) => {
+    process.stderr.write(String((error && error.stack) || error));
+    process.exit(1);
+  });
 """
 )
 

@@ -31,7 +31,8 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
   const hashes = [];
   for (const line of input.records) {
     try {
-      hashes.push(core.toHex(await core.hashLeaf(core.canonicalRecord(core.loadStrict(line, 1 << 20)).bytes)));
+      const record = core.canonicalRecord(core.loadStrict(line, 1 << 20));
+      hashes.push(core.toHex(await core.hashLeaf(record.bytes)));
     } catch (error) {
       hashes.push(`error: ${error.message}`);
     }
@@ -40,7 +41,8 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
   const probes = [];
   for (const p of input.probes) {
     try {
-      const root = await core.rootFromInclusionProof(BigInt(p.leafIdx), BigInt(p.treeSize), b64(p.leafHash), (p.proof || []).map(b64));
+      const root = await core.rootFromInclusionProof(
+        BigInt(p.leafIdx), BigInt(p.treeSize), b64(p.leafHash), (p.proof || []).map(b64));
       probes.push(core.toHex(root) === core.toHex(b64(p.root)) ? 'verified' : 'root mismatch');
     } catch (error) {
       probes.push(`error: ${error.message}`);
@@ -49,7 +51,9 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
   const multi = [];
   for (const m of input.multi || []) {
     try {
-      const root = await core.rootFromMultiProof(m.indices.map(BigInt), BigInt(m.size), m.leaves.map(core.fromHex), m.proof.map(core.fromHex));
+      const root = await core.rootFromMultiProof(
+        m.indices.map(BigInt), BigInt(m.size),
+        m.leaves.map(core.fromHex), m.proof.map(core.fromHex));
       multi.push(core.toHex(root));
     } catch (error) {
       multi.push(`error: ${error.message}`);
@@ -174,7 +178,10 @@ def test_multi_entry_proofs_agree_with_ledger_multiproof() -> None:
                         ).hex()
                     )
                 except ProofLengthError as error:
-                    want = f"error: wrong proof length: expected {error.expected} nodes, got {error.got}"
+                    want = (
+                        "error: wrong proof length: expected"
+                        f" {error.expected} nodes, got {error.got}"
+                    )
                 cases.append(
                     (
                         {

@@ -4,9 +4,10 @@ buttons. It checks the mathematics only, and says so, until a log is pinned; it
 remembers the log pinned; a link never pins or replaces a log by itself (the user
 confirms); the pinned identity's node is used only when the user chooses it, on a
 button saying it is the operator's; no part of the URL sets the chain node; a document
-that made the old depth check quadratic is answered at once. Its verdicts on the shared corpus are the
-manifest's (through the form for a sample, through its core for all). The service
-serves it as static, locked-down files (tests/web/test_chain_parity.py uses them)."""
+that made the old depth check quadratic is answered at once. Its verdicts on the shared
+corpus are the manifest's (through the form for a sample, through its core for all). The
+service serves it as static, locked-down files (tests/web/test_chain_parity.py uses
+them)."""
 
 from __future__ import annotations
 
@@ -208,7 +209,8 @@ def test_the_pinned_log_is_remembered_and_its_node_used_only_when_chosen(
         status.startswith("Pinned (by you): log 'model-ledger' (0x8bac24dd")
         and "chain id 31337" in status
     )
-    # The identity's rpc_url is the operator's node: offered on a button that names it, never filled in.
+    # The identity's rpc_url is the operator's node: offered on a button that names it, never
+    # filled in.
     assert page.evaluate("document.getElementById('rpc-url').value") == ""
     assert page.evaluate("document.getElementById('suggested').hidden") is False
     assert (
@@ -310,7 +312,8 @@ def test_the_pinned_log_is_remembered_and_its_node_used_only_when_chosen(
 def conflict_fields(page: Page) -> list[str]:
     """The fields the link's side of the comparison marks as differing."""
     found: list[str] = page.evaluate(
-        "[...document.querySelectorAll('#conflict-link dd[data-differs=true]')].map((dd) => dd.dataset.field)"
+        "[...document.querySelectorAll('#conflict-link"
+        " dd[data-differs=true]')].map((dd) => dd.dataset.field)"
     )
     return found
 
@@ -363,7 +366,8 @@ def test_a_link_never_pins_a_log_by_itself(page: Page, saved: str) -> None:
     result = verify_text(page, BUNDLE)
     assert result["verdict"] == "mathematics only" and "no node given" in result["against"]
 
-    # With a log pinned, a link differing in any field, the suggested node or the explorer alone included, asks.
+    # With a log pinned, a link differing in any field, the suggested node or the explorer
+    # alone included, asks.
     real = identity_text(rpc_url="http://127.0.0.1:8545")
     pin(page, real)
     open_link(page, saved + link_to(lying))
@@ -460,9 +464,9 @@ def test_a_string_of_escaped_quotes_is_answered_at_once(page: Page, saved: str) 
     result = verify_text(page, pasted)
     assert time.monotonic() - started < 3.0
     assert (result["verdict"], result["check"]) == ("invalid", "bundle"), result
-    assert (
-        result["text"]
-        == "INVALID: bundle check failed: document is not valid JSON: Unterminated string starting at: line 1 column 6 (char 5)"
+    assert result["text"] == (
+        "INVALID: bundle check failed: document is not valid JSON:"
+        " Unterminated string starting at: line 1 column 6 (char 5)"
     )
     started = time.monotonic()
     large = verify_file(page, VECTORS / "json" / "escaped-quotes-unterminated-2mib.json")
@@ -474,7 +478,11 @@ def test_a_string_of_escaped_quotes_is_answered_at_once(page: Page, saved: str) 
     took = page.evaluate("""(() => {
       const text = '{"a":"' + '\\\\"'.repeat(4 << 20);
       const started = performance.now();
-      try { window.LedgerJson.loadStrict(text, 64 << 20); } catch (error) { /* refused: unterminated */ }
+      try {
+        window.LedgerJson.loadStrict(text, 64 << 20);
+      } catch (error) {
+        /* refused: unterminated */
+      }
       return performance.now() - started;
     })()""")
     assert took < 5000, f"8 MiB of escaped quotes took {took:.0f} ms"
@@ -523,7 +531,8 @@ def test_sample_of_the_corpus_through_the_form(page: Page, saved: str) -> None:
             result = verify_file(page, VECTORS / name) if as_file else verify_text(page, text)
             if outcome(result) != chosen[name][mode]:
                 wrong.append(
-                    f"{mode} {name}: expected {chosen[name][mode]}, got {outcome(result)}: {result['text']}"
+                    f"{mode} {name}: expected {chosen[name][mode]},"
+                    f" got {outcome(result)}: {result['text']}"
                 )
             if not all(check["explain"] for check in result["checks"]):
                 wrong.append(f"{mode} {name}: a check without plain words: {result['checks']}")

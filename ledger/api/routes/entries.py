@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from ledger.api.bodies import read_body
@@ -17,16 +16,16 @@ from ledger.api.errors import BadRequestError, ForbiddenError, TooLargeError
 from ledger.api.schemas import (
     MAX_BATCH,
     BatchAccepted,
-    BatchCreate,
     EntryAccepted,
     EntryPage,
     EntryPublic,
+    request_body,
 )
 from ledger.api.views import anchored_size, hex0x, parse_hash
 from ledger.core.records import (
     KINDS,
     MAX_RECORD_BYTES,
-    AnyRecord,
+    TIME_FORMS,
     Entry,
     RecordError,
     now_ts,
@@ -34,6 +33,7 @@ from ledger.core.records import (
     parse_object,
 )
 from ledger.errors import InvalidRequestError, NotFoundError
+from ledger.formats.pack import QueryError, time_bound
 from ledger.store import queries
 from ledger.store.keys import ApiKey, Role
 
@@ -66,53 +66,14 @@ def check_kind(key: ApiKey, kind: str, where: str) -> None:
 
 _CURSOR = re.compile(r"[0-9]{1,18}")
 """A next_cursor: an arrival number, ASCII digits, below SQL's BIGINT limit."""
-_TS_BOUND = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$")
 
 
-def _record_schema() -> dict[str, Any]:
-    """The JSON schema of a record envelope, every kind, with its `$defs` written out
-    (OpenAPI resolves `#/...` against its own document, where no `$defs` exist)."""
-    schema = TypeAdapter(AnyRecord).json_schema()
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return resolve(defs[node["$ref"].rsplit("/", 1)[1]])
-            # The discriminator's mapping names $defs; `kind`'s const says the same.
-            return {key: resolve(value) for key, value in node.items() if key != "discriminator"}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
-
-
-_RECORD = _record_schema()
-_RECORD_BODY = {
-    "description": "One record envelope (see DESIGN.md section 2).",
-    "content": {"application/json": {"schema": _RECORD}},
-    "required": True,
-}
-_BATCH_BODY = {
-    "content": {
-        "application/json": {
-            "schema": {
-                **BatchCreate.model_json_schema(),
-                "properties": {
-                    "entries": {
-                        "type": "array",
-                        "items": _RECORD,
-                        "minItems": 1,
-                        "maxItems": MAX_BATCH,
-                    }
-                },
-            }
-        }
-    },
-    "required": True,
-}
+_RECORD_BODY = request_body(
+    "Record",
+    "One record envelope of any kind (docs/records.md); the log fills in salt and ts when"
+    " they are absent.",
+)
+_BATCH_BODY = request_body("BatchRequest", "Records of any kind, stored all or nothing.")
 
 
 def _accepted(text: str) -> Response:
@@ -211,11 +172,13 @@ def read_entry(leaf_hash: str, services: ServicesDep, _key: AuditorKey) -> dict[
 
 
 def _ts_bound(value: str | None, name: str) -> str | None:
-    if value is not None and not _TS_BOUND.match(value):
-        raise InvalidRequestError(
-            f"{name} must be an RFC 3339 UTC time like 2026-06-05T12:00:00.000Z or a date, got {value!r}"
-        )
-    return value
+    """A search bound in the stored form of record times (they compare as text)."""
+    if value is None:
+        return None
+    try:
+        return time_bound(value, name)
+    except QueryError as error:
+        raise InvalidRequestError(f"{name} {error.message}") from None
 
 
 @router.get("", response_model=EntryPage)
@@ -226,15 +189,22 @@ def search_entries(
     account_id: str | None = None,
     kind: str | None = None,
     ts_from: Annotated[
-        str | None, Query(alias="from", description="Inclusive lower bound on ts.")
+        str | None,
+        Query(
+            alias="from",
+            description="Inclusive lower bound on ts: a date (midnight UTC) or an RFC 3339"
+            " UTC time (" + TIME_FORMS + ").",
+            examples=["2026-06-01", "2026-06-01T00:00:00Z"],
+        ),
     ] = None,
     ts_to: Annotated[
-        str | None, Query(alias="to", description="Exclusive upper bound on ts.")
+        str | None,
+        Query(alias="to", description="Exclusive upper bound on ts, same forms as from."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> dict[str, Any]:
-    """Search entries by external id, account, kind and time range, in arrival order, paged."""
+    """Search entries by external id, account, kind and time range, in arrival order (seq), paged."""
     if kind is not None and kind not in KINDS:
         raise InvalidRequestError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     after = 0

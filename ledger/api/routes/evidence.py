@@ -15,7 +15,8 @@ from ledger.api.deps import AuditorKey, ReaderKey, ServicesDep
 from ledger.api.errors import ApiError
 from ledger.api.routes.proofs import check_owner
 from ledger.api.views import parse_hash
-from ledger.formats.pack import MAX_QUERY_ACCOUNTS, QueryError, parse_query
+from ledger.core.records import KINDS, TIME_FORMS
+from ledger.formats.pack import MAX_QUERY_ACCOUNTS, QueryError, parse_query_input
 from ledger.service.evidence import build_evidence
 from ledger.service.evidence_pack import UNANCHORED_HEADER, build_pack
 
@@ -39,11 +40,24 @@ class EvidenceQuery(BaseModel):
         description="Account ids (a licence's licensee counts as its account).",
     )
     ts_from: str | None = Field(
-        None, alias="from", description="Inclusive: 2026-06-05 or 2026-06-05T12:00:00.000Z."
+        None,
+        alias="from",
+        description="Entries whose ts is at or after this (inclusive): a date (midnight UTC)"
+        " or an RFC 3339 UTC time, " + TIME_FORMS + ".",
+        examples=["2026-06-01", "2026-06-01T00:00:00Z"],
     )
-    ts_to: str | None = Field(None, alias="to", description="Exclusive, same forms as from.")
-    model: str | None = Field(None, description="Model id.")
-    kind: str | None = Field(None, description="interaction, licence, model or digest.")
+    ts_to: str | None = Field(
+        None,
+        alias="to",
+        description="Entries whose ts is before this (exclusive), same forms as from.",
+        examples=["2026-07-01T00:00:00.000Z"],
+    )
+    model: str | None = Field(None, description="Model id (interaction and model records).")
+    kind: str | None = Field(
+        None,
+        description="The record kind: interaction, licence, model or digest.",
+        json_schema_extra={"enum": [*KINDS, None]},
+    )
 
 
 MAX_QUERY_BYTES = 4 << 20
@@ -80,7 +94,7 @@ async def create_evidence_pack(
     """One evidence pack (one multi-entry proof) for up to 100,000 anchored matching entries."""
     query = read_model(await read_body(request, MAX_QUERY_BYTES), EvidenceQuery)
     try:
-        parsed = parse_query(query.model_dump(by_alias=True, exclude_none=True))
+        parsed = parse_query_input(query.model_dump(by_alias=True, exclude_none=True))
     except QueryError as error:
         raise InvalidQueryError(str(error), field=error.field) from None
     pack = await run_in_threadpool(build_pack, services.store, services.anchors, parsed)

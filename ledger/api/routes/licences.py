@@ -1,19 +1,20 @@
-"""Licences: grant or amend, revoke (admin), read one (auditors, licensees their own)."""
+"""Licences: grant or amend, revoke (admin), list and read (auditors; licensees their own)."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from ledger.api.bodies import read_body, read_json, read_model
 from ledger.api.deps import AdminKey, ReaderKey, Services, ServicesDep
-from ledger.core.records import MAX_RECORD_BYTES, Text, now_ts
+from ledger.api.schemas import RevokeRequest, request_body
+from ledger.core.records import MAX_RECORD_BYTES, now_ts
 from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
 from ledger.service.evidence import build_evidence
 from ledger.service.licences import Appended, Licence, grant, licence_view, read_licence, revoke
@@ -22,11 +23,10 @@ from ledger.store.licences import LicenceRepository
 
 router = APIRouter(prefix="/v1/licences", tags=["licences"])
 
-_LICENCE_BODY = {
-    "description": "A licence record with action grant or amend (DESIGN.md section 2), or only its body.",
-    "content": {"application/json": {"schema": {"type": "object"}}},
-    "required": True,
-}
+_LICENCE_BODY = request_body(
+    "LicenceRequest",
+    "A licence record with action grant or amend, or only its body (docs/records.md).",
+)
 
 
 class RegistryPublic(BaseModel):
@@ -77,18 +77,27 @@ class LicenceAppended(LicencePublic):
     receipt: dict[str, Any]
 
 
-class RevokeRequest(BaseModel):
-    """Why the licence is revoked (kept in the revoke record)."""
+class LicenceSummary(BaseModel):
+    """A licence in a list: GET /v1/licences/{id} has its record, calls and evidence."""
 
-    model_config = ConfigDict(extra="forbid")
-    reason: Text | None = None
+    licence_id: str
+    licensee: str
+    status: str
+    valid_from: str
+    valid_until: str
+    commitment: str
 
 
-_REVOKE_BODY = {
-    "description": "Optional: why the licence is revoked.",
-    "content": {"application/json": {"schema": RevokeRequest.model_json_schema()}},
-    "required": False,
-}
+class LicencePage(BaseModel):
+    """One page of licences in id order; pass `next_cursor` as `cursor` for the next."""
+
+    licences: list[LicenceSummary]
+    next_cursor: str | None
+
+
+_REVOKE_BODY = request_body(
+    "RevokeRequest", "Optional: why the licence is revoked.", required=False
+)
 
 
 def _view(services: Services, licence: Licence) -> dict[str, Any]:
@@ -148,6 +157,35 @@ async def revoke_licence(
     raw = await read_body(request, MAX_RECORD_BYTES)
     reason = read_model(raw, RevokeRequest).reason if raw.strip() else None
     return await run_in_threadpool(_revoke, services, licence_id, reason)
+
+
+@router.get("", response_model=LicencePage)
+def list_licences(
+    services: ServicesDep,
+    key: ReaderKey,
+    licensee: Annotated[
+        str | None,
+        Query(description="Only this licensee's (auditors); a licensee key sees only its own."),
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=256, description="`next_cursor` of the page before.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Licences per page.")] = 50,
+) -> dict[str, Any]:
+    """The licences (a licensee key: its own, all of them), in licence id order, paged."""
+    if key.role is Role.LICENSEE:
+        if licensee is not None and licensee != key.licensee:
+            return {"licences": [], "next_cursor": None}  # as for a licensee without licences
+        licensee = key.licensee
+    repo = LicenceRepository(services.store)
+    ids = repo.licence_ids(licensee, cursor, limit + 1)
+    now = int(time.time())
+    page = []
+    for licence_id in ids[:limit]:
+        licence = read_licence(repo, licence_id)
+        view = licence_view(services.store, services.anchors.deployment(), licence, now)
+        page.append({field: view[field] for field in LicenceSummary.model_fields})
+    return {"licences": page, "next_cursor": ids[limit - 1] if len(ids) > limit else None}
 
 
 @router.get("/{licence_id}", response_model=LicencePublic)

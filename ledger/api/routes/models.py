@@ -10,12 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger.api.bodies import read_body, read_json
 from ledger.api.deps import AdminKey, AuditorKey, Services, ServicesDep
-from ledger.api.schemas import ModelAccepted, ModelLineage
+from ledger.api.schemas import ModelAccepted, ModelLineage, request_body
 from ledger.core.records import (
     MAX_RECORD_BYTES,
     RECORD_VERSION,
     Entry,
-    ModelBody,
     now_ts,
     parse_object,
 )
@@ -24,29 +23,10 @@ from ledger.service.provenance import lineage, register_model
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """A JSON schema with its local `$defs` references written out (OpenAPI resolves
-    `#/...` against its own document, where no `$defs` exist)."""
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return resolve(defs[node["$ref"].rsplit("/", 1)[1]])
-            return {key: resolve(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
-
-
-_MODEL_BODY = {
-    "description": "The body of a `model` record; the server adds v, kind, salt and ts.",
-    "content": {"application/json": {"schema": _inline(ModelBody.model_json_schema())}},
-    "required": True,
-}
+_MODEL_BODY = request_body(
+    "ModelBody",
+    "The body of a `model` record (docs/records.md); the server adds v, kind, salt and ts.",
+)
 
 
 def _register(services: Services, entry: Entry, received_at: str) -> Response:

@@ -27,6 +27,7 @@ ASSETS = {
     "verify-rpc.js": _SCRIPT,
     "verify-documents.js": _SCRIPT,
     "verify-core.js": _SCRIPT,
+    "verify-completeness.js": _SCRIPT,
     "verify-page.js": _SCRIPT,
     "verify.css": "text/css; charset=utf-8",
 }

@@ -50,7 +50,8 @@ class Tile:
     def __init__(self, data: bytes) -> None:
         if len(data) % HASH_SIZE or len(data) > TILE_WIDTH * HASH_SIZE:
             raise ValueError(
-                f"a tile holds up to {TILE_WIDTH} hashes of {HASH_SIZE} bytes, got {len(data)} bytes"
+                f"a tile holds up to {TILE_WIDTH} hashes of"
+                f" {HASH_SIZE} bytes, got {len(data)} bytes"
             )
         level = [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
         self.width = len(level)

@@ -32,7 +32,8 @@ START_TIMEOUT = 60.0
 
 
 STARTED: list[Ledger] = []
-"""Every process started; tests/service/crash/conftest.py kills those still running after each test."""
+"""Every process started; tests/service/crash/conftest.py kills those still running after
+each test."""
 
 
 def _pump(stream: IO[str], sink: Callable[[str], None]) -> None:

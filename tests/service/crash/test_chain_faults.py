@@ -247,9 +247,15 @@ def test_a_wrong_chain_or_contract_is_refused_at_start(
             out, err = process.communicate(timeout=120)
             assert process.returncode != 0 and out == "", (command, url, err)
             if url == other.url:
-                expected = f"error: the chain at {url} has chain id 1337, but this database anchors to contract {contract} on chain id 31337"
+                expected = (
+                    f"error: the chain at {url} has chain id 1337, but this"
+                    f" database anchors to contract {contract} on chain id 31337"
+                )
             else:
-                expected = f"error: no contract at {contract} on chain id 31337 ({url}), where this database recorded its LogAnchor"
+                expected = (
+                    f"error: no contract at {contract} on chain id 31337"
+                    f" ({url}), where this database recorded its LogAnchor"
+                )
             assert expected in err, (command, err)
     finally:
         other.stop()

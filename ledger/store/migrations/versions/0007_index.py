@@ -12,14 +12,14 @@ Existing logs get their index built by the first seal after this revision
 The `model` column gets the lookup index the `model:` key's postings need.
 
 Revision ID: 0007
-Revises: 0005 (re-parent onto 0006 when the chain outbox lands)
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
