@@ -117,7 +117,7 @@ class Receipt:
     def as_json(self) -> dict[str, Any]:
         """What `save` writes: the receipt as the server sent it and the record as sent
         (with the salt and ts that make its leaf hash), so the file alone lets its keeper
-        show the record and check the receipt (`ledger verify-receipt FILE --log LOG`)."""
+        show the record and check the receipt (`mledger verify-receipt FILE --log LOG`)."""
         return {"receipt": self.data, "record": self.record}
 
     def save(self, path: str | os.PathLike[str]) -> Path:

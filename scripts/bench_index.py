@@ -21,7 +21,7 @@ All times are CPU time of the benchmark process (time.process_time), medians.
 4. End to end (--end-to-end): ingest + seal of N interaction records into a fresh SQLite
    log, with the index (the sequencer's default) and without it (seal(index=False)),
    alternating in one run; wall-clock medians and the ratio (target <= 1.25x at 1M).
-   In-process (`read_ndjson` + `Store.add_entries`, as `ledger ingest` does, then
+   In-process (`read_ndjson` + `Store.add_entries`, as `mledger ingest` does, then
    `seal`), so process start-up is left out of both sides.
 
     .venv/bin/python scripts/bench_index.py            # ~2 minutes

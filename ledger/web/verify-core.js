@@ -1,6 +1,6 @@
 /*
- * model-ledger verification page: the checks of `ledger verify` (ledger/verify/evidence.py,
- * bundle.py, pack.py, chain.py) and `ledger licence check` (ledger/verify/licence.py), with the
+ * model-ledger verification page: the checks of `mledger verify` (ledger/verify/evidence.py,
+ * bundle.py, pack.py, chain.py) and `mledger licence check` (ledger/verify/licence.py), with the
  * same check names, in the same order, and the same verdicts on the same input. They
  * trust only mathematics, the chain and the log identity the user pinned.
  *
@@ -609,7 +609,7 @@
 
   /**
    * Verify an evidence bundle or pack, whichever `data` is (bytes of JSON, or text), as
-   * `ledger verify` does (ledger/verify/evidence.py verify_evidence): the mathematics, then,
+   * `mledger verify` does (ledger/verify/evidence.py verify_evidence): the mathematics, then,
    * with `identity` (a parsed log identity) and `rpcUrl`, the chain. Never throws.
    */
   async function verifyEvidence(data, { identity = null, rpcUrl = '', fetch = undefined } = {}) {
@@ -779,7 +779,7 @@
   }
 
   /**
-   * Check a licence file (bytes of JSON, or text) as `ledger licence check` does
+   * Check a licence file (bytes of JSON, or text) as `mledger licence check` does
    * (ledger/verify/licence.py): its commitment, that it names the pinned registry and
    * chain, then with `identity` and `rpcUrl` its status on the pinned LicenceRegistry at
    * the latest block. Never throws.

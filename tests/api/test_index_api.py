@@ -1,5 +1,5 @@
-"""GET /v1/index/{kind}/{value} on a real `ledger serve` anchoring on a real Anvil:
-auditors get completeness proofs that `ledger verify` checks against the chain; a
+"""GET /v1/index/{kind}/{value} on a real `mledger serve` anchoring on a real Anvil:
+auditors get completeness proofs that `mledger verify` checks against the chain; a
 licensee key gets its own licensee and licence keys, and any other key, present or not,
 as the same 404; bad parameters are problem+json naming the problem."""
 

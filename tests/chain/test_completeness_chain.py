@@ -1,6 +1,6 @@
-"""Completeness proofs end to end on a real Anvil, as a user runs them: `ledger deploy`,
-`ledger ingest`, `ledger anchor` (the anchorer signs and sends R(S)), `ledger evidence
---key`, then `ledger verify --log --rpc-url` against the chain: a key with entries, an
+"""Completeness proofs end to end on a real Anvil, as a user runs them: `mledger deploy`,
+`mledger ingest`, `mledger anchor` (the anchorer signs and sends R(S)), `mledger evidence
+--key`, then `mledger verify --log --rpc-url` against the chain: a key with entries, an
 absent key, windows by size and by chain time, an older anchored size, refused requests,
 and tampered documents failing by name."""
 

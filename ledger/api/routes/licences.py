@@ -47,7 +47,7 @@ class CallPublic(BaseModel):
 
 class LicencePublic(BaseModel):
     """A licence: its status, validity, on-chain state, evidence, and the record the
-    licensee keeps (check it with `ledger licence check`)."""
+    licensee keeps (check it with `mledger licence check`)."""
 
     licence_id: str
     licensee: str
