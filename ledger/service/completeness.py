@@ -11,6 +11,7 @@ each turned into the size of the newest anchor confirmed in a block no later tha
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -159,20 +160,20 @@ def build_completeness(
                 " completeness proof at that size (ask for a newer anchored size)"
             )
         postings = index.postings_with_seqs(conn, kind, value, checkpoint.last_seq)
-        claim = build_claim(
-            NodesAt(index, conn, size), size, key, [leaf for _, leaf in postings], start, end
-        )
+        leaves = [leaf for _, leaf in postings]
+        inside = bisect_left(leaves, end) - bisect_left(leaves, start)
+        if inside > MAX_ENTRIES:  # refused before any hashing
+            raise InvalidRequestError(
+                f"{key} has {inside} entries in [{start}, {end}); one document holds at"
+                f" most {MAX_ENTRIES}: ask for a narrower window (--from-size/--to-size)"
+            )
+        claim = build_claim(NodesAt(index, conn, size), size, key, leaves, start, end)
         if claim.index_root != stored_root:
             raise StoreError(
                 f"the index nodes of size {size} give another root than the one kept: damaged"
             )
         wanted = set(claim.leaf_indices)
         chosen = [(seq, leaf) for seq, leaf in postings if leaf in wanted]
-        if len(chosen) > MAX_ENTRIES:
-            raise InvalidRequestError(
-                f"{key} has {len(chosen)} entries in [{start}, {end}); one document holds at"
-                f" most {MAX_ENTRIES}: ask for a narrower window (--from-size/--to-size)"
-            )
         records = index.records(conn, [seq for seq, _ in chosen])
         tiles = store.tile_reader(conn)
         ranges = {leaf: inclusion_ranges(leaf, size) for _, leaf in chosen}
