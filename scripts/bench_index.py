@@ -18,8 +18,16 @@ All times are CPU time of the benchmark process (time.process_time), medians.
    (ledger.verify.completeness.verify_completeness, with the records and log inclusion
    proofs). Medians.
 
+4. End to end (--end-to-end): ingest + seal of N interaction records into a fresh SQLite
+   log, with the index (the sequencer's default) and without it (seal(index=False)),
+   alternating in one run; wall-clock medians and the ratio (target <= 1.25x at 1M).
+   In-process (`read_ndjson` + `Store.add_entries`, as `mledger ingest` does, then
+   `seal`), so process start-up is left out of both sides.
+
     .venv/bin/python scripts/bench_index.py            # ~2 minutes
     .venv/bin/python scripts/bench_index.py --quick    # smaller, for a look
+    .venv/bin/python scripts/bench_index.py --end-to-end                     # 200k records
+    .venv/bin/python scripts/bench_index.py --end-to-end --records 1000000   # the target
 """
 
 from __future__ import annotations
@@ -275,10 +283,81 @@ def thousand_entry_document(
     return doc, claim
 
 
+def end_to_end(records: int, repeat: int) -> None:
+    """4. Ingest + seal with and without the index, side by side."""
+    import tempfile
+
+    from ledger.service.ingest import read_ndjson
+    from ledger.service.sequencer import seal
+    from ledger.store.repository import Store
+    from ledger.workload import interaction
+
+    work = Path(tempfile.mkdtemp(prefix="bench-index-"))
+    ndjson = work / "records.ndjson"
+    with ndjson.open("w") as out:
+        for i in range(records):
+            out.write(json.dumps(interaction(i, seed=11)))
+            out.write("\n")
+    times: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    roots = set()
+    for attempt in range(repeat):
+        for indexed in (False, True) if attempt % 2 == 0 else (True, False):
+            path = work / f"log-{attempt}-{int(indexed)}.db"
+            store = Store.open(f"sqlite:///{path}")
+            try:
+                start = time.perf_counter()
+                assert store.add_entries(read_ndjson(ndjson)) == records
+                ingested = time.perf_counter()
+                state = seal(store, index=indexed)
+                sealed = time.perf_counter()
+            finally:
+                store.close()
+            roots.add(state.root)
+            times[indexed].append((ingested - start, sealed - ingested))
+            print(
+                f"run {attempt + 1}, {'with' if indexed else 'without'} the index:"
+                f" ingest {ingested - start:.2f} s, seal {sealed - ingested:.2f} s",
+                file=sys.stderr,
+            )
+            path.unlink()
+    assert len(roots) == 1
+    ndjson.unlink()
+    work.rmdir()
+
+    def medians(indexed: bool) -> tuple[float, float, float]:
+        runs = times[indexed]
+        return (
+            statistics.median(i for i, _ in runs),
+            statistics.median(s for _, s in runs),
+            statistics.median(i + s for i, s in runs),
+        )
+
+    without, with_index = medians(False), medians(True)
+    print(f"## 4. Ingest + seal of {records:,} interaction records, SQLite, medians of {repeat}")
+    for name, (ingest_s, seal_s, total_s) in (("without", without), ("with", with_index)):
+        print(
+            f"{name} the index: ingest {ingest_s:.2f} s + seal {seal_s:.2f} s = {total_s:.2f} s"
+            f" ({records / total_s:,.0f} records/s)"
+        )
+    print(
+        f"ratio with/without: {with_index[2] / without[2]:.2f}x (target <= 1.25x); the"
+        f" seal alone {with_index[1] / without[1]:.2f}x;"
+        f" index work {(with_index[2] - without[2]) / records * 1e6:.1f} us/record"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--end-to-end", action="store_true", help="only part 4: ingest + seal, with vs without"
+    )
+    parser.add_argument("--records", type=int, default=200_000, help="records for part 4")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side in part 4")
     args = parser.parse_args(argv)
+    if args.end_to_end:
+        end_to_end(args.records, args.repeat)
+        return 0
     rng = random.Random(42)
     batches = 3 if args.quick else 7
     print("## 1. Update cost per batch of interaction records")

@@ -23,6 +23,7 @@ from ledger.api.routes import (
     web,
 )
 from ledger.api.routes import export as export_route
+from ledger.api.routes import index as index_route
 from ledger.api.routes import licences as licence_routes
 from ledger.api.schemas import document_records
 from ledger.jsonlimits import restore_recursion_limit
@@ -108,6 +109,7 @@ def create_app(
         health,
         web,
         export_route,
+        index_route,
     ):
         app.include_router(module.router)
     app.include_router(licence_routes.router)

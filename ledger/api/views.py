@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.api.deps import Services
-from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.store.anchors import Anchor, AnchorStatus
 from ledger.store.queries import Checkpoint
 
@@ -67,7 +66,9 @@ def checkpoint_view(services: Services, checkpoint: Checkpoint) -> dict[str, Any
     signer = services.signer
     signature = services.checkpoint_signatures.get(checkpoint.tree_size)
     if signature is None:
-        signature = signer.sign_checkpoint(checkpoint.tree_size, checkpoint.root)
+        signature = signer.sign_checkpoint(
+            checkpoint.tree_size, checkpoint.root, checkpoint.index_root
+        )
         if len(services.checkpoint_signatures) > 4096:
             services.checkpoint_signatures.clear()
         services.checkpoint_signatures[checkpoint.tree_size] = signature
@@ -75,7 +76,7 @@ def checkpoint_view(services: Services, checkpoint: Checkpoint) -> dict[str, Any
         "log_id": hex0x(signer.domain.log_id),
         "tree_size": checkpoint.tree_size,
         "root": hex0x(checkpoint.root),
-        "index_root": hex0x(NO_INDEX_ROOT),
+        "index_root": hex0x(checkpoint.index_root),
         "timestamp": checkpoint.created_at,
         "signer": signer.address,
         "signature": signature,

@@ -50,22 +50,76 @@ EXIT_CHAIN_UNAVAILABLE = 3
 
 @app.command()
 def evidence(
-    leaf_hash: Annotated[str, typer.Argument(help="Leaf hash of the entry (0x + 64 hex).")],
+    leaf_hash: Annotated[
+        str | None, typer.Argument(help="Leaf hash of the entry (0x + 64 hex); or --key.")
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="An index key KIND:VALUE (account:acct-1, licence:lic-7...): print the"
+            " completeness proof of all its entries instead of one entry's bundle.",
+        ),
+    ] = None,
+    tree_size: Annotated[
+        int | None,
+        typer.Option(
+            "--tree-size", min=1, help="With --key: an anchored size (default: the newest)."
+        ),
+    ] = None,
+    from_size: Annotated[
+        int | None, typer.Option("--from-size", min=0, help="With --key: window start A.")
+    ] = None,
+    to_size: Annotated[
+        int | None, typer.Option("--to-size", min=1, help="With --key: window end B (excl.).")
+    ] = None,
+    from_time: Annotated[
+        str | None,
+        typer.Option("--from", help="With --key: window from this chain time (an anchored size)."),
+    ] = None,
+    to_time: Annotated[
+        str | None,
+        typer.Option("--to", help="With --key: window to this chain time (an anchored size)."),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     anchor: AnchorOption = "earliest",
 ) -> None:
     """Print the evidence bundle of an entry (JSON), against the earliest confirmed anchor
-    that covers it (--anchor latest or a tree size chooses another); check it with
-    `mledger verify`."""
-    from ledger.service.evidence import build_evidence
+    that covers it (--anchor latest or a tree size chooses another); or, with --key, the
+    completeness proof (model-ledger/completeness/v1) of every entry of that index key
+    among the first S entries (an anchored size), in a window of leaf indices [A, B) or of
+    chain times; check either with `mledger verify`."""
     from ledger.store.anchors import AnchorRepository
 
-    leaf = parse_hash(leaf_hash, "LEAF_HASH")
-    choice = anchor_choice(anchor)
+    windowed = (from_size, to_size, from_time, to_time) != (None, None, None, None)
+    if key is None:
+        if leaf_hash is None:
+            fail("give a LEAF_HASH, or --key KIND:VALUE for a completeness proof", 2)
+        if tree_size is not None or windowed:
+            fail("--tree-size, --from-size, --to-size, --from and --to go with --key", 2)
+        from ledger.service.evidence import build_evidence
+
+        leaf = parse_hash(leaf_hash, "LEAF_HASH")
+        choice = anchor_choice(anchor)
+        with open_store(data_dir, database_url) as store:
+            bundle = build_evidence(store, AnchorRepository(store), leaf, choice)
+        emit(bundle)
+        return
+    if leaf_hash is not None:
+        fail("give a LEAF_HASH or --key, not both", 2)
+    if anchor != "earliest":
+        fail("--anchor goes with a LEAF_HASH; with --key, --tree-size names the size", 2)
+    if (from_size is not None or to_size is not None) and (
+        from_time is not None or to_time is not None
+    ):
+        fail("give the window as --from-size/--to-size or as --from/--to, not both", 2)
+    from ledger.service.completeness import Window, build_completeness
+
+    window = Window(from_size, to_size, from_time, to_time)
     with open_store(data_dir, database_url) as store:
-        bundle = build_evidence(store, AnchorRepository(store), leaf, choice)
-    emit(bundle)
+        document = build_completeness(store, AnchorRepository(store), key, tree_size, window)
+    emit(document)
 
 
 def _read(bundle: str) -> bytes:
@@ -111,6 +165,16 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
             out.write(f"NOT VERIFIED: the chain could not be read ({error.message})\n")
         else:
             out.write(f"INVALID: {error.check} check failed: {error.message}\n")
+        return
+    if result.complete is not None:
+        from ledger.verify.completeness import completeness_statement
+
+        out.write(f"{completeness_statement(result)}\n")
+        if not result.chain_consulted:
+            out.write(
+                "MATHEMATICS ONLY: the chain was NOT consulted: run with --log FILE and"
+                " --rpc-url URL (no --offline) to check the anchor and its index root\n"
+            )
         return
     if not result.chain_consulted:
         out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
@@ -168,8 +232,25 @@ def verify(
     finally:
         if chain is not None:
             chain.close()
+    completeness = result.complete is not None or (
+        result.bundle is not None and result.bundle.noun == "completeness proof"
+    )
     if as_json:
-        emit(_as_json(result, error))
+        if completeness:
+            from ledger.verify.completeness import completeness_result_json
+
+            emit(
+                {
+                    **completeness_result_json(result),
+                    "verdict": verdict(result, error),
+                    "chain_consulted": result.chain_consulted,
+                    "error": None
+                    if error is None
+                    else {"check": error.check, "message": error.message},
+                }
+            )
+        else:
+            emit(_as_json(result, error))
     else:
         _print_text(result, error)
     if error is not None:

@@ -22,8 +22,9 @@ pending
   3. Check the chain agrees with this log: size0 <= our size and root0 = our root at
      size0 (computed from tiles, along with the consistency proof size0 -> size).
      A disagreement is an `AnchorConflictError`, fatal: it needs an operator.
-  4. Sign the checkpoint with the log key (the contract anchors nothing else), then
-     the transaction anchor(logId, size, root, proof, signature) with the anchor key's
+  4. Sign the checkpoint with the log key (the contract anchors nothing else), its
+     index root R(size) included (ledger.service.index), then the transaction
+     anchor(logId, size, root, indexRoot, proof, signature) with the anchor key's
      pending nonce. The gas estimate runs the contract's checks: a revert here sends
      nothing. A retired log, or a log key the contract does not know, is an
      `AnchorConflictError`.
@@ -90,7 +91,9 @@ from ledger.chain.log_anchor import LogAnchor, OnChainAnchor
 from ledger.chain.reverts import hex0x
 from ledger.core.records import now_ts
 from ledger.errors import LedgerError
+from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.service import outbox
+from ledger.service.index import index_root_at
 from ledger.service.outbox import POLL_INTERVAL, Backoff, Sender
 from ledger.service.proofs import consistency
 from ledger.service.signer import LogSigner
@@ -216,11 +219,19 @@ class Anchorer:
         # estimate runs the contract's checks
         if self.signer is None:
             raise ChainError("this anchorer has no log key: it can follow anchors, not send them")
-        signature = self.signer.anchor_signature(anchor.tree_size, anchor.root)
+        # the index root R(S) kept by the seal (zero for a size sealed before the index)
+        index_root = index_root_at(self.store, anchor.tree_size) or NO_INDEX_ROOT
+        signature = self.signer.anchor_signature(anchor.tree_size, anchor.root, index_root)
         nonce = self.client.nonce(block="pending")
         try:
             signed = self.contract.build_anchor(
-                self.log_id, anchor.tree_size, anchor.root, proof, signature, nonce=nonce
+                self.log_id,
+                anchor.tree_size,
+                anchor.root,
+                proof,
+                signature,
+                index_root=index_root,
+                nonce=nonce,
             )
         except ContractRevertError as error:
             if error.name == "LogAnchorSizeNotIncreasing":  # another send got there first

@@ -8,8 +8,11 @@ One seal step is one database transaction, written here in crash order:
    the barrier, oldest first.
 3. Load the right-edge tiles of the current tree and append the new leaf hashes in
    memory, giving the changed tiles and the new root. Nothing is written yet.
-4. Write the tiles, record the runs of seqs that received indices, and replace the log
-   state by compare-and-swap on its old tree size, keeping the checkpoint.
+4. Write the tiles, record the runs of seqs that received indices, replace the log
+   state by compare-and-swap on its old tree size, keeping the checkpoint, then fold
+   the entries into the verifiable index (ledger.service.index: map nodes at the new
+   size, the touched keys' frontiers, R(S); entries sealed before the index existed are
+   indexed first). All in the one transaction.
 5. Commit. A crash before the commit rolls back steps 4's writes together: the next
    run starts again from the same state and assigns the same indices. After the
    commit, the entries are sequenced and the next step starts after them.
@@ -30,6 +33,8 @@ from collections.abc import Callable
 from ledger import faults
 from ledger.core.merkle.tiles import TileEdge, edge_keys
 from ledger.core.records import now_ts
+from ledger.service.index import seal_index
+from ledger.store.index import IndexStore
 from ledger.store.repository import LogState, Run, Store
 
 MAX_BATCH = 1 << 18
@@ -48,15 +53,25 @@ def _runs(seqs: list[int], first_index: int) -> list[Run]:
 
 
 def seal_step(
-    store: Store, barrier: int, *, max_batch: int = MAX_BATCH, clock: Callable[[], str] = now_ts
+    store: Store,
+    barrier: int,
+    *,
+    max_batch: int = MAX_BATCH,
+    clock: Callable[[], str] = now_ts,
+    index: bool = True,
 ) -> tuple[LogState, int]:
-    """Sequence one batch of pending entries up to seq `barrier`.
+    """Sequence one batch of pending entries up to seq `barrier` (and, unless `index`
+    is False, which only benchmarks use, index them).
 
     Returns the new state and how many entries it sequenced (0: nothing pending).
     """
     with store.transaction() as conn:
         old = store.read_state(conn)
-        pending = store.read_pending(conn, old.last_seq, barrier, max_batch)
+        if index:  # the pending entries with the columns their index keys come from
+            keyed = IndexStore(store).entries_keyed(conn, old.last_seq, barrier, max_batch)
+            pending = [(row[0], bytes(row[1])) for row in keyed]
+        else:
+            pending = store.read_pending(conn, old.last_seq, barrier, max_batch)
         if not pending:
             return old, 0
         edge = TileEdge.load(old.tree_size, store.read_tiles(conn, edge_keys(old.tree_size)))
@@ -67,6 +82,8 @@ def seal_step(
             store.add_run(conn, run)
         faults.point("seal.after_tiles")
         store.replace_state(conn, old, new, clock())
+        if index:  # after the compare-and-swap: a losing sequencer stops before it
+            seal_index(store, conn, old, new, keyed)
     faults.point("seal.after_commit")
     return new, len(pending)
 
@@ -77,11 +94,12 @@ def seal(
     max_batch: int = MAX_BATCH,
     clock: Callable[[], str] = now_ts,
     progress: Callable[[int], None] | None = None,
+    index: bool = True,
 ) -> LogState:
     """Sequence everything pending when called; return the latest checkpoint."""
     barrier = store.ingest_barrier()
     while True:
-        state, count = seal_step(store, barrier, max_batch=max_batch, clock=clock)
+        state, count = seal_step(store, barrier, max_batch=max_batch, clock=clock, index=index)
         if progress is not None and count:
             progress(count)
         if count < max_batch:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.store.repository import Store
-from ledger.store.schema import checkpoints, entries
+from ledger.store.schema import checkpoints, entries, index_roots
 
 MAX_PAGE = 1000
 """Most entries one search page returns."""
@@ -38,6 +39,8 @@ class Checkpoint:
     tree_size: int
     root: bytes
     created_at: str
+    index_root: bytes = NO_INDEX_ROOT
+    """R(S) of the verifiable index; zero for a size sealed before the index."""
 
 
 def seqs_of(store: Store, leaf_hashes: Sequence[bytes]) -> dict[bytes, int]:
@@ -120,11 +123,19 @@ def search(
 
 def checkpoint(store: Store, tree_size: int | None = None) -> Checkpoint | None:
     """The checkpoint sealed at `tree_size` (default: the latest), if any."""
-    query = select(checkpoints.c.tree_size, checkpoints.c.root, checkpoints.c.created_at)
+    query = select(
+        checkpoints.c.tree_size,
+        checkpoints.c.root,
+        checkpoints.c.created_at,
+        index_roots.c.index_root,
+    ).outerjoin(index_roots, index_roots.c.tree_size == checkpoints.c.tree_size)
     if tree_size is None:
         query = query.order_by(checkpoints.c.tree_size.desc()).limit(1)
     else:
         query = query.where(checkpoints.c.tree_size == tree_size)
     with store.read() as conn:
         row = conn.execute(query).first()
-    return None if row is None else Checkpoint(int(row[0]), bytes(row[1]), row[2])
+    if row is None:
+        return None
+    index_root = NO_INDEX_ROOT if row[3] is None else bytes(row[3])
+    return Checkpoint(int(row[0]), bytes(row[1]), row[2], index_root)

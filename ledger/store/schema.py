@@ -33,6 +33,7 @@ entries = Table(
     Index("entries_leaf_hash", "leaf_hash", unique=True),
     Index("entries_external_id", "external_id"),
     Index("entries_account_ts", "account_id", "ts"),
+    Index("entries_model", "model"),
 )
 
 runs = Table(
@@ -123,4 +124,32 @@ chain_calls = Table(
     Index("chain_calls_licence", "licence_id"),
     Index("chain_calls_status", "kind", "status"),
     comment="the chain outbox: contract calls on their way to the chain",
+)
+
+index_nodes = Table(
+    "index_nodes",
+    metadata,
+    Column("position", LargeBinary(33), primary_key=True, comment="2**depth + prefix, big endian"),
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("node", LargeBinary(72), nullable=False, comment="interior hash, or k||u64 n||P"),
+    comment="the index map's nodes, a version per log size they were written at",
+)
+
+index_keys = Table(
+    "index_keys",
+    metadata,
+    Column("key_hash", LargeBinary(32), primary_key=True),
+    Column("key", String(300), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("frontier", LargeBinary, nullable=False, comment="right edge of the postings tree"),
+    comment="each index key's postings count and frontier at the newest indexed size",
+)
+
+index_roots = Table(
+    "index_roots",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("map_root", LargeBinary(32), nullable=False),
+    Column("index_root", LargeBinary(32), nullable=False),
+    comment="R(S) of every checkpoint sealed with the index",
 )

@@ -1,5 +1,6 @@
-"""`verify_evidence`: a bundle or a pack, whichever the document is (the JSON is parsed
-once), verified by ledger.verify.bundle or ledger.verify.pack."""
+"""`verify_evidence`: a bundle, a pack or a completeness proof, whichever the document is
+(the JSON is parsed once), verified by ledger.verify.bundle, ledger.verify.pack or
+ledger.verify.completeness."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledger.formats.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES
+from ledger.formats.completeness import COMPLETENESS_FORMAT, MAX_COMPLETENESS_BYTES
 from ledger.formats.fields import FormatError, load_document
 from ledger.formats.identity import LogIdentity
 from ledger.formats.pack import MAX_PACK_BYTES, PACK_FORMAT
 from ledger.verify.bundle import verify_bundle
 from ledger.verify.chain import ChainReader, start
+from ledger.verify.completeness import verify_completeness
 from ledger.verify.pack import verify_pack
 from ledger.verify.result import BundleError, VerificationResult
 
@@ -21,8 +24,9 @@ def verify_evidence(
     chain: ChainReader | None,
     identity: LogIdentity | None = None,
 ) -> VerificationResult:
-    """Verify a bundle (`model-ledger/evidence/v1`) or a pack (`model-ledger/evidence-pack/v1`),
-    whichever `data` is, against the pinned `identity`; the JSON is parsed once."""
+    """Verify a bundle (`model-ledger/evidence/v1`), a pack (`model-ledger/evidence-pack/v1`)
+    or a completeness proof (`model-ledger/completeness/v1`), whichever `data` is, against
+    the pinned `identity`; the JSON is parsed once."""
     run = start(chain, identity)
     size = 0
     if isinstance(data, Mapping):
@@ -30,16 +34,18 @@ def verify_evidence(
     else:
         size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
         try:
-            obj = load_document(data, MAX_PACK_BYTES, "document")
+            obj = load_document(data, max(MAX_PACK_BYTES, MAX_COMPLETENESS_BYTES), "document")
         except FormatError as error:
             run.fail(BundleError(str(error)))
     if isinstance(obj, Mapping) and obj.get("format") == PACK_FORMAT:
         return verify_pack(obj, chain, identity)
+    if isinstance(obj, Mapping) and obj.get("format") == COMPLETENESS_FORMAT:
+        return verify_completeness(obj, chain, identity)
     if isinstance(obj, Mapping) and "format" in obj and obj["format"] != BUNDLE_FORMAT:
         run.fail(
             BundleError(
-                f"unknown format {obj['format']!r:.80}; this verifier"
-                f" reads {BUNDLE_FORMAT!r} and {PACK_FORMAT!r}"
+                f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r},"
+                f" {PACK_FORMAT!r} and {COMPLETENESS_FORMAT!r}"
             )
         )
     if size > MAX_BUNDLE_BYTES:

@@ -79,6 +79,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
         {"model_id": "org/matrix", "version": "1", "artifact_sha256": "cd" * 32},
     ),
     ("GET", "/v1/models/{model_id}", ("auditor",), None),
+    ("GET", "/v1/index/licensee/acme", ("auditor", "licensee"), None),
     ("GET", "/healthz", (PUBLIC,), None),
     ("GET", "/metrics", (PUBLIC,), None),
 ]
@@ -86,6 +87,7 @@ EXPECTED_OK = {
     "/v1/evidence/{own}": 409,
     "/v1/admin/anchor": 503,
     "/v1/evidence": 409,
+    "/v1/index/licensee/acme": 409,
 }  # no chain on this server
 EXPECTED_OK["/v1/models/{model_id}"] = 404  # when run alone, before POST /v1/models registered it
 EXPECTED_OK["/v1/log"] = 404  # no deployment on a chain: no identity yet
@@ -238,8 +240,7 @@ def test_openapi_documents_every_route(server: Server) -> None:
         assert public.get("/docs").status_code == 200
     documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
     for method, template, _allowed, _body in ROUTES:
-        path = template.split("?")[0].replace("{own}", "{leaf_hash}").replace("/2", "/{size}")
-        assert (method, path) in documented
+        assert (method, _operation(template)) in documented
     for item in spec["paths"].values():
         for operation in item.values():
             assert operation["description"] and "\n" not in operation["description"].strip()
@@ -256,7 +257,7 @@ def test_openapi_documents_every_route(server: Server) -> None:
         if operation.get("security") == [{"apiKey": []}]
     }
     for method, template, allowed, _body in ROUTES:
-        path = template.split("?")[0].replace("{own}", "{leaf_hash}").replace("/2", "/{size}")
+        path = _operation(template)
         assert ((method, path) in secured) == (PUBLIC not in allowed), (method, path)
 
 
@@ -276,6 +277,8 @@ def test_short_bootstrap_admin_key_is_refused(tmp_path: Path) -> None:
 def _operation(template: str) -> str:
     """The OpenAPI path of a ROUTES template."""
     path = template.split("?")[0].replace("{own}", "{leaf_hash}")
+    if path.startswith("/v1/index/"):
+        return "/v1/index/{kind}/{value}"
     return "/v1/checkpoints/{size}" if path == "/v1/checkpoints/2" else path
 
 

@@ -1,0 +1,254 @@
+"""All SQL of the verifiable index (docs/completeness.md, "Maintaining the index").
+
+- `index_nodes`: the map's nodes, one row per (position, log size written at); the node
+  at position p for size S is p's row of the largest size <= S, so a proof can be built
+  at any size the index was sealed at. Rows are only inserted.
+- `index_keys`: each key's postings count and frontier at the newest indexed size
+  (upserted by each seal, in the seal's transaction).
+- `index_roots`: R(S) and the map root of every size sealed with the index.
+- A key's postings are not stored: they are the sequenced entries matching the key on
+  the entries table's lookup columns, in seq order (= leaf order).
+
+The writes take the seal's connection; they commit or roll back with it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping
+
+from sqlalchemy import Connection
+
+from ledger.core.index.postings import Frontier
+from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
+from ledger.core.merkle import HASH_SIZE
+from ledger.store.repository import Store, StoreError
+
+CHUNK = 500
+"""Most values bound in one IN (...) list."""
+
+LEAF_BYTES = 2 * HASH_SIZE + 8
+"""A stored leaf: k || u64be(count) || postings root."""
+
+KEY_COLUMNS: dict[str, tuple[str, str]] = {
+    "account": ("interaction", "account_id"),
+    "model": ("interaction", "model"),
+    "licence": ("licence", "external_id"),
+    "licensee": ("licence", "account_id"),
+    "model_id": ("model", "external_id"),
+}
+"""Key kind -> (record kind, entries column holding the key's value): what ingest
+stores for each record kind (ledger.core.records), so postings need no decoding."""
+
+
+def position_bytes(position: Position) -> bytes:
+    """A map position as stored: big endian, no leading zero byte."""
+    return position.to_bytes((position.bit_length() + 7) // 8, "big")
+
+
+def encode_node(node: Node) -> bytes:
+    """A map node as stored: the interior hash, or the leaf's k || u64be(n) || P."""
+    if isinstance(node, Leaf):
+        value = node.value
+        return value.key_hash + value.count.to_bytes(8, "big") + value.postings_root
+    return node
+
+
+def decode_node(data: bytes) -> Node:
+    """The stored node back (a leaf's hash recomputed)."""
+    data = bytes(data)
+    if len(data) == HASH_SIZE:
+        return data
+    if len(data) != LEAF_BYTES:
+        raise StoreError(f"an index node of {len(data)} bytes: the index storage is damaged")
+    key, count, root = data[:32], int.from_bytes(data[32:40], "big"), data[40:]
+    return Leaf(MapLeaf(key, count, root), leaf_hash(key, count, root))
+
+
+def encode_frontier(frontier: Frontier) -> bytes:
+    """A frontier as stored: its hashes, concatenated (their number is popcount(size))."""
+    return b"".join(frontier.hashes)
+
+
+def decode_frontier(count: int, data: bytes) -> Frontier:
+    """The stored frontier of a key with `count` postings."""
+    data = bytes(data)
+    hashes = tuple(data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE))
+    if len(hashes) != count.bit_count():
+        raise StoreError("an index key's frontier does not match its count: storage damaged")
+    return Frontier(count, hashes)
+
+
+def _chunks(values: list[bytes]) -> Iterator[list[bytes]]:
+    for i in range(0, len(values), CHUNK):
+        yield values[i : i + CHUNK]
+
+
+class IndexStore:
+    """The index tables of one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.mark = "%s" if store.is_postgres else "?"
+
+    # -- sealing (the seal's connection) --------------------------------------------------
+
+    def indexed_size(self, conn: Connection) -> int | None:
+        """The largest size sealed with the index (None: the index was never built)."""
+        size = conn.exec_driver_sql("SELECT MAX(tree_size) FROM index_roots").scalar()
+        return None if size is None else int(size)
+
+    def head_nodes(self, conn: Connection, positions: Iterable[Position]) -> dict[Position, Node]:
+        """The newest version of the nodes at `positions` (absent ones: empty subtrees)."""
+        by_bytes = {position_bytes(p): p for p in positions}
+        found: dict[Position, Node] = {}
+        for chunk in _chunks(list(by_bytes)):
+            marks = ", ".join([self.mark] * len(chunk))
+            rows = conn.exec_driver_sql(
+                "SELECT n.position, n.node FROM index_nodes n"
+                f" WHERE n.position IN ({marks}) AND n.tree_size ="
+                " (SELECT MAX(m.tree_size) FROM index_nodes m WHERE m.position = n.position)",
+                tuple(chunk),
+            )
+            for position, node in rows.cursor.fetchall():
+                found[by_bytes[bytes(position)]] = decode_node(node)
+        return found
+
+    def write_nodes(self, conn: Connection, tree_size: int, nodes: Mapping[Position, Node]) -> None:
+        """Insert the nodes written by the seal to `tree_size`."""
+        if not nodes:
+            return
+        conn.exec_driver_sql(
+            f"INSERT INTO index_nodes (position, tree_size, node) VALUES ({self.mark},"
+            f" {self.mark}, {self.mark})",
+            [(position_bytes(p), tree_size, encode_node(n)) for p, n in nodes.items()],
+        )
+
+    def frontiers(self, conn: Connection, key_hashes: Iterable[bytes]) -> dict[bytes, Frontier]:
+        """The stored frontiers of the keys among `key_hashes` that have one."""
+        found: dict[bytes, Frontier] = {}
+        for chunk in _chunks(list(key_hashes)):
+            marks = ", ".join([self.mark] * len(chunk))
+            rows = conn.exec_driver_sql(
+                f"SELECT key_hash, count, frontier FROM index_keys WHERE key_hash IN ({marks})",
+                tuple(chunk),
+            )
+            for key_hash, count, data in rows.cursor.fetchall():
+                found[bytes(key_hash)] = decode_frontier(int(count), data)
+        return found
+
+    def write_frontiers(
+        self, conn: Connection, frontiers: Iterable[tuple[bytes, str, Frontier]]
+    ) -> None:
+        """Upsert (key hash, key, frontier) of the keys a seal touched."""
+        rows = [(k, key, f.size, encode_frontier(f)) for k, key, f in frontiers]
+        if not rows:
+            return
+        m = self.mark
+        conn.exec_driver_sql(
+            f"INSERT INTO index_keys (key_hash, key, count, frontier) VALUES ({m}, {m}, {m}, {m})"
+            " ON CONFLICT (key_hash) DO UPDATE SET count = excluded.count,"
+            " frontier = excluded.frontier",
+            rows,
+        )
+
+    def add_root(self, conn: Connection, tree_size: int, map_root: bytes, root: bytes) -> None:
+        """Keep R(S) of the seal to `tree_size`."""
+        conn.exec_driver_sql(
+            "INSERT INTO index_roots (tree_size, map_root, index_root)"
+            f" VALUES ({self.mark}, {self.mark}, {self.mark})",
+            (tree_size, map_root, root),
+        )
+
+    def entries_keyed(
+        self, conn: Connection, after_seq: int, upto_seq: int, limit: int
+    ) -> list[tuple[int, bytes, str, str | None, str | None, str | None]]:
+        """(seq, leaf_hash, kind, external_id, account_id, model) of the entries after
+        `after_seq` up to `upto_seq`, oldest first, at most `limit`: the pending entries
+        (Store.read_pending) with the columns their index keys come from."""
+        m = self.mark
+        rows = conn.exec_driver_sql(
+            "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
+            f" WHERE seq > {m} AND seq <= {m} ORDER BY seq LIMIT {m}",
+            (after_seq, upto_seq, limit),
+        )
+        return list(rows.cursor.fetchall())
+
+    # -- reading (proofs) -----------------------------------------------------------------
+
+    def index_root(self, conn: Connection, tree_size: int) -> bytes | None:
+        """R(S) of the seal to `tree_size` (None: that size was not sealed with the index)."""
+        root = conn.exec_driver_sql(
+            f"SELECT index_root FROM index_roots WHERE tree_size = {self.mark}", (tree_size,)
+        ).scalar()
+        return None if root is None else bytes(root)
+
+    def node_at(self, conn: Connection, position: Position, tree_size: int) -> Node | None:
+        """The node at `position` in the map of log size `tree_size`."""
+        m = self.mark
+        data = conn.exec_driver_sql(
+            f"SELECT node FROM index_nodes WHERE position = {m} AND tree_size <= {m}"
+            " ORDER BY tree_size DESC LIMIT 1",
+            (position_bytes(position), tree_size),
+        ).scalar()
+        return None if data is None else decode_node(data)
+
+    def postings(self, conn: Connection, kind: str, value: str, last_seq: int) -> list[int]:
+        """The leaf indices of the entries of key `kind:value` with seq <= `last_seq`
+        (all sequenced), in leaf order."""
+        return [leaf for _, leaf in self.postings_with_seqs(conn, kind, value, last_seq)]
+
+    def postings_with_seqs(
+        self, conn: Connection, kind: str, value: str, last_seq: int
+    ) -> list[tuple[int, int]]:
+        """(seq, leaf index) of the entries of key `kind:value` with seq <= `last_seq`
+        (all sequenced), in leaf order."""
+        record_kind, column = KEY_COLUMNS[kind]
+        if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
+            return []
+        m = self.mark
+        seqs = [
+            int(seq)
+            for (seq,) in conn.exec_driver_sql(
+                f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
+                " ORDER BY seq",
+                (value, record_kind, last_seq),
+            ).cursor.fetchall()
+        ]
+        if not seqs:
+            return []
+        runs = conn.exec_driver_sql(
+            "SELECT first_seq, last_seq, first_index FROM runs ORDER BY first_seq"
+        ).cursor.fetchall()
+        starts = [int(run[0]) for run in runs]
+        found = []
+        for seq in seqs:
+            at = bisect_right(starts, seq) - 1
+            if at < 0 or seq > runs[at][1]:
+                raise StoreError(f"entry seq {seq} is in no run: the log storage is damaged")
+            found.append((seq, int(runs[at][2]) + seq - starts[at]))
+        return found
+
+    def records(self, conn: Connection, seqs: list[int]) -> dict[int, tuple[bytes, bytes]]:
+        """seq -> (leaf hash, canonical record) of the entries `seqs`."""
+        found: dict[int, tuple[bytes, bytes]] = {}
+        for i in range(0, len(seqs), CHUNK):
+            chunk = seqs[i : i + CHUNK]
+            marks = ", ".join([self.mark] * len(chunk))
+            rows = conn.exec_driver_sql(
+                f"SELECT seq, leaf_hash, record FROM entries WHERE seq IN ({marks})", tuple(chunk)
+            )
+            for seq, leaf, record in rows.cursor.fetchall():
+                found[int(seq)] = (bytes(leaf), bytes(record))
+        return found
+
+    def licensees_of(self, conn: Connection, licence_id: str) -> set[str]:
+        """The licensees named by the licence records of `licence_id` (empty: none)."""
+        if "\x00" in licence_id:
+            return set()
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT account_id FROM entries WHERE external_id = "
+            f"{self.mark} AND kind = 'licence'",
+            (licence_id,),
+        )
+        return {str(row[0]) for row in rows.cursor.fetchall()}
