@@ -20,6 +20,7 @@ from ledger.api.routes import (
     log,
     models,
     proofs,
+    tlog,
     web,
 )
 from ledger.api.routes import export as export_route
@@ -108,6 +109,7 @@ def create_app(
         health,
         web,
         export_route,
+        tlog,
     ):
         app.include_router(module.router)
     app.include_router(licence_routes.router)

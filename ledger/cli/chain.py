@@ -245,7 +245,7 @@ def up(
                     note=note,
                 )
             while not stop.is_set():
-                new = seal_log(store)
+                new = seal_log(store, note=signer.note)
                 if new.tree_size != state.tree_size:
                     line(
                         {"type": "checkpoint", "tree_size": new.tree_size, "root": hex0x(new.root)}
@@ -607,7 +607,10 @@ def identity(
         deployment = recorded_deployment(AnchorRepository(store))
         signer = log_signer(store, data_dir, 3600)
     pinned = deployment.identity(
-        bytes.fromhex(signer.address[2:]), rpc_url=public_rpc_url, explorer=explorer
+        bytes.fromhex(signer.address[2:]),
+        rpc_url=public_rpc_url,
+        explorer=explorer,
+        note_vkey=None if signer.note is None else signer.note.vkey(),
     )
     document = pinned.as_json()
     if out is None:

@@ -7,6 +7,7 @@ in uvicorn on a background thread; `serve` seals (and, with a chain, anchors) be
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -68,10 +69,29 @@ app.add_typer(keys_app, name="keys")
 # -- shared with `ledger up` -------------------------------------------------------------
 
 
-def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
-    """The log key (LEDGER_LOG_KEY or the keystore in `data_dir`) in the log's EIP-712 domain."""
+PUBLIC_HOST_ENV = "LEDGER_PUBLIC_HOST"
+DEFAULT_PUBLIC_HOST = "localhost"
+"""The host of the origin when none is set (docs/c2sp.md): set LEDGER_PUBLIC_HOST first."""
+
+PublicHost = Annotated[
+    str | None,
+    typer.Option(
+        "--public-host",
+        envvar=PUBLIC_HOST_ENV,
+        help="The log's public host, e.g. ledger.example.com: its C2SP origin is"
+        " <host>/<log name>, fixed when the note key is created (default: localhost).",
+    ),
+]
+
+
+def log_signer(store: Store, data_dir: Path, mmd: int, public_host: str | None = None) -> LogSigner:
+    """The log key (LEDGER_LOG_KEY or the keystore in `data_dir`) in the log's EIP-712 domain,
+    with the note key (LEDGER_NOTE_KEY or `data_dir`/note-key) whose name is the origin
+    `<public host>/<log name>` (`public_host` or LEDGER_PUBLIC_HOST, else localhost)."""
+    from ledger.errors import LedgerError
     from ledger.formats.eip712 import Domain
-    from ledger.service.signer import LogKeyError, LogSigner, load_log_key
+    from ledger.formats.tlog_checkpoint import log_origin
+    from ledger.service.signer import LogSigner, load_log_key, load_note_key
     from ledger.store.anchors import AnchorRepository
 
     deployment = AnchorRepository(store).deployment()
@@ -81,9 +101,15 @@ def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
         domain = Domain(sha256(b"model-ledger").digest())  # the default log name's id
     else:
         domain = Domain(deployment.log_id, deployment.chain_id, deployment.contract)
+    host = public_host or os.environ.get(PUBLIC_HOST_ENV) or None
     try:
-        return LogSigner(load_log_key(data_dir), domain, mmd)
-    except LogKeyError as error:
+        name = "model-ledger" if deployment is None else deployment.log_name
+        # Any log name works on chain; the origin takes it as one URL path segment.
+        segment = re.sub(r"[^A-Za-z0-9._~-]+", "-", name).strip("-")[:128] or "log"
+        origin = log_origin(host or DEFAULT_PUBLIC_HOST, segment)
+        note = load_note_key(data_dir, origin, pinned=host is not None)
+        return LogSigner(load_log_key(data_dir), domain, mmd, note)
+    except LedgerError as error:
         fail(str(error))
 
 
@@ -232,6 +258,7 @@ def serve(
     ] = 1,
     public_rpc_url: PublicRpcUrl = None,
     explorer: ExplorerUrl = None,
+    public_host: PublicHost = None,
 ) -> None:
     """Serve the HTTP API against the configured database; seal every --seal-interval and,
     with --rpc-url and a recorded deployment, anchor every --anchor-interval.
@@ -271,9 +298,10 @@ def serve(
         port,
         mmd,
         published,
+        public_host,
     )
     with open_store(data_dir, database_url) as store:
-        signer = log_signer(store, data_dir, mmd)
+        signer = log_signer(store, data_dir, mmd, public_host)
         anchor_now = None
         worker: threading.Thread | None = None
         registry: LicenceRegistry | None = None
@@ -361,7 +389,7 @@ def serve(
         def seal_term(term: threading.Event) -> None:
             while not term.is_set():
                 try:
-                    seal_log(store)
+                    seal_log(store, note=signer.note)
                 except StoreError as error:
                     note(f"sealing: {error}")
                 if pool is not None and not pool.alive():
@@ -392,6 +420,7 @@ def _fork_api_workers(
     port: int,
     mmd: int,
     published: tuple[str | None, str | None],
+    public_host: str | None = None,
 ) -> WorkerPool | None:
     """With more than one worker: migrate the database, then fork the API processes
     (before this process opens connections or starts threads). None for one worker."""
@@ -401,7 +430,7 @@ def _fork_api_workers(
     from ledger.service.workers import fork_workers
 
     with open_store(data_dir, database_url) as store:
-        log_signer(store, data_dir, mmd)  # migrations and a new log key happen once, here
+        log_signer(store, data_dir, mmd, public_host)  # migrations and new keys: once, here
     url = normalize_url(database_url) if database_url else sqlite_url(data_dir)
 
     def make_app() -> Any:
@@ -418,7 +447,7 @@ def _fork_api_workers(
                 store, contract, deployment, signer, confirmations=confirmations
             ).anchor_latest(120)
 
-        signer = log_signer(store, data_dir, mmd)
+        signer = log_signer(store, data_dir, mmd, public_host)
         return create_app(
             store,
             signer,

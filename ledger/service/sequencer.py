@@ -30,6 +30,8 @@ from collections.abc import Callable
 from ledger import faults
 from ledger.core.merkle.tiles import TileEdge, edge_keys
 from ledger.core.records import now_ts
+from ledger.formats.note import Signer
+from ledger.service.signer import checkpoint_note
 from ledger.store.repository import LogState, Run, Store
 
 MAX_BATCH = 1 << 18
@@ -48,9 +50,15 @@ def _runs(seqs: list[int], first_index: int) -> list[Run]:
 
 
 def seal_step(
-    store: Store, barrier: int, *, max_batch: int = MAX_BATCH, clock: Callable[[], str] = now_ts
+    store: Store,
+    barrier: int,
+    *,
+    max_batch: int = MAX_BATCH,
+    clock: Callable[[], str] = now_ts,
+    note: Signer | None = None,
 ) -> tuple[LogState, int]:
-    """Sequence one batch of pending entries up to seq `barrier`.
+    """Sequence one batch of pending entries up to seq `barrier`; with the note key
+    `note`, the checkpoint is kept with its C2SP signed note too.
 
     Returns the new state and how many entries it sequenced (0: nothing pending).
     """
@@ -66,7 +74,7 @@ def seal_step(
         for run in _runs([seq for seq, _ in pending], old.tree_size):
             store.add_run(conn, run)
         faults.point("seal.after_tiles")
-        store.replace_state(conn, old, new, clock())
+        store.replace_state(conn, old, new, clock(), checkpoint_note(note, new.tree_size, new.root))
     faults.point("seal.after_commit")
     return new, len(pending)
 
@@ -77,11 +85,13 @@ def seal(
     max_batch: int = MAX_BATCH,
     clock: Callable[[], str] = now_ts,
     progress: Callable[[int], None] | None = None,
+    note: Signer | None = None,
 ) -> LogState:
-    """Sequence everything pending when called; return the latest checkpoint."""
+    """Sequence everything pending when called; return the latest checkpoint. With the
+    note key `note`, each checkpoint is also kept as a C2SP signed note."""
     barrier = store.ingest_barrier()
     while True:
-        state, count = seal_step(store, barrier, max_batch=max_batch, clock=clock)
+        state, count = seal_step(store, barrier, max_batch=max_batch, clock=clock, note=note)
         if progress is not None and count:
             progress(count)
         if count < max_batch:
