@@ -12,19 +12,26 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import sqlite3
 import stat
 from collections.abc import Iterator
+from contextlib import closing
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from ledger.core import merkle
+from ledger.formats.identity import parse_identity
 from ledger.formats.note import note_verifier, parse_signer
 from ledger.formats.tlog_checkpoint import open_checkpoint
 from ledger.workload import interaction
-from tests.api.conftest import ADMIN_KEY, Server, assert_problem
+from tests.api.chained import anchored_server
+from tests.api.conftest import ADMIN_KEY, Server, assert_problem, ledger
+from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 
 PUBLIC_HOST = "ledger.example.com"
 ORIGIN = f"{PUBLIC_HOST}/model-ledger"
@@ -261,3 +268,43 @@ def test_entry_bundles_are_for_auditors_and_hash_to_the_tiles(c2sp: dict[str, An
         assert at == len(bundle)
         hashed = b"".join(hashlib.sha256(b"\x00" + entry).digest() for entry in entries)
         assert hashed == tile
+
+
+def test_the_identity_names_the_note_key_and_anchoring_keeps_notes(
+    tmp_path_factory: pytest.TempPathFactory,
+    anvil_binary: Path,  # noqa: F811
+) -> None:
+    """On a deployed log: GET /v1/log and `ledger identity` carry `note_vkey`, whose
+    name is the origin, and a checkpoint sealed without the note key (`ledger seal`)
+    gets its note when the anchorer queues it."""
+    with anchored_server(tmp_path_factory.mktemp("c2sp-chain"), anvil_binary) as (server, _):
+        where = ["--data-dir", str(server.data_dir)]
+        with server.client(ADMIN_KEY) as admin:
+            published = admin.get("/v1/log")
+            assert published.status_code == 200, published.text
+            identity = parse_identity(published.content)
+            created = admin.post("/v1/entries", json=interaction(0, seed=1416))
+            assert created.status_code == 202, created.text
+            ledger("seal", *where)  # the CLI has no note key: no note kept
+            database = server.data_dir / "ledger.db"
+            assert _notes(database) == [(1, None)]
+            assert admin.post("/v1/admin/anchor").status_code == 200
+            (kept,) = _notes(database)  # by the anchorer, before anything asked for it
+            served = admin.get("/checkpoint").text
+        assert (
+            identity.note_vkey
+            == parse_signer((server.data_dir / "note-key").read_text().strip()).vkey()
+        )
+        assert identity.origin == "localhost/model-ledger"  # no --public-host: the default
+        printed = json.loads(ledger("identity", *where).stdout)
+        assert printed["note_vkey"] == identity.note_vkey
+        assert kept == (1, served)
+        assert identity.origin is not None and identity.note_vkey is not None
+        opened = open_checkpoint(served, identity.origin, [note_verifier(identity.note_vkey)])
+        assert opened.checkpoint.size == 1
+
+
+def _notes(database: Path) -> list[tuple[int, str | None]]:
+    with closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute("SELECT tree_size, note FROM checkpoints ORDER BY tree_size")
+        return [(int(size), note) for size, note in rows]
