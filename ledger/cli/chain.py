@@ -163,7 +163,7 @@ def up(
                     client,
                     repo,
                     log_name or DEFAULT_LOG_NAME,
-                    log_signer(store, data_dir, 3600).address,
+                    log_signer(store, data_dir, 3600, log_name=log_name).address,
                     log_admin(admin, data_dir, note, client.chain_id),
                     before_record=anvil.save_state if anvil else None,
                 )
@@ -306,7 +306,7 @@ def deploy(
         client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
         if existing is None:  # refused before any key is made
             admin_address = log_admin(admin, data_dir, note, client.chain_id)
-        signer_address = log_signer(store, data_dir, 3600).address
+        signer_address = log_signer(store, data_dir, 3600, log_name=log_name).address
         if existing is None:
             assert admin_address is not None
             deployment, _contract = deploy_contracts(

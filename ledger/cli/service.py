@@ -84,10 +84,18 @@ PublicHost = Annotated[
 ]
 
 
-def log_signer(store: Store, data_dir: Path, mmd: int, public_host: str | None = None) -> LogSigner:
+def log_signer(
+    store: Store,
+    data_dir: Path,
+    mmd: int,
+    public_host: str | None = None,
+    *,
+    log_name: str | None = None,
+) -> LogSigner:
     """The log key (LEDGER_LOG_KEY or the keystore in `data_dir`) in the log's EIP-712 domain,
     with the note key (LEDGER_NOTE_KEY or `data_dir`/note-key) whose name is the origin
-    `<public host>/<log name>` (`public_host` or LEDGER_PUBLIC_HOST, else localhost)."""
+    `<public host>/<log name>` (`public_host` or LEDGER_PUBLIC_HOST, else localhost; the
+    deployment's log name, else `log_name`, the one about to be deployed)."""
     from ledger.errors import LedgerError
     from ledger.formats.eip712 import Domain
     from ledger.formats.tlog_checkpoint import log_origin
@@ -103,7 +111,7 @@ def log_signer(store: Store, data_dir: Path, mmd: int, public_host: str | None =
         domain = Domain(deployment.log_id, deployment.chain_id, deployment.contract)
     host = public_host or os.environ.get(PUBLIC_HOST_ENV) or None
     try:
-        name = "model-ledger" if deployment is None else deployment.log_name
+        name = deployment.log_name if deployment else log_name or "model-ledger"
         # Any log name works on chain; the origin takes it as one URL path segment.
         segment = re.sub(r"[^A-Za-z0-9._~-]+", "-", name).strip("-")[:128] or "log"
         origin = log_origin(host or DEFAULT_PUBLIC_HOST, segment)

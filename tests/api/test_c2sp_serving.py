@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ledger.chain.anvil import Anvil
 from ledger.core import merkle
 from ledger.formats.identity import parse_identity
 from ledger.formats.note import note_verifier, parse_signer
@@ -308,3 +309,28 @@ def _notes(database: Path) -> list[tuple[int, str | None]]:
     with closing(sqlite3.connect(database)) as connection:
         rows = connection.execute("SELECT tree_size, note FROM checkpoints ORDER BY tree_size")
         return [(int(size), note) for size, note in rows]
+
+
+def test_the_origin_is_the_public_host_and_the_deployed_name_and_never_changes(
+    tmp_path: Path,
+    anvil_binary: Path,  # noqa: F811
+) -> None:
+    node = Anvil(0, tmp_path / "anvil-state.json", tmp_path / "anvil.log", binary=anvil_binary)
+    node.start()
+    try:
+        where = ["--data-dir", str(tmp_path / "data")]
+        host = {"LEDGER_PUBLIC_HOST": "ledger.example.com:8443/logs"}
+        ledger("deploy", *where, "--rpc-url", node.url, "--log-name", "Audit Log 2026", env=host)
+        printed = json.loads(ledger("identity", *where, env=host).stdout)
+        assert printed["name"] == "Audit Log 2026"
+        assert printed["note_vkey"].startswith("ledger.example.com:8443/logs/Audit-Log-2026+")
+        # Without a public host the key's own origin holds; another one is refused.
+        assert json.loads(ledger("identity", *where).stdout)["note_vkey"] == printed["note_vkey"]
+        moved = ledger("identity", *where, env={"LEDGER_PUBLIC_HOST": "other.example"}, check=False)
+        assert moved.returncode != 0 and moved.stdout == ""
+        assert "names the origin 'ledger.example.com:8443/logs/Audit-Log-2026'" in moved.stderr
+        assert "a log's origin cannot change" in moved.stderr
+        bad = ledger("identity", *where, env={"LEDGER_PUBLIC_HOST": "Ledger.Example"}, check=False)
+        assert bad.returncode != 0 and "not a lowercase host name: 'Ledger.Example'" in bad.stderr
+    finally:
+        node.stop()
