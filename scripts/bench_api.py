@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark HTTP ingest against a real `ledger serve` (uvicorn) on SQLite.
+"""Benchmark HTTP ingest against a real `mledger serve` (uvicorn) on SQLite.
 
 Measures, in one run:
 
@@ -58,7 +58,7 @@ def percentile(values: list[float], p: float) -> float:
 def start_server(
     data_dir: Path, rpc_url: str, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """`ledger serve` sealing every second and anchoring every 5 s on `rpc_url`."""
+    """`mledger serve` sealing every second and anchoring every 5 s on `rpc_url`."""
     env = {**os.environ, "LEDGER_BOOTSTRAP_ADMIN_KEY": ADMIN, "LEDGER_ANCHOR_KEY": DEV_ANCHOR_KEY}
     subprocess.run(
         [
@@ -110,7 +110,7 @@ def start_server(
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
-            raise SystemExit("ledger serve did not start")
+            raise SystemExit("mledger serve did not start")
         time.sleep(0.05)
 
 
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="Parallel HTTP clients.")
     parser.add_argument("--singles", type=int, default=2000, help="Single-record requests.")
     parser.add_argument(
-        "--workers", type=int, default=1, help="API processes (`ledger serve --workers`)."
+        "--workers", type=int, default=1, help="API processes (`mledger serve --workers`)."
     )
     args = parser.parse_args()
 

@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
-"""Benchmark the auditor's tools: `ledger audit` of a large export, and an evidence pack
+"""Benchmark the auditor's tools: `mledger audit` of a large export, and an evidence pack
 of many entries (build time over HTTP, verify time, size against single bundles).
 
 With the real commands and a real chain:
 
 1. builds a SQLite log of --entries interaction records (generated in worker
-   processes, as scripts/bench_log.py does) on a fresh Anvil, running `ledger deploy`
-   and then `ledger anchor` after each of --anchors equal parts, so the chain holds a
+   processes, as scripts/bench_log.py does) on a fresh Anvil, running `mledger deploy`
+   and then `mledger anchor` after each of --anchors equal parts, so the chain holds a
    few roots (a log already built in --work-dir is reused, with its chain state);
-2. `ledger export --out` of the whole log;
-3. `ledger audit` of that export against the chain, --repeat times, with stderr on a
+2. `mledger export --out` of the whole log;
+3. `mledger audit` of that export against the chain, --repeat times, with stderr on a
    pseudo-terminal so the progress bar is drawn as a user sees it (median reported);
-4. starts `ledger serve`, asks POST /v1/evidence for the accounts whose entries add up
+4. starts `mledger serve`, asks POST /v1/evidence for the accounts whose entries add up
    to at most --pack entries (the largest pack one request may hold), then times
-   `ledger verify PACK --rpc-url` (a new process each time: start-up included) and the
+   `mledger verify PACK --rpc-url` (a new process each time: start-up included) and the
    same check in-process, --repeat times each;
 5. compares the pack's size with --pack single-entry bundles of the same entries. Their
    size is computed from the bundle layout of `ledger.service.evidence.build_evidence` (the
@@ -100,7 +100,7 @@ def ledger(*args: str, capture: bool = True) -> str:
 
 
 def build_log(work: Path, entries: int, anchors: int, rpc: str) -> dict[str, Any]:
-    """Fill the log in `anchors` parts, `ledger anchor` after each; the deployment."""
+    """Fill the log in `anchors` parts, `mledger anchor` after each; the deployment."""
     where = ["--data-dir", str(work / "data")]
     deployment: dict[str, Any] = json.loads(ledger("deploy", "--rpc-url", rpc, *where))
     store = Store.open(f"sqlite:///{work / 'data' / 'ledger.db'}")
@@ -183,7 +183,7 @@ def pack_accounts(work: Path, target: int) -> list[str]:
 def single_bundle_size(
     deployment: dict[str, Any], pack: dict[str, Any], entry: dict[str, Any]
 ) -> int:
-    """The size of the `ledger evidence` / GET /v1/evidence bundle of one pack entry: the
+    """The size of the `mledger evidence` / GET /v1/evidence bundle of one pack entry: the
     dict build_evidence makes, proof nodes of the right number (their values do not
     change the size)."""
     size = pack["checkpoint"]["tree_size"]
@@ -257,7 +257,7 @@ def main() -> None:
         results["export_s"] = round(time.perf_counter() - start, 2)
         results["export_bytes"] = exported["bytes"]
         print(
-            f"ledger export: {exported['entries']:,} entries,"
+            f"mledger export: {exported['entries']:,} entries,"
             f" {exported['bytes']:,} bytes in {results['export_s']} s",
             file=sys.stderr,
         )
@@ -279,10 +279,10 @@ def main() -> None:
         for attempt in range(args.repeat):
             elapsed, code, tail = run_on_pty(audit_args)
             if code != 0:
-                raise SystemExit(f"ledger audit failed ({code}): {tail.decode(errors='replace')}")
+                raise SystemExit(f"mledger audit failed ({code}): {tail.decode(errors='replace')}")
             runs.append(round(elapsed, 2))
             print(
-                f"ledger audit, run {attempt + 1}: {elapsed:.2f} s (progress bar on a terminal)",
+                f"mledger audit, run {attempt + 1}: {elapsed:.2f} s (progress bar on a terminal)",
                 file=sys.stderr,
             )
         results["audit_runs_s"] = runs
@@ -318,7 +318,7 @@ def main() -> None:
             except httpx.TransportError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"ledger serve did not start: {server.communicate()[1]}")
+                raise SystemExit(f"mledger serve did not start: {server.communicate()[1]}")
             time.sleep(0.1)
         accounts = pack_accounts(work, args.pack)
         query = {"account_ids": accounts}
@@ -421,7 +421,7 @@ def print_table(r: dict[str, Any]) -> None:
     rows = [
         (
             (
-                f"`ledger audit` of a {r['entries']:,}-entry export"
+                f"`mledger audit` of a {r['entries']:,}-entry export"
                 f" ({r['export_bytes'] / 1e6:,.0f} MB), progress bar drawn"
             ),
             f"{r['audit_median_s']:.1f} s",
@@ -436,7 +436,7 @@ def print_table(r: dict[str, Any]) -> None:
             f"runs {r['pack_build_http_runs_s']}",
         ),
         (
-            "`ledger verify PACK --rpc-url` (new process)",
+            "`mledger verify PACK --rpc-url` (new process)",
             f"{r['verify_cli_median_s']:.1f} s",
             f"median of {len(r['verify_cli_runs_s'])}: {r['verify_cli_runs_s']} (target 10 s)",
         ),

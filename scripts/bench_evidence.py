@@ -3,8 +3,8 @@
 
 Takes an existing SQLite log (build one with scripts/bench_log.py, whose work dir keeps
 a 10M-entry log in big/), and with the real commands: starts a fresh Anvil, runs
-`ledger deploy` and `ledger anchor` on that data dir (one anchor covers the whole log),
-starts `ledger serve`, then fetches the evidence bundle of random entries twice (cold:
+`mledger deploy` and `mledger anchor` on that data dir (one anchor covers the whole log),
+starts `mledger serve`, then fetches the evidence bundle of random entries twice (cold:
 first touch; warm: pages cached, as in a running service) and verifies a sample of
 them with `ledger.verify.bundle` (offline mathematics).
 

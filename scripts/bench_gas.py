@@ -11,8 +11,8 @@ bytes)``, and roots and proof nodes are computed from complete subtrees (memoise
 2**16 leaves up), never holding the leaf list: the 2**24 tree costs ~19M leaf hashes
 once. Every proof is checked in Python before it is sent; the contract checks it again.
 
-Latency: the real `ledger deploy`, `ledger ingest` and `ledger anchor` commands on a
-SQLite data dir, timing `ledger anchor` (seal, connect, send, wait for the receipt,
+Latency: the real `mledger deploy`, `mledger ingest` and `mledger anchor` commands on a
+SQLite data dir, timing `mledger anchor` (seal, connect, send, wait for the receipt,
 confirmed) from the command's start to its exit, and the same work in-process
 (`Anchorer.anchor_latest`), which excludes Python's start-up and imports.
 
@@ -141,7 +141,7 @@ def ledger_command(*args: str) -> tuple[float, str]:
 
 
 def measure_latency(url: str, rounds: int) -> tuple[list[float], list[float]]:
-    """Wall seconds of `ledger anchor` (whole command) and of Anchorer.anchor_latest."""
+    """Wall seconds of `mledger anchor` (whole command) and of Anchorer.anchor_latest."""
     command: list[float] = []
     in_process: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -209,7 +209,7 @@ def main() -> None:
     print("| anchor latency on Anvil (1 confirmation) | median | min | max |")
     print("|---|---:|---:|---:|")
     for name, values in (
-        ("`ledger anchor` command, start to exit", command),
+        ("`mledger anchor` command, start to exit", command),
         ("in-process `Anchorer.anchor_latest`", in_process),
     ):
         print(

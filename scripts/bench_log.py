@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the log core: ingest and seal throughput, proof latency, pymerkle baseline.
 
-Runs the real `ledger ingest` and `ledger seal` commands on generated NDJSON (records
+Runs the real `mledger ingest` and `mledger seal` commands on generated NDJSON (records
 are validated, canonically encoded and hashed: all of it counts), on SQLite and on
 PostgreSQL; then measures in-process inclusion-proof latency on logs of 1M and 10M
 entries; and, in the same run, appends the same leaves to the `pymerkle` package's
@@ -210,7 +210,7 @@ def main() -> None:
     runs = []
     for attempt in range(args.repeat):
         print(
-            f"SQLite: ledger ingest + ledger seal, run {attempt + 1} of {args.repeat}",
+            f"SQLite: mledger ingest + mledger seal, run {attempt + 1} of {args.repeat}",
             file=sys.stderr,
         )
         shutil.rmtree(sqlite_dir, ignore_errors=True)  # a reused log would dedupe every record
@@ -234,7 +234,7 @@ def main() -> None:
         write_ndjson(pg_file, args.pg_records, seed=2)
         url = fresh_postgres(args.postgres_url)
         try:
-            print("PostgreSQL: ledger ingest + ledger seal", file=sys.stderr)
+            print("PostgreSQL: mledger ingest + mledger seal", file=sys.stderr)
             results["postgres"] = ingest_and_seal(pg_file, ["--database-url", url], args.pg_records)
             print(f"  {results['postgres']}", file=sys.stderr)
         finally:
@@ -261,12 +261,12 @@ def print_table(r: dict) -> None:  # type: ignore[type-arg]
     all_runs = ", ".join(f"{x['total_s']:.1f} s" for x in r["sqlite_runs"])
     rows = [
         (
-            "SQLite `ledger ingest` (validate, encode, hash, insert)",
+            "SQLite `mledger ingest` (validate, encode, hash, insert)",
             f"{s['ingest_rps']:,.0f} records/s",
             f"{s['ingest_s']:.1f} s for {s['records']:,}",
         ),
         (
-            "SQLite `ledger seal` (indices, tiles, checkpoint)",
+            "SQLite `mledger seal` (indices, tiles, checkpoint)",
             f"{s['seal_rps']:,.0f} entries/s",
             f"{s['seal_s']:.1f} s",
         ),
@@ -280,11 +280,15 @@ def print_table(r: dict) -> None:  # type: ignore[type-arg]
         g = r["postgres"]
         rows += [
             (
-                "PostgreSQL `ledger ingest`",
+                "PostgreSQL `mledger ingest`",
                 f"{g['ingest_rps']:,.0f} records/s",
                 f"{g['ingest_s']:.1f} s for {g['records']:,}",
             ),
-            ("PostgreSQL `ledger seal`", f"{g['seal_rps']:,.0f} entries/s", f"{g['seal_s']:.1f} s"),
+            (
+                "PostgreSQL `mledger seal`",
+                f"{g['seal_rps']:,.0f} entries/s",
+                f"{g['seal_s']:.1f} s",
+            ),
         ]
     rows.append(
         (

@@ -3,13 +3,13 @@
 
 1. Generates --entries interaction records as NDJSON files of --file-records each
    (not timed; kept in --work-dir and reused by later runs).
-2. Starts a local Anvil, deploys the contracts (`ledger deploy`) and runs
-   `ledger serve --database-url PG --rpc-url ANVIL`, sealing every --seal-interval and
+2. Starts a local Anvil, deploys the contracts (`mledger deploy`) and runs
+   `mledger serve --database-url PG --rpc-url ANVIL`, sealing every --seal-interval and
    anchoring every --anchor-interval seconds, as in production.
-3. Timed, end to end: `ledger ingest` of every file (records validated, canonically
+3. Timed, end to end: `mledger ingest` of every file (records validated, canonically
    encoded, hashed and stored), then waits until every entry is sealed and an anchor
    covering all of them is confirmed on chain.
-4. HTTP ingest at that size: `ledger serve --workers 1` and `--workers 2`, 4 clients
+4. HTTP ingest at that size: `mledger serve --workers 1` and `--workers 2`, 4 clients
    sending batches of 1,000 (bodies built before the clock starts).
 5. Inclusion-proof latency at that size (in-process), and database bytes per entry.
 
@@ -109,7 +109,7 @@ def ledger(*args: str) -> str:
 
 
 class Serve:
-    """`ledger serve` in the background."""
+    """`mledger serve` in the background."""
 
     def __init__(self, where: list[str], *extra: str) -> None:
         self.port = free_port()
@@ -126,7 +126,7 @@ class Serve:
         while not self.healthy():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.process.kill()
-                raise SystemExit(f"ledger serve did not start: {self.process.communicate()[1]}")
+                raise SystemExit(f"mledger serve did not start: {self.process.communicate()[1]}")
             time.sleep(0.1)
 
     def healthy(self) -> bool:
@@ -144,7 +144,7 @@ class Serve:
 
 
 def ingest_all(files: list[Path], where: list[str], total: int) -> None:
-    """`ledger ingest` every file, with a progress bar over all records."""
+    """`mledger ingest` every file, with a progress bar over all records."""
     with Progress(
         TextColumn("ingest"),
         BarColumn(),
@@ -351,7 +351,7 @@ def print_table(f: dict[str, Any]) -> None:
         f" min ({f['end_to_end_records_per_s']:,.0f} records/s) |"
     )
     print(
-        f"| `ledger ingest` of every file | {f['ingest_s'] / 60:.1f}"
+        f"| `mledger ingest` of every file | {f['ingest_s'] / 60:.1f}"
         f" min ({f['ingest_records_per_s']:,.0f} records/s) |"
     )
     print(

@@ -39,9 +39,9 @@ _PATTERNS = {
 
 KIND_NOTES = {
     "interaction": "Logged by gateways with an ingest key: `POST /v1/entries`,"
-    " `POST /v1/entries/batch`, `ledger ingest`.",
+    " `POST /v1/entries/batch`, `mledger ingest`.",
     "licence": "Logged by the operator with an admin key: `POST /v1/licences` (grant, amend),"
-    " `POST /v1/licences/{licence_id}/revoke`, `ledger licence grant|revoke`.",
+    " `POST /v1/licences/{licence_id}/revoke`, `mledger licence grant|revoke`.",
     "model": "Logged by the operator with an admin key: `POST /v1/models`.",
     "digest": "Logged with an ingest key, like interactions.",
 }
@@ -187,11 +187,11 @@ def render() -> str:
         "- a time finer than a millisecond (`...00.1234Z`) is refused;",
         "- a date alone, a leap second (`:60`) or a day the calendar lacks is refused.",
         "",
-        "Verifiers (`ledger verify`, `ledger licence check`, the /verify page) read stored",
+        "Verifiers (`mledger verify`, `mledger licence check`, the /verify page) read stored",
         "records exactly: a record whose time is spelled otherwise is not one the log stored.",
         "",
         "Query bounds (`from` and `to` of `GET /v1/entries` and `POST /v1/evidence`,",
-        "`ledger audit report --from/--to`) take the same forms, or a date `YYYY-MM-DD`",
+        "`mledger audit report --from/--to`) take the same forms, or a date `YYYY-MM-DD`",
         "(midnight UTC); `from` is inclusive, `to` exclusive.",
         "",
         "## Kinds",

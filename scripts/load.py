@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load generator: realistic interaction records against a running `ledger serve`.
+"""Load generator: realistic interaction records against a running `mledger serve`.
 
 Sends `--records` interaction records in batches of `--batch-size` with `--concurrency`
 batches in flight, through ledger.client.AsyncLedgerClient (so with its retries), shows

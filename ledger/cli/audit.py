@@ -1,8 +1,8 @@
-"""`ledger export` (operator side: the log as NDJSON), `ledger audit` (anyone: check an
-export against the chain) and `ledger report` (a campaign report from an evidence pack).
+"""`mledger export` (operator side: the log as NDJSON), `mledger audit` (anyone: check an
+export against the chain) and `mledger report` (a campaign report from an evidence pack).
 
 Registered on `ledger.cli.common.app` by the import at the end of ledger/cli.py. Exit codes of
-`ledger audit`: 0 passed; 1 an alteration was found; 2 usage or an unreadable file; 3
+`mledger audit`: 0 passed; 1 an alteration was found; 2 usage or an unreadable file; 3
 the chain could not be read, so nothing was decided.
 """
 
@@ -29,9 +29,11 @@ from rich.progress import (
 
 from ledger.cli.common import (
     DEFAULT_DATA_DIR,
+    AnchorOption,
     DatabaseUrl,
     DataDir,
     LogFile,
+    anchor_choice,
     app,
     emit,
     fail,
@@ -101,7 +103,7 @@ def export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write the sequenced entries as NDJSON, one {"leaf_index", "record"} line each in leaf
-    index order, for `ledger audit`; print {"out", "from_index", "to_index", "entries",
+    index order, for `mledger audit`; print {"out", "from_index", "to_index", "entries",
     "bytes", "sha256"}."""
     from ledger.formats.export_line import export_line
     from ledger.store.exports import export_records
@@ -226,7 +228,7 @@ def _print_audit(result: Any) -> None:
 @app.command()
 def audit(
     file: Annotated[
-        Path, typer.Argument(help="An export (NDJSON) from `ledger export` or GET /v1/export.")
+        Path, typer.Argument(help="An export (NDJSON) from `mledger export` or GET /v1/export.")
     ],
     rpc_url: Annotated[
         str,
@@ -341,7 +343,7 @@ def read_accounts(path: Path) -> list[str]:
 
 
 def _pack_from_store(
-    data_dir: Path, database_url: str | None, query: Any
+    data_dir: Path, database_url: str | None, query: Any, anchor: Any
 ) -> tuple[bytes | None, int]:
     from ledger.errors import NotFoundError
     from ledger.service.evidence_pack import build_pack
@@ -350,7 +352,7 @@ def _pack_from_store(
 
     with open_store(data_dir, database_url) as store:
         try:
-            built = build_pack(store, AnchorRepository(store), query)
+            built = build_pack(store, AnchorRepository(store), query, anchor=anchor)
         except NotFoundError:
             filters = Filters(
                 query.account_ids, query.ts_from, query.ts_to, query.model, query.kind
@@ -360,7 +362,9 @@ def _pack_from_store(
         return built.document, built.unanchored
 
 
-def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | None, int]:
+def _pack_from_api(
+    url: str, api_key: str | None, query: Any, anchor: str
+) -> tuple[bytes | None, int]:
     """The pack the service at `url` answers with, read within the bounds of any JSON
     from outside: at most MAX_PACK_BYTES, and MAX_JSON_DEPTH deep (ledger.jsonlimits)."""
     import httpx
@@ -376,6 +380,7 @@ def _pack_from_api(url: str, api_key: str | None, query: Any) -> tuple[bytes | N
         with httpx.stream(
             "POST",
             url.rstrip("/") + "/v1/evidence",
+            params={"anchor": anchor},
             json=query.as_json(),
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=600,
@@ -448,7 +453,7 @@ def report(
     pack_out: Annotated[
         Path | None,
         typer.Option(
-            "--pack", help="Also save the evidence pack here (check it with `ledger verify`)."
+            "--pack", help="Also save the evidence pack here (check it with `mledger verify`)."
         ),
     ] = None,
     kind: Annotated[str, typer.Option("--kind", help="Record kind counted.")] = "interaction",
@@ -476,6 +481,7 @@ def report(
     ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
+    anchor: AnchorOption = "earliest",
 ) -> None:
     """A campaign report: what the accounts did between --from and --to (per day, per
     account, per model, top accounts) with the evidence behind it: one evidence pack of
@@ -502,6 +508,7 @@ def report(
                 ("--to", ts_to),
                 ("--model", model),
                 ("--url", url),
+                ("--anchor", None if anchor == "earliest" else anchor),
             )
             if value is not None
         ]
@@ -539,10 +546,11 @@ def report(
                 f"--{bad.field.split('[')[0].replace('account_ids', 'accounts')}: {bad.message}",
                 EXIT_USAGE,
             )
+        choice = anchor_choice(anchor)
         document, unanchored = (
-            _pack_from_api(url, api_key, query)
+            _pack_from_api(url, api_key, query, str(choice))
             if url
-            else _pack_from_store(data_dir, database_url, query)
+            else _pack_from_store(data_dir, database_url, query, choice)
         )
     pack: Pack | None = None
     result: VerificationResult | None = None

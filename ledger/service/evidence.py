@@ -5,8 +5,10 @@ docs/evidence-format.md) holds everything an outsider needs to check an entry wi
 `ledger.verify.bundle`, trusting only mathematics and the chain:
 
 - where the log is anchored: chain id, LogAnchor contract address, log id;
-- the checkpoint it proves against: the tree size and root of the newest confirmed
-  anchor that covers the entry, with the anchor's transaction and block;
+- the checkpoint it proves against: the tree size and root of a confirmed anchor that
+  covers the entry, by default the earliest (its block's time is the tightest "existed
+  no later than"; `anchor=` chooses the latest or a given size), with the anchor's
+  transaction and block;
 - `entries`: the record (a JSON object; its canonical bytes are its RFC 8785 encoding,
   which `ledger.core.records` guarantees is exactly what the log hashed), leaf hash, leaf
   index and inclusion proof. One entry today; a list so multi-entry packs fit.
@@ -17,15 +19,20 @@ Read-only: nothing here writes to the store or talks to the chain.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import rfc8785
 
-from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
+from ledger.errors import (
+    InvalidRequestError,
+    NotAnchoredError,
+    NotFoundError,
+    NotSequencedError,
+)
 from ledger.formats.bundle import bundle_json
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.service.proofs import inclusion
-from ledger.store.anchors import Anchor, AnchorRepository
+from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.repository import Store, StoredEntry, StoreError
 
 
@@ -47,11 +54,81 @@ def _entry(store: Store, leaf_hash: bytes) -> StoredEntry:
     return entry
 
 
-def _covering_anchor(anchors: AnchorRepository, entry: StoredEntry) -> Anchor:
-    """The newest confirmed anchor whose tree holds the entry's leaf index."""
-    assert entry.leaf_index is not None
-    newest = anchors.latest_confirmed()
-    if newest is None or newest.tree_size <= entry.leaf_index:
+AnchorChoice = Literal["earliest", "latest"] | int
+"""Which confirmed anchor evidence proves against: the earliest whose tree holds the
+entries (the default: the tightest "existed no later than"), the latest, or the one of
+a given tree size."""
+
+ANCHOR_CHOICE_HELP = (
+    "earliest (default: the first confirmed anchor whose tree holds the entry, the tightest"
+    ' "existed no later than"), latest (the newest confirmed anchor), or a TREE SIZE that was'
+    " anchored and confirmed"
+)
+
+
+def parse_anchor_choice(text: str | None) -> AnchorChoice:
+    """`earliest` (also for None or ""), `latest`, or a positive decimal tree size;
+    InvalidRequestError for anything else."""
+    if text is None or text == "" or text == "earliest":
+        return "earliest"
+    if text == "latest":
+        return "latest"
+    if text.isascii() and text.isdigit() and len(text) <= 19 and int(text) > 0:
+        return int(text)
+    raise InvalidRequestError(
+        f"anchor must be earliest, latest or a tree size (a positive whole number), got {text[:80]!r}"
+    )
+
+
+def _complete(anchor: Anchor) -> Anchor:
+    if (
+        anchor.tx_hash is None
+        or anchor.block_number is None
+        or anchor.block_hash is None
+        or anchor.block_timestamp is None
+    ):
+        raise StoreError(
+            f"confirmed anchor of tree size {anchor.tree_size} has no block recorded: the store is damaged"
+        )
+    return anchor
+
+
+def choose_anchor(
+    anchors: AnchorRepository, needed: int, choice: AnchorChoice, what: str
+) -> Anchor:
+    """The confirmed anchor `choice` names whose tree has at least `needed` leaves (so holds
+    leaf index `needed - 1`); `what` names the evidence in errors.
+
+    Raises NotAnchoredError (no confirmed anchor holds it yet) or InvalidRequestError (a
+    chosen tree size that was not anchored and confirmed, or that is too small).
+    """
+    if isinstance(choice, int):
+        chosen = anchors.get(choice)
+        if chosen is None or chosen.status is not AnchorStatus.CONFIRMED:
+            state = (
+                "was never anchored"
+                if chosen is None
+                else f"is {chosen.status.value}, not confirmed"
+            )
+            sizes = [a.tree_size for a in anchors.anchors() if a.status is AnchorStatus.CONFIRMED]
+            listed = ", ".join(str(n) for n in sizes[-10:]) or "none"
+            raise InvalidRequestError(
+                f"anchor {choice}: tree size {choice} {state}; confirmed anchored sizes"
+                f" (up to the last 10): {listed}"
+            )
+        if chosen.tree_size < needed:
+            raise InvalidRequestError(
+                f"anchor {choice}: the tree of size {choice} holds leaves 0 to {choice - 1}, but {what}"
+                f" needs leaf index {needed - 1}: choose a size of at least {needed}"
+            )
+        return _complete(chosen)
+    found = (
+        anchors.earliest_confirmed_from(needed)
+        if choice == "earliest"
+        else anchors.latest_confirmed()
+    )
+    if found is None or found.tree_size < needed:
+        newest = anchors.latest_confirmed()
         covered = (
             "no anchor is confirmed yet"
             if newest is None
@@ -61,19 +138,10 @@ def _covering_anchor(anchors: AnchorRepository, entry: StoredEntry) -> Anchor:
             )
         )
         raise NotAnchoredError(
-            f"entry {_hex(entry.leaf_hash)} has leaf index {entry.leaf_index} but is not anchored yet:"
+            f"{what} has leaf index {needed - 1} but is not anchored yet:"
             f" {covered}; ask again once an anchor of a larger tree is confirmed"
         )
-    if (
-        newest.tx_hash is None
-        or newest.block_number is None
-        or newest.block_hash is None
-        or newest.block_timestamp is None
-    ):
-        raise StoreError(
-            f"confirmed anchor of tree size {newest.tree_size} has no block recorded: the store is damaged"
-        )
-    return newest
+    return _complete(found)
 
 
 def _record(entry: StoredEntry) -> Any:
@@ -87,13 +155,15 @@ def _record(entry: StoredEntry) -> Any:
     return record
 
 
-def build_evidence(store: Store, anchors: AnchorRepository, leaf_hash: bytes) -> dict[str, Any]:
-    """The evidence bundle of the entry with `leaf_hash`, against the newest confirmed
-    anchor that covers it.
+def build_evidence(
+    store: Store, anchors: AnchorRepository, leaf_hash: bytes, anchor: AnchorChoice = "earliest"
+) -> dict[str, Any]:
+    """The evidence bundle of the entry with `leaf_hash`, against the confirmed anchor
+    `anchor` names (by default the earliest whose tree holds the entry).
 
-    Raises NotFoundError (no such entry), NotSequencedError (pending) or
+    Raises NotFoundError (no such entry), NotSequencedError (pending),
     NotAnchoredError (sealed, but no confirmed anchor covers it yet, or the log was
-    never deployed on a chain).
+    never deployed on a chain) or InvalidRequestError (a chosen size that cannot be used).
     """
     entry = _entry(store, leaf_hash)
     deployment = anchors.deployment()
@@ -101,19 +171,20 @@ def build_evidence(store: Store, anchors: AnchorRepository, leaf_hash: bytes) ->
         raise NotAnchoredError(
             f"entry {_hex(leaf_hash)} is not anchored: this log records no LogAnchor deployment"
         )
-    anchor = _covering_anchor(anchors, entry)
-    proof = inclusion(store, leaf_hash, anchor.tree_size)
-    if proof.root != anchor.root:
+    assert entry.leaf_index is not None
+    chosen = choose_anchor(anchors, entry.leaf_index + 1, anchor, f"entry {_hex(leaf_hash)}")
+    proof = inclusion(store, leaf_hash, chosen.tree_size)
+    if proof.root != chosen.root:
         raise StoreError(
-            f"the stored tree of size {anchor.tree_size} has root {_hex(proof.root)},"
-            f" but {_hex(anchor.root)} was anchored: the store is damaged"
+            f"the stored tree of size {chosen.tree_size} has root {_hex(proof.root)},"
+            f" but {_hex(chosen.root)} was anchored: the store is damaged"
         )
-    assert anchor.tx_hash and anchor.block_hash  # checked by _covering_anchor
-    assert anchor.block_number is not None and anchor.block_timestamp is not None
+    assert chosen.tx_hash and chosen.block_hash  # checked by choose_anchor
+    assert chosen.block_number is not None and chosen.block_timestamp is not None
     checkpoint = AnchoredCheckpoint(
-        anchor.tree_size,
-        anchor.root,
-        AnchorRef(anchor.tx_hash, anchor.block_number, anchor.block_hash, anchor.block_timestamp),
+        chosen.tree_size,
+        chosen.root,
+        AnchorRef(chosen.tx_hash, chosen.block_number, chosen.block_hash, chosen.block_timestamp),
     )
     return bundle_json(
         deployment.chain_id,

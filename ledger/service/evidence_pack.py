@@ -2,9 +2,12 @@
 document with one multi-entry proof (format `model-ledger/evidence-pack/v1`,
 documented in docs/evidence-format.md, verified by `ledger.verify.pack`).
 
-The pack proves against the newest confirmed anchor: entries of that tree that match
-the query are in it; matching entries sequenced after it, or still pending, are not
-(`BuiltPack.unanchored` counts them, so a caller can say so).
+The pack holds the entries of the newest confirmed anchor's tree that match the query,
+proven against the earliest confirmed anchor whose tree holds them all (by default: its
+block's time is the tightest "existed no later than" one checkpoint gives; `anchor=`
+chooses the latest or a given tree size, whose tree then bounds the entries). Matching
+entries sequenced after it, or still pending, are not in it (`BuiltPack.unanchored`
+counts them, so a caller can say so).
 
 Read-only: nothing here writes to the store or talks to the chain.
 """
@@ -20,6 +23,7 @@ from ledger.core.records import RecordError, validate_canonical
 from ledger.errors import InvalidRequestError, NotAnchoredError, NotFoundError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.pack import MAX_PACK_ENTRIES, PackQuery, pack_head
+from ledger.service.evidence import AnchorChoice, choose_anchor
 from ledger.store.anchors import AnchorRepository
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
 from ledger.store.repository import Store, StoreError
@@ -60,45 +64,44 @@ def build_pack(
     anchors: AnchorRepository,
     query: PackQuery,
     *,
+    anchor: AnchorChoice = "earliest",
     max_entries: int = MAX_PACK_ENTRIES,
 ) -> BuiltPack:
-    """The pack of every entry matching `query` in the newest confirmed anchor's tree.
+    """The pack of every anchored entry matching `query`, against the confirmed anchor
+    `anchor` names: by default the earliest whose tree holds every matching entry of the
+    newest confirmed anchor's tree; `latest` that newest one; a tree size that anchor's
+    tree (and the matching entries in it).
 
     Raises NotAnchoredError (no deployment or no confirmed anchor), NotFoundError (no
-    anchored entry matches) or TooManyEntriesError (more than `max_entries` match).
+    anchored entry matches), TooManyEntriesError (more than `max_entries` match) or
+    InvalidRequestError (a chosen size that was not anchored and confirmed).
     """
     deployment = anchors.deployment()
     if deployment is None:
         raise NotAnchoredError(
             "this log records no LogAnchor deployment: nothing is anchored, so no evidence"
         )
-    anchor = anchors.latest_confirmed()
-    if anchor is None:
-        raise NotAnchoredError("no anchor is confirmed yet: ask again once the log is anchored")
-    if (
-        anchor.tx_hash is None
-        or anchor.block_number is None
-        or anchor.block_hash is None
-        or anchor.block_timestamp is None
-    ):
-        raise StoreError(
-            f"confirmed anchor of tree size {anchor.tree_size} has no block recorded: the store is damaged"
-        )
-    size = anchor.tree_size
+    if isinstance(anchor, int):
+        bound = choose_anchor(anchors, 1, anchor, "the pack")
+    else:
+        newest = anchors.latest_confirmed()
+        if newest is None:
+            raise NotAnchoredError("no anchor is confirmed yet: ask again once the log is anchored")
+        bound = choose_anchor(anchors, newest.tree_size, "latest", "the pack")
     filters = _filters(query)
     with store.read() as conn:
-        run_map = RunMap.load(store, conn, size)
-        last_seq = run_map.seq_of(size - 1)
-        rows = matching_entries(conn, filters, last_seq, max_entries + 1)
+        run_map = RunMap.load(store, conn, bound.tree_size)
+        rows = matching_entries(conn, filters, run_map.seq_of(bound.tree_size - 1), max_entries + 1)
         if len(rows) > max_entries:
             raise TooManyEntriesError(
                 f"the query matches more than {max_entries:,} anchored entries, the most one pack holds:"
                 " narrow it (a shorter time range, fewer accounts, one model or kind)"
             )
-        unanchored = count_matching(conn, filters, last_seq)
         if not rows:
+            unanchored = count_matching(conn, filters, run_map.seq_of(bound.tree_size - 1))
             raise NotFoundError(
-                f"no entry in the anchored tree of size {size:,} matches the query ({query.describe()})"
+                f"no entry in the anchored tree of size {bound.tree_size:,} matches the query"
+                f" ({query.describe()})"
                 + (
                     f"; {unanchored:,} newer matching entries are not anchored yet"
                     if unanchored
@@ -106,6 +109,15 @@ def build_pack(
                 )
             )
         indices = run_map.indices_of([seq for seq, _leaf, _record in rows])
+        # The earliest anchor holding the last matching entry holds them all (anchors
+        # grow); its block dates the pack as tightly as one checkpoint can.
+        chosen = (
+            choose_anchor(anchors, indices[-1] + 1, "earliest", "the pack")
+            if anchor == "earliest"
+            else bound
+        )
+        size = chosen.tree_size
+        unanchored = count_matching(conn, filters, run_map.seq_of(size - 1))
         for (_seq, leaf, record), index in zip(rows, indices, strict=True):
             _check_record(record, leaf, index)
         ranges = multi_inclusion_ranges(indices, size)
@@ -115,17 +127,22 @@ def build_pack(
             tiles.prefetch(keys[start : start + PREFETCH_TILES])
         proof = [range_hash(a, b, tiles) for a, b in ranges]
         stored_root = store.checkpoint_root(conn, size)
-    if stored_root is not None and stored_root != anchor.root:
+    if stored_root is not None and stored_root != chosen.root:
         raise StoreError(
-            f"the stored tree of size {size} has root {_hex(stored_root)}, but {_hex(anchor.root)} was anchored:"
-            " the store is damaged"
+            f"the stored tree of size {size} has root {_hex(stored_root)}, but {_hex(chosen.root)} was"
+            " anchored: the store is damaged"
         )
-    assert anchor.tx_hash and anchor.block_hash
-    assert anchor.block_number is not None and anchor.block_timestamp is not None
+    assert chosen.tx_hash and chosen.block_hash  # checked by choose_anchor
+    assert chosen.block_number is not None and chosen.block_timestamp is not None
     checkpoint = AnchoredCheckpoint(
         size,
-        anchor.root,
-        AnchorRef(anchor.tx_hash, anchor.block_number, anchor.block_hash, anchor.block_timestamp),
+        chosen.root,
+        AnchorRef(
+            chosen.tx_hash,
+            chosen.block_number,
+            chosen.block_hash,
+            chosen.block_timestamp,
+        ),
     )
     head = pack_head(deployment.chain_id, deployment.contract, deployment.log_id, checkpoint, query)
     # Records go in as their stored canonical bytes (valid JSON): no re-encoding.

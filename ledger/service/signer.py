@@ -50,7 +50,6 @@ origin, fixed when the key is created; only its verifier key (vkey) is ever show
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ from ledger.formats.eip712 import (
 )
 from ledger.formats.note import NoteError, Signer, generate_signer, parse_signer
 from ledger.formats.receipt import ReceiptError, receipt_item
-from ledger.formats.tlog_checkpoint import Checkpoint
+from ledger.formats.tlog_checkpoint import Checkpoint, log_origin
 from ledger.keystore import (
     KeystoreError,
     account_from_hex,
@@ -273,7 +272,9 @@ def checkpoint_note(note: Signer | None, tree_size: int, root: bytes) -> str | N
 
 def load_log_key(data_dir: Path, environ: Mapping[str, str] | None = None) -> LocalAccount:
     """The log key: LEDGER_LOG_KEY, else the keystore in `data_dir` (created on first use)."""
-    env = os.environ if environ is None else environ
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
     try:
         configured = env.get(LOG_KEY_ENV)
         if configured:
@@ -289,6 +290,28 @@ def load_log_key(data_dir: Path, environ: Mapping[str, str] | None = None) -> Lo
         raise LogKeyError(str(error)) from None
 
 
+DEFAULT_PUBLIC_HOST = "localhost"
+"""The host of the origin when no public host is set (docs/c2sp.md, "The origin")."""
+
+
+def load_note_signer(
+    data_dir: Path,
+    log_name: str,
+    public_host: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> Signer:
+    """The note key of the log `log_name` (`load_note_key`): a new key is named for the
+    origin `<public_host>/<log name>` (localhost without a public host; the log name as
+    one URL path segment); with a public host, a key of another origin is refused."""
+    # Any log name works on chain; the origin takes it as one URL path segment.
+    segment = re.sub(r"[^A-Za-z0-9._~-]+", "-", log_name).strip("-")[:128] or "log"
+    try:
+        origin = log_origin(public_host or DEFAULT_PUBLIC_HOST, segment)
+    except NoteError as error:
+        raise LogKeyError(f"public host: {error}") from None
+    return load_note_key(data_dir, origin, environ, pinned=public_host is not None)
+
+
 def load_note_key(
     data_dir: Path, origin: str, environ: Mapping[str, str] | None = None, *, pinned: bool = False
 ) -> Signer:
@@ -296,7 +319,9 @@ def load_note_key(
     (mode 0600) with `origin` as its name. The origin is the key's name from then on: with
     `pinned` (the operator set the public host), a key naming another origin is refused.
     Errors never quote the key."""
-    env = os.environ if environ is None else environ
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
     configured = env.get(NOTE_KEY_ENV)
     path = data_dir / NOTE_KEY_FILE
     source = NOTE_KEY_ENV if configured else str(path)

@@ -230,6 +230,13 @@ class AnchorRepository:
         """The confirmed anchor of the largest tree size, if any."""
         return self._first(_CONFIRMED, order=[chain_calls.c.tree_size.desc()])
 
+    def earliest_confirmed_from(self, tree_size: int) -> Anchor | None:
+        """The confirmed anchor of the smallest size >= `tree_size`, if any: the first
+        on chain whose tree holds leaf index `tree_size - 1`."""
+        return self._first(
+            _CONFIRMED, chain_calls.c.tree_size >= tree_size, order=[chain_calls.c.tree_size]
+        )
+
     def confirmed_since(self, block_number: int, limit: int) -> list[Anchor]:
         """Up to `limit` confirmed anchors in blocks >= `block_number`, newest first.
 

@@ -607,6 +607,76 @@
     return `Checked against the pinned ${result.identity.describe()}${node}.`;
   }
 
+  /** What the result means in plain words: what was proven, what was not (and never can
+   * be by this document), for a reader who is not an engineer. */
+  function meaning(result) {
+    if (result.meaning) return result.meaning; // a verifier that says it itself (completeness)
+    const proven = [];
+    const notProven = [];
+    const verdict = result.verdict;
+    if (verdict === 'invalid') {
+      proven.push(`Nothing in this document can be relied on: the "${result.error.check}" check failed (see the checks below). ` +
+        'A document changed after the log issued it, or about another log, fails this way.');
+    } else if (verdict === 'not verified') {
+      proven.push('Nothing was decided: the chain could not be read. The document is neither proven nor refuted; try again, or another node of the same chain.');
+    }
+    if (result.kind === 'licence') {
+      const licence = result.licence;
+      if (verdict === 'active') {
+        proven.push('The licence registry on the public chain holds this licence\'s fingerprint as active now, granted with the pinned log\'s key,' +
+          ' with the validity window the record states. The operator cannot change that record without the fingerprint changing.');
+      } else if (verdict === 'not active') {
+        proven.push('The licence registry on the public chain does not hold this licence as active now (revoked, expired, not yet valid, or never granted).');
+      } else if (verdict === 'mathematics only') {
+        proven.push('Only the record was checked: its fingerprint (commitment) is computed from it. Whether the chain holds that licence as active was not read.');
+      }
+      if (licence || verdict !== 'invalid') {
+        notProven.push('The licence terms themselves: the record names the terms document by its SHA-256 only; compare that hash with the terms you hold.');
+        notProven.push('That the licensee kept to the licence: the registry says whether the licence is in force, not how it was used.');
+      }
+      return { proven, notProven };
+    }
+    const doc = result.document;
+    if (!doc) return { proven, notProven };
+    const count = doc.noun === 'pack' ? doc.indices.length : doc.entries.length;
+    const records = count === 1 ? 'the record' : `the ${count.toLocaleString('en-US')} records`;
+    if (verdict === 'valid') {
+      const anchored = result.anchored;
+      proven.push(`Inclusion: ${records} shown ${count === 1 ? 'is' : 'are'} part of the log at the leaf index given, in its history of` +
+        ` ${doc.treeSize} entries whose root hash is ${doc.root}. Not one character of ${count === 1 ? 'it' : 'them'} differs from what was logged.`);
+      proven.push(`The anchor: the operator committed to that history on the public chain, in block ${anchored.blockNumber}. A commitment` +
+        ' on the chain cannot be changed or withdrawn later, by the operator or anyone else.');
+      proven.push(`"Existed no later than ${V.utcText(anchored.timestamp)}": that block's time, set by the chain and not by the operator,` +
+        ` is the latest moment at which ${records} can have been written: they were logged before it, how long before is not said.`);
+    } else if (verdict === 'mathematics only') {
+      proven.push(`Only the mathematics: ${records} fit the root hash the document states. Nothing shows yet that the operator committed` +
+        ' to that root on the public chain, nor when: that needs the pinned log and a node of its chain.');
+    }
+    notProven.push('When a record was made: the time inside a record (its "ts") is the operator\'s word. Only the upper bound above comes from the chain.');
+    notProven.push('That what a record says is true: the log proves the operator recorded it and cannot change or remove it afterwards, not that the' +
+      ' interaction, licence or model happened as described.');
+    notProven.push(doc.noun === 'pack'
+      ? 'That no other entry matches: a pack holds the matching entries of one size of the log it was built from; it cannot prove that no other entry' +
+        ' matches its query (that entries were not left out). An audit of the whole log (mledger audit) can.'
+      : 'That no other record exists: the log may hold other entries about the same account or model; this document proves this one.');
+    notProven.push('That the time is the tightest possible: the document proves against one anchor. model-ledger builds evidence against the' +
+      ' earliest anchor that holds its records unless asked for another (--anchor latest, or a size), so a later anchor gives a later time.');
+    return { proven, notProven };
+  }
+
+  /** With a pinned log but no node, the page asks for one rather than choosing any. */
+  function askNode(result) {
+    const ask = $('ask-node');
+    const wanted = result.identity !== null && !result.node && result.verdict === 'mathematics only';
+    ask.hidden = !wanted;
+    ask.textContent = wanted
+      ? `The chain was not read: give a node of chain id ${result.identity.chainId} in "Chain node" above (your own, for a check that does` +
+        ` not rely on the operator${pinned && pinned.rpcUrl ? ', or choose the operator\'s suggested node' : ''}), then press Verify again.` +
+        ' This page never picks a node by itself.'
+      : '';
+    if (wanted) rpcUrl.focus();
+  }
+
   function show(result) {
     $('result').hidden = false;
     const verdict = $('verdict');
@@ -629,6 +699,12 @@
       holder.appendChild(list);
     } else if (!isLicence) {
       showRecords(result);
+    }
+    askNode(result);
+    const explained = meaning(result);
+    $('meaning').hidden = explained.proven.length + explained.notProven.length === 0;
+    for (const [id, lines] of [['proven', explained.proven], ['not-proven', explained.notProven]]) {
+      $(id).replaceChildren(...lines.map((line) => element('li', line)));
     }
     const checks = $('checks');
     checks.replaceChildren();
@@ -657,6 +733,9 @@
     $('facts').replaceChildren();
     $('records').replaceChildren();
     $('checked-against').textContent = '';
+    $('ask-node').hidden = true;
+    $('proven').replaceChildren();
+    $('not-proven').replaceChildren();
     const node = rpcUrl.value.trim();
     const result = await V.verifyDocument(data, { identity: pinned, rpcUrl: node });
     result.fromSuggestion = Boolean(node) && pinned !== null && node === pinned.rpcUrl;

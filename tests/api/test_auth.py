@@ -68,6 +68,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("GET", "/tile/entries/000.p/2", ("auditor",), None),
     ("GET", "/v1/evidence/{own}", ("auditor", "licensee"), None),
     ("POST", "/v1/licences", (), _licence("acme", 3)),
+    ("GET", "/v1/licences", ("auditor", "licensee"), None),
     ("GET", "/v1/licences/{licence_id}", ("auditor", "licensee"), None),
     ("POST", "/v1/licences/{licence_id}/revoke", (), None),
     ("POST", "/v1/admin/seal", (), None),
@@ -249,7 +250,7 @@ def test_openapi_documents_every_route(server: Server) -> None:
     assert spec["components"]["securitySchemes"]["apiKey"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API key from `ledger keys create`: `Authorization: Bearer <key>`.",
+        "description": "An API key from `mledger keys create`: `Authorization: Bearer <key>`.",
     }
     secured = {
         (method.upper(), path)

@@ -180,7 +180,7 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     assert unknown.exit_code == 1 and f"no entry has leaf hash 0x{'ee' * 32}" in unknown.stderr
 
 
-def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
+def test_evidence_errors_and_anchor_choice(setup: Setup) -> None:
     setup.grow(8)
     leaf = parse_json(ndjson_lines(8, seed=7)[3]).leaf_hash
     with pytest.raises(
@@ -208,9 +208,15 @@ def test_evidence_errors_and_newest_anchor(setup: Setup) -> None:
     setup.anchorer().anchor_latest(60)
     identity = setup.identity
     with JsonRpcReader(setup.anvil.url) as chain:
-        for wanted in (leaf, late):
-            bundle = build_evidence(setup.store, setup.repo, wanted)
-            assert bundle["checkpoint"]["tree_size"] == 13
+        # By default the earliest confirmed anchor holding the entry; "latest" the newest.
+        for wanted, choice, size in (
+            (leaf, "earliest", 8),
+            (leaf, "latest", 13),
+            (leaf, 13, 13),
+            (late, "earliest", 13),
+        ):
+            bundle = build_evidence(setup.store, setup.repo, wanted, choice)
+            assert bundle["checkpoint"]["tree_size"] == size
             assert verify_bundle(json.dumps(bundle), chain, identity).valid
 
         # A size that was sealed (so its proof is right) but never anchored.

@@ -931,3 +931,99 @@ def test_odd_node_answers_are_read_by_one_rule_in_both(log: Log, page: Page) -> 
     finally:
         liar.stop()
     assert page.errors() == []
+
+
+MEANING = """(() => ({
+  ask: document.getElementById('ask-node').hidden ? null : document.getElementById('ask-node').textContent,
+  proven: [...document.querySelectorAll('#proven li')].map((li) => li.textContent),
+  notProven: [...document.querySelectorAll('#not-proven li')].map((li) => li.textContent),
+}))()"""
+
+
+def requested(page: Page) -> list[str]:
+    """The URLs the page asked for since Network.enable (DevTools' requestWillBeSent)."""
+    return [
+        e["params"]["request"]["url"]
+        for e in page.events
+        if e.get("method") == "Network.requestWillBeSent"
+    ]
+
+
+def test_a_pack_on_the_page_asks_for_a_node_then_is_proven_shown_and_explained(
+    log: Log, page: Page
+) -> None:
+    page.events.clear()
+    page.send("Network.enable")
+    try:
+        open_page(page, f"{log.server.url}/verify")
+        pin_log(page, log.identity)
+        pack = json.loads(log.pack)
+
+        # No node given: the page checks the mathematics, asks for a node, and reads no chain
+        # (neither the identity's suggested node nor a guessed 127.0.0.1:8545).
+        page.events.clear()
+        offline = verify_text(page, log.pack.decode())
+        assert offline["verdict"] == "mathematics only", offline
+        explained = page.evaluate(MEANING)
+        assert explained["ask"] is not None and (
+            'give a node of chain id 31337 in "Chain node"' in explained["ask"]
+            and "never picks a node by itself" in explained["ask"]
+        )
+        assert page.evaluate("document.activeElement.id") == "rpc-url"
+        assert page.evaluate("document.getElementById('rpc-url').value") == ""
+        assert requested(page) == [], requested(page)
+        assert any("Only the mathematics" in line for line in explained["proven"])
+
+        set_node(page, log.anvil.url)
+        page.events.clear()
+        shown = verify_text(page, log.pack.decode())
+        assert shown["verdict"] == "valid" and shown["state"] == "verified", shown
+        assert {u.split("/")[2] for u in requested(page)} == {log.anvil.url.split("/")[2]}
+        explained = page.evaluate(MEANING)
+        assert explained["ask"] is None
+        anchor = pack["checkpoint"]["anchor"]
+        when = datetime.fromtimestamp(anchor["block_timestamp"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert any(f'"Existed no later than {when}"' in line for line in explained["proven"])
+        assert any(f"in block {anchor['block_number']}" in line for line in explained["proven"])
+        assert any("That no other entry matches" in line for line in explained["notProven"])
+        assert any('"ts") is the operator\'s word' in line for line in explained["notProven"])
+        assert shown["links"] == [
+            f"{EXPLORER}/tx/{anchor['tx_hash']}",
+            f"{EXPLORER}/block/{anchor['block_number']}",
+        ]
+        assert shown["facts"]["entries"] == str(len(pack["entries"]))
+        assert shown["facts"]["existed no later than"].startswith(
+            f"{when} (block {anchor['block_number']}"
+        )
+        assert [
+            (r["account"], r["model"], r["input tokens"], r["output tokens"], r["time"])
+            for r in shown["records"]
+        ] == [
+            (
+                b["account_id"],
+                b["model"],
+                str(b["input_tokens"]),
+                str(b["output_tokens"]),
+                e["record"]["ts"],
+            )
+            for e in pack["entries"]
+            for b in [e["record"]["body"]]
+        ]
+
+        tampered = copy.deepcopy(pack)
+        tampered["entries"][0]["record"]["body"]["input_tokens"] += 1
+        same(
+            page,
+            "evidence",
+            tampered,
+            log.identity,
+            log.anvil.url,
+            {"verdict": "invalid", "check": "inclusion"},
+        )
+        explained = page.evaluate(MEANING)
+        assert explained["proven"][0].startswith(
+            'Nothing in this document can be relied on: the "inclusion" check failed'
+        )
+        assert page.errors() == []
+    finally:
+        page.send("Network.disable")

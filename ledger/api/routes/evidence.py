@@ -3,9 +3,9 @@ every anchored entry matching a campaign query (auditors)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +17,7 @@ from ledger.api.routes.proofs import check_owner
 from ledger.api.views import parse_hash
 from ledger.core.records import KINDS, TIME_FORMS
 from ledger.formats.pack import MAX_QUERY_ACCOUNTS, QueryError, parse_query_input
-from ledger.service.evidence import build_evidence
+from ledger.service.evidence import ANCHOR_CHOICE_HELP, build_evidence, parse_anchor_choice
 from ledger.service.evidence_pack import UNANCHORED_HEADER, build_pack
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
@@ -60,6 +60,14 @@ class EvidenceQuery(BaseModel):
     )
 
 
+AnchorParam = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description=f"Which confirmed anchor the evidence proves against: {ANCHOR_CHOICE_HELP}.",
+    ),
+]
+
 MAX_QUERY_BYTES = 4 << 20
 """Largest campaign query body (4 MiB): MAX_QUERY_ACCOUNTS account ids of a few hundred
 bytes each."""
@@ -71,11 +79,14 @@ _QUERY_BODY = {
 
 
 @router.get("/{leaf_hash}")
-def read_evidence(leaf_hash: str, services: ServicesDep, key: ReaderKey) -> dict[str, Any]:
-    """The evidence bundle of one anchored entry, verifiable offline and against the chain."""
+def read_evidence(
+    leaf_hash: str, services: ServicesDep, key: ReaderKey, anchor: AnchorParam = None
+) -> dict[str, Any]:
+    """One anchored entry's evidence bundle, against the earliest anchor holding it by default."""
     leaf = parse_hash(leaf_hash)
+    choice = parse_anchor_choice(anchor)
     check_owner(services, key, leaf)
-    return build_evidence(services.store, services.anchors, leaf)
+    return build_evidence(services.store, services.anchors, leaf, choice)
 
 
 @router.post(
@@ -89,15 +100,18 @@ def read_evidence(leaf_hash: str, services: ServicesDep, key: ReaderKey) -> dict
     openapi_extra={"requestBody": _QUERY_BODY},
 )
 async def create_evidence_pack(
-    request: Request, services: ServicesDep, _key: AuditorKey
+    request: Request, services: ServicesDep, _key: AuditorKey, anchor: AnchorParam = None
 ) -> Response:
     """One evidence pack (one multi-entry proof) for up to 100,000 anchored matching entries."""
+    choice = parse_anchor_choice(anchor)
     query = read_model(await read_body(request, MAX_QUERY_BYTES), EvidenceQuery)
     try:
         parsed = parse_query_input(query.model_dump(by_alias=True, exclude_none=True))
     except QueryError as error:
         raise InvalidQueryError(str(error), field=error.field) from None
-    pack = await run_in_threadpool(build_pack, services.store, services.anchors, parsed)
+    pack = await run_in_threadpool(
+        lambda: build_pack(services.store, services.anchors, parsed, anchor=choice)
+    )
     return Response(
         pack.document,
         media_type="application/json",
