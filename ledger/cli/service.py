@@ -163,9 +163,7 @@ def service_options(
     return decorate
 
 
-def log_signer(
-    store: Store, data_dir: Path, mmd: int, *, log_name: str | None = None
-) -> LogSigner:
+def log_signer(store: Store, data_dir: Path, mmd: int, *, log_name: str | None = None) -> LogSigner:
     """The log key (LEDGER_LOG_KEY or the keystore in `data_dir`) in the log's EIP-712 domain,
     with the note key (LEDGER_NOTE_KEY or `data_dir`/note-key) of the origin
     <LEDGER_PUBLIC_HOST>/<log name>: the deployment's, else `log_name` (the one about to be

@@ -50,6 +50,7 @@ origin, fixed when the key is created; only its verifier key (vkey) is ever show
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
