@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     explorer_url: str | None = Field(
         None, description="A block explorer the log identity names (`<url>/tx/<hash>`)."
     )
+    public_host: str | None = Field(
+        None,
+        description="The log's public host (ledger.example.com): its C2SP origin is"
+        " <host>/<log name>, fixed when the note key is made (default: localhost).",
+    )
     # -- keys
     log_key: SecretStr | None = Field(
         None,
@@ -121,6 +126,11 @@ class Settings(BaseSettings):
     )
     log_key_password: SecretStr | None = Field(
         None, description="Password of log-key.json; default: log-key.password beside it."
+    )
+    note_key: SecretStr | None = Field(
+        None,
+        description="The Ed25519 note key as PRIVATE+KEY+<origin>+<key ID>+<key>; default:"
+        " note-key in data_dir (created on first use).",
     )
     admin_key: SecretStr | None = Field(
         None, description="The log's admin key as 64 hex digits (`mledger retire`)."

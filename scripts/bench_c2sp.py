@@ -7,7 +7,12 @@ ratio is the formats' own overhead.
 
 Prints the median of --repeat runs of --loops calls each, in microseconds per call.
 
-    .venv/bin/python scripts/bench_c2sp.py            # ~10 s
+Then serving (ledger/api/routes/tlog.py): GET /tile/0/<N> (a full tile) and GET /checkpoint,
+beside GET /v1/checkpoints/latest (a JSON read of one row), sent to the ASGI app in this process, no
+network, on a real SQLite log of --tile-leaves entries sealed with a note key: p50 and
+p99 of --requests requests each, full tiles fetched round robin.
+
+    .venv/bin/python scripts/bench_c2sp.py            # ~30 s
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--loops", type=int, default=300)
     parser.add_argument("--leaves", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=3000, help="per served route")
+    parser.add_argument("--tile-leaves", type=int, default=16_384, help="entries of the log")
     args = parser.parse_args()
 
     log = Signer(ORIGIN, bytes(range(32)))
@@ -109,6 +116,93 @@ def main() -> None:
             base_value = next(v for k, v in results.items() if k.startswith(base))
             ratio = f"  ({results[name] / base_value:.2f} x {base})"
         print(f"{name:52} {results[name]:9.1f}{ratio}")
+
+    serving(args.requests, args.tile_leaves)
+
+
+async def _get(app: Any, path: str) -> tuple[int, bytes]:
+    """One GET through the whole ASGI app (routing, middleware, the handler), in process."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench")],
+        "client": ("127.0.0.1", 1),
+        "server": ("bench", 80),
+    }
+    status, body = 0, b""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, body
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        else:
+            body += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return status, body
+
+
+def serving(requests: int, leaves: int) -> None:
+    import asyncio
+    import tempfile
+
+    from eth_account import Account
+
+    from ledger.api.main import create_app
+    from ledger.core.merkle.tiles import TILE_WIDTH, tile_path
+    from ledger.core.records import parse_object
+    from ledger.formats.eip712 import Domain
+    from ledger.service.sequencer import seal
+    from ledger.service.signer import LogSigner
+    from ledger.store.repository import Store
+    from ledger.workload import interaction
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(f"sqlite:///{folder}/bench.db")
+        try:
+            entries = [parse_object(interaction(i, seed=99)) for i in range(leaves)]
+            store.add_entries([entries])
+            note_key = Signer(ORIGIN, bytes(range(32)))
+            seal(store, note=note_key)
+            app = create_app(store, LogSigner(Account.create(), Domain(bytes(32)), note=note_key))
+            full = leaves // TILE_WIDTH
+            paths = ["/" + tile_path(0, i % full) for i in range(requests)]
+
+            async def measure(paths: list[str]) -> list[float]:
+                samples = []
+                for path in paths:
+                    start = time.perf_counter()
+                    status, _body = await _get(app, path)
+                    samples.append((time.perf_counter() - start) * 1e6)
+                    assert status == 200, (path, status)
+                return samples
+
+            print(f"\nserving in process, {leaves} leaves ({full} full tiles), {requests} requests")
+            floor = None
+            for name, batch in (
+                ("GET /v1/checkpoints/latest (a JSON read)", ["/v1/checkpoints/latest"] * requests),
+                ("GET /tile/0/<N> (full tile)", paths),
+                ("GET /checkpoint", ["/checkpoint"] * requests),
+            ):
+                asyncio.run(measure(batch[: requests // 10]))  # warm up
+                samples = sorted(asyncio.run(measure(batch)))
+                p50 = statistics.median(samples)
+                p99 = samples[int(len(samples) * 0.99) - 1]
+                ratio = "" if floor is None else f"  ({p50 / floor:.2f} x the JSON read)"
+                floor = p50 if floor is None else floor
+                print(f"{name:52} p50 {p50:7.1f} us  p99 {p99:7.1f} us{ratio}")
+        finally:
+            store.close()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from ledger.api.routes import (
     log,
     models,
     proofs,
+    tlog,
     web,
 )
 from ledger.api.routes import export as export_route
@@ -110,6 +111,7 @@ def create_app(
         web,
         export_route,
         index_route,
+        tlog,
     ):
         app.include_router(module.router)
     app.include_router(licence_routes.router)

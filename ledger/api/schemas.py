@@ -257,6 +257,9 @@ class LogIdentityPublic(BaseModel):
     deployment_block: int
     rpc_url: str | None = None
     explorer: str | None = None
+    note_vkey: str | None = None
+    """The verifier key of the log's C2SP checkpoint notes (GET /checkpoint); its key
+    name is the log's origin."""
 
 
 class CheckpointPublic(BaseModel):

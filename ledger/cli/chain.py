@@ -133,7 +133,7 @@ def up(settings: Settings) -> None:
             key = client.require_key()
             if anvil is not None and client.balance(key.address) == 0:
                 client.request("anvil_setBalance", [key.address, hex(10**22)])
-            signer_address = log_signer(store, data_dir, settings.mmd).address
+            signer_address = log_signer(store, data_dir, settings.mmd, log_name=log_name).address
             if deployment is None:
                 if anvil is None and client.chain_id != DEV_CHAIN_ID:
                     fail(
@@ -240,7 +240,7 @@ def deploy(
         client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
         if existing is None:  # refused before any key is made
             admin_address = log_admin(admin, data_dir, note, client.chain_id)
-        signer_address = log_signer(store, data_dir, 3600).address
+        signer_address = log_signer(store, data_dir, 3600, log_name=log_name).address
         if existing is None:
             assert admin_address is not None
             deployment, _contract = deploy_contracts(
@@ -541,7 +541,10 @@ def identity(
         deployment = recorded_deployment(AnchorRepository(store))
         signer = log_signer(store, data_dir, 3600)
     pinned = deployment.identity(
-        bytes.fromhex(signer.address[2:]), rpc_url=public_rpc_url, explorer=explorer
+        bytes.fromhex(signer.address[2:]),
+        rpc_url=public_rpc_url,
+        explorer=explorer,
+        note_vkey=None if signer.note is None else signer.note.vkey(),
     )
     document = pinned.as_json()
     if out is None:

@@ -118,6 +118,14 @@ SERVICE_OPTIONS: dict[str, Any] = {
         str | None,
         typer.Option("--explorer", help="A block explorer the log identity names."),
     ],
+    "public_host": Annotated[
+        str | None,
+        typer.Option(
+            "--public-host",
+            help="The log's public host, e.g. ledger.example.com: its C2SP origin is"
+            " <host>/<log name>, fixed when the note key is made (default: localhost).",
+        ),
+    ],
 }
 """Every option of `mledger up` and `mledger serve`, all settings (`ledger.config`): None
 means not given, so the environment, the TOML file or the default decides."""
@@ -155,10 +163,14 @@ def service_options(
     return decorate
 
 
-def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
-    """The log key (LEDGER_LOG_KEY or the keystore in `data_dir`) in the log's EIP-712 domain."""
+def log_signer(store: Store, data_dir: Path, mmd: int, *, log_name: str | None = None) -> LogSigner:
+    """The log key (LEDGER_LOG_KEY or the keystore in `data_dir`) in the log's EIP-712 domain,
+    with the note key (LEDGER_NOTE_KEY or `data_dir`/note-key) of the origin
+    <LEDGER_PUBLIC_HOST>/<log name>: the deployment's, else `log_name` (the one about to be
+    deployed), else model-ledger."""
+    from ledger.config import current
     from ledger.formats.eip712 import Domain
-    from ledger.service.signer import LogKeyError, LogSigner, load_log_key
+    from ledger.service.signer import LogKeyError, LogSigner, load_log_key, load_note_signer
     from ledger.store.anchors import AnchorRepository
 
     deployment = AnchorRepository(store).deployment()
@@ -169,7 +181,9 @@ def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
     else:
         domain = Domain(deployment.log_id, deployment.chain_id, deployment.contract)
     try:
-        return LogSigner(load_log_key(data_dir), domain, mmd)
+        name = deployment.log_name if deployment else log_name or "model-ledger"
+        note = load_note_signer(data_dir, name, current().public_host)
+        return LogSigner(load_log_key(data_dir), domain, mmd, note)
     except LogKeyError as error:
         fail(str(error))
 

@@ -97,6 +97,7 @@ from ledger.service.index import index_root_at
 from ledger.service.outbox import POLL_INTERVAL, Backoff, Sender
 from ledger.service.proofs import consistency
 from ledger.service.signer import LogSigner
+from ledger.store import tlog
 from ledger.store.anchors import (
     Anchor,
     AnchorBlock,
@@ -168,6 +169,10 @@ class Anchorer:
             newest.tree_size >= state.tree_size or newest.status is AnchorStatus.PENDING
         ):
             return None
+        signer = self.signer
+        note = None if signer is None else signer.checkpoint_note(state.tree_size, state.root)
+        if note is not None:  # sealed without the note key: the anchored size gets its note
+            tlog.keep_note(self.store, state.tree_size, state.root, note)
         return self.repo.add_pending(state.tree_size, state.root, self.clock())
 
     # -- one step ----------------------------------------------------------------------

@@ -124,9 +124,11 @@ def start_api(api: Any, host: str, port: int) -> ApiServer:
 
 def log_signer(store: Store, settings: Settings) -> LogSigner:
     """The log key (settings.log_key, else the keystore in the data dir) in the log's
-    EIP-712 domain, promising the configured merge delay. Raises LogKeyError."""
+    EIP-712 domain, promising the configured merge delay, with the note key
+    (settings.note_key, else note-key in the data dir) of the origin
+    <settings.public_host>/<log name>. Raises LogKeyError."""
     from ledger.formats.eip712 import Domain
-    from ledger.service.signer import LogSigner, load_log_key
+    from ledger.service.signer import LogSigner, load_log_key, load_note_signer
     from ledger.store.anchors import AnchorRepository
 
     deployment = AnchorRepository(store).deployment()
@@ -134,7 +136,9 @@ def log_signer(store: Store, settings: Settings) -> LogSigner:
         domain = Domain(sha256(b"model-ledger").digest())  # the default log name's id
     else:
         domain = Domain(deployment.log_id, deployment.chain_id, deployment.contract)
-    return LogSigner(load_log_key(settings.data_dir), domain, settings.mmd)
+    name = deployment.log_name if deployment else settings.log_name or "model-ledger"
+    note = load_note_signer(settings.data_dir, name, settings.public_host)
+    return LogSigner(load_log_key(settings.data_dir), domain, settings.mmd, note)
 
 
 @dataclass
@@ -195,7 +199,7 @@ def run(
                     f"LicenceRegistry {chain.registry.address}: queued licence calls go on chain"
                     f" every {settings.anchor_interval:g}s"
                 )
-        _seal_loop(store, settings, hooks, running, pool)
+        _seal_loop(store, settings, hooks, running, pool, signer)
     finally:
         running.stop.set()
         if server is not None:
@@ -239,6 +243,7 @@ def _seal_loop(
     hooks: Hooks,
     running: _Running,
     pool: WorkerPool | None,
+    signer: LogSigner,
 ) -> None:
     from ledger.service.sequencer import seal
 
@@ -246,7 +251,7 @@ def _seal_loop(
         size = store.state().tree_size
         while not term.is_set():
             try:
-                state = seal(store)
+                state = seal(store, note=signer.note)
             except StoreError as error:
                 hooks.note(f"sealing: {error}")
             else:

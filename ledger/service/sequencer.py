@@ -33,7 +33,9 @@ from collections.abc import Callable
 from ledger import faults
 from ledger.core.merkle.tiles import TileEdge, edge_keys
 from ledger.core.records import now_ts
+from ledger.formats.note import Signer
 from ledger.service.index import seal_index
+from ledger.service.signer import checkpoint_note
 from ledger.store.index import IndexStore
 from ledger.store.repository import LogState, Run, Store
 
@@ -59,9 +61,11 @@ def seal_step(
     max_batch: int = MAX_BATCH,
     clock: Callable[[], str] = now_ts,
     index: bool = True,
+    note: Signer | None = None,
 ) -> tuple[LogState, int]:
     """Sequence one batch of pending entries up to seq `barrier` (and, unless `index`
-    is False, which only benchmarks use, index them).
+    is False, which only benchmarks use, index them); with the note key `note`, the
+    checkpoint is kept with its C2SP signed note too.
 
     Returns the new state and how many entries it sequenced (0: nothing pending).
     """
@@ -81,7 +85,7 @@ def seal_step(
         for run in _runs([seq for seq, _ in pending], old.tree_size):
             store.add_run(conn, run)
         faults.point("seal.after_tiles")
-        store.replace_state(conn, old, new, clock())
+        store.replace_state(conn, old, new, clock(), checkpoint_note(note, new.tree_size, new.root))
         if index:  # after the compare-and-swap: a losing sequencer stops before it
             seal_index(store, conn, old, new, keyed)
     faults.point("seal.after_commit")
@@ -95,11 +99,15 @@ def seal(
     clock: Callable[[], str] = now_ts,
     progress: Callable[[int], None] | None = None,
     index: bool = True,
+    note: Signer | None = None,
 ) -> LogState:
-    """Sequence everything pending when called; return the latest checkpoint."""
+    """Sequence everything pending when called; return the latest checkpoint. With the
+    note key `note`, each checkpoint is also kept as a C2SP signed note."""
     barrier = store.ingest_barrier()
     while True:
-        state, count = seal_step(store, barrier, max_batch=max_batch, clock=clock, index=index)
+        state, count = seal_step(
+            store, barrier, max_batch=max_batch, clock=clock, index=index, note=note
+        )
         if progress is not None and count:
             progress(count)
         if count < max_batch:

@@ -39,11 +39,18 @@ The log key comes from LEDGER_LOG_KEY (64 hex digits) or from ``log-key.json`` i
 data dir, an Ethereum V3 keystore created on first use; its password comes from
 LEDGER_LOG_KEY_PASSWORD or from ``log-key.password`` (created 0600 next to it). The key
 is never printed, logged or returned: only its address.
+
+The note key (docs/c2sp.md) is a second, Ed25519 key: it signs every checkpoint as a
+C2SP signed note (c2sp.org/tlog-checkpoint). It comes from LEDGER_NOTE_KEY (the
+``PRIVATE+KEY+<origin>+<key ID>+<key>`` text of Go's sumdb/note) or from ``note-key`` in
+the data dir, in the same form, created 0600 on first use. Its key name is the log's
+origin, fixed when the key is created; only its verifier key (vkey) is ever shown.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,8 +69,16 @@ from ledger.formats.eip712 import (
     retire_struct,
     revoke_struct,
 )
+from ledger.formats.note import NoteError, Signer, generate_signer, parse_signer
 from ledger.formats.receipt import ReceiptError, receipt_item
-from ledger.keystore import KeystoreError, account_from_hex, create_keystore, open_keystore
+from ledger.formats.tlog_checkpoint import Checkpoint, log_origin
+from ledger.keystore import (
+    KeystoreError,
+    account_from_hex,
+    create_keystore,
+    open_keystore,
+    write_private,
+)
 
 DEFAULT_MMD = 3600
 """Default maximum merge delay, in seconds."""
@@ -72,6 +87,8 @@ LOG_KEY_ENV = "LEDGER_LOG_KEY"
 LOG_KEY_PASSWORD_ENV = "LEDGER_LOG_KEY_PASSWORD"
 LOG_KEY_FILE = "log-key.json"
 LOG_KEY_PASSWORD_FILE = "log-key.password"
+NOTE_KEY_ENV = "LEDGER_NOTE_KEY"
+NOTE_KEY_FILE = "note-key"
 
 
 class LogKeyError(KeystoreError):
@@ -89,10 +106,26 @@ def _sign_digest(key: PrivateKey, separator: bytes, struct_hash: bytes) -> str:
 class LogSigner:
     """Signs receipts and checkpoints with the log key; shows only its address."""
 
-    __slots__ = ("_account", "_key", "_registry_separators", "_separator", "domain", "mmd")
+    __slots__ = (
+        "_account",
+        "_key",
+        "_registry_separators",
+        "_separator",
+        "domain",
+        "mmd",
+        "note",
+    )
 
-    def __init__(self, account: LocalAccount, domain: Domain, mmd: int = DEFAULT_MMD) -> None:
+    def __init__(
+        self,
+        account: LocalAccount,
+        domain: Domain,
+        mmd: int = DEFAULT_MMD,
+        note: Signer | None = None,
+    ) -> None:
         self._account = account
+        self.note = note
+        """The note key (Ed25519): signs checkpoints as C2SP notes. None: not loaded."""
         self._key = PrivateKey(bytes(account.key))
         self.domain = domain
         self.mmd = mmd
@@ -148,6 +181,11 @@ class LogSigner:
         """The signature of a checkpoint (EIP-712 `Checkpoint`), 65 bytes as 0x hex: what
         LogAnchor.anchor checks (after `compact_signature`)."""
         return self._sign(checkpoint_struct(self.domain.log_id, tree_size, root, index_root))
+
+    def checkpoint_note(self, tree_size: int, root: bytes) -> str | None:
+        """The checkpoint as a C2SP signed note (c2sp.org/tlog-checkpoint) under the note
+        key, whose name is the origin; None without a note key."""
+        return checkpoint_note(self.note, tree_size, root)
 
     def anchor_signature(
         self, tree_size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT
@@ -221,6 +259,15 @@ def compact_signature(signature: str | bytes) -> tuple[bytes, bytes]:
     return r, (s | (v << 255)).to_bytes(32, "big")
 
 
+def checkpoint_note(note: Signer | None, tree_size: int, root: bytes) -> str | None:
+    """The checkpoint (tree_size, root) as a signed note of the log's origin (the note
+    key's name), or None without a note key. Ed25519 is deterministic: the same key and
+    checkpoint give the same note, byte for byte."""
+    if note is None:
+        return None
+    return Checkpoint(note.name, tree_size, root).sign([note]).decode()
+
+
 # -- the log key -----------------------------------------------------------------------
 
 
@@ -242,3 +289,62 @@ def load_log_key(data_dir: Path, environ: Mapping[str, str] | None = None) -> Lo
         return open_keystore(keystore, password_file, password, password_env=LOG_KEY_PASSWORD_ENV)
     except KeystoreError as error:
         raise LogKeyError(str(error)) from None
+
+
+DEFAULT_PUBLIC_HOST = "localhost"
+"""The host of the origin when no public host is set (docs/c2sp.md, "The origin")."""
+
+
+def load_note_signer(
+    data_dir: Path,
+    log_name: str,
+    public_host: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> Signer:
+    """The note key of the log `log_name` (`load_note_key`): a new key is named for the
+    origin `<public_host>/<log name>` (localhost without a public host; the log name as
+    one URL path segment); with a public host, a key of another origin is refused."""
+    # Any log name works on chain; the origin takes it as one URL path segment.
+    segment = re.sub(r"[^A-Za-z0-9._~-]+", "-", log_name).strip("-")[:128] or "log"
+    try:
+        origin = log_origin(public_host or DEFAULT_PUBLIC_HOST, segment)
+    except NoteError as error:
+        raise LogKeyError(f"public host: {error}") from None
+    return load_note_key(data_dir, origin, environ, pinned=public_host is not None)
+
+
+def load_note_key(
+    data_dir: Path, origin: str, environ: Mapping[str, str] | None = None, *, pinned: bool = False
+) -> Signer:
+    """The note key: LEDGER_NOTE_KEY, else ``note-key`` in `data_dir`, created on first use
+    (mode 0600) with `origin` as its name. The origin is the key's name from then on: with
+    `pinned` (the operator set the public host), a key naming another origin is refused.
+    Errors never quote the key."""
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
+    configured = env.get(NOTE_KEY_ENV)
+    path = data_dir / NOTE_KEY_FILE
+    source = NOTE_KEY_ENV if configured else str(path)
+    try:
+        if configured:
+            signer = parse_signer(configured.strip())
+        elif path.exists():
+            signer = parse_signer(path.read_text(encoding="utf-8").strip())
+        else:
+            signer = generate_signer(origin)
+            try:
+                write_private(path, signer.private_text() + "\n")
+            except FileExistsError:  # another process created it first: use that one
+                signer = parse_signer(path.read_text(encoding="utf-8").strip())
+    except NoteError as error:
+        raise LogKeyError(f"the note key in {source} cannot be read: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise LogKeyError(f"the note key {path} cannot be read or created: {error}") from None
+    if pinned and signer.name != origin:
+        raise LogKeyError(
+            f"the note key in {source} names the origin {signer.name!r}, but the public host"
+            f" gives {origin!r}: a log's origin cannot change (start a new log, or set the"
+            " public host that made the key)"
+        )
+    return signer

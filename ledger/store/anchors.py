@@ -63,10 +63,16 @@ class Deployment:
     """The LicenceRegistry contract on the same chain (None: not deployed yet)."""
 
     def identity(
-        self, log_signer: bytes, *, rpc_url: str | None = None, explorer: str | None = None
+        self,
+        log_signer: bytes,
+        *,
+        rpc_url: str | None = None,
+        explorer: str | None = None,
+        note_vkey: str | None = None,
     ) -> LogIdentity:
         """The log identity document of this deployment, whose log key has address
-        `log_signer` (with the operator's suggested RPC endpoint and block explorer)."""
+        `log_signer` (with the operator's suggested RPC endpoint and block explorer, and
+        the verifier key of its C2SP checkpoint notes)."""
         return LogIdentity(
             name=self.log_name,
             chain_id=self.chain_id,
@@ -77,6 +83,7 @@ class Deployment:
             deployment_block=self.block_number,
             rpc_url=rpc_url,
             explorer=explorer,
+            note_vkey=note_vkey,
         )
 
 

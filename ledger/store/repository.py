@@ -230,9 +230,15 @@ class Store:
             )
 
     def replace_state(
-        self, conn: Connection, old: LogState, new: LogState, created_at: str
+        self,
+        conn: Connection,
+        old: LogState,
+        new: LogState,
+        created_at: str,
+        note: str | None = None,
     ) -> None:
-        """Move the log from `old` to `new` (compare-and-swap) and keep the checkpoint."""
+        """Move the log from `old` to `new` (compare-and-swap) and keep the checkpoint,
+        with its C2SP signed note when given."""
         result = conn.execute(
             log_state.update()
             .where(log_state.c.id == 1, log_state.c.tree_size == old.tree_size)
@@ -244,7 +250,11 @@ class Store:
             )
         conn.execute(
             checkpoints.insert().values(
-                tree_size=new.tree_size, root=new.root, created_at=created_at, last_seq=new.last_seq
+                tree_size=new.tree_size,
+                root=new.root,
+                created_at=created_at,
+                last_seq=new.last_seq,
+                note=note,
             )
         )
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
 )
 
 metadata = MetaData()
@@ -62,6 +63,7 @@ checkpoints = Table(
     Column("root", LargeBinary(32), nullable=False),
     Column("created_at", String(24), nullable=False),
     Column("last_seq", BigInteger, nullable=False, comment="highest entry seq sequenced"),
+    Column("note", Text, comment="the checkpoint as a C2SP signed note (null: not signed yet)"),
 )
 
 log_state = Table(

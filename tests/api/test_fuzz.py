@@ -111,6 +111,7 @@ def _known_good(seeded: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
         ("GET", "/v1/proofs/consistency"): {"query": {"first": 2, "second": size}},
         ("GET", "/v1/log"): {},
         ("GET", "/v1/checkpoints/latest"): {},
+        ("GET", "/checkpoint"): {},
         ("GET", "/v1/checkpoints/{size}"): {"path_parameters": {"size": size}},
         ("GET", "/v1/evidence/{leaf_hash}"): {"path_parameters": leaf},
         ("POST", "/v1/evidence"): {"body": {"kind": "interaction"}},

@@ -21,6 +21,7 @@ import httpx
 from eth_account import Account
 
 from ledger.chain.anvil import Anvil, free_port
+from ledger.formats.note import Signer
 from ledger.workload import interaction
 from tests.api.conftest import ledger
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
@@ -60,6 +61,8 @@ def spellings(secret: str) -> set[str]:
 def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> None:  # noqa: F811
     anchor_key = "0x" + secrets.token_hex(32)
     log_key = "0x" + secrets.token_hex(32)
+    note_seed = secrets.token_bytes(32)
+    note_key = Signer("logs.example/model-ledger", note_seed).private_text()
     password = "pw-" + secrets.token_urlsafe(24)
     admin_key = "admin-" + secrets.token_urlsafe(24)
     stranger_key = "mlk_" + secrets.token_urlsafe(32)  # a key nobody created, presented anyway
@@ -72,6 +75,7 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
     data = tmp_path / "data"
     env = {
         "LEDGER_LOG_KEY": log_key,
+        "LEDGER_NOTE_KEY": note_key,
         "LEDGER_KEYSTORE": str(keystore),
         "LEDGER_KEYSTORE_PASSWORD": password,
         "LEDGER_BOOTSTRAP_ADMIN_KEY": admin_key,
@@ -222,6 +226,8 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
             with client(None) as anonymous:
                 assert anonymous.get("/v1/entries").status_code == 401
                 anonymous.get("/v1/checkpoints/latest")
+                assert anonymous.get("/checkpoint").status_code == 200  # signed by the note key
+                anonymous.get("/tile/0/000.p/1")
             run("keys", "revoke", created["ingest"]["id"], *where)
             with client(api_keys["ingest"]) as revoked:
                 assert revoked.post("/v1/entries", json=interaction(50, seed=5)).status_code == 401
@@ -251,6 +257,9 @@ def test_no_key_or_password_in_any_log(tmp_path: Path, anvil_binary: Path) -> No
             **api_keys,
             "stranger": stranger_key,
             "log key": log_key,
+            "note key": note_key,
+            "note key (base64)": note_key.rsplit("+", 1)[1],
+            "note key seed": "0x" + note_seed.hex(),
             "anchor key": anchor_key,
             "password": password,
             "admin key": log_admin_key,

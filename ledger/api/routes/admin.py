@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 @router.post("/seal", response_model=SealResult)
 def seal_now(services: ServicesDep, _key: AdminKey) -> dict[str, Any]:
     """Sequence every pending entry now; the new checkpoint."""
-    state = seal(services.store)
+    state = seal(services.store, note=services.signer.note)
     return {"tree_size": state.tree_size, "root": hex0x(state.root)}
 
 
@@ -29,7 +29,7 @@ def anchor_now(services: ServicesDep, _key: AdminKey) -> dict[str, Any]:
         raise UnavailableError(
             "anchoring is not configured on this server: start it with --rpc-url and a deployment"
         )
-    seal(services.store)
+    seal(services.store, note=services.signer.note)
     view = anchor_view(services, services.anchor_now())
     assert view is not None  # anchor_now returns a confirmed anchor of the deployment
     return view

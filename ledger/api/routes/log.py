@@ -25,5 +25,6 @@ def read_log_identity(services: ServicesDep) -> dict[str, Any]:
         bytes.fromhex(services.signer.address[2:]),
         rpc_url=services.public_rpc_url,
         explorer=services.explorer_url,
+        note_vkey=None if services.signer.note is None else services.signer.note.vkey(),
     )
     return identity.as_json()

@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -40,6 +42,7 @@ type request struct {
 	OldNote  string   `json:"old_note"`
 	Leaves   []string `json:"leaves"`
 	Witness  []string `json:"witness_vkeys"`
+	URL      string   `json:"url"`
 }
 
 func main() {
@@ -98,6 +101,8 @@ func run(req request, answer map[string]any) error {
 		return checkTlogProof(req, answer)
 	case "open-cosigned":
 		return openCosigned(req, answer)
+	case "check-tiles":
+		return checkTiles(req, answer)
 	}
 	return fmt.Errorf("unknown op %q", req.Op)
 }
@@ -348,5 +353,96 @@ func openCosigned(req request, answer map[string]any) error {
 	answer["verified"] = names(n.Sigs)
 	answer["unverified"] = names(n.UnverifiedSigs)
 	answer["times"] = times
+	return nil
+}
+
+// httpTiles is a tlog.TileReader over a live log's c2sp.org/tlog-tiles endpoints. Go's
+// sumdb paths name the tile height (tile/8/L/N); tlog-tiles fixes it at 8 and leaves it
+// out (tile/L/N), which is the only difference.
+type httpTiles struct {
+	url     string
+	fetched []string
+}
+
+func (r *httpTiles) Height() int { return 8 }
+
+func (r *httpTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		path := strings.Replace(t.Path(), "tile/8/", "tile/", 1)
+		data, err := get(r.url + "/" + path)
+		if err != nil {
+			return nil, err
+		}
+		r.fetched = append(r.fetched, path)
+		out[i] = data
+	}
+	return out, nil
+}
+
+func (r *httpTiles) SaveTiles(tiles []tlog.Tile, data [][]byte) {}
+
+func get(url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return data, nil
+}
+
+// checkTiles fetches a live log's checkpoint (GET /checkpoint) and opens it with
+// note.Open, then reads its hash tiles through tlog.TileHashReader (which checks every
+// tile against the tree) to recompute the root, prove leaf req.Index holds
+// req.LeafHash (tlog.CheckRecord) and prove the tree extends req.OldNote
+// (tlog.CheckTree).
+func checkTiles(req request, answer map[string]any) error {
+	msg, err := get(req.URL + "/checkpoint")
+	if err != nil {
+		return err
+	}
+	size, root, err := checkpoint(string(msg), req.Vkeys, req.Origin)
+	if err != nil {
+		return err
+	}
+	tiles := &httpTiles{url: req.URL}
+	reader := tlog.TileHashReader(tlog.Tree{N: size, Hash: root}, tiles)
+	computed, err := tlog.TreeHash(size, reader)
+	if err != nil {
+		return err
+	}
+	if computed != root {
+		return errors.New("the tiles give another root than the checkpoint")
+	}
+	leaf, err := tlog.ParseHash(req.LeafHash)
+	if err != nil {
+		return err
+	}
+	record, err := tlog.ProveRecord(size, req.Index, reader)
+	if err != nil {
+		return err
+	}
+	if err := tlog.CheckRecord(record, size, root, req.Index, leaf); err != nil {
+		return err
+	}
+	oldSize, oldRoot, err := checkpoint(req.OldNote, req.Vkeys, req.Origin)
+	if err != nil {
+		return err
+	}
+	tree, err := tlog.ProveTree(size, oldSize, reader)
+	if err != nil {
+		return err
+	}
+	if err := tlog.CheckTree(tree, size, root, oldSize, oldRoot); err != nil {
+		return err
+	}
+	answer["size"], answer["root"], answer["tiles"] = size, root.String(), tiles.fetched
 	return nil
 }
