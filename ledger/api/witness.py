@@ -54,7 +54,10 @@ def create_witness_app(witness: Witness) -> FastAPI:
                 answer = await asyncio.to_thread(witness.add_checkpoint, body)
         except WitnessRefusal as refusal:
             if refusal.status == 409 and refusal.size is not None:
-                return Response(encode_size(refusal.size), 409, media_type=SIZE_CONTENT_TYPE)
+                # Exactly the spec's type: media_type would append "; charset=utf-8".
+                return Response(
+                    encode_size(refusal.size), 409, headers={"Content-Type": SIZE_CONTENT_TYPE}
+                )
             return problem(refusal.status, _TITLES[refusal.status], refusal.detail)
         return Response(answer, 200, media_type=NOTE_TYPE)
 

@@ -92,11 +92,18 @@ def serve(
             lines += logs_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as error:
             fail(f"--logs-file {logs_file}: {error}")
+    try:
+        logs = read_logs(lines)
+    except WitnessConfigError as error:
+        fail(str(error))
+    if not logs:
+        fail("give the logs to witness: --log '<log vkey> [origin]' or --logs-file")
     cosigner = _cosigner(data_dir, name)
     state = WitnessState.in_dir(data_dir)
     try:
-        witness = Witness(cosigner, read_logs(lines), state)
+        witness = Witness(cosigner, logs, state)
     except WitnessConfigError as error:
+        state.close()
         fail(str(error))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

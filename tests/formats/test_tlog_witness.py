@@ -65,7 +65,7 @@ def test_a_consistent_checkpoint_passes() -> None:
     check_add_checkpoint(parse_add_checkpoint(request(10, 10)), LOGS, 10, LEAVES_ROOT(10))
 
 
-def LEAVES_ROOT(size: int) -> bytes:  # noqa: N802 - reads like a constant
+def LEAVES_ROOT(size: int) -> bytes:
     return merkle.root_hash(LEAVES[:size])
 
 
