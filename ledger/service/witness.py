@@ -311,9 +311,11 @@ class WitnessWorker:
         self.timeout = timeout
         self.on_error = on_error
         self.client = httpx.Client()
+        self.pool = ThreadPoolExecutor(max(1, len(self.witnesses)), "witness")
         self._sizes: dict[str, int] = {}
 
     def close(self) -> None:
+        self.pool.shutdown(wait=True)
         self.client.close()
 
     def round(self) -> int:
@@ -324,19 +326,15 @@ class WitnessWorker:
         checkpoint = parse_checkpoint(parse_note(note).text)
         done = {(c.witness, c.key_id) for c in self.repo.for_size(checkpoint.size)}
         todo = [w for w in self.witnesses if (w.name, w.verifier.key_id) not in done]
-        if todo:
-            with ThreadPoolExecutor(max_workers=len(todo)) as pool:
-                for witness, outcome in zip(
-                    todo, pool.map(lambda w: self._ask(w, note), todo), strict=True
-                ):
-                    if isinstance(outcome, str):
-                        self.on_error(f"witness {witness.name}: {outcome}")
-                        continue
-                    for signature in outcome.signatures:
-                        self.repo.add(
-                            checkpoint.size, checkpoint.root, signature, timestamp_of(signature)
-                        )
-                    self._sizes[witness.url] = checkpoint.size
+        # In parallel, each bounded by the timeout: a slow witness delays no other.
+        outcomes = self.pool.map(lambda w: self._ask(w, note), todo)
+        for witness, outcome in zip(todo, outcomes, strict=True):
+            if isinstance(outcome, str):
+                self.on_error(f"witness {witness.name}: {outcome}")
+                continue
+            for signature in outcome.signatures:
+                self.repo.add(checkpoint.size, checkpoint.root, signature, timestamp_of(signature))
+            self._sizes[witness.url] = checkpoint.size
         return len(self.cosigned(note))
 
     def _ask(self, witness: WitnessEndpoint, note: bytes) -> Submitted | str:
@@ -371,9 +369,50 @@ class WitnessWorker:
         while not stop.is_set():
             try:
                 self.round()
-            except LedgerError as error:
-                self.on_error(str(error))
+            except Exception as error:  # noqa: BLE001 - reported; the next round retries
+                self.on_error(f"{type(error).__name__}: {error}")
             stop.wait(interval)
+
+
+def read_endpoints(lines: Iterable[str]) -> list[WitnessEndpoint]:
+    """Witnesses from `<submission prefix URL> <vkey>` lines (blank and # lines skipped)."""
+    return [
+        parse_endpoint(line) for line in lines if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def start_worker(
+    store: Store,
+    notes: NoteSource,
+    witnesses: Sequence[WitnessEndpoint],
+    quorum: int,
+    stop: threading.Event,
+    interval: float,
+    note: Callable[[str], None],
+    timeout: float = DEFAULT_TIMEOUT,
+) -> threading.Thread | None:
+    """The witness worker on its own daemon thread, or None when no witness is configured:
+    what `ledger serve` starts beside the sequencer and the anchorer, apart from both."""
+    if not witnesses:
+        return None
+    worker = WitnessWorker(
+        store,
+        notes,
+        witnesses,
+        quorum,
+        timeout=timeout,
+        on_error=lambda t: note(f"witnessing: {t}"),
+    )
+
+    def run() -> None:
+        try:
+            worker.run(stop, interval)
+        finally:
+            worker.close()
+
+    thread = threading.Thread(target=run, name="witnesses", daemon=True)
+    thread.start()
+    return thread
 
 
 __all__ = [
@@ -385,6 +424,8 @@ __all__ = [
     "WitnessWorker",
     "load_or_create_key",
     "parse_endpoint",
+    "read_endpoints",
     "read_logs",
+    "start_worker",
     "submit",
 ]

@@ -29,14 +29,17 @@ from ledger.formats.tlog_witness import WitnessRefusal, encode_add_checkpoint
 from ledger.service.sequencer import seal
 from ledger.service.witness import (
     WITNESS_KEY_FILE,
+    WitnessConfigError,
     WitnessEndpoint,
     WitnessError,
     WitnessWorker,
     parse_endpoint,
+    read_endpoints,
+    start_worker,
     submit,
 )
 from ledger.store.repository import Store
-from ledger.store.witness import WitnessState
+from ledger.store.witness import CosignatureRepository, WitnessState
 from ledger.workload import interaction
 
 ORIGIN = "ledger.example/model-ledger"
@@ -414,3 +417,35 @@ def test_the_empty_tree_is_witnessed(witness: Served) -> None:
     assert witness.post(encode_add_checkpoint(0, [], empty)).status_code == 200
     assert witness.post(body(0, 1)).status_code == 200
     assert base64.b64encode(EMPTY_ROOT).decode() in empty.decode()
+
+
+def test_start_worker_runs_beside_the_service_only_with_witnesses(tmp_path: Path) -> None:
+    store = make_store(tmp_path, 7)
+    stop_event = threading.Event()
+    notes: list[str] = []
+    assert (
+        start_worker(store, lambda: store_note(store), [], 0, stop_event, 0.05, notes.append)
+        is None
+    )
+    served = start(tmp_path / "w")
+    try:
+        witnesses = read_endpoints(["# the auditor's witness", "", f"{served.url}/ {served.vkey}"])
+        assert witnesses[0].url == served.url  # the trailing slash is dropped
+        thread = start_worker(
+            store, lambda: store_note(store), witnesses, 1, stop_event, 0.05, notes.append
+        )
+        assert thread is not None
+        deadline = time.monotonic() + 30
+        while not CosignatureRepository(store).for_size(7) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop_event.set()
+        thread.join(10)
+        assert not thread.is_alive() and notes == []
+        kept = CosignatureRepository(store).for_size(7)
+        assert [(c.witness, c.tree_size) for c in kept] == [(NAME, 7)]
+    finally:
+        stop(served)
+        store.close()
+    for bad in ("ftp://x " + served.vkey, "http://x", f"http://x {LOG.vkey()}"):
+        with pytest.raises(WitnessConfigError):
+            read_endpoints([bad])
