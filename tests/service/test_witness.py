@@ -239,10 +239,10 @@ def test_racing_updates_one_wins_and_nothing_rolls_back(tmp_path: Path) -> None:
         stop(two)
 
 
-def test_compare_and_swap_refuses_a_stale_writer(tmp_path: Path) -> None:
-    """The state itself: a writer whose check ran on an old size loses to one that moved
-    the row meanwhile (SQLite here; the same UPDATE ... WHERE size AND root on PostgreSQL)."""
-    state = WitnessState(f"sqlite:///{tmp_path / 'w.db'}")
+def test_compare_and_swap_refuses_a_stale_writer(db_url: str) -> None:
+    """The state itself, on SQLite and PostgreSQL: a writer whose check ran on an old size
+    loses to one that moved the row meanwhile, whether it would insert or update."""
+    state = WitnessState(db_url)
     inside, release = threading.Event(), threading.Event()
     outcome: list[object] = []
 
