@@ -312,3 +312,21 @@ def test_our_witness_takes_gos_proofs_and_go_opens_its_cosignature(
         assert httpx.post(url, content=wrong).status_code == 422
     finally:
         stop(served)
+
+
+def test_go_reads_a_witness_vkey_whose_base64_holds_a_plus(go: Path) -> None:
+    """Regression: the Go program split the vkey on every '+', base64's included."""
+    seeds = (bytes([i]) * 32 for i in range(256))
+    witness = next(
+        c for c in (Cosigner("w.example/w", s) for s in seeds) if "+" in c.vkey().split("+", 2)[2]
+    )
+    checkpoint = Checkpoint(ORIGIN, len(LEAVES), root_hash(LEAVES))
+    note = add_signatures(checkpoint.sign([LOG]), [witness.cosign(checkpoint.text(), 7)])
+    answer = run(
+        go,
+        op="open-cosigned",
+        note=note.decode(),
+        vkeys=[LOG.vkey()],
+        witness_vkeys=[witness.vkey()],
+    )
+    assert answer["ok"], answer
