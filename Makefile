@@ -11,7 +11,7 @@ DATA_DIR ?= ./ledger-data
 .PHONY: up test lint setup postgres chromium go
 
 up: setup
-	$(BIN)/ledger up --data-dir $(DATA_DIR)
+	$(BIN)/mledger up --data-dir $(DATA_DIR)
 
 # Lint and Hardhat first, so pytest's summary is the run's closing line.
 test: setup postgres chromium go lint
@@ -30,7 +30,7 @@ setup: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[server,test,bench]"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

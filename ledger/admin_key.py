@@ -12,8 +12,8 @@ it hands the admin role to itself (transferLogAdmin, acceptLogAdmin) or retires 
 first, trusting its own forgeries (retirement is first come), and the operator can no
 longer retire it. So the admin key never lives beside the log key.
 
-At deployment (`ledger deploy`, the first `ledger up`) the admin is ``--admin ADDRESS``
-(LEDGER_ADMIN_ADDRESS), a key the operator keeps offline: `ledger admin-key create --out
+At deployment (`mledger deploy`, the first `mledger up`) the admin is ``--admin ADDRESS``
+(LEDGER_ADMIN_ADDRESS), a key the operator keeps offline: `mledger admin-key create --out
 PATH` makes one (`write_admin_keystore`: an encrypted V3 keystore wherever the operator
 says, outside the data dir, no password file), on another machine. On any chain but the
 dev chain (chain id 31337) deploying without --admin is refused, and so is starting `up`
@@ -22,7 +22,7 @@ development, a new key is created in the data dir without --admin, ``admin-key.j
 (an Ethereum V3 keystore) with its password in ``admin-key.password`` (0600) or
 LEDGER_ADMIN_KEYSTORE_PASSWORD, as the log key is (`ledger.service.signer.load_log_key`).
 
-To retire (`ledger retire`), the admin key comes from ``--admin-keystore FILE``
+To retire (`mledger retire`), the admin key comes from ``--admin-keystore FILE``
 (password in LEDGER_ADMIN_KEYSTORE_PASSWORD), else LEDGER_ADMIN_KEY (64 hex digits),
 else the data dir's ``admin-key.json``. It is never printed, logged or returned: only
 its address.
@@ -31,7 +31,6 @@ its address.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +64,9 @@ def create_admin_key(data_dir: Path, environ: Mapping[str, str] | None = None) -
     """The address of the data dir's admin key, and whether it was created now (False:
     ``admin-key.json`` was there already, e.g. from a deployment that did not finish).
     For the dev chain only (`ledger.cli.common.log_admin` refuses it elsewhere)."""
-    env = os.environ if environ is None else environ
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
     keystore, password_file = data_dir / ADMIN_KEY_FILE, data_dir / ADMIN_KEY_PASSWORD_FILE
     password = env.get(ADMIN_KEYSTORE_PASSWORD_ENV)
     try:
@@ -117,7 +118,9 @@ def load_admin_key(
 ) -> LocalAccount:
     """The admin key: `keystore`, else LEDGER_ADMIN_KEY, else the data dir's
     ``admin-key.json`` (never created here)."""
-    env = os.environ if environ is None else environ
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
     password = env.get(ADMIN_KEYSTORE_PASSWORD_ENV)
     try:
         if keystore is not None:
@@ -156,7 +159,7 @@ class SignedRetirement:
     vs: bytes
 
     def as_json(self) -> dict[str, Any]:
-        """The retirement as `ledger retire --sign-only` prints it."""
+        """The retirement as `mledger retire --sign-only` prints it."""
         return {
             "chain_id": self.chain_id,
             "contract": "0x" + self.contract.hex(),

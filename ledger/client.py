@@ -117,7 +117,7 @@ class Receipt:
     def as_json(self) -> dict[str, Any]:
         """What `save` writes: the receipt as the server sent it and the record as sent
         (with the salt and ts that make its leaf hash), so the file alone lets its keeper
-        show the record and check the receipt (`ledger verify-receipt FILE --log LOG`)."""
+        show the record and check the receipt (`mledger verify-receipt FILE --log LOG`)."""
         return {"receipt": self.data, "record": self.record}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -126,7 +126,8 @@ class Receipt:
         record may name accounts). Returns the path."""
         target = Path(path)
         partial = target.with_name(target.name + ".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial.unlink(missing_ok=True)  # O_EXCL below: never write through a planted link
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(self.as_json(), handle, indent=1)
             handle.write("\n")
@@ -244,6 +245,22 @@ def _read(
         ) from None
 
 
+def _keep(receipt: Receipt, folder: Path) -> None:
+    """Save `receipt` as `<folder>/<leaf hash>.json` (the hash checked against its record).
+    A file already there is left alone when it keeps the same record (a retry, or the
+    same record sent again) and is never replaced by another: LedgerClientError."""
+    path = folder / f"{receipt.leaf_hash}.json"
+    try:
+        kept = Receipt.load(path)
+    except FileNotFoundError:
+        receipt.save(path)
+        return
+    except (OSError, ValueError, LedgerClientError) as error:
+        raise LedgerClientError(f"{path} exists and is not a kept receipt: {error}") from None
+    if kept.record != receipt.record:
+        raise LedgerClientError(f"{path} keeps another record for this leaf hash; not replaced")
+
+
 class _Base:
     """Configuration and retry policy shared by both clients."""
 
@@ -296,20 +313,26 @@ class _Base:
         )
 
     def _checked(self, receipts: list[Receipt]) -> list[Receipt]:
-        if self.verify:
+        if self.verify or self.receipt_dir is not None:
+            # A kept receipt is named by the record's own hash, never by what the server
+            # said: the server's leaf_hash must be that hash (or the file name could be a
+            # path of its choosing, or overwrite another receipt).
             for receipt in receipts:
                 expected = "0x" + parse_object(receipt.record or {}).leaf_hash.hex()
                 if receipt.leaf_hash != expected or receipt.data.get("leaf_hash") != expected:
                     raise LedgerClientError(
-                        f"receipt is for leaf {receipt.leaf_hash}, the record hashes to {expected}"
+                        f"receipt is for leaf {receipt.leaf_hash!r:.80}, the record hashes to"
+                        f" {expected}"
                     )
+        if self.verify:
+            for receipt in receipts:
                 try:
                     receipt.verify(self.identity)
                 except ReceiptError as error:
                     raise LedgerClientError(f"receipt does not verify: {error}") from None
         if self.receipt_dir is not None:
             for receipt in receipts:
-                receipt.save(self.receipt_dir / f"{receipt.leaf_hash}.json")
+                _keep(receipt, self.receipt_dir)
         self.stats.records += len(receipts)
         return receipts
 

@@ -3,7 +3,7 @@
 The log key (``log-key.json``, `ledger.service.signer.load_log_key`) and, on a dev chain,
 the log's admin key (``admin-key.json``, `ledger.admin_key`) are kept this way in the data
 dir: the keystore encrypted with PBKDF2 (KEYSTORE_ITERATIONS rounds), the password beside
-it in a 0600 file unless the operator supplies it from the environment. `ledger admin-key
+it in a 0600 file unless the operator supplies it from the environment. `mledger admin-key
 create --out PATH` writes one wherever the operator says.
 
 Several processes may create the same keystore at once (serve workers, `up` and a CLI

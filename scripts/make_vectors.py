@@ -495,6 +495,20 @@ def evidence(c: Corpus) -> None:
         MO,
     )
     c.evidence(
+        "bundle-producer",
+        bundle(3, producer="mledger 0.1.0"),
+        "the version of mledger that wrote it: a note, no check depends on it",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "bundle-producer-not-text",
+        bundle(3, producer=1),
+        "a producer that is not a string",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    c.evidence(
         "bundle-time-past-9999",
         edited(one, lambda d: d["checkpoint"]["anchor"].update(block_timestamp=2**63)),
         "a claimed block time no calendar can print",
@@ -951,6 +965,20 @@ def evidence(c: Corpus) -> None:
         "pack-query-unknown-field",
         edited(alice, lambda d: d["query"].update(region="eu")),
         "a query field that does not exist",
+        invalid("pack"),
+        invalid("pack"),
+    )
+    c.evidence(
+        "pack-producer",
+        pack(ALICE, ALICE_QUERY, producer="mledger 0.1.0"),
+        "the version of mledger that wrote it: a note, no check depends on it",
+        MO,
+        MO,
+    )
+    c.evidence(
+        "pack-producer-too-long",
+        pack(ALICE, ALICE_QUERY, producer="😀" * 201),
+        "a producer of 201 characters (the limit is 200; each an emoji: UTF-16 counts 402)",
         invalid("pack"),
         invalid("pack"),
     )

@@ -80,7 +80,7 @@ def _bearer(request: Request) -> str:
 
 API_KEY_SCHEME = HTTPBearer(
     scheme_name="apiKey",
-    description="An API key from `ledger keys create`: `Authorization: Bearer <key>`.",
+    description="An API key from `mledger keys create`: `Authorization: Bearer <key>`.",
     auto_error=False,  # our own checks answer with precise problem+json
 )
 """Declares the bearer scheme in the OpenAPI document, on every route that needs a key."""

@@ -23,7 +23,6 @@ parsing, the route) sees it (`LimitRequestNesting`).
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -67,7 +66,9 @@ class Limits:
 
         Raises InvalidRequestError naming the variable when a value is not a number in range.
         """
-        env = os.environ if environ is None else environ
+        from ledger.config import current_environ
+
+        env = current_environ() if environ is None else environ
         max_body = _number(env, MAX_BODY_BYTES_ENV, DEFAULT_MAX_BODY_BYTES, minimum=1, integer=True)
         rate = _number(env, RATE_LIMIT_ENV, DEFAULT_RATE_LIMIT, minimum=0, integer=False)
         burst = _number(env, RATE_BURST_ENV, max(1, math.ceil(2 * rate)), minimum=1, integer=True)

@@ -1,4 +1,4 @@
-"""The witness's HTTP API (c2sp.org/tlog-witness), served by `ledger witness serve`.
+"""The witness's HTTP API (c2sp.org/tlog-witness), served by `mledger witness serve`.
 
     POST /add-checkpoint                 200 cosignature lines (text/plain); 409 the
                                          witness's size (text/x.tlog.size); 400, 403,

@@ -21,7 +21,7 @@ only ever replaced whole:
 
 The node runs in its own process group, so a Ctrl-C in the terminal reaches only the
 `ledger` process, which then stops Anvil in order; on Linux it also receives SIGTERM if
-its parent dies, so a killed `ledger up` still leaves a saved chain behind.
+its parent dies, so a killed `mledger up` still leaves a saved chain behind.
 """
 
 from __future__ import annotations
@@ -84,7 +84,9 @@ def find_anvil() -> Path:
     In node_modules the native binary of the platform package is preferred over the
     `.bin/anvil` Node wrapper, which does not wait for Anvil to save its state on exit.
     """
-    configured = os.environ.get(ANVIL_ENV)
+    from ledger.config import current
+
+    configured = current().anvil
     if configured:
         path = Path(configured)
         if not (path.is_file() and os.access(path, os.X_OK)):

@@ -111,8 +111,8 @@ def attach(
             f"the contract at {address} is not the LogAnchor this version of"
             " model-ledger ships (an older version, or another contract): verifiers"
             " would refuse its anchors. Start a new data dir and ingest this log's"
-            " records into it (`ledger export`, then `jq -c .record` of each line and"
-            " `ledger ingest`: every record keeps its salt and time, so its leaf hash)"
+            " records into it (`mledger export`, then `jq -c .record` of each line and"
+            " `mledger ingest`: every record keeps its salt and time, so its leaf hash)"
         )
     info = bound.log_info(log_id)
     if info is None:

@@ -15,7 +15,6 @@ refuses to be pickled, and no error message here quotes key material or password
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -133,7 +132,9 @@ def load_anchor_key(
     `chain_id` is the chain the key will sign for: the dev key is offered only when it
     is 31337. Raises AnchorKeyError when nothing usable is configured.
     """
-    env = os.environ if environ is None else environ
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
     if keystore is not None:
         return key_from_keystore(keystore, env.get(KEYSTORE_PASSWORD_ENV))
     configured = env.get(ANCHOR_KEY_ENV)

@@ -253,7 +253,7 @@ def attach_registry(
             f"the contract at {address} is not the LicenceRegistry this version of"
             " model-ledger ships (an older version, whose owner could add issuer keys,"
             " or another contract): verifiers refuse its licences. Start a new data dir"
-            " for a successor log; its `ledger deploy` deploys the current registry"
+            " for a successor log; its `mledger deploy` deploys the current registry"
         )
     if issuer is not None:
         found = bound.issuer_key()

@@ -1,15 +1,14 @@
-"""`ledger admin-key create`: a log's admin key, made where the operator keeps it offline.
+"""`mledger admin-key create`: a log's admin key, made where the operator keeps it offline.
 
 Registered on `ledger.cli.common.app` by the import in ledger/cli/__init__.py. The admin
-key alone retires the log after its log key leaked (`ledger retire`); beside the log key
+key alone retires the log after its log key leaked (`mledger retire`); beside the log key
 in the data dir, one leak would give a thief both (ledger/admin_key.py). So it is made
 on another machine, into a path of the operator's choosing outside the data dir, and
-only its address is printed: deploy with `ledger deploy --admin ADDRESS`.
+only its address is printed: deploy with `mledger deploy --admin ADDRESS`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,10 +32,11 @@ def _inside(path: Path, folder: Path) -> bool:
 def _password() -> str:
     """LEDGER_ADMIN_KEYSTORE_PASSWORD, else asked twice on the terminal."""
     from ledger.admin_key import ADMIN_KEYSTORE_PASSWORD_ENV
+    from ledger.config import current
 
-    given = os.environ.get(ADMIN_KEYSTORE_PASSWORD_ENV)
+    given = current().admin_keystore_password
     if given is not None:
-        return given
+        return given.get_secret_value()
     if not sys.stdin.isatty():
         fail(
             f"no password: set {ADMIN_KEYSTORE_PASSWORD_ENV}, or run on a terminal to be asked for one",
@@ -63,8 +63,8 @@ def create_admin_key_command(
 ) -> None:
     """Make a new admin key and write it to --out as a V3 keystore encrypted with a
     password (LEDGER_ADMIN_KEYSTORE_PASSWORD, or asked on the terminal; never stored
-    beside it). Prints only its address, {"address"}: deploy with `ledger deploy --admin
-    ADDRESS`, retire with `ledger retire --admin-keystore FILE`. Refuses a path inside
+    beside it). Prints only its address, {"address"}: deploy with `mledger deploy --admin
+    ADDRESS`, retire with `mledger retire --admin-keystore FILE`. Refuses a path inside
     --data-dir or beside any log key."""
     from ledger.admin_key import AdminKeyError, write_admin_keystore
     from ledger.service.signer import LOG_KEY_FILE
@@ -90,6 +90,6 @@ def create_admin_key_command(
     emit({"address": address})
     sys.stderr.write(
         f"wrote the admin key {address} to {out}, encrypted with your password. Keep the file and the password"
-        f" offline, apart from the service and its data dir. Deploy with `ledger deploy --admin {address}`;"
-        f" to retire the log, `ledger retire --admin-keystore {out}` (or --sign-only where it is kept)\n"
+        f" offline, apart from the service and its data dir. Deploy with `mledger deploy --admin {address}`;"
+        f" to retire the log, `mledger retire --admin-keystore {out}` (or --sign-only where it is kept)\n"
     )

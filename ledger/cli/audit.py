@@ -1,8 +1,8 @@
-"""`ledger export` (operator side: the log as NDJSON), `ledger audit` (anyone: check an
-export against the chain) and `ledger report` (a campaign report from an evidence pack).
+"""`mledger export` (operator side: the log as NDJSON), `mledger audit` (anyone: check an
+export against the chain) and `mledger report` (a campaign report from an evidence pack).
 
 Registered on `ledger.cli.common.app` by the import at the end of ledger/cli.py. Exit codes of
-`ledger audit`: 0 passed; 1 an alteration was found; 2 usage or an unreadable file; 3
+`mledger audit`: 0 passed; 1 an alteration was found; 2 usage or an unreadable file; 3
 the chain could not be read, so nothing was decided.
 """
 
@@ -101,7 +101,7 @@ def export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write the sequenced entries as NDJSON, one {"leaf_index", "record"} line each in leaf
-    index order, for `ledger audit`; print {"out", "from_index", "to_index", "entries",
+    index order, for `mledger audit`; print {"out", "from_index", "to_index", "entries",
     "bytes", "sha256"}."""
     from ledger.formats.export_line import export_line
     from ledger.store.exports import export_records
@@ -226,7 +226,7 @@ def _print_audit(result: Any) -> None:
 @app.command()
 def audit(
     file: Annotated[
-        Path, typer.Argument(help="An export (NDJSON) from `ledger export` or GET /v1/export.")
+        Path, typer.Argument(help="An export (NDJSON) from `mledger export` or GET /v1/export.")
     ],
     rpc_url: Annotated[
         str,
@@ -448,7 +448,7 @@ def report(
     pack_out: Annotated[
         Path | None,
         typer.Option(
-            "--pack", help="Also save the evidence pack here (check it with `ledger verify`)."
+            "--pack", help="Also save the evidence pack here (check it with `mledger verify`)."
         ),
     ] = None,
     kind: Annotated[str, typer.Option("--kind", help="Record kind counted.")] = "interaction",

@@ -1,4 +1,4 @@
-"""`ledger up`, `deploy`, `anchor`, `anchors`, `relay`, `retire`, `identity`: the log on chain."""
+"""`mledger up`, `deploy`, `anchor`, `anchors`, `relay`, `retire`, `identity`: the log on chain."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -37,63 +37,48 @@ from ledger.cli.common import (
     pinned_identity,
     recorded_deployment,
 )
+from ledger.cli.service import service_options
 from ledger.errors import LedgerError
-from ledger.store.repository import StoreError
+
+if TYPE_CHECKING:
+    from ledger.config import Settings
+    from ledger.service.signer import LogSigner
+    from ledger.store.repository import Store
+
+
+UP_OPTIONS: dict[str, Any] = {
+    "rpc_port": Annotated[
+        int | None,
+        typer.Option("--rpc-port", help="Port of the embedded Anvil chain (0: any free port)."),
+    ],
+    "log_name": Annotated[
+        str | None,
+        typer.Option(
+            "--log-name",
+            help="Name of the log; its id is the SHA-256 of the name (default: model-ledger).",
+        ),
+    ],
+    "admin_address": Annotated[
+        str | None,
+        typer.Option(
+            "--admin",
+            help="Address of the log's admin key, kept offline: it alone can retire the log"
+            " (`mledger retire`). Make one elsewhere with `mledger admin-key create --out PATH`."
+            " Required on any chain but the dev chain (id 31337), where the default is a new"
+            " key in --data-dir, for development only.",
+        ),
+    ],
+}
+"""`up`'s own options beside those it shares with `serve` (all settings too)."""
 
 
 @app.command()
-def up(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    seal_interval: Annotated[
-        float,
-        typer.Option(
-            "--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals."
-        ),
-    ] = 1.0,
-    anchor_interval: Annotated[
-        float,
-        typer.Option(
-            "--anchor-interval",
-            envvar="LEDGER_ANCHOR_INTERVAL",
-            help="Seconds between anchors (when the log grew).",
-        ),
-    ] = 60.0,
-    rpc_port: Annotated[
-        int,
-        typer.Option(
-            "--rpc-port",
-            envvar="LEDGER_RPC_PORT",
-            help="Port of the embedded Anvil chain (0: any free port).",
-        ),
-    ] = 8545,
-    rpc_url: Annotated[
-        str | None,
-        typer.Option(
-            "--rpc-url",
-            envvar="LEDGER_RPC_URL",
-            help="Use this chain instead of the embedded Anvil.",
-        ),
-    ] = None,
-    keystore: Keystore = None,
-    confirmations: Confirmations = 1,
-    log_name: LogName = None,
-    host: Annotated[
-        str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int,
-        typer.Option(
-            "--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port)."
-        ),
-    ] = 8000,
-    public_rpc_url: PublicRpcUrl = None,
-    explorer: ExplorerUrl = None,
-    admin: Admin = None,
-) -> None:
+@service_options(UP_OPTIONS)
+def up(settings: Settings) -> None:
     """Run the log on embedded defaults: serve the API on --port, seal every
     --seal-interval, anchor every --anchor-interval on a local Anvil chain (state kept
-    in --data-dir).
+    in --data-dir), or on --rpc-url. Then it is `mledger serve`: the same runtime, leader
+    election and settings (docs/configuration.md).
 
     On first start the LogAnchor contract is deployed and the log created, its admin
     --admin (on the embedded dev chain, else a new key in --data-dir, for development
@@ -106,23 +91,15 @@ def up(
     import logging
     import threading
 
-    from ledger.api.main import create_app
     from ledger.chain.anvil import LOG_FILE, STATE_FILE, Anvil
     from ledger.chain.deployment import DEFAULT_LOG_NAME
-    from ledger.chain.errors import ChainError
     from ledger.chain.keys import DEV_CHAIN_ID
-    from ledger.cli.licence import call_json, ensure_registry, start_issuer
-    from ledger.cli.service import ApiServer, bootstrap_key, log_signer, start_api
-    from ledger.service.anchorer import AnchorConflictError, Anchorer
-    from ledger.service.sequencer import seal as seal_log
+    from ledger.cli.licence import call_json, ensure_registry
+    from ledger.cli.service import RecordedChain, log_signer, run_service
+    from ledger.service.runtime import Hooks
     from ledger.store.anchors import AnchorRepository
 
-    stop = threading.Event()
     out_lock = threading.Lock()
-    fatal: list[BaseException] = []
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
 
     def line(obj: dict[str, Any]) -> None:
         with out_lock:
@@ -134,37 +111,40 @@ def up(
             sys.stderr.write(f"ledger: {text}\n")
             sys.stderr.flush()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    data_dir, keystore = settings.data_dir, settings.keystore
+    log_name, admin_address = settings.log_name, settings.admin_address
+    database_url = (
+        None if settings.database_url is None else settings.database_url.get_secret_value()
+    )
+    stop = threading.Event()  # set by SIGTERM or SIGINT, from the start on
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="ledger: %(message)s")
     anvil: Anvil | None = None
-    worker: threading.Thread | None = None
-    licence_worker: threading.Thread | None = None
-    server: ApiServer | None = None
-    with open_store(data_dir, database_url) as store:
-        try:
+    try:
+        with open_store(data_dir, database_url) as store:
             repo = AnchorRepository(store)
-            if rpc_url is None:
-                anvil = Anvil(rpc_port, data_dir / STATE_FILE, data_dir / LOG_FILE).start()
+            if settings.rpc_url is None:
+                anvil = Anvil(settings.rpc_port, data_dir / STATE_FILE, data_dir / LOG_FILE).start()
+            chain_url = anvil.url if anvil else settings.rpc_url or DEFAULT_RPC_URL
             deployment = repo.deployment()
-            client = connect_chain(
-                anvil.url if anvil else rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment
-            )
+            client = connect_chain(chain_url, keystore, deployment=deployment)
             admin_key_kept_apart(data_dir, client.chain_id)
             key = client.require_key()
             if anvil is not None and client.balance(key.address) == 0:
                 client.request("anvil_setBalance", [key.address, hex(10**22)])
+            signer_address = log_signer(store, data_dir, settings.mmd).address
             if deployment is None:
                 if anvil is None and client.chain_id != DEV_CHAIN_ID:
                     fail(
-                        f"this database records no deployment on {client.where}: run `ledger deploy --rpc-url URL` first"
+                        f"this database records no deployment on {client.where}: run `mledger deploy --rpc-url URL` first"
                     )
-                deployment, contract = deploy_contracts(
+                deployment, _contract = deploy_contracts(
                     client,
                     repo,
                     log_name or DEFAULT_LOG_NAME,
-                    log_signer(store, data_dir, 3600).address,
-                    log_admin(admin, data_dir, note, client.chain_id),
+                    signer_address,
+                    log_admin(admin_address, data_dir, note, client.chain_id),
                     before_record=anvil.save_state if anvil else None,
                 )
                 note(
@@ -174,101 +154,55 @@ def up(
             else:
                 if log_name is not None and log_name != deployment.log_name:
                     fail(f"this database anchors log {deployment.log_name!r}, not {log_name!r}")
-                contract = attach_recorded(
-                    client, deployment, log_signer(store, data_dir, 3600).address
-                )
-            signer = log_signer(store, data_dir, 3600)
-            deployment, registry = ensure_registry(
+                attach_recorded(client, deployment, signer_address)
+            deployment, _registry = ensure_registry(
                 client,
                 repo,
                 deployment,
                 deploy=anvil is not None or client.chain_id == DEV_CHAIN_ID,
-                issuer=signer.address,
+                issuer=signer_address,
                 note=note,
             )
             if anvil is not None:
                 anvil.save_state()  # and every second while the head moves (ledger/chain/anvil.py)
-            state = store.state()
-            anchorer = Anchorer(store, contract, deployment, signer, confirmations=confirmations)
-            api = create_app(
-                store,
-                signer,
-                anchor_now=lambda: Anchorer(
-                    store, contract, deployment, signer, confirmations=confirmations
-                ).anchor_latest(120),
-                bootstrap_admin_key=bootstrap_key(),
-                public_rpc_url=public_rpc_url
-                or (anvil.url if anvil else None),  # never a private RPC URL
-                explorer_url=explorer,
+            tree_size = store.state().tree_size
+            where = f"{client.where} (chain id {deployment.chain_id}" + (
+                ", embedded Anvil)" if anvil else ")"
             )
-            server = start_api(api, host, port)
-            note(
-                f"log at {store.engine.url.render_as_string(hide_password=True)}, tree size {state.tree_size};"
-                f" chain {client.where} (chain id {deployment.chain_id}"
-                + (", embedded Anvil" if anvil else "")
-                + f"), LogAnchor {hex0x(deployment.contract)}, anchor key {key.address}; API at {server.url};"
-                f" sealing every {seal_interval:g}s, anchoring every {anchor_interval:g}s (Ctrl-C stops)"
+            contract_address = hex0x(deployment.contract)
+
+        def banner(store: Store, _signer: LogSigner, url: str, processes: int) -> str:
+            return (
+                f"log at {store.engine.url.render_as_string(hide_password=True)},"
+                f" tree size {tree_size};"
+                f" chain {where}, LogAnchor {contract_address}, anchor key {key.address};"
+                f" API at {url}{'' if processes == 1 else f' in {processes} processes'};"
+                f" sealing every {settings.seal_interval:g}s, anchoring every"
+                f" {settings.anchor_interval:g}s (Ctrl-C stops)"
             )
 
-            def anchor_loop() -> None:
-                try:
-                    anchorer.run(
-                        stop,
-                        anchor_interval,
-                        on_confirmed=lambda row: line(
-                            {"type": "anchor", **anchor_json(row, deployment)}
-                        ),
-                        on_error=lambda text: note(f"anchoring: {text}"),
-                    )
-                except BaseException as error:  # noqa: BLE001 - reported by the main thread
-                    fatal.append(error)
-                    stop.set()
-
-            worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
-            worker.start()
-            if registry is None:
-                note(
-                    "no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one"
-                )
-            else:
-                note(
-                    f"LicenceRegistry {registry.address}: queued licence calls go on chain every {anchor_interval:g}s"
-                )
-                licence_worker = start_issuer(
-                    store,
-                    registry,
-                    signer,
-                    stop,
-                    anchor_interval,
-                    confirmations,
-                    on_confirmed=lambda call: line({"type": "licence", **call_json(call)}),
-                    note=note,
-                )
-            while not stop.is_set():
-                new = seal_log(store)
-                if new.tree_size != state.tree_size:
-                    line(
-                        {"type": "checkpoint", "tree_size": new.tree_size, "root": hex0x(new.root)}
-                    )
-                    state = new
-                stop.wait(seal_interval)
-        except (ChainError, AnchorConflictError, LedgerError) as error:
-            fail(str(error))
-        finally:
-            stop.set()
-            if server is not None:
-                server.stop()
-            if worker is not None:
-                worker.join(timeout=30)
-            if licence_worker is not None:
-                licence_worker.join(timeout=30)
-            if anvil is not None:
-                anvil.stop()
-        if fatal:
-            stopped = fatal[0]
-            if isinstance(stopped, (LedgerError, StoreError)):
-                fail(f"anchoring stopped: {stopped}")
-            fail(f"anchoring stopped: {type(stopped).__name__}: {stopped}")
+        hooks = Hooks(
+            note,
+            on_checkpoint=lambda state: line(
+                {"type": "checkpoint", "tree_size": state.tree_size, "root": hex0x(state.root)}
+            ),
+            on_anchor=lambda row, deployed: line({"type": "anchor", **anchor_json(row, deployed)}),
+            on_licence=lambda call: line({"type": "licence", **call_json(call)}),
+            anchoring_fatal=True,
+        )
+        run_service(
+            settings,
+            hooks,
+            RecordedChain(chain_url, keystore, note),
+            banner,
+            public_rpc_url=anvil.url if anvil else None,  # never a private RPC URL
+            stop=stop,
+        )
+    except LedgerError as error:
+        fail(str(error))
+    finally:
+        if anvil is not None:
+            anvil.stop()
 
 
 @app.command()
@@ -281,7 +215,7 @@ def deploy(
     admin: Admin = None,
 ) -> None:
     """Deploy LogAnchor, create the log (its admin: --admin, a key kept offline, made with
-    `ledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
+    `mledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
     for development; its checkpoints: those the data dir's log key signs), deploy
     LicenceRegistry (the log key is its one issuer, for good; the anchor key only pays the
     gas and gets no role there) and record the deployment in the database. On a database whose deployment has

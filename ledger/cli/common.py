@@ -11,20 +11,20 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.errors import LedgerError
-from ledger.store.db import DatabaseURLError, normalize_url, sqlite_url
-from ledger.store.repository import Store, StoreError
 
-if TYPE_CHECKING:  # the chain modules load web3: imported by the commands that need them
+# Server-side modules (web3, SQLAlchemy) are imported by the commands that need them, so
+# that the verifier installs alone (`pip install mledger`, without the `server` extra).
+if TYPE_CHECKING:
     from ledger.chain.client import ChainClient
     from ledger.chain.log_anchor import LogAnchor
     from ledger.formats.identity import LogIdentity
     from ledger.store.anchors import Anchor, AnchorRepository, Deployment
+    from ledger.store.repository import Store
 
 app = typer.Typer(
-    name="ledger",
+    name="mledger",
     help="model-ledger: a verifiable, blockchain-anchored audit trail for AI model access.",
     no_args_is_help=True,
     add_completion=False,
@@ -69,7 +69,7 @@ LogFile = Annotated[
     typer.Option(
         "--log",
         envvar="LEDGER_LOG",
-        help="The log identity document to pin (from the operator: `ledger identity`, GET /v1/log).",
+        help="The log identity document to pin (from the operator: `mledger identity`, GET /v1/log).",
     ),
 ]
 
@@ -84,7 +84,7 @@ def pinned_identity(path: Path | None, *, offline_ok: bool = False) -> LogIdenti
             return None
         fail(
             "no log identity pinned: pass --log FILE (or set LEDGER_LOG), the identity document the log's operator"
-            " published (`ledger identity`, GET /v1/log). Without it any look-alike contract could pass",
+            " published (`mledger identity`, GET /v1/log). Without it any look-alike contract could pass",
             2,
         )
     try:
@@ -129,6 +129,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def open_store(data_dir: Path, database_url: str | None) -> Iterator[Store]:
     """Open the configured store; turn known errors into a message and exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ledger.store.db import DatabaseURLError, normalize_url, sqlite_url
+    from ledger.store.repository import Store, StoreError
+
     try:
         store = Store.open(normalize_url(database_url) if database_url else sqlite_url(data_dir))
     except DatabaseURLError as error:
@@ -197,8 +202,8 @@ Admin = Annotated[
     typer.Option(
         "--admin",
         envvar="LEDGER_ADMIN_ADDRESS",
-        help="Address of the log's admin key, kept offline: it alone can retire the log (`ledger retire`)."
-        " Make one elsewhere with `ledger admin-key create --out PATH`. Required on any chain but the dev"
+        help="Address of the log's admin key, kept offline: it alone can retire the log (`mledger retire`)."
+        " Make one elsewhere with `mledger admin-key create --out PATH`. Required on any chain but the dev"
         " chain (id 31337), where the default is a new key in --data-dir, for development only.",
     ),
 ]
@@ -206,7 +211,7 @@ DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 
 ADMIN_KEY_ADVICE = (
-    "make one on another machine with `ledger admin-key create --out PATH` (an encrypted keystore at a path"
+    "make one on another machine with `mledger admin-key create --out PATH` (an encrypted keystore at a path"
     " of your choice, outside the data dir; it prints the address), keep it offline, and pass --admin ADDRESS"
 )
 """How to get an admin key kept apart, as every refusal below says it."""
@@ -251,7 +256,7 @@ def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None], ch
     note(
         f"{'created' if created else 'using'} the log's admin key {address} in {where}, for development only (on"
         " the dev chain; any other chain needs --admin ADDRESS). It alone can retire the log if the log key leaks"
-        " (`ledger retire`), and the service never needs it: move it offline now (keep a copy safe), or deploy"
+        " (`mledger retire`), and the service never needs it: move it offline now (keep a copy safe), or deploy"
         " with --admin ADDRESS to name a key you keep elsewhere"
     )
     return address
@@ -270,7 +275,7 @@ def admin_key_kept_apart(data_dir: Path, chain_id: int) -> None:
             f"the log's admin key is in the data dir ({', '.join(str(path) for path in found)}), beside the log key,"
             f" on chain id {chain_id}: move it offline (and its password file), then start again. Whoever holds both"
             " keys controls the log's history after its last honest anchor and can retire it first; the service"
-            " never needs the admin key (`ledger retire --admin-keystore FILE` reads it where you keep it)"
+            " never needs the admin key (`mledger retire --admin-keystore FILE` reads it where you keep it)"
         )
 
 
@@ -348,7 +353,7 @@ def deploy_contracts(
     """Deploy LogAnchor, create the log with `log_signer` (the log key's address) as its
     key and `admin` as its admin, deploy LicenceRegistry next to it with the log key as
     its issuer, and record the deployment in the database (after `before_record`:
-    `ledger up` saves the chain's state there, so the database never names a contract
+    `mledger up` saves the chain's state there, so the database never names a contract
     the saved chain lacks)."""
     from ledger.chain.deployment import deploy_log
     from ledger.chain.licence_registry import deploy_registry
@@ -381,6 +386,6 @@ def recorded_deployment(repo: AnchorRepository) -> Deployment:
     deployment = repo.deployment()
     if deployment is None:
         fail(
-            "this database records no LogAnchor deployment: run `ledger deploy --rpc-url URL` (or `ledger up`) first"
+            "this database records no LogAnchor deployment: run `mledger deploy --rpc-url URL` (or `mledger up`) first"
         )
     return deployment

@@ -1,7 +1,7 @@
-"""`ledger evidence` (operator side: a bundle from the store) and `ledger verify` (anyone:
+"""`mledger evidence` (operator side: a bundle from the store) and `mledger verify` (anyone:
 check a bundle trusting only mathematics and the chain).
 
-Exit codes of `ledger verify`: 0 valid; 1 a check failed (the bundle is wrong, is about
+Exit codes of `mledger verify`: 0 valid; 1 a check failed (the bundle is wrong, is about
 another log than the pinned one, or does not match the chain); 2 usage, no pinned log
 identity, or an unreadable file; 3 the chain could not be read, so nothing was decided.
 """
@@ -26,6 +26,7 @@ from ledger.cli.common import (
     parse_hash,
     pinned_identity,
 )
+from ledger.formats.producer import producer
 from ledger.verify.evidence import verify_evidence
 from ledger.verify.result import ChainReadError, VerificationError, VerificationResult
 from ledger.verify.rpc import JsonRpcReader
@@ -52,7 +53,7 @@ def evidence(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print the evidence bundle of an entry (JSON), against the newest confirmed anchor
-    that covers it; check it with `ledger verify`."""
+    that covers it; check it with `mledger verify`."""
     from ledger.service.evidence import build_evidence
     from ledger.store.anchors import AnchorRepository
 
@@ -82,6 +83,7 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
     return {
         "valid": said == "VALID",
         "verdict": said,
+        "producer": producer(),
         "mathematics_valid": error is None or error.check in CHAIN_CHECKS,
         "chain_consulted": result.chain_consulted,
         "checks": [
@@ -273,6 +275,7 @@ def verify_receipt_command(
         {
             "valid": said == "VALID",
             "verdict": said,
+            "producer": producer(),
             "leaf_hash": document["leaf_hash"],
             "seq": document["seq"],
             "signer": address,

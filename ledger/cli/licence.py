@@ -1,4 +1,4 @@
-"""`ledger licence check|grant|revoke`, and the licence issuer of `ledger up` and `serve`.
+"""`mledger licence check|grant|revoke`, and the licence issuer of `mledger up` and `serve`.
 
 Registered on `ledger.cli.common.app` by the import at the end of ledger/cli.py.
 
@@ -8,7 +8,7 @@ licence is active; 1 it is not (revoked, expired, not yet valid, unknown to the
 registry, or a window that differs from the record's); 2 usage or an unreadable file;
 3 the chain could not be read, so nothing was decided.
 
-`grant` and `revoke` are the operator's: like `ledger anchor`, they work on the data
+`grant` and `revoke` are the operator's: like `mledger anchor`, they work on the data
 dir (or database URL) and the chain, append the record, send every queued registry
 call and wait until this licence's are confirmed.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,7 +66,7 @@ Timeout = Annotated[
 ]
 
 
-# -- shared with `ledger up`, `serve` and `deploy` ------------------------------------------
+# -- shared with `mledger up`, `serve` and `deploy` ------------------------------------------
 
 
 def ensure_registry(
@@ -94,42 +93,8 @@ def ensure_registry(
     return deployment, registry
 
 
-def start_issuer(
-    store: Store,
-    registry: LicenceRegistry,
-    signer: LogSigner,
-    stop: threading.Event,
-    interval: float,
-    confirmations: int,
-    *,
-    on_confirmed: Callable[[LicenceCall], None] = lambda _call: None,
-    note: Callable[[str], None],
-) -> threading.Thread:
-    """Run the licence issuer on a thread until `stop`: queued grants, signed by the log
-    key `signer`, go on chain every `interval` seconds, batched. The issuer reports its
-    errors and goes on; should it stop anyway, that is reported too."""
-    from ledger.service.licence_issuer import LicenceIssuer
-
-    issuer = LicenceIssuer(store, registry, signer, confirmations=confirmations)
-
-    def loop() -> None:
-        try:
-            issuer.run(
-                stop,
-                interval,
-                on_confirmed=on_confirmed,
-                on_error=lambda text: note(f"licences: {text}"),
-            )
-        except BaseException as error:  # noqa: BLE001 - reported; serving goes on
-            note(f"licences stopped: {type(error).__name__}: {error}")
-
-    worker = threading.Thread(target=loop, name="licences", daemon=True)
-    worker.start()
-    return worker
-
-
 def call_json(call: LicenceCall) -> dict[str, Any]:
-    """A confirmed registry call as `ledger up` prints it (a "licence" JSON line)."""
+    """A confirmed registry call as `mledger up` prints it (a "licence" JSON line)."""
     return {
         "licence_id": call.licence_id,
         "action": call.action.value,
@@ -150,7 +115,7 @@ def _registry_deployment(store: Store) -> Deployment:
     deployment = recorded_deployment(AnchorRepository(store))
     if deployment.registry is None:
         fail(
-            "this data dir records no LicenceRegistry: run `ledger deploy --rpc-url URL` (it deploys the missing"
+            "this data dir records no LicenceRegistry: run `mledger deploy --rpc-url URL` (it deploys the missing"
             " registry) first; nothing was stored"
         )
     return deployment
@@ -421,9 +386,9 @@ def check_licence_command(
 
 # -- licensees: watch ---------------------------------------------------------------------------
 
-TERMINAL = frozenset({"revoked", "expired", "unknown"})
-"""Statuses a licence does not come back from (an unknown commitment after it was seen
-granted means another chain or registry answered)."""
+TERMINAL = frozenset({"revoked", "expired"})
+"""Statuses a licence does not come back from; `unknown` is one too once the licence was
+seen granted (another chain or registry answers), not before (a grant still on its way)."""
 
 
 @licence_app.command("watch")
@@ -450,7 +415,8 @@ def watch_licence_command(
     pinned log alone), and print one JSON line now and one at every change: status,
     blocks, the revoke record's leaf hash. Exits 1 once the licence can no longer become
     active (revoked, expired, a window that differs from the record's), printing why; 2
-    for an unreadable file. An unreachable chain is retried (a warning on stderr)."""
+    for an unreadable file. A licence not granted yet is waited for. An unreachable chain
+    is retried (a warning on stderr)."""
     from ledger.verify.licence import (
         LicenceChainError,
         LicenceFileError,
@@ -471,6 +437,7 @@ def watch_licence_command(
     except LicenceFileError as error:
         fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
     last: tuple[Any, ...] | None = None
+    granted = False
     with JsonRpcReader(rpc_url) as rpc:
         while True:
             try:
@@ -488,6 +455,8 @@ def watch_licence_command(
                     sys.stderr.write(result.sentence() + "\n")
                     sys.stderr.flush()
                     last = now
-                if result.problem is not None or result.state in TERMINAL:
+                gone = result.state in TERMINAL or (granted and result.state == "unknown")
+                if result.problem is not None or gone:
                     raise typer.Exit(EXIT_NOT_ACTIVE)
+                granted = granted or result.state != "unknown"
             time.sleep(interval)

@@ -1,4 +1,4 @@
-"""`ledger ingest`, `seal`, `prove`, `consistency`: the log itself, on the data dir."""
+"""`mledger ingest`, `seal`, `prove`, `consistency`: the log itself, on the data dir."""
 
 from __future__ import annotations
 

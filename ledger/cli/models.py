@@ -1,4 +1,4 @@
-"""`ledger models register|show`: model provenance from the command line, on the data dir
+"""`mledger models register|show`: model provenance from the command line, on the data dir
 (or database URL), as POST /v1/models and GET /v1/models/{id} do over HTTP."""
 
 from __future__ import annotations

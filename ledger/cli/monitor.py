@@ -1,4 +1,4 @@
-"""`ledger monitor`: follow a pinned log's anchors on chain and alert on any anomaly."""
+"""`mledger monitor`: follow a pinned log's anchors on chain and alert on any anomaly."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from ledger.formats.identity import LogIdentity
+    from ledger.verify.monitor import Finding, Seen
 
 from ledger.cli.common import LogFile, app, emit, fail, pinned_identity
 
@@ -26,20 +30,32 @@ MAX_ANSWER_BYTES = 1 << 20
 """Largest answer read from the service."""
 
 
+SERVICE_DEADLINE = 20.0
+"""Seconds one answer of the service may take in all, by default (a service that drips
+its answer byte by byte is cut off, and that is an anomaly): --service-timeout."""
+
+
+_deadline = [SERVICE_DEADLINE]
+
+
 def _service_json(url: str, path: str, params: dict[str, int] | None = None) -> Any:
-    """A JSON answer of the service, bounded; None if it answers anything else."""
+    """A JSON answer of the service, bounded in size and time; None if it answers
+    anything else, too much, or too slowly."""
     import httpx
 
     from ledger.formats.strict_json import StrictJsonError, load_strict
 
+    deadline = time.monotonic() + _deadline[0]
     try:
-        with httpx.stream("GET", url.rstrip("/") + path, params=params, timeout=30) as answer:
+        with httpx.stream(
+            "GET", url.rstrip("/") + path, params=params, timeout=_deadline[0] / 2
+        ) as answer:
             if answer.status_code != 200:
                 return None
             body = b""
             for chunk in answer.iter_bytes():
                 body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
+                if len(body) > MAX_ANSWER_BYTES or time.monotonic() > deadline:
                     return None
     except httpx.HTTPError:
         return None
@@ -97,6 +113,12 @@ def monitor(
         int,
         typer.Option("--confirmations", min=0, help="Only anchors at least this many blocks deep."),
     ] = 0,
+    service_timeout: Annotated[
+        float,
+        typer.Option(
+            "--service-timeout", min=0.1, help="Seconds one answer of --url may take in all."
+        ),
+    ] = SERVICE_DEADLINE,
     max_silence: Annotated[
         int | None,
         typer.Option(
@@ -114,11 +136,19 @@ def monitor(
     view). Prints one JSON line per anchor and per anomaly (ALERT on stderr). Exit 0: no
     anomaly (--once); 1: an anomaly; 2: bad arguments; 3: chain unreachable (--once)."""
     from ledger.formats.fields import FormatError
-    from ledger.verify.monitor import Seen, check_history, check_log, check_served, follow
+    from ledger.verify.monitor import (
+        Seen,
+        check_history,
+        check_latest,
+        check_log,
+        check_served,
+        follow,
+    )
     from ledger.verify.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
 
     identity = pinned_identity(log)
     assert identity is not None
+    _deadline[0] = service_timeout
     seen = Seen(identity.log_id)
     if state_file is not None and state_file.exists():
         try:
@@ -135,43 +165,52 @@ def monitor(
             sys.stderr.flush()
 
     def source(first: int, second: int) -> list[bytes]:
-        answer = _service_json(
-            url or "", "/v1/proofs/consistency", {"first": first, "second": second}
-        )
-        return (_hashes(answer.get("proof")) if isinstance(answer, dict) else None) or []
+        return _proof(url or "", first, second)
 
     with JsonRpcReader(rpc_url) as chain:
         while True:
             anomalies = 0
+
+            def report(finding: Any) -> None:
+                nonlocal anomalies
+                alert(finding)
+                anomalies += finding.anomaly
+
             try:
-                findings = check_log(identity, chain)
+                # Chain findings first: a slow service never holds them back.
+                for finding in check_log(identity, chain):
+                    report(finding)
                 history = check_history(identity, chain, seen)
-                findings += [history] if history is not None else []
-                if not any(f.check in ("chain id", "contract code", "log") for f in findings):
+                if history is not None:
+                    report(history)
+                if not anomalies:
                     head = chain.block_number() - confirmations
                     for finding, after in follow(
                         identity, chain, seen, head, source if url else None
                     ):
-                        alert(finding)
-                        anomalies += finding.anomaly
+                        report(finding)
                         seen = after
                         if state_file is not None and not finding.anomaly:
                             _save(state_file, seen.as_json())
-                    if url is not None:
-                        findings.append(_check_service(identity, seen, url, check_served))
+                    if not anomalies:
+                        latest = check_latest(identity, chain, seen, head)
+                        if latest is not None:
+                            report(latest)
+                    if url is not None and not anomalies:
+                        finding, seen = _check_service(identity, seen, url, check_served)
+                        report(finding)
+                        if state_file is not None and not finding.anomaly:
+                            _save(state_file, seen.as_json())
                     if max_silence is not None and seen.tree_size:
                         block = chain.block(seen.block_number)
                         if block is not None and time.time() - block.timestamp > max_silence:
-                            findings.append(_silence(block.timestamp, max_silence))
+                            report(_silence(block.timestamp, max_silence))
             except (ChainUnreadableError, ContractCallError) as error:
                 if once:
                     fail(f"cannot read the chain: {error}", EXIT_CHAIN_UNAVAILABLE)
                 sys.stderr.write(f"warning: cannot read the chain: {error}; retrying\n")
                 time.sleep(interval)
                 continue
-            for finding in findings:
-                alert(finding)
-                anomalies += finding.anomaly
             if anomalies:
                 raise typer.Exit(EXIT_ANOMALY)
             if once:
@@ -179,22 +218,40 @@ def monitor(
             time.sleep(interval)
 
 
-def _check_service(identity: Any, seen: Any, url: str, check_served: Any) -> Any:
+def _proof(url: str, first: int, second: int) -> list[bytes]:
+    """The service's consistency proof between two sizes ([] when it has none: the
+    check then fails, as it should for a service that cannot prove its history)."""
+    if not 0 < first < second:
+        return []
+    answer = _service_json(url, "/v1/proofs/consistency", {"first": first, "second": second})
+    return (_hashes(answer.get("proof")) if isinstance(answer, dict) else None) or []
+
+
+def _check_service(
+    identity: LogIdentity, seen: Seen, url: str, check_served: Any
+) -> tuple[Finding, Seen]:
     from ledger.verify.monitor import Finding
 
     checkpoint = _service_json(url, "/v1/checkpoints/latest")
     if not isinstance(checkpoint, dict):
         return Finding(
-            "anomaly", "service", f"{url} did not answer GET /v1/checkpoints/latest with JSON"
-        )
+            "anomaly",
+            "service",
+            f"{url} did not answer GET /v1/checkpoints/latest with JSON within {_deadline[0]:g} s",
+        ), seen
     size = checkpoint.get("tree_size")
-    proof: list[bytes] = []
-    if isinstance(size, int) and seen.tree_size and size > seen.tree_size:
-        answer = _service_json(
-            url, "/v1/proofs/consistency", {"first": seen.tree_size, "second": size}
-        )
-        proof = (_hashes(answer.get("proof")) if isinstance(answer, dict) else None) or []
-    return check_served(identity, seen, checkpoint, proof)
+    checked: tuple[Finding, Seen]
+    if not isinstance(size, int):
+        checked = check_served(identity, seen, checkpoint, [], [])
+        return checked
+    checked = check_served(
+        identity,
+        seen,
+        checkpoint,
+        _proof(url, seen.tree_size, size),
+        _proof(url, seen.served_size, size),
+    )
+    return checked
 
 
 def _silence(timestamp: int, limit: int) -> Any:

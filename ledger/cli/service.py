@@ -1,16 +1,18 @@
-"""`ledger serve`, `ledger keys create|revoke` and `ledger verify-receipt`.
+"""`mledger serve`, `mledger keys create|revoke` and `mledger verify-receipt`.
 
-Registered on `ledger.cli.common.app` by the import at the end of ledger/cli.py. The API runs
-in uvicorn on a background thread; `serve` seals (and, with a chain, anchors) beside it.
+Registered on `ledger.cli.common.app` by `ledger/cli/__init__.py`. `serve` and `up` share
+their options (`SERVICE_OPTIONS`, all settings of `ledger.config`) and run the one runtime,
+`ledger.service.runtime.run`: the API, the seal loop and, on a chain, the anchorer and the
+licence issuer, under leader election.
 """
 
 from __future__ import annotations
 
-import os
-import signal
+import functools
+import inspect
 import sys
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,53 +21,138 @@ import typer
 
 from ledger.cli.common import (
     DEFAULT_DATA_DIR,
-    Confirmations,
     DatabaseUrl,
     DataDir,
-    ExplorerUrl,
-    Keystore,
-    PublicRpcUrl,
     app,
     emit,
     fail,
     open_store,
 )
 from ledger.errors import LedgerError
-from ledger.service.leader import Leadership, lead
-from ledger.store.db import normalize_url, sqlite_url
-from ledger.store.repository import Store, StoreError
 
-if TYPE_CHECKING:
-    import uvicorn
+if TYPE_CHECKING:  # server-side modules: imported by the commands (the verifier installs alone)
+    from pydantic import SecretStr
 
-    from ledger.chain.licence_registry import LicenceRegistry
+    from ledger.chain.log_anchor import LogAnchor
+    from ledger.config import Settings
+    from ledger.service.runtime import Chain, ChainLink, Hooks
     from ledger.service.signer import LogSigner
-    from ledger.service.workers import WorkerPool
-
-BOOTSTRAP_ADMIN_KEY_ENV = "LEDGER_BOOTSTRAP_ADMIN_KEY"
-
-Host = Annotated[
-    str, typer.Option("--host", envvar="LEDGER_HOST", help="Address the API listens on.")
-]
-Port = Annotated[
-    int,
-    typer.Option("--port", envvar="LEDGER_PORT", min=0, help="Port of the API (0: any free port)."),
-]
-Mmd = Annotated[
-    int,
-    typer.Option(
-        "--mmd",
-        envvar="LEDGER_MMD",
-        min=1,
-        help="Maximum merge delay promised in receipts, in seconds.",
-    ),
-]
+    from ledger.store.anchors import Deployment
+    from ledger.store.repository import Store
 
 keys_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
-# -- shared with `ledger up` -------------------------------------------------------------
+# -- the options `up` and `serve` share: one definition ------------------------------------
+
+SERVICE_OPTIONS: dict[str, Any] = {
+    "config": Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file of settings (default: ./ledger.toml if present); see"
+            " docs/configuration.md.",
+        ),
+    ],
+    "data_dir": Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Folder of the embedded SQLite log, the log key, the dev chain."
+        ),
+    ],
+    "database_url": Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir.",
+        ),
+    ],
+    "rpc_url": Annotated[
+        str | None,
+        typer.Option(
+            "--rpc-url",
+            help="Anchor on this chain (`up`: instead of the embedded Anvil; `serve`: needs a"
+            " recorded deployment, without it no anchoring).",
+        ),
+    ],
+    "keystore": Annotated[
+        Path | None,
+        typer.Option(
+            "--keystore",
+            help="Encrypted V3 keystore of the anchor key (password in"
+            " LEDGER_KEYSTORE_PASSWORD); default: LEDGER_ANCHOR_KEY.",
+        ),
+    ],
+    "confirmations": Annotated[
+        int | None,
+        typer.Option("--confirmations", help="Blocks an anchor must be deep to count."),
+    ],
+    "host": Annotated[str | None, typer.Option("--host", help="Address the API listens on.")],
+    "port": Annotated[
+        int | None, typer.Option("--port", help="Port of the API (0: any free port).")
+    ],
+    "workers": Annotated[
+        int | None,
+        typer.Option("--workers", help="API processes sharing --port (one per core)."),
+    ],
+    "seal_interval": Annotated[
+        float | None, typer.Option("--seal-interval", help="Seconds between seals.")
+    ],
+    "anchor_interval": Annotated[
+        float | None,
+        typer.Option("--anchor-interval", help="Seconds between anchors (when the log grew)."),
+    ],
+    "mmd": Annotated[
+        int | None,
+        typer.Option("--mmd", help="Maximum merge delay promised in receipts, in seconds."),
+    ],
+    "public_rpc_url": Annotated[
+        str | None,
+        typer.Option(
+            "--public-rpc-url",
+            help="A JSON-RPC endpoint of the chain the log identity suggests to verifiers.",
+        ),
+    ],
+    "explorer_url": Annotated[
+        str | None,
+        typer.Option("--explorer", help="A block explorer the log identity names."),
+    ],
+}
+"""Every option of `mledger up` and `mledger serve`, all settings (`ledger.config`): None
+means not given, so the environment, the TOML file or the default decides."""
+
+
+def service_options(
+    own: dict[str, Any] | None = None,
+) -> Callable[[Callable[[Settings], None]], Callable[..., None]]:
+    """Give a `command(settings)` the shared options and its `own` ones (settings too, as
+    `up`'s --rpc-port): it is called with the `Settings` loaded from the command line, the
+    environment and the TOML file. A bad setting exits 2 before anything starts."""
+    options = {**SERVICE_OPTIONS, **(own or {})}
+
+    def decorate(command: Callable[[Settings], None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def wrapper(**given: Any) -> None:
+            from ledger.config import SettingsError, load, use
+
+            config = given.pop("config", None)
+            try:
+                settings = load(config, given)
+            except SettingsError as error:
+                fail(str(error), 2)
+            use(settings)
+            command(settings)
+
+        parameters = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+            for name, kind in options.items()
+        ]
+        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = dict(options)
+        return wrapper
+
+    return decorate
 
 
 def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
@@ -85,44 +172,6 @@ def log_signer(store: Store, data_dir: Path, mmd: int) -> LogSigner:
         return LogSigner(load_log_key(data_dir), domain, mmd)
     except LogKeyError as error:
         fail(str(error))
-
-
-@dataclass
-class ApiServer:
-    """uvicorn serving an app on a background thread."""
-
-    server: uvicorn.Server
-    thread: threading.Thread
-    url: str
-
-    def stop(self) -> None:
-        """Finish open requests and stop."""
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-
-
-def start_api(api: Any, host: str, port: int) -> ApiServer:
-    """Serve `api` on host:port (0: a free port) and return once it accepts connections."""
-    import uvicorn
-
-    config = uvicorn.Config(
-        api, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            fail(f"the API could not listen on {host}:{port}")
-        time.sleep(0.02)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    return ApiServer(server, thread, f"http://{host}:{bound}")
-
-
-def bootstrap_key() -> str | None:
-    """LEDGER_BOOTSTRAP_ADMIN_KEY, if set."""
-    return os.environ.get(BOOTSTRAP_ADMIN_KEY_ENV) or None
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -179,7 +228,7 @@ def list_keys(
 @keys_app.command("revoke")
 def revoke_key(
     key_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The id printed by `ledger keys create`.")
+        str, typer.Argument(metavar="ID", help="The id printed by `mledger keys create`.")
     ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
@@ -193,46 +242,8 @@ def revoke_key(
 
 
 @app.command()
-def serve(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    rpc_url: Annotated[
-        str | None,
-        typer.Option(
-            "--rpc-url",
-            envvar="LEDGER_RPC_URL",
-            help="Anchor on this chain (needs a recorded deployment).",
-        ),
-    ] = None,
-    keystore: Keystore = None,
-    confirmations: Confirmations = 1,
-    host: Host = "127.0.0.1",
-    port: Port = 8000,
-    seal_interval: Annotated[
-        float,
-        typer.Option(
-            "--seal-interval", envvar="LEDGER_SEAL_INTERVAL", help="Seconds between seals."
-        ),
-    ] = 1.0,
-    anchor_interval: Annotated[
-        float,
-        typer.Option(
-            "--anchor-interval", envvar="LEDGER_ANCHOR_INTERVAL", help="Seconds between anchors."
-        ),
-    ] = 60.0,
-    mmd: Mmd = 3600,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers",
-            envvar="LEDGER_WORKERS",
-            min=1,
-            help="API processes sharing --port (one per core).",
-        ),
-    ] = 1,
-    public_rpc_url: PublicRpcUrl = None,
-    explorer: ExplorerUrl = None,
-) -> None:
+@service_options()
+def serve(settings: Settings) -> None:
     """Serve the HTTP API against the configured database; seal every --seal-interval and,
     with --rpc-url and a recorded deployment, anchor every --anchor-interval.
 
@@ -240,198 +251,124 @@ def serve(
     the sequencer and the anchorer each run in one of them at a time (an advisory lock
     elects them; the others stand by and take over when the leader stops). Stop with
     Ctrl-C or SIGTERM. On any chain but the dev chain (id 31337) `serve` refuses to start
-    while --data-dir holds the log's admin key (move it offline).
+    while --data-dir holds the log's admin key (move it offline). Settings: see
+    docs/configuration.md (command line > LEDGER_* > --config or ./ledger.toml > default).
     """
-    from ledger.api.main import create_app
     from ledger.cli.common import admin_key_kept_apart
-    from ledger.service.sequencer import seal as seal_log
+    from ledger.service.runtime import Hooks
     from ledger.store.anchors import AnchorRepository
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     def note(text: str) -> None:
         sys.stderr.write(f"ledger: {text}\n")
         sys.stderr.flush()
 
+    data_dir, database_url = settings.data_dir, _secret(settings.database_url)
     with open_store(data_dir, database_url) as store:
         recorded = AnchorRepository(store).deployment()
     if recorded is not None:  # the chain this log anchors to (checked against --rpc-url later)
         admin_key_kept_apart(data_dir, recorded.chain_id)
-    published = (public_rpc_url, explorer)
-    pool = _fork_api_workers(
-        workers,
-        data_dir,
-        database_url,
-        rpc_url,
-        keystore,
-        confirmations,
-        host,
-        port,
-        mmd,
-        published,
-    )
-    with open_store(data_dir, database_url) as store:
-        signer = log_signer(store, data_dir, mmd)
-        anchor_now = None
-        worker: threading.Thread | None = None
-        registry: LicenceRegistry | None = None
-        if rpc_url is not None:
-            from ledger.chain.errors import ChainError
-            from ledger.chain.keys import DEV_CHAIN_ID
-            from ledger.cli.common import attach_recorded, connect_chain, recorded_deployment
-            from ledger.cli.licence import ensure_registry, start_issuer
-            from ledger.service.anchorer import Anchorer
+    rpc_url = settings.rpc_url
+    link = None if rpc_url is None else RecordedChain(rpc_url, settings.keystore, note)
 
-            repo = AnchorRepository(store)
-            deployment = recorded_deployment(repo)
-            try:
-                client = connect_chain(rpc_url, keystore, deployment=deployment)
-                contract = attach_recorded(client, deployment, signer.address)
-                deployment, registry = ensure_registry(
-                    client,
-                    repo,
-                    deployment,
-                    deploy=client.chain_id == DEV_CHAIN_ID,
-                    issuer=signer.address,
-                    note=note,
-                )
-            except ChainError as error:
-                fail(str(error))
-            anchorer = Anchorer(store, contract, deployment, signer, confirmations=confirmations)
-
-            def anchor_now() -> Any:
-                fresh = attach_recorded(connect_chain(rpc_url, keystore), deployment)
-                return Anchorer(
-                    store, fresh, deployment, signer, confirmations=confirmations
-                ).anchor_latest(120)
-
-            def anchor_loop() -> None:
-                def anchor_term(term: threading.Event) -> None:
-                    # The licence issuer sends with the anchor key: it follows the anchorer's role.
-                    issuer = (
-                        None
-                        if registry is None
-                        else start_issuer(
-                            store, registry, signer, term, anchor_interval, confirmations, note=note
-                        )
-                    )
-                    try:
-                        anchorer.run(
-                            term, anchor_interval, on_error=lambda text: note(f"anchoring: {text}")
-                        )
-                    finally:
-                        term.set()
-                        if issuer is not None:
-                            issuer.join(timeout=30)
-
-                try:
-                    lead(Leadership(store, "anchorer"), stop, anchor_term, note=note)
-                except BaseException as error:  # noqa: BLE001 - reported, serving goes on
-                    note(f"anchoring stopped: {error}")
-
-            worker = threading.Thread(target=anchor_loop, name="anchorer", daemon=True)
-        try:
-            api = create_app(
-                store,
-                signer,
-                anchor_now=anchor_now,
-                bootstrap_admin_key=bootstrap_key(),
-                public_rpc_url=public_rpc_url,
-                explorer_url=explorer,
+    def banner(_store: Store, signer: LogSigner, url: str, processes: int) -> str:
+        return (
+            f"serving the API at {url}{'' if processes == 1 else f' in {processes} processes'}"
+            f" (receipts signed by {signer.address}); sealing every {settings.seal_interval:g}s"
+            + (
+                f", anchoring every {settings.anchor_interval:g}s on {rpc_url}"
+                if rpc_url is not None
+                else ""
             )
-        except LedgerError as error:
-            fail(str(error))
-        server = None if pool is not None else start_api(api, host, port)
-        url = pool.url if pool is not None else server.url if server is not None else ""
-        if worker is not None:
-            worker.start()
-            if registry is None:
-                note(
-                    "no LicenceRegistry on this chain: licences stay queued until `ledger deploy` deploys one"
-                )
-        processes = "" if pool is None else f" in {len(pool.pids)} processes"
-        note(
-            f"serving the API at {url}{processes} (receipts signed by {signer.address}); sealing every {seal_interval:g}s"
-            + (f", anchoring every {anchor_interval:g}s on {rpc_url}" if worker is not None else "")
             + " (Ctrl-C stops)"
         )
 
-        def seal_term(term: threading.Event) -> None:
-            while not term.is_set():
-                try:
-                    seal_log(store)
-                except StoreError as error:
-                    note(f"sealing: {error}")
-                if pool is not None and not pool.alive():
-                    note("every API worker has stopped")
-                    stop.set()
-                term.wait(seal_interval)
-
-        try:
-            lead(Leadership(store, "sequencer"), stop, seal_term, note=note)
-        finally:
-            stop.set()
-            if server is not None:
-                server.stop()
-            if pool is not None:
-                pool.stop()
-            if worker is not None:
-                worker.join(timeout=30)
+    run_service(settings, Hooks(note), link, banner)
 
 
-def _fork_api_workers(
-    workers: int,
-    data_dir: Path,
-    database_url: str | None,
-    rpc_url: str | None,
-    keystore: Path | None,
-    confirmations: int,
-    host: str,
-    port: int,
-    mmd: int,
-    published: tuple[str | None, str | None],
-) -> WorkerPool | None:
-    """With more than one worker: migrate the database, then fork the API processes
-    (before this process opens connections or starts threads). None for one worker."""
-    if workers == 1:
-        return None
+def run_service(
+    settings: Settings,
+    hooks: Hooks,
+    link: ChainLink | None,
+    banner: Callable[[Store, LogSigner, str, int], str],
+    public_rpc_url: str | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """The runtime (`ledger.service.runtime.run`) with the API of `ledger.api.main`;
+    its errors become a message and exit 1."""
     from ledger.api.main import create_app
-    from ledger.service.workers import fork_workers
+    from ledger.service.runtime import run
+    from ledger.store.repository import StoreError
 
-    with open_store(data_dir, database_url) as store:
-        log_signer(store, data_dir, mmd)  # migrations and a new log key happen once, here
-    url = normalize_url(database_url) if database_url else sqlite_url(data_dir)
+    published = settings.public_rpc_url or public_rpc_url  # never a private RPC URL
+    bootstrap = _secret(settings.bootstrap_admin_key)
 
-    def make_app() -> Any:
-        store = Store.open(url)
-
-        def anchor_now() -> Any:
-            from ledger.cli.common import attach_recorded, connect_chain, recorded_deployment
-            from ledger.service.anchorer import Anchorer
-            from ledger.store.anchors import AnchorRepository
-
-            deployment = recorded_deployment(AnchorRepository(store))
-            contract = attach_recorded(connect_chain(rpc_url or "", keystore), deployment)
-            return Anchorer(
-                store, contract, deployment, signer, confirmations=confirmations
-            ).anchor_latest(120)
-
-        signer = log_signer(store, data_dir, mmd)
+    def make_app(store: Store, signer: LogSigner, anchor_now: Callable[[], Any] | None) -> Any:
         return create_app(
             store,
             signer,
-            anchor_now=anchor_now if rpc_url else None,
-            bootstrap_admin_key=bootstrap_key(),
-            public_rpc_url=published[0],
-            explorer_url=published[1],
+            anchor_now=anchor_now,
+            bootstrap_admin_key=bootstrap,
+            public_rpc_url=published,
+            explorer_url=settings.explorer_url,
         )
 
     try:
-        return fork_workers(workers, host, port, make_app)
-    except OSError as error:
-        fail(f"the API could not listen on {host}:{port}: {error}")
+        run(settings, database_of(settings), make_app, link, hooks, banner, stop=stop)
+    except (LedgerError, StoreError) as error:
+        fail(str(error))
 
 
-__all__ = ["ApiServer", "bootstrap_key", "log_signer", "start_api"]
+@dataclass
+class RecordedChain:
+    """The chain at `rpc_url`, where the database records its deployment: the runtime's
+    `ChainLink` for `serve` and `up`."""
+
+    rpc_url: str
+    keystore: Path | None
+    note: Callable[[str], None]
+
+    def connect(self, store: Store, signer: LogSigner) -> Chain:
+        from ledger.chain.keys import DEV_CHAIN_ID
+        from ledger.cli.common import attach_recorded, connect_chain, recorded_deployment
+        from ledger.cli.licence import ensure_registry
+        from ledger.service.runtime import Chain
+        from ledger.store.anchors import AnchorRepository
+
+        repo = AnchorRepository(store)
+        deployment = recorded_deployment(repo)
+        client = connect_chain(self.rpc_url, self.keystore, deployment=deployment)
+        contract = attach_recorded(client, deployment, signer.address)
+        deployment, registry = ensure_registry(
+            client,
+            repo,
+            deployment,
+            deploy=client.chain_id == DEV_CHAIN_ID,
+            issuer=signer.address,
+            note=self.note,
+        )
+        return Chain(contract, deployment, registry)
+
+    def reconnect(self, deployment: Deployment) -> LogAnchor:
+        from ledger.cli.common import attach_recorded, connect_chain
+
+        return attach_recorded(connect_chain(self.rpc_url, self.keystore), deployment)
+
+
+def database_of(settings: Settings) -> str:
+    """The store URL of the settings: database_url, else SQLite in the data dir."""
+    from ledger.store.db import normalize_url, sqlite_url
+
+    url = _secret(settings.database_url)
+    return normalize_url(url) if url else sqlite_url(settings.data_dir)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
+__all__ = [
+    "SERVICE_OPTIONS",
+    "RecordedChain",
+    "log_signer",
+    "service_options",
+]

@@ -1,5 +1,5 @@
-"""`ledger verify PROOF.tlog-proof --record R --log log.json [--witness VKEY]... [--quorum M]`:
-the tlog-proof branch of `ledger verify` (ledger.verify.tlog_proof)."""
+"""`mledger verify PROOF.tlog-proof --record R --log log.json [--witness VKEY]... [--quorum M]`:
+the tlog-proof branch of `mledger verify` (ledger.verify.tlog_proof)."""
 
 from __future__ import annotations
 

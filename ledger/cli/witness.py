@@ -1,8 +1,8 @@
-"""`ledger witness key|serve`: run a c2sp.org/tlog-witness witness for the logs you watch.
+"""`mledger witness key|serve`: run a c2sp.org/tlog-witness witness for the logs you watch.
 
-    ledger witness key --data-dir W --name witness.example/w1     create (once) and print
+    mledger witness key --data-dir W --name witness.example/w1     create (once) and print
                                                                   the witness's vkey
-    ledger witness serve --data-dir W --log '<log vkey> [origin]' [--logs-file F]
+    mledger witness serve --data-dir W --log '<log vkey> [origin]' [--logs-file F]
 
 The witness's key (`witness.key`, mode 0600) and its state (`witness.db`, SQLite) live in
 its own data dir, apart from any log's. The key is never printed; its vkey is.
@@ -82,7 +82,7 @@ def serve(
     """Serve POST /add-checkpoint and GET /<origin hash>/checkpoint (c2sp.org/tlog-witness)
     until Ctrl-C or SIGTERM."""
     from ledger.api.witness import create_witness_app
-    from ledger.cli.service import start_api
+    from ledger.service.runtime import ServiceRunError, start_api
     from ledger.service.witness import Witness, WitnessConfigError, read_logs
     from ledger.store.witness import WitnessState
 
@@ -108,10 +108,14 @@ def serve(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server = start_api(create_witness_app(witness), host, port)
+    try:
+        server = start_api(create_witness_app(witness), host, port)
+    except ServiceRunError as error:
+        state.close()
+        fail(str(error))
     origins = ", ".join(sorted(witness.logs))
     sys.stderr.write(
-        f"ledger: witness {cosigner.vkey()} serving at {server.url} for {origins} (Ctrl-C stops)\n"
+        f"mledger: witness {cosigner.vkey()} serving at {server.url} for {origins} (Ctrl-C stops)\n"
     )
     sys.stderr.flush()
     emit({"url": server.url, "vkey": cosigner.vkey(), "logs": sorted(witness.logs)})

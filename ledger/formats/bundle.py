@@ -18,7 +18,9 @@ from ledger.formats.fields import (
     parse_bytes,
     parse_fields,
     parse_int,
+    parse_producer,
 )
+from ledger.formats.producer import producer
 
 BUNDLE_FORMAT = "model-ledger/evidence/v1"
 """The only bundle format this verifier accepts."""
@@ -96,8 +98,12 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
             f"unknown format {obj['format']!r:.80}; this verifier reads {BUNDLE_FORMAT!r}"
         )
     top = parse_fields(
-        obj, "bundle", ("format", "chain_id", "contract", "log_id", "checkpoint", "entries")
+        obj,
+        "bundle",
+        ("format", "chain_id", "contract", "log_id", "checkpoint", "entries"),
+        optional=("producer",),
     )
+    parse_producer(top)
     parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
     entries = top["entries"]
     if not isinstance(entries, list) or not entries:
@@ -141,6 +147,7 @@ def bundle_json(
     `checkpoint` of log `log_id` on `contract` of chain `chain_id`."""
     return {
         "format": BUNDLE_FORMAT,
+        "producer": producer(),
         "chain_id": chain_id,
         "contract": hex0x(contract),
         "log_id": hex0x(log_id),

@@ -1,7 +1,7 @@
 """The export format: the log as NDJSON, one line per sequenced entry, in index order.
 
-Pure: the operator's side (`ledger export`, `GET /v1/export`) writes lines with
-`export_line`, the auditor's side (`ledger audit`) reads them with `parse_export_line`.
+Pure: the operator's side (`mledger export`, `GET /v1/export`) writes lines with
+`export_line`, the auditor's side (`mledger audit`) reads them with `parse_export_line`.
 Each line is exactly::
 
     {"leaf_index":<i>,"record":<the canonical record>}\\n

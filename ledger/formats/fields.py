@@ -31,14 +31,17 @@ def load_document(data: bytes | str, limit: int, what: str) -> Any:
         raise FormatError(str(error)) from None
 
 
-def parse_fields(obj: Any, where: str, names: tuple[str, ...]) -> dict[str, Any]:
-    """`obj` as a JSON object with exactly the fields `names`; FormatError otherwise."""
+def parse_fields(
+    obj: Any, where: str, names: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """`obj` as a JSON object with exactly the fields `names`, and perhaps some of
+    `optional`; FormatError otherwise."""
     if not isinstance(obj, dict):
         raise FormatError(f"{where} must be a JSON object, got {type(obj).__name__}")
     missing = [name for name in names if name not in obj]
     if missing:
         raise FormatError(f"{where} lacks {', '.join(repr(m) for m in missing)}")
-    unknown = sorted(set(obj) - set(names))
+    unknown = sorted(set(obj) - set(names) - set(optional))
     if unknown:
         raise FormatError(f"{where} has unknown field {unknown[0]!r}")
     return obj
@@ -64,3 +67,21 @@ def parse_bytes(value: Any, where: str, size: int) -> bytes:
             f"{where} must be 0x and {digits} lowercase hex digits, got {value!r:.80}"
         )
     return bytes.fromhex(value[2:])
+
+
+MAX_PRODUCER_CHARS = 200
+"""The longest `producer` a reader accepts."""
+
+
+def parse_producer(obj: dict[str, Any]) -> str | None:
+    """The optional `producer` field of a bundle or pack `obj` (`mledger X.Y.Z`: which
+    software wrote it, ledger.formats.producer): a string of at most MAX_PRODUCER_CHARS
+    characters, or None when absent. A note for people: no check depends on it."""
+    if "producer" not in obj:
+        return None
+    value = obj["producer"]
+    if not isinstance(value, str) or len(value) > MAX_PRODUCER_CHARS:
+        raise FormatError(
+            f"producer must be a string of at most {MAX_PRODUCER_CHARS} characters, got {value!r:.80}"
+        )
+    return value

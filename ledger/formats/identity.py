@@ -2,7 +2,7 @@
 
 Anyone can deploy a copy of LogAnchor, create a log with the same id and anchor
 whatever they like; a proof is only worth something against the log its verifier
-expects. The operator publishes the identity once (`ledger identity`, `GET /v1/log`)
+expects. The operator publishes the identity once (`mledger identity`, `GET /v1/log`)
 and every verifier pins it (`--log FILE`): evidence naming another chain, contract, log
 id, registry or signer is refused, whatever else checks out.
 

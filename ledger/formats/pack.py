@@ -31,7 +31,9 @@ from ledger.formats.fields import (
     parse_bytes,
     parse_fields,
     parse_int,
+    parse_producer,
 )
+from ledger.formats.producer import producer
 
 PACK_FORMAT = "model-ledger/evidence-pack/v1"
 """The format of evidence packs."""
@@ -83,7 +85,7 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def time_bound(value: Any, field: str) -> str:
-    """A time bound as a user gives it (the API's query, `ledger audit`, the search of
+    """A time bound as a user gives it (the API's query, `mledger audit`, the search of
     GET /v1/entries), in the stored form of record times: a date YYYY-MM-DD (midnight
     UTC) or any RFC 3339 UTC time `ledger.core.records.canonical_time` accepts. Packs
     state their query in the form `normalize_time` reads."""
@@ -251,7 +253,9 @@ def _parse(obj: Any) -> Pack:
         obj,
         "pack",
         ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"),
+        optional=("producer",),
     )
+    parse_producer(top)
     checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
     tree_size = parse_int(checkpoint["tree_size"], "checkpoint.tree_size", 1, MAX_TREE_SIZE)
     try:
@@ -311,6 +315,7 @@ def pack_head(
     """Every field of a pack but `entries` and `proof` (which a builder streams after it)."""
     return {
         "format": PACK_FORMAT,
+        "producer": producer(),
         "chain_id": chain_id,
         "contract": hex0x(contract),
         "log_id": hex0x(log_id),

@@ -1,6 +1,6 @@
 """Leader election for the sequencer and the anchorer, through PostgreSQL advisory locks.
 
-Several `ledger serve` processes may share one PostgreSQL log (on one machine or many).
+Several `mledger serve` processes may share one PostgreSQL log (on one machine or many).
 Every one of them serves the API; the sequencer and the anchorer each run in exactly one
 of them at a time, the process holding that role's session-level advisory lock. The
 others are standbys: they try the lock every `poll` seconds and take over within about

@@ -6,7 +6,7 @@ revocation. Each grant or amend record is a commitment, its leaf hash, which the
 LicenceRegistry contract holds with the validity window in unix seconds; an amendment
 also revokes the commitment it supersedes, so a licensee holding an old record sees it
 revoked on chain. The licensee keeps the current record: with it and an RPC endpoint,
-`ledger licence check` reads the licence's status from the chain (`ledger.verify.licence`).
+`mledger licence check` reads the licence's status from the chain (`ledger.verify.licence`).
 
 Validity windows count whole seconds on chain (the record's milliseconds are dropped):
 a licence is active from `valid_from` included to `valid_until` excluded. A window the

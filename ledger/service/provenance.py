@@ -9,7 +9,7 @@ registered, and a (model id, version) is registered once. The record and its
 registration are stored together (ledger.store.models).
 
 Lineage reads registrations only. A model record that entered the log another way (an
-admin key on POST /v1/entries, `ledger ingest`) is in the log but registers nothing, so
+admin key on POST /v1/entries, `mledger ingest`) is in the log but registers nothing, so
 it can neither take a version from its owner nor appear in a lineage. The walk is still
 defensive: a parent never registered is shown as such, every registration is listed
 once however many paths lead to it, and the walk stops at MAX_LINEAGE_DEPTH generations

@@ -3,7 +3,7 @@
 LogAnchor anchors a root only with the log key's signature over (chain, contract, log
 id, size, root), so the account that sends the transaction is a mere relayer, paying
 the gas. An auditor or a regulator who distrusts the operator's anchoring cadence can
-anchor the latest checkpoint itself (`ledger relay`): the service is asked for the
+anchor the latest checkpoint itself (`mledger relay`): the service is asked for the
 signed checkpoint and for a consistency proof from the chain's latest anchor; both are
 checked here, against the pinned log identity and the chain, before a transaction is
 built. A checkpoint the chain cannot extend to is a split view: refused, with the

@@ -44,7 +44,6 @@ is never printed, logged or returned: only its address.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -227,7 +226,9 @@ def compact_signature(signature: str | bytes) -> tuple[bytes, bytes]:
 
 def load_log_key(data_dir: Path, environ: Mapping[str, str] | None = None) -> LocalAccount:
     """The log key: LEDGER_LOG_KEY, else the keystore in `data_dir` (created on first use)."""
-    env = os.environ if environ is None else environ
+    from ledger.config import current_environ
+
+    env = current_environ() if environ is None else environ
     try:
         configured = env.get(LOG_KEY_ENV)
         if configured:

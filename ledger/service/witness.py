@@ -1,6 +1,6 @@
 """Witnessing (c2sp.org/tlog-witness), both sides.
 
-The witness (`Witness`, served by `ledger witness serve`): it cosigns a log's checkpoint
+The witness (`Witness`, served by `mledger witness serve`): it cosigns a log's checkpoint
 (cosignature/v1, Ed25519) when the log signed it and it is consistent with the latest
 checkpoint it cosigned for that log. Its key is a file in its data dir (`witness.key`,
 mode 0600, PRIVATE+KEY form) and its state a small database there (`ledger.store.witness`).
@@ -392,7 +392,7 @@ def start_worker(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> threading.Thread | None:
     """The witness worker on its own daemon thread, or None when no witness is configured:
-    what `ledger serve` starts beside the sequencer and the anchorer, apart from both."""
+    what `mledger serve` starts beside the sequencer and the anchorer, apart from both."""
     if not witnesses:
         return None
     worker = WitnessWorker(

@@ -1,7 +1,7 @@
 """API worker processes: several uvicorn servers sharing one listening socket.
 
 Python runs one thread of bytecode at a time, so a single process uses one core for
-parsing, validating and hashing requests. `ledger serve --workers N` binds the socket
+parsing, validating and hashing requests. `mledger serve --workers N` binds the socket
 once and forks N processes that each build their own app (their own database
 connections, their own group-commit thread) and accept on it; the kernel spreads
 connections between them. The parent keeps the sequencer and the anchorer.

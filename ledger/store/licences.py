@@ -216,6 +216,17 @@ class LicenceRepository:
         )
         return [_call(row) for row in rows]
 
+    def licence_ids(self, licensee: str | None, after: str | None, limit: int) -> list[str]:
+        """Ids of licences (of `licensee`, or every licence), in id order, after `after`."""
+        query = select(chain_calls.c.licence_id).where(_IS_LICENCE).distinct()
+        if licensee is not None:
+            query = query.where(chain_calls.c.licensee == licensee)
+        if after is not None:
+            query = query.where(chain_calls.c.licence_id > after)
+        query = query.order_by(chain_calls.c.licence_id).limit(limit)
+        with self.store.read() as conn:
+            return [row[0] for row in conn.execute(query)]
+
     def calls(self, licence_id: str) -> list[LicenceCall]:
         """Every registry call of a licence, oldest first."""
         with self.store.read() as conn:

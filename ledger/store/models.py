@@ -1,7 +1,7 @@
 """All SQL of model registrations: which model record names each (model id, version).
 
 A `model` record may enter the log by several routes (POST /v1/models; an admin key on
-POST /v1/entries; `ledger ingest` on the operator's machine), but only POST /v1/models
+POST /v1/entries; `mledger ingest` on the operator's machine), but only POST /v1/models
 registers one: `register` stores the record and its row in `model_versions` together.
 Lineage (`ledger.service.provenance`) reads registrations only, so a model record that entered
 the log another way is in the log, and provable, but is nobody's registered version.

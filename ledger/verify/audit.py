@@ -56,6 +56,7 @@ from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.export_line import ExportLineError, parse_export_line
 from ledger.formats.identity import LogIdentity
+from ledger.formats.producer import producer
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
@@ -504,6 +505,7 @@ class AuditResult:
         last = self.anchors[-1] if self.anchors else None
         return {
             "passed": self.passed,
+            "producer": producer(),
             "export": self.export,
             "export_bytes": self.export_bytes,
             "export_sha256": _hex(self.export_sha256) if self.export_sha256 else None,

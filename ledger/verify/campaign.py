@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ledger.formats.pack import Pack, PackQuery
-from ledger.verify.result import VerificationError, VerificationResult
+from ledger.formats.producer import producer
+from ledger.verify.result import VerificationError, VerificationResult, utc_text
 
 REPORT_FORMAT = "model-ledger/campaign-report/v1"
 """The `format` of the JSON report."""
@@ -146,6 +147,7 @@ def build_report(
     )
     return {
         "format": REPORT_FORMAT,
+        "producer": producer(),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "query": query.as_json(),
         "query_text": query.describe(),
@@ -182,12 +184,21 @@ def _claims(
             )
         ]
     when = f"block {pack.anchor.block_number} ({_utc(pack.anchor.block_timestamp)})"
-    proves = [
-        (
-            f"Each of the {entries} is in the log: its record hashes to a leaf that the pack's"
-            f" proof places in the checkpoint of tree size {pack.tree_size:,}."
-        ),
-    ]
+    if chain_consulted:
+        proves = [
+            (
+                f"Each of the {entries} is in the log: its record hashes to a leaf that the pack's"
+                f" proof places in the checkpoint of tree size {pack.tree_size:,}."
+            )
+        ]
+    else:
+        proves = [
+            (
+                f"Only that the {entries} are leaves of a tree with root 0x{pack.root.hex()} and"
+                f" size {pack.tree_size:,}: anyone can build such a tree. Without the chain nothing"
+                " ties it to the log."
+            )
+        ]
     if chain_consulted:
         proves.append(
             f"That checkpoint was signed by the log key and anchored on chain {pack.chain_id}"
@@ -215,7 +226,7 @@ def _claims(
 
 
 def _utc(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(timestamp)
 
 
 def _links(explorer: str | None, pack: Pack) -> dict[str, str] | None:
@@ -271,7 +282,7 @@ def _evidence(
             "block_hash": _hex(pack.anchor.block_hash),
             "block_timestamp": pack.anchor.block_timestamp,
         },
-        "explorer": _links(explorer, pack),
+        "explorer": _links(explorer, pack) if chain_consulted and valid else None,
         "unanchored_matches": unanchored,
         "proves": proves,
         "does_not_prove": not_proven,

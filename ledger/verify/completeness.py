@@ -237,7 +237,7 @@ def completeness_statement(result: VerificationResult) -> str:
 
 
 def completeness_result_json(result: VerificationResult) -> dict[str, Any]:
-    """The verdict as `ledger verify --json` gives it for a completeness proof: `valid`,
+    """The verdict as `mledger verify --json` gives it for a completeness proof: `valid`,
     `key`, `count`, `tree_size`, `leaf_indices`, the window, and the anchor read from
     the chain (null offline)."""
     complete = result.complete

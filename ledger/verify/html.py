@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from ledger.verify.result import utc_text
+
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f5f6f8}
 main{max-width:1080px;margin:0 auto;padding:28px 24px 48px}
@@ -96,10 +98,11 @@ def cards(items: Sequence[tuple[str, str]]) -> str:
 
 
 def utc(timestamp: int | None) -> str:
-    """A Unix time as RFC 3339 UTC ('-' for none)."""
+    """A Unix time as RFC 3339 UTC ('-' for none; a time no calendar holds, as the
+    verifier's results say it)."""
     if timestamp is None:
         return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(timestamp)
 
 
 def bar_chart(
@@ -272,7 +275,10 @@ def audit_page(result: dict[str, Any]) -> str:
             _anchor_rows(result["anchor_list"]),
             (0, 1, 2, 3),
         )
-        + footer(f"ledger audit, {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}")
+        + footer(
+            f"{result.get('producer') or 'mledger'} audit,"
+            f" {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        )
     )
     return page("model-ledger audit", body)
 
@@ -414,9 +420,9 @@ def campaign_page(report: dict[str, Any]) -> str:
         + "<h2>Query</h2>"
         + table(None, [[k, ", ".join(v) if isinstance(v, list) else v] for k, v in query.items()])
         + footer(
-            "ledger report: figures computed from the records of the evidence pack; anyone can"
-            " re-check the pack with `ledger verify` or rebuild this report from it with"
-            " `ledger report --from-pack`. The figures are lower bounds: a pack proves that its"
+            f"{report.get('producer') or 'mledger'} report: figures computed from the records"
+            " of the evidence pack; anyone can re-check the pack with `mledger verify` or rebuild"
+            " this report from it with `mledger report --from-pack`. The figures are lower bounds: a pack proves that its"
             " entries exist, not that no other entry matches."
         )
     )

@@ -2,7 +2,7 @@
 
 A licensee keeps its licence record (the `record` of ``GET /v1/licences/{id}``, or that
 whole response, which also names the registry) and the log identity its operator
-published (`ledger identity`). `check_licence` recomputes the record's commitment, its
+published (`mledger identity`). `check_licence` recomputes the record's commitment, its
 leaf hash ``SHA-256(0x00 || RFC8785(record))``, and reads ``status(commitment)`` from the
 pinned LicenceRegistry with one plain JSON-RPC ``eth_call`` at the latest block: the
 operator's service is never asked. Before that it checks that the node serves the
@@ -30,6 +30,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.records import RecordError, parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.identity import LogIdentity
+from ledger.formats.producer import producer
 from ledger.formats.strict_json import StrictJsonError, load_strict
 from ledger.verify.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
 
@@ -107,9 +108,10 @@ class LicenceCheck:
     """Why the licence is not valid although the chain says active (a window that
     differs from the record's), else None."""
     revocation: bytes | None = None
-    """For a revoked licence: the leaf hash of the log record that revoked it, as the
-    registry's Revoked event states it (the log key signed it): the revoke record with
-    this leaf hash, and its reason, are provably the ones that count."""
+    """For a revoked licence: the leaf hash the issuer key (the pinned log key) named as
+    the revoke record when it signed the revocation, from the registry's Revoked event.
+    It binds the operator to that record (and its reason); that the record exists and
+    revokes this licence is for its evidence to show."""
 
     @property
     def active(self) -> bool:
@@ -117,10 +119,11 @@ class LicenceCheck:
         return self.state == "active" and self.problem is None
 
     def as_json(self) -> dict[str, Any]:
-        """The result as printed by `ledger licence check`."""
+        """The result as printed by `mledger licence check`."""
         return {
             "active": self.active,
             "status": self.state,
+            "producer": producer(),
             "licence_id": self.document.licence_id,
             "licensee": self.document.licensee,
             "commitment": _hex(self.document.commitment),
@@ -153,15 +156,10 @@ class LicenceCheck:
             return f"NOT VALID: {which}: {self.problem} ({where})"
         if self.state == "active":
             return f"ACTIVE: {which} is active until {self.document.valid_until} {where}"
-        if self.state == "revoked":
-            by = (
-                ""
-                if self.revocation is None
-                else f" by the log record with leaf hash {_hex(self.revocation)}"
-            )
+        if self.state == "revoked":  # the page says the same (verify-core.js): no revocation
             return (
                 f"REVOKED: {which} was revoked (or superseded by an amendment) in block"
-                f" {self.revoked_block}{by}; {where}"
+                f" {self.revoked_block}; {where}"
             )
         if self.state == "expired":
             return f"EXPIRED: {which} expired at {self.document.valid_until} {where}"
@@ -300,7 +298,9 @@ def check_licence(
     revocation = None
     if status.revoked_block:
         try:
-            revocation = _revocation(rpc, registry, document.commitment, status.revoked_block)
+            revocation = _revocation(
+                rpc, registry, document.commitment, status.revoked_block, identity.log_signer
+            )
         except ChainUnreadableError as error:
             raise LicenceChainError(str(error)) from None
     problem = None
@@ -328,12 +328,21 @@ def check_licence(
     )
 
 
-def _revocation(rpc: JsonRpcReader, registry: bytes, commitment: bytes, block: int) -> bytes | None:
-    """The `revocation` of the Revoked event of `commitment` in `block` (the registry
-    revokes a commitment once), None if the node shows no such event."""
-    shipped = shipped_contract("LicenceRegistry")
-    for event in rpc.logs(registry, [shipped.event_topic("Revoked"), commitment], block, block):
-        if len(event.data) == 32:
+def _revocation(
+    rpc: JsonRpcReader, registry: bytes, commitment: bytes, block: int, issuer: bytes
+) -> bytes | None:
+    """The `revocation` of the registry's Revoked event of `commitment` by `issuer` in
+    `block` (the registry revokes a commitment once), None if the node shows none. The
+    node's answer is checked, not trusted: address, every topic, the data's size."""
+    topic = shipped_contract("LicenceRegistry").event_topic("Revoked")
+    wanted = (topic, commitment, bytes(12) + issuer)
+    for event in rpc.logs(registry, [topic, commitment], block, block):
+        if (
+            event.address == registry
+            and event.topics == wanted
+            and event.block_number == block
+            and len(event.data) == 32
+        ):
             return event.data
     return None
 

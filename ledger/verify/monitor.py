@@ -20,14 +20,14 @@ verified is still on chain (a reorganisation or a replaced contract would change
 with the service's URL, the checkpoint it serves is signed by the log key and is the
 anchored history or a consistent extension of it (anything else is a split view).
 
-Pure but for the JSON-RPC reader it is given; the CLI (`ledger monitor`) fetches from
+Pure but for the JSON-RPC reader it is given; the CLI (`mledger monitor`) fetches from
 the service and keeps the state between runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.core.merkle import ProofError, verify_consistency
@@ -39,7 +39,7 @@ from ledger.verify.result import utc_text
 from ledger.verify.rpc import ContractCallError, EventLog, JsonRpcReader
 
 MONITOR_STATE_FORMAT = "model-ledger/monitor-state/v1"
-"""The `format` of the state file `ledger monitor --state` keeps."""
+"""The `format` of the state file `mledger monitor --state` keeps."""
 
 _SHIPPED = contract("LogAnchor")
 ANCHORED = _SHIPPED.event_topic("Anchored")
@@ -61,6 +61,13 @@ class Seen:
     root: bytes = bytes(32)
     block_number: int = 0
     log_index: int = -1
+    served_size: int = 0
+    """The last checkpoint the service served that the monitor checked (0: none): every
+    later one, and every later anchor, must be consistent with it."""
+    served_root: bytes = bytes(32)
+    served_signature: bytes = b""
+    """The log key's signature over it: with another signed root at one size, the two
+    are a proof that the log showed two histories."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +77,11 @@ class Seen:
             "root": hex0x(self.root),
             "block_number": self.block_number,
             "log_index": self.log_index,
+            "served": {
+                "tree_size": self.served_size,
+                "root": hex0x(self.served_root),
+                "signature": hex0x(self.served_signature),
+            },
         }
 
     @classmethod
@@ -78,16 +90,21 @@ class Seen:
         fields = parse_fields(
             obj,
             "state",
-            ("format", "log_id", "tree_size", "root", "block_number", "log_index"),
+            ("format", "log_id", "tree_size", "root", "block_number", "log_index", "served"),
         )
         if fields["format"] != MONITOR_STATE_FORMAT:
             raise FormatError(f"state.format must be {MONITOR_STATE_FORMAT!r}")
+        served = parse_fields(fields["served"], "state.served", ("tree_size", "root", "signature"))
+        signature = served["signature"]
         return cls(
             parse_bytes(fields["log_id"], "state.log_id", 32),
             parse_int(fields["tree_size"], "state.tree_size", 0, 2**64 - 1),
             parse_bytes(fields["root"], "state.root", 32),
             parse_int(fields["block_number"], "state.block_number", 0, 2**64 - 1),
             parse_int(fields["log_index"], "state.log_index", -1, 2**32),
+            parse_int(served["tree_size"], "state.served.tree_size", 0, 2**64 - 1),
+            parse_bytes(served["root"], "state.served.root", 32),
+            b"" if signature == "0x" else parse_bytes(signature, "state.served.signature", 65),
         )
 
 
@@ -171,6 +188,21 @@ def check_log(identity: LogIdentity, chain: JsonRpcReader) -> list[Finding]:
             )
         )
     return found
+
+
+def check_latest(
+    identity: LogIdentity, chain: JsonRpcReader, seen: Seen, head: int
+) -> Finding | None:
+    """An anomaly if LogAnchor, at block `head`, holds a larger anchored size than the
+    anchors the node's events showed up to that block (a node hiding the newest)."""
+    info = chain.log_info(identity.log_anchor, identity.log_id, block=head)
+    if info.latest_size == seen.tree_size:
+        return None
+    return _anomaly(
+        "hidden anchor",
+        f"LogAnchor's latest anchored size at block {head} is {info.latest_size}, but the"
+        f" node's Anchored events end at size {seen.tree_size}",
+    )
 
 
 def check_history(identity: LogIdentity, chain: JsonRpcReader, seen: Seen) -> Finding | None:
@@ -276,12 +308,12 @@ def follow(
         if finding.anomaly:
             yield finding, seen
             return
-        seen = Seen(
-            identity.log_id,
-            int.from_bytes(event.topics[2], "big"),
-            event.data[:WORD],
-            event.block_number,
-            event.log_index,
+        seen = replace(
+            seen,
+            tree_size=int.from_bytes(event.topics[2], "big"),
+            root=event.data[:WORD],
+            block_number=event.block_number,
+            log_index=event.log_index,
         )
         yield finding, seen
 
@@ -294,9 +326,15 @@ def _check_event(
     timestamp: int | None,
     source: ConsistencySource | None,
 ) -> Finding:
-    if len(event.topics) != 3 or len(event.data) != 3 * WORD:
+    if (
+        len(event.topics) != 3
+        or event.topics[:2] != (ANCHORED, identity.log_id)
+        or event.address != identity.log_anchor
+        or len(event.data) != 3 * WORD
+    ):
         return _anomaly(
-            "event", f"an Anchored event of an unexpected shape in {event.block_number}"
+            "event",
+            f"the node answered an event that is not this log's Anchored ({event.block_number})",
         )
     size = int.from_bytes(event.topics[2], "big")
     root, index_root = event.data[:WORD], event.data[WORD : 2 * WORD]
@@ -317,6 +355,14 @@ def _check_event(
         )
     if size <= prev:
         return _anomaly("continuity", f"tree size {size} does not grow from {prev}", **where)
+    if seen.served_size == size and seen.served_root != root:
+        return _anomaly(
+            "split view",
+            f"the chain anchors root {hex0x(root)} at tree size {size}; the service served"
+            f" {hex0x(seen.served_root)} there, signed by the log key"
+            f" ({hex0x(seen.served_signature)}): the log showed two histories",
+            **where,
+        )
     if chain.root_at(identity.log_anchor, identity.log_id, size) != root:
         return _anomaly(
             "root on chain", f"rootAt({size}) is not the root its Anchored event names", **where
@@ -369,11 +415,36 @@ def _check_event(
 
 
 def check_served(
-    identity: LogIdentity, seen: Seen, checkpoint: Mapping[str, Any], proof: Sequence[bytes]
-) -> Finding:
+    identity: LogIdentity,
+    seen: Seen,
+    checkpoint: Mapping[str, Any],
+    proof: Sequence[bytes],
+    served_proof: Sequence[bytes] = (),
+) -> tuple[Finding, Seen]:
     """The checkpoint the service serves (GET /v1/checkpoints/latest) against the last
-    anchor verified: signed by the pinned log key, never behind it, and either its root
-    (same size) or a consistent extension of it (`proof`, from GET /v1/proofs/consistency)."""
+    anchor verified and the last checkpoint it served: signed by the pinned log key,
+    never behind either, and the same root at the same size or a consistent extension
+    (`proof` from the anchored size, `served_proof` from the last served size: GET
+    /v1/proofs/consistency). The state after it remembers this checkpoint."""
+    finding = _served(identity, seen, checkpoint, proof, served_proof)
+    if finding.anomaly or finding.tree_size is None or finding.root is None:
+        return finding, seen
+    signature = bytes.fromhex(str(checkpoint["signature"])[2:])
+    return finding, replace(
+        seen,
+        served_size=finding.tree_size,
+        served_root=finding.root,
+        served_signature=signature,
+    )
+
+
+def _served(
+    identity: LogIdentity,
+    seen: Seen,
+    checkpoint: Mapping[str, Any],
+    proof: Sequence[bytes],
+    served_proof: Sequence[bytes],
+) -> Finding:
     try:
         fields = parse_fields(
             checkpoint, "checkpoint", ("log_id", "tree_size", "root", "index_root", "signature")
@@ -415,6 +486,21 @@ def check_served(
             "split view",
             f"the service's tree of size {size} is not a consistent extension of the anchored"
             f" tree of size {seen.tree_size}",
+            **where,
+        )
+    if size < seen.served_size:
+        return _anomaly(
+            "split view",
+            f"the service serves tree size {size}, behind the {seen.served_size} it served"
+            " before: a rollback",
+            **where,
+        )
+    if not _consistent(seen.served_size, size, seen.served_root, root, served_proof):
+        return _anomaly(
+            "split view",
+            f"the service's tree of size {size} does not extend the tree of size"
+            f" {seen.served_size} it served before (root {hex0x(seen.served_root)}, signed"
+            f" {hex0x(seen.served_signature)}): the log showed two histories",
             **where,
         )
     return Finding(

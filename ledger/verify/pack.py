@@ -13,7 +13,7 @@ naming it:
 2. ``records``: every record's RFC 8785 encoding is a valid, canonical v1 record.
 3. ``query``: every entry matches the query the pack states (accounts, time range,
    model, kind). A pack cannot prove that no other entry matches: an auditor with the
-   whole log (`ledger audit`) can.
+   whole log (`mledger audit`) can.
 4. ``inclusion``: the leaf hashes, leaf indices and proof nodes lead to the
    checkpoint's root.
 5. with a chain: the checks of a single bundle (``chain id`` ... ``anchor block``).

@@ -1,6 +1,6 @@
 /*
- * model-ledger verification page: the checks of `ledger verify` (ledger/verify/evidence.py,
- * bundle.py, pack.py, chain.py) and `ledger licence check` (ledger/verify/licence.py), with the
+ * model-ledger verification page: the checks of `mledger verify` (ledger/verify/evidence.py,
+ * bundle.py, pack.py, chain.py) and `mledger licence check` (ledger/verify/licence.py), with the
  * same check names, in the same order, and the same verdicts on the same input. They
  * trust only mathematics, the chain and the log identity the user pinned.
  *
@@ -19,6 +19,10 @@
  *
  * Verdicts: evidence "valid" | "mathematics only" | "invalid" | "not verified"; licences
  * "active" | "not active" | "mathematics only" | "invalid" | "not verified".
+ *
+ * A completeness proof (`model-ledger/completeness/v1`) goes to its own verifier,
+ * verify-completeness.js (FORMAT_VERIFIERS, below); checkIdentity and checkChain are
+ * shared with it.
  *
  * No DOM: verify-page.js shows the result. Under Node, require() this file.
  */
@@ -407,17 +411,17 @@
     run.ok('contract', `${name} at ${address}: its code is the runtime code this verifier ships`);
   }
 
-  /** Whether `receipt` holds LogAnchor's Anchored(logId, size, root, ...) for the
+  /** LogAnchor's Anchored(logId, size, root, indexRoot, ...) event in `receipt` for the
    * document's checkpoint, emitted by the document's contract (the pinned one, once
-   * "log identity" passed). The event's layout (its indexed topics, its data words, where
-   * the root is) comes from its ABI in SHIPPED. Whom the transaction called is not
-   * looked at: anyone may relay a signed checkpoint, through a contract of their own too. */
+   * "log identity" passed), or undefined. The event's layout (its indexed topics, its data
+   * words, where the root is) comes from its ABI in SHIPPED. Whom the transaction called is
+   * not looked at: anyone may relay a signed checkpoint, through a contract of their own too. */
   function anchoredEvent(receipt, document) {
     const event = SHIPPED.LogAnchor.events.Anchored;
     const data = event.inputs.filter(([, , indexed]) => !indexed).map(([name]) => name);
     const rootAt = 32 * data.indexOf('root');
     const topics = [event.topic, document.logId, J.toHex(encodeWord('uint64', document.treeSize))];
-    return receipt.logs.some(
+    return receipt.logs.find(
       (log) =>
         J.toHex(log.address) === document.contract &&
         log.topics.length === topics.length &&
@@ -478,13 +482,14 @@
     const claimed = document.anchor;
     const receipt = await chain.receipt(claimed.txHash);
     let problem = null;
+    let event;
     if (receipt === null) {
       problem = `transaction ${claimed.txHash} is not on chain`;
     } else if (!receipt.succeeded) {
       problem = `transaction ${claimed.txHash} failed (its receipt's status is not success)`;
     } else if (receipt.blockNumber !== claimed.blockNumber || J.toHex(receipt.blockHash) !== claimed.blockHash) {
       problem = `transaction ${claimed.txHash} is in block ${receipt.blockNumber} (${J.toHex(receipt.blockHash)}); the ${document.noun} says block ${claimed.blockNumber} (${claimed.blockHash})`;
-    } else if (!anchoredEvent(receipt, document)) {
+    } else if ((event = anchoredEvent(receipt, document)) === undefined) {
       problem = `transaction ${claimed.txHash} did not anchor tree size ${size} with root ${document.root} (no such Anchored event of ${contract} in it)`;
     }
     if (problem !== null) run.fail(new VerificationError('anchor transaction', problem));
@@ -501,7 +506,16 @@
       ));
     }
     run.ok('anchor block', `block ${block.number} (${J.toHex(block.hash)}) at ${utcText(block.timestamp)}, from its header`);
-    run.result.anchored = { root, blockNumber: block.number, blockHash: J.toHex(block.hash), timestamp: block.timestamp, txHash: claimed.txHash };
+    const data = SHIPPED.LogAnchor.events.Anchored.inputs.filter(([, , indexed]) => !indexed).map(([name]) => name);
+    const indexRootAt = 32 * data.indexOf('indexRoot');
+    run.result.anchored = {
+      root,
+      blockNumber: block.number,
+      blockHash: J.toHex(block.hash),
+      timestamp: block.timestamp,
+      txHash: claimed.txHash,
+      indexRoot: J.toHex(event.data.slice(indexRootAt, indexRootAt + 32)),
+    };
   }
 
   /** `checkAnchor`, an unreadable chain recorded as the failed ``chain`` check. */
@@ -595,7 +609,7 @@
 
   /**
    * Verify an evidence bundle or pack, whichever `data` is (bytes of JSON, or text), as
-   * `ledger verify` does (ledger/verify/evidence.py verify_evidence): the mathematics, then,
+   * `mledger verify` does (ledger/verify/evidence.py verify_evidence): the mathematics, then,
    * with `identity` (a parsed log identity) and `rpcUrl`, the chain. Never throws.
    */
   async function verifyEvidence(data, { identity = null, rpcUrl = '', fetch = undefined } = {}) {
@@ -765,7 +779,7 @@
   }
 
   /**
-   * Check a licence file (bytes of JSON, or text) as `ledger licence check` does
+   * Check a licence file (bytes of JSON, or text) as `mledger licence check` does
    * (ledger/verify/licence.py): its commitment, that it names the pinned registry and
    * chain, then with `identity` and `rpcUrl` its status on the pinned LicenceRegistry at
    * the latest block. Never throws.
@@ -825,8 +839,9 @@
 
   /* ---- which checker -------------------------------------------------------------------------- */
 
-  /** "licence" when `data` holds a licence record (bare, or as GET /v1/licences/{id}
-   * answers it), else "evidence" (whose checks say what is wrong with anything else). */
+  /** The format name when `data` is a format of FORMAT_VERIFIERS; "licence" when it holds a
+   * licence record (bare, or as GET /v1/licences/{id} answers it); else "evidence" (whose
+   * checks say what is wrong with anything else). */
   function documentKind(data) {
     let doc;
     try {
@@ -835,14 +850,23 @@
       const text = typeof data === 'string' ? data : new TextDecoder().decode(data.slice(0, 65536));
       return /"format"\s*:/.test(text) || !/"kind"\s*:\s*"licence"/.test(text) ? 'evidence' : 'licence';
     }
+    if (J.isObject(doc) && J.has(doc, 'format') && typeof doc.format === 'string' && Object.prototype.hasOwnProperty.call(FORMAT_VERIFIERS, doc.format)) return doc.format;
     if (!J.isObject(doc) || J.has(doc, 'format')) return 'evidence';
     const record = J.has(doc, 'record') ? doc.record : doc;
     return J.isObject(record) && record.kind === 'licence' ? 'licence' : 'evidence';
   }
 
-  /** Check whichever `data` is: a licence file or evidence. */
+  /** Formats whose verifier is a file of its own (loaded after this one): format -> verifier. */
+  const own = (name, file) => (typeof module === 'object' && module.exports ? require(file) : globalThis[name]);
+  const FORMAT_VERIFIERS = {
+    'model-ledger/completeness/v1': (data, options) => own('LedgerCompleteness', './verify-completeness.js').verifyCompleteness(data, options),
+  };
+
+  /** Check whichever `data` is: a format of FORMAT_VERIFIERS, a licence file or evidence. */
   function verifyDocument(data, options) {
-    return documentKind(data) === 'licence' ? checkLicence(data, options) : verifyEvidence(data, options);
+    const kind = documentKind(data);
+    if (Object.prototype.hasOwnProperty.call(FORMAT_VERIFIERS, kind)) return FORMAT_VERIFIERS[kind](data, options);
+    return kind === 'licence' ? checkLicence(data, options) : verifyEvidence(data, options);
   }
 
   return {
@@ -869,5 +893,7 @@
     canonicalRecord: R.canonicalRecord,
     callContract,
     ContractCallError,
+    checkIdentity,
+    checkChain,
   };
 });

@@ -34,6 +34,7 @@
   const MAX_ENTRIES = 100000;
   const MAX_PACK_ENTRIES = 100000;
   const MAX_PROOF_NODES = 64;
+  const MAX_PRODUCER_CHARS = 200;
   const MAX_QUERY_ACCOUNTS = 10000;
   const MAX_TREE_SIZE = (1n << 64n) - 1n;
   const MAX_UINT64 = (1n << 64n) - 1n;
@@ -234,13 +235,25 @@
     };
     return {
       fail,
-      fields(obj, where, names) {
+      fields(obj, where, names, optional = []) {
         if (!J.isObject(obj)) fail(`${where} must be a JSON object, got ${typeName(obj)}`);
         const missing = names.filter((name) => !J.has(obj, name));
         if (missing.length) fail(`${where} lacks ${missing.map((m) => `'${m}'`).join(', ')}`);
-        const unknown = Object.keys(obj).filter((name) => !names.includes(name)).sort();
+        const unknown = Object.keys(obj)
+          .filter((name) => !names.includes(name) && !optional.includes(name))
+          .sort();
         if (unknown.length) fail(`${where} has unknown field ${J.pyRepr(unknown[0])}`);
         return obj;
+      },
+      /* The optional `producer` (ledger/formats/fields.py parse_producer): a note for
+       * people naming the software that wrote the document; no check depends on it. */
+      producer(obj) {
+        if (!J.has(obj, 'producer')) return null;
+        const value = obj.producer;
+        if (typeof value !== 'string' || [...value].length > MAX_PRODUCER_CHARS) {
+          fail(`producer must be a string of at most ${MAX_PRODUCER_CHARS} characters, got ${shown(value)}`);
+        }
+        return value;
       },
       int(value, where, low, high) {
         if (typeof value !== 'bigint') fail(`${where} must be an integer, got ${typeName(value)}`);
@@ -272,7 +285,8 @@
     if (!J.isObject(obj)) read.fail(`a bundle is a JSON object, got ${typeName(obj)}`);
     if (!J.has(obj, 'format')) read.fail("no 'format': not a model-ledger evidence bundle");
     if (obj.format !== BUNDLE_FORMAT) read.fail(`unknown format ${shown(obj.format)}; this verifier reads '${BUNDLE_FORMAT}'`);
-    const top = read.fields(obj, 'bundle', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'entries']);
+    const top = read.fields(obj, 'bundle', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'entries'], ['producer']);
+    read.producer(top);
     const checkpoint = read.fields(top.checkpoint, 'checkpoint', ['tree_size', 'root', 'anchor']);
     const entries = top.entries;
     if (!Array.isArray(entries) || !entries.length) read.fail('entries must be a non-empty list');
@@ -393,7 +407,8 @@
     const read = reader('pack');
     if (!J.isObject(obj)) read.fail(`a pack is a JSON object, got ${typeName(obj)}`);
     if (obj.format !== PACK_FORMAT) read.fail(`unknown format ${shown(obj.format)}; this verifier reads '${PACK_FORMAT}'`);
-    const top = read.fields(obj, 'pack', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'query', 'entries', 'proof']);
+    const top = read.fields(obj, 'pack', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'query', 'entries', 'proof'], ['producer']);
+    read.producer(top);
     const checkpoint = read.fields(top.checkpoint, 'checkpoint', ['tree_size', 'root', 'anchor']);
     const treeSize = read.int(checkpoint.tree_size, 'checkpoint.tree_size', 1n, MAX_TREE_SIZE);
     let query;

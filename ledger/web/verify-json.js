@@ -389,7 +389,7 @@
    * unassigned and separator characters other than the space. */
   const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 
-  /** A string as Python's repr writes it, for messages that read as `ledger verify`'s. */
+  /** A string as Python's repr writes it, for messages that read as `mledger verify`'s. */
   function pyRepr(text) {
     const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
     let out = quote;

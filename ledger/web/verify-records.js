@@ -6,7 +6,7 @@
  * must be a valid v1 record in canonical form (what `validate_canonical` re-encodes is
  * the same text: no null for an absent field, salt and ts given, a model's parents
  * listed, v written 1). `storedRecord` is ledger/core/records.py's `parse_object` (what
- * `ledger licence check` reads): a valid record, encoded as the log would store it.
+ * `mledger licence check` reads): a valid record, encoded as the log would store it.
  * Both throw RecordError naming the field at fault.
  */
 (function (root, factory) {

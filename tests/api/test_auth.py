@@ -65,6 +65,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("GET", "/v1/checkpoints/2", (PUBLIC,), None),
     ("GET", "/v1/evidence/{own}", ("auditor", "licensee"), None),
     ("POST", "/v1/licences", (), _licence("acme", 3)),
+    ("GET", "/v1/licences", ("auditor", "licensee"), None),
     ("GET", "/v1/licences/{licence_id}", ("auditor", "licensee"), None),
     ("POST", "/v1/licences/{licence_id}/revoke", (), None),
     ("POST", "/v1/admin/seal", (), None),
@@ -246,7 +247,7 @@ def test_openapi_documents_every_route(server: Server) -> None:
     assert spec["components"]["securitySchemes"]["apiKey"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API key from `ledger keys create`: `Authorization: Bearer <key>`.",
+        "description": "An API key from `mledger keys create`: `Authorization: Bearer <key>`.",
     }
     secured = {
         (method.upper(), path)

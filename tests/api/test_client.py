@@ -395,3 +395,37 @@ def test_receipts_kept_in_one_call_and_checked_by_the_cli(
     assert refused.returncode == 1 and "the record kept with the receipt hashes to" in (
         refused.stderr
     )
+
+
+def test_a_hostile_server_cannot_choose_where_receipts_are_kept(tmp_path: Path) -> None:
+    """The server's leaf_hash never names the file: a path, another receipt's hash or a
+    malformed value is refused, and nothing is written outside receipt_dir."""
+    kept = tmp_path / "receipts"
+    answers = iter(["../outside", "/tmp/absolute", "0x" + "ab" * 32])
+
+    def hostile(request: httpx.Request) -> httpx.Response:
+        leaf = next(answers)
+        return httpx.Response(
+            202, json={"leaf_hash": leaf, "seq": 1, "receipt": {"leaf_hash": leaf, "seq": 1}}
+        )
+
+    with LedgerClient(
+        "http://hostile", "k", receipt_dir=kept, transport=httpx.MockTransport(hostile)
+    ) as ledger:
+        for _ in range(3):
+            with pytest.raises(LedgerClientError, match="the record hashes to 0x"):
+                ledger.append(unsalted(1, seed=5))
+    assert list(kept.iterdir()) == [] and not (tmp_path / "outside.json").exists()
+
+    # A file already kept for a leaf hash is never replaced by another record.
+    record = prepare(unsalted(2, seed=5))
+    leaf = "0x" + parse_object(record).leaf_hash.hex()
+    receipt = Receipt(leaf, 1, {"leaf_hash": leaf, "seq": 1}, record)
+    receipt.save(kept / f"{leaf}.json")
+    other = dataclasses.replace(receipt, record=dict(record, extra="x"))
+    from ledger.client import _keep
+
+    with pytest.raises(LedgerClientError, match="keeps another record"):
+        _keep(other, kept)
+    _keep(receipt, kept)  # the same record again: left as it is
+    assert Receipt.load(kept / f"{leaf}.json") == receipt

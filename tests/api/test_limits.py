@@ -204,6 +204,8 @@ def test_bad_limit_settings_stop_the_server(tmp_path: Path) -> None:
         env={"LEDGER_RATE_LIMIT": "lots"},
         check=False,
     )
-    assert (
-        result.returncode != 0 and "LEDGER_RATE_LIMIT must be a number, got 'lots'" in result.stderr
+    # refused as a bad setting (ledger.config) before anything starts: exit 2, named
+    assert result.returncode == 2 and result.stderr.startswith(
+        "error: bad setting: LEDGER_RATE_LIMIT (environment): Input should be a valid number"
     )
+    assert "got 'lots'" in result.stderr and not any(tmp_path.iterdir())

@@ -54,7 +54,7 @@ def records(path: Path, count: int, start: int = 0) -> Path:
 
 def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     where = ["--data-dir", str(tmp_path / "data"), "--rpc-url", chain.rpc_url]
-    refused(ledger("anchor", *where), "records no LogAnchor deployment: run `ledger deploy")
+    refused(ledger("anchor", *where), "records no LogAnchor deployment: run `mledger deploy")
 
     keystore = tmp_path / "anchor-key.json"
     keystore.write_text(
@@ -432,7 +432,7 @@ def test_off_the_dev_chain_the_admin_key_never_sits_beside_the_log_key(
 
         without = ledger("deploy", *where, env=gas)
         refused(without, "no --admin given: on chain id 1337 (not the dev chain, 31337)")
-        assert "`ledger admin-key create --out PATH`" in without.stderr
+        assert "`mledger admin-key create --out PATH`" in without.stderr
         assert "Nothing was deployed" in without.stderr
         assert not (data / "admin-key.json").exists() and not (data / "log-key.json").exists()
         assert chain.nonce(sender) == nonce  # nothing sent

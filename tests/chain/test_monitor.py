@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -198,6 +199,94 @@ def test_a_split_view_signed_with_the_real_log_key_is_caught(log: Log) -> None:
         _Served.checkpoint = dict(_Served.checkpoint, tree_size=16)  # signature of size 10
         unsigned = log.monitor("--url", url)
         assert unsigned.returncode == 1 and "not signed by the pinned log key" in unsigned.stderr
+    finally:
+        server.shutdown()
+
+
+def _signer(log: Log) -> LogSigner:
+    pinned = json.loads(log.identity.read_text())
+    domain = Domain(
+        bytes.fromhex(pinned["log_id"][2:]),
+        pinned["chain_id"],
+        bytes.fromhex(pinned["log_anchor"][2:]),
+    )
+    return LogSigner(Account.from_key(LOG_KEY), domain)
+
+
+def test_equivocation_between_what_was_served_and_what_is_anchored(
+    log: Log, tmp_path: Path
+) -> None:
+    """The service once showed a signed tree of size 22; the chain later anchors another
+    tree of size 22 (the log key holder equivocates): both are kept, and the pair is
+    reported; so is a service that later shows another root at a size it served."""
+    state = tmp_path / "state.json"
+    ok(log.monitor("--state", str(state)))
+    signer = _signer(log)
+    forged = b"\x37" * 32
+    served = {"tree_size": 22, "root": "0x" + forged.hex()}
+    served["signature"] = signer.sign_checkpoint(22, forged)
+    state.write_text(json.dumps(json.loads(state.read_text()) | {"served": served}))
+    log.grow(5, 17)
+    caught = log.monitor("--state", str(state))
+    assert caught.returncode == 1 and "ALERT: split view:" in caught.stderr
+    assert "the log showed two histories" in caught.stderr and served["signature"] in caught.stderr
+
+    saved = json.loads(state.read_text())  # still at 17: the anomaly did not advance it
+    assert saved["tree_size"] == 17
+    _Served.checkpoint = {
+        "log_id": json.loads(log.identity.read_text())["log_id"],
+        "tree_size": 22,
+        "root": "0x" + (b"\x38" * 32).hex(),
+        "index_root": "0x" + "00" * 32,
+        "signature": signer.sign_checkpoint(22, b"\x38" * 32),
+    }
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Served)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        state.write_text(
+            json.dumps(
+                saved | {"served": {"tree_size": 0, "root": "0x" + "00" * 32, "signature": "0x"}}
+            )
+        )
+        # anchored 17 -> 22 is followed first; then the served 22 differs from the anchored 22
+        split = log.monitor("--state", str(state), "--url", url)
+        assert split.returncode == 1 and "ALERT: split view:" in split.stderr
+    finally:
+        server.shutdown()
+
+
+class _Dripping(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        for _ in range(30):
+            self.wfile.write(b" ")
+            self.wfile.flush()
+            time.sleep(0.5)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+def test_a_dripping_service_is_cut_off(log: Log) -> None:
+    """A service that sends its answer a byte at a time cannot hold the monitor: it is cut
+    off at --service-timeout, after the chain's anchors were reported, and that is an
+    anomaly."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Dripping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        started = time.monotonic()
+        slow = log.monitor("--url", url, "--service-timeout", "2")
+        assert time.monotonic() - started < 40
+        assert slow.returncode == 1 and "ALERT: service:" in slow.stderr
+        assert [(s["event"], s["check"]) for s in lines(slow)] == [
+            ("anchored", "anchor"),
+            ("anchored", "anchor"),
+            ("anomaly", "service"),
+        ]
     finally:
         server.shutdown()
 

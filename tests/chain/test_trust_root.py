@@ -50,7 +50,6 @@ from ledger.chain.licence_registry import (
 )
 from ledger.chain.log_anchor import LogAnchor
 from ledger.cli.common import app
-from ledger.cli.service import start_api
 from ledger.core.merkle import (
     ProofLengthError,
     hash_children,
@@ -69,6 +68,7 @@ from ledger.service.anchorer import AnchorConflictError
 from ledger.service.evidence import build_evidence
 from ledger.service.licences import grant
 from ledger.service.proofs import consistency
+from ledger.service.runtime import start_api
 from ledger.service.signer import LogSigner, compact_signature
 from ledger.store.exports import export_records
 from ledger.store.licences import LicenceRepository

@@ -23,6 +23,7 @@ from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, MAX_PROOF_NODES, parse_bundle
 from ledger.formats.identity import LogIdentity
+from ledger.formats.producer import producer
 from ledger.formats.strict_json import MAX_DEPTH
 from ledger.verify.bundle import verify_bundle
 from ledger.verify.licence import LicenceCheck, LicenceMismatchError, check_licence, read_document
@@ -919,6 +920,7 @@ def test_cli_verify_offline_from_stdin(tmp_path: Path) -> None:
     assert json.loads(report.stdout) | {"checks": []} == {
         "valid": False,
         "verdict": "MATHEMATICS ONLY",
+        "producer": producer(),
         "mathematics_valid": True,
         "chain_consulted": False,
         "checks": [],

@@ -1,4 +1,4 @@
-"""Export: the log as NDJSON in leaf index order, for auditors (`ledger audit` checks it)."""
+"""Export: the log as NDJSON in leaf index order, for auditors (`mledger audit` checks it)."""
 
 from __future__ import annotations
 

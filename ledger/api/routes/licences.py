@@ -1,12 +1,12 @@
-"""Licences: grant or amend, revoke (admin), read one (auditors, licensees their own)."""
+"""Licences: grant or amend, revoke (admin), list and read (auditors; licensees their own)."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -47,7 +47,7 @@ class CallPublic(BaseModel):
 
 class LicencePublic(BaseModel):
     """A licence: its status, validity, on-chain state, evidence, and the record the
-    licensee keeps (check it with `ledger licence check`)."""
+    licensee keeps (check it with `mledger licence check`)."""
 
     licence_id: str
     licensee: str
@@ -75,6 +75,24 @@ class LicenceAppended(LicencePublic):
     leaf_hash: str
     seq: int
     receipt: dict[str, Any]
+
+
+class LicenceSummary(BaseModel):
+    """A licence in a list: GET /v1/licences/{id} has its record, calls and evidence."""
+
+    licence_id: str
+    licensee: str
+    status: str
+    valid_from: str
+    valid_until: str
+    commitment: str
+
+
+class LicencePage(BaseModel):
+    """One page of licences in id order; pass `next_cursor` as `cursor` for the next."""
+
+    licences: list[LicenceSummary]
+    next_cursor: str | None
 
 
 _REVOKE_BODY = request_body(
@@ -139,6 +157,35 @@ async def revoke_licence(
     raw = await read_body(request, MAX_RECORD_BYTES)
     reason = read_model(raw, RevokeRequest).reason if raw.strip() else None
     return await run_in_threadpool(_revoke, services, licence_id, reason)
+
+
+@router.get("", response_model=LicencePage)
+def list_licences(
+    services: ServicesDep,
+    key: ReaderKey,
+    licensee: Annotated[
+        str | None,
+        Query(description="Only this licensee's (auditors); a licensee key sees only its own."),
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=256, description="`next_cursor` of the page before.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Licences per page.")] = 50,
+) -> dict[str, Any]:
+    """The licences (a licensee key: its own, all of them), in licence id order, paged."""
+    if key.role is Role.LICENSEE:
+        if licensee is not None and licensee != key.licensee:
+            return {"licences": [], "next_cursor": None}  # as for a licensee without licences
+        licensee = key.licensee
+    repo = LicenceRepository(services.store)
+    ids = repo.licence_ids(licensee, cursor, limit + 1)
+    now = int(time.time())
+    page = []
+    for licence_id in ids[:limit]:
+        licence = read_licence(repo, licence_id)
+        view = licence_view(services.store, services.anchors.deployment(), licence, now)
+        page.append({field: view[field] for field in LicenceSummary.model_fields})
+    return {"licences": page, "next_cursor": ids[limit - 1] if len(ids) > limit else None}
 
 
 @router.get("/{licence_id}", response_model=LicencePublic)

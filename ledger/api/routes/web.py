@@ -1,7 +1,7 @@
 """The verification page (public): static files shipped in ledger/web.
 
 The page checks an evidence bundle, an evidence pack or a licence in the browser, as
-`ledger verify` and `ledger licence check` do, trusting only mathematics, the chain it
+`mledger verify` and `mledger licence check` do, trusting only mathematics, the chain it
 reads over JSON-RPC and the log identity its user pins; the service only hands out the
 files (which also work saved to disk: verify.html beside verify/assets/).
 """
@@ -27,6 +27,7 @@ ASSETS = {
     "verify-rpc.js": _SCRIPT,
     "verify-documents.js": _SCRIPT,
     "verify-core.js": _SCRIPT,
+    "verify-completeness.js": _SCRIPT,
     "verify-page.js": _SCRIPT,
     "verify.css": "text/css; charset=utf-8",
 }

@@ -1,0 +1,380 @@
+"""The running service, the one that `mledger up` and `mledger serve` both start.
+
+`run` wires, with the settings' delays: the API (in uvicorn on a thread, or in
+`settings.workers` forked processes sharing the port), the sequencer's seal loop every
+`seal_interval`, and, on a chain, the anchorer every `anchor_interval` with the licence
+issuer beside it (it sends with the anchor key, so it follows the anchorer's role).
+The sequencer and the anchorer each run under leader election (`ledger.service.leader`):
+several processes may share one PostgreSQL log, one of them leads each role.
+
+What differs between the commands stays in the command: `up` starts Anvil and deploys
+before calling `run`; `serve` checks the recorded deployment. The chain is reached
+through a `ChainLink` the command builds (the CLI's chain helpers), the API through an
+`AppFactory` (the API room sits above this one).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from hashlib import sha256
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ledger.errors import LedgerError
+from ledger.service.leader import Leadership, lead
+from ledger.store.repository import Store, StoreError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from ledger.chain.licence_registry import LicenceRegistry
+    from ledger.chain.log_anchor import LogAnchor
+    from ledger.config import Settings
+    from ledger.service.signer import LogSigner
+    from ledger.service.workers import WorkerPool
+    from ledger.store.anchors import Anchor, Deployment
+    from ledger.store.licences import LicenceCall
+    from ledger.store.repository import LogState
+
+ANCHOR_NOW_TIMEOUT = 120.0
+"""Seconds POST /v1/anchor waits for its anchor to confirm."""
+
+AppFactory = Callable[["Store", "LogSigner", "Callable[[], Any] | None"], Any]
+"""(store, log signer, anchor-now or None) -> the ASGI app of the API."""
+
+
+class ServiceRunError(LedgerError):
+    """The service cannot start or had to stop; the message says why."""
+
+
+class AnchoringStoppedError(ServiceRunError):
+    """The anchorer stopped on an error and the runtime was told to stop with it (`up`)."""
+
+
+@dataclass
+class Chain:
+    """The chain side of the log, connected and checked."""
+
+    contract: LogAnchor
+    deployment: Deployment
+    registry: LicenceRegistry | None
+
+
+class ChainLink(Protocol):
+    """How the runtime reaches the chain (built by the command)."""
+
+    def connect(self, store: Store, signer: LogSigner) -> Chain:
+        """Connect, check the recorded deployment, and find (or deploy) the registry."""
+        ...
+
+    def reconnect(self, deployment: Deployment) -> LogAnchor:
+        """A new client on the same chain, attached to the recorded contract (for one
+        anchor-now request, in any API process)."""
+        ...
+
+
+@dataclass
+class Hooks:
+    """What the command wants to hear of (`up` prints checkpoints, anchors and licence
+    calls as JSON lines)."""
+
+    note: Callable[[str], None]
+    on_checkpoint: Callable[[LogState], None] | None = None
+    on_anchor: Callable[[Anchor, Deployment], None] | None = None
+    on_licence: Callable[[LicenceCall], None] | None = None
+    anchoring_fatal: bool = False
+    """Stop the whole service when the anchorer stops on an error (else report, serve on)."""
+
+
+@dataclass
+class ApiServer:
+    """uvicorn serving an app on a background thread."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    def stop(self) -> None:
+        """Finish open requests and stop."""
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_api(api: Any, host: str, port: int) -> ApiServer:
+    """Serve `api` on host:port (0: a free port) and return once it accepts connections."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        api, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ServiceRunError(f"the API could not listen on {host}:{port}")
+        time.sleep(0.02)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    return ApiServer(server, thread, f"http://{host}:{bound}")
+
+
+def log_signer(store: Store, settings: Settings) -> LogSigner:
+    """The log key (settings.log_key, else the keystore in the data dir) in the log's
+    EIP-712 domain, promising the configured merge delay. Raises LogKeyError."""
+    from ledger.formats.eip712 import Domain
+    from ledger.service.signer import LogSigner, load_log_key
+    from ledger.store.anchors import AnchorRepository
+
+    deployment = AnchorRepository(store).deployment()
+    if deployment is None:
+        domain = Domain(sha256(b"model-ledger").digest())  # the default log name's id
+    else:
+        domain = Domain(deployment.log_id, deployment.chain_id, deployment.contract)
+    return LogSigner(load_log_key(settings.data_dir), domain, settings.mmd)
+
+
+@dataclass
+class _Running:
+    stop: threading.Event = field(default_factory=threading.Event)
+    fatal: list[BaseException] = field(default_factory=list)
+
+
+def run(
+    settings: Settings,
+    database: str,
+    make_app: AppFactory,
+    link: ChainLink | None,
+    hooks: Hooks,
+    banner: Callable[[Store, LogSigner, str, int], str],
+    *,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run the service on `database` until SIGTERM or SIGINT (or, with
+    `hooks.anchoring_fatal`, the anchorer's failure: AnchoringStoppedError).
+
+    `banner(store, signer, api url, processes)` is the line noted once serving; `stop`,
+    if given, is an event the command set up to stop on (its signal handlers). Raises
+    LedgerError (a ServiceRunError, a chain or key error) when the service cannot start."""
+    running = _Running() if stop is None else _Running(stop)
+    if stop is None:
+        signal.signal(signal.SIGTERM, lambda *_: running.stop.set())
+        signal.signal(signal.SIGINT, lambda *_: running.stop.set())
+    if running.stop.is_set():
+        return  # stopped while the command was starting
+    pool = _fork_api_workers(settings, database, make_app, link)
+    store = Store.open(database)
+    server: ApiServer | None = None
+    worker: threading.Thread | None = None
+    try:
+        signer = log_signer(store, settings)
+        chain = None if link is None else link.connect(store, signer)
+        anchor_now = None if chain is None or link is None else _anchor_now(store, signer, link)
+        api = make_app(store, signer, anchor_now)
+        server = None if pool is not None else start_api(api, settings.host, settings.port)
+        url = pool.url if pool is not None else server.url if server is not None else ""
+        hooks.note(banner(store, signer, url, 1 if pool is None else len(pool.pids)))
+        if chain is not None:
+            worker = threading.Thread(
+                target=_anchor_loop,
+                args=(store, signer, chain, settings, hooks, running),
+                name="anchorer",
+                daemon=True,
+            )
+            worker.start()
+            if chain.registry is None:
+                hooks.note(
+                    "no LicenceRegistry on this chain: licences stay queued until `mledger deploy`"
+                    " deploys one"
+                )
+            else:
+                hooks.note(
+                    f"LicenceRegistry {chain.registry.address}: queued licence calls go on chain"
+                    f" every {settings.anchor_interval:g}s"
+                )
+        _seal_loop(store, settings, hooks, running, pool)
+    finally:
+        running.stop.set()
+        if server is not None:
+            server.stop()
+        if pool is not None:
+            pool.stop()
+        if worker is not None:
+            worker.join(timeout=30)
+        store.close()
+    if running.fatal:
+        stopped = running.fatal[0]
+        what = (
+            str(stopped)
+            if isinstance(stopped, LedgerError)
+            else f"{type(stopped).__name__}: {stopped}"
+        )
+        raise AnchoringStoppedError(f"anchoring stopped: {what}")
+
+
+def _anchor_now(store: Store, signer: LogSigner, link: ChainLink) -> Callable[[], Any]:
+    from ledger.config import current
+    from ledger.service.anchorer import Anchorer
+    from ledger.store.anchors import AnchorRepository
+
+    def anchor_now() -> Any:
+        deployment = AnchorRepository(store).deployment()
+        if deployment is None:
+            raise ServiceRunError("this database records no LogAnchor deployment")
+        contract = link.reconnect(deployment)
+        confirmations = current().confirmations
+        return Anchorer(
+            store, contract, deployment, signer, confirmations=confirmations
+        ).anchor_latest(ANCHOR_NOW_TIMEOUT)
+
+    return anchor_now
+
+
+def _seal_loop(
+    store: Store,
+    settings: Settings,
+    hooks: Hooks,
+    running: _Running,
+    pool: WorkerPool | None,
+) -> None:
+    from ledger.service.sequencer import seal
+
+    def seal_term(term: threading.Event) -> None:
+        size = store.state().tree_size
+        while not term.is_set():
+            try:
+                state = seal(store)
+            except StoreError as error:
+                hooks.note(f"sealing: {error}")
+            else:
+                if state.tree_size != size and hooks.on_checkpoint is not None:
+                    hooks.on_checkpoint(state)
+                size = state.tree_size
+            if pool is not None and not pool.alive():
+                hooks.note("every API worker has stopped")
+                running.stop.set()
+            term.wait(settings.seal_interval)
+
+    lead(Leadership(store, "sequencer"), running.stop, seal_term, note=hooks.note)
+
+
+def _anchor_loop(
+    store: Store,
+    signer: LogSigner,
+    chain: Chain,
+    settings: Settings,
+    hooks: Hooks,
+    running: _Running,
+) -> None:
+    from ledger.service.anchorer import Anchorer
+
+    anchorer = Anchorer(
+        store, chain.contract, chain.deployment, signer, confirmations=settings.confirmations
+    )
+    on_anchor = hooks.on_anchor
+
+    def anchor_term(term: threading.Event) -> None:
+        issuer = (
+            None
+            if chain.registry is None
+            else _start_issuer(store, signer, chain.registry, settings, hooks, term)
+        )
+        try:
+            anchorer.run(
+                term,
+                settings.anchor_interval,
+                on_confirmed=(lambda _row: None)
+                if on_anchor is None
+                else lambda row: on_anchor(row, chain.deployment),
+                on_error=lambda text: hooks.note(f"anchoring: {text}"),
+            )
+        finally:
+            term.set()
+            if issuer is not None:
+                issuer.join(timeout=30)
+
+    try:
+        lead(Leadership(store, "anchorer"), running.stop, anchor_term, note=hooks.note)
+    except BaseException as error:  # noqa: BLE001 - reported; fatal or not as the command said
+        if hooks.anchoring_fatal:
+            running.fatal.append(error)
+            running.stop.set()
+        else:
+            hooks.note(f"anchoring stopped: {error}")
+
+
+def _start_issuer(
+    store: Store,
+    signer: LogSigner,
+    registry: LicenceRegistry,
+    settings: Settings,
+    hooks: Hooks,
+    stop: threading.Event,
+) -> threading.Thread:
+    """The licence issuer on a thread until `stop`: queued grants, signed by the log key,
+    go on chain every anchor interval, batched. Its errors are reported; so is its end."""
+    from ledger.service.licence_issuer import LicenceIssuer
+
+    issuer = LicenceIssuer(store, registry, signer, confirmations=settings.confirmations)
+    on_licence = hooks.on_licence
+
+    def loop() -> None:
+        try:
+            issuer.run(
+                stop,
+                settings.anchor_interval,
+                on_confirmed=(lambda _call: None) if on_licence is None else on_licence,
+                on_error=lambda text: hooks.note(f"licences: {text}"),
+            )
+        except BaseException as error:  # noqa: BLE001 - reported; serving goes on
+            hooks.note(f"licences stopped: {type(error).__name__}: {error}")
+
+    worker = threading.Thread(target=loop, name="licences", daemon=True)
+    worker.start()
+    return worker
+
+
+def _fork_api_workers(
+    settings: Settings, database: str, make_app: AppFactory, link: ChainLink | None
+) -> WorkerPool | None:
+    """With more than one worker: migrate the database and make the log key once, then
+    fork the API processes (before this process opens connections or starts threads).
+    None for one worker."""
+    if settings.workers == 1:
+        return None
+    from ledger.service.workers import fork_workers
+
+    store = Store.open(database)  # migrations and a new log key happen once, here
+    try:
+        log_signer(store, settings)
+    finally:
+        store.close()
+
+    def make_worker_app() -> Any:
+        store = Store.open(database)
+        signer = log_signer(store, settings)
+        anchor_now = None if link is None else _anchor_now(store, signer, link)
+        return make_app(store, signer, anchor_now)
+
+    try:
+        return fork_workers(settings.workers, settings.host, settings.port, make_worker_app)
+    except OSError as error:
+        raise ServiceRunError(
+            f"the API could not listen on {settings.host}:{settings.port}: {error}"
+        ) from None
+
+
+__all__ = [
+    "AnchoringStoppedError",
+    "ApiServer",
+    "AppFactory",
+    "Chain",
+    "ChainLink",
+    "Hooks",
+    "log_signer",
+    "run",
+    "start_api",
+]

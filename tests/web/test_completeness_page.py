@@ -1,0 +1,173 @@
+"""Completeness proofs dropped on the verification page, in headless Chromium, through its
+own fields: the page loads its completeness verifier, its dispatch sends a
+`model-ledger/completeness/v1` document to it, and the verdict says in plain words what
+was proven (every entry of the key, or none: absence) with the leaf indices, or which
+check a tampered proof failed. Offline from the saved page, and against a real Anvil
+with the log pinned, where the verdict names the anchoring block and time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from ledger.api.routes.web import ASSETS
+from ledger.chain.client import ChainClient
+from ledger.chain.deployment import DeployedLog
+from ledger.chain.log_anchor import LogAnchor
+from ledger.formats.identity import LogIdentity
+from ledger.service.signer import LogSigner
+from ledger.verify.completeness import completeness_statement, verify_completeness
+from ledger.verify.rpc import JsonRpcReader
+from tests.chain.conftest import (  # noqa: F401 - fixtures
+    admin_account,
+    anvil,
+    anvil_binary,
+    chain,
+    deployed,
+    log_account,
+    signer,
+)
+from tests.verify.test_completeness import Log, anchor_log, busiest, on_chain
+from tests.web.chromium import Chromium, Page, require_chromium
+from tests.web.form import open_page, pin, set_node, verify_file, verify_text
+
+WEB = Path(__file__).parents[2] / "ledger" / "web"
+VECTORS = Path(__file__).parents[1] / "vectors" / "index" / "completeness"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The page saved to disk as its links lay it out (verify.html, verify/assets/...)."""
+    folder = tmp_path_factory.mktemp("saved-page")
+    (folder / "verify" / "assets").mkdir(parents=True)
+    shutil.copy(WEB / "verify.html", folder / "verify.html")
+    for name in ASSETS:
+        shutil.copy(WEB / name, folder / "verify" / "assets" / name)
+    return (folder / "verify.html").as_uri()
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    browser = Chromium(require_chromium(), tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        tab = browser.page()
+        try:
+            yield tab
+        finally:
+            tab.close()
+    finally:
+        browser.stop()
+
+
+def test_a_dropped_proof_verifies_offline_and_a_tampered_one_fails(page: Page, saved: str) -> None:
+    open_page(page, saved)
+    shown = verify_file(page, VECTORS / "account-full.json")
+    assert shown["verdict"] == "mathematics only" and shown["state"] == "unverified", shown
+    assert shown["text"].startswith(
+        "MATHEMATICS ONLY: the chain was NOT consulted (no log identity is pinned). COMPLETE: 6"
+        " entries of account:acct-0 in the first 24 entries (offline: that this index root was"
+        " anchored is the document's claim). Complete: the 6 entries at leaf indices 0, 3, 6, 9,"
+        " 12 and 18 are every entry of account:acct-0 among the first 24 entries of the log;"
+        " there is no other."
+    ), shown["text"]
+    assert "the document's unverified claim" in shown["text"]
+    expected = verify_completeness((VECTORS / "account-full.json").read_bytes(), None)
+    assert [(c["check"], c["passed"], c["detail"]) for c in shown["checks"]] == [
+        (c.name, c.passed, c.detail) for c in expected.checks
+    ]
+    assert completeness_statement(expected) in shown["text"]
+    # The records, each under its leaf index, and the checkpoint.
+    assert shown["rows"] == 7  # a header and six records
+    assert shown["facts"]["format"] == "model-ledger/completeness/v1"
+    assert shown["facts"]["log size"] == "24"
+    assert shown["facts"]["entries"] == "6"
+
+    absent = verify_file(page, VECTORS / "absent-other-leaf.json")
+    assert absent["verdict"] == "mathematics only", absent
+    assert "COMPLETE: 0 entries of account:probe-0 in the first 24 entries" in absent["text"]
+    assert "Absence: the log holds no entry of account:probe-0 among the first 24" in absent["text"]
+    assert absent["records"] == [] and absent["rows"] == 0
+
+    window = verify_file(page, VECTORS / "model-window.json")
+    assert window["verdict"] == "mathematics only", window
+    assert "with leaf index in [4, 17) of the first 24 entries" in window["text"]
+    assert [r["leaf hash"] for r in window["records"]] and len(window["records"]) == 2
+
+    for name, check in [
+        ("omitted.json", "omitted"),
+        ("added.json", "added"),
+        ("stale-root.json", "index root"),
+        ("reordered.json", "reordered"),
+    ]:
+        failed = verify_file(page, VECTORS / name)
+        assert failed["verdict"] == "invalid" and failed["check"] == check, (name, failed)
+        assert failed["state"] == "failed"
+        assert failed["text"].startswith(f"INVALID: {check} check failed: "), failed["text"]
+        assert "COMPLETE" not in failed["text"]
+        assert failed["checks"][-1]["check"] == check and not failed["checks"][-1]["passed"]
+
+    # Pasted text goes the same way as a dropped file, and a hand-edited proof that drops
+    # one entry (and its count) fails.
+    document = json.loads((VECTORS / "account-full.json").read_text())
+    document["entries"].pop(2)
+    document["count"] = 5
+    edited = verify_text(page, document)
+    assert edited["verdict"] == "invalid" and edited["check"] == "omitted", edited
+
+
+def test_against_anvil_the_page_names_the_anchor(
+    page: Page,
+    saved: str,
+    deployed: tuple[DeployedLog, LogAnchor],  # noqa: F811
+    signer: LogSigner,  # noqa: F811
+    chain: ChainClient,  # noqa: F811
+    log_account: LocalAccount,  # noqa: F811
+) -> None:
+    log = Log(40, seed=21)
+    info = deployed[0]
+    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
+    identity = LogIdentity(
+        name=info.log_name,
+        chain_id=info.chain_id,
+        log_anchor=info.contract,
+        log_id=info.log_id,
+        licence_registry=None,
+        log_signer=bytes.fromhex(log_account.address[2:]),
+        deployment_block=info.block_number,
+    )
+    key = busiest(log)
+    genuine = on_chain(log.document(key, anchor=anchor), info)
+    open_page(page, saved)
+    pin(page, json.dumps(identity.as_json()))
+    set_node(page, chain.rpc_url)
+    shown = verify_text(page, genuine)
+    with JsonRpcReader(chain.rpc_url) as reader:
+        expected = completeness_statement(
+            verify_completeness(json.dumps(genuine), reader, identity)
+        )
+    assert shown["verdict"] == "valid" and shown["state"] == "verified", shown
+    assert shown["text"].startswith(expected + ". Complete: ")
+    assert f"(anchored at block {anchor.block_number}, time " in shown["text"]
+    assert (
+        "The index the log key signed with the checkpoint anchored on the chain commits to"
+        " exactly this list of leaf indices for this key"
+    ) in shown["text"]
+    assert shown["checks"][-1] == {
+        "check": "index root on chain",
+        "passed": True,
+        "explain": "",
+        "detail": f"the checkpoint anchored in block {anchor.block_number} carries index root"
+        f" 0x{log.index_root.hex()}",
+    }
+    # An index root the log key never signed for this size fails on the chain.
+    forged = genuine | {"index_root": "0x" + "ab" * 32}
+    failed = verify_text(page, forged)
+    assert failed["verdict"] == "invalid" and failed["check"] == "index root", failed
+    stale = on_chain(Log(40, seed=22).document(key, anchor=anchor), info)
+    failed = verify_text(page, stale)
+    assert failed["verdict"] == "invalid" and failed["check"] == "root on chain", failed
