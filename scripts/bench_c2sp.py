@@ -6,13 +6,16 @@ raw Ed25519 signature or verification, one ledger.core.merkle inclusion check), 
 ratio is the formats' own overhead.
 
 Prints the median of --repeat runs of --loops calls each, in microseconds per call.
+Then one witness round (ledger/service/witness.py) against a real `ledger witness serve`
+process on this machine, beside the checkpoint (seal) it witnesses: the median of
+--witness-rounds rounds, in milliseconds (the target of issue 14: at most 50 ms).
 
 Then serving (ledger/api/routes/tlog.py): GET /tile/0/<N> (a full tile) and GET /checkpoint,
 beside GET /v1/checkpoints/latest (a JSON read of one row), sent to the ASGI app in this process, no
 network, on a real SQLite log of --tile-leaves entries sealed with a note key: p50 and
 p99 of --requests requests each, full tiles fetched round robin.
 
-    .venv/bin/python scripts/bench_c2sp.py            # ~30 s
+    .venv/bin/python scripts/bench_c2sp.py            # ~50 s (with the witness round)
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ def main() -> None:
     parser.add_argument("--leaves", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=3000, help="per served route")
     parser.add_argument("--tile-leaves", type=int, default=16_384, help="entries of the log")
+    parser.add_argument("--witness-rounds", type=int, default=41)
     args = parser.parse_args()
 
     log = Signer(ORIGIN, bytes(range(32)))
@@ -116,6 +120,63 @@ def main() -> None:
             base_value = next(v for k, v in results.items() if k.startswith(base))
             ratio = f"  ({results[name] / base_value:.2f} x {base})"
         print(f"{name:52} {results[name]:9.1f}{ratio}")
+    if args.witness_rounds:
+        witness_round(args.witness_rounds)
+
+
+def witness_round(rounds: int) -> None:
+    """A witness round on this machine: the log's worker sends its new checkpoint note and
+    a consistency proof to a `ledger witness serve` process (another process, real uvicorn,
+    SQLite state with synchronous=FULL), which checks it, moves its state and cosigns; the
+    worker verifies and keeps the cosignature. Beside it, the seal that made the checkpoint
+    (10 records per round, as a busy log seals every second)."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    from ledger.core.records import parse_object
+    from ledger.service.sequencer import seal
+    from ledger.service.witness import WitnessWorker, parse_endpoint
+    from ledger.store.repository import Store
+    from ledger.workload import interaction
+
+    log = Signer(ORIGIN, bytes(range(32)))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "ledger", "witness", "serve", "--port", "0"]
+        command += ["--data-dir", f"{tmp}/w", "--name", "witness.example/w1", "--log", log.vkey()]
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        store = Store.open(f"sqlite:///{tmp}/log.db")
+        try:
+            assert server.stdout is not None
+            started = json.loads(server.stdout.readline())
+            endpoint = parse_endpoint(f"{started['url']} {started['vkey']}")
+
+            def latest() -> bytes:
+                state = store.state()
+                return Checkpoint(ORIGIN, state.tree_size, state.root).sign([log])
+
+            worker = WitnessWorker(store, latest, [endpoint], quorum=1)
+            seals, witnessed = [], []
+            for r in range(rounds + 1):
+                batch = [parse_object(interaction(i)) for i in range(r * 10, r * 10 + 10)]
+                store.add_entries([batch])
+                start = time.perf_counter()
+                seal(store)
+                seals.append((time.perf_counter() - start) * 1e3)
+                start = time.perf_counter()
+                assert worker.round() == 1
+                witnessed.append((time.perf_counter() - start) * 1e3)
+            worker.close()
+        finally:
+            server.terminate()
+            server.wait(30)
+            store.close()
+    seal_ms, round_ms = statistics.median(seals[1:]), statistics.median(witnessed[1:])
+    print(f"median of {rounds} rounds, milliseconds (the first, connecting, left out)")
+    print(f"{'seal 10 records (the checkpoint)':52} {seal_ms:9.2f}")
+    print(f"{'witness round (1 witness, this machine)':52} {round_ms:9.2f}  (target <= 50)")
 
     serving(args.requests, args.tile_leaves)
 

@@ -26,6 +26,7 @@ from ledger.cli import (  # noqa: F401 - each registers its commands
     models,
     monitor,
     service,
+    witness,
 )
 from ledger.cli.common import app, fail
 from ledger.core.records import RecordError

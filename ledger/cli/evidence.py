@@ -206,6 +206,18 @@ def verify(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON document.")
     ] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="A tlog-proof's record (JSON): the entry it proves."),
+    ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", help="A trusted witness's vkey (tlog-proofs); repeat."),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option("--quorum", min=0, help="Witnesses that must have cosigned (default: all)."),
+    ] = None,
 ) -> None:
     """Verify an evidence bundle or pack trusting only mathematics, the chain and the
     pinned log identity (--log): the bundle names the pinned log; record -> leaf hash ->
@@ -213,14 +225,26 @@ def verify(
     is the one shipped and holds that root at that tree size, anchored in the block the
     bundle names. Prints when the entries existed at the latest (the block header's
     time); exits non-zero with the reason if any check fails. With --offline, checks
-    the mathematics alone and says so (exit 0 is then no proof of anchoring)."""
+    the mathematics alone and says so (exit 0 is then no proof of anchoring).
+
+    A c2sp.org/tlog-proof@v1 file is verified with --record against the pinned identity's
+    note key and the --witness keys (--quorum of them, default all); the chain is not
+    consulted for it (docs/c2sp.md)."""
+    data = _read(bundle)
+    from ledger.cli.tlog_proof import verify_tlog_proof_file
+    from ledger.verify.tlog_proof import is_tlog_proof
+
+    if is_tlog_proof(data):
+        verify_tlog_proof_file(data, record, pinned_identity(log), witness or [], quorum, as_json)
+        return
+    if record is not None or witness or quorum is not None:
+        fail("--record, --witness and --quorum apply to tlog-proofs only", EXIT_UNREADABLE)
     identity = pinned_identity(log, offline_ok=offline)
     if not offline and rpc_url is None:
         fail(
             "give --rpc-url URL (a node of the log's chain), or --offline to check the mathematics only",
             EXIT_UNREADABLE,
         )
-    data = _read(bundle)
     chain = None if offline else JsonRpcReader(rpc_url or "")
     error: VerificationError | None = None
     try:

@@ -144,7 +144,7 @@ def generate_cosigner(name: str) -> Cosigner:
 
 def parse_cosigner(text: str) -> Cosigner:
     """A cosigner from its private key text; the key ID must match. Errors never show it."""
-    parts = text.split("+")
+    parts = text.split("+", 4)  # the base64 key may hold '+' itself
     if len(parts) != 5 or parts[0] != "PRIVATE" or parts[1] != "KEY":
         raise CosignatureError("not a cosigner key PRIVATE+KEY+<name>+<key ID>+<key>")
     name, hex_id, key64 = parts[2], parts[3], parts[4]

@@ -155,3 +155,18 @@ index_roots = Table(
     Column("index_root", LargeBinary(32), nullable=False),
     comment="R(S) of every checkpoint sealed with the index",
 )
+
+witness_cosignatures = Table(
+    "witness_cosignatures",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("witness", String(1024), nullable=False, comment="the witness's key name"),
+    Column("key_id", BigInteger, nullable=False, comment="the witness's key ID (uint32)"),
+    Column("timestamp", BigInteger, nullable=False, comment="the cosignature's time, unix s"),
+    Column("line", String(2048), nullable=False, comment="the note signature line, no newline"),
+    Column("created_at", String(24), nullable=False),
+    Index("witness_cosignatures_size", "tree_size", "witness", "key_id", unique=True),
+    comment="cosignatures (c2sp.org/tlog-cosignature) witnesses returned for checkpoints",
+)

@@ -123,3 +123,14 @@ def test_keys_and_policies() -> None:
     with pytest.raises(CosignatureError, match="share a public key"):
         witness_policy([witness.vkey(), same_key.vkey()], 1)
     assert WitnessPolicy((), 0).check(parse_note(cosigned())) == ()
+
+
+def test_a_private_key_whose_base64_holds_a_plus_reads_back() -> None:
+    # Regression: the key text was split on every '+', base64's included.
+    seeds = (bytes([i]) * 32 for i in range(256))
+    cosigner = next(
+        c
+        for c in (Cosigner("w.example/w", s) for s in seeds)
+        if "+" in c.private_text().split("+", 4)[4]
+    )
+    assert parse_cosigner(cosigner.private_text()).vkey() == cosigner.vkey()

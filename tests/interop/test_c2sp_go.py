@@ -275,3 +275,58 @@ def test_a_proof_of_sigstores_rekor_v2_verifies_in_go(go: Path) -> None:
     )
     assert answer["ok"], answer
     assert answer["index"] == 412114 and answer["size"] == 412115
+
+
+def test_our_witness_takes_gos_proofs_and_go_opens_its_cosignature(
+    go: Path, tmp_path: Path
+) -> None:
+    """`ledger witness serve` accepts a consistency proof Go's tlog.ProveTree made, and Go's
+    note.Open (with the cosignature/v1 verifier) accepts the cosignature it returns."""
+    import httpx
+
+    from ledger.formats.tlog_witness import encode_add_checkpoint
+    from tests.service.test_witness import start, stop
+
+    data = [f"entry {i}".encode() for i in range(21)]
+    built = run(go, op="prove", leaves=[b64(d) for d in data])
+    leaves = [hash_leaf(d) for d in data]
+    served = start(tmp_path / "witness", LOG.vkey())
+    try:
+        first = Checkpoint(ORIGIN, 8, root_hash(leaves[:8])).sign([LOG])
+        url = served.url + "/add-checkpoint"
+        assert httpx.post(url, content=encode_add_checkpoint(0, [], first)).status_code == 200
+        latest = Checkpoint(ORIGIN, 21, base64.b64decode(built["root"])).sign([LOG])
+        proof = [base64.b64decode(h) for h in built["consistency"][7]]  # Go: 8 -> 21
+        answer = httpx.post(url, content=encode_add_checkpoint(8, proof, latest))
+        assert answer.status_code == 200, answer.text
+        cosigned = (latest + answer.content).decode()
+        opened = run(
+            go, op="open-cosigned", note=cosigned, vkeys=[LOG.vkey()], witness_vkeys=[served.vkey]
+        )
+        assert opened["ok"], opened
+        assert len(opened["verified"]) == 2 and opened["unverified"] == []
+        # The same checkpoint again with a proof (there must be none): 422.
+        wrong = encode_add_checkpoint(
+            21, [base64.b64decode(h) for h in built["consistency"][7]], latest
+        )
+        assert httpx.post(url, content=wrong).status_code == 422
+    finally:
+        stop(served)
+
+
+def test_go_reads_a_witness_vkey_whose_base64_holds_a_plus(go: Path) -> None:
+    """Regression: the Go program split the vkey on every '+', base64's included."""
+    seeds = (bytes([i]) * 32 for i in range(256))
+    witness = next(
+        c for c in (Cosigner("w.example/w", s) for s in seeds) if "+" in c.vkey().split("+", 2)[2]
+    )
+    checkpoint = Checkpoint(ORIGIN, len(LEAVES), root_hash(LEAVES))
+    note = add_signatures(checkpoint.sign([LOG]), [witness.cosign(checkpoint.text(), 7)])
+    answer = run(
+        go,
+        op="open-cosigned",
+        note=note.decode(),
+        vkeys=[LOG.vkey()],
+        witness_vkeys=[witness.vkey()],
+    )
+    assert answer["ok"], answer

@@ -307,7 +307,7 @@ func (c *cosigner) Verify(msg, sig []byte) bool {
 }
 
 func newCosigner(vkey string) (*cosigner, error) {
-	parts := strings.Split(vkey, "+")
+	parts := strings.SplitN(vkey, "+", 3) // the base64 key may hold "+"
 	if len(parts) != 3 || len(parts[1]) != 8 {
 		return nil, errors.New("malformed witness vkey")
 	}
