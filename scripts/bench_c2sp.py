@@ -122,6 +122,7 @@ def main() -> None:
         print(f"{name:52} {results[name]:9.1f}{ratio}")
     if args.witness_rounds:
         witness_round(args.witness_rounds)
+    serving(args.requests, args.tile_leaves)
 
 
 def witness_round(rounds: int) -> None:
@@ -177,8 +178,6 @@ def witness_round(rounds: int) -> None:
     print(f"median of {rounds} rounds, milliseconds (the first, connecting, left out)")
     print(f"{'seal 10 records (the checkpoint)':52} {seal_ms:9.2f}")
     print(f"{'witness round (1 witness, this machine)':52} {round_ms:9.2f}  (target <= 50)")
-
-    serving(args.requests, args.tile_leaves)
 
 
 async def _get(app: Any, path: str) -> tuple[int, bytes]:
