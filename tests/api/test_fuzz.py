@@ -119,6 +119,7 @@ def _known_good(seeded: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
         ("POST", "/v1/models"): {"body": _model("2.0")},
         ("GET", "/v1/models/{model_id}"): {"path_parameters": {"model_id": MODEL_ID}},
         ("POST", "/v1/licences"): {"body": _licence("lic-fuzz-2")},
+        ("GET", "/v1/licences"): {"query": {"limit": 10}},
         ("GET", "/v1/licences/{licence_id}"): {"path_parameters": {"licence_id": LICENCE_ID}},
         ("GET", "/v1/index/{kind}/{value}"): {
             "path_parameters": {"kind": "licence", "value": LICENCE_ID},

@@ -190,7 +190,7 @@ class Service:
             if line["type"] == kind:
                 return dict(line)
 
-    def wait_ready(self, timeout: float = 30) -> str:
+    def wait_ready(self, timeout: float = 90) -> str:  # a busy machine starts it slowly
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             banner = [line for line in self.stderr if "sealing every" in line]
