@@ -284,7 +284,12 @@ def _operation(template: str) -> str:
     path = template.split("?")[0].replace("{own}", "{leaf_hash}")
     if path.startswith("/v1/index/"):
         return "/v1/index/{kind}/{value}"
-    return "/v1/checkpoints/{size}" if path == "/v1/checkpoints/2" else path
+    routes = {
+        "/v1/checkpoints/2": "/v1/checkpoints/{size}",
+        "/tile/0/000.p/2": "/tile/{path}",
+        "/tile/entries/000.p/2": "/tile/entries/{path}",
+    }
+    return routes.get(path, path)
 
 
 PUBLIC_PAGES = {("GET", "/verify"), ("GET", "/verify/assets/{name}")}
