@@ -35,6 +35,8 @@ from ledger.cli.common import (
     log_admin,
     open_store,
     pinned_identity,
+    record_chain,
+    recorded_chain_url,
     recorded_deployment,
 )
 from ledger.cli.service import service_options
@@ -129,6 +131,7 @@ def up(settings: Settings) -> None:
             chain_url = anvil.url if anvil else settings.rpc_url or DEFAULT_RPC_URL
             deployment = repo.deployment()
             client = connect_chain(chain_url, keystore, deployment=deployment)
+            record_chain(data_dir, chain_url)  # what later commands on this data dir use
             admin_key_kept_apart(data_dir, client.chain_id)
             key = client.require_key()
             if anvil is not None and client.balance(key.address) == 0:
@@ -237,7 +240,9 @@ def deploy(
                 f"this database already anchors log {existing.log_name!r} to contract {hex0x(existing.contract)}"
                 f" on chain id {existing.chain_id}: use another --data-dir or --database-url for a new deployment"
             )
-        client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
+        url = recorded_chain_url(rpc_url, data_dir)
+        client = connect_chain(url, keystore)
+        record_chain(data_dir, url)
         if existing is None:  # refused before any key is made
             admin_address = log_admin(admin, data_dir, note, client.chain_id)
         signer_address = log_signer(store, data_dir, 3600, log_name=log_name).address
@@ -286,7 +291,9 @@ def anchor(
         repo = AnchorRepository(store)
         deployment = recorded_deployment(repo)
         seal_log(store)
-        client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore, deployment=deployment)
+        client = connect_chain(
+            recorded_chain_url(rpc_url, data_dir), keystore, deployment=deployment
+        )
         signer = log_signer(store, data_dir, 3600)
         contract = attach_recorded(client, deployment, signer.address)
         row = Anchorer(
@@ -481,7 +488,7 @@ def retire(
     try:
         from ledger.chain.log_anchor import LogAnchor
 
-        client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
+        client = connect_chain(recorded_chain_url(rpc_url, data_dir), keystore)
         if client.chain_id != deployment.chain_id:
             fail(
                 f"the chain at {client.where} has chain id {client.chain_id}; this log is on chain id {deployment.chain_id}"

@@ -249,6 +249,38 @@ Admin = Annotated[
 ]
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
+CHAIN_FILE = "chain.json"
+"""In the data dir: the JSON-RPC URL of the chain this log last ran against (`up`,
+`serve`, `deploy` write it; mode 0600: a URL may hold an API key)."""
+
+
+def record_chain(data_dir: Path, rpc_url: str) -> None:
+    """Remember `rpc_url` as the chain of the log in `data_dir`."""
+    import os
+
+    if not data_dir.is_dir():
+        return
+    path = data_dir / CHAIN_FILE
+    partial = data_dir / (CHAIN_FILE + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"rpc_url": rpc_url}, handle)
+    os.replace(partial, path)
+
+
+def recorded_chain_url(rpc_url: str | None, data_dir: Path) -> str:
+    """The chain a command on `data_dir` talks to: --rpc-url (or LEDGER_RPC_URL), else
+    the one recorded for the data dir (`record_chain`), else the local default."""
+    if rpc_url:
+        return rpc_url
+    try:
+        recorded = json.loads((data_dir / CHAIN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return DEFAULT_RPC_URL
+    url = recorded.get("rpc_url") if isinstance(recorded, dict) else None
+    return url if isinstance(url, str) and url else DEFAULT_RPC_URL
+
 
 ADMIN_KEY_ADVICE = (
     "make one on another machine with `mledger admin-key create --out PATH` (an encrypted keystore at a path"

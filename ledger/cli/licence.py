@@ -26,7 +26,6 @@ import typer
 
 from ledger.cli.common import (
     DEFAULT_DATA_DIR,
-    DEFAULT_RPC_URL,
     Confirmations,
     DatabaseUrl,
     DataDir,
@@ -38,6 +37,7 @@ from ledger.cli.common import (
     fail,
     open_store,
     pinned_identity,
+    recorded_chain_url,
 )
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def _registry_deployment(store: Store) -> Deployment:
 
 def _send(
     store: Store,
+    data_dir: Path,
     deployment: Deployment,
     appended: Appended,
     licence_id: str,
@@ -133,7 +134,9 @@ def _send(
     signer: LogSigner,
 ) -> dict[str, Any]:
     """Send every queued registry call (signed by the log key `signer`, paid by the
-    anchor key), wait for this record's, and show the licence."""
+    anchor key), wait for this record's, and show the licence. A chain that cannot be
+    reached (or confirm in time) leaves the call queued: the record is in the log and
+    the service's issuer sends the call; that is reported as `queued`, not a failure."""
     from ledger.chain.errors import ChainError
     from ledger.chain.licence_registry import attach_registry
     from ledger.cli.common import connect_chain
@@ -145,7 +148,7 @@ def _send(
     leaf = appended.entry.leaf_hash
     repo = LicenceRepository(store)
     try:
-        client = connect_chain(rpc_url or DEFAULT_RPC_URL, keystore)
+        client = connect_chain(recorded_chain_url(rpc_url, data_dir), keystore)
         registry = attach_registry(
             client, deployment.chain_id, deployment.registry, issuer=signer.address
         )
@@ -158,11 +161,15 @@ def _send(
             f"record {'0x' + leaf.hex()} is in the log, but the registry refuses its call: {error}"
         )
     except ChainError as error:
-        fail(
-            f"record {'0x' + leaf.hex()} is in the log and its registry calls are queued, but: {error}"
+        view = licence_view(store, deployment, read_licence(repo, licence_id), int(time.time()))
+        sys.stderr.write(
+            f"queued: record 0x{leaf.hex()} is in the log and its registry call is queued; the"
+            f" service (`mledger up` or `serve`) sends it when it reaches the chain ({error})."
+            " Do not run the command again: `GET /v1/licences/{id}` shows when it is on chain\n"
         )
+        return view | {"leaf_hash": "0x" + leaf.hex(), "seq": appended.seq, "queued": True}
     view = licence_view(store, deployment, read_licence(repo, licence_id), int(time.time()))
-    return view | {"leaf_hash": "0x" + leaf.hex(), "seq": appended.seq}
+    return view | {"leaf_hash": "0x" + leaf.hex(), "seq": appended.seq, "queued": False}
 
 
 @licence_app.command("grant")
@@ -271,6 +278,7 @@ def grant_licence(
         emit(
             _send(
                 store,
+                data_dir,
                 deployment,
                 appended,
                 granted_id,
@@ -311,6 +319,7 @@ def revoke_licence(
         emit(
             _send(
                 store,
+                data_dir,
                 deployment,
                 appended,
                 licence_id,

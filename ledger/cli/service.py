@@ -282,6 +282,10 @@ def serve(settings: Settings) -> None:
     if recorded is not None:  # the chain this log anchors to (checked against --rpc-url later)
         admin_key_kept_apart(data_dir, recorded.chain_id)
     rpc_url = settings.rpc_url
+    if rpc_url is not None:
+        from ledger.cli.common import record_chain
+
+        record_chain(data_dir, rpc_url)  # what later commands on this data dir use
     link = None if rpc_url is None else RecordedChain(rpc_url, settings.keystore, note)
 
     def banner(_store: Store, signer: LogSigner, url: str, processes: int) -> str:

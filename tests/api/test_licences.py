@@ -938,6 +938,13 @@ def test_queued_grants_go_out_in_one_grant_many_from_the_cli(tmp_path: Path, anv
         assert (
             refused.returncode == 1 and "revoked already" in refused.stderr and refused.stdout == ""
         )
+        # A chain out of reach leaves the call queued: reported as queued, exit 0.
+        body = save(tmp_path / "queued.json", licence("lic-queued"))
+        down = ["--rpc-url", f"http://127.0.0.1:{free_port()}", "--timeout", "3"]
+        queued_grant = ledger("licence", "grant", str(body), *where, *down, check=False)
+        assert queued_grant.returncode == 0, queued_grant.stderr
+        assert json.loads(queued_grant.stdout)["queued"] is True
+        assert queued_grant.stderr.startswith("queued: record 0x")
         bad = ledger("licence", "grant", "--licence-id", "x", *where, *rpc, check=False)
         assert bad.returncode == 2 and "missing --licensee" in bad.stderr
         body = save(tmp_path / "body.json", licence("lic-file", valid_until="nope"))

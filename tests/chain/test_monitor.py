@@ -76,7 +76,8 @@ class Log:
             "\n".join(ndjson_lines(count, seed=21, start=start)) + "\n"
         )
         ok(ledger("ingest", str(self.work / "r.ndjson"), *self.data))
-        anchored = json.loads(ok(ledger("anchor", *self.data, "--rpc-url", self.rpc)))
+        # no --rpc-url: a command on the data dir uses the chain recorded for it (deploy)
+        anchored = json.loads(ok(ledger("anchor", *self.data)))
         self.anchors.append(anchored)
         return anchored
 
@@ -89,6 +90,9 @@ def log(tmp_path: Path, anvil_binary: Path) -> Iterator[Log]:
     try:
         data = ["--data-dir", str(tmp_path / "data")]
         ok(ledger("deploy", *data, "--rpc-url", node.url))
+        recorded = tmp_path / "data" / "chain.json"
+        assert json.loads(recorded.read_text()) == {"rpc_url": node.url}
+        assert recorded.stat().st_mode & 0o777 == 0o600  # a URL may hold an API key
         identity = tmp_path / "log.json"
         ok(ledger("identity", *data, "--out", str(identity)))
         made = Log(tmp_path, data, node.url, identity, [])
