@@ -85,8 +85,8 @@ def up(settings: Settings) -> None:
     On first start the LogAnchor contract is deployed and the log created, its admin
     --admin (on the embedded dev chain, else a new key in --data-dir, for development
     only); the chain and the contract are checked at every start, and on any chain but
-    the dev chain (id 31337) `up` refuses to start while --data-dir holds the admin key. Each checkpoint and each confirmed
-    anchor is printed as a JSON line ("type": "checkpoint" or "anchor"). Stop with
+    the dev chain (id 31337) `up` refuses to start while --data-dir holds the admin key.
+    Each checkpoint and each confirmed anchor is printed as a JSON line ("type": "checkpoint" or "anchor"). Stop with
     Ctrl-C or SIGTERM: the chain's state is saved (it is also saved every second while
     it changes; anchors a killed chain lost are sent again at the next start).
     """
@@ -140,7 +140,8 @@ def up(settings: Settings) -> None:
             if deployment is None:
                 if anvil is None and client.chain_id != DEV_CHAIN_ID:
                     fail(
-                        f"this database records no deployment on {client.where}: run `mledger deploy --rpc-url URL` first"
+                        f"this database records no deployment on {client.where}: run `mledger"
+                        " deploy --rpc-url URL` first"
                     )
                 deployment, _contract = deploy_contracts(
                     client,
@@ -151,7 +152,8 @@ def up(settings: Settings) -> None:
                     before_record=anvil.save_state if anvil else None,
                 )
                 note(
-                    f"deployed LogAnchor at {hex0x(deployment.contract)} on chain id {deployment.chain_id},"
+                    f"deployed LogAnchor at {hex0x(deployment.contract)} on chain id"
+                    f" {deployment.chain_id},"
                     f" log {deployment.log_name!r} ({hex0x(deployment.log_id)})"
                 )
             else:
@@ -221,8 +223,8 @@ def deploy(
     `mledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
     for development; its checkpoints: those the data dir's log key signs), deploy
     LicenceRegistry (the log key is its one issuer, for good; the anchor key only pays the
-    gas and gets no role there) and record the deployment in the database. On a database whose deployment has
-    no LicenceRegistry yet, deploy only that."""
+    gas and gets no role there) and record the deployment in the database. On a database
+    whose deployment has no LicenceRegistry yet, deploy only that."""
     from ledger.chain.deployment import DEFAULT_LOG_NAME
     from ledger.cli.licence import ensure_registry
     from ledger.cli.service import log_signer
@@ -237,8 +239,10 @@ def deploy(
         existing = repo.deployment()
         if existing is not None and existing.registry is not None:
             fail(
-                f"this database already anchors log {existing.log_name!r} to contract {hex0x(existing.contract)}"
-                f" on chain id {existing.chain_id}: use another --data-dir or --database-url for a new deployment"
+                f"this database already anchors log {existing.log_name!r} to contract"
+                f" {hex0x(existing.contract)}"
+                f" on chain id {existing.chain_id}: use another --data-dir or --database-url for a"
+                " new deployment"
             )
         url = recorded_chain_url(rpc_url, data_dir)
         client = connect_chain(url, keystore)
@@ -439,7 +443,8 @@ def retire(
         typer.Option(
             "--admin-keystore",
             envvar="LEDGER_ADMIN_KEYSTORE",
-            help="V3 keystore of the log's admin key (password in LEDGER_ADMIN_KEYSTORE_PASSWORD); default:"
+            help="V3 keystore of the log's admin key (password in LEDGER_ADMIN_KEYSTORE_PASSWORD);"
+            " default:"
             " LEDGER_ADMIN_KEY, else --data-dir's admin-key.json.",
         ),
     ] = None,
@@ -447,7 +452,8 @@ def retire(
         bool,
         typer.Option(
             "--sign-only",
-            help="Only sign: print the signed retirement (chain_id, contract, log_id, trusted_size, admin, r, vs) for"
+            help="Only sign: print the signed retirement (chain_id, contract, log_id,"
+            " trusted_size, admin, r, vs) for"
             " anyone to send to LogAnchor.retireLog; nothing is sent and no chain is needed.",
         ),
     ] = False,
@@ -464,7 +470,8 @@ def retire(
 
     if not yes:
         fail(
-            "retiring a log is final: no anchor is accepted after it. Run again with --yes to confirm",
+            "retiring a log is final: no anchor is accepted after it. Run again with --yes to"
+            " confirm",
             2,
         )
     with open_store(data_dir, database_url) as store:
@@ -480,8 +487,10 @@ def retire(
     if sign_only:
         emit(signed.as_json())
         sys.stderr.write(
-            f"signed the retirement of log {hex0x(deployment.log_id)} (trusted up to size {trusted_size}) with admin key"
-            f" {signed.admin}: anyone may send it to LogAnchor {hex0x(deployment.contract)} on chain id"
+            f"signed the retirement of log {hex0x(deployment.log_id)} (trusted up to size"
+            f" {trusted_size}) with admin key"
+            f" {signed.admin}: anyone may send it to LogAnchor {hex0x(deployment.contract)} on"
+            " chain id"
             f" {deployment.chain_id}, retireLog(log_id, trusted_size, r, vs). Nothing was sent\n"
         )
         return
@@ -491,23 +500,28 @@ def retire(
         client = connect_chain(recorded_chain_url(rpc_url, data_dir), keystore)
         if client.chain_id != deployment.chain_id:
             fail(
-                f"the chain at {client.where} has chain id {client.chain_id}; this log is on chain id {deployment.chain_id}"
+                f"the chain at {client.where} has chain id {client.chain_id}; this log is on chain"
+                f" id {deployment.chain_id}"
             )
         contract = LogAnchor(client, deployment.contract, from_block=deployment.block_number)
         before = contract.log_info(deployment.log_id)
         if before is None:
             fail(
-                f"log {hex0x(deployment.log_id)} does not exist on contract {hex0x(deployment.contract)}; nothing was sent"
+                f"log {hex0x(deployment.log_id)} does not exist on contract"
+                f" {hex0x(deployment.contract)}; nothing was sent"
             )
         if before.admin.lower() != signed.admin.lower():
             fail(
-                f"{signed.admin} is not the admin of log {hex0x(deployment.log_id)}: its admin is {before.admin}. Sign"
-                " with the admin key (--admin-keystore FILE, LEDGER_ADMIN_KEY, or the data dir's admin-key.json);"
+                f"{signed.admin} is not the admin of log {hex0x(deployment.log_id)}: its admin is"
+                f" {before.admin}. Sign"
+                " with the admin key (--admin-keystore FILE, LEDGER_ADMIN_KEY, or the data dir's"
+                " admin-key.json);"
                 " nothing was sent"
             )
         if before.retired:
             fail(
-                f"log {hex0x(deployment.log_id)} is retired already (trusted up to size {before.trusted_size})"
+                f"log {hex0x(deployment.log_id)} is retired already (trusted up to size"
+                f" {before.trusted_size})"
             )
         receipt = contract.retire_log(deployment.log_id, trusted_size, (signed.r, signed.vs))
         info = contract.log_info(deployment.log_id)
@@ -559,6 +573,7 @@ def identity(
         return
     out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     sys.stderr.write(
-        f"wrote the identity of log {document['name']!r} to {out}; its fingerprint is {pinned.fingerprint()}"
+        f"wrote the identity of log {document['name']!r} to {out}; its fingerprint is"
+        f" {pinned.fingerprint()}"
         " (what a person compares: the /verify page shows it too)\n"
     )

@@ -54,7 +54,8 @@ PublicRpcUrl = Annotated[
     typer.Option(
         "--public-rpc-url",
         envvar="LEDGER_PUBLIC_RPC_URL",
-        help="A JSON-RPC endpoint of the chain the log identity suggests to verifiers (they may use their own).",
+        help="A JSON-RPC endpoint of the chain the log identity suggests to verifiers (they may"
+        " use their own).",
     ),
 ]
 ExplorerUrl = Annotated[
@@ -95,7 +96,8 @@ LogFile = Annotated[
     typer.Option(
         "--log",
         envvar="LEDGER_LOG",
-        help="The log identity document to pin (from the operator: `mledger identity`, GET /v1/log).",
+        help="The log identity document to pin (from the operator: `mledger identity`, GET"
+        " /v1/log).",
     ),
 ]
 
@@ -109,8 +111,10 @@ def pinned_identity(path: Path | None, *, offline_ok: bool = False) -> LogIdenti
         if offline_ok:
             return None
         fail(
-            "no log identity pinned: pass --log FILE (or set LEDGER_LOG), the identity document the log's operator"
-            " published (`mledger identity`, GET /v1/log). Without it any look-alike contract could pass",
+            "no log identity pinned: pass --log FILE (or set LEDGER_LOG), the identity document the"
+            " log's operator"
+            " published (`mledger identity`, GET /v1/log). Without it any look-alike contract could"
+            " pass",
             2,
         )
     try:
@@ -217,7 +221,8 @@ Keystore = Annotated[
     typer.Option(
         "--keystore",
         envvar="LEDGER_KEYSTORE",
-        help="Encrypted V3 keystore of the anchor key (password in LEDGER_KEYSTORE_PASSWORD); default: LEDGER_ANCHOR_KEY.",
+        help="Encrypted V3 keystore of the anchor key (password in LEDGER_KEYSTORE_PASSWORD);"
+        " default: LEDGER_ANCHOR_KEY.",
     ),
 ]
 Confirmations = Annotated[
@@ -242,8 +247,10 @@ Admin = Annotated[
     typer.Option(
         "--admin",
         envvar="LEDGER_ADMIN_ADDRESS",
-        help="Address of the log's admin key, kept offline: it alone can retire the log (`mledger retire`)."
-        " Make one elsewhere with `mledger admin-key create --out PATH`. Required on any chain but the dev"
+        help="Address of the log's admin key, kept offline: it alone can retire the log (`mledger"
+        " retire`)."
+        " Make one elsewhere with `mledger admin-key create --out PATH`. Required on any chain but"
+        " the dev"
         " chain (id 31337), where the default is a new key in --data-dir, for development only.",
     ),
 ]
@@ -283,8 +290,10 @@ def recorded_chain_url(rpc_url: str | None, data_dir: Path) -> str:
 
 
 ADMIN_KEY_ADVICE = (
-    "make one on another machine with `mledger admin-key create --out PATH` (an encrypted keystore at a path"
-    " of your choice, outside the data dir; it prints the address), keep it offline, and pass --admin ADDRESS"
+    "make one on another machine with `mledger admin-key create --out PATH` (an encrypted keystore"
+    " at a path"
+    " of your choice, outside the data dir; it prints the address), keep it offline, and pass"
+    " --admin ADDRESS"
 )
 """How to get an admin key kept apart, as every refusal below says it."""
 
@@ -308,13 +317,16 @@ def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None], ch
     if admin is not None:
         if not is_address(admin):
             fail(
-                f"--admin must be an address (0x and 40 hex digits, checksummed if mixed case), got {admin!r}"
+                "--admin must be an address (0x and 40 hex digits, checksummed if mixed case), got"
+                f" {admin!r}"
             )
         return str(to_checksum_address(admin))
     if chain_id != DEV_CHAIN_ID:
         fail(
-            f"no --admin given: on chain id {chain_id} (not the dev chain, 31337) the log's admin must be a key kept"
-            f" offline, never one made in the data dir beside the log key (whoever holds both controls the log):"
+            f"no --admin given: on chain id {chain_id} (not the dev chain, 31337) the log's admin"
+            " must be a key kept"
+            " offline, never one made in the data dir beside the log key (whoever holds both"
+            " controls the log):"
             f" {ADMIN_KEY_ADVICE}. Nothing was deployed"
         )
     try:
@@ -326,9 +338,12 @@ def log_admin(admin: str | None, data_dir: Path, note: Callable[[str], None], ch
         f" (password in {password})" if password.exists() else ""
     )
     note(
-        f"{'created' if created else 'using'} the log's admin key {address} in {where}, for development only (on"
-        " the dev chain; any other chain needs --admin ADDRESS). It alone can retire the log if the log key leaks"
-        " (`mledger retire`), and the service never needs it: move it offline now (keep a copy safe), or deploy"
+        f"{'created' if created else 'using'} the log's admin key {address} in {where}, for"
+        " development only (on"
+        " the dev chain; any other chain needs --admin ADDRESS). It alone can retire the log if the"
+        " log key leaks"
+        " (`mledger retire`), and the service never needs it: move it offline now (keep a copy"
+        " safe), or deploy"
         " with --admin ADDRESS to name a key you keep elsewhere"
     )
     return address
@@ -344,10 +359,14 @@ def admin_key_kept_apart(data_dir: Path, chain_id: int) -> None:
     found = admin_key_files(data_dir)
     if chain_id != DEV_CHAIN_ID and found:
         fail(
-            f"the log's admin key is in the data dir ({', '.join(str(path) for path in found)}), beside the log key,"
-            f" on chain id {chain_id}: move it offline (and its password file), then start again. Whoever holds both"
-            " keys controls the log's history after its last honest anchor and can retire it first; the service"
-            " never needs the admin key (`mledger retire --admin-keystore FILE` reads it where you keep it)"
+            f"the log's admin key is in the data dir ({', '.join(str(path) for path in found)}),"
+            " beside the log key,"
+            f" on chain id {chain_id}: move it offline (and its password file), then start again."
+            " Whoever holds both"
+            " keys controls the log's history after its last honest anchor and can retire it first;"
+            " the service"
+            " never needs the admin key (`mledger retire --admin-keystore FILE` reads it where you"
+            " keep it)"
         )
 
 
@@ -458,6 +477,7 @@ def recorded_deployment(repo: AnchorRepository) -> Deployment:
     deployment = repo.deployment()
     if deployment is None:
         fail(
-            "this database records no LogAnchor deployment: run `mledger deploy --rpc-url URL` (or `mledger up`) first"
+            "this database records no LogAnchor deployment: run `mledger deploy --rpc-url URL` (or"
+            " `mledger up`) first"
         )
     return deployment

@@ -115,7 +115,8 @@ def _registry_deployment(store: Store) -> Deployment:
     deployment = recorded_deployment(AnchorRepository(store))
     if deployment.registry is None:
         fail(
-            "this data dir records no LicenceRegistry: run `mledger deploy --rpc-url URL` (it deploys the missing"
+            "this data dir records no LicenceRegistry: run `mledger deploy --rpc-url URL` (it"
+            " deploys the missing"
             " registry) first; nothing was stored"
         )
     return deployment
