@@ -226,7 +226,8 @@ def _parse_batch(response: httpx.Response, records: Sequence[dict[str, Any]]) ->
     receipts = response.json().get("receipts")
     if not isinstance(receipts, list) or len(receipts) != len(records):
         raise LedgerClientError(
-            f"server answered {len(receipts) if isinstance(receipts, list) else 'no'} receipts for {len(records)} records",
+            f"server answered {len(receipts) if isinstance(receipts, list) else 'no'}"
+            f" receipts for {len(records)} records",
             status=response.status_code,
         )
     return [Receipt.from_json(data, record) for data, record in zip(receipts, records)]

@@ -189,8 +189,8 @@ def grant(repo: LicenceRepository, document: Any, *, ts: str | None = None, now:
             raise LicenceConflictError(f"licence {licence_id!r} was revoked: it cannot be amended")
         if current.licensee != licensee:
             raise LicenceConflictError(
-                f"licence {licence_id!r} belongs to licensee {current.licensee!r}, not {licensee!r}:"
-                " an amendment keeps the licensee"
+                f"licence {licence_id!r} belongs to licensee {current.licensee!r},"
+                f" not {licensee!r}: an amendment keeps the licensee"
             )
         return [new_grant, NewCall(CallAction.REVOKE, current.commitment)]
 

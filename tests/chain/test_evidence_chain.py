@@ -105,8 +105,8 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     out = ok(ledger("verify", path, *log, *rpc))
     when = datetime.fromtimestamp(anchored["block_timestamp"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (
-        f"VALID: existed no later than {when} (block {anchored['block_number']}), in log 'model-ledger'"
-        in out
+        f"VALID: existed no later than {when} (block"
+        f" {anchored['block_number']}), in log 'model-ledger'" in out
     )
     assert [line.split()[1] for line in out.splitlines()[:5]] == [
         "bundle",
