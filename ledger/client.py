@@ -542,7 +542,8 @@ class AsyncLedgerClient(_Base):
         return receipts[0]
 
     async def append_many(self, records: Iterable[Mapping[str, Any]]) -> list[Receipt]:
-        """Store records in batches of up to `batch_size` (up to `max_in_flight` at once); receipts in order.
+        """Store records in batches of up to `batch_size` (up to `max_in_flight` at once);
+        receipts in order.
 
         If a batch fails, the first error is raised once every batch has finished;
         the other batches may be stored (sending the same records again is safe).

@@ -15,7 +15,8 @@ from typing import Any
 from ledger.verify.result import utc_text
 
 STYLE = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f5f6f8}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;\
+margin:0;color:#1d2430;background:#f5f6f8}
 main{max-width:1080px;margin:0 auto;padding:28px 24px 48px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 10px}
 .sub{color:#5b6473;margin:0 0 18px}
@@ -42,7 +43,8 @@ def page(title: str, body: str) -> str:
     """A complete HTML document."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><main>{body}</main></body></html>\n"
     )
 
@@ -120,7 +122,8 @@ def bar_chart(
         shown = label if len(label) <= 38 else label[:36] + "..."
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end">{escape(shown)}</text>'
-            f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{length:.1f}" height="{row - 6}" fill="{BAR_COLOR}">'
+            f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{length:.1f}"'
+            f' height="{row - 6}" fill="{BAR_COLOR}">'
             f"<title>{escape(label)}: {value:,}{escape(unit)}</title></rect>"
             f'<text x="{label_width + length + 6:.1f}" y="{y + 15}">{value:,}</text>'
         )
@@ -205,7 +208,8 @@ def audit_page(result: dict[str, Any]) -> str:
     first, last = result["first_anchor"], result["last_anchor"]
     if passed:
         verdict = (
-            f'<div class="verdict pass">PASSED: the export is the complete anchored log: {result["entries"]:,} entries,'
+            '<div class="verdict pass">PASSED: the export is the complete anchored log:'
+            f" {result['entries']:,} entries,"
             f" every one of the {result['anchors']:,} anchored roots re-derived and matched.</div>"
         )
     elif failure["check"] == "nothing proven":
@@ -274,7 +278,8 @@ def audit_page(result: dict[str, Any]) -> str:
         facts.insert(0, ["problem found at", "; ".join(where) or "-"])
     body = (
         "<h1>Audit of a model-ledger log</h1>"
-        f'<p class="sub">Export checked against the LogAnchor contract on chain id {result["chain_id"]}</p>'
+        '<p class="sub">Export checked against the LogAnchor contract on chain id'
+        f" {result['chain_id']}</p>"
         + verdict
         + cards(figures)
         + "<h2>Summary</h2>"
@@ -410,7 +415,8 @@ def campaign_page(report: dict[str, Any]) -> str:
     ]
     body = (
         "<h1>Campaign report</h1>"
-        f'<p class="sub">{escape(report["query_text"])} &middot; generated {escape(report["generated_at"])}</p>'
+        f'<p class="sub">{escape(report["query_text"])} &middot;'
+        f" generated {escape(report['generated_at'])}</p>"
         + cards(figures)
         + column_chart(
             "chart-per-day",

@@ -195,7 +195,10 @@ def test_evidence_errors_and_anchor_choice(setup: Setup) -> None:
     late = parse_json(ndjson_lines(12, seed=7)[10]).leaf_hash
     with pytest.raises(
         NotAnchoredError,
-        match=r"has leaf index 10 but .* the newest confirmed anchor is of tree size 8 \(leaves 0 to 7\)",
+        match=(
+            r"has leaf index 10 but .* the newest confirmed anchor is of tree size 8"
+            r" \(leaves 0 to 7\)"
+        ),
     ):
         build_evidence(setup.store, setup.repo, late)
     setup.store.add_entries([[parse_json(line) for line in ndjson_lines(1, seed=99)]])
