@@ -52,8 +52,8 @@ def _status(services: Services) -> dict[str, Any]:
 
 @router.get("/healthz", response_model=Health)
 def read_health(services: ServicesDep) -> dict[str, Any]:
-    """Liveness: tree size, pending entries, anchoring lag, licence calls; degraded while one
-    failed."""
+    """Liveness: tree size, pending entries, anchoring lag, licence calls; degraded while one \
+failed."""
     return _status(services)
 
 
