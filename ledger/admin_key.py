@@ -131,7 +131,8 @@ def load_admin_key(
         found = data_dir / ADMIN_KEY_FILE
         if not found.exists():
             raise AdminKeyError(
-                f"no admin key: pass --admin-keystore FILE (password in {ADMIN_KEYSTORE_PASSWORD_ENV}) or set"
+                "no admin key: pass --admin-keystore FILE (password in"
+                f" {ADMIN_KEYSTORE_PASSWORD_ENV}) or set"
                 f" {ADMIN_KEY_ENV}; the data dir has no {ADMIN_KEY_FILE}"
             )
         return open_keystore(

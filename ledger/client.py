@@ -226,7 +226,8 @@ def _parse_batch(response: httpx.Response, records: Sequence[dict[str, Any]]) ->
     receipts = response.json().get("receipts")
     if not isinstance(receipts, list) or len(receipts) != len(records):
         raise LedgerClientError(
-            f"server answered {len(receipts) if isinstance(receipts, list) else 'no'} receipts for {len(records)} records",
+            f"server answered {len(receipts) if isinstance(receipts, list) else 'no'}"
+            f" receipts for {len(records)} records",
             status=response.status_code,
         )
     return [Receipt.from_json(data, record) for data, record in zip(receipts, records)]
@@ -541,7 +542,8 @@ class AsyncLedgerClient(_Base):
         return receipts[0]
 
     async def append_many(self, records: Iterable[Mapping[str, Any]]) -> list[Receipt]:
-        """Store records in batches of up to `batch_size` (up to `max_in_flight` at once); receipts in order.
+        """Store records in batches of up to `batch_size` (up to `max_in_flight` at once);
+        receipts in order.
 
         If a batch fails, the first error is raised once every batch has finished;
         the other batches may be stored (sending the same records again is safe).

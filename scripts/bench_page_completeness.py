@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         f"1,000-entry completeness document, log of 2^{log_bits}, {len(text):,} B, offline"
         f" (medians of {runs}):\n"
         f"  Python ledger.verify.completeness: {python:.1f} ms CPU\n"
-        f"  page verify-completeness.js (Node {subprocess.check_output([node, '--version'], text=True).strip()}):"
+        "  page verify-completeness.js"
+        f" (Node {subprocess.check_output([node, '--version'], text=True).strip()}):"
         f" {page_cpu:.1f} ms CPU, {page_wall:.1f} ms wall\n"
         f"  page / Python (CPU): {page_cpu / python:.2f}x"
     )

@@ -109,7 +109,8 @@ def require(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
             )
         if key.role not in allowed:
             raise ForbiddenError(
-                f"this {key.role.value} key may not {request.method} {request.url.path}: needs {names}"
+                f"this {key.role.value} key may not {request.method}"
+                f" {request.url.path}: needs {names}"
             )
         return key
 

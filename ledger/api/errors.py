@@ -209,15 +209,30 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 PROBLEM_RESPONSES: dict[int, str] = {
-    400: f"The request cannot be read: not JSON, nested more than {MAX_JSON_DEPTH} levels deep, or not the shape this operation takes.",
+    400: (
+        "The request cannot be read: not JSON, nested more than"
+        f" {MAX_JSON_DEPTH} levels deep, or not the shape this operation takes."
+    ),
     401: "No API key, or one that is unknown or revoked.",
-    403: "The key's role may not do this, or may not log this kind of record (`field` names the entry).",
-    404: "No such entry, checkpoint, licence or model (or no such route); for a licensee key, also another licensee's.",
-    409: "Not answerable in the log's present state: not sequenced or anchored yet, or a concurrent change.",
+    403: (
+        "The key's role may not do this, or may not log this kind"
+        " of record (`field` names the entry)."
+    ),
+    404: (
+        "No such entry, checkpoint, licence or model (or no such"
+        " route); for a licensee key, also another licensee's."
+    ),
+    409: (
+        "Not answerable in the log's present state: not sequenced"
+        " or anchored yet, or a concurrent change."
+    ),
     413: "The request body, or the batch in it, is over the limit.",
     422: "A field of the request is invalid: `field` names it.",
     429: "The key's rate limit is spent: retry after `Retry-After` seconds.",
-    503: "Storage refused the operation, or this server was started without what it needs (anchoring without a chain).",
+    503: (
+        "Storage refused the operation, or this server was started"
+        " without what it needs (anchoring without a chain)."
+    ),
 }
 """Every problem any operation can answer with, and what it means."""
 

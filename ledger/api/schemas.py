@@ -334,7 +334,8 @@ class ModelAccepted(EntryAccepted):
 
 
 class ParentLink(BaseModel):
-    """A parent a model record names; `leaf_hash` is its first registration (null: never registered)."""
+    """A parent a model record names; `leaf_hash` is its first registration (null: never \
+registered)."""
 
     model_id: str
     version: str

@@ -267,8 +267,8 @@ class Anvil:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise AnvilError(
-                        f"another Anvil still runs on the chain state {self.state_file} (it holds {path.name}):"
-                        " stop it first"
+                        "another Anvil still runs on the chain state"
+                        f" {self.state_file} (it holds {path.name}): stop it first"
                     ) from None
                 time.sleep(0.05)
         self._lock_fd = fd

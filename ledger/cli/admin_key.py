@@ -39,7 +39,8 @@ def _password() -> str:
         return given.get_secret_value()
     if not sys.stdin.isatty():
         fail(
-            f"no password: set {ADMIN_KEYSTORE_PASSWORD_ENV}, or run on a terminal to be asked for one",
+            f"no password: set {ADMIN_KEYSTORE_PASSWORD_ENV}, or run"
+            " on a terminal to be asked for one",
             2,
         )
     password: str = typer.prompt(
@@ -54,8 +55,8 @@ def create_admin_key_command(
         Path,
         typer.Option(
             "--out",
-            help="Where to write the encrypted keystore (V3 JSON): a path you keep offline, outside the data dir."
-            " It must not exist.",
+            help="Where to write the encrypted keystore (V3 JSON): a path you keep offline,"
+            " outside the data dir. It must not exist.",
             dir_okay=False,
         ),
     ],
@@ -71,16 +72,16 @@ def create_admin_key_command(
 
     if _inside(out, data_dir):
         fail(
-            f"{out} is inside the data dir {data_dir}, beside the log key: whoever copies that folder would hold"
-            " both keys. Write the admin key somewhere you keep offline",
+            f"{out} is inside the data dir {data_dir}, beside the log key: whoever copies that"
+            " folder would hold both keys. Write the admin key somewhere you keep offline",
             2,
         )
     if not out.parent.is_dir():
         fail(f"the folder of {out} does not exist", 2)
     if (out.parent / LOG_KEY_FILE).exists():
         fail(
-            f"{out.parent} holds a log key ({LOG_KEY_FILE}): it is a data dir. Write the admin key somewhere you"
-            " keep offline",
+            f"{out.parent} holds a log key ({LOG_KEY_FILE}): it is a"
+            " data dir. Write the admin key somewhere you keep offline",
             2,
         )
     try:
@@ -89,7 +90,8 @@ def create_admin_key_command(
         fail(str(error))
     emit({"address": address})
     sys.stderr.write(
-        f"wrote the admin key {address} to {out}, encrypted with your password. Keep the file and the password"
-        f" offline, apart from the service and its data dir. Deploy with `mledger deploy --admin {address}`;"
-        f" to retire the log, `mledger retire --admin-keystore {out}` (or --sign-only where it is kept)\n"
+        f"wrote the admin key {address} to {out}, encrypted with your password. Keep"
+        " the file and the password offline, apart from the service and its data dir."
+        f" Deploy with `mledger deploy --admin {address}`; to retire the log, `mledger"
+        f" retire --admin-keystore {out}` (or --sign-only where it is kept)\n"
     )

@@ -178,37 +178,43 @@ def _print_audit(result: Any) -> None:
     row("export", f"{result.export}: {result.export_bytes:,} bytes, SHA-256 {digest}")
     row(
         "log",
-        f"{result.identity.describe()} (pinned), read at {result.rpc_url}; its code is the LogAnchor shipped",
+        f"{result.identity.describe()} (pinned), read at"
+        f" {result.rpc_url}; its code is the LogAnchor shipped",
     )
     if result.retired is not None:
         row(
             "retired",
-            f"the log was retired: its admin trusts its anchors up to tree size {result.retired.trusted_size:,};"
+            "the log was retired: its admin trusts its anchors up to tree"
+            f" size {result.retired.trusted_size:,};"
             f" {result.ignored_anchors:,} later anchor(s) not audited",
         )
     if anchors:
         row(
             "anchors",
-            f"{len(anchors):,} anchors, tree sizes {anchors[0].size:,} to {anchors[-1].size:,}; each extends the one"
-            " before it, and the events agree with the contract's rootAt and latest",
+            f"{len(anchors):,} anchors, tree sizes {anchors[0].size:,} to"
+            f" {anchors[-1].size:,}; each extends the one before it, and"
+            " the events agree with the contract's rootAt and latest",
         )
         for label, anchor in (("first", anchors[0]), ("last", anchors[-1])):
             row(
                 label,
-                f"anchor #{anchor.number}: tree size {anchor.size:,} in block {anchor.block_number} at {utc_text(anchor.timestamp)}",
+                f"anchor #{anchor.number}: tree size {anchor.size:,} in block"
+                f" {anchor.block_number} at {utc_text(anchor.timestamp)}",
             )
     else:
         row("anchors", "none: this log has no anchor on chain, so no root could be checked")
     row(
         "roots",
-        f"{result.roots_matched:,} of {len(anchors):,} anchored roots re-derived from the export match the chain",
+        f"{result.roots_matched:,} of {len(anchors):,} anchored roots"
+        " re-derived from the export match the chain",
     )
     if result.passed:
         after = result.entries - result.anchored_size
         row(
             "entries",
-            f"{result.entries:,} in order, leaf indices 0 to {result.entries - 1:,}, no gap, duplicate or reordering;"
-            f" {result.anchored_size:,} anchored, {after:,} after the newest anchor",
+            f"{result.entries:,} in order, leaf indices 0 to {result.entries - 1:,}, no"
+            f" gap, duplicate or reordering; {result.anchored_size:,} anchored,"
+            f" {after:,} after the newest anchor",
         )
     else:
         row("entries", f"{result.entries:,} checked in order before the problem")
@@ -217,7 +223,8 @@ def _print_audit(result: Any) -> None:
     row("time", f"{result.seconds:.1f} s")
     if result.passed:
         out.write(
-            f"PASSED: the export is the complete anchored log ({result.anchored_size:,} entries under {len(anchors):,} anchors)\n"
+            "PASSED: the export is the complete anchored log"
+            f" ({result.anchored_size:,} entries under {len(anchors):,} anchors)\n"
         )
     elif result.failure.check == NOTHING_PROVEN:
         out.write(f"NOTHING PROVEN: {result.failure.message}\n")
@@ -401,7 +408,8 @@ def _pack_from_api(
         return None, 0
     if size > limit:
         fail(
-            f"POST /v1/evidence answered {status} with more than {limit} bytes; the limit is {limit}"
+            f"POST /v1/evidence answered {status} with more than"
+            f" {limit} bytes; the limit is {limit}"
         )
     content = b"".join(chunks)
     if status != 200:

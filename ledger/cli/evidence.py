@@ -179,7 +179,8 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
     if not result.chain_consulted:
         out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
         out.write(
-            "the chain was NOT consulted: run with --log FILE and --rpc-url URL (no --offline) to check the anchor\n"
+            "the chain was NOT consulted: run with --log FILE and"
+            " --rpc-url URL (no --offline) to check the anchor\n"
         )
         return
     out.write(f"VALID: {result.statement()}\n")
@@ -242,7 +243,8 @@ def verify(
     identity = pinned_identity(log, offline_ok=offline)
     if not offline and rpc_url is None:
         fail(
-            "give --rpc-url URL (a node of the log's chain), or --offline to check the mathematics only",
+            "give --rpc-url URL (a node of the log's chain), or"
+            " --offline to check the mathematics only",
             EXIT_UNREADABLE,
         )
     chain = None if offline else JsonRpcReader(rpc_url or "")
@@ -373,11 +375,13 @@ def verify_receipt_command(
     )
     if said == "MATHEMATICS ONLY":
         sys.stderr.write(
-            f"MATHEMATICS ONLY: the receipt is consistent and signed by {address}, but no log identity was pinned:"
-            " any key can sign a receipt. Run with --log FILE to check it is the log's\n"
+            "MATHEMATICS ONLY: the receipt is consistent and signed by"
+            f" {address}, but no log identity was pinned: any key can sign"
+            " a receipt. Run with --log FILE to check it is the log's\n"
         )
     elif said == "SIGNATURE ONLY":
         sys.stderr.write(
-            f"SIGNATURE ONLY: the receipt is the pinned log's, signed by its log key {address}; whether the log"
-            " still vouches for that key (not retired) was not checked: run with --rpc-url URL\n"
+            "SIGNATURE ONLY: the receipt is the pinned log's, signed by its"
+            f" log key {address}; whether the log still vouches for that"
+            " key (not retired) was not checked: run with --rpc-url URL\n"
         )

@@ -82,6 +82,7 @@ def parse_producer(obj: dict[str, Any]) -> str | None:
     value = obj["producer"]
     if not isinstance(value, str) or len(value) > MAX_PRODUCER_CHARS:
         raise FormatError(
-            f"producer must be a string of at most {MAX_PRODUCER_CHARS} characters, got {value!r:.80}"
+            "producer must be a string of at most"
+            f" {MAX_PRODUCER_CHARS} characters, got {value!r:.80}"
         )
     return value

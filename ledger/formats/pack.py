@@ -70,7 +70,8 @@ def normalize_time(value: str, field: str) -> str:
     if match is None:
         raise QueryError(
             field,
-            f"must be a UTC time like 2026-06-05T12:00:00.000Z or a date like 2026-06-05, got {value!r:.80}",
+            "must be a UTC time like 2026-06-05T12:00:00.000Z or a"
+            f" date like 2026-06-05, got {value!r:.80}",
         )
     day, clock, millis = match.groups()
     text = f"{day}T{clock or '00:00:00'}{millis or '.000'}Z"
@@ -276,7 +277,8 @@ def _parse(obj: Any) -> Pack:
         index = parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, tree_size - 1)
         if index <= previous:
             raise FormatError(
-                f"{where}.leaf_index is {index} after {previous}: leaf indices must increase strictly"
+                f"{where}.leaf_index is {index} after {previous}: leaf"
+                " indices must increase strictly"
             )
         if not isinstance(fields["record"], dict):
             raise FormatError(f"{where}.record must be a JSON object")
@@ -288,7 +290,8 @@ def _parse(obj: Any) -> Pack:
         raise FormatError("proof must be a list of hashes")
     if len(proof) > MAX_PROOF_NODES * len(entries):
         raise FormatError(
-            f"proof has {len(proof)} nodes; {len(entries)} entries need at most {MAX_PROOF_NODES * len(entries)}"
+            f"proof has {len(proof)} nodes; {len(entries)} entries"
+            f" need at most {MAX_PROOF_NODES * len(entries)}"
         )
     # Read in this order, so the first bad field is the one named (as on the page).
     chain_id = parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1)

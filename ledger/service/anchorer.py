@@ -243,8 +243,9 @@ class Anchorer:
                 return self._settle_from_chain(anchor, self.contract.latest(self.log_id))
             if error.name in ("LogAnchorRetired", "LogAnchorBadSignature"):
                 raise AnchorConflictError(
-                    f"the contract refuses to anchor log {hex0x(self.log_id)}: {error} (a retired log, or a log key"
-                    f" other than the log's: this service signs with {self.signer.address})"
+                    f"the contract refuses to anchor log {hex0x(self.log_id)}:"
+                    f" {error} (a retired log, or a log key other than the"
+                    f" log's: this service signs with {self.signer.address})"
                 ) from None
             raise
         # 5-6. record before sending, then send
@@ -262,14 +263,15 @@ class Anchorer:
         ours = self.store.state().tree_size
         if chain.size > ours:
             raise AnchorConflictError(
-                f"the chain anchors size {chain.size} of log {hex0x(self.log_id)} on {self.contract.address},"
-                f" but this log has only {ours} entries: is this the database that anchors there?"
+                f"the chain anchors size {chain.size} of log {hex0x(self.log_id)}"
+                f" on {self.contract.address}, but this log has only {ours}"
+                " entries: is this the database that anchors there?"
             )
         if chain.size and consistency(self.store, chain.size, chain.size).first_root != chain.root:
             raise AnchorConflictError(
-                f"the chain anchors size {chain.size} of log {hex0x(self.log_id)} with root {hex0x(chain.root)},"
-                " but this log's root at that size differs: the log was rewritten or this database"
-                " belongs to another log"
+                f"the chain anchors size {chain.size} of log {hex0x(self.log_id)} with"
+                f" root {hex0x(chain.root)}, but this log's root at that size differs:"
+                " the log was rewritten or this database belongs to another log"
             )
 
     def _proof_from(self, chain: OnChainAnchor, anchor: Anchor) -> list[bytes]:
@@ -309,7 +311,8 @@ class Anchorer:
             event = self.contract.anchored_at(self.log_id, chain.size)
             if event is None:
                 raise ChainError(
-                    f"the chain's latest anchor, size {chain.size}, has no root: the node is inconsistent"
+                    f"the chain's latest anchor, size {chain.size},"
+                    " has no root: the node is inconsistent"
                 )
         if event.root != anchor.root:
             raise AnchorConflictError(
@@ -382,7 +385,8 @@ class Anchorer:
             moved.append(
                 self.repo.reopen(
                     anchor,
-                    f"reorganised out: block {anchor.block_number} {where} (was {hex0x(anchor.block_hash or b'')})",
+                    f"reorganised out: block {anchor.block_number}"
+                    f" {where} (was {hex0x(anchor.block_hash or b'')})",
                     self.clock(),
                 )
             )
@@ -405,9 +409,9 @@ class Anchorer:
         self._check_chain(chain)
         head = self.client.block_number()
         gone = (
-            f"the chain lacks it: its latest anchor is size {chain.size} and its head block {head} (blocks"
-            " were lost: a deep reorganisation, or a dev chain restarted from an older state); anchoring"
-            f" again from size {chain.size}"
+            f"the chain lacks it: its latest anchor is size {chain.size} and its head"
+            f" block {head} (blocks were lost: a deep reorganisation, or a dev chain"
+            f" restarted from an older state); anchoring again from size {chain.size}"
         )
         lost = [
             (anchor, f"confirmed in block {anchor.block_number}, but {gone}")
@@ -425,7 +429,10 @@ class Anchorer:
                     ),
                 )
             elif held.block_number != below.block_number:
-                where = f"the chain holds it in block {held.block_number}, not {below.block_number}: adopting it there"
+                where = (
+                    f"the chain holds it in block {held.block_number},"
+                    f" not {below.block_number}: adopting it there"
+                )
                 lost.insert(0, (below, where))
         reopened: list[Anchor] = []
         for anchor, reason in lost:

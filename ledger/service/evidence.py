@@ -76,7 +76,8 @@ def parse_anchor_choice(text: str | None) -> AnchorChoice:
     if text.isascii() and text.isdigit() and len(text) <= 19 and int(text) > 0:
         return int(text)
     raise InvalidRequestError(
-        f"anchor must be earliest, latest or a tree size (a positive whole number), got {text[:80]!r}"
+        "anchor must be earliest, latest or a tree size (a positive"
+        f" whole number), got {text[:80]!r}"
     )
 
 
@@ -88,7 +89,8 @@ def _complete(anchor: Anchor) -> Anchor:
         or anchor.block_timestamp is None
     ):
         raise StoreError(
-            f"confirmed anchor of tree size {anchor.tree_size} has no block recorded: the store is damaged"
+            f"confirmed anchor of tree size {anchor.tree_size} has no"
+            " block recorded: the store is damaged"
         )
     return anchor
 
@@ -118,8 +120,8 @@ def choose_anchor(
             )
         if chosen.tree_size < needed:
             raise InvalidRequestError(
-                f"anchor {choice}: the tree of size {choice} holds leaves 0 to {choice - 1}, but {what}"
-                f" needs leaf index {needed - 1}: choose a size of at least {needed}"
+                f"anchor {choice}: the tree of size {choice} holds leaves 0 to {choice - 1},"
+                f" but {what} needs leaf index {needed - 1}: choose a size of at least {needed}"
             )
         return _complete(chosen)
     found = (
@@ -150,7 +152,8 @@ def _record(entry: StoredEntry) -> Any:
     record = json.loads(entry.record)
     if rfc8785.dumps(record) != entry.record:
         raise StoreError(
-            f"record of entry {_hex(entry.leaf_hash)} is not in canonical form: the store is damaged"
+            f"record of entry {_hex(entry.leaf_hash)} is not in"
+            " canonical form: the store is damaged"
         )
     return record
 

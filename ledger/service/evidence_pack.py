@@ -94,8 +94,8 @@ def build_pack(
         rows = matching_entries(conn, filters, run_map.seq_of(bound.tree_size - 1), max_entries + 1)
         if len(rows) > max_entries:
             raise TooManyEntriesError(
-                f"the query matches more than {max_entries:,} anchored entries, the most one pack holds:"
-                " narrow it (a shorter time range, fewer accounts, one model or kind)"
+                f"the query matches more than {max_entries:,} anchored entries, the most one pack"
+                " holds: narrow it (a shorter time range, fewer accounts, one model or kind)"
             )
         if not rows:
             unanchored = count_matching(conn, filters, run_map.seq_of(bound.tree_size - 1))
@@ -129,8 +129,8 @@ def build_pack(
         stored_root = store.checkpoint_root(conn, size)
     if stored_root is not None and stored_root != chosen.root:
         raise StoreError(
-            f"the stored tree of size {size} has root {_hex(stored_root)}, but {_hex(chosen.root)} was"
-            " anchored: the store is damaged"
+            f"the stored tree of size {size} has root {_hex(stored_root)},"
+            f" but {_hex(chosen.root)} was anchored: the store is damaged"
         )
     assert chosen.tx_hash and chosen.block_hash  # checked by choose_anchor
     assert chosen.block_number is not None and chosen.block_timestamp is not None

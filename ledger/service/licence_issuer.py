@@ -205,8 +205,9 @@ class LicenceIssuer:
         if not done:
             self.repo.reopen(
                 [call],
-                f"transaction {hex0x(tx_hash)} succeeded in block {block_number} without a {call.action.value} of"
-                f" {hex0x(call.commitment)}, and the registry does not hold one: sending it again",
+                f"transaction {hex0x(tx_hash)} succeeded in block {block_number}"
+                f" without a {call.action.value} of {hex0x(call.commitment)},"
+                " and the registry does not hold one: sending it again",
                 self.clock(),
             )
         elif (problem := self._not_ours(call, onchain)) is not None:
@@ -222,8 +223,8 @@ class LicenceIssuer:
         tx_hash = self.registry.event_tx(topic, call.commitment, block_number)
         if tx_hash is None:
             raise ChainError(
-                f"commitment {hex0x(call.commitment)} changed in block {block_number}, but that block has"
-                " no event for it (the node's logs are incomplete)"
+                f"commitment {hex0x(call.commitment)} changed in block {block_number},"
+                " but that block has no event for it (the node's logs are incomplete)"
             )
         if self.sender.deep_enough(block_number):
             self._confirmed += self.repo.confirm([call], tx_hash, block_number, self.clock())
@@ -236,17 +237,19 @@ class LicenceIssuer:
         the record's window (None: it is)."""
         if not self._is_ours(onchain.issuer):
             return (
-                f"commitment {hex0x(call.commitment)} was granted on chain by issuer key {onchain.issuer}, not by the"
-                f" log key {self.signer.address}: verifiers that pin the log refuse it, and the registry takes no second"
-                " grant of a commitment; amend the licence (a new record is a new commitment)"
+                f"commitment {hex0x(call.commitment)} was granted on chain by issuer key"
+                f" {onchain.issuer}, not by the log key {self.signer.address}: verifiers"
+                " that pin the log refuse it, and the registry takes no second grant of"
+                " a commitment; amend the licence (a new record is a new commitment)"
             )
         if call.action is CallAction.GRANT and (onchain.valid_from, onchain.valid_until) != (
             call.valid_from,
             call.valid_until,
         ):
             return (
-                f"commitment {hex0x(call.commitment)} is granted on chain for {onchain.valid_from}..{onchain.valid_until},"
-                f" not for the record's {call.valid_from}..{call.valid_until}"
+                f"commitment {hex0x(call.commitment)} is granted on chain"
+                f" for {onchain.valid_from}..{onchain.valid_until}, not"
+                f" for the record's {call.valid_from}..{call.valid_until}"
             )
         return None
 
@@ -259,7 +262,8 @@ class LicenceIssuer:
         if problem is not None:
             field, message = problem
             raise LicenceCallFailedError(
-                f"the registry cannot hold this window ({call.valid_from}..{call.valid_until}): {field} {message}"
+                "the registry cannot hold this window"
+                f" ({call.valid_from}..{call.valid_until}): {field} {message}"
             )
         grant = GrantCall(call.commitment, call.valid_from, call.valid_until)
         signature = self.signer.sign_grant(
@@ -335,7 +339,8 @@ class LicenceIssuer:
         if len(batch) > 1:
             return batch[:1]
         raise error or ChainError(
-            f"grant of {hex0x(batch[0][0].commitment)} could not be built, but builds alone: retrying"
+            f"grant of {hex0x(batch[0][0].commitment)} could not be"
+            " built, but builds alone: retrying"
         )
 
     def _check_log_key(self, error: ContractRevertError) -> None:
@@ -344,8 +349,9 @@ class LicenceIssuer:
             error.args_by_name.get("recovered")
         ):
             raise LogKeyNotIssuerError(
-                f"the log key {self.signer.address} is not the issuer key of the LicenceRegistry {self.registry.address}:"
-                " grants wait until the service runs with the log's key (LEDGER_LOG_KEY or the data dir's log-key.json)"
+                f"the log key {self.signer.address} is not the issuer key of the"
+                f" LicenceRegistry {self.registry.address}: grants wait until the service"
+                " runs with the log's key (LEDGER_LOG_KEY or the data dir's log-key.json)"
             )
 
     def _refused(self, call: LicenceCall, error: ContractRevertError) -> None:
@@ -370,7 +376,8 @@ class LicenceIssuer:
             why = grant.last_error if grant is not None and grant.last_error else "no reason kept"
             self._fail(
                 call,
-                f"the grant of commitment {hex0x(call.commitment)} failed ({why}): there is nothing to revoke",
+                f"the grant of commitment {hex0x(call.commitment)}"
+                f" failed ({why}): there is nothing to revoke",
             )
 
     def _send_revoke(self) -> None:
@@ -398,8 +405,9 @@ class LicenceIssuer:
             )  # ready_revokes joins them
             self.repo.reopen(
                 [grant],
-                f"commitment {hex0x(call.commitment)} was confirmed in block {grant.block_number}, but the registry does"
-                " not know it (reorganised out of the chain?): granting it again",
+                f"commitment {hex0x(call.commitment)} was confirmed in block"
+                f" {grant.block_number}, but the registry does not know it"
+                " (reorganised out of the chain?): granting it again",
                 self.clock(),
             )
             return False

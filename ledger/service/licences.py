@@ -158,8 +158,8 @@ def grant(repo: LicenceRepository, document: Any, *, ts: str | None = None, now:
     calls: grant of its commitment, and for an amendment, revoke of the one it supersedes.
 
     Raises RecordError for an invalid record (a validity window the registry cannot
-    hold included), NotFoundError for an amendment of an unknown licence, LicenceConflictError when the licence's state refuses it; then
-    nothing is stored.
+    hold included), NotFoundError for an amendment of an unknown licence,
+    LicenceConflictError when the licence's state refuses it; then nothing is stored.
     """
     entry, body = _licence_entry(document, ts)
     action = body["action"]
@@ -189,8 +189,8 @@ def grant(repo: LicenceRepository, document: Any, *, ts: str | None = None, now:
             raise LicenceConflictError(f"licence {licence_id!r} was revoked: it cannot be amended")
         if current.licensee != licensee:
             raise LicenceConflictError(
-                f"licence {licence_id!r} belongs to licensee {current.licensee!r}, not {licensee!r}:"
-                " an amendment keeps the licensee"
+                f"licence {licence_id!r} belongs to licensee {current.licensee!r},"
+                f" not {licensee!r}: an amendment keeps the licensee"
             )
         return [new_grant, NewCall(CallAction.REVOKE, current.commitment)]
 

@@ -156,7 +156,10 @@ class LogSigner:
         struct = receipt_struct(self.domain.log_id, root, size, received_at, self.mmd)
         # Every value below is hex, a decimal or a timestamp: nothing needs escaping
         # except received_at, which json.dumps quotes.
-        common = f'"log_id":"0x{self.domain.log_id.hex()}","received_at":{json.dumps(received_at)},"mmd":{self.mmd},'
+        common = (
+            f'"log_id":"0x{self.domain.log_id.hex()}",'
+            f'"received_at":{json.dumps(received_at)},"mmd":{self.mmd},'
+        )
         tail = (
             f'"signer":"{self.address}","signature":"{self._sign(struct)}",'
             f'"domain":{json.dumps(self.domain.as_json(), separators=(",", ":"))}}}'

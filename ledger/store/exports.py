@@ -47,7 +47,8 @@ class RunMap:
             expected = run.first_index + run.last_seq - run.first_seq + 1
         if expected < tree_size:
             raise StoreError(
-                f"no run holds leaf index {expected} (tree size {tree_size}): the log storage is damaged"
+                f"no run holds leaf index {expected} (tree size"
+                f" {tree_size}): the log storage is damaged"
             )
         return cls(found)
 
@@ -112,8 +113,8 @@ def _stream(
                 rows = conn.exec_driver_sql(sql, (first_seq, first_seq + count - 1)).fetchall()
                 if len(rows) != count:
                     raise StoreError(
-                        f"leaf indices {index} to {index + count - 1} should be {count} entries, found {len(rows)}:"
-                        " the log storage is damaged"
+                        f"leaf indices {index} to {index + count - 1} should be {count}"
+                        f" entries, found {len(rows)}: the log storage is damaged"
                     )
                 for offset, (_seq, record) in enumerate(rows):
                     yield index + offset, bytes(record)

@@ -129,7 +129,8 @@ class KeyRepository:
         if found is not None:
             if found.role is not Role.ADMIN:
                 raise InvalidRequestError(
-                    f"the bootstrap key is already stored as key {found.id} with role {found.role.value}"
+                    "the bootstrap key is already stored as key"
+                    f" {found.id} with role {found.role.value}"
                 )
             return found
         try:

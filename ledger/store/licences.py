@@ -203,8 +203,8 @@ class LicenceRepository:
                     )
         except IntegrityError:
             raise LedgerError(
-                f"record 0x{entry.leaf_hash.hex()} is in the log already (or its registry call is queued):"
-                " send a new record (a fresh salt)"
+                f"record 0x{entry.leaf_hash.hex()} is in the log already (or its"
+                " registry call is queued): send a new record (a fresh salt)"
             ) from None
         return seq
 

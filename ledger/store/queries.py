@@ -51,7 +51,10 @@ def seqs_of(store: Store, leaf_hashes: Sequence[bytes]) -> dict[bytes, int]:
         for start in range(0, len(leaf_hashes), _IN_CHUNK):
             chunk = tuple(leaf_hashes[start : start + _IN_CHUNK])
             # The hot read of ingest: straight to the driver.
-            sql = f"SELECT leaf_hash, seq FROM entries WHERE leaf_hash IN ({', '.join([mark] * len(chunk))})"
+            sql = (
+                "SELECT leaf_hash, seq FROM entries WHERE"
+                f" leaf_hash IN ({', '.join([mark] * len(chunk))})"
+            )
             rows = conn.exec_driver_sql(sql, chunk).fetchall()
             found.update((bytes(leaf), int(seq)) for leaf, seq in rows)
     return found

@@ -176,7 +176,8 @@ class Store:
         mark = "%s" if self.is_postgres else "?"
         # The hot read of sealing: straight to the driver, no per-row processing.
         result = conn.exec_driver_sql(
-            f"SELECT seq, leaf_hash FROM entries WHERE seq > {mark} AND seq <= {mark} ORDER BY seq LIMIT {mark}",
+            f"SELECT seq, leaf_hash FROM entries WHERE seq > {mark}"
+            f" AND seq <= {mark} ORDER BY seq LIMIT {mark}",
             (after_seq, upto_seq, limit),
         )
         return [(seq, bytes(h)) for seq, h in result.cursor.fetchall()]

@@ -15,7 +15,8 @@ from typing import Any
 from ledger.verify.result import utc_text
 
 STYLE = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f5f6f8}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;\
+margin:0;color:#1d2430;background:#f5f6f8}
 main{max-width:1080px;margin:0 auto;padding:28px 24px 48px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 10px}
 .sub{color:#5b6473;margin:0 0 18px}
@@ -42,7 +43,8 @@ def page(title: str, body: str) -> str:
     """A complete HTML document."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><main>{body}</main></body></html>\n"
     )
 
@@ -120,13 +122,15 @@ def bar_chart(
         shown = label if len(label) <= 38 else label[:36] + "..."
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end">{escape(shown)}</text>'
-            f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{length:.1f}" height="{row - 6}" fill="{BAR_COLOR}">'
+            f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{length:.1f}"'
+            f' height="{row - 6}" fill="{BAR_COLOR}">'
             f"<title>{escape(label)}: {value:,}{escape(unit)}</title></rect>"
             f'<text x="{label_width + length + 6:.1f}" y="{y + 15}">{value:,}</text>'
         )
     svg = (
-        f'<svg class="chart" id="{escape(chart_id)}" data-bars="{len(values)}" role="img" aria-label="{escape(caption)}"'
-        f' viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet">{"".join(parts)}</svg>'
+        f'<svg class="chart" id="{escape(chart_id)}" data-bars="{len(values)}"'
+        f' role="img" aria-label="{escape(caption)}" viewBox="0 0 {width} {height}"'
+        f' width="100%" preserveAspectRatio="xMinYMin meet">{"".join(parts)}</svg>'
     )
     return f"<figure><figcaption>{escape(caption)}</figcaption>{svg}</figure>"
 
@@ -139,7 +143,10 @@ def column_chart(chart_id: str, caption: str, labels: Sequence[str], values: Seq
     top = max(values, default=0) or 1
     step = plot_w / count
     parts = [
-        f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - 10}" y2="{top_pad + plot_h}" stroke="#999"/>',
+        (
+            f'<line x1="{left}" y1="{top_pad + plot_h}"'
+            f' x2="{width - 10}" y2="{top_pad + plot_h}" stroke="#999"/>'
+        ),
         f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{top:,}</text>',
         f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
     ]
@@ -148,17 +155,20 @@ def column_chart(chart_id: str, caption: str, labels: Sequence[str], values: Seq
         h = plot_h * value / top
         x = left + i * step
         parts.append(
-            f'<rect class="bar" x="{x + step * 0.1:.1f}" y="{top_pad + plot_h - h:.1f}" width="{max(step * 0.8, 1):.1f}"'
-            f' height="{h:.1f}" fill="{BAR_COLOR}"><title>{escape(label)}: {value:,}</title></rect>'
+            f'<rect class="bar" x="{x + step * 0.1:.1f}" y="{top_pad + plot_h - h:.1f}"'
+            f' width="{max(step * 0.8, 1):.1f}" height="{h:.1f}"'
+            f' fill="{BAR_COLOR}"><title>{escape(label)}: {value:,}</title></rect>'
         )
         if i % every == 0:
             cx, cy = x + step / 2, top_pad + plot_h + 12
             parts.append(
-                f'<text x="{cx:.1f}" y="{cy}" text-anchor="end" transform="rotate(-45 {cx:.1f} {cy})">{escape(label)}</text>'
+                f'<text x="{cx:.1f}" y="{cy}" text-anchor="end"'
+                f' transform="rotate(-45 {cx:.1f} {cy})">{escape(label)}</text>'
             )
     svg = (
-        f'<svg class="chart" id="{escape(chart_id)}" data-bars="{len(values)}" role="img" aria-label="{escape(caption)}"'
-        f' viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet">{"".join(parts)}</svg>'
+        f'<svg class="chart" id="{escape(chart_id)}" data-bars="{len(values)}"'
+        f' role="img" aria-label="{escape(caption)}" viewBox="0 0 {width} {height}"'
+        f' width="100%" preserveAspectRatio="xMinYMin meet">{"".join(parts)}</svg>'
     )
     return f"<figure><figcaption>{escape(caption)}</figcaption>{svg}</figure>"
 
@@ -198,13 +208,17 @@ def audit_page(result: dict[str, Any]) -> str:
     first, last = result["first_anchor"], result["last_anchor"]
     if passed:
         verdict = (
-            f'<div class="verdict pass">PASSED: the export is the complete anchored log: {result["entries"]:,} entries,'
+            '<div class="verdict pass">PASSED: the export is the complete anchored log:'
+            f" {result['entries']:,} entries,"
             f" every one of the {result['anchors']:,} anchored roots re-derived and matched.</div>"
         )
     elif failure["check"] == "nothing proven":
         verdict = f'<div class="verdict fail">NOTHING PROVEN: {escape(failure["message"])}</div>'
     else:
-        verdict = f'<div class="verdict fail">FAILED ({escape(failure["check"])}): {escape(failure["message"])}</div>'
+        verdict = (
+            f'<div class="verdict fail">FAILED ({escape(failure["check"])}):'
+            f" {escape(failure['message'])}</div>"
+        )
     figures = [
         (f"{result['entries']:,}", "entries checked in order"),
         (f"{result['anchors']:,}", "anchors on chain"),
@@ -222,13 +236,19 @@ def audit_page(result: dict[str, Any]) -> str:
             "first anchor",
             "-"
             if first is None
-            else f"tree size {first['tree_size']:,}, block {first['block_number']}, {utc(first['block_timestamp'])}",
+            else (
+                f"tree size {first['tree_size']:,}, block"
+                f" {first['block_number']}, {utc(first['block_timestamp'])}"
+            ),
         ],
         [
             "last anchor",
             "-"
             if last is None
-            else f"tree size {last['tree_size']:,}, block {last['block_number']}, {utc(last['block_timestamp'])}",
+            else (
+                f"tree size {last['tree_size']:,}, block"
+                f" {last['block_number']}, {utc(last['block_timestamp'])}"
+            ),
         ],
         ["records", ", ".join(f"{n:,} {k}" for k, n in sorted(result["kinds"].items())) or "-"],
         [
@@ -249,7 +269,8 @@ def audit_page(result: dict[str, Any]) -> str:
             where.append(f"leaf index {failure['leaf_index']:,}")
         if failure["anchor"] is not None:
             where.append(
-                f"anchor #{failure['anchor']['number']} (tree size {failure['anchor']['tree_size']:,})"
+                f"anchor #{failure['anchor']['number']} (tree size"
+                f" {failure['anchor']['tree_size']:,})"
             )
         if failure["index_range"] is not None:
             a, b = failure["index_range"]
@@ -257,18 +278,21 @@ def audit_page(result: dict[str, Any]) -> str:
         facts.insert(0, ["problem found at", "; ".join(where) or "-"])
     body = (
         "<h1>Audit of a model-ledger log</h1>"
-        f'<p class="sub">Export checked against the LogAnchor contract on chain id {result["chain_id"]}</p>'
+        '<p class="sub">Export checked against the LogAnchor contract on chain id'
+        f" {result['chain_id']}</p>"
         + verdict
         + cards(figures)
         + "<h2>Summary</h2>"
         + table(None, facts)
         + "<h2>What was checked</h2><ul>"
-        "<li>Every Anchored event of the log was read, with the contract's own record of each anchor (root, block,"
-        " time): sizes increase, each extends the one before, and the newest is the contract's latest.</li>"
-        "<li>Every line of the export holds the next leaf index (no gap, duplicate or reordering), and a valid,"
-        " canonical record (RFC 8785) whose leaf hash was recomputed.</li>"
-        "<li>The root at every anchored size was recomputed from those leaf hashes (RFC 9162) and compared with"
-        " the root on chain.</li></ul>"
+        "<li>Every Anchored event of the log was read, with the contract's own record of each"
+        " anchor (root, block, time): sizes increase, each extends the one before, and the"
+        " newest is the contract's latest.</li>"
+        "<li>Every line of the export holds the next leaf index (no gap, duplicate or"
+        " reordering), and a valid, canonical record (RFC 8785) whose leaf hash was"
+        " recomputed.</li>"
+        "<li>The root at every anchored size was recomputed from those leaf hashes (RFC 9162)"
+        " and compared with the root on chain.</li></ul>"
         + f"<h2>Anchors ({result['anchors']:,})</h2>"
         + table(
             ["#", "tree size", "extends", "block", "block time (UTC)", "root", "transaction"],
@@ -300,7 +324,10 @@ def campaign_page(report: dict[str, Any]) -> str:
         (f"{totals['output_tokens']:,}", "output tokens"),
     ]
     if evidence is None:
-        proof = '<div class="verdict note">No anchored entry matches this query: there is no evidence pack.</div>'
+        proof = (
+            '<div class="verdict note">No anchored entry matches'
+            " this query: there is no evidence pack.</div>"
+        )
     else:
         check = evidence["verification"]
         css = (
@@ -328,7 +355,11 @@ def campaign_page(report: dict[str, Any]) -> str:
                 [
                     [
                         "pack",
-                        f"{evidence['format']}: {evidence['entries']:,} entries, {evidence['proof_nodes']:,} shared proof nodes, {evidence['pack_bytes']:,} bytes",
+                        (
+                            f"{evidence['format']}: {evidence['entries']:,}"
+                            f" entries, {evidence['proof_nodes']:,} shared"
+                            f" proof nodes, {evidence['pack_bytes']:,} bytes"
+                        ),
                     ],
                     ["pack SHA-256", code(evidence["pack_sha256"])],
                     ["checkpoint tree size", f"{evidence['tree_size']:,}"],
@@ -384,7 +415,8 @@ def campaign_page(report: dict[str, Any]) -> str:
     ]
     body = (
         "<h1>Campaign report</h1>"
-        f'<p class="sub">{escape(report["query_text"])} &middot; generated {escape(report["generated_at"])}</p>'
+        f'<p class="sub">{escape(report["query_text"])} &middot;'
+        f" generated {escape(report['generated_at'])}</p>"
         + cards(figures)
         + column_chart(
             "chart-per-day",
@@ -420,10 +452,10 @@ def campaign_page(report: dict[str, Any]) -> str:
         + "<h2>Query</h2>"
         + table(None, [[k, ", ".join(v) if isinstance(v, list) else v] for k, v in query.items()])
         + footer(
-            f"{report.get('producer') or 'mledger'} report: figures computed from the records"
-            " of the evidence pack; anyone can re-check the pack with `mledger verify` or rebuild"
-            " this report from it with `mledger report --from-pack`. The figures are lower bounds: a pack proves that its"
-            " entries exist, not that no other entry matches."
+            f"{report.get('producer') or 'mledger'} report: figures computed from the records of"
+            " the evidence pack; anyone can re-check the pack with `mledger verify` or rebuild"
+            " this report from it with `mledger report --from-pack`. The figures are lower"
+            " bounds: a pack proves that its entries exist, not that no other entry matches."
         )
     )
     return page("model-ledger campaign report", body)

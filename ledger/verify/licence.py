@@ -268,7 +268,8 @@ def check_licence(
         if chain_id != identity.chain_id:
             raise LicenceMismatchError(
                 "chain_id",
-                f"the node at {rpc.where} serves chain id {chain_id}; the pinned log is on chain id {identity.chain_id}",
+                f"the node at {rpc.where} serves chain id {chain_id};"
+                f" the pinned log is on chain id {identity.chain_id}",
             )
         block = rpc.block("latest")
         if block is None:
@@ -279,8 +280,8 @@ def check_licence(
             found = "no contract" if not code else "another contract's code"
             raise LicenceMismatchError(
                 "contract",
-                f"{found} at {_hex(registry)} on chain id {chain_id}, not the LicenceRegistry model-ledger ships"
-                " (a look-alike could answer anything)",
+                f"{found} at {_hex(registry)} on chain id {chain_id}, not the"
+                " LicenceRegistry model-ledger ships (a look-alike could answer anything)",
             )
         status = rpc.licence_status(registry, document.commitment, block.number)
     except ChainUnreadableError as error:
@@ -307,8 +308,8 @@ def check_licence(
     expected = (unix_seconds(document.valid_from), unix_seconds(document.valid_until))
     if status.state != 0 and (status.valid_from, status.valid_until) != expected:
         problem = (
-            f"the registry holds the validity window {status.valid_from}..{status.valid_until} (unix seconds), but"
-            f" the record says {expected[0]}..{expected[1]}"
+            f"the registry holds the validity window {status.valid_from}..{status.valid_until}"
+            f" (unix seconds), but the record says {expected[0]}..{expected[1]}"
         )
     return LicenceCheck(
         document,
@@ -358,7 +359,8 @@ def _check_not_retired(rpc: JsonRpcReader, identity: LogIdentity, block: int) ->
     except ContractCallError as error:
         raise LicenceMismatchError(
             "log",
-            f"the pinned LogAnchor {_hex(identity.log_anchor)} holds no log {_hex(identity.log_id)} ({error})",
+            f"the pinned LogAnchor {_hex(identity.log_anchor)} holds"
+            f" no log {_hex(identity.log_id)} ({error})",
         ) from None
     if info.retired:
         raise LicenceMismatchError("log", retired_problem(identity))
@@ -367,8 +369,9 @@ def _check_not_retired(rpc: JsonRpcReader, identity: LogIdentity, block: int) ->
 def retired_problem(identity: LogIdentity) -> str:
     """Why no licence of a retired log is valid (the page says the same)."""
     return (
-        f"log {_hex(identity.log_id)} was retired by its admin (its log key may have leaked): a licence signed with"
-        " that key cannot be trusted; ask the operator for the licence under its successor log"
+        f"log {_hex(identity.log_id)} was retired by its admin (its log key"
+        " may have leaked): a licence signed with that key cannot be"
+        " trusted; ask the operator for the licence under its successor log"
     )
 
 

@@ -89,8 +89,8 @@ class VerificationResult:
         """The conclusion in one line."""
         if self.anchored is not None and self.identity is not None:
             return (
-                f"existed no later than {utc_text(self.anchored.timestamp)} (block {self.anchored.block_number}),"
-                f" in {self.identity.describe()}"
+                f"existed no later than {utc_text(self.anchored.timestamp)} (block"
+                f" {self.anchored.block_number}), in {self.identity.describe()}"
             )
         if self.bundle is not None and not self.chain_consulted:
             claimed = self.bundle.anchor
@@ -100,10 +100,11 @@ class VerificationResult:
                 else f"it names the pinned {self.identity.describe()}"
             )
             return (
-                f"the chain was NOT consulted (offline): only the mathematics was checked. The entries are in the"
-                f" tree whose root the {self.bundle.noun} states, but that this root was anchored (block"
-                f" {claimed.block_number}, {utc_text(claimed.block_timestamp)}) is the {self.bundle.noun}'s"
-                f" unverified claim; {which}"
+                "the chain was NOT consulted (offline): only the mathematics was"
+                " checked. The entries are in the tree whose root the"
+                f" {self.bundle.noun} states, but that this root was anchored (block"
+                f" {claimed.block_number}, {utc_text(claimed.block_timestamp)}) is"
+                f" the {self.bundle.noun}'s unverified claim; {which}"
             )
         return "not verified"
 

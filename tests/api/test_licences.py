@@ -848,7 +848,8 @@ def test_a_poisoned_queue_does_not_stop_a_later_revocation(
         calls = {
             (licence_id, action): (status, error)
             for licence_id, action, status, error in db.execute(
-                "SELECT licence_id, action, status, last_error FROM licence_commitments WHERE licensee = 'mallory'"
+                "SELECT licence_id, action, status, last_error FROM"
+                " licence_commitments WHERE licensee = 'mallory'"
             )
         }
     assert {key: status for key, (status, _error) in calls.items()} == {

@@ -105,8 +105,8 @@ def test_evidence_verify_end_to_end(tmp_path: Path, chain: ChainClient) -> None:
     out = ok(ledger("verify", path, *log, *rpc))
     when = datetime.fromtimestamp(anchored["block_timestamp"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (
-        f"VALID: existed no later than {when} (block {anchored['block_number']}), in log 'model-ledger'"
-        in out
+        f"VALID: existed no later than {when} (block"
+        f" {anchored['block_number']}), in log 'model-ledger'" in out
     )
     assert [line.split()[1] for line in out.splitlines()[:5]] == [
         "bundle",
@@ -195,7 +195,10 @@ def test_evidence_errors_and_anchor_choice(setup: Setup) -> None:
     late = parse_json(ndjson_lines(12, seed=7)[10]).leaf_hash
     with pytest.raises(
         NotAnchoredError,
-        match=r"has leaf index 10 but .* the newest confirmed anchor is of tree size 8 \(leaves 0 to 7\)",
+        match=(
+            r"has leaf index 10 but .* the newest confirmed anchor is of tree size 8"
+            r" \(leaves 0 to 7\)"
+        ),
     ):
         build_evidence(setup.store, setup.repo, late)
     setup.store.add_entries([[parse_json(line) for line in ndjson_lines(1, seed=99)]])

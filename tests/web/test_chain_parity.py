@@ -790,7 +790,8 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
 
     liar = LyingNode(url, lie)
     try:
-        # What the lie achieves against a verifier that reads through it (Python's verdict with --rpc-url of the liar).
+        # What the lie achieves against a verifier that reads through it (Python's verdict with
+        # --rpc-url of the liar).
         assert python("evidence", claiming_real, log.identity, liar.url)["verdict"] == "valid"
         liar.asked.clear()
 
@@ -825,7 +826,8 @@ def test_a_link_naming_a_lying_node_pins_nothing_and_reaches_it_only_when_chosen
         )
         assert liar.asked == []
 
-        # Only the user's explicit choice reads through the suggested node; the result says whose node it was.
+        # Only the user's explicit choice reads through the suggested node; the result says whose
+        # node it was.
         set_node(page, "")
         warning = page.evaluate("document.getElementById('suggested-warning').textContent")
         assert "the operator's node" in warning and "can lie about the chain" in warning
@@ -934,7 +936,9 @@ def test_odd_node_answers_are_read_by_one_rule_in_both(log: Log, page: Page) -> 
 
 
 MEANING = """(() => ({
-  ask: document.getElementById('ask-node').hidden ? null : document.getElementById('ask-node').textContent,
+  ask: document.getElementById('ask-node').hidden
+    ? null
+    : document.getElementById('ask-node').textContent,
   proven: [...document.querySelectorAll('#proven li')].map((li) => li.textContent),
   notProven: [...document.querySelectorAll('#not-proven li')].map((li) => li.textContent),
 }))()"""

@@ -81,22 +81,38 @@ function outcome(result) {
   const identity = input.identity === null ? null : core.parseIdentity(input.identity);
   const documents = [];
   for (const text of input.documents) {
-    documents.push(outcome(await core.verifyDocument(text, { identity, rpcUrl: input.rpc_url || '' })));
+    const options = { identity, rpcUrl: input.rpc_url || '' };
+    documents.push(outcome(await core.verifyDocument(text, options)));
   }
   const maps = [];
   for (const probe of input.maps) {
-    const leaf = probe.leaf === null ? null : { keyHash: probe.leaf.key_hash, count: BigInt(probe.leaf.count), postingsRoot: probe.leaf.postings_root };
+    const leaf = probe.leaf === null ? null : {
+      keyHash: probe.leaf.key_hash,
+      count: BigInt(probe.leaf.count),
+      postingsRoot: probe.leaf.postings_root,
+    };
     const other = probe.proof.other;
     const proof = {
       siblings: probe.proof.siblings.map((s) => (s === '0x' ? C.NO_INDEX_ROOT : s)),
-      other: other === null ? null : { keyHash: other.key_hash, count: BigInt(other.count), postingsRoot: other.postings_root },
+      other: other === null ? null : {
+        keyHash: other.key_hash,
+        count: BigInt(other.count),
+        postingsRoot: other.postings_root,
+      },
     };
     const keyHash = await C.keyHash(probe.key);
     const mapRoot = await C.rootFromMapProof(keyHash, leaf, proof);
-    maps.push({ key_hash: keyHash, map_root: mapRoot, index_root: await C.indexRoot(BigInt(probe.tree_size), mapRoot) });
+    maps.push({
+      key_hash: keyHash,
+      map_root: mapRoot,
+      index_root: await C.indexRoot(BigInt(probe.tree_size), mapRoot),
+    });
   }
   process.stdout.write(JSON.stringify({ documents, maps }));
-})().catch((error) => { process.stderr.write(String((error && error.stack) || error)); process.exit(1); });
+})().catch((error) => {
+  process.stderr.write(String((error && error.stack) || error));
+  process.exit(1);
+});
 """
 
 

@@ -204,7 +204,8 @@ def search_entries(
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> dict[str, Any]:
-    """Search entries by external id, account, kind and time range, in arrival order (seq), paged."""
+    """Search entries by external id, account, kind and time range, in arrival order (seq), \
+paged."""
     if kind is not None and kind not in KINDS:
         raise InvalidRequestError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     after = 0

@@ -52,7 +52,8 @@ def _status(services: Services) -> dict[str, Any]:
 
 @router.get("/healthz", response_model=Health)
 def read_health(services: ServicesDep) -> dict[str, Any]:
-    """Liveness: tree size, pending entries, anchoring lag, licence calls; degraded while one failed."""
+    """Liveness: tree size, pending entries, anchoring lag, licence calls; degraded while one \
+failed."""
     return _status(services)
 
 
@@ -84,19 +85,28 @@ def read_metrics(services: ServicesDep) -> PlainTextResponse:
         ]
         if anchor["last_gas_used"] is not None:
             lines += [
-                "# HELP ledger_anchor_gas_used Gas used by the transaction of the latest confirmed anchor.",
+                (
+                    "# HELP ledger_anchor_gas_used Gas used by the"
+                    " transaction of the latest confirmed anchor."
+                ),
                 "# TYPE ledger_anchor_gas_used gauge",
                 f"ledger_anchor_gas_used {anchor['last_gas_used']}",
             ]
         if anchor["last_anchor_age_seconds"] is not None:
             lines += [
-                "# HELP ledger_anchor_age_seconds Seconds since the block of the latest confirmed anchor.",
+                (
+                    "# HELP ledger_anchor_age_seconds Seconds since"
+                    " the block of the latest confirmed anchor."
+                ),
                 "# TYPE ledger_anchor_age_seconds gauge",
                 f"ledger_anchor_age_seconds {anchor['last_anchor_age_seconds']}",
             ]
     licences = status["licences"]
     lines += [
-        "# HELP ledger_licence_calls LicenceRegistry calls by state: pending, submitted, failed (refused for good).",
+        (
+            "# HELP ledger_licence_calls LicenceRegistry calls by"
+            " state: pending, submitted, failed (refused for good)."
+        ),
         "# TYPE ledger_licence_calls gauge",
     ]
     lines += [
@@ -104,10 +114,16 @@ def read_metrics(services: ServicesDep) -> PlainTextResponse:
         for state in ("pending", "submitted", "failed")
     ]
     lines += [
-        "# HELP ledger_licence_calls_failing Failed LicenceRegistry calls that still matter (/healthz degraded while > 0).",
+        (
+            "# HELP ledger_licence_calls_failing Failed LicenceRegistry"
+            " calls that still matter (/healthz degraded while > 0)."
+        ),
         "# TYPE ledger_licence_calls_failing gauge",
         f"ledger_licence_calls_failing {licences['failing']}",
-        "# HELP ledger_licence_issuer_error 1 while a registry call not confirmed keeps an error (see /healthz), else 0.",
+        (
+            "# HELP ledger_licence_issuer_error 1 while a registry call"
+            " not confirmed keeps an error (see /healthz), else 0."
+        ),
         "# TYPE ledger_licence_issuer_error gauge",
         f"ledger_licence_issuer_error {0 if licences['last_error'] is None else 1}",
     ]

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v1/log", tags=["log"])
     "", response_model=LogIdentityPublic, response_model_exclude_unset=True
 )  # optional fields only when set
 def read_log_identity(services: ServicesDep) -> dict[str, Any]:
-    """The log identity document every verifier pins with `--log` (chain, LogAnchor, log id, LicenceRegistry, log key, deployment block; `mledger identity` prints the same): keep it from a trusted channel."""
+    """The log identity document every verifier pins with `--log` (chain, LogAnchor, log id, \
+LicenceRegistry, log key, deployment block; `mledger identity` prints the same): keep it from a \
+trusted channel."""
     deployment = services.anchors.deployment()
     if deployment is None:
         raise NotFoundError("this log has no deployment on a chain yet: it has no identity to pin")

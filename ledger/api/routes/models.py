@@ -45,7 +45,8 @@ def _register(services: Services, entry: Entry, received_at: str) -> Response:
     "", status_code=202, response_model=ModelAccepted, openapi_extra={"requestBody": _MODEL_BODY}
 )
 async def create_model(request: Request, services: ServicesDep, _key: AdminKey) -> Response:
-    """Register a model artefact whose parents are registered; 202 with leaf hash, receipt and record."""
+    """Register a model artefact whose parents are registered; 202 with leaf hash, receipt and \
+record."""
     body = read_json(await read_body(request, MAX_RECORD_BYTES))
     received_at = now_ts()
     entry = parse_object({"v": RECORD_VERSION, "kind": "model", "body": body}, ts=received_at)

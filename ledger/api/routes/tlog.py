@@ -44,7 +44,8 @@ CHECKPOINT_CACHE = "no-cache"
     responses={200: {"content": {CHECKPOINT_TYPE: {}}, "description": "A signed note."}},
 )
 def read_checkpoint_note(services: ServicesDep) -> Response:
-    """The latest checkpoint as a c2sp.org/tlog-checkpoint signed note (origin, tree size, base64 root, the note key's signature): verify it with `note_vkey` of GET /v1/log."""
+    """The latest checkpoint as a c2sp.org/tlog-checkpoint signed note (origin, tree size, \
+base64 root, the note key's signature): verify it with `note_vkey` of GET /v1/log."""
     latest = tlog.latest(services.store)
     if latest is None:
         raise NotFoundError("the log has no checkpoint yet: nothing was sealed")
