@@ -86,9 +86,10 @@ def up(settings: Settings) -> None:
     --admin (on the embedded dev chain, else a new key in --data-dir, for development
     only); the chain and the contract are checked at every start, and on any chain but
     the dev chain (id 31337) `up` refuses to start while --data-dir holds the admin key.
-    Each checkpoint and each confirmed anchor is printed as a JSON line ("type": "checkpoint" or "anchor"). Stop with
-    Ctrl-C or SIGTERM: the chain's state is saved (it is also saved every second while
-    it changes; anchors a killed chain lost are sent again at the next start).
+    Each checkpoint and each confirmed anchor is printed as a JSON line ("type":
+    "checkpoint" or "anchor"). Stop with Ctrl-C or SIGTERM: the chain's state is saved
+    (it is also saved every second while it changes; anchors a killed chain lost are sent
+    again at the next start).
     """
     import logging
     import threading
