@@ -47,6 +47,7 @@ def write_private(path: Path, text: str) -> None:
     flushed to a temporary file in the same folder, then hard-linked to `path`, so that
     `path` appears whole or not at all. FileExistsError if it exists (it is left as it
     is); the temporary file is removed either way."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a data dir beside a database URL
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp: mode 0600

@@ -632,7 +632,8 @@
         if (J.isObject(obj) && J.has(obj, 'format') && obj.format !== D.BUNDLE_FORMAT) {
           run.fail(new VerificationError(
             'bundle',
-            `unknown format ${D.shown(obj.format)}; this verifier reads '${D.BUNDLE_FORMAT}' and '${D.PACK_FORMAT}'`,
+            `unknown format ${D.shown(obj.format)}; this verifier reads '${D.BUNDLE_FORMAT}',` +
+              ` '${D.PACK_FORMAT}' and 'model-ledger/completeness/v1'`,
           ));
         }
         if (size > D.MAX_BUNDLE_BYTES) run.fail(new VerificationError('bundle', `bundle is ${size} bytes; the limit is ${D.MAX_BUNDLE_BYTES}`));

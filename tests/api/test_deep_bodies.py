@@ -34,6 +34,8 @@ PATH_VALUES = {
     "licence_id": "lic-deep",
     "model_id": "org/deep",
     "size": "1",
+    "kind": "account",
+    "value": "acct-deep",
 }
 
 

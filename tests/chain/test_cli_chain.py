@@ -54,6 +54,8 @@ def records(path: Path, count: int, start: int = 0) -> Path:
 
 def test_deploy_anchor_and_list(tmp_path: Path, chain: ChainClient) -> None:
     where = ["--data-dir", str(tmp_path / "data"), "--rpc-url", chain.rpc_url]
+    refused(ledger("anchor", *where), "no log in")  # nothing started here yet
+    ledger("init", "--data-dir", str(tmp_path / "data"))
     refused(ledger("anchor", *where), "records no LogAnchor deployment: run `mledger deploy")
 
     keystore = tmp_path / "anchor-key.json"

@@ -174,7 +174,7 @@ def log(setup: Setup, tmp_path: Path) -> Log:
     first_bundle = build_evidence(setup.store, setup.repo, leaf_of(1))
     setup.grow(3)
     setup.anchorer().anchor_latest(timeout=20)
-    bundle = build_evidence(setup.store, setup.repo, leaf_of(3))
+    bundle = build_evidence(setup.store, setup.repo, leaf_of(3), "latest")
     assert (first_bundle["checkpoint"]["tree_size"], bundle["checkpoint"]["tree_size"]) == (5, 8)
     identity_file = tmp_path / "log.json"
     written = cli(
