@@ -189,7 +189,9 @@ def log(setup: Setup, tmp_path: Path) -> Log:
     )
     assert written.exit_code == 0, written.stderr
     identity = setup.identity
-    assert json.loads(identity_file.read_text()) == identity.as_json()
+    published = json.loads(identity_file.read_text())
+    assert published.pop("note_vkey").startswith("localhost/")  # the log's C2SP note key
+    assert published == identity.as_json()
     return Log(setup, identity, identity_file, bundle, first_bundle)
 
 
@@ -623,6 +625,7 @@ def test_a_leaked_anchor_key_anchors_nothing_the_log_key_did_not_sign(
         bytes.fromhex(checkpoint["root"][2:]),
         proof,
         compact_signature(checkpoint["signature"]),
+        index_root=bytes.fromhex(checkpoint["index_root"][2:]),  # signed with the root
     )
     assert relayed.status == 1 and contract.latest(log_id).size == 13
     # The operator's anchorer adopts it: settled from the chain, nothing sent.
