@@ -208,8 +208,8 @@ def test_checkpoints_are_signed(server: Server, log: dict[str, Any]) -> None:
             "name": "model-ledger",
             "version": "1",
         }
-        # The signed message is (log id, tree size, root, index root): what LogAnchor checks before it
-        # anchors; the sealing time is shown, not signed.
+        # The signed message is (log id, tree size, root, index root): what LogAnchor checks
+        # before it anchors; the sealing time is shown, not signed.
         typed = checkpoint_typed_data(
             checkpoint["domain"],
             unhex(checkpoint["log_id"]),
