@@ -11,6 +11,7 @@ each turned into the size of the newest anchor confirmed in a block no later tha
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,13 +43,20 @@ class Window:
     to_time: str | None = None
 
 
+_EPOCH_SECONDS = re.compile(r"[0-9]{1,12}")
+"""Seconds since the epoch as a window bound: ASCII digits only (Python's isdigit and
+int() also read superscripts and other scripts' digits), at most 12 of them."""
+
+
 def parse_time(value: str, name: str) -> int:
     """Seconds since the epoch of `value`: an integer, a date (2026-06-05, midnight UTC)
     or an RFC 3339 time (2026-06-05T12:00:00Z); InvalidRequestError otherwise."""
     text = value.strip()
-    if text.isdigit():
+    if _EPOCH_SECONDS.fullmatch(text):
         return int(text)
     try:
+        if not text.isascii():
+            raise ValueError(text)
         when = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidRequestError(

@@ -693,10 +693,10 @@
       ? 'the index the log key signed with the checkpoint anchored on the chain'
       : 'the index root the document states (the chain was not consulted, so that the log key signed and anchored it is the document\'s unverified claim)';
     if (complete.count === 0) {
-      return (
-        `Absence: the log holds no entry of ${complete.key} ${among}. This is proven, not just unanswered: ${signed} maps` +
-        ' this key to nothing, and no other map with that root could list an entry for it.'
-      );
+      const maps = wholeLog(complete)
+        ? ' this key to nothing, and no other map with that root could list an entry for it.'
+        : " this key to its list of entries, none of which lies in the window, and no other list with that root could add one there.";
+      return `Absence: the log holds no entry of ${complete.key} ${among}. This is proven, not just unanswered: ${signed} maps${maps}`;
     }
     const which = complete.count === 1
       ? `the entry at leaf index ${listed(complete.leafIndices)} is the only entry`

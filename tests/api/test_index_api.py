@@ -139,3 +139,16 @@ def test_bad_parameters_are_problems(served: dict[str, Any]) -> None:
         400,
         "is not a time",
     )
+    for odd in ("\u00b2", "\u0663", "9" * 5000):  # superscript two, Arabic-Indic three
+        assert_problem(
+            get(served, "auditor", "/v1/index/account/acct-1", **{"from": odd}),
+            400,
+            "is not a time",
+        )
+
+
+def test_a_value_with_a_slash_is_a_key(served: dict[str, Any]) -> None:
+    response = get(served, "auditor", "/v1/index/account/org/team")
+    assert response.status_code == 200, response.text
+    assert response.json()["key"] == "account:org/team"
+    assert response.json()["count"] == 0
