@@ -18,7 +18,10 @@
  * was signed by the pinned log key, not by any other key), status (at the latest block).
  *
  * Verdicts: evidence "valid" | "mathematics only" | "invalid" | "not verified"; licences
- * "active" | "not active" | "mathematics only" | "invalid" | "not verified".
+ * "active" | "not active" | "mathematics only" | "invalid" | "not verified". A licence the
+ * registry holds, with the record's window, that is revoked, expired or not yet valid is "not
+ * active" with every check passed (state "inactive": a proven state, not a failure); "not
+ * active" with the "status" check failed is one never granted or held with another window.
  *
  * A completeness proof (`model-ledger/completeness/v1`) goes to its own verifier,
  * verify-completeness.js (FORMAT_VERIFIERS, below); checkIdentity and checkChain are
@@ -767,16 +770,16 @@
       : null;
     const status = licence.onChain;
     if (licence.problem !== null) run.fail(new VerificationError('status', licence.problem));
-    if (status.state !== 'active') {
-      const why = {
-        revoked: `revoked in block ${revokedBlock}`,
-        expired: `expired at ${body.valid_until}`,
-        not_yet_valid: `not valid before ${body.valid_from}`,
-        unknown: 'never granted on this registry',
-      }[status.state];
-      run.fail(new VerificationError('status', `${status.state}: ${why}`));
-    }
-    run.ok('status', `active, granted in block ${grantedBlock}, valid until ${body.valid_until}`);
+    if (status.state === 'unknown') run.fail(new VerificationError('status', 'unknown: never granted on this registry'));
+    // Revoked, expired or not yet valid is a proven state of a licence the registry holds
+    // with the record's window, not a failed check: the check passes, naming the state.
+    const why = {
+      active: `active, granted in block ${grantedBlock}, valid until ${body.valid_until}`,
+      revoked: `not active: revoked in block ${revokedBlock}`,
+      expired: `not active: expired at ${body.valid_until}`,
+      not_yet_valid: `not active: not valid before ${body.valid_from}`,
+    }[status.state];
+    run.ok('status', why);
   }
 
   /**
@@ -830,10 +833,16 @@
     if (result.error) {
       if (['chain', 'verifier'].includes(result.error.check)) result.verdict = 'not verified';
       else result.verdict = result.error.check === 'status' ? 'not active' : 'invalid';
+      result.state = { invalid: 'failed', 'not active': 'failed' }[result.verdict] || 'unverified';
+    } else if (!result.chainConsulted) {
+      result.verdict = 'mathematics only';
+      result.state = 'unverified';
     } else {
-      result.verdict = result.chainConsulted ? 'active' : 'mathematics only';
+      // every check passed: the chain's state (active, or proven revoked / expired / not yet valid)
+      const active = result.licence.onChain.state === 'active';
+      result.verdict = active ? 'active' : 'not active';
+      result.state = active ? 'verified' : 'inactive';
     }
-    result.state = { active: 'verified', invalid: 'failed', 'not active': 'failed' }[result.verdict] || 'unverified';
     result.statement = licenceStatement(result);
     return result;
   }

@@ -112,7 +112,8 @@
         " with a leaked key, say). Such a grant is not this log's licence, whatever the registry says of its status.",
     ],
     status: [
-      'The licence registry on the chain says this licence is active now, with the validity window of the record.',
+      "The licence registry on the chain holds this licence, with the validity window of the record, in the state named below" +
+        ' (active, or proven not active: revoked, expired or not yet valid).',
       "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
     ],
     verifier: ['', 'This page could not run the checks: a fault of the page or the browser, not a verdict on the document.'],
@@ -625,8 +626,11 @@
       if (verdict === 'active') {
         proven.push('The licence registry on the public chain holds this licence\'s fingerprint as active now, granted with the pinned log\'s key,' +
           ' with the validity window the record states. The operator cannot change that record without the fingerprint changing.');
+      } else if (verdict === 'not active' && !result.error) {
+        proven.push(`The licence registry on the public chain holds this licence, granted with the pinned log's key, and says it is` +
+          ` ${licence.onChain.state.replace(/_/g, ' ')}: it is not in force now. That is a proven state, not a failed check.`);
       } else if (verdict === 'not active') {
-        proven.push('The licence registry on the public chain does not hold this licence as active now (revoked, expired, not yet valid, or never granted).');
+        proven.push('The licence registry on the public chain does not hold this licence as active now (never granted, or held with another validity window).');
       } else if (verdict === 'mathematics only') {
         proven.push('Only the record was checked: its fingerprint (commitment) is computed from it. Whether the chain holds that licence as active was not read.');
       }
@@ -710,7 +714,9 @@
     checks.replaceChildren();
     for (const check of result.checks) {
       const item = element('li', null, { 'data-check': check.check, 'data-passed': String(check.passed) });
-      item.appendChild(element('span', `${check.passed ? 'ok' : 'FAILED'}: ${check.check}`, { class: 'check-name' }));
+      // a licence proven revoked / expired / not yet valid passes its status check: say "not active", not "ok"
+      const inactive = check.passed && check.check === 'status' && result.verdict === 'not active';
+      item.appendChild(element('span', `${inactive ? 'not active' : check.passed ? 'ok' : 'FAILED'}: ${check.check}`, { class: 'check-name' }));
       item.appendChild(element('span', (EXPLAIN[check.check] || ['', ''])[check.passed ? 0 : 1], { class: 'explain' }));
       item.appendChild(element('span', check.detail, { class: 'detail' }));
       checks.appendChild(item);

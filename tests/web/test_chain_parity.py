@@ -485,11 +485,16 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
         log.revoked,
         identity,
         log.anvil.url,
-        {"verdict": "not active", "check": "status"},
+        {"verdict": "not active"},
     )
-    assert verify_text(page, json.dumps(log.revoked))["text"].startswith(
-        "REVOKED: licence 'lic-gone'"
-    )
+    shown = verify_text(page, json.dumps(log.revoked))
+    assert shown["text"].startswith("REVOKED: licence 'lic-gone'")
+    assert shown["state"] == "inactive"  # a proven state, not a failure (issue 17, F9)
+    assert [c["passed"] for c in shown["checks"]] == [True] * 7
+    assert shown["checks"][-1]["detail"].startswith("not active: revoked in block ")
+    assert page.evaluate(
+        "document.querySelector('#checks li[data-check=status] .check-name').textContent"
+    ) == ("not active: status")
     assert page.errors() == []
     assert time.monotonic() - started < 20
 
