@@ -14,8 +14,9 @@ is "log identity", with that field; the node's chain id is "chain id"; the code 
 registry is "contract"; a grant signed by another key than the pinned log key is
 "issuer"; a licence the chain holds with the record's window but revoked, expired or not
 yet valid is "not active" with no failed check (a proven state); one never granted, or held
-with another window, is "not active" failing check "status". Without a chain the Python side is read_document and the part of
-check_licence that runs before its first chain read: `OfflineReader` stops it there.
+with another window, is "not active" failing check "status". Without a chain the Python
+side is read_document and the part of check_licence that runs before its first chain
+read: `OfflineReader` stops it there.
 """
 
 from __future__ import annotations
