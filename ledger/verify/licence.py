@@ -41,7 +41,7 @@ from ledger.formats.bundle import Bundle
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
 from ledger.formats.strict_json import StrictJsonError, load_strict
-from ledger.verify.evidence import verify_evidence
+from ledger.verify.bundle import verify_bundle
 from ledger.verify.result import ChainReadError, VerificationError
 from ledger.verify.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
 
@@ -399,7 +399,7 @@ def _revocation_record(
     if the bundle fails, holds another record, or is not the revocation the chain holds."""
     assert document.revocation_evidence is not None
     try:
-        result = verify_evidence(document.revocation_evidence, rpc, identity)
+        result = verify_bundle(document.revocation_evidence, rpc, identity)
     except ChainReadError as error:
         raise LicenceChainError(error.message) from None
     except VerificationError as error:

@@ -132,7 +132,28 @@
           ]
         }
       },
-      "events": {},
+      "events": {
+        "Revoked": {
+          "topic": "0xf8add3cbe3c3fe8670a2d568b58422364f8095eddd6fa903337baf1ce13748a0",
+          "inputs": [
+            [
+              "commitment",
+              "bytes32",
+              true
+            ],
+            [
+              "issuer",
+              "address",
+              true
+            ],
+            [
+              "revocation",
+              "bytes32",
+              false
+            ]
+          ]
+        }
+      },
       "errors": {}
     }
   });
@@ -675,7 +696,11 @@
     if (licence.problem !== null) return `NOT VALID: ${which}: ${licence.problem} (${where})`;
     return {
       active: `ACTIVE: ${which} is active until ${body.valid_until} ${where}`,
-      revoked: `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}; ${where}`,
+      revoked: licence.revocationRecord
+        ? `REVOKED: ${which} was revoked at ${licence.revocationRecord.ts} (block ${status.revokedBlock}), reason` +
+          ` ${licence.revocationRecord.reason === null ? 'none given' : J.pyRepr(licence.revocationRecord.reason)}` +
+          ` (revocation record leaf ${licence.revocationRecord.leafHash}, matches the registry); ${where}`
+        : `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}; ${where}`,
       expired: `EXPIRED: ${which} expired at ${body.valid_until} ${where}`,
       not_yet_valid: `NOT YET VALID: ${which} becomes active at ${body.valid_from} ${where}`,
       unknown: `UNKNOWN: ${which} was never granted ${where}`,
@@ -714,6 +739,59 @@
       ));
     }
     if (info[3]) run.fail(new VerificationError('log', retiredProblem(identity), 'log'));
+  }
+
+  /** The `revocation` of the registry's Revoked event of `commitment` by `issuer` in `block`,
+   * null if the node shows none; the node's answer is checked, not trusted (address, every
+   * topic, the data's size), as ledger/verify/licence.py _revocation does. */
+  async function revocationOf(chain, registry, commitment, block, issuer) {
+    const topic = SHIPPED.LicenceRegistry.events.Revoked.topic;
+    const wanted = [topic, commitment, `0x${'00'.repeat(12)}${issuer.slice(2)}`];
+    for (const event of await chain.logs(registry, [topic, commitment], block, block)) {
+      if (
+        J.toHex(event.address) === registry &&
+        event.topics.length === wanted.length &&
+        event.topics.every((found, i) => J.toHex(found) === wanted[i]) &&
+        event.blockNumber === block &&
+        event.data.length === 32
+      ) return J.toHex(event.data);
+    }
+    return null;
+  }
+
+  /** The revoke record the licence file carries (`revoked.evidence`), verified as a bundle
+   * against the chain and matched with the registry's `revocation` (ledger/verify/licence.py
+   * _revocation_record): {leafHash, ts, reason, anchorBlock, existedNoLaterThan}; else a
+   * "revocation" VerificationError. */
+  async function proveRevocation(licence, revocation, chain, identity) {
+    const fail = (message) => new VerificationError('revocation', message, 'revocation');
+    const sub = newRun('bundle', identity);
+    try {
+      await verifyBundleObject(sub, licence.revocationEvidence, chain, identity);
+    } catch (error) {
+      if (!(error instanceof VerificationError)) throw error;
+      throw fail(`the revocation evidence (revoked.evidence) fails its ${error.check} check: ${error.detail}`);
+    }
+    const bundle = sub.result.document;
+    if (bundle.entries.length !== 1) throw fail(`revoked.evidence holds ${bundle.entries.length} entries, not the one`);
+    const entry = bundle.entries[0];
+    const body = entry.record.body;
+    if (entry.record.kind !== 'licence' || !J.isObject(body) || body.action !== 'revoke' || body.licence_id !== licence.body.licence_id) {
+      throw fail(`revoked.evidence proves leaf ${entry.leafHash}, which is not a revoke record of licence ${J.pyRepr(licence.body.licence_id)}`);
+    }
+    if (entry.leafHash !== revocation) {
+      throw fail(
+        `revoked.evidence proves revoke record ${entry.leafHash}, but the registry names ${revocation === null ? 'none' : revocation}` +
+          " as this licence's revocation",
+      );
+    }
+    return {
+      leafHash: entry.leafHash,
+      ts: entry.record.ts,
+      reason: typeof body.reason === 'string' ? body.reason : null,
+      anchorBlock: sub.result.anchored.blockNumber,
+      existedNoLaterThan: sub.result.anchored.timestamp,
+    };
   }
 
   async function checkLicenceOnChain(run, licence, chain, identity) {
@@ -765,6 +843,25 @@
       await checkNotRetired(run, chain, identity, head.number);
       run.ok('issuer', `the grant is signed by the pinned log key ${issuer}`);
     }
+    licence.onChain.revocation = revokedBlock === 0n
+      ? null
+      : await revocationOf(chain, registry, licence.commitment, revokedBlock, identity.logSigner);
+    licence.revocationRecord = null;
+    if (revokedBlock !== 0n && licence.revocationEvidence !== null) {
+      let proven;
+      try {
+        proven = await proveRevocation(licence, licence.onChain.revocation, chain, identity);
+      } catch (error) {
+        if (error instanceof VerificationError) run.fail(error);
+        throw error;
+      }
+      licence.revocationRecord = proven;
+      run.ok(
+        'revocation',
+        `revoke record ${proven.leafHash} (reason ${proven.reason === null ? 'none given' : J.pyRepr(proven.reason)}),` +
+          ` in the log and anchored in block ${proven.anchorBlock}, is the revocation the registry holds`,
+      );
+    }
     licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
       ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
       : null;
@@ -804,6 +901,7 @@
       }
       licence.onChain = null;
       licence.problem = null;
+      licence.revocationRecord = null;
       result.licence = licence;
       const body = licence.body;
       run.ok('licence', `licence ${body.licence_id} (${body.action}) for ${body.licensee}, valid ${body.valid_from} to ${body.valid_until}`);

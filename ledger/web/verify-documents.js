@@ -463,7 +463,8 @@
   /**
    * The licence record in `data` (licence_check.py read_document): a GET /v1/licences/{id}
    * answer (its `record` and `registry`) or a bare record. {record, stored, commitment,
-   * chainId, contract}: the commitment is the leaf hash of the record as the log stored it.
+   * chainId, contract, revocationEvidence}: the commitment is the leaf hash of the record as
+   * the log stored it; revocationEvidence the answer's `revoked.evidence` (or null).
    */
   async function readLicence(data) {
     let document;
@@ -493,6 +494,10 @@
     if (action !== 'grant' && action !== 'amend') {
       throw new LicenceFileError(`the record is a ${shown(action)} record: check the grant or amend record instead`);
     }
+    // a revoked licence's answer carries the revoke record's bundle (licence.py read_document)
+    const revoked = wrapped && J.has(document, 'revoked') ? document.revoked : null;
+    const evidence = J.isObject(revoked) && J.has(revoked, 'evidence') ? revoked.evidence : null;
+    if (evidence !== null && !J.isObject(evidence)) throw new LicenceFileError('revoked.evidence must be an evidence bundle (a JSON object)');
     let chainId = null;
     let contract = null;
     if (registry !== null) {
@@ -517,6 +522,7 @@
       commitment: J.toHex(await M.hashLeaf(stored.bytes)),
       chainId,
       contract,
+      revocationEvidence: evidence,
     };
   }
 

@@ -116,6 +116,11 @@
         ' (active, or proven not active: revoked, expired or not yet valid).',
       "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
     ],
+    revocation: [
+      "The file carries the revoke record's own evidence: it is in the log, anchored on the chain, and it is the revocation the" +
+        ' registry holds (the leaf hash the log key signed when it revoked the licence), so the reason in it is the one the operator gave.',
+      "The revoke record the file carries is not proven, or is not the revocation the registry holds: its reason cannot be relied on.",
+    ],
     verifier: ['', 'This page could not run the checks: a fault of the page or the browser, not a verdict on the document.'],
   };
 
@@ -581,7 +586,20 @@
       ['granted in block', chain ? block(chain.grantedBlock) : null],
       ['granted with key', chain && chain.issuer ? `${chain.issuer}${chain.issuer === identity.logSigner ? " (the pinned log key)" : ", NOT the pinned log key"}` : null],
       ['revoked in block', chain ? block(chain.revokedBlock) : null],
+      ['revocation on chain', chain && chain.revocation ? `${chain.revocation} (the revoke record's leaf hash the log key signed)` : null],
+      ['revocation record', revocationFact(licence, chain)],
     ];
+  }
+
+  /** The revoke record the file carries, proven and matched with the chain, in one line. */
+  function revocationFact(licence, chain) {
+    const proven = licence.revocationRecord;
+    if (proven) {
+      return `leaf ${proven.leafHash}, ${proven.ts}, reason ${proven.reason === null ? 'none given' : JSON.stringify(proven.reason)};` +
+        ` in the log, anchored in block ${proven.anchorBlock}: matches the registry`;
+    }
+    if (!chain || chain.revokedBlock === 0n) return null;
+    return 'not in this file: the GET /v1/licences/{id} answer fetched after the revocation carries its evidence (revoked.evidence)';
   }
 
   function factsTitle(result) {
