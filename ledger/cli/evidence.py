@@ -233,11 +233,14 @@ def verify(
     consulted for it (docs/c2sp.md)."""
     data = _read(bundle)
     from ledger.cli.tlog_proof import verify_tlog_proof_file
+    from ledger.formats.export_line import export_advice, is_export
     from ledger.verify.tlog_proof import is_tlog_proof
 
     if is_tlog_proof(data):
         verify_tlog_proof_file(data, record, pinned_identity(log), witness or [], quorum, as_json)
         return
+    if is_export(data):  # an export is audited whole, not verified as evidence
+        fail(f"{bundle}: {export_advice('mledger verify')}", EXIT_UNREADABLE)
     if record is not None or witness or quorum is not None:
         fail("--record, --witness and --quorum apply to tlog-proofs only", EXIT_UNREADABLE)
     identity = pinned_identity(log, offline_ok=offline)

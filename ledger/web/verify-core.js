@@ -23,6 +23,9 @@
  * active" with every check passed (state "inactive": a proven state, not a failure); "not
  * active" with the "status" check failed is one never granted or held with another window.
  *
+ * An export (NDJSON, ledger/formats/export_line.py is_export) is "not checked": its answer
+ * sends the reader to `mledger audit`, in the words `mledger verify` uses.
+ *
  * A completeness proof (`model-ledger/completeness/v1`) goes to its own verifier,
  * verify-completeness.js (FORMAT_VERIFIERS, below); checkIdentity and checkChain are
  * shared with it.
@@ -970,8 +973,22 @@
     'model-ledger/completeness/v1': (data, options) => own('LedgerCompleteness', './verify-completeness.js').verifyCompleteness(data, options),
   };
 
+  /** An export, which this page does not audit: no check ran, the answer says what to run. */
+  function exportNotAudited(options) {
+    const run = newRun('export', options && options.identity !== undefined ? options.identity : null);
+    const statement = D.exportAdvice('this page');
+    Object.assign(run.result, {
+      verdict: 'not checked',
+      state: 'unverified',
+      statement: `NOT CHECKED: ${statement}`,
+      meaning: { proven: ['Nothing: an export is the whole log (or a range of it), checked by an audit, not here.'], notProven: [] },
+    });
+    return Promise.resolve(run.result);
+  }
+
   /** Check whichever `data` is: a format of FORMAT_VERIFIERS, a licence file or evidence. */
   function verifyDocument(data, options) {
+    if (D.isExport(data)) return exportNotAudited(options); // exports: `mledger audit` (issue 17)
     const kind = documentKind(data);
     if (Object.prototype.hasOwnProperty.call(FORMAT_VERIFIERS, kind)) return FORMAT_VERIFIERS[kind](data, options);
     return kind === 'licence' ? checkLicence(data, options) : verifyEvidence(data, options);

@@ -456,6 +456,23 @@
     };
   }
 
+  /* ---- exports (audited whole by `mledger audit`, not here) ------------------------------ */
+
+  /** An export's first line, however laid out (ledger/formats/export_line.py _EXPORT_START). */
+  const EXPORT_START = /^(?:\uFEFF)?\s*\{\s*"leaf_index"\s*:/;
+
+  /** Whether `data` (bytes or text) is an export rather than one evidence document
+   * (ledger/formats/export_line.py is_export). */
+  function isExport(data) {
+    const head = typeof data === 'string' ? data.slice(0, 256) : new TextDecoder().decode(data.slice(0, 256));
+    return EXPORT_START.test(head);
+  }
+
+  /** What `reader` says of an export (ledger/formats/export_line.py export_advice). */
+  const exportAdvice = (reader) =>
+    `this is a log export (NDJSON, one entry per line), which ${reader} does not audit:` +
+    ' run `mledger audit FILE --log log.json --rpc-url URL`';
+
   /* ---- the licence file ------------------------------------------------------------------ */
 
   class LicenceFileError extends Error {}
@@ -541,6 +558,8 @@
     parseQuery,
     normalizeTime,
     readLicence,
+    isExport,
+    exportAdvice,
     shown,
     typeName,
   };

@@ -518,17 +518,22 @@
     const entries = doc.noun === 'pack'
       ? doc.records.map((record, i) => ({ record, leafIndex: doc.indices[i], leafHash: doc.leafHashes ? doc.leafHashes[i] : null }))
       : doc.entries.map((entry) => ({ record: entry.record, leafIndex: entry.leafIndex, leafHash: entry.leafHash }));
+    // A failed check leaves every field below unproven: say so beside them, not only above.
+    const unproven = result.verdict === 'invalid';
+    const mark = unproven ? ` (NOT proven: the "${result.error.check}" check failed; these fields may have been altered)` : '';
+    const proven = { 'data-proven': String(!unproven) };
     if (entries.length <= 5) {
       for (const entry of entries) {
-        holder.appendChild(element('h4', `Record at leaf index ${entry.leafIndex}`));
-        const list = element('dl', null, { class: 'record' });
-        fill(list, [...recordRows(entry.record), ['leaf hash', entry.leafHash]]);
+        holder.appendChild(element('h4', `Record at leaf index ${entry.leafIndex}${mark}`, proven));
+        const list = element('dl', null, { class: 'record', ...proven });
+        const warning = unproven ? [['NOT proven', `the "${result.error.check}" check failed`]] : [];
+        fill(list, [...warning, ...recordRows(entry.record), ['leaf hash', entry.leafHash]]);
         holder.appendChild(list);
       }
       return;
     }
-    holder.appendChild(element('h4', `The ${entries.length.toLocaleString('en-US')} records`));
-    const table = element('table', null, { class: 'records' });
+    holder.appendChild(element('h4', `The ${entries.length.toLocaleString('en-US')} records${mark}`, proven));
+    const table = element('table', null, { class: 'records', ...proven });
     const head = element('tr');
     for (const title of ['leaf index', 'kind', 'time', 'account', 'model', 'what']) head.appendChild(element('th', title));
     table.appendChild(head);
@@ -607,6 +612,7 @@
     if (result.verdict === 'not active') return 'What the chain says';
     if (result.verdict === 'invalid') return 'What the document claims (NOT proven: a check failed)';
     if (result.verdict === 'mathematics only') return 'What the document claims (its anchoring on the chain NOT checked)';
+    if (result.verdict === 'not checked') return 'Not checked on this page';
     return 'What the document claims (NOT proven: the chain could not be read)';
   }
 
@@ -674,7 +680,8 @@
       proven.push(`Only the mathematics: ${records} fit the root hash the document states. Nothing shows yet that the operator committed` +
         ' to that root on the public chain, nor when: that needs the pinned log and a node of its chain.');
     }
-    notProven.push('When a record was made: the time inside a record (its "ts") is the operator\'s word. Only the upper bound above comes from the chain.');
+    notProven.push('When a record was made: the time inside a record (its "ts") is the operator\'s word.' +
+      (verdict === 'valid' ? ' Only the upper bound above comes from the chain.' : ' No bound from the chain was established here.'));
     notProven.push('That what a record says is true: the log proves the operator recorded it and cannot change or remove it afterwards, not that the' +
       ' interaction, licence or model happened as described.');
     notProven.push(doc.noun === 'pack'
@@ -711,7 +718,7 @@
     $('checked-against').dataset.node = result.node ? (result.fromSuggestion ? 'suggested' : 'user') : '';
     $('facts-title').textContent = factsTitle(result);
     const isLicence = result.kind === 'licence';
-    fill($('facts'), isLicence ? licenceFacts(result) : evidenceFacts(result));
+    fill($('facts'), result.kind === 'export' ? [] : isLicence ? licenceFacts(result) : evidenceFacts(result));
     const holder = $('records');
     holder.replaceChildren();
     if (isLicence && result.licence) {
