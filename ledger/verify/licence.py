@@ -206,9 +206,15 @@ class LicenceCheck:
                 f" the registry); {where}"
             )
         if self.state == "revoked":  # the page says the same (verify-core.js)
+            named = (
+                ""
+                if self.revocation is None
+                else f", revocation record leaf {_hex(self.revocation)} (its reason is proven by"
+                " the GET /v1/licences/{id} answer fetched after the revocation)"
+            )
             return (
                 f"REVOKED: {which} was revoked (or superseded by an amendment) in block"
-                f" {self.revoked_block}; {where}"
+                f" {self.revoked_block}{named}; {where}"
             )
         if self.state == "expired":
             return f"EXPIRED: {which} expired at {self.document.valid_until} {where}"

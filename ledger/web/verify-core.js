@@ -703,7 +703,11 @@
         ? `REVOKED: ${which} was revoked at ${licence.revocationRecord.ts} (block ${status.revokedBlock}), reason` +
           ` ${licence.revocationRecord.reason === null ? 'none given' : J.pyRepr(licence.revocationRecord.reason)}` +
           ` (revocation record leaf ${licence.revocationRecord.leafHash}, matches the registry); ${where}`
-        : `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}; ${where}`,
+        : `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}` +
+          (status.revocation === null
+            ? ''
+            : `, revocation record leaf ${status.revocation} (its reason is proven by the GET /v1/licences/{id} answer fetched after the revocation)`) +
+          `; ${where}`,
       expired: `EXPIRED: ${which} expired at ${body.valid_until} ${where}`,
       not_yet_valid: `NOT YET VALID: ${which} becomes active at ${body.valid_from} ${where}`,
       unknown: `UNKNOWN: ${which} was never granted ${where}`,

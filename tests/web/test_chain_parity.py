@@ -544,6 +544,14 @@ def test_a_revocation_with_its_evidence_proves_its_reason_in_both(log: Log, page
     # the grant file alone: the chain's revocation hash, and where its proof is
     same(page, "licence", {"record": answer["record"]}, identity, url, {"verdict": "not active"})
     shown = verify_text(page, json.dumps({"record": answer["record"]}))
+    assert (
+        f"in block {shown['facts']['revoked in block'].split()[0]}, revocation record leaf"
+        in (shown["text"])
+    )
+    assert (
+        f"leaf {leaf} (its reason is proven by the GET /v1/licences/{{id}} answer"
+        in (shown["text"])
+    )
     assert shown["facts"]["revocation on chain"].startswith(leaf)
     assert shown["facts"]["revocation record"].startswith("not in this file")
 
