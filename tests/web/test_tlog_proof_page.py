@@ -20,6 +20,10 @@ from tests.web.form import click, open_page, pin, read_result, type_into, verify
 from tests.web.test_completeness_page import page, saved  # noqa: F401 - fixtures
 from tests.web.tlog_proofs import BARE, IDENTITY, LOG, Case, case
 
+IDENTITY_JSON = rfc8785.dumps(IDENTITY.as_json()).decode()
+BARE_JSON = rfc8785.dumps(BARE.as_json()).decode()
+"""The log identity with its note key, and one without."""
+
 CASES = [
     "valid-two-of-two",
     "valid-no-witness",
@@ -52,17 +56,20 @@ def mledger_verify(case: Case, folder: Path) -> subprocess.CompletedProcess[str]
     )
 
 
-def give(page: Page, case: Case, folder: Path) -> dict[str, object]:
+def give(tab: Page, case: Case, folder: Path) -> dict[str, object]:
     """Open the tlog-proof fields (as a click on their summary does), fill them for `case`
     and choose its proof file; the answer."""
-    page.evaluate("(() => { const d = document.getElementById('tlog'); if (!d.open) d.querySelector('summary').click(); })()")
-    type_into(page, "record", case.record.decode())
-    type_into(page, "log-vkey", "")
-    type_into(page, "witnesses", "\n".join(case.witnesses))
-    type_into(page, "quorum", "" if case.quorum is None else str(case.quorum))
+    tab.evaluate(
+        "(() => { const d = document.getElementById('tlog');"
+        " if (!d.open) d.querySelector('summary').click(); })()"
+    )
+    type_into(tab, "record", case.record.decode())
+    type_into(tab, "log-vkey", "")
+    type_into(tab, "witnesses", "\n".join(case.witnesses))
+    type_into(tab, "quorum", "" if case.quorum is None else str(case.quorum))
     proof = folder / f"{case.name}.tlog-proof"
     proof.write_bytes(case.proof)
-    return verify_file(page, proof)
+    return verify_file(tab, proof)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -106,9 +113,6 @@ def test_the_page_prints_what_mledger_verify_prints(
         assert failed["explain"]  # said in plain words
 
 
-IDENTITY_JSON = rfc8785.dumps(IDENTITY.as_json()).decode()
-
-
 def test_a_typed_note_key_and_the_fields_a_proof_needs(
     page: Page,  # noqa: F811
     saved: str,  # noqa: F811
@@ -127,7 +131,7 @@ def test_a_typed_note_key_and_the_fields_a_proof_needs(
     typed = read_result(page)
     assert typed["verdict"] == "valid", typed
     assert "the log's note key you gave" in typed["against"]
-    pin(page, _bare_json())
+    pin(page, BARE_JSON)
     type_into(page, "log-vkey", "")
     click(page, "verify")
     bare = read_result(page)
@@ -146,7 +150,3 @@ def test_a_typed_note_key_and_the_fields_a_proof_needs(
     click(page, "verify")
     quorum = read_result(page)
     assert quorum["verdict"] == "invalid" and quorum["check"] == "witnesses", quorum
-
-
-def _bare_json() -> str:
-    return rfc8785.dumps(BARE.as_json()).decode()

@@ -32,11 +32,14 @@ const bytes = (b64) => Uint8Array.from(Buffer.from(b64, 'base64'));
   for (const c of payload.cases) {
     const identity = c.identity === null ? null : core.parseIdentity(bytes(c.identity));
     const data = bytes(c.proof);
-    if (core.documentKind(data) !== N.TLOG_PROOF_FORMAT) throw new Error(`${c.name}: not dispatched as a tlog-proof`);
+    if (core.documentKind(data) !== N.TLOG_PROOF_FORMAT) {
+      throw new Error(`${c.name}: not dispatched as a tlog-proof`);
+    }
     const result = await core.verifyDocument(data, {
       identity, record: bytes(c.record), witnesses: c.witnesses, quorum: c.quorum, now: c.now,
     });
-    out.push({ lines: result.lines, check: result.error ? result.error.check : null, verdict: result.verdict });
+    const check = result.error ? result.error.check : null;
+    out.push({ lines: result.lines, check, verdict: result.verdict });
   }
   process.stdout.write(JSON.stringify(out));
 })().catch((error) => {
@@ -76,7 +79,10 @@ def test_every_case_reads_alike() -> None:
             assert page["verdict"] == "valid" and python[0].startswith("VALID: "), each.name
         else:
             assert page["check"] == each.check, (each.name, page)
-            assert python[0].startswith(f"INVALID: {each.check} check failed: "), (each.name, python)
+            assert python[0].startswith(f"INVALID: {each.check} check failed: "), (
+                each.name,
+                python,
+            )
             assert each.hint in python[0], (each.name, python)
     assert not differ, "\n".join(differ)
 
@@ -110,7 +116,9 @@ def test_changed_proofs_read_alike() -> None:
         seed = seeds[len(batch) % 2]
         changed = (change_bytes if len(batch) % 3 else change_lines)(rng, seed.proof)
         if is_tlog_proof(changed):  # else it is read as JSON, as `mledger verify` does
-            batch.append(Case(f"changed-{len(batch)}", changed, seed.record, seed.identity, seed.witnesses))
+            batch.append(
+                Case(f"changed-{len(batch)}", changed, seed.record, seed.identity, seed.witnesses)
+            )
     browser = run_node(batch)
     differ = [
         f"{each.proof[:400]!r}\n  python {expected_lines(each)}\n  node   {page['lines']}"
@@ -134,16 +142,19 @@ def test_the_page_and_a_cosigned_note_alone() -> None:
 const N = require(process.argv[1]);
 const [note, log, w1, w2, w3, now] = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 (async () => {
-  const ok = await N.verifyCosignedNote(Buffer.from(note, 'base64'), log, [w3, w2, w1], 2, { maxTimestamp: now + 600 });
+  const text = Buffer.from(note, 'base64');
+  const until = { maxTimestamp: now + 600 };
+  const ok = await N.verifyCosignedNote(text, log, [w3, w2, w1], 2, until);
   let refused = null;
   try {
-    await N.verifyCosignedNote(Buffer.from(note, 'base64'), log, [w3, w2, w1], 3, { maxTimestamp: now + 600 });
+    await N.verifyCosignedNote(text, log, [w3, w2, w1], 3, until);
   } catch (error) {
     refused = error instanceof N.NoteError ? error.message : String(error);
   }
   process.stdout.write(JSON.stringify({
     origin: ok.checkpoint.origin, size: ok.checkpoint.size.toString(), root: ok.checkpoint.root,
-    witnesses: ok.witnesses.map((w) => [w.name, w.timestamp.toString()]), trusted: ok.trusted, quorum: ok.quorum, refused,
+    witnesses: ok.witnesses.map((w) => [w.name, w.timestamp.toString()]),
+    trusted: ok.trusted, quorum: ok.quorum, refused,
   }));
 })().catch((error) => { process.stderr.write(String(error.stack || error)); process.exit(1); });
 """
@@ -152,7 +163,14 @@ const [note, log, w1, w2, w3, now] = JSON.parse(require('fs').readFileSync(0, 'u
     done = subprocess.run(
         [node, "-e", script, str(ROOT / "ledger" / "web" / "verify-note.js")],
         input=json.dumps(
-            [base64.b64encode(note).decode(), IDENTITY.note_vkey, W1.vkey(), W2.vkey(), W3.vkey(), NOW]
+            [
+                base64.b64encode(note).decode(),
+                IDENTITY.note_vkey,
+                W1.vkey(),
+                W2.vkey(),
+                W3.vkey(),
+                NOW,
+            ]
         ),
         capture_output=True,
         text=True,
@@ -164,7 +182,10 @@ const [note, log, w1, w2, w3, now] = JSON.parse(require('fs').readFileSync(0, 'u
     lines = note.decode().split("\n")
     assert shown["origin"] == lines[0] and shown["size"] == lines[1]
     assert base64.b64encode(bytes.fromhex(shown["root"][2:])).decode() == lines[2]
-    assert shown["witnesses"] == [["witness.example/w1", str(NOW - 100)], ["witness.example/w2", str(NOW - 80)]]
+    assert shown["witnesses"] == [
+        ["witness.example/w1", str(NOW - 100)],
+        ["witness.example/w2", str(NOW - 80)],
+    ]
     assert (shown["trusted"], shown["quorum"]) == (3, 2)
     assert shown["refused"] == (
         "2 of the 3 trusted witnesses cosigned the checkpoint, the policy needs 3"

@@ -28,9 +28,7 @@ W1 = Cosigner("witness.example/w1", bytes([5]) * 32)
 W2 = Cosigner("witness.example/w2", bytes([6]) * 32)
 W3 = Cosigner("witness.example/w3", bytes([7]) * 32)
 STRANGER = Cosigner("stranger.example/w", bytes([9]) * 32)
-BARE = LogIdentity(
-    "model-ledger", 31337, b"\x5f" * 20, b"\x8b" * 32, b"\x9f" * 20, b"\xc4" * 20, 1
-)
+BARE = LogIdentity("model-ledger", 31337, b"\x5f" * 20, b"\x8b" * 32, b"\x9f" * 20, b"\xc4" * 20, 1)
 IDENTITY = replace(BARE, note_vkey=LOG.vkey())
 NOW = 1_700_000_000
 """The verifiers' clock in these cases (unix seconds): cosignatures dated up to 600 s later pass."""
@@ -131,6 +129,7 @@ def cases() -> tuple[Case, ...]:
     wrong_node[0] ^= 0x80
     bad_path = (path[0], bytes(wrong_node), *path[2:])
     text = good.decode()
+    first = base64.b64encode(path[0]).decode()
     return (
         Case("valid-two-of-two", good, record, witnesses=trusted),
         Case("valid-two-of-three", good, record, witnesses=(*trusted, W3.vkey()), quorum=2),
@@ -187,9 +186,7 @@ def cases() -> tuple[Case, ...]:
             hint="root mismatch",
         ),
         Case("other-record", good, other, witnesses=trusted, check="inclusion"),
-        Case(
-            "short-proof", proof(hashes=path[:-1]), record, check="inclusion", hint="length"
-        ),
+        Case("short-proof", proof(hashes=path[:-1]), record, check="inclusion", hint="length"),
         Case("index-beyond-size", proof(index=SIZE), record, check="inclusion"),
         Case("moved-checkpoint", proof(moved), record, check="checkpoint"),
         Case("another-log", proof(foreign), record, check="checkpoint", hint="no signature"),
@@ -203,9 +200,7 @@ def cases() -> tuple[Case, ...]:
         ),
         Case("no-note-key", good, record, identity=BARE, check="identity"),
         Case("log-key-as-witness", good, record, witnesses=(LOG.vkey(),), check="witnesses"),
-        Case(
-            "witness-twice", good, record, witnesses=(W1.vkey(), W1.vkey()), check="witnesses"
-        ),
+        Case("witness-twice", good, record, witnesses=(W1.vkey(), W1.vkey()), check="witnesses"),
         Case("quorum-too-high", good, record, witnesses=trusted, quorum=3, check="witnesses"),
         Case("bad-witness-key", good, record, witnesses=("w+0000+AAAA",), check="witnesses"),
         Case("not-a-record", good, b'{"v": 1}', check="record"),
@@ -224,7 +219,7 @@ def cases() -> tuple[Case, ...]:
         ),
         Case(
             "not-canonical-hash",
-            text.replace(base64.b64encode(path[0]).decode(), base64.b64encode(path[0]).decode()[:-1] + "x", 1).encode(),
+            text.replace(first, first[:-1] + "x", 1).encode(),
             record,
             check="checkpoint",
         ),
