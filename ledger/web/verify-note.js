@@ -163,16 +163,6 @@
     return { key, verify: (message, signature) => ed25519Verify(key.publicKey, signature, message) };
   }
 
-  function u64be(value) {
-    const out = new Uint8Array(8);
-    let n = BigInt(value);
-    for (let i = 7; i >= 0; i -= 1) {
-      out[i] = Number(n & 0xffn);
-      n >>= 8n;
-    }
-    return out;
-  }
-
   const u64Of = (bytes) => bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n);
 
   /** What a cosigner signs (cosignature.py signed_message). */

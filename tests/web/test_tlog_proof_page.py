@@ -9,12 +9,12 @@ not met, a wrong inclusion proof."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import rfc8785
 
+from tests.cli.test_verify_tlog_proof import ledger
 from tests.web.chromium import Page
 from tests.web.form import click, open_page, pin, read_result, type_into, verify_file
 from tests.web.test_completeness_page import page, saved  # noqa: F401 - fixtures
@@ -47,13 +47,7 @@ def mledger_verify(case: Case, folder: Path) -> subprocess.CompletedProcess[str]
         args += ["--witness", vkey]
     if case.quorum is not None:
         args += ["--quorum", str(case.quorum)]
-    return subprocess.run(
-        [sys.executable, "-m", "ledger", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return ledger(*args)
 
 
 def give(tab: Page, case: Case, folder: Path) -> dict[str, object]:

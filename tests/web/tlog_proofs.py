@@ -21,15 +21,15 @@ from ledger.formats.tlog_checkpoint import Checkpoint
 from ledger.formats.tlog_proof import TlogProof
 from ledger.verify.tlog_proof import TlogProofCheckError, verify_record_tlog_proof
 from ledger.workload import interaction
+from tests.cli.test_verify_tlog_proof import IDENTITY as BARE
+from tests.cli.test_verify_tlog_proof import LOG, ORIGIN
 
-ORIGIN = "ledger.example/model-ledger"
-LOG = Signer(ORIGIN, bytes(range(32)))
 W1 = Cosigner("witness.example/w1", bytes([5]) * 32)
 W2 = Cosigner("witness.example/w2", bytes([6]) * 32)
 W3 = Cosigner("witness.example/w3", bytes([7]) * 32)
 STRANGER = Cosigner("stranger.example/w", bytes([9]) * 32)
-BARE = LogIdentity("model-ledger", 31337, b"\x5f" * 20, b"\x8b" * 32, b"\x9f" * 20, b"\xc4" * 20, 1)
 IDENTITY = replace(BARE, note_vkey=LOG.vkey())
+"""The log identity of tests/cli/test_verify_tlog_proof.py, with the note key LOG's vkey."""
 NOW = 1_700_000_000
 """The verifiers' clock in these cases (unix seconds): cosignatures dated up to 600 s later pass."""
 
