@@ -910,6 +910,8 @@
     canonicalRecord: R.canonicalRecord,
     callContract,
     ContractCallError,
+    newRun,
+    recordUnexpected,
     checkIdentity,
     checkChain,
   };

@@ -440,45 +440,20 @@
     ],
   });
 
-  class CheckError extends Error {
-    constructor(check, message) {
-      super(`${check}: ${message}`);
-      this.check = check;
-      this.detail = message;
-    }
-  }
-
+  /** A run of verify-core (its checks and result), with what a tlog-proof shows; `fail`
+   * takes the check's name and sentence, and `usage` when the check could not start for
+   * want of something the user must give (NOT VERIFIED, as `mledger verify` exits 2). */
   function newRun(identity) {
-    const result = {
-      kind: 'tlog-proof',
-      verdict: null,
-      state: null,
-      statement: null,
-      lines: [],
-      checks: [],
-      error: null,
-      chainConsulted: false,
-      identity,
-      node: null,
-      document: null,
-      anchored: null,
-      licence: null,
-      record: null,
-      proof: null,
-      facts: null,
-      meaning: null,
-      explain: EXPLAIN,
-    };
+    const run = V.newRun('tlog-proof', identity);
+    Object.assign(run.result, { lines: [], usage: false, record: null, proof: null, facts: null, meaning: null, explain: EXPLAIN });
     return {
-      result,
-      ok(check, detail) {
-        result.checks.push({ check, passed: true, detail });
-      },
+      result: run.result,
+      ok: run.ok,
       fail(check, message, usage = false) {
-        result.checks.push({ check, passed: false, detail: message });
-        result.error = { check, message, field: null, usage };
-        throw new CheckError(check, message);
+        run.result.usage = usage;
+        run.fail(new V.VerificationError(check, message));
       },
+      unexpected: (error) => V.recordUnexpected(run, error),
     };
   }
 
@@ -620,11 +595,7 @@
       }
       run.ok('inclusion', `leaf ${proof.index} of the tree of size ${checkpoint.size} (${proof.hashes.length} proof nodes) has root ${checkpoint.root}`);
     } catch (error) {
-      if (!(error instanceof CheckError)) {
-        const message = `${error && error.name ? error.name : 'Error'}: ${error && error.message ? error.message : error}`;
-        result.checks.push({ check: 'verifier', passed: false, detail: message });
-        result.error = { check: 'verifier', message, field: null, usage: false };
-      }
+      if (!(error instanceof V.VerificationError)) run.unexpected(error);
     }
     return finish(result);
   }
@@ -634,7 +605,7 @@
     if (error === null) {
       result.verdict = 'valid';
       result.lines = [`VALID: ${validStatement(result.proof)}`, NOT_CONSULTED];
-    } else if (error.usage || error.check === 'verifier') {
+    } else if (result.usage || error.check === 'verifier') {
       result.verdict = 'not verified';
       result.lines = [`NOT VERIFIED: ${error.message}`];
     } else {
