@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from ledger.formats.identity import parse_identity
 from ledger.verify.tlog_proof import is_tlog_proof
-from tests.web.corpus import ROOT
+from tests.web.corpus import ROOT, VECTORS
 from tests.web.test_differential import change_bytes
-from tests.web.tlog_proofs import Case, case, cases, expected_lines
+from tests.web.tlog_proofs import IDENTITY, NOW, W1, W2, W3, Case, case, cases, expected_lines
 
 CORE = ROOT / "ledger" / "web" / "verify-core.js"
 
@@ -87,6 +88,40 @@ def test_every_case_reads_alike() -> None:
     assert not differ, "\n".join(differ)
 
 
+def committed() -> list[tuple[Case, list[str]]]:
+    """The cases as scripts/make_vectors.py wrote them to tests/vectors/tlog-proof/, each
+    with the lines its manifest says `mledger verify` prints."""
+    manifest = json.loads((VECTORS / "tlog-proof" / "manifest.json").read_text())
+    assert manifest["now"] == NOW
+    return [
+        (
+            Case(
+                entry["name"],
+                (VECTORS / entry["proof"]).read_bytes(),
+                (VECTORS / entry["record"]).read_bytes(),
+                parse_identity((VECTORS / entry["log"]).read_bytes()),
+                tuple(entry["witnesses"]),
+                entry["quorum"],
+                entry["check"],
+            ),
+            entry["lines"],
+        )
+        for entry in manifest["cases"]
+    ]
+
+
+def test_the_committed_vectors_read_as_their_manifest_says() -> None:
+    """Both verifiers print the manifest's lines for the committed files (so a verifier
+    whose words change fails here until the vectors are written again)."""
+    found = committed()
+    assert [c.name for c, _ in found] == [c.name for c in cases()]
+    browser = run_node([c for c, _ in found])
+    for (each, lines), page in zip(found, browser, strict=True):
+        assert expected_lines(each) == lines, each.name
+        assert page["lines"] == lines, each.name
+        assert page["check"] == each.check, each.name
+
+
 def change_lines(rng: random.Random, proof: bytes) -> bytes:
     """A change to the proof's lines before the checkpoint: a proof hash replaced (by
     another valid one, or by junk), dropped, repeated or swapped, or another index."""
@@ -136,7 +171,6 @@ def test_the_page_and_a_cosigned_note_alone() -> None:
     checkpoint and which of the given witnesses cosigned, in their lines' order."""
     good = case("valid-two-of-two")
     note = good.proof.split(b"\n\n", 1)[1]
-    from tests.web.tlog_proofs import IDENTITY, NOW, W1, W2, W3
 
     script = r"""
 const N = require(process.argv[1]);
