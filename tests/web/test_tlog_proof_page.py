@@ -16,7 +16,15 @@ import rfc8785
 
 from tests.cli.test_verify_tlog_proof import ledger
 from tests.web.chromium import Page
-from tests.web.form import click, open_page, pin, read_result, type_into, verify_file
+from tests.web.form import (
+    click,
+    open_page,
+    pin,
+    read_result,
+    type_into,
+    verify_file,
+    verify_text,
+)
 from tests.web.test_completeness_page import page, saved  # noqa: F401 - fixtures
 from tests.web.tlog_proofs import BARE, IDENTITY, LOG, Case, case
 
@@ -144,3 +152,9 @@ def test_a_typed_note_key_and_the_fields_a_proof_needs(
     click(page, "verify")
     quorum = read_result(page)
     assert quorum["verdict"] == "invalid" and quorum["check"] == "witnesses", quorum
+    # Pasted as text, the proof opens the tlog-proof fields and verifies as the file did.
+    type_into(page, "quorum", "")
+    page.evaluate("document.getElementById('tlog').open = false")
+    pasted = verify_text(page, valid.proof.decode())
+    assert page.evaluate("document.getElementById('tlog').open") is True
+    assert pasted["verdict"] == "valid" and pasted["text"].startswith("VALID: the record"), pasted
