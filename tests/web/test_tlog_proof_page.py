@@ -36,6 +36,8 @@ CASES = [
     "valid-two-of-two",
     "valid-no-witness",
     "tampered-log-signature",
+    "malleated-log-signature",
+    "malleated-cosignature",
     "unknown-witness-only",
     "quorum-not-met",
     "wrong-inclusion-node",

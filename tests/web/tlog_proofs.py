@@ -96,6 +96,19 @@ def _note(checkpoint: Checkpoint, *cosigners: tuple[Cosigner, int]) -> Note:
     return Note(text, signatures)
 
 
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+"""L, the order of Ed25519's base point: a signature's S must be below it (RFC 8032 5.1.7)."""
+
+
+def _malleated(signature: Signature, at: int) -> Signature:
+    """The same signature with S + L in place of S (from byte `at`, where the 64-byte
+    Ed25519 signature starts): the equation still holds, but RFC 8032 refuses S >= L."""
+    raw = signature.signature
+    s = int.from_bytes(raw[at + 32 : at + 64], "little") + ED25519_ORDER
+    changed = raw[: at + 32] + s.to_bytes(32, "little") + raw[at + 64 :]
+    return Signature(signature.name, signature.key_id, changed)
+
+
 def _flip(signature: Signature, at: int) -> Signature:
     raw = bytearray(signature.signature)
     raw[at] ^= 0x01
@@ -120,6 +133,8 @@ def cases() -> tuple[Case, ...]:
     log_line, *cosigned = note.signatures
     tampered_log = Note(note.text, (_flip(log_line, 7), *cosigned))
     tampered_w2 = Note(note.text, (log_line, cosigned[0], cosigned[1], _flip(cosigned[2], 20)))
+    malleated_log = Note(note.text, (_malleated(log_line, 0), *cosigned))
+    malleated_w1 = Note(note.text, (log_line, _malleated(cosigned[0], 8), *cosigned[1:]))
     later = Note(note.text, (*note.signatures, W3.cosign(note.text, NOW + 3600)))
     grown = _checkpoint([*leaves, b"\x00" * 32])
     moved = Note(grown.text(), note.signatures)  # signatures of another text
@@ -142,6 +157,21 @@ def cases() -> tuple[Case, ...]:
             witnesses=trusted,
             check="checkpoint",
             hint="does not verify",
+        ),
+        Case(
+            "malleated-log-signature",
+            proof(malleated_log),
+            record,
+            check="checkpoint",
+            hint="does not verify",
+        ),
+        Case(
+            "malleated-cosignature",
+            proof(malleated_w1),
+            record,
+            witnesses=trusted,
+            check="checkpoint",
+            hint="the cosignature of witness 'witness.example/w1' does not verify",
         ),
         Case(
             "unknown-witness-only",
