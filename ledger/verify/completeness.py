@@ -95,8 +95,8 @@ def _check_entry(run: Run, document: Completeness, number: int, entry: BundleEnt
         run.fail(
             VerificationError(
                 "added",
-                f"{where} is a {entry.record.get('kind')} record filed under {filed}, not under"
-                f" {key}: it is not an entry of this key",
+                f"{where} is a record of kind {entry.record.get('kind')} filed under {filed},"
+                f" not under {key}: it is not an entry of this key",
             )
         )
 

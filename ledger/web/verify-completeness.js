@@ -523,7 +523,7 @@
       const filed = keys.length ? keys.join(', ') : 'no key';
       run.fail(new V.VerificationError(
         'added',
-        `${where} is a ${item.record.kind} record filed under ${filed}, not under ${key}: it is not an entry of this key`,
+        `${where} is a record of kind ${item.record.kind} filed under ${filed}, not under ${key}: it is not an entry of this key`,
       ));
     }
   }

@@ -28,7 +28,7 @@
  *
  * A completeness proof (`model-ledger/completeness/v1`) goes to its own verifier,
  * verify-completeness.js (FORMAT_VERIFIERS, below); checkIdentity and checkChain are
- * shared with it.
+ * shared with it. A c2sp.org/tlog-proof@v1 file (text) goes to verify-note.js.
  *
  * No DOM: verify-page.js shows the result. Under Node, require() this file.
  */
@@ -954,10 +954,23 @@
 
   /* ---- which checker -------------------------------------------------------------------------- */
 
-  /** The format name when `data` is a format of FORMAT_VERIFIERS; "licence" when it holds a
+  /** The first line of a c2sp.org/tlog-proof@v1 file (text, not JSON: verify-note.js). */
+  const TLOG_PROOF_FORMAT = 'c2sp.org/tlog-proof@v1';
+
+  /** Whether `data` (text or bytes) starts as a tlog-proof does (ledger/verify/tlog_proof.py
+   * is_tlog_proof). */
+  function isTlogProof(data) {
+    const head = `${TLOG_PROOF_FORMAT}\n`;
+    if (typeof data === 'string') return data.startsWith(head);
+    return data.length >= head.length && new TextDecoder().decode(data.slice(0, head.length)) === head;
+  }
+
+  /** The format name when `data` is a format of FORMAT_VERIFIERS (a tlog-proof, by its first
+   * line); "licence" when it holds a
    * licence record (bare, or as GET /v1/licences/{id} answers it); else "evidence" (whose
    * checks say what is wrong with anything else). */
   function documentKind(data) {
+    if (isTlogProof(data)) return TLOG_PROOF_FORMAT;
     let doc;
     try {
       doc = J.loadStrict(data, D.MAX_PACK_BYTES, 'document');
@@ -975,6 +988,7 @@
   const own = (name, file) => (typeof module === 'object' && module.exports ? require(file) : globalThis[name]);
   const FORMAT_VERIFIERS = {
     'model-ledger/completeness/v1': (data, options) => own('LedgerCompleteness', './verify-completeness.js').verifyCompleteness(data, options),
+    [TLOG_PROOF_FORMAT]: (data, options) => own('LedgerNote', './verify-note.js').verifyTlogProof(data, options),
   };
 
   /** An export, which this page does not audit: no check ran, the answer says what to run. */
@@ -985,6 +999,7 @@
       verdict: 'not checked',
       state: 'unverified',
       statement: `NOT CHECKED: ${statement}`,
+      facts: [],
       meaning: { proven: ['Nothing: an export is the whole log (or a range of it), checked by an audit, not here.'], notProven: [] },
     });
     return Promise.resolve(run.result);
@@ -1006,6 +1021,8 @@
     checkLicence,
     verifyDocument,
     documentKind,
+    isTlogProof,
+    TLOG_PROOF_FORMAT,
     parseIdentity: D.parseIdentity,
     IdentityError: D.IdentityError,
     redactUrl: RPC.redactUrl,
@@ -1022,6 +1039,8 @@
     canonicalRecord: R.canonicalRecord,
     callContract,
     ContractCallError,
+    newRun,
+    recordUnexpected,
     checkIdentity,
     checkChain,
   };

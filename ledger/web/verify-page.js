@@ -135,6 +135,7 @@
   let armedAt = Infinity; // when the pin button of the question shown starts to count clicks
   let draws = 0; // the question's redraws, so a timer armed for an old one does nothing
   let documentBytes = null; // the chosen file, until the text is edited
+  let recordBytes = null; // a tlog-proof's record file, until its text is edited
   let runs = 0;
 
   /* ---- small DOM helpers --------------------------------------------------------------- */
@@ -259,6 +260,10 @@
     if (pinned) $('share-link').setAttribute('href', `#log=${toBase64Url(new TextEncoder().encode(pinned.text()))}`);
     $('forget').disabled = !pinned;
     $('log-edit').open = !pinned;
+    $('log-vkey-hint').textContent = pinned && pinned.noteVkey
+      ? `Empty: the pinned log's note key, ${pinned.noteVkey} (its name is the log's origin).`
+      : `${pinned ? 'The pinned log identity names no note key' : 'No log is pinned'}: give the log's note key (its note_vkey,` +
+        ' from `mledger identity` or GET /v1/log, through a channel you trust), or pin a log identity that names one.';
     updateRpc();
   }
 
@@ -618,6 +623,13 @@
 
   function checkedAgainst(result) {
     const rpcGiven = rpcUrl.value.trim() !== '';
+    if (result.kind === 'tlog-proof') {
+      const key = $('log-vkey').value.trim();
+      const log = key ? `the log's note key you gave (${key})` : result.identity ? `the note key of the pinned ${result.identity.describe()}` : 'no log key';
+      const count = tlogWitnesses().length;
+      const witnesses = count ? `${count === 1 ? 'the witness' : `the ${count} witnesses`} you named` : 'no witness (none named)';
+      return `Checked against ${log} and ${witnesses}; the chain is not read for a tlog-proof${rpcGiven ? ' (the node you gave was not asked)' : ''}.`;
+    }
     if (!result.identity) {
       return 'No log is pinned, so only the mathematics was checked: nothing says which log this is about' +
         `${rpcGiven ? ', and the node you gave was not asked (which contract counts is what the pinned log says)' : ''}.`;
@@ -718,10 +730,18 @@
     $('checked-against').dataset.node = result.node ? (result.fromSuggestion ? 'suggested' : 'user') : '';
     $('facts-title').textContent = factsTitle(result);
     const isLicence = result.kind === 'licence';
-    fill($('facts'), result.kind === 'export' ? [] : isLicence ? licenceFacts(result) : evidenceFacts(result));
+    const isTlogProof = result.kind === 'tlog-proof';
+    fill($('facts'), result.facts || (isLicence ? licenceFacts(result) : evidenceFacts(result)));
     const holder = $('records');
     holder.replaceChildren();
-    if (isLicence && result.licence) {
+    if (isTlogProof) {
+      if (result.record) {
+        holder.appendChild(element('h4', result.proof ? `The record, entry ${result.proof.index} of the log` : 'The record'));
+        const list = element('dl', null, { class: 'record' });
+        fill(list, [...recordRows(result.record), ['leaf hash', result.proof ? result.proof.leafHash : null]]);
+        holder.appendChild(list);
+      }
+    } else if (isLicence && result.licence) {
       holder.appendChild(element('h4', 'The licence record'));
       const list = element('dl', null, { class: 'record' });
       fill(list, recordRows(result.licence.record));
@@ -742,7 +762,8 @@
       // a licence proven revoked / expired / not yet valid passes its status check: say "not active", not "ok"
       const inactive = check.passed && check.check === 'status' && result.verdict === 'not active';
       item.appendChild(element('span', `${inactive ? 'not active' : check.passed ? 'ok' : 'FAILED'}: ${check.check}`, { class: 'check-name' }));
-      item.appendChild(element('span', (EXPLAIN[check.check] || ['', ''])[check.passed ? 0 : 1], { class: 'explain' }));
+      const explain = (result.explain && result.explain[check.check]) || EXPLAIN[check.check] || ['', ''];
+      item.appendChild(element('span', explain[check.passed ? 0 : 1], { class: 'explain' }));
       item.appendChild(element('span', check.detail, { class: 'detail' }));
       checks.appendChild(item);
     }
@@ -768,9 +789,31 @@
     $('proven').replaceChildren();
     $('not-proven').replaceChildren();
     const node = rpcUrl.value.trim();
-    const result = await V.verifyDocument(data, { identity: pinned, rpcUrl: node });
+    const result = await V.verifyDocument(data, { identity: pinned, rpcUrl: node, ...tlogOptions() });
     result.fromSuggestion = Boolean(node) && pinned !== null && node === pinned.rpcUrl;
     if (number === runs) show(result);
+  }
+
+  /** The witness vkeys typed, one per line (blank lines left out). */
+  function tlogWitnesses() {
+    return $('witnesses').value.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  }
+
+  /** What a tlog-proof is checked with: the record, the log's note key, the witnesses and
+   * the quorum (empty: all of them; anything but a whole number is refused by the check). */
+  function tlogOptions() {
+    const quorum = $('quorum').value.trim();
+    return {
+      record: recordBytes || $('record').value,
+      logVkey: $('log-vkey').value,
+      witnesses: tlogWitnesses(),
+      quorum: quorum === '' ? null : /^[0-9]{1,6}$/.test(quorum) ? Number(quorum) : quorum,
+    };
+  }
+
+  /** Open the tlog-proof fields when the document is one. */
+  function revealTlog(data) {
+    if (V.isTlogProof(data)) $('tlog').open = true;
   }
 
   /** The chosen file's bytes (the picker is emptied, so the same file can be chosen again). */
@@ -791,12 +834,23 @@
   });
   input.addEventListener('input', () => {
     documentBytes = null;
+    revealTlog(input.value);
+  });
+  $('record').addEventListener('input', () => {
+    recordBytes = null;
+  });
+  $('record-file').addEventListener('change', async () => {
+    const bytes = await readFile($('record-file'));
+    if (!bytes) return;
+    recordBytes = bytes;
+    $('record').value = bytes.length <= 2 * 1024 * 1024 ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes) : `(${bytes.length} bytes from ${$('record-file').dataset.name})`;
   });
   input.addEventListener('paste', () => setTimeout(run, 0));
   $('file').addEventListener('change', async () => {
     const bytes = await readFile($('file'));
     if (!bytes) return;
     documentBytes = bytes;
+    revealTlog(bytes);
     input.value = bytes.length <= 2 * 1024 * 1024 ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes) : `(${bytes.length} bytes from ${$('file').dataset.name})`;
     run();
   });
