@@ -350,7 +350,7 @@ def read_accounts(path: Path) -> list[str]:
 
 
 def _pack_from_store(
-    data_dir: Path, database_url: str | None, query: Any, anchor: Any
+    data_dir: Path, database_url: str | None, query: Any, anchor: Any, complete: bool
 ) -> tuple[bytes | None, int]:
     from ledger.errors import NotFoundError
     from ledger.service.evidence_pack import build_pack
@@ -359,7 +359,9 @@ def _pack_from_store(
 
     with open_store(data_dir, database_url) as store:
         try:
-            built = build_pack(store, AnchorRepository(store), query, anchor=anchor)
+            built = build_pack(
+                store, AnchorRepository(store), query, anchor=anchor, complete=complete
+            )
         except NotFoundError:
             filters = Filters(
                 query.account_ids, query.ts_from, query.ts_to, query.model, query.kind
@@ -370,7 +372,7 @@ def _pack_from_store(
 
 
 def _pack_from_api(
-    url: str, api_key: str | None, query: Any, anchor: str
+    url: str, api_key: str | None, query: Any, anchor: str, complete: bool
 ) -> tuple[bytes | None, int]:
     """The pack the service at `url` answers with, read within the bounds of any JSON
     from outside: at most MAX_PACK_BYTES, and MAX_JSON_DEPTH deep (ledger.jsonlimits)."""
@@ -388,7 +390,7 @@ def _pack_from_api(
             "POST",
             url.rstrip("/") + "/v1/evidence",
             params={"anchor": anchor},
-            json=query.as_json(),
+            json={**query.as_json(), **({"complete": True} if complete else {})},
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=600,
         ) as response:
@@ -490,6 +492,15 @@ def report(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     anchor: AnchorOption = "earliest",
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            help="Ask for a complete pack: it also proves, per account, that no other entry"
+            " matches (docs/completeness.md); the report then says complete: true per"
+            " account once verified against the chain.",
+        ),
+    ] = False,
 ) -> None:
     """A campaign report: what the accounts did between --from and --to (per day, per
     account, per model, top accounts) with the evidence behind it: one evidence pack of
@@ -517,6 +528,7 @@ def report(
                 ("--model", model),
                 ("--url", url),
                 ("--anchor", None if anchor == "earliest" else anchor),
+                ("--complete", complete or None),
             )
             if value is not None
         ]
@@ -556,9 +568,9 @@ def report(
             )
         choice = anchor_choice(anchor)
         document, unanchored = (
-            _pack_from_api(url, api_key, query, str(choice))
+            _pack_from_api(url, api_key, query, str(choice), complete)
             if url
-            else _pack_from_store(data_dir, database_url, query, choice)
+            else _pack_from_store(data_dir, database_url, query, choice, complete)
         )
     pack: Pack | None = None
     result: VerificationResult | None = None

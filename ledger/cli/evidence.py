@@ -152,6 +152,15 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
         "block_number": None if result.anchored is None else result.anchored.block_number,
         "log": None if result.identity is None else result.identity.as_json(),
         "error": None if error is None else {"check": error.check, "message": error.message},
+        "complete": [
+            {
+                "key": k.key,
+                "count": k.count,
+                "outside": k.outside,
+                "leaf_indices": list(k.leaf_indices),
+            }
+            for k in result.complete_keys
+        ],
     }
 
 
@@ -176,6 +185,11 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
                 " --rpc-url URL (no --offline) to check the anchor and its index root\n"
             )
         return
+    if result.complete_keys:
+        from ledger.verify.completeness import key_statement
+
+        for proven in result.complete_keys:
+            out.write(f"{key_statement(proven, result.anchored, 'pack')}\n")
     if not result.chain_consulted:
         out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
         out.write(
