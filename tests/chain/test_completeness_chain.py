@@ -352,6 +352,4 @@ def test_a_complete_pack_needs_an_account_query(log: dict[str, Any]) -> None:
         *log["data"],
     )
     assert result.returncode != 0
-    assert "complete: model: a complete pack proves all of an account's entries" in (
-        result.stderr
-    )
+    assert "complete: model: a complete pack proves all of an account's entries" in (result.stderr)
