@@ -164,6 +164,7 @@ def export(
 
 
 def _print_audit(result: Any) -> None:
+    from ledger.formats.eip712 import NO_INDEX_ROOT
     from ledger.verify.audit import NOTHING_PROVEN
     from ledger.verify.result import utc_text
 
@@ -207,6 +208,17 @@ def _print_audit(result: Any) -> None:
         "roots",
         f"{result.roots_matched:,} of {len(anchors):,} anchored roots"
         " re-derived from the export match the chain",
+    )
+    signed = sum(1 for anchor in anchors if anchor.index_root != NO_INDEX_ROOT)
+    row(
+        "index roots",
+        f"{result.index_roots_matched:,} of {signed:,} signed index roots re-derived from the"
+        " export match the chain"
+        + (
+            f" ({len(anchors) - signed:,} anchors predate the index)"
+            if signed < len(anchors)
+            else ""
+        ),
     )
     if result.passed:
         after = result.entries - result.anchored_size
