@@ -519,7 +519,9 @@ def report(
     every anchored matching entry, verified before any figure is computed. Writes a
     self-contained HTML page (and JSON, CSV); prints a one-line JSON summary. With
     --from-pack, rebuilds the same report from a pack alone. The figures are lower
-    bounds: a pack proves that its entries exist, not that no other entry matches."""
+    bounds: a pack proves that its entries exist, not that no other entry matches;
+    with --complete the pack also proves, per account, that none is missing (checked
+    against the chain: --log and --rpc-url), and the report says complete: true."""
     from ledger.formats.pack import Pack, QueryError, parse_query_input
     from ledger.verify.campaign import build_report, report_csv
     from ledger.verify.html import campaign_page
@@ -631,7 +633,10 @@ def report(
             if evidence is None
             else evidence["verification"]["chain_consulted"],
             "unanchored_matches": unanchored,
-            "proves": "existence of the entries counted (not that no other entry matches)",
+            "proves": "existence of the entries counted, and that no other entry of the"
+            " accounts matches (a complete pack, verified against the chain)"
+            if evidence is not None and evidence["complete"]
+            else "existence of the entries counted (not that no other entry matches)",
         }
     )
     if failure is not None:
