@@ -424,9 +424,7 @@ def _parse(obj: Any) -> Pack:
     entries = top["entries"]
     complete = top.get("completeness") is not None
     if not isinstance(entries, list) or not (entries or complete):
-        raise FormatError(
-            "entries must be a non-empty list (empty only in a complete pack: an absence proof)"
-        )
+        raise FormatError("entries must be a non-empty list")
     if len(entries) > MAX_PACK_ENTRIES:
         raise FormatError(f"pack has {len(entries)} entries; the limit is {MAX_PACK_ENTRIES}")
     indices: list[int] = []
