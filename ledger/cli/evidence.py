@@ -139,7 +139,7 @@ def verdict(result: VerificationResult, error: VerificationError | None) -> str:
 def _as_json(result: VerificationResult, error: VerificationError | None) -> dict[str, Any]:
     when = result.existed_no_later_than
     said = verdict(result, error)
-    return {
+    out: dict[str, Any] = {
         "valid": said == "VALID",
         "verdict": said,
         "producer": producer(),
@@ -152,7 +152,9 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
         "block_number": None if result.anchored is None else result.anchored.block_number,
         "log": None if result.identity is None else result.identity.as_json(),
         "error": None if error is None else {"check": error.check, "message": error.message},
-        "complete": [
+    }
+    if result.complete_keys:  # a complete pack: what it proved of each account
+        out["complete"] = [
             {
                 "key": k.key,
                 "count": k.count,
@@ -160,8 +162,8 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
                 "leaf_indices": list(k.leaf_indices),
             }
             for k in result.complete_keys
-        ],
-    }
+        ]
+    return out
 
 
 def _print_text(result: VerificationResult, error: VerificationError | None) -> None:
