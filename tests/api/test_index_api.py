@@ -122,25 +122,6 @@ def test_licensee_sees_only_its_own_keys(served: dict[str, Any]) -> None:
     assert len(set(refused.values())) == 1  # another's key reads as a missing one
 
 
-def test_bad_parameters_are_problems(served: dict[str, Any]) -> None:
-    assert_problem(get(served, "auditor", "/v1/index/colour/blue"), 400, "is not KIND:VALUE")
-    assert_problem(
-        get(served, "auditor", "/v1/index/account/acct-1", tree_size=4),
-        409,
-        "tree size 4 is not an anchored size",
-    )
-    assert_problem(
-        get(served, "auditor", "/v1/index/account/acct-1", from_size=3, to_size=99),
-        400,
-        "the window [3, 99)",
-    )
-    assert_problem(
-        get(served, "auditor", "/v1/index/account/acct-1", **{"from": "yesterday"}),
-        400,
-        "is not a time",
-    )
-
-
 def post_pack(served: dict[str, Any], role: str, body: dict[str, Any]) -> Any:
     server: Server = served["server"]
     with server.client(served[role]) as client:
@@ -179,3 +160,22 @@ def test_complete_pack_refuses_queries_it_cannot_prove(served: dict[str, Any]) -
         "a complete pack needs the accounts",
     )
     assert post_pack(served, "licensee", base).status_code == 403
+
+
+def test_bad_parameters_are_problems(served: dict[str, Any]) -> None:
+    assert_problem(get(served, "auditor", "/v1/index/colour/blue"), 400, "is not KIND:VALUE")
+    assert_problem(
+        get(served, "auditor", "/v1/index/account/acct-1", tree_size=4),
+        409,
+        "tree size 4 is not an anchored size",
+    )
+    assert_problem(
+        get(served, "auditor", "/v1/index/account/acct-1", from_size=3, to_size=99),
+        400,
+        "the window [3, 99)",
+    )
+    assert_problem(
+        get(served, "auditor", "/v1/index/account/acct-1", **{"from": "yesterday"}),
+        400,
+        "is not a time",
+    )
