@@ -289,7 +289,7 @@
     read.producer(top);
     const checkpoint = read.fields(top.checkpoint, 'checkpoint', ['tree_size', 'root', 'anchor']);
     const entries = top.entries;
-    if (!Array.isArray(entries) || !(entries.length || complete)) read.fail('entries must be a non-empty list');
+    if (!Array.isArray(entries) || !entries.length) read.fail('entries must be a non-empty list');
     if (entries.length > MAX_ENTRIES) read.fail(`bundle has ${entries.length} entries; the limit is ${MAX_ENTRIES}`);
     const parsed = entries.map((entry, i) => {
       const where = `entries[${i}]`;

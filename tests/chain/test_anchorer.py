@@ -254,8 +254,14 @@ def test_a_duplicate_refused_by_the_estimate_is_confirmed_by_the_other_send(setu
     anchorer = setup.anchorer()
     anchorer.schedule()
     # Another anchorer (same key) got the same checkpoint on chain first.
+    index_root = index_root_at(setup.store, 7) or NO_INDEX_ROOT
     other = setup.contract.anchor(
-        setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root)
+        setup.deployment.log_id,
+        7,
+        state.root,
+        [],
+        setup.sign(7, state.root, index_root),
+        index_root=index_root,
     )
     anchorer.step()
     done = setup.repo.get(7)
@@ -273,8 +279,15 @@ def test_a_duplicate_failing_in_its_block_is_harmless(setup: Setup) -> None:
     state = setup.grow(7)
     setup.rpc("evm_setAutomine", False)
     # Another send, first in the pool: the estimate (on the latest block) cannot see it.
+    index_root = index_root_at(setup.store, 7) or NO_INDEX_ROOT
     other = setup.contract.build_anchor(
-        setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root), gas=200_000
+        setup.deployment.log_id,
+        7,
+        state.root,
+        [],
+        setup.sign(7, state.root, index_root),
+        index_root=index_root,
+        gas=200_000,
     )
     setup.chain.send(other)
     anchorer = setup.anchorer()
