@@ -139,7 +139,7 @@ def verdict(result: VerificationResult, error: VerificationError | None) -> str:
 def _as_json(result: VerificationResult, error: VerificationError | None) -> dict[str, Any]:
     when = result.existed_no_later_than
     said = verdict(result, error)
-    return {
+    out: dict[str, Any] = {
         "valid": said == "VALID",
         "verdict": said,
         "producer": producer(),
@@ -153,6 +153,17 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
         "log": None if result.identity is None else result.identity.as_json(),
         "error": None if error is None else {"check": error.check, "message": error.message},
     }
+    if result.complete_keys:  # a complete pack: what it proved of each account
+        out["complete"] = [
+            {
+                "key": k.key,
+                "count": k.count,
+                "outside": k.outside,
+                "leaf_indices": list(k.leaf_indices),
+            }
+            for k in result.complete_keys
+        ]
+    return out
 
 
 def _print_text(result: VerificationResult, error: VerificationError | None) -> None:
@@ -176,6 +187,11 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
                 " --rpc-url URL (no --offline) to check the anchor and its index root\n"
             )
         return
+    if result.complete_keys:
+        from ledger.verify.completeness import key_statement
+
+        for proven in result.complete_keys:
+            out.write(f"{key_statement(proven, result.anchored, 'pack')}\n")
     if not result.chain_consulted:
         out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
         out.write(

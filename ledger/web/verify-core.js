@@ -392,6 +392,10 @@
   async function checkMultiInclusion(run, pack) {
     const size = pack.treeSize;
     const count = pack.indices.length;
+    if (!count) {
+      run.ok('inclusion', 'no entry matches the query: nothing to include');
+      return;
+    }
     let calculated;
     try {
       calculated = await M.rootFromMultiProof(pack.indices, size, pack.leafHashes.map(J.fromHex), pack.proof.map(J.fromHex));
@@ -614,10 +618,12 @@
   async function verifyPackObject(run, obj, chain, identity) {
     run.result.kind = 'pack';
     let pack;
+    const completeness = () => own('LedgerCompleteness', './verify-completeness.js');
     try {
       pack = D.parsePack(obj);
+      pack.completeness = pack.completenessField === null ? null : completeness().parsePackCompleteness(pack);
     } catch (error) {
-      if (!(error instanceof D.DocumentError)) throw error;
+      if (!(error instanceof D.DocumentError) && !(error instanceof completeness().FormatError)) throw error;
       run.fail(new VerificationError('pack', error.message));
     }
     const count = pack.indices.length;
@@ -631,7 +637,12 @@
     const entries = await checkRecords(run, pack);
     checkQuery(run, pack, entries);
     await checkMultiInclusion(run, pack);
-    if (chain !== null) await checkChain(run, pack, chain, identity);
+    const proven = pack.completeness === null ? [] : await completeness().checkPackCompleteness(run, pack, entries);
+    if (chain !== null) {
+      await checkChain(run, pack, chain, identity);
+      if (pack.completeness !== null) completeness().checkIndexRootOnChain(run, pack.treeSize, pack.completeness.indexRoot);
+    }
+    run.result.completeKeys = proven;
   }
 
   /**

@@ -407,7 +407,8 @@
     const read = reader('pack');
     if (!J.isObject(obj)) read.fail(`a pack is a JSON object, got ${typeName(obj)}`);
     if (obj.format !== PACK_FORMAT) read.fail(`unknown format ${shown(obj.format)}; this verifier reads '${PACK_FORMAT}'`);
-    const top = read.fields(obj, 'pack', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'query', 'entries', 'proof'], ['producer']);
+    const top = read.fields(obj, 'pack', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'query', 'entries', 'proof'], ['producer', 'completeness']);
+    const complete = J.has(top, 'completeness') && top.completeness !== null;
     read.producer(top);
     const checkpoint = read.fields(top.checkpoint, 'checkpoint', ['tree_size', 'root', 'anchor']);
     const treeSize = read.int(checkpoint.tree_size, 'checkpoint.tree_size', 1n, MAX_TREE_SIZE);
@@ -420,7 +421,7 @@
       read.fail(field === 'query' ? `query: ${message}` : `query.${field}: ${message}`);
     }
     const entries = top.entries;
-    if (!Array.isArray(entries) || !entries.length) read.fail('entries must be a non-empty list');
+    if (!Array.isArray(entries) || !(entries.length || complete)) read.fail('entries must be a non-empty list');
     if (entries.length > MAX_PACK_ENTRIES) read.fail(`pack has ${entries.length} entries; the limit is ${MAX_PACK_ENTRIES}`);
     const indices = [];
     const records = [];
@@ -453,6 +454,9 @@
       indices,
       records,
       proof: proof.map((node, i) => read.bytes(node, `proof[${i}]`, HASH_SIZE)),
+      /* A complete pack's `completeness` field, read by verify-completeness.js
+       * (parsePackCompleteness) right after this: the last field Python reads. */
+      completenessField: complete ? top.completeness : null,
     };
   }
 
