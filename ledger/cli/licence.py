@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
     Confirmations,
     DatabaseUrl,
     DataDir,
     Keystore,
     LogFile,
     RpcUrl,
+    Setting,
     app,
     emit,
     fail,
@@ -228,11 +229,11 @@ def grant_licence(
     amend: Annotated[
         bool, typer.Option("--amend", help="Supersede the licence's current grant.")
     ] = False,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    rpc_url: RpcUrl = None,
-    keystore: Keystore = None,
-    confirmations: Confirmations = 1,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
+    rpc_url: RpcUrl = FROM_SETTINGS,
+    keystore: Keystore = FROM_SETTINGS,
+    confirmations: Confirmations = FROM_SETTINGS,
     timeout: Timeout = 120.0,
 ) -> None:
     """Grant (or with --amend, amend) a licence: append the record, grant its commitment
@@ -298,11 +299,11 @@ def revoke_licence(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why, kept in the revoke record.")
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    rpc_url: RpcUrl = None,
-    keystore: Keystore = None,
-    confirmations: Confirmations = 1,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
+    rpc_url: RpcUrl = FROM_SETTINGS,
+    keystore: Keystore = FROM_SETTINGS,
+    confirmations: Confirmations = FROM_SETTINGS,
     timeout: Timeout = 120.0,
 ) -> None:
     """Revoke a licence: append a revoke record, revoke its commitment on chain, wait for
@@ -347,11 +348,10 @@ def check_licence_command(
     ],
     rpc_url: Annotated[
         str | None,
-        typer.Option(
-            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
-        ),
-    ] = None,
-    log: LogFile = None,
+        typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
+    log: LogFile = FROM_SETTINGS,
 ) -> None:
     """Check a licence against the chain, trusting only the record, the chain and the
     pinned log identity (--log): recompute its commitment, check the code at the pinned
@@ -412,11 +412,10 @@ def watch_licence_command(
     ],
     rpc_url: Annotated[
         str | None,
-        typer.Option(
-            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
-        ),
-    ] = None,
-    log: LogFile = None,
+        typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
+    log: LogFile = FROM_SETTINGS,
     interval: Annotated[
         float, typer.Option("--interval", min=0.1, help="Seconds between reads of the chain.")
     ] = 15.0,

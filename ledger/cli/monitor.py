@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ledger.formats.identity import LogIdentity
     from ledger.verify.monitor import Finding, Seen
 
-from ledger.cli.common import LogFile, app, emit, fail, pinned_identity
+from ledger.cli.common import FROM_SETTINGS, LogFile, Setting, app, emit, fail, pinned_identity
 
 EXIT_ANOMALY = 1
 """An anomaly was found (printed as an `anomaly` line, and as ALERT on stderr)."""
@@ -84,9 +84,10 @@ def _save(path: Path, state: dict[str, Any]) -> None:
 def monitor(
     rpc_url: Annotated[
         str,
-        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of the log's chain."),
+        typer.Option("--rpc-url", help="JSON-RPC URL of the log's chain."),
+        Setting("rpc_url"),
     ],
-    log: LogFile = None,
+    log: LogFile = FROM_SETTINGS,
     url: Annotated[
         str | None,
         typer.Option(
