@@ -54,23 +54,8 @@ UP_OPTIONS: dict[str, Any] = {
         int | None,
         typer.Option("--rpc-port", help="Port of the embedded Anvil chain (0: any free port)."),
     ],
-    "log_name": Annotated[
-        str | None,
-        typer.Option(
-            "--log-name",
-            help="Name of the log; its id is the SHA-256 of the name (default: model-ledger).",
-        ),
-    ],
-    "admin_address": Annotated[
-        str | None,
-        typer.Option(
-            "--admin",
-            help="Address of the log's admin key, kept offline: it alone can retire the log"
-            " (`mledger retire`). Make one elsewhere with `mledger admin-key create --out PATH`."
-            " Required on any chain but the dev chain (id 31337), where the default is a new"
-            " key in --data-dir, for development only.",
-        ),
-    ],
+    "log_name": LogName,
+    "admin_address": Admin,
 }
 """`up`'s own options beside those it shares with `serve` (all settings too)."""
 

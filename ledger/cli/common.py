@@ -83,9 +83,9 @@ def with_settings(command: Callable[..., None]) -> Callable[..., None]:
         for name, hint in hints.items()
         if (marks := [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Setting)])
     }
-    if not fields:
-        return command
     parameters = inspect.signature(command).parameters
+    if not fields or "config" in parameters:  # none, or it loads them itself (`up`, `serve`)
+        return command
     required = {name for name in fields if parameters[name].default is inspect.Parameter.empty}
 
     @functools.wraps(command)
@@ -167,7 +167,6 @@ DatabaseUrl = Annotated[
     ),
     Setting("database_url"),
 ]
-DEFAULT_DATA_DIR = Path("./ledger-data")
 PublicRpcUrl = Annotated[
     str | None,
     typer.Option(

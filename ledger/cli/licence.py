@@ -44,11 +44,13 @@ from ledger.cli.common import (
 if TYPE_CHECKING:
     from ledger.chain.client import ChainClient
     from ledger.chain.licence_registry import LicenceRegistry
+    from ledger.formats.identity import LogIdentity
     from ledger.service.licences import Appended
     from ledger.service.signer import LogSigner
     from ledger.store.anchors import AnchorRepository, Deployment
     from ledger.store.licences import LicenceCall
     from ledger.store.repository import Store
+    from ledger.verify.licence import LicenceDocument
 
 EXIT_NOT_ACTIVE = 1
 """The licence is not active."""
@@ -334,38 +336,29 @@ def revoke_licence(
         )
 
 
-# -- licensees: check ---------------------------------------------------------------------------
+# -- licensees: check and watch ----------------------------------------------------------------
+
+LicenceFile = Annotated[
+    str,
+    typer.Argument(
+        metavar="LICENCE.json",
+        help="The licence record, or a GET /v1/licences/{id} response; - reads stdin.",
+    ),
+]
+ChainOfLog = Annotated[
+    str | None,
+    typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
+    Setting("rpc_url"),
+]
 
 
-@licence_app.command("check")
-def check_licence_command(
-    licence: Annotated[
-        str,
-        typer.Argument(
-            metavar="LICENCE.json",
-            help="The licence record, or a GET /v1/licences/{id} response; - reads stdin.",
-        ),
-    ],
-    rpc_url: Annotated[
-        str | None,
-        typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
-        Setting("rpc_url"),
-    ] = FROM_SETTINGS,
-    log: LogFile = FROM_SETTINGS,
-) -> None:
-    """Check a licence against the chain, trusting only the record, the chain and the
-    pinned log identity (--log): recompute its commitment, check the code at the pinned
-    LicenceRegistry is the one shipped, read its status there; print JSON (stdout) and
-    a sentence (stderr). Exit 0 only for an active licence (1 not active, or not the
-    pinned log's; 2 unreadable; 3 chain unreachable)."""
-    from ledger.verify.licence import (
-        LicenceChainError,
-        LicenceFileError,
-        LicenceMismatchError,
-        check_licence,
-        read_document,
-    )
-    from ledger.verify.rpc import JsonRpcReader
+def licence_to_check(
+    licence: str, rpc_url: str | None, log: Path | None
+) -> tuple[LogIdentity, str, LicenceDocument]:
+    """What `check` and `watch` start from: the pinned log identity, the chain's URL and
+    the licence record read from `licence` (- for stdin); exit 2 saying which is missing
+    or unreadable."""
+    from ledger.verify.licence import LicenceFileError, read_document
 
     identity = pinned_identity(log)
     assert identity is not None
@@ -376,10 +369,25 @@ def check_licence_command(
     except OSError as error:
         fail(f"cannot read {licence}: {error.strerror or error}", EXIT_UNREADABLE)
     try:
-        document = read_document(data)
+        return identity, rpc_url, read_document(data)
     except LicenceFileError as error:
         fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
-    rpc = JsonRpcReader(rpc_url)
+
+
+@licence_app.command("check")
+def check_licence_command(
+    licence: LicenceFile, rpc_url: ChainOfLog = FROM_SETTINGS, log: LogFile = FROM_SETTINGS
+) -> None:
+    """Check a licence against the chain, trusting only the record, the chain and the
+    pinned log identity (--log): recompute its commitment, check the code at the pinned
+    LicenceRegistry is the one shipped, read its status there; print JSON (stdout) and
+    a sentence (stderr). Exit 0 only for an active licence (1 not active, or not the
+    pinned log's; 2 unreadable; 3 chain unreachable)."""
+    from ledger.verify.licence import LicenceChainError, LicenceMismatchError, check_licence
+    from ledger.verify.rpc import JsonRpcReader
+
+    identity, url, document = licence_to_check(licence, rpc_url, log)
+    rpc = JsonRpcReader(url)
     try:
         result = check_licence(document, rpc, identity)
     except LicenceMismatchError as error:
@@ -394,8 +402,6 @@ def check_licence_command(
         raise typer.Exit(EXIT_NOT_ACTIVE)
 
 
-# -- licensees: watch ---------------------------------------------------------------------------
-
 TERMINAL = frozenset({"revoked", "expired"})
 """Statuses a licence does not come back from; `unknown` is one too once the licence was
 seen granted (another chain or registry answers), not before (a grant still on its way)."""
@@ -403,18 +409,8 @@ seen granted (another chain or registry answers), not before (a grant still on i
 
 @licence_app.command("watch")
 def watch_licence_command(
-    licence: Annotated[
-        str,
-        typer.Argument(
-            metavar="LICENCE.json",
-            help="The licence record, or a GET /v1/licences/{id} response.",
-        ),
-    ],
-    rpc_url: Annotated[
-        str | None,
-        typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
-        Setting("rpc_url"),
-    ] = FROM_SETTINGS,
+    licence: LicenceFile,
+    rpc_url: ChainOfLog = FROM_SETTINGS,
     log: LogFile = FROM_SETTINGS,
     interval: Annotated[
         float, typer.Option("--interval", min=0.1, help="Seconds between reads of the chain.")
@@ -426,28 +422,13 @@ def watch_licence_command(
     active (revoked, expired, a window that differs from the record's), printing why; 2
     for an unreadable file. A licence not granted yet is waited for. An unreachable chain
     is retried (a warning on stderr)."""
-    from ledger.verify.licence import (
-        LicenceChainError,
-        LicenceFileError,
-        LicenceMismatchError,
-        check_licence,
-        read_document,
-    )
+    from ledger.verify.licence import LicenceChainError, LicenceMismatchError, check_licence
     from ledger.verify.rpc import JsonRpcReader
 
-    identity = pinned_identity(log)
-    assert identity is not None
-    if rpc_url is None:
-        fail("give --rpc-url URL: a node of the log's chain", EXIT_UNREADABLE)
-    try:
-        document = read_document(Path(licence).read_bytes())
-    except OSError as error:
-        fail(f"cannot read {licence}: {error.strerror or error}", EXIT_UNREADABLE)
-    except LicenceFileError as error:
-        fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
+    identity, url, document = licence_to_check(licence, rpc_url, log)
     last: tuple[Any, ...] | None = None
     granted = False
-    with JsonRpcReader(rpc_url) as rpc:
+    with JsonRpcReader(url) as rpc:
         while True:
             try:
                 result = check_licence(document, rpc, identity)

@@ -24,6 +24,9 @@ from ledger.cli.common import (
     ConfigFile,
     DatabaseUrl,
     DataDir,
+    ExplorerUrl,
+    Keystore,
+    PublicRpcUrl,
     app,
     emit,
     fail,
@@ -50,19 +53,8 @@ app.add_typer(keys_app, name="keys")
 
 SERVICE_OPTIONS: dict[str, Any] = {
     "config": ConfigFile,
-    "data_dir": Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir", help="Folder of the embedded SQLite log, the log key, the dev chain."
-        ),
-    ],
-    "database_url": Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir.",
-        ),
-    ],
+    "data_dir": DataDir,
+    "database_url": DatabaseUrl,
     "rpc_url": Annotated[
         str | None,
         typer.Option(
@@ -71,14 +63,7 @@ SERVICE_OPTIONS: dict[str, Any] = {
             " recorded deployment, without it no anchoring).",
         ),
     ],
-    "keystore": Annotated[
-        Path | None,
-        typer.Option(
-            "--keystore",
-            help="Encrypted V3 keystore of the anchor key (password in"
-            " LEDGER_KEYSTORE_PASSWORD); default: LEDGER_ANCHOR_KEY.",
-        ),
-    ],
+    "keystore": Keystore,
     "confirmations": Annotated[
         int | None,
         typer.Option("--confirmations", help="Blocks an anchor must be deep to count."),
@@ -102,17 +87,8 @@ SERVICE_OPTIONS: dict[str, Any] = {
         int | None,
         typer.Option("--mmd", help="Maximum merge delay promised in receipts, in seconds."),
     ],
-    "public_rpc_url": Annotated[
-        str | None,
-        typer.Option(
-            "--public-rpc-url",
-            help="A JSON-RPC endpoint of the chain the log identity suggests to verifiers.",
-        ),
-    ],
-    "explorer_url": Annotated[
-        str | None,
-        typer.Option("--explorer", help="A block explorer the log identity names."),
-    ],
+    "public_rpc_url": PublicRpcUrl,
+    "explorer_url": ExplorerUrl,
     "public_host": Annotated[
         str | None,
         typer.Option(
