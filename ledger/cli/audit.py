@@ -30,6 +30,7 @@ from rich.progress import (
 from ledger.cli.common import (
     FROM_SETTINGS,
     AnchorOption,
+    ChainRpcUrl,
     DatabaseUrl,
     DataDir,
     LogFile,
@@ -238,11 +239,7 @@ def audit(
     file: Annotated[
         Path, typer.Argument(help="An export (NDJSON) from `mledger export` or GET /v1/export.")
     ],
-    rpc_url: Annotated[
-        str,
-        typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
-        Setting("rpc_url"),
-    ],
+    rpc_url: ChainRpcUrl,
     log: LogFile = FROM_SETTINGS,
     from_block: Annotated[
         int | None,

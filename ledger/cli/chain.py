@@ -14,6 +14,7 @@ from ledger.cli.common import (
     DEFAULT_RPC_URL,
     FROM_SETTINGS,
     Admin,
+    ChainRpcUrl,
     Confirmations,
     DatabaseUrl,
     DataDir,
@@ -344,11 +345,7 @@ def relay(
         ),
         Setting("url"),
     ],
-    rpc_url: Annotated[
-        str,
-        typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
-        Setting("rpc_url"),
-    ],
+    rpc_url: ChainRpcUrl,
     log: LogFile = FROM_SETTINGS,
     size: Annotated[
         int | None,

@@ -328,6 +328,13 @@ RpcUrl = Annotated[
     typer.Option("--rpc-url", help="JSON-RPC URL of the chain (default: http://127.0.0.1:8545)."),
     Setting("rpc_url"),
 ]
+ChainRpcUrl = Annotated[
+    str,
+    typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
+    Setting("rpc_url"),
+]
+"""The --rpc-url of the verifier's commands that read the chain: required (no default
+here), from the command line or the settings."""
 Keystore = Annotated[
     Path | None,
     typer.Option(

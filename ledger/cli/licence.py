@@ -26,13 +26,13 @@ import typer
 
 from ledger.cli.common import (
     FROM_SETTINGS,
+    ChainRpcUrl,
     Confirmations,
     DatabaseUrl,
     DataDir,
     Keystore,
     LogFile,
     RpcUrl,
-    Setting,
     app,
     emit,
     fail,
@@ -345,38 +345,28 @@ LicenceFile = Annotated[
         help="The licence record, or a GET /v1/licences/{id} response; - reads stdin.",
     ),
 ]
-ChainOfLog = Annotated[
-    str | None,
-    typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
-    Setting("rpc_url"),
-]
 
 
-def licence_to_check(
-    licence: str, rpc_url: str | None, log: Path | None
-) -> tuple[LogIdentity, str, LicenceDocument]:
-    """What `check` and `watch` start from: the pinned log identity, the chain's URL and
-    the licence record read from `licence` (- for stdin); exit 2 saying which is missing
-    or unreadable."""
+def licence_to_check(licence: str, log: Path | None) -> tuple[LogIdentity, LicenceDocument]:
+    """What `check` and `watch` start from: the pinned log identity and the licence record
+    read from `licence` (- for stdin); exit 2 saying which is missing or unreadable."""
     from ledger.verify.licence import LicenceFileError, read_document
 
     identity = pinned_identity(log)
     assert identity is not None
-    if rpc_url is None:
-        fail("give --rpc-url URL: a node of the log's chain", EXIT_UNREADABLE)
     try:
         data = sys.stdin.buffer.read() if licence == "-" else Path(licence).read_bytes()
     except OSError as error:
         fail(f"cannot read {licence}: {error.strerror or error}", EXIT_UNREADABLE)
     try:
-        return identity, rpc_url, read_document(data)
+        return identity, read_document(data)
     except LicenceFileError as error:
         fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
 
 
 @licence_app.command("check")
 def check_licence_command(
-    licence: LicenceFile, rpc_url: ChainOfLog = FROM_SETTINGS, log: LogFile = FROM_SETTINGS
+    licence: LicenceFile, rpc_url: ChainRpcUrl, log: LogFile = FROM_SETTINGS
 ) -> None:
     """Check a licence against the chain, trusting only the record, the chain and the
     pinned log identity (--log): recompute its commitment, check the code at the pinned
@@ -386,8 +376,8 @@ def check_licence_command(
     from ledger.verify.licence import LicenceChainError, LicenceMismatchError, check_licence
     from ledger.verify.rpc import JsonRpcReader
 
-    identity, url, document = licence_to_check(licence, rpc_url, log)
-    rpc = JsonRpcReader(url)
+    identity, document = licence_to_check(licence, log)
+    rpc = JsonRpcReader(rpc_url)
     try:
         result = check_licence(document, rpc, identity)
     except LicenceMismatchError as error:
@@ -410,7 +400,7 @@ seen granted (another chain or registry answers), not before (a grant still on i
 @licence_app.command("watch")
 def watch_licence_command(
     licence: LicenceFile,
-    rpc_url: ChainOfLog = FROM_SETTINGS,
+    rpc_url: ChainRpcUrl,
     log: LogFile = FROM_SETTINGS,
     interval: Annotated[
         float, typer.Option("--interval", min=0.1, help="Seconds between reads of the chain.")
@@ -425,10 +415,10 @@ def watch_licence_command(
     from ledger.verify.licence import LicenceChainError, LicenceMismatchError, check_licence
     from ledger.verify.rpc import JsonRpcReader
 
-    identity, url, document = licence_to_check(licence, rpc_url, log)
+    identity, document = licence_to_check(licence, log)
     last: tuple[Any, ...] | None = None
     granted = False
-    with JsonRpcReader(url) as rpc:
+    with JsonRpcReader(rpc_url) as rpc:
         while True:
             try:
                 result = check_licence(document, rpc, identity)
