@@ -28,10 +28,12 @@ from ledger.cli import (  # noqa: F401 - each registers its commands
     service,
     witness,
 )
-from ledger.cli.common import app, fail
+from ledger.cli.common import app, configure_commands, fail
 from ledger.core.records import RecordError
 from ledger.formats.producer import producer
 from ledger.jsonlimits import restore_recursion_limit
+
+configure_commands(app)  # every option marked `Setting` defaults to ledger.config's value
 
 SERVER_PACKAGES = ("alembic", "eth_account", "fastapi", "psycopg", "sqlalchemy", "uvicorn", "web3")
 """What the `server` extra installs (pyproject.toml), and the base install lacks."""

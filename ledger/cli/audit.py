@@ -28,11 +28,13 @@ from rich.progress import (
 )
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
     AnchorOption,
+    ChainRpcUrl,
     DatabaseUrl,
     DataDir,
     LogFile,
+    Setting,
     anchor_choice,
     app,
     emit,
@@ -99,8 +101,8 @@ def export(
             "--to-index", min=0, help="End leaf index (exclusive); default: the log's size."
         ),
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Write the sequenced entries as NDJSON, one {"leaf_index", "record"} line each in leaf
     index order, for `mledger audit`; print {"out", "from_index", "to_index", "entries",
@@ -249,13 +251,8 @@ def audit(
     file: Annotated[
         Path, typer.Argument(help="An export (NDJSON) from `mledger export` or GET /v1/export.")
     ],
-    rpc_url: Annotated[
-        str,
-        typer.Option(
-            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
-        ),
-    ],
-    log: LogFile = None,
+    rpc_url: ChainRpcUrl,
+    log: LogFile = FROM_SETTINGS,
     from_block: Annotated[
         int | None,
         typer.Option(
@@ -484,25 +481,26 @@ def report(
         str | None,
         typer.Option(
             "--rpc-url",
-            envvar="LEDGER_RPC_URL",
             help="Verify the pack against this chain, with --log (default: mathematics only).",
         ),
-    ] = None,
-    log: LogFile = None,
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
+    log: LogFile = FROM_SETTINGS,
     url: Annotated[
         str | None,
         typer.Option(
             "--url",
-            envvar="LEDGER_URL",
             help="Ask a running service (POST /v1/evidence) instead of the database.",
         ),
-    ] = None,
+        Setting("url"),
+    ] = FROM_SETTINGS,
     api_key: Annotated[
         str | None,
-        typer.Option("--api-key", envvar="LEDGER_API_KEY", help="Auditor key for --url."),
-    ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+        typer.Option("--api-key", help="Auditor key for --url."),
+        Setting("api_key"),
+    ] = FROM_SETTINGS,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
     anchor: AnchorOption = "earliest",
     complete: Annotated[
         bool,

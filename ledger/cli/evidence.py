@@ -15,11 +15,12 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
     AnchorOption,
     DatabaseUrl,
     DataDir,
     LogFile,
+    Setting,
     anchor_choice,
     app,
     emit,
@@ -81,8 +82,8 @@ def evidence(
         str | None,
         typer.Option("--to", help="With --key: window to this chain time (an anchored size)."),
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
     anchor: AnchorOption = "earliest",
 ) -> None:
     """Print the evidence bundle of an entry (JSON), against the earliest confirmed anchor
@@ -211,11 +212,11 @@ def verify(
         str | None,
         typer.Option(
             "--rpc-url",
-            envvar="LEDGER_RPC_URL",
             help="JSON-RPC URL of a node of the bundle's chain.",
         ),
-    ] = None,
-    log: LogFile = None,
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
+    log: LogFile = FROM_SETTINGS,
     offline: Annotated[
         bool,
         typer.Option("--offline", help="Check the mathematics only; do not consult the chain."),
@@ -321,15 +322,15 @@ def verify_receipt_command(
             dir_okay=False,
         ),
     ],
-    log: LogFile = None,
+    log: LogFile = FROM_SETTINGS,
     rpc_url: Annotated[
         str | None,
         typer.Option(
             "--rpc-url",
-            envvar="LEDGER_RPC_URL",
             help="Also check the pinned log was not retired (its key leaked).",
         ),
-    ] = None,
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
     offline: Annotated[
         bool,
         typer.Option(

@@ -195,7 +195,7 @@ def _claims(
                 " is proven to be in the log."
             )
         ]
-    when = f"block {pack.anchor.block_number} ({_utc(pack.anchor.block_timestamp)})"
+    when = f"block {pack.anchor.block_number} ({utc_text(pack.anchor.block_timestamp)})"
     if chain_consulted:
         proves = [
             (
@@ -245,10 +245,6 @@ def _claims(
             " they are not counted."
         )
     return proves, not_proven
-
-
-def _utc(timestamp: int) -> str:
-    return utc_text(timestamp)
 
 
 def _links(explorer: str | None, pack: Pack) -> dict[str, str] | None:
