@@ -43,6 +43,8 @@ import base64
 import copy
 import hashlib
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -602,7 +604,7 @@ def test_a_revocation_with_its_evidence_proves_its_reason_in_both(log: Log, page
 
 
 def test_a_revocation_the_log_proves_but_the_registry_lacks_is_not_valid_in_both(
-    log: Log, page: Page
+    log: Log, page: Page, tmp_path: Path
 ) -> None:
     """Hostile review 2, M1: the answer for a licence whose revoke record the log holds,
     anchored, while the registry's revoke was never sent, is NOT VALID in both verifiers,
@@ -630,6 +632,22 @@ def test_a_revocation_the_log_proves_but_the_registry_lacks_is_not_valid_in_both
     # L3: the reason's bidi override is shown escaped in the facts, as in the sentence
     assert "reason 'fraud\\u202e fdp.exe';" in shown["facts"]["revocation record"]
     assert "\u202e" not in shown["text"] + json.dumps(shown["facts"], ensure_ascii=False)
+    # `mledger licence check` itself: the sentence on stderr, exit 1 (not active)
+    folder = tmp_path
+    (folder / "answer.json").write_text(json.dumps(answer))
+    (folder / "log.json").write_text(json.dumps(identity))
+    done = subprocess.run(
+        [sys.executable, "-m", "ledger", "licence", "check", str(folder / "answer.json")]
+        + ["--log", str(folder / "log.json"), "--rpc-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1 and done.stderr.startswith(statement), done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["active"] is False and printed["status"] == "active"
+    assert printed["revocation_record"]["matches_registry"] is False
     # the grant record alone is active: nothing in the file says otherwise
     alone = {"record": answer["record"], "registry": answer["registry"]}
     same(page, "licence", alone, identity, url, {"verdict": "active"})
