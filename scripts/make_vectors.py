@@ -45,6 +45,7 @@ from typing import Any
 from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.core.records import parse_object
+from ledger.formats.note import ALG_ED25519, VerifierKey, key_id
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors"
 """Where the corpus lives."""
@@ -465,6 +466,18 @@ def identities(c: Corpus) -> None:
         "a name holding a lone surrogate",
         ACCEPTED,
     )
+    for label, public, what in (
+        ("small-order", bytes([1]) + bytes(31), "the identity point (small order)"),
+        ("non-canonical", (2**255 - 18).to_bytes(32, "little"), "y = p + 1 (not canonical)"),
+    ):
+        name = "ledger.example/model-ledger"
+        weak = VerifierKey(name, key_id(name, ALG_ED25519, public), ALG_ED25519, public)
+        c.identity(
+            f"note-vkey-{label}",
+            IDENTITY | {"note_vkey": weak.text()},
+            f"a note key that is {what}: a signature under it is anyone's",
+            refused("note_vkey"),
+        )
 
 
 def evidence(c: Corpus) -> None:

@@ -708,12 +708,20 @@
     const status = licence.onChain;
     const where = `at block ${status.blockNumber} (${utcText(status.blockTime)}) of chain ${status.chainId}, LicenceRegistry ${status.registry} of log ${J.pyRepr(identity.name)}`;
     if (licence.problem !== null) return `NOT VALID: ${which}: ${licence.problem} (${where})`;
+    const proven = licence.revocationRecord;
     return {
       active: `ACTIVE: ${which} is active until ${body.valid_until} ${where}`,
-      revoked: licence.revocationRecord
-        ? `REVOKED: ${which} was revoked at ${licence.revocationRecord.ts} (block ${status.revokedBlock}), reason` +
-          ` ${licence.revocationRecord.reason === null ? 'none given' : J.pyRepr(licence.revocationRecord.reason)}` +
-          ` (revocation record leaf ${licence.revocationRecord.leafHash}, matches the registry); ${where}`
+      revoked: status.superseded
+        ? `REVOKED: ${which} was superseded in block ${status.revokedBlock} by amend record leaf ${status.revocation},` +
+          ' a commitment the registry holds' +
+          (proven
+            ? `; then the log's revoke record ${proven.leafHash} (reason ${revocationReason(proven)}), anchored in block` +
+              ` ${proven.anchorBlock}, revoked the licence`
+            : '') +
+          `; ${where}`
+        : proven
+        ? `REVOKED: ${which} was revoked at ${proven.ts} (block ${status.revokedBlock}), reason` +
+          ` ${revocationReason(proven)} (revocation record leaf ${proven.leafHash}, matches the registry); ${where}`
         : `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}` +
           (status.revocation === null
             ? ''
@@ -723,6 +731,17 @@
       not_yet_valid: `NOT YET VALID: ${which} becomes active at ${body.valid_from} ${where}`,
       unknown: `UNKNOWN: ${which} was never granted ${where}`,
     }[status.state];
+  }
+
+  const revocationReason = (proven) => (proven.reason === null ? 'none given' : J.pyRepr(proven.reason));
+
+  /** Why a licence whose revoke record the log holds is not valid, though the registry has
+   * not revoked it (ledger/verify/licence.py unregistered_revocation). */
+  function unregisteredRevocation(proven) {
+    return (
+      `the log holds revoke record ${proven.leafHash} (reason ${revocationReason(proven)}) of this licence,` +
+      ` anchored in block ${proven.anchorBlock}; the registry has not revoked it`
+    );
   }
 
   /** Why a commitment granted by `issuer`, not by the pinned log key, is not the log's
@@ -778,10 +797,10 @@
   }
 
   /** The revoke record the licence file carries (`revoked.evidence`), verified as a bundle
-   * against the chain and matched with the registry's `revocation` (ledger/verify/licence.py
+   * against the chain, a revoke record of this licence id (ledger/verify/licence.py
    * _revocation_record): {leafHash, ts, reason, anchorBlock, existedNoLaterThan}; else a
    * "revocation" VerificationError. */
-  async function proveRevocation(licence, revocation, chain, identity) {
+  async function proveRevocation(licence, chain, identity) {
     const fail = (message) => new VerificationError('revocation', message, 'revocation');
     const sub = newRun('bundle', identity);
     try {
@@ -796,12 +815,6 @@
     const body = entry.record.body;
     if (entry.record.kind !== 'licence' || !J.isObject(body) || body.action !== 'revoke' || body.licence_id !== licence.body.licence_id) {
       throw fail(`revoked.evidence proves leaf ${entry.leafHash}, which is not a revoke record of licence ${J.pyRepr(licence.body.licence_id)}`);
-    }
-    if (entry.leafHash !== revocation) {
-      throw fail(
-        `revoked.evidence proves revoke record ${entry.leafHash}, but the registry names ${revocation === null ? 'none' : revocation}` +
-          " as this licence's revocation",
-      );
     }
     return {
       leafHash: entry.leafHash,
@@ -861,28 +874,60 @@
       await checkNotRetired(run, chain, identity, head.number);
       run.ok('issuer', `the grant is signed by the pinned log key ${issuer}`);
     }
-    licence.onChain.revocation = revokedBlock === 0n
+    const revocation = revokedBlock === 0n
       ? null
       : await revocationOf(chain, registry, licence.commitment, revokedBlock, identity.logSigner);
+    licence.onChain.revocation = revocation;
+    // The registry's revocation is a commitment the log key granted: the amend record that
+    // superseded this one, not a revoke record (ledger/verify/licence.py _granted_by_log).
+    licence.onChain.superseded = false;
+    if (revocation !== null) {
+      let other;
+      try {
+        other = await callContract(chain, 'LicenceRegistry', registry, 'status', [revocation], head.number);
+      } catch (error) {
+        if (!(error instanceof ContractCallError)) throw error;
+        run.fail(new VerificationError('contract', `the LicenceRegistry at ${registry} answered unexpectedly: ${error.message}`, 'contract'));
+      }
+      licence.onChain.superseded = other[0] !== 0n && other[5] === identity.logSigner;
+    }
+    const superseded = licence.onChain.superseded;
     licence.revocationRecord = null;
-    if (revokedBlock !== 0n && licence.revocationEvidence !== null) {
+    if (licence.revocationEvidence !== null) {
       let proven;
       try {
-        proven = await proveRevocation(licence, licence.onChain.revocation, chain, identity);
+        proven = await proveRevocation(licence, chain, identity);
       } catch (error) {
         if (error instanceof VerificationError) run.fail(error);
         throw error;
       }
+      if (revokedBlock !== 0n && !superseded && proven.leafHash !== revocation) {
+        run.fail(new VerificationError(
+          'revocation',
+          `revoked.evidence proves revoke record ${proven.leafHash}, but the registry names ${revocation === null ? 'none' : revocation}` +
+            " as this licence's revocation",
+          'revocation',
+        ));
+      }
+      proven.matchesRegistry = revokedBlock !== 0n && !superseded;
       licence.revocationRecord = proven;
+      const said = `revoke record ${proven.leafHash} (reason ${revocationReason(proven)}), in the log and anchored in block ${proven.anchorBlock}`;
       run.ok(
         'revocation',
-        `revoke record ${proven.leafHash} (reason ${proven.reason === null ? 'none given' : J.pyRepr(proven.reason)}),` +
-          ` in the log and anchored in block ${proven.anchorBlock}, is the revocation the registry holds`,
+        proven.matchesRegistry
+          ? `${said}, is the revocation the registry holds`
+          : revokedBlock === 0n
+            ? `${said}, revokes this licence; the registry has NOT revoked this commitment`
+            : `${said}, revoked the licence after amend record ${revocation} superseded this commitment`,
       );
     }
-    licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
-      ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
-      : null;
+    if (licence.revocationRecord !== null && revokedBlock === 0n) {
+      licence.problem = unregisteredRevocation(licence.revocationRecord);
+    } else {
+      licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
+        ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
+        : null;
+    }
     const status = licence.onChain;
     if (licence.problem !== null) run.fail(new VerificationError('status', licence.problem));
     if (status.state === 'unknown') run.fail(new VerificationError('status', 'unknown: never granted on this registry'));
@@ -1044,6 +1089,7 @@
     jcs: J.jcs,
     toHex: J.toHex,
     fromHex: J.fromHex,
+    pyRepr: J.pyRepr,
     hashLeaf: M.hashLeaf,
     rootFromInclusionProof: M.rootFromInclusionProof,
     rootFromMultiProof: M.rootFromMultiProof,

@@ -92,7 +92,38 @@
     }
     const id = J.toHex(J.sha256Now(J.concat(J.utf8(name), Uint8Array.of(0x0a), material))).slice(2, 10);
     if (id !== match[2]) throw new IdentityError('note_vkey', `key ID ${match[2]} is not the one of the key`);
+    const weak = weakKeyProblem(material.slice(1));
+    if (weak !== null) throw new IdentityError('note_vkey', `verifier key ${shown(name)}: ${weak}`);
     return value;
+  }
+
+  const FIELD_PRIME = (1n << 255n) - 19n;
+  /* note.py SMALL_ORDER_KEYS: the canonical encodings of the eight Ed25519 points of small
+   * order, libsodium's blocklist (one signature verifies for every message under them). */
+  const SMALL_ORDER_KEYS = [
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0000000000000000000000000000000000000000000000000000000000000080',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+  ];
+
+  /** note.py weak_key_problem: why the 32 bytes of an Ed25519 key are not a key a signature
+   * can be trusted under (a non-canonical encoding, or a point of small order), or null. */
+  function weakKeyProblem(publicKey) {
+    let y = 0n;
+    for (let i = 31; i >= 0; i -= 1) y = (y << 8n) | BigInt(publicKey[i]);
+    y &= (1n << 255n) - 1n;
+    if (y >= FIELD_PRIME || (publicKey[31] >> 7 && (y === 1n || y === FIELD_PRIME - 1n))) {
+      return 'its Ed25519 key is not the canonical encoding of a point';
+    }
+    if (SMALL_ORDER_KEYS.includes(J.toHex(publicKey).slice(2))) {
+      return 'its Ed25519 key is a point of small order, under which one signature verifies for every message';
+    }
+    return null;
   }
 
   function identityBytes(obj, field, size) {
@@ -563,6 +594,7 @@
     DocumentError,
     LicenceFileError,
     parseIdentity,
+    weakKeyProblem,
     parseBundle,
     parsePack,
     parseQuery,

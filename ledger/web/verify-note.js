@@ -59,8 +59,9 @@
   const DECIMAL = /^(0|[1-9][0-9]{0,18})$/;
   const KEY_ID_HEX = /^[0-9a-f]{8}$/;
   const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-  /* note.py _NOT_IN_TEXT: control characters but newline, and surrogates. */
-  const NOT_IN_TEXT = /[\x00-\x09\x0b-\x1f\ud800-\udfff]/;
+  /* note.py _NOT_IN_TEXT: control characters but newline, and lone surrogates (the `u` flag
+   * reads code points: the two halves of an astral character such as an emoji are one). */
+  const NOT_IN_TEXT = /[\x00-\x09\x0b-\x1f]|\p{Cs}/u;
   /* Python's str.isspace characters (a key name holds none). */
   const SPACE = /[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
@@ -134,6 +135,8 @@
     if (keyId(name, alg, publicKey) !== parseInt(hexId, 16)) {
       throw new NoteError(`verifier key: key ID ${hexId} is not the one of ${repr(name, 80)}'s key`);
     }
+    const weak = D.weakKeyProblem(publicKey);
+    if (weak !== null) throw new NoteError(`verifier key ${repr(name, 80)}: ${weak}`);
     return { name, keyId: parseInt(hexId, 16), alg, publicKey, text };
   }
 

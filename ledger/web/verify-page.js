@@ -117,8 +117,9 @@
       "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
     ],
     revocation: [
-      "The file carries the revoke record's own evidence: it is in the log, anchored on the chain, and it is the revocation the" +
-        ' registry holds (the leaf hash the log key signed when it revoked the licence), so the reason in it is the one the operator gave.',
+      "The file carries the revoke record's own evidence: it is in the log and anchored on the chain, and it is the revocation the" +
+        ' registry holds (the leaf hash the log key signed when it revoked the licence), so the reason in it is the one the operator gave;' +
+        ' or the registry has not revoked this commitment (see the verdict), or an amendment superseded it before the revocation.',
       "The revoke record the file carries is not proven, or is not the revocation the registry holds: its reason cannot be relied on.",
     ],
     verifier: ['', 'This page could not run the checks: a fault of the page or the browser, not a verdict on the document.'],
@@ -596,7 +597,9 @@
       ['granted in block', chain ? block(chain.grantedBlock) : null],
       ['granted with key', chain && chain.issuer ? `${chain.issuer}${chain.issuer === identity.logSigner ? " (the pinned log key)" : ", NOT the pinned log key"}` : null],
       ['revoked in block', chain ? block(chain.revokedBlock) : null],
-      ['revocation on chain', chain && chain.revocation ? `${chain.revocation} (the revoke record's leaf hash the log key signed)` : null],
+      ['revocation on chain', chain && chain.revocation
+        ? `${chain.revocation} (${chain.superseded ? 'the leaf hash of the amend record that superseded it, a commitment the registry holds' : "the revoke record's leaf hash the log key signed"})`
+        : null],
       ['revocation record', revocationFact(licence, chain)],
     ];
   }
@@ -605,9 +608,16 @@
   function revocationFact(licence, chain) {
     const proven = licence.revocationRecord;
     if (proven) {
-      return `leaf ${proven.leafHash}, ${proven.ts}, reason ${proven.reason === null ? 'none given' : JSON.stringify(proven.reason)};` +
-        ` in the log, anchored in block ${proven.anchorBlock}: matches the registry`;
+      // the reason escaped as the sentence does (bidi and invisible characters shown as escapes)
+      const tied = proven.matchesRegistry
+        ? 'matches the registry'
+        : chain.revokedBlock === 0n
+          ? 'the registry has NOT revoked this commitment'
+          : 'revoked the licence after the amendment that superseded this commitment';
+      return `leaf ${proven.leafHash}, ${proven.ts}, reason ${proven.reason === null ? 'none given' : V.pyRepr(proven.reason)};` +
+        ` in the log, anchored in block ${proven.anchorBlock}: ${tied}`;
     }
+    if (chain && chain.superseded) return null;
     if (!chain || chain.revokedBlock === 0n) return null;
     return 'not in this file: the GET /v1/licences/{id} answer fetched after the revocation carries its evidence (revoked.evidence)';
   }
