@@ -10,18 +10,19 @@ each turned into the size of the newest anchor confirmed in a block no later tha
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ledger.core.index import IndexProofError, build_claim, parse_key
+from ledger.core.index.keys import KEY_FIELDS
 from ledger.core.merkle import inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import completeness_json
+from ledger.service.evidence import Disclosed, evidence_record
 from ledger.service.index import NodesAt
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.index import IndexStore
@@ -124,9 +125,11 @@ def build_completeness(
     key: str,
     tree_size: int | None = None,
     window: Window = Window(),
+    disclosed: Disclosed = None,
 ) -> dict[str, Any]:
     """The completeness document of `key` among the first `tree_size` entries (an
-    anchored size; default the newest confirmed anchor), in `window`.
+    anchored size; default the newest confirmed anchor), in `window`; with `disclosed`,
+    each v2 record opens those fields and the key's own.
 
     Raises InvalidRequestError (a bad key, size or window), NotAnchoredError (no
     deployment, no confirmed anchor of that size, or a size sealed before the index)."""
@@ -182,7 +185,8 @@ def build_completeness(
         for seq, leaf in chosen:
             leaf_hash, canonical = records[seq]
             proof = [range_hash(a, b, tiles) for a, b in ranges[leaf]]
-            entries.append((leaf, leaf_hash, json.loads(canonical), proof))
+            record = evidence_record(canonical, disclosed, (KEY_FIELDS[kind],))
+            entries.append((leaf, leaf_hash, record, proof))
     return completeness_json(
         deployment.chain_id,
         deployment.contract,

@@ -23,7 +23,7 @@ from ledger.core.records import RecordError, validate_canonical
 from ledger.errors import InvalidRequestError, NotAnchoredError, NotFoundError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.pack import MAX_PACK_ENTRIES, PackQuery, pack_head
-from ledger.service.evidence import AnchorChoice, choose_anchor
+from ledger.service.evidence import AnchorChoice, Disclosed, choose_anchor, evidence_record
 from ledger.store.anchors import AnchorRepository
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
 from ledger.store.repository import Store, StoreError
@@ -66,6 +66,7 @@ def build_pack(
     *,
     anchor: AnchorChoice = "earliest",
     max_entries: int = MAX_PACK_ENTRIES,
+    disclosed: Disclosed = None,
 ) -> BuiltPack:
     """The pack of every anchored entry matching `query`, against the confirmed anchor
     `anchor` names: by default the earliest whose tree holds every matching entry of the
@@ -74,7 +75,9 @@ def build_pack(
 
     Raises NotAnchoredError (no deployment or no confirmed anchor), NotFoundError (no
     anchored entry matches), TooManyEntriesError (more than `max_entries` match) or
-    InvalidRequestError (a chosen size that was not anchored and confirmed).
+    InvalidRequestError (a chosen size that was not anchored and confirmed, or a v1
+    record among those `disclosed` would open in part). With `disclosed`, each v2 record
+    opens those fields and the ones the query selects on (`query_fields`).
     """
     deployment = anchors.deployment()
     if deployment is None:
@@ -145,15 +148,34 @@ def build_pack(
         ),
     )
     head = pack_head(deployment.chain_id, deployment.contract, deployment.log_id, checkpoint, query)
-    # Records go in as their stored canonical bytes (valid JSON): no re-encoding.
+    # Whole records go in as their stored canonical bytes (valid JSON): no re-encoding.
     opening = json.dumps(head, separators=(",", ":")).encode()[:-1]
+    records = [record for _s, _l, record in rows]
+    if disclosed is not None:
+        needed = query_fields(query)
+        records = [
+            json.dumps(evidence_record(record, disclosed, needed), separators=(",", ":")).encode()
+            for record in records
+        ]
     body = b",".join(
         b'{"leaf_index":%d,"record":%s}' % (index, record)
-        for index, (_s, _l, record) in zip(indices, rows, strict=True)
+        for index, record in zip(indices, records, strict=True)
     )
     nodes = b",".join(b'"0x%s"' % node.hex().encode() for node in proof)
     document = opening + b',"entries":[' + body + b'],"proof":[' + nodes + b"]}"
     return BuiltPack(document, len(rows), len(proof), size, unanchored)
+
+
+def query_fields(query: PackQuery) -> tuple[str, ...]:
+    """The body fields a pack's query selects on, which its disclosures must open so the
+    verifier can check each entry matches: an account (account_id, or a licence's
+    licensee) and a model (model, or a model record's model_id)."""
+    fields: list[str] = []
+    if query.account_ids is not None:
+        fields += ["account_id", "licensee"]
+    if query.model is not None:
+        fields += ["model", "model_id"]
+    return tuple(fields)
 
 
 def _check_record(record: bytes, leaf: bytes, index: int) -> None:
