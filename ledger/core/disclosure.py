@@ -182,7 +182,7 @@ def _names(record: dict[str, Any], part: str, kind: str) -> dict[str, bytes]:
     for name in sorted(value):
         if name not in fields:
             raise RecordError(
-                f"{part}.{name}", f"not a field of a {kind} record ({', '.join(fields)})"
+                f"{part}.{name}", f"not a field of {kind} records ({', '.join(fields)})"
             )
         out[name] = _hex32(value[name], f"{part}.{name}")
     return out

@@ -120,7 +120,7 @@
    * field is valid.
    */
   function model(spec, after) {
-    return (where, value) => {
+    const validate = (where, value) => {
       if (!J.isObject(value)) throw new RecordError(where, 'Input should be an object');
       const out = Object.create(null);
       for (const [name, field] of Object.entries(spec)) {
@@ -142,6 +142,8 @@
       if (after) after(where, out);
       return out;
     };
+    validate.spec = spec;
+    return validate;
   }
 
   function metadata(where, value) {
@@ -244,23 +246,27 @@
       salt: optional(pattern('salt')),
       ts: optional(pattern('ts')),
       v: required((where, v) => {
-        if (v !== 1n && v !== true) throw new RecordError(where, 'Input should be 1');
-        return 1n; // Literal[1] takes true (== 1 in Python) and stores 1
+        if (v !== 1n && v !== 2n && v !== true) throw new RecordError(where, 'Input should be 1 or 2');
+        return v === 2n ? 2n : 1n; // Literal[1, 2] takes true (== 1 in Python) and stores 1
       }),
     });
     const record = envelope('', value);
     return { record, filled: !J.has(record, 'salt') || !J.has(record, 'ts') };
   }
 
-  /** The store's lookup columns of a validated record (ledger/core/records.py `_entry`). */
+  /* ledger/core/records.py LOOKUP_FIELDS: the body fields of the store's lookup columns. */
+  const LOOKUP_FIELDS = {
+    interaction: ['request_id', 'account_id', 'model'],
+    licence: ['licence_id', 'licensee', null],
+    model: ['model_id', null, 'model_id'],
+    digest: ['sha256', null, null],
+  };
+
+  /** The store's lookup columns of a validated record (ledger/core/records.py `_entry`);
+   * null for a field a disclosure withholds. */
   function lookup(record) {
-    const body = record.body;
-    const [externalId, accountId, modelId] = {
-      interaction: () => [body.request_id, body.account_id, body.model],
-      licence: () => [body.licence_id, body.licensee, null],
-      model: () => [body.model_id, null, body.model_id],
-      digest: () => [body.sha256, null, null],
-    }[record.kind]();
+    const [externalId, accountId, modelId] = LOOKUP_FIELDS[record.kind].map((name) =>
+      name !== null && J.has(record.body, name) ? record.body[name] : null);
     return { kind: record.kind, ts: record.ts, externalId, accountId, model: modelId };
   }
 
@@ -289,5 +295,186 @@
     return { bytes: J.utf8(J.jcs(record)), record, entry: lookup(record) };
   }
 
-  return { KINDS, MAX_RECORD_BYTES, MAX_ID_LENGTH, RecordError, validateRecord, canonicalRecord, storedRecord, lookup };
+  /* ---- v2: per-field commitments and disclosures (ledger/core/commitment.py, disclosure.py) -- */
+
+  const BODY_FIELDS = Object.fromEntries(KINDS.map((kind) => [kind, Object.keys(BODIES[kind].spec)]));
+  const FIELD_SALT_LABEL = J.utf8('model-ledger/v2/field-salt\0');
+  const DISCLOSURE_FIELDS = ['body', 'field_salts', 'kind', 'ts', 'v', 'withheld'];
+  const MAX_DISCLOSURE_BYTES = MAX_RECORD_BYTES + 4096;
+  const MAX_SHOWN = 60;
+
+  /** HMAC-SHA-256 (RFC 2104) of `message` under a key of at most 64 bytes. */
+  function hmacSha256(key, message) {
+    const pad = (byte) => Uint8Array.from({ length: 64 }, (_, i) => (i < key.length ? key[i] : 0) ^ byte);
+    return J.sha256Now(J.concat(pad(0x5c), J.sha256Now(J.concat(pad(0x36), message))));
+  }
+
+  const fieldSalt = (salt, name) => hmacSha256(salt, J.concat(FIELD_SALT_LABEL, J.utf8(name)));
+  const fieldDigest = (own, name, valueJcs) => J.sha256Now(J.concat(own, J.utf8(`["${name}",${valueJcs}]`)));
+
+  /** SHA-256(0x00 || JCS({"fields": ..., "kind", "ts", "v": 2})) of [name, digest] pairs. */
+  function commitmentLeaf(kind, ts, digests) {
+    const fields = digests.map(([name, digest]) => `"${name}":"${J.toHex(digest).slice(2)}"`).join(',');
+    const text = `{"fields":{${fields}},"kind":"${kind}","ts":"${ts}","v":2}`;
+    return J.sha256Now(J.concat(Uint8Array.of(0), J.utf8(text)));
+  }
+
+  function hex32(where, value) {
+    if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) {
+      throw new RecordError(where, `not 32 bytes in 64 lowercase hex digits: ${J.cut(J.pyValue(value), 80)}`);
+    }
+    return J.fromHex(value);
+  }
+
+  function fieldNames(record, part, kind) {
+    const value = record[part];
+    if (!J.isObject(value)) throw new RecordError(part, 'Input should be an object');
+    const fields = BODY_FIELDS[kind];
+    const out = new Map();
+    for (const name of Object.keys(value).sort()) {
+      if (!fields.includes(name)) throw new RecordError(`${part}.${name}`, `not a field of ${kind} records (${fields.join(', ')})`);
+      out.set(name, hex32(`${part}.${name}`, value[name]));
+    }
+    return out;
+  }
+
+  /** The RFC 8785 text of a disclosed field, validated as the body model's field. */
+  function disclosedValue(kind, name, value) {
+    const where = `body.${name}`;
+    if (value === null) throw new RecordError(where, 'null: a disclosed absent field has a salt and no value');
+    const held = BODIES[kind].spec[name].type(where, value);
+    const text = J.jcs(held);
+    if (text !== J.jcs(value)) throw new RecordError(where, 'valid but not in canonical form (a null or a default written)');
+    return text;
+  }
+
+  /** A v2 record disclosed in part (ledger/core/disclosure.py open_disclosure). */
+  function openDisclosure(record, size) {
+    if (size > MAX_DISCLOSURE_BYTES) throw new RecordError('', `disclosed record is ${size} bytes; the limit is ${MAX_DISCLOSURE_BYTES}`);
+    for (const name of DISCLOSURE_FIELDS) if (!J.has(record, name)) throw new RecordError(name, 'field required');
+    for (const name of Object.keys(record).sort()) if (!DISCLOSURE_FIELDS.includes(name)) throw new RecordError(name, 'unknown field');
+    if (record.v !== 2n) throw new RecordError('v', 'Input should be 2: only v2 records can be disclosed in part');
+    const kind = record.kind;
+    if (!KINDS.includes(kind)) throw new RecordError('kind', `unknown kind ${J.cut(J.pyValue(kind), 80)}; expected one of ${KINDS.join(', ')}`);
+    const ts = record.ts;
+    if (typeof ts !== 'string' || !TS.test(ts)) throw new RecordError('ts', `not a UTC time written YYYY-MM-DDTHH:MM:SS.mmmZ: ${J.cut(J.pyValue(ts), 80)}`);
+    const salts = fieldNames(record, 'field_salts', kind);
+    const withheld = fieldNames(record, 'withheld', kind);
+    const body = record.body;
+    if (!J.isObject(body)) throw new RecordError('body', 'Input should be an object');
+    for (const name of Object.keys(body).sort()) {
+      if (!salts.has(name)) throw new RecordError(`body.${name}`, 'a value without its salt in field_salts');
+    }
+    const digests = BODY_FIELDS[kind].map((name) => {
+      if (salts.has(name) && withheld.has(name)) throw new RecordError(`withheld.${name}`, 'both disclosed and withheld');
+      if (withheld.has(name)) return [name, withheld.get(name)];
+      if (salts.has(name)) {
+        const text = J.has(body, name) ? disclosedValue(kind, name, body[name]) : 'null';
+        return [name, fieldDigest(salts.get(name), name, text)];
+      }
+      throw new RecordError('withheld', `${name} is neither disclosed nor withheld: a v2 ${kind} record commits to ${BODY_FIELDS[kind].length} fields`);
+    });
+    return {
+      version: 2,
+      kind,
+      ts,
+      body,
+      disclosed: BODY_FIELDS[kind].filter((name) => salts.has(name)),
+      withheld: BODY_FIELDS[kind].filter((name) => withheld.has(name)),
+      whole: false,
+      leafHash: J.toHex(commitmentLeaf(kind, ts, digests)),
+      size,
+      entry: lookup({ kind, ts, body }),
+    };
+  }
+
+  /**
+   * A record as evidence carries it, checked and opened (ledger/verify/bundle.py open_record):
+   * whole (v1 or v2) or a v2 disclosure. {version, kind, ts, body, disclosed, withheld, whole,
+   * leafHash, size, entry}. Throws RecordError.
+   */
+  async function openRecord(value) {
+    if (J.isObject(value) && (J.has(value, 'field_salts') || J.has(value, 'withheld'))) {
+      let text;
+      try {
+        text = J.jcs(value);
+      } catch (error) {
+        throw new RecordError('', `cannot be encoded with RFC 8785: ${error.message}`);
+      }
+      return openDisclosure(value, J.utf8(text).length);
+    }
+    const { bytes, record, entry } = canonicalRecord(value);
+    const fields = BODY_FIELDS[record.kind];
+    let leaf;
+    if (record.v === 2n) {
+      const salt = J.fromHex(record.salt);
+      leaf = commitmentLeaf(record.kind, record.ts, fields.map((name) => {
+        const text = J.has(record.body, name) ? J.jcs(record.body[name]) : 'null';
+        return [name, fieldDigest(fieldSalt(salt, name), name, text)];
+      }));
+    } else {
+      leaf = J.sha256Now(J.concat(Uint8Array.of(0), bytes));
+    }
+    return {
+      version: Number(record.v),
+      kind: record.kind,
+      ts: record.ts,
+      body: record.body,
+      disclosed: fields,
+      withheld: [],
+      whole: true,
+      leafHash: J.toHex(leaf),
+      size: bytes.length,
+      bytes,
+      entry,
+    };
+  }
+
+  /** ledger/verify/bundle.py record_problem. */
+  function recordProblem(where, value, error) {
+    const version = J.isObject(value) && value.v === 2n ? 2 : 1;
+    return `${where}: not a valid v${version} record: ${error.message}`;
+  }
+
+  function shown(value) {
+    const text = J.jcs(value);
+    return J.codePoints(text) <= MAX_SHOWN ? text : `${J.cut(text, MAX_SHOWN - 3)}...`;
+  }
+
+  /** ledger/verify/bundle.py record_sentence. */
+  function recordSentence(where, opened) {
+    if (opened.version === 1) return `${where}: a valid ${opened.kind} record, ${opened.size} bytes in canonical form (RFC 8785)`;
+    const total = opened.disclosed.length + opened.withheld.length;
+    if (opened.whole) {
+      return `${where}: a valid v2 ${opened.kind} record, ${opened.size} bytes in canonical form (RFC 8785), all ${total} fields disclosed`;
+    }
+    const listed = opened.disclosed.map((name) => (J.has(opened.body, name) ? `${name}=${shown(opened.body[name])}` : `${name} absent`)).join(', ');
+    return `${where}: a v2 ${opened.kind} record of ${opened.ts} disclosed in part: ${opened.disclosed.length} of ${total} fields disclosed (${listed || 'none'}), ${opened.withheld.length} withheld as digests`;
+  }
+
+  /** ledger/verify/bundle.py check_leaf: null, or the sentence of a leaf hash mismatch. */
+  function leafMismatch(opened, leafHash, where, whose) {
+    if (opened.leafHash === leafHash) return null;
+    const hashed = opened.version === 1 ? 'the record hashes' : "the record's field commitments hash";
+    return `${where}: ${hashed} to ${opened.leafHash}, not to ${whose} leaf hash ${leafHash}`;
+  }
+
+  const leafSentence = (where, opened) => `${where}: SHA-256(0x00 || ${opened.version === 1 ? 'record' : 'field commitments'}) = ${opened.leafHash}`;
+
+  return {
+    KINDS,
+    BODY_FIELDS,
+    MAX_RECORD_BYTES,
+    MAX_ID_LENGTH,
+    RecordError,
+    validateRecord,
+    canonicalRecord,
+    storedRecord,
+    lookup,
+    openRecord,
+    recordProblem,
+    recordSentence,
+    leafMismatch,
+    leafSentence,
+  };
 });
