@@ -51,7 +51,7 @@ from pydantic import (
 )
 from pydantic_core import from_json, to_json
 
-from ledger.core.commitment import commitment_leaf_hash, field_digest, field_salt
+from ledger.core.commitment import field_digest, field_salts, leaf_hash_of
 from ledger.core.errors import InputError
 
 RECORD_VERSION = 1
@@ -515,11 +515,13 @@ def field_digests(kind: str, salt: bytes, body: dict[str, Any]) -> list[FieldOpe
     """Every field of a `kind` body (`BODY_FIELDS`) opened: `body` holds the values as JSON
     values (absent or None when absent) whose objects list their keys in name order, as
     the canonical record and the models write them; `salt` is the record's 16 bytes."""
+    names = BODY_FIELDS[kind]
+    salts = field_salts(salt, kind, len(names))
     openings = []
-    for name in BODY_FIELDS[kind]:
+    for i, name in enumerate(names):
+        own = salts[32 * i : 32 * i + 32]
         value = body.get(name)
         text = b"null" if value is None else to_json(value)
-        own = field_salt(salt, name)
         openings.append(FieldOpening(name, own, text, field_digest(own, name, text)))
     return openings
 
@@ -624,9 +626,18 @@ def _entry(record: Any, ts: str | None) -> Entry:
     body = record.body
     kind = record.kind
     if record.v == 2:
-        values = body.__pydantic_serializer__.to_python(body, mode="json", exclude_none=True)
-        digests = field_digests(kind, bytes.fromhex(record.salt), values)
-        leaf = commitment_leaf_hash(kind, record.ts, ((name, d) for name, _, _, d in digests))
+        names = BODY_FIELDS[kind]
+        values = body.__dict__
+        leaf = leaf_hash_of(
+            kind,
+            record.ts,
+            bytes.fromhex(record.salt),
+            names,
+            [
+                b"null" if (value := values[name]) is None else to_json(value, exclude_none=True)
+                for name in names
+            ],
+        )
     else:
         leaf = hashlib.sha256(b"\x00" + canonical).digest()
     external_id, account_id, model = (

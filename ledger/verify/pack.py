@@ -41,7 +41,7 @@ from ledger.verify.result import PackError, Run, VerificationError, Verification
 
 def record_entry(record: dict[str, Any]) -> Entry:
     """The validated record, with its canonical bytes (its RFC 8785 encoding) and leaf
-    hash; RecordError if it is not a valid v1 record in canonical form.
+    hash; RecordError if it is not a valid record in canonical form.
 
     Fast path: for records (string keys, strings, integers, booleans, no floats) the
     standard library's sorted, compact JSON is byte for byte the RFC 8785 encoding, and

@@ -3,7 +3,7 @@
  * models, strict, unknown fields refused) and the bytes a record's leaf hash commits to.
  *
  * `canonicalRecord` is ledger/verify/bundle.py's `canonical_bytes`: the record's RFC 8785 text
- * must be a valid v1 record in canonical form (what `validate_canonical` re-encodes is
+ * must be a valid v1 or v2 record in canonical form (what `validate_canonical` re-encodes is
  * the same text: no null for an absent field, salt and ts given, a model's parents
  * listed, v written 1). `storedRecord` is ledger/core/records.py's `parse_object` (what
  * `mledger licence check` reads): a valid record, encoded as the log would store it.
@@ -272,7 +272,7 @@
 
   /**
    * The bytes the log hashed for `record` (ledger/verify/bundle.py canonical_bytes): its RFC 8785
-   * text, which must be a valid v1 record in canonical form. {bytes, record, entry}.
+   * text, which must be a valid v1 or v2 record in canonical form. {bytes, record, entry}.
    */
   function canonicalRecord(value) {
     let canonical;
@@ -298,18 +298,90 @@
   /* ---- v2: per-field commitments and disclosures (ledger/core/commitment.py, disclosure.py) -- */
 
   const BODY_FIELDS = Object.fromEntries(KINDS.map((kind) => [kind, Object.keys(BODIES[kind].spec)]));
-  const FIELD_SALT_LABEL = J.utf8('model-ledger/v2/field-salt\0');
+  const FIELD_SALTS_LABEL = J.utf8('model-ledger/v2/field-salts\0');
   const DISCLOSURE_FIELDS = ['body', 'field_salts', 'kind', 'ts', 'v', 'withheld'];
   const MAX_DISCLOSURE_BYTES = MAX_RECORD_BYTES + 4096;
   const MAX_SHOWN = 60;
 
-  /** HMAC-SHA-256 (RFC 2104) of `message` under a key of at most 64 bytes. */
-  function hmacSha256(key, message) {
-    const pad = (byte) => Uint8Array.from({ length: 64 }, (_, i) => (i < key.length ? key[i] : 0) ^ byte);
-    return J.sha256Now(J.concat(pad(0x5c), J.sha256Now(J.concat(pad(0x36), message))));
+  /* SHAKE-256 (FIPS 202): Keccak-f[1600] on 64-bit BigInt lanes; a few calls per record. */
+  const MASK64 = (1n << 64n) - 1n;
+  const ROUND_CONSTANTS = (() => {
+    let r = 1;
+    const bit = () => { // the LFSR of FIPS 202 3.2.5, x^8 + x^6 + x^5 + x^4 + 1
+      const out = r & 1;
+      r = (r << 1) ^ (r & 0x80 ? 0x171 : 0);
+      return out;
+    };
+    return Array.from({ length: 24 }, () => {
+      let rc = 0n;
+      for (let j = 0; j < 7; j += 1) if (bit()) rc |= 1n << BigInt((1 << j) - 1);
+      return rc;
+    });
+  })();
+  const ROTATIONS = (() => {
+    const out = new Array(25).fill(0);
+    let [x, y] = [1, 0];
+    for (let t = 0; t < 24; t += 1) {
+      out[x + 5 * y] = (((t + 1) * (t + 2)) / 2) % 64;
+      [x, y] = [y, (2 * x + 3 * y) % 5];
+    }
+    return out;
+  })();
+  const rotl = (lane, n) => (n === 0 ? lane : ((lane << BigInt(n)) | (lane >> BigInt(64 - n))) & MASK64);
+
+  function keccakF(a) {
+    for (const rc of ROUND_CONSTANTS) {
+      const c = [0, 1, 2, 3, 4].map((x) => a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20]);
+      for (let x = 0; x < 5; x += 1) {
+        const d = c[(x + 4) % 5] ^ rotl(c[(x + 1) % 5], 1);
+        for (let y = 0; y < 25; y += 5) a[x + y] ^= d;
+      }
+      const b = new Array(25);
+      for (let x = 0; x < 5; x += 1) {
+        for (let y = 0; y < 5; y += 1) b[y + 5 * ((2 * x + 3 * y) % 5)] = rotl(a[x + 5 * y], ROTATIONS[x + 5 * y]);
+      }
+      for (let y = 0; y < 25; y += 5) {
+        for (let x = 0; x < 5; x += 1) a[x + y] = b[x + y] ^ (~b[((x + 1) % 5) + y] & MASK64 & b[((x + 2) % 5) + y]);
+      }
+      a[0] ^= rc;
+    }
   }
 
-  const fieldSalt = (salt, name) => hmacSha256(salt, J.concat(FIELD_SALT_LABEL, J.utf8(name)));
+  /** SHAKE-256 of `data`, `length` bytes of output. */
+  function shake256(data, length) {
+    const rate = 136;
+    const padded = new Uint8Array(Math.floor(data.length / rate + 1) * rate);
+    padded.set(data);
+    padded[data.length] ^= 0x1f;
+    padded[padded.length - 1] ^= 0x80;
+    const state = new Array(25).fill(0n);
+    const lane = (bytes, at) => {
+      let value = 0n;
+      for (let k = 7; k >= 0; k -= 1) value = (value << 8n) | BigInt(bytes[at + k]);
+      return value;
+    };
+    for (let block = 0; block < padded.length; block += rate) {
+      for (let i = 0; i < rate / 8; i += 1) state[i] ^= lane(padded, block + 8 * i);
+      keccakF(state);
+    }
+    const out = new Uint8Array(length);
+    for (let at = 0; ; ) {
+      for (let i = 0; i < rate / 8; i += 1) {
+        for (let k = 0; k < 8; k += 1) {
+          if (at === length) return out;
+          out[at] = Number((state[i] >> BigInt(8 * k)) & 0xffn);
+          at += 1;
+        }
+      }
+      keccakF(state);
+    }
+  }
+
+  /** The salts of a kind's fields, 32 bytes each in name order (ledger/core/commitment.py). */
+  const fieldSalts = (salt, kind) => {
+    const all = shake256(J.concat(salt, FIELD_SALTS_LABEL, J.utf8(kind)), 32 * BODY_FIELDS[kind].length);
+    return BODY_FIELDS[kind].map((_, i) => all.slice(32 * i, 32 * i + 32));
+  };
   const fieldDigest = (own, name, valueJcs) => J.sha256Now(J.concat(own, J.utf8(`["${name}",${valueJcs}]`)));
 
   /** SHA-256(0x00 || JCS({"fields": ..., "kind", "ts", "v": 2})) of [name, digest] pairs. */
@@ -407,10 +479,10 @@
     const fields = BODY_FIELDS[record.kind];
     let leaf;
     if (record.v === 2n) {
-      const salt = J.fromHex(record.salt);
-      leaf = commitmentLeaf(record.kind, record.ts, fields.map((name) => {
+      const salts = fieldSalts(J.fromHex(record.salt), record.kind);
+      leaf = commitmentLeaf(record.kind, record.ts, fields.map((name, i) => {
         const text = J.has(record.body, name) ? J.jcs(record.body[name]) : 'null';
-        return [name, fieldDigest(fieldSalt(salt, name), name, text)];
+        return [name, fieldDigest(salts[i], name, text)];
       }));
     } else {
       leaf = J.sha256Now(J.concat(Uint8Array.of(0), bytes));
@@ -472,6 +544,7 @@
     storedRecord,
     lookup,
     openRecord,
+    shake256,
     recordProblem,
     recordSentence,
     leafMismatch,
