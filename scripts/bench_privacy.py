@@ -5,11 +5,15 @@
    disclosed in part (two fields, and none), against a tree of 2^20 leaves (20 proof
    nodes, the same for both): median bytes of compact JSON, and v2 minus v1 (target:
    at most 1 KB larger).
-2. Ingest rate: the real `mledger ingest` of the same NDJSON records as v1 and as v2 (they
-   differ only in "v") into a fresh SQLite log, rounds alternating v1 and v2: median
-   records per second, and v2 / v1 (target: at least 0.8). Also the in-process rate of
-   `parse_json` alone (validation, canonical bytes, leaf hash), where the per-field
-   commitments are the whole difference.
+2. Ingest rate, rounds alternating v1 and v2 on the same records (they differ only in
+   "v"), median records per second and v2 / v1 (target: at least 0.8):
+   - the service's ingest work per batch of 1,000 (what POST /v1/entries/batch does after
+     HTTP: validate, encode, hash, insert into a fresh SQLite log, sign the receipts;
+     `scripts/bench_api.py`'s in-process ceiling);
+   - the real `mledger ingest` of an NDJSON file (bulk load: parsing in parallel workers,
+     start-up subtracted);
+   - `parse_json` alone (validation, canonical bytes, leaf hash), where the per-field
+     commitments are the whole difference.
 
     .venv/bin/python scripts/bench_privacy.py                  # 50,000 records, 3 rounds
     .venv/bin/python scripts/bench_privacy.py --records 20000 --rounds 5
@@ -81,6 +85,15 @@ def evidence_sizes(count: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in sizes.items()}
 
 
+def service_rate(lines: list[bytes], work: Path) -> float:
+    """Records/s of the service's batch ingest work, in process (bench_api's ceiling)."""
+    from scripts.bench_api import ceiling
+
+    work.mkdir()
+    batches = [[line.decode() for line in lines[i : i + 1000]] for i in range(0, len(lines), 1000)]
+    return ceiling(batches, work, receipts=True)
+
+
 def parse_rate(lines: list[bytes]) -> float:
     start = time.perf_counter()
     for line in lines:
@@ -119,6 +132,7 @@ def main() -> int:
     lines = {v: [json.dumps(record(i, v)).encode() for i in range(args.records)] for v in (1, 2)}
     parsed: dict[int, list[float]] = {1: [], 2: []}
     ingested: dict[int, list[float]] = {1: [], 2: []}
+    served: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         files, ones = {}, {}
         for v in (1, 2):
@@ -129,10 +143,12 @@ def main() -> int:
         for round_ in range(args.rounds):
             for v in (1, 2) if round_ % 2 == 0 else (2, 1):
                 parsed[v].append(parse_rate(lines[v]))
+                served[v].append(service_rate(lines[v], Path(tmp) / f"service-{v}-{round_}"))
                 work = Path(tmp) / f"log-{v}-{round_}"
                 ingested[v].append(ingest_rate(files[v], ones[v], work))
     parse_median = {v: statistics.median(r) for v, r in parsed.items()}
     ingest_median = {v: statistics.median(r) for v, r in ingested.items()}
+    service_median = {v: statistics.median(r) for v, r in served.items()}
 
     print("| evidence bundle (median bytes, compact JSON) | bytes | minus v1 |")
     print("|---|---:|---:|")
@@ -141,13 +157,18 @@ def main() -> int:
     print()
     print(f"| rate (median of {args.rounds}, {args.records:,} records) | v1 /s | v2 /s | v2/v1 |")
     print("|---|---:|---:|---:|")
-    for name, rates in (("mledger ingest (SQLite)", ingest_median), ("parse_json", parse_median)):
+    for name, rates in (
+        ("service batch ingest (SQLite, receipts signed)", service_median),
+        ("mledger ingest (SQLite, bulk)", ingest_median),
+        ("parse_json", parse_median),
+    ):
         print(f"| {name} | {rates[1]:,.0f} | {rates[2]:,.0f} | {rates[2] / rates[1]:.2f} |")
     worst = max(size - sizes["v1"] for size in sizes.values())
-    ratio = ingest_median[2] / ingest_median[1]
     print()
-    print(f"targets: evidence at most 1,024 bytes larger: {worst:+,.0f} ->", worst <= 1024)
-    print(f"targets: ingest at least 0.8x v1: {ratio:.2f}x ->", ratio >= 0.8)
+    print(f"target: evidence at most 1,024 bytes larger: {worst:+,.0f} ->", worst <= 1024)
+    for name, rates in (("service batch ingest", service_median), ("bulk", ingest_median)):
+        ratio = rates[2] / rates[1]
+        print(f"target: {name} at least 0.8x v1: {ratio:.2f}x ->", ratio >= 0.8)
     return 0
 
 

@@ -78,11 +78,13 @@ def leaf_hash_of(
     (``null`` when absent), its kind, time and salt: `field_salts`, `field_digest` and
     `commitment_leaf_hash` in one loop (ingest's path; `tests/core/test_disclosure.py`
     holds it equal to them and to an independent reference)."""
-    salts = field_salts(salt, kind, len(names))
+    salts = memoryview(field_salts(salt, kind, len(names)))
     sha256 = hashlib.sha256
     members = [
-        member + sha256(salts[32 * i : 32 * i + 32] + opening + value + b"]").hexdigest() + '"'
-        for i, ((opening, member), value) in enumerate(zip(_prefixes(names), values, strict=True))
+        member + sha256(b"".join((salts[at : at + 32], opening, value, b"]"))).hexdigest() + '"'
+        for at, (opening, member), value in zip(
+            range(0, 32 * len(names), 32), _prefixes(names), values, strict=True
+        )
     ]
     text = '\x00{"fields":{' + ",".join(members) + f'}},"kind":"{kind}","ts":"{ts}","v":2}}'
     return sha256(text.encode()).digest()

@@ -158,6 +158,27 @@ def test_refusals_change_nothing(service: Service) -> None:
         assert auditor.get(f"/v1/evidence/{service.v1}").status_code == 200
 
 
+def test_licences_stay_v1(service: Service) -> None:
+    envelope = {
+        "v": 2,
+        "kind": "licence",
+        "body": {
+            "action": "grant",
+            "licence_id": "lic-v2",
+            "licensee": "acme",
+            "models": ["m"],
+            "scope": ["inference"],
+            "terms_sha256": "ab" * 32,
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2027-01-01T00:00:00Z",
+        },
+    }
+    with service.server.client(ADMIN_KEY) as admin:
+        refused = admin.post("/v1/licences", json=envelope)
+        assert_problem(refused, 422, "licence records are v1")
+        assert admin.get("/v1/licences/lic-v2").status_code == 404
+
+
 def test_the_cli_discloses(service: Service, tmp_path: Path) -> None:
     data = ["--data-dir", str(service.data)]
     out = ledger("evidence", service.v2[2], "--disclose", "model", *data)
