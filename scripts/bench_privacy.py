@@ -7,6 +7,9 @@
    at most 1 KB larger).
 2. Ingest rate, rounds alternating v1 and v2 on the same records (they differ only in
    "v"), median records per second and v2 / v1 (target: at least 0.8):
+   - HTTP: POST /v1/entries/batch of 1,000 records, 4 clients, against a real `mledger serve`
+     on SQLite sealing every second and anchoring on a local Anvil (`scripts/bench_api.py`'s
+     server): the gateway's path, one server for every round;
    - the service's ingest work per batch of 1,000 (what POST /v1/entries/batch does after
      HTTP: validate, encode, hash, insert into a fresh SQLite log, sign the receipts;
      `scripts/bench_api.py`'s in-process ceiling);
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -94,6 +98,21 @@ def service_rate(lines: list[bytes], work: Path) -> float:
     return ceiling(batches, work, receipts=True)
 
 
+def http_rate(url: str, version: int, round_: int, batches: int) -> float:
+    """Records/s of HTTP batch ingest of fresh records (seeded by version and round)."""
+    from scripts.bench_api import run_parallel
+
+    seed = 1_000 + 10 * round_ + version
+    bodies = [
+        json.dumps(
+            {"entries": [interaction(b * 1000 + i, seed=seed, v=version) for i in range(1000)]}
+        ).encode()
+        for b in range(batches)
+    ]
+    elapsed, _ = run_parallel(bodies, url, "/v1/entries/batch", 4)
+    return batches * 1000 / elapsed
+
+
 def parse_rate(lines: list[bytes]) -> float:
     start = time.perf_counter()
     for line in lines:
@@ -124,8 +143,9 @@ def ingest_rate(ndjson: Path, one: Path, work: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=50_000, help="records per ingest round")
-    parser.add_argument("--rounds", type=int, default=3, help="ingest rounds per version")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per version and measure")
     parser.add_argument("--evidence", type=int, default=1_000, help="records sized")
+    parser.add_argument("--batches", type=int, default=10, help="HTTP batches per round")
     args = parser.parse_args()
 
     sizes = evidence_sizes(args.evidence)
@@ -133,7 +153,21 @@ def main() -> int:
     parsed: dict[int, list[float]] = {1: [], 2: []}
     ingested: dict[int, list[float]] = {1: [], 2: []}
     served: dict[int, list[float]] = {1: [], 2: []}
+    posted: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
+        from ledger.chain.anvil import Anvil
+        from scripts.bench_api import start_server
+
+        with Anvil(0, None, Path(tmp) / "anvil.log") as anvil:
+            process, url = start_server(Path(tmp) / "serve", anvil.url)
+            try:
+                http_rate(url, 1, -1, 2)  # warm up
+                for round_ in range(args.rounds):
+                    for v in (1, 2) if round_ % 2 == 0 else (2, 1):
+                        posted[v].append(http_rate(url, v, round_, args.batches))
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
         files, ones = {}, {}
         for v in (1, 2):
             files[v] = Path(tmp) / f"v{v}.ndjson"
@@ -149,6 +183,7 @@ def main() -> int:
     parse_median = {v: statistics.median(r) for v, r in parsed.items()}
     ingest_median = {v: statistics.median(r) for v, r in ingested.items()}
     service_median = {v: statistics.median(r) for v, r in served.items()}
+    http_median = {v: statistics.median(r) for v, r in posted.items()}
 
     print("| evidence bundle (median bytes, compact JSON) | bytes | minus v1 |")
     print("|---|---:|---:|")
@@ -158,6 +193,7 @@ def main() -> int:
     print(f"| rate (median of {args.rounds}, {args.records:,} records) | v1 /s | v2 /s | v2/v1 |")
     print("|---|---:|---:|---:|")
     for name, rates in (
+        ("HTTP batches of 1,000 (mledger serve, SQLite)", http_median),
         ("service batch ingest (SQLite, receipts signed)", service_median),
         ("mledger ingest (SQLite, bulk)", ingest_median),
         ("parse_json", parse_median),
@@ -166,7 +202,11 @@ def main() -> int:
     worst = max(size - sizes["v1"] for size in sizes.values())
     print()
     print(f"target: evidence at most 1,024 bytes larger: {worst:+,.0f} ->", worst <= 1024)
-    for name, rates in (("service batch ingest", service_median), ("bulk", ingest_median)):
+    for name, rates in (
+        ("HTTP batch ingest", http_median),
+        ("service batch ingest", service_median),
+        ("bulk ingest", ingest_median),
+    ):
         ratio = rates[2] / rates[1]
         print(f"target: {name} at least 0.8x v1: {ratio:.2f}x ->", ratio >= 0.8)
     return 0

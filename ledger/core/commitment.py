@@ -58,17 +58,21 @@ def field_digest(salt_of_field: bytes, name: str, value_jcs: bytes) -> bytes:
     return hashlib.sha256(salt_of_field + b'["' + name.encode() + b'",' + value_jcs + b"]").digest()
 
 
-_PREFIXES: dict[tuple[str, ...], list[tuple[bytes, str]]] = {}
+_LAYOUTS: dict[tuple[str, tuple[str, ...]], tuple[list[tuple[int, bytes]], str]] = {}
 
 
-def _prefixes(names: tuple[str, ...]) -> list[tuple[bytes, str]]:
-    """Per name: its digest's text before the value, and its commitment member's text
-    before the digest (made once per kind)."""
-    table = _PREFIXES.get(names)
-    if table is None:
-        table = [(b'["' + n.encode() + b'",', f'"{n}":"') for n in names]
-        _PREFIXES[names] = table
-    return table
+def _layout(kind: str, names: tuple[str, ...]) -> tuple[list[tuple[int, bytes]], str]:
+    """For a kind: per field, its salt's offset and its digest's text before the value; and
+    the leaf's input as a %-template of the hex digests and ts (made once per kind)."""
+    layout = _LAYOUTS.get((kind, names))
+    if layout is None:
+        fields = ",".join(f'"{n}":"%s"' for n in names)
+        layout = (
+            [(32 * i, b'["' + n.encode() + b'",') for i, n in enumerate(names)],
+            '\x00{"fields":{' + fields + '},"kind":"' + kind + '","ts":"%s","v":2}',
+        )
+        _LAYOUTS[(kind, names)] = layout
+    return layout
 
 
 def leaf_hash_of(
@@ -80,14 +84,13 @@ def leaf_hash_of(
     holds it equal to them and to an independent reference)."""
     salts = memoryview(field_salts(salt, kind, len(names)))
     sha256 = hashlib.sha256
-    members = [
-        member + sha256(b"".join((salts[at : at + 32], opening, value, b"]"))).hexdigest() + '"'
-        for at, (opening, member), value in zip(
-            range(0, 32 * len(names), 32), _prefixes(names), values, strict=True
-        )
+    openings, template = _layout(kind, names)
+    digests = [
+        sha256(b"".join((salts[at : at + 32], opening, value, b"]"))).hexdigest()
+        for (at, opening), value in zip(openings, values, strict=True)
     ]
-    text = '\x00{"fields":{' + ",".join(members) + f'}},"kind":"{kind}","ts":"{ts}","v":2}}'
-    return sha256(text.encode()).digest()
+    digests.append(ts)
+    return sha256((template % tuple(digests)).encode()).digest()
 
 
 def commitment_bytes(kind: str, ts: str, digests: Iterable[tuple[str, bytes]]) -> bytes:
