@@ -88,7 +88,12 @@ def _check_records(run: Run, pack: Pack) -> list[Entry]:
         seen[entry.leaf_hash] = position
     kinds = Counter(entry.kind for entry in entries)
     shown = ", ".join(f"{count:,} {kind}" for kind, count in sorted(kinds.items()))
-    run.ok("records", f"{len(entries):,} valid records in canonical form (RFC 8785): {shown}")
+    partial = sum(1 for record in pack.records if is_disclosure(record))
+    disclosed = f"; {partial:,} v2 records disclosed in part" if partial else ""
+    run.ok(
+        "records",
+        f"{len(entries):,} valid records in canonical form (RFC 8785): {shown}{disclosed}",
+    )
     return entries
 
 

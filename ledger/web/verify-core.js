@@ -339,7 +339,9 @@
     const kinds = new Map();
     for (const entry of entries) kinds.set(entry.entry.kind, (kinds.get(entry.entry.kind) || 0) + 1);
     const shown = [...kinds.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, n]) => `${n.toLocaleString('en-US')} ${kind}`).join(', ');
-    run.ok('records', `${entries.length.toLocaleString('en-US')} valid records in canonical form (RFC 8785): ${shown}`);
+    const partial = entries.filter((entry) => !entry.whole).length;
+    const disclosed = partial ? `; ${partial.toLocaleString('en-US')} v2 records disclosed in part` : '';
+    run.ok('records', `${entries.length.toLocaleString('en-US')} valid records in canonical form (RFC 8785): ${shown}${disclosed}`);
     pack.valid = entries;
     pack.leafHashes = hashes;
     return entries;
