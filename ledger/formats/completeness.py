@@ -37,7 +37,9 @@ from ledger.formats.fields import (
     parse_bytes,
     parse_fields,
     parse_int,
+    parse_producer,
 )
+from ledger.formats.producer import producer
 
 COMPLETENESS_FORMAT = "model-ledger/completeness/v1"
 """The only completeness format this verifier reads."""
@@ -162,7 +164,8 @@ def parse_completeness(data: bytes | str | Mapping[str, Any]) -> Completeness:
         raise FormatError(
             f"unknown format {obj['format']!r:.80}; this verifier reads {COMPLETENESS_FORMAT!r}"
         )
-    top = parse_fields(obj, "completeness proof", _FIELDS)
+    top = parse_fields(obj, "completeness proof", _FIELDS, optional=("producer",))
+    parse_producer(top)
     entries = top["entries"]
     if not isinstance(entries, list):
         raise FormatError("entries must be a list (empty for none)")
@@ -227,6 +230,7 @@ def completeness_json(
         raise ValueError("the entries are not the claim's leaf indices, in order")
     return {
         "format": COMPLETENESS_FORMAT,
+        "producer": producer(),
         "chain_id": chain_id,
         "contract": hex0x(contract),
         "log_id": hex0x(log_id),

@@ -313,11 +313,13 @@
     throw new FormatError(message);
   };
 
-  function fields(obj, where, names) {
+  function fields(obj, where, names, optional = []) {
     if (!J.isObject(obj)) fail(`${where} must be a JSON object, got ${D.typeName(obj)}`);
     const missing = names.filter((name) => !J.has(obj, name));
     if (missing.length) fail(`${where} lacks ${missing.map((m) => J.pyRepr(m)).join(', ')}`);
-    const unknown = Object.keys(obj).filter((name) => !names.includes(name)).sort();
+    const unknown = Object.keys(obj)
+      .filter((name) => !names.includes(name) && !optional.includes(name))
+      .sort();
     if (unknown.length) fail(`${where} has unknown field ${J.pyRepr(unknown[0])}`);
     return obj;
   }
@@ -410,7 +412,8 @@
     const top = fields(obj, 'completeness proof', [
       'format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'index_root', 'key', 'window', 'count',
       'postings_root', 'map_proof', 'postings_proof', 'entries',
-    ]);
+    ], ['producer']);
+    D.readProducer(top, fail);
     const entries = top.entries;
     if (!Array.isArray(entries)) fail('entries must be a list (empty for none)');
     if (entries.length > MAX_ENTRIES) fail(`${entries.length} entries; the limit is ${MAX_ENTRIES}`);

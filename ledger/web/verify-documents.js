@@ -229,6 +229,17 @@
     }
   }
 
+  /** The optional `producer` of any document `obj` (ledger/formats/fields.py
+   * parse_producer), or null; `fail(message)` throws the caller's error. */
+  function readProducer(obj, fail) {
+    if (!J.has(obj, 'producer')) return null;
+    const value = obj.producer;
+    if (typeof value !== 'string' || [...value].length > MAX_PRODUCER_CHARS) {
+      fail(`producer must be a string of at most ${MAX_PRODUCER_CHARS} characters, got ${shown(value)}`);
+    }
+    return value;
+  }
+
   function reader(check) {
     const fail = (message) => {
       throw new DocumentError(check, message);
@@ -248,12 +259,7 @@
       /* The optional `producer` (ledger/formats/fields.py parse_producer): a note for
        * people naming the software that wrote the document; no check depends on it. */
       producer(obj) {
-        if (!J.has(obj, 'producer')) return null;
-        const value = obj.producer;
-        if (typeof value !== 'string' || [...value].length > MAX_PRODUCER_CHARS) {
-          fail(`producer must be a string of at most ${MAX_PRODUCER_CHARS} characters, got ${shown(value)}`);
-        }
-        return value;
+        return readProducer(obj, fail);
       },
       int(value, where, low, high) {
         if (typeof value !== 'bigint') fail(`${where} must be an integer, got ${typeName(value)}`);
@@ -562,6 +568,7 @@
     parseQuery,
     normalizeTime,
     readLicence,
+    readProducer,
     isExport,
     exportAdvice,
     shown,
