@@ -87,7 +87,7 @@ def main() -> None:
             raise
         sys.stderr.write(
             f"error: '{command_name(sys.argv[1:])}' needs the server extra:"
-            ' pip install "mledger[server]"\n'
+            ' install it with the extra, pip install ".[server]" in its checkout\n'
         )
         sys.exit(2)
     except RecordError as error:  # pragma: no cover - safety net

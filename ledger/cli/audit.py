@@ -164,6 +164,7 @@ def export(
 
 
 def _print_audit(result: Any) -> None:
+    from ledger.formats.eip712 import NO_INDEX_ROOT
     from ledger.verify.audit import NOTHING_PROVEN
     from ledger.verify.result import utc_text
 
@@ -207,6 +208,17 @@ def _print_audit(result: Any) -> None:
         "roots",
         f"{result.roots_matched:,} of {len(anchors):,} anchored roots"
         " re-derived from the export match the chain",
+    )
+    signed = sum(1 for anchor in anchors if anchor.index_root != NO_INDEX_ROOT)
+    row(
+        "index roots",
+        f"{result.index_roots_matched:,} of {signed:,} signed index roots re-derived from the"
+        " export match the chain"
+        + (
+            f" ({len(anchors) - signed:,} anchors predate the index)"
+            if signed < len(anchors)
+            else ""
+        ),
     )
     if result.passed:
         after = result.entries - result.anchored_size
@@ -350,7 +362,7 @@ def read_accounts(path: Path) -> list[str]:
 
 
 def _pack_from_store(
-    data_dir: Path, database_url: str | None, query: Any, anchor: Any
+    data_dir: Path, database_url: str | None, query: Any, anchor: Any, complete: bool
 ) -> tuple[bytes | None, int]:
     from ledger.errors import NotFoundError
     from ledger.service.evidence_pack import build_pack
@@ -359,7 +371,9 @@ def _pack_from_store(
 
     with open_store(data_dir, database_url) as store:
         try:
-            built = build_pack(store, AnchorRepository(store), query, anchor=anchor)
+            built = build_pack(
+                store, AnchorRepository(store), query, anchor=anchor, complete=complete
+            )
         except NotFoundError:
             filters = Filters(
                 query.account_ids, query.ts_from, query.ts_to, query.model, query.kind
@@ -370,7 +384,7 @@ def _pack_from_store(
 
 
 def _pack_from_api(
-    url: str, api_key: str | None, query: Any, anchor: str
+    url: str, api_key: str | None, query: Any, anchor: str, complete: bool
 ) -> tuple[bytes | None, int]:
     """The pack the service at `url` answers with, read within the bounds of any JSON
     from outside: at most MAX_PACK_BYTES, and MAX_JSON_DEPTH deep (ledger.jsonlimits)."""
@@ -388,7 +402,7 @@ def _pack_from_api(
             "POST",
             url.rstrip("/") + "/v1/evidence",
             params={"anchor": anchor},
-            json=query.as_json(),
+            json={**query.as_json(), **({"complete": True} if complete else {})},
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=600,
         ) as response:
@@ -490,13 +504,24 @@ def report(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     anchor: AnchorOption = "earliest",
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            help="Ask for a complete pack: it also proves, per account, that no other entry"
+            " matches (docs/completeness.md); the report then says complete: true per"
+            " account once verified against the chain.",
+        ),
+    ] = False,
 ) -> None:
     """A campaign report: what the accounts did between --from and --to (per day, per
     account, per model, top accounts) with the evidence behind it: one evidence pack of
     every anchored matching entry, verified before any figure is computed. Writes a
     self-contained HTML page (and JSON, CSV); prints a one-line JSON summary. With
     --from-pack, rebuilds the same report from a pack alone. The figures are lower
-    bounds: a pack proves that its entries exist, not that no other entry matches."""
+    bounds: a pack proves that its entries exist, not that no other entry matches;
+    with --complete the pack also proves, per account, that none is missing (checked
+    against the chain: --log and --rpc-url), and the report says complete: true."""
     from ledger.formats.pack import Pack, QueryError, parse_query_input
     from ledger.verify.campaign import build_report, report_csv
     from ledger.verify.html import campaign_page
@@ -517,6 +542,7 @@ def report(
                 ("--model", model),
                 ("--url", url),
                 ("--anchor", None if anchor == "earliest" else anchor),
+                ("--complete", complete or None),
             )
             if value is not None
         ]
@@ -556,9 +582,9 @@ def report(
             )
         choice = anchor_choice(anchor)
         document, unanchored = (
-            _pack_from_api(url, api_key, query, str(choice))
+            _pack_from_api(url, api_key, query, str(choice), complete)
             if url
-            else _pack_from_store(data_dir, database_url, query, choice)
+            else _pack_from_store(data_dir, database_url, query, choice, complete)
         )
     pack: Pack | None = None
     result: VerificationResult | None = None
@@ -607,7 +633,10 @@ def report(
             if evidence is None
             else evidence["verification"]["chain_consulted"],
             "unanchored_matches": unanchored,
-            "proves": "existence of the entries counted (not that no other entry matches)",
+            "proves": "existence of the entries counted, and that no other entry of the"
+            " accounts matches (a complete pack, verified against the chain)"
+            if evidence is not None and evidence["complete"]
+            else "existence of the entries counted (not that no other entry matches)",
         }
     )
     if failure is not None:

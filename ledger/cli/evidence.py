@@ -158,7 +158,7 @@ def verdict(result: VerificationResult, error: VerificationError | None) -> str:
 def _as_json(result: VerificationResult, error: VerificationError | None) -> dict[str, Any]:
     when = result.existed_no_later_than
     said = verdict(result, error)
-    return {
+    out: dict[str, Any] = {
         "valid": said == "VALID",
         "verdict": said,
         "producer": producer(),
@@ -172,6 +172,17 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
         "log": None if result.identity is None else result.identity.as_json(),
         "error": None if error is None else {"check": error.check, "message": error.message},
     }
+    if result.complete_keys:  # a complete pack: what it proved of each account
+        out["complete"] = [
+            {
+                "key": k.key,
+                "count": k.count,
+                "outside": k.outside,
+                "leaf_indices": list(k.leaf_indices),
+            }
+            for k in result.complete_keys
+        ]
+    return out
 
 
 def _print_text(result: VerificationResult, error: VerificationError | None) -> None:
@@ -195,6 +206,11 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
                 " --rpc-url URL (no --offline) to check the anchor and its index root\n"
             )
         return
+    if result.complete_keys:
+        from ledger.verify.completeness import key_statement
+
+        for proven in result.complete_keys:
+            out.write(f"{key_statement(proven, result.anchored, 'pack')}\n")
     if not result.chain_consulted:
         out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
         out.write(
@@ -252,11 +268,14 @@ def verify(
     consulted for it (docs/c2sp.md)."""
     data = _read(bundle)
     from ledger.cli.tlog_proof import verify_tlog_proof_file
+    from ledger.formats.export_line import export_advice, is_export
     from ledger.verify.tlog_proof import is_tlog_proof
 
     if is_tlog_proof(data):
         verify_tlog_proof_file(data, record, pinned_identity(log), witness or [], quorum, as_json)
         return
+    if is_export(data):  # an export is audited whole, not verified as evidence
+        fail(f"{bundle}: {export_advice('mledger verify')}", EXIT_UNREADABLE)
     if record is not None or witness or quorum is not None:
         fail("--record, --witness and --quorum apply to tlog-proofs only", EXIT_UNREADABLE)
     identity = pinned_identity(log, offline_ok=offline)

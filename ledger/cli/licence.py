@@ -356,7 +356,10 @@ def check_licence_command(
     """Check a licence against the chain, trusting only the record, the chain and the
     pinned log identity (--log): recompute its commitment, check the code at the pinned
     LicenceRegistry is the one shipped, read its status there; print JSON (stdout) and
-    a sentence (stderr). Exit 0 only for an active licence (1 not active, or not the
+    a sentence (stderr). A revoked licence names the revoke record the registry holds;
+    given the GET /v1/licences/{id} answer fetched after the revocation, its revoke
+    record's evidence (revoked.evidence) is verified and matched with the registry, and
+    the reason printed. Exit 0 only for an active licence (1 not active, or not the
     pinned log's; 2 unreadable; 3 chain unreachable)."""
     from ledger.verify.licence import (
         LicenceChainError,

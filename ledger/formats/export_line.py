@@ -15,6 +15,7 @@ leaf index order, 0 to n-1 for a whole export.
 from __future__ import annotations
 
 import json
+import re
 from typing import NoReturn
 
 from ledger.core.errors import InputError
@@ -31,6 +32,26 @@ MAX_LINE_BYTES = MAX_RECORD_BYTES + 64
 
 MAX_INDEX_DIGITS = 20
 """Most digits of a leaf index: 2^64 - 1 has 20."""
+
+
+_EXPORT_START = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"leaf_index"\s*:')
+"""An export's first line, however laid out: no bundle, pack or proof starts so."""
+
+
+def is_export(data: bytes) -> bool:
+    """Whether `data` is an export (its first line an export line, however laid out)
+    rather than one evidence document: what `mledger verify` and the verification page
+    (verify-documents.js isExport, the same rule) send to `mledger audit`."""
+    return _EXPORT_START.match(data[:256]) is not None
+
+
+def export_advice(reader: str) -> str:
+    """What `reader` ("mledger verify", "this page") says of an export: the page says the
+    same words (verify-documents.js exportAdvice)."""
+    return (
+        f"this is a log export (NDJSON, one entry per line), which {reader} does not audit:"
+        " run `mledger audit FILE --log log.json --rpc-url URL`"
+    )
 
 
 class ExportLineError(InputError):

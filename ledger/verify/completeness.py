@@ -33,13 +33,14 @@ from ledger.core.index import verify_postings as verify_index_postings
 from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError
 from ledger.formats.bundle import BundleEntry
-from ledger.formats.completeness import COMPLETENESS_FORMAT, Completeness, parse_completeness
+from ledger.formats.completeness import COMPLETENESS_FORMAT, parse_completeness
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
 from ledger.verify.bundle import check_leaf, open_record, record_problem
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
 from ledger.verify.result import (
+    ChainAnchor,
     KeyCompleteness,
     Run,
     VerificationError,
@@ -59,8 +60,12 @@ def _index_check(run: Run, error: IndexProofError) -> None:
     run.fail(VerificationError(error.check, error.message))
 
 
-def _check_entry(run: Run, document: Completeness, number: int, entry: BundleEntry) -> None:
-    where = f"entry {number} (leaf {entry.leaf_index})"
+def check_key_entry(
+    run: Run, where: str, tree_size: int, root: bytes, key: str, entry: BundleEntry
+) -> None:
+    """One entry given as the key's, with its own inclusion proof: ``record``, ``leaf
+    hash``, ``inclusion`` in the tree of `tree_size` with `root`, ``added`` (the record
+    is filed under `key`)."""
     try:
         opened = open_record(entry.record)
     except RecordError as error:
@@ -69,28 +74,25 @@ def _check_entry(run: Run, document: Completeness, number: int, entry: BundleEnt
     if mismatch is not None:
         run.fail(VerificationError("leaf hash", mismatch))
     try:
-        verify_inclusion(
-            entry.leaf_index, document.tree_size, entry.leaf_hash, entry.proof, document.root
-        )
+        verify_inclusion(entry.leaf_index, tree_size, entry.leaf_hash, entry.proof, root)
     except RootMismatchError as error:
         run.fail(
             VerificationError(
                 "inclusion",
                 f"{where}: the proof leads to root {hex0x(error.calculated)}, not to the"
-                f" checkpoint root {hex0x(document.root)}",
+                f" checkpoint root {hex0x(root)}",
             )
         )
     except ProofError as error:
         run.fail(VerificationError("inclusion", f"{where}: bad inclusion proof: {error}"))
-    key = document.claim.key
     keys = record_keys({"kind": opened.kind, "body": opened.body})
     if key not in keys:
         filed = ", ".join(keys) if keys else "no key"
         run.fail(
             VerificationError(
                 "added",
-                f"{where} is a {entry.record.get('kind')} record filed under {filed}, not under"
-                f" {key}: it is not an entry of this key",
+                f"{where} is a record of kind {entry.record.get('kind')} filed under {filed},"
+                f" not under {key}: it is not an entry of this key",
             )
         )
 
@@ -135,7 +137,14 @@ def verify_completeness(
     run.ok("duplicated", "no leaf index is given twice")
     run.ok("reordered", "the leaf indices strictly increase")
     for number, entry in enumerate(document.entries):
-        _check_entry(run, document, number, entry)
+        check_key_entry(
+            run,
+            f"entry {number} (leaf {entry.leaf_index})",
+            document.tree_size,
+            document.root,
+            claim.key,
+            entry,
+        )
     where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
     run.ok("record", f"all {given} records are valid v1 records in canonical form (RFC 8785)")
     run.ok("leaf hash", f"all {given} records hash to their entries' leaf hashes")
@@ -174,45 +183,57 @@ def verify_completeness(
     )
     if chain is not None and identity is not None:
         check_chain(run, document, chain, identity)
-        anchored = run.result.anchored
-        assert anchored is not None
-        if anchored.index_root == NO_INDEX_ROOT:
-            run.fail(
-                VerificationError(
-                    "index root on chain",
-                    f"the checkpoint of size {claim.tree_size} anchored in block"
-                    f" {anchored.block_number} commits to no index (its index root is zero):"
-                    " no completeness claim can be checked against it",
-                )
-            )
-        if anchored.index_root != claim.index_root:
-            run.fail(
-                VerificationError(
-                    "index root on chain",
-                    f"the log key signed index root {hex0x(anchored.index_root)} with the"
-                    f" checkpoint of size {claim.tree_size}; the document's is"
-                    f" {hex0x(claim.index_root)} (a stale or forged index root)",
-                )
-            )
-        run.ok(
-            "index root on chain",
-            f"the checkpoint anchored in block {anchored.block_number} carries index root"
-            f" {hex0x(anchored.index_root)}",
-        )
+        check_index_root_on_chain(run, claim.tree_size, claim.index_root)
     run.result.complete = KeyCompleteness(
         claim.key, claim.tree_size, claim.start, claim.end, claim.leaf_indices
     )
     return run.result
 
 
+def check_index_root_on_chain(run: Run, tree_size: int, index_root: bytes) -> None:
+    """``index root on chain``: the index root the log key signed with the anchored
+    checkpoint of `tree_size` (read by `check_chain`) is `index_root`."""
+    anchored = run.result.anchored
+    assert anchored is not None
+    if anchored.index_root == NO_INDEX_ROOT:
+        run.fail(
+            VerificationError(
+                "index root on chain",
+                f"the checkpoint of size {tree_size} anchored in block"
+                f" {anchored.block_number} commits to no index (its index root is zero):"
+                " no completeness claim can be checked against it",
+            )
+        )
+    if anchored.index_root != index_root:
+        run.fail(
+            VerificationError(
+                "index root on chain",
+                f"the log key signed index root {hex0x(anchored.index_root)} with the"
+                f" checkpoint of size {tree_size}; the document's is"
+                f" {hex0x(index_root)} (a stale or forged index root)",
+            )
+        )
+    run.ok(
+        "index root on chain",
+        f"the checkpoint anchored in block {anchored.block_number} carries index root"
+        f" {hex0x(anchored.index_root)}",
+    )
+
+
 def completeness_statement(result: VerificationResult) -> str:
     """``COMPLETE: N entries of KEY in the first S entries (anchored at block B, time
     T)``, or with a window ``... with leaf index in [A, B) of the first S``; offline it
     says the anchoring is the document's unverified claim."""
-    complete = result.complete
-    if complete is None:
+    if result.complete is None:
         return "not verified"
-    noun = "entry" if complete.count == 1 else "entries"
+    return key_statement(result.complete, result.anchored, "document")
+
+
+def key_statement(complete: KeyCompleteness, anchored: ChainAnchor | None, noun: str) -> str:
+    """The COMPLETE line of one proven key; for a key of a complete pack, also how many
+    of the key's entries match the pack's query and how many do not."""
+    count = complete.count
+    plural = "entry" if count == 1 else "entries"
     if (complete.start, complete.end) == (0, complete.tree_size):
         where = f"in the first {complete.tree_size} entries"
     else:
@@ -220,14 +241,18 @@ def completeness_statement(result: VerificationResult) -> str:
             f"with leaf index in [{complete.start}, {complete.end}) of the first"
             f" {complete.tree_size} entries"
         )
-    head = f"COMPLETE: {complete.count} {noun} of {complete.key} {where}"
-    if result.anchored is not None:
-        anchored = result.anchored
+    head = f"COMPLETE: {count} {plural} of {complete.key} {where}"
+    if complete.query is not None:
+        head += (
+            f" match the query ({complete.query}; {complete.outside} other"
+            f" {'entry' if complete.outside == 1 else 'entries'} of the key do not)"
+        )
+    if anchored is not None:
         return (
             f"{head} (anchored at block {anchored.block_number},"
             f" time {utc_text(anchored.timestamp)})"
         )
-    return f"{head} (offline: that this index root was anchored is the document's claim)"
+    return f"{head} (offline: that this index root was anchored is the {noun}'s claim)"
 
 
 def completeness_result_json(result: VerificationResult) -> dict[str, Any]:

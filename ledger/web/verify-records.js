@@ -536,6 +536,7 @@
   return {
     KINDS,
     BODY_FIELDS,
+    LOOKUP_FIELDS,
     MAX_RECORD_BYTES,
     MAX_ID_LENGTH,
     RecordError,

@@ -17,6 +17,7 @@ import pytest
 from eth_utils.crypto import keccak
 
 import ledger.verify.rpc
+from ledger.core.index import IndexBuilder, record_keys
 from ledger.core.merkle import EMPTY_ROOT, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
@@ -173,6 +174,8 @@ class FakeChain:
     """Blocks whose header now has another hash."""
     code_at: bytes = LOG_ANCHOR.runtime_code
     asked: list[tuple[int, int]] = field(default_factory=list)
+    index_roots: dict[int, bytes] = field(default_factory=dict)
+    """Index roots the log key signed (absent: zero, an anchor from before the index)."""
 
     def chain_id(self) -> int:
         return 31337
@@ -220,7 +223,9 @@ class FakeChain:
                 root = self.roots.get(size, root_hash(LEAVES[:size]))
                 event_topics = (ANCHORED_TOPIC, LOG_ID, _word(size))
                 data = (
-                    root + bytes(32) + _word(self.prev_sizes.get(size, previous))
+                    root
+                    + self.index_roots.get(size, bytes(32))
+                    + _word(self.prev_sizes.get(size, previous))
                 )  # root, indexRoot, prevSize
                 found.append(
                     EventLog(
@@ -381,10 +386,25 @@ def write_export(path: Path, lines: list[bytes]) -> Path:
     return path
 
 
-def run_audit(path: Path, sizes: list[int], workers: int = 0) -> AuditResult:
+def run_audit(
+    path: Path, sizes: list[int], workers: int = 0, index_roots: dict[int, bytes] | None = None
+) -> AuditResult:
     result = AuditResult(IDENTITY, "memory", str(path))
-    result.anchors = read_anchors(FakeChain(sizes), IDENTITY).anchors
+    chain = FakeChain(sizes, index_roots=index_roots or {})
+    result.anchors = read_anchors(chain, IDENTITY).anchors
     return audit_export(path, result, workers=workers)
+
+
+def index_roots(sizes: list[int], leave_out: int | None = None) -> dict[int, bytes]:
+    """R(S) at `sizes` of the index of ENTRIES (with entry `leave_out` filed under no
+    key, as a false index would)."""
+    builder = IndexBuilder()
+    roots = {}
+    for i, entry in enumerate(ENTRIES[: max(sizes)]):
+        builder.add(i, [] if i == leave_out else record_keys(json.loads(entry.canonical)))
+        if i + 1 in sizes:
+            roots[i + 1] = builder.seal()
+    return roots
 
 
 LINES = [export_line(i, entry.canonical) for i, entry in enumerate(ENTRIES)]
@@ -546,3 +566,32 @@ def test_worker_processes_find_the_same(tmp_path: Path, monkeypatch: pytest.Monk
     lines.insert(333, lines[332])
     done = run_audit(write_export(tmp_path / "d.ndjson", lines), [100, 256, 600], workers=2)
     assert done.failure is not None and (done.failure.line, done.failure.leaf_index) == (334, 332)
+
+
+def test_signed_index_roots_are_rederived_from_the_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anchors that signed an index root have it recomputed from the records (in worker
+    processes too); the first anchor predates the index (zero) and is skipped."""
+    import ledger.verify.audit
+
+    path = write_export(tmp_path / "e.ndjson", LINES)
+    signed = index_roots([256, 600])
+    done = run_audit(path, [100, 256, 600], index_roots=signed)
+    assert done.passed and done.index_roots_matched == 2 and done.roots_matched == 3
+    assert done.as_json()["index_roots_matched"] == 2
+    monkeypatch.setattr(ledger.verify.audit, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
+    assert run_audit(path, [100, 256, 600], workers=2, index_roots=signed).index_roots_matched == 2
+
+
+def test_a_false_signed_index_fails_by_name(tmp_path: Path) -> None:
+    """The log key signed an index leaving entry 300 out of its keys: the entries match
+    every anchored root, the index root of size 600 does not."""
+    path = write_export(tmp_path / "e.ndjson", LINES)
+    false = {**index_roots([256]), **index_roots([600], leave_out=300)}
+    done = run_audit(path, [100, 256, 600], index_roots=false)
+    assert done.failure is not None and done.failure.check == "index root"
+    assert done.roots_matched == 3 and done.index_roots_matched == 1
+    assert "but the log key signed index root" in done.failure.message
+    assert "anchor #3 (tree size 600, block 5)" in done.failure.message

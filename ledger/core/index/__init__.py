@@ -23,7 +23,14 @@ from ledger.core.index.completeness import (
     verify_postings,
 )
 from ledger.core.index.errors import IndexProofError
-from ledger.core.index.keys import KEY_FUNCTIONS, KEY_KINDS, key_hash, parse_key, record_keys
+from ledger.core.index.keys import (
+    KEY_FUNCTIONS,
+    KEY_KINDS,
+    entry_keys,
+    key_hash,
+    parse_key,
+    record_keys,
+)
 from ledger.core.index.postings import (
     Frontier,
     WindowProof,
@@ -63,6 +70,7 @@ __all__ = [
     "build",
     "build_claim",
     "check_indices",
+    "entry_keys",
     "index_root",
     "key_hash",
     "parse_key",

@@ -60,6 +60,21 @@ def record_keys(record: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(function(record["body"])))
 
 
+def entry_keys(
+    kind: str, external_id: str | None, account_id: str | None, model: str | None
+) -> list[str]:
+    """The index keys of an entry, from its lookup columns (`ledger.core.records.Entry`,
+    as the store keeps them): the same as `record_keys` of its record (tests hold them
+    equal), without decoding the record."""
+    if kind == "interaction":
+        return [f"account:{account_id}", f"model:{model}"]
+    if kind == "licence":
+        return [f"licence:{external_id}", f"licensee:{account_id}"]
+    if kind == "model":
+        return [f"model_id:{external_id}"]
+    return []
+
+
 def parse_key(key: str) -> tuple[str, str]:
     """(kind, value) of a key string; IndexProofError ``key`` if it is not one."""
     kind, colon, value = key.partition(":")
