@@ -210,6 +210,27 @@ def test_a_pack_discloses_the_same_way(service: Service, tmp_path: Path) -> None
     assert_problem(mixed, 400, "v1 record")  # acct-a's entries include a v1 record
 
 
+def test_a_complete_pack_discloses_its_outside_entries_too(
+    service: Service, tmp_path: Path
+) -> None:
+    query = {
+        "account_ids": ["acct-b"],
+        "from": "2026-06-01T00:00:00Z",
+        "to": "2026-06-02T00:00:00Z",
+        "kind": "interaction",
+        "complete": True,
+    }
+    with service.client() as auditor:
+        pack = auditor.post("/v1/evidence", params={"disclose": "model"}, json=query)
+    assert pack.status_code == 200, pack.text
+    document = pack.json()
+    records = [e["record"] for e in document["entries"]]
+    for key in document["completeness"]["keys"]:
+        records += [e["record"] for e in key["outside"]]
+    assert records and all(sorted(r["body"]) == ["account_id", "model"] for r in records)
+    verify(service, pack.content, tmp_path / "complete.json")
+
+
 def test_completeness_discloses_the_key_and_the_fields_asked(
     service: Service, tmp_path: Path
 ) -> None:
