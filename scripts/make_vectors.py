@@ -42,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ledger.core.disclosure import disclose
 from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.core.records import parse_object
@@ -1065,6 +1066,201 @@ def evidence(c: Corpus) -> None:
     )
 
 
+# -- v2 records: per-field commitments and disclosures (a log of their own) ------------------
+
+
+def as_v2(record: dict[str, Any]) -> dict[str, Any]:
+    return record | {"v": 2}
+
+
+V2_RECORDS: list[dict[str, Any]] = [
+    as_v2(
+        interaction(
+            20,
+            "acct-erin",
+            "frontier-large",
+            "2026-06-10T10:00:00.000Z",
+            endpoint=AWKWARD,
+            client={"asn": 64500, "user_agent": "sdk/2 🙂"},
+            metadata={"z": 1, "a.b": "x" * 80, "ok": False},
+        )
+    ),
+    as_v2(licence(20)),
+    as_v2(model_record(20)),
+    as_v2(digest_record(20)),
+    as_v2(interaction(21, "acct-erin", "coder-2", "2026-06-11T11:00:00.000Z")),
+]
+"""A v2 log of five entries (every kind), apart from the v1 log's so its vectors stay."""
+
+V2_ENTRIES = [parse_object(record) for record in V2_RECORDS]
+V2_LEAVES = [entry.leaf_hash for entry in V2_ENTRIES]
+V2_ROOT = hx(root_hash(V2_LEAVES))
+
+
+def v2_bundle(disclosed: dict[int, tuple[str, ...]], *indices: int) -> dict[str, Any]:
+    """The bundle of v2 entries at `indices`, those in `disclosed` opening only those fields."""
+    return {
+        "format": "model-ledger/evidence/v1",
+        "chain_id": CHAIN_ID,
+        "contract": LOG_ANCHOR,
+        "log_id": LOG_ID,
+        "checkpoint": {"tree_size": len(V2_LEAVES), "root": V2_ROOT, "anchor": dict(ANCHOR)},
+        "entries": [
+            {
+                "leaf_index": i,
+                "leaf_hash": hx(V2_LEAVES[i]),
+                "record": (
+                    disclose(V2_ENTRIES[i].canonical, disclosed[i])
+                    if i in disclosed
+                    else json.loads(json.dumps(V2_RECORDS[i]))
+                ),
+                "proof": [hx(node) for node in inclusion_proof(i, V2_LEAVES)],
+            }
+            for i in indices
+        ],
+    }
+
+
+def evidence_v2(c: Corpus) -> None:
+    c.evidence("bundle-v2", v2_bundle({}, 0, 1, 2, 3), "whole v2 records of every kind", MO, MO)
+    part = v2_bundle({0: ("account_id", "model")}, 0)
+    c.evidence("bundle-v2-disclosed", part, "a v2 interaction, two fields disclosed", MO, MO)
+    c.evidence(
+        "bundle-v2-disclosed-many",
+        v2_bundle(
+            {
+                0: ("api_key_id", "client", "endpoint", "metadata"),
+                1: ("licensee", "valid_until"),
+                2: ("parents",),
+                3: (),
+                4: ("input_tokens", "output_tokens"),
+            },
+            0,
+            1,
+            2,
+            3,
+            4,
+        ),
+        "nested values, an absent field disclosed as absent, a long value cut, no field at all",
+        MO,
+        MO,
+    )
+    record = ("entries", 0, "record")
+
+    def at(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        def apply(document: dict[str, Any]) -> None:
+            target: Any = document
+            for key in record:
+                target = target[key]
+            change(target)
+
+        return apply
+
+    for name, change, about, check in [
+        (
+            "value",
+            lambda r: r["body"].update(account_id="acct-eve"),
+            "a value changed",
+            "leaf hash",
+        ),
+        (
+            "digest",
+            lambda r: r["withheld"].update(request_id=flip(r["withheld"]["request_id"])),
+            "a withheld digest changed",
+            "leaf hash",
+        ),
+        (
+            "salt",
+            lambda r: r["field_salts"].update(model=flip(r["field_salts"]["model"])),
+            "a field salt changed",
+            "leaf hash",
+        ),
+        ("ts", lambda r: r.update(ts="2026-06-10T10:00:00.001Z"), "the time changed", "leaf hash"),
+        ("missing", lambda r: r["withheld"].pop("request_id"), "a field left out", "record"),
+        (
+            "both",
+            lambda r: r["withheld"].update(model="00" * 32),
+            "a field disclosed and withheld",
+            "record",
+        ),
+        ("record-salt", lambda r: r.update(salt="00" * 16), "the record salt added", "record"),
+        (
+            "bad-value",
+            lambda r: r["body"].update(account_id=""),
+            "an empty account id",
+            "record",
+        ),
+        ("null", lambda r: r["body"].update(model=None), "a null value", "record"),
+        ("no-salt", lambda r: r["field_salts"].pop("model"), "a value without salt", "record"),
+        ("v1", lambda r: r.update(v=1), "a disclosure saying v 1", "record"),
+        (
+            "unknown-name",
+            lambda r: r["withheld"].update(prompt="00" * 32),
+            "a withheld field the kind has not",
+            "record",
+        ),
+        (
+            "short-digest",
+            lambda r: r["withheld"].update(request_id="ab"),
+            "a digest of one byte",
+            "record",
+        ),
+    ]:
+        c.evidence(
+            f"bundle-v2-disclosed-{name}",
+            edited(part, at(change)),
+            about,
+            invalid(check),
+            invalid(check),
+        )
+    c.evidence(
+        "bundle-v2-nested-null",
+        edited(
+            v2_bundle({0: ("client",)}, 0),
+            at(lambda r: r["body"]["client"].update(asn=None)),
+        ),
+        "a disclosed nested value with a null member: not its canonical form",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "bundle-v2-as-v1",
+        edited(v2_bundle({}, 4), at(lambda r: r.update(v=1))),
+        "a whole v2 record relabelled v1: another leaf",
+        invalid("leaf hash"),
+        invalid("leaf hash"),
+    )
+    ranges = multi_inclusion_ranges([0, 4], len(V2_LEAVES))
+    query = {"account_ids": ["acct-erin"], "from": "2026-06-01", "to": "2026-07-01T00:00:00Z"}
+    v2_pack = {
+        "format": "model-ledger/evidence-pack/v1",
+        "chain_id": CHAIN_ID,
+        "contract": LOG_ANCHOR,
+        "log_id": LOG_ID,
+        "checkpoint": {"tree_size": len(V2_LEAVES), "root": V2_ROOT, "anchor": dict(ANCHOR)},
+        "query": query,
+        "entries": [
+            {"leaf_index": i, "record": disclose(V2_ENTRIES[i].canonical, ("account_id", "model"))}
+            for i in (0, 4)
+        ],
+        "proof": [hx(root_hash(V2_LEAVES[a:b])) for a, b in ranges],
+    }
+    c.evidence("pack-v2-disclosed", v2_pack, "a pack of two disclosed v2 records", MO, MO)
+    c.evidence(
+        "pack-v2-account-withheld",
+        edited(
+            v2_pack,
+            lambda d: [
+                e.update(record=disclose(V2_ENTRIES[e["leaf_index"]].canonical, ("model",)))
+                for e in d["entries"]
+            ],
+        ),
+        "a pack whose records withhold the account the query selects on",
+        invalid("query"),
+        invalid("query"),
+    )
+
+
 def licences(c: Corpus) -> None:
     record = licence(1)
     served = {
@@ -1403,6 +1599,7 @@ def build() -> dict[str, bytes]:
     corpus = Corpus()
     identities(corpus)
     evidence(corpus)
+    evidence_v2(corpus)
     licences(corpus)
     documents(corpus)
     manifest = {

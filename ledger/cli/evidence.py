@@ -82,6 +82,16 @@ def evidence(
         str | None,
         typer.Option("--to", help="With --key: window to this chain time (an anchored size)."),
     ] = None,
+    disclose: Annotated[
+        str | None,
+        typer.Option(
+            "--disclose",
+            metavar="FIELD,...",
+            help="Open only these body fields of v2 records (e.g. account_id,model): the"
+            " others are withheld as their digests and the record's salt is never given;"
+            " with --key the key's own field is opened too. Default: whole records.",
+        ),
+    ] = None,
     data_dir: DataDir = FROM_SETTINGS,
     database_url: DatabaseUrl = FROM_SETTINGS,
     anchor: AnchorOption = "earliest",
@@ -90,9 +100,16 @@ def evidence(
     that covers it (--anchor latest or a tree size chooses another); or, with --key, the
     completeness proof (model-ledger/completeness/v1) of every entry of that index key
     among the first S entries (an anchored size), in a window of leaf indices [A, B) or of
-    chain times; check either with `mledger verify`."""
+    chain times; check either with `mledger verify`. --disclose opens only the named
+    fields of v2 records (selective disclosure)."""
+    from ledger.errors import LedgerError
+    from ledger.service.evidence import parse_disclosed
     from ledger.store.anchors import AnchorRepository
 
+    try:
+        disclosed = parse_disclosed(disclose)
+    except LedgerError as error:
+        fail(f"--disclose: {error}", 2)
     windowed = (from_size, to_size, from_time, to_time) != (None, None, None, None)
     if key is None:
         if leaf_hash is None:
@@ -104,7 +121,7 @@ def evidence(
         leaf = parse_hash(leaf_hash, "LEAF_HASH")
         choice = anchor_choice(anchor)
         with open_store(data_dir, database_url) as store:
-            bundle = build_evidence(store, AnchorRepository(store), leaf, choice)
+            bundle = build_evidence(store, AnchorRepository(store), leaf, choice, disclosed)
         emit(bundle)
         return
     if leaf_hash is not None:
@@ -119,7 +136,9 @@ def evidence(
 
     window = Window(from_size, to_size, from_time, to_time)
     with open_store(data_dir, database_url) as store:
-        document = build_completeness(store, AnchorRepository(store), key, tree_size, window)
+        document = build_completeness(
+            store, AnchorRepository(store), key, tree_size, window, disclosed
+        )
     emit(document)
 
 

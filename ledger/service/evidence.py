@@ -19,10 +19,12 @@ Read-only: nothing here writes to the store or talks to the chain.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import rfc8785
 
+from ledger.core.disclosure import DisclosureError, disclose, parse_disclose
 from ledger.errors import (
     InvalidRequestError,
     NotAnchoredError,
@@ -146,23 +148,63 @@ def choose_anchor(
     return _complete(found)
 
 
-def _record(entry: StoredEntry) -> Any:
+def _record(entry: StoredEntry, disclosed: Disclosed) -> Any:
     """The stored canonical record as a JSON object, checked to re-encode (RFC 8785)
-    to exactly the stored bytes, so a verifier can rebuild them from the bundle."""
-    record = json.loads(entry.record)
-    if rfc8785.dumps(record) != entry.record:
+    to exactly the stored bytes, so a verifier can rebuild them from the bundle; or its
+    disclosure (`disclosed`)."""
+    if rfc8785.dumps(json.loads(entry.record)) != entry.record:
         raise StoreError(
             f"record of entry {_hex(entry.leaf_hash)} is not in"
             " canonical form: the store is damaged"
         )
-    return record
+    return evidence_record(entry.record, disclosed)
+
+
+Disclosed = tuple[str, ...] | None
+"""Which body fields evidence opens: None for whole records (every field, and the salt), or
+the names of the fields a v2 disclosure opens (`ledger.core.disclosure`), the others
+withheld as digests."""
+
+DISCLOSE_HELP = (
+    "comma-separated body fields to open (e.g. account_id,model); the others are withheld as"
+    " their digests, and the record's salt is never given. Only v2 records can be disclosed"
+    " in part. Absent: whole records"
+)
+
+
+def parse_disclosed(text: str | None) -> Disclosed:
+    """None (whole records) for None; else the field names of `text` (InvalidRequestError
+    for a name that is no record field)."""
+    if text is None:
+        return None
+    try:
+        return parse_disclose(text)
+    except DisclosureError as error:
+        raise InvalidRequestError(str(error)) from None
+
+
+def evidence_record(canonical: bytes, disclosed: Disclosed, required: Iterable[str] = ()) -> Any:
+    """A stored record as evidence carries it: whole, or disclosed with `disclosed` and
+    the fields in `required` (those the evidence's own claim reads: a completeness key's,
+    a pack query's) opened. InvalidRequestError for a v1 record asked to be disclosed."""
+    if disclosed is None:
+        return json.loads(canonical)
+    try:
+        return disclose(canonical, (*disclosed, *required))
+    except DisclosureError as error:
+        raise InvalidRequestError(str(error)) from None
 
 
 def build_evidence(
-    store: Store, anchors: AnchorRepository, leaf_hash: bytes, anchor: AnchorChoice = "earliest"
+    store: Store,
+    anchors: AnchorRepository,
+    leaf_hash: bytes,
+    anchor: AnchorChoice = "earliest",
+    disclosed: Disclosed = None,
 ) -> dict[str, Any]:
     """The evidence bundle of the entry with `leaf_hash`, against the confirmed anchor
-    `anchor` names (by default the earliest whose tree holds the entry).
+    `anchor` names (by default the earliest whose tree holds the entry); with `disclosed`,
+    its v2 record opens only those fields.
 
     Raises NotFoundError (no such entry), NotSequencedError (pending),
     NotAnchoredError (sealed, but no confirmed anchor covers it yet, or the log was
@@ -194,5 +236,5 @@ def build_evidence(
         deployment.contract,
         deployment.log_id,
         checkpoint,
-        [(proof.leaf_index, leaf_hash, _record(entry), proof.proof)],
+        [(proof.leaf_index, leaf_hash, _record(entry, disclosed), proof.proof)],
     )

@@ -22,7 +22,13 @@ from ledger.formats.pack import (
     check_complete_query,
     parse_query_input,
 )
-from ledger.service.evidence import ANCHOR_CHOICE_HELP, build_evidence, parse_anchor_choice
+from ledger.service.evidence import (
+    ANCHOR_CHOICE_HELP,
+    DISCLOSE_HELP,
+    build_evidence,
+    parse_anchor_choice,
+    parse_disclosed,
+)
 from ledger.service.evidence_pack import UNANCHORED_HEADER, build_pack
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
@@ -80,6 +86,10 @@ AnchorParam = Annotated[
     ),
 ]
 
+DiscloseParam = Annotated[
+    str | None, Query(max_length=2_000, description=f"Which fields to disclose: {DISCLOSE_HELP}.")
+]
+
 MAX_QUERY_BYTES = 4 << 20
 """Largest campaign query body (4 MiB): MAX_QUERY_ACCOUNTS account ids of a few hundred
 bytes each."""
@@ -92,13 +102,18 @@ _QUERY_BODY = {
 
 @router.get("/{leaf_hash}")
 def read_evidence(
-    leaf_hash: str, services: ServicesDep, key: ReaderKey, anchor: AnchorParam = None
+    leaf_hash: str,
+    services: ServicesDep,
+    key: ReaderKey,
+    anchor: AnchorParam = None,
+    disclose: DiscloseParam = None,
 ) -> dict[str, Any]:
     """One anchored entry's evidence bundle, against the earliest anchor holding it by default."""
     leaf = parse_hash(leaf_hash)
     choice = parse_anchor_choice(anchor)
+    disclosed = parse_disclosed(disclose)
     check_owner(services, key, leaf)
-    return build_evidence(services.store, services.anchors, leaf, choice)
+    return build_evidence(services.store, services.anchors, leaf, choice, disclosed)
 
 
 @router.post(
@@ -112,10 +127,15 @@ def read_evidence(
     openapi_extra={"requestBody": _QUERY_BODY},
 )
 async def create_evidence_pack(
-    request: Request, services: ServicesDep, _key: AuditorKey, anchor: AnchorParam = None
+    request: Request,
+    services: ServicesDep,
+    _key: AuditorKey,
+    anchor: AnchorParam = None,
+    disclose: DiscloseParam = None,
 ) -> Response:
     """One evidence pack (one multi-entry proof) for up to 100,000 anchored matching entries."""
     choice = parse_anchor_choice(anchor)
+    disclosed = parse_disclosed(disclose)
     query = read_model(await read_body(request, MAX_QUERY_BYTES), EvidenceQuery)
     try:
         parsed = parse_query_input(
@@ -127,7 +147,12 @@ async def create_evidence_pack(
         raise InvalidQueryError(str(error), field=error.field) from None
     pack = await run_in_threadpool(
         lambda: build_pack(
-            services.store, services.anchors, parsed, anchor=choice, complete=query.complete
+            services.store,
+            services.anchors,
+            parsed,
+            anchor=choice,
+            complete=query.complete,
+            disclosed=disclosed,
         )
     )
     return Response(
