@@ -9,8 +9,9 @@ identity, or an unreadable file; 3 the chain could not be read, so nothing was d
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,6 +33,10 @@ from ledger.formats.producer import producer
 from ledger.verify.evidence import verify_evidence
 from ledger.verify.result import ChainReadError, VerificationError, VerificationResult
 from ledger.verify.rpc import JsonRpcReader
+
+if TYPE_CHECKING:
+    from ledger.formats.cosignature import WitnessPolicy
+    from ledger.formats.identity import LogIdentity
 
 CHAIN_CHECKS = frozenset(
     {"chain", "chain id", "contract", "log", "root on chain", "anchor transaction", "anchor block"}
@@ -202,6 +207,30 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
     out.write(f"VALID: {result.statement()}\n")
 
 
+MAX_COSIGNATURE_AHEAD = 600
+"""Seconds a witness's clock may be ahead: later cosignatures are refused."""
+
+
+def _witness_policy(
+    witnesses: list[str], quorum: int | None, identity: LogIdentity | None
+) -> WitnessPolicy | None:
+    """The witnesses a bundle's checkpoint_note is checked against: --witness (--quorum of
+    them, default all), else the identity's with --quorum, else None (the identity's)."""
+    from ledger.formats.cosignature import witness_policy
+    from ledger.formats.note import NoteError
+
+    try:
+        if witnesses:
+            return witness_policy(witnesses, len(witnesses) if quorum is None else quorum)
+        if quorum is not None:
+            if identity is None or not identity.witnesses:
+                fail("--quorum needs --witness VKEY, or a pinned identity that lists witnesses", 2)
+            return witness_policy(list(identity.witnesses), quorum)
+    except NoteError as error:
+        fail(f"--witness/--quorum: {error}", EXIT_UNREADABLE)
+    return None
+
+
 @app.command()
 def verify(
     bundle: Annotated[
@@ -229,7 +258,11 @@ def verify(
     ] = None,
     witness: Annotated[
         list[str] | None,
-        typer.Option("--witness", help="A trusted witness's vkey (tlog-proofs); repeat."),
+        typer.Option(
+            "--witness",
+            help="A trusted witness's vkey; repeat (default for bundles and packs: the"
+            " pinned identity's witnesses).",
+        ),
     ] = None,
     quorum: Annotated[
         int | None,
@@ -244,6 +277,10 @@ def verify(
     time); exits non-zero with the reason if any check fails. With --offline, checks
     the mathematics alone and says so (exit 0 is then no proof of anchoring).
 
+    A bundle's or pack's checkpoint_note (the cosigned C2SP checkpoint note) is checked:
+    signed by the identity's note key, the bundle's checkpoint, and cosigned by --quorum of
+    the --witness keys (default: the identity's witnesses and quorum).
+
     A c2sp.org/tlog-proof@v1 file is verified with --record against the pinned identity's
     note key and the --witness keys (--quorum of them, default all); the chain is not
     consulted for it (docs/c2sp.md)."""
@@ -257,9 +294,10 @@ def verify(
         return
     if is_export(data):  # an export is audited whole, not verified as evidence
         fail(f"{bundle}: {export_advice('mledger verify')}", EXIT_UNREADABLE)
-    if record is not None or witness or quorum is not None:
-        fail("--record, --witness and --quorum apply to tlog-proofs only", EXIT_UNREADABLE)
+    if record is not None:
+        fail("--record applies to tlog-proofs only", EXIT_UNREADABLE)
     identity = pinned_identity(log, offline_ok=offline)
+    policy = _witness_policy(witness or [], quorum, identity)
     if not offline and rpc_url is None:
         fail(
             "give --rpc-url URL (a node of the log's chain), or"
@@ -269,7 +307,9 @@ def verify(
     chain = None if offline else JsonRpcReader(rpc_url or "")
     error: VerificationError | None = None
     try:
-        result = verify_evidence(data, chain, identity)
+        result = verify_evidence(
+            data, chain, identity, policy, int(time.time()) + MAX_COSIGNATURE_AHEAD
+        )
     except VerificationError as failed:
         error = failed
         assert failed.result is not None

@@ -32,6 +32,7 @@ from ledger.errors import (
 from ledger.formats.bundle import bundle_json
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.service.proofs import inclusion
+from ledger.service.witness import cosigned_note_of
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.repository import Store, StoredEntry, StoreError
 
@@ -195,4 +196,5 @@ def build_evidence(
         deployment.log_id,
         checkpoint,
         [(proof.leaf_index, leaf_hash, _record(entry), proof.proof)],
+        cosigned_note_of(store, chosen.tree_size, chosen.root),
     )

@@ -42,6 +42,7 @@ from ledger.formats.pack import (
     pack_head,
 )
 from ledger.service.completeness import KeyClaims
+from ledger.service.witness import cosigned_note_of
 from ledger.service.evidence import AnchorChoice, choose_anchor
 from ledger.store.anchors import AnchorRepository
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
@@ -181,7 +182,14 @@ def build_pack(
             chosen.block_timestamp,
         ),
     )
-    head = pack_head(deployment.chain_id, deployment.contract, deployment.log_id, checkpoint, query)
+    head = pack_head(
+        deployment.chain_id,
+        deployment.contract,
+        deployment.log_id,
+        checkpoint,
+        query,
+        cosigned_note_of(store, size, chosen.root),
+    )
     # Records go in as their stored canonical bytes (valid JSON): no re-encoding.
     opening = json.dumps(head, separators=(",", ":")).encode()[:-1]
     body = b",".join(

@@ -47,6 +47,8 @@ from ledger.formats.tlog_witness import (
     parse_cosignatures,
     parse_size,
 )
+from ledger.service.leader import Leadership, lead
+from ledger.store import tlog
 from ledger.store.repository import Store
 from ledger.store.witness import CosignatureRepository, WitnessState
 
@@ -286,7 +288,46 @@ def store_proof_source(store: Store) -> ProofSource:
 
 NoteSource = Callable[[], bytes | None]
 """The log's latest signed checkpoint note (None: none yet). The log's note key and
-stored checkpoint notes provide it (c2sp wiring); tests sign notes with a test key."""
+stored checkpoint notes provide it (`latest_note`); tests sign notes with a test key."""
+
+
+def latest_note(store: Store, sign: Callable[[int, bytes], str | None]) -> NoteSource:
+    """The latest checkpoint's stored note; one sealed without the note key is signed
+    with `sign` (the log signer's `checkpoint_note`) and kept, as GET /checkpoint does."""
+
+    def notes() -> bytes | None:
+        latest = tlog.latest(store)
+        if latest is None:
+            return None
+        note = latest.note
+        if note is None:
+            note = sign(latest.tree_size, latest.root)
+            if note is None:
+                return None
+            tlog.keep_note(store, latest.tree_size, latest.root, note)
+        return note.encode()
+
+    return notes
+
+
+def cosigned_note_of(store: Store, tree_size: int, root: bytes) -> str | None:
+    """The stored note of the checkpoint (tree_size, root) with the cosignatures kept for
+    it: the `checkpoint_note` of evidence (None: the checkpoint was never signed as a
+    note, sealed before the note key)."""
+    note = tlog.note_of(store, tree_size, root)
+    return None if note is None else cosigned_note(store, note.encode()).decode()
+
+
+def cosigned_note(store: Store, note: bytes) -> bytes:
+    """`note` with the cosignatures kept for its checkpoint (its size and root) appended:
+    what GET /checkpoint serves and evidence carries."""
+    checkpoint = parse_checkpoint(parse_note(note).text)
+    lines = [
+        parse_note(checkpoint.text() + "\n" + c.line + "\n").signatures[0]
+        for c in CosignatureRepository(store).for_size(checkpoint.size)
+        if c.root == checkpoint.root
+    ]
+    return add_signatures(note, lines)
 
 
 class WitnessWorker:
@@ -348,13 +389,7 @@ class WitnessWorker:
 
     def cosigned_note(self, note: bytes) -> bytes:
         """`note` with the cosignatures kept for its size (of its root) appended."""
-        checkpoint = parse_checkpoint(parse_note(note).text)
-        lines = [
-            parse_note(checkpoint.text() + "\n" + c.line + "\n").signatures[0]
-            for c in self.repo.for_size(checkpoint.size)
-            if c.root == checkpoint.root
-        ]
-        return add_signatures(note, lines)
+        return cosigned_note(self.repo.store, note)
 
     def cosigned(self, note: bytes) -> tuple[Cosigned, ...]:
         """The trusted witnesses whose kept cosignature of `note` verifies."""
@@ -392,7 +427,9 @@ def start_worker(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> threading.Thread | None:
     """The witness worker on its own daemon thread, or None when no witness is configured:
-    what `mledger serve` starts beside the sequencer and the anchorer, apart from both."""
+    what `mledger up` and `mledger serve` start beside the sequencer and the anchorer,
+    apart from both. It runs under leader election (role `witnessing`): of several
+    processes sharing one PostgreSQL log, one asks the witnesses."""
     if not witnesses:
         return None
     worker = WitnessWorker(
@@ -406,7 +443,14 @@ def start_worker(
 
     def run() -> None:
         try:
-            worker.run(stop, interval)
+            lead(
+                Leadership(store, "witnessing"),
+                stop,
+                lambda term: worker.run(term, interval),
+                note=note,
+            )
+        except Exception as error:  # noqa: BLE001 - reported; ingest and anchoring go on
+            note(f"witnessing stopped: {type(error).__name__}: {error}")
         finally:
             worker.close()
 
@@ -422,6 +466,9 @@ __all__ = [
     "WitnessError",
     "WitnessRefusal",
     "WitnessWorker",
+    "cosigned_note",
+    "cosigned_note_of",
+    "latest_note",
     "load_or_create_key",
     "parse_endpoint",
     "read_endpoints",
