@@ -42,8 +42,8 @@ from ledger.formats.pack import (
     pack_head,
 )
 from ledger.service.completeness import KeyClaims
-from ledger.service.witness import cosigned_note_of
 from ledger.service.evidence import AnchorChoice, choose_anchor
+from ledger.service.witness import cosigned_note_of
 from ledger.store.anchors import AnchorRepository
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
 from ledger.store.index import IndexStore

@@ -46,11 +46,11 @@ import rfc8785
 from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError, leaf_hash, validate_canonical
 from ledger.formats.bundle import BUNDLE_FORMAT, Bundle, BundleEntry, parse_bundle
-from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.cosignature import WitnessPolicy
+from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
-from ledger.verify.checkpoint_note import check_checkpoint_note
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
+from ledger.verify.checkpoint_note import check_checkpoint_note
 from ledger.verify.result import BundleError, Run, VerificationError, VerificationResult
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from ledger.formats.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES
 from ledger.formats.completeness import COMPLETENESS_FORMAT, MAX_COMPLETENESS_BYTES
-from ledger.formats.fields import FormatError, load_document
 from ledger.formats.cosignature import WitnessPolicy
+from ledger.formats.fields import FormatError, load_document
 from ledger.formats.identity import LogIdentity
 from ledger.formats.pack import MAX_PACK_BYTES, PACK_FORMAT
 from ledger.verify.bundle import verify_bundle

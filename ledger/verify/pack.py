@@ -37,13 +37,13 @@ from ledger.core.index import IndexProofError, PostingsClaim, verify_postings
 from ledger.core.merkle import ProofError, ProofLengthError, RootMismatchError, inclusion_length
 from ledger.core.merkle.multiproof import verify_multi_inclusion
 from ledger.core.records import Entry, RecordError, validate_canonical
-from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.cosignature import WitnessPolicy
+from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
 from ledger.formats.pack import PACK_FORMAT, Pack, PackCompleteness, account_key, parse_pack
 from ledger.verify.bundle import canonical_bytes
-from ledger.verify.checkpoint_note import check_checkpoint_note
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
+from ledger.verify.checkpoint_note import check_checkpoint_note
 from ledger.verify.completeness import check_index_root_on_chain, check_key_entry
 from ledger.verify.result import (
     KeyCompleteness,

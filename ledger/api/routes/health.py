@@ -125,8 +125,7 @@ def read_metrics(services: ServicesDep) -> PlainTextResponse:
     witnessing = status["witnessing"]
     if witnessing is not None:
         lines += [
-            "# HELP ledger_witness_cosignatures Configured witnesses that cosigned the latest"
-            " checkpoint.",
+            "# HELP ledger_witness_cosignatures Witnesses that cosigned the latest checkpoint.",
             "# TYPE ledger_witness_cosignatures gauge",
             f"ledger_witness_cosignatures {witnessing['cosigned']}",
             "# HELP ledger_witness_quorum Witnesses that must cosign a checkpoint (M of N).",
