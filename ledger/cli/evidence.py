@@ -89,12 +89,22 @@ def evidence(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     anchor: AnchorOption = "earliest",
+    form: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="bundle (model-ledger/evidence/v1, JSON) or tlog-proof (c2sp.org/tlog-proof@v1:"
+            " the entry's inclusion proof and cosigned checkpoint note; no anchor).",
+        ),
+    ] = "bundle",
 ) -> None:
     """Print the evidence bundle of an entry (JSON), against the earliest confirmed anchor
     that covers it (--anchor latest or a tree size chooses another); or, with --key, the
     completeness proof (model-ledger/completeness/v1) of every entry of that index key
     among the first S entries (an anchored size), in a window of leaf indices [A, B) or of
-    chain times; check either with `mledger verify`."""
+    chain times; check either with `mledger verify`. With --format tlog-proof, print the
+    entry's c2sp.org/tlog-proof@v1 instead: against the checkpoint holding it that most
+    witnesses cosigned (else the latest), with that cosigned checkpoint note."""
     from ledger.store.anchors import AnchorRepository
 
     windowed = (from_size, to_size, from_time, to_time) != (None, None, None, None)
@@ -103,9 +113,19 @@ def evidence(
             fail("give a LEAF_HASH, or --key KIND:VALUE for a completeness proof", 2)
         if tree_size is not None or windowed:
             fail("--tree-size, --from-size, --to-size, --from and --to go with --key", 2)
-        from ledger.service.evidence import build_evidence
+        from ledger.service.evidence import build_evidence, build_tlog_proof
 
         leaf = parse_hash(leaf_hash, "LEAF_HASH")
+        if form not in ("bundle", "tlog-proof"):
+            fail(f"--format is bundle or tlog-proof, got {form!r:.80}", 2)
+        if form == "tlog-proof":
+            if anchor != "earliest":
+                fail("--anchor goes with --format bundle: a tlog-proof names no anchor", 2)
+            with open_store(data_dir, database_url) as store:
+                proof = build_tlog_proof(store, leaf)
+            sys.stdout.buffer.write(proof)
+            sys.stdout.flush()
+            return
         choice = anchor_choice(anchor)
         with open_store(data_dir, database_url) as store:
             bundle = build_evidence(store, AnchorRepository(store), leaf, choice)
@@ -113,6 +133,8 @@ def evidence(
         return
     if leaf_hash is not None:
         fail("give a LEAF_HASH or --key, not both", 2)
+    if form != "bundle":
+        fail("--format goes with a LEAF_HASH; with --key, the proof is a completeness proof", 2)
     if anchor != "earliest":
         fail("--anchor goes with a LEAF_HASH; with --key, --tree-size names the size", 2)
     if (from_size is not None or to_size is not None) and (

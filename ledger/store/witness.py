@@ -223,3 +223,19 @@ class CosignatureRepository:
         with self.store.read() as conn:
             size = conn.execute(select(func.max(sizes.c.tree_size))).scalar()
         return int(size or 0)
+
+    def most_cosigned_size(self, min_size: int) -> int | None:
+        """Of the tree sizes of at least `min_size` that witnesses cosigned, the one with
+        the most cosignatures, the largest of those (None: none cosigned)."""
+        table = witness_cosignatures
+        count = func.count().label("cosignatures")
+        query = (
+            select(table.c.tree_size, count)
+            .where(table.c.tree_size >= min_size)
+            .group_by(table.c.tree_size)
+            .order_by(count.desc(), table.c.tree_size.desc())
+            .limit(1)
+        )
+        with self.store.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else int(row[0])
