@@ -276,12 +276,12 @@ def _start_witnessing(
     store: Store, signer: LogSigner, settings: Settings, hooks: Hooks, running: _Running
 ) -> threading.Thread | None:
     """With witnesses configured: the witness worker on its own thread, under leader
-    election, sending the latest checkpoint note every `witness_interval` (None without
-    witnesses). Nothing waits for it: ingest, sealing and anchoring go on whatever the
-    witnesses do."""
+    election, sending the latest checkpoint note every `witness_interval`, after the
+    newest anchor's if the witnesses have not seen it (None without witnesses). Nothing
+    waits for it: ingest, sealing and anchoring go on whatever the witnesses do."""
     if not settings.witnesses:
         return None
-    from ledger.service.witness import latest_note, read_endpoints, start_worker
+    from ledger.service.witness import anchored_note, latest_note, read_endpoints, start_worker
 
     endpoints = read_endpoints(settings.witnesses)
     hooks.note(
@@ -297,6 +297,7 @@ def _start_witnessing(
         settings.witness_interval,
         hooks.note,
         settings.witness_timeout,
+        earlier=anchored_note(store),
     )
 
 

@@ -49,6 +49,7 @@ from ledger.formats.tlog_witness import (
 )
 from ledger.service.leader import Leadership, lead
 from ledger.store import tlog
+from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
 from ledger.store.witness import CosignatureRepository, WitnessState
 
@@ -310,6 +311,20 @@ def latest_note(store: Store, sign: Callable[[int, bytes], str | None]) -> NoteS
     return notes
 
 
+def anchored_note(store: Store) -> NoteSource:
+    """The note of the newest anchor's checkpoint (queued, sent or confirmed), if it has
+    one: what the worker witnesses before the latest (`WitnessWorker`'s `earlier`)."""
+
+    def notes() -> bytes | None:
+        newest = AnchorRepository(store).newest()
+        if newest is None:
+            return None
+        note = tlog.note_of(store, newest.tree_size, newest.root)
+        return None if note is None else note.encode()
+
+    return notes
+
+
 def cosigned_note_of(store: Store, tree_size: int, root: bytes) -> str | None:
     """The stored note of the checkpoint (tree_size, root) with the cosignatures kept for
     it: the `checkpoint_note` of evidence (None: the checkpoint was never signed as a
@@ -332,7 +347,12 @@ def cosigned_note(store: Store, note: bytes) -> bytes:
 
 class WitnessWorker:
     """Each round: the latest checkpoint note to every witness that has not cosigned it,
-    in parallel, each with a timeout; their cosignatures kept in `witness_cosignatures`."""
+    in parallel, each with a timeout; their cosignatures kept in `witness_cosignatures`.
+
+    `earlier` (optional) gives the note of a checkpoint to witness before the latest (the
+    newest anchor's, `anchored_note`): a witness only moves forward, so a checkpoint the
+    anchorer picked between two rounds would otherwise never be cosigned, and the evidence
+    proving against it would carry no cosignature."""
 
     def __init__(
         self,
@@ -343,9 +363,11 @@ class WitnessWorker:
         proof: ProofSource | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         on_error: Callable[[str], None] = lambda _text: None,
+        earlier: NoteSource | None = None,
     ) -> None:
         self.repo = CosignatureRepository(store)
         self.notes = notes
+        self.earlier = earlier
         self.witnesses = list(witnesses)
         self.policy = WitnessPolicy(tuple(w.verifier for w in witnesses), quorum)
         self.proof = proof or store_proof_source(store)
@@ -365,27 +387,46 @@ class WitnessWorker:
         if note is None:
             return 0
         checkpoint = parse_checkpoint(parse_note(note).text)
+        notes = [(checkpoint, note)]
+        before = None if self.earlier is None else self.earlier()
+        if before is not None:
+            earlier = parse_checkpoint(parse_note(before).text)
+            if earlier.size < checkpoint.size:
+                notes.insert(0, (earlier, before))
         done = {(c.witness, c.key_id) for c in self.repo.for_size(checkpoint.size)}
         todo = [w for w in self.witnesses if (w.name, w.verifier.key_id) not in done]
         # In parallel, each bounded by the timeout: a slow witness delays no other.
-        outcomes = self.pool.map(lambda w: self._ask(w, note), todo)
-        for witness, outcome in zip(todo, outcomes, strict=True):
-            if isinstance(outcome, str):
-                self.on_error(f"witness {witness.name}: {outcome}")
-                continue
-            for signature in outcome.signatures:
-                self.repo.add(checkpoint.size, checkpoint.root, signature, timestamp_of(signature))
-            self._sizes[witness.url] = checkpoint.size
+        outcomes = self.pool.map(lambda w: self._ask(w, notes), todo)
+        for witness, (cosigned, error) in zip(todo, outcomes, strict=True):
+            for witnessed, submitted in cosigned:
+                for signature in submitted.signatures:
+                    self.repo.add(
+                        witnessed.size, witnessed.root, signature, timestamp_of(signature)
+                    )
+                self._sizes[witness.url] = witnessed.size
+            if error is not None:
+                self.on_error(f"witness {witness.name}: {error}")
         return len(self.cosigned(note))
 
-    def _ask(self, witness: WitnessEndpoint, note: bytes) -> Submitted | str:
+    def _ask(
+        self, witness: WitnessEndpoint, notes: Sequence[tuple[Checkpoint, bytes]]
+    ) -> tuple[list[tuple[Checkpoint, Submitted]], str | None]:
+        """Submit `notes` in order (smallest first) to `witness`, skipping those it is
+        past: what it cosigned, and the error that stopped it (None: none)."""
         old = self._sizes.get(witness.url)
         if old is None:
             old = self.repo.witness_size(witness.name, witness.verifier.key_id)
-        try:
-            return submit(self.client, witness, note, old, self.proof, self.timeout)
-        except LedgerError as error:  # WitnessError, a proof the store cannot give, ...
-            return str(error)
+        cosigned: list[tuple[Checkpoint, Submitted]] = []
+        for number, (checkpoint, note) in enumerate(notes):
+            if checkpoint.size <= old and number < len(notes) - 1:
+                continue  # the witness is past it: it can no longer cosign it
+            try:
+                submitted = submit(self.client, witness, note, old, self.proof, self.timeout)
+            except LedgerError as error:  # WitnessError, a proof the store cannot give, ...
+                return cosigned, str(error)
+            cosigned.append((checkpoint, submitted))
+            old = checkpoint.size
+        return cosigned, None
 
     def cosigned_note(self, note: bytes) -> bytes:
         """`note` with the cosignatures kept for its size (of its root) appended."""
@@ -425,6 +466,7 @@ def start_worker(
     interval: float,
     note: Callable[[str], None],
     timeout: float = DEFAULT_TIMEOUT,
+    earlier: NoteSource | None = None,
 ) -> threading.Thread | None:
     """The witness worker on its own daemon thread, or None when no witness is configured:
     what `mledger up` and `mledger serve` start beside the sequencer and the anchorer,
@@ -439,6 +481,7 @@ def start_worker(
         quorum,
         timeout=timeout,
         on_error=lambda t: note(f"witnessing: {t}"),
+        earlier=earlier,
     )
 
     def run() -> None:
@@ -466,6 +509,7 @@ __all__ = [
     "WitnessError",
     "WitnessRefusal",
     "WitnessWorker",
+    "anchored_note",
     "cosigned_note",
     "cosigned_note_of",
     "latest_note",
