@@ -37,6 +37,8 @@ from pydantic_settings import (
 )
 
 from ledger.core.errors import InputError
+from ledger.formats.note import NoteError
+from ledger.formats.tlog_witness import read_endpoints
 
 ENV_PREFIX = "LEDGER_"
 CONFIG_FILE = "ledger.toml"
@@ -186,17 +188,11 @@ class Settings(BaseSettings):
     @field_validator("witnesses")
     @classmethod
     def _valid_witnesses(cls, value: list[str] | None) -> list[str] | None:
-        # ledger.service.witness imports httpx: imported here, only when witnesses are set
-        from ledger.formats.cosignature import WitnessPolicy
-        from ledger.formats.note import NoteError
-        from ledger.service.witness import WitnessConfigError, read_endpoints
-
         if not value:
             return None
         try:
-            endpoints = read_endpoints(value)
-            WitnessPolicy(tuple(e.verifier for e in endpoints), len(endpoints))
-        except (WitnessConfigError, NoteError) as error:
+            read_endpoints(value)
+        except NoteError as error:
             raise ValueError(str(error)) from None
         return value
 

@@ -392,7 +392,7 @@ class RecordedChain:
 
 def witness_vkeys(settings: Settings) -> tuple[str, ...]:
     """The cosigner vkeys of the configured witnesses (what the log identity lists)."""
-    from ledger.service.witness import read_endpoints
+    from ledger.formats.tlog_witness import read_endpoints
 
     return tuple(e.verifier.key.text() for e in read_endpoints(settings.witnesses or ()))
 

@@ -30,7 +30,6 @@ from ledger.formats.cosignature import (
     Cosigned,
     Cosigner,
     WitnessPolicy,
-    cosigner_verifier,
     generate_cosigner,
     parse_cosigner,
     timestamp_of,
@@ -38,6 +37,7 @@ from ledger.formats.cosignature import (
 from ledger.formats.note import NoteError, Signature, Verifier, note_verifier, parse_note
 from ledger.formats.tlog_checkpoint import Checkpoint, add_signatures, parse_checkpoint
 from ledger.formats.tlog_witness import (
+    WitnessEndpoint,
     WitnessProtocolError,
     WitnessRefusal,
     check_consistent,
@@ -47,6 +47,8 @@ from ledger.formats.tlog_witness import (
     parse_cosignatures,
     parse_size,
 )
+from ledger.formats.tlog_witness import parse_endpoint as formats_parse_endpoint
+from ledger.formats.tlog_witness import read_endpoints as formats_read_endpoints
 from ledger.service.leader import Leadership, lead
 from ledger.store import tlog
 from ledger.store.anchors import AnchorRepository
@@ -183,29 +185,12 @@ def _note_text(text: str, signatures: Sequence[Signature]) -> str:
 # -- the client -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WitnessEndpoint:
-    """A witness the log asks: its submission prefix and its cosigner vkey (type 0x04)."""
-
-    url: str
-    verifier: Verifier
-
-    @property
-    def name(self) -> str:
-        return self.verifier.name
-
-
 def parse_endpoint(text: str) -> WitnessEndpoint:
-    """`<submission prefix URL> <witness vkey>` (one space)."""
-    url, _, vkey = text.strip().partition(" ")
-    if not url.startswith(("http://", "https://")) or not vkey:
-        raise WitnessConfigError(
-            f"a witness is '<URL> <vkey>', the URL http(s)://...: {text.strip()!r:.200}"
-        )
+    """`<submission prefix URL> <witness vkey>` (one space); WitnessConfigError otherwise."""
     try:
-        return WitnessEndpoint(url.rstrip("/"), cosigner_verifier(vkey.strip()))
+        return formats_parse_endpoint(text)
     except NoteError as error:
-        raise WitnessConfigError(f"witness {url}: {error}") from None
+        raise WitnessConfigError(str(error)) from None
 
 
 ProofSource = Callable[[int, int], Sequence[bytes]]
@@ -451,10 +436,12 @@ class WitnessWorker:
 
 
 def read_endpoints(lines: Iterable[str]) -> list[WitnessEndpoint]:
-    """Witnesses from `<submission prefix URL> <vkey>` lines (blank and # lines skipped)."""
-    return [
-        parse_endpoint(line) for line in lines if line.strip() and not line.lstrip().startswith("#")
-    ]
+    """Witnesses from `<submission prefix URL> <vkey>` lines (blank and # lines skipped);
+    WitnessConfigError for a bad line or two witnesses with one key."""
+    try:
+        return formats_read_endpoints(lines)
+    except NoteError as error:
+        raise WitnessConfigError(str(error)) from None
 
 
 def start_worker(
