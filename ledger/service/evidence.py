@@ -11,7 +11,11 @@ docs/evidence-format.md) holds everything an outsider needs to check an entry wi
   transaction and block;
 - `entries`: the record (a JSON object; its canonical bytes are its RFC 8785 encoding,
   which `ledger.core.records` guarantees is exactly what the log hashed), leaf hash, leaf
-  index and inclusion proof. One entry today; a list so multi-entry packs fit.
+  index and inclusion proof. One entry today; a list so multi-entry packs fit;
+- `checkpoint_note` (when the checkpoint was signed as a C2SP note): the checkpoint as a
+  signed note with the witnesses' cosignatures kept for it.
+
+`build_tlog_proof` gives the same entry as a c2sp.org/tlog-proof@v1 instead.
 
 Read-only: nothing here writes to the store or talks to the chain.
 """
@@ -33,9 +37,14 @@ from ledger.errors import (
 )
 from ledger.formats.bundle import bundle_json
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.note import parse_note
+from ledger.formats.tlog_proof import TlogProof
 from ledger.service.proofs import inclusion
+from ledger.service.witness import cosigned_note_of
+from ledger.store import tlog
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.repository import Store, StoredEntry, StoreError
+from ledger.store.witness import CosignatureRepository
 
 
 def _hex(data: bytes) -> str:
@@ -237,4 +246,30 @@ def build_evidence(
         deployment.log_id,
         checkpoint,
         [(proof.leaf_index, leaf_hash, _record(entry, disclosed), proof.proof)],
+        cosigned_note_of(store, chosen.tree_size, chosen.root),
     )
+
+
+def build_tlog_proof(store: Store, leaf_hash: bytes) -> bytes:
+    """The entry's c2sp.org/tlog-proof@v1 (docs/c2sp.md): its index, its inclusion proof
+    and the cosigned checkpoint note it leads to. The checkpoint is the one holding the
+    entry that most witnesses cosigned (the largest of those), else the latest; the chain
+    plays no part (a bundle proves anchoring).
+
+    Raises NotFoundError (no such entry, or no signed note for the checkpoint: sealed
+    without the note key) or NotSequencedError (pending)."""
+    entry = _entry(store, leaf_hash)
+    assert entry.leaf_index is not None
+    size = CosignatureRepository(store).most_cosigned_size(entry.leaf_index + 1)
+    if size is None:
+        latest = tlog.latest(store)
+        assert latest is not None  # the entry is sequenced, so sealed
+        size = latest.tree_size
+    proof = inclusion(store, leaf_hash, size)
+    note = cosigned_note_of(store, size, proof.root)
+    if note is None:
+        raise NotFoundError(
+            f"the checkpoint of tree size {size} has no signed note: it was sealed without the"
+            " note key (GET /checkpoint signs the latest once a service with the key serves it)"
+        )
+    return TlogProof(proof.leaf_index, tuple(proof.proof), parse_note(note)).encode()

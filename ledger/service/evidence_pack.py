@@ -43,6 +43,7 @@ from ledger.formats.pack import (
 )
 from ledger.service.completeness import KeyClaims
 from ledger.service.evidence import AnchorChoice, Disclosed, choose_anchor, evidence_record
+from ledger.service.witness import cosigned_note_of
 from ledger.store.anchors import AnchorRepository
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
 from ledger.store.index import IndexStore
@@ -185,7 +186,14 @@ def build_pack(
             chosen.block_timestamp,
         ),
     )
-    head = pack_head(deployment.chain_id, deployment.contract, deployment.log_id, checkpoint, query)
+    head = pack_head(
+        deployment.chain_id,
+        deployment.contract,
+        deployment.log_id,
+        checkpoint,
+        query,
+        cosigned_note_of(store, size, chosen.root),
+    )
     # Whole records go in as their stored canonical bytes (valid JSON): no re-encoding.
     opening = json.dumps(head, separators=(",", ":")).encode()[:-1]
     records = [record for _s, _l, record in rows]

@@ -49,9 +49,11 @@ from ledger.core.disclosure import OpenedRecord, is_disclosure, open_disclosure,
 from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.bundle import BUNDLE_FORMAT, Bundle, BundleEntry, parse_bundle
+from ledger.formats.cosignature import WitnessPolicy
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
+from ledger.verify.checkpoint_note import check_checkpoint_note
 from ledger.verify.result import BundleError, Run, VerificationError, VerificationResult
 
 
@@ -172,6 +174,8 @@ def verify_bundle(
     data: bytes | str | Mapping[str, Any],
     chain: ChainReader | None,
     identity: LogIdentity | None = None,
+    witnesses: WitnessPolicy | None = None,
+    max_timestamp: int | None = None,
 ) -> VerificationResult:
     """Verify a bundle: the mathematics, then (unless `chain` is None, offline) the chain,
     against the pinned `identity` (required with a chain).
@@ -195,6 +199,7 @@ def verify_bundle(
     check_identity(run, bundle, identity)
     for number, entry in enumerate(bundle.entries):
         _check_entry(run, bundle, number, entry)
+    check_checkpoint_note(run, bundle, bundle.checkpoint_note, identity, witnesses, max_timestamp)
     if chain is not None and identity is not None:
         check_chain(run, bundle, chain, identity)
     return run.result

@@ -38,11 +38,13 @@ from ledger.core.index import IndexProofError, PostingsClaim, verify_postings
 from ledger.core.merkle import ProofError, ProofLengthError, RootMismatchError, inclusion_length
 from ledger.core.merkle.multiproof import verify_multi_inclusion
 from ledger.core.records import LOOKUP_FIELDS, Entry, RecordError, validate_canonical
+from ledger.formats.cosignature import WitnessPolicy
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
 from ledger.formats.pack import PACK_FORMAT, Pack, PackCompleteness, account_key, parse_pack
 from ledger.verify.bundle import canonical_bytes, open_record, record_problem
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
+from ledger.verify.checkpoint_note import check_checkpoint_note
 from ledger.verify.completeness import check_index_root_on_chain, check_key_entry
 from ledger.verify.result import (
     KeyCompleteness,
@@ -269,6 +271,8 @@ def verify_pack(
     data: bytes | str | Mapping[str, Any],
     chain: ChainReader | None,
     identity: LogIdentity | None = None,
+    witnesses: WitnessPolicy | None = None,
+    max_timestamp: int | None = None,
 ) -> VerificationResult:
     """Verify a pack: the mathematics, then (unless `chain` is None, offline) the chain,
     against the pinned `identity` (required with a chain).
@@ -295,6 +299,7 @@ def verify_pack(
     _check_inclusion(run, pack, entries)
     part = pack.completeness
     proven = () if part is None else _check_complete(run, pack, part, entries)
+    check_checkpoint_note(run, pack, pack.checkpoint_note, identity, witnesses, max_timestamp)
     if chain is not None and identity is not None:
         check_chain(run, pack, chain, identity)
         if part is not None:

@@ -3,7 +3,7 @@ every anchored entry matching a campaign query (auditors)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -16,6 +16,7 @@ from ledger.api.errors import ApiError
 from ledger.api.routes.proofs import check_owner
 from ledger.api.views import parse_hash
 from ledger.core.records import KINDS, TIME_FORMS
+from ledger.errors import InvalidRequestError
 from ledger.formats.pack import (
     MAX_QUERY_ACCOUNTS,
     QueryError,
@@ -26,6 +27,7 @@ from ledger.service.evidence import (
     ANCHOR_CHOICE_HELP,
     DISCLOSE_HELP,
     build_evidence,
+    build_tlog_proof,
     parse_anchor_choice,
     parse_disclosed,
 )
@@ -100,19 +102,52 @@ _QUERY_BODY = {
 }
 
 
-@router.get("/{leaf_hash}")
+TLOG_PROOF_TYPE = "text/plain; charset=utf-8"
+
+FormatParam = Annotated[
+    Literal["bundle", "tlog-proof"],
+    Query(
+        description="bundle (default: model-ledger/evidence/v1, JSON) or tlog-proof"
+        " (c2sp.org/tlog-proof@v1, text: the entry's index, inclusion proof and cosigned"
+        " checkpoint note; anchor does not apply)."
+    ),
+]
+
+
+@router.get(
+    "/{leaf_hash}",
+    response_model=None,
+    responses={
+        200: {
+            "description": "An evidence bundle (JSON) or, with format=tlog-proof, a tlog-proof.",
+            "content": {"application/json": {}, TLOG_PROOF_TYPE: {}},
+        }
+    },
+)
 def read_evidence(
     leaf_hash: str,
     services: ServicesDep,
     key: ReaderKey,
     anchor: AnchorParam = None,
     disclose: DiscloseParam = None,
-) -> dict[str, Any]:
+    format: FormatParam = "bundle",
+) -> dict[str, Any] | Response:
     """One anchored entry's evidence bundle, against the earliest anchor holding it by default."""
     leaf = parse_hash(leaf_hash)
     choice = parse_anchor_choice(anchor)
     disclosed = parse_disclosed(disclose)
     check_owner(services, key, leaf)
+    if format == "tlog-proof":
+        if anchor is not None:
+            raise InvalidRequestError(
+                "anchor goes with format=bundle: a tlog-proof names no anchor"
+            )
+        if disclosed is not None:
+            raise InvalidRequestError(
+                "disclose goes with format=bundle: a tlog-proof carries no record"
+            )
+        proof = build_tlog_proof(services.store, leaf)
+        return Response(proof, media_type=TLOG_PROOF_TYPE)
     return build_evidence(services.store, services.anchors, leaf, choice, disclosed)
 
 
