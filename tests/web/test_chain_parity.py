@@ -485,6 +485,8 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
             "record",
             "leaf hash",
             "inclusion",
+            "checkpoint note",
+            "witnesses",
             "chain id",
             "contract",
             "log",
@@ -493,6 +495,9 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
             "anchor block",
         ]
     )
+    # the service's cosigned checkpoint note, checked in the same words (no witness here)
+    assert [c["detail"] for c in shown["checks"][5:7]] == [c.detail for c in result.checks[5:7]]
+    assert "signed by the pinned log's note key" in shown["checks"][5]["detail"]
     anchor = log.bundle["checkpoint"]["anchor"]
     assert shown["links"] == [
         f"{EXPLORER}/tx/{anchor['tx_hash']}",
