@@ -310,8 +310,9 @@ class Corpus:
         self.files[path] = data
         self.vectors.append({"name": name, "kind": kind, "file": path, "about": about, **outcome})
 
-    def evidence(
+    def checked(
         self,
+        kind: str,
         name: str,
         data: bytes | dict[str, Any],
         about: str,
@@ -319,22 +320,16 @@ class Corpus:
         pinned: Outcome,
         identity: str = "identity/log.json",
     ) -> None:
+        """An evidence or licence vector: its outcome offline and with `identity` pinned."""
         raw = data if isinstance(data, bytes) else pretty(data)
         extra = {} if identity == "identity/log.json" else {"identity": identity}
-        self.add("evidence", name, raw, about, offline=offline, pinned=pinned, **extra)
+        self.add(kind, name, raw, about, offline=offline, pinned=pinned, **extra)
 
-    def licence(
-        self,
-        name: str,
-        data: bytes | dict[str, Any],
-        about: str,
-        offline: Outcome,
-        pinned: Outcome,
-        identity: str = "identity/log.json",
-    ) -> None:
-        raw = data if isinstance(data, bytes) else pretty(data)
-        extra = {} if identity == "identity/log.json" else {"identity": identity}
-        self.add("licence", name, raw, about, offline=offline, pinned=pinned, **extra)
+    def evidence(self, *args: Any, **kwargs: Any) -> None:
+        self.checked("evidence", *args, **kwargs)
+
+    def licence(self, *args: Any, **kwargs: Any) -> None:
+        self.checked("licence", *args, **kwargs)
 
     def identity(
         self, name: str, data: bytes | dict[str, Any], about: str, expect: Outcome
