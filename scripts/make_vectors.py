@@ -46,7 +46,9 @@ from ledger.core.disclosure import disclose
 from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.core.records import parse_object
-from ledger.formats.note import ALG_ED25519, VerifierKey, key_id
+from ledger.formats.cosignature import Cosigner
+from ledger.formats.note import ALG_ED25519, Note, Signature, Signer, VerifierKey, key_id
+from ledger.formats.tlog_checkpoint import Checkpoint
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors"
 """Where the corpus lives."""
@@ -308,14 +310,9 @@ class Corpus:
         self.files[path] = data
         self.vectors.append({"name": name, "kind": kind, "file": path, "about": about, **outcome})
 
-    def evidence(
-        self, name: str, data: bytes | dict[str, Any], about: str, offline: Outcome, pinned: Outcome
-    ) -> None:
-        raw = data if isinstance(data, bytes) else pretty(data)
-        self.add("evidence", name, raw, about, offline=offline, pinned=pinned)
-
-    def licence(
+    def checked(
         self,
+        kind: str,
         name: str,
         data: bytes | dict[str, Any],
         about: str,
@@ -323,9 +320,16 @@ class Corpus:
         pinned: Outcome,
         identity: str = "identity/log.json",
     ) -> None:
+        """An evidence or licence vector: its outcome offline and with `identity` pinned."""
         raw = data if isinstance(data, bytes) else pretty(data)
         extra = {} if identity == "identity/log.json" else {"identity": identity}
-        self.add("licence", name, raw, about, offline=offline, pinned=pinned, **extra)
+        self.add(kind, name, raw, about, offline=offline, pinned=pinned, **extra)
+
+    def evidence(self, *args: Any, **kwargs: Any) -> None:
+        self.checked("evidence", *args, **kwargs)
+
+    def licence(self, *args: Any, **kwargs: Any) -> None:
+        self.checked("licence", *args, **kwargs)
 
     def identity(
         self, name: str, data: bytes | dict[str, Any], about: str, expect: Outcome
@@ -1594,11 +1598,198 @@ def tlog_proofs() -> dict[str, bytes]:
     return files
 
 
+# -- cosigned checkpoint notes (c2sp.org/signed-note, tlog-cosignature) ----------------------
+
+NOTE_LOG = Signer("ledger.example/model-ledger", bytes(range(32)))
+"""The log's note key (fixed seed: Ed25519 signatures are deterministic)."""
+W1 = Cosigner("witness.example/w1", bytes([5]) * 32)
+W2 = Cosigner("witness.example/w2", bytes([6]) * 32)
+UNTRUSTED = Cosigner("stranger.example/w", bytes([9]) * 32)
+COSIGNED_AT = 1_780_000_100
+"""When the witnesses cosigned (unix seconds, after the anchor's block)."""
+WITNESSED = IDENTITY | {
+    "note_vkey": NOTE_LOG.vkey(),
+    "witnesses": [W1.vkey(), W2.vkey()],
+    "witness_quorum": 2,
+}
+"""The log's identity with its note key and its two witnesses, both of which must cosign."""
+WITNESSED_FILE = "identity/log-witnessed.json"
+
+
+def checkpoint_note(
+    *cosigners: Cosigner, size: int = SIZE, root: str = ROOT, log: Signer = NOTE_LOG
+) -> Note:
+    """The checkpoint of `size` and `root` as a note signed by `log`, cosigned by `cosigners`."""
+    text = Checkpoint(NOTE_LOG.name, size, bytes.fromhex(root[2:])).text()
+    cosigned = (c.cosign(text, COSIGNED_AT + n) for n, c in enumerate(cosigners))
+    return Note(text, (log.sign(text.encode()), *cosigned))
+
+
+def note_text(note: Note) -> str:
+    return note.encode().decode()
+
+
+def flipped(signature: Signature, at: int) -> Signature:
+    """`signature` with one bit of its byte `at` (after the key ID) changed: a forgery."""
+    raw = bytearray(signature.signature)
+    raw[at] ^= 0x01
+    return Signature(signature.name, signature.key_id, bytes(raw))
+
+
+def witness_identities(c: Corpus) -> None:
+    c.identity(
+        "log-witnessed",
+        WITNESSED,
+        "the note key and two witnesses, a quorum of two: the identity the note vectors pin",
+        ACCEPTED,
+    )
+    bare = {k: v for k, v in WITNESSED.items() if k != "witness_quorum"}
+    c.identity(
+        "witnesses-no-quorum", bare, "witnesses without witness_quorum", refused("witness_quorum")
+    )
+    c.identity(
+        "witness-quorum-too-high",
+        WITNESSED | {"witness_quorum": 3},
+        "a quorum of three of two witnesses",
+        refused("witness_quorum"),
+    )
+    c.identity(
+        "witnesses-log-key",
+        WITNESSED | {"witnesses": [W1.vkey(), NOTE_LOG.vkey()]},
+        "a note key (type 0x01) among the witnesses: it makes note signatures, not cosignatures",
+        refused("witnesses"),
+    )
+    c.identity(
+        "witnesses-twice",
+        WITNESSED | {"witnesses": [W1.vkey(), W1.vkey()]},
+        "one witness listed twice: it would count twice",
+        refused("witnesses"),
+    )
+    c.identity(
+        "witnesses-empty",
+        WITNESSED | {"witnesses": [], "witness_quorum": 0},
+        "an empty list of witnesses",
+        refused("witnesses"),
+    )
+
+
+def noted(c: Corpus) -> None:
+    """Bundles and packs carrying `checkpoint_note`, checked against the witnessed identity."""
+    good = checkpoint_note(W1, W2)
+    log_line, w1_line, w2_line = good.signatures
+
+    def add(
+        name: str, document: dict[str, Any], about: str, offline: Outcome, pinned: Outcome
+    ) -> None:
+        c.evidence(name, document, about, offline, pinned, identity=WITNESSED_FILE)
+
+    add(
+        "bundle-note",
+        bundle(3, checkpoint_note=note_text(good)),
+        "a cosigned checkpoint note: signed by the log's note key, cosigned by both witnesses",
+        MO,
+        MO,
+    )
+    add(
+        "pack-note",
+        pack(ALICE, ALICE_QUERY, checkpoint_note=note_text(good)),
+        "a pack with its cosigned checkpoint note",
+        MO,
+        MO,
+    )
+    add(
+        "bundle-note-other-size",
+        bundle(3, checkpoint_note=note_text(checkpoint_note(W1, W2, size=SIZE - 1))),
+        "a note the log signed and the witnesses cosigned, of another tree size than the bundle's",
+        invalid("checkpoint note"),
+        invalid("checkpoint note"),
+    )
+    add(
+        "bundle-note-forged",
+        bundle(
+            3, checkpoint_note=note_text(Note(good.text, (flipped(log_line, 9), w1_line, w2_line)))
+        ),
+        "the log's note signature altered in one bit: no signature of the pinned note key",
+        MO,
+        invalid("checkpoint note"),
+    )
+    add(
+        "bundle-note-other-log",
+        bundle(
+            3,
+            checkpoint_note=note_text(
+                checkpoint_note(W1, W2, log=Signer(NOTE_LOG.name, bytes([3]) * 32))
+            ),
+        ),
+        "signed by another key under the log's name: not the pinned note key",
+        MO,
+        invalid("checkpoint note"),
+    )
+    add(
+        "bundle-note-forged-cosignature",
+        bundle(
+            3, checkpoint_note=note_text(Note(good.text, (log_line, w1_line, flipped(w2_line, 20))))
+        ),
+        "a trusted witness's cosignature altered in one bit: it does not verify",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-note-untrusted-witness",
+        bundle(3, checkpoint_note=note_text(checkpoint_note(W1, UNTRUSTED))),
+        "cosigned by one trusted witness and a stranger: the stranger does not count, the quorum"
+        " of two is not met",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-note-quorum-unmet",
+        bundle(3, checkpoint_note=note_text(checkpoint_note(W2))),
+        "cosigned by one of the two trusted witnesses, the quorum is two",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-note-no-cosignature",
+        bundle(3, checkpoint_note=note_text(checkpoint_note())),
+        "the log's signature alone, no cosignature",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-note-null",
+        bundle(3, checkpoint_note=None),
+        "checkpoint_note null: not a signed note",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    add(
+        "bundle-note-unsigned",
+        bundle(3, checkpoint_note=good.text),
+        "a checkpoint without its signature lines",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    add(
+        "pack-note-not-checkpoint",
+        pack(
+            ALICE,
+            ALICE_QUERY,
+            checkpoint_note=note_text(Note("not a checkpoint\n", good.signatures[:1])),
+        ),
+        "a signed note whose text is not a checkpoint",
+        invalid("pack"),
+        invalid("pack"),
+    )
+
+
 def build() -> dict[str, bytes]:
     """Every file of the corpus, by path relative to tests/vectors/, the manifest included."""
     corpus = Corpus()
     identities(corpus)
+    witness_identities(corpus)
     evidence(corpus)
+    noted(corpus)
     evidence_v2(corpus)
     licences(corpus)
     documents(corpus)

@@ -166,6 +166,9 @@
 
   /** The last second Python's datetime can print (9999-12-31T23:59:59Z). */
   const MAX_PRINTABLE_TIME = 253402300799n;
+  /** Seconds a witness's clock may be ahead of this machine's: later cosignatures are
+   * refused (ledger/cli/evidence.py MAX_COSIGNATURE_AHEAD). */
+  const COSIGNATURE_AHEAD = 600n;
 
   /* ---- errors and runs ------------------------------------------------------------------ */
 
@@ -569,6 +572,7 @@
     if (error) {
       if (error.check === 'chain') return `NOT VERIFIED: the chain could not be read (${error.message})`;
       if (error.check === 'verifier') return `NOT VERIFIED: this page could not run the checks (${error.message})`;
+      if (result.usage) return `NOT VERIFIED: ${error.message}`;
       return `INVALID: ${error.check} check failed: ${error.message}`;
     }
     if (result.anchored !== null) {
@@ -586,7 +590,7 @@
   function finishEvidence(run) {
     const result = run.result;
     if (result.error) {
-      result.verdict = ['chain', 'verifier'].includes(result.error.check) ? 'not verified' : 'invalid';
+      result.verdict = ['chain', 'verifier'].includes(result.error.check) || result.usage ? 'not verified' : 'invalid';
     } else {
       result.verdict = result.anchored !== null ? 'valid' : 'mathematics only';
     }
@@ -595,10 +599,18 @@
     return result;
   }
 
-  async function verifyBundleObject(run, obj, chain, identity) {
+  /** verify-note.js, loaded after this file: the checkpoint notes of bundles and packs. */
+  const notes = () => own('LedgerNote', './verify-note.js');
+
+  /* `witnesses`: {policy, maxTimestamp} a bundle's or pack's checkpoint note is checked
+   * with (policy null: the pinned identity's witnesses; maxTimestamp null: any time). */
+  const IDENTITY_WITNESSES = Object.freeze({ policy: null, maxTimestamp: null });
+
+  async function verifyBundleObject(run, obj, chain, identity, witnesses = IDENTITY_WITNESSES) {
     let bundle;
     try {
       bundle = D.parseBundle(obj);
+      bundle.checkpointNote = notes().readCheckpointNote(obj, 'bundle');
     } catch (error) {
       if (!(error instanceof D.DocumentError)) throw error;
       run.fail(new VerificationError('bundle', error.message));
@@ -612,16 +624,18 @@
     run.result.document = bundle;
     checkIdentity(run, bundle, run.result.identity);
     for (let i = 0; i < count; i += 1) await checkEntry(run, bundle, i, bundle.entries[i]);
+    await notes().checkCheckpointNote(run, bundle, bundle.checkpointNote, identity, witnesses.policy, witnesses.maxTimestamp);
     if (chain !== null) await checkChain(run, bundle, chain, run.result.identity);
   }
 
-  async function verifyPackObject(run, obj, chain, identity) {
+  async function verifyPackObject(run, obj, chain, identity, witnesses = IDENTITY_WITNESSES) {
     run.result.kind = 'pack';
     let pack;
     const completeness = () => own('LedgerCompleteness', './verify-completeness.js');
     try {
       pack = D.parsePack(obj);
       pack.completeness = pack.completenessField === null ? null : completeness().parsePackCompleteness(pack);
+      pack.checkpointNote = notes().readCheckpointNote(obj, 'pack');
     } catch (error) {
       if (!(error instanceof D.DocumentError) && !(error instanceof completeness().FormatError)) throw error;
       run.fail(new VerificationError('pack', error.message));
@@ -638,6 +652,7 @@
     checkQuery(run, pack, entries);
     await checkMultiInclusion(run, pack);
     const proven = pack.completeness === null ? [] : await completeness().checkPackCompleteness(run, pack, entries);
+    await notes().checkCheckpointNote(run, pack, pack.checkpointNote, identity, witnesses.policy, witnesses.maxTimestamp);
     if (chain !== null) {
       await checkChain(run, pack, chain, identity);
       if (pack.completeness !== null) completeness().checkIndexRootOnChain(run, pack.treeSize, pack.completeness.indexRoot);
@@ -650,12 +665,22 @@
    * `mledger verify` does (ledger/verify/evidence.py verify_evidence): the mathematics, then,
    * with `identity` (a parsed log identity) and `rpcUrl`, the chain. Never throws.
    */
-  async function verifyEvidence(data, { identity = null, rpcUrl = '', fetch = undefined } = {}) {
+  async function verifyEvidence(data, { identity = null, rpcUrl = '', fetch = undefined, witnesses = [], quorum = null, now = null } = {}) {
     const chain = identity !== null && rpcUrl ? RPC.jsonRpcReader(rpcUrl, fetch) : null;
     const run = newRun('bundle', identity);
     run.result.chainConsulted = chain !== null;
     run.result.node = chain === null ? null : chain.where;
     try {
+      let trusted;
+      try {
+        const policy = notes().typedWitnessPolicy(witnesses, quorum, identity);
+        trusted = { policy, maxTimestamp: (now === null ? BigInt(Math.floor(Date.now() / 1000)) : BigInt(now)) + COSIGNATURE_AHEAD };
+      } catch (error) {
+        if (!(error instanceof notes().NoteError)) throw error;
+        // `mledger verify` refuses such --witness/--quorum before it reads the document
+        run.result.usage = true;
+        run.fail(new VerificationError('witnesses', `the witnesses you gave: ${error.message}`));
+      }
       let obj;
       const size = typeof data === 'string' ? J.utf8Length(data) : data.length;
       try {
@@ -665,7 +690,7 @@
         run.fail(new VerificationError('bundle', error.message));
       }
       if (J.isObject(obj) && obj.format === D.PACK_FORMAT) {
-        await verifyPackObject(run, obj, chain, identity);
+        await verifyPackObject(run, obj, chain, identity, trusted);
       } else {
         if (J.isObject(obj) && J.has(obj, 'format') && obj.format !== D.BUNDLE_FORMAT) {
           run.fail(new VerificationError(
@@ -676,7 +701,7 @@
         }
         if (size > D.MAX_BUNDLE_BYTES) run.fail(new VerificationError('bundle', `bundle is ${size} bytes; the limit is ${D.MAX_BUNDLE_BYTES}`));
         if (!J.isObject(obj)) run.fail(new VerificationError('bundle', `a bundle is a JSON object, got ${D.typeName(obj)}`));
-        await verifyBundleObject(run, obj, chain, identity);
+        await verifyBundleObject(run, obj, chain, identity, trusted);
       }
     } catch (error) {
       if (!(error instanceof VerificationError)) recordUnexpected(run, error);
