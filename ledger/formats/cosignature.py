@@ -50,6 +50,10 @@ HEADER = "cosignature/v1"
 MAX_TIMESTAMP = 2**63 - 1
 """Largest timestamp a cosignature may carry."""
 
+CLOCK_SKEW = 600
+"""Seconds a cosigner's clock may be ahead of the reader's: a cosignature dated later is
+not counted (by a verifier) and not kept (by the log)."""
+
 _PRIVATE_PREFIX = "PRIVATE+KEY+"
 
 
@@ -198,13 +202,17 @@ class WitnessPolicy:
             # cosignature/v1 does not sign the cosigner's name: one key is one witness.
             raise CosignatureError("two witnesses share a public key")
 
-    def cosigned(self, note: Note, max_timestamp: int | None = None) -> tuple[Cosigned, ...]:
-        """The trusted witnesses that cosigned `note`, once each. Lines of unknown keys are
-        ignored; one from a trusted witness that does not verify (or whose time is past
-        `max_timestamp`, when given) rejects the note."""
+    def counted(
+        self, note: Note, max_timestamp: int | None = None
+    ) -> tuple[tuple[Cosigned, ...], tuple[Cosigned, ...]]:
+        """The trusted witnesses that cosigned `note`, once each, and those left out because
+        their line is dated after `max_timestamp` (when given: a clock ahead, or a witness
+        that would make every later check fail). Lines of unknown keys are ignored; one
+        from a trusted witness that does not verify rejects the note."""
         by_key = {(w.name, w.key_id): w for w in self.witnesses}
         message = note.text.encode()
         found: dict[tuple[str, int], Cosigned] = {}
+        late: dict[tuple[str, int], Cosigned] = {}
         for signature in note.signatures:
             witness = by_key.get((signature.name, signature.key_id))
             if witness is None:
@@ -213,27 +221,42 @@ class WitnessPolicy:
                 raise CosignatureError(
                     f"the cosignature of witness {signature.name!r:.80} does not verify"
                 )
-            timestamp = timestamp_of(signature)
-            if max_timestamp is not None and timestamp > max_timestamp:
-                raise CosignatureError(
-                    f"the cosignature of witness {signature.name!r:.80} is dated {timestamp},"
-                    f" after {max_timestamp}"
-                )
-            found.setdefault(
-                (signature.name, signature.key_id),
-                Cosigned(signature.name, signature.key_id, timestamp),
-            )
-        return tuple(found.values())
+            key = (signature.name, signature.key_id)
+            cosigned = Cosigned(signature.name, signature.key_id, timestamp_of(signature))
+            if max_timestamp is not None and cosigned.timestamp > max_timestamp:
+                late.setdefault(key, cosigned)
+            else:
+                found.setdefault(key, cosigned)
+        return tuple(found.values()), tuple(c for k, c in late.items() if k not in found)
+
+    def cosigned(self, note: Note, max_timestamp: int | None = None) -> tuple[Cosigned, ...]:
+        """The trusted witnesses that cosigned `note` (see `counted`)."""
+        return self.counted(note, max_timestamp)[0]
 
     def check(self, note: Note, max_timestamp: int | None = None) -> tuple[Cosigned, ...]:
         """`cosigned`, then CosignatureError unless at least `quorum` witnesses cosigned."""
-        cosigned = self.cosigned(note, max_timestamp)
+        cosigned, late = self.counted(note, max_timestamp)
         if len(cosigned) < self.quorum:
             raise CosignatureError(
                 f"{len(cosigned)} of the {len(self.witnesses)} trusted witnesses cosigned the"
-                f" checkpoint, the policy needs {self.quorum}"
+                f" checkpoint, the policy needs {self.quorum}{left_out(late, max_timestamp)}"
             )
         return cosigned
+
+
+def left_out(late: Sequence[Cosigned], max_timestamp: int | None) -> str:
+    """The words naming the cosignatures `counted` left out for their date ('' if none)."""
+    if not late:
+        return ""
+    names = ", ".join(f"{c.name!r:.80} at {c.timestamp}" for c in late)
+    return f" (left out, dated after {max_timestamp}: {names})"
+
+
+def shares_log_key(policy: WitnessPolicy, log_verifiers: Iterable[Verifier]) -> None:
+    """CosignatureError if a witness of `policy` has a log key's public key."""
+    log_keys = {v.key.public_key for v in log_verifiers}
+    if any(w.key.public_key in log_keys for w in policy.witnesses):
+        raise CosignatureError("a witness shares its public key with the log: it witnesses nothing")
 
 
 def witness_policy(vkeys: Sequence[str], quorum: int) -> WitnessPolicy:
@@ -260,9 +283,7 @@ def open_cosigned_checkpoint(
     """The checkpoint of `origin`, signed by a known log key and cosigned by a quorum of
     the policy's witnesses; NoteError (CheckpointError, CosignatureError) says what fails."""
     log_verifiers = list(log_verifiers)
-    log_keys = {v.key.public_key for v in log_verifiers}
-    if any(w.key.public_key in log_keys for w in policy.witnesses):
-        raise CosignatureError("a witness shares its public key with the log: it witnesses nothing")
+    shares_log_key(policy, log_verifiers)
     note = data if isinstance(data, Note) else parse_note(data)
     opened = open_checkpoint(note, origin, log_verifiers)
     cosigned = policy.check(note, max_timestamp)

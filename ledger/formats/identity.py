@@ -45,7 +45,7 @@ from typing import Any
 import rfc8785
 
 from ledger.core.errors import InputError
-from ledger.formats.cosignature import WitnessPolicy, witness_policy
+from ledger.formats.cosignature import WitnessPolicy, shares_log_key, witness_policy
 from ledger.formats.note import NoteError, note_verifier
 from ledger.formats.strict_json import StrictJsonError, load_strict
 
@@ -262,6 +262,11 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
         except NoteError as error:
             raise IdentityError(_NOTE_VKEY, str(error)) from None
     witnesses, quorum = _witnesses(obj)
+    if vkey is not None and witnesses:
+        try:
+            shares_log_key(witness_policy(list(witnesses), quorum), [note_verifier(vkey)])
+        except NoteError as error:
+            raise IdentityError("witnesses", str(error)) from None
     return LogIdentity(
         name=name,
         chain_id=_int(obj, "chain_id", 1, 2**256 - 1),

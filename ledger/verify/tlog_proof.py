@@ -94,8 +94,9 @@ def verify_record_tlog_proof(
     quorum: int | None,
     max_timestamp: int | None = None,
 ) -> TlogProofResult:
-    """Verify `proof` for `record` against the pinned identity and trusted witness vkeys;
-    `quorum` defaults to all of them. TlogProofCheckError names the failing step."""
+    """Verify `proof` for `record` against the pinned identity and trusted witness vkeys
+    (`quorum` of them, default all); with no `witnesses`, the identity's, with `quorum`
+    else the identity's `witness_quorum`. TlogProofCheckError names the failing step."""
     if identity.note_vkey is None:
         raise TlogProofCheckError(
             "identity", "the pinned log identity has no note_vkey: it signs no checkpoint notes"
@@ -103,7 +104,12 @@ def verify_record_tlog_proof(
     origin = identity.origin
     assert origin is not None  # the note_vkey's name
     try:
-        policy = witness_policy(list(witnesses), len(witnesses) if quorum is None else quorum)
+        if witnesses:
+            policy = witness_policy(list(witnesses), len(witnesses) if quorum is None else quorum)
+        elif quorum is None:
+            policy = identity.witness_policy()
+        else:
+            policy = witness_policy(list(identity.witnesses), quorum)
     except NoteError as error:
         raise TlogProofCheckError("witnesses", str(error)) from None
     leaf = record_leaf_hash(record)

@@ -107,7 +107,7 @@
   /** identity.py _witnesses: `witnesses` (cosigner vkeys, type 0x04) and `witness_quorum`,
    * both or neither: {vkeys, quorum} (none: [] and 0n). The keys are read by verify-note.js
    * (witnessPolicy), loaded after this file: it is looked up when an identity is read. */
-  function identityWitnesses(obj) {
+  function identityWitnesses(obj, noteVkeyText) {
     if (!J.has(obj, 'witnesses') && !J.has(obj, 'witness_quorum')) return { vkeys: [], quorum: 0n };
     for (const field of IDENTITY_WITNESSES) {
       if (!J.has(obj, field)) {
@@ -126,7 +126,8 @@
     const quorum = identityInt(obj, 'witness_quorum', 1n, BigInt(vkeys.length));
     const note = typeof module === 'object' && module.exports ? require('./verify-note.js') : globalThis.LedgerNote;
     try {
-      note.witnessPolicy(vkeys, Number(quorum));
+      const policy = note.witnessPolicy(vkeys, Number(quorum));
+      if (noteVkeyText !== null) note.sharesLogKey(policy, [note.noteVerifier(noteVkeyText)]);
     } catch (error) {
       if (!(error instanceof note.NoteError)) throw error;
       throw new IdentityError('witnesses', error.message);
@@ -215,7 +216,7 @@
     }
     // identity.py reads note_vkey, then the witnesses, then the other fields
     const vkey = noteVkey(J.has(obj, 'note_vkey') ? obj.note_vkey : null);
-    const witnesses = identityWitnesses(obj);
+    const witnesses = identityWitnesses(obj, vkey);
     return makeIdentity({
       name,
       chainId: identityInt(obj, 'chain_id', 1n, MAX_UINT256),

@@ -316,12 +316,14 @@
     return { origin, size: BigInt(sizeText), root: J.toHex(rootHash), extensions, text };
   }
 
-  /** cosignature.py WitnessPolicy.check: the trusted witnesses that cosigned, once each,
-   * in the order of their lines; NoteError unless at least `quorum` did. */
-  async function checkPolicy(policy, note, maxTimestamp) {
+  /** cosignature.py WitnessPolicy.counted: the trusted witnesses that cosigned, once each,
+   * in the order of their lines, and those left out for a line dated after `maxTimestamp`;
+   * NoteError when a trusted witness's line does not verify. */
+  async function countCosigned(policy, note, maxTimestamp) {
     const byKey = new Map(policy.witnesses.map((w) => [`${w.key.name}\n${w.key.keyId}`, w]));
     const message = J.utf8(note.text);
     const found = new Map();
+    const late = new Map();
     for (const signature of note.signatures) {
       const witness = byKey.get(`${signature.name}\n${signature.keyId}`);
       if (witness === undefined) continue;
@@ -329,28 +331,43 @@
         throw new NoteError(`the cosignature of witness ${repr(signature.name, 80)} does not verify`);
       }
       const timestamp = u64Of(signature.signature.slice(0, 8));
-      if (maxTimestamp !== null && timestamp > maxTimestamp) {
-        throw new NoteError(`the cosignature of witness ${repr(signature.name, 80)} is dated ${timestamp}, after ${maxTimestamp}`);
-      }
       const id = `${signature.name}\n${signature.keyId}`;
-      if (!found.has(id)) found.set(id, { name: signature.name, keyId: signature.keyId, timestamp });
+      const into = maxTimestamp !== null && timestamp > maxTimestamp ? late : found;
+      if (!into.has(id)) into.set(id, { name: signature.name, keyId: signature.keyId, timestamp });
     }
-    const cosigned = [...found.values()];
+    return { cosigned: [...found.values()], late: [...late.entries()].filter(([id]) => !found.has(id)).map(([, c]) => c) };
+  }
+
+  /** cosignature.py left_out: the words naming the cosignatures left out for their date. */
+  function leftOut(late, maxTimestamp) {
+    if (!late.length) return '';
+    return ` (left out, dated after ${maxTimestamp}: ${late.map((c) => `${repr(c.name, 80)} at ${c.timestamp}`).join(', ')})`;
+  }
+
+  /** cosignature.py WitnessPolicy.check: the trusted witnesses that cosigned; NoteError
+   * unless at least `quorum` did. */
+  async function checkPolicy(policy, note, maxTimestamp) {
+    const { cosigned, late } = await countCosigned(policy, note, maxTimestamp);
     if (cosigned.length < policy.quorum) {
       throw new NoteError(
-        `${cosigned.length} of the ${policy.witnesses.length} trusted witnesses cosigned the checkpoint, the policy needs ${policy.quorum}`,
+        `${cosigned.length} of the ${policy.witnesses.length} trusted witnesses cosigned the checkpoint, the policy needs ${policy.quorum}${leftOut(late, maxTimestamp)}`,
       );
     }
     return cosigned;
   }
 
-  /** cosignature.py open_cosigned_checkpoint: the checkpoint of `origin`, signed by a log
-   * key of `logVerifiers` and cosigned by a quorum of the policy's witnesses. */
-  async function openCosignedCheckpoint(note, origin, logVerifiers, policy, maxTimestamp) {
+  /** cosignature.py shares_log_key: NoteError if a witness has a log key's public key. */
+  function sharesLogKey(policy, logVerifiers) {
     const logKeys = new Set(logVerifiers.map((v) => J.toHex(v.key.publicKey)));
     if (policy.witnesses.some((w) => logKeys.has(J.toHex(w.key.publicKey)))) {
       throw new NoteError('a witness shares its public key with the log: it witnesses nothing');
     }
+  }
+
+  /** cosignature.py open_cosigned_checkpoint: the checkpoint of `origin`, signed by a log
+   * key of `logVerifiers` and cosigned by a quorum of the policy's witnesses. */
+  async function openCosignedCheckpoint(note, origin, logVerifiers, policy, maxTimestamp) {
+    sharesLogKey(policy, logVerifiers);
     const checkpoint = parseCheckpoint(note.text);
     if (checkpoint.origin !== origin) {
       throw new NoteError(`the checkpoint's origin is ${repr(checkpoint.origin, 120)}, expected ${repr(origin, 120)}`);
@@ -474,9 +491,19 @@
    */
   async function checkCheckpointNote(run, document, noteText, identity, policy, maxTimestamp = null) {
     const fail = (check, message) => run.fail(new V.VerificationError(check, message));
+    const given = policy !== null;
+    const trusted = given
+      ? policy
+      : identity === null || !identity.witnesses ? witnessPolicy([], 0) : witnessPolicy(identity.witnesses, Number(identity.witnessQuorum));
     if (noteText === null) {
-      if (policy !== null && policy.quorum > 0) {
-        fail(WITNESS_CHECK, `the ${document.noun} carries no checkpoint_note: no witness cosignature to count (the quorum is ${policy.quorum})`);
+      if (given && trusted.quorum > 0) {
+        fail(WITNESS_CHECK, `the ${document.noun} carries no checkpoint_note: no witness cosignature to count (the quorum is ${trusted.quorum})`);
+      }
+      if (trusted.quorum > 0) {
+        fail(WITNESS_CHECK, `the log's identity requires ${trusted.quorum} witnesses' cosignatures and this ${document.noun} carries no cosigned checkpoint note`);
+      }
+      if (given && trusted.witnesses.length) {
+        run.ok(WITNESS_CHECK, `the ${document.noun} carries no checkpoint_note: no cosignature counted, as the verifier's quorum 0 asks`);
       }
       return;
     }
@@ -507,13 +534,11 @@
       signed = "signed by the pinned log's note key";
     }
     run.ok(NOTE_CHECK, `${checkpoint.origin}, tree size ${checkpoint.size}: the ${document.noun}'s checkpoint, ${signed}`);
-    let trusted = policy;
-    if (trusted === null) {
-      trusted = identity === null || !identity.witnesses ? witnessPolicy([], 0) : witnessPolicy(identity.witnesses, Number(identity.witnessQuorum));
-    }
     let cosigned;
+    let late;
     try {
-      cosigned = await checkPolicy({ witnesses: trusted.witnesses, quorum: 0 }, note, maxTimestamp === null ? null : BigInt(maxTimestamp));
+      if (vkey !== null && vkey !== undefined) sharesLogKey(trusted, [noteVerifier(vkey)]);
+      ({ cosigned, late } = await countCosigned(trusted, note, maxTimestamp === null ? null : BigInt(maxTimestamp)));
     } catch (error) {
       if (!(error instanceof NoteError)) throw error;
       fail(WITNESS_CHECK, error.message);
@@ -528,8 +553,9 @@
     }
     const names = cosigned.map((c) => c.name).join(', ') || 'none';
     const counted = `${cosigned.length} of the ${trusted.witnesses.length} trusted witnesses cosigned the checkpoint (${names}); quorum ${trusted.quorum}`;
-    if (cosigned.length < trusted.quorum) fail(WITNESS_CHECK, `${counted} not met`);
-    run.ok(WITNESS_CHECK, `${counted} met`);
+    const lateWords = leftOut(late, maxTimestamp === null ? null : BigInt(maxTimestamp));
+    if (cosigned.length < trusted.quorum) fail(WITNESS_CHECK, `${counted} not met${lateWords}`);
+    run.ok(WITNESS_CHECK, `${counted} met${lateWords}`);
   }
 
   /* ---- a record's tlog-proof (ledger/verify/tlog_proof.py) ------------------------------------------ */
@@ -671,7 +697,9 @@
         if (quorum !== null && !(typeof quorum === 'bigint' || Number.isInteger(quorum))) {
           throw new NoteError(`the quorum must be a whole number from 0 up, got ${repr(String(quorum), 40)}`);
         }
-        policy = witnessPolicy(witnesses, quorum === null ? witnesses.length : Number(quorum));
+        const own = identity === null || !identity.witnesses ? [] : identity.witnesses;
+        if (witnesses.length) policy = witnessPolicy(witnesses, quorum === null ? witnesses.length : Number(quorum));
+        else policy = witnessPolicy(own, quorum === null ? Number(identity === null ? 0 : identity.witnessQuorum || 0) : Number(quorum));
       } catch (error) {
         if (!(error instanceof NoteError)) throw error;
         run.fail('witnesses', error.message);
@@ -807,6 +835,7 @@
     noteVerifier,
     cosignerVerifier,
     witnessPolicy,
+    sharesLogKey,
     parseNote,
     openNote,
     parseCheckpoint,

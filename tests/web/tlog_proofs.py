@@ -240,7 +240,7 @@ def cases() -> tuple[Case, ...]:
             record,
             witnesses=(W3.vkey(),),
             check="checkpoint",
-            hint="is dated",
+            hint="left out, dated after",
         ),
         Case(
             "wrong-inclusion-node",
