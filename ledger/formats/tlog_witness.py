@@ -214,11 +214,12 @@ def parse_size(body: bytes) -> int:
 
 
 def parse_cosignatures(
-    checkpoint_text: str, body: bytes, witness: WitnessPolicy
+    checkpoint_text: str, body: bytes, witness: WitnessPolicy, max_timestamp: int | None = None
 ) -> tuple[Signature, ...]:
     """The cosignature lines of a 200 answer that the witness's keys made and that verify
     over `checkpoint_text`; lines of other keys are ignored (the spec says so), a line of
-    a known key that fails rejects the answer, and so does an answer with none."""
+    a known key that fails or is dated after `max_timestamp` (when given) rejects the
+    answer, and so does an answer with none."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -229,7 +230,12 @@ def parse_cosignatures(
         note = parse_note(checkpoint_text + "\n" + text)
         if note.text != checkpoint_text:
             raise WitnessProtocolError("the witness's answer holds more than signature lines")
-        witness.cosigned(note)  # raises on a failing line of a known key
+        _cosigned, late = witness.counted(note, max_timestamp)  # raises on a failing line
+        if late:
+            raise WitnessProtocolError(
+                f"the witness's answer: the cosignature of witness {late[0].name!r:.80} is"
+                f" dated {late[0].timestamp}, after {max_timestamp} (its clock is ahead)"
+            )
     except WitnessProtocolError:
         raise
     except NoteError as error:

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import httpx
 
 from ledger.core.errors import LedgerError
 from ledger.formats.cosignature import (
+    CLOCK_SKEW,
     CosignatureError,
     Cosigned,
     Cosigner,
@@ -205,16 +206,23 @@ class Submitted:
     old_size: int
 
 
-def _post(client: httpx.Client, url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+def _post(client: httpx.Client, url: str, body: bytes, deadline: float) -> tuple[int, bytes]:
+    """POST `body`, the whole exchange ending by `deadline` (time.monotonic()): a witness
+    that trickles its answer is cut off, not waited on."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise WitnessError(f"{url}: no time left for the witness to answer")
     try:
         with client.stream(
-            "POST", url, content=body, timeout=timeout, headers={"Content-Type": "text/plain"}
+            "POST", url, content=body, timeout=left, headers={"Content-Type": "text/plain"}
         ) as answer:
             data = b""
             for chunk in answer.iter_bytes():
                 data += chunk
                 if len(data) > MAX_ANSWER_BYTES:
                     raise WitnessError(f"{url}: answer beyond {MAX_ANSWER_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise WitnessError(f"{url}: the answer did not end within the timeout")
             return answer.status_code, data
     except httpx.HTTPError as error:
         raise WitnessError(f"{url}: {type(error).__name__}: {error}") from None
@@ -230,21 +238,26 @@ def submit(
 ) -> Submitted:
     """Send the checkpoint `note` to one witness from `old_size` (what we believe it last
     cosigned); on 409, send again once from the size it gives. Returns its verified
-    cosignatures, or WitnessError saying what went wrong."""
+    cosignatures, or WitnessError saying what went wrong. `timeout` bounds the whole
+    exchange; a cosignature dated more than CLOCK_SKEW seconds ahead is refused."""
+    deadline = time.monotonic() + timeout
     checkpoint = parse_checkpoint(parse_note(note).text)
     policy = WitnessPolicy((endpoint.verifier,), 1)
     url = endpoint.url + "/add-checkpoint"
     for _attempt in range(2):
         nodes = _proof(proof, old_size, checkpoint)
-        status, data = _post(client, url, encode_add_checkpoint(old_size, nodes, note), timeout)
+        status, data = _post(client, url, encode_add_checkpoint(old_size, nodes, note), deadline)
         if status == 200:
             try:
-                found = parse_cosignatures(checkpoint.text(), data, policy)
+                found = parse_cosignatures(
+                    checkpoint.text(), data, policy, int(time.time()) + CLOCK_SKEW
+                )
             except NoteError as error:
                 raise WitnessError(f"{url}: {error}") from None
             return Submitted(found, old_size)
         if status != 409:
-            detail = data[:300].decode("utf-8", "replace")
+            # The witness's words, escaped: no line breaks or terminal codes in our log.
+            detail = repr(data[:300].decode("utf-8", "replace"))
             raise WitnessError(f"{url}: HTTP {status}: {detail}")
         try:
             size = parse_size(data)
@@ -322,10 +335,11 @@ def cosigned_note(store: Store, note: bytes) -> bytes:
     """`note` with the cosignatures kept for its checkpoint (its size and root) appended:
     what GET /checkpoint serves and evidence carries."""
     checkpoint = parse_checkpoint(parse_note(note).text)
+    latest = int(time.time()) + CLOCK_SKEW  # kept before the log refused future dates
     lines = [
         parse_note(checkpoint.text() + "\n" + c.line + "\n").signatures[0]
         for c in CosignatureRepository(store).for_size(checkpoint.size)
-        if c.root == checkpoint.root
+        if c.root == checkpoint.root and c.timestamp <= latest
     ]
     return add_signatures(note, lines)
 
@@ -380,9 +394,12 @@ class WitnessWorker:
                 notes.insert(0, (earlier, before))
         done = {(c.witness, c.key_id) for c in self.repo.for_size(checkpoint.size)}
         todo = [w for w in self.witnesses if (w.name, w.verifier.key_id) not in done]
-        # In parallel, each bounded by the timeout: a slow witness delays no other.
-        outcomes = self.pool.map(lambda w: self._ask(w, notes), todo)
-        for witness, (cosigned, error) in zip(todo, outcomes, strict=True):
+        # In parallel, each bounded by the timeout: a slow witness delays no other, and
+        # each witness's cosignatures are kept as soon as it answers.
+        asked = {self.pool.submit(self._ask, w, notes): w for w in todo}
+        for done_asking in as_completed(asked):
+            witness = asked[done_asking]
+            cosigned, error = done_asking.result()
             for witnessed, submitted in cosigned:
                 for signature in submitted.signatures:
                     self.repo.add(
@@ -419,7 +436,9 @@ class WitnessWorker:
 
     def cosigned(self, note: bytes) -> tuple[Cosigned, ...]:
         """The trusted witnesses whose kept cosignature of `note` verifies."""
-        return self.policy.cosigned(parse_note(self.cosigned_note(note)))
+        return self.policy.cosigned(
+            parse_note(self.cosigned_note(note)), int(time.time()) + CLOCK_SKEW
+        )
 
     def published(self, note: bytes) -> bool:
         """Whether `note` meets the M of N policy (counts as published)."""
