@@ -37,7 +37,7 @@ from pydantic_settings import (
 )
 
 from ledger.core.errors import InputError
-from ledger.formats.note import NoteError
+from ledger.formats.note import NoteError, parse_signer
 from ledger.formats.tlog_witness import read_endpoints
 
 ENV_PREFIX = "LEDGER_"
@@ -191,7 +191,9 @@ class Settings(BaseSettings):
     witnesses: list[str] | None = Field(
         None,
         description="Witnesses the log sends its checkpoints to, each '<submission prefix URL>"
-        " <witness vkey>' (the environment takes a JSON list); default: none.",
+        " <witness vkey>' (the environment takes a JSON list; '#' and blank entries are skipped"
+        " and count as no witness); two may not share a key or a URL, nor use the log's note"
+        " key; default: none.",
     )
     witness_quorum: int | None = Field(
         None,
@@ -200,19 +202,40 @@ class Settings(BaseSettings):
         " published; default: all of them.",
     )
     witness_interval: float = Field(
-        1.0, gt=0, description="Seconds between witness rounds (the latest checkpoint to each)."
+        1.0,
+        ge=0.05,
+        le=86400,
+        allow_inf_nan=False,
+        description="Seconds between witness rounds (the latest checkpoint to each), from 0.05"
+        " to 86400.",
     )
     witness_timeout: float = Field(
-        10.0, gt=0, description="Seconds a witness has to answer one add-checkpoint request."
+        10.0,
+        gt=0,
+        le=600,
+        allow_inf_nan=False,
+        description="Seconds a witness has for one add-checkpoint exchange, the whole of it"
+        " (at most 600).",
     )
 
     @field_validator("witnesses")
     @classmethod
-    def _valid_witnesses(cls, value: list[str] | None) -> list[str] | None:
+    def _valid_witnesses(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
         if not value:
             return None
         try:
-            read_endpoints(value)
+            endpoints = read_endpoints(value)
+            note_key = info.data.get("note_key")
+            if note_key is not None:
+                try:
+                    log = parse_signer(note_key.get_secret_value())
+                except NoteError:
+                    return value  # note_key's own error is reported
+                if any(e.verifier.key.public_key == log.public_key for e in endpoints):
+                    raise NoteError(
+                        "a witness shares its public key with the log's note key: it"
+                        " witnesses nothing"
+                    )
         except NoteError as error:
             raise ValueError(str(error)) from None
         return value
@@ -220,15 +243,16 @@ class Settings(BaseSettings):
     @field_validator("witness_quorum")
     @classmethod
     def _quorum_of_witnesses(cls, value: int | None, info: ValidationInfo) -> int | None:
-        count = len(info.data.get("witnesses") or ())
+        count = len(read_endpoints(info.data.get("witnesses") or ()))
         if value is not None and value > count:
             raise ValueError(f"{value} is more than the {count} witness(es) configured")
         return value
 
     @property
     def quorum(self) -> int:
-        """The witnesses that must cosign: witness_quorum, else all configured (0: none)."""
-        count = len(self.witnesses or ())
+        """The witnesses that must cosign: witness_quorum, else all configured (0: none);
+        comment and blank entries of `witnesses` are no witnesses."""
+        count = len(read_endpoints(self.witnesses or ()))
         return count if self.witness_quorum is None else self.witness_quorum
 
     @classmethod

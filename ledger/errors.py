@@ -11,6 +11,7 @@ __all__ = [
     "LedgerError",
     "NotAnchoredError",
     "NotFoundError",
+    "NotPublishedError",
     "NotSequencedError",
 ]
 
@@ -29,3 +30,9 @@ class InvalidRequestError(InputError):
 
 class NotAnchoredError(LedgerError):
     """The entry is sealed, but no confirmed anchor covers it yet: anchor, then ask again."""
+
+
+class NotPublishedError(NotAnchoredError):
+    """The entry is anchored, but no confirmed anchor holding it counts as published yet
+    (too few of the log's witnesses cosigned its checkpoint): ask again later, or choose
+    an anchor explicitly."""

@@ -328,3 +328,48 @@ def test_the_doc_is_linked_and_no_stale_variable_lists_remain() -> None:
     operations = (ROOT / "docs" / "operations.md").read_text()
     assert "configuration.md" in operations
     assert "`LEDGER_WORKERS`, `LEDGER_SEAL_INTERVAL`" not in operations
+
+
+# -- witnesses (hostile review 3: L1, L3, M1) ----------------------------------------------
+
+
+def test_witness_settings_count_endpoints_and_refuse_odd_values(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from ledger.formats.cosignature import Cosigner, generate_cosigner
+    from ledger.formats.note import Signer
+
+    on = generate_cosigner("w.example/on").vkey()
+    off = generate_cosigner("w.example/off").vkey()
+    # a commented-out or blank entry is no witness: the default quorum counts 1
+    monkeypatch.setenv("LEDGER_WITNESSES", json.dumps([f"http://a.example {on}", f"# x {off}", ""]))
+    assert load().quorum == 1
+    with pytest.raises(SettingsError, match="2 is more than the 1 witness"):
+        load(None, {"witness_quorum": 2})
+    for name, value, words in (
+        ("witness_interval", "inf", "finite number"),
+        ("witness_interval", "nan", "finite number"),
+        ("witness_interval", "1e-9", "greater than or equal to 0.05"),
+        ("witness_timeout", "inf", "finite number"),
+        ("witness_timeout", "601", "less than or equal to 600"),
+    ):
+        monkeypatch.setenv(env_name(name), value)
+        with pytest.raises(SettingsError, match=words):
+            load()
+        monkeypatch.delenv(env_name(name))
+    for witnesses, words in (
+        ([f"http:// {on}"], "the URL names no host"),
+        ([f"http://a.example {on}", f"http://a.example {off}"], "two witnesses share the URL"),
+    ):
+        monkeypatch.setenv("LEDGER_WITNESSES", json.dumps(witnesses))
+        with pytest.raises(SettingsError, match=words):
+            load()
+    # a witness key that is the log's note key witnesses nothing
+    seed = bytes([7]) * 32
+    sock = Cosigner("w.example/sock", seed).vkey()
+    monkeypatch.setenv("LEDGER_WITNESSES", json.dumps([f"http://a.example {sock}"]))
+    monkeypatch.setenv("LEDGER_NOTE_KEY", Signer("localhost/model-ledger", seed).private_text())
+    with pytest.raises(SettingsError, match="shares its public key with the log's note key"):
+        load()

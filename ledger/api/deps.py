@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.api.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 from ledger.api.limits import RateLimiter
+from ledger.formats.cosignature import WitnessPolicy, witness_policy
 from ledger.service.metrics import Metrics
 from ledger.service.signer import LogSigner
 from ledger.store.anchors import AnchorRepository
@@ -49,12 +50,17 @@ class Services:
     """The configured witnesses' cosigner vkeys (GET /v1/log, /v1/status)."""
     witness_quorum: int = 0
     """How many of them must cosign a checkpoint for it to count as published."""
+    witness_policy: WitnessPolicy | None = field(init=False)
+    """The witnesses and quorum default evidence is published under (None: no witness)."""
     ingestor: Ingestor = field(init=False)
 
     def __post_init__(self) -> None:
         from ledger.service.ingestor import Ingestor  # imports Metrics from here
 
         self.ingestor = Ingestor(self.store, self.signer, self.metrics)
+        self.witness_policy = (
+            witness_policy(self.witnesses, self.witness_quorum) if self.witnesses else None
+        )
 
 
 def get_services(request: Request) -> Services:

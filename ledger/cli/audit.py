@@ -361,15 +361,23 @@ def read_accounts(path: Path) -> list[str]:
 def _pack_from_store(
     data_dir: Path, database_url: str | None, query: Any, anchor: Any, complete: bool
 ) -> tuple[bytes | None, int]:
+    from ledger.cli.service import log_witnesses
+    from ledger.config import current
     from ledger.errors import NotFoundError
     from ledger.service.evidence_pack import build_pack
     from ledger.store.anchors import AnchorRepository
     from ledger.store.exports import Filters, count_matching
 
+    witnesses = log_witnesses(current())
     with open_store(data_dir, database_url) as store:
         try:
             built = build_pack(
-                store, AnchorRepository(store), query, anchor=anchor, complete=complete
+                store,
+                AnchorRepository(store),
+                query,
+                anchor=anchor,
+                complete=complete,
+                witnesses=witnesses,
             )
         except NotFoundError:
             filters = Filters(

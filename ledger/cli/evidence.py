@@ -147,8 +147,14 @@ def evidence(
             sys.stdout.flush()
             return
         choice = anchor_choice(anchor)
+        from ledger.cli.service import log_witnesses
+        from ledger.config import current
+
+        witnesses = log_witnesses(current())
         with open_store(data_dir, database_url) as store:
-            bundle = build_evidence(store, AnchorRepository(store), leaf, choice, disclosed)
+            bundle = build_evidence(
+                store, AnchorRepository(store), leaf, choice, disclosed, witnesses
+            )
         emit(bundle)
         return
     if leaf_hash is not None:

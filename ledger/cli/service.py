@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # server-side modules: imported by the commands (the verifier
 
     from ledger.chain.log_anchor import LogAnchor
     from ledger.config import Settings
+    from ledger.formats.cosignature import WitnessPolicy
     from ledger.service.runtime import Chain, ChainLink, Hooks
     from ledger.service.signer import LogSigner
     from ledger.store.anchors import Deployment
@@ -362,6 +363,15 @@ def witness_vkeys(settings: Settings) -> tuple[str, ...]:
     from ledger.formats.tlog_witness import read_endpoints
 
     return tuple(e.verifier.key.text() for e in read_endpoints(settings.witnesses or ()))
+
+
+def log_witnesses(settings: Settings) -> WitnessPolicy | None:
+    """The configured witnesses and quorum default evidence is published under (None:
+    no witness)."""
+    from ledger.formats.cosignature import witness_policy
+
+    vkeys = witness_vkeys(settings)
+    return witness_policy(vkeys, settings.quorum) if vkeys else None
 
 
 def database_of(settings: Settings) -> str:

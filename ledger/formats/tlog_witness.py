@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ledger.core.merkle import EMPTY_ROOT, HASH_SIZE
 from ledger.core.merkle.errors import ProofError
@@ -270,6 +271,12 @@ def parse_endpoint(text: str) -> WitnessEndpoint:
             f"a witness is '<URL> <vkey>', the URL http(s)://...: {text.strip()!r:.200}"
         )
     try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise NoteError(f"witness {url!r:.200}: the URL names no host")
+    try:
         return WitnessEndpoint(url.rstrip("/"), cosigner_verifier(vkey.strip()))
     except NoteError as error:
         raise NoteError(f"witness {url}: {error}") from None
@@ -277,9 +284,13 @@ def parse_endpoint(text: str) -> WitnessEndpoint:
 
 def read_endpoints(lines: Iterable[str]) -> list[WitnessEndpoint]:
     """Witnesses from `<submission prefix URL> <vkey>` lines (blank and # lines skipped);
-    two witnesses may not share a key (NoteError)."""
+    two witnesses may not share a key or a URL (NoteError)."""
     endpoints = [
         parse_endpoint(line) for line in lines if line.strip() and not line.lstrip().startswith("#")
     ]
     WitnessPolicy(tuple(e.verifier for e in endpoints), len(endpoints))  # one key, one witness
+    urls = [e.url for e in endpoints]
+    for url in urls:
+        if urls.count(url) > 1:
+            raise NoteError(f"two witnesses share the URL {url!r:.200}")
     return endpoints

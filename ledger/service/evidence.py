@@ -8,7 +8,9 @@ docs/evidence-format.md) holds everything an outsider needs to check an entry wi
 - the checkpoint it proves against: the tree size and root of a confirmed anchor that
   covers the entry, by default the earliest (its block's time is the tightest "existed
   no later than"; `anchor=` chooses the latest or a given size), with the anchor's
-  transaction and block;
+  transaction and block. With witnesses configured, the default is the earliest such
+  anchor whose checkpoint counts as published (a quorum of the witnesses cosigned it),
+  since a verifier pinning the identity asks that quorum of the note;
 - `entries`: the record (a JSON object; its canonical bytes are its RFC 8785 encoding,
   which `ledger.core.records` guarantees is exactly what the log hashed), leaf hash, leaf
   index and inclusion proof. One entry today; a list so multi-entry packs fit;
@@ -23,6 +25,7 @@ Read-only: nothing here writes to the store or talks to the chain.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -33,10 +36,12 @@ from ledger.errors import (
     InvalidRequestError,
     NotAnchoredError,
     NotFoundError,
+    NotPublishedError,
     NotSequencedError,
 )
 from ledger.formats.bundle import bundle_json
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.cosignature import CLOCK_SKEW, WitnessPolicy
 from ledger.formats.note import parse_note
 from ledger.formats.tlog_proof import TlogProof
 from ledger.service.proofs import inclusion
@@ -106,14 +111,34 @@ def _complete(anchor: Anchor) -> Anchor:
     return anchor
 
 
+def published_checkpoints(
+    store: Store, witnesses: WitnessPolicy | None
+) -> set[tuple[int, bytes]] | None:
+    """The checkpoints (size, root) that count as published under the log's `witnesses`
+    (a quorum of them cosigned, with no date beyond CLOCK_SKEW ahead); None when no
+    witness is configured (every checkpoint counts)."""
+    if witnesses is None or witnesses.quorum == 0:
+        return None
+    trusted = [(w.name, w.key_id) for w in witnesses.witnesses]
+    latest = int(time.time()) + CLOCK_SKEW
+    return CosignatureRepository(store).published_checkpoints(trusted, witnesses.quorum, 1, latest)
+
+
 def choose_anchor(
-    anchors: AnchorRepository, needed: int, choice: AnchorChoice, what: str
+    anchors: AnchorRepository,
+    needed: int,
+    choice: AnchorChoice,
+    what: str,
+    published: set[tuple[int, bytes]] | None = None,
 ) -> Anchor:
     """The confirmed anchor `choice` names whose tree has at least `needed` leaves (so holds
-    leaf index `needed - 1`); `what` names the evidence in errors.
+    leaf index `needed - 1`); `what` names the evidence in errors. With `published`
+    (`published_checkpoints`), `earliest` is the earliest such anchor whose checkpoint
+    is published (a tree size or `latest`, chosen explicitly, is taken as it is).
 
-    Raises NotAnchoredError (no confirmed anchor holds it yet) or InvalidRequestError (a
-    chosen tree size that was not anchored and confirmed, or that is too small).
+    Raises NotAnchoredError (no confirmed anchor holds it yet), NotPublishedError (none
+    of them is published yet) or InvalidRequestError (a chosen tree size that was not
+    anchored and confirmed, or that is too small).
     """
     if isinstance(choice, int):
         chosen = anchors.get(choice)
@@ -154,7 +179,28 @@ def choose_anchor(
             f"{what} has leaf index {needed - 1} but is not anchored yet:"
             f" {covered}; ask again once an anchor of a larger tree is confirmed"
         )
+    if published is not None and choice == "earliest":
+        return _complete(_published_anchor(anchors, needed, published, what))
     return _complete(found)
+
+
+def _published_anchor(
+    anchors: AnchorRepository, needed: int, published: set[tuple[int, bytes]], what: str
+) -> Anchor:
+    """The earliest confirmed anchor from `needed` leaves whose checkpoint is published."""
+    for anchor in anchors.anchors():  # smallest tree size first
+        if (
+            anchor.status is AnchorStatus.CONFIRMED
+            and anchor.tree_size >= needed
+            and (anchor.tree_size, anchor.root) in published
+        ):
+            return anchor
+    raise NotPublishedError(
+        f"{what} is not yet published: no confirmed anchor holding leaf index {needed - 1}"
+        " has a checkpoint the log's witnesses cosigned to their quorum; ask again after"
+        " the next witness round, or choose the anchor (latest or a tree size) to take its"
+        " note as it is"
+    )
 
 
 def _record(entry: StoredEntry, disclosed: Disclosed) -> Any:
@@ -210,14 +256,17 @@ def build_evidence(
     leaf_hash: bytes,
     anchor: AnchorChoice = "earliest",
     disclosed: Disclosed = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> dict[str, Any]:
     """The evidence bundle of the entry with `leaf_hash`, against the confirmed anchor
-    `anchor` names (by default the earliest whose tree holds the entry); with `disclosed`,
+    `anchor` names (by default the earliest whose tree holds the entry, and whose
+    checkpoint is published under the log's `witnesses` when given); with `disclosed`,
     its v2 record opens only those fields.
 
     Raises NotFoundError (no such entry), NotSequencedError (pending),
     NotAnchoredError (sealed, but no confirmed anchor covers it yet, or the log was
-    never deployed on a chain) or InvalidRequestError (a chosen size that cannot be used).
+    never deployed on a chain), NotPublishedError (no such anchor is published yet) or
+    InvalidRequestError (a chosen size that cannot be used).
     """
     entry = _entry(store, leaf_hash)
     deployment = anchors.deployment()
@@ -226,7 +275,13 @@ def build_evidence(
             f"entry {_hex(leaf_hash)} is not anchored: this log records no LogAnchor deployment"
         )
     assert entry.leaf_index is not None
-    chosen = choose_anchor(anchors, entry.leaf_index + 1, anchor, f"entry {_hex(leaf_hash)}")
+    chosen = choose_anchor(
+        anchors,
+        entry.leaf_index + 1,
+        anchor,
+        f"entry {_hex(leaf_hash)}",
+        published_checkpoints(store, witnesses),
+    )
     proof = inclusion(store, leaf_hash, chosen.tree_size)
     if proof.root != chosen.root:
         raise StoreError(

@@ -27,9 +27,15 @@ from sqlalchemy import Connection
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.core.records import RecordError, validate_canonical
-from ledger.errors import InvalidRequestError, NotAnchoredError, NotFoundError
+from ledger.errors import (
+    InvalidRequestError,
+    NotAnchoredError,
+    NotFoundError,
+    NotPublishedError,
+)
 from ledger.formats.bundle import BundleEntry
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.cosignature import WitnessPolicy
 from ledger.formats.pack import (
     MAX_PACK_ENTRIES,
     KeyProof,
@@ -42,9 +48,15 @@ from ledger.formats.pack import (
     pack_head,
 )
 from ledger.service.completeness import KeyClaims
-from ledger.service.evidence import AnchorChoice, Disclosed, choose_anchor, evidence_record
+from ledger.service.evidence import (
+    AnchorChoice,
+    Disclosed,
+    choose_anchor,
+    evidence_record,
+    published_checkpoints,
+)
 from ledger.service.witness import cosigned_note_of
-from ledger.store.anchors import AnchorRepository
+from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store, StoreError
@@ -76,6 +88,18 @@ def _hex(data: bytes) -> str:
     return "0x" + data.hex()
 
 
+def _newest_published(anchors: AnchorRepository, published: set[tuple[int, bytes]]) -> Anchor:
+    """The newest confirmed anchor whose checkpoint is published: a complete pack's bound."""
+    for anchor in reversed(anchors.anchors()):
+        if anchor.status is AnchorStatus.CONFIRMED and (anchor.tree_size, anchor.root) in published:
+            return choose_anchor(anchors, 1, anchor.tree_size, "the pack")
+    raise NotPublishedError(
+        "the complete pack is not yet published: no confirmed anchor has a checkpoint the"
+        " log's witnesses cosigned to their quorum; ask again after the next witness round,"
+        " or choose the anchor (latest or a tree size) to take its note as it is"
+    )
+
+
 def _filters(query: PackQuery) -> Filters:
     return Filters(query.account_ids, query.ts_from, query.ts_to, query.model, query.kind)
 
@@ -89,6 +113,7 @@ def build_pack(
     max_entries: int = MAX_PACK_ENTRIES,
     complete: bool = False,
     disclosed: Disclosed = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> BuiltPack:
     """The pack of every anchored entry matching `query`, against the confirmed anchor
     `anchor` names: by default the earliest whose tree holds every matching entry of the
@@ -104,7 +129,9 @@ def build_pack(
     first S entries, S the chosen anchor's size (by default the newest confirmed: the
     claim reaches as far as the chain does); no matching entry is then an absence proof,
     not NotFoundError. With `disclosed`, each v2 record opens those fields and the ones
-    the query selects on (`query_fields`).
+    the query selects on (`query_fields`). With the log's `witnesses`, the default anchor
+    is one whose checkpoint is published (NotPublishedError when none is yet): for a
+    complete pack, the newest of those.
     """
     if complete:
         try:
@@ -116,8 +143,11 @@ def build_pack(
         raise NotAnchoredError(
             "this log records no LogAnchor deployment: nothing is anchored, so no evidence"
         )
+    published = published_checkpoints(store, witnesses)
     if isinstance(anchor, int):
         bound = choose_anchor(anchors, 1, anchor, "the pack")
+    elif complete and anchor == "earliest" and published is not None:
+        bound = _newest_published(anchors, published)
     else:
         newest = anchors.latest_confirmed()
         if newest is None:
@@ -147,7 +177,7 @@ def build_pack(
         # The earliest anchor holding the last matching entry holds them all (anchors
         # grow); its block dates the pack as tightly as one checkpoint can.
         chosen = (
-            choose_anchor(anchors, indices[-1] + 1, "earliest", "the pack")
+            choose_anchor(anchors, indices[-1] + 1, "earliest", "the pack", published)
             if anchor == "earliest" and not complete
             else bound
         )

@@ -281,9 +281,21 @@ def _start_witnessing(
     waits for it: ingest, sealing and anchoring go on whatever the witnesses do."""
     if not settings.witnesses:
         return None
-    from ledger.service.witness import anchored_note, latest_note, read_endpoints, start_worker
+    from ledger.service.witness import (
+        WitnessConfigError,
+        anchored_note,
+        latest_note,
+        read_endpoints,
+        start_worker,
+    )
 
     endpoints = read_endpoints(settings.witnesses)
+    if signer.note is not None:
+        log_key = signer.note.public_key
+        if any(e.verifier.key.public_key == log_key for e in endpoints):
+            raise WitnessConfigError(
+                "a witness shares its public key with the log's note key: it witnesses nothing"
+            )
     hooks.note(
         f"witnessing: {len(endpoints)} witness(es), a checkpoint counts as published when"
         f" {settings.quorum} cosigned it"

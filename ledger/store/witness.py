@@ -224,6 +224,25 @@ class CosignatureRepository:
             size = conn.execute(select(func.max(sizes.c.tree_size))).scalar()
         return int(size or 0)
 
+    def published_checkpoints(
+        self, witnesses: Sequence[tuple[str, int]], quorum: int, min_size: int, latest: int
+    ) -> set[tuple[int, bytes]]:
+        """The checkpoints (tree size, root) of at least `min_size` that at least `quorum`
+        of `witnesses` ((name, key ID) pairs) cosigned, counting cosignatures dated at
+        most `latest`: those that count as published."""
+        if not witnesses:
+            return set()
+        table = witness_cosignatures
+        trusted = or_(*(and_(table.c.witness == n, table.c.key_id == k) for n, k in witnesses))
+        query = (
+            select(table.c.tree_size, table.c.root)
+            .where(trusted, table.c.tree_size >= min_size, table.c.timestamp <= latest)
+            .group_by(table.c.tree_size, table.c.root)
+            .having(func.count() >= quorum)
+        )
+        with self.store.read() as conn:
+            return {(int(size), bytes(root)) for size, root in conn.execute(query)}
+
     def most_cosigned_size(self, min_size: int) -> int | None:
         """Of the tree sizes of at least `min_size` that witnesses cosigned, the one with
         the most cosignatures, the largest of those (None: none cosigned)."""

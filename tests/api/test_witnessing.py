@@ -194,12 +194,21 @@ def test_up_with_a_witness_and_a_dead_one(
         refused = _verify(str(tmp_path / "forged.json"), "--log", str(log_file), "--offline")
         assert refused.returncode == 1
         assert "INVALID: checkpoint note check failed:" in refused.stdout
-        # A bundle without the field verifies as before.
+        # A bundle without the field fails the identity's quorum, unless the verifier's
+        # own --quorum 0 says it asks none.
         plain = {k: v for k, v in bundle.items() if k != "checkpoint_note"}
         (tmp_path / "plain.json").write_text(json.dumps(plain))
-        before = _verify(str(tmp_path / "plain.json"), "--log", str(log_file), "--offline")
-        assert before.returncode == 0, before.stdout
-        assert "witnesses" not in before.stdout
+        stripped = _verify(str(tmp_path / "plain.json"), "--log", str(log_file), "--offline")
+        assert stripped.returncode == 1, stripped.stdout
+        assert (
+            "INVALID: witnesses check failed: the log's identity requires 1 witnesses'"
+            " cosignatures and this bundle carries no cosigned checkpoint note" in stripped.stdout
+        )
+        waived = _verify(
+            str(tmp_path / "plain.json"), "--log", str(log_file), "--offline", "--quorum", "0"
+        )
+        assert waived.returncode == 0, waived.stdout
+        assert "no cosignature counted, as the verifier's quorum 0 asks" in waived.stdout
 
         # A pack carries it too.
         pack = admin.post("/v1/evidence", json={"kind": "interaction"})

@@ -24,11 +24,16 @@ from ledger.chain.deployment import deploy_log
 from ledger.cli.common import app
 from ledger.core.merkle import root_from_inclusion_proof
 from ledger.core.records import parse_json, parse_object
-from ledger.errors import NotAnchoredError, NotFoundError, NotSequencedError
+from ledger.errors import NotAnchoredError, NotFoundError, NotPublishedError, NotSequencedError
 from ledger.formats.bundle import BUNDLE_FORMAT
+from ledger.formats.cosignature import CLOCK_SKEW, generate_cosigner, witness_policy
+from ledger.formats.pack import PackQuery
+from ledger.formats.tlog_checkpoint import Checkpoint
 from ledger.service.evidence import build_evidence
+from ledger.service.evidence_pack import build_pack
 from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
+from ledger.store.witness import CosignatureRepository
 from ledger.verify.bundle import verify_bundle
 from ledger.verify.result import VerificationError
 from ledger.verify.rpc import JsonRpcReader
@@ -277,6 +282,61 @@ def test_evidence_errors_and_anchor_choice(setup: Setup) -> None:
             with pytest.raises(VerificationError) as caught:  # the real identity: another log
                 verify_bundle(json.dumps(bundle | {"contract": contract}), chain, identity)
             assert caught.value.check == "log identity"
+
+
+def test_default_evidence_is_published_under_the_log_witnesses(setup: Setup) -> None:
+    # With witnesses configured, default evidence proves against the earliest anchor whose
+    # checkpoint a quorum of them cosigned: what a verifier pinning the identity asks.
+    w1, w2 = generate_cosigner("witness.example/w1"), generate_cosigner("witness.example/w2")
+    witnesses = witness_policy([w1.vkey(), w2.vkey()], 1)
+    cosignatures = CosignatureRepository(setup.store)
+    now = int(datetime.now(UTC).timestamp())
+
+    def cosign(size: int, timestamp: int, witness: Any = w1) -> None:
+        anchor = setup.repo.get(size)
+        assert anchor is not None
+        text = Checkpoint("localhost/model-ledger", size, anchor.root).text()
+        assert cosignatures.add(size, anchor.root, witness.cosign(text, timestamp), timestamp)
+
+    setup.grow(8)
+    setup.anchorer().anchor_latest(60)
+    leaf = parse_json(ndjson_lines(8, seed=7)[3]).leaf_hash
+    query = PackQuery(kind="interaction")
+    with pytest.raises(NotPublishedError, match="is not yet published: no confirmed anchor"):
+        build_evidence(setup.store, setup.repo, leaf, witnesses=witnesses)
+    with pytest.raises(NotPublishedError, match="is not yet published"):
+        build_pack(setup.store, setup.repo, query, witnesses=witnesses)
+    with pytest.raises(NotPublishedError, match="the complete pack is not yet published"):
+        account = json.loads(ndjson_lines(8, seed=7)[3])["body"]["account_id"]
+        complete = PackQuery(account_ids=(account,), kind="interaction")
+        build_pack(setup.store, setup.repo, complete, complete=True, witnesses=witnesses)
+    # chosen explicitly, the anchor is taken as it is
+    assert build_evidence(setup.store, setup.repo, leaf, 8, witnesses=witnesses)
+    assert build_evidence(setup.store, setup.repo, leaf, "latest", witnesses=witnesses)
+    # a cosignature dated beyond the clock skew does not publish it
+    cosign(8, now + CLOCK_SKEW + 60, w2)
+    with pytest.raises(NotPublishedError):
+        build_evidence(setup.store, setup.repo, leaf, witnesses=witnesses)
+    cosign(8, now)
+    assert (
+        build_evidence(setup.store, setup.repo, leaf, witnesses=witnesses)["checkpoint"][
+            "tree_size"
+        ]
+        == 8
+    )
+    setup.grow(4)
+    setup.anchorer().anchor_latest(60)
+    late = parse_json(ndjson_lines(12, seed=7)[10]).leaf_hash
+    with pytest.raises(NotPublishedError, match="leaf index 10"):
+        build_evidence(setup.store, setup.repo, late, witnesses=witnesses)
+    cosign(12, now)
+    for wanted, size in ((leaf, 8), (late, 12)):
+        bundle = build_evidence(setup.store, setup.repo, wanted, witnesses=witnesses)
+        assert bundle["checkpoint"]["tree_size"] == size
+    pack = json.loads(build_pack(setup.store, setup.repo, query, witnesses=witnesses).document)
+    assert pack["checkpoint"]["tree_size"] == 12
+    # without witnesses, nothing changes: the earliest anchor
+    assert build_evidence(setup.store, setup.repo, late)["checkpoint"]["tree_size"] == 12
 
 
 @pytest.mark.parametrize("chain_id", [1, 10, 31337])

@@ -148,7 +148,9 @@ def read_evidence(
             )
         proof = build_tlog_proof(services.store, leaf)
         return Response(proof, media_type=TLOG_PROOF_TYPE)
-    return build_evidence(services.store, services.anchors, leaf, choice, disclosed)
+    return build_evidence(
+        services.store, services.anchors, leaf, choice, disclosed, services.witness_policy
+    )
 
 
 @router.post(
@@ -188,6 +190,7 @@ async def create_evidence_pack(
             anchor=choice,
             complete=query.complete,
             disclosed=disclosed,
+            witnesses=services.witness_policy,
         )
     )
     return Response(

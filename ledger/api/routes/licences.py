@@ -103,14 +103,22 @@ _REVOKE_BODY = request_body(
 def _view(services: Services, licence: Licence) -> dict[str, Any]:
     view = licence_view(services.store, services.anchors.deployment(), licence, int(time.time()))
     try:
-        view["evidence"] = build_evidence(services.store, services.anchors, licence.commitment)
+        view["evidence"] = build_evidence(
+            services.store,
+            services.anchors,
+            licence.commitment,
+            witnesses=services.witness_policy,
+        )
     except (NotSequencedError, NotAnchoredError):
         view["evidence"] = None  # until the record is sealed and anchored
     if view["revoked"] is not None and licence.revocation is not None:
         # the revoke record's own bundle: with on_chain.revocation it proves the reason
         try:
             view["revoked"]["evidence"] = build_evidence(
-                services.store, services.anchors, licence.revocation.record_hash
+                services.store,
+                services.anchors,
+                licence.revocation.record_hash,
+                witnesses=services.witness_policy,
             )
         except (NotSequencedError, NotAnchoredError):
             view["revoked"]["evidence"] = None  # until the revoke record is anchored
