@@ -1666,6 +1666,13 @@ def witness_identities(c: Corpus) -> None:
         refused("witnesses"),
     )
     c.identity(
+        "witnesses-note-key",
+        WITNESSED
+        | {"witnesses": [W1.vkey(), Cosigner("witness.example/sock", bytes(range(32))).vkey()]},
+        "a witness whose key is the log's note key (the same seed): it witnesses nothing",
+        refused("witnesses"),
+    )
+    c.identity(
         "witnesses-empty",
         WITNESSED | {"witnesses": [], "witness_quorum": 0},
         "an empty list of witnesses",
@@ -1753,6 +1760,14 @@ def noted(c: Corpus) -> None:
         "bundle-note-no-cosignature",
         bundle(3, checkpoint_note=note_text(checkpoint_note())),
         "the log's signature alone, no cosignature",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-no-note",
+        bundle(3),
+        "no checkpoint_note at all, under an identity whose quorum is two: the identity's"
+        " witnesses are not met",
         MO,
         invalid("witnesses"),
     )

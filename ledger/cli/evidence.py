@@ -310,8 +310,7 @@ def verify(
         list[str] | None,
         typer.Option(
             "--witness",
-            help="A trusted witness's vkey; repeat (default for bundles and packs: the"
-            " pinned identity's witnesses).",
+            help="A trusted witness's vkey; repeat (default: the pinned identity's witnesses).",
         ),
     ] = None,
     quorum: Annotated[
@@ -332,8 +331,9 @@ def verify(
     the --witness keys (default: the identity's witnesses and quorum).
 
     A c2sp.org/tlog-proof@v1 file is verified with --record against the pinned identity's
-    note key and the --witness keys (--quorum of them, default all); the chain is not
-    consulted for it (docs/c2sp.md)."""
+    note key and the --witness keys (--quorum of them, default all; without --witness,
+    the identity's witnesses and quorum); the chain is not consulted for it
+    (docs/c2sp.md)."""
     data = _read(bundle)
     from ledger.cli.tlog_proof import verify_tlog_proof_file
     from ledger.formats.export_line import export_advice, is_export

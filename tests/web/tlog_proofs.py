@@ -185,6 +185,28 @@ def cases() -> tuple[Case, ...]:
         Case("valid-two-of-three", good, record, witnesses=(*trusted, W3.vkey()), quorum=2),
         Case("valid-no-witness", good, record),
         Case("valid-one-of-one", good, record, witnesses=(W2.vkey(),), quorum=1),
+        # no witness typed: the pinned identity's witnesses and quorum
+        Case(
+            "valid-identity-witnesses",
+            good,
+            record,
+            identity=replace(IDENTITY, witnesses=trusted, witness_quorum=2),
+        ),
+        Case(
+            "identity-quorum-not-met",
+            good,
+            record,
+            identity=replace(IDENTITY, witnesses=(W3.vkey(),), witness_quorum=1),
+            check="checkpoint",
+            hint="0 of the 1 trusted witnesses cosigned the checkpoint, the policy needs 1",
+        ),
+        Case(
+            "identity-quorum-waived",
+            good,
+            record,
+            identity=replace(IDENTITY, witnesses=(W3.vkey(),), witness_quorum=1),
+            quorum=0,
+        ),
         Case(
             "tampered-log-signature",
             proof(tampered_log),
