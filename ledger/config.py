@@ -240,6 +240,13 @@ class Settings(BaseSettings):
             raise ValueError(str(error)) from None
         return value
 
+    @field_validator("witness_quorum", mode="before")
+    @classmethod
+    def _quorum_is_whole(cls, value: object) -> object:
+        if isinstance(value, bool | float):  # TOML's `true` or `1.0` is no count of witnesses
+            raise ValueError(f"must be a whole number, got {value!r}")  # noqa: TRY004 - pydantic
+        return value
+
     @field_validator("witness_quorum")
     @classmethod
     def _quorum_of_witnesses(cls, value: int | None, info: ValidationInfo) -> int | None:

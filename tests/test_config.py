@@ -348,6 +348,11 @@ def test_witness_settings_count_endpoints_and_refuse_odd_values(
     assert load().quorum == 1
     with pytest.raises(SettingsError, match="2 is more than the 1 witness"):
         load(None, {"witness_quorum": 2})
+    for written in ("true", "1.0"):
+        (clean / "ledger.toml").write_text(f"witness_quorum = {written}\n")
+        with pytest.raises(SettingsError, match="must be a whole number"):
+            load()
+    (clean / "ledger.toml").unlink()
     for name, value, words in (
         ("witness_interval", "inf", "finite number"),
         ("witness_interval", "nan", "finite number"),
