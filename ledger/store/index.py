@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection
 
+from ledger.core.index.keys import key_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
 from ledger.core.merkle import HASH_SIZE
@@ -207,14 +208,16 @@ class IndexStore:
         if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
             return []
         m = self.mark
-        seqs = [
+        # Erased entries (ledger.store.erasure) no longer hold the value: their postings
+        # are kept by the key's hash.
+        seqs = sorted(
             int(seq)
             for (seq,) in conn.exec_driver_sql(
                 f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
-                " ORDER BY seq",
-                (value, record_kind, last_seq),
+                f" UNION ALL SELECT seq FROM erased_keys WHERE key_hash = {m} AND seq <= {m}",
+                (value, record_kind, last_seq, key_hash(f"{kind}:{value}"), last_seq),
             ).cursor.fetchall()
-        ]
+        )
         if not seqs:
             return []
         runs = conn.exec_driver_sql(
