@@ -10,15 +10,25 @@ where the record is the entry's canonical bytes (RFC 8785) exactly as the log ha
 them, so the line is itself in canonical form and the leaf hash is
 SHA-256(0x00 || the bytes between ``"record":`` and the final ``}``). Lines come in
 leaf index order, 0 to n-1 for a whole export.
+
+An erased entry (docs/privacy.md), whose record the operator destroyed, is its leaf
+hash with an erasure marker instead, also in canonical form::
+
+    {"erased":{"at":"<ts>","by":"0x<64 hex>","leaf_hash":"0x<64 hex>"},"leaf_index":<i>}\n
+
+``at`` is when it was erased (record time form), ``by`` the leaf hash of the digest
+record that logged the erasure (a later entry of the same log).
 """
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from typing import NoReturn
 
 from ledger.core.errors import InputError
-from ledger.core.records import MAX_RECORD_BYTES
+from ledger.core.records import MAX_RECORD_BYTES, TS_PATTERN
 
 EXPORT_MEDIA_TYPE = "application/x-ndjson"
 """Content type of an export over HTTP."""
@@ -37,10 +47,49 @@ class ExportLineError(InputError):
     """A line that is not an export line; the message says why."""
 
 
-def export_line(leaf_index: int, record: bytes) -> bytes:
+@dataclass(frozen=True)
+class Erased:
+    """An erased entry as an export carries it: its leaf hash, when it was erased, and
+    the leaf hash of the digest record that logged the erasure."""
+
+    leaf_hash: bytes
+    erased_at: str
+    erased_by: bytes
+
+
+_ERASED = re.compile(
+    rb'\{"erased":\{"at":"(' + TS_PATTERN[1:-1].encode() + rb')","by":"0x([0-9a-f]{64})",'
+    rb'"leaf_hash":"0x([0-9a-f]{64})"\},"leaf_index":(0|[1-9][0-9]{0,19})\}'
+)
+ERASED_PREFIX = b'{"erased":'
+"""How an erased entry's line starts."""
+
+
+def export_line(leaf_index: int, record: bytes | Erased) -> bytes:
     """The export line (newline included) of the entry at `leaf_index` whose canonical
-    record bytes are `record`."""
+    record bytes are `record`, or which was erased."""
+    if isinstance(record, Erased):
+        return b'{"erased":{"at":"%s","by":"0x%s","leaf_hash":"0x%s"},"leaf_index":%d}\n' % (
+            record.erased_at.encode(),
+            record.erased_by.hex().encode(),
+            record.leaf_hash.hex().encode(),
+            leaf_index,
+        )
     return b'{"leaf_index":%d,"record":%s}\n' % (leaf_index, record)
+
+
+def parse_erased_line(line: bytes) -> tuple[int, Erased]:
+    """(leaf index, erasure marker) of an erased entry's line (without its newline),
+    laid out exactly as `export_line` writes it; ExportLineError otherwise."""
+    match = _ERASED.fullmatch(line)
+    if match is None:
+        raise ExportLineError(
+            "not an erased entry's export line: expected exactly"
+            ' {"erased":{"at":"<record time>","by":"0x<64 hex>","leaf_hash":"0x<64 hex>"},'
+            '"leaf_index":<i>} (no spaces, lowercase hex)'
+        )
+    at, by, leaf, index = match.groups()
+    return int(index), Erased(bytes.fromhex(leaf.decode()), at.decode(), bytes.fromhex(by.decode()))
 
 
 def parse_export_line(line: bytes) -> tuple[int, bytes]:

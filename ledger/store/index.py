@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection
 
-from ledger.core.index.keys import key_hash
+from ledger.core.index.keys import key_hash as key_string_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
 from ledger.core.merkle import HASH_SIZE
@@ -215,7 +215,7 @@ class IndexStore:
             for (seq,) in conn.exec_driver_sql(
                 f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
                 f" UNION ALL SELECT seq FROM erased_keys WHERE key_hash = {m} AND seq <= {m}",
-                (value, record_kind, last_seq, key_hash(f"{kind}:{value}"), last_seq),
+                (value, record_kind, last_seq, key_string_hash(f"{kind}:{value}"), last_seq),
             ).cursor.fetchall()
         )
         if not seqs:

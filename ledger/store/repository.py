@@ -82,6 +82,10 @@ class StoredEntry:
     ts: str
     record: bytes
     leaf_index: int | None
+    erased_at: str | None = None
+    """When its record was erased (record empty); None: not erased."""
+    erased_by: bytes | None = None
+    """Leaf hash of the digest record that logged the erasure."""
 
 
 class Store:
@@ -328,13 +332,22 @@ class Store:
         """The entry with this leaf hash, with its leaf index (None while pending)."""
         mark = "%s" if self.is_postgres else "?"
         row = conn.exec_driver_sql(
-            f"SELECT seq, kind, ts, record FROM entries WHERE leaf_hash = {mark}", (leaf_hash,)
+            f"SELECT seq, kind, ts, record, erased_at, erased_by FROM entries"
+            f" WHERE leaf_hash = {mark}",
+            (leaf_hash,),
         ).first()
         if row is None:
             return None
         seq = int(row[0])
         return StoredEntry(
-            seq, leaf_hash, row[1], row[2], bytes(row[3]), self.leaf_index_of_seq(conn, seq)
+            seq,
+            leaf_hash,
+            row[1],
+            row[2],
+            bytes(row[3]),
+            self.leaf_index_of_seq(conn, seq),
+            row[4],
+            None if row[5] is None else bytes(row[5]),
         )
 
     def tile_reader(self, conn: Connection) -> TileCache:

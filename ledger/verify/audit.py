@@ -21,7 +21,10 @@ What it proves, in the order the work runs:
    admin still trusts.
 2. **The export is the log.** Lines carry leaf indices 0, 1, 2, ... with no gap,
    duplicate or reordering. Each record is a valid v1 record in canonical form
-   (RFC 8785), and its leaf hash is recomputed from it.
+   (RFC 8785), and its leaf hash is recomputed from it. An erased entry's line carries
+   its leaf hash and an erasure marker instead (docs/privacy.md); its leaf hash enters
+   the tree as given (the roots still vouch for it), and the digest record its marker
+   names as the erasure's record must be in the export.
 3. **Every anchored root is re-derived.** Leaf hashes are folded into a compact range
    (the right edge of the tree: one hash per set bit of the size, O(log n) memory)
    and the root at every anchored size is compared with the chain's. Since every
@@ -54,7 +57,12 @@ from ledger.core.errors import LedgerError
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
-from ledger.formats.export_line import ExportLineError, parse_export_line
+from ledger.formats.export_line import (
+    ERASED_PREFIX,
+    ExportLineError,
+    parse_erased_line,
+    parse_export_line,
+)
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
@@ -339,12 +347,19 @@ class ChunkResult:
     last_ts: str | None
     failure: tuple[int, int | None, str, str] | None = None
     """(line, leaf index if known, check, message)."""
+    erased_by: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    """Leaf hash of an erasure's digest record -> (entries it erased here, first line)."""
+    digests: set[bytes] = field(default_factory=set)
+    """Leaf hashes of the digest records here."""
 
 
 def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
     """Parse and check export lines: each is an export line whose record is a valid,
-    canonical v1 record; its leaf hash is computed."""
+    canonical v1 record, whose leaf hash is computed, or an erased entry's line, whose
+    leaf hash is taken as given."""
     indices: list[int] = []
+    erased_by: dict[bytes, tuple[int, int]] = {}
+    digests: set[bytes] = set()
     hashes: list[bytes] = []
     kinds: Counter[str] = Counter()
     first_ts: str | None = None
@@ -357,6 +372,13 @@ def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
         try:
             if not line.strip():
                 raise ExportLineError("empty line (one entry per line)")
+            if line.startswith(ERASED_PREFIX):
+                index, erased = parse_erased_line(line)
+                indices.append(index)
+                hashes.append(erased.leaf_hash)
+                count, first = erased_by.get(erased.erased_by, (0, first_line + offset))
+                erased_by[erased.erased_by] = (count + 1, first)
+                continue
             index, record = parse_export_line(line)
             entry = validate_canonical(record)
         except ExportLineError as error:
@@ -373,11 +395,15 @@ def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
         indices.append(index)
         hashes.append(entry.leaf_hash)
         kinds[entry.kind] += 1
+        if entry.kind == "digest":
+            digests.add(entry.leaf_hash)
         if first_ts is None or entry.ts < first_ts:
             first_ts = entry.ts
         if last_ts is None or entry.ts > last_ts:
             last_ts = entry.ts
-    return ChunkResult(first_line, indices, hashes, dict(kinds), first_ts, last_ts, failure)
+    return ChunkResult(
+        first_line, indices, hashes, dict(kinds), first_ts, last_ts, failure, erased_by, digests
+    )
 
 
 def _check_chunk(job: Job) -> ChunkResult:
@@ -483,6 +509,11 @@ class AuditResult:
     roots_matched: int = 0
     """Anchors whose root was re-derived from the export and matched."""
     kinds: dict[str, int] = field(default_factory=dict)
+    """Records per kind (erased entries have no record: they are counted in `erased`)."""
+    erased: int = 0
+    """Erased entries: leaf hash and erasure marker, no record."""
+    erasures: int = 0
+    """Erasure records (digest records) the erased entries name."""
     first_ts: str | None = None
     last_ts: str | None = None
     failure: AuditFailure | None = None
@@ -530,6 +561,8 @@ class AuditResult:
             "first_anchor": None if first is None else first.as_json(),
             "last_anchor": None if last is None else last.as_json(),
             "kinds": self.kinds,
+            "erased_entries": self.erased,
+            "erasure_records": self.erasures,
             "first_record_ts": self.first_ts,
             "last_record_ts": self.last_ts,
             "seconds": round(self.seconds, 3),
@@ -651,6 +684,24 @@ class _Sequence:
         return None
 
 
+def _unlogged_erasure(
+    erased_by: dict[bytes, tuple[int, int]], digests: set[bytes]
+) -> AuditFailure | None:
+    """Every erased entry must name a digest record of the export as its erasure's record
+    (the log says it was erased, and why); the first that does not fails."""
+    missing = [(line, by) for by, (_, line) in erased_by.items() if by not in digests]
+    if not missing:
+        return None
+    line, by = min(missing)
+    return AuditFailure(
+        "erasure",
+        f"line {line}: the entry was erased by record {_hex(by)}, but no digest record of the"
+        " export has that leaf hash: the erasure was not logged (or the export was taken"
+        " before the record was sealed: export again)",
+        line,
+    )
+
+
 def audit_export(
     path: Path,
     result: AuditResult,
@@ -667,9 +718,15 @@ def audit_export(
     result.export_bytes = path.stat().st_size
     sequence = _Sequence(result)
     kinds: Counter[str] = Counter()
+    erased_by: dict[bytes, tuple[int, int]] = {}
+    digests: set[bytes] = set()
     failure: AuditFailure | None = None
     for chunk, size in _chunk_results(path, digest, workers):
         kinds.update(chunk.kinds)
+        digests |= chunk.digests
+        for by, (count, line) in chunk.erased_by.items():
+            seen, first = erased_by.get(by, (0, line))
+            erased_by[by] = (seen + count, first)
         if chunk.first_ts is not None and (
             result.first_ts is None or chunk.first_ts < result.first_ts
         ):
@@ -688,6 +745,10 @@ def audit_export(
     if failure is None:
         failure = sequence.finish()
         result.export_sha256 = digest.digest()
+    result.erased = sum(count for count, _ in erased_by.values())
+    result.erasures = len(erased_by)
+    if failure is None:
+        failure = _unlogged_erasure(erased_by, digests)
     if failure is None and result.roots_matched == 0:
         failure = AuditFailure(
             NOTHING_PROVEN,
