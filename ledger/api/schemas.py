@@ -81,6 +81,11 @@ class ErasureRequest(BaseModel):
         None, description="Erase every entry whose record time is before this RFC 3339 UTC time."
     )
     reason: Text = Field(description="Why: kept in the logged statement (no personal data).")
+    vacuum_full: bool = Field(
+        False,
+        description="PostgreSQL: VACUUM FULL after, so no page keeps the old bytes (locks the"
+        " tables while it rewrites them).",
+    )
 
 
 class HoldRequest(BaseModel):

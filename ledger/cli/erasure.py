@@ -46,6 +46,14 @@ def erase(
         str | None,
         typer.Option("--before", help="Erase every entry whose record time is before TIME."),
     ] = None,
+    vacuum_full: Annotated[
+        bool,
+        typer.Option(
+            "--vacuum-full",
+            help="PostgreSQL: VACUUM FULL after, so no page keeps the old bytes (locks the"
+            " tables while it rewrites them).",
+        ),
+    ] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -65,11 +73,11 @@ def erase(
     leaves = [parse_hash(value, "--leaf") for value in leaf or []]
     with open_store(data_dir, database_url) as store:
         if account is not None:
-            done = erase_entries(store, "account", reason, account=account)
+            done = erase_entries(store, "account", reason, account=account, vacuum_full=vacuum_full)
         elif leaves:
-            done = erase_entries(store, "leaves", reason, leaves=leaves)
+            done = erase_entries(store, "leaves", reason, leaves=leaves, vacuum_full=vacuum_full)
         else:
-            done = erase_entries(store, "before", reason, before=before)
+            done = erase_entries(store, "before", reason, before=before, vacuum_full=vacuum_full)
         if done.record is not None:
             seal(store)
     emit(done.as_json())

@@ -13,9 +13,10 @@ Steps, in crash order:
    openings and file their index postings by key hash. A crash before the commit
    changes nothing; after it, the erasure is done and logged.
 2. Scrub (`ErasureStore.scrub`): SQLite's WAL is checkpointed and truncated (pages are
-   zeroed on free by secure_delete); PostgreSQL runs VACUUM on the tables touched. A
+   zeroed on free by secure_delete); PostgreSQL runs VACUUM on the tables touched, or
+   VACUUM FULL when asked (the only way its files lose the old bytes). A
    crash before it leaves the old bytes where the database keeps freed space until the
-   next scrub; the next erasure, or `mledger erase --scrub-only`, runs it again.
+   next scrub; the next erasure runs it again.
 
 Retention (`retention_days` in ledger.config) is an erasure by time that the runtime
 runs on a schedule, with the criterion "retention".
@@ -30,7 +31,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.core.index.keys import key_hash
-from ledger.core.records import Entry, canonical_time, new_salt, now_ts, parse_object
+from ledger.core.records import (
+    Entry,
+    RecordError,
+    canonical_time,
+    new_salt,
+    now_ts,
+    parse_object,
+)
 from ledger.errors import InvalidRequestError, LedgerError, NotFoundError
 from ledger.formats.statement import (
     HOLD_SCOPES,
@@ -134,14 +142,19 @@ def erase(
     account: str | None = None,
     leaves: Sequence[bytes] = (),
     before: str | None = None,
+    vacuum_full: bool = False,
     clock: Any = now_ts,
 ) -> Erasure:
     """Erase the entries `criterion` chooses (see the module's steps); log it with
-    `reason`. Nothing chosen: nothing is logged. InvalidRequestError for a bad request."""
+    `reason`. Nothing chosen: nothing is logged. InvalidRequestError for a bad request.
+    On PostgreSQL `vacuum_full` rewrites the tables after (see `ErasureStore.scrub`)."""
     reason = check_reason(reason)
     erasures = ErasureStore(store)
     if before is not None:
-        before = canonical_time(before, "before")
+        try:
+            before = canonical_time(before, "before")
+        except RecordError as error:
+            raise InvalidRequestError(str(error)) from None
     with store.transaction() as conn:
         if criterion == "account":
             if not account:
@@ -174,7 +187,7 @@ def erase(
             if not erasures.live_key(conn, record_kind, column, value):
                 gone.append(key_hash(key))
         erasures.blank_key_texts(conn, gone)
-    scrubbed = erasures.scrub()
+    scrubbed = erasures.scrub(vacuum_full)
     return Erasure(criterion, len(targets), digest, logged, statement, held, scrubbed)
 
 
@@ -208,11 +221,19 @@ def check_retention(days: int, force: bool) -> None:
         )
 
 
-def apply_retention(store: Store, days: int, force: bool = False) -> Erasure:
+def apply_retention(
+    store: Store, days: int, force: bool = False, vacuum_full: bool = False
+) -> Erasure:
     """Erase every entry older than `days` days (the retention schedule's one step)."""
     check_retention(days, force)
     cutoff = retention_cutoff(days)
-    return erase(store, "retention", f"retention period of {days} days ended", before=cutoff)
+    return erase(
+        store,
+        "retention",
+        f"retention period of {days} days ended",
+        before=cutoff,
+        vacuum_full=vacuum_full,
+    )
 
 
 # -- legal holds ------------------------------------------------------------------------

@@ -166,6 +166,8 @@ class ErasureStore:
     def blank_key_texts(self, conn: Connection, key_hashes: Sequence[bytes]) -> None:
         """Forget the readable text of index keys (their hashes, counts and frontiers,
         which the index's proofs need, stay)."""
+        if not key_hashes:
+            return
         conn.exec_driver_sql(
             f"UPDATE index_keys SET key = '' WHERE key_hash = {self.mark}",
             [(key,) for key in key_hashes],
@@ -179,14 +181,19 @@ class ErasureStore:
         ).fetchall()
         return [int(row[0]) for row in rows]
 
-    def scrub(self) -> str:
-        """Make destroyed bytes unrecoverable from the database files; says what ran."""
+    def scrub(self, full: bool = False) -> str:
+        """Make destroyed bytes unrecoverable from the database files; says what ran.
+
+        PostgreSQL: VACUUM frees the old row versions, but a page's free space keeps
+        their bytes until overwritten; `full` runs VACUUM FULL, which rewrites the
+        tables into new files (an exclusive lock for as long as it takes)."""
         if self.store.is_postgres:
+            verb = "VACUUM FULL" if full else "VACUUM"
             with self.store.engine.connect() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 for table in ("entries", "index_keys"):
-                    conn.execute(text(f"VACUUM {table}"))
-            return "VACUUM entries, index_keys"
+                    conn.execute(text(f"{verb} {table}"))
+            return f"{verb} entries, index_keys"
         raw = self.store.engine.raw_connection()  # outside any transaction, as it must be
         try:
             busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -73,6 +73,10 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("POST", "/v1/licences/{licence_id}/revoke", (), None),
     ("POST", "/v1/admin/seal", (), None),
     ("POST", "/v1/admin/anchor", (), None),
+    ("POST", "/v1/admin/erasures", (), {"before": "2000-01-01T00:00:00Z", "reason": "matrix"}),
+    ("POST", "/v1/admin/holds", (), {"account": "matrix", "reason": "matrix"}),
+    ("POST", "/v1/admin/holds/hold-none/lift", (), {"reason": "matrix"}),
+    ("GET", "/v1/admin/holds", (), None),
     ("POST", "/v1/evidence", ("auditor",), {"kind": "licence"}),
     ("GET", "/v1/export?to_index=2", ("auditor",), None),
     (
@@ -93,6 +97,7 @@ EXPECTED_OK = {
     "/v1/index/licensee/acme": 409,
 }  # no chain on this server
 EXPECTED_OK["/v1/models/{model_id}"] = 404  # when run alone, before POST /v1/models registered it
+EXPECTED_OK["/v1/admin/holds/hold-none/lift"] = 404  # no such hold
 EXPECTED_OK["/v1/log"] = 404  # no deployment on a chain: no identity yet
 
 

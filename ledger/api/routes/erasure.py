@@ -32,13 +32,16 @@ def _erase(services: Services, asked: ErasureRequest) -> dict[str, Any]:
     chosen = [asked.account is not None, asked.leaves is not None, asked.before is not None]
     if sum(chosen) != 1:
         raise InvalidRequestError("give exactly one of account, leaves or before")
+    full = asked.vacuum_full
     if asked.account is not None:
-        done = erase(services.store, "account", asked.reason, account=asked.account)
+        done = erase(
+            services.store, "account", asked.reason, account=asked.account, vacuum_full=full
+        )
     elif asked.leaves is not None:
         leaves = [bytes.fromhex(leaf[2:]) for leaf in asked.leaves]
-        done = erase(services.store, "leaves", asked.reason, leaves=leaves)
+        done = erase(services.store, "leaves", asked.reason, leaves=leaves, vacuum_full=full)
     else:
-        done = erase(services.store, "before", asked.reason, before=asked.before)
+        done = erase(services.store, "before", asked.reason, before=asked.before, vacuum_full=full)
     if done.record is not None:
         seal(services.store, note=services.signer.note)
     return done.as_json()
