@@ -227,7 +227,14 @@ def _record() -> dict[str, Any]:
 
 # -- docs/configuration.md ---------------------------------------------------------------
 
-KINDS = {"secret": SecretStr, "path": Path, "text": str, "integer": int, "number": float}
+KINDS = {
+    "secret": SecretStr,
+    "path": Path,
+    "text": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+}
 
 
 def _doc_rows() -> dict[str, list[str]]:

@@ -126,6 +126,18 @@ SERVICE_OPTIONS: dict[str, Any] = {
             " <host>/<log name>, fixed when the note key is made (default: localhost).",
         ),
     ],
+    "retention_days": Annotated[
+        int | None,
+        typer.Option(
+            "--retention-days",
+            help="Erase entries older than this many days, on a schedule (at least 183"
+            " unless --retention-force).",
+        ),
+    ],
+    "retention_force": Annotated[
+        bool | None,
+        typer.Option("--retention-force", help="Allow --retention-days below 183 (six months)."),
+    ],
 }
 """Every option of `mledger up` and `mledger serve`, all settings (`ledger.config`): None
 means not given, so the environment, the TOML file or the default decides."""

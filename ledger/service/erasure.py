@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ledger.config import MIN_RETENTION_DAYS
 from ledger.core.index.keys import key_hash
 from ledger.core.records import (
     Entry,
@@ -53,10 +54,6 @@ from ledger.formats.statement import (
 from ledger.service.index import entry_keys
 from ledger.store.erasure import ErasureStore, Hold, Target
 from ledger.store.repository import Store
-
-MIN_RETENTION_DAYS = 183
-"""Shortest retention without forcing it: six months, what the EU AI Act (Articles 19
-and 26(6)) asks logs of high-risk systems to be kept."""
 
 MAX_REASON = 1024
 """Longest reason text."""
@@ -194,7 +191,13 @@ def erase(
 def _known_leaves(store: Store, conn: Any, leaves: Sequence[bytes]) -> None:
     """Every leaf hash must name a sequenced entry (NotFoundError naming the first that
     does not)."""
+    erasures = ErasureStore(store)
     for leaf in leaves:
+        if erasures.statement(conn, leaf) is not None:
+            raise InvalidRequestError(
+                f"entry 0x{leaf.hex()} is the log's own record of an erasure or a legal hold:"
+                " it holds no personal data and is never erased; nothing was erased"
+            )
         entry = store.find_entry(conn, leaf)
         if entry is None:
             raise NotFoundError(f"no entry has leaf hash 0x{leaf.hex()}: nothing was erased")

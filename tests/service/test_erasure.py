@@ -224,3 +224,18 @@ def test_erased_bytes_leave_the_postgres_pages(postgres_url: str) -> None:
     assert b"bob" in pages
     for value in _erased_values():
         assert value not in pages, f"{value!r} is still in a page of {relations}"
+
+
+def test_the_logs_own_records_are_never_erased(store: Store) -> None:
+    _fill(store, 8)
+    hold = add_hold(store, "account", "bob", "r")
+    seal(store)
+    with pytest.raises(InvalidRequestError, match="is the log's own record of an erasure"):
+        erase(store, "leaves", "r", leaves=[hold.added_by])
+    done = erase(store, "before", "r", before="2100-01-01T00:00:00Z")
+    assert (done.count, done.held) == (2, 6)  # SECRET's; bob's are held; the hold record stays
+    seal(store)
+    assert erase(store, "before", "r", before="2100-01-01T00:00:00Z").count == 0
+    with store.read() as conn:
+        kept = store.find_entry(conn, hold.added_by)
+    assert kept is not None and kept.erased_at is None

@@ -1,0 +1,191 @@
+"""Erasure and legal holds through a real `ledger serve` anchoring on a real Anvil: the
+admin routes and `mledger erase`/`hold` erase for good and log it; the erased entries'
+leaf hashes keep every proof, anchor and audit valid; evidence says when they were
+erased; the retention schedule erases what is older than its period unless held."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.chain.anvil import Anvil, free_port
+from ledger.core.merkle.verify import verify_inclusion
+from ledger.core.records import parse_object
+from ledger.workload import interaction
+from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
+from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture
+
+ACCOUNTS = ["acct-erase-a", "acct-erase-b", "acct-erase-c", "acct-erase-d"]
+
+
+@dataclass
+class Service:
+    server: Server
+    anvil: Anvil
+    work: Path
+    leaves: list[str]
+    records: list[dict[str, Any]]
+
+
+def _leaf(record: dict[str, Any]) -> str:
+    return "0x" + parse_object(record).leaf_hash.hex()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterator[Service]:  # noqa: F811
+    """40 interactions of four accounts, anchored."""
+    work = tmp_path_factory.mktemp("erasure-api")
+    anvil = Anvil(
+        free_port(), work / "anvil-state.json", work / "anvil.log", binary=anvil_binary
+    ).start()
+    data = work / "data"
+    ledger("deploy", "--data-dir", str(data), "--rpc-url", anvil.url)
+    server = Server(
+        data, "--rpc-url", anvil.url, "--seal-interval", "3600", "--anchor-interval", "3600"
+    )
+    try:
+        records = [interaction(i, seed=33, account=ACCOUNTS[i % 4]) for i in range(40)]
+        with server.client(ADMIN_KEY) as admin:
+            response = admin.post("/v1/entries/batch", json={"entries": records})
+            assert response.status_code == 202, response.text
+            assert admin.post("/v1/admin/anchor").status_code == 200
+        yield Service(server, anvil, work, [_leaf(r) for r in records], records)
+    finally:
+        assert server.stop() == 0
+        anvil.stop()
+
+
+def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> None:
+    erased = service.leaves[0::4]
+    with service.server.client(ADMIN_KEY) as admin:
+        before = admin.get("/v1/checkpoints/latest").json()
+        # Bad requests are refused and change nothing.
+        assert_problem(
+            admin.post("/v1/admin/erasures", json={"account": ACCOUNTS[0], "reason": " "}),
+            400,
+            "reason must not be empty",
+        )
+        assert_problem(
+            admin.post(
+                "/v1/admin/erasures",
+                json={"account": ACCOUNTS[0], "before": "2030-01-01T00:00:00Z", "reason": "x"},
+            ),
+            400,
+            "exactly one of account, leaves or before",
+        )
+        assert_problem(
+            admin.post("/v1/admin/erasures", json={"leaves": ["0x" + "cd" * 32], "reason": "x"}),
+            404,
+            "no entry has leaf hash 0x" + "cd" * 32,
+        )
+        assert admin.get(f"/v1/entries/{erased[0]}").json()["record"] is not None
+        response = admin.post(
+            "/v1/admin/erasures", json={"account": ACCOUNTS[0], "reason": "GDPR art. 17 #118"}
+        )
+        assert response.status_code == 200, response.text
+        done = response.json()
+        assert (done["criterion"], done["erased"], done["held"]) == ("account", 10, 0)
+        assert ACCOUNTS[0] not in json.dumps(done["statement"])
+        # The erasure's record was sealed at once; anchor it.
+        assert admin.get("/v1/checkpoints/latest").json()["tree_size"] == 41
+        assert admin.post("/v1/admin/anchor").status_code == 200
+        entry = admin.get(f"/v1/entries/{erased[0]}").json()
+        assert entry["record"] is None and entry["erased"]["by"] == done["record"]
+        assert entry["leaf_index"] == 0
+        # Evidence: 410, saying when and by which record; the inclusion proof still holds.
+        gone = assert_problem(
+            admin.get(f"/v1/evidence/{erased[0]}"), 410, "was erased at", done["record"]
+        )
+        assert "inclusion proof still verifies" in gone["detail"]
+        proof = admin.get(
+            f"/v1/proofs/inclusion/{erased[0]}", params={"tree_size": before["tree_size"]}
+        ).json()
+        verify_inclusion(
+            0,
+            before["tree_size"],
+            bytes.fromhex(erased[0][2:]),
+            [bytes.fromhex(node[2:]) for node in proof["proof"]],
+            bytes.fromhex(before["root"][2:]),
+        )
+        assert admin.get(f"/v1/evidence/{service.leaves[1]}").status_code == 200
+        exported = admin.get("/v1/export").content
+    # The export carries the erased entries as leaf hash and marker; the audit passes.
+    lines = exported.splitlines()
+    assert len(lines) == 41
+    marker = json.loads(lines[4])
+    assert marker == {
+        "erased": {"at": entry["erased"]["at"], "by": done["record"], "leaf_hash": erased[1]},
+        "leaf_index": 4,
+    }
+    assert ACCOUNTS[0].encode() not in exported
+    export = tmp_path / "export.ndjson"
+    export.write_bytes(exported)
+    identity = identity_file(service.server, tmp_path / "log.json")
+    audited = ledger(
+        "audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url, "--json"
+    )
+    result = json.loads(audited.stdout)
+    assert result["passed"] and result["entries"] == 41
+    assert (result["erased_entries"], result["erasure_records"]) == (10, 1)
+    human = ledger("audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url)
+    assert "10 entries erased (leaf hash and marker, no record) by 1 logged erasure" in human.stdout
+    # An export whose erased line names no logged erasure record fails the audit.
+    forged = exported.replace(done["record"].encode(), b"0x" + b"ee" * 32)
+    export.write_bytes(forged)
+    failed = ledger(
+        "audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url, check=False
+    )
+    assert failed.returncode != 0 and "the erasure was not logged" in failed.stdout + failed.stderr
+
+
+def test_holds_through_the_api_and_the_cli(service: Service) -> None:
+    data = ["--data-dir", str(service.server.data_dir)]
+    with service.server.client(ADMIN_KEY) as admin:
+        response = admin.post(
+            "/v1/admin/holds", json={"account": ACCOUNTS[1], "reason": "litigation 2026-7"}
+        )
+        assert response.status_code == 201, response.text
+        hold = response.json()
+        assert hold["scope"] == "account" and hold["lifted_at"] is None
+        assert_problem(
+            admin.post("/v1/admin/holds", json={"reason": "x"}),
+            400,
+            "exactly one of account or licence",
+        )
+        listed = admin.get("/v1/admin/holds", params={"active": True}).json()["holds"]
+        assert [h["id"] for h in listed] == [hold["id"]]
+    # mledger erase skips the held account's entries.
+    done = json.loads(
+        ledger("erase", "--before", "2030-01-01T00:00:00Z", "--reason", "cleanup", *data).stdout
+    )
+    held = service.leaves[1::4]
+    assert (done["erased"], done["held"]) == (20, 10)  # c and d; a is gone, b held
+    with service.server.client(ADMIN_KEY) as admin:
+        assert admin.get(f"/v1/entries/{held[0]}").json()["record"] is not None
+        lifted = admin.post(f"/v1/admin/holds/{hold['id']}/lift", json={"reason": "closed"})
+        assert lifted.status_code == 200 and lifted.json()["lifted_at"]
+        assert_problem(
+            admin.post(f"/v1/admin/holds/{hold['id']}/lift", json={"reason": "again"}),
+            409,
+            "already lifted",
+        )
+    refused = ledger(
+        "erase", "--account", "x", "--before", "2030-01-01Z", "--reason", "r", *data, check=False
+    )
+    assert refused.returncode == 2 and "exactly one of --account" in refused.stderr
+    added = json.loads(
+        ledger("hold", "add", "--licence", "lic-1", "--reason", "audit", *data).stdout
+    )
+    assert added["scope"] == "licence"
+    listed = json.loads(ledger("hold", "list", *data).stdout)["holds"]
+    assert [h["id"] for h in listed] == [hold["id"], added["id"]]
+    done = json.loads(
+        ledger("erase", "--leaf", held[0], "--leaf", held[1], "--reason", "request", *data).stdout
+    )
+    assert (done["erased"], done["held"]) == (2, 0)
