@@ -117,6 +117,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(licence_routes.router)
+    app.include_router(erasure.statements_router)
 
     # Outermost last: CountRequests, then LimitRequestBody caps the body that
     # LimitRequestNesting reads whole and checks before the app sees the request.

@@ -77,6 +77,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("POST", "/v1/admin/holds", (), {"account": "matrix", "reason": "matrix"}),
     ("POST", "/v1/admin/holds/hold-none/lift", (), {"reason": "matrix"}),
     ("GET", "/v1/admin/holds", (), None),
+    ("GET", "/v1/statements/{own}", ("auditor",), None),
     ("POST", "/v1/evidence", ("auditor",), {"kind": "licence"}),
     ("GET", "/v1/export?to_index=2", ("auditor",), None),
     (
@@ -98,6 +99,7 @@ EXPECTED_OK = {
 }  # no chain on this server
 EXPECTED_OK["/v1/models/{model_id}"] = 404  # when run alone, before POST /v1/models registered it
 EXPECTED_OK["/v1/admin/holds/hold-none/lift"] = 404  # no such hold
+EXPECTED_OK["/v1/statements/{own}"] = 404  # a licence record, not a statement
 EXPECTED_OK["/v1/log"] = 404  # no deployment on a chain: no identity yet
 
 

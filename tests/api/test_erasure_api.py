@@ -5,6 +5,7 @@ erased; the retention schedule erases what is older than its period unless held.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ import pytest
 
 from ledger.chain.anvil import Anvil, free_port
 from ledger.core.merkle.verify import verify_inclusion
-from ledger.core.records import parse_object
+from ledger.core.records import now_ts, parse_object
+from ledger.formats.statement import leaves_digest
 from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture
@@ -189,3 +191,45 @@ def test_holds_through_the_api_and_the_cli(service: Service) -> None:
         ledger("erase", "--leaf", held[0], "--leaf", held[1], "--reason", "request", *data).stdout
     )
     assert (done["erased"], done["held"]) == (2, 0)
+
+
+def test_retention_erases_on_a_schedule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve --retention-days 183`: entries older than 183 days are erased within a
+    retention interval, those of a held account kept; newer ones stay."""
+    monkeypatch.setenv("LEDGER_RETENTION_INTERVAL", "0.2")
+    data = tmp_path / "data"
+    ledger("init", "--data-dir", str(data))
+    refused = ledger(
+        "serve", "--data-dir", str(data), "--retention-days", "30", "--port", "0", check=False
+    )
+    assert refused.returncode == 2 and "below 183 days" in refused.stderr
+    old = [
+        interaction(i, seed=34, account=ACCOUNTS[i % 2], ts="2020-01-01T00:00:00Z")
+        for i in range(6)
+    ]
+    new = [interaction(i, seed=35, account=ACCOUNTS[0], ts=now_ts()) for i in range(3)]
+    server = Server(data, "--retention-days", "183", "--seal-interval", "0.2")
+    try:
+        with server.client(ADMIN_KEY) as admin:
+            hold = admin.post("/v1/admin/holds", json={"account": ACCOUNTS[1], "reason": "case 9"})
+            assert hold.status_code == 201
+            assert admin.post("/v1/entries/batch", json={"entries": old + new}).status_code == 202
+            deadline = time.monotonic() + 60
+            while admin.get(f"/v1/entries/{_leaf(old[0])}").json()["record"] is not None:
+                assert time.monotonic() < deadline, "retention did not erase the old entries"
+                time.sleep(0.2)
+            states = {_leaf(r): admin.get(f"/v1/entries/{_leaf(r)}").json() for r in old + new}
+            by = states[_leaf(old[0])]["erased"]["by"]
+            logged = admin.get(f"/v1/entries/{by}").json()
+            statement = admin.get(f"/v1/statements/{by}")
+    finally:
+        assert server.stop() == 0
+    assert [states[_leaf(r)]["erased"] is not None for r in old] == [True, False] * 3
+    assert all(states[_leaf(r)]["erased"] is None for r in new)
+    assert logged["kind"] == "digest"
+    assert logged["record"]["body"]["sha256"] == hashlib.sha256(statement.content).hexdigest()
+    assert statement.json()["criterion"] == "retention" and statement.json()["count"] == 3
+    assert (
+        statement.json()["leaves_sha256"]
+        == leaves_digest(bytes.fromhex(_leaf(r)[2:]) for r in old[0::2]).hex()
+    )

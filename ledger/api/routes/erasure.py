@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ledger.api.bodies import read_body, read_model
-from ledger.api.deps import AdminKey, Services, ServicesDep
+from ledger.api.deps import AdminKey, AuditorKey, Services, ServicesDep
 from ledger.api.schemas import (
     ErasureDone,
     ErasureRequest,
@@ -18,9 +18,11 @@ from ledger.api.schemas import (
     LiftRequest,
     request_body,
 )
-from ledger.errors import InvalidRequestError
+from ledger.api.views import hex0x, parse_hash
+from ledger.errors import InvalidRequestError, NotFoundError
 from ledger.service.erasure import add_hold, erase, hold_json, lift_hold, list_holds
 from ledger.service.sequencer import seal
+from ledger.store.erasure import ErasureStore
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -91,3 +93,17 @@ async def lift(hold_id: str, request: Request, services: ServicesDep, _key: Admi
 def read_holds(services: ServicesDep, _key: AdminKey, active: bool = False) -> Any:
     """Every legal hold, oldest first (only those not lifted with active=true)."""
     return {"holds": [hold_json(hold) for hold in list_holds(services.store, active)]}
+
+
+statements_router = APIRouter(prefix="/v1/statements", tags=["erasure"])
+
+
+@statements_router.get("/{leaf_hash}", response_class=Response)
+def read_statement(leaf_hash: str, services: ServicesDep, _key: AuditorKey) -> Response:
+    """The statement (erasure, hold or lift) a digest record of the log commits to."""
+    leaf = parse_hash(leaf_hash)
+    with services.store.read() as conn:
+        found = ErasureStore(services.store).statement(conn, leaf)
+    if found is None:
+        raise NotFoundError(f"no erasure, hold or lift statement is logged by {hex0x(leaf)}")
+    return Response(found[1], media_type="application/json")
