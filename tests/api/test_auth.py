@@ -295,6 +295,7 @@ def _operation(template: str) -> str:
         "/v1/checkpoints/2": "/v1/checkpoints/{size}",
         "/tile/0/000.p/2": "/tile/{path}",
         "/tile/entries/000.p/2": "/tile/entries/{path}",
+        "/v1/admin/holds/hold-none/lift": "/v1/admin/holds/{hold_id}/lift",
     }
     return routes.get(path, path)
 
