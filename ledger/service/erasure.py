@@ -157,18 +157,18 @@ def erase(
             if not account:
                 raise InvalidRequestError("an account erasure needs the account id")
             targets = erasures.by_account(conn, account)
-            held = len(erasures.by_account(conn, account, held=True))
+            held = erasures.held_of_account(conn, account)
         elif criterion == "leaves":
             if not leaves:
                 raise InvalidRequestError("a leaf erasure needs at least one leaf hash")
             _known_leaves(store, conn, leaves)
             targets = erasures.by_leaves(conn, leaves)
-            held = len(erasures.by_leaves(conn, leaves, held=True))
+            held = erasures.held_of_leaves(conn, leaves)
         else:
             if before is None:
                 raise InvalidRequestError(f"a {criterion} erasure needs a time")
             targets = erasures.before(conn, before)
-            held = len(erasures.before(conn, before, held=True))
+            held = erasures.held_before(conn, before)
         digest = leaves_digest(target.leaf_hash for target in targets)
         if not targets:
             return Erasure(criterion, 0, digest, None, None, held, "nothing erased")
@@ -178,11 +178,10 @@ def erase(
         postings, personal = _postings(targets)
         erasures.erase(conn, targets, postings, ts, logged)
         gone = []
-        for key in sorted(personal):
-            kind, value = key.split(":", 1)
-            record_kind, column = PERSONAL_KEY_KINDS[kind]
-            if not erasures.live_key(conn, record_kind, column, value):
-                gone.append(key_hash(key))
+        for kind, (record_kind, column) in PERSONAL_KEY_KINDS.items():
+            values = sorted(v for k, _, v in (key.partition(":") for key in personal) if k == kind)
+            live = erasures.live_values(conn, record_kind, column, values)
+            gone += [key_hash(f"{kind}:{value}") for value in values if value not in live]
         erasures.blank_key_texts(conn, gone)
     scrubbed = erasures.scrub(vacuum_full)
     return Erasure(criterion, len(targets), digest, logged, statement, held, scrubbed)

@@ -19,13 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
 from ledger.store.repository import Store
 
 CHUNK = 500
-"""Parameters per IN (...) list."""
+"""Parameters per IN (...) list (SQLite)."""
+
+ARRAY_CHUNK = 50_000
+"""Values per array parameter (PostgreSQL)."""
 
 HELD_SCOPES = {"account": ("interaction", "account_id"), "licence": ("licence", "external_id")}
 """Hold scope -> (record kind, entries column) of the entries a hold protects."""
@@ -84,47 +88,64 @@ class ErasureStore:
             )
         return " AND ".join(clauses)
 
-    def _select(
-        self, conn: Connection, where: str, params: tuple[object, ...], held: bool = False
-    ) -> list[Target]:
-        """Sequenced entries not erased matching `where`: those under no active hold, or
-        with `held` those a hold protects."""
+    def _select(self, conn: Connection, where: str, params: tuple[object, ...]) -> list[Target]:
+        """Sequenced entries not erased matching `where`, under no active hold."""
         last_seq = self.store.read_state(conn).last_seq
-        holds = f"NOT ({self._not_held()})" if held else self._not_held()
         rows = conn.exec_driver_sql(
             "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
             f" WHERE erased_at IS NULL AND seq <= {self.mark} AND ({where})"
             # The log's own erasure, hold and lift records hold no personal data and
             # are what the audit checks erasures against: never erased.
             " AND leaf_hash NOT IN (SELECT leaf_hash FROM statements)"
-            f" AND {holds} ORDER BY seq",
+            f" AND {self._not_held()} ORDER BY seq",
             (last_seq, *params),
         ).fetchall()
         return [Target(int(r[0]), bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
-    def by_account(self, conn: Connection, account_id: str, held: bool = False) -> list[Target]:
-        """The erasable interaction entries of an account (licence records naming it as
-        licensee are erased by leaf hash: their commitments back on-chain licences);
-        with `held`, those a hold keeps."""
-        return self._select(
-            conn, f"kind = 'interaction' AND account_id = {self.mark}", (account_id,), held
+    def _held(self, conn: Connection, where: str, params: tuple[object, ...]) -> int:
+        """How many sequenced entries not erased matching `where` an active hold keeps."""
+        last_seq = self.store.read_state(conn).last_seq
+        return int(
+            conn.exec_driver_sql(
+                f"SELECT count(*) FROM entries WHERE erased_at IS NULL AND seq <= {self.mark}"
+                f" AND ({where}) AND NOT ({self._not_held()})",
+                (last_seq, *params),
+            ).scalar_one()
         )
 
-    def before(self, conn: Connection, ts: str, held: bool = False) -> list[Target]:
-        """The erasable entries whose record time is before `ts` (record time form)."""
-        return self._select(conn, f"ts < {self.mark}", (ts,), held)
+    _ACCOUNT = "kind = 'interaction' AND account_id = {m}"
 
-    def by_leaves(
-        self, conn: Connection, leaves: Sequence[bytes], held: bool = False
-    ) -> list[Target]:
+    def by_account(self, conn: Connection, account_id: str) -> list[Target]:
+        """The erasable interaction entries of an account (licence records naming it as
+        licensee are erased by leaf hash: their commitments back on-chain licences)."""
+        return self._select(conn, self._ACCOUNT.format(m=self.mark), (account_id,))
+
+    def held_of_account(self, conn: Connection, account_id: str) -> int:
+        """How many of the account's interactions a hold keeps."""
+        return self._held(conn, self._ACCOUNT.format(m=self.mark), (account_id,))
+
+    def before(self, conn: Connection, ts: str) -> list[Target]:
+        """The erasable entries whose record time is before `ts` (record time form)."""
+        return self._select(conn, f"ts < {self.mark}", (ts,))
+
+    def held_before(self, conn: Connection, ts: str) -> int:
+        """How many entries with a record time before `ts` a hold keeps."""
+        return self._held(conn, f"ts < {self.mark}", (ts,))
+
+    def by_leaves(self, conn: Connection, leaves: Sequence[bytes]) -> list[Target]:
         """The erasable entries among `leaves`."""
         found: list[Target] = []
-        for i in range(0, len(leaves), CHUNK):
-            chunk = tuple(leaves[i : i + CHUNK])
-            marks = ", ".join([self.mark] * len(chunk))
-            found.extend(self._select(conn, f"leaf_hash IN ({marks})", chunk, held))
+        for chunk in self._chunks(leaves):
+            found.extend(self._select(conn, f"leaf_hash {self._in(chunk)}", chunk))
         found.sort(key=lambda target: target.seq)
         return found
+
+    def held_of_leaves(self, conn: Connection, leaves: Sequence[bytes]) -> int:
+        """How many of `leaves` a hold keeps."""
+        return sum(
+            self._held(conn, f"leaf_hash {self._in(chunk)}", chunk)
+            for chunk in self._chunks(leaves)
+        )
 
     def erased_mark(self, conn: Connection, leaf_hash: bytes) -> ErasedMark | None:
         """How the entry with `leaf_hash` was erased (None: it was not, or is unknown)."""
@@ -137,6 +158,20 @@ class ErasureStore:
 
     # -- erasing ----------------------------------------------------------------------
 
+    def _in(self, chunk: tuple[Any, ...]) -> str:
+        """`= ANY(%s)` for a chunk of `_chunks` on PostgreSQL, `IN (?, ...)` on SQLite."""
+        if self.store.is_postgres:
+            return "= ANY(%s)"
+        return f"IN ({', '.join(['?'] * len(chunk))})"
+
+    def _chunks(self, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """`values` cut for `_in`: one array per chunk on PostgreSQL, its items on SQLite."""
+        size = ARRAY_CHUNK if self.store.is_postgres else CHUNK
+        chunks = [values[i : i + size] for i in range(0, len(values), size)]
+        if self.store.is_postgres:
+            return [(list(chunk),) for chunk in chunks]
+        return [tuple(chunk) for chunk in chunks]
+
     def erase(
         self,
         conn: Connection,
@@ -146,35 +181,48 @@ class ErasureStore:
         erased_by: bytes,
     ) -> None:
         """Destroy the openings of `targets` and keep their index `postings` (key hash,
-        seq) by key hash, in the caller's transaction."""
+        seq) by key hash, in the caller's transaction. Set-based: one statement per
+        chunk of entries, whatever their number."""
         m = self.mark
-        if postings:
+        if postings and self.store.is_postgres:
+            for i in range(0, len(postings), ARRAY_CHUNK):
+                part = postings[i : i + ARRAY_CHUNK]
+                conn.exec_driver_sql(
+                    "INSERT INTO erased_keys (key_hash, seq)"
+                    " SELECT * FROM unnest(%s::bytea[], %s::bigint[])",
+                    ([key for key, _ in part], [seq for _, seq in part]),
+                )
+        elif postings:
             conn.exec_driver_sql(
                 f"INSERT INTO erased_keys (key_hash, seq) VALUES ({m}, {m})", list(postings)
             )
-        conn.exec_driver_sql(
-            f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
-            f" model = NULL, erased_at = {m}, erased_by = {m} WHERE seq = {m}",
-            [(b"", erased_at, erased_by, target.seq) for target in targets],
-        )
+        for chunk in self._chunks([target.seq for target in targets]):
+            conn.exec_driver_sql(
+                f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
+                f" model = NULL, erased_at = {m}, erased_by = {m} WHERE seq {self._in(chunk)}",
+                (b"", erased_at, erased_by, *chunk),
+            )
 
-    def live_key(self, conn: Connection, kind: str, column: str, value: str) -> bool:
-        """Whether an entry not erased still holds `value` in `column` for record `kind`."""
-        row = conn.exec_driver_sql(
-            f"SELECT 1 FROM entries WHERE {column} = {self.mark} AND kind = {self.mark} LIMIT 1",
-            (value, kind),
-        ).first()
-        return row is not None
+    def live_values(self, conn: Connection, kind: str, column: str, values: list[str]) -> set[str]:
+        """Those of `values` that an entry not erased still holds in `column` for record
+        `kind`."""
+        found: set[str] = set()
+        for chunk in self._chunks(values):
+            rows = conn.exec_driver_sql(
+                f"SELECT DISTINCT {column} FROM entries WHERE kind = {self.mark}"
+                f" AND {column} {self._in(chunk)}",
+                (kind, *chunk),
+            )
+            found.update(str(row[0]) for row in rows)
+        return found
 
     def blank_key_texts(self, conn: Connection, key_hashes: Sequence[bytes]) -> None:
         """Forget the readable text of index keys (their hashes, counts and frontiers,
         which the index's proofs need, stay)."""
-        if not key_hashes:
-            return
-        conn.exec_driver_sql(
-            f"UPDATE index_keys SET key = '' WHERE key_hash = {self.mark}",
-            [(key,) for key in key_hashes],
-        )
+        for chunk in self._chunks(key_hashes):
+            conn.exec_driver_sql(
+                f"UPDATE index_keys SET key = '' WHERE key_hash {self._in(chunk)}", chunk
+            )
 
     def erased_postings(self, conn: Connection, key_hash: bytes, last_seq: int) -> list[int]:
         """Seqs of the erased entries filed under `key_hash`, up to `last_seq`."""
