@@ -182,7 +182,8 @@ def build_completeness(
         for seq, leaf in chosen:
             leaf_hash, canonical = records[seq]
             proof = [range_hash(a, b, tiles) for a, b in ranges[leaf]]
-            entries.append((leaf, leaf_hash, json.loads(canonical), proof))
+            opened = json.loads(canonical) if isinstance(canonical, bytes) else canonical
+            entries.append((leaf, leaf_hash, opened, proof))
     return completeness_json(
         deployment.chain_id,
         deployment.contract,

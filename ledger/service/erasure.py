@@ -122,13 +122,12 @@ def _log_statement(
 def _postings(targets: Sequence[Target]) -> tuple[list[tuple[bytes, int]], set[str]]:
     """(key hash, seq) of every index key of `targets`, and the personal key strings."""
     postings: list[tuple[bytes, int]] = []
-    personal: set[str] = set()
-    for target in targets:
-        for key in entry_keys(target.kind, target.external_id, target.account_id, target.model):
-            postings.append((key_hash(key), target.seq))
-            if key.partition(":")[0] in PERSONAL_KEY_KINDS:
-                personal.add(key)
-    return postings, personal
+    keys: set[str] = set()
+    for seq, _leaf, kind, external_id, account_id, model in targets:
+        for key in entry_keys(kind, external_id, account_id, model):
+            postings.append((key_hash(key), seq))
+            keys.add(key)
+    return postings, {key for key in keys if key.partition(":")[0] in PERSONAL_KEY_KINDS}
 
 
 def erase(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
@@ -35,9 +35,9 @@ HELD_SCOPES = {"account": ("interaction", "account_id"), "licence": ("licence", 
 """Hold scope -> (record kind, entries column) of the entries a hold protects."""
 
 
-@dataclass(frozen=True)
-class Target:
-    """A sequenced, not yet erased entry chosen for erasure, with its lookup columns."""
+class Target(NamedTuple):
+    """A sequenced, not yet erased entry chosen for erasure, with its lookup columns (a
+    tuple: built once per erased entry, by the hundred thousand)."""
 
     seq: int
     leaf_hash: bytes
@@ -100,7 +100,7 @@ class ErasureStore:
             f" AND {self._not_held()} ORDER BY seq",
             (last_seq, *params),
         ).fetchall()
-        return [Target(int(r[0]), bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+        return [Target(r[0], bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
     def _held(self, conn: Connection, where: str, params: tuple[object, ...]) -> int:
         """How many sequenced entries not erased matching `where` an active hold keeps."""
@@ -213,7 +213,7 @@ class ErasureStore:
                 f" AND {column} {self._in(chunk)}",
                 (kind, *chunk),
             )
-            found.update(str(row[0]) for row in rows)
+            found.update(str(row[0]) for row in rows.fetchall())
         return found
 
     def blank_key_texts(self, conn: Connection, key_hashes: Sequence[bytes]) -> None:

@@ -33,7 +33,12 @@ from ledger.core.index import verify_postings as verify_index_postings
 from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError, leaf_hash
 from ledger.formats.bundle import BundleEntry
-from ledger.formats.completeness import COMPLETENESS_FORMAT, Completeness, parse_completeness
+from ledger.formats.completeness import (
+    COMPLETENESS_FORMAT,
+    Completeness,
+    ErasedEntry,
+    parse_completeness,
+)
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
@@ -59,8 +64,13 @@ def _index_check(run: Run, error: IndexProofError) -> None:
     run.fail(VerificationError(error.check, error.message))
 
 
-def _check_entry(run: Run, document: Completeness, number: int, entry: BundleEntry) -> None:
+def _check_entry(
+    run: Run, document: Completeness, number: int, entry: BundleEntry | ErasedEntry
+) -> None:
     where = f"entry {number} (leaf {entry.leaf_index})"
+    if isinstance(entry, ErasedEntry):  # no record to check: its leaf hash is proven below
+        _check_inclusion(run, document, where, entry)
+        return
     try:
         canonical = canonical_bytes(entry.record)
     except RecordError as error:
@@ -74,6 +84,23 @@ def _check_entry(run: Run, document: Completeness, number: int, entry: BundleEnt
                 f" {hex0x(entry.leaf_hash)}",
             )
         )
+    _check_inclusion(run, document, where, entry)
+    key = document.claim.key
+    keys = record_keys(entry.record)
+    if key not in keys:
+        filed = ", ".join(keys) if keys else "no key"
+        run.fail(
+            VerificationError(
+                "added",
+                f"{where} is a {entry.record.get('kind')} record filed under {filed}, not under"
+                f" {key}: it is not an entry of this key",
+            )
+        )
+
+
+def _check_inclusion(
+    run: Run, document: Completeness, where: str, entry: BundleEntry | ErasedEntry
+) -> None:
     try:
         verify_inclusion(
             entry.leaf_index, document.tree_size, entry.leaf_hash, entry.proof, document.root
@@ -88,17 +115,6 @@ def _check_entry(run: Run, document: Completeness, number: int, entry: BundleEnt
         )
     except ProofError as error:
         run.fail(VerificationError("inclusion", f"{where}: bad inclusion proof: {error}"))
-    key = document.claim.key
-    keys = record_keys(entry.record)
-    if key not in keys:
-        filed = ", ".join(keys) if keys else "no key"
-        run.fail(
-            VerificationError(
-                "added",
-                f"{where} is a {entry.record.get('kind')} record filed under {filed}, not under"
-                f" {key}: it is not an entry of this key",
-            )
-        )
 
 
 def verify_completeness(
@@ -143,10 +159,19 @@ def verify_completeness(
     for number, entry in enumerate(document.entries):
         _check_entry(run, document, number, entry)
     where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
-    run.ok("record", f"all {given} records are valid v1 records in canonical form (RFC 8785)")
-    run.ok("leaf hash", f"all {given} records hash to their entries' leaf hashes")
+    erased = sum(isinstance(entry, ErasedEntry) for entry in document.entries)
+    opened = given - erased
+    gone = f"; {erased} erased entries carry their leaf hash only" if erased else ""
+    run.ok(
+        "record", f"all {opened} records are valid v1 records in canonical form (RFC 8785){gone}"
+    )
+    run.ok("leaf hash", f"all {opened} records hash to their entries' leaf hashes")
     run.ok("inclusion", f"all {given} entries are included at their leaf indices in {where}")
-    run.ok("added", f"all {given} records are filed under {claim.key}")
+    run.ok(
+        "added",
+        f"all {opened} records are filed under {claim.key}"
+        + (f"; the index files the {erased} erased entries under it" if erased else ""),
+    )
     try:
         map_root = verify_index_postings(claim)
     except IndexProofError as error:

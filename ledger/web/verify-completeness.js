@@ -377,7 +377,22 @@
     };
   }
 
+  /** An erased entry (docs/privacy.md): its leaf hash and proof, when and by which record. */
+  function erasedEntry(obj, where) {
+    const f = fields(obj, where, ['leaf_index', 'leaf_hash', 'erased', 'proof']);
+    const erased = fields(f.erased, `${where}.erased`, ['at', 'by']);
+    if (typeof erased.at !== 'string' || !R.TS.test(erased.at)) fail(`${where}.erased.at must be a time as YYYY-MM-DDTHH:MM:SS.mmmZ`);
+    const proof = hashList(f.proof, `${where}.proof`, MAX_PROOF_NODES);
+    return {
+      leafIndex: int(f.leaf_index, `${where}.leaf_index`, 0n, MAX_TREE_SIZE - 1n),
+      leafHash: bytes(f.leaf_hash, `${where}.leaf_hash`, HASH_SIZE),
+      erased: { at: erased.at, by: bytes(erased.by, `${where}.erased.by`, HASH_SIZE) },
+      proof: proof.map((node, i) => bytes(node, `${where}.proof[${i}]`, HASH_SIZE)),
+    };
+  }
+
   function entry(obj, where) {
+    if (J.isObject(obj) && J.has(obj, 'erased')) return erasedEntry(obj, where);
     const f = fields(obj, where, ['leaf_index', 'leaf_hash', 'record', 'proof']);
     if (!J.isObject(f.record)) fail(`${where}.record must be a JSON object`);
     if (!Array.isArray(f.proof)) fail(`${where}.proof must be a list of hashes`);
@@ -494,8 +509,25 @@
 
   const indexFailure = (run, error) => run.fail(new V.VerificationError(error.check, error.detail));
 
+  async function checkInclusion(run, document, where, item) {
+    let calculated;
+    try {
+      calculated = J.toHex(await M.rootFromInclusionProof(item.leafIndex, document.treeSize, J.fromHex(item.leafHash), item.proof.map(J.fromHex)));
+    } catch (error) {
+      if (!(error instanceof M.ProofError)) throw error;
+      run.fail(new V.VerificationError('inclusion', `${where}: bad inclusion proof: ${error.message}`));
+    }
+    if (calculated !== document.root) {
+      run.fail(new V.VerificationError('inclusion', `${where}: the proof leads to root ${calculated}, not to the checkpoint root ${document.root}`));
+    }
+  }
+
   async function checkEntry(run, document, number, item) {
     const where = `entry ${number} (leaf ${item.leafIndex})`;
+    if (item.erased) {
+      await checkInclusion(run, document, where, item); // no record to check: its leaf hash is proven
+      return;
+    }
     let canonical;
     try {
       canonical = R.canonicalRecord(item.record);
@@ -507,16 +539,7 @@
     if (computed !== item.leafHash) {
       run.fail(new V.VerificationError('leaf hash', `${where}: the record hashes to ${computed}, not to the entry's leaf hash ${item.leafHash}`));
     }
-    let calculated;
-    try {
-      calculated = J.toHex(await M.rootFromInclusionProof(item.leafIndex, document.treeSize, J.fromHex(item.leafHash), item.proof.map(J.fromHex)));
-    } catch (error) {
-      if (!(error instanceof M.ProofError)) throw error;
-      run.fail(new V.VerificationError('inclusion', `${where}: bad inclusion proof: ${error.message}`));
-    }
-    if (calculated !== document.root) {
-      run.fail(new V.VerificationError('inclusion', `${where}: the proof leads to root ${calculated}, not to the checkpoint root ${document.root}`));
-    }
+    await checkInclusion(run, document, where, item);
     const key = document.claim.key;
     const keys = recordKeys(item.record);
     if (!keys.includes(key)) {
@@ -561,10 +584,13 @@
     run.ok('reordered', 'the leaf indices strictly increase');
     for (let i = 0; i < document.entries.length; i += 1) await checkEntry(run, document, i, document.entries[i]);
     const where = `the tree of size ${document.treeSize} with root ${document.root}`;
-    run.ok('record', `all ${given} records are valid v1 records in canonical form (RFC 8785)`);
-    run.ok('leaf hash', `all ${given} records hash to their entries' leaf hashes`);
+    const erased = document.entries.filter((item) => item.erased).length;
+    const opened = given - erased;
+    const gone = erased ? `; ${erased} erased entries carry their leaf hash only` : '';
+    run.ok('record', `all ${opened} records are valid v1 records in canonical form (RFC 8785)${gone}`);
+    run.ok('leaf hash', `all ${opened} records hash to their entries' leaf hashes`);
     run.ok('inclusion', `all ${given} entries are included at their leaf indices in ${where}`);
-    run.ok('added', `all ${given} records are filed under ${claim.key}`);
+    run.ok('added', `all ${opened} records are filed under ${claim.key}` + (erased ? `; the index files the ${erased} erased entries under it` : ''));
     let mapRoot;
     try {
       mapRoot = await verifyPostings(claim);

@@ -289,5 +289,5 @@
     return { bytes: J.utf8(J.jcs(record)), record, entry: lookup(record) };
   }
 
-  return { KINDS, MAX_RECORD_BYTES, MAX_ID_LENGTH, RecordError, validateRecord, canonicalRecord, storedRecord, lookup };
+  return { KINDS, MAX_RECORD_BYTES, MAX_ID_LENGTH, TS, RecordError, validateRecord, canonicalRecord, storedRecord, lookup };
 });

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("key_hash", sa.LargeBinary(32), primary_key=True),
         sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
         comment="index postings of erased entries: SHA-256 of the key string, entry seq",
+        sqlite_with_rowid=False,  # one B-tree, not a table and its primary key index
     )
     op.create_table(
         "statements",
