@@ -3,12 +3,12 @@
 PostgreSQL, and `mledger audit` of an export with 10% of its entries erased against the
 same log's export before the erasure, in one run.
 
-1. Erase: a log of --entries interactions (records of 28 days, generated as
-   scripts/bench_audit.py does) is stored and sealed (with its index); then --repeat
-   erasures `erase(store, "before", ...)`, each of the entries of the next 9 days (about
-   --entries * 9 / 28, 100,000 for the default), are timed: choosing, logging, destroying
-   and moving the index postings, then the scrub (SQLite: WAL checkpoint with
-   secure_delete; PostgreSQL: VACUUM). Median reported per database.
+1. Erase: a log of --entries interactions over 28 days, in time order as a log fills,
+   is stored and sealed (with its index); then --repeat erasures `erase(store,
+   "before", ...)`, each of the entries of the next 9 days (about --entries * 9 / 28,
+   100,000 for the default: what a retention run erases), are timed: choosing,
+   logging, destroying and moving the index postings, then the scrub (SQLite: WAL
+   checkpoint with secure_delete; PostgreSQL: VACUUM). Median reported per database.
 2. Audit: a SQLite log of --audit-entries on a fresh Anvil, anchored; `mledger export`,
    then `mledger audit --json` of it --repeat times; then every 10th entry is erased
    (`mledger erase --leaf` in batches through the service function), sealed and
@@ -39,23 +39,39 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_audit import _entries, build_log, ledger, timed
+from bench_audit import build_log, ledger, timed
 
 from ledger.chain.anvil import Anvil, free_port
+from ledger.core.records import Entry, parse_object
 from ledger.service.erasure import erase
 from ledger.service.sequencer import seal
 from ledger.store.repository import Store
+from ledger.workload import interaction
 
 POSTGRES = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def _in_time_order(job: tuple[int, int, int]) -> list[Entry]:
+    """Interactions start..start+count of a log of `total` spread over 28 days in order."""
+    start, count, total = job
+    out = []
+    for i in range(start, start + count):
+        second = i * 28 * 86_400 // total
+        ts = (
+            f"2026-06-{1 + second // 86_400:02d}T{second % 86_400 // 3600:02d}"
+            f":{second % 3600 // 60:02d}:{second % 60:02d}.000Z"
+        )
+        out.append(parse_object(interaction(i, seed=5, ts=ts)))
+    return out
+
+
 def fill(store: Store, entries: int) -> float:
-    """Store and seal `entries` records; seconds taken."""
+    """Store and seal `entries` records in time order; seconds taken."""
     started = time.perf_counter()
     chunk = 10_000
-    jobs = [(i, min(chunk, entries - i)) for i in range(0, entries, chunk)]
+    jobs = [(i, min(chunk, entries - i), entries) for i in range(0, entries, chunk)]
     with multiprocessing.get_context("fork").Pool(os.cpu_count() or 2) as pool:
-        store.add_entries(pool.imap(_entries, jobs))
+        store.add_entries(pool.imap(_in_time_order, jobs))
     seal(store)
     return time.perf_counter() - started
 

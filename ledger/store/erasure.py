@@ -187,10 +187,13 @@ class ErasureStore:
         if postings and self.store.is_postgres:
             for i in range(0, len(postings), ARRAY_CHUNK):
                 part = postings[i : i + ARRAY_CHUNK]
+                # The hashes as one bytea cut in SQL: a bytea[] parameter is encoded
+                # element by element, ten times slower.
                 conn.exec_driver_sql(
-                    "INSERT INTO erased_keys (key_hash, seq)"
-                    " SELECT * FROM unnest(%s::bytea[], %s::bigint[])",
-                    ([key for key, _ in part], [seq for _, seq in part]),
+                    "INSERT INTO erased_keys (key_hash, seq) SELECT"
+                    " substring(%s::bytea from (n::int - 1) * 32 + 1 for 32), seq"
+                    " FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(seq, n)",
+                    (b"".join(key for key, _ in part), [seq for _, seq in part]),
                 )
         elif postings:
             conn.exec_driver_sql(
