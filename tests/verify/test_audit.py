@@ -20,7 +20,13 @@ import ledger.verify.rpc
 from ledger.core.merkle import EMPTY_ROOT, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
-from ledger.formats.export_line import ExportLineError, export_line, parse_export_line
+from ledger.formats.export_line import (
+    Erased,
+    ExportLineError,
+    export_line,
+    parse_erased_line,
+    parse_export_line,
+)
 from ledger.formats.identity import LogIdentity
 from ledger.verify.audit import (
     AuditError,
@@ -540,3 +546,43 @@ def test_worker_processes_find_the_same(tmp_path: Path, monkeypatch: pytest.Monk
     lines.insert(333, lines[332])
     done = run_audit(write_export(tmp_path / "d.ndjson", lines), [100, 256, 600], workers=2)
     assert done.failure is not None and (done.failure.line, done.failure.leaf_index) == (334, 332)
+
+
+# -- erased entries (docs/privacy.md) ------------------------------------------------------
+
+
+def test_erased_lines_round_trip_and_keep_the_leaf_hash() -> None:
+    by = parse_object({"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}}).leaf_hash
+    mark = Erased(LEAVES[1], "2026-12-02T00:41:21.354Z", by)
+    line = export_line(1, mark)
+    assert json.loads(line) == {
+        "erased": {
+            "at": mark.erased_at,
+            "by": "0x" + by.hex(),
+            "leaf_hash": "0x" + LEAVES[1].hex(),
+        },
+        "leaf_index": 1,
+    }
+    assert parse_erased_line(line[:-1]) == (1, mark)
+    for bad in (
+        line[:-1].replace(b'"at"', b'"when"'),
+        line[:-1].replace(b"2026-12-02", b"2026-13-02"),
+        line[:-1].replace(b'"leaf_index":1', b'"leaf_index":01'),
+        line[:-1].replace(b"0x", b"0X", 1),
+        json.dumps(json.loads(line)).encode(),  # spaces: not the canonical form
+    ):
+        with pytest.raises(ExportLineError, match="not an erased entry's export line"):
+            parse_erased_line(bad)
+    # In a chunk: the leaf hash enters the tree as given; the digest record is known.
+    digest = parse_object({"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}})
+    lines = [
+        export_line(0, ENTRIES[0].canonical)[:-1],
+        line[:-1],
+        export_line(2, digest.canonical)[:-1],
+    ]
+    done = check_lines(lines, 1)
+    assert done.failure is None and done.hashes == [LEAVES[0], LEAVES[1], digest.leaf_hash]
+    assert done.erased_by == {by: (1, 2)} and done.digests == {digest.leaf_hash}
+    assert done.kinds == {"interaction": 1, "digest": 1}
+    broken = check_lines([line[:-1].replace(b'"by"', b'"By"')], 1)
+    assert broken.failure is not None and broken.failure[2] == "line"
