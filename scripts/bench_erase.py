@@ -8,7 +8,9 @@ same log's export before the erasure, in one run.
    "before", ...)`, each of the entries of the next 9 days (about --entries * 9 / 28,
    100,000 for the default: what a retention run erases), are timed: choosing,
    logging, destroying and moving the index postings, then the scrub (SQLite: WAL
-   checkpoint with secure_delete; PostgreSQL: VACUUM). Median reported per database.
+   checkpoint with secure_delete; PostgreSQL: VACUUM). Median wall time reported per
+   database, with this process's CPU time (all of SQLite's work, the client's share on
+   PostgreSQL) and the load average: on a shared machine the wall time is inflated.
 2. Audit: a SQLite log of --audit-entries on a fresh Anvil, anchored; `mledger export`,
    then `mledger audit --json` of it --repeat times; then every 10th entry is erased
    (`mledger erase --leaf` in batches through the service function), sealed and
@@ -84,16 +86,19 @@ def erase_runs(url: str, entries: int, repeat: int) -> dict[str, Any]:
         runs = []
         for number in range(repeat):
             before = f"2026-06-{1 + 9 * (number + 1):02d}T00:00:00.000Z"
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             done = erase(store, "before", f"bench run {number}", before=before)
-            runs.append((time.perf_counter() - started, done.count, done.scrubbed))
+            cpu = time.process_time() - cpu
+            runs.append((time.perf_counter() - started, done.count, done.scrubbed, cpu))
             seal(store)
         return {
             "fill_s": round(fill_s, 1),
-            "erased": [count for _, count, _ in runs],
-            "seconds": [round(s, 3) for s, _, _ in runs],
-            "median_s": round(statistics.median(s for s, _, _ in runs), 3),
+            "erased": [run[1] for run in runs],
+            "seconds": [round(run[0], 3) for run in runs],
+            "median_s": round(statistics.median(run[0] for run in runs), 3),
+            "client_cpu_s": [round(run[3], 3) for run in runs],
             "scrub": runs[0][2],
+            "load_average": os.getloadavg()[0],
         }
     finally:
         store.close()

@@ -58,7 +58,10 @@ from ledger.store.repository import Store
 MAX_REASON = 1024
 """Longest reason text."""
 
-PERSONAL_KEY_KINDS = {"account": ("interaction", "account_id")}
+PERSONAL_KEY_KINDS = {
+    "account": ("interaction", "account_id"),
+    "licensee": ("licence", "account_id"),
+}
 """Index key kinds whose text is forgotten once no entry holds the value any more."""
 
 
