@@ -117,6 +117,8 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
         )
         assert admin.get(f"/v1/evidence/{service.leaves[1]}").status_code == 200
         exported = admin.get("/v1/export").content
+        complete = admin.get(f"/v1/index/account/{ACCOUNTS[0]}")
+        assert complete.status_code == 200, complete.text
     # The export carries the erased entries as leaf hash and marker; the audit passes.
     lines = exported.splitlines()
     assert len(lines) == 41
@@ -135,6 +137,24 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     result = json.loads(audited.stdout)
     assert result["passed"] and result["entries"] == 41
     assert (result["erased_entries"], result["erasure_records"]) == (10, 1)
+    # The account's completeness proof still verifies against the chain: its ten entries,
+    # all erased, by leaf hash.
+    proof = complete.json()
+    assert [e["leaf_index"] for e in proof["entries"]] == list(range(0, 40, 4))
+    assert all("record" not in e and e["erased"]["by"] == done["record"] for e in proof["entries"])
+    (tmp_path / "complete.json").write_bytes(complete.content)
+    verified = ledger(
+        "verify",
+        str(tmp_path / "complete.json"),
+        "--log",
+        str(identity),
+        "--rpc-url",
+        service.anvil.url,
+        "--json",
+    )
+    checks = json.loads(verified.stdout)
+    assert checks["valid"] and checks["count"] == 10, checks
+    assert "10 erased entries carry their leaf hash only" in verified.stdout
     human = ledger("audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url)
     assert "10 entries erased (leaf hash and marker, no record) by 1 logged erasure" in human.stdout
     # An export whose erased line names no logged erasure record fails the audit.
