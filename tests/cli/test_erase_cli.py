@@ -21,7 +21,9 @@ pytestmark = pytest.mark.postgres
 def test_erase_and_hold_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     where = ["--database-url", postgres_url]
     records = [
-        interaction(i, seed=44, account=["pg-alice-31", "pg-bob-32"][i % 2], ts="2020-01-01T00:00:00Z")
+        interaction(
+            i, seed=44, account=["pg-alice-31", "pg-bob-32"][i % 2], ts="2020-01-01T00:00:00Z"
+        )
         for i in range(10)
     ]
     source = tmp_path / "records.ndjson"
