@@ -52,7 +52,7 @@ from ledger.formats.statement import (
     statement_sha256,
 )
 from ledger.service.index import entry_keys
-from ledger.store.erasure import ErasureStore, Hold, Target
+from ledger.store.erasure import ERASABLE_KINDS, ErasureStore, Hold, Target
 from ledger.store.repository import Store
 
 MAX_REASON = 1024
@@ -202,6 +202,12 @@ def _known_leaves(store: Store, conn: Any, leaves: Sequence[bytes]) -> None:
         entry = store.find_entry(conn, leaf)
         if entry is None:
             raise NotFoundError(f"no entry has leaf hash 0x{leaf.hex()}: nothing was erased")
+        if entry.kind not in ERASABLE_KINDS:
+            raise InvalidRequestError(
+                f"entry 0x{leaf.hex()} is a {entry.kind} record: only"
+                f" {' and '.join(ERASABLE_KINDS)} records are erased (docs/privacy.md);"
+                " nothing was erased"
+            )
         if entry.leaf_index is None:
             raise InvalidRequestError(
                 f"entry 0x{leaf.hex()} is pending: seal it before erasing it; nothing was erased"

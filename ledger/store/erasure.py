@@ -31,6 +31,15 @@ CHUNK = 500
 ARRAY_CHUNK = 50_000
 """Values per array parameter (PostgreSQL)."""
 
+ERASABLE_KINDS = ("interaction", "digest")
+"""Record kinds erasure destroys: what gateways and callers log about people. Licence
+and model records are the operator's contract and provenance records, which licence
+status and lineage are read from (and whose licensee the chain outbox also keeps):
+they are not erased in this version, so a hold on a licence records the obligation
+but has nothing to block yet (docs/privacy.md)."""
+
+ERASABLE_SQL = "(" + ", ".join(f"'{kind}'" for kind in ERASABLE_KINDS) + ")"
+
 HELD_SCOPES = {"account": ("interaction", "account_id"), "licence": ("licence", "external_id")}
 """Hold scope -> (record kind, entries column) of the entries a hold protects."""
 
@@ -97,7 +106,7 @@ class ErasureStore:
             # The log's own erasure, hold and lift records hold no personal data and
             # are what the audit checks erasures against: never erased.
             " AND leaf_hash NOT IN (SELECT leaf_hash FROM statements)"
-            f" AND {self._not_held()} ORDER BY seq",
+            f" AND kind IN {ERASABLE_SQL} AND {self._not_held()} ORDER BY seq",
             (last_seq, *params),
         ).fetchall()
         return [Target(r[0], bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
@@ -108,7 +117,7 @@ class ErasureStore:
         return int(
             conn.exec_driver_sql(
                 f"SELECT count(*) FROM entries WHERE erased_at IS NULL AND seq <= {self.mark}"
-                f" AND ({where}) AND NOT ({self._not_held()})",
+                f" AND ({where}) AND kind IN {ERASABLE_SQL} AND NOT ({self._not_held()})",
                 (last_seq, *params),
             ).scalar_one()
         )

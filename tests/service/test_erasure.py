@@ -127,7 +127,18 @@ def test_holds_block_erasure_until_lifted(store: Store) -> None:
 
 def test_bad_requests_change_nothing(store: Store) -> None:
     leaves = _fill(store, 8)
+    model = parse_object(
+        {
+            "v": 1,
+            "kind": "model",
+            "body": {"model_id": "m", "version": "1", "artifact_sha256": "ab" * 32},
+        }
+    )
+    store.add_entries([[model]])
+    seal(store)
     state = store.state()
+    with pytest.raises(InvalidRequestError, match="is a model record: only interaction and digest"):
+        erase(store, "leaves", "r", leaves=[model.leaf_hash])
     with pytest.raises(InvalidRequestError, match="reason must not be empty"):
         erase(store, "account", "  ", account=SECRET)
     with pytest.raises(NotFoundError, match="no entry has leaf hash 0x" + "ab" * 32):
@@ -232,8 +243,18 @@ def test_the_logs_own_records_are_never_erased(store: Store) -> None:
     seal(store)
     with pytest.raises(InvalidRequestError, match="is the log's own record of an erasure"):
         erase(store, "leaves", "r", leaves=[hold.added_by])
+    model = parse_object(
+        {
+            "v": 1,
+            "kind": "model",
+            "body": {"model_id": "m", "version": "1", "artifact_sha256": "ab" * 32},
+        }
+    )
+    store.add_entries([[model]])
+    seal(store)
     done = erase(store, "before", "r", before="2100-01-01T00:00:00Z")
-    assert (done.count, done.held) == (2, 6)  # SECRET's; bob's are held; the hold record stays
+    # SECRET's; bob's are held; the hold record and the model record stay
+    assert (done.count, done.held) == (2, 6)
     seal(store)
     assert erase(store, "before", "r", before="2100-01-01T00:00:00Z").count == 0
     with store.read() as conn:
