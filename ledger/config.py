@@ -54,11 +54,11 @@ class SettingsError(InputError):
 
 
 class Settings(BaseSettings):
-    """Every setting of `mledger up` and `mledger serve` (and the key loaders under them)."""
+    """Every setting of every `mledger` command (and of the key loaders under them)."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        extra="ignore",  # other LEDGER_* variables (LEDGER_FAULT, the tests' own) are not settings
+        extra="ignore",  # other LEDGER_* variables (LEDGER_FAULT, the tests') are no settings
         validate_default=True,
         env_ignore_empty=True,  # LEDGER_X= counts as unset, as it always did
     )
@@ -121,6 +121,27 @@ class Settings(BaseSettings):
         None,
         description="The log's public host (ledger.example.com): its C2SP origin is"
         " <host>/<log name>, fixed when the note key is made (default: localhost).",
+    )
+    admin_keystore: Path | None = Field(
+        None,
+        description="V3 keystore of the log's admin key (`mledger retire --admin-keystore`);"
+        " default: admin_key, else admin-key.json in data_dir.",
+    )
+    # -- the verifier's and the client's (`verify`, `audit`, `licence check`, `report`, ...)
+    log: Path | None = Field(
+        None,
+        description="The log identity document a verifier pins (`--log`: `mledger identity`,"
+        " GET /v1/log).",
+    )
+    url: str | None = Field(
+        None, description="A running service's URL (`mledger report --url`, `relay --url`)."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="API key sent to `url` (`--api-key`; an auditor's for `report`)."
+    )
+    # -- the witness (`mledger witness key|serve`)
+    witness_dir: Path = Field(
+        Path("./witness-data"), description="Folder of the witness's key and state."
     )
     # -- keys
     log_key: SecretStr | None = Field(
@@ -291,7 +312,7 @@ def _check_toml(path: Path) -> None:
         raise SettingsError(f"{path}: {', '.join(unknown)} {verb}; see docs/configuration.md")
 
 
-_OPTIONS = {"admin_address": "--admin", "explorer_url": "--explorer"}
+_OPTIONS = {"admin_address": "--admin", "explorer_url": "--explorer", "witness_dir": "--data-dir"}
 """Command-line options not named after their setting."""
 
 
@@ -315,6 +336,17 @@ def _describe(error: ValidationError, given: Mapping[str, Any], toml: Path | Non
     return "bad setting: " + "; ".join(problems)
 
 
+FAULT_ENV = "LEDGER_FAULT"
+"""The crash tests' hook, no setting (ledger/faults.py): the fault point at which the
+process kills itself, ``name`` or ``name:N``."""
+
+
+def fault_spec() -> str | None:
+    """The value of ``LEDGER_FAULT``, read afresh at each call (a fault point's): a test
+    sets it for the process it starts. Never read from the TOML file."""
+    return os.environ.get(FAULT_ENV) or None
+
+
 _current: Settings | None = None
 
 
@@ -334,11 +366,13 @@ def current() -> Settings:
 __all__ = [
     "CONFIG_FILE",
     "ENV_PREFIX",
+    "FAULT_ENV",
     "Settings",
     "SettingsError",
     "current",
     "current_environ",
     "env_name",
+    "fault_spec",
     "load",
     "toml_path",
     "use",

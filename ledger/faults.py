@@ -19,10 +19,8 @@ import sys
 import threading
 from collections import Counter
 
+from ledger.config import FAULT_ENV, fault_spec
 from ledger.core.errors import InputError
-
-FAULT_ENV = "LEDGER_FAULT"
-"""The environment variable naming the fault point (``name`` or ``name:N``)."""
 
 POINTS: dict[str, str] = {
     "ingest.before_commit": "entries inserted, their transaction not yet committed",
@@ -66,7 +64,7 @@ def parse(spec: str) -> tuple[str, int]:
 
 def point(name: str) -> None:
     """A fault point: with ``LEDGER_FAULT`` naming it, SIGKILL this process here."""
-    spec = os.environ.get(FAULT_ENV)
+    spec = fault_spec()
     if not spec:
         return
     assert name in POINTS, f"unknown fault point {name!r}"

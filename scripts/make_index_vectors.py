@@ -176,6 +176,12 @@ def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
     add("account-full", full, None, "every entry of account:acct-0 in the log")
     add("licence-history", document("licence:lic-1"), None, "a licence's grant and revocation")
     add("model-window", document("model:frontier-large", 4, 17), None, "a window [4, 17)")
+    add(
+        "window-empty",
+        document("account:acct-0", 19, 24),
+        None,
+        "a key none of whose entries lies in [19, 24)",
+    )
     add("absent-empty-slot", document(probe_names(live, False)), None, "absence: empty slot")
     add("absent-other-leaf", document(probe_names(live, True)), None, "absence: another leaf")
     bad = copy.deepcopy(full)

@@ -33,7 +33,7 @@ USED = {
         "events": ["Anchored"],
         "errors": ["LogAnchorUnknownLog", "LogAnchorUnknownSize"],
     },
-    "LicenceRegistry": {"functions": ["status"], "events": [], "errors": []},
+    "LicenceRegistry": {"functions": ["status"], "events": ["Revoked"], "errors": []},
 }
 """What the page uses of each contract."""
 

@@ -219,6 +219,67 @@ def test_serve_runs_on_the_settings_of_its_config_file(tmp_path: Path) -> None:
     assert (tmp_path / "data").is_dir()
 
 
+def test_one_shot_commands_take_their_options_from_the_settings(tmp_path: Path) -> None:
+    """`init` and `keys` read --data-dir from ./ledger.toml, LEDGER_DATA_DIR beats it, the
+    flag beats both, and --config replaces ./ledger.toml; the API key is printed (it is
+    the command's output) but the secret setting from the file never is."""
+    from_file, from_env, other = tmp_path / "file", tmp_path / "env", tmp_path / "other"
+    (tmp_path / "ledger.toml").write_text(
+        f'data_dir = "{from_file}"\ndatabase_url = "postgresql://u:hunter2@nowhere/db"\n'
+    )
+    result = ledger("init", env={"LEDGER_DATABASE_URL": ""}, cwd=tmp_path)
+    assert result.returncode != 0 and "hunter2" not in result.stderr + result.stdout
+    (tmp_path / "ledger.toml").write_text(f'data_dir = "{from_file}"\n')
+    result = ledger("init", env={}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (from_file / "ledger.db").is_file()
+    created = ledger("keys", "create", "--role", "auditor", env={}, cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    refused = ledger("keys", "list", env={"LEDGER_DATA_DIR": str(from_env)}, cwd=tmp_path)
+    assert refused.returncode == 2 and f"no log in {from_env}" in refused.stderr
+    flag = ledger(
+        "keys",
+        "list",
+        "--data-dir",
+        str(from_file),
+        env={"LEDGER_DATA_DIR": str(from_env)},
+        cwd=tmp_path,
+    )
+    assert flag.returncode == 0 and '"role":"auditor"' in flag.stdout, flag.stderr
+    config = tmp_path / "other.toml"
+    config.write_text(f'data_dir = "{other}"\n')
+    result = ledger("keys", "list", "--config", str(config), env={}, cwd=tmp_path)
+    assert result.returncode == 2 and f"no log in {other}" in result.stderr
+
+
+def test_one_shot_commands_refuse_bad_and_missing_settings(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text("")
+    result = ledger("seal", env={"LEDGER_CONFIRMATIONS": "0"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bad setting: LEDGER_CONFIRMATIONS (environment)" in result.stderr
+    result = ledger("audit", str(export), env={"LEDGER_RPC_URL": ""}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "missing option '--rpc-url' (or LEDGER_RPC_URL" in result.stderr
+    (tmp_path / "ledger.toml").write_text('rpc_url = "http://127.0.0.1:9"\n')
+    result = ledger(
+        "audit", str(export), env={"LEDGER_RPC_URL": "", "LEDGER_LOG": ""}, cwd=tmp_path
+    )
+    assert result.returncode == 2 and "no log identity pinned" in result.stderr  # got past it
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    reads = re.compile(r"\bos\.environ\b|\bgetenv\b|\benvvar\s*=|from os import [^\n]*environ")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "ledger").rglob("*.py"))
+        if path != ROOT / "ledger" / "config.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if reads.search(line)
+    ]
+    assert found == [], "read the environment in ledger/config.py only"
+
+
 def _record() -> dict[str, Any]:
     from ledger.workload import interaction
 

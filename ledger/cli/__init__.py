@@ -29,10 +29,12 @@ from ledger.cli import (  # noqa: F401 - each registers its commands
     service,
     witness,
 )
-from ledger.cli.common import app, fail
+from ledger.cli.common import app, configure_commands, fail
 from ledger.core.records import RecordError
 from ledger.formats.producer import producer
 from ledger.jsonlimits import restore_recursion_limit
+
+configure_commands(app)  # every option marked `Setting` defaults to ledger.config's value
 
 SERVER_PACKAGES = ("alembic", "eth_account", "fastapi", "psycopg", "sqlalchemy", "uvicorn", "web3")
 """What the `server` extra installs (pyproject.toml), and the base install lacks."""
@@ -88,7 +90,7 @@ def main() -> None:
             raise
         sys.stderr.write(
             f"error: '{command_name(sys.argv[1:])}' needs the server extra:"
-            ' pip install "mledger[server]"\n'
+            ' install it with the extra, pip install ".[server]" in its checkout\n'
         )
         sys.exit(2)
     except RecordError as error:  # pragma: no cover - safety net

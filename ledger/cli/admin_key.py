@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.common import DEFAULT_DATA_DIR, DataDir, app, emit, fail
+from ledger.cli.common import FROM_SETTINGS, DataDir, app, emit, fail
 
 admin_key_app = typer.Typer(
     help="Make the log's admin key, to keep offline (it alone retires the log).",
@@ -60,7 +60,7 @@ def create_admin_key_command(
             dir_okay=False,
         ),
     ],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = FROM_SETTINGS,
 ) -> None:
     """Make a new admin key and write it to --out as a V3 keystore encrypted with a
     password (LEDGER_ADMIN_KEYSTORE_PASSWORD, or asked on the terminal; never stored

@@ -28,11 +28,13 @@ from rich.progress import (
 )
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
     AnchorOption,
+    ChainRpcUrl,
     DatabaseUrl,
     DataDir,
     LogFile,
+    Setting,
     anchor_choice,
     app,
     emit,
@@ -99,8 +101,8 @@ def export(
             "--to-index", min=0, help="End leaf index (exclusive); default: the log's size."
         ),
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Write the sequenced entries as NDJSON, one {"leaf_index", "record"} line each in leaf
     index order ({"erased", "leaf_index"} for an erased entry), for `mledger audit`;
@@ -164,6 +166,7 @@ def export(
 
 
 def _print_audit(result: Any) -> None:
+    from ledger.formats.eip712 import NO_INDEX_ROOT
     from ledger.verify.audit import NOTHING_PROVEN
     from ledger.verify.result import utc_text
 
@@ -208,6 +211,17 @@ def _print_audit(result: Any) -> None:
         f"{result.roots_matched:,} of {len(anchors):,} anchored roots"
         " re-derived from the export match the chain",
     )
+    signed = sum(1 for anchor in anchors if anchor.index_root != NO_INDEX_ROOT)
+    row(
+        "index roots",
+        f"{result.index_roots_matched:,} of {signed:,} signed index roots re-derived from the"
+        " export match the chain"
+        + (
+            f" ({len(anchors) - signed:,} anchors predate the index)"
+            if signed < len(anchors)
+            else ""
+        ),
+    )
     if result.passed:
         after = result.entries - result.anchored_size
         row(
@@ -243,13 +257,8 @@ def audit(
     file: Annotated[
         Path, typer.Argument(help="An export (NDJSON) from `mledger export` or GET /v1/export.")
     ],
-    rpc_url: Annotated[
-        str,
-        typer.Option(
-            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
-        ),
-    ],
-    log: LogFile = None,
+    rpc_url: ChainRpcUrl,
+    log: LogFile = FROM_SETTINGS,
     from_block: Annotated[
         int | None,
         typer.Option(
@@ -356,7 +365,7 @@ def read_accounts(path: Path) -> list[str]:
 
 
 def _pack_from_store(
-    data_dir: Path, database_url: str | None, query: Any, anchor: Any
+    data_dir: Path, database_url: str | None, query: Any, anchor: Any, complete: bool
 ) -> tuple[bytes | None, int]:
     from ledger.errors import NotFoundError
     from ledger.service.evidence_pack import build_pack
@@ -365,7 +374,9 @@ def _pack_from_store(
 
     with open_store(data_dir, database_url) as store:
         try:
-            built = build_pack(store, AnchorRepository(store), query, anchor=anchor)
+            built = build_pack(
+                store, AnchorRepository(store), query, anchor=anchor, complete=complete
+            )
         except NotFoundError:
             filters = Filters(
                 query.account_ids, query.ts_from, query.ts_to, query.model, query.kind
@@ -376,7 +387,7 @@ def _pack_from_store(
 
 
 def _pack_from_api(
-    url: str, api_key: str | None, query: Any, anchor: str
+    url: str, api_key: str | None, query: Any, anchor: str, complete: bool
 ) -> tuple[bytes | None, int]:
     """The pack the service at `url` answers with, read within the bounds of any JSON
     from outside: at most MAX_PACK_BYTES, and MAX_JSON_DEPTH deep (ledger.jsonlimits)."""
@@ -394,7 +405,7 @@ def _pack_from_api(
             "POST",
             url.rstrip("/") + "/v1/evidence",
             params={"anchor": anchor},
-            json=query.as_json(),
+            json={**query.as_json(), **({"complete": True} if complete else {})},
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=600,
         ) as response:
@@ -476,33 +487,45 @@ def report(
         str | None,
         typer.Option(
             "--rpc-url",
-            envvar="LEDGER_RPC_URL",
             help="Verify the pack against this chain, with --log (default: mathematics only).",
         ),
-    ] = None,
-    log: LogFile = None,
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
+    log: LogFile = FROM_SETTINGS,
     url: Annotated[
         str | None,
         typer.Option(
             "--url",
-            envvar="LEDGER_URL",
             help="Ask a running service (POST /v1/evidence) instead of the database.",
         ),
-    ] = None,
+        Setting("url"),
+    ] = FROM_SETTINGS,
     api_key: Annotated[
         str | None,
-        typer.Option("--api-key", envvar="LEDGER_API_KEY", help="Auditor key for --url."),
-    ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+        typer.Option("--api-key", help="Auditor key for --url."),
+        Setting("api_key"),
+    ] = FROM_SETTINGS,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
     anchor: AnchorOption = "earliest",
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            help="Ask for a complete pack: it also proves, per account, that no other entry"
+            " matches (docs/completeness.md); the report then says complete: true per"
+            " account once verified against the chain.",
+        ),
+    ] = False,
 ) -> None:
     """A campaign report: what the accounts did between --from and --to (per day, per
     account, per model, top accounts) with the evidence behind it: one evidence pack of
     every anchored matching entry, verified before any figure is computed. Writes a
     self-contained HTML page (and JSON, CSV); prints a one-line JSON summary. With
     --from-pack, rebuilds the same report from a pack alone. The figures are lower
-    bounds: a pack proves that its entries exist, not that no other entry matches."""
+    bounds: a pack proves that its entries exist, not that no other entry matches;
+    with --complete the pack also proves, per account, that none is missing (checked
+    against the chain: --log and --rpc-url), and the report says complete: true."""
     from ledger.formats.pack import Pack, QueryError, parse_query_input
     from ledger.verify.campaign import build_report, report_csv
     from ledger.verify.html import campaign_page
@@ -523,6 +546,7 @@ def report(
                 ("--model", model),
                 ("--url", url),
                 ("--anchor", None if anchor == "earliest" else anchor),
+                ("--complete", complete or None),
             )
             if value is not None
         ]
@@ -562,9 +586,9 @@ def report(
             )
         choice = anchor_choice(anchor)
         document, unanchored = (
-            _pack_from_api(url, api_key, query, str(choice))
+            _pack_from_api(url, api_key, query, str(choice), complete)
             if url
-            else _pack_from_store(data_dir, database_url, query, choice)
+            else _pack_from_store(data_dir, database_url, query, choice, complete)
         )
     pack: Pack | None = None
     result: VerificationResult | None = None
@@ -613,7 +637,10 @@ def report(
             if evidence is None
             else evidence["verification"]["chain_consulted"],
             "unanchored_matches": unanchored,
-            "proves": "existence of the entries counted (not that no other entry matches)",
+            "proves": "existence of the entries counted, and that no other entry of the"
+            " accounts matches (a complete pack, verified against the chain)"
+            if evidence is not None and evidence["complete"]
+            else "existence of the entries counted (not that no other entry matches)",
         }
     )
     if failure is not None:

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
     DEFAULT_RPC_URL,
+    FROM_SETTINGS,
     Admin,
+    ChainRpcUrl,
     Confirmations,
     DatabaseUrl,
     DataDir,
@@ -23,6 +24,7 @@ from ledger.cli.common import (
     LogName,
     PublicRpcUrl,
     RpcUrl,
+    Setting,
     admin_key_kept_apart,
     anchor_json,
     app,
@@ -53,23 +55,8 @@ UP_OPTIONS: dict[str, Any] = {
         int | None,
         typer.Option("--rpc-port", help="Port of the embedded Anvil chain (0: any free port)."),
     ],
-    "log_name": Annotated[
-        str | None,
-        typer.Option(
-            "--log-name",
-            help="Name of the log; its id is the SHA-256 of the name (default: model-ledger).",
-        ),
-    ],
-    "admin_address": Annotated[
-        str | None,
-        typer.Option(
-            "--admin",
-            help="Address of the log's admin key, kept offline: it alone can retire the log"
-            " (`mledger retire`). Make one elsewhere with `mledger admin-key create --out PATH`."
-            " Required on any chain but the dev chain (id 31337), where the default is a new"
-            " key in --data-dir, for development only.",
-        ),
-    ],
+    "log_name": LogName,
+    "admin_address": Admin,
 }
 """`up`'s own options beside those it shares with `serve` (all settings too)."""
 
@@ -213,12 +200,12 @@ def up(settings: Settings) -> None:
 
 @app.command()
 def deploy(
-    rpc_url: RpcUrl = None,
-    log_name: LogName = None,
-    keystore: Keystore = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    admin: Admin = None,
+    rpc_url: RpcUrl = FROM_SETTINGS,
+    log_name: LogName = FROM_SETTINGS,
+    keystore: Keystore = FROM_SETTINGS,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
+    admin: Admin = FROM_SETTINGS,
 ) -> None:
     """Deploy LogAnchor, create the log (its admin: --admin, a key kept offline, made with
     `mledger admin-key create`; on the dev chain only, without it, a new key in --data-dir
@@ -276,11 +263,11 @@ def deploy(
 
 @app.command()
 def anchor(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    rpc_url: RpcUrl = None,
-    keystore: Keystore = None,
-    confirmations: Confirmations = 1,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
+    rpc_url: RpcUrl = FROM_SETTINGS,
+    keystore: Keystore = FROM_SETTINGS,
+    confirmations: Confirmations = FROM_SETTINGS,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the confirmed anchor.")
     ] = 120.0,
@@ -311,17 +298,17 @@ def anchor(
 
 @app.command()
 def anchors(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
     rpc_url: Annotated[
         str | None,
         typer.Option(
             "--rpc-url",
-            envvar="LEDGER_RPC_URL",
             help="Follow submitted anchors and check for reorganisations on this chain first.",
         ),
-    ] = None,
-    confirmations: Confirmations = 1,
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
+    confirmations: Confirmations = FROM_SETTINGS,
 ) -> None:
     """List the anchors and their states, one JSON line each, smallest tree size first."""
     from ledger.service.anchorer import Anchorer
@@ -354,24 +341,19 @@ def relay(
         str,
         typer.Option(
             "--url",
-            envvar="LEDGER_URL",
             help="The log's service (its public checkpoints and proofs).",
         ),
+        Setting("url"),
     ],
-    rpc_url: Annotated[
-        str,
-        typer.Option(
-            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
-        ),
-    ],
-    log: LogFile = None,
+    rpc_url: ChainRpcUrl,
+    log: LogFile = FROM_SETTINGS,
     size: Annotated[
         int | None,
         typer.Option(
             "--size", min=1, help="Relay the checkpoint of this tree size (default: the latest)."
         ),
     ] = None,
-    keystore: Keystore = None,
+    keystore: Keystore = FROM_SETTINGS,
 ) -> None:
     """Anchor the log's latest signed checkpoint yourself, paying the gas with your own key
     (LEDGER_ANCHOR_KEY or --keystore): LogAnchor takes any checkpoint the log key signed,
@@ -435,20 +417,20 @@ def retire(
             "--trusted-size", min=0, help="The largest anchored size you still trust (0: none)."
         ),
     ],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    rpc_url: RpcUrl = None,
-    keystore: Keystore = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
+    rpc_url: RpcUrl = FROM_SETTINGS,
+    keystore: Keystore = FROM_SETTINGS,
     admin_keystore: Annotated[
         Path | None,
         typer.Option(
             "--admin-keystore",
-            envvar="LEDGER_ADMIN_KEYSTORE",
             help="V3 keystore of the log's admin key (password in LEDGER_ADMIN_KEYSTORE_PASSWORD);"
             " default:"
             " LEDGER_ADMIN_KEY, else --data-dir's admin-key.json.",
         ),
-    ] = None,
+        Setting("admin_keystore"),
+    ] = FROM_SETTINGS,
     sign_only: Annotated[
         bool,
         typer.Option(
@@ -544,14 +526,14 @@ def retire(
 
 @app.command()
 def identity(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write the document to this file instead of stdout."),
     ] = None,
-    public_rpc_url: PublicRpcUrl = None,
-    explorer: ExplorerUrl = None,
+    public_rpc_url: PublicRpcUrl = FROM_SETTINGS,
+    explorer: ExplorerUrl = FROM_SETTINGS,
 ) -> None:
     """Print the log's identity document (`model-ledger/log/v1`): its chain, LogAnchor,
     log id, LicenceRegistry, log key and deployment block. Publish it once; auditors,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import json
 import sys
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,6 +23,7 @@ from ledger.errors import LedgerError
 if TYPE_CHECKING:
     from ledger.chain.client import ChainClient
     from ledger.chain.log_anchor import LogAnchor
+    from ledger.config import Settings
     from ledger.formats.identity import LogIdentity
     from ledger.service.evidence import AnchorChoice
     from ledger.store.anchors import Anchor, AnchorRepository, Deployment
@@ -32,39 +37,149 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+class Setting(NamedTuple):
+    """Marks an option as a setting of `ledger.config` (in its `Annotated`, after the
+    `typer.Option`): not given, its value is the setting's, from the environment, the
+    TOML file or the model's default (`with_settings`)."""
+
+    field: str
+
+
+FROM_SETTINGS: Any = object()
+"""The default, in a command's signature, of an option marked `Setting`: the value comes
+from the settings (typer sees None, meaning not given)."""
+
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML file of settings (default: ./ledger.toml if present); see"
+        " docs/configuration.md.",
+    ),
+]
+
+
+def load_settings(config: Path | None, given: dict[str, Any]) -> Settings:
+    """The settings from the command line's `given` values (None: not given), the
+    environment and the TOML file (`config`, else ./ledger.toml); exit 2 naming a bad one."""
+    from ledger.config import SettingsError, load
+
+    try:
+        return load(config, given)
+    except SettingsError as error:
+        fail(str(error), 2)
+
+
+def with_settings(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` with a --config option, its options marked `Setting` taking their values
+    from the settings (the command line first), and those settings in use
+    (`ledger.config.use`) while it runs: the key loaders under it read them. A secret
+    reaches the command as plain text, as the option gives it; a required option that
+    no source sets exits 2. Commands without such options are returned as they are."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    fields = {
+        name: marks[0].field
+        for name, hint in hints.items()
+        if (marks := [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Setting)])
+    }
+    parameters = inspect.signature(command).parameters
+    if not fields or "config" in parameters:  # none, or it loads them itself (`up`, `serve`)
+        return command
+    required = {name for name in fields if parameters[name].default is inspect.Parameter.empty}
+
+    @functools.wraps(command)
+    def wrapper(**given: Any) -> None:
+        from pydantic import SecretStr
+
+        from ledger.config import env_name, use
+
+        config = given.pop("config")
+        settings = load_settings(config, {fields[name]: given[name] for name in fields})
+        for name, field in fields.items():
+            value = getattr(settings, field)
+            if value is None and name in required:
+                fail(
+                    f"missing option '--{name.replace('_', '-')}' (or {env_name(field)}, or"
+                    f" {field} in the settings file)",
+                    2,
+                )
+            given[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        use(settings)
+        try:
+            command(**given)
+        finally:
+            use(None)
+
+    shown = [
+        parameter.replace(annotation=_help_names(hints[name], fields[name]), default=None)
+        if name in fields
+        else parameter.replace(annotation=hints.get(name, parameter.annotation))
+        for name, parameter in parameters.items()
+    ]
+    config = inspect.Parameter(
+        "config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigFile
+    )
+    wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*shown, config], return_annotation=None
+    )
+    wrapper.__annotations__ = {**hints, "config": ConfigFile}
+    return wrapper
+
+
+def _help_names(hint: Any, field: str) -> Any:
+    """`hint` (an option's `Annotated`) with its help naming the setting's variable and
+    default, as typer's own envvar and default did."""
+    from ledger.config import Settings, env_name
+
+    default = Settings.model_fields[field].default
+    where = env_name(field) + ("" if default is None else f"; default: {default}")
+    base, *marks = typing.get_args(hint)
+    for index, mark in enumerate(marks):
+        if isinstance(mark, typer.models.OptionInfo):
+            marks[index] = copy.copy(mark)
+            marks[index].help = f"{mark.help or ''} (setting: {where})".lstrip()
+    return Annotated[(base, *marks)]
+
+
+def configure_commands(group: typer.Typer) -> None:
+    """Give every command of `group` and its subgroups `with_settings`."""
+    for info in group.registered_commands:
+        if info.callback is not None:
+            info.callback = with_settings(info.callback)
+    for subgroup in group.registered_groups:
+        if subgroup.typer_instance is not None:
+            configure_commands(subgroup.typer_instance)
+
+
 DataDir = Annotated[
     Path,
     typer.Option(
-        "--data-dir",
-        envvar="LEDGER_DATA_DIR",
-        help="Folder for the embedded SQLite log (and, later, the dev chain).",
+        "--data-dir", help="Folder for the embedded SQLite log (and, later, the dev chain)."
     ),
+    Setting("data_dir"),
 ]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        envvar="LEDGER_DATABASE_URL",
         help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir.",
     ),
+    Setting("database_url"),
 ]
-DEFAULT_DATA_DIR = Path("./ledger-data")
 PublicRpcUrl = Annotated[
     str | None,
     typer.Option(
         "--public-rpc-url",
-        envvar="LEDGER_PUBLIC_RPC_URL",
         help="A JSON-RPC endpoint of the chain the log identity suggests to verifiers (they may"
         " use their own).",
     ),
+    Setting("public_rpc_url"),
 ]
 ExplorerUrl = Annotated[
     str | None,
-    typer.Option(
-        "--explorer",
-        envvar="LEDGER_EXPLORER_URL",
-        help="A block explorer the log identity names (<url>/tx/<hash>).",
-    ),
+    typer.Option("--explorer", help="A block explorer the log identity names (<url>/tx/<hash>)."),
+    Setting("explorer_url"),
 ]
 AnchorOption = Annotated[
     str,
@@ -95,10 +210,10 @@ LogFile = Annotated[
     Path | None,
     typer.Option(
         "--log",
-        envvar="LEDGER_LOG",
         help="The log identity document to pin (from the operator: `mledger identity`, GET"
         " /v1/log).",
     ),
+    Setting("log"),
 ]
 
 
@@ -210,49 +325,51 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
 
 RpcUrl = Annotated[
     str | None,
-    typer.Option(
-        "--rpc-url",
-        envvar="LEDGER_RPC_URL",
-        help="JSON-RPC URL of the chain (default: http://127.0.0.1:8545).",
-    ),
+    typer.Option("--rpc-url", help="JSON-RPC URL of the chain (default: http://127.0.0.1:8545)."),
+    Setting("rpc_url"),
 ]
+ChainRpcUrl = Annotated[
+    str,
+    typer.Option("--rpc-url", help="JSON-RPC URL of a node of the log's chain."),
+    Setting("rpc_url"),
+]
+"""The --rpc-url of the verifier's commands that read the chain: required (no default
+here), from the command line or the settings."""
 Keystore = Annotated[
     Path | None,
     typer.Option(
         "--keystore",
-        envvar="LEDGER_KEYSTORE",
         help="Encrypted V3 keystore of the anchor key (password in LEDGER_KEYSTORE_PASSWORD);"
         " default: LEDGER_ANCHOR_KEY.",
     ),
+    Setting("keystore"),
 ]
 Confirmations = Annotated[
     int,
     typer.Option(
-        "--confirmations",
-        envvar="LEDGER_CONFIRMATIONS",
-        min=1,
-        help="Blocks an anchor must be deep to count as confirmed.",
+        "--confirmations", min=1, help="Blocks an anchor must be deep to count as confirmed."
     ),
+    Setting("confirmations"),
 ]
 LogName = Annotated[
     str | None,
     typer.Option(
         "--log-name",
-        envvar="LEDGER_LOG_NAME",
         help="Name of the log; its id is the SHA-256 of the name (default: model-ledger).",
     ),
+    Setting("log_name"),
 ]
 Admin = Annotated[
     str | None,
     typer.Option(
         "--admin",
-        envvar="LEDGER_ADMIN_ADDRESS",
         help="Address of the log's admin key, kept offline: it alone can retire the log (`mledger"
         " retire`)."
         " Make one elsewhere with `mledger admin-key create --out PATH`. Required on any chain but"
         " the dev"
         " chain (id 31337), where the default is a new key in --data-dir, for development only.",
     ),
+    Setting("admin_address"),
 ]
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 

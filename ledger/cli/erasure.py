@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
     DatabaseUrl,
     DataDir,
     app,
@@ -54,8 +54,8 @@ def erase(
             " tables while it rewrites them).",
         ),
     ] = False,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Destroy the stored records (values and salts) of the chosen sequenced entries for
     good, keeping their leaf hashes, and log the erasure; entries under a legal hold are
@@ -92,8 +92,8 @@ def hold_add(
     licence: Annotated[
         str | None, typer.Option("--licence", help="Hold this licence's records.")
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Place a legal hold (logged): erasure skips the held entries until it is lifted."""
     from ledger.service.erasure import add_hold, hold_json
@@ -111,8 +111,8 @@ def hold_add(
 def hold_remove(
     hold_id: Annotated[str, typer.Argument(help="The hold's id (hold-...).")],
     reason: Reason,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Lift a legal hold (logged); its entries may be erased again."""
     from ledger.service.erasure import hold_json, lift_hold
@@ -125,8 +125,8 @@ def hold_remove(
 @hold_app.command("list")
 def hold_list(
     active: Annotated[bool, typer.Option("--active", help="Only holds not lifted.")] = False,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Print every legal hold, oldest first."""
     from ledger.service.erasure import hold_json, list_holds

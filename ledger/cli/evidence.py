@@ -15,11 +15,12 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
     AnchorOption,
     DatabaseUrl,
     DataDir,
     LogFile,
+    Setting,
     anchor_choice,
     app,
     emit,
@@ -81,8 +82,8 @@ def evidence(
         str | None,
         typer.Option("--to", help="With --key: window to this chain time (an anchored size)."),
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
     anchor: AnchorOption = "earliest",
 ) -> None:
     """Print the evidence bundle of an entry (JSON), against the earliest confirmed anchor
@@ -139,7 +140,7 @@ def verdict(result: VerificationResult, error: VerificationError | None) -> str:
 def _as_json(result: VerificationResult, error: VerificationError | None) -> dict[str, Any]:
     when = result.existed_no_later_than
     said = verdict(result, error)
-    return {
+    out: dict[str, Any] = {
         "valid": said == "VALID",
         "verdict": said,
         "producer": producer(),
@@ -153,6 +154,18 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
         "log": None if result.identity is None else result.identity.as_json(),
         "error": None if error is None else {"check": error.check, "message": error.message},
     }
+    if result.complete_keys:  # a complete pack: what it proved of each account
+        out["complete"] = [
+            {
+                "key": k.key,
+                "count": k.count,
+                "outside": k.outside,
+                "erased": k.erased,
+                "leaf_indices": list(k.leaf_indices),
+            }
+            for k in result.complete_keys
+        ]
+    return out
 
 
 def _print_text(result: VerificationResult, error: VerificationError | None) -> None:
@@ -176,6 +189,11 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
                 " --rpc-url URL (no --offline) to check the anchor and its index root\n"
             )
         return
+    if result.complete_keys:
+        from ledger.verify.completeness import key_statement
+
+        for proven in result.complete_keys:
+            out.write(f"{key_statement(proven, result.anchored, 'pack')}\n")
     if not result.chain_consulted:
         out.write(f"MATHEMATICS ONLY: {result.statement()}\n")
         out.write(
@@ -195,11 +213,11 @@ def verify(
         str | None,
         typer.Option(
             "--rpc-url",
-            envvar="LEDGER_RPC_URL",
             help="JSON-RPC URL of a node of the bundle's chain.",
         ),
-    ] = None,
-    log: LogFile = None,
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
+    log: LogFile = FROM_SETTINGS,
     offline: Annotated[
         bool,
         typer.Option("--offline", help="Check the mathematics only; do not consult the chain."),
@@ -233,11 +251,14 @@ def verify(
     consulted for it (docs/c2sp.md)."""
     data = _read(bundle)
     from ledger.cli.tlog_proof import verify_tlog_proof_file
+    from ledger.formats.export_line import export_advice, is_export
     from ledger.verify.tlog_proof import is_tlog_proof
 
     if is_tlog_proof(data):
         verify_tlog_proof_file(data, record, pinned_identity(log), witness or [], quorum, as_json)
         return
+    if is_export(data):  # an export is audited whole, not verified as evidence
+        fail(f"{bundle}: {export_advice('mledger verify')}", EXIT_UNREADABLE)
     if record is not None or witness or quorum is not None:
         fail("--record, --witness and --quorum apply to tlog-proofs only", EXIT_UNREADABLE)
     identity = pinned_identity(log, offline_ok=offline)
@@ -302,15 +323,15 @@ def verify_receipt_command(
             dir_okay=False,
         ),
     ],
-    log: LogFile = None,
+    log: LogFile = FROM_SETTINGS,
     rpc_url: Annotated[
         str | None,
         typer.Option(
             "--rpc-url",
-            envvar="LEDGER_RPC_URL",
             help="Also check the pinned log was not retired (its key leaked).",
         ),
-    ] = None,
+        Setting("rpc_url"),
+    ] = FROM_SETTINGS,
     offline: Annotated[
         bool,
         typer.Option(

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
+    ChainRpcUrl,
     Confirmations,
     DatabaseUrl,
     DataDir,
@@ -43,11 +44,13 @@ from ledger.cli.common import (
 if TYPE_CHECKING:
     from ledger.chain.client import ChainClient
     from ledger.chain.licence_registry import LicenceRegistry
+    from ledger.formats.identity import LogIdentity
     from ledger.service.licences import Appended
     from ledger.service.signer import LogSigner
     from ledger.store.anchors import AnchorRepository, Deployment
     from ledger.store.licences import LicenceCall
     from ledger.store.repository import Store
+    from ledger.verify.licence import LicenceDocument
 
 EXIT_NOT_ACTIVE = 1
 """The licence is not active."""
@@ -228,11 +231,11 @@ def grant_licence(
     amend: Annotated[
         bool, typer.Option("--amend", help="Supersede the licence's current grant.")
     ] = False,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    rpc_url: RpcUrl = None,
-    keystore: Keystore = None,
-    confirmations: Confirmations = 1,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
+    rpc_url: RpcUrl = FROM_SETTINGS,
+    keystore: Keystore = FROM_SETTINGS,
+    confirmations: Confirmations = FROM_SETTINGS,
     timeout: Timeout = 120.0,
 ) -> None:
     """Grant (or with --amend, amend) a licence: append the record, grant its commitment
@@ -298,11 +301,11 @@ def revoke_licence(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why, kept in the revoke record.")
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-    rpc_url: RpcUrl = None,
-    keystore: Keystore = None,
-    confirmations: Confirmations = 1,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
+    rpc_url: RpcUrl = FROM_SETTINGS,
+    keystore: Keystore = FROM_SETTINGS,
+    confirmations: Confirmations = FROM_SETTINGS,
     timeout: Timeout = 120.0,
 ) -> None:
     """Revoke a licence: append a revoke record, revoke its commitment on chain, wait for
@@ -333,52 +336,50 @@ def revoke_licence(
         )
 
 
-# -- licensees: check ---------------------------------------------------------------------------
+# -- licensees: check and watch ----------------------------------------------------------------
+
+LicenceFile = Annotated[
+    str,
+    typer.Argument(
+        metavar="LICENCE.json",
+        help="The licence record, or a GET /v1/licences/{id} response; - reads stdin.",
+    ),
+]
 
 
-@licence_app.command("check")
-def check_licence_command(
-    licence: Annotated[
-        str,
-        typer.Argument(
-            metavar="LICENCE.json",
-            help="The licence record, or a GET /v1/licences/{id} response; - reads stdin.",
-        ),
-    ],
-    rpc_url: Annotated[
-        str | None,
-        typer.Option(
-            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
-        ),
-    ] = None,
-    log: LogFile = None,
-) -> None:
-    """Check a licence against the chain, trusting only the record, the chain and the
-    pinned log identity (--log): recompute its commitment, check the code at the pinned
-    LicenceRegistry is the one shipped, read its status there; print JSON (stdout) and
-    a sentence (stderr). Exit 0 only for an active licence (1 not active, or not the
-    pinned log's; 2 unreadable; 3 chain unreachable)."""
-    from ledger.verify.licence import (
-        LicenceChainError,
-        LicenceFileError,
-        LicenceMismatchError,
-        check_licence,
-        read_document,
-    )
-    from ledger.verify.rpc import JsonRpcReader
+def licence_to_check(licence: str, log: Path | None) -> tuple[LogIdentity, LicenceDocument]:
+    """What `check` and `watch` start from: the pinned log identity and the licence record
+    read from `licence` (- for stdin); exit 2 saying which is missing or unreadable."""
+    from ledger.verify.licence import LicenceFileError, read_document
 
     identity = pinned_identity(log)
     assert identity is not None
-    if rpc_url is None:
-        fail("give --rpc-url URL: a node of the log's chain", EXIT_UNREADABLE)
     try:
         data = sys.stdin.buffer.read() if licence == "-" else Path(licence).read_bytes()
     except OSError as error:
         fail(f"cannot read {licence}: {error.strerror or error}", EXIT_UNREADABLE)
     try:
-        document = read_document(data)
+        return identity, read_document(data)
     except LicenceFileError as error:
         fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
+
+
+@licence_app.command("check")
+def check_licence_command(
+    licence: LicenceFile, rpc_url: ChainRpcUrl, log: LogFile = FROM_SETTINGS
+) -> None:
+    """Check a licence against the chain, trusting only the record, the chain and the
+    pinned log identity (--log): recompute its commitment, check the code at the pinned
+    LicenceRegistry is the one shipped, read its status there; print JSON (stdout) and
+    a sentence (stderr). A revoked licence names the revoke record the registry holds;
+    given the GET /v1/licences/{id} answer fetched after the revocation, its revoke
+    record's evidence (revoked.evidence) is verified and matched with the registry, and
+    the reason printed. Exit 0 only for an active licence (1 not active, or not the
+    pinned log's; 2 unreadable; 3 chain unreachable)."""
+    from ledger.verify.licence import LicenceChainError, LicenceMismatchError, check_licence
+    from ledger.verify.rpc import JsonRpcReader
+
+    identity, document = licence_to_check(licence, log)
     rpc = JsonRpcReader(rpc_url)
     try:
         result = check_licence(document, rpc, identity)
@@ -394,8 +395,6 @@ def check_licence_command(
         raise typer.Exit(EXIT_NOT_ACTIVE)
 
 
-# -- licensees: watch ---------------------------------------------------------------------------
-
 TERMINAL = frozenset({"revoked", "expired"})
 """Statuses a licence does not come back from; `unknown` is one too once the licence was
 seen granted (another chain or registry answers), not before (a grant still on its way)."""
@@ -403,20 +402,9 @@ seen granted (another chain or registry answers), not before (a grant still on i
 
 @licence_app.command("watch")
 def watch_licence_command(
-    licence: Annotated[
-        str,
-        typer.Argument(
-            metavar="LICENCE.json",
-            help="The licence record, or a GET /v1/licences/{id} response.",
-        ),
-    ],
-    rpc_url: Annotated[
-        str | None,
-        typer.Option(
-            "--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of a node of the log's chain."
-        ),
-    ] = None,
-    log: LogFile = None,
+    licence: LicenceFile,
+    rpc_url: ChainRpcUrl,
+    log: LogFile = FROM_SETTINGS,
     interval: Annotated[
         float, typer.Option("--interval", min=0.1, help="Seconds between reads of the chain.")
     ] = 15.0,
@@ -427,25 +415,10 @@ def watch_licence_command(
     active (revoked, expired, a window that differs from the record's), printing why; 2
     for an unreadable file. A licence not granted yet is waited for. An unreachable chain
     is retried (a warning on stderr)."""
-    from ledger.verify.licence import (
-        LicenceChainError,
-        LicenceFileError,
-        LicenceMismatchError,
-        check_licence,
-        read_document,
-    )
+    from ledger.verify.licence import LicenceChainError, LicenceMismatchError, check_licence
     from ledger.verify.rpc import JsonRpcReader
 
-    identity = pinned_identity(log)
-    assert identity is not None
-    if rpc_url is None:
-        fail("give --rpc-url URL: a node of the log's chain", EXIT_UNREADABLE)
-    try:
-        document = read_document(Path(licence).read_bytes())
-    except OSError as error:
-        fail(f"cannot read {licence}: {error.strerror or error}", EXIT_UNREADABLE)
-    except LicenceFileError as error:
-        fail(f"{licence}: {error.message}", EXIT_UNREADABLE)
+    identity, document = licence_to_check(licence, log)
     last: tuple[Any, ...] | None = None
     granted = False
     with JsonRpcReader(rpc_url) as rpc:

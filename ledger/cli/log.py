@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
     DatabaseUrl,
     DataDir,
     app,
@@ -24,7 +24,7 @@ from ledger.cli.common import (
 
 
 @app.command()
-def init(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+def init(data_dir: DataDir = FROM_SETTINGS, database_url: DatabaseUrl = FROM_SETTINGS) -> None:
     """Start an empty log in --data-dir (or --database-url), without a chain or a service:
     the store and the log key. `mledger up` does this itself; every other command refuses
     a data dir that holds no log. Prints the empty checkpoint; harmless on an existing log."""
@@ -41,8 +41,8 @@ def ingest(
     file: Annotated[
         Path, typer.Argument(help="NDJSON file, one record per line.", exists=True, dir_okay=False)
     ],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Validate and store every record of FILE, all or nothing; print each leaf hash."""
     from ledger.service.ingest import LineError, read_ndjson
@@ -66,7 +66,7 @@ def ingest(
 
 
 @app.command()
-def seal(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+def seal(data_dir: DataDir = FROM_SETTINGS, database_url: DatabaseUrl = FROM_SETTINGS) -> None:
     """Sequence every pending entry and print the new checkpoint."""
     from ledger.service.sequencer import seal as seal_log
 
@@ -85,8 +85,8 @@ def prove(
         int | None,
         typer.Option("--tree-size", help="Prove against this tree size (default: latest)."),
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Print the inclusion proof of an entry."""
     from ledger.service.proofs import inclusion
@@ -108,8 +108,8 @@ def prove(
 def consistency(
     first: Annotated[int, typer.Argument(help="The older tree size.")],
     second: Annotated[int, typer.Argument(help="The newer tree size.")],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Print the consistency proof between two tree sizes."""
     from ledger.service.proofs import consistency as consistency_proof

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.common import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, app, emit, fail, open_store
+from ledger.cli.common import FROM_SETTINGS, DatabaseUrl, DataDir, app, emit, fail, open_store
 
 models_app = typer.Typer(
     help="Register model artefacts and show their lineage.", no_args_is_help=True
@@ -34,8 +34,8 @@ def register(
             " ...: docs/records.md); - reads standard input.",
         ),
     ],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Register a model artefact whose parents are registered: append its `model` record
     to the log and print its leaf hash, seq and record. Refused, storing nothing, when
@@ -78,8 +78,8 @@ def register(
 @models_app.command("show")
 def show(
     model_id: Annotated[str, typer.Argument(metavar="MODEL_ID", help="The model's id.")],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """A model's versions and its lineage back to the roots, each registration with its
     evidence when anchored (as GET /v1/models/{id})."""

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ledger.formats.identity import LogIdentity
     from ledger.verify.monitor import Finding, Seen
 
-from ledger.cli.common import LogFile, app, emit, fail, pinned_identity
+from ledger.cli.common import FROM_SETTINGS, ChainRpcUrl, LogFile, app, emit, fail, pinned_identity
 
 EXIT_ANOMALY = 1
 """An anomaly was found (printed as an `anomaly` line, and as ALERT on stderr)."""
@@ -82,11 +82,8 @@ def _save(path: Path, state: dict[str, Any]) -> None:
 
 @app.command()
 def monitor(
-    rpc_url: Annotated[
-        str,
-        typer.Option("--rpc-url", envvar="LEDGER_RPC_URL", help="JSON-RPC URL of the log's chain."),
-    ],
-    log: LogFile = None,
+    rpc_url: ChainRpcUrl,
+    log: LogFile = FROM_SETTINGS,
     url: Annotated[
         str | None,
         typer.Option(

@@ -20,12 +20,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ledger.cli.common import (
-    DEFAULT_DATA_DIR,
+    FROM_SETTINGS,
+    ConfigFile,
     DatabaseUrl,
     DataDir,
+    ExplorerUrl,
+    Keystore,
+    PublicRpcUrl,
     app,
     emit,
     fail,
+    load_settings,
     open_store,
 )
 from ledger.errors import LedgerError
@@ -47,27 +52,9 @@ app.add_typer(keys_app, name="keys")
 # -- the options `up` and `serve` share: one definition ------------------------------------
 
 SERVICE_OPTIONS: dict[str, Any] = {
-    "config": Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="TOML file of settings (default: ./ledger.toml if present); see"
-            " docs/configuration.md.",
-        ),
-    ],
-    "data_dir": Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir", help="Folder of the embedded SQLite log, the log key, the dev chain."
-        ),
-    ],
-    "database_url": Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="SQLAlchemy or plain postgresql:// URL; default: SQLite in --data-dir.",
-        ),
-    ],
+    "config": ConfigFile,
+    "data_dir": DataDir,
+    "database_url": DatabaseUrl,
     "rpc_url": Annotated[
         str | None,
         typer.Option(
@@ -76,14 +63,7 @@ SERVICE_OPTIONS: dict[str, Any] = {
             " recorded deployment, without it no anchoring).",
         ),
     ],
-    "keystore": Annotated[
-        Path | None,
-        typer.Option(
-            "--keystore",
-            help="Encrypted V3 keystore of the anchor key (password in"
-            " LEDGER_KEYSTORE_PASSWORD); default: LEDGER_ANCHOR_KEY.",
-        ),
-    ],
+    "keystore": Keystore,
     "confirmations": Annotated[
         int | None,
         typer.Option("--confirmations", help="Blocks an anchor must be deep to count."),
@@ -107,17 +87,8 @@ SERVICE_OPTIONS: dict[str, Any] = {
         int | None,
         typer.Option("--mmd", help="Maximum merge delay promised in receipts, in seconds."),
     ],
-    "public_rpc_url": Annotated[
-        str | None,
-        typer.Option(
-            "--public-rpc-url",
-            help="A JSON-RPC endpoint of the chain the log identity suggests to verifiers.",
-        ),
-    ],
-    "explorer_url": Annotated[
-        str | None,
-        typer.Option("--explorer", help="A block explorer the log identity names."),
-    ],
+    "public_rpc_url": PublicRpcUrl,
+    "explorer_url": ExplorerUrl,
     "public_host": Annotated[
         str | None,
         typer.Option(
@@ -154,13 +125,9 @@ def service_options(
     def decorate(command: Callable[[Settings], None]) -> Callable[..., None]:
         @functools.wraps(command)
         def wrapper(**given: Any) -> None:
-            from ledger.config import SettingsError, load, use
+            from ledger.config import use
 
-            config = given.pop("config", None)
-            try:
-                settings = load(config, given)
-            except SettingsError as error:
-                fail(str(error), 2)
+            settings = load_settings(given.pop("config", None), given)
             use(settings)
             command(settings)
 
@@ -209,8 +176,8 @@ def create_key(
     licensee: Annotated[
         str | None, typer.Option("--licensee", help="The licensee id a licensee key is scoped to.")
     ] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Create an API key and print it once: {"key", "id", "role"} (only its hash is kept)."""
     from ledger.store.keys import KeyRepository
@@ -232,8 +199,8 @@ def list_keys(
     include_revoked: Annotated[
         bool, typer.Option("--all", help="Also the revoked keys, with when they were revoked.")
     ] = False,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """The API keys: id, role, licensee, created_at (revoked_at with --all); one JSON
     line each. Secrets are never shown: only their hash is kept."""
@@ -256,8 +223,8 @@ def revoke_key(
     key_id: Annotated[
         str, typer.Argument(metavar="ID", help="The id printed by `mledger keys create`.")
     ],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
+    data_dir: DataDir = FROM_SETTINGS,
+    database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Revoke an API key: it is refused from the next request on."""
     from ledger.store.keys import KeyRepository

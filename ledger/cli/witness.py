@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.cli.common import app, emit, fail
+from ledger.cli.common import FROM_SETTINGS, Setting, app, emit, fail
 
 if TYPE_CHECKING:
     from ledger.formats.cosignature import Cosigner
@@ -30,9 +30,9 @@ app.add_typer(witness_app, name="witness")
 
 WitnessDir = Annotated[
     Path,
-    typer.Option("--data-dir", envvar="LEDGER_WITNESS_DIR", help="The witness's key and state."),
+    typer.Option("--data-dir", help="The witness's key and state."),
+    Setting("witness_dir"),
 ]
-DEFAULT_WITNESS_DIR = Path("./witness-data")
 Name = Annotated[
     str | None,
     typer.Option(
@@ -53,7 +53,7 @@ def _cosigner(data_dir: Path, name: str | None) -> Cosigner:
 
 
 @witness_app.command("key")
-def key(data_dir: WitnessDir = DEFAULT_WITNESS_DIR, name: Name = None) -> None:
+def key(data_dir: WitnessDir = FROM_SETTINGS, name: Name = None) -> None:
     """Print the witness's verifier key (cosignature/v1, type 0x04), creating the key in
     --data-dir the first time (with --name)."""
     cosigner = _cosigner(data_dir, name)
@@ -62,7 +62,7 @@ def key(data_dir: WitnessDir = DEFAULT_WITNESS_DIR, name: Name = None) -> None:
 
 @witness_app.command("serve")
 def serve(
-    data_dir: WitnessDir = DEFAULT_WITNESS_DIR,
+    data_dir: WitnessDir = FROM_SETTINGS,
     name: Name = None,
     log: Annotated[
         list[str] | None,

@@ -62,7 +62,8 @@ class Bundle:
     entries: tuple[BundleEntry, ...]
 
 
-def _entry(obj: Any, where: str) -> BundleEntry:
+def parse_entry(obj: Any, where: str) -> BundleEntry:
+    """One entry object: leaf index, leaf hash, record and inclusion proof."""
     fields = parse_fields(obj, where, ("leaf_index", "leaf_hash", "record", "proof"))
     if not isinstance(fields["record"], dict):
         raise FormatError(f"{where}.record must be a JSON object")
@@ -110,7 +111,7 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
         raise FormatError("entries must be a non-empty list")
     if len(entries) > MAX_ENTRIES:
         raise FormatError(f"bundle has {len(entries)} entries; the limit is {MAX_ENTRIES}")
-    parsed = tuple(_entry(entry, f"entries[{i}]") for i, entry in enumerate(entries))
+    parsed = tuple(parse_entry(entry, f"entries[{i}]") for i, entry in enumerate(entries))
     seen: dict[bytes, int] = {}
     for i, entry in enumerate(parsed):
         if entry.leaf_hash in seen:

@@ -40,9 +40,7 @@ from ledger.formats.bundle import (
     MAX_ENTRIES,
     MAX_PROOF_NODES,
     BundleEntry,
-)
-from ledger.formats.bundle import (
-    _entry as parse_entry,
+    parse_entry,
 )
 from ledger.formats.checkpoint import MAX_TREE_SIZE, AnchoredCheckpoint, AnchorRef, parse_checkpoint
 from ledger.formats.fields import (
@@ -52,7 +50,9 @@ from ledger.formats.fields import (
     parse_bytes,
     parse_fields,
     parse_int,
+    parse_producer,
 )
+from ledger.formats.producer import producer
 
 COMPLETENESS_FORMAT = "model-ledger/completeness/v1"
 """The only completeness format this verifier reads."""
@@ -111,10 +111,15 @@ class ErasedEntry:
     proof: tuple[bytes, ...]
 
 
+KeyEntry = BundleEntry | ErasedEntry
+"""An entry given as one of a key's: opened (its record) or erased."""
+
 _ERASED_AT = re.compile(TS_PATTERN)
 
 
-def _any_entry(obj: Any, where: str) -> BundleEntry | ErasedEntry:
+def parse_key_entry(obj: Any, where: str) -> KeyEntry:
+    """One entry of a key (in a completeness document or a complete pack's `outside`):
+    with its record, or an erased one with its ``erased`` marker instead."""
     if not (isinstance(obj, dict) and "erased" in obj):
         return parse_entry(obj, where)
     fields = parse_fields(obj, where, ("leaf_index", "leaf_hash", "erased", "proof"))
@@ -150,7 +155,8 @@ def _sibling(value: Any, where: str) -> bytes:
     return node
 
 
-def _map_proof(obj: Any) -> MapProof:
+def parse_map_proof(obj: Any) -> MapProof:
+    """A `map_proof` object (siblings root side first, `other` leaf or null)."""
     fields = parse_fields(obj, "map_proof", ("siblings", "other"))
     siblings = _hash_list(fields["siblings"], "map_proof.siblings", KEY_BITS)
     other = fields["other"]
@@ -174,7 +180,8 @@ def _optional_index(value: Any, where: str) -> int | None:
     return None if value is None else parse_int(value, where, 0, MAX_TREE_SIZE - 1)
 
 
-def _postings_proof(obj: Any) -> WindowProof | None:
+def parse_postings_proof(obj: Any) -> WindowProof | None:
+    """A `postings_proof` object, or None for null."""
     if obj is None:
         return None
     fields = parse_fields(obj, "postings_proof", ("first_position", "before", "after", "nodes"))
@@ -209,13 +216,14 @@ def parse_completeness(data: bytes | str | Mapping[str, Any]) -> Completeness:
         raise FormatError(
             f"unknown format {obj['format']!r:.80}; this verifier reads {COMPLETENESS_FORMAT!r}"
         )
-    top = parse_fields(obj, "completeness proof", _FIELDS)
+    top = parse_fields(obj, "completeness proof", _FIELDS, optional=("producer",))
+    parse_producer(top)
     entries = top["entries"]
     if not isinstance(entries, list):
         raise FormatError("entries must be a list (empty for none)")
     if len(entries) > MAX_ENTRIES:
         raise FormatError(f"{len(entries)} entries; the limit is {MAX_ENTRIES}")
-    parsed = tuple(_any_entry(entry, f"entries[{i}]") for i, entry in enumerate(entries))
+    parsed = tuple(parse_key_entry(entry, f"entries[{i}]") for i, entry in enumerate(entries))
     chain_id = parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1)
     contract = parse_bytes(top["contract"], "contract", ADDRESS_SIZE)
     log_id = parse_bytes(top["log_id"], "log_id", HASH_SIZE)
@@ -242,8 +250,8 @@ def parse_completeness(data: bytes | str | Mapping[str, Any]) -> Completeness:
         start=start,
         end=end,
         leaf_indices=tuple(entry.leaf_index for entry in parsed),
-        map_proof=_map_proof(top["map_proof"]),
-        window=_postings_proof(top["postings_proof"]),
+        map_proof=parse_map_proof(top["map_proof"]),
+        window=parse_postings_proof(top["postings_proof"]),
     )
     return Completeness(
         chain_id=chain_id,
@@ -272,10 +280,9 @@ def completeness_json(
         raise ValueError("the claim and the checkpoint are of different sizes")
     if [entry[0] for entry in entries] != list(claim.leaf_indices):
         raise ValueError("the entries are not the claim's leaf indices, in order")
-    other = claim.map_proof.other
-    window = claim.window
     return {
         "format": COMPLETENESS_FORMAT,
+        "producer": producer(),
         "chain_id": chain_id,
         "contract": hex0x(contract),
         "log_id": hex0x(log_id),
@@ -285,35 +292,61 @@ def completeness_json(
         "window": {"from_size": claim.start, "to_size": claim.end},
         "count": claim.count,
         "postings_root": None if claim.postings_root is None else hex0x(claim.postings_root),
-        "map_proof": {
-            "siblings": ["0x" if s == EMPTY else hex0x(s) for s in claim.map_proof.siblings],
-            "other": None
-            if other is None
-            else {
-                "key_hash": hex0x(other.key_hash),
-                "count": other.count,
-                "postings_root": hex0x(other.postings_root),
-            },
-        },
-        "postings_proof": None
-        if window is None
-        else {
-            "first_position": window.first_position,
-            "before": window.before,
-            "after": window.after,
-            "nodes": [hex0x(node) for node in window.nodes],
-        },
+        "map_proof": map_proof_json(claim.map_proof),
+        "postings_proof": postings_proof_json(claim.window),
         "entries": [
-            {
-                "leaf_index": index,
-                "leaf_hash": hex0x(leaf),
-                **(
-                    {"record": record}
-                    if isinstance(record, dict)
-                    else {"erased": {"at": record[0], "by": hex0x(record[1])}}
-                ),
-                "proof": [hex0x(node) for node in proof],
-            }
-            for index, leaf, record, proof in entries
+            _entry_json(index, leaf, record, proof) for index, leaf, record, proof in entries
         ],
+    }
+
+
+def _entry_json(
+    index: int, leaf: bytes, record: dict[str, Any] | tuple[str, bytes], proof: Sequence[bytes]
+) -> dict[str, Any]:
+    return {
+        "leaf_index": index,
+        "leaf_hash": hex0x(leaf),
+        **(
+            {"record": record}
+            if isinstance(record, dict)
+            else {"erased": {"at": record[0], "by": hex0x(record[1])}}
+        ),
+        "proof": [hex0x(node) for node in proof],
+    }
+
+
+def key_entry_json(entry: KeyEntry) -> dict[str, Any]:
+    """One entry of a key as `parse_key_entry` reads it (the one writer, for
+    completeness documents and complete packs)."""
+    if isinstance(entry, ErasedEntry):
+        return _entry_json(
+            entry.leaf_index, entry.leaf_hash, (entry.erased_at, entry.erased_by), entry.proof
+        )
+    return _entry_json(entry.leaf_index, entry.leaf_hash, entry.record, entry.proof)
+
+
+def map_proof_json(proof: MapProof) -> dict[str, Any]:
+    """The `map_proof` object (the one writer, for completeness documents and packs)."""
+    other = proof.other
+    return {
+        "siblings": ["0x" if s == EMPTY else hex0x(s) for s in proof.siblings],
+        "other": None
+        if other is None
+        else {
+            "key_hash": hex0x(other.key_hash),
+            "count": other.count,
+            "postings_root": hex0x(other.postings_root),
+        },
+    }
+
+
+def postings_proof_json(window: WindowProof | None) -> dict[str, Any] | None:
+    """The `postings_proof` object, null for an absent key."""
+    if window is None:
+        return None
+    return {
+        "first_position": window.first_position,
+        "before": window.before,
+        "after": window.after,
+        "nodes": [hex0x(node) for node in window.nodes],
     }

@@ -14,10 +14,14 @@ leaf index order, 0 to n-1 for a whole export.
 An erased entry (docs/privacy.md), whose record the operator destroyed, is its leaf
 hash with an erasure marker instead, also in canonical form::
 
-    {"erased":{"at":"<ts>","by":"0x<64 hex>","leaf_hash":"0x<64 hex>"},"leaf_index":<i>}\n
+    {"erased":{"at":"<ts>","by":"0x<64 hex>","keys":["0x<64 hex>",...],
+     "leaf_hash":"0x<64 hex>"},"leaf_index":<i>}\n
 
-``at`` is when it was erased (record time form), ``by`` the leaf hash of the digest
-record that logged the erasure (a later entry of the same log).
+(one line). ``at`` is when it was erased (record time form), ``by`` the leaf hash of
+the digest record that logged the erasure (a later entry of the same log), ``keys`` the
+hashes of the index keys the entry was filed under (SHA-256 of each key string, the
+index's own map keys, in increasing order; none for a digest record), so an audit can
+still re-derive every index root (`ledger.verify.audit`) without the record.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NoReturn
 
 from ledger.core.errors import InputError
+from ledger.core.index import MAX_ENTRY_KEYS
 from ledger.core.records import MAX_RECORD_BYTES, TS_PATTERN
 
 EXPORT_MEDIA_TYPE = "application/x-ndjson"
@@ -43,23 +49,52 @@ MAX_INDEX_DIGITS = 20
 """Most digits of a leaf index: 2^64 - 1 has 20."""
 
 
+_EXPORT_START = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"(?:leaf_index|erased)"\s*:')
+"""An export's first line, however laid out (an entry's or an erased entry's): no
+bundle, pack or proof starts so."""
+
+
+def is_export(data: bytes) -> bool:
+    """Whether `data` is an export (its first line an export line, however laid out)
+    rather than one evidence document: what `mledger verify` and the verification page
+    (verify-documents.js isExport, the same rule) send to `mledger audit`."""
+    return _EXPORT_START.match(data[:256]) is not None
+
+
+def export_advice(reader: str) -> str:
+    """What `reader` ("mledger verify", "this page") says of an export: the page says the
+    same words (verify-documents.js exportAdvice)."""
+    return (
+        f"this is a log export (NDJSON, one entry per line), which {reader} does not audit:"
+        " run `mledger audit FILE --log log.json --rpc-url URL`"
+    )
+
+
 class ExportLineError(InputError):
     """A line that is not an export line; the message says why."""
 
 
 @dataclass(frozen=True)
 class Erased:
-    """An erased entry as an export carries it: its leaf hash, when it was erased, and
-    the leaf hash of the digest record that logged the erasure."""
+    """An erased entry as an export carries it: its leaf hash, when it was erased, the
+    leaf hash of the digest record that logged the erasure, and the hashes of the index
+    keys it was filed under (in increasing order)."""
 
     leaf_hash: bytes
     erased_at: str
     erased_by: bytes
+    key_hashes: tuple[bytes, ...] = ()
 
 
+_HASH = rb'"0x[0-9a-f]{64}"'
 _ERASED = re.compile(
     rb'\{"erased":\{"at":"(' + TS_PATTERN[1:-1].encode() + rb')","by":"0x([0-9a-f]{64})",'
-    rb'"leaf_hash":"0x([0-9a-f]{64})"\},"leaf_index":(0|[1-9][0-9]{0,19})\}'
+    rb'"keys":\[((?:'
+    + _HASH
+    + rb"(?:,"
+    + _HASH
+    + rb"){0,%d})?)\]," % (MAX_ENTRY_KEYS - 1)
+    + rb'"leaf_hash":"0x([0-9a-f]{64})"\},"leaf_index":(0|[1-9][0-9]{0,19})\}'
 )
 ERASED_PREFIX = b'{"erased":'
 """How an erased entry's line starts."""
@@ -69,11 +104,16 @@ def export_line(leaf_index: int, record: bytes | Erased) -> bytes:
     """The export line (newline included) of the entry at `leaf_index` whose canonical
     record bytes are `record`, or which was erased."""
     if isinstance(record, Erased):
-        return b'{"erased":{"at":"%s","by":"0x%s","leaf_hash":"0x%s"},"leaf_index":%d}\n' % (
-            record.erased_at.encode(),
-            record.erased_by.hex().encode(),
-            record.leaf_hash.hex().encode(),
-            leaf_index,
+        keys = b",".join(b'"0x%s"' % key.hex().encode() for key in sorted(record.key_hashes))
+        return (
+            b'{"erased":{"at":"%s","by":"0x%s","keys":[%s],"leaf_hash":"0x%s"},"leaf_index":%d}\n'
+            % (
+                record.erased_at.encode(),
+                record.erased_by.hex().encode(),
+                keys,
+                record.leaf_hash.hex().encode(),
+                leaf_index,
+            )
         )
     return b'{"leaf_index":%d,"record":%s}\n' % (leaf_index, record)
 
@@ -85,11 +125,20 @@ def parse_erased_line(line: bytes) -> tuple[int, Erased]:
     if match is None:
         raise ExportLineError(
             "not an erased entry's export line: expected exactly"
-            ' {"erased":{"at":"<record time>","by":"0x<64 hex>","leaf_hash":"0x<64 hex>"},'
-            '"leaf_index":<i>} (no spaces, lowercase hex)'
+            ' {"erased":{"at":"<record time>","by":"0x<64 hex>","keys":[<0 to'
+            f' {MAX_ENTRY_KEYS} "0x<64 hex>">],"leaf_hash":"0x<64 hex>"}},"leaf_index":<i>}}'
+            " (no spaces, lowercase hex)"
         )
-    at, by, leaf, index = match.groups()
-    return int(index), Erased(bytes.fromhex(leaf.decode()), at.decode(), bytes.fromhex(by.decode()))
+    at, by, keys, leaf, index = match.groups()
+    hashes = tuple(bytes.fromhex(key[3:-1].decode()) for key in keys.split(b",") if key)
+    if any(a >= b for a, b in pairwise(hashes)):
+        raise ExportLineError(
+            "an erased entry's keys must be distinct and in increasing order (one way to"
+            " write a line)"
+        )
+    return int(index), Erased(
+        bytes.fromhex(leaf.decode()), at.decode(), bytes.fromhex(by.decode()), hashes
+    )
 
 
 def parse_export_line(line: bytes) -> tuple[int, bytes]:

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from ledger.core.errors import InputError
+from ledger.core.index import MapProof, WindowProof
+from ledger.core.index.smt import MAX_COUNT
 from ledger.core.merkle import HASH_SIZE
 from ledger.core.records import (
     KINDS,
@@ -24,6 +26,15 @@ from ledger.core.records import (
 )
 from ledger.formats.bundle import ADDRESS_SIZE, MAX_PROOF_NODES
 from ledger.formats.checkpoint import MAX_TREE_SIZE, AnchoredCheckpoint, AnchorRef, parse_checkpoint
+from ledger.formats.completeness import (
+    KeyEntry,
+    key_entry_json,
+    map_proof_json,
+    parse_key_entry,
+    parse_map_proof,
+    parse_postings_proof,
+    postings_proof_json,
+)
 from ledger.formats.fields import (
     FormatError,
     hex0x,
@@ -215,6 +226,147 @@ def parse_query_input(obj: Any) -> PackQuery:
     return parse_query(obj)
 
 
+# -- the completeness part ---------------------------------------------------------
+
+COMPLETE_KIND = "interaction"
+"""The record kind a complete pack holds: the `account` key indexes interactions."""
+
+
+@dataclass(frozen=True)
+class KeyProof:
+    """The index proof of one account key in a complete pack: the key's count and
+    postings root at the pack's size, the map and postings proofs, and the key's entries
+    in the window that do not match the query (each with its record and inclusion proof,
+    so a verifier sees why it is not counted; an erased entry, whose record is gone, with
+    its erasure marker: docs/privacy.md)."""
+
+    key: str
+    count: int
+    postings_root: bytes | None
+    map_proof: MapProof
+    postings_proof: WindowProof | None
+    outside: tuple[KeyEntry, ...]
+
+
+@dataclass(frozen=True)
+class PackCompleteness:
+    """A complete pack's proof that no entry of its accounts is missing: the index root
+    the log key signed at the pack's size, the window [start, end) of leaf indices, one
+    `KeyProof` per account of the query, in its order."""
+
+    index_root: bytes
+    start: int
+    end: int
+    keys: tuple[KeyProof, ...]
+
+
+def account_key(account_id: str) -> str:
+    """The index key of an account."""
+    return f"account:{account_id}"
+
+
+def check_complete_query(query: PackQuery) -> None:
+    """A query a complete pack can prove: account ids, kind interaction, no model
+    (QueryError naming the field otherwise)."""
+    if query.account_ids is None:
+        raise QueryError(
+            "account_ids", "a complete pack needs the accounts whose entries it proves"
+        )
+    if query.kind != COMPLETE_KIND:
+        raise QueryError(
+            "kind",
+            f"a complete pack holds {COMPLETE_KIND} records (the account key's): give"
+            f" kind {COMPLETE_KIND!r}",
+        )
+    if query.model is not None:
+        raise QueryError(
+            "model", "a complete pack proves all of an account's entries: drop the model filter"
+        )
+
+
+def _key_proof(obj: Any, where: str, tree_size: int) -> KeyProof:
+    fields = parse_fields(
+        obj, where, ("key", "count", "postings_root", "map_proof", "postings_proof", "outside")
+    )
+    if not isinstance(fields["key"], str):
+        raise FormatError(f"{where}.key must be a string")
+    outside = fields["outside"]
+    if not isinstance(outside, list) or len(outside) > MAX_PACK_ENTRIES:
+        raise FormatError(f"{where}.outside must be a list of at most {MAX_PACK_ENTRIES} entries")
+    entries = tuple(parse_key_entry(e, f"{where}.outside[{i}]") for i, e in enumerate(outside))
+    for i, entry in enumerate(entries):
+        if entry.leaf_index >= tree_size:
+            raise FormatError(
+                f"{where}.outside[{i}].leaf_index is {entry.leaf_index}, beyond the tree of"
+                f" size {tree_size}"
+            )
+    try:
+        map_proof = parse_map_proof(fields["map_proof"])
+        postings = parse_postings_proof(fields["postings_proof"])
+    except FormatError as error:
+        raise FormatError(f"{where}.{error}") from None
+    return KeyProof(
+        key=fields["key"],
+        count=parse_int(fields["count"], f"{where}.count", 0, MAX_COUNT),
+        postings_root=None
+        if fields["postings_root"] is None
+        else parse_bytes(fields["postings_root"], f"{where}.postings_root", HASH_SIZE),
+        map_proof=map_proof,
+        postings_proof=postings,
+        outside=entries,
+    )
+
+
+def _completeness(obj: Any, query: PackQuery, tree_size: int) -> PackCompleteness:
+    fields = parse_fields(obj, "completeness", ("index_root", "window", "keys"))
+    try:
+        check_complete_query(query)
+    except QueryError as error:
+        raise FormatError(f"completeness: query.{error}") from None
+    assert query.account_ids is not None
+    window = parse_fields(fields["window"], "completeness.window", ("from_size", "to_size"))
+    start = parse_int(window["from_size"], "completeness.window.from_size", 0, tree_size - 1)
+    end = parse_int(window["to_size"], "completeness.window.to_size", start + 1, tree_size)
+    keys = fields["keys"]
+    if not isinstance(keys, list):
+        raise FormatError("completeness.keys must be a list, one per account of the query")
+    if len(keys) != len(query.account_ids):
+        raise FormatError(
+            f"completeness.keys has {len(keys)} proofs; the query names"
+            f" {len(query.account_ids)} accounts"
+        )
+    proofs = tuple(
+        _key_proof(item, f"completeness.keys[{i}]", tree_size) for i, item in enumerate(keys)
+    )
+    return PackCompleteness(
+        index_root=parse_bytes(fields["index_root"], "completeness.index_root", HASH_SIZE),
+        start=start,
+        end=end,
+        keys=proofs,
+    )
+
+
+def completeness_part_json(part: PackCompleteness) -> dict[str, Any]:
+    """The `completeness` field of a complete pack (the one writer)."""
+    return {
+        "index_root": hex0x(part.index_root),
+        "window": {"from_size": part.start, "to_size": part.end},
+        "keys": [
+            {
+                "key": proof.key,
+                "count": proof.count,
+                "postings_root": None
+                if proof.postings_root is None
+                else hex0x(proof.postings_root),
+                "map_proof": map_proof_json(proof.map_proof),
+                "postings_proof": postings_proof_json(proof.postings_proof),
+                "outside": [key_entry_json(entry) for entry in proof.outside],
+            }
+            for proof in part.keys
+        ],
+    }
+
+
 # -- the pack ----------------------------------------------------------------------
 
 
@@ -234,6 +386,8 @@ class Pack:
     indices: tuple[int, ...]
     records: tuple[dict[str, Any], ...]
     proof: tuple[bytes, ...]
+    completeness: PackCompleteness | None = None
+    """A complete pack's proof that its accounts have no other entry (None: not one)."""
 
 
 def parse_pack(data: bytes | str | Mapping[str, Any]) -> Pack:
@@ -254,7 +408,7 @@ def _parse(obj: Any) -> Pack:
         obj,
         "pack",
         ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"),
-        optional=("producer",),
+        optional=("producer", "completeness"),
     )
     parse_producer(top)
     checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
@@ -264,7 +418,8 @@ def _parse(obj: Any) -> Pack:
     except QueryError as error:
         raise FormatError(f"query.{error}" if error.field != "query" else str(error)) from None
     entries = top["entries"]
-    if not isinstance(entries, list) or not entries:
+    complete = top.get("completeness") is not None
+    if not isinstance(entries, list) or not (entries or complete):
         raise FormatError("entries must be a non-empty list")
     if len(entries) > MAX_PACK_ENTRIES:
         raise FormatError(f"pack has {len(entries)} entries; the limit is {MAX_PACK_ENTRIES}")
@@ -288,7 +443,7 @@ def _parse(obj: Any) -> Pack:
     proof = top["proof"]
     if not isinstance(proof, list):
         raise FormatError("proof must be a list of hashes")
-    if len(proof) > MAX_PROOF_NODES * len(entries):
+    if len(proof) > MAX_PROOF_NODES * len(entries) or (not entries and proof):
         raise FormatError(
             f"proof has {len(proof)} nodes; {len(entries)} entries"
             f" need at most {MAX_PROOF_NODES * len(entries)}"
@@ -298,6 +453,7 @@ def _parse(obj: Any) -> Pack:
     contract = parse_bytes(top["contract"], "contract", ADDRESS_SIZE)
     log_id = parse_bytes(top["log_id"], "log_id", HASH_SIZE)
     anchored = parse_checkpoint(top["checkpoint"])
+    completeness = _completeness(top["completeness"], query, tree_size) if complete else None
     return Pack(
         chain_id=chain_id,
         contract=contract,
@@ -309,6 +465,7 @@ def _parse(obj: Any) -> Pack:
         indices=tuple(indices),
         records=tuple(records),
         proof=tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
+        completeness=completeness,
     )
 
 

@@ -47,11 +47,12 @@ submitted
       resent from step 1 with a fresh nonce.
 
 settle from the chain (the chain holds size >= ours)
-  11. If the chain anchors exactly our size: same root -> adopt the transaction that
-      did it (found from its Anchored event: anyone may relay a signed checkpoint) as
-      submitted, then step 7; another root -> AnchorConflictError. If the chain anchors
-      a larger size only, this row is moot: retarget it to the chain's latest and adopt
-      that, or drop it when that size has a row already.
+  11. If the chain anchors exactly our size: same root and index root -> adopt the
+      transaction that did it (found from its Anchored event: anyone may relay a signed
+      checkpoint) as submitted, then step 7; another root or index root ->
+      AnchorConflictError. If the chain anchors a larger size only, this row is moot:
+      retarget it to the chain's latest and adopt that, or drop it when that size has a
+      row already.
 
 reorganisations (every step, confirmed anchors in the last `reorg_depth` blocks)
   12. If the block at the anchor's height has another hash (or is gone) and the
@@ -318,6 +319,15 @@ class Anchorer:
             raise AnchorConflictError(
                 f"the chain anchors size {anchor.tree_size} of log {hex0x(self.log_id)} with root"
                 f" {hex0x(event.root)}, but this log's root at that size is {hex0x(anchor.root)}"
+            )
+        ours = index_root_at(self.store, anchor.tree_size) or NO_INDEX_ROOT
+        if event.index_root != ours:
+            raise AnchorConflictError(
+                f"the chain anchors size {anchor.tree_size} of log {hex0x(self.log_id)} with"
+                f" index root {hex0x(event.index_root)} (transaction {hex0x(event.tx_hash)}),"
+                f" but this log's index root at that size is {hex0x(ours)}: the log key signed"
+                " another index for this checkpoint (completeness proofs at this size would"
+                " fail 'index root on chain')"
             )
         sent = self.client.transaction(event.tx_hash)
         nonce = None if sent is None else int(sent["nonce"])

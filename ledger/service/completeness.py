@@ -11,12 +11,15 @@ each turned into the size of the newest anchor confirmed in a block no later tha
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.core.index import IndexProofError, build_claim, parse_key
+from sqlalchemy import Connection
+
+from ledger.core.index import IndexProofError, PostingsClaim, build_claim, parse_key
 from ledger.core.merkle import inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
@@ -26,6 +29,10 @@ from ledger.service.index import NodesAt
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store, StoreError
+
+KeyEntry = tuple[int, bytes, dict[str, Any] | tuple[str, bytes], list[bytes]]
+"""An entry of a key: leaf index, leaf hash, record (for an erased entry, when it was
+erased and the leaf hash of the record that logged the erasure), inclusion proof."""
 
 MAX_ENTRIES = 100_000
 """Most entries in one completeness document (the format's limit): ask for a window."""
@@ -42,13 +49,20 @@ class Window:
     to_time: str | None = None
 
 
+_EPOCH_SECONDS = re.compile(r"[0-9]{1,12}")
+"""Seconds since the epoch as a window bound: ASCII digits only (Python's isdigit and
+int() also read superscripts and other scripts' digits), at most 12 of them."""
+
+
 def parse_time(value: str, name: str) -> int:
     """Seconds since the epoch of `value`: an integer, a date (2026-06-05, midnight UTC)
     or an RFC 3339 time (2026-06-05T12:00:00Z); InvalidRequestError otherwise."""
     text = value.strip()
-    if text.isdigit():
+    if _EPOCH_SECONDS.fullmatch(text):
         return int(text)
     try:
+        if not text.isascii():
+            raise ValueError(text)
         when = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidRequestError(
@@ -118,6 +132,59 @@ def _bounds(confirmed: list[Anchor], size: int, window: Window) -> tuple[int, in
     return start, end
 
 
+class KeyClaims:
+    """Index claims and their entries at one anchored size, read in one transaction
+    (`conn`): for completeness documents and complete evidence packs."""
+
+    def __init__(
+        self, store: Store, index: IndexStore, conn: Connection, size: int, last_seq: int
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.conn = conn
+        self.size = size
+        self.last_seq = last_seq
+        stored_root = index.index_root(conn, size)
+        if stored_root is None:
+            raise NotAnchoredError(
+                f"the checkpoint of size {size} was sealed before the log kept its index: no"
+                " completeness proof at that size (ask for a newer anchored size)"
+            )
+        self.index_root = stored_root
+
+    def postings(self, kind: str, value: str) -> list[tuple[int, int]]:
+        """(seq, leaf index) of the key's entries in the first `size`, in leaf order."""
+        return self.index.postings_with_seqs(self.conn, kind, value, self.last_seq)
+
+    def claim(self, key: str, leaves: list[int], start: int, end: int) -> PostingsClaim:
+        """The claim of `key` (whose whole postings up to the size are `leaves`) in
+        [start, end), from the versioned map nodes; StoreError if they do not give the
+        index root kept for the size."""
+        claim = build_claim(
+            NodesAt(self.index, self.conn, self.size), self.size, key, leaves, start, end
+        )
+        if claim.index_root != self.index_root:
+            raise StoreError(
+                f"the index nodes of size {self.size} give another root than the one kept: damaged"
+            )
+        return claim
+
+    def entries(self, chosen: list[tuple[int, int]]) -> list[KeyEntry]:
+        """(leaf index, leaf hash, record or erasure marker, inclusion proof at the size)
+        of the entries `chosen` as (seq, leaf index)."""
+        records = self.index.records(self.conn, [seq for seq, _ in chosen])
+        tiles = self.store.tile_reader(self.conn)
+        ranges = {leaf: inclusion_ranges(leaf, self.size) for _, leaf in chosen}
+        tiles.prefetch(key for rs in ranges.values() for a, b in rs for key in range_keys(a, b))
+        out: list[KeyEntry] = []
+        for seq, leaf in chosen:
+            leaf_hash, canonical = records[seq]
+            proof = [range_hash(a, b, tiles) for a, b in ranges[leaf]]
+            opened = json.loads(canonical) if isinstance(canonical, bytes) else canonical
+            out.append((leaf, leaf_hash, opened, proof))
+        return out
+
+
 def build_completeness(
     store: Store,
     anchors: AnchorRepository,
@@ -153,13 +220,8 @@ def build_completeness(
     if checkpoint is None or checkpoint.root != anchor.root:
         raise StoreError(f"the anchored checkpoint of size {size} is not stored: store damaged")
     with store.read() as conn:
-        stored_root = index.index_root(conn, size)
-        if stored_root is None:
-            raise NotAnchoredError(
-                f"the checkpoint of size {size} was sealed before the log kept its index: no"
-                " completeness proof at that size (ask for a newer anchored size)"
-            )
-        postings = index.postings_with_seqs(conn, kind, value, checkpoint.last_seq)
+        proven = KeyClaims(store, index, conn, size, checkpoint.last_seq)
+        postings = proven.postings(kind, value)
         leaves = [leaf for _, leaf in postings]
         inside = bisect_left(leaves, end) - bisect_left(leaves, start)
         if inside > MAX_ENTRIES:  # refused before any hashing
@@ -167,23 +229,9 @@ def build_completeness(
                 f"{key} has {inside} entries in [{start}, {end}); one document holds at"
                 f" most {MAX_ENTRIES}: ask for a narrower window (--from-size/--to-size)"
             )
-        claim = build_claim(NodesAt(index, conn, size), size, key, leaves, start, end)
-        if claim.index_root != stored_root:
-            raise StoreError(
-                f"the index nodes of size {size} give another root than the one kept: damaged"
-            )
+        claim = proven.claim(key, leaves, start, end)
         wanted = set(claim.leaf_indices)
-        chosen = [(seq, leaf) for seq, leaf in postings if leaf in wanted]
-        records = index.records(conn, [seq for seq, _ in chosen])
-        tiles = store.tile_reader(conn)
-        ranges = {leaf: inclusion_ranges(leaf, size) for _, leaf in chosen}
-        tiles.prefetch(key for rs in ranges.values() for a, b in rs for key in range_keys(a, b))
-        entries = []
-        for seq, leaf in chosen:
-            leaf_hash, canonical = records[seq]
-            proof = [range_hash(a, b, tiles) for a, b in ranges[leaf]]
-            opened = json.loads(canonical) if isinstance(canonical, bytes) else canonical
-            entries.append((leaf, leaf_hash, opened, proof))
+        entries = proven.entries([(seq, leaf) for seq, leaf in postings if leaf in wanted])
     return completeness_json(
         deployment.chain_id,
         deployment.contract,

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.config import MIN_RETENTION_DAYS
-from ledger.core.index.keys import key_hash
+from ledger.core.index import entry_keys, key_hash
 from ledger.core.records import (
     Entry,
     RecordError,
@@ -51,7 +51,6 @@ from ledger.formats.statement import (
     statement_bytes,
     statement_sha256,
 )
-from ledger.service.index import entry_keys
 from ledger.store.erasure import ERASABLE_KINDS, ErasureStore, Hold, Target
 from ledger.store.repository import Store
 

@@ -9,6 +9,13 @@ chooses the latest or a given tree size, whose tree then bounds the entries). Ma
 entries sequenced after it, or still pending, are not in it (`BuiltPack.unanchored`
 counts them, so a caller can say so).
 
+A complete pack (`complete=True`, docs/completeness.md) also proves that its accounts
+have no other entry in the first S entries: it carries each account key's index proof at
+S (the newest confirmed anchor, or the size asked for) and the key's entries that do not
+match the query (so a verifier sees why each is not counted). The accounts' erased
+entries (docs/privacy.md) are among those: no record of theirs can match, so each is
+there by leaf hash, inclusion proof and erasure marker.
+
 Read-only: nothing here writes to the store or talks to the chain.
 """
 
@@ -17,15 +24,31 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.core.records import RecordError, validate_canonical
 from ledger.errors import InvalidRequestError, NotAnchoredError, NotFoundError
+from ledger.formats.bundle import BundleEntry
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
-from ledger.formats.pack import MAX_PACK_ENTRIES, PackQuery, pack_head
+from ledger.formats.completeness import ErasedEntry
+from ledger.formats.pack import (
+    MAX_PACK_ENTRIES,
+    KeyProof,
+    PackCompleteness,
+    PackQuery,
+    QueryError,
+    account_key,
+    check_complete_query,
+    completeness_part_json,
+    pack_head,
+)
+from ledger.service.completeness import KeyClaims
 from ledger.service.evidence import AnchorChoice, choose_anchor
 from ledger.store.anchors import AnchorRepository
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
+from ledger.store.index import IndexStore
 from ledger.store.repository import Store, StoreError
 
 UNANCHORED_HEADER = "X-Ledger-Unanchored-Matches"
@@ -66,6 +89,7 @@ def build_pack(
     *,
     anchor: AnchorChoice = "earliest",
     max_entries: int = MAX_PACK_ENTRIES,
+    complete: bool = False,
 ) -> BuiltPack:
     """The pack of every anchored entry matching `query`, against the confirmed anchor
     `anchor` names: by default the earliest whose tree holds every matching entry of the
@@ -74,8 +98,19 @@ def build_pack(
 
     Raises NotAnchoredError (no deployment or no confirmed anchor), NotFoundError (no
     anchored entry matches), TooManyEntriesError (more than `max_entries` match) or
-    InvalidRequestError (a chosen size that was not anchored and confirmed).
+    InvalidRequestError (a chosen size that was not anchored and confirmed, or a query
+    a complete pack cannot prove).
+
+    With `complete`, the pack proves that no other entry of its accounts exists in the
+    first S entries, S the chosen anchor's size (by default the newest confirmed: the
+    claim reaches as far as the chain does); no matching entry is then an absence proof,
+    not NotFoundError.
     """
+    if complete:
+        try:
+            check_complete_query(query)
+        except QueryError as error:
+            raise InvalidRequestError(f"complete: {error}") from None
     deployment = anchors.deployment()
     if deployment is None:
         raise NotAnchoredError(
@@ -97,7 +132,7 @@ def build_pack(
                 f"the query matches more than {max_entries:,} anchored entries, the most one pack"
                 " holds: narrow it (a shorter time range, fewer accounts, one model or kind)"
             )
-        if not rows:
+        if not rows and not complete:
             unanchored = count_matching(conn, filters, run_map.seq_of(bound.tree_size - 1))
             raise NotFoundError(
                 f"no entry in the anchored tree of size {bound.tree_size:,} matches the query"
@@ -113,20 +148,25 @@ def build_pack(
         # grow); its block dates the pack as tightly as one checkpoint can.
         chosen = (
             choose_anchor(anchors, indices[-1] + 1, "earliest", "the pack")
-            if anchor == "earliest"
+            if anchor == "earliest" and not complete
             else bound
         )
         size = chosen.tree_size
         unanchored = count_matching(conn, filters, run_map.seq_of(size - 1))
         for (_seq, leaf, record), index in zip(rows, indices, strict=True):
             _check_record(record, leaf, index)
-        ranges = multi_inclusion_ranges(indices, size)
+        ranges = multi_inclusion_ranges(indices, size) if indices else []
         tiles = store.tile_reader(conn)
         keys = sorted({key for a, b in ranges for key in range_keys(a, b)})
         for start in range(0, len(keys), PREFETCH_TILES):
             tiles.prefetch(keys[start : start + PREFETCH_TILES])
         proof = [range_hash(a, b, tiles) for a, b in ranges]
         stored_root = store.checkpoint_root(conn, size)
+        part = (
+            _completeness(store, conn, query, size, run_map.seq_of(size - 1), set(indices))
+            if complete
+            else None
+        )
     if stored_root is not None and stored_root != chosen.root:
         raise StoreError(
             f"the stored tree of size {size} has root {_hex(stored_root)},"
@@ -152,8 +192,48 @@ def build_pack(
         for index, (_s, _l, record) in zip(indices, rows, strict=True)
     )
     nodes = b",".join(b'"0x%s"' % node.hex().encode() for node in proof)
-    document = opening + b',"entries":[' + body + b'],"proof":[' + nodes + b"]}"
+    document = opening + b',"entries":[' + body + b'],"proof":[' + nodes + b"]"
+    if part is not None:
+        document += (
+            b',"completeness":'
+            + json.dumps(
+                completeness_part_json(part), separators=(",", ":"), ensure_ascii=False
+            ).encode()
+        )
+    document += b"}"
     return BuiltPack(document, len(rows), len(proof), size, unanchored)
+
+
+def _completeness(
+    store: Store, conn: Connection, query: PackQuery, size: int, last_seq: int, included: set[int]
+) -> PackCompleteness:
+    """Each account key's index proof at `size` over the whole log, and the key's
+    entries not in the pack (`included`: the pack's leaf indices)."""
+    assert query.account_ids is not None
+    proven = KeyClaims(store, IndexStore(store), conn, size, last_seq)
+    keys = []
+    budget = MAX_PACK_ENTRIES
+    for account in query.account_ids:
+        key = account_key(account)
+        postings = proven.postings("account", account)
+        claim = proven.claim(key, [leaf for _, leaf in postings], 0, size)
+        others = [(seq, leaf) for seq, leaf in postings if leaf not in included]
+        budget -= len(others)
+        if budget < 0:
+            raise TooManyEntriesError(
+                f"the accounts have more than {MAX_PACK_ENTRIES:,} entries outside the query,"
+                " which a complete pack must show: ask for fewer accounts"
+            )
+        outside = tuple(
+            BundleEntry(leaf, leaf_hash, record, tuple(proof))
+            if isinstance(record, dict)
+            else ErasedEntry(leaf, leaf_hash, record[0], record[1], tuple(proof))
+            for leaf, leaf_hash, record, proof in proven.entries(others)
+        )
+        keys.append(
+            KeyProof(key, claim.count, claim.postings_root, claim.map_proof, claim.window, outside)
+        )
+    return PackCompleteness(proven.index_root, 0, size, tuple(keys))
 
 
 def _check_record(record: bytes, leaf: bytes, index: int) -> None:

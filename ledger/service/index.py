@@ -9,8 +9,8 @@ frontiers, and R(S). A log that has entries the index does not cover yet (a log 
 than the index, or sealed by a version without it) has them indexed first, in the same
 transaction, and R kept at that size too.
 
-Keys come from the entries' stored columns (`entry_keys`), not from decoding records;
-tests hold them equal to `ledger.core.index.record_keys`.
+Keys come from the entries' stored columns (`ledger.core.index.entry_keys`), not from
+decoding records; tests hold them equal to `ledger.core.index.record_keys`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.core.index import IndexBuilder, key_hash
+from ledger.core.index import IndexBuilder, entry_keys, key_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import KEY_BITS, ROOT, Leaf, Node, Position
 from ledger.store.index import IndexStore
@@ -31,20 +31,6 @@ KeyedEntry = tuple[int, bytes, str, str | None, str | None, str | None]
 
 CATCH_UP_BATCH = 1 << 18
 """Entries read at a time when indexing a log older than its index."""
-
-
-def entry_keys(
-    kind: str, external_id: str | None, account_id: str | None, model: str | None
-) -> list[str]:
-    """The index keys of an entry, from its stored columns: the same as
-    `ledger.core.index.record_keys` of its record (ingest stores exactly those fields)."""
-    if kind == "interaction":
-        return [f"account:{account_id}", f"model:{model}"]
-    if kind == "licence":
-        return [f"licence:{external_id}", f"licensee:{account_id}"]
-    if kind == "model":
-        return [f"model_id:{external_id}"]
-    return []
 
 
 class _Nodes(dict[Position, Node]):
@@ -192,4 +178,4 @@ class NodesAt:
         return self.index.node_at(self.conn, position, self.tree_size)
 
 
-__all__ = ["Leaf", "NodesAt", "entry_keys", "index_root_at", "seal_index"]
+__all__ = ["Leaf", "NodesAt", "index_root_at", "seal_index"]

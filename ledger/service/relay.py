@@ -155,6 +155,14 @@ def relay(
                 " for it: two views of one log (keep this checkpoint as evidence)"
             )
         if held is not None:
+            event = contract.anchored_at(identity.log_id, checkpoint.tree_size)
+            if event is not None and event.index_root != checkpoint.index_root:
+                raise RelayError(
+                    f"the chain anchors tree size {checkpoint.tree_size} with index root"
+                    f" 0x{event.index_root.hex()}, but the log key also signed index root"
+                    f" 0x{checkpoint.index_root.hex()} for it: two indexes of one checkpoint"
+                    " (keep this checkpoint as evidence)"
+                )
             return Relayed(checkpoint.tree_size, checkpoint.root, latest.size, None)
         if checkpoint.tree_size < latest.size:
             _check_extends(checkpoint, latest.size, latest.root, consistency)

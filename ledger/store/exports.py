@@ -121,14 +121,36 @@ def _stream(
                         f"leaf indices {index} to {index + count - 1} should be {count}"
                         f" entries, found {len(rows)}: the log storage is damaged"
                     )
-                for offset, (_seq, record, erased_at, erased_by, leaf) in enumerate(rows):
+                keys = _erased_keys(conn, rows, mark)
+                for offset, (seq, record, erased_at, erased_by, leaf) in enumerate(rows):
                     if erased_at is None:
                         yield index + offset, bytes(record)
                     else:
-                        yield index + offset, Erased(bytes(leaf), erased_at, bytes(erased_by))
+                        yield (
+                            index + offset,
+                            Erased(
+                                bytes(leaf), erased_at, bytes(erased_by), tuple(keys.get(seq, ()))
+                            ),
+                        )
                 index += count
     finally:
         conn.close()
+
+
+def _erased_keys(conn: Connection, rows: Sequence[Any], mark: str) -> dict[int, list[bytes]]:
+    """seq -> the index key hashes of each erased entry among `rows` (consecutive seqs,
+    erased_at third), in increasing order; nothing is read if none was erased."""
+    erased = [row[0] for row in rows if row[2] is not None]
+    if not erased:
+        return {}
+    found: dict[int, list[bytes]] = {}
+    for seq, key in conn.exec_driver_sql(
+        f"SELECT seq, key_hash FROM erased_keys WHERE seq >= {mark} AND seq <= {mark}"
+        " ORDER BY seq, key_hash",
+        (erased[0], erased[-1]),
+    ).fetchall():
+        found.setdefault(int(seq), []).append(bytes(key))
+    return found
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,7 @@ erased_keys = Table(
     metadata,
     Column("key_hash", LargeBinary(32), primary_key=True),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Index("erased_keys_seq", "seq"),
     comment="index postings of erased entries: SHA-256 of the key string, entry seq",
     sqlite_with_rowid=False,
 )

@@ -30,6 +30,13 @@ What it proves, in the order the work runs:
    and the root at every anchored size is compared with the chain's. Since every
    anchored root is rebuilt from the same leaves, consecutive anchors are consistent
    by construction.
+4. **Every anchored index root is re-derived** (docs/completeness.md). Each record's
+   index keys are filed in leaf order into an `IndexBuilder` by their hashes (an erased
+   entry's line carries its keys' hashes, which no record vouches for), and R(S) at
+   every anchored size whose index root is not zero (anchors sealed before the log kept
+   its index carry none) is compared with the one the log key signed and LogAnchor
+   emitted. A mismatch where the roots matched means the log key signed a false index,
+   or an erased entry's line names other keys than its entry was filed under.
 
 The first problem stops the audit and is reported with where it is: the line and leaf
 index (a bad record, a missing, duplicated or moved line), or the anchor whose root
@@ -54,9 +61,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
+from ledger.core.index import IndexBuilder, entry_keys, key_hash
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.export_line import (
     ERASED_PREFIX,
     ExportLineError,
@@ -128,6 +137,8 @@ class AnchorRecord:
     block_hash: bytes
     tx_hash: bytes
     timestamp: int
+    index_root: bytes = NO_INDEX_ROOT
+    """The index root R(S) the log key signed with this checkpoint (zero: none)."""
 
     def name(self) -> str:
         """How messages name it."""
@@ -144,6 +155,7 @@ class AnchorRecord:
             "block_hash": _hex(self.block_hash),
             "tx_hash": _hex(self.tx_hash),
             "block_timestamp": self.timestamp,
+            "index_root": _hex(self.index_root),
         }
 
 
@@ -238,6 +250,7 @@ def read_anchors(
             log.block_hash,
             log.tx_hash,
             0 if block is None else block.timestamp,
+            log.data[32:64],
         )
         if size <= previous:
             raise AuditError(
@@ -330,8 +343,9 @@ class CompactRange:
 # -- the export -------------------------------------------------------------------------
 
 
-Job = tuple[str, int, int, int]
-"""(path, first line number, start offset, end offset) of one chunk."""
+Job = tuple[str, int, int, int, bool]
+"""(path, first line number, start offset, end offset, whether to give index keys) of
+one chunk."""
 
 
 @dataclass
@@ -351,12 +365,18 @@ class ChunkResult:
     """Leaf hash of an erasure's digest record -> (entries it erased here, first line)."""
     digests: set[bytes] = field(default_factory=set)
     """Leaf hashes of the digest records here."""
+    keys: list[list[bytes]] | None = None
+    """Each line's index key hashes (`ledger.core.index.key_hash` of each of
+    `entry_keys`, or those an erased entry's line carries), when asked for."""
+    first_erased: int | None = None
+    """Leaf index of the first erased entry's line here."""
 
 
-def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
+def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False) -> ChunkResult:
     """Parse and check export lines: each is an export line whose record is a valid,
     canonical v1 record, whose leaf hash is computed, or an erased entry's line, whose
-    leaf hash is taken as given."""
+    leaf hash is taken as given (and, `with_keys`, each line's index key hashes: computed
+    from the record, or as an erased entry's line gives them)."""
     indices: list[int] = []
     erased_by: dict[bytes, tuple[int, int]] = {}
     digests: set[bytes] = set()
@@ -365,6 +385,8 @@ def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
     first_ts: str | None = None
     last_ts: str | None = None
     failure = None
+    keys: list[list[bytes]] | None = [] if with_keys else None
+    first_erased: int | None = None
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -376,6 +398,10 @@ def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
                 index, erased = parse_erased_line(line)
                 indices.append(index)
                 hashes.append(erased.leaf_hash)
+                if keys is not None:
+                    keys.append(list(erased.key_hashes))
+                if first_erased is None:
+                    first_erased = index
                 count, first = erased_by.get(erased.erased_by, (0, first_line + offset))
                 erased_by[erased.erased_by] = (count + 1, first)
                 continue
@@ -394,6 +420,15 @@ def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
             break
         indices.append(index)
         hashes.append(entry.leaf_hash)
+        if keys is not None:
+            keys.append(
+                [
+                    key_hash(key)
+                    for key in entry_keys(
+                        entry.kind, entry.external_id, entry.account_id, entry.model
+                    )
+                ]
+            )
         kinds[entry.kind] += 1
         if entry.kind == "digest":
             digests.add(entry.leaf_hash)
@@ -402,22 +437,32 @@ def check_lines(lines: Sequence[bytes], first_line: int) -> ChunkResult:
         if last_ts is None or entry.ts > last_ts:
             last_ts = entry.ts
     return ChunkResult(
-        first_line, indices, hashes, dict(kinds), first_ts, last_ts, failure, erased_by, digests
+        first_line,
+        indices,
+        hashes,
+        dict(kinds),
+        first_ts,
+        last_ts,
+        failure,
+        erased_by,
+        digests,
+        keys,
+        first_erased,
     )
 
 
 def _check_chunk(job: Job) -> ChunkResult:
-    path, first_line, start, end = job
+    path, first_line, start, end, with_keys = job
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    return check_lines(lines, first_line)
+    return check_lines(lines, first_line, with_keys)
 
 
-def _jobs(path: Path, digest: Any) -> Iterator[tuple[Job, int]]:
+def _jobs(path: Path, digest: Any, with_keys: bool) -> Iterator[tuple[Job, int]]:
     """Cut the file at line ends into jobs (and their byte sizes), hashing it as it goes."""
     name = str(path)
     with path.open("rb") as handle:
@@ -433,22 +478,24 @@ def _jobs(path: Path, digest: Any) -> Iterator[tuple[Job, int]]:
                 carry = data
                 continue
             end = start + cut
-            yield (name, line, start, end), cut
+            yield (name, line, start, end, with_keys), cut
             line += data.count(b"\n", 0, cut)
             start, carry = end, data[cut:]
         if carry:
-            yield (name, line, start, start + len(carry)), len(carry)
+            yield (name, line, start, start + len(carry), with_keys), len(carry)
 
 
-def _chunk_results(path: Path, digest: Any, workers: int) -> Iterator[tuple[ChunkResult, int]]:
+def _chunk_results(
+    path: Path, digest: Any, workers: int, with_keys: bool
+) -> Iterator[tuple[ChunkResult, int]]:
     """Checked chunks of the export in file order, with their byte sizes."""
     if workers < 1 or path.stat().st_size < PARALLEL_THRESHOLD:
-        for job, size in _jobs(path, digest):
+        for job, size in _jobs(path, digest, with_keys):
             yield _check_chunk(job), size
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
-        for job, size in _jobs(path, digest):
+        for job, size in _jobs(path, digest, with_keys):
             in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
             if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
                 result, done = in_flight.popleft()
@@ -508,6 +555,8 @@ class AuditResult:
     """Anchors after a retired log's trusted size: not audited."""
     roots_matched: int = 0
     """Anchors whose root was re-derived from the export and matched."""
+    index_roots_matched: int = 0
+    """Anchors whose (non-zero) index root was re-derived from the export and matched."""
     kinds: dict[str, int] = field(default_factory=dict)
     """Records per kind (erased entries have no record: they are counted in `erased`)."""
     erased: int = 0
@@ -558,6 +607,7 @@ class AuditResult:
             else None,
             "anchors": len(self.anchors),
             "roots_matched": self.roots_matched,
+            "index_roots_matched": self.index_roots_matched,
             "first_anchor": None if first is None else first.as_json(),
             "last_anchor": None if last is None else last.as_json(),
             "kinds": self.kinds,
@@ -580,20 +630,30 @@ class _Sequence:
         self.tree = CompactRange()
         self.pending = deque(result.anchors)
         self.previous_size = 0
+        self.index_until = max(
+            (a.size for a in result.anchors if a.index_root != NO_INDEX_ROOT), default=0
+        )
+        """Entries up to the newest anchor that signed an index root are indexed."""
+        self.index = IndexBuilder() if self.index_until else None
+        self.first_erased: int | None = None
+        """Leaf index of the export's first erased entry, once seen."""
 
     def add(self, chunk: ChunkResult) -> AuditFailure | None:
         indices, hashes = chunk.indices, chunk.hashes
+        if self.first_erased is None:
+            self.first_erased = chunk.first_erased
         expected = self.tree.size
         count = len(indices)
+        keys = chunk.keys or []
         if count and (
             indices[0] != expected
             or indices[-1] != expected + count - 1
             or indices != list(range(expected, expected + count))
         ):
             position = next(p for p, index in enumerate(indices) if index != expected + p)
-            failure = self._feed(hashes[:position])
+            failure = self._feed(hashes[:position], keys[:position])
             return failure or self._order_failure(chunk, position)
-        return self._feed(hashes)
+        return self._feed(hashes, keys)
 
     def _order_failure(self, chunk: ChunkResult, position: int) -> AuditFailure:
         want = self.tree.size
@@ -629,7 +689,7 @@ class _Sequence:
             want,
         )
 
-    def _feed(self, hashes: list[bytes]) -> AuditFailure | None:
+    def _feed(self, hashes: list[bytes], keys: list[list[bytes]]) -> AuditFailure | None:
         position = 0
         while position < len(hashes):
             if self.pending:
@@ -637,6 +697,10 @@ class _Sequence:
                 take = min(room, len(hashes) - position)
             else:
                 take = len(hashes) - position
+            if self.index is not None and self.tree.size < self.index_until:
+                add = self.index.add_hashed
+                for offset, key_hashes in enumerate(keys[position : position + take]):
+                    add(self.tree.size + offset, key_hashes)
             self.tree.extend(hashes[position : position + take])
             position += take
             if self.pending and self.tree.size == self.pending[0].size:
@@ -666,6 +730,28 @@ class _Sequence:
             )
         self.result.roots_matched += 1
         self.previous_size = anchor.size
+        if self.index is not None and anchor.index_root != NO_INDEX_ROOT:
+            computed = self.index.seal()
+            if computed != anchor.index_root:
+                erased = self.first_erased is not None and self.first_erased < anchor.size
+                return AuditFailure(
+                    "index root",
+                    f"the index of the export's first {anchor.size:,} entries has root"
+                    f" {_hex(computed)}, but the log key signed index root"
+                    f" {_hex(anchor.index_root)} with {anchor.name()}: the entries match"
+                    " the anchored root, so the signed index is false (an entry filed under"
+                    " the wrong key or left out of its key's list)"
+                    + (
+                        ", or an erased entry's line carries other key hashes than its"
+                        " entry was filed under (its leaf hash cannot vouch for them; the"
+                        f" first is at leaf index {self.first_erased:,})"
+                        if erased
+                        else ""
+                    ),
+                    anchor=anchor,
+                    index_range=(0, anchor.size),
+                )
+            self.result.index_roots_matched += 1
         return None
 
     def finish(self) -> AuditFailure | None:
@@ -721,7 +807,8 @@ def audit_export(
     erased_by: dict[bytes, tuple[int, int]] = {}
     digests: set[bytes] = set()
     failure: AuditFailure | None = None
-    for chunk, size in _chunk_results(path, digest, workers):
+    with_keys = any(anchor.index_root != NO_INDEX_ROOT for anchor in result.anchors)
+    for chunk, size in _chunk_results(path, digest, workers, with_keys):
         kinds.update(chunk.kinds)
         digests |= chunk.digests
         for by, (count, line) in chunk.erased_by.items():

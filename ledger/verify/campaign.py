@@ -138,9 +138,10 @@ def build_report(
     accounts = sorted(
         per_account.values(), key=lambda row: (-row["interactions"], row["account_id"])
     )
+    proven = proven_accounts(verification, error)
     for row in accounts:
         row["models"] = len(row["models"])
-        row["complete"] = False  # a pack proves its entries exist, not that none is missing
+        row["complete"] = row["account_id"] in proven
     models: list[dict[str, Any]] = sorted(
         ({"model": name, **figures} for name, figures in per_model.items()),
         key=lambda row: (-row["interactions"], row["model"]),
@@ -170,8 +171,19 @@ def build_report(
     }
 
 
+def proven_accounts(
+    verification: VerificationResult | None, error: VerificationError | None
+) -> frozenset[str]:
+    """The accounts whose figures rest on complete evidence: a complete pack that
+    verified against the chain proved each of them (ledger.verify.pack). Offline the
+    index root is the pack's claim, so no account is proven complete."""
+    if error is not None or verification is None or not verification.chain_consulted:
+        return frozenset()
+    return frozenset(proof.key.removeprefix("account:") for proof in verification.complete_keys)
+
+
 def _claims(
-    pack: Pack, valid: bool, chain_consulted: bool, unanchored: int | None
+    pack: Pack, valid: bool, chain_consulted: bool, unanchored: int | None, complete: bool
 ) -> tuple[list[str], list[str]]:
     """What the evidence proves, and what it does not, in words a reader of the report
     can repeat: a pack proves that its entries exist, never that no other entry matches."""
@@ -183,7 +195,7 @@ def _claims(
                 " is proven to be in the log."
             )
         ]
-    when = f"block {pack.anchor.block_number} ({_utc(pack.anchor.block_timestamp)})"
+    when = f"block {pack.anchor.block_number} ({utc_text(pack.anchor.block_timestamp)})"
     if chain_consulted:
         proves = [
             (
@@ -205,13 +217,23 @@ def _claims(
             f" in {when}: every counted entry existed no later than that block, and the"
             " operator cannot change or remove it without the chain showing it."
         )
-    not_proven = [
-        (
-            "That no other entry matches the query: the operator chose which entries to put in"
-            " the pack, so the log may hold matching entries the pack leaves out. The figures"
-            " are lower bounds."
-        ),
-    ]
+    if complete:
+        proves.append(
+            f"No other entry of these accounts matches the query among the first"
+            f" {pack.tree_size:,} entries of the log: the pack carries each account's index"
+            " proof under the index root the log key signed with that checkpoint, and the"
+            " accounts' other entries, none of which matches. The figures are exact up to"
+            " that checkpoint."
+        )
+        not_proven = []
+    else:
+        not_proven = [
+            (
+                "That no other entry matches the query: the operator chose which entries to"
+                " put in the pack, so the log may hold matching entries the pack leaves out."
+                " The figures are lower bounds (ask for a complete pack: --complete)."
+            ),
+        ]
     if not chain_consulted:
         not_proven.append(
             "When the entries existed, or that the checkpoint is the log's: the chain was"
@@ -223,10 +245,6 @@ def _claims(
             " they are not counted."
         )
     return proves, not_proven
-
-
-def _utc(timestamp: int) -> str:
-    return utc_text(timestamp)
 
 
 def _links(explorer: str | None, pack: Pack) -> dict[str, str] | None:
@@ -264,7 +282,8 @@ def _evidence(
     anchored = None if verification is None else verification.anchored
     valid = error is None and verification is not None
     chain_consulted = bool(verification and verification.chain_consulted)
-    proves, not_proven = _claims(pack, valid, chain_consulted, unanchored)
+    complete = valid and chain_consulted and pack.completeness is not None
+    proves, not_proven = _claims(pack, valid, chain_consulted, unanchored, complete)
     return {
         "format": "model-ledger/evidence-pack/v1",
         "entries": len(pack.indices),
@@ -286,7 +305,7 @@ def _evidence(
         "unanchored_matches": unanchored,
         "proves": proves,
         "does_not_prove": not_proven,
-        "complete": False,
+        "complete": complete,
         "verification": {
             "valid": valid,
             "chain_consulted": chain_consulted,

@@ -12,7 +12,9 @@ naming it:
 4. ``tree size`` (the window is part of the first S entries and every entry lies in it),
    ``duplicated``, ``reordered`` (leaf indices strictly increase).
 5. per entry: ``record``, ``leaf hash``, ``inclusion`` (as in bundles), then ``added``:
-   the record is filed under the key (`ledger.core.index.record_keys`).
+   the record is filed under the key (`ledger.core.index.record_keys`). An erased entry
+   (docs/privacy.md) has no record: only its ``inclusion`` is checked, and the index
+   proof of step 6 says it is one of the key's entries.
 6. ``omitted`` (the entries are exactly the key's committed postings in the window),
    ``index map`` (the map proof is a path for this key), ``index root`` (the map root and
    S give the document's index root: not a stale one, nor another size's).
@@ -32,11 +34,10 @@ from ledger.core.index import IndexProofError, check_indices, parse_key, record_
 from ledger.core.index import verify_postings as verify_index_postings
 from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError, leaf_hash
-from ledger.formats.bundle import BundleEntry
 from ledger.formats.completeness import (
     COMPLETENESS_FORMAT,
-    Completeness,
     ErasedEntry,
+    KeyEntry,
     parse_completeness,
 )
 from ledger.formats.eip712 import NO_INDEX_ROOT
@@ -45,6 +46,7 @@ from ledger.formats.identity import LogIdentity
 from ledger.verify.bundle import canonical_bytes
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
 from ledger.verify.result import (
+    ChainAnchor,
     KeyCompleteness,
     Run,
     VerificationError,
@@ -64,12 +66,15 @@ def _index_check(run: Run, error: IndexProofError) -> None:
     run.fail(VerificationError(error.check, error.message))
 
 
-def _check_entry(
-    run: Run, document: Completeness, number: int, entry: BundleEntry | ErasedEntry
+def check_key_entry(
+    run: Run, where: str, tree_size: int, root: bytes, key: str, entry: KeyEntry
 ) -> None:
-    where = f"entry {number} (leaf {entry.leaf_index})"
-    if isinstance(entry, ErasedEntry):  # no record to check: its leaf hash is proven below
-        _check_inclusion(run, document, where, entry)
+    """One entry given as the key's, with its own inclusion proof: ``record``, ``leaf
+    hash``, ``inclusion`` in the tree of `tree_size` with `root`, ``added`` (the record
+    is filed under `key`). An erased entry has no record to check: only its inclusion
+    (the index proof then says whether the key lists it)."""
+    if isinstance(entry, ErasedEntry):
+        _check_inclusion(run, where, tree_size, root, entry)
         return
     try:
         canonical = canonical_bytes(entry.record)
@@ -84,33 +89,28 @@ def _check_entry(
                 f" {hex0x(entry.leaf_hash)}",
             )
         )
-    _check_inclusion(run, document, where, entry)
-    key = document.claim.key
+    _check_inclusion(run, where, tree_size, root, entry)
     keys = record_keys(entry.record)
     if key not in keys:
         filed = ", ".join(keys) if keys else "no key"
         run.fail(
             VerificationError(
                 "added",
-                f"{where} is a {entry.record.get('kind')} record filed under {filed}, not under"
-                f" {key}: it is not an entry of this key",
+                f"{where} is a record of kind {entry.record.get('kind')} filed under {filed},"
+                f" not under {key}: it is not an entry of this key",
             )
         )
 
 
-def _check_inclusion(
-    run: Run, document: Completeness, where: str, entry: BundleEntry | ErasedEntry
-) -> None:
+def _check_inclusion(run: Run, where: str, tree_size: int, root: bytes, entry: KeyEntry) -> None:
     try:
-        verify_inclusion(
-            entry.leaf_index, document.tree_size, entry.leaf_hash, entry.proof, document.root
-        )
+        verify_inclusion(entry.leaf_index, tree_size, entry.leaf_hash, entry.proof, root)
     except RootMismatchError as error:
         run.fail(
             VerificationError(
                 "inclusion",
                 f"{where}: the proof leads to root {hex0x(error.calculated)}, not to the"
-                f" checkpoint root {hex0x(document.root)}",
+                f" checkpoint root {hex0x(root)}",
             )
         )
     except ProofError as error:
@@ -157,7 +157,14 @@ def verify_completeness(
     run.ok("duplicated", "no leaf index is given twice")
     run.ok("reordered", "the leaf indices strictly increase")
     for number, entry in enumerate(document.entries):
-        _check_entry(run, document, number, entry)
+        check_key_entry(
+            run,
+            f"entry {number} (leaf {entry.leaf_index})",
+            document.tree_size,
+            document.root,
+            claim.key,
+            entry,
+        )
     where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
     erased = sum(isinstance(entry, ErasedEntry) for entry in document.entries)
     opened = given - erased
@@ -205,45 +212,57 @@ def verify_completeness(
     )
     if chain is not None and identity is not None:
         check_chain(run, document, chain, identity)
-        anchored = run.result.anchored
-        assert anchored is not None
-        if anchored.index_root == NO_INDEX_ROOT:
-            run.fail(
-                VerificationError(
-                    "index root on chain",
-                    f"the checkpoint of size {claim.tree_size} anchored in block"
-                    f" {anchored.block_number} commits to no index (its index root is zero):"
-                    " no completeness claim can be checked against it",
-                )
-            )
-        if anchored.index_root != claim.index_root:
-            run.fail(
-                VerificationError(
-                    "index root on chain",
-                    f"the log key signed index root {hex0x(anchored.index_root)} with the"
-                    f" checkpoint of size {claim.tree_size}; the document's is"
-                    f" {hex0x(claim.index_root)} (a stale or forged index root)",
-                )
-            )
-        run.ok(
-            "index root on chain",
-            f"the checkpoint anchored in block {anchored.block_number} carries index root"
-            f" {hex0x(anchored.index_root)}",
-        )
+        check_index_root_on_chain(run, claim.tree_size, claim.index_root)
     run.result.complete = KeyCompleteness(
         claim.key, claim.tree_size, claim.start, claim.end, claim.leaf_indices
     )
     return run.result
 
 
+def check_index_root_on_chain(run: Run, tree_size: int, index_root: bytes) -> None:
+    """``index root on chain``: the index root the log key signed with the anchored
+    checkpoint of `tree_size` (read by `check_chain`) is `index_root`."""
+    anchored = run.result.anchored
+    assert anchored is not None
+    if anchored.index_root == NO_INDEX_ROOT:
+        run.fail(
+            VerificationError(
+                "index root on chain",
+                f"the checkpoint of size {tree_size} anchored in block"
+                f" {anchored.block_number} commits to no index (its index root is zero):"
+                " no completeness claim can be checked against it",
+            )
+        )
+    if anchored.index_root != index_root:
+        run.fail(
+            VerificationError(
+                "index root on chain",
+                f"the log key signed index root {hex0x(anchored.index_root)} with the"
+                f" checkpoint of size {tree_size}; the document's is"
+                f" {hex0x(index_root)} (a stale or forged index root)",
+            )
+        )
+    run.ok(
+        "index root on chain",
+        f"the checkpoint anchored in block {anchored.block_number} carries index root"
+        f" {hex0x(anchored.index_root)}",
+    )
+
+
 def completeness_statement(result: VerificationResult) -> str:
     """``COMPLETE: N entries of KEY in the first S entries (anchored at block B, time
     T)``, or with a window ``... with leaf index in [A, B) of the first S``; offline it
     says the anchoring is the document's unverified claim."""
-    complete = result.complete
-    if complete is None:
+    if result.complete is None:
         return "not verified"
-    noun = "entry" if complete.count == 1 else "entries"
+    return key_statement(result.complete, result.anchored, "document")
+
+
+def key_statement(complete: KeyCompleteness, anchored: ChainAnchor | None, noun: str) -> str:
+    """The COMPLETE line of one proven key; for a key of a complete pack, also how many
+    of the key's entries match the pack's query and how many do not."""
+    count = complete.count
+    plural = "entry" if count == 1 else "entries"
     if (complete.start, complete.end) == (0, complete.tree_size):
         where = f"in the first {complete.tree_size} entries"
     else:
@@ -251,14 +270,19 @@ def completeness_statement(result: VerificationResult) -> str:
             f"with leaf index in [{complete.start}, {complete.end}) of the first"
             f" {complete.tree_size} entries"
         )
-    head = f"COMPLETE: {complete.count} {noun} of {complete.key} {where}"
-    if result.anchored is not None:
-        anchored = result.anchored
+    head = f"COMPLETE: {count} {plural} of {complete.key} {where}"
+    if complete.query is not None:
+        erased = f", {complete.erased} of them erased" if complete.erased else ""
+        head += (
+            f" match the query ({complete.query}; {complete.outside} other"
+            f" {'entry' if complete.outside == 1 else 'entries'} of the key do not{erased})"
+        )
+    if anchored is not None:
         return (
             f"{head} (anchored at block {anchored.block_number},"
             f" time {utc_text(anchored.timestamp)})"
         )
-    return f"{head} (offline: that this index root was anchored is the document's claim)"
+    return f"{head} (offline: that this index root was anchored is the {noun}'s claim)"
 
 
 def completeness_result_json(result: VerificationResult) -> dict[str, Any]:

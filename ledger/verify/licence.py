@@ -15,6 +15,14 @@ is fixed when it is deployed; a registry whose issuer is any other key (one depl
 by a leaked gas key, say) holds grants that are not the log's licences, whatever their
 status: they fail naming the field "issuer".
 
+A revoked licence's ``GET /v1/licences/{id}`` answer also carries the revoke record's
+evidence bundle (`revoked.evidence`). When the chain says revoked, that bundle is verified
+like any other (in the log, anchored on the pinned chain) and its record must be the
+revoke record of this licence whose leaf hash the registry's Revoked event names: then
+the reason in it is the one the log key signed when it revoked the licence ("matches the
+registry"). A bundle that fails any of this fails the check naming the field
+"revocation".
+
 Imports nothing from the store, the API or web3.
 """
 
@@ -29,9 +37,12 @@ from typing import Any
 from ledger.core.errors import LedgerError
 from ledger.core.records import RecordError, parse_object
 from ledger.formats.abi import contract as shipped_contract
+from ledger.formats.bundle import Bundle
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
 from ledger.formats.strict_json import StrictJsonError, load_strict
+from ledger.verify.bundle import verify_bundle
+from ledger.verify.result import ChainReadError, VerificationError
 from ledger.verify.rpc import ChainUnreadableError, ContractCallError, JsonRpcReader
 
 STATES = ("unknown", "not_yet_valid", "active", "expired", "revoked")
@@ -85,6 +96,31 @@ class LicenceDocument:
     valid_until: str
     chain_id: int | None
     contract: bytes | None
+    revocation_evidence: dict[str, Any] | None = None
+    """The revoke record's evidence bundle the file carries (`revoked.evidence`), if any."""
+
+
+@dataclass(frozen=True)
+class RevocationRecord:
+    """The revoke record of a revoked licence, proven by its evidence bundle: in the log,
+    anchored on the pinned chain, and the revocation the registry's Revoked event names."""
+
+    leaf_hash: bytes
+    ts: str
+    reason: str | None
+    anchor_block: int
+    existed_no_later_than: int
+
+    def as_json(self) -> dict[str, Any]:
+        """As `mledger licence check` prints it."""
+        return {
+            "leaf_hash": _hex(self.leaf_hash),
+            "ts": self.ts,
+            "reason": self.reason,
+            "matches_registry": True,
+            "anchor_block": self.anchor_block,
+            "existed_no_later_than": _time(self.existed_no_later_than),
+        }
 
 
 @dataclass(frozen=True)
@@ -112,6 +148,8 @@ class LicenceCheck:
     the revoke record when it signed the revocation, from the registry's Revoked event.
     It binds the operator to that record (and its reason); that the record exists and
     revokes this licence is for its evidence to show."""
+    revocation_record: RevocationRecord | None = None
+    """That record, proven by the evidence the file carries (None: the file has none)."""
 
     @property
     def active(self) -> bool:
@@ -137,6 +175,9 @@ class LicenceCheck:
                 "revocation": None if self.revocation is None else _hex(self.revocation),
                 "issuer": None if self.state == "unknown" else _hex(self.issuer),
             },
+            "revocation_record": (
+                None if self.revocation_record is None else self.revocation_record.as_json()
+            ),
             "log": self.identity.as_json(),
             "chain_id": self.chain_id,
             "contract": _hex(self.contract),
@@ -156,10 +197,24 @@ class LicenceCheck:
             return f"NOT VALID: {which}: {self.problem} ({where})"
         if self.state == "active":
             return f"ACTIVE: {which} is active until {self.document.valid_until} {where}"
-        if self.state == "revoked":  # the page says the same (verify-core.js): no revocation
+        if self.state == "revoked" and self.revocation_record is not None:  # the page: the same
+            proven = self.revocation_record
+            reason = "none given" if proven.reason is None else repr(proven.reason)
+            return (
+                f"REVOKED: {which} was revoked at {proven.ts} (block {self.revoked_block}),"
+                f" reason {reason} (revocation record leaf {_hex(proven.leaf_hash)}, matches"
+                f" the registry); {where}"
+            )
+        if self.state == "revoked":  # the page says the same (verify-core.js)
+            named = (
+                ""
+                if self.revocation is None
+                else f", revocation record leaf {_hex(self.revocation)} (its reason is proven by"
+                " the GET /v1/licences/{id} answer fetched after the revocation)"
+            )
             return (
                 f"REVOKED: {which} was revoked (or superseded by an amendment) in block"
-                f" {self.revoked_block}; {where}"
+                f" {self.revoked_block}{named}; {where}"
             )
         if self.state == "expired":
             return f"EXPIRED: {which} expired at {self.document.valid_until} {where}"
@@ -221,6 +276,10 @@ def read_document(data: bytes) -> LicenceDocument:
         )
     chain_id: int | None = None
     address: bytes | None = None
+    revoked = document.get("revoked") if "record" in document else None
+    evidence = revoked.get("evidence") if isinstance(revoked, dict) else None
+    if evidence is not None and not isinstance(evidence, dict):
+        raise LicenceFileError("revoked.evidence must be an evidence bundle (a JSON object)")
     if registry is not None:
         if not isinstance(registry, dict):
             raise LicenceFileError("registry must be an object {chain_id, contract}")
@@ -241,6 +300,7 @@ def read_document(data: bytes) -> LicenceDocument:
         body["valid_until"],
         chain_id,
         address,
+        evidence,
     )
 
 
@@ -251,8 +311,9 @@ def check_licence(
 
     Raises LicenceMismatchError naming the field when the document, the node or the code
     at the registry's address is not the pinned log's, or when the grant was signed by an
-    issuer key other than the pinned log key ("issuer"), and LicenceChainError when the
-    chain cannot be read.
+    issuer key other than the pinned log key ("issuer"), or when the revocation evidence
+    the file carries is not this revocation's ("revocation"), and LicenceChainError when
+    the chain cannot be read.
     """
     registry = identity.licence_registry
     if registry is None:
@@ -304,6 +365,9 @@ def check_licence(
             )
         except ChainUnreadableError as error:
             raise LicenceChainError(str(error)) from None
+    proven = None
+    if status.revoked_block and document.revocation_evidence is not None:
+        proven = _revocation_record(document, revocation, rpc, identity)
     problem = None
     expected = (unix_seconds(document.valid_from), unix_seconds(document.valid_until))
     if status.state != 0 and (status.valid_from, status.valid_until) != expected:
@@ -326,6 +390,63 @@ def check_licence(
         status.issuer,
         problem,
         revocation,
+        proven,
+    )
+
+
+def _revocation_record(
+    document: LicenceDocument,
+    revocation: bytes | None,
+    rpc: JsonRpcReader,
+    identity: LogIdentity,
+) -> RevocationRecord:
+    """The revoke record of `document.revocation_evidence`, verified against the chain
+    and matched with the registry's `revocation`; LicenceMismatchError ("revocation")
+    if the bundle fails, holds another record, or is not the revocation the chain holds."""
+    assert document.revocation_evidence is not None
+    try:
+        result = verify_bundle(document.revocation_evidence, rpc, identity)
+    except ChainReadError as error:
+        raise LicenceChainError(error.message) from None
+    except VerificationError as error:
+        raise LicenceMismatchError(
+            "revocation",
+            f"the revocation evidence (revoked.evidence) fails its {error.check} check:"
+            f" {error.message}",
+        ) from None
+    bundle = result.bundle
+    assert isinstance(bundle, Bundle) and result.anchored is not None
+    if len(bundle.entries) != 1:
+        raise LicenceMismatchError(
+            "revocation", f"revoked.evidence holds {len(bundle.entries)} entries, not the one"
+        )
+    entry = bundle.entries[0]
+    body = entry.record.get("body")
+    if (
+        entry.record.get("kind") != "licence"
+        or not isinstance(body, dict)
+        or body.get("action") != "revoke"
+        or body.get("licence_id") != document.licence_id
+    ):
+        raise LicenceMismatchError(
+            "revocation",
+            f"revoked.evidence proves leaf {_hex(entry.leaf_hash)}, which is not a revoke"
+            f" record of licence {document.licence_id!r}",
+        )
+    if entry.leaf_hash != revocation:
+        held = "none" if revocation is None else _hex(revocation)
+        raise LicenceMismatchError(
+            "revocation",
+            f"revoked.evidence proves revoke record {_hex(entry.leaf_hash)}, but the registry"
+            f" names {held} as this licence's revocation",
+        )
+    reason = body.get("reason")
+    return RevocationRecord(
+        entry.leaf_hash,
+        str(entry.record["ts"]),
+        reason if isinstance(reason, str) else None,
+        result.anchored.block_number,
+        result.anchored.timestamp,
     )
 
 

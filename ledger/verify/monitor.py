@@ -438,6 +438,12 @@ def check_served(
     )
 
 
+SERVED_EXTRAS = ("timestamp", "signer", "domain", "anchor")
+"""Fields of GET /v1/checkpoints/latest the monitor reads past: the service's own time, the
+signer's address and EIP-712 domain (derived here from the pinned identity instead) and
+where the service says it was anchored (the chain is asked instead)."""
+
+
 def _served(
     identity: LogIdentity,
     seen: Seen,
@@ -447,7 +453,10 @@ def _served(
 ) -> Finding:
     try:
         fields = parse_fields(
-            checkpoint, "checkpoint", ("log_id", "tree_size", "root", "index_root", "signature")
+            checkpoint,
+            "checkpoint",
+            ("log_id", "tree_size", "root", "index_root", "signature"),
+            SERVED_EXTRAS,
         )
         log_id = parse_bytes(fields["log_id"], "checkpoint.log_id", 32)
         size = parse_int(fields["tree_size"], "checkpoint.tree_size", 0, 2**64 - 1)

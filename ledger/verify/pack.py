@@ -16,7 +16,14 @@ naming it:
    whole log (`mledger audit`) can.
 4. ``inclusion``: the leaf hashes, leaf indices and proof nodes lead to the
    checkpoint's root.
-5. with a chain: the checks of a single bundle (``chain id`` ... ``anchor block``).
+5. a complete pack (docs/completeness.md): per account of the query, the key's
+   entries outside the query (``record``, ``leaf hash``, ``inclusion``, ``added``;
+   ``omitted`` if one matches the query; an erased entry, which has no record, only
+   ``inclusion``), then the index checks of
+   `ledger.core.index.verify_postings` over the pack's entries of the account and those
+   (``tree size``, ``duplicated``, ``omitted``, ``index map``, ``index root``).
+6. with a chain: the checks of a single bundle (``chain id`` ... ``anchor block``), and
+   for a complete pack ``index root on chain``.
 
 """
 
@@ -27,15 +34,25 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ledger.core.index import IndexProofError, PostingsClaim, verify_postings
 from ledger.core.merkle import ProofError, ProofLengthError, RootMismatchError, inclusion_length
 from ledger.core.merkle.multiproof import verify_multi_inclusion
 from ledger.core.records import Entry, RecordError, validate_canonical
+from ledger.formats.bundle import BundleEntry
+from ledger.formats.completeness import ErasedEntry
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
-from ledger.formats.pack import PACK_FORMAT, Pack, parse_pack
+from ledger.formats.pack import PACK_FORMAT, Pack, PackCompleteness, account_key, parse_pack
 from ledger.verify.bundle import canonical_bytes
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
-from ledger.verify.result import PackError, Run, VerificationError, VerificationResult
+from ledger.verify.completeness import check_index_root_on_chain, check_key_entry
+from ledger.verify.result import (
+    KeyCompleteness,
+    PackError,
+    Run,
+    VerificationError,
+    VerificationResult,
+)
 
 
 def record_entry(record: dict[str, Any]) -> Entry:
@@ -106,6 +123,9 @@ def _check_query(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
 
 def _check_inclusion(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
     size = pack.tree_size
+    if not entries:
+        run.ok("inclusion", "no entry matches the query: nothing to include")
+        return
     try:
         verify_multi_inclusion(
             pack.indices, size, [entry.leaf_hash for entry in entries], pack.proof, pack.root
@@ -138,6 +158,89 @@ def _check_inclusion(run: Run, pack: Pack, entries: Sequence[Entry]) -> None:
     )
 
 
+def _check_complete(
+    run: Run, pack: Pack, part: PackCompleteness, entries: Sequence[Entry]
+) -> tuple[KeyCompleteness, ...]:
+    """Each account's entries in the pack, with the key's entries outside the query,
+    are exactly the key's committed postings in the window, under the index root."""
+    accounts = pack.query.account_ids
+    assert accounts is not None  # parse_pack checks it
+    matching: dict[str, list[int]] = {account: [] for account in accounts}
+    for index, entry in zip(pack.indices, entries, strict=True):
+        matching[entry.account_id or ""].append(index)
+    proven = []
+    for account, proof in zip(accounts, part.keys, strict=True):
+        key = account_key(account)
+        if proof.key != key:
+            run.fail(
+                VerificationError(
+                    "completeness",
+                    f"the proof for account {account!r:.300} is of key {proof.key!r:.300},"
+                    f" not {key!r:.300} (one proof per account, in the query's order)",
+                )
+            )
+        for number, other in enumerate(proof.outside):
+            where = f"{key}: outside entry {number} (leaf {other.leaf_index})"
+            check_key_entry(run, where, pack.tree_size, pack.root, key, other)
+            # An erased entry has no record left to match: the index still lists it.
+            if isinstance(other, BundleEntry) and pack.query.matches(record_entry(other.record)):
+                run.fail(
+                    VerificationError(
+                        "omitted",
+                        f"{where} matches the pack's query ({pack.query.describe()}) but is"
+                        " not among the pack's entries",
+                    )
+                )
+        inside = [i for i in matching[account] if part.start <= i < part.end]
+        if len(inside) != len(matching[account]):
+            run.fail(
+                VerificationError(
+                    "tree size",
+                    f"{key}: an entry of the pack lies outside the proven window"
+                    f" [{part.start}, {part.end})",
+                )
+            )
+        claim = PostingsClaim(
+            key=key,
+            tree_size=pack.tree_size,
+            index_root=part.index_root,
+            count=proof.count,
+            postings_root=proof.postings_root,
+            start=part.start,
+            end=part.end,
+            leaf_indices=tuple(sorted(inside + [e.leaf_index for e in proof.outside])),
+            map_proof=proof.map_proof,
+            window=proof.postings_proof,
+        )
+        try:
+            verify_postings(claim)
+        except IndexProofError as error:
+            run.fail(VerificationError(error.check, f"{key}: {error.message}"))
+        proven.append(
+            KeyCompleteness(
+                key,
+                pack.tree_size,
+                part.start,
+                part.end,
+                tuple(inside),
+                pack.query.describe(),
+                len(proof.outside),
+                sum(isinstance(other, ErasedEntry) for other in proof.outside),
+            )
+        )
+    outside = sum(len(proof.outside) for proof in part.keys)
+    erased = sum(key.erased for key in proven)
+    run.ok(
+        "complete",
+        f"the {len(accounts):,} accounts' entries in the pack, with their {outside:,} entries"
+        " that do not match the query"
+        + (f" ({erased:,} of them erased)" if erased else "")
+        + f", are all their entries with leaf index in [{part.start}, {part.end}), under"
+        f" index root {hex0x(part.index_root)}",
+    )
+    return tuple(proven)
+
+
 def verify_pack(
     data: bytes | str | Mapping[str, Any],
     chain: ChainReader | None,
@@ -166,6 +269,11 @@ def verify_pack(
     entries = _check_records(run, pack)
     _check_query(run, pack, entries)
     _check_inclusion(run, pack, entries)
+    part = pack.completeness
+    proven = () if part is None else _check_complete(run, pack, part, entries)
     if chain is not None and identity is not None:
         check_chain(run, pack, chain, identity)
+        if part is not None:
+            check_index_root_on_chain(run, pack.tree_size, part.index_root)
+    run.result.complete_keys = proven
     return run.result

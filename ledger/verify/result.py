@@ -52,6 +52,12 @@ class KeyCompleteness:
     start: int
     end: int
     leaf_indices: tuple[int, ...]
+    query: str | None = None
+    """In a complete pack: the query in words; `leaf_indices` are then the key's entries
+    that match it, and `outside` counts the key's other entries in the window."""
+    outside: int = 0
+    erased: int = 0
+    """Of the `outside` entries of a complete pack, those erased (docs/privacy.md)."""
 
     @property
     def count(self) -> int:
@@ -72,6 +78,8 @@ class VerificationResult:
     anchored: ChainAnchor | None = None
     complete: KeyCompleteness | None = None
     """For a completeness proof, what it proved (set once every check passed)."""
+    complete_keys: tuple[KeyCompleteness, ...] = ()
+    """For a complete pack, what it proved of each account (set once every check passed)."""
 
     @property
     def valid(self) -> bool:

@@ -313,11 +313,13 @@
     throw new FormatError(message);
   };
 
-  function fields(obj, where, names) {
+  function fields(obj, where, names, optional = []) {
     if (!J.isObject(obj)) fail(`${where} must be a JSON object, got ${D.typeName(obj)}`);
     const missing = names.filter((name) => !J.has(obj, name));
     if (missing.length) fail(`${where} lacks ${missing.map((m) => J.pyRepr(m)).join(', ')}`);
-    const unknown = Object.keys(obj).filter((name) => !names.includes(name)).sort();
+    const unknown = Object.keys(obj)
+      .filter((name) => !names.includes(name) && !optional.includes(name))
+      .sort();
     if (unknown.length) fail(`${where} has unknown field ${J.pyRepr(unknown[0])}`);
     return obj;
   }
@@ -425,7 +427,8 @@
     const top = fields(obj, 'completeness proof', [
       'format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'index_root', 'key', 'window', 'count',
       'postings_root', 'map_proof', 'postings_proof', 'entries',
-    ]);
+    ], ['producer']);
+    D.readProducer(top, fail);
     const entries = top.entries;
     if (!Array.isArray(entries)) fail('entries must be a list (empty for none)');
     if (entries.length > MAX_ENTRIES) fail(`${entries.length} entries; the limit is ${MAX_ENTRIES}`);
@@ -509,23 +512,26 @@
 
   const indexFailure = (run, error) => run.fail(new V.VerificationError(error.check, error.detail));
 
-  async function checkInclusion(run, document, where, item) {
+  async function checkInclusion(run, where, treeSize, root, item) {
     let calculated;
     try {
-      calculated = J.toHex(await M.rootFromInclusionProof(item.leafIndex, document.treeSize, J.fromHex(item.leafHash), item.proof.map(J.fromHex)));
+      calculated = J.toHex(await M.rootFromInclusionProof(item.leafIndex, treeSize, J.fromHex(item.leafHash), item.proof.map(J.fromHex)));
     } catch (error) {
       if (!(error instanceof M.ProofError)) throw error;
       run.fail(new V.VerificationError('inclusion', `${where}: bad inclusion proof: ${error.message}`));
     }
-    if (calculated !== document.root) {
-      run.fail(new V.VerificationError('inclusion', `${where}: the proof leads to root ${calculated}, not to the checkpoint root ${document.root}`));
+    if (calculated !== root) {
+      run.fail(new V.VerificationError('inclusion', `${where}: the proof leads to root ${calculated}, not to the checkpoint root ${root}`));
     }
   }
 
-  async function checkEntry(run, document, number, item) {
-    const where = `entry ${number} (leaf ${item.leafIndex})`;
+  /** One entry given as the key's, with its own inclusion proof (verify/completeness.py
+   * check_key_entry): record, leaf hash, inclusion in the tree of `treeSize` with `root`,
+   * added (the record is filed under `key`). An erased entry has no record: only its
+   * inclusion is checked (the index proof says whether the key lists it). */
+  async function checkKeyEntry(run, where, treeSize, root, key, item) {
     if (item.erased) {
-      await checkInclusion(run, document, where, item); // no record to check: its leaf hash is proven
+      await checkInclusion(run, where, treeSize, root, item);
       return;
     }
     let canonical;
@@ -539,14 +545,13 @@
     if (computed !== item.leafHash) {
       run.fail(new V.VerificationError('leaf hash', `${where}: the record hashes to ${computed}, not to the entry's leaf hash ${item.leafHash}`));
     }
-    await checkInclusion(run, document, where, item);
-    const key = document.claim.key;
+    await checkInclusion(run, where, treeSize, root, item);
     const keys = recordKeys(item.record);
     if (!keys.includes(key)) {
       const filed = keys.length ? keys.join(', ') : 'no key';
       run.fail(new V.VerificationError(
         'added',
-        `${where} is a ${item.record.kind} record filed under ${filed}, not under ${key}: it is not an entry of this key`,
+        `${where} is a record of kind ${item.record.kind} filed under ${filed}, not under ${key}: it is not an entry of this key`,
       ));
     }
   }
@@ -582,7 +587,10 @@
     );
     run.ok('duplicated', 'no leaf index is given twice');
     run.ok('reordered', 'the leaf indices strictly increase');
-    for (let i = 0; i < document.entries.length; i += 1) await checkEntry(run, document, i, document.entries[i]);
+    for (let i = 0; i < document.entries.length; i += 1) {
+      const item = document.entries[i];
+      await checkKeyEntry(run, `entry ${i} (leaf ${item.leafIndex})`, document.treeSize, document.root, claim.key, item);
+    }
     const where = `the tree of size ${document.treeSize} with root ${document.root}`;
     const erased = document.entries.filter((item) => item.erased).length;
     const opened = given - erased;
@@ -614,22 +622,7 @@
     run.ok('index root', `map root ${mapRoot} and size ${claim.treeSize} give the document's index root ${claim.indexRoot}`);
     if (chain !== null && identity !== null) {
       await V.checkChain(run, document, chain, identity);
-      const anchored = run.result.anchored;
-      if (anchored.indexRoot === NO_INDEX_ROOT) {
-        run.fail(new V.VerificationError(
-          'index root on chain',
-          `the checkpoint of size ${claim.treeSize} anchored in block ${anchored.blockNumber} commits to no index (its index root is zero):` +
-            ' no completeness claim can be checked against it',
-        ));
-      }
-      if (anchored.indexRoot !== claim.indexRoot) {
-        run.fail(new V.VerificationError(
-          'index root on chain',
-          `the log key signed index root ${anchored.indexRoot} with the checkpoint of size ${claim.treeSize}; the document's is` +
-            ` ${claim.indexRoot} (a stale or forged index root)`,
-        ));
-      }
-      run.ok('index root on chain', `the checkpoint anchored in block ${anchored.blockNumber} carries index root ${anchored.indexRoot}`);
+      checkIndexRootOnChain(run, claim.treeSize, claim.indexRoot);
     }
     run.result.complete = {
       key: claim.key,
@@ -639,6 +632,174 @@
       leafIndices: claim.leafIndices,
       count: claim.leafIndices.length,
     };
+  }
+
+  /** "index root on chain" (verify/completeness.py check_index_root_on_chain): the index
+   * root the log key signed with the anchored checkpoint of `treeSize` (read by checkChain)
+   * is `indexRoot`. */
+  function checkIndexRootOnChain(run, treeSize, indexRoot) {
+    const anchored = run.result.anchored;
+    if (anchored.indexRoot === NO_INDEX_ROOT) {
+      run.fail(new V.VerificationError(
+        'index root on chain',
+        `the checkpoint of size ${treeSize} anchored in block ${anchored.blockNumber} commits to no index (its index root is zero):` +
+          ' no completeness claim can be checked against it',
+      ));
+    }
+    if (anchored.indexRoot !== indexRoot) {
+      run.fail(new V.VerificationError(
+        'index root on chain',
+        `the log key signed index root ${anchored.indexRoot} with the checkpoint of size ${treeSize}; the document's is` +
+          ` ${indexRoot} (a stale or forged index root)`,
+      ));
+    }
+    run.ok('index root on chain', `the checkpoint anchored in block ${anchored.blockNumber} carries index root ${anchored.indexRoot}`);
+  }
+
+  /* ---- complete evidence packs (formats/pack.py _completeness, verify/pack.py) ---------- */
+
+  const MAX_PACK_ENTRIES = 100000;
+  const COMPLETE_KIND = 'interaction';
+
+  /** The query error of a query a complete pack cannot prove (pack.py check_complete_query). */
+  function completeQueryError(query) {
+    if (query.accountIds === null) return 'account_ids: a complete pack needs the accounts whose entries it proves';
+    if (query.kind !== COMPLETE_KIND) {
+      return `kind: a complete pack holds ${COMPLETE_KIND} records (the account key's): give kind ${J.pyRepr(COMPLETE_KIND)}`;
+    }
+    if (query.model !== null) return "model: a complete pack proves all of an account's entries: drop the model filter";
+    return null;
+  }
+
+  /** Prefix a FormatError's message with where it was read (Python's f"{where}.{error}"). */
+  function within(where, read) {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof FormatError)) throw error;
+      throw new FormatError(`${where}.${error.message}`);
+    }
+  }
+
+  function keyProof(obj, where, treeSize) {
+    const f = fields(obj, where, ['key', 'count', 'postings_root', 'map_proof', 'postings_proof', 'outside']);
+    if (typeof f.key !== 'string') fail(`${where}.key must be a string`);
+    if (!Array.isArray(f.outside) || f.outside.length > MAX_PACK_ENTRIES) {
+      fail(`${where}.outside must be a list of at most ${MAX_PACK_ENTRIES} entries`);
+    }
+    const outside = f.outside.map((item, i) => entry(item, `${where}.outside[${i}]`));
+    outside.forEach((item, i) => {
+      if (item.leafIndex >= treeSize) {
+        fail(`${where}.outside[${i}].leaf_index is ${item.leafIndex}, beyond the tree of size ${treeSize}`);
+      }
+    });
+    const proof = within(where, () => mapProof(f.map_proof));
+    const postings = within(where, () => postingsProof(f.postings_proof));
+    return {
+      key: f.key,
+      count: int(f.count, `${where}.count`, 0n, MAX_COUNT),
+      postingsRoot: f.postings_root === null ? null : bytes(f.postings_root, `${where}.postings_root`, HASH_SIZE),
+      mapProof: proof,
+      postingsProof: postings,
+      outside,
+    };
+  }
+
+  /** The `completeness` field of a parsed pack (verify-documents.js parsePack leaves it raw);
+   * FormatError says what is wrong and where. */
+  function parsePackCompleteness(pack) {
+    const f = fields(pack.completenessField, 'completeness', ['index_root', 'window', 'keys']);
+    const queryError = completeQueryError(pack.query);
+    if (queryError !== null) fail(`completeness: query.${queryError}`);
+    const window = fields(f.window, 'completeness.window', ['from_size', 'to_size']);
+    const start = int(window.from_size, 'completeness.window.from_size', 0n, pack.treeSize - 1n);
+    const end = int(window.to_size, 'completeness.window.to_size', start + 1n, pack.treeSize);
+    if (!Array.isArray(f.keys)) fail('completeness.keys must be a list, one per account of the query');
+    const accounts = pack.query.accountIds;
+    if (f.keys.length !== accounts.length) {
+      fail(`completeness.keys has ${f.keys.length} proofs; the query names ${accounts.length} accounts`);
+    }
+    const keys = f.keys.map((item, i) => keyProof(item, `completeness.keys[${i}]`, pack.treeSize));
+    return { indexRoot: bytes(f.index_root, 'completeness.index_root', HASH_SIZE), start, end, keys };
+  }
+
+  /** verify/pack.py _check_complete: each account's entries in the pack, with the key's
+   * entries outside the query, are exactly the key's committed postings in the window,
+   * under the index root. Returns what was proven of each account. */
+  async function checkPackCompleteness(run, pack, entries) {
+    const part = pack.completeness;
+    const accounts = pack.query.accountIds;
+    const matching = new Map(accounts.map((account) => [account, []]));
+    entries.forEach((found, position) => matching.get(found.entry.accountId).push(pack.indices[position]));
+    const proven = [];
+    for (let j = 0; j < accounts.length; j += 1) {
+      const account = accounts[j];
+      const proof = part.keys[j];
+      const key = `account:${account}`;
+      if (proof.key !== key) {
+        run.fail(new V.VerificationError(
+          'completeness',
+          `the proof for account ${repr(account, 300)} is of key ${repr(proof.key, 300)}, not ${repr(key, 300)}` +
+            " (one proof per account, in the query's order)",
+        ));
+      }
+      for (let n = 0; n < proof.outside.length; n += 1) {
+        const other = proof.outside[n];
+        const where = `${key}: outside entry ${n} (leaf ${other.leafIndex})`;
+        await checkKeyEntry(run, where, pack.treeSize, pack.root, key, other);
+        // An erased entry has no record left to match: the index still lists it.
+        if (!other.erased && pack.query.matches(R.canonicalRecord(other.record).entry)) {
+          run.fail(new V.VerificationError(
+            'omitted',
+            `${where} matches the pack's query (${pack.query.describe()}) but is not among the pack's entries`,
+          ));
+        }
+      }
+      const own = matching.get(account);
+      const inside = own.filter((i) => part.start <= i && i < part.end);
+      if (inside.length !== own.length) {
+        run.fail(new V.VerificationError('tree size', `${key}: an entry of the pack lies outside the proven window [${part.start}, ${part.end})`));
+      }
+      const leafIndices = [...inside, ...proof.outside.map((e) => e.leafIndex)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      try {
+        await verifyPostings({
+          key,
+          treeSize: pack.treeSize,
+          indexRoot: part.indexRoot,
+          count: proof.count,
+          postingsRoot: proof.postingsRoot,
+          start: part.start,
+          end: part.end,
+          leafIndices,
+          mapProof: proof.mapProof,
+          window: proof.postingsProof,
+        });
+      } catch (error) {
+        if (!(error instanceof IndexProofError)) throw error;
+        run.fail(new V.VerificationError(error.check, `${key}: ${error.detail}`));
+      }
+      proven.push({
+        key,
+        treeSize: pack.treeSize,
+        start: part.start,
+        end: part.end,
+        leafIndices: inside,
+        count: inside.length,
+        query: pack.query.describe(),
+        outside: proof.outside.length,
+        erased: proof.outside.filter((other) => other.erased).length,
+      });
+    }
+    const outside = part.keys.reduce((n, proof) => n + proof.outside.length, 0);
+    const erased = proven.reduce((n, key) => n + key.erased, 0);
+    run.ok(
+      'complete',
+      `the ${accounts.length.toLocaleString('en-US')} accounts' entries in the pack, with their ${outside.toLocaleString('en-US')} entries` +
+        ' that do not match the query' +
+        (erased ? ` (${erased.toLocaleString('en-US')} of them erased)` : '') +
+        `, are all their entries with leaf index in [${part.start}, ${part.end}), under index root ${part.indexRoot}`,
+    );
+    return proven;
   }
 
   /* ---- the verdict ------------------------------------------------------------------------ */
@@ -719,10 +880,10 @@
       ? 'the index the log key signed with the checkpoint anchored on the chain'
       : 'the index root the document states (the chain was not consulted, so that the log key signed and anchored it is the document\'s unverified claim)';
     if (complete.count === 0) {
-      return (
-        `Absence: the log holds no entry of ${complete.key} ${among}. This is proven, not just unanswered: ${signed} maps` +
-        ' this key to nothing, and no other map with that root could list an entry for it.'
-      );
+      const maps = wholeLog(complete)
+        ? ' this key to nothing, and no other map with that root could list an entry for it.'
+        : " this key to its list of entries, none of which lies in the window, and no other list with that root could add one there.";
+      return `Absence: the log holds no entry of ${complete.key} ${among}. This is proven, not just unanswered: ${signed} maps${maps}`;
     }
     const which = complete.count === 1
       ? `the entry at leaf index ${listed(complete.leafIndices)} is the only entry`
@@ -836,6 +997,9 @@
     rootFromWindow,
     verifyPostings,
     parseCompleteness,
+    parsePackCompleteness,
+    checkPackCompleteness,
+    checkIndexRootOnChain,
     completenessStatement,
     verifyCompleteness,
   };

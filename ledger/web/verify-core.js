@@ -18,11 +18,17 @@
  * was signed by the pinned log key, not by any other key), status (at the latest block).
  *
  * Verdicts: evidence "valid" | "mathematics only" | "invalid" | "not verified"; licences
- * "active" | "not active" | "mathematics only" | "invalid" | "not verified".
+ * "active" | "not active" | "mathematics only" | "invalid" | "not verified". A licence the
+ * registry holds, with the record's window, that is revoked, expired or not yet valid is "not
+ * active" with every check passed (state "inactive": a proven state, not a failure); "not
+ * active" with the "status" check failed is one never granted or held with another window.
+ *
+ * An export (NDJSON, ledger/formats/export_line.py is_export) is "not checked": its answer
+ * sends the reader to `mledger audit`, in the words `mledger verify` uses.
  *
  * A completeness proof (`model-ledger/completeness/v1`) goes to its own verifier,
  * verify-completeness.js (FORMAT_VERIFIERS, below); checkIdentity and checkChain are
- * shared with it.
+ * shared with it. A c2sp.org/tlog-proof@v1 file (text) goes to verify-note.js.
  *
  * No DOM: verify-page.js shows the result. Under Node, require() this file.
  */
@@ -129,7 +135,28 @@
           ]
         }
       },
-      "events": {},
+      "events": {
+        "Revoked": {
+          "topic": "0xf8add3cbe3c3fe8670a2d568b58422364f8095eddd6fa903337baf1ce13748a0",
+          "inputs": [
+            [
+              "commitment",
+              "bytes32",
+              true
+            ],
+            [
+              "issuer",
+              "address",
+              true
+            ],
+            [
+              "revocation",
+              "bytes32",
+              false
+            ]
+          ]
+        }
+      },
       "errors": {}
     }
   });
@@ -365,6 +392,10 @@
   async function checkMultiInclusion(run, pack) {
     const size = pack.treeSize;
     const count = pack.indices.length;
+    if (!count) {
+      run.ok('inclusion', 'no entry matches the query: nothing to include');
+      return;
+    }
     let calculated;
     try {
       calculated = await M.rootFromMultiProof(pack.indices, size, pack.leafHashes.map(J.fromHex), pack.proof.map(J.fromHex));
@@ -587,10 +618,12 @@
   async function verifyPackObject(run, obj, chain, identity) {
     run.result.kind = 'pack';
     let pack;
+    const completeness = () => own('LedgerCompleteness', './verify-completeness.js');
     try {
       pack = D.parsePack(obj);
+      pack.completeness = pack.completenessField === null ? null : completeness().parsePackCompleteness(pack);
     } catch (error) {
-      if (!(error instanceof D.DocumentError)) throw error;
+      if (!(error instanceof D.DocumentError) && !(error instanceof completeness().FormatError)) throw error;
       run.fail(new VerificationError('pack', error.message));
     }
     const count = pack.indices.length;
@@ -604,7 +637,12 @@
     const entries = await checkRecords(run, pack);
     checkQuery(run, pack, entries);
     await checkMultiInclusion(run, pack);
-    if (chain !== null) await checkChain(run, pack, chain, identity);
+    const proven = pack.completeness === null ? [] : await completeness().checkPackCompleteness(run, pack, entries);
+    if (chain !== null) {
+      await checkChain(run, pack, chain, identity);
+      if (pack.completeness !== null) completeness().checkIndexRootOnChain(run, pack.treeSize, pack.completeness.indexRoot);
+    }
+    run.result.completeKeys = proven;
   }
 
   /**
@@ -672,7 +710,15 @@
     if (licence.problem !== null) return `NOT VALID: ${which}: ${licence.problem} (${where})`;
     return {
       active: `ACTIVE: ${which} is active until ${body.valid_until} ${where}`,
-      revoked: `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}; ${where}`,
+      revoked: licence.revocationRecord
+        ? `REVOKED: ${which} was revoked at ${licence.revocationRecord.ts} (block ${status.revokedBlock}), reason` +
+          ` ${licence.revocationRecord.reason === null ? 'none given' : J.pyRepr(licence.revocationRecord.reason)}` +
+          ` (revocation record leaf ${licence.revocationRecord.leafHash}, matches the registry); ${where}`
+        : `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}` +
+          (status.revocation === null
+            ? ''
+            : `, revocation record leaf ${status.revocation} (its reason is proven by the GET /v1/licences/{id} answer fetched after the revocation)`) +
+          `; ${where}`,
       expired: `EXPIRED: ${which} expired at ${body.valid_until} ${where}`,
       not_yet_valid: `NOT YET VALID: ${which} becomes active at ${body.valid_from} ${where}`,
       unknown: `UNKNOWN: ${which} was never granted ${where}`,
@@ -711,6 +757,59 @@
       ));
     }
     if (info[3]) run.fail(new VerificationError('log', retiredProblem(identity), 'log'));
+  }
+
+  /** The `revocation` of the registry's Revoked event of `commitment` by `issuer` in `block`,
+   * null if the node shows none; the node's answer is checked, not trusted (address, every
+   * topic, the data's size), as ledger/verify/licence.py _revocation does. */
+  async function revocationOf(chain, registry, commitment, block, issuer) {
+    const topic = SHIPPED.LicenceRegistry.events.Revoked.topic;
+    const wanted = [topic, commitment, `0x${'00'.repeat(12)}${issuer.slice(2)}`];
+    for (const event of await chain.logs(registry, [topic, commitment], block, block)) {
+      if (
+        J.toHex(event.address) === registry &&
+        event.topics.length === wanted.length &&
+        event.topics.every((found, i) => J.toHex(found) === wanted[i]) &&
+        event.blockNumber === block &&
+        event.data.length === 32
+      ) return J.toHex(event.data);
+    }
+    return null;
+  }
+
+  /** The revoke record the licence file carries (`revoked.evidence`), verified as a bundle
+   * against the chain and matched with the registry's `revocation` (ledger/verify/licence.py
+   * _revocation_record): {leafHash, ts, reason, anchorBlock, existedNoLaterThan}; else a
+   * "revocation" VerificationError. */
+  async function proveRevocation(licence, revocation, chain, identity) {
+    const fail = (message) => new VerificationError('revocation', message, 'revocation');
+    const sub = newRun('bundle', identity);
+    try {
+      await verifyBundleObject(sub, licence.revocationEvidence, chain, identity);
+    } catch (error) {
+      if (!(error instanceof VerificationError)) throw error;
+      throw fail(`the revocation evidence (revoked.evidence) fails its ${error.check} check: ${error.detail}`);
+    }
+    const bundle = sub.result.document;
+    if (bundle.entries.length !== 1) throw fail(`revoked.evidence holds ${bundle.entries.length} entries, not the one`);
+    const entry = bundle.entries[0];
+    const body = entry.record.body;
+    if (entry.record.kind !== 'licence' || !J.isObject(body) || body.action !== 'revoke' || body.licence_id !== licence.body.licence_id) {
+      throw fail(`revoked.evidence proves leaf ${entry.leafHash}, which is not a revoke record of licence ${J.pyRepr(licence.body.licence_id)}`);
+    }
+    if (entry.leafHash !== revocation) {
+      throw fail(
+        `revoked.evidence proves revoke record ${entry.leafHash}, but the registry names ${revocation === null ? 'none' : revocation}` +
+          " as this licence's revocation",
+      );
+    }
+    return {
+      leafHash: entry.leafHash,
+      ts: entry.record.ts,
+      reason: typeof body.reason === 'string' ? body.reason : null,
+      anchorBlock: sub.result.anchored.blockNumber,
+      existedNoLaterThan: sub.result.anchored.timestamp,
+    };
   }
 
   async function checkLicenceOnChain(run, licence, chain, identity) {
@@ -762,21 +861,40 @@
       await checkNotRetired(run, chain, identity, head.number);
       run.ok('issuer', `the grant is signed by the pinned log key ${issuer}`);
     }
+    licence.onChain.revocation = revokedBlock === 0n
+      ? null
+      : await revocationOf(chain, registry, licence.commitment, revokedBlock, identity.logSigner);
+    licence.revocationRecord = null;
+    if (revokedBlock !== 0n && licence.revocationEvidence !== null) {
+      let proven;
+      try {
+        proven = await proveRevocation(licence, licence.onChain.revocation, chain, identity);
+      } catch (error) {
+        if (error instanceof VerificationError) run.fail(error);
+        throw error;
+      }
+      licence.revocationRecord = proven;
+      run.ok(
+        'revocation',
+        `revoke record ${proven.leafHash} (reason ${proven.reason === null ? 'none given' : J.pyRepr(proven.reason)}),` +
+          ` in the log and anchored in block ${proven.anchorBlock}, is the revocation the registry holds`,
+      );
+    }
     licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
       ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
       : null;
     const status = licence.onChain;
     if (licence.problem !== null) run.fail(new VerificationError('status', licence.problem));
-    if (status.state !== 'active') {
-      const why = {
-        revoked: `revoked in block ${revokedBlock}`,
-        expired: `expired at ${body.valid_until}`,
-        not_yet_valid: `not valid before ${body.valid_from}`,
-        unknown: 'never granted on this registry',
-      }[status.state];
-      run.fail(new VerificationError('status', `${status.state}: ${why}`));
-    }
-    run.ok('status', `active, granted in block ${grantedBlock}, valid until ${body.valid_until}`);
+    if (status.state === 'unknown') run.fail(new VerificationError('status', 'unknown: never granted on this registry'));
+    // Revoked, expired or not yet valid is a proven state of a licence the registry holds
+    // with the record's window, not a failed check: the check passes, naming the state.
+    const why = {
+      active: `active, granted in block ${grantedBlock}, valid until ${body.valid_until}`,
+      revoked: `not active: revoked in block ${revokedBlock}`,
+      expired: `not active: expired at ${body.valid_until}`,
+      not_yet_valid: `not active: not valid before ${body.valid_from}`,
+    }[status.state];
+    run.ok('status', why);
   }
 
   /**
@@ -801,6 +919,7 @@
       }
       licence.onChain = null;
       licence.problem = null;
+      licence.revocationRecord = null;
       result.licence = licence;
       const body = licence.body;
       run.ok('licence', `licence ${body.licence_id} (${body.action}) for ${body.licensee}, valid ${body.valid_from} to ${body.valid_until}`);
@@ -830,20 +949,39 @@
     if (result.error) {
       if (['chain', 'verifier'].includes(result.error.check)) result.verdict = 'not verified';
       else result.verdict = result.error.check === 'status' ? 'not active' : 'invalid';
+      result.state = { invalid: 'failed', 'not active': 'failed' }[result.verdict] || 'unverified';
+    } else if (!result.chainConsulted) {
+      result.verdict = 'mathematics only';
+      result.state = 'unverified';
     } else {
-      result.verdict = result.chainConsulted ? 'active' : 'mathematics only';
+      // every check passed: the chain's state (active, or proven revoked / expired / not yet valid)
+      const active = result.licence.onChain.state === 'active';
+      result.verdict = active ? 'active' : 'not active';
+      result.state = active ? 'verified' : 'inactive';
     }
-    result.state = { active: 'verified', invalid: 'failed', 'not active': 'failed' }[result.verdict] || 'unverified';
     result.statement = licenceStatement(result);
     return result;
   }
 
   /* ---- which checker -------------------------------------------------------------------------- */
 
-  /** The format name when `data` is a format of FORMAT_VERIFIERS; "licence" when it holds a
+  /** The first line of a c2sp.org/tlog-proof@v1 file (text, not JSON: verify-note.js). */
+  const TLOG_PROOF_FORMAT = 'c2sp.org/tlog-proof@v1';
+
+  /** Whether `data` (text or bytes) starts as a tlog-proof does (ledger/verify/tlog_proof.py
+   * is_tlog_proof). */
+  function isTlogProof(data) {
+    const head = `${TLOG_PROOF_FORMAT}\n`;
+    if (typeof data === 'string') return data.startsWith(head);
+    return data.length >= head.length && new TextDecoder().decode(data.slice(0, head.length)) === head;
+  }
+
+  /** The format name when `data` is a format of FORMAT_VERIFIERS (a tlog-proof, by its first
+   * line); "licence" when it holds a
    * licence record (bare, or as GET /v1/licences/{id} answers it); else "evidence" (whose
    * checks say what is wrong with anything else). */
   function documentKind(data) {
+    if (isTlogProof(data)) return TLOG_PROOF_FORMAT;
     let doc;
     try {
       doc = J.loadStrict(data, D.MAX_PACK_BYTES, 'document');
@@ -861,10 +999,26 @@
   const own = (name, file) => (typeof module === 'object' && module.exports ? require(file) : globalThis[name]);
   const FORMAT_VERIFIERS = {
     'model-ledger/completeness/v1': (data, options) => own('LedgerCompleteness', './verify-completeness.js').verifyCompleteness(data, options),
+    [TLOG_PROOF_FORMAT]: (data, options) => own('LedgerNote', './verify-note.js').verifyTlogProof(data, options),
   };
+
+  /** An export, which this page does not audit: no check ran, the answer says what to run. */
+  function exportNotAudited(options) {
+    const run = newRun('export', options && options.identity !== undefined ? options.identity : null);
+    const statement = D.exportAdvice('this page');
+    Object.assign(run.result, {
+      verdict: 'not checked',
+      state: 'unverified',
+      statement: `NOT CHECKED: ${statement}`,
+      facts: [],
+      meaning: { proven: ['Nothing: an export is the whole log (or a range of it), checked by an audit, not here.'], notProven: [] },
+    });
+    return Promise.resolve(run.result);
+  }
 
   /** Check whichever `data` is: a format of FORMAT_VERIFIERS, a licence file or evidence. */
   function verifyDocument(data, options) {
+    if (D.isExport(data)) return exportNotAudited(options); // exports: `mledger audit` (issue 17)
     const kind = documentKind(data);
     if (Object.prototype.hasOwnProperty.call(FORMAT_VERIFIERS, kind)) return FORMAT_VERIFIERS[kind](data, options);
     return kind === 'licence' ? checkLicence(data, options) : verifyEvidence(data, options);
@@ -878,6 +1032,8 @@
     checkLicence,
     verifyDocument,
     documentKind,
+    isTlogProof,
+    TLOG_PROOF_FORMAT,
     parseIdentity: D.parseIdentity,
     IdentityError: D.IdentityError,
     redactUrl: RPC.redactUrl,
@@ -894,6 +1050,8 @@
     canonicalRecord: R.canonicalRecord,
     callContract,
     ContractCallError,
+    newRun,
+    recordUnexpected,
     checkIdentity,
     checkChain,
   };

@@ -229,6 +229,17 @@
     }
   }
 
+  /** The optional `producer` of any document `obj` (ledger/formats/fields.py
+   * parse_producer), or null; `fail(message)` throws the caller's error. */
+  function readProducer(obj, fail) {
+    if (!J.has(obj, 'producer')) return null;
+    const value = obj.producer;
+    if (typeof value !== 'string' || [...value].length > MAX_PRODUCER_CHARS) {
+      fail(`producer must be a string of at most ${MAX_PRODUCER_CHARS} characters, got ${shown(value)}`);
+    }
+    return value;
+  }
+
   function reader(check) {
     const fail = (message) => {
       throw new DocumentError(check, message);
@@ -248,12 +259,7 @@
       /* The optional `producer` (ledger/formats/fields.py parse_producer): a note for
        * people naming the software that wrote the document; no check depends on it. */
       producer(obj) {
-        if (!J.has(obj, 'producer')) return null;
-        const value = obj.producer;
-        if (typeof value !== 'string' || [...value].length > MAX_PRODUCER_CHARS) {
-          fail(`producer must be a string of at most ${MAX_PRODUCER_CHARS} characters, got ${shown(value)}`);
-        }
-        return value;
+        return readProducer(obj, fail);
       },
       int(value, where, low, high) {
         if (typeof value !== 'bigint') fail(`${where} must be an integer, got ${typeName(value)}`);
@@ -407,7 +413,8 @@
     const read = reader('pack');
     if (!J.isObject(obj)) read.fail(`a pack is a JSON object, got ${typeName(obj)}`);
     if (obj.format !== PACK_FORMAT) read.fail(`unknown format ${shown(obj.format)}; this verifier reads '${PACK_FORMAT}'`);
-    const top = read.fields(obj, 'pack', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'query', 'entries', 'proof'], ['producer']);
+    const top = read.fields(obj, 'pack', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'query', 'entries', 'proof'], ['producer', 'completeness']);
+    const complete = J.has(top, 'completeness') && top.completeness !== null;
     read.producer(top);
     const checkpoint = read.fields(top.checkpoint, 'checkpoint', ['tree_size', 'root', 'anchor']);
     const treeSize = read.int(checkpoint.tree_size, 'checkpoint.tree_size', 1n, MAX_TREE_SIZE);
@@ -420,7 +427,7 @@
       read.fail(field === 'query' ? `query: ${message}` : `query.${field}: ${message}`);
     }
     const entries = top.entries;
-    if (!Array.isArray(entries) || !entries.length) read.fail('entries must be a non-empty list');
+    if (!Array.isArray(entries) || !(entries.length || complete)) read.fail('entries must be a non-empty list');
     if (entries.length > MAX_PACK_ENTRIES) read.fail(`pack has ${entries.length} entries; the limit is ${MAX_PACK_ENTRIES}`);
     const indices = [];
     const records = [];
@@ -453,8 +460,29 @@
       indices,
       records,
       proof: proof.map((node, i) => read.bytes(node, `proof[${i}]`, HASH_SIZE)),
+      /* A complete pack's `completeness` field, read by verify-completeness.js
+       * (parsePackCompleteness) right after this: the last field Python reads. */
+      completenessField: complete ? top.completeness : null,
     };
   }
+
+  /* ---- exports (audited whole by `mledger audit`, not here) ------------------------------ */
+
+  /** An export's first line, however laid out, an entry's or an erased entry's
+   * (ledger/formats/export_line.py _EXPORT_START). */
+  const EXPORT_START = /^(?:\uFEFF)?\s*\{\s*"(?:leaf_index|erased)"\s*:/;
+
+  /** Whether `data` (bytes or text) is an export rather than one evidence document
+   * (ledger/formats/export_line.py is_export). */
+  function isExport(data) {
+    const head = typeof data === 'string' ? data.slice(0, 256) : new TextDecoder().decode(data.slice(0, 256));
+    return EXPORT_START.test(head);
+  }
+
+  /** What `reader` says of an export (ledger/formats/export_line.py export_advice). */
+  const exportAdvice = (reader) =>
+    `this is a log export (NDJSON, one entry per line), which ${reader} does not audit:` +
+    ' run `mledger audit FILE --log log.json --rpc-url URL`';
 
   /* ---- the licence file ------------------------------------------------------------------ */
 
@@ -463,7 +491,8 @@
   /**
    * The licence record in `data` (licence_check.py read_document): a GET /v1/licences/{id}
    * answer (its `record` and `registry`) or a bare record. {record, stored, commitment,
-   * chainId, contract}: the commitment is the leaf hash of the record as the log stored it.
+   * chainId, contract, revocationEvidence}: the commitment is the leaf hash of the record as
+   * the log stored it; revocationEvidence the answer's `revoked.evidence` (or null).
    */
   async function readLicence(data) {
     let document;
@@ -493,6 +522,10 @@
     if (action !== 'grant' && action !== 'amend') {
       throw new LicenceFileError(`the record is a ${shown(action)} record: check the grant or amend record instead`);
     }
+    // a revoked licence's answer carries the revoke record's bundle (licence.py read_document)
+    const revoked = wrapped && J.has(document, 'revoked') ? document.revoked : null;
+    const evidence = J.isObject(revoked) && J.has(revoked, 'evidence') ? revoked.evidence : null;
+    if (evidence !== null && !J.isObject(evidence)) throw new LicenceFileError('revoked.evidence must be an evidence bundle (a JSON object)');
     let chainId = null;
     let contract = null;
     if (registry !== null) {
@@ -517,6 +550,7 @@
       commitment: J.toHex(await M.hashLeaf(stored.bytes)),
       chainId,
       contract,
+      revocationEvidence: evidence,
     };
   }
 
@@ -535,6 +569,9 @@
     parseQuery,
     normalizeTime,
     readLicence,
+    readProducer,
+    isExport,
+    exportAdvice,
     shown,
     typeName,
   };

@@ -112,8 +112,14 @@
         " with a leaked key, say). Such a grant is not this log's licence, whatever the registry says of its status.",
     ],
     status: [
-      'The licence registry on the chain says this licence is active now, with the validity window of the record.',
+      "The licence registry on the chain holds this licence, with the validity window of the record, in the state named below" +
+        ' (active, or proven not active: revoked, expired or not yet valid).',
       "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
+    ],
+    revocation: [
+      "The file carries the revoke record's own evidence: it is in the log, anchored on the chain, and it is the revocation the" +
+        ' registry holds (the leaf hash the log key signed when it revoked the licence), so the reason in it is the one the operator gave.',
+      "The revoke record the file carries is not proven, or is not the revocation the registry holds: its reason cannot be relied on.",
     ],
     verifier: ['', 'This page could not run the checks: a fault of the page or the browser, not a verdict on the document.'],
   };
@@ -129,6 +135,7 @@
   let armedAt = Infinity; // when the pin button of the question shown starts to count clicks
   let draws = 0; // the question's redraws, so a timer armed for an old one does nothing
   let documentBytes = null; // the chosen file, until the text is edited
+  let recordBytes = null; // a tlog-proof's record file, until its text is edited
   let runs = 0;
 
   /* ---- small DOM helpers --------------------------------------------------------------- */
@@ -253,6 +260,10 @@
     if (pinned) $('share-link').setAttribute('href', `#log=${toBase64Url(new TextEncoder().encode(pinned.text()))}`);
     $('forget').disabled = !pinned;
     $('log-edit').open = !pinned;
+    $('log-vkey-hint').textContent = pinned && pinned.noteVkey
+      ? `Empty: the pinned log's note key, ${pinned.noteVkey} (its name is the log's origin).`
+      : `${pinned ? 'The pinned log identity names no note key' : 'No log is pinned'}: give the log's note key (its note_vkey,` +
+        ' from `mledger identity` or GET /v1/log, through a channel you trust), or pin a log identity that names one.';
     updateRpc();
   }
 
@@ -522,17 +533,22 @@
     const entries = doc.noun === 'pack'
       ? doc.records.map((record, i) => ({ record, leafIndex: doc.indices[i], leafHash: doc.leafHashes ? doc.leafHashes[i] : null }))
       : doc.entries.map((entry) => ({ record: entry.erased ? erasedRecord(entry.erased) : entry.record, leafIndex: entry.leafIndex, leafHash: entry.leafHash }));
+    // A failed check leaves every field below unproven: say so beside them, not only above.
+    const unproven = result.verdict === 'invalid';
+    const mark = unproven ? ` (NOT proven: the "${result.error.check}" check failed; these fields may have been altered)` : '';
+    const proven = { 'data-proven': String(!unproven) };
     if (entries.length <= 5) {
       for (const entry of entries) {
-        holder.appendChild(element('h4', `Record at leaf index ${entry.leafIndex}`));
-        const list = element('dl', null, { class: 'record' });
-        fill(list, [...recordRows(entry.record), ['leaf hash', entry.leafHash]]);
+        holder.appendChild(element('h4', `Record at leaf index ${entry.leafIndex}${mark}`, proven));
+        const list = element('dl', null, { class: 'record', ...proven });
+        const warning = unproven ? [['NOT proven', `the "${result.error.check}" check failed`]] : [];
+        fill(list, [...warning, ...recordRows(entry.record), ['leaf hash', entry.leafHash]]);
         holder.appendChild(list);
       }
       return;
     }
-    holder.appendChild(element('h4', `The ${entries.length.toLocaleString('en-US')} records`));
-    const table = element('table', null, { class: 'records' });
+    holder.appendChild(element('h4', `The ${entries.length.toLocaleString('en-US')} records${mark}`, proven));
+    const table = element('table', null, { class: 'records', ...proven });
     const head = element('tr');
     for (const title of ['leaf index', 'kind', 'time', 'account', 'model', 'what']) head.appendChild(element('th', title));
     table.appendChild(head);
@@ -590,7 +606,20 @@
       ['granted in block', chain ? block(chain.grantedBlock) : null],
       ['granted with key', chain && chain.issuer ? `${chain.issuer}${chain.issuer === identity.logSigner ? " (the pinned log key)" : ", NOT the pinned log key"}` : null],
       ['revoked in block', chain ? block(chain.revokedBlock) : null],
+      ['revocation on chain', chain && chain.revocation ? `${chain.revocation} (the revoke record's leaf hash the log key signed)` : null],
+      ['revocation record', revocationFact(licence, chain)],
     ];
+  }
+
+  /** The revoke record the file carries, proven and matched with the chain, in one line. */
+  function revocationFact(licence, chain) {
+    const proven = licence.revocationRecord;
+    if (proven) {
+      return `leaf ${proven.leafHash}, ${proven.ts}, reason ${proven.reason === null ? 'none given' : JSON.stringify(proven.reason)};` +
+        ` in the log, anchored in block ${proven.anchorBlock}: matches the registry`;
+    }
+    if (!chain || chain.revokedBlock === 0n) return null;
+    return 'not in this file: the GET /v1/licences/{id} answer fetched after the revocation carries its evidence (revoked.evidence)';
   }
 
   function factsTitle(result) {
@@ -598,11 +627,19 @@
     if (result.verdict === 'not active') return 'What the chain says';
     if (result.verdict === 'invalid') return 'What the document claims (NOT proven: a check failed)';
     if (result.verdict === 'mathematics only') return 'What the document claims (its anchoring on the chain NOT checked)';
+    if (result.verdict === 'not checked') return 'Not checked on this page';
     return 'What the document claims (NOT proven: the chain could not be read)';
   }
 
   function checkedAgainst(result) {
     const rpcGiven = rpcUrl.value.trim() !== '';
+    if (result.kind === 'tlog-proof') {
+      const key = $('log-vkey').value.trim();
+      const log = key ? `the log's note key you gave (${key})` : result.identity ? `the note key of the pinned ${result.identity.describe()}` : 'no log key';
+      const count = tlogWitnesses().length;
+      const witnesses = count ? `${count === 1 ? 'the witness' : `the ${count} witnesses`} you named` : 'no witness (none named)';
+      return `Checked against ${log} and ${witnesses}; the chain is not read for a tlog-proof${rpcGiven ? ' (the node you gave was not asked)' : ''}.`;
+    }
     if (!result.identity) {
       return 'No log is pinned, so only the mathematics was checked: nothing says which log this is about' +
         `${rpcGiven ? ', and the node you gave was not asked (which contract counts is what the pinned log says)' : ''}.`;
@@ -635,8 +672,11 @@
       if (verdict === 'active') {
         proven.push('The licence registry on the public chain holds this licence\'s fingerprint as active now, granted with the pinned log\'s key,' +
           ' with the validity window the record states. The operator cannot change that record without the fingerprint changing.');
+      } else if (verdict === 'not active' && !result.error) {
+        proven.push(`The licence registry on the public chain holds this licence, granted with the pinned log's key, and says it is` +
+          ` ${licence.onChain.state.replace(/_/g, ' ')}: it is not in force now. That is a proven state, not a failed check.`);
       } else if (verdict === 'not active') {
-        proven.push('The licence registry on the public chain does not hold this licence as active now (revoked, expired, not yet valid, or never granted).');
+        proven.push('The licence registry on the public chain does not hold this licence as active now (never granted, or held with another validity window).');
       } else if (verdict === 'mathematics only') {
         proven.push('Only the record was checked: its fingerprint (commitment) is computed from it. Whether the chain holds that licence as active was not read.');
       }
@@ -662,7 +702,8 @@
       proven.push(`Only the mathematics: ${records} fit the root hash the document states. Nothing shows yet that the operator committed` +
         ' to that root on the public chain, nor when: that needs the pinned log and a node of its chain.');
     }
-    notProven.push('When a record was made: the time inside a record (its "ts") is the operator\'s word. Only the upper bound above comes from the chain.');
+    notProven.push('When a record was made: the time inside a record (its "ts") is the operator\'s word.' +
+      (verdict === 'valid' ? ' Only the upper bound above comes from the chain.' : ' No bound from the chain was established here.'));
     notProven.push('That what a record says is true: the log proves the operator recorded it and cannot change or remove it afterwards, not that the' +
       ' interaction, licence or model happened as described.');
     notProven.push(doc.noun === 'pack'
@@ -699,10 +740,18 @@
     $('checked-against').dataset.node = result.node ? (result.fromSuggestion ? 'suggested' : 'user') : '';
     $('facts-title').textContent = factsTitle(result);
     const isLicence = result.kind === 'licence';
-    fill($('facts'), isLicence ? licenceFacts(result) : evidenceFacts(result));
+    const isTlogProof = result.kind === 'tlog-proof';
+    fill($('facts'), result.facts || (isLicence ? licenceFacts(result) : evidenceFacts(result)));
     const holder = $('records');
     holder.replaceChildren();
-    if (isLicence && result.licence) {
+    if (isTlogProof) {
+      if (result.record) {
+        holder.appendChild(element('h4', result.proof ? `The record, entry ${result.proof.index} of the log` : 'The record'));
+        const list = element('dl', null, { class: 'record' });
+        fill(list, [...recordRows(result.record), ['leaf hash', result.proof ? result.proof.leafHash : null]]);
+        holder.appendChild(list);
+      }
+    } else if (isLicence && result.licence) {
       holder.appendChild(element('h4', 'The licence record'));
       const list = element('dl', null, { class: 'record' });
       fill(list, recordRows(result.licence.record));
@@ -720,8 +769,11 @@
     checks.replaceChildren();
     for (const check of result.checks) {
       const item = element('li', null, { 'data-check': check.check, 'data-passed': String(check.passed) });
-      item.appendChild(element('span', `${check.passed ? 'ok' : 'FAILED'}: ${check.check}`, { class: 'check-name' }));
-      item.appendChild(element('span', (EXPLAIN[check.check] || ['', ''])[check.passed ? 0 : 1], { class: 'explain' }));
+      // a licence proven revoked / expired / not yet valid passes its status check: say "not active", not "ok"
+      const inactive = check.passed && check.check === 'status' && result.verdict === 'not active';
+      item.appendChild(element('span', `${inactive ? 'not active' : check.passed ? 'ok' : 'FAILED'}: ${check.check}`, { class: 'check-name' }));
+      const explain = (result.explain && result.explain[check.check]) || EXPLAIN[check.check] || ['', ''];
+      item.appendChild(element('span', explain[check.passed ? 0 : 1], { class: 'explain' }));
       item.appendChild(element('span', check.detail, { class: 'detail' }));
       checks.appendChild(item);
     }
@@ -747,9 +799,31 @@
     $('proven').replaceChildren();
     $('not-proven').replaceChildren();
     const node = rpcUrl.value.trim();
-    const result = await V.verifyDocument(data, { identity: pinned, rpcUrl: node });
+    const result = await V.verifyDocument(data, { identity: pinned, rpcUrl: node, ...tlogOptions() });
     result.fromSuggestion = Boolean(node) && pinned !== null && node === pinned.rpcUrl;
     if (number === runs) show(result);
+  }
+
+  /** The witness vkeys typed, one per line (blank lines left out). */
+  function tlogWitnesses() {
+    return $('witnesses').value.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  }
+
+  /** What a tlog-proof is checked with: the record, the log's note key, the witnesses and
+   * the quorum (empty: all of them; anything but a whole number is refused by the check). */
+  function tlogOptions() {
+    const quorum = $('quorum').value.trim();
+    return {
+      record: recordBytes || $('record').value,
+      logVkey: $('log-vkey').value,
+      witnesses: tlogWitnesses(),
+      quorum: quorum === '' ? null : /^[0-9]{1,6}$/.test(quorum) ? Number(quorum) : quorum,
+    };
+  }
+
+  /** Open the tlog-proof fields when the document is one. */
+  function revealTlog(data) {
+    if (V.isTlogProof(data)) $('tlog').open = true;
   }
 
   /** The chosen file's bytes (the picker is emptied, so the same file can be chosen again). */
@@ -770,12 +844,23 @@
   });
   input.addEventListener('input', () => {
     documentBytes = null;
+    revealTlog(input.value);
+  });
+  $('record').addEventListener('input', () => {
+    recordBytes = null;
+  });
+  $('record-file').addEventListener('change', async () => {
+    const bytes = await readFile($('record-file'));
+    if (!bytes) return;
+    recordBytes = bytes;
+    $('record').value = bytes.length <= 2 * 1024 * 1024 ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes) : `(${bytes.length} bytes from ${$('record-file').dataset.name})`;
   });
   input.addEventListener('paste', () => setTimeout(run, 0));
   $('file').addEventListener('change', async () => {
     const bytes = await readFile($('file'));
     if (!bytes) return;
     documentBytes = bytes;
+    revealTlog(bytes);
     input.value = bytes.length <= 2 * 1024 * 1024 ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes) : `(${bytes.length} bytes from ${$('file').dataset.name})`;
     run();
   });

@@ -208,6 +208,17 @@
         };
       },
       /**
+       * Logs of `address` (0x hex) whose leading topics are `topics` (0x hex) in blocks
+       * from..to (BigInt; one range, as ledger/verify/rpc.py logs reads a short one);
+       * removed (reorganised) logs are left out.
+       */
+      async logs(address, topics, from, to) {
+        const query = { address, fromBlock: tag(from), toBlock: tag(to), topics };
+        const found = await result('eth_getLogs', [query]);
+        if (!Array.isArray(found)) throw new ChainUnreadableError(`eth_getLogs answered ${shown(found, 80)}`);
+        return found.filter((entry) => !(J.isObject(entry) && entry.removed)).map((entry) => log(entry, 'eth_getLogs'));
+      },
+      /**
        * eth_call of `calldata` (bytes) at `to` (0x hex): {result: bytes}, or, when the
        * call reverted, {revert: bytes, message} (revert data empty when the node gave
        * none). The caller decodes both with the contract's ABI; `what` names the call in

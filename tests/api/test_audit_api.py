@@ -112,6 +112,25 @@ def test_export_streams_the_log(service: Service, tmp_path: Path) -> None:
     out = tmp_path / "cli.ndjson"
     ledger("export", "--out", str(out), "--data-dir", str(service.server.data_dir))
     assert out.read_bytes() == response.content
+    # `mledger verify` on an export points at `mledger audit` (exit 2), not "INVALID"
+    log = identity_file(service.server, tmp_path / "log.json")
+    for name, data in (("cli.ndjson", response.content), ("spaced.ndjson", b" " + lines[0])):
+        (tmp_path / name).write_bytes(data)
+        told = ledger(
+            "verify",
+            str(tmp_path / name),
+            "--log",
+            str(log),
+            "--rpc-url",
+            service.anvil.url,
+            check=False,
+        )
+        assert (told.returncode, told.stdout) == (2, ""), told.stderr
+        assert told.stderr == (
+            f"error: {tmp_path / name}: this is a log export (NDJSON, one entry per line), which"
+            " mledger verify does not audit: run `mledger audit FILE --log log.json --rpc-url"
+            " URL`\n"
+        )
     with service.client("admin") as admin:
         assert admin.get("/v1/export").content == response.content
     for role, status in (("ingest", 403), ("licensee", 403), (None, 401)):

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from ledger.chain.anvil import Anvil, free_port
+from ledger.core.index import key_hash, record_keys
 from ledger.core.merkle.verify import verify_inclusion
 from ledger.core.records import now_ts, parse_object
+from ledger.formats.export_line import Erased, export_line
 from ledger.formats.statement import leaves_digest
 from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
@@ -119,12 +121,23 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
         exported = admin.get("/v1/export").content
         complete = admin.get(f"/v1/index/account/{ACCOUNTS[0]}")
         assert complete.status_code == 200, complete.text
+        pack = admin.post(
+            "/v1/evidence",
+            json={"account_ids": ACCOUNTS[:2], "kind": "interaction", "complete": True},
+        )
+        assert pack.status_code == 200, pack.text
     # The export carries the erased entries as leaf hash and marker; the audit passes.
     lines = exported.splitlines()
     assert len(lines) == 41
     marker = json.loads(lines[4])
+    keys = sorted(key_hash(key) for key in record_keys(service.records[4]))
     assert marker == {
-        "erased": {"at": entry["erased"]["at"], "by": done["record"], "leaf_hash": erased[1]},
+        "erased": {
+            "at": entry["erased"]["at"],
+            "by": done["record"],
+            "keys": ["0x" + key.hex() for key in keys],
+            "leaf_hash": erased[1],
+        },
         "leaf_index": 4,
     }
     assert ACCOUNTS[0].encode() not in exported
@@ -136,6 +149,8 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     )
     result = json.loads(audited.stdout)
     assert result["passed"] and result["entries"] == 41
+    # Every signed index root is re-derived, the erased entries' keys from their lines.
+    assert result["index_roots_matched"] == result["anchors"] == 2
     assert (result["erased_entries"], result["erasure_records"]) == (10, 1)
     # The account's completeness proof still verifies against the chain: its ten entries,
     # all erased, by leaf hash.
@@ -164,6 +179,43 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
         "audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url, check=False
     )
     assert failed.returncode != 0 and "the erasure was not logged" in failed.stdout + failed.stderr
+    # One whose erased line names another account's key fails the signed index root.
+    other = key_hash(f"account:{ACCOUNTS[1]}")
+    moved = Erased(
+        bytes.fromhex(erased[1][2:]),
+        entry["erased"]["at"],
+        bytes.fromhex(done["record"][2:]),
+        tuple(other if key == key_hash(f"account:{ACCOUNTS[0]}") else key for key in keys),
+    )
+    lines[4] = export_line(4, moved)[:-1]
+    export.write_bytes(b"\n".join(lines) + b"\n")
+    failed = ledger(
+        "audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url, check=False
+    )
+    assert failed.returncode != 0 and "index root" in failed.stdout
+    assert "or an erased entry's line carries other key hashes" in failed.stdout
+    # The complete pack of the erased account and another: the erased entries are the
+    # account's entries outside the query (no record can match), and it is complete.
+    (tmp_path / "pack.json").write_bytes(pack.content)
+    proven = pack.json()["completeness"]["keys"][0]["outside"]
+    assert [e["leaf_index"] for e in proven] == list(range(0, 40, 4))
+    assert all("record" not in e and e["erased"]["by"] == done["record"] for e in proven)
+    verified = ledger(
+        "verify",
+        str(tmp_path / "pack.json"),
+        "--log",
+        str(identity),
+        "--rpc-url",
+        service.anvil.url,
+        "--json",
+    )
+    checks = json.loads(verified.stdout)
+    assert checks["valid"], checks
+    assert [(k["count"], k["outside"], k["erased"]) for k in checks["complete"]] == [
+        (0, 10, 10),
+        (10, 0, 0),
+    ]
+    assert "do not match the query (10 of them erased)," in verified.stdout
 
 
 def test_holds_through_the_api_and_the_cli(service: Service) -> None:

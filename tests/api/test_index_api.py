@@ -122,6 +122,46 @@ def test_licensee_sees_only_its_own_keys(served: dict[str, Any]) -> None:
     assert len(set(refused.values())) == 1  # another's key reads as a missing one
 
 
+def post_pack(served: dict[str, Any], role: str, body: dict[str, Any]) -> Any:
+    server: Server = served["server"]
+    with server.client(served[role]) as client:
+        return client.post("/v1/evidence", json=body)
+
+
+def test_complete_evidence_pack_verifies_with_its_completeness(served: dict[str, Any]) -> None:
+    query = {"account_ids": ["acct-1", "nobody"], "kind": "interaction", "complete": True}
+    response = post_pack(served, "auditor", query)
+    assert response.status_code == 200, response.text
+    pack = response.json()
+    assert [e["leaf_index"] for e in pack["entries"]] == [0, 3, 6]
+    assert "complete" not in pack["query"]  # the flag asks for the proof; the query is the same
+    assert [k["count"] for k in pack["completeness"]["keys"]] == [3, 0]
+    out = verified(served, pack)
+    assert "COMPLETE: 3 entries of account:acct-1 in the first 11 entries match the query" in out
+    assert "COMPLETE: 0 entries of account:nobody in the first 11 entries match the query" in out
+    # Nothing matches: an absence proof, not a 404.
+    absent = post_pack(served, "auditor", {**query, "account_ids": ["nobody"]})
+    assert absent.status_code == 200, absent.text
+    assert absent.json()["entries"] == [] and absent.json()["proof"] == []
+    assert "COMPLETE: 0 entries of account:nobody" in verified(served, absent.json())
+
+
+def test_complete_pack_refuses_queries_it_cannot_prove(served: dict[str, Any]) -> None:
+    base = {"account_ids": ["acct-1"], "kind": "interaction", "complete": True}
+    assert_problem(
+        post_pack(served, "auditor", {**base, "kind": None}), 422, "a complete pack holds"
+    )
+    assert_problem(
+        post_pack(served, "auditor", {**base, "model": "coder-2"}), 422, "drop the model filter"
+    )
+    assert_problem(
+        post_pack(served, "auditor", {"kind": "interaction", "complete": True}),
+        422,
+        "a complete pack needs the accounts",
+    )
+    assert post_pack(served, "licensee", base).status_code == 403
+
+
 def test_bad_parameters_are_problems(served: dict[str, Any]) -> None:
     assert_problem(get(served, "auditor", "/v1/index/colour/blue"), 400, "is not KIND:VALUE")
     assert_problem(
@@ -139,3 +179,16 @@ def test_bad_parameters_are_problems(served: dict[str, Any]) -> None:
         400,
         "is not a time",
     )
+    for odd in ("\u00b2", "\u0663", "9" * 5000):  # superscript two, Arabic-Indic three
+        assert_problem(
+            get(served, "auditor", "/v1/index/account/acct-1", **{"from": odd}),
+            400,
+            "is not a time",
+        )
+
+
+def test_a_value_with_a_slash_is_a_key(served: dict[str, Any]) -> None:
+    response = get(served, "auditor", "/v1/index/account/org/team")
+    assert response.status_code == 200, response.text
+    assert response.json()["key"] == "account:org/team"
+    assert response.json()["count"] == 0

@@ -276,6 +276,39 @@ def test_revocation_is_seen_by_the_licensee_check(
     assert sentence.startswith("REVOKED: licence 'lic-revoked'")
     # The chain names the revoke record (the log key signed it): its reason is provable.
     assert result["on_chain"]["revocation"] == revoked["leaf_hash"]
+    assert result["revocation_record"] is None  # the kept grant file carries no revocation
+
+    # GET /v1/licences/{id} carries the revoke record's bundle once it is anchored: checked
+    # with the licence, it proves the reason is the revocation the registry holds.
+    with served.client(keys["licensee"]) as licensee:
+        deadline = time.monotonic() + CONFIRM_TIMEOUT
+        while (answer := licensee.get("/v1/licences/lic-revoked").json())["revoked"][
+            "evidence"
+        ] is None:
+            assert time.monotonic() < deadline, "the revoke record was never anchored"
+            time.sleep(0.1)
+    proof = answer["revoked"]["evidence"]
+    assert proof["entries"][0]["leaf_hash"] == revoked["leaf_hash"]
+    code, result, sentence = check(save(tmp_path / "REVOKED.json", answer), node.url, log)
+    assert code == 1 and result is not None and result["status"] == "revoked", sentence
+    assert result["revocation_record"]["leaf_hash"] == revoked["leaf_hash"]
+    assert result["revocation_record"]["reason"] == "terms breached"
+    assert sentence.startswith(
+        f"REVOKED: licence 'lic-revoked' of 'acme' was revoked at {entry['record']['ts']}"
+        f" (block {result['on_chain']['revoked_block']}), reason 'terms breached' (revocation"
+        f" record leaf {revoked['leaf_hash']}, matches the registry); at block "
+    ), sentence
+    # a reason edited in the carried record, or another record's bundle, fails "revocation"
+    edited = json.loads(json.dumps(answer))
+    edited["revoked"]["evidence"]["entries"][0]["record"]["body"]["reason"] = "none at all"
+    code, result, sentence = check(save(tmp_path / "EDITED.json", edited), node.url, log)
+    assert (code, result) == (1, None), sentence
+    assert "INVALID: revocation: the revocation evidence (revoked.evidence) fails its leaf" in (
+        sentence
+    )
+    swapped = answer | {"revoked": answer["revoked"] | {"evidence": answer["evidence"]}}
+    code, result, sentence = check(save(tmp_path / "SWAPPED.json", swapped), node.url, log)
+    assert (code, result) == (1, None) and "which is not a revoke record of licence" in sentence
 
     assert_problem(admin.post("/v1/licences/lic-revoked/revoke"), 409, "revoked already")
     assert_problem(

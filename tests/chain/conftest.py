@@ -24,7 +24,7 @@ from ledger.chain.errors import AnvilError
 from ledger.chain.keys import AnchorKey, dev_key, key_from_hex
 from ledger.chain.log_anchor import LogAnchor
 from ledger.core.records import parse_json
-from ledger.formats.eip712 import Domain
+from ledger.formats.eip712 import NO_INDEX_ROOT, Domain
 from ledger.formats.identity import LogIdentity
 from ledger.service.anchorer import Anchorer
 from ledger.service.sequencer import seal
@@ -139,9 +139,10 @@ class Setup:
         """The log identity document a verifier pins for this log."""
         return self.deployment.identity(bytes.fromhex(self.signer.address[2:]))
 
-    def sign(self, size: int, root: bytes) -> Signature:
-        """The log key's signature of the checkpoint (size, root), as anchor() takes it."""
-        return self.signer.anchor_signature(size, root)
+    def sign(self, size: int, root: bytes, index_root: bytes = NO_INDEX_ROOT) -> Signature:
+        """The log key's signature of the checkpoint (size, root, index root), as anchor()
+        takes it."""
+        return self.signer.anchor_signature(size, root, index_root)
 
     def grow(self, count: int) -> LogState:
         """Ingest `count` new records and seal; the new checkpoint."""

@@ -15,7 +15,10 @@ from sqlalchemy import delete
 from ledger.chain.anvil import Anvil
 from ledger.chain.errors import ChainError, ChainUnavailableError
 from ledger.core import merkle
+from ledger.formats.eip712 import NO_INDEX_ROOT
+from ledger.formats.fields import hex0x
 from ledger.service.anchorer import AnchorConflictError, Anchorer
+from ledger.service.index import index_root_at
 from ledger.service.outbox import Backoff
 from ledger.service.proofs import consistency
 from ledger.store.anchors import AnchorStatus
@@ -251,8 +254,14 @@ def test_a_duplicate_refused_by_the_estimate_is_confirmed_by_the_other_send(setu
     anchorer = setup.anchorer()
     anchorer.schedule()
     # Another anchorer (same key) got the same checkpoint on chain first.
+    index_root = index_root_at(setup.store, 7) or NO_INDEX_ROOT
     other = setup.contract.anchor(
-        setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root)
+        setup.deployment.log_id,
+        7,
+        state.root,
+        [],
+        setup.sign(7, state.root, index_root),
+        index_root=index_root,
     )
     anchorer.step()
     done = setup.repo.get(7)
@@ -270,8 +279,15 @@ def test_a_duplicate_failing_in_its_block_is_harmless(setup: Setup) -> None:
     state = setup.grow(7)
     setup.rpc("evm_setAutomine", False)
     # Another send, first in the pool: the estimate (on the latest block) cannot see it.
+    index_root = index_root_at(setup.store, 7) or NO_INDEX_ROOT
     other = setup.contract.build_anchor(
-        setup.deployment.log_id, 7, state.root, [], setup.sign(7, state.root), gas=200_000
+        setup.deployment.log_id,
+        7,
+        state.root,
+        [],
+        setup.sign(7, state.root, index_root),
+        index_root=index_root,
+        gas=200_000,
     )
     setup.chain.send(other)
     anchorer = setup.anchorer()
@@ -326,12 +342,36 @@ def test_an_anchorer_without_the_log_key_only_follows(setup: Setup) -> None:
     with pytest.raises(ChainError, match="has no log key: it can follow anchors, not send them"):
         follower.step()
     assert setup.chain.nonce() == 2  # deploy, createLog: nothing was sent
+    index_root = index_root_at(setup.store, 4)
+    assert index_root is not None
     relayed = setup.contract.anchor(
-        setup.deployment.log_id, 4, state.root, [], setup.sign(4, state.root)
+        setup.deployment.log_id,
+        4,
+        state.root,
+        [],
+        setup.sign(4, state.root, index_root),
+        index_root=index_root,
     )
     follower.step()  # the chain holds it: adopted, no key needed
     (row,) = setup.repo.anchors()
     assert (row.status, row.tx_hash) == (AnchorStatus.CONFIRMED, relayed.tx_hash)
+
+
+def test_a_relayed_anchor_with_another_index_root_stops_anchoring(setup: Setup) -> None:
+    """Someone relays a checkpoint of this log's size and root that the log key signed
+    with another index root (here none): adopting it would anchor an index proofs at
+    that size contradict, so the anchorer stops, naming both index roots."""
+    state = setup.grow(5)
+    ours = index_root_at(setup.store, 5)
+    assert ours is not None and ours != NO_INDEX_ROOT
+    setup.contract.anchor(setup.deployment.log_id, 5, state.root, [], setup.sign(5, state.root))
+    anchorer = setup.anchorer()
+    anchorer.schedule()
+    with pytest.raises(AnchorConflictError) as caught:
+        anchorer.step()
+    message = str(caught.value)
+    assert f"with index root {hex0x(NO_INDEX_ROOT)}" in message
+    assert f"this log's index root at that size is {hex0x(ours)}" in message
 
 
 def test_a_log_key_the_contract_does_not_know_stops_anchoring(setup: Setup) -> None:

@@ -217,3 +217,139 @@ def test_tampered_documents_fail_naming_the_check(log: dict[str, Any]) -> None:
     # the right root at size 30 but the document's claim moved to 40's index root
     mixed = tampered(stale, lambda d: d.update(index_root=document["index_root"]))
     assert "INVALID: index root check failed" in verify(log, mixed).stdout
+
+
+# -- complete evidence packs and campaign reports ----------------------------------------
+
+
+def complete_report(log: dict[str, Any], *args: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`mledger report --complete` for acct-1 and an account with no entry, June 1-14."""
+    work = log["dir"]
+    (work / "accounts.txt").write_text("acct-1\nacct-nobody\n")
+    ok(
+        ledger(
+            "report",
+            "--accounts",
+            str(work / "accounts.txt"),
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-15",
+            "--complete",
+            "--out",
+            str(work / "report.html"),
+            "--json",
+            str(work / "report.json"),
+            "--pack",
+            str(work / "pack.json"),
+            *args,
+            *log["data"],
+        )
+    )
+    report = json.loads((work / "report.json").read_text())
+    return report, json.loads((work / "pack.json").read_text())
+
+
+def acct1_in_june_1_14() -> tuple[list[int], list[int]]:
+    """Leaf indices of acct-1's entries whose ts is in [June 1, June 15), and the others."""
+    own = [i for i in range(40) if i % 3 == 0]
+    return [i for i in own if i % 28 < 14], [i for i in own if i % 28 >= 14]
+
+
+def test_complete_pack_proves_every_account_and_the_report_says_so(
+    log: dict[str, Any],
+) -> None:
+    report, pack = complete_report(log, *log["verify"])
+    inside, outside = acct1_in_june_1_14()
+    assert [e["leaf_index"] for e in pack["entries"]] == inside
+    keys = pack["completeness"]["keys"]
+    assert [k["key"] for k in keys] == ["account:acct-1", "account:acct-nobody"]
+    assert [e["leaf_index"] for e in keys[0]["outside"]] == outside
+    assert keys[1]["count"] == 0 and keys[1]["outside"] == []
+    assert pack["checkpoint"]["tree_size"] == 40  # the newest anchor: complete up to it
+    rows = {row["account_id"]: row for row in report["per_account"]}
+    assert rows["acct-1"]["complete"] is True and rows["acct-1"]["interactions"] == len(inside)
+    assert rows["acct-nobody"]["complete"] is True and rows["acct-nobody"]["interactions"] == 0
+    assert report["evidence"]["complete"] is True and report["evidence"]["does_not_prove"] == []
+    out = ok(verify(log, pack))
+    anchor = log["anchors"][40]
+    assert (
+        f"COMPLETE: {len(inside)} entries of account:acct-1 in the first 40 entries match the"
+        " query (account in (acct-1, acct-nobody) and ts >= 2026-06-01T00:00:00.000Z and"
+        f" ts < 2026-06-15T00:00:00.000Z and kind = interaction; {len(outside)} other entries"
+        f" of the key do not) (anchored at block {anchor['block_number']}"
+    ) in out
+    assert "COMPLETE: 0 entries of account:acct-nobody in the first 40 entries" in out
+    assert "ok    index root on chain" in out
+    # Offline the index root is the pack's claim: no account is reported complete.
+    offline, _ = complete_report(log)
+    assert not any(row["complete"] for row in offline["per_account"])
+    assert offline["evidence"]["complete"] is False
+
+
+def _reproved(pack: dict[str, Any]) -> dict[str, Any]:
+    """The pack with its multi-entry proof rebuilt for its (edited) entries, as an
+    operator holding the log could."""
+    from ledger.core.merkle import hash_leaf
+    from ledger.core.merkle.multiproof import multi_inclusion_ranges
+    from ledger.core.merkle.proof import root_hash
+    from ledger.verify.bundle import canonical_bytes
+
+    lines = (records(0, 30) + records(30, 10)).splitlines()
+    leaves = [hash_leaf(canonical_bytes(json.loads(line))) for line in lines]
+    indices = [e["leaf_index"] for e in pack["entries"]]
+    pack["proof"] = [
+        "0x" + root_hash(leaves[a:b]).hex() for a, b in multi_inclusion_ranges(indices, 40)
+    ]
+    return pack
+
+
+def test_a_complete_pack_that_leaves_an_entry_out_fails_by_name(log: dict[str, Any]) -> None:
+    _, pack = complete_report(log)
+    omitted = copy.deepcopy(pack)
+    omitted["entries"] = omitted["entries"][1:]  # leaf 0 of acct-1, ts June 1
+    result = verify(log, _reproved(omitted))
+    assert result.returncode != 0
+    assert "INVALID: omitted check failed: account:acct-1:" in result.stdout
+    hidden = copy.deepcopy(pack)
+    hidden["completeness"]["keys"][0]["outside"].pop()
+    result = verify(log, hidden)
+    assert result.returncode != 0 and "INVALID: omitted check failed" in result.stdout
+    # An entry that matches the query, moved out of the counted entries, is caught too.
+    moved = copy.deepcopy(pack)
+    bundle = evidence(log, "--key", "account:acct-1")["entries"][0]
+    moved["entries"] = moved["entries"][1:]
+    moved["completeness"]["keys"][0]["outside"].insert(0, bundle)
+    result = verify(log, _reproved(moved))
+    assert result.returncode != 0
+    assert "INVALID: omitted check failed: account:acct-1: outside entry 0 (leaf 0) matches" in (
+        result.stdout
+    )
+    stale = copy.deepcopy(pack)
+    stale["completeness"]["index_root"] = evidence(
+        log, "--key", "account:acct-1", "--tree-size", "30"
+    )["index_root"]
+    result = verify(log, stale)
+    assert result.returncode != 0 and "INVALID: index root check failed" in result.stdout
+
+
+def test_a_complete_pack_needs_an_account_query(log: dict[str, Any]) -> None:
+    work = log["dir"]
+    (work / "accounts.txt").write_text("acct-1\n")
+    result = ledger(
+        "report",
+        "--accounts",
+        str(work / "accounts.txt"),
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-06-15",
+        "--model",
+        "coder-2",
+        "--complete",
+        "--out",
+        str(work / "r.html"),
+        *log["data"],
+    )
+    assert result.returncode != 0
+    assert "complete: model: a complete pack proves all of an account's entries" in (result.stderr)

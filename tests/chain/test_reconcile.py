@@ -4,6 +4,7 @@ chain's own latest anchor; one the chain holds in another block is adopted there
 
 from __future__ import annotations
 
+from ledger.service.index import index_root_at
 from ledger.service.proofs import consistency
 from ledger.store.anchors import AnchorStatus
 from tests.chain.conftest import Setup
@@ -54,12 +55,15 @@ def test_an_anchor_the_chain_holds_in_another_block_is_adopted_there(setup: Setu
 
     setup.rpc("evm_revert", snapshot)
     setup.rpc("anvil_mine", hex(100))
+    index_root = index_root_at(setup.store, 8)
+    assert index_root is not None
     again = setup.contract.anchor(
         setup.deployment.log_id,
         8,
         state.root,
         consistency(setup.store, 3, 8).proof,
-        setup.sign(8, state.root),
+        setup.sign(8, state.root, index_root),
+        index_root=index_root,
     )
     assert again.block_number != was.block_number
 

@@ -1,4 +1,4 @@
-"""The verifier installs alone: `pip install mledger` (here: the checkout, no extras) in a
+"""The verifier installs alone: `pip install ./model-ledger` (the checkout, no extras) in a
 fresh venv gives `mledger verify`, `audit`, `licence check` and `verify-receipt` without
 FastAPI, SQLAlchemy, uvicorn, web3 or eth-account, and they accept what the full install
 (this process's) wrote against a real Anvil. A server command run there says which extra
@@ -281,6 +281,7 @@ def test_a_server_command_names_the_extra_it_needs(
     result = run(venv / program, *command, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr == (
-        f"error: '{named}' needs the server extra: pip install \"mledger[server]\"\n"
+        f"error: '{named}' needs the server extra: install it with the extra,"
+        ' pip install ".[server]" in its checkout\n'
     )
     assert list(tmp_path.iterdir()) == []  # nothing created: no ./ledger-data

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from ledger.core.index import IndexBuilder, build_claim, record_keys, verify_postings
+from ledger.core.index import IndexBuilder, build_claim, entry_keys, record_keys, verify_postings
 from ledger.core.records import Entry, parse_object
-from ledger.service.index import NodesAt, entry_keys, index_root_at
+from ledger.service.index import NodesAt, index_root_at
 from ledger.service.sequencer import seal
 from ledger.store.index import IndexStore
 from ledger.store.repository import ConcurrentSealError, Store

@@ -262,12 +262,17 @@ def test_format_is_strict(log: Log) -> None:
         lambda d: d["map_proof"]["siblings"].append("0x" + "00" * 32),
         lambda d: d.__setitem__("format", "model-ledger/completeness/v2"),
         lambda d: d["postings_proof"].__setitem__("before", -1),
+        lambda d: d.__setitem__("producer", 5),
     ):
         bad = copy.deepcopy(good)
         mutate(bad)
         assert fails(bad) == "completeness"
     with pytest.raises(FormatError):
         parse_completeness(b"[]")
+    # The producer names the software that wrote it; no check depends on it.
+    assert good["producer"].startswith("mledger ")
+    other = verify_completeness(json.dumps(good | {"producer": "another tool 2.0"}), None)
+    assert other.valid
 
 
 # --- against a real chain ---

@@ -12,9 +12,12 @@ errors name a field. They map onto the page's checks: an unreadable file is the
 "licence" check; a file naming another registry or chain (found before any chain read)
 is "log identity", with that field; the node's chain id is "chain id"; the code at the
 registry is "contract"; a grant signed by another key than the pinned log key is
-"issuer"; a licence the chain holds but not active is "not active"
-(check "status"). Without a chain the Python side is read_document and the part of
-check_licence that runs before its first chain read: `OfflineReader` stops it there.
+"issuer"; revocation evidence that fails or is not the registry's revocation is
+"revocation"; a licence the chain holds with the record's window but revoked, expired or not
+yet valid is "not active" with no failed check (a proven state); one never granted, or held
+with another window, is "not active" failing check "status". Without a chain the Python
+side is read_document and the part of check_licence that runs before its first chain
+read: `OfflineReader` stops it there.
 """
 
 from __future__ import annotations
@@ -115,7 +118,12 @@ def licence_outcome(
         check = (
             "log identity"
             if before_chain
-            else {"chain_id": "chain id", "contract": "contract", "issuer": "issuer"}[error.field]
+            else {
+                "chain_id": "chain id",
+                "contract": "contract",
+                "issuer": "issuer",
+                "revocation": "revocation",
+            }[error.field]
         )
         return {
             "verdict": "invalid",
@@ -127,6 +135,13 @@ def licence_outcome(
         return {"verdict": "not verified", "check": "chain", "commitment": commitment}
     if checked.active:
         return {"verdict": "active", "commitment": commitment, "statement": checked.sentence()}
+    if checked.problem is None and checked.state != "unknown":  # a proven state, no failure
+        return {
+            "verdict": "not active",
+            "status": checked.state,
+            "commitment": commitment,
+            "statement": checked.sentence(),
+        }
     return {
         "verdict": "not active",
         "check": "status",

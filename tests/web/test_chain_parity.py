@@ -112,6 +112,9 @@ class Log:
     """A licence granted with the gas key, on a registry whose issuer is the gas key."""
     leaked_identity: dict[str, Any]
     """The log's identity, but naming that registry."""
+    proven_revoked: dict[str, Any]
+    """GET /v1/licences/lic-proof after its revocation: the revoke record is in the log,
+    anchored, and is the revocation the registry holds; `revoked.evidence` proves it."""
 
 
 def ts(seconds: float) -> str:
@@ -227,6 +230,18 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
                 identity = admin.get("/v1/log").json()
                 assert identity["licence_registry"] == "0x" + registry.address.hex()
                 assert identity["log_signer"] == log_key.address.lower()
+                # A licence granted and revoked through the service (its records in the log),
+                # whose registry calls are made here (the service's issuer waits 600 s).
+                made = admin.post("/v1/licences", json=licence_body("lic-proof"))
+                assert made.status_code == 201, made.text
+                ended = admin.post(
+                    "/v1/licences/lic-proof/revoke", json={"reason": "breach of clause 4"}
+                )
+                assert ended.status_code == 201, ended.text
+                proof_commitment, _ = grant(relayed, log_key, made.json()["record"])
+                relayed.revoke(
+                    log_key, proof_commitment, bytes.fromhex(ended.json()["leaf_hash"][2:])
+                )
                 entries = [interaction(i, seed=71, account=f"acct-{i % 3}") for i in range(7)]
                 receipts = admin.post("/v1/entries/batch", json={"entries": entries}).json()[
                     "receipts"
@@ -239,6 +254,8 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
                     json={"account_ids": ["acct-1", "acct-2"], "kind": "interaction"},
                 )
                 assert pack.status_code == 200, pack.text
+                proven_revoked = admin.get("/v1/licences/lic-proof").json()
+                assert proven_revoked["revoked"]["evidence"] is not None, proven_revoked
             yield Log(
                 server,
                 node,
@@ -250,6 +267,7 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
                 files[1],
                 files[2],
                 identity | {"licence_registry": "0x" + rogue.address.hex()},
+                proven_revoked,
             )
         finally:
             assert server.stop() == 0
@@ -485,13 +503,69 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
         log.revoked,
         identity,
         log.anvil.url,
-        {"verdict": "not active", "check": "status"},
+        {"verdict": "not active"},
     )
-    assert verify_text(page, json.dumps(log.revoked))["text"].startswith(
-        "REVOKED: licence 'lic-gone'"
-    )
+    shown = verify_text(page, json.dumps(log.revoked))
+    assert shown["text"].startswith("REVOKED: licence 'lic-gone'")
+    assert shown["state"] == "inactive"  # a proven state, not a failure (issue 17, F9)
+    assert [c["passed"] for c in shown["checks"]] == [True] * 7
+    assert shown["checks"][-1]["detail"].startswith("not active: revoked in block ")
+    assert page.evaluate(
+        "document.querySelector('#checks li[data-check=status] .check-name').textContent"
+    ) == ("not active: status")
     assert page.errors() == []
     assert time.monotonic() - started < 20
+
+
+def test_a_revocation_with_its_evidence_proves_its_reason_in_both(log: Log, page: Page) -> None:
+    """Issue 17 (F8): the licence answer fetched after a revocation carries the revoke
+    record's bundle; both verifiers prove it and tie its reason to the registry's Revoked
+    event, in the same words; evidence of another record, or an edited one, fails
+    "revocation" in both."""
+    page.events.clear()
+    url = log.anvil.url
+    identity = log.identity
+    open_page(page, f"{log.server.url}/verify")
+    pin_log(page, identity, url)
+    answer = log.proven_revoked
+    leaf = answer["revoked"]["leaf_hash"]
+    same(page, "licence", answer, identity, url, {"verdict": "not active"})
+    in_python = python("licence", answer, identity, url)
+    assert (
+        f"reason 'breach of clause 4' (revocation record leaf {leaf}, matches the registry)"
+        in (in_python["statement"])
+    )
+    shown = verify_text(page, json.dumps(answer))
+    assert shown["state"] == "inactive" and shown["checks"][-1]["check"] == "status"
+    assert [c["check"] for c in shown["checks"] if c["passed"]][-2:] == ["revocation", "status"]
+    assert shown["facts"]["revocation on chain"].startswith(leaf)
+    assert shown["facts"]["revocation record"].endswith("matches the registry")
+    assert 'reason "breach of clause 4";' in shown["facts"]["revocation record"]
+    # the grant file alone: the chain's revocation hash, and where its proof is
+    same(page, "licence", {"record": answer["record"]}, identity, url, {"verdict": "not active"})
+    shown = verify_text(page, json.dumps({"record": answer["record"]}))
+    assert (
+        f"in block {shown['facts']['revoked in block'].split()[0]}, revocation record leaf"
+        in (shown["text"])
+    )
+    assert (
+        f"leaf {leaf} (its reason is proven by the GET /v1/licences/{{id}} answer"
+        in (shown["text"])
+    )
+    assert shown["facts"]["revocation on chain"].startswith(leaf)
+    assert shown["facts"]["revocation record"].startswith("not in this file")
+
+    swapped = answer | {"revoked": answer["revoked"] | {"evidence": log.bundle}}
+    expected = {"verdict": "invalid", "check": "revocation"}
+    same(page, "licence", swapped, identity, url, expected)
+    assert (
+        "which is not a revoke record of licence 'lic-proof'"
+        in (verify_text(page, json.dumps(swapped))["text"])
+    )
+    edited = json.loads(json.dumps(answer))
+    edited["revoked"]["evidence"]["entries"][0]["record"]["body"]["reason"] = "none at all"
+    same(page, "licence", edited, identity, url, expected)
+    assert page.errors() == []
 
 
 def test_forgeries_fail_the_same_check_in_both(log: Log, forged: Forged, page: Page) -> None:

@@ -98,6 +98,13 @@ def test_a_dropped_proof_verifies_offline_and_a_tampered_one_fails(page: Page, s
     assert "with leaf index in [4, 17) of the first 24 entries" in window["text"]
     assert [r["leaf hash"] for r in window["records"]] and len(window["records"]) == 2
 
+    # A key with entries, none of them in the window: absent from the window, not unmapped.
+    empty = verify_file(page, VECTORS / "window-empty.json")
+    assert empty["verdict"] == "mathematics only", empty
+    assert "COMPLETE: 0 entries of account:acct-0 with leaf index in [19, 24)" in empty["text"]
+    assert "none of which lies in the window" in empty["text"], empty["text"]
+    assert "maps this key to nothing" not in empty["text"]
+
     for name, check in [
         ("omitted.json", "omitted"),
         ("added.json", "added"),

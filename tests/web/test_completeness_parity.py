@@ -277,6 +277,8 @@ def test_a_document_that_is_not_json_or_the_wrong_shape_fails_the_same() -> None
         json.dumps(good | {"key": "model:\u00e9t\u00e9 \ud83d\ude00"}),
         json.dumps(good | {"window": {"from_size": 5, "to_size": 5}}),
         json.dumps(good | {"postings_proof": None}),
+        json.dumps(good | {"producer": 5}),
+        json.dumps(good | {"producer": "x" * 201}),
     ]
     browser = node(cases)["documents"]
     for text, found in zip(cases, browser, strict=True):

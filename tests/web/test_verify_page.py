@@ -29,6 +29,7 @@ from ledger.api.main import create_app
 from ledger.api.routes.web import ASSETS, PAGE_POLICY
 from ledger.chain.anvil import free_port
 from ledger.formats.eip712 import Domain
+from ledger.formats.export_line import Erased, export_advice, export_line, is_export
 from ledger.service.signer import LogSigner
 from ledger.store.repository import Store
 from tests.web.chromium import Chromium, Page, require_chromium
@@ -59,6 +60,49 @@ def identity_text(**changes: Any) -> str:
 
 def link_to(identity: str) -> str:
     return "#log=" + base64.urlsafe_b64encode(identity.encode()).decode().rstrip("=")
+
+
+def test_a_failed_bundle_marks_its_fields_unproven_and_an_export_is_sent_to_audit(
+    page: Page, saved: str
+) -> None:
+    """Issue 17: a tampered bundle's record fields are marked unproven where they are shown,
+    with no "upper bound above" (F6); an export is neither a licence nor INVALID: the page
+    says, in `mledger verify`'s words, to audit it (F5)."""
+    page.events.clear()
+    open_page(page, saved)
+    tampered = json.loads(BUNDLE)
+    tampered["entries"][0]["record"]["body"]["output_tokens"] = 99
+    result = verify_text(page, json.dumps(tampered))
+    assert (result["verdict"], result["check"]) == ("invalid", "leaf hash"), result
+    record = result["records"][0]
+    assert (record["NOT proven"], record["output tokens"]) == ('the "leaf hash" check failed', "99")
+    heading = page.evaluate("document.querySelector('#records h4').textContent")
+    assert heading.endswith(
+        '(NOT proven: the "leaf hash" check failed; these fields may have been altered)'
+    )
+    not_proven = page.evaluate("document.getElementById('not-proven').textContent")
+    assert "upper bound above" not in not_proven and "No bound from the chain" in not_proven
+    assert "NOT proven" not in verify_text(page, BUNDLE)["records"][0]
+
+    record_bytes = json.dumps(json.loads(BUNDLE)["entries"][0]["record"], separators=(",", ":"))
+    export = "".join(f'{{"leaf_index":{i},"record":{record_bytes}}}\n' for i in range(3))
+    advice = export_advice("this page")
+    # Retention erases the oldest entries first: an export may open with an erased line.
+    erased = export_line(0, Erased(b"\x01" * 32, "2026-12-02T00:41:21.354Z", b"\x02" * 32))
+    for text in (
+        export,
+        "  " + export.splitlines()[0],
+        '{ "leaf_index" : 0 }',
+        erased.decode() + export,
+    ):
+        assert is_export(text.encode())  # mledger verify's rule, the same
+        result = verify_text(page, text)
+        assert (result["verdict"], result["state"]) == ("not checked", "unverified"), result
+        assert result["text"] == f"NOT CHECKED: {advice}"
+        assert result["checks"] == [] and result["records"] == [] and result["facts"] == {}
+    assert advice.replace("this page", "mledger verify") == export_advice("mledger verify")
+    assert verify_text(page, BUNDLE)["verdict"] == "mathematics only"  # a bundle still is one
+    assert page.errors() == []
 
 
 @pytest.fixture(scope="module")

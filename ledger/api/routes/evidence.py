@@ -16,7 +16,12 @@ from ledger.api.errors import ApiError
 from ledger.api.routes.proofs import check_owner
 from ledger.api.views import parse_hash
 from ledger.core.records import KINDS, TIME_FORMS
-from ledger.formats.pack import MAX_QUERY_ACCOUNTS, QueryError, parse_query_input
+from ledger.formats.pack import (
+    MAX_QUERY_ACCOUNTS,
+    QueryError,
+    check_complete_query,
+    parse_query_input,
+)
 from ledger.service.evidence import ANCHOR_CHOICE_HELP, build_evidence, parse_anchor_choice
 from ledger.service.evidence_pack import UNANCHORED_HEADER, build_pack
 
@@ -57,6 +62,13 @@ class EvidenceQuery(BaseModel):
         None,
         description="The record kind: interaction, licence, model or digest.",
         json_schema_extra={"enum": [*KINDS, None]},
+    )
+    complete: bool = Field(
+        False,
+        description="Also prove that the accounts have no other entry in the first S entries"
+        " (S the newest confirmed anchor's size, or the one asked for): the pack carries each"
+        " account key's index proof and the key's entries that do not match the query"
+        " (docs/completeness.md). Needs account_ids and kind interaction, no model.",
     )
 
 
@@ -106,11 +118,17 @@ async def create_evidence_pack(
     choice = parse_anchor_choice(anchor)
     query = read_model(await read_body(request, MAX_QUERY_BYTES), EvidenceQuery)
     try:
-        parsed = parse_query_input(query.model_dump(by_alias=True, exclude_none=True))
+        parsed = parse_query_input(
+            query.model_dump(by_alias=True, exclude_none=True, exclude={"complete"})
+        )
+        if query.complete:
+            check_complete_query(parsed)
     except QueryError as error:
         raise InvalidQueryError(str(error), field=error.field) from None
     pack = await run_in_threadpool(
-        lambda: build_pack(services.store, services.anchors, parsed, anchor=choice)
+        lambda: build_pack(
+            services.store, services.anchors, parsed, anchor=choice, complete=query.complete
+        )
     )
     return Response(
         pack.document,

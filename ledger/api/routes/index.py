@@ -33,7 +33,7 @@ def check_key_owner(services: Any, api_key: ApiKey, kind: str, value: str) -> No
     raise NotFoundError(f"no index key {kind}:{value} for this API key")
 
 
-@router.get("/{kind}/{value}")
+@router.get("/{kind}/{value:path}")
 async def read_completeness(
     kind: str,
     value: str,
@@ -52,7 +52,7 @@ async def read_completeness(
     ] = None,
 ) -> dict[str, Any]:
     """Completeness proof of every entry of KIND:VALUE up to an anchored size (none: absence)."""
-    check_key_owner(services, api_key, kind, value)
+    await run_in_threadpool(check_key_owner, services, api_key, kind, value)
     window = Window(from_size, to_size, from_time, to_time)
     return await run_in_threadpool(
         build_completeness, services.store, services.anchors, f"{kind}:{value}", tree_size, window

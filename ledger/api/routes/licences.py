@@ -106,6 +106,14 @@ def _view(services: Services, licence: Licence) -> dict[str, Any]:
         view["evidence"] = build_evidence(services.store, services.anchors, licence.commitment)
     except (NotSequencedError, NotAnchoredError):
         view["evidence"] = None  # until the record is sealed and anchored
+    if view["revoked"] is not None and licence.revocation is not None:
+        # the revoke record's own bundle: with on_chain.revocation it proves the reason
+        try:
+            view["revoked"]["evidence"] = build_evidence(
+                services.store, services.anchors, licence.revocation.record_hash
+            )
+        except (NotSequencedError, NotAnchoredError):
+            view["revoked"]["evidence"] = None  # until the revoke record is anchored
     return view
 
 

@@ -28,6 +28,7 @@ ASSETS = {
     "verify-documents.js": _SCRIPT,
     "verify-core.js": _SCRIPT,
     "verify-completeness.js": _SCRIPT,
+    "verify-note.js": _SCRIPT,
     "verify-page.js": _SCRIPT,
     "verify.css": "text/css; charset=utf-8",
 }

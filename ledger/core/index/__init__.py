@@ -23,7 +23,15 @@ from ledger.core.index.completeness import (
     verify_postings,
 )
 from ledger.core.index.errors import IndexProofError
-from ledger.core.index.keys import KEY_FUNCTIONS, KEY_KINDS, key_hash, parse_key, record_keys
+from ledger.core.index.keys import (
+    KEY_FUNCTIONS,
+    KEY_KINDS,
+    MAX_ENTRY_KEYS,
+    entry_keys,
+    key_hash,
+    parse_key,
+    record_keys,
+)
 from ledger.core.index.postings import (
     Frontier,
     WindowProof,
@@ -50,6 +58,7 @@ __all__ = [
     "INDEX_DOMAIN",
     "KEY_FUNCTIONS",
     "KEY_KINDS",
+    "MAX_ENTRY_KEYS",
     "Frontier",
     "IndexBuilder",
     "IndexProofError",
@@ -63,6 +72,7 @@ __all__ = [
     "build",
     "build_claim",
     "check_indices",
+    "entry_keys",
     "index_root",
     "key_hash",
     "parse_key",

@@ -37,6 +37,9 @@ KEY_FUNCTIONS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
 }
 """Record kind -> the keys of a record's body. Digest records are filed under no key."""
 
+MAX_ENTRY_KEYS = 2
+"""Most keys one entry is filed under (what an erased entry's export line may carry)."""
+
 KEY_KINDS = ("account", "model", "licence", "licensee", "model_id")
 """The kinds of key, the part of a key string before its first colon."""
 
@@ -48,6 +51,21 @@ def record_keys(record: Mapping[str, Any]) -> list[str]:
     if function is None:
         return []
     return list(dict.fromkeys(function(record["body"])))
+
+
+def entry_keys(
+    kind: str, external_id: str | None, account_id: str | None, model: str | None
+) -> list[str]:
+    """The index keys of an entry, from its lookup columns (`ledger.core.records.Entry`,
+    as the store keeps them): the same as `record_keys` of its record (tests hold them
+    equal), without decoding the record."""
+    if kind == "interaction":
+        return [f"account:{account_id}", f"model:{model}"]
+    if kind == "licence":
+        return [f"licence:{external_id}", f"licensee:{account_id}"]
+    if kind == "model":
+        return [f"model_id:{external_id}"]
+    return []
 
 
 def parse_key(key: str) -> tuple[str, str]:

@@ -2,8 +2,9 @@
 while its leaf hash stays. `entries.erased_at` and `erased_by` mark an erased entry (the
 time and the leaf hash of the digest record that logged its erasure); `erased_keys`
 keeps the index postings of erased entries by key hash, so completeness proofs still
-verify; `statements` keeps the documents whose SHA-256 the log's erasure, hold and lift
-digest records commit to; `legal_holds` lists holds that block erasure.
+verify (and by seq, for the erased export lines that carry them); `statements` keeps
+the documents whose SHA-256 the log's erasure, hold and lift digest records commit to;
+`legal_holds` lists holds that block erasure.
 
 Revision ID: 0010
 Revises: 0009
@@ -40,6 +41,8 @@ def upgrade() -> None:
         comment="index postings of erased entries: SHA-256 of the key string, entry seq",
         sqlite_with_rowid=False,  # one B-tree, not a table and its primary key index
     )
+    # An export reads an erased entry's key hashes by seq (its erased line carries them).
+    op.create_index("erased_keys_seq", "erased_keys", ["seq"])
     op.create_table(
         "statements",
         sa.Column("leaf_hash", sa.LargeBinary(32), primary_key=True),
@@ -67,6 +70,7 @@ def downgrade() -> None:
     op.drop_index("legal_holds_scope", "legal_holds")
     op.drop_table("legal_holds")
     op.drop_table("statements")
+    op.drop_index("erased_keys_seq", "erased_keys")
     op.drop_table("erased_keys")
     with op.batch_alter_table("entries") as batch:
         batch.drop_column("erased_by")
