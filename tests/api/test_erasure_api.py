@@ -65,6 +65,14 @@ def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Ite
         anvil.stop()
 
 
+def _verified(service: Service, identity: Path, document: Path) -> tuple[str, Any]:
+    """`mledger verify --json` of `document` against the chain: its output, parsed."""
+    verified = ledger(
+        "verify", str(document), "--log", str(identity), "--rpc-url", service.anvil.url, "--json"
+    )
+    return verified.stdout, json.loads(verified.stdout)
+
+
 def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> None:
     erased = service.leaves[0::4]
     with service.server.client(ADMIN_KEY) as admin:
@@ -158,18 +166,9 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     assert [e["leaf_index"] for e in proof["entries"]] == list(range(0, 40, 4))
     assert all("record" not in e and e["erased"]["by"] == done["record"] for e in proof["entries"])
     (tmp_path / "complete.json").write_bytes(complete.content)
-    verified = ledger(
-        "verify",
-        str(tmp_path / "complete.json"),
-        "--log",
-        str(identity),
-        "--rpc-url",
-        service.anvil.url,
-        "--json",
-    )
-    checks = json.loads(verified.stdout)
+    text, checks = _verified(service, identity, tmp_path / "complete.json")
     assert checks["valid"] and checks["count"] == 10, checks
-    assert "10 erased entries carry their leaf hash only" in verified.stdout
+    assert "10 erased entries carry their leaf hash only" in text
     human = ledger("audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url)
     assert "10 entries erased (leaf hash and marker, no record) by 1 logged erasure" in human.stdout
     # An export whose erased line names no logged erasure record fails the audit.
@@ -200,22 +199,13 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     proven = pack.json()["completeness"]["keys"][0]["outside"]
     assert [e["leaf_index"] for e in proven] == list(range(0, 40, 4))
     assert all("record" not in e and e["erased"]["by"] == done["record"] for e in proven)
-    verified = ledger(
-        "verify",
-        str(tmp_path / "pack.json"),
-        "--log",
-        str(identity),
-        "--rpc-url",
-        service.anvil.url,
-        "--json",
-    )
-    checks = json.loads(verified.stdout)
+    text, checks = _verified(service, identity, tmp_path / "pack.json")
     assert checks["valid"], checks
     assert [(k["count"], k["outside"], k["erased"]) for k in checks["complete"]] == [
         (0, 10, 10),
         (10, 0, 0),
     ]
-    assert "do not match the query (10 of them erased)," in verified.stdout
+    assert "do not match the query (10 of them erased)," in text
 
 
 def test_holds_through_the_api_and_the_cli(service: Service) -> None:
