@@ -4,8 +4,9 @@ A gateway hands records to `LedgerClient.append` / `append_many` (or the asyncio
 `AsyncLedgerClient`, which adds a background batcher: `submit`) and gets back one
 signed `Receipt` per record.
 
-Retries never store a record twice. Before the first attempt every record is completed
-with its own ``salt`` (16 random bytes, hex) and ``ts`` (now, RFC 3339 UTC with
+Records are v2 (per-field commitments) unless they say ``"v": 1``. Retries never store
+a record twice. Before the first attempt every record is completed with its own ``salt``
+(16 random bytes, hex) and ``ts`` (now, RFC 3339 UTC with
 milliseconds) unless it already has them, and the request body is serialized once. A
 retry therefore sends the identical record, which has the identical leaf hash, and the
 server stores entries unique by leaf hash: a record it already holds is answered with
@@ -157,8 +158,15 @@ class ClientStats:
     records: int = 0
 
 
+CLIENT_RECORD_VERSION = 2
+"""The envelope version `prepare` writes when a record names none: v2, whose evidence can
+disclose some fields and withhold the others (ledger.core.disclosure); a record that
+says ``"v": 1`` is sent as v1."""
+
+
 def prepare(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `record` with ``salt`` and ``ts`` filled in where missing.
+    """A copy of `record` with ``salt`` and ``ts`` filled in where missing, and ``v``
+    (`CLIENT_RECORD_VERSION`) where it names none.
 
     Do this once per record, before the first attempt: the completed record is what
     makes a retry idempotent.
@@ -166,6 +174,8 @@ def prepare(record: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(record, Mapping):
         raise TypeError(f"a record must be a mapping, got {type(record).__name__}")
     completed = dict(record)
+    if completed.get("v") is None:
+        completed["v"] = CLIENT_RECORD_VERSION
     if completed.get("salt") is None:
         completed["salt"] = new_salt()
     if completed.get("ts") is None:

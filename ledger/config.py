@@ -37,6 +37,8 @@ from pydantic_settings import (
 )
 
 from ledger.core.errors import InputError
+from ledger.formats.note import NoteError
+from ledger.formats.tlog_witness import read_endpoints
 
 ENV_PREFIX = "LEDGER_"
 CONFIG_FILE = "ledger.toml"
@@ -220,6 +222,50 @@ class Settings(BaseSettings):
             )
         return days
 
+    # -- witnessing (c2sp.org/tlog-witness; docs/c2sp.md)
+    witnesses: list[str] | None = Field(
+        None,
+        description="Witnesses the log sends its checkpoints to, each '<submission prefix URL>"
+        " <witness vkey>' (the environment takes a JSON list); default: none.",
+    )
+    witness_quorum: int | None = Field(
+        None,
+        ge=1,
+        description="Witnesses (M of the N) that must cosign a checkpoint for it to count as"
+        " published; default: all of them.",
+    )
+    witness_interval: float = Field(
+        1.0, gt=0, description="Seconds between witness rounds (the latest checkpoint to each)."
+    )
+    witness_timeout: float = Field(
+        10.0, gt=0, description="Seconds a witness has to answer one add-checkpoint request."
+    )
+
+    @field_validator("witnesses")
+    @classmethod
+    def _valid_witnesses(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return None
+        try:
+            read_endpoints(value)
+        except NoteError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("witness_quorum")
+    @classmethod
+    def _quorum_of_witnesses(cls, value: int | None, info: ValidationInfo) -> int | None:
+        count = len(info.data.get("witnesses") or ())
+        if value is not None and value > count:
+            raise ValueError(f"{value} is more than the {count} witness(es) configured")
+        return value
+
+    @property
+    def quorum(self) -> int:
+        """The witnesses that must cosign: witness_quorum, else all configured (0: none)."""
+        count = len(self.witnesses or ())
+        return count if self.witness_quorum is None else self.witness_quorum
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -275,7 +321,9 @@ def load(config: Path | None = None, options: Mapping[str, Any] | None = None) -
 
     Raises SettingsError naming the setting and its source when a value is not valid, or
     when the TOML file cannot be read or names a key that is no setting."""
-    given = {name: value for name, value in (options or {}).items() if value is not None}
+    given = {
+        name: value for name, value in (options or {}).items() if value is not None and value != []
+    }
     path = toml_path(config)
     if path is not None:
         _check_toml(path)
@@ -312,7 +360,12 @@ def _check_toml(path: Path) -> None:
         raise SettingsError(f"{path}: {', '.join(unknown)} {verb}; see docs/configuration.md")
 
 
-_OPTIONS = {"admin_address": "--admin", "explorer_url": "--explorer", "witness_dir": "--data-dir"}
+_OPTIONS = {
+    "admin_address": "--admin",
+    "explorer_url": "--explorer",
+    "witness_dir": "--data-dir",
+    "witnesses": "--witness",
+}
 """Command-line options not named after their setting."""
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 
 def interaction(
-    i: int, *, seed: int = 0, account: str | None = None, ts: str | None = None
+    i: int, *, seed: int = 0, account: str | None = None, ts: str | None = None, v: int = 1
 ) -> dict[str, Any]:
-    """The i-th interaction record of a deterministic stream."""
+    """The i-th interaction record of a deterministic stream, of envelope version `v`."""
     rng = random.Random(seed * 1_000_003 + i)
     record: dict[str, Any] = {
-        "v": 1,
+        "v": v,
         "kind": "interaction",
         "salt": f"{rng.getrandbits(128):032x}",
         "ts": ts

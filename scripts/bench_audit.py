@@ -201,6 +201,8 @@ def single_bundle_size(
                 "proof": ["0x" + "00" * 32] * len(inclusion_ranges(entry["leaf_index"], size)),
             }
         ],
+        # the same checkpoint's cosigned note, when the pack has one
+        **{k: v for k, v in pack.items() if k == "checkpoint_note"},
     }
     return len(json.dumps(bundle, separators=(",", ":")).encode())
 

@@ -15,7 +15,11 @@ beside GET /v1/checkpoints/latest (a JSON read of one row), sent to the ASGI app
 network, on a real SQLite log of --tile-leaves entries sealed with a note key: p50 and
 p99 of --requests requests each, full tiles fetched round robin.
 
-    .venv/bin/python scripts/bench_c2sp.py            # ~50 s (with the witness round)
+Then ingest throughput of `mledger serve` with witnessing off and on, side by side
+(--ingest-runs pairs of --ingest-seconds each): the medians and their ratio.
+
+    .venv/bin/python scripts/bench_c2sp.py            # ~2 min (witness round, ingest)
+    .venv/bin/python scripts/bench_c2sp.py --only witness     # or formats, ingest, serving
 """
 
 from __future__ import annotations
@@ -63,7 +67,25 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per served route")
     parser.add_argument("--tile-leaves", type=int, default=16_384, help="entries of the log")
     parser.add_argument("--witness-rounds", type=int, default=41)
+    parser.add_argument(
+        "--ingest-runs", type=int, default=3, help="witnesses off/on pairs of `mledger serve`"
+    )
+    parser.add_argument("--ingest-seconds", type=float, default=8.0, help="ingest time per run")
+    parser.add_argument(
+        "--only",
+        choices=("formats", "witness", "ingest", "serving"),
+        help="run one part of the benchmark",
+    )
     args = parser.parse_args()
+    if args.only == "witness":
+        witness_round(args.witness_rounds)
+        return
+    if args.only == "ingest":
+        ingest_side_by_side(args.ingest_runs, args.ingest_seconds)
+        return
+    if args.only == "serving":
+        serving(args.requests, args.tile_leaves)
+        return
 
     log = Signer(ORIGIN, bytes(range(32)))
     witnesses = [Cosigner(f"witness{i}.example/w", bytes([i + 40]) * 32) for i in range(5)]
@@ -120,9 +142,108 @@ def main() -> None:
             base_value = next(v for k, v in results.items() if k.startswith(base))
             ratio = f"  ({results[name] / base_value:.2f} x {base})"
         print(f"{name:52} {results[name]:9.1f}{ratio}")
+    if args.only == "formats":
+        return
     if args.witness_rounds:
         witness_round(args.witness_rounds)
+    if args.ingest_runs:
+        ingest_side_by_side(args.ingest_runs, args.ingest_seconds)
     serving(args.requests, args.tile_leaves)
+
+
+def ingest_side_by_side(runs: int, seconds: float) -> None:
+    """Ingest throughput of `mledger serve` (real uvicorn, SQLite, sealing every 0.2 s)
+    with witnessing off and on, alternated `runs` times: a client posts batches of 100
+    records (generated beforehand) for `seconds`. With witnessing on, the service sends
+    each new checkpoint to a `mledger witness serve` process on this machine every 0.2 s
+    (its own thread, its own fresh state per run); the run checks the witness cosigned."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    import httpx
+
+    from ledger.chain.anvil import free_port
+    from ledger.workload import interaction
+
+    admin = "bench-admin-key-0123456789abcdef"
+    note_key = Signer("localhost/model-ledger", bytes([7]) * 32)
+    batches = [
+        {"entries": [interaction(b * 100 + i, seed=5) for i in range(100)]} for b in range(2000)
+    ]
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    published: list[int] = []
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LEDGER_BOOTSTRAP_ADMIN_KEY": admin,
+        "LEDGER_NOTE_KEY": note_key.private_text(),
+        "LEDGER_WITNESS_INTERVAL": "0.2",
+    }
+    sent = 0
+    for run in range(runs):
+        for mode in ("off", "on"):
+            with tempfile.TemporaryDirectory() as tmp:
+                witness = None
+                extra: list[str] = []
+                if mode == "on":
+                    command = [sys.executable, "-m", "ledger", "witness", "serve", "--port", "0"]
+                    command += ["--data-dir", f"{tmp}/w", "--name", "witness.example/w1"]
+                    command += ["--log", note_key.vkey()]
+                    witness = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+                    assert witness.stdout is not None
+                    started = json.loads(witness.stdout.readline())
+                    extra = ["--witness", f"{started['url']} {started['vkey']}"]
+                port = free_port()
+                url = f"http://127.0.0.1:{port}"
+                command = [sys.executable, "-m", "ledger", "serve", "--data-dir", f"{tmp}/d"]
+                command += ["--port", str(port), "--seal-interval", "0.2", *extra]
+                service = subprocess.Popen(
+                    command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
+                try:
+                    client = httpx.Client(
+                        base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=60
+                    )
+                    deadline = time.monotonic() + 90
+                    while True:
+                        try:
+                            if client.get("/healthz").status_code == 200:
+                                break
+                        except httpx.TransportError:
+                            pass
+                        assert time.monotonic() < deadline, "mledger serve did not start"
+                        time.sleep(0.05)
+                    count = 0
+                    start = time.perf_counter()
+                    while time.perf_counter() - start < seconds:
+                        answer = client.post("/v1/entries/batch", json=batches[sent % len(batches)])
+                        assert answer.status_code in (200, 201, 202), answer.text
+                        sent += 1
+                        count += 100
+                    rates[mode].append(count / (time.perf_counter() - start))
+                    if mode == "on":
+                        time.sleep(1.0)  # the last seal and a witness round
+                        health = client.get("/healthz").json()
+                        published.append(health["witnessing"]["published_size"])
+                        assert published[-1] > 0, health
+                    client.close()
+                finally:
+                    service.terminate()
+                    service.wait(60)
+                    if witness is not None:
+                        witness.terminate()
+                        witness.wait(30)
+        print(
+            f"run {run + 1}: off {rates['off'][-1]:8.0f} entries/s,"
+            f" on {rates['on'][-1]:8.0f} entries/s (published size {published[-1]})"
+        )
+    off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
+    print(f"ingest over HTTP, batches of 100, median of {runs} runs of {seconds:g} s each")
+    print(f"{'witnessing off (entries/s)':52} {off:9.0f}")
+    print(f"{'witnessing on, 1 witness on this machine (entries/s)':52} {on:9.0f}")
+    print(f"{'on / off':52} {on / off:9.2f}")
 
 
 def witness_round(rounds: int) -> None:

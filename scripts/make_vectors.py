@@ -42,9 +42,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ledger.core.disclosure import disclose
 from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.core.records import parse_object
+from ledger.formats.cosignature import Cosigner
+from ledger.formats.note import ALG_ED25519, Note, Signature, Signer, VerifierKey, key_id
+from ledger.formats.tlog_checkpoint import Checkpoint
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors"
 """Where the corpus lives."""
@@ -306,14 +310,9 @@ class Corpus:
         self.files[path] = data
         self.vectors.append({"name": name, "kind": kind, "file": path, "about": about, **outcome})
 
-    def evidence(
-        self, name: str, data: bytes | dict[str, Any], about: str, offline: Outcome, pinned: Outcome
-    ) -> None:
-        raw = data if isinstance(data, bytes) else pretty(data)
-        self.add("evidence", name, raw, about, offline=offline, pinned=pinned)
-
-    def licence(
+    def checked(
         self,
+        kind: str,
         name: str,
         data: bytes | dict[str, Any],
         about: str,
@@ -321,9 +320,16 @@ class Corpus:
         pinned: Outcome,
         identity: str = "identity/log.json",
     ) -> None:
+        """An evidence or licence vector: its outcome offline and with `identity` pinned."""
         raw = data if isinstance(data, bytes) else pretty(data)
         extra = {} if identity == "identity/log.json" else {"identity": identity}
-        self.add("licence", name, raw, about, offline=offline, pinned=pinned, **extra)
+        self.add(kind, name, raw, about, offline=offline, pinned=pinned, **extra)
+
+    def evidence(self, *args: Any, **kwargs: Any) -> None:
+        self.checked("evidence", *args, **kwargs)
+
+    def licence(self, *args: Any, **kwargs: Any) -> None:
+        self.checked("licence", *args, **kwargs)
 
     def identity(
         self, name: str, data: bytes | dict[str, Any], about: str, expect: Outcome
@@ -465,6 +471,18 @@ def identities(c: Corpus) -> None:
         "a name holding a lone surrogate",
         ACCEPTED,
     )
+    for label, public, what in (
+        ("small-order", bytes([1]) + bytes(31), "the identity point (small order)"),
+        ("non-canonical", (2**255 - 18).to_bytes(32, "little"), "y = p + 1 (not canonical)"),
+    ):
+        name = "ledger.example/model-ledger"
+        weak = VerifierKey(name, key_id(name, ALG_ED25519, public), ALG_ED25519, public)
+        c.identity(
+            f"note-vkey-{label}",
+            IDENTITY | {"note_vkey": weak.text()},
+            f"a note key that is {what}: a signature under it is anyone's",
+            refused("note_vkey"),
+        )
 
 
 def evidence(c: Corpus) -> None:
@@ -1052,6 +1070,201 @@ def evidence(c: Corpus) -> None:
     )
 
 
+# -- v2 records: per-field commitments and disclosures (a log of their own) ------------------
+
+
+def as_v2(record: dict[str, Any]) -> dict[str, Any]:
+    return record | {"v": 2}
+
+
+V2_RECORDS: list[dict[str, Any]] = [
+    as_v2(
+        interaction(
+            20,
+            "acct-erin",
+            "frontier-large",
+            "2026-06-10T10:00:00.000Z",
+            endpoint=AWKWARD,
+            client={"asn": 64500, "user_agent": "sdk/2 🙂"},
+            metadata={"z": 1, "a.b": "x" * 80, "ok": False},
+        )
+    ),
+    as_v2(licence(20)),
+    as_v2(model_record(20)),
+    as_v2(digest_record(20)),
+    as_v2(interaction(21, "acct-erin", "coder-2", "2026-06-11T11:00:00.000Z")),
+]
+"""A v2 log of five entries (every kind), apart from the v1 log's so its vectors stay."""
+
+V2_ENTRIES = [parse_object(record) for record in V2_RECORDS]
+V2_LEAVES = [entry.leaf_hash for entry in V2_ENTRIES]
+V2_ROOT = hx(root_hash(V2_LEAVES))
+
+
+def v2_bundle(disclosed: dict[int, tuple[str, ...]], *indices: int) -> dict[str, Any]:
+    """The bundle of v2 entries at `indices`, those in `disclosed` opening only those fields."""
+    return {
+        "format": "model-ledger/evidence/v1",
+        "chain_id": CHAIN_ID,
+        "contract": LOG_ANCHOR,
+        "log_id": LOG_ID,
+        "checkpoint": {"tree_size": len(V2_LEAVES), "root": V2_ROOT, "anchor": dict(ANCHOR)},
+        "entries": [
+            {
+                "leaf_index": i,
+                "leaf_hash": hx(V2_LEAVES[i]),
+                "record": (
+                    disclose(V2_ENTRIES[i].canonical, disclosed[i])
+                    if i in disclosed
+                    else json.loads(json.dumps(V2_RECORDS[i]))
+                ),
+                "proof": [hx(node) for node in inclusion_proof(i, V2_LEAVES)],
+            }
+            for i in indices
+        ],
+    }
+
+
+def evidence_v2(c: Corpus) -> None:
+    c.evidence("bundle-v2", v2_bundle({}, 0, 1, 2, 3), "whole v2 records of every kind", MO, MO)
+    part = v2_bundle({0: ("account_id", "model")}, 0)
+    c.evidence("bundle-v2-disclosed", part, "a v2 interaction, two fields disclosed", MO, MO)
+    c.evidence(
+        "bundle-v2-disclosed-many",
+        v2_bundle(
+            {
+                0: ("api_key_id", "client", "endpoint", "metadata"),
+                1: ("licensee", "valid_until"),
+                2: ("parents",),
+                3: (),
+                4: ("input_tokens", "output_tokens"),
+            },
+            0,
+            1,
+            2,
+            3,
+            4,
+        ),
+        "nested values, an absent field disclosed as absent, a long value cut, no field at all",
+        MO,
+        MO,
+    )
+    record = ("entries", 0, "record")
+
+    def at(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        def apply(document: dict[str, Any]) -> None:
+            target: Any = document
+            for key in record:
+                target = target[key]
+            change(target)
+
+        return apply
+
+    for name, change, about, check in [
+        (
+            "value",
+            lambda r: r["body"].update(account_id="acct-eve"),
+            "a value changed",
+            "leaf hash",
+        ),
+        (
+            "digest",
+            lambda r: r["withheld"].update(request_id=flip(r["withheld"]["request_id"])),
+            "a withheld digest changed",
+            "leaf hash",
+        ),
+        (
+            "salt",
+            lambda r: r["field_salts"].update(model=flip(r["field_salts"]["model"])),
+            "a field salt changed",
+            "leaf hash",
+        ),
+        ("ts", lambda r: r.update(ts="2026-06-10T10:00:00.001Z"), "the time changed", "leaf hash"),
+        ("missing", lambda r: r["withheld"].pop("request_id"), "a field left out", "record"),
+        (
+            "both",
+            lambda r: r["withheld"].update(model="00" * 32),
+            "a field disclosed and withheld",
+            "record",
+        ),
+        ("record-salt", lambda r: r.update(salt="00" * 16), "the record salt added", "record"),
+        (
+            "bad-value",
+            lambda r: r["body"].update(account_id=""),
+            "an empty account id",
+            "record",
+        ),
+        ("null", lambda r: r["body"].update(model=None), "a null value", "record"),
+        ("no-salt", lambda r: r["field_salts"].pop("model"), "a value without salt", "record"),
+        ("v1", lambda r: r.update(v=1), "a disclosure saying v 1", "record"),
+        (
+            "unknown-name",
+            lambda r: r["withheld"].update(prompt="00" * 32),
+            "a withheld field the kind has not",
+            "record",
+        ),
+        (
+            "short-digest",
+            lambda r: r["withheld"].update(request_id="ab"),
+            "a digest of one byte",
+            "record",
+        ),
+    ]:
+        c.evidence(
+            f"bundle-v2-disclosed-{name}",
+            edited(part, at(change)),
+            about,
+            invalid(check),
+            invalid(check),
+        )
+    c.evidence(
+        "bundle-v2-nested-null",
+        edited(
+            v2_bundle({0: ("client",)}, 0),
+            at(lambda r: r["body"]["client"].update(asn=None)),
+        ),
+        "a disclosed nested value with a null member: not its canonical form",
+        invalid("record"),
+        invalid("record"),
+    )
+    c.evidence(
+        "bundle-v2-as-v1",
+        edited(v2_bundle({}, 4), at(lambda r: r.update(v=1))),
+        "a whole v2 record relabelled v1: another leaf",
+        invalid("leaf hash"),
+        invalid("leaf hash"),
+    )
+    ranges = multi_inclusion_ranges([0, 4], len(V2_LEAVES))
+    query = {"account_ids": ["acct-erin"], "from": "2026-06-01", "to": "2026-07-01T00:00:00Z"}
+    v2_pack = {
+        "format": "model-ledger/evidence-pack/v1",
+        "chain_id": CHAIN_ID,
+        "contract": LOG_ANCHOR,
+        "log_id": LOG_ID,
+        "checkpoint": {"tree_size": len(V2_LEAVES), "root": V2_ROOT, "anchor": dict(ANCHOR)},
+        "query": query,
+        "entries": [
+            {"leaf_index": i, "record": disclose(V2_ENTRIES[i].canonical, ("account_id", "model"))}
+            for i in (0, 4)
+        ],
+        "proof": [hx(root_hash(V2_LEAVES[a:b])) for a, b in ranges],
+    }
+    c.evidence("pack-v2-disclosed", v2_pack, "a pack of two disclosed v2 records", MO, MO)
+    c.evidence(
+        "pack-v2-account-withheld",
+        edited(
+            v2_pack,
+            lambda d: [
+                e.update(record=disclose(V2_ENTRIES[e["leaf_index"]].canonical, ("model",)))
+                for e in d["entries"]
+            ],
+        ),
+        "a pack whose records withhold the account the query selects on",
+        invalid("query"),
+        invalid("query"),
+    )
+
+
 def licences(c: Corpus) -> None:
     record = licence(1)
     served = {
@@ -1385,11 +1598,199 @@ def tlog_proofs() -> dict[str, bytes]:
     return files
 
 
+# -- cosigned checkpoint notes (c2sp.org/signed-note, tlog-cosignature) ----------------------
+
+NOTE_LOG = Signer("ledger.example/model-ledger", bytes(range(32)))
+"""The log's note key (fixed seed: Ed25519 signatures are deterministic)."""
+W1 = Cosigner("witness.example/w1", bytes([5]) * 32)
+W2 = Cosigner("witness.example/w2", bytes([6]) * 32)
+UNTRUSTED = Cosigner("stranger.example/w", bytes([9]) * 32)
+COSIGNED_AT = 1_780_000_100
+"""When the witnesses cosigned (unix seconds, after the anchor's block)."""
+WITNESSED = IDENTITY | {
+    "note_vkey": NOTE_LOG.vkey(),
+    "witnesses": [W1.vkey(), W2.vkey()],
+    "witness_quorum": 2,
+}
+"""The log's identity with its note key and its two witnesses, both of which must cosign."""
+WITNESSED_FILE = "identity/log-witnessed.json"
+
+
+def checkpoint_note(
+    *cosigners: Cosigner, size: int = SIZE, root: str = ROOT, log: Signer = NOTE_LOG
+) -> Note:
+    """The checkpoint of `size` and `root` as a note signed by `log`, cosigned by `cosigners`."""
+    text = Checkpoint(NOTE_LOG.name, size, bytes.fromhex(root[2:])).text()
+    cosigned = (c.cosign(text, COSIGNED_AT + n) for n, c in enumerate(cosigners))
+    return Note(text, (log.sign(text.encode()), *cosigned))
+
+
+def note_text(note: Note) -> str:
+    return note.encode().decode()
+
+
+def flipped(signature: Signature, at: int) -> Signature:
+    """`signature` with one bit of its byte `at` (after the key ID) changed: a forgery."""
+    raw = bytearray(signature.signature)
+    raw[at] ^= 0x01
+    return Signature(signature.name, signature.key_id, bytes(raw))
+
+
+def witness_identities(c: Corpus) -> None:
+    c.identity(
+        "log-witnessed",
+        WITNESSED,
+        "the note key and two witnesses, a quorum of two: the identity the note vectors pin",
+        ACCEPTED,
+    )
+    bare = {k: v for k, v in WITNESSED.items() if k != "witness_quorum"}
+    c.identity(
+        "witnesses-no-quorum", bare, "witnesses without witness_quorum", refused("witness_quorum")
+    )
+    c.identity(
+        "witness-quorum-too-high",
+        WITNESSED | {"witness_quorum": 3},
+        "a quorum of three of two witnesses",
+        refused("witness_quorum"),
+    )
+    c.identity(
+        "witnesses-log-key",
+        WITNESSED | {"witnesses": [W1.vkey(), NOTE_LOG.vkey()]},
+        "a note key (type 0x01) among the witnesses: it makes note signatures, not cosignatures",
+        refused("witnesses"),
+    )
+    c.identity(
+        "witnesses-twice",
+        WITNESSED | {"witnesses": [W1.vkey(), W1.vkey()]},
+        "one witness listed twice: it would count twice",
+        refused("witnesses"),
+    )
+    c.identity(
+        "witnesses-empty",
+        WITNESSED | {"witnesses": [], "witness_quorum": 0},
+        "an empty list of witnesses",
+        refused("witnesses"),
+    )
+
+
+def noted(c: Corpus) -> None:
+    """Bundles and packs carrying `checkpoint_note`, checked against the witnessed identity."""
+    good = checkpoint_note(W1, W2)
+    log_line, w1_line, w2_line = good.signatures
+
+    def add(
+        name: str, document: dict[str, Any], about: str, offline: Outcome, pinned: Outcome
+    ) -> None:
+        c.evidence(name, document, about, offline, pinned, identity=WITNESSED_FILE)
+
+    add(
+        "bundle-note",
+        bundle(3, checkpoint_note=note_text(good)),
+        "a cosigned checkpoint note: signed by the log's note key, cosigned by both witnesses",
+        MO,
+        MO,
+    )
+    add(
+        "pack-note",
+        pack(ALICE, ALICE_QUERY, checkpoint_note=note_text(good)),
+        "a pack with its cosigned checkpoint note",
+        MO,
+        MO,
+    )
+    add(
+        "bundle-note-other-size",
+        bundle(3, checkpoint_note=note_text(checkpoint_note(W1, W2, size=SIZE - 1))),
+        "a note the log signed and the witnesses cosigned, of another tree size than the bundle's",
+        invalid("checkpoint note"),
+        invalid("checkpoint note"),
+    )
+    add(
+        "bundle-note-forged",
+        bundle(
+            3, checkpoint_note=note_text(Note(good.text, (flipped(log_line, 9), w1_line, w2_line)))
+        ),
+        "the log's note signature altered in one bit: no signature of the pinned note key",
+        MO,
+        invalid("checkpoint note"),
+    )
+    add(
+        "bundle-note-other-log",
+        bundle(
+            3,
+            checkpoint_note=note_text(
+                checkpoint_note(W1, W2, log=Signer(NOTE_LOG.name, bytes([3]) * 32))
+            ),
+        ),
+        "signed by another key under the log's name: not the pinned note key",
+        MO,
+        invalid("checkpoint note"),
+    )
+    add(
+        "bundle-note-forged-cosignature",
+        bundle(
+            3, checkpoint_note=note_text(Note(good.text, (log_line, w1_line, flipped(w2_line, 20))))
+        ),
+        "a trusted witness's cosignature altered in one bit: it does not verify",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-note-untrusted-witness",
+        bundle(3, checkpoint_note=note_text(checkpoint_note(W1, UNTRUSTED))),
+        "cosigned by one trusted witness and a stranger: the stranger does not count, the quorum"
+        " of two is not met",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-note-quorum-unmet",
+        bundle(3, checkpoint_note=note_text(checkpoint_note(W2))),
+        "cosigned by one of the two trusted witnesses, the quorum is two",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-note-no-cosignature",
+        bundle(3, checkpoint_note=note_text(checkpoint_note())),
+        "the log's signature alone, no cosignature",
+        MO,
+        invalid("witnesses"),
+    )
+    add(
+        "bundle-note-null",
+        bundle(3, checkpoint_note=None),
+        "checkpoint_note null: not a signed note",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    add(
+        "bundle-note-unsigned",
+        bundle(3, checkpoint_note=good.text),
+        "a checkpoint without its signature lines",
+        invalid("bundle"),
+        invalid("bundle"),
+    )
+    add(
+        "pack-note-not-checkpoint",
+        pack(
+            ALICE,
+            ALICE_QUERY,
+            checkpoint_note=note_text(Note("not a checkpoint\n", good.signatures[:1])),
+        ),
+        "a signed note whose text is not a checkpoint",
+        invalid("pack"),
+        invalid("pack"),
+    )
+
+
 def build() -> dict[str, bytes]:
     """Every file of the corpus, by path relative to tests/vectors/, the manifest included."""
     corpus = Corpus()
     identities(corpus)
+    witness_identities(corpus)
     evidence(corpus)
+    noted(corpus)
+    evidence_v2(corpus)
     licences(corpus)
     documents(corpus)
     manifest = {

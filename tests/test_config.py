@@ -295,6 +295,7 @@ KINDS = {
     "integer": int,
     "number": float,
     "boolean": bool,
+    "list": list[str],
 }
 
 

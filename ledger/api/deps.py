@@ -45,6 +45,10 @@ class Services:
     """A JSON-RPC endpoint of the chain that GET /v1/log suggests to verifiers."""
     explorer_url: str | None = None
     """A block explorer that GET /v1/log names."""
+    witnesses: tuple[str, ...] = ()
+    """The configured witnesses' cosigner vkeys (GET /v1/log, /v1/status)."""
+    witness_quorum: int = 0
+    """How many of them must cosign a checkpoint for it to count as published."""
     ingestor: Ingestor = field(init=False)
 
     def __post_init__(self) -> None:

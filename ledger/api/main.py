@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -70,11 +70,14 @@ def create_app(
     limits: Limits | None = None,
     public_rpc_url: str | None = None,
     explorer_url: str | None = None,
+    witnesses: Sequence[str] = (),
+    witness_quorum: int = 0,
 ) -> FastAPI:
     """The API over `store`, signing with `signer`; `anchor_now` enables POST /v1/admin/anchor.
 
     `bootstrap_admin_key` (LEDGER_BOOTSTRAP_ADMIN_KEY) is stored as an admin key if absent.
-    `public_rpc_url` and `explorer_url` are what GET /v1/log suggests to verifiers.
+    `public_rpc_url` and `explorer_url` are what GET /v1/log suggests to verifiers;
+    `witnesses` (cosigner vkeys) and `witness_quorum` what it lists as the log's witnesses.
     `limits` default to the environment's (ledger.api.limits). The process's recursion
     limit is set back to Python's default (ledger.jsonlimits).
     """
@@ -97,6 +100,8 @@ def create_app(
         limiter=RateLimiter(limits.rate, limits.burst),
         public_rpc_url=public_rpc_url,
         explorer_url=explorer_url,
+        witnesses=tuple(witnesses),
+        witness_quorum=witness_quorum,
     )
     errors.install(app)
     document_records(app)

@@ -353,6 +353,11 @@ class LogIdentityPublic(BaseModel):
     note_vkey: str | None = None
     """The verifier key of the log's C2SP checkpoint notes (GET /checkpoint); its key
     name is the log's origin."""
+    witnesses: list[str] | None = None
+    """The cosigner vkeys (cosignature/v1) of the witnesses the log sends its checkpoints
+    to (absent: none)."""
+    witness_quorum: int | None = None
+    """How many of `witnesses` must cosign a checkpoint for it to count as published."""
 
 
 class CheckpointPublic(BaseModel):
@@ -392,6 +397,21 @@ class AnchorLag(BaseModel):
     """Gas used by the latest confirmed anchor's transaction."""
 
 
+class WitnessingState(BaseModel):
+    """How the latest checkpoint stands with the log's witnesses (c2sp.org/tlog-witness)."""
+
+    witnesses: int
+    """Witnesses configured (N)."""
+    quorum: int
+    """Witnesses that must cosign a checkpoint for it to count as published (M)."""
+    cosigned: int
+    """Configured witnesses whose cosignature of the latest checkpoint is kept."""
+    published: bool
+    """Whether the latest checkpoint counts as published: at least M of N cosigned it."""
+    published_size: int
+    """The largest tree size that counts as published (0: none yet)."""
+
+
 class LicenceQueue(BaseModel):
     """How the licence issuer's registry calls stand."""
 
@@ -418,6 +438,8 @@ class Health(BaseModel):
     pending: int
     anchor: AnchorLag | None
     licences: LicenceQueue
+    witnessing: WitnessingState | None = None
+    """With witnesses configured: how far the checkpoints are witnessed."""
 
 
 class ModelAccepted(EntryAccepted):

@@ -536,19 +536,25 @@ def identity(
     explorer: ExplorerUrl = FROM_SETTINGS,
 ) -> None:
     """Print the log's identity document (`model-ledger/log/v1`): its chain, LogAnchor,
-    log id, LicenceRegistry, log key and deployment block. Publish it once; auditors,
+    log id, LicenceRegistry, log key and deployment block, its note key and the witnesses
+    the service is configured with (LEDGER_WITNESSES, LEDGER_WITNESS_QUORUM or
+    ledger.toml: docs/configuration.md). Publish it once; auditors,
     regulators and licensees pin it with `--log FILE`."""
-    from ledger.cli.service import log_signer
+    from ledger.cli.service import log_signer, witness_vkeys
+    from ledger.config import current
     from ledger.store.anchors import AnchorRepository
 
     with open_store(data_dir, database_url) as store:
         deployment = recorded_deployment(AnchorRepository(store))
         signer = log_signer(store, data_dir, 3600)
+    settings = current()
     pinned = deployment.identity(
         bytes.fromhex(signer.address[2:]),
         rpc_url=public_rpc_url,
         explorer=explorer,
         note_vkey=None if signer.note is None else signer.note.vkey(),
+        witnesses=witness_vkeys(settings),
+        witness_quorum=settings.quorum,
     )
     document = pinned.as_json()
     if out is None:

@@ -9,8 +9,9 @@ identity, or an unreadable file; 3 the chain could not be read, so nothing was d
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -33,6 +34,10 @@ from ledger.formats.producer import producer
 from ledger.verify.evidence import verify_evidence
 from ledger.verify.result import ChainReadError, VerificationError, VerificationResult
 from ledger.verify.rpc import JsonRpcReader
+
+if TYPE_CHECKING:
+    from ledger.formats.cosignature import WitnessPolicy
+    from ledger.formats.identity import LogIdentity
 
 CHAIN_CHECKS = frozenset(
     {"chain", "chain id", "contract", "log", "root on chain", "anchor transaction", "anchor block"}
@@ -82,33 +87,74 @@ def evidence(
         str | None,
         typer.Option("--to", help="With --key: window to this chain time (an anchored size)."),
     ] = None,
+    disclose: Annotated[
+        str | None,
+        typer.Option(
+            "--disclose",
+            metavar="FIELD,...",
+            help="Open only these body fields of v2 records (e.g. account_id,model): the"
+            " others are withheld as their digests and the record's salt is never given;"
+            " with --key the key's own field is opened too. Default: whole records.",
+        ),
+    ] = None,
     data_dir: DataDir = FROM_SETTINGS,
     database_url: DatabaseUrl = FROM_SETTINGS,
     anchor: AnchorOption = "earliest",
+    form: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="bundle (model-ledger/evidence/v1, JSON) or tlog-proof (c2sp.org/tlog-proof@v1:"
+            " the entry's inclusion proof and cosigned checkpoint note; no anchor).",
+        ),
+    ] = "bundle",
 ) -> None:
     """Print the evidence bundle of an entry (JSON), against the earliest confirmed anchor
     that covers it (--anchor latest or a tree size chooses another); or, with --key, the
     completeness proof (model-ledger/completeness/v1) of every entry of that index key
     among the first S entries (an anchored size), in a window of leaf indices [A, B) or of
-    chain times; check either with `mledger verify`."""
+    chain times; check either with `mledger verify`. --disclose opens only the named
+    fields of v2 records (selective disclosure). With --format tlog-proof, print the
+    entry's c2sp.org/tlog-proof@v1 instead: against the checkpoint holding it that most
+    witnesses cosigned (else the latest), with that cosigned checkpoint note."""
+    from ledger.errors import LedgerError
+    from ledger.service.evidence import parse_disclosed
     from ledger.store.anchors import AnchorRepository
 
+    try:
+        disclosed = parse_disclosed(disclose)
+    except LedgerError as error:
+        fail(f"--disclose: {error}", 2)
     windowed = (from_size, to_size, from_time, to_time) != (None, None, None, None)
     if key is None:
         if leaf_hash is None:
             fail("give a LEAF_HASH, or --key KIND:VALUE for a completeness proof", 2)
         if tree_size is not None or windowed:
             fail("--tree-size, --from-size, --to-size, --from and --to go with --key", 2)
-        from ledger.service.evidence import build_evidence
+        from ledger.service.evidence import build_evidence, build_tlog_proof
 
         leaf = parse_hash(leaf_hash, "LEAF_HASH")
+        if form not in ("bundle", "tlog-proof"):
+            fail(f"--format is bundle or tlog-proof, got {form!r:.80}", 2)
+        if form == "tlog-proof":
+            if anchor != "earliest":
+                fail("--anchor goes with --format bundle: a tlog-proof names no anchor", 2)
+            if disclosed is not None:
+                fail("--disclose goes with --format bundle: a tlog-proof carries no record", 2)
+            with open_store(data_dir, database_url) as store:
+                proof = build_tlog_proof(store, leaf)
+            sys.stdout.buffer.write(proof)
+            sys.stdout.flush()
+            return
         choice = anchor_choice(anchor)
         with open_store(data_dir, database_url) as store:
-            bundle = build_evidence(store, AnchorRepository(store), leaf, choice)
+            bundle = build_evidence(store, AnchorRepository(store), leaf, choice, disclosed)
         emit(bundle)
         return
     if leaf_hash is not None:
         fail("give a LEAF_HASH or --key, not both", 2)
+    if form != "bundle":
+        fail("--format goes with a LEAF_HASH; with --key, the proof is a completeness proof", 2)
     if anchor != "earliest":
         fail("--anchor goes with a LEAF_HASH; with --key, --tree-size names the size", 2)
     if (from_size is not None or to_size is not None) and (
@@ -119,7 +165,9 @@ def evidence(
 
     window = Window(from_size, to_size, from_time, to_time)
     with open_store(data_dir, database_url) as store:
-        document = build_completeness(store, AnchorRepository(store), key, tree_size, window)
+        document = build_completeness(
+            store, AnchorRepository(store), key, tree_size, window, disclosed
+        )
     emit(document)
 
 
@@ -204,6 +252,30 @@ def _print_text(result: VerificationResult, error: VerificationError | None) -> 
     out.write(f"VALID: {result.statement()}\n")
 
 
+MAX_COSIGNATURE_AHEAD = 600
+"""Seconds a witness's clock may be ahead: later cosignatures are refused."""
+
+
+def _witness_policy(
+    witnesses: list[str], quorum: int | None, identity: LogIdentity | None
+) -> WitnessPolicy | None:
+    """The witnesses a bundle's checkpoint_note is checked against: --witness (--quorum of
+    them, default all), else the identity's with --quorum, else None (the identity's)."""
+    from ledger.formats.cosignature import witness_policy
+    from ledger.formats.note import NoteError
+
+    try:
+        if witnesses:
+            return witness_policy(witnesses, len(witnesses) if quorum is None else quorum)
+        if quorum is not None:
+            if identity is None or not identity.witnesses:
+                fail("--quorum needs --witness VKEY, or a pinned identity that lists witnesses", 2)
+            return witness_policy(list(identity.witnesses), quorum)
+    except NoteError as error:
+        fail(f"--witness/--quorum: {error}", EXIT_UNREADABLE)
+    return None
+
+
 @app.command()
 def verify(
     bundle: Annotated[
@@ -231,7 +303,11 @@ def verify(
     ] = None,
     witness: Annotated[
         list[str] | None,
-        typer.Option("--witness", help="A trusted witness's vkey (tlog-proofs); repeat."),
+        typer.Option(
+            "--witness",
+            help="A trusted witness's vkey; repeat (default for bundles and packs: the"
+            " pinned identity's witnesses).",
+        ),
     ] = None,
     quorum: Annotated[
         int | None,
@@ -246,6 +322,10 @@ def verify(
     time); exits non-zero with the reason if any check fails. With --offline, checks
     the mathematics alone and says so (exit 0 is then no proof of anchoring).
 
+    A bundle's or pack's checkpoint_note (the cosigned C2SP checkpoint note) is checked:
+    signed by the identity's note key, the bundle's checkpoint, and cosigned by --quorum of
+    the --witness keys (default: the identity's witnesses and quorum).
+
     A c2sp.org/tlog-proof@v1 file is verified with --record against the pinned identity's
     note key and the --witness keys (--quorum of them, default all); the chain is not
     consulted for it (docs/c2sp.md)."""
@@ -259,9 +339,10 @@ def verify(
         return
     if is_export(data):  # an export is audited whole, not verified as evidence
         fail(f"{bundle}: {export_advice('mledger verify')}", EXIT_UNREADABLE)
-    if record is not None or witness or quorum is not None:
-        fail("--record, --witness and --quorum apply to tlog-proofs only", EXIT_UNREADABLE)
+    if record is not None:
+        fail("--record applies to tlog-proofs only", EXIT_UNREADABLE)
     identity = pinned_identity(log, offline_ok=offline)
+    policy = _witness_policy(witness or [], quorum, identity)
     if not offline and rpc_url is None:
         fail(
             "give --rpc-url URL (a node of the log's chain), or"
@@ -271,7 +352,9 @@ def verify(
     chain = None if offline else JsonRpcReader(rpc_url or "")
     error: VerificationError | None = None
     try:
-        result = verify_evidence(data, chain, identity)
+        result = verify_evidence(
+            data, chain, identity, policy, int(time.time()) + MAX_COSIGNATURE_AHEAD
+        )
     except VerificationError as failed:
         error = failed
         assert failed.result is not None

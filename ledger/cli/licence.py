@@ -374,8 +374,10 @@ def check_licence_command(
     a sentence (stderr). A revoked licence names the revoke record the registry holds;
     given the GET /v1/licences/{id} answer fetched after the revocation, its revoke
     record's evidence (revoked.evidence) is verified and matched with the registry, and
-    the reason printed. Exit 0 only for an active licence (1 not active, or not the
-    pinned log's; 2 unreadable; 3 chain unreachable)."""
+    the reason printed; a revoke record the log holds but the registry lacks is NOT
+    VALID, and one superseded by an amendment names the amend record. Exit 0 only for
+    an active licence (1 not active, or not the pinned log's; 2 unreadable; 3 chain
+    unreachable)."""
     from ledger.verify.licence import LicenceChainError, LicenceMismatchError, check_licence
     from ledger.verify.rpc import JsonRpcReader
 

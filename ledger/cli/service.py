@@ -109,6 +109,22 @@ SERVICE_OPTIONS: dict[str, Any] = {
         bool | None,
         typer.Option("--retention-force", help="Allow --retention-days below 183 (six months)."),
     ],
+    "witnesses": Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            help="A witness to send checkpoints to: '<submission prefix URL> <witness vkey>'"
+            " (repeat; docs/c2sp.md).",
+        ),
+    ],
+    "witness_quorum": Annotated[
+        int | None,
+        typer.Option(
+            "--witness-quorum",
+            help="Witnesses that must cosign a checkpoint for it to count as published"
+            " (default: all).",
+        ),
+    ],
 }
 """Every option of `mledger up` and `mledger serve`, all settings (`ledger.config`): None
 means not given, so the environment, the TOML file or the default decides."""
@@ -307,6 +323,8 @@ def run_service(
             bootstrap_admin_key=bootstrap,
             public_rpc_url=published,
             explorer_url=settings.explorer_url,
+            witnesses=witness_vkeys(settings),
+            witness_quorum=settings.quorum,
         )
 
     try:
@@ -349,6 +367,13 @@ class RecordedChain:
         from ledger.cli.common import attach_recorded, connect_chain
 
         return attach_recorded(connect_chain(self.rpc_url, self.keystore), deployment)
+
+
+def witness_vkeys(settings: Settings) -> tuple[str, ...]:
+    """The cosigner vkeys of the configured witnesses (what the log identity lists)."""
+    from ledger.formats.tlog_witness import read_endpoints
+
+    return tuple(e.verifier.key.text() for e in read_endpoints(settings.witnesses or ()))
 
 
 def database_of(settings: Settings) -> str:

@@ -49,12 +49,19 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
+from ledger.core.commitment import field_digest, field_salts, leaf_hash_of
 from ledger.core.errors import InputError
 
 RECORD_VERSION = 1
-"""The envelope version this module writes and accepts."""
+"""The envelope version records take when their writer does not choose (the service's own
+model and licence records); `RECORD_VERSIONS` are those accepted."""
+
+RECORD_VERSIONS = (1, 2)
+"""The envelope versions accepted: 1, one salted hash over the whole envelope; 2, one
+salted digest per body field (`ledger.core.commitment`), so evidence can disclose a
+subset of the fields."""
 
 MAX_RECORD_BYTES = 16_384
 """Largest accepted record, as received (one NDJSON line or one JSON body)."""
@@ -423,7 +430,11 @@ class _Envelope(_Strict, Generic[BodyT]):
         None,
         description="When it happened: " + _TIME_WORDS + " The time of arrival when absent.",
     )
-    v: Literal[1] = Field(description="The envelope version: 1.")
+    v: Literal[1, 2] = Field(
+        description="The envelope version: 1 (the leaf hashes the whole envelope) or 2 (the"
+        " leaf commits to each body field through its own salted digest, so evidence can"
+        " disclose some fields and withhold the others; docs/evidence-format.md)."
+    )
 
 
 def _example(kind: str, body: type[_Strict]) -> dict[str, Any]:
@@ -475,6 +486,45 @@ AnyRecord = Annotated[
 _RECORD = TypeAdapter(AnyRecord)
 _validate_json = _RECORD.validator.validate_json  # the core validator: no wrapper overhead
 
+BODIES: dict[str, type[_Strict]] = {
+    "interaction": InteractionBody,
+    "licence": LicenceBody,
+    "model": ModelBody,
+    "digest": DigestBody,
+}
+"""Record kind -> the pydantic model of its body."""
+
+BODY_FIELDS: dict[str, tuple[str, ...]] = {
+    kind: tuple(model.model_fields) for kind, model in BODIES.items()
+}
+"""Record kind -> the names of its body's fields, in name order: what a v2 record's leaf
+commits to, one digest each (FROZEN with the v2 encoding)."""
+
+
+class FieldOpening(NamedTuple):
+    """One body field of a v2 record: its name, salt, value (RFC 8785 text, ``null`` when
+    absent) and the digest committing to them."""
+
+    name: str
+    salt: bytes
+    value: bytes
+    digest: bytes
+
+
+def field_digests(kind: str, salt: bytes, body: dict[str, Any]) -> list[FieldOpening]:
+    """Every field of a `kind` body (`BODY_FIELDS`) opened: `body` holds the values as JSON
+    values (absent or None when absent) whose objects list their keys in name order, as
+    the canonical record and the models write them; `salt` is the record's 16 bytes."""
+    names = BODY_FIELDS[kind]
+    salts = field_salts(salt, kind, len(names))
+    openings = []
+    for i, name in enumerate(names):
+        own = salts[32 * i : 32 * i + 32]
+        value = body.get(name)
+        text = b"null" if value is None else to_json(value)
+        openings.append(FieldOpening(name, own, text, field_digest(own, name, text)))
+    return openings
+
 
 class Entry(NamedTuple):
     """A validated record, ready to store: leaf hash, lookup columns, canonical bytes.
@@ -491,6 +541,16 @@ class Entry(NamedTuple):
     model: str | None
     canonical: bytes
 
+
+LOOKUP_FIELDS: dict[str, tuple[str | None, str | None, str | None]] = {
+    "interaction": ("request_id", "account_id", "model"),
+    "licence": ("licence_id", "licensee", None),
+    "model": ("model_id", None, "model_id"),
+    "digest": ("sha256", None, None),
+}
+"""Record kind -> the body fields the store's lookup columns (external id, account id,
+model; `Entry`) hold, None where the kind has none: what ingest and the verifiers of
+disclosed records (`ledger.core.disclosure`) read the same way."""
 
 _now_cache: tuple[int, str] = (-1, "")
 
@@ -526,7 +586,9 @@ _PATTERN_NAMES = {
 }
 
 
-def _describe(error: ValidationError) -> RecordError:
+def describe_error(error: ValidationError) -> RecordError:
+    """The RecordError naming the field of pydantic's first complaint, in the words the
+    verifiers print."""
     first = error.errors(include_url=False)[0]
     loc = [str(part) for part in first["loc"]]
     # Drop the discriminator tag pydantic puts after the top-level union.
@@ -563,16 +625,26 @@ def _entry(record: Any, ts: str | None) -> Entry:
     canonical = record.__pydantic_serializer__.to_json(record, exclude_none=True)
     body = record.body
     kind = record.kind
-    if kind == "interaction":
-        external_id, account_id, model = body.request_id, body.account_id, body.model
-    elif kind == "licence":
-        external_id, account_id, model = body.licence_id, body.licensee, None
-    elif kind == "model":
-        external_id, account_id, model = body.model_id, None, body.model_id
+    if record.v == 2:
+        names = BODY_FIELDS[kind]
+        values = body.__dict__
+        leaf = leaf_hash_of(
+            kind,
+            record.ts,
+            bytes.fromhex(record.salt),
+            names,
+            [
+                b"null" if (value := values[name]) is None else to_json(value, exclude_none=True)
+                for name in names
+            ],
+        )
     else:
-        external_id, account_id, model = body.sha256, None, None
+        leaf = hashlib.sha256(b"\x00" + canonical).digest()
+    external_id, account_id, model = (
+        None if name is None else getattr(body, name) for name in LOOKUP_FIELDS[kind]
+    )
     return Entry(
-        hashlib.sha256(b"\x00" + canonical).digest(),
+        leaf,
         kind,
         record.ts,
         external_id,
@@ -651,7 +723,7 @@ def parse_json(data: bytes | str, *, ts: str | None = None, normalise_times: boo
             # The rare case, off the hot path: read the JSON with the same parser, mend
             # the times, validate again.
             return parse_object(from_json(data), ts=ts)
-        raise _describe(error) from None
+        raise describe_error(error) from None
     return _entry(record, ts)
 
 
@@ -662,7 +734,7 @@ def parse_object(data: Any, *, ts: str | None = None, normalise_times: bool = Tr
     try:
         record = _RECORD.validate_python(data)
     except ValidationError as error:
-        raise _describe(error) from None
+        raise describe_error(error) from None
     return _entry(record, ts)
 
 

@@ -20,7 +20,9 @@ from ledger.formats.fields import (
     parse_int,
     parse_producer,
 )
+from ledger.formats.note import MAX_NOTE_BYTES, NoteError, parse_note
 from ledger.formats.producer import producer
+from ledger.formats.tlog_checkpoint import parse_checkpoint as parse_checkpoint_text
 
 BUNDLE_FORMAT = "model-ledger/evidence/v1"
 """The only bundle format this verifier accepts."""
@@ -60,6 +62,30 @@ class Bundle:
     root: bytes
     anchor: AnchorRef
     entries: tuple[BundleEntry, ...]
+    checkpoint_note: str | None = None
+    """The checkpoint as a C2SP signed note with its witnesses' cosignatures (optional)."""
+
+
+CHECKPOINT_NOTE = "checkpoint_note"
+"""The optional top-level field of bundles and packs holding the cosigned checkpoint note."""
+
+
+def parse_checkpoint_note(obj: Mapping[str, Any]) -> str | None:
+    """The optional `checkpoint_note` of a bundle or pack: a signed note (c2sp.org/signed-note)
+    whose text is a checkpoint (c2sp.org/tlog-checkpoint). Its signatures and whether it is
+    the document's checkpoint are for the verifier (ledger.verify.checkpoint_note)."""
+    value = obj.get(CHECKPOINT_NOTE)
+    if value is None and CHECKPOINT_NOTE not in obj:
+        return None
+    if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
+        raise FormatError(
+            f"{CHECKPOINT_NOTE} must be a signed note of at most {MAX_NOTE_BYTES} bytes"
+        )
+    try:
+        parse_checkpoint_text(parse_note(value).text)
+    except NoteError as error:
+        raise FormatError(f"{CHECKPOINT_NOTE}: {error}") from None
+    return value
 
 
 def parse_entry(obj: Any, where: str) -> BundleEntry:
@@ -102,7 +128,7 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
         obj,
         "bundle",
         ("format", "chain_id", "contract", "log_id", "checkpoint", "entries"),
-        optional=("producer",),
+        optional=("producer", CHECKPOINT_NOTE),
     )
     parse_producer(top)
     parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
@@ -126,6 +152,7 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
     contract = parse_bytes(top["contract"], "contract", ADDRESS_SIZE)
     log_id = parse_bytes(top["log_id"], "log_id", HASH_SIZE)
     checkpoint = parse_checkpoint(top["checkpoint"])
+    note = parse_checkpoint_note(top)
     return Bundle(
         chain_id=chain_id,
         contract=contract,
@@ -134,6 +161,7 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> Bundle:
         root=checkpoint.root,
         anchor=checkpoint.anchor,
         entries=parsed,
+        checkpoint_note=note,
     )
 
 
@@ -143,9 +171,12 @@ def bundle_json(
     log_id: bytes,
     checkpoint: AnchoredCheckpoint,
     entries: Sequence[tuple[int, bytes, dict[str, Any], Sequence[bytes]]],
+    checkpoint_note: str | None = None,
 ) -> dict[str, Any]:
     """A bundle of `entries` (leaf index, leaf hash, record, inclusion proof) against
-    `checkpoint` of log `log_id` on `contract` of chain `chain_id`."""
+    `checkpoint` of log `log_id` on `contract` of chain `chain_id`, with the checkpoint's
+    cosigned note when there is one."""
+    note = {} if checkpoint_note is None else {CHECKPOINT_NOTE: checkpoint_note}
     return {
         "format": BUNDLE_FORMAT,
         "producer": producer(),
@@ -162,4 +193,5 @@ def bundle_json(
             }
             for index, leaf, record, proof in entries
         ],
+        **note,
     }

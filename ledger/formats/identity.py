@@ -20,10 +20,15 @@ id, registry or signer is refused, whatever else checks out.
                                               operator suggests (a verifier may use its own)
      "explorer": "https://...",               optional: a block explorer; verifiers link
                                               <explorer>/tx/<hash> and <explorer>/block/<n>
-     "note_vkey": "<origin>+<key ID>+<key>"}  optional: the Ed25519 verifier key (vkey,
+     "note_vkey": "<origin>+<key ID>+<key>",  optional: the Ed25519 verifier key (vkey,
                                               c2sp.org/signed-note) of the log's checkpoint
                                               notes; its key name is the checkpoints'
                                               origin line (ledger/formats/tlog_checkpoint.py)
+     "witnesses": ["<name>+<key ID>+<key>"],  optional, with witness_quorum: the cosigner
+                                              vkeys (type 0x04, cosignature/v1) of the
+                                              witnesses the log sends its checkpoints to
+     "witness_quorum": 1}                     how many of them must cosign a checkpoint
+                                              for it to count as published (1 to N)
 
 Addresses and hashes are 0x and lowercase hex; no other field is allowed. The format is
 documented in docs/evidence-format.md.
@@ -40,6 +45,7 @@ from typing import Any
 import rfc8785
 
 from ledger.core.errors import InputError
+from ledger.formats.cosignature import WitnessPolicy, witness_policy
 from ledger.formats.note import NoteError, note_verifier
 from ledger.formats.strict_json import StrictJsonError, load_strict
 
@@ -64,6 +70,9 @@ _FIELDS = (
 )
 _OPTIONAL = ("rpc_url", "explorer")
 _NOTE_VKEY = "note_vkey"
+_WITNESSES = ("witnesses", "witness_quorum")
+MAX_WITNESSES = 64
+"""Most witnesses an identity lists."""
 MAX_VKEY_LENGTH = 2048
 """Longest note_vkey read."""
 MAX_URL_LENGTH = 2048
@@ -97,6 +106,14 @@ class LogIdentity:
     rpc_url: str | None = None
     explorer: str | None = None
     note_vkey: str | None = None
+    witnesses: tuple[str, ...] = ()
+    """The cosigner vkeys of the log's witnesses (empty: the log names none)."""
+    witness_quorum: int = 0
+    """How many of `witnesses` must cosign a checkpoint (0 when there are none)."""
+
+    def witness_policy(self) -> WitnessPolicy:
+        """The identity's witnesses and quorum as a policy (no witness: quorum 0)."""
+        return witness_policy(list(self.witnesses), self.witness_quorum)
 
     @property
     def origin(self) -> str | None:
@@ -111,6 +128,9 @@ class LogIdentity:
         }
         if self.note_vkey is not None:
             optional[_NOTE_VKEY] = self.note_vkey
+        if self.witnesses:
+            optional["witnesses"] = list(self.witnesses)
+            optional["witness_quorum"] = self.witness_quorum
         return {
             "format": IDENTITY_FORMAT,
             "name": self.name,
@@ -209,7 +229,7 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
     missing = [field for field in _FIELDS if field not in obj]
     if missing:
         raise IdentityError(missing[0], "is missing")
-    unknown = sorted(set(obj) - set(_FIELDS) - set(_OPTIONAL) - {_NOTE_VKEY})
+    unknown = sorted(set(obj) - set(_FIELDS) - set(_OPTIONAL) - {_NOTE_VKEY, *_WITNESSES})
     if unknown:
         raise IdentityError(
             unknown[0], "is not a field of this format (a newer model-ledger may know it)"
@@ -241,6 +261,7 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
             note_verifier(vkey)
         except NoteError as error:
             raise IdentityError(_NOTE_VKEY, str(error)) from None
+    witnesses, quorum = _witnesses(obj)
     return LogIdentity(
         name=name,
         chain_id=_int(obj, "chain_id", 1, 2**256 - 1),
@@ -252,4 +273,31 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
         rpc_url=urls["rpc_url"],
         explorer=urls["explorer"],
         note_vkey=vkey,
+        witnesses=witnesses,
+        witness_quorum=quorum,
     )
+
+
+def _witnesses(obj: Mapping[str, Any]) -> tuple[tuple[str, ...], int]:
+    """`witnesses` and `witness_quorum`: both or neither."""
+    if "witnesses" not in obj and "witness_quorum" not in obj:
+        return (), 0
+    for field in _WITNESSES:
+        if field not in obj:
+            other = _WITNESSES[1 - _WITNESSES.index(field)]
+            raise IdentityError(field, f"is missing: it goes with {other}")
+    vkeys = obj["witnesses"]
+    if (
+        not isinstance(vkeys, list)
+        or not 0 < len(vkeys) <= MAX_WITNESSES
+        or not all(isinstance(v, str) and len(v) <= MAX_VKEY_LENGTH for v in vkeys)
+    ):
+        raise IdentityError(
+            "witnesses", f"must be a list of 1 to {MAX_WITNESSES} witness verifier keys"
+        )
+    quorum = _int(obj, "witness_quorum", 1, len(vkeys))
+    try:
+        witness_policy(vkeys, quorum)
+    except NoteError as error:
+        raise IdentityError("witnesses", str(error)) from None
+    return tuple(vkeys), quorum

@@ -61,6 +61,23 @@ SIGNATURE_PREFIX = "\u2014 "
 _PRIVATE_PREFIX = "PRIVATE+KEY+"
 _KEY_ID_HEX = re.compile(r"[0-9a-f]{8}")
 _NOT_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\ud800-\udfff]")
+_FIELD_PRIME = 2**255 - 19
+SMALL_ORDER_KEYS = frozenset(
+    bytes.fromhex(point)
+    for point in (
+        "0100000000000000000000000000000000000000000000000000000000000000",  # the identity
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # order 2
+        "0000000000000000000000000000000000000000000000000000000000000000",  # order 4
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",  # order 8
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    )
+)
+"""The canonical encodings of the eight Ed25519 points of small order ([8]A is the
+identity), libsodium's blocklist: under such a key, one signature verifies for every
+message, so nobody in particular holds it (the page's verify-documents.js lists the same)."""
 
 
 class NoteError(InputError):
@@ -138,7 +155,26 @@ def parse_vkey(text: str) -> VerifierKey:
     alg, public = material[0], material[1:]
     if key_id(name, alg, public) != int(hex_id, 16):
         raise NoteError(f"verifier key: key ID {hex_id} is not the one of {name!r:.80}'s key")
+    weak = weak_key_problem(public)
+    if weak is not None:
+        raise NoteError(f"verifier key {name!r:.80}: {weak}")
     return VerifierKey(name, int(hex_id, 16), alg, public)
+
+
+def weak_key_problem(public: bytes) -> str | None:
+    """Why the 32 bytes `public` are not a key a signature can be trusted under, or None:
+    a non-canonical encoding (y >= p, or x = 0 with its sign bit set: another spelling of
+    a point, which byte comparison would take for another key), or a point of small
+    order, under which anyone can make a signature that verifies for every message."""
+    y = int.from_bytes(public, "little") & ((1 << 255) - 1)
+    if y >= _FIELD_PRIME or (public[31] >> 7 and y in (1, _FIELD_PRIME - 1)):
+        return "its Ed25519 key is not the canonical encoding of a point"
+    if public in SMALL_ORDER_KEYS:
+        return (
+            "its Ed25519 key is a point of small order, under which one signature verifies"
+            " for every message"
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,12 @@ from ledger.core.records import (
     RecordError,
     canonical_time,
 )
-from ledger.formats.bundle import ADDRESS_SIZE, MAX_PROOF_NODES
+from ledger.formats.bundle import (
+    ADDRESS_SIZE,
+    CHECKPOINT_NOTE,
+    MAX_PROOF_NODES,
+    parse_checkpoint_note,
+)
 from ledger.formats.checkpoint import MAX_TREE_SIZE, AnchoredCheckpoint, AnchorRef, parse_checkpoint
 from ledger.formats.completeness import (
     KeyEntry,
@@ -388,6 +393,8 @@ class Pack:
     proof: tuple[bytes, ...]
     completeness: PackCompleteness | None = None
     """A complete pack's proof that its accounts have no other entry (None: not one)."""
+    checkpoint_note: str | None = None
+    """The checkpoint as a C2SP signed note with its witnesses' cosignatures (optional)."""
 
 
 def parse_pack(data: bytes | str | Mapping[str, Any]) -> Pack:
@@ -408,7 +415,7 @@ def _parse(obj: Any) -> Pack:
         obj,
         "pack",
         ("format", "chain_id", "contract", "log_id", "checkpoint", "query", "entries", "proof"),
-        optional=("producer", "completeness"),
+        optional=("producer", "completeness", CHECKPOINT_NOTE),
     )
     parse_producer(top)
     checkpoint = parse_fields(top["checkpoint"], "checkpoint", ("tree_size", "root", "anchor"))
@@ -454,6 +461,7 @@ def _parse(obj: Any) -> Pack:
     log_id = parse_bytes(top["log_id"], "log_id", HASH_SIZE)
     anchored = parse_checkpoint(top["checkpoint"])
     completeness = _completeness(top["completeness"], query, tree_size) if complete else None
+    note = parse_checkpoint_note(top)
     return Pack(
         chain_id=chain_id,
         contract=contract,
@@ -466,13 +474,21 @@ def _parse(obj: Any) -> Pack:
         records=tuple(records),
         proof=tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
         completeness=completeness,
+        checkpoint_note=note,
     )
 
 
 def pack_head(
-    chain_id: int, contract: bytes, log_id: bytes, checkpoint: AnchoredCheckpoint, query: PackQuery
+    chain_id: int,
+    contract: bytes,
+    log_id: bytes,
+    checkpoint: AnchoredCheckpoint,
+    query: PackQuery,
+    checkpoint_note: str | None = None,
 ) -> dict[str, Any]:
-    """Every field of a pack but `entries` and `proof` (which a builder streams after it)."""
+    """Every field of a pack but `entries` and `proof` (which a builder streams after it),
+    with the checkpoint's cosigned note when there is one."""
+    note = {} if checkpoint_note is None else {CHECKPOINT_NOTE: checkpoint_note}
     return {
         "format": PACK_FORMAT,
         "producer": producer(),
@@ -481,4 +497,5 @@ def pack_head(
         "log_id": hex0x(log_id),
         "checkpoint": checkpoint.as_json(),
         "query": query.as_json(),
+        **note,
     }

@@ -19,13 +19,13 @@ empty tree's). `check_add_checkpoint` runs the checks in the spec's order.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger.core.merkle import EMPTY_ROOT, HASH_SIZE
 from ledger.core.merkle.errors import ProofError
 from ledger.core.merkle.verify import verify_consistency
-from ledger.formats.cosignature import WitnessPolicy
+from ledger.formats.cosignature import WitnessPolicy, cosigner_verifier
 from ledger.formats.note import (
     MAX_NOTE_BYTES,
     Note,
@@ -239,3 +239,41 @@ def parse_cosignatures(
     if not found:
         raise WitnessProtocolError("the witness's answer holds no cosignature of its key")
     return found
+
+
+# -- the log's witnesses, as configured -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WitnessEndpoint:
+    """A witness the log asks: its submission prefix and its cosigner vkey (type 0x04)."""
+
+    url: str
+    verifier: Verifier
+
+    @property
+    def name(self) -> str:
+        return self.verifier.name
+
+
+def parse_endpoint(text: str) -> WitnessEndpoint:
+    """`<submission prefix URL> <witness vkey>` (one space); NoteError says what is wrong."""
+    url, _, vkey = text.strip().partition(" ")
+    if not url.startswith(("http://", "https://")) or not vkey:
+        raise NoteError(
+            f"a witness is '<URL> <vkey>', the URL http(s)://...: {text.strip()!r:.200}"
+        )
+    try:
+        return WitnessEndpoint(url.rstrip("/"), cosigner_verifier(vkey.strip()))
+    except NoteError as error:
+        raise NoteError(f"witness {url}: {error}") from None
+
+
+def read_endpoints(lines: Iterable[str]) -> list[WitnessEndpoint]:
+    """Witnesses from `<submission prefix URL> <vkey>` lines (blank and # lines skipped);
+    two witnesses may not share a key (NoteError)."""
+    endpoints = [
+        parse_endpoint(line) for line in lines if line.strip() and not line.lstrip().startswith("#")
+    ]
+    WitnessPolicy(tuple(e.verifier for e in endpoints), len(endpoints))  # one key, one witness
+    return endpoints

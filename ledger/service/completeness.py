@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +21,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ledger.core.index import IndexProofError, PostingsClaim, build_claim, parse_key
+from ledger.core.index.keys import KEY_FIELDS
 from ledger.core.merkle import inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import completeness_json
+from ledger.service.evidence import Disclosed, evidence_record
 from ledger.service.index import NodesAt
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.index import IndexStore
@@ -169,9 +172,12 @@ class KeyClaims:
             )
         return claim
 
-    def entries(self, chosen: list[tuple[int, int]]) -> list[KeyEntry]:
+    def entries(
+        self, chosen: list[tuple[int, int]], record: Callable[[bytes], Any] = json.loads
+    ) -> list[KeyEntry]:
         """(leaf index, leaf hash, record or erasure marker, inclusion proof at the size)
-        of the entries `chosen` as (seq, leaf index)."""
+        of the entries `chosen` as (seq, leaf index); `record` makes the record of its
+        stored bytes (a disclosure: `ledger.service.evidence.evidence_record`)."""
         records = self.index.records(self.conn, [seq for seq, _ in chosen])
         tiles = self.store.tile_reader(self.conn)
         ranges = {leaf: inclusion_ranges(leaf, self.size) for _, leaf in chosen}
@@ -180,7 +186,7 @@ class KeyClaims:
         for seq, leaf in chosen:
             leaf_hash, canonical = records[seq]
             proof = [range_hash(a, b, tiles) for a, b in ranges[leaf]]
-            opened = json.loads(canonical) if isinstance(canonical, bytes) else canonical
+            opened = record(canonical) if isinstance(canonical, bytes) else canonical
             out.append((leaf, leaf_hash, opened, proof))
         return out
 
@@ -191,9 +197,11 @@ def build_completeness(
     key: str,
     tree_size: int | None = None,
     window: Window = Window(),
+    disclosed: Disclosed = None,
 ) -> dict[str, Any]:
     """The completeness document of `key` among the first `tree_size` entries (an
-    anchored size; default the newest confirmed anchor), in `window`.
+    anchored size; default the newest confirmed anchor), in `window`; with `disclosed`,
+    each v2 record opens those fields and the key's own.
 
     Raises InvalidRequestError (a bad key, size or window), NotAnchoredError (no
     deployment, no confirmed anchor of that size, or a size sealed before the index)."""
@@ -231,7 +239,10 @@ def build_completeness(
             )
         claim = proven.claim(key, leaves, start, end)
         wanted = set(claim.leaf_indices)
-        entries = proven.entries([(seq, leaf) for seq, leaf in postings if leaf in wanted])
+        chosen = [(seq, leaf) for seq, leaf in postings if leaf in wanted]
+        entries = proven.entries(
+            chosen, lambda canonical: evidence_record(canonical, disclosed, (KEY_FIELDS[kind],))
+        )
     return completeness_json(
         deployment.chain_id,
         deployment.contract,

@@ -11,7 +11,11 @@ docs/evidence-format.md) holds everything an outsider needs to check an entry wi
   transaction and block;
 - `entries`: the record (a JSON object; its canonical bytes are its RFC 8785 encoding,
   which `ledger.core.records` guarantees is exactly what the log hashed), leaf hash, leaf
-  index and inclusion proof. One entry today; a list so multi-entry packs fit.
+  index and inclusion proof. One entry today; a list so multi-entry packs fit;
+- `checkpoint_note` (when the checkpoint was signed as a C2SP note): the checkpoint as a
+  signed note with the witnesses' cosignatures kept for it.
+
+`build_tlog_proof` gives the same entry as a c2sp.org/tlog-proof@v1 instead.
 
 Read-only: nothing here writes to the store or talks to the chain.
 """
@@ -19,10 +23,12 @@ Read-only: nothing here writes to the store or talks to the chain.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import rfc8785
 
+from ledger.core.disclosure import DisclosureError, disclose, parse_disclose
 from ledger.errors import (
     ErasedError,
     InvalidRequestError,
@@ -32,9 +38,14 @@ from ledger.errors import (
 )
 from ledger.formats.bundle import bundle_json
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.note import parse_note
+from ledger.formats.tlog_proof import TlogProof
 from ledger.service.proofs import inclusion
+from ledger.service.witness import cosigned_note_of
+from ledger.store import tlog
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.repository import Store, StoredEntry, StoreError
+from ledger.store.witness import CosignatureRepository
 
 
 def _hex(data: bytes) -> str:
@@ -154,23 +165,63 @@ def choose_anchor(
     return _complete(found)
 
 
-def _record(entry: StoredEntry) -> Any:
+def _record(entry: StoredEntry, disclosed: Disclosed) -> Any:
     """The stored canonical record as a JSON object, checked to re-encode (RFC 8785)
-    to exactly the stored bytes, so a verifier can rebuild them from the bundle."""
-    record = json.loads(entry.record)
-    if rfc8785.dumps(record) != entry.record:
+    to exactly the stored bytes, so a verifier can rebuild them from the bundle; or its
+    disclosure (`disclosed`)."""
+    if rfc8785.dumps(json.loads(entry.record)) != entry.record:
         raise StoreError(
             f"record of entry {_hex(entry.leaf_hash)} is not in"
             " canonical form: the store is damaged"
         )
-    return record
+    return evidence_record(entry.record, disclosed)
+
+
+Disclosed = tuple[str, ...] | None
+"""Which body fields evidence opens: None for whole records (every field, and the salt), or
+the names of the fields a v2 disclosure opens (`ledger.core.disclosure`), the others
+withheld as digests."""
+
+DISCLOSE_HELP = (
+    "comma-separated body fields to open (e.g. account_id,model); the others are withheld as"
+    " their digests, and the record's salt is never given. Only v2 records can be disclosed"
+    " in part. Absent: whole records"
+)
+
+
+def parse_disclosed(text: str | None) -> Disclosed:
+    """None (whole records) for None; else the field names of `text` (InvalidRequestError
+    for a name that is no record field)."""
+    if text is None:
+        return None
+    try:
+        return parse_disclose(text)
+    except DisclosureError as error:
+        raise InvalidRequestError(str(error)) from None
+
+
+def evidence_record(canonical: bytes, disclosed: Disclosed, required: Iterable[str] = ()) -> Any:
+    """A stored record as evidence carries it: whole, or disclosed with `disclosed` and
+    the fields in `required` (those the evidence's own claim reads: a completeness key's,
+    a pack query's) opened. InvalidRequestError for a v1 record asked to be disclosed."""
+    if disclosed is None:
+        return json.loads(canonical)
+    try:
+        return disclose(canonical, (*disclosed, *required))
+    except DisclosureError as error:
+        raise InvalidRequestError(str(error)) from None
 
 
 def build_evidence(
-    store: Store, anchors: AnchorRepository, leaf_hash: bytes, anchor: AnchorChoice = "earliest"
+    store: Store,
+    anchors: AnchorRepository,
+    leaf_hash: bytes,
+    anchor: AnchorChoice = "earliest",
+    disclosed: Disclosed = None,
 ) -> dict[str, Any]:
     """The evidence bundle of the entry with `leaf_hash`, against the confirmed anchor
-    `anchor` names (by default the earliest whose tree holds the entry).
+    `anchor` names (by default the earliest whose tree holds the entry); with `disclosed`,
+    its v2 record opens only those fields.
 
     Raises NotFoundError (no such entry), NotSequencedError (pending),
     NotAnchoredError (sealed, but no confirmed anchor covers it yet, or the log was
@@ -202,5 +253,31 @@ def build_evidence(
         deployment.contract,
         deployment.log_id,
         checkpoint,
-        [(proof.leaf_index, leaf_hash, _record(entry), proof.proof)],
+        [(proof.leaf_index, leaf_hash, _record(entry, disclosed), proof.proof)],
+        cosigned_note_of(store, chosen.tree_size, chosen.root),
     )
+
+
+def build_tlog_proof(store: Store, leaf_hash: bytes) -> bytes:
+    """The entry's c2sp.org/tlog-proof@v1 (docs/c2sp.md): its index, its inclusion proof
+    and the cosigned checkpoint note it leads to. The checkpoint is the one holding the
+    entry that most witnesses cosigned (the largest of those), else the latest; the chain
+    plays no part (a bundle proves anchoring).
+
+    Raises NotFoundError (no such entry, or no signed note for the checkpoint: sealed
+    without the note key) or NotSequencedError (pending)."""
+    entry = _entry(store, leaf_hash)
+    assert entry.leaf_index is not None
+    size = CosignatureRepository(store).most_cosigned_size(entry.leaf_index + 1)
+    if size is None:
+        latest = tlog.latest(store)
+        assert latest is not None  # the entry is sequenced, so sealed
+        size = latest.tree_size
+    proof = inclusion(store, leaf_hash, size)
+    note = cosigned_note_of(store, size, proof.root)
+    if note is None:
+        raise NotFoundError(
+            f"the checkpoint of tree size {size} has no signed note: it was sealed without the"
+            " note key (GET /checkpoint signs the latest once a service with the key serves it)"
+        )
+    return TlogProof(proof.leaf_index, tuple(proof.proof), parse_note(note)).encode()

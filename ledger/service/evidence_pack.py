@@ -45,7 +45,8 @@ from ledger.formats.pack import (
     pack_head,
 )
 from ledger.service.completeness import KeyClaims
-from ledger.service.evidence import AnchorChoice, choose_anchor
+from ledger.service.evidence import AnchorChoice, Disclosed, choose_anchor, evidence_record
+from ledger.service.witness import cosigned_note_of
 from ledger.store.anchors import AnchorRepository
 from ledger.store.exports import Filters, RunMap, count_matching, matching_entries
 from ledger.store.index import IndexStore
@@ -90,6 +91,7 @@ def build_pack(
     anchor: AnchorChoice = "earliest",
     max_entries: int = MAX_PACK_ENTRIES,
     complete: bool = False,
+    disclosed: Disclosed = None,
 ) -> BuiltPack:
     """The pack of every anchored entry matching `query`, against the confirmed anchor
     `anchor` names: by default the earliest whose tree holds every matching entry of the
@@ -98,13 +100,14 @@ def build_pack(
 
     Raises NotAnchoredError (no deployment or no confirmed anchor), NotFoundError (no
     anchored entry matches), TooManyEntriesError (more than `max_entries` match) or
-    InvalidRequestError (a chosen size that was not anchored and confirmed, or a query
-    a complete pack cannot prove).
+    InvalidRequestError (a chosen size that was not anchored and confirmed, a query a
+    complete pack cannot prove, or a v1 record among those `disclosed` would open in part).
 
     With `complete`, the pack proves that no other entry of its accounts exists in the
     first S entries, S the chosen anchor's size (by default the newest confirmed: the
     claim reaches as far as the chain does); no matching entry is then an absence proof,
-    not NotFoundError.
+    not NotFoundError. With `disclosed`, each v2 record opens those fields and the ones
+    the query selects on (`query_fields`).
     """
     if complete:
         try:
@@ -163,7 +166,9 @@ def build_pack(
         proof = [range_hash(a, b, tiles) for a, b in ranges]
         stored_root = store.checkpoint_root(conn, size)
         part = (
-            _completeness(store, conn, query, size, run_map.seq_of(size - 1), set(indices))
+            _completeness(
+                store, conn, query, size, run_map.seq_of(size - 1), set(indices), disclosed
+            )
             if complete
             else None
         )
@@ -184,12 +189,26 @@ def build_pack(
             chosen.block_timestamp,
         ),
     )
-    head = pack_head(deployment.chain_id, deployment.contract, deployment.log_id, checkpoint, query)
-    # Records go in as their stored canonical bytes (valid JSON): no re-encoding.
+    head = pack_head(
+        deployment.chain_id,
+        deployment.contract,
+        deployment.log_id,
+        checkpoint,
+        query,
+        cosigned_note_of(store, size, chosen.root),
+    )
+    # Whole records go in as their stored canonical bytes (valid JSON): no re-encoding.
     opening = json.dumps(head, separators=(",", ":")).encode()[:-1]
+    records = [record for _s, _l, record in rows]
+    if disclosed is not None:
+        needed = query_fields(query)
+        records = [
+            json.dumps(evidence_record(record, disclosed, needed), separators=(",", ":")).encode()
+            for record in records
+        ]
     body = b",".join(
         b'{"leaf_index":%d,"record":%s}' % (index, record)
-        for index, (_s, _l, record) in zip(indices, rows, strict=True)
+        for index, record in zip(indices, records, strict=True)
     )
     nodes = b",".join(b'"0x%s"' % node.hex().encode() for node in proof)
     document = opening + b',"entries":[' + body + b'],"proof":[' + nodes + b"]"
@@ -204,13 +223,33 @@ def build_pack(
     return BuiltPack(document, len(rows), len(proof), size, unanchored)
 
 
+def query_fields(query: PackQuery) -> tuple[str, ...]:
+    """The body fields a pack's query selects on, which its disclosures must open so the
+    verifier can check each entry matches: an account (account_id, or a licence's
+    licensee) and a model (model, or a model record's model_id)."""
+    fields: list[str] = []
+    if query.account_ids is not None:
+        fields += ["account_id", "licensee"]
+    if query.model is not None:
+        fields += ["model", "model_id"]
+    return tuple(fields)
+
+
 def _completeness(
-    store: Store, conn: Connection, query: PackQuery, size: int, last_seq: int, included: set[int]
+    store: Store,
+    conn: Connection,
+    query: PackQuery,
+    size: int,
+    last_seq: int,
+    included: set[int],
+    disclosed: Disclosed = None,
 ) -> PackCompleteness:
     """Each account key's index proof at `size` over the whole log, and the key's
-    entries not in the pack (`included`: the pack's leaf indices)."""
+    entries not in the pack (`included`: the pack's leaf indices), disclosed as the
+    pack's own (`disclosed`, with the fields the query selects on)."""
     assert query.account_ids is not None
     proven = KeyClaims(store, IndexStore(store), conn, size, last_seq)
+    needed = query_fields(query)
     keys = []
     budget = MAX_PACK_ENTRIES
     for account in query.account_ids:
@@ -228,7 +267,9 @@ def _completeness(
             BundleEntry(leaf, leaf_hash, record, tuple(proof))
             if isinstance(record, dict)
             else ErasedEntry(leaf, leaf_hash, record[0], record[1], tuple(proof))
-            for leaf, leaf_hash, record, proof in proven.entries(others)
+            for leaf, leaf_hash, record, proof in proven.entries(
+                others, lambda canonical: evidence_record(canonical, disclosed, needed)
+            )
         )
         keys.append(
             KeyProof(key, claim.count, claim.postings_root, claim.map_proof, claim.window, outside)

@@ -148,6 +148,10 @@ def _licence_entry(document: Any, ts: str | None) -> tuple[Entry, dict[str, Any]
     envelope = document if "body" in document else {"v": 1, "kind": "licence", "body": document}
     if envelope.get("kind", "licence") != "licence":
         raise RecordError("kind", f"must be 'licence', not {envelope.get('kind')!r}")
+    if envelope.get("v") == 2 and envelope.get("v") is not True:
+        # The registry holds the commitment of the whole record, which a licensee
+        # proves by showing it whole: a licence has nothing to withhold from its holder.
+        raise RecordError("v", "licence records are v1: their commitment is registered whole")
     entry = parse_object(envelope, ts=ts)
     body: dict[str, Any] = json.loads(entry.canonical)["body"]
     return entry, body

@@ -2,10 +2,12 @@
 
 `run` wires, with the settings' delays: the API (in uvicorn on a thread, or in
 `settings.workers` forked processes sharing the port), the sequencer's seal loop every
-`seal_interval`, and, on a chain, the anchorer every `anchor_interval` with the licence
-issuer beside it (it sends with the anchor key, so it follows the anchorer's role).
-The sequencer and the anchorer each run under leader election (`ledger.service.leader`):
-several processes may share one PostgreSQL log, one of them leads each role.
+`seal_interval`, on a chain the anchorer every `anchor_interval` with the licence
+issuer beside it (it sends with the anchor key, so it follows the anchorer's role), and,
+with witnesses configured, the witness worker every `witness_interval`.
+The sequencer, the anchorer and the witness worker each run under leader election
+(`ledger.service.leader`): several processes may share one PostgreSQL log, one of them
+leads each role.
 
 What differs between the commands stays in the command: `up` starts Anvil and deploys
 before calling `run`; `serve` checks the recorded deployment. The chain is reached
@@ -173,6 +175,7 @@ def run(
     store = Store.open(database)
     server: ApiServer | None = None
     worker: threading.Thread | None = None
+    witnessing: threading.Thread | None = None
     try:
         signer = log_signer(store, settings)
         chain = None if link is None else link.connect(store, signer)
@@ -211,6 +214,7 @@ def run(
                 f"retention: entries older than {settings.retention_days} days are erased"
                 f" every {settings.retention_interval:g}s (docs/privacy.md)"
             )
+        witnessing = _start_witnessing(store, signer, settings, hooks, running)
         _seal_loop(store, settings, hooks, running, pool, signer)
     finally:
         running.stop.set()
@@ -220,6 +224,8 @@ def run(
             pool.stop()
         if worker is not None:
             worker.join(timeout=30)
+        if witnessing is not None:
+            witnessing.join(timeout=30)
         store.close()
     if running.fatal:
         stopped = running.fatal[0]
@@ -306,6 +312,35 @@ def _retention_loop(store: Store, settings: Settings, hooks: Hooks, running: _Ru
             term.wait(settings.retention_interval)
 
     lead(Leadership(store, "retention"), running.stop, retention_term, note=hooks.note)
+
+
+def _start_witnessing(
+    store: Store, signer: LogSigner, settings: Settings, hooks: Hooks, running: _Running
+) -> threading.Thread | None:
+    """With witnesses configured: the witness worker on its own thread, under leader
+    election, sending the latest checkpoint note every `witness_interval`, after the
+    newest anchor's if the witnesses have not seen it (None without witnesses). Nothing
+    waits for it: ingest, sealing and anchoring go on whatever the witnesses do."""
+    if not settings.witnesses:
+        return None
+    from ledger.service.witness import anchored_note, latest_note, read_endpoints, start_worker
+
+    endpoints = read_endpoints(settings.witnesses)
+    hooks.note(
+        f"witnessing: {len(endpoints)} witness(es), a checkpoint counts as published when"
+        f" {settings.quorum} cosigned it"
+    )
+    return start_worker(
+        store,
+        latest_note(store, signer.checkpoint_note),
+        endpoints,
+        settings.quorum,
+        running.stop,
+        settings.witness_interval,
+        hooks.note,
+        settings.witness_timeout,
+        earlier=anchored_note(store),
+    )
 
 
 def _anchor_loop(

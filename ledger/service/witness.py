@@ -30,7 +30,6 @@ from ledger.formats.cosignature import (
     Cosigned,
     Cosigner,
     WitnessPolicy,
-    cosigner_verifier,
     generate_cosigner,
     parse_cosigner,
     timestamp_of,
@@ -38,6 +37,7 @@ from ledger.formats.cosignature import (
 from ledger.formats.note import NoteError, Signature, Verifier, note_verifier, parse_note
 from ledger.formats.tlog_checkpoint import Checkpoint, add_signatures, parse_checkpoint
 from ledger.formats.tlog_witness import (
+    WitnessEndpoint,
     WitnessProtocolError,
     WitnessRefusal,
     check_consistent,
@@ -47,6 +47,11 @@ from ledger.formats.tlog_witness import (
     parse_cosignatures,
     parse_size,
 )
+from ledger.formats.tlog_witness import parse_endpoint as formats_parse_endpoint
+from ledger.formats.tlog_witness import read_endpoints as formats_read_endpoints
+from ledger.service.leader import Leadership, lead
+from ledger.store import tlog
+from ledger.store.anchors import AnchorRepository
 from ledger.store.repository import Store
 from ledger.store.witness import CosignatureRepository, WitnessState
 
@@ -180,29 +185,12 @@ def _note_text(text: str, signatures: Sequence[Signature]) -> str:
 # -- the client -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WitnessEndpoint:
-    """A witness the log asks: its submission prefix and its cosigner vkey (type 0x04)."""
-
-    url: str
-    verifier: Verifier
-
-    @property
-    def name(self) -> str:
-        return self.verifier.name
-
-
 def parse_endpoint(text: str) -> WitnessEndpoint:
-    """`<submission prefix URL> <witness vkey>` (one space)."""
-    url, _, vkey = text.strip().partition(" ")
-    if not url.startswith(("http://", "https://")) or not vkey:
-        raise WitnessConfigError(
-            f"a witness is '<URL> <vkey>', the URL http(s)://...: {text.strip()!r:.200}"
-        )
+    """`<submission prefix URL> <witness vkey>` (one space); WitnessConfigError otherwise."""
     try:
-        return WitnessEndpoint(url.rstrip("/"), cosigner_verifier(vkey.strip()))
+        return formats_parse_endpoint(text)
     except NoteError as error:
-        raise WitnessConfigError(f"witness {url}: {error}") from None
+        raise WitnessConfigError(str(error)) from None
 
 
 ProofSource = Callable[[int, int], Sequence[bytes]]
@@ -286,12 +274,70 @@ def store_proof_source(store: Store) -> ProofSource:
 
 NoteSource = Callable[[], bytes | None]
 """The log's latest signed checkpoint note (None: none yet). The log's note key and
-stored checkpoint notes provide it (c2sp wiring); tests sign notes with a test key."""
+stored checkpoint notes provide it (`latest_note`); tests sign notes with a test key."""
+
+
+def latest_note(store: Store, sign: Callable[[int, bytes], str | None]) -> NoteSource:
+    """The latest checkpoint's stored note; one sealed without the note key is signed
+    with `sign` (the log signer's `checkpoint_note`) and kept, as GET /checkpoint does."""
+
+    def notes() -> bytes | None:
+        latest = tlog.latest(store)
+        if latest is None:
+            return None
+        note = latest.note
+        if note is None:
+            note = sign(latest.tree_size, latest.root)
+            if note is None:
+                return None
+            tlog.keep_note(store, latest.tree_size, latest.root, note)
+        return note.encode()
+
+    return notes
+
+
+def anchored_note(store: Store) -> NoteSource:
+    """The note of the newest anchor's checkpoint (queued, sent or confirmed), if it has
+    one: what the worker witnesses before the latest (`WitnessWorker`'s `earlier`)."""
+
+    def notes() -> bytes | None:
+        newest = AnchorRepository(store).newest()
+        if newest is None:
+            return None
+        note = tlog.note_of(store, newest.tree_size, newest.root)
+        return None if note is None else note.encode()
+
+    return notes
+
+
+def cosigned_note_of(store: Store, tree_size: int, root: bytes) -> str | None:
+    """The stored note of the checkpoint (tree_size, root) with the cosignatures kept for
+    it: the `checkpoint_note` of evidence (None: the checkpoint was never signed as a
+    note, sealed before the note key)."""
+    note = tlog.note_of(store, tree_size, root)
+    return None if note is None else cosigned_note(store, note.encode()).decode()
+
+
+def cosigned_note(store: Store, note: bytes) -> bytes:
+    """`note` with the cosignatures kept for its checkpoint (its size and root) appended:
+    what GET /checkpoint serves and evidence carries."""
+    checkpoint = parse_checkpoint(parse_note(note).text)
+    lines = [
+        parse_note(checkpoint.text() + "\n" + c.line + "\n").signatures[0]
+        for c in CosignatureRepository(store).for_size(checkpoint.size)
+        if c.root == checkpoint.root
+    ]
+    return add_signatures(note, lines)
 
 
 class WitnessWorker:
     """Each round: the latest checkpoint note to every witness that has not cosigned it,
-    in parallel, each with a timeout; their cosignatures kept in `witness_cosignatures`."""
+    in parallel, each with a timeout; their cosignatures kept in `witness_cosignatures`.
+
+    `earlier` (optional) gives the note of a checkpoint to witness before the latest (the
+    newest anchor's, `anchored_note`): a witness only moves forward, so a checkpoint the
+    anchorer picked between two rounds would otherwise never be cosigned, and the evidence
+    proving against it would carry no cosignature."""
 
     def __init__(
         self,
@@ -302,9 +348,11 @@ class WitnessWorker:
         proof: ProofSource | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         on_error: Callable[[str], None] = lambda _text: None,
+        earlier: NoteSource | None = None,
     ) -> None:
         self.repo = CosignatureRepository(store)
         self.notes = notes
+        self.earlier = earlier
         self.witnesses = list(witnesses)
         self.policy = WitnessPolicy(tuple(w.verifier for w in witnesses), quorum)
         self.proof = proof or store_proof_source(store)
@@ -324,37 +372,50 @@ class WitnessWorker:
         if note is None:
             return 0
         checkpoint = parse_checkpoint(parse_note(note).text)
+        notes = [(checkpoint, note)]
+        before = None if self.earlier is None else self.earlier()
+        if before is not None:
+            earlier = parse_checkpoint(parse_note(before).text)
+            if earlier.size < checkpoint.size:
+                notes.insert(0, (earlier, before))
         done = {(c.witness, c.key_id) for c in self.repo.for_size(checkpoint.size)}
         todo = [w for w in self.witnesses if (w.name, w.verifier.key_id) not in done]
         # In parallel, each bounded by the timeout: a slow witness delays no other.
-        outcomes = self.pool.map(lambda w: self._ask(w, note), todo)
-        for witness, outcome in zip(todo, outcomes, strict=True):
-            if isinstance(outcome, str):
-                self.on_error(f"witness {witness.name}: {outcome}")
-                continue
-            for signature in outcome.signatures:
-                self.repo.add(checkpoint.size, checkpoint.root, signature, timestamp_of(signature))
-            self._sizes[witness.url] = checkpoint.size
+        outcomes = self.pool.map(lambda w: self._ask(w, notes), todo)
+        for witness, (cosigned, error) in zip(todo, outcomes, strict=True):
+            for witnessed, submitted in cosigned:
+                for signature in submitted.signatures:
+                    self.repo.add(
+                        witnessed.size, witnessed.root, signature, timestamp_of(signature)
+                    )
+                self._sizes[witness.url] = witnessed.size
+            if error is not None:
+                self.on_error(f"witness {witness.name}: {error}")
         return len(self.cosigned(note))
 
-    def _ask(self, witness: WitnessEndpoint, note: bytes) -> Submitted | str:
+    def _ask(
+        self, witness: WitnessEndpoint, notes: Sequence[tuple[Checkpoint, bytes]]
+    ) -> tuple[list[tuple[Checkpoint, Submitted]], str | None]:
+        """Submit `notes` in order (smallest first) to `witness`, skipping those it is
+        past: what it cosigned, and the error that stopped it (None: none)."""
         old = self._sizes.get(witness.url)
         if old is None:
             old = self.repo.witness_size(witness.name, witness.verifier.key_id)
-        try:
-            return submit(self.client, witness, note, old, self.proof, self.timeout)
-        except LedgerError as error:  # WitnessError, a proof the store cannot give, ...
-            return str(error)
+        cosigned: list[tuple[Checkpoint, Submitted]] = []
+        for number, (checkpoint, note) in enumerate(notes):
+            if checkpoint.size <= old and number < len(notes) - 1:
+                continue  # the witness is past it: it can no longer cosign it
+            try:
+                submitted = submit(self.client, witness, note, old, self.proof, self.timeout)
+            except LedgerError as error:  # WitnessError, a proof the store cannot give, ...
+                return cosigned, str(error)
+            cosigned.append((checkpoint, submitted))
+            old = checkpoint.size
+        return cosigned, None
 
     def cosigned_note(self, note: bytes) -> bytes:
         """`note` with the cosignatures kept for its size (of its root) appended."""
-        checkpoint = parse_checkpoint(parse_note(note).text)
-        lines = [
-            parse_note(checkpoint.text() + "\n" + c.line + "\n").signatures[0]
-            for c in self.repo.for_size(checkpoint.size)
-            if c.root == checkpoint.root
-        ]
-        return add_signatures(note, lines)
+        return cosigned_note(self.repo.store, note)
 
     def cosigned(self, note: bytes) -> tuple[Cosigned, ...]:
         """The trusted witnesses whose kept cosignature of `note` verifies."""
@@ -375,10 +436,12 @@ class WitnessWorker:
 
 
 def read_endpoints(lines: Iterable[str]) -> list[WitnessEndpoint]:
-    """Witnesses from `<submission prefix URL> <vkey>` lines (blank and # lines skipped)."""
-    return [
-        parse_endpoint(line) for line in lines if line.strip() and not line.lstrip().startswith("#")
-    ]
+    """Witnesses from `<submission prefix URL> <vkey>` lines (blank and # lines skipped);
+    WitnessConfigError for a bad line or two witnesses with one key."""
+    try:
+        return formats_read_endpoints(lines)
+    except NoteError as error:
+        raise WitnessConfigError(str(error)) from None
 
 
 def start_worker(
@@ -390,9 +453,12 @@ def start_worker(
     interval: float,
     note: Callable[[str], None],
     timeout: float = DEFAULT_TIMEOUT,
+    earlier: NoteSource | None = None,
 ) -> threading.Thread | None:
     """The witness worker on its own daemon thread, or None when no witness is configured:
-    what `mledger serve` starts beside the sequencer and the anchorer, apart from both."""
+    what `mledger up` and `mledger serve` start beside the sequencer and the anchorer,
+    apart from both. It runs under leader election (role `witnessing`): of several
+    processes sharing one PostgreSQL log, one asks the witnesses."""
     if not witnesses:
         return None
     worker = WitnessWorker(
@@ -402,11 +468,19 @@ def start_worker(
         quorum,
         timeout=timeout,
         on_error=lambda t: note(f"witnessing: {t}"),
+        earlier=earlier,
     )
 
     def run() -> None:
         try:
-            worker.run(stop, interval)
+            lead(
+                Leadership(store, "witnessing"),
+                stop,
+                lambda term: worker.run(term, interval),
+                note=note,
+            )
+        except Exception as error:  # noqa: BLE001 - reported; ingest and anchoring go on
+            note(f"witnessing stopped: {type(error).__name__}: {error}")
         finally:
             worker.close()
 
@@ -422,6 +496,10 @@ __all__ = [
     "WitnessError",
     "WitnessRefusal",
     "WitnessWorker",
+    "anchored_note",
+    "cosigned_note",
+    "cosigned_note_of",
+    "latest_note",
     "load_or_create_key",
     "parse_endpoint",
     "read_endpoints",

@@ -69,10 +69,12 @@ class Deployment:
         rpc_url: str | None = None,
         explorer: str | None = None,
         note_vkey: str | None = None,
+        witnesses: tuple[str, ...] = (),
+        witness_quorum: int = 0,
     ) -> LogIdentity:
         """The log identity document of this deployment, whose log key has address
         `log_signer` (with the operator's suggested RPC endpoint and block explorer, and
-        the verifier key of its C2SP checkpoint notes)."""
+        the verifier key of its C2SP checkpoint notes, its witnesses' vkeys and quorum)."""
         return LogIdentity(
             name=self.log_name,
             chain_id=self.chain_id,
@@ -84,6 +86,8 @@ class Deployment:
             rpc_url=rpc_url,
             explorer=explorer,
             note_vkey=note_vkey,
+            witnesses=witnesses,
+            witness_quorum=witness_quorum,
         )
 
 

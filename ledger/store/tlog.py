@@ -33,6 +33,16 @@ def latest(store: Store) -> NotedCheckpoint | None:
     return None if row is None else NotedCheckpoint(int(row[0]), bytes(row[1]), row[2])
 
 
+def note_of(store: Store, tree_size: int, root: bytes) -> str | None:
+    """The stored note of the checkpoint (tree_size, root), if it has one."""
+    query = select(checkpoints.c.note).where(
+        checkpoints.c.tree_size == tree_size, checkpoints.c.root == root
+    )
+    with store.read() as conn:
+        note = conn.execute(query).scalar()
+    return None if note is None else str(note)
+
+
 def keep_note(store: Store, tree_size: int, root: bytes, note: str) -> None:
     """Store the note of the checkpoint (tree_size, root) if it has none yet."""
     with store.transaction() as conn:

@@ -11,7 +11,7 @@ checkpoint and persisting the new checkpoint must be performed atomically").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -204,3 +205,37 @@ class CosignatureRepository:
                 )
             ).scalar()
         return int(size or 0)
+
+    def published_size(self, witnesses: Sequence[tuple[str, int]], quorum: int) -> int:
+        """The largest tree size that at least `quorum` of `witnesses` ((name, key ID)
+        pairs) cosigned: the latest checkpoint that counts as published (0: none)."""
+        if not witnesses or quorum < 1:
+            return 0
+        table = witness_cosignatures
+        trusted = or_(*(and_(table.c.witness == n, table.c.key_id == k) for n, k in witnesses))
+        sizes = (
+            select(table.c.tree_size)
+            .where(trusted)
+            .group_by(table.c.tree_size)
+            .having(func.count() >= quorum)
+            .subquery()
+        )
+        with self.store.read() as conn:
+            size = conn.execute(select(func.max(sizes.c.tree_size))).scalar()
+        return int(size or 0)
+
+    def most_cosigned_size(self, min_size: int) -> int | None:
+        """Of the tree sizes of at least `min_size` that witnesses cosigned, the one with
+        the most cosignatures, the largest of those (None: none cosigned)."""
+        table = witness_cosignatures
+        count = func.count().label("cosignatures")
+        query = (
+            select(table.c.tree_size, count)
+            .where(table.c.tree_size >= min_size)
+            .group_by(table.c.tree_size)
+            .order_by(count.desc(), table.c.tree_size.desc())
+            .limit(1)
+        )
+        with self.store.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else int(row[0])

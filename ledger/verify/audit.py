@@ -415,7 +415,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 first_line + offset,
                 index,
                 "record",
-                f"not a valid v1 record in canonical form: {error}",
+                f"not a valid v1 or v2 record in canonical form: {error}",
             )
             break
         indices.append(index)

@@ -33,7 +33,7 @@ from typing import Any
 from ledger.core.index import IndexProofError, check_indices, parse_key, record_keys
 from ledger.core.index import verify_postings as verify_index_postings
 from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
-from ledger.core.records import RecordError, leaf_hash
+from ledger.core.records import RecordError
 from ledger.formats.completeness import (
     COMPLETENESS_FORMAT,
     ErasedEntry,
@@ -43,7 +43,7 @@ from ledger.formats.completeness import (
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
-from ledger.verify.bundle import canonical_bytes
+from ledger.verify.bundle import check_leaf, open_record, record_problem
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
 from ledger.verify.result import (
     ChainAnchor,
@@ -77,20 +77,14 @@ def check_key_entry(
         _check_inclusion(run, where, tree_size, root, entry)
         return
     try:
-        canonical = canonical_bytes(entry.record)
+        opened = open_record(entry.record)
     except RecordError as error:
-        run.fail(VerificationError("record", f"{where}: not a valid v1 record: {error}"))
-    computed = leaf_hash(canonical)
-    if computed != entry.leaf_hash:
-        run.fail(
-            VerificationError(
-                "leaf hash",
-                f"{where}: the record hashes to {hex0x(computed)}, not to the entry's leaf hash"
-                f" {hex0x(entry.leaf_hash)}",
-            )
-        )
+        run.fail(VerificationError("record", record_problem(where, entry.record, error)))
+    mismatch = check_leaf(opened, entry.leaf_hash, where, "the entry's")
+    if mismatch is not None:
+        run.fail(VerificationError("leaf hash", mismatch))
     _check_inclusion(run, where, tree_size, root, entry)
-    keys = record_keys(entry.record)
+    keys = record_keys({"kind": opened.kind, "body": opened.body})
     if key not in keys:
         filed = ", ".join(keys) if keys else "no key"
         run.fail(

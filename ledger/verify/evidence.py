@@ -9,6 +9,7 @@ from typing import Any
 
 from ledger.formats.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES
 from ledger.formats.completeness import COMPLETENESS_FORMAT, MAX_COMPLETENESS_BYTES
+from ledger.formats.cosignature import WitnessPolicy
 from ledger.formats.fields import FormatError, load_document
 from ledger.formats.identity import LogIdentity
 from ledger.formats.pack import MAX_PACK_BYTES, PACK_FORMAT
@@ -23,10 +24,14 @@ def verify_evidence(
     data: bytes | str | Mapping[str, Any],
     chain: ChainReader | None,
     identity: LogIdentity | None = None,
+    witnesses: WitnessPolicy | None = None,
+    max_timestamp: int | None = None,
 ) -> VerificationResult:
     """Verify a bundle (`model-ledger/evidence/v1`), a pack (`model-ledger/evidence-pack/v1`)
     or a completeness proof (`model-ledger/completeness/v1`), whichever `data` is, against
-    the pinned `identity`; the JSON is parsed once."""
+    the pinned `identity`; the JSON is parsed once. A bundle's or pack's checkpoint_note is
+    checked against `witnesses` (None: the identity's), cosignatures dated after
+    `max_timestamp` refused."""
     run = start(chain, identity)
     size = 0
     if isinstance(data, Mapping):
@@ -38,7 +43,7 @@ def verify_evidence(
         except FormatError as error:
             run.fail(BundleError(str(error)))
     if isinstance(obj, Mapping) and obj.get("format") == PACK_FORMAT:
-        return verify_pack(obj, chain, identity)
+        return verify_pack(obj, chain, identity, witnesses, max_timestamp)
     if isinstance(obj, Mapping) and obj.get("format") == COMPLETENESS_FORMAT:
         return verify_completeness(obj, chain, identity)
     if isinstance(obj, Mapping) and "format" in obj and obj["format"] != BUNDLE_FORMAT:
@@ -52,4 +57,4 @@ def verify_evidence(
         run.fail(BundleError(f"bundle is {size} bytes; the limit is {MAX_BUNDLE_BYTES}"))
     if not isinstance(obj, Mapping):
         run.fail(BundleError(f"a bundle is a JSON object, got {type(obj).__name__}"))
-    return verify_bundle(obj, chain, identity)
+    return verify_bundle(obj, chain, identity, witnesses, max_timestamp)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,6 +110,9 @@ class RevocationRecord:
     reason: str | None
     anchor_block: int
     existed_no_later_than: int
+    matches_registry: bool = True
+    """Whether it is the revocation the registry's Revoked event names (False: the
+    registry has not revoked this commitment, or an amendment superseded it first)."""
 
     def as_json(self) -> dict[str, Any]:
         """As `mledger licence check` prints it."""
@@ -117,7 +120,7 @@ class RevocationRecord:
             "leaf_hash": _hex(self.leaf_hash),
             "ts": self.ts,
             "reason": self.reason,
-            "matches_registry": True,
+            "matches_registry": self.matches_registry,
             "anchor_block": self.anchor_block,
             "existed_no_later_than": _time(self.existed_no_later_than),
         }
@@ -149,7 +152,11 @@ class LicenceCheck:
     It binds the operator to that record (and its reason); that the record exists and
     revokes this licence is for its evidence to show."""
     revocation_record: RevocationRecord | None = None
-    """That record, proven by the evidence the file carries (None: the file has none)."""
+    """The revoke record of this licence id the file's evidence proves (None: the file
+    has none): the registry's revocation, unless `superseded` or not revoked on chain."""
+    superseded: bool = False
+    """Whether the registry's revocation is a commitment the log key granted: the amend
+    record that superseded this one (then no revoke record names this commitment)."""
 
     @property
     def active(self) -> bool:
@@ -173,6 +180,7 @@ class LicenceCheck:
                 "granted_block": self.granted_block or None,
                 "revoked_block": self.revoked_block or None,
                 "revocation": None if self.revocation is None else _hex(self.revocation),
+                "superseded": self.superseded,
                 "issuer": None if self.state == "unknown" else _hex(self.issuer),
             },
             "revocation_record": (
@@ -197,13 +205,25 @@ class LicenceCheck:
             return f"NOT VALID: {which}: {self.problem} ({where})"
         if self.state == "active":
             return f"ACTIVE: {which} is active until {self.document.valid_until} {where}"
-        if self.state == "revoked" and self.revocation_record is not None:  # the page: the same
-            proven = self.revocation_record
-            reason = "none given" if proven.reason is None else repr(proven.reason)
+        proven = self.revocation_record
+        if self.state == "revoked" and self.superseded:  # the page: the same
+            assert self.revocation is not None
+            later = (
+                ""
+                if proven is None
+                else f"; then the log's revoke record {_hex(proven.leaf_hash)} (reason"
+                f" {_reason(proven)}), anchored in block {proven.anchor_block}, revoked the"
+                " licence"
+            )
+            return (
+                f"REVOKED: {which} was superseded in block {self.revoked_block} by amend record"
+                f" leaf {_hex(self.revocation)}, a commitment the registry holds{later}; {where}"
+            )
+        if self.state == "revoked" and proven is not None:
             return (
                 f"REVOKED: {which} was revoked at {proven.ts} (block {self.revoked_block}),"
-                f" reason {reason} (revocation record leaf {_hex(proven.leaf_hash)}, matches"
-                f" the registry); {where}"
+                f" reason {_reason(proven)} (revocation record leaf {_hex(proven.leaf_hash)},"
+                f" matches the registry); {where}"
             )
         if self.state == "revoked":  # the page says the same (verify-core.js)
             named = (
@@ -358,19 +378,38 @@ def check_licence(
     if status.state != 0:
         _check_not_retired(rpc, identity, block.number)
     revocation = None
+    superseded = False
     if status.revoked_block:
         try:
             revocation = _revocation(
                 rpc, registry, document.commitment, status.revoked_block, identity.log_signer
             )
+            superseded = revocation is not None and _granted_by_log(
+                rpc, registry, revocation, block.number, identity
+            )
         except ChainUnreadableError as error:
             raise LicenceChainError(str(error)) from None
+        except ContractCallError as error:
+            raise LicenceMismatchError(
+                "contract",
+                f"the LicenceRegistry at {_hex(registry)} answered unexpectedly: {error}",
+            ) from None
     proven = None
-    if status.revoked_block and document.revocation_evidence is not None:
-        proven = _revocation_record(document, revocation, rpc, identity)
+    if document.revocation_evidence is not None:
+        proven = _revocation_record(document, rpc, identity)
+        if status.revoked_block and not superseded and proven.leaf_hash != revocation:
+            held = "none" if revocation is None else _hex(revocation)
+            raise LicenceMismatchError(
+                "revocation",
+                f"revoked.evidence proves revoke record {_hex(proven.leaf_hash)}, but the"
+                f" registry names {held} as this licence's revocation",
+            )
+        proven = replace(proven, matches_registry=bool(status.revoked_block) and not superseded)
     problem = None
     expected = (unix_seconds(document.valid_from), unix_seconds(document.valid_until))
-    if status.state != 0 and (status.valid_from, status.valid_until) != expected:
+    if proven is not None and not status.revoked_block:
+        problem = unregistered_revocation(proven)
+    elif status.state != 0 and (status.valid_from, status.valid_until) != expected:
         problem = (
             f"the registry holds the validity window {status.valid_from}..{status.valid_until}"
             f" (unix seconds), but the record says {expected[0]}..{expected[1]}"
@@ -391,18 +430,40 @@ def check_licence(
         problem,
         revocation,
         proven,
+        superseded,
     )
 
 
+def unregistered_revocation(proven: RevocationRecord) -> str:
+    """Why a licence whose revoke record the log holds is not valid, though the registry
+    has not revoked it (the page words it the same): a revoke ends the licence id."""
+    return (
+        f"the log holds revoke record {_hex(proven.leaf_hash)} (reason {_reason(proven)}) of"
+        f" this licence, anchored in block {proven.anchor_block}; the registry has not"
+        " revoked it"
+    )
+
+
+def _reason(proven: RevocationRecord) -> str:
+    return "none given" if proven.reason is None else repr(proven.reason)
+
+
+def _granted_by_log(
+    rpc: JsonRpcReader, registry: bytes, revocation: bytes, block: int, identity: LogIdentity
+) -> bool:
+    """Whether the registry's `revocation` of a commitment is itself a commitment the log
+    key granted: the leaf of the amend record that superseded it, not a revoke record
+    (a revoke record is never granted)."""
+    status = rpc.licence_status(registry, revocation, block)
+    return status.state != 0 and status.issuer == identity.log_signer
+
+
 def _revocation_record(
-    document: LicenceDocument,
-    revocation: bytes | None,
-    rpc: JsonRpcReader,
-    identity: LogIdentity,
+    document: LicenceDocument, rpc: JsonRpcReader, identity: LogIdentity
 ) -> RevocationRecord:
-    """The revoke record of `document.revocation_evidence`, verified against the chain
-    and matched with the registry's `revocation`; LicenceMismatchError ("revocation")
-    if the bundle fails, holds another record, or is not the revocation the chain holds."""
+    """The revoke record of `document.revocation_evidence`, verified against the chain;
+    LicenceMismatchError ("revocation") if the bundle fails or holds another record than
+    a revoke record of this licence id."""
     assert document.revocation_evidence is not None
     try:
         result = verify_bundle(document.revocation_evidence, rpc, identity)
@@ -432,13 +493,6 @@ def _revocation_record(
             "revocation",
             f"revoked.evidence proves leaf {_hex(entry.leaf_hash)}, which is not a revoke"
             f" record of licence {document.licence_id!r}",
-        )
-    if entry.leaf_hash != revocation:
-        held = "none" if revocation is None else _hex(revocation)
-        raise LicenceMismatchError(
-            "revocation",
-            f"revoked.evidence proves revoke record {_hex(entry.leaf_hash)}, but the registry"
-            f" names {held} as this licence's revocation",
         )
     reason = body.get("reason")
     return RevocationRecord(

@@ -34,17 +34,19 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ledger.core.disclosure import is_disclosure
 from ledger.core.index import IndexProofError, PostingsClaim, verify_postings
 from ledger.core.merkle import ProofError, ProofLengthError, RootMismatchError, inclusion_length
 from ledger.core.merkle.multiproof import verify_multi_inclusion
-from ledger.core.records import Entry, RecordError, validate_canonical
-from ledger.formats.bundle import BundleEntry
+from ledger.core.records import LOOKUP_FIELDS, Entry, RecordError, validate_canonical
 from ledger.formats.completeness import ErasedEntry
+from ledger.formats.cosignature import WitnessPolicy
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
 from ledger.formats.pack import PACK_FORMAT, Pack, PackCompleteness, account_key, parse_pack
-from ledger.verify.bundle import canonical_bytes
+from ledger.verify.bundle import canonical_bytes, open_record, record_problem
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
+from ledger.verify.checkpoint_note import check_checkpoint_note
 from ledger.verify.completeness import check_index_root_on_chain, check_key_entry
 from ledger.verify.result import (
     KeyCompleteness,
@@ -57,13 +59,17 @@ from ledger.verify.result import (
 
 def record_entry(record: dict[str, Any]) -> Entry:
     """The validated record, with its canonical bytes (its RFC 8785 encoding) and leaf
-    hash; RecordError if it is not a valid v1 record in canonical form.
+    hash; RecordError if it is not a valid record in canonical form.
 
     Fast path: for records (string keys, strings, integers, booleans, no floats) the
     standard library's sorted, compact JSON is byte for byte the RFC 8785 encoding, and
     `validate_canonical` proves the result is the one canonical form of the record.
-    Anything else takes the `rfc8785` package's path, which also names the fault.
+    Anything else takes the `rfc8785` package's path, which also names the fault. A v2
+    record disclosed in part is opened (`ledger.verify.bundle.open_record`): its withheld
+    fields' lookup columns are None.
     """
+    if is_disclosure(record):
+        return open_record(record).as_entry()
     try:
         data = json.dumps(
             record, sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -71,6 +77,21 @@ def record_entry(record: dict[str, Any]) -> Entry:
         return validate_canonical(data)
     except (RecordError, ValueError, TypeError):
         return validate_canonical(canonical_bytes(record))
+
+
+def withheld_selectors(pack: Pack, record: dict[str, Any]) -> str:
+    """The fields a disclosed `record` withholds that the pack's query selects on (its
+    account and model lookup fields), comma-separated; "" when none (or a whole record)."""
+    if not is_disclosure(record):
+        return ""
+    opened = open_record(record)
+    _, account, model = LOOKUP_FIELDS[opened.kind]
+    wanted = [
+        name
+        for name, asked in ((account, pack.query.account_ids), (model, pack.query.model))
+        if name is not None and asked is not None and name in opened.withheld
+    ]
+    return ", ".join(wanted)
 
 
 def _where(pack: Pack, position: int) -> str:
@@ -84,9 +105,7 @@ def _check_records(run: Run, pack: Pack) -> list[Entry]:
             entries.append(record_entry(record))
         except RecordError as error:
             run.fail(
-                VerificationError(
-                    "records", f"{_where(pack, position)}: not a valid v1 record: {error}"
-                )
+                VerificationError("records", record_problem(_where(pack, position), record, error))
             )
     seen: dict[bytes, int] = {}
     for position, entry in enumerate(entries):
@@ -102,7 +121,12 @@ def _check_records(run: Run, pack: Pack) -> list[Entry]:
         seen[entry.leaf_hash] = position
     kinds = Counter(entry.kind for entry in entries)
     shown = ", ".join(f"{count:,} {kind}" for kind, count in sorted(kinds.items()))
-    run.ok("records", f"{len(entries):,} valid records in canonical form (RFC 8785): {shown}")
+    partial = sum(1 for record in pack.records if is_disclosure(record))
+    disclosed = f"; {partial:,} v2 records disclosed in part" if partial else ""
+    run.ok(
+        "records",
+        f"{len(entries):,} valid records in canonical form (RFC 8785): {shown}{disclosed}",
+    )
     return entries
 
 
@@ -182,8 +206,18 @@ def _check_complete(
         for number, other in enumerate(proof.outside):
             where = f"{key}: outside entry {number} (leaf {other.leaf_index})"
             check_key_entry(run, where, pack.tree_size, pack.root, key, other)
-            # An erased entry has no record left to match: the index still lists it.
-            if isinstance(other, BundleEntry) and pack.query.matches(record_entry(other.record)):
+            if isinstance(other, ErasedEntry):
+                continue  # no record left to match: the index still lists it
+            hidden = withheld_selectors(pack, other.record)
+            if hidden:
+                run.fail(
+                    VerificationError(
+                        "omitted",
+                        f"{where} withholds {hidden}, which the pack's query selects on: it"
+                        " cannot be shown not to match",
+                    )
+                )
+            if pack.query.matches(record_entry(other.record)):
                 run.fail(
                     VerificationError(
                         "omitted",
@@ -245,6 +279,8 @@ def verify_pack(
     data: bytes | str | Mapping[str, Any],
     chain: ChainReader | None,
     identity: LogIdentity | None = None,
+    witnesses: WitnessPolicy | None = None,
+    max_timestamp: int | None = None,
 ) -> VerificationResult:
     """Verify a pack: the mathematics, then (unless `chain` is None, offline) the chain,
     against the pinned `identity` (required with a chain).
@@ -271,6 +307,7 @@ def verify_pack(
     _check_inclusion(run, pack, entries)
     part = pack.completeness
     proven = () if part is None else _check_complete(run, pack, part, entries)
+    check_checkpoint_note(run, pack, pack.checkpoint_note, identity, witnesses, max_timestamp)
     if chain is not None and identity is not None:
         check_chain(run, pack, chain, identity)
         if part is not None:

@@ -17,13 +17,13 @@ from typing import Any
 
 from ledger.core.errors import InputError
 from ledger.core.merkle.errors import ProofError
-from ledger.core.records import RecordError, leaf_hash
+from ledger.core.records import RecordError
 from ledger.formats.cosignature import witness_policy
 from ledger.formats.identity import LogIdentity
 from ledger.formats.note import NoteError, note_verifier
 from ledger.formats.strict_json import StrictJsonError, load_strict
 from ledger.formats.tlog_proof import HEADER, verify_tlog_proof
-from ledger.verify.bundle import canonical_bytes
+from ledger.verify.bundle import open_record
 
 MAX_RECORD_BYTES = 1 << 20
 """Largest record file read."""
@@ -72,7 +72,8 @@ def is_tlog_proof(data: bytes) -> bool:
 
 
 def record_leaf_hash(record: bytes) -> bytes:
-    """The leaf hash of a record file (JSON; its RFC 8785 form must be a valid record)."""
+    """The leaf hash of a record file (JSON: a valid record in RFC 8785 form, or a v2
+    record disclosed in part)."""
     try:
         obj: Any = load_strict(record, MAX_RECORD_BYTES, "record")
     except StrictJsonError as error:
@@ -80,7 +81,7 @@ def record_leaf_hash(record: bytes) -> bytes:
     if not isinstance(obj, dict):
         raise TlogProofCheckError("record", f"a record is a JSON object, got {type(obj).__name__}")
     try:
-        return leaf_hash(canonical_bytes(obj))
+        return open_record(obj).leaf_hash
     except RecordError as error:
         raise TlogProofCheckError("record", str(error)) from None
 

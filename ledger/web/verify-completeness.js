@@ -58,10 +58,12 @@
   const LOWER_HEX = /^0x[0-9a-f]*$/;
 
   /** Record kind -> the keys of a record's body (ledger/core/index/keys.py KEY_FUNCTIONS). */
+  /* A v2 record disclosed in part may withhold a key's field: it then shows no such key. */
+  const keysOf = (body, ...pairs) => pairs.filter(([, field]) => J.has(body, field)).map(([kind, field]) => `${kind}:${body[field]}`);
   const KEY_FUNCTIONS = {
-    interaction: (body) => [`account:${body.account_id}`, `model:${body.model}`],
-    licence: (body) => [`licence:${body.licence_id}`, `licensee:${body.licensee}`],
-    model: (body) => [`model_id:${body.model_id}`],
+    interaction: (body) => keysOf(body, ['account', 'account_id'], ['model', 'model']),
+    licence: (body) => keysOf(body, ['licence', 'licence_id'], ['licensee', 'licensee']),
+    model: (body) => keysOf(body, ['model_id', 'model_id']),
   };
 
   /** `{value!r:.N}` of Python. */
@@ -534,19 +536,17 @@
       await checkInclusion(run, where, treeSize, root, item);
       return;
     }
-    let canonical;
+    let opened;
     try {
-      canonical = R.canonicalRecord(item.record);
+      opened = await R.openRecord(item.record);
     } catch (error) {
       if (!(error instanceof R.RecordError)) throw error;
-      run.fail(new V.VerificationError('record', `${where}: not a valid v1 record: ${error.message}`));
+      run.fail(new V.VerificationError('record', R.recordProblem(where, item.record, error)));
     }
-    const computed = J.toHex(await M.hashLeaf(canonical.bytes));
-    if (computed !== item.leafHash) {
-      run.fail(new V.VerificationError('leaf hash', `${where}: the record hashes to ${computed}, not to the entry's leaf hash ${item.leafHash}`));
-    }
+    const mismatch = R.leafMismatch(opened, item.leafHash, where, "the entry's");
+    if (mismatch !== null) run.fail(new V.VerificationError('leaf hash', mismatch));
     await checkInclusion(run, where, treeSize, root, item);
-    const keys = recordKeys(item.record);
+    const keys = recordKeys({ kind: opened.kind, body: opened.body });
     if (!keys.includes(key)) {
       const filed = keys.length ? keys.join(', ') : 'no key';
       run.fail(new V.VerificationError(
@@ -748,7 +748,16 @@
         const where = `${key}: outside entry ${n} (leaf ${other.leafIndex})`;
         await checkKeyEntry(run, where, pack.treeSize, pack.root, key, other);
         // An erased entry has no record left to match: the index still lists it.
-        if (!other.erased && pack.query.matches(R.canonicalRecord(other.record).entry)) {
+        if (other.erased) continue;
+        const opened = await R.openRecord(other.record);
+        const [, accountField, modelField] = R.LOOKUP_FIELDS[opened.kind];
+        const hidden = [[accountField, pack.query.accountIds], [modelField, pack.query.model]]
+          .filter(([name, asked]) => name !== null && asked !== null && asked !== undefined && opened.withheld.includes(name))
+          .map(([name]) => name);
+        if (hidden.length) {
+          run.fail(new V.VerificationError('omitted', `${where} withholds ${hidden.join(', ')}, which the pack's query selects on: it cannot be shown not to match`));
+        }
+        if (pack.query.matches(opened.entry)) {
           run.fail(new V.VerificationError(
             'omitted',
             `${where} matches the pack's query (${pack.query.describe()}) but is not among the pack's entries`,

@@ -166,6 +166,9 @@
 
   /** The last second Python's datetime can print (9999-12-31T23:59:59Z). */
   const MAX_PRINTABLE_TIME = 253402300799n;
+  /** Seconds a witness's clock may be ahead of this machine's: later cosignatures are
+   * refused (ledger/cli/evidence.py MAX_COSIGNATURE_AHEAD). */
+  const COSIGNATURE_AHEAD = 600n;
 
   /* ---- errors and runs ------------------------------------------------------------------ */
 
@@ -312,20 +315,18 @@
 
   async function checkEntry(run, bundle, number, entry) {
     const where = bundle.entries.length > 1 ? `entry ${number}` : 'entry';
-    let canonical;
+    let opened;
     try {
-      canonical = R.canonicalRecord(entry.record);
+      opened = await R.openRecord(entry.record);
     } catch (error) {
       if (!(error instanceof R.RecordError)) throw error;
-      run.fail(new VerificationError('record', `${where}: not a valid v1 record: ${error.message}`));
+      run.fail(new VerificationError('record', R.recordProblem(where, entry.record, error)));
     }
-    entry.valid = canonical;
-    run.ok('record', `${where}: a valid ${entry.record.kind} record, ${canonical.bytes.length} bytes in canonical form (RFC 8785)`);
-    const computed = J.toHex(await M.hashLeaf(canonical.bytes));
-    if (computed !== entry.leafHash) {
-      run.fail(new VerificationError('leaf hash', `${where}: the record hashes to ${computed}, not to the bundle's leaf hash ${entry.leafHash}`));
-    }
-    run.ok('leaf hash', `${where}: SHA-256(0x00 || record) = ${computed}`);
+    entry.valid = opened;
+    run.ok('record', R.recordSentence(where, opened));
+    const mismatch = R.leafMismatch(opened, entry.leafHash, where, "the bundle's");
+    if (mismatch !== null) run.fail(new VerificationError('leaf hash', mismatch));
+    run.ok('leaf hash', R.leafSentence(where, opened));
     let calculated;
     try {
       calculated = await M.rootFromInclusionProof(entry.leafIndex, bundle.treeSize, J.fromHex(entry.leafHash), entry.proof.map(J.fromHex));
@@ -346,15 +347,15 @@
 
   async function checkRecords(run, pack) {
     const entries = [];
-    pack.records.forEach((record, position) => {
+    for (const [position, record] of pack.records.entries()) {
       try {
-        entries.push(R.canonicalRecord(record));
+        entries.push(await R.openRecord(record));
       } catch (error) {
         if (!(error instanceof R.RecordError)) throw error;
-        run.fail(new VerificationError('records', `${packWhere(pack, position)}: not a valid v1 record: ${error.message}`));
+        run.fail(new VerificationError('records', R.recordProblem(packWhere(pack, position), record, error)));
       }
-    });
-    const hashes = (await Promise.all(entries.map((entry) => M.hashLeaf(entry.bytes)))).map(J.toHex);
+    }
+    const hashes = entries.map((entry) => entry.leafHash);
     const seen = new Map();
     hashes.forEach((hash, position) => {
       if (seen.has(hash)) {
@@ -368,7 +369,9 @@
     const kinds = new Map();
     for (const entry of entries) kinds.set(entry.entry.kind, (kinds.get(entry.entry.kind) || 0) + 1);
     const shown = [...kinds.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, n]) => `${n.toLocaleString('en-US')} ${kind}`).join(', ');
-    run.ok('records', `${entries.length.toLocaleString('en-US')} valid records in canonical form (RFC 8785): ${shown}`);
+    const partial = entries.filter((entry) => !entry.whole).length;
+    const disclosed = partial ? `; ${partial.toLocaleString('en-US')} v2 records disclosed in part` : '';
+    run.ok('records', `${entries.length.toLocaleString('en-US')} valid records in canonical form (RFC 8785): ${shown}${disclosed}`);
     pack.valid = entries;
     pack.leafHashes = hashes;
     return entries;
@@ -569,6 +572,7 @@
     if (error) {
       if (error.check === 'chain') return `NOT VERIFIED: the chain could not be read (${error.message})`;
       if (error.check === 'verifier') return `NOT VERIFIED: this page could not run the checks (${error.message})`;
+      if (result.usage) return `NOT VERIFIED: ${error.message}`;
       return `INVALID: ${error.check} check failed: ${error.message}`;
     }
     if (result.anchored !== null) {
@@ -586,7 +590,7 @@
   function finishEvidence(run) {
     const result = run.result;
     if (result.error) {
-      result.verdict = ['chain', 'verifier'].includes(result.error.check) ? 'not verified' : 'invalid';
+      result.verdict = ['chain', 'verifier'].includes(result.error.check) || result.usage ? 'not verified' : 'invalid';
     } else {
       result.verdict = result.anchored !== null ? 'valid' : 'mathematics only';
     }
@@ -595,10 +599,18 @@
     return result;
   }
 
-  async function verifyBundleObject(run, obj, chain, identity) {
+  /** verify-note.js, loaded after this file: the checkpoint notes of bundles and packs. */
+  const notes = () => own('LedgerNote', './verify-note.js');
+
+  /* `witnesses`: {policy, maxTimestamp} a bundle's or pack's checkpoint note is checked
+   * with (policy null: the pinned identity's witnesses; maxTimestamp null: any time). */
+  const IDENTITY_WITNESSES = Object.freeze({ policy: null, maxTimestamp: null });
+
+  async function verifyBundleObject(run, obj, chain, identity, witnesses = IDENTITY_WITNESSES) {
     let bundle;
     try {
       bundle = D.parseBundle(obj);
+      bundle.checkpointNote = notes().readCheckpointNote(obj, 'bundle');
     } catch (error) {
       if (!(error instanceof D.DocumentError)) throw error;
       run.fail(new VerificationError('bundle', error.message));
@@ -612,16 +624,18 @@
     run.result.document = bundle;
     checkIdentity(run, bundle, run.result.identity);
     for (let i = 0; i < count; i += 1) await checkEntry(run, bundle, i, bundle.entries[i]);
+    await notes().checkCheckpointNote(run, bundle, bundle.checkpointNote, identity, witnesses.policy, witnesses.maxTimestamp);
     if (chain !== null) await checkChain(run, bundle, chain, run.result.identity);
   }
 
-  async function verifyPackObject(run, obj, chain, identity) {
+  async function verifyPackObject(run, obj, chain, identity, witnesses = IDENTITY_WITNESSES) {
     run.result.kind = 'pack';
     let pack;
     const completeness = () => own('LedgerCompleteness', './verify-completeness.js');
     try {
       pack = D.parsePack(obj);
       pack.completeness = pack.completenessField === null ? null : completeness().parsePackCompleteness(pack);
+      pack.checkpointNote = notes().readCheckpointNote(obj, 'pack');
     } catch (error) {
       if (!(error instanceof D.DocumentError) && !(error instanceof completeness().FormatError)) throw error;
       run.fail(new VerificationError('pack', error.message));
@@ -638,6 +652,7 @@
     checkQuery(run, pack, entries);
     await checkMultiInclusion(run, pack);
     const proven = pack.completeness === null ? [] : await completeness().checkPackCompleteness(run, pack, entries);
+    await notes().checkCheckpointNote(run, pack, pack.checkpointNote, identity, witnesses.policy, witnesses.maxTimestamp);
     if (chain !== null) {
       await checkChain(run, pack, chain, identity);
       if (pack.completeness !== null) completeness().checkIndexRootOnChain(run, pack.treeSize, pack.completeness.indexRoot);
@@ -650,12 +665,22 @@
    * `mledger verify` does (ledger/verify/evidence.py verify_evidence): the mathematics, then,
    * with `identity` (a parsed log identity) and `rpcUrl`, the chain. Never throws.
    */
-  async function verifyEvidence(data, { identity = null, rpcUrl = '', fetch = undefined } = {}) {
+  async function verifyEvidence(data, { identity = null, rpcUrl = '', fetch = undefined, witnesses = [], quorum = null, now = null } = {}) {
     const chain = identity !== null && rpcUrl ? RPC.jsonRpcReader(rpcUrl, fetch) : null;
     const run = newRun('bundle', identity);
     run.result.chainConsulted = chain !== null;
     run.result.node = chain === null ? null : chain.where;
     try {
+      let trusted;
+      try {
+        const policy = notes().typedWitnessPolicy(witnesses, quorum, identity);
+        trusted = { policy, maxTimestamp: (now === null ? BigInt(Math.floor(Date.now() / 1000)) : BigInt(now)) + COSIGNATURE_AHEAD };
+      } catch (error) {
+        if (!(error instanceof notes().NoteError)) throw error;
+        // `mledger verify` refuses such --witness/--quorum before it reads the document
+        run.result.usage = true;
+        run.fail(new VerificationError('witnesses', `the witnesses you gave: ${error.message}`));
+      }
       let obj;
       const size = typeof data === 'string' ? J.utf8Length(data) : data.length;
       try {
@@ -665,7 +690,7 @@
         run.fail(new VerificationError('bundle', error.message));
       }
       if (J.isObject(obj) && obj.format === D.PACK_FORMAT) {
-        await verifyPackObject(run, obj, chain, identity);
+        await verifyPackObject(run, obj, chain, identity, trusted);
       } else {
         if (J.isObject(obj) && J.has(obj, 'format') && obj.format !== D.BUNDLE_FORMAT) {
           run.fail(new VerificationError(
@@ -676,7 +701,7 @@
         }
         if (size > D.MAX_BUNDLE_BYTES) run.fail(new VerificationError('bundle', `bundle is ${size} bytes; the limit is ${D.MAX_BUNDLE_BYTES}`));
         if (!J.isObject(obj)) run.fail(new VerificationError('bundle', `a bundle is a JSON object, got ${D.typeName(obj)}`));
-        await verifyBundleObject(run, obj, chain, identity);
+        await verifyBundleObject(run, obj, chain, identity, trusted);
       }
     } catch (error) {
       if (!(error instanceof VerificationError)) recordUnexpected(run, error);
@@ -708,12 +733,20 @@
     const status = licence.onChain;
     const where = `at block ${status.blockNumber} (${utcText(status.blockTime)}) of chain ${status.chainId}, LicenceRegistry ${status.registry} of log ${J.pyRepr(identity.name)}`;
     if (licence.problem !== null) return `NOT VALID: ${which}: ${licence.problem} (${where})`;
+    const proven = licence.revocationRecord;
     return {
       active: `ACTIVE: ${which} is active until ${body.valid_until} ${where}`,
-      revoked: licence.revocationRecord
-        ? `REVOKED: ${which} was revoked at ${licence.revocationRecord.ts} (block ${status.revokedBlock}), reason` +
-          ` ${licence.revocationRecord.reason === null ? 'none given' : J.pyRepr(licence.revocationRecord.reason)}` +
-          ` (revocation record leaf ${licence.revocationRecord.leafHash}, matches the registry); ${where}`
+      revoked: status.superseded
+        ? `REVOKED: ${which} was superseded in block ${status.revokedBlock} by amend record leaf ${status.revocation},` +
+          ' a commitment the registry holds' +
+          (proven
+            ? `; then the log's revoke record ${proven.leafHash} (reason ${revocationReason(proven)}), anchored in block` +
+              ` ${proven.anchorBlock}, revoked the licence`
+            : '') +
+          `; ${where}`
+        : proven
+        ? `REVOKED: ${which} was revoked at ${proven.ts} (block ${status.revokedBlock}), reason` +
+          ` ${revocationReason(proven)} (revocation record leaf ${proven.leafHash}, matches the registry); ${where}`
         : `REVOKED: ${which} was revoked (or superseded by an amendment) in block ${status.revokedBlock}` +
           (status.revocation === null
             ? ''
@@ -723,6 +756,17 @@
       not_yet_valid: `NOT YET VALID: ${which} becomes active at ${body.valid_from} ${where}`,
       unknown: `UNKNOWN: ${which} was never granted ${where}`,
     }[status.state];
+  }
+
+  const revocationReason = (proven) => (proven.reason === null ? 'none given' : J.pyRepr(proven.reason));
+
+  /** Why a licence whose revoke record the log holds is not valid, though the registry has
+   * not revoked it (ledger/verify/licence.py unregistered_revocation). */
+  function unregisteredRevocation(proven) {
+    return (
+      `the log holds revoke record ${proven.leafHash} (reason ${revocationReason(proven)}) of this licence,` +
+      ` anchored in block ${proven.anchorBlock}; the registry has not revoked it`
+    );
   }
 
   /** Why a commitment granted by `issuer`, not by the pinned log key, is not the log's
@@ -778,10 +822,10 @@
   }
 
   /** The revoke record the licence file carries (`revoked.evidence`), verified as a bundle
-   * against the chain and matched with the registry's `revocation` (ledger/verify/licence.py
+   * against the chain, a revoke record of this licence id (ledger/verify/licence.py
    * _revocation_record): {leafHash, ts, reason, anchorBlock, existedNoLaterThan}; else a
    * "revocation" VerificationError. */
-  async function proveRevocation(licence, revocation, chain, identity) {
+  async function proveRevocation(licence, chain, identity) {
     const fail = (message) => new VerificationError('revocation', message, 'revocation');
     const sub = newRun('bundle', identity);
     try {
@@ -796,12 +840,6 @@
     const body = entry.record.body;
     if (entry.record.kind !== 'licence' || !J.isObject(body) || body.action !== 'revoke' || body.licence_id !== licence.body.licence_id) {
       throw fail(`revoked.evidence proves leaf ${entry.leafHash}, which is not a revoke record of licence ${J.pyRepr(licence.body.licence_id)}`);
-    }
-    if (entry.leafHash !== revocation) {
-      throw fail(
-        `revoked.evidence proves revoke record ${entry.leafHash}, but the registry names ${revocation === null ? 'none' : revocation}` +
-          " as this licence's revocation",
-      );
     }
     return {
       leafHash: entry.leafHash,
@@ -861,28 +899,60 @@
       await checkNotRetired(run, chain, identity, head.number);
       run.ok('issuer', `the grant is signed by the pinned log key ${issuer}`);
     }
-    licence.onChain.revocation = revokedBlock === 0n
+    const revocation = revokedBlock === 0n
       ? null
       : await revocationOf(chain, registry, licence.commitment, revokedBlock, identity.logSigner);
+    licence.onChain.revocation = revocation;
+    // The registry's revocation is a commitment the log key granted: the amend record that
+    // superseded this one, not a revoke record (ledger/verify/licence.py _granted_by_log).
+    licence.onChain.superseded = false;
+    if (revocation !== null) {
+      let other;
+      try {
+        other = await callContract(chain, 'LicenceRegistry', registry, 'status', [revocation], head.number);
+      } catch (error) {
+        if (!(error instanceof ContractCallError)) throw error;
+        run.fail(new VerificationError('contract', `the LicenceRegistry at ${registry} answered unexpectedly: ${error.message}`, 'contract'));
+      }
+      licence.onChain.superseded = other[0] !== 0n && other[5] === identity.logSigner;
+    }
+    const superseded = licence.onChain.superseded;
     licence.revocationRecord = null;
-    if (revokedBlock !== 0n && licence.revocationEvidence !== null) {
+    if (licence.revocationEvidence !== null) {
       let proven;
       try {
-        proven = await proveRevocation(licence, licence.onChain.revocation, chain, identity);
+        proven = await proveRevocation(licence, chain, identity);
       } catch (error) {
         if (error instanceof VerificationError) run.fail(error);
         throw error;
       }
+      if (revokedBlock !== 0n && !superseded && proven.leafHash !== revocation) {
+        run.fail(new VerificationError(
+          'revocation',
+          `revoked.evidence proves revoke record ${proven.leafHash}, but the registry names ${revocation === null ? 'none' : revocation}` +
+            " as this licence's revocation",
+          'revocation',
+        ));
+      }
+      proven.matchesRegistry = revokedBlock !== 0n && !superseded;
       licence.revocationRecord = proven;
+      const said = `revoke record ${proven.leafHash} (reason ${revocationReason(proven)}), in the log and anchored in block ${proven.anchorBlock}`;
       run.ok(
         'revocation',
-        `revoke record ${proven.leafHash} (reason ${proven.reason === null ? 'none given' : J.pyRepr(proven.reason)}),` +
-          ` in the log and anchored in block ${proven.anchorBlock}, is the revocation the registry holds`,
+        proven.matchesRegistry
+          ? `${said}, is the revocation the registry holds`
+          : revokedBlock === 0n
+            ? `${said}, revokes this licence; the registry has NOT revoked this commitment`
+            : `${said}, revoked the licence after amend record ${revocation} superseded this commitment`,
       );
     }
-    licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
-      ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
-      : null;
+    if (licence.revocationRecord !== null && revokedBlock === 0n) {
+      licence.problem = unregisteredRevocation(licence.revocationRecord);
+    } else {
+      licence.problem = state !== 0n && (validFrom !== expected[0] || validUntil !== expected[1])
+        ? `the registry holds the validity window ${validFrom}..${validUntil} (unix seconds), but the record says ${expected[0]}..${expected[1]}`
+        : null;
+    }
     const status = licence.onChain;
     if (licence.problem !== null) run.fail(new VerificationError('status', licence.problem));
     if (status.state === 'unknown') run.fail(new VerificationError('status', 'unknown: never granted on this registry'));
@@ -1044,6 +1114,7 @@
     jcs: J.jcs,
     toHex: J.toHex,
     fromHex: J.fromHex,
+    pyRepr: J.pyRepr,
     hashLeaf: M.hashLeaf,
     rootFromInclusionProof: M.rootFromInclusionProof,
     rootFromMultiProof: M.rootFromMultiProof,

@@ -24,6 +24,9 @@
   const IDENTITY_FORMAT = 'model-ledger/log/v1';
   const BUNDLE_FORMAT = 'model-ledger/evidence/v1';
   const PACK_FORMAT = 'model-ledger/evidence-pack/v1';
+  /** The optional top-level field of bundles and packs holding the cosigned checkpoint note
+   * (bundle.py CHECKPOINT_NOTE), read by verify-note.js readCheckpointNote after the rest. */
+  const CHECKPOINT_NOTE = 'checkpoint_note';
 
   const MAX_IDENTITY_BYTES = 64 * 1024;
   const MAX_NAME_LENGTH = 256;
@@ -92,7 +95,72 @@
     }
     const id = J.toHex(J.sha256Now(J.concat(J.utf8(name), Uint8Array.of(0x0a), material))).slice(2, 10);
     if (id !== match[2]) throw new IdentityError('note_vkey', `key ID ${match[2]} is not the one of the key`);
+    const weak = weakKeyProblem(material.slice(1));
+    if (weak !== null) throw new IdentityError('note_vkey', `verifier key ${shown(name)}: ${weak}`);
     return value;
+  }
+
+  const IDENTITY_WITNESSES = ['witnesses', 'witness_quorum'];
+  /** identity.py MAX_WITNESSES: most witnesses an identity lists. */
+  const MAX_WITNESSES = 64;
+
+  /** identity.py _witnesses: `witnesses` (cosigner vkeys, type 0x04) and `witness_quorum`,
+   * both or neither: {vkeys, quorum} (none: [] and 0n). The keys are read by verify-note.js
+   * (witnessPolicy), loaded after this file: it is looked up when an identity is read. */
+  function identityWitnesses(obj) {
+    if (!J.has(obj, 'witnesses') && !J.has(obj, 'witness_quorum')) return { vkeys: [], quorum: 0n };
+    for (const field of IDENTITY_WITNESSES) {
+      if (!J.has(obj, field)) {
+        const other = IDENTITY_WITNESSES[1 - IDENTITY_WITNESSES.indexOf(field)];
+        throw new IdentityError(field, `is missing: it goes with ${other}`);
+      }
+    }
+    const vkeys = obj.witnesses;
+    if (
+      !Array.isArray(vkeys) ||
+      !(vkeys.length > 0 && vkeys.length <= MAX_WITNESSES) ||
+      !vkeys.every((v) => typeof v === 'string' && J.codePoints(v) <= MAX_VKEY_LENGTH)
+    ) {
+      throw new IdentityError('witnesses', `must be a list of 1 to ${MAX_WITNESSES} witness verifier keys`);
+    }
+    const quorum = identityInt(obj, 'witness_quorum', 1n, BigInt(vkeys.length));
+    const note = typeof module === 'object' && module.exports ? require('./verify-note.js') : globalThis.LedgerNote;
+    try {
+      note.witnessPolicy(vkeys, Number(quorum));
+    } catch (error) {
+      if (!(error instanceof note.NoteError)) throw error;
+      throw new IdentityError('witnesses', error.message);
+    }
+    return { vkeys: [...vkeys], quorum };
+  }
+
+  const FIELD_PRIME = (1n << 255n) - 19n;
+  /* note.py SMALL_ORDER_KEYS: the canonical encodings of the eight Ed25519 points of small
+   * order, libsodium's blocklist (one signature verifies for every message under them). */
+  const SMALL_ORDER_KEYS = [
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0000000000000000000000000000000000000000000000000000000000000080',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+  ];
+
+  /** note.py weak_key_problem: why the 32 bytes of an Ed25519 key are not a key a signature
+   * can be trusted under (a non-canonical encoding, or a point of small order), or null. */
+  function weakKeyProblem(publicKey) {
+    let y = 0n;
+    for (let i = 31; i >= 0; i -= 1) y = (y << 8n) | BigInt(publicKey[i]);
+    y &= (1n << 255n) - 1n;
+    if (y >= FIELD_PRIME || (publicKey[31] >> 7 && (y === 1n || y === FIELD_PRIME - 1n))) {
+      return 'its Ed25519 key is not the canonical encoding of a point';
+    }
+    if (SMALL_ORDER_KEYS.includes(J.toHex(publicKey).slice(2))) {
+      return 'its Ed25519 key is a point of small order, under which one signature verifies for every message';
+    }
+    return null;
   }
 
   function identityBytes(obj, field, size) {
@@ -128,7 +196,9 @@
     }
     const missing = IDENTITY_FIELDS.filter((field) => !J.has(obj, field));
     if (missing.length) throw new IdentityError(missing[0], 'is missing');
-    const unknown = Object.keys(obj).filter((f) => !IDENTITY_FIELDS.includes(f) && !IDENTITY_OPTIONAL.includes(f) && f !== 'note_vkey').sort();
+    const unknown = Object.keys(obj)
+      .filter((f) => !IDENTITY_FIELDS.includes(f) && !IDENTITY_OPTIONAL.includes(f) && f !== 'note_vkey' && !IDENTITY_WITNESSES.includes(f))
+      .sort();
     if (unknown.length) throw new IdentityError(unknown[0], 'is not a field of this format (a newer model-ledger may know it)');
     const name = obj.name;
     if (typeof name !== 'string' || J.codePoints(name) === 0 || J.codePoints(name) > MAX_NAME_LENGTH) {
@@ -143,6 +213,9 @@
       }
       urls[field] = value;
     }
+    // identity.py reads note_vkey, then the witnesses, then the other fields
+    const vkey = noteVkey(J.has(obj, 'note_vkey') ? obj.note_vkey : null);
+    const witnesses = identityWitnesses(obj);
     return makeIdentity({
       name,
       chainId: identityInt(obj, 'chain_id', 1n, MAX_UINT256),
@@ -153,7 +226,9 @@
       deploymentBlock: identityInt(obj, 'deployment_block', 0n, MAX_UINT64),
       rpcUrl: urls.rpc_url,
       explorer: urls.explorer,
-      noteVkey: noteVkey(J.has(obj, 'note_vkey') ? obj.note_vkey : null),
+      noteVkey: vkey,
+      witnesses: witnesses.vkeys,
+      witnessQuorum: witnesses.quorum,
     });
   }
 
@@ -175,6 +250,10 @@
         if (fields.rpcUrl !== null) out.rpc_url = fields.rpcUrl;
         if (fields.explorer !== null) out.explorer = fields.explorer;
         if (fields.noteVkey !== null && fields.noteVkey !== undefined) out.note_vkey = fields.noteVkey;
+        if (fields.witnesses && fields.witnesses.length) {
+          out.witnesses = [...fields.witnesses];
+          out.witness_quorum = fields.witnessQuorum;
+        }
         return out;
       },
       /** The document as JSON text, fields in as_json order, integers written whole. */
@@ -291,7 +370,7 @@
     if (!J.isObject(obj)) read.fail(`a bundle is a JSON object, got ${typeName(obj)}`);
     if (!J.has(obj, 'format')) read.fail("no 'format': not a model-ledger evidence bundle");
     if (obj.format !== BUNDLE_FORMAT) read.fail(`unknown format ${shown(obj.format)}; this verifier reads '${BUNDLE_FORMAT}'`);
-    const top = read.fields(obj, 'bundle', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'entries'], ['producer']);
+    const top = read.fields(obj, 'bundle', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'entries'], ['producer', CHECKPOINT_NOTE]);
     read.producer(top);
     const checkpoint = read.fields(top.checkpoint, 'checkpoint', ['tree_size', 'root', 'anchor']);
     const entries = top.entries;
@@ -413,7 +492,7 @@
     const read = reader('pack');
     if (!J.isObject(obj)) read.fail(`a pack is a JSON object, got ${typeName(obj)}`);
     if (obj.format !== PACK_FORMAT) read.fail(`unknown format ${shown(obj.format)}; this verifier reads '${PACK_FORMAT}'`);
-    const top = read.fields(obj, 'pack', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'query', 'entries', 'proof'], ['producer', 'completeness']);
+    const top = read.fields(obj, 'pack', ['format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'query', 'entries', 'proof'], ['producer', 'completeness', CHECKPOINT_NOTE]);
     const complete = J.has(top, 'completeness') && top.completeness !== null;
     read.producer(top);
     const checkpoint = read.fields(top.checkpoint, 'checkpoint', ['tree_size', 'root', 'anchor']);
@@ -564,6 +643,7 @@
     DocumentError,
     LicenceFileError,
     parseIdentity,
+    weakKeyProblem,
     parseBundle,
     parsePack,
     parseQuery,

@@ -59,8 +59,9 @@
   const DECIMAL = /^(0|[1-9][0-9]{0,18})$/;
   const KEY_ID_HEX = /^[0-9a-f]{8}$/;
   const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-  /* note.py _NOT_IN_TEXT: control characters but newline, and surrogates. */
-  const NOT_IN_TEXT = /[\x00-\x09\x0b-\x1f\ud800-\udfff]/;
+  /* note.py _NOT_IN_TEXT: control characters but newline, and lone surrogates (the `u` flag
+   * reads code points: the two halves of an astral character such as an emoji are one). */
+  const NOT_IN_TEXT = /[\x00-\x09\x0b-\x1f]|\p{Cs}/u;
   /* Python's str.isspace characters (a key name holds none). */
   const SPACE = /[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
@@ -134,6 +135,8 @@
     if (keyId(name, alg, publicKey) !== parseInt(hexId, 16)) {
       throw new NoteError(`verifier key: key ID ${hexId} is not the one of ${repr(name, 80)}'s key`);
     }
+    const weak = D.weakKeyProblem(publicKey);
+    if (weak !== null) throw new NoteError(`verifier key ${repr(name, 80)}: ${weak}`);
     return { name, keyId: parseInt(hexId, 16), alg, publicKey, text };
   }
 
@@ -239,6 +242,13 @@
 
   /** note.py parse_note: a signed note's text and signature lines, for form only. */
   function parseNote(data) {
+    const lone = typeof data === 'string' ? J.loneSurrogateAt(data) : -1;
+    if (lone >= 0) {
+      // Python encodes the text with "surrogatepass" and fails to decode it back
+      const size = J.utf8Length(data);
+      if (size > MAX_NOTE_BYTES) throw new NoteError(`a note is at most ${MAX_NOTE_BYTES} bytes, got ${size}`);
+      throw new NoteError(`a note must be UTF-8: invalid continuation byte at byte ${J.utf8Length(data.slice(0, lone))}`);
+    }
     const raw = typeof data === 'string' ? J.utf8(data) : data;
     if (raw.length > MAX_NOTE_BYTES) throw new NoteError(`a note is at most ${MAX_NOTE_BYTES} bytes, got ${raw.length}`);
     const problem = utf8Problem(raw);
@@ -412,6 +422,114 @@
   async function verifyInclusion(index, size, leafHash, proof, rootHex) {
     const calculated = J.toHex(await M.rootFromInclusionProof(index, size, leafHash, proof));
     if (calculated !== rootHex) throw new M.ProofError(`root mismatch: expected ${rootHex}, calculated ${calculated}`);
+  }
+
+  /* ---- the checkpoint note of a bundle or pack (ledger/verify/checkpoint_note.py) ------------------- */
+
+  const CHECKPOINT_NOTE = 'checkpoint_note';
+  const NOTE_CHECK = 'checkpoint note';
+  const WITNESS_CHECK = 'witnesses';
+
+  /** bundle.py parse_checkpoint_note: the optional `checkpoint_note` of a bundle or pack
+   * (a signed note whose text is a checkpoint), or null; D.DocumentError(`check`) else.
+   * Its signatures are for `checkCheckpointNote`. */
+  function readCheckpointNote(obj, check) {
+    if (!J.has(obj, CHECKPOINT_NOTE)) return null;
+    const value = obj[CHECKPOINT_NOTE];
+    if (typeof value !== 'string' || J.utf8Length(value) > MAX_NOTE_BYTES) {
+      throw new D.DocumentError(check, `${CHECKPOINT_NOTE} must be a signed note of at most ${MAX_NOTE_BYTES} bytes`);
+    }
+    try {
+      parseCheckpoint(parseNote(value).text);
+    } catch (error) {
+      if (!(error instanceof NoteError)) throw error;
+      throw new D.DocumentError(check, `${CHECKPOINT_NOTE}: ${error.message}`);
+    }
+    return value;
+  }
+
+  /** The witnesses a checkpoint note is checked against (ledger/cli/evidence.py
+   * _witness_policy): those typed (`quorum` of them, null: all), else the pinned identity's
+   * with the typed quorum, else null (the identity's own policy); NoteError when they
+   * cannot be read. */
+  function typedWitnessPolicy(witnesses, quorum, identity) {
+    if (quorum !== null && !(typeof quorum === 'bigint' || Number.isInteger(quorum))) {
+      throw new NoteError(`the quorum must be a whole number from 0 up, got ${repr(String(quorum), 40)}`);
+    }
+    if (witnesses.length) return witnessPolicy(witnesses, quorum === null ? witnesses.length : Number(quorum));
+    if (quorum !== null) {
+      if (identity === null || !identity.witnesses || !identity.witnesses.length) {
+        throw new NoteError('a quorum needs the witnesses you trust, or a pinned identity that lists witnesses');
+      }
+      return witnessPolicy(identity.witnesses, Number(quorum));
+    }
+    return null;
+  }
+
+  /**
+   * checkpoint_note.py check_checkpoint_note: checks "checkpoint note" (the note is the
+   * document's checkpoint, signed by the pinned identity's note key) and "witnesses" (a
+   * quorum of the trusted witnesses cosigned it; `policy` null: the identity's), on the
+   * verify-core `run`, in the same words. `noteText` null: the document carries none.
+   */
+  async function checkCheckpointNote(run, document, noteText, identity, policy, maxTimestamp = null) {
+    const fail = (check, message) => run.fail(new V.VerificationError(check, message));
+    if (noteText === null) {
+      if (policy !== null && policy.quorum > 0) {
+        fail(WITNESS_CHECK, `the ${document.noun} carries no checkpoint_note: no witness cosignature to count (the quorum is ${policy.quorum})`);
+      }
+      return;
+    }
+    const note = parseNote(noteText); // readCheckpointNote checked it parses
+    const checkpoint = parseCheckpoint(note.text);
+    if (checkpoint.size !== document.treeSize || checkpoint.root !== document.root) {
+      fail(
+        NOTE_CHECK,
+        `the note is of tree size ${checkpoint.size} with root ${checkpoint.root}, not the ${document.noun}'s checkpoint` +
+          ` (size ${document.treeSize}, root ${document.root})`,
+      );
+    }
+    const vkey = identity === null ? null : identity.noteVkey;
+    let signed;
+    if (vkey === null || vkey === undefined) {
+      signed = 'its log signature NOT checked (no pinned identity with a note_vkey)';
+    } else {
+      const origin = vkey.slice(0, vkey.includes('+') ? vkey.indexOf('+') : vkey.length);
+      try {
+        if (checkpoint.origin !== origin) {
+          throw new NoteError(`the checkpoint's origin is ${repr(checkpoint.origin, 120)}, expected ${repr(origin, 120)}`);
+        }
+        await openNote(note, [noteVerifier(vkey)]);
+      } catch (error) {
+        if (!(error instanceof NoteError)) throw error;
+        fail(NOTE_CHECK, error.message);
+      }
+      signed = "signed by the pinned log's note key";
+    }
+    run.ok(NOTE_CHECK, `${checkpoint.origin}, tree size ${checkpoint.size}: the ${document.noun}'s checkpoint, ${signed}`);
+    let trusted = policy;
+    if (trusted === null) {
+      trusted = identity === null || !identity.witnesses ? witnessPolicy([], 0) : witnessPolicy(identity.witnesses, Number(identity.witnessQuorum));
+    }
+    let cosigned;
+    try {
+      cosigned = await checkPolicy({ witnesses: trusted.witnesses, quorum: 0 }, note, maxTimestamp === null ? null : BigInt(maxTimestamp));
+    } catch (error) {
+      if (!(error instanceof NoteError)) throw error;
+      fail(WITNESS_CHECK, error.message);
+    }
+    run.result.cosigned = { witnesses: cosigned, trusted: trusted.witnesses.length, quorum: trusted.quorum };
+    if (!trusted.witnesses.length) {
+      run.ok(
+        WITNESS_CHECK,
+        `${note.signatures.length - 1} cosignature line(s), none checked: no trusted witness (no --witness, none in the pinned identity)`,
+      );
+      return;
+    }
+    const names = cosigned.map((c) => c.name).join(', ') || 'none';
+    const counted = `${cosigned.length} of the ${trusted.witnesses.length} trusted witnesses cosigned the checkpoint (${names}); quorum ${trusted.quorum}`;
+    if (cosigned.length < trusted.quorum) fail(WITNESS_CHECK, `${counted} not met`);
+    run.ok(WITNESS_CHECK, `${counted} met`);
   }
 
   /* ---- a record's tlog-proof (ledger/verify/tlog_proof.py) ------------------------------------------ */
@@ -694,6 +812,9 @@
     parseCheckpoint,
     openCosignedCheckpoint,
     verifyCosignedNote,
+    readCheckpointNote,
+    typedWitnessPolicy,
+    checkCheckpointNote,
     parseTlogProof,
     verifyTlogProof,
     NOT_CONSULTED,

@@ -96,6 +96,19 @@
         " which the records can have existed for the first time: they 'existed no later than' it.",
       "The block the document names is not on the chain with that hash and time, so the time the document states is not the chain's.",
     ],
+    'checkpoint note': [
+      "The document's checkpoint note (the same checkpoint as a C2SP signed note, the form transparency logs and their witnesses" +
+        " speak) states the document's size and root hash, and carries a valid signature by the pinned log's note key (when the" +
+        ' pinned log names one; else the line says the signature was not checked).',
+      "The checkpoint note is of another size or root hash than the document, names another log, or lacks a valid signature by the" +
+        " pinned log's note key: it is not this log's statement of this history.",
+    ],
+    witnesses: [
+      'At least the quorum of the witnesses you trust (those you named, or else those the pinned log identity lists) cosigned the' +
+        ' checkpoint, each cosignature checked; cosignatures of keys you do not trust are not counted (and not checked).',
+      'A witness you trust has a cosignature on the note that does not verify (or is dated in the future), or fewer of your' +
+        ' witnesses than the quorum cosigned the checkpoint (or the document carries no note to count).',
+    ],
     chain: ['', 'The chain node could not be read, so nothing was decided: try again, or another node of the same chain.'],
     licence: [
       'The file holds a licence grant (or amendment) record, in a form the log accepts.',
@@ -117,8 +130,9 @@
       "The licence registry on the chain does not hold this licence as active now with the record's validity window.",
     ],
     revocation: [
-      "The file carries the revoke record's own evidence: it is in the log, anchored on the chain, and it is the revocation the" +
-        ' registry holds (the leaf hash the log key signed when it revoked the licence), so the reason in it is the one the operator gave.',
+      "The file carries the revoke record's own evidence: it is in the log and anchored on the chain, and it is the revocation the" +
+        ' registry holds (the leaf hash the log key signed when it revoked the licence), so the reason in it is the one the operator gave;' +
+        ' or the registry has not revoked this commitment (see the verdict), or an amendment superseded it before the revocation.',
       "The revoke record the file carries is not proven, or is not the revocation the registry holds: its reason cannot be relied on.",
     ],
     verifier: ['', 'This page could not run the checks: a fault of the page or the browser, not a verdict on the document.'],
@@ -587,7 +601,47 @@
       ['anchor block', linked(`${claimed.blockNumber} (${claimed.blockHash})`, blockLink(identity, claimed.blockNumber))],
       ['block time the document states', V.utcText(claimed.blockTimestamp)],
       ['existed no later than', anchored ? `${V.utcText(anchored.timestamp)} (block ${anchored.blockNumber}, read from the chain)` : notEstablished],
+      ['witnesses', cosignedFact(result)],
     ];
+  }
+
+  /** Who cosigned the document's checkpoint note, as the "witnesses" check counted them. */
+  function cosignedFact(result) {
+    const doc = result.document;
+    if (!doc.checkpointNote) return null;
+    const cosigned = result.cosigned;
+    if (!cosigned) return 'not checked: the checkpoint note was not reached, or failed its check';
+    if (!cosigned.trusted) return 'none trusted: no witness named, and none in the pinned log identity (the cosignatures were not checked)';
+    const names = cosigned.witnesses.map((w) => `${w.name} at ${V.utcText(w.timestamp)} (the witness's clock)`).join('; ') || 'none';
+    return `${cosigned.witnesses.length} of ${cosigned.trusted} trusted (quorum ${cosigned.quorum}): ${names}`;
+  }
+
+  /** What a checkpoint note's log signature and cosignatures add to evidence, and what not. */
+  function noteMeaning(result, proven, notProven) {
+    const doc = result.document;
+    if (!doc.checkpointNote || !['valid', 'mathematics only'].includes(result.verdict)) return;
+    const identity = result.identity;
+    if (identity && identity.noteVkey) {
+      proven.push("The log's signature: the pinned log's note key signed the same checkpoint (size and root hash) as a C2SP checkpoint" +
+        ' note, the form transparency logs and witnesses speak. The log cannot later show a history without these records at this size' +
+        ' without contradicting its own signature.');
+    } else {
+      notProven.push("The checkpoint note's signature: no pinned log identity names a note key, so whoever signed the note was not checked.");
+    }
+    const cosigned = result.cosigned;
+    if (cosigned && cosigned.trusted) {
+      const names = cosigned.witnesses.map((w) => w.name).join(', ');
+      proven.push(`Witnesses: ${cosigned.witnesses.length} of the ${cosigned.trusted} witnesses trusted (${names}) cosigned the same` +
+        ` checkpoint (the quorum was ${cosigned.quorum}). A witness cosigns a checkpoint only after checking that it extends every` +
+        ' earlier checkpoint of this log it cosigned, so the operator cannot show you this history and others a different one (a split' +
+        ' view) unless those witnesses take part. That holds within minutes of logging, before the next anchor reaches the chain.');
+    } else {
+      notProven.push('That others were shown the same history: the note\'s cosignatures were not checked, because no witness is trusted' +
+        ' (name the witnesses you trust, or pin a log identity that lists them).');
+    }
+    notProven.push("What the witnesses do not add: a cosignature's time is the witness's own clock, not the chain's, so the" +
+      " witnesses do not prove when the records were logged (the anchor does); they do not check what the records say; and they" +
+      ' are only as good as the witnesses trusted and the quorum asked for: witnesses run by the operator prove nothing.');
   }
 
   function licenceFacts(result) {
@@ -606,7 +660,9 @@
       ['granted in block', chain ? block(chain.grantedBlock) : null],
       ['granted with key', chain && chain.issuer ? `${chain.issuer}${chain.issuer === identity.logSigner ? " (the pinned log key)" : ", NOT the pinned log key"}` : null],
       ['revoked in block', chain ? block(chain.revokedBlock) : null],
-      ['revocation on chain', chain && chain.revocation ? `${chain.revocation} (the revoke record's leaf hash the log key signed)` : null],
+      ['revocation on chain', chain && chain.revocation
+        ? `${chain.revocation} (${chain.superseded ? 'the leaf hash of the amend record that superseded it, a commitment the registry holds' : "the revoke record's leaf hash the log key signed"})`
+        : null],
       ['revocation record', revocationFact(licence, chain)],
     ];
   }
@@ -615,9 +671,16 @@
   function revocationFact(licence, chain) {
     const proven = licence.revocationRecord;
     if (proven) {
-      return `leaf ${proven.leafHash}, ${proven.ts}, reason ${proven.reason === null ? 'none given' : JSON.stringify(proven.reason)};` +
-        ` in the log, anchored in block ${proven.anchorBlock}: matches the registry`;
+      // the reason escaped as the sentence does (bidi and invisible characters shown as escapes)
+      const tied = proven.matchesRegistry
+        ? 'matches the registry'
+        : chain.revokedBlock === 0n
+          ? 'the registry has NOT revoked this commitment'
+          : 'revoked the licence after the amendment that superseded this commitment';
+      return `leaf ${proven.leafHash}, ${proven.ts}, reason ${proven.reason === null ? 'none given' : V.pyRepr(proven.reason)};` +
+        ` in the log, anchored in block ${proven.anchorBlock}: ${tied}`;
     }
+    if (chain && chain.superseded) return null;
     if (!chain || chain.revokedBlock === 0n) return null;
     return 'not in this file: the GET /v1/licences/{id} answer fetched after the revocation carries its evidence (revoked.evidence)';
   }
@@ -664,6 +727,9 @@
     if (verdict === 'invalid') {
       proven.push(`Nothing in this document can be relied on: the "${result.error.check}" check failed (see the checks below). ` +
         'A document changed after the log issued it, or about another log, fails this way.');
+    } else if (verdict === 'not verified' && result.usage) {
+      proven.push('Nothing was decided: the witnesses or the quorum you gave cannot be used (see the checks below). Correct them, or' +
+        ' leave them empty to use those of the pinned log identity.');
     } else if (verdict === 'not verified') {
       proven.push('Nothing was decided: the chain could not be read. The document is neither proven nor refuted; try again, or another node of the same chain.');
     }
@@ -702,6 +768,7 @@
       proven.push(`Only the mathematics: ${records} fit the root hash the document states. Nothing shows yet that the operator committed` +
         ' to that root on the public chain, nor when: that needs the pinned log and a node of its chain.');
     }
+    noteMeaning(result, proven, notProven);
     notProven.push('When a record was made: the time inside a record (its "ts") is the operator\'s word.' +
       (verdict === 'valid' ? ' Only the upper bound above comes from the chain.' : ' No bound from the chain was established here.'));
     notProven.push('That what a record says is true: the log proves the operator recorded it and cannot change or remove it afterwards, not that the' +

@@ -3,7 +3,7 @@
  * models, strict, unknown fields refused) and the bytes a record's leaf hash commits to.
  *
  * `canonicalRecord` is ledger/verify/bundle.py's `canonical_bytes`: the record's RFC 8785 text
- * must be a valid v1 record in canonical form (what `validate_canonical` re-encodes is
+ * must be a valid v1 or v2 record in canonical form (what `validate_canonical` re-encodes is
  * the same text: no null for an absent field, salt and ts given, a model's parents
  * listed, v written 1). `storedRecord` is ledger/core/records.py's `parse_object` (what
  * `mledger licence check` reads): a valid record, encoded as the log would store it.
@@ -120,7 +120,7 @@
    * field is valid.
    */
   function model(spec, after) {
-    return (where, value) => {
+    const validate = (where, value) => {
       if (!J.isObject(value)) throw new RecordError(where, 'Input should be an object');
       const out = Object.create(null);
       for (const [name, field] of Object.entries(spec)) {
@@ -142,6 +142,8 @@
       if (after) after(where, out);
       return out;
     };
+    validate.spec = spec;
+    return validate;
   }
 
   function metadata(where, value) {
@@ -244,29 +246,33 @@
       salt: optional(pattern('salt')),
       ts: optional(pattern('ts')),
       v: required((where, v) => {
-        if (v !== 1n && v !== true) throw new RecordError(where, 'Input should be 1');
-        return 1n; // Literal[1] takes true (== 1 in Python) and stores 1
+        if (v !== 1n && v !== 2n && v !== true) throw new RecordError(where, 'Input should be 1 or 2');
+        return v === 2n ? 2n : 1n; // Literal[1, 2] takes true (== 1 in Python) and stores 1
       }),
     });
     const record = envelope('', value);
     return { record, filled: !J.has(record, 'salt') || !J.has(record, 'ts') };
   }
 
-  /** The store's lookup columns of a validated record (ledger/core/records.py `_entry`). */
+  /* ledger/core/records.py LOOKUP_FIELDS: the body fields of the store's lookup columns. */
+  const LOOKUP_FIELDS = {
+    interaction: ['request_id', 'account_id', 'model'],
+    licence: ['licence_id', 'licensee', null],
+    model: ['model_id', null, 'model_id'],
+    digest: ['sha256', null, null],
+  };
+
+  /** The store's lookup columns of a validated record (ledger/core/records.py `_entry`);
+   * null for a field a disclosure withholds. */
   function lookup(record) {
-    const body = record.body;
-    const [externalId, accountId, modelId] = {
-      interaction: () => [body.request_id, body.account_id, body.model],
-      licence: () => [body.licence_id, body.licensee, null],
-      model: () => [body.model_id, null, body.model_id],
-      digest: () => [body.sha256, null, null],
-    }[record.kind]();
+    const [externalId, accountId, modelId] = LOOKUP_FIELDS[record.kind].map((name) =>
+      name !== null && J.has(record.body, name) ? record.body[name] : null);
     return { kind: record.kind, ts: record.ts, externalId, accountId, model: modelId };
   }
 
   /**
    * The bytes the log hashed for `record` (ledger/verify/bundle.py canonical_bytes): its RFC 8785
-   * text, which must be a valid v1 record in canonical form. {bytes, record, entry}.
+   * text, which must be a valid v1 or v2 record in canonical form. {bytes, record, entry}.
    */
   function canonicalRecord(value) {
     let canonical;
@@ -289,5 +295,261 @@
     return { bytes: J.utf8(J.jcs(record)), record, entry: lookup(record) };
   }
 
-  return { KINDS, MAX_RECORD_BYTES, MAX_ID_LENGTH, TS, RecordError, validateRecord, canonicalRecord, storedRecord, lookup };
+  /* ---- v2: per-field commitments and disclosures (ledger/core/commitment.py, disclosure.py) -- */
+
+  const BODY_FIELDS = Object.fromEntries(KINDS.map((kind) => [kind, Object.keys(BODIES[kind].spec)]));
+  const FIELD_SALTS_LABEL = J.utf8('model-ledger/v2/field-salts\0');
+  const DISCLOSURE_FIELDS = ['body', 'field_salts', 'kind', 'ts', 'v', 'withheld'];
+  const MAX_DISCLOSURE_BYTES = MAX_RECORD_BYTES + 4096;
+  const MAX_SHOWN = 60;
+
+  /* SHAKE-256 (FIPS 202): Keccak-f[1600] on 64-bit BigInt lanes; a few calls per record. */
+  const MASK64 = (1n << 64n) - 1n;
+  const ROUND_CONSTANTS = (() => {
+    let r = 1;
+    const bit = () => { // the LFSR of FIPS 202 3.2.5, x^8 + x^6 + x^5 + x^4 + 1
+      const out = r & 1;
+      r = (r << 1) ^ (r & 0x80 ? 0x171 : 0);
+      return out;
+    };
+    return Array.from({ length: 24 }, () => {
+      let rc = 0n;
+      for (let j = 0; j < 7; j += 1) if (bit()) rc |= 1n << BigInt((1 << j) - 1);
+      return rc;
+    });
+  })();
+  const ROTATIONS = (() => {
+    const out = new Array(25).fill(0);
+    let [x, y] = [1, 0];
+    for (let t = 0; t < 24; t += 1) {
+      out[x + 5 * y] = (((t + 1) * (t + 2)) / 2) % 64;
+      [x, y] = [y, (2 * x + 3 * y) % 5];
+    }
+    return out;
+  })();
+  const rotl = (lane, n) => (n === 0 ? lane : ((lane << BigInt(n)) | (lane >> BigInt(64 - n))) & MASK64);
+
+  function keccakF(a) {
+    for (const rc of ROUND_CONSTANTS) {
+      const c = [0, 1, 2, 3, 4].map((x) => a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20]);
+      for (let x = 0; x < 5; x += 1) {
+        const d = c[(x + 4) % 5] ^ rotl(c[(x + 1) % 5], 1);
+        for (let y = 0; y < 25; y += 5) a[x + y] ^= d;
+      }
+      const b = new Array(25);
+      for (let x = 0; x < 5; x += 1) {
+        for (let y = 0; y < 5; y += 1) b[y + 5 * ((2 * x + 3 * y) % 5)] = rotl(a[x + 5 * y], ROTATIONS[x + 5 * y]);
+      }
+      for (let y = 0; y < 25; y += 5) {
+        for (let x = 0; x < 5; x += 1) a[x + y] = b[x + y] ^ (~b[((x + 1) % 5) + y] & MASK64 & b[((x + 2) % 5) + y]);
+      }
+      a[0] ^= rc;
+    }
+  }
+
+  /** SHAKE-256 of `data`, `length` bytes of output. */
+  function shake256(data, length) {
+    const rate = 136;
+    const padded = new Uint8Array(Math.floor(data.length / rate + 1) * rate);
+    padded.set(data);
+    padded[data.length] ^= 0x1f;
+    padded[padded.length - 1] ^= 0x80;
+    const state = new Array(25).fill(0n);
+    const lane = (bytes, at) => {
+      let value = 0n;
+      for (let k = 7; k >= 0; k -= 1) value = (value << 8n) | BigInt(bytes[at + k]);
+      return value;
+    };
+    for (let block = 0; block < padded.length; block += rate) {
+      for (let i = 0; i < rate / 8; i += 1) state[i] ^= lane(padded, block + 8 * i);
+      keccakF(state);
+    }
+    const out = new Uint8Array(length);
+    for (let at = 0; ; ) {
+      for (let i = 0; i < rate / 8; i += 1) {
+        for (let k = 0; k < 8; k += 1) {
+          if (at === length) return out;
+          out[at] = Number((state[i] >> BigInt(8 * k)) & 0xffn);
+          at += 1;
+        }
+      }
+      keccakF(state);
+    }
+  }
+
+  /** The salts of a kind's fields, 32 bytes each in name order (ledger/core/commitment.py). */
+  const fieldSalts = (salt, kind) => {
+    const all = shake256(J.concat(salt, FIELD_SALTS_LABEL, J.utf8(kind)), 32 * BODY_FIELDS[kind].length);
+    return BODY_FIELDS[kind].map((_, i) => all.slice(32 * i, 32 * i + 32));
+  };
+  const fieldDigest = (own, name, valueJcs) => J.sha256Now(J.concat(own, J.utf8(`["${name}",${valueJcs}]`)));
+
+  /** SHA-256(0x00 || JCS({"fields": ..., "kind", "ts", "v": 2})) of [name, digest] pairs. */
+  function commitmentLeaf(kind, ts, digests) {
+    const fields = digests.map(([name, digest]) => `"${name}":"${J.toHex(digest).slice(2)}"`).join(',');
+    const text = `{"fields":{${fields}},"kind":"${kind}","ts":"${ts}","v":2}`;
+    return J.sha256Now(J.concat(Uint8Array.of(0), J.utf8(text)));
+  }
+
+  function hex32(where, value) {
+    if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) {
+      throw new RecordError(where, `not 32 bytes in 64 lowercase hex digits: ${J.cut(J.pyValue(value), 80)}`);
+    }
+    return J.fromHex(value);
+  }
+
+  function fieldNames(record, part, kind) {
+    const value = record[part];
+    if (!J.isObject(value)) throw new RecordError(part, 'Input should be an object');
+    const fields = BODY_FIELDS[kind];
+    const out = new Map();
+    for (const name of Object.keys(value).sort()) {
+      if (!fields.includes(name)) throw new RecordError(`${part}.${name}`, `not a field of ${kind} records (${fields.join(', ')})`);
+      out.set(name, hex32(`${part}.${name}`, value[name]));
+    }
+    return out;
+  }
+
+  /** The RFC 8785 text of a disclosed field, validated as the body model's field. */
+  function disclosedValue(kind, name, value) {
+    const where = `body.${name}`;
+    if (value === null) throw new RecordError(where, 'null: a disclosed absent field has a salt and no value');
+    const held = BODIES[kind].spec[name].type(where, value);
+    const text = J.jcs(held);
+    if (text !== J.jcs(value)) throw new RecordError(where, 'valid but not in canonical form (a null or a default written)');
+    return text;
+  }
+
+  /** A v2 record disclosed in part (ledger/core/disclosure.py open_disclosure). */
+  function openDisclosure(record, size) {
+    if (size > MAX_DISCLOSURE_BYTES) throw new RecordError('', `disclosed record is ${size} bytes; the limit is ${MAX_DISCLOSURE_BYTES}`);
+    for (const name of DISCLOSURE_FIELDS) if (!J.has(record, name)) throw new RecordError(name, 'field required');
+    for (const name of Object.keys(record).sort()) if (!DISCLOSURE_FIELDS.includes(name)) throw new RecordError(name, 'unknown field');
+    if (record.v !== 2n) throw new RecordError('v', 'Input should be 2: only v2 records can be disclosed in part');
+    const kind = record.kind;
+    if (!KINDS.includes(kind)) throw new RecordError('kind', `unknown kind ${J.cut(J.pyValue(kind), 80)}; expected one of ${KINDS.join(', ')}`);
+    const ts = record.ts;
+    if (typeof ts !== 'string' || !TS.test(ts)) throw new RecordError('ts', `not a UTC time written YYYY-MM-DDTHH:MM:SS.mmmZ: ${J.cut(J.pyValue(ts), 80)}`);
+    const salts = fieldNames(record, 'field_salts', kind);
+    const withheld = fieldNames(record, 'withheld', kind);
+    const body = record.body;
+    if (!J.isObject(body)) throw new RecordError('body', 'Input should be an object');
+    for (const name of Object.keys(body).sort()) {
+      if (!salts.has(name)) throw new RecordError(`body.${name}`, 'a value without its salt in field_salts');
+    }
+    const digests = BODY_FIELDS[kind].map((name) => {
+      if (salts.has(name) && withheld.has(name)) throw new RecordError(`withheld.${name}`, 'both disclosed and withheld');
+      if (withheld.has(name)) return [name, withheld.get(name)];
+      if (salts.has(name)) {
+        const text = J.has(body, name) ? disclosedValue(kind, name, body[name]) : 'null';
+        return [name, fieldDigest(salts.get(name), name, text)];
+      }
+      throw new RecordError('withheld', `${name} is neither disclosed nor withheld: a v2 ${kind} record commits to ${BODY_FIELDS[kind].length} fields`);
+    });
+    return {
+      version: 2,
+      kind,
+      ts,
+      body,
+      disclosed: BODY_FIELDS[kind].filter((name) => salts.has(name)),
+      withheld: BODY_FIELDS[kind].filter((name) => withheld.has(name)),
+      whole: false,
+      leafHash: J.toHex(commitmentLeaf(kind, ts, digests)),
+      size,
+      entry: lookup({ kind, ts, body }),
+    };
+  }
+
+  /**
+   * A record as evidence carries it, checked and opened (ledger/verify/bundle.py open_record):
+   * whole (v1 or v2) or a v2 disclosure. {version, kind, ts, body, disclosed, withheld, whole,
+   * leafHash, size, entry}. Throws RecordError.
+   */
+  async function openRecord(value) {
+    if (J.isObject(value) && (J.has(value, 'field_salts') || J.has(value, 'withheld'))) {
+      let text;
+      try {
+        text = J.jcs(value);
+      } catch (error) {
+        throw new RecordError('', `cannot be encoded with RFC 8785: ${error.message}`);
+      }
+      return openDisclosure(value, J.utf8(text).length);
+    }
+    const { bytes, record, entry } = canonicalRecord(value);
+    const fields = BODY_FIELDS[record.kind];
+    let leaf;
+    if (record.v === 2n) {
+      const salts = fieldSalts(J.fromHex(record.salt), record.kind);
+      leaf = commitmentLeaf(record.kind, record.ts, fields.map((name, i) => {
+        const text = J.has(record.body, name) ? J.jcs(record.body[name]) : 'null';
+        return [name, fieldDigest(salts[i], name, text)];
+      }));
+    } else {
+      leaf = J.sha256Now(J.concat(Uint8Array.of(0), bytes));
+    }
+    return {
+      version: Number(record.v),
+      kind: record.kind,
+      ts: record.ts,
+      body: record.body,
+      disclosed: fields,
+      withheld: [],
+      whole: true,
+      leafHash: J.toHex(leaf),
+      size: bytes.length,
+      bytes,
+      entry,
+    };
+  }
+
+  /** ledger/verify/bundle.py record_problem. */
+  function recordProblem(where, value, error) {
+    const version = J.isObject(value) && value.v === 2n ? 2 : 1;
+    return `${where}: not a valid v${version} record: ${error.message}`;
+  }
+
+  function shown(value) {
+    const text = J.jcs(value);
+    return J.codePoints(text) <= MAX_SHOWN ? text : `${J.cut(text, MAX_SHOWN - 3)}...`;
+  }
+
+  /** ledger/verify/bundle.py record_sentence. */
+  function recordSentence(where, opened) {
+    if (opened.version === 1) return `${where}: a valid ${opened.kind} record, ${opened.size} bytes in canonical form (RFC 8785)`;
+    const total = opened.disclosed.length + opened.withheld.length;
+    if (opened.whole) {
+      return `${where}: a valid v2 ${opened.kind} record, ${opened.size} bytes in canonical form (RFC 8785), all ${total} fields disclosed`;
+    }
+    const listed = opened.disclosed.map((name) => (J.has(opened.body, name) ? `${name}=${shown(opened.body[name])}` : `${name} absent`)).join(', ');
+    return `${where}: a v2 ${opened.kind} record of ${opened.ts} disclosed in part: ${opened.disclosed.length} of ${total} fields disclosed (${listed || 'none'}), ${opened.withheld.length} withheld as digests`;
+  }
+
+  /** ledger/verify/bundle.py check_leaf: null, or the sentence of a leaf hash mismatch. */
+  function leafMismatch(opened, leafHash, where, whose) {
+    if (opened.leafHash === leafHash) return null;
+    const hashed = opened.version === 1 ? 'the record hashes' : "the record's field commitments hash";
+    return `${where}: ${hashed} to ${opened.leafHash}, not to ${whose} leaf hash ${leafHash}`;
+  }
+
+  const leafSentence = (where, opened) => `${where}: SHA-256(0x00 || ${opened.version === 1 ? 'record' : 'field commitments'}) = ${opened.leafHash}`;
+
+  return {
+    KINDS,
+    BODY_FIELDS,
+    LOOKUP_FIELDS,
+    MAX_RECORD_BYTES,
+    MAX_ID_LENGTH,
+    TS,
+    RecordError,
+    validateRecord,
+    canonicalRecord,
+    storedRecord,
+    lookup,
+    openRecord,
+    shake256,
+    recordProblem,
+    recordSentence,
+    leafMismatch,
+    leafSentence,
+  };
 });

@@ -29,6 +29,9 @@ from tests.chain.conftest import anvil, anvil_binary  # noqa: F401 - fixtures
 
 CONFIRM_TIMEOUT = 60.0
 
+THIEF_SENDER = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
+"""Anvil's default account #5: pays for a transaction the service did not send."""
+
 
 def ts(seconds: float) -> str:
     """A record timestamp `seconds` after the epoch (milliseconds dropped)."""
@@ -742,8 +745,10 @@ def test_a_failed_grant_is_reported_never_active_and_degrades_health(
     window of its own. GET /v1/licences/{id} must not say "active": it says
     "grant_failed" with the reason, and /healthz is "degraded" (200: the service still
     serves) until an amendment replaces the commitment and is confirmed."""
+    from eth_account import Account
+
     from ledger.chain.client import ChainClient
-    from ledger.chain.keys import dev_key
+    from ledger.chain.keys import AnchorKey
     from ledger.chain.licence_registry import GrantCall, LicenceRegistry, SignedGrant
     from ledger.core.records import parse_object
     from ledger.formats.eip712 import Domain
@@ -773,7 +778,10 @@ def test_a_failed_grant_is_reported_never_active_and_degrades_health(
         bytes.fromhex(identity["log_anchor"][2:]),
     )
     thief = LogSigner(load_log_key(served.data_dir), domain, 3600)
-    registry = LicenceRegistry(ChainClient(node.url, dev_key()), registry_address)
+    # Sent from a funded account of its own (Anvil's #5): the service's issuer sends with
+    # the dev key, and two senders of one key race for the same nonce.
+    sender = AnchorKey(Account.from_key(THIEF_SENDER), "thief")
+    registry = LicenceRegistry(ChainClient(node.url, sender), registry_address)
     registry.grant(
         [
             SignedGrant(

@@ -143,6 +143,9 @@ def test_what_fails_is_named(files: dict[str, Path]) -> None:
     assert forged.returncode == 1 and "INVALID: checkpoint check failed" in forged.stdout
 
 
-def test_witness_options_on_a_bundle_are_refused(files: dict[str, Path]) -> None:
-    done = ledger("verify", str(files["log"]), "--offline", "--witness", "x")
-    assert done.returncode == 2 and "apply to tlog-proofs only" in done.stderr
+def test_record_on_a_bundle_is_refused_and_a_bad_witness_key_too(files: dict[str, Path]) -> None:
+    done = ledger("verify", str(files["log"]), "--offline", "--record", str(files["record"]))
+    assert done.returncode == 2 and "--record applies to tlog-proofs only" in done.stderr
+    # --witness applies to bundles and packs too (their checkpoint_note): a bad key is usage
+    bad = ledger("verify", str(files["log"]), "--offline", "--witness", "x")
+    assert bad.returncode == 2 and "error: --witness/--quorum: not a verifier key" in bad.stderr

@@ -205,7 +205,7 @@ def test_extra_fields_rejected() -> None:
 
 def test_wrong_version_and_missing_fields_rejected() -> None:
     record = interaction(6)
-    record["v"] = 2
+    record["v"] = 3
     assert reject(record).field == "v"
     record = interaction(6)
     del record["body"]["model"]

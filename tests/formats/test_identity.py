@@ -75,3 +75,31 @@ def test_note_vkey_is_optional_and_checked() -> None:
         with pytest.raises(IdentityError) as caught:
             parse_identity(json.dumps(IDENTITY.as_json() | {"note_vkey": bad}))
         assert caught.value.field == "note_vkey"
+
+
+def test_witnesses_and_their_quorum_go_together_and_are_checked() -> None:
+    from ledger.formats.cosignature import Cosigner
+    from ledger.formats.note import Signer
+
+    vkeys = [Cosigner(f"w{i}.example/w", bytes([60 + i]) * 32).vkey() for i in range(3)]
+    assert "witnesses" not in IDENTITY.as_json() and IDENTITY.witness_policy().quorum == 0
+    listed = LogIdentity(**{**IDENTITY.__dict__, "witnesses": tuple(vkeys), "witness_quorum": 2})
+    document = listed.as_json()
+    assert document["witnesses"] == vkeys and document["witness_quorum"] == 2
+    parsed = parse_identity(json.dumps(document))
+    assert parsed == listed and parsed.witness_policy().quorum == 2
+    assert parsed.fingerprint() != IDENTITY.fingerprint()
+    note_key = Signer("log.example/l", bytes([1]) * 32).vkey()  # type 0x01: no witness key
+    for change, field in (
+        ({"witnesses": vkeys}, "witness_quorum"),
+        ({"witness_quorum": 1}, "witnesses"),
+        ({"witnesses": [], "witness_quorum": 1}, "witnesses"),
+        ({"witnesses": vkeys, "witness_quorum": 4}, "witness_quorum"),
+        ({"witnesses": vkeys, "witness_quorum": 0}, "witness_quorum"),
+        ({"witnesses": [vkeys[0], vkeys[0]], "witness_quorum": 1}, "witnesses"),
+        ({"witnesses": [note_key], "witness_quorum": 1}, "witnesses"),
+        ({"witnesses": ["not a key"], "witness_quorum": 1}, "witnesses"),
+    ):
+        with pytest.raises(IdentityError) as caught:
+            parse_identity(json.dumps(IDENTITY.as_json() | change))
+        assert caught.value.field == field, change

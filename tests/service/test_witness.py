@@ -382,6 +382,36 @@ def test_the_worker_collects_cosignatures_and_applies_the_policy(tmp_path: Path)
         store.close()
 
 
+def test_the_worker_witnesses_an_earlier_checkpoint_before_the_latest(
+    witness: Served, tmp_path: Path
+) -> None:
+    """The anchorer picked size 10 between two rounds; the log is at 25 already: the round
+    sends 10 first, then 25, so the anchored checkpoint is cosigned too. A checkpoint the
+    witness is already past is not sent (it could not cosign it any more)."""
+    store = make_store(tmp_path, 10)
+    anchored = store_note(store)
+    store.add_entries([[parse_object(interaction(i)) for i in range(10, 25)]])
+    seal(store)
+    worker = WitnessWorker(
+        store, lambda: store_note(store), [endpoint(witness)], quorum=1, earlier=lambda: anchored
+    )
+    try:
+        assert worker.round() == 1
+        repo = CosignatureRepository(store)
+        assert [c.tree_size for c in repo.for_size(10)] == [10]
+        assert [c.tree_size for c in repo.for_size(25)] == [25]
+        policy = witness_policy([witness.vkey], 1)
+        open_cosigned_checkpoint(worker.cosigned_note(anchored), ORIGIN, [LOG.verifier()], policy)
+        # The next round: the witness is past 10, only the latest (25 -> 30) is sent.
+        store.add_entries([[parse_object(interaction(i)) for i in range(25, 30)]])
+        seal(store)
+        assert worker.round() == 1
+        assert len(repo.for_size(10)) == 1 and len(repo.for_size(30)) == 1
+    finally:
+        worker.close()
+        store.close()
+
+
 def test_the_worker_never_raises_and_a_quorum_can_be_missed(tmp_path: Path) -> None:
     store = make_store(tmp_path, 3)
     served = start(tmp_path / "w")

@@ -498,10 +498,16 @@ def test_a_whole_export_passes(tmp_path: Path) -> None:
         ),
         (lambda ls: ls.__setitem__(7, b"\n"), "line", "line 8: empty line", (8, None)),
         (
-            lambda ls: ls.__setitem__(7, ls[7].replace(b'"v":1', b'"v":2')),
+            lambda ls: ls.__setitem__(7, ls[7].replace(b'"v":1', b'"v":3')),
             "record",
-            "line 8 (leaf index 7): not a valid v1 record",
+            "line 8 (leaf index 7): not a valid v1 or v2 record",
             (8, 7),
+        ),
+        (  # relabelled v2: a valid record, with another leaf
+            lambda ls: ls.__setitem__(7, ls[7].replace(b'"v":1', b'"v":2')),
+            "root",
+            "the export's first 100 entries have root",
+            (None, None),
         ),
         (
             lambda ls: ls.__setitem__(7, ls[7].replace(b'{"body"', b'{"extra":1,"body"')),

@@ -43,6 +43,8 @@ import base64
 import copy
 import hashlib
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -115,6 +117,14 @@ class Log:
     proven_revoked: dict[str, Any]
     """GET /v1/licences/lic-proof after its revocation: the revoke record is in the log,
     anchored, and is the revocation the registry holds; `revoked.evidence` proves it."""
+    log_only_revoked: dict[str, Any]
+    """GET /v1/licences/lic-unsent: its revoke record is in the log and anchored, but the
+    registry's revoke was never sent (the grant was)."""
+    amended: dict[str, Any]
+    """GET /v1/licences/lic-amended: granted, amended (v1 superseded on chain by the amend
+    record's commitment), then revoked."""
+    superseded: dict[str, Any]
+    """lic-amended's v1 grant record, as its licensee kept it."""
 
 
 def ts(seconds: float) -> str:
@@ -242,6 +252,24 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
                 relayed.revoke(
                     log_key, proof_commitment, bytes.fromhex(ended.json()["leaf_hash"][2:])
                 )
+                # Revoked in the log, granted on chain, the registry's revoke never sent.
+                unsent = admin.post("/v1/licences", json=licence_body("lic-unsent")).json()
+                cut = admin.post(
+                    "/v1/licences/lic-unsent/revoke", json={"reason": "fraud\u202e fdp.exe"}
+                )
+                assert cut.status_code == 201, cut.text
+                grant(relayed, log_key, unsent["record"])
+                # Granted, amended, revoked; the registry calls as the service makes them.
+                v1 = admin.post("/v1/licences", json=licence_body("lic-amended")).json()
+                amend = licence_body("lic-amended") | {"action": "amend", "scope": ["eval"]}
+                v2 = admin.post("/v1/licences", json=amend)
+                assert v2.status_code == 201, v2.text
+                last = admin.post("/v1/licences/lic-amended/revoke", json={"reason": "unpaid"})
+                assert last.status_code == 201, last.text
+                c1, _ = grant(relayed, log_key, v1["record"])
+                c2, _ = grant(relayed, log_key, v2.json()["record"])
+                relayed.revoke(log_key, c1, parse_object(v2.json()["record"]).leaf_hash)
+                relayed.revoke(log_key, c2, bytes.fromhex(last.json()["leaf_hash"][2:]))
                 entries = [interaction(i, seed=71, account=f"acct-{i % 3}") for i in range(7)]
                 receipts = admin.post("/v1/entries/batch", json={"entries": entries}).json()[
                     "receipts"
@@ -256,6 +284,11 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
                 assert pack.status_code == 200, pack.text
                 proven_revoked = admin.get("/v1/licences/lic-proof").json()
                 assert proven_revoked["revoked"]["evidence"] is not None, proven_revoked
+                assert "checkpoint_note" in proven_revoked["revoked"]["evidence"]
+                log_only = admin.get("/v1/licences/lic-unsent").json()
+                assert log_only["revoked"]["evidence"] is not None, log_only
+                amended = admin.get("/v1/licences/lic-amended").json()
+                assert amended["revoked"]["evidence"] is not None, amended
             yield Log(
                 server,
                 node,
@@ -268,6 +301,9 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
                 files[2],
                 identity | {"licence_registry": "0x" + rogue.address.hex()},
                 proven_revoked,
+                log_only,
+                amended,
+                {"record": v1["record"], "registry": amended["registry"]},
             )
         finally:
             assert server.stop() == 0
@@ -449,6 +485,8 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
             "record",
             "leaf hash",
             "inclusion",
+            "checkpoint note",
+            "witnesses",
             "chain id",
             "contract",
             "log",
@@ -457,6 +495,9 @@ def test_real_evidence_and_licence_are_valid_in_both(log: Log, page: Page) -> No
             "anchor block",
         ]
     )
+    # the service's cosigned checkpoint note, checked in the same words (no witness here)
+    assert [c["detail"] for c in shown["checks"][5:7]] == [c.detail for c in result.checks[5:7]]
+    assert "signed by the pinned log's note key" in shown["checks"][5]["detail"]
     anchor = log.bundle["checkpoint"]["anchor"]
     assert shown["links"] == [
         f"{EXPLORER}/tx/{anchor['tx_hash']}",
@@ -540,7 +581,7 @@ def test_a_revocation_with_its_evidence_proves_its_reason_in_both(log: Log, page
     assert [c["check"] for c in shown["checks"] if c["passed"]][-2:] == ["revocation", "status"]
     assert shown["facts"]["revocation on chain"].startswith(leaf)
     assert shown["facts"]["revocation record"].endswith("matches the registry")
-    assert 'reason "breach of clause 4";' in shown["facts"]["revocation record"]
+    assert "reason 'breach of clause 4';" in shown["facts"]["revocation record"]
     # the grant file alone: the chain's revocation hash, and where its proof is
     same(page, "licence", {"record": answer["record"]}, identity, url, {"verdict": "not active"})
     shown = verify_text(page, json.dumps({"record": answer["record"]}))
@@ -565,6 +606,96 @@ def test_a_revocation_with_its_evidence_proves_its_reason_in_both(log: Log, page
     edited = json.loads(json.dumps(answer))
     edited["revoked"]["evidence"]["entries"][0]["record"]["body"]["reason"] = "none at all"
     same(page, "licence", edited, identity, url, expected)
+    assert page.errors() == []
+
+
+def test_a_revocation_the_log_proves_but_the_registry_lacks_is_not_valid_in_both(
+    log: Log, page: Page, tmp_path: Path
+) -> None:
+    """Hostile review 2, M1: the answer for a licence whose revoke record the log holds,
+    anchored, while the registry's revoke was never sent, is NOT VALID in both verifiers,
+    naming the record, its reason and the registry's silence (not ACTIVE); evidence of
+    another record fails "revocation"."""
+    page.events.clear()
+    url = log.anvil.url
+    identity = log.identity
+    open_page(page, f"{log.server.url}/verify")
+    pin_log(page, identity, url)
+    answer = log.log_only_revoked
+    leaf = answer["revoked"]["leaf_hash"]
+    same(page, "licence", answer, identity, url, {"verdict": "not active", "check": "status"})
+    statement = python("licence", answer, identity, url)["statement"]
+    assert statement.startswith(
+        f"NOT VALID: licence 'lic-unsent' of 'acct-acme': the log holds revoke record {leaf}"
+        " (reason 'fraud\\u202e fdp.exe') of this licence, anchored in block "
+    ), statement
+    assert "; the registry has not revoked it (at block " in statement
+    shown = verify_text(page, json.dumps(answer))
+    assert shown["state"] == "failed" and shown["facts"]["status on chain"] == "active"
+    assert shown["facts"]["revocation record"].endswith(
+        ": the registry has NOT revoked this commitment"
+    )
+    # L3: the reason's bidi override is shown escaped in the facts, as in the sentence
+    assert "reason 'fraud\\u202e fdp.exe';" in shown["facts"]["revocation record"]
+    assert "\u202e" not in shown["text"] + json.dumps(shown["facts"], ensure_ascii=False)
+    # `mledger licence check` itself: the sentence on stderr, exit 1 (not active)
+    folder = tmp_path
+    (folder / "answer.json").write_text(json.dumps(answer))
+    (folder / "log.json").write_text(json.dumps(identity))
+    done = subprocess.run(
+        [sys.executable, "-m", "ledger", "licence", "check", str(folder / "answer.json")]
+        + ["--log", str(folder / "log.json"), "--rpc-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1 and done.stderr.startswith(statement), done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["active"] is False and printed["status"] == "active"
+    assert printed["revocation_record"]["matches_registry"] is False
+    # the grant record alone is active: nothing in the file says otherwise
+    alone = {"record": answer["record"], "registry": answer["registry"]}
+    same(page, "licence", alone, identity, url, {"verdict": "active"})
+    swapped = answer | {"revoked": answer["revoked"] | {"evidence": log.bundle}}
+    same(page, "licence", swapped, identity, url, {"verdict": "invalid", "check": "revocation"})
+    assert page.errors() == []
+
+
+def test_a_licence_superseded_by_an_amendment_names_the_amend_record_in_both(
+    log: Log, page: Page
+) -> None:
+    """Hostile review 2, L1: the registry's revocation of an amended licence's v1 is the
+    amend record's commitment; both verifiers say "superseded ... by amend record", not
+    "revocation record", and the revoke record the answer carries (of the licence id, made
+    later) beside v1 is REVOKED, not INVALID."""
+    page.events.clear()
+    url = log.anvil.url
+    identity = log.identity
+    open_page(page, f"{log.server.url}/verify")
+    pin_log(page, identity, url)
+    amend_leaf = log.amended["commitment"]
+    revoke_leaf = log.amended["revoked"]["leaf_hash"]
+    same(page, "licence", log.superseded, identity, url, {"verdict": "not active"})
+    statement = python("licence", log.superseded, identity, url)["statement"]
+    assert "was superseded in block " in statement and "revocation record" not in statement
+    assert f"by amend record leaf {amend_leaf}, a commitment the registry holds; at " in statement
+    with_evidence = log.superseded | {"revoked": log.amended["revoked"]}
+    same(page, "licence", with_evidence, identity, url, {"verdict": "not active"})
+    statement = python("licence", with_evidence, identity, url)["statement"]
+    assert (
+        f"; then the log's revoke record {revoke_leaf} (reason 'unpaid'), anchored in block"
+        in statement
+    ), statement
+    shown = verify_text(page, json.dumps(with_evidence))
+    assert shown["state"] == "inactive"
+    assert shown["facts"]["revocation on chain"].startswith(f"{amend_leaf} (the leaf hash of")
+    assert shown["facts"]["revocation record"].endswith(
+        "revoked the licence after the amendment that superseded this commitment"
+    )
+    # v2, the current commitment, is revoked by that record, which matches the registry
+    same(page, "licence", log.amended, identity, url, {"verdict": "not active"})
+    assert "matches the registry" in python("licence", log.amended, identity, url)["statement"]
     assert page.errors() == []
 
 

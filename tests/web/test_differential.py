@@ -34,8 +34,21 @@ SEEDS = [
     ("licence", "licence/served.json"),
     ("licence", "licence/record.json"),
     ("licence", "licence/amend.json"),
+    ("evidence", "evidence/bundle-note.json"),
+    ("evidence", "evidence/pack-note.json"),
 ]
 """(kind, file): the valid documents changed."""
+
+IDENTITY = "identity/log.json"
+"""The identity pinned for a seed, unless NOTED names another."""
+NOTED = {
+    "evidence/bundle-note.json": "identity/log-witnessed.json",
+    "evidence/pack-note.json": "identity/log-witnessed.json",
+}
+"""Seeds carrying a cosigned checkpoint note, pinned with the identity naming the note key
+and the witnesses (their notes are also changed inside: a character, a line)."""
+
+NOTE_CHARACTERS = ["A", "0", "/", "+", "=", " ", "\n", "\u2014", "🙂", "\x00"]
 
 VALUES: list[Any] = [
     None,
@@ -208,20 +221,44 @@ def change_bytes(rng: random.Random, data: bytes) -> bytes:
     return data
 
 
-def mutants(count: int, seed: int) -> list[tuple[str, bytes]]:
+def change_note(rng: random.Random, note: str) -> str:
+    """`note` with a character replaced, inserted or removed, or a line dropped, repeated or
+    moved: a signature, the checkpoint's size or root, a key name made wrong."""
+    lines = note.split("\n")
+    choice = rng.randrange(5)
+    i = rng.randrange(len(note))
+    if choice == 0:
+        return note[:i] + rng.choice(NOTE_CHARACTERS) + note[i + 1 :]
+    if choice == 1:
+        return note[:i] + rng.choice(NOTE_CHARACTERS) + note[i:]
+    if choice == 2:
+        return note[:i] + note[i + 1 :]
+    k = rng.randrange(len(lines))
+    if choice == 3:
+        return "\n".join(lines[:k] + lines[k + 1 :])
+    return "\n".join(lines[:k] + [lines[k], lines[k]] + lines[k + 1 :])
+
+
+def mutants(count: int, seed: int) -> list[tuple[str, str, bytes]]:
+    """(kind, pinned identity file, changed document)."""
     rng = random.Random(seed)
     out = []
     for n in range(count):
         kind, path = rng.choice(SEEDS)
+        identity = NOTED.get(path, IDENTITY)
         raw = (VECTORS / path).read_bytes()
-        if n % 4:
+        if path in NOTED and n % 2:
+            document = json.loads(raw)
+            document["checkpoint_note"] = change_note(rng, document["checkpoint_note"])
+            data = json.dumps(document).encode("utf-8", "surrogatepass")
+        elif n % 4:
             document = change_values(rng, json.loads(raw))
             data = json.dumps(document, ensure_ascii=rng.random() < 0.5).encode(
                 "utf-8", "surrogatepass"
             )
         else:
             data = change_bytes(rng, raw)
-        out.append((kind, data))
+        out.append((kind, identity, data))
     return out
 
 
@@ -229,20 +266,20 @@ def test_changed_documents_get_the_same_outcome_in_both() -> None:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed (the project needs Node 20 for Hardhat and Anvil)")
-    identity_file = "identity/log.json"
-    pinned = parse_identity((VECTORS / identity_file).read_bytes())
-    cases = mutants(2000, seed=11)
+    files = sorted({IDENTITY, *NOTED.values()})
+    pinned = {file: parse_identity((VECTORS / file).read_bytes()) for file in files}
+    cases = mutants(2400, seed=11)
     python = []
-    for kind, data in cases:
+    for kind, identity, data in cases:
         verifier = licence_outcome if kind == "licence" else evidence_outcome
-        python.append({"offline": verifier(data, None), "pinned": verifier(data, pinned)})
+        python.append({"offline": verifier(data, None), "pinned": verifier(data, pinned[identity])})
     payload = {
         "identities": {
-            identity_file: base64.b64encode((VECTORS / identity_file).read_bytes()).decode()
+            file: base64.b64encode((VECTORS / file).read_bytes()).decode() for file in files
         },
         "vectors": [
-            {"kind": kind, "identity": identity_file, "data": base64.b64encode(data).decode()}
-            for kind, data in cases
+            {"kind": kind, "identity": identity, "data": base64.b64encode(data).decode()}
+            for kind, identity, data in cases
         ],
     }
     done = subprocess.run(
@@ -257,7 +294,7 @@ def test_changed_documents_get_the_same_outcome_in_both() -> None:
     browser = json.loads(done.stdout)
     differ = [
         f"{kind} {data[:300]!r}\n  python  {p}\n  browser {b}"
-        for (kind, data), p, b in zip(cases, python, browser, strict=True)
+        for (kind, _, data), p, b in zip(cases, python, browser, strict=True)
         if p != b
     ]
     assert not differ, f"{len(differ)} of {len(cases)} differ:\n" + "\n".join(differ[:5])
@@ -274,5 +311,7 @@ def test_changed_documents_get_the_same_outcome_in_both() -> None:
         "inclusion",
         "licence",
         "mathematics only",
+        "checkpoint note",
+        "witnesses",
     ):
         assert reached[check] >= 10, reached

@@ -14,13 +14,26 @@ import pytest
 
 from ledger.formats.cosignature import Cosigner
 from ledger.formats.identity import IdentityError, LogIdentity, parse_identity
-from ledger.formats.note import Signer
+from ledger.formats.note import ALG_ED25519, Signer, VerifierKey, key_id
 
 CORE = Path(__file__).parents[2] / "ledger" / "web" / "verify-core.js"
 IDENTITY = LogIdentity(
     "model-ledger", 31337, b"\x5f" * 20, b"\x8b" * 32, b"\x9f" * 20, b"\xc4" * 20, 1
 )
 GOOD = Signer("ledger.example/model-ledger", bytes(32)).vkey()
+WEAK = [
+    VerifierKey(n, key_id(n, ALG_ED25519, public), ALG_ED25519, public).text()
+    for n, public in (
+        ("ledger.example/model-ledger", bytes([1]) + bytes(31)),  # the identity point
+        ("ledger.example/model-ledger", bytes([1]) + bytes(30) + bytes([0x80])),  # x = 0, sign 1
+        ("ledger.example/log", (2**255 - 18).to_bytes(32, "little")),  # y = p + 1
+        (
+            "ledger.example/log",
+            bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+        ),
+    )
+]
+"""Weak note keys: under them anyone makes a signature that verifies for every message."""
 
 DRIVER = """
 const core = require(process.argv[1]);
@@ -31,7 +44,7 @@ const out = docs.map((text) => {
     return { verdict: 'accepted', fingerprint: identity.fingerprint() };
   } catch (error) {
     if (!(error instanceof core.IdentityError)) throw error;
-    return { verdict: 'refused', field: error.field };
+    return { verdict: 'refused', field: error.field, message: error.message };
   }
 });
 process.stdout.write(JSON.stringify(out));
@@ -42,7 +55,7 @@ def python_outcome(text: str) -> dict[str, Any]:
     try:
         identity = parse_identity(text)
     except IdentityError as error:
-        return {"verdict": "refused", "field": error.field}
+        return {"verdict": "refused", "field": error.field, "message": str(error)}
     import hashlib
 
     import rfc8785
@@ -68,6 +81,7 @@ def test_the_page_reads_note_vkey_as_python_does() -> None:
         "ledger.example",
         5,
         None,
+        *WEAK,
     ]
     docs = [json.dumps(IDENTITY.as_json() | {"note_vkey": value}) for value in values]
     docs.append(json.dumps(IDENTITY.as_json()))
@@ -82,5 +96,18 @@ def test_the_page_reads_note_vkey_as_python_does() -> None:
     assert done.returncode == 0, done.stderr
     page = json.loads(done.stdout)
     python = [python_outcome(doc) for doc in docs]
+    weak = [docs.index(d) for d in docs if any(json.dumps(w) in d for w in WEAK)]
+    assert len(weak) == len(WEAK)
+    for at in weak:  # a weak key is refused in the same words
+        assert page[at] == python[at] and "note_vkey: verifier key " in python[at]["message"]
+    assert {python[at]["message"].split(": ")[-1] for at in weak} == {
+        (
+            "its Ed25519 key is a point of small order, under which one signature verifies"
+            " for every message"
+        ),
+        "its Ed25519 key is not the canonical encoding of a point",
+    }
+    for each in page + python:
+        each.pop("message", None)  # other refusals are worded apart (the field is equal)
     assert page == python
     assert [p["verdict"] for p in python].count("accepted") == 4

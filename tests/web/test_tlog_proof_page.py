@@ -41,6 +41,9 @@ CASES = [
     "unknown-witness-only",
     "quorum-not-met",
     "wrong-inclusion-node",
+    "emoji-unknown-key-line",
+    "emoji-witness-name",
+    "small-order-witnesses",
 ]
 
 

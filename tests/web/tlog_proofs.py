@@ -16,7 +16,14 @@ from ledger.core import merkle
 from ledger.core.records import parse_object
 from ledger.formats.cosignature import Cosigner
 from ledger.formats.identity import LogIdentity
-from ledger.formats.note import Note, Signature, Signer
+from ledger.formats.note import (
+    ALG_COSIGNATURE_V1,
+    Note,
+    Signature,
+    Signer,
+    VerifierKey,
+    key_id,
+)
 from ledger.formats.tlog_checkpoint import Checkpoint
 from ledger.formats.tlog_proof import TlogProof
 from ledger.verify.tlog_proof import TlogProofCheckError, verify_record_tlog_proof
@@ -28,6 +35,8 @@ W1 = Cosigner("witness.example/w1", bytes([5]) * 32)
 W2 = Cosigner("witness.example/w2", bytes([6]) * 32)
 W3 = Cosigner("witness.example/w3", bytes([7]) * 32)
 STRANGER = Cosigner("stranger.example/w", bytes([9]) * 32)
+SMILING = Cosigner("witness.example/\U0001f642", bytes([8]) * 32)
+"""A witness whose key name holds an emoji (C2SP key names are any UTF-8 but space and '+')."""
 IDENTITY = replace(BARE, note_vkey=LOG.vkey())
 """The log identity of tests/cli/test_verify_tlog_proof.py, with the note key LOG's vkey."""
 NOW = 1_700_000_000
@@ -109,6 +118,25 @@ def _malleated(signature: Signature, at: int) -> Signature:
     return Signature(signature.name, signature.key_id, changed)
 
 
+IDENTITY_POINT = bytes([1]) + bytes(31)
+"""The Ed25519 identity point: under it R = identity, S = 0 verifies for every message."""
+P_PLUS_ONE = (2**255 - 19 + 1).to_bytes(32, "little")
+"""The identity point spelled y = p + 1, a non-canonical encoding."""
+SIGNED_ZERO = bytes(31) + bytes([0x80])
+"""y = 0 with the sign bit set: a point of order 4 (libsodium's blocklist)."""
+
+
+def weak_witness(name: str, public: bytes) -> tuple[str, Signature]:
+    """A witness vkey (type 0x04) of the 32 bytes `public`, and the cosignature anyone can
+    make under it when it is the identity point (R = identity, S = 0), dated NOW."""
+    ident = key_id(name, ALG_COSIGNATURE_V1, public)
+    universal = NOW.to_bytes(8, "big") + IDENTITY_POINT + bytes(32)
+    return (
+        VerifierKey(name, ident, ALG_COSIGNATURE_V1, public).text(),
+        Signature(name, ident, universal),
+    )
+
+
 def _flip(signature: Signature, at: int) -> Signature:
     raw = bytearray(signature.signature)
     raw[at] ^= 0x01
@@ -145,6 +173,13 @@ def cases() -> tuple[Case, ...]:
     bad_path = (path[0], bytes(wrong_node), *path[2:])
     text = good.decode()
     first = base64.b64encode(path[0]).decode()
+    unknown = Signature("\U0001f642.example/w", 0x01020304, bytes(range(72)))
+    smiling = Note(note.text, (*note.signatures, SMILING.cosign(note.text, NOW - 70)))
+    weak = [
+        weak_witness(f"weak.example/w{n}", public)
+        for n, public in enumerate((IDENTITY_POINT, P_PLUS_ONE, SIGNED_ZERO))
+    ]
+    forged = Note(note.text, (log_line, *(line for _, line in weak)))
     return (
         Case("valid-two-of-two", good, record, witnesses=trusted),
         Case("valid-two-of-three", good, record, witnesses=(*trusted, W3.vkey()), quorum=2),
@@ -233,6 +268,38 @@ def cases() -> tuple[Case, ...]:
         Case("witness-twice", good, record, witnesses=(W1.vkey(), W1.vkey()), check="witnesses"),
         Case("quorum-too-high", good, record, witnesses=trusted, quorum=3, check="witnesses"),
         Case("bad-witness-key", good, record, witnesses=("w+0000+AAAA",), check="witnesses"),
+        Case(
+            "emoji-unknown-key-line",
+            proof(Note(note.text, (*note.signatures, unknown))),
+            record,
+            witnesses=trusted,
+        ),
+        Case("emoji-witness-name", proof(smiling), record, witnesses=(SMILING.vkey(),), quorum=1),
+        Case(
+            "small-order-witnesses",
+            proof(forged),
+            record,
+            witnesses=(weak[2][0], weak[0][0]),
+            check="witnesses",
+            hint="small order",
+        ),
+        Case(
+            "identity-point-witness",
+            proof(forged),
+            record,
+            witnesses=(weak[0][0],),
+            quorum=1,
+            check="witnesses",
+            hint="small order",
+        ),
+        Case(
+            "non-canonical-witness-key",
+            proof(forged),
+            record,
+            witnesses=(weak[1][0],),
+            check="witnesses",
+            hint="not the canonical encoding",
+        ),
         Case("not-a-record", good, b'{"v": 1}', check="record"),
         Case("record-not-json", good, b"[1, 2", check="record"),
         Case(

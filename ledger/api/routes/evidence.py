@@ -3,7 +3,7 @@ every anchored entry matching a campaign query (auditors)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -16,13 +16,21 @@ from ledger.api.errors import ApiError
 from ledger.api.routes.proofs import check_owner
 from ledger.api.views import parse_hash
 from ledger.core.records import KINDS, TIME_FORMS
+from ledger.errors import InvalidRequestError
 from ledger.formats.pack import (
     MAX_QUERY_ACCOUNTS,
     QueryError,
     check_complete_query,
     parse_query_input,
 )
-from ledger.service.evidence import ANCHOR_CHOICE_HELP, build_evidence, parse_anchor_choice
+from ledger.service.evidence import (
+    ANCHOR_CHOICE_HELP,
+    DISCLOSE_HELP,
+    build_evidence,
+    build_tlog_proof,
+    parse_anchor_choice,
+    parse_disclosed,
+)
 from ledger.service.evidence_pack import UNANCHORED_HEADER, build_pack
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
@@ -80,6 +88,10 @@ AnchorParam = Annotated[
     ),
 ]
 
+DiscloseParam = Annotated[
+    str | None, Query(max_length=2_000, description=f"Which fields to disclose: {DISCLOSE_HELP}.")
+]
+
 MAX_QUERY_BYTES = 4 << 20
 """Largest campaign query body (4 MiB): MAX_QUERY_ACCOUNTS account ids of a few hundred
 bytes each."""
@@ -90,15 +102,53 @@ _QUERY_BODY = {
 }
 
 
-@router.get("/{leaf_hash}")
+TLOG_PROOF_TYPE = "text/plain; charset=utf-8"
+
+FormatParam = Annotated[
+    Literal["bundle", "tlog-proof"],
+    Query(
+        description="bundle (default: model-ledger/evidence/v1, JSON) or tlog-proof"
+        " (c2sp.org/tlog-proof@v1, text: the entry's index, inclusion proof and cosigned"
+        " checkpoint note; anchor does not apply)."
+    ),
+]
+
+
+@router.get(
+    "/{leaf_hash}",
+    response_model=None,
+    responses={
+        200: {
+            "description": "An evidence bundle (JSON) or, with format=tlog-proof, a tlog-proof.",
+            "content": {"application/json": {}, TLOG_PROOF_TYPE: {}},
+        }
+    },
+)
 def read_evidence(
-    leaf_hash: str, services: ServicesDep, key: ReaderKey, anchor: AnchorParam = None
-) -> dict[str, Any]:
+    leaf_hash: str,
+    services: ServicesDep,
+    key: ReaderKey,
+    anchor: AnchorParam = None,
+    disclose: DiscloseParam = None,
+    format: FormatParam = "bundle",
+) -> dict[str, Any] | Response:
     """One anchored entry's evidence bundle, against the earliest anchor holding it by default."""
     leaf = parse_hash(leaf_hash)
     choice = parse_anchor_choice(anchor)
+    disclosed = parse_disclosed(disclose)
     check_owner(services, key, leaf)
-    return build_evidence(services.store, services.anchors, leaf, choice)
+    if format == "tlog-proof":
+        if anchor is not None:
+            raise InvalidRequestError(
+                "anchor goes with format=bundle: a tlog-proof names no anchor"
+            )
+        if disclosed is not None:
+            raise InvalidRequestError(
+                "disclose goes with format=bundle: a tlog-proof carries no record"
+            )
+        proof = build_tlog_proof(services.store, leaf)
+        return Response(proof, media_type=TLOG_PROOF_TYPE)
+    return build_evidence(services.store, services.anchors, leaf, choice, disclosed)
 
 
 @router.post(
@@ -112,10 +162,15 @@ def read_evidence(
     openapi_extra={"requestBody": _QUERY_BODY},
 )
 async def create_evidence_pack(
-    request: Request, services: ServicesDep, _key: AuditorKey, anchor: AnchorParam = None
+    request: Request,
+    services: ServicesDep,
+    _key: AuditorKey,
+    anchor: AnchorParam = None,
+    disclose: DiscloseParam = None,
 ) -> Response:
     """One evidence pack (one multi-entry proof) for up to 100,000 anchored matching entries."""
     choice = parse_anchor_choice(anchor)
+    disclosed = parse_disclosed(disclose)
     query = read_model(await read_body(request, MAX_QUERY_BYTES), EvidenceQuery)
     try:
         parsed = parse_query_input(
@@ -127,7 +182,12 @@ async def create_evidence_pack(
         raise InvalidQueryError(str(error), field=error.field) from None
     pack = await run_in_threadpool(
         lambda: build_pack(
-            services.store, services.anchors, parsed, anchor=choice, complete=query.complete
+            services.store,
+            services.anchors,
+            parsed,
+            anchor=choice,
+            complete=query.complete,
+            disclosed=disclosed,
         )
     )
     return Response(

@@ -10,7 +10,9 @@ from fastapi.responses import PlainTextResponse
 
 from ledger.api.deps import Services, ServicesDep
 from ledger.api.schemas import Health
+from ledger.formats.note import parse_vkey
 from ledger.store.licences import LicenceRepository
+from ledger.store.witness import CosignatureRepository
 
 router = APIRouter(tags=["health"])
 
@@ -47,13 +49,32 @@ def _status(services: Services) -> dict[str, Any]:
         "pending": pending,
         "anchor": anchor,
         "licences": licences,
+        "witnessing": _witnessing(services, state.tree_size),
+    }
+
+
+def _witnessing(services: Services, tree_size: int) -> dict[str, Any] | None:
+    """M of N: how many configured witnesses cosigned the latest checkpoint, and the
+    largest size that counts as published (None: no witness configured)."""
+    if not services.witnesses:
+        return None
+    keys = [(k.name, k.key_id) for k in (parse_vkey(v) for v in services.witnesses)]
+    repo = CosignatureRepository(services.store)
+    cosigned = {(c.witness, c.key_id) for c in repo.for_size(tree_size)} & set(keys)
+    published = repo.published_size(keys, services.witness_quorum)
+    return {
+        "witnesses": len(keys),
+        "quorum": services.witness_quorum,
+        "cosigned": len(cosigned),
+        "published": len(cosigned) >= services.witness_quorum,
+        "published_size": published,
     }
 
 
 @router.get("/healthz", response_model=Health)
 def read_health(services: ServicesDep) -> dict[str, Any]:
-    """Liveness: tree size, pending entries, anchoring lag, licence calls; degraded while one \
-failed."""
+    """Liveness: tree size, pending entries, anchoring lag, licence calls, witnessing (M of N \
+cosigned); degraded while a licence call failed."""
     return _status(services)
 
 
@@ -101,6 +122,19 @@ def read_metrics(services: ServicesDep) -> PlainTextResponse:
                 "# TYPE ledger_anchor_age_seconds gauge",
                 f"ledger_anchor_age_seconds {anchor['last_anchor_age_seconds']}",
             ]
+    witnessing = status["witnessing"]
+    if witnessing is not None:
+        lines += [
+            "# HELP ledger_witness_cosignatures Witnesses that cosigned the latest checkpoint.",
+            "# TYPE ledger_witness_cosignatures gauge",
+            f"ledger_witness_cosignatures {witnessing['cosigned']}",
+            "# HELP ledger_witness_quorum Witnesses that must cosign a checkpoint (M of N).",
+            "# TYPE ledger_witness_quorum gauge",
+            f"ledger_witness_quorum {witnessing['quorum']}",
+            "# HELP ledger_published_tree_size Largest tree size M of N witnesses cosigned.",
+            "# TYPE ledger_published_tree_size gauge",
+            f"ledger_published_tree_size {witnessing['published_size']}",
+        ]
     licences = status["licences"]
     lines += [
         (

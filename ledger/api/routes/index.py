@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from ledger.api.deps import ReaderKey, ServicesDep
+from ledger.api.routes.evidence import DiscloseParam
 from ledger.errors import NotFoundError
 from ledger.service.completeness import Window, build_completeness
+from ledger.service.evidence import parse_disclosed
 from ledger.store.index import IndexStore
 from ledger.store.keys import ApiKey, Role
 
@@ -50,10 +52,18 @@ async def read_completeness(
     to_time: Annotated[
         str | None, Query(alias="to", description="Window end as a chain time.")
     ] = None,
+    disclose: DiscloseParam = None,
 ) -> dict[str, Any]:
     """Completeness proof of every entry of KIND:VALUE up to an anchored size (none: absence)."""
+    disclosed = parse_disclosed(disclose)
     await run_in_threadpool(check_key_owner, services, api_key, kind, value)
     window = Window(from_size, to_size, from_time, to_time)
     return await run_in_threadpool(
-        build_completeness, services.store, services.anchors, f"{kind}:{value}", tree_size, window
+        build_completeness,
+        services.store,
+        services.anchors,
+        f"{kind}:{value}",
+        tree_size,
+        window,
+        disclosed,
     )

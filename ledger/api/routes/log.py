@@ -28,5 +28,7 @@ trusted channel."""
         rpc_url=services.public_rpc_url,
         explorer=services.explorer_url,
         note_vkey=None if services.signer.note is None else services.signer.note.vkey(),
+        witnesses=services.witnesses,
+        witness_quorum=services.witness_quorum,
     )
     return identity.as_json()

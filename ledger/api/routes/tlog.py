@@ -2,7 +2,7 @@
 c2sp.org/tlog-tiles (docs/c2sp.md).
 
 - `GET /checkpoint` (public): the latest checkpoint as a signed note under the log's
-  note key, `text/plain; charset=utf-8`.
+  note key, with the witnesses' cosignatures kept so far, `text/plain; charset=utf-8`.
 - `GET /tile/<L>/<N>[.p/<W>]` (public): hash tiles, straight from the stored tiles.
 - `GET /tile/entries/<N>[.p/<W>]` (auditor role, since records name accounts): entry
   bundles, the canonical records of 256 leaves.
@@ -25,6 +25,7 @@ from ledger.core.merkle import HASH_SIZE
 from ledger.core.merkle.tiles import TILE_WIDTH
 from ledger.errors import NotFoundError
 from ledger.formats.tlog_tiles import TilePathError, TileRef, entry_bundle, parse_tile_path
+from ledger.service.witness import cosigned_note
 from ledger.store import tlog
 
 router = APIRouter(tags=["c2sp"])
@@ -45,7 +46,8 @@ CHECKPOINT_CACHE = "no-cache"
 )
 def read_checkpoint_note(services: ServicesDep) -> Response:
     """The latest checkpoint as a c2sp.org/tlog-checkpoint signed note (origin, tree size, \
-base64 root, the note key's signature): verify it with `note_vkey` of GET /v1/log."""
+base64 root, the note key's signature, then the witnesses' cosignatures collected so far): \
+verify it with `note_vkey` and `witnesses` of GET /v1/log."""
     latest = tlog.latest(services.store)
     if latest is None:
         raise NotFoundError("the log has no checkpoint yet: nothing was sealed")
@@ -55,7 +57,10 @@ base64 root, the note key's signature): verify it with `note_vkey` of GET /v1/lo
         if note is None:
             raise UnavailableError("this server has no note key: it cannot sign checkpoint notes")
         tlog.keep_note(services.store, latest.tree_size, latest.root, note)
-    return Response(note, media_type=CHECKPOINT_TYPE, headers={"Cache-Control": CHECKPOINT_CACHE})
+    cosigned = cosigned_note(services.store, note.encode())
+    return Response(
+        cosigned, media_type=CHECKPOINT_TYPE, headers={"Cache-Control": CHECKPOINT_CACHE}
+    )
 
 
 # The tile routes are C2SP's paths, not this API's: they stay out of the OpenAPI document

@@ -18,16 +18,21 @@ MAX_VALUE_LENGTH = 256
 """Longest key value: the longest identifier a record may carry (records.MAX_ID_LENGTH)."""
 
 
+def _keys(body: Mapping[str, Any], *pairs: tuple[str, str]) -> list[str]:
+    # A v2 record disclosed in part may withhold a key's field: it then shows no such key.
+    return [f"{kind}:{body[field]}" for kind, field in pairs if field in body]
+
+
 def _interaction(body: Mapping[str, Any]) -> list[str]:
-    return [f"account:{body['account_id']}", f"model:{body['model']}"]
+    return _keys(body, ("account", "account_id"), ("model", "model"))
 
 
 def _licence(body: Mapping[str, Any]) -> list[str]:
-    return [f"licence:{body['licence_id']}", f"licensee:{body['licensee']}"]
+    return _keys(body, ("licence", "licence_id"), ("licensee", "licensee"))
 
 
 def _model(body: Mapping[str, Any]) -> list[str]:
-    return [f"model_id:{body['model_id']}"]
+    return _keys(body, ("model_id", "model_id"))
 
 
 KEY_FUNCTIONS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
@@ -40,13 +45,18 @@ KEY_FUNCTIONS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
 MAX_ENTRY_KEYS = 2
 """Most keys one entry is filed under (what an erased entry's export line may carry)."""
 
+KEY_FIELDS = {"account": "account_id", "model": "model", "licence": "licence_id"}
+KEY_FIELDS |= {"licensee": "licensee", "model_id": "model_id"}
+"""Key kind -> the body field its value is (what a disclosure must open to show the key)."""
+
 KEY_KINDS = ("account", "model", "licence", "licensee", "model_id")
 """The kinds of key, the part of a key string before its first colon."""
 
 
 def record_keys(record: Mapping[str, Any]) -> list[str]:
-    """The key strings of a valid record (a decoded v1 record object), without repeats,
-    in the order the key functions give them."""
+    """The key strings of a valid record (a decoded record object, v1 or v2, or a v2
+    disclosure, whose withheld fields give no key), without repeats, in the order the
+    key functions give them."""
     function = KEY_FUNCTIONS.get(record["kind"])
     if function is None:
         return []
