@@ -44,6 +44,10 @@ ENV_PREFIX = "LEDGER_"
 CONFIG_FILE = "ledger.toml"
 """The TOML file read from the current directory when no --config is given."""
 
+MIN_RETENTION_DAYS = 183
+"""Shortest retention without retention_force: six months, what the EU AI Act (Articles
+19 and 26(6)) asks logs of high-risk systems to be kept."""
+
 _toml_file: ContextVar[Path | None] = ContextVar("ledger_toml_file", default=None)
 
 
@@ -187,6 +191,37 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests a key may send at once; default twice rate_limit (at least 1).",
     )
+    # -- retention (docs/privacy.md)
+    retention_force: bool = Field(
+        False,
+        description="Allow retention_days below 183 (six months, the EU AI Act's minimum for"
+        " logs of high-risk systems).",
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Erase entries whose record time is older than this many days, on a"
+        " schedule (none: keep everything); below 183 only with retention_force.",
+    )
+    retention_interval: float = Field(
+        3600.0, gt=0, description="Seconds between retention erasures (with retention_days)."
+    )
+    retention_vacuum_full: bool = Field(
+        False,
+        description="PostgreSQL: VACUUM FULL after each retention erasure, so no page keeps the"
+        " old bytes (locks the tables while it rewrites them).",
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention_floor(cls, days: int | None, info: ValidationInfo) -> int | None:
+        if days is not None and days < MIN_RETENTION_DAYS and not info.data.get("retention_force"):
+            raise ValueError(
+                f"below {MIN_RETENTION_DAYS} days (six months, the EU AI Act's minimum for logs"
+                " of high-risk systems): set retention_force to use it"
+            )
+        return days
+
     # -- witnessing (c2sp.org/tlog-witness; docs/c2sp.md)
     witnesses: list[str] | None = Field(
         None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ledger.core.errors import InputError, LedgerError
 
 __all__ = [
+    "ErasedError",
     "InputError",
     "InvalidRequestError",
     "LedgerError",
@@ -22,6 +23,10 @@ class NotFoundError(LedgerError):
 
 class NotSequencedError(LedgerError):
     """The entry exists but has no leaf index yet: seal, then ask again."""
+
+
+class ErasedError(LedgerError):
+    """The entry's record was erased: only its leaf hash (and its proofs) remain."""
 
 
 class InvalidRequestError(InputError):

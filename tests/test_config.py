@@ -294,6 +294,7 @@ KINDS = {
     "text": str,
     "integer": int,
     "number": float,
+    "boolean": bool,
     "list": list[str],
 }
 

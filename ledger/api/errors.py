@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from ledger.core.errors import InputError, LedgerError
 from ledger.core.records import RecordError
-from ledger.errors import NotFoundError, NotSequencedError
+from ledger.errors import ErasedError, NotFoundError, NotSequencedError
 from ledger.jsonlimits import MAX_JSON_DEPTH
 from ledger.store.repository import ConcurrentSealError, StoreError
 
@@ -109,6 +109,7 @@ def problem(
 _DOMAIN: list[tuple[type[Exception], int, str]] = [
     (NotFoundError, 404, "Not Found"),
     (NotSequencedError, 409, "Not Sequenced"),
+    (ErasedError, 410, "Gone"),
     (InputError, 400, "Bad Request"),  # InvalidRequestError, and any other refused input
     (LedgerError, 409, "Conflict"),  # other domain states (not anchored yet, ...)
     (ConcurrentSealError, 409, "Conflict"),
@@ -226,6 +227,7 @@ PROBLEM_RESPONSES: dict[int, str] = {
         "Not answerable in the log's present state: not sequenced"
         " or anchored yet, or a concurrent change."
     ),
+    410: "The entry's record was erased: its leaf hash and inclusion proofs remain.",
     413: "The request body, or the batch in it, is over the limit.",
     422: "A field of the request is invalid: `field` names it.",
     429: "The key's rate limit is spent: retry after `Retry-After` seconds.",

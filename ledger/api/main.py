@@ -15,6 +15,7 @@ from ledger.api.routes import (
     admin,
     checkpoints,
     entries,
+    erasure,
     evidence,
     health,
     log,
@@ -112,6 +113,7 @@ def create_app(
         evidence,
         models,
         admin,
+        erasure,
         health,
         web,
         export_route,
@@ -120,6 +122,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(licence_routes.router)
+    app.include_router(erasure.statements_router)
 
     # Outermost last: CountRequests, then LimitRequestBody caps the body that
     # LimitRequestNesting reads whole and checks before the app sees the request.

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from ledger.core.errors import LedgerError
-from ledger.core.records import AnyRecord, Text
+from ledger.core.records import AnyRecord, Ident, Text
 
 MAX_BATCH = 10_000
 """Most records in one POST /v1/entries/batch."""
@@ -58,6 +58,86 @@ class BatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     entries: list[dict[str, Any]] = Field(max_length=MAX_BATCH)
+
+
+HASH_PATTERN = r"^0x[0-9a-f]{64}$"
+"""A leaf hash as requests give it: 0x and 64 lowercase hex."""
+
+
+class ErasureRequest(BaseModel):
+    """Which entries to erase (exactly one of account, leaves, before) and why."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"account": "acct-1", "reason": "GDPR art. 17 request 2026-118"}]
+        },
+    )
+    account: Ident | None = Field(None, description="Erase every interaction of this account.")
+    leaves: list[Annotated[str, StringConstraints(pattern=HASH_PATTERN)]] | None = Field(
+        None, min_length=1, max_length=10_000, description="Erase the entries of these leaf hashes."
+    )
+    before: str | None = Field(
+        None, description="Erase every entry whose record time is before this RFC 3339 UTC time."
+    )
+    reason: Text = Field(description="Why: kept in the logged statement (no personal data).")
+    vacuum_full: bool = Field(
+        False,
+        description="PostgreSQL: VACUUM FULL after, so no page keeps the old bytes (locks the"
+        " tables while it rewrites them).",
+    )
+
+
+class HoldRequest(BaseModel):
+    """A legal hold on an account or a licence (exactly one) and why."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"account": "acct-1", "reason": "litigation 2026-7"}]},
+    )
+    account: Ident | None = Field(None, description="Hold this account's interactions.")
+    licence: Ident | None = Field(None, description="Hold this licence's records.")
+    reason: Text = Field(description="Why: kept in the logged statement (no personal data).")
+
+
+class LiftRequest(BaseModel):
+    """Why a legal hold is lifted."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "case closed"}]}
+    )
+    reason: Text = Field(description="Why: kept in the logged statement.")
+
+
+class ErasureDone(BaseModel):
+    """What one erasure did."""
+
+    criterion: Literal["account", "leaves", "before", "retention"]
+    erased: int = Field(description="Entries whose record was destroyed.")
+    held: int = Field(description="Entries the criterion chose that a legal hold kept.")
+    leaves_sha256: str = Field(description="SHA-256 of the erased leaf hashes in leaf order.")
+    record: str | None = Field(description="Leaf hash of the digest record that logs it.")
+    statement: dict[str, Any] | None = Field(description="The statement that record commits to.")
+    scrubbed: str = Field(description="What ran so no copy stays in the database's files.")
+
+
+class HoldPublic(BaseModel):
+    """A legal hold."""
+
+    id: str
+    scope: Literal["account", "licence"]
+    value: str
+    reason: str
+    created_at: str
+    record: str = Field(description="Leaf hash of the digest record that logged the hold.")
+    lifted_at: str | None
+    lift_record: str | None
+
+
+class HoldList(BaseModel):
+    """Every legal hold, oldest first."""
+
+    holds: list[HoldPublic]
 
 
 class RevokeRequest(BaseModel):
@@ -144,6 +224,9 @@ def record_components() -> dict[str, dict[str, Any]]:
         },
     }
     components["RevokeRequest"] = RevokeRequest.model_json_schema(ref_template=REF)
+    components["ErasureRequest"] = ErasureRequest.model_json_schema(ref_template=REF)
+    components["HoldRequest"] = HoldRequest.model_json_schema(ref_template=REF)
+    components["LiftRequest"] = LiftRequest.model_json_schema(ref_template=REF)
     return components
 
 
@@ -178,6 +261,13 @@ class BatchAccepted(BaseModel):
     receipts: list[Receipt]
 
 
+class ErasedPublic(BaseModel):
+    """An erased entry's marker: the record is gone, the leaf hash and its proofs stay."""
+
+    at: str = Field(description="When the record was erased.")
+    by: str = Field(description="Leaf hash of the digest record that logged the erasure.")
+
+
 class EntryPublic(BaseModel):
     """A stored entry: its canonical record and where it is in the log."""
 
@@ -185,9 +275,12 @@ class EntryPublic(BaseModel):
     seq: int
     kind: str
     ts: str
-    record: dict[str, Any]
+    record: dict[str, Any] | None = Field(description="The record; null once erased.")
     leaf_index: int | None
     status: Literal["pending", "sequenced", "anchored"]
+    erased: ErasedPublic | None = Field(
+        None, description="When and by which logged record the record was erased (null: not)."
+    )
 
 
 class EntrySummary(BaseModel):

@@ -20,6 +20,7 @@ from ledger.cli import (  # noqa: F401 - each registers its commands
     admin_key,
     audit,
     chain,
+    erasure,
     evidence,
     licence,
     log,

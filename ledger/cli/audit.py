@@ -105,8 +105,8 @@ def export(
     database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Write the sequenced entries as NDJSON, one {"leaf_index", "record"} line each in leaf
-    index order, for `mledger audit`; print {"out", "from_index", "to_index", "entries",
-    "bytes", "sha256"}."""
+    index order ({"erased", "leaf_index"} for an erased entry), for `mledger audit`;
+    print {"out", "from_index", "to_index", "entries", "bytes", "sha256"}."""
     from ledger.formats.export_line import export_line
     from ledger.store.exports import export_records
 
@@ -234,6 +234,12 @@ def _print_audit(result: Any) -> None:
         row("entries", f"{result.entries:,} checked in order before the problem")
     kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(result.kinds.items())) or "none"
     row("records", f"{kinds}; record times {result.first_ts or '-'} to {result.last_ts or '-'}")
+    if result.erased:
+        row(
+            "erased",
+            f"{result.erased:,} entries erased (leaf hash and marker, no record) by"
+            f" {result.erasures:,} logged erasure records",
+        )
     row("time", f"{result.seconds:.1f} s")
     if result.passed:
         out.write(

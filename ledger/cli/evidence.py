@@ -214,6 +214,7 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
                 "key": k.key,
                 "count": k.count,
                 "outside": k.outside,
+                "erased": k.erased,
                 "leaf_indices": list(k.leaf_indices),
             }
             for k in result.complete_keys

@@ -98,6 +98,18 @@ SERVICE_OPTIONS: dict[str, Any] = {
             " <host>/<log name>, fixed when the note key is made (default: localhost).",
         ),
     ],
+    "retention_days": Annotated[
+        int | None,
+        typer.Option(
+            "--retention-days",
+            help="Erase entries older than this many days, on a schedule (at least 183"
+            " unless --retention-force).",
+        ),
+    ],
+    "retention_force": Annotated[
+        bool | None,
+        typer.Option("--retention-force", help="Allow --retention-days below 183 (six months)."),
+    ],
     "witnesses": Annotated[
         list[str] | None,
         typer.Option(

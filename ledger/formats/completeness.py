@@ -15,12 +15,18 @@ proof. Documented in docs/evidence-format.md; `parse_completeness` is the one re
                                "nodes": ["0x...", ...]},
      "entries": [{"leaf_index": i, "leaf_hash": "0x...", "record": {...}, "proof": [...]}]}
 
+An entry whose record the operator erased (docs/privacy.md) has, instead of its
+record, ``"erased": {"at": "<record time form>", "by": "0x<leaf hash of the erasure's
+record>"}``: its leaf hash is still proven included at its leaf index, and the index
+proof still says it is one of the key's entries.
+
 An empty sibling is written "0x" (no bytes), so a path through sparse levels costs 4 bytes
 a level; a 32-byte sibling of zeros is refused (one encoding per proof).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -28,7 +34,14 @@ from typing import Any, ClassVar
 from ledger.core.index import EMPTY, MapLeaf, MapProof, PostingsClaim, WindowProof
 from ledger.core.index.smt import KEY_BITS, MAX_COUNT
 from ledger.core.merkle import HASH_SIZE
-from ledger.formats.bundle import ADDRESS_SIZE, MAX_ENTRIES, BundleEntry, parse_entry
+from ledger.core.records import TS_PATTERN
+from ledger.formats.bundle import (
+    ADDRESS_SIZE,
+    MAX_ENTRIES,
+    MAX_PROOF_NODES,
+    BundleEntry,
+    parse_entry,
+)
 from ledger.formats.checkpoint import MAX_TREE_SIZE, AnchoredCheckpoint, AnchorRef, parse_checkpoint
 from ledger.formats.fields import (
     FormatError,
@@ -83,7 +96,46 @@ class Completeness:
     root: bytes
     anchor: AnchorRef
     claim: PostingsClaim
-    entries: tuple[BundleEntry, ...]
+    entries: tuple[BundleEntry | ErasedEntry, ...]
+
+
+@dataclass(frozen=True)
+class ErasedEntry:
+    """An entry whose record was erased: its leaf hash, index and inclusion proof, and
+    when and by which logged record it was erased."""
+
+    leaf_index: int
+    leaf_hash: bytes
+    erased_at: str
+    erased_by: bytes
+    proof: tuple[bytes, ...]
+
+
+KeyEntry = BundleEntry | ErasedEntry
+"""An entry given as one of a key's: opened (its record) or erased."""
+
+_ERASED_AT = re.compile(TS_PATTERN)
+
+
+def parse_key_entry(obj: Any, where: str) -> KeyEntry:
+    """One entry of a key (in a completeness document or a complete pack's `outside`):
+    with its record, or an erased one with its ``erased`` marker instead."""
+    if not (isinstance(obj, dict) and "erased" in obj):
+        return parse_entry(obj, where)
+    fields = parse_fields(obj, where, ("leaf_index", "leaf_hash", "erased", "proof"))
+    erased = parse_fields(fields["erased"], f"{where}.erased", ("at", "by"))
+    if not isinstance(erased["at"], str) or not _ERASED_AT.match(erased["at"]):
+        raise FormatError(f"{where}.erased.at must be a time as YYYY-MM-DDTHH:MM:SS.mmmZ")
+    proof = _hash_list(fields["proof"], f"{where}.proof", MAX_PROOF_NODES)
+    return ErasedEntry(
+        leaf_index=parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, MAX_TREE_SIZE - 1),
+        leaf_hash=parse_bytes(fields["leaf_hash"], f"{where}.leaf_hash", HASH_SIZE),
+        erased_at=erased["at"],
+        erased_by=parse_bytes(erased["by"], f"{where}.erased.by", HASH_SIZE),
+        proof=tuple(
+            parse_bytes(node, f"{where}.proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)
+        ),
+    )
 
 
 def _hash_list(value: Any, where: str, limit: int) -> list[Any]:
@@ -171,7 +223,7 @@ def parse_completeness(data: bytes | str | Mapping[str, Any]) -> Completeness:
         raise FormatError("entries must be a list (empty for none)")
     if len(entries) > MAX_ENTRIES:
         raise FormatError(f"{len(entries)} entries; the limit is {MAX_ENTRIES}")
-    parsed = tuple(parse_entry(entry, f"entries[{i}]") for i, entry in enumerate(entries))
+    parsed = tuple(parse_key_entry(entry, f"entries[{i}]") for i, entry in enumerate(entries))
     chain_id = parse_int(top["chain_id"], "chain_id", 1, 2**256 - 1)
     contract = parse_bytes(top["contract"], "contract", ADDRESS_SIZE)
     log_id = parse_bytes(top["log_id"], "log_id", HASH_SIZE)
@@ -219,11 +271,11 @@ def completeness_json(
     log_id: bytes,
     checkpoint: AnchoredCheckpoint,
     claim: PostingsClaim,
-    entries: Sequence[tuple[int, bytes, dict[str, Any], Sequence[bytes]]],
+    entries: Sequence[tuple[int, bytes, dict[str, Any] | tuple[str, bytes], Sequence[bytes]]],
 ) -> dict[str, Any]:
     """The document for `claim` (built at `checkpoint.tree_size`) with `entries` (leaf
-    index, leaf hash, record, inclusion proof), one per leaf index of the claim, in
-    order."""
+    index, leaf hash, record or (erased at, erased by) for an erased entry, inclusion
+    proof), one per leaf index of the claim, in order."""
     if claim.tree_size != checkpoint.tree_size:
         raise ValueError("the claim and the checkpoint are of different sizes")
     if [entry[0] for entry in entries] != list(claim.leaf_indices):
@@ -243,15 +295,34 @@ def completeness_json(
         "map_proof": map_proof_json(claim.map_proof),
         "postings_proof": postings_proof_json(claim.window),
         "entries": [
-            {
-                "leaf_index": index,
-                "leaf_hash": hex0x(leaf),
-                "record": record,
-                "proof": [hex0x(node) for node in proof],
-            }
-            for index, leaf, record, proof in entries
+            _entry_json(index, leaf, record, proof) for index, leaf, record, proof in entries
         ],
     }
+
+
+def _entry_json(
+    index: int, leaf: bytes, record: dict[str, Any] | tuple[str, bytes], proof: Sequence[bytes]
+) -> dict[str, Any]:
+    return {
+        "leaf_index": index,
+        "leaf_hash": hex0x(leaf),
+        **(
+            {"record": record}
+            if isinstance(record, dict)
+            else {"erased": {"at": record[0], "by": hex0x(record[1])}}
+        ),
+        "proof": [hex0x(node) for node in proof],
+    }
+
+
+def key_entry_json(entry: KeyEntry) -> dict[str, Any]:
+    """One entry of a key as `parse_key_entry` reads it (the one writer, for
+    completeness documents and complete packs)."""
+    if isinstance(entry, ErasedEntry):
+        return _entry_json(
+            entry.leaf_index, entry.leaf_hash, (entry.erased_at, entry.erased_by), entry.proof
+        )
+    return _entry_json(entry.leaf_index, entry.leaf_hash, entry.record, entry.proof)
 
 
 def map_proof_json(proof: MapProof) -> dict[str, Any]:

@@ -10,16 +10,31 @@ where the record is the entry's canonical bytes (RFC 8785) exactly as the log ha
 them, so the line is itself in canonical form and the leaf hash is
 SHA-256(0x00 || the bytes between ``"record":`` and the final ``}``). Lines come in
 leaf index order, 0 to n-1 for a whole export.
+
+An erased entry (docs/privacy.md), whose record the operator destroyed, is its leaf
+hash with an erasure marker instead, also in canonical form::
+
+    {"erased":{"at":"<ts>","by":"0x<64 hex>","keys":["0x<64 hex>",...],
+     "leaf_hash":"0x<64 hex>"},"leaf_index":<i>}\n
+
+(one line). ``at`` is when it was erased (record time form), ``by`` the leaf hash of
+the digest record that logged the erasure (a later entry of the same log), ``keys`` the
+hashes of the index keys the entry was filed under (SHA-256 of each key string, the
+index's own map keys, in increasing order; none for a digest record), so an audit can
+still re-derive every index root (`ledger.verify.audit`) without the record.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from itertools import pairwise
 from typing import NoReturn
 
 from ledger.core.errors import InputError
-from ledger.core.records import MAX_RECORD_BYTES
+from ledger.core.index import MAX_ENTRY_KEYS
+from ledger.core.records import MAX_RECORD_BYTES, TS_PATTERN
 
 EXPORT_MEDIA_TYPE = "application/x-ndjson"
 """Content type of an export over HTTP."""
@@ -34,8 +49,9 @@ MAX_INDEX_DIGITS = 20
 """Most digits of a leaf index: 2^64 - 1 has 20."""
 
 
-_EXPORT_START = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"leaf_index"\s*:')
-"""An export's first line, however laid out: no bundle, pack or proof starts so."""
+_EXPORT_START = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"(?:leaf_index|erased)"\s*:')
+"""An export's first line, however laid out (an entry's or an erased entry's): no
+bundle, pack or proof starts so."""
 
 
 def is_export(data: bytes) -> bool:
@@ -58,10 +74,71 @@ class ExportLineError(InputError):
     """A line that is not an export line; the message says why."""
 
 
-def export_line(leaf_index: int, record: bytes) -> bytes:
+@dataclass(frozen=True)
+class Erased:
+    """An erased entry as an export carries it: its leaf hash, when it was erased, the
+    leaf hash of the digest record that logged the erasure, and the hashes of the index
+    keys it was filed under (in increasing order)."""
+
+    leaf_hash: bytes
+    erased_at: str
+    erased_by: bytes
+    key_hashes: tuple[bytes, ...] = ()
+
+
+_HASH = rb'"0x[0-9a-f]{64}"'
+_ERASED = re.compile(
+    rb'\{"erased":\{"at":"(' + TS_PATTERN[1:-1].encode() + rb')","by":"0x([0-9a-f]{64})",'
+    rb'"keys":\[((?:'
+    + _HASH
+    + rb"(?:,"
+    + _HASH
+    + rb"){0,%d})?)\]," % (MAX_ENTRY_KEYS - 1)
+    + rb'"leaf_hash":"0x([0-9a-f]{64})"\},"leaf_index":(0|[1-9][0-9]{0,19})\}'
+)
+ERASED_PREFIX = b'{"erased":'
+"""How an erased entry's line starts."""
+
+
+def export_line(leaf_index: int, record: bytes | Erased) -> bytes:
     """The export line (newline included) of the entry at `leaf_index` whose canonical
-    record bytes are `record`."""
+    record bytes are `record`, or which was erased."""
+    if isinstance(record, Erased):
+        keys = b",".join(b'"0x%s"' % key.hex().encode() for key in sorted(record.key_hashes))
+        return (
+            b'{"erased":{"at":"%s","by":"0x%s","keys":[%s],"leaf_hash":"0x%s"},"leaf_index":%d}\n'
+            % (
+                record.erased_at.encode(),
+                record.erased_by.hex().encode(),
+                keys,
+                record.leaf_hash.hex().encode(),
+                leaf_index,
+            )
+        )
     return b'{"leaf_index":%d,"record":%s}\n' % (leaf_index, record)
+
+
+def parse_erased_line(line: bytes) -> tuple[int, Erased]:
+    """(leaf index, erasure marker) of an erased entry's line (without its newline),
+    laid out exactly as `export_line` writes it; ExportLineError otherwise."""
+    match = _ERASED.fullmatch(line)
+    if match is None:
+        raise ExportLineError(
+            "not an erased entry's export line: expected exactly"
+            ' {"erased":{"at":"<record time>","by":"0x<64 hex>","keys":[<0 to'
+            f' {MAX_ENTRY_KEYS} "0x<64 hex>">],"leaf_hash":"0x<64 hex>"}},"leaf_index":<i>}}'
+            " (no spaces, lowercase hex)"
+        )
+    at, by, keys, leaf, index = match.groups()
+    hashes = tuple(bytes.fromhex(key[3:-1].decode()) for key in keys.split(b",") if key)
+    if any(a >= b for a, b in pairwise(hashes)):
+        raise ExportLineError(
+            "an erased entry's keys must be distinct and in increasing order (one way to"
+            " write a line)"
+        )
+    return int(index), Erased(
+        bytes.fromhex(leaf.decode()), at.decode(), bytes.fromhex(by.decode()), hashes
+    )
 
 
 def parse_export_line(line: bytes) -> tuple[int, bytes]:

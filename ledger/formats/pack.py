@@ -28,13 +28,14 @@ from ledger.formats.bundle import (
     ADDRESS_SIZE,
     CHECKPOINT_NOTE,
     MAX_PROOF_NODES,
-    BundleEntry,
     parse_checkpoint_note,
-    parse_entry,
 )
 from ledger.formats.checkpoint import MAX_TREE_SIZE, AnchoredCheckpoint, AnchorRef, parse_checkpoint
 from ledger.formats.completeness import (
+    KeyEntry,
+    key_entry_json,
     map_proof_json,
+    parse_key_entry,
     parse_map_proof,
     parse_postings_proof,
     postings_proof_json,
@@ -241,14 +242,15 @@ class KeyProof:
     """The index proof of one account key in a complete pack: the key's count and
     postings root at the pack's size, the map and postings proofs, and the key's entries
     in the window that do not match the query (each with its record and inclusion proof,
-    so a verifier sees why it is not counted)."""
+    so a verifier sees why it is not counted; an erased entry, whose record is gone, with
+    its erasure marker: docs/privacy.md)."""
 
     key: str
     count: int
     postings_root: bytes | None
     map_proof: MapProof
     postings_proof: WindowProof | None
-    outside: tuple[BundleEntry, ...]
+    outside: tuple[KeyEntry, ...]
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,7 @@ def _key_proof(obj: Any, where: str, tree_size: int) -> KeyProof:
     outside = fields["outside"]
     if not isinstance(outside, list) or len(outside) > MAX_PACK_ENTRIES:
         raise FormatError(f"{where}.outside must be a list of at most {MAX_PACK_ENTRIES} entries")
-    entries = tuple(parse_entry(e, f"{where}.outside[{i}]") for i, e in enumerate(outside))
+    entries = tuple(parse_key_entry(e, f"{where}.outside[{i}]") for i, e in enumerate(outside))
     for i, entry in enumerate(entries):
         if entry.leaf_index >= tree_size:
             raise FormatError(
@@ -363,15 +365,7 @@ def completeness_part_json(part: PackCompleteness) -> dict[str, Any]:
                 else hex0x(proof.postings_root),
                 "map_proof": map_proof_json(proof.map_proof),
                 "postings_proof": postings_proof_json(proof.postings_proof),
-                "outside": [
-                    {
-                        "leaf_index": entry.leaf_index,
-                        "leaf_hash": hex0x(entry.leaf_hash),
-                        "record": entry.record,
-                        "proof": [hex0x(node) for node in entry.proof],
-                    }
-                    for entry in proof.outside
-                ],
+                "outside": [key_entry_json(entry) for entry in proof.outside],
             }
             for proof in part.keys
         ],

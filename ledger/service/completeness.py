@@ -33,8 +33,9 @@ from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store, StoreError
 
-KeyEntry = tuple[int, bytes, dict[str, Any], list[bytes]]
-"""An entry of a key: leaf index, leaf hash, record, inclusion proof."""
+KeyEntry = tuple[int, bytes, dict[str, Any] | tuple[str, bytes], list[bytes]]
+"""An entry of a key: leaf index, leaf hash, record (for an erased entry, when it was
+erased and the leaf hash of the record that logged the erasure), inclusion proof."""
 
 MAX_ENTRIES = 100_000
 """Most entries in one completeness document (the format's limit): ask for a window."""
@@ -174,9 +175,9 @@ class KeyClaims:
     def entries(
         self, chosen: list[tuple[int, int]], record: Callable[[bytes], Any] = json.loads
     ) -> list[KeyEntry]:
-        """(leaf index, leaf hash, record, inclusion proof at the size) of the entries
-        `chosen` as (seq, leaf index); `record` makes the record of its stored bytes (a
-        disclosure: `ledger.service.evidence.evidence_record`)."""
+        """(leaf index, leaf hash, record or erasure marker, inclusion proof at the size)
+        of the entries `chosen` as (seq, leaf index); `record` makes the record of its
+        stored bytes (a disclosure: `ledger.service.evidence.evidence_record`)."""
         records = self.index.records(self.conn, [seq for seq, _ in chosen])
         tiles = self.store.tile_reader(self.conn)
         ranges = {leaf: inclusion_ranges(leaf, self.size) for _, leaf in chosen}
@@ -185,7 +186,8 @@ class KeyClaims:
         for seq, leaf in chosen:
             leaf_hash, canonical = records[seq]
             proof = [range_hash(a, b, tiles) for a, b in ranges[leaf]]
-            out.append((leaf, leaf_hash, record(canonical), proof))
+            opened = record(canonical) if isinstance(canonical, bytes) else canonical
+            out.append((leaf, leaf_hash, opened, proof))
         return out
 
 

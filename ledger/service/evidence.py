@@ -33,6 +33,7 @@ import rfc8785
 
 from ledger.core.disclosure import DisclosureError, disclose, parse_disclose
 from ledger.errors import (
+    ErasedError,
     InvalidRequestError,
     NotAnchoredError,
     NotFoundError,
@@ -62,6 +63,13 @@ def _entry(store: Store, leaf_hash: bytes) -> StoredEntry:
         entry = store.find_entry(conn, leaf_hash)
     if entry is None:
         raise NotFoundError(f"no entry has leaf hash {_hex(leaf_hash)}")
+    if entry.erased_at is not None and entry.erased_by is not None:
+        raise ErasedError(
+            f"entry {_hex(leaf_hash)} was erased at {entry.erased_at} (logged by record"
+            f" {_hex(entry.erased_by)}): its record is gone, so no bundle can open it; its leaf"
+            f" hash stays in the log and its inclusion proof still verifies (mledger prove,"
+            f" GET /v1/proofs/inclusion/{_hex(leaf_hash)})"
+        )
     if entry.leaf_index is None:
         raise NotSequencedError(
             f"entry {_hex(leaf_hash)} is pending: it has no leaf index yet, so no evidence"

@@ -12,7 +12,9 @@ counts them, so a caller can say so).
 A complete pack (`complete=True`, docs/completeness.md) also proves that its accounts
 have no other entry in the first S entries: it carries each account key's index proof at
 S (the newest confirmed anchor, or the size asked for) and the key's entries that do not
-match the query (so a verifier sees why each is not counted).
+match the query (so a verifier sees why each is not counted). The accounts' erased
+entries (docs/privacy.md) are among those: no record of theirs can match, so each is
+there by leaf hash, inclusion proof and erasure marker.
 
 Read-only: nothing here writes to the store or talks to the chain.
 """
@@ -35,6 +37,7 @@ from ledger.errors import (
 )
 from ledger.formats.bundle import BundleEntry
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.completeness import ErasedEntry
 from ledger.formats.cosignature import WitnessPolicy
 from ledger.formats.pack import (
     MAX_PACK_ENTRIES,
@@ -292,6 +295,8 @@ def _completeness(
             )
         outside = tuple(
             BundleEntry(leaf, leaf_hash, record, tuple(proof))
+            if isinstance(record, dict)
+            else ErasedEntry(leaf, leaf_hash, record[0], record[1], tuple(proof))
             for leaf, leaf_hash, record, proof in proven.entries(
                 others, lambda canonical: evidence_record(canonical, disclosed, needed)
             )

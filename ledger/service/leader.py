@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.store.repository import Store
 
-ROLES = ("sequencer", "anchorer", "witnessing")
+ROLES = ("sequencer", "anchorer", "retention", "witnessing")
 
 
 def lock_key(role: str) -> int:

@@ -202,6 +202,18 @@ def run(
                     f"LicenceRegistry {chain.registry.address}: queued licence calls go on chain"
                     f" every {settings.anchor_interval:g}s"
                 )
+        if settings.retention_days is not None:
+            retention = threading.Thread(
+                target=_retention_loop,
+                args=(store, settings, hooks, running),
+                name="retention",
+                daemon=True,
+            )
+            retention.start()
+            hooks.note(
+                f"retention: entries older than {settings.retention_days} days are erased"
+                f" every {settings.retention_interval:g}s (docs/privacy.md)"
+            )
         witnessing = _start_witnessing(store, signer, settings, hooks, running)
         _seal_loop(store, settings, hooks, running, pool, signer)
     finally:
@@ -270,6 +282,36 @@ def _seal_loop(
             term.wait(settings.seal_interval)
 
     lead(Leadership(store, "sequencer"), running.stop, seal_term, note=hooks.note)
+
+
+def _retention_loop(store: Store, settings: Settings, hooks: Hooks, running: _Running) -> None:
+    """Erase what the retention period let go, every retention_interval, while this
+    process holds the retention role (one process of a PostgreSQL-backed log)."""
+    from ledger.service.erasure import apply_retention
+
+    days = settings.retention_days
+    assert days is not None
+
+    def retention_term(term: threading.Event) -> None:
+        while not term.is_set():
+            try:
+                done = apply_retention(
+                    store,
+                    days,
+                    force=settings.retention_force,
+                    vacuum_full=settings.retention_vacuum_full,
+                )
+            except (LedgerError, StoreError) as error:
+                hooks.note(f"retention: {error}")
+            else:
+                if done.count or done.held:
+                    hooks.note(
+                        f"retention: {done.count} entries older than {days} days erased"
+                        f" ({done.held} kept by legal holds)"
+                    )
+            term.wait(settings.retention_interval)
+
+    lead(Leadership(store, "retention"), running.stop, retention_term, note=hooks.note)
 
 
 def _start_witnessing(

@@ -18,7 +18,7 @@ from ledger.core.errors import InputError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "ledger.db"
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 """The newest Alembic revision (tests/store/test_migrations.py checks it is the head)."""
 
 
@@ -59,6 +59,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB
+    # Freed content is overwritten with zeros, so an erased record (ledger.store.erasure)
+    # leaves no copy in the file: not in its old cell, nor in free or rebalanced pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

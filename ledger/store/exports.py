@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, select
 
+from ledger.formats.export_line import Erased
 from ledger.store.repository import Run, Store, StoreError
 from ledger.store.schema import entries, runs
 
@@ -72,9 +73,10 @@ class RunMap:
 
 def export_records(
     store: Store, from_index: int, to_index: int | None
-) -> tuple[int, Iterator[tuple[int, bytes]]]:
+) -> tuple[int, Iterator[tuple[int, bytes | Erased]]]:
     """(the end of the range, the entries of leaf indices [from_index, end) in order as
-    (leaf index, canonical record)). `to_index` None means the log's current size.
+    (leaf index, canonical record), or (leaf index, erasure marker) for an erased entry).
+    `to_index` None means the log's current size.
 
     Reads on one connection, EXPORT_WINDOW entries per query; the iterator closes the
     connection when exhausted or closed. Raises ValueError for a range the log does
@@ -99,9 +101,12 @@ def export_records(
 
 def _stream(
     store: Store, conn: Connection, run_map: RunMap, start: int, end: int
-) -> Iterator[tuple[int, bytes]]:
+) -> Iterator[tuple[int, bytes | Erased]]:
     mark = "%s" if store.is_postgres else "?"
-    sql = f"SELECT seq, record FROM entries WHERE seq >= {mark} AND seq <= {mark} ORDER BY seq"
+    sql = (
+        "SELECT seq, record, erased_at, erased_by, CASE WHEN erased_at IS NULL THEN NULL"
+        f" ELSE leaf_hash END FROM entries WHERE seq >= {mark} AND seq <= {mark} ORDER BY seq"
+    )
     try:
         for run in run_map.runs:
             run_end = run.first_index + run.last_seq - run.first_seq + 1
@@ -116,11 +121,36 @@ def _stream(
                         f"leaf indices {index} to {index + count - 1} should be {count}"
                         f" entries, found {len(rows)}: the log storage is damaged"
                     )
-                for offset, (_seq, record) in enumerate(rows):
-                    yield index + offset, bytes(record)
+                keys = _erased_keys(conn, rows, mark)
+                for offset, (seq, record, erased_at, erased_by, leaf) in enumerate(rows):
+                    if erased_at is None:
+                        yield index + offset, bytes(record)
+                    else:
+                        yield (
+                            index + offset,
+                            Erased(
+                                bytes(leaf), erased_at, bytes(erased_by), tuple(keys.get(seq, ()))
+                            ),
+                        )
                 index += count
     finally:
         conn.close()
+
+
+def _erased_keys(conn: Connection, rows: Sequence[Any], mark: str) -> dict[int, list[bytes]]:
+    """seq -> the index key hashes of each erased entry among `rows` (consecutive seqs,
+    erased_at third), in increasing order; nothing is read if none was erased."""
+    erased = [row[0] for row in rows if row[2] is not None]
+    if not erased:
+        return {}
+    found: dict[int, list[bytes]] = {}
+    for seq, key in conn.exec_driver_sql(
+        f"SELECT seq, key_hash FROM erased_keys WHERE seq >= {mark} AND seq <= {mark}"
+        " ORDER BY seq, key_hash",
+        (erased[0], erased[-1]),
+    ).fetchall():
+        found.setdefault(int(seq), []).append(bytes(key))
+    return found
 
 
 @dataclass(frozen=True)
@@ -137,7 +167,8 @@ class Filters:
 
 def _selects(columns: list[ColumnElement[Any]], filters: Filters) -> list[Select[Any]]:
     """One select per chunk of account ids (one in all without an account filter)."""
-    base: Select[Any] = select(*columns)
+    # Erased entries have no record to show: a pack proves the existence of live ones.
+    base: Select[Any] = select(*columns).where(entries.c.erased_at.is_(None))
     if filters.ts_from is not None:
         base = base.where(entries.c.ts >= filters.ts_from)
     if filters.ts_to is not None:

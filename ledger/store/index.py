@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection
 
+from ledger.core.index.keys import key_hash as key_string_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
 from ledger.core.merkle import HASH_SIZE
@@ -207,14 +208,16 @@ class IndexStore:
         if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
             return []
         m = self.mark
-        seqs = [
+        # Erased entries (ledger.store.erasure) no longer hold the value: their postings
+        # are kept by the key's hash.
+        seqs = sorted(
             int(seq)
             for (seq,) in conn.exec_driver_sql(
                 f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
-                " ORDER BY seq",
-                (value, record_kind, last_seq),
+                f" UNION ALL SELECT seq FROM erased_keys WHERE key_hash = {m} AND seq <= {m}",
+                (value, record_kind, last_seq, key_string_hash(f"{kind}:{value}"), last_seq),
             ).cursor.fetchall()
-        ]
+        )
         if not seqs:
             return []
         runs = conn.exec_driver_sql(
@@ -229,17 +232,25 @@ class IndexStore:
             found.append((seq, int(runs[at][2]) + seq - starts[at]))
         return found
 
-    def records(self, conn: Connection, seqs: list[int]) -> dict[int, tuple[bytes, bytes]]:
-        """seq -> (leaf hash, canonical record) of the entries `seqs`."""
-        found: dict[int, tuple[bytes, bytes]] = {}
+    def records(
+        self, conn: Connection, seqs: list[int]
+    ) -> dict[int, tuple[bytes, bytes | tuple[str, bytes]]]:
+        """seq -> (leaf hash, canonical record) of the entries `seqs`; for an erased entry
+        (erased at, leaf hash of the erasure's record) instead of the record."""
+        found: dict[int, tuple[bytes, bytes | tuple[str, bytes]]] = {}
         for i in range(0, len(seqs), CHUNK):
             chunk = seqs[i : i + CHUNK]
             marks = ", ".join([self.mark] * len(chunk))
             rows = conn.exec_driver_sql(
-                f"SELECT seq, leaf_hash, record FROM entries WHERE seq IN ({marks})", tuple(chunk)
+                "SELECT seq, leaf_hash, record, erased_at, erased_by FROM entries"
+                f" WHERE seq IN ({marks})",
+                tuple(chunk),
             )
-            for seq, leaf, record in rows.cursor.fetchall():
-                found[int(seq)] = (bytes(leaf), bytes(record))
+            for seq, leaf, record, erased_at, erased_by in rows.cursor.fetchall():
+                found[int(seq)] = (
+                    bytes(leaf),
+                    bytes(record) if erased_at is None else (erased_at, bytes(erased_by)),
+                )
         return found
 
     def licensees_of(self, conn: Connection, licence_id: str) -> set[str]:

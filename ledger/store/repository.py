@@ -5,7 +5,8 @@ Guarantees callers rely on:
 - `add_entries` is all or nothing, and durable once it returns (SQLite: WAL with
   synchronous=FULL; PostgreSQL: a committed transaction).
 - `transaction()` is one database transaction; the sequencer does a whole seal in one.
-- Entries are never updated or deleted. Sequencing writes `runs` rows instead:
+- Entries are never deleted, and updated only by erasure (ledger.store.erasure), which
+  keeps their seq, leaf hash, kind and ts. Sequencing writes `runs` rows instead:
   the leaf index of entry `seq` is ``first_index + seq - first_seq`` for the run that
   holds it, so sealing a million entries writes a handful of rows, not a million.
 - Tiles are written whole (upsert); a hash inside a tile never changes once written.
@@ -81,6 +82,10 @@ class StoredEntry:
     ts: str
     record: bytes
     leaf_index: int | None
+    erased_at: str | None = None
+    """When its record was erased (record empty); None: not erased."""
+    erased_by: bytes | None = None
+    """Leaf hash of the digest record that logged the erasure."""
 
 
 class Store:
@@ -130,23 +135,33 @@ class Store:
         An entry whose leaf hash is already stored is the same record sent again and is
         skipped. If iterating `batches` raises, nothing is stored.
         """
+        added = 0
+        with self.engine.begin() as conn:
+            self.lock_ingest(conn)
+            for batch in batches:
+                added += self.insert_entries(conn, batch)
+            faults.point("ingest.before_commit")
+        return added
+
+    def lock_ingest(self, conn: Connection) -> None:
+        """Take the ingest lock for this transaction (before `insert_entries`)."""
+        if self.is_postgres:
+            # Shared with other ingest transactions; the sequencer's barrier waits
+            # for all of them, so no entry commits behind a sealed seq.
+            conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK})
+
+    def insert_entries(self, conn: Connection, batch: Sequence[Entry]) -> int:
+        """Store `batch` in the caller's transaction, which took `lock_ingest`; how many
+        are new."""
+        if not batch:
+            return 0
         mark = "%s" if self.is_postgres else "?"
         sql = (
             "INSERT INTO entries (leaf_hash, kind, ts, external_id, account_id, model, record) "
             f"VALUES ({', '.join([mark] * 7)}) ON CONFLICT (leaf_hash) DO NOTHING"
         )
-        added = 0
-        with self.engine.begin() as conn:
-            if self.is_postgres:
-                # Shared with other ingest transactions; the sequencer's barrier waits
-                # for all of them, so no entry commits behind a sealed seq.
-                conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK})
-            for batch in batches:
-                if batch:
-                    # Entries are tuples in column order: straight to the driver.
-                    added += conn.exec_driver_sql(sql, list(batch)).rowcount
-            faults.point("ingest.before_commit")
-        return added
+        # Entries are tuples in column order: straight to the driver.
+        return int(conn.exec_driver_sql(sql, list(batch)).rowcount)
 
     def ingest_barrier(self) -> int:
         """The highest seq below which no ingest transaction is still in flight.
@@ -317,13 +332,22 @@ class Store:
         """The entry with this leaf hash, with its leaf index (None while pending)."""
         mark = "%s" if self.is_postgres else "?"
         row = conn.exec_driver_sql(
-            f"SELECT seq, kind, ts, record FROM entries WHERE leaf_hash = {mark}", (leaf_hash,)
+            f"SELECT seq, kind, ts, record, erased_at, erased_by FROM entries"
+            f" WHERE leaf_hash = {mark}",
+            (leaf_hash,),
         ).first()
         if row is None:
             return None
         seq = int(row[0])
         return StoredEntry(
-            seq, leaf_hash, row[1], row[2], bytes(row[3]), self.leaf_index_of_seq(conn, seq)
+            seq,
+            leaf_hash,
+            row[1],
+            row[2],
+            bytes(row[3]),
+            self.leaf_index_of_seq(conn, seq),
+            row[4],
+            None if row[5] is None else bytes(row[5]),
         )
 
     def tile_reader(self, conn: Connection) -> TileCache:

@@ -31,6 +31,12 @@ entries = Table(
     Column("account_id", String(256)),
     Column("model", String(256)),
     Column("record", LargeBinary, nullable=False, comment="RFC 8785 canonical bytes"),
+    Column("erased_at", String(24), comment="null: not erased"),
+    Column(
+        "erased_by",
+        LargeBinary(32),
+        comment="leaf hash of the digest record that logged the erasure",
+    ),
     Index("entries_leaf_hash", "leaf_hash", unique=True),
     Index("entries_external_id", "external_id"),
     Index("entries_account_ts", "account_id", "ts"),
@@ -169,4 +175,39 @@ witness_cosignatures = Table(
     Column("created_at", String(24), nullable=False),
     Index("witness_cosignatures_size", "tree_size", "witness", "key_id", unique=True),
     comment="cosignatures (c2sp.org/tlog-cosignature) witnesses returned for checkpoints",
+)
+
+erased_keys = Table(
+    "erased_keys",
+    metadata,
+    Column("key_hash", LargeBinary(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Index("erased_keys_seq", "seq"),
+    comment="index postings of erased entries: SHA-256 of the key string, entry seq",
+    sqlite_with_rowid=False,
+)
+
+statements = Table(
+    "statements",
+    metadata,
+    Column("leaf_hash", LargeBinary(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", String(24), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    comment="documents the log commits to by digest record: erasure, hold, lift",
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("scope", String(16), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("reason", String(1024), nullable=False),
+    Column("created_at", String(24), nullable=False),
+    Column("added_by", LargeBinary(32), nullable=False),
+    Column("lifted_at", String(24)),
+    Column("lifted_by", LargeBinary(32)),
+    Index("legal_holds_scope", "scope", "value"),
+    comment="legal holds: an account or licence whose entries must not be erased",
 )

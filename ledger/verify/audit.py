@@ -21,17 +21,22 @@ What it proves, in the order the work runs:
    admin still trusts.
 2. **The export is the log.** Lines carry leaf indices 0, 1, 2, ... with no gap,
    duplicate or reordering. Each record is a valid v1 record in canonical form
-   (RFC 8785), and its leaf hash is recomputed from it.
+   (RFC 8785), and its leaf hash is recomputed from it. An erased entry's line carries
+   its leaf hash and an erasure marker instead (docs/privacy.md); its leaf hash enters
+   the tree as given (the roots still vouch for it), and the digest record its marker
+   names as the erasure's record must be in the export.
 3. **Every anchored root is re-derived.** Leaf hashes are folded into a compact range
    (the right edge of the tree: one hash per set bit of the size, O(log n) memory)
    and the root at every anchored size is compared with the chain's. Since every
    anchored root is rebuilt from the same leaves, consecutive anchors are consistent
    by construction.
 4. **Every anchored index root is re-derived** (docs/completeness.md). Each record's
-   index keys are filed in leaf order into an `IndexBuilder`, and R(S) at every anchored
-   size whose index root is not zero (anchors sealed before the log kept its index
-   carry none) is compared with the one the log key signed and LogAnchor emitted. A
-   mismatch where the roots matched means the log key signed a false index.
+   index keys are filed in leaf order into an `IndexBuilder` by their hashes (an erased
+   entry's line carries its keys' hashes, which no record vouches for), and R(S) at
+   every anchored size whose index root is not zero (anchors sealed before the log kept
+   its index carry none) is compared with the one the log key signed and LogAnchor
+   emitted. A mismatch where the roots matched means the log key signed a false index,
+   or an erased entry's line names other keys than its entry was filed under.
 
 The first problem stops the audit and is reported with where it is: the line and leaf
 index (a bad record, a missing, duplicated or moved line), or the anchor whose root
@@ -56,12 +61,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
-from ledger.core.index import IndexBuilder, entry_keys
+from ledger.core.index import IndexBuilder, entry_keys, key_hash
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import NO_INDEX_ROOT
-from ledger.formats.export_line import ExportLineError, parse_export_line
+from ledger.formats.export_line import (
+    ERASED_PREFIX,
+    ExportLineError,
+    parse_erased_line,
+    parse_export_line,
+)
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
@@ -351,20 +361,32 @@ class ChunkResult:
     last_ts: str | None
     failure: tuple[int, int | None, str, str] | None = None
     """(line, leaf index if known, check, message)."""
-    keys: list[list[str]] | None = None
-    """Each line's index keys (`ledger.core.index.entry_keys`), when asked for."""
+    erased_by: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    """Leaf hash of an erasure's digest record -> (entries it erased here, first line)."""
+    digests: set[bytes] = field(default_factory=set)
+    """Leaf hashes of the digest records here."""
+    keys: list[list[bytes]] | None = None
+    """Each line's index key hashes (`ledger.core.index.key_hash` of each of
+    `entry_keys`, or those an erased entry's line carries), when asked for."""
+    first_erased: int | None = None
+    """Leaf index of the first erased entry's line here."""
 
 
 def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False) -> ChunkResult:
     """Parse and check export lines: each is an export line whose record is a valid,
-    canonical v1 record; its leaf hash is computed (and, `with_keys`, its index keys)."""
+    canonical v1 record, whose leaf hash is computed, or an erased entry's line, whose
+    leaf hash is taken as given (and, `with_keys`, each line's index key hashes: computed
+    from the record, or as an erased entry's line gives them)."""
     indices: list[int] = []
+    erased_by: dict[bytes, tuple[int, int]] = {}
+    digests: set[bytes] = set()
     hashes: list[bytes] = []
     kinds: Counter[str] = Counter()
     first_ts: str | None = None
     last_ts: str | None = None
     failure = None
-    keys: list[list[str]] | None = [] if with_keys else None
+    keys: list[list[bytes]] | None = [] if with_keys else None
+    first_erased: int | None = None
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -372,6 +394,17 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         try:
             if not line.strip():
                 raise ExportLineError("empty line (one entry per line)")
+            if line.startswith(ERASED_PREFIX):
+                index, erased = parse_erased_line(line)
+                indices.append(index)
+                hashes.append(erased.leaf_hash)
+                if keys is not None:
+                    keys.append(list(erased.key_hashes))
+                if first_erased is None:
+                    first_erased = index
+                count, first = erased_by.get(erased.erased_by, (0, first_line + offset))
+                erased_by[erased.erased_by] = (count + 1, first)
+                continue
             index, record = parse_export_line(line)
             entry = validate_canonical(record)
         except ExportLineError as error:
@@ -388,13 +421,34 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         indices.append(index)
         hashes.append(entry.leaf_hash)
         if keys is not None:
-            keys.append(entry_keys(entry.kind, entry.external_id, entry.account_id, entry.model))
+            keys.append(
+                [
+                    key_hash(key)
+                    for key in entry_keys(
+                        entry.kind, entry.external_id, entry.account_id, entry.model
+                    )
+                ]
+            )
         kinds[entry.kind] += 1
+        if entry.kind == "digest":
+            digests.add(entry.leaf_hash)
         if first_ts is None or entry.ts < first_ts:
             first_ts = entry.ts
         if last_ts is None or entry.ts > last_ts:
             last_ts = entry.ts
-    return ChunkResult(first_line, indices, hashes, dict(kinds), first_ts, last_ts, failure, keys)
+    return ChunkResult(
+        first_line,
+        indices,
+        hashes,
+        dict(kinds),
+        first_ts,
+        last_ts,
+        failure,
+        erased_by,
+        digests,
+        keys,
+        first_erased,
+    )
 
 
 def _check_chunk(job: Job) -> ChunkResult:
@@ -504,6 +558,11 @@ class AuditResult:
     index_roots_matched: int = 0
     """Anchors whose (non-zero) index root was re-derived from the export and matched."""
     kinds: dict[str, int] = field(default_factory=dict)
+    """Records per kind (erased entries have no record: they are counted in `erased`)."""
+    erased: int = 0
+    """Erased entries: leaf hash and erasure marker, no record."""
+    erasures: int = 0
+    """Erasure records (digest records) the erased entries name."""
     first_ts: str | None = None
     last_ts: str | None = None
     failure: AuditFailure | None = None
@@ -552,6 +611,8 @@ class AuditResult:
             "first_anchor": None if first is None else first.as_json(),
             "last_anchor": None if last is None else last.as_json(),
             "kinds": self.kinds,
+            "erased_entries": self.erased,
+            "erasure_records": self.erasures,
             "first_record_ts": self.first_ts,
             "last_record_ts": self.last_ts,
             "seconds": round(self.seconds, 3),
@@ -574,9 +635,13 @@ class _Sequence:
         )
         """Entries up to the newest anchor that signed an index root are indexed."""
         self.index = IndexBuilder() if self.index_until else None
+        self.first_erased: int | None = None
+        """Leaf index of the export's first erased entry, once seen."""
 
     def add(self, chunk: ChunkResult) -> AuditFailure | None:
         indices, hashes = chunk.indices, chunk.hashes
+        if self.first_erased is None:
+            self.first_erased = chunk.first_erased
         expected = self.tree.size
         count = len(indices)
         keys = chunk.keys or []
@@ -624,7 +689,7 @@ class _Sequence:
             want,
         )
 
-    def _feed(self, hashes: list[bytes], keys: list[list[str]]) -> AuditFailure | None:
+    def _feed(self, hashes: list[bytes], keys: list[list[bytes]]) -> AuditFailure | None:
         position = 0
         while position < len(hashes):
             if self.pending:
@@ -633,9 +698,9 @@ class _Sequence:
             else:
                 take = len(hashes) - position
             if self.index is not None and self.tree.size < self.index_until:
-                add = self.index.add
-                for offset, entry_keys_ in enumerate(keys[position : position + take]):
-                    add(self.tree.size + offset, entry_keys_)
+                add = self.index.add_hashed
+                for offset, key_hashes in enumerate(keys[position : position + take]):
+                    add(self.tree.size + offset, key_hashes)
             self.tree.extend(hashes[position : position + take])
             position += take
             if self.pending and self.tree.size == self.pending[0].size:
@@ -668,13 +733,21 @@ class _Sequence:
         if self.index is not None and anchor.index_root != NO_INDEX_ROOT:
             computed = self.index.seal()
             if computed != anchor.index_root:
+                erased = self.first_erased is not None and self.first_erased < anchor.size
                 return AuditFailure(
                     "index root",
                     f"the index of the export's first {anchor.size:,} entries has root"
                     f" {_hex(computed)}, but the log key signed index root"
                     f" {_hex(anchor.index_root)} with {anchor.name()}: the entries match"
                     " the anchored root, so the signed index is false (an entry filed under"
-                    " the wrong key or left out of its key's list)",
+                    " the wrong key or left out of its key's list)"
+                    + (
+                        ", or an erased entry's line carries other key hashes than its"
+                        " entry was filed under (its leaf hash cannot vouch for them; the"
+                        f" first is at leaf index {self.first_erased:,})"
+                        if erased
+                        else ""
+                    ),
                     anchor=anchor,
                     index_range=(0, anchor.size),
                 )
@@ -697,6 +770,24 @@ class _Sequence:
         return None
 
 
+def _unlogged_erasure(
+    erased_by: dict[bytes, tuple[int, int]], digests: set[bytes]
+) -> AuditFailure | None:
+    """Every erased entry must name a digest record of the export as its erasure's record
+    (the log says it was erased, and why); the first that does not fails."""
+    missing = [(line, by) for by, (_, line) in erased_by.items() if by not in digests]
+    if not missing:
+        return None
+    line, by = min(missing)
+    return AuditFailure(
+        "erasure",
+        f"line {line}: the entry was erased by record {_hex(by)}, but no digest record of the"
+        " export has that leaf hash: the erasure was not logged (or the export was taken"
+        " before the record was sealed: export again)",
+        line,
+    )
+
+
 def audit_export(
     path: Path,
     result: AuditResult,
@@ -713,10 +804,16 @@ def audit_export(
     result.export_bytes = path.stat().st_size
     sequence = _Sequence(result)
     kinds: Counter[str] = Counter()
+    erased_by: dict[bytes, tuple[int, int]] = {}
+    digests: set[bytes] = set()
     failure: AuditFailure | None = None
     with_keys = any(anchor.index_root != NO_INDEX_ROOT for anchor in result.anchors)
     for chunk, size in _chunk_results(path, digest, workers, with_keys):
         kinds.update(chunk.kinds)
+        digests |= chunk.digests
+        for by, (count, line) in chunk.erased_by.items():
+            seen, first = erased_by.get(by, (0, line))
+            erased_by[by] = (seen + count, first)
         if chunk.first_ts is not None and (
             result.first_ts is None or chunk.first_ts < result.first_ts
         ):
@@ -735,6 +832,10 @@ def audit_export(
     if failure is None:
         failure = sequence.finish()
         result.export_sha256 = digest.digest()
+    result.erased = sum(count for count, _ in erased_by.values())
+    result.erasures = len(erased_by)
+    if failure is None:
+        failure = _unlogged_erasure(erased_by, digests)
     if failure is None and result.roots_matched == 0:
         failure = AuditFailure(
             NOTHING_PROVEN,

@@ -12,7 +12,9 @@ naming it:
 4. ``tree size`` (the window is part of the first S entries and every entry lies in it),
    ``duplicated``, ``reordered`` (leaf indices strictly increase).
 5. per entry: ``record``, ``leaf hash``, ``inclusion`` (as in bundles), then ``added``:
-   the record is filed under the key (`ledger.core.index.record_keys`).
+   the record is filed under the key (`ledger.core.index.record_keys`). An erased entry
+   (docs/privacy.md) has no record: only its ``inclusion`` is checked, and the index
+   proof of step 6 says it is one of the key's entries.
 6. ``omitted`` (the entries are exactly the key's committed postings in the window),
    ``index map`` (the map proof is a path for this key), ``index root`` (the map root and
    S give the document's index root: not a stale one, nor another size's).
@@ -32,8 +34,12 @@ from ledger.core.index import IndexProofError, check_indices, parse_key, record_
 from ledger.core.index import verify_postings as verify_index_postings
 from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError
-from ledger.formats.bundle import BundleEntry
-from ledger.formats.completeness import COMPLETENESS_FORMAT, parse_completeness
+from ledger.formats.completeness import (
+    COMPLETENESS_FORMAT,
+    ErasedEntry,
+    KeyEntry,
+    parse_completeness,
+)
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
@@ -61,11 +67,15 @@ def _index_check(run: Run, error: IndexProofError) -> None:
 
 
 def check_key_entry(
-    run: Run, where: str, tree_size: int, root: bytes, key: str, entry: BundleEntry
+    run: Run, where: str, tree_size: int, root: bytes, key: str, entry: KeyEntry
 ) -> None:
     """One entry given as the key's, with its own inclusion proof: ``record``, ``leaf
     hash``, ``inclusion`` in the tree of `tree_size` with `root`, ``added`` (the record
-    is filed under `key`)."""
+    is filed under `key`). An erased entry has no record to check: only its inclusion
+    (the index proof then says whether the key lists it)."""
+    if isinstance(entry, ErasedEntry):
+        _check_inclusion(run, where, tree_size, root, entry)
+        return
     try:
         opened = open_record(entry.record)
     except RecordError as error:
@@ -73,6 +83,20 @@ def check_key_entry(
     mismatch = check_leaf(opened, entry.leaf_hash, where, "the entry's")
     if mismatch is not None:
         run.fail(VerificationError("leaf hash", mismatch))
+    _check_inclusion(run, where, tree_size, root, entry)
+    keys = record_keys({"kind": opened.kind, "body": opened.body})
+    if key not in keys:
+        filed = ", ".join(keys) if keys else "no key"
+        run.fail(
+            VerificationError(
+                "added",
+                f"{where} is a record of kind {entry.record.get('kind')} filed under {filed},"
+                f" not under {key}: it is not an entry of this key",
+            )
+        )
+
+
+def _check_inclusion(run: Run, where: str, tree_size: int, root: bytes, entry: KeyEntry) -> None:
     try:
         verify_inclusion(entry.leaf_index, tree_size, entry.leaf_hash, entry.proof, root)
     except RootMismatchError as error:
@@ -85,16 +109,6 @@ def check_key_entry(
         )
     except ProofError as error:
         run.fail(VerificationError("inclusion", f"{where}: bad inclusion proof: {error}"))
-    keys = record_keys({"kind": opened.kind, "body": opened.body})
-    if key not in keys:
-        filed = ", ".join(keys) if keys else "no key"
-        run.fail(
-            VerificationError(
-                "added",
-                f"{where} is a record of kind {entry.record.get('kind')} filed under {filed},"
-                f" not under {key}: it is not an entry of this key",
-            )
-        )
 
 
 def verify_completeness(
@@ -146,10 +160,19 @@ def verify_completeness(
             entry,
         )
     where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
-    run.ok("record", f"all {given} records are valid v1 records in canonical form (RFC 8785)")
-    run.ok("leaf hash", f"all {given} records hash to their entries' leaf hashes")
+    erased = sum(isinstance(entry, ErasedEntry) for entry in document.entries)
+    opened = given - erased
+    gone = f"; {erased} erased entries carry their leaf hash only" if erased else ""
+    run.ok(
+        "record", f"all {opened} records are valid v1 records in canonical form (RFC 8785){gone}"
+    )
+    run.ok("leaf hash", f"all {opened} records hash to their entries' leaf hashes")
     run.ok("inclusion", f"all {given} entries are included at their leaf indices in {where}")
-    run.ok("added", f"all {given} records are filed under {claim.key}")
+    run.ok(
+        "added",
+        f"all {opened} records are filed under {claim.key}"
+        + (f"; the index files the {erased} erased entries under it" if erased else ""),
+    )
     try:
         map_root = verify_index_postings(claim)
     except IndexProofError as error:
@@ -243,9 +266,10 @@ def key_statement(complete: KeyCompleteness, anchored: ChainAnchor | None, noun:
         )
     head = f"COMPLETE: {count} {plural} of {complete.key} {where}"
     if complete.query is not None:
+        erased = f", {complete.erased} of them erased" if complete.erased else ""
         head += (
             f" match the query ({complete.query}; {complete.outside} other"
-            f" {'entry' if complete.outside == 1 else 'entries'} of the key do not)"
+            f" {'entry' if complete.outside == 1 else 'entries'} of the key do not{erased})"
         )
     if anchored is not None:
         return (

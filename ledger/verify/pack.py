@@ -18,7 +18,8 @@ naming it:
    checkpoint's root.
 5. a complete pack (docs/completeness.md): per account of the query, the key's
    entries outside the query (``record``, ``leaf hash``, ``inclusion``, ``added``;
-   ``omitted`` if one matches the query), then the index checks of
+   ``omitted`` if one matches the query; an erased entry, which has no record, only
+   ``inclusion``), then the index checks of
    `ledger.core.index.verify_postings` over the pack's entries of the account and those
    (``tree size``, ``duplicated``, ``omitted``, ``index map``, ``index root``).
 6. with a chain: the checks of a single bundle (``chain id`` ... ``anchor block``), and
@@ -38,6 +39,7 @@ from ledger.core.index import IndexProofError, PostingsClaim, verify_postings
 from ledger.core.merkle import ProofError, ProofLengthError, RootMismatchError, inclusion_length
 from ledger.core.merkle.multiproof import verify_multi_inclusion
 from ledger.core.records import LOOKUP_FIELDS, Entry, RecordError, validate_canonical
+from ledger.formats.completeness import ErasedEntry
 from ledger.formats.cosignature import WitnessPolicy
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
@@ -204,6 +206,8 @@ def _check_complete(
         for number, other in enumerate(proof.outside):
             where = f"{key}: outside entry {number} (leaf {other.leaf_index})"
             check_key_entry(run, where, pack.tree_size, pack.root, key, other)
+            if isinstance(other, ErasedEntry):
+                continue  # no record left to match: the index still lists it
             hidden = withheld_selectors(pack, other.record)
             if hidden:
                 run.fail(
@@ -255,14 +259,18 @@ def _check_complete(
                 tuple(inside),
                 pack.query.describe(),
                 len(proof.outside),
+                sum(isinstance(other, ErasedEntry) for other in proof.outside),
             )
         )
     outside = sum(len(proof.outside) for proof in part.keys)
+    erased = sum(key.erased for key in proven)
     run.ok(
         "complete",
         f"the {len(accounts):,} accounts' entries in the pack, with their {outside:,} entries"
-        " that do not match the query, are all their entries with leaf index in"
-        f" [{part.start}, {part.end}), under index root {hex0x(part.index_root)}",
+        " that do not match the query"
+        + (f" ({erased:,} of them erased)" if erased else "")
+        + f", are all their entries with leaf index in [{part.start}, {part.end}), under"
+        f" index root {hex0x(part.index_root)}",
     )
     return tuple(proven)
 

@@ -56,6 +56,8 @@ class KeyCompleteness:
     """In a complete pack: the query in words; `leaf_indices` are then the key's entries
     that match it, and `outside` counts the key's other entries in the window."""
     outside: int = 0
+    erased: int = 0
+    """Of the `outside` entries of a complete pack, those erased (docs/privacy.md)."""
 
     @property
     def count(self) -> int:

@@ -381,7 +381,22 @@
     };
   }
 
+  /** An erased entry (docs/privacy.md): its leaf hash and proof, when and by which record. */
+  function erasedEntry(obj, where) {
+    const f = fields(obj, where, ['leaf_index', 'leaf_hash', 'erased', 'proof']);
+    const erased = fields(f.erased, `${where}.erased`, ['at', 'by']);
+    if (typeof erased.at !== 'string' || !R.TS.test(erased.at)) fail(`${where}.erased.at must be a time as YYYY-MM-DDTHH:MM:SS.mmmZ`);
+    const proof = hashList(f.proof, `${where}.proof`, MAX_PROOF_NODES);
+    return {
+      leafIndex: int(f.leaf_index, `${where}.leaf_index`, 0n, MAX_TREE_SIZE - 1n),
+      leafHash: bytes(f.leaf_hash, `${where}.leaf_hash`, HASH_SIZE),
+      erased: { at: erased.at, by: bytes(erased.by, `${where}.erased.by`, HASH_SIZE) },
+      proof: proof.map((node, i) => bytes(node, `${where}.proof[${i}]`, HASH_SIZE)),
+    };
+  }
+
   function entry(obj, where) {
+    if (J.isObject(obj) && J.has(obj, 'erased')) return erasedEntry(obj, where);
     const f = fields(obj, where, ['leaf_index', 'leaf_hash', 'record', 'proof']);
     if (!J.isObject(f.record)) fail(`${where}.record must be a JSON object`);
     if (!Array.isArray(f.proof)) fail(`${where}.proof must be a list of hashes`);
@@ -499,19 +514,7 @@
 
   const indexFailure = (run, error) => run.fail(new V.VerificationError(error.check, error.detail));
 
-  /** One entry given as the key's, with its own inclusion proof (verify/completeness.py
-   * check_key_entry): record, leaf hash, inclusion in the tree of `treeSize` with `root`,
-   * added (the record is filed under `key`). */
-  async function checkKeyEntry(run, where, treeSize, root, key, item) {
-    let opened;
-    try {
-      opened = await R.openRecord(item.record);
-    } catch (error) {
-      if (!(error instanceof R.RecordError)) throw error;
-      run.fail(new V.VerificationError('record', R.recordProblem(where, item.record, error)));
-    }
-    const mismatch = R.leafMismatch(opened, item.leafHash, where, "the entry's");
-    if (mismatch !== null) run.fail(new V.VerificationError('leaf hash', mismatch));
+  async function checkInclusion(run, where, treeSize, root, item) {
     let calculated;
     try {
       calculated = J.toHex(await M.rootFromInclusionProof(item.leafIndex, treeSize, J.fromHex(item.leafHash), item.proof.map(J.fromHex)));
@@ -522,6 +525,27 @@
     if (calculated !== root) {
       run.fail(new V.VerificationError('inclusion', `${where}: the proof leads to root ${calculated}, not to the checkpoint root ${root}`));
     }
+  }
+
+  /** One entry given as the key's, with its own inclusion proof (verify/completeness.py
+   * check_key_entry): record, leaf hash, inclusion in the tree of `treeSize` with `root`,
+   * added (the record is filed under `key`). An erased entry has no record: only its
+   * inclusion is checked (the index proof says whether the key lists it). */
+  async function checkKeyEntry(run, where, treeSize, root, key, item) {
+    if (item.erased) {
+      await checkInclusion(run, where, treeSize, root, item);
+      return;
+    }
+    let opened;
+    try {
+      opened = await R.openRecord(item.record);
+    } catch (error) {
+      if (!(error instanceof R.RecordError)) throw error;
+      run.fail(new V.VerificationError('record', R.recordProblem(where, item.record, error)));
+    }
+    const mismatch = R.leafMismatch(opened, item.leafHash, where, "the entry's");
+    if (mismatch !== null) run.fail(new V.VerificationError('leaf hash', mismatch));
+    await checkInclusion(run, where, treeSize, root, item);
     const keys = recordKeys({ kind: opened.kind, body: opened.body });
     if (!keys.includes(key)) {
       const filed = keys.length ? keys.join(', ') : 'no key';
@@ -568,10 +592,13 @@
       await checkKeyEntry(run, `entry ${i} (leaf ${item.leafIndex})`, document.treeSize, document.root, claim.key, item);
     }
     const where = `the tree of size ${document.treeSize} with root ${document.root}`;
-    run.ok('record', `all ${given} records are valid v1 records in canonical form (RFC 8785)`);
-    run.ok('leaf hash', `all ${given} records hash to their entries' leaf hashes`);
+    const erased = document.entries.filter((item) => item.erased).length;
+    const opened = given - erased;
+    const gone = erased ? `; ${erased} erased entries carry their leaf hash only` : '';
+    run.ok('record', `all ${opened} records are valid v1 records in canonical form (RFC 8785)${gone}`);
+    run.ok('leaf hash', `all ${opened} records hash to their entries' leaf hashes`);
     run.ok('inclusion', `all ${given} entries are included at their leaf indices in ${where}`);
-    run.ok('added', `all ${given} records are filed under ${claim.key}`);
+    run.ok('added', `all ${opened} records are filed under ${claim.key}` + (erased ? `; the index files the ${erased} erased entries under it` : ''));
     let mapRoot;
     try {
       mapRoot = await verifyPostings(claim);
@@ -720,6 +747,8 @@
         const other = proof.outside[n];
         const where = `${key}: outside entry ${n} (leaf ${other.leafIndex})`;
         await checkKeyEntry(run, where, pack.treeSize, pack.root, key, other);
+        // An erased entry has no record left to match: the index still lists it.
+        if (other.erased) continue;
         const opened = await R.openRecord(other.record);
         const [, accountField, modelField] = R.LOOKUP_FIELDS[opened.kind];
         const hidden = [[accountField, pack.query.accountIds], [modelField, pack.query.model]]
@@ -767,14 +796,17 @@
         count: inside.length,
         query: pack.query.describe(),
         outside: proof.outside.length,
+        erased: proof.outside.filter((other) => other.erased).length,
       });
     }
     const outside = part.keys.reduce((n, proof) => n + proof.outside.length, 0);
+    const erased = proven.reduce((n, key) => n + key.erased, 0);
     run.ok(
       'complete',
       `the ${accounts.length.toLocaleString('en-US')} accounts' entries in the pack, with their ${outside.toLocaleString('en-US')} entries` +
-        ' that do not match the query, are all their entries with leaf index in' +
-        ` [${part.start}, ${part.end}), under index root ${part.indexRoot}`,
+        ' that do not match the query' +
+        (erased ? ` (${erased.toLocaleString('en-US')} of them erased)` : '') +
+        `, are all their entries with leaf index in [${part.start}, ${part.end}), under index root ${part.indexRoot}`,
     );
     return proven;
   }

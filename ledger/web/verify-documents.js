@@ -548,8 +548,9 @@
 
   /* ---- exports (audited whole by `mledger audit`, not here) ------------------------------ */
 
-  /** An export's first line, however laid out (ledger/formats/export_line.py _EXPORT_START). */
-  const EXPORT_START = /^(?:\uFEFF)?\s*\{\s*"leaf_index"\s*:/;
+  /** An export's first line, however laid out, an entry's or an erased entry's
+   * (ledger/formats/export_line.py _EXPORT_START). */
+  const EXPORT_START = /^(?:\uFEFF)?\s*\{\s*"(?:leaf_index|erased)"\s*:/;
 
   /** Whether `data` (bytes or text) is an export rather than one evidence document
    * (ledger/formats/export_line.py is_export). */

@@ -539,6 +539,7 @@
     LOOKUP_FIELDS,
     MAX_RECORD_BYTES,
     MAX_ID_LENGTH,
+    TS,
     RecordError,
     validateRecord,
     canonicalRecord,

@@ -73,6 +73,11 @@ ROUTES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("POST", "/v1/licences/{licence_id}/revoke", (), None),
     ("POST", "/v1/admin/seal", (), None),
     ("POST", "/v1/admin/anchor", (), None),
+    ("POST", "/v1/admin/erasures", (), {"before": "2000-01-01T00:00:00Z", "reason": "matrix"}),
+    ("POST", "/v1/admin/holds", (), {"account": "matrix", "reason": "matrix"}),
+    ("POST", "/v1/admin/holds/hold-none/lift", (), {"reason": "matrix"}),
+    ("GET", "/v1/admin/holds", (), None),
+    ("GET", "/v1/statements/{own}", ("auditor",), None),
     ("POST", "/v1/evidence", ("auditor",), {"kind": "licence"}),
     ("GET", "/v1/export?to_index=2", ("auditor",), None),
     (
@@ -93,6 +98,8 @@ EXPECTED_OK = {
     "/v1/index/licensee/acme": 409,
 }  # no chain on this server
 EXPECTED_OK["/v1/models/{model_id}"] = 404  # when run alone, before POST /v1/models registered it
+EXPECTED_OK["/v1/admin/holds/hold-none/lift"] = 404  # no such hold
+EXPECTED_OK["/v1/statements/{own}"] = 404  # a licence record, not a statement
 EXPECTED_OK["/v1/log"] = 404  # no deployment on a chain: no identity yet
 
 
@@ -288,6 +295,7 @@ def _operation(template: str) -> str:
         "/v1/checkpoints/2": "/v1/checkpoints/{size}",
         "/tile/0/000.p/2": "/tile/{path}",
         "/tile/entries/000.p/2": "/tile/entries/{path}",
+        "/v1/admin/holds/hold-none/lift": "/v1/admin/holds/{hold_id}/lift",
     }
     return routes.get(path, path)
 

@@ -158,7 +158,7 @@ def test_batch_limit_is_exact(server: Server, keys: dict[str, str]) -> None:
             id="float",
         ),
         pytest.param(
-            json.dumps(_bad(0, lambda r: r.update(v=2))[0]).encode(), 422, "v:", id="version"
+            json.dumps(_bad(0, lambda r: r.update(v=3))[0]).encode(), 422, "v:", id="version"
         ),
         pytest.param(
             b'{"v": 1, "kind": "digest", "body": {"sha256": "' + b"a" * 20_000 + b'"}}',

@@ -204,7 +204,7 @@ def _edit(line: bytes) -> bytes:
             lambda ls: ls.__setitem__(
                 9, ls[9].replace(b'"kind":"interaction"', b'"kind":"weather"')
             ),
-            "line 10 (leaf index 9): not a valid v1 record",
+            "line 10 (leaf index 9): not a valid v1 or v2 record",
         ),
         (
             lambda ls: ls.__delitem__(slice(250, None)),

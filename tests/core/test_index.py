@@ -367,13 +367,16 @@ def test_window_proof_needs_postings() -> None:
 )
 def test_builder_replays_to_the_reference(entries: list[list[str]], cuts: list[int]) -> None:
     """Entries filed under keys and sealed at any cuts: R(S) at each seal is the index
-    root of the reference map of the postings up to S."""
+    root of the reference map of the postings up to S, whether the keys are given as
+    texts or, as an audit gives them, as their hashes."""
     builder = IndexBuilder()
+    hashed = IndexBuilder()
     leaf, seals = 0, [*cuts, len(entries)]
     for cut in seals:
         end = min(leaf + cut, len(entries))
         for index in range(leaf, end):
             builder.add(index, entries[index])
+            hashed.add_hashed(index, [key_hash(key) for key in entries[index]])
         leaf = end
         postings: dict[str, list[int]] = {}
         for index in range(end):
@@ -383,7 +386,15 @@ def test_builder_replays_to_the_reference(entries: list[list[str]], cuts: list[i
             {key_hash(k): (len(v), ref_postings_root(v)) for k, v in postings.items()}
         )
         assert builder.seal() == index_root(end, expected)
+        assert hashed.seal() == index_root(end, expected)
         if end == len(entries):
             break
     with pytest.raises(ValueError, match="leaf order"):
         builder.add(leaf + 1, ["account:a"])
+    with pytest.raises(ValueError, match="leaf order"):
+        hashed.add_hashed(leaf + 1, [key_hash("account:a")])
+    # One builder takes keys one way: texts or hashes, never both.
+    with pytest.raises(ValueError, match="use add$"):
+        builder.add_hashed(len(entries), [key_hash("account:a")])
+    with pytest.raises(ValueError, match="use add_hashed"):
+        hashed.add(len(entries), ["account:a"])

@@ -17,11 +17,17 @@ import pytest
 from eth_utils.crypto import keccak
 
 import ledger.verify.rpc
-from ledger.core.index import IndexBuilder, record_keys
+from ledger.core.index import IndexBuilder, key_hash, record_keys
 from ledger.core.merkle import EMPTY_ROOT, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
-from ledger.formats.export_line import ExportLineError, export_line, parse_export_line
+from ledger.formats.export_line import (
+    Erased,
+    ExportLineError,
+    export_line,
+    parse_erased_line,
+    parse_export_line,
+)
 from ledger.formats.identity import LogIdentity
 from ledger.verify.audit import (
     AuditError,
@@ -176,6 +182,8 @@ class FakeChain:
     asked: list[tuple[int, int]] = field(default_factory=list)
     index_roots: dict[int, bytes] = field(default_factory=dict)
     """Index roots the log key signed (absent: zero, an anchor from before the index)."""
+    leaves: list[bytes] = field(default_factory=lambda: LEAVES)
+    """The log's leaf hashes."""
 
     def chain_id(self) -> int:
         return 31337
@@ -196,7 +204,7 @@ class FakeChain:
         )
 
     def roots_at(self, log_anchor: bytes, log_id: bytes, sizes: list[int]) -> list[bytes | None]:
-        return [root_hash(LEAVES[:size]) if size in self.sizes else None for size in sizes]
+        return [root_hash(self.leaves[:size]) if size in self.sizes else None for size in sizes]
 
     def blocks(self, numbers: list[int]) -> list[Block | None]:
         return [
@@ -220,7 +228,7 @@ class FakeChain:
                 and from_block <= block <= to_block
                 and size not in self.missing_events
             ):
-                root = self.roots.get(size, root_hash(LEAVES[:size]))
+                root = self.roots.get(size, root_hash(self.leaves[:size]))
                 event_topics = (ANCHORED_TOPIC, LOG_ID, _word(size))
                 data = (
                     root
@@ -387,20 +395,26 @@ def write_export(path: Path, lines: list[bytes]) -> Path:
 
 
 def run_audit(
-    path: Path, sizes: list[int], workers: int = 0, index_roots: dict[int, bytes] | None = None
+    path: Path,
+    sizes: list[int],
+    workers: int = 0,
+    index_roots: dict[int, bytes] | None = None,
+    leaves: list[bytes] = LEAVES,
 ) -> AuditResult:
     result = AuditResult(IDENTITY, "memory", str(path))
-    chain = FakeChain(sizes, index_roots=index_roots or {})
+    chain = FakeChain(sizes, index_roots=index_roots or {}, leaves=leaves)
     result.anchors = read_anchors(chain, IDENTITY).anchors
     return audit_export(path, result, workers=workers)
 
 
-def index_roots(sizes: list[int], leave_out: int | None = None) -> dict[int, bytes]:
-    """R(S) at `sizes` of the index of ENTRIES (with entry `leave_out` filed under no
+def index_roots(
+    sizes: list[int], leave_out: int | None = None, entries: list[Any] = ENTRIES
+) -> dict[int, bytes]:
+    """R(S) at `sizes` of the index of `entries` (with entry `leave_out` filed under no
     key, as a false index would)."""
     builder = IndexBuilder()
     roots = {}
-    for i, entry in enumerate(ENTRIES[: max(sizes)]):
+    for i, entry in enumerate(entries[: max(sizes)]):
         builder.add(i, [] if i == leave_out else record_keys(json.loads(entry.canonical)))
         if i + 1 in sizes:
             roots[i + 1] = builder.seal()
@@ -595,3 +609,158 @@ def test_a_false_signed_index_fails_by_name(tmp_path: Path) -> None:
     assert done.roots_matched == 3 and done.index_roots_matched == 1
     assert "but the log key signed index root" in done.failure.message
     assert "anchor #3 (tree size 600, block 5)" in done.failure.message
+
+
+# -- erased entries (docs/privacy.md) ------------------------------------------------------
+
+
+def erased_keys(entry: Any) -> tuple[bytes, ...]:
+    """The key hashes an erased line of `entry` carries, in increasing order."""
+    return tuple(sorted(key_hash(key) for key in record_keys(json.loads(entry.canonical))))
+
+
+def test_erased_lines_round_trip_and_keep_the_leaf_hash() -> None:
+    by = parse_object({"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}}).leaf_hash
+    keys = erased_keys(ENTRIES[1])
+    mark = Erased(LEAVES[1], "2026-12-02T00:41:21.354Z", by, keys)
+    line = export_line(1, mark)
+    assert json.loads(line) == {
+        "erased": {
+            "at": mark.erased_at,
+            "by": "0x" + by.hex(),
+            "keys": ["0x" + key.hex() for key in keys],
+            "leaf_hash": "0x" + LEAVES[1].hex(),
+        },
+        "leaf_index": 1,
+    }
+    assert parse_erased_line(line[:-1]) == (1, mark)
+    # The writer puts the keys in order whatever order it is given them in.
+    assert export_line(1, dataclasses.replace(mark, key_hashes=keys[::-1])) == line
+    assert parse_erased_line(export_line(4, Erased(LEAVES[4], mark.erased_at, by))[:-1]) == (
+        4,
+        Erased(LEAVES[4], mark.erased_at, by, ()),
+    )
+    swapped = line.replace(keys[0].hex().encode(), b"k" * 64).replace(
+        keys[1].hex().encode(), keys[0].hex().encode()
+    )
+    swapped = swapped.replace(b"k" * 64, keys[1].hex().encode())
+    with pytest.raises(ExportLineError, match="distinct and in increasing order"):
+        parse_erased_line(swapped[:-1])
+    three = line.replace(b'"keys":[', b'"keys":["0x' + b"00" * 32 + b'",')
+    for bad in (
+        line[:-1].replace(b'"at"', b'"when"'),
+        line[:-1].replace(b"2026-12-02", b"2026-13-02"),
+        line[:-1].replace(b'"leaf_index":1', b'"leaf_index":01'),
+        line[:-1].replace(b"0x", b"0X", 1),
+        line[:-1].replace(b'"keys":[', b'"keys":["0x12",'),
+        line[:-1].replace(b'"keys"', b'"key"'),
+        three[:-1],  # more keys than any entry is filed under
+        json.dumps(json.loads(line)).encode(),  # spaces: not the canonical form
+    ):
+        with pytest.raises(ExportLineError, match="not an erased entry's export line"):
+            parse_erased_line(bad)
+    # In a chunk: the leaf hash enters the tree as given; the digest record is known.
+    digest = parse_object({"v": 1, "kind": "digest", "body": {"sha256": "ab" * 32}})
+    lines = [
+        export_line(0, ENTRIES[0].canonical)[:-1],
+        line[:-1],
+        export_line(2, digest.canonical)[:-1],
+    ]
+    done = check_lines(lines, 1)
+    assert done.failure is None and done.hashes == [LEAVES[0], LEAVES[1], digest.leaf_hash]
+    assert done.erased_by == {by: (1, 2)} and done.digests == {digest.leaf_hash}
+    assert done.kinds == {"interaction": 1, "digest": 1} and done.first_erased == 1
+    # With keys: the record's keys hashed, the erased line's as given, none for a digest.
+    assert check_lines(lines, 1, with_keys=True).keys == [
+        [key_hash(key) for key in record_keys(json.loads(ENTRIES[0].canonical))],
+        list(keys),
+        [],
+    ]
+    broken = check_lines([line[:-1].replace(b'"by"', b'"By"')], 1)
+    assert broken.failure is not None and broken.failure[2] == "line"
+
+
+ERASURE = parse_object({"v": 1, "kind": "digest", "body": {"sha256": "cd" * 32}})
+"""The digest record that logs the erasure in `erased_log` (its last entry)."""
+
+
+def erased_log(erased: set[int]) -> tuple[list[Any], list[bytes]]:
+    """A log of 600 entries, the last the erasure's digest record, and its export with
+    the entries `erased` erased (their keys' hashes in their lines)."""
+    entries = [*ENTRIES[:599], ERASURE]
+    lines = [
+        export_line(
+            i,
+            Erased(
+                entry.leaf_hash, "2026-12-02T01:00:00.000Z", ERASURE.leaf_hash, erased_keys(entry)
+            ),
+        )
+        if i in erased
+        else export_line(i, entry.canonical)
+        for i, entry in enumerate(entries)
+    ]
+    return entries, lines
+
+
+def test_an_export_with_erased_entries_rederives_every_index_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Erased entries enter the tree by their leaf hashes and the index by the key
+    hashes their lines carry: every root and index root still matches (in worker
+    processes too), and the audit counts them and their erasure record."""
+    import ledger.verify.audit
+
+    erased = {0, 5, 150, 300, 598}
+    entries, lines = erased_log(erased)
+    leaves = [entry.leaf_hash for entry in entries]
+    signed = index_roots([256, 600], entries=entries)
+    path = write_export(tmp_path / "e.ndjson", lines)
+    done = run_audit(path, [100, 256, 600], index_roots=signed, leaves=leaves)
+    assert done.passed, done.failure
+    assert (done.roots_matched, done.index_roots_matched) == (3, 2)
+    assert (done.erased, done.erasures) == (5, 1)
+    assert done.kinds == {"interaction": 594, "digest": 1}
+    monkeypatch.setattr(ledger.verify.audit, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
+    parallel = run_audit(path, [100, 256, 600], workers=2, index_roots=signed, leaves=leaves)
+    assert parallel.passed and parallel.index_roots_matched == 2 and parallel.erased == 5
+
+
+def test_an_erased_line_with_other_keys_fails_the_index_root(tmp_path: Path) -> None:
+    """The leaf hash of an erased line vouches for nothing but itself: its keys are
+    checked by the index roots. Another account's key (or none) in entry 150's line
+    leaves every tree root matching and fails the index root of the next signed anchor;
+    an erasure naming no logged record fails by name."""
+    entries, lines = erased_log({150})
+    leaves = [entry.leaf_hash for entry in entries]
+    signed = index_roots([256, 600], entries=entries)
+    keys = erased_keys(ENTRIES[150])
+    other = tuple(sorted({*keys, *erased_keys(ENTRIES[151])} - {keys[0]}))[:2]
+    assert other != keys
+    for forged in (other, keys[:1], ()):
+        tampered = list(lines)
+        tampered[150] = export_line(
+            150, Erased(LEAVES[150], "2026-12-02T01:00:00.000Z", ERASURE.leaf_hash, forged)
+        )
+        path = write_export(tmp_path / "t.ndjson", tampered)
+        done = run_audit(path, [100, 256, 600], index_roots=signed, leaves=leaves)
+        assert done.failure is not None and done.failure.check == "index root", done.failure
+        assert done.roots_matched == 2 and done.index_roots_matched == 0
+        assert "anchor #2 (tree size 256, block 4)" in done.failure.message
+        assert "or an erased entry's line carries other key hashes" in done.failure.message
+        assert "the first is at leaf index 150" in done.failure.message
+    unlogged = list(lines)
+    unlogged[150] = export_line(
+        150, Erased(LEAVES[150], "2026-12-02T01:00:00.000Z", b"\x07" * 32, keys)
+    )
+    path = write_export(tmp_path / "u.ndjson", unlogged)
+    done = run_audit(path, [100, 256, 600], index_roots=signed, leaves=leaves)
+    assert done.failure is not None and done.failure.check == "erasure"
+    assert "line 151: the entry was erased by record 0x0707" in done.failure.message
+    # Without erased entries, the message blames the signed index alone.
+    clean = run_audit(
+        write_export(tmp_path / "c.ndjson", LINES),
+        [100, 256, 600],
+        index_roots={**index_roots([256]), **index_roots([600], leave_out=300)},
+    )
+    assert clean.failure is not None and "erased" not in clean.failure.message

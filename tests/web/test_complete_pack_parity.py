@@ -24,6 +24,7 @@ from ledger.formats.pack import (
     pack_head,
     parse_query,
 )
+from ledger.verify.completeness import key_statement
 from ledger.verify.pack import verify_pack
 from ledger.verify.result import VerificationError
 from tests.verify.test_completeness import CHAIN_ID, CONTRACT, LOG_ID, Log, leaf_paths, mutated
@@ -166,3 +167,50 @@ def test_complete_packs_changed_at_random_get_the_same_checks() -> None:
     expected = [python(text) for text in texts]
     assert page(texts) == expected
     assert {e.get("check") for e in expected} >= {None, "pack", "omitted", "inclusion"}
+
+
+def _erase(entry: dict[str, Any]) -> dict[str, Any]:
+    """An outside entry erased as the service writes it: no record, its marker."""
+    out = {k: v for k, v in entry.items() if k != "record"}
+    out["erased"] = {"at": "2026-12-02T00:41:21.354Z", "by": "0x" + "ab" * 32}
+    return out
+
+
+def test_erased_entries_of_a_complete_pack_verify_the_same_in_both() -> None:
+    """An account's erased entries (docs/privacy.md) are among its entries outside the
+    query, by leaf hash, inclusion proof and marker: the pack stays complete in both
+    verifiers, in the same words, whether the erased entry matched the query once or
+    not; one with another leaf hash fails inclusion, one left out fails omitted."""
+    log = Log()
+    pack = complete_pack(log)
+    erased = copy.deepcopy(pack)
+    proof = erased["completeness"]["keys"][0]
+    proof["outside"][0] = _erase(proof["outside"][0])
+    gone = erased["entries"].pop(0)  # a matching entry, erased: outside the pack now
+    index = gone["leaf_index"]
+    key = "account:" + gone["record"]["body"]["account_id"]
+    holder = next(p for p in erased["completeness"]["keys"] if p["key"] == key)
+    holder["outside"].append(
+        {
+            "leaf_index": index,
+            "leaf_hash": "0x" + log.leaves[index].hex(),
+            "erased": {"at": "2026-12-02T00:41:21.354Z", "by": "0x" + "ab" * 32},
+            "proof": ["0x" + node.hex() for node in inclusion_proof(index, log.leaves)],
+        }
+    )
+    holder["outside"].sort(key=lambda entry: entry["leaf_index"])
+    erased = reproved(log, erased)
+    forged = copy.deepcopy(erased)
+    forged["completeness"]["keys"][0]["outside"][0]["leaf_hash"] = "0x" + "cd" * 32
+    dropped = copy.deepcopy(erased)
+    dropped["completeness"]["keys"][0]["outside"].pop(0)
+    texts = [json.dumps(document) for document in (erased, forged, dropped)]
+    expected = [python(text) for text in texts]
+    assert [e.get("check") for e in expected] == [None, "inclusion", "omitted"]
+    name, passed, words = expected[0]["checks"][-1]
+    assert name == "complete" and passed and "do not match the query (2 of them erased)," in words
+    assert page(texts) == expected
+    result = verify_pack(texts[0], None)
+    assert sum(key.erased for key in result.complete_keys) == 2
+    lines = [key_statement(key, None, "pack") for key in result.complete_keys]
+    assert any(" of them erased)" in line for line in lines), lines

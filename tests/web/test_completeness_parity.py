@@ -409,3 +409,46 @@ def test_with_a_pinned_log_both_refuse_another_logs_proof() -> None:
         "log identity",
         "completeness",
     ]
+
+
+def _erased(document: dict[str, Any], every: int) -> dict[str, Any]:
+    """`document` with every `every`-th entry erased as the service writes it."""
+    out = copy.deepcopy(document)
+    for entry in out["entries"][::every]:
+        del entry["record"]
+        entry["erased"] = {"at": "2026-12-02T00:41:21.354Z", "by": "0x" + "ab" * 32}
+    return out
+
+
+def test_erased_entries_verify_the_same_in_both() -> None:
+    """A completeness proof whose entries include erased ones (leaf hash and marker, no
+    record: docs/privacy.md) is valid in both verifiers, in the same words; an erased
+    entry with another leaf hash, or a bad marker, fails the same check in both."""
+    log = Log()
+    key = busiest(log)
+    document = _erased(log.document(key), 3)
+    erased = len(document["entries"][::3])
+    forged = copy.deepcopy(document)
+    forged["entries"][0]["leaf_hash"] = "0x" + "cd" * 32
+    bad_time = copy.deepcopy(document)
+    bad_time["entries"][0]["erased"]["at"] = "yesterday"
+    both = copy.deepcopy(document)
+    both["entries"][0]["record"] = log.records[both["entries"][0]["leaf_index"]]
+    texts = [json.dumps(d) for d in (document, forged, bad_time, both)]
+    browser = node(texts)["documents"]
+    for text, found in zip(texts, browser, strict=True):
+        assert comparable(found) == python(text)
+    valid, inclusion, time_format, unknown = browser
+    assert valid["verdict"] == "mathematics only"
+    words = (
+        f"all {len(document['entries']) - erased} records are valid v1 records in"
+        f" canonical form (RFC 8785); {erased} erased entries carry their leaf hash only"
+    )
+    assert [c for c in valid["checks"] if c[0] == "record"] == [["record", True, words]]
+    assert (inclusion["check"], time_format["check"], unknown["check"]) == (
+        "inclusion",
+        "completeness",
+        "completeness",
+    )
+    assert "erased.at must be a time" in time_format["checks"][-1][2]
+    assert "has unknown field 'record'" in unknown["checks"][-1][2]

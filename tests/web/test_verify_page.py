@@ -29,7 +29,7 @@ from ledger.api.main import create_app
 from ledger.api.routes.web import ASSETS, PAGE_POLICY
 from ledger.chain.anvil import free_port
 from ledger.formats.eip712 import Domain
-from ledger.formats.export_line import export_advice
+from ledger.formats.export_line import Erased, export_advice, export_line, is_export
 from ledger.service.signer import LogSigner
 from ledger.store.repository import Store
 from tests.web.chromium import Chromium, Page, require_chromium
@@ -87,7 +87,15 @@ def test_a_failed_bundle_marks_its_fields_unproven_and_an_export_is_sent_to_audi
     record_bytes = json.dumps(json.loads(BUNDLE)["entries"][0]["record"], separators=(",", ":"))
     export = "".join(f'{{"leaf_index":{i},"record":{record_bytes}}}\n' for i in range(3))
     advice = export_advice("this page")
-    for text in (export, "  " + export.splitlines()[0], '{ "leaf_index" : 0 }'):
+    # Retention erases the oldest entries first: an export may open with an erased line.
+    erased = export_line(0, Erased(b"\x01" * 32, "2026-12-02T00:41:21.354Z", b"\x02" * 32))
+    for text in (
+        export,
+        "  " + export.splitlines()[0],
+        '{ "leaf_index" : 0 }',
+        erased.decode() + export,
+    ):
+        assert is_export(text.encode())  # mledger verify's rule, the same
         result = verify_text(page, text)
         assert (result["verdict"], result["state"]) == ("not checked", "unverified"), result
         assert result["text"] == f"NOT CHECKED: {advice}"

@@ -165,9 +165,12 @@ def read_entry(leaf_hash: str, services: ServicesDep, _key: AuditorKey) -> dict[
         "seq": entry.seq,
         "kind": entry.kind,
         "ts": entry.ts,
-        "record": json.loads(entry.record),
+        "record": None if entry.erased_at else json.loads(entry.record),
         "leaf_index": entry.leaf_index,
         "status": status,
+        "erased": None
+        if entry.erased_at is None or entry.erased_by is None
+        else {"at": entry.erased_at, "by": hex0x(entry.erased_by)},
     }
 
 

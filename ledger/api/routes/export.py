@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from ledger.api.deps import AuditorKey, ServicesDep
 from ledger.errors import InvalidRequestError
-from ledger.formats.export_line import EXPORT_MEDIA_TYPE, export_line
+from ledger.formats.export_line import EXPORT_MEDIA_TYPE, Erased, export_line
 from ledger.store.exports import export_records
 
 router = APIRouter(prefix="/v1/export", tags=["export"])
@@ -19,7 +19,7 @@ FLUSH_BYTES = 1 << 16
 """Lines are sent in pieces of about this many bytes."""
 
 
-def _pieces(lines: Iterator[tuple[int, bytes]]) -> Iterator[bytes]:
+def _pieces(lines: Iterator[tuple[int, bytes | Erased]]) -> Iterator[bytes]:
     buffer: list[bytes] = []
     size = 0
     for index, record in lines:
@@ -38,7 +38,8 @@ def _pieces(lines: Iterator[tuple[int, bytes]]) -> Iterator[bytes]:
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": 'NDJSON, one {"leaf_index", "record"} line per entry.',
+            "description": 'NDJSON, one {"leaf_index", "record"} line per entry'
+            ' ({"erased", "leaf_index"} for an erased one).',
             "content": {EXPORT_MEDIA_TYPE: {}},
         }
     },

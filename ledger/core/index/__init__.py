@@ -26,6 +26,7 @@ from ledger.core.index.errors import IndexProofError
 from ledger.core.index.keys import (
     KEY_FUNCTIONS,
     KEY_KINDS,
+    MAX_ENTRY_KEYS,
     entry_keys,
     key_hash,
     parse_key,
@@ -57,6 +58,7 @@ __all__ = [
     "INDEX_DOMAIN",
     "KEY_FUNCTIONS",
     "KEY_KINDS",
+    "MAX_ENTRY_KEYS",
     "Frontier",
     "IndexBuilder",
     "IndexProofError",

@@ -1,21 +1,24 @@
 """Building the index as the log grows: what the sequencer does at each seal, and what a
 monitor does to recompute every index root from an export (docs/completeness.md).
 
-`IndexBuilder.add` files one entry (in leaf order) under its keys; `seal` folds the
-entries added since the last seal into the touched keys' postings frontiers and the map,
-and returns R(S) for the new size S. Pure: the node store and the frontiers are
+`IndexBuilder.add` files one entry (in leaf order) under its keys (`add_hashed` under
+its keys' hashes, as an audit does); `seal` folds the entries added since the last seal
+into the touched keys' postings frontiers and the map, and returns R(S) for the new
+size S. Pure: the node store and the frontiers are
 dict-like objects the caller may back with storage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.core.index.completeness import index_root
 from ledger.core.index.keys import key_hash, record_keys
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Node, Position, SparseMap
+
+K = TypeVar("K", str, bytes)
 
 
 class IndexBuilder:
@@ -31,22 +34,37 @@ class IndexBuilder:
         self.frontiers: MutableMapping[str, Frontier] = {} if frontiers is None else frontiers
         self.size = size
         self._pending: dict[str, list[int]] = {}
+        self._hashed: dict[bytes, Frontier] = {}
+        self._pending_hashed: dict[bytes, list[int]] = {}
+        self._by_hash: bool | None = None
+        """How keys are given: set by the first `add` (False) or `add_hashed` (True)."""
         self._added = size
 
     def add(self, leaf_index: int, keys: Iterable[str]) -> None:
         """File entry `leaf_index` (the next one: entries come in leaf order) under
         `keys` (distinct key strings)."""
+        self._next(leaf_index, by_hash=False)
+        _file(self._pending, leaf_index, keys)
+
+    def add_hashed(self, leaf_index: int, key_hashes: Iterable[bytes]) -> None:
+        """File entry `leaf_index` (the next one) under keys given by their map keys
+        (`key_hash` of each distinct key string): how an audit files entries, since an
+        erased entry's export line carries only those. A builder takes keys one way
+        only, as strings (`add`) or as hashes (this)."""
+        self._next(leaf_index, by_hash=True)
+        _file(self._pending_hashed, leaf_index, key_hashes)
+
+    def _next(self, leaf_index: int, by_hash: bool) -> None:
+        if self._by_hash is None:
+            self._by_hash = by_hash
+        elif self._by_hash != by_hash:
+            use = "add_hashed" if self._by_hash else "add"
+            raise ValueError(f"this builder was given keys the other way: use {use}")
         if leaf_index != self._added:
             raise ValueError(
                 f"entries come in leaf order: expected {self._added}, got {leaf_index}"
             )
         self._added += 1
-        pending = self._pending
-        for key in keys:
-            if key in pending:
-                pending[key].append(leaf_index)
-            else:
-                pending[key] = [leaf_index]
 
     def add_record(self, leaf_index: int, record: Mapping[str, Any]) -> None:
         """File entry `leaf_index` under the keys of its (valid, decoded) record."""
@@ -62,6 +80,20 @@ class IndexBuilder:
             frontiers[key] = frontier
             changes[key_hash(key)] = (frontier.size, frontier.root())
         self._pending = {}
+        hashed = self._hashed
+        for hash_, leaves in self._pending_hashed.items():
+            frontier = hashed.get(hash_, Frontier()).extend(leaves)
+            hashed[hash_] = frontier
+            changes[hash_] = (frontier.size, frontier.root())
+        self._pending_hashed = {}
         self.map.apply(changes)
         self.size = self._added
         return index_root(self.size, self.map.root)
+
+
+def _file(pending: dict[K, list[int]], leaf_index: int, keys: Iterable[K]) -> None:
+    for key in keys:
+        if key in pending:
+            pending[key].append(leaf_index)
+        else:
+            pending[key] = [leaf_index]

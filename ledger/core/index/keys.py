@@ -42,6 +42,9 @@ KEY_FUNCTIONS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
 }
 """Record kind -> the keys of a record's body. Digest records are filed under no key."""
 
+MAX_ENTRY_KEYS = 2
+"""Most keys one entry is filed under (what an erased entry's export line may carry)."""
+
 KEY_FIELDS = {"account": "account_id", "model": "model", "licence": "licence_id"}
 KEY_FIELDS |= {"licensee": "licensee", "model_id": "model_id"}
 """Key kind -> the body field its value is (what a disclosure must open to show the key)."""

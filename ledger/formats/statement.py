@@ -1,0 +1,88 @@
+"""Statements: the documents an erasure, a legal hold and a hold's lift commit to.
+
+The log records each as a `digest` record whose ``sha256`` is SHA-256 of the
+statement's canonical bytes (RFC 8785). The statement itself names what was done and
+why, never the personal data: an erasure gives the criterion's kind (an account's
+value is not repeated), how many entries and a digest of their leaf hashes; a hold
+gives its id and scope, not the account or licence it holds. docs/privacy.md
+describes them field by field.
+
+    {"count": 3, "criterion": "account", "leaves_sha256": "<64 hex>",
+     "reason": "GDPR art. 17 request 2026-118", "ts": "2026-...Z",
+     "type": "model-ledger/erasure/v1"}
+
+``leaves_sha256`` is SHA-256 of the erased entries' 32-byte leaf hashes concatenated in
+leaf index order: an auditor recomputes it from the export's erasure markers (each
+names the digest record that erased it). Erasures by time also give ``before``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import rfc8785
+
+ERASURE_TYPE = "model-ledger/erasure/v1"
+HOLD_TYPE = "model-ledger/legal-hold/v1"
+LIFT_TYPE = "model-ledger/legal-hold-lift/v1"
+
+Criterion = Literal["account", "leaves", "before", "retention"]
+"""How the erased entries were chosen: an account's entries, listed leaf hashes, entries
+older than a time (asked for), or older than the retention period (the schedule)."""
+
+CRITERIA: tuple[Criterion, ...] = ("account", "leaves", "before", "retention")
+
+HoldScope = Literal["account", "licence"]
+HOLD_SCOPES: tuple[HoldScope, ...] = ("account", "licence")
+
+
+def leaves_digest(leaf_hashes: Iterable[bytes]) -> bytes:
+    """SHA-256 of the leaf hashes concatenated, in the order given (leaf index order)."""
+    digest = hashlib.sha256()
+    for leaf in leaf_hashes:
+        digest.update(leaf)
+    return digest.digest()
+
+
+def erasure_statement(
+    criterion: Criterion,
+    reason: str,
+    count: int,
+    leaves_sha256: bytes,
+    ts: str,
+    before: str | None = None,
+) -> dict[str, Any]:
+    """The statement of one erasure (``before`` only for the time criteria)."""
+    statement: dict[str, Any] = {
+        "count": count,
+        "criterion": criterion,
+        "leaves_sha256": leaves_sha256.hex(),
+        "reason": reason,
+        "ts": ts,
+        "type": ERASURE_TYPE,
+    }
+    if before is not None:
+        statement["before"] = before
+    return statement
+
+
+def hold_statement(hold_id: str, scope: HoldScope, reason: str, ts: str) -> dict[str, Any]:
+    """The statement of a legal hold placed (its scope, not the held value)."""
+    return {"hold": hold_id, "reason": reason, "scope": scope, "ts": ts, "type": HOLD_TYPE}
+
+
+def lift_statement(hold_id: str, reason: str, ts: str) -> dict[str, Any]:
+    """The statement of a legal hold lifted."""
+    return {"hold": hold_id, "reason": reason, "ts": ts, "type": LIFT_TYPE}
+
+
+def statement_bytes(statement: dict[str, Any]) -> bytes:
+    """The canonical bytes (RFC 8785) a digest record's sha256 is taken over."""
+    return bytes(rfc8785.dumps(statement))
+
+
+def statement_sha256(statement: dict[str, Any]) -> str:
+    """The ``sha256`` of the digest record that logs `statement` (64 lowercase hex)."""
+    return hashlib.sha256(statement_bytes(statement)).hexdigest()

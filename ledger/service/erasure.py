@@ -1,0 +1,304 @@
+"""Erasure, retention and legal holds (docs/privacy.md).
+
+Erasing entries destroys their stored openings (record bytes with the salt and every
+value, and the lookup columns copied from them) and keeps their leaf hashes, so every
+tile, proof, anchor and audit still holds. Each erasure, hold and lift is logged: a
+`digest` record commits to a statement (`ledger.formats.statement`) that says what was
+done and why, never the personal data.
+
+Steps, in crash order:
+
+1. One transaction: choose the entries (sequenced, not erased, under no active hold),
+   store the digest record that logs the erasure with its statement, destroy the
+   openings and file their index postings by key hash. A crash before the commit
+   changes nothing; after it, the erasure is done and logged.
+2. Scrub (`ErasureStore.scrub`): SQLite's WAL is checkpointed and truncated (pages are
+   zeroed on free by secure_delete); PostgreSQL runs VACUUM on the tables touched, or
+   VACUUM FULL when asked (the only way its files lose the old bytes). A
+   crash before it leaves the old bytes where the database keeps freed space until the
+   next scrub; the next erasure runs it again.
+
+Retention (`retention_days` in ledger.config) is an erasure by time that the runtime
+runs on a schedule, with the criterion "retention".
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ledger.config import MIN_RETENTION_DAYS
+from ledger.core.index import entry_keys, key_hash
+from ledger.core.records import (
+    Entry,
+    RecordError,
+    canonical_time,
+    new_salt,
+    now_ts,
+    parse_object,
+)
+from ledger.errors import InvalidRequestError, LedgerError, NotFoundError
+from ledger.formats.statement import (
+    HOLD_SCOPES,
+    Criterion,
+    erasure_statement,
+    hold_statement,
+    leaves_digest,
+    lift_statement,
+    statement_bytes,
+    statement_sha256,
+)
+from ledger.store.erasure import ERASABLE_KINDS, ErasureStore, Hold, Target
+from ledger.store.repository import Store
+
+MAX_REASON = 1024
+"""Longest reason text."""
+
+PERSONAL_KEY_KINDS = {
+    "account": ("interaction", "account_id"),
+    "licensee": ("licence", "account_id"),
+}
+"""Index key kinds whose text is forgotten once no entry holds the value any more."""
+
+
+class HoldError(LedgerError):
+    """A hold request the hold's state refuses (already lifted, unknown)."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What one erasure did."""
+
+    criterion: Criterion
+    count: int
+    leaves_sha256: bytes
+    record: bytes | None
+    """Leaf hash of the digest record that logs it (None: nothing to erase, nothing logged)."""
+    statement: dict[str, Any] | None
+    held: int
+    """Entries chosen by the criterion that a hold kept."""
+    scrubbed: str
+
+    def as_json(self) -> dict[str, Any]:
+        """As the CLI prints it and the API returns it."""
+        return {
+            "criterion": self.criterion,
+            "erased": self.count,
+            "held": self.held,
+            "leaves_sha256": "0x" + self.leaves_sha256.hex(),
+            "record": None if self.record is None else "0x" + self.record.hex(),
+            "statement": self.statement,
+            "scrubbed": self.scrubbed,
+        }
+
+
+def check_reason(reason: str) -> str:
+    """A reason must say something and be short enough for a record."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidRequestError("reason must not be empty: say why (it is logged)")
+    if len(reason) > MAX_REASON:
+        raise InvalidRequestError(f"reason is {len(reason)} characters; at most {MAX_REASON}")
+    return reason
+
+
+def _digest_entry(statement: dict[str, Any], ts: str) -> Entry:
+    body = {"sha256": statement_sha256(statement)}
+    return parse_object({"v": 1, "kind": "digest", "ts": ts, "salt": new_salt(), "body": body})
+
+
+def _log_statement(
+    store: Store, erasures: ErasureStore, conn: Any, kind: str, statement: dict[str, Any]
+) -> bytes:
+    """Store the digest record of `statement` and the statement; its leaf hash."""
+    entry = _digest_entry(statement, statement["ts"])
+    store.lock_ingest(conn)
+    store.insert_entries(conn, [entry])
+    erasures.add_statement(conn, entry.leaf_hash, kind, statement["ts"], statement_bytes(statement))
+    return entry.leaf_hash
+
+
+def _postings(targets: Sequence[Target]) -> tuple[list[tuple[bytes, int]], set[str]]:
+    """(key hash, seq) of every index key of `targets`, and the personal key strings."""
+    postings: list[tuple[bytes, int]] = []
+    keys: set[str] = set()
+    for seq, _leaf, kind, external_id, account_id, model in targets:
+        for key in entry_keys(kind, external_id, account_id, model):
+            postings.append((key_hash(key), seq))
+            keys.add(key)
+    return postings, {key for key in keys if key.partition(":")[0] in PERSONAL_KEY_KINDS}
+
+
+def erase(
+    store: Store,
+    criterion: Criterion,
+    reason: str,
+    *,
+    account: str | None = None,
+    leaves: Sequence[bytes] = (),
+    before: str | None = None,
+    vacuum_full: bool = False,
+    clock: Any = now_ts,
+) -> Erasure:
+    """Erase the entries `criterion` chooses (see the module's steps); log it with
+    `reason`. Nothing chosen: nothing is logged. InvalidRequestError for a bad request.
+    On PostgreSQL `vacuum_full` rewrites the tables after (see `ErasureStore.scrub`)."""
+    reason = check_reason(reason)
+    erasures = ErasureStore(store)
+    if before is not None:
+        try:
+            before = canonical_time(before, "before")
+        except RecordError as error:
+            raise InvalidRequestError(str(error)) from None
+    with store.transaction() as conn:
+        if criterion == "account":
+            if not account:
+                raise InvalidRequestError("an account erasure needs the account id")
+            targets = erasures.by_account(conn, account)
+            held = erasures.held_of_account(conn, account)
+        elif criterion == "leaves":
+            if not leaves:
+                raise InvalidRequestError("a leaf erasure needs at least one leaf hash")
+            _known_leaves(store, conn, leaves)
+            targets = erasures.by_leaves(conn, leaves)
+            held = erasures.held_of_leaves(conn, leaves)
+        else:
+            if before is None:
+                raise InvalidRequestError(f"a {criterion} erasure needs a time")
+            targets = erasures.before(conn, before)
+            held = erasures.held_before(conn, before)
+        digest = leaves_digest(target.leaf_hash for target in targets)
+        if not targets:
+            return Erasure(criterion, 0, digest, None, None, held, "nothing erased")
+        ts = clock()
+        statement = erasure_statement(criterion, reason, len(targets), digest, ts, before)
+        logged = _log_statement(store, erasures, conn, "erasure", statement)
+        postings, personal = _postings(targets)
+        erasures.erase(conn, targets, postings, ts, logged)
+        gone = []
+        for kind, (record_kind, column) in PERSONAL_KEY_KINDS.items():
+            values = sorted(v for k, _, v in (key.partition(":") for key in personal) if k == kind)
+            live = erasures.live_values(conn, record_kind, column, values)
+            gone += [key_hash(f"{kind}:{value}") for value in values if value not in live]
+        erasures.blank_key_texts(conn, gone)
+    scrubbed = erasures.scrub(vacuum_full)
+    return Erasure(criterion, len(targets), digest, logged, statement, held, scrubbed)
+
+
+def _known_leaves(store: Store, conn: Any, leaves: Sequence[bytes]) -> None:
+    """Every leaf hash must name a sequenced entry (NotFoundError naming the first that
+    does not)."""
+    erasures = ErasureStore(store)
+    for leaf in leaves:
+        if erasures.statement(conn, leaf) is not None:
+            raise InvalidRequestError(
+                f"entry 0x{leaf.hex()} is the log's own record of an erasure or a legal hold:"
+                " it holds no personal data and is never erased; nothing was erased"
+            )
+        entry = store.find_entry(conn, leaf)
+        if entry is None:
+            raise NotFoundError(f"no entry has leaf hash 0x{leaf.hex()}: nothing was erased")
+        if entry.kind not in ERASABLE_KINDS:
+            raise InvalidRequestError(
+                f"entry 0x{leaf.hex()} is a {entry.kind} record: only"
+                f" {' and '.join(ERASABLE_KINDS)} records are erased (docs/privacy.md);"
+                " nothing was erased"
+            )
+        if entry.leaf_index is None:
+            raise InvalidRequestError(
+                f"entry 0x{leaf.hex()} is pending: seal it before erasing it; nothing was erased"
+            )
+
+
+def retention_cutoff(days: int, now: datetime | None = None) -> str:
+    """The record time before which entries are older than `days` days."""
+    moment = (now or datetime.now(UTC)) - timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def check_retention(days: int, force: bool) -> None:
+    """Refuse a retention shorter than MIN_RETENTION_DAYS unless forced."""
+    if days < 1:
+        raise InvalidRequestError(f"retention must be at least 1 day, got {days}")
+    if days < MIN_RETENTION_DAYS and not force:
+        raise InvalidRequestError(
+            f"retention of {days} days is shorter than {MIN_RETENTION_DAYS} (six months, the"
+            " EU AI Act's minimum for logs of high-risk systems): force it to use it"
+        )
+
+
+def apply_retention(
+    store: Store, days: int, force: bool = False, vacuum_full: bool = False
+) -> Erasure:
+    """Erase every entry older than `days` days (the retention schedule's one step)."""
+    check_retention(days, force)
+    cutoff = retention_cutoff(days)
+    return erase(
+        store,
+        "retention",
+        f"retention period of {days} days ended",
+        before=cutoff,
+        vacuum_full=vacuum_full,
+    )
+
+
+# -- legal holds ------------------------------------------------------------------------
+
+
+def add_hold(store: Store, scope: str, value: str, reason: str, clock: Any = now_ts) -> Hold:
+    """Place a legal hold on an account or a licence, logged."""
+    reason = check_reason(reason)
+    if scope not in HOLD_SCOPES:
+        raise InvalidRequestError(f"hold scope must be one of {', '.join(HOLD_SCOPES)}")
+    if not value or len(value) > 256:
+        raise InvalidRequestError(f"the held {scope} id must have 1 to 256 characters")
+    erasures = ErasureStore(store)
+    hold_id = "hold-" + secrets.token_hex(8)
+    ts = clock()
+    statement = hold_statement(hold_id, scope, reason, ts)
+    with store.transaction() as conn:
+        logged = _log_statement(store, erasures, conn, "hold", statement)
+        hold = Hold(hold_id, scope, value, reason, ts, logged, None, None)
+        erasures.add_hold(conn, hold)
+    return hold
+
+
+def lift_hold(store: Store, hold_id: str, reason: str, clock: Any = now_ts) -> Hold:
+    """Lift an active hold, logged."""
+    reason = check_reason(reason)
+    erasures = ErasureStore(store)
+    ts = clock()
+    with store.transaction() as conn:
+        hold = erasures.hold(conn, hold_id)
+        if hold is None:
+            raise NotFoundError(f"no legal hold has id {hold_id!r}")
+        if hold.lifted_at is not None:
+            raise HoldError(f"legal hold {hold_id} was already lifted at {hold.lifted_at}")
+        logged = _log_statement(store, erasures, conn, "lift", lift_statement(hold_id, reason, ts))
+        erasures.lift_hold(conn, hold_id, ts, logged)
+        lifted = erasures.hold(conn, hold_id)
+    assert lifted is not None
+    return lifted
+
+
+def list_holds(store: Store, active_only: bool = False) -> list[Hold]:
+    """Every legal hold, oldest first."""
+    with store.read() as conn:
+        return ErasureStore(store).holds(conn, active_only=active_only)
+
+
+def hold_json(hold: Hold) -> dict[str, Any]:
+    """A hold as the CLI prints it and the API returns it."""
+    return {
+        "id": hold.id,
+        "scope": hold.scope,
+        "value": hold.value,
+        "reason": hold.reason,
+        "created_at": hold.created_at,
+        "record": "0x" + hold.added_by.hex(),
+        "lifted_at": hold.lifted_at,
+        "lift_record": None if hold.lifted_by is None else "0x" + hold.lifted_by.hex(),
+    }

@@ -1,0 +1,331 @@
+"""All SQL of erasure, legal holds and the statements the log commits to.
+
+Guarantees callers rely on:
+
+- `erase` runs inside the caller's transaction: the digest record that logs an erasure
+  and the erasure itself commit together or not at all.
+- An erased entry keeps its seq, leaf hash, kind and ts (so every proof, the tiles and
+  the retention schedule are untouched); its record bytes become empty, its lookup
+  columns NULL, and it is marked with the time and the leaf hash of the logging record.
+  Its index postings move to `erased_keys` (by key hash), so completeness proofs still
+  find it.
+- `scrub` makes the destroyed bytes unrecoverable from the database's files where the
+  database offers a way: SQLite runs with secure_delete on (freed content is zeroed,
+  ledger.store.db) and the WAL is checkpointed and truncated here; PostgreSQL's old row
+  versions are dead tuples until VACUUM, which `scrub` runs on the tables touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, text
+
+from ledger.store.repository import Store
+
+CHUNK = 500
+"""Parameters per IN (...) list (SQLite)."""
+
+ARRAY_CHUNK = 50_000
+"""Values per array parameter (PostgreSQL)."""
+
+ERASABLE_KINDS = ("interaction", "digest")
+"""Record kinds erasure destroys: what gateways and callers log about people. Licence
+and model records are the operator's contract and provenance records, which licence
+status and lineage are read from (and whose licensee the chain outbox also keeps):
+they are not erased in this version, so a hold on a licence records the obligation
+but has nothing to block yet (docs/privacy.md)."""
+
+ERASABLE_SQL = "(" + ", ".join(f"'{kind}'" for kind in ERASABLE_KINDS) + ")"
+
+HELD_SCOPES = {"account": ("interaction", "account_id"), "licence": ("licence", "external_id")}
+"""Hold scope -> (record kind, entries column) of the entries a hold protects."""
+
+
+class Target(NamedTuple):
+    """A sequenced, not yet erased entry chosen for erasure, with its lookup columns (a
+    tuple: built once per erased entry, by the hundred thousand)."""
+
+    seq: int
+    leaf_hash: bytes
+    kind: str
+    external_id: str | None
+    account_id: str | None
+    model: str | None
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A legal hold on an account or a licence; lifted_at None while it holds."""
+
+    id: str
+    scope: str
+    value: str
+    reason: str
+    created_at: str
+    added_by: bytes
+    lifted_at: str | None
+    lifted_by: bytes | None
+
+
+@dataclass(frozen=True)
+class ErasedMark:
+    """When an entry was erased, and the leaf hash of the digest record that says so."""
+
+    erased_at: str
+    erased_by: bytes
+
+
+class ErasureStore:
+    """Erasure and holds on one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.mark = "%s" if store.is_postgres else "?"
+
+    # -- choosing ---------------------------------------------------------------------
+
+    def _not_held(self) -> str:
+        """SQL condition: the entry is under no active hold."""
+        clauses = []
+        for scope, (kind, column) in HELD_SCOPES.items():
+            clauses.append(
+                f"NOT (kind = '{kind}' AND {column} IN (SELECT value FROM legal_holds"
+                f" WHERE scope = '{scope}' AND lifted_at IS NULL))"
+            )
+        return " AND ".join(clauses)
+
+    def _select(self, conn: Connection, where: str, params: tuple[object, ...]) -> list[Target]:
+        """Sequenced entries not erased matching `where`, under no active hold."""
+        last_seq = self.store.read_state(conn).last_seq
+        rows = conn.exec_driver_sql(
+            "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
+            f" WHERE erased_at IS NULL AND seq <= {self.mark} AND ({where})"
+            # The log's own erasure, hold and lift records hold no personal data and
+            # are what the audit checks erasures against: never erased.
+            " AND leaf_hash NOT IN (SELECT leaf_hash FROM statements)"
+            f" AND kind IN {ERASABLE_SQL} AND {self._not_held()} ORDER BY seq",
+            (last_seq, *params),
+        ).fetchall()
+        return [Target(r[0], bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def _held(self, conn: Connection, where: str, params: tuple[object, ...]) -> int:
+        """How many sequenced entries not erased matching `where` an active hold keeps."""
+        last_seq = self.store.read_state(conn).last_seq
+        return int(
+            conn.exec_driver_sql(
+                f"SELECT count(*) FROM entries WHERE erased_at IS NULL AND seq <= {self.mark}"
+                f" AND ({where}) AND kind IN {ERASABLE_SQL} AND NOT ({self._not_held()})",
+                (last_seq, *params),
+            ).scalar_one()
+        )
+
+    _ACCOUNT = "kind = 'interaction' AND account_id = {m}"
+
+    def by_account(self, conn: Connection, account_id: str) -> list[Target]:
+        """The erasable interaction entries of an account (licence records naming it as
+        licensee are erased by leaf hash: their commitments back on-chain licences)."""
+        return self._select(conn, self._ACCOUNT.format(m=self.mark), (account_id,))
+
+    def held_of_account(self, conn: Connection, account_id: str) -> int:
+        """How many of the account's interactions a hold keeps."""
+        return self._held(conn, self._ACCOUNT.format(m=self.mark), (account_id,))
+
+    def before(self, conn: Connection, ts: str) -> list[Target]:
+        """The erasable entries whose record time is before `ts` (record time form)."""
+        return self._select(conn, f"ts < {self.mark}", (ts,))
+
+    def held_before(self, conn: Connection, ts: str) -> int:
+        """How many entries with a record time before `ts` a hold keeps."""
+        return self._held(conn, f"ts < {self.mark}", (ts,))
+
+    def by_leaves(self, conn: Connection, leaves: Sequence[bytes]) -> list[Target]:
+        """The erasable entries among `leaves`."""
+        found: list[Target] = []
+        for chunk in self._chunks(leaves):
+            found.extend(self._select(conn, f"leaf_hash {self._in(chunk)}", chunk))
+        found.sort(key=lambda target: target.seq)
+        return found
+
+    def held_of_leaves(self, conn: Connection, leaves: Sequence[bytes]) -> int:
+        """How many of `leaves` a hold keeps."""
+        return sum(
+            self._held(conn, f"leaf_hash {self._in(chunk)}", chunk)
+            for chunk in self._chunks(leaves)
+        )
+
+    def erased_mark(self, conn: Connection, leaf_hash: bytes) -> ErasedMark | None:
+        """How the entry with `leaf_hash` was erased (None: it was not, or is unknown)."""
+        row = conn.exec_driver_sql(
+            f"SELECT erased_at, erased_by FROM entries WHERE leaf_hash = {self.mark}"
+            " AND erased_at IS NOT NULL",
+            (leaf_hash,),
+        ).first()
+        return None if row is None else ErasedMark(row[0], bytes(row[1]))
+
+    # -- erasing ----------------------------------------------------------------------
+
+    def _in(self, chunk: tuple[Any, ...]) -> str:
+        """`= ANY(%s)` for a chunk of `_chunks` on PostgreSQL, `IN (?, ...)` on SQLite."""
+        if self.store.is_postgres:
+            return "= ANY(%s)"
+        return f"IN ({', '.join(['?'] * len(chunk))})"
+
+    def _chunks(self, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """`values` cut for `_in`: one array per chunk on PostgreSQL, its items on SQLite."""
+        size = ARRAY_CHUNK if self.store.is_postgres else CHUNK
+        chunks = [values[i : i + size] for i in range(0, len(values), size)]
+        if self.store.is_postgres:
+            return [(list(chunk),) for chunk in chunks]
+        return [tuple(chunk) for chunk in chunks]
+
+    def erase(
+        self,
+        conn: Connection,
+        targets: Sequence[Target],
+        postings: Sequence[tuple[bytes, int]],
+        erased_at: str,
+        erased_by: bytes,
+    ) -> None:
+        """Destroy the openings of `targets` and keep their index `postings` (key hash,
+        seq) by key hash, in the caller's transaction. Set-based: one statement per
+        chunk of entries, whatever their number."""
+        m = self.mark
+        if postings and self.store.is_postgres:
+            for i in range(0, len(postings), ARRAY_CHUNK):
+                part = postings[i : i + ARRAY_CHUNK]
+                # The hashes as one bytea cut in SQL: a bytea[] parameter is encoded
+                # element by element, ten times slower.
+                conn.exec_driver_sql(
+                    "INSERT INTO erased_keys (key_hash, seq) SELECT"
+                    " substring(%s::bytea from (n::int - 1) * 32 + 1 for 32), seq"
+                    " FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(seq, n)",
+                    (b"".join(key for key, _ in part), [seq for _, seq in part]),
+                )
+        elif postings:
+            conn.exec_driver_sql(
+                f"INSERT INTO erased_keys (key_hash, seq) VALUES ({m}, {m})", list(postings)
+            )
+        for chunk in self._chunks([target.seq for target in targets]):
+            conn.exec_driver_sql(
+                f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
+                f" model = NULL, erased_at = {m}, erased_by = {m} WHERE seq {self._in(chunk)}",
+                (b"", erased_at, erased_by, *chunk),
+            )
+
+    def live_values(self, conn: Connection, kind: str, column: str, values: list[str]) -> set[str]:
+        """Those of `values` that an entry not erased still holds in `column` for record
+        `kind`."""
+        found: set[str] = set()
+        for chunk in self._chunks(values):
+            rows = conn.exec_driver_sql(
+                f"SELECT DISTINCT {column} FROM entries WHERE kind = {self.mark}"
+                f" AND {column} {self._in(chunk)}",
+                (kind, *chunk),
+            )
+            found.update(str(row[0]) for row in rows.fetchall())
+        return found
+
+    def blank_key_texts(self, conn: Connection, key_hashes: Sequence[bytes]) -> None:
+        """Forget the readable text of index keys (their hashes, counts and frontiers,
+        which the index's proofs need, stay)."""
+        for chunk in self._chunks(key_hashes):
+            conn.exec_driver_sql(
+                f"UPDATE index_keys SET key = '' WHERE key_hash {self._in(chunk)}", chunk
+            )
+
+    def erased_postings(self, conn: Connection, key_hash: bytes, last_seq: int) -> list[int]:
+        """Seqs of the erased entries filed under `key_hash`, up to `last_seq`."""
+        rows = conn.exec_driver_sql(
+            f"SELECT seq FROM erased_keys WHERE key_hash = {self.mark} AND seq <= {self.mark}",
+            (key_hash, last_seq),
+        ).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def scrub(self, full: bool = False) -> str:
+        """Make destroyed bytes unrecoverable from the database files; says what ran.
+
+        PostgreSQL: VACUUM frees the old row versions, but a page's free space keeps
+        their bytes until overwritten; `full` runs VACUUM FULL, which rewrites the
+        tables into new files (an exclusive lock for as long as it takes)."""
+        if self.store.is_postgres:
+            verb = "VACUUM FULL" if full else "VACUUM"
+            with self.store.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                for table in ("entries", "index_keys"):
+                    conn.execute(text(f"{verb} {table}"))
+            return f"{verb} entries, index_keys"
+        raw = self.store.engine.raw_connection()  # outside any transaction, as it must be
+        try:
+            busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            raw.close()
+        if busy:
+            return "PRAGMA wal_checkpoint(TRUNCATE) blocked by a reader: run it again later"
+        return "PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on"
+
+    # -- statements and holds -----------------------------------------------------------
+
+    def add_statement(
+        self, conn: Connection, leaf_hash: bytes, kind: str, created_at: str, body: bytes
+    ) -> None:
+        """Keep the statement a digest record commits to."""
+        m = self.mark
+        conn.exec_driver_sql(
+            "INSERT INTO statements (leaf_hash, kind, created_at, body)"
+            f" VALUES ({m}, {m}, {m}, {m})",
+            (leaf_hash, kind, created_at, body),
+        )
+
+    def statement(self, conn: Connection, leaf_hash: bytes) -> tuple[str, bytes] | None:
+        """(kind, canonical bytes) of the statement logged by the digest record `leaf_hash`."""
+        row = conn.exec_driver_sql(
+            f"SELECT kind, body FROM statements WHERE leaf_hash = {self.mark}", (leaf_hash,)
+        ).first()
+        return None if row is None else (row[0], bytes(row[1]))
+
+    def add_hold(self, conn: Connection, hold: Hold) -> None:
+        """Place a hold."""
+        m = self.mark
+        conn.exec_driver_sql(
+            "INSERT INTO legal_holds (id, scope, value, reason, created_at, added_by)"
+            f" VALUES ({m}, {m}, {m}, {m}, {m}, {m})",
+            (hold.id, hold.scope, hold.value, hold.reason, hold.created_at, hold.added_by),
+        )
+
+    def lift_hold(self, conn: Connection, hold_id: str, lifted_at: str, lifted_by: bytes) -> bool:
+        """Lift an active hold; False if there is no active hold `hold_id`."""
+        m = self.mark
+        result = conn.exec_driver_sql(
+            f"UPDATE legal_holds SET lifted_at = {m}, lifted_by = {m}"
+            f" WHERE id = {m} AND lifted_at IS NULL",
+            (lifted_at, lifted_by, hold_id),
+        )
+        return result.rowcount == 1
+
+    def holds(self, conn: Connection, *, active_only: bool = False) -> list[Hold]:
+        """Every hold, oldest first (only those still holding with `active_only`)."""
+        where = " WHERE lifted_at IS NULL" if active_only else ""
+        rows = conn.exec_driver_sql(
+            "SELECT id, scope, value, reason, created_at, added_by, lifted_at, lifted_by"
+            f" FROM legal_holds{where} ORDER BY created_at, id"
+        ).fetchall()
+        return [
+            Hold(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                bytes(r[5]),
+                r[6],
+                None if r[7] is None else bytes(r[7]),
+            )
+            for r in rows
+        ]
+
+    def hold(self, conn: Connection, hold_id: str) -> Hold | None:
+        """The hold `hold_id`, if any."""
+        return next((h for h in self.holds(conn) if h.id == hold_id), None)

@@ -1,0 +1,262 @@
+"""Erasure, legal holds and retention on a real SQLite file and a real PostgreSQL
+database: openings destroyed, leaf hashes, tiles, roots and index postings kept, every
+step logged by a digest record whose statement names no personal data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ledger.core.index.keys import key_hash
+from ledger.core.records import now_ts, parse_object
+from ledger.errors import ErasedError, InvalidRequestError, NotFoundError
+from ledger.formats.export_line import Erased
+from ledger.formats.statement import leaves_digest, statement_sha256
+from ledger.service.erasure import (
+    MIN_RETENTION_DAYS,
+    HoldError,
+    add_hold,
+    apply_retention,
+    erase,
+    lift_hold,
+    list_holds,
+)
+from ledger.service.evidence import build_evidence
+from ledger.service.proofs import inclusion
+from ledger.service.sequencer import seal
+from ledger.store.anchors import AnchorRepository
+from ledger.store.erasure import ErasureStore
+from ledger.store.exports import export_records
+from ledger.store.index import IndexStore
+from ledger.store.repository import Store
+from ledger.workload import interaction
+
+SECRET = "alice-7f3e9c"
+"""The account erased in these tests: its bytes must leave the database."""
+
+
+def _fill(store: Store, count: int = 40) -> list[bytes]:
+    """`count` interactions, every 4th of SECRET (old), the rest of bob (recent); sealed."""
+    records = [
+        interaction(
+            i,
+            seed=5,
+            account=SECRET if i % 4 == 0 else "bob",
+            ts="2020-01-01T00:00:00.000Z" if i % 2 == 0 else now_ts(),
+        )
+        for i in range(count)
+    ]
+    entries = [parse_object(record) for record in records]
+    store.add_entries([entries])
+    seal(store)
+    return [entry.leaf_hash for entry in entries]
+
+
+def test_erase_account_keeps_every_proof(store: Store) -> None:
+    leaves = _fill(store)
+    before = store.state()
+    done = erase(store, "account", "GDPR art. 17 request 118", account=SECRET)
+    erased = [leaf for i, leaf in enumerate(leaves) if i % 4 == 0]
+    assert done.count == 10 and done.held == 0
+    assert done.leaves_sha256 == leaves_digest(erased)
+    assert done.statement is not None and SECRET not in json.dumps(done.statement)
+    assert done.statement["criterion"] == "account" and done.statement["count"] == 10
+    # The erasure is logged: a digest record committing to the statement, pending.
+    assert done.record is not None
+    with store.read() as conn:
+        logged = store.find_entry(conn, done.record)
+        assert logged is not None and logged.kind == "digest"
+        assert json.loads(logged.record)["body"]["sha256"] == statement_sha256(done.statement)
+        statement = ErasureStore(store).statement(conn, done.record)
+    assert statement is not None and json.loads(statement[1]) == done.statement
+    # Roots, proofs and the export keep every leaf hash; erased ones carry the marker.
+    after = seal(store)
+    assert after.tree_size == before.tree_size + 1
+    proof = inclusion(store, erased[0], before.tree_size)
+    assert proof.root == before.root
+    _, lines = export_records(store, 0, None)
+    exported = list(lines)
+    markers = [record for _, record in exported if isinstance(record, Erased)]
+    assert [m.leaf_hash for m in markers] == erased
+    assert {m.erased_by for m in markers} == {done.record}
+    # Evidence says when, and by which record.
+    with pytest.raises(ErasedError, match="was erased at .* inclusion proof still verifies"):
+        build_evidence(store, AnchorRepository(store), erased[0])
+    # The index still finds the erased entries (by key hash); the key's text is gone.
+    with store.read() as conn:
+        postings = IndexStore(store).postings(conn, "account", SECRET, after.last_seq)
+        assert postings == list(range(0, 40, 4))
+        text = conn.exec_driver_sql(
+            "SELECT key FROM index_keys WHERE key_hash = " + ("%s" if store.is_postgres else "?"),
+            (key_hash(f"account:{SECRET}"),),
+        ).scalar()
+        assert text == ""
+        left = conn.exec_driver_sql(
+            "SELECT count(*) FROM entries WHERE account_id = 'bob' AND erased_at IS NULL"
+        ).scalar()
+    assert left == 30
+    # Erasing again erases nothing and logs nothing.
+    again = erase(store, "account", "again", account=SECRET)
+    assert again.count == 0 and again.record is None
+
+
+def test_holds_block_erasure_until_lifted(store: Store) -> None:
+    leaves = _fill(store)
+    hold = add_hold(store, "account", "bob", "litigation 2026-7")
+    assert [h.id for h in list_holds(store, active_only=True)] == [hold.id]
+    kept = erase(store, "before", "old entries", before="2021-01-01T00:00:00Z")
+    assert (kept.count, kept.held) == (10, 10)  # only SECRET's old entries
+    by_leaf = erase(store, "leaves", "one of bob's", leaves=[leaves[1]])
+    assert (by_leaf.count, by_leaf.held) == (0, 1)
+    with pytest.raises(HoldError, match="already lifted"):
+        lift_hold(store, lift_hold(store, hold.id, "case closed").id, "twice")
+    assert list_holds(store, active_only=True) == []
+    done = erase(store, "before", "old entries", before="2021-01-01T00:00:00Z")
+    assert (done.count, done.held) == (10, 0)
+    # Holds and lifts are logged too.
+    with store.read() as conn:
+        kinds = [
+            row[0]
+            for row in conn.exec_driver_sql("SELECT kind FROM statements ORDER BY created_at")
+        ]
+    assert sorted(kinds) == ["erasure", "erasure", "hold", "lift"]
+
+
+def test_bad_requests_change_nothing(store: Store) -> None:
+    leaves = _fill(store, 8)
+    model = parse_object(
+        {
+            "v": 1,
+            "kind": "model",
+            "body": {"model_id": "m", "version": "1", "artifact_sha256": "ab" * 32},
+        }
+    )
+    store.add_entries([[model]])
+    seal(store)
+    state = store.state()
+    with pytest.raises(InvalidRequestError, match="is a model record: only interaction and digest"):
+        erase(store, "leaves", "r", leaves=[model.leaf_hash])
+    with pytest.raises(InvalidRequestError, match="reason must not be empty"):
+        erase(store, "account", "  ", account=SECRET)
+    with pytest.raises(NotFoundError, match="no entry has leaf hash 0x" + "ab" * 32):
+        erase(store, "leaves", "r", leaves=[leaves[0], b"\xab" * 32])
+    with pytest.raises(InvalidRequestError, match="before: not a UTC time"):
+        erase(store, "before", "r", before="yesterday")
+    with pytest.raises(InvalidRequestError, match="hold scope must be one of account, licence"):
+        add_hold(store, "model", "m", "r")
+    with pytest.raises(NotFoundError, match="no legal hold has id 'hold-x'"):
+        lift_hold(store, "hold-x", "r")
+    with pytest.raises(InvalidRequestError, match="shorter than 183"):
+        apply_retention(store, 30)
+    assert store.pending_count() == 0 and store.state() == state
+    with store.read() as conn:
+        assert (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM entries WHERE erased_at IS NOT NULL"
+            ).scalar()
+            == 0
+        )
+
+
+def test_retention_erases_what_is_older(store: Store) -> None:
+    _fill(store, 8)
+    done = apply_retention(store, MIN_RETENTION_DAYS)
+    assert done.criterion == "retention" and done.count == 4  # the 2020 entries (even i)
+    assert done.statement is not None and done.statement["reason"] == (
+        f"retention period of {MIN_RETENTION_DAYS} days ended"
+    )
+    forced = apply_retention(store, 1, force=True)  # the rest are from today
+    assert forced.criterion == "retention" and (forced.count, forced.record) == (0, None)
+
+
+def _erased_values(count: int = 40) -> list[bytes]:
+    """What an erasure of SECRET must remove: the account id, and each erased record's
+    salt and request id."""
+    values = [SECRET.encode()]
+    for i in range(0, count, 4):
+        record = interaction(i, seed=5, account=SECRET)
+        values += [record["salt"].encode(), f'"{record["body"]["request_id"]}"'.encode()]
+    return values
+
+
+def test_erased_bytes_leave_the_sqlite_file(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        _fill(store)
+        before = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+        assert all(value in before for value in _erased_values())
+        done = erase(store, "account", "GDPR", account=SECRET)
+        assert done.scrubbed == "PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on"
+        files = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    finally:
+        store.close()
+    for name, data in files.items():
+        for value in _erased_values():
+            assert value not in data, f"{value!r} is still in {name}"
+    assert b'"bob"' in files["ledger.db"] or b"bob" in files["ledger.db"]
+
+
+@pytest.mark.postgres
+def test_erased_bytes_leave_the_postgres_pages(postgres_url: str) -> None:
+    """After an erasure with VACUUM FULL, no heap or index page of the tables that held
+    the record (read raw with pageinspect) holds its bytes. (Plain VACUUM leaves them in
+    the heap pages' free space: docs/privacy.md says so.)"""
+    store = Store.open(postgres_url)
+    try:
+        _fill(store)
+        done = erase(store, "account", "GDPR", account=SECRET, vacuum_full=True)
+        assert done.scrubbed == "VACUUM FULL entries, index_keys"
+    finally:
+        store.close()
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg", "postgresql")) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+        relations = [
+            row[0]
+            for row in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')"
+                " AND (c.relname LIKE 'entries%' OR c.relname LIKE 'index_keys%')"
+            )
+        ]
+        pages = b""
+        for relation in relations:
+            blocks = conn.execute(
+                "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int",
+                (relation,),
+            ).fetchone()
+            assert blocks is not None
+            for block in range(int(blocks[0])):
+                row = conn.execute("SELECT get_raw_page(%s, %s)", (relation, block)).fetchone()
+                assert row is not None
+                pages += bytes(row[0])
+    assert b"bob" in pages
+    for value in _erased_values():
+        assert value not in pages, f"{value!r} is still in a page of {relations}"
+
+
+def test_the_logs_own_records_are_never_erased(store: Store) -> None:
+    _fill(store, 8)
+    hold = add_hold(store, "account", "bob", "r")
+    seal(store)
+    with pytest.raises(InvalidRequestError, match="is the log's own record of an erasure"):
+        erase(store, "leaves", "r", leaves=[hold.added_by])
+    model = parse_object(
+        {
+            "v": 1,
+            "kind": "model",
+            "body": {"model_id": "m", "version": "1", "artifact_sha256": "ab" * 32},
+        }
+    )
+    store.add_entries([[model]])
+    seal(store)
+    done = erase(store, "before", "r", before="2100-01-01T00:00:00Z")
+    # SECRET's; bob's are held; the hold record and the model record stay
+    assert (done.count, done.held) == (2, 6)
+    seal(store)
+    assert erase(store, "before", "r", before="2100-01-01T00:00:00Z").count == 0
+    with store.read() as conn:
+        kept = store.find_entry(conn, hold.added_by)
+    assert kept is not None and kept.erased_at is None
