@@ -36,6 +36,7 @@ PATH_VALUES = {
     "size": "1",
     "kind": "account",
     "value": "acct-deep",
+    "hold_id": "1",
 }
 
 

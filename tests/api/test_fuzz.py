@@ -129,6 +129,16 @@ def _known_good(seeded: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
             "path_parameters": {"licence_id": "lic-fuzz-2"},
             "body": {"reason": "fuzzed"},
         },
+        ("POST", "/v1/admin/erasures"): {"body": {"account": "acct-never", "reason": "fuzz"}},
+        ("POST", "/v1/admin/holds"): {"body": {"account": "acct-held", "reason": "fuzz"}},
+        ("POST", "/v1/admin/holds/{hold_id}/lift"): {
+            "path_parameters": {"hold_id": seeded.get("hold_id", "")},
+            "body": {"reason": "fuzz"},
+        },
+        ("GET", "/v1/admin/holds"): {},
+        ("GET", "/v1/statements/{leaf_hash}"): {
+            "path_parameters": {"leaf_hash": seeded.get("statement", "")}
+        },
         ("POST", "/v1/admin/seal"): {},
         ("POST", "/v1/admin/anchor"): {},
         ("GET", "/healthz"): {},
@@ -172,7 +182,11 @@ def test_known_good_requests_get_documented_success(
     with service.client() as public:
         spec = public.get("/openapi.json").json()
     documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
-    requests = _known_good(seeded)
+    with service.client(ADMIN_KEY) as admin:  # a hold of its own: fuzzing may lift others
+        hold = admin.post("/v1/admin/holds", json={"licence": "lic-held", "reason": "fuzz"})
+        assert hold.status_code == 201, hold.text
+    held = {"hold_id": str(hold.json()["id"]), "statement": hold.json()["record"]}
+    requests = _known_good(seeded | held)
     assert documented == set(requests), "add a known-good request for every new operation"
     for (method, path), parts in requests.items():
         case = api_schema[path][method].Case(**parts)
@@ -189,7 +203,7 @@ def test_every_problem_is_documented_as_problem_json(service: Server) -> None:
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             keyed = operation.get("security") == [{"apiKey": []}]
-            expected = {"400", "404", "409", "413", "422", "503"} | (
+            expected = {"400", "404", "409", "410", "413", "422", "503"} | (
                 {"401", "403", "429"} if keyed else set()
             )
             problems = {code for code in operation["responses"] if code[0] in "45"}
