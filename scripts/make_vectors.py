@@ -1673,6 +1673,12 @@ def witness_identities(c: Corpus) -> None:
         refused("witnesses"),
     )
     c.identity(
+        "witnesses-without-note-key",
+        {k: v for k, v in WITNESSED.items() if k != "note_vkey"},
+        "witnesses but no note key: no log signature or origin to check a cosignature on",
+        refused("witnesses"),
+    )
+    c.identity(
         "witnesses-empty",
         WITNESSED | {"witnesses": [], "witness_quorum": 0},
         "an empty list of witnesses",

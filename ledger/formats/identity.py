@@ -262,6 +262,8 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
         except NoteError as error:
             raise IdentityError(_NOTE_VKEY, str(error)) from None
     witnesses, quorum = _witnesses(obj)
+    if vkey is None and witnesses:
+        raise IdentityError("witnesses", WITNESSES_WITHOUT_NOTE_KEY)
     if vkey is not None and witnesses:
         try:
             shares_log_key(witness_policy(list(witnesses), quorum), [note_verifier(vkey)])
@@ -281,6 +283,13 @@ def parse_identity(data: bytes | str | Mapping[str, Any]) -> LogIdentity:
         witnesses=witnesses,
         witness_quorum=quorum,
     )
+
+
+WITNESSES_WITHOUT_NOTE_KEY = (
+    "go with the log's note_vkey: a cosignature counts only on a note the log key signed"
+)
+"""Why an identity that lists witnesses but no note key is refused: without the note key
+neither the note's log signature nor its origin could be checked."""
 
 
 def _witnesses(obj: Mapping[str, Any]) -> tuple[tuple[str, ...], int]:

@@ -217,6 +217,9 @@
     // identity.py reads note_vkey, then the witnesses, then the other fields
     const vkey = noteVkey(J.has(obj, 'note_vkey') ? obj.note_vkey : null);
     const witnesses = identityWitnesses(obj, vkey);
+    if (vkey === null && witnesses.vkeys.length) {
+      throw new IdentityError('witnesses', "go with the log's note_vkey: a cosignature counts only on a note the log key signed");
+    }
     return makeIdentity({
       name,
       chainId: identityInt(obj, 'chain_id', 1n, MAX_UINT256),

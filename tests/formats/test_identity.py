@@ -83,13 +83,24 @@ def test_witnesses_and_their_quorum_go_together_and_are_checked() -> None:
 
     vkeys = [Cosigner(f"w{i}.example/w", bytes([60 + i]) * 32).vkey() for i in range(3)]
     assert "witnesses" not in IDENTITY.as_json() and IDENTITY.witness_policy().quorum == 0
-    listed = LogIdentity(**{**IDENTITY.__dict__, "witnesses": tuple(vkeys), "witness_quorum": 2})
+    note_key = Signer("log.example/l", bytes([1]) * 32).vkey()  # type 0x01: no witness key
+    listed = LogIdentity(
+        **{
+            **IDENTITY.__dict__,
+            "note_vkey": note_key,
+            "witnesses": tuple(vkeys),
+            "witness_quorum": 2,
+        }
+    )
     document = listed.as_json()
     assert document["witnesses"] == vkeys and document["witness_quorum"] == 2
     parsed = parse_identity(json.dumps(document))
     assert parsed == listed and parsed.witness_policy().quorum == 2
     assert parsed.fingerprint() != IDENTITY.fingerprint()
-    note_key = Signer("log.example/l", bytes([1]) * 32).vkey()  # type 0x01: no witness key
+    without_note_key = {k: v for k, v in document.items() if k != "note_vkey"}
+    with pytest.raises(IdentityError, match="go with the log's note_vkey") as caught:
+        parse_identity(json.dumps(without_note_key))
+    assert caught.value.field == "witnesses"
     for change, field in (
         ({"witnesses": vkeys}, "witness_quorum"),
         ({"witness_quorum": 1}, "witnesses"),
