@@ -83,12 +83,15 @@ def show(
 ) -> None:
     """A model's versions and its lineage back to the roots, each registration with its
     evidence when anchored (as GET /v1/models/{id})."""
+    from ledger.cli.service import log_witnesses
+    from ledger.config import current
     from ledger.errors import NotFoundError
     from ledger.service.provenance import lineage
     from ledger.store.anchors import AnchorRepository
 
+    witnesses = log_witnesses(current())
     with open_store(data_dir, database_url) as store:
         try:
-            emit(lineage(store, AnchorRepository(store), model_id))
+            emit(lineage(store, AnchorRepository(store), model_id, witnesses=witnesses))
         except NotFoundError as error:
             fail(str(error), EXIT_REFUSED)

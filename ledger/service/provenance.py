@@ -25,6 +25,7 @@ from typing import Any
 
 from ledger.core.records import Entry, RecordError
 from ledger.errors import LedgerError, NotAnchoredError, NotFoundError
+from ledger.formats.cosignature import WitnessPolicy
 from ledger.service.evidence import build_evidence
 from ledger.store.anchors import AnchorRepository
 from ledger.store.models import ModelKey, ModelRepository
@@ -133,16 +134,18 @@ def _node(
     registration: Registration,
     depth: int,
     resolved: dict[tuple[str, str], Registration],
+    witnesses: WitnessPolicy | None,
 ) -> dict[str, Any]:
-    """One registration as the lineage shows it, with its evidence when anchored."""
+    """One registration as the lineage shows it, with its evidence when anchored (and,
+    with the log's `witnesses`, published)."""
     evidence: dict[str, Any] | None = None
     if registration.leaf_index is None:
         status = "pending"
     else:
         try:
-            evidence = build_evidence(store, anchors, registration.leaf_hash)
+            evidence = build_evidence(store, anchors, registration.leaf_hash, witnesses=witnesses)
             status = "anchored"
-        except NotAnchoredError:  # sealed, but no confirmed anchor covers it yet
+        except NotAnchoredError:  # sealed, but no confirmed (or published) anchor covers it
             status = "sequenced"
     model_id, version = registration.key
     parents = []
@@ -178,6 +181,7 @@ def lineage(
     *,
     max_depth: int = MAX_LINEAGE_DEPTH,
     max_nodes: int = MAX_LINEAGE_NODES,
+    witnesses: WitnessPolicy | None = None,
 ) -> dict[str, Any]:
     """The versions of `model_id` and every registration their parents lead to.
 
@@ -186,7 +190,9 @@ def lineage(
     leaf_index, ts, parents, status, record, evidence). Versions come in arrival order,
     ancestors generation by generation (breadth first). A parent's `leaf_hash` is its
     first registration's, or null if it was never registered. `truncated` is true
-    when a limit stopped the walk. Raises NotFoundError for a model never registered.
+    when a limit stopped the walk. With the log's `witnesses`, evidence is built against
+    the earliest published anchor, as every bundle is. Raises NotFoundError for a model
+    never registered.
     """
     versions = _registrations(store, [model_id])
     if not versions:
@@ -206,7 +212,7 @@ def lineage(
         resolved = _first_of_each(named)
         generation, next_frontier = [], []
         for registration in frontier:
-            generation.append(_node(store, anchors, registration, depth, resolved))
+            generation.append(_node(store, anchors, registration, depth, resolved, witnesses))
             for parent in registration.parents:
                 found = resolved.get((parent["model_id"], parent["version"]))
                 if found is None or found.leaf_hash in listed:

@@ -258,6 +258,25 @@ def test_up_with_a_witness_and_a_dead_one(
             check=False,
         )
         assert usage.returncode == 2 and "--format is bundle or tlog-proof" in usage.stderr
+
+        # A model's lineage shows evidence only once an anchor holding it is published,
+        # and that evidence carries the cosigned note the identity's quorum asks for.
+        model = {"model_id": "witnessed", "version": "1.0", "artifact_sha256": "cd" * 32}
+        registered = admin.post("/v1/models", json=model | {"parents": []})
+        assert registered.status_code == 202, registered.text
+        deadline = time.monotonic() + 30
+        while True:
+            version = admin.get("/v1/models/witnessed").json()["versions"][0]
+            if version["evidence"] is not None:
+                break
+            assert version["status"] in ("pending", "sequenced"), version
+            assert time.monotonic() < deadline, version
+            time.sleep(0.05)
+        assert version["status"] == "anchored"
+        (tmp_path / "model.json").write_text(json.dumps(version["evidence"]))
+        lineage = _verify(str(tmp_path / "model.json"), "--log", str(log_file), "--rpc-url", rpc)
+        assert lineage.returncode == 0, lineage.stdout + lineage.stderr
+        assert "quorum 1 met" in lineage.stdout
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, "".join(stderr)

@@ -32,6 +32,7 @@ from ledger.formats.tlog_checkpoint import Checkpoint
 from ledger.service.evidence import build_evidence
 from ledger.service.evidence_pack import build_pack
 from ledger.service.proofs import inclusion
+from ledger.service.provenance import lineage, register_model
 from ledger.service.sequencer import seal
 from ledger.store.witness import CosignatureRepository
 from ledger.verify.bundle import verify_bundle
@@ -337,6 +338,29 @@ def test_default_evidence_is_published_under_the_log_witnesses(setup: Setup) -> 
     assert pack["checkpoint"]["tree_size"] == 12
     # without witnesses, nothing changes: the earliest anchor
     assert build_evidence(setup.store, setup.repo, late)["checkpoint"]["tree_size"] == 12
+
+
+def test_lineage_evidence_waits_for_publication(setup: Setup) -> None:
+    # A model's lineage (GET /v1/models/{id}, mledger models show) builds its evidence as
+    # every bundle is: under the log's witnesses, against a published anchor only.
+    witness = generate_cosigner("witness.example/w1")
+    witnesses = witness_policy([witness.vkey()], 1)
+    body = {"model_id": "lineage-m", "version": "1", "artifact_sha256": "ab" * 32, "parents": []}
+    register_model(setup.store, parse_object({"v": 1, "kind": "model", "body": body}))
+    size = seal(setup.store).tree_size
+    setup.anchorer().anchor_latest(60)
+    plain = lineage(setup.store, setup.repo, "lineage-m")["versions"][0]
+    assert plain["status"] == "anchored" and plain["evidence"] is not None
+    held = lineage(setup.store, setup.repo, "lineage-m", witnesses=witnesses)["versions"][0]
+    assert held["status"] == "sequenced" and held["evidence"] is None
+    anchor = setup.repo.get(size)
+    assert anchor is not None
+    now = int(datetime.now(UTC).timestamp())
+    text = Checkpoint("localhost/model-ledger", size, anchor.root).text()
+    CosignatureRepository(setup.store).add(size, anchor.root, witness.cosign(text, now), now)
+    shown = lineage(setup.store, setup.repo, "lineage-m", witnesses=witnesses)["versions"][0]
+    assert shown["status"] == "anchored"
+    assert shown["evidence"]["checkpoint"]["tree_size"] == size
 
 
 @pytest.mark.parametrize("chain_id", [1, 10, 31337])

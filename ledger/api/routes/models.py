@@ -56,4 +56,4 @@ record."""
 @router.get("/{model_id:path}", response_model=ModelLineage)
 def read_model(model_id: str, services: ServicesDep, _key: AuditorKey) -> dict[str, Any]:
     """A model's versions and its lineage back to the roots, each node with its evidence."""
-    return lineage(services.store, services.anchors, model_id)
+    return lineage(services.store, services.anchors, model_id, witnesses=services.witness_policy)
