@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.chain.anvil import Anvil, free_port
+from ledger.chain.anvil import Anvil
 from ledger.client import prepare
 from ledger.workload import interaction
+from tests.api.chained import anchored_server
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture
 
@@ -42,15 +43,8 @@ class Service:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterator[Service]:  # noqa: F811
     work = tmp_path_factory.mktemp("disclosure")
-    anvil = Anvil(
-        free_port(), work / "anvil-state.json", work / "anvil.log", binary=anvil_binary
-    ).start()
     data = work / "data"
-    ledger("deploy", "--data-dir", str(data), "--rpc-url", anvil.url)
-    server = Server(
-        data, "--rpc-url", anvil.url, "--seal-interval", "3600", "--anchor-interval", "3600"
-    )
-    try:
+    with anchored_server(work, anvil_binary) as (server, anvil):
         records = [interaction(i, seed=9, account="acct-a", v=2) for i in range(4)]
         records.append(interaction(4, seed=9, account="acct-a"))  # v1
         # What the SDK sends when the gateway names no version: v2.
@@ -67,9 +61,6 @@ def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Ite
         yield Service(
             server, anvil, server.key("auditor"), leaves[:4] + leaves[5:], leaves[4], log, data
         )
-    finally:
-        assert server.stop() == 0
-        anvil.stop()
 
 
 def verify(service: Service, document: Any, path: Path, *, ok: bool = True) -> dict[str, Any]:

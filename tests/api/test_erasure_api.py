@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from ledger.chain.anvil import Anvil, free_port
+from ledger.chain.anvil import Anvil
 from ledger.core.index import key_hash, record_keys
 from ledger.core.merkle.verify import verify_inclusion
 from ledger.core.records import now_ts, parse_object
 from ledger.formats.export_line import Erased, export_line
 from ledger.formats.statement import leaves_digest
 from ledger.workload import interaction
+from tests.api.chained import anchored_server
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture
 
@@ -45,24 +46,13 @@ def _leaf(record: dict[str, Any]) -> str:
 def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterator[Service]:  # noqa: F811
     """40 interactions of four accounts, anchored."""
     work = tmp_path_factory.mktemp("erasure-api")
-    anvil = Anvil(
-        free_port(), work / "anvil-state.json", work / "anvil.log", binary=anvil_binary
-    ).start()
-    data = work / "data"
-    ledger("deploy", "--data-dir", str(data), "--rpc-url", anvil.url)
-    server = Server(
-        data, "--rpc-url", anvil.url, "--seal-interval", "3600", "--anchor-interval", "3600"
-    )
-    try:
+    with anchored_server(work, anvil_binary) as (server, anvil):
         records = [interaction(i, seed=33, account=ACCOUNTS[i % 4]) for i in range(40)]
         with server.client(ADMIN_KEY) as admin:
             response = admin.post("/v1/entries/batch", json={"entries": records})
             assert response.status_code == 202, response.text
             assert admin.post("/v1/admin/anchor").status_code == 200
         yield Service(server, anvil, work, [_leaf(r) for r in records], records)
-    finally:
-        assert server.stop() == 0
-        anvil.stop()
 
 
 def _verified(service: Service, identity: Path, document: Path) -> tuple[str, Any]:
