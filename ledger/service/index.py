@@ -9,20 +9,32 @@ frontiers, and R(S). A log that has entries the index does not cover yet (a log 
 than the index, or sealed by a version without it) has them indexed first, in the same
 transaction, and R kept at that size too.
 
-Keys come from the entries' stored columns (`ledger.core.index.entry_keys`), not from
-decoding records; tests hold them equal to `ledger.core.index.record_keys`.
+Keys come from the entries' stored columns (`ledger.core.index.group_entry_keys`, a
+column at a time), not from decoding records; tests hold them equal to
+`ledger.core.index.record_keys`.
+
+Between seals the store keeps, in memory, the map's nodes down to depth `CACHED_DEPTH`
+and the frontiers of the `CACHED_KEYS` keys touched last (`_IndexCache`): a seal that
+finds the index at the size and map root the cache was kept for reads only what lies
+outside it. The cache takes a seal's nodes only once its transaction has committed
+(`SealedIndex.committed`), so a seal that rolls back leaves it as it was; any other
+size or root (another sequencer sealed, the database was replaced) drops it.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection
 
-from ledger.core.index import IndexBuilder, entry_keys, key_hash
+from ledger.core.index import IndexBuilder, group_entry_keys, key_hash
 from ledger.core.index.postings import Frontier
-from ledger.core.index.smt import KEY_BITS, ROOT, Leaf, Node, Position
+from ledger.core.index.smt import ROOT, Leaf, Node, Position, read_paths
 from ledger.store.index import IndexStore
 from ledger.store.repository import LogState, Store, StoreError
 
@@ -32,77 +44,127 @@ KeyedEntry = tuple[int, bytes, str, str | None, str | None, str | None]
 CATCH_UP_BATCH = 1 << 18
 """Entries read at a time when indexing a log older than its index."""
 
+CACHED_DEPTH = 16
+"""The map's nodes kept in memory between seals: depths 0 to this (at most 2**17
+positions, a few tens of MB at most), which every seal of many entries rewrites."""
+
+CACHED_KEYS = 1 << 16
+"""Frontiers kept in memory between seals: of the keys touched most recently."""
+
+_CACHED_BELOW = 1 << (CACHED_DEPTH + 1)
+"""Positions of the cached depths are below this (the heap number 2**depth + prefix)."""
+
+_COLUMNS = (2, 3, 4, 5)
+"""Where a KeyedEntry holds kind, external_id, account_id and model."""
+
+
+class _IndexCache:
+    """What a store keeps of its index between seals, valid at one (size, map root)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.size = -1
+        self.map_root = b""
+        self.nodes: dict[Position, Node] = {}
+        """Position -> newest node, of the cached depths."""
+        self.absent: set[Position] = set()
+        """Positions of the cached depths known to hold an empty subtree."""
+        self.frontiers: OrderedDict[str, tuple[bytes, Frontier]] = OrderedDict()
+        """Key -> (map key, frontier), least recently touched first."""
+
+
+_CACHES: WeakKeyDictionary[Store, _IndexCache] = WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_of(store: Store) -> _IndexCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(store)
+        if cache is None:
+            cache = _CACHES[store] = _IndexCache()
+        return cache
+
 
 class _Nodes(dict[Position, Node]):
-    """The map's newest nodes, read from the table as the builder will need them, and
-    the nodes it wrote (to insert at the new size)."""
+    """The map's newest nodes, read from the table as the builder will need them
+    (and the positions found empty), and the nodes it wrote (to insert at the new
+    size)."""
 
-    def __init__(self, index: IndexStore, conn: Connection) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        index: IndexStore,
+        conn: Connection,
+        known: dict[Position, Node],
+        absent: set[Position],
+    ) -> None:
+        super().__init__(known)
+        self.absent = absent
         self.index = index
         self.conn = conn
-        self.known: set[Position] = set()
         self.written: dict[Position, Node] = {}
         self.fetch([ROOT])
 
     def fetch(self, positions: Iterable[Position]) -> None:
-        missing = [p for p in positions if p not in self.known]
+        absent = self.absent
+        missing = [p for p in positions if p not in self and p not in absent]
         if missing:
-            dict.update(self, self.index.head_nodes(self.conn, missing))
-            self.known.update(missing)
+            found = self.index.head_nodes(self.conn, missing)
+            dict.update(self, found)
+            absent.update(p for p in missing if p not in found)
 
     def prefetch_paths(self, key_hashes: Iterable[bytes]) -> None:
         """Read every node an update of these keys reads: down their paths while the
         node is interior, with the siblings, a level (one query) at a time."""
-        active = sorted({int.from_bytes(k, "big") for k in key_hashes})
-        depth = 0
-        while active and depth <= KEY_BITS:
-            shift = KEY_BITS - depth
-            on_path = {(1 << depth) | (k >> shift) for k in active}
-            self.fetch(on_path | {p ^ 1 for p in on_path} if depth else on_path)
-            active = [k for k in active if isinstance(self.get((1 << depth) | (k >> shift)), bytes)]
-            depth += 1
+        read_paths(self, key_hashes, self.fetch)
 
     def update(self, writes: Any = (), /, **_: Any) -> None:  # what SparseMap.apply calls
         dict.update(self, writes)
-        self.known.update(writes)
+        self.absent.difference_update(writes)
         self.written.update(writes)
 
 
 class _Pass:
     """One run of the builder from the index's size, over batches of keyed entries."""
 
-    def __init__(self, index: IndexStore, conn: Connection, nodes: _Nodes, size: int) -> None:
+    def __init__(
+        self,
+        index: IndexStore,
+        conn: Connection,
+        nodes: _Nodes,
+        size: int,
+        cached: OrderedDict[str, tuple[bytes, Frontier]],
+    ) -> None:
         self.index = index
         self.conn = conn
         self.nodes = nodes
+        self.cached = cached
         self.frontiers: dict[str, Frontier] = {}
-        self.hashes: dict[str, bytes] = {}
         self.builder = IndexBuilder(nodes, self.frontiers, size)
+        self.hashes = self.builder.key_hashes
         self.root = b""
 
     def add(self, rows: Sequence[KeyedEntry]) -> None:
         """File a batch of entries (the next ones, in leaf order), then seal it."""
         builder = self.builder
-        leaf = builder.size
-        new: dict[str, bytes] = {}
-        touched: set[str] = set()
-        hashes = self.hashes
-        for _seq, _leaf, kind, external_id, account_id, model in rows:
-            keys = entry_keys(kind, external_id, account_id, model)
-            touched.update(keys)
-            builder.add(leaf, keys)
-            leaf += 1
-        for key in touched:
-            if key not in hashes:
-                new[key] = key_hash(key)
-        if new:
-            stored = self.index.frontiers(self.conn, new.values())
-            for key, k in new.items():
-                if k in stored:
-                    self.frontiers[key] = stored[k]
-            hashes.update(new)
-        self.nodes.prefetch_paths(hashes[key] for key in touched)
+        postings = group_entry_keys(rows, _COLUMNS)
+        builder.add_batch(len(rows), postings)
+        hashes, frontiers, cached = self.hashes, self.frontiers, self.cached
+        unknown: dict[bytes, str] = {}
+        for key in postings:
+            if key in frontiers:  # touched by an earlier batch of this pass
+                continue
+            hit = cached.get(key)
+            if hit is not None:
+                hashes[key], frontiers[key] = hit
+            else:
+                k = hashes.get(key)
+                if k is None:
+                    k = hashes[key] = key_hash(key)
+                unknown[k] = key
+        if unknown:
+            for k, frontier in self.index.frontiers(self.conn, unknown).items():
+                frontiers[unknown[k]] = frontier
+        self.nodes.prefetch_paths(hashes[key] for key in postings)
         self.root = builder.seal()
 
     def write(self, tree_size: int) -> bytes:
@@ -121,10 +183,15 @@ class _Pass:
 
 
 def _catch_up(
-    index: IndexStore, store: Store, conn: Connection, old: LogState, nodes: _Nodes
+    index: IndexStore,
+    store: Store,
+    conn: Connection,
+    old: LogState,
+    nodes: _Nodes,
+    indexed: int,
+    cached: OrderedDict[str, tuple[bytes, Frontier]],
 ) -> None:
     """Index the entries of the first `old.tree_size` the index does not cover yet."""
-    indexed = index.indexed_size(conn) or 0
     if indexed == old.tree_size:
         return
     if indexed > old.tree_size:
@@ -137,7 +204,7 @@ def _catch_up(
         if checkpoint is None:
             raise StoreError(f"the index was sealed at size {indexed}, which has no checkpoint")
         after = checkpoint.last_seq
-    run = _Pass(index, conn, nodes, indexed)
+    run = _Pass(index, conn, nodes, indexed, cached)
     while True:
         rows = index.entries_keyed(conn, after, old.last_seq, CATCH_UP_BATCH)
         if not rows:
@@ -145,19 +212,61 @@ def _catch_up(
         run.add(rows)
         after = rows[-1][0]
     run.write(old.tree_size)
+    cached.update((key, (run.hashes[key], f)) for key, f in run.frontiers.items())
+
+
+@dataclass
+class SealedIndex:
+    """What a seal wrote to the index: R(S) of the new size, and what to keep in
+    memory once the seal's transaction has committed."""
+
+    root: bytes
+    store: Store
+    size: int
+    map_root: bytes
+    nodes: _Nodes
+    touched: dict[str, tuple[bytes, Frontier]]
+    kept: OrderedDict[str, tuple[bytes, Frontier]]
+
+    def committed(self) -> None:
+        """Keep this seal's map top and frontiers for the next seal (call only after
+        the seal's transaction committed)."""
+        kept = self.kept
+        for key, value in self.touched.items():
+            kept[key] = value
+            kept.move_to_end(key)
+        while len(kept) > CACHED_KEYS:
+            kept.popitem(last=False)
+        top = {p: n for p, n in self.nodes.items() if p < _CACHED_BELOW}
+        absent = {p for p in self.nodes.absent if p < _CACHED_BELOW}
+        cache = _cache_of(self.store)
+        with cache.lock:
+            cache.size, cache.map_root = self.size, self.map_root
+            cache.nodes, cache.absent, cache.frontiers = top, absent, kept
 
 
 def seal_index(
     store: Store, conn: Connection, old: LogState, new: LogState, rows: Sequence[KeyedEntry]
-) -> bytes:
+) -> SealedIndex:
     """In the seal's transaction: index `rows` (the entries the seal from `old` to `new`
-    sequences, in order), first any entries of `old` not indexed yet; R(new size)."""
+    sequences, in order), first any entries of `old` not indexed yet; R(new size) and
+    what to keep in memory once the transaction commits."""
     index = IndexStore(store)
-    nodes = _Nodes(index, conn)
-    _catch_up(index, store, conn, old, nodes)
-    run = _Pass(index, conn, nodes, old.tree_size)
+    newest = index.newest_root(conn)
+    indexed = 0 if newest is None else newest[0]
+    cache = _cache_of(store)
+    with cache.lock:
+        if newest is not None and (cache.size, cache.map_root) == newest:
+            nodes = _Nodes(index, conn, dict(cache.nodes), set(cache.absent))
+            kept = OrderedDict(cache.frontiers)
+        else:
+            nodes, kept = _Nodes(index, conn, {}, set()), OrderedDict()
+    _catch_up(index, store, conn, old, nodes, indexed, kept)
+    run = _Pass(index, conn, nodes, old.tree_size, kept)
     run.add(rows)
-    return run.write(new.tree_size)
+    root = run.write(new.tree_size)
+    touched = {key: (run.hashes[key], f) for key, f in run.frontiers.items()}
+    return SealedIndex(root, store, new.tree_size, run.builder.map.root, nodes, touched, kept)
 
 
 def index_root_at(store: Store, tree_size: int) -> bytes | None:

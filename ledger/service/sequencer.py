@@ -34,7 +34,7 @@ from ledger import faults
 from ledger.core.merkle.tiles import TileEdge, edge_keys
 from ledger.core.records import now_ts
 from ledger.formats.note import Signer
-from ledger.service.index import seal_index
+from ledger.service.index import SealedIndex, seal_index
 from ledger.service.signer import checkpoint_note
 from ledger.store.index import IndexStore
 from ledger.store.repository import LogState, Run, Store
@@ -69,6 +69,7 @@ def seal_step(
 
     Returns the new state and how many entries it sequenced (0: nothing pending).
     """
+    sealed: SealedIndex | None = None
     with store.transaction() as conn:
         old = store.read_state(conn)
         if index:  # the pending entries with the columns their index keys come from
@@ -87,7 +88,9 @@ def seal_step(
         faults.point("seal.after_tiles")
         store.replace_state(conn, old, new, clock(), checkpoint_note(note, new.tree_size, new.root))
         if index:  # after the compare-and-swap: a losing sequencer stops before it
-            seal_index(store, conn, old, new, keyed)
+            sealed = seal_index(store, conn, old, new, keyed)
+    if sealed is not None:  # committed: the next seal may start from what this one read
+        sealed.committed()
     faults.point("seal.after_commit")
     return new, len(pending)
 

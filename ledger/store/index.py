@@ -99,6 +99,13 @@ class IndexStore:
         size = conn.exec_driver_sql("SELECT MAX(tree_size) FROM index_roots").scalar()
         return None if size is None else int(size)
 
+    def newest_root(self, conn: Connection) -> tuple[int, bytes] | None:
+        """(size, map root) of the largest size sealed with the index (None: never)."""
+        row = conn.exec_driver_sql(
+            "SELECT tree_size, map_root FROM index_roots ORDER BY tree_size DESC LIMIT 1"
+        ).first()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
     def head_nodes(self, conn: Connection, positions: Iterable[Position]) -> dict[Position, Node]:
         """The newest version of the nodes at `positions` (absent ones: empty subtrees)."""
         by_bytes = {position_bytes(p): p for p in positions}
@@ -119,10 +126,19 @@ class IndexStore:
         """Insert the nodes written by the seal to `tree_size`."""
         if not nodes:
             return
+        rows = [
+            (
+                p.to_bytes((p.bit_length() + 7) >> 3, "big"),  # position_bytes, inlined
+                tree_size,
+                n if isinstance(n, bytes) else encode_node(n),
+            )
+            for p, n in nodes.items()
+        ]
+        rows.sort()  # in the primary key's order: appends to the table's b-tree pages
         conn.exec_driver_sql(
             f"INSERT INTO index_nodes (position, tree_size, node) VALUES ({self.mark},"
             f" {self.mark}, {self.mark})",
-            [(position_bytes(p), tree_size, encode_node(n)) for p, n in nodes.items()],
+            rows,
         )
 
     def frontiers(self, conn: Connection, key_hashes: Iterable[bytes]) -> dict[bytes, Frontier]:

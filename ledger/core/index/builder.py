@@ -10,12 +10,14 @@ dict-like objects the caller may back with storage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from itertools import islice
+from operator import itemgetter, lt
 from typing import Any, TypeVar
 
 from ledger.core.index.completeness import index_root
 from ledger.core.index.keys import key_hash, record_keys
-from ledger.core.index.postings import Frontier
+from ledger.core.index.postings import Frontier, postings_leaf, postings_leaves
 from ledger.core.index.smt import Node, Position, SparseMap
 
 K = TypeVar("K", str, bytes)
@@ -33,12 +35,16 @@ class IndexBuilder:
         self.map = SparseMap(store)
         self.frontiers: MutableMapping[str, Frontier] = {} if frontiers is None else frontiers
         self.size = size
-        self._pending: dict[str, list[int]] = {}
+        self._pending: dict[str, list[bytes]] = {}
+        """Key -> the postings leaf hashes of its entries added since the last seal."""
         self._hashed: dict[bytes, Frontier] = {}
-        self._pending_hashed: dict[bytes, list[int]] = {}
+        self._pending_hashed: dict[bytes, list[bytes]] = {}
         self._by_hash: bool | None = None
         """How keys are given: set by the first `add` (False) or `add_hashed` (True)."""
         self._added = size
+        self.key_hashes: dict[str, bytes] = {}
+        """Map keys of the key strings seen (`key_hash`), kept across seals; a caller
+        that knows some may put them here."""
 
     def add(self, leaf_index: int, keys: Iterable[str]) -> None:
         """File entry `leaf_index` (the next one: entries come in leaf order) under
@@ -66,6 +72,39 @@ class IndexBuilder:
             )
         self._added += 1
 
+    def add_batch(self, count: int, positions: Mapping[str, Sequence[int]]) -> None:
+        """File the next `count` entries at once, given as each key's positions among
+        them (0 for the first of the `count`; strictly increasing, not empty): the same
+        as `add` of each entry in turn. `group_entry_keys` gives them from the entries'
+        lookup columns. Each entry's postings leaf is hashed once for all its keys."""
+        if count < 0:
+            raise ValueError(f"a count of entries cannot be negative, got {count}")
+        for key, found in positions.items():
+            if not found or found[0] < 0 or found[-1] >= count:
+                raise ValueError(
+                    f"key {key!r:.80}: its positions must lie in [0, {count}), the entries"
+                    " being filed"
+                )
+            if not all(map(lt, found, islice(found, 1, None))):
+                raise ValueError(f"key {key!r:.80}: its positions must be increasing")
+        if not count:
+            return
+        first = self._added
+        self._next(first, by_hash=False)
+        self._added += count - 1
+        leaves = postings_leaves(first, count)
+        pending = self._pending
+        for key, found in positions.items():
+            if len(found) == 1:
+                hashes: Sequence[bytes] = (leaves[found[0]],)
+            else:
+                hashes = itemgetter(*found)(leaves)
+            mine = pending.get(key)
+            if mine is None:
+                pending[key] = list(hashes)
+            else:
+                mine.extend(hashes)
+
     def add_record(self, leaf_index: int, record: Mapping[str, Any]) -> None:
         """File entry `leaf_index` under the keys of its (valid, decoded) record."""
         self.add(leaf_index, record_keys(record))
@@ -75,14 +114,18 @@ class IndexBuilder:
         size S (the number of entries added in all)."""
         changes: dict[bytes, tuple[int, bytes]] = {}
         frontiers = self.frontiers
+        hashes = self.key_hashes
         for key, leaves in self._pending.items():
-            frontier = frontiers.get(key, Frontier()).extend(leaves)
+            frontier = frontiers.get(key, _EMPTY).extend_leaves(leaves)
             frontiers[key] = frontier
-            changes[key_hash(key)] = (frontier.size, frontier.root())
+            k = hashes.get(key)
+            if k is None:
+                k = hashes[key] = key_hash(key)
+            changes[k] = (frontier.size, frontier.root())
         self._pending = {}
         hashed = self._hashed
         for hash_, leaves in self._pending_hashed.items():
-            frontier = hashed.get(hash_, Frontier()).extend(leaves)
+            frontier = hashed.get(hash_, _EMPTY).extend_leaves(leaves)
             hashed[hash_] = frontier
             changes[hash_] = (frontier.size, frontier.root())
         self._pending_hashed = {}
@@ -91,9 +134,15 @@ class IndexBuilder:
         return index_root(self.size, self.map.root)
 
 
-def _file(pending: dict[K, list[int]], leaf_index: int, keys: Iterable[K]) -> None:
+_EMPTY = Frontier()
+
+
+def _file(pending: dict[K, list[bytes]], leaf_index: int, keys: Iterable[K]) -> None:
+    leaf = b""
     for key in keys:
+        if not leaf:
+            leaf = postings_leaf(leaf_index)
         if key in pending:
-            pending[key].append(leaf_index)
+            pending[key].append(leaf)
         else:
-            pending[key] = [leaf_index]
+            pending[key] = [leaf]

@@ -9,7 +9,10 @@ every root changes).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 from ledger.core.index.errors import IndexProofError
@@ -76,6 +79,51 @@ def entry_keys(
     if kind == "model":
         return [f"model_id:{external_id}"]
     return []
+
+
+ENTRY_KEY_COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
+    "interaction": (("account", 1), ("model", 2)),
+    "licence": (("licence", 0), ("licensee", 1)),
+    "model": (("model_id", 0),),
+}
+"""Record kind -> (key kind, lookup column: 0 external_id, 1 account_id, 2 model) of
+each key `entry_keys` gives, in its order."""
+
+
+def group_entry_keys(
+    rows: Sequence[Sequence[Any]], columns: tuple[int, int, int, int] = (0, 1, 2, 3)
+) -> dict[str, list[int]]:
+    """Each key's positions (0, 1, ...) among entries given as rows that hold their
+    lookup columns kind, external_id, account_id and model at `columns`: what filing
+    each entry under its `entry_keys` in turn gives, grouped a column at a time rather
+    than entry by entry (a seal's entries at once; `IndexBuilder.add_batch` takes
+    them)."""
+    kind_at, *value_at = columns
+    values_of = [itemgetter(at) for at in value_at]
+    kinds = list(map(itemgetter(kind_at), rows))
+    count = len(kinds)
+    grouped: dict[str, list[int]] = {}
+    for kind, pairs in ENTRY_KEY_COLUMNS.items():
+        taken = kinds.count(kind)
+        if not taken:
+            continue
+        chosen: Iterable[Sequence[Any]] = rows
+        positions: Iterable[int] = range(count)
+        if taken != count:
+            mask = list(map(kind.__eq__, kinds))
+            chosen = list(compress(rows, mask))
+            positions = list(compress(positions, mask))
+        for key_kind, column in pairs:
+            lists: defaultdict[Any, list[int]] = defaultdict(list)
+            found = map(lists.__getitem__, map(values_of[column], chosen))
+            deque(map(list.append, found, positions), maxlen=0)
+            for value, listed in lists.items():
+                key = f"{key_kind}:{value}"
+                if key in grouped:  # two stored values giving one key text (None, "None")
+                    grouped[key] = sorted(grouped[key] + listed)
+                else:
+                    grouped[key] = listed
+    return grouped
 
 
 def parse_key(key: str) -> tuple[str, str]:

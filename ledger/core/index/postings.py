@@ -12,6 +12,7 @@ they sit at consecutive positions of the committed list.
 from __future__ import annotations
 
 import hashlib
+import struct
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,14 @@ from ledger.core.merkle import ProofError, hash_children, hash_leaf, root_hash
 from ledger.core.merkle.hashing import hash_pairs
 from ledger.core.merkle.multiproof import multi_inclusion_ranges, root_from_multi_proof
 
-_LEAF_STATE = hashlib.sha256(b"\x00")
+_LEAF_DATA = struct.Struct(">xQ").pack
+"""0x00 || u64be(i): a posting's leaf hash input (the pad byte is the leaf prefix)."""
+_LEAF_DIGEST = hashlib.sha256
+_DIGEST = type(hashlib.sha256()).digest
+
+_NODE_STATE = hashlib.sha256(b"\x01")
+_FEW = 64
+"""Appends shorter than this go a leaf at a time, longer ones a level at a time."""
 
 MAX_LEAF_INDEX = 2**64 - 2
 """Largest leaf index of a log whose size fits the contract's uint64."""
@@ -59,18 +67,34 @@ class Frontier(NamedTuple):
     def extend(self, leaf_indices: Iterable[int]) -> Frontier:
         """The frontier after appending `leaf_indices`: about two hashes each, a level
         at a time (the new nodes of a level are paired in one pass, as `root_hash` does)."""
-        copy = _LEAF_STATE.copy
-        nodes = []
-        for index in leaf_indices:
-            state = copy()
-            state.update(index.to_bytes(8, "big"))
-            nodes.append(state.digest())
-        if not nodes:
+        return self.extend_leaves([hash_leaf(i.to_bytes(8, "big")) for i in leaf_indices])
+
+    def extend_leaves(self, leaf_hashes: Sequence[bytes]) -> Frontier:
+        """`extend` with the postings' leaf hashes given (`postings_leaf` of each new
+        leaf index, e.g. from `postings_leaves`, which an index computes once for
+        every key of an entry)."""
+        if not leaf_hashes:
             return self
-        size = self.size + len(nodes)
+        if len(leaf_hashes) < _FEW:  # one at a time: fewer steps for a short append
+            size = self.size
+            stack = list(self.hashes)
+            pop, push, copy = stack.pop, stack.append, _NODE_STATE.copy
+            for node in leaf_hashes:
+                bits = size
+                while bits & 1:  # merge the complete subtrees the new leaf completes
+                    state = copy()
+                    state.update(pop())
+                    state.update(node)
+                    node = state.digest()
+                    bits >>= 1
+                push(node)
+                size += 1
+            return Frontier(size, tuple(stack))
+        size = self.size + len(leaf_hashes)
         old = list(self.hashes)  # one per set bit of self.size, highest level first
         kept: list[bytes] = []  # the new frontier's nodes, lowest level first
         start = self.size  # where this level's first new node sits, in nodes of the level
+        nodes = list(leaf_hashes)
         while nodes:
             if start & 1:  # the old frontier's node of this level is the left neighbour
                 nodes.insert(0, old.pop())
@@ -81,6 +105,14 @@ class Frontier(NamedTuple):
             start >>= 1
         kept.reverse()
         return Frontier(size, (*old, *kept))
+
+
+def postings_leaves(first: int, count: int) -> list[bytes]:
+    """`postings_leaf` of leaf indices first, first + 1, ..., first + count - 1, in one
+    pass (what a seal computes once for all the keys of its entries)."""
+    if first < 0 or count < 0 or first + count - 1 > MAX_LEAF_INDEX:
+        raise ValueError(f"leaf indices run from 0 to {MAX_LEAF_INDEX}, got {first} + {count}")
+    return list(map(_DIGEST, map(_LEAF_DIGEST, map(_LEAF_DATA, range(first, first + count)))))
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -175,7 +175,9 @@ class _Batch:
             return digest
         if isinstance(node, Leaf):
             old = node.value
-            if all(self.items[i][1] != old.key_hash for i in range(lo, hi)):
+            old_int = int.from_bytes(old.key_hash, "big")
+            at = bisect_left(self.ints, old_int, lo, hi)
+            if at == hi or self.ints[at] != old_int:
                 # The old key moves down beside the new ones: build from a merged list.
                 mine = (
                     int.from_bytes(old.key_hash, "big"),
@@ -214,6 +216,41 @@ def update(store: NodeReader, changes: Mapping[bytes, tuple[int, bytes]]) -> Map
         return MapUpdate(hash_of(node), {})
     batch = _Batch(store, items)
     return MapUpdate(batch.update(0, ROOT, 0, len(items)), batch.writes)
+
+
+def read_paths(
+    store: NodeReader, key_hashes: Iterable[bytes], fetch: Callable[[list[Position]], None]
+) -> None:
+    """Have `fetch` bring into `store` every node that an `update` of `key_hashes` reads,
+    a level at a time (one call per depth, with the positions of that depth): down the
+    keys' paths while the node is interior, and each such node's two children. A store
+    backed by a table reads a level in one query instead of a node per query; `fetch`
+    may leave out positions it already holds. Walks each shared part of the paths once."""
+    keys = sorted({int.from_bytes(k, "big") for k in key_hashes})
+    if not keys:
+        return
+    fetch([ROOT])
+    level = [(ROOT, 0, len(keys))]
+    depth = 0
+    while level and depth < KEY_BITS:
+        wanted: list[Position] = []
+        below: list[tuple[Position, int, int]] = []
+        for pos, lo, hi in level:
+            node = store.get(pos)
+            if node is None or isinstance(node, Leaf):
+                continue  # an update writes below it afresh, reading nothing
+            child = pos << 1
+            wanted.append(child)
+            wanted.append(child | 1)
+            cut = bisect_left(keys, _threshold(child, depth), lo, hi)
+            if cut > lo:
+                below.append((child, lo, cut))
+            if cut < hi:
+                below.append((child | 1, cut, hi))
+        if wanted:
+            fetch(wanted)
+        level = below
+        depth += 1
 
 
 def build(values: Mapping[bytes, tuple[int, bytes]]) -> MapUpdate:
