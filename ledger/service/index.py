@@ -51,9 +51,6 @@ positions, a few tens of MB at most), which every seal of many entries rewrites.
 CACHED_KEYS = 1 << 16
 """Frontiers kept in memory between seals: of the keys touched most recently."""
 
-_CACHED_BELOW = 1 << (CACHED_DEPTH + 1)
-"""Positions of the cached depths are below this (the heap number 2**depth + prefix)."""
-
 _COLUMNS = (2, 3, 4, 5)
 """Where a KeyedEntry holds kind, external_id, account_id and model."""
 
@@ -237,8 +234,9 @@ class SealedIndex:
             kept.move_to_end(key)
         while len(kept) > CACHED_KEYS:
             kept.popitem(last=False)
-        top = {p: n for p, n in self.nodes.items() if p < _CACHED_BELOW}
-        absent = {p for p in self.nodes.absent if p < _CACHED_BELOW}
+        below = 1 << (CACHED_DEPTH + 1)  # the positions 2**depth + prefix of those depths
+        top = {p: n for p, n in self.nodes.items() if p < below}
+        absent = {p for p in self.nodes.absent if p < below}
         cache = _cache_of(self.store)
         with cache.lock:
             cache.size, cache.map_root = self.size, self.map_root

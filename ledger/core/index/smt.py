@@ -227,8 +227,6 @@ def read_paths(
     backed by a table reads a level in one query instead of a node per query; `fetch`
     may leave out positions it already holds. Walks each shared part of the paths once."""
     keys = sorted({int.from_bytes(k, "big") for k in key_hashes})
-    if not keys:
-        return
     fetch([ROOT])
     level = [(ROOT, 0, len(keys))]
     depth = 0
