@@ -15,7 +15,9 @@ One seal step is one database transaction, written here in crash order:
    indexed first). All in the one transaction.
 5. Commit. A crash before the commit rolls back steps 4's writes together: the next
    run starts again from the same state and assigns the same indices. After the
-   commit, the entries are sequenced and the next step starts after them.
+   commit, the entries are sequenced and the next step starts after them; the index's
+   nodes and frontiers this seal read and wrote are kept in memory for the next seal
+   (`SealedIndex.committed`: only after the commit, so a rolled-back seal keeps none).
 
 Fault points (ledger/faults.py) for the crash tests: `seal.after_tiles` in step 4,
 after the tiles and runs are written and before the compare-and-swap; and
