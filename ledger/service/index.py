@@ -23,9 +23,11 @@ size or root (another sequencer sealed, the database was replaced) drops it.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -249,6 +251,27 @@ def seal_index(
     """In the seal's transaction: index `rows` (the entries the seal from `old` to `new`
     sequences, in order), first any entries of `old` not indexed yet; R(new size) and
     what to keep in memory once the transaction commits."""
+    with _collector_paused():
+        return _seal_index(store, conn, old, new, rows)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a seal indexes: it makes and drops hundreds
+    of thousands of small tuples and lists (rows, postings, frontiers), none of them in a
+    cycle, and full collections over them cost a fifth of the seal's index work."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _seal_index(
+    store: Store, conn: Connection, old: LogState, new: LogState, rows: Sequence[KeyedEntry]
+) -> SealedIndex:
     index = IndexStore(store)
     newest = index.newest_root(conn)
     indexed = 0 if newest is None else newest[0]
