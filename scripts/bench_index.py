@@ -33,6 +33,10 @@ All times are CPU time of the benchmark process (time.process_time), medians.
     .venv/bin/python scripts/bench_index.py --end-to-end --records 1000000   # the target
     .venv/bin/python scripts/bench_index.py --end-to-end \
         --postgres postgresql://postgres@127.0.0.1:5432/test                 # on PostgreSQL
+    .venv/bin/python scripts/bench_index.py --seal-log LOG.db --seals 3 --repeat 2
+
+5. Seal steps (--seal-log): from a copy of an ingested SQLite log, a few seal steps in
+   one process with the index and without, alternating; CPU and wall time per step.
 """
 
 from __future__ import annotations
@@ -390,6 +394,43 @@ def end_to_end(records: int, repeat: int, postgres: str | None = None) -> None:
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
+def seal_steps(log: Path, seals: int, repeat: int) -> None:
+    """5. Seal steps of a SQLite log already ingested (and perhaps partly sealed): from a
+    copy of it, `seals` steps of up to 262,144 entries in one process, with the index and
+    without it, alternating `repeat` times; CPU and wall time of each step."""
+    import shutil
+    import tempfile
+
+    from ledger.service.sequencer import seal_step
+    from ledger.store.repository import Store
+
+    roots = set()
+    for attempt in range(repeat):
+        for indexed in (True, False) if attempt % 2 == 0 else (False, True):
+            with tempfile.TemporaryDirectory(prefix="bench-index-", dir=log.parent) as work:
+                copy = Path(work) / "log.db"
+                shutil.copy(log, copy)
+                store = Store.open(f"sqlite:///{copy}")
+                try:
+                    barrier = store.ingest_barrier()
+                    steps = []
+                    for _ in range(seals):
+                        cpu, start = time.process_time(), time.perf_counter()
+                        state, count = seal_step(store, barrier, index=indexed)
+                        steps.append((time.process_time() - cpu, time.perf_counter() - start))
+                        if not count:
+                            break
+                finally:
+                    store.close()
+            roots.add(state.root)
+            print(
+                f"{'with' if indexed else 'without'} the index: {len(steps)} seals up to size"
+                f" {state.tree_size:,}, CPU/wall s: "
+                + ", ".join(f"{c:.2f}/{w:.2f}" for c, w in steps)
+            )
+    assert len(roots) == 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -404,7 +445,17 @@ def main(argv: list[str] | None = None) -> int:
         help="part 4 on PostgreSQL: a server URL whose user may create databases (one fresh"
         " database per run, dropped after), e.g. postgresql://postgres@127.0.0.1:5432/test",
     )
+    parser.add_argument(
+        "--seal-log",
+        metavar="PATH",
+        type=Path,
+        help="only part 5: seal steps from a copy of this ingested SQLite log",
+    )
+    parser.add_argument("--seals", type=int, default=3, help="seal steps per run in part 5")
     args = parser.parse_args(argv)
+    if args.seal_log is not None:
+        seal_steps(args.seal_log, args.seals, args.repeat)
+        return 0
     if args.end_to_end:
         end_to_end(args.records, args.repeat, args.postgres)
         return 0
