@@ -252,9 +252,7 @@ def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
     first_empty = next(i for i in range(depth) if bitmap[i >> 3] & (0x80 >> (i & 7)))
     cleared = bytearray(bitmap)
     cleared[first_empty >> 3] &= ~(0x80 >> (first_empty & 7)) & 0xFF
-    before = sum(
-        1 for i in range(first_empty) if not bitmap[i >> 3] & (0x80 >> (i & 7))
-    )
+    before = sum(1 for i in range(first_empty) if not bitmap[i >> 3] & (0x80 >> (i & 7)))
     encoding(
         "siblings-zero-hash",
         {

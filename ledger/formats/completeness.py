@@ -32,7 +32,6 @@ padded, in its one canonical spelling (unused bits zero).
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -158,6 +157,10 @@ def b64_text(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+"""Padded standard base64 (RFC 4648 section 4), whole quads."""
+
+
 def _b64_length(size: int) -> int:
     """Characters of the padded base64 of `size` bytes."""
     return 4 * ((size + 2) // 3)
@@ -173,10 +176,9 @@ def parse_b64(value: Any, where: str, size: int, what: str) -> bytes:
             f"{where} must hold {size} bytes ({what}) in {_b64_length(size)} base64"
             f" characters, got {len(value)} characters"
         )
-    try:
-        data = base64.b64decode(value.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise FormatError(f"{where} is not base64: {value!r:.80}") from None
+    if not _BASE64.fullmatch(value):
+        raise FormatError(f"{where} is not base64: {value!r:.80}")
+    data = base64.b64decode(value, validate=True)
     if len(data) != size:
         raise FormatError(f"{where} must hold {size} bytes ({what}), got {len(data)}")
     if b64_text(data) != value:
@@ -239,9 +241,7 @@ def parse_map_proof(obj: Any) -> MapProof:
         count = int.from_bytes(raw[HASH_SIZE : HASH_SIZE + 8], "big")
         if count < 1:
             raise FormatError("map_proof.other: a leaf's count must be 1 or more, got 0")
-        leaf = MapLeaf(
-            key_hash=raw[:HASH_SIZE], count=count, postings_root=raw[HASH_SIZE + 8 :]
-        )
+        leaf = MapLeaf(key_hash=raw[:HASH_SIZE], count=count, postings_root=raw[HASH_SIZE + 8 :])
     return MapProof(tuple(siblings), leaf)
 
 
