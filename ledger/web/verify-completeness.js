@@ -907,15 +907,30 @@
   function completenessStatement(result) {
     const complete = result.complete;
     if (complete === null) return 'not verified';
-    const noun = complete.count === 1 ? 'entry' : 'entries';
+    return keyStatement(complete, result.anchored, 'document');
+  }
+
+  /**
+   * ledger/verify/completeness.py key_statement, word for word: the COMPLETE line of one
+   * proven key; for a key of a complete pack (`query` set), also how many of the key's
+   * entries match the pack's query and how many do not (and of those, how many erased).
+   */
+  function keyStatement(complete, anchored, noun) {
+    const count = Number(complete.count);
+    const plural = count === 1 ? 'entry' : 'entries';
     const where = wholeLog(complete)
       ? `in the first ${complete.treeSize} entries`
       : `with leaf index in [${complete.start}, ${complete.end}) of the first ${complete.treeSize} entries`;
-    const head = `COMPLETE: ${complete.count} ${noun} of ${complete.key} ${where}`;
-    if (result.anchored !== null) {
-      return `${head} (anchored at block ${result.anchored.blockNumber}, time ${V.utcText(result.anchored.timestamp)})`;
+    let head = `COMPLETE: ${count} ${plural} of ${complete.key} ${where}`;
+    if (complete.query !== undefined && complete.query !== null) {
+      const erased = complete.erased ? `, ${complete.erased} of them erased` : '';
+      head += ` match the query (${complete.query}; ${complete.outside} other` +
+        ` ${complete.outside === 1 ? 'entry' : 'entries'} of the key do not${erased})`;
     }
-    return `${head} (offline: that this index root was anchored is the document's claim)`;
+    if (anchored !== null) {
+      return `${head} (anchored at block ${anchored.blockNumber}, time ${V.utcText(anchored.timestamp)})`;
+    }
+    return `${head} (offline: that this index root was anchored is the ${noun}'s claim)`;
   }
 
   const MAX_LISTED = 50;
@@ -1060,6 +1075,7 @@
     checkPackCompleteness,
     checkIndexRootOnChain,
     completenessStatement,
+    keyStatement,
     verifyCompleteness,
   };
 });

@@ -76,6 +76,7 @@ function outcome(result) {
   };
   if (result.error) out.check = result.error.check;
   if (result.complete) out.leaf_indices = result.complete.leafIndices.map(Number);
+  if (result.completeLines) out.complete_lines = result.completeLines;
   return out;
 }
 (async () => {
