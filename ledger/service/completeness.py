@@ -280,6 +280,14 @@ class KeyClaims:
         cached = blocks.postings(self, key, kind, value, leaf.count)
         if cached is None or len(cached.leaves) < leaf.count:
             return None
+        leaves, count = cached.leaves, leaf.count
+        # refused before any hashing
+        _check_entries(
+            key,
+            bisect_left(leaves, end, 0, count) - bisect_left(leaves, start, 0, count),
+            start,
+            end,
+        )
         inside, window = window_proof_blocks(cached.leaves, leaf.count, cached.roots, start, end)
         claim = PostingsClaim(
             key,
@@ -365,7 +373,6 @@ def build_completeness(
             fast = proven.window_claim(key, kind, value, start, end, blocks)
         if fast is not None:
             claim, chosen = fast
-            _check_entries(key, len(chosen), start, end)
         else:
             postings = proven.postings(kind, value)
             leaves = [leaf for _, leaf in postings]
