@@ -359,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", action="store_true", help="only part 2: proof sizes (2,001 samples each)"
     )
+    parser.add_argument("--samples", type=int, default=None, help="absence paths per map size")
     args = parser.parse_args(argv)
     if args.end_to_end:
         end_to_end(args.records, args.repeat)
@@ -384,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         f"check of the path model at {real_keys:,} keys: mean depth absent/present"
         f" real {real[0]:.2f}/{real[1]:.2f}, model {sim[0]:.2f}/{sim[1]:.2f}"
     )
-    samples = 2001 if args.sizes else 101 if args.quick else 401
+    samples = args.samples or (2001 if args.sizes else 101 if args.quick else 401)
     for keys in (30_000, 1_000_000, 10_000_000):
         sizes, depths, binary, proofs = [], [], [], []
         for _ in range(samples):
@@ -405,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
             f" max {sizes[-1]:,} B; median depth {statistics.median(depths):.0f}; the"
             f" map_proof JSON median {statistics.median(proofs):,.0f} B, its bytes"
             f" (non-empty siblings, bitmap, other leaf) median {statistics.median(binary):,.0f} B"
-            f" ({samples} samples)"
+            f" ({samples} samples; p99.9 {sizes[int(len(sizes) * 0.999)]:,} B; over 2,048 B:"
+            f" {sum(size > 2048 for size in sizes)})"
         )
     log_bits = 16 if args.quick else 20
     for keys in (1_000_000, 10_000_000):
