@@ -17,6 +17,8 @@ Guarantees callers rely on:
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -24,6 +26,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, text
 
 from ledger.store.repository import Store
+
+SCRUB_PATIENCE = 30.0
+"""Seconds `scrub` waits on PostgreSQL for open transactions that still see erased row
+versions (their snapshots keep VACUUM from removing them)."""
+
+NOT_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable")
+"""What VACUUM VERBOSE says (PostgreSQL 14 and later) of versions it had to keep."""
 
 CHUNK = 500
 """Parameters per IN (...) list (SQLite)."""
@@ -244,18 +253,30 @@ class ErasureStore:
         ).fetchall()
         return [int(row[0]) for row in rows]
 
-    def scrub(self, full: bool = False) -> str:
+    def scrub(self, full: bool = False, patience: float = SCRUB_PATIENCE) -> str:
         """Make destroyed bytes unrecoverable from the database files; says what ran.
 
-        PostgreSQL: VACUUM frees the old row versions, but a page's free space keeps
-        their bytes until overwritten; `full` runs VACUUM FULL, which rewrites the
-        tables into new files (an exclusive lock for as long as it takes)."""
+        PostgreSQL: a plain VACUUM removes the old row versions, but only those no open
+        transaction of this database might still see; a page's free space keeps their
+        bytes until overwritten. So VACUUM runs (VERBOSE, read for the count of dead
+        versions it could not remove yet) until none is left or `patience` seconds
+        pass; `full` then runs VACUUM FULL, which rewrites the tables into new files
+        (an exclusive lock for as long as it takes). VACUUM FULL alone would not do:
+        its own snapshot keeps every version deleted after the oldest transaction
+        running anywhere in the cluster, so it copies them into the new files."""
         if self.store.is_postgres:
+            kept = self._vacuum_until_removed(("entries", "index_keys"), patience)
             verb = "VACUUM FULL" if full else "VACUUM"
-            with self.store.engine.connect() as conn:
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                for table in ("entries", "index_keys"):
-                    conn.execute(text(f"{verb} {table}"))
+            if full:
+                with self.store.engine.connect() as conn:
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                    for table in ("entries", "index_keys"):
+                        conn.execute(text(f"VACUUM FULL {table}"))
+            if kept:
+                return (
+                    f"{verb} entries, index_keys; {kept} old row versions are still visible"
+                    " to open transactions: run the erasure again later to remove them"
+                )
             return f"{verb} entries, index_keys"
         raw = self.store.engine.raw_connection()  # outside any transaction, as it must be
         try:
@@ -265,6 +286,25 @@ class ErasureStore:
         if busy:
             return "PRAGMA wal_checkpoint(TRUNCATE) blocked by a reader: run it again later"
         return "PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on"
+
+    def _vacuum_until_removed(self, tables: Sequence[str], patience: float) -> int:
+        """VACUUM `tables` until PostgreSQL reports no dead row version it had to keep,
+        or `patience` runs out; how many it still kept at the end."""
+        deadline = time.monotonic() + patience
+        notices: list[str] = []
+        with self.store.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.add_notice_handler(lambda notice: notices.append(notice.message_primary))
+            while True:
+                notices.clear()
+                for table in tables:
+                    conn.execute(text(f"VACUUM (VERBOSE, INDEX_CLEANUP ON) {table}"))
+                kept = sum(int(n) for note in notices for n in NOT_REMOVABLE.findall(note))
+                if not kept or time.monotonic() >= deadline:
+                    return kept
+                time.sleep(0.2)
 
     # -- statements and holds -----------------------------------------------------------
 
