@@ -150,6 +150,16 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     # Every signed index root is re-derived, the erased entries' keys from their lines.
     assert result["index_roots_matched"] == result["anchors"] == 2
     assert (result["erased_entries"], result["erasure_records"]) == (10, 1)
+    # The erasure's digest record carries its statement; the audit recomputed it.
+    assert result["statements"] == 1
+    logged = json.loads(lines[40])
+    assert logged["statement"] == done["statement"]
+    assert (
+        logged["record"]["body"]["sha256"]
+        == hashlib.sha256(
+            json.dumps(done["statement"], sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+    )
     # The account's completeness proof still verifies against the chain: its ten entries,
     # all erased, by leaf hash.
     proof = complete.json()
@@ -168,6 +178,42 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
         "audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url, check=False
     )
     assert failed.returncode != 0 and "the erasure was not logged" in failed.stdout + failed.stderr
+    # A live entry (leaf index 1) marked erased by the logged erasure, with its own leaf
+    # hash and key hashes: every root and index root still matches, but the erasure's
+    # statement does not cover it.
+    live = Erased(
+        bytes.fromhex(service.leaves[1][2:]),
+        entry["erased"]["at"],
+        bytes.fromhex(done["record"][2:]),
+        tuple(sorted(key_hash(key) for key in record_keys(service.records[1]))),
+    )
+    marked = list(lines)
+    marked[1] = export_line(1, live)[:-1]
+    export.write_bytes(b"\n".join(marked) + b"\n")
+    failed = ledger(
+        "audit",
+        str(export),
+        "--log",
+        str(identity),
+        "--rpc-url",
+        service.anvil.url,
+        "--json",
+        check=False,
+    )
+    failure = json.loads(failed.stdout)["failure"]
+    assert failed.returncode != 0 and failure["check"] == "erasure", failed.stdout
+    assert (
+        failure["line"] == 41 and "the export marks 11 entries erased by it" in failure["message"]
+    )
+    # A statement that is not the one logged (its reason changed) fails check statement.
+    reworded = list(lines)
+    reworded[40] = lines[40].replace(b"GDPR art. 17 #118", b"GDPR art. 17 #119")
+    export.write_bytes(b"\n".join(reworded) + b"\n")
+    failed = ledger(
+        "audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url, check=False
+    )
+    assert failed.returncode != 0 and "statement" in failed.stdout
+    assert "the statement is not the one the log logged" in failed.stdout
     # One whose erased line names another account's key fails the signed index root.
     other = key_hash(f"account:{ACCOUNTS[1]}")
     moved = Erased(
