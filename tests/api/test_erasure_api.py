@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 
 from ledger.chain.anvil import Anvil
+from ledger.core.errors import InputError
 from ledger.core.index import key_hash, record_keys
 from ledger.core.merkle.verify import verify_inclusion
 from ledger.core.records import now_ts, parse_object
 from ledger.formats.export_line import Erased, export_line
 from ledger.formats.statement import leaves_digest
+from ledger.formats.tlog_tiles import check_entry_bundle, parse_entry_bundle
 from ledger.workload import interaction
 from tests.api.chained import anchored_server
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
@@ -67,6 +69,9 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     erased = service.leaves[0::4]
     with service.server.client(ADMIN_KEY) as admin:
         before = admin.get("/v1/checkpoints/latest").json()
+        tile_before = admin.get("/tile/0/000.p/40").content
+        bundle_before = parse_entry_bundle(admin.get("/tile/entries/000.p/40").content)
+        assert check_entry_bundle(bundle_before, tile_before) == []
         # Bad requests are refused and change nothing.
         assert_problem(
             admin.post("/v1/admin/erasures", json={"account": ACCOUNTS[0], "reason": " "}),
@@ -116,6 +121,30 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
             bytes.fromhex(before["root"][2:]),
         )
         assert admin.get(f"/v1/evidence/{service.leaves[1]}").status_code == 200
+        # The hash tile is unchanged; the entry bundle holds each erased entry's marker,
+        # naming the leaf hash the tile holds at its place, and no cache may keep it.
+        tile = admin.get("/tile/0/000.p/41").content
+        assert tile[: len(tile_before)] == tile_before
+        served = admin.get("/tile/entries/000.p/41")
+        assert served.headers["cache-control"] == "private, no-store"
+        assert ACCOUNTS[0].encode() not in served.content
+        bundle = parse_entry_bundle(served.content)
+        marked = check_entry_bundle(bundle, tile)
+        assert [m.leaf_hash for m in marked] == [bytes.fromhex(leaf[2:]) for leaf in erased]
+        assert {(m.erased_at, "0x" + m.erased_by.hex()) for m in marked} == {
+            (entry["erased"]["at"], done["record"])
+        }
+        assert bundle[0] == (
+            b'{"erased":{"at":"%s","by":"%s","leaf_hash":"%s"}}'
+            % (entry["erased"]["at"].encode(), done["record"].encode(), erased[0].encode())
+        )
+        assert [e for i, e in enumerate(bundle[:40]) if i % 4] == [
+            e for i, e in enumerate(bundle_before) if i % 4
+        ]
+        # A marker naming another leaf, or an emptied entry, fails against the tile.
+        for forged in (bundle[4], b""):
+            with pytest.raises(InputError, match="entry 0 does not hash to leaf"):
+                check_entry_bundle([forged, *bundle[1:]], tile)
         exported = admin.get("/v1/export").content
         complete = admin.get(f"/v1/index/account/{ACCOUNTS[0]}")
         assert complete.status_code == 200, complete.text
