@@ -30,8 +30,8 @@ Pure: hashing and byte assembly only; no I/O, no project imports.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 FIELD_SALTS_LABEL = b"model-ledger/v2/field-salts\x00"
 """What follows the record salt in the SHAKE-256 input that gives the field salts."""
@@ -114,6 +114,47 @@ def leaf_hash_of(
     ]
     digests.append(ts)
     return sha256((layout.template % tuple(digests)).encode()).digest()
+
+
+def leaf_hasher(
+    kind: str, names: tuple[str, ...], to_json: Callable[[Any], bytes]
+) -> Callable[[bytes, str, Mapping[str, Any]], bytes]:
+    """`leaf_hash_of` for one kind, as ingest calls it once per record: a function of
+    (record salt, ts, body fields by name) that serializes each field present with
+    `to_json` (its RFC 8785 text) and commits to it, ``null`` for one absent.
+
+    The function is written out for the kind's fields (the layout's constants in its
+    text, one statement per field, like the methods `dataclasses` writes), so the only
+    Python per field is reading it and one hash: a fifth less time per v2 record than
+    looping over the fields. Names are the kind's fixed ASCII field names, and every
+    constant is written with repr(): the text is code only of this module's making.
+    `tests/core/test_disclosure.py` holds it equal to `leaf_hash_of`."""
+    layout = _LAYOUTS.get(kind)
+    if layout is None or layout.names != names:
+        layout = _layout(kind, names)
+    lines = [
+        "def leaf(salt, ts, fields):",
+        f"    s = shake(salt + {layout.label!r}).digest({layout.size})",
+    ]
+    for i, (name, (start, end, opening)) in enumerate(zip(names, layout.openings, strict=True)):
+        if not name.isidentifier() or not name.isascii():
+            raise ValueError(f"field name {name!r} is not an ASCII identifier")
+        absent, present = opening + NULL + b"]", opening
+        lines.append(f"    x = fields[{name!r}]")
+        lines.append(
+            f"    h{i} = sha256(s[{start}:{end}] + ({absent!r} if x is None"
+            f" else {present!r} + to_json(x) + b']')).hexdigest()"
+        )
+    hexes = "".join(f"h{i}, " for i in range(len(names)))
+    lines.append(f"    return sha256(({layout.template!r} % ({hexes}ts)).encode()).digest()")
+    namespace: dict[str, Any] = {
+        "shake": hashlib.shake_256,
+        "sha256": hashlib.sha256,
+        "to_json": to_json,
+    }
+    exec("\n".join(lines), namespace)  # noqa: S102 - code of constants made above
+    function: Callable[[bytes, str, Mapping[str, Any]], bytes] = namespace["leaf"]
+    return function
 
 
 def commitment_bytes(kind: str, ts: str, digests: Iterable[tuple[str, bytes]]) -> bytes:
