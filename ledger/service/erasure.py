@@ -130,11 +130,14 @@ def _log_statement(
 def _postings(targets: Sequence[Target]) -> tuple[list[tuple[bytes, int]], set[str]]:
     """(key hash, seq) of every index key of `targets`, and the personal key strings."""
     postings: list[tuple[bytes, int]] = []
-    keys: set[str] = set()
+    hashes: dict[str, bytes] = {}  # each key hashed once (an account's entries share it)
     for seq, _leaf, kind, external_id, account_id, model in targets:
         for key in entry_keys(kind, external_id, account_id, model):
-            postings.append((key_hash(key), seq))
-            keys.add(key)
+            hashed = hashes.get(key)
+            if hashed is None:
+                hashed = hashes[key] = key_hash(key)
+            postings.append((hashed, seq))
+    keys = hashes.keys()
     return postings, {key for key in keys if key.partition(":")[0] in PERSONAL_KEY_KINDS}
 
 

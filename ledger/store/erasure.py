@@ -49,6 +49,26 @@ but has nothing to block yet (docs/privacy.md)."""
 
 ERASABLE_SQL = "(" + ", ".join(f"'{kind}'" for kind in ERASABLE_KINDS) + ")"
 
+SPAN_RATIO = 16
+"""On PostgreSQL, entries are destroyed by runs of consecutive seqs when there are at
+least this many entries per run (else by arrays of seqs)."""
+
+
+def seq_spans(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Ascending `seqs` as runs of consecutive seqs, (first, last) each."""
+    spans: list[tuple[int, int]] = []
+    if not seqs:
+        return spans
+    first = last = seqs[0]
+    for seq in seqs[1:]:
+        if seq != last + 1:
+            spans.append((first, last))
+            first = seq
+        last = seq
+    spans.append((first, last))
+    return spans
+
+
 HELD_SCOPES = {"account": ("interaction", "account_id"), "licence": ("licence", "external_id")}
 """Hold scope -> (record kind, entries column) of the entries a hold protects."""
 
@@ -109,16 +129,26 @@ class ErasureStore:
     def _select(self, conn: Connection, where: str, params: tuple[object, ...]) -> list[Target]:
         """Sequenced entries not erased matching `where`, under no active hold."""
         last_seq = self.store.read_state(conn).last_seq
-        rows = conn.exec_driver_sql(
-            "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
-            f" WHERE erased_at IS NULL AND seq <= {self.mark} AND ({where})"
-            # The log's own erasure, hold and lift records hold no personal data and
-            # are what the audit checks erasures against: never erased.
-            " AND leaf_hash NOT IN (SELECT leaf_hash FROM statements)"
-            f" AND kind IN {ERASABLE_SQL} AND {self._not_held()} ORDER BY seq",
-            (last_seq, *params),
-        ).fetchall()
-        return [Target(r[0], bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+        # The driver's own cursor, in the same transaction: plain tuples, no result
+        # rows built per entry (a tenth of the time of erasing 100,000 entries).
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
+                f" WHERE erased_at IS NULL AND seq <= {self.mark} AND ({where})"
+                # The log's own erasure, hold and lift records hold no personal data and
+                # are what the audit checks erasures against: never erased.
+                " AND leaf_hash NOT IN (SELECT leaf_hash FROM statements)"
+                f" AND kind IN {ERASABLE_SQL} AND {self._not_held()} ORDER BY seq",
+                (last_seq, *params),
+            )
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        make = Target._make
+        if rows and not isinstance(rows[0][1], bytes):
+            return [make((r[0], bytes(r[1]), *r[2:])) for r in rows]
+        return list(map(make, rows))
 
     def _held(self, conn: Connection, where: str, params: tuple[object, ...]) -> int:
         """How many sequenced entries not erased matching `where` an active hold keeps."""
@@ -217,24 +247,40 @@ class ErasureStore:
             conn.exec_driver_sql(
                 f"INSERT INTO erased_keys (key_hash, seq) VALUES ({m}, {m})", list(postings)
             )
-        for chunk in self._chunks([target.seq for target in targets]):
+        destroy = (
+            f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
+            f" model = NULL, erased_at = {m}, erased_by = {m} WHERE"
+        )
+        seqs = [target.seq for target in targets]
+        spans = seq_spans(seqs)
+        if len(spans) * SPAN_RATIO <= len(seqs) or not self.store.is_postgres:
+            # Runs of consecutive seqs (an erasure by time is one or a few): a range
+            # scan each, with no list of seqs to bind and look up.
             conn.exec_driver_sql(
-                f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
-                f" model = NULL, erased_at = {m}, erased_by = {m} WHERE seq {self._in(chunk)}",
-                (b"", erased_at, erased_by, *chunk),
+                f"{destroy} seq >= {m} AND seq <= {m}",
+                [(b"", erased_at, erased_by, first, last) for first, last in spans],
+            )
+            return
+        for chunk in self._chunks(seqs):
+            conn.exec_driver_sql(
+                f"{destroy} seq {self._in(chunk)}", (b"", erased_at, erased_by, *chunk)
             )
 
     def live_values(self, conn: Connection, kind: str, column: str, values: list[str]) -> set[str]:
         """Those of `values` that an entry not erased still holds in `column` for record
-        `kind`."""
+        `kind`: one index probe per value that stops at the first such entry (not a
+        scan of every entry of the value)."""
         found: set[str] = set()
+        exists = f"EXISTS (SELECT 1 FROM entries WHERE {column} = v AND kind = {self.mark})"
         for chunk in self._chunks(values):
-            rows = conn.exec_driver_sql(
-                f"SELECT DISTINCT {column} FROM entries WHERE kind = {self.mark}"
-                f" AND {column} {self._in(chunk)}",
-                (kind, *chunk),
-            )
-            found.update(str(row[0]) for row in rows.fetchall())
+            if self.store.is_postgres:
+                sql = f"SELECT v FROM unnest(%s::text[]) AS t(v) WHERE {exists}"
+                params: tuple[Any, ...] = (*chunk, kind)
+            else:
+                listed = ", ".join(["(?)"] * len(chunk))
+                sql = f"WITH t(v) AS (VALUES {listed}) SELECT v FROM t WHERE {exists}"
+                params = (*chunk, kind)
+            found.update(str(row[0]) for row in conn.exec_driver_sql(sql, params).fetchall())
         return found
 
     def blank_key_texts(self, conn: Connection, key_hashes: Sequence[bytes]) -> None:

@@ -30,7 +30,7 @@ from ledger.service.evidence import build_evidence
 from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
 from ledger.store.anchors import AnchorRepository
-from ledger.store.erasure import ErasureStore
+from ledger.store.erasure import ErasureStore, seq_spans
 from ledger.store.exports import export_records
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store
@@ -297,3 +297,12 @@ def test_the_logs_own_records_are_never_erased(store: Store) -> None:
     with store.read() as conn:
         kept = store.find_entry(conn, hold.added_by)
     assert kept is not None and kept.erased_at is None
+
+
+def test_seq_spans() -> None:
+    """Erasure destroys runs of consecutive seqs by range: the runs cover exactly the
+    seqs given."""
+    assert seq_spans([]) == []
+    assert seq_spans([7]) == [(7, 7)]
+    assert seq_spans([1, 2, 3, 5, 6, 9]) == [(1, 3), (5, 6), (9, 9)]
+    assert seq_spans(list(range(10, 100_010))) == [(10, 100_009)]
