@@ -16,8 +16,15 @@ same log's export before the erasure, in one run.
    (`mledger erase --leaf` in batches through the service function), sealed and
    anchored, exported again and audited --repeat times. Medians side by side.
 
+3. With --against DIR (a checkout of another version, e.g. main's), erasure side by side:
+   one log of --entries is filled (SQLite, then PostgreSQL), then --repeat times each,
+   alternating, a fresh copy of it has its oldest 9 days erased by this tree's code and
+   by DIR's (each in a subprocess with its own PYTHONPATH, timed inside it); medians and
+   their ratio.
+
     .venv/bin/python scripts/bench_erase.py                 # 311,112 entries; 200,000 audited
     .venv/bin/python scripts/bench_erase.py --entries 31112 --audit-entries 20000 --repeat 1
+    .venv/bin/python scripts/bench_erase.py --skip erase --skip audit --against /work/main
 """
 
 from __future__ import annotations
@@ -165,6 +172,88 @@ def audit_side_by_side(work: Path, entries: int, repeat: int) -> dict[str, Any]:
     }
 
 
+ONE_ERASURE = """
+import json, os, sys, time
+from ledger.service.erasure import erase
+from ledger.store.repository import Store
+store = Store.open(sys.argv[1])
+started, cpu = time.perf_counter(), time.process_time()
+done = erase(store, "before", "bench", before="2026-06-10T00:00:00.000Z")
+print(json.dumps([time.perf_counter() - started, time.process_time() - cpu, done.count]))
+store.close()
+"""
+"""One erasure by time of the log at URL argv[1], run with either tree's code."""
+
+
+def side_by_side(
+    work: Path, entries: int, repeat: int, against: Path, postgres: bool
+) -> dict[str, Any]:
+    """Median seconds of erasing the oldest 9 days of a copy of one log (SQLite: a copy of
+    its files; PostgreSQL: a database made from it as a template), this tree's code and
+    `against`'s alternating, and their ratio."""
+    import shutil
+
+    server = POSTGRES.rsplit("/", 1)[0]
+    name = f"bench_erase_side_{secrets.token_hex(4)}"
+    base = work / "base.db"
+    if postgres:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    store = Store.open(f"{server}/{name}" if postgres else f"sqlite:///{base}")
+    try:
+        fill(store, entries)
+    finally:
+        store.close()
+    runs: dict[str, list[tuple[float, float, int]]] = {"this": [], "against": []}
+    try:
+        for number in range(repeat):
+            order = ["this", "against"] if number % 2 == 0 else ["against", "this"]
+            for tree_name in order:
+                copy = work / f"copy-{tree_name}-{number}.db"
+                copy_name = f"{name}_{tree_name}_{number}"
+                if postgres:
+                    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+                        admin.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
+                else:
+                    for suffix in ("", "-wal", "-shm"):
+                        if Path(f"{base}{suffix}").exists():
+                            shutil.copy(f"{base}{suffix}", f"{copy}{suffix}")
+                tree = ROOT if tree_name == "this" else against
+                url = f"{server}/{copy_name}" if postgres else f"sqlite:///{copy}"
+                done = subprocess.run(
+                    [sys.executable, "-c", ONE_ERASURE, url],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env={**os.environ, "PYTHONPATH": str(tree)},
+                    cwd=tree,
+                )
+                seconds, cpu, count = json.loads(done.stdout.splitlines()[-1])
+                runs[tree_name].append((seconds, cpu, count))
+                if postgres:
+                    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+                        admin.execute(f'DROP DATABASE IF EXISTS "{copy_name}" WITH (FORCE)')
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    finally:
+        if postgres:
+            with psycopg.connect(POSTGRES, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    medians = {key: statistics.median(run[0] for run in found) for key, found in runs.items()}
+    return {
+        "against": str(against),
+        "erased": runs["this"][0][2],
+        "this_s": [round(run[0], 3) for run in runs["this"]],
+        "against_s": [round(run[0], 3) for run in runs["against"]],
+        "this_cpu_s": [round(run[1], 3) for run in runs["this"]],
+        "against_cpu_s": [round(run[1], 3) for run in runs["against"]],
+        "this_median_s": round(medians["this"], 3),
+        "against_median_s": round(medians["against"], 3),
+        "ratio": round(medians["this"] / medians["against"], 3),
+        "load_average": os.getloadavg()[0],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,6 +262,9 @@ def main() -> None:
     parser.add_argument("--audit-entries", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip", choices=["erase", "audit"], action="append", default=[])
+    parser.add_argument(
+        "--against", type=Path, help="Another checkout: erase side by side with its code."
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {"cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="bench-erase-") as tmp:
@@ -193,6 +285,17 @@ def main() -> None:
                 with psycopg.connect(POSTGRES, autocommit=True) as admin:
                     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             print("postgresql:", results["postgresql"], file=sys.stderr)
+        if args.against is not None:
+            (work / "side").mkdir()
+            for database in ("sqlite", "postgresql"):
+                results[f"side_by_side_{database}"] = found = side_by_side(
+                    work / "side",
+                    args.entries,
+                    args.repeat,
+                    args.against.resolve(),
+                    database == "postgresql",
+                )
+                print(f"side by side, {database}:", found, file=sys.stderr)
         if "audit" not in args.skip:
             (work / "audit").mkdir()
             results["audit"] = audit_side_by_side(work / "audit", args.audit_entries, args.repeat)

@@ -29,6 +29,7 @@ All times are CPU time of the benchmark process (time.process_time), medians.
 
     .venv/bin/python scripts/bench_index.py            # ~2 minutes
     .venv/bin/python scripts/bench_index.py --quick    # smaller, for a look
+    .venv/bin/python scripts/bench_index.py --sizes    # proof sizes only, 2,001 samples
     .venv/bin/python scripts/bench_index.py --end-to-end                     # 200k records
     .venv/bin/python scripts/bench_index.py --end-to-end --records 1000000   # the target
     .venv/bin/python scripts/bench_index.py --end-to-end \
@@ -42,6 +43,7 @@ All times are CPU time of the benchmark process (time.process_time), medians.
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import hashlib
 import json
@@ -440,6 +442,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=200_000, help="records for part 4")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side in part 4")
     parser.add_argument(
+        "--sizes", action="store_true", help="only part 2: proof sizes (2,001 samples each)"
+    )
+    parser.add_argument("--samples", type=int, default=None, help="absence paths per map size")
+    parser.add_argument(
         "--postgres",
         metavar="URL",
         help="part 4 on PostgreSQL: a server URL whose user may create databases (one fresh"
@@ -461,8 +467,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rng = random.Random(42)
     batches = 3 if args.quick else 7
-    print("## 1. Update cost per batch of interaction records")
-    for batch, count in ((10_000, batches), (100_000, 2)):
+    if not args.sizes:
+        print("## 1. Update cost per batch of interaction records")
+    for batch, count in () if args.sizes else ((10_000, batches), (100_000, 2)):
         up = bench_updates(30_000, count, batch)
         print(
             f"batches of {batch:,} records, map of {up['keys']:,} keys: index"
@@ -479,25 +486,29 @@ def main(argv: list[str] | None = None) -> int:
         f"check of the path model at {real_keys:,} keys: mean depth absent/present"
         f" real {real[0]:.2f}/{real[1]:.2f}, model {sim[0]:.2f}/{sim[1]:.2f}"
     )
-    samples = 101 if args.quick else 401
+    samples = args.samples or (2001 if args.sizes else 101 if args.quick else 401)
     for keys in (30_000, 1_000_000, 10_000_000):
-        sizes, depths, binary = [], [], []
+        sizes, depths, binary, proofs = [], [], [], []
         for _ in range(samples):
             doc = absence_document(keys, 10_000_000, rng)
             sizes.append(document_bytes(doc))
-            depths.append(len(doc["map_proof"]["siblings"]))
+            proof = doc["map_proof"]
+            depths.append(proof["depth"])
+            proofs.append(document_bytes(proof))
             binary.append(
-                32 * sum(1 for x in doc["map_proof"]["siblings"] if x != "0x")
-                + (len(depths) and (depths[-1] + 7) // 8)
-                + (72 if doc["map_proof"]["other"] else 0)
+                len(base64.b64decode(proof["siblings"]))
+                + (proof["depth"] + 7) // 8
+                + (72 if proof["other"] else 0)
             )
         sizes.sort()
         print(
-            f"absence, {keys:,} keys, log of 10M: median {statistics.median(sizes):,.0f} B,"
-            f" p99 {sizes[int(len(sizes) * 0.99)]:,} B, max {sizes[-1]:,} B;"
-            f" median depth {statistics.median(depths):.0f}; the map proof in binary"
-            f" (non-empty siblings, a bitmap of empty ones, the other leaf): median"
-            f" {statistics.median(binary):,.0f} B"
+            f"absence, {keys:,} keys, log of 10M: whole document median"
+            f" {statistics.median(sizes):,.0f} B, p99 {sizes[int(len(sizes) * 0.99)]:,} B,"
+            f" max {sizes[-1]:,} B; median depth {statistics.median(depths):.0f}; the"
+            f" map_proof JSON median {statistics.median(proofs):,.0f} B, its bytes"
+            f" (non-empty siblings, bitmap, other leaf) median {statistics.median(binary):,.0f} B"
+            f" ({samples} samples; p99.9 {sizes[int(len(sizes) * 0.999)]:,} B; over 2,048 B:"
+            f" {sum(size > 2048 for size in sizes)})"
         )
     log_bits = 16 if args.quick else 20
     for keys in (1_000_000, 10_000_000):
@@ -508,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
             f" {document_bytes(index_part):,} B; whole document {document_bytes(doc):,} B"
             f" ({document_bytes(doc) / 1000:,.0f} B/entry)"
         )
+    if args.sizes:
+        return 0
     print("\n## 3. Verify a 1,000-entry completeness document offline")
     text = json.dumps(doc, separators=(",", ":"))
     runs = 5 if args.quick else 9

@@ -18,14 +18,21 @@
    - `parse_json` alone (validation, canonical bytes, leaf hash), where the per-field
      commitments are the whole difference.
 
+3. With --against DIR (a checkout of another version, e.g. main's): `parse_json` of the
+   same v1 and v2 lines by this tree's code and DIR's, each in a subprocess with its own
+   PYTHONPATH, rounds alternating: median v2 / v1 of each tree (the rate v2 ingest
+   pays for, before and after a change), and each tree's v2 CPU microseconds per record.
+
     .venv/bin/python scripts/bench_privacy.py                  # 50,000 records, 3 rounds
     .venv/bin/python scripts/bench_privacy.py --records 20000 --rounds 5
+    .venv/bin/python scripts/bench_privacy.py --against /work/main --only-against
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -140,13 +147,69 @@ def ingest_rate(ndjson: Path, one: Path, work: Path) -> float:
     return sum(1 for _ in ndjson.open()) / max(elapsed - startup, 1e-9)
 
 
+PARSE_BOTH = """
+import json, sys, time
+from ledger.core.records import parse_json
+lines = {v: open(sys.argv[v]).read().encode().splitlines() for v in (1, 2)}
+out = {}
+for v in (1, 2):
+    wall, cpu = time.perf_counter(), time.process_time()
+    for line in lines[v]:
+        parse_json(line)
+    count = len(lines[v])
+    out[v] = (count / (time.perf_counter() - wall), (time.process_time() - cpu) / count)
+print(json.dumps(out))
+"""
+"""parse_json of the v1 file argv[1] and the v2 file argv[2]: (rate, CPU s per record) each."""
+
+
+def against_rates(files: dict[int, Path], against: Path, rounds: int) -> dict[str, Any]:
+    """Per tree (this one, `against`): median v2/v1 parse_json rate, median v2 CPU us."""
+    found: dict[str, list[tuple[float, float]]] = {"this": [], "against": []}
+    for round_ in range(rounds):
+        for name in ("this", "against") if round_ % 2 == 0 else ("against", "this"):
+            tree = ROOT if name == "this" else against
+            done = subprocess.run(
+                [sys.executable, "-c", PARSE_BOTH, str(files[1]), str(files[2])],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(tree)},
+                cwd=tree,
+            )
+            rates = json.loads(done.stdout)
+            found[name].append((rates["2"][0] / rates["1"][0], rates["2"][1] * 1e6))
+    return {
+        name: {
+            "v2_over_v1": round(statistics.median(r for r, _ in runs), 3),
+            "v2_cpu_us_per_record": round(statistics.median(c for _, c in runs), 2),
+        }
+        for name, runs in found.items()
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=50_000, help="records per ingest round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per version and measure")
     parser.add_argument("--evidence", type=int, default=1_000, help="records sized")
     parser.add_argument("--batches", type=int, default=10, help="HTTP batches per round")
+    parser.add_argument("--against", type=Path, help="another checkout to compare parsing with")
+    parser.add_argument(
+        "--only-against", action="store_true", help="with --against: only that comparison"
+    )
     args = parser.parse_args()
+    if args.against is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            files = {}
+            for v in (1, 2):
+                files[v] = Path(tmp) / f"v{v}.ndjson"
+                text = "\n".join(json.dumps(record(i, v)) for i in range(args.records))
+                files[v].write_text(text)
+            compared = against_rates(files, args.against.resolve(), max(args.rounds, 3))
+        print(f"parse_json v2/v1, this tree and {args.against} alternating:", json.dumps(compared))
+        if args.only_against:
+            return 0
 
     sizes = evidence_sizes(args.evidence)
     lines = {v: [json.dumps(record(i, v)).encode() for i in range(args.records)] for v in (1, 2)}

@@ -14,6 +14,7 @@ an independent reference.
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import hashlib
 import json
@@ -23,6 +24,7 @@ from typing import Any
 
 from ledger.core.index import (
     EMPTY,
+    MapProof,
     SparseMap,
     build_claim,
     index_root,
@@ -33,7 +35,7 @@ from ledger.core.index import (
 from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
-from ledger.formats.completeness import completeness_json
+from ledger.formats.completeness import b64_text, completeness_json, map_proof_json
 from ledger.workload import interaction
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "index"
@@ -44,16 +46,7 @@ def h(data: bytes) -> str:
 
 
 def proof_json(siblings: tuple[bytes, ...], other: Any) -> dict[str, Any]:
-    return {
-        "siblings": ["0x" if s == EMPTY else h(s) for s in siblings],
-        "other": None
-        if other is None
-        else {
-            "key_hash": h(other.key_hash),
-            "count": other.count,
-            "postings_root": h(other.postings_root),
-        },
-    }
+    return map_proof_json(MapProof(siblings, other))
 
 
 def map_case(name: str, tree_size: int, postings: dict[str, list[int]], probes: list[str]) -> Any:
@@ -95,6 +88,23 @@ def probe_names(live: SparseMap, want_other: bool) -> str:
         name = f"account:probe-{n}"
         leaf, proof = live.prove(key_hash(name))
         if leaf is None and (proof.other is not None) == want_other:
+            return name
+    raise AssertionError("no probe found")
+
+
+def encoding_probe(live: SparseMap) -> str:
+    """The first absent `account:probe-N` whose map proof has an empty sibling and a
+    non-empty one, a depth that is not a multiple of 8, and padded base64."""
+    for n in range(10_000):
+        name = f"account:probe-{n}"
+        leaf, proof = live.prove(key_hash(name))
+        given = sum(1 for s in proof.siblings if s != EMPTY)
+        if (
+            leaf is None
+            and len(proof.siblings) % 8
+            and 0 < given < len(proof.siblings)
+            and (32 * given) % 3
+        ):
             return name
     raise AssertionError("no probe found")
 
@@ -204,9 +214,68 @@ def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
     bad["window"]["to_size"] = size + 1
     add("wrong-size", bad, "tree size", "a window beyond the log")
     bad = copy.deepcopy(full)
-    node = bad["map_proof"]["siblings"][0]
-    bad["map_proof"]["siblings"][0] = node[:-1] + ("0" if node[-1] != "0" else "1")
+    blob = bytearray(base64.b64decode(bad["map_proof"]["siblings"]))
+    blob[31] ^= 1
+    bad["map_proof"]["siblings"] = b64_text(bytes(blob))
     add("map-bit-flipped", bad, "index root", "one bit of the map proof flipped")
+    # The compact encoding has one spelling per proof: every other one is refused.
+    absent = document(encoding_probe(live))
+    proof = absent["map_proof"]
+    depth, bitmap = proof["depth"], bytes.fromhex(proof["empty"][2:])
+    blob = base64.b64decode(proof["siblings"])
+
+    def encoding(name: str, change: dict[str, Any], shows: str) -> None:
+        bad = copy.deepcopy(absent)
+        bad["map_proof"] |= change
+        add(name, bad, "completeness", shows)
+
+    encoding(
+        "bitmap-past-path",
+        {"empty": h(bitmap[:-1] + bytes([bitmap[-1] | 1]))},
+        "a bit of the empty-sibling bitmap set past the path's depth",
+    )
+    encoding(
+        "bitmap-too-long",
+        {"empty": h(bitmap + b"\x00")},
+        "a bitmap one byte longer than the depth needs",
+    )
+    encoding(
+        "siblings-trailing-bytes",
+        {"siblings": b64_text(blob + bytes(range(1, 33)))},
+        "a 32-byte hash more than the bitmap leaves room for",
+    )
+    encoding(
+        "siblings-short",
+        {"siblings": b64_text(blob[:-1])},
+        "the siblings one byte short",
+    )
+    first_empty = next(i for i in range(depth) if bitmap[i >> 3] & (0x80 >> (i & 7)))
+    cleared = bytearray(bitmap)
+    cleared[first_empty >> 3] &= ~(0x80 >> (first_empty & 7)) & 0xFF
+    before = sum(1 for i in range(first_empty) if not bitmap[i >> 3] & (0x80 >> (i & 7)))
+    encoding(
+        "siblings-zero-hash",
+        {
+            "empty": h(bytes(cleared)),
+            "siblings": b64_text(blob[: 32 * before] + EMPTY + blob[32 * before :]),
+        },
+        "an empty sibling written as 32 zero bytes instead of marked in the bitmap",
+    )
+    text = proof["siblings"]
+    assert text.endswith("=")  # padding: the last data character has unused bits
+    last = text.rstrip("=")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    spare = alphabet[alphabet.index(last[-1]) | 1]
+    encoding(
+        "siblings-not-canonical",
+        {"siblings": last[:-1] + spare + text[len(last) :]},
+        "base64 with unused bits set (decodes to the same bytes)",
+    )
+    encoding(
+        "depth-deeper",
+        {"depth": depth + 1},
+        "the depth one level more than the siblings given",
+    )
     return files, manifest
 
 
@@ -243,7 +312,8 @@ def build() -> dict[str, bytes]:
             {
                 "description": "Map roots and proofs of ledger.core.index (docs/completeness.md):"
                 " leaf SHA-256(0x02||k||u64be(n)||P), node SHA-256(0x03||l||r), empty 32 zero"
-                ' bytes; siblings root side first, "0x" for an empty one.',
+                " bytes; a proof as completeness/v1 writes it: the depth, the bitmap of the"
+                " empty siblings (root side first), the others as one base64 string.",
                 "cases": cases,
             },
             indent=1,

@@ -105,7 +105,8 @@ def export(
     database_url: DatabaseUrl = FROM_SETTINGS,
 ) -> None:
     """Write the sequenced entries as NDJSON, one {"leaf_index", "record"} line each in leaf
-    index order ({"erased", "leaf_index"} for an erased entry), for `mledger audit`;
+    index order ({"erased", "leaf_index"} for an erased entry; a digest record that logs
+    an erasure, hold or lift adds "statement"), for `mledger audit`;
     print {"out", "from_index", "to_index", "entries", "bytes", "sha256"}."""
     from ledger.formats.export_line import export_line
     from ledger.store.exports import export_records
@@ -239,6 +240,13 @@ def _print_audit(result: Any) -> None:
             "erased",
             f"{result.erased:,} entries erased (leaf hash and marker, no record) by"
             f" {result.erasures:,} logged erasure records",
+        )
+    if result.statements:
+        row(
+            "statements",
+            f"{result.statements:,} digest records carry the statement they log (erasure,"
+            " hold, lift), each hashed to its record; every erasure's count and leaves_sha256"
+            " recomputed from the lines marked erased by it",
         )
     row("time", f"{result.seconds:.1f} s")
     if result.passed:

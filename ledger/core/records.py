@@ -35,7 +35,9 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import (
@@ -51,7 +53,7 @@ from pydantic import (
 )
 from pydantic_core import from_json, to_json
 
-from ledger.core.commitment import field_digest, field_salts, leaf_hash_of
+from ledger.core.commitment import field_digest, field_salts, leaf_hasher
 from ledger.core.errors import InputError
 
 RECORD_VERSION = 1
@@ -616,6 +618,20 @@ def describe_error(error: ValidationError) -> RecordError:
     return RecordError(".".join(loc), message)
 
 
+_field_json = partial(to_json, exclude_none=True)
+"""A body field's RFC 8785 text, as a v2 leaf commits to it (a partial: no Python frame
+per field)."""
+
+
+_LEAF_HASHERS: dict[str, Callable[[bytes, str, Mapping[str, Any]], bytes]] = {}
+
+
+def _leaf_hasher(kind: str) -> Callable[[bytes, str, Mapping[str, Any]], bytes]:
+    """The v2 leaf hash function of `kind` (`ledger.core.commitment.leaf_hasher`)."""
+    hasher = _LEAF_HASHERS[kind] = leaf_hasher(kind, BODY_FIELDS[kind], _field_json)
+    return hasher
+
+
 def _entry(record: Any, ts: str | None) -> Entry:
     fields = record.__dict__  # plain writes: the values were validated or made here
     if fields["salt"] is None:
@@ -626,18 +642,8 @@ def _entry(record: Any, ts: str | None) -> Entry:
     body = record.body
     kind = record.kind
     if record.v == 2:
-        names = BODY_FIELDS[kind]
-        values = body.__dict__
-        leaf = leaf_hash_of(
-            kind,
-            record.ts,
-            bytes.fromhex(record.salt),
-            names,
-            [
-                b"null" if (value := values[name]) is None else to_json(value, exclude_none=True)
-                for name in names
-            ],
-        )
+        hasher = _LEAF_HASHERS.get(kind) or _leaf_hasher(kind)
+        leaf = hasher(bytes.fromhex(record.salt), record.ts, body.__dict__)
     else:
         leaf = hashlib.sha256(b"\x00" + canonical).digest()
     external_id, account_id, model = (

@@ -9,10 +9,10 @@ proof. Documented in docs/evidence-format.md; `parse_completeness` is the one re
      "log_id": "0x...", "checkpoint": {"tree_size": S, "root": "0x...", "anchor": {...}},
      "index_root": "0x...", "key": "account:acct-1",
      "window": {"from_size": A, "to_size": B}, "count": n, "postings_root": "0x..." | null,
-     "map_proof": {"siblings": ["0x...", "0x", ...],
-                   "other": null | {"key_hash": "0x...", "count": n, "postings_root": "0x..."}},
+     "map_proof": {"depth": d, "empty": "0x<bitmap>", "siblings": "<base64>",
+                   "other": null | "<base64 of k' || u64be(n') || P'>"},
      "postings_proof": null | {"first_position": p, "before": i | null, "after": i | null,
-                               "nodes": ["0x...", ...]},
+                               "nodes": "<base64>"},
      "entries": [{"leaf_index": i, "leaf_hash": "0x...", "record": {...}, "proof": [...]}]}
 
 An entry whose record the operator erased (docs/privacy.md) has, instead of its
@@ -20,12 +20,18 @@ record, ``"erased": {"at": "<record time form>", "by": "0x<leaf hash of the eras
 record>"}``: its leaf hash is still proven included at its leaf index, and the index
 proof still says it is one of the key's entries.
 
-An empty sibling is written "0x" (no bytes), so a path through sparse levels costs 4 bytes
-a level; a 32-byte sibling of zeros is refused (one encoding per proof).
+The index proofs are compact, with one encoding per proof: the map proof's path of
+`depth` levels is a bitmap of its empty siblings (bit i, most significant first, set
+when the sibling at level i, root side first, is the empty subtree; the bits past the
+path zero) and one base64 string of the other siblings' 32-byte hashes concatenated, in
+level order; a 32-byte sibling of zeros there is refused (it is marked in the bitmap).
+The postings proof's nodes are one base64 string too. Base64 is RFC 4648 section 4,
+padded, in its one canonical spelling (unused bits zero).
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -146,34 +152,97 @@ def _hash_list(value: Any, where: str, limit: int) -> list[Any]:
     return value
 
 
-def _sibling(value: Any, where: str) -> bytes:
-    if value == "0x":
-        return EMPTY
-    node = parse_bytes(value, where, HASH_SIZE)
-    if node == EMPTY:
-        raise FormatError(f'{where}: an empty sibling is written "0x", not as 32 zero bytes')
-    return node
+def b64_text(data: bytes) -> str:
+    """Standard padded base64 (RFC 4648 section 4)."""
+    return base64.b64encode(data).decode()
+
+
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+"""Padded standard base64 (RFC 4648 section 4), whole quads."""
+
+
+def _b64_length(size: int) -> int:
+    """Characters of the padded base64 of `size` bytes."""
+    return 4 * ((size + 2) // 3)
+
+
+def parse_b64(value: Any, where: str, size: int, what: str) -> bytes:
+    """Exactly `size` bytes (`what` says which) as standard padded base64 in its one
+    canonical spelling; FormatError otherwise."""
+    if not isinstance(value, str):
+        raise FormatError(f"{where} must be a base64 string, got {type(value).__name__}")
+    if len(value) != _b64_length(size):
+        raise FormatError(
+            f"{where} must hold {size} bytes ({what}) in {_b64_length(size)} base64"
+            f" characters, got {len(value)} characters"
+        )
+    if not _BASE64.fullmatch(value):
+        raise FormatError(f"{where} is not base64: {value!r:.80}")
+    data = base64.b64decode(value, validate=True)
+    if len(data) != size:
+        raise FormatError(f"{where} must hold {size} bytes ({what}), got {len(data)}")
+    if b64_text(data) != value:
+        raise FormatError(f"{where} is not canonical base64 (padding bits set): {value!r:.80}")
+    return data
+
+
+LEAF_BYTES = HASH_SIZE + 8 + HASH_SIZE
+"""Bytes of a map leaf's values as `map_proof.other` carries them: k || u64be(n) || P."""
+
+
+def empty_bitmap(siblings: Sequence[bytes]) -> bytes:
+    """The bitmap of a path's empty siblings: bit i (most significant first) of byte
+    i // 8 set when sibling i is EMPTY; ceil(depth / 8) bytes."""
+    bitmap = bytearray((len(siblings) + 7) // 8)
+    for level, node in enumerate(siblings):
+        if node == EMPTY:
+            bitmap[level >> 3] |= 0x80 >> (level & 7)
+    return bytes(bitmap)
 
 
 def parse_map_proof(obj: Any) -> MapProof:
-    """A `map_proof` object (siblings root side first, `other` leaf or null)."""
-    fields = parse_fields(obj, "map_proof", ("siblings", "other"))
-    siblings = _hash_list(fields["siblings"], "map_proof.siblings", KEY_BITS)
+    """A `map_proof` object: the path's depth, the bitmap of its empty siblings, the
+    other siblings as one base64 string (root side first), and the `other` leaf or
+    null. Every proof has one spelling: bits past the path, a sibling of 32 zero bytes
+    (an empty one not marked), bytes short or left over all fail."""
+    fields = parse_fields(obj, "map_proof", ("depth", "empty", "siblings", "other"))
+    depth = parse_int(fields["depth"], "map_proof.depth", 0, KEY_BITS)
+    bitmap = parse_bytes(fields["empty"], "map_proof.empty", (depth + 7) // 8)
+    if depth % 8 and bitmap[-1] & (0xFF >> (depth % 8)):
+        raise FormatError(
+            f"map_proof.empty has bits set past the path's {depth} levels (they must be zero)"
+        )
+    empty = [bool(bitmap[level >> 3] & (0x80 >> (level & 7))) for level in range(depth)]
+    given = depth - sum(empty)
+    blob = parse_b64(
+        fields["siblings"],
+        "map_proof.siblings",
+        HASH_SIZE * given,
+        f"the {given} non-empty siblings of {depth} levels, {HASH_SIZE} each",
+    )
+    siblings: list[bytes] = []
+    offset = 0
+    for level, is_empty in enumerate(empty):
+        if is_empty:
+            siblings.append(EMPTY)
+            continue
+        node = blob[offset : offset + HASH_SIZE]
+        if node == EMPTY:
+            raise FormatError(
+                f"map_proof.siblings: the sibling at level {level} is 32 zero bytes; an empty"
+                " sibling is marked in map_proof.empty, not written"
+            )
+        siblings.append(node)
+        offset += HASH_SIZE
     other = fields["other"]
     leaf = None
     if other is not None:
-        parts = parse_fields(other, "map_proof.other", ("key_hash", "count", "postings_root"))
-        leaf = MapLeaf(
-            key_hash=parse_bytes(parts["key_hash"], "map_proof.other.key_hash", HASH_SIZE),
-            count=parse_int(parts["count"], "map_proof.other.count", 1, MAX_COUNT),
-            postings_root=parse_bytes(
-                parts["postings_root"], "map_proof.other.postings_root", HASH_SIZE
-            ),
-        )
-    return MapProof(
-        tuple(_sibling(node, f"map_proof.siblings[{i}]") for i, node in enumerate(siblings)),
-        leaf,
-    )
+        raw = parse_b64(other, "map_proof.other", LEAF_BYTES, "key hash, count, postings root")
+        count = int.from_bytes(raw[HASH_SIZE : HASH_SIZE + 8], "big")
+        if count < 1:
+            raise FormatError("map_proof.other: a leaf's count must be 1 or more, got 0")
+        leaf = MapLeaf(key_hash=raw[:HASH_SIZE], count=count, postings_root=raw[HASH_SIZE + 8 :])
+    return MapProof(tuple(siblings), leaf)
 
 
 def _optional_index(value: Any, where: str) -> int | None:
@@ -185,17 +254,27 @@ def parse_postings_proof(obj: Any) -> WindowProof | None:
     if obj is None:
         return None
     fields = parse_fields(obj, "postings_proof", ("first_position", "before", "after", "nodes"))
-    nodes = _hash_list(fields["nodes"], "postings_proof.nodes", MAX_POSTINGS_NODES)
+    text = fields["nodes"]
+    if not isinstance(text, str):
+        raise FormatError(
+            f"postings_proof.nodes must be a base64 string, got {type(text).__name__}"
+        )
+    count = (len(text) // 4 * 3) // HASH_SIZE
+    if count > MAX_POSTINGS_NODES:
+        raise FormatError(
+            f"postings_proof.nodes has {count} nodes or more; the most a proof can need is"
+            f" {MAX_POSTINGS_NODES}"
+        )
+    nodes = parse_b64(
+        text, "postings_proof.nodes", HASH_SIZE * count, f"whole {HASH_SIZE}-byte nodes"
+    )
     return WindowProof(
         first_position=parse_int(
             fields["first_position"], "postings_proof.first_position", 0, MAX_COUNT
         ),
         before=_optional_index(fields["before"], "postings_proof.before"),
         after=_optional_index(fields["after"], "postings_proof.after"),
-        nodes=tuple(
-            parse_bytes(node, f"postings_proof.nodes[{i}]", HASH_SIZE)
-            for i, node in enumerate(nodes)
-        ),
+        nodes=tuple(nodes[i : i + HASH_SIZE] for i in range(0, len(nodes), HASH_SIZE)),
     )
 
 
@@ -329,14 +408,12 @@ def map_proof_json(proof: MapProof) -> dict[str, Any]:
     """The `map_proof` object (the one writer, for completeness documents and packs)."""
     other = proof.other
     return {
-        "siblings": ["0x" if s == EMPTY else hex0x(s) for s in proof.siblings],
+        "depth": len(proof.siblings),
+        "empty": hex0x(empty_bitmap(proof.siblings)),
+        "siblings": b64_text(b"".join(s for s in proof.siblings if s != EMPTY)),
         "other": None
         if other is None
-        else {
-            "key_hash": hex0x(other.key_hash),
-            "count": other.count,
-            "postings_root": hex0x(other.postings_root),
-        },
+        else b64_text(other.key_hash + other.count.to_bytes(8, "big") + other.postings_root),
     }
 
 
@@ -348,5 +425,5 @@ def postings_proof_json(window: WindowProof | None) -> dict[str, Any] | None:
         "first_position": window.first_position,
         "before": window.before,
         "after": window.after,
-        "nodes": [hex0x(node) for node in window.nodes],
+        "nodes": b64_text(b"".join(window.nodes)),
     }

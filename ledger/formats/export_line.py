@@ -22,6 +22,13 @@ the digest record that logged the erasure (a later entry of the same log), ``key
 hashes of the index keys the entry was filed under (SHA-256 of each key string, the
 index's own map keys, in increasing order; none for a digest record), so an audit can
 still re-derive every index root (`ledger.verify.audit`) without the record.
+
+A digest record that logs one of the service's statements (an erasure, a legal hold or
+its lift: `ledger.formats.statement`) carries the statement after its record, in its
+canonical form (RFC 8785), so an audit can check the record's ``sha256`` against it
+and, for an erasure, recompute from the export's erased lines what it commits to::
+
+    {"leaf_index":<i>,"record":<the canonical record>,"statement":<canonical statement>}\n
 """
 
 from __future__ import annotations
@@ -35,14 +42,18 @@ from typing import NoReturn
 from ledger.core.errors import InputError
 from ledger.core.index import MAX_ENTRY_KEYS
 from ledger.core.records import MAX_RECORD_BYTES, TS_PATTERN
+from ledger.formats.statement import statement_bytes
 
 EXPORT_MEDIA_TYPE = "application/x-ndjson"
 """Content type of an export over HTTP."""
 
 _PREFIX = b'{"leaf_index":'
 _MIDDLE = b',"record":'
-MAX_LINE_BYTES = MAX_RECORD_BYTES + 64
-"""Longest export line read: the longest record plus the line's frame."""
+_STATEMENT = b',"statement":'
+MAX_STATEMENT_BYTES = 4096
+"""Longest statement an export line carries (a reason is at most 1,024 characters)."""
+MAX_LINE_BYTES = MAX_RECORD_BYTES + MAX_STATEMENT_BYTES + 64
+"""Longest export line read: the longest record and statement plus the line's frame."""
 
 
 MAX_INDEX_DIGITS = 20
@@ -75,6 +86,14 @@ class ExportLineError(InputError):
 
 
 @dataclass(frozen=True)
+class Logged:
+    """A digest record with the statement it logs (both canonical bytes)."""
+
+    record: bytes
+    statement: bytes
+
+
+@dataclass(frozen=True)
 class Erased:
     """An erased entry as an export carries it: its leaf hash, when it was erased, the
     leaf hash of the digest record that logged the erasure, and the hashes of the index
@@ -100,9 +119,15 @@ ERASED_PREFIX = b'{"erased":'
 """How an erased entry's line starts."""
 
 
-def export_line(leaf_index: int, record: bytes | Erased) -> bytes:
+def export_line(leaf_index: int, record: bytes | Erased | Logged) -> bytes:
     """The export line (newline included) of the entry at `leaf_index` whose canonical
-    record bytes are `record`, or which was erased."""
+    record bytes are `record`, or which was erased, or which logs a statement."""
+    if isinstance(record, Logged):
+        return b'{"leaf_index":%d,"record":%s,"statement":%s}\n' % (
+            leaf_index,
+            record.record,
+            record.statement,
+        )
     if isinstance(record, Erased):
         keys = b",".join(b'"0x%s"' % key.hex().encode() for key in sorted(record.key_hashes))
         return (
@@ -142,9 +167,41 @@ def parse_erased_line(line: bytes) -> tuple[int, Erased]:
 
 
 def parse_export_line(line: bytes) -> tuple[int, bytes]:
-    """(leaf index, record bytes) of one line (without its newline), cut apart without
-    parsing: the record bytes are returned exactly as they are, and the caller checks
-    they are a canonical record.
+    """(leaf index, record bytes) of one line (`parse_logged_line` without the
+    statement)."""
+    index, record, _ = parse_logged_line(line)
+    return index, record
+
+
+def _split_statement(tail: bytes) -> tuple[bytes, bytes | None]:
+    """(record, statement or None) of what follows ``"record":`` on a line. The
+    statement is the last top-level member: a canonical JSON object after the record's
+    own closing brace (inside a record a quote after a comma is never escaped away, but
+    a metadata key may be named "statement": only a whole canonical object ending the
+    line counts)."""
+    cut = tail.rfind(_STATEMENT + b"{")
+    if cut < 0:
+        return tail, None
+    candidate = tail[cut + len(_STATEMENT) :]
+    try:
+        value = json.loads(candidate, parse_float=_reject, parse_constant=_reject)
+        canonical = statement_bytes(value) if isinstance(value, dict) else None
+    except (ValueError, TypeError, RecursionError, ExportLineError):
+        return tail, None
+    if canonical != candidate:
+        return tail, None
+    if len(candidate) > MAX_STATEMENT_BYTES:
+        raise ExportLineError(
+            f"the statement is {len(candidate)} bytes; at most {MAX_STATEMENT_BYTES}"
+        )
+    return tail[:cut], candidate
+
+
+def parse_logged_line(line: bytes) -> tuple[int, bytes, bytes | None]:
+    """(leaf index, record bytes, statement bytes or None) of one line (without its
+    newline), cut apart without parsing the record: the record bytes are returned
+    exactly as they are, and the caller checks they are a canonical record (and that
+    the statement is the one its digest record commits to).
 
     The line must be laid out exactly as `export_line` writes it. Any other line is
     refused with the reason: not JSON, other fields, or the same fields laid out
@@ -153,6 +210,7 @@ def parse_export_line(line: bytes) -> tuple[int, bytes]:
     if len(line) > MAX_LINE_BYTES:
         raise ExportLineError(
             f"line is {len(line)} bytes; the longest record allows {MAX_LINE_BYTES}"
+            " with its statement"
         )
     if line.startswith(_PREFIX) and line.endswith(b"}"):
         cut = line.find(_MIDDLE, len(_PREFIX))
@@ -162,7 +220,10 @@ def parse_export_line(line: bytes) -> tuple[int, bytes]:
                 raise ExportLineError(
                     f"leaf_index has {len(digits)} digits: no log holds 2^64 entries"
                 )
-            return int(digits), line[cut + len(_MIDDLE) : -1]
+            tail = line[cut + len(_MIDDLE) : -1]
+            if _STATEMENT not in tail:
+                return int(digits), tail, None
+            return (int(digits), *_split_statement(tail))
     _diagnose(line)
 
 
@@ -189,9 +250,10 @@ def _diagnose(line: bytes) -> NoReturn:
         raise
     except (ValueError, RecursionError) as error:
         raise ExportLineError(f"not valid JSON: {error}".splitlines()[0]) from None
-    if not isinstance(obj, dict) or set(obj) != {"leaf_index", "record"}:
+    if not isinstance(obj, dict) or set(obj) - {"statement"} != {"leaf_index", "record"}:
         raise ExportLineError(
             'not an export line: expected {"leaf_index": <integer>, "record": {...}}'
+            ' (and "statement": {...} for a digest record that logs one)'
         )
     index, record = obj["leaf_index"], obj["record"]
     if type(index) is not int or index < 0:

@@ -16,16 +16,29 @@ then the entry's bytes. model-ledger's entries are the records' RFC 8785 bytes (
 16 KiB, `ledger.core.records.MAX_RECORD_BYTES`), so an entry's RFC 9162 leaf hash is
 SHA-256(0x00 || entry): a client hashes what it fetched and checks it against the level
 0 hash tile.
+
+An erased entry (docs/privacy.md) has no bytes left that hash to its leaf: its place
+in a bundle holds an erasure marker instead, which no record can be (a record's
+canonical form starts with ``{"body":``)::
+
+    {"erased":{"at":"<record time>","by":"0x<64 hex>","leaf_hash":"0x<64 hex>"}}
+
+naming the leaf hash the level 0 hash tile holds at that place (unchanged: every
+proof still holds), when it was erased and the digest record that logged it.
+`check_entry_bundle` checks a bundle against its level 0 tile that way. Bundles can
+therefore change after they are first served, and are served ``no-store``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ledger.core.errors import InputError
+from ledger.core.merkle import HASH_SIZE, hash_leaf
 from ledger.core.merkle.tiles import TILE_WIDTH
+from ledger.core.records import TS_PATTERN
 
 MAX_LEVEL = 63
 """Highest tile level the spec allows."""
@@ -116,3 +129,64 @@ def parse_entry_bundle(data: bytes) -> list[bytes]:
         if len(found) > TILE_WIDTH:
             raise InputError(f"entry bundle: more than {TILE_WIDTH} entries")
     return found
+
+
+ERASED_ENTRY_PREFIX = b'{"erased":'
+"""How an erased entry's place in a bundle starts."""
+
+_ERASED_ENTRY = re.compile(
+    rb'\{"erased":\{"at":"(' + TS_PATTERN[1:-1].encode() + rb')","by":"0x([0-9a-f]{64})",'
+    rb'"leaf_hash":"0x([0-9a-f]{64})"\}\}'
+)
+
+
+@dataclass(frozen=True)
+class ErasedEntry:
+    """An erased entry as a bundle holds it: its leaf hash, when it was erased and the
+    leaf hash of the digest record that logged the erasure."""
+
+    leaf_hash: bytes
+    erased_at: str
+    erased_by: bytes
+
+
+def erased_entry(leaf_hash: bytes, erased_at: str, erased_by: bytes) -> bytes:
+    """The bytes that stand for an erased entry in a bundle."""
+    return b'{"erased":{"at":"%s","by":"0x%s","leaf_hash":"0x%s"}}' % (
+        erased_at.encode(),
+        erased_by.hex().encode(),
+        leaf_hash.hex().encode(),
+    )
+
+
+def parse_erased_entry(entry: bytes) -> ErasedEntry | None:
+    """The erasure marker `entry` is (None: it is not one, so it is a record)."""
+    match = _ERASED_ENTRY.fullmatch(entry)
+    if match is None:
+        return None
+    at, by, leaf = match.groups()
+    return ErasedEntry(bytes.fromhex(leaf.decode()), at.decode(), bytes.fromhex(by.decode()))
+
+
+def check_entry_bundle(entries: Sequence[bytes], tile: bytes) -> list[ErasedEntry]:
+    """Check a bundle's entries against the level 0 hash tile of the same leaves: each
+    entry hashes to its leaf (SHA-256(0x00 || entry)), or is an erasure marker naming
+    that leaf's hash. The erased entries, in order; InputError at the first that fails."""
+    if len(tile) != len(entries) * HASH_SIZE:
+        raise InputError(
+            f"entry bundle: {len(entries)} entries, but the hash tile holds"
+            f" {len(tile) // HASH_SIZE} leaves"
+        )
+    erased: list[ErasedEntry] = []
+    for position, entry in enumerate(entries):
+        leaf = tile[position * HASH_SIZE : (position + 1) * HASH_SIZE]
+        if hash_leaf(entry) == leaf:
+            continue
+        marker = parse_erased_entry(entry) if entry.startswith(ERASED_ENTRY_PREFIX) else None
+        if marker is None or marker.leaf_hash != leaf:
+            raise InputError(
+                f"entry bundle: entry {position} does not hash to leaf 0x{leaf.hex()}"
+                + ("" if marker is None else " (its erasure marker names another leaf)")
+            )
+        erased.append(marker)
+    return erased

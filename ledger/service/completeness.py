@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import weakref
+from array import array
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +24,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.core.index import IndexProofError, PostingsClaim, build_claim, parse_key
+from ledger.core.index import (
+    IndexProofError,
+    PostingsClaim,
+    build_claim,
+    key_hash,
+    parse_key,
+    prove,
+    verify_postings,
+)
+from ledger.core.index.blocks import BLOCK, block_roots, window_proof_blocks
 from ledger.core.index.keys import KEY_FIELDS
 from ledger.core.merkle import inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
@@ -39,6 +52,86 @@ erased and the leaf hash of the record that logged the erasure), inclusion proof
 
 MAX_ENTRIES = 100_000
 """Most entries in one completeness document (the format's limit): ask for a window."""
+
+MIN_BLOCKED = 4 * BLOCK
+"""Keys with fewer postings at the size are proven by the full path (cheap enough)."""
+
+MAX_BLOCKED_POSTINGS = 16_000_000
+"""Most postings the block cache holds, over all keys (8 bytes each, ~128 MB): the
+least recently used keys are dropped past it; a key larger than this is proven by the
+full path, O(its postings), every time."""
+
+
+@dataclass
+class _KeyBlocks:
+    """A key's postings (leaf indices, in order) up to entry seq `last_seq`, and the
+    roots of its complete blocks of BLOCK postings."""
+
+    leaves: array[int]
+    roots: list[bytes]
+    last_seq: int
+
+
+class PostingsBlocks:
+    """Process-wide cache of keys' postings and block roots, for windowed proofs
+    (ledger.core.index.blocks): the first windowed proof of a key reads and hashes its
+    postings once, O(n); later ones read only the postings sequenced since and hash
+    O(window + BLOCK log n + n / BLOCK). Postings only grow (a key's list at a size is a
+    prefix of its list at any larger size), so a cached list serves every size up to the
+    one it was read at, and is extended for larger ones. Every proof made from it is
+    checked against the postings root the map holds at the size; a mismatch drops the
+    key and the proof is made by the full path."""
+
+    def __init__(self, limit: int = MAX_BLOCKED_POSTINGS) -> None:
+        self.limit = limit
+        self._stores: weakref.WeakKeyDictionary[Store, OrderedDict[str, _KeyBlocks]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stores = weakref.WeakKeyDictionary()
+
+    def held(self) -> int:
+        """Postings held, over all stores and keys."""
+        with self._lock:
+            return sum(len(k.leaves) for keys in self._stores.values() for k in keys.values())
+
+    def drop(self, store: Store, key: str) -> None:
+        with self._lock:
+            self._stores.get(store, OrderedDict()).pop(key, None)
+
+    def postings(
+        self, claims: KeyClaims, key: str, kind: str, value: str, count: int
+    ) -> _KeyBlocks | None:
+        """The key's cached postings, read up to the size of `claims` (at least `count`
+        of them: the map's count at that size); None if the key is too large to keep."""
+        if count > self.limit:
+            return None
+        with self._lock:
+            keys = self._stores.setdefault(claims.store, OrderedDict())
+            cached = keys.pop(key, None)
+            if cached is None or cached.last_seq < claims.last_seq and len(cached.leaves) < count:
+                first = 0 if cached is None else cached.last_seq + 1
+                found = claims.index.postings_with_seqs(
+                    claims.conn, kind, value, claims.last_seq, first
+                )
+                if cached is None:
+                    cached = _KeyBlocks(array("Q"), [], -1)
+                cached.leaves.extend(leaf for _, leaf in found)
+                cached.roots.extend(block_roots(cached.leaves, len(cached.roots)))
+                cached.last_seq = claims.last_seq
+            keys[key] = cached
+            total = sum(len(k.leaves) for ks in self._stores.values() for k in ks.values())
+            while total > self.limit and keys:
+                _, dropped = keys.popitem(last=False)
+                total -= len(dropped.leaves)
+            return cached if keys.get(key) is cached else None
+
+
+POSTINGS_BLOCKS = PostingsBlocks()
+"""The block cache of this process (`build_completeness` uses it for windows)."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +265,49 @@ class KeyClaims:
             )
         return claim
 
+    def window_claim(
+        self, key: str, kind: str, value: str, start: int, end: int, blocks: PostingsBlocks
+    ) -> tuple[PostingsClaim, list[tuple[int, int]]] | None:
+        """The claim of `key` in the window [start, end) and its entries as (seq, leaf
+        index), made from the block cache; None when the key is small or too large for
+        it, or its cached postings do not give the map's postings root (then dropped):
+        the caller takes the full path."""
+        nodes = NodesAt(self.index, self.conn, self.size)
+        k = key_hash(key)
+        leaf, proof = prove(nodes, k)
+        if leaf is None or leaf.count < MIN_BLOCKED:
+            return None
+        cached = blocks.postings(self, key, kind, value, leaf.count)
+        if cached is None or len(cached.leaves) < leaf.count:
+            return None
+        leaves, count = cached.leaves, leaf.count
+        # refused before any hashing
+        _check_entries(
+            key,
+            bisect_left(leaves, end, 0, count) - bisect_left(leaves, start, 0, count),
+            start,
+            end,
+        )
+        inside, window = window_proof_blocks(cached.leaves, leaf.count, cached.roots, start, end)
+        claim = PostingsClaim(
+            key,
+            self.size,
+            self.index_root,
+            leaf.count,
+            leaf.postings_root,
+            start,
+            end,
+            tuple(inside),
+            proof,
+            window,
+        )
+        try:
+            verify_postings(claim)
+        except IndexProofError:
+            blocks.drop(self.store, key)
+            return None
+        return claim, list(zip(self.index.seqs_of_leaves(self.conn, inside), inside, strict=True))
+
     def entries(
         self, chosen: list[tuple[int, int]], record: Callable[[bytes], Any] = json.loads
     ) -> list[KeyEntry]:
@@ -198,10 +334,13 @@ def build_completeness(
     tree_size: int | None = None,
     window: Window = Window(),
     disclosed: Disclosed = None,
+    blocks: PostingsBlocks | None = POSTINGS_BLOCKS,
 ) -> dict[str, Any]:
     """The completeness document of `key` among the first `tree_size` entries (an
     anchored size; default the newest confirmed anchor), in `window`; with `disclosed`,
-    each v2 record opens those fields and the key's own.
+    each v2 record opens those fields and the key's own. A window that is not the whole
+    log is proven from `blocks` (None: read and hash every posting of the key, the
+    full path; the documents are the same).
 
     Raises InvalidRequestError (a bad key, size or window), NotAnchoredError (no
     deployment, no confirmed anchor of that size, or a size sealed before the index)."""
@@ -229,17 +368,19 @@ def build_completeness(
         raise StoreError(f"the anchored checkpoint of size {size} is not stored: store damaged")
     with store.read() as conn:
         proven = KeyClaims(store, index, conn, size, checkpoint.last_seq)
-        postings = proven.postings(kind, value)
-        leaves = [leaf for _, leaf in postings]
-        inside = bisect_left(leaves, end) - bisect_left(leaves, start)
-        if inside > MAX_ENTRIES:  # refused before any hashing
-            raise InvalidRequestError(
-                f"{key} has {inside} entries in [{start}, {end}); one document holds at"
-                f" most {MAX_ENTRIES}: ask for a narrower window (--from-size/--to-size)"
-            )
-        claim = proven.claim(key, leaves, start, end)
-        wanted = set(claim.leaf_indices)
-        chosen = [(seq, leaf) for seq, leaf in postings if leaf in wanted]
+        fast = None
+        if blocks is not None and (start, end) != (0, size):
+            fast = proven.window_claim(key, kind, value, start, end, blocks)
+        if fast is not None:
+            claim, chosen = fast
+        else:
+            postings = proven.postings(kind, value)
+            leaves = [leaf for _, leaf in postings]
+            # refused before any hashing
+            _check_entries(key, bisect_left(leaves, end) - bisect_left(leaves, start), start, end)
+            claim = proven.claim(key, leaves, start, end)
+            wanted = set(claim.leaf_indices)
+            chosen = [(seq, leaf) for seq, leaf in postings if leaf in wanted]
         entries = proven.entries(
             chosen, lambda canonical: evidence_record(canonical, disclosed, (KEY_FIELDS[kind],))
         )
@@ -257,3 +398,11 @@ def build_completeness(
         claim,
         entries,
     )
+
+
+def _check_entries(key: str, inside: int, start: int, end: int) -> None:
+    if inside > MAX_ENTRIES:
+        raise InvalidRequestError(
+            f"{key} has {inside} entries in [{start}, {end}); one document holds at"
+            f" most {MAX_ENTRIES}: ask for a narrower window (--from-size/--to-size)"
+        )

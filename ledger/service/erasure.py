@@ -51,7 +51,13 @@ from ledger.formats.statement import (
     statement_bytes,
     statement_sha256,
 )
-from ledger.store.erasure import ERASABLE_KINDS, ErasureStore, Hold, Target
+from ledger.store.erasure import (
+    ERASABLE_KINDS,
+    SCRUB_PATIENCE,
+    ErasureStore,
+    Hold,
+    Target,
+)
 from ledger.store.repository import Store
 
 MAX_REASON = 1024
@@ -124,11 +130,14 @@ def _log_statement(
 def _postings(targets: Sequence[Target]) -> tuple[list[tuple[bytes, int]], set[str]]:
     """(key hash, seq) of every index key of `targets`, and the personal key strings."""
     postings: list[tuple[bytes, int]] = []
-    keys: set[str] = set()
+    hashes: dict[str, bytes] = {}  # each key hashed once (an account's entries share it)
     for seq, _leaf, kind, external_id, account_id, model in targets:
         for key in entry_keys(kind, external_id, account_id, model):
-            postings.append((key_hash(key), seq))
-            keys.add(key)
+            hashed = hashes.get(key)
+            if hashed is None:
+                hashed = hashes[key] = key_hash(key)
+            postings.append((hashed, seq))
+    keys = hashes.keys()
     return postings, {key for key in keys if key.partition(":")[0] in PERSONAL_KEY_KINDS}
 
 
@@ -141,11 +150,14 @@ def erase(
     leaves: Sequence[bytes] = (),
     before: str | None = None,
     vacuum_full: bool = False,
+    scrub_patience: float = SCRUB_PATIENCE,
     clock: Any = now_ts,
 ) -> Erasure:
     """Erase the entries `criterion` chooses (see the module's steps); log it with
     `reason`. Nothing chosen: nothing is logged. InvalidRequestError for a bad request.
-    On PostgreSQL `vacuum_full` rewrites the tables after (see `ErasureStore.scrub`)."""
+    On PostgreSQL `vacuum_full` rewrites the tables after, and the scrub waits up to
+    `scrub_patience` seconds for open transactions that still see the erased rows (see
+    `ErasureStore.scrub`)."""
     reason = check_reason(reason)
     erasures = ErasureStore(store)
     if before is not None:
@@ -184,7 +196,7 @@ def erase(
             live = erasures.live_values(conn, record_kind, column, values)
             gone += [key_hash(f"{kind}:{value}") for value in values if value not in live]
         erasures.blank_key_texts(conn, gone)
-    scrubbed = erasures.scrub(vacuum_full)
+    scrubbed = erasures.scrub(vacuum_full, scrub_patience)
     return Erasure(criterion, len(targets), digest, logged, statement, held, scrubbed)
 
 

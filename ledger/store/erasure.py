@@ -17,6 +17,8 @@ Guarantees callers rely on:
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -24,6 +26,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, text
 
 from ledger.store.repository import Store
+
+SCRUB_PATIENCE = 30.0
+"""Seconds `scrub` waits on PostgreSQL for open transactions that still see erased row
+versions (their snapshots keep VACUUM from removing them)."""
+
+NOT_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable")
+"""What VACUUM VERBOSE says (PostgreSQL 14 and later) of versions it had to keep."""
 
 CHUNK = 500
 """Parameters per IN (...) list (SQLite)."""
@@ -39,6 +48,26 @@ they are not erased in this version, so a hold on a licence records the obligati
 but has nothing to block yet (docs/privacy.md)."""
 
 ERASABLE_SQL = "(" + ", ".join(f"'{kind}'" for kind in ERASABLE_KINDS) + ")"
+
+SPAN_RATIO = 16
+"""On PostgreSQL, entries are destroyed by runs of consecutive seqs when there are at
+least this many entries per run (else by arrays of seqs)."""
+
+
+def seq_spans(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Ascending `seqs` as runs of consecutive seqs, (first, last) each."""
+    spans: list[tuple[int, int]] = []
+    if not seqs:
+        return spans
+    first = last = seqs[0]
+    for seq in seqs[1:]:
+        if seq != last + 1:
+            spans.append((first, last))
+            first = seq
+        last = seq
+    spans.append((first, last))
+    return spans
+
 
 HELD_SCOPES = {"account": ("interaction", "account_id"), "licence": ("licence", "external_id")}
 """Hold scope -> (record kind, entries column) of the entries a hold protects."""
@@ -100,16 +129,26 @@ class ErasureStore:
     def _select(self, conn: Connection, where: str, params: tuple[object, ...]) -> list[Target]:
         """Sequenced entries not erased matching `where`, under no active hold."""
         last_seq = self.store.read_state(conn).last_seq
-        rows = conn.exec_driver_sql(
-            "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
-            f" WHERE erased_at IS NULL AND seq <= {self.mark} AND ({where})"
-            # The log's own erasure, hold and lift records hold no personal data and
-            # are what the audit checks erasures against: never erased.
-            " AND leaf_hash NOT IN (SELECT leaf_hash FROM statements)"
-            f" AND kind IN {ERASABLE_SQL} AND {self._not_held()} ORDER BY seq",
-            (last_seq, *params),
-        ).fetchall()
-        return [Target(r[0], bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+        # The driver's own cursor, in the same transaction: plain tuples, no result
+        # rows built per entry (a tenth of the time of erasing 100,000 entries).
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
+                f" WHERE erased_at IS NULL AND seq <= {self.mark} AND ({where})"
+                # The log's own erasure, hold and lift records hold no personal data and
+                # are what the audit checks erasures against: never erased.
+                " AND leaf_hash NOT IN (SELECT leaf_hash FROM statements)"
+                f" AND kind IN {ERASABLE_SQL} AND {self._not_held()} ORDER BY seq",
+                (last_seq, *params),
+            )
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        make = Target._make
+        if rows and not isinstance(rows[0][1], bytes):
+            return [make((r[0], bytes(r[1]), *r[2:])) for r in rows]
+        return list(map(make, rows))
 
     def _held(self, conn: Connection, where: str, params: tuple[object, ...]) -> int:
         """How many sequenced entries not erased matching `where` an active hold keeps."""
@@ -208,24 +247,40 @@ class ErasureStore:
             conn.exec_driver_sql(
                 f"INSERT INTO erased_keys (key_hash, seq) VALUES ({m}, {m})", list(postings)
             )
-        for chunk in self._chunks([target.seq for target in targets]):
+        destroy = (
+            f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
+            f" model = NULL, erased_at = {m}, erased_by = {m} WHERE"
+        )
+        seqs = [target.seq for target in targets]
+        spans = seq_spans(seqs)
+        if len(spans) * SPAN_RATIO <= len(seqs) or not self.store.is_postgres:
+            # Runs of consecutive seqs (an erasure by time is one or a few): a range
+            # scan each, with no list of seqs to bind and look up.
             conn.exec_driver_sql(
-                f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
-                f" model = NULL, erased_at = {m}, erased_by = {m} WHERE seq {self._in(chunk)}",
-                (b"", erased_at, erased_by, *chunk),
+                f"{destroy} seq >= {m} AND seq <= {m}",
+                [(b"", erased_at, erased_by, first, last) for first, last in spans],
+            )
+            return
+        for chunk in self._chunks(seqs):
+            conn.exec_driver_sql(
+                f"{destroy} seq {self._in(chunk)}", (b"", erased_at, erased_by, *chunk)
             )
 
     def live_values(self, conn: Connection, kind: str, column: str, values: list[str]) -> set[str]:
         """Those of `values` that an entry not erased still holds in `column` for record
-        `kind`."""
+        `kind`: one index probe per value that stops at the first such entry (not a
+        scan of every entry of the value)."""
         found: set[str] = set()
+        exists = f"EXISTS (SELECT 1 FROM entries WHERE {column} = v AND kind = {self.mark})"
         for chunk in self._chunks(values):
-            rows = conn.exec_driver_sql(
-                f"SELECT DISTINCT {column} FROM entries WHERE kind = {self.mark}"
-                f" AND {column} {self._in(chunk)}",
-                (kind, *chunk),
-            )
-            found.update(str(row[0]) for row in rows.fetchall())
+            if self.store.is_postgres:
+                sql = f"SELECT v FROM unnest(%s::text[]) AS t(v) WHERE {exists}"
+                params: tuple[Any, ...] = (*chunk, kind)
+            else:
+                listed = ", ".join(["(?)"] * len(chunk))
+                sql = f"WITH t(v) AS (VALUES {listed}) SELECT v FROM t WHERE {exists}"
+                params = (*chunk, kind)
+            found.update(str(row[0]) for row in conn.exec_driver_sql(sql, params).fetchall())
         return found
 
     def blank_key_texts(self, conn: Connection, key_hashes: Sequence[bytes]) -> None:
@@ -244,18 +299,30 @@ class ErasureStore:
         ).fetchall()
         return [int(row[0]) for row in rows]
 
-    def scrub(self, full: bool = False) -> str:
+    def scrub(self, full: bool = False, patience: float = SCRUB_PATIENCE) -> str:
         """Make destroyed bytes unrecoverable from the database files; says what ran.
 
-        PostgreSQL: VACUUM frees the old row versions, but a page's free space keeps
-        their bytes until overwritten; `full` runs VACUUM FULL, which rewrites the
-        tables into new files (an exclusive lock for as long as it takes)."""
+        PostgreSQL: a plain VACUUM removes the old row versions, but only those no open
+        transaction of this database might still see; a page's free space keeps their
+        bytes until overwritten. So VACUUM runs (VERBOSE, read for the count of dead
+        versions it could not remove yet) until none is left or `patience` seconds
+        pass; `full` then runs VACUUM FULL, which rewrites the tables into new files
+        (an exclusive lock for as long as it takes). VACUUM FULL alone would not do:
+        its own snapshot keeps every version deleted after the oldest transaction
+        running anywhere in the cluster, so it copies them into the new files."""
         if self.store.is_postgres:
+            kept = self._vacuum_until_removed(("entries", "index_keys"), patience)
             verb = "VACUUM FULL" if full else "VACUUM"
-            with self.store.engine.connect() as conn:
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                for table in ("entries", "index_keys"):
-                    conn.execute(text(f"{verb} {table}"))
+            if full:
+                with self.store.engine.connect() as conn:
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                    for table in ("entries", "index_keys"):
+                        conn.execute(text(f"VACUUM FULL {table}"))
+            if kept:
+                return (
+                    f"{verb} entries, index_keys; {kept} old row versions are still visible"
+                    " to open transactions: run the erasure again later to remove them"
+                )
             return f"{verb} entries, index_keys"
         raw = self.store.engine.raw_connection()  # outside any transaction, as it must be
         try:
@@ -265,6 +332,25 @@ class ErasureStore:
         if busy:
             return "PRAGMA wal_checkpoint(TRUNCATE) blocked by a reader: run it again later"
         return "PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on"
+
+    def _vacuum_until_removed(self, tables: Sequence[str], patience: float) -> int:
+        """VACUUM `tables` until PostgreSQL reports no dead row version it had to keep,
+        or `patience` runs out; how many it still kept at the end."""
+        deadline = time.monotonic() + patience
+        notices: list[str] = []
+        with self.store.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.add_notice_handler(lambda notice: notices.append(notice.message_primary))
+            while True:
+                notices.clear()
+                for table in tables:
+                    conn.execute(text(f"VACUUM (VERBOSE, INDEX_CLEANUP ON) {table}"))
+                kept = sum(int(n) for note in notices for n in NOT_REMOVABLE.findall(note))
+                if not kept or time.monotonic() >= deadline:
+                    return kept
+                time.sleep(0.2)
 
     # -- statements and holds -----------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, select
 
-from ledger.formats.export_line import Erased
+from ledger.formats.export_line import Erased, Logged
 from ledger.store.repository import Run, Store, StoreError
 from ledger.store.schema import entries, runs
 
@@ -73,9 +73,10 @@ class RunMap:
 
 def export_records(
     store: Store, from_index: int, to_index: int | None
-) -> tuple[int, Iterator[tuple[int, bytes | Erased]]]:
+) -> tuple[int, Iterator[tuple[int, bytes | Erased | Logged]]]:
     """(the end of the range, the entries of leaf indices [from_index, end) in order as
-    (leaf index, canonical record), or (leaf index, erasure marker) for an erased entry).
+    (leaf index, canonical record), (leaf index, erasure marker) for an erased entry, or
+    (leaf index, record and statement) for a digest record that logs a statement).
     `to_index` None means the log's current size.
 
     Reads on one connection, EXPORT_WINDOW entries per query; the iterator closes the
@@ -101,11 +102,13 @@ def export_records(
 
 def _stream(
     store: Store, conn: Connection, run_map: RunMap, start: int, end: int
-) -> Iterator[tuple[int, bytes | Erased]]:
+) -> Iterator[tuple[int, bytes | Erased | Logged]]:
     mark = "%s" if store.is_postgres else "?"
     sql = (
         "SELECT seq, record, erased_at, erased_by, CASE WHEN erased_at IS NULL THEN NULL"
-        f" ELSE leaf_hash END FROM entries WHERE seq >= {mark} AND seq <= {mark} ORDER BY seq"
+        " ELSE leaf_hash END, CASE WHEN kind = 'digest' AND erased_at IS NULL THEN"
+        " (SELECT body FROM statements s WHERE s.leaf_hash = entries.leaf_hash) END"
+        f" FROM entries WHERE seq >= {mark} AND seq <= {mark} ORDER BY seq"
     )
     try:
         for run in run_map.runs:
@@ -122,8 +125,10 @@ def _stream(
                         f" entries, found {len(rows)}: the log storage is damaged"
                     )
                 keys = _erased_keys(conn, rows, mark)
-                for offset, (seq, record, erased_at, erased_by, leaf) in enumerate(rows):
-                    if erased_at is None:
+                for offset, (seq, record, erased_at, erased_by, leaf, said) in enumerate(rows):
+                    if said is not None:
+                        yield index + offset, Logged(bytes(record), bytes(said))
+                    elif erased_at is None:
                         yield index + offset, bytes(record)
                     else:
                         yield (

@@ -216,10 +216,10 @@ class IndexStore:
         return [leaf for _, leaf in self.postings_with_seqs(conn, kind, value, last_seq)]
 
     def postings_with_seqs(
-        self, conn: Connection, kind: str, value: str, last_seq: int
+        self, conn: Connection, kind: str, value: str, last_seq: int, first_seq: int = 0
     ) -> list[tuple[int, int]]:
-        """(seq, leaf index) of the entries of key `kind:value` with seq <= `last_seq`
-        (all sequenced), in leaf order."""
+        """(seq, leaf index) of the entries of key `kind:value` with `first_seq` <= seq <=
+        `last_seq` (all sequenced), in leaf order."""
         record_kind, column = KEY_COLUMNS[kind]
         if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
             return []
@@ -230,8 +230,17 @@ class IndexStore:
             int(seq)
             for (seq,) in conn.exec_driver_sql(
                 f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
-                f" UNION ALL SELECT seq FROM erased_keys WHERE key_hash = {m} AND seq <= {m}",
-                (value, record_kind, last_seq, key_string_hash(f"{kind}:{value}"), last_seq),
+                f" AND seq >= {m} UNION ALL SELECT seq FROM erased_keys WHERE key_hash = {m}"
+                f" AND seq <= {m} AND seq >= {m}",
+                (
+                    value,
+                    record_kind,
+                    last_seq,
+                    first_seq,
+                    key_string_hash(f"{kind}:{value}"),
+                    last_seq,
+                    first_seq,
+                ),
             ).cursor.fetchall()
         )
         if not seqs:
@@ -246,6 +255,22 @@ class IndexStore:
             if at < 0 or seq > runs[at][1]:
                 raise StoreError(f"entry seq {seq} is in no run: the log storage is damaged")
             found.append((seq, int(runs[at][2]) + seq - starts[at]))
+        return found
+
+    def seqs_of_leaves(self, conn: Connection, leaves: list[int]) -> list[int]:
+        """The seq of the sequenced entry at each leaf index of `leaves` (increasing)."""
+        if not leaves:
+            return []
+        runs = conn.exec_driver_sql(
+            "SELECT first_seq, last_seq, first_index FROM runs ORDER BY first_index"
+        ).cursor.fetchall()
+        firsts = [int(run[2]) for run in runs]
+        found = []
+        for leaf in leaves:
+            at = bisect_right(firsts, leaf) - 1
+            if at < 0 or leaf - firsts[at] > int(runs[at][1]) - int(runs[at][0]):
+                raise StoreError(f"leaf {leaf} is in no run: the log storage is damaged")
+            found.append(int(runs[at][0]) + leaf - firsts[at])
         return found
 
     def records(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
 
+from ledger.formats.tlog_tiles import erased_entry
 from ledger.store.repository import Store
 from ledger.store.schema import checkpoints, entries, runs
 
@@ -69,7 +70,9 @@ def tile(store: Store, level: int, index: int) -> bytes | None:
 
 def records(store: Store, first_index: int, count: int) -> list[bytes]:
     """The canonical records (RFC 8785 bytes) of leaves [first_index, first_index + count),
-    in leaf order; fewer when the log has fewer sequenced leaves."""
+    in leaf order, an erased entry's erasure marker in its place
+    (`ledger.formats.tlog_tiles.erased_entry`); fewer when the log has fewer sequenced
+    leaves."""
     end = first_index + count
     with store.read() as conn:
         containing = (
@@ -93,8 +96,11 @@ def records(store: Store, first_index: int, count: int) -> list[bytes]:
         if not spans:
             return []
         rows = conn.execute(
-            select(entries.c.record)
+            select(entries.c.record, entries.c.erased_at, entries.c.erased_by, entries.c.leaf_hash)
             .where(or_(*(and_(entries.c.seq >= a, entries.c.seq <= b) for a, b in spans)))
             .order_by(entries.c.seq)
         )
-        return [bytes(row[0]) for row in rows]
+        return [
+            bytes(record) if at is None else erased_entry(bytes(leaf), at, bytes(by))
+            for record, at, by, leaf in rows
+        ]

@@ -23,8 +23,13 @@ What it proves, in the order the work runs:
    duplicate or reordering. Each record is a valid v1 record in canonical form
    (RFC 8785), and its leaf hash is recomputed from it. An erased entry's line carries
    its leaf hash and an erasure marker instead (docs/privacy.md); its leaf hash enters
-   the tree as given (the roots still vouch for it), and the digest record its marker
-   names as the erasure's record must be in the export.
+   the tree as given (the roots still vouch for it). A digest record that logs a
+   statement carries it, and its ``sha256`` must be the statement's. Every marker must
+   name a digest record of the export that logs an erasure statement, made at the
+   marker's time and sequenced after the entry; and each erasure statement's count and
+   ``leaves_sha256`` must be those of the export's lines marked erased by it, in leaf
+   index order (`ledger.formats.statement`): an entry marked erased that no logged
+   erasure covers, or an erased entry shown, fails check ``erasure``.
 3. **Every anchored root is re-derived.** Leaf hashes are folded into a compact range
    (the right edge of the tree: one hash per set bit of the size, O(log n) memory)
    and the root at every anchored size is compared with the chain's. Since every
@@ -50,6 +55,7 @@ of about CHUNK_BYTES each, in file order.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import time
@@ -70,10 +76,11 @@ from ledger.formats.export_line import (
     ERASED_PREFIX,
     ExportLineError,
     parse_erased_line,
-    parse_export_line,
+    parse_logged_line,
 )
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
+from ledger.formats.statement import ERASURE_TYPE
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
@@ -370,6 +377,50 @@ class ChunkResult:
     `entry_keys`, or those an erased entry's line carries), when asked for."""
     first_erased: int | None = None
     """Leaf index of the first erased entry's line here."""
+    erased_leaves: dict[bytes, bytes] = field(default_factory=dict)
+    """Erasure record -> the leaf hashes of the lines here it erased, concatenated in
+    order."""
+    erased_ats: dict[bytes, dict[str, int]] = field(default_factory=dict)
+    """Erasure record -> each erasure time its markers here give -> the first line."""
+    erased_last: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    """Erasure record -> (leaf index, line) of the last line here it erased."""
+    claims: dict[bytes, Claim] = field(default_factory=dict)
+    """Digest record -> the erasure statement it logs, for those here."""
+    statements: int = 0
+    """Digest records here that carry a statement (checked against it)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a logged erasure statement says: checked against the export's markers."""
+
+    leaf_index: int
+    line: int
+    count: int
+    leaves_sha256: bytes
+    ts: str
+
+
+def _claim(statement: bytes, leaf_index: int, line: int) -> Claim | None:
+    """The erasure an export line's statement states (None: another statement);
+    ExportLineError for an erasure statement without its fields."""
+    value = json.loads(statement)
+    if value.get("type") != ERASURE_TYPE:
+        return None
+    count, leaves, ts = value.get("count"), value.get("leaves_sha256"), value.get("ts")
+    if (
+        type(count) is not int
+        or count < 1
+        or not isinstance(leaves, str)
+        or len(leaves) != 64
+        or leaves.strip("0123456789abcdef")
+        or not isinstance(ts, str)
+    ):
+        raise ExportLineError(
+            "the erasure statement must give count (a positive integer), leaves_sha256"
+            " (64 lowercase hex) and ts"
+        )
+    return Claim(leaf_index, line, count, bytes.fromhex(leaves), ts)
 
 
 def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False) -> ChunkResult:
@@ -384,9 +435,14 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
     kinds: Counter[str] = Counter()
     first_ts: str | None = None
     last_ts: str | None = None
-    failure = None
+    failure: tuple[int, int | None, str, str] | None = None
     keys: list[list[bytes]] | None = [] if with_keys else None
     first_erased: int | None = None
+    erased_leaves: dict[bytes, list[bytes]] = {}
+    erased_ats: dict[bytes, dict[str, int]] = {}
+    erased_last: dict[bytes, tuple[int, int]] = {}
+    claims: dict[bytes, Claim] = {}
+    statements = 0
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -402,11 +458,28 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                     keys.append(list(erased.key_hashes))
                 if first_erased is None:
                     first_erased = index
-                count, first = erased_by.get(erased.erased_by, (0, first_line + offset))
-                erased_by[erased.erased_by] = (count + 1, first)
+                by = erased.erased_by
+                count, first = erased_by.get(by, (0, first_line + offset))
+                erased_by[by] = (count + 1, first)
+                erased_leaves.setdefault(by, []).append(erased.leaf_hash)
+                erased_ats.setdefault(by, {}).setdefault(erased.erased_at, first_line + offset)
+                erased_last[by] = (index, first_line + offset)
                 continue
-            index, record = parse_export_line(line)
+            index, record, statement = parse_logged_line(line)
             entry = validate_canonical(record)
+            if statement is not None:
+                if entry.kind != "digest" or entry.external_id != sha256_hex(statement):
+                    failure = (
+                        first_line + offset,
+                        index,
+                        "statement",
+                        NOT_LOGGED,
+                    )
+                    break
+                statements += 1
+                claim = _claim(statement, index, first_line + offset)
+                if claim is not None:
+                    claims[entry.leaf_hash] = claim
         except ExportLineError as error:
             failure = (first_line + offset, index, "line", str(error))
             break
@@ -448,7 +521,24 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         digests,
         keys,
         first_erased,
+        {by: b"".join(leaves) for by, leaves in erased_leaves.items()},
+        erased_ats,
+        erased_last,
+        claims,
+        statements,
     )
+
+
+NOT_LOGGED = (
+    "the line carries a statement, but its record is not the digest record of it (a digest"
+    " record whose sha256 is SHA-256 of the statement's bytes): the statement is not the one"
+    " the log logged"
+)
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data`, 64 lowercase hex (a digest record's sha256)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _check_chunk(job: Job) -> ChunkResult:
@@ -563,6 +653,8 @@ class AuditResult:
     """Erased entries: leaf hash and erasure marker, no record."""
     erasures: int = 0
     """Erasure records (digest records) the erased entries name."""
+    statements: int = 0
+    """Digest records that carry their statement (erasure, hold, lift), each checked."""
     first_ts: str | None = None
     last_ts: str | None = None
     failure: AuditFailure | None = None
@@ -613,6 +705,7 @@ class AuditResult:
             "kinds": self.kinds,
             "erased_entries": self.erased,
             "erasure_records": self.erasures,
+            "statements": self.statements,
             "first_record_ts": self.first_ts,
             "last_record_ts": self.last_ts,
             "seconds": round(self.seconds, 3),
@@ -770,22 +863,96 @@ class _Sequence:
         return None
 
 
-def _unlogged_erasure(
-    erased_by: dict[bytes, tuple[int, int]], digests: set[bytes]
-) -> AuditFailure | None:
-    """Every erased entry must name a digest record of the export as its erasure's record
-    (the log says it was erased, and why); the first that does not fails."""
-    missing = [(line, by) for by, (_, line) in erased_by.items() if by not in digests]
-    if not missing:
+@dataclass
+class _Erasures:
+    """The export's erasure markers and erasure statements, gathered chunk by chunk in
+    file order."""
+
+    erased_by: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    digests: set[bytes] = field(default_factory=set)
+    hashers: dict[bytes, Any] = field(default_factory=dict)
+    ats: dict[bytes, dict[str, int]] = field(default_factory=dict)
+    last: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    claims: dict[bytes, Claim] = field(default_factory=dict)
+    statements: int = 0
+
+    def add(self, chunk: ChunkResult) -> None:
+        self.digests |= chunk.digests
+        for by, (count, line) in chunk.erased_by.items():
+            seen, first = self.erased_by.get(by, (0, line))
+            self.erased_by[by] = (seen + count, first)
+        for by, leaves in chunk.erased_leaves.items():
+            self.hashers.setdefault(by, hashlib.sha256()).update(leaves)
+        for by, ats in chunk.erased_ats.items():
+            known = self.ats.setdefault(by, {})
+            for at, line in ats.items():
+                known.setdefault(at, line)
+        self.last.update(chunk.erased_last)
+        self.claims.update(chunk.claims)
+        self.statements += chunk.statements
+
+    def check(self) -> AuditFailure | None:
+        """The first marker that no logged erasure covers, or the first erasure statement
+        the export's markers disagree with (by line)."""
+        failures = [self._marker(by, line) for by, (_, line) in self.erased_by.items()]
+        failures += [self._claim(by, claim) for by, claim in self.claims.items()]
+        found = [failure for failure in failures if failure is not None]
+        return min(found, key=lambda failure: failure.line or 0, default=None)
+
+    def _marker(self, by: bytes, line: int) -> AuditFailure | None:
+        if by not in self.digests:
+            return AuditFailure(
+                "erasure",
+                f"line {line}: the entry was erased by record {_hex(by)}, but no digest record"
+                " of the export has that leaf hash: the erasure was not logged (or the export"
+                " was taken before the record was sealed: export again)",
+                line,
+            )
+        claim = self.claims.get(by)
+        if claim is None:
+            return AuditFailure(
+                "erasure",
+                f"line {line}: the entry was erased by record {_hex(by)}, a digest record of"
+                " the export that carries no erasure statement: no logged erasure covers it",
+                line,
+            )
+        wrong = sorted((first, at) for at, first in self.ats[by].items() if at != claim.ts)
+        if wrong:
+            first, at = wrong[0]
+            return AuditFailure(
+                "erasure",
+                f"line {first}: the entry is marked erased at {at} by record {_hex(by)}, but"
+                f" that erasure (line {claim.line}) was made at {claim.ts}",
+                first,
+            )
+        index, last_line = self.last[by]
+        if index >= claim.leaf_index:
+            return AuditFailure(
+                "erasure",
+                f"line {last_line}: the entry at leaf index {index:,} is marked erased by"
+                f" record {_hex(by)}, which is at leaf index {claim.leaf_index:,}: an erasure"
+                " erases only entries logged before its record",
+                last_line,
+                index,
+            )
         return None
-    line, by = min(missing)
-    return AuditFailure(
-        "erasure",
-        f"line {line}: the entry was erased by record {_hex(by)}, but no digest record of the"
-        " export has that leaf hash: the erasure was not logged (or the export was taken"
-        " before the record was sealed: export again)",
-        line,
-    )
+
+    def _claim(self, by: bytes, claim: Claim) -> AuditFailure | None:
+        count = self.erased_by.get(by, (0, 0))[0]
+        hasher = self.hashers.get(by)
+        digest = hasher.digest() if hasher is not None else hashlib.sha256().digest()
+        if count == claim.count and digest == claim.leaves_sha256:
+            return None
+        return AuditFailure(
+            "erasure",
+            f"line {claim.line}: record {_hex(by)} logs the erasure of {claim.count:,}"
+            f" entries whose leaf hashes have SHA-256 {claim.leaves_sha256.hex()}, but the"
+            f" export marks {count:,} entries erased by it, whose leaf hashes have SHA-256"
+            f" {digest.hex()}: an entry is marked erased that this erasure did not erase,"
+            " or one it erased is shown or missing",
+            claim.line,
+            claim.leaf_index,
+        )
 
 
 def audit_export(
@@ -804,16 +971,12 @@ def audit_export(
     result.export_bytes = path.stat().st_size
     sequence = _Sequence(result)
     kinds: Counter[str] = Counter()
-    erased_by: dict[bytes, tuple[int, int]] = {}
-    digests: set[bytes] = set()
+    erasures = _Erasures()
     failure: AuditFailure | None = None
     with_keys = any(anchor.index_root != NO_INDEX_ROOT for anchor in result.anchors)
     for chunk, size in _chunk_results(path, digest, workers, with_keys):
         kinds.update(chunk.kinds)
-        digests |= chunk.digests
-        for by, (count, line) in chunk.erased_by.items():
-            seen, first = erased_by.get(by, (0, line))
-            erased_by[by] = (seen + count, first)
+        erasures.add(chunk)
         if chunk.first_ts is not None and (
             result.first_ts is None or chunk.first_ts < result.first_ts
         ):
@@ -832,10 +995,11 @@ def audit_export(
     if failure is None:
         failure = sequence.finish()
         result.export_sha256 = digest.digest()
-    result.erased = sum(count for count, _ in erased_by.values())
-    result.erasures = len(erased_by)
+    result.erased = sum(count for count, _ in erasures.erased_by.values())
+    result.erasures = len(erasures.erased_by)
+    result.statements = erasures.statements
     if failure is None:
-        failure = _unlogged_erasure(erased_by, digests)
+        failure = erasures.check()
     if failure is None and result.roots_matched == 0:
         failure = AuditFailure(
             NOTHING_PROVEN,

@@ -345,26 +345,67 @@
     return value;
   }
 
-  function sibling(value, where) {
-    if (value === '0x') return EMPTY;
-    const node = bytes(value, where, HASH_SIZE);
-    if (node === EMPTY) fail(`${where}: an empty sibling is written "0x", not as 32 zero bytes`);
-    return node;
+  /* ---- the compact index proofs (completeness.py parse_b64, parse_map_proof) ------------- */
+
+  const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+  const LEAF_BYTES = HASH_SIZE + 8 + HASH_SIZE;
+
+  function b64Text(data) {
+    let binary = '';
+    for (const b of data) binary += String.fromCharCode(b);
+    return btoa(binary);
   }
 
+  const b64Length = (size) => 4 * Math.floor((size + 2) / 3);
+
+  /** Exactly `size` bytes (`what` says which) as padded standard base64, canonical. */
+  function b64(value, where, size, what) {
+    if (typeof value !== 'string') fail(`${where} must be a base64 string, got ${D.typeName(value)}`);
+    const length = J.codePoints(value);
+    if (length !== b64Length(size)) {
+      fail(`${where} must hold ${size} bytes (${what}) in ${b64Length(size)} base64 characters, got ${length} characters`);
+    }
+    if (!BASE64.test(value)) fail(`${where} is not base64: ${repr(value, 80)}`);
+    const data = Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+    if (data.length !== size) fail(`${where} must hold ${size} bytes (${what}), got ${data.length}`);
+    if (b64Text(data) !== value) fail(`${where} is not canonical base64 (padding bits set): ${repr(value, 80)}`);
+    return data;
+  }
+
+  /** The path's depth, the bitmap of its empty siblings, the others in one base64 string. */
   function mapProof(obj) {
-    const f = fields(obj, 'map_proof', ['siblings', 'other']);
-    const siblings = hashList(f.siblings, 'map_proof.siblings', KEY_BITS);
+    const f = fields(obj, 'map_proof', ['depth', 'empty', 'siblings', 'other']);
+    const depth = Number(int(f.depth, 'map_proof.depth', 0n, BigInt(KEY_BITS)));
+    const bitmap = J.fromHex(bytes(f.empty, 'map_proof.empty', Math.ceil(depth / 8)));
+    if (depth % 8 && bitmap[bitmap.length - 1] & (0xff >> (depth % 8))) {
+      fail(`map_proof.empty has bits set past the path's ${depth} levels (they must be zero)`);
+    }
+    const empty = [];
+    for (let level = 0; level < depth; level += 1) empty.push(Boolean(bitmap[level >> 3] & (0x80 >> (level & 7))));
+    const given = depth - empty.filter(Boolean).length;
+    const blob = b64(f.siblings, 'map_proof.siblings', HASH_SIZE * given, `the ${given} non-empty siblings of ${depth} levels, ${HASH_SIZE} each`);
+    const siblings = [];
+    let offset = 0;
+    empty.forEach((isEmpty, level) => {
+      if (isEmpty) {
+        siblings.push(EMPTY);
+        return;
+      }
+      const node = J.toHex(blob.subarray(offset, offset + HASH_SIZE));
+      if (node === EMPTY) {
+        fail(`map_proof.siblings: the sibling at level ${level} is 32 zero bytes; an empty sibling is marked in map_proof.empty, not written`);
+      }
+      siblings.push(node);
+      offset += HASH_SIZE;
+    });
     let other = null;
     if (f.other !== null) {
-      const parts = fields(f.other, 'map_proof.other', ['key_hash', 'count', 'postings_root']);
-      other = {
-        keyHash: bytes(parts.key_hash, 'map_proof.other.key_hash', HASH_SIZE),
-        count: int(parts.count, 'map_proof.other.count', 1n, MAX_COUNT),
-        postingsRoot: bytes(parts.postings_root, 'map_proof.other.postings_root', HASH_SIZE),
-      };
+      const raw = b64(f.other, 'map_proof.other', LEAF_BYTES, 'key hash, count, postings root');
+      const count = asInt(J.toHex(raw.subarray(HASH_SIZE, HASH_SIZE + 8)));
+      if (count < 1n) fail("map_proof.other: a leaf's count must be 1 or more, got 0");
+      other = { keyHash: J.toHex(raw.subarray(0, HASH_SIZE)), count, postingsRoot: J.toHex(raw.subarray(HASH_SIZE + 8)) };
     }
-    return { siblings: siblings.map((node, i) => sibling(node, `map_proof.siblings[${i}]`)), other };
+    return { siblings, other };
   }
 
   const optionalIndex = (value, where) => (value === null ? null : int(value, where, 0n, MAX_TREE_SIZE - 1n));
@@ -372,12 +413,20 @@
   function postingsProof(obj) {
     if (obj === null) return null;
     const f = fields(obj, 'postings_proof', ['first_position', 'before', 'after', 'nodes']);
-    const nodes = hashList(f.nodes, 'postings_proof.nodes', MAX_POSTINGS_NODES);
+    const text = f.nodes;
+    if (typeof text !== 'string') fail(`postings_proof.nodes must be a base64 string, got ${D.typeName(text)}`);
+    const count = Math.floor((Math.floor(J.codePoints(text) / 4) * 3) / HASH_SIZE);
+    if (count > MAX_POSTINGS_NODES) {
+      fail(`postings_proof.nodes has ${count} nodes or more; the most a proof can need is ${MAX_POSTINGS_NODES}`);
+    }
+    const nodes = b64(text, 'postings_proof.nodes', HASH_SIZE * count, `whole ${HASH_SIZE}-byte nodes`);
+    const list = [];
+    for (let i = 0; i < nodes.length; i += HASH_SIZE) list.push(J.toHex(nodes.subarray(i, i + HASH_SIZE)));
     return {
       firstPosition: int(f.first_position, 'postings_proof.first_position', 0n, MAX_COUNT),
       before: optionalIndex(f.before, 'postings_proof.before'),
       after: optionalIndex(f.after, 'postings_proof.after'),
-      nodes: nodes.map((node, i) => bytes(node, `postings_proof.nodes[${i}]`, HASH_SIZE)),
+      nodes: list,
     };
   }
 
@@ -858,15 +907,30 @@
   function completenessStatement(result) {
     const complete = result.complete;
     if (complete === null) return 'not verified';
-    const noun = complete.count === 1 ? 'entry' : 'entries';
+    return keyStatement(complete, result.anchored, 'document');
+  }
+
+  /**
+   * ledger/verify/completeness.py key_statement, word for word: the COMPLETE line of one
+   * proven key; for a key of a complete pack (`query` set), also how many of the key's
+   * entries match the pack's query and how many do not (and of those, how many erased).
+   */
+  function keyStatement(complete, anchored, noun) {
+    const count = Number(complete.count);
+    const plural = count === 1 ? 'entry' : 'entries';
     const where = wholeLog(complete)
       ? `in the first ${complete.treeSize} entries`
       : `with leaf index in [${complete.start}, ${complete.end}) of the first ${complete.treeSize} entries`;
-    const head = `COMPLETE: ${complete.count} ${noun} of ${complete.key} ${where}`;
-    if (result.anchored !== null) {
-      return `${head} (anchored at block ${result.anchored.blockNumber}, time ${V.utcText(result.anchored.timestamp)})`;
+    let head = `COMPLETE: ${count} ${plural} of ${complete.key} ${where}`;
+    if (complete.query !== undefined && complete.query !== null) {
+      const erased = complete.erased ? `, ${complete.erased} of them erased` : '';
+      head += ` match the query (${complete.query}; ${complete.outside} other` +
+        ` ${complete.outside === 1 ? 'entry' : 'entries'} of the key do not${erased})`;
     }
-    return `${head} (offline: that this index root was anchored is the document's claim)`;
+    if (anchored !== null) {
+      return `${head} (anchored at block ${anchored.blockNumber}, time ${V.utcText(anchored.timestamp)})`;
+    }
+    return `${head} (offline: that this index root was anchored is the ${noun}'s claim)`;
   }
 
   const MAX_LISTED = 50;
@@ -1002,6 +1066,7 @@
     parseKey,
     keyHash,
     rootFromMapProof,
+    parseMapProof: mapProof,
     indexRoot,
     rootFromWindow,
     verifyPostings,
@@ -1010,6 +1075,7 @@
     checkPackCompleteness,
     checkIndexRootOnChain,
     completenessStatement,
+    keyStatement,
     verifyCompleteness,
   };
 });

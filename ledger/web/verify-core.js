@@ -658,6 +658,8 @@
       if (pack.completeness !== null) completeness().checkIndexRootOnChain(run, pack.treeSize, pack.completeness.indexRoot);
     }
     run.result.completeKeys = proven;
+    // `mledger verify` prints one COMPLETE line per account of a complete pack (key_statement).
+    run.result.completeLines = proven.map((key) => completeness().keyStatement(key, run.result.anchored, 'pack'));
   }
 
   /**

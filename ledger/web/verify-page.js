@@ -773,7 +773,21 @@
       (verdict === 'valid' ? ' Only the upper bound above comes from the chain.' : ' No bound from the chain was established here.'));
     notProven.push('That what a record says is true: the log proves the operator recorded it and cannot change or remove it afterwards, not that the' +
       ' interaction, licence or model happened as described.');
-    notProven.push(doc.noun === 'pack'
+    const complete = doc.noun === 'pack' && result.completeKeys && result.completeKeys.length > 0;
+    if (complete && verdict === 'valid') {
+      proven.push(`Completeness: for each of the ${result.completeKeys.length === 1 ? 'account' : `${result.completeKeys.length} accounts`} of the` +
+        ` query, the index the log key signed with this anchored checkpoint lists every entry of the account among the first ${doc.treeSize}` +
+        ' entries of the log; the pack holds those that match the query and shows the others do not (the COMPLETE lines above). No' +
+        ' matching entry was left out.');
+    } else if (complete) {
+      proven.push("Completeness, as far as the mathematics goes: each account's entries fit the index root the pack states (the COMPLETE" +
+        ' lines above); that the log key signed and anchored that index root needs the pinned log and a node of its chain.');
+    }
+    notProven.push(complete
+      ? `Entries after the first ${doc.treeSize}: the pack is complete for the log as it was at that size; for later entries, ask for a` +
+        ' complete pack at a later anchored size. Nor that the operator computed its index honestly: an index that left an entry out is' +
+        " not prevented but provable, by that entry's own evidence or an audit of the whole log (mledger audit)."
+      : doc.noun === 'pack'
       ? 'That no other entry matches: a pack holds the matching entries of one size of the log it was built from; it cannot prove that no other entry' +
         ' matches its query (that entries were not left out). An audit of the whole log (mledger audit) can.'
       : 'That no other record exists: the log may hold other entries about the same account or model; this document proves this one.');
@@ -803,6 +817,10 @@
     verdict.dataset.check = result.error ? result.error.check : '';
     verdict.dataset.field = result.error && result.error.field ? result.error.field : '';
     verdict.textContent = result.statement;
+    // A complete pack: one COMPLETE line per account, as `mledger verify` prints them.
+    const lines = !result.error && result.completeLines ? result.completeLines : [];
+    $('complete').hidden = lines.length === 0;
+    $('complete').replaceChildren(...lines.map((line) => element('li', line)));
     $('checked-against').textContent = checkedAgainst(result);
     $('checked-against').dataset.node = result.node ? (result.fromSuggestion ? 'suggested' : 'user') : '';
     $('facts-title').textContent = factsTitle(result);

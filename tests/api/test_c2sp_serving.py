@@ -258,8 +258,8 @@ def test_entry_bundles_are_for_auditors_and_hash_to_the_tiles(c2sp: dict[str, An
         assert_problem(auditor.get("/tile/entries/003.p/1"), 404, "beyond the log's sealed leaves")
         assert_problem(auditor.get("/tile/entries/000.p/0"), 404, "width is 1 to 255")
     assert full.headers["content-type"] == "application/octet-stream"
-    assert full.headers["cache-control"] == "private, max-age=31536000, immutable"
-    assert partial.headers["cache-control"] == "private, max-age=60"
+    assert full.headers["cache-control"] == "private, no-store"
+    assert partial.headers["cache-control"] == "private, no-store"
     for bundle, tile in ((full.content, tile0), (partial.content, tile2)):
         entries, at = [], 0
         while at < len(bundle):  # uint16 big-endian length, then the entry

@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 
 from ledger.chain.anvil import Anvil
+from ledger.core.errors import InputError
 from ledger.core.index import key_hash, record_keys
 from ledger.core.merkle.verify import verify_inclusion
 from ledger.core.records import now_ts, parse_object
 from ledger.formats.export_line import Erased, export_line
 from ledger.formats.statement import leaves_digest
+from ledger.formats.tlog_tiles import check_entry_bundle, parse_entry_bundle
 from ledger.workload import interaction
 from tests.api.chained import anchored_server
 from tests.api.conftest import ADMIN_KEY, Server, assert_problem, identity_file, ledger
@@ -67,6 +69,9 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     erased = service.leaves[0::4]
     with service.server.client(ADMIN_KEY) as admin:
         before = admin.get("/v1/checkpoints/latest").json()
+        tile_before = admin.get("/tile/0/000.p/40").content
+        bundle_before = parse_entry_bundle(admin.get("/tile/entries/000.p/40").content)
+        assert check_entry_bundle(bundle_before, tile_before) == []
         # Bad requests are refused and change nothing.
         assert_problem(
             admin.post("/v1/admin/erasures", json={"account": ACCOUNTS[0], "reason": " "}),
@@ -116,6 +121,30 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
             bytes.fromhex(before["root"][2:]),
         )
         assert admin.get(f"/v1/evidence/{service.leaves[1]}").status_code == 200
+        # The hash tile is unchanged; the entry bundle holds each erased entry's marker,
+        # naming the leaf hash the tile holds at its place, and no cache may keep it.
+        tile = admin.get("/tile/0/000.p/41").content
+        assert tile[: len(tile_before)] == tile_before
+        served = admin.get("/tile/entries/000.p/41")
+        assert served.headers["cache-control"] == "private, no-store"
+        assert ACCOUNTS[0].encode() not in served.content
+        bundle = parse_entry_bundle(served.content)
+        marked = check_entry_bundle(bundle, tile)
+        assert [m.leaf_hash for m in marked] == [bytes.fromhex(leaf[2:]) for leaf in erased]
+        assert {(m.erased_at, "0x" + m.erased_by.hex()) for m in marked} == {
+            (entry["erased"]["at"], done["record"])
+        }
+        assert bundle[0] == (
+            b'{"erased":{"at":"%s","by":"%s","leaf_hash":"%s"}}'
+            % (entry["erased"]["at"].encode(), done["record"].encode(), erased[0].encode())
+        )
+        assert [e for i, e in enumerate(bundle[:40]) if i % 4] == [
+            e for i, e in enumerate(bundle_before) if i % 4
+        ]
+        # A marker naming another leaf, or an emptied entry, fails against the tile.
+        for forged in (bundle[4], b""):
+            with pytest.raises(InputError, match="entry 0 does not hash to leaf"):
+                check_entry_bundle([forged, *bundle[1:]], tile)
         exported = admin.get("/v1/export").content
         complete = admin.get(f"/v1/index/account/{ACCOUNTS[0]}")
         assert complete.status_code == 200, complete.text
@@ -150,6 +179,16 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     # Every signed index root is re-derived, the erased entries' keys from their lines.
     assert result["index_roots_matched"] == result["anchors"] == 2
     assert (result["erased_entries"], result["erasure_records"]) == (10, 1)
+    # The erasure's digest record carries its statement; the audit recomputed it.
+    assert result["statements"] == 1
+    logged = json.loads(lines[40])
+    assert logged["statement"] == done["statement"]
+    assert (
+        logged["record"]["body"]["sha256"]
+        == hashlib.sha256(
+            json.dumps(done["statement"], sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+    )
     # The account's completeness proof still verifies against the chain: its ten entries,
     # all erased, by leaf hash.
     proof = complete.json()
@@ -168,6 +207,42 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
         "audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url, check=False
     )
     assert failed.returncode != 0 and "the erasure was not logged" in failed.stdout + failed.stderr
+    # A live entry (leaf index 1) marked erased by the logged erasure, with its own leaf
+    # hash and key hashes: every root and index root still matches, but the erasure's
+    # statement does not cover it.
+    live = Erased(
+        bytes.fromhex(service.leaves[1][2:]),
+        entry["erased"]["at"],
+        bytes.fromhex(done["record"][2:]),
+        tuple(sorted(key_hash(key) for key in record_keys(service.records[1]))),
+    )
+    marked = list(lines)
+    marked[1] = export_line(1, live)[:-1]
+    export.write_bytes(b"\n".join(marked) + b"\n")
+    failed = ledger(
+        "audit",
+        str(export),
+        "--log",
+        str(identity),
+        "--rpc-url",
+        service.anvil.url,
+        "--json",
+        check=False,
+    )
+    failure = json.loads(failed.stdout)["failure"]
+    assert failed.returncode != 0 and failure["check"] == "erasure", failed.stdout
+    assert (
+        failure["line"] == 41 and "the export marks 11 entries erased by it" in failure["message"]
+    )
+    # A statement that is not the one logged (its reason changed) fails check statement.
+    reworded = list(lines)
+    reworded[40] = lines[40].replace(b"GDPR art. 17 #118", b"GDPR art. 17 #119")
+    export.write_bytes(b"\n".join(reworded) + b"\n")
+    failed = ledger(
+        "audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url, check=False
+    )
+    assert failed.returncode != 0 and "statement" in failed.stdout
+    assert "the statement is not the one the log logged" in failed.stdout
     # One whose erased line names another account's key fails the signed index root.
     other = key_hash(f"account:{ACCOUNTS[1]}")
     moved = Erased(

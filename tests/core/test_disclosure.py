@@ -211,3 +211,21 @@ def test_field_salts_are_independent() -> None:
     disclosed, _ = disclosed_of(tuple(BODY_FIELDS["interaction"]))
     salts = set(disclosed["field_salts"].values())
     assert len(salts) == 11 and all(len(s) == 64 for s in salts)
+
+
+def test_the_written_out_leaf_hasher_is_leaf_hash_of() -> None:
+    """Ingest's per-kind function (`leaf_hasher`) gives `leaf_hash_of`'s leaf for every
+    kind, fields present or absent, and writes code only of identifier names."""
+    from pydantic_core import to_json
+
+    from ledger.core.commitment import leaf_hash_of, leaf_hasher
+
+    salt, ts = bytes(range(16)), "2026-06-10T10:00:00.000Z"
+    for kind, names in BODY_FIELDS.items():
+        hasher = leaf_hasher(kind, names, to_json)
+        for present in (set(), set(names), set(names[::2])):
+            fields = {n: (f"v-{n}" if n in present else None) for n in names}
+            texts = [b"null" if fields[n] is None else to_json(fields[n]) for n in names]
+            assert hasher(salt, ts, fields) == leaf_hash_of(kind, ts, salt, names, texts)
+    with pytest.raises(ValueError, match="not an ASCII identifier"):
+        leaf_hasher("odd", ("a", "b') or ('"), to_json)

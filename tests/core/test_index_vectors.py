@@ -4,6 +4,7 @@ every document's verdict and failed check as its manifest states."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 from pathlib import Path
@@ -35,6 +36,29 @@ def b(text: str) -> bytes:
     return bytes.fromhex(text[2:])
 
 
+def ref_map_proof(obj: dict[str, Any]) -> MapProof:
+    """A map proof as docs/evidence-format.md spells it, read without ledger.formats:
+    bit i of the bitmap (most significant first) marks level i's sibling empty; the
+    other siblings follow one another in the base64 string, 32 bytes each."""
+    depth, bitmap = obj["depth"], b(obj["empty"])
+    blob = base64.b64decode(obj["siblings"], validate=True)
+    assert len(bitmap) == (depth + 7) // 8
+    siblings, taken = [], 0
+    for level in range(depth):
+        if (bitmap[level // 8] >> (7 - level % 8)) & 1:
+            siblings.append(bytes(32))
+        else:
+            siblings.append(blob[taken : taken + 32])
+            taken += 32
+    assert taken == len(blob)
+    other = None
+    if obj["other"] is not None:
+        raw = base64.b64decode(obj["other"], validate=True)
+        assert len(raw) == 72
+        other = MapLeaf(raw[:32], int.from_bytes(raw[32:40], "big"), raw[40:])
+    return MapProof(tuple(siblings), other)
+
+
 def test_committed_vectors_are_current() -> None:
     files = generator().build()
     stale = [p for p, data in files.items() if (VECTORS / p).read_bytes() != data]
@@ -56,13 +80,7 @@ def test_map_vectors_match_the_reference(case: dict[str, Any]) -> None:
     assert b(case["index_root"]) == index_root(case["tree_size"], b(case["map_root"]))
     for probe in case["proofs"]:
         k = b(probe["key_hash"])
-        other = probe["proof"]["other"]
-        proof = MapProof(
-            tuple(bytes(32) if s == "0x" else b(s) for s in probe["proof"]["siblings"]),
-            None
-            if other is None
-            else MapLeaf(b(other["key_hash"]), other["count"], b(other["postings_root"])),
-        )
+        proof = ref_map_proof(probe["proof"])
         leaf = MapLeaf(k, *values[k]) if probe["present"] else None
         assert root_from_proof(k, leaf, proof) == b(case["map_root"])
 

@@ -6,13 +6,19 @@ from __future__ import annotations
 import pytest
 
 from ledger.core.errors import InputError
+from ledger.core.merkle import hash_leaf
 from ledger.core.merkle.tiles import TILE_WIDTH, tile_path
 from ledger.formats.tlog_tiles import (
+    ERASED_ENTRY_PREFIX,
     MAX_TILE_INDEX,
+    ErasedEntry,
     TilePathError,
     TileRef,
+    check_entry_bundle,
     entry_bundle,
+    erased_entry,
     parse_entry_bundle,
+    parse_erased_entry,
     parse_tile_path,
 )
 
@@ -75,3 +81,26 @@ def test_entry_bundles_round_trip_and_refuse_damage() -> None:
         entry_bundle([b"\x00" * 0x10000])
     with pytest.raises(InputError, match="more than 256 entries"):
         parse_entry_bundle(entry_bundle([b"x"] * 257))
+
+
+def test_erased_entries_in_a_bundle_name_their_leaf() -> None:
+    """An erased entry's place holds a marker naming the leaf hash the level 0 tile
+    holds; records still hash to theirs; anything else fails at its position."""
+    records = [b'{"body":{"n":%d}}' % i for i in range(3)]
+    tile = b"".join(hash_leaf(record) for record in records)
+    marker = erased_entry(hash_leaf(records[1]), "2026-12-02T00:41:21.354Z", b"\x07" * 32)
+    assert marker.startswith(ERASED_ENTRY_PREFIX)
+    assert parse_erased_entry(records[1]) is None
+    found = parse_erased_entry(marker)
+    assert found == ErasedEntry(hash_leaf(records[1]), "2026-12-02T00:41:21.354Z", b"\x07" * 32)
+    assert check_entry_bundle([records[0], marker, records[2]], tile) == [found]
+    assert check_entry_bundle(records, tile) == []
+    other = erased_entry(hash_leaf(records[2]), "2026-12-02T00:41:21.354Z", b"\x07" * 32)
+    for bad, words in (
+        ([records[0], other, records[2]], "entry 1 does not hash to leaf .* another leaf"),
+        ([records[0], b"", records[2]], "entry 1 does not hash to leaf"),
+        ([records[0], marker.replace(b"0x07", b"0X07"), records[2]], "entry 1 does not hash"),
+        (records[:2], "2 entries, but the hash tile holds 3 leaves"),
+    ):
+        with pytest.raises(InputError, match=words):
+            check_entry_bundle(bad, tile)

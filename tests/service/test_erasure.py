@@ -5,6 +5,8 @@ step logged by a digest record whose statement names no personal data."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -28,11 +30,12 @@ from ledger.service.evidence import build_evidence
 from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
 from ledger.store.anchors import AnchorRepository
-from ledger.store.erasure import ErasureStore
+from ledger.store.erasure import ErasureStore, seq_spans
 from ledger.store.exports import export_records
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store
 from ledger.workload import interaction
+from tests.conftest import POSTGRES_URL
 
 SECRET = "alice-7f3e9c"
 """The account erased in these tests: its bytes must leave the database."""
@@ -207,7 +210,11 @@ def test_erased_bytes_leave_the_postgres_pages(postgres_url: str) -> None:
     store = Store.open(postgres_url)
     try:
         _fill(store)
-        done = erase(store, "account", "GDPR", account=SECRET, vacuum_full=True)
+        # A transaction running meanwhile in another database of the cluster: VACUUM
+        # FULL's own snapshot would keep every row version deleted after it began.
+        with psycopg.connect(POSTGRES_URL) as elsewhere:
+            elsewhere.execute("SELECT pg_current_xact_id()")
+            done = erase(store, "account", "GDPR", account=SECRET, vacuum_full=True)
         assert done.scrubbed == "VACUUM FULL entries, index_keys"
     finally:
         store.close()
@@ -237,6 +244,36 @@ def test_erased_bytes_leave_the_postgres_pages(postgres_url: str) -> None:
         assert value not in pages, f"{value!r} is still in a page of {relations}"
 
 
+@pytest.mark.postgres
+def test_the_postgres_scrub_waits_for_snapshots_that_see_the_erased_rows(
+    postgres_url: str,
+) -> None:
+    """A reader of the same database whose snapshot is older than the erasure keeps
+    VACUUM from removing the old row versions: the scrub waits for it to end, and says
+    so when it outlasts the scrub's patience."""
+    store = Store.open(postgres_url)
+    try:
+        _fill(store)
+        with psycopg.connect(postgres_url) as reader:
+            reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            reader.execute("SELECT count(*) FROM entries")
+            done = erase(store, "account", "GDPR", account=SECRET, scrub_patience=0.3)
+            assert done.count == 10  # kept: its 10 entries and its index key row
+            assert done.scrubbed == (
+                "VACUUM entries, index_keys; 11 old row versions are still visible to open"
+                " transactions: run the erasure again later to remove them"
+            )
+            ending = threading.Timer(1.0, reader.rollback)
+            ending.start()
+            started = time.monotonic()
+            done = erase(store, "account", "GDPR", account="bob")
+            ending.join()
+        assert done.scrubbed == "VACUUM entries, index_keys"
+        assert time.monotonic() - started >= 1.0
+    finally:
+        store.close()
+
+
 def test_the_logs_own_records_are_never_erased(store: Store) -> None:
     _fill(store, 8)
     hold = add_hold(store, "account", "bob", "r")
@@ -260,3 +297,12 @@ def test_the_logs_own_records_are_never_erased(store: Store) -> None:
     with store.read() as conn:
         kept = store.find_entry(conn, hold.added_by)
     assert kept is not None and kept.erased_at is None
+
+
+def test_seq_spans() -> None:
+    """Erasure destroys runs of consecutive seqs by range: the runs cover exactly the
+    seqs given."""
+    assert seq_spans([]) == []
+    assert seq_spans([7]) == [(7, 7)]
+    assert seq_spans([1, 2, 3, 5, 6, 9]) == [(1, 3), (5, 6), (9, 9)]
+    assert seq_spans(list(range(10, 100_010))) == [(10, 100_009)]

@@ -24,11 +24,20 @@ from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.export_line import (
     Erased,
     ExportLineError,
+    Logged,
     export_line,
     parse_erased_line,
     parse_export_line,
+    parse_logged_line,
 )
 from ledger.formats.identity import LogIdentity
+from ledger.formats.statement import (
+    erasure_statement,
+    hold_statement,
+    leaves_digest,
+    statement_bytes,
+    statement_sha256,
+)
 from ledger.verify.audit import (
     AuditError,
     AuditResult,
@@ -36,6 +45,7 @@ from ledger.verify.audit import (
     audit_export,
     check_lines,
     read_anchors,
+    sha256_hex,
 )
 from ledger.verify.rpc import Block, ContractCallError, EventLog, JsonRpcReader, LogInfo
 from ledger.workload import interaction
@@ -122,7 +132,7 @@ def test_export_lines_round_trip_and_are_canonical() -> None:
         (b'{"leaf_index": 1, "record": []}', "record must be a JSON object"),
         (b'{"leaf_index": 1, "leaf_index": 2, "record": {}}', "appears twice"),
         (b'{"leaf_index":01,"record":{}}', "not valid JSON"),
-        (b"x" * 20_000, "the longest record allows"),
+        (b"x" * 30_000, "the longest record allows"),
         (b'{"leaf_index":' + b"9" * 5000 + b',"record":{}}', "5000 digits"),
         (b'{"leaf_index": ' + b"9" * 5000 + b', "record": {}}', "not valid JSON"),
     ],
@@ -680,25 +690,37 @@ def test_erased_lines_round_trip_and_keep_the_leaf_hash() -> None:
     assert broken.failure is not None and broken.failure[2] == "line"
 
 
-ERASURE = parse_object({"v": 1, "kind": "digest", "body": {"sha256": "cd" * 32}})
-"""The digest record that logs the erasure in `erased_log` (its last entry)."""
+ERASED_AT = "2026-12-02T01:00:00.000Z"
 
 
-def erased_log(erased: set[int]) -> tuple[list[Any], list[bytes]]:
-    """A log of 600 entries, the last the erasure's digest record, and its export with
-    the entries `erased` erased (their keys' hashes in their lines)."""
-    entries = [*ENTRIES[:599], ERASURE]
+def erasure_of(erased: set[int], count: int | None = None) -> tuple[Any, bytes]:
+    """The digest record that logs the erasure of the entries `erased` of ENTRIES, and
+    its statement's canonical bytes (`count` overrides the count it states)."""
+    statement = erasure_statement(
+        "leaves",
+        "ticket 77",
+        len(erased) if count is None else count,
+        leaves_digest(ENTRIES[i].leaf_hash for i in sorted(erased)),
+        ERASED_AT,
+    )
+    record = parse_object(
+        {"v": 1, "kind": "digest", "body": {"sha256": statement_sha256(statement)}}
+    )
+    return record, statement_bytes(statement)
+
+
+def erased_log(erased: set[int], **claim: Any) -> tuple[list[Any], list[bytes]]:
+    """A log of 600 entries, the last the erasure's digest record (with its statement),
+    and its export with the entries `erased` erased (their keys' hashes in their lines)."""
+    erasure, statement = erasure_of(erased, **claim)
+    entries = [*ENTRIES[:599], erasure]
     lines = [
-        export_line(
-            i,
-            Erased(
-                entry.leaf_hash, "2026-12-02T01:00:00.000Z", ERASURE.leaf_hash, erased_keys(entry)
-            ),
-        )
+        export_line(i, Erased(entry.leaf_hash, ERASED_AT, erasure.leaf_hash, erased_keys(entry)))
         if i in erased
         else export_line(i, entry.canonical)
         for i, entry in enumerate(entries)
     ]
+    lines[599] = export_line(599, Logged(erasure.canonical, statement))
     return entries, lines
 
 
@@ -740,7 +762,7 @@ def test_an_erased_line_with_other_keys_fails_the_index_root(tmp_path: Path) -> 
     for forged in (other, keys[:1], ()):
         tampered = list(lines)
         tampered[150] = export_line(
-            150, Erased(LEAVES[150], "2026-12-02T01:00:00.000Z", ERASURE.leaf_hash, forged)
+            150, Erased(LEAVES[150], ERASED_AT, entries[-1].leaf_hash, forged)
         )
         path = write_export(tmp_path / "t.ndjson", tampered)
         done = run_audit(path, [100, 256, 600], index_roots=signed, leaves=leaves)
@@ -764,3 +786,97 @@ def test_an_erased_line_with_other_keys_fails_the_index_root(tmp_path: Path) -> 
         index_roots={**index_roots([256]), **index_roots([600], leave_out=300)},
     )
     assert clean.failure is not None and "erased" not in clean.failure.message
+
+
+def test_a_statement_line_round_trips_and_is_checked() -> None:
+    """A digest record that logs a statement carries it after the record; the line
+    parses back to both, a record with a metadata key named "statement" is not taken
+    for one, and a statement its record does not commit to fails check `statement`."""
+    erasure, statement = erasure_of({1, 2})
+    line = export_line(7, Logged(erasure.canonical, statement))[:-1]
+    assert line == b'{"leaf_index":7,"record":%s,"statement":%s}' % (erasure.canonical, statement)
+    assert parse_logged_line(line) == (7, erasure.canonical, statement)
+    assert parse_export_line(line) == (7, erasure.canonical)
+    record = dict(json.loads(ENTRIES[3].canonical))
+    record["body"] = {**record["body"], "metadata": {"a": ',"statement":{}', "statement": "{}"}}
+    tricky = parse_object(record)
+    plain = export_line(3, tricky.canonical)[:-1]
+    assert parse_logged_line(plain) == (3, tricky.canonical, None)
+    assert check_lines([plain], 1).failure is None
+    hold = statement_bytes(hold_statement("hold-1", "account", "litigation", ERASED_AT))
+    for bad, what in (
+        (export_line(7, Logged(erasure.canonical, hold))[:-1], "statement"),
+        (export_line(3, Logged(ENTRIES[3].canonical, statement))[:-1], "statement"),
+        (line.replace(b'"count":2', b'"count":3'), "statement"),
+    ):
+        done = check_lines([bad], 1)
+        assert done.failure is not None and done.failure[2] == what, (bad, done.failure)
+        assert "not the one the log logged" in done.failure[3]
+    good = check_lines([line], 1)
+    assert good.failure is None and good.statements == 1
+    assert good.claims[erasure.leaf_hash].count == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("count", "logs the erasure of 3 entries"),
+        ("unmarked", "the export marks 4 entries erased by it"),
+        ("extra", "the export marks 6 entries erased by it"),
+        ("shown", "the export marks 4 entries erased by it"),
+        ("at", "was made at 2026-12-02T01:00:00.000Z"),
+        ("hold", "carries no erasure statement: no logged erasure covers it"),
+        ("after", "an erasure erases only entries logged before its record"),
+    ],
+)
+def test_erasure_statements_are_recomputed_from_the_markers(
+    tmp_path: Path, change: str, words: str
+) -> None:
+    """What a logged erasure commits to (its count, and SHA-256 of its erased leaf
+    hashes in leaf index order) is recomputed from the lines marked erased by it: an
+    entry marked erased that it did not erase, one it erased shown with its record, a
+    wrong time, a marker naming a digest record of another statement, or one after its
+    record, fails check `erasure` naming the line."""
+    erased = {0, 5, 150, 300, 598}
+    entries, lines = erased_log(erased)
+    leaves = [entry.leaf_hash for entry in entries]
+    erasure = entries[-1]
+    marker = Erased(LEAVES[7], ERASED_AT, erasure.leaf_hash, erased_keys(ENTRIES[7]))
+    if change == "count":  # the statement claims more than the export marks
+        entries, lines = erased_log(erased, count=3)
+        leaves = [entry.leaf_hash for entry in entries]
+    elif change == "unmarked":  # a marker removed, and the record shown
+        lines[150] = export_line(150, ENTRIES[150].canonical)
+    elif change == "extra":  # a live entry marked erased by it
+        lines[7] = export_line(7, marker)
+    elif change == "shown":  # a marker turned into another entry's line
+        lines[300] = export_line(300, ENTRIES[300].canonical)
+    elif change == "at":
+        lines[5] = export_line(
+            5,
+            dataclasses.replace(
+                marker,
+                leaf_hash=LEAVES[5],
+                erased_at="2026-12-03T00:00:00.000Z",
+                key_hashes=erased_keys(ENTRIES[5]),
+            ),
+        )
+    elif change == "hold":  # a digest record logging a hold, named by an erased line
+        hold = statement_bytes(hold_statement("hold-1", "account", "litigation", ERASED_AT))
+        held = parse_object({"v": 1, "kind": "digest", "body": {"sha256": sha256_hex(hold)}})
+        entries[598] = held
+        leaves = [entry.leaf_hash for entry in entries]
+        lines[598] = export_line(598, Logged(held.canonical, hold))
+        lines[7] = export_line(7, dataclasses.replace(marker, erased_by=held.leaf_hash))
+    elif change == "after":  # the erasure record before an entry it erased
+        entries[598], entries[599] = entries[599], entries[598]
+        leaves = [entry.leaf_hash for entry in entries]
+        lines[598] = lines[599].replace(b'"leaf_index":599', b'"leaf_index":598')
+        lines[599] = export_line(
+            599, Erased(LEAVES[598], ERASED_AT, erasure.leaf_hash, erased_keys(ENTRIES[598]))
+        )
+    path = write_export(tmp_path / "e.ndjson", lines)
+    done = run_audit(path, [100, 256, 600], leaves=leaves)
+    assert done.failure is not None and done.failure.check == "erasure", done.failure
+    assert words in done.failure.message, done.failure.message
+    assert done.failure.message.startswith("line ")

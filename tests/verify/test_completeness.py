@@ -5,6 +5,7 @@ index root must be the one the log key signed in the anchored checkpoint."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import random
@@ -225,13 +226,20 @@ def test_tampering_fails_naming_the_check(log: Log) -> None:
     # Inclusion proofs do not pin the size (ledger.core.merkle.verify); the index root does.
     assert fails(wrong_size) in ("inclusion", "index root")
 
-    for where in ("map_proof", "postings_proof"):
-        flipped = copy.deepcopy(good)
-        nodes = flipped[where]["siblings" if where == "map_proof" else "nodes"]
-        if not nodes:
-            continue
-        nodes[0] = nodes[0][:-1] + ("1" if nodes[0][-1] == "0" else "0")
-        assert fails(flipped) in ("index root", "omitted")
+    window = log.document(key, 30, 90)
+    for document, where, field in (
+        (good, "map_proof", "siblings"),
+        (window, "map_proof", "siblings"),
+        (window, "postings_proof", "nodes"),
+    ):
+        blob = bytearray(base64.b64decode(document[where][field]))
+        assert blob
+        for bit in (0, 8 * len(blob) - 1):
+            flipped = copy.deepcopy(document)
+            changed = bytearray(blob)
+            changed[bit // 8] ^= 0x80 >> (bit % 8)
+            flipped[where][field] = base64.b64encode(bytes(changed)).decode()
+            assert fails(flipped) in ("index root", "omitted")
 
     other_key = copy.deepcopy(good)
     other_key["key"] = busiest(log, "model:")
@@ -259,7 +267,7 @@ def test_format_is_strict(log: Log) -> None:
     for mutate in (
         lambda d: d.pop("count"),
         lambda d: d.__setitem__("extra", 1),
-        lambda d: d["map_proof"]["siblings"].append("0x" + "00" * 32),
+        lambda d: d["map_proof"].__setitem__("siblings", ["0x" + "00" * 32]),
         lambda d: d.__setitem__("format", "model-ledger/completeness/v2"),
         lambda d: d["postings_proof"].__setitem__("before", -1),
         lambda d: d.__setitem__("producer", 5),
@@ -273,6 +281,104 @@ def test_format_is_strict(log: Log) -> None:
     assert good["producer"].startswith("mledger ")
     other = verify_completeness(json.dumps(good | {"producer": "another tool 2.0"}), None)
     assert other.valid
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def bitmap_of(proof: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    return proof["depth"], bytes.fromhex(proof["empty"][2:]), base64.b64decode(proof["siblings"])
+
+
+def spelling_cases(log: Log) -> list[tuple[dict[str, Any], str]]:
+    """Documents whose map or postings proof is spelt otherwise than the one way the
+    format allows, or whose parts disagree, each with words its ``completeness``
+    failure must hold."""
+    documents = [log.document(f"account:nobody-{n}") for n in range(40)]
+    sample = next(
+        d
+        for d in documents
+        if d["map_proof"]["depth"] % 8
+        and int(d["map_proof"]["empty"], 0)
+        and base64.b64decode(d["map_proof"]["siblings"])
+        and d["map_proof"]["siblings"].endswith("=")
+    )
+    assert verify_completeness(json.dumps(sample), None).valid
+    depth, bitmap, blob = bitmap_of(sample["map_proof"])
+    empty_at = next(i for i in range(depth) if bitmap[i // 8] & (0x80 >> (i % 8)))
+    before = sum(1 for i in range(empty_at) if not bitmap[i // 8] & (0x80 >> (i % 8)))
+    cleared = bytearray(bitmap)
+    cleared[empty_at // 8] &= ~(0x80 >> (empty_at % 8)) & 0xFF
+    spare = bytearray(bitmap)
+    spare[-1] |= 1
+    text = b64(blob)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = text.rstrip("=")
+    loose = last[:-1] + alphabet[alphabet.index(last[-1]) | 1] + text[len(last) :]
+    assert base64.b64decode(loose) == blob  # the same bytes, spelt otherwise
+    changes: list[tuple[dict[str, Any], str]] = [
+        ({"empty": "0x" + bytes(spare).hex()}, "past the path"),
+        ({"empty": "0x" + (bitmap + b"\0").hex()}, "map_proof.empty must be"),
+        ({"empty": "0x" + bitmap[:-1].hex()}, "map_proof.empty must be"),
+        ({"empty": "0x" + bitmap.hex() + "0"}, "map_proof.empty must be"),
+        ({"siblings": b64(blob + bytes(range(1, 33)))}, "map_proof.siblings must hold"),
+        ({"siblings": b64(blob[:-1])}, "map_proof.siblings must hold"),
+        ({"siblings": b64(blob + b"\1")}, "map_proof.siblings must hold"),
+        ({"siblings": text.rstrip("=")}, "map_proof.siblings must hold"),
+        ({"siblings": text[:-4] + "AAA="}, "map_proof.siblings must hold"),
+        ({"siblings": " " + text[1:]}, "not base64"),
+        ({"siblings": "\u00e9" + text[1:]}, "not base64"),
+        ({"siblings": "\U0001f600" + text[1:]}, "not base64"),
+        ({"siblings": text[:8] + "=" + text[9:]}, "not base64"),
+        ({"siblings": text.replace("+", "-").replace("/", "_") + "x"}, "must hold"),
+        ({"siblings": list(blob)}, "base64 string"),
+        ({"siblings": loose}, "not canonical base64"),
+        (
+            {
+                "empty": "0x" + bytes(cleared).hex(),
+                "siblings": b64(blob[: 32 * before] + bytes(32) + blob[32 * before :]),
+            },
+            "32 zero bytes",
+        ),
+        ({"depth": depth + 1}, ""),
+        ({"depth": depth - 1}, ""),
+        ({"depth": 257}, "map_proof.depth"),
+        ({"depth": True}, "map_proof.depth"),
+        ({"other": b64(bytes(72))}, "count must be 1 or more"),
+        ({"other": b64(bytes(range(1, 74)))}, "map_proof.other must hold 72 bytes"),
+        ({"other": {"key_hash": "0x" + "11" * 32}}, "base64 string"),
+    ]
+    cases = []
+    for change, words in changes:
+        bad = copy.deepcopy(sample)
+        bad["map_proof"] |= change
+        cases.append((bad, words))
+    window = log.document(busiest(log), 30, 90)
+    nodes = base64.b64decode(window["postings_proof"]["nodes"])
+    assert nodes and verify_completeness(json.dumps(window), None).valid
+    for value, words in (
+        (b64(nodes[:-1]), "must hold"),
+        (b64(nodes + b"\0"), "must hold"),
+        (b64(bytes(32 * 129)), "the most a proof can need is 128"),
+        (b64(nodes).rstrip("="), "must hold"),
+        ([], "base64 string"),
+    ):
+        bad = copy.deepcopy(window)
+        bad["postings_proof"]["nodes"] = value
+        cases.append((bad, words))
+    return cases
+
+
+def test_the_compact_encoding_has_one_spelling(log: Log) -> None:
+    """Each map proof and postings proof has exactly one encoding: every other spelling
+    of the same path, and every path whose parts disagree, fails ``completeness``
+    naming the field."""
+    for bad, words in spelling_cases(log):
+        with pytest.raises(VerificationError) as failure:
+            verify_completeness(json.dumps(bad), None)
+        assert failure.value.check == "completeness", bad["map_proof"]
+        assert words in failure.value.message, (words, failure.value.message)
 
 
 # --- against a real chain ---

@@ -27,7 +27,11 @@ READ_RESULT = """(() => {
     explain: li.querySelector('.explain').textContent,
     detail: li.querySelector('.detail').textContent,
   }));
+  const complete = document.getElementById('complete');
   return {
+    complete: complete.hidden ? [] : [...complete.querySelectorAll('li')].map((l) => l.textContent),
+    proven: document.getElementById('proven').textContent,
+    notProven: document.getElementById('not-proven').textContent,
     state: verdict.dataset.state, verdict: verdict.dataset.verdict,
     check: verdict.dataset.check, field: verdict.dataset.field,
     text: verdict.textContent, against: document.getElementById('checked-against').textContent,

@@ -38,8 +38,11 @@ QUERY = {
 }
 
 
-def complete_pack(log: Log, query_json: dict[str, Any] = QUERY) -> dict[str, Any]:
-    """The complete pack of `query_json` at the log's size, as build_pack writes it."""
+def complete_pack(
+    log: Log, query_json: dict[str, Any] = QUERY, anchor: AnchorRef | None = None
+) -> dict[str, Any]:
+    """The complete pack of `query_json` at the log's size, as build_pack writes it
+    (against `anchor`, by default a made-up one)."""
     query = parse_query(query_json)
     assert query.account_ids is not None
     records = log.records
@@ -63,7 +66,7 @@ def complete_pack(log: Log, query_json: dict[str, Any] = QUERY) -> dict[str, Any
         keys.append(
             KeyProof(key, claim.count, claim.postings_root, claim.map_proof, claim.window, outside)
         )
-    anchor = AnchorRef(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000)
+    anchor = anchor or AnchorRef(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000)
     checkpoint = AnchoredCheckpoint(log.size, log.root, anchor)
     pack = pack_head(CHAIN_ID, CONTRACT, LOG_ID, checkpoint, query)
     pack["entries"] = [{"leaf_index": i, "record": records[i]} for i in indices]
@@ -90,12 +93,19 @@ def python(text: str) -> dict[str, Any]:
             "check": error.check,
             "checks": [[c.name, c.passed, c.detail] for c in error.result.checks],
         }
-    return {"checks": [[c.name, c.passed, c.detail] for c in result.checks]}
+    return {
+        "checks": [[c.name, c.passed, c.detail] for c in result.checks],
+        # what `mledger verify` prints for each account of a complete pack
+        "complete_lines": [key_statement(k, None, "pack") for k in result.complete_keys],
+    }
 
 
 def page(texts: list[str]) -> list[dict[str, Any]]:
     found = node(texts)["documents"]
-    return [{k: v for k, v in outcome.items() if k in ("check", "checks")} for outcome in found]
+    return [
+        {k: v for k, v in outcome.items() if k in ("check", "checks", "complete_lines")}
+        for outcome in found
+    ]
 
 
 def variants(log: Log) -> list[dict[str, Any]]:
@@ -148,6 +158,10 @@ def test_complete_packs_get_the_same_checks_in_both() -> None:
         "pack",
     ]
     assert expected[0]["checks"][-1][0] == "complete"
+    assert len(expected[0]["complete_lines"]) == 3
+    assert expected[0]["complete_lines"][2].startswith(
+        "COMPLETE: 0 entries of account:nobody in the first 120 entries match the query ("
+    )
     assert page(texts) == expected
 
 

@@ -7,8 +7,11 @@ with the log pinned, where the verdict names the anchoring block and time."""
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +38,7 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures
 from tests.verify.test_completeness import Log, anchor_log, busiest, on_chain
 from tests.web.chromium import Chromium, Page, require_chromium
 from tests.web.form import open_page, pin, set_node, verify_file, verify_text
+from tests.web.test_complete_pack_parity import complete_pack
 
 WEB = Path(__file__).parents[2] / "ledger" / "web"
 VECTORS = Path(__file__).parents[1] / "vectors" / "index" / "completeness"
@@ -178,3 +182,96 @@ def test_against_anvil_the_page_names_the_anchor(
     stale = on_chain(Log(40, seed=22).document(key, anchor=anchor), info)
     failed = verify_text(page, stale)
     assert failed["verdict"] == "invalid" and failed["check"] == "root on chain", failed
+
+
+def mledger_verify(path: Path, *args: str) -> list[str]:
+    """The COMPLETE lines `mledger verify FILE ARGS` prints (it must pass)."""
+    script = (
+        "import sys\nfrom ledger.cli import main\nsys.argv = ['mledger', *sys.argv[1:]]\nmain()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "verify", str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [line for line in done.stdout.splitlines() if line.startswith("COMPLETE: ")]
+
+
+def test_a_complete_pack_shows_a_complete_line_per_account(
+    page: Page, saved: str, tmp_path: Path
+) -> None:
+    """A pack made with `complete: true`: the page shows, under its verdict, the COMPLETE
+    line of each account of the query, word for word those `mledger verify` prints, and
+    says in plain words that no matching entry was left out; a pack that hides one of an
+    account's entries fails ``omitted`` and shows none; a pack without the flag shows
+    none and says it cannot prove that nothing was left out."""
+    log = Log()
+    pack = complete_pack(log)
+    path = tmp_path / "complete-pack.json"
+    path.write_text(json.dumps(pack))
+    printed = mledger_verify(path, "--offline")
+    assert len(printed) == 3 and printed[2].startswith("COMPLETE: 0 entries of account:nobody")
+    open_page(page, saved)
+    shown = verify_file(page, path)
+    assert shown["verdict"] == "mathematics only", shown
+    assert shown["complete"] == printed, (shown["complete"], printed)
+    assert all(
+        "(offline: that this index root was anchored is the pack's claim)" in line
+        for line in shown["complete"]
+    )
+    assert "Completeness, as far as the mathematics goes" in shown["proven"]
+    assert "cannot prove that no other entry" not in shown["notProven"]
+
+    hidden = copy.deepcopy(pack)
+    hidden["completeness"]["keys"][0]["outside"].pop()
+    failed = verify_text(page, hidden)
+    assert failed["verdict"] == "invalid" and failed["check"] == "omitted", failed
+    assert failed["complete"] == []
+
+    plain = {k: v for k, v in pack.items() if k != "completeness"}
+    ordinary = verify_text(page, plain)
+    assert ordinary["verdict"] == "mathematics only" and ordinary["complete"] == [], ordinary
+    assert "cannot prove that no other entry matches" in ordinary["notProven"]
+
+
+def test_against_anvil_a_complete_pack_names_the_anchor_per_account(
+    page: Page,
+    saved: str,
+    tmp_path: Path,
+    deployed: tuple[DeployedLog, LogAnchor],  # noqa: F811
+    signer: LogSigner,  # noqa: F811
+    chain: ChainClient,  # noqa: F811
+    log_account: LocalAccount,  # noqa: F811
+) -> None:
+    log = Log(60, seed=23)
+    info = deployed[0]
+    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
+    identity = LogIdentity(
+        name=info.log_name,
+        chain_id=info.chain_id,
+        log_anchor=info.contract,
+        log_id=info.log_id,
+        licence_registry=None,
+        log_signer=bytes.fromhex(log_account.address[2:]),
+        deployment_block=info.block_number,
+    )
+    pack = on_chain(complete_pack(log, anchor=anchor), info)
+    path = tmp_path / "complete-pack.json"
+    path.write_text(json.dumps(pack))
+    pinned = tmp_path / "log.json"
+    pinned.write_text(json.dumps(identity.as_json()))
+    printed = mledger_verify(path, "--log", str(pinned), "--rpc-url", chain.rpc_url)
+    assert len(printed) == 3
+    assert all(f"(anchored at block {anchor.block_number}, time " in line for line in printed)
+    open_page(page, saved)
+    pin(page, json.dumps(identity.as_json()))
+    set_node(page, chain.rpc_url)
+    shown = verify_file(page, path)
+    assert shown["verdict"] == "valid" and shown["state"] == "verified", shown
+    assert shown["complete"] == printed, (shown["complete"], printed)
+    assert "No matching entry was left out." in shown["proven"]
+    assert shown["checks"][-1]["check"] == "index root on chain" and shown["checks"][-1]["passed"]

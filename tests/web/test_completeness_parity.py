@@ -53,6 +53,7 @@ from tests.verify.test_completeness import (
     leaf_paths,
     mutated,
     on_chain,
+    spelling_cases,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +76,7 @@ function outcome(result) {
   };
   if (result.error) out.check = result.error.check;
   if (result.complete) out.leaf_indices = result.complete.leafIndices.map(Number);
+  if (result.completeLines) out.complete_lines = result.completeLines;
   return out;
 }
 (async () => {
@@ -91,15 +93,8 @@ function outcome(result) {
       count: BigInt(probe.leaf.count),
       postingsRoot: probe.leaf.postings_root,
     };
-    const other = probe.proof.other;
-    const proof = {
-      siblings: probe.proof.siblings.map((s) => (s === '0x' ? C.NO_INDEX_ROOT : s)),
-      other: other === null ? null : {
-        keyHash: other.key_hash,
-        count: BigInt(other.count),
-        postingsRoot: other.postings_root,
-      },
-    };
+    // The page's reader of the compact map proof (JSON.parse gives numbers, it reads bigints).
+    const proof = C.parseMapProof({ ...probe.proof, depth: BigInt(probe.proof.depth) });
     const keyHash = await C.keyHash(probe.key);
     const mapRoot = await C.rootFromMapProof(keyHash, leaf, proof);
     maps.push({
@@ -284,6 +279,17 @@ def test_a_document_that_is_not_json_or_the_wrong_shape_fails_the_same() -> None
     for text, found in zip(cases, browser, strict=True):
         assert comparable(found) == python(text), text[:300]
         assert found["verdict"] == "invalid"
+
+
+def test_every_other_spelling_of_an_index_proof_fails_the_same() -> None:
+    """The compact map and postings proofs: bits past the path, bytes short or left
+    over, a zero hash where the bitmap should mark an empty sibling, non-canonical
+    base64... the same ``completeness`` failure and words in both."""
+    cases = [json.dumps(bad) for bad, _ in spelling_cases(Log())]
+    browser = node(cases)["documents"]
+    for text, found in zip(cases, browser, strict=True):
+        assert comparable(found) == python(text), text[:600]
+        assert found["check"] == "completeness", text[:600]
 
 
 # --- against a real chain ---

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from ledger.api.deps import AuditorKey, ServicesDep
 from ledger.errors import InvalidRequestError
-from ledger.formats.export_line import EXPORT_MEDIA_TYPE, Erased, export_line
+from ledger.formats.export_line import EXPORT_MEDIA_TYPE, Erased, Logged, export_line
 from ledger.store.exports import export_records
 
 router = APIRouter(prefix="/v1/export", tags=["export"])
@@ -19,7 +19,7 @@ FLUSH_BYTES = 1 << 16
 """Lines are sent in pieces of about this many bytes."""
 
 
-def _pieces(lines: Iterator[tuple[int, bytes | Erased]]) -> Iterator[bytes]:
+def _pieces(lines: Iterator[tuple[int, bytes | Erased | Logged]]) -> Iterator[bytes]:
     buffer: list[bytes] = []
     size = 0
     for index, record in lines:
@@ -39,7 +39,8 @@ def _pieces(lines: Iterator[tuple[int, bytes | Erased]]) -> Iterator[bytes]:
     responses={
         200: {
             "description": 'NDJSON, one {"leaf_index", "record"} line per entry'
-            ' ({"erased", "leaf_index"} for an erased one).',
+            ' ({"erased", "leaf_index"} for an erased one; {"leaf_index", "record",'
+            ' "statement"} for a digest record that logs an erasure, hold or lift).',
             "content": {EXPORT_MEDIA_TYPE: {}},
         }
     },

@@ -5,14 +5,16 @@ c2sp.org/tlog-tiles (docs/c2sp.md).
   note key, with the witnesses' cosignatures kept so far, `text/plain; charset=utf-8`.
 - `GET /tile/<L>/<N>[.p/<W>]` (public): hash tiles, straight from the stored tiles.
 - `GET /tile/entries/<N>[.p/<W>]` (auditor role, since records name accounts): entry
-  bundles, the canonical records of 256 leaves.
+  bundles, the canonical records of 256 leaves (an erased entry's erasure marker in its
+  place: `ledger.formats.tlog_tiles`).
 
 A tile is served only once every hash of it is sealed (the tiles, the runs and the
 checkpoint are written in one transaction), so nothing beyond the latest checkpoint is
 ever served: such tiles are 404. A full tile never changes, so it is served with
 `Cache-Control: public, max-age=31536000, immutable` and a CDN may keep it; a partial
 tile is replaced by a wider one as the log grows, so it is cached briefly. Entry bundles
-are never public: `private`, so a shared cache never keeps them.
+are never public, and change when one of their entries is erased (docs/privacy.md): they
+are `private, no-store`, so no cache keeps a record an erasure destroys.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ TILE_TYPE = "application/octet-stream"
 CHECKPOINT_TYPE = "text/plain; charset=utf-8"
 IMMUTABLE = "public, max-age=31536000, immutable"
 PARTIAL = "public, max-age=60"
-PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
-PRIVATE_PARTIAL = "private, max-age=60"
+BUNDLE_CACHE = "private, no-store"
+"""Entry bundles: records an erasure may destroy are kept in no cache."""
 CHECKPOINT_CACHE = "no-cache"
 
 
@@ -68,7 +70,8 @@ verify it with `note_vkey` and `witnesses` of GET /v1/log."""
 @router.get("/tile/entries/{path:path}", response_class=Response, include_in_schema=False)
 def read_entry_bundle(services: ServicesDep, _key: AuditorKey, path: str) -> Response:
     """An entry bundle (c2sp.org/tlog-tiles): the canonical records of leaves
-    [256 N, 256 N + W), each after its length as a big-endian uint16. Auditors only."""
+    [256 N, 256 N + W), each after its length as a big-endian uint16, an erased entry's
+    erasure marker in its place. Auditors only."""
     ref = _parse(f"tile/entries/{path}")
     records = tlog.records(services.store, ref.index * TILE_WIDTH, ref.width)
     if len(records) < ref.width:
@@ -78,7 +81,7 @@ def read_entry_bundle(services: ServicesDep, _key: AuditorKey, path: str) -> Res
     return Response(
         entry_bundle(records),
         media_type=TILE_TYPE,
-        headers={"Cache-Control": PRIVATE_IMMUTABLE if ref.full else PRIVATE_PARTIAL},
+        headers={"Cache-Control": BUNDLE_CACHE},
     )
 
 

@@ -1,0 +1,89 @@
+"""Windowed completeness proofs from the postings block cache
+(ledger.service.completeness.PostingsBlocks), on real SQLite and PostgreSQL: the same
+documents as the full path (every posting read and hashed), verified offline, at the
+newest size, after the log grew (the cache extends), at an older size than the cached
+one (a prefix), and when the cached postings are wrong (dropped: the full path answers);
+a key too large for the cache and a small key take the full path."""
+
+from __future__ import annotations
+
+import json
+
+from ledger.core.records import parse_object
+from ledger.service.completeness import (
+    MIN_BLOCKED,
+    PostingsBlocks,
+    Window,
+    build_completeness,
+)
+from ledger.service.sequencer import seal
+from ledger.store.anchors import AnchorBlock, AnchorRepository, Deployment
+from ledger.store.repository import Store
+from ledger.verify.completeness import verify_completeness
+from ledger.workload import interaction
+
+NOW = "2026-12-02T00:00:00.000Z"
+KEY = "account:acct-big"
+
+
+def grow(store: Store, anchors: AnchorRepository, start: int, count: int) -> int:
+    """Add `count` interactions (two in three of acct-big), seal, and record the anchor
+    of the new size as confirmed (the chain is not what these tests are about)."""
+    batch = [
+        parse_object(interaction(i, seed=9, account="acct-big" if i % 3 else f"acct-{i % 7}"))
+        for i in range(start, start + count)
+    ]
+    store.add_entries([batch])
+    state = seal(store)
+    pending = anchors.add_pending(state.tree_size, state.root, NOW)
+    assert pending is not None
+    tx = state.tree_size.to_bytes(32, "big")
+    submitted = anchors.submit(pending, 0, tx, state.tree_size, NOW)
+    anchors.confirm(
+        submitted, AnchorBlock(tx, state.tree_size, b"\x22" * 32, 1_780_000_000, 1), NOW
+    )
+    return state.tree_size
+
+
+def documents(
+    store: Store, anchors: AnchorRepository, blocks: PostingsBlocks, size: int, a: int, b: int
+) -> dict[str, object]:
+    window = Window(from_size=a, to_size=b)
+    fast = build_completeness(store, anchors, KEY, size, window, blocks=blocks)
+    slow = build_completeness(store, anchors, KEY, size, window, blocks=None)
+    assert fast == slow
+    result = verify_completeness(json.dumps(fast), None)
+    assert result.valid and result.complete is not None
+    return fast
+
+
+def test_block_cache_proofs_are_the_full_paths(store: Store) -> None:
+    anchors = AnchorRepository(store)
+    anchors.record_deployment(
+        Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
+    )
+    first = grow(store, anchors, 0, 1700)
+    blocks = PostingsBlocks()
+    for a, b in [(0, 5), (700, 1300), (1699, 1700), (1, first)]:
+        documents(store, anchors, blocks, first, a, b)
+    cached = blocks.held()
+    assert MIN_BLOCKED < cached < first  # the key's postings only
+    second = grow(store, anchors, first, 900)
+    doc = documents(store, anchors, blocks, second, first - 10, second)
+    assert doc["count"] == blocks.held() > cached  # extended by the new postings
+    # An older size after a newer one: the cached list's prefix.
+    documents(store, anchors, blocks, first, 900, 1000)
+    # Wrong cached postings give another postings root: dropped, the full path answers.
+    for keys in blocks._stores.values():
+        held = keys[KEY]
+        held.leaves[3] += 1
+    documents(store, anchors, blocks, second, 10, 2000)
+    assert blocks.held() == 0
+    # A cache too small for the key, and a small key, take the full path.
+    tiny = PostingsBlocks(limit=100)
+    documents(store, anchors, tiny, second, 50, 60)
+    assert tiny.held() == 0
+    small = build_completeness(
+        store, anchors, "account:acct-3", second, Window(from_size=3, to_size=900), blocks=tiny
+    )
+    assert verify_completeness(json.dumps(small), None).valid
