@@ -170,7 +170,8 @@ class Store:
         with self.engine.begin() as conn:
             self.lock_ingest(conn)
             driver = conn.connection.driver_connection
-            assert isinstance(driver, psycopg.Connection)
+            if not isinstance(driver, psycopg.Connection):
+                raise StoreError(f"copy_entries needs the psycopg driver, not {type(driver)}")
             statement = f"COPY entries ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
             try:
                 with driver.cursor() as cursor, cursor.copy(statement) as copy:
