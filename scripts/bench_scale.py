@@ -17,18 +17,29 @@ Prints a Markdown table (the README's) and, with --json, writes the figures.
 
     .venv/bin/python scripts/bench_scale.py                         # 28,800,000 entries
     .venv/bin/python scripts/bench_scale.py --entries 2000000 --file-records 500000   # a quick look
+
+With --compare COMMIT, only step 3, for a git worktree of COMMIT and for this checkout
+in alternating order (--rounds), each on a new database; and, on the same rows, the
+limits: PostgreSQL COPY into an unindexed table, and SHA-256 of the leaves. Prints
+medians and ratios (docs/performance.md):
+
+    .venv/bin/python scripts/bench_scale.py --entries 1000000 --file-records 100000 \\
+        --compare 81d4abc --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -94,11 +105,16 @@ def generate(work: Path, entries: int, per_file: int) -> list[Path]:
     return [job[0] for job in jobs]
 
 
-def ledger(*args: str) -> str:
+def tree_env(tree: Path) -> dict[str, str]:
+    """The environment that runs `mledger` from the checkout `tree`."""
+    return {**ENV, "PYTHONPATH": str(tree)}
+
+
+def ledger(*args: str, tree: Path = ROOT) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "ledger", *args],
-        env=ENV,
-        cwd=ROOT,
+        env=tree_env(tree),
+        cwd=tree,
         capture_output=True,
         text=True,
         check=False,
@@ -111,13 +127,13 @@ def ledger(*args: str) -> str:
 class Serve:
     """`mledger serve` in the background."""
 
-    def __init__(self, where: list[str], *extra: str) -> None:
+    def __init__(self, where: list[str], *extra: str, tree: Path = ROOT) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ledger", "serve", *where, "--port", str(self.port), *extra],
-            env=ENV,
-            cwd=ROOT,
+            env=tree_env(tree),
+            cwd=tree,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -143,8 +159,12 @@ class Serve:
         self.process.wait(timeout=120)
 
 
-def ingest_all(files: list[Path], where: list[str], total: int) -> None:
-    """`mledger ingest` every file, with a progress bar over all records."""
+def ingest_all(
+    files: list[Path], where: list[str], total: int, tree: Path = ROOT
+) -> list[tuple[int, float]]:
+    """`mledger ingest` every file, with a progress bar over all records; (records,
+    seconds) of each file."""
+    times: list[tuple[int, float]] = []
     with Progress(
         TextColumn("ingest"),
         BarColumn(),
@@ -157,19 +177,23 @@ def ingest_all(files: list[Path], where: list[str], total: int) -> None:
         task = progress.add_task("ingest", total=total, rate="")
         done, started = 0, time.perf_counter()
         for path in files:
+            began = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "ledger", "ingest", str(path), *where],
-                env=ENV,
-                cwd=ROOT,
+                env=tree_env(tree),
+                cwd=tree,
                 stdout=subprocess.DEVNULL,
                 check=True,
             )
-            done += int(path.stem.rsplit("-", 1)[1])
+            count = int(path.stem.rsplit("-", 1)[1])
+            times.append((count, time.perf_counter() - began))
+            done += count
             progress.update(
                 task,
                 completed=done,
                 rate=f"{done / (time.perf_counter() - started):,.0f} records/s",
             )
+    return times
 
 
 def wait_anchored(serve: Serve, total: int) -> dict[str, Any]:
@@ -239,6 +263,215 @@ def http_rate(where: list[str], workers: int, batches: int, seed: int) -> dict[s
     }
 
 
+def new_database(postgres_url: str, label: str) -> tuple[str, str]:
+    """A fresh, empty database: its name and URL."""
+    name = f"ledger_scale_{label}_{int(time.time() * 1000)}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return name, postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(postgres_url: str, name: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def end_to_end(
+    tree: Path, files: list[Path], total: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Step 3 with the code of checkout `tree`, on a new database (dropped after)."""
+    name, url = new_database(args.postgres_url, "cmp")
+    data = args.work_dir / f"data-{name}"
+    where = ["--database-url", url, "--data-dir", str(data)]
+    if args.ingest_only:  # `mledger ingest` alone: no service, no sequencer
+        try:
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            times = ingest_all(files, where[:2], total, tree)
+            elapsed = time.perf_counter() - started
+            load = max(load, os.getloadavg()[0])
+        finally:
+            drop_database(args.postgres_url, name)
+        return {
+            "total_s": elapsed,
+            "ingest_s": elapsed,
+            "first_tenth": tenth_rate(times, total),
+            "last_tenth": tenth_rate(times[::-1], total),
+            "load": load,
+        }
+    try:
+        with Anvil(0, None, args.work_dir / "anvil.log") as anvil:
+            ledger("deploy", *where, "--rpc-url", anvil.url, tree=tree)
+            serve = Serve(
+                where,
+                "--rpc-url",
+                anvil.url,
+                "--seal-interval",
+                str(args.seal_interval),
+                "--anchor-interval",
+                str(args.anchor_interval),
+                tree=tree,
+            )
+            try:
+                load = os.getloadavg()[0]
+                started = time.perf_counter()
+                times = ingest_all(files, where[:2], total, tree)
+                ingested = time.perf_counter() - started
+                wait_anchored(serve, total)
+                elapsed = time.perf_counter() - started
+                load = max(load, os.getloadavg()[0])
+            finally:
+                serve.stop()
+    finally:
+        drop_database(args.postgres_url, name)
+        shutil.rmtree(data, ignore_errors=True)
+    return {
+        "total_s": elapsed,
+        "ingest_s": ingested,
+        "first_tenth": tenth_rate(times, total),
+        "last_tenth": tenth_rate(times[::-1], total),
+        "load": load,
+    }
+
+
+def tenth_rate(times: list[tuple[int, float]], total: int) -> float:
+    """Records/s over the first files holding at least a tenth of `total` records."""
+    records, seconds = 0, 0.0
+    for count, took in times:
+        records, seconds = records + count, seconds + took
+        if records * 10 >= total:
+            break
+    return records / seconds
+
+
+def limits(files: list[Path], postgres_url: str) -> dict[str, float]:
+    """The database's and the hash's own limits on the same rows: seconds to COPY them
+    (one transaction per file) into an unindexed table of the entries' columns, and to
+    SHA-256 their leaves (RFC 9162: 0x00 || canonical record) in one process. The rows
+    are made before each clock starts."""
+    from ledger.service.ingest import read_ndjson_rows
+    from ledger.store.copyrows import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, read_rows
+
+    name, url = new_database(postgres_url, "limit")
+    copy_s = hash_s = 0.0
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                "CREATE TABLE copied (leaf_hash bytea NOT NULL, kind varchar(16) NOT NULL,"
+                " ts varchar(24) NOT NULL, external_id varchar(256), account_id varchar(256),"
+                " model varchar(256), record bytea NOT NULL)"
+            )
+            conn.commit()
+            for path in files:
+                chunks = [rows for rows, _ in read_ndjson_rows(path)]
+                records = [entry[6] for rows in chunks for entry in read_rows(rows)]
+                sha256 = hashlib.sha256
+                began = time.perf_counter()
+                for record in records:
+                    sha256(b"\x00" + record).digest()
+                hash_s += time.perf_counter() - began
+                del records
+                began = time.perf_counter()
+                with (
+                    conn.cursor() as cursor,
+                    cursor.copy(
+                        f"COPY copied ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+                    ) as copy,
+                ):
+                    copy.write(COPY_HEADER)
+                    for rows in chunks:
+                        copy.write(rows)
+                    copy.write(COPY_TRAILER)
+                conn.commit()
+                copy_s += time.perf_counter() - began
+    finally:
+        drop_database(postgres_url, name)
+    return {"copy_s": copy_s, "hash_s": hash_s}
+
+
+def compare(args: argparse.Namespace, files: list[Path]) -> None:
+    """--compare: end to end at --entries with the baseline commit and with this
+    checkout, alternating, against the COPY and SHA-256 limits; prints the table."""
+    base = Path(tempfile.mkdtemp(prefix="bench-scale-base-")) / "tree"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(base), args.compare],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    runs: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
+    limit_runs: list[dict[str, float]] = []
+    try:
+        for number in range(args.rounds):
+            order = [("base", base), ("head", ROOT)]
+            for label, tree in order if number % 2 == 0 else order[::-1]:
+                result = end_to_end(tree, files, args.entries, args)
+                runs[label].append(result)
+                print(f"round {number + 1} {label}: {result}", file=sys.stderr)
+            limit_runs.append(limits(files, args.postgres_url))
+            print(f"round {number + 1} limits: {limit_runs[-1]}", file=sys.stderr)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
+    figures = {
+        "entries": args.entries,
+        "base": args.compare,
+        "ingest_only": args.ingest_only,
+        "runs": runs,
+        "limits": limit_runs,
+    }
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print_compare(figures)
+
+
+def print_compare(f: dict[str, Any]) -> None:
+    n = f["entries"]
+
+    def med(label: str, key: str) -> float:
+        return statistics.median(r[key] for r in f["runs"][label])
+
+    copy_s = statistics.median(r["copy_s"] for r in f["limits"])
+    hash_s = statistics.median(r["hash_s"] for r in f["limits"])
+    base_s, head_s = med("base", "total_s"), med("head", "total_s")
+    rounds = len(f["runs"]["head"])
+    loads = [r["load"] for label in ("base", "head") for r in f["runs"][label]]
+    print(
+        f"| {n:,} entries, PostgreSQL, median of {rounds} (load average"
+        f" {min(loads):.1f} to {max(loads):.1f}) | seconds | records/s | x baseline time"
+        " | share of COPY limit |"
+    )
+    print("|---|---:|---:|---:|---:|")
+
+    def row(name: str, seconds: float) -> None:
+        print(
+            f"| {name} | {seconds:.1f} | {n / seconds:,.0f} | {seconds / base_s:.2f}"
+            f" | {copy_s / seconds:.1%} |"
+        )
+
+    if f.get("ingest_only"):
+        row(f"baseline {f['base']}: `mledger ingest` of every file, alone", base_s)
+        row("this commit: `mledger ingest` of every file, alone", head_s)
+    else:
+        row(f"baseline {f['base']}: end to end (ingest, seal, index, anchor)", base_s)
+        row("this commit: end to end", head_s)
+        row(
+            f"baseline {f['base']}: `mledger ingest` of every file, the service sealing",
+            med("base", "ingest_s"),
+        )
+        row(
+            "this commit: `mledger ingest` of every file, the service sealing",
+            med("head", "ingest_s"),
+        )
+    row("limit: PostgreSQL COPY of the same rows, unindexed table", copy_s)
+    row("limit: SHA-256 of the same leaves, one process", hash_s)
+    for label, name in (("base", f"baseline {f['base']}"), ("head", "this commit")):
+        first, last = med(label, "first_tenth"), med(label, "last_tenth")
+        print(
+            f"| {name}: ingest rate, first 10% / last 10% of the files | | {first:,.0f}"
+            f" / {last:,.0f} | | last = {last / first:.2f}x first |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -265,11 +498,26 @@ def main() -> None:
     parser.add_argument(
         "--generate-only", action="store_true", help="write the NDJSON files and stop"
     )
+    parser.add_argument(
+        "--compare",
+        metavar="COMMIT",
+        help="end to end only, this checkout against COMMIT (e.g. 81d4abc) and the limits",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --compare")
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="with --compare: time `mledger ingest` alone (no service sealing, indexing"
+        " or anchoring meanwhile)",
+    )
     args = parser.parse_args()
 
     args.work_dir.mkdir(parents=True, exist_ok=True)
     files = generate(args.work_dir, args.entries, args.file_records)
     if args.generate_only:
+        return
+    if args.compare:
+        compare(args, files)
         return
 
     name = f"ledger_scale_{int(time.time())}"

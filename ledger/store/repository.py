@@ -3,7 +3,9 @@
 Guarantees callers rely on:
 
 - `add_entries` is all or nothing, and durable once it returns (SQLite: WAL with
-  synchronous=FULL; PostgreSQL: a committed transaction).
+  synchronous=FULL; PostgreSQL: a committed transaction). So is `copy_entries`, the
+  PostgreSQL bulk path of `mledger ingest`, which stores nothing when any of its leaf
+  hashes is already stored (`DuplicateEntries`: the caller takes `add_entries`).
 - `transaction()` is one database transaction; the sequencer does a whole seal in one.
 - Entries are never deleted, and updated only by erasure (ledger.store.erasure), which
   keeps their seq, leaf hash, kind and ts. Sequencing writes `runs` rows instead:
@@ -32,6 +34,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.merkle import EMPTY_ROOT, HASH_SIZE
 from ledger.core.merkle.tiles import TILE_WIDTH, Tile, TileKey, tile_path
 from ledger.core.records import Entry
+from ledger.store.copyrows import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER
 from ledger.store.db import create_db_engine, migrate
 from ledger.store.schema import checkpoints, entries, log_state, runs, tiles
 
@@ -48,6 +51,10 @@ FULL_TILE_CACHE = 2048
 
 class StoreError(LedgerError, RuntimeError):
     """Storage refused an operation; the message says why."""
+
+
+class DuplicateEntries(StoreError):
+    """A bulk copy met a leaf hash already stored; nothing of it was stored."""
 
 
 class ConcurrentSealError(StoreError):
@@ -142,6 +149,43 @@ class Store:
                 added += self.insert_entries(conn, batch)
             faults.point("ingest.before_commit")
         return added
+
+    def copy_entries(self, chunks: Iterable[tuple[bytes, bytes]]) -> int:
+        """PostgreSQL: store chunks of binary COPY rows (`ledger.store.copyrows`, with
+        the leaf hashes of their entries) in one transaction with one COPY; return how
+        many entries were stored.
+
+        All or nothing like `add_entries`, under the same ingest lock, so the sequencer
+        orders it the same way. The rows go to the server as they are: no Python per
+        record. COPY cannot skip a row, so an entry whose leaf hash is already stored
+        (or twice in `chunks`) makes it store nothing and raise DuplicateEntries; the
+        caller then stores the same records with `add_entries`, which skips them. If
+        iterating `chunks` raises, nothing is stored.
+        """
+        if not self.is_postgres:
+            raise StoreError("copy_entries needs PostgreSQL; use add_entries")
+        import psycopg  # the PostgreSQL driver: not loaded on SQLite
+
+        count = 0
+        with self.engine.begin() as conn:
+            self.lock_ingest(conn)
+            driver = conn.connection.driver_connection
+            if not isinstance(driver, psycopg.Connection):
+                raise StoreError(f"copy_entries needs the psycopg driver, not {type(driver)}")
+            statement = f"COPY entries ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+            try:
+                with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                    copy.write(COPY_HEADER)
+                    for rows, leaves in chunks:
+                        copy.write(rows)
+                        count += len(leaves) // HASH_SIZE
+                    copy.write(COPY_TRAILER)
+            except psycopg.errors.UniqueViolation as error:
+                raise DuplicateEntries(
+                    f"a leaf hash is already stored: {error.diag.message_detail}"
+                ) from None
+            faults.point("ingest.before_commit")
+        return count
 
     def lock_ingest(self, conn: Connection) -> None:
         """Take the ingest lock for this transaction (before `insert_entries`)."""
@@ -406,6 +450,7 @@ class TileCache:
 __all__ = [
     "TILE_WIDTH",
     "ConcurrentSealError",
+    "DuplicateEntries",
     "LogState",
     "Run",
     "Store",
