@@ -130,7 +130,7 @@ def parse_key_entry(obj: Any, where: str) -> KeyEntry:
         return parse_entry(obj, where)
     fields = parse_fields(obj, where, ("leaf_index", "leaf_hash", "erased", "proof"))
     erased = parse_fields(fields["erased"], f"{where}.erased", ("at", "by"))
-    if not isinstance(erased["at"], str) or not _ERASED_AT.match(erased["at"]):
+    if not isinstance(erased["at"], str) or not _ERASED_AT.fullmatch(erased["at"]):
         raise FormatError(f"{where}.erased.at must be a time as YYYY-MM-DDTHH:MM:SS.mmmZ")
     proof = _hash_list(fields["proof"], f"{where}.proof", MAX_PROOF_NODES)
     return ErasedEntry(

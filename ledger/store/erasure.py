@@ -342,15 +342,23 @@ class ErasureStore:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             driver = conn.connection.driver_connection
             assert driver is not None
-            driver.add_notice_handler(lambda notice: notices.append(notice.message_primary))
-            while True:
-                notices.clear()
-                for table in tables:
-                    conn.execute(text(f"VACUUM (VERBOSE, INDEX_CLEANUP ON) {table}"))
-                kept = sum(int(n) for note in notices for n in NOT_REMOVABLE.findall(note))
-                if not kept or time.monotonic() >= deadline:
-                    return kept
-                time.sleep(0.2)
+
+            def heard(notice: Any) -> None:
+                notices.append(notice.message_primary)
+
+            # The connection goes back to the pool: its handler must not stay on it.
+            driver.add_notice_handler(heard)
+            try:
+                while True:
+                    notices.clear()
+                    for table in tables:
+                        conn.execute(text(f"VACUUM (VERBOSE, INDEX_CLEANUP ON) {table}"))
+                    kept = sum(int(n) for note in notices for n in NOT_REMOVABLE.findall(note))
+                    if not kept or time.monotonic() >= deadline:
+                        return kept
+                    time.sleep(0.2)
+            finally:
+                driver.remove_notice_handler(heard)
 
     # -- statements and holds -----------------------------------------------------------
 

@@ -306,3 +306,30 @@ def test_seq_spans() -> None:
     assert seq_spans([7]) == [(7, 7)]
     assert seq_spans([1, 2, 3, 5, 6, 9]) == [(1, 3), (5, 6), (9, 9)]
     assert seq_spans(list(range(10, 100_010))) == [(10, 100_009)]
+
+
+@pytest.mark.postgres
+def test_the_postgres_scrub_leaves_no_notice_handler_on_pooled_connections(
+    postgres_url: str,
+) -> None:
+    """The scrub reads VACUUM VERBOSE's notices with a handler on a pooled connection:
+    it is removed after, so erasures do not pile up handlers (each keeping its list of
+    notices alive and appended to by every later notice on that connection)."""
+    store = Store.open(postgres_url)
+    try:
+        _fill(store)
+        for account in (SECRET, "bob", SECRET):
+            erase(store, "account", "GDPR", account=account)
+        held = []
+        try:
+            for _ in range(store.engine.pool.checkedin()):
+                held.append(store.engine.connect())
+            drivers = [conn.connection.driver_connection for conn in held]
+            handlers = [h.__module__ for d in drivers for h in d._notice_handlers]
+        finally:
+            for conn in held:
+                conn.close()
+        # SQLAlchemy's own handler (which logs notices) stays; none of the scrub's.
+        assert held and "ledger.store.erasure" not in handlers, handlers
+    finally:
+        store.close()
