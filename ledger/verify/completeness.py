@@ -54,6 +54,13 @@ from ledger.verify.result import (
     utc_text,
 )
 
+UNCHECKED = (
+    ": that a logged erasure covers them is the operator's claim here; `mledger audit`"
+    " of the log's export checks it"
+)
+"""What a verifier adds where it accepts an entry marked erased: the marker names the
+erasure record but the document does not prove it (the audit recomputes every erasure)."""
+
 
 class CompletenessError(VerificationError):
     """The completeness proof cannot be read: not JSON, an unknown format, a bad field."""
@@ -162,7 +169,7 @@ def verify_completeness(
     where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
     erased = sum(isinstance(entry, ErasedEntry) for entry in document.entries)
     opened = given - erased
-    gone = f"; {erased} erased entries carry their leaf hash only" if erased else ""
+    gone = f"; {erased} erased entries carry their leaf hash only{UNCHECKED}" if erased else ""
     run.ok(
         "record", f"all {opened} records are valid v1 records in canonical form (RFC 8785){gone}"
     )
@@ -266,10 +273,16 @@ def key_statement(complete: KeyCompleteness, anchored: ChainAnchor | None, noun:
         )
     head = f"COMPLETE: {count} {plural} of {complete.key} {where}"
     if complete.query is not None:
-        erased = f", {complete.erased} of them erased" if complete.erased else ""
+        others = complete.outside - complete.erased
+        erased = (
+            f"; {complete.erased} more {'is' if complete.erased == 1 else 'are'} marked"
+            " erased, so whether they match cannot be shown"
+            if complete.erased
+            else ""
+        )
         head += (
-            f" match the query ({complete.query}; {complete.outside} other"
-            f" {'entry' if complete.outside == 1 else 'entries'} of the key do not{erased})"
+            f" match the query ({complete.query}; {others} other"
+            f" {'entry' if others == 1 else 'entries'} of the key do not{erased})"
         )
     if anchored is not None:
         return (

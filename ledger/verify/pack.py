@@ -47,7 +47,7 @@ from ledger.formats.pack import PACK_FORMAT, Pack, PackCompleteness, account_key
 from ledger.verify.bundle import canonical_bytes, open_record, record_problem
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
 from ledger.verify.checkpoint_note import check_checkpoint_note
-from ledger.verify.completeness import check_index_root_on_chain, check_key_entry
+from ledger.verify.completeness import UNCHECKED, check_index_root_on_chain, check_key_entry
 from ledger.verify.result import (
     KeyCompleteness,
     PackError,
@@ -262,13 +262,17 @@ def _check_complete(
                 sum(isinstance(other, ErasedEntry) for other in proof.outside),
             )
         )
-    outside = sum(len(proof.outside) for proof in part.keys)
     erased = sum(key.erased for key in proven)
+    outside = sum(len(proof.outside) for proof in part.keys) - erased
     run.ok(
         "complete",
         f"the {len(accounts):,} accounts' entries in the pack, with their {outside:,} entries"
         " that do not match the query"
-        + (f" ({erased:,} of them erased)" if erased else "")
+        + (
+            f" and {erased:,} marked erased (whether they match cannot be shown{UNCHECKED})"
+            if erased
+            else ""
+        )
         + f", are all their entries with leaf index in [{part.start}, {part.end}), under"
         f" index root {hex0x(part.index_root)}",
     )

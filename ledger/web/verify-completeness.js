@@ -56,6 +56,8 @@
   const INDEX_DOMAIN = new TextEncoder().encode('model-ledger/index/v1');
   const KEY_KINDS = ['account', 'model', 'licence', 'licensee', 'model_id'];
   const LOWER_HEX = /^0x[0-9a-f]*$/;
+  /** What a verifier adds where it accepts an entry marked erased (ledger/verify/completeness.py). */
+  const UNCHECKED = ": that a logged erasure covers them is the operator's claim here; `mledger audit` of the log's export checks it";
 
   /** Record kind -> the keys of a record's body (ledger/core/index/keys.py KEY_FUNCTIONS). */
   /* A v2 record disclosed in part may withhold a key's field: it then shows no such key. */
@@ -643,7 +645,7 @@
     const where = `the tree of size ${document.treeSize} with root ${document.root}`;
     const erased = document.entries.filter((item) => item.erased).length;
     const opened = given - erased;
-    const gone = erased ? `; ${erased} erased entries carry their leaf hash only` : '';
+    const gone = erased ? `; ${erased} erased entries carry their leaf hash only${UNCHECKED}` : '';
     run.ok('record', `all ${opened} records are valid v1 records in canonical form (RFC 8785)${gone}`);
     run.ok('leaf hash', `all ${opened} records hash to their entries' leaf hashes`);
     run.ok('inclusion', `all ${given} entries are included at their leaf indices in ${where}`);
@@ -848,13 +850,13 @@
         erased: proof.outside.filter((other) => other.erased).length,
       });
     }
-    const outside = part.keys.reduce((n, proof) => n + proof.outside.length, 0);
     const erased = proven.reduce((n, key) => n + key.erased, 0);
+    const outside = part.keys.reduce((n, proof) => n + proof.outside.length, 0) - erased;
     run.ok(
       'complete',
       `the ${accounts.length.toLocaleString('en-US')} accounts' entries in the pack, with their ${outside.toLocaleString('en-US')} entries` +
         ' that do not match the query' +
-        (erased ? ` (${erased.toLocaleString('en-US')} of them erased)` : '') +
+        (erased ? ` and ${erased.toLocaleString('en-US')} marked erased (whether they match cannot be shown${UNCHECKED})` : '') +
         `, are all their entries with leaf index in [${part.start}, ${part.end}), under index root ${part.indexRoot}`,
     );
     return proven;
@@ -923,9 +925,12 @@
       : `with leaf index in [${complete.start}, ${complete.end}) of the first ${complete.treeSize} entries`;
     let head = `COMPLETE: ${count} ${plural} of ${complete.key} ${where}`;
     if (complete.query !== undefined && complete.query !== null) {
-      const erased = complete.erased ? `, ${complete.erased} of them erased` : '';
-      head += ` match the query (${complete.query}; ${complete.outside} other` +
-        ` ${complete.outside === 1 ? 'entry' : 'entries'} of the key do not${erased})`;
+      const others = complete.outside - complete.erased;
+      const erased = complete.erased
+        ? `; ${complete.erased} more ${complete.erased === 1 ? 'is' : 'are'} marked erased, so whether they match cannot be shown`
+        : '';
+      head += ` match the query (${complete.query}; ${others} other` +
+        ` ${others === 1 ? 'entry' : 'entries'} of the key do not${erased})`;
     }
     if (anchored !== null) {
       return `${head} (anchored at block ${anchored.blockNumber}, time ${V.utcText(anchored.timestamp)})`;

@@ -449,6 +449,8 @@ def test_erased_entries_verify_the_same_in_both() -> None:
     words = (
         f"all {len(document['entries']) - erased} records are valid v1 records in"
         f" canonical form (RFC 8785); {erased} erased entries carry their leaf hash only"
+        ": that a logged erasure covers them is the operator's claim here; `mledger"
+        " audit` of the log's export checks it"
     )
     assert [c for c in valid["checks"] if c[0] == "record"] == [["record", True, words]]
     assert (inclusion["check"], time_format["check"], unknown["check"]) == (
