@@ -110,18 +110,25 @@ class PostingsBlocks:
         if count > self.limit:
             return None
         with self._lock:
+            cached = self._stores.setdefault(claims.store, OrderedDict()).pop(key, None)
+        # Read and hash outside the lock: a key being extended is out of the cache
+        # meanwhile (a request for it then reads its own), so no proof of another key
+        # waits on this one's reading.
+        if cached is None or cached.last_seq < claims.last_seq and len(cached.leaves) < count:
+            first = 0 if cached is None else cached.last_seq + 1
+            found = claims.index.postings_with_seqs(
+                claims.conn, kind, value, claims.last_seq, first
+            )
+            if cached is None:
+                cached = _KeyBlocks(array("Q"), [], -1)
+            cached.leaves.extend(leaf for _, leaf in found)
+            cached.roots.extend(block_roots(cached.leaves, len(cached.roots)))
+            cached.last_seq = claims.last_seq
+        with self._lock:
             keys = self._stores.setdefault(claims.store, OrderedDict())
-            cached = keys.pop(key, None)
-            if cached is None or cached.last_seq < claims.last_seq and len(cached.leaves) < count:
-                first = 0 if cached is None else cached.last_seq + 1
-                found = claims.index.postings_with_seqs(
-                    claims.conn, kind, value, claims.last_seq, first
-                )
-                if cached is None:
-                    cached = _KeyBlocks(array("Q"), [], -1)
-                cached.leaves.extend(leaf for _, leaf in found)
-                cached.roots.extend(block_roots(cached.leaves, len(cached.roots)))
-                cached.last_seq = claims.last_seq
+            other = keys.pop(key, None)
+            if other is not None and other.last_seq > cached.last_seq:
+                cached = other  # another request read further meanwhile
             keys[key] = cached
             total = sum(len(k.leaves) for ks in self._stores.values() for k in ks.values())
             while total > self.limit and keys:

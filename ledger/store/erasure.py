@@ -318,6 +318,12 @@ class ErasureStore:
                     conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                     for table in ("entries", "index_keys"):
                         conn.execute(text(f"VACUUM FULL {table}"))
+            if kept is None:
+                return (
+                    f"{verb} entries, index_keys; whether every old row version was removed"
+                    " is not known: VACUUM VERBOSE's report was not in English (the"
+                    " server's lc_messages); check with it yourself"
+                )
             if kept:
                 return (
                     f"{verb} entries, index_keys; {kept} old row versions are still visible"
@@ -333,9 +339,10 @@ class ErasureStore:
             return "PRAGMA wal_checkpoint(TRUNCATE) blocked by a reader: run it again later"
         return "PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on"
 
-    def _vacuum_until_removed(self, tables: Sequence[str], patience: float) -> int:
+    def _vacuum_until_removed(self, tables: Sequence[str], patience: float) -> int | None:
         """VACUUM `tables` until PostgreSQL reports no dead row version it had to keep,
-        or `patience` runs out; how many it still kept at the end."""
+        or `patience` runs out; how many it still kept at the end (None: its report
+        could not be read, as when the server's messages are in another language)."""
         deadline = time.monotonic() + patience
         notices: list[str] = []
         with self.store.engine.connect() as conn:
@@ -353,7 +360,10 @@ class ErasureStore:
                     notices.clear()
                     for table in tables:
                         conn.execute(text(f"VACUUM (VERBOSE, INDEX_CLEANUP ON) {table}"))
-                    kept = sum(int(n) for note in notices for n in NOT_REMOVABLE.findall(note))
+                    counts = [int(n) for note in notices for n in NOT_REMOVABLE.findall(note)]
+                    if len(counts) < len(tables):
+                        return None
+                    kept = sum(counts)
                     if not kept or time.monotonic() >= deadline:
                         return kept
                     time.sleep(0.2)

@@ -8,6 +8,7 @@ a key too large for the cache and a small key take the full path."""
 from __future__ import annotations
 
 import json
+import threading
 
 from ledger.core.records import parse_object
 from ledger.service.completeness import (
@@ -87,3 +88,32 @@ def test_block_cache_proofs_are_the_full_paths(store: Store) -> None:
         store, anchors, "account:acct-3", second, Window(from_size=3, to_size=900), blocks=tiny
     )
     assert verify_completeness(json.dumps(small), None).valid
+
+
+def test_concurrent_window_proofs_share_the_cache(store: Store) -> None:
+    """Requests for the same key from several threads (each reads and extends outside
+    the cache's lock) all get the full path's documents, and the cache ends with the
+    key's postings once."""
+    anchors = AnchorRepository(store)
+    anchors.record_deployment(
+        Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
+    )
+    first = grow(store, anchors, 0, 1700)
+    second = grow(store, anchors, first, 600)
+    blocks = PostingsBlocks()
+    failures: list[BaseException] = []
+
+    def ask(size: int, a: int, b: int) -> None:
+        try:
+            documents(store, anchors, blocks, size, a, b)
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            failures.append(error)
+
+    windows = [(first, 0, 40), (second, 100, 900), (first, 1200, 1700), (second, 5, second)]
+    threads = [threading.Thread(target=ask, args=w) for w in windows * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    assert blocks.held() == sum(1 for i in range(second) if i % 3)  # acct-big's postings
