@@ -6,6 +6,7 @@ import copy
 import functools
 import inspect
 import json
+import re
 import sys
 import typing
 from collections.abc import Callable, Iterator
@@ -142,10 +143,45 @@ def _help_names(hint: Any, field: str) -> Any:
     return Annotated[(base, *marks)]
 
 
+_LIST_ITEM = re.compile(r"\s*(?:[-*]|[0-9]+[.)])\s")
+"""A line that starts an item of a list in a command's help."""
+
+
+def reflow_help(text: str) -> str:
+    """A command's help as prose: the lines of each paragraph joined into one, as the
+    first paragraph already is (typer keeps the line breaks of the others, which then
+    break mid-sentence at any terminal width). List items and lines indented four
+    spaces or more (examples) keep their own lines; a paragraph starting with \\b is
+    left as written."""
+    paragraphs = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):
+        if paragraph.startswith("\b"):
+            paragraphs.append(paragraph)
+            continue
+        lines: list[str] = []
+        for line in paragraph.split("\n"):
+            example = line.startswith("    ")
+            if (
+                lines
+                and not example
+                and not _LIST_ITEM.match(line)
+                and not lines[-1].startswith("    ")
+            ):
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
 def configure_commands(group: typer.Typer) -> None:
-    """Give every command of `group` and its subgroups `with_settings`."""
+    """Give every command of `group` and its subgroups `with_settings`, and help text
+    that flows (`reflow_help`)."""
     for info in group.registered_commands:
         if info.callback is not None:
+            text = info.help or inspect.getdoc(info.callback)
+            if text:
+                info.help = reflow_help(text)
             info.callback = with_settings(info.callback)
     for subgroup in group.registered_groups:
         if subgroup.typer_instance is not None:

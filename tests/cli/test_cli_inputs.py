@@ -7,6 +7,7 @@ report --url` reads from a service. The CLI runs with a sane recursion limit."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.cli.common import reflow_help
 from ledger.workload import ndjson_lines
 from tests.cli.test_cli import ledger, lines
 
@@ -207,3 +209,40 @@ def test_the_cli_runs_with_a_sane_recursion_limit() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0 and result.stderr == "1000", result.stderr
+
+
+def test_help_paragraphs_flow_at_any_width() -> None:
+    """Every paragraph of a command's help reads as prose at a wide terminal: no line
+    break left mid-sentence where the docstring's source lines ended (typer keeps them
+    in every paragraph but the first)."""
+    wide = {**os.environ, "COLUMNS": "250", "TERM": "dumb", "NO_COLOR": "1"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "ledger", "verify", "--help"],
+        capture_output=True,
+        text=True,
+        env=wide,
+        check=True,
+    ).stdout
+    assert (
+        "is checked: signed by the identity's note key, the bundle's checkpoint, and"
+        " cosigned by --quorum of the --witness keys"
+    ) in shown
+    lists = subprocess.run(
+        [sys.executable, "-m", "ledger", "up", "--help"],
+        capture_output=True,
+        text=True,
+        env=wide,
+        check=True,
+    ).stdout
+    assert "the log created, its admin --admin (on the embedded dev chain, else a new key" in lists
+
+
+def test_reflow_keeps_list_items_and_examples() -> None:
+    text = (
+        "Summary\nline.\n\nIntro\ngoes on:\n- one\n  more\n- two\n\n    mledger x\n"
+        "    mledger y\n\n\bkept\nas is"
+    )
+    assert reflow_help(text) == (
+        "Summary line.\n\nIntro goes on:\n- one more\n- two\n\n    mledger x\n    mledger y"
+        "\n\n\bkept\nas is"
+    )
