@@ -25,6 +25,12 @@ medians and ratios (docs/performance.md):
 
     .venv/bin/python scripts/bench_scale.py --entries 1000000 --file-records 100000 \\
         --compare 81d4abc --rounds 3
+
+With --compare COMMIT --http-only, step 4 alone for both: the table filled with every
+file and sealed (not timed), then HTTP batch ingest with 1 and 2 API workers:
+
+    .venv/bin/python scripts/bench_scale.py --entries 200000 --file-records 100000 \\
+        --work-dir /tmp/bench-scale-200k --compare 81d4abc --http-only --rounds 2
 """
 
 from __future__ import annotations
@@ -211,7 +217,9 @@ def wait_anchored(serve: Serve, total: int) -> dict[str, Any]:
         httpx.post(serve.url + "/v1/admin/anchor", headers=headers, timeout=300)
 
 
-def http_rate(where: list[str], workers: int, batches: int, seed: int) -> dict[str, float]:
+def http_rate(
+    where: list[str], workers: int, batches: int, seed: int, tree: Path = ROOT
+) -> dict[str, float]:
     """Records/s of HTTP batch ingest with `workers` API processes (4 clients)."""
     bodies = [
         (
@@ -221,7 +229,7 @@ def http_rate(where: list[str], workers: int, batches: int, seed: int) -> dict[s
         ).encode()
         for b in range(batches)
     ]
-    serve = Serve(where, "--workers", str(workers), "--seal-interval", "1")
+    serve = Serve(where, "--workers", str(workers), "--seal-interval", "1", tree=tree)
     latencies: list[float] = []
     lock = threading.Lock()
     queue = list(reversed(bodies))
@@ -283,6 +291,20 @@ def end_to_end(
     name, url = new_database(args.postgres_url, "cmp")
     data = args.work_dir / f"data-{name}"
     where = ["--database-url", url, "--data-dir", str(data)]
+    if args.http_only:  # the table filled and sealed (not timed), then step 4 alone
+        try:
+            ingest_all(files, where[:2], total, tree)
+            ledger("seal", *where, tree=tree)
+            load = os.getloadavg()[0]
+            http = [
+                http_rate(where, workers, args.http_batches, 100 + workers, tree)
+                for workers in (1, 2)
+            ]
+            load = max(load, os.getloadavg()[0])
+        finally:
+            drop_database(args.postgres_url, name)
+            shutil.rmtree(data, ignore_errors=True)
+        return {"http": http, "load": load}
     if args.ingest_only:  # `mledger ingest` alone: no service, no sequencer
         try:
             load = os.getloadavg()[0]
@@ -408,6 +430,8 @@ def compare(args: argparse.Namespace, files: list[Path]) -> None:
                 result = end_to_end(tree, files, args.entries, args)
                 runs[label].append(result)
                 print(f"round {number + 1} {label}: {result}", file=sys.stderr)
+            if args.http_only:
+                continue
             limit_runs.append(limits(files, args.postgres_url))
             print(f"round {number + 1} limits: {limit_runs[-1]}", file=sys.stderr)
     finally:
@@ -421,7 +445,30 @@ def compare(args: argparse.Namespace, files: list[Path]) -> None:
     }
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if args.http_only:
+        print_http_compare(figures)
+        return
     print_compare(figures)
+
+
+def print_http_compare(f: dict[str, Any]) -> None:
+    rounds = len(f["runs"]["head"])
+    loads = [r["load"] for label in ("base", "head") for r in f["runs"][label]]
+    print(
+        f"| HTTP batches of 1,000 (4 clients) at {f['entries']:,} entries, PostgreSQL,"
+        f" median of {rounds} (load average {min(loads):.1f} to {max(loads):.1f})"
+        f" | baseline {f['base']} records/s | this commit records/s | x baseline rate |"
+    )
+    print("|---|---:|---:|---:|")
+    for at, workers in enumerate((1, 2)):
+        base, head = (
+            statistics.median(r["http"][at]["records_per_s"] for r in f["runs"][label])
+            for label in ("base", "head")
+        )
+        print(
+            f"| {workers} API worker{'s' if workers > 1 else ''} | {base:,.0f} | {head:,.0f}"
+            f" | {head / base:.2f}x |"
+        )
 
 
 def print_compare(f: dict[str, Any]) -> None:
@@ -509,6 +556,12 @@ def main() -> None:
         action="store_true",
         help="with --compare: time `mledger ingest` alone (no service sealing, indexing"
         " or anchoring meanwhile)",
+    )
+    parser.add_argument(
+        "--http-only",
+        action="store_true",
+        help="with --compare: fill and seal the table with every file (not timed), then"
+        " time HTTP batch ingest alone with 1 and 2 API workers (step 4)",
     )
     args = parser.parse_args()
 

@@ -2,10 +2,11 @@
 
 Requests hand their validated entries to `submit` and wait. One committer thread takes
 everything queued (whole requests, up to `MAX_GROUP` entries), stores it with one
-`Store.add_entries` call (all or nothing, durable on return), looks up the seqs, signs
-one receipt group, and answers each request with its own receipts. So a busy server
-pays one fsync and one signature per group instead of per request, and a lone request
-waits for nothing but its own commit.
+`Store.add_group` call (all or nothing, durable on return; on PostgreSQL one binary COPY
+in a savepoint, and the row inserts that skip stored leaf hashes when the COPY meets
+one), looks up the seqs, signs one receipt group, and answers each request with its own
+receipts. So a busy server pays one fsync and one signature per group instead of per
+request, and a lone request waits for nothing but its own commit.
 
 If the commit fails, every request of that group gets the error and nothing of the
 group is stored.
@@ -88,7 +89,7 @@ class Ingestor:
 
     def _commit(self, requests: list[Sequence[Entry]]) -> list[tuple[int, str]]:
         received_at = now_ts()
-        self.store.add_entries(requests)
+        self.store.add_group(requests)
         faults.point("ingest.after_commit")
         leaves = [entry.leaf_hash for entries in requests for entry in entries]
         seqs = queries.seqs_of(self.store, leaves)

@@ -67,10 +67,10 @@ class FailingStore:
         self.store = store
         self.fail = threading.Event()
 
-    def add_entries(self, batches: Any) -> int:
+    def add_group(self, batches: Any) -> int:
         if self.fail.is_set():
             raise RuntimeError("disk full")
-        return self.store.add_entries(batches)
+        return self.store.add_group(batches)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)

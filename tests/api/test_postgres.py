@@ -50,3 +50,47 @@ def test_api_on_postgres(tmp_path: Path, postgres_url: str) -> None:
         )
     finally:
         assert server.stop() == 0
+
+
+def test_group_commit_copy_and_its_fallback_over_http(tmp_path: Path, postgres_url: str) -> None:
+    """On PostgreSQL the group commit writes with COPY; a stored or repeated record makes
+    the COPY fail and the group go through the inserts that skip it: each record is
+    answered with its one stored entry's seq, and nothing is stored twice."""
+    server = Server(
+        tmp_path / "data",
+        "--seal-interval",
+        "3600",
+        database_url=postgres_url.replace("postgresql+psycopg://", "postgresql://"),
+    )
+    records = [interaction(i, seed=52, account="copy") for i in range(30)]
+    try:
+        with server.client(server.key("ingest")) as client:
+
+            def post(batch: list[dict[str, object]]) -> list[dict[str, object]]:
+                response = client.post("/v1/entries/batch", json={"entries": batch})
+                assert response.status_code == 202, response.text
+                receipts: list[dict[str, object]] = response.json()["receipts"]
+                for receipt in receipts:
+                    verify_receipt(receipt)
+                return receipts
+
+            fresh = post(records[:10])  # the COPY
+            assert [r["seq"] for r in fresh] == list(range(1, 11))
+            retried = post(records[:10])  # a retry of a stored batch
+            assert [(r["seq"], r["leaf_hash"]) for r in retried] == [
+                (r["seq"], r["leaf_hash"]) for r in fresh
+            ]
+            twice = post([records[10], records[11], records[10]])  # repeated in one batch
+            assert twice[0]["seq"] == twice[2]["seq"] != twice[1]["seq"]
+            mixed = post([records[12], records[3]])  # one new, one stored
+            assert mixed[1]["seq"] == fresh[3]["seq"]
+            assert mixed[0]["seq"] not in {r["seq"] for r in [*fresh, *twice]}
+            rest = post(records[13:])  # the COPY again after the fallbacks
+        with server.client(ADMIN_KEY) as admin:
+            assert admin.post("/v1/admin/seal").json()["tree_size"] == 30
+            hits = admin.get("/v1/entries", params={"account_id": "copy", "limit": 100}).json()
+        assert len(hits["entries"]) == 30
+        leaves = {r["leaf_hash"] for r in [*fresh, *twice, *mixed, *rest]}
+        assert len(leaves) == 30
+    finally:
+        assert server.stop() == 0

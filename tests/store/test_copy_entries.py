@@ -146,3 +146,61 @@ def test_the_sequencer_barrier_waits_for_a_copy_in_flight(pg: Store) -> None:
     started_at = time.monotonic()
     assert seal(pg).tree_size == 80
     assert time.monotonic() - started_at < 30
+
+
+# -- add_group: the service's group commit (one COPY in a savepoint on PostgreSQL) --------
+
+
+def test_add_group_stores_new_entries_in_order_and_skips_stored_ones(store: Store) -> None:
+    batch = entries(60, seed=3)
+    assert store.add_group([batch[:25], [], batch[25:40]]) == 40
+    assert stored(store) == [e.leaf_hash for e in batch[:40]]
+    # A retry of a stored batch: nothing new, the stored entries keep their seqs.
+    with store.read() as conn:
+        before = conn.execute(text("SELECT leaf_hash, seq FROM entries ORDER BY seq")).all()
+    assert store.add_group([batch[25:40]]) == 0
+    # One new and one stored record; the same record twice in one group.
+    assert store.add_group([[batch[40], batch[3]], [batch[41], batch[41]]]) == 2
+    assert store.add_group([batch[42:60], batch[50:52]]) == 18
+    with store.read() as conn:
+        after = conn.execute(text("SELECT leaf_hash, seq FROM entries ORDER BY seq")).all()
+    assert after[:40] == before
+    assert [bytes(leaf) for leaf, _ in after] == [e.leaf_hash for e in batch]
+    assert seal(store).root == merkle.root_hash([e.leaf_hash for e in batch])
+
+
+@pytest.mark.postgres
+def test_add_group_takes_the_ingest_lock_before_its_copy(pg: Store) -> None:
+    """The sequencer's barrier waits for a group in flight, and a group whose COPY fails
+    on a stored leaf hash stores its new entries once, still under the lock."""
+    first, second = entries(30), entries(30, seed=1)
+    pg.add_group([first])
+    release, started = threading.Event(), threading.Event()
+
+    class Held(list[list[Entry]]):
+        """Batches whose reading (after the lock, before the COPY) waits for `release`."""
+
+        def __iter__(self) -> Iterator[list[Entry]]:
+            started.set()
+            release.wait(30)
+            return super().__iter__()
+
+    added: list[int] = []
+    committer = threading.Thread(
+        target=lambda: added.append(pg.add_group(Held([second[:10], first[:5]])))
+    )
+    committer.start()
+    assert started.wait(30)
+    barriers: list[int] = []
+    waiter = threading.Thread(target=lambda: barriers.append(pg.ingest_barrier()))
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive() and barriers == []  # held back by the group's shared lock
+    release.set()
+    committer.join(30)
+    waiter.join(30)
+    assert added == [10]
+    with pg.read() as conn:
+        newest = conn.execute(text("SELECT max(seq) FROM entries")).scalar_one()
+    assert barriers == [newest]
+    assert stored(pg) == [e.leaf_hash for e in [*first, *second[:10]]]
