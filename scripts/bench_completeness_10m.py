@@ -137,19 +137,28 @@ def build(db: Path, entries: int, accounts: int, workers: int) -> None:
             sealed = progress.add_task(
                 "sealed+indexed", total=entries, completed=state.tree_size, note=""
             )
-            for batch in pool.imap(make_chunk, jobs):
-                store.add_entries([batch])
-                have += len(batch)
-                progress.update(stored, completed=have)
-                if have - state.tree_size >= MAX_BATCH or have == entries:
+            # One seal's chunks made ahead while the last ones are stored and sealed
+            # (imap alone runs arbitrarily far ahead and holds it all in memory).
+            group = MAX_BATCH // CHUNK
+            ahead = pool.map_async(make_chunk, jobs[:group])
+            for at in range(0, len(jobs), group):
+                batches = ahead.get()
+                ahead = pool.map_async(make_chunk, jobs[at + group : at + 2 * group])
+                for batch in batches:
+                    store.add_entries([batch])
+                    have += len(batch)
+                    progress.update(stored, completed=have)
+                    if have - state.tree_size < MAX_BATCH and have != entries:
+                        continue
                     state = seal(store)
                     record_anchor(anchors, state.tree_size, state.root)
-                    rate = (state.tree_size) / max(time.perf_counter() - begun, 1e-9)
+                    rate = state.tree_size / max(time.perf_counter() - begun, 1e-9)
                     progress.update(
                         sealed,
                         completed=state.tree_size,
                         note=f"load {os.getloadavg()[0]:.1f}; {rate:,.0f}/s this run",
                     )
+            ahead.get()
         print(
             f"built {have:,} entries in {time.perf_counter() - begun:.0f} s"
             f" (load average {', '.join(f'{x:.1f}' for x in os.getloadavg())})",
