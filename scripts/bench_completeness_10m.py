@@ -131,7 +131,7 @@ def build(db: Path, entries: int, accounts: int, workers: int) -> None:
             TimeRemainingColumn(),
             TextColumn("{task.fields[note]}"),
         )
-        begun = time.perf_counter()
+        begun, first = time.perf_counter(), state.tree_size
         with Progress(*columns, transient=False) as progress, Pool(workers) as pool:
             stored = progress.add_task("stored", total=entries, completed=have, note="")
             sealed = progress.add_task(
@@ -152,7 +152,7 @@ def build(db: Path, entries: int, accounts: int, workers: int) -> None:
                         continue
                     state = seal(store)
                     record_anchor(anchors, state.tree_size, state.root)
-                    rate = state.tree_size / max(time.perf_counter() - begun, 1e-9)
+                    rate = (state.tree_size - first) / max(time.perf_counter() - begun, 1e-9)
                     progress.update(
                         sealed,
                         completed=state.tree_size,
