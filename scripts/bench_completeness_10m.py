@@ -31,8 +31,8 @@ Cold = a first request: neither the postings block cache (`PostingsBlocks`) nor 
 store's full tile cache holds anything of the key (both cleared before each run);
 SQLite's pages may still be in the OS cache. Warm = both caches hold the key's data.
 
-Bug found by this benchmark (worked around here, `--as-is` to see it): see
-`chunk_tile_reads`.
+This benchmark found that `Store.read_tiles` asked SQLite for every tile in one query,
+which SQLite refuses past 1,000 terms: fixed in the store (`TILES_PER_QUERY`).
 """
 
 from __future__ import annotations
@@ -166,27 +166,6 @@ def build(db: Path, entries: int, accounts: int, workers: int) -> None:
         )
     finally:
         store.close()
-
-
-TILE_QUERY_CHUNK = 400
-
-
-def chunk_tile_reads() -> None:
-    """Work around a bug found by this benchmark: `Store.read_tiles` asks for every
-    missing tile in one query of `(level = ? AND idx = ?) OR ...`, which SQLite refuses
-    past 1,000 terms ("Expression tree is too large (maximum depth 1000)"), so evidence
-    for a key whose entries lie in more than about 1,000 tiles cannot be built on
-    SQLite. Here the same query is made for at most TILE_QUERY_CHUNK tiles at a time."""
-    original = Store.read_tiles
-
-    def read_tiles(self: Store, conn: Any, keys: Any) -> dict[Any, bytes]:
-        wanted = sorted(set(keys))
-        found: dict[Any, bytes] = {}
-        for at in range(0, len(wanted), TILE_QUERY_CHUNK):
-            found.update(original(self, conn, wanted[at : at + TILE_QUERY_CHUNK]))
-        return found
-
-    Store.read_tiles = read_tiles  # type: ignore[method-assign]
 
 
 def median_ms(samples: list[float]) -> float:
@@ -351,9 +330,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument(
-        "--as-is", action="store_true", help="no workaround for the read_tiles bug (fails)"
-    )
-    parser.add_argument(
         "--measure-now", action="store_true", help="measure what is sealed; build nothing"
     )
     args = parser.parse_args(argv)
@@ -363,8 +339,6 @@ def main(argv: list[str] | None = None) -> int:
         build(args.db, args.entries, args.accounts, args.workers)
     if args.build_only:
         return 0
-    if not args.as_is:
-        chunk_tile_reads()
     return measure(args.db, args.entries, args.samples, args.absent)
 
 

@@ -48,6 +48,9 @@ INGEST_LOCK = int.from_bytes(
 transaction that inserts entries holds it shared; the sequencer's barrier takes it."""
 
 
+TILES_PER_QUERY = 400
+"""Tiles `read_tiles` asks for in one query (SQLite caps an expression's depth at 1,000)."""
+
 FULL_TILE_CACHE = 2048
 """Built full tiles kept per store (about 16 KiB each): the upper tree stays in memory."""
 
@@ -286,15 +289,21 @@ class Store:
         return [(seq, bytes(h)) for seq, h in result.cursor.fetchall()]
 
     def read_tiles(self, conn: Connection, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
-        """The stored hashes of the given tiles, in one query (absent tiles are left out)."""
+        """The stored hashes of the given tiles, in one query per TILES_PER_QUERY of them
+        (absent tiles are left out)."""
         wanted = sorted(set(keys))
-        if not wanted:
-            return {}
         mark = "%s" if self.is_postgres else "?"
-        where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(wanted))
-        params = tuple(value for key in wanted for value in key)
-        rows = conn.exec_driver_sql(f"SELECT level, idx, hashes FROM tiles WHERE {where}", params)
-        return {(level, idx): bytes(data) for level, idx, data in rows.cursor.fetchall()}
+        found: dict[TileKey, bytes] = {}
+        # SQLite refuses an expression more than 1,000 deep: a few hundred terms a query.
+        for start in range(0, len(wanted), TILES_PER_QUERY):
+            chunk = wanted[start : start + TILES_PER_QUERY]
+            where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(chunk))
+            params = tuple(value for key in chunk for value in key)
+            rows = conn.exec_driver_sql(
+                f"SELECT level, idx, hashes FROM tiles WHERE {where}", params
+            )
+            found.update(((level, idx), bytes(data)) for level, idx, data in rows.cursor.fetchall())
+        return found
 
     def write_tiles(self, conn: Connection, written: dict[TileKey, bytes]) -> None:
         """Insert or widen tiles."""
