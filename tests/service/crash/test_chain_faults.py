@@ -132,7 +132,14 @@ def test_a_dropped_transaction_and_a_reorganisation(tmp_path: Path, node: Anvil)
             "anchor 40 sent",
         )
         sent = anchors(data)[-1]
-        chain.request("anvil_dropTransaction", ["0x" + bytes(sent["tx_hash"]).hex()])
+        tx_hash = "0x" + bytes(sent["tx_hash"]).hex()
+        # `submitted` is recorded before the transaction is sent (crash order): drop it
+        # only once the node has it, or the drop misses and the send lands after it.
+        until(
+            lambda: chain.request("eth_getTransactionByHash", [tx_hash]) is not None,
+            "anchor 40 in the node's pool",
+        )
+        chain.request("anvil_dropTransaction", [tx_hash])
         until(
             lambda: (
                 anchors(data)[-1]["attempts"] == 2 and anchors(data)[-1]["status"] == "submitted"
