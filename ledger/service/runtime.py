@@ -109,8 +109,16 @@ def start_api(api: Any, host: str, port: int) -> ApiServer:
     """Serve `api` on host:port (0: a free port) and return once it accepts connections."""
     import uvicorn
 
+    from ledger.service.workers import KEEP_ALIVE
+
     config = uvicorn.Config(
-        api, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        api,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=KEEP_ALIVE,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api", daemon=True)

@@ -28,6 +28,13 @@ PARENT_POLL = 1.0
 """Seconds between a worker's checks that its parent is alive."""
 
 
+KEEP_ALIVE = 30
+"""Seconds an idle client connection stays open. Longer than clients keep one for
+reuse (httpx: 5 s): with uvicorn's 5 s the server could close a connection just as a
+client sent its next request on it, which then failed ("Server disconnected without
+sending a response")."""
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on host:port (0: any free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -84,7 +91,13 @@ def _run_worker(sock: socket.socket, make_app: Callable[[], Any], parent: int) -
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     server = uvicorn.Server(
-        uvicorn.Config(make_app(), log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(
+            make_app(),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=KEEP_ALIVE,
+        )
     )
 
     def watch_parent() -> None:
