@@ -17,10 +17,10 @@ same log's export before the erasure, in one run.
    anchored, exported again and audited --repeat times. Medians side by side.
 
 3. With --against DIR (a checkout of another version, e.g. main's), erasure side by side:
-   one log of --entries is filled (SQLite, then PostgreSQL), then --repeat times each,
-   alternating, a fresh copy of it has its oldest 9 days erased by this tree's code and
-   by DIR's (each in a subprocess with its own PYTHONPATH, timed inside it); medians and
-   their ratio.
+   one log of --entries is filled by each tree's code (SQLite, then PostgreSQL: each
+   tree's own schema), then --repeat times each, alternating, a fresh copy of its log
+   has its oldest 9 days erased by this tree's code and by DIR's (each in a subprocess
+   with its own PYTHONPATH, timed inside it); medians and their ratio.
 
     .venv/bin/python scripts/bench_erase.py                 # 311,112 entries; 200,000 audited
     .venv/bin/python scripts/bench_erase.py --entries 31112 --audit-entries 20000 --repeat 1
@@ -184,6 +184,18 @@ store.close()
 """
 """One erasure by time of the log at URL argv[1], run with either tree's code."""
 
+ONE_FILL = """
+import sys
+sys.path.insert(0, "scripts")
+from bench_erase import fill
+from ledger.store.repository import Store
+store = Store.open(sys.argv[1])
+fill(store, int(sys.argv[2]))
+store.close()
+"""
+"""Fill the log at URL argv[1] with argv[2] entries, run with either tree's code (its
+scripts/bench_erase.py's `fill`)."""
+
 
 def side_by_side(
     work: Path, entries: int, repeat: int, against: Path, postgres: bool
@@ -195,15 +207,21 @@ def side_by_side(
 
     server = POSTGRES.rsplit("/", 1)[0]
     name = f"bench_erase_side_{secrets.token_hex(4)}"
-    base = work / "base.db"
-    if postgres:
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    store = Store.open(f"{server}/{name}" if postgres else f"sqlite:///{base}")
-    try:
-        fill(store, entries)
-    finally:
-        store.close()
+    trees = {"this": ROOT, "against": against}
+    # One log per tree, filled by that tree's code: each erases a log in its own schema
+    # (a newer migration's database is one an older tree's code cannot open).
+    for tree_name, tree in trees.items():
+        base = work / f"base-{tree_name}.db"
+        if postgres:
+            with psycopg.connect(POSTGRES, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{name}_{tree_name}"')
+        url = f"{server}/{name}_{tree_name}" if postgres else f"sqlite:///{base}"
+        subprocess.run(
+            [sys.executable, "-c", ONE_FILL, url, str(entries)],
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            cwd=tree,
+        )
     runs: dict[str, list[tuple[float, float, int]]] = {"this": [], "against": []}
     try:
         for number in range(repeat):
@@ -211,14 +229,17 @@ def side_by_side(
             for tree_name in order:
                 copy = work / f"copy-{tree_name}-{number}.db"
                 copy_name = f"{name}_{tree_name}_{number}"
+                base = work / f"base-{tree_name}.db"
                 if postgres:
                     with psycopg.connect(POSTGRES, autocommit=True) as admin:
-                        admin.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
+                        admin.execute(
+                            f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}_{tree_name}"'
+                        )
                 else:
                     for suffix in ("", "-wal", "-shm"):
                         if Path(f"{base}{suffix}").exists():
                             shutil.copy(f"{base}{suffix}", f"{copy}{suffix}")
-                tree = ROOT if tree_name == "this" else against
+                tree = trees[tree_name]
                 url = f"{server}/{copy_name}" if postgres else f"sqlite:///{copy}"
                 done = subprocess.run(
                     [sys.executable, "-c", ONE_ERASURE, url],
@@ -238,7 +259,8 @@ def side_by_side(
     finally:
         if postgres:
             with psycopg.connect(POSTGRES, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                for tree_name in trees:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}_{tree_name}" WITH (FORCE)')
     medians = {key: statistics.median(run[0] for run in found) for key, found in runs.items()}
     return {
         "against": str(against),

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.config import MIN_RETENTION_DAYS
-from ledger.core.index import entry_keys, key_hash
+from ledger.core.index import key_hash
 from ledger.core.records import (
     Entry,
     RecordError,
@@ -127,18 +127,14 @@ def _log_statement(
     return entry.leaf_hash
 
 
-def _postings(targets: Sequence[Target]) -> tuple[list[tuple[bytes, int]], set[str]]:
-    """(key hash, seq) of every index key of `targets`, and the personal key strings."""
-    postings: list[tuple[bytes, int]] = []
-    hashes: dict[str, bytes] = {}  # each key hashed once (an account's entries share it)
-    for seq, _leaf, kind, external_id, account_id, model in targets:
-        for key in entry_keys(kind, external_id, account_id, model):
-            hashed = hashes.get(key)
-            if hashed is None:
-                hashed = hashes[key] = key_hash(key)
-            postings.append((hashed, seq))
-    keys = hashes.keys()
-    return postings, {key for key in keys if key.partition(":")[0] in PERSONAL_KEY_KINDS}
+def _personal_values(targets: Sequence[Target]) -> dict[str, set[str]]:
+    """Per personal key kind, the values `targets` hold in its column (each such entry is
+    filed under "kind:value")."""
+    values: dict[str, set[str]] = {}
+    for kind, (record_kind, column) in PERSONAL_KEY_KINDS.items():
+        at = Target._fields.index(column)
+        values[kind] = {str(t[at]) for t in targets if t.kind == record_kind}
+    return values
 
 
 def erase(
@@ -188,11 +184,11 @@ def erase(
         ts = clock()
         statement = erasure_statement(criterion, reason, len(targets), digest, ts, before)
         logged = _log_statement(store, erasures, conn, "erasure", statement)
-        postings, personal = _postings(targets)
-        erasures.erase(conn, targets, postings, ts, logged)
+        personal = _personal_values(targets)
+        erasures.erase(conn, targets, ts, logged)
         gone = []
         for kind, (record_kind, column) in PERSONAL_KEY_KINDS.items():
-            values = sorted(v for k, _, v in (key.partition(":") for key in personal) if k == kind)
+            values = sorted(personal[kind])
             live = erasures.live_values(conn, record_kind, column, values)
             gone += [key_hash(f"{kind}:{value}") for value in values if value not in live]
         erasures.blank_key_texts(conn, gone)

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
+from ledger.core.index.keys import ENTRY_KEY_COLUMNS, entry_keys, key_hash
 from ledger.store.repository import Store
 
 SCRUB_PATIENCE = 30.0
@@ -67,6 +68,33 @@ def seq_spans(seqs: Sequence[int]) -> list[tuple[int, int]]:
         last = seq
     spans.append((first, last))
     return spans
+
+
+LOOKUP_COLUMNS = ("external_id", "account_id", "model")
+"""The entries columns `ENTRY_KEY_COLUMNS` numbers 0, 1, 2."""
+
+
+def _postings_sql() -> str:
+    """INSERT into erased_keys of (key hash, seq) of every index key of the entries whose
+    seqs are in the runs given as two arrays (firsts, lasts): the key strings
+    `entry_keys` makes ("kind:value", "None" for a NULL as Python's f-string writes it),
+    hashed by the server as `key_hash` does (SHA-256 of the UTF-8 bytes)."""
+    selects = [
+        f"SELECT sha256(convert_to('{key_kind}:' || coalesce({LOOKUP_COLUMNS[column]},"
+        f" 'None'), 'UTF8')), seq FROM chosen WHERE kind = '{kind}'"
+        for kind, keys in ENTRY_KEY_COLUMNS.items()
+        for key_kind, column in keys
+    ]
+    return (
+        "WITH chosen AS MATERIALIZED (SELECT e.seq, e.kind, e.external_id, e.account_id,"
+        " e.model FROM unnest(%s::bigint[], %s::bigint[]) AS s(first, last)"
+        " JOIN entries e ON e.seq >= s.first AND e.seq <= s.last)"
+        " INSERT INTO erased_keys (key_hash, seq) " + " UNION ALL ".join(selects)
+    )
+
+
+POSTINGS_SQL = _postings_sql()
+"""PostgreSQL: file the index postings of the entries in runs of seqs (`_postings_sql`)."""
 
 
 HELD_SCOPES = {"account": ("interaction", "account_id"), "licence": ("licence", "external_id")}
@@ -224,35 +252,40 @@ class ErasureStore:
         self,
         conn: Connection,
         targets: Sequence[Target],
-        postings: Sequence[tuple[bytes, int]],
         erased_at: str,
         erased_by: bytes,
     ) -> None:
-        """Destroy the openings of `targets` and keep their index `postings` (key hash,
-        seq) by key hash, in the caller's transaction. Set-based: one statement per
-        chunk of entries, whatever their number."""
-        m = self.mark
-        if postings and self.store.is_postgres:
-            for i in range(0, len(postings), ARRAY_CHUNK):
-                part = postings[i : i + ARRAY_CHUNK]
-                # The hashes as one bytea cut in SQL: a bytea[] parameter is encoded
-                # element by element, ten times slower.
+        """Destroy the openings of `targets` and keep their index postings (key hash, seq:
+        `entry_keys`) by key hash, in the caller's transaction. Set-based: one statement
+        per chunk of entries, whatever their number."""
+        seqs = [target.seq for target in targets]
+        spans = seq_spans(seqs)
+        if self.store.is_postgres:
+            # The server reads the keys from the rows and hashes them (sha256()): no key
+            # string or hash crosses the connection, no Python runs per posting.
+            for i in range(0, len(spans), ARRAY_CHUNK):
+                part = spans[i : i + ARRAY_CHUNK]
                 conn.exec_driver_sql(
-                    "INSERT INTO erased_keys (key_hash, seq) SELECT"
-                    " substring(%s::bytea from (n::int - 1) * 32 + 1 for 32), seq"
-                    " FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(seq, n)",
-                    (b"".join(key for key, _ in part), [seq for _, seq in part]),
+                    POSTINGS_SQL, ([first for first, _ in part], [last for _, last in part])
                 )
-        elif postings:
-            conn.exec_driver_sql(
-                f"INSERT INTO erased_keys (key_hash, seq) VALUES ({m}, {m})", list(postings)
-            )
+        else:
+            hashes: dict[str, bytes] = {}  # each key hashed once (an account's entries share it)
+            postings = []
+            for target in targets:
+                for key in entry_keys(*target[2:]):
+                    hashed = hashes.get(key)
+                    if hashed is None:
+                        hashed = hashes[key] = key_hash(key)
+                    postings.append((hashed, target.seq))
+            if postings:
+                conn.exec_driver_sql(
+                    "INSERT INTO erased_keys (key_hash, seq) VALUES (?, ?)", postings
+                )
+        m = self.mark
         destroy = (
             f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
             f" model = NULL, erased_at = {m}, erased_by = {m} WHERE"
         )
-        seqs = [target.seq for target in targets]
-        spans = seq_spans(seqs)
         if len(spans) * SPAN_RATIO <= len(seqs) or not self.store.is_postgres:
             # Runs of consecutive seqs (an erasure by time is one or a few): a range
             # scan each, with no list of seqs to bind and look up.

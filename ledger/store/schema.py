@@ -13,12 +13,21 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
 
 # SQLite makes an INTEGER PRIMARY KEY the rowid: contiguous, no gaps after a rollback.
 Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _lookup_index(name: str, *columns: str) -> Index:
+    """An index of entries by a lookup column, only of the entries that have a value (an
+    erased entry's are NULL: migration 0011)."""
+    where = text(f"{columns[0]} IS NOT NULL")
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
 
 entries = Table(
     "entries",
@@ -38,9 +47,9 @@ entries = Table(
         comment="leaf hash of the digest record that logged the erasure",
     ),
     Index("entries_leaf_hash", "leaf_hash", unique=True),
-    Index("entries_external_id", "external_id"),
-    Index("entries_account_ts", "account_id", "ts"),
-    Index("entries_model", "model"),
+    _lookup_index("entries_external_id", "external_id"),
+    _lookup_index("entries_account_ts", "account_id", "ts"),
+    _lookup_index("entries_model", "model"),
 )
 
 runs = Table(

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.core.index.keys import key_hash
+from ledger.core.index.keys import entry_keys, key_hash
 from ledger.core.records import now_ts, parse_object
 from ledger.errors import ErasedError, InvalidRequestError, NotFoundError
 from ledger.formats.export_line import Erased
@@ -333,3 +333,35 @@ def test_the_postgres_scrub_leaves_no_notice_handler_on_pooled_connections(
         assert held and "ledger.store.erasure" not in handlers, handlers
     finally:
         store.close()
+
+
+def test_erased_postings_are_the_entries_index_keys(store: Store) -> None:
+    """The postings an erasure files (hashed by the server on PostgreSQL, in Python on
+    SQLite) are exactly (key_hash(key), seq) of each erased entry's `entry_keys`, for
+    non-ASCII values too, by time (one run of seqs) and by account (scattered seqs)."""
+    records = [
+        interaction(i, seed=3, account=["zoë-ß", "李", "bob"][i % 3], ts="2020-01-01T00:00:00.000Z")
+        for i in range(30)
+    ]
+    for i, record in enumerate(records):
+        record["body"]["model"] = f"modèle-{i % 2}"
+    store.add_entries([[parse_object(record) for record in records]])
+    seal(store)
+    with store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT seq, kind, external_id, account_id, model FROM entries ORDER BY seq"
+        ).fetchall()
+    expected = {(key_hash(key), row[0]) for row in rows for key in entry_keys(*row[1:])}
+    by_account = {(h, seq) for h, seq in expected if rows[seq - 1][3] == "李"}
+    assert len(by_account) == 20
+
+    def filed() -> set[tuple[bytes, int]]:
+        with store.read() as conn:
+            found = conn.exec_driver_sql("SELECT key_hash, seq FROM erased_keys").fetchall()
+        return {(bytes(h), int(seq)) for h, seq in found}
+
+    assert erase(store, "account", "r", account="李").count == 10
+    assert filed() == by_account
+    seal(store)
+    assert erase(store, "before", "r", before="2021-01-01T00:00:00Z").count == 20
+    assert filed() == expected
