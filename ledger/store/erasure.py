@@ -7,8 +7,8 @@ Guarantees callers rely on:
 - An erased entry keeps its seq, leaf hash, kind and ts (so every proof, the tiles and
   the retention schedule are untouched); its record bytes become empty, its lookup
   columns NULL, and it is marked with the time and the leaf hash of the logging record.
-  Its index postings move to `erased_keys` (by key hash), so completeness proofs still
-  find it.
+  Its index postings are kept by key hash (`erased_postings`, for completeness
+  proofs) and in its row (`key_hashes`, for its export line).
 - `scrub` makes the destroyed bytes unrecoverable from the database's files where the
   database offers a way: SQLite runs with secure_delete on (freed content is zeroed,
   ledger.store.db) and the WAL is checkpointed and truncated here; PostgreSQL's old row
@@ -18,6 +18,7 @@ Guarantees callers rely on:
 from __future__ import annotations
 
 import re
+import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,14 +75,30 @@ LOOKUP_COLUMNS = ("external_id", "account_id", "model")
 """The entries columns `ENTRY_KEY_COLUMNS` numbers 0, 1, 2."""
 
 
+def pack_seqs(seqs: Sequence[int]) -> bytes:
+    """Seqs as erased_postings.seqs keeps them: 8 bytes each, big endian."""
+    return struct.pack(f">{len(seqs)}q", *seqs)
+
+
+def unpack_seqs(data: bytes) -> tuple[int, ...]:
+    """The seqs of an erased_postings.seqs value."""
+    return struct.unpack(f">{len(data) // 8}q", data)
+
+
+def _key_hash_sql(key_kind: str, column: int) -> str:
+    """PostgreSQL: `key_hash` of the key "key_kind:value" of a lookup column, as
+    `entry_keys` writes it (a NULL as Python's f-string does: "None")."""
+    value = f"coalesce({LOOKUP_COLUMNS[column]}, 'None')"
+    return f"sha256(convert_to('{key_kind}:' || {value}, 'UTF8'))"
+
+
 def _postings_sql() -> str:
-    """INSERT into erased_keys of (key hash, seq) of every index key of the entries whose
-    seqs are in the runs given as two arrays (firsts, lasts): the key strings
-    `entry_keys` makes ("kind:value", "None" for a NULL as Python's f-string writes it),
-    hashed by the server as `key_hash` does (SHA-256 of the UTF-8 bytes)."""
+    """PostgreSQL: INSERT into erased_postings of the postings of the entries whose seqs
+    are in the runs given as two arrays (firsts, lasts): per index key (`entry_keys`,
+    hashed by the server as `key_hash` does), the seqs of the entries filed under it,
+    packed as `pack_seqs` does."""
     selects = [
-        f"SELECT sha256(convert_to('{key_kind}:' || coalesce({LOOKUP_COLUMNS[column]},"
-        f" 'None'), 'UTF8')), seq FROM chosen WHERE kind = '{kind}'"
+        f"SELECT {_key_hash_sql(key_kind, column)}, seq FROM chosen WHERE kind = '{kind}'"
         for kind, keys in ENTRY_KEY_COLUMNS.items()
         for key_kind, column in keys
     ]
@@ -89,12 +106,29 @@ def _postings_sql() -> str:
         "WITH chosen AS MATERIALIZED (SELECT e.seq, e.kind, e.external_id, e.account_id,"
         " e.model FROM unnest(%s::bigint[], %s::bigint[]) AS s(first, last)"
         " JOIN entries e ON e.seq >= s.first AND e.seq <= s.last)"
-        " INSERT INTO erased_keys (key_hash, seq) " + " UNION ALL ".join(selects)
+        " INSERT INTO erased_postings (key_hash, first_seq, seqs) SELECT key_hash, min(seq),"
+        " string_agg(int8send(seq), ''::bytea ORDER BY seq) FROM ("
+        + " UNION ALL ".join(selects)
+        + ") AS p(key_hash, seq) GROUP BY key_hash"
     )
 
 
+def _key_hashes_sql() -> str:
+    """PostgreSQL: an entry's index key hashes concatenated in `entry_keys` order (the
+    value of entries.key_hashes), from its lookup columns."""
+    cases = " ".join(
+        f"WHEN '{kind}' THEN "
+        + " || ".join(_key_hash_sql(key_kind, column) for key_kind, column in keys)
+        for kind, keys in ENTRY_KEY_COLUMNS.items()
+    )
+    return f"CASE kind {cases} ELSE ''::bytea END"
+
+
 POSTINGS_SQL = _postings_sql()
-"""PostgreSQL: file the index postings of the entries in runs of seqs (`_postings_sql`)."""
+"""PostgreSQL: file the postings of the entries in runs of seqs (`_postings_sql`)."""
+
+KEY_HASHES_SQL = _key_hashes_sql()
+"""PostgreSQL: entries.key_hashes of an entry being erased (`_key_hashes_sql`)."""
 
 
 HELD_SCOPES = {"account": ("interaction", "account_id"), "licence": ("licence", "external_id")}
@@ -255,49 +289,70 @@ class ErasureStore:
         erased_at: str,
         erased_by: bytes,
     ) -> None:
-        """Destroy the openings of `targets` and keep their index postings (key hash, seq:
-        `entry_keys`) by key hash, in the caller's transaction. Set-based: one statement
-        per chunk of entries, whatever their number."""
+        """Destroy the openings of `targets` and keep their index postings (`entry_keys`
+        hashed by `key_hash`): in each entry's row (`key_hashes`) and by key hash
+        (`erased_postings`, one row per key), in the caller's transaction. Set-based: a
+        statement per chunk of entries, whatever their number."""
         seqs = [target.seq for target in targets]
         spans = seq_spans(seqs)
-        if self.store.is_postgres:
-            # The server reads the keys from the rows and hashes them (sha256()): no key
-            # string or hash crosses the connection, no Python runs per posting.
-            for i in range(0, len(spans), ARRAY_CHUNK):
-                part = spans[i : i + ARRAY_CHUNK]
-                conn.exec_driver_sql(
-                    POSTINGS_SQL, ([first for first, _ in part], [last for _, last in part])
-                )
-        else:
-            hashes: dict[str, bytes] = {}  # each key hashed once (an account's entries share it)
-            postings = []
-            for target in targets:
-                for key in entry_keys(*target[2:]):
-                    hashed = hashes.get(key)
-                    if hashed is None:
-                        hashed = hashes[key] = key_hash(key)
-                    postings.append((hashed, target.seq))
-            if postings:
-                conn.exec_driver_sql(
-                    "INSERT INTO erased_keys (key_hash, seq) VALUES (?, ?)", postings
-                )
         m = self.mark
         destroy = (
             f"UPDATE entries SET record = {m}, external_id = NULL, account_id = NULL,"
-            f" model = NULL, erased_at = {m}, erased_by = {m} WHERE"
+            f" model = NULL, erased_at = {m}, erased_by = {m}, key_hashes = "
         )
-        if len(spans) * SPAN_RATIO <= len(seqs) or not self.store.is_postgres:
+        if not self.store.is_postgres:
+            hashes = self._file_postings_sqlite(conn, targets)
+            conn.exec_driver_sql(
+                f"{destroy} {m} WHERE seq = {m}",
+                [(b"", erased_at, erased_by, hashes[t.seq], t.seq) for t in targets],
+            )
+            return
+        # The server reads the keys from the rows and hashes them (sha256()): no key
+        # string or hash crosses the connection, no Python runs per posting. The
+        # postings first: the UPDATE empties the columns they are read from.
+        for i in range(0, len(spans), ARRAY_CHUNK):
+            part = spans[i : i + ARRAY_CHUNK]
+            conn.exec_driver_sql(
+                POSTINGS_SQL, ([first for first, _ in part], [last for _, last in part])
+            )
+        destroy += KEY_HASHES_SQL
+        if len(spans) * SPAN_RATIO <= len(seqs):
             # Runs of consecutive seqs (an erasure by time is one or a few): a range
             # scan each, with no list of seqs to bind and look up.
             conn.exec_driver_sql(
-                f"{destroy} seq >= {m} AND seq <= {m}",
+                f"{destroy} WHERE seq >= {m} AND seq <= {m}",
                 [(b"", erased_at, erased_by, first, last) for first, last in spans],
             )
             return
         for chunk in self._chunks(seqs):
             conn.exec_driver_sql(
-                f"{destroy} seq {self._in(chunk)}", (b"", erased_at, erased_by, *chunk)
+                f"{destroy} WHERE seq {self._in(chunk)}", (b"", erased_at, erased_by, *chunk)
             )
+
+    def _file_postings_sqlite(
+        self, conn: Connection, targets: Sequence[Target]
+    ) -> dict[int, bytes]:
+        """SQLite: file the postings of `targets` in erased_postings (hashed here, each
+        key once: an account's entries share it); each target's entries.key_hashes."""
+        hashes: dict[str, bytes] = {}
+        by_key: dict[bytes, list[int]] = {}
+        of_entry: dict[int, bytes] = {}
+        for target in targets:
+            mine = []
+            for key in entry_keys(*target[2:]):
+                hashed = hashes.get(key)
+                if hashed is None:
+                    hashed = hashes[key] = key_hash(key)
+                    by_key[hashed] = []
+                by_key[hashed].append(target.seq)
+                mine.append(hashed)
+            of_entry[target.seq] = b"".join(mine)
+        if by_key:
+            conn.exec_driver_sql(
+                "INSERT INTO erased_postings (key_hash, first_seq, seqs) VALUES (?, ?, ?)",
+                [(key, seqs[0], pack_seqs(seqs)) for key, seqs in by_key.items()],
+            )
+        return of_entry
 
     def live_values(self, conn: Connection, kind: str, column: str, values: list[str]) -> set[str]:
         """Those of `values` that an entry not erased still holds in `column` for record
@@ -325,12 +380,11 @@ class ErasureStore:
             )
 
     def erased_postings(self, conn: Connection, key_hash: bytes, last_seq: int) -> list[int]:
-        """Seqs of the erased entries filed under `key_hash`, up to `last_seq`."""
+        """Seqs of the erased entries filed under `key_hash`, up to `last_seq`, ascending."""
         rows = conn.exec_driver_sql(
-            f"SELECT seq FROM erased_keys WHERE key_hash = {self.mark} AND seq <= {self.mark}",
-            (key_hash, last_seq),
+            f"SELECT seqs FROM erased_postings WHERE key_hash = {self.mark}", (key_hash,)
         ).fetchall()
-        return [int(row[0]) for row in rows]
+        return sorted(s for row in rows for s in unpack_seqs(bytes(row[0])) if s <= last_seq)
 
     def scrub(self, full: bool = False, patience: float = SCRUB_PATIENCE) -> str:
         """Make destroyed bytes unrecoverable from the database files; says what ran.

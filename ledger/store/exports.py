@@ -107,8 +107,8 @@ def _stream(
     sql = (
         "SELECT seq, record, erased_at, erased_by, CASE WHEN erased_at IS NULL THEN NULL"
         " ELSE leaf_hash END, CASE WHEN kind = 'digest' AND erased_at IS NULL THEN"
-        " (SELECT body FROM statements s WHERE s.leaf_hash = entries.leaf_hash) END"
-        f" FROM entries WHERE seq >= {mark} AND seq <= {mark} ORDER BY seq"
+        " (SELECT body FROM statements s WHERE s.leaf_hash = entries.leaf_hash) END,"
+        f" key_hashes FROM entries WHERE seq >= {mark} AND seq <= {mark} ORDER BY seq"
     )
     try:
         for run in run_map.runs:
@@ -124,8 +124,8 @@ def _stream(
                         f"leaf indices {index} to {index + count - 1} should be {count}"
                         f" entries, found {len(rows)}: the log storage is damaged"
                     )
-                keys = _erased_keys(conn, rows, mark)
-                for offset, (seq, record, erased_at, erased_by, leaf, said) in enumerate(rows):
+                for offset, row in enumerate(rows):
+                    _, record, erased_at, erased_by, leaf, said, key_hashes = row
                     if said is not None:
                         yield index + offset, Logged(bytes(record), bytes(said))
                     elif erased_at is None:
@@ -133,29 +133,17 @@ def _stream(
                     else:
                         yield (
                             index + offset,
-                            Erased(
-                                bytes(leaf), erased_at, bytes(erased_by), tuple(keys.get(seq, ()))
-                            ),
+                            Erased(bytes(leaf), erased_at, bytes(erased_by), _split(key_hashes)),
                         )
                 index += count
     finally:
         conn.close()
 
 
-def _erased_keys(conn: Connection, rows: Sequence[Any], mark: str) -> dict[int, list[bytes]]:
-    """seq -> the index key hashes of each erased entry among `rows` (consecutive seqs,
-    erased_at third), in increasing order; nothing is read if none was erased."""
-    erased = [row[0] for row in rows if row[2] is not None]
-    if not erased:
-        return {}
-    found: dict[int, list[bytes]] = {}
-    for seq, key in conn.exec_driver_sql(
-        f"SELECT seq, key_hash FROM erased_keys WHERE seq >= {mark} AND seq <= {mark}"
-        " ORDER BY seq, key_hash",
-        (erased[0], erased[-1]),
-    ).fetchall():
-        found.setdefault(int(seq), []).append(bytes(key))
-    return found
+def _split(key_hashes: bytes | None) -> tuple[bytes, ...]:
+    """An erased entry's index key hashes (entries.key_hashes), in increasing order."""
+    data = bytes(key_hashes or b"")
+    return tuple(sorted(data[i : i + 32] for i in range(0, len(data), 32)))
 
 
 @dataclass(frozen=True)

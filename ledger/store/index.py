@@ -23,6 +23,7 @@ from ledger.core.index.keys import key_hash as key_string_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
 from ledger.core.merkle import HASH_SIZE
+from ledger.store.erasure import unpack_seqs
 from ledger.store.repository import Store, StoreError
 
 CHUNK = 500
@@ -225,24 +226,26 @@ class IndexStore:
             return []
         m = self.mark
         # Erased entries (ledger.store.erasure) no longer hold the value: their postings
-        # are kept by the key's hash.
-        seqs = sorted(
+        # are kept by the key's hash, packed.
+        seqs = [
             int(seq)
             for (seq,) in conn.exec_driver_sql(
                 f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
-                f" AND seq >= {m} UNION ALL SELECT seq FROM erased_keys WHERE key_hash = {m}"
-                f" AND seq <= {m} AND seq >= {m}",
-                (
-                    value,
-                    record_kind,
-                    last_seq,
-                    first_seq,
-                    key_string_hash(f"{kind}:{value}"),
-                    last_seq,
-                    first_seq,
-                ),
+                f" AND seq >= {m}",
+                (value, record_kind, last_seq, first_seq),
             ).cursor.fetchall()
-        )
+        ]
+        erased = conn.exec_driver_sql(
+            f"SELECT seqs FROM erased_postings WHERE key_hash = {m} AND first_seq <= {m}",
+            (key_string_hash(f"{kind}:{value}"), last_seq),
+        ).cursor.fetchall()
+        seqs += [
+            seq
+            for (packed,) in erased
+            for seq in unpack_seqs(bytes(packed))
+            if first_seq <= seq <= last_seq
+        ]
+        seqs.sort()
         if not seqs:
             return []
         runs = conn.exec_driver_sql(

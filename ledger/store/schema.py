@@ -46,6 +46,11 @@ entries = Table(
         LargeBinary(32),
         comment="leaf hash of the digest record that logged the erasure",
     ),
+    Column(
+        "key_hashes",
+        LargeBinary,
+        comment="an erased entry's index key hashes, 32 bytes each (null: not erased)",
+    ),
     Index("entries_leaf_hash", "leaf_hash", unique=True),
     _lookup_index("entries_external_id", "external_id"),
     _lookup_index("entries_account_ts", "account_id", "ts"),
@@ -186,13 +191,13 @@ witness_cosignatures = Table(
     comment="cosignatures (c2sp.org/tlog-cosignature) witnesses returned for checkpoints",
 )
 
-erased_keys = Table(
-    "erased_keys",
+erased_postings = Table(
+    "erased_postings",
     metadata,
     Column("key_hash", LargeBinary(32), primary_key=True),
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Index("erased_keys_seq", "seq"),
-    comment="index postings of erased entries: SHA-256 of the key string, entry seq",
+    Column("first_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("seqs", LargeBinary, nullable=False),
+    comment="erased entries by index key hash: seqs 8 bytes each, big endian, ascending",
     sqlite_with_rowid=False,
 )
 

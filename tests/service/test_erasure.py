@@ -30,7 +30,7 @@ from ledger.service.evidence import build_evidence
 from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
 from ledger.store.anchors import AnchorRepository
-from ledger.store.erasure import ErasureStore, seq_spans
+from ledger.store.erasure import ErasureStore, seq_spans, unpack_seqs
 from ledger.store.exports import export_records
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store
@@ -356,9 +356,16 @@ def test_erased_postings_are_the_entries_index_keys(store: Store) -> None:
     assert len(by_account) == 20
 
     def filed() -> set[tuple[bytes, int]]:
+        """The postings kept by key hash, checked against those kept in the rows."""
         with store.read() as conn:
-            found = conn.exec_driver_sql("SELECT key_hash, seq FROM erased_keys").fetchall()
-        return {(bytes(h), int(seq)) for h, seq in found}
+            packed = conn.exec_driver_sql("SELECT key_hash, seqs FROM erased_postings").all()
+            rows = conn.exec_driver_sql(
+                "SELECT seq, key_hashes FROM entries WHERE erased_at IS NOT NULL"
+            ).all()
+        by_key = {(bytes(h), seq) for h, seqs in packed for seq in unpack_seqs(bytes(seqs))}
+        in_rows = {(bytes(hashes[i : i + 32]), int(seq)) for seq, hashes in rows for i in (0, 32)}
+        assert by_key == in_rows
+        return by_key
 
     assert erase(store, "account", "r", account="李").count == 10
     assert filed() == by_account
