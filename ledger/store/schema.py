@@ -197,7 +197,7 @@ erased_postings = Table(
     Column("key_hash", LargeBinary(32), primary_key=True),
     Column("first_seq", BigInteger, primary_key=True, autoincrement=False),
     Column("seqs", LargeBinary, nullable=False),
-    comment="erased entries by index key hash: seqs 8 bytes each, big endian, ascending",
+    comment="erased entries by index key hash: seqs 8 bytes each, big endian, any order",
     sqlite_with_rowid=False,
 )
 

@@ -8,7 +8,8 @@
 - An erased entry's index key hashes (32 bytes each) are in its own row,
   `entries.key_hashes` (NULL unless erased), where the export reads them by seq; and
   `erased_postings` keeps them by key, one row per key and erasure with the erased seqs
-  packed (8 bytes each, big endian, ascending), where completeness proofs read them.
+  packed (8 bytes each, big endian, in no particular order: readers sort), where
+  completeness proofs read them.
   They replace `erased_keys`, one row per key and erased entry with two indexes: two
   index insertions per posting, 200,000 postings for 100,000 interactions.
 
@@ -48,7 +49,7 @@ def upgrade() -> None:
         sa.Column("key_hash", sa.LargeBinary(32), primary_key=True),
         sa.Column("first_seq", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("seqs", sa.LargeBinary, nullable=False),
-        comment="erased entries by index key hash: seqs 8 bytes each, big endian, ascending",
+        comment="erased entries by index key hash: seqs 8 bytes each, big endian, any order",
         sqlite_with_rowid=False,
     )
     bind = op.get_bind()
