@@ -235,6 +235,10 @@ def side_by_side(
                         admin.execute(
                             f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}_{tree_name}"'
                         )
+                        # The copy is written through the WAL (PostgreSQL 15's
+                        # WAL_LOG strategy): flushed now, not by a checkpoint that the
+                        # next 300 MB of WAL would start inside the timed erasure.
+                        admin.execute("CHECKPOINT")
                 else:
                     for suffix in ("", "-wal", "-shm"):
                         if Path(f"{base}{suffix}").exists():
