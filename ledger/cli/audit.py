@@ -246,7 +246,13 @@ def _print_audit(result: Any) -> None:
             "statements",
             f"{result.statements:,} digest records carry the statement they log (erasure,"
             " hold, lift), each hashed to its record; every erasure's count and leaves_sha256"
-            " recomputed from the lines marked erased by it",
+            " recomputed from the lines marked erased by it"
+            + (
+                f"; no erased entry was held by any of the {result.holds:,} legal holds"
+                " logged before its erasure and not lifted"
+                if result.holds
+                else ""
+            ),
         )
     row("time", f"{result.seconds:.1f} s")
     if result.passed:

@@ -4,8 +4,9 @@ The log records each as a `digest` record whose ``sha256`` is SHA-256 of the
 statement's canonical bytes (RFC 8785). The statement itself names what was done and
 why, never the personal data: an erasure gives the criterion's kind (an account's
 value is not repeated), how many entries and a digest of their leaf hashes; a hold
-gives its id and scope, not the account or licence it holds. docs/privacy.md
-describes them field by field.
+gives its id, its scope and the index key hash of the account or licence it holds (so
+an audit can tell that no later erasure took a held entry), not the value itself.
+docs/privacy.md describes them field by field.
 
     {"count": 3, "criterion": "account", "leaves_sha256": "<64 hex>",
      "reason": "GDPR art. 17 request 2026-118", "ts": "2026-...Z",
@@ -68,9 +69,20 @@ def erasure_statement(
     return statement
 
 
-def hold_statement(hold_id: str, scope: HoldScope, reason: str, ts: str) -> dict[str, Any]:
-    """The statement of a legal hold placed (its scope, not the held value)."""
-    return {"hold": hold_id, "reason": reason, "scope": scope, "ts": ts, "type": HOLD_TYPE}
+def hold_statement(
+    hold_id: str, scope: HoldScope, key_sha256: bytes, reason: str, ts: str
+) -> dict[str, Any]:
+    """The statement of a legal hold placed: its scope and the index key hash of what it
+    holds (`ledger.core.index.key_hash` of ``account:<id>`` or ``licence:<id>``, the hash
+    the index and an erased entry's export line carry), not the held value itself."""
+    return {
+        "hold": hold_id,
+        "key_sha256": key_sha256.hex(),
+        "reason": reason,
+        "scope": scope,
+        "ts": ts,
+        "type": HOLD_TYPE,
+    }
 
 
 def lift_statement(hold_id: str, reason: str, ts: str) -> dict[str, Any]:

@@ -166,6 +166,7 @@ def erase(
         except RecordError as error:
             raise InvalidRequestError(str(error)) from None
     with store.transaction() as conn:
+        erasures.serialize(conn)
         if criterion == "account":
             if not account:
                 raise InvalidRequestError("an account erasure needs the account id")
@@ -270,8 +271,9 @@ def add_hold(store: Store, scope: str, value: str, reason: str, clock: Any = now
     erasures = ErasureStore(store)
     hold_id = "hold-" + secrets.token_hex(8)
     ts = clock()
-    statement = hold_statement(hold_id, scope, reason, ts)
+    statement = hold_statement(hold_id, scope, key_hash(f"{scope}:{value}"), reason, ts)
     with store.transaction() as conn:
+        erasures.serialize(conn)
         logged = _log_statement(store, erasures, conn, "hold", statement)
         hold = Hold(hold_id, scope, value, reason, ts, logged, None, None)
         erasures.add_hold(conn, hold)
@@ -284,6 +286,7 @@ def lift_hold(store: Store, hold_id: str, reason: str, clock: Any = now_ts) -> H
     erasures = ErasureStore(store)
     ts = clock()
     with store.transaction() as conn:
+        erasures.serialize(conn)
         hold = erasures.hold(conn, hold_id)
         if hold is None:
             raise NotFoundError(f"no legal hold has id {hold_id!r}")

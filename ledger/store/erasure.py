@@ -17,6 +17,7 @@ Guarantees callers rely on:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -36,6 +37,11 @@ NOT_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable")
 
 CHUNK = 500
 """Parameters per IN (...) list (SQLite)."""
+
+ERASURE_LOCK = int.from_bytes(
+    hashlib.sha256(b"model-ledger/erasure").digest()[:8], "big", signed=True
+)
+"""PostgreSQL advisory lock key that erasures, holds and lifts take, one at a time."""
 
 ARRAY_CHUNK = 50_000
 """Values per array parameter (PostgreSQL)."""
@@ -113,6 +119,14 @@ class ErasureStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.mark = "%s" if store.is_postgres else "?"
+
+    def serialize(self, conn: Connection) -> None:
+        """Take the erasure lock for this transaction, first: erasures, holds and lifts
+        run one at a time, so an erasure chooses its entries seeing every hold logged
+        before its own record (the order `mledger audit` checks). SQLite's writers are
+        one at a time already (BEGIN IMMEDIATE)."""
+        if self.store.is_postgres:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ERASURE_LOCK})")
 
     # -- choosing ---------------------------------------------------------------------
 

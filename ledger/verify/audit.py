@@ -80,7 +80,7 @@ from ledger.formats.export_line import (
 )
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
-from ledger.formats.statement import ERASURE_TYPE
+from ledger.formats.statement import ERASURE_TYPE, HOLD_TYPE, LIFT_TYPE
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
@@ -388,6 +388,26 @@ class ChunkResult:
     """Digest record -> the erasure statement it logs, for those here."""
     statements: int = 0
     """Digest records here that carry a statement (checked against it)."""
+    erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = field(default_factory=dict)
+    """Erasure record -> (line, leaf index, key hashes) of each line here it erased."""
+    holds: list[Hold] = field(default_factory=list)
+    """The legal holds logged here."""
+    lifts: dict[str, int] = field(default_factory=dict)
+    """Hold id -> leaf index of the record logging its lift, for lifts logged here."""
+
+
+HEX = "0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a logged legal hold statement says: no later erasure may take what it holds
+    until a logged lift (None `key_hash`: a hold logged before holds named their key)."""
+
+    leaf_index: int
+    line: int
+    hold_id: str
+    key_hash: bytes | None
 
 
 @dataclass(frozen=True)
@@ -401,19 +421,35 @@ class Claim:
     ts: str
 
 
-def _claim(statement: bytes, leaf_index: int, line: int) -> Claim | None:
-    """The erasure an export line's statement states (None: another statement);
-    ExportLineError for an erasure statement without its fields."""
-    value = json.loads(statement)
-    if value.get("type") != ERASURE_TYPE:
-        return None
+def _hold(value: dict[str, Any], leaf_index: int, line: int) -> Hold:
+    """The hold a hold statement states; ExportLineError without its fields."""
+    hold_id, key = value.get("hold"), value.get("key_sha256", None)
+    if not isinstance(hold_id, str) or not (
+        key is None or (isinstance(key, str) and len(key) == 64 and not key.strip(HEX))
+    ):
+        raise ExportLineError(
+            "the legal hold statement must give hold (its id) and key_sha256 (64 lowercase hex)"
+        )
+    return Hold(leaf_index, line, hold_id, None if key is None else bytes.fromhex(key))
+
+
+def _lift(value: dict[str, Any]) -> str:
+    """The id of the hold a lift statement lifts; ExportLineError without it."""
+    hold_id = value.get("hold")
+    if not isinstance(hold_id, str):
+        raise ExportLineError("the legal hold lift statement must give hold (the hold's id)")
+    return hold_id
+
+
+def _claim(value: dict[str, Any], leaf_index: int, line: int) -> Claim:
+    """The erasure an erasure statement states; ExportLineError without its fields."""
     count, leaves, ts = value.get("count"), value.get("leaves_sha256"), value.get("ts")
     if (
         type(count) is not int
         or count < 1
         or not isinstance(leaves, str)
         or len(leaves) != 64
-        or leaves.strip("0123456789abcdef")
+        or leaves.strip(HEX)
         or not isinstance(ts, str)
     ):
         raise ExportLineError(
@@ -443,6 +479,9 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
     erased_last: dict[bytes, tuple[int, int]] = {}
     claims: dict[bytes, Claim] = {}
     statements = 0
+    erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = {}
+    holds: list[Hold] = []
+    lifts: dict[str, int] = {}
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -464,6 +503,9 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 erased_leaves.setdefault(by, []).append(erased.leaf_hash)
                 erased_ats.setdefault(by, {}).setdefault(erased.erased_at, first_line + offset)
                 erased_last[by] = (index, first_line + offset)
+                erased_keys.setdefault(by, []).append(
+                    (first_line + offset, index, tuple(erased.key_hashes))
+                )
                 continue
             index, record, statement = parse_logged_line(line)
             entry = validate_canonical(record)
@@ -477,9 +519,14 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                     )
                     break
                 statements += 1
-                claim = _claim(statement, index, first_line + offset)
-                if claim is not None:
-                    claims[entry.leaf_hash] = claim
+                value = json.loads(statement)
+                kind = value.get("type")
+                if kind == ERASURE_TYPE:
+                    claims[entry.leaf_hash] = _claim(value, index, first_line + offset)
+                elif kind == HOLD_TYPE:
+                    holds.append(_hold(value, index, first_line + offset))
+                elif kind == LIFT_TYPE:
+                    lifts[_lift(value)] = index
         except ExportLineError as error:
             failure = (first_line + offset, index, "line", str(error))
             break
@@ -526,6 +573,9 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         erased_last,
         claims,
         statements,
+        erased_keys,
+        holds,
+        lifts,
     )
 
 
@@ -655,6 +705,8 @@ class AuditResult:
     """Erasure records (digest records) the erased entries name."""
     statements: int = 0
     """Digest records that carry their statement (erasure, hold, lift), each checked."""
+    holds: int = 0
+    """Legal holds logged that name their key: every later erasure checked against them."""
     first_ts: str | None = None
     last_ts: str | None = None
     failure: AuditFailure | None = None
@@ -706,6 +758,7 @@ class AuditResult:
             "erased_entries": self.erased,
             "erasure_records": self.erasures,
             "statements": self.statements,
+            "legal_holds": self.holds,
             "first_record_ts": self.first_ts,
             "last_record_ts": self.last_ts,
             "seconds": round(self.seconds, 3),
@@ -875,6 +928,9 @@ class _Erasures:
     last: dict[bytes, tuple[int, int]] = field(default_factory=dict)
     claims: dict[bytes, Claim] = field(default_factory=dict)
     statements: int = 0
+    erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = field(default_factory=dict)
+    holds: list[Hold] = field(default_factory=list)
+    lifts: dict[str, int] = field(default_factory=dict)
 
     def add(self, chunk: ChunkResult) -> None:
         self.digests |= chunk.digests
@@ -890,14 +946,55 @@ class _Erasures:
         self.last.update(chunk.erased_last)
         self.claims.update(chunk.claims)
         self.statements += chunk.statements
+        for by, lines in chunk.erased_keys.items():
+            self.erased_keys.setdefault(by, []).extend(lines)
+        self.holds += chunk.holds
+        self.lifts.update(chunk.lifts)
 
     def check(self) -> AuditFailure | None:
-        """The first marker that no logged erasure covers, or the first erasure statement
-        the export's markers disagree with (by line)."""
+        """The first marker that no logged erasure covers, the first erasure statement
+        the export's markers disagree with, or the first erased entry a logged legal hold
+        held when it was erased (by line)."""
         failures = [self._marker(by, line) for by, (_, line) in self.erased_by.items()]
         failures += [self._claim(by, claim) for by, claim in self.claims.items()]
         found = [failure for failure in failures if failure is not None]
-        return min(found, key=lambda failure: failure.line or 0, default=None)
+        return min(found, key=lambda failure: failure.line or 0, default=None) or self._held()
+
+    def _held(self) -> AuditFailure | None:
+        """The first erased entry (by line) filed under a key that a hold logged before
+        its erasure's record, and not lifted before it, held."""
+        spans: dict[bytes, list[tuple[int, int, Hold]]] = {}
+        for hold in self.holds:
+            if hold.key_hash is not None:
+                lifted = self.lifts.get(hold.hold_id)
+                end = lifted if lifted is not None and lifted > hold.leaf_index else 1 << 64
+                spans.setdefault(hold.key_hash, []).append((hold.leaf_index, end, hold))
+        found: AuditFailure | None = None
+        for by, lines in self.erased_keys.items() if spans else ():
+            erased_at = self.claims[by].leaf_index  # check() found every marker's claim
+            for line, index, keys in lines:  # in file order
+                if found is not None and found.line is not None and line >= found.line:
+                    break
+                held = [
+                    (hold, end)
+                    for key in keys
+                    for start, end, hold in spans.get(key, ())
+                    if start < erased_at < end
+                ]
+                if held:
+                    hold, end = held[0]
+                    until = f"lifted at leaf index {end:,}" if end < 1 << 64 else "not lifted"
+                    found = AuditFailure(
+                        "hold",
+                        f"line {line}: the entry at leaf index {index:,} was erased by record"
+                        f" {_hex(by)} (leaf index {erased_at:,}) while legal hold"
+                        f" {hold.hold_id} (logged at leaf index {hold.leaf_index:,}, line"
+                        f" {hold.line}, {until}) held its key: an erasure must leave held"
+                        " entries",
+                        line,
+                        index,
+                    )
+        return found
 
     def _marker(self, by: bytes, line: int) -> AuditFailure | None:
         if by not in self.digests:
@@ -998,6 +1095,7 @@ def audit_export(
     result.erased = sum(count for count, _ in erasures.erased_by.values())
     result.erasures = len(erasures.erased_by)
     result.statements = erasures.statements
+    result.holds = sum(hold.key_hash is not None for hold in erasures.holds)
     if failure is None:
         failure = erasures.check()
     if failure is None and result.roots_matched == 0:

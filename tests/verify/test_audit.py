@@ -803,7 +803,9 @@ def test_a_statement_line_round_trips_and_is_checked() -> None:
     plain = export_line(3, tricky.canonical)[:-1]
     assert parse_logged_line(plain) == (3, tricky.canonical, None)
     assert check_lines([plain], 1).failure is None
-    hold = statement_bytes(hold_statement("hold-1", "account", "litigation", ERASED_AT))
+    hold = statement_bytes(
+        hold_statement("hold-1", "account", b"\x05" * 32, "litigation", ERASED_AT)
+    )
     for bad, what in (
         (export_line(7, Logged(erasure.canonical, hold))[:-1], "statement"),
         (export_line(3, Logged(ENTRIES[3].canonical, statement))[:-1], "statement"),
@@ -862,7 +864,9 @@ def test_erasure_statements_are_recomputed_from_the_markers(
             ),
         )
     elif change == "hold":  # a digest record logging a hold, named by an erased line
-        hold = statement_bytes(hold_statement("hold-1", "account", "litigation", ERASED_AT))
+        hold = statement_bytes(
+            hold_statement("hold-1", "account", b"\x05" * 32, "litigation", ERASED_AT)
+        )
         held = parse_object({"v": 1, "kind": "digest", "body": {"sha256": sha256_hex(hold)}})
         entries[598] = held
         leaves = [entry.leaf_hash for entry in entries]
