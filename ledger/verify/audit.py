@@ -29,7 +29,10 @@ What it proves, in the order the work runs:
    marker's time and sequenced after the entry; and each erasure statement's count and
    ``leaves_sha256`` must be those of the export's lines marked erased by it, in leaf
    index order (`ledger.formats.statement`): an entry marked erased that no logged
-   erasure covers, or an erased entry shown, fails check ``erasure``.
+   erasure covers, or an erased entry shown, fails check ``erasure``. An erasure whose
+   record lies between a legal hold's record and its lift's (or after a hold never
+   lifted) must not have erased a line filed under the key hash the hold names: check
+   ``hold``.
 3. **Every anchored root is re-derived.** Leaf hashes are folded into a compact range
    (the right edge of the tree: one hash per set bit of the size, O(log n) memory)
    and the root at every anchored size is compared with the chain's. Since every
