@@ -237,3 +237,26 @@ def test_erased_entries_of_a_complete_pack_verify_the_same_in_both() -> None:
         )
         == 2
     ), lines
+
+
+def test_a_pack_with_two_bad_fields_names_the_same_one_in_both() -> None:
+    """Both verifiers read a pack's fields in one order (the proof's nodes, then the
+    completeness part, then the checkpoint note), so a pack with several bad fields
+    fails with the same words in both: the first bad field in that order."""
+    pack = complete_pack(Log())
+    bad_node = copy.deepcopy(pack)
+    bad_node["proof"][0] = bad_node["proof"][0].upper()
+    bad_part = copy.deepcopy(bad_node)
+    bad_part["completeness"]["keys"][0]["postings_proof"]["first_position"] = True
+    bad_note = copy.deepcopy(bad_node)
+    bad_note["checkpoint_note"] = 5
+    only_part = copy.deepcopy(bad_part)
+    only_part["proof"] = pack["proof"]
+    texts = [json.dumps(p) for p in (bad_part, bad_note, only_part)]
+    expected = [python(text) for text in texts]
+    assert [e["checks"][-1][2].split(" must ")[0] for e in expected] == [
+        "proof[0]",
+        "proof[0]",
+        "completeness.keys[0].postings_proof.first_position",
+    ]
+    assert page(texts) == expected
