@@ -260,3 +260,19 @@ def test_a_pack_with_two_bad_fields_names_the_same_one_in_both() -> None:
         "completeness.keys[0].postings_proof.first_position",
     ]
     assert page(texts) == expected
+
+
+def test_unknown_fields_are_named_in_code_point_order_in_both() -> None:
+    """Of two unknown fields, both verifiers name the first in Python's sorted() order
+    (code points: U+FFFD before U+1F600, which UTF-16 code units order the other way)."""
+    pack = complete_pack(Log())
+    odd = {"\U0001f600": 1, "\ufffd": 2}
+    top = pack | odd
+    query = copy.deepcopy(pack)
+    query["query"] |= odd
+    key = copy.deepcopy(pack)
+    key["completeness"]["keys"][0] |= odd
+    texts = [json.dumps(p) for p in (top, query, key)]
+    expected = [python(text) for text in texts]
+    assert all("\ufffd" in e["checks"][-1][2] for e in expected)
+    assert page(texts) == expected

@@ -274,6 +274,10 @@ def test_a_document_that_is_not_json_or_the_wrong_shape_fails_the_same() -> None
         json.dumps(good | {"postings_proof": None}),
         json.dumps(good | {"producer": 5}),
         json.dumps(good | {"producer": "x" * 201}),
+        # Two unknown fields: Python's sorted() names U+FFFD before U+1F600 (code points),
+        # which a plain JavaScript sort() puts the other way round (UTF-16 code units).
+        json.dumps(good | {"\ufffd": 1, "\U0001f600": 2}),
+        json.dumps(good | {"map_proof": good["map_proof"] | {"\U0001f600": 1, "\ufffd": 2}}),
     ]
     browser = node(cases)["documents"]
     for text, found in zip(cases, browser, strict=True):
