@@ -117,3 +117,27 @@ def test_concurrent_window_proofs_share_the_cache(store: Store) -> None:
         thread.join()
     assert not failures, failures
     assert blocks.held() == sum(1 for i in range(second) if i % 3)  # acct-big's postings
+
+
+def test_another_keys_cached_postings_are_never_served(store: Store) -> None:
+    """The cache keeps each key's list under its key string. Were one key's list ever
+    held under another (a cache bug), every proof made from it is checked against the
+    postings root the map holds for the key asked: never served, the full path answers."""
+    anchors = AnchorRepository(store)
+    anchors.record_deployment(
+        Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
+    )
+    size = grow(store, anchors, 0, 3300)
+    model = "model:frontier-large"
+    blocks = PostingsBlocks()
+    window = Window(from_size=500, to_size=2500)
+    for key in (KEY, model):
+        build_completeness(store, anchors, key, size, window, blocks=blocks)
+    (keys,) = blocks._stores.values()
+    assert MIN_BLOCKED <= len(keys[model].leaves) < len(keys[KEY].leaves)
+    keys[KEY], keys[model] = keys[model], keys[KEY]  # each key now holds the other's list
+    for key in (model, KEY):
+        fast = build_completeness(store, anchors, key, size, window, blocks=blocks)
+        assert fast == build_completeness(store, anchors, key, size, window, blocks=None)
+        assert fast["key"] == key and verify_completeness(json.dumps(fast), None).valid
+    assert model not in keys  # its proof from acct-big's list failed the check: dropped
