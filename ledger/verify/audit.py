@@ -478,8 +478,8 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                     break
                 statements += 1
                 claim = _claim(statement, index, first_line + offset)
-                if claim is not None:
-                    claims[entry.leaf_hash] = claim
+                if claim is not None:  # the first logging counts (see _Erasures.add)
+                    claims.setdefault(entry.leaf_hash, claim)
         except ExportLineError as error:
             failure = (first_line + offset, index, "line", str(error))
             break
@@ -888,7 +888,10 @@ class _Erasures:
             for at, line in ats.items():
                 known.setdefault(at, line)
         self.last.update(chunk.erased_last)
-        self.claims.update(chunk.claims)
+        # The same erasure record logged again later (an operator's log may repeat a
+        # leaf) does not move the erasure: it erased only entries before its first line.
+        for by, claim in chunk.claims.items():
+            self.claims.setdefault(by, claim)
         self.statements += chunk.statements
 
     def check(self) -> AuditFailure | None:

@@ -827,6 +827,8 @@ def test_a_statement_line_round_trips_and_is_checked() -> None:
         ("at", "was made at 2026-12-02T01:00:00.000Z"),
         ("hold", "carries no erasure statement: no logged erasure covers it"),
         ("after", "an erasure erases only entries logged before its record"),
+        ("bare", "carries no erasure statement: no logged erasure covers it"),
+        ("twice", "which is at leaf index 200: an erasure erases only entries logged before"),
     ],
 )
 def test_erasure_statements_are_recomputed_from_the_markers(
@@ -875,8 +877,38 @@ def test_erasure_statements_are_recomputed_from_the_markers(
         lines[599] = export_line(
             599, Erased(LEAVES[598], ERASED_AT, erasure.leaf_hash, erased_keys(ENTRIES[598]))
         )
+    elif change == "bare":  # the erasure's record exported without its statement
+        lines[599] = export_line(599, erasure.canonical)
+    elif change == "twice":  # the same erasure record logged at 200 too: it counts there
+        entries[200] = erasure
+        leaves = [entry.leaf_hash for entry in entries]
+        lines[200] = lines[599].replace(b'"leaf_index":599', b'"leaf_index":200')
     path = write_export(tmp_path / "e.ndjson", lines)
     done = run_audit(path, [100, 256, 600], leaves=leaves)
     assert done.failure is not None and done.failure.check == "erasure", done.failure
     assert words in done.failure.message, done.failure.message
     assert done.failure.message.startswith("line ")
+
+
+def test_statements_swapped_between_erasure_records_fail_statement(tmp_path: Path) -> None:
+    """Two erasures, each logged by its own digest record: their statements swapped
+    between the two lines fail check ``statement`` at the first (neither record's sha256
+    is the other's statement's)."""
+    first, first_statement = erasure_of({5})
+    second, second_statement = erasure_of({7, 9})
+    entries = [*ENTRIES[:598], first, second]
+    lines = [
+        export_line(i, Erased(entry.leaf_hash, ERASED_AT, erasure.leaf_hash, erased_keys(entry)))
+        if (erasure := first if i == 5 else second if i in (7, 9) else None) is not None
+        else export_line(i, entry.canonical)
+        for i, entry in enumerate(entries)
+    ]
+    leaves = [entry.leaf_hash for entry in entries]
+    lines[598] = export_line(598, Logged(first.canonical, first_statement))
+    lines[599] = export_line(599, Logged(second.canonical, second_statement))
+    assert run_audit(write_export(tmp_path / "e.ndjson", lines), [600], leaves=leaves).passed
+    lines[598] = export_line(598, Logged(first.canonical, second_statement))
+    lines[599] = export_line(599, Logged(second.canonical, first_statement))
+    done = run_audit(write_export(tmp_path / "s.ndjson", lines), [600], leaves=leaves)
+    assert done.failure is not None and done.failure.check == "statement", done.failure
+    assert done.failure.message.startswith("line 599 (leaf index 598): the line carries")
