@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from ledger.core.records import parse_object
 from ledger.service.completeness import (
     MIN_BLOCKED,
@@ -141,3 +143,36 @@ def test_another_keys_cached_postings_are_never_served(store: Store) -> None:
         assert fast == build_completeness(store, anchors, key, size, window, blocks=None)
         assert fast["key"] == key and verify_completeness(json.dumps(fast), None).valid
     assert model not in keys  # its proof from acct-big's list failed the check: dropped
+
+
+def test_a_document_larger_than_verifiers_read_is_refused(store: Store) -> None:
+    """1,500 entries of a key whose records are near the 16 KB limit, all non-ASCII
+    (about 48 KB each as `mledger evidence` writes JSON): their proof would pass the 64
+    MiB that `mledger verify` and the page read, so it is refused naming the window; a
+    narrower window is served and verifies."""
+    from ledger.errors import InvalidRequestError
+
+    anchors = AnchorRepository(store)
+    anchors.record_deployment(
+        Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
+    )
+    batch = []
+    for i in range(1500):
+        record = interaction(i, seed=9, account="acct-big")
+        record["body"]["metadata"] = {f"k{j:02d}": "\u00e9" * 240 for j in range(32)}
+        batch.append(parse_object(record))
+    assert max(len(entry.canonical) for entry in batch) <= 16_384
+    store.add_entries([batch])
+    state = seal(store)
+    pending = anchors.add_pending(state.tree_size, state.root, NOW)
+    assert pending is not None
+    tx = b"\x33" * 32
+    submitted = anchors.submit(pending, 0, tx, state.tree_size, NOW)
+    anchors.confirm(submitted, AnchorBlock(tx, 1, b"\x22" * 32, 1_780_000_000, 1), NOW)
+    with pytest.raises(InvalidRequestError) as refused:
+        build_completeness(store, anchors, KEY)
+    assert "the completeness proof of account:acct-big in [0, 1500) would be" in str(refused.value)
+    assert "verifiers read at most 67,108,864: ask for a narrower window" in str(refused.value)
+    part = build_completeness(store, anchors, KEY, window=Window(from_size=0, to_size=700))
+    assert len(json.dumps(part, separators=(",", ":"))) < 64 << 20
+    assert verify_completeness(json.dumps(part), None).valid
