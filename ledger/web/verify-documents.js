@@ -553,7 +553,8 @@
 
   /** An export's first line, however laid out, an entry's or an erased entry's
    * (ledger/formats/export_line.py _EXPORT_START). */
-  const EXPORT_START = /^(?:\uFEFF)?\s*\{\s*"(?:leaf_index|erased)"\s*:/;
+  /* [ \t\n\r\v\f]: the \s of Python's bytes pattern; JavaScript's \s takes Unicode spaces too. */
+  const EXPORT_START = /^(?:\uFEFF)?[ \t\n\r\v\f]*\{[ \t\n\r\v\f]*"(?:leaf_index|erased)"[ \t\n\r\v\f]*:/;
 
   /** Whether `data` (bytes or text) is an export rather than one evidence document
    * (ledger/formats/export_line.py is_export). */
