@@ -74,6 +74,7 @@ from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.export_line import (
     ERASED_PREFIX,
+    MAX_LINE_BYTES,
     ExportLineError,
     parse_erased_line,
     parse_logged_line,
@@ -565,6 +566,11 @@ def _jobs(path: Path, digest: Any, with_keys: bool) -> Iterator[tuple[Job, int]]
             data = carry + block
             cut = data.rfind(b"\n") + 1
             if cut == 0:
+                if len(data) > MAX_LINE_BYTES:
+                    # No line is this long: check what the line must fit in (it fails there)
+                    # rather than hold and copy a line as long as the file.
+                    yield (name, line, start, start + MAX_LINE_BYTES + 1, with_keys), len(data)
+                    return
                 carry = data
                 continue
             end = start + cut

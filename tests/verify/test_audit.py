@@ -22,6 +22,7 @@ from ledger.core.merkle import EMPTY_ROOT, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.export_line import (
+    MAX_LINE_BYTES,
     Erased,
     ExportLineError,
     Logged,
@@ -39,6 +40,7 @@ from ledger.formats.statement import (
     statement_sha256,
 )
 from ledger.verify.audit import (
+    CHUNK_BYTES,
     AuditError,
     AuditResult,
     CompactRange,
@@ -132,7 +134,7 @@ def test_export_lines_round_trip_and_are_canonical() -> None:
         (b'{"leaf_index": 1, "record": []}', "record must be a JSON object"),
         (b'{"leaf_index": 1, "leaf_index": 2, "record": {}}', "appears twice"),
         (b'{"leaf_index":01,"record":{}}', "not valid JSON"),
-        (b"x" * 30_000, "the longest record allows"),
+        (b"x" * 30_000, "line is longer than 20544 bytes, the most a record"),
         (b'{"leaf_index":' + b"9" * 5000 + b',"record":{}}', "5000 digits"),
         (b'{"leaf_index": ' + b"9" * 5000 + b', "record": {}}', "not valid JSON"),
     ],
@@ -912,3 +914,27 @@ def test_statements_swapped_between_erasure_records_fail_statement(tmp_path: Pat
     done = run_audit(write_export(tmp_path / "s.ndjson", lines), [600], leaves=leaves)
     assert done.failure is not None and done.failure.check == "statement", done.failure
     assert done.failure.message.startswith("line 599 (leaf index 598): the line carries")
+
+
+def test_a_line_longer_than_any_record_is_not_read_whole(tmp_path: Path) -> None:
+    """An export whose first line runs on for megabytes (a hostile export, or a file
+    that is not one) fails check ``line`` after MAX_LINE_BYTES + 1 bytes of it: the
+    audit neither holds the rest in memory nor copies it over and over (quadratic in
+    the line's length), with or without worker processes."""
+    path = tmp_path / "long.ndjson"
+    with path.open("wb") as handle:
+        handle.write(b'{"leaf_index":0,"record":{"x":"' + b"a" * (6 << 20) + b'"}}\n')
+        handle.write(LINES[1])
+    for workers in (0, 2):
+        checked: list[int] = []
+        result = AuditResult(IDENTITY, "memory", str(path))
+        result.anchors = read_anchors(FakeChain([2]), IDENTITY).anchors
+        done = audit_export(
+            path, result, workers=workers, progress=lambda size, _, seen=checked: seen.append(size)
+        )
+        assert done.failure is not None and done.failure.check == "line", done.failure
+        assert done.failure.message == (
+            f"line 1: line is longer than {MAX_LINE_BYTES} bytes, the most a record and its"
+            " statement take"
+        )
+        assert sum(checked) <= MAX_LINE_BYTES + CHUNK_BYTES  # not the 6 MiB line
