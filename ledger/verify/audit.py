@@ -659,6 +659,9 @@ class AuditResult:
     """Erased entries: leaf hash and erasure marker, no record."""
     erasures: int = 0
     """Erasure records (digest records) the erased entries name."""
+    unanchored_erasures: int = 0
+    """Of those, the ones after the newest anchor: logged in the export, but no anchored
+    root vouches for them yet (the operator could still rewrite them)."""
     statements: int = 0
     """Digest records that carry their statement (erasure, hold, lift), each checked."""
     first_ts: str | None = None
@@ -711,6 +714,7 @@ class AuditResult:
             "kinds": self.kinds,
             "erased_entries": self.erased,
             "erasure_records": self.erasures,
+            "unanchored_erasure_records": self.unanchored_erasures,
             "statements": self.statements,
             "first_record_ts": self.first_ts,
             "last_record_ts": self.last_ts,
@@ -1006,6 +1010,12 @@ def audit_export(
         result.export_sha256 = digest.digest()
     result.erased = sum(count for count, _ in erasures.erased_by.values())
     result.erasures = len(erasures.erased_by)
+    result.unanchored_erasures = sum(
+        1
+        for by in erasures.erased_by
+        if (claim := erasures.claims.get(by)) is not None
+        and claim.leaf_index >= result.anchored_size
+    )
     result.statements = erasures.statements
     if failure is None:
         failure = erasures.check()

@@ -938,3 +938,17 @@ def test_a_line_longer_than_any_record_is_not_read_whole(tmp_path: Path) -> None
             " statement take"
         )
         assert sum(checked) <= MAX_LINE_BYTES + CHUNK_BYTES  # not the 6 MiB line
+
+
+def test_erasure_records_after_the_newest_anchor_are_counted(tmp_path: Path) -> None:
+    """An erasure whose record lies after the newest anchor passes (its markers and
+    statement agree), but the audit says how many such records no anchored root vouches
+    for yet; once an anchor covers the record, none."""
+    entries, lines = erased_log({0, 5, 150})
+    leaves = [entry.leaf_hash for entry in entries]
+    path = write_export(tmp_path / "e.ndjson", lines)
+    early = run_audit(path, [100, 256], leaves=leaves)
+    assert early.passed and (early.erasures, early.unanchored_erasures) == (1, 1)
+    assert early.as_json()["unanchored_erasure_records"] == 1
+    covered = run_audit(path, [100, 600], leaves=leaves)
+    assert covered.passed and (covered.erasures, covered.unanchored_erasures) == (1, 0)
