@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -29,11 +31,22 @@ NOW = "2026-12-02T00:00:00.000Z"
 KEY = "account:acct-big"
 
 
-def grow(store: Store, anchors: AnchorRepository, start: int, count: int) -> int:
-    """Add `count` interactions (two in three of acct-big), seal, and record the anchor
-    of the new size as confirmed (the chain is not what these tests are about)."""
+def grow(
+    store: Store,
+    anchors: AnchorRepository,
+    start: int,
+    count: int,
+    make: Callable[[int], dict[str, Any]] | None = None,
+) -> int:
+    """Add `count` records (`make(i)`; by default interactions, two in three of
+    acct-big), seal, and record the anchor of the new size as confirmed (the chain is
+    not what these tests are about)."""
     batch = [
-        parse_object(interaction(i, seed=9, account="acct-big" if i % 3 else f"acct-{i % 7}"))
+        parse_object(
+            make(i)
+            if make is not None
+            else interaction(i, seed=9, account="acct-big" if i % 3 else f"acct-{i % 7}")
+        )
         for i in range(start, start + count)
     ]
     store.add_entries([batch])
@@ -156,19 +169,14 @@ def test_a_document_larger_than_verifiers_read_is_refused(store: Store) -> None:
     anchors.record_deployment(
         Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
     )
-    batch = []
-    for i in range(1500):
+
+    def near_the_limit(i: int) -> dict[str, Any]:
         record = interaction(i, seed=9, account="acct-big")
         record["body"]["metadata"] = {f"k{j:02d}": "\u00e9" * 240 for j in range(32)}
-        batch.append(parse_object(record))
-    assert max(len(entry.canonical) for entry in batch) <= 16_384
-    store.add_entries([batch])
-    state = seal(store)
-    pending = anchors.add_pending(state.tree_size, state.root, NOW)
-    assert pending is not None
-    tx = b"\x33" * 32
-    submitted = anchors.submit(pending, 0, tx, state.tree_size, NOW)
-    anchors.confirm(submitted, AnchorBlock(tx, 1, b"\x22" * 32, 1_780_000_000, 1), NOW)
+        assert len(parse_object(record).canonical) <= 16_384
+        return record
+
+    grow(store, anchors, 0, 1500, near_the_limit)
     with pytest.raises(InvalidRequestError) as refused:
         build_completeness(store, anchors, KEY)
     assert "the completeness proof of account:acct-big in [0, 1500) would be" in str(refused.value)
