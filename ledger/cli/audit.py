@@ -239,7 +239,13 @@ def _print_audit(result: Any) -> None:
         row(
             "erased",
             f"{result.erased:,} entries erased (leaf hash and marker, no record) by"
-            f" {result.erasures:,} logged erasure records",
+            f" {result.erasures:,} logged erasure records"
+            + (
+                f", {result.unanchored_erasures:,} of them after the newest anchor (not yet"
+                " on chain: audit again once anchored)"
+                if result.unanchored_erasures
+                else ""
+            ),
         )
     if result.statements:
         row(

@@ -460,6 +460,7 @@ def _parse(obj: Any) -> Pack:
     contract = parse_bytes(top["contract"], "contract", ADDRESS_SIZE)
     log_id = parse_bytes(top["log_id"], "log_id", HASH_SIZE)
     anchored = parse_checkpoint(top["checkpoint"])
+    nodes = tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof))
     completeness = _completeness(top["completeness"], query, tree_size) if complete else None
     note = parse_checkpoint_note(top)
     return Pack(
@@ -472,7 +473,7 @@ def _parse(obj: Any) -> Pack:
         query=query,
         indices=tuple(indices),
         records=tuple(records),
-        proof=tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
+        proof=nodes,
         completeness=completeness,
         checkpoint_note=note,
     )

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ledger.core.disclosure import MAX_DISCLOSURE_BYTES
 from ledger.core.index import (
     IndexProofError,
     PostingsClaim,
@@ -40,7 +41,7 @@ from ledger.core.merkle import inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
-from ledger.formats.completeness import completeness_json
+from ledger.formats.completeness import MAX_COMPLETENESS_BYTES, completeness_json
 from ledger.service.evidence import Disclosed, evidence_record
 from ledger.service.index import NodesAt
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
@@ -53,6 +54,11 @@ erased and the leaf hash of the record that logged the erasure), inclusion proof
 
 MAX_ENTRIES = 100_000
 """Most entries in one completeness document (the format's limit): ask for a window."""
+
+ENTRY_JSON_BOUND = 6 * MAX_DISCLOSURE_BYTES + 8 * 1024
+"""More bytes than any entry of a document takes as JSON (its record with every
+character escaped, its inclusion proof, its fields): documents with fewer entries than
+MAX_COMPLETENESS_BYTES // ENTRY_JSON_BOUND need no measuring."""
 
 MIN_BLOCKED = 4 * BLOCK
 """Keys with fewer postings at the size are proven by the full path (cheap enough)."""
@@ -383,7 +389,7 @@ def build_completeness(
         entries = proven.entries(
             chosen, lambda canonical: evidence_record(canonical, disclosed, (KEY_FIELDS[kind],))
         )
-    return completeness_json(
+    document = completeness_json(
         deployment.chain_id,
         deployment.contract,
         deployment.log_id,
@@ -397,6 +403,8 @@ def build_completeness(
         claim,
         entries,
     )
+    _check_size(key, start, end, document, len(entries))
+    return document
 
 
 def _check_entries(key: str, inside: int, start: int, end: int) -> None:
@@ -404,4 +412,19 @@ def _check_entries(key: str, inside: int, start: int, end: int) -> None:
         raise InvalidRequestError(
             f"{key} has {inside} entries in [{start}, {end}); one document holds at"
             f" most {MAX_ENTRIES}: ask for a narrower window (--from-size/--to-size)"
+        )
+
+
+def _check_size(key: str, start: int, end: int, document: dict[str, Any], entries: int) -> None:
+    """Refuse a document larger than the verifiers read (MAX_COMPLETENESS_BYTES), as
+    JSON with every non-ASCII character escaped (its largest form, which `mledger
+    evidence` writes): they would refuse it unread."""
+    if (entries + 1) * ENTRY_JSON_BOUND <= MAX_COMPLETENESS_BYTES:
+        return
+    size = len(json.dumps(document, separators=(",", ":")))
+    if size > MAX_COMPLETENESS_BYTES:
+        raise InvalidRequestError(
+            f"the completeness proof of {key} in [{start}, {end}) would be {size:,} bytes of"
+            f" JSON; verifiers read at most {MAX_COMPLETENESS_BYTES:,}: ask for a narrower"
+            " window (--from-size/--to-size)"
         )

@@ -77,6 +77,7 @@ from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.export_line import (
     ERASED_PREFIX,
+    MAX_LINE_BYTES,
     ExportLineError,
     parse_erased_line,
     parse_logged_line,
@@ -524,12 +525,13 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 statements += 1
                 value = json.loads(statement)
                 kind = value.get("type")
-                if kind == ERASURE_TYPE:
-                    claims[entry.leaf_hash] = _claim(value, index, first_line + offset)
+                if kind == ERASURE_TYPE:  # the first logging counts (see _Erasures.add)
+                    claim = _claim(value, index, first_line + offset)
+                    claims.setdefault(entry.leaf_hash, claim)
                 elif kind == HOLD_TYPE:
                     holds.append(_hold(value, index, first_line + offset))
                 elif kind == LIFT_TYPE:
-                    lifts[_lift(value)] = index
+                    lifts.setdefault(_lift(value), index)
         except ExportLineError as error:
             failure = (first_line + offset, index, "line", str(error))
             break
@@ -618,6 +620,11 @@ def _jobs(path: Path, digest: Any, with_keys: bool) -> Iterator[tuple[Job, int]]
             data = carry + block
             cut = data.rfind(b"\n") + 1
             if cut == 0:
+                if len(data) > MAX_LINE_BYTES:
+                    # No line is this long: check what the line must fit in (it fails there)
+                    # rather than hold and copy a line as long as the file.
+                    yield (name, line, start, start + MAX_LINE_BYTES + 1, with_keys), len(data)
+                    return
                 carry = data
                 continue
             end = start + cut
@@ -706,6 +713,9 @@ class AuditResult:
     """Erased entries: leaf hash and erasure marker, no record."""
     erasures: int = 0
     """Erasure records (digest records) the erased entries name."""
+    unanchored_erasures: int = 0
+    """Of those, the ones after the newest anchor: logged in the export, but no anchored
+    root vouches for them yet (the operator could still rewrite them)."""
     statements: int = 0
     """Digest records that carry their statement (erasure, hold, lift), each checked."""
     holds: int = 0
@@ -760,6 +770,7 @@ class AuditResult:
             "kinds": self.kinds,
             "erased_entries": self.erased,
             "erasure_records": self.erasures,
+            "unanchored_erasure_records": self.unanchored_erasures,
             "statements": self.statements,
             "legal_holds": self.holds,
             "first_record_ts": self.first_ts,
@@ -947,12 +958,16 @@ class _Erasures:
             for at, line in ats.items():
                 known.setdefault(at, line)
         self.last.update(chunk.erased_last)
-        self.claims.update(chunk.claims)
+        # The same erasure record logged again later (an operator's log may repeat a
+        # leaf) does not move the erasure: it erased only entries before its first line.
+        for by, claim in chunk.claims.items():
+            self.claims.setdefault(by, claim)
         self.statements += chunk.statements
         for by, lines in chunk.erased_keys.items():
             self.erased_keys.setdefault(by, []).extend(lines)
         self.holds += chunk.holds
-        self.lifts.update(chunk.lifts)
+        for hold_id, index in chunk.lifts.items():  # a hold is lifted by its first lift
+            self.lifts.setdefault(hold_id, index)
 
     def check(self) -> AuditFailure | None:
         """The first marker that no logged erasure covers, the first erasure statement
@@ -1097,6 +1112,12 @@ def audit_export(
         result.export_sha256 = digest.digest()
     result.erased = sum(count for count, _ in erasures.erased_by.values())
     result.erasures = len(erasures.erased_by)
+    result.unanchored_erasures = sum(
+        1
+        for by in erasures.erased_by
+        if (claim := erasures.claims.get(by)) is not None
+        and claim.leaf_index >= result.anchored_size
+    )
     result.statements = erasures.statements
     result.holds = sum(hold.key_hash is not None for hold in erasures.holds)
     if failure is None:

@@ -323,7 +323,7 @@
     if (missing.length) fail(`${where} lacks ${missing.map((m) => J.pyRepr(m)).join(', ')}`);
     const unknown = Object.keys(obj)
       .filter((name) => !names.includes(name) && !optional.includes(name))
-      .sort();
+      .sort(J.byCodePoint); // Python's sorted(): the same field named first
     if (unknown.length) fail(`${where} has unknown field ${J.pyRepr(unknown[0])}`);
     return obj;
   }

@@ -22,6 +22,7 @@ from ledger.core.merkle import EMPTY_ROOT, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.export_line import (
+    MAX_LINE_BYTES,
     Erased,
     ExportLineError,
     Logged,
@@ -39,6 +40,7 @@ from ledger.formats.statement import (
     statement_sha256,
 )
 from ledger.verify.audit import (
+    CHUNK_BYTES,
     AuditError,
     AuditResult,
     CompactRange,
@@ -132,7 +134,7 @@ def test_export_lines_round_trip_and_are_canonical() -> None:
         (b'{"leaf_index": 1, "record": []}', "record must be a JSON object"),
         (b'{"leaf_index": 1, "leaf_index": 2, "record": {}}', "appears twice"),
         (b'{"leaf_index":01,"record":{}}', "not valid JSON"),
-        (b"x" * 30_000, "the longest record allows"),
+        (b"x" * 30_000, "line is longer than 20544 bytes, the most a record"),
         (b'{"leaf_index":' + b"9" * 5000 + b',"record":{}}', "5000 digits"),
         (b'{"leaf_index": ' + b"9" * 5000 + b', "record": {}}', "not valid JSON"),
     ],
@@ -829,6 +831,8 @@ def test_a_statement_line_round_trips_and_is_checked() -> None:
         ("at", "was made at 2026-12-02T01:00:00.000Z"),
         ("hold", "carries no erasure statement: no logged erasure covers it"),
         ("after", "an erasure erases only entries logged before its record"),
+        ("bare", "carries no erasure statement: no logged erasure covers it"),
+        ("twice", "which is at leaf index 200: an erasure erases only entries logged before"),
     ],
 )
 def test_erasure_statements_are_recomputed_from_the_markers(
@@ -879,8 +883,76 @@ def test_erasure_statements_are_recomputed_from_the_markers(
         lines[599] = export_line(
             599, Erased(LEAVES[598], ERASED_AT, erasure.leaf_hash, erased_keys(ENTRIES[598]))
         )
+    elif change == "bare":  # the erasure's record exported without its statement
+        lines[599] = export_line(599, erasure.canonical)
+    elif change == "twice":  # the same erasure record logged at 200 too: it counts there
+        entries[200] = erasure
+        leaves = [entry.leaf_hash for entry in entries]
+        lines[200] = lines[599].replace(b'"leaf_index":599', b'"leaf_index":200')
     path = write_export(tmp_path / "e.ndjson", lines)
     done = run_audit(path, [100, 256, 600], leaves=leaves)
     assert done.failure is not None and done.failure.check == "erasure", done.failure
     assert words in done.failure.message, done.failure.message
     assert done.failure.message.startswith("line ")
+
+
+def test_statements_swapped_between_erasure_records_fail_statement(tmp_path: Path) -> None:
+    """Two erasures, each logged by its own digest record: their statements swapped
+    between the two lines fail check ``statement`` at the first (neither record's sha256
+    is the other's statement's)."""
+    first, first_statement = erasure_of({5})
+    second, second_statement = erasure_of({7, 9})
+    entries = [*ENTRIES[:598], first, second]
+    lines = [
+        export_line(i, Erased(entry.leaf_hash, ERASED_AT, erasure.leaf_hash, erased_keys(entry)))
+        if (erasure := first if i == 5 else second if i in (7, 9) else None) is not None
+        else export_line(i, entry.canonical)
+        for i, entry in enumerate(entries)
+    ]
+    leaves = [entry.leaf_hash for entry in entries]
+    lines[598] = export_line(598, Logged(first.canonical, first_statement))
+    lines[599] = export_line(599, Logged(second.canonical, second_statement))
+    assert run_audit(write_export(tmp_path / "e.ndjson", lines), [600], leaves=leaves).passed
+    lines[598] = export_line(598, Logged(first.canonical, second_statement))
+    lines[599] = export_line(599, Logged(second.canonical, first_statement))
+    done = run_audit(write_export(tmp_path / "s.ndjson", lines), [600], leaves=leaves)
+    assert done.failure is not None and done.failure.check == "statement", done.failure
+    assert done.failure.message.startswith("line 599 (leaf index 598): the line carries")
+
+
+def test_a_line_longer_than_any_record_is_not_read_whole(tmp_path: Path) -> None:
+    """An export whose first line runs on for megabytes (a hostile export, or a file
+    that is not one) fails check ``line`` after MAX_LINE_BYTES + 1 bytes of it: the
+    audit neither holds the rest in memory nor copies it over and over (quadratic in
+    the line's length), with or without worker processes."""
+    path = tmp_path / "long.ndjson"
+    with path.open("wb") as handle:
+        handle.write(b'{"leaf_index":0,"record":{"x":"' + b"a" * (6 << 20) + b'"}}\n')
+        handle.write(LINES[1])
+    for workers in (0, 2):
+        checked: list[int] = []
+        result = AuditResult(IDENTITY, "memory", str(path))
+        result.anchors = read_anchors(FakeChain([2]), IDENTITY).anchors
+        done = audit_export(
+            path, result, workers=workers, progress=lambda size, _, seen=checked: seen.append(size)
+        )
+        assert done.failure is not None and done.failure.check == "line", done.failure
+        assert done.failure.message == (
+            f"line 1: line is longer than {MAX_LINE_BYTES} bytes, the most a record and its"
+            " statement take"
+        )
+        assert sum(checked) <= MAX_LINE_BYTES + CHUNK_BYTES  # not the 6 MiB line
+
+
+def test_erasure_records_after_the_newest_anchor_are_counted(tmp_path: Path) -> None:
+    """An erasure whose record lies after the newest anchor passes (its markers and
+    statement agree), but the audit says how many such records no anchored root vouches
+    for yet; once an anchor covers the record, none."""
+    entries, lines = erased_log({0, 5, 150})
+    leaves = [entry.leaf_hash for entry in entries]
+    path = write_export(tmp_path / "e.ndjson", lines)
+    early = run_audit(path, [100, 256], leaves=leaves)
+    assert early.passed and (early.erasures, early.unanchored_erasures) == (1, 1)
+    assert early.as_json()["unanchored_erasure_records"] == 1
+    covered = run_audit(path, [100, 600], leaves=leaves)
+    assert covered.passed and (covered.erasures, covered.unanchored_erasures) == (1, 0)

@@ -237,3 +237,42 @@ def test_erased_entries_of_a_complete_pack_verify_the_same_in_both() -> None:
         )
         == 2
     ), lines
+
+
+def test_a_pack_with_two_bad_fields_names_the_same_one_in_both() -> None:
+    """Both verifiers read a pack's fields in one order (the proof's nodes, then the
+    completeness part, then the checkpoint note), so a pack with several bad fields
+    fails with the same words in both: the first bad field in that order."""
+    pack = complete_pack(Log())
+    bad_node = copy.deepcopy(pack)
+    bad_node["proof"][0] = bad_node["proof"][0].upper()
+    bad_part = copy.deepcopy(bad_node)
+    bad_part["completeness"]["keys"][0]["postings_proof"]["first_position"] = True
+    bad_note = copy.deepcopy(bad_node)
+    bad_note["checkpoint_note"] = 5
+    only_part = copy.deepcopy(bad_part)
+    only_part["proof"] = pack["proof"]
+    texts = [json.dumps(p) for p in (bad_part, bad_note, only_part)]
+    expected = [python(text) for text in texts]
+    assert [e["checks"][-1][2].split(" must ")[0] for e in expected] == [
+        "proof[0]",
+        "proof[0]",
+        "completeness.keys[0].postings_proof.first_position",
+    ]
+    assert page(texts) == expected
+
+
+def test_unknown_fields_are_named_in_code_point_order_in_both() -> None:
+    """Of two unknown fields, both verifiers name the first in Python's sorted() order
+    (code points: U+FFFD before U+1F600, which UTF-16 code units order the other way)."""
+    pack = complete_pack(Log())
+    odd = {"\U0001f600": 1, "\ufffd": 2}
+    top = pack | odd
+    query = copy.deepcopy(pack)
+    query["query"] |= odd
+    key = copy.deepcopy(pack)
+    key["completeness"]["keys"][0] |= odd
+    texts = [json.dumps(p) for p in (top, query, key)]
+    expected = [python(text) for text in texts]
+    assert all("\ufffd" in e["checks"][-1][2] for e in expected)
+    assert page(texts) == expected

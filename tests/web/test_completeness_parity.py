@@ -274,6 +274,10 @@ def test_a_document_that_is_not_json_or_the_wrong_shape_fails_the_same() -> None
         json.dumps(good | {"postings_proof": None}),
         json.dumps(good | {"producer": 5}),
         json.dumps(good | {"producer": "x" * 201}),
+        # Two unknown fields: Python's sorted() names U+FFFD before U+1F600 (code points),
+        # which a plain JavaScript sort() puts the other way round (UTF-16 code units).
+        json.dumps(good | {"\ufffd": 1, "\U0001f600": 2}),
+        json.dumps(good | {"map_proof": good["map_proof"] | {"\U0001f600": 1, "\ufffd": 2}}),
     ]
     browser = node(cases)["documents"]
     for text, found in zip(cases, browser, strict=True):
@@ -450,3 +454,31 @@ def test_erased_entries_verify_the_same_in_both() -> None:
     )
     assert "erased.at must be a time" in time_format["checks"][-1][2]
     assert "has unknown field 'record'" in unknown["checks"][-1][2]
+
+
+def test_a_document_past_the_size_limit_is_refused_by_mledger_verify_and_the_page(
+    tmp_path: Path,
+) -> None:
+    """A completeness proof is read up to 64 MiB (MAX_COMPLETENESS_BYTES) by both
+    verifiers: `mledger verify`, which first reads any document under the larger pack
+    limit, refuses one a byte past it as the page does, in the same words; one at the
+    limit exactly is valid in both."""
+    from ledger.formats.completeness import MAX_COMPLETENESS_BYTES
+    from tests.api.conftest import ledger
+
+    log = Log(30, seed=5)
+    text = json.dumps(log.document(busiest(log)))
+    at_limit = text[:-1] + " " * (MAX_COMPLETENESS_BYTES - len(text)) + "}"
+    past = at_limit[:-1] + " }"
+    browser = node([at_limit, past])["documents"]
+    path = tmp_path / "proof.json"
+    for document, found in zip((at_limit, past), browser, strict=True):
+        path.write_text(document)
+        done = ledger("verify", str(path), "--offline", check=False)
+        if document is at_limit:
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert found["verdict"] == "mathematics only"
+            continue
+        words = f"completeness proof is {len(past)} bytes; the limit is {MAX_COMPLETENESS_BYTES}"
+        assert done.returncode != 0 and words in done.stdout + done.stderr, done.stdout
+        assert found["check"] == "completeness" and found["checks"][-1][2] == words
