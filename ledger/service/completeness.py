@@ -36,19 +36,23 @@ from ledger.core.index import (
 from ledger.core.index.blocks import BLOCK, block_roots, window_proof_blocks
 from ledger.core.index.keys import KEY_FIELDS
 from ledger.core.merkle import inclusion_ranges
+from ledger.core.merkle.batch import level_path, tree_levels
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
-from ledger.formats.completeness import completeness_json
+from ledger.formats.completeness import Erased, ErasureProof, Member, completeness_json
+from ledger.formats.statement import erasure_member
 from ledger.service.evidence import Disclosed, evidence_record
 from ledger.service.index import NodesAt
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
+from ledger.store.erasure import ErasureStore
 from ledger.store.index import IndexStore
-from ledger.store.repository import Store, StoreError
+from ledger.store.repository import Store, StoreError, TileCache
 
-KeyEntry = tuple[int, bytes, dict[str, Any] | tuple[str, bytes], list[bytes]]
-"""An entry of a key: leaf index, leaf hash, record (for an erased entry, when it was
-erased and the leaf hash of the record that logged the erasure), inclusion proof."""
+KeyEntry = tuple[int, bytes, dict[str, Any] | Erased, list[bytes]]
+"""An entry of a key: leaf index, leaf hash, record (for an erased entry its marker:
+when it was erased, the leaf hash of the record that logged the erasure, and its
+membership proof when `KeyClaims.prove_erasures` could make one), inclusion proof."""
 
 MAX_ENTRIES = 100_000
 """Most entries in one completeness document (the format's limit): ask for a window."""
@@ -235,6 +239,20 @@ def _bounds(confirmed: list[Anchor], size: int, window: Window) -> tuple[int, in
     return start, end
 
 
+@dataclass(frozen=True)
+class _Erasure:
+    """A logged erasure as `KeyClaims` proves its markers: its proof for the document,
+    the position of each erased leaf index in its list, and its tree's levels."""
+
+    proof: ErasureProof
+    positions: dict[int, int]
+    levels: list[list[bytes]]
+
+    def member(self, leaf_index: int) -> Member:
+        position = self.positions[leaf_index]
+        return Member(position, tuple(level_path(self.levels, position)))
+
+
 class KeyClaims:
     """Index claims and their entries at one anchored size, read in one transaction
     (`conn`): for completeness documents and complete evidence packs."""
@@ -254,6 +272,7 @@ class KeyClaims:
                 " completeness proof at that size (ask for a newer anchored size)"
             )
         self.index_root = stored_root
+        self._erasures: dict[bytes, _Erasure | None] = {}
 
     def postings(self, kind: str, value: str) -> list[tuple[int, int]]:
         """(seq, leaf index) of the key's entries in the first `size`, in leaf order."""
@@ -315,6 +334,67 @@ class KeyClaims:
             return None
         return claim, list(zip(self.index.seqs_of_leaves(self.conn, inside), inside, strict=True))
 
+    def _inclusion(self, tiles: TileCache, leaves: list[int]) -> dict[int, list[bytes]]:
+        """The inclusion proof at the size of each leaf index of `leaves`."""
+        ranges = {leaf: inclusion_ranges(leaf, self.size) for leaf in leaves}
+        tiles.prefetch(key for rs in ranges.values() for a, b in rs for key in range_keys(a, b))
+        return {leaf: [range_hash(a, b, tiles) for a, b in rs] for leaf, rs in ranges.items()}
+
+    def _erasure(self, by: bytes) -> _Erasure | None:
+        """The erasure logged by the digest record `by`, ready to prove its markers at the
+        size: None when it cannot be (its record is not within the size, or its
+        statement has no ``leaves_root``, as those logged before it was added)."""
+        erasures = ErasureStore(self.store)
+        kept = erasures.statement(self.conn, by)
+        found = self.store.find_entry(self.conn, by)
+        if kept is None or found is None or kept[0] != "erasure":
+            raise StoreError(f"erasure record 0x{by.hex()} or its statement is not stored")
+        statement = json.loads(kept[1])
+        if found.leaf_index is None or found.leaf_index >= self.size:
+            return None
+        if "leaves_root" not in statement:
+            return None
+        listed = erasures.erased_list(self.conn, by)
+        indices = self.index.leaves_of_seqs(self.conn, [seq for seq, _ in listed])
+        members = [erasure_member(i, leaf) for i, (_, leaf) in zip(indices, listed, strict=True)]
+        levels = tree_levels(members)
+        if len(members) != statement["count"] or levels[-1][0].hex() != statement["leaves_root"]:
+            raise StoreError(
+                f"the entries erased by record 0x{by.hex()} are not those its statement"
+                " commits to: damaged"
+            )
+        proof = self._inclusion(self.store.tile_reader(self.conn), [found.leaf_index])
+        return _Erasure(
+            ErasureProof(
+                found.leaf_index,
+                json.loads(found.record),
+                statement,
+                tuple(proof[found.leaf_index]),
+            ),
+            {index: position for position, index in enumerate(indices)},
+            levels,
+        )
+
+    def prove_erasures(self, entries: list[KeyEntry]) -> list[KeyEntry]:
+        """`entries` with each erased entry's marker proven where its erasure can prove
+        it (`_erasure`); `erasures` then gives the erasures the proofs need."""
+        known = self._erasures
+        out: list[KeyEntry] = []
+        for leaf, leaf_hash, record, proof in entries:
+            if isinstance(record, Erased):
+                if record.by not in known:
+                    known[record.by] = self._erasure(record.by)
+                erasure = known[record.by]
+                if erasure is not None:
+                    record = record._replace(member=erasure.member(leaf))
+            out.append((leaf, leaf_hash, record, proof))
+        return out
+
+    def erasures(self) -> tuple[ErasureProof, ...]:
+        """The erasures `prove_erasures` proved markers with, in leaf index order."""
+        used = [erasure.proof for erasure in self._erasures.values() if erasure is not None]
+        return tuple(sorted(used, key=lambda proof: proof.leaf_index))
+
     def entries(
         self, chosen: list[tuple[int, int]], record: Callable[[bytes], Any] = json.loads
     ) -> list[KeyEntry]:
@@ -322,15 +402,12 @@ class KeyClaims:
         of the entries `chosen` as (seq, leaf index); `record` makes the record of its
         stored bytes (a disclosure: `ledger.service.evidence.evidence_record`)."""
         records = self.index.records(self.conn, [seq for seq, _ in chosen])
-        tiles = self.store.tile_reader(self.conn)
-        ranges = {leaf: inclusion_ranges(leaf, self.size) for _, leaf in chosen}
-        tiles.prefetch(key for rs in ranges.values() for a, b in rs for key in range_keys(a, b))
+        proofs = self._inclusion(self.store.tile_reader(self.conn), [leaf for _, leaf in chosen])
         out: list[KeyEntry] = []
         for seq, leaf in chosen:
             leaf_hash, canonical = records[seq]
-            proof = [range_hash(a, b, tiles) for a, b in ranges[leaf]]
-            opened = record(canonical) if isinstance(canonical, bytes) else canonical
-            out.append((leaf, leaf_hash, opened, proof))
+            opened = record(canonical) if isinstance(canonical, bytes) else Erased(*canonical)
+            out.append((leaf, leaf_hash, opened, proofs[leaf]))
         return out
 
 
@@ -388,9 +465,13 @@ def build_completeness(
             claim = proven.claim(key, leaves, start, end)
             wanted = set(claim.leaf_indices)
             chosen = [(seq, leaf) for seq, leaf in postings if leaf in wanted]
-        entries = proven.entries(
-            chosen, lambda canonical: evidence_record(canonical, disclosed, (KEY_FIELDS[kind],))
+        entries = proven.prove_erasures(
+            proven.entries(
+                chosen,
+                lambda canonical: evidence_record(canonical, disclosed, (KEY_FIELDS[kind],)),
+            )
         )
+        erasures = proven.erasures()
     return completeness_json(
         deployment.chain_id,
         deployment.contract,
@@ -404,6 +485,7 @@ def build_completeness(
         ),
         claim,
         entries,
+        erasures,
     )
 
 

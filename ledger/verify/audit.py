@@ -27,7 +27,8 @@ What it proves, in the order the work runs:
    statement carries it, and its ``sha256`` must be the statement's. Every marker must
    name a digest record of the export that logs an erasure statement, made at the
    marker's time and sequenced after the entry; and each erasure statement's count and
-   ``leaves_sha256`` must be those of the export's lines marked erased by it, in leaf
+   ``leaves_sha256`` (and, when it gives one, ``leaves_root``, which binds each leaf
+   index too) must be those of the export's lines marked erased by it, in leaf
    index order (`ledger.formats.statement`): an entry marked erased that no logged
    erasure covers, or an erased entry shown, fails check ``erasure``.
 3. **Every anchored root is re-derived.** Leaf hashes are folded into a compact range
@@ -68,6 +69,7 @@ from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
 from ledger.core.index import IndexBuilder, entry_keys, key_hash
+from ledger.core.index.postings import Frontier
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
@@ -80,7 +82,7 @@ from ledger.formats.export_line import (
 )
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
-from ledger.formats.statement import ERASURE_TYPE
+from ledger.formats.statement import ERASURE_TYPE, erasure_member
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
@@ -388,6 +390,9 @@ class ChunkResult:
     """Digest record -> the erasure statement it logs, for those here."""
     statements: int = 0
     """Digest records here that carry a statement (checked against it)."""
+    erased_members: dict[bytes, list[bytes]] = field(default_factory=dict)
+    """Erasure record -> `erasure_member` of each line here it erased, in order (for its
+    statement's ``leaves_root``)."""
 
 
 @dataclass(frozen=True)
@@ -399,6 +404,8 @@ class Claim:
     count: int
     leaves_sha256: bytes
     ts: str
+    leaves_root: bytes | None = None
+    """None: a statement logged before erasure statements gave it."""
 
 
 def _claim(statement: bytes, leaf_index: int, line: int) -> Claim | None:
@@ -420,7 +427,19 @@ def _claim(statement: bytes, leaf_index: int, line: int) -> Claim | None:
             "the erasure statement must give count (a positive integer), leaves_sha256"
             " (64 lowercase hex) and ts"
         )
-    return Claim(leaf_index, line, count, bytes.fromhex(leaves), ts)
+    root = value.get("leaves_root")
+    if root is not None and (
+        not isinstance(root, str) or len(root) != 64 or root.strip("0123456789abcdef")
+    ):
+        raise ExportLineError("the erasure statement's leaves_root must be 64 lowercase hex")
+    return Claim(
+        leaf_index,
+        line,
+        count,
+        bytes.fromhex(leaves),
+        ts,
+        None if root is None else bytes.fromhex(root),
+    )
 
 
 def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False) -> ChunkResult:
@@ -439,6 +458,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
     keys: list[list[bytes]] | None = [] if with_keys else None
     first_erased: int | None = None
     erased_leaves: dict[bytes, list[bytes]] = {}
+    members: dict[bytes, list[bytes]] = {}
     erased_ats: dict[bytes, dict[str, int]] = {}
     erased_last: dict[bytes, tuple[int, int]] = {}
     claims: dict[bytes, Claim] = {}
@@ -462,6 +482,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 count, first = erased_by.get(by, (0, first_line + offset))
                 erased_by[by] = (count + 1, first)
                 erased_leaves.setdefault(by, []).append(erased.leaf_hash)
+                members.setdefault(by, []).append(erasure_member(index, erased.leaf_hash))
                 erased_ats.setdefault(by, {}).setdefault(erased.erased_at, first_line + offset)
                 erased_last[by] = (index, first_line + offset)
                 continue
@@ -526,6 +547,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         erased_last,
         claims,
         statements,
+        members,
     )
 
 
@@ -875,9 +897,13 @@ class _Erasures:
     last: dict[bytes, tuple[int, int]] = field(default_factory=dict)
     claims: dict[bytes, Claim] = field(default_factory=dict)
     statements: int = 0
+    trees: dict[bytes, Frontier] = field(default_factory=dict)
+    """Erasure record -> the right edge of the tree of its members so far."""
 
     def add(self, chunk: ChunkResult) -> None:
         self.digests |= chunk.digests
+        for by, members in chunk.erased_members.items():
+            self.trees[by] = self.trees.get(by, Frontier()).extend_leaves(members)
         for by, (count, line) in chunk.erased_by.items():
             seen, first = self.erased_by.get(by, (0, line))
             self.erased_by[by] = (seen + count, first)
@@ -942,7 +968,18 @@ class _Erasures:
         hasher = self.hashers.get(by)
         digest = hasher.digest() if hasher is not None else hashlib.sha256().digest()
         if count == claim.count and digest == claim.leaves_sha256:
-            return None
+            tree = self.trees.get(by, Frontier())
+            if claim.leaves_root is None or tree.root() == claim.leaves_root:
+                return None
+            return AuditFailure(
+                "erasure",
+                f"line {claim.line}: record {_hex(by)} logs the erasure of {claim.count:,}"
+                f" entries whose leaf indices and leaf hashes have leaves root"
+                f" {claim.leaves_root.hex()}, but the export's entries marked erased by it"
+                f" give {tree.root().hex()}: an entry erased by it is at another leaf index",
+                claim.line,
+                claim.leaf_index,
+            )
         return AuditFailure(
             "erasure",
             f"line {claim.line}: record {_hex(by)} logs the erasure of {claim.count:,}"

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from ledger.core.merkle.hashing import hash_pairs
 
 
-def all_inclusion_proofs(items: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
-    """The RFC 9162 root of the leaf hashes `items` and every item's inclusion proof."""
+def tree_levels(items: Sequence[bytes]) -> list[list[bytes]]:
+    """The levels of the RFC 9162 tree of the leaf hashes `items` (not empty), leaves
+    first, root last."""
     levels = [list(items)]
     while len(levels[-1]) > 1:
         level = levels[-1]
@@ -22,14 +23,21 @@ def all_inclusion_proofs(items: Sequence[bytes]) -> tuple[bytes, list[list[bytes
         if len(level) & 1:
             parents.append(level[-1])
         levels.append(parents)
-    below = levels[:-1]
-    paths: list[list[bytes]] = []
-    for index in range(len(items)):
-        path = []
-        for level in below:
-            sibling = index ^ 1
-            if sibling < len(level):
-                path.append(level[sibling])
-            index >>= 1
-        paths.append(path)
-    return levels[-1][0], paths
+    return levels
+
+
+def level_path(levels: Sequence[Sequence[bytes]], index: int) -> list[bytes]:
+    """The inclusion proof of leaf `index` from the `tree_levels` of its tree."""
+    path = []
+    for level in levels[:-1]:
+        sibling = index ^ 1
+        if sibling < len(level):
+            path.append(level[sibling])
+        index >>= 1
+    return path
+
+
+def all_inclusion_proofs(items: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The RFC 9162 root of the leaf hashes `items` and every item's inclusion proof."""
+    levels = tree_levels(items)
+    return levels[-1][0], [level_path(levels, index) for index in range(len(items))]
