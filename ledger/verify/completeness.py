@@ -305,9 +305,9 @@ def check_erasures(
         run.ok(
             "erasure",
             f"{proven} erased entries are {PROVEN}: each is listed, by leaf index and leaf"
-            f" hash, in the leaves root of one of {len(erasures)} erasure statements made at"
-            " its marker's time, whose digest records are included before the entry in the"
-            f" tree of size {tree_size}",
+            f" hash, in the leaves root of the erasure statement it names ({len(erasures)}"
+            " given), made at its marker's time, whose digest record is included before the"
+            f" entry in the tree of size {tree_size}",
         )
     return proven
 
