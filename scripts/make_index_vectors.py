@@ -165,10 +165,10 @@ def records() -> list[dict[str, Any]]:
     return [json.loads(parse_object(copy.deepcopy(r)).canonical) for r in out]
 
 
-def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
-    log = records()
-    leaves = [hashlib.sha256(b"\x00" + json_bytes(r)).digest() for r in log]
-    size = len(log)
+def indexed(
+    log: list[dict[str, Any]], leaves: list[bytes]
+) -> tuple[dict[str, list[int]], SparseMap, AnchoredCheckpoint]:
+    """The postings of `log`, its map and its anchored checkpoint."""
     postings: dict[str, list[int]] = {}
     for i, record in enumerate(log):
         for key in record_keys(record):
@@ -176,7 +176,14 @@ def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
     live = SparseMap()
     live.apply({key_hash(k): (len(v), postings_root(v)) for k, v in postings.items()})
     anchor = AnchorRef(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000)
-    checkpoint = AnchoredCheckpoint(size, root_hash(leaves), anchor)
+    return postings, live, AnchoredCheckpoint(len(log), root_hash(leaves), anchor)
+
+
+def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    log = records()
+    leaves = [hashlib.sha256(b"\x00" + json_bytes(r)).digest() for r in log]
+    size = len(log)
+    postings, live, checkpoint = indexed(log, leaves)
 
     def document(key: str, start: int = 0, end: int | None = None) -> dict[str, Any]:
         claim = build_claim(live.store, size, key, postings.get(key, []), start, end)
@@ -333,14 +340,7 @@ def erased_documents(add: Any) -> None:
         statements.append(statement)
         trees.append([erasure_member(i, leaf) for i, leaf in members])
     size = len(log)
-    postings: dict[str, list[int]] = {}
-    for i, record in enumerate(log):
-        for key in record_keys(record):
-            postings.setdefault(key, []).append(i)
-    live = SparseMap()
-    live.apply({key_hash(k): (len(v), postings_root(v)) for k, v in postings.items()})
-    anchor = AnchorRef(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000)
-    checkpoint = AnchoredCheckpoint(size, root_hash(leaves), anchor)
+    postings, live, checkpoint = indexed(log, leaves)
     records_at = [24, 25]
 
     def proof_of(number: int) -> ErasureProof:

@@ -50,6 +50,7 @@ from tests.verify.test_completeness import (
     Log,
     anchor_log,
     busiest,
+    forged_erasures,
     leaf_paths,
     mutated,
     on_chain,
@@ -460,3 +461,17 @@ def test_erased_entries_verify_the_same_in_both() -> None:
     )
     assert "erased.at must be a time" in time_format["checks"][-1][2]
     assert "has unknown field 'record'" in unknown["checks"][-1][2]
+
+
+def test_proven_and_forged_erasure_markers_get_the_same_words() -> None:
+    """Markers proven by a logged erasure are said proven in both, in the same words;
+    each forged marker fails check erasure in both, with the same words."""
+    document, forgeries = forged_erasures()
+    texts = [json.dumps(d) for d in (document, *(bad for bad, _ in forgeries))]
+    browser = node(texts)["documents"]
+    for text, found in zip(texts, browser, strict=True):
+        assert comparable(found) == python(text)
+    assert browser[0]["verdict"] == "mathematics only"
+    assert [found["check"] for found in browser[1:]] == ["erasure"] * len(forgeries)
+    for found, (_, words) in zip(browser[1:], forgeries, strict=True):
+        assert words in found["checks"][-1][2]
