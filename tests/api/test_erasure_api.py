@@ -58,11 +58,22 @@ def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Ite
         yield Service(server, anvil, work, [_leaf(r) for r in records], records)
 
 
-def _verified(service: Service, identity: Path, document: Path) -> tuple[str, Any]:
-    """`mledger verify --json` of `document` against the chain: its output, parsed."""
+def _verified(
+    service: Service, identity: Path, document: Path, valid: bool = True, command: str = "verify"
+) -> tuple[str, Any]:
+    """`mledger verify --json` (or `command`) of `document` against the chain: its
+    output, parsed (its exit status 0 when `valid`, else not)."""
     verified = ledger(
-        "verify", str(document), "--log", str(identity), "--rpc-url", service.anvil.url, "--json"
+        command,
+        str(document),
+        "--log",
+        str(identity),
+        "--rpc-url",
+        service.anvil.url,
+        "--json",
+        check=False,
     )
+    assert (verified.returncode == 0) == valid, verified.stdout + verified.stderr
     return verified.stdout, json.loads(verified.stdout)
 
 
@@ -231,18 +242,9 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     marked = list(lines)
     marked[1] = export_line(1, live)[:-1]
     export.write_bytes(b"\n".join(marked) + b"\n")
-    failed = ledger(
-        "audit",
-        str(export),
-        "--log",
-        str(identity),
-        "--rpc-url",
-        service.anvil.url,
-        "--json",
-        check=False,
-    )
-    failure = json.loads(failed.stdout)["failure"]
-    assert failed.returncode != 0 and failure["check"] == "erasure", failed.stdout
+    output, found = _verified(service, identity, export, valid=False, command="audit")
+    failure = found["failure"]
+    assert failure["check"] == "erasure", output
     assert (
         failure["line"] == 41 and "the export marks 11 entries erased by it" in failure["message"]
     )
@@ -299,18 +301,8 @@ def _forged_markers(
     entry["erased"] = proof["entries"][0]["erased"]
     forged["erasures"] = proof["erasures"]
     (tmp_path / "forged.json").write_text(json.dumps(forged))
-    failed = ledger(
-        "verify",
-        str(tmp_path / "forged.json"),
-        "--log",
-        str(identity),
-        "--rpc-url",
-        service.anvil.url,
-        "--json",
-        check=False,
-    )
-    found = json.loads(failed.stdout)
-    assert failed.returncode != 0 and not found["valid"], found
+    _, found = _verified(service, identity, tmp_path / "forged.json", valid=False)
+    assert not found["valid"], found
     assert found["checks"][-1]["name"] == "erasure", found["checks"][-1]
     assert "that erasure does not list this entry" in found["checks"][-1]["detail"]
     del entry["erased"]["member"]
