@@ -36,7 +36,7 @@ from ledger.core.index import (
 from ledger.core.index.blocks import BLOCK, block_roots, window_proof_blocks
 from ledger.core.index.keys import KEY_FIELDS
 from ledger.core.merkle import inclusion_ranges
-from ledger.core.merkle.batch import level_path, tree_levels
+from ledger.core.merkle.batch import Packed, level_path, tree_levels
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
@@ -239,18 +239,77 @@ def _bounds(confirmed: list[Anchor], size: int, window: Window) -> tuple[int, in
     return start, end
 
 
-@dataclass(frozen=True)
-class _Erasure:
-    """A logged erasure as `KeyClaims` proves its markers: its proof for the document,
-    the position of each erased leaf index in its list, and its tree's levels."""
+MAX_ERASURE_MEMBERS = 1_000_000
+"""Most erased entries, over all erasures, whose trees `ERASURE_TREES` keeps (about 72
+bytes each: the leaf index and two packed hashes, ~72 MB): the least recently used
+erasures are dropped past it."""
 
-    proof: ErasureProof
-    positions: dict[int, int]
-    levels: list[list[bytes]]
+
+@dataclass(frozen=True)
+class ErasureTree:
+    """The list a logged erasure's ``leaves_root`` commits to: the erased leaf indices,
+    increasing, and the tree's levels (leaves first), packed."""
+
+    leaves: array[int]
+    levels: tuple[Packed, ...]
 
     def member(self, leaf_index: int) -> Member:
-        position = self.positions[leaf_index]
+        """The membership proof of the erased entry at `leaf_index`."""
+        position = bisect_left(self.leaves, leaf_index)
+        if position == len(self.leaves) or self.leaves[position] != leaf_index:
+            raise StoreError(f"leaf {leaf_index} is marked erased by an erasure not listing it")
         return Member(position, tuple(level_path(self.levels, position)))
+
+
+class ErasureTrees:
+    """Process-wide cache of erasures' trees, by the leaf hash of their digest record: an
+    erasure's list never changes once made (an entry is erased once), so its tree is
+    read and hashed once per process, not per document; bounded by `limit` members."""
+
+    def __init__(self, limit: int = MAX_ERASURE_MEMBERS) -> None:
+        self.limit = limit
+        self._stores: weakref.WeakKeyDictionary[Store, OrderedDict[bytes, ErasureTree]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stores = weakref.WeakKeyDictionary()
+
+    def tree(self, store: Store, by: bytes, build: Callable[[], ErasureTree]) -> ErasureTree:
+        """The tree of the erasure `by` of `store`, from `build` when not kept."""
+        with self._lock:
+            trees = self._stores.setdefault(store, OrderedDict())
+            kept = trees.pop(by, None)
+            if kept is not None:
+                trees[by] = kept
+                return kept
+        made = build()  # outside the lock: a large erasure does not hold up the others
+        with self._lock:
+            trees = self._stores.setdefault(store, OrderedDict())
+            trees[by] = made
+            total = sum(len(t.leaves) for ts in self._stores.values() for t in ts.values())
+            while total > self.limit and len(trees) > 1:
+                _, dropped = trees.popitem(last=False)
+                total -= len(dropped.leaves)
+        return made
+
+
+ERASURE_TREES = ErasureTrees()
+"""The erasure tree cache of this process (`KeyClaims` uses it)."""
+
+
+@dataclass(frozen=True)
+class _Erasure:
+    """A logged erasure as `KeyClaims` proves its markers: its proof for the document
+    and its tree."""
+
+    proof: ErasureProof
+    tree: ErasureTree
+
+    def member(self, leaf_index: int) -> Member:
+        return self.tree.member(leaf_index)
 
 
 class KeyClaims:
@@ -273,6 +332,7 @@ class KeyClaims:
             )
         self.index_root = stored_root
         self._erasures: dict[bytes, _Erasure | None] = {}
+        self.trees = ERASURE_TREES
 
     def postings(self, kind: str, value: str) -> list[tuple[int, int]]:
         """(seq, leaf index) of the key's entries in the first `size`, in leaf order."""
@@ -354,15 +414,23 @@ class KeyClaims:
             return None
         if "leaves_root" not in statement:
             return None
-        listed = erasures.erased_list(self.conn, by)
-        indices = self.index.leaves_of_seqs(self.conn, [seq for seq, _ in listed])
-        members = [erasure_member(i, leaf) for i, (_, leaf) in zip(indices, listed, strict=True)]
-        levels = tree_levels(members)
-        if len(members) != statement["count"] or levels[-1][0].hex() != statement["leaves_root"]:
-            raise StoreError(
-                f"the entries erased by record 0x{by.hex()} are not those its statement"
-                " commits to: damaged"
-            )
+
+        def build() -> ErasureTree:
+            listed = erasures.erased_list(self.conn, by)
+            indices = self.index.leaves_of_seqs(self.conn, [seq for seq, _ in listed])
+            members = [
+                erasure_member(i, leaf) for i, (_, leaf) in zip(indices, listed, strict=True)
+            ]
+            levels = tree_levels(members or [b""])
+            if len(members) != statement["count"] or levels[-1][0].hex() != statement.get(
+                "leaves_root"
+            ):
+                raise StoreError(
+                    f"the entries erased by record 0x{by.hex()} are not those its statement"
+                    " commits to: damaged"
+                )
+            return ErasureTree(array("Q", indices), tuple(Packed(level) for level in levels))
+
         proof = self._inclusion(self.store.tile_reader(self.conn), [found.leaf_index])
         return _Erasure(
             ErasureProof(
@@ -371,8 +439,7 @@ class KeyClaims:
                 statement,
                 tuple(proof[found.leaf_index]),
             ),
-            {index: position for position, index in enumerate(indices)},
-            levels,
+            self.trees.tree(self.store, by, build),
         )
 
     def prove_erasures(self, entries: list[KeyEntry]) -> list[KeyEntry]:

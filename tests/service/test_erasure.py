@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 import ledger.service.erasure
 from ledger.core.index.keys import key_hash
+from ledger.core.merkle.batch import Packed
 from ledger.core.records import now_ts, parse_object
 from ledger.errors import ErasedError, InvalidRequestError, NotFoundError
 from ledger.formats.export_line import Erased
@@ -25,7 +27,12 @@ from ledger.formats.statement import (
     leaves_root,
     statement_sha256,
 )
-from ledger.service.completeness import build_completeness
+from ledger.service.completeness import (
+    ERASURE_TREES,
+    ErasureTree,
+    ErasureTrees,
+    build_completeness,
+)
 from ledger.service.erasure import (
     MIN_RETENTION_DAYS,
     HoldError,
@@ -373,6 +380,8 @@ def test_completeness_and_packs_prove_erased_markers(
     words = verify_completeness(json.dumps(before), None).checks
     assert "operator's claim" in next(c.detail for c in words if c.name == "record")
     after = build_completeness(store, anchors, key, second)
+    ERASURE_TREES.clear()  # the erasure's tree read again: the same document
+    assert build_completeness(store, anchors, key, second) == after
     assert [e["erased"]["member"]["position"] for e in after["entries"]] == list(range(10))
     [erasure] = after["erasures"]
     assert (erasure["leaf_index"], erasure["statement"]) == (40, done.statement)
@@ -409,3 +418,24 @@ def _bob_leaf(store: Store) -> bytes:
             "SELECT leaf_hash FROM entries WHERE account_id = 'bob' ORDER BY seq LIMIT 1"
         ).scalar()
     return bytes(found)
+
+
+def test_erasure_trees_are_kept_up_to_their_limit(store: Store) -> None:
+    """An erasure's tree is built once while kept; past the limit of members the least
+    recently used erasure is dropped (and built again when asked)."""
+    trees = ErasureTrees(limit=3)
+    built: list[bytes] = []
+
+    def tree(by: bytes, size: int) -> ErasureTree:
+        def build() -> ErasureTree:
+            built.append(by)
+            return ErasureTree(array("Q", range(size)), (Packed([b"\x00" * 32] * size),))
+
+        return trees.tree(store, by, build)
+
+    first = tree(b"a", 2)
+    assert tree(b"a", 2) is first and built == [b"a"]
+    tree(b"b", 2)  # four members: "a", the least recently used, is dropped
+    tree(b"b", 2)
+    tree(b"a", 2)
+    assert built == [b"a", b"b", b"a"]

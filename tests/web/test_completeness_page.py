@@ -136,9 +136,12 @@ def test_a_dropped_proof_verifies_offline_and_a_tampered_one_fails(page: Page, s
     assert record.endswith(
         "3 erased entries carry their leaf hash only, each proven erased by a logged erasure"
     )
+    shown_records = "document.getElementById('records').textContent"
+    assert page.evaluate(shown_records).count("proven erased by that logged erasure") == 3
     claimed = verify_file(page, VECTORS / "erased-unproven.json")
     record = next(c["detail"] for c in claimed["checks"] if c["check"] == "record")
     assert "that a logged erasure covers them is the operator's claim here" in record
+    assert "proven erased by that logged erasure" not in page.evaluate(shown_records)
 
     # Pasted text goes the same way as a dropped file, and a hand-edited proof that drops
     # one entry (and its count) fails.

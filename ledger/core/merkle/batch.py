@@ -9,8 +9,33 @@ tree; a path takes the sibling of its node at each level that has one. The paths
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
-from ledger.core.merkle.hashing import hash_pairs
+from ledger.core.merkle.hashing import HASH_SIZE, hash_pairs
+
+
+class Hashes(Protocol):
+    """A level of hashes: a list of them, or `Packed`."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> bytes: ...
+
+
+class Packed:
+    """A level of 32-byte hashes kept as one bytes object (half the memory of a list of
+    them), read as `Hashes`."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, hashes: Sequence[bytes]) -> None:
+        self.data = b"".join(hashes)
+
+    def __len__(self) -> int:
+        return len(self.data) // HASH_SIZE
+
+    def __getitem__(self, index: int) -> bytes:
+        return self.data[index * HASH_SIZE : (index + 1) * HASH_SIZE]
 
 
 def tree_levels(items: Sequence[bytes]) -> list[list[bytes]]:
@@ -26,7 +51,7 @@ def tree_levels(items: Sequence[bytes]) -> list[list[bytes]]:
     return levels
 
 
-def level_path(levels: Sequence[Sequence[bytes]], index: int) -> list[bytes]:
+def level_path(levels: Sequence[Hashes], index: int) -> list[bytes]:
     """The inclusion proof of leaf `index` from the `tree_levels` of its tree."""
     path = []
     for level in levels[:-1]:
