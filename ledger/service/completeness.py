@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
 
@@ -54,6 +54,9 @@ KeyEntry = tuple[int, bytes, dict[str, Any] | Erased, list[bytes]]
 when it was erased, the leaf hash of the record that logged the erasure, and its
 membership proof when `KeyClaims.prove_erasures` could make one), inclusion proof."""
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 MAX_ENTRIES = 100_000
 """Most entries in one completeness document (the format's limit): ask for a window."""
 
@@ -76,7 +79,24 @@ class _KeyBlocks:
     last_seq: int
 
 
-class PostingsBlocks:
+class _PerStore(Generic[K, V]):
+    """A process-wide cache of values by store (weakly: a closed store's go with it) and
+    key, in least recently used order, its size bounded by `limit` (of what the
+    subclass counts), safe across threads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._stores: weakref.WeakKeyDictionary[Store, OrderedDict[K, V]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stores = weakref.WeakKeyDictionary()
+
+
+class PostingsBlocks(_PerStore[str, _KeyBlocks]):
     """Process-wide cache of keys' postings and block roots, for windowed proofs
     (ledger.core.index.blocks): the first windowed proof of a key reads and hashes its
     postings once, O(n); later ones read only the postings sequenced since and hash
@@ -87,15 +107,7 @@ class PostingsBlocks:
     key and the proof is made by the full path."""
 
     def __init__(self, limit: int = MAX_BLOCKED_POSTINGS) -> None:
-        self.limit = limit
-        self._stores: weakref.WeakKeyDictionary[Store, OrderedDict[str, _KeyBlocks]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._stores = weakref.WeakKeyDictionary()
+        super().__init__(limit)
 
     def held(self) -> int:
         """Postings held, over all stores and keys."""
@@ -261,21 +273,13 @@ class ErasureTree:
         return Member(position, tuple(level_path(self.levels, position)))
 
 
-class ErasureTrees:
+class ErasureTrees(_PerStore[bytes, ErasureTree]):
     """Process-wide cache of erasures' trees, by the leaf hash of their digest record: an
     erasure's list never changes once made (an entry is erased once), so its tree is
     read and hashed once per process, not per document; bounded by `limit` members."""
 
     def __init__(self, limit: int = MAX_ERASURE_MEMBERS) -> None:
-        self.limit = limit
-        self._stores: weakref.WeakKeyDictionary[Store, OrderedDict[bytes, ErasureTree]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._stores = weakref.WeakKeyDictionary()
+        super().__init__(limit)
 
     def tree(self, store: Store, by: bytes, build: Callable[[], ErasureTree]) -> ErasureTree:
         """The tree of the erasure `by` of `store`, from `build` when not kept."""
