@@ -276,9 +276,12 @@ def test_proven_erased_entries_of_a_complete_pack_verify_the_same_in_both() -> N
     del claimed["completeness"]["erasures"]
     for entry in claimed["completeness"]["keys"][0]["outside"][:2]:
         del entry["erased"]["member"]
-    texts = [json.dumps(document) for document in (pack, forged, claimed)]
+    empty = copy.deepcopy(pack)
+    empty["completeness"]["erasures"] = []
+    texts = [json.dumps(document) for document in (pack, forged, claimed, empty)]
     expected = [python(text) for text in texts]
-    assert [e.get("check") for e in expected] == [None, "erasure", None]
+    assert [e.get("check") for e in expected] == [None, "erasure", None, "pack"]
+    assert "completeness.erasures must be a list of 1 to" in expected[3]["checks"][-1][2]
     assert page(texts) == expected
     name, passed, words = expected[0]["checks"][-1]
     assert name == "complete" and passed

@@ -467,6 +467,19 @@ def test_proven_and_forged_erasure_markers_get_the_same_words() -> None:
     """Markers proven by a logged erasure are said proven in both, in the same words;
     each forged marker fails check erasure in both, with the same words."""
     document, forgeries = forged_erasures()
+    # Erasures that are not what they must be: a statement without canonical form, of
+    # another type, with leaves_root in capitals; a record that is not a digest record,
+    # or not a record.
+    for part, change, words in [
+        ("statement", {"count": 2**60}, "the statement has no canonical form"),
+        ("statement", {"type": "x"}, "the statement's SHA-256 is"),
+        ("statement", {"leaves_root": "AB" * 32}, "the statement's SHA-256 is"),
+        ("record", {"kind": "interaction"}, "not a valid v1 record"),
+        ("record", {"v": 3}, "not a valid v"),
+    ]:
+        bad = copy.deepcopy(document)
+        bad["erasures"][0][part].update(change)
+        forgeries.append((bad, words))
     texts = [json.dumps(d) for d in (document, *(bad for bad, _ in forgeries))]
     browser = node(texts)["documents"]
     for text, found in zip(texts, browser, strict=True):
