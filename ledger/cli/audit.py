@@ -246,7 +246,8 @@ def _print_audit(result: Any) -> None:
             "statements",
             f"{result.statements:,} digest records carry the statement they log (erasure,"
             " hold, lift), each hashed to its record; every erasure's count and leaves_sha256"
-            " recomputed from the lines marked erased by it",
+            " (and leaves_root, when it gives one) recomputed from the lines marked erased"
+            " by it",
         )
     row("time", f"{result.seconds:.1f} s")
     if result.passed:
