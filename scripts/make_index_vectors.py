@@ -36,7 +36,7 @@ from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import (
-    Erased,
+    ErasureMarker,
     ErasureProof,
     Member,
     b64_text,
@@ -357,7 +357,7 @@ def erased_documents(add: Any) -> None:
                     position = erased.index(i)
                     member = Member(position, tuple(inclusion_proof(position, trees[number])))
                     by = leaves[records_at[number]]
-                    record = Erased(ERASED_AT[number], by, member if proven else None)
+                    record = ErasureMarker(ERASED_AT[number], by, member if proven else None)
             entries.append((i, leaves[i], record, inclusion_proof(i, leaves)))
         used = [proof_of(0)] if proven and key == "account:acct-0" else []
         return completeness_json(

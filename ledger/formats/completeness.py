@@ -147,7 +147,7 @@ class ErasureProof:
     proof: tuple[bytes, ...]
 
 
-class Erased(NamedTuple):
+class ErasureMarker(NamedTuple):
     """An erased entry's marker as the service gives it to the writers: when, the leaf
     hash of the erasure's record, and its `Member` proof (None: not proven)."""
 
@@ -456,11 +456,11 @@ def completeness_json(
     log_id: bytes,
     checkpoint: AnchoredCheckpoint,
     claim: PostingsClaim,
-    entries: Sequence[tuple[int, bytes, dict[str, Any] | Erased, Sequence[bytes]]],
+    entries: Sequence[tuple[int, bytes, dict[str, Any] | ErasureMarker, Sequence[bytes]]],
     erasures: Sequence[ErasureProof] = (),
 ) -> dict[str, Any]:
     """The document for `claim` (built at `checkpoint.tree_size`) with `entries` (leaf
-    index, leaf hash, record or its `Erased` marker, inclusion proof), one per leaf
+    index, leaf hash, record or its `ErasureMarker`, inclusion proof), one per leaf
     index of the claim, in order, and the `erasures` the markers' members prove
     against."""
     if claim.tree_size != checkpoint.tree_size:
@@ -488,7 +488,7 @@ def completeness_json(
     }
 
 
-def _marker_json(marker: Erased) -> dict[str, Any]:
+def _marker_json(marker: ErasureMarker) -> dict[str, Any]:
     member = marker.member
     return {
         "at": marker.at,
@@ -507,7 +507,7 @@ def _marker_json(marker: Erased) -> dict[str, Any]:
 
 
 def _entry_json(
-    index: int, leaf: bytes, record: dict[str, Any] | Erased, proof: Sequence[bytes]
+    index: int, leaf: bytes, record: dict[str, Any] | ErasureMarker, proof: Sequence[bytes]
 ) -> dict[str, Any]:
     return {
         "leaf_index": index,
@@ -521,7 +521,7 @@ def key_entry_json(entry: KeyEntry) -> dict[str, Any]:
     """One entry of a key as `parse_key_entry` reads it (the one writer, for
     completeness documents and complete packs)."""
     if isinstance(entry, ErasedEntry):
-        marker = Erased(entry.erased_at, entry.erased_by, entry.member)
+        marker = ErasureMarker(entry.erased_at, entry.erased_by, entry.member)
         return _entry_json(entry.leaf_index, entry.leaf_hash, marker, entry.proof)
     return _entry_json(entry.leaf_index, entry.leaf_hash, entry.record, entry.proof)
 

@@ -40,7 +40,7 @@ from ledger.core.merkle.batch import Packed, level_path, tree_levels
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
-from ledger.formats.completeness import Erased, ErasureProof, Member, completeness_json
+from ledger.formats.completeness import ErasureMarker, ErasureProof, Member, completeness_json
 from ledger.formats.statement import erasure_member
 from ledger.service.evidence import Disclosed, evidence_record
 from ledger.service.index import NodesAt
@@ -49,7 +49,7 @@ from ledger.store.erasure import ErasureStore
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store, StoreError, TileCache
 
-KeyEntry = tuple[int, bytes, dict[str, Any] | Erased, list[bytes]]
+KeyEntry = tuple[int, bytes, dict[str, Any] | ErasureMarker, list[bytes]]
 """An entry of a key: leaf index, leaf hash, record (for an erased entry its marker:
 when it was erased, the leaf hash of the record that logged the erasure, and its
 membership proof when `KeyClaims.prove_erasures` could make one), inclusion proof."""
@@ -452,7 +452,7 @@ class KeyClaims:
         known = self._erasures
         out: list[KeyEntry] = []
         for leaf, leaf_hash, record, proof in entries:
-            if isinstance(record, Erased):
+            if isinstance(record, ErasureMarker):
                 if record.by not in known:
                     known[record.by] = self._erasure(record.by)
                 erasure = known[record.by]
@@ -477,7 +477,9 @@ class KeyClaims:
         out: list[KeyEntry] = []
         for seq, leaf in chosen:
             leaf_hash, canonical = records[seq]
-            opened = record(canonical) if isinstance(canonical, bytes) else Erased(*canonical)
+            opened = (
+                record(canonical) if isinstance(canonical, bytes) else ErasureMarker(*canonical)
+            )
             out.append((leaf, leaf_hash, opened, proofs[leaf]))
         return out
 

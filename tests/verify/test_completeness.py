@@ -29,7 +29,7 @@ from ledger.core.merkle import consistency_proof, inclusion_proof, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import (
-    Erased,
+    ErasureMarker,
     ErasureProof,
     Member,
     completeness_json,
@@ -473,7 +473,7 @@ def proven_erased(log: Log, every: int) -> dict[str, Any]:
         (
             i,
             log.leaves[i],
-            Erased(ERASED_AT, log.leaves[erasure.leaf_index], members[i])
+            ErasureMarker(ERASED_AT, log.leaves[erasure.leaf_index], members[i])
             if i in members
             else log.records[i],
             inclusion_proof(i, log.leaves),
