@@ -30,6 +30,7 @@ from ledger.core.index import (
     build_claim,
     key_hash,
     parse_key,
+    present_claim,
     prove,
     verify_postings,
 )
@@ -379,17 +380,8 @@ class KeyClaims:
             end,
         )
         inside, window = window_proof_blocks(cached.leaves, leaf.count, cached.roots, start, end)
-        claim = PostingsClaim(
-            key,
-            self.size,
-            self.index_root,
-            leaf.count,
-            leaf.postings_root,
-            start,
-            end,
-            tuple(inside),
-            proof,
-            window,
+        claim = present_claim(
+            key, self.size, self.index_root, leaf, proof, start, end, inside, window
         )
         try:
             verify_postings(claim)

@@ -589,6 +589,28 @@ def anchor_log(
     return AnchorRef(receipt.tx_hash, receipt.block_number, receipt.block_hash, block.timestamp)
 
 
+def anchor_and_pin(
+    log: Log,
+    where: tuple[DeployedLog, LogAnchor],
+    key: LogSigner,
+    client: ChainClient,
+    account: LocalAccount,
+) -> tuple[Log, AnchorRef, LogIdentity]:
+    """`log` anchored with its index root, and the identity that pins it."""
+    info = where[0]
+    anchor = anchor_log(log, where, key, client, log.index_root)
+    identity = LogIdentity(
+        name=info.log_name,
+        chain_id=info.chain_id,
+        log_anchor=info.contract,
+        log_id=info.log_id,
+        licence_registry=None,
+        log_signer=bytes.fromhex(account.address[2:]),
+        deployment_block=info.block_number,
+    )
+    return log, anchor, identity
+
+
 def on_chain(document: dict[str, Any], info: DeployedLog) -> dict[str, Any]:
     return document | {
         "chain_id": info.chain_id,
@@ -603,18 +625,8 @@ def test_against_the_chain_the_index_root_is_the_signed_one(
     chain: ChainClient,  # noqa: F811
     log_account: LocalAccount,  # noqa: F811
 ) -> None:
-    log = Log(60, seed=9)
+    log, anchor, identity = anchor_and_pin(Log(60, seed=9), deployed, signer, chain, log_account)
     info = deployed[0]
-    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
-    identity = LogIdentity(
-        name=info.log_name,
-        chain_id=info.chain_id,
-        log_anchor=info.contract,
-        log_id=info.log_id,
-        licence_registry=None,
-        log_signer=bytes.fromhex(log_account.address[2:]),
-        deployment_block=info.block_number,
-    )
     key = busiest(log)
     with JsonRpcReader(chain.rpc_url) as reader:
         document = on_chain(log.document(key, anchor=anchor), info)

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger.api.routes.web import ASSETS
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import DeployedLog
 from ledger.chain.log_anchor import LogAnchor
-from ledger.formats.identity import LogIdentity, parse_identity
+from ledger.formats.identity import parse_identity
 from ledger.service.signer import LogSigner
 from ledger.verify.completeness import completeness_statement, verify_completeness
 from ledger.verify.result import VerificationError
@@ -39,37 +36,13 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures
     log_account,
     signer,
 )
-from tests.verify.test_completeness import Log, anchor_log, busiest, on_chain
-from tests.web.chromium import Chromium, Page, require_chromium
+from tests.verify.test_completeness import Log, anchor_and_pin, busiest, on_chain
+from tests.web.chromium import Page
 from tests.web.form import open_page, pin, set_node, verify_file, verify_text
 from tests.web.test_complete_pack_parity import complete_pack
 
 WEB = Path(__file__).parents[2] / "ledger" / "web"
 VECTORS = Path(__file__).parents[1] / "vectors" / "index" / "completeness"
-
-
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The page saved to disk as its links lay it out (verify.html, verify/assets/...)."""
-    folder = tmp_path_factory.mktemp("saved-page")
-    (folder / "verify" / "assets").mkdir(parents=True)
-    shutil.copy(WEB / "verify.html", folder / "verify.html")
-    for name in ASSETS:
-        shutil.copy(WEB / name, folder / "verify" / "assets" / name)
-    return (folder / "verify.html").as_uri()
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    browser = Chromium(require_chromium(), tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        tab = browser.page()
-        try:
-            yield tab
-        finally:
-            tab.close()
-    finally:
-        browser.stop()
 
 
 def test_a_dropped_proof_verifies_offline_and_a_tampered_one_fails(page: Page, saved: str) -> None:
@@ -160,18 +133,8 @@ def test_against_anvil_the_page_names_the_anchor(
     chain: ChainClient,  # noqa: F811
     log_account: LocalAccount,  # noqa: F811
 ) -> None:
-    log = Log(40, seed=21)
+    log, anchor, identity = anchor_and_pin(Log(40, seed=21), deployed, signer, chain, log_account)
     info = deployed[0]
-    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
-    identity = LogIdentity(
-        name=info.log_name,
-        chain_id=info.chain_id,
-        log_anchor=info.contract,
-        log_id=info.log_id,
-        licence_registry=None,
-        log_signer=bytes.fromhex(log_account.address[2:]),
-        deployment_block=info.block_number,
-    )
     key = busiest(log)
     genuine = on_chain(log.document(key, anchor=anchor), info)
     open_page(page, saved)
@@ -268,18 +231,8 @@ def test_against_anvil_a_complete_pack_names_the_anchor_per_account(
     chain: ChainClient,  # noqa: F811
     log_account: LocalAccount,  # noqa: F811
 ) -> None:
-    log = Log(60, seed=23)
+    log, anchor, identity = anchor_and_pin(Log(60, seed=23), deployed, signer, chain, log_account)
     info = deployed[0]
-    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
-    identity = LogIdentity(
-        name=info.log_name,
-        chain_id=info.chain_id,
-        log_anchor=info.contract,
-        log_id=info.log_id,
-        licence_registry=None,
-        log_signer=bytes.fromhex(log_account.address[2:]),
-        deployment_block=info.block_number,
-    )
     pack = on_chain(complete_pack(log, anchor=anchor), info)
     path = tmp_path / "complete-pack.json"
     path.write_text(json.dumps(pack))

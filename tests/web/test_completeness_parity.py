@@ -48,7 +48,7 @@ from tests.verify.test_completeness import (
     CONTRACT,
     LOG_ID,
     Log,
-    anchor_log,
+    anchor_and_pin,
     busiest,
     forged_erasures,
     leaf_paths,
@@ -302,18 +302,8 @@ def test_against_the_chain_both_read_the_signed_index_root(
     chain: ChainClient,  # noqa: F811
     log_account: LocalAccount,  # noqa: F811
 ) -> None:
-    log = Log(60, seed=9)
+    log, anchor, identity = anchor_and_pin(Log(60, seed=9), deployed, signer, chain, log_account)
     info = deployed[0]
-    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
-    identity = LogIdentity(
-        name=info.log_name,
-        chain_id=info.chain_id,
-        log_anchor=info.contract,
-        log_id=info.log_id,
-        licence_registry=None,
-        log_signer=bytes.fromhex(log_account.address[2:]),
-        deployment_block=info.block_number,
-    )
     key = busiest(log)
     genuine = on_chain(log.document(key, anchor=anchor), info)
     absent = on_chain(log.document("account:nobody", anchor=anchor), info)
@@ -387,7 +377,7 @@ def test_against_the_chain_both_read_the_signed_index_root(
     }
 
 
-def test_with_a_pinned_log_both_refuse_another_logs_proof() -> None:
+def test_with_a_anchor_and_pin_both_refuse_another_logs_proof() -> None:
     """Offline with a pinned identity: the proof must name the pinned log; one naming
     another log id or contract fails "log identity" in the same words."""
     log = Log(30, seed=5)
