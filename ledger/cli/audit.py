@@ -252,7 +252,8 @@ def _print_audit(result: Any) -> None:
             "statements",
             f"{result.statements:,} digest records carry the statement they log (erasure,"
             " hold, lift), each hashed to its record; every erasure's count and leaves_sha256"
-            " recomputed from the lines marked erased by it"
+            " (and leaves_root, when it gives one) recomputed from the lines marked erased"
+            " by it"
             + (
                 f"; no erased entry was held by any of the {result.holds:,} legal holds"
                 " logged before its erasure and not lifted"

@@ -215,6 +215,7 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
                 "count": k.count,
                 "outside": k.outside,
                 "erased": k.erased,
+                "proven_erased": k.proven,
                 "leaf_indices": list(k.leaf_indices),
             }
             for k in result.complete_keys

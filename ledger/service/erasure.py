@@ -47,6 +47,7 @@ from ledger.formats.statement import (
     erasure_statement,
     hold_statement,
     leaves_digest,
+    leaves_root,
     lift_statement,
     statement_bytes,
     statement_sha256,
@@ -58,6 +59,7 @@ from ledger.store.erasure import (
     Hold,
     Target,
 )
+from ledger.store.index import IndexStore
 from ledger.store.repository import Store
 
 MAX_REASON = 1024
@@ -187,7 +189,9 @@ def erase(
         if not targets:
             return Erasure(criterion, 0, digest, None, None, held, "nothing erased")
         ts = clock()
-        statement = erasure_statement(criterion, reason, len(targets), digest, ts, before)
+        indices = IndexStore(store).leaves_of_seqs(conn, [target.seq for target in targets])
+        root = leaves_root(zip(indices, (target.leaf_hash for target in targets), strict=True))
+        statement = erasure_statement(criterion, reason, len(targets), digest, ts, before, root)
         logged = _log_statement(store, erasures, conn, "erasure", statement)
         postings, personal = _postings(targets)
         erasures.erase(conn, targets, postings, ts, logged)

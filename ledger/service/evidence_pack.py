@@ -296,15 +296,17 @@ def _completeness(
         outside = tuple(
             BundleEntry(leaf, leaf_hash, record, tuple(proof))
             if isinstance(record, dict)
-            else ErasedEntry(leaf, leaf_hash, record[0], record[1], tuple(proof))
-            for leaf, leaf_hash, record, proof in proven.entries(
-                others, lambda canonical: evidence_record(canonical, disclosed, needed)
+            else ErasedEntry(leaf, leaf_hash, record.at, record.by, tuple(proof), record.member)
+            for leaf, leaf_hash, record, proof in proven.prove_erasures(
+                proven.entries(
+                    others, lambda canonical: evidence_record(canonical, disclosed, needed)
+                )
             )
         )
         keys.append(
             KeyProof(key, claim.count, claim.postings_root, claim.map_proof, claim.window, outside)
         )
-    return PackCompleteness(proven.index_root, 0, size, tuple(keys))
+    return PackCompleteness(proven.index_root, 0, size, tuple(keys), proven.erasures())
 
 
 def _check_record(record: bytes, leaf: bytes, index: int) -> None:

@@ -218,6 +218,15 @@ class ErasureStore:
         ).first()
         return None if row is None else ErasedMark(row[0], bytes(row[1]))
 
+    def erased_list(self, conn: Connection, erased_by: bytes) -> list[tuple[int, bytes]]:
+        """(seq, leaf hash) of the entries the erasure logged by `erased_by` erased, in
+        seq (so leaf) order: the list its statement's ``leaves_root`` commits to."""
+        rows = conn.exec_driver_sql(
+            f"SELECT seq, leaf_hash FROM entries WHERE erased_by = {self.mark} ORDER BY seq",
+            (erased_by,),
+        ).cursor.fetchall()
+        return [(int(seq), bytes(leaf)) for seq, leaf in rows]
+
     # -- erasing ----------------------------------------------------------------------
 
     def _in(self, chunk: tuple[Any, ...]) -> str:

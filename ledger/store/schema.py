@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -41,6 +42,13 @@ entries = Table(
     Index("entries_external_id", "external_id"),
     Index("entries_account_ts", "account_id", "ts"),
     Index("entries_model", "model"),
+    Index(
+        "entries_erased_by",
+        "erased_by",
+        "seq",
+        sqlite_where=text("erased_by IS NOT NULL"),
+        postgresql_where=text("erased_by IS NOT NULL"),
+    ),
 )
 
 runs = Table(

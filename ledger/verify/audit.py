@@ -27,7 +27,8 @@ What it proves, in the order the work runs:
    statement carries it, and its ``sha256`` must be the statement's. Every marker must
    name a digest record of the export that logs an erasure statement, made at the
    marker's time and sequenced after the entry; and each erasure statement's count and
-   ``leaves_sha256`` must be those of the export's lines marked erased by it, in leaf
+   ``leaves_sha256`` (and, when it gives one, ``leaves_root``, which binds each leaf
+   index too) must be those of the export's lines marked erased by it, in leaf
    index order (`ledger.formats.statement`): an entry marked erased that no logged
    erasure covers, or an erased entry shown, fails check ``erasure``. An erasure whose
    record lies between a legal hold's record and its lift's (or after a hold never
@@ -71,6 +72,7 @@ from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
 from ledger.core.index import IndexBuilder, entry_keys, key_hash
+from ledger.core.index.postings import Frontier
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
@@ -84,7 +86,7 @@ from ledger.formats.export_line import (
 )
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
-from ledger.formats.statement import ERASURE_TYPE, HOLD_TYPE, LIFT_TYPE
+from ledger.formats.statement import ERASURE_TYPE, HOLD_TYPE, LIFT_TYPE, erasure_member
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
@@ -398,6 +400,9 @@ class ChunkResult:
     """The legal holds logged here."""
     lifts: dict[str, int] = field(default_factory=dict)
     """Hold id -> leaf index of the record logging its lift, for lifts logged here."""
+    erased_members: dict[bytes, list[bytes]] = field(default_factory=dict)
+    """Erasure record -> `erasure_member` of each line here it erased, in order (for its
+    statement's ``leaves_root``)."""
 
 
 HEX = "0123456789abcdef"
@@ -423,6 +428,8 @@ class Claim:
     count: int
     leaves_sha256: bytes
     ts: str
+    leaves_root: bytes | None = None
+    """None: a statement logged before erasure statements gave it."""
 
 
 def _hold(value: dict[str, Any], leaf_index: int, line: int) -> Hold:
@@ -460,7 +467,19 @@ def _claim(value: dict[str, Any], leaf_index: int, line: int) -> Claim:
             "the erasure statement must give count (a positive integer), leaves_sha256"
             " (64 lowercase hex) and ts"
         )
-    return Claim(leaf_index, line, count, bytes.fromhex(leaves), ts)
+    root = value.get("leaves_root")
+    if root is not None and (
+        not isinstance(root, str) or len(root) != 64 or root.strip("0123456789abcdef")
+    ):
+        raise ExportLineError("the erasure statement's leaves_root must be 64 lowercase hex")
+    return Claim(
+        leaf_index,
+        line,
+        count,
+        bytes.fromhex(leaves),
+        ts,
+        None if root is None else bytes.fromhex(root),
+    )
 
 
 def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False) -> ChunkResult:
@@ -479,6 +498,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
     keys: list[list[bytes]] | None = [] if with_keys else None
     first_erased: int | None = None
     erased_leaves: dict[bytes, list[bytes]] = {}
+    members: dict[bytes, list[bytes]] = {}
     erased_ats: dict[bytes, dict[str, int]] = {}
     erased_last: dict[bytes, tuple[int, int]] = {}
     claims: dict[bytes, Claim] = {}
@@ -505,6 +525,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 count, first = erased_by.get(by, (0, first_line + offset))
                 erased_by[by] = (count + 1, first)
                 erased_leaves.setdefault(by, []).append(erased.leaf_hash)
+                members.setdefault(by, []).append(erasure_member(index, erased.leaf_hash))
                 erased_ats.setdefault(by, {}).setdefault(erased.erased_at, first_line + offset)
                 erased_last[by] = (index, first_line + offset)
                 erased_keys.setdefault(by, []).append(
@@ -581,6 +602,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         erased_keys,
         holds,
         lifts,
+        members,
     )
 
 
@@ -945,9 +967,13 @@ class _Erasures:
     erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = field(default_factory=dict)
     holds: list[Hold] = field(default_factory=list)
     lifts: dict[str, int] = field(default_factory=dict)
+    trees: dict[bytes, Frontier] = field(default_factory=dict)
+    """Erasure record -> the right edge of the tree of its members so far."""
 
     def add(self, chunk: ChunkResult) -> None:
         self.digests |= chunk.digests
+        for by, members in chunk.erased_members.items():
+            self.trees[by] = self.trees.get(by, Frontier()).extend_leaves(members)
         for by, (count, line) in chunk.erased_by.items():
             seen, first = self.erased_by.get(by, (0, line))
             self.erased_by[by] = (seen + count, first)
@@ -1057,7 +1083,18 @@ class _Erasures:
         hasher = self.hashers.get(by)
         digest = hasher.digest() if hasher is not None else hashlib.sha256().digest()
         if count == claim.count and digest == claim.leaves_sha256:
-            return None
+            tree = self.trees.get(by, Frontier())
+            if claim.leaves_root is None or tree.root() == claim.leaves_root:
+                return None
+            return AuditFailure(
+                "erasure",
+                f"line {claim.line}: record {_hex(by)} logs the erasure of {claim.count:,}"
+                f" entries whose leaf indices and leaf hashes have leaves root"
+                f" {claim.leaves_root.hex()}, but the export's entries marked erased by it"
+                f" give {tree.root().hex()}: an entry erased by it is at another leaf index",
+                claim.line,
+                claim.leaf_index,
+            )
         return AuditFailure(
             "erasure",
             f"line {claim.line}: record {_hex(by)} logs the erasure of {claim.count:,}"

@@ -50,6 +50,11 @@ def grow(
         for i in range(start, start + count)
     ]
     store.add_entries([batch])
+    return anchored(store, anchors)
+
+
+def anchored(store: Store, anchors: AnchorRepository) -> int:
+    """Seal, and record the anchor of the new size as confirmed; the size."""
     state = seal(store)
     pending = anchors.add_pending(state.tree_size, state.root, NOW)
     assert pending is not None

@@ -36,6 +36,7 @@ from ledger.formats.statement import (
     erasure_statement,
     hold_statement,
     leaves_digest,
+    leaves_root,
     statement_bytes,
     statement_sha256,
 )
@@ -695,15 +696,21 @@ def test_erased_lines_round_trip_and_keep_the_leaf_hash() -> None:
 ERASED_AT = "2026-12-02T01:00:00.000Z"
 
 
-def erasure_of(erased: set[int], count: int | None = None) -> tuple[Any, bytes]:
+def erasure_of(
+    erased: set[int], count: int | None = None, shift: int | None = None
+) -> tuple[Any, bytes]:
     """The digest record that logs the erasure of the entries `erased` of ENTRIES, and
-    its statement's canonical bytes (`count` overrides the count it states)."""
+    its statement's canonical bytes (`count` overrides the count it states; with
+    `shift`, it gives a leaves root, of the leaf indices moved by `shift`)."""
     statement = erasure_statement(
         "leaves",
         "ticket 77",
         len(erased) if count is None else count,
         leaves_digest(ENTRIES[i].leaf_hash for i in sorted(erased)),
         ERASED_AT,
+        root=None
+        if shift is None
+        else leaves_root((i + shift, ENTRIES[i].leaf_hash) for i in sorted(erased)),
     )
     record = parse_object(
         {"v": 1, "kind": "digest", "body": {"sha256": statement_sha256(statement)}}
@@ -748,6 +755,17 @@ def test_an_export_with_erased_entries_rederives_every_index_root(
     monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
     parallel = run_audit(path, [100, 256, 600], workers=2, index_roots=signed, leaves=leaves)
     assert parallel.passed and parallel.index_roots_matched == 2 and parallel.erased == 5
+    # A statement with a leaves root (each erased entry's leaf index and leaf hash), its
+    # tree folded across the workers' chunks.
+    entries, lines = erased_log(erased, shift=0)
+    rooted = write_export(tmp_path / "r.ndjson", lines)
+    leaves = [entry.leaf_hash for entry in entries]
+    signed = index_roots([256, 600], entries=entries)
+    for workers in (1, 2):
+        done = run_audit(
+            rooted, [100, 256, 600], workers=workers, index_roots=signed, leaves=leaves
+        )
+        assert done.passed, done.failure
 
 
 def test_an_erased_line_with_other_keys_fails_the_index_root(tmp_path: Path) -> None:
@@ -833,6 +851,7 @@ def test_a_statement_line_round_trips_and_is_checked() -> None:
         ("after", "an erasure erases only entries logged before its record"),
         ("bare", "carries no erasure statement: no logged erasure covers it"),
         ("twice", "which is at leaf index 200: an erasure erases only entries logged before"),
+        ("root", "an entry erased by it is at another leaf index"),
     ],
 )
 def test_erasure_statements_are_recomputed_from_the_markers(
@@ -850,6 +869,9 @@ def test_erasure_statements_are_recomputed_from_the_markers(
     marker = Erased(LEAVES[7], ERASED_AT, erasure.leaf_hash, erased_keys(ENTRIES[7]))
     if change == "count":  # the statement claims more than the export marks
         entries, lines = erased_log(erased, count=3)
+        leaves = [entry.leaf_hash for entry in entries]
+    elif change == "root":  # the statement's leaves root binds other leaf indices
+        entries, lines = erased_log(erased, shift=1)
         leaves = [entry.leaf_hash for entry in entries]
     elif change == "unmarked":  # a marker removed, and the record shown
         lines[150] = export_line(150, ENTRIES[150].canonical)

@@ -50,6 +50,7 @@ from tests.verify.test_completeness import (
     Log,
     anchor_and_pin,
     busiest,
+    forged_erasures,
     leaf_paths,
     mutated,
     on_chain,
@@ -482,3 +483,30 @@ def test_a_document_past_the_size_limit_is_refused_by_mledger_verify_and_the_pag
         words = f"completeness proof is {len(past)} bytes; the limit is {MAX_COMPLETENESS_BYTES}"
         assert done.returncode != 0 and words in done.stdout + done.stderr, done.stdout
         assert found["check"] == "completeness" and found["checks"][-1][2] == words
+
+
+def test_proven_and_forged_erasure_markers_get_the_same_words() -> None:
+    """Markers proven by a logged erasure are said proven in both, in the same words;
+    each forged marker fails check erasure in both, with the same words."""
+    document, forgeries = forged_erasures()
+    # Erasures that are not what they must be: a statement without canonical form, of
+    # another type, with leaves_root in capitals; a record that is not a digest record,
+    # or not a record.
+    for part, change, words in [
+        ("statement", {"count": 2**60}, "the statement has no canonical form"),
+        ("statement", {"type": "x"}, "the statement's SHA-256 is"),
+        ("statement", {"leaves_root": "AB" * 32}, "the statement's SHA-256 is"),
+        ("record", {"kind": "interaction"}, "not a valid v1 record"),
+        ("record", {"v": 3}, "not a valid v"),
+    ]:
+        bad = copy.deepcopy(document)
+        bad["erasures"][0][part].update(change)
+        forgeries.append((bad, words))
+    texts = [json.dumps(d) for d in (document, *(bad for bad, _ in forgeries))]
+    browser = node(texts)["documents"]
+    for text, found in zip(texts, browser, strict=True):
+        assert comparable(found) == python(text)
+    assert browser[0]["verdict"] == "mathematics only"
+    assert [found["check"] for found in browser[1:]] == ["erasure"] * len(forgeries)
+    for found, (_, words) in zip(browser[1:], forgeries, strict=True):
+        assert words in found["checks"][-1][2]
