@@ -225,7 +225,7 @@ def measure(db: Path, entries: int, samples: int, absent: int) -> int:
 
         def one(window: Window, blocks: PostingsBlocks | None) -> dict[str, Any]:
             if blocks is None:  # a first request: no full tile cached either
-                store.full_tiles.clear()
+                store.shared_tiles.clear()
             return build_completeness(store, anchors, KEY, size, window, blocks=blocks)
 
         documents: dict[str, dict[str, Any]] = {}

@@ -165,6 +165,24 @@ class Serve:
         self.process.wait(timeout=120)
 
 
+def deploy_and_serve(
+    rpc_url: str, where: list[str], args: argparse.Namespace, tree: Path = ROOT
+) -> Serve:
+    """Deploy the contracts on the chain at `rpc_url`, then `mledger serve` sealing and
+    anchoring at the intervals of `args`."""
+    ledger("deploy", *where, "--rpc-url", rpc_url, tree=tree)
+    return Serve(
+        where,
+        "--rpc-url",
+        rpc_url,
+        "--seal-interval",
+        str(args.seal_interval),
+        "--anchor-interval",
+        str(args.anchor_interval),
+        tree=tree,
+    )
+
+
 def ingest_all(
     files: list[Path], where: list[str], total: int, tree: Path = ROOT
 ) -> list[tuple[int, float]]:
@@ -323,17 +341,7 @@ def end_to_end(
         }
     try:
         with Anvil(0, None, args.work_dir / "anvil.log") as anvil:
-            ledger("deploy", *where, "--rpc-url", anvil.url, tree=tree)
-            serve = Serve(
-                where,
-                "--rpc-url",
-                anvil.url,
-                "--seal-interval",
-                str(args.seal_interval),
-                "--anchor-interval",
-                str(args.anchor_interval),
-                tree=tree,
-            )
+            serve = deploy_and_serve(anvil.url, where, args, tree)
             try:
                 load = os.getloadavg()[0]
                 started = time.perf_counter()
@@ -582,16 +590,7 @@ def main() -> None:
     figures: dict[str, Any] = {"entries": args.entries, "cores": os.cpu_count(), "database": name}
     try:
         with Anvil(0, None, args.work_dir / "anvil.log") as anvil:
-            ledger("deploy", *where, "--rpc-url", anvil.url)
-            serve = Serve(
-                where,
-                "--rpc-url",
-                anvil.url,
-                "--seal-interval",
-                str(args.seal_interval),
-                "--anchor-interval",
-                str(args.anchor_interval),
-            )
+            serve = deploy_and_serve(anvil.url, where, args)
             try:
                 started = time.perf_counter()
                 ingest_all(files, where[:2], args.entries)

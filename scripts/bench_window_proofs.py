@@ -67,13 +67,17 @@ def build_log(path: Path, records: int) -> tuple[Store, AnchorRepository, float]
     anchors.record_deployment(
         Deployment(31337, b"\x5f" * 20, bytes(range(32)), "bench", b"\x01" * 20, 1, NOW)
     )
-    pending = anchors.add_pending(state.tree_size, state.root, NOW)
-    assert pending is not None
-    submitted = anchors.submit(pending, 0, b"\x11" * 32, 0, NOW)
-    anchors.confirm(
-        submitted, AnchorBlock(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000, 50_000), NOW
-    )
+    confirm(anchors, state.tree_size, state.root)
     return store, anchors, built
+
+
+def confirm(anchors: AnchorRepository, tree_size: int, root: bytes) -> None:
+    """Record the anchor of `tree_size` as confirmed (a made-up transaction)."""
+    pending = anchors.add_pending(tree_size, root, NOW)
+    assert pending is not None
+    tx = tree_size.to_bytes(32, "big")
+    submitted = anchors.submit(pending, 0, tx, 0, NOW)
+    anchors.confirm(submitted, AnchorBlock(tx, 7, b"\x22" * 32, 1_780_000_000, 50_000), NOW)
 
 
 def main(argv: list[str] | None = None) -> int:

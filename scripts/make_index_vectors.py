@@ -35,7 +35,22 @@ from ledger.core.index import (
 from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
-from ledger.formats.completeness import b64_text, completeness_json, map_proof_json
+from ledger.formats.completeness import (
+    ErasureMarker,
+    ErasureProof,
+    Member,
+    b64_text,
+    completeness_json,
+    erasures_json,
+    map_proof_json,
+)
+from ledger.formats.statement import (
+    erasure_member,
+    erasure_statement,
+    leaves_digest,
+    leaves_root,
+    statement_sha256,
+)
 from ledger.workload import interaction
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "index"
@@ -150,10 +165,10 @@ def records() -> list[dict[str, Any]]:
     return [json.loads(parse_object(copy.deepcopy(r)).canonical) for r in out]
 
 
-def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
-    log = records()
-    leaves = [hashlib.sha256(b"\x00" + json_bytes(r)).digest() for r in log]
-    size = len(log)
+def indexed(
+    log: list[dict[str, Any]], leaves: list[bytes]
+) -> tuple[dict[str, list[int]], SparseMap, AnchoredCheckpoint]:
+    """The postings of `log`, its map and its anchored checkpoint."""
     postings: dict[str, list[int]] = {}
     for i, record in enumerate(log):
         for key in record_keys(record):
@@ -161,7 +176,14 @@ def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
     live = SparseMap()
     live.apply({key_hash(k): (len(v), postings_root(v)) for k, v in postings.items()})
     anchor = AnchorRef(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000)
-    checkpoint = AnchoredCheckpoint(size, root_hash(leaves), anchor)
+    return postings, live, AnchoredCheckpoint(len(log), root_hash(leaves), anchor)
+
+
+def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    log = records()
+    leaves = [hashlib.sha256(b"\x00" + json_bytes(r)).digest() for r in log]
+    size = len(log)
+    postings, live, checkpoint = indexed(log, leaves)
 
     def document(key: str, start: int = 0, end: int | None = None) -> dict[str, Any]:
         claim = build_claim(live.store, size, key, postings.get(key, []), start, end)
@@ -276,7 +298,147 @@ def documents() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
         {"depth": depth + 1},
         "the depth one level more than the siblings given",
     )
+    erased_documents(add)
     return files, manifest
+
+
+ERASED_AT = ("2026-07-01T00:00:00.000Z", "2026-07-02T00:00:00.000Z")
+
+
+def erased_documents(add: Any) -> None:
+    """Documents of a log whose first 24 records are `records()` and whose last two are
+    the digest records of two erasures: the first erased account acct-0's first three
+    entries, the second acct-1's first. Each erased entry's marker is proven (its
+    membership in its erasure's ``leaves_root``) or not (the operator's claim), and the
+    ways an operator could forge a marker fail check ``erasure``."""
+    log = records()
+    erasures = [
+        [i for i, r in enumerate(log) if "account:acct-0" in record_keys(r)][:3],
+        [i for i, r in enumerate(log) if "account:acct-1" in record_keys(r)][:1],
+    ]
+    leaves = [hashlib.sha256(b"\x00" + json_bytes(r)).digest() for r in log]
+    statements, trees = [], []
+    for number, erased in enumerate(erasures):
+        members = [(i, leaves[i]) for i in erased]
+        statement = erasure_statement(
+            "account",
+            f"vector erasure {number}",
+            len(erased),
+            leaves_digest(leaf for _, leaf in members),
+            ERASED_AT[number],
+            root=leaves_root(members),
+        )
+        digest = {
+            "v": 1,
+            "kind": "digest",
+            "salt": f"{90 + number:032x}",
+            "ts": ERASED_AT[number],
+            "body": {"sha256": statement_sha256(statement)},
+        }
+        log.append(json.loads(json_bytes(digest)))
+        leaves.append(hashlib.sha256(b"\x00" + json_bytes(digest)).digest())
+        statements.append(statement)
+        trees.append([erasure_member(i, leaf) for i, leaf in members])
+    size = len(log)
+    postings, live, checkpoint = indexed(log, leaves)
+    records_at = [24, 25]
+
+    def proof_of(number: int) -> ErasureProof:
+        at = records_at[number]
+        return ErasureProof(at, log[at], statements[number], tuple(inclusion_proof(at, leaves)))
+
+    def document(key: str, proven: bool) -> dict[str, Any]:
+        claim = build_claim(live.store, size, key, postings.get(key, []), 0, size)
+        entries: list[Any] = []
+        for i in claim.leaf_indices:
+            record: Any = log[i]
+            for number, erased in enumerate(erasures):
+                if i in erased:
+                    position = erased.index(i)
+                    member = Member(position, tuple(inclusion_proof(position, trees[number])))
+                    by = leaves[records_at[number]]
+                    record = ErasureMarker(ERASED_AT[number], by, member if proven else None)
+            entries.append((i, leaves[i], record, inclusion_proof(i, leaves)))
+        used = [proof_of(0)] if proven and key == "account:acct-0" else []
+        return completeness_json(
+            31337, b"\x5f" * 20, bytes(range(32)), checkpoint, claim, entries, used
+        )
+
+    proven = document("account:acct-0", True)
+    add("erased-proven", proven, None, "three entries proven erased by a logged erasure")
+    add(
+        "erased-unproven",
+        document("account:acct-0", False),
+        None,
+        "three entries marked erased without proof (the operator's claim)",
+    )
+
+    def forged(name: str, change: Any, shows: str) -> None:
+        bad = copy.deepcopy(proven)
+        change(bad)
+        add(name, bad, "erasure", shows)
+
+    def live_shown_erased(bad: dict[str, Any]) -> None:
+        # acct-0's fourth entry is live; shown erased by the second erasure, with that
+        # erasure's own membership proof (of acct-1's entry), and the erasure given.
+        entry = bad["entries"][3]
+        del entry["record"]
+        entry["erased"] = {
+            "at": ERASED_AT[1],
+            "by": h(leaves[records_at[1]]),
+            "member": {"position": 0, "path": []},
+        }
+        bad["erasures"] = erasures_json([proof_of(0), proof_of(1)])["erasures"]
+
+    def flip(value: str) -> str:
+        return value[:-1] + ("0" if value[-1] != "0" else "1")
+
+    def wrong_path(bad: dict[str, Any]) -> None:
+        path = bad["entries"][0]["erased"]["member"]["path"]
+        path[0] = flip(path[0])
+
+    def statement_changed(bad: dict[str, Any]) -> None:
+        bad["erasures"][0]["statement"]["reason"] = "another reason"
+
+    def not_included(bad: dict[str, Any]) -> None:
+        bad["erasures"][0]["proof"][0] = flip(bad["erasures"][0]["proof"][0])
+
+    def beyond_size(bad: dict[str, Any]) -> None:
+        bad["erasures"][0]["leaf_index"] = size
+
+    def time_changed(bad: dict[str, Any]) -> None:
+        bad["entries"][0]["erased"]["at"] = "2026-07-01T00:00:00.001Z"
+
+    def table_missing(bad: dict[str, Any]) -> None:
+        del bad["erasures"]
+
+    forged(
+        "erased-live-entry",
+        live_shown_erased,
+        "a live entry shown erased by a logged erasure that does not list it",
+    )
+    forged("erased-wrong-path", wrong_path, "a membership path with one node changed")
+    forged(
+        "erased-statement-changed",
+        statement_changed,
+        "an erasure statement that is not the one its digest record commits to",
+    )
+    forged(
+        "erased-record-not-included",
+        not_included,
+        "the erasure's digest record not included in the document's tree",
+    )
+    forged(
+        "erased-beyond-size",
+        beyond_size,
+        "the erasure's digest record at a leaf index not within the tree size",
+    )
+    forged("erased-time-changed", time_changed, "a marker's time not the erasure's")
+    forged(
+        "erased-table-missing",
+        table_missing,
+        "markers with membership proofs but the erasure they name not given",
+    )
 
 
 def json_bytes(record: dict[str, Any]) -> bytes:

@@ -239,14 +239,27 @@ def _print_audit(result: Any) -> None:
         row(
             "erased",
             f"{result.erased:,} entries erased (leaf hash and marker, no record) by"
-            f" {result.erasures:,} logged erasure records",
+            f" {result.erasures:,} logged erasure records"
+            + (
+                f", {result.unanchored_erasures:,} of them after the newest anchor (not yet"
+                " on chain: audit again once anchored)"
+                if result.unanchored_erasures
+                else ""
+            ),
         )
     if result.statements:
         row(
             "statements",
             f"{result.statements:,} digest records carry the statement they log (erasure,"
             " hold, lift), each hashed to its record; every erasure's count and leaves_sha256"
-            " recomputed from the lines marked erased by it",
+            " (and leaves_root, when it gives one) recomputed from the lines marked erased"
+            " by it"
+            + (
+                f"; no erased entry was held by any of the {result.holds:,} legal holds"
+                " logged before its erasure and not lifted"
+                if result.holds
+                else ""
+            ),
         )
     row("time", f"{result.seconds:.1f} s")
     if result.passed:

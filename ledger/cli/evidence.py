@@ -8,10 +8,12 @@ identity, or an unreadable file; 3 the chain could not be read, so nothing was d
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
@@ -31,7 +33,7 @@ from ledger.cli.common import (
     pinned_identity,
 )
 from ledger.formats.producer import producer
-from ledger.verify.evidence import verify_evidence
+from ledger.verify.evidence import READ_LIMIT, verify_evidence
 from ledger.verify.result import ChainReadError, VerificationError, VerificationResult
 from ledger.verify.rpc import JsonRpcReader
 
@@ -177,11 +179,29 @@ def evidence(
     emit(document)
 
 
-def _read(bundle: str) -> bytes:
+def _read(bundle: str) -> tuple[bytes, int]:
+    """The first READ_LIMIT + 1 bytes of `bundle` (- : standard input), and its size: a
+    file larger than any document a verifier reads is never held in memory whole."""
     try:
-        return sys.stdin.buffer.read() if bundle == "-" else Path(bundle).read_bytes()
+        if bundle == "-":
+            return _capped(sys.stdin.buffer)
+        with Path(bundle).open("rb") as source:
+            return _capped(source)
     except OSError as error:
         fail(f"cannot read {bundle}: {error.strerror or error}", EXIT_UNREADABLE)
+
+
+def _capped(source: BinaryIO) -> tuple[bytes, int]:
+    data = source.read(READ_LIMIT + 1)
+    if len(data) <= READ_LIMIT:
+        return data, len(data)
+    status = os.fstat(source.fileno())
+    if stat.S_ISREG(status.st_mode):
+        return data, status.st_size
+    size = len(data)
+    while chunk := source.read(1 << 20):  # a pipe: counted, not kept
+        size += len(chunk)
+    return data, size
 
 
 def verdict(result: VerificationResult, error: VerificationError | None) -> str:
@@ -215,6 +235,7 @@ def _as_json(result: VerificationResult, error: VerificationError | None) -> dic
                 "count": k.count,
                 "outside": k.outside,
                 "erased": k.erased,
+                "proven_erased": k.proven,
                 "leaf_indices": list(k.leaf_indices),
             }
             for k in result.complete_keys
@@ -335,7 +356,7 @@ def verify(
     note key and the --witness keys (--quorum of them, default all; without --witness,
     the identity's witnesses and quorum); the chain is not consulted for it
     (docs/c2sp.md)."""
-    data = _read(bundle)
+    data, size = _read(bundle)
     from ledger.cli.tlog_proof import verify_tlog_proof_file
     from ledger.formats.export_line import export_advice, is_export
     from ledger.verify.tlog_proof import is_tlog_proof
@@ -359,7 +380,7 @@ def verify(
     error: VerificationError | None = None
     try:
         result = verify_evidence(
-            data, chain, identity, policy, int(time.time()) + MAX_COSIGNATURE_AHEAD
+            data, chain, identity, policy, int(time.time()) + MAX_COSIGNATURE_AHEAD, size
         )
     except VerificationError as failed:
         error = failed

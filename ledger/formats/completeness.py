@@ -18,7 +18,13 @@ proof. Documented in docs/evidence-format.md; `parse_completeness` is the one re
 An entry whose record the operator erased (docs/privacy.md) has, instead of its
 record, ``"erased": {"at": "<record time form>", "by": "0x<leaf hash of the erasure's
 record>"}``: its leaf hash is still proven included at its leaf index, and the index
-proof still says it is one of the key's entries.
+proof still says it is one of the key's entries. A proven marker also has ``"member":
+{"position": p, "path": ["0x...", ...]}``, its place in the list its erasure's
+statement commits to (``leaves_root``, `ledger.formats.statement`), and the document
+then has ``"erasures": [{"leaf_index": i, "record": {...}, "statement": {...},
+"proof": [...]}]``, once per erasure its markers name, in leaf index order: the digest
+record that logs the erasure, the statement it commits to, and its inclusion proof in
+the document's tree.
 
 The index proofs are compact, with one encoding per proof: the map proof's path of
 `depth` levels is a bitmap of its empty siblings (bit i, most significant first, set
@@ -35,7 +41,7 @@ import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ledger.core.index import EMPTY, MapLeaf, MapProof, PostingsClaim, WindowProof
 from ledger.core.index.smt import KEY_BITS, MAX_COUNT
@@ -103,18 +109,51 @@ class Completeness:
     anchor: AnchorRef
     claim: PostingsClaim
     entries: tuple[BundleEntry | ErasedEntry, ...]
+    erasures: tuple[ErasureProof, ...] = ()
+
+
+@dataclass(frozen=True)
+class Member:
+    """Where an erased entry is in its erasure's list: its position and the audit path
+    to the statement's ``leaves_root`` (a tree of the statement's ``count`` leaves)."""
+
+    position: int
+    path: tuple[bytes, ...]
 
 
 @dataclass(frozen=True)
 class ErasedEntry:
     """An entry whose record was erased: its leaf hash, index and inclusion proof, and
-    when and by which logged record it was erased."""
+    when and by which logged record it was erased; with `member`, the proof that this
+    erasure's statement lists it (None: the marker is the operator's claim)."""
 
     leaf_index: int
     leaf_hash: bytes
     erased_at: str
     erased_by: bytes
     proof: tuple[bytes, ...]
+    member: Member | None = None
+
+
+@dataclass(frozen=True)
+class ErasureProof:
+    """One logged erasure, as a document carries it to prove its markers: the digest
+    record that logs it at `leaf_index`, the statement the record commits to, and the
+    record's inclusion proof in the document's tree."""
+
+    leaf_index: int
+    record: dict[str, Any]
+    statement: dict[str, Any]
+    proof: tuple[bytes, ...]
+
+
+class ErasureMarker(NamedTuple):
+    """An erased entry's marker as the service gives it to the writers: when, the leaf
+    hash of the erasure's record, and its `Member` proof (None: not proven)."""
+
+    at: str
+    by: bytes
+    member: Member | None = None
 
 
 KeyEntry = BundleEntry | ErasedEntry
@@ -129,19 +168,85 @@ def parse_key_entry(obj: Any, where: str) -> KeyEntry:
     if not (isinstance(obj, dict) and "erased" in obj):
         return parse_entry(obj, where)
     fields = parse_fields(obj, where, ("leaf_index", "leaf_hash", "erased", "proof"))
-    erased = parse_fields(fields["erased"], f"{where}.erased", ("at", "by"))
+    erased = parse_fields(fields["erased"], f"{where}.erased", ("at", "by"), optional=("member",))
     if not isinstance(erased["at"], str) or not _ERASED_AT.fullmatch(erased["at"]):
         raise FormatError(f"{where}.erased.at must be a time as YYYY-MM-DDTHH:MM:SS.mmmZ")
-    proof = _hash_list(fields["proof"], f"{where}.proof", MAX_PROOF_NODES)
+    member = None
+    if "member" in erased:
+        found = parse_fields(erased["member"], f"{where}.erased.member", ("position", "path"))
+        member = Member(
+            position=parse_int(
+                found["position"], f"{where}.erased.member.position", 0, MAX_TREE_SIZE - 1
+            ),
+            path=_hashes(found["path"], f"{where}.erased.member.path"),
+        )
     return ErasedEntry(
         leaf_index=parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, MAX_TREE_SIZE - 1),
         leaf_hash=parse_bytes(fields["leaf_hash"], f"{where}.leaf_hash", HASH_SIZE),
         erased_at=erased["at"],
         erased_by=parse_bytes(erased["by"], f"{where}.erased.by", HASH_SIZE),
-        proof=tuple(
-            parse_bytes(node, f"{where}.proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)
-        ),
+        proof=_hashes(fields["proof"], f"{where}.proof"),
+        member=member,
     )
+
+
+def _hashes(value: Any, where: str) -> tuple[bytes, ...]:
+    """A proof: a list of at most MAX_PROOF_NODES 32-byte hashes as 0x hex."""
+    nodes = _hash_list(value, where, MAX_PROOF_NODES)
+    return tuple(parse_bytes(node, f"{where}[{i}]", HASH_SIZE) for i, node in enumerate(nodes))
+
+
+def parse_erasures(obj: Mapping[str, Any], where: str) -> tuple[ErasureProof, ...]:
+    """The optional ``erasures`` list of `obj` (a completeness document, a complete
+    pack's `completeness`): absent for none (an empty list is refused), in strictly
+    increasing leaf index order, each a digest record, the statement it commits to and
+    its inclusion proof. Checks the shape only: the verifier checks what they prove."""
+    if "erasures" not in obj:
+        return ()
+    items = obj["erasures"]
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_ENTRIES:
+        raise FormatError(
+            f"{where}erasures must be a list of 1 to {MAX_ENTRIES} erasures (absent for none)"
+        )
+    found: list[ErasureProof] = []
+    for i, item in enumerate(items):
+        at = f"{where}erasures[{i}]"
+        fields = parse_fields(item, at, ("leaf_index", "record", "statement", "proof"))
+        for name in ("record", "statement"):
+            if not isinstance(fields[name], dict):
+                raise FormatError(f"{at}.{name} must be a JSON object")
+        index = parse_int(fields["leaf_index"], f"{at}.leaf_index", 0, MAX_TREE_SIZE - 1)
+        if found and index <= found[-1].leaf_index:
+            raise FormatError(
+                f"{at}.leaf_index is {index}, not above the previous erasure's"
+                f" {found[-1].leaf_index}: erasures are given once each, in leaf index order"
+            )
+        found.append(
+            ErasureProof(
+                index,
+                fields["record"],
+                fields["statement"],
+                _hashes(fields["proof"], f"{at}.proof"),
+            )
+        )
+    return tuple(found)
+
+
+def erasures_json(erasures: Sequence[ErasureProof]) -> dict[str, Any]:
+    """The ``erasures`` field as `parse_erasures` reads it: {} for none (the one writer)."""
+    if not erasures:
+        return {}
+    return {
+        "erasures": [
+            {
+                "leaf_index": erasure.leaf_index,
+                "record": erasure.record,
+                "statement": erasure.statement,
+                "proof": [hex0x(node) for node in erasure.proof],
+            }
+            for erasure in erasures
+        ]
+    }
 
 
 def _hash_list(value: Any, where: str, limit: int) -> list[Any]:
@@ -295,7 +400,7 @@ def parse_completeness(data: bytes | str | Mapping[str, Any]) -> Completeness:
         raise FormatError(
             f"unknown format {obj['format']!r:.80}; this verifier reads {COMPLETENESS_FORMAT!r}"
         )
-    top = parse_fields(obj, "completeness proof", _FIELDS, optional=("producer",))
+    top = parse_fields(obj, "completeness proof", _FIELDS, optional=("producer", "erasures"))
     parse_producer(top)
     entries = top["entries"]
     if not isinstance(entries, list):
@@ -341,6 +446,7 @@ def parse_completeness(data: bytes | str | Mapping[str, Any]) -> Completeness:
         anchor=checkpoint.anchor,
         claim=claim,
         entries=parsed,
+        erasures=parse_erasures(top, ""),
     )
 
 
@@ -350,11 +456,13 @@ def completeness_json(
     log_id: bytes,
     checkpoint: AnchoredCheckpoint,
     claim: PostingsClaim,
-    entries: Sequence[tuple[int, bytes, dict[str, Any] | tuple[str, bytes], Sequence[bytes]]],
+    entries: Sequence[tuple[int, bytes, dict[str, Any] | ErasureMarker, Sequence[bytes]]],
+    erasures: Sequence[ErasureProof] = (),
 ) -> dict[str, Any]:
     """The document for `claim` (built at `checkpoint.tree_size`) with `entries` (leaf
-    index, leaf hash, record or (erased at, erased by) for an erased entry, inclusion
-    proof), one per leaf index of the claim, in order."""
+    index, leaf hash, record or its `ErasureMarker`, inclusion proof), one per leaf
+    index of the claim, in order, and the `erasures` the markers' members prove
+    against."""
     if claim.tree_size != checkpoint.tree_size:
         raise ValueError("the claim and the checkpoint are of different sizes")
     if [entry[0] for entry in entries] != list(claim.leaf_indices):
@@ -376,20 +484,35 @@ def completeness_json(
         "entries": [
             _entry_json(index, leaf, record, proof) for index, leaf, record, proof in entries
         ],
+        **erasures_json(erasures),
+    }
+
+
+def _marker_json(marker: ErasureMarker) -> dict[str, Any]:
+    member = marker.member
+    return {
+        "at": marker.at,
+        "by": hex0x(marker.by),
+        **(
+            {}
+            if member is None
+            else {
+                "member": {
+                    "position": member.position,
+                    "path": [hex0x(node) for node in member.path],
+                }
+            }
+        ),
     }
 
 
 def _entry_json(
-    index: int, leaf: bytes, record: dict[str, Any] | tuple[str, bytes], proof: Sequence[bytes]
+    index: int, leaf: bytes, record: dict[str, Any] | ErasureMarker, proof: Sequence[bytes]
 ) -> dict[str, Any]:
     return {
         "leaf_index": index,
         "leaf_hash": hex0x(leaf),
-        **(
-            {"record": record}
-            if isinstance(record, dict)
-            else {"erased": {"at": record[0], "by": hex0x(record[1])}}
-        ),
+        **({"record": record} if isinstance(record, dict) else {"erased": _marker_json(record)}),
         "proof": [hex0x(node) for node in proof],
     }
 
@@ -398,9 +521,8 @@ def key_entry_json(entry: KeyEntry) -> dict[str, Any]:
     """One entry of a key as `parse_key_entry` reads it (the one writer, for
     completeness documents and complete packs)."""
     if isinstance(entry, ErasedEntry):
-        return _entry_json(
-            entry.leaf_index, entry.leaf_hash, (entry.erased_at, entry.erased_by), entry.proof
-        )
+        marker = ErasureMarker(entry.erased_at, entry.erased_by, entry.member)
+        return _entry_json(entry.leaf_index, entry.leaf_hash, marker, entry.proof)
     return _entry_json(entry.leaf_index, entry.leaf_hash, entry.record, entry.proof)
 
 

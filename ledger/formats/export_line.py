@@ -209,8 +209,7 @@ def parse_logged_line(line: bytes) -> tuple[int, bytes, bytes | None]:
     """
     if len(line) > MAX_LINE_BYTES:
         raise ExportLineError(
-            f"line is {len(line)} bytes; the longest record allows {MAX_LINE_BYTES}"
-            " with its statement"
+            f"line is longer than {MAX_LINE_BYTES} bytes, the most a record and its statement take"
         )
     if line.startswith(_PREFIX) and line.endswith(b"}"):
         cut = line.find(_MIDDLE, len(_PREFIX))

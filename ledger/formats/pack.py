@@ -32,9 +32,12 @@ from ledger.formats.bundle import (
 )
 from ledger.formats.checkpoint import MAX_TREE_SIZE, AnchoredCheckpoint, AnchorRef, parse_checkpoint
 from ledger.formats.completeness import (
+    ErasureProof,
     KeyEntry,
+    erasures_json,
     key_entry_json,
     map_proof_json,
+    parse_erasures,
     parse_key_entry,
     parse_map_proof,
     parse_postings_proof,
@@ -263,6 +266,8 @@ class PackCompleteness:
     start: int
     end: int
     keys: tuple[KeyProof, ...]
+    erasures: tuple[ErasureProof, ...] = ()
+    """The logged erasures the erased entries' markers prove against (docs/completeness.md)."""
 
 
 def account_key(account_id: str) -> str:
@@ -323,7 +328,9 @@ def _key_proof(obj: Any, where: str, tree_size: int) -> KeyProof:
 
 
 def _completeness(obj: Any, query: PackQuery, tree_size: int) -> PackCompleteness:
-    fields = parse_fields(obj, "completeness", ("index_root", "window", "keys"))
+    fields = parse_fields(
+        obj, "completeness", ("index_root", "window", "keys"), optional=("erasures",)
+    )
     try:
         check_complete_query(query)
     except QueryError as error:
@@ -348,6 +355,7 @@ def _completeness(obj: Any, query: PackQuery, tree_size: int) -> PackCompletenes
         start=start,
         end=end,
         keys=proofs,
+        erasures=parse_erasures(fields, "completeness."),
     )
 
 
@@ -369,6 +377,7 @@ def completeness_part_json(part: PackCompleteness) -> dict[str, Any]:
             }
             for proof in part.keys
         ],
+        **erasures_json(part.erasures),
     }
 
 
@@ -460,6 +469,7 @@ def _parse(obj: Any) -> Pack:
     contract = parse_bytes(top["contract"], "contract", ADDRESS_SIZE)
     log_id = parse_bytes(top["log_id"], "log_id", HASH_SIZE)
     anchored = parse_checkpoint(top["checkpoint"])
+    nodes = tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof))
     completeness = _completeness(top["completeness"], query, tree_size) if complete else None
     note = parse_checkpoint_note(top)
     return Pack(
@@ -472,7 +482,7 @@ def _parse(obj: Any) -> Pack:
         query=query,
         indices=tuple(indices),
         records=tuple(records),
-        proof=tuple(parse_bytes(node, f"proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)),
+        proof=nodes,
         completeness=completeness,
         checkpoint_note=note,
     )

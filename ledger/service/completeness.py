@@ -20,38 +20,58 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
 
+from ledger.core.disclosure import MAX_DISCLOSURE_BYTES
 from ledger.core.index import (
     IndexProofError,
     PostingsClaim,
     build_claim,
     key_hash,
     parse_key,
+    present_claim,
     prove,
     verify_postings,
 )
 from ledger.core.index.blocks import BLOCK, block_roots, window_proof_blocks
 from ledger.core.index.keys import KEY_FIELDS
 from ledger.core.merkle import inclusion_ranges
+from ledger.core.merkle.batch import Packed, level_path, tree_levels
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
-from ledger.formats.completeness import completeness_json
+from ledger.formats.completeness import (
+    MAX_COMPLETENESS_BYTES,
+    ErasureMarker,
+    ErasureProof,
+    Member,
+    completeness_json,
+)
+from ledger.formats.statement import erasure_member
 from ledger.service.evidence import Disclosed, evidence_record
 from ledger.service.index import NodesAt
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
+from ledger.store.erasure import ErasureStore
 from ledger.store.index import IndexStore
-from ledger.store.repository import Store, StoreError
+from ledger.store.repository import Store, StoreError, TileCache
 
-KeyEntry = tuple[int, bytes, dict[str, Any] | tuple[str, bytes], list[bytes]]
-"""An entry of a key: leaf index, leaf hash, record (for an erased entry, when it was
-erased and the leaf hash of the record that logged the erasure), inclusion proof."""
+KeyEntry = tuple[int, bytes, dict[str, Any] | ErasureMarker, list[bytes]]
+"""An entry of a key: leaf index, leaf hash, record (for an erased entry its marker:
+when it was erased, the leaf hash of the record that logged the erasure, and its
+membership proof when `KeyClaims.prove_erasures` could make one), inclusion proof."""
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 MAX_ENTRIES = 100_000
 """Most entries in one completeness document (the format's limit): ask for a window."""
+
+ENTRY_JSON_BOUND = 6 * MAX_DISCLOSURE_BYTES + 8 * 1024
+"""More bytes than any entry of a document takes as JSON (its record with every
+character escaped, its inclusion proof, its fields): documents with fewer entries than
+MAX_COMPLETENESS_BYTES // ENTRY_JSON_BOUND need no measuring."""
 
 MIN_BLOCKED = 4 * BLOCK
 """Keys with fewer postings at the size are proven by the full path (cheap enough)."""
@@ -72,7 +92,24 @@ class _KeyBlocks:
     last_seq: int
 
 
-class PostingsBlocks:
+class _PerStore(Generic[K, V]):
+    """A process-wide cache of values by store (weakly: a closed store's go with it) and
+    key, in least recently used order, its size bounded by `limit` (of what the
+    subclass counts), safe across threads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._stores: weakref.WeakKeyDictionary[Store, OrderedDict[K, V]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stores = weakref.WeakKeyDictionary()
+
+
+class PostingsBlocks(_PerStore[str, _KeyBlocks]):
     """Process-wide cache of keys' postings and block roots, for windowed proofs
     (ledger.core.index.blocks): the first windowed proof of a key reads and hashes its
     postings once, O(n); later ones read only the postings sequenced since and hash
@@ -83,15 +120,7 @@ class PostingsBlocks:
     key and the proof is made by the full path."""
 
     def __init__(self, limit: int = MAX_BLOCKED_POSTINGS) -> None:
-        self.limit = limit
-        self._stores: weakref.WeakKeyDictionary[Store, OrderedDict[str, _KeyBlocks]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._stores = weakref.WeakKeyDictionary()
+        super().__init__(limit)
 
     def held(self) -> int:
         """Postings held, over all stores and keys."""
@@ -235,6 +264,71 @@ def _bounds(confirmed: list[Anchor], size: int, window: Window) -> tuple[int, in
     return start, end
 
 
+MAX_ERASURE_MEMBERS = 1_000_000
+"""Most erased entries, over all erasures, whose trees `ERASURE_TREES` keeps (about 72
+bytes each: the leaf index and two packed hashes, ~72 MB): the least recently used
+erasures are dropped past it."""
+
+
+@dataclass(frozen=True)
+class ErasureTree:
+    """The list a logged erasure's ``leaves_root`` commits to: the erased leaf indices,
+    increasing, and the tree's levels (leaves first), packed."""
+
+    leaves: array[int]
+    levels: tuple[Packed, ...]
+
+    def member(self, leaf_index: int) -> Member:
+        """The membership proof of the erased entry at `leaf_index`."""
+        position = bisect_left(self.leaves, leaf_index)
+        if position == len(self.leaves) or self.leaves[position] != leaf_index:
+            raise StoreError(f"leaf {leaf_index} is marked erased by an erasure not listing it")
+        return Member(position, tuple(level_path(self.levels, position)))
+
+
+class ErasureTrees(_PerStore[bytes, ErasureTree]):
+    """Process-wide cache of erasures' trees, by the leaf hash of their digest record: an
+    erasure's list never changes once made (an entry is erased once), so its tree is
+    read and hashed once per process, not per document; bounded by `limit` members."""
+
+    def __init__(self, limit: int = MAX_ERASURE_MEMBERS) -> None:
+        super().__init__(limit)
+
+    def tree(self, store: Store, by: bytes, build: Callable[[], ErasureTree]) -> ErasureTree:
+        """The tree of the erasure `by` of `store`, from `build` when not kept."""
+        with self._lock:
+            trees = self._stores.setdefault(store, OrderedDict())
+            kept = trees.pop(by, None)
+            if kept is not None:
+                trees[by] = kept
+                return kept
+        made = build()  # outside the lock: a large erasure does not hold up the others
+        with self._lock:
+            trees = self._stores.setdefault(store, OrderedDict())
+            trees[by] = made
+            total = sum(len(t.leaves) for ts in self._stores.values() for t in ts.values())
+            while total > self.limit and len(trees) > 1:
+                _, dropped = trees.popitem(last=False)
+                total -= len(dropped.leaves)
+        return made
+
+
+ERASURE_TREES = ErasureTrees()
+"""The erasure tree cache of this process (`KeyClaims` uses it)."""
+
+
+@dataclass(frozen=True)
+class _Erasure:
+    """A logged erasure as `KeyClaims` proves its markers: its proof for the document
+    and its tree."""
+
+    proof: ErasureProof
+    tree: ErasureTree
+
+    def member(self, leaf_index: int) -> Member:
+        return self.tree.member(leaf_index)
+
+
 class KeyClaims:
     """Index claims and their entries at one anchored size, read in one transaction
     (`conn`): for completeness documents and complete evidence packs."""
@@ -254,6 +348,8 @@ class KeyClaims:
                 " completeness proof at that size (ask for a newer anchored size)"
             )
         self.index_root = stored_root
+        self._erasures: dict[bytes, _Erasure | None] = {}
+        self.trees = ERASURE_TREES
 
     def postings(self, kind: str, value: str) -> list[tuple[int, int]]:
         """(seq, leaf index) of the key's entries in the first `size`, in leaf order."""
@@ -296,17 +392,8 @@ class KeyClaims:
             end,
         )
         inside, window = window_proof_blocks(cached.leaves, leaf.count, cached.roots, start, end)
-        claim = PostingsClaim(
-            key,
-            self.size,
-            self.index_root,
-            leaf.count,
-            leaf.postings_root,
-            start,
-            end,
-            tuple(inside),
-            proof,
-            window,
+        claim = present_claim(
+            key, self.size, self.index_root, leaf, proof, start, end, inside, window
         )
         try:
             verify_postings(claim)
@@ -315,6 +402,74 @@ class KeyClaims:
             return None
         return claim, list(zip(self.index.seqs_of_leaves(self.conn, inside), inside, strict=True))
 
+    def _inclusion(self, tiles: TileCache, leaves: list[int]) -> dict[int, list[bytes]]:
+        """The inclusion proof at the size of each leaf index of `leaves`."""
+        ranges = {leaf: inclusion_ranges(leaf, self.size) for leaf in leaves}
+        tiles.prefetch(key for rs in ranges.values() for a, b in rs for key in range_keys(a, b))
+        return {leaf: [range_hash(a, b, tiles) for a, b in rs] for leaf, rs in ranges.items()}
+
+    def _erasure(self, by: bytes) -> _Erasure | None:
+        """The erasure logged by the digest record `by`, ready to prove its markers at the
+        size: None when it cannot be (its record is not within the size, or its
+        statement has no ``leaves_root``, as those logged before it was added)."""
+        erasures = ErasureStore(self.store)
+        kept = erasures.statement(self.conn, by)
+        found = self.store.find_entry(self.conn, by)
+        if kept is None or found is None or kept[0] != "erasure":
+            raise StoreError(f"erasure record 0x{by.hex()} or its statement is not stored")
+        statement = json.loads(kept[1])
+        if found.leaf_index is None or found.leaf_index >= self.size:
+            return None
+        if "leaves_root" not in statement:
+            return None
+
+        def build() -> ErasureTree:
+            listed = erasures.erased_list(self.conn, by)
+            indices = self.index.leaves_of_seqs(self.conn, [seq for seq, _ in listed])
+            members = [
+                erasure_member(i, leaf) for i, (_, leaf) in zip(indices, listed, strict=True)
+            ]
+            levels = tree_levels(members or [b""])
+            if len(members) != statement["count"] or levels[-1][0].hex() != statement.get(
+                "leaves_root"
+            ):
+                raise StoreError(
+                    f"the entries erased by record 0x{by.hex()} are not those its statement"
+                    " commits to: damaged"
+                )
+            return ErasureTree(array("Q", indices), tuple(Packed(level) for level in levels))
+
+        proof = self._inclusion(self.store.tile_reader(self.conn), [found.leaf_index])
+        return _Erasure(
+            ErasureProof(
+                found.leaf_index,
+                json.loads(found.record),
+                statement,
+                tuple(proof[found.leaf_index]),
+            ),
+            self.trees.tree(self.store, by, build),
+        )
+
+    def prove_erasures(self, entries: list[KeyEntry]) -> list[KeyEntry]:
+        """`entries` with each erased entry's marker proven where its erasure can prove
+        it (`_erasure`); `erasures` then gives the erasures the proofs need."""
+        known = self._erasures
+        out: list[KeyEntry] = []
+        for leaf, leaf_hash, record, proof in entries:
+            if isinstance(record, ErasureMarker):
+                if record.by not in known:
+                    known[record.by] = self._erasure(record.by)
+                erasure = known[record.by]
+                if erasure is not None:
+                    record = record._replace(member=erasure.member(leaf))
+            out.append((leaf, leaf_hash, record, proof))
+        return out
+
+    def erasures(self) -> tuple[ErasureProof, ...]:
+        """The erasures `prove_erasures` proved markers with, in leaf index order."""
+        used = [erasure.proof for erasure in self._erasures.values() if erasure is not None]
+        return tuple(sorted(used, key=lambda proof: proof.leaf_index))
+
     def entries(
         self, chosen: list[tuple[int, int]], record: Callable[[bytes], Any] = json.loads
     ) -> list[KeyEntry]:
@@ -322,15 +477,14 @@ class KeyClaims:
         of the entries `chosen` as (seq, leaf index); `record` makes the record of its
         stored bytes (a disclosure: `ledger.service.evidence.evidence_record`)."""
         records = self.index.records(self.conn, [seq for seq, _ in chosen])
-        tiles = self.store.tile_reader(self.conn)
-        ranges = {leaf: inclusion_ranges(leaf, self.size) for _, leaf in chosen}
-        tiles.prefetch(key for rs in ranges.values() for a, b in rs for key in range_keys(a, b))
+        proofs = self._inclusion(self.store.tile_reader(self.conn), [leaf for _, leaf in chosen])
         out: list[KeyEntry] = []
         for seq, leaf in chosen:
             leaf_hash, canonical = records[seq]
-            proof = [range_hash(a, b, tiles) for a, b in ranges[leaf]]
-            opened = record(canonical) if isinstance(canonical, bytes) else canonical
-            out.append((leaf, leaf_hash, opened, proof))
+            opened = (
+                record(canonical) if isinstance(canonical, bytes) else ErasureMarker(*canonical)
+            )
+            out.append((leaf, leaf_hash, opened, proofs[leaf]))
         return out
 
 
@@ -388,10 +542,14 @@ def build_completeness(
             claim = proven.claim(key, leaves, start, end)
             wanted = set(claim.leaf_indices)
             chosen = [(seq, leaf) for seq, leaf in postings if leaf in wanted]
-        entries = proven.entries(
-            chosen, lambda canonical: evidence_record(canonical, disclosed, (KEY_FIELDS[kind],))
+        entries = proven.prove_erasures(
+            proven.entries(
+                chosen,
+                lambda canonical: evidence_record(canonical, disclosed, (KEY_FIELDS[kind],)),
+            )
         )
-    return completeness_json(
+        erasures = proven.erasures()
+    document = completeness_json(
         deployment.chain_id,
         deployment.contract,
         deployment.log_id,
@@ -404,7 +562,10 @@ def build_completeness(
         ),
         claim,
         entries,
+        erasures,
     )
+    _check_size(key, start, end, document, len(entries))
+    return document
 
 
 def _check_entries(key: str, inside: int, start: int, end: int) -> None:
@@ -412,4 +573,19 @@ def _check_entries(key: str, inside: int, start: int, end: int) -> None:
         raise InvalidRequestError(
             f"{key} has {inside} entries in [{start}, {end}); one document holds at"
             f" most {MAX_ENTRIES}: ask for a narrower window (--from-size/--to-size)"
+        )
+
+
+def _check_size(key: str, start: int, end: int, document: dict[str, Any], entries: int) -> None:
+    """Refuse a document larger than the verifiers read (MAX_COMPLETENESS_BYTES), as
+    JSON with every non-ASCII character escaped (its largest form, which `mledger
+    evidence` writes): they would refuse it unread."""
+    if (entries + 1) * ENTRY_JSON_BOUND <= MAX_COMPLETENESS_BYTES:
+        return
+    size = len(json.dumps(document, separators=(",", ":")))
+    if size > MAX_COMPLETENESS_BYTES:
+        raise InvalidRequestError(
+            f"the completeness proof of {key} in [{start}, {end}) would be {size:,} bytes of"
+            f" JSON; verifiers read at most {MAX_COMPLETENESS_BYTES:,}: ask for a narrower"
+            " window (--from-size/--to-size)"
         )

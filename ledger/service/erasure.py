@@ -47,6 +47,7 @@ from ledger.formats.statement import (
     erasure_statement,
     hold_statement,
     leaves_digest,
+    leaves_root,
     lift_statement,
     statement_bytes,
     statement_sha256,
@@ -58,6 +59,7 @@ from ledger.store.erasure import (
     Hold,
     Target,
 )
+from ledger.store.index import IndexStore
 from ledger.store.repository import Store
 
 MAX_REASON = 1024
@@ -162,6 +164,7 @@ def erase(
         except RecordError as error:
             raise InvalidRequestError(str(error)) from None
     with store.transaction() as conn:
+        erasures.serialize(conn)
         if criterion == "account":
             if not account:
                 raise InvalidRequestError("an account erasure needs the account id")
@@ -182,7 +185,9 @@ def erase(
         if not targets:
             return Erasure(criterion, 0, digest, None, None, held, "nothing erased")
         ts = clock()
-        statement = erasure_statement(criterion, reason, len(targets), digest, ts, before)
+        indices = IndexStore(store).leaves_of_seqs(conn, [target.seq for target in targets])
+        root = leaves_root(zip(indices, (target.leaf_hash for target in targets), strict=True))
+        statement = erasure_statement(criterion, reason, len(targets), digest, ts, before, root)
         logged = _log_statement(store, erasures, conn, "erasure", statement)
         personal = _personal_values(targets)
         erasures.erase(conn, targets, ts, logged)
@@ -266,8 +271,9 @@ def add_hold(store: Store, scope: str, value: str, reason: str, clock: Any = now
     erasures = ErasureStore(store)
     hold_id = "hold-" + secrets.token_hex(8)
     ts = clock()
-    statement = hold_statement(hold_id, scope, reason, ts)
+    statement = hold_statement(hold_id, scope, key_hash(f"{scope}:{value}"), reason, ts)
     with store.transaction() as conn:
+        erasures.serialize(conn)
         logged = _log_statement(store, erasures, conn, "hold", statement)
         hold = Hold(hold_id, scope, value, reason, ts, logged, None, None)
         erasures.add_hold(conn, hold)
@@ -280,6 +286,7 @@ def lift_hold(store: Store, hold_id: str, reason: str, clock: Any = now_ts) -> H
     erasures = ErasureStore(store)
     ts = clock()
     with store.transaction() as conn:
+        erasures.serialize(conn)
         hold = erasures.hold(conn, hold_id)
         if hold is None:
             raise NotFoundError(f"no legal hold has id {hold_id!r}")

@@ -40,6 +40,7 @@ from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import ErasedEntry
 from ledger.formats.cosignature import WitnessPolicy
 from ledger.formats.pack import (
+    MAX_PACK_BYTES,
     MAX_PACK_ENTRIES,
     KeyProof,
     PackCompleteness,
@@ -114,6 +115,7 @@ def build_pack(
     *,
     anchor: AnchorChoice = "earliest",
     max_entries: int = MAX_PACK_ENTRIES,
+    max_bytes: int = MAX_PACK_BYTES,
     complete: bool = False,
     disclosed: Disclosed = None,
     witnesses: WitnessPolicy | None = None,
@@ -124,7 +126,8 @@ def build_pack(
     tree (and the matching entries in it).
 
     Raises NotAnchoredError (no deployment or no confirmed anchor), NotFoundError (no
-    anchored entry matches), TooManyEntriesError (more than `max_entries` match) or
+    anchored entry matches), TooManyEntriesError (more than `max_entries` match, or the
+    pack would be larger than `max_bytes`, the most a verifier reads) or
     InvalidRequestError (a chosen size that was not anchored and confirmed, a query a
     complete pack cannot prove, or a v1 record among those `disclosed` would open in part).
 
@@ -250,6 +253,12 @@ def build_pack(
             ).encode()
         )
     document += b"}"
+    if len(document) > max_bytes:
+        raise TooManyEntriesError(
+            f"the pack of {len(rows):,} entries would be {len(document):,} bytes of JSON;"
+            f" verifiers read at most {max_bytes:,}: narrow the query (a shorter time range,"
+            " fewer accounts, one model or kind)"
+        )
     return BuiltPack(document, len(rows), len(proof), size, unanchored)
 
 
@@ -296,15 +305,17 @@ def _completeness(
         outside = tuple(
             BundleEntry(leaf, leaf_hash, record, tuple(proof))
             if isinstance(record, dict)
-            else ErasedEntry(leaf, leaf_hash, record[0], record[1], tuple(proof))
-            for leaf, leaf_hash, record, proof in proven.entries(
-                others, lambda canonical: evidence_record(canonical, disclosed, needed)
+            else ErasedEntry(leaf, leaf_hash, record.at, record.by, tuple(proof), record.member)
+            for leaf, leaf_hash, record, proof in proven.prove_erasures(
+                proven.entries(
+                    others, lambda canonical: evidence_record(canonical, disclosed, needed)
+                )
             )
         )
         keys.append(
             KeyProof(key, claim.count, claim.postings_root, claim.map_proof, claim.window, outside)
         )
-    return PackCompleteness(proven.index_root, 0, size, tuple(keys))
+    return PackCompleteness(proven.index_root, 0, size, tuple(keys), proven.erasures())
 
 
 def _check_record(record: bytes, leaf: bytes, index: int) -> None:

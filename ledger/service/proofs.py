@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from ledger.core.merkle import EMPTY_ROOT, consistency_ranges, inclusion_ranges
 from ledger.core.merkle.tiles import range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotFoundError, NotSequencedError
-from ledger.store.repository import Store, TileCache
+from ledger.store.repository import LogState, Store, TileCache
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,16 @@ class ConsistencyProof:
     proof: list[bytes]
 
 
-def _root(store: Store, conn: Connection, size: int, tiles: TileCache) -> bytes:
-    """The root of the tree of `size`: from its checkpoint when sealed at that size."""
+def _root(
+    store: Store, conn: Connection, size: int, tiles: TileCache, state: LogState | None = None
+) -> bytes:
+    """The root of the tree of `size`: the log state's when it is at that size (sealed
+    in the same transaction as its checkpoint), else from its checkpoint when sealed at
+    that size."""
     if not size:
         return EMPTY_ROOT
+    if state is not None and state.tree_size == size:
+        return state.root
     checkpoint = store.checkpoint_root(conn, size)
     return checkpoint if checkpoint is not None else range_hash(0, size, tiles)
 
@@ -59,8 +65,8 @@ def inclusion(store: Store, leaf_hash: bytes, tree_size: int | None = None) -> I
     """The inclusion proof of the entry with `leaf_hash` in the tree of `tree_size`
     (default: the latest checkpoint)."""
     with store.read() as conn:
-        current = store.read_state(conn).tree_size
-        entry = store.find_entry(conn, leaf_hash)
+        state, entry = store.state_and_entry(conn, leaf_hash)
+        current = state.tree_size
         if entry is None:
             raise NotFoundError(f"no entry has leaf hash 0x{leaf_hash.hex()}")
         if entry.leaf_index is None:
@@ -74,26 +80,28 @@ def inclusion(store: Store, leaf_hash: bytes, tree_size: int | None = None) -> I
                 f"entry 0x{leaf_hash.hex()} has leaf index"
                 f" {entry.leaf_index}, beyond tree size {size}"
             )
-        tiles = store.tile_reader(conn)
+        tiles = store.tile_reader(conn, size)
         proof = _hashes(inclusion_ranges(entry.leaf_index, size), tiles)
-        return InclusionProof(entry.leaf_index, size, _root(store, conn, size, tiles), proof)
+        root = _root(store, conn, size, tiles, state)
+        return InclusionProof(entry.leaf_index, size, root, proof)
 
 
 def consistency(store: Store, first: int, second: int) -> ConsistencyProof:
     """The consistency proof between tree sizes `first` and `second`."""
     with store.read() as conn:
-        current = store.read_state(conn).tree_size
+        state = store.read_state(conn)
+        current = state.tree_size
         _check_size(second, current, "second")
         if not 0 < first <= second:
             raise InvalidRequestError(
                 f"need 0 < first <= second, got first={first} second={second}"
             )
-        tiles = store.tile_reader(conn)
+        tiles = store.tile_reader(conn, second)
         proof = _hashes(consistency_ranges(first, second), tiles)
         return ConsistencyProof(
             first,
             second,
             _root(store, conn, first, tiles),
-            _root(store, conn, second, tiles),
+            _root(store, conn, second, tiles, state),
             proof,
         )

@@ -17,6 +17,7 @@ Guarantees callers rely on:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 import time
@@ -38,6 +39,11 @@ NOT_REMOVABLE = re.compile(r"(\d+) are dead but not yet removable")
 
 CHUNK = 500
 """Parameters per IN (...) list (SQLite)."""
+
+ERASURE_LOCK = int.from_bytes(
+    hashlib.sha256(b"model-ledger/erasure").digest()[:8], "big", signed=True
+)
+"""PostgreSQL advisory lock key that erasures, holds and lifts take, one at a time."""
 
 ARRAY_CHUNK = 50_000
 """Values per array parameter (PostgreSQL)."""
@@ -181,6 +187,14 @@ class ErasureStore:
         self.store = store
         self.mark = "%s" if store.is_postgres else "?"
 
+    def serialize(self, conn: Connection) -> None:
+        """Take the erasure lock for this transaction, first: erasures, holds and lifts
+        run one at a time, so an erasure chooses its entries seeing every hold logged
+        before its own record (the order `mledger audit` checks). SQLite's writers are
+        one at a time already (BEGIN IMMEDIATE)."""
+        if self.store.is_postgres:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ERASURE_LOCK})")
+
     # -- choosing ---------------------------------------------------------------------
 
     def _not_held(self) -> str:
@@ -274,6 +288,15 @@ class ErasureStore:
             (leaf_hash,),
         ).first()
         return None if row is None else ErasedMark(row[0], bytes(row[1]))
+
+    def erased_list(self, conn: Connection, erased_by: bytes) -> list[tuple[int, bytes]]:
+        """(seq, leaf hash) of the entries the erasure logged by `erased_by` erased, in
+        seq (so leaf) order: the list its statement's ``leaves_root`` commits to."""
+        rows = conn.exec_driver_sql(
+            f"SELECT seq, leaf_hash FROM entries WHERE erased_by = {self.mark} ORDER BY seq",
+            (erased_by,),
+        ).cursor.fetchall()
+        return [(int(seq), bytes(leaf)) for seq, leaf in rows]
 
     # -- erasing ----------------------------------------------------------------------
 

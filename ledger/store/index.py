@@ -246,6 +246,10 @@ class IndexStore:
             if first_seq <= seq <= last_seq
         ]
         seqs.sort()
+        return list(zip(seqs, self.leaves_of_seqs(conn, seqs), strict=True))
+
+    def leaves_of_seqs(self, conn: Connection, seqs: list[int]) -> list[int]:
+        """The leaf index of each sequenced entry seq of `seqs` (increasing)."""
         if not seqs:
             return []
         runs = conn.exec_driver_sql(
@@ -257,7 +261,7 @@ class IndexStore:
             at = bisect_right(starts, seq) - 1
             if at < 0 or seq > runs[at][1]:
                 raise StoreError(f"entry seq {seq} is in no run: the log storage is damaged")
-            found.append((seq, int(runs[at][2]) + seq - starts[at]))
+            found.append(int(runs[at][2]) + seq - starts[at])
         return found
 
     def seqs_of_leaves(self, conn: Connection, leaves: list[int]) -> list[int]:

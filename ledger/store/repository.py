@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -35,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ledger import faults
 from ledger.core.errors import LedgerError
 from ledger.core.merkle import EMPTY_ROOT, HASH_SIZE
-from ledger.core.merkle.tiles import TILE_WIDTH, Tile, TileKey, tile_path
+from ledger.core.merkle.tiles import TILE_HEIGHT, TILE_WIDTH, Tile, TileKey, tile_path
 from ledger.core.records import Entry
 from ledger.store.copyrows import COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, copy_rows
 from ledger.store.db import create_db_engine, migrate
@@ -51,8 +52,9 @@ transaction that inserts entries holds it shared; the sequencer's barrier takes 
 TILES_PER_QUERY = 400
 """Tiles `read_tiles` asks for in one query (SQLite caps an expression's depth at 1,000)."""
 
-FULL_TILE_CACHE = 2048
-"""Built full tiles kept per store (about 16 KiB each): the upper tree stays in memory."""
+SHARED_TILE_CACHE = 2048
+"""Built tiles kept per store (up to about 16 KiB each): the upper tree and the right
+edge stay in memory."""
 
 
 class StoreError(LedgerError, RuntimeError):
@@ -107,8 +109,8 @@ class Store:
     def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine = engine
         self.reader = reader or engine
-        self.full_tiles: OrderedDict[TileKey, Tile] = OrderedDict()
-        self.full_tiles_lock = threading.Lock()
+        self.shared_tiles: OrderedDict[TileKey, Tile] = OrderedDict()
+        self.shared_tiles_lock = threading.Lock()
         self.is_postgres = engine.dialect.name == "postgresql"
 
     @classmethod
@@ -429,43 +431,81 @@ class Store:
         """The entry with this leaf hash, with its leaf index (None while pending)."""
         mark = "%s" if self.is_postgres else "?"
         row = conn.exec_driver_sql(
-            f"SELECT seq, kind, ts, record, erased_at, erased_by FROM entries"
-            f" WHERE leaf_hash = {mark}",
+            f"SELECT {_ENTRY_COLUMNS} FROM entries e {_RUN_JOIN} WHERE e.leaf_hash = {mark}",
             (leaf_hash,),
         ).first()
-        if row is None:
-            return None
-        seq = int(row[0])
-        return StoredEntry(
-            seq,
-            leaf_hash,
-            row[1],
-            row[2],
-            bytes(row[3]),
-            self.leaf_index_of_seq(conn, seq),
-            row[4],
-            None if row[5] is None else bytes(row[5]),
-        )
+        return None if row is None else _stored_entry(leaf_hash, tuple(row))
 
-    def tile_reader(self, conn: Connection) -> TileCache:
-        """A caching tile reader on `conn`, for computing proofs."""
-        return TileCache(self, conn)
+    def state_and_entry(
+        self, conn: Connection, leaf_hash: bytes
+    ) -> tuple[LogState, StoredEntry | None]:
+        """`read_state` and `find_entry` in one round trip (the hot read of a proof)."""
+        mark = "%s" if self.is_postgres else "?"
+        row = conn.exec_driver_sql(
+            f"SELECT s.tree_size, s.root, s.last_seq, {_ENTRY_COLUMNS} FROM log_state s"
+            f" LEFT JOIN entries e ON e.leaf_hash = {mark} {_RUN_JOIN} WHERE s.id = 1",
+            (leaf_hash,),
+        ).one()
+        state = LogState(int(row[0]), bytes(row[1]), int(row[2]))
+        return state, None if row[3] is None else _stored_entry(leaf_hash, tuple(row[3:]))
+
+    def tile_reader(self, conn: Connection, size: int | None = None) -> TileCache:
+        """A caching tile reader on `conn`, for computing proofs in the tree of `size`
+        (given: partial tiles may come from the shared cache too)."""
+        return TileCache(self, conn, size)
+
+
+_ENTRY_COLUMNS = (
+    "e.seq, e.kind, e.ts, e.record, e.erased_at, e.erased_by,"
+    " r.first_seq, r.last_seq, r.first_index"
+)
+_RUN_JOIN = (
+    "LEFT JOIN runs r ON r.first_seq = (SELECT max(first_seq) FROM runs WHERE first_seq <= e.seq)"
+)
+"""An entry's columns and the run that sequenced it (none while it is pending): its
+leaf index in the same round trip."""
+
+
+def _stored_entry(leaf_hash: bytes, row: tuple[Any, ...]) -> StoredEntry:
+    """The entry of a row of `_ENTRY_COLUMNS`."""
+    seq, first_seq, last_seq, first_index = int(row[0]), row[6], row[7], row[8]
+    sequenced = first_seq is not None and seq <= last_seq
+    return StoredEntry(
+        seq,
+        leaf_hash,
+        row[1],
+        row[2],
+        bytes(row[3]),
+        int(first_index + seq - first_seq) if sequenced else None,
+        row[4],
+        None if row[5] is None else bytes(row[5]),
+    )
 
 
 class TileCache:
     """Tiles for one request, read in as few queries as possible.
 
-    Full tiles never change, so their built `Tile`s are also kept in the store's
-    `full_tiles` cache, shared by every request on that store (least recently used
-    dropped first).
+    Hashes inside a tile never change once written, so built `Tile`s are also kept in
+    the store's `shared_tiles` cache, shared by every request on that store (least
+    recently used dropped first; a partial tile is replaced by a wider one). A full tile
+    answers every request; a partial one only a request whose tree `size` is known and
+    needs no more of the tile's hashes than it holds.
     """
 
-    def __init__(self, store: Store, conn: Connection) -> None:
+    def __init__(self, store: Store, conn: Connection, size: int | None = None) -> None:
         self._store = store
         self._conn = conn
+        self._size = size
         self._tiles: dict[TileKey, Tile] = {}
-        self._shared = store.full_tiles
-        self._lock = store.full_tiles_lock
+        self._shared = store.shared_tiles
+        self._lock = store.shared_tiles_lock
+
+    def _needed(self, key: TileKey) -> int:
+        """How many of tile `key`'s hashes the tree of this request's size has."""
+        if self._size is None:
+            return TILE_WIDTH
+        level, index = key
+        return min(TILE_WIDTH, (self._size >> (TILE_HEIGHT * level)) - index * TILE_WIDTH)
 
     def prefetch(self, keys: Iterable[TileKey]) -> None:
         """Load every tile of `keys` not yet known, in one query."""
@@ -475,7 +515,7 @@ class TileCache:
                 if key in self._tiles:
                     continue
                 shared = self._shared.get(key)
-                if shared is not None:
+                if shared is not None and shared.width >= self._needed(key):
                     self._shared.move_to_end(key)
                     self._tiles[key] = shared
                 else:
@@ -484,10 +524,12 @@ class TileCache:
             return
         for key, data in self._store.read_tiles(self._conn, missing).items():
             tile = self._tiles[key] = Tile(data)
-            if tile.width == TILE_WIDTH:
-                with self._lock:
+            with self._lock:
+                known = self._shared.get(key)
+                if known is None or known.width < tile.width:
                     self._shared[key] = tile
-                    if len(self._shared) > FULL_TILE_CACHE:
+                    self._shared.move_to_end(key)
+                    if len(self._shared) > SHARED_TILE_CACHE:
                         self._shared.popitem(last=False)
 
     def __call__(self, key: TileKey) -> Tile:

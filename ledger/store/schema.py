@@ -24,7 +24,7 @@ Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 def _lookup_index(name: str, *columns: str) -> Index:
     """An index of entries by a lookup column, only of the entries that have a value (an
-    erased entry's are NULL: migration 0011)."""
+    erased entry's are NULL: migration 0012)."""
     where = text(f"{columns[0]} IS NOT NULL")
     return Index(name, *columns, postgresql_where=where, sqlite_where=where)
 
@@ -55,6 +55,13 @@ entries = Table(
     _lookup_index("entries_external_id", "external_id"),
     _lookup_index("entries_account_ts", "account_id", "ts"),
     _lookup_index("entries_model", "model"),
+    Index(
+        "entries_erased_by",
+        "erased_by",
+        "seq",
+        sqlite_where=text("erased_by IS NOT NULL"),
+        postgresql_where=text("erased_by IS NOT NULL"),
+    ),
 )
 
 runs = Table(

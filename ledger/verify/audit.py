@@ -27,9 +27,13 @@ What it proves, in the order the work runs:
    statement carries it, and its ``sha256`` must be the statement's. Every marker must
    name a digest record of the export that logs an erasure statement, made at the
    marker's time and sequenced after the entry; and each erasure statement's count and
-   ``leaves_sha256`` must be those of the export's lines marked erased by it, in leaf
+   ``leaves_sha256`` (and, when it gives one, ``leaves_root``, which binds each leaf
+   index too) must be those of the export's lines marked erased by it, in leaf
    index order (`ledger.formats.statement`): an entry marked erased that no logged
-   erasure covers, or an erased entry shown, fails check ``erasure``.
+   erasure covers, or an erased entry shown, fails check ``erasure``. An erasure whose
+   record lies between a legal hold's record and its lift's (or after a hold never
+   lifted) must not have erased a line filed under the key hash the hold names: check
+   ``hold``.
 3. **Every anchored root is re-derived.** Leaf hashes are folded into a compact range
    (the right edge of the tree: one hash per set bit of the size, O(log n) memory)
    and the root at every anchored size is compared with the chain's. Since every
@@ -68,19 +72,21 @@ from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
 from ledger.core.index import IndexBuilder, entry_keys, key_hash
+from ledger.core.index.postings import Frontier
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.export_line import (
     ERASED_PREFIX,
+    MAX_LINE_BYTES,
     ExportLineError,
     parse_erased_line,
     parse_logged_line,
 )
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
-from ledger.formats.statement import ERASURE_TYPE
+from ledger.formats.statement import ERASURE_TYPE, HOLD_TYPE, LIFT_TYPE, erasure_member
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
@@ -388,6 +394,29 @@ class ChunkResult:
     """Digest record -> the erasure statement it logs, for those here."""
     statements: int = 0
     """Digest records here that carry a statement (checked against it)."""
+    erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = field(default_factory=dict)
+    """Erasure record -> (line, leaf index, key hashes) of each line here it erased."""
+    holds: list[Hold] = field(default_factory=list)
+    """The legal holds logged here."""
+    lifts: dict[str, int] = field(default_factory=dict)
+    """Hold id -> leaf index of the record logging its lift, for lifts logged here."""
+    erased_members: dict[bytes, list[bytes]] = field(default_factory=dict)
+    """Erasure record -> `erasure_member` of each line here it erased, in order (for its
+    statement's ``leaves_root``)."""
+
+
+HEX = "0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a logged legal hold statement says: no later erasure may take what it holds
+    until a logged lift (None `key_hash`: a hold logged before holds named their key)."""
+
+    leaf_index: int
+    line: int
+    hold_id: str
+    key_hash: bytes | None
 
 
 @dataclass(frozen=True)
@@ -399,28 +428,58 @@ class Claim:
     count: int
     leaves_sha256: bytes
     ts: str
+    leaves_root: bytes | None = None
+    """None: a statement logged before erasure statements gave it."""
 
 
-def _claim(statement: bytes, leaf_index: int, line: int) -> Claim | None:
-    """The erasure an export line's statement states (None: another statement);
-    ExportLineError for an erasure statement without its fields."""
-    value = json.loads(statement)
-    if value.get("type") != ERASURE_TYPE:
-        return None
+def _hold(value: dict[str, Any], leaf_index: int, line: int) -> Hold:
+    """The hold a hold statement states; ExportLineError without its fields."""
+    hold_id, key = value.get("hold"), value.get("key_sha256", None)
+    if not isinstance(hold_id, str) or not (
+        key is None or (isinstance(key, str) and len(key) == 64 and not key.strip(HEX))
+    ):
+        raise ExportLineError(
+            "the legal hold statement must give hold (its id) and key_sha256 (64 lowercase hex)"
+        )
+    return Hold(leaf_index, line, hold_id, None if key is None else bytes.fromhex(key))
+
+
+def _lift(value: dict[str, Any]) -> str:
+    """The id of the hold a lift statement lifts; ExportLineError without it."""
+    hold_id = value.get("hold")
+    if not isinstance(hold_id, str):
+        raise ExportLineError("the legal hold lift statement must give hold (the hold's id)")
+    return hold_id
+
+
+def _claim(value: dict[str, Any], leaf_index: int, line: int) -> Claim:
+    """The erasure an erasure statement states; ExportLineError without its fields."""
     count, leaves, ts = value.get("count"), value.get("leaves_sha256"), value.get("ts")
     if (
         type(count) is not int
         or count < 1
         or not isinstance(leaves, str)
         or len(leaves) != 64
-        or leaves.strip("0123456789abcdef")
+        or leaves.strip(HEX)
         or not isinstance(ts, str)
     ):
         raise ExportLineError(
             "the erasure statement must give count (a positive integer), leaves_sha256"
             " (64 lowercase hex) and ts"
         )
-    return Claim(leaf_index, line, count, bytes.fromhex(leaves), ts)
+    root = value.get("leaves_root")
+    if root is not None and (
+        not isinstance(root, str) or len(root) != 64 or root.strip("0123456789abcdef")
+    ):
+        raise ExportLineError("the erasure statement's leaves_root must be 64 lowercase hex")
+    return Claim(
+        leaf_index,
+        line,
+        count,
+        bytes.fromhex(leaves),
+        ts,
+        None if root is None else bytes.fromhex(root),
+    )
 
 
 def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False) -> ChunkResult:
@@ -439,10 +498,14 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
     keys: list[list[bytes]] | None = [] if with_keys else None
     first_erased: int | None = None
     erased_leaves: dict[bytes, list[bytes]] = {}
+    members: dict[bytes, list[bytes]] = {}
     erased_ats: dict[bytes, dict[str, int]] = {}
     erased_last: dict[bytes, tuple[int, int]] = {}
     claims: dict[bytes, Claim] = {}
     statements = 0
+    erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = {}
+    holds: list[Hold] = []
+    lifts: dict[str, int] = {}
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -462,8 +525,12 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 count, first = erased_by.get(by, (0, first_line + offset))
                 erased_by[by] = (count + 1, first)
                 erased_leaves.setdefault(by, []).append(erased.leaf_hash)
+                members.setdefault(by, []).append(erasure_member(index, erased.leaf_hash))
                 erased_ats.setdefault(by, {}).setdefault(erased.erased_at, first_line + offset)
                 erased_last[by] = (index, first_line + offset)
+                erased_keys.setdefault(by, []).append(
+                    (first_line + offset, index, tuple(erased.key_hashes))
+                )
                 continue
             index, record, statement = parse_logged_line(line)
             entry = validate_canonical(record)
@@ -477,9 +544,15 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                     )
                     break
                 statements += 1
-                claim = _claim(statement, index, first_line + offset)
-                if claim is not None:
-                    claims[entry.leaf_hash] = claim
+                value = json.loads(statement)
+                kind = value.get("type")
+                if kind == ERASURE_TYPE:  # the first logging counts (see _Erasures.add)
+                    claim = _claim(value, index, first_line + offset)
+                    claims.setdefault(entry.leaf_hash, claim)
+                elif kind == HOLD_TYPE:
+                    holds.append(_hold(value, index, first_line + offset))
+                elif kind == LIFT_TYPE:
+                    lifts.setdefault(_lift(value), index)
         except ExportLineError as error:
             failure = (first_line + offset, index, "line", str(error))
             break
@@ -526,6 +599,10 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         erased_last,
         claims,
         statements,
+        erased_keys,
+        holds,
+        lifts,
+        members,
     )
 
 
@@ -565,6 +642,11 @@ def _jobs(path: Path, digest: Any, with_keys: bool) -> Iterator[tuple[Job, int]]
             data = carry + block
             cut = data.rfind(b"\n") + 1
             if cut == 0:
+                if len(data) > MAX_LINE_BYTES:
+                    # No line is this long: check what the line must fit in (it fails there)
+                    # rather than hold and copy a line as long as the file.
+                    yield (name, line, start, start + MAX_LINE_BYTES + 1, with_keys), len(data)
+                    return
                 carry = data
                 continue
             end = start + cut
@@ -653,8 +735,13 @@ class AuditResult:
     """Erased entries: leaf hash and erasure marker, no record."""
     erasures: int = 0
     """Erasure records (digest records) the erased entries name."""
+    unanchored_erasures: int = 0
+    """Of those, the ones after the newest anchor: logged in the export, but no anchored
+    root vouches for them yet (the operator could still rewrite them)."""
     statements: int = 0
     """Digest records that carry their statement (erasure, hold, lift), each checked."""
+    holds: int = 0
+    """Legal holds logged that name their key: every later erasure checked against them."""
     first_ts: str | None = None
     last_ts: str | None = None
     failure: AuditFailure | None = None
@@ -705,7 +792,9 @@ class AuditResult:
             "kinds": self.kinds,
             "erased_entries": self.erased,
             "erasure_records": self.erasures,
+            "unanchored_erasure_records": self.unanchored_erasures,
             "statements": self.statements,
+            "legal_holds": self.holds,
             "first_record_ts": self.first_ts,
             "last_record_ts": self.last_ts,
             "seconds": round(self.seconds, 3),
@@ -875,9 +964,16 @@ class _Erasures:
     last: dict[bytes, tuple[int, int]] = field(default_factory=dict)
     claims: dict[bytes, Claim] = field(default_factory=dict)
     statements: int = 0
+    erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = field(default_factory=dict)
+    holds: list[Hold] = field(default_factory=list)
+    lifts: dict[str, int] = field(default_factory=dict)
+    trees: dict[bytes, Frontier] = field(default_factory=dict)
+    """Erasure record -> the right edge of the tree of its members so far."""
 
     def add(self, chunk: ChunkResult) -> None:
         self.digests |= chunk.digests
+        for by, members in chunk.erased_members.items():
+            self.trees[by] = self.trees.get(by, Frontier()).extend_leaves(members)
         for by, (count, line) in chunk.erased_by.items():
             seen, first = self.erased_by.get(by, (0, line))
             self.erased_by[by] = (seen + count, first)
@@ -888,16 +984,61 @@ class _Erasures:
             for at, line in ats.items():
                 known.setdefault(at, line)
         self.last.update(chunk.erased_last)
-        self.claims.update(chunk.claims)
+        # The same erasure record logged again later (an operator's log may repeat a
+        # leaf) does not move the erasure: it erased only entries before its first line.
+        for by, claim in chunk.claims.items():
+            self.claims.setdefault(by, claim)
         self.statements += chunk.statements
+        for by, lines in chunk.erased_keys.items():
+            self.erased_keys.setdefault(by, []).extend(lines)
+        self.holds += chunk.holds
+        for hold_id, index in chunk.lifts.items():  # a hold is lifted by its first lift
+            self.lifts.setdefault(hold_id, index)
 
     def check(self) -> AuditFailure | None:
-        """The first marker that no logged erasure covers, or the first erasure statement
-        the export's markers disagree with (by line)."""
+        """The first marker that no logged erasure covers, the first erasure statement
+        the export's markers disagree with, or the first erased entry a logged legal hold
+        held when it was erased (by line)."""
         failures = [self._marker(by, line) for by, (_, line) in self.erased_by.items()]
         failures += [self._claim(by, claim) for by, claim in self.claims.items()]
         found = [failure for failure in failures if failure is not None]
-        return min(found, key=lambda failure: failure.line or 0, default=None)
+        return min(found, key=lambda failure: failure.line or 0, default=None) or self._held()
+
+    def _held(self) -> AuditFailure | None:
+        """The first erased entry (by line) filed under a key that a hold logged before
+        its erasure's record, and not lifted before it, held."""
+        spans: dict[bytes, list[tuple[int, int, Hold]]] = {}
+        for hold in self.holds:
+            if hold.key_hash is not None:
+                lifted = self.lifts.get(hold.hold_id)
+                end = lifted if lifted is not None and lifted > hold.leaf_index else 1 << 64
+                spans.setdefault(hold.key_hash, []).append((hold.leaf_index, end, hold))
+        found: AuditFailure | None = None
+        for by, lines in self.erased_keys.items() if spans else ():
+            erased_at = self.claims[by].leaf_index  # check() found every marker's claim
+            for line, index, keys in lines:  # in file order
+                if found is not None and found.line is not None and line >= found.line:
+                    break
+                held = [
+                    (hold, end)
+                    for key in keys
+                    for start, end, hold in spans.get(key, ())
+                    if start < erased_at < end
+                ]
+                if held:
+                    hold, end = held[0]
+                    until = f"lifted at leaf index {end:,}" if end < 1 << 64 else "not lifted"
+                    found = AuditFailure(
+                        "hold",
+                        f"line {line}: the entry at leaf index {index:,} was erased by record"
+                        f" {_hex(by)} (leaf index {erased_at:,}) while legal hold"
+                        f" {hold.hold_id} (logged at leaf index {hold.leaf_index:,}, line"
+                        f" {hold.line}, {until}) held its key: an erasure must leave held"
+                        " entries",
+                        line,
+                        index,
+                    )
+        return found
 
     def _marker(self, by: bytes, line: int) -> AuditFailure | None:
         if by not in self.digests:
@@ -942,7 +1083,18 @@ class _Erasures:
         hasher = self.hashers.get(by)
         digest = hasher.digest() if hasher is not None else hashlib.sha256().digest()
         if count == claim.count and digest == claim.leaves_sha256:
-            return None
+            tree = self.trees.get(by, Frontier())
+            if claim.leaves_root is None or tree.root() == claim.leaves_root:
+                return None
+            return AuditFailure(
+                "erasure",
+                f"line {claim.line}: record {_hex(by)} logs the erasure of {claim.count:,}"
+                f" entries whose leaf indices and leaf hashes have leaves root"
+                f" {claim.leaves_root.hex()}, but the export's entries marked erased by it"
+                f" give {tree.root().hex()}: an entry erased by it is at another leaf index",
+                claim.line,
+                claim.leaf_index,
+            )
         return AuditFailure(
             "erasure",
             f"line {claim.line}: record {_hex(by)} logs the erasure of {claim.count:,}"
@@ -997,7 +1149,14 @@ def audit_export(
         result.export_sha256 = digest.digest()
     result.erased = sum(count for count, _ in erasures.erased_by.values())
     result.erasures = len(erasures.erased_by)
+    result.unanchored_erasures = sum(
+        1
+        for by in erasures.erased_by
+        if (claim := erasures.claims.get(by)) is not None
+        and claim.leaf_index >= result.anchored_size
+    )
     result.statements = erasures.statements
+    result.holds = sum(hold.key_hash is not None for hold in erasures.holds)
     if failure is None:
         failure = erasures.check()
     if failure is None and result.roots_matched == 0:

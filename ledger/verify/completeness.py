@@ -14,7 +14,10 @@ naming it:
 5. per entry: ``record``, ``leaf hash``, ``inclusion`` (as in bundles), then ``added``:
    the record is filed under the key (`ledger.core.index.record_keys`). An erased entry
    (docs/privacy.md) has no record: only its ``inclusion`` is checked, and the index
-   proof of step 6 says it is one of the key's entries.
+   proof of step 6 says it is one of the key's entries. Then ``erasure`` (when the
+   document gives erasures, `check_erasures`): each marker with a membership proof is
+   proven, by a logged erasure statement that lists its leaf index and leaf hash; a
+   marker without one stays the operator's claim (`UNCHECKED`).
 6. ``omitted`` (the entries are exactly the key's committed postings in the window),
    ``index map`` (the map proof is a path for this key), ``index root`` (the map root and
    S give the document's index root: not a stale one, nor another size's).
@@ -27,7 +30,8 @@ Offline, the index root is the document's claim, as the checkpoint root is for b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ledger.core.index import IndexProofError, check_indices, parse_key, record_keys
@@ -37,12 +41,14 @@ from ledger.core.records import RecordError
 from ledger.formats.completeness import (
     COMPLETENESS_FORMAT,
     ErasedEntry,
+    ErasureProof,
     KeyEntry,
     parse_completeness,
 )
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
+from ledger.formats.statement import ERASURE_TYPE, erasure_member, statement_sha256
 from ledger.verify.bundle import check_leaf, open_record, record_problem
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
 from ledger.verify.result import (
@@ -58,8 +64,28 @@ UNCHECKED = (
     ": that a logged erasure covers them is the operator's claim here; `mledger audit`"
     " of the log's export checks it"
 )
-"""What a verifier adds where it accepts an entry marked erased: the marker names the
-erasure record but the document does not prove it (the audit recomputes every erasure)."""
+"""What a verifier adds where it accepts an entry marked erased without a membership
+proof: the marker names the erasure record but the document does not prove it (an
+erasure logged before statements had ``leaves_root``, or one after the document's size;
+the audit recomputes every erasure)."""
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+PROVEN = "proven erased by a logged erasure"
+"""What a verifier says of an entry whose erasure marker it proved (`check_erasures`)."""
+
+
+def erased_words(erased: int, proven: int) -> str:
+    """What the ``record`` check adds of a document's `erased` entries, `proven` of whose
+    markers were proven ("" for none)."""
+    if not erased:
+        return ""
+    head = f"; {erased} erased entries carry their leaf hash only"
+    if proven == erased:
+        return f"{head}, each {PROVEN}"
+    if proven:
+        head += f", {proven} {PROVEN}; for the other {erased - proven}"
+    return head + UNCHECKED
 
 
 class CompletenessError(VerificationError):
@@ -118,6 +144,174 @@ def _check_inclusion(run: Run, where: str, tree_size: int, root: bytes, entry: K
         run.fail(VerificationError("inclusion", f"{where}: bad inclusion proof: {error}"))
 
 
+def _erasure_fail(message: str) -> VerificationError:
+    return VerificationError("erasure", message)
+
+
+def _statement_of(
+    run: Run, where: str, erasure: ErasureProof, tree_size: int, root: bytes
+) -> bytes:
+    """The leaf hash of `erasure`'s digest record, once it is checked: a whole digest
+    record, included at its leaf index below `tree_size`, committing to an erasure
+    statement that has a ``leaves_root``, a ``count`` and a ``ts``."""
+    if erasure.leaf_index >= tree_size:
+        run.fail(
+            _erasure_fail(
+                f"{where}: its record is at leaf index {erasure.leaf_index}, not within the"
+                f" document's tree of size {tree_size}: the tree does not hold it"
+            )
+        )
+    try:
+        opened = open_record(erasure.record)
+    except RecordError as error:
+        run.fail(_erasure_fail(record_problem(where, erasure.record, error)))
+    if opened.kind != "digest" or "sha256" not in opened.body:
+        run.fail(
+            _erasure_fail(
+                f"{where}: its record is a {opened.kind} record, not a whole digest record"
+                " (the kind of record that logs an erasure)"
+            )
+        )
+    try:
+        verify_inclusion(erasure.leaf_index, tree_size, opened.leaf_hash, erasure.proof, root)
+    except RootMismatchError as error:
+        run.fail(
+            _erasure_fail(
+                f"{where}: its record's inclusion proof leads to root {hex0x(error.calculated)},"
+                f" not to the checkpoint root {hex0x(root)}: the record is not logged there"
+            )
+        )
+    except ProofError as error:
+        run.fail(_erasure_fail(f"{where}: bad inclusion proof of its record: {error}"))
+    statement = erasure.statement
+    try:
+        digest = statement_sha256(statement)
+    except (ValueError, TypeError) as error:
+        run.fail(_erasure_fail(f"{where}: the statement has no canonical form: {error}"))
+    if digest != opened.body["sha256"]:
+        run.fail(
+            _erasure_fail(
+                f"{where}: the statement's SHA-256 is {digest}, not the"
+                f" {opened.body['sha256']!r:.80} its digest record commits to: it is not the"
+                " statement the log holds"
+            )
+        )
+    if statement.get("type") != ERASURE_TYPE:
+        run.fail(
+            _erasure_fail(
+                f"{where}: the statement is of type {statement.get('type')!r:.80}, not an"
+                f" erasure ({ERASURE_TYPE})"
+            )
+        )
+    count, leaves, ts = statement.get("count"), statement.get("leaves_root"), statement.get("ts")
+    if (
+        type(count) is not int
+        or count < 1
+        or not isinstance(leaves, str)
+        or not _HEX64.fullmatch(leaves)
+        or not isinstance(ts, str)
+    ):
+        run.fail(
+            _erasure_fail(
+                f"{where}: the statement must give count (a positive integer), leaves_root (64"
+                " lowercase hex) and ts: without leaves_root no entry can be proven erased by it"
+            )
+        )
+    return opened.leaf_hash
+
+
+def check_erasures(
+    run: Run,
+    tree_size: int,
+    root: bytes,
+    erasures: Sequence[ErasureProof],
+    markers: Sequence[tuple[str, ErasedEntry]],
+) -> int:
+    """``erasure``: each erasure the document gives is a digest record included in its
+    tree (of `tree_size` with `root`) committing to an erasure statement; each marker of
+    `markers` (where, entry) with a membership proof names one of them, lies before it,
+    has its time, and its leaf index and leaf hash are in the statement's
+    ``leaves_root`` at the proof's position; every erasure given is used. How many
+    markers were proven (the others are the operator's claim)."""
+    given: dict[bytes, ErasureProof] = {}
+    for number, erasure in enumerate(erasures):
+        where = f"erasure {number} (leaf {erasure.leaf_index})"
+        leaf = _statement_of(run, where, erasure, tree_size, root)
+        if leaf in given:
+            run.fail(_erasure_fail(f"{where}: its record {hex0x(leaf)} is given twice"))
+        given[leaf] = erasure
+    used: set[bytes] = set()
+    proven = 0
+    for where, entry in markers:
+        member = entry.member
+        if member is None:
+            continue
+        if entry.erased_by not in given:
+            run.fail(
+                _erasure_fail(
+                    f"{where}: its marker proves membership in the erasure logged by record"
+                    f" {hex0x(entry.erased_by)}, which the document's erasures do not give"
+                )
+            )
+        erasure = given[entry.erased_by]
+        statement = erasure.statement
+        if entry.leaf_index >= erasure.leaf_index:
+            run.fail(
+                _erasure_fail(
+                    f"{where}: the erasure's record is at leaf index {erasure.leaf_index}, not"
+                    " after the entry: an erasure erases entries logged before it"
+                )
+            )
+        if statement["ts"] != entry.erased_at:
+            run.fail(
+                _erasure_fail(
+                    f"{where}: its marker says erased at {entry.erased_at}; the erasure logged"
+                    f" by record {hex0x(entry.erased_by)} was made at {statement['ts']!r:.80}"
+                )
+            )
+        leaves_root = bytes.fromhex(statement["leaves_root"])
+        member_hash = erasure_member(entry.leaf_index, entry.leaf_hash)
+        try:
+            verify_inclusion(
+                member.position, statement["count"], member_hash, member.path, leaves_root
+            )
+        except RootMismatchError as error:
+            run.fail(
+                _erasure_fail(
+                    f"{where}: its leaf index and leaf hash at position {member.position} of"
+                    f" the erasure's {statement['count']} entries lead to leaves root"
+                    f" {hex0x(error.calculated)}, not to the statement's"
+                    f" {hex0x(leaves_root)}: that erasure does not list this entry"
+                )
+            )
+        except ProofError as error:
+            run.fail(
+                _erasure_fail(
+                    f"{where}: bad membership proof in the erasure of"
+                    f" {statement['count']} entries: {error}"
+                )
+            )
+        used.add(entry.erased_by)
+        proven += 1
+    for number, (leaf, erasure) in enumerate(given.items()):
+        if leaf not in used:
+            run.fail(
+                _erasure_fail(
+                    f"erasure {number} (leaf {erasure.leaf_index}) proves no marker of the"
+                    " document: an erasure is given only for the markers it proves"
+                )
+            )
+    if erasures:
+        run.ok(
+            "erasure",
+            f"{proven} erased entries are {PROVEN}: each is listed, by leaf index and leaf"
+            f" hash, in the leaves root of the erasure statement it names ({len(erasures)}"
+            " given), made at its marker's time, whose digest record is included before the"
+            f" entry in the tree of size {tree_size}",
+        )
+    return proven
+
+
 def verify_completeness(
     data: bytes | str | Mapping[str, Any],
     chain: ChainReader | None,
@@ -166,12 +360,19 @@ def verify_completeness(
             claim.key,
             entry,
         )
+    markers = [
+        (f"entry {number} (leaf {entry.leaf_index})", entry)
+        for number, entry in enumerate(document.entries)
+        if isinstance(entry, ErasedEntry)
+    ]
+    proven = check_erasures(run, document.tree_size, document.root, document.erasures, markers)
     where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
-    erased = sum(isinstance(entry, ErasedEntry) for entry in document.entries)
+    erased = len(markers)
     opened = given - erased
-    gone = f"; {erased} erased entries carry their leaf hash only{UNCHECKED}" if erased else ""
     run.ok(
-        "record", f"all {opened} records are valid v1 records in canonical form (RFC 8785){gone}"
+        "record",
+        f"all {opened} records are valid v1 records in canonical form (RFC 8785)"
+        + erased_words(erased, proven),
     )
     run.ok("leaf hash", f"all {opened} records hash to their entries' leaf hashes")
     run.ok("inclusion", f"all {given} entries are included at their leaf indices in {where}")
@@ -274,10 +475,15 @@ def key_statement(complete: KeyCompleteness, anchored: ChainAnchor | None, noun:
     head = f"COMPLETE: {count} {plural} of {complete.key} {where}"
     if complete.query is not None:
         others = complete.outside - complete.erased
+        unproven = complete.erased - complete.proven
         erased = (
-            f"; {complete.erased} more {'is' if complete.erased == 1 else 'are'} marked"
+            f"; {complete.proven} more {'is' if complete.proven == 1 else 'are'} {PROVEN}"
+            if complete.proven
+            else ""
+        ) + (
+            f"; {unproven} more {'is' if unproven == 1 else 'are'} marked"
             " erased, so whether they match cannot be shown"
-            if complete.erased
+            if unproven
             else ""
         )
         head += (

@@ -19,6 +19,10 @@ from ledger.verify.completeness import verify_completeness
 from ledger.verify.pack import verify_pack
 from ledger.verify.result import BundleError, VerificationResult
 
+READ_LIMIT = max(MAX_PACK_BYTES, MAX_COMPLETENESS_BYTES)
+"""The most of a document `verify_evidence` reads: a reader of a larger file passes its
+first READ_LIMIT + 1 bytes and its whole `size`."""
+
 
 def verify_evidence(
     data: bytes | str | Mapping[str, Any],
@@ -26,26 +30,34 @@ def verify_evidence(
     identity: LogIdentity | None = None,
     witnesses: WitnessPolicy | None = None,
     max_timestamp: int | None = None,
+    size: int | None = None,
 ) -> VerificationResult:
     """Verify a bundle (`model-ledger/evidence/v1`), a pack (`model-ledger/evidence-pack/v1`)
     or a completeness proof (`model-ledger/completeness/v1`), whichever `data` is, against
     the pinned `identity`; the JSON is parsed once. A bundle's or pack's checkpoint_note is
     checked against `witnesses` (None: the identity's), cosignatures dated after
-    `max_timestamp` refused."""
+    `max_timestamp` refused. `size`: the document's whole size in bytes, when `data` is
+    only its beginning (a file too large to read whole)."""
     run = start(chain, identity)
-    size = 0
     if isinstance(data, Mapping):
         obj: Any = data
+        size = 0
     else:
-        size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+        if size is None:
+            size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+        if size > READ_LIMIT:  # the words load_document says of a document it reads whole
+            run.fail(BundleError(f"document is {size} bytes; the limit is {READ_LIMIT}"))
         try:
-            obj = load_document(data, max(MAX_PACK_BYTES, MAX_COMPLETENESS_BYTES), "document")
+            obj = load_document(data, READ_LIMIT, "document")
         except FormatError as error:
             run.fail(BundleError(str(error)))
     if isinstance(obj, Mapping) and obj.get("format") == PACK_FORMAT:
         return verify_pack(obj, chain, identity, witnesses, max_timestamp)
     if isinstance(obj, Mapping) and obj.get("format") == COMPLETENESS_FORMAT:
-        return verify_completeness(obj, chain, identity)
+        # Read above under the pack's larger limit: one past the completeness limit goes
+        # as its bytes, which verify_completeness refuses (as the page does) unparsed.
+        too_large = size > MAX_COMPLETENESS_BYTES and not isinstance(data, Mapping)
+        return verify_completeness(data if too_large else obj, chain, identity)
     if isinstance(obj, Mapping) and "format" in obj and obj["format"] != BUNDLE_FORMAT:
         run.fail(
             BundleError(

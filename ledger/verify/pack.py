@@ -19,7 +19,8 @@ naming it:
 5. a complete pack (docs/completeness.md): per account of the query, the key's
    entries outside the query (``record``, ``leaf hash``, ``inclusion``, ``added``;
    ``omitted`` if one matches the query; an erased entry, which has no record, only
-   ``inclusion``), then the index checks of
+   ``inclusion``; ``erasure`` proves the markers that carry a membership proof, as for
+   completeness documents), then the index checks of
    `ledger.core.index.verify_postings` over the pack's entries of the account and those
    (``tree size``, ``duplicated``, ``omitted``, ``index map``, ``index root``).
 6. with a chain: the checks of a single bundle (``chain id`` ... ``anchor block``), and
@@ -47,7 +48,13 @@ from ledger.formats.pack import PACK_FORMAT, Pack, PackCompleteness, account_key
 from ledger.verify.bundle import canonical_bytes, open_record, record_problem
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
 from ledger.verify.checkpoint_note import check_checkpoint_note
-from ledger.verify.completeness import UNCHECKED, check_index_root_on_chain, check_key_entry
+from ledger.verify.completeness import (
+    PROVEN,
+    UNCHECKED,
+    check_erasures,
+    check_index_root_on_chain,
+    check_key_entry,
+)
 from ledger.verify.result import (
     KeyCompleteness,
     PackError,
@@ -192,6 +199,12 @@ def _check_complete(
     matching: dict[str, list[int]] = {account: [] for account in accounts}
     for index, entry in zip(pack.indices, entries, strict=True):
         matching[entry.account_id or ""].append(index)
+    markers = [
+        (f"{proof.key}: outside entry {number} (leaf {other.leaf_index})", other)
+        for proof in part.keys
+        for number, other in enumerate(proof.outside)
+        if isinstance(other, ErasedEntry)
+    ]
     proven = []
     for account, proof in zip(accounts, part.keys, strict=True):
         key = account_key(account)
@@ -260,17 +273,24 @@ def _check_complete(
                 pack.query.describe(),
                 len(proof.outside),
                 sum(isinstance(other, ErasedEntry) for other in proof.outside),
+                sum(
+                    isinstance(other, ErasedEntry) and other.member is not None
+                    for other in proof.outside
+                ),
             )
         )
+    check_erasures(run, pack.tree_size, pack.root, part.erasures, markers)
     erased = sum(key.erased for key in proven)
+    shown = sum(key.proven for key in proven)
     outside = sum(len(proof.outside) for proof in part.keys) - erased
     run.ok(
         "complete",
         f"the {len(accounts):,} accounts' entries in the pack, with their {outside:,} entries"
         " that do not match the query"
+        + (f" and {shown:,} {PROVEN}" if shown else "")
         + (
-            f" and {erased:,} marked erased (whether they match cannot be shown{UNCHECKED})"
-            if erased
+            f" and {erased - shown:,} marked erased (whether they match cannot be shown{UNCHECKED})"
+            if erased - shown
             else ""
         )
         + f", are all their entries with leaf index in [{part.start}, {part.end}), under"

@@ -58,6 +58,9 @@ class KeyCompleteness:
     outside: int = 0
     erased: int = 0
     """Of the `outside` entries of a complete pack, those erased (docs/privacy.md)."""
+    proven: int = 0
+    """Of the `erased`, those whose markers were proven (the others are the operator's
+    claim)."""
 
     @property
     def count(self) -> int:

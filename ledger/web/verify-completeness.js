@@ -56,8 +56,22 @@
   const INDEX_DOMAIN = new TextEncoder().encode('model-ledger/index/v1');
   const KEY_KINDS = ['account', 'model', 'licence', 'licensee', 'model_id'];
   const LOWER_HEX = /^0x[0-9a-f]*$/;
-  /** What a verifier adds where it accepts an entry marked erased (ledger/verify/completeness.py). */
+  /** What a verifier adds where it accepts an entry marked erased without a membership proof
+   * (ledger/verify/completeness.py). */
   const UNCHECKED = ": that a logged erasure covers them is the operator's claim here; `mledger audit` of the log's export checks it";
+  /** What a verifier says of an entry whose erasure marker it proved (checkErasures). */
+  const PROVEN = 'proven erased by a logged erasure';
+  const ERASURE_TYPE = 'model-ledger/erasure/v1';
+  const HEX64 = /^[0-9a-f]{64}$/;
+
+  /** completeness.py erased_words: what the record check adds of a document's erased entries. */
+  function erasedWords(erased, proven) {
+    if (!erased) return '';
+    let head = `; ${erased} erased entries carry their leaf hash only`;
+    if (proven === erased) return `${head}, each ${PROVEN}`;
+    if (proven) head += `, ${proven} ${PROVEN}; for the other ${erased - proven}`;
+    return head + UNCHECKED;
+  }
 
   /** Record kind -> the keys of a record's body (ledger/core/index/keys.py KEY_FUNCTIONS). */
   /* A v2 record disclosed in part may withhold a key's field: it then shows no such key. */
@@ -323,7 +337,7 @@
     if (missing.length) fail(`${where} lacks ${missing.map((m) => J.pyRepr(m)).join(', ')}`);
     const unknown = Object.keys(obj)
       .filter((name) => !names.includes(name) && !optional.includes(name))
-      .sort();
+      .sort(J.byCodePoint); // Python's sorted(): the same field named first
     if (unknown.length) fail(`${where} has unknown field ${J.pyRepr(unknown[0])}`);
     return obj;
   }
@@ -432,18 +446,59 @@
     };
   }
 
-  /** An erased entry (docs/privacy.md): its leaf hash and proof, when and by which record. */
+  /** A proof: a list of at most MAX_PROOF_NODES hashes (completeness.py _hashes). */
+  function hashes(value, where) {
+    return hashList(value, where, MAX_PROOF_NODES).map((node, i) => bytes(node, `${where}[${i}]`, HASH_SIZE));
+  }
+
+  /** An erased entry (docs/privacy.md): its leaf hash and proof, when and by which record,
+   * and its membership proof in that erasure's list when the marker is proven. */
   function erasedEntry(obj, where) {
     const f = fields(obj, where, ['leaf_index', 'leaf_hash', 'erased', 'proof']);
-    const erased = fields(f.erased, `${where}.erased`, ['at', 'by']);
+    const erased = fields(f.erased, `${where}.erased`, ['at', 'by'], ['member']);
     if (typeof erased.at !== 'string' || !R.TS.test(erased.at)) fail(`${where}.erased.at must be a time as YYYY-MM-DDTHH:MM:SS.mmmZ`);
-    const proof = hashList(f.proof, `${where}.proof`, MAX_PROOF_NODES);
+    let member = null;
+    if (J.has(erased, 'member')) {
+      const found = fields(erased.member, `${where}.erased.member`, ['position', 'path']);
+      member = {
+        position: int(found.position, `${where}.erased.member.position`, 0n, MAX_TREE_SIZE - 1n),
+        path: hashes(found.path, `${where}.erased.member.path`),
+      };
+    }
     return {
       leafIndex: int(f.leaf_index, `${where}.leaf_index`, 0n, MAX_TREE_SIZE - 1n),
       leafHash: bytes(f.leaf_hash, `${where}.leaf_hash`, HASH_SIZE),
-      erased: { at: erased.at, by: bytes(erased.by, `${where}.erased.by`, HASH_SIZE) },
-      proof: proof.map((node, i) => bytes(node, `${where}.proof[${i}]`, HASH_SIZE)),
+      erased: { at: erased.at, by: bytes(erased.by, `${where}.erased.by`, HASH_SIZE), member },
+      proof: hashes(f.proof, `${where}.proof`),
     };
+  }
+
+  /** The optional `erasures` of a completeness document or a complete pack's `completeness`
+   * (completeness.py parse_erasures): absent for none, in strictly increasing leaf index
+   * order, each a digest record, its statement and its inclusion proof. */
+  function parseErasures(obj, where) {
+    if (!J.has(obj, 'erasures')) return [];
+    const items = obj.erasures;
+    if (!Array.isArray(items) || items.length < 1 || items.length > MAX_ENTRIES) {
+      fail(`${where}erasures must be a list of 1 to ${MAX_ENTRIES} erasures (absent for none)`);
+    }
+    const found = [];
+    items.forEach((item, i) => {
+      const at = `${where}erasures[${i}]`;
+      const f = fields(item, at, ['leaf_index', 'record', 'statement', 'proof']);
+      for (const name of ['record', 'statement']) {
+        if (!J.isObject(f[name])) fail(`${at}.${name} must be a JSON object`);
+      }
+      const index = int(f.leaf_index, `${at}.leaf_index`, 0n, MAX_TREE_SIZE - 1n);
+      if (found.length && index <= found[found.length - 1].leafIndex) {
+        fail(
+          `${at}.leaf_index is ${index}, not above the previous erasure's ${found[found.length - 1].leafIndex}:` +
+            ' erasures are given once each, in leaf index order',
+        );
+      }
+      found.push({ leafIndex: index, record: f.record, statement: f.statement, proof: hashes(f.proof, `${at}.proof`) });
+    });
+    return found;
   }
 
   function entry(obj, where) {
@@ -480,7 +535,7 @@
     const top = fields(obj, 'completeness proof', [
       'format', 'chain_id', 'contract', 'log_id', 'checkpoint', 'index_root', 'key', 'window', 'count',
       'postings_root', 'map_proof', 'postings_proof', 'entries',
-    ], ['producer']);
+    ], ['producer', 'erasures']);
     D.readProducer(top, fail);
     const entries = top.entries;
     if (!Array.isArray(entries)) fail('entries must be a list (empty for none)');
@@ -526,6 +581,7 @@
       anchor: anchored,
       claim,
       entries: parsed,
+      erasures: parseErasures(top, ''),
     };
   }
 
@@ -607,6 +663,126 @@
     }
   }
 
+  const erasureFail = (run, message) => run.fail(new V.VerificationError('erasure', message));
+
+  /** completeness.py _statement_of: the leaf hash of `erasure`'s digest record, once it is
+   * checked (a whole digest record included below `treeSize`, committing to an erasure
+   * statement with leaves_root, count and ts). */
+  async function statementOf(run, where, erasure, treeSize, root) {
+    if (erasure.leafIndex >= treeSize) {
+      erasureFail(run, `${where}: its record is at leaf index ${erasure.leafIndex}, not within the document's tree of size ${treeSize}: the tree does not hold it`);
+    }
+    let opened;
+    try {
+      opened = await R.openRecord(erasure.record);
+    } catch (error) {
+      if (!(error instanceof R.RecordError)) throw error;
+      erasureFail(run, R.recordProblem(where, erasure.record, error));
+    }
+    if (opened.kind !== 'digest' || !J.has(opened.body, 'sha256')) {
+      erasureFail(run, `${where}: its record is a ${opened.kind} record, not a whole digest record (the kind of record that logs an erasure)`);
+    }
+    let calculated;
+    try {
+      calculated = J.toHex(await M.rootFromInclusionProof(erasure.leafIndex, treeSize, J.fromHex(opened.leafHash), erasure.proof.map(J.fromHex)));
+    } catch (error) {
+      if (!(error instanceof M.ProofError)) throw error;
+      erasureFail(run, `${where}: bad inclusion proof of its record: ${error.message}`);
+    }
+    if (calculated !== root) {
+      erasureFail(run, `${where}: its record's inclusion proof leads to root ${calculated}, not to the checkpoint root ${root}: the record is not logged there`);
+    }
+    const statement = erasure.statement;
+    let digest;
+    try {
+      digest = J.toHex(await J.sha256(J.utf8(J.jcs(statement)))).slice(2);
+    } catch (error) {
+      if (!(error instanceof J.CanonicalizationError)) throw error;
+      erasureFail(run, `${where}: the statement has no canonical form: ${error.message}`);
+    }
+    if (digest !== opened.body.sha256) {
+      erasureFail(run, `${where}: the statement's SHA-256 is ${digest}, not the ${repr(opened.body.sha256, 80)} its digest record commits to: it is not the statement the log holds`);
+    }
+    const field = (name) => (J.has(statement, name) ? statement[name] : null);
+    if (field('type') !== ERASURE_TYPE) {
+      erasureFail(run, `${where}: the statement is of type ${repr(field('type'), 80)}, not an erasure (${ERASURE_TYPE})`);
+    }
+    const [count, leaves, ts] = [field('count'), field('leaves_root'), field('ts')];
+    if (typeof count !== 'bigint' || count < 1n || typeof leaves !== 'string' || !HEX64.test(leaves) || typeof ts !== 'string') {
+      erasureFail(run, `${where}: the statement must give count (a positive integer), leaves_root (64 lowercase hex) and ts: without leaves_root no entry can be proven erased by it`);
+    }
+    return opened.leafHash;
+  }
+
+  /**
+   * "erasure" (completeness.py check_erasures): each erasure given is a logged erasure of
+   * the document's tree; each marker of `markers` ([where, entry]) with a membership proof
+   * names one, lies before it, has its time, and its leaf index and leaf hash are in the
+   * statement's leaves_root at the proof's position; every erasure given is used. Returns
+   * how many markers were proven.
+   */
+  async function checkErasures(run, treeSize, root, erasures, markers) {
+    const given = new Map();
+    for (let number = 0; number < erasures.length; number += 1) {
+      const erasure = erasures[number];
+      const where = `erasure ${number} (leaf ${erasure.leafIndex})`;
+      const leaf = await statementOf(run, where, erasure, treeSize, root);
+      if (given.has(leaf)) erasureFail(run, `${where}: its record ${leaf} is given twice`);
+      given.set(leaf, erasure);
+    }
+    const used = new Set();
+    let proven = 0;
+    for (const [where, item] of markers) {
+      const member = item.erased.member;
+      if (member === null) continue;
+      const by = item.erased.by;
+      if (!given.has(by)) {
+        erasureFail(run, `${where}: its marker proves membership in the erasure logged by record ${by}, which the document's erasures do not give`);
+      }
+      const erasure = given.get(by);
+      const statement = erasure.statement;
+      if (item.leafIndex >= erasure.leafIndex) {
+        erasureFail(run, `${where}: the erasure's record is at leaf index ${erasure.leafIndex}, not after the entry: an erasure erases entries logged before it`);
+      }
+      if (statement.ts !== item.erased.at) {
+        erasureFail(run, `${where}: its marker says erased at ${item.erased.at}; the erasure logged by record ${by} was made at ${repr(statement.ts, 80)}`);
+      }
+      const leavesRoot = `0x${statement.leaves_root}`;
+      const memberHash = await M.hashLeaf(J.concat(u64be(item.leafIndex), J.fromHex(item.leafHash)));
+      let calculated;
+      try {
+        calculated = J.toHex(await M.rootFromInclusionProof(member.position, statement.count, memberHash, member.path.map(J.fromHex)));
+      } catch (error) {
+        if (!(error instanceof M.ProofError)) throw error;
+        erasureFail(run, `${where}: bad membership proof in the erasure of ${statement.count} entries: ${error.message}`);
+      }
+      if (calculated !== leavesRoot) {
+        erasureFail(
+          run,
+          `${where}: its leaf index and leaf hash at position ${member.position} of the erasure's ${statement.count} entries lead to leaves root` +
+            ` ${calculated}, not to the statement's ${leavesRoot}: that erasure does not list this entry`,
+        );
+      }
+      used.add(by);
+      proven += 1;
+    }
+    let number = 0;
+    for (const [leaf, erasure] of given) {
+      if (!used.has(leaf)) {
+        erasureFail(run, `erasure ${number} (leaf ${erasure.leafIndex}) proves no marker of the document: an erasure is given only for the markers it proves`);
+      }
+      number += 1;
+    }
+    if (erasures.length) {
+      run.ok(
+        'erasure',
+        `${proven} erased entries are ${PROVEN}: each is listed, by leaf index and leaf hash, in the leaves root of the erasure statement it` +
+          ` names (${erasures.length} given), made at its marker's time, whose digest record is included before the entry in the tree of size ${treeSize}`,
+      );
+    }
+    return proven;
+  }
+
   async function checkDocument(run, data, chain, identity) {
     let document;
     try {
@@ -642,11 +818,14 @@
       const item = document.entries[i];
       await checkKeyEntry(run, `entry ${i} (leaf ${item.leafIndex})`, document.treeSize, document.root, claim.key, item);
     }
+    const markers = document.entries
+      .map((item, i) => [`entry ${i} (leaf ${item.leafIndex})`, item])
+      .filter(([, item]) => item.erased);
+    const proven = await checkErasures(run, document.treeSize, document.root, document.erasures, markers);
     const where = `the tree of size ${document.treeSize} with root ${document.root}`;
-    const erased = document.entries.filter((item) => item.erased).length;
+    const erased = markers.length;
     const opened = given - erased;
-    const gone = erased ? `; ${erased} erased entries carry their leaf hash only${UNCHECKED}` : '';
-    run.ok('record', `all ${opened} records are valid v1 records in canonical form (RFC 8785)${gone}`);
+    run.ok('record', `all ${opened} records are valid v1 records in canonical form (RFC 8785)${erasedWords(erased, proven)}`);
     run.ok('leaf hash', `all ${opened} records hash to their entries' leaf hashes`);
     run.ok('inclusion', `all ${given} entries are included at their leaf indices in ${where}`);
     run.ok('added', `all ${opened} records are filed under ${claim.key}` + (erased ? `; the index files the ${erased} erased entries under it` : ''));
@@ -759,7 +938,7 @@
   /** The `completeness` field of a parsed pack (verify-documents.js parsePack leaves it raw);
    * FormatError says what is wrong and where. */
   function parsePackCompleteness(pack) {
-    const f = fields(pack.completenessField, 'completeness', ['index_root', 'window', 'keys']);
+    const f = fields(pack.completenessField, 'completeness', ['index_root', 'window', 'keys'], ['erasures']);
     const queryError = completeQueryError(pack.query);
     if (queryError !== null) fail(`completeness: query.${queryError}`);
     const window = fields(f.window, 'completeness.window', ['from_size', 'to_size']);
@@ -771,7 +950,8 @@
       fail(`completeness.keys has ${f.keys.length} proofs; the query names ${accounts.length} accounts`);
     }
     const keys = f.keys.map((item, i) => keyProof(item, `completeness.keys[${i}]`, pack.treeSize));
-    return { indexRoot: bytes(f.index_root, 'completeness.index_root', HASH_SIZE), start, end, keys };
+    const indexRoot = bytes(f.index_root, 'completeness.index_root', HASH_SIZE);
+    return { indexRoot, start, end, keys, erasures: parseErasures(f, 'completeness.') };
   }
 
   /** verify/pack.py _check_complete: each account's entries in the pack, with the key's
@@ -782,6 +962,9 @@
     const accounts = pack.query.accountIds;
     const matching = new Map(accounts.map((account) => [account, []]));
     entries.forEach((found, position) => matching.get(found.entry.accountId).push(pack.indices[position]));
+    const markers = part.keys.flatMap((proof) => proof.outside
+      .map((other, n) => [`${proof.key}: outside entry ${n} (leaf ${other.leafIndex})`, other])
+      .filter(([, other]) => other.erased));
     const proven = [];
     for (let j = 0; j < accounts.length; j += 1) {
       const account = accounts[j];
@@ -848,15 +1031,19 @@
         query: pack.query.describe(),
         outside: proof.outside.length,
         erased: proof.outside.filter((other) => other.erased).length,
+        proven: proof.outside.filter((other) => other.erased && other.erased.member !== null).length,
       });
     }
+    await checkErasures(run, pack.treeSize, pack.root, part.erasures, markers);
     const erased = proven.reduce((n, key) => n + key.erased, 0);
+    const shown = proven.reduce((n, key) => n + key.proven, 0);
     const outside = part.keys.reduce((n, proof) => n + proof.outside.length, 0) - erased;
     run.ok(
       'complete',
       `the ${accounts.length.toLocaleString('en-US')} accounts' entries in the pack, with their ${outside.toLocaleString('en-US')} entries` +
         ' that do not match the query' +
-        (erased ? ` and ${erased.toLocaleString('en-US')} marked erased (whether they match cannot be shown${UNCHECKED})` : '') +
+        (shown ? ` and ${shown.toLocaleString('en-US')} ${PROVEN}` : '') +
+        (erased - shown ? ` and ${(erased - shown).toLocaleString('en-US')} marked erased (whether they match cannot be shown${UNCHECKED})` : '') +
         `, are all their entries with leaf index in [${part.start}, ${part.end}), under index root ${part.indexRoot}`,
     );
     return proven;
@@ -897,6 +1084,12 @@
       "The key's list (or its absence), the map proof and the log size lead to the index root the proof states: no other list for this key has that root.",
       'The list, the map proof and the size lead to another index root than the one stated: a stale index, another size, or a changed list.',
     ],
+    erasure: [
+      "Each entry shown as erased with a proof is listed, by its place in the log and its hash, in an erasure the log itself recorded before" +
+        ' this size, made when the entry says: the operator cannot show a live entry as erased to hide its record.',
+      'An entry shown as erased is not listed by the recorded erasure it names (or that erasure is not in the log at this size):' +
+        ' the operator may be hiding a live entry.',
+    ],
     'index root on chain': [
       'The index root is the one the log key signed with this checkpoint and LogAnchor recorded when it anchored it: the operator committed to this index before anyone asked.',
       'The index root is not the one anchored with this checkpoint (or none was): the index was changed after anchoring, or never committed.',
@@ -926,9 +1119,9 @@
     let head = `COMPLETE: ${count} ${plural} of ${complete.key} ${where}`;
     if (complete.query !== undefined && complete.query !== null) {
       const others = complete.outside - complete.erased;
-      const erased = complete.erased
-        ? `; ${complete.erased} more ${complete.erased === 1 ? 'is' : 'are'} marked erased, so whether they match cannot be shown`
-        : '';
+      const unproven = complete.erased - complete.proven;
+      const erased = (complete.proven ? `; ${complete.proven} more ${complete.proven === 1 ? 'is' : 'are'} ${PROVEN}` : '') +
+        (unproven ? `; ${unproven} more ${unproven === 1 ? 'is' : 'are'} marked erased, so whether they match cannot be shown` : '');
       head += ` match the query (${complete.query}; ${others} other` +
         ` ${others === 1 ? 'entry' : 'entries'} of the key do not${erased})`;
     }

@@ -199,7 +199,7 @@
     if (missing.length) throw new IdentityError(missing[0], 'is missing');
     const unknown = Object.keys(obj)
       .filter((f) => !IDENTITY_FIELDS.includes(f) && !IDENTITY_OPTIONAL.includes(f) && f !== 'note_vkey' && !IDENTITY_WITNESSES.includes(f))
-      .sort();
+      .sort(J.byCodePoint);
     if (unknown.length) throw new IdentityError(unknown[0], 'is not a field of this format (a newer model-ledger may know it)');
     const name = obj.name;
     if (typeof name !== 'string' || J.codePoints(name) === 0 || J.codePoints(name) > MAX_NAME_LENGTH) {
@@ -335,7 +335,7 @@
         if (missing.length) fail(`${where} lacks ${missing.map((m) => `'${m}'`).join(', ')}`);
         const unknown = Object.keys(obj)
           .filter((name) => !names.includes(name) && !optional.includes(name))
-          .sort();
+          .sort(J.byCodePoint); // Python's sorted(): the same field named first
         if (unknown.length) fail(`${where} has unknown field ${J.pyRepr(unknown[0])}`);
         return obj;
       },
@@ -443,7 +443,7 @@
 
   function parseQuery(obj) {
     if (!J.isObject(obj)) throw ['query', 'must be a JSON object'];
-    const unknown = Object.keys(obj).filter((k) => !['account_ids', 'from', 'to', 'model', 'kind'].includes(k)).sort();
+    const unknown = Object.keys(obj).filter((k) => !['account_ids', 'from', 'to', 'model', 'kind'].includes(k)).sort(J.byCodePoint);
     if (unknown.length) throw [unknown[0], 'unknown field (known: account_ids, from, to, model, kind)'];
     const given = (name) => J.has(obj, name) && obj[name] !== null;
     let accounts = null;
@@ -553,7 +553,8 @@
 
   /** An export's first line, however laid out, an entry's or an erased entry's
    * (ledger/formats/export_line.py _EXPORT_START). */
-  const EXPORT_START = /^(?:\uFEFF)?\s*\{\s*"(?:leaf_index|erased)"\s*:/;
+  /* [ \t\n\r\v\f]: the \s of Python's bytes pattern; JavaScript's \s takes Unicode spaces too. */
+  const EXPORT_START = /^(?:\uFEFF)?[ \t\n\r\v\f]*\{[ \t\n\r\v\f]*"(?:leaf_index|erased)"[ \t\n\r\v\f]*:/;
 
   /** Whether `data` (bytes or text) is an export rather than one evidence document
    * (ledger/formats/export_line.py is_export). */

@@ -581,6 +581,15 @@
     return count;
   }
 
+  /** Python's sorted() of strings: by code point (a plain sort() compares UTF-16 code
+   * units, which put U+10000 and above before U+E000 to U+FFFF). */
+  function byCodePoint(a, b) {
+    const x = Array.from(a, (c) => c.codePointAt(0));
+    const y = Array.from(b, (c) => c.codePointAt(0));
+    for (let i = 0; i < Math.min(x.length, y.length); i += 1) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  }
+
   return {
     MAX_DEPTH,
     MAX_SAFE_INTEGER,
@@ -602,6 +611,7 @@
     sha256,
     sha256Now,
     codePoints,
+    byCodePoint,
     cut,
     isObject,
     has,

@@ -265,14 +265,6 @@
     return { text, signatures: lines.map(parseSignatureLine) };
   }
 
-  /** Python's sorted() of strings: by code point. */
-  function byCodePoint(a, b) {
-    const x = Array.from(a, (c) => c.codePointAt(0));
-    const y = Array.from(b, (c) => c.codePointAt(0));
-    for (let i = 0; i < Math.min(x.length, y.length); i += 1) if (x[i] !== y[i]) return x[i] - y[i];
-    return x.length - y.length;
-  }
-
   const sameSignature = (a, b) => a.name === b.name && a.keyId === b.keyId && J.equalBytes(a.signature, b.signature);
 
   /** note.py open_note: the signed-note rules; the signatures that verified. */
@@ -292,7 +284,7 @@
       verified.push(signature);
     }
     if (!verified.length) {
-      const names = [...new Set(note.signatures.map((s) => `${s.name}+${hex8(s.keyId)}`))].sort(byCodePoint);
+      const names = [...new Set(note.signatures.map((s) => `${s.name}+${hex8(s.keyId)}`))].sort(J.byCodePoint);
       throw new NoteError(`no signature from a known key: signed by ${J.cut(names.join(', '), 400)}`);
     }
     return verified;

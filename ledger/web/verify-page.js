@@ -516,6 +516,9 @@
       erased: [
         ['erased at', record.ts],
         ['erasure record', body.erased_by],
+        ['erasure', body.proven
+          ? 'proven: the logged erasure lists this entry (check "erasure")'
+          : "the operator's claim: no proof that the logged erasure lists this entry"],
       ],
     };
     return [['kind', record.kind], ...(kinds[record.kind] || [['body', body]]), ['salt', record.salt]];
@@ -529,14 +532,16 @@
       licence: () => `licence ${display(body.licence_id)} (${display(body.action)}) for ${display(body.licensee)}`,
       model: () => `model ${display(body.model_id)} version ${display(body.version)}`,
       digest: () => `document ${display(body.sha256)}`,
-      erased: () => `erased (the record is gone; its leaf hash is proven), by ${display(body.erased_by)}`,
+      erased: () => `erased (the record is gone; its leaf hash is proven), by ${display(body.erased_by)}` +
+        (body.proven ? ', proven erased by that logged erasure' : ''),
     }[record && record.kind];
     return words ? words() : '';
   }
 
-  /** What the page shows for an erased entry: no record, when and by which record it was erased. */
-  function erasedRecord(erased) {
-    return { kind: 'erased', ts: erased.at, body: { erased_by: erased.by } };
+  /** What the page shows for an erased entry: no record, when and by which record it was
+   * erased, and whether the document proved that erasure lists it (`checked`: it verified). */
+  function erasedRecord(erased, checked) {
+    return { kind: 'erased', ts: erased.at, body: { erased_by: erased.by, proven: checked && erased.member !== null } };
   }
 
   function showRecords(result) {
@@ -546,7 +551,11 @@
     if (!doc) return;
     const entries = doc.noun === 'pack'
       ? doc.records.map((record, i) => ({ record, leafIndex: doc.indices[i], leafHash: doc.leafHashes ? doc.leafHashes[i] : null }))
-      : doc.entries.map((entry) => ({ record: entry.erased ? erasedRecord(entry.erased) : entry.record, leafIndex: entry.leafIndex, leafHash: entry.leafHash }));
+      : doc.entries.map((entry) => ({
+        record: entry.erased ? erasedRecord(entry.erased, result.verdict !== 'invalid') : entry.record,
+        leafIndex: entry.leafIndex,
+        leafHash: entry.leafHash,
+      }));
     // A failed check leaves every field below unproven: say so beside them, not only above.
     const unproven = result.verdict === 'invalid';
     const mark = unproven ? ` (NOT proven: the "${result.error.check}" check failed; these fields may have been altered)` : '';

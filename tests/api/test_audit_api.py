@@ -272,6 +272,15 @@ def test_pack_size_limit(service: Service) -> None:
         ):
             build_pack(store, anchors, query, max_entries=9)
         assert issubclass(TooManyEntriesError, InvalidRequestError)
+        # A pack no verifier would read (larger than MAX_PACK_BYTES) is refused the same way.
+        size = len(build_pack(store, anchors, query, max_entries=10).document)
+        assert build_pack(store, anchors, query, max_entries=10, max_bytes=size).entries == 10
+        with pytest.raises(
+            TooManyEntriesError,
+            match=f"the pack of 10 entries would be {size:,} bytes of JSON; verifiers read at"
+            f" most {size - 1:,}: narrow the query",
+        ):
+            build_pack(store, anchors, query, max_entries=10, max_bytes=size - 1)
     finally:
         store.close()
 

@@ -257,6 +257,14 @@ def test_entry_bundles_are_for_auditors_and_hash_to_the_tiles(c2sp: dict[str, An
         assert_problem(auditor.get("/tile/entries/002"), 404, "beyond the log's sealed leaves")
         assert_problem(auditor.get("/tile/entries/003.p/1"), 404, "beyond the log's sealed leaves")
         assert_problem(auditor.get("/tile/entries/000.p/0"), 404, "width is 1 to 255")
+        # Bundles whose leaves lie past SQL's BIGINT (2**63 - 1): 404, not the driver's
+        # overflow as a 500; the last is the highest index a tile path may name.
+        for index in ("x036/x028/x797/x018/x963/967.p/255", "x036/x028/x797/x018/x963/968"):
+            assert_problem(
+                auditor.get(f"/tile/entries/{index}"), 404, "beyond the log's sealed leaves"
+            )
+        last = auditor.get("/tile/entries/x072/x057/x594/x037/x927/935")
+        assert_problem(last, 404, "bundle 72057594037927935 of width 256 is beyond")
     assert full.headers["content-type"] == "application/octet-stream"
     assert full.headers["cache-control"] == "private, no-store"
     assert partial.headers["cache-control"] == "private, no-store"

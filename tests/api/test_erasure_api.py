@@ -5,6 +5,7 @@ erased; the retention schedule erases what is older than its period unless held.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -57,11 +58,22 @@ def service(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Ite
         yield Service(server, anvil, work, [_leaf(r) for r in records], records)
 
 
-def _verified(service: Service, identity: Path, document: Path) -> tuple[str, Any]:
-    """`mledger verify --json` of `document` against the chain: its output, parsed."""
+def _verified(
+    service: Service, identity: Path, document: Path, valid: bool = True, command: str = "verify"
+) -> tuple[str, Any]:
+    """`mledger verify --json` (or `command`) of `document` against the chain: its
+    output, parsed (its exit status 0 when `valid`, else not)."""
     verified = ledger(
-        "verify", str(document), "--log", str(identity), "--rpc-url", service.anvil.url, "--json"
+        command,
+        str(document),
+        "--log",
+        str(identity),
+        "--rpc-url",
+        service.anvil.url,
+        "--json",
+        check=False,
     )
+    assert (verified.returncode == 0) == valid, verified.stdout + verified.stderr
     return verified.stdout, json.loads(verified.stdout)
 
 
@@ -148,6 +160,7 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
         exported = admin.get("/v1/export").content
         complete = admin.get(f"/v1/index/account/{ACCOUNTS[0]}")
         assert complete.status_code == 200, complete.text
+        live = admin.get(f"/v1/index/account/{ACCOUNTS[1]}").json()
         pack = admin.post(
             "/v1/evidence",
             json={"account_ids": ACCOUNTS[:2], "kind": "interaction", "complete": True},
@@ -190,14 +203,24 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
         ).hexdigest()
     )
     # The account's completeness proof still verifies against the chain: its ten entries,
-    # all erased, by leaf hash.
+    # all erased, by leaf hash, each proven erased: its place in the list the logged
+    # statement commits to, and the erasure's digest record, statement and inclusion.
     proof = complete.json()
     assert [e["leaf_index"] for e in proof["entries"]] == list(range(0, 40, 4))
     assert all("record" not in e and e["erased"]["by"] == done["record"] for e in proof["entries"])
+    assert [e["erased"]["member"]["position"] for e in proof["entries"]] == list(range(10))
+    [erasure] = proof["erasures"]
+    assert (erasure["leaf_index"], erasure["statement"]) == (40, done["statement"])
+    assert _leaf(erasure["record"]) == done["record"]
     (tmp_path / "complete.json").write_bytes(complete.content)
     text, checks = _verified(service, identity, tmp_path / "complete.json")
     assert checks["valid"] and checks["count"] == 10, checks
-    assert "10 erased entries carry their leaf hash only: that a logged erasure" in text
+    assert (
+        "10 erased entries carry their leaf hash only, each proven erased by a logged erasure"
+        in text
+    )
+    assert "operator's claim" not in text
+    _forged_markers(service, identity, tmp_path, proof, live)
     human = ledger("audit", str(export), "--log", str(identity), "--rpc-url", service.anvil.url)
     assert "10 entries erased (leaf hash and marker, no record) by 1 logged erasure" in human.stdout
     # An export whose erased line names no logged erasure record fails the audit.
@@ -219,18 +242,9 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     marked = list(lines)
     marked[1] = export_line(1, live)[:-1]
     export.write_bytes(b"\n".join(marked) + b"\n")
-    failed = ledger(
-        "audit",
-        str(export),
-        "--log",
-        str(identity),
-        "--rpc-url",
-        service.anvil.url,
-        "--json",
-        check=False,
-    )
-    failure = json.loads(failed.stdout)["failure"]
-    assert failed.returncode != 0 and failure["check"] == "erasure", failed.stdout
+    output, found = _verified(service, identity, export, valid=False, command="audit")
+    failure = found["failure"]
+    assert failure["check"] == "erasure", output
     assert (
         failure["line"] == 41 and "the export marks 11 entries erased by it" in failure["message"]
     )
@@ -264,13 +278,39 @@ def test_erase_an_account_through_the_api(service: Service, tmp_path: Path) -> N
     proven = pack.json()["completeness"]["keys"][0]["outside"]
     assert [e["leaf_index"] for e in proven] == list(range(0, 40, 4))
     assert all("record" not in e and e["erased"]["by"] == done["record"] for e in proven)
+    assert pack.json()["completeness"]["erasures"] == proof["erasures"]
     text, checks = _verified(service, identity, tmp_path / "pack.json")
     assert checks["valid"], checks
-    assert [(k["count"], k["outside"], k["erased"]) for k in checks["complete"]] == [
-        (0, 10, 10),
-        (10, 0, 0),
-    ]
-    assert "do not match the query and 10 marked erased (whether they match" in text
+    assert [
+        (k["count"], k["outside"], k["erased"], k["proven_erased"]) for k in checks["complete"]
+    ] == [(0, 10, 10, 10), (10, 0, 0, 0)]
+    assert "do not match the query and 10 proven erased by a logged erasure, are all" in text
+    assert "marked erased" not in text
+
+
+def _forged_markers(
+    service: Service, identity: Path, tmp_path: Path, proof: dict[str, Any], live: dict[str, Any]
+) -> None:
+    """An operator shows another account's live entry (leaf 1) as erased by the logged
+    erasure: with an erased entry's membership proof, it fails check erasure; without
+    one, the marker is valid but said to be the operator's claim."""
+    forged = copy.deepcopy(live)
+    entry = forged["entries"][0]
+    assert entry["leaf_index"] == 1
+    del entry["record"]
+    entry["erased"] = proof["entries"][0]["erased"]
+    forged["erasures"] = proof["erasures"]
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    _, found = _verified(service, identity, tmp_path / "forged.json", valid=False)
+    assert not found["valid"], found
+    assert found["checks"][-1]["name"] == "erasure", found["checks"][-1]
+    assert "that erasure does not list this entry" in found["checks"][-1]["detail"]
+    del entry["erased"]["member"]
+    del forged["erasures"]
+    (tmp_path / "claimed.json").write_text(json.dumps(forged))
+    text, checks = _verified(service, identity, tmp_path / "claimed.json")
+    assert checks["valid"], checks
+    assert "1 erased entries carry their leaf hash only: that a logged erasure covers" in text
 
 
 def test_holds_through_the_api_and_the_cli(service: Service) -> None:

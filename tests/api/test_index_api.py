@@ -174,6 +174,31 @@ def test_bad_parameters_are_problems(served: dict[str, Any]) -> None:
         400,
         "the window [3, 99)",
     )
+    # Windows that are no part of the 11 anchored entries: B = A, B < A, B past the
+    # size, bounds past SQL's BIGINT; a size or bounds that are not integers.
+    for a, b in ((4, 4), (5, 2), (0, 12), (2**70, 2**71), (0, 2**63)):
+        assert_problem(
+            get(served, "auditor", "/v1/index/account/acct-1", from_size=a, to_size=b),
+            400,
+            f"the window [{a}, {b}) is not a non-empty part of the first 11 entries",
+        )
+    assert_problem(
+        get(served, "auditor", "/v1/index/account/acct-1", from_size=12), 400, "[12, 11)"
+    )
+    assert_problem(
+        get(served, "auditor", "/v1/index/account/acct-1", tree_size=2**64),
+        409,
+        f"tree size {2**64} is not an anchored size",
+    )
+    for name, value in (("from_size", -1), ("to_size", 0), ("tree_size", "true")):
+        assert_problem(
+            get(served, "auditor", "/v1/index/account/acct-1", **{name: value}), 422, name
+        )
+    assert_problem(
+        get(served, "auditor", "/v1/index/account/acct-1", from_size=1, **{"from": "0"}),
+        400,
+        "give the window as sizes or as times, not both",
+    )
     assert_problem(
         get(served, "auditor", "/v1/index/account/acct-1", **{"from": "yesterday"}),
         400,

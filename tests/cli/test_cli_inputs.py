@@ -246,3 +246,37 @@ def test_reflow_keeps_list_items_and_examples() -> None:
         "Summary line.\n\nIntro goes on:\n- one more\n- two\n\n    mledger x\n    mledger y"
         "\n\n\bkept\nas is"
     )
+
+
+def test_verify_never_holds_a_file_larger_than_any_document_whole(tmp_path: Path) -> None:
+    """`mledger verify` of a 3 GiB file (sparse) or a 300 MiB pipe says how large it is
+    and refuses it as the page does ("document is N bytes; the limit is L"), within 1 GiB
+    of address space: it reads no more than the largest document a verifier reads."""
+    import resource
+
+    from ledger.verify.evidence import READ_LIMIT
+
+    def small() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    big = tmp_path / "big.json"
+    with big.open("wb") as out:
+        out.truncate(3 << 30)
+    piped = READ_LIMIT + (44 << 20)
+    for args, size, feed in (
+        ([str(big)], 3 << 30, None),
+        (["-"], piped, f"head -c {piped} /dev/zero | "),
+    ):
+        command = " ".join([sys.executable, "-m", "ledger", "verify", *args, "--offline"])
+        result = subprocess.run(
+            (feed or "") + command,
+            check=False,
+            shell=True,
+            capture_output=True,
+            text=True,
+            preexec_fn=small,
+            timeout=120,
+        )
+        words = f"document is {size} bytes; the limit is {READ_LIMIT}"
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"INVALID: bundle check failed: {words}" in result.stdout, result.stdout

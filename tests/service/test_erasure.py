@@ -7,16 +7,32 @@ from __future__ import annotations
 import json
 import threading
 import time
+from array import array
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+import ledger.service.erasure
 from ledger.core.index.keys import entry_keys, key_hash
+from ledger.core.merkle.batch import Packed
 from ledger.core.records import now_ts, parse_object
 from ledger.errors import ErasedError, InvalidRequestError, NotFoundError
 from ledger.formats.export_line import Erased
-from ledger.formats.statement import leaves_digest, statement_sha256
+from ledger.formats.pack import parse_query
+from ledger.formats.statement import (
+    erasure_statement,
+    leaves_digest,
+    leaves_root,
+    statement_sha256,
+)
+from ledger.service.completeness import (
+    ERASURE_TREES,
+    ErasureTree,
+    ErasureTrees,
+    build_completeness,
+)
 from ledger.service.erasure import (
     MIN_RETENTION_DAYS,
     HoldError,
@@ -27,15 +43,19 @@ from ledger.service.erasure import (
     list_holds,
 )
 from ledger.service.evidence import build_evidence
+from ledger.service.evidence_pack import build_pack
 from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
-from ledger.store.anchors import AnchorRepository
+from ledger.store.anchors import AnchorRepository, Deployment
 from ledger.store.erasure import ErasureStore, seq_spans, unpack_seqs
 from ledger.store.exports import export_records
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store
+from ledger.verify.completeness import verify_completeness
+from ledger.verify.pack import verify_pack
 from ledger.workload import interaction
 from tests.conftest import POSTGRES_URL
+from tests.service.test_window_blocks import NOW, anchored
 
 SECRET = "alice-7f3e9c"
 """The account erased in these tests: its bytes must leave the database."""
@@ -65,6 +85,8 @@ def test_erase_account_keeps_every_proof(store: Store) -> None:
     erased = [leaf for i, leaf in enumerate(leaves) if i % 4 == 0]
     assert done.count == 10 and done.held == 0
     assert done.leaves_sha256 == leaves_digest(erased)
+    assert done.statement is not None
+    assert done.statement["leaves_root"] == leaves_root(zip(range(0, 40, 4), erased)).hex()
     assert done.statement is not None and SECRET not in json.dumps(done.statement)
     assert done.statement["criterion"] == "account" and done.statement["count"] == 10
     # The erasure is logged: a digest record committing to the statement, pending.
@@ -372,3 +394,87 @@ def test_erased_postings_are_the_entries_index_keys(store: Store) -> None:
     seal(store)
     assert erase(store, "before", "r", before="2021-01-01T00:00:00Z").count == 20
     assert filed() == expected
+
+
+def test_completeness_and_packs_prove_erased_markers(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Evidence at a size that holds the erasure's record proves each erased entry's
+    marker (its member proof, the erasure's record, statement and inclusion once); at a
+    size before it, or for an erasure whose statement has no leaves_root (as those
+    logged before it was added), the marker is left the operator's claim. Offline
+    verification says which."""
+    anchors = AnchorRepository(store)
+    anchors.record_deployment(
+        Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
+    )
+    _fill(store)
+    first = anchored(store, anchors)
+    done = erase(store, "account", "GDPR art. 17 request 118", account=SECRET)
+    second = anchored(store, anchors)
+    key = f"account:{SECRET}"
+    before = build_completeness(store, anchors, key, first)
+    assert "erasures" not in before
+    assert all("member" not in e["erased"] for e in before["entries"])
+    words = verify_completeness(json.dumps(before), None).checks
+    assert "operator's claim" in next(c.detail for c in words if c.name == "record")
+    after = build_completeness(store, anchors, key, second)
+    ERASURE_TREES.clear()  # the erasure's tree read again: the same document
+    assert build_completeness(store, anchors, key, second) == after
+    assert [e["erased"]["member"]["position"] for e in after["entries"]] == list(range(10))
+    [erasure] = after["erasures"]
+    assert (erasure["leaf_index"], erasure["statement"]) == (40, done.statement)
+    checks = verify_completeness(json.dumps(after), None).checks
+    assert next(c.detail for c in checks if c.name == "record").endswith(
+        "10 erased entries carry their leaf hash only, each proven erased by a logged erasure"
+    )
+    query = parse_query({"account_ids": [SECRET, "bob"], "kind": "interaction"})
+    pack = json.loads(build_pack(store, anchors, query, anchor="latest", complete=True).document)
+    assert pack["completeness"]["erasures"] == after["erasures"]
+    result = verify_pack(json.dumps(pack), None)
+    assert [(k.erased, k.proven) for k in result.complete_keys] == [(10, 10), (0, 0)]
+    # An erasure logged as earlier versions did, without leaves_root: not proven.
+    made = erasure_statement
+
+    def old_statement(*args: Any) -> Any:
+        return made(*args[:6])  # no root
+
+    monkeypatch.setattr(ledger.service.erasure, "erasure_statement", old_statement)
+    old = erase(store, "leaves", "old style", leaves=[_bob_leaf(store)])
+    assert old.statement is not None and "leaves_root" not in old.statement
+    third = anchored(store, anchors)
+    legacy = build_completeness(store, anchors, "account:bob", third)
+    assert "erasures" not in legacy
+    [marker] = [e["erased"] for e in legacy["entries"] if "erased" in e]
+    assert "member" not in marker
+    assert verify_completeness(json.dumps(legacy), None).valid
+
+
+def _bob_leaf(store: Store) -> bytes:
+    """The leaf hash of bob's first entry."""
+    with store.read() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT leaf_hash FROM entries WHERE account_id = 'bob' ORDER BY seq LIMIT 1"
+        ).scalar()
+    return bytes(found)
+
+
+def test_erasure_trees_are_kept_up_to_their_limit(store: Store) -> None:
+    """An erasure's tree is built once while kept; past the limit of members the least
+    recently used erasure is dropped (and built again when asked)."""
+    trees = ErasureTrees(limit=3)
+    built: list[bytes] = []
+
+    def tree(by: bytes, size: int) -> ErasureTree:
+        def build() -> ErasureTree:
+            built.append(by)
+            return ErasureTree(array("Q", range(size)), (Packed([b"\x00" * 32] * size),))
+
+        return trees.tree(store, by, build)
+
+    first = tree(b"a", 2)
+    assert tree(b"a", 2) is first and built == [b"a"]
+    tree(b"b", 2)  # four members: "a", the least recently used, is dropped
+    tree(b"b", 2)
+    tree(b"a", 2)
+    assert built == [b"a", b"b", b"a"]

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from ledger.core.records import parse_object
 from ledger.service.completeness import (
@@ -27,14 +31,30 @@ NOW = "2026-12-02T00:00:00.000Z"
 KEY = "account:acct-big"
 
 
-def grow(store: Store, anchors: AnchorRepository, start: int, count: int) -> int:
-    """Add `count` interactions (two in three of acct-big), seal, and record the anchor
-    of the new size as confirmed (the chain is not what these tests are about)."""
+def grow(
+    store: Store,
+    anchors: AnchorRepository,
+    start: int,
+    count: int,
+    make: Callable[[int], dict[str, Any]] | None = None,
+) -> int:
+    """Add `count` records (`make(i)`; by default interactions, two in three of
+    acct-big), seal, and record the anchor of the new size as confirmed (the chain is
+    not what these tests are about)."""
     batch = [
-        parse_object(interaction(i, seed=9, account="acct-big" if i % 3 else f"acct-{i % 7}"))
+        parse_object(
+            make(i)
+            if make is not None
+            else interaction(i, seed=9, account="acct-big" if i % 3 else f"acct-{i % 7}")
+        )
         for i in range(start, start + count)
     ]
     store.add_entries([batch])
+    return anchored(store, anchors)
+
+
+def anchored(store: Store, anchors: AnchorRepository) -> int:
+    """Seal, and record the anchor of the new size as confirmed; the size."""
     state = seal(store)
     pending = anchors.add_pending(state.tree_size, state.root, NOW)
     assert pending is not None
@@ -117,3 +137,55 @@ def test_concurrent_window_proofs_share_the_cache(store: Store) -> None:
         thread.join()
     assert not failures, failures
     assert blocks.held() == sum(1 for i in range(second) if i % 3)  # acct-big's postings
+
+
+def test_another_keys_cached_postings_are_never_served(store: Store) -> None:
+    """The cache keeps each key's list under its key string. Were one key's list ever
+    held under another (a cache bug), every proof made from it is checked against the
+    postings root the map holds for the key asked: never served, the full path answers."""
+    anchors = AnchorRepository(store)
+    anchors.record_deployment(
+        Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
+    )
+    size = grow(store, anchors, 0, 3300)
+    model = "model:frontier-large"
+    blocks = PostingsBlocks()
+    window = Window(from_size=500, to_size=2500)
+    for key in (KEY, model):
+        build_completeness(store, anchors, key, size, window, blocks=blocks)
+    (keys,) = blocks._stores.values()
+    assert MIN_BLOCKED <= len(keys[model].leaves) < len(keys[KEY].leaves)
+    keys[KEY], keys[model] = keys[model], keys[KEY]  # each key now holds the other's list
+    for key in (model, KEY):
+        fast = build_completeness(store, anchors, key, size, window, blocks=blocks)
+        assert fast == build_completeness(store, anchors, key, size, window, blocks=None)
+        assert fast["key"] == key and verify_completeness(json.dumps(fast), None).valid
+    assert model not in keys  # its proof from acct-big's list failed the check: dropped
+
+
+def test_a_document_larger_than_verifiers_read_is_refused(store: Store) -> None:
+    """1,500 entries of a key whose records are near the 16 KB limit, all non-ASCII
+    (about 48 KB each as `mledger evidence` writes JSON): their proof would pass the 64
+    MiB that `mledger verify` and the page read, so it is refused naming the window; a
+    narrower window is served and verifies."""
+    from ledger.errors import InvalidRequestError
+
+    anchors = AnchorRepository(store)
+    anchors.record_deployment(
+        Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
+    )
+
+    def near_the_limit(i: int) -> dict[str, Any]:
+        record = interaction(i, seed=9, account="acct-big")
+        record["body"]["metadata"] = {f"k{j:02d}": "\u00e9" * 240 for j in range(32)}
+        assert len(parse_object(record).canonical) <= 16_384
+        return record
+
+    grow(store, anchors, 0, 1500, near_the_limit)
+    with pytest.raises(InvalidRequestError) as refused:
+        build_completeness(store, anchors, KEY)
+    assert "the completeness proof of account:acct-big in [0, 1500) would be" in str(refused.value)
+    assert "verifiers read at most 67,108,864: ask for a narrower window" in str(refused.value)
+    part = build_completeness(store, anchors, KEY, window=Window(from_size=0, to_size=700))
+    assert len(json.dumps(part, separators=(",", ":"))) < 64 << 20
+    assert verify_completeness(json.dumps(part), None).valid

@@ -117,6 +117,27 @@ def test_a_failing_source_stores_nothing(pg: Store) -> None:
 
 
 @pytest.mark.postgres
+def barrier_waits_for(
+    pg: Store, writer: threading.Thread, started: threading.Event, release: threading.Event
+) -> None:
+    """Start `writer`; once it has `started` (holding the ingest lock, before its
+    commit), the sequencer's barrier must wait until `release` lets it finish, then
+    return the newest seq, the writer's entries included."""
+    writer.start()
+    assert started.wait(30)
+    barriers: list[int] = []
+    waiter = threading.Thread(target=lambda: barriers.append(pg.ingest_barrier()))
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive() and barriers == []  # held back by the writer's shared lock
+    release.set()
+    writer.join(30)
+    waiter.join(30)
+    with pg.read() as conn:
+        newest = conn.execute(text("SELECT max(seq) FROM entries")).scalar_one()
+    assert barriers == [newest]
+
+
 def test_the_sequencer_barrier_waits_for_a_copy_in_flight(pg: Store) -> None:
     """No entry commits behind a sealed seq: the barrier waits for the copy's lock."""
     first, second = entries(40), entries(40, seed=1)
@@ -130,19 +151,7 @@ def test_the_sequencer_barrier_waits_for_a_copy_in_flight(pg: Store) -> None:
         yield chunk(second[20:])
 
     copier = threading.Thread(target=pg.copy_entries, args=(chunks(),))
-    copier.start()
-    assert started.wait(30)
-    barriers: list[int] = []
-    waiter = threading.Thread(target=lambda: barriers.append(pg.ingest_barrier()))
-    waiter.start()
-    waiter.join(0.5)
-    assert waiter.is_alive() and barriers == []  # held back by the copy's shared lock
-    release.set()
-    copier.join(30)
-    waiter.join(30)
-    with pg.read() as conn:
-        newest = conn.execute(text("SELECT max(seq) FROM entries")).scalar_one()
-    assert barriers == [newest]
+    barrier_waits_for(pg, copier, started, release)
     started_at = time.monotonic()
     assert seal(pg).tree_size == 80
     assert time.monotonic() - started_at < 30
@@ -189,18 +198,6 @@ def test_add_group_takes_the_ingest_lock_before_its_copy(pg: Store) -> None:
     committer = threading.Thread(
         target=lambda: added.append(pg.add_group(Held([second[:10], first[:5]])))
     )
-    committer.start()
-    assert started.wait(30)
-    barriers: list[int] = []
-    waiter = threading.Thread(target=lambda: barriers.append(pg.ingest_barrier()))
-    waiter.start()
-    waiter.join(0.5)
-    assert waiter.is_alive() and barriers == []  # held back by the group's shared lock
-    release.set()
-    committer.join(30)
-    waiter.join(30)
+    barrier_waits_for(pg, committer, started, release)
     assert added == [10]
-    with pg.read() as conn:
-        newest = conn.execute(text("SELECT max(seq) FROM entries")).scalar_one()
-    assert barriers == [newest]
     assert stored(pg) == [e.leaf_hash for e in [*first, *second[:10]]]

@@ -86,8 +86,8 @@ def test_migration_0008_adds_checkpoint_notes_and_back(db_url: str) -> None:
         engine.dispose()
 
 
-def test_migration_0011_moves_erased_postings_and_back(db_url: str) -> None:
-    """0011 moves erased_keys (a row per key and entry) into entries.key_hashes and
+def test_migration_0012_moves_erased_postings_and_back(db_url: str) -> None:
+    """0012 moves erased_keys (a row per key and entry) into entries.key_hashes and
     erased_postings (a row per key, seqs packed); downgrade moves them back."""
     from ledger.store.erasure import unpack_seqs
 
@@ -96,7 +96,7 @@ def test_migration_0011_moves_erased_postings_and_back(db_url: str) -> None:
     a, b, c = bytes([1]) * 32, bytes([2]) * 32, bytes([3]) * 32
     kept = {(a, 1), (b, 1), (a, 3), (c, 3), (a, 4)}
     try:
-        alembic("upgrade", "0010")
+        alembic("upgrade", "0011")
         with engine.begin() as connection:
             for seq in range(1, 6):
                 erased = seq != 2
@@ -120,7 +120,7 @@ def test_migration_0011_moves_erased_postings_and_back(db_url: str) -> None:
                 text("INSERT INTO erased_keys (key_hash, seq) VALUES (:k, :s)"),
                 [{"k": k, "s": s} for k, s in kept],
             )
-        alembic("upgrade", "0011")
+        alembic("upgrade", "0012")
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT seq, key_hashes FROM entries")).all()
             packed = connection.execute(text("SELECT * FROM erased_postings")).all()
@@ -146,7 +146,7 @@ def test_migration_0011_moves_erased_postings_and_back(db_url: str) -> None:
             for name, column in (("entries_account_ts", "account_id"), ("entries_model", "model")):
                 made = str(connection.execute(text(sql), {"n": name}).scalar())
                 assert f"WHERE {column} IS NOT NULL" in made.replace("(", "").replace(")", "")
-        alembic("downgrade", "0010")
+        alembic("downgrade", "0011")
         with engine.connect() as connection:
             back = connection.execute(text("SELECT key_hash, seq FROM erased_keys")).all()
         assert {(bytes(k), int(s)) for k, s in back} == kept

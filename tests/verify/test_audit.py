@@ -22,6 +22,7 @@ from ledger.core.merkle import EMPTY_ROOT, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.export_line import (
+    MAX_LINE_BYTES,
     Erased,
     ExportLineError,
     Logged,
@@ -35,10 +36,12 @@ from ledger.formats.statement import (
     erasure_statement,
     hold_statement,
     leaves_digest,
+    leaves_root,
     statement_bytes,
     statement_sha256,
 )
 from ledger.verify.audit import (
+    CHUNK_BYTES,
     AuditError,
     AuditResult,
     CompactRange,
@@ -132,7 +135,7 @@ def test_export_lines_round_trip_and_are_canonical() -> None:
         (b'{"leaf_index": 1, "record": []}', "record must be a JSON object"),
         (b'{"leaf_index": 1, "leaf_index": 2, "record": {}}', "appears twice"),
         (b'{"leaf_index":01,"record":{}}', "not valid JSON"),
-        (b"x" * 30_000, "the longest record allows"),
+        (b"x" * 30_000, "line is longer than 20544 bytes, the most a record"),
         (b'{"leaf_index":' + b"9" * 5000 + b',"record":{}}', "5000 digits"),
         (b'{"leaf_index": ' + b"9" * 5000 + b', "record": {}}', "not valid JSON"),
     ],
@@ -693,15 +696,21 @@ def test_erased_lines_round_trip_and_keep_the_leaf_hash() -> None:
 ERASED_AT = "2026-12-02T01:00:00.000Z"
 
 
-def erasure_of(erased: set[int], count: int | None = None) -> tuple[Any, bytes]:
+def erasure_of(
+    erased: set[int], count: int | None = None, shift: int | None = None
+) -> tuple[Any, bytes]:
     """The digest record that logs the erasure of the entries `erased` of ENTRIES, and
-    its statement's canonical bytes (`count` overrides the count it states)."""
+    its statement's canonical bytes (`count` overrides the count it states; with
+    `shift`, it gives a leaves root, of the leaf indices moved by `shift`)."""
     statement = erasure_statement(
         "leaves",
         "ticket 77",
         len(erased) if count is None else count,
         leaves_digest(ENTRIES[i].leaf_hash for i in sorted(erased)),
         ERASED_AT,
+        root=None
+        if shift is None
+        else leaves_root((i + shift, ENTRIES[i].leaf_hash) for i in sorted(erased)),
     )
     record = parse_object(
         {"v": 1, "kind": "digest", "body": {"sha256": statement_sha256(statement)}}
@@ -746,6 +755,17 @@ def test_an_export_with_erased_entries_rederives_every_index_root(
     monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
     parallel = run_audit(path, [100, 256, 600], workers=2, index_roots=signed, leaves=leaves)
     assert parallel.passed and parallel.index_roots_matched == 2 and parallel.erased == 5
+    # A statement with a leaves root (each erased entry's leaf index and leaf hash), its
+    # tree folded across the workers' chunks.
+    entries, lines = erased_log(erased, shift=0)
+    rooted = write_export(tmp_path / "r.ndjson", lines)
+    leaves = [entry.leaf_hash for entry in entries]
+    signed = index_roots([256, 600], entries=entries)
+    for workers in (1, 2):
+        done = run_audit(
+            rooted, [100, 256, 600], workers=workers, index_roots=signed, leaves=leaves
+        )
+        assert done.passed, done.failure
 
 
 def test_an_erased_line_with_other_keys_fails_the_index_root(tmp_path: Path) -> None:
@@ -803,7 +823,9 @@ def test_a_statement_line_round_trips_and_is_checked() -> None:
     plain = export_line(3, tricky.canonical)[:-1]
     assert parse_logged_line(plain) == (3, tricky.canonical, None)
     assert check_lines([plain], 1).failure is None
-    hold = statement_bytes(hold_statement("hold-1", "account", "litigation", ERASED_AT))
+    hold = statement_bytes(
+        hold_statement("hold-1", "account", b"\x05" * 32, "litigation", ERASED_AT)
+    )
     for bad, what in (
         (export_line(7, Logged(erasure.canonical, hold))[:-1], "statement"),
         (export_line(3, Logged(ENTRIES[3].canonical, statement))[:-1], "statement"),
@@ -827,6 +849,9 @@ def test_a_statement_line_round_trips_and_is_checked() -> None:
         ("at", "was made at 2026-12-02T01:00:00.000Z"),
         ("hold", "carries no erasure statement: no logged erasure covers it"),
         ("after", "an erasure erases only entries logged before its record"),
+        ("bare", "carries no erasure statement: no logged erasure covers it"),
+        ("twice", "which is at leaf index 200: an erasure erases only entries logged before"),
+        ("root", "an entry erased by it is at another leaf index"),
     ],
 )
 def test_erasure_statements_are_recomputed_from_the_markers(
@@ -845,6 +870,9 @@ def test_erasure_statements_are_recomputed_from_the_markers(
     if change == "count":  # the statement claims more than the export marks
         entries, lines = erased_log(erased, count=3)
         leaves = [entry.leaf_hash for entry in entries]
+    elif change == "root":  # the statement's leaves root binds other leaf indices
+        entries, lines = erased_log(erased, shift=1)
+        leaves = [entry.leaf_hash for entry in entries]
     elif change == "unmarked":  # a marker removed, and the record shown
         lines[150] = export_line(150, ENTRIES[150].canonical)
     elif change == "extra":  # a live entry marked erased by it
@@ -862,7 +890,9 @@ def test_erasure_statements_are_recomputed_from_the_markers(
             ),
         )
     elif change == "hold":  # a digest record logging a hold, named by an erased line
-        hold = statement_bytes(hold_statement("hold-1", "account", "litigation", ERASED_AT))
+        hold = statement_bytes(
+            hold_statement("hold-1", "account", b"\x05" * 32, "litigation", ERASED_AT)
+        )
         held = parse_object({"v": 1, "kind": "digest", "body": {"sha256": sha256_hex(hold)}})
         entries[598] = held
         leaves = [entry.leaf_hash for entry in entries]
@@ -875,8 +905,76 @@ def test_erasure_statements_are_recomputed_from_the_markers(
         lines[599] = export_line(
             599, Erased(LEAVES[598], ERASED_AT, erasure.leaf_hash, erased_keys(ENTRIES[598]))
         )
+    elif change == "bare":  # the erasure's record exported without its statement
+        lines[599] = export_line(599, erasure.canonical)
+    elif change == "twice":  # the same erasure record logged at 200 too: it counts there
+        entries[200] = erasure
+        leaves = [entry.leaf_hash for entry in entries]
+        lines[200] = lines[599].replace(b'"leaf_index":599', b'"leaf_index":200')
     path = write_export(tmp_path / "e.ndjson", lines)
     done = run_audit(path, [100, 256, 600], leaves=leaves)
     assert done.failure is not None and done.failure.check == "erasure", done.failure
     assert words in done.failure.message, done.failure.message
     assert done.failure.message.startswith("line ")
+
+
+def test_statements_swapped_between_erasure_records_fail_statement(tmp_path: Path) -> None:
+    """Two erasures, each logged by its own digest record: their statements swapped
+    between the two lines fail check ``statement`` at the first (neither record's sha256
+    is the other's statement's)."""
+    first, first_statement = erasure_of({5})
+    second, second_statement = erasure_of({7, 9})
+    entries = [*ENTRIES[:598], first, second]
+    lines = [
+        export_line(i, Erased(entry.leaf_hash, ERASED_AT, erasure.leaf_hash, erased_keys(entry)))
+        if (erasure := first if i == 5 else second if i in (7, 9) else None) is not None
+        else export_line(i, entry.canonical)
+        for i, entry in enumerate(entries)
+    ]
+    leaves = [entry.leaf_hash for entry in entries]
+    lines[598] = export_line(598, Logged(first.canonical, first_statement))
+    lines[599] = export_line(599, Logged(second.canonical, second_statement))
+    assert run_audit(write_export(tmp_path / "e.ndjson", lines), [600], leaves=leaves).passed
+    lines[598] = export_line(598, Logged(first.canonical, second_statement))
+    lines[599] = export_line(599, Logged(second.canonical, first_statement))
+    done = run_audit(write_export(tmp_path / "s.ndjson", lines), [600], leaves=leaves)
+    assert done.failure is not None and done.failure.check == "statement", done.failure
+    assert done.failure.message.startswith("line 599 (leaf index 598): the line carries")
+
+
+def test_a_line_longer_than_any_record_is_not_read_whole(tmp_path: Path) -> None:
+    """An export whose first line runs on for megabytes (a hostile export, or a file
+    that is not one) fails check ``line`` after MAX_LINE_BYTES + 1 bytes of it: the
+    audit neither holds the rest in memory nor copies it over and over (quadratic in
+    the line's length), with or without worker processes."""
+    path = tmp_path / "long.ndjson"
+    with path.open("wb") as handle:
+        handle.write(b'{"leaf_index":0,"record":{"x":"' + b"a" * (6 << 20) + b'"}}\n')
+        handle.write(LINES[1])
+    for workers in (0, 2):
+        checked: list[int] = []
+        result = AuditResult(IDENTITY, "memory", str(path))
+        result.anchors = read_anchors(FakeChain([2]), IDENTITY).anchors
+        done = audit_export(
+            path, result, workers=workers, progress=lambda size, _, seen=checked: seen.append(size)
+        )
+        assert done.failure is not None and done.failure.check == "line", done.failure
+        assert done.failure.message == (
+            f"line 1: line is longer than {MAX_LINE_BYTES} bytes, the most a record and its"
+            " statement take"
+        )
+        assert sum(checked) <= MAX_LINE_BYTES + CHUNK_BYTES  # not the 6 MiB line
+
+
+def test_erasure_records_after_the_newest_anchor_are_counted(tmp_path: Path) -> None:
+    """An erasure whose record lies after the newest anchor passes (its markers and
+    statement agree), but the audit says how many such records no anchored root vouches
+    for yet; once an anchor covers the record, none."""
+    entries, lines = erased_log({0, 5, 150})
+    leaves = [entry.leaf_hash for entry in entries]
+    path = write_export(tmp_path / "e.ndjson", lines)
+    early = run_audit(path, [100, 256], leaves=leaves)
+    assert early.passed and (early.erasures, early.unanchored_erasures) == (1, 1)
+    assert early.as_json()["unanchored_erasure_records"] == 1
+    covered = run_audit(path, [100, 600], leaves=leaves)
+    assert covered.passed and (covered.erasures, covered.unanchored_erasures) == (1, 0)

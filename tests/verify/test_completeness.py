@@ -28,9 +28,22 @@ from ledger.core.index import (
 from ledger.core.merkle import consistency_proof, inclusion_proof, root_hash
 from ledger.core.records import parse_object
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
-from ledger.formats.completeness import completeness_json, parse_completeness
+from ledger.formats.completeness import (
+    ErasureMarker,
+    ErasureProof,
+    Member,
+    completeness_json,
+    parse_completeness,
+)
 from ledger.formats.fields import FormatError
 from ledger.formats.identity import LogIdentity
+from ledger.formats.statement import (
+    erasure_member,
+    erasure_statement,
+    leaves_digest,
+    leaves_root,
+    statement_sha256,
+)
 from ledger.service.signer import LogSigner
 from ledger.verify.completeness import (
     completeness_result_json,
@@ -100,7 +113,11 @@ class Log:
                 self.records.append(interaction(i, seed=seed, account=f"acct-{rng.randrange(8)}"))
         entries = [parse_object(copy.deepcopy(r)) for r in self.records]
         self.records = [json.loads(e.canonical) for e in entries]
-        self.leaves = [e.leaf_hash for e in entries]
+        self.reindex()
+
+    def reindex(self) -> None:
+        """The leaves, root, postings and map of `records` (after records are added)."""
+        self.leaves = [parse_object(copy.deepcopy(r)).leaf_hash for r in self.records]
         self.root = root_hash(self.leaves)
         self.postings: dict[str, list[int]] = {}
         for i, record in enumerate(self.records):
@@ -372,7 +389,160 @@ def spelling_cases(log: Log) -> list[tuple[dict[str, Any], str]]:
     for at in ("2026-01-01T00:00:00.000Z\n", " 2026-01-01T00:00:00.000Z"):
         bad = erased_first(window, at)
         cases.append((bad, "erased.at must be a time"))
+    # The proof of an erased marker, and the erasures it proves against, are shaped too.
+    proven = proven_erased(Log(), 3)
+    member = proven["entries"][0]["erased"]["member"]
+    for change, words in [
+        ({"position": -1}, "erased.member.position must be between 0 and"),
+        ({"position": True}, "erased.member.position must be an integer, got bool"),
+        ({"path": "0x00"}, "erased.member.path must be a list of hashes"),
+        ({"path": ["0x00"]}, "erased.member.path[0] must be 0x and 64 lowercase hex"),
+        ({"side": 1}, "erased.member has unknown field 'side'"),
+    ]:
+        bad = copy.deepcopy(proven)
+        bad["entries"][0]["erased"]["member"] = {**member, **change}
+        cases.append((bad, words))
+    bad = copy.deepcopy(proven)
+    del bad["entries"][0]["erased"]["member"]["path"]
+    cases.append((bad, "erased.member lacks 'path'"))
+    erasure = proven["erasures"][0]
+    for value, words in [
+        ([], "erasures must be a list of 1 to 100000 erasures (absent for none)"),
+        ({}, "erasures must be a list of 1 to 100000 erasures (absent for none)"),
+        ([erasure, erasure], "erasures[1].leaf_index is"),
+        ([{**erasure, "record": []}], "erasures[0].record must be a JSON object"),
+        ([{**erasure, "statement": "x"}], "erasures[0].statement must be a JSON object"),
+        ([{**erasure, "proof": "x"}], "erasures[0].proof must be a list of hashes"),
+        ([{**erasure, "at": 1}], "erasures[0] has unknown field 'at'"),
+    ]:
+        bad = copy.deepcopy(proven)
+        bad["erasures"] = value
+        cases.append((bad, words))
     return cases
+
+
+ERASED_AT = "2026-12-02T00:41:21.354Z"
+
+
+def erase_in(log: Log, erased: list[int], at: str = ERASED_AT) -> tuple[Any, dict[int, Any]]:
+    """Log the erasure of the entries `erased` of `log` (its digest record appended, with
+    a statement committing to their leaves root): the erasure as documents carry it, and
+    each erased leaf index's membership proof."""
+    members = [(i, log.leaves[i]) for i in erased]
+    statement = erasure_statement(
+        "leaves",
+        "test erasure",
+        len(erased),
+        leaves_digest(leaf for _, leaf in members),
+        at,
+        root=leaves_root(members),
+    )
+    digest = parse_object(
+        {
+            "v": 1,
+            "kind": "digest",
+            "ts": at,
+            "salt": f"{len(log.records):032x}",
+            "body": {"sha256": statement_sha256(statement)},
+        }
+    )
+    log.records.append(json.loads(digest.canonical))
+    log.reindex()
+    tree = [erasure_member(i, leaf) for i, leaf in members]
+    index = len(log.leaves) - 1
+    proof = ErasureProof(
+        index, log.records[index], statement, tuple(inclusion_proof(index, log.leaves))
+    )
+    return proof, {
+        i: Member(position, tuple(inclusion_proof(position, tree)))
+        for position, (i, _) in enumerate(members)
+    }
+
+
+def proven_erased(log: Log, every: int) -> dict[str, Any]:
+    """The document of `log`'s busiest account with every `every`-th entry erased by one
+    logged erasure, each marker proven."""
+    key = busiest(log)
+    erased = log.postings[key][::every]
+    erasure, members = erase_in(log, erased)
+    claim = build_claim(log.map.store, log.size, key, log.postings[key], 0, log.size)
+    checkpoint = AnchoredCheckpoint(
+        log.size, log.root, AnchorRef(b"\x11" * 32, 7, b"\x22" * 32, 1_780_000_000)
+    )
+    entries = [
+        (
+            i,
+            log.leaves[i],
+            ErasureMarker(ERASED_AT, log.leaves[erasure.leaf_index], members[i])
+            if i in members
+            else log.records[i],
+            inclusion_proof(i, log.leaves),
+        )
+        for i in claim.leaf_indices
+    ]
+    return completeness_json(CHAIN_ID, CONTRACT, LOG_ID, checkpoint, claim, entries, [erasure])
+
+
+def forged_erasures() -> tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]:
+    """A document whose erased markers are proven by a logged erasure, and forgeries of
+    it, each with words its check ``erasure`` failure must hold: a live entry shown
+    erased by that erasure (with a listed entry's proof), two erased entries' proofs
+    swapped, an erasure given that no marker uses, and an entry logged after the
+    erasure that names it."""
+    document = proven_erased(Log(), 3)
+    live = copy.deepcopy(document)
+    entry = live["entries"][1]
+    del entry["record"]
+    entry["erased"] = live["entries"][0]["erased"]
+    swapped = copy.deepcopy(document)
+    first, second = swapped["entries"][0], swapped["entries"][3]
+    first["erased"]["member"], second["erased"]["member"] = (
+        second["erased"]["member"],
+        first["erased"]["member"],
+    )
+    unused = copy.deepcopy(document)
+    for entry in unused["entries"]:
+        if "erased" in entry:
+            del entry["erased"]["member"]
+    later = Log()
+    key = busiest(later)
+    earlier = proven_erased(later, 3)
+    added = parse_object(interaction(999, seed=3, account=key.partition(":")[2]))
+    later.records.append(json.loads(added.canonical))
+    later.reindex()
+    after = later.document(key)
+    after["entries"][-1].pop("record")
+    after["entries"][-1]["erased"] = earlier["entries"][0]["erased"]
+    erasure = earlier["erasures"][0]
+    index = erasure["leaf_index"]
+    after["erasures"] = [
+        {**erasure, "proof": ["0x" + n.hex() for n in inclusion_proof(index, later.leaves)]}
+    ]
+    return document, [
+        (live, "that erasure does not list this entry"),
+        (swapped, "that erasure does not list this entry"),
+        (unused, "proves no marker of the document"),
+        (after, "not after the entry: an erasure erases entries logged before it"),
+    ]
+
+
+def test_proven_erased_entries_and_forged_markers() -> None:
+    """Markers proven by a logged erasure verify, said proven (check erasure just before
+    record); every forgery of `forged_erasures` fails check erasure."""
+    document, forgeries = forged_erasures()
+    erased = len(document["entries"][::3])
+    result = verify_completeness(json.dumps(document), None)
+    record = next(c.detail for c in result.checks if c.name == "record")
+    assert record.endswith(
+        f"; {erased} erased entries carry their leaf hash only, each proven erased by a"
+        " logged erasure"
+    )
+    names = [c.name for c in result.checks]
+    assert names.index("erasure") == names.index("record") - 1
+    for bad, words in forgeries:
+        with pytest.raises(VerificationError) as failure:
+            verify_completeness(json.dumps(bad), None)
+        assert failure.value.check == "erasure" and words in failure.value.message
 
 
 def erased_first(document: dict[str, Any], at: str) -> dict[str, Any]:
@@ -419,6 +589,28 @@ def anchor_log(
     return AnchorRef(receipt.tx_hash, receipt.block_number, receipt.block_hash, block.timestamp)
 
 
+def anchor_and_pin(
+    log: Log,
+    where: tuple[DeployedLog, LogAnchor],
+    key: LogSigner,
+    client: ChainClient,
+    account: LocalAccount,
+) -> tuple[Log, AnchorRef, LogIdentity]:
+    """`log` anchored with its index root, and the identity that pins it."""
+    info = where[0]
+    anchor = anchor_log(log, where, key, client, log.index_root)
+    identity = LogIdentity(
+        name=info.log_name,
+        chain_id=info.chain_id,
+        log_anchor=info.contract,
+        log_id=info.log_id,
+        licence_registry=None,
+        log_signer=bytes.fromhex(account.address[2:]),
+        deployment_block=info.block_number,
+    )
+    return log, anchor, identity
+
+
 def on_chain(document: dict[str, Any], info: DeployedLog) -> dict[str, Any]:
     return document | {
         "chain_id": info.chain_id,
@@ -433,18 +625,8 @@ def test_against_the_chain_the_index_root_is_the_signed_one(
     chain: ChainClient,  # noqa: F811
     log_account: LocalAccount,  # noqa: F811
 ) -> None:
-    log = Log(60, seed=9)
+    log, anchor, identity = anchor_and_pin(Log(60, seed=9), deployed, signer, chain, log_account)
     info = deployed[0]
-    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
-    identity = LogIdentity(
-        name=info.log_name,
-        chain_id=info.chain_id,
-        log_anchor=info.contract,
-        log_id=info.log_id,
-        licence_registry=None,
-        log_signer=bytes.fromhex(log_account.address[2:]),
-        deployment_block=info.block_number,
-    )
     key = busiest(log)
     with JsonRpcReader(chain.rpc_url) as reader:
         document = on_chain(log.document(key, anchor=anchor), info)

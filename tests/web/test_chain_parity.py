@@ -75,7 +75,7 @@ from ledger.workload import interaction
 from tests.api.conftest import ADMIN_KEY, Server
 from tests.chain.conftest import OTHER_KEY, anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 from tests.web.chain_fixtures import Registry, account, deploy_forwarder, deploy_registry, forward
-from tests.web.chromium import Chromium, Page, require_chromium
+from tests.web.chromium import Page
 from tests.web.form import (
     click,
     open_link,
@@ -309,19 +309,6 @@ def log(tmp_path_factory: pytest.TempPathFactory, anvil_binary: Path) -> Iterato
             assert server.stop() == 0
     finally:
         node.stop()
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    browser = Chromium(require_chromium(), tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        tab = browser.page()
-        try:
-            yield tab
-        finally:
-            tab.close()
-    finally:
-        browser.stop()
 
 
 @dataclass

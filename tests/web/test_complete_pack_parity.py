@@ -16,6 +16,7 @@ from ledger.core.merkle import inclusion_proof, root_hash
 from ledger.core.merkle.multiproof import multi_inclusion_ranges
 from ledger.formats.bundle import BundleEntry
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
+from ledger.formats.completeness import erasures_json
 from ledger.formats.pack import (
     KeyProof,
     PackCompleteness,
@@ -27,7 +28,16 @@ from ledger.formats.pack import (
 from ledger.verify.completeness import key_statement
 from ledger.verify.pack import verify_pack
 from ledger.verify.result import VerificationError
-from tests.verify.test_completeness import CHAIN_ID, CONTRACT, LOG_ID, Log, leaf_paths, mutated
+from tests.verify.test_completeness import (
+    CHAIN_ID,
+    CONTRACT,
+    ERASED_AT,
+    LOG_ID,
+    Log,
+    erase_in,
+    leaf_paths,
+    mutated,
+)
 from tests.web.test_completeness_parity import node
 
 QUERY = {
@@ -237,3 +247,87 @@ def test_erased_entries_of_a_complete_pack_verify_the_same_in_both() -> None:
         )
         == 2
     ), lines
+
+
+def test_a_pack_with_two_bad_fields_names_the_same_one_in_both() -> None:
+    """Both verifiers read a pack's fields in one order (the proof's nodes, then the
+    completeness part, then the checkpoint note), so a pack with several bad fields
+    fails with the same words in both: the first bad field in that order."""
+    pack = complete_pack(Log())
+    bad_node = copy.deepcopy(pack)
+    bad_node["proof"][0] = bad_node["proof"][0].upper()
+    bad_part = copy.deepcopy(bad_node)
+    bad_part["completeness"]["keys"][0]["postings_proof"]["first_position"] = True
+    bad_note = copy.deepcopy(bad_node)
+    bad_note["checkpoint_note"] = 5
+    only_part = copy.deepcopy(bad_part)
+    only_part["proof"] = pack["proof"]
+    texts = [json.dumps(p) for p in (bad_part, bad_note, only_part)]
+    expected = [python(text) for text in texts]
+    assert [e["checks"][-1][2].split(" must ")[0] for e in expected] == [
+        "proof[0]",
+        "proof[0]",
+        "completeness.keys[0].postings_proof.first_position",
+    ]
+    assert page(texts) == expected
+
+
+def test_unknown_fields_are_named_in_code_point_order_in_both() -> None:
+    """Of two unknown fields, both verifiers name the first in Python's sorted() order
+    (code points: U+FFFD before U+1F600, which UTF-16 code units order the other way)."""
+    pack = complete_pack(Log())
+    odd = {"\U0001f600": 1, "\ufffd": 2}
+    top = pack | odd
+    query = copy.deepcopy(pack)
+    query["query"] |= odd
+    key = copy.deepcopy(pack)
+    key["completeness"]["keys"][0] |= odd
+    texts = [json.dumps(p) for p in (top, query, key)]
+    expected = [python(text) for text in texts]
+    assert all("\ufffd" in e["checks"][-1][2] for e in expected)
+    assert page(texts) == expected
+
+
+def test_proven_erased_entries_of_a_complete_pack_verify_the_same_in_both() -> None:
+    """An account's entry erased by a logged erasure, its marker proven: the pack is
+    complete in both verifiers and says the entry is proven erased (not put apart as
+    unknown); another entry of the account, live, shown erased by that erasure with the
+    erased entry's proof fails check erasure in both; the same marker without proof is
+    the operator's claim in both."""
+    log = Log()
+    erased_index = complete_pack(log)["completeness"]["keys"][0]["outside"][0]["leaf_index"]
+    erasure, members = erase_in(log, [erased_index])
+    pack = complete_pack(log)
+    outside = pack["completeness"]["keys"][0]["outside"]
+    member = members[erased_index]
+    marker = {
+        "at": ERASED_AT,
+        "by": "0x" + log.leaves[erasure.leaf_index].hex(),
+        "member": {"position": member.position, "path": ["0x" + n.hex() for n in member.path]},
+    }
+    outside[0] = {k: v for k, v in outside[0].items() if k != "record"} | {"erased": marker}
+    pack["completeness"] |= erasures_json([erasure])
+    forged = copy.deepcopy(pack)
+    live = forged["completeness"]["keys"][0]["outside"][1]
+    del live["record"]
+    live["erased"] = marker
+    claimed = copy.deepcopy(forged)
+    del claimed["completeness"]["erasures"]
+    for entry in claimed["completeness"]["keys"][0]["outside"][:2]:
+        del entry["erased"]["member"]
+    empty = copy.deepcopy(pack)
+    empty["completeness"]["erasures"] = []
+    texts = [json.dumps(document) for document in (pack, forged, claimed, empty)]
+    expected = [python(text) for text in texts]
+    assert [e.get("check") for e in expected] == [None, "erasure", None, "pack"]
+    assert "completeness.erasures must be a list of 1 to" in expected[3]["checks"][-1][2]
+    assert page(texts) == expected
+    name, passed, words = expected[0]["checks"][-1]
+    assert name == "complete" and passed
+    assert "do not match the query and 1 proven erased by a logged erasure, are all" in words
+    assert "marked erased" not in words
+    assert "; 1 more is proven erased by a logged erasure)" in expected[0]["complete_lines"][0]
+    assert "that erasure does not list this entry" in expected[1]["checks"][-1][2]
+    assert (
+        "and 2 marked erased (whether they match cannot be shown" in (expected[2]["checks"][-1][2])
+    )

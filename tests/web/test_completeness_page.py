@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger.api.routes.web import ASSETS
 from ledger.chain.client import ChainClient
 from ledger.chain.deployment import DeployedLog
 from ledger.chain.log_anchor import LogAnchor
-from ledger.formats.identity import LogIdentity
+from ledger.formats.identity import parse_identity
 from ledger.service.signer import LogSigner
 from ledger.verify.completeness import completeness_statement, verify_completeness
+from ledger.verify.result import VerificationError
 from ledger.verify.rpc import JsonRpcReader
+from ledger.workload import interaction
+from tests.api.chained import anchored_server
+from tests.api.conftest import ADMIN_KEY, identity_file, ledger
 from tests.chain.conftest import (  # noqa: F401 - fixtures
     admin_account,
     anvil,
@@ -35,37 +36,13 @@ from tests.chain.conftest import (  # noqa: F401 - fixtures
     log_account,
     signer,
 )
-from tests.verify.test_completeness import Log, anchor_log, busiest, on_chain
-from tests.web.chromium import Chromium, Page, require_chromium
+from tests.verify.test_completeness import Log, anchor_and_pin, busiest, on_chain
+from tests.web.chromium import Page
 from tests.web.form import open_page, pin, set_node, verify_file, verify_text
 from tests.web.test_complete_pack_parity import complete_pack
 
 WEB = Path(__file__).parents[2] / "ledger" / "web"
 VECTORS = Path(__file__).parents[1] / "vectors" / "index" / "completeness"
-
-
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The page saved to disk as its links lay it out (verify.html, verify/assets/...)."""
-    folder = tmp_path_factory.mktemp("saved-page")
-    (folder / "verify" / "assets").mkdir(parents=True)
-    shutil.copy(WEB / "verify.html", folder / "verify.html")
-    for name in ASSETS:
-        shutil.copy(WEB / name, folder / "verify" / "assets" / name)
-    return (folder / "verify.html").as_uri()
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    browser = Chromium(require_chromium(), tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        tab = browser.page()
-        try:
-            yield tab
-        finally:
-            tab.close()
-    finally:
-        browser.stop()
 
 
 def test_a_dropped_proof_verifies_offline_and_a_tampered_one_fails(page: Page, saved: str) -> None:
@@ -114,6 +91,8 @@ def test_a_dropped_proof_verifies_offline_and_a_tampered_one_fails(page: Page, s
         ("added.json", "added"),
         ("stale-root.json", "index root"),
         ("reordered.json", "reordered"),
+        ("erased-live-entry.json", "erasure"),
+        ("erased-table-missing.json", "erasure"),
     ]:
         failed = verify_file(page, VECTORS / name)
         assert failed["verdict"] == "invalid" and failed["check"] == check, (name, failed)
@@ -121,6 +100,21 @@ def test_a_dropped_proof_verifies_offline_and_a_tampered_one_fails(page: Page, s
         assert failed["text"].startswith(f"INVALID: {check} check failed: "), failed["text"]
         assert "COMPLETE" not in failed["text"]
         assert failed["checks"][-1]["check"] == check and not failed["checks"][-1]["passed"]
+
+    # Erased entries proven by a logged erasure are said proven; without proof, the
+    # operator's claim.
+    proven = verify_file(page, VECTORS / "erased-proven.json")
+    assert proven["verdict"] == "mathematics only", proven
+    record = next(c["detail"] for c in proven["checks"] if c["check"] == "record")
+    assert record.endswith(
+        "3 erased entries carry their leaf hash only, each proven erased by a logged erasure"
+    )
+    shown_records = "document.getElementById('records').textContent"
+    assert page.evaluate(shown_records).count("proven erased by that logged erasure") == 3
+    claimed = verify_file(page, VECTORS / "erased-unproven.json")
+    record = next(c["detail"] for c in claimed["checks"] if c["check"] == "record")
+    assert "that a logged erasure covers them is the operator's claim here" in record
+    assert "proven erased by that logged erasure" not in page.evaluate(shown_records)
 
     # Pasted text goes the same way as a dropped file, and a hand-edited proof that drops
     # one entry (and its count) fails.
@@ -139,18 +133,8 @@ def test_against_anvil_the_page_names_the_anchor(
     chain: ChainClient,  # noqa: F811
     log_account: LocalAccount,  # noqa: F811
 ) -> None:
-    log = Log(40, seed=21)
+    log, anchor, identity = anchor_and_pin(Log(40, seed=21), deployed, signer, chain, log_account)
     info = deployed[0]
-    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
-    identity = LogIdentity(
-        name=info.log_name,
-        chain_id=info.chain_id,
-        log_anchor=info.contract,
-        log_id=info.log_id,
-        licence_registry=None,
-        log_signer=bytes.fromhex(log_account.address[2:]),
-        deployment_block=info.block_number,
-    )
     key = busiest(log)
     genuine = on_chain(log.document(key, anchor=anchor), info)
     open_page(page, saved)
@@ -247,18 +231,8 @@ def test_against_anvil_a_complete_pack_names_the_anchor_per_account(
     chain: ChainClient,  # noqa: F811
     log_account: LocalAccount,  # noqa: F811
 ) -> None:
-    log = Log(60, seed=23)
+    log, anchor, identity = anchor_and_pin(Log(60, seed=23), deployed, signer, chain, log_account)
     info = deployed[0]
-    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
-    identity = LogIdentity(
-        name=info.log_name,
-        chain_id=info.chain_id,
-        log_anchor=info.contract,
-        log_id=info.log_id,
-        licence_registry=None,
-        log_signer=bytes.fromhex(log_account.address[2:]),
-        deployment_block=info.block_number,
-    )
     pack = on_chain(complete_pack(log, anchor=anchor), info)
     path = tmp_path / "complete-pack.json"
     path.write_text(json.dumps(pack))
@@ -275,3 +249,67 @@ def test_against_anvil_a_complete_pack_names_the_anchor_per_account(
     assert shown["complete"] == printed, (shown["complete"], printed)
     assert "No matching entry was left out." in shown["proven"]
     assert shown["checks"][-1]["check"] == "index root on chain" and shown["checks"][-1]["passed"]
+
+
+def test_a_served_log_erased_by_the_cli_is_proven_erased_on_the_page(
+    page: Page,
+    saved: str,
+    anvil_binary: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`mledger erase --account` on a served, anchored log, anchored again: `mledger
+    evidence --key` and GET /v1/index/account/... give the same completeness proof,
+    whose erased entries `mledger verify` and the page (log pinned, against the node)
+    both say are proven erased, in the same words; the other account's live entry shown
+    erased by that erasure fails check erasure in both."""
+    accounts = ["acct-page-0", "acct-page-1"]
+    records = [interaction(i, seed=51, account=accounts[i % 2]) for i in range(12)]
+    with anchored_server(tmp_path, anvil_binary) as (server, node):
+        data = ["--data-dir", str(server.data_dir)]
+        with server.client(ADMIN_KEY) as admin:
+            assert admin.post("/v1/entries/batch", json={"entries": records}).status_code == 202
+            assert admin.post("/v1/admin/anchor").status_code == 200
+        erased = ledger("erase", "--account", accounts[0], "--reason", "GDPR art. 17", *data)
+        done = json.loads(erased.stdout)
+        assert done["erased"] == 6 and "leaves_root" in done["statement"]
+        with server.client(ADMIN_KEY) as admin:
+            assert admin.post("/v1/admin/anchor").status_code == 200
+            served = admin.get(f"/v1/index/account/{accounts[0]}").json()
+            live = admin.get(f"/v1/index/account/{accounts[1]}").json()
+        printed = json.loads(ledger("evidence", "--key", f"account:{accounts[0]}", *data).stdout)
+        identity = identity_file(server, tmp_path / "log.json")
+        pinned = identity.read_text()
+        assert {k: v for k, v in printed.items() if k != "producer"} == {
+            k: v for k, v in served.items() if k != "producer"
+        }
+        assert [e["erased"]["member"]["position"] for e in served["entries"]] == list(range(6))
+        (tmp_path / "proof.json").write_text(json.dumps(served))
+        lines = mledger_verify(
+            tmp_path / "proof.json", "--log", str(identity), "--rpc-url", node.url
+        )
+        open_page(page, saved)
+        pin(page, pinned)
+        set_node(page, node.url)
+        shown = verify_text(page, served)
+        assert shown["verdict"] == "valid", shown
+        assert shown["text"].startswith(lines[0] + ". Complete: "), (lines, shown["text"])
+        with JsonRpcReader(node.url) as reader:
+            expected = verify_completeness(json.dumps(served), reader, parse_identity(pinned))
+        assert [(c["check"], c["passed"], c["detail"]) for c in shown["checks"]] == [
+            (c.name, c.passed, c.detail) for c in expected.checks
+        ]
+        words = "6 erased entries carry their leaf hash only, each proven erased by a logged"
+        assert any(words in c["detail"] for c in shown["checks"] if c["check"] == "record")
+        # The other account's first entry, live, shown erased by this erasure.
+        forged = copy.deepcopy(live)
+        entry = forged["entries"][0]
+        del entry["record"]
+        entry["erased"] = served["entries"][0]["erased"]
+        forged["erasures"] = served["erasures"]
+        failed = verify_text(page, forged)
+        assert failed["verdict"] == "invalid" and failed["check"] == "erasure", failed
+        assert "that erasure does not list this entry" in failed["text"]
+        with JsonRpcReader(node.url) as reader, pytest.raises(VerificationError) as refused:
+            verify_completeness(json.dumps(forged), reader, parse_identity(pinned))
+        assert refused.value.check == "erasure"
+        assert failed["text"] == f"INVALID: erasure check failed: {refused.value.message}"

@@ -48,8 +48,9 @@ from tests.verify.test_completeness import (
     CONTRACT,
     LOG_ID,
     Log,
-    anchor_log,
+    anchor_and_pin,
     busiest,
+    forged_erasures,
     leaf_paths,
     mutated,
     on_chain,
@@ -274,6 +275,10 @@ def test_a_document_that_is_not_json_or_the_wrong_shape_fails_the_same() -> None
         json.dumps(good | {"postings_proof": None}),
         json.dumps(good | {"producer": 5}),
         json.dumps(good | {"producer": "x" * 201}),
+        # Two unknown fields: Python's sorted() names U+FFFD before U+1F600 (code points),
+        # which a plain JavaScript sort() puts the other way round (UTF-16 code units).
+        json.dumps(good | {"\ufffd": 1, "\U0001f600": 2}),
+        json.dumps(good | {"map_proof": good["map_proof"] | {"\U0001f600": 1, "\ufffd": 2}}),
     ]
     browser = node(cases)["documents"]
     for text, found in zip(cases, browser, strict=True):
@@ -301,18 +306,8 @@ def test_against_the_chain_both_read_the_signed_index_root(
     chain: ChainClient,  # noqa: F811
     log_account: LocalAccount,  # noqa: F811
 ) -> None:
-    log = Log(60, seed=9)
+    log, anchor, identity = anchor_and_pin(Log(60, seed=9), deployed, signer, chain, log_account)
     info = deployed[0]
-    anchor = anchor_log(log, deployed, signer, chain, log.index_root)
-    identity = LogIdentity(
-        name=info.log_name,
-        chain_id=info.chain_id,
-        log_anchor=info.contract,
-        log_id=info.log_id,
-        licence_registry=None,
-        log_signer=bytes.fromhex(log_account.address[2:]),
-        deployment_block=info.block_number,
-    )
     key = busiest(log)
     genuine = on_chain(log.document(key, anchor=anchor), info)
     absent = on_chain(log.document("account:nobody", anchor=anchor), info)
@@ -386,7 +381,7 @@ def test_against_the_chain_both_read_the_signed_index_root(
     }
 
 
-def test_with_a_pinned_log_both_refuse_another_logs_proof() -> None:
+def test_with_a_anchor_and_pin_both_refuse_another_logs_proof() -> None:
     """Offline with a pinned identity: the proof must name the pinned log; one naming
     another log id or contract fails "log identity" in the same words."""
     log = Log(30, seed=5)
@@ -460,3 +455,58 @@ def test_erased_entries_verify_the_same_in_both() -> None:
     )
     assert "erased.at must be a time" in time_format["checks"][-1][2]
     assert "has unknown field 'record'" in unknown["checks"][-1][2]
+
+
+def test_a_document_past_the_size_limit_is_refused_by_mledger_verify_and_the_page(
+    tmp_path: Path,
+) -> None:
+    """A completeness proof is read up to 64 MiB (MAX_COMPLETENESS_BYTES) by both
+    verifiers: `mledger verify`, which first reads any document under the larger pack
+    limit, refuses one a byte past it as the page does, in the same words; one at the
+    limit exactly is valid in both."""
+    from ledger.formats.completeness import MAX_COMPLETENESS_BYTES
+    from tests.api.conftest import ledger
+
+    log = Log(30, seed=5)
+    text = json.dumps(log.document(busiest(log)))
+    at_limit = text[:-1] + " " * (MAX_COMPLETENESS_BYTES - len(text)) + "}"
+    past = at_limit[:-1] + " }"
+    browser = node([at_limit, past])["documents"]
+    path = tmp_path / "proof.json"
+    for document, found in zip((at_limit, past), browser, strict=True):
+        path.write_text(document)
+        done = ledger("verify", str(path), "--offline", check=False)
+        if document is at_limit:
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert found["verdict"] == "mathematics only"
+            continue
+        words = f"completeness proof is {len(past)} bytes; the limit is {MAX_COMPLETENESS_BYTES}"
+        assert done.returncode != 0 and words in done.stdout + done.stderr, done.stdout
+        assert found["check"] == "completeness" and found["checks"][-1][2] == words
+
+
+def test_proven_and_forged_erasure_markers_get_the_same_words() -> None:
+    """Markers proven by a logged erasure are said proven in both, in the same words;
+    each forged marker fails check erasure in both, with the same words."""
+    document, forgeries = forged_erasures()
+    # Erasures that are not what they must be: a statement without canonical form, of
+    # another type, with leaves_root in capitals; a record that is not a digest record,
+    # or not a record.
+    for part, change, words in [
+        ("statement", {"count": 2**60}, "the statement has no canonical form"),
+        ("statement", {"type": "x"}, "the statement's SHA-256 is"),
+        ("statement", {"leaves_root": "AB" * 32}, "the statement's SHA-256 is"),
+        ("record", {"kind": "interaction"}, "not a valid v1 record"),
+        ("record", {"v": 3}, "not a valid v"),
+    ]:
+        bad = copy.deepcopy(document)
+        bad["erasures"][0][part].update(change)
+        forgeries.append((bad, words))
+    texts = [json.dumps(d) for d in (document, *(bad for bad, _ in forgeries))]
+    browser = node(texts)["documents"]
+    for text, found in zip(texts, browser, strict=True):
+        assert comparable(found) == python(text)
+    assert browser[0]["verdict"] == "mathematics only"
+    assert [found["check"] for found in browser[1:]] == ["erasure"] * len(forgeries)
+    for found, (_, words) in zip(browser[1:], forgeries, strict=True):
+        assert words in found["checks"][-1][2]

@@ -85,6 +85,8 @@ def test_the_page_reads_note_vkey_as_python_does() -> None:
     ]
     docs = [json.dumps(IDENTITY.as_json() | {"note_vkey": value}) for value in values]
     docs.append(json.dumps(IDENTITY.as_json()))
+    # Two unknown fields: both name U+FFFD first (Python's sorted(), by code point).
+    docs.append(json.dumps(IDENTITY.as_json() | {"\U0001f600": 1, "\ufffd": 2}))
     done = subprocess.run(
         [node, "-e", DRIVER, str(CORE)],
         input=json.dumps(docs),

@@ -19,7 +19,6 @@ from ledger.verify.result import VerificationError
 from tests.web.chromium import Page
 from tests.web.corpus import VECTORS
 from tests.web.form import open_page, pin, type_into, verify_text
-from tests.web.test_completeness_page import page, saved  # noqa: F401 - fixtures
 
 WITNESSED = (VECTORS / "identity" / "log-witnessed.json").read_text()
 W1, W2 = json.loads(WITNESSED)["witnesses"]
@@ -43,7 +42,7 @@ def shown_checks(shown: dict[str, Any]) -> list[list[Any]]:
     return [[c["check"], c["passed"], c["detail"]] for c in shown["checks"]]
 
 
-def give(page: Page, witnesses: list[str], quorum: str) -> None:  # noqa: F811
+def give(page: Page, witnesses: list[str], quorum: str) -> None:
     page.evaluate("document.getElementById('tlog').open = true")
     type_into(page, "witnesses", "\n".join(witnesses))
     type_into(page, "quorum", quorum)
@@ -67,8 +66,8 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "witnesses", "quorum", "verdict", "check"), CASES)
 def test_the_page_checks_notes_as_mledger_verify_does(
-    page: Page,  # noqa: F811
-    saved: str,  # noqa: F811
+    page: Page,
+    saved: str,
     name: str,
     witnesses: list[str],
     quorum: str,
@@ -96,7 +95,7 @@ def test_the_page_checks_notes_as_mledger_verify_does(
     assert not page.errors(), page.errors()
 
 
-def test_the_page_says_what_the_cosignatures_add(page: Page, saved: str) -> None:  # noqa: F811
+def test_the_page_says_what_the_cosignatures_add(page: Page, saved: str) -> None:
     open_page(page, saved)
     pin(page, WITNESSED)
     give(page, [], "")

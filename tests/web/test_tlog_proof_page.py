@@ -25,7 +25,6 @@ from tests.web.form import (
     verify_file,
     verify_text,
 )
-from tests.web.test_completeness_page import page, saved  # noqa: F401 - fixtures
 from tests.web.tlog_proofs import BARE, IDENTITY, LOG, Case, case
 
 IDENTITY_JSON = rfc8785.dumps(IDENTITY.as_json()).decode()
@@ -81,8 +80,8 @@ def give(tab: Page, case: Case, folder: Path) -> dict[str, object]:
 
 @pytest.mark.parametrize("name", CASES)
 def test_the_page_prints_what_mledger_verify_prints(
-    page: Page,  # noqa: F811
-    saved: str,  # noqa: F811
+    page: Page,
+    saved: str,
     tmp_path: Path,
     name: str,
 ) -> None:
@@ -121,8 +120,8 @@ def test_the_page_prints_what_mledger_verify_prints(
 
 
 def test_a_typed_note_key_and_the_fields_a_proof_needs(
-    page: Page,  # noqa: F811
-    saved: str,  # noqa: F811
+    page: Page,
+    saved: str,
     tmp_path: Path,
 ) -> None:
     """With no log pinned the page asks for the note key (or a log) and decides nothing;

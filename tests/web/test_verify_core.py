@@ -196,3 +196,54 @@ def test_multi_entry_proofs_agree_with_ledger_multiproof() -> None:
     result = run_core({"records": [], "probes": [], "multi": [case for case, _ in cases]})
     assert result["multi"] == [want for _, want in cases]
     assert sum(want.startswith("0x") for _, want in cases) >= 60
+
+
+EXPORT_DRIVER = """
+const D = require(process.argv[1]);
+const heads = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const found = heads.map((hex) => D.isExport(Uint8Array.from(Buffer.from(hex, 'hex'))));
+process.stdout.write(JSON.stringify(found));
+"""
+
+
+def test_the_page_tells_an_export_by_mledger_verifys_rule() -> None:
+    """verify-documents.js isExport and ledger/formats/export_line.py is_export agree on
+    what opens an export: whitespace is JSON's and the ASCII controls \\v and \\f (a
+    bytes pattern's \\s), not JavaScript's Unicode spaces (a no-break space, U+2028, a
+    byte order mark after whitespace), which would send a document that is not JSON to
+    `mledger audit` on the page while `mledger verify` says it is not JSON."""
+    from ledger.formats.export_line import is_export
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed (the project needs Node 20 for Hardhat and Anvil)")
+    line = '{"leaf_index":0,"record":{}}'
+    heads = [
+        line,
+        " \t\r\n" + line,
+        "\v\f" + line,
+        "\ufeff" + line,
+        "\ufeff \n" + line,
+        '{\n  "erased" : {}}',
+        "\u00a0" + line,
+        "\u2028" + line,
+        "\u3000" + line,
+        " \ufeff" + line,
+        '{"leaf_index"\u00a0:0}',
+        "{\u2003" + line[1:],
+        '{"record":{},"leaf_index":0}',
+        "[" + line + "]",
+    ]
+    data = [head.encode() for head in heads]
+    done = subprocess.run(
+        [node, "-e", EXPORT_DRIVER, str(CORE.parent / "verify-documents.js")],
+        input=json.dumps([d.hex() for d in data]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    python = [is_export(d) for d in data]
+    assert python == [True] * 6 + [False] * 8
+    assert json.loads(done.stdout) == python

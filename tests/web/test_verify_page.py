@@ -15,14 +15,11 @@ import asyncio
 import base64
 import json
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from eth_account import Account
 
 from ledger.api.main import create_app
@@ -32,7 +29,7 @@ from ledger.formats.eip712 import Domain
 from ledger.formats.export_line import Erased, export_advice, export_line, is_export
 from ledger.service.signer import LogSigner
 from ledger.store.repository import Store
-from tests.web.chromium import Chromium, Page, require_chromium
+from tests.web.chromium import Page
 from tests.web.corpus import RUN_VECTORS, VECTORS, comparable, differences, payload, vectors
 from tests.web.form import (
     click,
@@ -103,30 +100,6 @@ def test_a_failed_bundle_marks_its_fields_unproven_and_an_export_is_sent_to_audi
     assert advice.replace("this page", "mledger verify") == export_advice("mledger verify")
     assert verify_text(page, BUNDLE)["verdict"] == "mathematics only"  # a bundle still is one
     assert page.errors() == []
-
-
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The page saved to disk as its links lay it out (verify.html, verify/assets/...)."""
-    folder = tmp_path_factory.mktemp("saved-page")
-    (folder / "verify" / "assets").mkdir(parents=True)
-    shutil.copy(WEB / "verify.html", folder / "verify.html")
-    for name in ASSETS:
-        shutil.copy(WEB / name, folder / "verify" / "assets" / name)
-    return (folder / "verify.html").as_uri()
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    browser = Chromium(require_chromium(), tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        tab = browser.page()
-        try:
-            yield tab
-        finally:
-            tab.close()
-    finally:
-        browser.stop()
 
 
 def test_served_page_is_static_and_locked_down(tmp_path: Path) -> None:

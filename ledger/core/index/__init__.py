@@ -20,6 +20,7 @@ from ledger.core.index.completeness import (
     build_claim,
     check_indices,
     index_root,
+    present_claim,
     verify_postings,
 )
 from ledger.core.index.errors import IndexProofError
@@ -82,6 +83,7 @@ __all__ = [
     "postings_leaf",
     "postings_leaves",
     "postings_root",
+    "present_claim",
     "prove",
     "record_keys",
     "root_from_proof",

@@ -163,10 +163,28 @@ def build_claim(
     if len(postings) != leaf.count:
         raise ValueError(f"the map counts {leaf.count} postings of {key}; {len(postings)} given")
     inside, window = window_proof(postings, start, end)
+    return present_claim(
+        key, tree_size, index_root(tree_size, map_root), leaf, proof, start, end, inside, window
+    )
+
+
+def present_claim(
+    key: str,
+    tree_size: int,
+    root: bytes,
+    leaf: MapLeaf,
+    proof: MapProof,
+    start: int,
+    end: int,
+    inside: Sequence[int],
+    window: WindowProof,
+) -> PostingsClaim:
+    """The claim for a key the map holds as `leaf`, under index root `root`, with the
+    postings `inside` the window [start, end) and their proofs."""
     return PostingsClaim(
         key,
         tree_size,
-        index_root(tree_size, map_root),
+        root,
         leaf.count,
         leaf.postings_root,
         start,

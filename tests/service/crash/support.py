@@ -22,6 +22,7 @@ import httpx
 from typer.testing import CliRunner
 
 from ledger.cli.common import app
+from ledger.client import LedgerClient
 from ledger.core.merkle import hash_leaf, root_hash
 from ledger.core.records import parse_object
 from ledger.workload import interaction
@@ -290,6 +291,29 @@ class Gateway:
     @property
     def acked_leaves(self) -> list[str]:
         return [leaf for batch in self.acked for leaf in batch]
+
+
+class Retrier:
+    """Appends `records` through ledger.client in a thread, retrying on connection errors
+    until a (restarted) service answers: a client whose write may have landed before
+    the process died."""
+
+    def __init__(self, url: str, records: list[dict[str, Any]]) -> None:
+        self.leaves = [leaf_of(record) for record in records]
+        self._result: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._append, args=(url, records))
+        self._thread.start()
+
+    def _append(self, url: str, records: list[dict[str, Any]]) -> None:
+        with LedgerClient(url, ADMIN_KEY, max_retries=200, backoff=0.05, max_backoff=0.3) as client:
+            self._result["receipts"] = client.append_many(records)
+            self._result["retries"] = client.stats.retries
+
+    def receipts(self, timeout: float = 60.0) -> list[tuple[str, int]]:
+        """(leaf hash, seq) of each record once the call returns; it must have retried."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive() and self._result["retries"] >= 1
+        return [(r.leaf_hash, r.seq) for r in self._result["receipts"]]
 
 
 def check_batches(log: Iterable[str], gateways: Iterable[Gateway]) -> tuple[int, int]:

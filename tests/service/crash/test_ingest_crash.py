@@ -8,18 +8,15 @@ import random
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from ledger.chain.anvil import free_port
-from ledger.client import LedgerClient
-from tests.api.conftest import ADMIN_KEY
 from tests.chain.conftest import anvil_binary  # noqa: F401 - fixture: fails clearly without Anvil
 from tests.service.crash.support import (
     Gateway,
+    Retrier,
     check_anchor_rows,
     check_batches,
     full_check,
-    leaf_of,
     rows,
     up,
     wait_anchored,
@@ -59,27 +56,14 @@ def test_ingest_crashes_lose_no_acknowledged_entry(tmp_path: Path, anvil_binary:
     # error until the restarted service answers.
     service = up(data, port, rpc_port, "ingest.after_commit:2").wait_ready()
     assert gateway.send(url, BATCH)
-    records = gateway.records(BATCH)
-    result: dict[str, Any] = {}
-
-    def append() -> None:
-        with LedgerClient(url, ADMIN_KEY, max_retries=200, backoff=0.05, max_backoff=0.3) as client:
-            result["receipts"] = client.append_many(records)
-            result["retries"] = client.stats.retries
-
-    sender = threading.Thread(target=append)
-    sender.start()
+    retrier = Retrier(url, gateway.records(BATCH))
     service.expect_fault()
-    landed = [leaf_of(record) for record in records]
+    landed = retrier.leaves
     seqs = stored_seqs(data, landed)
     assert len(seqs) == BATCH  # failed but persisted: the write landed, the call reported an error
 
     service = up(data, port, rpc_port).wait_ready()  # the client's retry gets through now
-    sender.join(60)
-    assert not sender.is_alive() and result["retries"] >= 1
-    assert [(r.leaf_hash, r.seq) for r in result["receipts"]] == [
-        (leaf, seqs[leaf]) for leaf in landed
-    ]
+    assert retrier.receipts() == [(leaf, seqs[leaf]) for leaf in landed]
     assert stored_seqs(data, landed) == seqs  # stored once: the retry added nothing
     gateway.acked.append(landed)
 

@@ -5,17 +5,13 @@ stored entries' seqs and stores nothing new (its COPY fails on them and falls ba
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from ledger.chain.anvil import free_port
-from ledger.client import LedgerClient
-from tests.api.conftest import ADMIN_KEY
-from tests.service.crash.support import Gateway, Ledger, leaf_of
+from tests.service.crash.support import Gateway, Ledger, Retrier
 
 pytestmark = pytest.mark.postgres
 
@@ -60,28 +56,15 @@ def test_ingest_crashes_on_postgres(tmp_path: Path, postgres_url: str) -> None:
     assert len(seqs(postgres_url, gateway.acked_leaves)) == BATCH
 
     service = serve_pg(data, port, postgres_url, "ingest.after_commit:1").wait_ready()
-    records = gateway.records(BATCH)
-    result: dict[str, Any] = {}
-
-    def append() -> None:
-        with LedgerClient(url, ADMIN_KEY, max_retries=200, backoff=0.05, max_backoff=0.3) as client:
-            result["receipts"] = client.append_many(records)
-            result["retries"] = client.stats.retries
-
-    sender = threading.Thread(target=append)
-    sender.start()
+    retrier = Retrier(url, gateway.records(BATCH))
     service.expect_fault()
-    landed = [leaf_of(record) for record in records]
+    landed = retrier.leaves
     stored = seqs(postgres_url, landed)
     assert len(stored) == BATCH  # committed, unanswered
 
     service = serve_pg(data, port, postgres_url).wait_ready()
     try:
-        sender.join(60)
-        assert not sender.is_alive() and result["retries"] >= 1
-        assert [(r.leaf_hash, r.seq) for r in result["receipts"]] == [
-            (leaf, stored[leaf]) for leaf in landed
-        ]
+        assert retrier.receipts() == [(leaf, stored[leaf]) for leaf in landed]
         assert gateway.send(url, BATCH)  # the COPY path again
         with psycopg.connect(postgres_url) as conn:
             (count,) = conn.execute("SELECT count(*) FROM entries").fetchone() or (0,)
