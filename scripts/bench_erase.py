@@ -11,10 +11,12 @@ same log's export before the erasure, in one run.
    checkpoint with secure_delete; PostgreSQL: VACUUM). Median wall time reported per
    database, with this process's CPU time (all of SQLite's work, the client's share on
    PostgreSQL) and the load average: on a shared machine the wall time is inflated.
-2. Audit: a SQLite log of --audit-entries on a fresh Anvil, anchored; `mledger export`,
-   then `mledger audit --json` of it --repeat times; then every 10th entry is erased
-   (`mledger erase --leaf` in batches through the service function), sealed and
-   anchored, exported again and audited --repeat times. Medians side by side.
+2. Audit: a SQLite log of --audit-entries on a fresh Anvil, anchored, and `mledger
+   export` of it; then every 10th entry is erased (`mledger erase --leaf` in batches
+   through the service function), sealed and anchored, and exported again. The two
+   exports are audited (`mledger audit --json`) --repeat times each, alternating; the
+   one before the erasure against a second Anvil started from the chain's state as it
+   was before (so its anchors end with that export). Medians side by side, and ratio.
 
 3. With --against DIR (a checkout of another version, e.g. main's), erasure side by side:
    one log of --entries is filled by each tree's code (SQLite, then PostgreSQL: each
@@ -34,6 +36,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -127,16 +130,35 @@ def audit_times(export: Path, identity: Path, rpc: str, repeat: int) -> tuple[li
     return seconds, result
 
 
+def audit_once(export: Path, identity: Path, rpc: str) -> tuple[float, Any]:
+    """Wall seconds of one `mledger audit --json` run, and its result."""
+    seconds, result = audit_times(export, identity, rpc, 1)
+    return seconds[0], result
+
+
 def audit_side_by_side(work: Path, entries: int, repeat: int) -> dict[str, Any]:
-    anvil = Anvil(free_port(), work / "anvil-state.json", work / "anvil.log").start()
+    """Audit the log's export before and after 10% of it is erased, alternating (before,
+    after, after, before, ...). The export before is audited against a second Anvil
+    started from the chain's state as it was then (its anchors end where that export
+    does), the one after against the live chain."""
+    state = work / "anvil-state.json"
+    anvil = Anvil(free_port(), state, work / "anvil.log").start()
     try:
         build_log(work, entries, 2, anvil.url)
+    finally:
+        anvil.stop()
+    frozen_state = work / "frozen" / "anvil-state.json"
+    frozen_state.parent.mkdir()
+    exited = anvil.exit_state_file
+    shutil.copy(exited if exited is not None and exited.exists() else state, frozen_state)
+    anvil = Anvil(free_port(), state, work / "anvil.log").start()
+    frozen = Anvil(free_port(), frozen_state, work / "frozen" / "anvil.log").start()
+    try:
         where = ["--data-dir", str(work / "data")]
         identity = work / "log.json"
         ledger("identity", "--out", str(identity), *where)
         plain, erased = work / "plain.ndjson", work / "erased.ndjson"
         timed([sys.executable, "-m", "ledger", "export", "--out", str(plain), *where])
-        plain_s, plain_result = audit_times(plain, identity, anvil.url, repeat)
         store = Store.open(f"sqlite:///{work / 'data' / 'ledger.db'}")
         try:
             with store.read() as conn:
@@ -156,8 +178,19 @@ def audit_side_by_side(work: Path, entries: int, repeat: int) -> dict[str, Any]:
         ledger("seal", *where)
         ledger("anchor", "--rpc-url", anvil.url, *where)
         timed([sys.executable, "-m", "ledger", "export", "--out", str(erased), *where])
-        erased_s, erased_result = audit_times(erased, identity, anvil.url, repeat)
+        plain_s: list[float] = []
+        erased_s: list[float] = []
+        for number in range(repeat):
+            sides = [(plain, frozen.url, plain_s), (erased, anvil.url, erased_s)]
+            for export, rpc, seconds in sides if number % 2 == 0 else sides[::-1]:
+                took, result = audit_once(export, identity, rpc)
+                seconds.append(took)
+                if export == plain:
+                    plain_result = result
+                else:
+                    erased_result = result
     finally:
+        frozen.stop()
         anvil.stop()
     return {
         "entries": plain_result["entries"],
@@ -168,6 +201,8 @@ def audit_side_by_side(work: Path, entries: int, repeat: int) -> dict[str, Any]:
         "ten_percent_erased_s": [round(s, 2) for s in erased_s],
         "none_erased_median_s": round(statistics.median(plain_s), 2),
         "ten_percent_erased_median_s": round(statistics.median(erased_s), 2),
+        "ratio": round(statistics.median(erased_s) / statistics.median(plain_s), 2),
+        "load": os.getloadavg()[0],
         "erased_count": count,
     }
 
