@@ -86,7 +86,13 @@ from ledger.formats.export_line import (
 )
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
-from ledger.formats.statement import ERASURE_TYPE, HOLD_TYPE, LIFT_TYPE, erasure_member
+from ledger.formats.statement import (
+    ERASURE_TYPE,
+    HOLD_TYPE,
+    LIFT_TYPE,
+    erasure_member,
+    statement_record,
+)
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
@@ -534,6 +540,11 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 continue
             index, record, statement = parse_logged_line(line)
             entry = validate_canonical(record)
+            if statement is None and statement_record(
+                entry.kind, entry.external_id, entry.canonical
+            ):
+                failure = (first_line + offset, index, "statement", WITHHELD)
+                break
             if statement is not None:
                 if entry.kind != "digest" or entry.external_id != sha256_hex(statement):
                     failure = (
@@ -605,6 +616,12 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         members,
     )
 
+
+WITHHELD = (
+    "the record is one of the log's own statement records (a digest record whose salt is"
+    " derived from its sha256: an erasure, a legal hold or a lift), but the line carries"
+    " no statement: the export withholds a statement the log logged"
+)
 
 NOT_LOGGED = (
     "the line carries a statement, but its record is not the digest record of it (a digest"

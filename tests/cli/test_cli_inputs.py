@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ledger.cli.common import reflow_help
+from ledger.formats.statement import RESERVED_SALT, statement_salt
 from ledger.workload import ndjson_lines
 from tests.cli.test_cli import ledger, lines
 
@@ -246,3 +247,27 @@ def test_reflow_keeps_list_items_and_examples() -> None:
         "Summary line.\n\nIntro goes on:\n- one more\n- two\n\n    mledger x\n    mledger y"
         "\n\n\bkept\nas is"
     )
+
+
+def test_ingest_refuses_a_statement_records_salt(tmp_path: Path) -> None:
+    """A file whose digest record has the salt of the log's own statement records (a
+    forged erasure a verifier would take as the log's, or a record that would fail every
+    later audit for a withheld statement) is refused naming the line; nothing is stored.
+    Another salt for the same digest is an ordinary record."""
+    sha256 = "5d" * 32
+    record = {
+        "v": 1,
+        "kind": "digest",
+        "ts": "2026-12-02T01:00:00.000Z",
+        "body": {"sha256": sha256},
+    }
+    marked = json.dumps({**record, "salt": statement_salt(sha256)}).encode()
+    path = tmp_path / "marked.ndjson"
+    path.write_bytes(ndjson_lines(1)[0].encode() + b"\n" + marked + b"\n")
+    ledger("init", "--data-dir", str(tmp_path / "data"))
+    result = ledger("ingest", str(path), "--data-dir", str(tmp_path / "data"), check=False)
+    refused(result, f"{path}: line 2: salt: {RESERVED_SALT}; nothing was stored")
+    assert stored(tmp_path / "data") == 0
+    path.write_bytes(json.dumps({**record, "salt": "ab" * 16}).encode() + b"\n")
+    ledger("ingest", str(path), "--data-dir", str(tmp_path / "data"))
+    assert stored(tmp_path / "data") == 1

@@ -6,6 +6,7 @@ exports (in-process and with worker processes) altered line by line."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import random
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from eth_utils.crypto import keccak
 
+import ledger.verify.audit
 import ledger.verify.rpc
 from ledger.core.index import IndexBuilder, key_hash, record_keys
 from ledger.core.merkle import EMPTY_ROOT, root_hash
@@ -38,10 +40,12 @@ from ledger.formats.statement import (
     leaves_digest,
     leaves_root,
     statement_bytes,
+    statement_salt,
     statement_sha256,
 )
 from ledger.verify.audit import (
     CHUNK_BYTES,
+    WITHHELD,
     AuditError,
     AuditResult,
     CompactRange,
@@ -978,3 +982,33 @@ def test_erasure_records_after_the_newest_anchor_are_counted(tmp_path: Path) -> 
     assert early.as_json()["unanchored_erasure_records"] == 1
     covered = run_audit(path, [100, 600], leaves=leaves)
     assert covered.passed and (covered.erasures, covered.unanchored_erasures) == (1, 0)
+
+
+def test_a_statement_record_without_its_statement_fails_statement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A digest record with the salt of the log's own statement records (`statement_salt`)
+    must carry its statement: an export that withholds it (an erasure a document proves
+    markers with, hidden from the audit) fails check statement at that line, in worker
+    processes too; the same record with its statement passes, and a digest record of the
+    same statement with another salt is an ordinary digest record."""
+    _, statement = erasure_of({1})
+    sha256 = hashlib.sha256(statement).hexdigest()
+    record = {"v": 1, "kind": "digest", "ts": ERASED_AT, "body": {"sha256": sha256}}
+    marked = parse_object({**record, "salt": statement_salt(sha256)})
+    other = parse_object({**record, "salt": "ab" * 16})
+    withheld = check_lines([export_line(4, marked.canonical)[:-1]], 9)
+    assert withheld.failure == (9, 4, "statement", WITHHELD)
+    assert check_lines([export_line(4, other.canonical)[:-1]], 9).failure is None
+    carried = check_lines([export_line(4, Logged(marked.canonical, statement))[:-1]], 9)
+    assert carried.failure is None and carried.statements == 1
+    entries = [*ENTRIES[:299], marked, *ENTRIES[300:400]]
+    lines = [export_line(i, entry.canonical) for i, entry in enumerate(entries)]
+    path = write_export(tmp_path / "withheld.ndjson", lines)
+    leaves = [entry.leaf_hash for entry in entries]
+    monkeypatch.setattr(ledger.verify.audit, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
+    for workers in (1, 2):
+        done = run_audit(path, [400], workers=workers, leaves=leaves)
+        assert done.failure is not None and done.failure.check == "statement", done.failure
+        assert done.failure.line == 300 and "withholds a statement" in done.failure.message

@@ -42,6 +42,7 @@ from ledger.formats.statement import (
     erasure_statement,
     leaves_digest,
     leaves_root,
+    statement_salt,
     statement_sha256,
 )
 from ledger.service.signer import LogSigner
@@ -442,7 +443,7 @@ def erase_in(log: Log, erased: list[int], at: str = ERASED_AT) -> tuple[Any, dic
             "v": 1,
             "kind": "digest",
             "ts": at,
-            "salt": f"{len(log.records):032x}",
+            "salt": statement_salt(statement_sha256(statement)),
             "body": {"sha256": statement_sha256(statement)},
         }
     )
