@@ -404,8 +404,8 @@ class ChunkResult:
     """Erasure record -> (line, leaf index, key hashes) of each line here it erased."""
     holds: list[Hold] = field(default_factory=list)
     """The legal holds logged here."""
-    lifts: dict[str, int] = field(default_factory=dict)
-    """Hold id -> leaf index of the record logging its lift, for lifts logged here."""
+    lifts: dict[str, list[int]] = field(default_factory=dict)
+    """Hold id -> leaf indices of the records logging its lifts here, in order."""
     erased_members: dict[bytes, list[bytes]] = field(default_factory=dict)
     """Erasure record -> `erasure_member` of each line here it erased, in order (for its
     statement's ``leaves_root``)."""
@@ -511,7 +511,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
     statements = 0
     erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = {}
     holds: list[Hold] = []
-    lifts: dict[str, int] = {}
+    lifts: dict[str, list[int]] = {}
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -563,7 +563,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 elif kind == HOLD_TYPE:
                     holds.append(_hold(value, index, first_line + offset))
                 elif kind == LIFT_TYPE:
-                    lifts.setdefault(_lift(value), index)
+                    lifts.setdefault(_lift(value), []).append(index)
         except ExportLineError as error:
             failure = (first_line + offset, index, "line", str(error))
             break
@@ -983,7 +983,7 @@ class _Erasures:
     statements: int = 0
     erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = field(default_factory=dict)
     holds: list[Hold] = field(default_factory=list)
-    lifts: dict[str, int] = field(default_factory=dict)
+    lifts: dict[str, list[int]] = field(default_factory=dict)
     trees: dict[bytes, Frontier] = field(default_factory=dict)
     """Erasure record -> the right edge of the tree of its members so far."""
 
@@ -1009,8 +1009,8 @@ class _Erasures:
         for by, lines in chunk.erased_keys.items():
             self.erased_keys.setdefault(by, []).extend(lines)
         self.holds += chunk.holds
-        for hold_id, index in chunk.lifts.items():  # a hold is lifted by its first lift
-            self.lifts.setdefault(hold_id, index)
+        for hold_id, indices in chunk.lifts.items():
+            self.lifts.setdefault(hold_id, []).extend(indices)
 
     def check(self) -> AuditFailure | None:
         """The first marker that no logged erasure covers, the first erasure statement
@@ -1027,8 +1027,10 @@ class _Erasures:
         spans: dict[bytes, list[tuple[int, int, Hold]]] = {}
         for hold in self.holds:
             if hold.key_hash is not None:
-                lifted = self.lifts.get(hold.hold_id)
-                end = lifted if lifted is not None and lifted > hold.leaf_index else 1 << 64
+                # A hold is lifted by the first lift of its id logged after it (a lift
+                # before it, as of another hold of the same id, does not lift it).
+                lifts = self.lifts.get(hold.hold_id, ())
+                end = next((i for i in lifts if i > hold.leaf_index), 1 << 64)
                 spans.setdefault(hold.key_hash, []).append((hold.leaf_index, end, hold))
         found: AuditFailure | None = None
         for by, lines in self.erased_keys.items() if spans else ():
