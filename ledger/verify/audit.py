@@ -58,6 +58,7 @@ of about CHUNK_BYTES each, in file order.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import multiprocessing
@@ -970,6 +971,34 @@ class _Sequence:
 
 
 @dataclass
+class _Spans:
+    """The holds of one key in leaf order: their starts, and for each prefix the hold
+    whose span reaches furthest and where it ends."""
+
+    starts: list[int] = field(default_factory=list)
+    furthest: list[tuple[int, Hold]] = field(default_factory=list)
+
+    def add(self, hold: Hold, end: int) -> None:
+        self.starts.append(hold.leaf_index)
+        if self.furthest and self.furthest[-1][0] >= end:
+            self.furthest.append(self.furthest[-1])
+        else:
+            self.furthest.append((end, hold))
+
+
+def _holding(spans: _Spans | None, at: int) -> tuple[Hold, int] | None:
+    """A hold of `spans` in force at leaf index `at` (logged before it, lifted after it)
+    and its end, or None: one binary search, however many holds name the key."""
+    if spans is None:
+        return None
+    before = bisect.bisect_left(spans.starts, at)
+    if not before:
+        return None
+    end, hold = spans.furthest[before - 1]
+    return (hold, end) if end > at else None
+
+
+@dataclass
 class _Erasures:
     """The export's erasure markers and erasure statements, gathered chunk by chunk in
     file order."""
@@ -1024,28 +1053,21 @@ class _Erasures:
     def _held(self) -> AuditFailure | None:
         """The first erased entry (by line) filed under a key that a hold logged before
         its erasure's record, and not lifted before it, held."""
-        spans: dict[bytes, list[tuple[int, int, Hold]]] = {}
-        for hold in self.holds:
-            if hold.key_hash is not None:
-                # A hold is lifted by the first lift of its id logged after it (a lift
-                # before it, as of another hold of the same id, does not lift it).
-                lifts = self.lifts.get(hold.hold_id, ())
-                end = next((i for i in lifts if i > hold.leaf_index), 1 << 64)
-                spans.setdefault(hold.key_hash, []).append((hold.leaf_index, end, hold))
+        spans = self._spans()
         found: AuditFailure | None = None
         for by, lines in self.erased_keys.items() if spans else ():
             erased_at = self.claims[by].leaf_index  # check() found every marker's claim
+            held_keys: dict[bytes, tuple[Hold, int] | None] = {}
             for line, index, keys in lines:  # in file order
                 if found is not None and found.line is not None and line >= found.line:
                     break
-                held = [
-                    (hold, end)
-                    for key in keys
-                    for start, end, hold in spans.get(key, ())
-                    if start < erased_at < end
-                ]
+                held = None
+                for key in keys:
+                    if key not in held_keys:
+                        held_keys[key] = _holding(spans.get(key), erased_at)
+                    held = held or held_keys[key]
                 if held:
-                    hold, end = held[0]
+                    hold, end = held
                     until = f"lifted at leaf index {end:,}" if end < 1 << 64 else "not lifted"
                     found = AuditFailure(
                         "hold",
@@ -1058,6 +1080,19 @@ class _Erasures:
                         index,
                     )
         return found
+
+    def _spans(self) -> dict[bytes, _Spans]:
+        """Key hash -> the spans its holds are in force, from each hold's record to the
+        first lift of its id logged after it (a lift before it, as of another hold of the
+        same id, does not lift it): each looked up in log time, not per hold."""
+        spans: dict[bytes, _Spans] = {}
+        for hold in self.holds:  # in leaf order
+            if hold.key_hash is not None:
+                lifts = self.lifts.get(hold.hold_id, [])
+                after = bisect.bisect_right(lifts, hold.leaf_index)
+                end = lifts[after] if after < len(lifts) else 1 << 64
+                spans.setdefault(hold.key_hash, _Spans()).add(hold, end)
+        return spans
 
     def _marker(self, by: bytes, line: int) -> AuditFailure | None:
         if by not in self.digests:
