@@ -760,6 +760,9 @@ class AuditResult:
     """Digest records that carry their statement (erasure, hold, lift), each checked."""
     holds: int = 0
     """Legal holds logged that name their key: every later erasure checked against them."""
+    keyless_holds: int = 0
+    """Legal holds logged without ``key_sha256`` (as before holds named their key): no
+    erasure can be checked against them, so the audit says how many."""
     first_ts: str | None = None
     last_ts: str | None = None
     failure: AuditFailure | None = None
@@ -813,6 +816,7 @@ class AuditResult:
             "unanchored_erasure_records": self.unanchored_erasures,
             "statements": self.statements,
             "legal_holds": self.holds,
+            "legal_holds_without_key": self.keyless_holds,
             "first_record_ts": self.first_ts,
             "last_record_ts": self.last_ts,
             "seconds": round(self.seconds, 3),
@@ -1211,6 +1215,7 @@ def audit_export(
     )
     result.statements = erasures.statements
     result.holds = sum(hold.key_hash is not None for hold in erasures.holds)
+    result.keyless_holds = len(erasures.holds) - result.holds
     if failure is None:
         failure = erasures.check()
     if failure is None and result.roots_matched == 0:

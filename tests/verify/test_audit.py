@@ -1078,7 +1078,8 @@ def test_holds_are_checked_across_worker_chunks(
     del keyless["key_sha256"]
     path, leaves, _ = _held_export(tmp_path, {200: keyless})
     done = run_audit(path, [600], workers=2, leaves=leaves)
-    assert done.passed and done.holds == 0, done.failure
+    assert done.passed and (done.holds, done.keyless_holds) == (0, 1), done.failure
+    assert done.as_json()["legal_holds_without_key"] == 1
     upper = {**_hold("h", key), "key_sha256": key.hex().upper()}
     path, leaves, _ = _held_export(tmp_path, {200: upper})
     done = run_audit(path, [600], workers=2, leaves=leaves)
