@@ -1016,13 +1016,19 @@ def test_a_statement_record_without_its_statement_fails_statement(
 
 
 def _held_export(
-    tmp_path: Path, events: dict[int, dict[str, Any]]
+    tmp_path: Path, events: dict[int, dict[str, Any] | None]
 ) -> tuple[Path, list[bytes], bytes]:
     """The export of `erased_log` (entries 5 and 150 erased by the record at 599) with
     the lines at the indices of `events` replaced by digest records logging those hold or
-    lift statements; its leaves, and the account key hash of the erased entry 150."""
+    lift statements (None: a copy of the erasure's record, with its statement); its
+    leaves, and the account key hash of the erased entry 150."""
     entries, lines = erased_log({5, 150})
     for index, statement in events.items():
+        if statement is None:
+            _, record_bytes, said = parse_logged_line(lines[599][:-1])
+            entries[index] = entries[599]
+            lines[index] = export_line(index, Logged(record_bytes, said or b""))
+            continue
         logged = statement_bytes(statement)
         record = parse_object({"v": 1, "kind": "digest", "body": {"sha256": sha256_hex(logged)}})
         entries[index] = record
@@ -1053,7 +1059,7 @@ def test_holds_are_checked_across_worker_chunks(
     monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
     key = key_hash("account:" + json.loads(ENTRIES[150].canonical)["body"]["account_id"])
     other = b"\x07" * 32
-    cases: list[tuple[dict[int, dict[str, Any]], str | None]] = [
+    cases: list[tuple[dict[int, dict[str, Any] | None], str | None]] = [
         ({200: _hold("h", key)}, "hold"),
         ({200: _hold("h", key), 300: _lift("h")}, None),
         ({200: _hold("h", key), 300: _lift("x")}, "hold"),
@@ -1065,6 +1071,10 @@ def test_holds_are_checked_across_worker_chunks(
             None,
         ),
         ({100: _hold("h", key), 200: _lift("h"), 300: _hold("h", other)}, None),
+        # The erasure's record logged again: it erased at its first line, so a hold
+        # between the two copies did not hold what it took, and one before both did.
+        ({160: None, 200: _hold("h", key)}, None),
+        ({155: _hold("h", key), 160: None}, "hold"),
     ]
     for events, check in cases:
         path, leaves, _ = _held_export(tmp_path, events)
