@@ -120,6 +120,9 @@ STATEMENT_SALT_DOMAIN = b"model-ledger/statement-record\x00"
 """What the salt of the log's own statement records is derived under (`statement_salt`)."""
 
 
+_SALT_BASE = hashlib.sha256(STATEMENT_SALT_DOMAIN)
+
+
 def statement_salt(sha256: str) -> str:
     """The salt of the digest record by which the log itself logs a statement whose
     SHA-256 is `sha256` (64 hex): the first 16 bytes of SHA-256(domain || the 32 bytes),
@@ -127,7 +130,9 @@ def statement_salt(sha256: str) -> str:
     such a record whose export line does not carry its statement: so every erasure, hold
     and lift is in the export the audit reads, and a verifier takes an erasure as logged
     only from such a record."""
-    return hashlib.sha256(STATEMENT_SALT_DOMAIN + bytes.fromhex(sha256)).digest()[:16].hex()
+    digest = _SALT_BASE.copy()
+    digest.update(bytes.fromhex(sha256))
+    return digest.hexdigest()[:32]
 
 
 RESERVED_SALT = (
@@ -144,7 +149,7 @@ def statement_record(kind: str, sha256: str | None, canonical: bytes) -> bool:
     salt's member can be found in the bytes)."""
     if kind != "digest" or sha256 is None:
         return False
-    return b'"salt":"' + statement_salt(sha256).encode() + b'"' in canonical
+    return f'"salt":"{statement_salt(sha256)}"'.encode() in canonical
 
 
 def statement_sha256(statement: dict[str, Any]) -> str:
