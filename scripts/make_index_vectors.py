@@ -49,6 +49,7 @@ from ledger.formats.statement import (
     erasure_statement,
     leaves_digest,
     leaves_root,
+    statement_salt,
     statement_sha256,
 )
 from ledger.workload import interaction
@@ -331,7 +332,7 @@ def erased_documents(add: Any) -> None:
         digest = {
             "v": 1,
             "kind": "digest",
-            "salt": f"{90 + number:032x}",
+            "salt": statement_salt(statement_sha256(statement)),
             "ts": ERASED_AT[number],
             "body": {"sha256": statement_sha256(statement)},
         }
@@ -409,6 +410,17 @@ def erased_documents(add: Any) -> None:
     def time_changed(bad: dict[str, Any]) -> None:
         bad["entries"][0]["erased"]["at"] = "2026-07-01T00:00:00.001Z"
 
+    def position_past_count(bad: dict[str, Any]) -> None:
+        bad["entries"][0]["erased"]["member"]["position"] = 3  # the erasure lists 3
+
+    def path_too_long(bad: dict[str, Any]) -> None:
+        path = bad["entries"][0]["erased"]["member"]["path"]
+        path.append(path[0])
+
+    def salt_changed(bad: dict[str, Any]) -> None:
+        # Any key may log a digest record of a forged statement, but not with this salt.
+        bad["erasures"][0]["record"]["salt"] = "ab" * 16
+
     def table_missing(bad: dict[str, Any]) -> None:
         del bad["erasures"]
 
@@ -434,6 +446,17 @@ def erased_documents(add: Any) -> None:
         "the erasure's digest record at a leaf index not within the tree size",
     )
     forged("erased-time-changed", time_changed, "a marker's time not the erasure's")
+    forged(
+        "erased-position-past-count",
+        position_past_count,
+        "a membership position at the erasure's count",
+    )
+    forged("erased-path-too-long", path_too_long, "a membership path one node too long")
+    forged(
+        "erased-record-salt",
+        salt_changed,
+        "the erasure's digest record without the salt of the log's own statement records",
+    )
     forged(
         "erased-table-missing",
         table_missing,

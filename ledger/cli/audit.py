@@ -259,6 +259,12 @@ def _print_audit(result: Any) -> None:
                 " logged before its erasure and not lifted"
                 if result.holds
                 else ""
+            )
+            + (
+                f"; {result.keyless_holds:,} legal holds name no key (key_sha256, as holds"
+                " logged before it did): erasures are not checked against them"
+                if result.keyless_holds
+                else ""
             ),
         )
     row("time", f"{result.seconds:.1f} s")

@@ -49,7 +49,7 @@ from ledger.formats.completeness import (
     Member,
     completeness_json,
 )
-from ledger.formats.statement import erasure_member
+from ledger.formats.statement import erasure_member, statement_salt
 from ledger.service.evidence import Disclosed, evidence_record
 from ledger.service.index import NodesAt
 from ledger.store.anchors import Anchor, AnchorRepository, AnchorStatus
@@ -411,7 +411,8 @@ class KeyClaims:
     def _erasure(self, by: bytes) -> _Erasure | None:
         """The erasure logged by the digest record `by`, ready to prove its markers at the
         size: None when it cannot be (its record is not within the size, or its
-        statement has no ``leaves_root``, as those logged before it was added)."""
+        statement has no ``leaves_root`` or its record not the salt of the log's statement
+        records, as those logged before each was added)."""
         erasures = ErasureStore(self.store)
         kept = erasures.statement(self.conn, by)
         found = self.store.find_entry(self.conn, by)
@@ -420,7 +421,10 @@ class KeyClaims:
         statement = json.loads(kept[1])
         if found.leaf_index is None or found.leaf_index >= self.size:
             return None
-        if "leaves_root" not in statement:
+        record = json.loads(found.record)
+        if "leaves_root" not in statement or record.get("salt") != statement_salt(
+            record["body"]["sha256"]
+        ):
             return None
 
         def build() -> ErasureTree:
@@ -443,7 +447,7 @@ class KeyClaims:
         return _Erasure(
             ErasureProof(
                 found.leaf_index,
-                json.loads(found.record),
+                record,
                 statement,
                 tuple(proof[found.leaf_index]),
             ),

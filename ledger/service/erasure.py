@@ -36,7 +36,6 @@ from ledger.core.records import (
     Entry,
     RecordError,
     canonical_time,
-    new_salt,
     now_ts,
     parse_object,
 )
@@ -50,6 +49,7 @@ from ledger.formats.statement import (
     leaves_root,
     lift_statement,
     statement_bytes,
+    statement_salt,
     statement_sha256,
 )
 from ledger.store.erasure import (
@@ -114,8 +114,12 @@ def check_reason(reason: str) -> str:
 
 
 def _digest_entry(statement: dict[str, Any], ts: str) -> Entry:
-    body = {"sha256": statement_sha256(statement)}
-    return parse_object({"v": 1, "kind": "digest", "ts": ts, "salt": new_salt(), "body": body})
+    """The log's own statement record of `statement`: its salt is `statement_salt`."""
+    sha256 = statement_sha256(statement)
+    salt = statement_salt(sha256)
+    return parse_object(
+        {"v": 1, "kind": "digest", "ts": ts, "salt": salt, "body": {"sha256": sha256}}
+    )
 
 
 def _log_statement(

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ledger.core.records import MAX_RECORD_BYTES, Entry, RecordError, now_ts, parse_json
+from ledger.formats.statement import RESERVED_SALT, statement_record
 from ledger.jsonlimits import depth_message, nesting_exceeds, restore_recursion_limit
 from ledger.store.copyrows import copy_row
 
@@ -99,7 +100,10 @@ def _parse_into(job: Chunk, keep: Callable[[Entry], None]) -> Failure | None:
         if not line.strip():
             return first_line + offset, "", "empty line (one record per line)"
         try:
-            keep(tuple(parse_json(line, ts=ts)))  # type: ignore[arg-type]
+            entry = parse_json(line, ts=ts)
+            if statement_record(entry.kind, entry.external_id, entry.canonical):
+                return first_line + offset, "salt", RESERVED_SALT
+            keep(tuple(entry))  # type: ignore[arg-type]
         except RecordError as error:
             if len(line) <= MAX_RECORD_BYTES and nesting_exceeds(line):
                 return first_line + offset, "", depth_message("record")

@@ -58,6 +58,7 @@ of about CHUNK_BYTES each, in file order.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import multiprocessing
@@ -86,7 +87,13 @@ from ledger.formats.export_line import (
 )
 from ledger.formats.identity import LogIdentity
 from ledger.formats.producer import producer
-from ledger.formats.statement import ERASURE_TYPE, HOLD_TYPE, LIFT_TYPE, erasure_member
+from ledger.formats.statement import (
+    ERASURE_TYPE,
+    HOLD_TYPE,
+    LIFT_TYPE,
+    erasure_member,
+    statement_record,
+)
 from ledger.verify.rpc import Block, ContractCallError, EventLog, LogInfo
 
 CHUNK_BYTES = 1 << 20
@@ -398,8 +405,8 @@ class ChunkResult:
     """Erasure record -> (line, leaf index, key hashes) of each line here it erased."""
     holds: list[Hold] = field(default_factory=list)
     """The legal holds logged here."""
-    lifts: dict[str, int] = field(default_factory=dict)
-    """Hold id -> leaf index of the record logging its lift, for lifts logged here."""
+    lifts: dict[str, list[int]] = field(default_factory=dict)
+    """Hold id -> leaf indices of the records logging its lifts here, in order."""
     erased_members: dict[bytes, list[bytes]] = field(default_factory=dict)
     """Erasure record -> `erasure_member` of each line here it erased, in order (for its
     statement's ``leaves_root``)."""
@@ -505,7 +512,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
     statements = 0
     erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = {}
     holds: list[Hold] = []
-    lifts: dict[str, int] = {}
+    lifts: dict[str, list[int]] = {}
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -534,6 +541,11 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 continue
             index, record, statement = parse_logged_line(line)
             entry = validate_canonical(record)
+            if statement is None and statement_record(
+                entry.kind, entry.external_id, entry.canonical
+            ):
+                failure = (first_line + offset, index, "statement", WITHHELD)
+                break
             if statement is not None:
                 if entry.kind != "digest" or entry.external_id != sha256_hex(statement):
                     failure = (
@@ -552,7 +564,7 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 elif kind == HOLD_TYPE:
                     holds.append(_hold(value, index, first_line + offset))
                 elif kind == LIFT_TYPE:
-                    lifts.setdefault(_lift(value), index)
+                    lifts.setdefault(_lift(value), []).append(index)
         except ExportLineError as error:
             failure = (first_line + offset, index, "line", str(error))
             break
@@ -605,6 +617,12 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         members,
     )
 
+
+WITHHELD = (
+    "the record is one of the log's own statement records (a digest record whose salt is"
+    " derived from its sha256: an erasure, a legal hold or a lift), but the line carries"
+    " no statement: the export withholds a statement the log logged"
+)
 
 NOT_LOGGED = (
     "the line carries a statement, but its record is not the digest record of it (a digest"
@@ -742,6 +760,9 @@ class AuditResult:
     """Digest records that carry their statement (erasure, hold, lift), each checked."""
     holds: int = 0
     """Legal holds logged that name their key: every later erasure checked against them."""
+    keyless_holds: int = 0
+    """Legal holds logged without ``key_sha256`` (as before holds named their key): no
+    erasure can be checked against them, so the audit says how many."""
     first_ts: str | None = None
     last_ts: str | None = None
     failure: AuditFailure | None = None
@@ -795,6 +816,7 @@ class AuditResult:
             "unanchored_erasure_records": self.unanchored_erasures,
             "statements": self.statements,
             "legal_holds": self.holds,
+            "legal_holds_without_key": self.keyless_holds,
             "first_record_ts": self.first_ts,
             "last_record_ts": self.last_ts,
             "seconds": round(self.seconds, 3),
@@ -953,6 +975,34 @@ class _Sequence:
 
 
 @dataclass
+class _Spans:
+    """The holds of one key in leaf order: their starts, and for each prefix the hold
+    whose span reaches furthest and where it ends."""
+
+    starts: list[int] = field(default_factory=list)
+    furthest: list[tuple[int, Hold]] = field(default_factory=list)
+
+    def add(self, hold: Hold, end: int) -> None:
+        self.starts.append(hold.leaf_index)
+        if self.furthest and self.furthest[-1][0] >= end:
+            self.furthest.append(self.furthest[-1])
+        else:
+            self.furthest.append((end, hold))
+
+
+def _holding(spans: _Spans | None, at: int) -> tuple[Hold, int] | None:
+    """A hold of `spans` in force at leaf index `at` (logged before it, lifted after it)
+    and its end, or None: one binary search, however many holds name the key."""
+    if spans is None:
+        return None
+    before = bisect.bisect_left(spans.starts, at)
+    if not before:
+        return None
+    end, hold = spans.furthest[before - 1]
+    return (hold, end) if end > at else None
+
+
+@dataclass
 class _Erasures:
     """The export's erasure markers and erasure statements, gathered chunk by chunk in
     file order."""
@@ -966,7 +1016,7 @@ class _Erasures:
     statements: int = 0
     erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = field(default_factory=dict)
     holds: list[Hold] = field(default_factory=list)
-    lifts: dict[str, int] = field(default_factory=dict)
+    lifts: dict[str, list[int]] = field(default_factory=dict)
     trees: dict[bytes, Frontier] = field(default_factory=dict)
     """Erasure record -> the right edge of the tree of its members so far."""
 
@@ -992,8 +1042,8 @@ class _Erasures:
         for by, lines in chunk.erased_keys.items():
             self.erased_keys.setdefault(by, []).extend(lines)
         self.holds += chunk.holds
-        for hold_id, index in chunk.lifts.items():  # a hold is lifted by its first lift
-            self.lifts.setdefault(hold_id, index)
+        for hold_id, indices in chunk.lifts.items():
+            self.lifts.setdefault(hold_id, []).extend(indices)
 
     def check(self) -> AuditFailure | None:
         """The first marker that no logged erasure covers, the first erasure statement
@@ -1007,26 +1057,21 @@ class _Erasures:
     def _held(self) -> AuditFailure | None:
         """The first erased entry (by line) filed under a key that a hold logged before
         its erasure's record, and not lifted before it, held."""
-        spans: dict[bytes, list[tuple[int, int, Hold]]] = {}
-        for hold in self.holds:
-            if hold.key_hash is not None:
-                lifted = self.lifts.get(hold.hold_id)
-                end = lifted if lifted is not None and lifted > hold.leaf_index else 1 << 64
-                spans.setdefault(hold.key_hash, []).append((hold.leaf_index, end, hold))
+        spans = self._spans()
         found: AuditFailure | None = None
         for by, lines in self.erased_keys.items() if spans else ():
             erased_at = self.claims[by].leaf_index  # check() found every marker's claim
+            held_keys: dict[bytes, tuple[Hold, int] | None] = {}
             for line, index, keys in lines:  # in file order
                 if found is not None and found.line is not None and line >= found.line:
                     break
-                held = [
-                    (hold, end)
-                    for key in keys
-                    for start, end, hold in spans.get(key, ())
-                    if start < erased_at < end
-                ]
+                held = None
+                for key in keys:
+                    if key not in held_keys:
+                        held_keys[key] = _holding(spans.get(key), erased_at)
+                    held = held or held_keys[key]
                 if held:
-                    hold, end = held[0]
+                    hold, end = held
                     until = f"lifted at leaf index {end:,}" if end < 1 << 64 else "not lifted"
                     found = AuditFailure(
                         "hold",
@@ -1039,6 +1084,19 @@ class _Erasures:
                         index,
                     )
         return found
+
+    def _spans(self) -> dict[bytes, _Spans]:
+        """Key hash -> the spans its holds are in force, from each hold's record to the
+        first lift of its id logged after it (a lift before it, as of another hold of the
+        same id, does not lift it): each looked up in log time, not per hold."""
+        spans: dict[bytes, _Spans] = {}
+        for hold in self.holds:  # in leaf order
+            if hold.key_hash is not None:
+                lifts = self.lifts.get(hold.hold_id, [])
+                after = bisect.bisect_right(lifts, hold.leaf_index)
+                end = lifts[after] if after < len(lifts) else 1 << 64
+                spans.setdefault(hold.key_hash, _Spans()).add(hold, end)
+        return spans
 
     def _marker(self, by: bytes, line: int) -> AuditFailure | None:
         if by not in self.digests:
@@ -1157,6 +1215,7 @@ def audit_export(
     )
     result.statements = erasures.statements
     result.holds = sum(hold.key_hash is not None for hold in erasures.holds)
+    result.keyless_holds = len(erasures.holds) - result.holds
     if failure is None:
         failure = erasures.check()
     if failure is None and result.roots_matched == 0:

@@ -48,7 +48,12 @@ from ledger.formats.completeness import (
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.fields import FormatError, hex0x
 from ledger.formats.identity import LogIdentity
-from ledger.formats.statement import ERASURE_TYPE, erasure_member, statement_sha256
+from ledger.formats.statement import (
+    ERASURE_TYPE,
+    erasure_member,
+    statement_salt,
+    statement_sha256,
+)
 from ledger.verify.bundle import check_leaf, open_record, record_problem
 from ledger.verify.chain import ChainReader, check_chain, check_identity, start
 from ledger.verify.result import (
@@ -170,6 +175,15 @@ def _statement_of(
             _erasure_fail(
                 f"{where}: its record is a {opened.kind} record, not a whole digest record"
                 " (the kind of record that logs an erasure)"
+            )
+        )
+    salt = statement_salt(opened.body["sha256"])
+    if erasure.record.get("salt") != salt:
+        run.fail(
+            _erasure_fail(
+                f"{where}: its record's salt is not {salt}, the one the log gives its own"
+                " statement records (derived from their sha256): only those prove an"
+                " erasure, since no key may log one and `mledger audit` checks each"
             )
         )
     try:

@@ -663,6 +663,13 @@
     }
   }
 
+  /** statement.py statement_salt: the salt of the log's own record of a statement whose
+   * SHA-256 is `sha256` (64 hex), as 32 lowercase hex. */
+  async function statementSalt(sha256) {
+    const domain = J.concat(J.utf8('model-ledger/statement-record'), Uint8Array.of(0));
+    return J.toHex(await J.sha256(J.concat(domain, J.fromHex(sha256)))).slice(2, 34);
+  }
+
   const erasureFail = (run, message) => run.fail(new V.VerificationError('erasure', message));
 
   /** completeness.py _statement_of: the leaf hash of `erasure`'s digest record, once it is
@@ -681,6 +688,10 @@
     }
     if (opened.kind !== 'digest' || !J.has(opened.body, 'sha256')) {
       erasureFail(run, `${where}: its record is a ${opened.kind} record, not a whole digest record (the kind of record that logs an erasure)`);
+    }
+    const salt = await statementSalt(opened.body.sha256);
+    if (!J.has(erasure.record, 'salt') || erasure.record.salt !== salt) {
+      erasureFail(run, `${where}: its record's salt is not ${salt}, the one the log gives its own statement records (derived from their sha256): only those prove an erasure, since no key may log one and \`mledger audit\` checks each`);
     }
     let calculated;
     try {

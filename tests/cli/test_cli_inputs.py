@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ledger.cli.common import reflow_help
+from ledger.formats.statement import RESERVED_SALT, statement_salt
 from ledger.workload import ndjson_lines
 from tests.cli.test_cli import ledger, lines
 
@@ -280,3 +281,27 @@ def test_verify_never_holds_a_file_larger_than_any_document_whole(tmp_path: Path
         words = f"document is {size} bytes; the limit is {READ_LIMIT}"
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert f"INVALID: bundle check failed: {words}" in result.stdout, result.stdout
+
+
+def test_ingest_refuses_a_statement_records_salt(tmp_path: Path) -> None:
+    """A file whose digest record has the salt of the log's own statement records (a
+    forged erasure a verifier would take as the log's, or a record that would fail every
+    later audit for a withheld statement) is refused naming the line; nothing is stored.
+    Another salt for the same digest is an ordinary record."""
+    sha256 = "5d" * 32
+    record = {
+        "v": 1,
+        "kind": "digest",
+        "ts": "2026-12-02T01:00:00.000Z",
+        "body": {"sha256": sha256},
+    }
+    marked = json.dumps({**record, "salt": statement_salt(sha256)}).encode()
+    path = tmp_path / "marked.ndjson"
+    path.write_bytes(ndjson_lines(1)[0].encode() + b"\n" + marked + b"\n")
+    ledger("init", "--data-dir", str(tmp_path / "data"))
+    result = ledger("ingest", str(path), "--data-dir", str(tmp_path / "data"), check=False)
+    refused(result, f"{path}: line 2: salt: {RESERVED_SALT}; nothing was stored")
+    assert stored(tmp_path / "data") == 0
+    path.write_bytes(json.dumps({**record, "salt": "ab" * 16}).encode() + b"\n")
+    ledger("ingest", str(path), "--data-dir", str(tmp_path / "data"))
+    assert stored(tmp_path / "data") == 1

@@ -448,6 +448,17 @@ def test_completeness_and_packs_prove_erased_markers(
     [marker] = [e["erased"] for e in legacy["entries"] if "erased" in e]
     assert "member" not in marker
     assert verify_completeness(json.dumps(legacy), None).valid
+    # An erasure whose record has a random salt, as versions before the statement salt
+    # logged it: a verifier would not take it as the log's (check erasure), so not proven.
+    monkeypatch.undo()
+    monkeypatch.setattr(ledger.service.erasure, "statement_salt", lambda _: "cd" * 16)
+    random = erase(store, "leaves", "random salt", leaves=[_bob_leaf(store)])
+    assert random.statement is not None and "leaves_root" in random.statement
+    fourth = anchored(store, anchors)
+    salted = build_completeness(store, anchors, "account:bob", fourth)
+    assert "erasures" not in salted
+    assert [set(e["erased"]) for e in salted["entries"] if "erased" in e] == [{"at", "by"}] * 2
+    assert verify_completeness(json.dumps(salted), None).valid
 
 
 def _bob_leaf(store: Store) -> bytes:

@@ -6,6 +6,7 @@ exports (in-process and with worker processes) altered line by line."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import random
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from eth_utils.crypto import keccak
 
+import ledger.verify.audit
 import ledger.verify.rpc
 from ledger.core.index import IndexBuilder, key_hash, record_keys
 from ledger.core.merkle import EMPTY_ROOT, root_hash
@@ -37,11 +39,14 @@ from ledger.formats.statement import (
     hold_statement,
     leaves_digest,
     leaves_root,
+    lift_statement,
     statement_bytes,
+    statement_salt,
     statement_sha256,
 )
 from ledger.verify.audit import (
     CHUNK_BYTES,
+    WITHHELD,
     AuditError,
     AuditResult,
     CompactRange,
@@ -978,3 +983,115 @@ def test_erasure_records_after_the_newest_anchor_are_counted(tmp_path: Path) -> 
     assert early.as_json()["unanchored_erasure_records"] == 1
     covered = run_audit(path, [100, 600], leaves=leaves)
     assert covered.passed and (covered.erasures, covered.unanchored_erasures) == (1, 0)
+
+
+def test_a_statement_record_without_its_statement_fails_statement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A digest record with the salt of the log's own statement records (`statement_salt`)
+    must carry its statement: an export that withholds it (an erasure a document proves
+    markers with, hidden from the audit) fails check statement at that line, in worker
+    processes too; the same record with its statement passes, and a digest record of the
+    same statement with another salt is an ordinary digest record."""
+    _, statement = erasure_of({1})
+    sha256 = hashlib.sha256(statement).hexdigest()
+    record = {"v": 1, "kind": "digest", "ts": ERASED_AT, "body": {"sha256": sha256}}
+    marked = parse_object({**record, "salt": statement_salt(sha256)})
+    other = parse_object({**record, "salt": "ab" * 16})
+    withheld = check_lines([export_line(4, marked.canonical)[:-1]], 9)
+    assert withheld.failure == (9, 4, "statement", WITHHELD)
+    assert check_lines([export_line(4, other.canonical)[:-1]], 9).failure is None
+    carried = check_lines([export_line(4, Logged(marked.canonical, statement))[:-1]], 9)
+    assert carried.failure is None and carried.statements == 1
+    entries = [*ENTRIES[:299], marked, *ENTRIES[300:400]]
+    lines = [export_line(i, entry.canonical) for i, entry in enumerate(entries)]
+    path = write_export(tmp_path / "withheld.ndjson", lines)
+    leaves = [entry.leaf_hash for entry in entries]
+    monkeypatch.setattr(ledger.verify.audit, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
+    for workers in (1, 2):
+        done = run_audit(path, [400], workers=workers, leaves=leaves)
+        assert done.failure is not None and done.failure.check == "statement", done.failure
+        assert done.failure.line == 300 and "withholds a statement" in done.failure.message
+
+
+def _held_export(
+    tmp_path: Path, events: dict[int, dict[str, Any] | None]
+) -> tuple[Path, list[bytes], bytes]:
+    """The export of `erased_log` (entries 5 and 150 erased by the record at 599) with
+    the lines at the indices of `events` replaced by digest records logging those hold or
+    lift statements (None: a copy of the erasure's record, with its statement); its
+    leaves, and the account key hash of the erased entry 150."""
+    entries, lines = erased_log({5, 150})
+    for index, statement in events.items():
+        if statement is None:
+            _, record_bytes, said = parse_logged_line(lines[599][:-1])
+            entries[index] = entries[599]
+            lines[index] = export_line(index, Logged(record_bytes, said or b""))
+            continue
+        logged = statement_bytes(statement)
+        record = parse_object({"v": 1, "kind": "digest", "body": {"sha256": sha256_hex(logged)}})
+        entries[index] = record
+        lines[index] = export_line(index, Logged(record.canonical, logged))
+    account = key_hash("account:" + json.loads(ENTRIES[150].canonical)["body"]["account_id"])
+    path = write_export(tmp_path / f"held-{len(events)}-{min(events)}.ndjson", lines)
+    return path, [entry.leaf_hash for entry in entries], account
+
+
+def _hold(hold_id: str, key: bytes) -> dict[str, Any]:
+    return hold_statement(hold_id, "account", key, "case 9", ERASED_AT)
+
+
+def _lift(hold_id: str) -> dict[str, Any]:
+    return lift_statement(hold_id, "closed", ERASED_AT)
+
+
+def test_holds_are_checked_across_worker_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Check hold, with the hold, its lifts and the erasure in different worker chunks:
+    an erasure after a hold of the erased entry's key and before its first lift fails; a
+    lift before the erasure, a hold after it, another key's hold, a lift of an unknown
+    hold, a hold naming no key (as before holds named one) pass; a lift logged before
+    its hold does not lift it; when a hold id is logged twice, each hold is lifted by the
+    first lift after it; a key hash in capitals fails check line."""
+    monkeypatch.setattr(ledger.verify.audit, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ledger.verify.audit, "CHUNK_BYTES", 4096)
+    key = key_hash("account:" + json.loads(ENTRIES[150].canonical)["body"]["account_id"])
+    other = b"\x07" * 32
+    cases: list[tuple[dict[int, dict[str, Any] | None], str | None]] = [
+        ({200: _hold("h", key)}, "hold"),
+        ({200: _hold("h", key), 300: _lift("h")}, None),
+        ({200: _hold("h", key), 300: _lift("x")}, "hold"),
+        ({200: _hold("h", other)}, None),
+        ({200: _lift("h"), 300: _hold("h", key)}, "hold"),
+        ({200: _hold("h", key), 300: _lift("h"), 400: _hold("h", key)}, "hold"),
+        (
+            {160: _hold("h", key), 200: _lift("h"), 300: _hold("h", key), 400: _lift("h")},
+            None,
+        ),
+        ({100: _hold("h", key), 200: _lift("h"), 300: _hold("h", other)}, None),
+        # The erasure's record logged again: it erased at its first line, so a hold
+        # between the two copies did not hold what it took, and one before both did.
+        ({160: None, 200: _hold("h", key)}, None),
+        ({155: _hold("h", key), 160: None}, "hold"),
+    ]
+    for events, check in cases:
+        path, leaves, _ = _held_export(tmp_path, events)
+        for workers in (1, 2):
+            done = run_audit(path, [600], workers=workers, leaves=leaves)
+            found = None if done.failure is None else done.failure.check
+            assert found == check, (events, workers, done.failure)
+            if check == "hold":
+                assert done.failure is not None and done.failure.line == 151
+    keyless = _hold("h", key)
+    del keyless["key_sha256"]
+    path, leaves, _ = _held_export(tmp_path, {200: keyless})
+    done = run_audit(path, [600], workers=2, leaves=leaves)
+    assert done.passed and (done.holds, done.keyless_holds) == (0, 1), done.failure
+    assert done.as_json()["legal_holds_without_key"] == 1
+    upper = {**_hold("h", key), "key_sha256": key.hex().upper()}
+    path, leaves, _ = _held_export(tmp_path, {200: upper})
+    done = run_audit(path, [600], workers=2, leaves=leaves)
+    assert done.failure is not None and done.failure.check == "line", done.failure
+    assert "key_sha256 (64 lowercase hex)" in done.failure.message

@@ -33,6 +33,7 @@ from ledger.formats.completeness import (
     ErasureProof,
     Member,
     completeness_json,
+    erasures_json,
     parse_completeness,
 )
 from ledger.formats.fields import FormatError
@@ -42,6 +43,7 @@ from ledger.formats.statement import (
     erasure_statement,
     leaves_digest,
     leaves_root,
+    statement_salt,
     statement_sha256,
 )
 from ledger.service.signer import LogSigner
@@ -442,7 +444,7 @@ def erase_in(log: Log, erased: list[int], at: str = ERASED_AT) -> tuple[Any, dic
             "v": 1,
             "kind": "digest",
             "ts": at,
-            "salt": f"{len(log.records):032x}",
+            "salt": statement_salt(statement_sha256(statement)),
             "body": {"sha256": statement_sha256(statement)},
         }
     )
@@ -518,8 +520,27 @@ def forged_erasures() -> tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]
     after["erasures"] = [
         {**erasure, "proof": ["0x" + n.hex() for n in inclusion_proof(index, later.leaves)]}
     ]
+    twice = Log()
+    first = twice.postings[busiest(twice)][0]
+    twice.records.append(copy.deepcopy(twice.records[first]))  # the same record again
+    twice.reindex()
+    erasure, members = erase_in(twice, [first])
+    borrowed = twice.document(busiest(twice))
+    entry = borrowed["entries"][-1]
+    assert entry["leaf_hash"] == "0x" + twice.leaves[first].hex()
+    assert entry["leaf_index"] == erasure.leaf_index - 1 != first
+    del entry["record"]
+    entry["erased"] = {
+        "at": ERASED_AT,
+        "by": "0x" + twice.leaves[erasure.leaf_index].hex(),
+        "member": {"position": 0, "path": ["0x" + n.hex() for n in members[first].path]},
+    }
+    borrowed["erasures"] = erasures_json([erasure])["erasures"]
     return document, [
         (live, "that erasure does not list this entry"),
+        # A record logged twice: the live copy borrows its erased twin's membership
+        # proof (same leaf hash, other leaf index).
+        (borrowed, "that erasure does not list this entry"),
         (swapped, "that erasure does not list this entry"),
         (unused, "proves no marker of the document"),
         (after, "not after the entry: an erasure erases entries logged before it"),

@@ -34,6 +34,7 @@ from ledger.core.records import (
 )
 from ledger.errors import InvalidRequestError, NotFoundError
 from ledger.formats.pack import QueryError, time_bound
+from ledger.formats.statement import RESERVED_SALT, statement_record
 from ledger.store import queries
 from ledger.store.keys import ApiKey, Role
 
@@ -62,6 +63,14 @@ def check_kind(key: ApiKey, kind: str, where: str) -> None:
         f" through {_ROUTE_OF_KIND[kind]}",
         field=where,
     )
+
+
+def check_salt(entry: Entry, where: str) -> None:
+    """403 naming `where` (``entries[3].salt``) for a record with the salt the log gives
+    its own statement records (`ledger.formats.statement.statement_salt`): only the log
+    logs erasures, holds and lifts, and a verifier takes such a record as the log's."""
+    if statement_record(entry.kind, entry.external_id, entry.canonical):
+        raise ForbiddenError(f"{where}: {RESERVED_SALT}", field=where)
 
 
 _CURSOR = re.compile(r"[0-9]{1,18}")
@@ -94,6 +103,7 @@ async def create_entry(request: Request, services: ServicesDep, key: IngestKey) 
             raise BadRequestError(f"request body is {error.message}") from None
         raise
     check_kind(key, entry.kind, "kind")
+    check_salt(entry, "salt")
     ((seq, receipt),) = await services.ingestor.submit([entry])
     return _accepted(f'{{"leaf_hash":"0x{entry.leaf_hash.hex()}","seq":{seq},"receipt":{receipt}}}')
 
@@ -129,6 +139,8 @@ def _parse_batch(body: bytes, received_at: str, key: ApiKey) -> list[Entry]:
             raise RecordError(where, error.message) from None
         if entry.kind not in INGEST_KINDS:  # the common case decided without building the name
             check_kind(key, entry.kind, f"entries[{index}].kind")
+        if entry.kind == "digest":
+            check_salt(entry, f"entries[{index}].salt")
         parsed.append(entry)
     return parsed
 
