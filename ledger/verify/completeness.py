@@ -146,11 +146,12 @@ class SharedPaths:
                 value, lo = hash_children(node, value), first
             rest = nodes[at + 1 :]
             if passed.get((lo, hi, value)) == rest:
-                return
+                break  # leads to the root: as the proof that passed here did
             reached.append(((lo, hi, value), rest))
-        if value != root:
-            raise RootMismatchError(root, value)
-        passed.update(reached)
+        else:
+            if value != root:
+                raise RootMismatchError(root, value)
+        passed.update(reached)  # every state of a proof that leads to the root
 
 
 def check_key_entry(

@@ -23,7 +23,7 @@ from ledger.core.merkle import (
 from ledger.core.records import RecordError, parse_object
 from ledger.formats.fields import FormatError, parse_bytes, parse_hash_list
 from ledger.formats.strict_json import StrictJsonError, load_strict
-from ledger.verify import bundle
+from ledger.verify import bundle, completeness
 from ledger.verify.bundle import open_record
 from ledger.verify.completeness import SharedPaths
 from ledger.workload import interaction
@@ -145,3 +145,17 @@ def test_fast_record_text_gives_the_rfc8785_verdict(version: int) -> None:
         variants.append(record)
     for record in variants:
         assert _verdict(lambda r=record: open_record(r)) == _verdict(lambda r=record: _slow_open(r))
+
+
+def test_shared_paths_hash_shared_nodes_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(9)
+    leaves = [hash_leaf(rng.randbytes(8)) for _ in range(1000)]
+    paths = SharedPaths(1000, root_hash(leaves))
+    hashed = []
+    real = completeness.hash_children
+    monkeypatch.setattr(completeness, "hash_children", lambda a, b: hashed.append(1) or real(a, b))
+    proofs = {i: inclusion_proof(i, leaves) for i in range(0, 1000, 10)}
+    for i, proof in proofs.items():
+        paths.verify(i, leaves[i], proof)
+    # 100 paths of 10 nodes: their upper 6 levels are shared by their neighbours
+    assert len(hashed) < 0.6 * sum(len(proof) for proof in proofs.values())
