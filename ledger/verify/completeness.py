@@ -36,15 +36,7 @@ from typing import Any
 
 from ledger.core.index import IndexProofError, check_indices, parse_key, record_keys
 from ledger.core.index import verify_postings as verify_index_postings
-from ledger.core.merkle import (
-    HASH_SIZE,
-    ProofError,
-    RootMismatchError,
-    hash_children,
-    inclusion_length,
-    inclusion_ranges,
-    verify_inclusion,
-)
+from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError
 from ledger.formats.completeness import (
     COMPLETENESS_FORMAT,
@@ -107,71 +99,15 @@ def _index_check(run: Run, error: IndexProofError) -> None:
     run.fail(VerificationError(error.check, error.message))
 
 
-class SharedPaths:
-    """`verify_inclusion` for many leaves of one tree (of `size` leaves, with `root`),
-    each proof checked whole, as alone, without hashing again what another proof already
-    hashed to the root. A proof's node i is the hash of the sibling range i of
-    `inclusion_ranges` (leaf up); folding it in gives the hash of the node over the
-    leaves [lo, hi) of both. The root then follows from that node's hash and the rest of
-    the proof alone: once a proof reaches a node, with a hash and a rest of proof that a
-    proof which led to `root` had there, it leads to `root` too. A thousand leaves of a
-    log of millions share about half of their paths' nodes. A proof that does not lead
-    to `root` raises the error `verify_inclusion` raises for it."""
-
-    def __init__(self, size: int, root: bytes) -> None:
-        self.size = size
-        self.root = root
-        self._passed: dict[tuple[int, int, bytes], tuple[bytes, ...]] = {}
-
-    def verify(self, index: int, leaf_hash: bytes, proof: Sequence[bytes]) -> None:
-        size, root = self.size, self.root
-        if not (
-            0 <= index < size
-            and len(leaf_hash) == HASH_SIZE == len(root)
-            and len(proof) == inclusion_length(index, size)
-            and all(len(node) == HASH_SIZE for node in proof)
-        ):
-            verify_inclusion(index, size, leaf_hash, proof, root)  # raises its ProofError
-            return
-        nodes = tuple(proof)
-        passed = self._passed
-        reached = []
-        lo, hi, value = index, index + 1, leaf_hash
-        for at, ((first, last), node) in enumerate(
-            zip(inclusion_ranges(index, size), nodes, strict=True)
-        ):
-            if first == hi:  # the sibling is on the right
-                value, hi = hash_children(value, node), last
-            else:
-                value, lo = hash_children(node, value), first
-            rest = nodes[at + 1 :]
-            if passed.get((lo, hi, value)) == rest:
-                break  # leads to the root: as the proof that passed here did
-            reached.append(((lo, hi, value), rest))
-        else:
-            if value != root:
-                raise RootMismatchError(root, value)
-        passed.update(reached)  # every state of a proof that leads to the root
-
-
 def check_key_entry(
-    run: Run,
-    where: str,
-    tree_size: int,
-    root: bytes,
-    key: str,
-    entry: KeyEntry,
-    paths: SharedPaths | None = None,
+    run: Run, where: str, tree_size: int, root: bytes, key: str, entry: KeyEntry
 ) -> None:
     """One entry given as the key's, with its own inclusion proof: ``record``, ``leaf
-    hash``, ``inclusion`` in the tree of `tree_size` with `root` (through `paths`, of
-    that tree, when given), ``added`` (the record is filed under `key`). An erased entry
-    has no record to check: only its inclusion (the index proof then says whether the
-    key lists it)."""
-    if paths is None:
-        paths = SharedPaths(tree_size, root)
+    hash``, ``inclusion`` in the tree of `tree_size` with `root`, ``added`` (the record
+    is filed under `key`). An erased entry has no record to check: only its inclusion
+    (the index proof then says whether the key lists it)."""
     if isinstance(entry, ErasedEntry):
-        _check_inclusion(run, where, paths, entry)
+        _check_inclusion(run, where, tree_size, root, entry)
         return
     try:
         opened = open_record(entry.record)
@@ -180,7 +116,7 @@ def check_key_entry(
     mismatch = check_leaf(opened, entry.leaf_hash, where, "the entry's")
     if mismatch is not None:
         run.fail(VerificationError("leaf hash", mismatch))
-    _check_inclusion(run, where, paths, entry)
+    _check_inclusion(run, where, tree_size, root, entry)
     keys = record_keys({"kind": opened.kind, "body": opened.body})
     if key not in keys:
         filed = ", ".join(keys) if keys else "no key"
@@ -193,15 +129,15 @@ def check_key_entry(
         )
 
 
-def _check_inclusion(run: Run, where: str, paths: SharedPaths, entry: KeyEntry) -> None:
+def _check_inclusion(run: Run, where: str, tree_size: int, root: bytes, entry: KeyEntry) -> None:
     try:
-        paths.verify(entry.leaf_index, entry.leaf_hash, entry.proof)
+        verify_inclusion(entry.leaf_index, tree_size, entry.leaf_hash, entry.proof, root)
     except RootMismatchError as error:
         run.fail(
             VerificationError(
                 "inclusion",
                 f"{where}: the proof leads to root {hex0x(error.calculated)}, not to the"
-                f" checkpoint root {hex0x(paths.root)}",
+                f" checkpoint root {hex0x(root)}",
             )
         )
     except ProofError as error:
@@ -415,7 +351,6 @@ def verify_completeness(
     )
     run.ok("duplicated", "no leaf index is given twice")
     run.ok("reordered", "the leaf indices strictly increase")
-    paths = SharedPaths(document.tree_size, document.root)
     for number, entry in enumerate(document.entries):
         check_key_entry(
             run,
@@ -424,7 +359,6 @@ def verify_completeness(
             document.root,
             claim.key,
             entry,
-            paths,
         )
     markers = [
         (f"entry {number} (leaf {entry.leaf_index})", entry)

@@ -1,7 +1,7 @@
 """The fast paths of completeness verification give exactly the verdicts, and the words,
-of the plain ones they stand for: `SharedPaths` against `verify_inclusion`, the one-join
-hash list against `parse_bytes` node by node, the C encoder's record text against RFC
-8785, the strict reader's duplicate check."""
+of the plain ones they stand for: the one-join hash list against `parse_bytes` node by
+node, the C encoder's record text against RFC 8785, the strict reader's duplicate
+check."""
 
 from __future__ import annotations
 
@@ -12,73 +12,12 @@ from typing import Any
 
 import pytest
 
-from ledger.core.merkle import (
-    ProofError,
-    RootMismatchError,
-    hash_leaf,
-    inclusion_proof,
-    root_hash,
-    verify_inclusion,
-)
 from ledger.core.records import RecordError, parse_object
 from ledger.formats.fields import FormatError, parse_bytes, parse_hash_list
 from ledger.formats.strict_json import StrictJsonError, load_strict
-from ledger.verify import bundle, completeness
+from ledger.verify import bundle
 from ledger.verify.bundle import open_record
-from ledger.verify.completeness import SharedPaths
 from ledger.workload import interaction
-
-
-def _outcome(call: Any) -> str:
-    try:
-        call()
-    except RootMismatchError as error:
-        return f"mismatch {error.calculated.hex()}"
-    except ProofError as error:
-        return f"proof error {error}"
-    return "ok"
-
-
-@pytest.mark.parametrize("size", [1, 2, 3, 7, 64, 100, 257])
-def test_shared_paths_agree_with_verify_inclusion(size: int) -> None:
-    rng = random.Random(size)
-    leaves = [hash_leaf(rng.randbytes(8)) for _ in range(size)]
-    root = root_hash(leaves)
-    paths = SharedPaths(size, root)
-    cases = []
-    for _ in range(3 * size + 20):
-        index = rng.randrange(size)
-        proof = inclusion_proof(index, leaves)
-        leaf = leaves[index]
-        match rng.randrange(6):
-            case 0 if proof:  # a node changed
-                at = rng.randrange(len(proof))
-                proof[at] = rng.randbytes(32)
-            case 1:  # another leaf's hash
-                leaf = leaves[(index + 1) % size] if size > 1 else rng.randbytes(32)
-            case 2 if proof:  # a node short, or one dropped
-                proof = proof[:-1] if rng.random() < 0.5 else [proof[0][:31], *proof[1:]]
-            case 3:  # an index out of the tree, or another index
-                index = rng.choice([size, -1, (index + 1) % size])
-            case _:
-                pass
-        cases.append((index, leaf, proof))
-    for index, leaf, proof in cases:
-        shared = _outcome(lambda i=index, x=leaf, p=proof: paths.verify(i, x, p))
-        alone = _outcome(lambda i=index, x=leaf, p=proof: verify_inclusion(i, size, x, p, root))
-        assert shared == alone, (index, size)
-
-
-def test_shared_paths_refuse_a_proof_that_joins_a_verified_path_with_other_upper_nodes() -> None:
-    rng = random.Random(5)
-    leaves = [hash_leaf(rng.randbytes(8)) for _ in range(16)]
-    root = root_hash(leaves)
-    paths = SharedPaths(16, root)
-    paths.verify(0, leaves[0], inclusion_proof(0, leaves))
-    proof = inclusion_proof(1, leaves)
-    proof[-1] = rng.randbytes(32)  # reaches leaf 0's node [0, 2), then goes astray
-    with pytest.raises(RootMismatchError):
-        paths.verify(1, leaves[1], proof)
 
 
 def test_hash_list_reads_what_parse_bytes_reads() -> None:
@@ -145,17 +84,3 @@ def test_fast_record_text_gives_the_rfc8785_verdict(version: int) -> None:
         variants.append(record)
     for record in variants:
         assert _verdict(lambda r=record: open_record(r)) == _verdict(lambda r=record: _slow_open(r))
-
-
-def test_shared_paths_hash_shared_nodes_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(9)
-    leaves = [hash_leaf(rng.randbytes(8)) for _ in range(1000)]
-    paths = SharedPaths(1000, root_hash(leaves))
-    hashed = []
-    real = completeness.hash_children
-    monkeypatch.setattr(completeness, "hash_children", lambda a, b: hashed.append(1) or real(a, b))
-    proofs = {i: inclusion_proof(i, leaves) for i in range(0, 1000, 10)}
-    for i, proof in proofs.items():
-        paths.verify(i, leaves[i], proof)
-    # 100 paths of 10 nodes: their upper 6 levels are shared by their neighbours
-    assert len(hashed) < 0.6 * sum(len(proof) for proof in proofs.values())
