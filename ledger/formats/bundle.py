@@ -17,6 +17,7 @@ from ledger.formats.fields import (
     load_document,
     parse_bytes,
     parse_fields,
+    parse_hash_list,
     parse_int,
     parse_producer,
 )
@@ -104,9 +105,7 @@ def parse_entry(obj: Any, where: str) -> BundleEntry:
         leaf_index=parse_int(fields["leaf_index"], f"{where}.leaf_index", 0, MAX_TREE_SIZE - 1),
         leaf_hash=parse_bytes(fields["leaf_hash"], f"{where}.leaf_hash", HASH_SIZE),
         record=fields["record"],
-        proof=tuple(
-            parse_bytes(node, f"{where}.proof[{i}]", HASH_SIZE) for i, node in enumerate(proof)
-        ),
+        proof=parse_hash_list(proof, f"{where}.proof", HASH_SIZE),
     )
 
 

@@ -513,7 +513,7 @@ def _entry_json(
         "leaf_index": index,
         "leaf_hash": hex0x(leaf),
         **({"record": record} if isinstance(record, dict) else {"erased": _marker_json(record)}),
-        "proof": [hex0x(node) for node in proof],
+        "proof": ["0x" + node.hex() for node in proof],  # hex0x, inlined: 20 a proof
     }
 
 

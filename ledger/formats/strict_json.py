@@ -28,11 +28,13 @@ class StrictJsonError(InputError):
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise StrictJsonError(f"key {key!r:.80} appears twice in one object")
-        found[key] = value
+    found = dict(pairs)  # in C; fewer keys than pairs when one is repeated
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise StrictJsonError(f"key {key!r:.80} appears twice in one object")
+            seen.add(key)
     return found
 
 

@@ -39,7 +39,7 @@ from ledger.core.index.blocks import BLOCK, block_roots, window_proof_blocks
 from ledger.core.index.keys import KEY_FIELDS
 from ledger.core.merkle import inclusion_ranges
 from ledger.core.merkle.batch import Packed, level_path, tree_levels
-from ledger.core.merkle.tiles import range_hash, range_keys
+from ledger.core.merkle.tiles import node_location, range_hash, range_keys
 from ledger.errors import InvalidRequestError, NotAnchoredError
 from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import (
@@ -403,10 +403,31 @@ class KeyClaims:
         return claim, list(zip(self.index.seqs_of_leaves(self.conn, inside), inside, strict=True))
 
     def _inclusion(self, tiles: TileCache, leaves: list[int]) -> dict[int, list[bytes]]:
-        """The inclusion proof at the size of each leaf index of `leaves`."""
+        """The inclusion proof at the size of each leaf index of `leaves`. The leaves'
+        paths share their upper ranges (a thousand leaves of a log of millions share
+        about half of them): each distinct range is hashed once."""
         ranges = {leaf: inclusion_ranges(leaf, self.size) for leaf in leaves}
-        tiles.prefetch(key for rs in ranges.values() for a, b in rs for key in range_keys(a, b))
-        return {leaf: [range_hash(a, b, tiles) for a, b in rs] for leaf, rs in ranges.items()}
+        distinct = {r for rs in ranges.values() for r in rs}
+        # Most ranges are one complete aligned subtree: one node of one tile, found
+        # without range_nodes/fold_nodes (which give the same for them).
+        nodes = {
+            (a, b): node_location((b - a).bit_length() - 1, a // (b - a))
+            for a, b in distinct
+            if (b - a) & (b - a - 1) == 0 and a % (b - a) == 0
+        }
+        edges = distinct - nodes.keys()
+        tiles.prefetch(
+            {key for key, _, _ in nodes.values()}
+            | {key for a, b in edges for key in range_keys(a, b)}
+        )
+        hashes = {r: tiles(key).node(first, last) for r, (key, first, last) in nodes.items()}
+        hashes.update({(a, b): range_hash(a, b, tiles) for a, b in edges})
+        return {leaf: [hashes[r] for r in rs] for leaf, rs in ranges.items()}
+
+    def _tiles(self) -> TileCache:
+        """A tile reader for proofs in the tree of the size: a partial tile the shared
+        cache holds serves it too when it is wide enough for that tree."""
+        return self.store.tile_reader(self.conn, self.size)
 
     def _erasure(self, by: bytes) -> _Erasure | None:
         """The erasure logged by the digest record `by`, ready to prove its markers at the
@@ -443,7 +464,7 @@ class KeyClaims:
                 )
             return ErasureTree(array("Q", indices), tuple(Packed(level) for level in levels))
 
-        proof = self._inclusion(self.store.tile_reader(self.conn), [found.leaf_index])
+        proof = self._inclusion(self._tiles(), [found.leaf_index])
         return _Erasure(
             ErasureProof(
                 found.leaf_index,
@@ -481,7 +502,7 @@ class KeyClaims:
         of the entries `chosen` as (seq, leaf index); `record` makes the record of its
         stored bytes (a disclosure: `ledger.service.evidence.evidence_record`)."""
         records = self.index.records(self.conn, [seq for seq, _ in chosen])
-        proofs = self._inclusion(self.store.tile_reader(self.conn), [leaf for _, leaf in chosen])
+        proofs = self._inclusion(self._tiles(), [leaf for _, leaf in chosen])
         out: list[KeyEntry] = []
         for seq, leaf in chosen:
             leaf_hash, canonical = records[seq]

@@ -39,6 +39,7 @@ trust: an inclusion proof does not pin the tree size by itself (see
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,9 +79,39 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
     return canonical
 
 
+def _open_whole_fast(record: dict[str, Any]) -> OpenedRecord | None:
+    """`open_whole` of a whole record whose RFC 8785 text is what the standard library's
+    encoder writes, or None (then the caller takes the RFC 8785 encoder's path, and its
+    errors). The C encoder writes exactly the RFC 8785 text of a valid record: sorted
+    keys, which are ASCII in every valid record (field names, metadata keys), so code
+    point and UTF-16 order agree; strings escaped alike (the same seven short escapes,
+    other control characters as lowercase \\u00xx, nothing else); integers within the
+    safe domain (the records' bounds); no floats (no record field takes one, and a
+    record must round-trip through its strict model, `validate_canonical`). A record
+    with a non-string key (only possible when a caller passes decoded objects) is written
+    with a string key by the encoder: the decoded text is then not equal to `record`."""
+    try:
+        text = json.dumps(
+            record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        canonical = text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return None
+    if json.loads(canonical) != record:
+        return None
+    try:
+        return open_whole(record, canonical)
+    except RecordError:
+        return None
+
+
 def open_record(record: dict[str, Any]) -> OpenedRecord:
     """A record as evidence carries it, whole (v1 or v2) or a v2 disclosure, checked and
     opened, with the leaf hash it rebuilds (RecordError names the field at fault)."""
+    if not is_disclosure(record):
+        opened = _open_whole_fast(record)
+        if opened is not None:
+            return opened
     canonical = _jcs(record)
     if is_disclosure(record):
         return open_disclosure(record, len(canonical))
