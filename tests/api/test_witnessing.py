@@ -103,10 +103,14 @@ def test_up_with_a_witness_and_a_dead_one(
     rpc = f"http://127.0.0.1:{rpc_port}"
     try:
         deadline = time.monotonic() + 60
-        while not any(f"API at {url}" in line for line in stderr):
+        # The service notes its API first, then (after starting the anchorer) the
+        # witnesses: wait for both lines, not just the first.
+        while not (
+            any(f"API at {url}" in line for line in stderr)
+            and any("witnessing: 2 witness(es)" in line for line in stderr)
+        ):
             assert process.poll() is None and time.monotonic() < deadline, "".join(stderr)
             time.sleep(0.05)
-        assert any("witnessing: 2 witness(es)" in line for line in stderr)
         admin = httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60
         )
