@@ -217,24 +217,21 @@ def test_help_paragraphs_flow_at_any_width() -> None:
     break left mid-sentence where the docstring's source lines ended (typer keeps them
     in every paragraph but the first)."""
     wide = {**os.environ, "COLUMNS": "250", "TERM": "dumb", "NO_COLOR": "1"}
-    shown = subprocess.run(
-        [sys.executable, "-m", "ledger", "verify", "--help"],
-        capture_output=True,
-        text=True,
-        env=wide,
-        check=True,
-    ).stdout
+
+    def shown_help(command: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "ledger", command, "--help"],
+            capture_output=True,
+            text=True,
+            env=wide,
+            check=True,
+        ).stdout
+
     assert (
         "is checked: signed by the identity's note key, the bundle's checkpoint, and"
         " cosigned by --quorum of the --witness keys"
-    ) in shown
-    lists = subprocess.run(
-        [sys.executable, "-m", "ledger", "up", "--help"],
-        capture_output=True,
-        text=True,
-        env=wide,
-        check=True,
-    ).stdout
+    ) in shown_help("verify")
+    lists = shown_help("up")
     assert "the log created, its admin --admin (on the embedded dev chain, else a new key" in lists
 
 
