@@ -202,6 +202,15 @@ def test_anchors_the_chain_lost_are_sent_again_from_its_latest(tmp_path: Path, n
 
     service = serve(data, port, node.url).wait_ready()
     try:
+        # /healthz reads the database, which holds 75 as confirmed from the start: wait
+        # for the anchorer to find the loss and send 50 and 75 again.
+        until(
+            lambda: (
+                [(r["attempts"], r["status"]) for r in anchors(data)][1:] == [(2, "confirmed")] * 2
+            ),
+            "anchors 50 and 75 sent again and confirmed",
+            timeout=60.0,
+        )
         wait_anchored(service.url, 75)
         check = full_check(data, node.url, tmp_path)
     finally:
