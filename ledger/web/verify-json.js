@@ -55,10 +55,18 @@
 
   /** Bytes of `text` in UTF-8, a lone surrogate counted as 3 (Python's "surrogatepass"). */
   function utf8Length(text) {
-    let length = 0;
-    for (const char of text) {
-      const point = char.codePointAt(0);
-      length += point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+    let length = text.length;
+    for (let i = 0; i < text.length; i += 1) {
+      const unit = text.charCodeAt(i);
+      if (unit < 0x80) continue;
+      if (unit < 0x800) {
+        length += 1;
+      } else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        length += 2; // a pair: 2 units, 4 bytes
+        i += 1;
+      } else {
+        length += 2; // the rest of the BMP, a lone surrogate too: 3 bytes
+      }
     }
     return length;
   }
@@ -451,18 +459,33 @@
 
   /* ---- bytes and hex --------------------------------------------------------------------- */
 
+  const HEX_PAIRS = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
   function toHex(bytes) {
     let out = '0x';
-    for (const b of bytes) out += b.toString(16).padStart(2, '0');
+    for (let i = 0; i < bytes.length; i += 1) out += HEX_PAIRS[bytes[i]];
     return out;
+  }
+
+  /** The value of a hex digit's character code, or -1. */
+  function hexValue(code) {
+    if (code >= 48 && code <= 57) return code - 48; // 0-9
+    if (code >= 97 && code <= 102) return code - 87; // a-f
+    if (code >= 65 && code <= 70) return code - 55; // A-F
+    return -1;
   }
 
   /** Bytes from 0x and hex digits (either case). Throws Error. */
   function fromHex(text) {
-    const digits = text.startsWith('0x') ? text.slice(2) : text;
-    if (digits.length % 2 || /[^0-9a-fA-F]/.test(digits)) throw new Error(`not hex: ${text.slice(0, 80)}`);
-    const out = new Uint8Array(digits.length / 2);
-    for (let i = 0; i < out.length; i += 1) out[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
+    const start = text.startsWith('0x') ? 2 : 0;
+    if ((text.length - start) % 2) throw new Error(`not hex: ${text.slice(0, 80)}`);
+    const out = new Uint8Array((text.length - start) / 2);
+    for (let i = 0, j = start; i < out.length; i += 1, j += 2) {
+      const high = hexValue(text.charCodeAt(j));
+      const low = hexValue(text.charCodeAt(j + 1));
+      if (high < 0 || low < 0) throw new Error(`not hex: ${text.slice(0, 80)}`);
+      out[i] = (high << 4) | low;
+    }
     return out;
   }
 
@@ -481,9 +504,11 @@
     }
   }
 
-  /* SHA-256 (FIPS 180-4) without WebCrypto, for the few bytes the page must hash at once,
-   * in an event handler, with nothing awaited between what it shows and what it does (the
-   * fingerprint of a log identity). Everything the verifier hashes goes through WebCrypto. */
+  /* SHA-256 (FIPS 180-4) without WebCrypto, at once: for what the page must hash inside an
+   * event handler, with nothing awaited between what it shows and what it does (the
+   * fingerprint of a log identity), and for the many small inputs of proofs (Merkle nodes,
+   * record leaves), where awaiting WebCrypto for each cost more than the hashing.
+   * Long inputs (documents) still go to WebCrypto (J.sha256), off the page's thread. */
   const SHA256_K = new Uint32Array([
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -496,50 +521,78 @@
   ]);
   const SHA256_H = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-  /** SHA-256 of `bytes` (a Uint8Array), at once (not a promise). */
-  function sha256Now(bytes) {
-    const rotr = (x, n) => (x >>> n) | (x << (32 - n));
-    const hash = Uint32Array.from(SHA256_H);
-    const padded = new Uint8Array(Math.ceil((bytes.length + 9) / 64) * 64);
-    padded.set(bytes);
-    padded[bytes.length] = 0x80;
-    const view = new DataView(padded.buffer);
-    const bits = bytes.length * 8;
-    view.setUint32(padded.length - 8, Math.floor(bits / 0x100000000));
-    view.setUint32(padded.length - 4, bits >>> 0);
-    const w = new Uint32Array(64);
-    for (let block = 0; block < padded.length; block += 64) {
-      for (let i = 0; i < 16; i += 1) w[i] = view.getUint32(block + 4 * i);
-      for (let i = 16; i < 64; i += 1) {
-        const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
-        const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-      }
-      let [a, b, c, d, e, f, g, h] = hash;
-      for (let i = 0; i < 64; i += 1) {
-        const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i]) | 0;
-        const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-        h = g;
-        g = f;
-        f = e;
-        e = (d + t1) | 0;
-        d = c;
-        c = b;
-        b = a;
-        a = (t1 + t2) | 0;
-      }
-      hash[0] += a;
-      hash[1] += b;
-      hash[2] += c;
-      hash[3] += d;
-      hash[4] += e;
-      hash[5] += f;
-      hash[6] += g;
-      hash[7] += h;
+  const SHA256_W = new Uint32Array(64);
+  const SHA256_STATE = new Uint32Array(8);
+
+  /** One SHA-256 compression of the 64 bytes of `buf` at `at` into SHA256_STATE. */
+  function sha256Block(buf, at) {
+    const w = SHA256_W;
+    for (let i = 0, j = at; i < 16; i += 1, j += 4) {
+      w[i] = (buf[j] << 24) | (buf[j + 1] << 16) | (buf[j + 2] << 8) | buf[j + 3];
     }
+    for (let i = 16; i < 64; i += 1) {
+      const x = w[i - 15];
+      const y = w[i - 2];
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1; // stored mod 2^32
+    }
+    const state = SHA256_STATE;
+    let a = state[0];
+    let b = state[1];
+    let c = state[2];
+    let d = state[3];
+    let e = state[4];
+    let f = state[5];
+    let g = state[6];
+    let h = state[7];
+    for (let i = 0; i < 64; i += 1) {
+      const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const t1 = (h + s1 + ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i]) | 0;
+      const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) | 0;
+    }
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    state[4] += e;
+    state[5] += f;
+    state[6] += g;
+    state[7] += h;
+  }
+
+  /** SHA-256 of `bytes` (a Uint8Array), at once (not a promise). The whole blocks are
+   * read in place; only the last one or two, with the padding, are copied. */
+  function sha256Now(bytes) {
+    SHA256_STATE.set(SHA256_H);
+    const whole = bytes.length - (bytes.length % 64);
+    for (let at = 0; at < whole; at += 64) sha256Block(bytes, at);
+    const rest = bytes.length - whole;
+    const tail = new Uint8Array(rest + 9 > 64 ? 128 : 64);
+    tail.set(bytes.subarray(whole));
+    tail[rest] = 0x80;
+    const bits = bytes.length * 8;
+    const view = new DataView(tail.buffer);
+    view.setUint32(tail.length - 8, Math.floor(bits / 0x100000000));
+    view.setUint32(tail.length - 4, bits >>> 0);
+    for (let at = 0; at < tail.length; at += 64) sha256Block(tail, at);
     const out = new Uint8Array(32);
-    const outView = new DataView(out.buffer);
-    hash.forEach((word, i) => outView.setUint32(4 * i, word));
+    for (let i = 0; i < 8; i += 1) {
+      const word = SHA256_STATE[i];
+      out[4 * i] = word >>> 24;
+      out[4 * i + 1] = (word >>> 16) & 0xff;
+      out[4 * i + 2] = (word >>> 8) & 0xff;
+      out[4 * i + 3] = word & 0xff;
+    }
     return out;
   }
 

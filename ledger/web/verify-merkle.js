@@ -1,7 +1,12 @@
 /*
  * model-ledger verification page: RFC 9162 proofs, as ledger/core/merkle/verify.py (one leaf)
  * and ledger/core/merkle/multiproof.py (many leaves of one tree, shared nodes once) check them.
- * SHA-256 from WebCrypto; sizes and indices are BigInt (trees count up to 2^64 - 1).
+ * Nodes and small leaves are hashed with the page's synchronous SHA-256 (J.sha256Now, checked
+ * against Node's on every length up to 129 bytes and a few large ones): a verifier of a
+ * thousand entries hashes tens of thousands of 65-byte nodes, and awaiting WebCrypto for each
+ * cost about 8x Python's time (scripts/bench_page_completeness.py). Leaves over 64 KiB go to
+ * WebCrypto, so a large document does not block the page. Sizes and indices are BigInt
+ * (trees count up to 2^64 - 1).
  *
  * Arguments are checked before any hashing; each failure is a ProofError carrying the
  * values, ProofLengthError when the number of proof nodes is wrong. The callers compare
@@ -25,12 +30,18 @@
     }
   }
 
-  async function hashLeaf(data) {
-    return J.sha256(J.concat(Uint8Array.of(0), data));
+  /** Leaves at most this long are hashed at once; longer ones by WebCrypto. */
+  const SYNC_LEAF_BYTES = 65536;
+
+  /** The RFC 9162 leaf hash of `data`: a Uint8Array, or a promise of one for a long leaf. */
+  function hashLeaf(data) {
+    const input = J.concat(Uint8Array.of(0), data);
+    return data.length <= SYNC_LEAF_BYTES ? J.sha256Now(input) : J.sha256(input);
   }
 
-  async function hashChildren(left, right) {
-    return J.sha256(J.concat(Uint8Array.of(1), left, right));
+  /** The RFC 9162 hash of a node from its children's hashes (at once). */
+  function hashChildren(left, right) {
+    return J.sha256Now(J.concat(Uint8Array.of(1), left, right));
   }
 
   const bitLength = (n) => (n === 0n ? 0 : n.toString(2).length);
@@ -63,13 +74,13 @@
     let r = leafHash;
     for (const p of proof) {
       if (fn & 1n || fn === sn) {
-        r = await hashChildren(p, r);
+        r = hashChildren(p, r);
         while (!(fn & 1n) && fn !== 0n) {
           fn >>= 1n;
           sn >>= 1n;
         }
       } else {
-        r = await hashChildren(r, p);
+        r = hashChildren(r, p);
       }
       fn >>= 1n;
       sn >>= 1n;
@@ -125,7 +136,7 @@
    * indices[j] for every j: the walk of ledger/core/merkle/multiproof.py, taking a leaf hash where it
    * reaches a leaf and the next proof node where it reaches a subtree without leaves.
    * The walk is planned first (so a proof of the wrong length is refused before any
-   * hashing), then hashed with the two halves of every node in parallel.
+   * hashing), then hashed bottom up.
    */
   async function rootFromMultiProof(indices, size, leafHashes, proof) {
     checkIndices(indices, size);
@@ -149,10 +160,9 @@
     return fold(tree);
   }
 
-  async function fold(node) {
+  function fold(node) {
     if (node instanceof Uint8Array) return node;
-    const [left, right] = await Promise.all([fold(node[0]), fold(node[1])]);
-    return hashChildren(left, right);
+    return hashChildren(fold(node[0]), fold(node[1]));
   }
 
   return {
