@@ -226,22 +226,20 @@ class IndexStore:
             return []
         m = self.mark
         # Erased entries (ledger.store.erasure) no longer hold the value: their postings
-        # are kept by the key's hash, packed.
-        seqs = [
-            int(seq)
-            for (seq,) in conn.exec_driver_sql(
-                f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
-                f" AND seq >= {m}",
-                (value, record_kind, last_seq, first_seq),
-            ).cursor.fetchall()
-        ]
-        erased = conn.exec_driver_sql(
-            f"SELECT seqs FROM erased_postings WHERE key_hash = {m} AND first_seq <= {m}",
-            (key_string_hash(f"{kind}:{value}"), last_seq),
+        # are kept by the key's hash, packed. One statement reads both: on PostgreSQL
+        # each statement sees what is committed when it starts, so an erasure committing
+        # between two would show its entries live and erased, each twice.
+        found = conn.exec_driver_sql(
+            f"SELECT seq, NULL FROM entries WHERE {column} = {m} AND kind = {m}"
+            f" AND seq <= {m} AND seq >= {m} UNION ALL SELECT NULL, seqs FROM"
+            f" erased_postings WHERE key_hash = {m} AND first_seq <= {m}",
+            (value, record_kind, last_seq, first_seq, key_string_hash(f"{kind}:{value}"), last_seq),
         ).cursor.fetchall()
+        seqs = [int(seq) for seq, packed in found if packed is None]
         seqs += [
             seq
-            for (packed,) in erased
+            for _, packed in found
+            if packed is not None
             for seq in unpack_seqs(bytes(packed))
             if first_seq <= seq <= last_seq
         ]
