@@ -108,16 +108,24 @@ class Store:
 
     def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+        if reader is None and self.is_postgres:
+            # PostgreSQL reads at READ COMMITTED by default: each statement of a read would
+            # see what was committed when it started, so a seal or an erasure committing
+            # between two statements of one proof would mix two states of the log. A
+            # read-only REPEATABLE READ transaction reads one snapshot, as SQLite's do.
+            reader = engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
         self.reader = reader or engine
         self.shared_tiles: OrderedDict[TileKey, Tile] = OrderedDict()
         self.shared_tiles_lock = threading.Lock()
-        self.is_postgres = engine.dialect.name == "postgresql"
 
     @classmethod
     def open(cls, url: str) -> Store:
         """Connect, migrate to the newest schema and return the store."""
         engine = create_db_engine(url)
-        reader = create_db_engine(url, writer=False) if engine.dialect.name == "sqlite" else engine
+        reader = create_db_engine(url, writer=False) if engine.dialect.name == "sqlite" else None
         store = cls(engine, reader)
         migrate(store.engine)
         with store.engine.begin() as conn:
