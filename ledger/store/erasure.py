@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
-from ledger.core.index.keys import ENTRY_KEY_COLUMNS, entry_keys, key_hash
+from ledger.core.index.keys import ENTRY_KEY_COLUMNS, STATEMENT_KEY, entry_keys, key_hash
 from ledger.store.repository import Store
 
 SCRUB_PATIENCE = 30.0
@@ -101,6 +101,16 @@ def _key_hash_sql(key_kind: str, column: int) -> str:
     return f"sha256(convert_to('{key_kind}:' || {value}, 'UTF8'))"
 
 
+STATEMENT_HASH_SQL = f"sha256(convert_to('{STATEMENT_KEY}', 'UTF8'))"
+"""PostgreSQL: `key_hash` of ``statement:log``."""
+
+IS_STATEMENT_SQL = "kind = 'digest' AND leaf_hash IN (SELECT leaf_hash FROM statements)"
+"""SQL condition: the entry is one of the log's own statement records (the service
+stores each with its statement, and no key may log one). The service never erases one
+(`ErasureStore._select`, `ledger.service.erasure`); should one be erased all the same
+(by hand), its postings and key hashes keep ``statement:log``, which the audit fails."""
+
+
 def _postings_sql() -> str:
     """PostgreSQL: INSERT into erased_postings of the postings of the entries whose seqs
     are in the runs given as two arrays (firsts, lasts): per index key (`entry_keys`,
@@ -112,9 +122,10 @@ def _postings_sql() -> str:
         for kind, keys in ENTRY_KEY_COLUMNS.items()
         for key_kind, column in keys
     ]
+    selects.append(f"SELECT {STATEMENT_HASH_SQL}, seq FROM chosen WHERE {IS_STATEMENT_SQL}")
     return (
-        "WITH chosen AS MATERIALIZED (SELECT e.seq, e.kind, e.external_id, e.account_id,"
-        " e.model FROM unnest(%s::bigint[], %s::bigint[]) AS s(first, last)"
+        "WITH chosen AS MATERIALIZED (SELECT e.seq, e.leaf_hash, e.kind, e.external_id,"
+        " e.account_id, e.model FROM unnest(%s::bigint[], %s::bigint[]) AS s(first, last)"
         " JOIN entries e ON e.seq >= s.first AND e.seq <= s.last)"
         " INSERT INTO erased_postings (key_hash, first_seq, seqs) SELECT key_hash, min(seq),"
         " string_agg(int8send(seq), ''::bytea) FROM ("
@@ -131,7 +142,8 @@ def _key_hashes_sql() -> str:
         + " || ".join(_key_hash_sql(key_kind, column) for key_kind, column in keys)
         for kind, keys in ENTRY_KEY_COLUMNS.items()
     )
-    return f"CASE kind {cases} ELSE ''::bytea END"
+    statement = f"WHEN {IS_STATEMENT_SQL} THEN {STATEMENT_HASH_SQL}"
+    return f"CASE kind {cases} ELSE CASE {statement} ELSE ''::bytea END END"
 
 
 POSTINGS_SQL = _postings_sql()
@@ -369,9 +381,16 @@ class ErasureStore:
         hashes: dict[str, bytes] = {}
         by_key: dict[bytes, list[int]] = {}
         of_entry: dict[int, bytes] = {}
+        statements = {
+            bytes(row[0])
+            for row in conn.exec_driver_sql("SELECT leaf_hash FROM statements").fetchall()
+        }
         for target in targets:
             mine = []
-            for key in entry_keys(*target[2:]):
+            keys = entry_keys(*target[2:])
+            if target.kind == "digest" and target.leaf_hash in statements:
+                keys.append(STATEMENT_KEY)  # never erased by the service: see IS_STATEMENT_SQL
+            for key in keys:
                 hashed = hashes.get(key)
                 if hashed is None:
                     hashed = hashes[key] = key_hash(key)

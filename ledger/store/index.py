@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection
 
+from ledger.core.index.keys import STATEMENT_KEY
 from ledger.core.index.keys import key_hash as key_string_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
@@ -40,7 +41,8 @@ KEY_COLUMNS: dict[str, tuple[str, str]] = {
     "model_id": ("model", "external_id"),
 }
 """Key kind -> (record kind, entries column holding the key's value): what ingest
-stores for each record kind (ledger.core.records), so postings need no decoding."""
+stores for each record kind (ledger.core.records), so postings need no decoding. The
+``statement`` kind's one key has its postings from the statements table."""
 
 
 def position_bytes(position: Position) -> bytes:
@@ -180,13 +182,16 @@ class IndexStore:
 
     def entries_keyed(
         self, conn: Connection, after_seq: int, upto_seq: int, limit: int
-    ) -> list[tuple[int, bytes, str, str | None, str | None, str | None]]:
-        """(seq, leaf_hash, kind, external_id, account_id, model) of the entries after
-        `after_seq` up to `upto_seq`, oldest first, at most `limit`: the pending entries
-        (Store.read_pending) with the columns their index keys come from."""
+    ) -> list[tuple[int, bytes, str, str | None, str | None, str | None, bytes | None]]:
+        """(seq, leaf_hash, kind, external_id, account_id, model, record) of the entries
+        after `after_seq` up to `upto_seq`, oldest first, at most `limit`: the pending
+        entries (Store.read_pending) with the columns their index keys come from (the
+        record bytes of digest records only, which tell the log's own statement records:
+        `ledger.core.index.keys.STATEMENT_KEY`; None for the others)."""
         m = self.mark
         rows = conn.exec_driver_sql(
-            "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
+            "SELECT seq, leaf_hash, kind, external_id, account_id, model,"
+            " CASE WHEN kind = 'digest' THEN record END FROM entries"
             f" WHERE seq > {m} AND seq <= {m} ORDER BY seq LIMIT {m}",
             (after_seq, upto_seq, limit),
         )
@@ -221,18 +226,27 @@ class IndexStore:
     ) -> list[tuple[int, int]]:
         """(seq, leaf index) of the entries of key `kind:value` with `first_seq` <= seq <=
         `last_seq` (all sequenced), in leaf order."""
-        record_kind, column = KEY_COLUMNS[kind]
         if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
             return []
         m = self.mark
+        if kind == "statement":
+            # The log's own statement records: those it stored a statement with (it
+            # logs each with its statement, in one transaction; no key may log one).
+            sql = (
+                "SELECT e.seq FROM statements s JOIN entries e ON e.leaf_hash = s.leaf_hash"
+                f" WHERE e.erased_at IS NULL AND e.kind = 'digest' AND {m} = {m}"
+            )
+            params: tuple[object, ...] = (value, STATEMENT_KEY.partition(":")[2])
+        else:
+            record_kind, column = KEY_COLUMNS[kind]
+            sql = f"SELECT seq FROM entries e WHERE {column} = {m} AND kind = {m}"
+            params = (value, record_kind)
         # Erased entries (ledger.store.erasure) no longer hold the value: their postings
         # are kept by the key's hash, packed.
         seqs = [
             int(seq)
             for (seq,) in conn.exec_driver_sql(
-                f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
-                f" AND seq >= {m}",
-                (value, record_kind, last_seq, first_seq),
+                f"{sql} AND e.seq <= {m} AND e.seq >= {m}", (*params, last_seq, first_seq)
             ).cursor.fetchall()
         ]
         erased = conn.exec_driver_sql(
