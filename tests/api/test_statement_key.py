@@ -254,8 +254,20 @@ def test_the_audit_fails_an_erased_statement_record(
         entry, statement, window = operator.log_forged_erasure(leaves[2], 2, masked=False)
         found = operator.verify(operator.forged_document(entry, statement, window))
         assert found["valid"], found["checks"][-1]  # the operator's signed, public claim
-        statements = operator.get("/v1/index/statement/log").json()
-        assert [e["leaf_index"] for e in statements["entries"]] == [5, 6]
+        # statement:log is the complete list of the log's statements: the hold and R1,
+        # by the API (auditor key) and by `mledger evidence --key`, verified on the chain
+        with server.client(server.key("auditor")) as auditor:
+            listed = auditor.get("/v1/index/statement/log")
+        assert listed.status_code == 200, listed.text
+        assert [e["leaf_index"] for e in listed.json()["entries"]] == [5, 6]
+        out = ledger("evidence", "--key", "statement:log", "--data-dir", str(server.data_dir))
+        assert json.loads(out.stdout)["entries"] == listed.json()["entries"]
+        (tmp_path / "statements.json").write_text(out.stdout)
+        statements = operator.verify(tmp_path / "statements.json")
+        assert statements["valid"] and statements["key"] == "statement:log", statements
+        assert statements["statement"].startswith(
+            "COMPLETE: 2 entries of statement:log in the first 7 entries (anchored at block"
+        )
         operator.erase_by_hand(entry.leaf_hash)
         failed = operator.audit()
         failure = failed["failure"]
