@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, text
 
 from ledger.core.index.keys import ENTRY_KEY_COLUMNS, STATEMENT_KEY, entry_keys, key_hash
+from ledger.core.statements import STATEMENT_SALT_DOMAIN, statement_record
 from ledger.store.repository import Store
 
 SCRUB_PATIENCE = 30.0
@@ -104,11 +105,19 @@ def _key_hash_sql(key_kind: str, column: int) -> str:
 STATEMENT_HASH_SQL = f"sha256(convert_to('{STATEMENT_KEY}', 'UTF8'))"
 """PostgreSQL: `key_hash` of ``statement:log``."""
 
-IS_STATEMENT_SQL = "kind = 'digest' AND leaf_hash IN (SELECT leaf_hash FROM statements)"
-"""SQL condition: the entry is one of the log's own statement records (the service
-stores each with its statement, and no key may log one). The service never erases one
-(`ErasureStore._select`, `ledger.service.erasure`); should one be erased all the same
-(by hand), its postings and key hashes keep ``statement:log``, which the audit fails."""
+IS_STATEMENT_SQL = (
+    "kind = 'digest' AND seq IN (SELECT e.seq FROM statements s JOIN entries e ON"
+    " e.leaf_hash = s.leaf_hash WHERE e.kind = 'digest' AND position("
+    """convert_to('"salt":"', 'UTF8') || convert_to(left(encode(sha256("""
+    f"'\\x{STATEMENT_SALT_DOMAIN.hex()}'::bytea || decode(e.external_id, 'hex')), 'hex'),"
+    """ 32), 'UTF8') || convert_to('"', 'UTF8') IN e.record) > 0)"""
+)
+"""PostgreSQL condition: the entry is one of the log's own statement records, a digest
+record the service stored a statement with whose bytes hold the statement salt
+(`ledger.core.statements.statement_record`; statements logged before the salt have a
+random one). The service never erases one (`ErasureStore._select`,
+`ledger.service.erasure`); should one be erased all the same (by hand), its postings
+and key hashes keep ``statement:log``, which the audit fails."""
 
 
 def _postings_sql() -> str:
@@ -381,10 +390,7 @@ class ErasureStore:
         hashes: dict[str, bytes] = {}
         by_key: dict[bytes, list[int]] = {}
         of_entry: dict[int, bytes] = {}
-        statements = {
-            bytes(row[0])
-            for row in conn.exec_driver_sql("SELECT leaf_hash FROM statements").fetchall()
-        }
+        statements = {leaf for _, leaf in self.statement_entries(conn)}
         for target in targets:
             mine = []
             keys = entry_keys(*target[2:])
@@ -404,6 +410,21 @@ class ErasureStore:
                 [(key, seqs[0], pack_seqs(seqs)) for key, seqs in by_key.items()],
             )
         return of_entry
+
+    def statement_entries(self, conn: Connection) -> list[tuple[int, bytes]]:
+        """(seq, leaf hash) of the entries not erased that are the log's own statement
+        records (`ledger.core.statements.statement_record`: the salt, read from the few
+        records the service stored a statement with), in seq order."""
+        rows = conn.exec_driver_sql(
+            "SELECT e.seq, e.leaf_hash, e.external_id, e.record FROM statements s"
+            " CROSS JOIN entries e WHERE e.leaf_hash = s.leaf_hash AND e.erased_at IS NULL"
+            " AND e.kind = 'digest' ORDER BY e.seq"
+        ).fetchall()
+        return [
+            (int(seq), bytes(leaf))
+            for seq, leaf, sha256, record in rows
+            if statement_record("digest", sha256, bytes(record))
+        ]
 
     def live_values(self, conn: Connection, kind: str, column: str, values: list[str]) -> set[str]:
         """Those of `values` that an entry not erased still holds in `column` for record

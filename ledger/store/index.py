@@ -19,12 +19,11 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection
 
-from ledger.core.index.keys import STATEMENT_KEY
 from ledger.core.index.keys import key_hash as key_string_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
 from ledger.core.merkle import HASH_SIZE
-from ledger.store.erasure import unpack_seqs
+from ledger.store.erasure import ErasureStore, unpack_seqs
 from ledger.store.repository import Store, StoreError
 
 CHUNK = 500
@@ -230,25 +229,20 @@ class IndexStore:
             return []
         m = self.mark
         if kind == "statement":
-            # The log's own statement records: those it stored a statement with (it
-            # logs each with its statement, in one transaction; no key may log one).
-            sql = (
-                "SELECT e.seq FROM statements s JOIN entries e ON e.leaf_hash = s.leaf_hash"
-                f" WHERE e.erased_at IS NULL AND e.kind = 'digest' AND {m} = {m}"
-            )
-            params: tuple[object, ...] = (value, STATEMENT_KEY.partition(":")[2])
+            live = ErasureStore(self.store).statement_entries(conn) if value == "log" else []
+            seqs = [seq for seq, _ in live if first_seq <= seq <= last_seq]
         else:
             record_kind, column = KEY_COLUMNS[kind]
-            sql = f"SELECT seq FROM entries e WHERE {column} = {m} AND kind = {m}"
-            params = (value, record_kind)
+            seqs = [
+                int(seq)
+                for (seq,) in conn.exec_driver_sql(
+                    f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m}"
+                    f" AND seq <= {m} AND seq >= {m}",
+                    (value, record_kind, last_seq, first_seq),
+                ).cursor.fetchall()
+            ]
         # Erased entries (ledger.store.erasure) no longer hold the value: their postings
         # are kept by the key's hash, packed.
-        seqs = [
-            int(seq)
-            for (seq,) in conn.exec_driver_sql(
-                f"{sql} AND e.seq <= {m} AND e.seq >= {m}", (*params, last_seq, first_seq)
-            ).cursor.fetchall()
-        ]
         erased = conn.exec_driver_sql(
             f"SELECT seqs FROM erased_postings WHERE key_hash = {m} AND first_seq <= {m}",
             (key_string_hash(f"{kind}:{value}"), last_seq),
