@@ -10,8 +10,9 @@ than the index, or sealed by a version without it) has them indexed first, in th
 transaction, and R kept at that size too.
 
 Keys come from the entries' stored columns (`ledger.core.index.group_entry_keys`, a
-column at a time), not from decoding records (a digest record's bytes are searched for
-the statement salt, which files the log's own statements under ``statement:log``);
+column at a time), not from decoding records (the bytes of a digest record the
+statements table names are searched for the statement salt, which files the log's own
+statements under ``statement:log``);
 tests hold them equal to `ledger.core.index.record_keys`.
 
 Between seals the store keeps, in memory, the map's nodes down to depth `CACHED_DEPTH`

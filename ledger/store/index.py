@@ -184,13 +184,18 @@ class IndexStore:
     ) -> list[tuple[int, bytes, str, str | None, str | None, str | None, bytes | None]]:
         """(seq, leaf_hash, kind, external_id, account_id, model, record) of the entries
         after `after_seq` up to `upto_seq`, oldest first, at most `limit`: the pending
-        entries (Store.read_pending) with the columns their index keys come from (the
-        record bytes of digest records only, which tell the log's own statement records:
-        `ledger.core.index.keys.STATEMENT_KEY`; None for the others)."""
+        entries (Store.read_pending) with the columns their index keys come from. The
+        record bytes, which tell the log's own statement records by their salt
+        (`ledger.core.index.keys.STATEMENT_KEY`), only of the digest records the
+        statements table names (None for the others): the service logs each statement
+        record with its statement in one transaction, and no key may log one, so no
+        other record has the salt; the rest of the log's digest records cost one index
+        probe each, not a SHA-256 (docs/completeness.md, "The statement key")."""
         m = self.mark
         rows = conn.exec_driver_sql(
             "SELECT seq, leaf_hash, kind, external_id, account_id, model,"
-            " CASE WHEN kind = 'digest' THEN record END FROM entries"
+            " CASE WHEN kind = 'digest' AND leaf_hash IN (SELECT leaf_hash FROM statements)"
+            " THEN record END FROM entries"
             f" WHERE seq > {m} AND seq <= {m} ORDER BY seq LIMIT {m}",
             (after_seq, upto_seq, limit),
         )
