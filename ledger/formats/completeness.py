@@ -22,9 +22,10 @@ proof still says it is one of the key's entries. A proven marker also has ``"mem
 {"position": p, "path": ["0x...", ...]}``, its place in the list its erasure's
 statement commits to (``leaves_root``, `ledger.formats.statement`), and the document
 then has ``"erasures": [{"leaf_index": i, "record": {...}, "statement": {...},
-"proof": [...]}]``, once per erasure its markers name, in leaf index order: the digest
-record that logs the erasure, the statement it commits to, and its inclusion proof in
-the document's tree.
+"proof": [...], "filed": {...}}]``, once per erasure its markers name, in leaf index
+order: the digest record that logs the erasure, the statement it commits to, its
+inclusion proof in the document's tree, and the index proof that the record is filed
+under ``statement:log`` (`FiledProof`).
 
 The index proofs are compact, with one encoding per proof: the map proof's path of
 `depth` levels is a bitmap of its empty siblings (bit i, most significant first, set

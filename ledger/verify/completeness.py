@@ -16,8 +16,9 @@ naming it:
    (docs/privacy.md) has no record: only its ``inclusion`` is checked, and the index
    proof of step 6 says it is one of the key's entries. Then ``erasure`` (when the
    document gives erasures, `check_erasures`): each marker with a membership proof is
-   proven, by a logged erasure statement that lists its leaf index and leaf hash; a
-   marker without one stays the operator's claim (`UNCHECKED`).
+   proven, by a logged erasure statement that lists its leaf index and leaf hash, whose
+   record the index files under ``statement:log`` (`_check_filed`); a marker without
+   one stays the operator's claim (`UNCHECKED`).
 6. ``omitted`` (the entries are exactly the key's committed postings in the window),
    ``index map`` (the map proof is a path for this key), ``index root`` (the map root and
    S give the document's index root: not a stale one, nor another size's).
