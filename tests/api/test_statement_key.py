@@ -235,6 +235,14 @@ def test_a_forged_erasure_the_index_does_not_file_proves_nothing(
         with server.client(ADMIN_KEY) as admin:
             request = {"leaves": ["0x" + entry.leaf_hash.hex()], "reason": "tidy"}
             assert_problem(admin.post("/v1/admin/erasures", json=request), 400, "is never erased")
+        refused = ledger(
+            "erase", "--leaf", "0x" + entry.leaf_hash.hex(), "--reason", "tidy",
+            "--data-dir", str(server.data_dir), check=False,
+        )  # fmt: skip
+        assert refused.returncode != 0 and "is never erased" in refused.stderr, refused
+        with operator.store.read() as conn:
+            kept = operator.store.find_entry(conn, entry.leaf_hash)
+        assert kept is not None and kept.erased_at is None  # nothing changed
         # R1 live in the export: its statement lists E, live (and the index left it out)
         assert operator.audit()["failure"]["check"] in ("erasure", "index root")
 
