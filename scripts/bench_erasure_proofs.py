@@ -16,7 +16,11 @@ one run, side by side:
   (`KeyClaims.prove_erasures` replaced by the identity: what the service gave before),
   alternating (the erasure's tree cached, `ERASURE_TREES`, as after a process's first
   document; that first document's time is given apart); build time, bytes of JSON, and
-  offline verification time.
+  offline verification time;
+- the same proven document with each erasure's ``filed`` (its record's proof in
+  ``statement:log``: a map path and a window proof) against without it (`KeyClaims._filed`
+  giving None, and the verifier's `_check_filed` skipped: what both did before the
+  statement key), alternating: build time, bytes, offline verification time.
 
 Medians of --repeat runs, wall clock, one thread.
 
@@ -53,6 +57,7 @@ from ledger.service.completeness import (
 from ledger.service.erasure import erase
 from ledger.service.sequencer import seal
 from ledger.store.index import IndexStore
+from ledger.verify import completeness as verifier
 from ledger.verify.completeness import verify_completeness
 
 
@@ -127,6 +132,50 @@ def main(argv: list[str] | None = None) -> int:
             for doc in (proven, plain)
         ]
         erased = sum("erased" in entry for entry in proven["entries"])
+        filed_of = KeyClaims._filed
+        check_filed = verifier._check_filed
+
+        def unfiled() -> dict[str, Any]:
+            KeyClaims._filed = lambda self, leaf_index: None  # type: ignore[assignment,method-assign,return-value]
+            try:
+                return build()
+            finally:
+                KeyClaims._filed = filed_of  # type: ignore[method-assign]
+
+        def verify_unfiled(doc: dict[str, Any]) -> Any:
+            verifier._check_filed = lambda *args: None
+            try:
+                return verify_completeness(json.dumps(doc), None)
+            finally:
+                verifier._check_filed = check_filed
+
+        filed_times: dict[str, list[float]] = {"filed": [], "unfiled": []}
+        check_times: dict[str, list[float]] = {"filed": [], "unfiled": []}
+        without = unfiled()
+        assert "filed" in proven["erasures"][0] and "filed" not in without["erasures"][0]
+        for _ in range(args.repeat):  # alternating
+            filed_times["filed"].append(median_ms(build, 1)[0])
+            filed_times["unfiled"].append(median_ms(unfiled, 1)[0])
+            check_times["filed"].append(
+                median_ms(lambda: verify_completeness(json.dumps(proven), None), 1)[0]
+            )
+            check_times["unfiled"].append(median_ms(lambda: verify_unfiled(without), 1)[0])
+        built_ms = {k: statistics.median(v) for k, v in filed_times.items()}
+        at = proven["erasures"][0]["leaf_index"]
+
+        def filed_alone() -> Any:
+            checkpoint = store.checkpoint(state.tree_size)
+            assert checkpoint is not None
+            with store.read() as conn:
+                claims = KeyClaims(
+                    store, IndexStore(store), conn, state.tree_size, checkpoint.last_seq
+                )
+                return claims._filed(at)
+
+        alone_ms, _ = median_ms(filed_alone, args.repeat)
+        checked_ms = {k: statistics.median(v) for k, v in check_times.items()}
+        filed_bytes = len(json.dumps(proven["erasures"][0]["filed"], separators=(",", ":")))
+        without_size = len(json.dumps(without, separators=(",", ":")))
         print(
             f"window of {args.window:,} entries, {erased:,} erased by an erasure of"
             f" {done.count:,}: build {statistics.median(cold):.0f} ms proven with the erasure's"
@@ -140,6 +189,14 @@ def main(argv: list[str] | None = None) -> int:
             f" verification {check_ms[0]:.0f} ms vs {check_ms[1]:.0f} ms"
             f" ({check_ms[0] / check_ms[1]:.2f}x)"
         )
+        print(
+            f"statement:log proof of the erasure's record (filed, {filed_bytes:,} bytes of"
+            f" JSON): build {built_ms['filed']:.0f} ms with vs {built_ms['unfiled']:.0f} ms"
+            f" without ({built_ms['filed'] / built_ms['unfiled']:.2f}x); {sizes[0]:,} vs"
+            f" {without_size:,} bytes; offline verification {checked_ms['filed']:.1f} ms vs"
+            f" {checked_ms['unfiled']:.1f} ms ({checked_ms['filed'] / checked_ms['unfiled']:.3f}x)"
+        )
+        print(f"the filed proof alone (its own transaction, statement:log read): {alone_ms:.2f} ms")
         store.close()
     return 0
 

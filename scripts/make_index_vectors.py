@@ -24,6 +24,7 @@ from typing import Any
 
 from ledger.core.index import (
     EMPTY,
+    STATEMENT_KEY,
     MapProof,
     SparseMap,
     build_claim,
@@ -38,10 +39,12 @@ from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import (
     ErasureMarker,
     ErasureProof,
+    FiledProof,
     Member,
     b64_text,
     completeness_json,
     erasures_json,
+    filed_json,
     map_proof_json,
 )
 from ledger.formats.statement import (
@@ -344,12 +347,20 @@ def erased_documents(add: Any) -> None:
     postings, live, checkpoint = indexed(log, leaves)
     records_at = [24, 25]
 
+    def filed_at(at: int, store: Any = live.store, listed: Any = None) -> FiledProof:
+        listed = postings[STATEMENT_KEY] if listed is None else listed
+        claim = build_claim(store, size, STATEMENT_KEY, listed, at, at + 1)
+        assert claim.postings_root is not None and claim.window is not None
+        return FiledProof(claim.count, claim.postings_root, claim.map_proof, claim.window)
+
     def proof_of(number: int) -> ErasureProof:
         at = records_at[number]
-        return ErasureProof(at, log[at], statements[number], tuple(inclusion_proof(at, leaves)))
+        return ErasureProof(
+            at, log[at], statements[number], tuple(inclusion_proof(at, leaves)), filed_at(at)
+        )
 
-    def document(key: str, proven: bool) -> dict[str, Any]:
-        claim = build_claim(live.store, size, key, postings.get(key, []), 0, size)
+    def document(key: str, proven: bool, store: Any = live.store) -> dict[str, Any]:
+        claim = build_claim(store, size, key, postings.get(key, []), 0, size)
         entries: list[Any] = []
         for i in claim.leaf_indices:
             record: Any = log[i]
@@ -372,6 +383,12 @@ def erased_documents(add: Any) -> None:
         document("account:acct-0", False),
         None,
         "three entries marked erased without proof (the operator's claim)",
+    )
+    add(
+        "statement-log",
+        document(STATEMENT_KEY, False),
+        None,
+        "every statement record of the log (statement:log: its two erasures)",
     )
 
     def forged(name: str, change: Any, shows: str) -> None:
@@ -424,6 +441,44 @@ def erased_documents(add: Any) -> None:
     def table_missing(bad: dict[str, Any]) -> None:
         del bad["erasures"]
 
+    def not_filed(bad: dict[str, Any]) -> None:
+        del bad["erasures"][0]["filed"]
+
+    def filed_other_window(bad: dict[str, Any]) -> None:
+        # the proof that the other erasure's record (leaf 25) is filed, not this one's
+        bad["erasures"][0]["filed"] = filed_json(filed_at(records_at[1]))
+
+    def filed_other_key(bad: dict[str, Any]) -> None:
+        # account:acct-0's own map path and postings, given as statement:log's
+        claim = build_claim(live.store, size, "account:acct-0", postings["account:acct-0"])
+        assert claim.postings_root is not None and claim.window is not None
+        other = FiledProof(claim.count, claim.postings_root, claim.map_proof, claim.window)
+        bad["erasures"][0]["filed"] = filed_json(other)
+
+    # An operator's false index that leaves the first erasure's record (leaf 24) out of
+    # statement:log, as one that means to erase it later must (the audit fails an erased
+    # line filed under it): the document is made against that index's root.
+    unfiled = {**postings, STATEMENT_KEY: [records_at[1]]}
+    false_map = SparseMap()
+    false_map.apply({key_hash(k): (len(v), postings_root(v)) for k, v in unfiled.items()})
+    false_index = document("account:acct-0", True, false_map.store)
+    empty_window = build_claim(false_map.store, size, STATEMENT_KEY, unfiled[STATEMENT_KEY], 24, 25)
+    assert empty_window.postings_root is not None and empty_window.window is not None
+    false_index["erasures"][0]["filed"] = filed_json(
+        FiledProof(
+            empty_window.count,
+            empty_window.postings_root,
+            empty_window.map_proof,
+            empty_window.window,
+        )
+    )
+    add(
+        "erased-record-not-filed",
+        false_index,
+        "erasure",
+        "an index that does not file the erasure's record under statement:log",
+    )
+
     forged(
         "erased-live-entry",
         live_shown_erased,
@@ -461,6 +516,21 @@ def erased_documents(add: Any) -> None:
         "erased-table-missing",
         table_missing,
         "markers with membership proofs but the erasure they name not given",
+    )
+    forged(
+        "erased-filed-missing",
+        not_filed,
+        "the erasure given without the proof that its record is filed under statement:log",
+    )
+    forged(
+        "erased-filed-other-window",
+        filed_other_window,
+        "the statement:log proof of another statement record's leaf index",
+    )
+    forged(
+        "erased-filed-other-key",
+        filed_other_key,
+        "another key's map path and postings given as statement:log's",
     )
 
 

@@ -22,9 +22,10 @@ proof still says it is one of the key's entries. A proven marker also has ``"mem
 {"position": p, "path": ["0x...", ...]}``, its place in the list its erasure's
 statement commits to (``leaves_root``, `ledger.formats.statement`), and the document
 then has ``"erasures": [{"leaf_index": i, "record": {...}, "statement": {...},
-"proof": [...]}]``, once per erasure its markers name, in leaf index order: the digest
-record that logs the erasure, the statement it commits to, and its inclusion proof in
-the document's tree.
+"proof": [...], "filed": {...}}]``, once per erasure its markers name, in leaf index
+order: the digest record that logs the erasure, the statement it commits to, its
+inclusion proof in the document's tree, and the index proof that the record is filed
+under ``statement:log`` (`FiledProof`).
 
 The index proofs are compact, with one encoding per proof: the map proof's path of
 `depth` levels is a bitmap of its empty siblings (bit i, most significant first, set
@@ -136,15 +137,31 @@ class ErasedEntry:
 
 
 @dataclass(frozen=True)
+class FiledProof:
+    """That an erasure's record is one of the log's statement records by the index: the
+    index proof of key ``statement:log`` (`ledger.core.index.keys.STATEMENT_KEY`) for the
+    window [i, i + 1) of the record's leaf index i, against the document's index root
+    (its postings count and root, map proof and window proof)."""
+
+    count: int
+    postings_root: bytes
+    map_proof: MapProof
+    window: WindowProof
+
+
+@dataclass(frozen=True)
 class ErasureProof:
     """One logged erasure, as a document carries it to prove its markers: the digest
-    record that logs it at `leaf_index`, the statement the record commits to, and the
-    record's inclusion proof in the document's tree."""
+    record that logs it at `leaf_index`, the statement the record commits to, the
+    record's inclusion proof in the document's tree, and (`filed`) the index proof that
+    the record is filed under ``statement:log`` at the document's size (None: not given,
+    which the verifiers refuse)."""
 
     leaf_index: int
     record: dict[str, Any]
     statement: dict[str, Any]
     proof: tuple[bytes, ...]
+    filed: FiledProof | None = None
 
 
 class ErasureMarker(NamedTuple):
@@ -211,11 +228,16 @@ def parse_erasures(obj: Mapping[str, Any], where: str) -> tuple[ErasureProof, ..
     found: list[ErasureProof] = []
     for i, item in enumerate(items):
         at = f"{where}erasures[{i}]"
-        fields = parse_fields(item, at, ("leaf_index", "record", "statement", "proof"))
+        fields = parse_fields(
+            item, at, ("leaf_index", "record", "statement", "proof"), optional=("filed",)
+        )
         for name in ("record", "statement"):
             if not isinstance(fields[name], dict):
                 raise FormatError(f"{at}.{name} must be a JSON object")
         index = parse_int(fields["leaf_index"], f"{at}.leaf_index", 0, MAX_TREE_SIZE - 1)
+        filed = None
+        if "filed" in fields:
+            filed = parse_filed(fields["filed"], f"{at}.filed")
         if found and index <= found[-1].leaf_index:
             raise FormatError(
                 f"{at}.leaf_index is {index}, not above the previous erasure's"
@@ -227,9 +249,36 @@ def parse_erasures(obj: Mapping[str, Any], where: str) -> tuple[ErasureProof, ..
                 fields["record"],
                 fields["statement"],
                 _hashes(fields["proof"], f"{at}.proof"),
+                filed,
             )
         )
     return tuple(found)
+
+
+def parse_filed(obj: Any, where: str) -> FiledProof:
+    """An erasure's ``filed`` object: the index proof that its record is filed under
+    ``statement:log`` ({"count", "postings_root", "map_proof", "postings_proof"}, as the
+    document's own fields of those names)."""
+    fields = parse_fields(obj, where, ("count", "postings_root", "map_proof", "postings_proof"))
+    window = parse_postings_proof(fields["postings_proof"], f"{where}.postings_proof")
+    if window is None:
+        raise FormatError(f"{where}.postings_proof must be a postings proof, not null")
+    return FiledProof(
+        parse_int(fields["count"], f"{where}.count", 1, MAX_COUNT),
+        parse_bytes(fields["postings_root"], f"{where}.postings_root", HASH_SIZE),
+        parse_map_proof(fields["map_proof"], f"{where}.map_proof"),
+        window,
+    )
+
+
+def filed_json(filed: FiledProof) -> dict[str, Any]:
+    """The ``filed`` object as `parse_filed` reads it."""
+    return {
+        "count": filed.count,
+        "postings_root": hex0x(filed.postings_root),
+        "map_proof": map_proof_json(filed.map_proof),
+        "postings_proof": postings_proof_json(filed.window),
+    }
 
 
 def erasures_json(erasures: Sequence[ErasureProof]) -> dict[str, Any]:
@@ -243,6 +292,7 @@ def erasures_json(erasures: Sequence[ErasureProof]) -> dict[str, Any]:
                 "record": erasure.record,
                 "statement": erasure.statement,
                 "proof": [hex0x(node) for node in erasure.proof],
+                **({} if erasure.filed is None else {"filed": filed_json(erasure.filed)}),
             }
             for erasure in erasures
         ]
@@ -305,23 +355,23 @@ def empty_bitmap(siblings: Sequence[bytes]) -> bytes:
     return bytes(bitmap)
 
 
-def parse_map_proof(obj: Any) -> MapProof:
+def parse_map_proof(obj: Any, name: str = "map_proof") -> MapProof:
     """A `map_proof` object: the path's depth, the bitmap of its empty siblings, the
     other siblings as one base64 string (root side first), and the `other` leaf or
     null. Every proof has one spelling: bits past the path, a sibling of 32 zero bytes
     (an empty one not marked), bytes short or left over all fail."""
-    fields = parse_fields(obj, "map_proof", ("depth", "empty", "siblings", "other"))
-    depth = parse_int(fields["depth"], "map_proof.depth", 0, KEY_BITS)
-    bitmap = parse_bytes(fields["empty"], "map_proof.empty", (depth + 7) // 8)
+    fields = parse_fields(obj, name, ("depth", "empty", "siblings", "other"))
+    depth = parse_int(fields["depth"], f"{name}.depth", 0, KEY_BITS)
+    bitmap = parse_bytes(fields["empty"], f"{name}.empty", (depth + 7) // 8)
     if depth % 8 and bitmap[-1] & (0xFF >> (depth % 8)):
         raise FormatError(
-            f"map_proof.empty has bits set past the path's {depth} levels (they must be zero)"
+            f"{name}.empty has bits set past the path's {depth} levels (they must be zero)"
         )
     empty = [bool(bitmap[level >> 3] & (0x80 >> (level & 7))) for level in range(depth)]
     given = depth - sum(empty)
     blob = parse_b64(
         fields["siblings"],
-        "map_proof.siblings",
+        f"{name}.siblings",
         HASH_SIZE * given,
         f"the {given} non-empty siblings of {depth} levels, {HASH_SIZE} each",
     )
@@ -334,18 +384,18 @@ def parse_map_proof(obj: Any) -> MapProof:
         node = blob[offset : offset + HASH_SIZE]
         if node == EMPTY:
             raise FormatError(
-                f"map_proof.siblings: the sibling at level {level} is 32 zero bytes; an empty"
-                " sibling is marked in map_proof.empty, not written"
+                f"{name}.siblings: the sibling at level {level} is 32 zero bytes; an empty"
+                f" sibling is marked in {name}.empty, not written"
             )
         siblings.append(node)
         offset += HASH_SIZE
     other = fields["other"]
     leaf = None
     if other is not None:
-        raw = parse_b64(other, "map_proof.other", LEAF_BYTES, "key hash, count, postings root")
+        raw = parse_b64(other, f"{name}.other", LEAF_BYTES, "key hash, count, postings root")
         count = int.from_bytes(raw[HASH_SIZE : HASH_SIZE + 8], "big")
         if count < 1:
-            raise FormatError("map_proof.other: a leaf's count must be 1 or more, got 0")
+            raise FormatError(f"{name}.other: a leaf's count must be 1 or more, got 0")
         leaf = MapLeaf(key_hash=raw[:HASH_SIZE], count=count, postings_root=raw[HASH_SIZE + 8 :])
     return MapProof(tuple(siblings), leaf)
 
@@ -354,31 +404,25 @@ def _optional_index(value: Any, where: str) -> int | None:
     return None if value is None else parse_int(value, where, 0, MAX_TREE_SIZE - 1)
 
 
-def parse_postings_proof(obj: Any) -> WindowProof | None:
+def parse_postings_proof(obj: Any, name: str = "postings_proof") -> WindowProof | None:
     """A `postings_proof` object, or None for null."""
     if obj is None:
         return None
-    fields = parse_fields(obj, "postings_proof", ("first_position", "before", "after", "nodes"))
+    fields = parse_fields(obj, name, ("first_position", "before", "after", "nodes"))
     text = fields["nodes"]
     if not isinstance(text, str):
-        raise FormatError(
-            f"postings_proof.nodes must be a base64 string, got {type(text).__name__}"
-        )
+        raise FormatError(f"{name}.nodes must be a base64 string, got {type(text).__name__}")
     count = (len(text) // 4 * 3) // HASH_SIZE
     if count > MAX_POSTINGS_NODES:
         raise FormatError(
-            f"postings_proof.nodes has {count} nodes or more; the most a proof can need is"
+            f"{name}.nodes has {count} nodes or more; the most a proof can need is"
             f" {MAX_POSTINGS_NODES}"
         )
-    nodes = parse_b64(
-        text, "postings_proof.nodes", HASH_SIZE * count, f"whole {HASH_SIZE}-byte nodes"
-    )
+    nodes = parse_b64(text, f"{name}.nodes", HASH_SIZE * count, f"whole {HASH_SIZE}-byte nodes")
     return WindowProof(
-        first_position=parse_int(
-            fields["first_position"], "postings_proof.first_position", 0, MAX_COUNT
-        ),
-        before=_optional_index(fields["before"], "postings_proof.before"),
-        after=_optional_index(fields["after"], "postings_proof.after"),
+        first_position=parse_int(fields["first_position"], f"{name}.first_position", 0, MAX_COUNT),
+        before=_optional_index(fields["before"], f"{name}.before"),
+        after=_optional_index(fields["after"], f"{name}.after"),
         nodes=tuple(nodes[i : i + HASH_SIZE] for i in range(0, len(nodes), HASH_SIZE)),
     )
 

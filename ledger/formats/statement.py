@@ -31,6 +31,7 @@ from typing import Any, Literal
 import rfc8785
 
 from ledger.core.merkle import hash_leaf, root_hash
+from ledger.core.statements import STATEMENT_SALT_DOMAIN, statement_record, statement_salt
 
 ERASURE_TYPE = "model-ledger/erasure/v1"
 HOLD_TYPE = "model-ledger/legal-hold/v1"
@@ -116,25 +117,6 @@ def statement_bytes(statement: dict[str, Any]) -> bytes:
     return bytes(rfc8785.dumps(statement))
 
 
-STATEMENT_SALT_DOMAIN = b"model-ledger/statement-record\x00"
-"""What the salt of the log's own statement records is derived under (`statement_salt`)."""
-
-
-_SALT_BASE = hashlib.sha256(STATEMENT_SALT_DOMAIN)
-
-
-def statement_salt(sha256: str) -> str:
-    """The salt of the digest record by which the log itself logs a statement whose
-    SHA-256 is `sha256` (64 hex): the first 16 bytes of SHA-256(domain || the 32 bytes),
-    as 32 lowercase hex. No API key may log a record with it, and `mledger audit` fails
-    such a record whose export line does not carry its statement: so every erasure, hold
-    and lift is in the export the audit reads, and a verifier takes an erasure as logged
-    only from such a record."""
-    digest = _SALT_BASE.copy()
-    digest.update(bytes.fromhex(sha256))
-    return digest.hexdigest()[:32]
-
-
 RESERVED_SALT = (
     "the salt is the one the log gives its own statement records (erasures, legal holds,"
     " lifts), derived from the sha256: only the log logs those; send another salt or none"
@@ -142,16 +124,29 @@ RESERVED_SALT = (
 """Why a record with `statement_salt` is refused at ingest (the API, `mledger ingest`)."""
 
 
-def statement_record(kind: str, sha256: str | None, canonical: bytes) -> bool:
-    """Whether the record of `kind` whose lookup column is `sha256` and whose canonical
-    bytes are `canonical` is one of the log's own statement records: a digest record whose
-    salt is `statement_salt` of its sha256 (a digest body holds only its sha256, so the
-    salt's member can be found in the bytes)."""
-    if kind != "digest" or sha256 is None:
-        return False
-    return f'"salt":"{statement_salt(sha256)}"'.encode() in canonical
-
-
 def statement_sha256(statement: dict[str, Any]) -> str:
     """The ``sha256`` of the digest record that logs `statement` (64 lowercase hex)."""
     return hashlib.sha256(statement_bytes(statement)).hexdigest()
+
+
+__all__ = [
+    "CRITERIA",
+    "ERASURE_TYPE",
+    "HOLD_SCOPES",
+    "HOLD_TYPE",
+    "LIFT_TYPE",
+    "RESERVED_SALT",
+    "STATEMENT_SALT_DOMAIN",
+    "Criterion",
+    "HoldScope",
+    "erasure_member",
+    "erasure_statement",
+    "hold_statement",
+    "leaves_digest",
+    "leaves_root",
+    "lift_statement",
+    "statement_bytes",
+    "statement_record",
+    "statement_salt",
+    "statement_sha256",
+]

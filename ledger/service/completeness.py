@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from ledger.core.disclosure import MAX_DISCLOSURE_BYTES
 from ledger.core.index import (
+    STATEMENT_KEY,
     IndexProofError,
     PostingsClaim,
     build_claim,
@@ -46,6 +47,7 @@ from ledger.formats.completeness import (
     MAX_COMPLETENESS_BYTES,
     ErasureMarker,
     ErasureProof,
+    FiledProof,
     Member,
     completeness_json,
 )
@@ -349,6 +351,8 @@ class KeyClaims:
             )
         self.index_root = stored_root
         self._erasures: dict[bytes, _Erasure | None] = {}
+        self._statements: list[int] | None = None
+        """Leaf indices of ``statement:log`` at the size (read once, for `_filed`)."""
         self.trees = ERASURE_TREES
 
     def postings(self, kind: str, value: str) -> list[tuple[int, int]]:
@@ -471,9 +475,28 @@ class KeyClaims:
                 record,
                 statement,
                 tuple(proof[found.leaf_index]),
+                self._filed(found.leaf_index),
             ),
             self.trees.tree(self.store, by, build),
         )
+
+    def _filed(self, leaf_index: int) -> FiledProof:
+        """The index proof that the statement record at `leaf_index` is filed under
+        ``statement:log`` at the size (the window [leaf_index, leaf_index + 1))."""
+        if self._statements is None:
+            kind, value = parse_key(STATEMENT_KEY)
+            self._statements = [leaf for _, leaf in self.postings(kind, value)]
+        claim = self.claim(STATEMENT_KEY, self._statements, leaf_index, leaf_index + 1)
+        if (
+            claim.leaf_indices != (leaf_index,)
+            or claim.postings_root is None
+            or claim.window is None
+        ):
+            raise StoreError(
+                f"the statement record at leaf {leaf_index} is not filed under {STATEMENT_KEY}"
+                " in the index: damaged"
+            )
+        return FiledProof(claim.count, claim.postings_root, claim.map_proof, claim.window)
 
     def prove_erasures(self, entries: list[KeyEntry]) -> list[KeyEntry]:
         """`entries` with each erased entry's marker proven where its erasure can prove
@@ -552,6 +575,7 @@ def build_completeness(
     checkpoint = store.checkpoint(size)
     if checkpoint is None or checkpoint.root != anchor.root:
         raise StoreError(f"the anchored checkpoint of size {size} is not stored: store damaged")
+    opens = (KEY_FIELDS[kind],) if kind in KEY_FIELDS else ()  # statement: a v1 record
     with store.read() as conn:
         proven = KeyClaims(store, index, conn, size, checkpoint.last_seq)
         fast = None
@@ -570,7 +594,7 @@ def build_completeness(
         entries = proven.prove_erasures(
             proven.entries(
                 chosen,
-                lambda canonical: evidence_record(canonical, disclosed, (KEY_FIELDS[kind],)),
+                lambda canonical: evidence_record(canonical, disclosed, opens),
             )
         )
         erasures = proven.erasures()

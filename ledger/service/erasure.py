@@ -24,6 +24,7 @@ runs on a schedule, with the criterion "retention".
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.config import MIN_RETENTION_DAYS
-from ledger.core.index import key_hash
+from ledger.core.index import STATEMENT_KEY, key_hash, record_keys
 from ledger.core.records import (
     Entry,
     RecordError,
@@ -206,16 +207,22 @@ def erase(
 
 
 def _known_leaves(store: Store, conn: Any, leaves: Sequence[bytes]) -> None:
-    """Every leaf hash must name a sequenced entry (NotFoundError naming the first that
-    does not)."""
+    """Every leaf hash must name a sequenced, erasable entry (NotFoundError naming the
+    first that does not; InvalidRequestError for one of the log's statement records)."""
     erasures = ErasureStore(store)
     for leaf in leaves:
-        if erasures.statement(conn, leaf) is not None:
+        entry = store.find_entry(conn, leaf)
+        if erasures.statement(conn, leaf) is not None or (
+            entry is not None
+            and entry.record
+            and STATEMENT_KEY in record_keys(json.loads(entry.record))
+        ):
             raise InvalidRequestError(
                 f"entry 0x{leaf.hex()} is the log's own record of an erasure or a legal hold:"
-                " it holds no personal data and is never erased; nothing was erased"
+                " it holds no personal data and is never erased (the index files it under"
+                f" {STATEMENT_KEY}, and `mledger audit` fails a log that erased one);"
+                " nothing was erased"
             )
-        entry = store.find_entry(conn, leaf)
         if entry is None:
             raise NotFoundError(f"no entry has leaf hash 0x{leaf.hex()}: nothing was erased")
         if entry.kind not in ERASABLE_KINDS:

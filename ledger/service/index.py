@@ -10,8 +10,10 @@ than the index, or sealed by a version without it) has them indexed first, in th
 transaction, and R kept at that size too.
 
 Keys come from the entries' stored columns (`ledger.core.index.group_entry_keys`, a
-column at a time), not from decoding records; tests hold them equal to
-`ledger.core.index.record_keys`.
+column at a time), not from decoding records (the bytes of a digest record the
+statements table names are searched for the statement salt, which files the log's own
+statements under ``statement:log``);
+tests hold them equal to `ledger.core.index.record_keys`.
 
 Between seals the store keeps, in memory, the map's nodes down to depth `CACHED_DEPTH`
 and the frontiers of the `CACHED_KEYS` keys touched last (`_IndexCache`): a seal that
@@ -40,8 +42,9 @@ from ledger.core.index.smt import ROOT, Leaf, Node, Position, read_paths
 from ledger.store.index import IndexStore
 from ledger.store.repository import LogState, Store, StoreError
 
-KeyedEntry = tuple[int, bytes, str, str | None, str | None, str | None]
-"""(seq, leaf_hash, kind, external_id, account_id, model): an entry's stored columns."""
+KeyedEntry = tuple[int, bytes, str, str | None, str | None, str | None, bytes | None]
+"""(seq, leaf_hash, kind, external_id, account_id, model, record): an entry's stored
+columns (record: of a digest record only, None for the others)."""
 
 CATCH_UP_BATCH = 1 << 18
 """Entries read at a time when indexing a log older than its index."""
@@ -54,8 +57,8 @@ CACHED_KEYS = 1 << 15
 """Frontiers kept in memory between seals: of the keys touched most recently (about
 37 MB for keys of up to a million postings each)."""
 
-_COLUMNS = (2, 3, 4, 5)
-"""Where a KeyedEntry holds kind, external_id, account_id and model."""
+_COLUMNS = (2, 3, 4, 5, 6)
+"""Where a KeyedEntry holds kind, external_id, account_id, model and record."""
 
 
 class _IndexCache:

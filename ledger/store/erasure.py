@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
-from ledger.core.index.keys import ENTRY_KEY_COLUMNS, entry_keys, key_hash
+from ledger.core.index.keys import ENTRY_KEY_COLUMNS, STATEMENT_KEY, entry_keys, key_hash
+from ledger.core.statements import STATEMENT_SALT_DOMAIN, statement_record
 from ledger.store.repository import Store
 
 SCRUB_PATIENCE = 30.0
@@ -101,6 +102,24 @@ def _key_hash_sql(key_kind: str, column: int) -> str:
     return f"sha256(convert_to('{key_kind}:' || {value}, 'UTF8'))"
 
 
+STATEMENT_HASH_SQL = f"sha256(convert_to('{STATEMENT_KEY}', 'UTF8'))"
+"""PostgreSQL: `key_hash` of ``statement:log``."""
+
+IS_STATEMENT_SQL = (
+    "kind = 'digest' AND seq IN (SELECT e.seq FROM statements s JOIN entries e ON"
+    " e.leaf_hash = s.leaf_hash WHERE e.kind = 'digest' AND position("
+    """convert_to('"salt":"', 'UTF8') || convert_to(left(encode(sha256("""
+    f"'\\x{STATEMENT_SALT_DOMAIN.hex()}'::bytea || decode(e.external_id, 'hex')), 'hex'),"
+    """ 32), 'UTF8') || convert_to('"', 'UTF8') IN e.record) > 0)"""
+)
+"""PostgreSQL condition: the entry is one of the log's own statement records, a digest
+record the service stored a statement with whose bytes hold the statement salt
+(`ledger.core.statements.statement_record`; statements logged before the salt have a
+random one). The service never erases one (`ErasureStore._select`,
+`ledger.service.erasure`); should one be erased all the same (by hand), its postings
+and key hashes keep ``statement:log``, which the audit fails."""
+
+
 def _postings_sql() -> str:
     """PostgreSQL: INSERT into erased_postings of the postings of the entries whose seqs
     are in the runs given as two arrays (firsts, lasts): per index key (`entry_keys`,
@@ -112,9 +131,10 @@ def _postings_sql() -> str:
         for kind, keys in ENTRY_KEY_COLUMNS.items()
         for key_kind, column in keys
     ]
+    selects.append(f"SELECT {STATEMENT_HASH_SQL}, seq FROM chosen WHERE {IS_STATEMENT_SQL}")
     return (
-        "WITH chosen AS MATERIALIZED (SELECT e.seq, e.kind, e.external_id, e.account_id,"
-        " e.model FROM unnest(%s::bigint[], %s::bigint[]) AS s(first, last)"
+        "WITH chosen AS MATERIALIZED (SELECT e.seq, e.leaf_hash, e.kind, e.external_id,"
+        " e.account_id, e.model FROM unnest(%s::bigint[], %s::bigint[]) AS s(first, last)"
         " JOIN entries e ON e.seq >= s.first AND e.seq <= s.last)"
         " INSERT INTO erased_postings (key_hash, first_seq, seqs) SELECT key_hash, min(seq),"
         " string_agg(int8send(seq), ''::bytea) FROM ("
@@ -131,7 +151,8 @@ def _key_hashes_sql() -> str:
         + " || ".join(_key_hash_sql(key_kind, column) for key_kind, column in keys)
         for kind, keys in ENTRY_KEY_COLUMNS.items()
     )
-    return f"CASE kind {cases} ELSE ''::bytea END"
+    statement = f"WHEN {IS_STATEMENT_SQL} THEN {STATEMENT_HASH_SQL}"
+    return f"CASE kind {cases} ELSE CASE {statement} ELSE ''::bytea END END"
 
 
 POSTINGS_SQL = _postings_sql()
@@ -369,9 +390,13 @@ class ErasureStore:
         hashes: dict[str, bytes] = {}
         by_key: dict[bytes, list[int]] = {}
         of_entry: dict[int, bytes] = {}
+        statements = {leaf for _, leaf in self.statement_entries(conn)}
         for target in targets:
             mine = []
-            for key in entry_keys(*target[2:]):
+            keys = entry_keys(*target[2:])
+            if target.kind == "digest" and target.leaf_hash in statements:
+                keys.append(STATEMENT_KEY)  # never erased by the service: see IS_STATEMENT_SQL
+            for key in keys:
                 hashed = hashes.get(key)
                 if hashed is None:
                     hashed = hashes[key] = key_hash(key)
@@ -385,6 +410,21 @@ class ErasureStore:
                 [(key, seqs[0], pack_seqs(seqs)) for key, seqs in by_key.items()],
             )
         return of_entry
+
+    def statement_entries(self, conn: Connection) -> list[tuple[int, bytes]]:
+        """(seq, leaf hash) of the entries not erased that are the log's own statement
+        records (`ledger.core.statements.statement_record`: the salt, read from the few
+        records the service stored a statement with), in seq order."""
+        rows = conn.exec_driver_sql(
+            "SELECT e.seq, e.leaf_hash, e.external_id, e.record FROM statements s"
+            " CROSS JOIN entries e WHERE e.leaf_hash = s.leaf_hash AND e.erased_at IS NULL"
+            " AND e.kind = 'digest' ORDER BY e.seq"
+        ).fetchall()
+        return [
+            (int(seq), bytes(leaf))
+            for seq, leaf, sha256, record in rows
+            if statement_record("digest", sha256, bytes(record))
+        ]
 
     def live_values(self, conn: Connection, kind: str, column: str, values: list[str]) -> set[str]:
         """Those of `values` that an entry not erased still holds in `column` for record

@@ -23,7 +23,7 @@ from ledger.core.index.keys import key_hash as key_string_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
 from ledger.core.merkle import HASH_SIZE
-from ledger.store.erasure import unpack_seqs
+from ledger.store.erasure import ErasureStore, unpack_seqs
 from ledger.store.repository import Store, StoreError
 
 CHUNK = 500
@@ -40,7 +40,8 @@ KEY_COLUMNS: dict[str, tuple[str, str]] = {
     "model_id": ("model", "external_id"),
 }
 """Key kind -> (record kind, entries column holding the key's value): what ingest
-stores for each record kind (ledger.core.records), so postings need no decoding."""
+stores for each record kind (ledger.core.records), so postings need no decoding. The
+``statement`` kind's one key has its postings from the statements table."""
 
 
 def position_bytes(position: Position) -> bytes:
@@ -180,13 +181,21 @@ class IndexStore:
 
     def entries_keyed(
         self, conn: Connection, after_seq: int, upto_seq: int, limit: int
-    ) -> list[tuple[int, bytes, str, str | None, str | None, str | None]]:
-        """(seq, leaf_hash, kind, external_id, account_id, model) of the entries after
-        `after_seq` up to `upto_seq`, oldest first, at most `limit`: the pending entries
-        (Store.read_pending) with the columns their index keys come from."""
+    ) -> list[tuple[int, bytes, str, str | None, str | None, str | None, bytes | None]]:
+        """(seq, leaf_hash, kind, external_id, account_id, model, record) of the entries
+        after `after_seq` up to `upto_seq`, oldest first, at most `limit`: the pending
+        entries (Store.read_pending) with the columns their index keys come from. The
+        record bytes, which tell the log's own statement records by their salt
+        (`ledger.core.index.keys.STATEMENT_KEY`), only of the digest records the
+        statements table names (None for the others): the service logs each statement
+        record with its statement in one transaction, and no key may log one, so no
+        other record has the salt; the rest of the log's digest records cost one index
+        probe each, not a SHA-256 (docs/completeness.md, "The statement key")."""
         m = self.mark
         rows = conn.exec_driver_sql(
-            "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
+            "SELECT seq, leaf_hash, kind, external_id, account_id, model,"
+            " CASE WHEN kind = 'digest' AND leaf_hash IN (SELECT leaf_hash FROM statements)"
+            " THEN record END FROM entries"
             f" WHERE seq > {m} AND seq <= {m} ORDER BY seq LIMIT {m}",
             (after_seq, upto_seq, limit),
         )
@@ -221,21 +230,32 @@ class IndexStore:
     ) -> list[tuple[int, int]]:
         """(seq, leaf index) of the entries of key `kind:value` with `first_seq` <= seq <=
         `last_seq` (all sequenced), in leaf order."""
-        record_kind, column = KEY_COLUMNS[kind]
         if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
             return []
         m = self.mark
+        key_hash = key_string_hash(f"{kind}:{value}")
         # Erased entries (ledger.store.erasure) no longer hold the value: their postings
-        # are kept by the key's hash, packed. One statement reads both: on PostgreSQL
-        # each statement sees what is committed when it starts, so an erasure committing
-        # between two would show its entries live and erased, each twice.
-        found = conn.exec_driver_sql(
-            f"SELECT seq, NULL FROM entries WHERE {column} = {m} AND kind = {m}"
-            f" AND seq <= {m} AND seq >= {m} UNION ALL SELECT NULL, seqs FROM"
-            f" erased_postings WHERE key_hash = {m} AND first_seq <= {m}",
-            (value, record_kind, last_seq, first_seq, key_string_hash(f"{kind}:{value}"), last_seq),
-        ).cursor.fetchall()
-        seqs = [int(seq) for seq, packed in found if packed is None]
+        # are kept by the key's hash, packed. One statement reads both where it can: an
+        # erasure committing between two statements of a read that is not one snapshot
+        # would show its entries live and erased, each twice (Store.read() is one
+        # snapshot on both databases; a writer's transaction on PostgreSQL is not).
+        if kind == "statement":
+            live = ErasureStore(self.store).statement_entries(conn) if value == "log" else []
+            seqs = [seq for seq, _ in live if first_seq <= seq <= last_seq]
+            found = conn.exec_driver_sql(
+                f"SELECT NULL, seqs FROM erased_postings WHERE key_hash = {m}"
+                f" AND first_seq <= {m}",
+                (key_hash, last_seq),
+            ).cursor.fetchall()
+        else:
+            record_kind, column = KEY_COLUMNS[kind]
+            found = conn.exec_driver_sql(
+                f"SELECT seq, NULL FROM entries WHERE {column} = {m} AND kind = {m}"
+                f" AND seq <= {m} AND seq >= {m} UNION ALL SELECT NULL, seqs FROM"
+                f" erased_postings WHERE key_hash = {m} AND first_seq <= {m}",
+                (value, record_kind, last_seq, first_seq, key_hash, last_seq),
+            ).cursor.fetchall()
+            seqs = [int(seq) for seq, packed in found if packed is None]
         seqs += [
             seq
             for _, packed in found

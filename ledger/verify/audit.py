@@ -72,7 +72,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
-from ledger.core.index import IndexBuilder, entry_keys, key_hash
+from ledger.core.index import STATEMENT_KEY, IndexBuilder, entry_keys, key_hash
 from ledger.core.index.postings import Frontier
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
@@ -522,6 +522,9 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 raise ExportLineError("empty line (one entry per line)")
             if line.startswith(ERASED_PREFIX):
                 index, erased = parse_erased_line(line)
+                if STATEMENT_HASH in erased.key_hashes:
+                    failure = (first_line + offset, index, "statement", ERASED_STATEMENT)
+                    break
                 indices.append(index)
                 hashes.append(erased.leaf_hash)
                 if keys is not None:
@@ -583,7 +586,11 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
                 [
                     key_hash(key)
                     for key in entry_keys(
-                        entry.kind, entry.external_id, entry.account_id, entry.model
+                        entry.kind,
+                        entry.external_id,
+                        entry.account_id,
+                        entry.model,
+                        entry.canonical,
                     )
                 ]
             )
@@ -623,6 +630,16 @@ WITHHELD = (
     " derived from its sha256: an erasure, a legal hold or a lift), but the line carries"
     " no statement: the export withholds a statement the log logged"
 )
+
+ERASED_STATEMENT = (
+    "the line is an erased entry filed under statement:log, the index key of the log's own"
+    " statement records (erasures, legal holds, lifts): a statement record is never erased,"
+    " and an erased one hides from the audit what it stated (a forged erasure erased by a"
+    " second one)"
+)
+
+STATEMENT_HASH = key_hash(STATEMENT_KEY)
+"""The index key hash an erased statement record's line would carry (`ERASED_STATEMENT`)."""
 
 NOT_LOGGED = (
     "the line carries a statement, but its record is not the digest record of it (a digest"

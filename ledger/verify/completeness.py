@@ -16,8 +16,9 @@ naming it:
    (docs/privacy.md) has no record: only its ``inclusion`` is checked, and the index
    proof of step 6 says it is one of the key's entries. Then ``erasure`` (when the
    document gives erasures, `check_erasures`): each marker with a membership proof is
-   proven, by a logged erasure statement that lists its leaf index and leaf hash; a
-   marker without one stays the operator's claim (`UNCHECKED`).
+   proven, by a logged erasure statement that lists its leaf index and leaf hash, whose
+   record the index files under ``statement:log`` (`_check_filed`); a marker without
+   one stays the operator's claim (`UNCHECKED`).
 6. ``omitted`` (the entries are exactly the key's committed postings in the window),
    ``index map`` (the map proof is a path for this key), ``index root`` (the map root and
    S give the document's index root: not a stale one, nor another size's).
@@ -34,7 +35,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ledger.core.index import IndexProofError, check_indices, parse_key, record_keys
+from ledger.core.index import (
+    STATEMENT_KEY,
+    IndexProofError,
+    PostingsClaim,
+    check_indices,
+    parse_key,
+    record_keys,
+)
 from ledger.core.index import verify_postings as verify_index_postings
 from ledger.core.merkle import ProofError, RootMismatchError, verify_inclusion
 from ledger.core.records import RecordError
@@ -122,7 +130,7 @@ def check_key_entry(
     if mismatch is not None:
         run.fail(VerificationError("leaf hash", mismatch))
     _check_inclusion(run, where, tree_size, root, entry)
-    keys = record_keys({"kind": opened.kind, "body": opened.body})
+    keys = record_keys({"kind": opened.kind, "body": opened.body, "salt": entry.record.get("salt")})
     if key not in keys:
         filed = ", ".join(keys) if keys else "no key"
         run.fail(
@@ -154,11 +162,12 @@ def _erasure_fail(message: str) -> VerificationError:
 
 
 def _statement_of(
-    run: Run, where: str, erasure: ErasureProof, tree_size: int, root: bytes
+    run: Run, where: str, erasure: ErasureProof, tree_size: int, root: bytes, index_root: bytes
 ) -> bytes:
     """The leaf hash of `erasure`'s digest record, once it is checked: a whole digest
     record, included at its leaf index below `tree_size`, committing to an erasure
-    statement that has a ``leaves_root``, a ``count`` and a ``ts``."""
+    statement that has a ``leaves_root``, a ``count`` and a ``ts``, and filed under
+    ``statement:log`` by the index of `index_root` (`_check_filed`)."""
     if erasure.leaf_index >= tree_size:
         run.fail(
             _erasure_fail(
@@ -231,18 +240,63 @@ def _statement_of(
                 " lowercase hex) and ts: without leaves_root no entry can be proven erased by it"
             )
         )
+    _check_filed(run, where, erasure, tree_size, index_root)
     return opened.leaf_hash
+
+
+def _check_filed(
+    run: Run, where: str, erasure: ErasureProof, tree_size: int, index_root: bytes
+) -> None:
+    """The erasure's ``filed`` proof: its record's leaf index is in the postings of
+    ``statement:log`` in the first `tree_size` entries, by the index of `index_root`.
+    So the anchored index binds the record as a statement, and `mledger audit` fails an
+    export that erased it or hid it from that key."""
+    filed = erasure.filed
+    at = erasure.leaf_index
+    if filed is None:
+        run.fail(
+            _erasure_fail(
+                f"{where}: the document does not prove its record filed under {STATEMENT_KEY},"
+                f" the index key of the log's own statement records, at size {tree_size}:"
+                " without that proof its membership proofs prove nothing (the record could be"
+                " one the audit cannot tell is a statement)"
+            )
+        )
+    claim = PostingsClaim(
+        key=STATEMENT_KEY,
+        tree_size=tree_size,
+        index_root=index_root,
+        count=filed.count,
+        postings_root=filed.postings_root,
+        start=at,
+        end=at + 1,
+        leaf_indices=(at,),
+        map_proof=filed.map_proof,
+        window=filed.window,
+    )
+    try:
+        verify_index_postings(claim)
+    except IndexProofError as error:
+        run.fail(
+            _erasure_fail(
+                f"{where}: its record is not proven filed under {STATEMENT_KEY} at leaf index"
+                f" {at} by the index root {hex0x(index_root)} of size {tree_size}"
+                f" ({error.check}: {error.message})"
+            )
+        )
 
 
 def check_erasures(
     run: Run,
     tree_size: int,
     root: bytes,
+    index_root: bytes,
     erasures: Sequence[ErasureProof],
     markers: Sequence[tuple[str, ErasedEntry]],
 ) -> int:
     """``erasure``: each erasure the document gives is a digest record included in its
-    tree (of `tree_size` with `root`) committing to an erasure statement; each marker of
+    tree (of `tree_size` with `root`) committing to an erasure statement, and filed under
+    ``statement:log`` by the index of `index_root` at that size; each marker of
     `markers` (where, entry) with a membership proof names one of them, lies before it,
     has its time, and its leaf index and leaf hash are in the statement's
     ``leaves_root`` at the proof's position; every erasure given is used. How many
@@ -250,7 +304,7 @@ def check_erasures(
     given: dict[bytes, ErasureProof] = {}
     for number, erasure in enumerate(erasures):
         where = f"erasure {number} (leaf {erasure.leaf_index})"
-        leaf = _statement_of(run, where, erasure, tree_size, root)
+        leaf = _statement_of(run, where, erasure, tree_size, root, index_root)
         if leaf in given:
             run.fail(_erasure_fail(f"{where}: its record {hex0x(leaf)} is given twice"))
         given[leaf] = erasure
@@ -321,7 +375,8 @@ def check_erasures(
             f"{proven} erased entries are {PROVEN}: each is listed, by leaf index and leaf"
             f" hash, in the leaves root of the erasure statement it names ({len(erasures)}"
             " given), made at its marker's time, whose digest record is included before the"
-            f" entry in the tree of size {tree_size}",
+            f" entry in the tree of size {tree_size} and filed under {STATEMENT_KEY} by its"
+            " index",
         )
     return proven
 
@@ -379,7 +434,9 @@ def verify_completeness(
         for number, entry in enumerate(document.entries)
         if isinstance(entry, ErasedEntry)
     ]
-    proven = check_erasures(run, document.tree_size, document.root, document.erasures, markers)
+    proven = check_erasures(
+        run, document.tree_size, document.root, claim.index_root, document.erasures, markers
+    )
     where = f"the tree of size {document.tree_size} with root {hex0x(document.root)}"
     erased = len(markers)
     opened = given - erased

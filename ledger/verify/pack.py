@@ -279,7 +279,7 @@ def _check_complete(
                 ),
             )
         )
-    check_erasures(run, pack.tree_size, pack.root, part.erasures, markers)
+    check_erasures(run, pack.tree_size, pack.root, part.index_root, part.erasures, markers)
     erased = sum(key.erased for key in proven)
     shown = sum(key.proven for key in proven)
     outside = sum(len(proof.outside) for proof in part.keys) - erased

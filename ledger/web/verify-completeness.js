@@ -54,7 +54,9 @@
   const EMPTY = `0x${'00'.repeat(HASH_SIZE)}`;
   const NO_INDEX_ROOT = EMPTY;
   const INDEX_DOMAIN = new TextEncoder().encode('model-ledger/index/v1');
-  const KEY_KINDS = ['account', 'model', 'licence', 'licensee', 'model_id'];
+  const KEY_KINDS = ['account', 'model', 'licence', 'licensee', 'model_id', 'statement'];
+  /** The key of the log's own statement records (keys.py STATEMENT_KEY). */
+  const STATEMENT_KEY = 'statement:log';
   const LOWER_HEX = /^0x[0-9a-f]*$/;
   /** What a verifier adds where it accepts an entry marked erased without a membership proof
    * (ledger/verify/completeness.py). */
@@ -115,10 +117,17 @@
 
   /* ---- keys (ledger/core/index/keys.py) --------------------------------------------------- */
 
-  /** The key strings of a valid record, without repeats, in the key functions' order. */
-  function recordKeys(record) {
+  /** The key strings of a valid record, without repeats, in the key functions' order; a
+   * digest record with the salt of the log's own statement records is filed under
+   * STATEMENT_KEY (`salt` of the record, `statementSalt` of its sha256). */
+  async function recordKeys(record) {
     const fn = Object.prototype.hasOwnProperty.call(KEY_FUNCTIONS, record.kind) ? KEY_FUNCTIONS[record.kind] : null;
-    return fn === null ? [] : [...new Set(fn(record.body))];
+    if (fn !== null) return [...new Set(fn(record.body))];
+    const sha256 = record.body.sha256;
+    if (record.kind === 'digest' && typeof record.salt === 'string' && typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256)) {
+      if (record.salt === (await statementSalt(sha256))) return [STATEMENT_KEY];
+    }
+    return [];
   }
 
   /** [kind, value] of a key string; IndexProofError "key" if it is not one. */
@@ -389,17 +398,17 @@
   }
 
   /** The path's depth, the bitmap of its empty siblings, the others in one base64 string. */
-  function mapProof(obj) {
-    const f = fields(obj, 'map_proof', ['depth', 'empty', 'siblings', 'other']);
-    const depth = Number(int(f.depth, 'map_proof.depth', 0n, BigInt(KEY_BITS)));
-    const bitmap = J.fromHex(bytes(f.empty, 'map_proof.empty', Math.ceil(depth / 8)));
+  function mapProof(obj, name = 'map_proof') {
+    const f = fields(obj, name, ['depth', 'empty', 'siblings', 'other']);
+    const depth = Number(int(f.depth, `${name}.depth`, 0n, BigInt(KEY_BITS)));
+    const bitmap = J.fromHex(bytes(f.empty, `${name}.empty`, Math.ceil(depth / 8)));
     if (depth % 8 && bitmap[bitmap.length - 1] & (0xff >> (depth % 8))) {
-      fail(`map_proof.empty has bits set past the path's ${depth} levels (they must be zero)`);
+      fail(`${name}.empty has bits set past the path's ${depth} levels (they must be zero)`);
     }
     const empty = [];
     for (let level = 0; level < depth; level += 1) empty.push(Boolean(bitmap[level >> 3] & (0x80 >> (level & 7))));
     const given = depth - empty.filter(Boolean).length;
-    const blob = b64(f.siblings, 'map_proof.siblings', HASH_SIZE * given, `the ${given} non-empty siblings of ${depth} levels, ${HASH_SIZE} each`);
+    const blob = b64(f.siblings, `${name}.siblings`, HASH_SIZE * given, `the ${given} non-empty siblings of ${depth} levels, ${HASH_SIZE} each`);
     const siblings = [];
     let offset = 0;
     empty.forEach((isEmpty, level) => {
@@ -409,16 +418,16 @@
       }
       const node = J.toHex(blob.subarray(offset, offset + HASH_SIZE));
       if (node === EMPTY) {
-        fail(`map_proof.siblings: the sibling at level ${level} is 32 zero bytes; an empty sibling is marked in map_proof.empty, not written`);
+        fail(`${name}.siblings: the sibling at level ${level} is 32 zero bytes; an empty sibling is marked in ${name}.empty, not written`);
       }
       siblings.push(node);
       offset += HASH_SIZE;
     });
     let other = null;
     if (f.other !== null) {
-      const raw = b64(f.other, 'map_proof.other', LEAF_BYTES, 'key hash, count, postings root');
+      const raw = b64(f.other, `${name}.other`, LEAF_BYTES, 'key hash, count, postings root');
       const count = asInt(J.toHex(raw.subarray(HASH_SIZE, HASH_SIZE + 8)));
-      if (count < 1n) fail("map_proof.other: a leaf's count must be 1 or more, got 0");
+      if (count < 1n) fail(`${name}.other: a leaf's count must be 1 or more, got 0`);
       other = { keyHash: J.toHex(raw.subarray(0, HASH_SIZE)), count, postingsRoot: J.toHex(raw.subarray(HASH_SIZE + 8)) };
     }
     return { siblings, other };
@@ -426,23 +435,37 @@
 
   const optionalIndex = (value, where) => (value === null ? null : int(value, where, 0n, MAX_TREE_SIZE - 1n));
 
-  function postingsProof(obj) {
+  function postingsProof(obj, name = 'postings_proof') {
     if (obj === null) return null;
-    const f = fields(obj, 'postings_proof', ['first_position', 'before', 'after', 'nodes']);
+    const f = fields(obj, name, ['first_position', 'before', 'after', 'nodes']);
     const text = f.nodes;
-    if (typeof text !== 'string') fail(`postings_proof.nodes must be a base64 string, got ${D.typeName(text)}`);
+    if (typeof text !== 'string') fail(`${name}.nodes must be a base64 string, got ${D.typeName(text)}`);
     const count = Math.floor((Math.floor(J.codePoints(text) / 4) * 3) / HASH_SIZE);
     if (count > MAX_POSTINGS_NODES) {
-      fail(`postings_proof.nodes has ${count} nodes or more; the most a proof can need is ${MAX_POSTINGS_NODES}`);
+      fail(`${name}.nodes has ${count} nodes or more; the most a proof can need is ${MAX_POSTINGS_NODES}`);
     }
-    const nodes = b64(text, 'postings_proof.nodes', HASH_SIZE * count, `whole ${HASH_SIZE}-byte nodes`);
+    const nodes = b64(text, `${name}.nodes`, HASH_SIZE * count, `whole ${HASH_SIZE}-byte nodes`);
     const list = [];
     for (let i = 0; i < nodes.length; i += HASH_SIZE) list.push(J.toHex(nodes.subarray(i, i + HASH_SIZE)));
     return {
-      firstPosition: int(f.first_position, 'postings_proof.first_position', 0n, MAX_COUNT),
-      before: optionalIndex(f.before, 'postings_proof.before'),
-      after: optionalIndex(f.after, 'postings_proof.after'),
+      firstPosition: int(f.first_position, `${name}.first_position`, 0n, MAX_COUNT),
+      before: optionalIndex(f.before, `${name}.before`),
+      after: optionalIndex(f.after, `${name}.after`),
       nodes: list,
+    };
+  }
+
+  /** An erasure's `filed` (completeness.py parse_filed): the index proof that its record is
+   * filed under STATEMENT_KEY. */
+  function parseFiled(obj, where) {
+    const f = fields(obj, where, ['count', 'postings_root', 'map_proof', 'postings_proof']);
+    const window = postingsProof(f.postings_proof, `${where}.postings_proof`);
+    if (window === null) fail(`${where}.postings_proof must be a postings proof, not null`);
+    return {
+      count: int(f.count, `${where}.count`, 1n, MAX_COUNT),
+      postingsRoot: bytes(f.postings_root, `${where}.postings_root`, HASH_SIZE),
+      mapProof: mapProof(f.map_proof, `${where}.map_proof`),
+      window,
     };
   }
 
@@ -485,18 +508,19 @@
     const found = [];
     items.forEach((item, i) => {
       const at = `${where}erasures[${i}]`;
-      const f = fields(item, at, ['leaf_index', 'record', 'statement', 'proof']);
+      const f = fields(item, at, ['leaf_index', 'record', 'statement', 'proof'], ['filed']);
       for (const name of ['record', 'statement']) {
         if (!J.isObject(f[name])) fail(`${at}.${name} must be a JSON object`);
       }
       const index = int(f.leaf_index, `${at}.leaf_index`, 0n, MAX_TREE_SIZE - 1n);
+      const filed = J.has(f, 'filed') ? parseFiled(f.filed, `${at}.filed`) : null;
       if (found.length && index <= found[found.length - 1].leafIndex) {
         fail(
           `${at}.leaf_index is ${index}, not above the previous erasure's ${found[found.length - 1].leafIndex}:` +
             ' erasures are given once each, in leaf index order',
         );
       }
-      found.push({ leafIndex: index, record: f.record, statement: f.statement, proof: hashes(f.proof, `${at}.proof`) });
+      found.push({ leafIndex: index, record: f.record, statement: f.statement, proof: hashes(f.proof, `${at}.proof`), filed });
     });
     return found;
   }
@@ -653,7 +677,7 @@
     const mismatch = R.leafMismatch(opened, item.leafHash, where, "the entry's");
     if (mismatch !== null) run.fail(new V.VerificationError('leaf hash', mismatch));
     await checkInclusion(run, where, treeSize, root, item);
-    const keys = recordKeys({ kind: opened.kind, body: opened.body });
+    const keys = await recordKeys({ kind: opened.kind, body: opened.body, salt: J.has(item.record, 'salt') ? item.record.salt : null });
     if (!keys.includes(key)) {
       const filed = keys.length ? keys.join(', ') : 'no key';
       run.fail(new V.VerificationError(
@@ -675,7 +699,7 @@
   /** completeness.py _statement_of: the leaf hash of `erasure`'s digest record, once it is
    * checked (a whole digest record included below `treeSize`, committing to an erasure
    * statement with leaves_root, count and ts). */
-  async function statementOf(run, where, erasure, treeSize, root) {
+  async function statementOf(run, where, erasure, treeSize, root, indexRoot) {
     if (erasure.leafIndex >= treeSize) {
       erasureFail(run, `${where}: its record is at leaf index ${erasure.leafIndex}, not within the document's tree of size ${treeSize}: the tree does not hold it`);
     }
@@ -722,7 +746,40 @@
     if (typeof count !== 'bigint' || count < 1n || typeof leaves !== 'string' || !HEX64.test(leaves) || typeof ts !== 'string') {
       erasureFail(run, `${where}: the statement must give count (a positive integer), leaves_root (64 lowercase hex) and ts: without leaves_root no entry can be proven erased by it`);
     }
+    await checkFiled(run, where, erasure, treeSize, indexRoot);
     return opened.leafHash;
+  }
+
+  /** completeness.py _check_filed: the erasure's record is in the postings of STATEMENT_KEY
+   * at its leaf index, by the index of `indexRoot` at `treeSize`. */
+  async function checkFiled(run, where, erasure, treeSize, indexRoot) {
+    const filed = erasure.filed;
+    const at = erasure.leafIndex;
+    if (filed === null) {
+      erasureFail(
+        run,
+        `${where}: the document does not prove its record filed under ${STATEMENT_KEY}, the index key of the log's own statement records, at size ${treeSize}:` +
+          ' without that proof its membership proofs prove nothing (the record could be one the audit cannot tell is a statement)',
+      );
+    }
+    const claim = {
+      key: STATEMENT_KEY,
+      treeSize,
+      indexRoot,
+      count: filed.count,
+      postingsRoot: filed.postingsRoot,
+      start: at,
+      end: at + 1n,
+      leafIndices: [at],
+      mapProof: filed.mapProof,
+      window: filed.window,
+    };
+    try {
+      await verifyPostings(claim);
+    } catch (error) {
+      if (!(error instanceof IndexProofError)) throw error;
+      erasureFail(run, `${where}: its record is not proven filed under ${STATEMENT_KEY} at leaf index ${at} by the index root ${indexRoot} of size ${treeSize} (${error.check}: ${error.detail})`);
+    }
   }
 
   /**
@@ -732,12 +789,12 @@
    * statement's leaves_root at the proof's position; every erasure given is used. Returns
    * how many markers were proven.
    */
-  async function checkErasures(run, treeSize, root, erasures, markers) {
+  async function checkErasures(run, treeSize, root, indexRoot, erasures, markers) {
     const given = new Map();
     for (let number = 0; number < erasures.length; number += 1) {
       const erasure = erasures[number];
       const where = `erasure ${number} (leaf ${erasure.leafIndex})`;
-      const leaf = await statementOf(run, where, erasure, treeSize, root);
+      const leaf = await statementOf(run, where, erasure, treeSize, root, indexRoot);
       if (given.has(leaf)) erasureFail(run, `${where}: its record ${leaf} is given twice`);
       given.set(leaf, erasure);
     }
@@ -788,7 +845,8 @@
       run.ok(
         'erasure',
         `${proven} erased entries are ${PROVEN}: each is listed, by leaf index and leaf hash, in the leaves root of the erasure statement it` +
-          ` names (${erasures.length} given), made at its marker's time, whose digest record is included before the entry in the tree of size ${treeSize}`,
+          ` names (${erasures.length} given), made at its marker's time, whose digest record is included before the entry in the tree of size ${treeSize}` +
+          ` and filed under ${STATEMENT_KEY} by its index`,
       );
     }
     return proven;
@@ -832,7 +890,7 @@
     const markers = document.entries
       .map((item, i) => [`entry ${i} (leaf ${item.leafIndex})`, item])
       .filter(([, item]) => item.erased);
-    const proven = await checkErasures(run, document.treeSize, document.root, document.erasures, markers);
+    const proven = await checkErasures(run, document.treeSize, document.root, document.claim.indexRoot, document.erasures, markers);
     const where = `the tree of size ${document.treeSize} with root ${document.root}`;
     const erased = markers.length;
     const opened = given - erased;
@@ -1045,7 +1103,7 @@
         proven: proof.outside.filter((other) => other.erased && other.erased.member !== null).length,
       });
     }
-    await checkErasures(run, pack.treeSize, pack.root, part.erasures, markers);
+    await checkErasures(run, pack.treeSize, pack.root, part.indexRoot, part.erasures, markers);
     const erased = proven.reduce((n, key) => n + key.erased, 0);
     const shown = proven.reduce((n, key) => n + key.proven, 0);
     const outside = part.keys.reduce((n, proof) => n + proof.outside.length, 0) - erased;

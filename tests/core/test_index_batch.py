@@ -25,19 +25,28 @@ from ledger.core.index import (
 )
 from ledger.core.index.postings import MAX_LEAF_INDEX
 from ledger.core.index.smt import Node, Position, read_paths
+from ledger.core.statements import statement_salt
 from tests.core.test_index import ref_postings_root
 
 KINDS = ["interaction", "licence", "model", "digest"]
 
+SHA = "ab" * 32
+STATEMENT_BYTES = b'{"body":{"sha256":"%s"},"kind":"digest","salt":"%s"' % (
+    SHA.encode(),
+    statement_salt(SHA).encode(),
+)
+"""The start of the canonical bytes of a statement record whose sha256 is SHA."""
+
 row_st = st.tuples(
     st.sampled_from(KINDS),
-    st.sampled_from(["e-1", "e-2", "None", None]),
+    st.sampled_from(["e-1", "e-2", "None", None, SHA]),
     st.sampled_from(["a-1", "a-2", "a:3", None]),
     st.sampled_from(["m-1", "m-2", None]),
+    st.sampled_from([None, b"", b'{"salt":"00"}', STATEMENT_BYTES]),
 )
 
 
-def filed_one_by_one(rows: list[tuple[str, str | None, str | None, str | None]]) -> dict:
+def filed_one_by_one(rows: list[tuple[str, str | None, str | None, str | None, bytes]]) -> dict:
     grouped: dict[str, list[int]] = {}
     for position, row in enumerate(rows):
         for key in entry_keys(*row):
@@ -51,15 +60,18 @@ def test_grouping_a_column_at_a_time_is_filing_entry_by_entry(rows: list) -> Non
     assert group_entry_keys(rows) == filed_one_by_one(rows)
     # the same columns elsewhere in wider rows (as the sequencer reads them)
     wide = [(i, b"leaf", *row, "x") for i, row in enumerate(rows)]
-    assert group_entry_keys(wide, (2, 3, 4, 5)) == filed_one_by_one(rows)
+    assert group_entry_keys(wide, (2, 3, 4, 5, 6)) == filed_one_by_one(rows)
 
 
 def test_grouping_of_one_kind_and_of_none() -> None:
-    rows = [("interaction", f"req-{i}", f"acct-{i % 3}", "m") for i in range(10)]
+    rows = [("interaction", f"req-{i}", f"acct-{i % 3}", "m", None) for i in range(10)]
     assert group_entry_keys(rows) == filed_one_by_one(rows)
     assert group_entry_keys(rows)["model:m"] == list(range(10))
     assert group_entry_keys([]) == {}
-    assert group_entry_keys([("digest", None, None, None)] * 3) == {}
+    assert group_entry_keys([("digest", None, None, None, None)] * 3) == {}
+    # the log's own statement records, and only they, are filed under statement:log
+    mixed = [("digest", SHA, None, None, STATEMENT_BYTES), ("digest", SHA, None, None, b"{}")]
+    assert group_entry_keys(mixed * 2) == {"statement:log": [0, 2]}
 
 
 @settings(max_examples=60, deadline=None)

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import ledger.service.erasure
-from ledger.core.index.keys import entry_keys, key_hash
+from ledger.core.index.keys import STATEMENT_KEY, entry_keys, key_hash, record_keys
 from ledger.core.merkle.batch import Packed
 from ledger.core.records import now_ts, parse_object
 from ledger.errors import ErasedError, InvalidRequestError, NotFoundError
@@ -36,6 +36,7 @@ from ledger.service.completeness import (
 from ledger.service.erasure import (
     MIN_RETENTION_DAYS,
     HoldError,
+    _log_statement,
     add_hold,
     apply_retention,
     erase,
@@ -47,7 +48,7 @@ from ledger.service.evidence_pack import build_pack
 from ledger.service.proofs import inclusion
 from ledger.service.sequencer import seal
 from ledger.store.anchors import AnchorRepository, Deployment
-from ledger.store.erasure import ErasureStore, seq_spans, unpack_seqs
+from ledger.store.erasure import ErasureStore, Target, seq_spans, unpack_seqs
 from ledger.store.exports import export_records
 from ledger.store.index import IndexStore
 from ledger.store.repository import Store
@@ -489,3 +490,88 @@ def test_erasure_trees_are_kept_up_to_their_limit(store: Store) -> None:
     tree(b"b", 2)
     tree(b"a", 2)
     assert built == [b"a", b"b", b"a"]
+
+
+def test_statement_records_are_filed_under_statement_log(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seal files the log's own statement records, and only them (not an erasure
+    record with a random salt, as versions before the statement salt logged them), under
+    statement:log; the postings the service proves it with are those (a completeness
+    proof of the key verifies), before and after such a record is erased by hand, whose
+    erased row and postings (hashed by the server on PostgreSQL) keep the key's hash.
+    The service refuses to erase one by leaf hash, the statements table aside too."""
+    anchors = AnchorRepository(store)
+    anchors.record_deployment(
+        Deployment(31337, b"\x5f" * 20, bytes(range(32)), "t", b"\x01" * 20, 1, NOW)
+    )
+    _fill(store, 12)
+    hold = add_hold(store, "account", "bob", "case 4")
+    done = erase(store, "account", "request 7", account=SECRET)
+    assert done.record is not None
+    monkeypatch.setattr(ledger.service.erasure, "statement_salt", lambda _: "cd" * 16)
+    carol = parse_object(interaction(99, seed=9, account="carol"))
+    store.add_entries([[carol]])
+    seal(store)
+    random = erase(store, "leaves", "random salt", leaves=[carol.leaf_hash])
+    monkeypatch.undo()
+    assert random.record is not None
+    size = anchored(store, anchors)
+
+    def proven(size: int) -> list[int]:
+        document = build_completeness(store, anchors, STATEMENT_KEY, size)
+        result = verify_completeness(json.dumps(document), None)
+        assert result.valid and result.complete is not None
+        return list(result.complete.leaf_indices)
+
+    with store.read() as conn:
+        statements = [
+            found.leaf_index
+            for leaf in (hold.added_by, done.record, random.record)
+            if (found := store.find_entry(conn, leaf)) is not None
+            and STATEMENT_KEY in record_keys(json.loads(found.record))
+        ]
+    assert statements == [12, 13] and size == 16  # the hold and the salted erasure
+    assert proven(size) == statements
+    for leaf in (hold.added_by, done.record):
+        with pytest.raises(InvalidRequestError, match="is never erased"):
+            erase(store, "leaves", "r", leaves=[leaf])
+    # By hand: the salted erasure record erased (going around the refusal), and the
+    # random-salt one. Only the first keeps statement:log's hash.
+    erasures = ErasureStore(store)
+    with store.transaction() as conn:
+        rows = [
+            conn.exec_driver_sql(
+                "SELECT seq, leaf_hash, kind, external_id, account_id, model FROM entries"
+                f" WHERE leaf_hash = {erasures.mark}",
+                (leaf,),
+            ).one()
+            for leaf in (done.record, random.record)
+        ]
+        targets = [Target(int(r[0]), bytes(r[1]), *r[2:]) for r in rows]
+        assert [t.leaf_hash for t in targets] == [done.record, random.record]
+        members = [(13, done.record), (15, random.record)]
+        statement = erasure_statement(
+            "leaves",
+            "tidy",
+            2,
+            leaves_digest(m for _, m in members),
+            now_ts(),
+            root=leaves_root(members),
+        )
+        logged = _log_statement(store, erasures, conn, "erasure", statement)
+        erasures.erase(conn, targets, statement["ts"], logged)
+    with store.read() as conn:
+        kept = {
+            leaf: conn.exec_driver_sql(
+                f"SELECT key_hashes FROM entries WHERE leaf_hash = {erasures.mark}", (leaf,)
+            ).scalar()
+            for leaf in (done.record, random.record)
+        }
+        filed = erasures.erased_postings(conn, key_hash(STATEMENT_KEY), 10**9)
+    assert {bytes(k): bytes(v) for k, v in kept.items()} == {
+        done.record: key_hash(STATEMENT_KEY),
+        random.record: b"",
+    }
+    assert filed == [targets[0].seq]
+    assert proven(anchored(store, anchors)) == [*statements, 16]

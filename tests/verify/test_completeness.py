@@ -18,6 +18,7 @@ from ledger.chain.client import ChainClient
 from ledger.chain.deployment import DeployedLog
 from ledger.chain.log_anchor import LogAnchor
 from ledger.core.index import (
+    STATEMENT_KEY,
     SparseMap,
     build_claim,
     index_root,
@@ -31,9 +32,11 @@ from ledger.formats.checkpoint import AnchoredCheckpoint, AnchorRef
 from ledger.formats.completeness import (
     ErasureMarker,
     ErasureProof,
+    FiledProof,
     Member,
     completeness_json,
     erasures_json,
+    filed_json,
     parse_completeness,
 )
 from ledger.formats.fields import FormatError
@@ -453,12 +456,24 @@ def erase_in(log: Log, erased: list[int], at: str = ERASED_AT) -> tuple[Any, dic
     tree = [erasure_member(i, leaf) for i, leaf in members]
     index = len(log.leaves) - 1
     proof = ErasureProof(
-        index, log.records[index], statement, tuple(inclusion_proof(index, log.leaves))
+        index,
+        log.records[index],
+        statement,
+        tuple(inclusion_proof(index, log.leaves)),
+        filed_in(log, index),
     )
     return proof, {
         i: Member(position, tuple(inclusion_proof(position, tree)))
         for position, (i, _) in enumerate(members)
     }
+
+
+def filed_in(log: Log, index: int, key: str = STATEMENT_KEY) -> FiledProof:
+    """The proof, in `log`'s index, of `key`'s postings in the window [index, index + 1)
+    (of ``statement:log``: that the record at `index` is a statement record)."""
+    claim = build_claim(log.map.store, log.size, key, log.postings.get(key, []), index, index + 1)
+    assert claim.postings_root is not None and claim.window is not None
+    return FiledProof(claim.count, claim.postings_root, claim.map_proof, claim.window)
 
 
 def proven_erased(log: Log, every: int) -> dict[str, Any]:
@@ -491,7 +506,8 @@ def forged_erasures() -> tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]
     erased by that erasure (with a listed entry's proof), two erased entries' proofs
     swapped, an erasure given that no marker uses, and an entry logged after the
     erasure that names it."""
-    document = proven_erased(Log(), 3)
+    base = Log()
+    document = proven_erased(base, 3)
     live = copy.deepcopy(document)
     entry = live["entries"][1]
     del entry["record"]
@@ -518,7 +534,11 @@ def forged_erasures() -> tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]
     erasure = earlier["erasures"][0]
     index = erasure["leaf_index"]
     after["erasures"] = [
-        {**erasure, "proof": ["0x" + n.hex() for n in inclusion_proof(index, later.leaves)]}
+        {
+            **erasure,
+            "proof": ["0x" + n.hex() for n in inclusion_proof(index, later.leaves)],
+            "filed": filed_json(filed_in(later, index)),
+        }
     ]
     twice = Log()
     first = twice.postings[busiest(twice)][0]
@@ -536,6 +556,19 @@ def forged_erasures() -> tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]
         "member": {"position": 0, "path": ["0x" + n.hex() for n in members[first].path]},
     }
     borrowed["erasures"] = erasures_json([erasure])["erasures"]
+    unfiled = copy.deepcopy(document)
+    del unfiled["erasures"][0]["filed"]
+    # Two erasures in one log: each one's statement:log proof is of its own leaf index.
+    two = Log()
+    account = busiest(two)
+    first_erasure, _ = erase_in(two, two.postings[account][:1])
+    two_erased = proven_erased(two, 3)
+    other_window = copy.deepcopy(two_erased)
+    assert other_window["erasures"][0]["leaf_index"] != first_erasure.leaf_index
+    other_window["erasures"][0]["filed"] = filed_json(filed_in(two, first_erasure.leaf_index))
+    other_key = copy.deepcopy(document)
+    index = document["erasures"][0]["leaf_index"]
+    other_key["erasures"][0]["filed"] = filed_json(filed_in(base, index, busiest(base)))
     return document, [
         (live, "that erasure does not list this entry"),
         # A record logged twice: the live copy borrows its erased twin's membership
@@ -544,6 +577,9 @@ def forged_erasures() -> tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]
         (swapped, "that erasure does not list this entry"),
         (unused, "proves no marker of the document"),
         (after, "not after the entry: an erasure erases entries logged before it"),
+        (unfiled, "the document does not prove its record filed under statement:log"),
+        (other_window, "its record is not proven filed under statement:log at leaf index"),
+        (other_key, "its record is not proven filed under statement:log at leaf index"),
     ]
 
 

@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from ledger.core.index.errors import IndexProofError
+from ledger.core.statements import statement_record, statement_salt
 
 MAX_VALUE_LENGTH = 256
 """Longest key value: the longest identifier a record may carry (records.MAX_ID_LENGTH)."""
@@ -43,7 +44,15 @@ KEY_FUNCTIONS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
     "licence": _licence,
     "model": _model,
 }
-"""Record kind -> the keys of a record's body. Digest records are filed under no key."""
+"""Record kind -> the keys of a record's body. Digest records are filed under none of
+them: only the log's own statement records are filed, under `STATEMENT_KEY`."""
+
+STATEMENT_KEY = "statement:log"
+"""The key of the log's own statement records (erasures, legal holds, lifts): every
+digest record whose salt is `ledger.core.statements.statement_salt` of its sha256. One
+key for the whole log, so the anchored index root binds which leaves are statements
+(an erased one's export line carries its hash) and its postings are the complete list
+of the log's statements."""
 
 MAX_ENTRY_KEYS = 2
 """Most keys one entry is filed under (what an erased entry's export line may carry)."""
@@ -52,8 +61,9 @@ KEY_FIELDS = {"account": "account_id", "model": "model", "licence": "licence_id"
 KEY_FIELDS |= {"licensee": "licensee", "model_id": "model_id"}
 """Key kind -> the body field its value is (what a disclosure must open to show the key)."""
 
-KEY_KINDS = ("account", "model", "licence", "licensee", "model_id")
-"""The kinds of key, the part of a key string before its first colon."""
+KEY_KINDS = ("account", "model", "licence", "licensee", "model_id", "statement")
+"""The kinds of key, the part of a key string before its first colon (``statement``
+has one key, `STATEMENT_KEY`: any other value is a key no record is filed under)."""
 
 
 def record_keys(record: Mapping[str, Any]) -> list[str]:
@@ -62,22 +72,36 @@ def record_keys(record: Mapping[str, Any]) -> list[str]:
     key functions give them."""
     function = KEY_FUNCTIONS.get(record["kind"])
     if function is None:
+        salt, body = record.get("salt"), record["body"]
+        if record["kind"] == "digest" and isinstance(salt, str) and "sha256" in body:
+            try:
+                if salt == statement_salt(body["sha256"]):
+                    return [STATEMENT_KEY]
+            except (ValueError, TypeError):  # not a valid record's sha256
+                return []
         return []
     return list(dict.fromkeys(function(record["body"])))
 
 
 def entry_keys(
-    kind: str, external_id: str | None, account_id: str | None, model: str | None
+    kind: str,
+    external_id: str | None,
+    account_id: str | None,
+    model: str | None,
+    canonical: bytes | None = None,
 ) -> list[str]:
     """The index keys of an entry, from its lookup columns (`ledger.core.records.Entry`,
-    as the store keeps them): the same as `record_keys` of its record (tests hold them
-    equal), without decoding the record."""
+    as the store keeps them) and, for a digest record, its canonical bytes (is it one of
+    the log's statement records?): the same as `record_keys` of its record (tests hold
+    them equal), without decoding the record."""
     if kind == "interaction":
         return [f"account:{account_id}", f"model:{model}"]
     if kind == "licence":
         return [f"licence:{external_id}", f"licensee:{account_id}"]
     if kind == "model":
         return [f"model_id:{external_id}"]
+    if statement_record(kind, external_id, canonical):
+        return [STATEMENT_KEY]
     return []
 
 
@@ -91,14 +115,15 @@ each key `entry_keys` gives, in its order."""
 
 
 def group_entry_keys(
-    rows: Sequence[Sequence[Any]], columns: tuple[int, int, int, int] = (0, 1, 2, 3)
+    rows: Sequence[Sequence[Any]], columns: tuple[int, int, int, int, int] = (0, 1, 2, 3, 4)
 ) -> dict[str, list[int]]:
     """Each key's positions (0, 1, ...) among entries given as rows that hold their
-    lookup columns kind, external_id, account_id and model at `columns`: what filing
-    each entry under its `entry_keys` in turn gives, grouped a column at a time rather
-    than entry by entry (a seal's entries at once; `IndexBuilder.add_batch` takes
-    them)."""
-    kind_at, *value_at = columns
+    lookup columns kind, external_id, account_id and model, and their canonical record
+    bytes (needed of digest records only: None will do for the others), at `columns`:
+    what filing each entry under its `entry_keys` in turn gives, grouped a column at a
+    time rather than entry by entry (a seal's entries at once; `IndexBuilder.add_batch`
+    takes them)."""
+    kind_at, *value_at, record_at = columns
     values_of = [itemgetter(at) for at in value_at]
     kinds = list(map(itemgetter(kind_at), rows))
     count = len(kinds)
@@ -123,6 +148,15 @@ def group_entry_keys(
                     grouped[key] = sorted(grouped[key] + listed)
                 else:
                     grouped[key] = listed
+    if "digest" in kinds:
+        external_at = value_at[0]
+        statements = [
+            position
+            for position, row in enumerate(rows)
+            if statement_record(row[kind_at], row[external_at], row[record_at])
+        ]
+        if statements:
+            grouped[STATEMENT_KEY] = statements
     return grouped
 
 
