@@ -243,8 +243,7 @@ class IndexStore:
             live = ErasureStore(self.store).statement_entries(conn) if value == "log" else []
             seqs = [seq for seq, _ in live if first_seq <= seq <= last_seq]
             found = conn.exec_driver_sql(
-                f"SELECT NULL, seqs FROM erased_postings WHERE key_hash = {m}"
-                f" AND first_seq <= {m}",
+                f"SELECT NULL, seqs FROM erased_postings WHERE key_hash = {m} AND first_seq <= {m}",
                 (key_hash, last_seq),
             ).cursor.fetchall()
         else:
