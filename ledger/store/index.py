@@ -6,6 +6,9 @@
 - `index_keys`: each key's postings count and frontier at the newest indexed size
   (upserted by each seal, in the seal's transaction).
 - `index_roots`: R(S) and the map root of every size sealed with the index.
+- `index_blocks`: the root of each complete aligned block of 256 postings of each key's
+  postings tree, with the leaf index of its last posting (inserted by the seal that
+  completes it; migration 0013 fills those of the logs sealed before it).
 - A key's postings are not stored: they are the sequenced entries matching the key on
   the entries table's lookup columns, in seq order (= leaf order).
 
@@ -19,7 +22,9 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection
 
+from ledger.core.index.blocks import BLOCK, block_roots
 from ledger.core.index.keys import key_hash as key_string_hash
+from ledger.core.index.keys import parse_key
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
 from ledger.core.merkle import HASH_SIZE
@@ -89,9 +94,12 @@ def _chunks(values: list[bytes]) -> Iterator[list[bytes]]:
 class IndexStore:
     """The index tables of one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store | None, postgres: bool | None = None) -> None:
+        """The tables of `store` (None, with `postgres`: of a connection's database only,
+        as a migration has)."""
         self.store = store
-        self.mark = "%s" if store.is_postgres else "?"
+        is_postgres = store.is_postgres if store is not None else postgres
+        self.mark = "%s" if is_postgres else "?"
 
     # -- sealing (the seal's connection) --------------------------------------------------
 
@@ -170,6 +178,17 @@ class IndexStore:
             rows,
         )
 
+    def write_blocks(self, conn: Connection, blocks: list[tuple[bytes, int, int, bytes]]) -> None:
+        """Insert (key hash, block number, last leaf index, root) of the blocks a seal
+        completed."""
+        if blocks:
+            m = self.mark
+            conn.exec_driver_sql(
+                "INSERT INTO index_blocks (key_hash, block, last_leaf, root)"
+                f" VALUES ({m}, {m}, {m}, {m})",
+                blocks,
+            )
+
     def add_root(self, conn: Connection, tree_size: int, map_root: bytes, root: bytes) -> None:
         """Keep R(S) of the seal to `tree_size`."""
         conn.exec_driver_sql(
@@ -211,27 +230,72 @@ class IndexStore:
         ).scalar()
         return None if data is None else decode_node(data)
 
+    def blocks(self, conn: Connection, key: str, count: int) -> tuple[list[int], list[bytes]]:
+        """The last leaf indices and roots of the stored blocks 0 to `count` - 1 of
+        `key`, in order; fewer when some are not stored (a key sealed before its blocks
+        were kept, whose backfill did not run)."""
+        rows = conn.exec_driver_sql(
+            f"SELECT block, last_leaf, root FROM index_blocks WHERE key_hash = {self.mark}"
+            f" AND block < {self.mark} ORDER BY block",
+            (key_string_hash(key), count),
+        ).cursor.fetchall()
+        lasts: list[int] = []
+        roots: list[bytes] = []
+        for block, last, root in rows:
+            if int(block) != len(lasts):
+                break
+            lasts.append(int(last))
+            roots.append(bytes(root))
+        return lasts, roots
+
+    def postings_between(
+        self,
+        conn: Connection,
+        kind: str,
+        value: str,
+        after: int,
+        through: int | None,
+        last_seq: int,
+    ) -> list[tuple[int, int]]:
+        """(seq, leaf index) of the entries of key `kind:value` with `after` < leaf index
+        <= `through` (None: every one up to entry `last_seq`), in leaf order: a block's
+        postings, read by seq range (a leaf's seq from the runs)."""
+        first_seq = 0 if after < 0 else self.seqs_of_leaves(conn, [after])[0] + 1
+        upto = last_seq if through is None else self.seqs_of_leaves(conn, [through])[0]
+        return self.postings_with_seqs(conn, kind, value, upto, first_seq, by_seq=True)
+
     def postings(self, conn: Connection, kind: str, value: str, last_seq: int) -> list[int]:
         """The leaf indices of the entries of key `kind:value` with seq <= `last_seq`
         (all sequenced), in leaf order."""
         return [leaf for _, leaf in self.postings_with_seqs(conn, kind, value, last_seq)]
 
     def postings_with_seqs(
-        self, conn: Connection, kind: str, value: str, last_seq: int, first_seq: int = 0
+        self,
+        conn: Connection,
+        kind: str,
+        value: str,
+        last_seq: int,
+        first_seq: int = 0,
+        by_seq: bool = False,
     ) -> list[tuple[int, int]]:
         """(seq, leaf index) of the entries of key `kind:value` with `first_seq` <= seq <=
-        `last_seq` (all sequenced), in leaf order."""
+        `last_seq` (all sequenced), in leaf order. `by_seq`: read the entries of the seq
+        range (a short one: a block's) rather than all of the key's by its lookup index
+        (whose entries are not ordered by seq: `entries_account_ts`)."""
         record_kind, column = KEY_COLUMNS[kind]
         if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
             return []
         m = self.mark
+        # `|| ''` keeps both databases' planners off the lookup indexes: the seq range
+        # by the primary key.
+        unindexed = " || ''" if by_seq else ""
         # Erased entries (ledger.store.erasure) no longer hold the value: their postings
         # are kept by the key's hash, packed.
         seqs = [
             int(seq)
             for (seq,) in conn.exec_driver_sql(
-                f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
-                f" AND seq >= {m}",
+                f"SELECT seq FROM entries WHERE {column}{unindexed} = {m}"
+                f" AND kind{unindexed} = {m} AND seq <= {m} AND seq >= {m}",
                 (value, record_kind, last_seq, first_seq),
             ).cursor.fetchall()
         ]
@@ -311,3 +375,43 @@ class IndexStore:
             (licence_id,),
         )
         return {str(row[0]) for row in rows.cursor.fetchall()}
+
+
+BACKFILL_BATCH = 1 << 16
+"""Blocks inserted at a time by `backfill_blocks`."""
+
+
+def backfill_blocks(conn: Connection) -> int:
+    """Insert the blocks of every key of at least BLOCK postings at the newest indexed size
+    (migration 0013: a log sealed before the seal kept them), its postings read and
+    hashed once; the number of blocks. Raises StoreError if a key's postings are not as
+    many as its count."""
+    index = IndexStore(None, postgres=conn.dialect.name == "postgresql")
+    newest = index.newest_root(conn)
+    if newest is None:
+        return 0
+    last_seq = conn.exec_driver_sql(
+        f"SELECT last_seq FROM checkpoints WHERE tree_size = {index.mark}", (newest[0],)
+    ).scalar()
+    if last_seq is None:
+        raise StoreError(f"the index was sealed at size {newest[0]}, which has no checkpoint")
+    keys = conn.exec_driver_sql(
+        f"SELECT key_hash, key, count FROM index_keys WHERE count >= {index.mark}", (BLOCK,)
+    ).cursor.fetchall()
+    rows: list[tuple[bytes, int, int, bytes]] = []
+    written = 0
+    for k, key, count in keys:
+        kind, value = parse_key(str(key))
+        leaves = index.postings(conn, kind, value, int(last_seq))
+        if len(leaves) != int(count):
+            raise StoreError(
+                f"{key!r:.80} has {len(leaves)} postings up to size {newest[0]}, its index"
+                f" {int(count)}: the storage is damaged"
+            )
+        roots = block_roots(leaves)
+        rows += [(bytes(k), j, leaves[BLOCK * (j + 1) - 1], root) for j, root in enumerate(roots)]
+        if len(rows) >= BACKFILL_BATCH:
+            index.write_blocks(conn, rows)
+            written, rows = written + len(rows), []
+    index.write_blocks(conn, rows)
+    return written + len(rows)
