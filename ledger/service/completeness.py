@@ -440,18 +440,13 @@ class KeyClaims:
         if len(roots) < count // BLOCK:
             return None
 
-        def read(after: int, through: int | None) -> list[int]:
-            found = self.index.postings_between(
-                self.conn, kind, value, after, through, self.last_seq
-            )
-            return [leaf for _, leaf in found]
-
         try:
+            reader = self.index.block_postings(self.conn, kind, value, self.last_seq)
             return window_proof_stored(
                 count,
                 roots,
                 lasts,
-                read,
+                reader.between,
                 start,
                 end,
                 lambda inside: _check_entries(key, inside, start, end),

@@ -54,6 +54,10 @@ CACHED_KEYS = 1 << 15
 """Frontiers kept in memory between seals: of the keys touched most recently (about
 37 MB for keys of up to a million postings each)."""
 
+KEEP_BLOCKS = True
+"""Store the blocks of BLOCK postings each seal completes (`index_blocks`); only
+scripts/bench_index.py --blocks turns it off, to measure what keeping them costs."""
+
 _COLUMNS = (2, 3, 4, 5)
 """Where a KeyedEntry holds kind, external_id, account_id and model."""
 
@@ -141,7 +145,7 @@ class _Pass:
         self.frontiers: dict[str, Frontier] = {}
         self.builder = IndexBuilder(nodes, self.frontiers, size)
         self.hashes = self.builder.key_hashes
-        self.builder.blocks = {}
+        self.builder.blocks = {} if KEEP_BLOCKS else None
         self.blocks: list[tuple[bytes, int, int, bytes]] = []
         """(key hash, block number, last leaf index, root) of the blocks completed."""
         self.root = b""

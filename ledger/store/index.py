@@ -17,7 +17,7 @@ The writes take the seal's connection; they commit or roll back with it.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection
@@ -248,21 +248,12 @@ class IndexStore:
             roots.append(bytes(root))
         return lasts, roots
 
-    def postings_between(
-        self,
-        conn: Connection,
-        kind: str,
-        value: str,
-        after: int,
-        through: int | None,
-        last_seq: int,
-    ) -> list[tuple[int, int]]:
-        """(seq, leaf index) of the entries of key `kind:value` with `after` < leaf index
-        <= `through` (None: every one up to entry `last_seq`), in leaf order: a block's
-        postings, read by seq range (a leaf's seq from the runs)."""
-        first_seq = 0 if after < 0 else self.seqs_of_leaves(conn, [after])[0] + 1
-        upto = last_seq if through is None else self.seqs_of_leaves(conn, [through])[0]
-        return self.postings_with_seqs(conn, kind, value, upto, first_seq, by_seq=True)
+    def block_postings(
+        self, conn: Connection, kind: str, value: str, last_seq: int
+    ) -> BlockPostings:
+        """A reader of the postings of key `kind:value` up to entry `last_seq`, a leaf
+        range (a block) at a time."""
+        return BlockPostings(self, conn, kind, value, last_seq)
 
     def postings(self, conn: Connection, kind: str, value: str, last_seq: int) -> list[int]:
         """The leaf indices of the entries of key `kind:value` with seq <= `last_seq`
@@ -270,32 +261,21 @@ class IndexStore:
         return [leaf for _, leaf in self.postings_with_seqs(conn, kind, value, last_seq)]
 
     def postings_with_seqs(
-        self,
-        conn: Connection,
-        kind: str,
-        value: str,
-        last_seq: int,
-        first_seq: int = 0,
-        by_seq: bool = False,
+        self, conn: Connection, kind: str, value: str, last_seq: int, first_seq: int = 0
     ) -> list[tuple[int, int]]:
         """(seq, leaf index) of the entries of key `kind:value` with `first_seq` <= seq <=
-        `last_seq` (all sequenced), in leaf order. `by_seq`: read the entries of the seq
-        range (a short one: a block's) rather than all of the key's by its lookup index
-        (whose entries are not ordered by seq: `entries_account_ts`)."""
+        `last_seq` (all sequenced), in leaf order."""
         record_kind, column = KEY_COLUMNS[kind]
         if "\x00" in value:  # no record holds one (and PostgreSQL text cannot)
             return []
         m = self.mark
-        # `|| ''` keeps both databases' planners off the lookup indexes: the seq range
-        # by the primary key.
-        unindexed = " || ''" if by_seq else ""
         # Erased entries (ledger.store.erasure) no longer hold the value: their postings
         # are kept by the key's hash, packed.
         seqs = [
             int(seq)
             for (seq,) in conn.exec_driver_sql(
-                f"SELECT seq FROM entries WHERE {column}{unindexed} = {m}"
-                f" AND kind{unindexed} = {m} AND seq <= {m} AND seq >= {m}",
+                f"SELECT seq FROM entries WHERE {column} = {m} AND kind = {m} AND seq <= {m}"
+                f" AND seq >= {m}",
                 (value, record_kind, last_seq, first_seq),
             ).cursor.fetchall()
         ]
@@ -375,6 +355,70 @@ class IndexStore:
             (licence_id,),
         )
         return {str(row[0]) for row in rows.cursor.fetchall()}
+
+
+class BlockPostings:
+    """A key's postings up to entry `last_seq` read a leaf range (a block) at a time: the
+    entries of the range's seqs by the primary key (a block's span of the log, not every
+    entry of the key by its lookup index), and its erased postings (`erased_postings`)
+    and the runs read once."""
+
+    def __init__(
+        self, index: IndexStore, conn: Connection, kind: str, value: str, last_seq: int
+    ) -> None:
+        self.conn = conn
+        self.mark = index.mark
+        self.record_kind, self.column = KEY_COLUMNS[kind]
+        self.value = value
+        self.last_seq = last_seq
+        self.runs = [
+            (int(first), int(last), int(index_))
+            for first, last, index_ in conn.exec_driver_sql(
+                "SELECT first_seq, last_seq, first_index FROM runs ORDER BY first_seq"
+            ).cursor.fetchall()
+        ]
+        self.starts = [run[0] for run in self.runs]
+        self.firsts = [run[2] for run in self.runs]
+        packs = conn.exec_driver_sql(
+            f"SELECT seqs FROM erased_postings WHERE key_hash = {index.mark}"
+            f" AND first_seq <= {index.mark}",
+            (key_string_hash(f"{kind}:{value}"), last_seq),
+        ).cursor.fetchall()
+        self.erased = sorted(s for (p,) in packs for s in unpack_seqs(bytes(p)) if s <= last_seq)
+
+    def seq_of(self, leaf: int) -> int:
+        at = bisect_right(self.firsts, leaf) - 1
+        if at < 0 or leaf - self.firsts[at] > self.runs[at][1] - self.runs[at][0]:
+            raise StoreError(f"leaf {leaf} is in no run: the log storage is damaged")
+        return self.runs[at][0] + leaf - self.firsts[at]
+
+    def leaf_of(self, seq: int) -> int:
+        at = bisect_right(self.starts, seq) - 1
+        if at < 0 or seq > self.runs[at][1]:
+            raise StoreError(f"entry seq {seq} is in no run: the log storage is damaged")
+        return self.runs[at][2] + seq - self.starts[at]
+
+    def between(self, after: int, through: int | None) -> list[int]:
+        """The leaf indices of the key's postings with `after` < leaf index <= `through`
+        (None: up to entry `last_seq`), increasing."""
+        if "\x00" in self.value:  # no record holds one (and PostgreSQL text cannot)
+            return []
+        low = 0 if after < 0 else self.seq_of(after) + 1
+        high = self.last_seq if through is None else self.seq_of(through)
+        m = self.mark
+        # `|| ''`: neither database's planner takes the lookup index (all the key's
+        # entries, not in seq order: entries_account_ts), but the seq range.
+        seqs = [
+            int(seq)
+            for (seq,) in self.conn.exec_driver_sql(
+                f"SELECT seq FROM entries WHERE seq >= {m} AND seq <= {m}"
+                f" AND {self.column} || '' = {m} AND kind || '' = {m}",
+                (low, high, self.value, self.record_kind),
+            ).cursor.fetchall()
+        ]
+        seqs += self.erased[bisect_left(self.erased, low) : bisect_right(self.erased, high)]
+        seqs.sort()
+        return [self.leaf_of(seq) for seq in seqs]
 
 
 BACKFILL_BATCH = 1 << 16
