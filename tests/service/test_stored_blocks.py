@@ -37,6 +37,21 @@ def deployed(store: Store) -> AnchorRepository:
     return anchors
 
 
+def large_keys(store: Store) -> list[str]:
+    """The keys with at least one complete block."""
+    with store.read() as conn:
+        rows = conn.execute(text("SELECT key FROM index_keys WHERE count >= 256")).all()
+    return sorted(str(key) for (key,) in rows)
+
+
+def all_rows(store: Store) -> dict[str, list[tuple[int, int, bytes]]]:
+    return {key: stored_rows(store, key) for key in large_keys(store)}
+
+
+def all_expected(store: Store) -> dict[str, list[tuple[int, int, bytes]]]:
+    return {key: expected_rows(store, key) for key in large_keys(store)}
+
+
 def stored_rows(store: Store, key: str = KEY) -> list[tuple[int, int, bytes]]:
     with store.read() as conn:
         rows = conn.execute(
@@ -54,6 +69,17 @@ def expected_rows(store: Store, key: str = KEY) -> list[tuple[int, int, bytes]]:
         state = conn.execute(text("SELECT MAX(last_seq) FROM checkpoints")).scalar()
         leaves = IndexStore(store).postings(conn, kind, value, int(state))
     return [(j, leaves[BLOCK * (j + 1) - 1], root) for j, root in enumerate(block_roots(leaves))]
+
+
+def key_leaves(store: Store) -> list[bytes]:
+    """The leaf hashes of acct-big's entries, in order."""
+    with store.read() as conn:
+        return [
+            bytes(h)
+            for (h,) in conn.execute(
+                text("SELECT leaf_hash FROM entries WHERE account_id = 'acct-big' ORDER BY seq")
+            ).all()
+        ]
 
 
 def cli_evidence(db_url: str, *args: str) -> str:
@@ -78,6 +104,7 @@ def test_the_seal_stores_each_complete_block(store: Store) -> None:
         size = grow(store, anchors, start, 37)
     rows = stored_rows(store)
     assert rows == expected_rows(store) and len(rows) == 5
+    assert all_rows(store) == all_expected(store) and len(large_keys(store)) > 1  # models too
     blocks = PostingsBlocks()
     for a, b in [(0, 5), (600, 1400), (size - 3, size), (1, size - 1), (1023, 1024)]:
         documents(store, anchors, blocks, size, a, b)
@@ -103,15 +130,17 @@ def test_a_log_sealed_before_the_migration(store: Store, db_url: str) -> None:
     from alembic.config import Config
 
     anchors = deployed(store)
-    size = grow(store, anchors, 0, 1900)
-    before = stored_rows(store)
+    grow(store, anchors, 0, 1900)
+    erase(store, "leaves", "test", leaves=key_leaves(store)[500:530])  # postings kept
+    size = anchored(store, anchors)
+    before = all_rows(store)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     for action, revision in [("downgrade", "0012"), ("upgrade", "head")]:
         with store.engine.begin() as connection:
             config.attributes["connection"] = connection
             getattr(command, action)(config, revision)
-    assert stored_rows(store) == before == expected_rows(store) and len(before) == 4
+    assert all_rows(store) == before == all_expected(store) and len(before[KEY]) == 4
     blocks = PostingsBlocks()
     documents(store, anchors, blocks, size, 700, 800)
     assert blocks.served_stored == 1
@@ -138,13 +167,7 @@ def test_a_tampered_stored_block_is_caught(store: Store) -> None:
 def test_erased_entries_keep_their_postings_in_blocks(store: Store) -> None:
     anchors = deployed(store)
     grow(store, anchors, 0, 1800)
-    with store.read() as conn:
-        leaves = [
-            bytes(h)
-            for (h,) in conn.execute(
-                text("SELECT leaf_hash FROM entries WHERE account_id = 'acct-big' ORDER BY seq")
-            ).all()
-        ]
+    leaves = key_leaves(store)
     erase(store, "leaves", "test", leaves=leaves[250:270] + leaves[600:601])
     size = anchored(store, anchors)
     blocks = PostingsBlocks()
