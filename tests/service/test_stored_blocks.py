@@ -14,18 +14,23 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from ledger.core.index.blocks import BLOCK, block_roots
 from ledger.core.index.keys import key_hash
+from ledger.core.records import parse_object
 from ledger.service.completeness import PostingsBlocks, Window, build_completeness
 from ledger.service.erasure import erase
+from ledger.service.sequencer import seal
 from ledger.store.anchors import AnchorRepository, Deployment
 from ledger.store.db import MIGRATIONS
 from ledger.store.index import IndexStore
-from ledger.store.repository import Store
+from ledger.store.repository import Store, StoreError
 from ledger.verify.completeness import verify_completeness
+from ledger.workload import interaction
 from tests.service.test_window_blocks import KEY, NOW, anchored, documents, grow
 
 
@@ -175,3 +180,31 @@ def test_erased_entries_keep_their_postings_in_blocks(store: Store) -> None:
         doc = documents(store, anchors, blocks, size, a, b)
     assert blocks.served_stored == 2
     assert doc["count"] == sum(1 for i in range(1800) if i % 3)
+
+
+def test_a_seal_that_rolls_back_keeps_none_of_its_blocks(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The blocks are written in the seal's transaction (before R(S)): a seal that fails
+    after writing them leaves none; the next seal writes them again."""
+    anchors = deployed(store)
+    grow(store, anchors, 0, 300)
+    assert stored_rows(store) == expected_rows(store) and len(stored_rows(store)) == 0
+    store.add_entries(
+        [[parse_object(interaction(i, seed=9, account="acct-big")) for i in range(300, 1200)]]
+    )
+
+    def fail(*_: Any) -> None:
+        raise StoreError("the disk is full")
+
+    monkeypatch.setattr(IndexStore, "add_root", fail)
+    with pytest.raises(StoreError, match="disk is full"):
+        seal(store)
+    monkeypatch.undo()
+    with store.read() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM index_blocks")).scalar() == 0
+    size = anchored(store, anchors)
+    assert all_rows(store) == all_expected(store) and len(stored_rows(store)) == 4
+    blocks = PostingsBlocks()
+    documents(store, anchors, blocks, size, 400, 420)
+    assert blocks.served_stored == 1
