@@ -126,6 +126,21 @@ def test_a_fresh_process_proves_a_window_from_stored_blocks(store: Store, db_url
         full = build_completeness(store, anchors, KEY, size, Window(a, b), blocks=None)
         assert json.loads(out) == full
         assert verify_completeness(out, None).valid
+    # What served it, in a fresh process: the stored blocks, nothing read into the cache.
+    probe = (
+        "import sys\n"
+        "from ledger.service.completeness import POSTINGS_BLOCKS as b, Window, build_completeness\n"
+        "from ledger.store.anchors import AnchorRepository\n"
+        "from ledger.store.repository import Store\n"
+        "s = Store.open(sys.argv[1])\n"
+        f"build_completeness(s, AnchorRepository(s), {KEY!r}, window=Window(1000, 1010))\n"
+        "print(b.served_stored, b.held())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, db_url], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "0"]
 
 
 def test_a_log_sealed_before_the_migration(store: Store, db_url: str) -> None:
