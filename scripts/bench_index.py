@@ -35,9 +35,13 @@ All times are CPU time of the benchmark process (time.process_time), medians.
     .venv/bin/python scripts/bench_index.py --end-to-end \
         --postgres postgresql://postgres@127.0.0.1:5432/test                 # on PostgreSQL
     .venv/bin/python scripts/bench_index.py --seal-log LOG.db --seals 3 --repeat 2
+    .venv/bin/python scripts/bench_index.py --end-to-end --blocks   # blocks' cost
 
 5. Seal steps (--seal-log): from a copy of an ingested SQLite log, a few seal steps in
    one process with the index and without, alternating; CPU and wall time per step.
+
+With --blocks, parts 4 and 5 compare seals with the index storing its postings blocks
+(index_blocks, the default) and not storing them (ledger.service.index.KEEP_BLOCKS off).
 """
 
 from __future__ import annotations
@@ -323,11 +327,15 @@ def cpu_time() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def end_to_end(records: int, repeat: int, postgres: str | None = None) -> None:
-    """4. Ingest + seal with and without the index, side by side."""
+def end_to_end(
+    records: int, repeat: int, postgres: str | None = None, blocks: bool = False
+) -> None:
+    """4. Ingest + seal with and without the index, side by side; with `blocks`, both
+    sides with the index, with and without storing its postings blocks."""
     import os
     import tempfile
 
+    from ledger.service import index as service_index
     from ledger.service.ingest import read_ndjson
     from ledger.service.sequencer import seal
     from ledger.store.repository import Store
@@ -347,11 +355,12 @@ def end_to_end(records: int, repeat: int, postgres: str | None = None) -> None:
         for indexed in (False, True) if attempt % 2 == 0 else (True, False):
             url, drop = fresh_database(work, f"log-{attempt}-{int(indexed)}", postgres)
             store = Store.open(url)
+            service_index.KEEP_BLOCKS = indexed or not blocks
             try:
                 cpu, start = cpu_time(), time.perf_counter()
                 assert store.add_entries(read_ndjson(ndjson)) == records
                 cpu_ingested, ingested = cpu_time(), time.perf_counter()
-                state = seal(store, index=indexed)
+                state = seal(store, index=indexed or blocks)
                 cpu_sealed, sealed = cpu_time(), time.perf_counter()
             finally:
                 store.close()
@@ -361,7 +370,8 @@ def end_to_end(records: int, repeat: int, postgres: str | None = None) -> None:
                 (ingested - start, sealed - ingested, cpu_ingested - cpu, cpu_sealed - cpu_ingested)
             )
             print(
-                f"run {attempt + 1}, {'with' if indexed else 'without'} the index:"
+                f"run {attempt + 1}, {'with' if indexed else 'without'}"
+                f" {'stored blocks' if blocks else 'the index'}:"
                 f" ingest {ingested - start:.2f} s, seal {sealed - ingested:.2f} s (CPU:"
                 f" {cpu_ingested - cpu:.2f} s + {cpu_sealed - cpu_ingested:.2f} s;"
                 f" load average {os.getloadavg()[0]:.1f})",
@@ -379,12 +389,15 @@ def end_to_end(records: int, repeat: int, postgres: str | None = None) -> None:
             statistics.median(i + s for i, s in runs),
         )
 
+    what_is = "stored postings blocks" if blocks else "the index"
     print(f"## 4. Ingest + seal of {records:,} interaction records, {backend}, medians of {repeat}")
+    if blocks:
+        print("both sides with the index; with and without storing its postings blocks")
     for what, offset in (("wall", 0), ("CPU", 2)):
         without, with_index = medians(False, offset), medians(True, offset)
         for name, (ingest_s, seal_s, total_s) in (("without", without), ("with", with_index)):
             print(
-                f"{what}, {name} the index: ingest {ingest_s:.2f} s + seal {seal_s:.2f} s ="
+                f"{what}, {name} {what_is}: ingest {ingest_s:.2f} s + seal {seal_s:.2f} s ="
                 f" {total_s:.2f} s ({records / total_s:,.0f} records/s)"
             )
         print(
@@ -396,13 +409,15 @@ def end_to_end(records: int, repeat: int, postgres: str | None = None) -> None:
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
-def seal_steps(log: Path, seals: int, repeat: int) -> None:
+def seal_steps(log: Path, seals: int, repeat: int, blocks: bool = False) -> None:
     """5. Seal steps of a SQLite log already ingested (and perhaps partly sealed): from a
     copy of it, `seals` steps of up to 262,144 entries in one process, with the index and
-    without it, alternating `repeat` times; CPU and wall time of each step."""
+    without it (`blocks`: with the index, storing its postings blocks and not),
+    alternating `repeat` times; CPU and wall time of each step."""
     import shutil
     import tempfile
 
+    from ledger.service import index as service_index
     from ledger.service.sequencer import seal_step
     from ledger.store.repository import Store
 
@@ -413,12 +428,13 @@ def seal_steps(log: Path, seals: int, repeat: int) -> None:
                 copy = Path(work) / "log.db"
                 shutil.copy(log, copy)
                 store = Store.open(f"sqlite:///{copy}")
+                service_index.KEEP_BLOCKS = indexed or not blocks
                 try:
                     barrier = store.ingest_barrier()
                     steps = []
                     for _ in range(seals):
                         cpu, start = time.process_time(), time.perf_counter()
-                        state, count = seal_step(store, barrier, index=indexed)
+                        state, count = seal_step(store, barrier, index=indexed or blocks)
                         steps.append((time.process_time() - cpu, time.perf_counter() - start))
                         if not count:
                             break
@@ -426,7 +442,8 @@ def seal_steps(log: Path, seals: int, repeat: int) -> None:
                     store.close()
             roots.add(state.root)
             print(
-                f"{'with' if indexed else 'without'} the index: {len(steps)} seals up to size"
+                f"{'with' if indexed else 'without'}"
+                f" {'stored blocks' if blocks else 'the index'}: {len(steps)} seals up to size"
                 f" {state.tree_size:,}, CPU/wall s: "
                 + ", ".join(f"{c:.2f}/{w:.2f}" for c, w in steps)
             )
@@ -458,12 +475,18 @@ def main(argv: list[str] | None = None) -> int:
         help="only part 5: seal steps from a copy of this ingested SQLite log",
     )
     parser.add_argument("--seals", type=int, default=3, help="seal steps per run in part 5")
+    parser.add_argument(
+        "--blocks",
+        action="store_true",
+        help="parts 4 and 5: both sides with the index, with and without storing its"
+        " postings blocks (index_blocks)",
+    )
     args = parser.parse_args(argv)
     if args.seal_log is not None:
-        seal_steps(args.seal_log, args.seals, args.repeat)
+        seal_steps(args.seal_log, args.seals, args.repeat, args.blocks)
         return 0
     if args.end_to_end:
-        end_to_end(args.records, args.repeat, args.postgres)
+        end_to_end(args.records, args.repeat, args.postgres, args.blocks)
         return 0
     rng = random.Random(42)
     batches = 3 if args.quick else 7

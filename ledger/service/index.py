@@ -37,7 +37,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection
 
 from ledger.core.index import IndexBuilder, group_entry_keys, key_hash
-from ledger.core.index.postings import Frontier
+from ledger.core.index.postings import BLOCK, Frontier
 from ledger.core.index.smt import ROOT, Leaf, Node, Position, read_paths
 from ledger.store.index import IndexStore
 from ledger.store.repository import LogState, Store, StoreError
@@ -56,6 +56,10 @@ positions, which every seal of many entries rewrites; about 35 MB when all are h
 CACHED_KEYS = 1 << 15
 """Frontiers kept in memory between seals: of the keys touched most recently (about
 37 MB for keys of up to a million postings each)."""
+
+KEEP_BLOCKS = True
+"""Store the blocks of BLOCK postings each seal completes (`index_blocks`); only
+scripts/bench_index.py --blocks turns it off, to measure what keeping them costs."""
 
 _COLUMNS = (2, 3, 4, 5, 6)
 """Where a KeyedEntry holds kind, external_id, account_id, model and record."""
@@ -144,6 +148,9 @@ class _Pass:
         self.frontiers: dict[str, Frontier] = {}
         self.builder = IndexBuilder(nodes, self.frontiers, size)
         self.hashes = self.builder.key_hashes
+        self.builder.blocks = {} if KEEP_BLOCKS else None
+        self.blocks: list[tuple[bytes, int, int, bytes]] = []
+        """(key hash, block number, last leaf index, root) of the blocks completed."""
         self.root = b""
 
     def add(self, rows: Sequence[KeyedEntry]) -> None:
@@ -168,7 +175,24 @@ class _Pass:
             for k, frontier in self.index.frontiers(self.conn, unknown).items():
                 frontiers[unknown[k]] = frontier
         self.nodes.prefetch_paths(hashes[key] for key in postings)
+        first = builder.size  # the leaf index of rows[0]
         self.root = builder.seal()
+        self._blocks(first, postings)
+
+    def _blocks(self, first: int, postings: dict[str, list[int]]) -> None:
+        """Keep the blocks the last seal completed, each with its last leaf index (the
+        key's posting number BLOCK * (j + 1) - 1: among this batch's, at `first` + its
+        position in the batch)."""
+        made, hashes, frontiers = self.builder.blocks, self.hashes, self.frontiers
+        if not made:
+            return
+        for key, roots in made.items():
+            found = postings[key]
+            was = frontiers[key].size - len(found)  # the key's postings before the batch
+            for j, root in enumerate(roots, was // BLOCK):
+                last = first + found[BLOCK * (j + 1) - 1 - was]
+                self.blocks.append((hashes[key], j, last, root))
+        made.clear()
 
     def write(self, tree_size: int) -> bytes:
         """Write the nodes, frontiers and root of this pass at `tree_size`; R(S)."""
@@ -181,6 +205,8 @@ class _Pass:
         self.index.write_frontiers(
             self.conn, ((self.hashes[key], key, f) for key, f in self.frontiers.items())
         )
+        self.index.write_blocks(self.conn, self.blocks)
+        self.blocks = []
         self.index.add_root(self.conn, tree_size, self.builder.map.root, self.root)
         return self.root
 

@@ -6,6 +6,9 @@
 - `index_keys`: each key's postings count and frontier at the newest indexed size
   (upserted by each seal, in the seal's transaction).
 - `index_roots`: R(S) and the map root of every size sealed with the index.
+- `index_blocks`: the root of each complete aligned block of 256 postings of each key's
+  postings tree, with the leaf index of its last posting (inserted by the seal that
+  completes it; migration 0013 fills those of the logs sealed before it).
 - A key's postings are not stored: they are the sequenced entries matching the key on
   the entries table's lookup columns, in seq order (= leaf order).
 
@@ -14,12 +17,14 @@ The writes take the seal's connection; they commit or roll back with it.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection
 
+from ledger.core.index.blocks import BLOCK, block_roots
 from ledger.core.index.keys import key_hash as key_string_hash
+from ledger.core.index.keys import parse_key
 from ledger.core.index.postings import Frontier
 from ledger.core.index.smt import Leaf, MapLeaf, Node, Position, leaf_hash
 from ledger.core.merkle import HASH_SIZE
@@ -90,9 +95,12 @@ def _chunks(values: list[bytes]) -> Iterator[list[bytes]]:
 class IndexStore:
     """The index tables of one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store | None, postgres: bool | None = None) -> None:
+        """The tables of `store` (None, with `postgres`: of a connection's database only,
+        as a migration has)."""
         self.store = store
-        self.mark = "%s" if store.is_postgres else "?"
+        is_postgres = store.is_postgres if store is not None else postgres
+        self.mark = "%s" if is_postgres else "?"
 
     # -- sealing (the seal's connection) --------------------------------------------------
 
@@ -171,6 +179,17 @@ class IndexStore:
             rows,
         )
 
+    def write_blocks(self, conn: Connection, blocks: list[tuple[bytes, int, int, bytes]]) -> None:
+        """Insert (key hash, block number, last leaf index, root) of the blocks a seal
+        completed."""
+        if blocks:
+            m = self.mark
+            conn.exec_driver_sql(
+                "INSERT INTO index_blocks (key_hash, block, last_leaf, root)"
+                f" VALUES ({m}, {m}, {m}, {m})",
+                blocks,
+            )
+
     def add_root(self, conn: Connection, tree_size: int, map_root: bytes, root: bytes) -> None:
         """Keep R(S) of the seal to `tree_size`."""
         conn.exec_driver_sql(
@@ -220,6 +239,31 @@ class IndexStore:
         ).scalar()
         return None if data is None else decode_node(data)
 
+    def blocks(self, conn: Connection, key: str, count: int) -> tuple[list[int], list[bytes]]:
+        """The last leaf indices and roots of the stored blocks 0 to `count` - 1 of
+        `key`, in order; fewer when some are not stored (a key sealed before its blocks
+        were kept, whose backfill did not run)."""
+        rows = conn.exec_driver_sql(
+            f"SELECT block, last_leaf, root FROM index_blocks WHERE key_hash = {self.mark}"
+            f" AND block < {self.mark} ORDER BY block",
+            (key_string_hash(key), count),
+        ).cursor.fetchall()
+        lasts: list[int] = []
+        roots: list[bytes] = []
+        for block, last, root in rows:
+            if int(block) != len(lasts):
+                break
+            lasts.append(int(last))
+            roots.append(bytes(root))
+        return lasts, roots
+
+    def block_postings(
+        self, conn: Connection, kind: str, value: str, last_seq: int
+    ) -> BlockPostings:
+        """A reader of the postings of key `kind:value` up to entry `last_seq`, a leaf
+        range (a block) at a time."""
+        return BlockPostings(self, conn, kind, value, last_seq)
+
     def postings(self, conn: Connection, kind: str, value: str, last_seq: int) -> list[int]:
         """The leaf indices of the entries of key `kind:value` with seq <= `last_seq`
         (all sequenced), in leaf order."""
@@ -240,6 +284,8 @@ class IndexStore:
         # would show its entries live and erased, each twice (Store.read() is one
         # snapshot on both databases; a writer's transaction on PostgreSQL is not).
         if kind == "statement":
+            if self.store is None:
+                raise StoreError("statement:log's postings need the store's statements table")
             live = ErasureStore(self.store).statement_entries(conn) if value == "log" else []
             seqs = [seq for seq, _ in live if first_seq <= seq <= last_seq]
             found = conn.exec_driver_sql(
@@ -328,3 +374,109 @@ class IndexStore:
             (licence_id,),
         )
         return {str(row[0]) for row in rows.cursor.fetchall()}
+
+
+class BlockPostings:
+    """A key's postings up to entry `last_seq` read a leaf range (a block) at a time: the
+    entries of the range's seqs by the primary key (a block's span of the log, not every
+    entry of the key by its lookup index), and its erased postings (`erased_postings`)
+    and the runs read once."""
+
+    def __init__(
+        self, index: IndexStore, conn: Connection, kind: str, value: str, last_seq: int
+    ) -> None:
+        self.conn = conn
+        self.mark = index.mark
+        self.record_kind, self.column = KEY_COLUMNS[kind]
+        self.value = value
+        self.last_seq = last_seq
+        self.runs = [
+            (int(first), int(last), int(index_))
+            for first, last, index_ in conn.exec_driver_sql(
+                "SELECT first_seq, last_seq, first_index FROM runs ORDER BY first_seq"
+            ).cursor.fetchall()
+        ]
+        self.starts = [run[0] for run in self.runs]
+        self.firsts = [run[2] for run in self.runs]
+        packs = conn.exec_driver_sql(
+            f"SELECT seqs FROM erased_postings WHERE key_hash = {index.mark}"
+            f" AND first_seq <= {index.mark}",
+            (key_string_hash(f"{kind}:{value}"), last_seq),
+        ).cursor.fetchall()
+        self.erased = sorted(s for (p,) in packs for s in unpack_seqs(bytes(p)) if s <= last_seq)
+
+    def seq_of(self, leaf: int) -> int:
+        at = bisect_right(self.firsts, leaf) - 1
+        if at < 0 or leaf - self.firsts[at] > self.runs[at][1] - self.runs[at][0]:
+            raise StoreError(f"leaf {leaf} is in no run: the log storage is damaged")
+        return self.runs[at][0] + leaf - self.firsts[at]
+
+    def leaf_of(self, seq: int) -> int:
+        at = bisect_right(self.starts, seq) - 1
+        if at < 0 or seq > self.runs[at][1]:
+            raise StoreError(f"entry seq {seq} is in no run: the log storage is damaged")
+        return self.runs[at][2] + seq - self.starts[at]
+
+    def between(self, after: int, through: int | None) -> list[int]:
+        """The leaf indices of the key's postings with `after` < leaf index <= `through`
+        (None: up to entry `last_seq`), increasing."""
+        if "\x00" in self.value:  # no record holds one (and PostgreSQL text cannot)
+            return []
+        low = 0 if after < 0 else self.seq_of(after) + 1
+        high = self.last_seq if through is None else self.seq_of(through)
+        m = self.mark
+        # `|| ''`: neither database's planner takes the lookup index (all the key's
+        # entries, not in seq order: entries_account_ts), but the seq range.
+        seqs = [
+            int(seq)
+            for (seq,) in self.conn.exec_driver_sql(
+                f"SELECT seq FROM entries WHERE seq >= {m} AND seq <= {m}"
+                f" AND {self.column} || '' = {m} AND kind || '' = {m}",
+                (low, high, self.value, self.record_kind),
+            ).cursor.fetchall()
+        ]
+        seqs += self.erased[bisect_left(self.erased, low) : bisect_right(self.erased, high)]
+        seqs.sort()
+        return [self.leaf_of(seq) for seq in seqs]
+
+
+BACKFILL_BATCH = 1 << 16
+"""Blocks inserted at a time by `backfill_blocks`."""
+
+
+def backfill_blocks(conn: Connection) -> int:
+    """Insert the blocks of every key of at least BLOCK postings at the newest indexed size
+    (migration 0013: a log sealed before the seal kept them), its postings read and
+    hashed once; the number of blocks. Raises StoreError if a key's postings are not as
+    many as its count."""
+    index = IndexStore(None, postgres=conn.dialect.name == "postgresql")
+    newest = index.newest_root(conn)
+    if newest is None:
+        return 0
+    last_seq = conn.exec_driver_sql(
+        f"SELECT last_seq FROM checkpoints WHERE tree_size = {index.mark}", (newest[0],)
+    ).scalar()
+    if last_seq is None:
+        raise StoreError(f"the index was sealed at size {newest[0]}, which has no checkpoint")
+    keys = conn.exec_driver_sql(
+        f"SELECT key_hash, key, count FROM index_keys WHERE count >= {index.mark}", (BLOCK,)
+    ).cursor.fetchall()
+    rows: list[tuple[bytes, int, int, bytes]] = []
+    written = 0
+    for k, key, count in keys:
+        kind, value = parse_key(str(key))
+        if kind not in KEY_COLUMNS:
+            continue  # statement:log: its windows take the cached path (no block reader)
+        leaves = index.postings(conn, kind, value, int(last_seq))
+        if len(leaves) != int(count):
+            raise StoreError(
+                f"{key!r:.80} has {len(leaves)} postings up to size {newest[0]}, its index"
+                f" {int(count)}: the storage is damaged"
+            )
+        roots = block_roots(leaves)
+        rows += [(bytes(k), j, leaves[BLOCK * (j + 1) - 1], root) for j, root in enumerate(roots)]
+        if len(rows) >= BACKFILL_BATCH:
+            index.write_blocks(conn, rows)
+            written, rows = written + len(rows), []
+    index.write_blocks(conn, rows)
+    return written + len(rows)

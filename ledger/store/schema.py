@@ -183,6 +183,17 @@ index_roots = Table(
     comment="R(S) of every checkpoint sealed with the index",
 )
 
+index_blocks = Table(
+    "index_blocks",
+    metadata,
+    Column("key_hash", LargeBinary(32), primary_key=True),
+    Column("block", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_leaf", BigInteger, nullable=False, comment="leaf index of its last posting"),
+    Column("root", LargeBinary(32), nullable=False),
+    comment="roots of the complete blocks of 256 postings of each key's postings tree",
+    sqlite_with_rowid=False,
+)
+
 witness_cosignatures = Table(
     "witness_cosignatures",
     metadata,

@@ -45,6 +45,9 @@ class IndexBuilder:
         self.key_hashes: dict[str, bytes] = {}
         """Map keys of the key strings seen (`key_hash`), kept across seals; a caller
         that knows some may put them here."""
+        self.blocks: dict[str, list[bytes]] | None = None
+        """When a dict: each `seal` puts in it the roots of the blocks of BLOCK postings
+        it completes (`Frontier.extend_leaves`), by key string (keys given by `add`)."""
 
     def add(self, leaf_index: int, keys: Iterable[str]) -> None:
         """File entry `leaf_index` (the next one: entries come in leaf order) under
@@ -115,8 +118,13 @@ class IndexBuilder:
         changes: dict[bytes, tuple[int, bytes]] = {}
         frontiers = self.frontiers
         hashes = self.key_hashes
+        blocks = self.blocks
+        made: list[bytes] | None = [] if blocks is not None else None
         for key, leaves in self._pending.items():
-            frontier = frontiers.get(key, _EMPTY).extend_leaves(leaves)
+            frontier = frontiers.get(key, _EMPTY).extend_leaves(leaves, made)
+            if made and blocks is not None:
+                blocks[key] = made
+                made = []
             frontiers[key] = frontier
             k = hashes.get(key)
             if k is None:

@@ -32,6 +32,11 @@ _NODE_STATE = hashlib.sha256(b"\x01")
 _FEW = 64
 """Appends shorter than this go a leaf at a time, longer ones a level at a time."""
 
+BLOCK = 256
+"""Postings per block (2**_BLOCK_LEVEL): the seal keeps the root of each aligned block of
+a key's postings tree once it is complete (ledger.core.index.blocks)."""
+_BLOCK_LEVEL = 8
+
 MAX_LEAF_INDEX = 2**64 - 2
 """Largest leaf index of a log whose size fits the contract's uint64."""
 
@@ -69,13 +74,19 @@ class Frontier(NamedTuple):
         at a time (the new nodes of a level are paired in one pass, as `root_hash` does)."""
         return self.extend_leaves([hash_leaf(i.to_bytes(8, "big")) for i in leaf_indices])
 
-    def extend_leaves(self, leaf_hashes: Sequence[bytes]) -> Frontier:
+    def extend_leaves(
+        self, leaf_hashes: Sequence[bytes], blocks: list[bytes] | None = None
+    ) -> Frontier:
         """`extend` with the postings' leaf hashes given (`postings_leaf` of each new
         leaf index, e.g. from `postings_leaves`, which an index computes once for
-        every key of an entry)."""
+        every key of an entry). With `blocks`, the roots of the aligned blocks of
+        BLOCK postings this append completes are appended to it, in order (the nodes
+        of level 8 it makes: blocks size // BLOCK to (size + len) // BLOCK - 1)."""
         if not leaf_hashes:
             return self
         if len(leaf_hashes) < _FEW:  # one at a time: fewer steps for a short append
+            if blocks is not None and (self.size + len(leaf_hashes)) // BLOCK > self.size // BLOCK:
+                blocks.append(self._block_root(leaf_hashes))
             size = self.size
             stack = list(self.hashes)
             pop, push, copy = stack.pop, stack.append, _NODE_STATE.copy
@@ -95,7 +106,11 @@ class Frontier(NamedTuple):
         kept: list[bytes] = []  # the new frontier's nodes, lowest level first
         start = self.size  # where this level's first new node sits, in nodes of the level
         nodes = list(leaf_hashes)
+        level = 0
         while nodes:
+            if level == _BLOCK_LEVEL and blocks is not None:
+                blocks.extend(nodes)  # the new complete nodes of level 8: whole blocks
+            level += 1
             if start & 1:  # the old frontier's node of this level is the left neighbour
                 nodes.insert(0, old.pop())
                 start -= 1
@@ -105,6 +120,13 @@ class Frontier(NamedTuple):
             start >>= 1
         kept.reverse()
         return Frontier(size, (*old, *kept))
+
+    def _block_root(self, leaf_hashes: Sequence[bytes]) -> bytes:
+        """The root of the block that the first of `leaf_hashes` complete (fewer than
+        BLOCK of them), from the frontier's nodes below level 8 (the block's start)."""
+        partial = self.size % BLOCK
+        tail = self.hashes[len(self.hashes) - partial.bit_count() :]
+        return Frontier(partial, tail).extend_leaves(leaf_hashes[: BLOCK - partial]).hashes[0]
 
 
 def postings_leaves(first: int, count: int) -> list[bytes]:
