@@ -73,7 +73,7 @@ from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
 from ledger.core.index import IndexBuilder, entry_keys, key_hash
-from ledger.core.index.postings import Frontier
+from ledger.core.index.postings import Frontier, postings_leaves
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import RecordError, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
@@ -336,19 +336,16 @@ class CompactRange:
     def extend(self, leaves: Sequence[bytes]) -> None:
         """Append leaf hashes. Runs of leaves that fill an aligned subtree are hashed as
         one block, bottom up."""
-        position, count = 0, len(leaves)
-        while position < count:
-            # The largest aligned block that fits: limited by the size's lowest set bit.
-            height = (count - position).bit_length() - 1
-            if self.size:
-                height = min(height, (self.size & -self.size).bit_length() - 1)
-            block = 1 << height
-            node = (
-                leaves[position] if block == 1 else root_hash(leaves[position : position + block])
-            )
+        self.add_blocks(aligned_blocks(self.size, leaves))
+
+    def add_blocks(self, blocks: Sequence[tuple[int, bytes]]) -> None:
+        """Append complete subtrees, each (height, root) as `aligned_blocks` gives them
+        for leaves from this range's size on (ValueError if one is not aligned there)."""
+        for height, node in blocks:
+            if self.size & ((1 << height) - 1):
+                raise ValueError(f"a subtree of height {height} cannot start at {self.size}")
             self._push(node, height)
-            self.size += block
-            position += block
+            self.size += 1 << height
 
     def root(self) -> bytes:
         """MTH of the leaves so far (EMPTY_ROOT for none)."""
@@ -360,12 +357,43 @@ class CompactRange:
         return folded
 
 
+def aligned_blocks(
+    start: int, leaves: Sequence[bytes], cuts: Sequence[int] = ()
+) -> list[tuple[int, bytes]]:
+    """The leaves at positions start, start + 1, ... as the complete subtrees a compact
+    range from `start` on takes them: (height, root) of each, left to right, each the
+    largest aligned block that fits (limited by its position's lowest set bit), none
+    crossing a position in `cuts` (increasing), so a range fed with them passes every cut.
+    What a worker hashes for the tree of the export; `CompactRange.add_blocks` takes
+    them."""
+    blocks: list[tuple[int, bytes]] = []
+    position, count = 0, len(leaves)
+    ends = [cut - start for cut in cuts if start < cut < start + count] + [count]
+    for end in ends:
+        while position < end:
+            at = start + position
+            height = (end - position).bit_length() - 1
+            if at:
+                height = min(height, (at & -at).bit_length() - 1)
+            block = 1 << height
+            node = (
+                leaves[position] if block == 1 else root_hash(leaves[position : position + block])
+            )
+            blocks.append((height, node))
+            position += block
+    return blocks
+
+
 # -- the export -------------------------------------------------------------------------
 
 
-Job = tuple[str, int, int, int, bool]
-"""(path, first line number, start offset, end offset, whether to give index keys) of
-one chunk."""
+Job = tuple[str, int, int, int, bool, tuple[int, ...]]
+"""(path, first line number, start offset, end offset, whether to give index keys, the
+anchored sizes among its lines) of one chunk."""
+
+Postings = list[tuple[int, dict[bytes, list[bytes]]]]
+"""A chunk's index filing, cut at anchored sizes: (entries, key hash -> the postings
+leaves of those entries filed under it, in leaf order) of each run of entries."""
 
 
 @dataclass
@@ -374,7 +402,8 @@ class ChunkResult:
     the first bad one, record statistics, and that bad line if any."""
 
     first_line: int
-    indices: list[int]
+    indices: Sequence[int]
+    """The lines' leaf indices (a range when `blocks` is given)."""
     hashes: list[bytes]
     kinds: dict[str, int]
     first_ts: str | None
@@ -410,6 +439,13 @@ class ChunkResult:
     erased_members: dict[bytes, list[bytes]] = field(default_factory=dict)
     """Erasure record -> `erasure_member` of each line here it erased, in order (for its
     statement's ``leaves_root``)."""
+    blocks: list[tuple[int, bytes]] | None = None
+    """When the chunk's lines all passed and hold leaf indices first_line - 1, first_line,
+    ... (`indices` is then a range): their leaf hashes as `aligned_blocks` (cut at the
+    anchored sizes), instead of `hashes`, so the tree's hashing is done in the workers."""
+    postings: Postings | None = None
+    """With `blocks`, when keys were asked for: the lines' index filing, instead of
+    `keys`."""
 
 
 HEX = "0123456789abcdef"
@@ -489,11 +525,41 @@ def _claim(value: dict[str, Any], leaf_index: int, line: int) -> Claim:
     )
 
 
-def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False) -> ChunkResult:
+_KEY_HASHES: dict[str, bytes] = {}
+"""`key_hash` of the key strings met (an account's key recurs on each of its entries)."""
+
+_KEY_HASHES_KEPT = 1 << 17
+"""At most this many kept (about 20 MB): beyond, the cache starts again."""
+
+
+def _key_hashes(keys: list[str]) -> list[bytes]:
+    """`key_hash` of each key, from the cache where it can."""
+    found = []
+    for key in keys:
+        hashed = _KEY_HASHES.get(key)
+        if hashed is None:
+            if len(_KEY_HASHES) >= _KEY_HASHES_KEPT:
+                _KEY_HASHES.clear()
+            hashed = _KEY_HASHES[key] = key_hash(key)
+        found.append(hashed)
+    return found
+
+
+def check_lines(
+    lines: Sequence[bytes],
+    first_line: int,
+    with_keys: bool = False,
+    cuts: Sequence[int] | None = None,
+) -> ChunkResult:
     """Parse and check export lines: each is an export line whose record is a valid,
     canonical v1 record, whose leaf hash is computed, or an erased entry's line, whose
     leaf hash is taken as given (and, `with_keys`, each line's index key hashes: computed
-    from the record, or as an erased entry's line gives them)."""
+    from the record, or as an erased entry's line gives them).
+
+    With `cuts` (the anchored sizes among these lines), when every line passed and they
+    hold leaf indices first_line - 1, first_line, ... in order (as lines of a whole
+    export do), the result gives the leaf hashes as subtree roots (`blocks`) and the
+    keys as the index filing (`postings`): the same checks, their hashing done here."""
     indices: list[int] = []
     erased_by: dict[bytes, tuple[int, int]] = {}
     digests: set[bytes] = set()
@@ -580,12 +646,9 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         hashes.append(entry.leaf_hash)
         if keys is not None:
             keys.append(
-                [
-                    key_hash(key)
-                    for key in entry_keys(
-                        entry.kind, entry.external_id, entry.account_id, entry.model
-                    )
-                ]
+                _key_hashes(
+                    entry_keys(entry.kind, entry.external_id, entry.account_id, entry.model)
+                )
             )
         kinds[entry.kind] += 1
         if entry.kind == "digest":
@@ -594,9 +657,23 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
             first_ts = entry.ts
         if last_ts is None or entry.ts > last_ts:
             last_ts = entry.ts
+    count = len(indices)
+    first = first_line - 1
+    blocks = postings = None
+    if (
+        cuts is not None
+        and failure is None
+        and count
+        and indices[0] == first
+        and indices[-1] == first + count - 1
+        and indices == list(range(first, first + count))
+    ):
+        blocks = aligned_blocks(first, hashes, cuts)
+        postings = None if keys is None else _postings(first, keys, cuts)
+        hashes, keys = [], None
     return ChunkResult(
         first_line,
-        indices,
+        indices if blocks is None else range(first, first + count),
         hashes,
         dict(kinds),
         first_ts,
@@ -615,7 +692,31 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         holds,
         lifts,
         members,
+        blocks,
+        postings,
     )
+
+
+def _postings(first: int, keys: list[list[bytes]], cuts: Sequence[int]) -> Postings:
+    """The index filing of entries first, first + 1, ... under `keys` (each entry's key
+    hashes), cut at `cuts`: what `IndexBuilder.add_hashed` of each entry in turn files."""
+    leaves = postings_leaves(first, len(keys))
+    found: Postings = []
+    position = 0
+    ends = [cut - first for cut in cuts if first < cut < first + len(keys)] + [len(keys)]
+    for end in ends:
+        filed: dict[bytes, list[bytes]] = {}
+        for offset in range(position, end):
+            leaf = leaves[offset]
+            for key in keys[offset]:
+                mine = filed.get(key)
+                if mine is None:
+                    filed[key] = [leaf]
+                else:
+                    mine.append(leaf)
+        found.append((end - position, filed))
+        position = end
+    return found
 
 
 WITHHELD = (
@@ -637,19 +738,27 @@ def sha256_hex(data: bytes) -> str:
 
 
 def _check_chunk(job: Job) -> ChunkResult:
-    path, first_line, start, end, with_keys = job
+    path, first_line, start, end, with_keys, cuts = job
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    return check_lines(lines, first_line, with_keys)
+    return check_lines(lines, first_line, with_keys, cuts)
 
 
-def _jobs(path: Path, digest: Any, with_keys: bool) -> Iterator[tuple[Job, int]]:
-    """Cut the file at line ends into jobs (and their byte sizes), hashing it as it goes."""
+def _jobs(
+    path: Path, digest: Any, with_keys: bool, sizes: Sequence[int] = ()
+) -> Iterator[tuple[Job, int]]:
+    """Cut the file at line ends into jobs (and their byte sizes), hashing it as it goes;
+    each job is given the sizes of `sizes` (increasing) that fall among its lines."""
     name = str(path)
+
+    def among(line: int, lines: int) -> tuple[int, ...]:
+        low = bisect.bisect_right(sizes, line - 1)
+        return tuple(sizes[low : bisect.bisect_left(sizes, line - 1 + lines, low)])
+
     with path.open("rb") as handle:
         start, line, carry = 0, 1, b""
         while True:
@@ -663,29 +772,31 @@ def _jobs(path: Path, digest: Any, with_keys: bool) -> Iterator[tuple[Job, int]]
                 if len(data) > MAX_LINE_BYTES:
                     # No line is this long: check what the line must fit in (it fails there)
                     # rather than hold and copy a line as long as the file.
-                    yield (name, line, start, start + MAX_LINE_BYTES + 1, with_keys), len(data)
+                    yield (name, line, start, start + MAX_LINE_BYTES + 1, with_keys, ()), len(data)
                     return
                 carry = data
                 continue
             end = start + cut
-            yield (name, line, start, end, with_keys), cut
-            line += data.count(b"\n", 0, cut)
+            lines = data.count(b"\n", 0, cut)
+            yield (name, line, start, end, with_keys, among(line, lines)), cut
+            line += lines
             start, carry = end, data[cut:]
         if carry:
-            yield (name, line, start, start + len(carry), with_keys), len(carry)
+            yield (name, line, start, start + len(carry), with_keys, ()), len(carry)
 
 
 def _chunk_results(
-    path: Path, digest: Any, workers: int, with_keys: bool
+    path: Path, digest: Any, workers: int, with_keys: bool, sizes: Sequence[int] = ()
 ) -> Iterator[tuple[ChunkResult, int]]:
-    """Checked chunks of the export in file order, with their byte sizes."""
+    """Checked chunks of the export in file order, with their byte sizes (`sizes`: the
+    anchored sizes, where the workers cut their subtrees and index filing)."""
     if workers < 1 or path.stat().st_size < PARALLEL_THRESHOLD:
-        for job, size in _jobs(path, digest, with_keys):
+        for job, size in _jobs(path, digest, with_keys, sizes):
             yield _check_chunk(job), size
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
-        for job, size in _jobs(path, digest, with_keys):
+        for job, size in _jobs(path, digest, with_keys, sizes):
             in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
             if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
                 result, done = in_flight.popleft()
@@ -852,12 +963,44 @@ class _Sequence:
         if count and (
             indices[0] != expected
             or indices[-1] != expected + count - 1
-            or indices != list(range(expected, expected + count))
+            or (type(indices) is not range and indices != list(range(expected, expected + count)))
         ):
             position = next(p for p, index in enumerate(indices) if index != expected + p)
             failure = self._feed(hashes[:position], keys[:position])
             return failure or self._order_failure(chunk, position)
+        if chunk.blocks is not None:
+            return self._feed_blocks(chunk.blocks, chunk.postings)
         return self._feed(hashes, keys)
+
+    def _feed_blocks(
+        self, blocks: list[tuple[int, bytes]], postings: Postings | None
+    ) -> AuditFailure | None:
+        """`_feed` of a chunk whose worker hashed its subtrees and its index filing."""
+        filing = deque(postings or ())
+        filed = self.tree.size
+        for height, node in blocks:
+            self.tree.add_blocks(((height, node),))
+            if self.pending and self.tree.size == self.pending[0].size:
+                filed = self._file(filing, filed, self.tree.size)
+                failure = self._compare(self.pending.popleft())
+                if failure is not None:
+                    return failure
+        self._file(filing, filed, self.tree.size)
+        self.result.entries = self.tree.size
+        return None
+
+    def _file(
+        self, filing: deque[tuple[int, dict[bytes, list[bytes]]]], filed: int, size: int
+    ) -> int:
+        """File in the index the runs of `filing` (the first starts at leaf index
+        `filed`) that end by `size`, those below the newest anchor that signed an index
+        root; where the next run starts."""
+        while filing and filed + filing[0][0] <= size:
+            count, keys = filing.popleft()
+            if self.index is not None and filed < self.index_until:
+                self.index.add_hashed_batch(count, keys)
+            filed += count
+        return filed
 
     def _order_failure(self, chunk: ChunkResult, position: int) -> AuditFailure:
         want = self.tree.size
@@ -1184,7 +1327,8 @@ def audit_export(
     erasures = _Erasures()
     failure: AuditFailure | None = None
     with_keys = any(anchor.index_root != NO_INDEX_ROOT for anchor in result.anchors)
-    for chunk, size in _chunk_results(path, digest, workers, with_keys):
+    sizes = sorted({anchor.size for anchor in result.anchors})
+    for chunk, size in _chunk_results(path, digest, workers, with_keys, sizes):
         kinds.update(chunk.kinds)
         erasures.add(chunk)
         if chunk.first_ts is not None and (
