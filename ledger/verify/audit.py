@@ -63,6 +63,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -75,7 +76,14 @@ from ledger.core.errors import LedgerError
 from ledger.core.index import IndexBuilder, entry_keys, key_hash
 from ledger.core.index.postings import Frontier, postings_leaves
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
-from ledger.core.records import RecordError, validate_canonical
+from ledger.core.records import (
+    MAX_ID_LENGTH,
+    MAX_SAFE_INTEGER,
+    TS_PATTERN,
+    Entry,
+    RecordError,
+    validate_canonical,
+)
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.export_line import (
@@ -545,6 +553,57 @@ def _key_hashes(keys: list[str]) -> list[bytes]:
     return found
 
 
+_IDENT = rb'"([A-Za-z0-9_.:-]{1,%d})"' % MAX_ID_LENGTH
+_COUNT = rb"(0|[1-9][0-9]{0,15})"
+_PLAIN_INTERACTION = re.compile(
+    rb'\{"body":\{"account_id":'
+    + _IDENT
+    + rb',"input_tokens":'
+    + _COUNT
+    + rb',"model":'
+    + _IDENT
+    + rb',"output_tokens":'
+    + _COUNT
+    + rb',"prompt_sha256":"[0-9a-f]{64}"'
+    rb',"request_id":' + _IDENT + rb',"response_sha256":"[0-9a-f]{64}"\}'
+    rb',"kind":"interaction","salt":"[0-9a-f]{32}","ts":"([0-9T:.Z-]{24})","v":1\}'
+)
+"""A v1 interaction record with no optional body field, whose ids are 1 to MAX_ID_LENGTH
+of A-Z a-z 0-9 _ . : - and whose counts are written without leading zeros, laid out as
+RFC 8785 writes it: bytes that match it (with a real `TS_PATTERN` time and counts up to
+MAX_SAFE_INTEGER) are a valid record in canonical form (every field the model requires,
+each within its constraints, no other; serialised by the model to the same bytes, as no
+character of them is escaped)."""
+
+_TIME = re.compile(TS_PATTERN)
+
+
+def _plain_interaction(record: bytes) -> Entry | None:
+    """What `validate_canonical(record)` gives, for the records `_PLAIN_INTERACTION`
+    describes (the bulk of a log), read without the record model; None for any other
+    record, which `validate_canonical` checks (and names the fault of)."""
+    found = _PLAIN_INTERACTION.fullmatch(record)
+    if found is None:
+        return None
+    account, tokens_in, model, tokens_out, request, ts = found.groups()
+    when = ts.decode()
+    if (
+        int(tokens_in) > MAX_SAFE_INTEGER
+        or int(tokens_out) > MAX_SAFE_INTEGER
+        or _TIME.fullmatch(when) is None
+    ):
+        return None
+    return Entry(
+        hashlib.sha256(b"\x00" + record).digest(),
+        "interaction",
+        when,
+        request.decode(),
+        account.decode(),
+        model.decode(),
+        record,
+    )
+
+
 def check_lines(
     lines: Sequence[bytes],
     first_line: int,
@@ -584,7 +643,7 @@ def check_lines(
             line = line[:-1]
         index: int | None = None
         try:
-            if not line.strip():
+            if not line or line.isspace():  # what `not line.strip()` says, with no copy
                 raise ExportLineError("empty line (one entry per line)")
             if line.startswith(ERASED_PREFIX):
                 index, erased = parse_erased_line(line)
@@ -606,7 +665,9 @@ def check_lines(
                 )
                 continue
             index, record, statement = parse_logged_line(line)
-            entry = validate_canonical(record)
+            entry = (
+                _plain_interaction(record) if statement is None else None
+            ) or validate_canonical(record)
             if statement is None and statement_record(
                 entry.kind, entry.external_id, entry.canonical
             ):
