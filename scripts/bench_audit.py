@@ -30,9 +30,11 @@ With the real commands and a real chain:
    side-against/: a re-run skips what is there); then each export is audited by its
    own commit's `audit` command against its chain (--json, stdout to a pipe, each
    tree's default --workers: one per CPU for both 81d4abc and this tree), --repeat
-   rounds alternating (this, against; against, this; ...). Prints the medians, their
-   ratio and the load average. An older tree's audit takes --contract and --log-id
-   (from its `deploy` output) where this one takes --log (the identity document).
+   rounds alternating (this, against; against, this; ...). Prints the medians of wall
+   time and of CPU time (the audit's process and its workers: on a shared machine the
+   less noisy figure), their ratios and the load average. An older tree's audit takes
+   --contract and --log-id (from its `deploy` output) where this one takes --log (the
+   identity document).
 
     .venv/bin/python scripts/bench_audit.py --against /work/wt-base-81d4abc \\
         --work-dir /tmp/audit-side --repeat 5
@@ -47,6 +49,7 @@ import multiprocessing
 import os
 import pty
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -220,6 +223,7 @@ def audit_side_by_side(
         for name in trees
     }
     seconds: dict[str, list[float]] = {name: [] for name in trees}
+    cpu: dict[str, list[float]] = {name: [] for name in trees}
     loads: list[float] = []
     summaries: dict[str, Any] = {}
     try:
@@ -228,16 +232,21 @@ def audit_side_by_side(
                 export = work / f"side-{name}" / "export.ndjson"
                 args = ["-m", "ledger", "audit", str(export), "--rpc-url", nodes[name].url]
                 loads.append(os.getloadavg()[0])
+                used = children_cpu()
                 start = time.perf_counter()
                 done = tree_run(trees[name], [*args, *pinned[name], "--json"])
                 took = time.perf_counter() - start
+                cpu[name].append(round(children_cpu() - used, 2))
                 if done.returncode != 0:
                     raise SystemExit(f"audit by {name} failed: {done.stdout[-2000:]}")
                 summaries[name] = json.loads(done.stdout)
                 if not summaries[name]["passed"] or summaries[name]["entries"] != entries:
                     raise SystemExit(f"audit by {name} did not pass: {done.stdout[-2000:]}")
                 seconds[name].append(round(took, 2))
-                print(f"round {number + 1}, {name}: {took:.2f} s", file=sys.stderr)
+                print(
+                    f"round {number + 1}, {name}: {took:.2f} s, CPU {cpu[name][-1]:.2f} s",
+                    file=sys.stderr,
+                )
     finally:
         for node in nodes.values():
             node.stop()
@@ -251,10 +260,20 @@ def audit_side_by_side(
         "this_median_s": medians["this"],
         "against_median_s": medians["against"],
         "ratio": round(medians["this"] / medians["against"], 3),
+        "this_cpu_s": cpu["this"],
+        "against_cpu_s": cpu["against"],
+        "cpu_ratio": round(statistics.median(cpu["this"]) / statistics.median(cpu["against"]), 3),
         "load_average": [min(loads), max(loads)],
         "workers": "each audit's default (one per CPU)",
         "cpus": os.cpu_count(),
     }
+
+
+def children_cpu() -> float:
+    """User and system CPU seconds of this process's waited-for children (the audit
+    process and its workers), so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_on_pty(args: list[str]) -> tuple[float, int, bytes]:
