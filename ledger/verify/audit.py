@@ -80,7 +80,6 @@ from ledger.core.records import (
     MAX_ID_LENGTH,
     MAX_SAFE_INTEGER,
     TS_PATTERN,
-    Entry,
     RecordError,
     validate_canonical,
 )
@@ -88,6 +87,7 @@ from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.export_line import (
     ERASED_PREFIX,
+    MAX_INDEX_DIGITS,
     MAX_LINE_BYTES,
     ExportLineError,
     parse_erased_line,
@@ -555,8 +555,9 @@ def _key_hashes(keys: list[str]) -> list[bytes]:
 
 _IDENT = rb'"([A-Za-z0-9_.:-]{1,%d})"' % MAX_ID_LENGTH
 _COUNT = rb"(0|[1-9][0-9]{0,15})"
-_PLAIN_INTERACTION = re.compile(
-    rb'\{"body":\{"account_id":'
+_PLAIN_LINE = re.compile(
+    rb'\{"leaf_index":(0|[1-9][0-9]{0,%d}),"record":(' % (MAX_INDEX_DIGITS - 1)
+    + rb'\{"body":\{"account_id":'
     + _IDENT
     + rb',"input_tokens":'
     + _COUNT
@@ -564,44 +565,73 @@ _PLAIN_INTERACTION = re.compile(
     + _IDENT
     + rb',"output_tokens":'
     + _COUNT
-    + rb',"prompt_sha256":"[0-9a-f]{64}"'
-    rb',"request_id":' + _IDENT + rb',"response_sha256":"[0-9a-f]{64}"\}'
-    rb',"kind":"interaction","salt":"[0-9a-f]{32}","ts":"([0-9T:.Z-]{24})","v":1\}'
+    + rb',"prompt_sha256":"[0-9a-f]{64}","request_id":'
+    + _IDENT
+    + rb',"response_sha256":"[0-9a-f]{64}"\},"kind":"interaction","salt":"[0-9a-f]{32}"'
+    + rb',"ts":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:)([0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z)"'
+    + rb',"v":1\})\}'
 )
-"""A v1 interaction record with no optional body field, whose ids are 1 to MAX_ID_LENGTH
-of A-Z a-z 0-9 _ . : - and whose counts are written without leading zeros, laid out as
-RFC 8785 writes it: bytes that match it (with a real `TS_PATTERN` time and counts up to
-MAX_SAFE_INTEGER) are a valid record in canonical form (every field the model requires,
-each within its constraints, no other; serialised by the model to the same bytes, as no
-character of them is escaped)."""
+"""An export line, as `export_line` writes it, of a v1 interaction record with no
+optional body field, whose ids are 1 to MAX_ID_LENGTH of A-Z a-z 0-9 _ . : - and whose
+counts are written without leading zeros, laid out as RFC 8785 writes it. Its record,
+when its time is a real `TS_PATTERN` time and its counts are at most MAX_SAFE_INTEGER,
+is a valid record in canonical form: every field the model requires, each within its
+constraints, no other, and the model writes it as the same bytes (no character of it is
+escaped). The time's minutes, seconds and milliseconds are checked here, as TS_PATTERN
+checks them; its date and hour by `_hour`."""
 
 _TIME = re.compile(TS_PATTERN)
 
+_HOURS: dict[bytes, bool] = {}
+"""Whether each date and hour met ("2026-06-01T05:") begins a TS_PATTERN time."""
 
-def _plain_interaction(record: bytes) -> Entry | None:
-    """What `validate_canonical(record)` gives, for the records `_PLAIN_INTERACTION`
-    describes (the bulk of a log), read without the record model; None for any other
-    record, which `validate_canonical` checks (and names the fault of)."""
-    found = _PLAIN_INTERACTION.fullmatch(record)
+
+def _hour(head: bytes) -> bool:
+    """Whether `head` + MM:SS.mmmZ is a TS_PATTERN time (for any MM:SS.mmmZ of
+    `_PLAIN_LINE`: the pattern checks the date and hour apart from them)."""
+    valid = _HOURS.get(head)
+    if valid is None:
+        if len(_HOURS) >= 1 << 16:
+            _HOURS.clear()
+        valid = _HOURS[head] = _TIME.fullmatch(head.decode() + "00:00.000Z") is not None
+    return valid
+
+
+def _plain_line(line: bytes) -> tuple[int, bytes, str, str, str, str] | None:
+    """(leaf index, leaf hash, ts, request_id, account_id, model) of an export line
+    `_PLAIN_LINE` describes (the bulk of a log), read without the record model: what
+    `parse_logged_line` and `validate_canonical` give of it. None for any other line,
+    which they check (and name the fault of)."""
+    found = _PLAIN_LINE.fullmatch(line)
     if found is None:
         return None
-    account, tokens_in, model, tokens_out, request, ts = found.groups()
-    when = ts.decode()
-    if (
-        int(tokens_in) > MAX_SAFE_INTEGER
-        or int(tokens_out) > MAX_SAFE_INTEGER
-        or _TIME.fullmatch(when) is None
-    ):
+    digits, record, account, tokens_in, model, tokens_out, request, head, tail = found.groups()
+    if int(tokens_in) > MAX_SAFE_INTEGER or int(tokens_out) > MAX_SAFE_INTEGER or not _hour(head):
         return None
-    return Entry(
+    return (
+        int(digits),
         hashlib.sha256(b"\x00" + record).digest(),
-        "interaction",
-        when,
+        (head + tail).decode(),
         request.decode(),
         account.decode(),
         model.decode(),
-        record,
     )
+
+
+_INTERACTION_KEYS: dict[tuple[str, str], list[bytes]] = {}
+"""(account_id, model) -> the key hashes an interaction of them is filed under."""
+
+
+def _interaction_keys(account: str, model: str) -> list[bytes]:
+    """`key_hash` of each of `entry_keys` of an interaction of `account` and `model`."""
+    found = _INTERACTION_KEYS.get((account, model))
+    if found is None:
+        if len(_INTERACTION_KEYS) >= _KEY_HASHES_KEPT:
+            _INTERACTION_KEYS.clear()
+        found = _INTERACTION_KEYS[account, model] = _key_hashes(
+            entry_keys("interaction", None, account, model)
+        )
+    return found
 
 
 def check_lines(
@@ -638,9 +668,23 @@ def check_lines(
     erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = {}
     holds: list[Hold] = []
     lifts: dict[str, list[int]] = {}
+    interactions = 0
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
+        plain = _plain_line(line)
+        if plain is not None:  # what the lines below find of it, found at once
+            at, leaf, ts, _, account, model = plain
+            indices.append(at)
+            hashes.append(leaf)
+            if keys is not None:
+                keys.append(_interaction_keys(account, model))
+            interactions += 1
+            if first_ts is None or ts < first_ts:
+                first_ts = ts
+            if last_ts is None or ts > last_ts:
+                last_ts = ts
+            continue
         index: int | None = None
         try:
             if not line or line.isspace():  # what `not line.strip()` says, with no copy
@@ -665,9 +709,7 @@ def check_lines(
                 )
                 continue
             index, record, statement = parse_logged_line(line)
-            entry = (
-                _plain_interaction(record) if statement is None else None
-            ) or validate_canonical(record)
+            entry = validate_canonical(record)
             if statement is None and statement_record(
                 entry.kind, entry.external_id, entry.canonical
             ):
@@ -718,6 +760,8 @@ def check_lines(
             first_ts = entry.ts
         if last_ts is None or entry.ts > last_ts:
             last_ts = entry.ts
+    if interactions:
+        kinds["interaction"] += interactions
     count = len(indices)
     first = first_line - 1
     blocks = postings = None

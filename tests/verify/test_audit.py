@@ -50,7 +50,7 @@ from ledger.verify.audit import (
     AuditError,
     AuditResult,
     CompactRange,
-    _plain_interaction,
+    _plain_line,
     aligned_blocks,
     audit_export,
     check_lines,
@@ -175,32 +175,40 @@ def test_check_lines_hashed_by_the_worker_equals_line_by_line() -> None:
     )
 
 
-def _checked(record: bytes) -> Any:
+def _checked(line: bytes) -> Any:
+    """What check_lines finds of a logged line through the record model: (leaf index,
+    leaf hash, ts, external id, account, model) of an interaction, else the fault."""
     try:
-        return validate_canonical(record)
-    except RecordError as error:
+        index, record, statement = parse_logged_line(line)
+        entry = validate_canonical(record)
+    except (ExportLineError, RecordError) as error:
         return str(error)
+    if statement is not None or entry.kind != "interaction":
+        return "not an interaction without statement"
+    return (index, entry.leaf_hash, entry.ts, entry.external_id, entry.account_id, entry.model)
 
 
-def test_plain_interactions_are_read_as_the_record_model_reads_them() -> None:
-    """The audit's reading of plain interaction records (no optional field, ids of safe
-    characters) gives exactly the entry `validate_canonical` gives, and reads no record
-    the model refuses or would write otherwise: every variant either comes out equal or
-    is left to the model (None). Fails if the pattern let through an escaped or
-    non-ASCII id, a count past 2^53 - 1 or with a leading zero, a false date, an
-    optional field, another key order, spacing, v2 or another kind."""
+def test_plain_interaction_lines_are_read_as_the_record_model_reads_them() -> None:
+    """The audit's reading of plain interaction lines (no optional field, ids of safe
+    characters) gives exactly what the line parser and `validate_canonical` give, and
+    reads no line they refuse or read otherwise: every variant either comes out equal or
+    is left to them (None). Fails if the pattern let through an escaped or non-ASCII id,
+    a count past 2^53 - 1 or with a leading zero, a false date or time, an optional
+    field, another key order, spacing, v2, another kind, a statement or a bad index."""
     base = ENTRIES[7].canonical
-    assert _plain_interaction(base) == validate_canonical(base)
-    assert all(_plain_interaction(entry.canonical) == entry for entry in ENTRIES[:200])
+    for i in range(200):
+        assert _plain_line(export_line(i, ENTRIES[i].canonical)[:-1]) == _checked(
+            export_line(i, ENTRIES[i].canonical)[:-1]
+        )
     record = json.loads(base)
-    variants: list[bytes] = []
+    records: list[bytes] = []
 
     def variant(**changes: Any) -> None:
         changed = json.loads(base)
         for where, value in changes.items():
             part, name = where.split("__") if "__" in where else ("", where)
             (changed[part] if part else changed)[name] = value
-        variants.append(json.dumps(changed, separators=(",", ":"), sort_keys=True).encode())
+        records.append(json.dumps(changed, separators=(",", ":"), sort_keys=True).encode())
 
     for ident in ("a", "x" * 256, "x" * 257, "", "acct:1.2_3-4", "acct 1", "acct/1", "é", 'a"b'):
         variant(body__account_id=ident)
@@ -211,10 +219,17 @@ def test_plain_interactions_are_read_as_the_record_model_reads_them() -> None:
         variant(body__output_tokens=count)
     for ts in (
         "2024-02-29T23:59:59.999Z",
+        "2000-02-29T00:00:00.000Z",
+        "1900-02-29T00:00:00.000Z",
         "2026-02-29T00:00:00.000Z",
         "2026-04-31T00:00:00.000Z",
+        "2026-13-01T00:00:00.000Z",
         "2026-06-01T24:00:00.000Z",
+        "2026-06-01T23:60:00.000Z",
+        "2026-06-01T23:00:60.000Z",
+        "2026-06-01T23:59:59.99Z",
         "0000-01-01T00:00:00.000Z",
+        "0001-01-01T00:00:00.000Z",
         "2026-06-01T00:00:00.000+0",
         "2026-06-01T00:00:00Z",
     ):
@@ -225,18 +240,23 @@ def test_plain_interactions_are_read_as_the_record_model_reads_them() -> None:
     variant(body__prompt_sha256=record["body"]["prompt_sha256"][:-1])
     variant(body__endpoint="/v1/chat")
     variant(body__metadata={"k": "v"})
-    variants.append(base.replace(b'"v":1', b'"v": 1'))
-    variants.append(base.replace(b'"input_tokens":', b'"input_tokens":0'))
-    variants.append(base.replace(b"acct-", b"acct\\u002d"))
-    variants.append(base + b" ")
-    variants.append(b'{"kind":"interaction",' + base[1:].replace(b',"kind":"interaction"', b""))
+    records.append(base.replace(b'"v":1', b'"v": 1'))
+    records.append(base.replace(b'"input_tokens":', b'"input_tokens":0'))
+    records.append(base.replace(b"acct-", b"acct\\u002d"))
+    records.append(base + b" ")
+    records.append(b'{"kind":"interaction",' + base[1:].replace(b',"kind":"interaction"', b""))
+    lines = [b'{"leaf_index":7,"record":' + candidate + b"}" for candidate in records]
+    for index in (b"0", b"07", b"9" * 20, b"1" * 21, b"-1", b"1.0"):
+        lines.append(b'{"leaf_index":' + index + b',"record":' + base + b"}")
+    lines.append(b'{"leaf_index":7,"record":' + base + b',"statement":{"a":1}}')
+    lines.append(b'{"leaf_index":7,"record":' + base + b"} ")
     taken = 0
-    for candidate in variants:
-        fast = _plain_interaction(candidate)
+    for line in lines:
+        fast = _plain_line(line)
         if fast is not None:
             taken += 1
-            assert fast == _checked(candidate), candidate
-    assert taken >= 12  # the good variants are read by the pattern
+            assert fast == _checked(line), line
+    assert taken >= 16  # the good variants are read by the pattern
 
 
 # -- the export line format ---------------------------------------------------------------
