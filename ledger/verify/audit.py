@@ -53,7 +53,12 @@ differs and the range of leaves that holds the alteration (those after the previ
 anchor, whose root matched).
 
 Files of more than PARALLEL_THRESHOLD bytes are checked by worker processes, a chunk
-of about CHUNK_BYTES each, in file order.
+of about CHUNK_BYTES each, in file order. A worker whose lines all pass and hold the
+leaf indices their line numbers give also hashes them into the subtrees the tree takes
+and into their index filing, cut at the anchored sizes (`aligned_blocks`, `_postings`):
+the main process folds those in and checks the chunks follow each other. Plain
+interaction lines (`_PLAIN_LINE`, the bulk of a log) are read by one pattern that gives
+exactly what the line parser and the record model give; every other line is read by them.
 """
 
 from __future__ import annotations
