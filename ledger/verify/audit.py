@@ -930,15 +930,19 @@ def _chunk_results(
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         if sequence is not None:
             sequence.extend = partial(_extend_in, pool, workers)
-        in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
-        for job, size in _jobs(path, digest, with_keys, sizes):
-            in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
-            if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
+        try:
+            in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
+            for job, size in _jobs(path, digest, with_keys, sizes):
+                in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
+                if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
+                    result, done = in_flight.popleft()
+                    yield result.get(), done
+            while in_flight:
                 result, done = in_flight.popleft()
                 yield result.get(), done
-        while in_flight:
-            result, done = in_flight.popleft()
-            yield result.get(), done
+        finally:
+            if sequence is not None:
+                sequence.extend = None
 
 
 # -- the audit --------------------------------------------------------------------------
