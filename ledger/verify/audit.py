@@ -73,14 +73,12 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from multiprocessing.pool import AsyncResult, Pool
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
 from ledger.core.index import IndexBuilder, entry_keys, key_hash
-from ledger.core.index.builder import Extend, extend_each
 from ledger.core.index.postings import Frontier, postings_leaves
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
 from ledger.core.records import (
@@ -119,10 +117,6 @@ PARALLEL_THRESHOLD = 4 << 20
 
 IN_FLIGHT_PER_WORKER = 4
 """Chunks queued or checked ahead of the tree, per worker: memory stays flat."""
-
-EXTEND_IN_WORKERS = 2_000
-"""Keys touched since the last index seal from which a seal grows their postings
-frontiers in the worker processes."""
 
 
 def _hex(data: bytes) -> str:
@@ -901,48 +895,25 @@ def _jobs(
             yield (name, line, start, start + len(carry), with_keys, ()), len(carry)
 
 
-def _extend_in(
-    pool: Pool, workers: int, work: list[tuple[Frontier, list[bytes]]]
-) -> list[Frontier]:
-    """`extend_each` of `work`, in parts in the worker processes when it is large."""
-    if len(work) < EXTEND_IN_WORKERS:
-        return extend_each(work)
-    step = -(-len(work) // (2 * workers))
-    parts = pool.map(extend_each, [work[i : i + step] for i in range(0, len(work), step)])
-    return [frontier for part in parts for frontier in part]
-
-
 def _chunk_results(
-    path: Path,
-    digest: Any,
-    workers: int,
-    with_keys: bool,
-    sizes: Sequence[int] = (),
-    sequence: _Sequence | None = None,
+    path: Path, digest: Any, workers: int, with_keys: bool, sizes: Sequence[int] = ()
 ) -> Iterator[tuple[ChunkResult, int]]:
     """Checked chunks of the export in file order, with their byte sizes (`sizes`: the
-    anchored sizes, where the workers cut their subtrees and index filing); while the
-    workers run, `sequence`'s seals grow the postings frontiers in them."""
+    anchored sizes, where the workers cut their subtrees and index filing)."""
     if workers < 1 or path.stat().st_size < PARALLEL_THRESHOLD:
         for job, size in _jobs(path, digest, with_keys, sizes):
             yield _check_chunk(job), size
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        if sequence is not None:
-            sequence.extend = partial(_extend_in, pool, workers)
-        try:
-            in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
-            for job, size in _jobs(path, digest, with_keys, sizes):
-                in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
-                if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
-                    result, done = in_flight.popleft()
-                    yield result.get(), done
-            while in_flight:
+        in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
+        for job, size in _jobs(path, digest, with_keys, sizes):
+            in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
+            if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
                 result, done = in_flight.popleft()
                 yield result.get(), done
-        finally:
-            if sequence is not None:
-                sequence.extend = None
+        while in_flight:
+            result, done = in_flight.popleft()
+            yield result.get(), done
 
 
 # -- the audit --------------------------------------------------------------------------
@@ -1089,8 +1060,6 @@ class _Sequence:
         )
         """Entries up to the newest anchor that signed an index root are indexed."""
         self.index = IndexBuilder() if self.index_until else None
-        self.extend: Extend | None = None
-        """How a seal grows the keys' postings frontiers (None: here)."""
         self.first_erased: int | None = None
         """Leaf index of the export's first erased entry, once seen."""
 
@@ -1219,7 +1188,7 @@ class _Sequence:
         self.result.roots_matched += 1
         self.previous_size = anchor.size
         if self.index is not None and anchor.index_root != NO_INDEX_ROOT:
-            computed = self.index.seal(self.extend)
+            computed = self.index.seal()
             if computed != anchor.index_root:
                 erased = self.first_erased is not None and self.first_erased < anchor.size
                 return AuditFailure(
@@ -1469,7 +1438,7 @@ def audit_export(
     failure: AuditFailure | None = None
     with_keys = any(anchor.index_root != NO_INDEX_ROOT for anchor in result.anchors)
     sizes = sorted({anchor.size for anchor in result.anchors})
-    for chunk, size in _chunk_results(path, digest, workers, with_keys, sizes, sequence):
+    for chunk, size in _chunk_results(path, digest, workers, with_keys, sizes):
         kinds.update(chunk.kinds)
         erasures.add(chunk)
         if chunk.first_ts is not None and (

@@ -8,10 +8,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import random
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +46,6 @@ from ledger.formats.statement import (
 )
 from ledger.verify.audit import (
     CHUNK_BYTES,
-    EXTEND_IN_WORKERS,
     WITHHELD,
     AuditError,
     AuditResult,
@@ -176,23 +173,6 @@ def test_check_lines_hashed_by_the_worker_equals_line_by_line() -> None:
         and broken.failure is not None
         and broken.indices == list(range(100, 105))
     )
-
-
-def test_a_seal_grows_the_frontiers_in_the_workers_as_it_would_here() -> None:
-    """An index seal of more keys than EXTEND_IN_WORKERS grows their postings frontiers
-    in worker processes (in parts) to the same index root as in this process, seal
-    after seal."""
-    here, there = IndexBuilder(), IndexBuilder()
-    keys = [hashlib.sha256(b"%d" % i).digest() for i in range(EXTEND_IN_WORKERS + 500)]
-    rng = random.Random(3)
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        extend = partial(ledger.verify.audit._extend_in, pool, 2)
-        for entry in range(3 * 3 * len(keys)):
-            filed = rng.sample(keys, 2)
-            here.add_hashed(entry, filed)
-            there.add_hashed(entry, filed)
-            if entry % (3 * len(keys)) == 3 * len(keys) - 1:
-                assert there.seal(extend) == here.seal()
 
 
 def _checked(line: bytes) -> Any:

@@ -10,7 +10,7 @@ dict-like objects the caller may back with storage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from itertools import islice
 from operator import itemgetter, lt
 from typing import Any, TypeVar
@@ -129,11 +129,9 @@ class IndexBuilder:
         """File entry `leaf_index` under the keys of its (valid, decoded) record."""
         self.add(leaf_index, record_keys(record))
 
-    def seal(self, extend: Extend | None = None) -> bytes:
+    def seal(self) -> bytes:
         """Fold the entries added since the last seal into the index; R(S) for the new
-        size S (the number of entries added in all). `extend` (for keys given by their
-        hashes) computes `frontier.extend_leaves(leaves)` of each (frontier, leaves) in
-        bulk, e.g. in worker processes; by default, here."""
+        size S (the number of entries added in all)."""
         changes: dict[bytes, tuple[int, bytes]] = {}
         frontiers = self.frontiers
         hashes = self.key_hashes
@@ -146,10 +144,8 @@ class IndexBuilder:
             changes[k] = (frontier.size, frontier.root())
         self._pending = {}
         hashed = self._hashed
-        pending = list(self._pending_hashed.items())
-        work = [(hashed.get(hash_, _EMPTY), leaves) for hash_, leaves in pending]
-        grown = extend_each(work) if extend is None else extend(work)
-        for (hash_, _), frontier in zip(pending, grown, strict=True):
+        for hash_, leaves in self._pending_hashed.items():
+            frontier = hashed.get(hash_, _EMPTY).extend_leaves(leaves)
             hashed[hash_] = frontier
             changes[hash_] = (frontier.size, frontier.root())
         self._pending_hashed = {}
@@ -159,14 +155,6 @@ class IndexBuilder:
 
 
 _EMPTY = Frontier()
-
-Extend = Callable[[list[tuple[Frontier, list[bytes]]]], list[Frontier]]
-"""Computes `frontier.extend_leaves(leaves)` of each (frontier, leaves), in order."""
-
-
-def extend_each(work: list[tuple[Frontier, list[bytes]]]) -> list[Frontier]:
-    """`frontier.extend_leaves(leaves)` of each (frontier, leaves) of `work`, in order."""
-    return [frontier.extend_leaves(leaves) for frontier, leaves in work]
 
 
 def _file(pending: dict[K, list[bytes]], leaf_index: int, keys: Iterable[K]) -> None:
