@@ -22,6 +22,22 @@ With the real commands and a real chain:
 
     .venv/bin/python scripts/bench_audit.py                       # 1M entries, 100k pack
     .venv/bin/python scripts/bench_audit.py --entries 100000 --pack 10000 --repeat 1
+
+6. With --against DIR (a checkout of another commit, e.g. a worktree of 81d4abc), only
+   the audit, side by side: a log of --entries interactions is built by each tree's own
+   code (its scripts/bench_audit.py's build_log, on its own Anvil chain state) and
+   exported by its own `export` command, both kept in --work-dir (side-this/,
+   side-against/: a re-run skips what is there); then each export is audited by its
+   own commit's `audit` command against its chain (--json, stdout to a pipe, each
+   tree's default --workers: one per CPU for both 81d4abc and this tree), --repeat
+   rounds alternating (this, against; against, this; ...). Prints the medians of wall
+   time and of CPU time (the audit's process and its workers: on a shared machine the
+   less noisy figure), their ratios and the load average. An older tree's audit takes
+   --contract and --log-id (from its `deploy` output) where this one takes --log (the
+   identity document).
+
+    .venv/bin/python scripts/bench_audit.py --against /work/wt-base-81d4abc \\
+        --work-dir /tmp/audit-side --repeat 5
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ import multiprocessing
 import os
 import pty
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -125,6 +142,138 @@ def build_log(work: Path, entries: int, anchors: int, rpc: str) -> dict[str, Any
     deployment["build_s"] = round(time.perf_counter() - started, 1)
     (work / "deployment.json").write_text(json.dumps(deployment))
     return deployment
+
+
+BUILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, "scripts")
+from bench_audit import build_log
+from ledger.chain.anvil import Anvil, free_port
+work = Path(sys.argv[1])
+anvil = Anvil(free_port(), work / "anvil-state.json", work / "anvil.log").start()
+try:
+    build_log(work, int(sys.argv[2]), int(sys.argv[3]), anvil.url)
+finally:
+    anvil.stop()
+"""
+"""Build the log of argv[2] entries, argv[3] anchors in argv[1] with either tree's code."""
+
+
+def tree_run(tree: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run `python ARGS` with `tree`'s code first on the path, from `tree`."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def side_log(tree: Path, work: Path, entries: int, anchors: int) -> list[str]:
+    """Build (unless built) and export (unless exported) `tree`'s log in `work`; the
+    arguments of its audit command after the export and --rpc-url URL."""
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "deployment.json").exists():
+        print(f"building a {entries:,}-entry log with {tree}'s code in {work}", file=sys.stderr)
+        done = tree_run(tree, ["-c", BUILD, str(work), str(entries), str(anchors)])
+        if done.returncode != 0:
+            raise SystemExit(f"build with {tree} failed: {done.stderr[-3000:]}")
+    deployment = json.loads((work / "deployment.json").read_text())
+    where = ["--data-dir", str(work / "data")]
+    export = work / "export.ndjson"
+    if not export.exists():
+        done = tree_run(tree, ["-m", "ledger", "export", "--out", str(export), *where])
+        if done.returncode != 0:
+            raise SystemExit(f"export with {tree} failed: {done.stderr[-3000:]}")
+    if "identity" in tree_run(tree, ["-m", "ledger", "--help"]).stdout:
+        identity = work / "log.json"
+        if not identity.exists():
+            done = tree_run(tree, ["-m", "ledger", "identity", "--out", str(identity), *where])
+            if done.returncode != 0:
+                raise SystemExit(f"identity with {tree} failed: {done.stderr[-3000:]}")
+        return ["--log", str(identity)]
+    # Before the pinned identity document: the contract, the log id, the first block.
+    return [
+        "--contract",
+        deployment["contract"],
+        "--log-id",
+        deployment["log_id"],
+        "--from-block",
+        str(deployment["block_number"]),
+    ]
+
+
+def audit_side_by_side(
+    work: Path, entries: int, anchors: int, repeat: int, against: Path
+) -> dict[str, Any]:
+    """`audit` of each tree's export of its own log by its own code, alternating; the
+    medians and their ratio (this / against)."""
+    trees = {"this": ROOT, "against": against.resolve()}
+    pinned = {
+        name: side_log(tree, work / f"side-{name}", entries, anchors)
+        for name, tree in trees.items()
+    }
+    nodes = {
+        name: Anvil(
+            free_port(), work / f"side-{name}" / "anvil-state.json", work / f"side-{name}/a.log"
+        ).start()
+        for name in trees
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in trees}
+    cpu: dict[str, list[float]] = {name: [] for name in trees}
+    loads: list[float] = []
+    summaries: dict[str, Any] = {}
+    try:
+        for number in range(repeat):
+            for name in ("this", "against") if number % 2 == 0 else ("against", "this"):
+                export = work / f"side-{name}" / "export.ndjson"
+                args = ["-m", "ledger", "audit", str(export), "--rpc-url", nodes[name].url]
+                loads.append(os.getloadavg()[0])
+                used = children_cpu()
+                start = time.perf_counter()
+                done = tree_run(trees[name], [*args, *pinned[name], "--json"])
+                took = time.perf_counter() - start
+                cpu[name].append(round(children_cpu() - used, 2))
+                if done.returncode != 0:
+                    raise SystemExit(f"audit by {name} failed: {done.stdout[-2000:]}")
+                summaries[name] = json.loads(done.stdout)
+                if not summaries[name]["passed"] or summaries[name]["entries"] != entries:
+                    raise SystemExit(f"audit by {name} did not pass: {done.stdout[-2000:]}")
+                seconds[name].append(round(took, 2))
+                print(
+                    f"round {number + 1}, {name}: {took:.2f} s, CPU {cpu[name][-1]:.2f} s",
+                    file=sys.stderr,
+                )
+    finally:
+        for node in nodes.values():
+            node.stop()
+    medians = {name: statistics.median(found) for name, found in seconds.items()}
+    return {
+        "entries": entries,
+        "against": str(trees["against"]),
+        "export_bytes": {name: found["export_bytes"] for name, found in summaries.items()},
+        "this_s": seconds["this"],
+        "against_s": seconds["against"],
+        "this_median_s": medians["this"],
+        "against_median_s": medians["against"],
+        "ratio": round(medians["this"] / medians["against"], 3),
+        "this_cpu_s": cpu["this"],
+        "against_cpu_s": cpu["against"],
+        "cpu_ratio": round(statistics.median(cpu["this"]) / statistics.median(cpu["against"]), 3),
+        "load_average": [min(loads), max(loads)],
+        "workers": "each audit's default (one per CPU)",
+        "cpus": os.cpu_count(),
+    }
+
+
+def children_cpu() -> float:
+    """User and system CPU seconds of this process's waited-for children (the audit
+    process and its workers), so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_on_pty(args: list[str]) -> tuple[float, int, bytes]:
@@ -232,10 +381,22 @@ def main() -> None:
         help="reused between runs (the log and its chain state)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="another checkout: only the audit, side by side with its code (see 6.)",
+    )
     args = parser.parse_args()
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="ledger-bench-audit-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.against is not None:
+        found = audit_side_by_side(work, args.entries, args.anchors, args.repeat, args.against)
+        print(json.dumps(found, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(found, indent=2))
+        return
     results: dict[str, Any] = {"cpus": os.cpu_count(), "entries": args.entries}
     anvil = Anvil(free_port(), work / "anvil-state.json", work / "anvil.log").start()
     server: subprocess.Popen[str] | None = None

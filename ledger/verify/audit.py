@@ -53,7 +53,12 @@ differs and the range of leaves that holds the alteration (those after the previ
 anchor, whose root matched).
 
 Files of more than PARALLEL_THRESHOLD bytes are checked by worker processes, a chunk
-of about CHUNK_BYTES each, in file order.
+of about CHUNK_BYTES each, in file order. A worker whose lines all pass and hold the
+leaf indices their line numbers give also hashes them into the subtrees the tree takes
+and into their index filing, cut at the anchored sizes (`aligned_blocks`, `_postings`):
+the main process folds those in and checks the chunks follow each other. Plain
+interaction lines (`_PLAIN_LINE`, the bulk of a log) are read by one pattern that gives
+exactly what the line parser and the record model give; every other line is read by them.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -73,13 +79,20 @@ from typing import Any, Protocol
 
 from ledger.core.errors import LedgerError
 from ledger.core.index import STATEMENT_KEY, IndexBuilder, entry_keys, key_hash
-from ledger.core.index.postings import Frontier
+from ledger.core.index.postings import Frontier, postings_leaves
 from ledger.core.merkle import EMPTY_ROOT, hash_children, root_hash
-from ledger.core.records import RecordError, validate_canonical
+from ledger.core.records import (
+    MAX_ID_LENGTH,
+    MAX_SAFE_INTEGER,
+    TS_PATTERN,
+    RecordError,
+    validate_canonical,
+)
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.eip712 import NO_INDEX_ROOT
 from ledger.formats.export_line import (
     ERASED_PREFIX,
+    MAX_INDEX_DIGITS,
     MAX_LINE_BYTES,
     ExportLineError,
     parse_erased_line,
@@ -336,19 +349,16 @@ class CompactRange:
     def extend(self, leaves: Sequence[bytes]) -> None:
         """Append leaf hashes. Runs of leaves that fill an aligned subtree are hashed as
         one block, bottom up."""
-        position, count = 0, len(leaves)
-        while position < count:
-            # The largest aligned block that fits: limited by the size's lowest set bit.
-            height = (count - position).bit_length() - 1
-            if self.size:
-                height = min(height, (self.size & -self.size).bit_length() - 1)
-            block = 1 << height
-            node = (
-                leaves[position] if block == 1 else root_hash(leaves[position : position + block])
-            )
+        self.add_blocks(aligned_blocks(self.size, leaves))
+
+    def add_blocks(self, blocks: Sequence[tuple[int, bytes]]) -> None:
+        """Append complete subtrees, each (height, root) as `aligned_blocks` gives them
+        for leaves from this range's size on (ValueError if one is not aligned there)."""
+        for height, node in blocks:
+            if self.size & ((1 << height) - 1):
+                raise ValueError(f"a subtree of height {height} cannot start at {self.size}")
             self._push(node, height)
-            self.size += block
-            position += block
+            self.size += 1 << height
 
     def root(self) -> bytes:
         """MTH of the leaves so far (EMPTY_ROOT for none)."""
@@ -360,12 +370,43 @@ class CompactRange:
         return folded
 
 
+def aligned_blocks(
+    start: int, leaves: Sequence[bytes], cuts: Sequence[int] = ()
+) -> list[tuple[int, bytes]]:
+    """The leaves at positions start, start + 1, ... as the complete subtrees a compact
+    range from `start` on takes them: (height, root) of each, left to right, each the
+    largest aligned block that fits (limited by its position's lowest set bit), none
+    crossing a position in `cuts` (increasing), so a range fed with them passes every cut.
+    What a worker hashes for the tree of the export; `CompactRange.add_blocks` takes
+    them."""
+    blocks: list[tuple[int, bytes]] = []
+    position, count = 0, len(leaves)
+    ends = [cut - start for cut in cuts if start < cut < start + count] + [count]
+    for end in ends:
+        while position < end:
+            at = start + position
+            height = (end - position).bit_length() - 1
+            if at:
+                height = min(height, (at & -at).bit_length() - 1)
+            block = 1 << height
+            node = (
+                leaves[position] if block == 1 else root_hash(leaves[position : position + block])
+            )
+            blocks.append((height, node))
+            position += block
+    return blocks
+
+
 # -- the export -------------------------------------------------------------------------
 
 
-Job = tuple[str, int, int, int, bool]
-"""(path, first line number, start offset, end offset, whether to give index keys) of
-one chunk."""
+Job = tuple[str, int, int, int, bool, tuple[int, ...]]
+"""(path, first line number, start offset, end offset, whether to give index keys, the
+anchored sizes among its lines) of one chunk."""
+
+Postings = list[tuple[int, dict[bytes, list[bytes]]]]
+"""A chunk's index filing, cut at anchored sizes: (entries, key hash -> the postings
+leaves of those entries filed under it, in leaf order) of each run of entries."""
 
 
 @dataclass
@@ -374,7 +415,8 @@ class ChunkResult:
     the first bad one, record statistics, and that bad line if any."""
 
     first_line: int
-    indices: list[int]
+    indices: Sequence[int]
+    """The lines' leaf indices (a range when `blocks` is given)."""
     hashes: list[bytes]
     kinds: dict[str, int]
     first_ts: str | None
@@ -410,6 +452,13 @@ class ChunkResult:
     erased_members: dict[bytes, list[bytes]] = field(default_factory=dict)
     """Erasure record -> `erasure_member` of each line here it erased, in order (for its
     statement's ``leaves_root``)."""
+    blocks: list[tuple[int, bytes]] | None = None
+    """When the chunk's lines all passed and hold leaf indices first_line - 1, first_line,
+    ... (`indices` is then a range): their leaf hashes as `aligned_blocks` (cut at the
+    anchored sizes), instead of `hashes`, so the tree's hashing is done in the workers."""
+    postings: Postings | None = None
+    """With `blocks`, when keys were asked for: the lines' index filing, instead of
+    `keys`."""
 
 
 HEX = "0123456789abcdef"
@@ -489,11 +538,122 @@ def _claim(value: dict[str, Any], leaf_index: int, line: int) -> Claim:
     )
 
 
-def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False) -> ChunkResult:
+_KEY_HASHES: dict[str, bytes] = {}
+"""`key_hash` of the key strings met (an account's key recurs on each of its entries)."""
+
+_KEY_HASHES_KEPT = 1 << 17
+"""At most this many kept (about 20 MB): beyond, the cache starts again."""
+
+
+def _key_hashes(keys: list[str]) -> list[bytes]:
+    """`key_hash` of each key, from the cache where it can."""
+    found = []
+    for key in keys:
+        hashed = _KEY_HASHES.get(key)
+        if hashed is None:
+            if len(_KEY_HASHES) >= _KEY_HASHES_KEPT:
+                _KEY_HASHES.clear()
+            hashed = _KEY_HASHES[key] = key_hash(key)
+        found.append(hashed)
+    return found
+
+
+_IDENT = rb'"([A-Za-z0-9_.:-]{1,%d})"' % MAX_ID_LENGTH
+_COUNT = rb"(0|[1-9][0-9]{0,15})"
+_PLAIN_LINE = re.compile(
+    rb'\{"leaf_index":(0|[1-9][0-9]{0,%d}),"record":(' % (MAX_INDEX_DIGITS - 1)
+    + rb'\{"body":\{"account_id":'
+    + _IDENT
+    + rb',"input_tokens":'
+    + _COUNT
+    + rb',"model":'
+    + _IDENT
+    + rb',"output_tokens":'
+    + _COUNT
+    + rb',"prompt_sha256":"[0-9a-f]{64}","request_id":'
+    + _IDENT
+    + rb',"response_sha256":"[0-9a-f]{64}"\},"kind":"interaction","salt":"[0-9a-f]{32}"'
+    + rb',"ts":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:)([0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z)"'
+    + rb',"v":1\})\}'
+)
+"""An export line, as `export_line` writes it, of a v1 interaction record with no
+optional body field, whose ids are 1 to MAX_ID_LENGTH of A-Z a-z 0-9 _ . : - and whose
+counts are written without leading zeros, laid out as RFC 8785 writes it. Its record,
+when its time is a real `TS_PATTERN` time and its counts are at most MAX_SAFE_INTEGER,
+is a valid record in canonical form: every field the model requires, each within its
+constraints, no other, and the model writes it as the same bytes (no character of it is
+escaped). The time's minutes, seconds and milliseconds are checked here, as TS_PATTERN
+checks them; its date and hour by `_hour`."""
+
+_TIME = re.compile(TS_PATTERN)
+
+_HOURS: dict[bytes, bool] = {}
+"""Whether each date and hour met ("2026-06-01T05:") begins a TS_PATTERN time."""
+
+
+def _hour(head: bytes) -> bool:
+    """Whether `head` + MM:SS.mmmZ is a TS_PATTERN time (for any MM:SS.mmmZ of
+    `_PLAIN_LINE`: the pattern checks the date and hour apart from them)."""
+    valid = _HOURS.get(head)
+    if valid is None:
+        if len(_HOURS) >= 1 << 16:
+            _HOURS.clear()
+        valid = _HOURS[head] = _TIME.fullmatch(head.decode() + "00:00.000Z") is not None
+    return valid
+
+
+def _plain_line(line: bytes) -> tuple[int, bytes, str, str, str, str] | None:
+    """(leaf index, leaf hash, ts, request_id, account_id, model) of an export line
+    `_PLAIN_LINE` describes (the bulk of a log), read without the record model: what
+    `parse_logged_line` and `validate_canonical` give of it. None for any other line,
+    which they check (and name the fault of)."""
+    found = _PLAIN_LINE.fullmatch(line)
+    if found is None:
+        return None
+    digits, record, account, tokens_in, model, tokens_out, request, head, tail = found.groups()
+    if int(tokens_in) > MAX_SAFE_INTEGER or int(tokens_out) > MAX_SAFE_INTEGER or not _hour(head):
+        return None
+    return (
+        int(digits),
+        hashlib.sha256(b"\x00" + record).digest(),
+        (head + tail).decode(),
+        request.decode(),
+        account.decode(),
+        model.decode(),
+    )
+
+
+_INTERACTION_KEYS: dict[tuple[str, str], list[bytes]] = {}
+"""(account_id, model) -> the key hashes an interaction of them is filed under."""
+
+
+def _interaction_keys(account: str, model: str) -> list[bytes]:
+    """`key_hash` of each of `entry_keys` of an interaction of `account` and `model`."""
+    found = _INTERACTION_KEYS.get((account, model))
+    if found is None:
+        if len(_INTERACTION_KEYS) >= _KEY_HASHES_KEPT:
+            _INTERACTION_KEYS.clear()
+        found = _INTERACTION_KEYS[account, model] = _key_hashes(
+            entry_keys("interaction", None, account, model)
+        )
+    return found
+
+
+def check_lines(
+    lines: Sequence[bytes],
+    first_line: int,
+    with_keys: bool = False,
+    cuts: Sequence[int] | None = None,
+) -> ChunkResult:
     """Parse and check export lines: each is an export line whose record is a valid,
     canonical v1 record, whose leaf hash is computed, or an erased entry's line, whose
     leaf hash is taken as given (and, `with_keys`, each line's index key hashes: computed
-    from the record, or as an erased entry's line gives them)."""
+    from the record, or as an erased entry's line gives them).
+
+    With `cuts` (the anchored sizes among these lines), when every line passed and they
+    hold leaf indices first_line - 1, first_line, ... in order (as lines of a whole
+    export do), the result gives the leaf hashes as subtree roots (`blocks`) and the
+    keys as the index filing (`postings`): the same checks, their hashing done here."""
     indices: list[int] = []
     erased_by: dict[bytes, tuple[int, int]] = {}
     digests: set[bytes] = set()
@@ -513,12 +673,26 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
     erased_keys: dict[bytes, list[tuple[int, int, tuple[bytes, ...]]]] = {}
     holds: list[Hold] = []
     lifts: dict[str, list[int]] = {}
+    interactions = 0
     for offset, line in enumerate(lines):
         if line.endswith(b"\r"):
             line = line[:-1]
+        plain = _plain_line(line)
+        if plain is not None:  # what the lines below find of it, found at once
+            at, leaf, ts, _, account, model = plain
+            indices.append(at)
+            hashes.append(leaf)
+            if keys is not None:
+                keys.append(_interaction_keys(account, model))
+            interactions += 1
+            if first_ts is None or ts < first_ts:
+                first_ts = ts
+            if last_ts is None or ts > last_ts:
+                last_ts = ts
+            continue
         index: int | None = None
         try:
-            if not line.strip():
+            if not line or line.isspace():  # what `not line.strip()` says, with no copy
                 raise ExportLineError("empty line (one entry per line)")
             if line.startswith(ERASED_PREFIX):
                 index, erased = parse_erased_line(line)
@@ -583,16 +757,15 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         hashes.append(entry.leaf_hash)
         if keys is not None:
             keys.append(
-                [
-                    key_hash(key)
-                    for key in entry_keys(
+                _key_hashes(
+                    entry_keys(
                         entry.kind,
                         entry.external_id,
                         entry.account_id,
                         entry.model,
                         entry.canonical,
                     )
-                ]
+                )
             )
         kinds[entry.kind] += 1
         if entry.kind == "digest":
@@ -601,9 +774,25 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
             first_ts = entry.ts
         if last_ts is None or entry.ts > last_ts:
             last_ts = entry.ts
+    if interactions:
+        kinds["interaction"] += interactions
+    count = len(indices)
+    first = first_line - 1
+    blocks = postings = None
+    if (
+        cuts is not None
+        and failure is None
+        and count
+        and indices[0] == first
+        and indices[-1] == first + count - 1
+        and indices == list(range(first, first + count))
+    ):
+        blocks = aligned_blocks(first, hashes, cuts)
+        postings = None if keys is None else _postings(first, keys, cuts)
+        hashes, keys = [], None
     return ChunkResult(
         first_line,
-        indices,
+        indices if blocks is None else range(first, first + count),
         hashes,
         dict(kinds),
         first_ts,
@@ -622,7 +811,31 @@ def check_lines(lines: Sequence[bytes], first_line: int, with_keys: bool = False
         holds,
         lifts,
         members,
+        blocks,
+        postings,
     )
+
+
+def _postings(first: int, keys: list[list[bytes]], cuts: Sequence[int]) -> Postings:
+    """The index filing of entries first, first + 1, ... under `keys` (each entry's key
+    hashes), cut at `cuts`: what `IndexBuilder.add_hashed` of each entry in turn files."""
+    leaves = postings_leaves(first, len(keys))
+    found: Postings = []
+    position = 0
+    ends = [cut - first for cut in cuts if first < cut < first + len(keys)] + [len(keys)]
+    for end in ends:
+        filed: dict[bytes, list[bytes]] = {}
+        for offset in range(position, end):
+            leaf = leaves[offset]
+            for key in keys[offset]:
+                mine = filed.get(key)
+                if mine is None:
+                    filed[key] = [leaf]
+                else:
+                    mine.append(leaf)
+        found.append((end - position, filed))
+        position = end
+    return found
 
 
 WITHHELD = (
@@ -654,19 +867,27 @@ def sha256_hex(data: bytes) -> str:
 
 
 def _check_chunk(job: Job) -> ChunkResult:
-    path, first_line, start, end, with_keys = job
+    path, first_line, start, end, with_keys, cuts = job
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    return check_lines(lines, first_line, with_keys)
+    return check_lines(lines, first_line, with_keys, cuts)
 
 
-def _jobs(path: Path, digest: Any, with_keys: bool) -> Iterator[tuple[Job, int]]:
-    """Cut the file at line ends into jobs (and their byte sizes), hashing it as it goes."""
+def _jobs(
+    path: Path, digest: Any, with_keys: bool, sizes: Sequence[int] = ()
+) -> Iterator[tuple[Job, int]]:
+    """Cut the file at line ends into jobs (and their byte sizes), hashing it as it goes;
+    each job is given the sizes of `sizes` (increasing) that fall among its lines."""
     name = str(path)
+
+    def among(line: int, lines: int) -> tuple[int, ...]:
+        low = bisect.bisect_right(sizes, line - 1)
+        return tuple(sizes[low : bisect.bisect_left(sizes, line - 1 + lines, low)])
+
     with path.open("rb") as handle:
         start, line, carry = 0, 1, b""
         while True:
@@ -680,29 +901,31 @@ def _jobs(path: Path, digest: Any, with_keys: bool) -> Iterator[tuple[Job, int]]
                 if len(data) > MAX_LINE_BYTES:
                     # No line is this long: check what the line must fit in (it fails there)
                     # rather than hold and copy a line as long as the file.
-                    yield (name, line, start, start + MAX_LINE_BYTES + 1, with_keys), len(data)
+                    yield (name, line, start, start + MAX_LINE_BYTES + 1, with_keys, ()), len(data)
                     return
                 carry = data
                 continue
             end = start + cut
-            yield (name, line, start, end, with_keys), cut
-            line += data.count(b"\n", 0, cut)
+            lines = data.count(b"\n", 0, cut)
+            yield (name, line, start, end, with_keys, among(line, lines)), cut
+            line += lines
             start, carry = end, data[cut:]
         if carry:
-            yield (name, line, start, start + len(carry), with_keys), len(carry)
+            yield (name, line, start, start + len(carry), with_keys, ()), len(carry)
 
 
 def _chunk_results(
-    path: Path, digest: Any, workers: int, with_keys: bool
+    path: Path, digest: Any, workers: int, with_keys: bool, sizes: Sequence[int] = ()
 ) -> Iterator[tuple[ChunkResult, int]]:
-    """Checked chunks of the export in file order, with their byte sizes."""
+    """Checked chunks of the export in file order, with their byte sizes (`sizes`: the
+    anchored sizes, where the workers cut their subtrees and index filing)."""
     if workers < 1 or path.stat().st_size < PARALLEL_THRESHOLD:
-        for job, size in _jobs(path, digest, with_keys):
+        for job, size in _jobs(path, digest, with_keys, sizes):
             yield _check_chunk(job), size
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         in_flight: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
-        for job, size in _jobs(path, digest, with_keys):
+        for job, size in _jobs(path, digest, with_keys, sizes):
             in_flight.append((pool.apply_async(_check_chunk, (job,)), size))
             if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
                 result, done = in_flight.popleft()
@@ -869,12 +1092,44 @@ class _Sequence:
         if count and (
             indices[0] != expected
             or indices[-1] != expected + count - 1
-            or indices != list(range(expected, expected + count))
+            or (type(indices) is not range and indices != list(range(expected, expected + count)))
         ):
             position = next(p for p, index in enumerate(indices) if index != expected + p)
             failure = self._feed(hashes[:position], keys[:position])
             return failure or self._order_failure(chunk, position)
+        if chunk.blocks is not None:
+            return self._feed_blocks(chunk.blocks, chunk.postings)
         return self._feed(hashes, keys)
+
+    def _feed_blocks(
+        self, blocks: list[tuple[int, bytes]], postings: Postings | None
+    ) -> AuditFailure | None:
+        """`_feed` of a chunk whose worker hashed its subtrees and its index filing."""
+        filing = deque(postings or ())
+        filed = self.tree.size
+        for height, node in blocks:
+            self.tree.add_blocks(((height, node),))
+            if self.pending and self.tree.size == self.pending[0].size:
+                filed = self._file(filing, filed, self.tree.size)
+                failure = self._compare(self.pending.popleft())
+                if failure is not None:
+                    return failure
+        self._file(filing, filed, self.tree.size)
+        self.result.entries = self.tree.size
+        return None
+
+    def _file(
+        self, filing: deque[tuple[int, dict[bytes, list[bytes]]]], filed: int, size: int
+    ) -> int:
+        """File in the index the runs of `filing` (the first starts at leaf index
+        `filed`) that end by `size`, those below the newest anchor that signed an index
+        root; where the next run starts."""
+        while filing and filed + filing[0][0] <= size:
+            count, keys = filing.popleft()
+            if self.index is not None and filed < self.index_until:
+                self.index.add_hashed_batch(count, keys)
+            filed += count
+        return filed
 
     def _order_failure(self, chunk: ChunkResult, position: int) -> AuditFailure:
         want = self.tree.size
@@ -1201,7 +1456,8 @@ def audit_export(
     erasures = _Erasures()
     failure: AuditFailure | None = None
     with_keys = any(anchor.index_root != NO_INDEX_ROOT for anchor in result.anchors)
-    for chunk, size in _chunk_results(path, digest, workers, with_keys):
+    sizes = sorted({anchor.size for anchor in result.anchors})
+    for chunk, size in _chunk_results(path, digest, workers, with_keys, sizes):
         kinds.update(chunk.kinds)
         erasures.add(chunk)
         if chunk.first_ts is not None and (

@@ -21,7 +21,7 @@ import ledger.verify.audit
 import ledger.verify.rpc
 from ledger.core.index import IndexBuilder, key_hash, record_keys
 from ledger.core.merkle import EMPTY_ROOT, root_hash
-from ledger.core.records import parse_object
+from ledger.core.records import RecordError, parse_object, validate_canonical
 from ledger.formats.abi import contract as shipped_contract
 from ledger.formats.export_line import (
     MAX_LINE_BYTES,
@@ -50,6 +50,8 @@ from ledger.verify.audit import (
     AuditError,
     AuditResult,
     CompactRange,
+    _plain_line,
+    aligned_blocks,
     audit_export,
     check_lines,
     read_anchors,
@@ -108,6 +110,153 @@ def test_compact_range_root_at_every_size_and_any_chunking() -> None:
             chunked.extend(LEAVES[position : position + step])
             position = min(position + step, len(LEAVES))
             assert chunked.root() == root_hash(LEAVES[:position])
+
+
+def test_aligned_blocks_stop_at_every_cut_and_give_the_same_tree() -> None:
+    """The subtrees a worker hashes for its lines, fed to a compact range, give the root
+    at every size `extend` does, and the range passes every cut (an anchored size)
+    exactly; a block that does not fit where the range is, is refused."""
+    rng = random.Random(8)
+    for _ in range(40):
+        tree = CompactRange()
+        position = 0
+        while position < len(LEAVES):
+            step = rng.choice([1, 5, 64, 100, 333])
+            leaves = LEAVES[position : position + step]
+            cuts = sorted(set(rng.choices(range(position, position + len(leaves) + 1), k=3)))
+            blocks = aligned_blocks(position, leaves, cuts)
+            sizes = []
+            for block in blocks:
+                tree.add_blocks([block])
+                sizes.append(tree.size)
+            assert {c for c in cuts if position < c < position + len(leaves)} <= set(sizes)
+            position += len(leaves)
+            assert tree.size == position and tree.root() == root_hash(LEAVES[:position])
+    with pytest.raises(ValueError, match="height 2 cannot start at 1"):
+        ranged = CompactRange()
+        ranged.extend(LEAVES[:1])
+        ranged.add_blocks([(2, LEAVES[0])])
+
+
+def test_check_lines_hashed_by_the_worker_equals_line_by_line() -> None:
+    """With the anchored sizes given, a chunk of good lines comes back as subtrees and
+    index filing (the hashing done where the lines are checked) that give the same tree
+    root and index root as the lines' leaf hashes and keys filed one by one; a chunk
+    whose lines do not start at leaf index first_line - 1, or holds a bad line, comes
+    back line by line."""
+    lines = [export_line(i, ENTRIES[i].canonical)[:-1] for i in range(100, 400)]
+    plain = check_lines(lines, 101, with_keys=True)
+    hashed = check_lines(lines, 101, with_keys=True, cuts=[150, 256, 257])
+    assert plain.blocks is None and plain.indices == list(range(100, 400))
+    assert hashed.indices == range(100, 400) and hashed.hashes == [] and hashed.keys is None
+    assert hashed.blocks == aligned_blocks(100, plain.hashes, [150, 256, 257])
+    assert hashed.postings is not None and [run[0] for run in hashed.postings] == [
+        50,
+        106,
+        1,
+        143,
+    ]
+    one, runs = IndexBuilder(), IndexBuilder()
+    for i in range(100):
+        one.add_hashed(i, plain.keys[0])  # type: ignore[index]
+        runs.add_hashed(i, plain.keys[0])  # type: ignore[index]
+    for offset, keys in enumerate(plain.keys or []):
+        one.add_hashed(100 + offset, keys)
+    for count, filed in hashed.postings:
+        runs.add_hashed_batch(count, filed)
+    assert runs.seal() == one.seal()
+    assert check_lines(lines, 100, with_keys=True, cuts=[]).blocks is None
+    bad = [*lines[:5], lines[5].replace(b'"v":1', b'"v":3'), *lines[6:]]
+    broken = check_lines(bad, 101, with_keys=True, cuts=[])
+    assert (
+        broken.blocks is None
+        and broken.failure is not None
+        and broken.indices == list(range(100, 105))
+    )
+
+
+def _checked(line: bytes) -> Any:
+    """What check_lines finds of a logged line through the record model: (leaf index,
+    leaf hash, ts, external id, account, model) of an interaction, else the fault."""
+    try:
+        index, record, statement = parse_logged_line(line)
+        entry = validate_canonical(record)
+    except (ExportLineError, RecordError) as error:
+        return str(error)
+    if statement is not None or entry.kind != "interaction":
+        return "not an interaction without statement"
+    return (index, entry.leaf_hash, entry.ts, entry.external_id, entry.account_id, entry.model)
+
+
+def test_plain_interaction_lines_are_read_as_the_record_model_reads_them() -> None:
+    """The audit's reading of plain interaction lines (no optional field, ids of safe
+    characters) gives exactly what the line parser and `validate_canonical` give, and
+    reads no line they refuse or read otherwise: every variant either comes out equal or
+    is left to them (None). Fails if the pattern let through an escaped or non-ASCII id,
+    a count past 2^53 - 1 or with a leading zero, a false date or time, an optional
+    field, another key order, spacing, v2, another kind, a statement or a bad index."""
+    base = ENTRIES[7].canonical
+    for i in range(200):
+        assert _plain_line(export_line(i, ENTRIES[i].canonical)[:-1]) == _checked(
+            export_line(i, ENTRIES[i].canonical)[:-1]
+        )
+    record = json.loads(base)
+    records: list[bytes] = []
+
+    def variant(**changes: Any) -> None:
+        changed = json.loads(base)
+        for where, value in changes.items():
+            part, name = where.split("__") if "__" in where else ("", where)
+            (changed[part] if part else changed)[name] = value
+        records.append(json.dumps(changed, separators=(",", ":"), sort_keys=True).encode())
+
+    for ident in ("a", "x" * 256, "x" * 257, "", "acct:1.2_3-4", "acct 1", "acct/1", "é", 'a"b'):
+        variant(body__account_id=ident)
+        variant(body__request_id=ident)
+        variant(body__model=ident)
+    for count in (0, 1, 2**53 - 1, 2**53, 10**16, -1, 1.5, True):
+        variant(body__input_tokens=count)
+        variant(body__output_tokens=count)
+    for ts in (
+        "2024-02-29T23:59:59.999Z",
+        "2000-02-29T00:00:00.000Z",
+        "1900-02-29T00:00:00.000Z",
+        "2026-02-29T00:00:00.000Z",
+        "2026-04-31T00:00:00.000Z",
+        "2026-13-01T00:00:00.000Z",
+        "2026-06-01T24:00:00.000Z",
+        "2026-06-01T23:60:00.000Z",
+        "2026-06-01T23:00:60.000Z",
+        "2026-06-01T23:59:59.99Z",
+        "0000-01-01T00:00:00.000Z",
+        "0001-01-01T00:00:00.000Z",
+        "2026-06-01T00:00:00.000+0",
+        "2026-06-01T00:00:00Z",
+    ):
+        variant(ts=ts)
+    variant(v=2)
+    variant(kind="digest")
+    variant(salt=record["salt"].upper())
+    variant(body__prompt_sha256=record["body"]["prompt_sha256"][:-1])
+    variant(body__endpoint="/v1/chat")
+    variant(body__metadata={"k": "v"})
+    records.append(base.replace(b'"v":1', b'"v": 1'))
+    records.append(base.replace(b'"input_tokens":', b'"input_tokens":0'))
+    records.append(base.replace(b"acct-", b"acct\\u002d"))
+    records.append(base + b" ")
+    records.append(b'{"kind":"interaction",' + base[1:].replace(b',"kind":"interaction"', b""))
+    lines = [b'{"leaf_index":7,"record":' + candidate + b"}" for candidate in records]
+    for index in (b"0", b"07", b"9" * 20, b"1" * 21, b"-1", b"1.0"):
+        lines.append(b'{"leaf_index":' + index + b',"record":' + base + b"}")
+    lines.append(b'{"leaf_index":7,"record":' + base + b',"statement":{"a":1}}')
+    lines.append(b'{"leaf_index":7,"record":' + base + b"} ")
+    taken = 0
+    for line in lines:
+        fast = _plain_line(line)
+        if fast is not None:
+            taken += 1
+            assert fast == _checked(line), line
+    assert taken >= 16  # the good variants are read by the pattern
 
 
 # -- the export line format ---------------------------------------------------------------

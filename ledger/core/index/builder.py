@@ -63,6 +63,26 @@ class IndexBuilder:
         self._next(leaf_index, by_hash=True)
         _file(self._pending_hashed, leaf_index, key_hashes)
 
+    def add_hashed_batch(self, count: int, leaves: Mapping[bytes, Sequence[bytes]]) -> None:
+        """File the next `count` entries at once, keys given by their map keys: `leaves`
+        maps each key's hash to the postings leaves (`postings_leaf` of the leaf index) of
+        those of the entries filed under it, in leaf order. The same as `add_hashed` of
+        each entry in turn; the caller (an audit's worker) computed the leaves, which
+        this does not check."""
+        if count < 0:
+            raise ValueError(f"a count of entries cannot be negative, got {count}")
+        if not count:
+            return
+        self._next(self._added, by_hash=True)
+        self._added += count - 1
+        pending = self._pending_hashed
+        for key, found in leaves.items():
+            mine = pending.get(key)
+            if mine is None:
+                pending[key] = list(found)
+            else:
+                mine.extend(found)
+
     def _next(self, leaf_index: int, by_hash: bool) -> None:
         if self._by_hash is None:
             self._by_hash = by_hash
