@@ -259,6 +259,28 @@ def test_plain_interaction_lines_are_read_as_the_record_model_reads_them() -> No
     assert taken >= 16  # the good variants are read by the pattern
 
 
+def test_plain_lines_changed_at_random_are_read_as_the_record_model_reads_them() -> None:
+    """Plain interaction lines with one to three random byte edits (digits, id
+    characters, quotes, backslashes and escapes, spaces, newlines, non-ASCII letters and
+    digits, leading zeros, deletions): every line the pattern takes, the line parser and
+    `validate_canonical` take too and read the same (hostile review of audit-speed)."""
+    rng = random.Random(29)
+    pieces = [b"0", b"9", b"a", b"Z", b"-", b":", b".", b"_", b" ", b"\\", b"\\u0041", b'"']
+    pieces += [b"\xc3\xa9", b"\xd9\xa3", b"\xef\xbc\x91", b"\n", b"\r", b"00", b"", b"/", b"2"]
+    taken = 0
+    for _ in range(20_000):
+        at = rng.randrange(200)
+        line = bytearray(export_line(at, ENTRIES[at].canonical)[:-1])
+        for _ in range(rng.randint(1, 3)):
+            where = rng.randrange(len(line))
+            line[where : where + rng.randint(0, 2)] = rng.choice(pieces)
+        fast = _plain_line(bytes(line))
+        if fast is not None:
+            taken += 1
+            assert fast == _checked(bytes(line)), bytes(line)
+    assert taken > 300  # edits that keep a valid plain line (digits in hashes, ids, counts)
+
+
 # -- the export line format ---------------------------------------------------------------
 
 

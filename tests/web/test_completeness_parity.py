@@ -28,12 +28,15 @@ from ledger.chain.deployment import DeployedLog
 from ledger.chain.log_anchor import LogAnchor
 from ledger.core.index import key_hash, postings_root
 from ledger.core.merkle import consistency_proof
+from ledger.core.records import parse_object
 from ledger.formats.checkpoint import AnchorRef
+from ledger.formats.completeness import filed_json
 from ledger.formats.identity import LogIdentity
 from ledger.service.signer import LogSigner
 from ledger.verify.completeness import completeness_statement, verify_completeness
 from ledger.verify.result import ChainReadError, VerificationError
 from ledger.verify.rpc import JsonRpcReader
+from ledger.workload import interaction
 from tests.chain.conftest import (  # noqa: F401 - fixtures
     admin_account,
     anvil,
@@ -50,10 +53,12 @@ from tests.verify.test_completeness import (
     Log,
     anchor_and_pin,
     busiest,
+    filed_in,
     forged_erasures,
     leaf_paths,
     mutated,
     on_chain,
+    proven_erased,
     spelling_cases,
 )
 
@@ -242,20 +247,31 @@ def test_documents_changed_at_random_get_the_same_checks() -> None:
     ]
     texts = [json.dumps(document) for document in originals]
     for _ in range(400):
-        document = copy.deepcopy(rng.choice(originals))
-        path = rng.choice(leaf_paths(document))
-        target = document
-        for part in path[:-1]:
-            target = target[part]
-        target[path[-1]] = mutated(target[path[-1]], rng)
-        texts.append(json.dumps(document))
+        document = rng.choice(originals)
+        texts.append(changed_at(document, rng.choice(leaf_paths(document)), rng))
+    checks = same_checks(texts)
+    assert checks >= {None, "completeness", "omitted", "index root", "inclusion", "leaf hash"}
+
+
+def changed_at(document: dict[str, Any], path: tuple[Any, ...], rng: random.Random) -> str:
+    """`document` with the field at `path` changed at random (`mutated`), as JSON."""
+    document = copy.deepcopy(document)
+    target = document
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = mutated(target[path[-1]], rng)
+    return json.dumps(document)
+
+
+def same_checks(texts: list[str]) -> set[str | None]:
+    """Asserts the page and Python conclude the same of each text; the checks failed."""
     browser = node(texts)["documents"]
     checks = set()
     for text, found in zip(texts, browser, strict=True):
         expected = python(text)
         assert comparable(found) == expected, text[:2000]
         checks.add(expected.get("check"))
-    assert checks >= {None, "completeness", "omitted", "index root", "inclusion", "leaf hash"}
+    return checks
 
 
 def test_a_document_that_is_not_json_or_the_wrong_shape_fails_the_same() -> None:
@@ -510,3 +526,28 @@ def test_proven_and_forged_erasure_markers_get_the_same_words() -> None:
     assert [found["check"] for found in browser[1:]] == ["erasure"] * len(forgeries)
     for found, (_, words) in zip(browser[1:], forgeries, strict=True):
         assert words in found["checks"][-1][2]
+
+
+def test_erasures_changed_at_random_get_the_same_checks() -> None:
+    """A document with proven erased markers, one field of its erasures (their records,
+    statements, proofs and `filed` proofs) or of its markers changed at random, 300
+    times, and its erasure's `filed` proof taken from the same log grown by five entries
+    (another size, so another index root): the same verdict, check and words in both,
+    and the grown log's proof fails check erasure (hostile review of statement-key)."""
+    log = Log()
+    document = proven_erased(log, 3)
+    rng = random.Random(31)
+    paths = [p for p in leaf_paths(document) if p[0] == "erasures" or "erased" in p]
+    texts = [json.dumps(document)]
+    texts += [changed_at(document, rng.choice(paths), rng) for _ in range(300)]
+    at = document["erasures"][0]["leaf_index"]
+    for i in range(5):
+        log.records.append(json.loads(parse_object(interaction(900 + i, seed=3)).canonical))
+    log.reindex()
+    grown = copy.deepcopy(document)
+    grown["erasures"][0]["filed"] = filed_json(filed_in(log, at))
+    texts.append(json.dumps(grown))
+    assert same_checks(texts) >= {None, "erasure", "completeness"}
+    last = python(texts[-1])
+    assert python(texts[0])["verdict"] == "mathematics only" and last["check"] == "erasure"
+    assert "is not proven filed under statement:log" in last["checks"][-1][2]
