@@ -1,6 +1,6 @@
 """Fault injection for crash tests: die by SIGKILL at a named point of the crash order.
 
-The ingest commit, the sequencer and the anchorer call `point(name)` at the places where
+The ingest commit, the sequencer, erasure and the anchorer call `point(name)` at the places where
 a crash is hardest to reach by timing alone. With ``LEDGER_FAULT`` unset (production)
 `point` returns at once. With ``LEDGER_FAULT=name`` the process kills itself with
 SIGKILL (no cleanup, no flush of anything but one line on stderr) the first time it
@@ -27,6 +27,9 @@ POINTS: dict[str, str] = {
     "ingest.after_commit": "entries committed, the 202 with their receipts not yet sent",
     "seal.after_tiles": "tiles and runs written, the log state not yet replaced (same transaction)",
     "seal.after_commit": "a seal committed, the next step not started",
+    "erase.after_commit": (
+        "an erasure committed (with the scrub it owes recorded), its scrub not yet run"
+    ),
     "anchor.after_record": "anchor transaction signed and recorded as submitted, not yet sent",
     "anchor.after_send": "anchor transaction sent, not yet mined or recorded as confirmed",
     "anchor.before_confirm": (

@@ -14,9 +14,12 @@ Steps, in crash order:
    changes nothing; after it, the erasure is done and logged.
 2. Scrub (`ErasureStore.scrub`): SQLite's WAL is checkpointed and truncated (pages are
    zeroed on free by secure_delete); PostgreSQL runs VACUUM on the tables touched, or
-   VACUUM FULL when asked (the only way its files lose the old bytes). A
-   crash before it leaves the old bytes where the database keeps freed space until the
-   next scrub; the next erasure runs it again.
+   VACUUM FULL when asked (the only way its files lose the old bytes). Step 1 records
+   the scrub as owed (`scrub_pending`); only a scrub that completes fully forgets it. A
+   crash before it (fault point ``erase.after_commit``) leaves the old bytes where the
+   database keeps freed space, and the record: the service's next start
+   (`finish_owed_scrub`), the next erasure, or one that finds nothing to erase (a
+   retention run, `mledger erase`) runs the scrub.
 
 Retention (`retention_days` in ledger.config) is an erasure by time that the runtime
 runs on a schedule, with the criterion "retention".
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ledger import faults
 from ledger.config import MIN_RETENTION_DAYS
 from ledger.core.index import STATEMENT_KEY, key_hash, record_keys
 from ledger.core.records import (
@@ -160,7 +164,8 @@ def erase(
     `reason`. Nothing chosen: nothing is logged. InvalidRequestError for a bad request.
     On PostgreSQL `vacuum_full` rewrites the tables after, and the scrub waits up to
     `scrub_patience` seconds for open transactions that still see the erased rows (see
-    `ErasureStore.scrub`)."""
+    `ErasureStore.scrub`). Nothing chosen: the scrub an earlier erasure still owes runs
+    (`finish_owed_scrub`; `scrubbed` says so)."""
     reason = check_reason(reason)
     erasures = ErasureStore(store)
     if before is not None:
@@ -187,23 +192,59 @@ def erase(
             targets = erasures.before(conn, before)
             held = erasures.held_before(conn, before)
         digest = leaves_digest(target.leaf_hash for target in targets)
-        if not targets:
-            return Erasure(criterion, 0, digest, None, None, held, "nothing erased")
-        ts = clock()
-        indices = IndexStore(store).leaves_of_seqs(conn, [target.seq for target in targets])
-        root = leaves_root(zip(indices, (target.leaf_hash for target in targets), strict=True))
-        statement = erasure_statement(criterion, reason, len(targets), digest, ts, before, root)
-        logged = _log_statement(store, erasures, conn, "erasure", statement)
-        personal = _personal_values(targets)
-        erasures.erase(conn, targets, ts, logged)
-        gone = []
-        for kind, (record_kind, column) in PERSONAL_KEY_KINDS.items():
-            values = sorted(personal[kind])
-            live = erasures.live_values(conn, record_kind, column, values)
-            gone += [key_hash(f"{kind}:{value}") for value in values if value not in live]
-        erasures.blank_key_texts(conn, gone)
+        if targets:
+            ts = clock()
+            logged, statement = _erase_chosen(
+                store, erasures, conn, targets, (criterion, reason, ts, before, digest), vacuum_full
+            )
+    if not targets:
+        owed = finish_owed_scrub(store, scrub_patience)
+        said = "nothing erased" if owed is None else f"nothing erased; {owed}"
+        return Erasure(criterion, 0, digest, None, None, held, said)
+    faults.point("erase.after_commit")
     scrubbed = erasures.scrub(vacuum_full, scrub_patience)
     return Erasure(criterion, len(targets), digest, logged, statement, held, scrubbed)
+
+
+def _erase_chosen(
+    store: Store,
+    erasures: ErasureStore,
+    conn: Any,
+    targets: Sequence[Target],
+    what: tuple[Criterion, str, str, str | None, bytes],
+    vacuum_full: bool,
+) -> tuple[bytes, dict[str, Any]]:
+    """In the erasure's transaction: log the erasure of `targets` (`what`: criterion,
+    reason, time, cutoff, leaves digest), destroy their openings, forget the personal key
+    texts no entry holds any more, and record the scrub it owes. The leaf hash of its
+    record and its statement."""
+    criterion, reason, ts, before, digest = what
+    indices = IndexStore(store).leaves_of_seqs(conn, [target.seq for target in targets])
+    root = leaves_root(zip(indices, (target.leaf_hash for target in targets), strict=True))
+    statement = erasure_statement(criterion, reason, len(targets), digest, ts, before, root)
+    logged = _log_statement(store, erasures, conn, "erasure", statement)
+    personal = _personal_values(targets)
+    erasures.erase(conn, targets, ts, logged)
+    gone = []
+    for kind, (record_kind, column) in PERSONAL_KEY_KINDS.items():
+        values = sorted(personal[kind])
+        live = erasures.live_values(conn, record_kind, column, values)
+        gone += [key_hash(f"{kind}:{value}") for value in values if value not in live]
+    erasures.blank_key_texts(conn, gone)
+    erasures.owe_scrub(conn, logged, ts, vacuum_full)
+    return logged, statement
+
+
+def finish_owed_scrub(store: Store, patience: float = SCRUB_PATIENCE) -> str | None:
+    """Run the scrub that committed erasures still owe (their process was killed between
+    the commit and the scrub): what it did, None when none is owed. Run at the service's
+    start and by every erasure that finds nothing to erase (a retention run)."""
+    erasures = ErasureStore(store)
+    owed = erasures.owed_scrub()
+    if owed is None:
+        return None
+    said = erasures.scrub(owed.vacuum_full, patience)
+    return f"the scrub owed since {owed.since} by an erasure's crash: {said}"
 
 
 def _known_leaves(store: Store, conn: Any, leaves: Sequence[bytes]) -> None:

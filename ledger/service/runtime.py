@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ledger.errors import LedgerError
 from ledger.service.leader import Leadership, lead
 from ledger.store.repository import Store, StoreError
@@ -184,7 +186,9 @@ def run(
     server: ApiServer | None = None
     worker: threading.Thread | None = None
     witnessing: threading.Thread | None = None
+    scrubbing: threading.Thread | None = None
     try:
+        scrubbing = _start_owed_scrub(store, hooks)
         signer = log_signer(store, settings)
         chain = None if link is None else link.connect(store, signer)
         anchor_now = None if chain is None or link is None else _anchor_now(store, signer, link)
@@ -234,6 +238,8 @@ def run(
             worker.join(timeout=30)
         if witnessing is not None:
             witnessing.join(timeout=30)
+        if scrubbing is not None:
+            scrubbing.join(timeout=30)
         store.close()
     if running.fatal:
         stopped = running.fatal[0]
@@ -243,6 +249,26 @@ def run(
             else f"{type(stopped).__name__}: {stopped}"
         )
         raise AnchoringStoppedError(f"anchoring stopped: {what}")
+
+
+def _start_owed_scrub(store: Store, hooks: Hooks) -> threading.Thread:
+    """The scrub an erasure still owes (its process was killed between its commit and
+    its scrub: docs/privacy.md), on a short-lived thread: a PostgreSQL VACUUM may wait up
+    to its patience for old snapshots, and starting does not wait for it."""
+    from ledger.service.erasure import finish_owed_scrub
+
+    def scrub() -> None:
+        try:
+            said = finish_owed_scrub(store)
+        except (LedgerError, StoreError, SQLAlchemyError) as error:
+            hooks.note(f"erasure: the scrub an erasure owes failed: {error}")
+        else:
+            if said is not None:
+                hooks.note(f"erasure: ran {said}")
+
+    thread = threading.Thread(target=scrub, name="owed-scrub", daemon=True)
+    thread.start()
+    return thread
 
 
 def _anchor_now(store: Store, signer: LogSigner, link: ChainLink) -> Callable[[], Any]:
@@ -317,6 +343,8 @@ def _retention_loop(store: Store, settings: Settings, hooks: Hooks, running: _Ru
                         f"retention: {done.count} entries older than {days} days erased"
                         f" ({done.held} kept by legal holds)"
                     )
+                elif done.scrubbed != "nothing erased":
+                    hooks.note(f"retention: {done.scrubbed}")
             term.wait(settings.retention_interval)
 
     lead(Leadership(store, "retention"), running.stop, retention_term, note=hooks.note)

@@ -18,7 +18,7 @@ from ledger.core.errors import InputError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "ledger.db"
-SCHEMA_REVISION = "0013"
+SCHEMA_REVISION = "0014"
 """The newest Alembic revision (tests/store/test_migrations.py checks it is the head)."""
 
 

@@ -13,6 +13,10 @@ Guarantees callers rely on:
   database offers a way: SQLite runs with secure_delete on (freed content is zeroed,
   ledger.store.db) and the WAL is checkpointed and truncated here; PostgreSQL's old row
   versions are dead tuples until VACUUM, which `scrub` runs on the tables touched.
+- A scrub owed is never forgotten: `owe_scrub`, in the erasure's own transaction, writes
+  the one row of `scrub_pending`; only a scrub that completes fully (the checkpoint not
+  blocked, no dead row version kept) deletes it, and only if no erasure committed after
+  the scrub read it (compare-and-swap on the latest erasure's record).
 """
 
 from __future__ import annotations
@@ -191,6 +195,17 @@ class Hold:
     added_by: bytes
     lifted_at: str | None
     lifted_by: bytes | None
+
+
+class OwedScrub(NamedTuple):
+    """The scrub committed erasures still owe (the row of `scrub_pending`)."""
+
+    erased_by: bytes
+    """Leaf hash of the record of the latest erasure that owes it."""
+    since: str
+    """Time of the oldest erasure that owes it."""
+    vacuum_full: bool
+    """PostgreSQL: one of them asked for VACUUM FULL."""
 
 
 @dataclass(frozen=True)
@@ -458,7 +473,46 @@ class ErasureStore:
         ).fetchall()
         return sorted(s for row in rows for s in unpack_seqs(bytes(row[0])) if s <= last_seq)
 
+    def owe_scrub(self, conn: Connection, erased_by: bytes, since: str, vacuum_full: bool) -> None:
+        """Record, in the erasure's transaction, that a scrub is owed (kept until a scrub
+        completes: a crash before it leaves the record for the next start or erasure)."""
+        m = self.mark
+        conn.exec_driver_sql(
+            "INSERT INTO scrub_pending (id, erased_by, since, vacuum_full)"
+            f" VALUES (1, {m}, {m}, {m}) ON CONFLICT (id) DO UPDATE SET"
+            " erased_by = excluded.erased_by,"
+            " vacuum_full = scrub_pending.vacuum_full OR excluded.vacuum_full",
+            (erased_by, since, vacuum_full),
+        )
+
+    def owed_scrub(self) -> OwedScrub | None:
+        """The scrub committed erasures owe (None: none is owed)."""
+        with self.store.read() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT erased_by, since, vacuum_full FROM scrub_pending WHERE id = 1"
+            ).first()
+        return None if row is None else OwedScrub(bytes(row[0]), row[1], bool(row[2]))
+
+    def _paid(self, owed: OwedScrub) -> None:
+        """Forget the owed scrub `owed`, unless an erasure committed since it was read."""
+        with self.store.transaction() as conn:
+            conn.exec_driver_sql(
+                f"DELETE FROM scrub_pending WHERE id = 1 AND erased_by = {self.mark}",
+                (owed.erased_by,),
+            )
+
     def scrub(self, full: bool = False, patience: float = SCRUB_PATIENCE) -> str:
+        """`_scrub`, then, if it completed fully (the checkpoint was not blocked, VACUUM
+        kept no dead row version), forget the scrub owed when it began (`owe_scrub`).
+        An owed scrub that asked for VACUUM FULL runs it."""
+        owed = self.owed_scrub()
+        full = full or (owed is not None and owed.vacuum_full)
+        said, complete = self._scrub(full, patience)
+        if complete and owed is not None:
+            self._paid(owed)
+        return said
+
+    def _scrub(self, full: bool, patience: float) -> tuple[str, bool]:
         """Make destroyed bytes unrecoverable from the database files; says what ran.
 
         PostgreSQL: a plain VACUUM removes the old row versions, but only those no open
@@ -468,7 +522,9 @@ class ErasureStore:
         pass; `full` then runs VACUUM FULL, which rewrites the tables into new files
         (an exclusive lock for as long as it takes). VACUUM FULL alone would not do:
         its own snapshot keeps every version deleted after the oldest transaction
-        running anywhere in the cluster, so it copies them into the new files."""
+        running anywhere in the cluster, so it copies them into the new files.
+
+        Returns what ran, and whether it completed fully."""
         if self.store.is_postgres:
             kept = self._vacuum_until_removed(("entries", "index_keys"), patience)
             verb = "VACUUM FULL" if full else "VACUUM"
@@ -482,21 +538,21 @@ class ErasureStore:
                     f"{verb} entries, index_keys; whether every old row version was removed"
                     " is not known: VACUUM VERBOSE's report was not in English (the"
                     " server's lc_messages); check with it yourself"
-                )
+                ), False
             if kept:
                 return (
                     f"{verb} entries, index_keys; {kept} old row versions are still visible"
                     " to open transactions: run the erasure again later to remove them"
-                )
-            return f"{verb} entries, index_keys"
+                ), False
+            return f"{verb} entries, index_keys", True
         raw = self.store.engine.raw_connection()  # outside any transaction, as it must be
         try:
             busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
             raw.close()
         if busy:
-            return "PRAGMA wal_checkpoint(TRUNCATE) blocked by a reader: run it again later"
-        return "PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on"
+            return "PRAGMA wal_checkpoint(TRUNCATE) blocked by a reader: run it again later", False
+        return "PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on", True
 
     def _vacuum_until_removed(self, tables: Sequence[str], patience: float) -> int | None:
         """VACUUM `tables` until PostgreSQL reports no dead row version it had to keep,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from ledger.store.db import (
     MIGRATIONS,
@@ -151,5 +153,38 @@ def test_migration_0012_moves_erased_postings_and_back(db_url: str) -> None:
             back = connection.execute(text("SELECT key_hash, seq FROM erased_keys")).all()
         assert {(bytes(k), int(s)) for k, s in back} == kept
         assert "key_hashes" not in {c["name"] for c in inspect(engine).get_columns("entries")}
+    finally:
+        engine.dispose()
+
+
+def test_migration_0014_adds_scrub_pending_and_back(db_url: str) -> None:
+    """0014 adds scrub_pending, which holds one row at most (id 1); downgrade drops it,
+    and upgrading again brings it back empty."""
+    engine = create_db_engine(db_url)
+    alembic = _alembic(engine)
+    row = {"by": bytes([7]) * 32, "since": "2026-01-01T00:00:00.000Z", "full": False}
+    insert = text(
+        "INSERT INTO scrub_pending (id, erased_by, since, vacuum_full)"
+        " VALUES (:id, :by, :since, :full)"
+    )
+    try:
+        alembic("upgrade", "0013")
+        assert "scrub_pending" not in inspect(engine).get_table_names()
+        alembic("upgrade", "0014")
+        with engine.begin() as connection:
+            connection.execute(insert, {"id": 1, **row})
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"id": 2, **row})  # one row at most
+        with engine.connect() as connection:
+            found = connection.execute(text("SELECT * FROM scrub_pending")).all()
+        assert [(i, bytes(b), s, bool(f)) for i, b, s, f in found] == [
+            (1, row["by"], row["since"], False)
+        ]
+        alembic("downgrade", "0013")
+        assert "scrub_pending" not in inspect(engine).get_table_names()
+        assert "index_blocks" in inspect(engine).get_table_names()
+        alembic("upgrade", "head")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM scrub_pending")).scalar() == 0
     finally:
         engine.dispose()

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -221,16 +222,17 @@ def up(data: Path, port: int, rpc_port: int, fault: str | None = None, *extra: s
     )
 
 
-def serve(data: Path, port: int, rpc_url: str, fault: str | None = None) -> Ledger:
-    """`ledger serve --rpc-url` on `data`: seal every 0.2 s, anchor every 0.3 s."""
+def serve(data: Path, port: int, rpc_url: str | None, fault: str | None = None) -> Ledger:
+    """`ledger serve --rpc-url` on `data`: seal every 0.2 s, anchor every 0.3 s (no
+    `rpc_url`: no chain, sealing only)."""
+    chain = () if rpc_url is None else ("--rpc-url", rpc_url)
     return Ledger(
         "serve",
         "--data-dir",
         str(data),
         "--port",
         str(port),
-        "--rpc-url",
-        rpc_url,
+        *chain,
         "--seal-interval",
         "0.2",
         "--anchor-interval",
@@ -378,7 +380,8 @@ def wait_anchored(url: str, size: int, timeout: float = 60.0) -> dict[str, Any]:
 
 def rows(data: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows of a read-only query on the SQLite log in `data`."""
-    with sqlite3.connect(f"file:{data / 'ledger.db'}?mode=ro", uri=True) as conn:
+    # closing(): a sqlite3 connection's own `with` ends a transaction, not the connection
+    with closing(sqlite3.connect(f"file:{data / 'ledger.db'}?mode=ro", uri=True)) as conn:
         return list(conn.execute(sql))
 
 
