@@ -5,9 +5,12 @@ step logged by a digest record whose statement names no personal data."""
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
 import threading
 import time
 from array import array
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,7 @@ from ledger.store.repository import Store
 from ledger.verify.completeness import verify_completeness
 from ledger.verify.pack import verify_pack
 from ledger.workload import interaction
+from tests.api.conftest import ledger as mledger
 from tests.conftest import POSTGRES_URL
 from tests.service.test_window_blocks import NOW, anchored
 
@@ -286,6 +290,8 @@ def test_the_postgres_scrub_waits_for_snapshots_that_see_the_erased_rows(
                 "VACUUM entries, index_keys; 11 old row versions are still visible to open"
                 " transactions: run the erasure again later to remove them"
             )
+            owed = ErasureStore(store).owed_scrub()  # not complete: still owed
+            assert owed is not None and owed.erased_by == done.record
             ending = threading.Timer(1.0, reader.rollback)
             ending.start()
             started = time.monotonic()
@@ -293,6 +299,7 @@ def test_the_postgres_scrub_waits_for_snapshots_that_see_the_erased_rows(
             ending.join()
         assert done.scrubbed == "VACUUM entries, index_keys"
         assert time.monotonic() - started >= 1.0
+        assert ErasureStore(store).owed_scrub() is None
     finally:
         store.close()
 
@@ -575,3 +582,128 @@ def test_statement_records_are_filed_under_statement_log(
     }
     assert filed == [targets[0].seq]
     assert proven(anchored(store, anchors)) == [*statements, 16]
+
+
+def _files(folder: Path) -> str:
+    """Which erased values of SECRET a file of `folder` holds ("file: value" each)."""
+    return " ".join(
+        f"{path.name}: {value!r}"
+        for path in folder.iterdir()
+        for value in _erased_values()
+        if value in path.read_bytes()
+    )
+
+
+def test_an_erasure_killed_before_its_scrub_is_scrubbed_by_the_next_retention_run(
+    db_url: str, tmp_path: Path
+) -> None:
+    """`mledger erase` SIGKILLed between its commit and its scrub (fault point
+    ``erase.after_commit``) leaves the scrub owed, with the erasure's record; a retention
+    run that finds nothing old enough runs it and forgets it, as does `mledger erase`
+    choosing nothing after a second such crash. On SQLite, with this test's
+    store holding the database open (so no closing connection checkpoints), the erased
+    bytes are in the files until then and in none after."""
+    sqlite = db_url.startswith("sqlite")
+    where = ["--data-dir", str(tmp_path)] if sqlite else ["--database-url", db_url]
+    fault = {"LEDGER_FAULT": "erase.after_commit"}
+    store = Store.open(db_url)
+    try:
+        _fill(store)
+        erasures = ErasureStore(store)
+        assert erasures.owed_scrub() is None
+        killed = mledger(
+            "erase",
+            "--account",
+            SECRET,
+            "--reason",
+            "GDPR",
+            *where,
+            check=False,
+            env=fault,
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert "fault injected at erase.after_commit" in killed.stderr
+        with store.read() as conn:
+            erased = conn.exec_driver_sql(
+                "SELECT DISTINCT erased_by FROM entries WHERE erased_by IS NOT NULL"
+            ).all()
+        owed = erasures.owed_scrub()
+        assert owed is not None and [(owed.erased_by,)] == [(bytes(b),) for (b,) in erased]
+        assert not owed.vacuum_full
+        if sqlite:
+            assert SECRET in _files(tmp_path)
+        done = apply_retention(store, 365 * 30)  # nothing is 30 years old
+        assert (done.count, done.record) == (0, None)
+        scrub = (
+            "PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on"
+            if sqlite
+            else "VACUUM entries, index_keys"
+        )
+        assert done.scrubbed == (
+            f"nothing erased; the scrub owed since {owed.since} by an erasure's crash: {scrub}"
+        )
+        assert erasures.owed_scrub() is None
+        if sqlite:
+            assert _files(tmp_path) == ""
+        again = apply_retention(store, 365 * 30)
+        assert again.scrubbed == "nothing erased"  # nothing owed: nothing run
+        # Killed again (bob's entries), then `mledger erase` choosing nothing runs it.
+        mledger("erase", "--account", "bob", "--reason", "ask", *where, check=False, env=fault)
+        assert erasures.owed_scrub() is not None
+        nothing = ["--before", "1990-01-01T00:00:00Z", "--reason", "GDPR", *where]
+        said = json.loads(mledger("erase", *nothing).stdout)["scrubbed"]
+        assert said.startswith("nothing erased; the scrub owed since") and said.endswith(scrub)
+        assert erasures.owed_scrub() is None
+        assert json.loads(mledger("erase", *nothing).stdout)["scrubbed"] == "nothing erased"
+    finally:
+        store.close()
+
+
+def test_a_blocked_sqlite_checkpoint_keeps_the_scrub_owed(tmp_path: Path) -> None:
+    """A reader keeps the checkpoint from completing: the scrub stays owed (and the bytes
+    in the WAL) until an erasure that finds nothing to erase runs it unblocked."""
+    store = Store.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        _fill(store)
+        with closing(sqlite3.connect(tmp_path / "ledger.db")) as reader:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM entries").fetchone()
+            done = erase(store, "account", "GDPR", account=SECRET)
+            assert done.scrubbed == (
+                "PRAGMA wal_checkpoint(TRUNCATE) blocked by a reader: run it again later"
+            )
+            owed = ErasureStore(store).owed_scrub()
+            assert owed is not None and owed.erased_by == done.record
+            assert SECRET in _files(tmp_path)
+            reader.execute("COMMIT")
+        later = erase(store, "account", "GDPR", account=SECRET)
+        assert later.count == 0 and later.scrubbed.endswith(
+            "by an erasure's crash: PRAGMA wal_checkpoint(TRUNCATE) with secure_delete on"
+        )
+        assert ErasureStore(store).owed_scrub() is None
+        assert _files(tmp_path) == ""
+    finally:
+        store.close()
+
+
+def test_a_scrub_forgets_only_what_it_read_as_owed(store: Store) -> None:
+    """An erasure committed after a scrub read the owed record (so perhaps after its
+    checkpoint or VACUUM) keeps its own scrub owed: the record is forgotten only if
+    unchanged."""
+    erasures = ErasureStore(store)
+    with store.transaction() as conn:
+        erasures.owe_scrub(conn, bytes([1]) * 32, "2026-01-01T00:00:00.000Z", False)
+    read = erasures.owed_scrub()
+    assert read is not None
+    with store.transaction() as conn:
+        erasures.owe_scrub(conn, bytes([2]) * 32, "2026-01-02T00:00:00.000Z", True)
+    erasures._paid(read)
+    kept = erasures.owed_scrub()
+    assert kept is not None
+    assert (kept.erased_by, kept.since, kept.vacuum_full) == (
+        bytes([2]) * 32,
+        "2026-01-01T00:00:00.000Z",  # the oldest erasure that owes it
+        True,
+    )
+    erasures._paid(kept)
+    assert erasures.owed_scrub() is None
